@@ -1,0 +1,41 @@
+/**
+ * The one-shot migration runner (the `migrate` container, `npm run migration:run`): creates the database
+ * if needed, applies every pending migration, each in its own transaction, and exits 0.
+ * `--revert` undoes the latest one.
+ */
+import { ConfigError, createLogger, dataSourceOptions, ensureDatabase, loadConfig } from '@protobank/platform';
+import { DataSource } from 'typeorm';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`migrate: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(config, 'migrate');
+  const revert = process.argv.includes('--revert');
+  if (await ensureDatabase(config.databaseUrl)) logger.info('created database');
+  const dataSource = new DataSource(dataSourceOptions(config));
+  await dataSource.initialize();
+  try {
+    if (revert) {
+      await dataSource.undoLastMigration({ transaction: 'each' });
+      logger.info('reverted the latest migration');
+    } else {
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      logger.info({ applied: applied.map((m) => m.name) }, applied.length ? 'migrations applied' : 'no pending migrations');
+    }
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+main().then(
+  () => setTimeout(() => process.exit(0), 50),
+  (err: unknown) => {
+    process.stderr.write(`migrate failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,33 @@
+/**
+ * Two projects: `unit` (specs next to the code, no services) and `e2e` (test/, real Postgres, Redis and
+ * RabbitMQ; each suite creates its own database, queues and key prefix and removes them afterwards).
+ */
+const path = require('node:path');
+const { pathsToModuleNameMapper } = require('ts-jest');
+const { compilerOptions } = require('./tsconfig.json');
+
+const shared = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
+  moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true }],
+    // Nest 12 is ESM-only: see test/jest/nest-esm.babel.cjs for why this transform exists.
+    '^.+\\.m?js$': ['babel-jest', { configFile: path.join(__dirname, 'test/jest/nest-esm.babel.cjs') }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+};
+
+module.exports = {
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,scripts}/**/*.spec.ts'] },
+    {
+      ...shared,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      testTimeout: 120_000,
+      slowTestThreshold: 30,
+    },
+  ],
+};

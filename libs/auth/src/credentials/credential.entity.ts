@@ -1,0 +1,17 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+
+@Entity({ schema: 'auth', name: 'credentials' })
+export class CredentialEntity {
+  @PrimaryColumn('uuid')
+  user_id: string;
+
+  @Column('text')
+  email: string;
+
+  /** argon2id PHC string; never leaves this module. */
+  @Column('text')
+  password_hash: string;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  created_at: Date;
+}

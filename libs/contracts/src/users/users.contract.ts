@@ -1,0 +1,32 @@
+import { defineContract } from '../contract';
+
+export interface UserView {
+  id: string;
+  email: string;
+  full_name: string;
+  role: 'customer' | 'staff' | 'admin';
+  created_at: string;
+}
+
+export interface CreateUserInput {
+  id: string;
+  email: string;
+  full_name: string;
+  /** Defaults to customer; only the startup admin bootstrap passes another role. */
+  role?: 'customer' | 'staff' | 'admin';
+}
+
+export interface UsersApi {
+  /** Creates the profile; idempotent for the same id and e-mail. 409 email_taken when another user has the e-mail. */
+  create(input: CreateUserInput): Promise<UserView>;
+  /** 404 when there is no such user. */
+  getProfile(userId: string): Promise<UserView>;
+}
+
+export const USERS_API = Symbol('USERS_API');
+
+export const UsersContract = defineContract<UsersApi>({
+  service: 'users',
+  token: USERS_API,
+  patterns: { create: 'users.create', getProfile: 'users.get-profile' },
+});

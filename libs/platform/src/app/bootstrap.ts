@@ -1,0 +1,84 @@
+import { Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { ContractDef } from '@protobank/contracts';
+import type { Logger } from 'pino';
+import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
+import { ensureDatabase } from '../database/ensure-database';
+import { setupDocs } from '../docs/swagger';
+import { configureHttp } from '../http/configure-http';
+import { createLogger, PinoNestLogger } from '../logging/logger';
+import type { Transport } from '../messaging/messaging.module';
+import { PlatformModule } from './platform.module';
+
+/** One deployable: which modules it hosts, how it reaches the rest, where it listens by default. */
+export interface AppDefinition {
+  service: string;
+  port: number;
+  transport: Transport;
+  modules: (Type<unknown> | DynamicModule)[];
+  serves?: ContractDef<unknown>[];
+  calls?: ContractDef<unknown>[];
+}
+
+@Module({})
+class RootModule {}
+
+export async function createApp(def: AppDefinition, config: AppConfig, logger: Logger): Promise<INestApplication> {
+  if (await ensureDatabase(config.databaseUrl)) logger.info('created database');
+  const root: DynamicModule = {
+    module: RootModule,
+    imports: [
+      PlatformModule.forRoot({ service: def.service, config, logger, transport: def.transport, serves: def.serves, calls: def.calls }),
+      ...def.modules,
+    ],
+  };
+  const app = await NestFactory.create(root, { bodyParser: false, logger: new PinoNestLogger(logger) });
+  configureHttp(app, config, logger);
+  setupDocs(app, def.service);
+  return app;
+}
+
+/** The main() of every app: validated config or a clear exit, then serve until SIGTERM, then drain. */
+export async function runApp(def: AppDefinition): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`${def.service}: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(config, def.service);
+  let app: INestApplication;
+  try {
+    app = await createApp(def, config, logger);
+    await app.listen(config.port ?? def.port, config.host);
+  } catch (err) {
+    logger.fatal({ err }, 'could not start');
+    setTimeout(() => process.exit(1), 100);
+    return;
+  }
+  logger.info({ port: config.port ?? def.port, transport: def.transport }, `${def.service} ready; docs at /docs`);
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down: draining requests and consumers');
+    setTimeout(() => {
+      logger.error('shutdown grace period exceeded; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
+    app
+      .close()
+      .then(() => {
+        logger.info('stopped');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}

@@ -1,0 +1,33 @@
+import { type DynamicModule } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { AppConfig } from '../config/app-config';
+import { DatabaseModule } from '../database/database.module';
+import { HealthModule } from '../health/health.module';
+import { LOGGER } from '../logging/logging.tokens';
+import { MessagingModule, type MessagingOptions } from '../messaging/messaging.module';
+import { MetricsModule } from '../metrics/metrics.module';
+import { RedisModule } from '../redis/redis.module';
+import { SERVICE_NAME } from './service.tokens';
+
+export interface PlatformOptions extends MessagingOptions {
+  service: string;
+  config: AppConfig;
+  logger: Logger;
+}
+
+/** What every app has, whatever it hosts: config, logs, database, Redis, messaging, health, metrics. */
+export class PlatformModule {
+  static forRoot(options: PlatformOptions): DynamicModule {
+    return {
+      module: PlatformModule,
+      global: true,
+      imports: [DatabaseModule, RedisModule, MessagingModule.forRoot(options), HealthModule, MetricsModule],
+      providers: [
+        { provide: AppConfig, useValue: options.config },
+        { provide: SERVICE_NAME, useValue: options.service },
+        { provide: LOGGER, useValue: options.logger },
+      ],
+      exports: [AppConfig, SERVICE_NAME, LOGGER],
+    };
+  }
+}

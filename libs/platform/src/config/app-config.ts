@@ -1,0 +1,129 @@
+import { CONFIG_SCHEMA, type ConfigKey, type VariableSpec } from './config.schema';
+import { readVariable } from './env-reader';
+
+export type NodeEnv = 'development' | 'test' | 'production';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Typed, validated configuration. Built once at boot by loadConfig(); a bad variable stops the process. */
+export class AppConfig {
+  readonly nodeEnv: NodeEnv;
+  readonly host: string;
+  readonly port: number | undefined;
+  readonly databaseUrl: string;
+  readonly databaseListenUrl: string;
+  readonly databasePoolSize: number;
+  readonly redisUrl: string;
+  readonly redisKeyPrefix: string;
+  readonly rabbitmqUrl: string;
+  readonly rabbitmqPrefix: string;
+  readonly rpcTimeoutMs: number;
+  readonly outboxPollMs: number;
+  readonly logLevel: LogLevel;
+  readonly logFormat: 'json' | 'pretty';
+  readonly corsOrigins: string[];
+  readonly bodyLimit: string;
+  readonly shutdownTimeoutMs: number;
+  readonly adminEmail: string | undefined;
+  readonly adminPassword: string | undefined;
+
+  constructor(values: Record<ConfigKey, string | undefined>) {
+    const int = (key: ConfigKey) => (values[key] === undefined ? undefined : Number(values[key]));
+    this.nodeEnv = values.NODE_ENV as NodeEnv;
+    this.host = values.HOST!;
+    this.port = int('PORT');
+    this.databaseUrl = values.DATABASE_URL!;
+    this.databaseListenUrl = values.DATABASE_LISTEN_URL ?? this.databaseUrl;
+    this.databasePoolSize = int('DATABASE_POOL_SIZE')!;
+    this.redisUrl = values.REDIS_URL!;
+    this.redisKeyPrefix = values.REDIS_KEY_PREFIX!;
+    this.rabbitmqUrl = values.RABBITMQ_URL!;
+    this.rabbitmqPrefix = values.RABBITMQ_PREFIX!;
+    this.rpcTimeoutMs = int('RPC_TIMEOUT_MS')!;
+    this.outboxPollMs = int('OUTBOX_POLL_MS')!;
+    this.logLevel = values.LOG_LEVEL as LogLevel;
+    this.logFormat = (values.LOG_FORMAT ?? (this.nodeEnv === 'production' ? 'json' : 'pretty')) as 'json' | 'pretty';
+    this.corsOrigins = (values.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    this.bodyLimit = values.BODY_LIMIT!;
+    this.shutdownTimeoutMs = int('SHUTDOWN_TIMEOUT_MS')!;
+    this.adminEmail = values.ADMIN_EMAIL?.toLowerCase();
+    this.adminPassword = values.ADMIN_PASSWORD;
+  }
+
+  get isProduction(): boolean {
+    return this.nodeEnv === 'production';
+  }
+}
+
+function check(name: string, spec: VariableSpec, value: string): string | undefined {
+  switch (spec.kind) {
+    case 'int': {
+      if (!/^-?\d+$/.test(value)) return `${name} must be an integer, got "${value}"`;
+      const n = Number(value);
+      if (spec.min !== undefined && n < spec.min) return `${name} must be at least ${spec.min}, got ${n}`;
+      if (spec.max !== undefined && n > spec.max) return `${name} must be at most ${spec.max}, got ${n}`;
+      return undefined;
+    }
+    case 'enum':
+      return spec.values!.includes(value) ? undefined : `${name} must be one of ${spec.values!.join(', ')}, got "${value}"`;
+    case 'url': {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        return `${name} is not a valid URL`;
+      }
+      return spec.protocols && !spec.protocols.includes(url.protocol)
+        ? `${name} must use ${spec.protocols.join(' or ')}, got ${url.protocol}`
+        : undefined;
+    }
+    case 'email':
+      return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value) ? undefined : `${name} must be an e-mail address`;
+    default:
+      return undefined;
+  }
+}
+
+/** Reads, validates and types every variable; throws ConfigError naming each bad one. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const problems: string[] = [];
+  const values = {} as Record<ConfigKey, string | undefined>;
+  const production = env.NODE_ENV === 'production';
+  for (const [name, spec] of Object.entries(CONFIG_SCHEMA) as [ConfigKey, VariableSpec][]) {
+    let raw: string | undefined;
+    try {
+      raw = spec.secret ? readVariable(env, name) : env[name] === '' ? undefined : env[name];
+    } catch (err) {
+      problems.push((err as Error).message);
+      continue;
+    }
+    const explicit = raw !== undefined;
+    const value = raw ?? spec.default;
+    if (value !== undefined) {
+      const problem = check(name, spec, value);
+      if (problem) problems.push(problem);
+    }
+    if (production && spec.secret && value !== undefined) {
+      if (!explicit && spec.default !== undefined) {
+        problems.push(`${name} must be set explicitly in production (the default is for development only)`);
+      } else if (spec.devValues?.some((dev) => value.includes(dev))) {
+        problems.push(`${name} holds a development value, which production refuses`);
+      }
+    }
+    values[name] = value;
+  }
+  if ((values.ADMIN_EMAIL === undefined) !== (values.ADMIN_PASSWORD === undefined)) {
+    problems.push('ADMIN_EMAIL and ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) must be set together');
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return new AppConfig(values);
+}

@@ -1,0 +1,57 @@
+/**
+ * Every configuration variable Protobank reads, with its default and meaning. README's configuration
+ * table is written from this list; keep them in step.
+ */
+export type VariableKind = 'string' | 'int' | 'url' | 'enum' | 'list' | 'email';
+
+export interface VariableSpec {
+  kind: VariableKind;
+  default?: string;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  protocols?: readonly string[];
+  /** Secrets may come from NAME_FILE and must not keep a development value in production. */
+  secret?: boolean;
+  /** Refuse these substrings in production (development credentials). */
+  devValues?: readonly string[];
+  doc: string;
+}
+
+export const CONFIG_SCHEMA = {
+  NODE_ENV: { kind: 'enum', values: ['development', 'test', 'production'], default: 'development', doc: 'Runtime mode; production refuses development secrets and logs JSON.' },
+  HOST: { kind: 'string', default: '0.0.0.0', doc: 'Interface the HTTP server binds.' },
+  PORT: { kind: 'int', min: 1, max: 65535, doc: "HTTP port; defaults to the app's own port (monolith 3000, services 3001-3008)." },
+  DATABASE_URL: {
+    kind: 'url', protocols: ['postgres:', 'postgresql:'], secret: true,
+    default: 'postgres://postgres@127.0.0.1:5432/protobank',
+    doc: 'PostgreSQL connection; the database is created if missing.',
+  },
+  DATABASE_LISTEN_URL: {
+    kind: 'url', protocols: ['postgres:', 'postgresql:'], secret: true,
+    doc: 'Direct PostgreSQL connection for LISTEN (outbox wake-ups) when DATABASE_URL goes through PgBouncer; defaults to DATABASE_URL.',
+  },
+  DATABASE_POOL_SIZE: { kind: 'int', min: 1, max: 200, default: '10', doc: 'Connections per process.' },
+  REDIS_URL: { kind: 'url', protocols: ['redis:', 'rediss:'], secret: true, default: 'redis://127.0.0.1:6379', doc: 'Redis for sessions, caches and queues.' },
+  REDIS_KEY_PREFIX: { kind: 'string', default: 'pb:', doc: 'Prefix of every Redis key this deployment writes.' },
+  RABBITMQ_URL: {
+    kind: 'url', protocols: ['amqp:', 'amqps:'], secret: true,
+    default: 'amqp://guest:guest@127.0.0.1:5672', devValues: ['guest:guest@'],
+    doc: 'RabbitMQ for contract calls and events between split apps (the monolith never connects).',
+  },
+  RABBITMQ_PREFIX: { kind: 'string', default: 'protobank', doc: 'Prefix of the exchange and queue names.' },
+  RPC_TIMEOUT_MS: { kind: 'int', min: 100, max: 120000, default: '5000', doc: 'How long a contract call over RabbitMQ waits for its reply.' },
+  OUTBOX_POLL_MS: { kind: 'int', min: 50, max: 60000, default: '1000', doc: 'Outbox relay polling interval (commits also wake it at once).' },
+  LOG_LEVEL: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', doc: 'Minimum log level.' },
+  LOG_FORMAT: { kind: 'enum', values: ['json', 'pretty'], doc: 'json (default in production) or pretty (default otherwise).' },
+  CORS_ORIGINS: { kind: 'list', default: '', doc: 'Comma-separated origins allowed by CORS; empty allows none.' },
+  BODY_LIMIT: { kind: 'string', default: '1mb', doc: 'Largest accepted request body; larger ones get 413.' },
+  SHUTDOWN_TIMEOUT_MS: { kind: 'int', min: 0, max: 120000, default: '10000', doc: 'Grace period to drain requests and consumers on SIGTERM.' },
+  ADMIN_EMAIL: { kind: 'email', doc: 'E-mail of the first staff admin, created at startup if absent.' },
+  ADMIN_PASSWORD: {
+    kind: 'string', secret: true, devValues: ['change-me', 'admin', 'password'],
+    doc: 'Password of that admin (or ADMIN_PASSWORD_FILE).',
+  },
+} as const satisfies Record<string, VariableSpec>;
+
+export type ConfigKey = keyof typeof CONFIG_SCHEMA;

@@ -1,0 +1,42 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** Who is calling and under which request id; travels in HTTP headers and in message headers. */
+export interface Caller {
+  user_id: string;
+  role: string;
+  session_id?: string;
+}
+
+export interface RequestContext {
+  requestId: string;
+  caller?: Caller;
+}
+
+const storage = new AsyncLocalStorage<RequestContext>();
+
+export const requestContext = {
+  run<T>(ctx: RequestContext, fn: () => T): T {
+    return storage.run(ctx, fn);
+  },
+  current(): RequestContext | undefined {
+    return storage.getStore();
+  },
+  requestId(): string | undefined {
+    return storage.getStore()?.requestId;
+  },
+  setCaller(caller: Caller): void {
+    const store = storage.getStore();
+    if (store) store.caller = caller;
+  },
+};
+
+/** Header names used on HTTP and on AMQP messages. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+export const CALLER_HEADER = 'x-caller';
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A client-supplied request id is kept only when it is short and made of safe characters. */
+export function acceptRequestId(value: unknown): string | undefined {
+  return typeof value === 'string' && REQUEST_ID_PATTERN.test(value) ? value : undefined;
+}

@@ -1,0 +1,68 @@
+/** One field problem, as listed in an error's `details`. */
+export interface ErrorDetail {
+  field?: string;
+  message: string;
+}
+
+/** The wire form of an error: the HTTP error shape without the request id, also sent over RabbitMQ. */
+export interface ErrorBody {
+  status: number;
+  code: string;
+  message: string;
+  details: ErrorDetail[];
+}
+
+/**
+ * The one typed error of Protobank. Domain code throws it with the HTTP status it means; it keeps that
+ * status across RabbitMQ (see messaging) and is rendered in the one error shape by the HTTP filter.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  toBody(): ErrorBody {
+    return { status: this.status, code: this.code, message: this.message, details: this.details };
+  }
+
+  static fromBody(body: ErrorBody): AppError {
+    return new AppError(body.status, body.code, body.message, body.details ?? []);
+  }
+
+  static badRequest(code: string, message: string, details: ErrorDetail[] = []) {
+    return new AppError(400, code, message, details);
+  }
+  static notFound(what = 'resource') {
+    return new AppError(404, 'not_found', `${what} not found`);
+  }
+  static conflict(code: string, message: string) {
+    return new AppError(409, code, message);
+  }
+  static unprocessable(code: string, message: string, details: ErrorDetail[] = []) {
+    return new AppError(422, code, message, details);
+  }
+}
+
+/** Conventional codes for statuses raised by the framework rather than by domain code. */
+export const STATUS_CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable_entity',
+  429: 'too_many_requests',
+  500: 'internal_error',
+  502: 'bad_gateway',
+  503: 'service_unavailable',
+  504: 'dependency_timeout',
+};

@@ -1,0 +1,86 @@
+import { Controller, Get, Inject, Optional } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { DataSource } from 'typeorm';
+import { AppError } from '../errors/app-error';
+import { ErrorResponseDto } from '../http/error-response.dto';
+import { RmqConnection } from '../messaging/rmq-connection';
+import { RedisService } from '../redis/redis.module';
+import { HealthResponseDto } from './health-response.dto';
+
+const CHECK_TIMEOUT_MS = 1500;
+
+/**
+ * live: the process answers (restart me if not). ready: every dependency this app uses answers and no
+ * migration is pending (send me traffic). Not ready is 503 in the one error shape, naming each failing
+ * dependency in `details`.
+ */
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly dataSource: DataSource,
+    private readonly redis: RedisService,
+    @Optional() @Inject(RmqConnection) private readonly rmq?: RmqConnection,
+  ) {}
+
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process is up' })
+  @ApiOkResponse({ type: HealthResponseDto })
+  live() {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  @ApiOperation({ summary: 'Readiness: Postgres, Redis, RabbitMQ (split apps) and migrations' })
+  @ApiOkResponse({ type: HealthResponseDto })
+  @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'A dependency is down; details name it' })
+  ready() {
+    return this.readiness();
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Same as /health/ready' })
+  @ApiOkResponse({ type: HealthResponseDto })
+  @ApiServiceUnavailableResponse({ type: ErrorResponseDto })
+  root() {
+    return this.readiness();
+  }
+
+  private async readiness() {
+    const checks: HealthIndicatorFunction[] = [
+      () => this.db.pingCheck('postgres', { timeout: CHECK_TIMEOUT_MS }),
+      () => this.indicators.check('redis').attempt(() => this.redis.ping(CHECK_TIMEOUT_MS)).withTimeout(CHECK_TIMEOUT_MS),
+      () =>
+        this.indicators
+          .check('migrations')
+          .attempt(async () => {
+            if (await this.dataSource.showMigrations()) throw new Error('pending migrations: run npm run migration:run');
+          })
+          .withTimeout(CHECK_TIMEOUT_MS),
+    ];
+    const rmq = this.rmq;
+    if (rmq) {
+      checks.push(() => {
+        const session = this.indicators.check('rabbitmq');
+        return rmq.isConnected() ? session.up() : session.down({ message: 'not connected' });
+      });
+    }
+    try {
+      return await this.health.check(checks);
+    } catch (err) {
+      const body = (err as { response?: { error?: Record<string, { message?: string }> } }).response;
+      const failing = Object.entries(body?.error ?? {});
+      if (failing.length === 0) throw err;
+      throw new AppError(
+        503,
+        'not_ready',
+        `not ready: ${failing.map(([name]) => name).join(', ')}`,
+        failing.map(([name, info]) => ({ field: name, message: info.message ?? 'down' })),
+      );
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import { HttpException } from '@nestjs/common';
+import { AppError, STATUS_CODES, type ErrorBody } from '../errors/app-error';
+
+/**
+ * Maps anything thrown while serving a request to the one error shape. Domain errors keep their code;
+ * framework and body-parser errors get the conventional code of their status; anything else is a 500
+ * whose cause is logged, never sent.
+ */
+export function toErrorBody(error: unknown): ErrorBody {
+  if (error instanceof AppError) return error.toBody();
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    const response = error.getResponse();
+    let message = error.message;
+    if (typeof response === 'object' && response !== null) {
+      const m = (response as { message?: unknown }).message;
+      if (typeof m === 'string') message = m;
+      else if (Array.isArray(m)) message = m.join('; ');
+    }
+    return { status, code: STATUS_CODES[status] ?? `http_${status}`, message, details: [] };
+  }
+  const bodyError = error as { status?: number; statusCode?: number; type?: string; expose?: boolean };
+  const status = bodyError.status ?? bodyError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500 && typeof bodyError.type === 'string') {
+    // body-parser errors (entity.parse.failed, entity.too.large, encoding.unsupported, ...)
+    const messages: Record<string, string> = {
+      'entity.parse.failed': 'Malformed JSON body',
+      'entity.too.large': 'Request body too large',
+      'encoding.unsupported': 'Unsupported content encoding',
+      'charset.unsupported': 'Unsupported charset',
+    };
+    return {
+      status,
+      code: status === 400 ? 'malformed_body' : (STATUS_CODES[status] ?? `http_${status}`),
+      message: messages[bodyError.type] ?? 'Bad request body',
+      details: [],
+    };
+  }
+  return { status: 500, code: 'internal_error', message: 'Internal server error', details: [] };
+}

@@ -1,0 +1,99 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import type { ContractDef } from '@protobank/contracts';
+import { acceptRequestId, CALLER_HEADER, REQUEST_ID_HEADER, requestContext, type Caller } from '../context/request-context';
+import { AppError } from '../errors/app-error';
+import { LOGGER } from '../logging/logging.tokens';
+import { decode, encode } from './codec';
+import { RmqConnection } from './rmq-connection';
+
+export const SERVED_CONTRACTS = Symbol('SERVED_CONTRACTS');
+
+type Handler = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * Serves the contracts a split app owns: one durable queue per service, each request dispatched by its
+ * pattern to the same implementation the monolith injects locally. Acked after the reply is sent.
+ */
+@Injectable()
+export class ContractServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly handlers = new Map<string, Handler>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private channel?: ChannelWrapper;
+  private stopping = false;
+
+  constructor(
+    @Inject(SERVED_CONTRACTS) private readonly contracts: ContractDef<unknown>[],
+    private readonly rmq: RmqConnection,
+    private readonly moduleRef: ModuleRef,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const queues = new Set<string>();
+    for (const contract of this.contracts) {
+      const impl = this.moduleRef.get<Record<string, Handler>>(contract.token, { strict: false });
+      for (const [method, pattern] of Object.entries(contract.patterns) as [string, string][]) {
+        if (typeof impl[method] !== 'function') throw new Error(`${contract.service} does not implement ${method}`);
+        this.handlers.set(pattern, impl[method].bind(impl));
+      }
+      queues.add(this.rmq.name('rpc', contract.service));
+    }
+    const channel = this.rmq.channel('contract-server', async (ch: ConfirmChannel) => {
+      for (const queue of queues) await ch.assertQueue(queue, { durable: true });
+    });
+    this.channel = channel;
+    for (const queue of queues) {
+      void channel.consume(queue, (msg) => this.track(this.handle(channel, msg)), { noAck: false, prefetch: 32 });
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async handle(ch: ChannelWrapper, msg: ConsumeMessage): Promise<void> {
+    const pattern = String(msg.properties.type);
+    const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
+    const requestId = acceptRequestId(headers[REQUEST_ID_HEADER]) ?? String(msg.properties.correlationId);
+    let caller: Caller | undefined;
+    try {
+      caller = typeof headers[CALLER_HEADER] === 'string' ? (JSON.parse(headers[CALLER_HEADER]) as Caller) : undefined;
+    } catch {
+      caller = undefined;
+    }
+    const reply = await requestContext.run({ requestId, caller }, async () => {
+      const handler = this.handlers.get(pattern);
+      try {
+        if (!handler) throw new AppError(501, 'unknown_pattern', `no handler for ${pattern}`);
+        const { args } = decode<{ args: unknown[] }>(msg.content);
+        return { ok: true, result: await handler(...args) };
+      } catch (err) {
+        if (err instanceof AppError) return { ok: false, error: err.toBody() };
+        this.logger.error({ err, pattern }, 'contract handler failed');
+        return { ok: false, error: { status: 500, code: 'internal_error', message: 'internal error', details: [] } };
+      }
+    });
+    if (msg.properties.replyTo) {
+      await ch
+        .sendToQueue(String(msg.properties.replyTo), encode(reply), {
+          correlationId: msg.properties.correlationId as string,
+          contentType: 'application/json',
+        })
+        .catch((err: unknown) => this.logger.warn({ err, pattern }, 'contract reply could not be sent'));
+    }
+    ch.ack(msg);
+  }
+
+  /** Stop taking requests, let the ones in progress finish. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.channel?.cancelAll().catch(() => undefined);
+    await Promise.allSettled([...this.inFlight]);
+  }
+}

@@ -1,0 +1,18 @@
+import type { EventBase } from '@protobank/contracts';
+import type { Caller } from '../../context/request-context';
+
+export interface EventHeaders {
+  request_id?: string;
+  caller?: Caller;
+}
+
+export interface EventEnvelope {
+  name: string;
+  payload: EventBase;
+  headers: EventHeaders;
+}
+
+/** Where the outbox relay hands events: local handlers (monolith) or the RabbitMQ exchange (split). */
+export abstract class EventTransport {
+  abstract publish(envelope: EventEnvelope): Promise<void>;
+}

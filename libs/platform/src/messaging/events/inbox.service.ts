@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { assertSchemaName } from '../../database/schema-name';
+
+/**
+ * Makes a consumer idempotent: the event id is recorded in the consuming module's inbox in the same
+ * transaction as the effect, so a redelivered event finds its id and changes nothing, and a failed
+ * effect leaves no id behind and is retried.
+ */
+@Injectable()
+export class InboxService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Runs `effect` once per (event, consumer); returns false when it had already run. */
+  async once(
+    schema: string,
+    consumer: string,
+    eventId: string,
+    effect: (manager: EntityManager) => Promise<void>,
+  ): Promise<boolean> {
+    assertSchemaName(schema);
+    return this.dataSource.transaction(async (manager) => {
+      const inserted = (await manager.query(
+        `INSERT INTO "${schema}".inbox (event_id, consumer) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id`,
+        [eventId, consumer],
+      )) as unknown[];
+      if (inserted.length === 0) return false;
+      await effect(manager);
+      return true;
+    });
+  }
+}

@@ -1,0 +1,84 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import type { EventBase } from '@protobank/contracts';
+import { acceptRequestId, CALLER_HEADER, REQUEST_ID_HEADER, type Caller } from '../../context/request-context';
+import { LOGGER } from '../../logging/logging.tokens';
+import { SERVICE_NAME } from '../../app/service.tokens';
+import { decode } from '../codec';
+import { RmqConnection } from '../rmq-connection';
+import { dispatchEvent } from './dispatch';
+import { EventHandlers } from './event-handlers';
+
+const RETRY_DELAY_MS = 1000;
+
+/**
+ * Split mode: one durable queue per consuming service, bound to the names its handlers take, so every
+ * consuming service gets every event and instances of one service share the load. Acked only after
+ * every handler committed; a failure is requeued after a pause (the inbox absorbs the repeats).
+ */
+@Injectable()
+export class RmqEventConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private channel?: ChannelWrapper;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly rmq: RmqConnection,
+    private readonly handlers: EventHandlers,
+    @Inject(SERVICE_NAME) private readonly service: string,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  get queue(): string {
+    return this.rmq.name('events', this.service);
+  }
+
+  onApplicationBootstrap(): void {
+    const names = this.handlers.eventNames();
+    if (names.length === 0) return;
+    const channel = this.rmq.channel('event-consumer', async (ch) => {
+      await ch.assertExchange(this.rmq.eventsExchange, 'topic', { durable: true });
+      await ch.assertQueue(this.queue, { durable: true });
+      for (const name of names) await ch.bindQueue(this.queue, this.rmq.eventsExchange, name);
+    });
+    this.channel = channel;
+    void channel.consume(
+      this.queue,
+      (msg) => {
+        const work = this.handle(channel, msg);
+        this.inFlight.add(work);
+        void work.finally(() => this.inFlight.delete(work));
+      },
+      { noAck: false, prefetch: 16 },
+    );
+  }
+
+  private async handle(channel: ChannelWrapper, msg: ConsumeMessage): Promise<void> {
+    const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
+    let caller: Caller | undefined;
+    try {
+      caller = typeof headers[CALLER_HEADER] === 'string' ? (JSON.parse(headers[CALLER_HEADER]) as Caller) : undefined;
+    } catch {
+      caller = undefined;
+    }
+    try {
+      const payload = decode<EventBase>(msg.content);
+      await dispatchEvent(
+        this.handlers,
+        { name: msg.fields.routingKey, payload, headers: { request_id: acceptRequestId(headers[REQUEST_ID_HEADER]), caller } },
+        this.logger,
+      );
+      channel.ack(msg);
+    } catch (err) {
+      this.logger.warn({ err, event: msg.fields.routingKey }, 'event delivery failed; requeued');
+      await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
+      channel.nack(msg, false, true);
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.channel?.cancelAll().catch(() => undefined);
+    await Promise.allSettled([...this.inFlight]);
+  }
+}

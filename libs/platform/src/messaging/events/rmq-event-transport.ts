@@ -1,0 +1,39 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import { CALLER_HEADER, REQUEST_ID_HEADER } from '../../context/request-context';
+import { encode } from '../codec';
+import { RmqConnection } from '../rmq-connection';
+import { EventTransport, type EventEnvelope } from './event-transport';
+
+/**
+ * Split mode: publishes to the durable topic exchange with the event name as routing key, persistent,
+ * on a confirm channel; publish() resolves only once the broker has taken the message, and only then
+ * does the relay mark the outbox row sent.
+ */
+@Injectable()
+export class RmqEventTransport extends EventTransport implements OnModuleInit {
+  private channel!: ChannelWrapper;
+
+  constructor(private readonly rmq: RmqConnection) {
+    super();
+  }
+
+  onModuleInit(): void {
+    this.channel = this.rmq.channel('event-publisher', (ch) => ch.assertExchange(this.rmq.eventsExchange, 'topic', { durable: true }));
+  }
+
+  async publish({ name, payload, headers }: EventEnvelope): Promise<void> {
+    const amqpHeaders: Record<string, string> = {};
+    if (headers.request_id) amqpHeaders[REQUEST_ID_HEADER] = headers.request_id;
+    if (headers.caller) amqpHeaders[CALLER_HEADER] = JSON.stringify(headers.caller);
+    await this.channel.publish(this.rmq.eventsExchange, name, encode(payload), {
+      persistent: true,
+      messageId: payload.event_id,
+      type: name,
+      timestamp: Math.floor(Date.now() / 1000),
+      contentType: 'application/json',
+      headers: amqpHeaders,
+      timeout: 5000,
+    });
+  }
+}

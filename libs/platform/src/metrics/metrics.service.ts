@@ -1,0 +1,38 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { SERVICE_NAME } from '../app/service.tokens';
+import { OutboxRelay } from '../messaging/events/outbox-relay';
+
+/** One registry per app (not prom-client's global one), labelled with the service name. */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+
+  constructor(@Inject(SERVICE_NAME) service: string, dataSource: DataSource, relay: OutboxRelay) {
+    this.registry.setDefaultLabels({ service });
+    collectDefaultMetrics({ register: this.registry });
+    this.httpDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration by method, route pattern and status',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'outbox_backlog',
+      help: 'Events written to an outbox and not yet relayed, by module schema',
+      labelNames: ['schema'],
+      registers: [this.registry],
+      async collect() {
+        for (const schema of relay.ownedSchemas()) {
+          const [row] = (await dataSource.query(
+            `SELECT count(*)::int AS n FROM "${schema}".outbox WHERE published_at IS NULL`,
+          )) as { n: number }[];
+          this.set({ schema }, row.n);
+        }
+      },
+    });
+  }
+}

@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+
+/** The transactions module. Its routes, contract and events arrive with its own issue; the app hosting it already runs. */
+@Module({})
+export class TransactionsModule {}

@@ -1,0 +1,8 @@
+/**
+ * Every migration, oldest first. `npm run migration:generate -- Name` appends new ones here.
+ * A static list (not a glob) so the same array works from ts-jest, from dist/ and in the container.
+ */
+import { Foundation1763700000000 } from './1763700000000-Foundation';
+import { IdentitySlice1763700000001 } from './1763700000001-IdentitySlice';
+
+export const MIGRATIONS = [Foundation1763700000000, IdentitySlice1763700000001];
