@@ -12,7 +12,7 @@ const shared = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
     // Nest 12 is ESM-only: see test/jest/nest-esm.babel.cjs for why this transform exists.
     '^.+\\.m?js$': ['babel-jest', { configFile: path.join(__dirname, 'test/jest/nest-esm.babel.cjs') }],
   },
@@ -26,7 +26,7 @@ module.exports = {
       ...shared,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      testTimeout: 120_000,
+      setupFilesAfterEnv: ['<rootDir>/test/jest/e2e.setup.ts'],
       slowTestThreshold: 30,
     },
   ],

@@ -3,16 +3,15 @@
  * Builds every app and lib in one TypeScript pass (incremental), then rewrites the @protobank/* path
  * aliases to relative requires so `node dist/apps/<app>/src/main.js` runs with no loader.
  * One pass for the whole workspace is several times faster than `nest build` app by app, and the output
- * is the same CommonJS. `--if-needed` skips the build when dist/ already has the monolith.
+ * is the same CommonJS.
  */
 const { execFileSync } = require('node:child_process');
-const { existsSync } = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 
-if (process.argv.includes('--if-needed') && existsSync(path.join(root, 'dist/apps/monolith/src/main.js'))) process.exit(0);
+
 try {
   execFileSync(bin('tsc'), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   execFileSync(bin('tsc-alias'), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });

@@ -25,8 +25,6 @@ function renameTopLevelRequire({ types: t }) {
 }
 
 module.exports = {
-  babelrc: false,
-  configFile: false,
   plugins: [
     renameTopLevelRequire,
     'babel-plugin-transform-import-meta',

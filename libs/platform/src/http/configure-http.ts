@@ -10,6 +10,8 @@ import { requestMiddleware } from './request.middleware';
 import { validationPipe } from './validation';
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
+/** Oversized bodies up to this size are drained before the 413 is sent; larger ones get the connection closed. */
+const DRAIN_LIMIT = 16 * 1024 * 1024;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function parseBytes(limit: string): number {
@@ -40,10 +42,18 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
     credentials: false,
     exposedHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed'],
   });
-  app.use((req: Request, _res: Response, next: NextFunction) => {
+  app.use((req: Request, res: Response, next: NextFunction) => {
     const length = Number(req.headers['content-length'] ?? 0);
-    if (length > limitBytes) return next(new AppError(413, 'payload_too_large', `Request body exceeds ${config.bodyLimit}`));
-    next();
+    if (length <= limitBytes) return next();
+    // Answer only once the body has been read (and dropped): a client still writing when the socket
+    // closes sees EPIPE instead of the 413. Past DRAIN_LIMIT we stop listening and close.
+    const error = new AppError(413, 'payload_too_large', `Request body exceeds ${config.bodyLimit}`);
+    if (length > DRAIN_LIMIT) {
+      res.setHeader('Connection', 'close');
+      return next(error);
+    }
+    req.on('end', () => next(error));
+    req.resume();
   });
   app.use(express.json({ limit: limitBytes, type: JSON_TYPES }));
   app.use((req: Request, _res: Response, next: NextFunction) => {

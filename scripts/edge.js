@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+/**
+ * The local edge of the split topology: one port (3000) in front of the eight services, routing each
+ * path by longest prefix from the same route table nginx is generated from (services.json), so a client
+ * sees the same API on :3000 in both topologies. In compose, nginx plays this part.
+ *
+ * Beyond plain proxying it answers what no single service can:
+ *   /health/live            the edge itself
+ *   /health, /health/ready  every service's readiness; 503 naming the ones not ready
+ *   /docs-json              the OpenAPI documents of all services merged into one
+ *   /docs                   Swagger UI (assets from a service) over that merged document
+ */
+const http = require('node:http');
+const { randomUUID } = require('node:crypto');
+const { EDGE_PORT, SERVICES, SERVICE_NAMES, serviceForPath } = require('./lib/topology');
+
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+function requestIdOf(req) {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
+function sendJson(res, status, body, requestId) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId });
+  res.end(JSON.stringify(body));
+}
+
+function sendError(res, status, code, message, requestId, details = []) {
+  sendJson(res, status, { status, code, message, details, request_id: requestId }, requestId);
+}
+
+async function getJson(url, timeoutMs = 3000) {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+async function readiness(upstreams, res, requestId) {
+  const results = await Promise.all(
+    SERVICE_NAMES.map(async (s) => {
+      try {
+        const { status, body } = await getJson(`${upstreams[s]}/health/ready`);
+        return { service: s, ok: status === 200, body };
+      } catch (err) {
+        return { service: s, ok: false, body: { message: err.message } };
+      }
+    }),
+  );
+  const failing = results.filter((r) => !r.ok);
+  if (failing.length === 0) {
+    return sendJson(res, 200, { status: 'ok', services: Object.fromEntries(results.map((r) => [r.service, 'up'])) }, requestId);
+  }
+  sendError(
+    res,
+    503,
+    'not_ready',
+    `not ready: ${failing.map((f) => f.service).join(', ')}`,
+    requestId,
+    failing.map((f) => ({ field: f.service, message: (f.body && f.body.message) || 'down' })),
+  );
+}
+
+async function mergedDocs(upstreams) {
+  const docs = await Promise.all(SERVICE_NAMES.map((s) => getJson(`${upstreams[s]}/docs-json`).then((r) => r.body)));
+  const merged = { ...docs[0], info: { ...docs[0].info, title: 'Protobank API' }, paths: {}, components: { ...docs[0].components, schemas: {} } };
+  docs.forEach((doc, i) => {
+    for (const [p, item] of Object.entries(doc.paths || {})) {
+      // Health, docs and metrics exist in every service: the edge's own copy is the first one.
+      if (serviceForPath(p) === SERVICE_NAMES[i] || !merged.paths[p]) merged.paths[p] = item;
+    }
+    Object.assign(merged.components.schemas, (doc.components && doc.components.schemas) || {});
+  });
+  return merged;
+}
+
+const DOCS_INIT = `window.onload = function () {
+  window.ui = SwaggerUIBundle({ url: '/docs-json', dom_id: '#swagger-ui', deepLinking: true,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], plugins: [SwaggerUIBundle.plugins.DownloadUrl],
+    layout: 'StandaloneLayout' });
+};`;
+
+function proxy(req, res, target, requestId) {
+  const headers = { ...req.headers, 'x-request-id': requestId };
+  for (const h of HOP_BY_HOP) delete headers[h];
+  headers['x-forwarded-for'] = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
+  headers['x-forwarded-proto'] = 'http';
+  const url = new URL(req.url, target);
+  const upstream = http.request(url, { method: req.method, headers, agent }, (up) => {
+    const out = { ...up.headers };
+    for (const h of HOP_BY_HOP) delete out[h];
+    res.writeHead(up.statusCode, out);
+    up.pipe(res);
+  });
+  upstream.on('error', (err) => {
+    if (res.headersSent) return res.destroy(err);
+    sendError(res, 502, 'bad_gateway', 'The service behind this path is unavailable', requestId);
+  });
+  req.pipe(upstream);
+}
+
+/** Starts the edge. `upstreams` maps each service name to its base URL. */
+function createEdge({ port = EDGE_PORT, host = '0.0.0.0', upstreams, docsFrom = 'auth' }) {
+  const server = http.createServer(async (req, res) => {
+    const requestId = requestIdOf(req);
+    const path = new URL(req.url, 'http://edge').pathname;
+    try {
+      if (path === '/health/live') return sendJson(res, 200, { status: 'ok', info: {}, error: {}, details: {} }, requestId);
+      if (path === '/health' || path === '/health/ready') return await readiness(upstreams, res, requestId);
+      if (path === '/docs-json') return sendJson(res, 200, await mergedDocs(upstreams), requestId);
+      if (path === '/docs/swagger-ui-init.js') {
+        res.writeHead(200, { 'content-type': 'application/javascript; charset=utf-8' });
+        return res.end(DOCS_INIT);
+      }
+      if (path === '/docs' || path.startsWith('/docs/')) return proxy(req, res, upstreams[docsFrom], requestId);
+      const service = serviceForPath(path);
+      if (!service) return sendError(res, 404, 'not_found', `Cannot ${req.method} ${path}`, requestId);
+      proxy(req, res, upstreams[service], requestId);
+    } catch (err) {
+      sendError(res, 502, 'bad_gateway', `edge could not complete the request: ${err.message}`, requestId);
+    }
+  });
+  server.keepAliveTimeout = 5000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+/** Upstreams from EDGE_UPSTREAMS (JSON map) or each service's default port on 127.0.0.1. */
+function upstreamsFromEnv(env = process.env) {
+  const given = env.EDGE_UPSTREAMS ? JSON.parse(env.EDGE_UPSTREAMS) : {};
+  return Object.fromEntries(SERVICE_NAMES.map((s) => [s, given[s] || `http://127.0.0.1:${SERVICES[s].port}`]));
+}
+
+if (require.main === module) {
+  const port = Number(process.env.EDGE_PORT || EDGE_PORT);
+  createEdge({ port, upstreams: upstreamsFromEnv() }).then(
+    (server) => {
+      process.stdout.write(`${JSON.stringify({ level: 30, time: new Date().toISOString(), service: 'edge', port, msg: 'edge ready' })}\n`);
+      const close = () => server.close(() => process.exit(0)) && server.closeIdleConnections();
+      process.on('SIGTERM', close);
+      process.on('SIGINT', close);
+    },
+    (err) => {
+      process.stderr.write(`edge: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+module.exports = { createEdge, upstreamsFromEnv };

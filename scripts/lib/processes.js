@@ -1,0 +1,91 @@
+/**
+ * Starting and stopping the apps as real processes; used by `npm start`, `npm run start:split` and the
+ * e2e harness, so the tests exercise the same start-up path operators use.
+ */
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '../..');
+const appEntry = (app) => path.join(ROOT, 'dist/apps', app, 'src/main.js');
+
+/** Spawns `node dist/apps/<app>/src/main.js`; output goes to `logFile` when given, else to ours. */
+function spawnApp(app, env, { logFile, nodeArgs = [] } = {}) {
+  const out = logFile ? fs.openSync(logFile, 'a') : 'inherit';
+  const child = spawn(process.execPath, [...nodeArgs, appEntry(app)], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', out, out],
+  });
+  if (logFile) fs.closeSync(out);
+  child.app = app;
+  return child;
+}
+
+/** Runs an app to completion (the migrate one-shot); rejects on a non-zero exit. */
+function runOnce(app, env, opts) {
+  return new Promise((resolve, reject) => {
+    const child = spawnApp(app, env, opts);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${app} exited with ${code}`))));
+  });
+}
+
+function portAnswers(port, host = '127.0.0.1', timeoutMs = 500) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `url` until it answers 200; fails early if one of `children` exits. */
+async function waitReady(url, { timeoutMs = 60000, children = [] } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    const dead = children.find((c) => c.exitCode !== null);
+    if (dead) throw new Error(`${dead.app} exited with ${dead.exitCode} while starting`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (err) {
+      last = err.message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms: ${last}`);
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+function stop(child, graceMs = 10000) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child && child.exitCode);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+module.exports = { ROOT, appEntry, spawnApp, runOnce, portAnswers, freePort, waitReady, stop };

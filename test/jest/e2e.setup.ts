@@ -1,0 +1,3 @@
+// Jest 30 reads testTimeout only from the root config, not from a project: set the e2e budget here.
+// Suites start real processes (up to nine of them) in beforeAll.
+jest.setTimeout(120_000);

@@ -1,0 +1,178 @@
+/**
+ * The foundation scenario, run unchanged against the monolith and against the split apps behind the
+ * edge: health, docs, the one error shape, request ids, and the identity slice (a contract call from auth
+ * to users, and user.registered going through the users outbox to the notifications consumer, which calls
+ * back into users for the name).
+ */
+import request from 'supertest';
+import type { Client } from 'pg';
+import { eventually } from '../support/test-env';
+import type { Running } from '../support/topologies';
+
+const ERROR_KEYS = ['code', 'details', 'message', 'request_id', 'status'];
+
+function expectErrorShape(body: Record<string, unknown>, status: number, code: string) {
+  expect(Object.keys(body).sort()).toEqual(ERROR_KEYS);
+  expect(body).toMatchObject({ status, code });
+  expect(typeof body.message).toBe('string');
+  expect(typeof body.request_id).toBe('string');
+}
+
+let seq = 0;
+const uniqueEmail = (name: string) => `${name}.${Date.now()}.${seq++}@example.com`;
+
+export function foundationScenarios(get: () => Running) {
+  let db: Client;
+  const http = () => request(get().baseUrl);
+
+  beforeAll(async () => {
+    db = await get().t.db();
+  });
+
+  describe('health', () => {
+    it('is live and ready', async () => {
+      const live = await http().get('/health/live').expect(200);
+      expect(live.body.status).toBe('ok');
+      const ready = await http().get('/health/ready').expect(200);
+      expect(ready.body.status).toBe('ok');
+      await http().get('/health').expect(200);
+    });
+  });
+
+  describe('docs', () => {
+    it('serves Swagger UI at /docs', async () => {
+      const res = await http().get('/docs').redirects(1).expect(200);
+      expect(res.text).toContain('swagger-ui');
+    });
+
+    it('serves the OpenAPI document at /docs-json with the routes and the bearer scheme', async () => {
+      const res = await http().get('/docs-json').expect(200);
+      expect(res.body.openapi).toMatch(/^3\./);
+      expect(res.body.paths['/auth/register'].post).toBeDefined();
+      expect(res.body.paths['/health/ready'].get).toBeDefined();
+      expect(res.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+      expect(res.body.components.schemas.ErrorResponseDto).toBeDefined();
+    });
+  });
+
+  describe('errors', () => {
+    it('answers an unknown route with 404 in the error shape', async () => {
+      const res = await http().get('/no/such/route').expect(404);
+      expectErrorShape(res.body, 404, 'not_found');
+    });
+
+    it('answers malformed JSON with 400', async () => {
+      const res = await http().post('/auth/register').set('Content-Type', 'application/json').send('{"email": ').expect(400);
+      expectErrorShape(res.body, 400, 'malformed_body');
+    });
+
+    it('answers a 2 MB body with 413', async () => {
+      const big = JSON.stringify({ email: 'a@example.com', padding: 'x'.repeat(2 * 1024 * 1024) });
+      const res = await http().post('/auth/register').set('Content-Type', 'application/json').send(big).expect(413);
+      expectErrorShape(res.body, 413, 'payload_too_large');
+    });
+
+    it('answers a non-JSON body with 415', async () => {
+      const res = await http().post('/auth/register').set('Content-Type', 'text/plain').send('hello').expect(415);
+      expectErrorShape(res.body, 415, 'unsupported_media_type');
+    });
+
+    it('rejects invalid and unknown fields with 400 naming each, and changes nothing', async () => {
+      const before = await db.query('SELECT count(*)::int AS n FROM auth.credentials');
+      const res = await http()
+        .post('/auth/register')
+        .send({ email: 'not-an-email', password: 'short', full_name: 'X', is_admin: true })
+        .expect(400);
+      expectErrorShape(res.body, 400, 'validation_failed');
+      const fields = (res.body.details as { field: string }[]).map((d) => d.field);
+      expect(fields).toEqual(expect.arrayContaining(['email', 'password', 'is_admin']));
+      expect(fields).not.toContain('full_name');
+      const after = await db.query('SELECT count(*)::int AS n FROM auth.credentials');
+      expect(after.rows[0].n).toBe(before.rows[0].n);
+    });
+  });
+
+  describe('request ids and headers', () => {
+    it('returns the X-Request-Id it was given, in the header and in errors', async () => {
+      const res = await http().get('/no/such/route').set('X-Request-Id', 'e2e-req-42').expect(404);
+      expect(res.headers['x-request-id']).toBe('e2e-req-42');
+      expect(res.body.request_id).toBe('e2e-req-42');
+    });
+
+    it('generates one when none (or an unsafe one) is given', async () => {
+      const res = await http().get('/health/live').set('X-Request-Id', 'bad id with spaces').expect(200);
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it('sets security headers', async () => {
+      const res = await http().post('/auth/register').send({}).expect(400);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    });
+  });
+
+  describe('identity slice: contract call and outbox event across modules', () => {
+    it('registers a user through the users contract, and the welcome notification arrives through the outbox', async () => {
+      const email = uniqueEmail('alice');
+      const res = await http()
+        .post('/auth/register')
+        .set('X-Request-Id', `reg-${seq}`)
+        .send({ email, password: 'correct horse battery staple', full_name: 'Alice Jones' })
+        .expect(201);
+      expect(Object.keys(res.body).sort()).toEqual(['created_at', 'email', 'full_name', 'id', 'role']);
+      expect(res.body).toMatchObject({ email, full_name: 'Alice Jones', role: 'customer' });
+      const userId = res.body.id as string;
+
+      const profile = await db.query('SELECT email, full_name FROM users.users WHERE id = $1', [userId]);
+      expect(profile.rows).toEqual([{ email, full_name: 'Alice Jones' }]);
+      const outbox = await db.query(`SELECT name, headers, payload FROM users.outbox WHERE payload->>'user_id' = $1`, [userId]);
+      expect(outbox.rows).toHaveLength(1);
+      expect(outbox.rows[0].name).toBe('user.registered');
+      expect(outbox.rows[0].headers.request_id).toBe(`reg-${seq}`);
+
+      const notification = await eventually(async () => {
+        const r = await db.query('SELECT title, body, source_event_id FROM notifications.notifications WHERE user_id = $1', [userId]);
+        return r.rows.length ? r.rows : undefined;
+      }, 15000, 'the welcome notification');
+      expect(notification).toEqual([
+        { title: 'Welcome to Protobank', body: 'Welcome to Protobank, Alice Jones.', source_event_id: outbox.rows[0].payload.event_id },
+      ]);
+    });
+
+    it('refuses a second registration with the same e-mail in any case with 409', async () => {
+      const email = uniqueEmail('bob');
+      await http().post('/auth/register').send({ email, password: 'correct horse battery staple', full_name: 'Bob' }).expect(201);
+      const res = await http()
+        .post('/auth/register')
+        .send({ email: email.toUpperCase(), password: 'another good passphrase', full_name: 'Bob Two' })
+        .expect(409);
+      expectErrorShape(res.body, 409, 'email_taken');
+      const users = await db.query('SELECT count(*)::int AS n FROM users.users WHERE lower(email) = $1', [email]);
+      expect(users.rows[0].n).toBe(1);
+    });
+
+    it('delivers a relayed-again event without a second effect (inbox)', async () => {
+      const email = uniqueEmail('carol');
+      const res = await http().post('/auth/register').send({ email, password: 'correct horse battery staple', full_name: 'Carol' }).expect(201);
+      const userId = res.body.id as string;
+      const count = async () =>
+        (await db.query('SELECT count(*)::int AS n FROM notifications.notifications WHERE user_id = $1', [userId])).rows[0].n as number;
+      await eventually(async () => ((await count()) === 1 ? true : undefined), 15000, 'the first delivery');
+
+      // Make the relay send the same event again, as after a crash between publish and mark-sent.
+      await db.query(`UPDATE users.outbox SET published_at = NULL WHERE payload->>'user_id' = $1`, [userId]);
+      await eventually(async () => {
+        const r = await db.query(`SELECT attempts FROM users.outbox WHERE payload->>'user_id' = $1 AND published_at IS NOT NULL`, [userId]);
+        return r.rows[0]?.attempts === 2 ? true : undefined;
+      }, 15000, 'the second relay');
+      // Give the consumer time to take the redelivery (milliseconds in practice), then: one inbox row, one effect.
+      await new Promise((r) => setTimeout(r, 1500));
+      const inbox = await db.query(
+        `SELECT count(*)::int AS n FROM notifications.inbox i JOIN users.outbox o ON o.id = i.event_id WHERE o.payload->>'user_id' = $1`,
+        [userId],
+      );
+      expect(inbox.rows[0].n).toBe(1);
+      expect(await count()).toBe(1);
+    });
+  });
+}

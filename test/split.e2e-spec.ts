@@ -1,0 +1,63 @@
+import request from 'supertest';
+import { join } from 'node:path';
+import { serviceForPath } from '@protobank/platform';
+import { foundationScenarios } from './scenarios/foundation.scenarios';
+import { processes, type AppProcess } from './support/processes';
+import { eventually } from './support/test-env';
+import { startTopology, type Running } from './support/topologies';
+
+const PLATFORM_PATHS = /^\/(health|docs|metrics)(\/|$)/;
+
+describe('split (eight service processes over RabbitMQ, behind the edge)', () => {
+  let running: Running;
+  beforeAll(async () => {
+    running = await startTopology('split');
+  });
+  afterAll(() => running?.stop());
+
+  foundationScenarios(() => running);
+
+  it('brings every service to ready, each with its RabbitMQ connection', async () => {
+    for (const [service, url] of Object.entries(running.services)) {
+      const res = await request(url).get('/health/ready');
+      expect({ service, status: res.status }).toEqual({ service, status: 200 });
+      expect(res.body.details.rabbitmq).toEqual({ status: 'up' });
+    }
+  });
+
+  it('routes every path a service documents to that service (route table = what the controllers serve)', async () => {
+    for (const [service, url] of Object.entries(running.services)) {
+      const doc = await request(url).get('/docs-json').expect(200);
+      for (const path of Object.keys(doc.body.paths as object).filter((p) => !PLATFORM_PATHS.test(p))) {
+        expect({ path, service: serviceForPath(path) }).toEqual({ path, service });
+      }
+    }
+  });
+
+  it('keeps events for a stopped consumer and delivers them when it is back (durable queue)', async () => {
+    const db = await running.t.db();
+    const index = running.children.findIndex((c) => c.app === 'notifications');
+    // SIGTERM: the app drains its consumers and exits cleanly.
+    expect(await processes.stop(running.children[index])).toBe(0);
+
+    const res = await request(running.baseUrl)
+      .post('/auth/register')
+      .send({ email: `dave.${Date.now()}@example.com`, password: 'correct horse battery staple', full_name: 'Dave Brown' })
+      .expect(201);
+    await new Promise((r) => setTimeout(r, 1000));
+    const none = await db.query('SELECT count(*)::int AS n FROM notifications.notifications WHERE user_id = $1', [res.body.id]);
+    expect(none.rows[0].n).toBe(0);
+
+    const port = new URL(running.services.notifications).port;
+    const restarted: AppProcess = processes.spawnApp('notifications', { ...running.t.env, PORT: port }, {
+      logFile: join(running.t.logDir, 'notifications-restarted.log'),
+    });
+    running.children[index] = restarted; // the harness stops it with the rest
+    await processes.waitReady(`${running.services.notifications}/health/ready`, { children: [restarted] });
+    const rows = await eventually(async () => {
+      const r = await db.query('SELECT body FROM notifications.notifications WHERE user_id = $1', [res.body.id]);
+      return r.rows.length ? r.rows : undefined;
+    }, 15000, 'the missed notification');
+    expect(rows).toEqual([{ body: 'Welcome to Protobank, Dave Brown.' }]);
+  });
+});

@@ -1,0 +1,42 @@
+/**
+ * Typed access to the plain-JS process helpers in scripts/, so the tests start apps exactly as
+ * `npm start` and `npm run start:split` do.
+ */
+import type { ChildProcess } from 'node:child_process';
+
+export type AppProcess = ChildProcess & { app: string };
+
+interface Processes {
+  spawnApp(app: string, env: Record<string, string>, opts?: { logFile?: string; nodeArgs?: string[] }): AppProcess;
+  runOnce(app: string, env: Record<string, string>, opts?: { logFile?: string }): Promise<void>;
+  freePort(): Promise<number>;
+  waitReady(url: string, opts?: { timeoutMs?: number; children?: AppProcess[] }): Promise<void>;
+  stop(child: AppProcess | undefined, graceMs?: number): Promise<number | null>;
+}
+
+interface SplitRun {
+  children: AppProcess[];
+  upstreams: Record<string, string>;
+  edgePort: number;
+  stop(): Promise<void>;
+}
+
+interface StartSplit {
+  startSplit(opts: {
+    env: Record<string, string>;
+    ports?: Record<string, number>;
+    edgePort?: number;
+    logDir?: string;
+    host?: string;
+  }): Promise<SplitRun>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const processes = require('../../scripts/lib/processes.js') as Processes;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const { startSplit } = require('../../scripts/start-split.js') as StartSplit;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const topology = require('../../scripts/lib/topology.js') as {
+  SERVICE_NAMES: string[];
+  SERVICES: Record<string, { port: number; memory: string; prefixes: string[] }>;
+};

@@ -1,0 +1,94 @@
+/**
+ * Each test suite gets its own database, RabbitMQ names and Redis key prefix, and removes them after:
+ * suites can run in parallel and leave nothing behind.
+ */
+import amqp from 'amqplib';
+import Redis from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { topology } from './processes';
+
+const PG_BASE = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+export interface TestEnv {
+  id: string;
+  env: Record<string, string>;
+  databaseUrl: string;
+  logDir: string;
+  /** A client on this suite's database (for asserting on stored state). */
+  db(): Promise<Client>;
+  cleanup(): Promise<void>;
+}
+
+export async function createTestEnv(label: string): Promise<TestEnv> {
+  const id = `${label}_${randomBytes(4).toString('hex')}`;
+  const url = new URL(PG_BASE);
+  url.pathname = `/pbtest_${id}`;
+  const databaseUrl = url.toString();
+  const rabbitPrefix = `pbtest.${id}`;
+  const redisPrefix = `pbtest:${id}:`;
+  const logDir = mkdtempSync(join(tmpdir(), `protobank-${id}-`));
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    REDIS_KEY_PREFIX: redisPrefix,
+    RABBITMQ_URL,
+    RABBITMQ_PREFIX: rabbitPrefix,
+    HOST: '127.0.0.1',
+  };
+  const clients: Client[] = [];
+  return {
+    id,
+    env,
+    databaseUrl,
+    logDir,
+    async db() {
+      const client = new Client({ connectionString: databaseUrl });
+      await client.connect();
+      clients.push(client);
+      return client;
+    },
+    async cleanup() {
+      await Promise.allSettled(clients.map((c) => c.end()));
+      const admin = new Client({ connectionString: PG_BASE });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS "pbtest_${id}" WITH (FORCE)`);
+      await admin.end();
+      const connection = await amqp.connect(RABBITMQ_URL);
+      const channel = await connection.createChannel();
+      for (const service of topology.SERVICE_NAMES) {
+        await channel.deleteQueue(`${rabbitPrefix}.rpc.${service}`);
+        await channel.deleteQueue(`${rabbitPrefix}.events.${service}`);
+      }
+      await channel.deleteExchange(`${rabbitPrefix}.events`);
+      await connection.close();
+      const redis = new Redis(REDIS_URL);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
+        if (keys.length) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      await redis.quit();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

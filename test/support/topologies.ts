@@ -1,0 +1,62 @@
+/**
+ * The two ways Protobank runs, behind one interface: tests get a base URL and do not care whether one
+ * process or nine answer it.
+ */
+import { processes, startSplit, type AppProcess } from './processes';
+import { createTestEnv, type TestEnv } from './test-env';
+import { join } from 'node:path';
+
+export type TopologyKind = 'monolith' | 'split';
+
+export interface Running {
+  kind: TopologyKind;
+  baseUrl: string;
+  t: TestEnv;
+  /** Service name -> base URL of that service (split only). */
+  services: Record<string, string>;
+  /** The app processes; a test may replace one, and stop() stops whatever is in this list. */
+  children: AppProcess[];
+  stop(): Promise<void>;
+}
+
+export async function startTopology(kind: TopologyKind, extraEnv: Record<string, string> = {}): Promise<Running> {
+  const t = await createTestEnv(kind);
+  const env = { ...t.env, ...extraEnv };
+  try {
+    if (kind === 'monolith') {
+      const port = await processes.freePort();
+      await processes.runOnce('migrate', env, { logFile: join(t.logDir, 'migrate.log') });
+      const child: AppProcess = processes.spawnApp('monolith', { ...env, PORT: String(port) }, { logFile: join(t.logDir, 'monolith.log') });
+      const baseUrl = `http://127.0.0.1:${port}`;
+      try {
+        await processes.waitReady(`${baseUrl}/health/ready`, { children: [child] });
+      } catch (err) {
+        await processes.stop(child);
+        throw err;
+      }
+      return {
+        kind, baseUrl, t, services: {}, children: [child],
+        async stop() {
+          await processes.stop(child);
+          await t.cleanup();
+        },
+      };
+    }
+    const ports: Record<string, number> = {};
+    for (const service of ['auth', 'users', 'accounts', 'transactions', 'cards', 'payments', 'notifications', 'analytics']) {
+      ports[service] = await processes.freePort();
+    }
+    const edgePort = await processes.freePort();
+    const split = await startSplit({ env, ports, edgePort, logDir: t.logDir, host: '127.0.0.1' });
+    return {
+      kind, baseUrl: `http://127.0.0.1:${edgePort}`, t, services: split.upstreams, children: split.children,
+      async stop() {
+        await split.stop();
+        await t.cleanup();
+      },
+    };
+  } catch (err) {
+    await t.cleanup();
+    throw new Error(`${kind} did not start (logs in ${t.logDir}): ${(err as Error).message}`);
+  }
+}
