@@ -1,0 +1,205 @@
+/**
+ * The deployment files stay true to the route table (libs/platform/src/topology/services.json): both
+ * compose files validate, the split one runs every service within its memory limit after the migration,
+ * and nginx.conf is exactly what the table generates and routes every path as serviceForPath() does.
+ * Needs a Compose CLI (`docker compose` v2, or Debian's `docker-compose` v1); no Docker engine.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+// The topology module itself rather than the whole @protobank/platform barrel: same function, no Nest.
+import { EDGE_PORT, SERVICES, serviceForPath } from '../libs/platform/src/topology/topology';
+import { matchNginxLocation, nginxLocations, nginxUpstreams, parseNginxRoutes } from './support/nginx-routes';
+
+const root = path.resolve(__dirname, '..');
+const DEV_FILE = 'docker/docker-compose.yml';
+const SPLIT_FILE = 'docker/docker-compose.split.yml';
+const NGINX_CONF = 'docker/nginx/nginx.conf';
+const SERVICE_NAMES = Object.keys(SERVICES) as (keyof typeof SERVICES)[];
+
+type Size = string | number;
+interface ComposeService {
+  build?: { args?: Record<string, string> };
+  environment?: Record<string, string | null>;
+  healthcheck?: { test?: string[]; disable?: boolean };
+  depends_on?: Record<string, { condition: string }>;
+  deploy?: { resources?: { limits?: { memory?: Size }; reservations?: { memory?: Size } } };
+  ports?: { target: number | string }[];
+  volumes?: ({ source?: string; target?: string; read_only?: boolean } | string)[];
+  restart?: string;
+}
+interface ComposeProject {
+  services: Record<string, ComposeService>;
+}
+
+/** `docker compose` (v2) where installed, else v1's `docker-compose`; none is an error, not a skip. */
+function composeCli(): { command: string; prefix: string[]; v2: boolean } {
+  if (spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0) {
+    return { command: 'docker', prefix: ['compose'], v2: true };
+  }
+  if (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0) {
+    return { command: 'docker-compose', prefix: [], v2: false };
+  }
+  throw new Error('no Compose CLI: install the docker compose plugin or `apt-get install docker-compose`');
+}
+
+/** The resolved project, as `config` prints it, with the compose variables at their defaults. */
+function composeConfig(file: string): ComposeProject {
+  const cli = composeCli();
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(PROTOBANK_|COMPOSE_)/.test(k)),
+  );
+  const args = [...cli.prefix, '-f', file, 'config', ...(cli.v2 ? ['--format', 'json'] : [])];
+  const out = execFileSync(cli.command, args, {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return (cli.v2 ? JSON.parse(out) : parseYaml(out)) as ComposeProject;
+}
+
+/** "128m", "134217728" or 134217728 -> bytes (v2 prints bytes, v1 keeps the unit). */
+function bytes(value: Size | undefined): number {
+  const m = /^(\d+)\s*([kmg]?)i?b?$/i.exec(String(value));
+  if (!m) throw new Error(`not a memory size: ${String(value)}`);
+  return Number(m[1]) * 1024 ** ' kmg'.indexOf(m[2].toLowerCase() || ' ');
+}
+
+describe('docker deployment files', () => {
+  describe('docker-compose.yml (monolith)', () => {
+    let dev: ComposeProject;
+    beforeAll(() => {
+      dev = composeConfig(DEV_FILE); // throws, failing every test here, when `config` exits non-zero
+    });
+
+    it('validates and runs the monolith on :3000 after the migration', () => {
+      const monolith = dev.services.monolith;
+      expect(monolith.build?.args?.APP).toBe('monolith');
+      expect(monolith.ports?.map((p) => Number(p.target))).toEqual([3000]);
+      expect(monolith.depends_on?.migrate.condition).toBe('service_completed_successfully');
+      expect(monolith.depends_on?.postgres.condition).toBe('service_healthy');
+      expect(dev.services.migrate.build?.args?.APP).toBe('migrate');
+      expect(dev.services.migrate.restart).toBe('no');
+    });
+  });
+
+  describe('docker-compose.split.yml (one container per service)', () => {
+    let split: ComposeProject;
+    beforeAll(() => {
+      split = composeConfig(SPLIT_FILE);
+    });
+
+    it.each(SERVICE_NAMES)('%s: its app, port, memory limit, healthcheck and order', (name) => {
+      const spec = SERVICES[name];
+      const service = split.services[name];
+      expect(service).toBeDefined();
+      expect(service.build?.args?.APP).toBe(name);
+      expect(service.environment?.PORT).toBe(String(spec.port));
+      expect(service.environment?.NODE_ENV).toBe('production');
+      expect(bytes(service.deploy?.resources?.limits?.memory)).toBe(bytes(spec.memory));
+      expect(bytes(service.deploy?.resources?.reservations?.memory)).toBeLessThanOrEqual(bytes(spec.memory));
+      const heapMb = bytes(spec.memory) <= bytes('128m') ? 64 : 160;
+      expect(service.environment?.NODE_OPTIONS).toContain(`--max-old-space-size=${heapMb}`);
+      expect(service.healthcheck?.test?.length).toBeGreaterThan(1);
+      expect(service.healthcheck?.test?.[0]).not.toBe('NONE');
+      expect(service.healthcheck?.disable).toBeFalsy();
+      expect(service.depends_on?.migrate?.condition).toBe('service_completed_successfully');
+      expect(service.depends_on?.pgbouncer?.condition).toBe('service_healthy');
+      expect(service.depends_on?.rabbitmq?.condition).toBe('service_healthy');
+      expect(service.environment?.DATABASE_URL_FILE).toBe('/run/secrets/database_url');
+      expect(service.environment?.DATABASE_LISTEN_URL_FILE).toBe('/run/secrets/database_direct_url');
+      expect(service.environment?.RABBITMQ_URL_FILE).toBe('/run/secrets/rabbitmq_url');
+    });
+
+    it('keeps passwords out of every environment (they travel as secret files)', () => {
+      for (const [name, service] of Object.entries(split.services)) {
+        for (const [key, value] of Object.entries(service.environment ?? {})) {
+          expect({ service: name, key, withPassword: /\/\/[^/\s:@]+:[^/\s@]+@/.test(value ?? '') }).toEqual({
+            service: name,
+            key,
+            withPassword: false,
+          });
+        }
+      }
+    });
+
+    it('migrates once, straight to Postgres, before anything else', () => {
+      const migrate = split.services.migrate;
+      expect(migrate.build?.args?.APP).toBe('migrate');
+      expect(migrate.restart).toBe('no');
+      expect(migrate.environment?.DATABASE_URL_FILE).toBe('/run/secrets/database_direct_url');
+      expect(migrate.depends_on?.postgres.condition).toBe('service_healthy');
+      expect(Object.keys(migrate.depends_on ?? {})).not.toContain('pgbouncer');
+    });
+
+    it('puts nginx on edge_port in front of every service, with the generated config', () => {
+      const nginx = split.services.nginx;
+      expect(nginx.ports?.map((p) => Number(p.target))).toEqual([EDGE_PORT]);
+      for (const name of SERVICE_NAMES) expect(nginx.depends_on?.[name]?.condition).toBe('service_healthy');
+      const mounts = (nginx.volumes ?? []).map((v) =>
+        typeof v === 'string' ? v : `${v.source}:${v.target}`,
+      );
+      const conf = mounts.find(
+        (m) => m.endsWith(':/etc/nginx/nginx.conf') || m.includes(':/etc/nginx/nginx.conf:'),
+      );
+      expect(conf).toContain('nginx/nginx.conf');
+    });
+  });
+
+  describe('nginx.conf', () => {
+    const text = readFileSync(path.join(root, NGINX_CONF), 'utf8');
+    const locations = nginxLocations(text);
+
+    it('is what scripts/gen-nginx.js generates from services.json', () => {
+      expect(() =>
+        execFileSync(process.execPath, ['scripts/gen-nginx.js', '--check'], { cwd: root, stdio: 'pipe' }),
+      ).not.toThrow();
+    });
+
+    it('has one upstream per service, on its port', () => {
+      const upstreams = nginxUpstreams(text);
+      expect(Object.keys(upstreams).sort()).toEqual([...SERVICE_NAMES].sort());
+      for (const name of SERVICE_NAMES) expect(upstreams[name]).toEqual([`${name}:${SERVICES[name].port}`]);
+    });
+
+    it('routes every prefix of every service to that service', () => {
+      const routes = parseNginxRoutes(text);
+      for (const name of SERVICE_NAMES) {
+        for (const prefix of SERVICES[name].prefixes) {
+          expect(routes).toContainEqual({ prefix, service: name });
+        }
+      }
+      // /docs and /docs-json go to auth; nothing else is routed that services.json does not name.
+      const claimed = routes.filter((r) => !['/docs', '/docs-json'].includes(r.prefix));
+      for (const { prefix, service } of claimed) {
+        expect(SERVICES[service as keyof typeof SERVICES].prefixes).toContain(prefix);
+      }
+    });
+
+    it('picks the service serviceForPath() picks, by longest prefix', () => {
+      const routed = (p: string) => matchNginxLocation(locations, p)?.upstream;
+      expect(routed('/auth/register')).toBe('auth');
+      expect(routed('/admin/users/x')).toBe('users');
+      expect(routed('/accountsx')).toBeUndefined();
+      const samples = ['/', '/admin', '/admin/', '/health/live', '/metrics', '/authx', '/payments1'];
+      for (const prefix of Object.values(SERVICES).flatMap((s) => s.prefixes)) {
+        samples.push(prefix, `${prefix}/`, `${prefix}/x/y`, `${prefix}x`, `${prefix}-x`);
+      }
+      const mismatches = samples.filter((p) => routed(p) !== serviceForPath(p));
+      expect(mismatches).toEqual([]);
+    });
+
+    it('answers /health/live itself and sends /docs to the auth service', () => {
+      expect(matchNginxLocation(locations, '/health/live')).toMatchObject({
+        modifier: '=',
+        upstream: undefined,
+      });
+      expect(matchNginxLocation(locations, '/docs')?.upstream).toBe('auth');
+      expect(matchNginxLocation(locations, '/docs/swagger-ui.css')?.upstream).toBe('auth');
+      expect(matchNginxLocation(locations, '/docs-json')?.upstream).toBe('auth');
+      expect(matchNginxLocation(locations, '/nowhere')).toMatchObject({ path: '/', upstream: undefined });
+    });
+  });
+});
