@@ -1,4 +1,5 @@
 export * from './app/bootstrap';
+export * from './app/platform.module';
 export * from './app/service.tokens';
 export * from './config/app-config';
 export * from './config/config.schema';

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { Server, ServerResponse } from 'node:http';
 import type { ContractDef } from '@protobank/contracts';
 import type { Logger } from 'pino';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
@@ -68,6 +69,11 @@ export async function runApp(def: AppDefinition): Promise<void> {
       logger.error('shutdown grace period exceeded; exiting');
       process.exit(1);
     }, config.shutdownTimeoutMs).unref();
+    // New requests get `Connection: close`, and keep-alive sockets are closed as soon as they fall idle,
+    // so the drain waits for in-flight requests only, not for clients' idle connections.
+    const server = app.getHttpServer() as Server;
+    server.on('request', (_req, res: ServerResponse) => res.setHeader('Connection', 'close'));
+    setInterval(() => server.closeIdleConnections(), 100).unref();
     app
       .close()
       .then(() => {

@@ -38,6 +38,9 @@ export class RmqConnection implements OnApplicationShutdown {
 
   channel(name: string, setup: (ch: ConfirmChannel) => Promise<unknown>, confirm = true): ChannelWrapper {
     const channel = this.manager.createChannel({ name, json: false, confirm, setup });
+    // Without a listener an 'error' event (e.g. a setup interrupted by a broker restart) kills the process;
+    // the wrapper recovers by itself on the next connection.
+    channel.on('error', (err: Error) => this.logger.warn({ err: err.message, channel: name }, 'rabbitmq channel error'));
     this.channels.push(channel);
     return channel;
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -27,8 +27,9 @@ const REPLY_TO = 'amq.rabbitmq.reply-to';
  * the same status and code.
  */
 @Injectable()
-export class RpcClient implements OnModuleInit {
+export class RpcClient implements OnModuleInit, OnApplicationBootstrap {
   private readonly pending = new Map<string, Pending>();
+  private readonly services = new Set<ServiceName>();
   private channel!: ReturnType<RmqConnection['channel']>;
 
   constructor(
@@ -38,11 +39,25 @@ export class RpcClient implements OnModuleInit {
 
   onModuleInit(): void {
     // Direct reply-to requires consuming on the channel that publishes; confirms are off on it.
+    // Declaring the servers' queues here too means a request sent while a server is still starting
+    // waits in its queue (until its expiration) instead of being dropped by the broker.
     this.channel = this.rmq.channel(
       'rpc-client',
-      (ch) => ch.consume(REPLY_TO, (msg) => this.onReply(msg), { noAck: true }),
+      async (ch) => {
+        for (const service of this.services) await ch.assertQueue(this.rmq.name('rpc', service), { durable: true });
+        await ch.consume(REPLY_TO, (msg) => this.onReply(msg), { noAck: true });
+      },
       false,
     );
+  }
+
+  /** Serve no request before the reply consumer is up; give up waiting (readiness will say why) after 10 s. */
+  async onApplicationBootstrap(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 10_000)));
+    const connected = await Promise.race([this.channel.waitForConnect().then(() => true), gaveUp]);
+    clearTimeout(timer);
+    if (!connected) this.logger.warn('RabbitMQ not reachable yet: contract calls fail with 503 until it is');
   }
 
   async call(service: ServiceName, pattern: string, args: unknown[]): Promise<unknown> {
@@ -71,6 +86,7 @@ export class RpcClient implements OnModuleInit {
           headers,
           expiration: String(timeoutMs),
           contentType: 'application/json',
+          timeout: timeoutMs,
         })
         .catch((err: unknown) => {
           const entry = this.pending.get(id);
@@ -85,6 +101,7 @@ export class RpcClient implements OnModuleInit {
 
   /** Builds the remote binding of a contract: one method per pattern, nothing hand-written. */
   bind<T>(contract: ContractDef<T>): T {
+    this.services.add(contract.service);
     const api: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
     for (const [method, pattern] of Object.entries(contract.patterns) as [string, string][]) {
       api[method] = (...args: unknown[]) => this.call(contract.service, pattern, args);

@@ -1,0 +1,129 @@
+/**
+ * What operators rely on: readiness that names the failing dependency, a config error that stops the
+ * process with a message naming the variable, production refusing development secrets, and SIGTERM
+ * draining in-flight requests before exit.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { join } from 'node:path';
+import request from 'supertest';
+import { processes, type AppProcess } from './support/processes';
+import { createTestEnv, eventually, type TestEnv } from './support/test-env';
+
+const MAIN = join(__dirname, '../dist/apps/monolith/src/main.js');
+
+function startRedis(port: number): ChildProcess {
+  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+}
+
+describe('operations', () => {
+  let t: TestEnv;
+  const children: (ChildProcess | AppProcess)[] = [];
+
+  beforeAll(async () => {
+    t = await createTestEnv('ops');
+    await processes.runOnce('migrate', t.env, { logFile: join(t.logDir, 'migrate.log') });
+  });
+  afterAll(async () => {
+    for (const c of children) await processes.stop(c as AppProcess, 3000);
+    await t?.cleanup();
+  });
+
+  async function monolith(env: Record<string, string>, name: string) {
+    const port = await processes.freePort();
+    const child = processes.spawnApp('monolith', { ...t.env, ...env, PORT: String(port) }, { logFile: join(t.logDir, `${name}.log`) });
+    children.push(child);
+    return { child, url: `http://127.0.0.1:${port}` };
+  }
+
+  it('turns /health/ready into 503 naming redis when Redis stops, keeps /health/live at 200, and recovers', async () => {
+    const redisPort = await processes.freePort();
+    let redis = startRedis(redisPort);
+    children.push(redis);
+    const { child, url } = await monolith({ REDIS_URL: `redis://127.0.0.1:${redisPort}` }, 'redis-down');
+    await processes.waitReady(`${url}/health/ready`, { children: [child] });
+
+    redis.kill('SIGKILL');
+    const down = await eventually(async () => {
+      const res = await request(url).get('/health/ready');
+      return res.status === 503 ? res : undefined;
+    }, 10000, 'readiness to fail');
+    expect(down.body).toMatchObject({ status: 503, code: 'not_ready', message: 'not ready: redis' });
+    expect(down.body.details).toEqual([{ field: 'redis', message: expect.any(String) }]);
+    await request(url).get('/health/live').expect(200);
+
+    redis = startRedis(redisPort);
+    children.push(redis);
+    await processes.waitReady(`${url}/health/ready`, { children: [child], timeoutMs: 15000 });
+  });
+
+  it('is not ready while a migration is pending, naming migrations', async () => {
+    const pending = await createTestEnv('pending');
+    try {
+      await processes.runOnce('migrate', pending.env, { logFile: join(pending.logDir, 'migrate.log') });
+      const revert = spawnSync(process.execPath, [join(__dirname, '../dist/apps/migrate/src/main.js'), '--revert'], {
+        env: { ...process.env, ...pending.env },
+      });
+      expect(revert.status).toBe(0);
+      const port = await processes.freePort();
+      const child = processes.spawnApp('monolith', { ...pending.env, PORT: String(port) }, { logFile: join(pending.logDir, 'app.log') });
+      try {
+        const url = `http://127.0.0.1:${port}`;
+        await processes.waitReady(`${url}/health/live`, { children: [child] });
+        const res = await request(url).get('/health/ready').expect(503);
+        expect(res.body.details.map((d: { field: string }) => d.field)).toEqual(['migrations']);
+      } finally {
+        await processes.stop(child);
+      }
+    } finally {
+      await pending.cleanup();
+    }
+  });
+
+  it('refuses to start on a malformed variable, naming it', () => {
+    const res = spawnSync(process.execPath, [MAIN], {
+      env: { ...process.env, ...t.env, DATABASE_URL: 'mysql://nope', RPC_TIMEOUT_MS: 'soon' },
+      encoding: 'utf8',
+      timeout: 20000,
+    });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toContain('DATABASE_URL must use postgres: or postgresql:');
+    expect(res.stderr).toContain('RPC_TIMEOUT_MS must be an integer');
+  });
+
+  it('refuses development secrets in production', () => {
+    const env = { ...process.env, NODE_ENV: 'production', PATH: process.env.PATH } as Record<string, string | undefined>;
+    for (const key of ['DATABASE_URL', 'REDIS_URL', 'RABBITMQ_URL', 'ADMIN_EMAIL', 'ADMIN_PASSWORD']) delete env[key];
+    env.RABBITMQ_URL = 'amqp://guest:guest@rabbit:5672';
+    const res = spawnSync(process.execPath, [MAIN], { env, encoding: 'utf8', timeout: 20000 });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toContain('DATABASE_URL must be set explicitly in production');
+    expect(res.stderr).toContain('REDIS_URL must be set explicitly in production');
+    expect(res.stderr).toContain('RABBITMQ_URL holds a development value');
+  });
+
+  it('drains an in-flight request on SIGTERM, then exits 0', async () => {
+    const { child, url } = await monolith({}, 'drain');
+    await processes.waitReady(`${url}/health/ready`, { children: [child] });
+    const body = JSON.stringify({ email: `drain.${Date.now()}@example.com`, password: 'correct horse battery staple', full_name: 'Dee' });
+    const { port } = new URL(url);
+    const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/auth/register', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      // Half the body now, the SIGTERM, then the rest: the request is in flight during shutdown.
+      req.write(body.slice(0, 20));
+      setTimeout(() => {
+        child.kill('SIGTERM');
+        setTimeout(() => req.end(body.slice(20)), 300);
+      }, 300);
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const res = await response;
+    expect(res.status).toBe(201);
+    expect(await exited).toBe(0);
+  });
+});
