@@ -1,7 +1,16 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** The module schemas, each with its own outbox (events it produces) and inbox (events it consumed). */
-export const MODULE_SCHEMAS = ['auth', 'users', 'accounts', 'transactions', 'cards', 'payments', 'notifications', 'analytics'];
+export const MODULE_SCHEMAS = [
+  'auth',
+  'users',
+  'accounts',
+  'transactions',
+  'cards',
+  'payments',
+  'notifications',
+  'analytics',
+];
 
 export class Foundation1763700000000 implements MigrationInterface {
   name = 'Foundation1763700000000';
@@ -22,7 +31,9 @@ export class Foundation1763700000000 implements MigrationInterface {
           last_error text
         )`);
       // The relay only ever scans unpublished rows: keep that index small.
-      await q.query(`CREATE INDEX outbox_pending_idx ON "${s}".outbox (created_at, id) WHERE published_at IS NULL`);
+      await q.query(
+        `CREATE INDEX outbox_pending_idx ON "${s}".outbox (created_at, id) WHERE published_at IS NULL`,
+      );
       await q.query(`
         CREATE TABLE "${s}".inbox (
           event_id uuid NOT NULL,

@@ -33,7 +33,9 @@ export class IdentitySlice1763700000001 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         read_at timestamptz
       )`);
-    await q.query(`CREATE INDEX notifications_user_idx ON notifications.notifications (user_id, created_at DESC, id DESC)`);
+    await q.query(
+      `CREATE INDEX notifications_user_idx ON notifications.notifications (user_id, created_at DESC, id DESC)`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

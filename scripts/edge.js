@@ -14,7 +14,15 @@ const http = require('node:http');
 const { randomUUID } = require('node:crypto');
 const { EDGE_PORT, SERVICES, SERVICE_NAMES, serviceForPath } = require('./lib/topology');
 
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+];
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
 function requestIdOf(req) {
@@ -49,7 +57,12 @@ async function readiness(upstreams, res, requestId) {
   );
   const failing = results.filter((r) => !r.ok);
   if (failing.length === 0) {
-    return sendJson(res, 200, { status: 'ok', services: Object.fromEntries(results.map((r) => [r.service, 'up'])) }, requestId);
+    return sendJson(
+      res,
+      200,
+      { status: 'ok', services: Object.fromEntries(results.map((r) => [r.service, 'up'])) },
+      requestId,
+    );
   }
   sendError(
     res,
@@ -62,8 +75,15 @@ async function readiness(upstreams, res, requestId) {
 }
 
 async function mergedDocs(upstreams) {
-  const docs = await Promise.all(SERVICE_NAMES.map((s) => getJson(`${upstreams[s]}/docs-json`).then((r) => r.body)));
-  const merged = { ...docs[0], info: { ...docs[0].info, title: 'Protobank API' }, paths: {}, components: { ...docs[0].components, schemas: {} } };
+  const docs = await Promise.all(
+    SERVICE_NAMES.map((s) => getJson(`${upstreams[s]}/docs-json`).then((r) => r.body)),
+  );
+  const merged = {
+    ...docs[0],
+    info: { ...docs[0].info, title: 'Protobank API' },
+    paths: {},
+    components: { ...docs[0].components, schemas: {} },
+  };
   docs.forEach((doc, i) => {
     for (const [p, item] of Object.entries(doc.paths || {})) {
       // Health, docs and metrics exist in every service: the edge's own copy is the first one.
@@ -83,7 +103,9 @@ const DOCS_INIT = `window.onload = function () {
 function proxy(req, res, target, requestId) {
   const headers = { ...req.headers, 'x-request-id': requestId };
   for (const h of HOP_BY_HOP) delete headers[h];
-  headers['x-forwarded-for'] = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
+  headers['x-forwarded-for'] = [req.headers['x-forwarded-for'], req.socket.remoteAddress]
+    .filter(Boolean)
+    .join(', ');
   headers['x-forwarded-proto'] = 'http';
   const url = new URL(req.url, target);
   const upstream = http.request(url, { method: req.method, headers, agent }, (up) => {
@@ -105,14 +127,16 @@ function createEdge({ port = EDGE_PORT, host = '0.0.0.0', upstreams, docsFrom = 
     const requestId = requestIdOf(req);
     const path = new URL(req.url, 'http://edge').pathname;
     try {
-      if (path === '/health/live') return sendJson(res, 200, { status: 'ok', info: {}, error: {}, details: {} }, requestId);
+      if (path === '/health/live')
+        return sendJson(res, 200, { status: 'ok', info: {}, error: {}, details: {} }, requestId);
       if (path === '/health' || path === '/health/ready') return await readiness(upstreams, res, requestId);
       if (path === '/docs-json') return sendJson(res, 200, await mergedDocs(upstreams), requestId);
       if (path === '/docs/swagger-ui-init.js') {
         res.writeHead(200, { 'content-type': 'application/javascript; charset=utf-8' });
         return res.end(DOCS_INIT);
       }
-      if (path === '/docs' || path.startsWith('/docs/')) return proxy(req, res, upstreams[docsFrom], requestId);
+      if (path === '/docs' || path.startsWith('/docs/'))
+        return proxy(req, res, upstreams[docsFrom], requestId);
       const service = serviceForPath(path);
       if (!service) return sendError(res, 404, 'not_found', `Cannot ${req.method} ${path}`, requestId);
       proxy(req, res, upstreams[service], requestId);
@@ -130,14 +154,18 @@ function createEdge({ port = EDGE_PORT, host = '0.0.0.0', upstreams, docsFrom = 
 /** Upstreams from EDGE_UPSTREAMS (JSON map) or each service's default port on 127.0.0.1. */
 function upstreamsFromEnv(env = process.env) {
   const given = env.EDGE_UPSTREAMS ? JSON.parse(env.EDGE_UPSTREAMS) : {};
-  return Object.fromEntries(SERVICE_NAMES.map((s) => [s, given[s] || `http://127.0.0.1:${SERVICES[s].port}`]));
+  return Object.fromEntries(
+    SERVICE_NAMES.map((s) => [s, given[s] || `http://127.0.0.1:${SERVICES[s].port}`]),
+  );
 }
 
 if (require.main === module) {
   const port = Number(process.env.EDGE_PORT || EDGE_PORT);
   createEdge({ port, upstreams: upstreamsFromEnv() }).then(
     (server) => {
-      process.stdout.write(`${JSON.stringify({ level: 30, time: new Date().toISOString(), service: 'edge', port, msg: 'edge ready' })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ level: 30, time: new Date().toISOString(), service: 'edge', port, msg: 'edge ready' })}\n`,
+      );
       const close = () => server.close(() => process.exit(0)) && server.closeIdleConnections();
       process.on('SIGTERM', close);
       process.on('SIGINT', close);

@@ -49,7 +49,9 @@ async function main() {
       if (stopIt) cleanups.push(stopIt);
     }
     const split = await startSplit({ env });
-    log(`split topology ready: edge on :${split.edgePort}, services on ${SERVICE_NAMES.map((s) => `${s}:${SERVICES[s].port}`).join(' ')}`);
+    log(
+      `split topology ready: edge on :${split.edgePort}, services on ${SERVICE_NAMES.map((s) => `${s}:${SERVICES[s].port}`).join(' ')}`,
+    );
     let stopping = false;
     const shutdown = async () => {
       if (stopping) return;

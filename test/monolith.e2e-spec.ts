@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import { foundationScenarios } from './scenarios/foundation.scenarios';
 import { startTopology, type Running } from './support/topologies';
@@ -6,7 +8,10 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
   let running: Running;
   beforeAll(async () => {
     // A RabbitMQ URL nothing listens on: the monolith must not need the broker at all.
-    running = await startTopology('monolith', { RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:1' });
+    running = await startTopology('monolith', {
+      RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:1',
+      CORS_ORIGINS: 'https://app.protobank.example',
+    });
   });
   afterAll(() => running?.stop());
 
@@ -21,8 +26,52 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
     await request(running.baseUrl).get('/health/live').expect(200);
     const res = await request(running.baseUrl).get('/metrics').expect(200);
     expect(res.headers['content-type']).toContain('text/plain');
-    expect(res.text).toMatch(/http_request_duration_seconds_count\{service="monolith",method="GET",route="\/health\/live",status_code="200"\} \d+/);
+    expect(res.text).toMatch(
+      /http_request_duration_seconds_count\{service="monolith",method="GET",route="\/health\/live",status_code="200"\} \d+/,
+    );
     expect(res.text).toMatch(/outbox_backlog\{schema="users",service="monolith"\} \d+/);
     expect(res.text).toContain('process_resident_memory_bytes');
+  });
+
+  it('allows CORS only for the configured origins', async () => {
+    const allowed = await request(running.baseUrl)
+      .options('/auth/register')
+      .set('Origin', 'https://app.protobank.example')
+      .set('Access-Control-Request-Method', 'POST')
+      .expect(204);
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://app.protobank.example');
+    const refused = await request(running.baseUrl)
+      .options('/auth/register')
+      .set('Origin', 'https://evil.example')
+      .set('Access-Control-Request-Method', 'POST');
+    expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('logs JSON lines carrying the service name and the request id, and no password', async () => {
+    await request(running.baseUrl)
+      .post('/auth/register')
+      .set('X-Request-Id', 'log-check-1')
+      .send({
+        email: `log.${Date.now()}@example.com`,
+        password: 'correct horse battery staple',
+        full_name: 'Lou',
+      })
+      .expect(201);
+    await new Promise((r) => setTimeout(r, 200));
+    const text = readFileSync(join(running.t.logDir, 'monolith.log'), 'utf8');
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.every((l) => l.service === 'monolith' && typeof l.time === 'string')).toBe(true);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        request_id: 'log-check-1',
+        method: 'POST',
+        route: '/auth/register',
+        status: 201,
+      }),
+    );
+    expect(text).not.toContain('correct horse battery staple');
   });
 });

@@ -13,7 +13,11 @@ import { createTestEnv, eventually, type TestEnv } from './support/test-env';
 const MAIN = join(__dirname, '../dist/apps/monolith/src/main.js');
 
 function startRedis(port: number): ChildProcess {
-  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  return spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
 }
 
 describe('operations', () => {
@@ -31,7 +35,11 @@ describe('operations', () => {
 
   async function monolith(env: Record<string, string>, name: string) {
     const port = await processes.freePort();
-    const child = processes.spawnApp('monolith', { ...t.env, ...env, PORT: String(port) }, { logFile: join(t.logDir, `${name}.log`) });
+    const child = processes.spawnApp(
+      'monolith',
+      { ...t.env, ...env, PORT: String(port) },
+      { logFile: join(t.logDir, `${name}.log`) },
+    );
     children.push(child);
     return { child, url: `http://127.0.0.1:${port}` };
   }
@@ -44,10 +52,14 @@ describe('operations', () => {
     await processes.waitReady(`${url}/health/ready`, { children: [child] });
 
     redis.kill('SIGKILL');
-    const down = await eventually(async () => {
-      const res = await request(url).get('/health/ready');
-      return res.status === 503 ? res : undefined;
-    }, 10000, 'readiness to fail');
+    const down = await eventually(
+      async () => {
+        const res = await request(url).get('/health/ready');
+        return res.status === 503 ? res : undefined;
+      },
+      10000,
+      'readiness to fail',
+    );
     expect(down.body).toMatchObject({ status: 503, code: 'not_ready', message: 'not ready: redis' });
     expect(down.body.details).toEqual([{ field: 'redis', message: expect.any(String) }]);
     await request(url).get('/health/live').expect(200);
@@ -61,12 +73,20 @@ describe('operations', () => {
     const pending = await createTestEnv('pending');
     try {
       await processes.runOnce('migrate', pending.env, { logFile: join(pending.logDir, 'migrate.log') });
-      const revert = spawnSync(process.execPath, [join(__dirname, '../dist/apps/migrate/src/main.js'), '--revert'], {
-        env: { ...process.env, ...pending.env },
-      });
+      const revert = spawnSync(
+        process.execPath,
+        [join(__dirname, '../dist/apps/migrate/src/main.js'), '--revert'],
+        {
+          env: { ...process.env, ...pending.env },
+        },
+      );
       expect(revert.status).toBe(0);
       const port = await processes.freePort();
-      const child = processes.spawnApp('monolith', { ...pending.env, PORT: String(port) }, { logFile: join(pending.logDir, 'app.log') });
+      const child = processes.spawnApp(
+        'monolith',
+        { ...pending.env, PORT: String(port) },
+        { logFile: join(pending.logDir, 'app.log') },
+      );
       try {
         const url = `http://127.0.0.1:${port}`;
         await processes.waitReady(`${url}/health/live`, { children: [child] });
@@ -92,8 +112,12 @@ describe('operations', () => {
   });
 
   it('refuses development secrets in production', () => {
-    const env = { ...process.env, NODE_ENV: 'production', PATH: process.env.PATH } as Record<string, string | undefined>;
-    for (const key of ['DATABASE_URL', 'REDIS_URL', 'RABBITMQ_URL', 'ADMIN_EMAIL', 'ADMIN_PASSWORD']) delete env[key];
+    const env = { ...process.env, NODE_ENV: 'production', PATH: process.env.PATH } as Record<
+      string,
+      string | undefined
+    >;
+    for (const key of ['DATABASE_URL', 'REDIS_URL', 'RABBITMQ_URL', 'ADMIN_EMAIL', 'ADMIN_PASSWORD'])
+      delete env[key];
     env.RABBITMQ_URL = 'amqp://guest:guest@rabbit:5672';
     const res = spawnSync(process.execPath, [MAIN], { env, encoding: 'utf8', timeout: 20000 });
     expect(res.status).toBe(1);
@@ -105,14 +129,27 @@ describe('operations', () => {
   it('drains an in-flight request on SIGTERM, then exits 0', async () => {
     const { child, url } = await monolith({}, 'drain');
     await processes.waitReady(`${url}/health/ready`, { children: [child] });
-    const body = JSON.stringify({ email: `drain.${Date.now()}@example.com`, password: 'correct horse battery staple', full_name: 'Dee' });
+    const body = JSON.stringify({
+      email: `drain.${Date.now()}@example.com`,
+      password: 'correct horse battery staple',
+      full_name: 'Dee',
+    });
     const { port } = new URL(url);
     const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/auth/register', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/auth/register',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
       req.on('error', reject);
       // Half the body now, the SIGTERM, then the rest: the request is in flight during shutdown.
       req.write(body.slice(0, 20));

@@ -42,22 +42,39 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
 
     const res = await request(running.baseUrl)
       .post('/auth/register')
-      .send({ email: `dave.${Date.now()}@example.com`, password: 'correct horse battery staple', full_name: 'Dave Brown' })
+      .send({
+        email: `dave.${Date.now()}@example.com`,
+        password: 'correct horse battery staple',
+        full_name: 'Dave Brown',
+      })
       .expect(201);
     await new Promise((r) => setTimeout(r, 1000));
-    const none = await db.query('SELECT count(*)::int AS n FROM notifications.notifications WHERE user_id = $1', [res.body.id]);
+    const none = await db.query(
+      'SELECT count(*)::int AS n FROM notifications.notifications WHERE user_id = $1',
+      [res.body.id],
+    );
     expect(none.rows[0].n).toBe(0);
 
     const port = new URL(running.services.notifications).port;
-    const restarted: AppProcess = processes.spawnApp('notifications', { ...running.t.env, PORT: port }, {
-      logFile: join(running.t.logDir, 'notifications-restarted.log'),
-    });
+    const restarted: AppProcess = processes.spawnApp(
+      'notifications',
+      { ...running.t.env, PORT: port },
+      {
+        logFile: join(running.t.logDir, 'notifications-restarted.log'),
+      },
+    );
     running.children[index] = restarted; // the harness stops it with the rest
     await processes.waitReady(`${running.services.notifications}/health/ready`, { children: [restarted] });
-    const rows = await eventually(async () => {
-      const r = await db.query('SELECT body FROM notifications.notifications WHERE user_id = $1', [res.body.id]);
-      return r.rows.length ? r.rows : undefined;
-    }, 15000, 'the missed notification');
+    const rows = await eventually(
+      async () => {
+        const r = await db.query('SELECT body FROM notifications.notifications WHERE user_id = $1', [
+          res.body.id,
+        ]);
+        return r.rows.length ? r.rows : undefined;
+      },
+      15000,
+      'the missed notification',
+    );
     expect(rows).toEqual([{ body: 'Welcome to Protobank, Dave Brown.' }]);
   });
 });

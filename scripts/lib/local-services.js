@@ -10,7 +10,10 @@ const path = require('node:path');
 const { ROOT, portAnswers } = require('./processes');
 
 const DATA = path.join(ROOT, '.data');
-const log = (msg) => process.stdout.write(`${JSON.stringify({ level: 30, time: new Date().toISOString(), service: 'start', msg })}\n`);
+const log = (msg) =>
+  process.stdout.write(
+    `${JSON.stringify({ level: 30, time: new Date().toISOString(), service: 'start', msg })}\n`,
+  );
 
 function which(bin) {
   const found = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
@@ -49,7 +52,9 @@ async function ensurePostgres(env) {
   if (!fs.existsSync(path.join(databaseDir, 'PG_VERSION'))) await pg.initialise();
   await pg.start();
   env.DATABASE_URL = `postgres://postgres:${password}@127.0.0.1:${port}/protobank`;
-  log(`nothing answered on 127.0.0.1:5432: started an embedded PostgreSQL on :${port} with data in .data/postgres`);
+  log(
+    `nothing answered on 127.0.0.1:5432: started an embedded PostgreSQL on :${port} with data in .data/postgres`,
+  );
   return () => pg.stop();
 }
 
@@ -59,11 +64,17 @@ async function ensureRedis(env) {
   if (await portAnswers(6379)) return undefined;
   const bin = which('redis-server');
   if (!bin) {
-    throw new Error('Nothing answers on 127.0.0.1:6379 and redis-server is not installed: install it (apt-get install redis-server) or set REDIS_URL');
+    throw new Error(
+      'Nothing answers on 127.0.0.1:6379 and redis-server is not installed: install it (apt-get install redis-server) or set REDIS_URL',
+    );
   }
   const dir = path.join(DATA, 'redis');
   fs.mkdirSync(dir, { recursive: true });
-  const child = spawn(bin, ['--port', '6379', '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn(
+    bin,
+    ['--port', '6379', '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   await waitPort(6379);
   log('nothing answered on 127.0.0.1:6379: started redis-server with its files in .data/redis');
   return () => child.kill('SIGTERM');
@@ -73,7 +84,9 @@ async function ensureRedis(env) {
 async function ensureRabbit(env) {
   if (env.RABBITMQ_URL || env.RABBITMQ_URL_FILE) return;
   if (await portAnswers(5672)) return;
-  throw new Error('The split topology needs RabbitMQ and nothing answers on 127.0.0.1:5672: start it (rabbitmq-server -detached) or set RABBITMQ_URL');
+  throw new Error(
+    'The split topology needs RabbitMQ and nothing answers on 127.0.0.1:5672: start it (rabbitmq-server -detached) or set RABBITMQ_URL',
+  );
 }
 
 module.exports = { ensurePostgres, ensureRedis, ensureRabbit, log };

@@ -77,7 +77,8 @@ async function waitReady(url, { timeoutMs = 60000, children = [] } = {}) {
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
 function stop(child, graceMs = 10000) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child && child.exitCode);
+  if (!child || child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve(child && child.exitCode);
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     child.once('exit', (code) => {

@@ -4,7 +4,14 @@
  */
 import { Inject, Injectable, type INestApplicationContext } from '@nestjs/common';
 import { defineContract, type UserRegisteredEvent } from '@protobank/contracts';
-import { AppError, InboxService, OnEvent, outboxFor, OutboxService, requestContext } from '@protobank/platform';
+import {
+  AppError,
+  InboxService,
+  OnEvent,
+  outboxFor,
+  OutboxService,
+  requestContext,
+} from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -24,7 +31,13 @@ const ECHO_API = Symbol('ECHO_API');
 const EchoContract = defineContract<EchoApi>({
   service: 'cards',
   token: ECHO_API,
-  patterns: { whoami: 'echo.whoami', double: 'echo.double', sleep: 'echo.sleep', explode: 'echo.explode', refuse: 'echo.refuse' },
+  patterns: {
+    whoami: 'echo.whoami',
+    double: 'echo.double',
+    sleep: 'echo.sleep',
+    explode: 'echo.explode',
+    refuse: 'echo.refuse',
+  },
 });
 
 class Echo implements EchoApi {
@@ -43,7 +56,9 @@ class Echo implements EchoApi {
     throw new Error('database password is hunter2'); // must never reach the caller
   }
   async refuse(): Promise<void> {
-    throw AppError.unprocessable('insufficient_funds', 'Not enough money', [{ field: 'amount', message: 'too large' }]);
+    throw AppError.unprocessable('insufficient_funds', 'Not enough money', [
+      { field: 'amount', message: 'too large' },
+    ]);
   }
 }
 
@@ -73,7 +88,13 @@ describe('messaging over RabbitMQ', () => {
     await processes.runOnce('migrate', t.env, { logFile: join(t.logDir, 'migrate.log') });
     const env = { ...t.env, RPC_TIMEOUT_MS: '400' };
     contexts.push(
-      await createContext({ service: 'cards', transport: 'rmq', env, providers: [{ provide: ECHO_API, useClass: Echo }], serves: [EchoContract] }),
+      await createContext({
+        service: 'cards',
+        transport: 'rmq',
+        env,
+        providers: [{ provide: ECHO_API, useClass: Echo }],
+        serves: [EchoContract],
+      }),
     );
     const caller = await createContext({ service: 'payments', transport: 'rmq', env, calls: [EchoContract] });
     contexts.push(caller);
@@ -108,7 +129,12 @@ describe('messaging over RabbitMQ', () => {
 
   it('turns an unexpected server error into a 500 that reveals nothing', async () => {
     const err = await echo.explode().catch((e: unknown) => e);
-    expect((err as AppError).toBody()).toEqual({ status: 500, code: 'internal_error', message: 'internal error', details: [] });
+    expect((err as AppError).toBody()).toEqual({
+      status: 500,
+      code: 'internal_error',
+      message: 'internal error',
+      details: [],
+    });
   });
 
   it('gives up on a slow server after RPC_TIMEOUT_MS with 504', async () => {
@@ -120,16 +146,33 @@ describe('messaging over RabbitMQ', () => {
 
   it('fans every event out to each consuming service once, and survives a redelivery', async () => {
     contexts.push(
-      await createContext({ service: 'notifications', transport: 'rmq', env: t.env, providers: [consumerFor('notifications')] }),
-      await createContext({ service: 'analytics', transport: 'rmq', env: t.env, providers: [consumerFor('analytics')] }),
+      await createContext({
+        service: 'notifications',
+        transport: 'rmq',
+        env: t.env,
+        providers: [consumerFor('notifications')],
+      }),
+      await createContext({
+        service: 'analytics',
+        transport: 'rmq',
+        env: t.env,
+        providers: [consumerFor('analytics')],
+      }),
     );
     // The producer: a context owning the users outbox, writing the event in a transaction.
-    const producer = await createContext({ service: 'users', transport: 'rmq', env: t.env, providers: [outboxFor('users')] });
+    const producer = await createContext({
+      service: 'users',
+      transport: 'rmq',
+      env: t.env,
+      providers: [outboxFor('users')],
+    });
     contexts.push(producer);
     const userId = randomUUID();
     const dataSource = producer.get(DataSource);
     const outbox = producer.get(OutboxService);
-    const event = await dataSource.transaction((m) => outbox.add(m, 'users', 'user.registered', { user_id: userId, email: 'x@example.com' }));
+    const event = await dataSource.transaction((m) =>
+      outbox.add(m, 'users', 'user.registered', { user_id: userId, email: 'x@example.com' }),
+    );
     // A rolled-back change publishes nothing.
     const ghost = randomUUID();
     await dataSource
@@ -139,12 +182,24 @@ describe('messaging over RabbitMQ', () => {
       })
       .catch(() => undefined);
 
-    await eventually(async () => (received.notifications.includes(userId) && received.analytics.includes(userId) ? true : undefined), 10000, 'both consumers');
+    await eventually(
+      async () =>
+        received.notifications.includes(userId) && received.analytics.includes(userId) ? true : undefined,
+      10000,
+      'both consumers',
+    );
     await dataSource.query('UPDATE users.outbox SET published_at = NULL WHERE id = $1', [event.event_id]);
-    await eventually(async () => {
-      const [row] = (await dataSource.query('SELECT attempts FROM users.outbox WHERE id = $1 AND published_at IS NOT NULL', [event.event_id])) as { attempts: number }[];
-      return row?.attempts === 2 ? true : undefined;
-    }, 10000, 'the second relay');
+    await eventually(
+      async () => {
+        const [row] = (await dataSource.query(
+          'SELECT attempts FROM users.outbox WHERE id = $1 AND published_at IS NOT NULL',
+          [event.event_id],
+        )) as { attempts: number }[];
+        return row?.attempts === 2 ? true : undefined;
+      },
+      10000,
+      'the second relay',
+    );
     await new Promise((r) => setTimeout(r, 1000));
     expect(received.notifications.filter((id) => id === userId)).toHaveLength(1);
     expect(received.analytics.filter((id) => id === userId)).toHaveLength(1);

@@ -22,8 +22,19 @@ describe('users contract', () => {
   beforeAll(async () => {
     t = await createTestEnv('contract');
     await processes.runOnce('migrate', t.env, { logFile: join(t.logDir, 'migrate.log') });
-    usersApp = await createContext({ service: 'users', transport: 'rmq', env: t.env, modules: [UsersModule], serves: [UsersContract] });
-    callerApp = await createContext({ service: 'auth', transport: 'rmq', env: t.env, calls: [UsersContract] });
+    usersApp = await createContext({
+      service: 'users',
+      transport: 'rmq',
+      env: t.env,
+      modules: [UsersModule],
+      serves: [UsersContract],
+    });
+    callerApp = await createContext({
+      service: 'auth',
+      transport: 'rmq',
+      env: t.env,
+      calls: [UsersContract],
+    });
     bindings.local = usersApp.get<UsersApi>(USERS_API);
     bindings.rabbitmq = callerApp.get<UsersApi>(USERS_API);
   });
@@ -53,19 +64,25 @@ describe('users contract', () => {
     it('is idempotent for a retried create with the same id', async () => {
       const id = randomUUID();
       const first = await api().create({ id, email: `retry.${id}@example.com`, full_name: 'Finn' });
-      await expect(api().create({ id, email: `retry.${id}@example.com`, full_name: 'Finn' })).resolves.toEqual(first);
+      await expect(
+        api().create({ id, email: `retry.${id}@example.com`, full_name: 'Finn' }),
+      ).resolves.toEqual(first);
     });
 
     it('throws a typed 409 for a taken e-mail', async () => {
       const email = `taken.${randomUUID()}@example.com`;
       await api().create({ id: randomUUID(), email, full_name: 'Gail' });
-      const err = await api().create({ id: randomUUID(), email, full_name: 'Gail Again' }).catch((e: unknown) => e);
+      const err = await api()
+        .create({ id: randomUUID(), email, full_name: 'Gail Again' })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AppError);
       expect(err).toMatchObject({ status: 409, code: 'email_taken' });
     });
 
     it('throws a typed 404 for an unknown user', async () => {
-      const err = await api().getProfile(randomUUID()).catch((e: unknown) => e);
+      const err = await api()
+        .getProfile(randomUUID())
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AppError);
       expect(err).toMatchObject({ status: 404, code: 'not_found' });
     });

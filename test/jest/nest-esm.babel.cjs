@@ -11,7 +11,7 @@
  *    which otherwise collides with the `require` the CommonJS transform introduces
  *    ("Cannot access '_require' before initialization").
  */
-function renameTopLevelRequire({ types: t }) {
+function renameTopLevelRequire() {
   return {
     visitor: {
       Program(path) {

@@ -62,18 +62,30 @@ export function foundationScenarios(get: () => Running) {
     });
 
     it('answers malformed JSON with 400', async () => {
-      const res = await http().post('/auth/register').set('Content-Type', 'application/json').send('{"email": ').expect(400);
+      const res = await http()
+        .post('/auth/register')
+        .set('Content-Type', 'application/json')
+        .send('{"email": ')
+        .expect(400);
       expectErrorShape(res.body, 400, 'malformed_body');
     });
 
     it('answers a 2 MB body with 413', async () => {
       const big = JSON.stringify({ email: 'a@example.com', padding: 'x'.repeat(2 * 1024 * 1024) });
-      const res = await http().post('/auth/register').set('Content-Type', 'application/json').send(big).expect(413);
+      const res = await http()
+        .post('/auth/register')
+        .set('Content-Type', 'application/json')
+        .send(big)
+        .expect(413);
       expectErrorShape(res.body, 413, 'payload_too_large');
     });
 
     it('answers a non-JSON body with 415', async () => {
-      const res = await http().post('/auth/register').set('Content-Type', 'text/plain').send('hello').expect(415);
+      const res = await http()
+        .post('/auth/register')
+        .set('Content-Type', 'text/plain')
+        .send('hello')
+        .expect(415);
       expectErrorShape(res.body, 415, 'unsupported_media_type');
     });
 
@@ -125,46 +137,79 @@ export function foundationScenarios(get: () => Running) {
 
       const profile = await db.query('SELECT email, full_name FROM users.users WHERE id = $1', [userId]);
       expect(profile.rows).toEqual([{ email, full_name: 'Alice Jones' }]);
-      const outbox = await db.query(`SELECT name, headers, payload FROM users.outbox WHERE payload->>'user_id' = $1`, [userId]);
+      const outbox = await db.query(
+        `SELECT name, headers, payload FROM users.outbox WHERE payload->>'user_id' = $1`,
+        [userId],
+      );
       expect(outbox.rows).toHaveLength(1);
       expect(outbox.rows[0].name).toBe('user.registered');
       expect(outbox.rows[0].headers.request_id).toBe(`reg-${seq}`);
 
-      const notification = await eventually(async () => {
-        const r = await db.query('SELECT title, body, source_event_id FROM notifications.notifications WHERE user_id = $1', [userId]);
-        return r.rows.length ? r.rows : undefined;
-      }, 15000, 'the welcome notification');
+      const notification = await eventually(
+        async () => {
+          const r = await db.query(
+            'SELECT title, body, source_event_id FROM notifications.notifications WHERE user_id = $1',
+            [userId],
+          );
+          return r.rows.length ? r.rows : undefined;
+        },
+        15000,
+        'the welcome notification',
+      );
       expect(notification).toEqual([
-        { title: 'Welcome to Protobank', body: 'Welcome to Protobank, Alice Jones.', source_event_id: outbox.rows[0].payload.event_id },
+        {
+          title: 'Welcome to Protobank',
+          body: 'Welcome to Protobank, Alice Jones.',
+          source_event_id: outbox.rows[0].payload.event_id,
+        },
       ]);
     });
 
     it('refuses a second registration with the same e-mail in any case with 409', async () => {
       const email = uniqueEmail('bob');
-      await http().post('/auth/register').send({ email, password: 'correct horse battery staple', full_name: 'Bob' }).expect(201);
+      await http()
+        .post('/auth/register')
+        .send({ email, password: 'correct horse battery staple', full_name: 'Bob' })
+        .expect(201);
       const res = await http()
         .post('/auth/register')
         .send({ email: email.toUpperCase(), password: 'another good passphrase', full_name: 'Bob Two' })
         .expect(409);
       expectErrorShape(res.body, 409, 'email_taken');
-      const users = await db.query('SELECT count(*)::int AS n FROM users.users WHERE lower(email) = $1', [email]);
+      const users = await db.query('SELECT count(*)::int AS n FROM users.users WHERE lower(email) = $1', [
+        email,
+      ]);
       expect(users.rows[0].n).toBe(1);
     });
 
     it('delivers a relayed-again event without a second effect (inbox)', async () => {
       const email = uniqueEmail('carol');
-      const res = await http().post('/auth/register').send({ email, password: 'correct horse battery staple', full_name: 'Carol' }).expect(201);
+      const res = await http()
+        .post('/auth/register')
+        .send({ email, password: 'correct horse battery staple', full_name: 'Carol' })
+        .expect(201);
       const userId = res.body.id as string;
       const count = async () =>
-        (await db.query('SELECT count(*)::int AS n FROM notifications.notifications WHERE user_id = $1', [userId])).rows[0].n as number;
+        (
+          await db.query('SELECT count(*)::int AS n FROM notifications.notifications WHERE user_id = $1', [
+            userId,
+          ])
+        ).rows[0].n as number;
       await eventually(async () => ((await count()) === 1 ? true : undefined), 15000, 'the first delivery');
 
       // Make the relay send the same event again, as after a crash between publish and mark-sent.
       await db.query(`UPDATE users.outbox SET published_at = NULL WHERE payload->>'user_id' = $1`, [userId]);
-      await eventually(async () => {
-        const r = await db.query(`SELECT attempts FROM users.outbox WHERE payload->>'user_id' = $1 AND published_at IS NOT NULL`, [userId]);
-        return r.rows[0]?.attempts === 2 ? true : undefined;
-      }, 15000, 'the second relay');
+      await eventually(
+        async () => {
+          const r = await db.query(
+            `SELECT attempts FROM users.outbox WHERE payload->>'user_id' = $1 AND published_at IS NOT NULL`,
+            [userId],
+          );
+          return r.rows[0]?.attempts === 2 ? true : undefined;
+        },
+        15000,
+        'the second relay',
+      );
       // Give the consumer time to take the redelivery (milliseconds in practice), then: one inbox row, one effect.
       await new Promise((r) => setTimeout(r, 1500));
       const inbox = await db.query(

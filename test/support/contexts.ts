@@ -2,7 +2,13 @@
  * In-process Nest application contexts built from the real platform modules (no HTTP), for tests that
  * look at the contract and event mechanisms from both ends.
  */
-import { Module, type DynamicModule, type INestApplicationContext, type Provider, type Type } from '@nestjs/common';
+import {
+  Module,
+  type DynamicModule,
+  type INestApplicationContext,
+  type Provider,
+  type Type,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { ContractDef } from '@protobank/contracts';
 import { createLogger, loadConfig, PlatformModule, type Transport } from '@protobank/platform';
@@ -27,7 +33,14 @@ export async function createContext(o: ContextOptions): Promise<INestApplication
     {
       module: TestRootModule,
       imports: [
-        PlatformModule.forRoot({ service: o.service, config, logger, transport: o.transport, serves: o.serves, calls: o.calls }),
+        PlatformModule.forRoot({
+          service: o.service,
+          config,
+          logger,
+          transport: o.transport,
+          serves: o.serves,
+          calls: o.calls,
+        }),
         ...(o.modules ?? []),
       ],
       providers: o.providers ?? [],

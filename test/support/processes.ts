@@ -7,7 +7,11 @@ import type { ChildProcess } from 'node:child_process';
 export type AppProcess = ChildProcess & { app: string };
 
 interface Processes {
-  spawnApp(app: string, env: Record<string, string>, opts?: { logFile?: string; nodeArgs?: string[] }): AppProcess;
+  spawnApp(
+    app: string,
+    env: Record<string, string>,
+    opts?: { logFile?: string; nodeArgs?: string[] },
+  ): AppProcess;
   runOnce(app: string, env: Record<string, string>, opts?: { logFile?: string }): Promise<void>;
   freePort(): Promise<number>;
   waitReady(url: string, opts?: { timeoutMs?: number; children?: AppProcess[] }): Promise<void>;

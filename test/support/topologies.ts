@@ -19,14 +19,21 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function startTopology(kind: TopologyKind, extraEnv: Record<string, string> = {}): Promise<Running> {
+export async function startTopology(
+  kind: TopologyKind,
+  extraEnv: Record<string, string> = {},
+): Promise<Running> {
   const t = await createTestEnv(kind);
   const env = { ...t.env, ...extraEnv };
   try {
     if (kind === 'monolith') {
       const port = await processes.freePort();
       await processes.runOnce('migrate', env, { logFile: join(t.logDir, 'migrate.log') });
-      const child: AppProcess = processes.spawnApp('monolith', { ...env, PORT: String(port) }, { logFile: join(t.logDir, 'monolith.log') });
+      const child: AppProcess = processes.spawnApp(
+        'monolith',
+        { ...env, PORT: String(port) },
+        { logFile: join(t.logDir, 'monolith.log') },
+      );
       const baseUrl = `http://127.0.0.1:${port}`;
       try {
         await processes.waitReady(`${baseUrl}/health/ready`, { children: [child] });
@@ -35,7 +42,11 @@ export async function startTopology(kind: TopologyKind, extraEnv: Record<string,
         throw err;
       }
       return {
-        kind, baseUrl, t, services: {}, children: [child],
+        kind,
+        baseUrl,
+        t,
+        services: {},
+        children: [child],
         async stop() {
           await processes.stop(child);
           await t.cleanup();
@@ -43,13 +54,26 @@ export async function startTopology(kind: TopologyKind, extraEnv: Record<string,
       };
     }
     const ports: Record<string, number> = {};
-    for (const service of ['auth', 'users', 'accounts', 'transactions', 'cards', 'payments', 'notifications', 'analytics']) {
+    for (const service of [
+      'auth',
+      'users',
+      'accounts',
+      'transactions',
+      'cards',
+      'payments',
+      'notifications',
+      'analytics',
+    ]) {
       ports[service] = await processes.freePort();
     }
     const edgePort = await processes.freePort();
     const split = await startSplit({ env, ports, edgePort, logDir: t.logDir, host: '127.0.0.1' });
     return {
-      kind, baseUrl: `http://127.0.0.1:${edgePort}`, t, services: split.upstreams, children: split.children,
+      kind,
+      baseUrl: `http://127.0.0.1:${edgePort}`,
+      t,
+      services: split.upstreams,
+      children: split.children,
       async stop() {
         await split.stop();
         await t.cleanup();

@@ -3,7 +3,13 @@
  * if needed, applies every pending migration, each in its own transaction, and exits 0.
  * `--revert` undoes the latest one.
  */
-import { ConfigError, createLogger, dataSourceOptions, ensureDatabase, loadConfig } from '@protobank/platform';
+import {
+  ConfigError,
+  createLogger,
+  dataSourceOptions,
+  ensureDatabase,
+  loadConfig,
+} from '@protobank/platform';
 import { DataSource } from 'typeorm';
 
 async function main(): Promise<void> {
@@ -25,7 +31,10 @@ async function main(): Promise<void> {
       logger.info('reverted the latest migration');
     } else {
       const applied = await dataSource.runMigrations({ transaction: 'each' });
-      logger.info({ applied: applied.map((m) => m.name) }, applied.length ? 'migrations applied' : 'no pending migrations');
+      logger.info(
+        { applied: applied.map((m) => m.name) },
+        applied.length ? 'migrations applied' : 'no pending migrations',
+      );
     }
   } finally {
     await dataSource.destroy();
@@ -35,7 +44,9 @@ async function main(): Promise<void> {
 main().then(
   () => setTimeout(() => process.exit(0), 50),
   (err: unknown) => {
-    process.stderr.write(`migrate failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `migrate failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -1,15 +1,10 @@
 /** The services of the split topology; the monolith hosts them all. */
 export type ServiceName =
-  | 'auth'
-  | 'users'
-  | 'accounts'
-  | 'transactions'
-  | 'cards'
-  | 'payments'
-  | 'notifications'
-  | 'analytics';
+  'auth' | 'users' | 'accounts' | 'transactions' | 'cards' | 'payments' | 'notifications' | 'analytics';
 
-type AsyncMethods<T> = { [K in keyof T]: T[K] extends (...args: never[]) => Promise<unknown> ? K : never }[keyof T];
+type AsyncMethods<T> = {
+  [K in keyof T]: T[K] extends (...args: never[]) => Promise<unknown> ? K : never;
+}[keyof T];
 
 /**
  * A module's public API: the DI token callers inject, the service that owns it and one message pattern

@@ -1,5 +1,11 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ErrorResponseDto } from '@protobank/platform';
 import { RegisterDto, UserResponseDto } from './register.dto';
 import { RegisterService } from './register.service';
@@ -13,7 +19,10 @@ export class RegisterController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Register a customer' })
   @ApiCreatedResponse({ type: UserResponseDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'A field is missing or invalid; details name it' })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'A field is missing or invalid; details name it',
+  })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'email_taken' })
   register(@Body() body: RegisterDto): Promise<UserResponseDto> {
     return this.registration.register(body);

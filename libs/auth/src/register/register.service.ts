@@ -43,13 +43,17 @@ export class RegisterService {
          ON CONFLICT DO NOTHING RETURNING user_id`,
         [userId, email, passwordHash],
       )) as unknown[];
-      if (inserted.length === 0) throw AppError.conflict('email_taken', 'An account with this e-mail already exists');
+      if (inserted.length === 0)
+        throw AppError.conflict('email_taken', 'An account with this e-mail already exists');
       return this.users.create({ id: userId, email, full_name: input.full_name.trim(), role: input.role });
     });
   }
 
   async exists(email: string): Promise<boolean> {
-    const rows = (await this.dataSource.query('SELECT 1 FROM auth.credentials WHERE lower(email) = lower($1)', [email])) as unknown[];
+    const rows = (await this.dataSource.query(
+      'SELECT 1 FROM auth.credentials WHERE lower(email) = lower($1)',
+      [email],
+    )) as unknown[];
     return rows.length > 0;
   }
 }

@@ -24,12 +24,23 @@ export interface AppDefinition {
 @Module({})
 class RootModule {}
 
-export async function createApp(def: AppDefinition, config: AppConfig, logger: Logger): Promise<INestApplication> {
+export async function createApp(
+  def: AppDefinition,
+  config: AppConfig,
+  logger: Logger,
+): Promise<INestApplication> {
   if (await ensureDatabase(config.databaseUrl)) logger.info('created database');
   const root: DynamicModule = {
     module: RootModule,
     imports: [
-      PlatformModule.forRoot({ service: def.service, config, logger, transport: def.transport, serves: def.serves, calls: def.calls }),
+      PlatformModule.forRoot({
+        service: def.service,
+        config,
+        logger,
+        transport: def.transport,
+        serves: def.serves,
+        calls: def.calls,
+      }),
       ...def.modules,
     ],
   };
@@ -58,7 +69,10 @@ export async function runApp(def: AppDefinition): Promise<void> {
     setTimeout(() => process.exit(1), 100);
     return;
   }
-  logger.info({ port: config.port ?? def.port, transport: def.transport }, `${def.service} ready; docs at /docs`);
+  logger.info(
+    { port: config.port ?? def.port, transport: def.transport },
+    `${def.service} ready; docs at /docs`,
+  );
 
   let closing = false;
   const shutdown = (signal: string) => {

@@ -48,7 +48,8 @@ export class AppConfig {
     this.rpcTimeoutMs = int('RPC_TIMEOUT_MS')!;
     this.outboxPollMs = int('OUTBOX_POLL_MS')!;
     this.logLevel = values.LOG_LEVEL as LogLevel;
-    this.logFormat = (values.LOG_FORMAT ?? (this.nodeEnv === 'production' ? 'json' : 'pretty')) as 'json' | 'pretty';
+    this.logFormat = (values.LOG_FORMAT ?? (this.nodeEnv === 'production' ? 'json' : 'pretty')) as
+      'json' | 'pretty';
     this.corsOrigins = (values.CORS_ORIGINS ?? '')
       .split(',')
       .map((o) => o.trim())
@@ -74,7 +75,9 @@ function check(name: string, spec: VariableSpec, value: string): string | undefi
       return undefined;
     }
     case 'enum':
-      return spec.values!.includes(value) ? undefined : `${name} must be one of ${spec.values!.join(', ')}, got "${value}"`;
+      return spec.values!.includes(value)
+        ? undefined
+        : `${name} must be one of ${spec.values!.join(', ')}, got "${value}"`;
     case 'url': {
       let url: URL;
       try {

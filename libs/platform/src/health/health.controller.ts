@@ -1,6 +1,11 @@
 import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator, type HealthIndicatorFunction } from '@nestjs/terminus';
+import {
+  HealthCheckService,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+  type HealthIndicatorFunction,
+} from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import { AppError } from '../errors/app-error';
 import { ErrorResponseDto } from '../http/error-response.dto';
@@ -37,7 +42,10 @@ export class HealthController {
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: Postgres, Redis, RabbitMQ (split apps) and migrations' })
   @ApiOkResponse({ type: HealthResponseDto })
-  @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'A dependency is down; details name it' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description: 'A dependency is down; details name it',
+  })
   ready() {
     return this.readiness();
   }
@@ -53,12 +61,17 @@ export class HealthController {
   private async readiness() {
     const checks: HealthIndicatorFunction[] = [
       () => this.db.pingCheck('postgres', { timeout: CHECK_TIMEOUT_MS }),
-      () => this.indicators.check('redis').attempt(() => this.redis.ping(CHECK_TIMEOUT_MS)).withTimeout(CHECK_TIMEOUT_MS),
+      () =>
+        this.indicators
+          .check('redis')
+          .attempt(() => this.redis.ping(CHECK_TIMEOUT_MS))
+          .withTimeout(CHECK_TIMEOUT_MS),
       () =>
         this.indicators
           .check('migrations')
           .attempt(async () => {
-            if (await this.dataSource.showMigrations()) throw new Error('pending migrations: run npm run migration:run');
+            if (await this.dataSource.showMigrations())
+              throw new Error('pending migrations: run npm run migration:run');
           })
           .withTimeout(CHECK_TIMEOUT_MS),
     ];

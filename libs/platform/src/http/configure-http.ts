@@ -57,14 +57,17 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
   });
   app.use(express.json({ limit: limitBytes, type: JSON_TYPES }));
   app.use((req: Request, _res: Response, next: NextFunction) => {
-    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    const hasBody =
+      Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
     if (BODY_METHODS.has(req.method) && hasBody && !req.is(JSON_TYPES)) {
       return next(new AppError(415, 'unsupported_media_type', 'Request bodies must be application/json'));
     }
     next();
   });
   // Errors raised by the middleware above never reach Nest's filters: render them here.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => sendError(res, err, logger, req));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) =>
+    sendError(res, err, logger, req),
+  );
   app.useGlobalFilters(new HttpErrorFilter(logger));
   app.useGlobalPipes(validationPipe());
 }

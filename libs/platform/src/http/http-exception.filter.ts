@@ -19,7 +19,8 @@ export class HttpErrorFilter implements ExceptionFilter {
 
 export function sendError(res: Response, exception: unknown, logger: Logger, req?: Request): void {
   const body = toErrorBody(exception);
-  if (body.status >= 500) logger.error({ err: exception, method: req?.method, path: req?.path }, 'request failed');
+  if (body.status >= 500)
+    logger.error({ err: exception, method: req?.method, path: req?.path }, 'request failed');
   if (res.headersSent) return;
   const requestId = requestContext.requestId() ?? String(res.getHeader('x-request-id') ?? '');
   res.status(body.status).json({ ...body, request_id: requestId });

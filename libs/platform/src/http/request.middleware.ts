@@ -20,7 +20,10 @@ export function requestMiddleware(logger: Logger, metrics: MetricsService) {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (req.route as { path?: string } | undefined)?.path;
       const routeLabel = route ? `${req.baseUrl}${route}` : 'unmatched';
-      metrics.httpDuration.observe({ method: req.method, route: routeLabel, status_code: String(res.statusCode) }, seconds);
+      metrics.httpDuration.observe(
+        { method: req.method, route: routeLabel, status_code: String(res.statusCode) },
+        seconds,
+      );
       const entry = {
         request_id: requestId,
         method: req.method,

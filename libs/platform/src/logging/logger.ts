@@ -18,12 +18,23 @@ export function createLogger(config: AppConfig, service: string): Logger {
       return requestId ? { request_id: requestId } : {};
     },
     redact: {
-      paths: ['*.password', '*.authorization', '*.refresh_token', '*.access_token', '*.document_number', '*.card_number', '*.pan'],
+      paths: [
+        '*.password',
+        '*.authorization',
+        '*.refresh_token',
+        '*.access_token',
+        '*.document_number',
+        '*.card_number',
+        '*.pan',
+      ],
       censor: '[redacted]',
     },
     transport:
       config.logFormat === 'pretty'
-        ? { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } }
+        ? {
+            target: 'pino-pretty',
+            options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+          }
         : undefined,
   });
 }

@@ -3,7 +3,9 @@
  * {"$bigint":"123"} and comes back as 123n.
  */
 export function encode(value: unknown): Buffer {
-  return Buffer.from(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v)));
+  return Buffer.from(
+    JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v)),
+  );
 }
 
 export function decode<T = unknown>(buffer: Buffer): T {

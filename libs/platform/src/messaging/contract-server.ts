@@ -1,10 +1,21 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { ContractDef } from '@protobank/contracts';
-import { acceptRequestId, CALLER_HEADER, REQUEST_ID_HEADER, requestContext, type Caller } from '../context/request-context';
+import {
+  acceptRequestId,
+  CALLER_HEADER,
+  REQUEST_ID_HEADER,
+  requestContext,
+  type Caller,
+} from '../context/request-context';
 import { AppError } from '../errors/app-error';
 import { LOGGER } from '../logging/logging.tokens';
 import { decode, encode } from './codec';
@@ -37,7 +48,8 @@ export class ContractServer implements OnApplicationBootstrap, BeforeApplication
     for (const contract of this.contracts) {
       const impl = this.moduleRef.get<Record<string, Handler>>(contract.token, { strict: false });
       for (const [method, pattern] of Object.entries(contract.patterns) as [string, string][]) {
-        if (typeof impl[method] !== 'function') throw new Error(`${contract.service} does not implement ${method}`);
+        if (typeof impl[method] !== 'function')
+          throw new Error(`${contract.service} does not implement ${method}`);
         this.handlers.set(pattern, impl[method].bind(impl));
       }
       queues.add(this.rmq.name('rpc', contract.service));
@@ -47,7 +59,10 @@ export class ContractServer implements OnApplicationBootstrap, BeforeApplication
     });
     this.channel = channel;
     for (const queue of queues) {
-      void channel.consume(queue, (msg) => this.track(this.handle(channel, msg)), { noAck: false, prefetch: 32 });
+      void channel.consume(queue, (msg) => this.track(this.handle(channel, msg)), {
+        noAck: false,
+        prefetch: 32,
+      });
     }
   }
 
@@ -62,7 +77,10 @@ export class ContractServer implements OnApplicationBootstrap, BeforeApplication
     const requestId = acceptRequestId(headers[REQUEST_ID_HEADER]) ?? String(msg.properties.correlationId);
     let caller: Caller | undefined;
     try {
-      caller = typeof headers[CALLER_HEADER] === 'string' ? (JSON.parse(headers[CALLER_HEADER]) as Caller) : undefined;
+      caller =
+        typeof headers[CALLER_HEADER] === 'string'
+          ? (JSON.parse(headers[CALLER_HEADER]) as Caller)
+          : undefined;
     } catch {
       caller = undefined;
     }
@@ -75,7 +93,10 @@ export class ContractServer implements OnApplicationBootstrap, BeforeApplication
       } catch (err) {
         if (err instanceof AppError) return { ok: false, error: err.toBody() };
         this.logger.error({ err, pattern }, 'contract handler failed');
-        return { ok: false, error: { status: 500, code: 'internal_error', message: 'internal error', details: [] } };
+        return {
+          ok: false,
+          error: { status: 500, code: 'internal_error', message: 'internal error', details: [] },
+        };
       }
     });
     if (msg.properties.replyTo) {

@@ -45,7 +45,11 @@ export class MessagingModule {
         ContractServer,
       );
       for (const contract of options.calls ?? []) {
-        providers.push({ provide: contract.token, useFactory: (rpc: RpcClient) => rpc.bind(contract), inject: [RpcClient] });
+        providers.push({
+          provide: contract.token,
+          useFactory: (rpc: RpcClient) => rpc.bind(contract),
+          inject: [RpcClient],
+        });
         exports.push(contract.token);
       }
       exports.push(RmqConnection);

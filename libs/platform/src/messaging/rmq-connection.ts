@@ -18,9 +18,14 @@ export class RmqConnection implements OnApplicationShutdown {
     readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.manager = amqp.connect([config.rabbitmqUrl], { heartbeatIntervalInSeconds: 15, reconnectTimeInSeconds: 1 });
+    this.manager = amqp.connect([config.rabbitmqUrl], {
+      heartbeatIntervalInSeconds: 15,
+      reconnectTimeInSeconds: 1,
+    });
     this.manager.on('connect', () => this.logger.info('rabbitmq connected'));
-    this.manager.on('disconnect', ({ err }) => this.logger.warn({ err: err?.message }, 'rabbitmq disconnected'));
+    this.manager.on('disconnect', ({ err }) =>
+      this.logger.warn({ err: err?.message }, 'rabbitmq disconnected'),
+    );
   }
 
   /** Exchange and queue names all start with RABBITMQ_PREFIX, so deployments (and test runs) never mix. */
@@ -40,7 +45,9 @@ export class RmqConnection implements OnApplicationShutdown {
     const channel = this.manager.createChannel({ name, json: false, confirm, setup });
     // Without a listener an 'error' event (e.g. a setup interrupted by a broker restart) kills the process;
     // the wrapper recovers by itself on the next connection.
-    channel.on('error', (err: Error) => this.logger.warn({ err: err.message, channel: name }, 'rabbitmq channel error'));
+    channel.on('error', (err: Error) =>
+      this.logger.warn({ err: err.message, channel: name }, 'rabbitmq channel error'),
+    );
     this.channels.push(channel);
     return channel;
   }

@@ -44,7 +44,8 @@ export class RpcClient implements OnModuleInit, OnApplicationBootstrap {
     this.channel = this.rmq.channel(
       'rpc-client',
       async (ch) => {
-        for (const service of this.services) await ch.assertQueue(this.rmq.name('rpc', service), { durable: true });
+        for (const service of this.services)
+          await ch.assertQueue(this.rmq.name('rpc', service), { durable: true });
         await ch.consume(REPLY_TO, (msg) => this.onReply(msg), { noAck: true });
       },
       false,

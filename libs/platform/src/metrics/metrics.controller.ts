@@ -11,7 +11,10 @@ export class MetricsController {
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   @ApiOperation({ summary: 'Prometheus metrics: HTTP durations, process, outbox backlog' })
   @ApiProduces('text/plain')
-  @ApiOkResponse({ description: 'Prometheus text exposition format', schema: { type: 'string', example: 'http_request_duration_seconds_bucket{...} 3' } })
+  @ApiOkResponse({
+    description: 'Prometheus text exposition format',
+    schema: { type: 'string', example: 'http_request_duration_seconds_bucket{...} 3' },
+  })
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();
   }

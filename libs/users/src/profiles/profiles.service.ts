@@ -35,7 +35,8 @@ export class ProfilesService implements UsersApi {
          ON CONFLICT DO NOTHING RETURNING id`,
         [input.id, input.email, input.full_name, input.role ?? 'customer'],
       )) as unknown[];
-      if (inserted.length === 0) throw AppError.conflict('email_taken', 'An account with this e-mail already exists');
+      if (inserted.length === 0)
+        throw AppError.conflict('email_taken', 'An account with this e-mail already exists');
       const user = await repo.findOneByOrFail({ id: input.id });
       await this.outbox.add(m, 'users', 'user.registered', { user_id: user.id, email: user.email });
       return toView(user);

@@ -7,7 +7,11 @@ import type { EventEnvelope } from './event-transport';
  * Runs every local handler of an event under the request id that produced it. All handlers are tried;
  * if any failed the whole delivery fails and is retried, which the inbox makes safe for the others.
  */
-export async function dispatchEvent(handlers: EventHandlers, envelope: EventEnvelope, logger: Logger): Promise<void> {
+export async function dispatchEvent(
+  handlers: EventHandlers,
+  envelope: EventEnvelope,
+  logger: Logger,
+): Promise<void> {
   const failures: unknown[] = [];
   const requestId = envelope.headers.request_id ?? envelope.payload.event_id;
   await requestContext.run({ requestId, caller: envelope.headers.caller }, async () => {
@@ -15,7 +19,10 @@ export async function dispatchEvent(handlers: EventHandlers, envelope: EventEnve
       try {
         await handler.handle(envelope.payload);
       } catch (err) {
-        logger.error({ err, event: envelope.name, event_id: envelope.payload.event_id, consumer: handler.name }, 'event handler failed');
+        logger.error(
+          { err, event: envelope.name, event_id: envelope.payload.event_id, consumer: handler.name },
+          'event handler failed',
+        );
         failures.push(err);
       }
     }

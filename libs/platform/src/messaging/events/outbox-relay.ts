@@ -1,4 +1,9 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { Client } from 'pg';
 import type { Logger } from 'pino';
@@ -136,7 +141,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
       this.listener = client;
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'outbox listener unavailable; polling until it connects');
+      this.logger.warn(
+        { err: (err as Error).message },
+        'outbox listener unavailable; polling until it connects',
+      );
       client.removeAllListeners('error');
       await client.end().catch(() => undefined);
       if (!this.stopped) setTimeout(() => void this.listen(), 5000).unref();

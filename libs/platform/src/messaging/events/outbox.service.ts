@@ -14,7 +14,12 @@ export const OUTBOX_CHANNEL = 'protobank_outbox';
  */
 @Injectable()
 export class OutboxService {
-  async add<N extends EventName>(manager: EntityManager, schema: string, name: N, input: EventInput<N>): Promise<EventMap[N]> {
+  async add<N extends EventName>(
+    manager: EntityManager,
+    schema: string,
+    name: N,
+    input: EventInput<N>,
+  ): Promise<EventMap[N]> {
     assertSchemaName(schema);
     const event = { event_id: randomUUID(), occurred_at: new Date().toISOString(), ...input } as EventMap[N];
     const ctx = requestContext.current();

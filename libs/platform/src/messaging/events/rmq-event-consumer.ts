@@ -1,9 +1,19 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { EventBase } from '@protobank/contracts';
-import { acceptRequestId, CALLER_HEADER, REQUEST_ID_HEADER, type Caller } from '../../context/request-context';
+import {
+  acceptRequestId,
+  CALLER_HEADER,
+  REQUEST_ID_HEADER,
+  type Caller,
+} from '../../context/request-context';
 import { LOGGER } from '../../logging/logging.tokens';
 import { SERVICE_NAME } from '../../app/service.tokens';
 import { decode } from '../codec';
@@ -58,7 +68,10 @@ export class RmqEventConsumer implements OnApplicationBootstrap, BeforeApplicati
     const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
     let caller: Caller | undefined;
     try {
-      caller = typeof headers[CALLER_HEADER] === 'string' ? (JSON.parse(headers[CALLER_HEADER]) as Caller) : undefined;
+      caller =
+        typeof headers[CALLER_HEADER] === 'string'
+          ? (JSON.parse(headers[CALLER_HEADER]) as Caller)
+          : undefined;
     } catch {
       caller = undefined;
     }
@@ -66,7 +79,11 @@ export class RmqEventConsumer implements OnApplicationBootstrap, BeforeApplicati
       const payload = decode<EventBase>(msg.content);
       await dispatchEvent(
         this.handlers,
-        { name: msg.fields.routingKey, payload, headers: { request_id: acceptRequestId(headers[REQUEST_ID_HEADER]), caller } },
+        {
+          name: msg.fields.routingKey,
+          payload,
+          headers: { request_id: acceptRequestId(headers[REQUEST_ID_HEADER]), caller },
+        },
         this.logger,
       );
       channel.ack(msg);

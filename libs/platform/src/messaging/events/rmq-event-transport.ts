@@ -19,7 +19,9 @@ export class RmqEventTransport extends EventTransport implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.channel = this.rmq.channel('event-publisher', (ch) => ch.assertExchange(this.rmq.eventsExchange, 'topic', { durable: true }));
+    this.channel = this.rmq.channel('event-publisher', (ch) =>
+      ch.assertExchange(this.rmq.eventsExchange, 'topic', { durable: true }),
+    );
   }
 
   async publish({ name, payload, headers }: EventEnvelope): Promise<void> {

@@ -1,0 +1,125 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './app-config';
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('works on a developer machine with no variables at all', () => {
+    const config = loadConfig({});
+    expect(config.nodeEnv).toBe('development');
+    expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/protobank');
+    expect(config.databaseListenUrl).toBe(config.databaseUrl);
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.rpcTimeoutMs).toBe(5000);
+    expect(config.logFormat).toBe('pretty');
+    expect(config.corsOrigins).toEqual([]);
+    expect(config.port).toBeUndefined();
+  });
+
+  it('types and splits values', () => {
+    const config = loadConfig({
+      PORT: '4000',
+      CORS_ORIGINS: 'https://a.example, https://b.example',
+      NODE_ENV: 'test',
+      LOG_FORMAT: 'json',
+    });
+    expect(config.port).toBe(4000);
+    expect(config.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(config.logFormat).toBe('json');
+  });
+
+  it('names every malformed variable at once', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://x/y',
+      NODE_ENV: 'staging',
+      RPC_TIMEOUT_MS: '5',
+      ADMIN_EMAIL: 'nope',
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'PORT must be an integer, got "eighty"',
+        'DATABASE_URL must use postgres: or postgresql:, got mysql:',
+        'NODE_ENV must be one of development, test, production, got "staging"',
+        'RPC_TIMEOUT_MS must be at least 100, got 5',
+        'ADMIN_EMAIL must be an e-mail address',
+      ]),
+    );
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(loadConfig({ LOG_LEVEL: '', DATABASE_URL: '' }).logLevel).toBe('info');
+  });
+
+  describe('secrets from files (NAME_FILE)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'protobank-config-'));
+
+    it('reads the secret from the file, without its trailing newline', () => {
+      const file = join(dir, 'admin_password');
+      writeFileSync(file, 'a-long-and-real-secret\n');
+      const config = loadConfig({ ADMIN_EMAIL: 'admin@bank.example', ADMIN_PASSWORD_FILE: file });
+      expect(config.adminPassword).toBe('a-long-and-real-secret');
+    });
+
+    it('refuses a file that cannot be read, and both forms at once', () => {
+      expect(problemsOf({ DATABASE_URL_FILE: join(dir, 'missing') })[0]).toMatch(
+        /^DATABASE_URL_FILE points at .*missing, which cannot be read/,
+      );
+      const file = join(dir, 'db');
+      writeFileSync(file, 'postgres://u:p@db/x');
+      expect(problemsOf({ DATABASE_URL_FILE: file, DATABASE_URL: 'postgres://other/x' })).toEqual([
+        'DATABASE_URL and DATABASE_URL_FILE are both set: keep one',
+      ]);
+    });
+
+    it('does not read files for variables that are not secrets', () => {
+      expect(loadConfig({ LOG_LEVEL_FILE: '/nonexistent' }).logLevel).toBe('info');
+    });
+  });
+
+  describe('in production', () => {
+    const explicit = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://bank:s3cret@db:5432/protobank',
+      REDIS_URL: 'redis://redis:6379',
+      RABBITMQ_URL: 'amqp://bank:s3cret@rabbitmq:5672',
+    };
+
+    it('starts with explicit secrets and logs JSON', () => {
+      expect(loadConfig(explicit).logFormat).toBe('json');
+    });
+
+    it('refuses defaulted secrets, naming each', () => {
+      expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+        'DATABASE_URL must be set explicitly in production (the default is for development only)',
+        'REDIS_URL must be set explicitly in production (the default is for development only)',
+        'RABBITMQ_URL must be set explicitly in production (the default is for development only)',
+      ]);
+    });
+
+    it('refuses development credentials', () => {
+      expect(problemsOf({ ...explicit, RABBITMQ_URL: 'amqp://guest:guest@rabbitmq:5672' })).toEqual([
+        'RABBITMQ_URL holds a development value, which production refuses',
+      ]);
+      expect(problemsOf({ ...explicit, ADMIN_EMAIL: 'a@bank.example', ADMIN_PASSWORD: 'change-me' })).toEqual(
+        ['ADMIN_PASSWORD holds a development value, which production refuses'],
+      );
+    });
+  });
+
+  it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
+    expect(problemsOf({ ADMIN_EMAIL: 'a@bank.example' })).toEqual([
+      'ADMIN_EMAIL and ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) must be set together',
+    ]);
+  });
+});
