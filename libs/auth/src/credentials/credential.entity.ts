@@ -1,6 +1,7 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
 @Entity({ schema: 'auth', name: 'credentials' })
+@Index('credentials_email_key', { synchronize: false })
 export class CredentialEntity {
   @PrimaryColumn('uuid')
   user_id: string;

@@ -1,6 +1,8 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
 @Entity({ schema: 'notifications', name: 'notifications' })
+// (user_id, created_at DESC, id DESC) for newest-first pages: descending order is beyond TypeORM's index model.
+@Index('notifications_user_idx', { synchronize: false })
 export class NotificationEntity {
   @PrimaryColumn('uuid')
   id: string;

@@ -1,6 +1,9 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
 @Entity({ schema: 'users', name: 'users' })
+@Check('users_role_check', `role IN ('customer', 'staff', 'admin')`)
+// Unique on lower(email): an expression index TypeORM cannot describe, so it is left to the migration.
+@Index('users_email_key', { synchronize: false })
 export class UserEntity {
   @PrimaryColumn('uuid')
   id: string;
@@ -11,7 +14,7 @@ export class UserEntity {
   @Column('text')
   full_name: string;
 
-  @Column('text')
+  @Column('text', { default: 'customer' })
   role: 'customer' | 'staff' | 'admin';
 
   @CreateDateColumn({ type: 'timestamptz' })
