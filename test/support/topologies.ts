@@ -2,7 +2,7 @@
  * The two ways Protobank runs, behind one interface: tests get a base URL and do not care whether one
  * process or nine answer it.
  */
-import { processes, startSplit, type AppProcess } from './processes';
+import { processes, startSplit, topology, type AppProcess } from './processes';
 import { createTestEnv, type TestEnv } from './test-env';
 import { join } from 'node:path';
 
@@ -54,16 +54,7 @@ export async function startTopology(
       };
     }
     const ports: Record<string, number> = {};
-    for (const service of [
-      'auth',
-      'users',
-      'accounts',
-      'transactions',
-      'cards',
-      'payments',
-      'notifications',
-      'analytics',
-    ]) {
+    for (const service of topology.SERVICE_NAMES) {
       ports[service] = await processes.freePort();
     }
     const edgePort = await processes.freePort();

@@ -9,15 +9,10 @@ import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { ContractDef } from '@protobank/contracts';
-import {
-  acceptRequestId,
-  CALLER_HEADER,
-  REQUEST_ID_HEADER,
-  requestContext,
-  type Caller,
-} from '../context/request-context';
+import { requestContext } from '../context/request-context';
 import { AppError } from '../errors/app-error';
 import { LOGGER } from '../logging/logging.tokens';
+import { fromAmqpHeaders } from './amqp-headers';
 import { decode, encode } from './codec';
 import { RmqConnection } from './rmq-connection';
 
@@ -73,17 +68,7 @@ export class ContractServer implements OnApplicationBootstrap, BeforeApplication
 
   private async handle(ch: ChannelWrapper, msg: ConsumeMessage): Promise<void> {
     const pattern = String(msg.properties.type);
-    const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
-    const requestId = acceptRequestId(headers[REQUEST_ID_HEADER]) ?? String(msg.properties.correlationId);
-    let caller: Caller | undefined;
-    try {
-      caller =
-        typeof headers[CALLER_HEADER] === 'string'
-          ? (JSON.parse(headers[CALLER_HEADER]) as Caller)
-          : undefined;
-    } catch {
-      caller = undefined;
-    }
+    const { requestId = String(msg.properties.correlationId), caller } = fromAmqpHeaders(msg.properties);
     const reply = await requestContext.run({ requestId, caller }, async () => {
       const handler = this.handlers.get(pattern);
       try {

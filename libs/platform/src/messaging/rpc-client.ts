@@ -3,9 +3,10 @@ import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ContractDef, ServiceName } from '@protobank/contracts';
-import { CALLER_HEADER, REQUEST_ID_HEADER, requestContext } from '../context/request-context';
+import { requestContext } from '../context/request-context';
 import { AppError, type ErrorBody } from '../errors/app-error';
 import { LOGGER } from '../logging/logging.tokens';
+import { toAmqpHeaders } from './amqp-headers';
 import { decode, encode } from './codec';
 import { RmqConnection } from './rmq-connection';
 
@@ -68,9 +69,7 @@ export class RpcClient implements OnModuleInit, OnApplicationBootstrap {
     const id = randomUUID();
     const timeoutMs = this.rmq.config.rpcTimeoutMs;
     const ctx = requestContext.current();
-    const headers: Record<string, string> = {};
-    if (ctx?.requestId) headers[REQUEST_ID_HEADER] = ctx.requestId;
-    if (ctx?.caller) headers[CALLER_HEADER] = JSON.stringify(ctx.caller);
+    const headers = toAmqpHeaders(ctx?.requestId, ctx?.caller);
 
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

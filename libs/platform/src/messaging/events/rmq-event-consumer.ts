@@ -8,14 +8,9 @@ import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { EventBase } from '@protobank/contracts';
-import {
-  acceptRequestId,
-  CALLER_HEADER,
-  REQUEST_ID_HEADER,
-  type Caller,
-} from '../../context/request-context';
 import { LOGGER } from '../../logging/logging.tokens';
 import { SERVICE_NAME } from '../../app/service.tokens';
+import { fromAmqpHeaders } from '../amqp-headers';
 import { decode } from '../codec';
 import { RmqConnection } from '../rmq-connection';
 import { dispatchEvent } from './dispatch';
@@ -65,24 +60,26 @@ export class RmqEventConsumer implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private async handle(channel: ChannelWrapper, msg: ConsumeMessage): Promise<void> {
-    const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
-    let caller: Caller | undefined;
+    const { requestId, caller } = fromAmqpHeaders(msg.properties);
+    let payload: EventBase;
     try {
-      caller =
-        typeof headers[CALLER_HEADER] === 'string'
-          ? (JSON.parse(headers[CALLER_HEADER]) as Caller)
-          : undefined;
-    } catch {
-      caller = undefined;
+      payload = decode<EventBase>(msg.content);
+    } catch (err) {
+      // Requeueing a message that can never be decoded would loop forever: drop it, loudly.
+      this.logger.error(
+        { err, event: msg.fields.routingKey, message_id: msg.properties.messageId },
+        'undecodable event dropped',
+      );
+      channel.nack(msg, false, false);
+      return;
     }
     try {
-      const payload = decode<EventBase>(msg.content);
       await dispatchEvent(
         this.handlers,
         {
           name: msg.fields.routingKey,
           payload,
-          headers: { request_id: acceptRequestId(headers[REQUEST_ID_HEADER]), caller },
+          headers: { request_id: requestId, caller },
         },
         this.logger,
       );

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { ChannelWrapper } from 'amqp-connection-manager';
-import { CALLER_HEADER, REQUEST_ID_HEADER } from '../../context/request-context';
+import { toAmqpHeaders } from '../amqp-headers';
 import { encode } from '../codec';
 import { RmqConnection } from '../rmq-connection';
 import { EventTransport, type EventEnvelope } from './event-transport';
@@ -25,16 +25,13 @@ export class RmqEventTransport extends EventTransport implements OnModuleInit {
   }
 
   async publish({ name, payload, headers }: EventEnvelope): Promise<void> {
-    const amqpHeaders: Record<string, string> = {};
-    if (headers.request_id) amqpHeaders[REQUEST_ID_HEADER] = headers.request_id;
-    if (headers.caller) amqpHeaders[CALLER_HEADER] = JSON.stringify(headers.caller);
     await this.channel.publish(this.rmq.eventsExchange, name, encode(payload), {
       persistent: true,
       messageId: payload.event_id,
       type: name,
       timestamp: Math.floor(Date.now() / 1000),
       contentType: 'application/json',
-      headers: amqpHeaders,
+      headers: toAmqpHeaders(headers.request_id, headers.caller),
       timeout: 5000,
     });
   }
