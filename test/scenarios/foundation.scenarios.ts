@@ -123,6 +123,26 @@ export function foundationScenarios(get: () => Running) {
     });
   });
 
+  describe('first admin', () => {
+    it('is created at startup from ADMIN_EMAIL and ADMIN_PASSWORD, once', async () => {
+      const email = get().t.env.ADMIN_EMAIL;
+      const rows = await eventually(
+        async () => {
+          const r = await db.query('SELECT role, full_name FROM users.users WHERE email = $1', [email]);
+          return r.rows.length ? r.rows : undefined;
+        },
+        15000,
+        'the admin profile',
+      );
+      expect(rows).toEqual([{ role: 'admin', full_name: 'Administrator' }]);
+      const credentials = await db.query('SELECT password_hash FROM auth.credentials WHERE email = $1', [
+        email,
+      ]);
+      expect(credentials.rows).toHaveLength(1);
+      expect(credentials.rows[0].password_hash).toMatch(/^\$argon2id\$/);
+    });
+  });
+
   describe('identity slice: contract call and outbox event across modules', () => {
     it('registers a user through the users contract, and the welcome notification arrives through the outbox', async () => {
       const email = uniqueEmail('alice');

@@ -43,6 +43,9 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
     RABBITMQ_URL,
     RABBITMQ_PREFIX: rabbitPrefix,
     HOST: '127.0.0.1',
+    // The first staff admin, created at startup by the auth module.
+    ADMIN_EMAIL: `admin.${id}@protobank.test`,
+    ADMIN_PASSWORD: 'a-test-admin-passphrase',
   };
   const clients: Client[] = [];
   return {
