@@ -4,7 +4,9 @@
  */
 import { Inject, Injectable, type INestApplicationContext } from '@nestjs/common';
 import { defineContract, type UserRegisteredEvent } from '@protobank/contracts';
+import amqp from 'amqplib';
 import {
+  MetricsService,
   AppError,
   InboxService,
   OnEvent,
@@ -17,7 +19,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createContext } from '../support/contexts';
 import { processes } from '../support/processes';
-import { createTestEnv, eventually, type TestEnv } from '../support/test-env';
+import { createTestEnv, eventually, metricValue, type TestEnv } from '../support/test-env';
 
 interface EchoApi {
   whoami(): Promise<{ request_id?: string; caller?: unknown }>;
@@ -63,6 +65,10 @@ class Echo implements EchoApi {
 }
 
 const received: Record<string, string[]> = { notifications: [], analytics: [] };
+/** This test's subscription table: two consuming services for one event. */
+const subscribed = {
+  subscriptions: { notifications: ['user.registered'], analytics: ['user.registered'] },
+} as const;
 
 function consumerFor(service: 'notifications' | 'analytics') {
   @Injectable()
@@ -144,23 +150,11 @@ describe('messaging over RabbitMQ', () => {
     expect(Date.now() - started).toBeLessThan(1400);
   });
 
-  it('fans every event out to each consuming service once, and survives a redelivery', async () => {
-    contexts.push(
-      await createContext({
-        service: 'notifications',
-        transport: 'rmq',
-        env: t.env,
-        providers: [consumerFor('notifications')],
-      }),
-      await createContext({
-        service: 'analytics',
-        transport: 'rmq',
-        env: t.env,
-        providers: [consumerFor('analytics')],
-      }),
-    );
-    // The producer: a context owning the users outbox, writing the event in a transaction.
+  it('keeps events published before any consumer ever ran, fans them out to each service once, and absorbs a redelivery', async () => {
+    // The producer starts and publishes first: the consumers' queues must exist already (declared by the
+    // publisher from the subscription table), or the broker would drop the event.
     const producer = await createContext({
+      ...subscribed,
       service: 'users',
       transport: 'rmq',
       env: t.env,
@@ -181,28 +175,131 @@ describe('messaging over RabbitMQ', () => {
         throw new Error('rollback');
       })
       .catch(() => undefined);
+    await eventually(
+      async () => {
+        const [row] = (await dataSource.query(
+          'SELECT 1 FROM users.outbox WHERE id = $1 AND published_at IS NOT NULL',
+          [event.event_id],
+        )) as unknown[];
+        return row ? true : undefined;
+      },
+      10000,
+      'the event to be published',
+    );
 
+    const consumers = {
+      notifications: await createContext({
+        ...subscribed,
+        service: 'notifications',
+        transport: 'rmq',
+        env: t.env,
+        providers: [consumerFor('notifications')],
+      }),
+      analytics: await createContext({
+        ...subscribed,
+        service: 'analytics',
+        transport: 'rmq',
+        env: t.env,
+        providers: [consumerFor('analytics')],
+      }),
+    };
+    contexts.push(consumers.notifications, consumers.analytics);
     await eventually(
       async () =>
         received.notifications.includes(userId) && received.analytics.includes(userId) ? true : undefined,
       10000,
       'both consumers',
     );
-    await dataSource.query('UPDATE users.outbox SET published_at = NULL WHERE id = $1', [event.event_id]);
-    await eventually(
-      async () => {
-        const [row] = (await dataSource.query(
-          'SELECT attempts FROM users.outbox WHERE id = $1 AND published_at IS NOT NULL',
-          [event.event_id],
-        )) as { attempts: number }[];
-        return row?.attempts === 2 ? true : undefined;
-      },
-      10000,
-      'the second relay',
+
+    // Relay the same event again: each consumer takes it, and its inbox turns it into a no-op.
+    const duplicates = async (service: 'notifications' | 'analytics') =>
+      metricValue(await consumers[service].get(MetricsService).registry.metrics(), 'inbox_events_total', {
+        consumer: `Test.${service}`,
+        outcome: 'duplicate',
+      });
+    // (and lift the lease the first relay left on the row, as if it had long expired)
+    await dataSource.query(
+      'UPDATE users.outbox SET published_at = NULL, next_attempt_at = now() WHERE id = $1',
+      [event.event_id],
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    await eventually(
+      async () =>
+        (await duplicates('notifications')) >= 1 && (await duplicates('analytics')) >= 1 ? true : undefined,
+      10000,
+      'the redelivery to reach both consumers',
+    );
     expect(received.notifications.filter((id) => id === userId)).toHaveLength(1);
     expect(received.analytics.filter((id) => id === userId)).toHaveLength(1);
     expect([...received.notifications, ...received.analytics]).not.toContain(ghost);
+  });
+
+  it('declares the event queues durable', async () => {
+    const connection = await amqp.connect(t.env.RABBITMQ_URL);
+    try {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      // Re-declaring with other properties is refused (406) only if the queue exists as declared: durable quorum.
+      await expect(
+        channel.assertQueue(`${t.env.RABBITMQ_PREFIX}.events.notifications`, { durable: false }),
+      ).rejects.toThrow(/PRECONDITION_FAILED/);
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+  });
+
+  it('dead-letters an event its consumer keeps failing on, after EVENT_MAX_DELIVERIES attempts', async () => {
+    const env = { ...t.env, RABBITMQ_PREFIX: `${t.env.RABBITMQ_PREFIX}.dlq`, EVENT_MAX_DELIVERIES: '2' };
+    let attempts = 0;
+    @Injectable()
+    class Broken {
+      @OnEvent('user.registered')
+      async on(): Promise<void> {
+        attempts++;
+        throw new Error('consumer bug');
+      }
+    }
+    const only = { subscriptions: { payments: ['user.registered'] } } as const;
+    const consumer = await createContext({
+      ...only,
+      service: 'payments',
+      transport: 'rmq',
+      env,
+      providers: [Broken],
+    });
+    // This producer relays the cards outbox, which no other context of this suite relays.
+    const producer = await createContext({
+      ...only,
+      service: 'cards',
+      transport: 'rmq',
+      env,
+      providers: [outboxFor('cards')],
+    });
+    contexts.push(consumer, producer);
+    const ds = producer.get(DataSource);
+    await ds.transaction((m) =>
+      producer
+        .get(OutboxService)
+        .add(m, 'cards', 'user.registered', { user_id: randomUUID(), email: 'd@example.com' }),
+    );
+    const connection = await amqp.connect(t.env.RABBITMQ_URL);
+    try {
+      const channel = await connection.createChannel();
+      const dead = await eventually(
+        async () => {
+          const q = await channel.checkQueue(`${env.RABBITMQ_PREFIX}.dead.events.payments`);
+          return q.messageCount === 1 ? q : undefined;
+        },
+        30000, // retries pause 0.5 s, 1 s, 2 s before the limit
+        'the event in the dead-letter queue',
+      );
+      expect(dead.messageCount).toBe(1);
+      expect(attempts).toBe(3); // the first delivery and 2 redeliveries, then the limit
+      for (const q of ['events.payments', 'dead.events.payments'])
+        await channel.deleteQueue(`${env.RABBITMQ_PREFIX}.${q}`);
+      await channel.deleteExchange(`${env.RABBITMQ_PREFIX}.events`);
+      await channel.deleteExchange(`${env.RABBITMQ_PREFIX}.dead`);
+    } finally {
+      await connection.close();
+    }
   });
 });

@@ -6,7 +6,7 @@
  */
 import request from 'supertest';
 import type { Client } from 'pg';
-import { eventually } from '../support/test-env';
+import { eventually, metricValue } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 const ERROR_KEYS = ['code', 'details', 'message', 'request_id', 'status'];
@@ -217,21 +217,26 @@ export function foundationScenarios(get: () => Running) {
         ).rows[0].n as number;
       await eventually(async () => ((await count()) === 1 ? true : undefined), 15000, 'the first delivery');
 
+      // Where the consumer runs: its own app in split mode, the one process otherwise.
+      const metricsUrl = `${get().services.notifications ?? get().baseUrl}/metrics`;
+      const duplicates = async () =>
+        metricValue(await (await fetch(metricsUrl)).text(), 'inbox_events_total', {
+          consumer: 'WelcomeHandler.onUserRegistered',
+          outcome: 'duplicate',
+        });
+      const before = await duplicates();
+
       // Make the relay send the same event again, as after a crash between publish and mark-sent.
-      await db.query(`UPDATE users.outbox SET published_at = NULL WHERE payload->>'user_id' = $1`, [userId]);
-      await eventually(
-        async () => {
-          const r = await db.query(
-            `SELECT attempts FROM users.outbox WHERE payload->>'user_id' = $1 AND published_at IS NOT NULL`,
-            [userId],
-          );
-          return r.rows[0]?.attempts === 2 ? true : undefined;
-        },
-        15000,
-        'the second relay',
+      // (and lift the lease the first relay left on the row, as if it had long expired)
+      await db.query(
+        `UPDATE users.outbox SET published_at = NULL, next_attempt_at = now() WHERE payload->>'user_id' = $1`,
+        [userId],
       );
-      // Give the consumer time to take the redelivery (milliseconds in practice), then: one inbox row, one effect.
-      await new Promise((r) => setTimeout(r, 1500));
+      await eventually(
+        async () => ((await duplicates()) > before ? true : undefined),
+        15000,
+        'the redelivery to reach the consumer',
+      );
       const inbox = await db.query(
         `SELECT count(*)::int AS n FROM notifications.inbox i JOIN users.outbox o ON o.id = i.event_id WHERE o.payload->>'user_id' = $1`,
         [userId],

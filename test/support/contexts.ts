@@ -11,7 +11,13 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { ContractDef } from '@protobank/contracts';
-import { createLogger, loadConfig, PlatformModule, type Transport } from '@protobank/platform';
+import {
+  createLogger,
+  loadConfig,
+  PlatformModule,
+  type MessagingOptions,
+  type Transport,
+} from '@protobank/platform';
 
 export interface ContextOptions {
   service: string;
@@ -21,13 +27,14 @@ export interface ContextOptions {
   providers?: Provider[];
   serves?: ContractDef<unknown>[];
   calls?: ContractDef<unknown>[];
+  subscriptions?: MessagingOptions['subscriptions'];
 }
 
 @Module({})
 class TestRootModule {}
 
 export async function createContext(o: ContextOptions): Promise<INestApplicationContext> {
-  const config = loadConfig({ ...o.env, LOG_LEVEL: 'error' });
+  const config = loadConfig({ ...o.env, LOG_LEVEL: 'fatal' });
   const logger = createLogger(config, o.service);
   const ctx = await NestFactory.createApplicationContext(
     {
@@ -40,6 +47,7 @@ export async function createContext(o: ContextOptions): Promise<INestApplication
           transport: o.transport,
           serves: o.serves,
           calls: o.calls,
+          subscriptions: o.subscriptions,
         }),
         ...(o.modules ?? []),
       ],

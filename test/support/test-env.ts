@@ -68,10 +68,11 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
       const connection = await amqp.connect(RABBITMQ_URL);
       const channel = await connection.createChannel();
       for (const service of topology.SERVICE_NAMES) {
-        await channel.deleteQueue(`${rabbitPrefix}.rpc.${service}`);
-        await channel.deleteQueue(`${rabbitPrefix}.events.${service}`);
+        for (const queue of ['rpc', 'events', 'dead.events'])
+          await channel.deleteQueue(`${rabbitPrefix}.${queue}.${service}`);
       }
       await channel.deleteExchange(`${rabbitPrefix}.events`);
+      await channel.deleteExchange(`${rabbitPrefix}.dead`);
       await connection.close();
       const redis = new Redis(REDIS_URL);
       let cursor = '0';
@@ -98,4 +99,16 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The value of one Prometheus sample in /metrics text (0 when absent). */
+export function metricValue(text: string, name: string, labels: Record<string, string>): number {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const body = line.slice(name.length + 1, line.lastIndexOf('}'));
+    const found = Object.fromEntries([...body.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => found[k] === v))
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return 0;
 }

@@ -1,3 +1,5 @@
+import type { ServiceName } from './contract';
+
 /**
  * Every integration event, by name. Names are `<aggregate>.<past-tense>`. Payloads are versioned by
  * adding optional fields, never by changing or removing one.
@@ -20,3 +22,13 @@ export interface EventMap {
 export type EventName = keyof EventMap;
 /** What a producer supplies; the outbox adds event_id and occurred_at. */
 export type EventInput<N extends EventName> = Omit<EventMap[N], keyof EventBase>;
+
+/**
+ * Which service consumes which events. Every publisher declares these queues and bindings before it
+ * publishes, so an event sent before its consumer has ever started waits in that consumer's queue
+ * instead of being dropped by the broker. A service's @OnEvent handlers must all be listed here: the
+ * app refuses to start otherwise.
+ */
+export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName[]>> = {
+  notifications: ['user.registered'],
+};

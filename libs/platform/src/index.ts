@@ -18,3 +18,4 @@ export * from './messaging/events/outbox.service';
 export * from './messaging/messaging.module';
 export * from './redis/redis.module';
 export * from './topology/topology';
+export * from './metrics/metrics.service';

@@ -4,6 +4,8 @@ import { InboxService, OnEvent } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { NotificationEntity } from '../store/notification.entity';
 
+const CONSUMER = 'WelcomeHandler.onUserRegistered';
+
 /** A welcome notification per registered user: the event says who, the users contract says their name. */
 @Injectable()
 export class WelcomeHandler {
@@ -14,9 +16,10 @@ export class WelcomeHandler {
 
   @OnEvent('user.registered')
   async onUserRegistered(event: UserRegisteredEvent): Promise<void> {
+    if (await this.inbox.seen('notifications', CONSUMER, event.event_id)) return;
     // Read before the transaction: a contract call must not hold a database connection open.
     const profile = await this.users.getProfile(event.user_id);
-    await this.inbox.once('notifications', 'WelcomeHandler.onUserRegistered', event.event_id, async (m) => {
+    await this.inbox.once('notifications', CONSUMER, event.event_id, async (m) => {
       await m.getRepository(NotificationEntity).insert({
         id: randomUUID(),
         user_id: event.user_id,

@@ -25,6 +25,7 @@ export class AppConfig {
   readonly rabbitmqPrefix: string;
   readonly rpcTimeoutMs: number;
   readonly outboxPollMs: number;
+  readonly eventMaxDeliveries: number;
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'pretty';
   readonly corsOrigins: string[];
@@ -47,6 +48,7 @@ export class AppConfig {
     this.rabbitmqPrefix = values.RABBITMQ_PREFIX!;
     this.rpcTimeoutMs = int('RPC_TIMEOUT_MS')!;
     this.outboxPollMs = int('OUTBOX_POLL_MS')!;
+    this.eventMaxDeliveries = int('EVENT_MAX_DELIVERIES')!;
     this.logLevel = values.LOG_LEVEL as LogLevel;
     this.logFormat = (values.LOG_FORMAT ?? (this.nodeEnv === 'production' ? 'json' : 'pretty')) as
       'json' | 'pretty';

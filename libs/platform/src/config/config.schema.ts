@@ -81,6 +81,13 @@ export const CONFIG_SCHEMA = {
     default: '1000',
     doc: 'Outbox relay polling interval (commits also wake it at once).',
   },
+  EVENT_MAX_DELIVERIES: {
+    kind: 'int',
+    min: 1,
+    max: 1000,
+    default: '10',
+    doc: 'Deliveries of one event to a failing consumer before it is dead-lettered (split mode; same value in every app).',
+  },
   LOG_LEVEL: {
     kind: 'enum',
     values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],

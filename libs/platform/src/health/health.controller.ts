@@ -79,7 +79,8 @@ export class HealthController {
     if (rmq) {
       checks.push(() => {
         const session = this.indicators.check('rabbitmq');
-        return rmq.isConnected() ? session.up() : session.down({ message: 'not connected' });
+        const problems = rmq.problems();
+        return problems.length ? session.down({ message: problems.join('; ') }) : session.up();
       });
     }
     try {

@@ -5,8 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import type { ChannelWrapper } from 'amqp-connection-manager';
-import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { ContractDef } from '@protobank/contracts';
 import { requestContext } from '../context/request-context';
@@ -14,7 +13,7 @@ import { AppError } from '../errors/app-error';
 import { LOGGER } from '../logging/logging.tokens';
 import { fromAmqpHeaders } from './amqp-headers';
 import { decode, encode } from './codec';
-import { RmqConnection } from './rmq-connection';
+import { RmqConnection, settle } from './rmq-connection';
 
 export const SERVED_CONTRACTS = Symbol('SERVED_CONTRACTS');
 
@@ -28,8 +27,7 @@ type Handler = (...args: unknown[]) => Promise<unknown>;
 export class ContractServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly handlers = new Map<string, Handler>();
   private readonly inFlight = new Set<Promise<void>>();
-  private channel?: ChannelWrapper;
-  private stopping = false;
+  private consumer?: { cancel(): Promise<void> };
 
   constructor(
     @Inject(SERVED_CONTRACTS) private readonly contracts: ContractDef<unknown>[],
@@ -49,24 +47,22 @@ export class ContractServer implements OnApplicationBootstrap, BeforeApplication
       }
       queues.add(this.rmq.name('rpc', contract.service));
     }
-    const channel = this.rmq.channel('contract-server', async (ch: ConfirmChannel) => {
-      for (const queue of queues) await ch.assertQueue(queue, { durable: true });
+    if (queues.size === 0) return;
+    this.consumer = this.rmq.consume('contract-server', {
+      queues: [...queues],
+      prefetch: 32,
+      declare: async (ch) => {
+        for (const queue of queues) await ch.assertQueue(queue, { durable: true });
+      },
+      onMessage: (ch, msg) => {
+        const work = this.handle(ch, msg);
+        this.inFlight.add(work);
+        void work.finally(() => this.inFlight.delete(work));
+      },
     });
-    this.channel = channel;
-    for (const queue of queues) {
-      void channel.consume(queue, (msg) => this.track(this.handle(channel, msg)), {
-        noAck: false,
-        prefetch: 32,
-      });
-    }
   }
 
-  private track(work: Promise<void>): void {
-    this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
-  }
-
-  private async handle(ch: ChannelWrapper, msg: ConsumeMessage): Promise<void> {
+  private async handle(ch: Channel, msg: ConsumeMessage): Promise<void> {
     const pattern = String(msg.properties.type);
     const { requestId = String(msg.properties.correlationId), caller } = fromAmqpHeaders(msg.properties);
     const reply = await requestContext.run({ requestId, caller }, async () => {
@@ -85,21 +81,21 @@ export class ContractServer implements OnApplicationBootstrap, BeforeApplication
       }
     });
     if (msg.properties.replyTo) {
-      await ch
-        .sendToQueue(String(msg.properties.replyTo), encode(reply), {
+      try {
+        ch.sendToQueue(String(msg.properties.replyTo), encode(reply), {
           correlationId: msg.properties.correlationId as string,
           contentType: 'application/json',
-        })
-        .catch((err: unknown) => this.logger.warn({ err, pattern }, 'contract reply could not be sent'));
+        });
+      } catch (err) {
+        this.logger.warn({ err, pattern }, 'contract reply could not be sent');
+      }
     }
-    ch.ack(msg);
+    settle(ch, msg, 'ack');
   }
 
   /** Stop taking requests, let the ones in progress finish. */
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.stopping) return;
-    this.stopping = true;
-    await this.channel?.cancelAll().catch(() => undefined);
+    await this.consumer?.cancel();
     await Promise.allSettled([...this.inFlight]);
   }
 }

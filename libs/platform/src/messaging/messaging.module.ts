@@ -1,6 +1,6 @@
 import { type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import type { ContractDef } from '@protobank/contracts';
+import { EVENT_SUBSCRIPTIONS, type ContractDef } from '@protobank/contracts';
 import { ContractServer, SERVED_CONTRACTS } from './contract-server';
 import { EventHandlers } from './events/event-handlers';
 import { EventTransport } from './events/event-transport';
@@ -10,6 +10,7 @@ import { OutboxRelay } from './events/outbox-relay';
 import { OutboxService } from './events/outbox.service';
 import { RmqEventConsumer } from './events/rmq-event-consumer';
 import { RmqEventTransport } from './events/rmq-event-transport';
+import { SUBSCRIPTIONS, type Subscriptions } from './events/subscriptions';
 import { RmqConnection } from './rmq-connection';
 import { RpcClient } from './rpc-client';
 
@@ -21,6 +22,8 @@ export interface MessagingOptions {
   serves?: ContractDef<unknown>[];
   /** Contracts of other services this app calls; bound to RabbitMQ clients (split apps only). */
   calls?: ContractDef<unknown>[];
+  /** Which service consumes which events; defaults to contracts' EVENT_SUBSCRIPTIONS. */
+  subscriptions?: Subscriptions;
 }
 
 /**
@@ -42,6 +45,7 @@ export class MessagingModule {
         RmqEventConsumer,
         { provide: EventTransport, useClass: RmqEventTransport },
         { provide: SERVED_CONTRACTS, useValue: options.serves ?? [] },
+        { provide: SUBSCRIPTIONS, useValue: options.subscriptions ?? EVENT_SUBSCRIPTIONS },
         ContractServer,
       );
       for (const contract of options.calls ?? []) {

@@ -1,9 +1,18 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
-import type { ConfirmChannel } from 'amqplib';
+import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { LOGGER } from '../logging/logging.tokens';
+
+export interface ConsumerOptions {
+  /** Declares what the consumer needs (exchanges, queues, bindings); re-run after every reconnect. */
+  declare: (ch: ConfirmChannel) => Promise<unknown>;
+  queues: string[];
+  prefetch: number;
+  /** Settle (ack/nack) on `ch`, the channel that delivered: delivery tags mean nothing on another one. */
+  onMessage: (ch: Channel, msg: ConsumeMessage) => void;
+}
 
 /**
  * The one RabbitMQ connection of a split app. amqp-connection-manager reconnects and re-runs each
@@ -13,6 +22,8 @@ import { LOGGER } from '../logging/logging.tokens';
 export class RmqConnection implements OnApplicationShutdown {
   readonly manager: AmqpConnectionManager;
   private readonly channels: ChannelWrapper[] = [];
+  /** Channels whose last setup failed, with why: readiness reports them. */
+  private readonly broken = new Map<string, string>();
 
   constructor(
     readonly config: AppConfig,
@@ -41,8 +52,27 @@ export class RmqConnection implements OnApplicationShutdown {
     return this.manager.isConnected();
   }
 
+  /** What is wrong with the broker connection or a channel's setup; empty when all is well. */
+  problems(): string[] {
+    if (!this.isConnected()) return ['not connected'];
+    return [...this.broken].map(([channel, why]) => `${channel}: ${why}`);
+  }
+
   channel(name: string, setup: (ch: ConfirmChannel) => Promise<unknown>, confirm = true): ChannelWrapper {
-    const channel = this.manager.createChannel({ name, json: false, confirm, setup });
+    const channel = this.manager.createChannel({
+      name,
+      json: false,
+      confirm,
+      setup: async (ch: ConfirmChannel) => {
+        try {
+          await setup(ch);
+          this.broken.delete(name);
+        } catch (err) {
+          this.broken.set(name, (err as Error).message);
+          throw err;
+        }
+      },
+    });
     // Without a listener an 'error' event (e.g. a setup interrupted by a broker restart) kills the process;
     // the wrapper recovers by itself on the next connection.
     channel.on('error', (err: Error) =>
@@ -52,8 +82,48 @@ export class RmqConnection implements OnApplicationShutdown {
     return channel;
   }
 
+  /**
+   * A consumer that survives reconnects. It consumes on the raw channel of each connection and hands
+   * that channel to `onMessage`, because acking through the wrapper after a reconnect would settle
+   * whatever message holds the same delivery tag on the new channel.
+   */
+  consume(name: string, options: ConsumerOptions): { cancel(): Promise<void> } {
+    let current: { ch: ConfirmChannel; tags: string[] } | undefined;
+    let cancelled = false;
+    this.channel(name, async (ch) => {
+      await options.declare(ch);
+      if (cancelled) return;
+      await ch.prefetch(options.prefetch);
+      const tags: string[] = [];
+      for (const queue of options.queues) {
+        const { consumerTag } = await ch.consume(queue, (msg) => msg && options.onMessage(ch, msg), {
+          noAck: false,
+        });
+        tags.push(consumerTag);
+      }
+      current = { ch, tags };
+    });
+    return {
+      cancel: async () => {
+        cancelled = true;
+        const active = current;
+        if (active) await Promise.allSettled(active.tags.map((tag) => active.ch.cancel(tag)));
+      },
+    };
+  }
+
   async onApplicationShutdown(): Promise<void> {
     await Promise.allSettled(this.channels.map((c) => c.close()));
     await this.manager.close();
+  }
+}
+
+/** Ack or nack on the delivering channel; if that channel is gone the broker redelivers anyway. */
+export function settle(ch: Channel, msg: ConsumeMessage, outcome: 'ack' | 'requeue' | 'reject'): void {
+  try {
+    if (outcome === 'ack') ch.ack(msg);
+    else ch.nack(msg, false, outcome === 'requeue');
+  } catch {
+    /* channel closed: the message goes back to the queue by itself */
   }
 }

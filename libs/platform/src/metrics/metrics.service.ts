@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { SERVICE_NAME } from '../app/service.tokens';
 import { OutboxRelay } from '../messaging/events/outbox-relay';
@@ -9,6 +9,7 @@ import { OutboxRelay } from '../messaging/events/outbox-relay';
 export class MetricsService {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly inboxEvents: Counter<'consumer' | 'outcome'>;
 
   constructor(@Inject(SERVICE_NAME) service: string, dataSource: DataSource, relay: OutboxRelay) {
     this.registry.setDefaultLabels({ service });
@@ -18,6 +19,12 @@ export class MetricsService {
       help: 'HTTP request duration by method, route pattern and status',
       labelNames: ['method', 'route', 'status_code'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
+    this.inboxEvents = new Counter({
+      name: 'inbox_events_total',
+      help: 'Events taken by consumers: applied, or duplicate (a redelivery with no second effect)',
+      labelNames: ['consumer', 'outcome'],
       registers: [this.registry],
     });
     new Gauge({

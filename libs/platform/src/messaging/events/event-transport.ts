@@ -15,4 +15,8 @@ export interface EventEnvelope {
 /** Where the outbox relay hands events: local handlers (monolith) or the RabbitMQ exchange (split). */
 export abstract class EventTransport {
   abstract publish(envelope: EventEnvelope): Promise<void>;
+  /** False while delivery cannot work (broker disconnected): the relay then leaves rows unclaimed. */
+  isAvailable(): boolean {
+    return true;
+  }
 }

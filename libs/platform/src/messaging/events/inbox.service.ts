@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { MetricsService } from '../../metrics/metrics.service';
 import { assertSchemaName } from '../../database/schema-name';
 
 /**
@@ -9,7 +10,21 @@ import { assertSchemaName } from '../../database/schema-name';
  */
 @Injectable()
 export class InboxService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /** Whether the event was already handled: lets a consumer skip costly work (a contract call) before once(). */
+  async seen(schema: string, consumer: string, eventId: string): Promise<boolean> {
+    assertSchemaName(schema);
+    const rows = (await this.dataSource.query(
+      `SELECT 1 FROM "${schema}".inbox WHERE event_id = $1 AND consumer = $2`,
+      [eventId, consumer],
+    )) as unknown[];
+    if (rows.length) this.metrics.inboxEvents.inc({ consumer, outcome: 'duplicate' });
+    return rows.length > 0;
+  }
 
   /** Runs `effect` once per (event, consumer); returns false when it had already run. */
   async once(
@@ -19,7 +34,7 @@ export class InboxService {
     effect: (manager: EntityManager) => Promise<void>,
   ): Promise<boolean> {
     assertSchemaName(schema);
-    return this.dataSource.transaction(async (manager) => {
+    const applied = await this.dataSource.transaction(async (manager) => {
       const inserted = (await manager.query(
         `INSERT INTO "${schema}".inbox (event_id, consumer) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id`,
         [eventId, consumer],
@@ -28,5 +43,7 @@ export class InboxService {
       await effect(manager);
       return true;
     });
+    this.metrics.inboxEvents.inc({ consumer, outcome: applied ? 'applied' : 'duplicate' });
+    return applied;
   }
 }

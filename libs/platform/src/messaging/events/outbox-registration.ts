@@ -1,8 +1,11 @@
 import type { Provider } from '@nestjs/common';
+import { assertSchemaName } from '../../database/schema-name';
 
 /** Marks that a module in this process owns an outbox in `schema`; the relay of this process drains it. */
 export class OutboxRegistration {
-  constructor(readonly schema: string) {}
+  constructor(readonly schema: string) {
+    assertSchemaName(schema); // it is interpolated into the relay's SQL
+  }
 }
 
 /** Put in a domain module's providers: `providers: [outboxFor('users'), ...]`. */

@@ -10,25 +10,33 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { LOGGER } from '../../logging/logging.tokens';
-import { EventTransport } from './event-transport';
+import { EventTransport, type EventHeaders } from './event-transport';
 import { OutboxRegistration } from './outbox-registration';
 import { OUTBOX_CHANNEL } from './outbox.service';
 
 const BATCH = 100;
+/** How long a claimed row is ours: a relay that dies mid-batch releases its rows when this runs out. */
+const LEASE_SECONDS = 30;
 
 interface OutboxRow {
   id: string;
   name: string;
   payload: { event_id: string; occurred_at: string };
-  headers: { request_id?: string; caller?: { user_id: string; role: string } };
+  headers: EventHeaders | null;
+  attempts: number;
+  created_at: Date;
 }
 
 /**
  * Moves committed events from this process's outboxes to the transport, then marks them sent.
- * Rows are claimed with FOR UPDATE SKIP LOCKED, so several instances can relay the same outbox without
- * sending a row twice at once; a crash between publish and mark means one more delivery (consumers are
- * idempotent), never a lost event. A failed row is retried with exponential backoff up to a minute.
- * Woken by NOTIFY on commit, and by a poll as the fallback (e.g. behind PgBouncer, where LISTEN cannot work).
+ *
+ * Rows are claimed with a lease (next_attempt_at pushed LEASE_SECONDS ahead) in one short transaction,
+ * delivered with no transaction or connection held, then marked sent. So several relays never send a
+ * row at the same time, delivery (local handlers, or a broker that is slow or down) never pins a pool
+ * connection, and a crash between delivery and marking means one more delivery (consumers are
+ * idempotent), never a lost event. A failure stops the batch, backs the row off exponentially (up to a
+ * minute) and releases the rest. Woken by NOTIFY on commit, and by a poll as the fallback (e.g. behind
+ * PgBouncer, where LISTEN cannot work).
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -86,43 +94,67 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async drain(): Promise<void> {
+    if (!this.transport.isAvailable()) return; // the poll tries again; no point claiming rows now
     for (const schema of this.schemas) {
-      while (!this.stopped && (await this.relayBatch(schema)) === BATCH) {
-        /* a full batch: there may be more */
+      while (!this.stopped && (await this.relayBatch(schema))) {
+        /* a full batch went through: there may be more */
       }
     }
   }
 
-  private relayBatch(schema: string): Promise<number> {
-    return this.dataSource.transaction(async (m) => {
-      const rows = (await m.query(
-        `SELECT id, name, payload, headers FROM "${schema}".outbox
-          WHERE published_at IS NULL AND next_attempt_at <= now()
-          ORDER BY created_at, id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
-      )) as OutboxRow[];
-      const sent: string[] = [];
-      for (const row of rows) {
-        try {
-          await this.transport.publish({ name: row.name, payload: row.payload, headers: row.headers ?? {} });
-          sent.push(row.id);
-        } catch (err) {
-          this.logger.warn({ err, event: row.name, event_id: row.id }, 'event not delivered; will retry');
-          await m.query(
-            `UPDATE "${schema}".outbox SET attempts = attempts + 1, last_error = $2,
-               next_attempt_at = now() + make_interval(secs => least(power(2, attempts), 60))
-             WHERE id = $1`,
-            [row.id, String((err as Error)?.message ?? err).slice(0, 500)],
-          );
-        }
+  /** Relays one batch; true when it was full and fully delivered (so another may follow). */
+  private async relayBatch(schema: string): Promise<boolean> {
+    // An UPDATE ... RETURNING comes back from TypeORM as [rows, count]; RETURNING has no order.
+    const [rows] = (await this.dataSource.query(
+      `UPDATE "${schema}".outbox o SET next_attempt_at = clock_timestamp() + interval '${LEASE_SECONDS} seconds'
+        WHERE o.id IN (SELECT id FROM "${schema}".outbox
+                        WHERE published_at IS NULL AND next_attempt_at <= clock_timestamp()
+                        ORDER BY created_at, id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
+        RETURNING o.id, o.name, o.payload, o.headers, o.attempts, o.created_at`,
+    )) as [OutboxRow[], number];
+    const claimed = rows.sort(
+      (a, b) => a.created_at.getTime() - b.created_at.getTime() || a.id.localeCompare(b.id),
+    );
+    if (claimed.length === 0) return false;
+    const sent: string[] = [];
+    let failed: { row: OutboxRow; err: unknown } | undefined;
+    for (const row of claimed) {
+      if (this.stopped) break;
+      try {
+        await this.transport.publish({ name: row.name, payload: row.payload, headers: row.headers ?? {} });
+        sent.push(row.id);
+      } catch (err) {
+        failed = { row, err };
+        break;
       }
-      if (sent.length) {
-        await m.query(
-          `UPDATE "${schema}".outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
-          [sent],
-        );
-      }
-      return rows.length;
-    });
+    }
+    if (sent.length) {
+      await this.dataSource.query(
+        `UPDATE "${schema}".outbox SET published_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
+        [sent],
+      );
+    }
+    if (failed) {
+      this.logger.warn(
+        { err: failed.err, event: failed.row.name, event_id: failed.row.id },
+        'event not delivered; will retry',
+      );
+      await this.dataSource.query(
+        `UPDATE "${schema}".outbox SET attempts = attempts + 1, last_error = $2,
+           next_attempt_at = clock_timestamp() + make_interval(secs => least(power(2, attempts), 60))
+         WHERE id = $1`,
+        [failed.row.id, String((failed.err as Error)?.message ?? failed.err).slice(0, 500)],
+      );
+    }
+    const unsent = claimed.filter((r) => !sent.includes(r.id) && r.id !== failed?.row.id).map((r) => r.id);
+    if (unsent.length) {
+      // Not attempted (stopping, or stopped at a failure): give them back, a moment later.
+      await this.dataSource.query(
+        `UPDATE "${schema}".outbox SET next_attempt_at = clock_timestamp() + interval '1 second' WHERE id = ANY($1::uuid[])`,
+        [unsent],
+      );
+    }
+    return !failed && !this.stopped && claimed.length === BATCH;
   }
 
   private async listen(): Promise<void> {
@@ -131,7 +163,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     client.on('error', (err) => {
       this.logger.warn({ err: err.message }, 'outbox listener lost; polling until it reconnects');
       this.listener = undefined;
-      setTimeout(() => void this.listen(), 2000).unref();
+      if (!this.stopped) setTimeout(() => void this.listen(), 2000).unref();
     });
     client.on('notification', (n) => {
       if (n.payload && this.schemas.includes(n.payload)) this.kick();
