@@ -19,6 +19,8 @@ export class IdentitySlice1763700000001 implements MigrationInterface {
         user_id uuid PRIMARY KEY,
         email text NOT NULL,
         password_hash text NOT NULL,
+        status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'active')),
+        attempt uuid,
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
     await q.query(`CREATE UNIQUE INDEX credentials_email_key ON auth.credentials (lower(email))`);

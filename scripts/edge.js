@@ -25,6 +25,7 @@ const HOP_BY_HOP = [
 ];
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
+/** Same rule as acceptRequestId() in libs/platform/src/context/request-context.ts (this script is plain JS). */
 function requestIdOf(req) {
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
@@ -107,8 +108,8 @@ function proxy(req, res, target, requestId) {
     .filter(Boolean)
     .join(', ');
   headers['x-forwarded-proto'] = 'http';
-  const url = new URL(req.url, target);
-  const upstream = http.request(url, { method: req.method, headers, agent }, (up) => {
+  // req.url is a path (checked by the caller), so the upstream is always `target`, never a host of the client's choosing.
+  const upstream = http.request(`${target}${req.url}`, { method: req.method, headers, agent }, (up) => {
     const out = { ...up.headers };
     for (const h of HOP_BY_HOP) delete out[h];
     res.writeHead(up.statusCode, out);
@@ -125,6 +126,11 @@ function proxy(req, res, target, requestId) {
 function createEdge({ port = EDGE_PORT, host = '0.0.0.0', upstreams, docsFrom = 'auth' }) {
   const server = http.createServer(async (req, res) => {
     const requestId = requestIdOf(req);
+    // Only origin-form targets ("/path?query"): an absolute-form or "//host" target would otherwise make
+    // the edge an open proxy to any host.
+    if (!req.url.startsWith('/') || req.url.startsWith('//')) {
+      return sendError(res, 400, 'bad_request', 'The request target must be a path', requestId);
+    }
     const path = new URL(req.url, 'http://edge').pathname;
     try {
       if (path === '/health/live')

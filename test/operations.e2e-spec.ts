@@ -155,10 +155,13 @@ describe('operations', () => {
       req.write(body.slice(0, 20));
       setTimeout(() => {
         child.kill('SIGTERM');
-        setTimeout(() => req.end(body.slice(20)), 300);
+        setTimeout(() => req.end(body.slice(20)), 600);
       }, 300);
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // While that request is still in flight, the app already refuses new connections.
+    await new Promise((r) => setTimeout(r, 450));
+    await expect(fetch(`${url}/health/live`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     const res = await response;
     expect(res.status).toBe(201);
     expect(await exited).toBe(0);

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import request from 'supertest';
 import { join } from 'node:path';
 import { serviceForPath } from '@protobank/platform';
@@ -76,5 +77,22 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
       'the missed notification',
     );
     expect(rows).toEqual([{ body: 'Welcome to Protobank, Dave Brown.' }]);
+  });
+
+  it('refuses to proxy an absolute-form request target to another host', async () => {
+    const { port } = new URL(running.baseUrl);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(
+          `GET http://169.254.169.254/auth/x HTTP/1.1\r\nHost: 169.254.169.254\r\nConnection: close\r\n\r\n`,
+        );
+      });
+      let data = '';
+      socket.on('data', (c: Buffer) => (data += c.toString()));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toContain('"code":"bad_request"');
   });
 });

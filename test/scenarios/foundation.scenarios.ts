@@ -89,6 +89,31 @@ export function foundationScenarios(get: () => Running) {
       expectErrorShape(res.body, 415, 'unsupported_media_type');
     });
 
+    it('refuses NUL characters with 400 naming the field (PostgreSQL cannot store them)', async () => {
+      const res = await http()
+        .post('/auth/register')
+        .send({
+          email: uniqueEmail('nul'),
+          password: 'correct horse battery staple',
+          full_name: 'Nul\u0000Byte',
+        })
+        .expect(400);
+      expectErrorShape(res.body, 400, 'validation_failed');
+      expect(res.body.details).toEqual([
+        { field: 'full_name', message: 'full_name must not contain NUL characters' },
+      ]);
+    });
+
+    it('answers a body whose Content-Encoding does not match with 400', async () => {
+      const res = await http()
+        .post('/auth/register')
+        .set('Content-Type', 'application/json')
+        .set('Content-Encoding', 'gzip')
+        .send('{"email":"not gzip"}')
+        .expect(400);
+      expectErrorShape(res.body, 400, 'bad_request');
+    });
+
     it('rejects invalid and unknown fields with 400 naming each, and changes nothing', async () => {
       const before = await db.query('SELECT count(*)::int AS n FROM auth.credentials');
       const res = await http()

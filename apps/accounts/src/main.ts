@@ -1,7 +1,7 @@
 import { runApp, SERVICES } from '@protobank/platform';
 import { AccountsModule } from '@protobank/accounts';
 
-/** The accounts service on its own: HTTP routes plus its contract over RabbitMQ. */
+/** The accounts service as its own process: its HTTP routes, and contracts and events over RabbitMQ. */
 void runApp({
   service: 'accounts',
   port: SERVICES.accounts.port,

@@ -1,7 +1,7 @@
 import { runApp, SERVICES } from '@protobank/platform';
 import { AnalyticsModule } from '@protobank/analytics';
 
-/** The analytics service on its own: HTTP routes plus its contract over RabbitMQ. */
+/** The analytics service as its own process: its HTTP routes, and contracts and events over RabbitMQ. */
 void runApp({
   service: 'analytics',
   port: SERVICES.analytics.port,

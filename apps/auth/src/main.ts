@@ -2,7 +2,7 @@ import { UsersContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { AuthModule } from '@protobank/auth';
 
-/** The auth service on its own: HTTP routes plus its contract over RabbitMQ. */
+/** The auth service as its own process: its HTTP routes, and contracts and events over RabbitMQ. */
 void runApp({
   service: 'auth',
   port: SERVICES.auth.port,

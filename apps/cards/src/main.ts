@@ -1,7 +1,7 @@
 import { runApp, SERVICES } from '@protobank/platform';
 import { CardsModule } from '@protobank/cards';
 
-/** The cards service on its own: HTTP routes plus its contract over RabbitMQ. */
+/** The cards service as its own process: its HTTP routes, and contracts and events over RabbitMQ. */
 void runApp({
   service: 'cards',
   port: SERVICES.cards.port,

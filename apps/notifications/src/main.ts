@@ -2,7 +2,7 @@ import { UsersContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { NotificationsModule } from '@protobank/notifications';
 
-/** The notifications service on its own: HTTP routes plus its contract over RabbitMQ. */
+/** The notifications service as its own process: its HTTP routes, and contracts and events over RabbitMQ. */
 void runApp({
   service: 'notifications',
   port: SERVICES.notifications.port,

@@ -1,7 +1,7 @@
 import { runApp, SERVICES } from '@protobank/platform';
 import { PaymentsModule } from '@protobank/payments';
 
-/** The payments service on its own: HTTP routes plus its contract over RabbitMQ. */
+/** The payments service as its own process: its HTTP routes, and contracts and events over RabbitMQ. */
 void runApp({
   service: 'payments',
   port: SERVICES.payments.port,

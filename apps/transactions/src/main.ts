@@ -1,7 +1,7 @@
 import { runApp, SERVICES } from '@protobank/platform';
 import { TransactionsModule } from '@protobank/transactions';
 
-/** The transactions service on its own: HTTP routes plus its contract over RabbitMQ. */
+/** The transactions service as its own process: its HTTP routes, and contracts and events over RabbitMQ. */
 void runApp({
   service: 'transactions',
   port: SERVICES.transactions.port,

@@ -2,7 +2,7 @@ import { UsersContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { UsersModule } from '@protobank/users';
 
-/** The users service on its own: HTTP routes plus its contract over RabbitMQ. */
+/** The users service as its own process: its HTTP routes, and contracts and events over RabbitMQ. */
 void runApp({
   service: 'users',
   port: SERVICES.users.port,

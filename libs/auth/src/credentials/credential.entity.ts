@@ -1,7 +1,8 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
 @Entity({ schema: 'auth', name: 'credentials' })
 @Index('credentials_email_key', { synchronize: false })
+@Check('credentials_status_check', `status IN ('pending', 'active')`)
 export class CredentialEntity {
   @PrimaryColumn('uuid')
   user_id: string;
@@ -12,6 +13,14 @@ export class CredentialEntity {
   /** argon2id PHC string; never leaves this module. */
   @Column('text')
   password_hash: string;
+
+  /** pending while registration waits for the users module; only active credentials can log in. */
+  @Column('text', { default: 'pending' })
+  status: 'pending' | 'active';
+
+  /** The registration attempt that holds a pending credential; a retry takes it over. */
+  @Column('uuid', { nullable: true })
+  attempt: string | null;
 
   @CreateDateColumn({ type: 'timestamptz' })
   created_at: Date;

@@ -16,10 +16,17 @@ export interface Registration {
   role?: UserView['role'];
 }
 
+const emailTaken = () => AppError.conflict('email_taken', 'An account with this e-mail already exists');
+
 /**
- * Registration spans two modules: auth keeps the credential, users keeps the profile. The credential row
- * is written in a transaction that commits only after users has created the profile, so a failed or
- * refused profile leaves no credential; users.create is idempotent by id, so a retry is safe.
+ * Registration spans two modules, auth (the credential) and users (the profile), with no transaction
+ * across them and none held open during the call:
+ *  1. claim the e-mail with a committed *pending* credential, which fixes the user id;
+ *  2. create the profile through the users contract (idempotent by id);
+ *  3. activate the credential if this attempt still holds the claim.
+ * If step 2 fails or times out after users committed, the credential stays pending and a retry with the
+ * same e-mail takes it over and reuses the id, so users answers with the profile it already has; the
+ * e-mail is never locked out. Only active credentials will log in.
  */
 @Injectable()
 export class RegisterService {
@@ -36,22 +43,37 @@ export class RegisterService {
       ]);
     }
     const passwordHash = await hash(input.password, ARGON2);
-    const userId = randomUUID();
-    return this.dataSource.transaction(async (m) => {
-      const inserted = (await m.query(
-        `INSERT INTO auth.credentials (user_id, email, password_hash) VALUES ($1, $2, $3)
-         ON CONFLICT DO NOTHING RETURNING user_id`,
-        [userId, email, passwordHash],
-      )) as unknown[];
-      if (inserted.length === 0)
-        throw AppError.conflict('email_taken', 'An account with this e-mail already exists');
-      return this.users.create({ id: userId, email, full_name: input.full_name.trim(), role: input.role });
+    const attempt = randomUUID();
+    const claimed = (await this.dataSource.query(
+      `INSERT INTO auth.credentials (user_id, email, password_hash, status, attempt)
+       VALUES ($1, $2, $3, 'pending', $4)
+       ON CONFLICT ((lower(email))) DO UPDATE
+         SET password_hash = EXCLUDED.password_hash, attempt = EXCLUDED.attempt
+         WHERE auth.credentials.status = 'pending'
+       RETURNING user_id`,
+      [randomUUID(), email, passwordHash, attempt],
+    )) as { user_id: string }[];
+    if (claimed.length === 0) throw emailTaken();
+    const userId = claimed[0].user_id;
+
+    const view = await this.users.create({
+      id: userId,
+      email,
+      full_name: input.full_name.trim(),
+      role: input.role,
     });
+
+    const [, activated] = (await this.dataSource.query(
+      `UPDATE auth.credentials SET status = 'active', attempt = NULL WHERE user_id = $1 AND attempt = $2`,
+      [userId, attempt],
+    )) as [unknown, number];
+    if (activated === 0) throw emailTaken(); // a concurrent attempt with this e-mail took over and completes it
+    return view;
   }
 
   async exists(email: string): Promise<boolean> {
     const rows = (await this.dataSource.query(
-      'SELECT 1 FROM auth.credentials WHERE lower(email) = lower($1)',
+      `SELECT 1 FROM auth.credentials WHERE lower(email) = lower($1) AND status = 'active'`,
       [email],
     )) as unknown[];
     return rows.length > 0;

@@ -83,10 +83,13 @@ export async function runApp(def: AppDefinition): Promise<void> {
       logger.error('shutdown grace period exceeded; exiting');
       process.exit(1);
     }, config.shutdownTimeoutMs).unref();
-    // New requests get `Connection: close`, and keep-alive sockets are closed as soon as they fall idle,
-    // so the drain waits for in-flight requests only, not for clients' idle connections.
+    // Stop accepting connections first (Nest would close HTTP only after draining consumers); requests
+    // already in flight finish, get `Connection: close`, and idle keep-alive sockets are closed as they
+    // fall idle. Then Nest drains consumers and the relay, waits for the HTTP drain, and closes the
+    // database and Redis last.
     const server = app.getHttpServer() as Server;
     server.on('request', (_req, res: ServerResponse) => res.setHeader('Connection', 'close'));
+    server.close();
     setInterval(() => server.closeIdleConnections(), 100).unref();
     app
       .close()

@@ -14,6 +14,20 @@ const JSON_TYPES = ['application/json', 'application/*+json'];
 const DRAIN_LIMIT = 16 * 1024 * 1024;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** The path of the first string holding U+0000 (`body.` / `query.` prefixes dropped), if any. */
+function findNul(value: unknown, path: string, depth = 0): string | undefined {
+  if (typeof value === 'string')
+    return value.includes('\u0000') ? path.replace(/^(body|query)\.?/, '') || path : undefined;
+  if (depth > 32 || value === null || typeof value !== 'object') return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    if (key.includes('\u0000'))
+      return `${path}.${key.replaceAll('\u0000', '')}`.replace(/^(body|query)\.?/, '');
+    const found = findNul(child, `${path}.${key}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 function parseBytes(limit: string): number {
   const m = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(limit.trim());
   if (!m) throw new Error(`BODY_LIMIT "${limit}" is not a size such as 1mb`);
@@ -63,6 +77,16 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
       return next(new AppError(415, 'unsupported_media_type', 'Request bodies must be application/json'));
     }
     next();
+  });
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    // PostgreSQL cannot store U+0000 in text: refuse it here, naming the field, rather than fail in SQL.
+    const field = findNul(req.body, 'body') ?? findNul(req.query, 'query');
+    if (!field) return next();
+    next(
+      AppError.badRequest('validation_failed', `Invalid request: ${field}`, [
+        { field, message: `${field} must not contain NUL characters` },
+      ]),
+    );
   });
   // Errors raised by the middleware above never reach Nest's filters: render them here.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) =>

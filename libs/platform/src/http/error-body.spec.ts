@@ -43,6 +43,20 @@ describe('toErrorBody', () => {
     expect(toErrorBody(big)).toMatchObject({ status: 413, code: 'payload_too_large' });
   });
 
+  it('maps other exposed client errors by their status (a gzip body that is not gzip)', () => {
+    const zlib = Object.assign(new Error('incorrect header check'), {
+      status: 400,
+      expose: true,
+      code: 'Z_DATA_ERROR',
+    });
+    expect(toErrorBody(zlib)).toEqual({
+      status: 400,
+      code: 'bad_request',
+      message: 'Bad request body',
+      details: [],
+    });
+  });
+
   it('turns anything else into a 500 that reveals nothing', () => {
     expect(toErrorBody(new Error('password=hunter2 at db:5432'))).toEqual({
       status: 500,

@@ -21,7 +21,8 @@ export function toErrorBody(error: unknown): ErrorBody {
   }
   const bodyError = error as { status?: number; statusCode?: number; type?: string; expose?: boolean };
   const status = bodyError.status ?? bodyError.statusCode;
-  if (typeof status === 'number' && status >= 400 && status < 500 && typeof bodyError.type === 'string') {
+  const clientError = typeof status === 'number' && status >= 400 && status < 500;
+  if (clientError && typeof bodyError.type === 'string') {
     // body-parser errors (entity.parse.failed, entity.too.large, encoding.unsupported, ...)
     const messages: Record<string, string> = {
       'entity.parse.failed': 'Malformed JSON body',
@@ -33,6 +34,15 @@ export function toErrorBody(error: unknown): ErrorBody {
       status,
       code: status === 400 ? 'malformed_body' : (STATUS_CODES[status] ?? `http_${status}`),
       message: messages[bodyError.type] ?? 'Bad request body',
+      details: [],
+    };
+  }
+  if (clientError && bodyError.expose === true) {
+    // Other http-errors raised while reading the body (e.g. a Content-Encoding: gzip body that is not gzip).
+    return {
+      status,
+      code: STATUS_CODES[status] ?? `http_${status}`,
+      message: 'Bad request body',
       details: [],
     };
   }

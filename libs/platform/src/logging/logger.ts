@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { requestContext } from '../context/request-context';
 
@@ -8,8 +8,8 @@ import { requestContext } from '../context/request-context';
  * service name and, inside a request or a message handler, its request id. Secrets, tokens, card and
  * document numbers are never logged; the redact list is the backstop, not the policy.
  */
-export function createLogger(config: AppConfig, service: string): Logger {
-  return pino({
+export function createLogger(config: AppConfig, service: string, destination?: DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level: config.logLevel,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -29,14 +29,28 @@ export function createLogger(config: AppConfig, service: string): Logger {
       ],
       censor: '[redacted]',
     },
-    transport:
-      config.logFormat === 'pretty'
-        ? {
-            target: 'pino-pretty',
-            options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
-          }
-        : undefined,
-  });
+    serializers: { err: safeError },
+  };
+  if (destination) return pino(options, destination);
+  if (config.logFormat === 'pretty') {
+    options.transport = {
+      target: 'pino-pretty',
+      options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+    };
+  }
+  return pino(options);
+}
+
+/**
+ * Errors as pino serialises them, minus what may carry customer data: a failed query's bound
+ * `parameters` (e-mails, names, hashes) and the driver's copy of them.
+ */
+function safeError(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
+  delete out.parameters;
+  delete out.driverError;
+  return out;
 }
 
 /** Nest's LoggerService over pino, so framework messages land in the same structured stream. */

@@ -1,0 +1,56 @@
+import { Writable } from 'node:stream';
+import { loadConfig } from '../config/app-config';
+import { requestContext } from '../context/request-context';
+import { createLogger } from './logger';
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, logger: createLogger(loadConfig({ LOG_FORMAT: 'json' }), 'users', stream) };
+}
+
+describe('logger', () => {
+  it('writes JSON with the service and the request id of the current context', () => {
+    const { lines, logger } = capture();
+    requestContext.run({ requestId: 'req-7' }, () => logger.info({ user_id: 'u1' }, 'profile read'));
+    expect(lines[0]).toMatchObject({
+      service: 'users',
+      request_id: 'req-7',
+      user_id: 'u1',
+      msg: 'profile read',
+      level: 30,
+    });
+  });
+
+  it("never writes a failed query's parameters", () => {
+    const { lines, logger } = capture();
+    const err = Object.assign(new Error('duplicate key value violates unique constraint'), {
+      query: 'INSERT INTO auth.credentials (user_id, email, password_hash) VALUES ($1, $2, $3)',
+      parameters: ['8c1b…', 'alice@example.com', '$argon2id$v=19$m=19456$secret-hash'],
+      driverError: { detail: 'Key (lower(email))=(alice@example.com) already exists.' },
+    });
+    logger.error({ err }, 'request failed');
+    const text = JSON.stringify(lines[0]);
+    expect(text).toContain('duplicate key value');
+    expect(text).not.toContain('alice@example.com');
+    expect(text).not.toContain('argon2id');
+  });
+
+  it('redacts secrets logged by mistake', () => {
+    const { lines, logger } = capture();
+    logger.info(
+      { body: { email: 'a@example.com', password: 'hunter2hunter2', refresh_token: 'rt' } },
+      'oops',
+    );
+    expect(lines[0].body).toEqual({
+      email: 'a@example.com',
+      password: '[redacted]',
+      refresh_token: '[redacted]',
+    });
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * Registration across auth and users when the users side fails: the e-mail is never locked out, a retry
+ * completes the same user, and a finished registration cannot be taken over.
+ */
+import { Global, Module, type INestApplicationContext } from '@nestjs/common';
+import { AuthModule } from '@protobank/auth';
+import { USERS_API, type CreateUserInput, type UsersApi, type UserView } from '@protobank/contracts';
+import { AppError } from '@protobank/platform';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { RegisterService } from '../../libs/auth/src/register/register.service';
+import { createContext } from '../support/contexts';
+import { processes } from '../support/processes';
+import { createTestEnv, type TestEnv } from '../support/test-env';
+
+/** A users API that commits the profile and then fails to answer, once, as a timed-out call would. */
+class FlakyUsers implements UsersApi {
+  readonly calls: CreateUserInput[] = [];
+  private readonly profiles = new Map<string, UserView>();
+  failNext = false;
+
+  async create(input: CreateUserInput): Promise<UserView> {
+    this.calls.push(input);
+    const existing = this.profiles.get(input.id);
+    const view = existing ?? {
+      id: input.id,
+      email: input.email,
+      full_name: input.full_name,
+      role: 'customer' as const,
+      created_at: new Date().toISOString(),
+    };
+    this.profiles.set(input.id, view);
+    if (this.failNext) {
+      this.failNext = false;
+      throw new AppError(504, 'dependency_timeout', 'users did not answer within 5000 ms');
+    }
+    return view;
+  }
+
+  async getProfile(userId: string): Promise<UserView> {
+    const view = this.profiles.get(userId);
+    if (!view) throw AppError.notFound('user');
+    return view;
+  }
+}
+
+const users = new FlakyUsers();
+
+@Global()
+@Module({ providers: [{ provide: USERS_API, useValue: users }], exports: [USERS_API] })
+class FlakyUsersModule {}
+
+describe('registration saga', () => {
+  let t: TestEnv;
+  let app: INestApplicationContext;
+  let registration: RegisterService;
+  let db: DataSource;
+
+  beforeAll(async () => {
+    t = await createTestEnv('registration');
+    await processes.runOnce('migrate', t.env, { logFile: join(t.logDir, 'migrate.log') });
+    const env = { ...t.env, ADMIN_EMAIL: '', ADMIN_PASSWORD: '' };
+    app = await createContext({
+      service: 'auth',
+      transport: 'local',
+      env,
+      modules: [FlakyUsersModule, AuthModule],
+    });
+    registration = app.get(RegisterService);
+    db = app.get(DataSource);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await t?.cleanup();
+  });
+
+  const credential = async (email: string) =>
+    (await db.query('SELECT user_id, status FROM auth.credentials WHERE email = $1', [email])) as {
+      user_id: string;
+      status: string;
+    }[];
+
+  it('keeps a pending credential when users fails, and a retry completes the same user', async () => {
+    const email = 'retry@example.com';
+    users.failNext = true;
+    await expect(
+      registration.register({ email, password: 'correct horse battery staple', full_name: 'Rita' }),
+    ).rejects.toMatchObject({ status: 504 });
+    const [pending] = await credential(email);
+    expect(pending.status).toBe('pending');
+
+    const view = await registration.register({
+      email,
+      password: 'a different passphrase',
+      full_name: 'Rita',
+    });
+    expect(view.id).toBe(pending.user_id);
+    expect(users.calls.filter((c) => c.email === email).map((c) => c.id)).toEqual([
+      pending.user_id,
+      pending.user_id,
+    ]);
+    expect(await credential(email)).toEqual([{ user_id: pending.user_id, status: 'active' }]);
+  });
+
+  it('refuses the e-mail once the registration is complete', async () => {
+    const email = 'done@example.com';
+    await registration.register({ email, password: 'correct horse battery staple', full_name: 'Dan' });
+    await expect(
+      registration.register({
+        email: 'DONE@example.com',
+        password: 'another good passphrase',
+        full_name: 'Eve',
+      }),
+    ).rejects.toMatchObject({
+      status: 409,
+      code: 'email_taken',
+    });
+    expect(await credential(email)).toHaveLength(1);
+  });
+
+  it('lets exactly one of two concurrent registrations of one e-mail succeed', async () => {
+    const email = 'twice@example.com';
+    const results = await Promise.allSettled([
+      registration.register({ email, password: 'correct horse battery staple', full_name: 'Tom' }),
+      registration.register({ email, password: 'correct horse battery staple', full_name: 'Tom' }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.find((r) => r.status === 'rejected')).toMatchObject({
+      reason: { status: 409, code: 'email_taken' },
+    });
+    expect(await credential(email)).toEqual([{ user_id: expect.any(String), status: 'active' }]);
+  });
+});
