@@ -248,7 +248,7 @@ describe('messaging over RabbitMQ', () => {
   });
 
   it('dead-letters an event its consumer keeps failing on, after EVENT_MAX_DELIVERIES attempts', async () => {
-    const env = { ...t.env, RABBITMQ_PREFIX: `${t.env.RABBITMQ_PREFIX}.dlq`, EVENT_MAX_DELIVERIES: '2' };
+    const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('dlq'), EVENT_MAX_DELIVERIES: '2' };
     let attempts = 0;
     @Injectable()
     class Broken {
@@ -294,10 +294,6 @@ describe('messaging over RabbitMQ', () => {
       );
       expect(dead.messageCount).toBe(1);
       expect(attempts).toBe(3); // the first delivery and 2 redeliveries, then the limit
-      for (const q of ['events.payments', 'dead.events.payments'])
-        await channel.deleteQueue(`${env.RABBITMQ_PREFIX}.${q}`);
-      await channel.deleteExchange(`${env.RABBITMQ_PREFIX}.events`);
-      await channel.deleteExchange(`${env.RABBITMQ_PREFIX}.dead`);
     } finally {
       await connection.close();
     }

@@ -22,6 +22,8 @@ export interface TestEnv {
   logDir: string;
   /** A client on this suite's database (for asserting on stored state). */
   db(): Promise<Client>;
+  /** A further RabbitMQ prefix for this suite (e.g. a second deployment); removed by cleanup() too. */
+  rabbitPrefix(suffix: string): string;
   cleanup(): Promise<void>;
 }
 
@@ -48,11 +50,17 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
     ADMIN_PASSWORD: 'a-test-admin-passphrase',
   };
   const clients: Client[] = [];
+  const rabbitPrefixes = [rabbitPrefix];
   return {
     id,
     env,
     databaseUrl,
     logDir,
+    rabbitPrefix(suffix: string) {
+      const prefix = `${rabbitPrefix}.${suffix}`;
+      rabbitPrefixes.push(prefix);
+      return prefix;
+    },
     async db() {
       const client = new Client({ connectionString: databaseUrl });
       await client.connect();
@@ -67,12 +75,14 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
       await admin.end();
       const connection = await amqp.connect(RABBITMQ_URL);
       const channel = await connection.createChannel();
-      for (const service of topology.SERVICE_NAMES) {
-        for (const queue of ['rpc', 'events', 'dead.events'])
-          await channel.deleteQueue(`${rabbitPrefix}.${queue}.${service}`);
+      for (const prefix of rabbitPrefixes) {
+        for (const service of topology.SERVICE_NAMES) {
+          for (const queue of ['rpc', 'events', 'dead.events'])
+            await channel.deleteQueue(`${prefix}.${queue}.${service}`);
+        }
+        await channel.deleteExchange(`${prefix}.events`);
+        await channel.deleteExchange(`${prefix}.dead`);
       }
-      await channel.deleteExchange(`${rabbitPrefix}.events`);
-      await channel.deleteExchange(`${rabbitPrefix}.dead`);
       await connection.close();
       const redis = new Redis(REDIS_URL);
       let cursor = '0';
