@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
+import { authScenarios } from './scenarios/auth.scenarios';
 import { foundationScenarios } from './scenarios/foundation.scenarios';
 import { startTopology, type Running } from './support/topologies';
 
@@ -16,6 +17,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
   afterAll(() => running?.stop());
 
   foundationScenarios(() => running);
+  authScenarios(() => running);
 
   it('reports readiness of Postgres, Redis and migrations, and no RabbitMQ', async () => {
     const res = await request(running.baseUrl).get('/health/ready').expect(200);

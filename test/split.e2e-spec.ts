@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import request from 'supertest';
 import { join } from 'node:path';
 import { serviceForPath } from '@protobank/platform';
+import { authScenarios } from './scenarios/auth.scenarios';
 import { foundationScenarios } from './scenarios/foundation.scenarios';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
@@ -17,6 +18,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   afterAll(() => running?.stop());
 
   foundationScenarios(() => running);
+  authScenarios(() => running);
 
   it('brings every service to ready, each with its RabbitMQ connection', async () => {
     for (const [service, url] of Object.entries(running.services)) {
@@ -94,5 +96,25 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
     });
     expect(raw).toMatch(/^HTTP\/1\.1 400 /);
     expect(raw).toContain('"code":"bad_request"');
+  });
+
+  // Last: it stops the auth app for good.
+  it('accepts tokens issued by auth in every other app with no call to auth (auth stopped)', async () => {
+    const email = `local.${Date.now()}@example.com`;
+    await request(running.baseUrl)
+      .post('/auth/register')
+      .send({ email, password: 'correct horse battery staple', full_name: 'Lo Cal' })
+      .expect(201);
+    const login = await request(running.baseUrl)
+      .post('/auth/login')
+      .send({ email, password: 'correct horse battery staple' })
+      .expect(200);
+    const auth = running.children.find((c) => c.app === 'auth');
+    expect(await processes.stop(auth)).toBe(0);
+    const me = await request(running.services.users)
+      .get('/users/me')
+      .set('Authorization', `Bearer ${login.body.access_token}`)
+      .expect(200);
+    expect(me.body.email).toBe(email);
   });
 });

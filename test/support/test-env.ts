@@ -4,7 +4,7 @@
  */
 import amqp from 'amqplib';
 import Redis from 'ioredis';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
   const databaseUrl = url.toString();
   const rabbitPrefix = `pbtest.${id}`;
   const redisPrefix = `pbtest:${id}:`;
+  const keyPair = generateKeyPairSync('ed25519');
   const logDir = mkdtempSync(join(tmpdir(), `protobank-${id}-`));
   const env: Record<string, string> = {
     NODE_ENV: 'test',
@@ -48,6 +49,9 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
     // The first staff admin, created at startup by the auth module.
     ADMIN_EMAIL: `admin.${id}@protobank.test`,
     ADMIN_PASSWORD: 'a-test-admin-passphrase',
+    // This suite's own signing keys, as an operator would configure them (no .data/ fallback).
+    JWT_PUBLIC_KEY: keyPair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    JWT_PRIVATE_KEY: keyPair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   };
   const clients: Client[] = [];
   const rabbitPrefixes = [rabbitPrefix];

@@ -4,10 +4,15 @@ import { CredentialEntity } from './credentials/credential.entity';
 import { AdminBootstrapService } from './register/admin-bootstrap.service';
 import { RegisterController } from './register/register.controller';
 import { RegisterService } from './register/register.service';
+import { JwksController } from './keys/jwks.controller';
+import { SessionStore } from './sessions/session.store';
+import { SessionsController } from './sessions/sessions.controller';
+import { SessionsService } from './sessions/sessions.service';
+import { TokenIssuer } from './sessions/token-issuer';
 
 @Module({
   imports: [TypeOrmModule.forFeature([CredentialEntity])],
-  controllers: [RegisterController],
-  providers: [RegisterService, AdminBootstrapService],
+  controllers: [RegisterController, SessionsController, JwksController],
+  providers: [RegisterService, AdminBootstrapService, SessionStore, SessionsService, TokenIssuer],
 })
 export class AuthModule {}

@@ -19,3 +19,6 @@ export * from './messaging/messaging.module';
 export * from './redis/redis.module';
 export * from './topology/topology';
 export * from './metrics/metrics.service';
+export * from './security/access-token';
+export * from './security/decorators';
+export * from './security/token-keys';

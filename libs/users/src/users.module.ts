@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { USERS_API } from '@protobank/contracts';
 import { outboxFor } from '@protobank/platform';
+import { MeController } from './profiles/me.controller';
 import { ProfilesService } from './profiles/profiles.service';
 import { UserEntity } from './profiles/user.entity';
 
@@ -12,6 +13,7 @@ import { UserEntity } from './profiles/user.entity';
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([UserEntity])],
+  controllers: [MeController],
   providers: [ProfilesService, { provide: USERS_API, useExisting: ProfilesService }, outboxFor('users')],
   exports: [USERS_API],
 })

@@ -6,7 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { ErrorResponseDto } from '@protobank/platform';
+import { ErrorResponseDto, Public } from '@protobank/platform';
 import { RegisterDto, UserResponseDto } from './register.dto';
 import { RegisterService } from './register.service';
 
@@ -16,6 +16,7 @@ export class RegisterController {
   constructor(private readonly registration: RegisterService) {}
 
   @Post('register')
+  @Public()
   @HttpCode(201)
   @ApiOperation({ summary: 'Register a customer' })
   @ApiCreatedResponse({ type: UserResponseDto })

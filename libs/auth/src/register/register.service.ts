@@ -1,13 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { hash } from '@node-rs/argon2';
 import { USERS_API, type UsersApi, type UserView } from '@protobank/contracts';
 import { AppError } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-
-// argon2id (algorithm 2) with OWASP's baseline cost: 19 MiB, 2 passes.
-const ARGON2 = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+import { hashPassword } from '../credentials/passwords';
 
 export interface Registration {
   email: string;
@@ -42,7 +39,7 @@ export class RegisterService {
         { field: 'password', message: 'password must not contain the e-mail' },
       ]);
     }
-    const passwordHash = await hash(input.password, ARGON2);
+    const passwordHash = await hashPassword(input.password);
     const attempt = randomUUID();
     const claimed = (await this.dataSource.query(
       `INSERT INTO auth.credentials (user_id, email, password_hash, status, attempt)

@@ -1,4 +1,5 @@
 import { type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { DatabaseModule } from '../database/database.module';
@@ -7,6 +8,8 @@ import { LOGGER } from '../logging/logging.tokens';
 import { MessagingModule, type MessagingOptions } from '../messaging/messaging.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { RedisModule } from '../redis/redis.module';
+import { AuthGuard } from '../security/auth.guard';
+import { loadTokenKeys, TokenKeys } from '../security/token-keys';
 import { SERVICE_NAME } from './service.tokens';
 
 export interface PlatformOptions extends MessagingOptions {
@@ -15,7 +18,10 @@ export interface PlatformOptions extends MessagingOptions {
   logger: Logger;
 }
 
-/** What every app has, whatever it hosts: config, logs, database, Redis, messaging, health, metrics. */
+/**
+ * What every app has, whatever it hosts: config, logs, database, Redis, messaging, health, metrics, and
+ * the access-token guard on every route.
+ */
 export class PlatformModule {
   static forRoot(options: PlatformOptions): DynamicModule {
     return {
@@ -26,8 +32,10 @@ export class PlatformModule {
         { provide: AppConfig, useValue: options.config },
         { provide: SERVICE_NAME, useValue: options.service },
         { provide: LOGGER, useValue: options.logger },
+        { provide: TokenKeys, useFactory: () => loadTokenKeys(options.config) },
+        { provide: APP_GUARD, useClass: AuthGuard },
       ],
-      exports: [AppConfig, SERVICE_NAME, LOGGER],
+      exports: [AppConfig, SERVICE_NAME, LOGGER, TokenKeys],
     };
   }
 }

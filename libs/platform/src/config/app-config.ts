@@ -31,6 +31,12 @@ export class AppConfig {
   readonly corsOrigins: string[];
   readonly bodyLimit: string;
   readonly shutdownTimeoutMs: number;
+  readonly jwtPublicKey: string | undefined;
+  readonly jwtPrivateKey: string | undefined;
+  readonly jwtIssuer: string;
+  readonly jwtAudience: string;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
   readonly adminEmail: string | undefined;
   readonly adminPassword: string | undefined;
 
@@ -58,6 +64,14 @@ export class AppConfig {
       .filter(Boolean);
     this.bodyLimit = values.BODY_LIMIT!;
     this.shutdownTimeoutMs = int('SHUTDOWN_TIMEOUT_MS')!;
+    // PEM in an environment variable may arrive with its newlines escaped as \n.
+    const pem = (v: string | undefined) => v?.replace(/\\n/g, '\n');
+    this.jwtPublicKey = pem(values.JWT_PUBLIC_KEY);
+    this.jwtPrivateKey = pem(values.JWT_PRIVATE_KEY);
+    this.jwtIssuer = values.JWT_ISSUER!;
+    this.jwtAudience = values.JWT_AUDIENCE!;
+    this.accessTokenTtlSeconds = int('ACCESS_TOKEN_TTL_SECONDS')!;
+    this.refreshTokenTtlSeconds = int('REFRESH_TOKEN_TTL_SECONDS')!;
     this.adminEmail = values.ADMIN_EMAIL?.toLowerCase();
     this.adminPassword = values.ADMIN_PASSWORD;
   }

@@ -88,6 +88,40 @@ export const CONFIG_SCHEMA = {
     default: '10',
     doc: 'Deliveries of one event to a failing consumer before it is dead-lettered (split mode; same value in every app).',
   },
+  JWT_PUBLIC_KEY: {
+    kind: 'string',
+    secret: true,
+    doc: 'Ed25519 public key (PEM) every app verifies access tokens with. Development: generated once under .data/jwt when unset.',
+  },
+  JWT_PRIVATE_KEY: {
+    kind: 'string',
+    secret: true,
+    doc: 'Ed25519 private key (PEM) the auth module signs access tokens with; only auth needs it. Development: as above.',
+  },
+  JWT_ISSUER: {
+    kind: 'string',
+    default: 'protobank',
+    doc: 'The `iss` of access tokens, checked on every request.',
+  },
+  JWT_AUDIENCE: {
+    kind: 'string',
+    default: 'protobank-api',
+    doc: 'The `aud` of access tokens, checked on every request.',
+  },
+  ACCESS_TOKEN_TTL_SECONDS: {
+    kind: 'int',
+    min: 60,
+    max: 86400,
+    default: '900',
+    doc: 'Lifetime of an access token.',
+  },
+  REFRESH_TOKEN_TTL_SECONDS: {
+    kind: 'int',
+    min: 300,
+    max: 7776000,
+    default: '604800',
+    doc: 'Lifetime of a refresh session (one per login), renewed by nothing: a session ends at the latest this long after login.',
+  },
   LOG_LEVEL: {
     kind: 'enum',
     values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],

@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, Optional } from '@nestjs/common';
+import { Public } from '../security/decorators';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheckService,
@@ -22,6 +23,7 @@ const CHECK_TIMEOUT_MS = 1500;
  */
 @ApiTags('health')
 @Controller('health')
+@Public()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

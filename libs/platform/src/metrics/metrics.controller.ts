@@ -1,9 +1,11 @@
 import { Controller, Get, Header } from '@nestjs/common';
+import { Public } from '../security/decorators';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { MetricsService } from './metrics.service';
 
 @ApiTags('metrics')
 @Controller('metrics')
+@Public()
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 

@@ -1,0 +1,136 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig, RedisService, type Role } from '@protobank/platform';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+
+export interface SessionMeta {
+  ip?: string;
+  user_agent?: string;
+}
+
+export interface SessionView {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export type RotateOutcome =
+  | { kind: 'rotated'; userId: string; sid: string; refreshToken: string }
+  | { kind: 'reused'; userId: string; sid: string }
+  | { kind: 'invalid' };
+
+const sessionKey = (sid: string) => `auth:session:${sid}`;
+const usedKey = (sid: string) => `auth:session:${sid}:used`;
+const userKey = (userId: string) => `auth:user-sessions:${userId}`;
+const digest = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+/**
+ * Compare-and-rotate in one step, so two concurrent refreshes with one token cannot both succeed:
+ * the current token is swapped for the new one and remembered as used; a token found among the used
+ * ones is a replay. KEYS: session hash, used set. ARGV: presented digest, new digest, now (ISO).
+ */
+const ROTATE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'invalid'} end
+local uid = redis.call('HGET', KEYS[1], 'user_id')
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'token', ARGV[2], 'last_used_at', ARGV[3])
+  redis.call('SADD', KEYS[2], ARGV[1])
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+  return {'rotated', uid}
+end
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return {'reused', uid} end
+return {'invalid'}
+`;
+
+/**
+ * Refresh sessions in Redis, one per login. A refresh token is `<session id>.<secret>`; only the
+ * secret's SHA-256 is stored. Sessions end absolutely REFRESH_TOKEN_TTL_SECONDS after login.
+ */
+@Injectable()
+export class SessionStore {
+  constructor(
+    private readonly redis: RedisService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async create(userId: string, meta: SessionMeta): Promise<{ sid: string; refreshToken: string }> {
+    const sid = randomUUID();
+    const secret = randomBytes(32).toString('base64url');
+    const now = new Date();
+    const ttl = this.config.refreshTokenTtlSeconds;
+    await this.redis.client
+      .multi()
+      .hset(sessionKey(sid), {
+        user_id: userId,
+        token: digest(secret),
+        created_at: now.toISOString(),
+        last_used_at: now.toISOString(),
+        expires_at: new Date(now.getTime() + ttl * 1000).toISOString(),
+        ip: meta.ip ?? '',
+        user_agent: (meta.user_agent ?? '').slice(0, 200),
+      })
+      .expire(sessionKey(sid), ttl)
+      .sadd(userKey(userId), sid)
+      .expire(userKey(userId), ttl)
+      .exec();
+    return { sid, refreshToken: `${sid}.${secret}` };
+  }
+
+  async rotate(refreshToken: string): Promise<RotateOutcome> {
+    const match = /^([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/.exec(refreshToken);
+    if (!match) return { kind: 'invalid' };
+    const [, sid, secret] = match;
+    const next = randomBytes(32).toString('base64url');
+    const [outcome, userId] = (await this.redis.client.eval(
+      ROTATE,
+      2,
+      sessionKey(sid),
+      usedKey(sid),
+      digest(secret),
+      digest(next),
+      new Date().toISOString(),
+    )) as [string, string?];
+    if (outcome === 'rotated')
+      return { kind: 'rotated', userId: userId!, sid, refreshToken: `${sid}.${next}` };
+    if (outcome === 'reused') return { kind: 'reused', userId: userId!, sid };
+    return { kind: 'invalid' };
+  }
+
+  async revoke(userId: string, sid: string): Promise<void> {
+    await this.redis.client.multi().del(sessionKey(sid), usedKey(sid)).srem(userKey(userId), sid).exec();
+  }
+
+  async revokeAll(userId: string): Promise<number> {
+    const sids = await this.redis.client.smembers(userKey(userId));
+    const tx = this.redis.client.multi();
+    for (const sid of sids) tx.del(sessionKey(sid), usedKey(sid));
+    await tx.del(userKey(userId)).exec();
+    return sids.length;
+  }
+
+  async list(userId: string): Promise<SessionView[]> {
+    const sids = await this.redis.client.smembers(userKey(userId));
+    const views: SessionView[] = [];
+    for (const sid of sids) {
+      const s = await this.redis.client.hgetall(sessionKey(sid));
+      if (!s.user_id) {
+        await this.redis.client.srem(userKey(userId), sid); // expired: tidy the index
+        continue;
+      }
+      views.push({
+        id: sid,
+        created_at: s.created_at,
+        last_used_at: s.last_used_at,
+        expires_at: s.expires_at,
+        ip: s.ip || null,
+        user_agent: s.user_agent || null,
+      });
+    }
+    return views.sort((a, b) => b.last_used_at.localeCompare(a.last_used_at));
+  }
+}
+
+export type { Role };

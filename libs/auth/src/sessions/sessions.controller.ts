@@ -1,0 +1,84 @@
+import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { CurrentCaller, ErrorResponseDto, Public, type Caller } from '@protobank/platform';
+import type { Request } from 'express';
+import { SessionStore, type SessionMeta } from './session.store';
+import { LoginDto, RefreshDto, SessionListDto, TokenPairDto } from './sessions.dto';
+import { SessionsService } from './sessions.service';
+import type { TokenPair } from './token-issuer';
+
+const metaOf = (req: Request): SessionMeta => ({ ip: req.ip, user_agent: req.headers['user-agent'] });
+
+@ApiTags('auth')
+@Controller('auth')
+export class SessionsController {
+  constructor(
+    private readonly service: SessionsService,
+    private readonly sessions: SessionStore,
+  ) {}
+
+  @Post('login')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Log in: a 15-minute access token and a refresh token for a new session' })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiUnauthorizedResponse({
+    type: ErrorResponseDto,
+    description: 'invalid_credentials (same for unknown e-mail)',
+  })
+  login(@Body() body: LoginDto, @Req() req: Request): Promise<TokenPair> {
+    return this.service.login(body.email, body.password, metaOf(req));
+  }
+
+  @Post('refresh')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Rotate a refresh token; a reused one ends its session' })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiUnauthorizedResponse({
+    type: ErrorResponseDto,
+    description: 'invalid_refresh_token or refresh_token_reused',
+  })
+  refresh(@Body() body: RefreshDto, @Req() req: Request): Promise<TokenPair> {
+    return this.service.refresh(body.refresh_token, metaOf(req));
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'End the current session' })
+  @ApiNoContentResponse()
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto })
+  async logout(@CurrentCaller() caller: Caller): Promise<void> {
+    await this.sessions.revoke(caller.user_id, caller.session_id!);
+  }
+
+  @Post('logout-all')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "End all of the caller's sessions, on every device" })
+  @ApiNoContentResponse()
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto })
+  async logoutAll(@CurrentCaller() caller: Caller): Promise<void> {
+    await this.sessions.revokeAll(caller.user_id);
+  }
+
+  @Get('sessions')
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "The caller's open sessions, most recently used first" })
+  @ApiOkResponse({ type: SessionListDto })
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto })
+  async list(@CurrentCaller() caller: Caller): Promise<SessionListDto> {
+    const sessions = await this.sessions.list(caller.user_id);
+    return { data: sessions.map((s) => ({ ...s, current: s.id === caller.session_id })), next_cursor: null };
+  }
+}

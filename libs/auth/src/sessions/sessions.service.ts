@@ -1,0 +1,64 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { USERS_API, type UsersApi } from '@protobank/contracts';
+import { AppError, LOGGER, type Role } from '@protobank/platform';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { checkPassword } from '../credentials/passwords';
+import { SessionStore, type SessionMeta } from './session.store';
+import { TokenIssuer, type TokenPair } from './token-issuer';
+
+const badCredentials = () => new AppError(401, 'invalid_credentials', 'Wrong e-mail or password');
+
+@Injectable()
+export class SessionsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(USERS_API) private readonly users: UsersApi,
+    private readonly sessions: SessionStore,
+    private readonly tokens: TokenIssuer,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Same answer and about the same time for an unknown e-mail and a wrong password. */
+  async login(email: string, password: string, meta: SessionMeta): Promise<TokenPair> {
+    const [credential] = (await this.dataSource.query(
+      `SELECT user_id, password_hash FROM auth.credentials WHERE lower(email) = lower($1) AND status = 'active'`,
+      [email.trim()],
+    )) as { user_id: string; password_hash: string }[];
+    if (!(await checkPassword(credential?.password_hash, password))) throw badCredentials();
+    const profile = await this.users.getProfile(credential.user_id);
+    const { sid, refreshToken } = await this.sessions.create(credential.user_id, meta);
+    this.logger.info({ user_id: credential.user_id, session_id: sid }, 'login');
+    return this.tokens.pair(credential.user_id, profile.role, sid, refreshToken);
+  }
+
+  /**
+   * Rotates the refresh token: the presented one stops working at once. Presenting one that was already
+   * rotated means it was copied: the whole session is revoked and a security event logged.
+   */
+  async refresh(refreshToken: string, meta: SessionMeta): Promise<TokenPair> {
+    const outcome = await this.sessions.rotate(refreshToken);
+    if (outcome.kind === 'reused') {
+      await this.sessions.revoke(outcome.userId, outcome.sid);
+      this.logger.warn(
+        {
+          security_event: 'refresh_token_reuse',
+          user_id: outcome.userId,
+          session_id: outcome.sid,
+          ip: meta.ip,
+        },
+        'refresh token reused: session revoked',
+      );
+      throw new AppError(
+        401,
+        'refresh_token_reused',
+        'This refresh token was already used; the session has been ended',
+      );
+    }
+    if (outcome.kind === 'invalid')
+      throw new AppError(401, 'invalid_refresh_token', 'Unknown or expired refresh token');
+    const profile = await this.users.getProfile(outcome.userId); // the current role, not the one at login
+    return this.tokens.pair(outcome.userId, profile.role as Role, outcome.sid, outcome.refreshToken);
+  }
+}

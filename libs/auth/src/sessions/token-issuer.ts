@@ -1,0 +1,36 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig, signAccessToken, TokenKeys, type Role } from '@protobank/platform';
+
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+}
+
+/** Signs access tokens: the only place in Protobank that holds the private key. */
+@Injectable()
+export class TokenIssuer {
+  constructor(
+    private readonly keys: TokenKeys,
+    private readonly config: AppConfig,
+  ) {}
+
+  pair(userId: string, role: Role, sid: string, refreshToken: string): TokenPair {
+    const iat = Math.floor(Date.now() / 1000);
+    const ttl = this.config.accessTokenTtlSeconds;
+    const access = signAccessToken(
+      {
+        sub: userId,
+        role,
+        sid,
+        iat,
+        exp: iat + ttl,
+        iss: this.config.jwtIssuer,
+        aud: this.config.jwtAudience,
+      },
+      this.keys,
+    );
+    return { access_token: access, refresh_token: refreshToken, token_type: 'Bearer', expires_in: ttl };
+  }
+}

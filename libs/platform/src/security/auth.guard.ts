@@ -1,0 +1,55 @@
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { AppConfig } from '../config/app-config';
+import { requestContext, type Caller } from '../context/request-context';
+import { AppError } from '../errors/app-error';
+import { verifyAccessToken, type Role } from './access-token';
+import { PUBLIC_ROUTE, ROLES } from './decorators';
+import { TokenKeys } from './token-keys';
+
+/**
+ * Global guard of every app: each request carries an access token verified here, locally, with the
+ * public key (no call to auth), unless its route is @Public(). Then @Roles() is enforced: 401 without a
+ * valid token, 403 with the wrong role.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: TokenKeys,
+    private readonly config: AppConfig,
+  ) {}
+
+  canActivate(ctx: ExecutionContext): boolean {
+    if (ctx.getType() !== 'http') return true;
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<Request & { caller?: Caller }>();
+    const res = ctx.switchToHttp().getResponse<Response>();
+    const header = req.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header) : null;
+    if (!match) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      throw new AppError(401, 'unauthorized', 'A bearer access token is required');
+    }
+    let claims;
+    try {
+      claims = verifyAccessToken(match[1], this.keys, {
+        issuer: this.config.jwtIssuer,
+        audience: this.config.jwtAudience,
+      });
+    } catch (err) {
+      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      throw err;
+    }
+    const caller: Caller = { user_id: claims.sub, role: claims.role, session_id: claims.sid };
+    req.caller = caller;
+    requestContext.setCaller(caller);
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
+    if (roles && !roles.includes(claims.role)) {
+      throw new AppError(403, 'forbidden', 'Your role does not allow this');
+    }
+    return true;
+  }
+}

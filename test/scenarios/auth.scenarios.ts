@@ -1,0 +1,203 @@
+/**
+ * Sessions and access tokens, run unchanged against both topologies: login, equal failures, local token
+ * verification (expired, tampered, foreign-key tokens refused), refresh rotation with reuse detection,
+ * logout, logout-all, the session list and the published key.
+ */
+import { signAccessToken, TokenKeys } from '@protobank/platform';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import request from 'supertest';
+import type { Running } from '../support/topologies';
+
+const PASSWORD = 'correct horse battery staple';
+let seq = 0;
+
+function decode(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
+}
+
+export function authScenarios(get: () => Running) {
+  const http = () => request(get().baseUrl);
+
+  async function newUser(name = 'sam') {
+    const email = `${name}.${Date.now()}.${seq++}@example.com`;
+    const res = await http()
+      .post('/auth/register')
+      .send({ email, password: PASSWORD, full_name: 'Sam Hill' })
+      .expect(201);
+    return { email, id: res.body.id as string };
+  }
+  async function login(email: string, userAgent = 'e2e') {
+    const res = await http()
+      .post('/auth/login')
+      .set('User-Agent', userAgent)
+      .send({ email, password: PASSWORD })
+      .expect(200);
+    return res.body as {
+      access_token: string;
+      refresh_token: string;
+      token_type: string;
+      expires_in: number;
+    };
+  }
+  const keysOfSuite = () =>
+    new TokenKeys(createPublicKey(get().t.env.JWT_PUBLIC_KEY), createPrivateKey(get().t.env.JWT_PRIVATE_KEY));
+
+  describe('login and access tokens', () => {
+    it('logs in with a 15-minute EdDSA access token carrying sub, role, sid, iss and aud', async () => {
+      const user = await newUser();
+      const tokens = await login(user.email);
+      expect(Object.keys(tokens).sort()).toEqual([
+        'access_token',
+        'expires_in',
+        'refresh_token',
+        'token_type',
+      ]);
+      expect(tokens).toMatchObject({ token_type: 'Bearer', expires_in: 900 });
+      const header = JSON.parse(
+        Buffer.from(tokens.access_token.split('.')[0], 'base64url').toString(),
+      ) as Record<string, unknown>;
+      expect(header).toMatchObject({ alg: 'EdDSA', typ: 'JWT' });
+      const claims = decode(tokens.access_token);
+      expect(claims).toMatchObject({
+        sub: user.id,
+        role: 'customer',
+        iss: 'protobank',
+        aud: 'protobank-api',
+      });
+      expect((claims.exp as number) - (claims.iat as number)).toBe(900);
+      expect(typeof claims.sid).toBe('string');
+      const me = await http()
+        .get('/users/me')
+        .set('Authorization', `Bearer ${tokens.access_token}`)
+        .expect(200);
+      expect(me.body).toMatchObject({ id: user.id, email: user.email, role: 'customer' });
+    });
+
+    it('answers a wrong password and an unknown e-mail with the same 401', async () => {
+      const user = await newUser();
+      const wrong = await http()
+        .post('/auth/login')
+        .send({ email: user.email, password: 'not the password' })
+        .expect(401);
+      const unknown = await http()
+        .post('/auth/login')
+        .send({ email: `nobody.${seq++}@example.com`, password: PASSWORD })
+        .expect(401);
+      const strip = (b: Record<string, unknown>) => ({ ...b, request_id: undefined });
+      expect(strip(wrong.body)).toEqual(strip(unknown.body));
+      expect(wrong.body.code).toBe('invalid_credentials');
+    });
+
+    it('rejects a missing, tampered, expired or foreign-signed access token with 401', async () => {
+      const user = await newUser();
+      const tokens = await login(user.email);
+      const none = await http().get('/users/me').expect(401);
+      expect(none.body.code).toBe('unauthorized');
+      expect(none.headers['www-authenticate']).toBe('Bearer');
+
+      const [h, p, s] = tokens.access_token.split('.');
+      const claims = decode(tokens.access_token);
+      const forged = Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url');
+      const tampered = await http()
+        .get('/users/me')
+        .set('Authorization', `Bearer ${h}.${forged}.${s}`)
+        .expect(401);
+      expect(tampered.body.code).toBe('invalid_token');
+      expect(p).not.toBe(forged);
+
+      const expiredToken = signAccessToken(
+        { ...(claims as never), iat: 1_700_000_000, exp: 1_700_000_900 },
+        keysOfSuite(),
+      );
+      const expired = await http()
+        .get('/users/me')
+        .set('Authorization', `Bearer ${expiredToken}`)
+        .expect(401);
+      expect(expired.body.code).toBe('token_expired');
+
+      const other = generateKeyPairSync('ed25519');
+      const foreign = signAccessToken(claims as never, new TokenKeys(other.publicKey, other.privateKey));
+      const refused = await http().get('/users/me').set('Authorization', `Bearer ${foreign}`).expect(401);
+      expect(refused.body.code).toBe('invalid_token');
+    });
+
+    it('publishes the verification key as JWKS', async () => {
+      const res = await http().get('/auth/.well-known/jwks.json').expect(200);
+      const x = (createPublicKey(get().t.env.JWT_PUBLIC_KEY).export({ format: 'jwk' }) as { x: string }).x;
+      expect(res.body.keys).toEqual([
+        expect.objectContaining({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig', x }),
+      ]);
+    });
+  });
+
+  describe('refresh sessions', () => {
+    it('rotates: the new refresh token works and the old one stops at once', async () => {
+      const { email } = await newUser();
+      const first = await login(email);
+      const second = (
+        await http().post('/auth/refresh').send({ refresh_token: first.refresh_token }).expect(200)
+      ).body;
+      expect(second.refresh_token).not.toBe(first.refresh_token);
+      expect(decode(second.access_token).sid).toBe(decode(first.access_token).sid);
+      const third = (
+        await http().post('/auth/refresh').send({ refresh_token: second.refresh_token }).expect(200)
+      ).body;
+      expect(third.refresh_token).not.toBe(second.refresh_token);
+    });
+
+    it('revokes the whole session when a rotated refresh token is presented again', async () => {
+      const { email } = await newUser();
+      const first = await login(email);
+      const second = (
+        await http().post('/auth/refresh').send({ refresh_token: first.refresh_token }).expect(200)
+      ).body;
+      const replay = await http()
+        .post('/auth/refresh')
+        .send({ refresh_token: first.refresh_token })
+        .expect(401);
+      expect(replay.body.code).toBe('refresh_token_reused');
+      // The legitimate holder's current token died with the session.
+      const after = await http()
+        .post('/auth/refresh')
+        .send({ refresh_token: second.refresh_token })
+        .expect(401);
+      expect(after.body.code).toBe('invalid_refresh_token');
+    });
+
+    it('refuses a malformed or unknown refresh token with 401 and a missing one with 400', async () => {
+      expect((await http().post('/auth/refresh').send({ refresh_token: 'nope' }).expect(401)).body.code).toBe(
+        'invalid_refresh_token',
+      );
+      const missing = await http().post('/auth/refresh').send({}).expect(400);
+      expect(missing.body.details.map((d: { field: string }) => d.field)).toContain('refresh_token');
+    });
+
+    it('lists the sessions, ends the current one on logout and all of them on logout-all', async () => {
+      const { email } = await newUser();
+      const phone = await login(email, 'phone');
+      const laptop = await login(email, 'laptop');
+      const list = await http()
+        .get('/auth/sessions')
+        .set('Authorization', `Bearer ${laptop.access_token}`)
+        .expect(200);
+      expect(list.body.data).toHaveLength(2);
+      expect(list.body.data.find((s: { current: boolean }) => s.current).user_agent).toBe('laptop');
+
+      await http().post('/auth/logout').set('Authorization', `Bearer ${phone.access_token}`).expect(204);
+      await http().post('/auth/refresh').send({ refresh_token: phone.refresh_token }).expect(401);
+      const remaining = await http()
+        .get('/auth/sessions')
+        .set('Authorization', `Bearer ${laptop.access_token}`)
+        .expect(200);
+      expect(remaining.body.data.map((s: { user_agent: string }) => s.user_agent)).toEqual(['laptop']);
+
+      const tablet = await login(email, 'tablet');
+      await http().post('/auth/logout-all').set('Authorization', `Bearer ${tablet.access_token}`).expect(204);
+      await http().post('/auth/refresh').send({ refresh_token: laptop.refresh_token }).expect(401);
+      await http().post('/auth/refresh').send({ refresh_token: tablet.refresh_token }).expect(401);
+    });
+  });
+}
