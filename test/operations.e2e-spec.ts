@@ -63,6 +63,17 @@ describe('operations', () => {
     expect(down.body).toMatchObject({ status: 503, code: 'not_ready', message: 'not ready: redis' });
     expect(down.body.details).toEqual([{ field: 'redis', message: expect.any(String) }]);
     await request(url).get('/health/live').expect(200);
+    // A request that needs Redis (login opens a session there) is a 503 the client may retry, not a 500.
+    const email = `nored.${Date.now()}@example.com`;
+    await request(url)
+      .post('/auth/register')
+      .send({ email, password: 'correct horse battery staple', full_name: 'Ned' })
+      .expect(201);
+    const login = await request(url)
+      .post('/auth/login')
+      .send({ email, password: 'correct horse battery staple' })
+      .expect(503);
+    expect(login.body.code).toBe('dependency_unavailable');
 
     redis = startRedis(redisPort);
     children.push(redis);

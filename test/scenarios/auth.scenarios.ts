@@ -133,6 +133,65 @@ export function authScenarios(get: () => Running) {
     });
   });
 
+  describe('brute force', () => {
+    // Each test speaks for its own client IP (X-Forwarded-For from a trusted proxy: the edge, or the
+    // loopback test client itself), so IP limits of one test do not leak into another.
+    let ipSeq = 0;
+    const clientIp = () => `203.0.113.${(Date.now() + ipSeq++) % 250}`;
+
+    it('locks an e-mail after 5 failed logins: 429 with Retry-After even with the right password', async () => {
+      const { email } = await newUser('lock');
+      const ip = clientIp();
+      for (let i = 0; i < 5; i++) {
+        await http()
+          .post('/auth/login')
+          .set('X-Forwarded-For', ip)
+          .send({ email, password: 'wrong password' })
+          .expect(401);
+      }
+      const locked = await http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', ip)
+        .send({ email, password: PASSWORD })
+        .expect(429);
+      expect(locked.body.code).toBe('account_locked');
+      expect(Number(locked.headers['retry-after'])).toBeGreaterThan(800);
+      expect(Number(locked.headers['retry-after'])).toBeLessThanOrEqual(900);
+      // Another account from the same client is unaffected.
+      const other = await newUser('free');
+      await http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', ip)
+        .send({ email: other.email, password: PASSWORD })
+        .expect(200);
+    });
+
+    it('limits login attempts per client IP: the 31st in a minute is 429 with Retry-After', async () => {
+      const ip = clientIp();
+      for (let i = 0; i < 30; i++) {
+        await http()
+          .post('/auth/login')
+          .set('X-Forwarded-For', ip)
+          .send({ email: `probe.${i}.${seq}@example.com`, password: PASSWORD })
+          .expect(401);
+      }
+      const limited = await http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', ip)
+        .send({ email: 'x@example.com', password: PASSWORD })
+        .expect(429);
+      expect(limited.body.code).toBe('rate_limited');
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+      // A different client is not limited.
+      await http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', clientIp())
+        .send({ email: 'x@example.com', password: PASSWORD })
+        .expect(401);
+    });
+  });
+
   describe('refresh sessions', () => {
     it('rotates: the new refresh token works and the old one stops at once', async () => {
       const { email } = await newUser();

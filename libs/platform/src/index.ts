@@ -22,3 +22,5 @@ export * from './metrics/metrics.service';
 export * from './security/access-token';
 export * from './security/decorators';
 export * from './security/token-keys';
+export * from './security/rate-limit.guard';
+export * from './security/rate-limiter';

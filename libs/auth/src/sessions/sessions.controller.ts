@@ -6,9 +6,10 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { CurrentCaller, ErrorResponseDto, Public, type Caller } from '@protobank/platform';
+import { CurrentCaller, ErrorResponseDto, Public, RateLimit, type Caller } from '@protobank/platform';
 import type { Request } from 'express';
 import { SessionStore, type SessionMeta } from './session.store';
 import { LoginDto, RefreshDto, SessionListDto, TokenPairDto } from './sessions.dto';
@@ -27,6 +28,7 @@ export class SessionsController {
 
   @Post('login')
   @Public()
+  @RateLimit({ bucket: 'login-ip', limit: (c) => c.loginRateLimitPerMinute, windowSeconds: 60, by: 'ip' })
   @HttpCode(200)
   @ApiOperation({ summary: 'Log in: a 15-minute access token and a refresh token for a new session' })
   @ApiOkResponse({ type: TokenPairDto })
@@ -35,12 +37,22 @@ export class SessionsController {
     type: ErrorResponseDto,
     description: 'invalid_credentials (same for unknown e-mail)',
   })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description: 'rate_limited (per IP) or account_locked; see Retry-After',
+  })
   login(@Body() body: LoginDto, @Req() req: Request): Promise<TokenPair> {
     return this.service.login(body.email, body.password, metaOf(req));
   }
 
   @Post('refresh')
   @Public()
+  @RateLimit({
+    bucket: 'refresh-ip',
+    limit: (c) => c.loginRateLimitPerMinute * 4,
+    windowSeconds: 60,
+    by: 'ip',
+  })
   @HttpCode(200)
   @ApiOperation({ summary: 'Rotate a refresh token; a reused one ends its session' })
   @ApiOkResponse({ type: TokenPairDto })

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type UsersApi } from '@protobank/contracts';
-import { AppError, LOGGER, type Role } from '@protobank/platform';
+import { AppConfig, AppError, LOGGER, RateLimiter, type Role } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { checkPassword } from '../credentials/passwords';
@@ -9,6 +9,8 @@ import { SessionStore, type SessionMeta } from './session.store';
 import { TokenIssuer, type TokenPair } from './token-issuer';
 
 const badCredentials = () => new AppError(401, 'invalid_credentials', 'Wrong e-mail or password');
+const accountLocked = (seconds: number) =>
+  AppError.tooManyRequests('account_locked', 'Too many failed logins', seconds);
 
 @Injectable()
 export class SessionsService {
@@ -17,16 +19,40 @@ export class SessionsService {
     @Inject(USERS_API) private readonly users: UsersApi,
     private readonly sessions: SessionStore,
     private readonly tokens: TokenIssuer,
+    private readonly limiter: RateLimiter,
+    private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Same answer and about the same time for an unknown e-mail and a wrong password. */
+  /**
+   * Same answer and about the same time for an unknown e-mail and a wrong password. LOGIN_MAX_FAILURES
+   * failures for one e-mail (known or not, so locking reveals nothing) lock it for LOGIN_LOCKOUT_SECONDS:
+   * 429 with Retry-After, whatever the password, until the lock runs out.
+   */
   async login(email: string, password: string, meta: SessionMeta): Promise<TokenPair> {
+    const who = email.trim().toLowerCase();
+    const lockedFor = await this.limiter.lockedFor('login', who);
+    if (lockedFor > 0) throw accountLocked(lockedFor);
     const [credential] = (await this.dataSource.query(
-      `SELECT user_id, password_hash FROM auth.credentials WHERE lower(email) = lower($1) AND status = 'active'`,
-      [email.trim()],
+      `SELECT user_id, password_hash FROM auth.credentials WHERE lower(email) = $1 AND status = 'active'`,
+      [who],
     )) as { user_id: string; password_hash: string }[];
-    if (!(await checkPassword(credential?.password_hash, password))) throw badCredentials();
+    if (!(await checkPassword(credential?.password_hash, password))) {
+      const { maxFailures, lockoutSeconds } = {
+        maxFailures: this.config.loginMaxFailures,
+        lockoutSeconds: this.config.loginLockoutSeconds,
+      };
+      const failures = await this.limiter.hit('login-failures', who, maxFailures, lockoutSeconds);
+      if (failures.count >= maxFailures) {
+        await this.limiter.lock('login', who, lockoutSeconds);
+        this.logger.warn(
+          { security_event: 'login_lockout', user_id: credential?.user_id, ip: meta.ip },
+          'login locked after repeated failures',
+        );
+      }
+      throw badCredentials();
+    }
+    await this.limiter.reset('login-failures', who);
     const profile = await this.users.getProfile(credential.user_id);
     const { sid, refreshToken } = await this.sessions.create(credential.user_id, meta);
     this.logger.info({ user_id: credential.user_id, session_id: sid }, 'login');

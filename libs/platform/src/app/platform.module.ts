@@ -9,6 +9,8 @@ import { MessagingModule, type MessagingOptions } from '../messaging/messaging.m
 import { MetricsModule } from '../metrics/metrics.module';
 import { RedisModule } from '../redis/redis.module';
 import { AuthGuard } from '../security/auth.guard';
+import { RateLimitGuard } from '../security/rate-limit.guard';
+import { RateLimiter } from '../security/rate-limiter';
 import { loadTokenKeys, TokenKeys } from '../security/token-keys';
 import { SERVICE_NAME } from './service.tokens';
 
@@ -33,9 +35,12 @@ export class PlatformModule {
         { provide: SERVICE_NAME, useValue: options.service },
         { provide: LOGGER, useValue: options.logger },
         { provide: TokenKeys, useFactory: () => loadTokenKeys(options.config) },
+        RateLimiter,
+        // In this order: who is calling, then how often.
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
-      exports: [AppConfig, SERVICE_NAME, LOGGER, TokenKeys],
+      exports: [AppConfig, SERVICE_NAME, LOGGER, TokenKeys, RateLimiter],
     };
   }
 }

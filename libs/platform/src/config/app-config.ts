@@ -37,6 +37,10 @@ export class AppConfig {
   readonly jwtAudience: string;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
+  readonly trustProxy: string | number;
+  readonly loginRateLimitPerMinute: number;
+  readonly loginMaxFailures: number;
+  readonly loginLockoutSeconds: number;
   readonly adminEmail: string | undefined;
   readonly adminPassword: string | undefined;
 
@@ -72,6 +76,10 @@ export class AppConfig {
     this.jwtAudience = values.JWT_AUDIENCE!;
     this.accessTokenTtlSeconds = int('ACCESS_TOKEN_TTL_SECONDS')!;
     this.refreshTokenTtlSeconds = int('REFRESH_TOKEN_TTL_SECONDS')!;
+    this.trustProxy = /^\d+$/.test(values.TRUST_PROXY!) ? Number(values.TRUST_PROXY) : values.TRUST_PROXY!;
+    this.loginRateLimitPerMinute = int('LOGIN_RATE_LIMIT_PER_MINUTE')!;
+    this.loginMaxFailures = int('LOGIN_MAX_FAILURES')!;
+    this.loginLockoutSeconds = int('LOGIN_LOCKOUT_SECONDS')!;
     this.adminEmail = values.ADMIN_EMAIL?.toLowerCase();
     this.adminPassword = values.ADMIN_PASSWORD;
   }

@@ -122,6 +122,32 @@ export const CONFIG_SCHEMA = {
     default: '604800',
     doc: 'Lifetime of a refresh session (one per login), renewed by nothing: a session ends at the latest this long after login.',
   },
+  TRUST_PROXY: {
+    kind: 'string',
+    default: 'loopback',
+    doc: "Which proxies' X-Forwarded-For to believe for the client IP (Express `trust proxy`: loopback, uniquelocal, CIDRs, or a hop count).",
+  },
+  LOGIN_RATE_LIMIT_PER_MINUTE: {
+    kind: 'int',
+    min: 1,
+    max: 100000,
+    default: '30',
+    doc: 'Login attempts per client IP per minute (then 429).',
+  },
+  LOGIN_MAX_FAILURES: {
+    kind: 'int',
+    min: 1,
+    max: 1000,
+    default: '5',
+    doc: 'Failed logins for one e-mail before it locks.',
+  },
+  LOGIN_LOCKOUT_SECONDS: {
+    kind: 'int',
+    min: 1,
+    max: 86400,
+    default: '900',
+    doc: 'How long an e-mail stays locked after LOGIN_MAX_FAILURES failures (which count within the same window).',
+  },
   LOG_LEVEL: {
     kind: 'enum',
     values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],

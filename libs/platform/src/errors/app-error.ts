@@ -17,6 +17,9 @@ export interface ErrorBody {
  * status across RabbitMQ (see messaging) and is rendered in the one error shape by the HTTP filter.
  */
 export class AppError extends Error {
+  /** HTTP headers the error response carries (e.g. Retry-After); not sent over RabbitMQ. */
+  headers: Record<string, string> = {};
+
   constructor(
     readonly status: number,
     readonly code: string,
@@ -25,6 +28,11 @@ export class AppError extends Error {
   ) {
     super(message);
     this.name = 'AppError';
+  }
+
+  withHeaders(headers: Record<string, string>): this {
+    Object.assign(this.headers, headers);
+    return this;
   }
 
   toBody(): ErrorBody {
@@ -43,6 +51,11 @@ export class AppError extends Error {
   }
   static conflict(code: string, message: string) {
     return new AppError(409, code, message);
+  }
+  static tooManyRequests(code: string, message: string, retryAfterSeconds: number) {
+    return new AppError(429, code, `${message}; retry in ${retryAfterSeconds} s`).withHeaders({
+      'Retry-After': String(retryAfterSeconds),
+    });
   }
   static unprocessable(code: string, message: string, details: ErrorDetail[] = []) {
     return new AppError(422, code, message, details);

@@ -42,6 +42,8 @@ function parseBytes(limit: string): number {
  */
 export function configureHttp(app: INestApplication, config: AppConfig, logger: Logger): void {
   const limitBytes = parseBytes(config.bodyLimit);
+  // The client IP (rate limits, session list) comes from X-Forwarded-For only when set by a trusted proxy.
+  (app.getHttpAdapter().getInstance() as express.Express).set('trust proxy', config.trustProxy);
   app.use(requestMiddleware(logger, app.get(MetricsService)));
   app.use(
     helmet({

@@ -57,6 +57,17 @@ describe('toErrorBody', () => {
     });
   });
 
+  it('answers an unreachable Redis or database with 503, not 500', () => {
+    const redis = Object.assign(new Error('Reached the max retries per request limit'), {
+      name: 'MaxRetriesPerRequestError',
+    });
+    expect(toErrorBody(redis)).toMatchObject({ status: 503, code: 'dependency_unavailable' });
+    expect(toErrorBody(new Error('timeout exceeded when trying to connect'))).toMatchObject({ status: 503 });
+    expect(
+      toErrorBody(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+    ).toMatchObject({ status: 503 });
+  });
+
   it('turns anything else into a 500 that reveals nothing', () => {
     expect(toErrorBody(new Error('password=hunter2 at db:5432'))).toEqual({
       status: 500,

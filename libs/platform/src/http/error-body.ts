@@ -46,5 +46,27 @@ export function toErrorBody(error: unknown): ErrorBody {
       details: [],
     };
   }
+  if (isOutage(error)) {
+    return {
+      status: 503,
+      code: 'dependency_unavailable',
+      message: 'A service this request needs is unavailable; try again shortly',
+      details: [],
+    };
+  }
   return { status: 500, code: 'internal_error', message: 'Internal server error', details: [] };
+}
+
+/** Redis or PostgreSQL unreachable: the client may retry, so 503 rather than a 500. */
+function isOutage(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; message?: string };
+  if (e?.name === 'MaxRetriesPerRequestError') return true; // ioredis gave up on a command
+  if (
+    e?.code &&
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001'].includes(e.code)
+  )
+    return true;
+  return /Connection is closed|timeout exceeded when trying to connect|Connection terminated/.test(
+    e?.message ?? '',
+  );
 }

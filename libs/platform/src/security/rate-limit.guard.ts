@@ -1,0 +1,47 @@
+import { Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { AppConfig } from '../config/app-config';
+import type { Caller } from '../context/request-context';
+import { AppError } from '../errors/app-error';
+import { RateLimiter } from './rate-limiter';
+
+export interface RateLimitOptions {
+  /** Counter name, e.g. "login-ip". */
+  bucket: string;
+  /** Requests allowed per window; a function reads it from config. */
+  limit: number | ((config: AppConfig) => number);
+  windowSeconds: number;
+  /** Count per client IP, or per signed-in user (falls back to the IP on public routes). */
+  by: 'ip' | 'user';
+}
+
+export const RATE_LIMIT = Symbol('RATE_LIMIT');
+
+/** Limits a route with Redis counters shared by all instances: 429 with Retry-After past the limit. */
+export const RateLimit = (options: RateLimitOptions) => SetMetadata(RATE_LIMIT, options);
+
+@Injectable()
+export class RateLimitGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly limiter: RateLimiter,
+    private readonly config: AppConfig,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    if (ctx.getType() !== 'http') return true;
+    const options = this.reflector.getAllAndOverride<RateLimitOptions | undefined>(RATE_LIMIT, [
+      ctx.getHandler(),
+      ctx.getClass(),
+    ]);
+    if (!options) return true;
+    const req = ctx.switchToHttp().getRequest<Request & { caller?: Caller }>();
+    const key =
+      options.by === 'user' && req.caller ? `user:${req.caller.user_id}` : `ip:${req.ip ?? 'unknown'}`;
+    const limit = typeof options.limit === 'function' ? options.limit(this.config) : options.limit;
+    const hit = await this.limiter.hit(options.bucket, key, limit, options.windowSeconds);
+    if (!hit.allowed) throw AppError.tooManyRequests('rate_limited', 'Too many requests', hit.retryAfter);
+    return true;
+  }
+}

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { RedisService } from '../redis/redis.module';
+
+export interface Hit {
+  allowed: boolean;
+  count: number;
+  /** Seconds until the window resets: the Retry-After of a refusal. */
+  retryAfter: number;
+}
+
+/** INCR, and start the window's clock on the first hit. Returns {count, ms left}. */
+const HIT = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+`;
+
+/**
+ * Fixed-window counters in Redis, shared by every instance of every app. Used through @RateLimit() on
+ * routes, or directly (login lockout).
+ */
+@Injectable()
+export class RateLimiter {
+  constructor(private readonly redis: RedisService) {}
+
+  async hit(bucket: string, key: string, limit: number, windowSeconds: number): Promise<Hit> {
+    const [count, ttl] = (await this.redis.client.eval(
+      HIT,
+      1,
+      `ratelimit:${bucket}:${key}`,
+      windowSeconds * 1000,
+    )) as [number, number];
+    return { allowed: count <= limit, count, retryAfter: Math.max(1, Math.ceil(ttl / 1000)) };
+  }
+
+  async reset(bucket: string, key: string): Promise<void> {
+    await this.redis.client.del(`ratelimit:${bucket}:${key}`);
+  }
+
+  /** Blocks `key` for `seconds` (a lockout). */
+  async lock(bucket: string, key: string, seconds: number): Promise<void> {
+    await this.redis.client.set(`lock:${bucket}:${key}`, '1', 'EX', seconds);
+  }
+
+  /** Seconds left on a lock, 0 when there is none. */
+  async lockedFor(bucket: string, key: string): Promise<number> {
+    const ttl = await this.redis.client.ttl(`lock:${bucket}:${key}`);
+    return ttl > 0 ? ttl : 0;
+  }
+}
