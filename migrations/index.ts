@@ -4,5 +4,10 @@
  */
 import { Foundation1763700000000 } from './1763700000000-Foundation';
 import { IdentitySlice1763700000001 } from './1763700000001-IdentitySlice';
+import { UsersAdministration1763700000002 } from './1763700000002-UsersAdministration';
 
-export const MIGRATIONS = [Foundation1763700000000, IdentitySlice1763700000001];
+export const MIGRATIONS = [
+  Foundation1763700000000,
+  IdentitySlice1763700000001,
+  UsersAdministration1763700000002,
+];

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
+import { adminScenarios } from './scenarios/admin.scenarios';
 import { authScenarios } from './scenarios/auth.scenarios';
 import { foundationScenarios } from './scenarios/foundation.scenarios';
 import { startTopology, type Running } from './support/topologies';
@@ -18,6 +19,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
 
   foundationScenarios(() => running);
   authScenarios(() => running);
+  adminScenarios(() => running);
 
   it('reports readiness of Postgres, Redis and migrations, and no RabbitMQ', async () => {
     const res = await request(running.baseUrl).get('/health/ready').expect(200);

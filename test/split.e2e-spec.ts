@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import request from 'supertest';
 import { join } from 'node:path';
 import { serviceForPath } from '@protobank/platform';
+import { adminScenarios } from './scenarios/admin.scenarios';
 import { authScenarios } from './scenarios/auth.scenarios';
 import { foundationScenarios } from './scenarios/foundation.scenarios';
 import { processes, type AppProcess } from './support/processes';
@@ -19,6 +20,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
 
   foundationScenarios(() => running);
   authScenarios(() => running);
+  adminScenarios(() => running);
 
   it('brings every service to ready, each with its RabbitMQ connection', async () => {
     for (const [service, url] of Object.entries(running.services)) {

@@ -27,6 +27,7 @@ class FlakyUsers implements UsersApi {
       email: input.email,
       full_name: input.full_name,
       role: 'customer' as const,
+      disabled: false,
       created_at: new Date().toISOString(),
     };
     this.profiles.set(input.id, view);

@@ -57,6 +57,7 @@ describe('users contract', () => {
         full_name: 'Erin Moss',
         role: 'customer',
         created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+        disabled: false,
       });
       await expect(api().getProfile(id)).resolves.toEqual(view);
     });

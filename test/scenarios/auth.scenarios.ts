@@ -3,7 +3,7 @@
  * verification (expired, tampered, foreign-key tokens refused), refresh rotation with reuse detection,
  * logout, logout-all, the session list and the published key.
  */
-import { signAccessToken, TokenKeys } from '@protobank/platform';
+import { signAccessToken, TokenKeys, type AccessClaims } from '@protobank/platform';
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import request from 'supertest';
 import type { Running } from '../support/topologies';
@@ -44,6 +44,20 @@ export function authScenarios(get: () => Running) {
   }
   const keysOfSuite = () =>
     new TokenKeys(createPublicKey(get().t.env.JWT_PUBLIC_KEY), createPrivateKey(get().t.env.JWT_PRIVATE_KEY));
+
+  describe('password policy', () => {
+    it('refuses a common password and one containing the e-mail with 400 naming the field', async () => {
+      const email = `policy.${Date.now()}.${seq++}@example.com`;
+      for (const password of ['123qweasdzxc', `${email}!!`]) {
+        const res = await http()
+          .post('/auth/register')
+          .send({ email, password, full_name: 'Pol' })
+          .expect(400);
+        expect(res.body.code).toBe('weak_password');
+        expect(res.body.details[0].field).toBe('password');
+      }
+    });
+  });
 
   describe('login and access tokens', () => {
     it('logs in with a 15-minute EdDSA access token carrying sub, role, sid, iss and aud', async () => {
@@ -109,7 +123,7 @@ export function authScenarios(get: () => Running) {
       expect(p).not.toBe(forged);
 
       const expiredToken = signAccessToken(
-        { ...(claims as never), iat: 1_700_000_000, exp: 1_700_000_900 },
+        { ...(claims as unknown as AccessClaims), iat: 1_700_000_000, exp: 1_700_000_900 },
         keysOfSuite(),
       );
       const expired = await http()

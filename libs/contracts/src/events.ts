@@ -15,8 +15,23 @@ export interface UserRegisteredEvent extends EventBase {
   email: string;
 }
 
+export interface UserDisabledEvent extends EventBase {
+  user_id: string;
+  /** The staff member who did it. */
+  actor_id: string;
+}
+
+export interface UserRoleChangedEvent extends EventBase {
+  user_id: string;
+  role: 'customer' | 'staff' | 'admin';
+  previous_role: 'customer' | 'staff' | 'admin';
+  actor_id: string;
+}
+
 export interface EventMap {
   'user.registered': UserRegisteredEvent;
+  'user.disabled': UserDisabledEvent;
+  'user.role_changed': UserRoleChangedEvent;
 }
 
 export type EventName = keyof EventMap;
@@ -30,5 +45,6 @@ export type EventInput<N extends EventName> = Omit<EventMap[N], keyof EventBase>
  * app refuses to start otherwise.
  */
 export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName[]>> = {
+  auth: ['user.disabled'],
   notifications: ['user.registered'],
 };

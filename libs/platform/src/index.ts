@@ -24,3 +24,4 @@ export * from './security/decorators';
 export * from './security/token-keys';
 export * from './security/rate-limit.guard';
 export * from './security/rate-limiter';
+export * from './http/cursor';

@@ -2,6 +2,9 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { USERS_API } from '@protobank/contracts';
 import { outboxFor } from '@protobank/platform';
+import { AdminUsersController } from './admin/admin-users.controller';
+import { AdminUsersService } from './admin/admin-users.service';
+import { AuditEntryEntity } from './admin/audit-entry.entity';
 import { MeController } from './profiles/me.controller';
 import { ProfilesService } from './profiles/profiles.service';
 import { UserEntity } from './profiles/user.entity';
@@ -12,9 +15,14 @@ import { UserEntity } from './profiles/user.entity';
  */
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([UserEntity])],
-  controllers: [MeController],
-  providers: [ProfilesService, { provide: USERS_API, useExisting: ProfilesService }, outboxFor('users')],
+  imports: [TypeOrmModule.forFeature([UserEntity, AuditEntryEntity])],
+  controllers: [MeController, AdminUsersController],
+  providers: [
+    ProfilesService,
+    AdminUsersService,
+    { provide: USERS_API, useExisting: ProfilesService },
+    outboxFor('users'),
+  ],
   exports: [USERS_API],
 })
 export class UsersModule {}

@@ -25,7 +25,8 @@ export class RegisterController {
     description: 'A field is missing or invalid; details name it',
   })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'email_taken' })
-  register(@Body() body: RegisterDto): Promise<UserResponseDto> {
-    return this.registration.register(body);
+  async register(@Body() body: RegisterDto): Promise<UserResponseDto> {
+    const { id, email, full_name, role, created_at } = await this.registration.register(body);
+    return { id, email, full_name, role, created_at };
   }
 }

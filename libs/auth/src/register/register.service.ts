@@ -4,6 +4,7 @@ import { USERS_API, type UsersApi, type UserView } from '@protobank/contracts';
 import { AppError } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { assertPasswordPolicy } from '../credentials/password-policy';
 import { hashPassword } from '../credentials/passwords';
 
 export interface Registration {
@@ -34,11 +35,7 @@ export class RegisterService {
 
   async register(input: Registration): Promise<UserView> {
     const email = input.email.trim().toLowerCase();
-    if (input.password.toLowerCase().includes(email)) {
-      throw AppError.badRequest('weak_password', 'Password must not contain the e-mail', [
-        { field: 'password', message: 'password must not contain the e-mail' },
-      ]);
-    }
+    assertPasswordPolicy(input.password, email);
     const passwordHash = await hashPassword(input.password);
     const attempt = randomUUID();
     const claimed = (await this.dataSource.query(

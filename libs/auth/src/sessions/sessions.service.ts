@@ -9,6 +9,7 @@ import { SessionStore, type SessionMeta } from './session.store';
 import { TokenIssuer, type TokenPair } from './token-issuer';
 
 const badCredentials = () => new AppError(401, 'invalid_credentials', 'Wrong e-mail or password');
+const accountDisabled = () => new AppError(403, 'account_disabled', 'This account has been disabled');
 const accountLocked = (seconds: number) =>
   AppError.tooManyRequests('account_locked', 'Too many failed logins', seconds);
 
@@ -54,6 +55,7 @@ export class SessionsService {
     }
     await this.limiter.reset('login-failures', who);
     const profile = await this.users.getProfile(credential.user_id);
+    if (profile.disabled) throw accountDisabled();
     const { sid, refreshToken } = await this.sessions.create(credential.user_id, meta);
     this.logger.info({ user_id: credential.user_id, session_id: sid }, 'login');
     return this.tokens.pair(credential.user_id, profile.role, sid, refreshToken);
@@ -85,6 +87,10 @@ export class SessionsService {
     if (outcome.kind === 'invalid')
       throw new AppError(401, 'invalid_refresh_token', 'Unknown or expired refresh token');
     const profile = await this.users.getProfile(outcome.userId); // the current role, not the one at login
+    if (profile.disabled) {
+      await this.sessions.revoke(outcome.userId, outcome.sid);
+      throw accountDisabled();
+    }
     return this.tokens.pair(outcome.userId, profile.role as Role, outcome.sid, outcome.refreshToken);
   }
 }

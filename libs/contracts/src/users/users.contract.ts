@@ -6,6 +6,8 @@ export interface UserView {
   full_name: string;
   role: 'customer' | 'staff' | 'admin';
   created_at: string;
+  /** A disabled user cannot log in and has no sessions. */
+  disabled: boolean;
 }
 
 export interface CreateUserInput {

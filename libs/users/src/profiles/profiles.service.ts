@@ -5,12 +5,13 @@ import { AppError, OutboxService } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { UserEntity } from './user.entity';
 
-const toView = (u: UserEntity): UserView => ({
+export const toView = (u: UserEntity): UserView => ({
   id: u.id,
   email: u.email,
   full_name: u.full_name,
   role: u.role,
   created_at: u.created_at.toISOString(),
+  disabled: u.disabled_at !== null,
 });
 
 /** The users contract, implemented once: the monolith injects it, the users app serves it over RabbitMQ. */

@@ -1,0 +1,66 @@
+import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { CurrentCaller, ErrorResponseDto, Roles, type Caller } from '@protobank/platform';
+import {
+  AdminUserDto,
+  AuditPageDto,
+  ListUsersQuery,
+  PageQuery,
+  UpdateUserDto,
+  UserIdParams,
+  UserPageDto,
+} from './admin-users.dto';
+import { AdminUsersService } from './admin-users.service';
+
+@ApiTags('admin')
+@ApiBearerAuth()
+@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff (or, for changes, not admin)' })
+@Controller('admin')
+export class AdminUsersController {
+  constructor(private readonly admin: AdminUsersService) {}
+
+  @Get('users')
+  @Roles('staff', 'admin')
+  @ApiOperation({ summary: 'Users, newest first, optionally matching an e-mail or name' })
+  @ApiOkResponse({ type: UserPageDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  list(@Query() query: ListUsersQuery) {
+    return this.admin.list(query);
+  }
+
+  @Get('users/:id')
+  @Roles('staff', 'admin')
+  @ApiOperation({ summary: 'One user' })
+  @ApiOkResponse({ type: AdminUserDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  get(@Param() params: UserIdParams) {
+    return this.admin.get(params.id);
+  }
+
+  @Patch('users/:id')
+  @Roles('admin')
+  @ApiOperation({ summary: "Change a user's role, or disable them (their sessions end, logins are refused)" })
+  @ApiOkResponse({ type: AdminUserDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'self_lockout' })
+  update(@CurrentCaller() caller: Caller, @Param() params: UserIdParams, @Body() body: UpdateUserDto) {
+    return this.admin.update(caller, params.id, body);
+  }
+
+  @Get('audit')
+  @Roles('admin')
+  @ApiOperation({ summary: 'The audit trail of staff actions, newest first' })
+  @ApiOkResponse({ type: AuditPageDto })
+  audit(@Query() query: PageQuery) {
+    return this.admin.auditTrail(query);
+  }
+}

@@ -1,0 +1,74 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { UserDto } from '../profiles/user.dto';
+
+export class UserIdParams {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  id: string;
+}
+
+export class PageQuery {
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+}
+
+export class ListUsersQuery extends PageQuery {
+  @ApiPropertyOptional({ description: 'Part of an e-mail or a name, any case', example: 'alice' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  query?: string;
+}
+
+export class UpdateUserDto {
+  @ApiPropertyOptional({ enum: ['customer', 'staff', 'admin'] })
+  @IsOptional()
+  @IsIn(['customer', 'staff', 'admin'])
+  role?: 'customer' | 'staff' | 'admin';
+
+  @ApiPropertyOptional({ description: 'true ends every session of the user and refuses their logins' })
+  @IsOptional()
+  @IsBoolean()
+  disabled?: boolean;
+}
+
+export class AdminUserDto extends UserDto {
+  @ApiProperty({ example: false })
+  disabled: boolean;
+}
+
+export class UserPageDto {
+  @ApiProperty({ type: [AdminUserDto] })
+  data: AdminUserDto[];
+  @ApiProperty({ nullable: true, type: String, example: null })
+  next_cursor: string | null;
+}
+
+export class AuditEntryDto {
+  @ApiProperty() id: string;
+  @ApiProperty() actor_id: string;
+  @ApiProperty({ enum: ['role_changed', 'user_disabled', 'user_enabled'] }) action: string;
+  @ApiProperty({ nullable: true, type: String }) target_user_id: string | null;
+  @ApiProperty({ example: { from: 'customer', to: 'staff' } }) details: Record<string, unknown>;
+  @ApiProperty() created_at: string;
+}
+
+export class AuditPageDto {
+  @ApiProperty({ type: [AuditEntryDto] })
+  data: AuditEntryDto[];
+  @ApiProperty({ nullable: true, type: String, example: null })
+  next_cursor: string | null;
+}

@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { UserView } from '@protobank/contracts';
+import { AppError, decodeCursor, OutboxService, page, type Caller } from '@protobank/platform';
+import { randomUUID } from 'node:crypto';
+import { Brackets, DataSource, type EntityManager } from 'typeorm';
+import { toView } from '../profiles/profiles.service';
+import { UserEntity } from '../profiles/user.entity';
+import { AuditEntryEntity } from './audit-entry.entity';
+import type { ListUsersQuery, PageQuery, UpdateUserDto } from './admin-users.dto';
+
+const DEFAULT_LIMIT = 20;
+
+/** Staff administration of users. Every change is written to the audit log in its own transaction. */
+@Injectable()
+export class AdminUsersService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  async list(q: ListUsersQuery) {
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const qb = this.dataSource.getRepository(UserEntity).createQueryBuilder('u');
+    if (q.query) {
+      const like = `%${q.query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      qb.andWhere(
+        new Brackets((w) =>
+          w.where('u.email ILIKE :like', { like }).orWhere('u.full_name ILIKE :like', { like }),
+        ),
+      );
+    }
+    if (q.cursor) {
+      const at = decodeCursor(q.cursor);
+      qb.andWhere('(u.created_at, u.id) < (:at, :id)', { at: at.created_at, id: at.id });
+    }
+    const rows = await qb
+      .orderBy('u.created_at', 'DESC')
+      .addOrderBy('u.id', 'DESC')
+      .take(limit + 1)
+      .getMany();
+    return page(rows, limit, toView);
+  }
+
+  async get(id: string): Promise<UserView> {
+    const user = await this.dataSource.getRepository(UserEntity).findOneBy({ id });
+    if (!user) throw AppError.notFound('user');
+    return toView(user);
+  }
+
+  async update(actor: Caller, id: string, change: UpdateUserDto): Promise<UserView> {
+    if (change.role === undefined && change.disabled === undefined) {
+      throw AppError.badRequest('validation_failed', 'Invalid request: role, disabled', [
+        { field: 'role', message: 'give role or disabled' },
+      ]);
+    }
+    if (id === actor.user_id && (change.disabled === true || (change.role && change.role !== 'admin'))) {
+      throw AppError.unprocessable(
+        'self_lockout',
+        'Admins cannot disable themselves or give up their own admin role',
+      );
+    }
+    return this.dataSource.transaction(async (m) => {
+      const user = await m
+        .getRepository(UserEntity)
+        .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!user) throw AppError.notFound('user');
+      if (change.role !== undefined && change.role !== user.role) {
+        await this.audit(m, actor, 'role_changed', id, { from: user.role, to: change.role });
+        await this.outbox.add(m, 'users', 'user.role_changed', {
+          user_id: id,
+          role: change.role,
+          previous_role: user.role,
+          actor_id: actor.user_id,
+        });
+        user.role = change.role;
+      }
+      if (change.disabled !== undefined && change.disabled !== (user.disabled_at !== null)) {
+        user.disabled_at = change.disabled ? new Date() : null;
+        await this.audit(m, actor, change.disabled ? 'user_disabled' : 'user_enabled', id, {});
+        if (change.disabled)
+          await this.outbox.add(m, 'users', 'user.disabled', { user_id: id, actor_id: actor.user_id });
+      }
+      await m.getRepository(UserEntity).save(user);
+      return toView(user);
+    });
+  }
+
+  async auditTrail(q: PageQuery) {
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const qb = this.dataSource.getRepository(AuditEntryEntity).createQueryBuilder('a');
+    if (q.cursor) {
+      const at = decodeCursor(q.cursor);
+      qb.andWhere('(a.created_at, a.id) < (:at, :id)', { at: at.created_at, id: at.id });
+    }
+    const rows = await qb
+      .orderBy('a.created_at', 'DESC')
+      .addOrderBy('a.id', 'DESC')
+      .take(limit + 1)
+      .getMany();
+    return page(rows, limit, (a) => ({ ...a, created_at: a.created_at.toISOString() }));
+  }
+
+  private audit(
+    m: EntityManager,
+    actor: Caller,
+    action: AuditEntryEntity['action'],
+    target: string,
+    details: Record<string, unknown>,
+  ) {
+    return m.getRepository(AuditEntryEntity).insert({
+      id: randomUUID(),
+      actor_id: actor.user_id,
+      action,
+      target_user_id: target,
+      details: details as never,
+    });
+  }
+}

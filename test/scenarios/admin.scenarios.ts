@@ -1,0 +1,187 @@
+/**
+ * Staff administration, both topologies: roles enforced on staff routes, user search with keyset pages,
+ * role changes taking effect at the next token, disabling (sessions end, login refused), and the audit
+ * trail recording who did what.
+ */
+import request from 'supertest';
+import { eventually } from '../support/test-env';
+import type { Running } from '../support/topologies';
+
+const PASSWORD = 'correct horse battery staple';
+let seq = 0;
+
+export function adminScenarios(get: () => Running) {
+  const http = () => request(get().baseUrl);
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+  let admin: { token: string; id: string };
+
+  async function customer(tag: string) {
+    const email = `${tag}.${Date.now()}.${seq++}@example.com`;
+    const reg = await http()
+      .post('/auth/register')
+      .send({ email, password: PASSWORD, full_name: `Cus ${tag}` })
+      .expect(201);
+    const login = await http().post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+    return {
+      email,
+      id: reg.body.id as string,
+      token: login.body.access_token as string,
+      refresh: login.body.refresh_token as string,
+    };
+  }
+
+  beforeAll(async () => {
+    const { ADMIN_EMAIL: email, ADMIN_PASSWORD: password } = get().t.env;
+    // The first admin is created in the background at startup.
+    const login = await eventually(
+      async () => {
+        const res = await http().post('/auth/login').send({ email, password });
+        return res.status === 200 ? res : undefined;
+      },
+      20000,
+      'the first admin to log in',
+    );
+    const me = await http().get('/users/me').set(bearer(login.body.access_token)).expect(200);
+    expect(me.body.role).toBe('admin');
+    admin = { token: login.body.access_token, id: me.body.id };
+  });
+
+  describe('staff routes', () => {
+    it('answers a customer with 403 and no token with 401', async () => {
+      const c = await customer('nosy');
+      expect((await http().get('/admin/users').set(bearer(c.token)).expect(403)).body.code).toBe('forbidden');
+      await http().get(`/admin/users/${c.id}`).set(bearer(c.token)).expect(403);
+      await http().patch(`/admin/users/${c.id}`).set(bearer(c.token)).send({ role: 'admin' }).expect(403);
+      await http().get('/admin/audit').set(bearer(c.token)).expect(403);
+      await http().get('/admin/users').expect(401);
+    });
+
+    it('finds users by e-mail or name and pages through them with a cursor', async () => {
+      const tag = `page${Date.now()}`;
+      const a = await customer(tag);
+      const b = await customer(tag);
+      const first = await http()
+        .get('/admin/users')
+        .query({ query: tag, limit: 1 })
+        .set(bearer(admin.token))
+        .expect(200);
+      expect(first.body.data.map((u: { id: string }) => u.id)).toEqual([b.id]);
+      expect(first.body.next_cursor).toEqual(expect.any(String));
+      const second = await http()
+        .get('/admin/users')
+        .query({ query: tag, limit: 1, cursor: first.body.next_cursor })
+        .set(bearer(admin.token))
+        .expect(200);
+      expect(second.body.data.map((u: { id: string }) => u.id)).toEqual([a.id]);
+      expect(second.body.next_cursor).toBeNull();
+      expect(second.body.data[0]).toMatchObject({ email: a.email, role: 'customer', disabled: false });
+    });
+
+    it('names the bad query field, and answers an unknown or malformed id with 404 or 400', async () => {
+      const badCursor = await http()
+        .get('/admin/users')
+        .query({ cursor: 'garbage' })
+        .set(bearer(admin.token))
+        .expect(400);
+      expect(badCursor.body.details[0].field).toBe('cursor');
+      const badLimit = await http()
+        .get('/admin/users')
+        .query({ limit: 1000 })
+        .set(bearer(admin.token))
+        .expect(400);
+      expect(badLimit.body.details.map((d: { field: string }) => d.field)).toContain('limit');
+      await http()
+        .get('/admin/users/6f1c1c1e-3a55-4e0b-9a1e-2b8f4d0c9a10')
+        .set(bearer(admin.token))
+        .expect(404);
+      const badId = await http().get('/admin/users/not-a-uuid').set(bearer(admin.token)).expect(400);
+      expect(badId.body.details[0].field).toBe('id');
+      const badRole = await http()
+        .patch('/admin/users/6f1c1c1e-3a55-4e0b-9a1e-2b8f4d0c9a10')
+        .set(bearer(admin.token))
+        .send({ role: 'god' })
+        .expect(400);
+      expect(badRole.body.details[0].field).toBe('role');
+    });
+  });
+
+  describe('roles and disabling', () => {
+    it('promotes a customer to staff: the next token carries the role, staff may read but not change users', async () => {
+      const c = await customer('promoted');
+      const res = await http()
+        .patch(`/admin/users/${c.id}`)
+        .set(bearer(admin.token))
+        .send({ role: 'staff' })
+        .expect(200);
+      expect(res.body).toMatchObject({ id: c.id, role: 'staff' });
+      const refreshed = await http().post('/auth/refresh').send({ refresh_token: c.refresh }).expect(200);
+      const staffToken = refreshed.body.access_token as string;
+      await http().get(`/admin/users/${c.id}`).set(bearer(staffToken)).expect(200);
+      await http().patch(`/admin/users/${c.id}`).set(bearer(staffToken)).send({ role: 'admin' }).expect(403);
+      await http().get('/admin/audit').set(bearer(staffToken)).expect(403);
+    });
+
+    it('disables a user: their sessions end and logins are refused', async () => {
+      const c = await customer('disabled');
+      await http()
+        .patch(`/admin/users/${c.id}`)
+        .set(bearer(admin.token))
+        .send({ disabled: true })
+        .expect(200);
+      // The user.disabled event reaches auth, which ends every session of the user (seen through the
+      // user's still-valid access token: access tokens live until they expire).
+      await eventually(
+        async () => {
+          const res = await http().get('/auth/sessions').set(bearer(c.token)).expect(200);
+          return res.body.data.length === 0 ? true : undefined;
+        },
+        15000,
+        'the sessions to end',
+      );
+      const refresh = await http().post('/auth/refresh').send({ refresh_token: c.refresh }).expect(401);
+      expect(refresh.body.code).toBe('invalid_refresh_token');
+      const login = await http().post('/auth/login').send({ email: c.email, password: PASSWORD }).expect(403);
+      expect(login.body.code).toBe('account_disabled');
+      await http()
+        .patch(`/admin/users/${c.id}`)
+        .set(bearer(admin.token))
+        .send({ disabled: false })
+        .expect(200);
+      await http().post('/auth/login').send({ email: c.email, password: PASSWORD }).expect(200);
+    });
+
+    it('does not let an admin disable or demote themselves', async () => {
+      const res = await http()
+        .patch(`/admin/users/${admin.id}`)
+        .set(bearer(admin.token))
+        .send({ disabled: true })
+        .expect(422);
+      expect(res.body.code).toBe('self_lockout');
+    });
+
+    it('records who changed what in the audit trail, readable by admins', async () => {
+      const c = await customer('audited');
+      await http()
+        .patch(`/admin/users/${c.id}`)
+        .set(bearer(admin.token))
+        .send({ role: 'staff', disabled: true })
+        .expect(200);
+      const audit = await http()
+        .get('/admin/audit')
+        .query({ limit: 100 })
+        .set(bearer(admin.token))
+        .expect(200);
+      const mine = audit.body.data.filter((e: { target_user_id: string }) => e.target_user_id === c.id);
+      expect(mine).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            actor_id: admin.id,
+            action: 'role_changed',
+            details: { from: 'customer', to: 'staff' },
+          }),
+          expect.objectContaining({ actor_id: admin.id, action: 'user_disabled' }),
+        ]),
+      );
+    });
+  });
+}
