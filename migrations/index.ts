@@ -5,9 +5,11 @@
 import { Foundation1763700000000 } from './1763700000000-Foundation';
 import { IdentitySlice1763700000001 } from './1763700000001-IdentitySlice';
 import { UsersAdministration1763700000002 } from './1763700000002-UsersAdministration';
+import { ProfilesAndKyc1763700000003 } from './1763700000003-ProfilesAndKyc';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
   IdentitySlice1763700000001,
   UsersAdministration1763700000002,
+  ProfilesAndKyc1763700000003,
 ];

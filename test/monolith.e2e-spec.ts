@@ -4,6 +4,7 @@ import request from 'supertest';
 import { adminScenarios } from './scenarios/admin.scenarios';
 import { authScenarios } from './scenarios/auth.scenarios';
 import { foundationScenarios } from './scenarios/foundation.scenarios';
+import { usersScenarios } from './scenarios/users.scenarios';
 import { startTopology, type Running } from './support/topologies';
 
 describe('monolith (every module in one process, no RabbitMQ)', () => {
@@ -20,6 +21,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
   foundationScenarios(() => running);
   authScenarios(() => running);
   adminScenarios(() => running);
+  usersScenarios(() => running);
 
   it('reports readiness of Postgres, Redis and migrations, and no RabbitMQ', async () => {
     const res = await request(running.baseUrl).get('/health/ready').expect(200);

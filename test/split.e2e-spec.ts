@@ -5,6 +5,7 @@ import { serviceForPath } from '@protobank/platform';
 import { adminScenarios } from './scenarios/admin.scenarios';
 import { authScenarios } from './scenarios/auth.scenarios';
 import { foundationScenarios } from './scenarios/foundation.scenarios';
+import { usersScenarios } from './scenarios/users.scenarios';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
 import { startTopology, type Running } from './support/topologies';
@@ -21,6 +22,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   foundationScenarios(() => running);
   authScenarios(() => running);
   adminScenarios(() => running);
+  usersScenarios(() => running);
 
   it('brings every service to ready, each with its RabbitMQ connection', async () => {
     for (const [service, url] of Object.entries(running.services)) {

@@ -38,6 +38,11 @@ class FlakyUsers implements UsersApi {
     return view;
   }
 
+  async getKycStatus(userId: string): Promise<{ status: 'not_submitted' }> {
+    await this.getProfile(userId);
+    return { status: 'not_submitted' };
+  }
+
   async getProfile(userId: string): Promise<UserView> {
     const view = this.profiles.get(userId);
     if (!view) throw AppError.notFound('user');

@@ -80,6 +80,16 @@ describe('users contract', () => {
       expect(err).toMatchObject({ status: 409, code: 'email_taken' });
     });
 
+    it("tells a user's KYC status, and 404 for an unknown user", async () => {
+      const id = randomUUID();
+      await api().create({ id, email: `kyc.${id}@example.com`, full_name: 'Kay' });
+      await expect(api().getKycStatus(id)).resolves.toEqual({ status: 'not_submitted' });
+      await expect(api().getKycStatus(randomUUID())).rejects.toMatchObject({
+        status: 404,
+        code: 'not_found',
+      });
+    });
+
     it('throws a typed 404 for an unknown user', async () => {
       const err = await api()
         .getProfile(randomUUID())

@@ -4,46 +4,17 @@
  * trail recording who did what.
  */
 import request from 'supertest';
+import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
-const PASSWORD = 'correct horse battery staple';
-let seq = 0;
-
 export function adminScenarios(get: () => Running) {
   const http = () => request(get().baseUrl);
-  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-  let admin: { token: string; id: string };
-
-  async function customer(tag: string) {
-    const email = `${tag}.${Date.now()}.${seq++}@example.com`;
-    const reg = await http()
-      .post('/auth/register')
-      .send({ email, password: PASSWORD, full_name: `Cus ${tag}` })
-      .expect(201);
-    const login = await http().post('/auth/login').send({ email, password: PASSWORD }).expect(200);
-    return {
-      email,
-      id: reg.body.id as string,
-      token: login.body.access_token as string,
-      refresh: login.body.refresh_token as string,
-    };
-  }
+  let admin: Actor;
+  const customer = (tag: string) => newCustomer(get(), tag);
 
   beforeAll(async () => {
-    const { ADMIN_EMAIL: email, ADMIN_PASSWORD: password } = get().t.env;
-    // The first admin is created in the background at startup.
-    const login = await eventually(
-      async () => {
-        const res = await http().post('/auth/login').send({ email, password });
-        return res.status === 200 ? res : undefined;
-      },
-      20000,
-      'the first admin to log in',
-    );
-    const me = await http().get('/users/me').set(bearer(login.body.access_token)).expect(200);
-    expect(me.body.role).toBe('admin');
-    admin = { token: login.body.access_token, id: me.body.id };
+    admin = await firstAdmin(get());
   });
 
   describe('staff routes', () => {

@@ -28,10 +28,28 @@ export interface UserRoleChangedEvent extends EventBase {
   actor_id: string;
 }
 
+export interface KycSubmittedEvent extends EventBase {
+  user_id: string;
+}
+
+export interface KycVerifiedEvent extends EventBase {
+  user_id: string;
+  reviewer_id: string;
+}
+
+export interface KycRejectedEvent extends EventBase {
+  user_id: string;
+  reviewer_id: string;
+  reason: string;
+}
+
 export interface EventMap {
   'user.registered': UserRegisteredEvent;
   'user.disabled': UserDisabledEvent;
   'user.role_changed': UserRoleChangedEvent;
+  'kyc.submitted': KycSubmittedEvent;
+  'kyc.verified': KycVerifiedEvent;
+  'kyc.rejected': KycRejectedEvent;
 }
 
 export type EventName = keyof EventMap;

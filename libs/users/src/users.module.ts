@@ -5,6 +5,11 @@ import { outboxFor } from '@protobank/platform';
 import { AdminUsersController } from './admin/admin-users.controller';
 import { AdminUsersService } from './admin/admin-users.service';
 import { AuditEntryEntity } from './admin/audit-entry.entity';
+import { AuditLog } from './admin/audit-log';
+import { DocumentCipher } from './kyc/document-cipher';
+import { KycController } from './kyc/kyc.controller';
+import { KycEntity } from './kyc/kyc.entity';
+import { KycService } from './kyc/kyc.service';
 import { MeController } from './profiles/me.controller';
 import { ProfilesService } from './profiles/profiles.service';
 import { UserEntity } from './profiles/user.entity';
@@ -15,11 +20,14 @@ import { UserEntity } from './profiles/user.entity';
  */
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([UserEntity, AuditEntryEntity])],
-  controllers: [MeController, AdminUsersController],
+  imports: [TypeOrmModule.forFeature([UserEntity, AuditEntryEntity, KycEntity])],
+  controllers: [MeController, AdminUsersController, KycController],
   providers: [
     ProfilesService,
     AdminUsersService,
+    AuditLog,
+    DocumentCipher,
+    KycService,
     { provide: USERS_API, useExisting: ProfilesService },
     outboxFor('users'),
   ],

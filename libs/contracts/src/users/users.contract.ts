@@ -18,11 +18,15 @@ export interface CreateUserInput {
   role?: 'customer' | 'staff' | 'admin';
 }
 
+export type KycStatus = 'not_submitted' | 'pending' | 'verified' | 'rejected';
+
 export interface UsersApi {
   /** Creates the profile; idempotent for the same id and e-mail. 409 email_taken when another user has the e-mail. */
   create(input: CreateUserInput): Promise<UserView>;
   /** 404 when there is no such user. */
   getProfile(userId: string): Promise<UserView>;
+  /** Where the user's KYC stands (accounts may only be opened when verified). 404 when there is no such user. */
+  getKycStatus(userId: string): Promise<{ status: KycStatus }>;
 }
 
 export const USERS_API = Symbol('USERS_API');
@@ -30,5 +34,5 @@ export const USERS_API = Symbol('USERS_API');
 export const UsersContract = defineContract<UsersApi>({
   service: 'users',
   token: USERS_API,
-  patterns: { create: 'users.create', getProfile: 'users.get-profile' },
+  patterns: { create: 'users.create', getProfile: 'users.get-profile', getKycStatus: 'users.get-kyc-status' },
 });

@@ -37,6 +37,7 @@ export class AppConfig {
   readonly jwtAudience: string;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
+  readonly kycEncryptionKey: string | undefined;
   readonly trustProxy: string | number;
   readonly loginRateLimitPerMinute: number;
   readonly loginMaxFailures: number;
@@ -76,6 +77,7 @@ export class AppConfig {
     this.jwtAudience = values.JWT_AUDIENCE!;
     this.accessTokenTtlSeconds = int('ACCESS_TOKEN_TTL_SECONDS')!;
     this.refreshTokenTtlSeconds = int('REFRESH_TOKEN_TTL_SECONDS')!;
+    this.kycEncryptionKey = values.KYC_ENCRYPTION_KEY;
     this.trustProxy = /^\d+$/.test(values.TRUST_PROXY!) ? Number(values.TRUST_PROXY) : values.TRUST_PROXY!;
     this.loginRateLimitPerMinute = int('LOGIN_RATE_LIMIT_PER_MINUTE')!;
     this.loginMaxFailures = int('LOGIN_MAX_FAILURES')!;

@@ -122,6 +122,11 @@ export const CONFIG_SCHEMA = {
     default: '604800',
     doc: 'Lifetime of a refresh session (one per login), renewed by nothing: a session ends at the latest this long after login.',
   },
+  KYC_ENCRYPTION_KEY: {
+    kind: 'string',
+    secret: true,
+    doc: 'AES-256-GCM key (32 bytes, base64) for KYC document numbers; needed by the users app. Development: a fixed development key when unset; production refuses to start without it.',
+  },
   TRUST_PROXY: {
     kind: 'string',
     default: 'loopback',

@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { UserView } from '@protobank/contracts';
 import { AppError, decodeCursor, OutboxService, page, type Caller } from '@protobank/platform';
-import { randomUUID } from 'node:crypto';
-import { Brackets, DataSource, type EntityManager } from 'typeorm';
+import { Brackets, DataSource } from 'typeorm';
 import { toView } from '../profiles/profiles.service';
 import { UserEntity } from '../profiles/user.entity';
 import { AuditEntryEntity } from './audit-entry.entity';
+import { AuditLog } from './audit-log';
 import type { ListUsersQuery, PageQuery, UpdateUserDto } from './admin-users.dto';
 
 const DEFAULT_LIMIT = 20;
@@ -17,6 +17,7 @@ export class AdminUsersService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly outbox: OutboxService,
+    private readonly auditLog: AuditLog,
   ) {}
 
   async list(q: ListUsersQuery) {
@@ -66,7 +67,7 @@ export class AdminUsersService {
         .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!user) throw AppError.notFound('user');
       if (change.role !== undefined && change.role !== user.role) {
-        await this.audit(m, actor, 'role_changed', id, { from: user.role, to: change.role });
+        await this.auditLog.record(m, actor, 'role_changed', id, { from: user.role, to: change.role });
         await this.outbox.add(m, 'users', 'user.role_changed', {
           user_id: id,
           role: change.role,
@@ -77,7 +78,7 @@ export class AdminUsersService {
       }
       if (change.disabled !== undefined && change.disabled !== (user.disabled_at !== null)) {
         user.disabled_at = change.disabled ? new Date() : null;
-        await this.audit(m, actor, change.disabled ? 'user_disabled' : 'user_enabled', id, {});
+        await this.auditLog.record(m, actor, change.disabled ? 'user_disabled' : 'user_enabled', id, {});
         if (change.disabled)
           await this.outbox.add(m, 'users', 'user.disabled', { user_id: id, actor_id: actor.user_id });
       }
@@ -99,21 +100,5 @@ export class AdminUsersService {
       .take(limit + 1)
       .getMany();
     return page(rows, limit, (a) => ({ ...a, created_at: a.created_at.toISOString() }));
-  }
-
-  private audit(
-    m: EntityManager,
-    actor: Caller,
-    action: AuditEntryEntity['action'],
-    target: string,
-    details: Record<string, unknown>,
-  ) {
-    return m.getRepository(AuditEntryEntity).insert({
-      id: randomUUID(),
-      actor_id: actor.user_id,
-      action,
-      target_user_id: target,
-      details: details as never,
-    });
   }
 }

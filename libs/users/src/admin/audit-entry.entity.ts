@@ -11,7 +11,7 @@ export class AuditEntryEntity {
   actor_id: string;
 
   @Column('text')
-  action: 'role_changed' | 'user_disabled' | 'user_enabled';
+  action: 'role_changed' | 'user_disabled' | 'user_enabled' | 'kyc_approved' | 'kyc_rejected';
 
   @Column('uuid', { nullable: true })
   target_user_id: string | null;

@@ -1,27 +1,40 @@
-import { Controller, Get } from '@nestjs/common';
+import { Body, Controller, Get, Patch } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiBearerAuth,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { UserView } from '@protobank/contracts';
-import { CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
-import { UserDto } from './user.dto';
+import { AppError, CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
+import { ProfileDto, UpdateProfileDto } from './profile.dto';
 import { ProfilesService } from './profiles.service';
 
 @ApiTags('users')
 @ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
 @Controller('users')
 export class MeController {
   constructor(private readonly profiles: ProfilesService) {}
 
   @Get('me')
   @ApiOperation({ summary: "The caller's profile" })
-  @ApiOkResponse({ type: UserDto })
-  @ApiUnauthorizedResponse({ type: ErrorResponseDto })
-  me(@CurrentCaller() caller: Caller): Promise<UserView> {
-    return this.profiles.getProfile(caller.user_id);
+  @ApiOkResponse({ type: ProfileDto })
+  me(@CurrentCaller() caller: Caller) {
+    return this.profiles.profile(caller.user_id);
+  }
+
+  @Patch('me')
+  @ApiOperation({ summary: "Change the caller's name, date of birth, phone or address" })
+  @ApiOkResponse({ type: ProfileDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  update(@CurrentCaller() caller: Caller, @Body() body: UpdateProfileDto) {
+    if (Object.keys(body).length === 0) {
+      throw AppError.badRequest('validation_failed', 'Invalid request: nothing to change', [
+        { message: 'give at least one of full_name, date_of_birth, phone, address' },
+      ]);
+    }
+    return this.profiles.updateProfile(caller.user_id, body);
   }
 }

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { CreateUserInput, UsersApi, UserView } from '@protobank/contracts';
+import type { CreateUserInput, KycStatus, UsersApi, UserView } from '@protobank/contracts';
 import { AppError, OutboxService } from '@protobank/platform';
 import { DataSource } from 'typeorm';
+import { ageOn, KycService } from '../kyc/kyc.service';
+import type { UpdateProfileDto } from './profile.dto';
 import { UserEntity } from './user.entity';
 
 export const toView = (u: UserEntity): UserView => ({
@@ -20,6 +22,7 @@ export class ProfilesService implements UsersApi {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly outbox: OutboxService,
+    private readonly kyc: KycService,
   ) {}
 
   async create(input: CreateUserInput): Promise<UserView> {
@@ -42,6 +45,38 @@ export class ProfilesService implements UsersApi {
       await this.outbox.add(m, 'users', 'user.registered', { user_id: user.id, email: user.email });
       return toView(user);
     });
+  }
+
+  /** The full profile, for its owner. */
+  async profile(userId: string) {
+    const user = await this.dataSource.getRepository(UserEntity).findOneBy({ id: userId });
+    if (!user) throw AppError.notFound('user');
+    return { ...toView(user), date_of_birth: user.date_of_birth, phone: user.phone, address: user.address };
+  }
+
+  async updateProfile(userId: string, change: UpdateProfileDto) {
+    const repo = this.dataSource.getRepository(UserEntity);
+    const user = await repo.findOneBy({ id: userId });
+    if (!user) throw AppError.notFound('user');
+    if (change.full_name !== undefined) user.full_name = change.full_name.trim();
+    if (change.date_of_birth !== undefined) {
+      if (ageOn(change.date_of_birth) === undefined) {
+        throw AppError.badRequest('validation_failed', 'Invalid request: date_of_birth', [
+          { field: 'date_of_birth', message: 'date_of_birth is not a real date' },
+        ]);
+      }
+      user.date_of_birth = change.date_of_birth;
+    }
+    if (change.phone !== undefined) user.phone = change.phone;
+    if (change.address !== undefined)
+      user.address = { ...change.address, country: change.address.country.toUpperCase() };
+    await repo.save(user);
+    return this.profile(userId);
+  }
+
+  async getKycStatus(userId: string): Promise<{ status: KycStatus }> {
+    await this.getProfile(userId); // 404 for an unknown user
+    return this.kyc.status(userId);
   }
 
   async getProfile(userId: string): Promise<UserView> {

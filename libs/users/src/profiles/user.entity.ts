@@ -1,5 +1,13 @@
 import { Check, Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
+export interface Address {
+  line1: string;
+  line2?: string;
+  city: string;
+  postcode: string;
+  country: string;
+}
+
 @Entity({ schema: 'users', name: 'users' })
 @Check('users_role_check', `role IN ('customer', 'staff', 'admin')`)
 // Unique on lower(email): an expression index TypeORM cannot describe, so it is left to the migration.
@@ -23,4 +31,13 @@ export class UserEntity {
 
   @Column('timestamptz', { nullable: true })
   disabled_at: Date | null;
+
+  @Column('date', { nullable: true })
+  date_of_birth: string | null;
+
+  @Column('text', { nullable: true })
+  phone: string | null;
+
+  @Column('jsonb', { nullable: true })
+  address: Address | null;
 }

@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '@protobank/platform';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+/**
+ * AES-256-GCM for identity-document numbers. Each value gets a fresh 96-bit IV; the user id is bound in
+ * as associated data, so a ciphertext copied onto another user's row does not decrypt. Stored as
+ * `v1.<iv>.<tag>.<ciphertext>` (base64url), the version leaving room for key rotation.
+ */
+/** Used only outside production when KYC_ENCRYPTION_KEY is unset: it protects nothing. */
+const DEVELOPMENT_KEY = Buffer.from('protobank-development-kyc-key!!!').toString('base64');
+
+@Injectable()
+export class DocumentCipher {
+  private readonly key: Buffer;
+
+  constructor(config: AppConfig) {
+    if (!config.kycEncryptionKey && config.isProduction)
+      throw new Error('KYC_ENCRYPTION_KEY must be set in production');
+    this.key = Buffer.from(config.kycEncryptionKey ?? DEVELOPMENT_KEY, 'base64');
+    if (this.key.length !== 32) throw new Error('KYC_ENCRYPTION_KEY must be 32 bytes, base64-encoded');
+  }
+
+  encrypt(plain: string, userId: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(userId));
+    const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return ['v1', iv, cipher.getAuthTag(), data]
+      .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+      .join('.');
+  }
+
+  decrypt(stored: string, userId: string): string {
+    const [version, iv, tag, data] = stored.split('.');
+    if (version !== 'v1') throw new Error(`unknown document cipher version ${version}`);
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+    decipher.setAAD(Buffer.from(userId));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString(
+      'utf8',
+    );
+  }
+}
+
+/** Only the last three characters are ever shown. */
+export const maskDocumentNumber = (last3: string) => `******${last3}`;

@@ -1,0 +1,82 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { CurrentCaller, ErrorResponseDto, Roles, type Caller } from '@protobank/platform';
+import {
+  AdminKycDto,
+  KycDto,
+  KycPageDto,
+  KycUserParams,
+  ListKycQuery,
+  RejectKycDto,
+  SubmitKycDto,
+} from './kyc.dto';
+import { KycService } from './kyc.service';
+
+@ApiTags('kyc')
+@ApiBearerAuth()
+@Controller()
+export class KycController {
+  constructor(private readonly kyc: KycService) {}
+
+  @Post('users/me/kyc')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Submit an identity document for KYC (again after a rejection)' })
+  @ApiCreatedResponse({ type: KycDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'kyc_pending or kyc_already_verified' })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'underage' })
+  submit(@CurrentCaller() caller: Caller, @Body() body: SubmitKycDto) {
+    return this.kyc.submit(caller.user_id, body);
+  }
+
+  @Get('users/me/kyc')
+  @ApiOperation({ summary: "The caller's KYC status and submission (document number masked)" })
+  @ApiOkResponse({ type: KycDto })
+  mine(@CurrentCaller() caller: Caller) {
+    return this.kyc.get(caller.user_id);
+  }
+
+  @Get('admin/kyc')
+  @Roles('staff', 'admin')
+  @ApiOperation({ summary: 'KYC submissions by status (pending by default), oldest first' })
+  @ApiOkResponse({ type: KycPageDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto })
+  list(@Query() query: ListKycQuery) {
+    return this.kyc.list(query);
+  }
+
+  @Post('admin/kyc/:user_id/approve')
+  @HttpCode(200)
+  @Roles('staff', 'admin')
+  @ApiOperation({ summary: 'Approve a pending submission: the user becomes verified' })
+  @ApiOkResponse({ type: AdminKycDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'kyc_not_pending' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto })
+  approve(@CurrentCaller() caller: Caller, @Param() params: KycUserParams) {
+    return this.kyc.review(caller, params.user_id, { approve: true });
+  }
+
+  @Post('admin/kyc/:user_id/reject')
+  @HttpCode(200)
+  @Roles('staff', 'admin')
+  @ApiOperation({ summary: 'Reject a pending submission with a reason; the user may submit again' })
+  @ApiOkResponse({ type: AdminKycDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'kyc_not_pending' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto })
+  reject(@CurrentCaller() caller: Caller, @Param() params: KycUserParams, @Body() body: RejectKycDto) {
+    return this.kyc.review(caller, params.user_id, { approve: false, reason: body.reason });
+  }
+}

@@ -1,0 +1,80 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsISO31661Alpha2, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+import { PageQuery } from '../admin/admin-users.dto';
+
+export const DATE_ONLY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+
+export class SubmitKycDto {
+  @ApiProperty({ enum: ['passport', 'driving_licence', 'national_id'] })
+  @IsIn(['passport', 'driving_licence', 'national_id'])
+  document_type: 'passport' | 'driving_licence' | 'national_id';
+
+  @ApiProperty({
+    example: '502135326',
+    description: 'Stored encrypted; only the last 3 characters are ever shown',
+  })
+  @IsString()
+  @Matches(/^[A-Za-z0-9 -]{4,40}$/, {
+    message: 'document_number must be 4 to 40 letters, digits, spaces or dashes',
+  })
+  document_number: string;
+
+  @ApiProperty({ example: 'GB', description: 'ISO 3166-1 alpha-2 country that issued the document' })
+  @IsISO31661Alpha2()
+  country: string;
+
+  @ApiProperty({ example: '1990-04-12', description: 'YYYY-MM-DD; applicants must be 18 or older' })
+  @Matches(DATE_ONLY, { message: 'date_of_birth must be a date as YYYY-MM-DD' })
+  date_of_birth: string;
+}
+
+export class RejectKycDto {
+  @ApiProperty({ example: 'Document image unreadable' })
+  @IsString()
+  @Length(3, 500)
+  reason: string;
+}
+
+export class KycUserParams {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  user_id: string;
+}
+
+export class ListKycQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: ['pending', 'verified', 'rejected'], default: 'pending' })
+  @IsOptional()
+  @IsIn(['pending', 'verified', 'rejected'])
+  status?: 'pending' | 'verified' | 'rejected';
+}
+
+export class KycDto {
+  @ApiProperty({ example: 'pending', enum: ['not_submitted', 'pending', 'verified', 'rejected'] })
+  status: string;
+  @ApiPropertyOptional({ example: 'passport' })
+  document_type?: string;
+  @ApiPropertyOptional({ example: '******326' })
+  document_number_masked?: string;
+  @ApiPropertyOptional({ example: 'GB' })
+  country?: string;
+  @ApiPropertyOptional({ example: '1990-04-12' })
+  date_of_birth?: string;
+  @ApiPropertyOptional({ example: '2026-11-21T09:30:00.000Z' })
+  submitted_at?: string;
+  @ApiPropertyOptional({ example: null, nullable: true, type: String })
+  reviewed_at?: string | null;
+  @ApiPropertyOptional({ example: null, nullable: true, type: String })
+  rejection_reason?: string | null;
+}
+
+export class AdminKycDto extends KycDto {
+  @ApiProperty({ format: 'uuid' })
+  user_id: string;
+}
+
+export class KycPageDto {
+  @ApiProperty({ type: [AdminKycDto] })
+  data: AdminKycDto[];
+  @ApiProperty({ nullable: true, type: String, example: null })
+  next_cursor: string | null;
+}

@@ -1,0 +1,44 @@
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+export type KycStatus = 'pending' | 'verified' | 'rejected';
+export type DocumentType = 'passport' | 'driving_licence' | 'national_id';
+
+/** A user's current KYC submission. The document number is stored only encrypted (and its last 3). */
+@Entity({ schema: 'users', name: 'kyc' })
+@Index('kyc_status_idx', { synchronize: false })
+@Check('kyc_status_check', `status IN ('pending', 'verified', 'rejected')`)
+@Check('kyc_document_type_check', `document_type IN ('passport', 'driving_licence', 'national_id')`)
+export class KycEntity {
+  @PrimaryColumn('uuid')
+  user_id: string;
+
+  @Column('text')
+  status: KycStatus;
+
+  @Column('text')
+  document_type: DocumentType;
+
+  @Column('text')
+  document_number_encrypted: string;
+
+  @Column('text')
+  document_number_last3: string;
+
+  @Column('char', { length: 2 })
+  country: string;
+
+  @Column('date')
+  date_of_birth: string;
+
+  @Column('timestamptz')
+  submitted_at: Date;
+
+  @Column('timestamptz', { nullable: true })
+  reviewed_at: Date | null;
+
+  @Column('uuid', { nullable: true })
+  reviewer_id: string | null;
+
+  @Column('text', { nullable: true })
+  rejection_reason: string | null;
+}

@@ -1,0 +1,65 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsISO31661Alpha2, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
+import { DATE_ONLY } from '../kyc/kyc.dto';
+import { UserDto } from './user.dto';
+
+export class AddressDto {
+  @ApiProperty({ example: '1 High Street' })
+  @IsString()
+  @Length(1, 200)
+  line1: string;
+
+  @ApiPropertyOptional({ example: 'Flat 2' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  line2?: string;
+
+  @ApiProperty({ example: 'London' })
+  @IsString()
+  @Length(1, 100)
+  city: string;
+
+  @ApiProperty({ example: 'SW1A 1AA' })
+  @IsString()
+  @Length(1, 20)
+  postcode: string;
+
+  @ApiProperty({ example: 'GB' })
+  @IsISO31661Alpha2()
+  country: string;
+}
+
+export class UpdateProfileDto {
+  @ApiPropertyOptional({ example: 'Alice Jones' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  full_name?: string;
+
+  @ApiPropertyOptional({ example: '1990-04-12' })
+  @IsOptional()
+  @Matches(DATE_ONLY, { message: 'date_of_birth must be a date as YYYY-MM-DD' })
+  date_of_birth?: string;
+
+  @ApiPropertyOptional({ example: '+447700900123', description: 'E.164' })
+  @IsOptional()
+  @Matches(/^\+[1-9]\d{6,14}$/, { message: 'phone must be an E.164 number such as +447700900123' })
+  phone?: string;
+
+  @ApiPropertyOptional({ type: AddressDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AddressDto)
+  address?: AddressDto;
+}
+
+export class ProfileDto extends UserDto {
+  @ApiProperty({ example: '1990-04-12', nullable: true, type: String })
+  date_of_birth: string | null;
+  @ApiProperty({ example: '+447700900123', nullable: true, type: String })
+  phone: string | null;
+  @ApiProperty({ type: AddressDto, nullable: true })
+  address: AddressDto | null;
+}

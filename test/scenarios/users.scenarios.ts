@@ -1,0 +1,182 @@
+/**
+ * Profiles and KYC, both topologies: the owner edits their profile; KYC submissions are validated,
+ * stored encrypted, shown masked, reviewed by staff (approve, reject with a reason, resubmit), and their
+ * status is what other modules get through the users contract.
+ */
+import request from 'supertest';
+import type { Client } from 'pg';
+import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
+import type { Running } from '../support/topologies';
+
+const passport = (number = 'P502135326') => ({
+  document_type: 'passport',
+  document_number: number,
+  country: 'GB',
+  date_of_birth: '1990-04-12',
+});
+
+export function usersScenarios(get: () => Running) {
+  const http = () => request(get().baseUrl);
+  let admin: Actor;
+  let db: Client;
+
+  beforeAll(async () => {
+    admin = await firstAdmin(get());
+    db = await get().t.db();
+  });
+
+  describe('profile', () => {
+    it('lets the owner change name, date of birth, phone and address', async () => {
+      const c = await newCustomer(get(), 'profile');
+      const address = { line1: '1 High Street', city: 'London', postcode: 'SW1A 1AA', country: 'gb' };
+      const res = await http()
+        .patch('/users/me')
+        .set(bearer(c.token))
+        .send({ full_name: 'Ada Lovelace', date_of_birth: '1990-12-10', phone: '+447700900123', address })
+        .expect(200);
+      expect(res.body).toMatchObject({
+        id: c.id,
+        full_name: 'Ada Lovelace',
+        date_of_birth: '1990-12-10',
+        phone: '+447700900123',
+        address: { ...address, country: 'GB' },
+      });
+      const me = await http().get('/users/me').set(bearer(c.token)).expect(200);
+      expect(me.body).toMatchObject({ full_name: 'Ada Lovelace', phone: '+447700900123' });
+    });
+
+    it('names each bad field and changes nothing', async () => {
+      const c = await newCustomer(get(), 'badprofile');
+      const res = await http()
+        .patch('/users/me')
+        .set(bearer(c.token))
+        .send({
+          phone: '0770',
+          date_of_birth: '12/10/1990',
+          address: { line1: 'x', city: 'y', postcode: 'z', country: 'XX' },
+          email: 'new@example.com',
+        })
+        .expect(400);
+      expect(res.body.details.map((d: { field: string }) => d.field)).toEqual(
+        expect.arrayContaining(['phone', 'date_of_birth', 'address.country', 'email']),
+      );
+      await http().patch('/users/me').set(bearer(c.token)).send({ date_of_birth: '2001-02-30' }).expect(400);
+      const me = await http().get('/users/me').set(bearer(c.token)).expect(200);
+      expect(me.body).toMatchObject({ phone: null, date_of_birth: null, email: c.email });
+    });
+  });
+
+  describe('KYC', () => {
+    it('stores a submission encrypted and shows only the last 3 characters of the document number', async () => {
+      const c = await newCustomer(get(), 'kyc');
+      await http().get('/users/me/kyc').set(bearer(c.token)).expect(200, { status: 'not_submitted' });
+      const res = await http().post('/users/me/kyc').set(bearer(c.token)).send(passport()).expect(201);
+      expect(res.body).toMatchObject({
+        status: 'pending',
+        document_type: 'passport',
+        document_number_masked: '******326',
+        country: 'GB',
+        date_of_birth: '1990-04-12',
+      });
+      expect(JSON.stringify(res.body)).not.toContain('P502135326');
+      const mine = await http().get('/users/me/kyc').set(bearer(c.token)).expect(200);
+      expect(mine.body.document_number_masked).toBe('******326');
+      const [row] = (await db.query('SELECT * FROM users.kyc WHERE user_id = $1', [c.id])).rows;
+      expect(JSON.stringify(row)).not.toContain('P502135326');
+      expect(row.document_number_encrypted).toMatch(/^v1\./);
+      const event = await db.query(
+        `SELECT 1 FROM users.outbox WHERE name = 'kyc.submitted' AND payload->>'user_id' = $1`,
+        [c.id],
+      );
+      expect(event.rows).toHaveLength(1);
+      await http().post('/users/me/kyc').set(bearer(c.token)).send(passport()).expect(409);
+    });
+
+    it('refuses applicants under 18 with 422, and bad fields with 400 naming them', async () => {
+      const c = await newCustomer(get(), 'young');
+      const year = new Date().getUTCFullYear() - 17;
+      const young = await http()
+        .post('/users/me/kyc')
+        .set(bearer(c.token))
+        .send({ ...passport(), date_of_birth: `${year}-01-01` })
+        .expect(422);
+      expect(young.body).toMatchObject({ code: 'underage', details: [{ field: 'date_of_birth' }] });
+      const bad = await http()
+        .post('/users/me/kyc')
+        .set(bearer(c.token))
+        .send({
+          document_type: 'library_card',
+          document_number: '!',
+          country: 'UK',
+          date_of_birth: 'yesterday',
+        })
+        .expect(400);
+      expect(bad.body.details.map((d: { field: string }) => d.field)).toEqual(
+        expect.arrayContaining(['document_type', 'document_number', 'country', 'date_of_birth']),
+      );
+      await http().get('/users/me/kyc').set(bearer(c.token)).expect(200, { status: 'not_submitted' });
+    });
+
+    it('lets staff approve a pending submission, and only staff', async () => {
+      const c = await newCustomer(get(), 'approve');
+      await http().post('/users/me/kyc').set(bearer(c.token)).send(passport('GB1234567')).expect(201);
+      await http().get('/admin/kyc').set(bearer(c.token)).expect(403);
+      await http().post(`/admin/kyc/${c.id}/approve`).set(bearer(c.token)).expect(403);
+      let found = false;
+      let cursor: string | null = null;
+      do {
+        const pageRes: request.Response = await http()
+          .get('/admin/kyc')
+          .query({ status: 'pending', limit: 100, ...(cursor ? { cursor } : {}) })
+          .set(bearer(admin.token))
+          .expect(200);
+        found ||= pageRes.body.data.some(
+          (k: { user_id: string; document_number_masked: string }) =>
+            k.user_id === c.id && k.document_number_masked === '******567',
+        );
+        cursor = pageRes.body.next_cursor;
+      } while (cursor && !found);
+      expect(found).toBe(true);
+      const approved = await http().post(`/admin/kyc/${c.id}/approve`).set(bearer(admin.token)).expect(200);
+      expect(approved.body).toMatchObject({ user_id: c.id, status: 'verified' });
+      await http().post(`/admin/kyc/${c.id}/approve`).set(bearer(admin.token)).expect(409);
+      await http().post('/users/me/kyc').set(bearer(c.token)).send(passport()).expect(409);
+      const audit = await http()
+        .get('/admin/audit')
+        .query({ limit: 100 })
+        .set(bearer(admin.token))
+        .expect(200);
+      expect(audit.body.data).toContainEqual(
+        expect.objectContaining({ action: 'kyc_approved', target_user_id: c.id, actor_id: admin.id }),
+      );
+    });
+
+    it('lets staff reject with a reason, after which the user may submit again', async () => {
+      const c = await newCustomer(get(), 'reject');
+      await http().post('/users/me/kyc').set(bearer(c.token)).send(passport()).expect(201);
+      const noReason = await http()
+        .post(`/admin/kyc/${c.id}/reject`)
+        .set(bearer(admin.token))
+        .send({})
+        .expect(400);
+      expect(noReason.body.details[0].field).toBe('reason');
+      const rejected = await http()
+        .post(`/admin/kyc/${c.id}/reject`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Document image unreadable' })
+        .expect(200);
+      expect(rejected.body).toMatchObject({
+        status: 'rejected',
+        rejection_reason: 'Document image unreadable',
+      });
+      const mine = await http().get('/users/me/kyc').set(bearer(c.token)).expect(200);
+      expect(mine.body).toMatchObject({ status: 'rejected', rejection_reason: 'Document image unreadable' });
+      await http().post('/users/me/kyc').set(bearer(c.token)).send(passport('P999888777')).expect(201);
+      await http()
+        .post(`/admin/kyc/6f1c1c1e-3a55-4e0b-9a1e-2b8f4d0c9a10/approve`)
+        .set(bearer(admin.token))
+        .expect(404);
+      await http().post(`/admin/kyc/not-a-uuid/approve`).set(bearer(admin.token)).expect(400);
+    });
+  });
+}
