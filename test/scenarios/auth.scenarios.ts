@@ -206,6 +206,37 @@ export function authScenarios(get: () => Running) {
     });
   });
 
+  describe('one session at a time', () => {
+    it("ends one of the caller's sessions, and answers another user's session id with 404", async () => {
+      const a = await newUser('owner');
+      const phone = await login(a.email, 'phone');
+      const laptop = await login(a.email, 'laptop');
+      const b = await newUser('other');
+      const intruder = await login(b.email);
+      const phoneSid = decode(phone.access_token).sid as string;
+      const res = await http()
+        .delete(`/auth/sessions/${phoneSid}`)
+        .set('Authorization', `Bearer ${intruder.access_token}`)
+        .expect(404);
+      expect(res.body.code).toBe('not_found');
+      await http()
+        .post('/auth/refresh')
+        .send({ refresh_token: phone.refresh_token })
+        .expect(200)
+        .then((r) => (phone.refresh_token = r.body.refresh_token));
+      await http()
+        .delete(`/auth/sessions/${phoneSid}`)
+        .set('Authorization', `Bearer ${laptop.access_token}`)
+        .expect(204);
+      await http().post('/auth/refresh').send({ refresh_token: phone.refresh_token }).expect(401);
+      await http().post('/auth/refresh').send({ refresh_token: laptop.refresh_token }).expect(200);
+      await http()
+        .delete('/auth/sessions/not-a-uuid')
+        .set('Authorization', `Bearer ${laptop.access_token}`)
+        .expect(400);
+    });
+  });
+
   describe('refresh sessions', () => {
     it('rotates: the new refresh token works and the old one stops at once', async () => {
       const { email } = await newUser();

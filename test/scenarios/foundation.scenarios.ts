@@ -53,6 +53,24 @@ export function foundationScenarios(get: () => Running) {
       expect(res.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
       expect(res.body.components.schemas.ErrorResponseDto).toBeDefined();
     });
+
+    it('documents every operation with a summary, a success response and the error shape', async () => {
+      const res = await http().get('/docs-json').expect(200);
+      const problems: string[] = [];
+      for (const [path, item] of Object.entries(
+        res.body.paths as Record<string, Record<string, Record<string, unknown>>>,
+      )) {
+        for (const [method, op] of Object.entries(item)) {
+          const responses = Object.keys((op.responses as object) ?? {});
+          if (!op.summary) problems.push(`${method} ${path}: no summary`);
+          if (!responses.some((code) => code.startsWith('2')))
+            problems.push(`${method} ${path}: no 2xx response`);
+          const secured = Array.isArray(op.security) && op.security.length > 0;
+          if (secured && !responses.includes('401')) problems.push(`${method} ${path}: protected but no 401`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
   });
 
   describe('errors', () => {

@@ -103,6 +103,14 @@ export class SessionStore {
     await this.redis.client.multi().del(sessionKey(sid), usedKey(sid)).srem(userKey(userId), sid).exec();
   }
 
+  /** Ends one of the user's sessions; false when they have no such session (someone else's counts as none). */
+  async revokeOwn(userId: string, sid: string): Promise<boolean> {
+    const owner = await this.redis.client.hget(sessionKey(sid), 'user_id');
+    if (owner !== userId) return false;
+    await this.revoke(userId, sid);
+    return true;
+  }
+
   async revokeAll(userId: string): Promise<number> {
     const sids = await this.redis.client.smembers(userKey(userId));
     const tx = this.redis.client.multi();

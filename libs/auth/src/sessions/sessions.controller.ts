@@ -1,18 +1,26 @@
-import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiNoContentResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { CurrentCaller, ErrorResponseDto, Public, RateLimit, type Caller } from '@protobank/platform';
+import {
+  AppError,
+  CurrentCaller,
+  ErrorResponseDto,
+  Public,
+  RateLimit,
+  type Caller,
+} from '@protobank/platform';
 import type { Request } from 'express';
 import { SessionStore, type SessionMeta } from './session.store';
-import { LoginDto, RefreshDto, SessionListDto, TokenPairDto } from './sessions.dto';
+import { LoginDto, RefreshDto, SessionIdParams, SessionListDto, TokenPairDto } from './sessions.dto';
 import { SessionsService } from './sessions.service';
 import type { TokenPair } from './token-issuer';
 
@@ -92,5 +100,16 @@ export class SessionsController {
   async list(@CurrentCaller() caller: Caller): Promise<SessionListDto> {
     const sessions = await this.sessions.list(caller.user_id);
     return { data: sessions.map((s) => ({ ...s, current: s.id === caller.session_id })), next_cursor: null };
+  }
+
+  @Delete('sessions/:id')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "End one of the caller's sessions (e.g. a lost phone)" })
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such session of the caller' })
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto })
+  async end(@CurrentCaller() caller: Caller, @Param() params: SessionIdParams): Promise<void> {
+    if (!(await this.sessions.revokeOwn(caller.user_id, params.id))) throw AppError.notFound('session');
   }
 }

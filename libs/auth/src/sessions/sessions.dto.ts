@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsEmail, IsString, Length, MaxLength } from 'class-validator';
+import { IsEmail, IsString, IsUUID, Length, MaxLength } from 'class-validator';
 
 export class LoginDto {
   @ApiProperty({ example: 'alice@example.com' })
@@ -57,4 +57,10 @@ export class SessionListDto {
   data: SessionDto[];
   @ApiProperty({ example: null, nullable: true, type: String })
   next_cursor: string | null;
+}
+
+export class SessionIdParams {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  id: string;
 }

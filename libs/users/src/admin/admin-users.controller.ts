@@ -7,6 +7,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { CurrentCaller, ErrorResponseDto, Roles, type Caller } from '@protobank/platform';
@@ -24,6 +25,7 @@ import { AdminUsersService } from './admin-users.service';
 @ApiTags('admin')
 @ApiBearerAuth()
 @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff (or, for changes, not admin)' })
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
 @Controller('admin')
 export class AdminUsersController {
   constructor(private readonly admin: AdminUsersService) {}

@@ -9,6 +9,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { CurrentCaller, ErrorResponseDto, Roles, type Caller } from '@protobank/platform';
@@ -25,6 +26,7 @@ import { KycService } from './kyc.service';
 
 @ApiTags('kyc')
 @ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
 @Controller()
 export class KycController {
   constructor(private readonly kyc: KycService) {}
