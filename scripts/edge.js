@@ -87,6 +87,7 @@ async function mergedDocs(upstreams) {
   };
   docs.forEach((doc, i) => {
     for (const [p, item] of Object.entries(doc.paths || {})) {
+      if (p === '/metrics') continue; // scraped per service, not through the edge
       // Health, docs and metrics exist in every service: the edge's own copy is the first one.
       if (serviceForPath(p) === SERVICE_NAMES[i] || !merged.paths[p]) merged.paths[p] = item;
     }
