@@ -6,10 +6,14 @@ import { Foundation1763700000000 } from './1763700000000-Foundation';
 import { IdentitySlice1763700000001 } from './1763700000001-IdentitySlice';
 import { UsersAdministration1763700000002 } from './1763700000002-UsersAdministration';
 import { ProfilesAndKyc1763700000003 } from './1763700000003-ProfilesAndKyc';
+import { MillisecondTimestamps1763700000004 } from './1763700000004-MillisecondTimestamps';
+import { CredentialRole1763700000005 } from './1763700000005-CredentialRole';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
   IdentitySlice1763700000001,
   UsersAdministration1763700000002,
   ProfilesAndKyc1763700000003,
+  MillisecondTimestamps1763700000004,
+  CredentialRole1763700000005,
 ];

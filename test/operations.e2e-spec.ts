@@ -51,6 +51,13 @@ describe('operations', () => {
     const { child, url } = await monolith({ REDIS_URL: `redis://127.0.0.1:${redisPort}` }, 'redis-down');
     await processes.waitReady(`${url}/health/ready`, { children: [child] });
 
+    // Registered while Redis is up; after it stops, login (which opens a session in Redis) must be a
+    // 503 the client may retry, not a 500.
+    const email = `nored.${Date.now()}@example.com`;
+    await request(url)
+      .post('/auth/register')
+      .send({ email, password: 'correct horse battery staple', full_name: 'Ned' })
+      .expect(201);
     redis.kill('SIGKILL');
     const down = await eventually(
       async () => {
@@ -63,12 +70,6 @@ describe('operations', () => {
     expect(down.body).toMatchObject({ status: 503, code: 'not_ready', message: 'not ready: redis' });
     expect(down.body.details).toEqual([{ field: 'redis', message: expect.any(String) }]);
     await request(url).get('/health/live').expect(200);
-    // A request that needs Redis (login opens a session there) is a 503 the client may retry, not a 500.
-    const email = `nored.${Date.now()}@example.com`;
-    await request(url)
-      .post('/auth/register')
-      .send({ email, password: 'correct horse battery staple', full_name: 'Ned' })
-      .expect(201);
     const login = await request(url)
       .post('/auth/login')
       .send({ email, password: 'correct horse battery staple' })

@@ -77,7 +77,7 @@ export function adminScenarios(get: () => Running) {
   });
 
   describe('roles and disabling', () => {
-    it('promotes a customer to staff: the next token carries the role, staff may read but not change users', async () => {
+    it('promotes a customer to staff: their sessions end, the next login carries the role; staff may read but not change users', async () => {
       const c = await customer('promoted');
       const res = await http()
         .patch(`/admin/users/${c.id}`)
@@ -85,8 +85,17 @@ export function adminScenarios(get: () => Running) {
         .send({ role: 'staff' })
         .expect(200);
       expect(res.body).toMatchObject({ id: c.id, role: 'staff' });
-      const refreshed = await http().post('/auth/refresh').send({ refresh_token: c.refresh }).expect(200);
-      const staffToken = refreshed.body.access_token as string;
+      // The token minted as a customer dies with its session (user.role_changed reaches auth).
+      await eventually(
+        async () => {
+          const r = await http().get('/users/me').set(bearer(c.token));
+          return r.status === 401 && r.body.code === 'session_ended' ? true : undefined;
+        },
+        15000,
+        'the old session to end',
+      );
+      const login = await http().post('/auth/login').send({ email: c.email, password: PASSWORD }).expect(200);
+      const staffToken = login.body.access_token as string;
       await http().get(`/admin/users/${c.id}`).set(bearer(staffToken)).expect(200);
       await http().patch(`/admin/users/${c.id}`).set(bearer(staffToken)).send({ role: 'admin' }).expect(403);
       await http().get('/admin/audit').set(bearer(staffToken)).expect(403);
@@ -99,12 +108,12 @@ export function adminScenarios(get: () => Running) {
         .set(bearer(admin.token))
         .send({ disabled: true })
         .expect(200);
-      // The user.disabled event reaches auth, which ends every session of the user (seen through the
-      // user's still-valid access token: access tokens live until they expire).
+      // The user.disabled event reaches auth, which ends every session of the user: their access token
+      // stops working at once in every app (the guard checks the session), and so does the refresh token.
       await eventually(
         async () => {
-          const res = await http().get('/auth/sessions').set(bearer(c.token)).expect(200);
-          return res.body.data.length === 0 ? true : undefined;
+          const r = await http().get('/users/me').set(bearer(c.token));
+          return r.status === 401 && r.body.code === 'session_ended' ? true : undefined;
         },
         15000,
         'the sessions to end',

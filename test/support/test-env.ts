@@ -46,6 +46,8 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
     RABBITMQ_URL,
     RABBITMQ_PREFIX: rabbitPrefix,
     HOST: '127.0.0.1',
+    // Suites register many users from one address; the limit itself is tested with its own client IPs.
+    REGISTER_RATE_LIMIT_PER_MINUTE: '10000',
     // The first staff admin, created at startup by the auth module.
     ADMIN_EMAIL: `admin.${id}@protobank.test`,
     ADMIN_PASSWORD: 'a-test-admin-passphrase',

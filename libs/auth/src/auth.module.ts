@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Module, type OnModuleInit } from '@nestjs/common';
+import { TokenKeys } from '@protobank/platform';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CredentialEntity } from './credentials/credential.entity';
 import { AdminBootstrapService } from './register/admin-bootstrap.service';
@@ -23,4 +24,13 @@ import { TokenIssuer } from './sessions/token-issuer';
     SessionsRevoker,
   ],
 })
-export class AuthModule {}
+export class AuthModule implements OnModuleInit {
+  constructor(private readonly keys: TokenKeys) {}
+
+  /** The app hosting auth signs tokens: without the private key it must not start (and fail every login). */
+  onModuleInit(): void {
+    if (!this.keys.privateKey) {
+      throw new Error('JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required by the app that hosts auth');
+    }
+  }
+}

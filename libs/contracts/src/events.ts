@@ -63,6 +63,6 @@ export type EventInput<N extends EventName> = Omit<EventMap[N], keyof EventBase>
  * app refuses to start otherwise.
  */
 export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName[]>> = {
-  auth: ['user.disabled'],
+  auth: ['user.disabled', 'user.role_changed'],
   notifications: ['user.registered'],
 };

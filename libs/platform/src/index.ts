@@ -25,3 +25,5 @@ export * from './security/token-keys';
 export * from './security/rate-limit.guard';
 export * from './security/rate-limiter';
 export * from './http/cursor';
+export * from './http/validation';
+export * from './security/session-registry';

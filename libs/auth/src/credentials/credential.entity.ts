@@ -3,6 +3,7 @@ import { Check, Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 't
 @Entity({ schema: 'auth', name: 'credentials' })
 @Index('credentials_email_key', { synchronize: false })
 @Check('credentials_status_check', `status IN ('pending', 'active')`)
+@Check('credentials_role_check', `role IN ('customer', 'staff', 'admin')`)
 export class CredentialEntity {
   @PrimaryColumn('uuid')
   user_id: string;
@@ -17,6 +18,10 @@ export class CredentialEntity {
   /** pending while registration waits for the users module; only active credentials can log in. */
   @Column('text', { default: 'pending' })
   status: 'pending' | 'active';
+
+  /** The role the registration was made for; a pending one can be taken over only for the same role. */
+  @Column('text', { default: 'customer' })
+  role: 'customer' | 'staff' | 'admin';
 
   /** The registration attempt that holds a pending credential; a retry takes it over. */
   @Column('uuid', { nullable: true })

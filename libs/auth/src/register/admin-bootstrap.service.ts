@@ -26,7 +26,15 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
   private async ensure(email: string, password: string): Promise<void> {
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       try {
-        if (await this.registration.exists(email)) return;
+        const role = await this.registration.activeRole(email);
+        if (role === 'admin') return;
+        if (role) {
+          this.logger.error(
+            { email },
+            'ADMIN_EMAIL belongs to an account that is not an admin: no admin was created',
+          );
+          return;
+        }
         await this.registration.register({ email, password, full_name: 'Administrator', role: 'admin' });
         this.logger.info({ email }, 'created the first admin');
         return;

@@ -6,7 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { ErrorResponseDto, Public } from '@protobank/platform';
+import { ErrorResponseDto, Public, RateLimit } from '@protobank/platform';
 import { RegisterDto, UserResponseDto } from './register.dto';
 import { RegisterService } from './register.service';
 
@@ -17,6 +17,12 @@ export class RegisterController {
 
   @Post('register')
   @Public()
+  @RateLimit({
+    bucket: 'register-ip',
+    limit: (c) => c.registerRateLimitPerMinute,
+    windowSeconds: 60,
+    by: 'ip',
+  })
   @HttpCode(201)
   @ApiOperation({ summary: 'Register a customer' })
   @ApiCreatedResponse({ type: UserResponseDto })

@@ -38,14 +38,15 @@ export class RegisterService {
     assertPasswordPolicy(input.password, email);
     const passwordHash = await hashPassword(input.password);
     const attempt = randomUUID();
+    const role = input.role ?? 'customer';
     const claimed = (await this.dataSource.query(
-      `INSERT INTO auth.credentials (user_id, email, password_hash, status, attempt)
-       VALUES ($1, $2, $3, 'pending', $4)
+      `INSERT INTO auth.credentials (user_id, email, password_hash, status, attempt, role)
+       VALUES ($1, $2, $3, 'pending', $4, $5)
        ON CONFLICT ((lower(email))) DO UPDATE
          SET password_hash = EXCLUDED.password_hash, attempt = EXCLUDED.attempt
-         WHERE auth.credentials.status = 'pending'
+         WHERE auth.credentials.status = 'pending' AND auth.credentials.role = EXCLUDED.role
        RETURNING user_id`,
-      [randomUUID(), email, passwordHash, attempt],
+      [randomUUID(), email, passwordHash, attempt, role],
     )) as { user_id: string }[];
     if (claimed.length === 0) throw emailTaken();
     const userId = claimed[0].user_id;
@@ -65,11 +66,12 @@ export class RegisterService {
     return view;
   }
 
-  async exists(email: string): Promise<boolean> {
-    const rows = (await this.dataSource.query(
-      `SELECT 1 FROM auth.credentials WHERE lower(email) = lower($1) AND status = 'active'`,
+  /** The role of the active account with this e-mail, if there is one. */
+  async activeRole(email: string): Promise<UserView['role'] | undefined> {
+    const [row] = (await this.dataSource.query(
+      `SELECT role FROM auth.credentials WHERE lower(email) = lower($1) AND status = 'active'`,
       [email],
-    )) as unknown[];
-    return rows.length > 0;
+    )) as { role: UserView['role'] }[];
+    return row?.role;
   }
 }

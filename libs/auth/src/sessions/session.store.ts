@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig, RedisService, type Role } from '@protobank/platform';
+import { AppConfig, RedisService, sessionKey, type Role } from '@protobank/platform';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 export interface SessionMeta {
@@ -21,7 +21,6 @@ export type RotateOutcome =
   | { kind: 'reused'; userId: string; sid: string }
   | { kind: 'invalid' };
 
-const sessionKey = (sid: string) => `auth:session:${sid}`;
 const usedKey = (sid: string) => `auth:session:${sid}:used`;
 const userKey = (userId: string) => `auth:user-sessions:${userId}`;
 const digest = (secret: string) => createHash('sha256').update(secret).digest('hex');
@@ -77,6 +76,13 @@ export class SessionStore {
       .expire(userKey(userId), ttl)
       .exec();
     return { sid, refreshToken: `${sid}.${secret}` };
+  }
+
+  /** The user of the session a refresh token names, without rotating anything; undefined if none. */
+  async peekUser(refreshToken: string): Promise<string | undefined> {
+    const sid = /^([0-9a-f-]{36})\./.exec(refreshToken)?.[1];
+    if (!sid) return undefined;
+    return (await this.redis.client.hget(sessionKey(sid), 'user_id')) ?? undefined;
   }
 
   async rotate(refreshToken: string): Promise<RotateOutcome> {

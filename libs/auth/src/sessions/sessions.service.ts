@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type UsersApi } from '@protobank/contracts';
-import { AppConfig, AppError, LOGGER, RateLimiter, type Role } from '@protobank/platform';
+import { AppConfig, AppError, LOGGER, RateLimiter } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { checkPassword } from '../credentials/passwords';
@@ -34,23 +34,18 @@ export class SessionsService {
     const who = email.trim().toLowerCase();
     const lockedFor = await this.limiter.lockedFor('login', who);
     if (lockedFor > 0) throw accountLocked(lockedFor);
+    const maxFailures = this.config.loginMaxFailures;
+    const lockoutSeconds = this.config.loginLockoutSeconds;
+    // Count the attempt before the slow hash, so guesses sent in parallel cannot all pass the check above
+    // before any of them is counted; a success resets the count.
+    const attempt = await this.limiter.hit('login-failures', who, maxFailures, lockoutSeconds);
+    if (!attempt.allowed) throw accountLocked(await this.lock(who, { ip: meta.ip }));
     const [credential] = (await this.dataSource.query(
       `SELECT user_id, password_hash FROM auth.credentials WHERE lower(email) = $1 AND status = 'active'`,
       [who],
     )) as { user_id: string; password_hash: string }[];
     if (!(await checkPassword(credential?.password_hash, password))) {
-      const { maxFailures, lockoutSeconds } = {
-        maxFailures: this.config.loginMaxFailures,
-        lockoutSeconds: this.config.loginLockoutSeconds,
-      };
-      const failures = await this.limiter.hit('login-failures', who, maxFailures, lockoutSeconds);
-      if (failures.count >= maxFailures) {
-        await this.limiter.lock('login', who, lockoutSeconds);
-        this.logger.warn(
-          { security_event: 'login_lockout', user_id: credential?.user_id, ip: meta.ip },
-          'login locked after repeated failures',
-        );
-      }
+      if (attempt.count >= maxFailures) await this.lock(who, { ip: meta.ip, user_id: credential?.user_id });
       throw badCredentials();
     }
     await this.limiter.reset('login-failures', who);
@@ -61,11 +56,23 @@ export class SessionsService {
     return this.tokens.pair(credential.user_id, profile.role, sid, refreshToken);
   }
 
+  private async lock(who: string, context: { ip?: string; user_id?: string }): Promise<number> {
+    const seconds = this.config.loginLockoutSeconds;
+    await this.limiter.lock('login', who, seconds);
+    this.logger.warn({ security_event: 'login_lockout', ...context }, 'login locked after repeated failures');
+    return seconds;
+  }
+
   /**
    * Rotates the refresh token: the presented one stops working at once. Presenting one that was already
    * rotated means it was copied: the whole session is revoked and a security event logged.
    */
   async refresh(refreshToken: string, meta: SessionMeta): Promise<TokenPair> {
+    // Ask users first, rotate last: if the users call fails, the client still holds a working token
+    // (rotating first would leave it a rotated one, and its retry would look like theft).
+    const userId = await this.sessions.peekUser(refreshToken);
+    if (!userId) throw new AppError(401, 'invalid_refresh_token', 'Unknown or expired refresh token');
+    const profile = await this.users.getProfile(userId); // the current role, not the one at login
     const outcome = await this.sessions.rotate(refreshToken);
     if (outcome.kind === 'reused') {
       await this.sessions.revoke(outcome.userId, outcome.sid);
@@ -86,11 +93,10 @@ export class SessionsService {
     }
     if (outcome.kind === 'invalid')
       throw new AppError(401, 'invalid_refresh_token', 'Unknown or expired refresh token');
-    const profile = await this.users.getProfile(outcome.userId); // the current role, not the one at login
     if (profile.disabled) {
       await this.sessions.revoke(outcome.userId, outcome.sid);
       throw accountDisabled();
     }
-    return this.tokens.pair(outcome.userId, profile.role as Role, outcome.sid, outcome.refreshToken);
+    return this.tokens.pair(outcome.userId, profile.role, outcome.sid, outcome.refreshToken);
   }
 }

@@ -40,6 +40,7 @@ export class AppConfig {
   readonly kycEncryptionKey: string | undefined;
   readonly trustProxy: string | number;
   readonly loginRateLimitPerMinute: number;
+  readonly registerRateLimitPerMinute: number;
   readonly loginMaxFailures: number;
   readonly loginLockoutSeconds: number;
   readonly adminEmail: string | undefined;
@@ -80,6 +81,7 @@ export class AppConfig {
     this.kycEncryptionKey = values.KYC_ENCRYPTION_KEY;
     this.trustProxy = /^\d+$/.test(values.TRUST_PROXY!) ? Number(values.TRUST_PROXY) : values.TRUST_PROXY!;
     this.loginRateLimitPerMinute = int('LOGIN_RATE_LIMIT_PER_MINUTE')!;
+    this.registerRateLimitPerMinute = int('REGISTER_RATE_LIMIT_PER_MINUTE')!;
     this.loginMaxFailures = int('LOGIN_MAX_FAILURES')!;
     this.loginLockoutSeconds = int('LOGIN_LOCKOUT_SECONDS')!;
     this.adminEmail = values.ADMIN_EMAIL?.toLowerCase();

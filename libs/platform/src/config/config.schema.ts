@@ -139,6 +139,13 @@ export const CONFIG_SCHEMA = {
     default: '30',
     doc: 'Login attempts per client IP per minute (then 429).',
   },
+  REGISTER_RATE_LIMIT_PER_MINUTE: {
+    kind: 'int',
+    min: 1,
+    max: 100000,
+    default: '20',
+    doc: 'Registrations per client IP per minute (each costs an argon2id hash), then 429.',
+  },
   LOGIN_MAX_FAILURES: {
     kind: 'int',
     min: 1,

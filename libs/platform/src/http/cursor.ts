@@ -1,6 +1,11 @@
+import { isUUID } from 'class-validator';
 import { AppError } from '../errors/app-error';
 
-/** Keyset pagination over (created_at, id), newest first: an opaque cursor, stable under inserts. */
+/**
+ * Keyset pagination over (created_at, id): an opaque cursor, stable under inserts. The timestamp columns
+ * paged this way have millisecond precision (timestamptz(3)), exactly what a JS Date and the cursor carry,
+ * so no row is skipped at a page boundary.
+ */
 export interface Position {
   created_at: Date;
   id: string;
@@ -14,7 +19,8 @@ export function decodeCursor(cursor: string): Position {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const created_at = new Date(at);
-    if (Number.isNaN(created_at.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
+    if (Number.isNaN(created_at.getTime()) || typeof id !== 'string' || !isUUID(id))
+      throw new Error('bad cursor');
     return { created_at, id };
   } catch {
     throw AppError.badRequest('validation_failed', 'Invalid request: cursor', [

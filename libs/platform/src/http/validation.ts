@@ -1,4 +1,5 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { ValidateIf } from 'class-validator';
 import { AppError, type ErrorDetail } from '../errors/app-error';
 
 function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
@@ -24,3 +25,9 @@ export function validationPipe(): ValidationPipe {
     },
   });
 }
+
+/**
+ * For optional body fields where null means nothing: the field may be left out, but when present it is
+ * validated, so an explicit null fails (class-validator's @IsOptional would let null through).
+ */
+export const Optional = () => ValidateIf((_object: object, value: unknown) => value !== undefined);

@@ -59,6 +59,7 @@ describe('access tokens', () => {
     expect(codeOf(() => verifyAccessToken(changed, keys, expected, now))).toBe('401 invalid_token');
     expect(codeOf(() => verifyAccessToken('a.b', keys, expected, now))).toBe('401 invalid_token');
     expect(codeOf(() => verifyAccessToken('%%%.%%%.%%%', keys, expected, now))).toBe('401 invalid_token');
+    expect(codeOf(() => verifyAccessToken('bnVsbA.e30.AAAA', keys, expected, now))).toBe('401 invalid_token'); // header: null
   });
 
   it('cannot be signed without the private key', () => {

@@ -45,6 +45,8 @@ export function verifyAccessToken(
   } catch {
     throw invalid('malformed');
   }
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(header) || !isObject(claims)) throw invalid('malformed');
   if (header.alg !== 'EdDSA' || header.kid !== keys.kid) throw invalid('unknown key or algorithm');
   const signature = Buffer.from(parts[2], 'base64url');
   if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), keys.publicKey, signature))

@@ -6,12 +6,15 @@ import { requestContext, type Caller } from '../context/request-context';
 import { AppError } from '../errors/app-error';
 import { verifyAccessToken, type Role } from './access-token';
 import { PUBLIC_ROUTE, ROLES } from './decorators';
+import { RedisService } from '../redis/redis.module';
+import { sessionKey } from './session-registry';
 import { TokenKeys } from './token-keys';
 
 /**
  * Global guard of every app: each request carries an access token verified here, locally, with the
- * public key (no call to auth), unless its route is @Public(). Then @Roles() is enforced: 401 without a
- * valid token, 403 with the wrong role.
+ * public key (no call to auth), unless its route is @Public(), and whose session still exists in Redis
+ * (see session-registry.ts). Then @Roles() is enforced: 401 without a valid token or live session, 403
+ * with the wrong role.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -19,9 +22,10 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly keys: TokenKeys,
     private readonly config: AppConfig,
+    private readonly redis: RedisService,
   ) {}
 
-  canActivate(ctx: ExecutionContext): boolean {
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
     if (ctx.getType() !== 'http') return true;
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
@@ -42,6 +46,10 @@ export class AuthGuard implements CanActivate {
     } catch (err) {
       res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
       throw err;
+    }
+    if ((await this.redis.client.exists(sessionKey(claims.sid))) === 0) {
+      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      throw new AppError(401, 'session_ended', 'The session of this access token has ended; log in again');
     }
     const caller: Caller = { user_id: claims.sub, role: claims.role, session_id: claims.sid };
     req.caller = caller;

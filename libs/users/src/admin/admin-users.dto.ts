@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Optional } from '@protobank/platform';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { UserDto } from '../profiles/user.dto';
@@ -34,13 +35,16 @@ export class ListUsersQuery extends PageQuery {
 }
 
 export class UpdateUserDto {
-  @ApiPropertyOptional({ enum: ['customer', 'staff', 'admin'] })
-  @IsOptional()
+  @ApiPropertyOptional({ enum: ['customer', 'staff', 'admin'], example: 'staff' })
+  @Optional()
   @IsIn(['customer', 'staff', 'admin'])
   role?: 'customer' | 'staff' | 'admin';
 
-  @ApiPropertyOptional({ description: 'true ends every session of the user and refuses their logins' })
-  @IsOptional()
+  @ApiPropertyOptional({
+    description: 'true ends every session of the user and refuses their logins',
+    example: true,
+  })
+  @Optional()
   @IsBoolean()
   disabled?: boolean;
 }

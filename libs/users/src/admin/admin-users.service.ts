@@ -7,6 +7,7 @@ import { toView } from '../profiles/profiles.service';
 import { UserEntity } from '../profiles/user.entity';
 import { AuditEntryEntity } from './audit-entry.entity';
 import { AuditLog } from './audit-log';
+import { assertActiveRole, assertAnotherAdmin } from './staff-checks';
 import type { ListUsersQuery, PageQuery, UpdateUserDto } from './admin-users.dto';
 
 const DEFAULT_LIMIT = 20;
@@ -55,17 +56,20 @@ export class AdminUsersService {
         { field: 'role', message: 'give role or disabled' },
       ]);
     }
-    if (id === actor.user_id && (change.disabled === true || (change.role && change.role !== 'admin'))) {
-      throw AppError.unprocessable(
-        'self_lockout',
-        'Admins cannot disable themselves or give up their own admin role',
-      );
+    if (id === actor.user_id && (change.disabled !== undefined || (change.role && change.role !== 'admin'))) {
+      throw AppError.unprocessable('self_lockout', 'Admins cannot disable, re-enable or demote themselves');
     }
     return this.dataSource.transaction(async (m) => {
+      // The token says admin, but it may predate a demotion: the database decides, under lock.
+      await assertActiveRole(m, actor, ['admin']);
       const user = await m
         .getRepository(UserEntity)
         .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!user) throw AppError.notFound('user');
+      const losesAdmin =
+        user.role === 'admin' &&
+        ((change.role !== undefined && change.role !== 'admin') || change.disabled === true);
+      if (losesAdmin) await assertAnotherAdmin(m, id);
       if (change.role !== undefined && change.role !== user.role) {
         await this.auditLog.record(m, actor, 'role_changed', id, { from: user.role, to: change.role });
         await this.outbox.add(m, 'users', 'user.role_changed', {

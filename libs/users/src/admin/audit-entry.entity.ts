@@ -19,6 +19,6 @@ export class AuditEntryEntity {
   @Column('jsonb', { default: {} })
   details: Record<string, unknown>;
 
-  @CreateDateColumn({ type: 'timestamptz' })
+  @CreateDateColumn({ type: 'timestamptz', precision: 3 })
   created_at: Date;
 }

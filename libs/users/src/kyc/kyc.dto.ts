@@ -1,22 +1,25 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsIn, IsISO31661Alpha2, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
 import { PageQuery } from '../admin/admin-users.dto';
 
 export const DATE_ONLY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
 export class SubmitKycDto {
-  @ApiProperty({ enum: ['passport', 'driving_licence', 'national_id'] })
+  @ApiProperty({ enum: ['passport', 'driving_licence', 'national_id'], example: 'passport' })
   @IsIn(['passport', 'driving_licence', 'national_id'])
   document_type: 'passport' | 'driving_licence' | 'national_id';
 
   @ApiProperty({
     example: '502135326',
-    description: 'Stored encrypted; only the last 3 characters are ever shown',
+    description:
+      '6 to 20 letters or digits (spaces and dashes are ignored); stored encrypted, only the last 3 ever shown',
   })
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.replace(/[\s-]/g, '').toUpperCase() : value,
+  )
   @IsString()
-  @Matches(/^[A-Za-z0-9 -]{4,40}$/, {
-    message: 'document_number must be 4 to 40 letters, digits, spaces or dashes',
-  })
+  @Matches(/^[A-Z0-9]{6,20}$/, { message: 'document_number must be 6 to 20 letters or digits' })
   document_number: string;
 
   @ApiProperty({ example: 'GB', description: 'ISO 3166-1 alpha-2 country that issued the document' })

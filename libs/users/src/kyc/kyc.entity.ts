@@ -30,7 +30,7 @@ export class KycEntity {
   @Column('date')
   date_of_birth: string;
 
-  @Column('timestamptz')
+  @Column({ type: 'timestamptz', precision: 3 })
   submitted_at: Date;
 
   @Column('timestamptz', { nullable: true })

@@ -4,6 +4,7 @@ import type { KycStatus } from '@protobank/contracts';
 import { AppError, decodeCursor, OutboxService, page, type Caller } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { AuditLog } from '../admin/audit-log';
+import { assertActiveRole } from '../admin/staff-checks';
 import { UserEntity } from '../profiles/user.entity';
 import { DocumentCipher, maskDocumentNumber } from './document-cipher';
 import type { ListKycQuery, SubmitKycDto } from './kyc.dto';
@@ -65,7 +66,7 @@ export class KycService {
         { field: 'date_of_birth', message: 'date_of_birth is too far in the past' },
       ]);
     }
-    const number = input.document_number.trim().toUpperCase();
+    const number = input.document_number; // normalised by the DTO: letters and digits, upper case
     return this.dataSource.transaction(async (m) => {
       // Serialise submissions of one user: lock their profile row.
       const user = await m
@@ -134,7 +135,9 @@ export class KycService {
     userId: string,
     decision: { approve: true } | { approve: false; reason: string },
   ) {
+    if (reviewer.user_id === userId) throw new AppError(403, 'own_kyc', 'Staff cannot review their own KYC');
     return this.dataSource.transaction(async (m) => {
+      await assertActiveRole(m, reviewer, ['staff', 'admin']);
       const kyc = await m
         .getRepository(KycEntity)
         .findOne({ where: { user_id: userId }, lock: { mode: 'pessimistic_write' } });

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsISO31661Alpha2, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
+import { Optional } from '@protobank/platform';
+import { IsISO31661Alpha2, IsObject, IsString, Length, Matches, ValidateNested } from 'class-validator';
 import { DATE_ONLY } from '../kyc/kyc.dto';
 import { UserDto } from './user.dto';
 
@@ -11,7 +12,7 @@ export class AddressDto {
   line1: string;
 
   @ApiPropertyOptional({ example: 'Flat 2' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @Length(1, 200)
   line2?: string;
@@ -33,23 +34,24 @@ export class AddressDto {
 
 export class UpdateProfileDto {
   @ApiPropertyOptional({ example: 'Alice Jones' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @Length(1, 200)
   full_name?: string;
 
   @ApiPropertyOptional({ example: '1990-04-12' })
-  @IsOptional()
+  @Optional()
   @Matches(DATE_ONLY, { message: 'date_of_birth must be a date as YYYY-MM-DD' })
   date_of_birth?: string;
 
   @ApiPropertyOptional({ example: '+447700900123', description: 'E.164' })
-  @IsOptional()
+  @Optional()
   @Matches(/^\+[1-9]\d{6,14}$/, { message: 'phone must be an E.164 number such as +447700900123' })
   phone?: string;
 
   @ApiPropertyOptional({ type: AddressDto })
-  @IsOptional()
+  @Optional()
+  @IsObject()
   @ValidateNested()
   @Type(() => AddressDto)
   address?: AddressDto;

@@ -31,7 +31,9 @@ export class ProfilesService implements UsersApi {
       // Idempotent for a retried call: the same id with the same e-mail returns the existing profile.
       const same = await repo.findOneBy({ id: input.id });
       if (same) {
-        if (same.email.toLowerCase() === input.email.toLowerCase()) return toView(same);
+        const sameRequest =
+          same.email.toLowerCase() === input.email.toLowerCase() && same.role === (input.role ?? 'customer');
+        if (sameRequest) return toView(same);
         throw AppError.conflict('user_id_taken', 'A different user already has this id');
       }
       const inserted = (await m.query(

@@ -26,7 +26,7 @@ export class UserEntity {
   @Column('text', { default: 'customer' })
   role: 'customer' | 'staff' | 'admin';
 
-  @CreateDateColumn({ type: 'timestamptz' })
+  @CreateDateColumn({ type: 'timestamptz', precision: 3 })
   created_at: Date;
 
   @Column('timestamptz', { nullable: true })
