@@ -139,6 +139,38 @@ export function adminScenarios(get: () => Running) {
       expect(res.body.code).toBe('self_lockout');
     });
 
+    it('never lets two admins demoting each other at once leave no admin', async () => {
+      const x = await customer('adminx');
+      const y = await customer('adminy');
+      for (const u of [x, y])
+        await http()
+          .patch(`/admin/users/${u.id}`)
+          .set(bearer(admin.token))
+          .send({ role: 'admin' })
+          .expect(200);
+      const tokenOf = async (u: Actor) =>
+        (await http().post('/auth/login').send({ email: u.email, password: PASSWORD }).expect(200)).body
+          .access_token as string;
+      // Wait until the promotions ended the customer sessions, then log in as admins.
+      await eventually(
+        async () => ((await http().get('/users/me').set(bearer(y.token))).status === 401 ? true : undefined),
+        15000,
+        'sessions to end',
+      );
+      const [tx, ty] = [await tokenOf(x), await tokenOf(y)];
+      const [a, b] = await Promise.all([
+        http().patch(`/admin/users/${y.id}`).set(bearer(tx)).send({ role: 'customer' }),
+        http().patch(`/admin/users/${x.id}`).set(bearer(ty)).send({ role: 'customer' }),
+      ]);
+      expect([a.status, b.status].sort()).toEqual([200, 403]);
+      const roles = await Promise.all(
+        [x, y].map(
+          async (u) => (await http().get(`/admin/users/${u.id}`).set(bearer(admin.token))).body.role,
+        ),
+      );
+      expect(roles.sort()).toEqual(['admin', 'customer']);
+    });
+
     it('records who changed what in the audit trail, readable by admins', async () => {
       const c = await customer('audited');
       await http()
@@ -146,12 +178,20 @@ export function adminScenarios(get: () => Running) {
         .set(bearer(admin.token))
         .send({ role: 'staff', disabled: true })
         .expect(200);
-      const audit = await http()
-        .get('/admin/audit')
-        .query({ limit: 100 })
-        .set(bearer(admin.token))
-        .expect(200);
-      const mine = audit.body.data.filter((e: { target_user_id: string }) => e.target_user_id === c.id);
+      // One PATCH writes both entries in the same millisecond: paging one entry at a time must see both.
+      const mine: { target_user_id: string }[] = [];
+      let cursor: string | null = null;
+      for (let pageNo = 0; pageNo < 500 && mine.length < 2; pageNo++) {
+        const res: request.Response = await http()
+          .get('/admin/audit')
+          .query({ limit: 1, ...(cursor ? { cursor } : {}) })
+          .set(bearer(admin.token))
+          .expect(200);
+        mine.push(...res.body.data.filter((e: { target_user_id: string }) => e.target_user_id === c.id));
+        cursor = res.body.next_cursor;
+        if (!cursor) break;
+      }
+      expect(mine).toHaveLength(2);
       expect(mine).toEqual(
         expect.arrayContaining([
           expect.objectContaining({

@@ -180,14 +180,37 @@ export function authScenarios(get: () => Running) {
         .expect(200);
     });
 
-    it('limits login attempts per client IP: the 31st in a minute is 429 with Retry-After', async () => {
+    it('counts attempts before checking them: parallel guesses get at most 5 tries', async () => {
+      const { email } = await newUser('parallel');
       const ip = clientIp();
-      for (let i = 0; i < 30; i++) {
-        await http()
-          .post('/auth/login')
-          .set('X-Forwarded-For', ip)
-          .send({ email: `probe.${i}.${seq}@example.com`, password: PASSWORD })
-          .expect(401);
+      const results = await Promise.all(
+        Array.from({ length: 12 }, () =>
+          http().post('/auth/login').set('X-Forwarded-For', ip).send({ email, password: 'wrong password' }),
+        ),
+      );
+      const statuses = results.map((r) => r.status);
+      expect(statuses.filter((st) => st === 401).length).toBeLessThanOrEqual(5);
+      expect(statuses.filter((st) => st === 429).length).toBeGreaterThanOrEqual(7);
+      await http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', ip)
+        .send({ email, password: PASSWORD })
+        .expect(429);
+    });
+
+    it('limits login attempts per client IP: past LOGIN_RATE_LIMIT_PER_MINUTE it is 429 with Retry-After', async () => {
+      const limit = Number(get().t.env.LOGIN_RATE_LIMIT_PER_MINUTE);
+      const ip = clientIp();
+      for (let sent = 0; sent < limit; sent += 20) {
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(20, limit - sent) }, (_, i) =>
+            http()
+              .post('/auth/login')
+              .set('X-Forwarded-For', ip)
+              .send({ email: `probe.${sent + i}.${seq}@example.com`, password: PASSWORD }),
+          ),
+        );
+        expect(batch.map((r) => r.status).every((st) => st === 401)).toBe(true);
       }
       const limited = await http()
         .post('/auth/login')
@@ -292,6 +315,12 @@ export function authScenarios(get: () => Running) {
 
       await http().post('/auth/logout').set('Authorization', `Bearer ${phone.access_token}`).expect(204);
       await http().post('/auth/refresh').send({ refresh_token: phone.refresh_token }).expect(401);
+      // The access token of the ended session stops at once too, in every app.
+      const ended = await http()
+        .get('/users/me')
+        .set('Authorization', `Bearer ${phone.access_token}`)
+        .expect(401);
+      expect(ended.body.code).toBe('session_ended');
       const remaining = await http()
         .get('/auth/sessions')
         .set('Authorization', `Bearer ${laptop.access_token}`)

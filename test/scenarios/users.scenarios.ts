@@ -6,6 +6,7 @@
 import request from 'supertest';
 import type { Client } from 'pg';
 import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
+import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 const passport = (number = 'P502135326') => ({
@@ -149,6 +150,34 @@ export function usersScenarios(get: () => Running) {
       expect(audit.body.data).toContainEqual(
         expect.objectContaining({ action: 'kyc_approved', target_user_id: c.id, actor_id: admin.id }),
       );
+    });
+
+    it('lets a staff member review KYC, but not their own', async () => {
+      const staff = await newCustomer(get(), 'staffer');
+      await http()
+        .patch(`/admin/users/${staff.id}`)
+        .set(bearer(admin.token))
+        .send({ role: 'staff' })
+        .expect(200);
+      const staffToken = await eventually(
+        async () => {
+          if ((await http().get('/users/me').set(bearer(staff.token))).status !== 401) return undefined;
+          return (
+            await http()
+              .post('/auth/login')
+              .send({ email: staff.email, password: 'correct horse battery staple' })
+              .expect(200)
+          ).body.access_token as string;
+        },
+        15000,
+        'the staff login',
+      );
+      await http().post('/users/me/kyc').set(bearer(staffToken)).send(passport('S11122233')).expect(201);
+      const own = await http().post(`/admin/kyc/${staff.id}/approve`).set(bearer(staffToken)).expect(403);
+      expect(own.body.code).toBe('own_kyc');
+      const c = await newCustomer(get(), 'bystaff');
+      await http().post('/users/me/kyc').set(bearer(c.token)).send(passport('B44455566')).expect(201);
+      await http().post(`/admin/kyc/${c.id}/approve`).set(bearer(staffToken)).expect(200);
     });
 
     it('lets staff reject with a reason, after which the user may submit again', async () => {

@@ -48,6 +48,8 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
     HOST: '127.0.0.1',
     // Suites register many users from one address; the limit itself is tested with its own client IPs.
     REGISTER_RATE_LIMIT_PER_MINUTE: '10000',
+    // Above what a suite's own logins from loopback reach in a minute; the limit test reads it from here.
+    LOGIN_RATE_LIMIT_PER_MINUTE: '200',
     // The first staff admin, created at startup by the auth module.
     ADMIN_EMAIL: `admin.${id}@protobank.test`,
     ADMIN_PASSWORD: 'a-test-admin-passphrase',

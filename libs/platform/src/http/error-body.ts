@@ -46,6 +46,18 @@ export function toErrorBody(error: unknown): ErrorBody {
       details: [],
     };
   }
+  const pgCode =
+    (error as { code?: unknown; driverError?: { code?: unknown } })?.driverError?.code ??
+    (error as { code?: unknown })?.code;
+  if (pgCode === '40P01' || pgCode === '40001') {
+    // A deadlock or serialization failure: the transaction rolled back and nothing changed; retrying works.
+    return {
+      status: 409,
+      code: 'concurrent_update',
+      message: 'A concurrent change got there first; retry',
+      details: [],
+    };
+  }
   if (isOutage(error)) {
     return {
       status: 503,

@@ -7,7 +7,7 @@ import { toView } from '../profiles/profiles.service';
 import { UserEntity } from '../profiles/user.entity';
 import { AuditEntryEntity } from './audit-entry.entity';
 import { AuditLog } from './audit-log';
-import { assertActiveRole, assertAnotherAdmin } from './staff-checks';
+import { assertAnotherAdmin, lockForAdminChange } from './staff-checks';
 import type { ListUsersQuery, PageQuery, UpdateUserDto } from './admin-users.dto';
 
 const DEFAULT_LIMIT = 20;
@@ -60,11 +60,11 @@ export class AdminUsersService {
       throw AppError.unprocessable('self_lockout', 'Admins cannot disable, re-enable or demote themselves');
     }
     return this.dataSource.transaction(async (m) => {
-      // The token says admin, but it may predate a demotion: the database decides, under lock.
-      await assertActiveRole(m, actor, ['admin']);
-      const user = await m
-        .getRepository(UserEntity)
-        .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      // One ordered lock over everyone this decision reads (the actor, the target, every active admin), so
+      // concurrent changes queue instead of deadlocking. The token says admin, but it may predate a
+      // demotion: the locked rows decide.
+      await lockForAdminChange(m, actor, id);
+      const user = await m.getRepository(UserEntity).findOneBy({ id });
       if (!user) throw AppError.notFound('user');
       const losesAdmin =
         user.role === 'admin' &&

@@ -20,13 +20,29 @@ export async function assertActiveRole(
 }
 
 /**
- * Refuses to remove the last active admin. Locks every active admin row first, so two admins demoting
- * each other at the same moment cannot both succeed.
+ * Locks, in id order and in one statement, the actor, the target and every active admin, then checks that
+ * the actor is still an active admin. Every admin change takes this same lock first, so two admins
+ * demoting each other at once run one after the other: the second finds its actor demoted (403).
  */
+export async function lockForAdminChange(m: EntityManager, actor: Caller, target: string): Promise<void> {
+  const rows = (await m.query(
+    `SELECT id, role, disabled_at FROM users.users
+      WHERE id = $1 OR id = $2 OR (role = 'admin' AND disabled_at IS NULL)
+      ORDER BY id FOR UPDATE`,
+    [actor.user_id, target],
+  )) as { id: string; role: string; disabled_at: Date | null }[];
+  const me = rows.find((r) => r.id === actor.user_id);
+  if (!me || me.role !== 'admin' || me.disabled_at !== null)
+    throw new AppError(403, 'forbidden', 'Your role does not allow this');
+}
+
+/** Refuses to remove the last active admin (the rows are already locked by lockForAdminChange). */
 export async function assertAnotherAdmin(m: EntityManager, losing: string): Promise<void> {
   const admins = (await m.query(
-    `SELECT id FROM users.users WHERE role = 'admin' AND disabled_at IS NULL ORDER BY id FOR UPDATE`,
-  )) as { id: string }[];
+    `SELECT id FROM users.users WHERE role = 'admin' AND disabled_at IS NULL`,
+  )) as {
+    id: string;
+  }[];
   if (!admins.some((a) => a.id !== losing)) {
     throw AppError.unprocessable('last_admin', 'This would leave no active admin');
   }
