@@ -60,7 +60,7 @@ export class SessionListDto {
 }
 
 export class SessionIdParams {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' })
   @IsUUID()
   id: string;
 }

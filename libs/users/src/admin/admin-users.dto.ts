@@ -5,7 +5,7 @@ import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, M
 import { UserDto } from '../profiles/user.dto';
 
 export class UserIdParams {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' })
   @IsUUID()
   id: string;
 }
@@ -62,12 +62,17 @@ export class UserPageDto {
 }
 
 export class AuditEntryDto {
-  @ApiProperty() id: string;
-  @ApiProperty() actor_id: string;
-  @ApiProperty({ enum: ['role_changed', 'user_disabled', 'user_enabled'] }) action: string;
-  @ApiProperty({ nullable: true, type: String }) target_user_id: string | null;
+  @ApiProperty({ example: '5d7c1b2a-3e4f-4a5b-8c6d-7e8f9a0b1c2d' }) id: string;
+  @ApiProperty({ example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' }) actor_id: string;
+  @ApiProperty({
+    enum: ['role_changed', 'user_disabled', 'user_enabled', 'kyc_approved', 'kyc_rejected'],
+    example: 'role_changed',
+  })
+  action: string;
+  @ApiProperty({ nullable: true, type: String, example: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d' })
+  target_user_id: string | null;
   @ApiProperty({ example: { from: 'customer', to: 'staff' } }) details: Record<string, unknown>;
-  @ApiProperty() created_at: string;
+  @ApiProperty({ example: '2026-11-21T09:30:00.000Z' }) created_at: string;
 }
 
 export class AuditPageDto {

@@ -39,7 +39,7 @@ export class RejectKycDto {
 }
 
 export class KycUserParams {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' })
   @IsUUID()
   user_id: string;
 }
@@ -71,7 +71,7 @@ export class KycDto {
 }
 
 export class AdminKycDto extends KycDto {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' })
   user_id: string;
 }
 
