@@ -1,4 +1,5 @@
 import { isUUID } from 'class-validator';
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { AppError } from '../errors/app-error';
 
 /**
@@ -29,13 +30,40 @@ export function decodeCursor(cursor: string): Position {
   }
 }
 
-/** Of `limit + 1` rows fetched, the page and the cursor of the next one (null on the last page). */
-export function page<T extends Position, V>(
-  rows: T[],
-  limit: number,
+export interface KeysetOptions<T> {
+  /** Query alias, and the timestamp and id columns that order the pages (millisecond precision). */
+  alias: string;
+  at: string;
+  id: string;
+  order: 'ASC' | 'DESC';
+  cursor?: string;
+  limit: number;
+  position: (row: T) => Position;
+}
+
+/** Runs `qb` one page at a time after `cursor`: `{ data, next_cursor }`, next_cursor null on the last page. */
+export async function keysetPage<T extends ObjectLiteral, V>(
+  qb: SelectQueryBuilder<T>,
+  o: KeysetOptions<T>,
   view: (row: T) => V,
-): { data: V[]; next_cursor: string | null } {
-  const more = rows.length > limit;
-  const slice = more ? rows.slice(0, limit) : rows;
-  return { data: slice.map(view), next_cursor: more ? encodeCursor(slice[slice.length - 1]) : null };
+): Promise<{ data: V[]; next_cursor: string | null }> {
+  const [at, id] = [`${o.alias}.${o.at}`, `${o.alias}.${o.id}`];
+  if (o.cursor) {
+    const after = decodeCursor(o.cursor);
+    qb.andWhere(`(${at}, ${id}) ${o.order === 'DESC' ? '<' : '>'} (:cursorAt, :cursorId)`, {
+      cursorAt: after.created_at,
+      cursorId: after.id,
+    });
+  }
+  const rows = await qb
+    .orderBy(at, o.order)
+    .addOrderBy(id, o.order)
+    .take(o.limit + 1)
+    .getMany();
+  const more = rows.length > o.limit;
+  const slice = more ? rows.slice(0, o.limit) : rows;
+  return {
+    data: slice.map(view),
+    next_cursor: more ? encodeCursor(o.position(slice[slice.length - 1])) : null,
+  };
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { UserView } from '@protobank/contracts';
-import { AppError, decodeCursor, OutboxService, page, type Caller } from '@protobank/platform';
+import { AppError, keysetPage, OutboxService, type Caller } from '@protobank/platform';
 import { Brackets, DataSource } from 'typeorm';
 import { toView } from '../profiles/profiles.service';
 import { UserEntity } from '../profiles/user.entity';
@@ -32,16 +32,11 @@ export class AdminUsersService {
         ),
       );
     }
-    if (q.cursor) {
-      const at = decodeCursor(q.cursor);
-      qb.andWhere('(u.created_at, u.id) < (:at, :id)', { at: at.created_at, id: at.id });
-    }
-    const rows = await qb
-      .orderBy('u.created_at', 'DESC')
-      .addOrderBy('u.id', 'DESC')
-      .take(limit + 1)
-      .getMany();
-    return page(rows, limit, toView);
+    return keysetPage(
+      qb,
+      { alias: 'u', at: 'created_at', id: 'id', order: 'DESC', cursor: q.cursor, limit, position: (u) => u },
+      toView,
+    );
   }
 
   async get(id: string): Promise<UserView> {
@@ -94,15 +89,10 @@ export class AdminUsersService {
   async auditTrail(q: PageQuery) {
     const limit = q.limit ?? DEFAULT_LIMIT;
     const qb = this.dataSource.getRepository(AuditEntryEntity).createQueryBuilder('a');
-    if (q.cursor) {
-      const at = decodeCursor(q.cursor);
-      qb.andWhere('(a.created_at, a.id) < (:at, :id)', { at: at.created_at, id: at.id });
-    }
-    const rows = await qb
-      .orderBy('a.created_at', 'DESC')
-      .addOrderBy('a.id', 'DESC')
-      .take(limit + 1)
-      .getMany();
-    return page(rows, limit, (a) => ({ ...a, created_at: a.created_at.toISOString() }));
+    return keysetPage(
+      qb,
+      { alias: 'a', at: 'created_at', id: 'id', order: 'DESC', cursor: q.cursor, limit, position: (a) => a },
+      (a) => ({ ...a, created_at: a.created_at.toISOString() }),
+    );
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { KycStatus } from '@protobank/contracts';
-import { AppError, decodeCursor, OutboxService, page, type Caller } from '@protobank/platform';
+import { AppError, keysetPage, OutboxService, type Caller } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { AuditLog } from '../admin/audit-log';
 import { assertActiveRole } from '../admin/staff-checks';
@@ -113,20 +113,19 @@ export class KycService {
       .getRepository(KycEntity)
       .createQueryBuilder('k')
       .where('k.status = :status', { status: q.status ?? 'pending' });
-    if (q.cursor) {
-      const at = decodeCursor(q.cursor);
-      // Oldest first: the review queue.
-      qb.andWhere('(k.submitted_at, k.user_id) > (:at, :id)', { at: at.created_at, id: at.id });
-    }
-    const rows = await qb
-      .orderBy('k.submitted_at', 'ASC')
-      .addOrderBy('k.user_id', 'ASC')
-      .take(limit + 1)
-      .getMany();
-    return page(
-      rows.map((k) => ({ created_at: k.submitted_at, id: k.user_id, k })),
-      limit,
-      ({ k }) => ({ user_id: k.user_id, ...view(k) }),
+    // Oldest first: the review queue.
+    return keysetPage(
+      qb,
+      {
+        alias: 'k',
+        at: 'submitted_at',
+        id: 'user_id',
+        order: 'ASC',
+        cursor: q.cursor,
+        limit,
+        position: (k) => ({ created_at: k.submitted_at, id: k.user_id }),
+      },
+      (k) => ({ user_id: k.user_id, ...view(k) }),
     );
   }
 
