@@ -112,6 +112,29 @@ describe('operations', () => {
     }
   });
 
+  it('ignores X-Forwarded-For from a client that is not a trusted proxy (no rate-limit bypass)', async () => {
+    // Only 10.9.9.9 is a trusted proxy here: the loopback client's forwarded addresses are not believed,
+    // so every attempt counts against 127.0.0.1 whatever the header says.
+    const { child, url } = await monolith(
+      { TRUST_PROXY: '10.9.9.9', LOGIN_RATE_LIMIT_PER_MINUTE: '3' },
+      'untrusted-xff',
+    );
+    await processes.waitReady(`${url}/health/ready`, { children: [child] });
+    for (let i = 0; i < 3; i++) {
+      await request(url)
+        .post('/auth/login')
+        .set('X-Forwarded-For', `198.51.100.${i}`)
+        .send({ email: `spoof.${i}@example.com`, password: 'correct horse battery staple' })
+        .expect(401);
+    }
+    const res = await request(url)
+      .post('/auth/login')
+      .set('X-Forwarded-For', '198.51.100.99')
+      .send({ email: 'spoof.x@example.com', password: 'correct horse battery staple' })
+      .expect(429);
+    expect(res.body.code).toBe('rate_limited');
+  });
+
   it('refuses to start on a malformed variable, naming it', () => {
     const res = spawnSync(process.execPath, [MAIN], {
       env: { ...process.env, ...t.env, DATABASE_URL: 'mysql://nope', RPC_TIMEOUT_MS: 'soon' },
