@@ -2,7 +2,7 @@
 /**
  * Builds every app and lib in one TypeScript pass (incremental), then rewrites the @protobank/* path
  * aliases to relative requires so `node dist/apps/<app>/src/main.js` runs with no loader.
- * One pass for the whole workspace is several times faster than `nest build` app by app, and the output
+ * One pass compiles the whole workspace (apps, libs, migrations) instead of `nest build` app by app, and the output
  * is the same CommonJS.
  */
 const { execFileSync } = require('node:child_process');
