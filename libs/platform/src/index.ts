@@ -27,3 +27,4 @@ export * from './security/rate-limiter';
 export * from './http/cursor';
 export * from './http/validation';
 export * from './security/session-registry';
+export * from './messaging/events/event-retention';

@@ -26,6 +26,7 @@ export class AppConfig {
   readonly rpcTimeoutMs: number;
   readonly outboxPollMs: number;
   readonly eventMaxDeliveries: number;
+  readonly eventRetentionDays: number;
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'pretty';
   readonly corsOrigins: string[];
@@ -61,6 +62,7 @@ export class AppConfig {
     this.rpcTimeoutMs = int('RPC_TIMEOUT_MS')!;
     this.outboxPollMs = int('OUTBOX_POLL_MS')!;
     this.eventMaxDeliveries = int('EVENT_MAX_DELIVERIES')!;
+    this.eventRetentionDays = int('EVENT_RETENTION_DAYS')!;
     this.logLevel = values.LOG_LEVEL as LogLevel;
     this.logFormat = (values.LOG_FORMAT ?? (this.nodeEnv === 'production' ? 'json' : 'pretty')) as
       'json' | 'pretty';

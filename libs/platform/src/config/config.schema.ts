@@ -81,6 +81,13 @@ export const CONFIG_SCHEMA = {
     default: '1000',
     doc: 'Outbox relay polling interval (commits also wake it at once).',
   },
+  EVENT_RETENTION_DAYS: {
+    kind: 'int',
+    min: 1,
+    max: 3650,
+    default: '14',
+    doc: 'Published outbox rows and inbox records older than this are deleted (hourly). Keep it above the longest redelivery window.',
+  },
   EVENT_MAX_DELIVERIES: {
     kind: 'int',
     min: 1,

@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { EVENT_SUBSCRIPTIONS, type ContractDef } from '@protobank/contracts';
 import { ContractServer, SERVED_CONTRACTS } from './contract-server';
 import { EventHandlers } from './events/event-handlers';
+import { EventRetention } from './events/event-retention';
 import { EventTransport } from './events/event-transport';
 import { InboxService } from './events/inbox.service';
 import { LocalEventTransport } from './events/local-event-transport';
@@ -34,8 +35,13 @@ export interface MessagingOptions {
  */
 export class MessagingModule {
   static forRoot(options: MessagingOptions): DynamicModule {
-    const providers: Provider[] = [EventHandlers, OutboxService, InboxService, OutboxRelay];
-    const exports: (string | symbol | Provider)[] = [OutboxService, InboxService, OutboxRelay];
+    const providers: Provider[] = [EventHandlers, OutboxService, InboxService, OutboxRelay, EventRetention];
+    const exports: (string | symbol | Provider)[] = [
+      OutboxService,
+      InboxService,
+      OutboxRelay,
+      EventRetention,
+    ];
     if (options.transport === 'local') {
       providers.push({ provide: EventTransport, useClass: LocalEventTransport });
     } else {
