@@ -7,7 +7,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ErrorResponseDto, Public, RateLimit } from '@protobank/platform';
-import { RegisterDto, UserResponseDto } from './register.dto';
+import { UserDto } from '@protobank/contracts';
+import { RegisterDto } from './register.dto';
 import { RegisterService } from './register.service';
 
 @ApiTags('auth')
@@ -25,13 +26,13 @@ export class RegisterController {
   })
   @HttpCode(201)
   @ApiOperation({ summary: 'Register a customer' })
-  @ApiCreatedResponse({ type: UserResponseDto })
+  @ApiCreatedResponse({ type: UserDto })
   @ApiBadRequestResponse({
     type: ErrorResponseDto,
     description: 'A field is missing or invalid; details name it',
   })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'email_taken' })
-  async register(@Body() body: RegisterDto): Promise<UserResponseDto> {
+  async register(@Body() body: RegisterDto): Promise<UserDto> {
     const { id, email, full_name, role, created_at } = await this.registration.register(body);
     return { id, email, full_name, role, created_at };
   }

@@ -17,16 +17,3 @@ export class RegisterDto {
   @Length(1, 200)
   full_name: string;
 }
-
-export class UserResponseDto {
-  @ApiProperty({ example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' })
-  id: string;
-  @ApiProperty({ example: 'alice@example.com' })
-  email: string;
-  @ApiProperty({ example: 'Alice Jones' })
-  full_name: string;
-  @ApiProperty({ example: 'customer', enum: ['customer', 'staff', 'admin'] })
-  role: string;
-  @ApiProperty({ example: '2026-11-21T09:30:00.000Z' })
-  created_at: string;
-}

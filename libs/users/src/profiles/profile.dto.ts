@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { Optional } from '@protobank/platform';
 import { IsISO31661Alpha2, IsObject, IsString, Length, Matches, ValidateNested } from 'class-validator';
 import { DATE_ONLY } from '../kyc/kyc.dto';
-import { UserDto } from './user.dto';
+import { UserDto } from '@protobank/contracts';
 
 export class AddressDto {
   @ApiProperty({ example: '1 High Street' })

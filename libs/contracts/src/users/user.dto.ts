@@ -1,3 +1,4 @@
+/** The public view of a user, as routes of auth (registration) and users return it. */
 import { ApiProperty } from '@nestjs/swagger';
 
 export class UserDto {
