@@ -8,6 +8,7 @@ import { UsersAdministration1763700000002 } from './1763700000002-UsersAdministr
 import { ProfilesAndKyc1763700000003 } from './1763700000003-ProfilesAndKyc';
 import { MillisecondTimestamps1763700000004 } from './1763700000004-MillisecondTimestamps';
 import { CredentialRole1763700000005 } from './1763700000005-CredentialRole';
+import { AccountsAndLedger1763700000006 } from './1763700000006-AccountsAndLedger';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -16,4 +17,5 @@ export const MIGRATIONS = [
   ProfilesAndKyc1763700000003,
   MillisecondTimestamps1763700000004,
   CredentialRole1763700000005,
+  AccountsAndLedger1763700000006,
 ];

@@ -1,3 +1,4 @@
+import { AccountsContract, TransactionsContract, UsersContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { AccountsModule } from '@protobank/accounts';
 
@@ -7,4 +8,6 @@ void runApp({
   port: SERVICES.accounts.port,
   transport: 'rmq',
   modules: [AccountsModule],
+  serves: [AccountsContract],
+  calls: [UsersContract, TransactionsContract],
 });

@@ -43,6 +43,29 @@ export interface KycRejectedEvent extends EventBase {
   reason: string;
 }
 
+export type TransactionKind =
+  'transfer' | 'deposit' | 'reversal' | 'card' | 'standing_order' | 'scheduled_payment' | 'fee';
+
+/** A journal entry was posted: money moved from one ledger account to another. */
+export interface TransactionCreatedEvent extends EventBase {
+  transaction_id: string;
+  kind: TransactionKind;
+  /** Ledger account ids; a system account (cash, card settlement, fees) has no owner. */
+  from_account_id: string;
+  from_owner_id: string | null;
+  to_account_id: string;
+  to_owner_id: string | null;
+  /** Minor units, a JSON integer. */
+  amount: number;
+  currency: string;
+  reference: string | null;
+  merchant: string | null;
+  category: string | null;
+  /** For a reversal: the entry it reverses. */
+  reverses_id: string | null;
+  created_at: string;
+}
+
 export interface EventMap {
   'user.registered': UserRegisteredEvent;
   'user.disabled': UserDisabledEvent;
@@ -50,6 +73,7 @@ export interface EventMap {
   'kyc.submitted': KycSubmittedEvent;
   'kyc.verified': KycVerifiedEvent;
   'kyc.rejected': KycRejectedEvent;
+  'transaction.created': TransactionCreatedEvent;
 }
 
 export type EventName = keyof EventMap;

@@ -28,3 +28,8 @@ export * from './http/cursor';
 export * from './http/validation';
 export * from './security/session-registry';
 export * from './messaging/events/event-retention';
+export * from './http/idempotency';
+export * from './http/money';
+export * from './redis/versioned-cache';
+export * from './messaging/events/outbox-relay';
+export * from './http/period';

@@ -1,5 +1,36 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { TRANSACTIONS_API } from '@protobank/contracts';
+import { outboxFor } from '@protobank/platform';
+import { AdminLedgerController } from './admin/admin-ledger.controller';
+import { AdminLedgerService } from './admin/admin-ledger.service';
+import { LedgerVerifyService } from './admin/ledger-verify.service';
+import { HistoryController } from './history/history.controller';
+import { HistoryService } from './history/history.service';
+import { IdempotencyRetention } from './ledger/idempotency-retention';
+import { Ledger } from './ledger/ledger';
+import { LedgerAccountsService } from './ledger/ledger-accounts.service';
+import { TransferController } from './transfer/transfer.controller';
+import { TransferService } from './transfer/transfer.service';
 
-/** The transactions module. Its routes, contract and events arrive with its own issue; the app hosting it already runs. */
-@Module({})
+/**
+ * The ledger: journal entries, postings, balances, idempotency, and the transfers, deposits, reversals
+ * and reads on top. Global so TRANSACTIONS_API, bound here to the local implementation, is injectable
+ * anywhere in the monolith; split apps bind the token to a RabbitMQ client instead.
+ */
+@Global()
+@Module({
+  controllers: [TransferController, HistoryController, AdminLedgerController],
+  providers: [
+    Ledger,
+    LedgerAccountsService,
+    HistoryService,
+    TransferService,
+    AdminLedgerService,
+    LedgerVerifyService,
+    IdempotencyRetention,
+    { provide: TRANSACTIONS_API, useExisting: LedgerAccountsService },
+    outboxFor('transactions'),
+  ],
+  exports: [TRANSACTIONS_API],
+})
 export class TransactionsModule {}

@@ -8,6 +8,7 @@ import { LOGGER } from '../logging/logging.tokens';
 import { MessagingModule, type MessagingOptions } from '../messaging/messaging.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { RedisModule } from '../redis/redis.module';
+import { VersionedCache } from '../redis/versioned-cache';
 import { AuthGuard } from '../security/auth.guard';
 import { RateLimitGuard } from '../security/rate-limit.guard';
 import { RateLimiter } from '../security/rate-limiter';
@@ -36,11 +37,12 @@ export class PlatformModule {
         { provide: LOGGER, useValue: options.logger },
         { provide: TokenKeys, useFactory: () => loadTokenKeys(options.config) },
         RateLimiter,
+        VersionedCache,
         // In this order: who is calling, then how often.
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
-      exports: [AppConfig, SERVICE_NAME, LOGGER, TokenKeys, RateLimiter],
+      exports: [AppConfig, SERVICE_NAME, LOGGER, TokenKeys, RateLimiter, VersionedCache],
     };
   }
 }

@@ -46,6 +46,10 @@ export class AppConfig {
   readonly loginLockoutSeconds: number;
   readonly adminEmail: string | undefined;
   readonly adminPassword: string | undefined;
+  readonly sortCode: string;
+  readonly maxAmount: number;
+  readonly idempotencyRetentionHours: number;
+  readonly maxAccountsPerCustomer: number;
 
   constructor(values: Record<ConfigKey, string | undefined>) {
     const int = (key: ConfigKey) => (values[key] === undefined ? undefined : Number(values[key]));
@@ -88,6 +92,10 @@ export class AppConfig {
     this.loginLockoutSeconds = int('LOGIN_LOCKOUT_SECONDS')!;
     this.adminEmail = values.ADMIN_EMAIL?.toLowerCase();
     this.adminPassword = values.ADMIN_PASSWORD;
+    this.sortCode = values.SORT_CODE!;
+    this.maxAmount = int('MAX_AMOUNT')!;
+    this.idempotencyRetentionHours = int('IDEMPOTENCY_RETENTION_HOURS')!;
+    this.maxAccountsPerCustomer = int('MAX_ACCOUNTS_PER_CUSTOMER')!;
   }
 
   get isProduction(): boolean {
@@ -122,7 +130,9 @@ function check(name: string, spec: VariableSpec, value: string): string | undefi
     case 'email':
       return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value) ? undefined : `${name} must be an e-mail address`;
     default:
-      return undefined;
+      return spec.pattern && !spec.pattern.test(value)
+        ? `${name} must match ${String(spec.pattern)}, got "${value}"`
+        : undefined;
   }
 }
 

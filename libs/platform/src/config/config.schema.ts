@@ -11,6 +11,8 @@ export interface VariableSpec {
   min?: number;
   max?: number;
   protocols?: readonly string[];
+  /** For strings: the form the value must have. */
+  pattern?: RegExp;
   /** Secrets may come from NAME_FILE and must not keep a development value in production. */
   secret?: boolean;
   /** Refuse these substrings in production (development credentials). */
@@ -166,6 +168,33 @@ export const CONFIG_SCHEMA = {
     max: 86400,
     default: '900',
     doc: 'How long an e-mail stays locked after LOGIN_MAX_FAILURES failures (which count within the same window).',
+  },
+  SORT_CODE: {
+    kind: 'string',
+    default: '990001',
+    pattern: /^\d{6}$/,
+    doc: "The bank's sort code (6 digits); part of every account number's modulus check.",
+  },
+  MAX_AMOUNT: {
+    kind: 'int',
+    min: 1,
+    max: 9007199254740991,
+    default: '100000000',
+    doc: 'Largest amount one transfer or deposit may move, in minor units of its currency.',
+  },
+  IDEMPOTENCY_RETENTION_HOURS: {
+    kind: 'int',
+    min: 24,
+    max: 8760,
+    default: '48',
+    doc: 'How long an Idempotency-Key and its outcome are kept (replays within it move no money).',
+  },
+  MAX_ACCOUNTS_PER_CUSTOMER: {
+    kind: 'int',
+    min: 1,
+    max: 1000,
+    default: '10',
+    doc: 'Open accounts one customer may hold.',
   },
   LOG_LEVEL: {
     kind: 'enum',

@@ -1,0 +1,118 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { CURRENCIES, type Currency } from '@protobank/contracts';
+import { IsCurrency, IsDateOrDateTime, Optional } from '@protobank/platform';
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
+
+export class OpenAccountDto {
+  @ApiProperty({ enum: ['current', 'savings'], example: 'current' })
+  @IsIn(['current', 'savings'])
+  type: 'current' | 'savings';
+
+  @IsCurrency()
+  currency: Currency;
+
+  @ApiPropertyOptional({
+    maxLength: 60,
+    example: 'Bills',
+    description: 'Defaults to the type, e.g. "Current account"',
+  })
+  @Optional()
+  @IsString()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
+  @MinLength(1)
+  @MaxLength(60)
+  name?: string;
+}
+
+export class AccountIdParams {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  id: string;
+}
+
+export class AccountDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) owner_id: string;
+  @ApiProperty({ example: '99-00-01' }) sort_code: string;
+  @ApiProperty({ example: '00000019', description: '8 digits, the last a modulus-11 check digit' })
+  account_number: string;
+  @ApiProperty({ enum: ['current', 'savings'] }) type: string;
+  @ApiProperty({ enum: CURRENCIES }) currency: string;
+  @ApiProperty({ example: 'Current account' }) name: string;
+  @ApiProperty({ enum: ['active', 'frozen', 'closed'] }) status: string;
+  @ApiProperty({ type: 'integer', example: 125050, description: 'Minor units' }) balance: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 135050,
+    description: 'balance + overdraft_limit; 0 unless active',
+  })
+  available_balance: number;
+  @ApiProperty({ type: 'integer', example: 10000 }) overdraft_limit: number;
+  @ApiProperty({ format: 'date-time' }) created_at: string;
+}
+
+export class AccountListDto {
+  @ApiProperty({ type: [AccountDto] }) data: AccountDto[];
+  @ApiProperty({ nullable: true, type: String, description: 'Always null: every account is listed' })
+  next_cursor: null;
+}
+
+export class BalanceDto {
+  @ApiProperty({ format: 'uuid' }) account_id: string;
+  @ApiProperty({ example: 'GBP' }) currency: string;
+  @ApiProperty({ type: 'integer', example: 125050 }) balance: number;
+  @ApiProperty({ type: 'integer', example: 135050 }) available_balance: number;
+  @ApiProperty({ format: 'date-time', description: 'When this balance was read from the ledger' })
+  as_of: string;
+}
+
+export class StatementQuery {
+  @ApiPropertyOptional({ example: '2026-11-01', description: 'Default: the first of this month (UTC)' })
+  @IsOptional()
+  @IsDateOrDateTime()
+  from?: string;
+
+  @ApiPropertyOptional({
+    example: '2026-11-30',
+    description: 'Inclusive date, or exclusive instant. Default: now',
+  })
+  @IsOptional()
+  @IsDateOrDateTime()
+  to?: string;
+}
+
+export class StatementLineDto {
+  @ApiProperty({ format: 'uuid' }) transaction_id: string;
+  @ApiProperty({ example: 'transfer' }) kind: string;
+  @ApiProperty({ nullable: true, type: String }) reference: string | null;
+  @ApiProperty({ type: 'integer', example: -2550, description: 'Signed minor units' }) amount: number;
+  @ApiProperty({ type: 'integer', description: 'Running balance after this line' }) balance: number;
+  @ApiProperty({ format: 'date-time' }) created_at: string;
+}
+
+export class StatementDto {
+  @ApiProperty({ format: 'uuid' }) account_id: string;
+  @ApiProperty({ example: '99-00-01' }) sort_code: string;
+  @ApiProperty({ example: '00000019' }) account_number: string;
+  @ApiProperty({ example: 'GBP' }) currency: string;
+  @ApiProperty({ format: 'date-time' }) from: string;
+  @ApiProperty({ format: 'date-time' }) to: string;
+  @ApiProperty({ type: 'integer' }) opening_balance: number;
+  @ApiProperty({ type: 'integer' }) closing_balance: number;
+  @ApiProperty({ type: [StatementLineDto] }) entries: StatementLineDto[];
+}
+
+export class UpdateAccountDto {
+  @ApiProperty({ type: 'integer', minimum: 0, example: 50000, description: 'Minor units' })
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  overdraft_limit: number;
+}
+
+export class AdminAccountsQuery {
+  @ApiProperty({ format: 'uuid', description: 'The customer whose accounts to list' })
+  @IsUUID()
+  owner_id: string;
+}

@@ -1,0 +1,114 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
+import type { Request, Response } from 'express';
+import { statementCsv } from '../statement/statement-csv';
+import { StatementService } from '../statement/statement.service';
+import {
+  AccountDto,
+  AccountIdParams,
+  AccountListDto,
+  BalanceDto,
+  OpenAccountDto,
+  StatementDto,
+  StatementQuery,
+} from './account.dto';
+import { AccountsService } from './accounts.service';
+
+@ApiTags('accounts')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@Controller('accounts')
+export class AccountsController {
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly statements: StatementService,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Open a current or savings account (KYC-verified customers)' })
+  @ApiCreatedResponse({ type: AccountDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'kyc_required' })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'too_many_accounts' })
+  open(@CurrentCaller() caller: Caller, @Body() body: OpenAccountDto) {
+    return this.accounts.open(caller, body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Your accounts, oldest first, with their balances' })
+  @ApiOkResponse({ type: AccountListDto })
+  list(@CurrentCaller() caller: Caller) {
+    return this.accounts.list(caller.user_id);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One account (yours, or any for staff)' })
+  @ApiOkResponse({ type: AccountDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  get(@CurrentCaller() caller: Caller, @Param() params: AccountIdParams) {
+    return this.accounts.get(caller, params.id);
+  }
+
+  @Get(':id/balance')
+  @ApiOperation({
+    summary: 'Balance and available balance',
+    description: 'Served from a 60 s cache that every posting updates before it answers.',
+  })
+  @ApiOkResponse({ type: BalanceDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  balance(@CurrentCaller() caller: Caller, @Param() params: AccountIdParams) {
+    return this.accounts.balance(caller, params.id);
+  }
+
+  @Get(':id/statement')
+  @ApiOperation({
+    summary: 'Statement for a period: opening balance, transactions with running balance, closing balance',
+    description: 'JSON by default; CSV with `Accept: text/csv`. Dates are UTC; a date `to` includes its day.',
+  })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({ type: StatementDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'statement_too_large' })
+  async statement(
+    @CurrentCaller() caller: Caller,
+    @Param() params: AccountIdParams,
+    @Query() query: StatementQuery,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const statement = await this.statements.statement(caller, params.id, query);
+    if (req.accepts(['application/json', 'text/csv']) !== 'text/csv') return statement;
+    const name = `statement-${statement.account_number}-${statement.from.slice(0, 10)}-${statement.to.slice(0, 10)}.csv`;
+    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
+    return statementCsv(statement);
+  }
+
+  @Post(':id/close')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Close your account; its balance must be zero' })
+  @ApiOkResponse({ type: AccountDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'balance_not_zero, account_frozen, account_closed',
+  })
+  close(@CurrentCaller() caller: Caller, @Param() params: AccountIdParams) {
+    return this.accounts.close(caller, params.id);
+  }
+}

@@ -1,0 +1,207 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import {
+  BALANCE_CACHE_TTL_SECONDS,
+  balanceCacheKey,
+  TRANSACTIONS_API,
+  USERS_API,
+  type AccountsApi,
+  type CachedBalance,
+  type LedgerAccountState,
+  type TransactionsApi,
+  type UsersApi,
+} from '@protobank/contracts';
+import { AppConfig, AppError, jsonAmount, LOGGER, VersionedCache, type Caller } from '@protobank/platform';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { accountNumberFor, formatSortCode } from './account-number';
+import type { OpenAccountDto } from './account.dto';
+import { AccountEntity } from './account.entity';
+
+const DEFAULT_NAMES = { current: 'Current account', savings: 'Savings account' };
+export const isStaff = (c: Caller) => c.role === 'staff' || c.role === 'admin';
+
+export function accountView(a: AccountEntity, s: LedgerAccountState) {
+  return {
+    id: a.id,
+    owner_id: a.owner_id,
+    sort_code: formatSortCode(a.sort_code),
+    account_number: a.account_number,
+    type: a.type,
+    currency: a.currency,
+    name: a.name,
+    status: s.status,
+    balance: jsonAmount(s.balance),
+    available_balance: jsonAmount(s.available_balance),
+    overdraft_limit: jsonAmount(s.overdraft_limit),
+    created_at: a.created_at.toISOString(),
+  };
+}
+
+/**
+ * Customer accounts: opening (KYC-verified customers only), reading with the ledger's state, the cached
+ * balance, closing. The ledger (TRANSACTIONS_API) holds balance, status and limit; this module holds who
+ * owns the account and how it is numbered and named.
+ */
+@Injectable()
+export class AccountsService implements AccountsApi {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(USERS_API) private readonly users: UsersApi,
+    @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
+    private readonly cache: VersionedCache,
+    private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  private get repo() {
+    return this.dataSource.getRepository(AccountEntity);
+  }
+
+  async open(caller: Caller, body: OpenAccountDto) {
+    const { status } = await this.users.getKycStatus(caller.user_id);
+    if (status !== 'verified') {
+      throw new AppError(403, 'kyc_required', 'Accounts can be opened once your identity (KYC) is verified');
+    }
+    const mine = await this.repo.findBy({ owner_id: caller.user_id });
+    const open = (await this.ledger.getStates(mine.map((a) => a.id))).filter((s) => s.status !== 'closed');
+    // Checked without a lock: two simultaneous requests may pass it together. It is a product limit,
+    // not a safety one.
+    if (open.length >= this.config.maxAccountsPerCustomer) {
+      throw AppError.unprocessable(
+        'too_many_accounts',
+        `A customer may hold at most ${this.config.maxAccountsPerCustomer} open accounts`,
+      );
+    }
+    const id = randomUUID();
+    const number = await this.allocateNumber();
+    // The ledger side first: an account row never exists without its ledger row. If this process dies
+    // in between, the ledger row is left with no account and no number: unreachable, zero, harmless.
+    const state = await this.ledger.openAccount({
+      account_id: id,
+      owner_id: caller.user_id,
+      currency: body.currency,
+    });
+    const account = this.repo.create({
+      id,
+      owner_id: caller.user_id,
+      sort_code: this.config.sortCode,
+      account_number: number,
+      type: body.type,
+      currency: body.currency,
+      name: body.name ?? DEFAULT_NAMES[body.type],
+      created_at: new Date(),
+    });
+    await this.repo.insert(account);
+    return accountView(account, state);
+  }
+
+  async list(ownerId: string) {
+    const accounts = await this.repo.find({
+      where: { owner_id: ownerId },
+      order: { created_at: 'ASC', id: 'ASC' },
+    });
+    const states = new Map(
+      (await this.ledger.getStates(accounts.map((a) => a.id))).map((s) => [s.account_id, s]),
+    );
+    return {
+      data: accounts.filter((a) => states.has(a.id)).map((a) => accountView(a, states.get(a.id)!)),
+      next_cursor: null,
+    };
+  }
+
+  /** The account if the caller may see it (its owner, or staff); 404 otherwise. */
+  async visible(caller: Caller, id: string): Promise<AccountEntity> {
+    const account = await this.repo.findOneBy({ id });
+    if (!account || (account.owner_id !== caller.user_id && !isStaff(caller)))
+      throw AppError.notFound('account');
+    return account;
+  }
+
+  /** Any account, for staff routes; 404 when there is none. */
+  async byId(id: string): Promise<AccountEntity> {
+    const account = await this.repo.findOneBy({ id });
+    if (!account) throw AppError.notFound('account');
+    return account;
+  }
+
+  async get(caller: Caller, id: string) {
+    const account = await this.visible(caller, id);
+    return accountView(account, await this.state(id));
+  }
+
+  async state(id: string): Promise<LedgerAccountState> {
+    const [state] = await this.ledger.getStates([id]);
+    if (!state) throw AppError.notFound('account');
+    return state;
+  }
+
+  /**
+   * The balance from the cache (60 s TTL) or the ledger. Postings write the cache after they commit and
+   * before they answer, with the ledger row's version, and a stale read never overwrites a newer entry;
+   * so a read after a successful transfer sees its effect.
+   */
+  async balance(caller: Caller, id: string) {
+    await this.visible(caller, id);
+    const key = balanceCacheKey(id);
+    let cached: CachedBalance | undefined;
+    try {
+      cached = await this.cache.get<CachedBalance>(key);
+    } catch (err) {
+      this.logger.warn({ err }, 'balance cache unavailable; reading the ledger');
+    }
+    if (!cached) {
+      const s = await this.state(id);
+      cached = {
+        account_id: id,
+        currency: s.currency,
+        status: s.status,
+        balance: s.balance.toString(),
+        available_balance: s.available_balance.toString(),
+        version: s.version.toString(),
+        as_of: s.as_of,
+      };
+      await this.cache
+        .setIfNewer([{ key, value: cached }], BALANCE_CACHE_TTL_SECONDS)
+        .catch((err: unknown) => {
+          this.logger.warn({ err }, 'balance not cached');
+        });
+    }
+    return {
+      account_id: id,
+      currency: cached.currency,
+      balance: jsonAmount(cached.balance),
+      available_balance: jsonAmount(cached.available_balance),
+      as_of: cached.as_of,
+    };
+  }
+
+  async close(caller: Caller, id: string) {
+    const account = await this.visible(caller, id);
+    if (account.owner_id !== caller.user_id) throw AppError.notFound('account'); // owners close, not staff
+    return accountView(account, await this.ledger.close(id));
+  }
+
+  async resolveNumber(accountNumber: string) {
+    const account = await this.repo.findOneBy({
+      sort_code: this.config.sortCode,
+      account_number: accountNumber,
+    });
+    if (!account) throw AppError.notFound('account');
+    return { account_id: account.id };
+  }
+
+  /** The next serial whose check digit exists (about 1 in 11 is skipped). */
+  private async allocateNumber(): Promise<string> {
+    for (;;) {
+      const [{ serial }] = (await this.dataSource.query(
+        `SELECT nextval('accounts.account_serial')::int AS serial`,
+      )) as {
+        serial: number;
+      }[];
+      const number = accountNumberFor(this.config.sortCode, serial);
+      if (number) return number;
+    }
+  }
+}

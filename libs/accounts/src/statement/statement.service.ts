@@ -1,0 +1,42 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { TRANSACTIONS_API, type TransactionsApi } from '@protobank/contracts';
+import { jsonAmount, period, type Caller } from '@protobank/platform';
+import { formatSortCode } from '../open/account-number';
+import type { StatementQuery } from '../open/account.dto';
+import { AccountsService } from '../open/accounts.service';
+import type { StatementView } from './statement-csv';
+
+/** Statements: opening balance, each transaction with the running balance, closing balance. */
+@Injectable()
+export class StatementService {
+  constructor(
+    private readonly accounts: AccountsService,
+    @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
+  ) {}
+
+  async statement(caller: Caller, id: string, q: StatementQuery): Promise<StatementView> {
+    const account = await this.accounts.visible(caller, id);
+    const now = new Date();
+    const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const { from, to } = period(q.from, q.to, { from: monthStart, to: now });
+    const s = await this.ledger.statement(id, from.toISOString(), to.toISOString());
+    return {
+      account_id: id,
+      sort_code: formatSortCode(account.sort_code),
+      account_number: account.account_number,
+      currency: s.currency,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      opening_balance: jsonAmount(s.opening_balance),
+      closing_balance: jsonAmount(s.closing_balance),
+      entries: s.lines.map((l) => ({
+        transaction_id: l.transaction_id,
+        kind: l.kind,
+        reference: l.reference,
+        amount: jsonAmount(l.amount),
+        balance: jsonAmount(l.balance),
+        created_at: l.created_at,
+      })),
+    };
+  }
+}

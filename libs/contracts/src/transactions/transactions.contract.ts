@@ -1,0 +1,76 @@
+import { defineContract } from '../contract';
+import type { Currency } from '../money';
+
+export type AccountStatus = 'active' | 'frozen' | 'closed';
+
+/** What the ledger knows of an account: the source of truth for whether and how much money can move. */
+export interface LedgerAccountState {
+  account_id: string;
+  owner_id: string;
+  currency: Currency;
+  status: AccountStatus;
+  balance: bigint;
+  overdraft_limit: bigint;
+  /** What may be spent now: balance + overdraft_limit while active, 0 when frozen or closed. */
+  available_balance: bigint;
+  /** Bumped by every change of the account in the ledger; orders cached copies. */
+  version: bigint;
+  /** When this state was read. ISO 8601. */
+  as_of: string;
+}
+
+export interface StatementLine {
+  transaction_id: string;
+  kind: string;
+  reference: string | null;
+  /** Signed: negative when money left the account. */
+  amount: bigint;
+  /** The account's balance right after this line. */
+  balance: bigint;
+  created_at: string;
+}
+
+export interface Statement {
+  account_id: string;
+  currency: Currency;
+  opening_balance: bigint;
+  closing_balance: bigint;
+  lines: StatementLine[];
+}
+
+export interface TransactionsApi {
+  /** Opens the ledger side of a new customer account (idempotent for the same id). */
+  openAccount(input: {
+    account_id: string;
+    owner_id: string;
+    currency: Currency;
+  }): Promise<LedgerAccountState>;
+  /** The ledger state of these accounts; unknown ids are left out. */
+  getStates(accountIds: string[]): Promise<LedgerAccountState[]>;
+  /** Freeze or unfreeze. 404 unknown; 409 account_closed. */
+  setStatus(accountId: string, status: 'active' | 'frozen'): Promise<LedgerAccountState>;
+  /** 404 unknown; 409 account_closed. */
+  setOverdraftLimit(accountId: string, limit: bigint): Promise<LedgerAccountState>;
+  /** Closes an account whose balance is zero. 409 balance_not_zero, account_frozen, account_closed. */
+  close(accountId: string): Promise<LedgerAccountState>;
+  /**
+   * Opening balance before `from`, every posting in [from, to) with the balance after it, closing
+   * balance. 422 statement_too_large beyond the line cap.
+   */
+  statement(accountId: string, from: string, to: string): Promise<Statement>;
+}
+
+export const TRANSACTIONS_API = Symbol('TRANSACTIONS_API');
+
+export const TransactionsContract = defineContract<TransactionsApi>({
+  service: 'transactions',
+  token: TRANSACTIONS_API,
+  patterns: {
+    openAccount: 'transactions.open-account',
+    getStates: 'transactions.get-states',
+    setStatus: 'transactions.set-status',
+    setOverdraftLimit: 'transactions.set-overdraft-limit',
+    close: 'transactions.close',
+    statement: 'transactions.statement',
+  },
+});

@@ -1,0 +1,42 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { AppError } from '../errors/app-error';
+
+export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+const KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * The required Idempotency-Key header of a money-moving POST: 1-255 visible ASCII characters (a UUID
+ * is the usual choice). 400 naming the header when it is missing or malformed.
+ */
+export const IdempotencyKey = createParamDecorator((_data: unknown, ctx: ExecutionContext): string => {
+  const value = ctx.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers[
+    'idempotency-key'
+  ];
+  if (typeof value !== 'string' || !KEY.test(value)) {
+    throw AppError.badRequest('validation_failed', `Invalid request: ${IDEMPOTENCY_HEADER}`, [
+      {
+        field: IDEMPOTENCY_HEADER,
+        message:
+          value === undefined
+            ? `the ${IDEMPOTENCY_HEADER} header is required for requests that move money`
+            : `${IDEMPOTENCY_HEADER} must be 1-255 visible ASCII characters`,
+      },
+    ]);
+  }
+  return value;
+});
+
+/** Fingerprint of what a key was first used for: the operation and its body, fields in a fixed order. */
+export function requestFingerprint(operation: string, body: Record<string, unknown>): string {
+  const canonical = JSON.stringify([
+    operation,
+    Object.keys(body)
+      .sort()
+      .map((k) => [k, body[k] ?? null]),
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** The response header that marks a replayed response. */
+export const REPLAYED_HEADER = 'Idempotent-Replayed';

@@ -1,0 +1,97 @@
+import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import {
+  CurrentCaller,
+  ErrorResponseDto,
+  IdempotencyKey,
+  REPLAYED_HEADER,
+  Roles,
+  type Caller,
+} from '@protobank/platform';
+import type { Response } from 'express';
+import { TransactionDto, TransactionIdParams } from '../history/transaction.dto';
+import { IDEMPOTENCY_HEADER_DOC } from '../transfer/transfer.controller';
+import { DepositDto, LedgerVerifyDto, ReverseDto } from './admin-ledger.dto';
+import { AdminLedgerService } from './admin-ledger.service';
+import { LedgerVerifyService } from './ledger-verify.service';
+
+@ApiTags('ledger (staff)')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff, or own_account' })
+@Controller('admin')
+@Roles('staff', 'admin')
+export class AdminLedgerController {
+  constructor(
+    private readonly admin: AdminLedgerService,
+    private readonly verifier: LedgerVerifyService,
+  ) {}
+
+  @Post('deposits')
+  @ApiOperation({ summary: "Fund a customer's account from the bank's cash account" })
+  @ApiHeader(IDEMPOTENCY_HEADER_DOC)
+  @ApiCreatedResponse({ type: TransactionDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_frozen or account_closed' })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: 'currency_mismatch, idempotency_key_reused',
+  })
+  async deposit(
+    @CurrentCaller() caller: Caller,
+    @IdempotencyKey() key: string,
+    @Body() body: DepositDto,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const { view, replayed } = await this.admin.deposit(caller, body, key);
+    if (replayed) res.setHeader(REPLAYED_HEADER, 'true');
+    return view;
+  }
+
+  @Post('transactions/:id/reverse')
+  @ApiOperation({
+    summary: 'Post the reversing entry of a transaction (once)',
+    description:
+      'Moves the amount back; allowed on frozen accounts, not on closed ones, and within overdraft limits.',
+  })
+  @ApiHeader(IDEMPOTENCY_HEADER_DOC)
+  @ApiCreatedResponse({ type: TransactionDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'already_reversed, account_closed' })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: 'insufficient_funds, not_reversible',
+  })
+  async reverse(
+    @CurrentCaller() caller: Caller,
+    @IdempotencyKey() key: string,
+    @Param() params: TransactionIdParams,
+    @Body() body: ReverseDto,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const { view, replayed } = await this.admin.reverse(caller, params.id, body, key);
+    if (replayed) res.setHeader(REPLAYED_HEADER, 'true');
+    return view;
+  }
+
+  @Get('ledger/verify')
+  @ApiOperation({ summary: 'Recompute every balance from the postings and check every entry sums to zero' })
+  @ApiOkResponse({ type: LedgerVerifyDto })
+  verify() {
+    return this.verifier.verify();
+  }
+}

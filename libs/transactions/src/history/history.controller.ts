@@ -1,0 +1,46 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
+import { HistoryService } from './history.service';
+import {
+  ListTransactionsQuery,
+  TransactionDto,
+  TransactionIdParams,
+  TransactionPageDto,
+} from './transaction.dto';
+
+@ApiTags('transactions')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@Controller('transactions')
+export class HistoryController {
+  constructor(private readonly history: HistoryService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: "An account's transactions, newest first, with the balance after each",
+    description: 'Customers list their own accounts; staff any. Cursor-paged.',
+  })
+  @ApiOkResponse({ type: TransactionPageDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such account of yours' })
+  list(@CurrentCaller() caller: Caller, @Query() query: ListTransactionsQuery) {
+    return this.history.list(caller, query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One transaction (yours, or any for staff)' })
+  @ApiOkResponse({ type: TransactionDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  get(@CurrentCaller() caller: Caller, @Param() params: TransactionIdParams) {
+    return this.history.get(caller, params.id);
+  }
+}

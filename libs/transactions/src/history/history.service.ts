@@ -1,0 +1,81 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { AppError, jsonAmount, period, type Caller } from '@protobank/platform';
+import { DataSource } from 'typeorm';
+import type { ListTransactionsQuery } from './transaction.dto';
+import { ENTRY_FROM, ENTRY_SELECT, entryView, type EntryRow } from './transaction.view';
+
+const isStaff = (c: Caller) => c.role === 'staff' || c.role === 'admin';
+
+function decodeVersionCursor(cursor: string): string {
+  try {
+    const [v] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string];
+    if (typeof v === 'string' && /^\d{1,18}$/.test(v)) return v;
+  } catch {
+    /* falls through */
+  }
+  throw AppError.badRequest('validation_failed', 'Invalid request: cursor', [
+    { field: 'cursor', message: 'cursor is not a cursor this API issued' },
+  ]);
+}
+
+/**
+ * Reading the ledger: one transaction, or one account's transactions newest first. A customer sees
+ * the transactions of their own accounts only (anything else is 404); staff see any.
+ */
+@Injectable()
+export class HistoryService {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async get(caller: Caller | null, id: string) {
+    const [row] = (await this.dataSource.query(
+      `SELECT ${ENTRY_SELECT}, d.owner_id AS debit_owner, c.owner_id AS credit_owner
+         FROM ${ENTRY_FROM}
+         JOIN transactions.ledger_accounts d ON d.id = e.debit_account_id
+         JOIN transactions.ledger_accounts c ON c.id = e.credit_account_id
+        WHERE e.id = $1`,
+      [id],
+    )) as (EntryRow & { debit_owner: string | null; credit_owner: string | null })[];
+    const visible =
+      row && (!caller || isStaff(caller) || [row.debit_owner, row.credit_owner].includes(caller.user_id));
+    if (!visible) throw AppError.notFound('transaction');
+    return entryView(row);
+  }
+
+  async list(caller: Caller, q: ListTransactionsQuery) {
+    const [account] = (await this.dataSource.query(
+      `SELECT owner_id FROM transactions.ledger_accounts WHERE id = $1 AND kind = 'customer'`,
+      [q.account_id],
+    )) as { owner_id: string }[];
+    if (!account || (!isStaff(caller) && account.owner_id !== caller.user_id)) {
+      throw AppError.notFound('account');
+    }
+    const { from, to } = period(q.from, q.to, { from: new Date(0), to: new Date('9999-12-31T00:00:00Z') });
+    const limit = q.limit ?? 20;
+    const params: unknown[] = [q.account_id, from, to, limit + 1];
+    let after = '';
+    if (q.cursor) {
+      params.push(decodeVersionCursor(q.cursor));
+      after = `AND p.account_version < $5`;
+    }
+    const rows = (await this.dataSource.query(
+      `SELECT ${ENTRY_SELECT}, p.account_version, p.amount AS signed_amount, p.balance_after
+         FROM transactions.postings p JOIN ${ENTRY_FROM} ON e.id = p.entry_id
+        WHERE p.account_id = $1 AND p.created_at >= $2 AND p.created_at < $3 ${after}
+        ORDER BY p.account_version DESC LIMIT $4`,
+      params,
+    )) as (EntryRow & { account_version: string; signed_amount: string; balance_after: string })[];
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    return {
+      data: page.map((r) => ({
+        ...entryView(r),
+        direction: BigInt(r.signed_amount) < 0n ? ('debit' as const) : ('credit' as const),
+        balance_after: jsonAmount(r.balance_after),
+      })),
+      next_cursor: more
+        ? Buffer.from(JSON.stringify([page[page.length - 1].account_version])).toString('base64url')
+        : null,
+    };
+  }
+}

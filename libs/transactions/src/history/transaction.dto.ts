@@ -1,0 +1,79 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsDateOrDateTime } from '@protobank/platform';
+import { IsOptional, IsString, IsUUID, Max, MaxLength, Min, IsInt } from 'class-validator';
+import { Type } from 'class-transformer';
+
+export class TransactionDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({
+    enum: ['transfer', 'deposit', 'reversal', 'card', 'standing_order', 'scheduled_payment', 'fee'],
+    example: 'transfer',
+  })
+  kind: string;
+  @ApiProperty({ enum: ['posted', 'reversed'] }) status: string;
+  @ApiProperty({ type: 'integer', example: 2550, description: 'Minor units' }) amount: number;
+  @ApiProperty({ example: 'GBP' }) currency: string;
+  @ApiProperty({ format: 'uuid', description: 'Ledger account debited (a system account for deposits)' })
+  from_account_id: string;
+  @ApiProperty({ format: 'uuid', description: 'Ledger account credited' }) to_account_id: string;
+  @ApiProperty({ nullable: true, type: String, example: 'Rent November' }) reference: string | null;
+  @ApiProperty({ nullable: true, type: String }) merchant: string | null;
+  @ApiProperty({ nullable: true, type: String }) category: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid' }) reverses_id: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid' }) reversed_by_id: string | null;
+  @ApiProperty({ format: 'date-time' }) created_at: string;
+}
+
+export class AccountTransactionDto extends TransactionDto {
+  @ApiProperty({
+    enum: ['debit', 'credit'],
+    description: 'Money left (debit) or reached (credit) the account',
+  })
+  direction: 'debit' | 'credit';
+  @ApiProperty({ type: 'integer', description: "The account's balance after this transaction" })
+  balance_after: number;
+}
+
+export class TransactionPageDto {
+  @ApiProperty({ type: [AccountTransactionDto] }) data: AccountTransactionDto[];
+  @ApiProperty({ nullable: true, type: String }) next_cursor: string | null;
+}
+
+export class TransactionIdParams {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  id: string;
+}
+
+export class ListTransactionsQuery {
+  @ApiProperty({ format: 'uuid', description: 'The account whose transactions to list' })
+  @IsUUID()
+  account_id: string;
+
+  @ApiPropertyOptional({ example: '2026-11-01', description: 'From this date or instant (inclusive)' })
+  @IsOptional()
+  @IsDateOrDateTime()
+  from?: string;
+
+  @ApiPropertyOptional({
+    example: '2026-11-30',
+    description: 'To this date (inclusive) or instant (exclusive)',
+  })
+  @IsOptional()
+  @IsDateOrDateTime()
+  to?: string;
+
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+}

@@ -1,0 +1,173 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Currency, TransactionKind } from '@protobank/contracts';
+import {
+  AppError,
+  IDEMPOTENCY_HEADER,
+  LOGGER,
+  OutboxRelay,
+  REPLAYED_HEADER,
+  requestContext,
+  VersionedCache,
+} from '@protobank/platform';
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { BALANCE_CACHE_TTL_SECONDS, cacheEntry, toState, type LedgerAccountRow } from './ledger-rows';
+
+export interface PostRequest {
+  kind: TransactionKind;
+  debit: string;
+  credit: string;
+  amount: number;
+  currency: Currency;
+  reference?: string | null;
+  merchant?: string | null;
+  category?: string | null;
+  reverses?: string | null;
+  initiatedBy: string | null;
+  /** When set, the debit account must belong to this user (a customer spending their own money). */
+  debitOwner?: string | null;
+  /** Staff reversals may move money on a frozen account. */
+  allowFrozen?: boolean;
+  idempotency?: { owner: string; key: string; fingerprint: string };
+  /** Request field names for errors about the debit and credit accounts. */
+  fields: { debit: string; credit: string };
+}
+
+export interface Posted {
+  entryId: string;
+  replayed: boolean;
+  /** Set when freshly posted (not on replay). */
+  createdAt?: Date;
+}
+
+interface PostRow {
+  outcome: string;
+  http_status: number;
+  entry_id: string | null;
+  created_at: Date | null;
+  accounts: LedgerAccountRow[] | null;
+}
+
+const MESSAGES: Record<string, string> = {
+  account_closed: 'The account is closed',
+  account_frozen: 'The account is frozen',
+  currency_mismatch: 'The currency does not match the account',
+  insufficient_funds: 'Insufficient funds: this would take the balance below its overdraft limit',
+  already_reversed: 'The transaction has already been reversed',
+  idempotency_key_reused: `This ${IDEMPOTENCY_HEADER} was used with a different request`,
+};
+
+/**
+ * The one way money moves: a two-leg journal entry posted by transactions.post_entry (one round trip,
+ * one Postgres transaction; see migration AccountsAndLedger). After the commit it writes the new
+ * balances to the cache (versioned: never over a newer one) before the caller answers, so a read after a
+ * successful transfer never shows the old balance, and wakes this process's outbox relay.
+ */
+@Injectable()
+export class Ledger implements OnApplicationBootstrap {
+  /** "code:currency" -> the ids of that system account's shards. */
+  private systemShards = new Map<string, string[]>();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cache: VersionedCache,
+    private readonly relay: OutboxRelay,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const rows = (await this.dataSource.query(
+      `SELECT id, system_code, currency FROM transactions.ledger_accounts WHERE kind = 'system' ORDER BY shard`,
+    )) as { id: string; system_code: string; currency: string }[];
+    for (const r of rows) {
+      const key = `${r.system_code}:${r.currency}`;
+      this.systemShards.set(key, [...(this.systemShards.get(key) ?? []), r.id]);
+    }
+  }
+
+  /**
+   * One shard of a system account, at random: concurrent postings to a busy system account (every
+   * deposit touches cash) lock different rows, so they do not queue behind one another.
+   */
+  systemAccount(code: 'cash' | 'card_settlement' | 'fees', currency: Currency): string {
+    const shards = this.systemShards.get(`${code}:${currency}`);
+    if (!shards?.length) throw new Error(`no system account ${code} in ${currency}`);
+    return shards[randomInt(shards.length)];
+  }
+
+  async post(req: PostRequest): Promise<Posted> {
+    const ctx = requestContext.current();
+    const [row] = (await this.dataSource.query(
+      `SELECT * FROM transactions.post_entry($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+      [
+        randomUUID(),
+        req.kind,
+        req.debit,
+        req.credit,
+        req.amount,
+        req.currency,
+        req.reference ?? null,
+        req.merchant ?? null,
+        req.category ?? null,
+        req.reverses ?? null,
+        req.initiatedBy,
+        req.debitOwner ?? null,
+        req.allowFrozen ?? false,
+        req.idempotency?.owner ?? null,
+        req.idempotency?.key ?? null,
+        req.idempotency?.fingerprint ?? null,
+        JSON.stringify({ request_id: ctx?.requestId, caller: ctx?.caller }),
+      ],
+    )) as PostRow[];
+    const replayed = row.outcome.startsWith('replayed:');
+    const outcome = replayed ? row.outcome.slice('replayed:'.length) : row.outcome;
+    if (outcome === 'posted') {
+      if (!replayed) await this.afterCommit(row.accounts ?? []);
+      return { entryId: row.entry_id!, replayed, createdAt: row.created_at ?? undefined };
+    }
+    const error = this.errorFor(outcome, row.http_status, req);
+    if (replayed) error.withHeaders({ [REPLAYED_HEADER]: 'true' });
+    throw error;
+  }
+
+  /** Writes new balances to the cache and wakes the relay; a cache failure is logged, never fatal. */
+  async refreshCache(rows: LedgerAccountRow[]): Promise<void> {
+    const now = new Date();
+    const entries = rows.filter((r) => r.kind === 'customer').map((r) => cacheEntry(toState(r, now)));
+    try {
+      await this.cache.setIfNewer(entries, BALANCE_CACHE_TTL_SECONDS);
+    } catch (err) {
+      this.logger.warn({ err }, 'balance cache not updated; cached balances expire within their TTL');
+    }
+  }
+
+  private async afterCommit(rows: LedgerAccountRow[]): Promise<void> {
+    this.relay.kick();
+    await this.refreshCache(rows);
+  }
+
+  private errorFor(outcome: string, status: number, req: PostRequest): AppError {
+    switch (outcome) {
+      case 'debit_not_found':
+        return new AppError(404, 'not_found', 'Account not found', [
+          { field: req.fields.debit, message: 'no such account' },
+        ]);
+      case 'credit_not_found':
+        return new AppError(404, 'not_found', 'Account not found', [
+          { field: req.fields.credit, message: 'no such account' },
+        ]);
+      case 'currency_mismatch':
+        return new AppError(status, outcome, MESSAGES[outcome], [
+          { field: 'currency', message: 'both accounts must hold this currency' },
+        ]);
+      case 'idempotency_key_reused':
+        return new AppError(status, outcome, MESSAGES[outcome], [
+          { field: IDEMPOTENCY_HEADER, message: 'use a new key for a different request' },
+        ]);
+      default:
+        return new AppError(status, outcome, MESSAGES[outcome] ?? outcome);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsAmount, IsCurrency, Optional } from '@protobank/platform';
+import type { Currency } from '@protobank/contracts';
+import { IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+
+export class TransferDto {
+  @ApiPropertyOptional({ format: 'uuid', description: 'Your account the money leaves' })
+  @IsUUID()
+  from_account_id: string;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'The receiving account by id (or give to_account_number)',
+  })
+  @Optional()
+  @IsUUID()
+  to_account_id?: string;
+
+  @ApiPropertyOptional({
+    example: '00000019',
+    description: 'The receiving account by its 8-digit number at our sort code (or give to_account_id)',
+  })
+  @Optional()
+  @Matches(/^\d{8}$/, { message: '$property must be 8 digits' })
+  to_account_number?: string;
+
+  @IsAmount()
+  amount: number;
+
+  @IsCurrency()
+  currency: Currency;
+
+  @ApiPropertyOptional({ maxLength: 140, example: 'Rent November' })
+  @Optional()
+  @IsString()
+  @MaxLength(140)
+  reference?: string;
+}
