@@ -5,6 +5,8 @@ import { adminScenarios } from './scenarios/admin.scenarios';
 import { authScenarios } from './scenarios/auth.scenarios';
 import { foundationScenarios } from './scenarios/foundation.scenarios';
 import { usersScenarios } from './scenarios/users.scenarios';
+import { accountsScenarios } from './scenarios/accounts.scenarios';
+import { ledgerScenarios } from './scenarios/ledger.scenarios';
 import { startTopology, type Running } from './support/topologies';
 
 describe('monolith (every module in one process, no RabbitMQ)', () => {
@@ -22,6 +24,8 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
   authScenarios(() => running);
   adminScenarios(() => running);
   usersScenarios(() => running);
+  accountsScenarios(() => running);
+  ledgerScenarios(() => running);
 
   it('reports readiness of Postgres, Redis and migrations, and no RabbitMQ', async () => {
     const res = await request(running.baseUrl).get('/health/ready').expect(200);

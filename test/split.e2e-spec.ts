@@ -6,6 +6,8 @@ import { adminScenarios } from './scenarios/admin.scenarios';
 import { authScenarios } from './scenarios/auth.scenarios';
 import { foundationScenarios } from './scenarios/foundation.scenarios';
 import { usersScenarios } from './scenarios/users.scenarios';
+import { accountsScenarios } from './scenarios/accounts.scenarios';
+import { ledgerScenarios } from './scenarios/ledger.scenarios';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
 import { startTopology, type Running } from './support/topologies';
@@ -23,6 +25,8 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   authScenarios(() => running);
   adminScenarios(() => running);
   usersScenarios(() => running);
+  accountsScenarios(() => running);
+  ledgerScenarios(() => running);
 
   it('brings every service to ready, each with its RabbitMQ connection', async () => {
     for (const [service, url] of Object.entries(running.services)) {

@@ -22,6 +22,8 @@ export interface TestEnv {
   logDir: string;
   /** A client on this suite's database (for asserting on stored state). */
   db(): Promise<Client>;
+  /** A Redis client (keys carry env.REDIS_KEY_PREFIX explicitly); closed by cleanup(). */
+  redis(): Promise<Redis>;
   /** A further RabbitMQ prefix for this suite (e.g. a second deployment); removed by cleanup() too. */
   rabbitPrefix(suffix: string): string;
   cleanup(): Promise<void>;
@@ -58,6 +60,7 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
     JWT_PRIVATE_KEY: keyPair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   };
   const clients: Client[] = [];
+  const redisClients: Redis[] = [];
   const rabbitPrefixes = [rabbitPrefix];
   return {
     id,
@@ -75,8 +78,14 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
       clients.push(client);
       return client;
     },
+    async redis() {
+      const client = new Redis(REDIS_URL);
+      redisClients.push(client);
+      return client;
+    },
     async cleanup() {
       await Promise.allSettled(clients.map((c) => c.end()));
+      await Promise.allSettled(redisClients.map((c) => c.quit()));
       const admin = new Client({ connectionString: PG_BASE });
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS "pbtest_${id}" WITH (FORCE)`);

@@ -6,3 +6,4 @@ export * from './money';
 export * from './accounts/accounts.contract';
 export * from './accounts/balance-cache';
 export * from './transactions/transactions.contract';
+export * from './accounts/account-number';

@@ -15,7 +15,7 @@ import { AppConfig, AppError, jsonAmount, LOGGER, VersionedCache, type Caller } 
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import { accountNumberFor, formatSortCode } from './account-number';
+import { accountNumberFor, formatSortCode } from '@protobank/contracts';
 import type { OpenAccountDto } from './account.dto';
 import { AccountEntity } from './account.entity';
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TRANSACTIONS_API, type TransactionsApi } from '@protobank/contracts';
 import { jsonAmount, period, type Caller } from '@protobank/platform';
-import { formatSortCode } from '../open/account-number';
+import { formatSortCode } from '@protobank/contracts';
 import type { StatementQuery } from '../open/account.dto';
 import { AccountsService } from '../open/accounts.service';
 import type { StatementView } from './statement-csv';

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ACCOUNTS_API, type AccountsApi } from '@protobank/contracts';
+import { ACCOUNTS_API, isValidAccountNumber, type AccountsApi } from '@protobank/contracts';
 import {
   AppError,
   AppConfig,
@@ -79,6 +79,9 @@ export class TransferService {
   }
 
   private async resolve(number: string): Promise<string> {
+    if (!isValidAccountNumber(this.config.sortCode, number)) {
+      throw invalid('to_account_number', 'to_account_number fails its check digit: check it for a typo');
+    }
     try {
       return (await this.accounts.resolveNumber(number)).account_id;
     } catch (err) {

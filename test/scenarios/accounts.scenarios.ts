@@ -1,0 +1,262 @@
+/**
+ * Accounts, both topologies: opening (KYC-verified customers only) with checked numbers, reading (own
+ * accounts only; staff any), the cached balance that a posting updates before it answers, staff
+ * freezes and overdraft limits, closing at zero.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from 'pg';
+import request from 'supertest';
+import { isValidAccountNumber } from '@protobank/contracts';
+import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
+import { balanceOf, deposit, openAccount, transfer, verifiedCustomer } from '../support/banking';
+import type { Running } from '../support/topologies';
+
+export function accountsScenarios(get: () => Running) {
+  const http = () => request(get().baseUrl);
+  let admin: Actor;
+  let db: Client;
+
+  beforeAll(async () => {
+    admin = await firstAdmin(get());
+    db = await get().t.db();
+  });
+
+  describe('opening accounts', () => {
+    it('refuses a customer whose KYC is not verified (403 kyc_required)', async () => {
+      const c = await newCustomer(get(), 'nokyc');
+      const res = await http()
+        .post('/accounts')
+        .set(bearer(c.token))
+        .send({ type: 'current', currency: 'GBP' });
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('kyc_required');
+      await http().get('/accounts').set(bearer(c.token)).expect(200, { data: [], next_cursor: null });
+    });
+
+    it('opens GBP, EUR, USD and JPY accounts with unique numbers that pass the modulus check', async () => {
+      const c = await verifiedCustomer(get(), admin, 'opener');
+      const opened = [];
+      for (const currency of ['GBP', 'EUR', 'USD', 'JPY']) {
+        const res = await http()
+          .post('/accounts')
+          .set(bearer(c.token))
+          .send({ type: currency === 'GBP' ? 'current' : 'savings', currency, name: `My ${currency}` })
+          .expect(201);
+        expect(res.body).toMatchObject({
+          owner_id: c.id,
+          sort_code: '99-00-01',
+          currency,
+          name: `My ${currency}`,
+          status: 'active',
+          balance: 0,
+          available_balance: 0,
+          overdraft_limit: 0,
+        });
+        expect(isValidAccountNumber('990001', res.body.account_number)).toBe(true);
+        opened.push(res.body);
+      }
+      expect(new Set(opened.map((a) => a.account_number)).size).toBe(4);
+      const list = await http().get('/accounts').set(bearer(c.token)).expect(200);
+      expect(list.body.data.map((a: { id: string }) => a.id)).toEqual(opened.map((a) => a.id));
+      const res = await http()
+        .post('/accounts')
+        .set(bearer(c.token))
+        .send({ type: 'current', currency: 'GBP' })
+        .expect(201);
+      expect(res.body.name).toBe('Current account');
+    });
+
+    it('names each bad field and opens nothing', async () => {
+      const c = await verifiedCustomer(get(), admin, 'badopen');
+      const res = await http()
+        .post('/accounts')
+        .set(bearer(c.token))
+        .send({ type: 'checking', currency: 'XYZ', name: '', owner_id: c.id })
+        .expect(400);
+      expect(res.body.details.map((d: { field: string }) => d.field)).toEqual(
+        expect.arrayContaining(['type', 'currency', 'name', 'owner_id']),
+      );
+      await http().get('/accounts').set(bearer(c.token)).expect(200, { data: [], next_cursor: null });
+    });
+  });
+
+  describe('reading accounts', () => {
+    it("answers 404 for another customer's account and lets staff read any", async () => {
+      const [alice, bob] = [
+        await verifiedCustomer(get(), admin, 'reader.a'),
+        await verifiedCustomer(get(), admin, 'reader.b'),
+      ];
+      const acc = await openAccount(get(), alice);
+      for (const path of ['', '/balance', '/statement']) {
+        const res = await http().get(`/accounts/${acc.id}${path}`).set(bearer(bob.token));
+        expect({ path, status: res.status }).toEqual({ path, status: 404 });
+      }
+      await http().post(`/accounts/${acc.id}/close`).set(bearer(bob.token)).expect(404);
+      await http().get(`/accounts/${randomUUID()}`).set(bearer(alice.token)).expect(404);
+      await http().get('/accounts/not-a-uuid').set(bearer(alice.token)).expect(400);
+      const staff = await http().get(`/accounts/${acc.id}`).set(bearer(admin.token)).expect(200);
+      expect(staff.body.id).toBe(acc.id);
+      const byOwner = await http()
+        .get(`/admin/accounts?owner_id=${alice.id}`)
+        .set(bearer(admin.token))
+        .expect(200);
+      expect(byOwner.body.data.map((a: { id: string }) => a.id)).toEqual([acc.id]);
+      await http().get(`/admin/accounts?owner_id=${alice.id}`).set(bearer(alice.token)).expect(403);
+    });
+  });
+
+  describe('balance cache', () => {
+    it('caches the balance for 60 s and never serves the old one after a posting', async () => {
+      const alice = await verifiedCustomer(get(), admin, 'cache.a');
+      const bob = await verifiedCustomer(get(), admin, 'cache.b');
+      const a = await openAccount(get(), alice);
+      const b = await openAccount(get(), bob);
+      expect(await balanceOf(get(), alice, a)).toBe(0); // now cached
+      const prefix = get().t.env.REDIS_KEY_PREFIX;
+      const redis = await get().t.redis();
+      const ttl = await redis.ttl(`${prefix}balance:${a.id}`);
+      expect(ttl).toBeGreaterThan(50);
+      expect(ttl).toBeLessThanOrEqual(60);
+      await deposit(get(), admin, a, 10000);
+      expect(await balanceOf(get(), alice, a)).toBe(10000);
+      for (let i = 1; i <= 5; i++) {
+        await transfer(get(), alice, {
+          from_account_id: a.id,
+          to_account_id: b.id,
+          amount: 100,
+          currency: 'GBP',
+        }).expect(201);
+        expect(await balanceOf(get(), alice, a)).toBe(10000 - i * 100);
+        expect(await balanceOf(get(), bob, b)).toBe(i * 100);
+      }
+      const res = await http().get(`/accounts/${a.id}/balance`).set(bearer(alice.token)).expect(200);
+      expect(res.body).toEqual({
+        account_id: a.id,
+        currency: 'GBP',
+        balance: 9500,
+        available_balance: 9500,
+        as_of: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      });
+    });
+  });
+
+  describe('staff controls', () => {
+    it('freezes and unfreezes: a frozen account neither pays nor receives', async () => {
+      const alice = await verifiedCustomer(get(), admin, 'freeze.a');
+      const bob = await verifiedCustomer(get(), admin, 'freeze.b');
+      const a = await openAccount(get(), alice);
+      const b = await openAccount(get(), bob);
+      await deposit(get(), admin, a, 5000);
+      await http().post(`/admin/accounts/${a.id}/freeze`).set(bearer(alice.token)).expect(403);
+      const frozen = await http().post(`/admin/accounts/${a.id}/freeze`).set(bearer(admin.token)).expect(200);
+      expect(frozen.body).toMatchObject({ status: 'frozen', balance: 5000, available_balance: 0 });
+      const out = await transfer(get(), alice, {
+        from_account_id: a.id,
+        to_account_id: b.id,
+        amount: 1,
+        currency: 'GBP',
+      });
+      expect([out.status, out.body.code]).toEqual([409, 'account_frozen']);
+      await deposit(get(), admin, b, 100);
+      const inbound = await transfer(get(), bob, {
+        from_account_id: b.id,
+        to_account_id: a.id,
+        amount: 1,
+        currency: 'GBP',
+      });
+      expect([inbound.status, inbound.body.code]).toEqual([409, 'account_frozen']);
+      expect(
+        (await http().get(`/accounts/${a.id}/balance`).set(bearer(alice.token))).body.available_balance,
+      ).toBe(0);
+      await http().post(`/admin/accounts/${a.id}/unfreeze`).set(bearer(admin.token)).expect(200);
+      await transfer(get(), alice, {
+        from_account_id: a.id,
+        to_account_id: b.id,
+        amount: 1,
+        currency: 'GBP',
+      }).expect(201);
+      await http().post(`/admin/accounts/${randomUUID()}/freeze`).set(bearer(admin.token)).expect(404);
+    });
+
+    it('sets an overdraft limit the ledger enforces to the minor unit', async () => {
+      const alice = await verifiedCustomer(get(), admin, 'od.a');
+      const a = await openAccount(get(), alice);
+      const b = await openAccount(get(), alice, 'GBP', 'savings');
+      const bad = await http()
+        .patch(`/admin/accounts/${a.id}`)
+        .set(bearer(admin.token))
+        .send({ overdraft_limit: -1 });
+      expect([bad.status, bad.body.details[0].field]).toEqual([400, 'overdraft_limit']);
+      await http()
+        .patch(`/admin/accounts/${a.id}`)
+        .set(bearer(admin.token))
+        .send({ overdraft_limit: '5' })
+        .expect(400);
+      await http()
+        .patch(`/admin/accounts/${a.id}`)
+        .set(bearer(alice.token))
+        .send({ overdraft_limit: 5000 })
+        .expect(403);
+      const res = await http()
+        .patch(`/admin/accounts/${a.id}`)
+        .set(bearer(admin.token))
+        .send({ overdraft_limit: 5000 })
+        .expect(200);
+      expect(res.body).toMatchObject({ overdraft_limit: 5000, balance: 0, available_balance: 5000 });
+      const over = await transfer(get(), alice, {
+        from_account_id: a.id,
+        to_account_id: b.id,
+        amount: 5001,
+        currency: 'GBP',
+      });
+      expect([over.status, over.body.code]).toEqual([422, 'insufficient_funds']);
+      await transfer(get(), alice, {
+        from_account_id: a.id,
+        to_account_id: b.id,
+        amount: 5000,
+        currency: 'GBP',
+      }).expect(201);
+      expect(await balanceOf(get(), alice, a)).toBe(-5000);
+      const none = await transfer(get(), alice, {
+        from_account_id: a.id,
+        to_account_id: b.id,
+        amount: 1,
+        currency: 'GBP',
+      });
+      expect(none.body.code).toBe('insufficient_funds');
+    });
+  });
+
+  describe('closing', () => {
+    it('closes only at a zero balance, after which no money moves in', async () => {
+      const alice = await verifiedCustomer(get(), admin, 'close.a');
+      const a = await openAccount(get(), alice);
+      const b = await openAccount(get(), alice, 'GBP', 'savings');
+      await deposit(get(), admin, a, 300);
+      const notZero = await http().post(`/accounts/${a.id}/close`).set(bearer(alice.token));
+      expect([notZero.status, notZero.body.code]).toEqual([409, 'balance_not_zero']);
+      await transfer(get(), alice, {
+        from_account_id: a.id,
+        to_account_id: b.id,
+        amount: 300,
+        currency: 'GBP',
+      }).expect(201);
+      const closed = await http().post(`/accounts/${a.id}/close`).set(bearer(alice.token)).expect(200);
+      expect(closed.body).toMatchObject({ status: 'closed', balance: 0, available_balance: 0 });
+      const again = await http().post(`/accounts/${a.id}/close`).set(bearer(alice.token));
+      expect([again.status, again.body.code]).toEqual([409, 'account_closed']);
+      const into = await transfer(get(), alice, {
+        from_account_id: b.id,
+        to_account_id: a.id,
+        amount: 1,
+        currency: 'GBP',
+      });
+      expect([into.status, into.body.code]).toEqual([409, 'account_closed']);
+      const freeze = await http().post(`/admin/accounts/${a.id}/freeze`).set(bearer(admin.token));
+      expect([freeze.status, freeze.body.code]).toEqual([409, 'account_closed']);
+      const [row] = (await db.query('SELECT status FROM transactions.ledger_accounts WHERE id = $1', [a.id]))
+        .rows;
+      expect(row.status).toBe('closed');
+    });
+  });
+}

@@ -1,0 +1,72 @@
+/** Banking actors for scenarios: KYC-verified customers with funded accounts. */
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { bearer, newCustomer, type Actor } from './actors';
+import type { Running } from './topologies';
+
+export interface Account {
+  id: string;
+  account_number: string;
+  currency: string;
+}
+
+/** A customer whose KYC the admin has approved. */
+export async function verifiedCustomer(running: Running, admin: Actor, tag: string): Promise<Actor> {
+  const c = await newCustomer(running, tag);
+  await request(running.baseUrl)
+    .post('/users/me/kyc')
+    .set(bearer(c.token))
+    .send({
+      document_type: 'passport',
+      document_number: 'P502135326',
+      country: 'GB',
+      date_of_birth: '1990-04-12',
+    })
+    .expect(201);
+  await request(running.baseUrl).post(`/admin/kyc/${c.id}/approve`).set(bearer(admin.token)).expect(200);
+  return c;
+}
+
+export async function openAccount(
+  running: Running,
+  owner: Actor,
+  currency = 'GBP',
+  type: 'current' | 'savings' = 'current',
+): Promise<Account> {
+  const res = await request(running.baseUrl)
+    .post('/accounts')
+    .set(bearer(owner.token))
+    .send({ type, currency })
+    .expect(201);
+  return res.body as Account;
+}
+
+export async function deposit(running: Running, admin: Actor, account: Account, amount: number) {
+  const res = await request(running.baseUrl)
+    .post('/admin/deposits')
+    .set(bearer(admin.token))
+    .set('Idempotency-Key', randomUUID())
+    .send({ account_id: account.id, amount, currency: account.currency })
+    .expect(201);
+  return res.body as { id: string };
+}
+
+export async function balanceOf(running: Running, owner: Actor, account: Account): Promise<number> {
+  const res = await request(running.baseUrl)
+    .get(`/accounts/${account.id}/balance`)
+    .set(bearer(owner.token))
+    .expect(200);
+  return res.body.balance as number;
+}
+
+export const transfer = (
+  running: Running,
+  owner: Actor,
+  body: Record<string, unknown>,
+  key: string = randomUUID(),
+) =>
+  request(running.baseUrl)
+    .post('/transactions')
+    .set(bearer(owner.token))
+    .set('Idempotency-Key', key)
+    .send(body);
