@@ -205,7 +205,7 @@ function onPath(cmd) {
     .some((dir) => dir && fs.existsSync(path.join(dir, cmd)));
 }
 
-const TRANSFER_SQL = `\\set a random(0, :n - 1)
+const transferSql = (keys) => `\\set a random(0, :n - 1)
 \\set b random(0, :n - 2)
 \\set b :b + case when :b >= :a then 1 else 0 end
 \\set amt random(1, 100)
@@ -213,21 +213,27 @@ SELECT * FROM transactions.post_entry(gen_random_uuid(), 'transfer',
   (SELECT id FROM bench_accounts WHERE n = :a), (SELECT id FROM bench_accounts WHERE n = :b), :amt, 'GBP',
   NULL, NULL, NULL, NULL, (SELECT owner_id FROM bench_accounts WHERE n = :a),
   (SELECT owner_id FROM bench_accounts WHERE n = :a), false, (SELECT owner_id FROM bench_accounts WHERE n = :a),
-  gen_random_uuid()::text, md5(random()::text) || md5(random()::text), '{}');
+  '${keys}' || gen_random_uuid(), md5(random()::text) || md5(random()::text), '{}');
 `;
-const depositSql = (staffId) => `\\set s random(0, :shards - 1)
+const depositSql = (keys, staffId) => `\\set s random(0, :shards - 1)
 \\set c random(0, :n - 1)
 \\set amt random(1, 100)
 SELECT * FROM transactions.post_entry(gen_random_uuid(), 'deposit',
   (SELECT id FROM bench_cash WHERE n = :s), (SELECT id FROM bench_accounts WHERE n = :c), :amt, 'GBP',
   NULL, NULL, NULL, NULL, '${staffId}', NULL, false, '${staffId}',
-  gen_random_uuid()::text, md5(random()::text) || md5(random()::text), '{}');
+  '${keys}' || gen_random_uuid(), md5(random()::text) || md5(random()::text), '{}');
 `;
 
-/** One pgbench run of a script; tps and latency average from its report, percentiles from its log. */
-async function pgbench(dir, name, sql, vars) {
-  const script = path.join(dir, `${name}.sql`);
-  fs.writeFileSync(script, sql);
+/**
+ * One pgbench run of a script: tps and latency average from its report, percentiles from its log, and
+ * the outcomes post_entry recorded under the run's idempotency keys (it reports a refusal such as
+ * insufficient_funds as a result, not an error, so pgbench would count it): the rate is of postings.
+ */
+async function pgbench(db, dir, name, script, vars) {
+  const keys = `pgbench.${run}.${name}.`;
+  const sql = script(keys);
+  const file = path.join(dir, `${name}.sql`);
+  fs.writeFileSync(file, sql);
   const target = pgbenchTarget();
   const args = [
     '-n',
@@ -244,7 +250,7 @@ async function pgbench(dir, name, sql, vars) {
     '--log-prefix',
     path.join(dir, name),
     '-f',
-    script,
+    file,
     ...target.args,
     target.dbname,
   ];
@@ -263,8 +269,8 @@ async function pgbench(dir, name, sql, vars) {
   const avg = /latency average = ([\d.]+) ms/.exec(stdout);
   const failed = /number of failed transactions: (\d+)/.exec(stdout);
   const latencies = [];
-  for (const file of fs.readdirSync(dir).filter((f) => f.startsWith(`${name}.`) && !f.endsWith('.sql'))) {
-    for (const line of fs.readFileSync(path.join(dir, file), 'utf8').split('\n')) {
+  for (const log of fs.readdirSync(dir).filter((f) => f.startsWith(`${name}.`) && !f.endsWith('.sql'))) {
+    for (const line of fs.readFileSync(path.join(dir, log), 'utf8').split('\n')) {
       const us = Number(line.split(' ')[2]);
       if (line && Number.isFinite(us)) latencies.push(us / 1000);
     }
@@ -275,9 +281,16 @@ async function pgbench(dir, name, sql, vars) {
     .filter((l) => /abort|error|fatal/i.test(l))
     .slice(0, 3);
   if (code !== 0 && !problems.length) problems.push(`pgbench exited ${code}`);
+  const { rows } = await db.query(
+    `SELECT outcome, count(*)::int AS n FROM transactions.idempotency_keys WHERE key LIKE $1 GROUP BY outcome`,
+    [`${keys}%`],
+  );
+  const outcomes = Object.fromEntries(rows.map((r) => [r.outcome, r.n]));
+  const total = rows.reduce((sum, r) => sum + r.n, 0);
   return {
     command: `pgbench ${args.map((a) => (a.includes(dir) ? path.basename(a) : a)).join(' ')}`,
-    rate: tps ? Number(tps[1]) : undefined,
+    rate: tps && total ? (Number(tps[1]) * (outcomes.posted || 0)) / total : undefined,
+    outcomes,
     average: avg ? Number(avg[1]) : undefined,
     failed: failed ? Number(failed[1]) : undefined,
     latencies,
@@ -404,9 +417,9 @@ async function main() {
         created = true;
         const vars = { n: accounts.length, shards };
         await outboxDrained(db);
-        raw.uniform = await pgbench(dir, 'uniform', TRANSFER_SQL, vars);
+        raw.uniform = await pgbench(db, dir, 'uniform', transferSql, vars);
         await outboxDrained(db);
-        raw.hot = await pgbench(dir, 'hot', depositSql(adminId), vars);
+        raw.hot = await pgbench(db, dir, 'hot', (keys) => depositSql(keys, adminId), vars);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
         if (created) await dropBenchTables(db);
@@ -420,7 +433,7 @@ async function main() {
         const r = raw[mix];
         const failed = r.failed ? `  failed ${r.failed}` : '';
         const avg = r.average === undefined ? '' : `  (pgbench average ${ms(r.average)})`;
-        say(`${line(label, width, r)}${avg}${failed}`);
+        say(`${line(label, width, r)}  outcomes ${JSON.stringify(r.outcomes)}${avg}${failed}`);
         for (const p of r.problems) say(`    pgbench: ${p}`);
       }
       say(

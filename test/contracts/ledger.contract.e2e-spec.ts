@@ -1,0 +1,161 @@
+/**
+ * One contract suite, two bindings (DESIGN.md §3), for the contracts of accounts and transactions:
+ * the ledger API as the monolith injects it and as the accounts app reaches it over RabbitMQ, and the
+ * accounts API likewise from the transactions app. Same results, bigint amounts and typed errors
+ * included. Also: expired Idempotency-Keys are pruned, unexpired ones kept.
+ */
+import type { INestApplicationContext } from '@nestjs/common';
+import { AccountsModule } from '@protobank/accounts';
+import {
+  ACCOUNTS_API,
+  AccountsContract,
+  TRANSACTIONS_API,
+  TransactionsContract,
+  UsersContract,
+  type AccountsApi,
+  type TransactionsApi,
+} from '@protobank/contracts';
+import { AppError } from '@protobank/platform';
+import { TransactionsModule } from '@protobank/transactions';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Client } from 'pg';
+import { IdempotencyRetention } from '../../libs/transactions/src/ledger/idempotency-retention';
+import { createContext } from '../support/contexts';
+import { processes } from '../support/processes';
+import { createTestEnv, type TestEnv } from '../support/test-env';
+
+describe('ledger and accounts contracts', () => {
+  let t: TestEnv;
+  let db: Client;
+  let transactionsApp: INestApplicationContext;
+  let accountsApp: INestApplicationContext;
+  const ledger: Record<string, TransactionsApi> = {};
+  const accounts: Record<string, AccountsApi> = {};
+
+  beforeAll(async () => {
+    t = await createTestEnv('ledger_contract');
+    await processes.runOnce('migrate', t.env, { logFile: join(t.logDir, 'migrate.log') });
+    db = await t.db();
+    transactionsApp = await createContext({
+      service: 'transactions',
+      transport: 'rmq',
+      env: t.env,
+      modules: [TransactionsModule],
+      serves: [TransactionsContract],
+      calls: [AccountsContract],
+    });
+    accountsApp = await createContext({
+      service: 'accounts',
+      transport: 'rmq',
+      env: t.env,
+      modules: [AccountsModule],
+      serves: [AccountsContract],
+      calls: [UsersContract, TransactionsContract],
+    });
+    ledger.local = transactionsApp.get<TransactionsApi>(TRANSACTIONS_API);
+    ledger.rabbitmq = accountsApp.get<TransactionsApi>(TRANSACTIONS_API);
+    accounts.local = accountsApp.get<AccountsApi>(ACCOUNTS_API);
+    accounts.rabbitmq = transactionsApp.get<AccountsApi>(ACCOUNTS_API);
+  });
+
+  afterAll(async () => {
+    await accountsApp?.close();
+    await transactionsApp?.close();
+    await t?.cleanup();
+  });
+
+  describe.each(['local', 'rabbitmq'])('transactions API bound %s', (binding) => {
+    const api = () => ledger[binding];
+
+    it('opens an account idempotently, with bigint money', async () => {
+      const input = { account_id: randomUUID(), owner_id: randomUUID(), currency: 'EUR' as const };
+      const state = await api().openAccount(input);
+      expect(state).toEqual({
+        account_id: input.account_id,
+        owner_id: input.owner_id,
+        currency: 'EUR',
+        status: 'active',
+        balance: 0n,
+        overdraft_limit: 0n,
+        available_balance: 0n,
+        version: 0n,
+        as_of: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      });
+      await expect(api().openAccount(input)).resolves.toMatchObject({ account_id: input.account_id });
+      const err = await api()
+        .openAccount({ ...input, owner_id: randomUUID() })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AppError);
+      expect(err).toMatchObject({ status: 409, code: 'account_exists' });
+    });
+
+    it('changes status and limit under the ledger row, and closes at zero once', async () => {
+      const id = randomUUID();
+      await api().openAccount({ account_id: id, owner_id: randomUUID(), currency: 'GBP' });
+      await expect(api().setOverdraftLimit(id, 2500n)).resolves.toMatchObject({
+        overdraft_limit: 2500n,
+        available_balance: 2500n,
+      });
+      await expect(api().setStatus(id, 'frozen')).resolves.toMatchObject({
+        status: 'frozen',
+        available_balance: 0n,
+      });
+      await expect(api().close(id)).rejects.toMatchObject({ status: 409, code: 'account_frozen' });
+      await api().setStatus(id, 'active');
+      const closed = await api().close(id);
+      expect(closed).toMatchObject({ status: 'closed', version: 4n });
+      await expect(api().close(id)).rejects.toMatchObject({ status: 409, code: 'account_closed' });
+      await expect(api().setStatus(id, 'active')).rejects.toMatchObject({
+        status: 409,
+        code: 'account_closed',
+      });
+      await expect(api().setStatus(randomUUID(), 'frozen')).rejects.toMatchObject({ status: 404 });
+      const states = await api().getStates([id, randomUUID()]);
+      expect(states.map((s) => s.account_id)).toEqual([id]);
+    });
+
+    it('gives an empty statement for a quiet period, and 404 for an unknown account', async () => {
+      const id = randomUUID();
+      await api().openAccount({ account_id: id, owner_id: randomUUID(), currency: 'JPY' });
+      await expect(api().statement(id, '2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z')).resolves.toEqual({
+        account_id: id,
+        currency: 'JPY',
+        opening_balance: 0n,
+        closing_balance: 0n,
+        lines: [],
+      });
+      await expect(
+        api().statement(randomUUID(), '2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'),
+      ).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    });
+  });
+
+  describe.each(['local', 'rabbitmq'])('accounts API bound %s', (binding) => {
+    it('resolves an account number to its account, and 404 for one that does not exist', async () => {
+      const id = randomUUID();
+      const number = `9${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
+      await db.query(
+        `INSERT INTO accounts.accounts (id, owner_id, sort_code, account_number, type, currency, name)
+         VALUES ($1, $2, '990001', $3, 'current', 'GBP', 'x')`,
+        [id, randomUUID(), number],
+      );
+      await expect(accounts[binding].resolveNumber(number)).resolves.toEqual({ account_id: id });
+      const err = await accounts[binding].resolveNumber('00000000').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AppError);
+      expect(err).toMatchObject({ status: 404, code: 'not_found' });
+    });
+  });
+
+  it('forgets Idempotency-Keys after IDEMPOTENCY_RETENTION_HOURS and keeps younger ones', async () => {
+    const owner = randomUUID();
+    await db.query(
+      `INSERT INTO transactions.idempotency_keys (owner_id, key, request_hash, created_at)
+       VALUES ($1, 'old', 'h', now() - interval '49 hours'), ($1, 'young', 'h', now() - interval '47 hours')`,
+      [owner],
+    );
+    expect(await transactionsApp.get(IdempotencyRetention).prune()).toBeGreaterThanOrEqual(1);
+    const left = await db.query('SELECT key FROM transactions.idempotency_keys WHERE owner_id = $1', [owner]);
+    expect(left.rows).toEqual([{ key: 'young' }]);
+  });
+});
