@@ -11,6 +11,18 @@ export class MetricsService {
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly inboxEvents: Counter<'consumer' | 'outcome'>;
 
+  private readonly counters = new Map<string, Counter<string>>();
+
+  /** A domain module's own counter, on this app's registry (one per name, however often asked for). */
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    let counter = this.counters.get(name);
+    if (!counter) {
+      counter = new Counter({ name, help, labelNames, registers: [this.registry] });
+      this.counters.set(name, counter);
+    }
+    return counter as Counter<L>;
+  }
+
   constructor(@Inject(SERVICE_NAME) service: string, dataSource: DataSource, relay: OutboxRelay) {
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry });

@@ -5,6 +5,7 @@ import {
   AppError,
   IDEMPOTENCY_HEADER,
   LOGGER,
+  MetricsService,
   OutboxRelay,
   REPLAYED_HEADER,
   requestContext,
@@ -12,6 +13,7 @@ import {
 } from '@protobank/platform';
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { BALANCE_CACHE_TTL_SECONDS, cacheEntry, toState, type LedgerAccountRow } from './ledger-rows';
 
@@ -75,7 +77,16 @@ export class Ledger implements OnApplicationBootstrap {
     private readonly cache: VersionedCache,
     private readonly relay: OutboxRelay,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    this.entries = metrics.counter(
+      'ledger_entries_total',
+      'Journal entries asked for, by kind and outcome (posted, replayed, or the refusal code)',
+      ['kind', 'outcome'],
+    );
+  }
+
+  private readonly entries: Counter<'kind' | 'outcome'>;
 
   async onApplicationBootstrap(): Promise<void> {
     const rows = (await this.dataSource.query(
@@ -123,6 +134,7 @@ export class Ledger implements OnApplicationBootstrap {
     )) as PostRow[];
     const replayed = row.outcome.startsWith('replayed:');
     const outcome = replayed ? row.outcome.slice('replayed:'.length) : row.outcome;
+    this.entries.inc({ kind: req.kind, outcome: replayed ? 'replayed' : outcome });
     if (outcome === 'posted') {
       if (!replayed) await this.afterCommit(row.accounts ?? []);
       return { entryId: row.entry_id!, replayed, createdAt: row.created_at ?? undefined };
