@@ -42,8 +42,12 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
     expect(res.text).toMatch(/outbox_backlog\{schema="users",service="monolith"\} \d+/);
     expect(res.text).toContain('process_resident_memory_bytes');
     // The ledger scenarios ran before: their transfers are counted by outcome.
-    expect(res.text).toMatch(/ledger_entries_total\{kind="transfer",outcome="posted",service="monolith"\} \d+/);
-    expect(res.text).toMatch(/ledger_entries_total\{kind="transfer",outcome="insufficient_funds",service="monolith"\} \d+/);
+    expect(res.text).toMatch(
+      /ledger_entries_total\{kind="transfer",outcome="posted",service="monolith"\} \d+/,
+    );
+    expect(res.text).toMatch(
+      /ledger_entries_total\{kind="transfer",outcome="insufficient_funds",service="monolith"\} \d+/,
+    );
   });
 
   it('allows CORS only for the configured origins', async () => {
