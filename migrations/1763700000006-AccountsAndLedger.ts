@@ -41,7 +41,7 @@ export class AccountsAndLedger1763700000006 implements MigrationInterface {
         currency char(3) NOT NULL CHECK (currency IN (${CURRENCIES.map((c) => `'${c}'`).join(', ')})),
         status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'frozen', 'closed')),
         -- NULL: no limit (system accounts go as negative as the money they have put into the bank).
-        overdraft_limit bigint CHECK (overdraft_limit >= 0),
+        overdraft_limit bigint CHECK (overdraft_limit BETWEEN 0 AND 1000000000000000),
         balance bigint NOT NULL DEFAULT 0,
         -- Bumped by every change of the row; postings carry it, so it orders an account's history and
         -- versions the balance cache.
@@ -114,11 +114,22 @@ export class AccountsAndLedger1763700000006 implements MigrationInterface {
          FROM unnest($1::text[]) code, unnest($2::text[]) currency, generate_series(0, $3 - 1) shard`,
       [SYSTEM_CODES, CURRENCIES, SHARDS],
     );
+    // bigint as text: JSON numbers would lose precision beyond 2^53 on their way to JavaScript.
+    await q.query(`
+      CREATE FUNCTION transactions.account_json(a transactions.ledger_accounts) RETURNS jsonb
+      LANGUAGE sql IMMUTABLE AS $$
+        SELECT jsonb_build_object('id', a.id, 'kind', a.kind, 'owner_id', a.owner_id, 'currency', a.currency,
+          'status', a.status, 'overdraft_limit', a.overdraft_limit::text, 'balance', a.balance::text,
+          'version', a.version::text)
+      $$`);
     await q.query(POST_ENTRY);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    // Events of a ledger that no longer exists must not be relayed.
+    await q.query(`DELETE FROM transactions.outbox WHERE name = 'transaction.created'`);
     await q.query(`DROP FUNCTION transactions.post_entry`);
+    await q.query(`DROP FUNCTION transactions.account_json`);
     await q.query(`DROP TABLE transactions.idempotency_keys`);
     await q.query(`DROP TABLE transactions.postings`);
     await q.query(`DROP TABLE transactions.entries`);
@@ -134,9 +145,10 @@ export class AccountsAndLedger1763700000006 implements MigrationInterface {
  * 1. Claims the idempotency key. A concurrent request with the same key waits here until the first
  *    commits, then finds its outcome: money moves once per key. Another body under the key is refused.
  * 2. Locks both ledger rows in id order (every caller locks in the same order, so no deadlock).
- * 3. Checks, under those locks: the debit account exists and (for customers) is the caller's, both are
- *    open and not frozen, both hold the currency, a reversal is the first one, and the debit stays within
- *    -overdraft_limit. A failed check is recorded as the key's outcome and nothing else changes.
+ * 3. Checks, under those locks: the debit account exists and (for customers) is the caller's, the credit
+ *    account exists (and is a customer's, unless the kind pays the bank), they differ, both are open,
+ *    the debit account is not frozen, both hold the currency, a reversal is the first one, and the debit
+ *    stays within -overdraft_limit. A failed check is recorded as the key's outcome and nothing else changes.
  * 4. Writes the entry, its two postings (summing to zero) with the balances after them, updates both
  *    balances, and writes transaction.created to the outbox: the event exists if and only if the money
  *    moved. No NOTIFY: NOTIFY serialises all committing transactions on one lock; the poster wakes its
@@ -177,14 +189,18 @@ BEGIN
     IF r.id = p_debit THEN d := r; ELSE c := r; END IF;
   END LOOP;
 
-  IF d.id IS NULL OR (p_debit_owner IS NOT NULL AND d.owner_id IS DISTINCT FROM p_debit_owner) THEN
+  IF p_debit = p_credit THEN
+    outcome := 'same_account'; http_status := 422;
+  ELSIF d.id IS NULL OR (p_debit_owner IS NOT NULL AND d.owner_id IS DISTINCT FROM p_debit_owner) THEN
     outcome := 'debit_not_found'; http_status := 404;
   ELSIF c.id IS NULL OR (c.kind = 'system' AND p_kind NOT IN ('card', 'fee', 'reversal')) THEN
     -- Only card spends, fees and reversals pay into a system account.
     outcome := 'credit_not_found'; http_status := 404;
   ELSIF d.status = 'closed' OR c.status = 'closed' THEN
     outcome := 'account_closed'; http_status := 409;
-  ELSIF NOT p_allow_frozen AND (d.status = 'frozen' OR c.status = 'frozen') THEN
+  ELSIF NOT p_allow_frozen AND d.status = 'frozen' THEN
+    -- A freeze stops money leaving. Payments in still land: bouncing them would tell a third party
+    -- that the account is frozen (and tip off its holder).
     outcome := 'account_frozen'; http_status := 409;
   ELSIF d.currency <> p_currency OR c.currency <> p_currency THEN
     outcome := 'currency_mismatch'; http_status := 422;
@@ -229,7 +245,8 @@ BEGIN
   END IF;
 
   IF outcome = 'posted' THEN
-    accounts := jsonb_build_array(to_jsonb(d), to_jsonb(c));
+    -- bigint as text: JSON numbers would lose precision beyond 2^53 on their way to JavaScript.
+    accounts := jsonb_build_array(transactions.account_json(d), transactions.account_json(c));
   END IF;
 END
 $fn$`;

@@ -20,6 +20,7 @@ import { TransactionsModule } from '@protobank/transactions';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Client } from 'pg';
+import { LedgerVerifyService } from '../../libs/transactions/src/admin/ledger-verify.service';
 import { IdempotencyRetention } from '../../libs/transactions/src/ledger/idempotency-retention';
 import { createContext } from '../support/contexts';
 import { processes } from '../support/processes';
@@ -157,5 +158,48 @@ describe('ledger and accounts contracts', () => {
     expect(await transactionsApp.get(IdempotencyRetention).prune()).toBeGreaterThanOrEqual(1);
     const left = await db.query('SELECT key FROM transactions.idempotency_keys WHERE owner_id = $1', [owner]);
     expect(left.rows).toEqual([{ key: 'young' }]);
+  });
+
+  // Last: it corrupts this suite's ledger on purpose.
+  it('makes ledger verify find corrupted amounts, currencies and running balances', async () => {
+    const verifier = transactionsApp.get(LedgerVerifyService);
+    const [x, y] = [randomUUID(), randomUUID()];
+    for (const id of [x, y]) {
+      await ledger.local.openAccount({ account_id: id, owner_id: randomUUID(), currency: 'GBP' });
+    }
+    const [cash] = (
+      await db.query(
+        `SELECT id FROM transactions.ledger_accounts WHERE system_code = 'cash' AND currency = 'GBP' LIMIT 1`,
+      )
+    ).rows;
+    const post = async (debit: string, credit: string, amount: number) =>
+      (
+        await db.query(
+          `SELECT * FROM transactions.post_entry(gen_random_uuid(), $4, $1, $2, $3, 'GBP', NULL, NULL, NULL, NULL,
+                  NULL, NULL, false, NULL, NULL, NULL, NULL)`,
+          [debit, credit, amount, debit === cash.id ? 'deposit' : 'transfer'],
+        )
+      ).rows[0];
+    expect((await post(cash.id, x, 1000)).outcome).toBe('posted');
+    const moved = await post(x, y, 400);
+    expect(moved.outcome).toBe('posted');
+    await expect(verifier.verify()).resolves.toMatchObject({ ok: true, mismatches: [] });
+
+    await db.query('ALTER TABLE transactions.postings DISABLE TRIGGER postings_append_only');
+    // Both legs rewritten consistently (still summing to zero, balances adjusted to match): only the
+    // comparison with the entry's own amount and currency can catch it.
+    await db.query(
+      `UPDATE transactions.postings SET amount = sign(amount) * 1, currency = 'EUR', balance_after = balance_after
+        WHERE entry_id = $1`,
+      [moved.entry_id],
+    );
+    await db.query('ALTER TABLE transactions.postings ENABLE TRIGGER postings_append_only');
+    const report = await verifier.verify();
+    expect(report.ok).toBe(false);
+    const types = report.mismatches.map((m: { type: string }) => m.type);
+    expect(types).toEqual(expect.arrayContaining(['entry_unbalanced', 'account_balance', 'running_balance']));
+    expect(report.mismatches).toContainEqual(
+      expect.objectContaining({ type: 'entry_unbalanced', entry_id: moved.entry_id }),
+    );
   });
 });

@@ -11,7 +11,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { TRANSACTIONS_API, type TransactionsApi } from '@protobank/contracts';
-import { ErrorResponseDto, Roles } from '@protobank/platform';
+import { AppConfig, assertAmountWithin, ErrorResponseDto, Roles } from '@protobank/platform';
 import {
   AccountDto,
   AccountIdParams,
@@ -31,6 +31,7 @@ export class AdminAccountsController {
   constructor(
     private readonly accounts: AccountsService,
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
+    private readonly config: AppConfig,
   ) {}
 
   @Get()
@@ -68,6 +69,7 @@ export class AdminAccountsController {
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_closed' })
   async update(@Param() params: AccountIdParams, @Body() body: UpdateAccountDto) {
+    assertAmountWithin(body.overdraft_limit, this.config.maxOverdraftLimit, 'overdraft_limit');
     return this.change(params.id, () =>
       this.ledger.setOverdraftLimit(params.id, BigInt(body.overdraft_limit)),
     );

@@ -11,7 +11,7 @@ export interface LedgerAccountState {
   status: AccountStatus;
   balance: bigint;
   overdraft_limit: bigint;
-  /** What may be spent now: balance + overdraft_limit while active, 0 when frozen or closed. */
+  /** What may be spent now: balance + overdraft_limit while active (never below 0), 0 when frozen or closed. */
   available_balance: bigint;
   /** Bumped by every change of the account in the ledger; orders cached copies. */
   version: bigint;

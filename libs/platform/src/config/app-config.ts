@@ -48,6 +48,7 @@ export class AppConfig {
   readonly adminPassword: string | undefined;
   readonly sortCode: string;
   readonly maxAmount: number;
+  readonly maxOverdraftLimit: number;
   readonly idempotencyRetentionHours: number;
   readonly maxAccountsPerCustomer: number;
 
@@ -94,6 +95,7 @@ export class AppConfig {
     this.adminPassword = values.ADMIN_PASSWORD;
     this.sortCode = values.SORT_CODE!;
     this.maxAmount = int('MAX_AMOUNT')!;
+    this.maxOverdraftLimit = int('MAX_OVERDRAFT_LIMIT')!;
     this.idempotencyRetentionHours = int('IDEMPOTENCY_RETENTION_HOURS')!;
     this.maxAccountsPerCustomer = int('MAX_ACCOUNTS_PER_CUSTOMER')!;
   }

@@ -182,6 +182,13 @@ export const CONFIG_SCHEMA = {
     default: '100000000',
     doc: 'Largest amount one transfer or deposit may move, in minor units of its currency.',
   },
+  MAX_OVERDRAFT_LIMIT: {
+    kind: 'int',
+    min: 0,
+    max: 1000000000000000,
+    default: '10000000',
+    doc: 'Largest overdraft limit staff may set on an account, in minor units.',
+  },
   IDEMPOTENCY_RETENTION_HOURS: {
     kind: 'int',
     min: 24,

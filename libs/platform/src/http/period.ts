@@ -1,24 +1,35 @@
 import { Matches } from 'class-validator';
 import { AppError } from '../errors/app-error';
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_OR_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+/** Periods are clamped to what every layer (JavaScript, the pg driver, Postgres) represents alike. */
+const EARLIEST = new Date('1970-01-01T00:00:00Z');
+const LATEST = new Date('9999-12-31T23:59:59.999Z');
 
 export const IsDateOrDateTime = () =>
   Matches(DATE_OR_DATE_TIME, {
     message: '$property must be a date (YYYY-MM-DD) or an ISO 8601 date-time with offset',
   });
 
+function invalid(field: string, message: string) {
+  return AppError.badRequest('validation_failed', `Invalid request: ${field}`, [{ field, message }]);
+}
+
+/** The calendar date part must exist (no 30 February, in a date or a date-time). */
+function realDate(value: string): boolean {
+  const [y, m, d] = value.slice(0, 10).split('-').map(Number);
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}
+
 function instant(value: string, field: string, endOfDay: boolean): Date {
-  const date = DATE.test(value) ? new Date(`${value}T00:00:00Z`) : new Date(value);
-  const real = !Number.isNaN(date.getTime()) && (!DATE.test(value) || date.toISOString().startsWith(value));
-  if (!real) {
-    throw AppError.badRequest('validation_failed', `Invalid request: ${field}`, [
-      { field, message: `${field} is not a real date` },
-    ]);
-  }
-  if (endOfDay && DATE.test(value)) date.setUTCDate(date.getUTCDate() + 1);
-  return date;
+  const isDate = DATE.test(value);
+  const date = isDate ? new Date(`${value}T00:00:00Z`) : new Date(value);
+  if (Number.isNaN(date.getTime()) || !realDate(value)) throw invalid(field, `${field} is not a real date`);
+  if (endOfDay && isDate) date.setUTCDate(date.getUTCDate() + 1);
+  if (date < EARLIEST) throw invalid(field, `${field} must not be before 1970-01-01`);
+  return date > LATEST ? LATEST : date;
 }
 
 /**
@@ -26,13 +37,13 @@ function instant(value: string, field: string, endOfDay: boolean): Date {
  * its whole day; date-times are taken as they are. 400 naming the field for an impossible date or an
  * empty period.
  */
-export function period(from: string | undefined, to: string | undefined, defaults: { from: Date; to: Date }) {
+export function period(
+  from: string | undefined,
+  to: string | undefined,
+  defaults: { from: Date; to: Date },
+): { from: Date; to: Date } {
   const start = from ? instant(from, 'from', false) : defaults.from;
   const end = to ? instant(to, 'to', true) : defaults.to;
-  if (start >= end) {
-    throw AppError.badRequest('validation_failed', 'Invalid request: to', [
-      { field: 'to', message: 'to must be after from' },
-    ]);
-  }
+  if (start >= end) throw invalid('to', 'to must be after from');
   return { from: start, to: end };
 }

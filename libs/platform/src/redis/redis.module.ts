@@ -17,6 +17,8 @@ export class RedisService implements OnApplicationShutdown {
       keyPrefix: config.redisKeyPrefix,
       maxRetriesPerRequest: 1,
       connectTimeout: 3000,
+      // A Redis that hangs fails the command instead of holding the request (e.g. after money moved).
+      commandTimeout: 2000,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     });
     let warned = false;

@@ -34,6 +34,10 @@ export class VersionedCache {
     return raw ? (JSON.parse(raw) as T) : undefined;
   }
 
+  async delete(keys: string[]): Promise<void> {
+    if (keys.length) await this.redis.client.del(...keys);
+  }
+
   async setIfNewer(
     entries: { key: string; value: { version: string } }[],
     ttlSeconds: number,

@@ -31,7 +31,7 @@ export class AdminLedgerService {
     await this.refuseOwn(staff, [body.account_id]);
     const posted = await this.ledger.post({
       kind: 'deposit',
-      debit: this.ledger.systemAccount('cash', body.currency),
+      debit: await this.ledger.systemAccount('cash', body.currency),
       credit: body.account_id,
       amount: body.amount,
       currency: body.currency,

@@ -5,10 +5,10 @@ import { DataSource } from 'typeorm';
 const MAX_REPORTED = 100;
 
 /**
- * Recomputes the ledger from its postings in one consistent snapshot: every entry's postings sum to zero
- * (per currency, at least two of them), every account's balance is the sum of its postings and equals
- * the balance after its last posting, and every currency's balances sum to zero (money is neither
- * created nor lost).
+ * Recomputes the ledger from its postings in one consistent snapshot: every entry has exactly its two
+ * postings (debit and credit, the entry's amount, its currency, summing to zero), every account's balance
+ * is the sum of its postings and every posting's balance_after the running sum, and every currency's
+ * balances sum to zero (money is neither created nor lost). Full scans: an operator's check, not a hot path.
  */
 @Injectable()
 export class LedgerVerifyService {
@@ -21,22 +21,39 @@ export class LedgerVerifyService {
         `SELECT (SELECT count(*) FROM transactions.ledger_accounts)::int AS accounts,
                 (SELECT count(*) FROM transactions.entries)::int AS entries`,
       )) as { accounts: number; entries: number }[];
+      // Each entry: exactly two postings, -amount on its debit account and +amount on its credit account,
+      // in the entry's currency, which is the currency of both accounts.
       const unbalanced = (await m.query(
-        `SELECT e.id AS entry_id, p.currency, coalesce(sum(p.amount), 0)::text AS total, count(p.*)::int AS legs
-           FROM transactions.entries e LEFT JOIN transactions.postings p ON p.entry_id = e.id
-          GROUP BY e.id, p.currency HAVING coalesce(sum(p.amount), 0) <> 0 OR count(p.*) < 2
+        `SELECT e.id AS entry_id, e.currency, coalesce(sum(p.amount), 0)::text AS total
+           FROM transactions.entries e
+           LEFT JOIN transactions.postings p ON p.entry_id = e.id
+           LEFT JOIN transactions.ledger_accounts a ON a.id = p.account_id
+          GROUP BY e.id
+         HAVING count(p.*) <> 2
+             OR coalesce(sum(p.amount), 0) <> 0
+             OR count(*) FILTER (WHERE p.account_id = e.debit_account_id AND p.amount = -e.amount) <> 1
+             OR count(*) FILTER (WHERE p.account_id = e.credit_account_id AND p.amount = e.amount) <> 1
+             OR bool_or(p.currency <> e.currency OR a.currency <> e.currency)
           LIMIT ${MAX_REPORTED}`,
-      )) as { entry_id: string; currency: string | null; total: string }[];
+      )) as { entry_id: string; currency: string; total: string }[];
+      // Each account: its balance is the sum of its postings, and every posting's balance_after is the
+      // running sum up to it (in the account's version order).
       const balances = (await m.query(
-        `SELECT a.id AS account_id, a.balance::text AS actual, coalesce(s.total, 0)::text AS expected,
-                coalesce(s.last_after, 0)::text AS last_after
+        `SELECT a.id AS account_id, a.balance::text AS actual, coalesce(s.total, 0)::text AS expected
            FROM transactions.ledger_accounts a
-           LEFT JOIN (SELECT account_id, sum(amount) AS total,
-                             (array_agg(balance_after ORDER BY account_version DESC))[1] AS last_after
-                        FROM transactions.postings GROUP BY account_id) s ON s.account_id = a.id
-          WHERE a.balance <> coalesce(s.total, 0) OR a.balance <> coalesce(s.last_after, 0)
+           LEFT JOIN (SELECT account_id, sum(amount) AS total FROM transactions.postings GROUP BY account_id) s
+             ON s.account_id = a.id
+          WHERE a.balance <> coalesce(s.total, 0)
           LIMIT ${MAX_REPORTED}`,
-      )) as { account_id: string; actual: string; expected: string; last_after: string }[];
+      )) as { account_id: string; actual: string; expected: string }[];
+      const chains = (await m.query(
+        `SELECT account_id, account_version::text, running::text AS expected, balance_after::text AS actual
+           FROM (SELECT account_id, account_version, balance_after,
+                        sum(amount) OVER (PARTITION BY account_id ORDER BY account_version) AS running
+                   FROM transactions.postings) x
+          WHERE balance_after <> running
+          LIMIT ${MAX_REPORTED}`,
+      )) as { account_id: string; account_version: string; expected: string; actual: string }[];
       const totals = (await m.query(
         `SELECT currency, sum(balance)::text AS total FROM transactions.ledger_accounts
           GROUP BY currency HAVING sum(balance) <> 0`,
@@ -45,7 +62,7 @@ export class LedgerVerifyService {
         ...unbalanced.map((u) => ({
           type: 'entry_unbalanced',
           entry_id: u.entry_id,
-          currency: u.currency ?? undefined,
+          currency: u.currency,
           expected: '0',
           actual: u.total,
         })),
@@ -54,6 +71,13 @@ export class LedgerVerifyService {
           account_id: b.account_id,
           expected: b.expected,
           actual: b.actual,
+        })),
+        ...chains.map((c) => ({
+          type: 'running_balance',
+          account_id: c.account_id,
+          account_version: c.account_version,
+          expected: c.expected,
+          actual: c.actual,
         })),
         ...totals.map((t) => ({
           type: 'currency_total',

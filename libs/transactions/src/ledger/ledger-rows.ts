@@ -23,7 +23,8 @@ export function toState(row: LedgerAccountRow, asOf = new Date()): LedgerAccount
     status: row.status,
     balance,
     overdraft_limit: limit,
-    available_balance: row.status === 'active' ? balance + limit : 0n,
+    // Never negative: a limit lowered below what is owed leaves nothing to spend, not a debt to spend.
+    available_balance: row.status === 'active' && balance + limit > 0n ? balance + limit : 0n,
     version: BigInt(row.version),
     as_of: asOf.toISOString(),
   };

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Currency, TransactionKind } from '@protobank/contracts';
 import {
@@ -58,6 +58,7 @@ const MESSAGES: Record<string, string> = {
   currency_mismatch: 'The currency does not match the account',
   insufficient_funds: 'Insufficient funds: this would take the balance below its overdraft limit',
   already_reversed: 'The transaction has already been reversed',
+  same_account: 'An account cannot pay itself',
   idempotency_key_reused: `This ${IDEMPOTENCY_HEADER} was used with a different request`,
 };
 
@@ -68,9 +69,9 @@ const MESSAGES: Record<string, string> = {
  * successful transfer never shows the old balance, and wakes this process's outbox relay.
  */
 @Injectable()
-export class Ledger implements OnApplicationBootstrap {
+export class Ledger {
   /** "code:currency" -> the ids of that system account's shards. */
-  private systemShards = new Map<string, string[]>();
+  private systemShards?: Promise<Map<string, string[]>>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -88,24 +89,32 @@ export class Ledger implements OnApplicationBootstrap {
 
   private readonly entries: Counter<'kind' | 'outcome'>;
 
-  async onApplicationBootstrap(): Promise<void> {
+  /**
+   * One shard of a system account, at random: concurrent postings to a busy system account (every
+   * deposit touches cash) lock different rows, so they do not queue behind one another. The shard ids
+   * are read once, on first use (not at boot, so an app whose migrations are pending still starts and
+   * reports not ready).
+   */
+  async systemAccount(code: 'cash' | 'card_settlement' | 'fees', currency: Currency): Promise<string> {
+    this.systemShards ??= this.loadSystemShards().catch((err: unknown) => {
+      this.systemShards = undefined;
+      throw err;
+    });
+    const shards = (await this.systemShards).get(`${code}:${currency}`);
+    if (!shards?.length) throw new Error(`no system account ${code} in ${currency}`);
+    return shards[randomInt(shards.length)];
+  }
+
+  private async loadSystemShards(): Promise<Map<string, string[]>> {
     const rows = (await this.dataSource.query(
       `SELECT id, system_code, currency FROM transactions.ledger_accounts WHERE kind = 'system' ORDER BY shard`,
     )) as { id: string; system_code: string; currency: string }[];
+    const map = new Map<string, string[]>();
     for (const r of rows) {
       const key = `${r.system_code}:${r.currency}`;
-      this.systemShards.set(key, [...(this.systemShards.get(key) ?? []), r.id]);
+      map.set(key, [...(map.get(key) ?? []), r.id]);
     }
-  }
-
-  /**
-   * One shard of a system account, at random: concurrent postings to a busy system account (every
-   * deposit touches cash) lock different rows, so they do not queue behind one another.
-   */
-  systemAccount(code: 'cash' | 'card_settlement' | 'fees', currency: Currency): string {
-    const shards = this.systemShards.get(`${code}:${currency}`);
-    if (!shards?.length) throw new Error(`no system account ${code} in ${currency}`);
-    return shards[randomInt(shards.length)];
+    return map;
   }
 
   async post(req: PostRequest): Promise<Posted> {
@@ -144,14 +153,26 @@ export class Ledger implements OnApplicationBootstrap {
     throw error;
   }
 
-  /** Writes new balances to the cache and wakes the relay; a cache failure is logged, never fatal. */
+  /**
+   * Writes the new balances to the cache. When Redis refuses the write (full, read-only after a
+   * failover) the old entries are deleted instead, so readers go to the ledger; only when Redis takes
+   * neither can a cached balance be stale, until its TTL, and that is logged as an error.
+   */
   async refreshCache(rows: LedgerAccountRow[]): Promise<void> {
     const now = new Date();
     const entries = rows.filter((r) => r.kind === 'customer').map((r) => cacheEntry(toState(r, now)));
     try {
       await this.cache.setIfNewer(entries, BALANCE_CACHE_TTL_SECONDS);
     } catch (err) {
-      this.logger.warn({ err }, 'balance cache not updated; cached balances expire within their TTL');
+      try {
+        await this.cache.delete(entries.map((e) => e.key));
+        this.logger.warn({ err }, 'balance cache not updated; entries dropped instead');
+      } catch (again) {
+        this.logger.error(
+          { err: again },
+          'balance cache neither updated nor dropped: reads may be stale until its TTL',
+        );
+      }
     }
   }
 
@@ -173,6 +194,10 @@ export class Ledger implements OnApplicationBootstrap {
       case 'currency_mismatch':
         return new AppError(status, outcome, MESSAGES[outcome], [
           { field: 'currency', message: 'both accounts must hold this currency' },
+        ]);
+      case 'same_account':
+        return new AppError(status, outcome, MESSAGES[outcome], [
+          { field: req.fields.credit, message: 'same account as the source' },
         ]);
       case 'idempotency_key_reused':
         return new AppError(status, outcome, MESSAGES[outcome], [

@@ -1,11 +1,17 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsAmount, IsCurrency, Optional } from '@protobank/platform';
 import type { Currency } from '@protobank/contracts';
+import { Transform } from 'class-transformer';
 import { IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+
+/** UUIDs compare in lower case (as Postgres returns them), whatever case the client sent. */
+export const LowerCase = () =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value));
 
 export class TransferDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'Your account the money leaves' })
   @IsUUID()
+  @LowerCase()
   from_account_id: string;
 
   @ApiPropertyOptional({
@@ -14,6 +20,7 @@ export class TransferDto {
   })
   @Optional()
   @IsUUID()
+  @LowerCase()
   to_account_id?: string;
 
   @ApiPropertyOptional({
