@@ -146,7 +146,8 @@ export class AccountsAndLedger1763700000006 implements MigrationInterface {
  *    commits, then finds its outcome: money moves once per key. Another body under the key is refused.
  * 2. Locks both ledger rows in id order (every caller locks in the same order, so no deadlock).
  * 3. Checks, under those locks: the debit account exists and (for customers) is the caller's, the credit
- *    account exists (and is a customer's, unless the kind pays the bank), they differ, both are open,
+ *    account exists (and is a customer's, unless the kind pays the bank), they differ, neither belongs
+ *    to p_not_owner (staff acting on their own account), both are open,
  *    the debit account is not frozen, both hold the currency, a reversal is the first one, and the debit
  *    stays within -overdraft_limit. A failed check is recorded as the key's outcome and nothing else changes.
  * 4. Writes the entry, its two postings (summing to zero) with the balances after them, updates both
@@ -160,7 +161,7 @@ const POST_ENTRY = `
 CREATE FUNCTION transactions.post_entry(
   p_entry_id uuid, p_kind text, p_debit uuid, p_credit uuid, p_amount bigint, p_currency char(3),
   p_reference text, p_merchant text, p_category text, p_reverses uuid, p_initiated_by uuid,
-  p_debit_owner uuid, p_allow_frozen boolean,
+  p_debit_owner uuid, p_not_owner uuid, p_allow_frozen boolean,
   p_idem_owner uuid, p_idem_key text, p_request_hash text, p_event_headers jsonb,
   OUT outcome text, OUT http_status int, OUT entry_id uuid, OUT created_at timestamptz, OUT accounts jsonb
 ) LANGUAGE plpgsql AS $fn$
@@ -196,6 +197,9 @@ BEGIN
   ELSIF c.id IS NULL OR (c.kind = 'system' AND p_kind NOT IN ('card', 'fee', 'reversal')) THEN
     -- Only card spends, fees and reversals pay into a system account.
     outcome := 'credit_not_found'; http_status := 404;
+  ELSIF p_not_owner IS NOT NULL AND p_not_owner IN (d.owner_id, c.owner_id) THEN
+    -- Staff never move money on their own accounts.
+    outcome := 'own_account'; http_status := 403;
   ELSIF d.status = 'closed' OR c.status = 'closed' THEN
     outcome := 'account_closed'; http_status := 409;
   ELSIF NOT p_allow_frozen AND d.status = 'frozen' THEN

@@ -176,7 +176,7 @@ describe('ledger and accounts contracts', () => {
       (
         await db.query(
           `SELECT * FROM transactions.post_entry(gen_random_uuid(), $4, $1, $2, $3, 'GBP', NULL, NULL, NULL, NULL,
-                  NULL, NULL, false, NULL, NULL, NULL, NULL)`,
+                  NULL, NULL, NULL, false, NULL, NULL, NULL, NULL)`,
           [debit, credit, amount, debit === cash.id ? 'deposit' : 'transfer'],
         )
       ).rows[0];

@@ -43,7 +43,10 @@ function parseBytes(limit: string): number {
 export function configureHttp(app: INestApplication, config: AppConfig, logger: Logger): void {
   const limitBytes = parseBytes(config.bodyLimit);
   // The client IP (rate limits, session list) comes from X-Forwarded-For only when set by a trusted proxy.
-  (app.getHttpAdapter().getInstance() as express.Express).set('trust proxy', config.trustProxy);
+  const instance = app.getHttpAdapter().getInstance() as express.Express;
+  instance.set('trust proxy', config.trustProxy);
+  // No ETags: API responses are not cached by validators, and hashing every body costs CPU per request.
+  instance.set('etag', false);
   app.use(requestMiddleware(logger, app.get(MetricsService)));
   app.use(
     helmet({

@@ -19,6 +19,9 @@ export class RedisService implements OnApplicationShutdown {
       connectTimeout: 3000,
       // A Redis that hangs fails the command instead of holding the request (e.g. after money moved).
       commandTimeout: 2000,
+      // Commands issued in the same tick by concurrent requests go out in one write: socket writes are
+      // a large share of a request's CPU.
+      enableAutoPipelining: true,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     });
     let warned = false;

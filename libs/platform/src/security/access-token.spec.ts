@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { AppError } from '../errors/app-error';
-import { signAccessToken, verifyAccessToken, type AccessClaims } from './access-token';
+import { signAccessToken, VerifiedTokens, verifyAccessToken, type AccessClaims } from './access-token';
 import { TokenKeys } from './token-keys';
 
 const pair = generateKeyPairSync('ed25519');
@@ -66,5 +66,28 @@ describe('access tokens', () => {
     expect(() => signAccessToken(claims, new TokenKeys(pair.publicKey, undefined))).toThrow(
       /only auth signs/,
     );
+  });
+});
+
+describe('verified tokens', () => {
+  it('remembers a verified token, still expires it, and never remembers a bad one', () => {
+    const verified = new VerifiedTokens(2);
+    const token = signAccessToken(claims, keys);
+    expect(verified.verify(token, keys, expected, now)).toEqual(claims);
+    expect(verified.verify(token, keys, expected, now + 10)).toEqual(claims);
+    expect(codeOf(() => verified.verify(token, keys, expected, now + 900))).toBe('401 token_expired');
+    const forged = `${token.slice(0, token.lastIndexOf('.'))}.${Buffer.alloc(64).toString('base64url')}`;
+    expect(codeOf(() => verified.verify(forged, keys, expected, now))).toBe('401 invalid_token');
+    expect(codeOf(() => verified.verify(forged, keys, expected, now))).toBe('401 invalid_token');
+  });
+
+  it('keeps at most its capacity, dropping the oldest', () => {
+    const verified = new VerifiedTokens(2);
+    const tokens = ['a', 'b', 'c'].map((sid) => signAccessToken({ ...claims, sid }, keys));
+    for (const t of tokens) verified.verify(t, keys, expected, now);
+    // The oldest was dropped, so a changed key now refuses it while the newer two are still known.
+    const other = new TokenKeys(generateKeyPairSync('ed25519').publicKey, undefined);
+    expect(codeOf(() => verified.verify(tokens[0], other, expected, now))).toBe('401 invalid_token');
+    expect(verified.verify(tokens[2], other, expected, now).sid).toBe('c');
   });
 });

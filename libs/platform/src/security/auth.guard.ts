@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
 import { requestContext, type Caller } from '../context/request-context';
 import { AppError } from '../errors/app-error';
-import { verifyAccessToken, type Role } from './access-token';
+import { VerifiedTokens, type Role } from './access-token';
 import { PUBLIC_ROUTE, ROLES } from './decorators';
 import { RedisService } from '../redis/redis.module';
 import { sessionKey } from './session-registry';
@@ -18,6 +18,8 @@ import { TokenKeys } from './token-keys';
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly verified = new VerifiedTokens();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: TokenKeys,
@@ -39,7 +41,7 @@ export class AuthGuard implements CanActivate {
     }
     let claims;
     try {
-      claims = verifyAccessToken(match[1], this.keys, {
+      claims = this.verified.verify(match[1], this.keys, {
         issuer: this.config.jwtIssuer,
         audience: this.config.jwtAudience,
       });

@@ -1,26 +1,24 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Currency } from '@protobank/contracts';
 import {
-  AppError,
   AppConfig,
+  AppError,
   assertAmountWithin,
   requestFingerprint,
   type Caller,
 } from '@protobank/platform';
-import { DataSource } from 'typeorm';
 import { HistoryService } from '../history/history.service';
-import { Ledger } from '../ledger/ledger';
+import { entryView } from '../history/transaction.view';
+import { Ledger, type Posted } from '../ledger/ledger';
 import type { DepositDto, ReverseDto } from './admin-ledger.dto';
 
 /**
- * Staff money movements: deposits from the cash system account, and reversing entries. Staff never
- * move money into or out of their own accounts (segregation of duties).
+ * Staff money movements: deposits from the cash system account, and reversing entries. The ledger
+ * refuses any on the staff member's own accounts (segregation of duties), under its locks.
  */
 @Injectable()
 export class AdminLedgerService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly ledger: Ledger,
     private readonly history: HistoryService,
     private readonly config: AppConfig,
@@ -28,19 +26,29 @@ export class AdminLedgerService {
 
   async deposit(staff: Caller, body: DepositDto, key: string) {
     assertAmountWithin(body.amount, this.config.maxAmount);
-    await this.refuseOwn(staff, [body.account_id]);
+    const cash = await this.ledger.systemAccount('cash', body.currency);
     const posted = await this.ledger.post({
       kind: 'deposit',
-      debit: await this.ledger.systemAccount('cash', body.currency),
+      debit: cash,
       credit: body.account_id,
       amount: body.amount,
       currency: body.currency,
       reference: body.reference ?? null,
       initiatedBy: staff.user_id,
+      notOwner: staff.user_id,
       idempotency: { owner: staff.user_id, key, fingerprint: requestFingerprint('deposit', { ...body }) },
       fields: { debit: 'account_id', credit: 'account_id' },
     });
-    return { view: await this.history.get(null, posted.entryId), replayed: posted.replayed };
+    const view = await this.viewOf(posted, {
+      kind: 'deposit',
+      debit: cash,
+      credit: body.account_id,
+      amount: body.amount,
+      currency: body.currency,
+      reference: body.reference ?? null,
+      reverses: null,
+    });
+    return { view, replayed: posted.replayed };
   }
 
   async reverse(staff: Caller, entryId: string, body: ReverseDto, key: string) {
@@ -51,16 +59,19 @@ export class AdminLedgerService {
         'A reversal cannot itself be reversed; post a new entry',
       );
     }
-    await this.refuseOwn(staff, [original.from_account_id, original.to_account_id]);
-    const posted = await this.ledger.post({
-      kind: 'reversal',
+    const reversal = {
+      kind: 'reversal' as const,
       debit: original.to_account_id,
       credit: original.from_account_id,
       amount: original.amount,
       currency: original.currency as Currency,
       reference: body.reason ?? `Reversal of ${original.id}`,
       reverses: original.id,
+    };
+    const posted = await this.ledger.post({
+      ...reversal,
       initiatedBy: staff.user_id,
+      notOwner: staff.user_id,
       allowFrozen: true,
       idempotency: {
         owner: staff.user_id,
@@ -69,16 +80,36 @@ export class AdminLedgerService {
       },
       fields: { debit: 'id', credit: 'id' },
     });
-    return { view: await this.history.get(null, posted.entryId), replayed: posted.replayed };
+    return { view: await this.viewOf(posted, reversal), replayed: posted.replayed };
   }
 
-  private async refuseOwn(staff: Caller, accountIds: string[]) {
-    const own = (await this.dataSource.query(
-      `SELECT 1 FROM transactions.ledger_accounts WHERE id = ANY($1::uuid[]) AND owner_id = $2`,
-      [accountIds, staff.user_id],
-    )) as unknown[];
-    if (own.length) {
-      throw new AppError(403, 'own_account', 'Staff cannot move money on their own accounts');
-    }
+  /** The new entry's view from what was posted; a replay reads the stored entry. */
+  private async viewOf(
+    posted: Posted,
+    e: {
+      kind: string;
+      debit: string;
+      credit: string;
+      amount: number;
+      currency: string;
+      reference: string | null;
+      reverses: string | null;
+    },
+  ) {
+    if (!posted.createdAt) return this.history.get(null, posted.entryId);
+    return entryView({
+      id: posted.entryId,
+      kind: e.kind,
+      debit_account_id: e.debit,
+      credit_account_id: e.credit,
+      amount: String(e.amount),
+      currency: e.currency,
+      reference: e.reference,
+      merchant: null,
+      category: null,
+      reverses_id: e.reverses,
+      reversed_by_id: null,
+      created_at: posted.createdAt,
+    });
   }
 }

@@ -30,6 +30,8 @@ export interface PostRequest {
   initiatedBy: string | null;
   /** When set, the debit account must belong to this user (a customer spending their own money). */
   debitOwner?: string | null;
+  /** Neither account may belong to this user (staff never move money on their own accounts). */
+  notOwner?: string | null;
   /** Staff reversals may move money on a frozen account. */
   allowFrozen?: boolean;
   idempotency?: { owner: string; key: string; fingerprint: string };
@@ -59,6 +61,7 @@ const MESSAGES: Record<string, string> = {
   insufficient_funds: 'Insufficient funds: this would take the balance below its overdraft limit',
   already_reversed: 'The transaction has already been reversed',
   same_account: 'An account cannot pay itself',
+  own_account: 'Staff cannot move money on their own accounts',
   idempotency_key_reused: `This ${IDEMPOTENCY_HEADER} was used with a different request`,
 };
 
@@ -120,7 +123,7 @@ export class Ledger {
   async post(req: PostRequest): Promise<Posted> {
     const ctx = requestContext.current();
     const [row] = (await this.dataSource.query(
-      `SELECT * FROM transactions.post_entry($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+      `SELECT * FROM transactions.post_entry($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
       [
         randomUUID(),
         req.kind,
@@ -134,6 +137,7 @@ export class Ledger {
         req.reverses ?? null,
         req.initiatedBy,
         req.debitOwner ?? null,
+        req.notOwner ?? null,
         req.allowFrozen ?? false,
         req.idempotency?.owner ?? null,
         req.idempotency?.key ?? null,
@@ -177,7 +181,7 @@ export class Ledger {
   }
 
   private async afterCommit(rows: LedgerAccountRow[]): Promise<void> {
-    this.relay.kick();
+    this.relay.kickSoon();
     await this.refreshCache(rows);
   }
 
