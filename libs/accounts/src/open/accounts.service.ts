@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import {
+  accountNumberFor,
   BALANCE_CACHE_TTL_SECONDS,
   balanceCacheKey,
+  formatSortCode,
   TRANSACTIONS_API,
   USERS_API,
   type AccountsApi,
@@ -15,7 +17,6 @@ import { AppConfig, AppError, jsonAmount, LOGGER, VersionedCache, type Caller } 
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import { accountNumberFor, formatSortCode } from '@protobank/contracts';
 import type { OpenAccountDto } from './account.dto';
 import { AccountEntity } from './account.entity';
 
