@@ -33,3 +33,4 @@ export * from './http/money';
 export * from './redis/versioned-cache';
 export * from './messaging/events/outbox-relay';
 export * from './http/period';
+export * from './http/http-types';

@@ -13,8 +13,14 @@ import {
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
-import type { Request, Response } from 'express';
+import {
+  CurrentCaller,
+  ErrorResponseDto,
+  prefersCsv,
+  type Caller,
+  type HttpReply,
+  type HttpRequest,
+} from '@protobank/platform';
 import { statementCsv } from '../statement/statement-csv';
 import { StatementService } from '../statement/statement.service';
 import {
@@ -88,14 +94,14 @@ export class AccountsController {
     @CurrentCaller() caller: Caller,
     @Param() params: AccountIdParams,
     @Query() query: StatementQuery,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
+    @Req() req: HttpRequest,
+    @Res({ passthrough: true }) res: HttpReply,
   ) {
     const statement = await this.statements.statement(caller, params.id, query);
-    if (req.accepts(['application/json', 'text/csv']) !== 'text/csv') return statement;
+    if (!prefersCsv(req.headers.accept)) return statement;
     const name = `statement-${statement.account_number}-${statement.from.slice(0, 10)}-${statement.to.slice(0, 10)}.csv`;
-    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-    res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
+    void res.header('Content-Type', 'text/csv; charset=utf-8');
+    void res.header('Content-Disposition', `attachment; filename="${name}"`);
     return statementCsv(statement);
   }
 

@@ -18,13 +18,13 @@ import {
   RateLimit,
   type Caller,
 } from '@protobank/platform';
-import type { Request } from 'express';
+import type { HttpRequest } from '@protobank/platform';
 import { SessionStore, type SessionMeta } from './session.store';
 import { LoginDto, RefreshDto, SessionIdParams, SessionListDto, TokenPairDto } from './sessions.dto';
 import { SessionsService } from './sessions.service';
 import type { TokenPair } from './token-issuer';
 
-const metaOf = (req: Request): SessionMeta => ({ ip: req.ip, user_agent: req.headers['user-agent'] });
+const metaOf = (req: HttpRequest): SessionMeta => ({ ip: req.ip, user_agent: req.headers['user-agent'] });
 
 @ApiTags('auth')
 @Controller('auth')
@@ -49,7 +49,7 @@ export class SessionsController {
     type: ErrorResponseDto,
     description: 'rate_limited (per IP) or account_locked; see Retry-After',
   })
-  login(@Body() body: LoginDto, @Req() req: Request): Promise<TokenPair> {
+  login(@Body() body: LoginDto, @Req() req: HttpRequest): Promise<TokenPair> {
     return this.service.login(body.email, body.password, metaOf(req));
   }
 
@@ -68,7 +68,7 @@ export class SessionsController {
     type: ErrorResponseDto,
     description: 'invalid_refresh_token or refresh_token_reused',
   })
-  refresh(@Body() body: RefreshDto, @Req() req: Request): Promise<TokenPair> {
+  refresh(@Body() body: RefreshDto, @Req() req: HttpRequest): Promise<TokenPair> {
     return this.service.refresh(body.refresh_token, metaOf(req));
   }
 

@@ -1,12 +1,13 @@
 import { Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { Server, ServerResponse } from 'node:http';
 import type { ContractDef } from '@protobank/contracts';
 import type { Logger } from 'pino';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
 import { ensureDatabase } from '../database/ensure-database';
 import { setupDocs } from '../docs/swagger';
-import { configureHttp } from '../http/configure-http';
+import { configureHttp, parseBytes } from '../http/configure-http';
 import { createLogger, PinoNestLogger } from '../logging/logger';
 import type { Transport } from '../messaging/messaging.module';
 import { PlatformModule } from './platform.module';
@@ -44,7 +45,16 @@ export async function createApp(
       ...def.modules,
     ],
   };
-  const app = await NestFactory.create(root, { bodyParser: false, logger: new PinoNestLogger(logger) });
+  const adapter = new FastifyAdapter({
+    // The client IP (rate limits, session list) comes from X-Forwarded-For only when set by a trusted proxy.
+    // (A number is a hop count, which Fastify accepts though its type omits it.)
+    trustProxy: config.trustProxy as string,
+    bodyLimit: parseBytes(config.bodyLimit),
+  });
+  const app = await NestFactory.create(root, adapter, {
+    bodyParser: false,
+    logger: new PinoNestLogger(logger),
+  });
   configureHttp(app, config, logger);
   setupDocs(app, def.service);
   return app;

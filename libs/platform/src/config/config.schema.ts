@@ -139,7 +139,7 @@ export const CONFIG_SCHEMA = {
   TRUST_PROXY: {
     kind: 'string',
     default: 'loopback',
-    doc: "Which proxies' X-Forwarded-For to believe for the client IP (Express `trust proxy`: loopback, uniquelocal, CIDRs, or a hop count).",
+    doc: "Which proxies' X-Forwarded-For to believe for the client IP (Fastify `trustProxy`, as proxy-addr reads it: loopback, uniquelocal, CIDRs, or a hop count).",
   },
   LOGIN_RATE_LIMIT_PER_MINUTE: {
     kind: 'int',

@@ -1,18 +1,16 @@
 import type { INestApplication } from '@nestjs/common';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { AppError } from '../errors/app-error';
 import { MetricsService } from '../metrics/metrics.service';
-import { HttpErrorFilter, sendError } from './http-exception.filter';
-import { requestMiddleware } from './request.middleware';
+import { HttpErrorFilter } from './http-exception.filter';
+import { requestHooks } from './request-hooks';
 import { validationPipe } from './validation';
 
-const JSON_TYPES = ['application/json', 'application/*+json'];
-/** Oversized bodies up to this size are drained before the 413 is sent; larger ones get the connection closed. */
-const DRAIN_LIMIT = 16 * 1024 * 1024;
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** JSON media types besides application/json itself (e.g. application/merge-patch+json). */
+const JSON_SUFFIX = /^application\/[\w.+-]+\+json(\s*;.*)?$/i;
 
 /** The path of the first string holding U+0000 (`body.` / `query.` prefixes dropped), if any. */
 function findNul(value: unknown, path: string, depth = 0): string | undefined {
@@ -26,6 +24,13 @@ function findNul(value: unknown, path: string, depth = 0): string | undefined {
     if (found) return found;
   }
   return undefined;
+}
+
+export function parseBytes(limit: string): number {
+  const m = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(limit.trim());
+  if (!m) throw new Error(`BODY_LIMIT "${limit}" is not a size such as 1mb`);
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
+  return Number(m[1]) * unit;
 }
 
 /**
@@ -43,38 +48,25 @@ function helmetHeaders(options: Parameters<typeof helmet>[0]): [string, string][
   return headers;
 }
 
-function parseBytes(limit: string): number {
-  const m = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(limit.trim());
-  if (!m) throw new Error(`BODY_LIMIT "${limit}" is not a size such as 1mb`);
-  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
-  return Number(m[1]) * unit;
-}
-
 /**
  * Everything HTTP that is the same in every app: request ids, access logs and metrics, security headers,
- * CORS from config, the JSON body parser with its size limit, validation, and the one error shape for
- * every failure, including the ones raised before a route runs (malformed JSON, 413, 415, 404).
+ * CORS from config, JSON bodies only (BODY_LIMIT, set on the adapter), validation, and the one error
+ * shape for every failure, including the ones raised before a route runs (malformed JSON, 413, 415, 404).
  */
 export function configureHttp(app: INestApplication, config: AppConfig, logger: Logger): void {
-  const limitBytes = parseBytes(config.bodyLimit);
-  // The client IP (rate limits, session list) comes from X-Forwarded-For only when set by a trusted proxy.
-  const instance = app.getHttpAdapter().getInstance() as express.Express;
-  instance.set('trust proxy', config.trustProxy);
-  // No ETags: API responses are not cached by validators, and hashing every body costs CPU per request.
-  instance.set('etag', false);
-  app.use(requestMiddleware(logger, app.get(MetricsService)));
-  instance.disable('x-powered-by');
-  const securityHeaders = helmetHeaders({
-    contentSecurityPolicy: {
-      // Swagger UI at /docs needs inline styles and data: images; nothing else is relaxed.
-      directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
-    },
-  });
-  app.use((_req: Request, res: Response, next: NextFunction) => {
-    for (const [name, value] of securityHeaders) res.setHeader(name, value);
-    next();
-  });
-  // With no allowed origin there is nothing for CORS to say: no middleware at all.
+  const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
+  requestHooks(
+    fastify,
+    logger,
+    app.get(MetricsService),
+    helmetHeaders({
+      contentSecurityPolicy: {
+        // Swagger UI at /docs needs inline styles and data: images; nothing else is relaxed.
+        directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+      },
+    }),
+  );
+  // With no allowed origin there is nothing for CORS to say: no handler at all.
   if (config.corsOrigins.length) {
     app.enableCors({
       origin: config.corsOrigins,
@@ -82,42 +74,42 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
       exposedHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed'],
     });
   }
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const length = Number(req.headers['content-length'] ?? 0);
-    if (length <= limitBytes) return next();
-    // Answer only once the body has been read (and dropped): a client still writing when the socket
-    // closes sees EPIPE instead of the 413. Past DRAIN_LIMIT we stop listening and close.
-    const error = new AppError(413, 'payload_too_large', `Request body exceeds ${config.bodyLimit}`);
-    if (length > DRAIN_LIMIT) {
-      res.setHeader('Connection', 'close');
-      return next(error);
+  // JSON only (application/json and application/*+json); text/plain, parsed by default, and anything
+  // else is 415. A body that is not JSON (or holds a __proto__ key) is 400 malformed_body.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  const jsonParser = (
+    req: FastifyRequest,
+    body: string | Buffer,
+    done: (err: Error | null, value?: unknown) => void,
+  ) =>
+    parseJson(req, body as string, (err, value) =>
+      err
+        ? done(AppError.badRequest('malformed_body', `Malformed JSON body: ${err.message}`))
+        : done(null, value),
+    );
+  fastify.removeContentTypeParser(['text/plain', 'application/json']);
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonParser);
+  fastify.addContentTypeParser(JSON_SUFFIX, { parseAs: 'string' }, jsonParser);
+  fastify.addHook('onRequest', (req, _reply, done) => {
+    // Bodies are never decoded: a Content-Encoding other than identity cannot be read as JSON.
+    const encoding = req.headers['content-encoding'];
+    if (encoding && encoding.toLowerCase() !== 'identity') {
+      return done(AppError.badRequest('bad_request', `Unsupported Content-Encoding "${encoding}"`));
     }
-    req.on('end', () => next(error));
-    req.resume();
+    done();
   });
-  app.use(express.json({ limit: limitBytes, type: JSON_TYPES }));
-  app.use((req: Request, _res: Response, next: NextFunction) => {
-    const hasBody =
-      Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-    if (BODY_METHODS.has(req.method) && hasBody && !req.is(JSON_TYPES)) {
-      return next(new AppError(415, 'unsupported_media_type', 'Request bodies must be application/json'));
-    }
-    next();
-  });
-  app.use((req: Request, _res: Response, next: NextFunction) => {
+  fastify.addHook('preValidation', (req, _reply, done) => {
     // PostgreSQL cannot store U+0000 in text: refuse it here, naming the field, rather than fail in SQL.
     const field = findNul(req.body, 'body') ?? findNul(req.query, 'query');
-    if (!field) return next();
-    next(
+    if (!field) return done();
+    done(
       AppError.badRequest('validation_failed', `Invalid request: ${field}`, [
         { field, message: `${field} must not contain NUL characters` },
       ]),
     );
   });
-  // Errors raised by the middleware above never reach Nest's filters: render them here.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) =>
-    sendError(res, err, logger, req),
-  );
+  // Errors raised before a route's handler (parsing, 413, 415, the hooks above) go through the error
+  // handler Nest's adapter installs, which hands them to this filter like any other.
   app.useGlobalFilters(new HttpErrorFilter(logger));
   app.useGlobalPipes(validationPipe());
 }

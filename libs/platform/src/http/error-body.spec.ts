@@ -25,36 +25,25 @@ describe('toErrorBody', () => {
     expect(toErrorBody(new ForbiddenException())).toMatchObject({ status: 403, code: 'forbidden' });
   });
 
-  it('maps body-parser failures to 400 and 413 without echoing their internals', () => {
-    const parse = Object.assign(new SyntaxError('Unexpected token } in JSON at position 9'), {
-      status: 400,
-      type: 'entity.parse.failed',
+  it("maps Fastify's request errors by their status without echoing their internals", () => {
+    const big = Object.assign(new Error('Request body is too large'), {
+      statusCode: 413,
+      code: 'FST_ERR_CTP_BODY_TOO_LARGE',
     });
-    expect(toErrorBody(parse)).toEqual({
-      status: 400,
-      code: 'malformed_body',
-      message: 'Malformed JSON body',
-      details: [],
-    });
-    const big = Object.assign(new Error('request entity too large'), {
+    expect(toErrorBody(big)).toEqual({
       status: 413,
-      type: 'entity.too.large',
-    });
-    expect(toErrorBody(big)).toMatchObject({ status: 413, code: 'payload_too_large' });
-  });
-
-  it('maps other exposed client errors by their status (a gzip body that is not gzip)', () => {
-    const zlib = Object.assign(new Error('incorrect header check'), {
-      status: 400,
-      expose: true,
-      code: 'Z_DATA_ERROR',
-    });
-    expect(toErrorBody(zlib)).toEqual({
-      status: 400,
-      code: 'bad_request',
-      message: 'Bad request body',
+      code: 'payload_too_large',
+      message: 'Bad request',
       details: [],
     });
+    const media = Object.assign(new Error('Unsupported Media Type: text/plain'), {
+      statusCode: 415,
+      code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+    });
+    expect(toErrorBody(media)).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+    // A Fastify error that is not the client's fault stays a 500.
+    const internal = Object.assign(new Error('x'), { statusCode: 500, code: 'FST_ERR_SOMETHING' });
+    expect(toErrorBody(internal)).toMatchObject({ status: 500, code: 'internal_error' });
   });
 
   it('answers an unreachable Redis or database with 503, not 500', () => {

@@ -3,7 +3,7 @@ import { AppError, STATUS_CODES, type ErrorBody } from '../errors/app-error';
 
 /**
  * Maps anything thrown while serving a request to the one error shape. Domain errors keep their code;
- * framework and body-parser errors get the conventional code of their status; anything else is a 500
+ * framework errors (Nest's, Fastify's) get the conventional code of their status; anything else is a 500
  * whose cause is logged, never sent.
  */
 export function toErrorBody(error: unknown): ErrorBody {
@@ -19,32 +19,18 @@ export function toErrorBody(error: unknown): ErrorBody {
     }
     return { status, code: STATUS_CODES[status] ?? `http_${status}`, message, details: [] };
   }
-  const bodyError = error as { status?: number; statusCode?: number; type?: string; expose?: boolean };
-  const status = bodyError.status ?? bodyError.statusCode;
-  const clientError = typeof status === 'number' && status >= 400 && status < 500;
-  if (clientError && typeof bodyError.type === 'string') {
-    // body-parser errors (entity.parse.failed, entity.too.large, encoding.unsupported, ...)
-    const messages: Record<string, string> = {
-      'entity.parse.failed': 'Malformed JSON body',
-      'entity.too.large': 'Request body too large',
-      'encoding.unsupported': 'Unsupported content encoding',
-      'charset.unsupported': 'Unsupported charset',
-    };
-    return {
-      status,
-      code: status === 400 ? 'malformed_body' : (STATUS_CODES[status] ?? `http_${status}`),
-      message: messages[bodyError.type] ?? 'Bad request body',
-      details: [],
-    };
-  }
-  if (clientError && bodyError.expose === true) {
-    // Other http-errors raised while reading the body (e.g. a Content-Encoding: gzip body that is not gzip).
-    return {
-      status,
-      code: STATUS_CODES[status] ?? `http_${status}`,
-      message: 'Bad request body',
-      details: [],
-    };
+  const fastifyError = error as { statusCode?: number; code?: unknown };
+  const status = fastifyError.statusCode;
+  if (
+    typeof fastifyError.code === 'string' &&
+    fastifyError.code.startsWith('FST_') &&
+    typeof status === 'number' &&
+    status >= 400 &&
+    status < 500
+  ) {
+    // Raised by Fastify while reading the request (size, media type, headers) and not already turned
+    // into an HttpException by Nest's adapter: the conventional code of its status, no internals.
+    return { status, code: STATUS_CODES[status] ?? `http_${status}`, message: 'Bad request', details: [] };
   }
   const pgCode =
     (error as { code?: unknown; driverError?: { code?: unknown } })?.driverError?.code ??

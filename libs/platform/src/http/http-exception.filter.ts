@@ -1,9 +1,8 @@
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { requestContext } from '../context/request-context';
 import { AppError } from '../errors/app-error';
 import { toErrorBody } from './error-body';
+import type { HttpReply, HttpRequest } from './http-types';
 
 /** Renders every error of every route (including unknown routes) in the one error shape. */
 @Catch()
@@ -12,19 +11,22 @@ export class HttpErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const res = http.getResponse<Response>();
-    const req = http.getRequest<Request>();
-    sendError(res, exception, this.logger, req);
+    sendError(http.getResponse<HttpReply>(), exception, this.logger, http.getRequest<HttpRequest>());
   }
 }
 
-export function sendError(res: Response, exception: unknown, logger: Logger, req?: Request): void {
+export function sendError(reply: HttpReply, exception: unknown, logger: Logger, req?: HttpRequest): void {
   const body = toErrorBody(exception);
   if (body.status >= 500)
-    logger.error({ err: exception, method: req?.method, path: req?.path }, 'request failed');
-  if (res.headersSent) return;
+    logger.error({ err: exception, method: req?.method, path: req?.url }, 'request failed');
+  if (reply.sent) return;
   if (exception instanceof AppError)
-    for (const [name, value] of Object.entries(exception.headers)) res.setHeader(name, value);
-  const requestId = requestContext.requestId() ?? String(res.getHeader('x-request-id') ?? '');
-  res.status(body.status).json({ ...body, request_id: requestId });
+    for (const [name, value] of Object.entries(exception.headers)) void reply.header(name, value);
+  // The id stored on the request, not the async context: errors raised while the body is parsed run
+  // outside any request's context.
+  const requestId = req?.requestId ?? String(reply.getHeader('x-request-id') ?? '');
+  void reply
+    .code(body.status)
+    .type('application/json; charset=utf-8')
+    .send({ ...body, request_id: requestId });
 }

@@ -1,6 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
+import type { HttpReply, HttpRequest } from '../http/http-types';
 import { AppConfig } from '../config/app-config';
 import { requestContext, type Caller } from '../context/request-context';
 import { AppError } from '../errors/app-error';
@@ -31,12 +31,12 @@ export class AuthGuard implements CanActivate {
     if (ctx.getType() !== 'http') return true;
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
-    const req = ctx.switchToHttp().getRequest<Request & { caller?: Caller }>();
-    const res = ctx.switchToHttp().getResponse<Response>();
+    const req = ctx.switchToHttp().getRequest<HttpRequest>();
+    const res = ctx.switchToHttp().getResponse<HttpReply>();
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header) : null;
     if (!match) {
-      res.setHeader('WWW-Authenticate', 'Bearer');
+      void res.header('WWW-Authenticate', 'Bearer');
       throw new AppError(401, 'unauthorized', 'A bearer access token is required');
     }
     let claims;
@@ -46,11 +46,11 @@ export class AuthGuard implements CanActivate {
         audience: this.config.jwtAudience,
       });
     } catch (err) {
-      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      void res.header('WWW-Authenticate', 'Bearer error="invalid_token"');
       throw err;
     }
     if ((await this.redis.client.exists(sessionKey(claims.sid))) === 0) {
-      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      void res.header('WWW-Authenticate', 'Bearer error="invalid_token"');
       throw new AppError(401, 'session_ended', 'The session of this access token has ended; log in again');
     }
     const caller: Caller = { user_id: claims.sub, role: claims.role, session_id: claims.sid };

@@ -1,8 +1,7 @@
 import { Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { HttpRequest } from '../http/http-types';
 import { AppConfig } from '../config/app-config';
-import type { Caller } from '../context/request-context';
 import { AppError } from '../errors/app-error';
 import { RateLimiter } from './rate-limiter';
 
@@ -36,7 +35,7 @@ export class RateLimitGuard implements CanActivate {
       ctx.getClass(),
     ]);
     if (!options) return true;
-    const req = ctx.switchToHttp().getRequest<Request & { caller?: Caller }>();
+    const req = ctx.switchToHttp().getRequest<HttpRequest>();
     const key =
       options.by === 'user' && req.caller ? `user:${req.caller.user_id}` : `ip:${req.ip ?? 'unknown'}`;
     const limit = typeof options.limit === 'function' ? options.limit(this.config) : options.limit;

@@ -18,10 +18,10 @@ import {
   ErrorResponseDto,
   IdempotencyKey,
   REPLAYED_HEADER,
+  type HttpReply,
   Roles,
   type Caller,
 } from '@protobank/platform';
-import type { Response } from 'express';
 import { TransactionDto, TransactionIdParams } from '../history/transaction.dto';
 import { IDEMPOTENCY_HEADER_DOC } from '../transfer/transfer.controller';
 import { DepositDto, LedgerVerifyDto, ReverseDto } from './admin-ledger.dto';
@@ -55,10 +55,10 @@ export class AdminLedgerController {
     @CurrentCaller() caller: Caller,
     @IdempotencyKey() key: string,
     @Body() body: DepositDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: HttpReply,
   ) {
     const { view, replayed } = await this.admin.deposit(caller, body, key);
-    if (replayed) res.setHeader(REPLAYED_HEADER, 'true');
+    if (replayed) void res.header(REPLAYED_HEADER, 'true');
     return view;
   }
 
@@ -81,10 +81,10 @@ export class AdminLedgerController {
     @IdempotencyKey() key: string,
     @Param() params: TransactionIdParams,
     @Body() body: ReverseDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: HttpReply,
   ) {
     const { view, replayed } = await this.admin.reverse(caller, params.id, body, key);
-    if (replayed) res.setHeader(REPLAYED_HEADER, 'true');
+    if (replayed) void res.header(REPLAYED_HEADER, 'true');
     return view;
   }
 

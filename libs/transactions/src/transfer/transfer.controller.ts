@@ -16,9 +16,9 @@ import {
   ErrorResponseDto,
   IdempotencyKey,
   REPLAYED_HEADER,
+  type HttpReply,
   type Caller,
 } from '@protobank/platform';
-import type { Response } from 'express';
 import { TransactionDto } from '../history/transaction.dto';
 import { TransferDto } from './transfer.dto';
 import { TransferService } from './transfer.service';
@@ -53,10 +53,10 @@ export class TransferController {
     @CurrentCaller() caller: Caller,
     @IdempotencyKey() key: string,
     @Body() body: TransferDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: HttpReply,
   ) {
     const { view, replayed } = await this.transfers.transfer(caller, body, key);
-    if (replayed) res.setHeader(REPLAYED_HEADER, 'true');
+    if (replayed) void res.header(REPLAYED_HEADER, 'true');
     return view;
   }
 }

@@ -1,0 +1,29 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** The HTTP request and response as handlers see them (Fastify, through Nest's Fastify adapter). */
+export type HttpRequest = FastifyRequest & {
+  caller?: import('../context/request-context').Caller;
+  requestId?: string;
+};
+export type HttpReply = FastifyReply;
+
+/**
+ * Whether an Accept header asks for CSV over JSON: text/csv with a q above JSON's (application/json,
+ * application/*, or *\/* when JSON is not named). JSON wins ties and is the default.
+ */
+export function prefersCsv(accept: string | undefined): boolean {
+  if (!accept) return false;
+  let csv = 0;
+  let json = 0;
+  let any = 0;
+  for (const part of accept.split(',')) {
+    const [type, ...params] = part.trim().toLowerCase().split(';');
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    const weight = Number.isFinite(q) ? q : 0;
+    if (type === 'text/csv' || type === 'text/*') csv = Math.max(csv, weight);
+    else if (type === 'application/json' || type === 'application/*') json = Math.max(json, weight);
+    else if (type === '*/*') any = Math.max(any, weight);
+  }
+  return csv > 0 && csv > Math.max(json, json === 0 ? any : 0);
+}

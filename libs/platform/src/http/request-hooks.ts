@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { acceptRequestId, REQUEST_ID_HEADER, requestContext } from '../context/request-context';
+import type { MetricsService } from '../metrics/metrics.service';
+import type { HttpRequest } from './http-types';
+
+const QUIET = /^\/(health|metrics)(\/|$)/;
+
+/**
+ * Around every request: accepts a sane X-Request-Id or makes one and returns it, sets the security
+ * headers, runs the handler inside the request's context, and on completion logs the request and records
+ * its duration by route pattern (never by raw path, which would explode the metric's cardinality).
+ */
+export function requestHooks(
+  fastify: FastifyInstance,
+  logger: Logger,
+  metrics: MetricsService,
+  securityHeaders: [string, string][],
+): void {
+  fastify.addHook('onRequest', (req, reply, done) => {
+    const requestId = acceptRequestId(req.headers[REQUEST_ID_HEADER]) ?? randomUUID();
+    (req as HttpRequest).requestId = requestId;
+    void reply.header('X-Request-Id', requestId);
+    for (const [name, value] of securityHeaders) void reply.header(name, value);
+    requestContext.enter({ requestId });
+    done();
+  });
+  // The body is parsed in stream callbacks, outside the context entered above: enter it again right
+  // before guards and the handler run.
+  fastify.addHook('preHandler', (req, _reply, done) => {
+    requestContext.enter({ requestId: (req as HttpRequest).requestId! });
+    done();
+  });
+  fastify.addHook('onResponse', (req, reply, done) => {
+    const seconds = reply.elapsedTime / 1000;
+    const route = req.routeOptions.url;
+    const routeLabel = route && route !== '*' ? route : 'unmatched';
+    metrics.httpDuration.observe(
+      { method: req.method, route: routeLabel, status_code: String(reply.statusCode) },
+      seconds,
+    );
+    const path = req.url.split('?')[0];
+    const entry = {
+      request_id: (req as HttpRequest).requestId,
+      method: req.method,
+      path,
+      route: routeLabel,
+      status: reply.statusCode,
+      duration_ms: Math.round(seconds * 1000 * 10) / 10,
+    };
+    if (QUIET.test(path) && reply.statusCode < 400) logger.debug(entry, 'request');
+    else logger.info(entry, 'request');
+    done();
+  });
+}
