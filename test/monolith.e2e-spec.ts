@@ -57,6 +57,13 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
       .set('Access-Control-Request-Method', 'POST')
       .expect(204);
     expect(allowed.headers['access-control-allow-origin']).toBe('https://app.protobank.example');
+    const del = await request(running.baseUrl)
+      .options('/auth/sessions/x')
+      .set('Origin', 'https://app.protobank.example')
+      .set('Access-Control-Request-Method', 'DELETE')
+      .expect(204);
+    expect(del.headers['access-control-allow-methods']).toContain('DELETE');
+    expect(del.headers['access-control-allow-methods']).toContain('PATCH');
     const refused = await request(running.baseUrl)
       .options('/auth/register')
       .set('Origin', 'https://evil.example')

@@ -122,6 +122,31 @@ export function foundationScenarios(get: () => Running) {
       ]);
     });
 
+    it('answers a JSON body in another charset than UTF-8 with 415 (never stored garbled)', async () => {
+      const res = await http()
+        .post('/auth/register')
+        .set('Content-Type', 'application/json; charset=iso-8859-1')
+        .send(Buffer.from('{"email":"j\xe9@example.com"}', 'latin1'))
+        .expect(415);
+      expectErrorShape(res.body, 415, 'unsupported_media_type');
+    });
+
+    it('reads an empty body sent as JSON as an empty object', async () => {
+      const res = await http()
+        .post('/auth/register')
+        .set('Content-Type', 'application/json')
+        .send('')
+        .expect(400);
+      expectErrorShape(res.body, 400, 'validation_failed');
+    });
+
+    it('answers a malformed URL with 400 in the error shape, with its request id and headers', async () => {
+      const res = await http().get('/auth/nope%E0%A4%A').set('X-Request-Id', 'bad-url-1').expect(400);
+      expectErrorShape(res.body, 400, 'bad_request');
+      expect([res.body.request_id, res.headers['x-request-id']]).toEqual(['bad-url-1', 'bad-url-1']);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    });
+
     it('answers a body whose Content-Encoding does not match with 400', async () => {
       const res = await http()
         .post('/auth/register')

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
 import { ensureDatabase } from '../database/ensure-database';
 import { setupDocs } from '../docs/swagger';
-import { configureHttp, parseBytes } from '../http/configure-http';
+import { configureHttp, frameworkErrorHandler, parseBytes, trustProxyOption } from '../http/configure-http';
 import { createLogger, PinoNestLogger } from '../logging/logger';
 import type { Transport } from '../messaging/messaging.module';
 import { PlatformModule } from './platform.module';
@@ -46,10 +46,15 @@ export async function createApp(
     ],
   };
   const adapter = new FastifyAdapter({
-    // The client IP (rate limits, session list) comes from X-Forwarded-For only when set by a trusted proxy.
-    // (A number is a hop count, which Fastify accepts though its type omits it.)
-    trustProxy: config.trustProxy as string,
+    // The client IP (rate limits, session list) comes from X-Forwarded-For only when set by a trusted
+    // proxy. A hop count becomes a function: Fastify 5 ignores a plain number (it fails closed).
+    trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: parseBytes(config.bodyLimit),
+    // Long enough for any id a route takes; a longer one reaches validation (400), not a 414.
+    routerOptions: { maxParamLength: 500 },
+    // While draining, requests on open connections are still served (and told Connection: close).
+    return503OnClosing: false,
+    frameworkErrors: frameworkErrorHandler(logger),
   });
   const app = await NestFactory.create(root, adapter, {
     bodyParser: false,

@@ -18,13 +18,6 @@ export const requestContext = {
   run<T>(ctx: RequestContext, fn: () => T): T {
     return storage.run(ctx, fn);
   },
-  /**
-   * Makes `ctx` the context of the rest of the current execution and what it starts. For HTTP, where
-   * the framework calls the handler from a callback rather than from a function we could wrap.
-   */
-  enter(ctx: RequestContext): void {
-    storage.enterWith(ctx);
-  },
   current(): RequestContext | undefined {
     return storage.getStore();
   },

@@ -1,13 +1,20 @@
 import type { INestApplication } from '@nestjs/common';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { AppError } from '../errors/app-error';
 import { MetricsService } from '../metrics/metrics.service';
-import { HttpErrorFilter } from './http-exception.filter';
+import { acceptRequestId, REQUEST_ID_HEADER } from '../context/request-context';
+import { HttpErrorFilter, sendError } from './http-exception.filter';
+import type { HttpRequest } from './http-types';
 import { requestHooks } from './request-hooks';
 import { validationPipe } from './validation';
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Oversized bodies up to this size are drained before the 413 is sent; larger ones get the connection closed. */
+const DRAIN_LIMIT = 16 * 1024 * 1024;
 
 /** JSON media types besides application/json itself (e.g. application/merge-patch+json). */
 const JSON_SUFFIX = /^application\/[\w.+-]+\+json(\s*;.*)?$/i;
@@ -37,7 +44,7 @@ export function parseBytes(limit: string): number {
  * The headers helmet sets with these options, computed once: they do not depend on the request, and
  * setting them from one list costs a fraction of running helmet's dozen middlewares on every request.
  */
-function helmetHeaders(options: Parameters<typeof helmet>[0]): [string, string][] {
+export function helmetHeaders(options: Parameters<typeof helmet>[0]): [string, string][] {
   const headers: [string, string][] = [];
   const res = {
     setHeader: (name: string, value: unknown) => headers.push([name, String(value)]),
@@ -48,6 +55,40 @@ function helmetHeaders(options: Parameters<typeof helmet>[0]): [string, string][
   return headers;
 }
 
+/** TRUST_PROXY for Fastify: a hop count becomes a function, since Fastify 5 ignores a plain number. */
+export function trustProxyOption(
+  value: string | number,
+): string | ((address: string, hop: number) => boolean) {
+  return typeof value === 'number' ? (_address: string, hop: number) => hop < value : value;
+}
+
+export const SECURITY_HEADERS = helmetHeaders({
+  contentSecurityPolicy: {
+    // Swagger UI at /docs needs inline styles and data: images; nothing else is relaxed.
+    directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+  },
+});
+
+/**
+ * For the adapter's `frameworkErrors`: requests Fastify refuses before any hook runs (a malformed URL,
+ * for one) still get a request id, the security headers and the one error shape.
+ */
+export function frameworkErrorHandler(logger: Logger) {
+  return (error: Error, req: FastifyRequest, reply: FastifyReply) => {
+    const requestId = acceptRequestId(req.headers[REQUEST_ID_HEADER]) ?? randomUUID();
+    (req as HttpRequest).requestId = requestId;
+    void reply.header('X-Request-Id', requestId);
+    for (const [name, value] of SECURITY_HEADERS) void reply.header(name, value);
+    const badUrl = (error as { code?: string }).code === 'FST_ERR_BAD_URL';
+    sendError(
+      reply,
+      badUrl ? AppError.badRequest('bad_request', 'Malformed URL') : error,
+      logger,
+      req as HttpRequest,
+    );
+  };
+}
+
 /**
  * Everything HTTP that is the same in every app: request ids, access logs and metrics, security headers,
  * CORS from config, JSON bodies only (BODY_LIMIT, set on the adapter), validation, and the one error
@@ -55,21 +96,14 @@ function helmetHeaders(options: Parameters<typeof helmet>[0]): [string, string][
  */
 export function configureHttp(app: INestApplication, config: AppConfig, logger: Logger): void {
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
-  requestHooks(
-    fastify,
-    logger,
-    app.get(MetricsService),
-    helmetHeaders({
-      contentSecurityPolicy: {
-        // Swagger UI at /docs needs inline styles and data: images; nothing else is relaxed.
-        directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
-      },
-    }),
-  );
+  requestHooks(fastify, logger, app.get(MetricsService), SECURITY_HEADERS);
   // With no allowed origin there is nothing for CORS to say: no handler at all.
   if (config.corsOrigins.length) {
     app.enableCors({
       origin: config.corsOrigins,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      // An OPTIONS request that is not a CORS preflight is answered like any other (404), not refused.
+      strictPreflight: false,
       credentials: false,
       exposedHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed'],
     });
@@ -81,16 +115,42 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
     req: FastifyRequest,
     body: string | Buffer,
     done: (err: Error | null, value?: unknown) => void,
-  ) =>
+  ) => {
+    // UTF-8 only (JSON's encoding): another declared charset would be decoded wrongly, not refused.
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
+    if (charset && !/^utf-?8$/i.test(charset)) {
+      return done(new AppError(415, 'unsupported_media_type', `Unsupported charset "${charset}": use UTF-8`));
+    }
+    // An empty body is an empty object, as many clients send Content-Type on bodyless requests.
+    if ((body as string).trim() === '') return done(null, {});
     parseJson(req, body as string, (err, value) =>
       err
         ? done(AppError.badRequest('malformed_body', `Malformed JSON body: ${err.message}`))
         : done(null, value),
     );
+  };
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonParser);
   fastify.addContentTypeParser(JSON_SUFFIX, { parseAs: 'string' }, jsonParser);
-  fastify.addHook('onRequest', (req, _reply, done) => {
+  const limitBytes = parseBytes(config.bodyLimit);
+  fastify.addHook('onRequest', (req, reply, done) => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > limitBytes) {
+      // Answer only once the body has been read (and dropped): a client or proxy still writing when
+      // the socket closes sees EPIPE instead of the 413. Past DRAIN_LIMIT we stop listening and close.
+      const error = new AppError(413, 'payload_too_large', `Request body exceeds ${config.bodyLimit}`);
+      if (length > DRAIN_LIMIT) {
+        void reply.header('Connection', 'close');
+        return done(error);
+      }
+      req.raw.on('end', () => done(error));
+      req.raw.resume();
+      return;
+    }
+    // A request with no body has no media type to refuse (some clients send one anyway).
+    if (req.headers['content-length'] === '0' && req.headers['transfer-encoding'] === undefined) {
+      delete req.headers['content-type'];
+    }
     // Bodies are never decoded: a Content-Encoding other than identity cannot be read as JSON.
     const encoding = req.headers['content-encoding'];
     if (encoding && encoding.toLowerCase() !== 'identity') {
@@ -99,6 +159,8 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
     done();
   });
   fastify.addHook('preValidation', (req, _reply, done) => {
+    // No body at all reads as an empty object, so optional-only bodies validate as they did on Express.
+    if (req.body === undefined && BODY_METHODS.has(req.method)) req.body = {};
     // PostgreSQL cannot store U+0000 in text: refuse it here, naming the field, rather than fail in SQL.
     const field = findNul(req.body, 'body') ?? findNul(req.query, 'query');
     if (!field) return done();

@@ -1,9 +1,13 @@
+import type { AsyncResource } from 'node:async_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Caller } from '../context/request-context';
 
 /** The HTTP request and response as handlers see them (Fastify, through Nest's Fastify adapter). */
 export type HttpRequest = FastifyRequest & {
-  caller?: import('../context/request-context').Caller;
+  caller?: Caller;
   requestId?: string;
+  /** The request's context (request id, caller), for the hooks that run in other async scopes. */
+  contextScope?: AsyncResource;
 };
 export type HttpReply = FastifyReply;
 

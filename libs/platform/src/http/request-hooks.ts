@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -23,14 +24,19 @@ export function requestHooks(
     (req as HttpRequest).requestId = requestId;
     void reply.header('X-Request-Id', requestId);
     for (const [name, value] of securityHeaders) void reply.header(name, value);
-    requestContext.enter({ requestId });
-    done();
+    // The request's context, captured in an async resource kept on the request. Never enterWith: that
+    // would leave this request's context (and caller) on the connection for the next request.
+    requestContext.run({ requestId }, () => {
+      (req as HttpRequest).contextScope = new AsyncResource('protobank.request');
+      done();
+    });
   });
-  // The body is parsed in stream callbacks, outside the context entered above: enter it again right
-  // before guards and the handler run.
+  // The body is parsed in stream callbacks, outside that context: guards and the handler run back
+  // inside it.
   fastify.addHook('preHandler', (req, _reply, done) => {
-    requestContext.enter({ requestId: (req as HttpRequest).requestId! });
-    done();
+    const scope = (req as HttpRequest).contextScope;
+    if (scope) scope.runInAsyncScope(done);
+    else done();
   });
   fastify.addHook('onResponse', (req, reply, done) => {
     const seconds = reply.elapsedTime / 1000;
