@@ -34,3 +34,4 @@ export * from './redis/versioned-cache';
 export * from './messaging/events/outbox-relay';
 export * from './http/period';
 export * from './http/http-types';
+export * from './http/page-query';

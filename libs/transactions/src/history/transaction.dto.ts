@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDateOrDateTime } from '@protobank/platform';
-import { IsOptional, IsString, IsUUID, Max, MaxLength, Min, IsInt } from 'class-validator';
-import { Type } from 'class-transformer';
+import { IsDateOrDateTime, PageQuery } from '@protobank/platform';
+import { IsOptional, IsUUID } from 'class-validator';
 
 export class TransactionDto {
   @ApiProperty({ format: 'uuid' }) id: string;
@@ -45,7 +44,7 @@ export class TransactionIdParams {
   id: string;
 }
 
-export class ListTransactionsQuery {
+export class ListTransactionsQuery extends PageQuery {
   @ApiProperty({ format: 'uuid', description: 'The account whose transactions to list' })
   @IsUUID()
   account_id: string;
@@ -62,18 +61,4 @@ export class ListTransactionsQuery {
   @IsOptional()
   @IsDateOrDateTime()
   to?: string;
-
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
 }

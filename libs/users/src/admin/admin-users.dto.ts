@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Optional } from '@protobank/platform';
-import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { Optional, PageQuery } from '@protobank/platform';
+import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { UserDto } from '@protobank/contracts';
 
 export class UserIdParams {
@@ -10,21 +9,7 @@ export class UserIdParams {
   id: string;
 }
 
-export class PageQuery {
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-}
+export { PageQuery };
 
 export class ListUsersQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'Part of an e-mail or a name, any case', example: 'alice' })
