@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import {
   accountNumberFor,
   BALANCE_CACHE_TTL_SECONDS,
+  balanceCacheEntry,
   balanceCacheKey,
   formatSortCode,
   TRANSACTIONS_API,
@@ -13,7 +14,15 @@ import {
   type TransactionsApi,
   type UsersApi,
 } from '@protobank/contracts';
-import { AppConfig, AppError, jsonAmount, LOGGER, VersionedCache, type Caller } from '@protobank/platform';
+import {
+  AppConfig,
+  AppError,
+  isStaff,
+  jsonAmount,
+  LOGGER,
+  VersionedCache,
+  type Caller,
+} from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -21,7 +30,6 @@ import type { OpenAccountDto } from './account.dto';
 import { AccountEntity } from './account.entity';
 
 const DEFAULT_NAMES = { current: 'Current account', savings: 'Savings account' };
-export const isStaff = (c: Caller) => c.role === 'staff' || c.role === 'admin';
 
 export function accountView(a: AccountEntity, s: LedgerAccountState) {
   return {
@@ -153,21 +161,11 @@ export class AccountsService implements AccountsApi {
       this.logger.warn({ err }, 'balance cache unavailable; reading the ledger');
     }
     if (!cached) {
-      const s = await this.state(id);
-      cached = {
-        account_id: id,
-        currency: s.currency,
-        status: s.status,
-        balance: s.balance.toString(),
-        available_balance: s.available_balance.toString(),
-        version: s.version.toString(),
-        as_of: s.as_of,
-      };
-      await this.cache
-        .setIfNewer([{ key, value: cached }], BALANCE_CACHE_TTL_SECONDS)
-        .catch((err: unknown) => {
-          this.logger.warn({ err }, 'balance not cached');
-        });
+      const entry = balanceCacheEntry(await this.state(id));
+      cached = entry.value;
+      await this.cache.setIfNewer([entry], BALANCE_CACHE_TTL_SECONDS).catch((err: unknown) => {
+        this.logger.warn({ err }, 'balance not cached');
+      });
     }
     return {
       account_id: id,

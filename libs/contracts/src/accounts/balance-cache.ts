@@ -1,3 +1,5 @@
+import type { LedgerAccountState } from '../transactions/transactions.contract';
+
 /**
  * The balance cache, shared by its reader (accounts, GET /accounts/{id}/balance) and its writer
  * (transactions, after every posting). Entries are versioned by the ledger row's version and written
@@ -17,4 +19,20 @@ export interface CachedBalance {
   available_balance: string;
   version: string;
   as_of: string;
+}
+
+/** A ledger state as the cache holds it, under its key (writers: postings and readers on a miss). */
+export function balanceCacheEntry(state: LedgerAccountState): { key: string; value: CachedBalance } {
+  return {
+    key: balanceCacheKey(state.account_id),
+    value: {
+      account_id: state.account_id,
+      currency: state.currency,
+      status: state.status,
+      balance: state.balance.toString(),
+      available_balance: state.available_balance.toString(),
+      version: state.version.toString(),
+      as_of: state.as_of,
+    },
+  };
 }

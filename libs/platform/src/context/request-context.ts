@@ -7,6 +7,9 @@ export interface Caller {
   session_id?: string;
 }
 
+/** Staff and admins may read any customer's resources. */
+export const isStaff = (caller: Caller): boolean => caller.role === 'staff' || caller.role === 'admin';
+
 export interface RequestContext {
   requestId: string;
   caller?: Caller;

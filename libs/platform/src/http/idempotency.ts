@@ -1,6 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { AppError } from '../errors/app-error';
+import type { HttpReply } from './http-types';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -40,3 +41,9 @@ export function requestFingerprint(operation: string, body: Record<string, unkno
 
 /** The response header that marks a replayed response. */
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
+
+/** The body of an idempotent POST's outcome, marking the response when it is a replay. */
+export function idempotentResponse<T>(reply: HttpReply, outcome: { view: T; replayed: boolean }): T {
+  if (outcome.replayed) void reply.header(REPLAYED_HEADER, 'true');
+  return outcome.view;
+}

@@ -17,7 +17,7 @@ import {
   CurrentCaller,
   ErrorResponseDto,
   IdempotencyKey,
-  REPLAYED_HEADER,
+  idempotentResponse,
   type HttpReply,
   Roles,
   type Caller,
@@ -57,9 +57,7 @@ export class AdminLedgerController {
     @Body() body: DepositDto,
     @Res({ passthrough: true }) res: HttpReply,
   ) {
-    const { view, replayed } = await this.admin.deposit(caller, body, key);
-    if (replayed) void res.header(REPLAYED_HEADER, 'true');
-    return view;
+    return idempotentResponse(res, await this.admin.deposit(caller, body, key));
   }
 
   @Post('transactions/:id/reverse')
@@ -83,9 +81,7 @@ export class AdminLedgerController {
     @Body() body: ReverseDto,
     @Res({ passthrough: true }) res: HttpReply,
   ) {
-    const { view, replayed } = await this.admin.reverse(caller, params.id, body, key);
-    if (replayed) void res.header(REPLAYED_HEADER, 'true');
-    return view;
+    return idempotentResponse(res, await this.admin.reverse(caller, params.id, body, key));
   }
 
   @Get('ledger/verify')

@@ -8,8 +8,7 @@ import {
   type Caller,
 } from '@protobank/platform';
 import { HistoryService } from '../history/history.service';
-import { entryView } from '../history/transaction.view';
-import { Ledger, type Posted } from '../ledger/ledger';
+import { Ledger } from '../ledger/ledger';
 import type { DepositDto, ReverseDto } from './admin-ledger.dto';
 
 /**
@@ -26,28 +25,23 @@ export class AdminLedgerService {
 
   async deposit(staff: Caller, body: DepositDto, key: string) {
     assertAmountWithin(body.amount, this.config.maxAmount);
-    const cash = await this.ledger.systemAccount('cash', body.currency);
-    const posted = await this.ledger.post({
-      kind: 'deposit',
-      debit: cash,
-      credit: body.account_id,
-      amount: body.amount,
-      currency: body.currency,
-      reference: body.reference ?? null,
-      initiatedBy: staff.user_id,
-      notOwner: staff.user_id,
-      idempotency: { owner: staff.user_id, key, fingerprint: requestFingerprint('deposit', { ...body }) },
-      fields: { debit: 'account_id', credit: 'account_id' },
-    });
-    const view = await this.viewOf(posted, {
-      kind: 'deposit',
-      debit: cash,
+    const deposit = {
+      kind: 'deposit' as const,
+      debit: await this.ledger.systemAccount('cash', body.currency),
       credit: body.account_id,
       amount: body.amount,
       currency: body.currency,
       reference: body.reference ?? null,
       reverses: null,
+    };
+    const posted = await this.ledger.post({
+      ...deposit,
+      initiatedBy: staff.user_id,
+      notOwner: staff.user_id,
+      idempotency: { owner: staff.user_id, key, fingerprint: requestFingerprint('deposit', { ...body }) },
+      fields: { debit: 'account_id', credit: 'account_id' },
     });
+    const view = await this.history.postedView(posted, deposit);
     return { view, replayed: posted.replayed };
   }
 
@@ -80,36 +74,6 @@ export class AdminLedgerService {
       },
       fields: { debit: 'id', credit: 'id' },
     });
-    return { view: await this.viewOf(posted, reversal), replayed: posted.replayed };
-  }
-
-  /** The new entry's view from what was posted; a replay reads the stored entry. */
-  private async viewOf(
-    posted: Posted,
-    e: {
-      kind: string;
-      debit: string;
-      credit: string;
-      amount: number;
-      currency: string;
-      reference: string | null;
-      reverses: string | null;
-    },
-  ) {
-    if (!posted.createdAt) return this.history.get(null, posted.entryId);
-    return entryView({
-      id: posted.entryId,
-      kind: e.kind,
-      debit_account_id: e.debit,
-      credit_account_id: e.credit,
-      amount: String(e.amount),
-      currency: e.currency,
-      reference: e.reference,
-      merchant: null,
-      category: null,
-      reverses_id: e.reverses,
-      reversed_by_id: null,
-      created_at: posted.createdAt,
-    });
+    return { view: await this.history.postedView(posted, reversal), replayed: posted.replayed };
   }
 }

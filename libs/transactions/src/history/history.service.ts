@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppError, jsonAmount, period, type Caller } from '@protobank/platform';
+import { AppError, isStaff, jsonAmount, period, type Caller } from '@protobank/platform';
 import { DataSource } from 'typeorm';
+import type { Posted } from '../ledger/ledger';
 import type { ListTransactionsQuery } from './transaction.dto';
 import { ENTRY_FROM, ENTRY_SELECT, entryView, type EntryRow } from './transaction.view';
-
-const isStaff = (c: Caller) => c.role === 'staff' || c.role === 'admin';
 
 function decodeVersionCursor(cursor: string): string {
   try {
@@ -40,6 +39,39 @@ export class HistoryService {
       row && (!caller || isStaff(caller) || [row.debit_owner, row.credit_owner].includes(caller.user_id));
     if (!visible) throw AppError.notFound('transaction');
     return entryView(row);
+  }
+
+  /**
+   * The view of an entry just posted, from what was posted (no read back on the hot path); a replay
+   * reads the stored entry.
+   */
+  async postedView(
+    posted: Posted,
+    e: {
+      kind: string;
+      debit: string;
+      credit: string;
+      amount: number;
+      currency: string;
+      reference: string | null;
+      reverses: string | null;
+    },
+  ) {
+    if (!posted.createdAt) return this.get(null, posted.entryId);
+    return entryView({
+      id: posted.entryId,
+      kind: e.kind,
+      debit_account_id: e.debit,
+      credit_account_id: e.credit,
+      amount: String(e.amount),
+      currency: e.currency,
+      reference: e.reference,
+      merchant: null,
+      category: null,
+      reverses_id: e.reverses,
+      reversed_by_id: null,
+      created_at: posted.createdAt,
+    });
   }
 
   async list(caller: Caller, q: ListTransactionsQuery) {

@@ -1,5 +1,5 @@
 import type { Currency, LedgerAccountState } from '@protobank/contracts';
-import { BALANCE_CACHE_TTL_SECONDS, balanceCacheKey, type CachedBalance } from '@protobank/contracts';
+import { BALANCE_CACHE_TTL_SECONDS } from '@protobank/contracts';
 
 /** A transactions.ledger_accounts row as pg returns it (bigint as strings). */
 export interface LedgerAccountRow {
@@ -27,21 +27,6 @@ export function toState(row: LedgerAccountRow, asOf = new Date()): LedgerAccount
     available_balance: row.status === 'active' && balance + limit > 0n ? balance + limit : 0n,
     version: BigInt(row.version),
     as_of: asOf.toISOString(),
-  };
-}
-
-export function cacheEntry(state: LedgerAccountState): { key: string; value: CachedBalance } {
-  return {
-    key: balanceCacheKey(state.account_id),
-    value: {
-      account_id: state.account_id,
-      currency: state.currency,
-      status: state.status,
-      balance: state.balance.toString(),
-      available_balance: state.available_balance.toString(),
-      version: state.version.toString(),
-      as_of: state.as_of,
-    },
   };
 }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Currency, TransactionKind } from '@protobank/contracts';
+import { balanceCacheEntry, type Currency, type TransactionKind } from '@protobank/contracts';
 import {
   AppError,
   IDEMPOTENCY_HEADER,
@@ -15,7 +15,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { BALANCE_CACHE_TTL_SECONDS, cacheEntry, toState, type LedgerAccountRow } from './ledger-rows';
+import { BALANCE_CACHE_TTL_SECONDS, toState, type LedgerAccountRow } from './ledger-rows';
 
 export interface PostRequest {
   kind: TransactionKind;
@@ -164,7 +164,7 @@ export class Ledger {
    */
   async refreshCache(rows: LedgerAccountRow[]): Promise<void> {
     const now = new Date();
-    const entries = rows.filter((r) => r.kind === 'customer').map((r) => cacheEntry(toState(r, now)));
+    const entries = rows.filter((r) => r.kind === 'customer').map((r) => balanceCacheEntry(toState(r, now)));
     try {
       await this.cache.setIfNewer(entries, BALANCE_CACHE_TTL_SECONDS);
     } catch (err) {

@@ -15,7 +15,7 @@ import {
   CurrentCaller,
   ErrorResponseDto,
   IdempotencyKey,
-  REPLAYED_HEADER,
+  idempotentResponse,
   type HttpReply,
   type Caller,
 } from '@protobank/platform';
@@ -55,8 +55,6 @@ export class TransferController {
     @Body() body: TransferDto,
     @Res({ passthrough: true }) res: HttpReply,
   ) {
-    const { view, replayed } = await this.transfers.transfer(caller, body, key);
-    if (replayed) void res.header(REPLAYED_HEADER, 'true');
-    return view;
+    return idempotentResponse(res, await this.transfers.transfer(caller, body, key));
   }
 }

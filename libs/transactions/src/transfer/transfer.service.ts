@@ -8,7 +8,6 @@ import {
   type Caller,
 } from '@protobank/platform';
 import { HistoryService } from '../history/history.service';
-import { entryView } from '../history/transaction.view';
 import { Ledger } from '../ledger/ledger';
 import type { TransferDto } from './transfer.dto';
 
@@ -44,13 +43,17 @@ export class TransferService {
         },
       ]);
     }
-    const posted = await this.ledger.post({
-      kind: 'transfer',
+    const entry = {
+      kind: 'transfer' as const,
       debit: body.from_account_id,
       credit: to,
       amount: body.amount,
       currency: body.currency,
       reference: body.reference ?? null,
+      reverses: null,
+    };
+    const posted = await this.ledger.post({
+      ...entry,
       initiatedBy: caller.user_id,
       debitOwner: caller.user_id,
       idempotency: { owner: caller.user_id, key, fingerprint },
@@ -59,22 +62,7 @@ export class TransferService {
         credit: body.to_account_id ? 'to_account_id' : 'to_account_number',
       },
     });
-    const view = posted.createdAt
-      ? entryView({
-          id: posted.entryId,
-          kind: 'transfer',
-          debit_account_id: body.from_account_id,
-          credit_account_id: to,
-          amount: String(body.amount),
-          currency: body.currency,
-          reference: body.reference ?? null,
-          merchant: null,
-          category: null,
-          reverses_id: null,
-          reversed_by_id: null,
-          created_at: posted.createdAt,
-        })
-      : await this.history.get(null, posted.entryId);
+    const view = await this.history.postedView(posted, entry);
     return { view, replayed: posted.replayed };
   }
 
