@@ -9,6 +9,8 @@ import { ProfilesAndKyc1763700000003 } from './1763700000003-ProfilesAndKyc';
 import { MillisecondTimestamps1763700000004 } from './1763700000004-MillisecondTimestamps';
 import { CredentialRole1763700000005 } from './1763700000005-CredentialRole';
 import { AccountsAndLedger1763700000006 } from './1763700000006-AccountsAndLedger';
+import { NotificationsDelivery1763700000007 } from './1763700000007-NotificationsDelivery';
+import { Analytics1763700000008 } from './1763700000008-Analytics';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -18,4 +20,6 @@ export const MIGRATIONS = [
   MillisecondTimestamps1763700000004,
   CredentialRole1763700000005,
   AccountsAndLedger1763700000006,
+  NotificationsDelivery1763700000007,
+  Analytics1763700000008,
 ];

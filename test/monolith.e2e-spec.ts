@@ -7,18 +7,27 @@ import { foundationScenarios } from './scenarios/foundation.scenarios';
 import { usersScenarios } from './scenarios/users.scenarios';
 import { accountsScenarios } from './scenarios/accounts.scenarios';
 import { ledgerScenarios } from './scenarios/ledger.scenarios';
+import { analyticsScenarios } from './scenarios/analytics.scenarios';
+import { notificationsScenarios } from './scenarios/notifications.scenarios';
+import { startReceivers, type Receivers } from './support/receivers';
 import { startTopology, type Running } from './support/topologies';
 
 describe('monolith (every module in one process, no RabbitMQ)', () => {
   let running: Running;
+  let receivers: Receivers;
   beforeAll(async () => {
     // A RabbitMQ URL nothing listens on: the monolith must not need the broker at all.
+    receivers = await startReceivers();
     running = await startTopology('monolith', {
+      ...receivers.env,
       RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:1',
       CORS_ORIGINS: 'https://app.protobank.example',
     });
   });
-  afterAll(() => running?.stop());
+  afterAll(async () => {
+    await running?.stop();
+    await receivers?.stop();
+  });
 
   foundationScenarios(() => running);
   authScenarios(() => running);
@@ -26,6 +35,11 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
   usersScenarios(() => running);
   accountsScenarios(() => running);
   ledgerScenarios(() => running);
+  analyticsScenarios(() => running);
+  notificationsScenarios(
+    () => running,
+    () => receivers,
+  );
 
   it('reports readiness of Postgres, Redis and migrations, and no RabbitMQ', async () => {
     const res = await request(running.baseUrl).get('/health/ready').expect(200);

@@ -8,18 +8,29 @@ import { foundationScenarios } from './scenarios/foundation.scenarios';
 import { usersScenarios } from './scenarios/users.scenarios';
 import { accountsScenarios } from './scenarios/accounts.scenarios';
 import { ledgerScenarios } from './scenarios/ledger.scenarios';
+import { analyticsScenarios } from './scenarios/analytics.scenarios';
+import { notificationsScenarios } from './scenarios/notifications.scenarios';
+import { startReceivers, type Receivers } from './support/receivers';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
+import { bearer, firstAdmin } from './support/actors';
+import { openStream } from './support/event-stream';
+import { deposit, openAccount, transfer, verifiedCustomer } from './support/banking';
 import { startTopology, type Running } from './support/topologies';
 
 const PLATFORM_PATHS = /^\/(health|docs|metrics)(\/|$)/;
 
 describe('split (eight service processes over RabbitMQ, behind the edge)', () => {
   let running: Running;
+  let receivers: Receivers;
   beforeAll(async () => {
-    running = await startTopology('split');
+    receivers = await startReceivers();
+    running = await startTopology('split', receivers.env);
   });
-  afterAll(() => running?.stop());
+  afterAll(async () => {
+    await running?.stop();
+    await receivers?.stop();
+  });
 
   foundationScenarios(() => running);
   authScenarios(() => running);
@@ -27,6 +38,11 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   usersScenarios(() => running);
   accountsScenarios(() => running);
   ledgerScenarios(() => running);
+  analyticsScenarios(() => running);
+  notificationsScenarios(
+    () => running,
+    () => receivers,
+  );
 
   it('brings every service to ready, each with its RabbitMQ connection', async () => {
     for (const [service, url] of Object.entries(running.services)) {
@@ -47,10 +63,19 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
 
   it('keeps events for a stopped consumer and delivers them when it is back (durable queue)', async () => {
     const db = await running.t.db();
+    const admin = await firstAdmin(running);
+    const payer = await verifiedCustomer(running, admin, 'durable.payer');
+    const payee = await verifiedCustomer(running, admin, 'durable.payee');
+    const from = await openAccount(running, payer);
+    const to = await openAccount(running, payee);
+    await deposit(running, admin, from, 5000);
     const index = running.children.findIndex((c) => c.app === 'notifications');
-    // SIGTERM: the app drains its consumers and exits cleanly.
+    const stream = await openStream(`${running.baseUrl}/notifications/stream`, bearer(payee.token));
+    // SIGTERM: the app drains its consumers, ends open streams (telling the client why) and exits cleanly.
     expect(await processes.stop(running.children[index])).toBe(0);
+    expect(stream.events.at(-1)).toMatchObject({ event: 'end', data: { reason: 'shutdown' } });
 
+    // With notifications down, registration and money movement carry on.
     const res = await request(running.baseUrl)
       .post('/auth/register')
       .send({
@@ -59,34 +84,50 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
         full_name: 'Dave Brown',
       })
       .expect(201);
+    const moved = await transfer(running, payer, {
+      from_account_id: from.id,
+      to_account_number: to.account_number,
+      amount: 1234,
+      currency: 'GBP',
+    }).expect(201);
     await new Promise((r) => setTimeout(r, 1000));
-    const none = await db.query(
-      'SELECT count(*)::int AS n FROM notifications.notifications WHERE user_id = $1',
-      [res.body.id],
-    );
-    expect(none.rows[0].n).toBe(0);
+    const stored = () =>
+      db.query(
+        `SELECT n.user_id, n.body, array_agg(d.status ORDER BY d.channel) AS deliveries
+           FROM notifications.notifications n LEFT JOIN notifications.deliveries d ON d.notification_id = n.id
+          WHERE (n.user_id = $1 AND n.type = 'welcome') OR n.data->>'transaction_id' = $2
+          GROUP BY n.id ORDER BY n.body`,
+        [res.body.id, moved.body.id],
+      );
+    expect((await stored()).rows).toEqual([]);
 
     const port = new URL(running.services.notifications).port;
     const restarted: AppProcess = processes.spawnApp(
       'notifications',
-      { ...running.t.env, PORT: port },
+      { ...running.t.env, ...receivers.env, PORT: port },
       {
         logFile: join(running.t.logDir, 'notifications-restarted.log'),
       },
     );
     running.children[index] = restarted; // the harness stops it with the rest
     await processes.waitReady(`${running.services.notifications}/health/ready`, { children: [restarted] });
+    // Every missed notification arrives, once, and goes out on its channels.
     const rows = await eventually(
       async () => {
-        const r = await db.query('SELECT body FROM notifications.notifications WHERE user_id = $1', [
-          res.body.id,
-        ]);
-        return r.rows.length ? r.rows : undefined;
+        const r = await stored();
+        const done =
+          r.rows.length === 3 && r.rows.every((x) => x.deliveries.every((s: string) => s === 'sent'));
+        return done ? r.rows : undefined;
       },
-      15000,
-      'the missed notification',
+      20000,
+      'the missed notifications',
     );
-    expect(rows).toEqual([{ body: 'Welcome to Protobank, Dave Brown.' }]);
+    expect(rows).toEqual([
+      { user_id: res.body.id, body: 'Welcome to Protobank, Dave Brown.', deliveries: ['sent', 'sent'] },
+      { user_id: payee.id, body: `You received £12.34 from Cus durable.payer`, deliveries: ['sent', 'sent'] },
+      { user_id: payer.id, body: `You sent £12.34 to Cus durable.payee`, deliveries: ['sent', 'sent'] },
+    ]);
+    expect(receivers.mails.filter((m) => m.text.includes('£12.34'))).toHaveLength(2);
   });
 
   it('refuses to proxy an absolute-form request target to another host', async () => {

@@ -4,7 +4,13 @@
  */
 import { Global, Module, type INestApplicationContext } from '@nestjs/common';
 import { AuthModule } from '@protobank/auth';
-import { USERS_API, type CreateUserInput, type UsersApi, type UserView } from '@protobank/contracts';
+import {
+  USERS_API,
+  type CreateUserInput,
+  type UserContact,
+  type UsersApi,
+  type UserView,
+} from '@protobank/contracts';
 import { AppError } from '@protobank/platform';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -47,6 +53,15 @@ class FlakyUsers implements UsersApi {
     const view = this.profiles.get(userId);
     if (!view) throw AppError.notFound('user');
     return view;
+  }
+
+  async getContacts(userIds: string[]): Promise<UserContact[]> {
+    return userIds.flatMap((id) => {
+      const v = this.profiles.get(id);
+      return v
+        ? [{ user_id: v.id, full_name: v.full_name, email: v.email, phone: null, disabled: false }]
+        : [];
+    });
   }
 }
 

@@ -1,3 +1,4 @@
+import { TransactionsContract, UsersContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { AnalyticsModule } from '@protobank/analytics';
 
@@ -7,4 +8,5 @@ void runApp({
   port: SERVICES.analytics.port,
   transport: 'rmq',
   modules: [AnalyticsModule],
+  calls: [TransactionsContract, UsersContract],
 });

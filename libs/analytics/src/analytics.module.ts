@@ -1,5 +1,33 @@
 import { Module } from '@nestjs/common';
+import { TransactionCreatedHandler } from './events/transaction-created.handler';
+import { InsightsController } from './insights/insights.controller';
+import { InsightsService } from './insights/insights.service';
+import { RebuildController } from './rebuild/rebuild.controller';
+import { RebuildRun } from './rebuild/rebuild-run';
+import { RebuildService } from './rebuild/rebuild.service';
+import { MonthlyReportController } from './reports/monthly-report.controller';
+import { MonthlyReportService } from './reports/monthly-report.service';
+import { SpendingController } from './spending/spending.controller';
+import { SpendingService } from './spending/spending.service';
+import { DailySummaries } from './summaries/daily-summaries.service';
+import { SummaryCache } from './summaries/summary-cache';
 
-/** The analytics module. Its routes, contract and events arrive with its own issue; the app hosting it already runs. */
-@Module({})
+/**
+ * Where customers' money goes: consumes transaction.created into movements (its own read model), daily
+ * rollups in Postgres and day summaries in Redis (`analytics:{user_id}:daily`); serves spending,
+ * insights and monthly reports of the caller's own money, and staff rebuilds from the ledger.
+ */
+@Module({
+  controllers: [SpendingController, InsightsController, MonthlyReportController, RebuildController],
+  providers: [
+    TransactionCreatedHandler,
+    SummaryCache,
+    DailySummaries,
+    SpendingService,
+    InsightsService,
+    MonthlyReportService,
+    RebuildService,
+    RebuildRun,
+  ],
+})
 export class AnalyticsModule {}

@@ -88,5 +88,6 @@ export type EventInput<N extends EventName> = Omit<EventMap[N], keyof EventBase>
  */
 export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName[]>> = {
   auth: ['user.disabled', 'user.role_changed'],
-  notifications: ['user.registered'],
+  notifications: ['user.registered', 'kyc.verified', 'kyc.rejected', 'transaction.created'],
+  analytics: ['transaction.created'],
 };

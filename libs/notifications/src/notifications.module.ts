@@ -1,10 +1,60 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { Notifier } from './compose/notifier';
+import { DELIVERY_CHANNELS, type DeliveryChannel } from './delivery/channels/channel';
+import { EmailChannel } from './delivery/channels/email.channel';
+import { InAppChannel } from './delivery/channels/in-app.channel';
+import { PushChannel, SmsChannel } from './delivery/channels/provider.channels';
+import {
+  PUSH_PROVIDER,
+  SMS_PROVIDER,
+  WebhookPushProvider,
+  WebhookSmsProvider,
+} from './delivery/channels/providers';
+import { WebhookClient } from './delivery/channels/webhook';
+import { DeliveryQueue } from './delivery/delivery-queue';
+import { DeliveryProcessor } from './delivery/delivery.processor';
+import { FailedDeliveriesController } from './delivery/failed-deliveries.controller';
+import { FailedDeliveriesService } from './delivery/failed-deliveries.service';
+import { AccountNoticesHandler } from './events/account-notices.handler';
+import { TransactionNoticesHandler } from './events/transaction-notices.handler';
+import { PreferencesController } from './preferences/preferences.controller';
+import { PreferencesService } from './preferences/preferences.service';
 import { NotificationEntity } from './store/notification.entity';
-import { WelcomeHandler } from './welcome/welcome.handler';
+import { NotificationsController } from './store/notifications.controller';
+import { NotificationsService } from './store/notifications.service';
+import { StreamController } from './stream/stream.controller';
+import { StreamHub } from './stream/stream-hub';
 
+/**
+ * Notifications: events in (transactions, registration, KYC), stored notifications and preferences, and
+ * delivery per channel (in-app stream, e-mail, SMS, push) through a BullMQ queue with retries.
+ */
 @Module({
   imports: [TypeOrmModule.forFeature([NotificationEntity])],
-  providers: [WelcomeHandler],
+  controllers: [PreferencesController, StreamController, NotificationsController, FailedDeliveriesController],
+  providers: [
+    NotificationsService,
+    PreferencesService,
+    Notifier,
+    TransactionNoticesHandler,
+    AccountNoticesHandler,
+    DeliveryQueue,
+    DeliveryProcessor,
+    FailedDeliveriesService,
+    StreamHub,
+    WebhookClient,
+    { provide: SMS_PROVIDER, useClass: WebhookSmsProvider },
+    { provide: PUSH_PROVIDER, useClass: WebhookPushProvider },
+    InAppChannel,
+    EmailChannel,
+    SmsChannel,
+    PushChannel,
+    {
+      provide: DELIVERY_CHANNELS,
+      useFactory: (...channels: DeliveryChannel[]) => channels,
+      inject: [InAppChannel, EmailChannel, SmsChannel, PushChannel],
+    },
+  ],
 })
 export class NotificationsModule {}

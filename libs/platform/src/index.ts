@@ -35,3 +35,5 @@ export * from './messaging/events/outbox-relay';
 export * from './http/period';
 export * from './http/http-types';
 export * from './http/page-query';
+export * from './http/csv';
+export * from './queues/queues';

@@ -1,4 +1,5 @@
 import { formatMinorUnits, type Currency } from '@protobank/contracts';
+import { csvCell, csvDocument } from '@protobank/platform';
 
 export interface StatementView {
   account_id: string;
@@ -19,13 +20,6 @@ export interface StatementView {
   }[];
 }
 
-/** Quotes a field when needed and defuses spreadsheet formulas in free text (CSV injection). */
-function cell(value: string, freeText = false): string {
-  let v = value;
-  if (freeText && /^[=+\-@\t\r]/.test(v)) v = `'${v}`;
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
 /**
  * RFC 4180 CSV: an opening-balance line, one line per transaction with the running balance, a
  * closing-balance line. Amounts are exact decimals written from the integer minor units.
@@ -41,7 +35,7 @@ export function statementCsv(s: StatementView): string {
         e.created_at,
         e.transaction_id,
         e.kind,
-        cell(e.reference ?? '', true),
+        csvCell(e.reference ?? '', true),
         money(e.amount),
         money(e.balance),
         s.currency,
@@ -49,5 +43,5 @@ export function statementCsv(s: StatementView): string {
     ),
     [s.to, '', 'closing_balance', '', '', money(s.closing_balance), s.currency].join(','),
   ];
-  return `${lines.join('\r\n')}\r\n`;
+  return csvDocument(lines);
 }

@@ -1,4 +1,5 @@
 import { defineContract } from '../contract';
+import type { EventBase, TransactionCreatedEvent } from '../events';
 import type { Currency } from '../money';
 
 export type AccountStatus = 'active' | 'frozen' | 'closed';
@@ -38,6 +39,18 @@ export interface Statement {
   lines: StatementLine[];
 }
 
+/** A journal entry exactly as `transaction.created` describes it, without the event's own id and time. */
+export type LedgerEntry = Omit<TransactionCreatedEvent, keyof EventBase>;
+
+/** Where a page of entries ends: the next page starts after this (created_at, id). */
+export interface EntryPosition {
+  created_at: string;
+  id: string;
+}
+
+/** Most entries one call of `entries` returns. */
+export const LEDGER_ENTRIES_MAX_PAGE = 1000;
+
 export interface TransactionsApi {
   /** Opens the ledger side of a new customer account (idempotent for the same id). */
   openAccount(input: {
@@ -58,6 +71,13 @@ export interface TransactionsApi {
    * balance. 422 statement_too_large beyond the line cap.
    */
   statement(accountId: string, from: string, to: string): Promise<Statement>;
+  /**
+   * Every journal entry in (created_at, id) order, the page after `after` (null: from the first), at most
+   * `limit` (1 to LEDGER_ENTRIES_MAX_PAGE): lets a consumer of transaction.created rebuild what it derived
+   * from those events. An entry committing while a reader pages may land behind its position (created_at
+   * is taken before commit); its event still reaches the consumer.
+   */
+  entries(after: EntryPosition | null, limit: number): Promise<LedgerEntry[]>;
 }
 
 export const TRANSACTIONS_API = Symbol('TRANSACTIONS_API');
@@ -72,5 +92,6 @@ export const TransactionsContract = defineContract<TransactionsApi>({
     setOverdraftLimit: 'transactions.set-overdraft-limit',
     close: 'transactions.close',
     statement: 'transactions.statement',
+    entries: 'transactions.entries',
   },
 });

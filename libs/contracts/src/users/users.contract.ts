@@ -18,6 +18,16 @@ export interface CreateUserInput {
   role?: 'customer' | 'staff' | 'admin';
 }
 
+/** How to reach a user: for notifications, which resolve it when they deliver (so it is always current). */
+export interface UserContact {
+  user_id: string;
+  full_name: string;
+  email: string;
+  /** E.164, or null when the user gave none. */
+  phone: string | null;
+  disabled: boolean;
+}
+
 export type KycStatus = 'not_submitted' | 'pending' | 'verified' | 'rejected';
 
 export interface UsersApi {
@@ -27,6 +37,8 @@ export interface UsersApi {
   getProfile(userId: string): Promise<UserView>;
   /** Where the user's KYC stands (accounts may only be opened when verified). 404 when there is no such user. */
   getKycStatus(userId: string): Promise<{ status: KycStatus }>;
+  /** Contacts of the users that exist among `userIds` (unknown ids are left out), at most 100 ids. */
+  getContacts(userIds: string[]): Promise<UserContact[]>;
 }
 
 export const USERS_API = Symbol('USERS_API');
@@ -34,5 +46,10 @@ export const USERS_API = Symbol('USERS_API');
 export const UsersContract = defineContract<UsersApi>({
   service: 'users',
   token: USERS_API,
-  patterns: { create: 'users.create', getProfile: 'users.get-profile', getKycStatus: 'users.get-kyc-status' },
+  patterns: {
+    create: 'users.create',
+    getProfile: 'users.get-profile',
+    getKycStatus: 'users.get-kyc-status',
+    getContacts: 'users.get-contacts',
+  },
 });

@@ -1,8 +1,13 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { Category } from '../preferences/preference-rules';
 
 @Entity({ schema: 'notifications', name: 'notifications' })
-// (user_id, created_at DESC, id DESC) for newest-first pages: descending order is beyond TypeORM's index model.
+@Check('notifications_category_check', `category IN ('transactions', 'security', 'account', 'marketing')`)
+// (user_id, created_at DESC, id DESC) for newest-first pages, and its unread-only twin: descending order
+// and partial indexes are beyond TypeORM's index model.
 @Index('notifications_user_idx', { synchronize: false })
+@Index('notifications_unread_idx', { synchronize: false })
+@Index('notifications_source_key', { synchronize: false })
 export class NotificationEntity {
   @PrimaryColumn('uuid')
   id: string;
@@ -11,7 +16,10 @@ export class NotificationEntity {
   user_id: string;
 
   @Column('text')
-  category: 'transactions' | 'security' | 'account' | 'marketing';
+  category: Category;
+
+  @Column('text')
+  type: string;
 
   @Column('text')
   title: string;
@@ -19,12 +27,15 @@ export class NotificationEntity {
   @Column('text')
   body: string;
 
+  @Column('jsonb', { default: () => "'{}'" })
+  data: Record<string, string | number | null>;
+
   @Column('uuid', { nullable: true })
   source_event_id: string | null;
 
-  @CreateDateColumn({ type: 'timestamptz' })
+  @CreateDateColumn({ type: 'timestamptz', precision: 3 })
   created_at: Date;
 
-  @Column('timestamptz', { nullable: true })
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
   read_at: Date | null;
 }

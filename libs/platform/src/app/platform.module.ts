@@ -9,6 +9,7 @@ import { MessagingModule, type MessagingOptions } from '../messaging/messaging.m
 import { MetricsModule } from '../metrics/metrics.module';
 import { RedisModule } from '../redis/redis.module';
 import { VersionedCache } from '../redis/versioned-cache';
+import { Queues } from '../queues/queues';
 import { AuthGuard } from '../security/auth.guard';
 import { RateLimitGuard } from '../security/rate-limit.guard';
 import { RateLimiter } from '../security/rate-limiter';
@@ -38,11 +39,12 @@ export class PlatformModule {
         { provide: TokenKeys, useFactory: () => loadTokenKeys(options.config) },
         RateLimiter,
         VersionedCache,
+        Queues,
         // In this order: who is calling, then how often.
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
-      exports: [AppConfig, SERVICE_NAME, LOGGER, TokenKeys, RateLimiter, VersionedCache],
+      exports: [AppConfig, SERVICE_NAME, LOGGER, TokenKeys, RateLimiter, VersionedCache, Queues],
     };
   }
 }

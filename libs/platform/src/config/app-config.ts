@@ -51,6 +51,21 @@ export class AppConfig {
   readonly maxOverdraftLimit: number;
   readonly idempotencyRetentionHours: number;
   readonly maxAccountsPerCustomer: number;
+  readonly smtp: {
+    host: string | undefined;
+    port: number;
+    secure: boolean;
+    user: string | undefined;
+    password: string | undefined;
+    from: string;
+  };
+  readonly smsWebhookUrl: string | undefined;
+  readonly pushWebhookUrl: string | undefined;
+  readonly webhookSigningSecret: string | undefined;
+  readonly notificationDeliveryAttempts: number;
+  readonly notificationRetryDelayMs: number;
+  readonly notificationStreamsPerUser: number;
+  readonly notificationStreamHeartbeatMs: number;
 
   constructor(values: Record<ConfigKey, string | undefined>) {
     const int = (key: ConfigKey) => (values[key] === undefined ? undefined : Number(values[key]));
@@ -98,6 +113,21 @@ export class AppConfig {
     this.maxOverdraftLimit = int('MAX_OVERDRAFT_LIMIT')!;
     this.idempotencyRetentionHours = int('IDEMPOTENCY_RETENTION_HOURS')!;
     this.maxAccountsPerCustomer = int('MAX_ACCOUNTS_PER_CUSTOMER')!;
+    this.smtp = {
+      host: values.SMTP_HOST || undefined,
+      port: int('SMTP_PORT')!,
+      secure: values.SMTP_SECURE === 'true',
+      user: values.SMTP_USER || undefined,
+      password: values.SMTP_PASSWORD || undefined,
+      from: values.MAIL_FROM!,
+    };
+    this.smsWebhookUrl = values.SMS_WEBHOOK_URL;
+    this.pushWebhookUrl = values.PUSH_WEBHOOK_URL;
+    this.webhookSigningSecret = values.WEBHOOK_SIGNING_SECRET;
+    this.notificationDeliveryAttempts = int('NOTIFICATION_DELIVERY_ATTEMPTS')!;
+    this.notificationRetryDelayMs = int('NOTIFICATION_RETRY_DELAY_MS')!;
+    this.notificationStreamsPerUser = int('NOTIFICATION_STREAMS_PER_USER')!;
+    this.notificationStreamHeartbeatMs = int('NOTIFICATION_STREAM_HEARTBEAT_MS')!;
   }
 
   get isProduction(): boolean {

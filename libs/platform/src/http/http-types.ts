@@ -5,6 +5,8 @@ import type { Caller } from '../context/request-context';
 /** The HTTP request and response as handlers see them (Fastify, through Nest's Fastify adapter). */
 export type HttpRequest = FastifyRequest & {
   caller?: Caller;
+  /** When the access token of the request expires (seconds since the epoch). */
+  tokenExpiresAt?: number;
   requestId?: string;
   /** The request's context (request id, caller), for the hooks that run in other async scopes. */
   contextScope?: AsyncResource;

@@ -5,7 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { requestContext, type Caller } from '../context/request-context';
 import { AppError } from '../errors/app-error';
 import { VerifiedTokens, type Role } from './access-token';
-import { PUBLIC_ROUTE, ROLES } from './decorators';
+import { PUBLIC_ROUTE, ROLES, TOKEN_IN_QUERY } from './decorators';
 import { RedisService } from '../redis/redis.module';
 import { sessionKey } from './session-registry';
 import { TokenKeys } from './token-keys';
@@ -34,14 +34,19 @@ export class AuthGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<HttpRequest>();
     const res = ctx.switchToHttp().getResponse<HttpReply>();
     const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header) : null;
-    if (!match) {
+    const bearer = typeof header === 'string' ? /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header)?.[1] : undefined;
+    const query = this.reflector.getAllAndOverride<boolean>(TOKEN_IN_QUERY, targets)
+      ? (req.query as Record<string, unknown>).access_token
+      : undefined;
+    const token =
+      bearer ?? (typeof query === 'string' && /^[A-Za-z0-9_.-]+$/.test(query) ? query : undefined);
+    if (!token) {
       void res.header('WWW-Authenticate', 'Bearer');
       throw new AppError(401, 'unauthorized', 'A bearer access token is required');
     }
     let claims;
     try {
-      claims = this.verified.verify(match[1], this.keys, {
+      claims = this.verified.verify(token, this.keys, {
         issuer: this.config.jwtIssuer,
         audience: this.config.jwtAudience,
       });
@@ -55,6 +60,7 @@ export class AuthGuard implements CanActivate {
     }
     const caller: Caller = { user_id: claims.sub, role: claims.role, session_id: claims.sid };
     req.caller = caller;
+    req.tokenExpiresAt = claims.exp;
     requestContext.setCaller(caller);
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
     if (roles && !roles.includes(claims.role)) {

@@ -1,9 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Currency, LedgerAccountState, Statement, TransactionsApi } from '@protobank/contracts';
+import type {
+  Currency,
+  EntryPosition,
+  LedgerAccountState,
+  LedgerEntry,
+  Statement,
+  TransactionsApi,
+} from '@protobank/contracts';
 import { AppError } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { Ledger } from './ledger';
+import { readEntries } from './ledger-entries';
 import { toState, type LedgerAccountRow } from './ledger-rows';
 
 /** Most lines one statement carries; a longer period is asked for in parts. */
@@ -107,6 +115,10 @@ export class LedgerAccountsService implements TransactionsApi {
         })),
       };
     });
+  }
+
+  entries(after: EntryPosition | null, limit: number): Promise<LedgerEntry[]> {
+    return readEntries(this.dataSource, after, limit);
   }
 
   /** Applies `set` under the row lock when `allowed` holds; otherwise says why not. */

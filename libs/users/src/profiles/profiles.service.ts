@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { CreateUserInput, KycStatus, UsersApi, UserView } from '@protobank/contracts';
+import type { CreateUserInput, KycStatus, UserContact, UsersApi, UserView } from '@protobank/contracts';
 import { AppError, OutboxService } from '@protobank/platform';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import { ageOn, KycService } from '../kyc/kyc.service';
 import type { UpdateProfileDto } from './profile.dto';
 import { UserEntity } from './user.entity';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const toView = (u: UserEntity): UserView => ({
   id: u.id,
@@ -74,6 +76,20 @@ export class ProfilesService implements UsersApi {
       user.address = { ...change.address, country: change.address.country.toUpperCase() };
     await repo.save(user);
     return this.profile(userId);
+  }
+
+  async getContacts(userIds: string[]): Promise<UserContact[]> {
+    const ids = [...new Set(userIds)].filter((id) => UUID.test(id));
+    if (ids.length > 100) throw AppError.badRequest('too_many_ids', 'At most 100 user ids per call');
+    if (ids.length === 0) return [];
+    const users = await this.dataSource.getRepository(UserEntity).findBy({ id: In(ids) });
+    return users.map((u) => ({
+      user_id: u.id,
+      full_name: u.full_name,
+      email: u.email,
+      phone: u.phone,
+      disabled: u.disabled_at !== null,
+    }));
   }
 
   async getKycStatus(userId: string): Promise<{ status: KycStatus }> {

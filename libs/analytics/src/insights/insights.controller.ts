@@ -1,0 +1,29 @@
+import { Controller, Get } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
+import { InsightsDto } from './insights.dto';
+import { InsightsService } from './insights.service';
+
+@ApiTags('analytics')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@Controller('analytics')
+export class InsightsController {
+  constructor(private readonly insights: InsightsService) {}
+
+  @Get('insights')
+  @ApiOperation({
+    summary: 'This month against last by category, your largest payments out, payees you pay regularly',
+    description: "Always the caller's own accounts, per currency; months are UTC calendar months.",
+  })
+  @ApiOkResponse({ type: InsightsDto })
+  get(@CurrentCaller() caller: Caller): Promise<InsightsDto> {
+    return this.insights.insights(caller.user_id);
+  }
+}

@@ -1,0 +1,97 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { USERS_API, type UsersApi } from '@protobank/contracts';
+import { jsonAmount, LOGGER } from '@protobank/platform';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { addDays, addMonths, monthOf, today } from '../summaries/calendar';
+import { DailySummaries } from '../summaries/daily-summaries.service';
+import type { InsightsDto } from './insights.dto';
+import { largestOutgoings, recurringPayees } from './insights-queries';
+import { compareMonths } from './month-comparison';
+
+const LARGEST = 5;
+const PAYEES = 20;
+const instant = (day: string) => `${day}T00:00:00.000Z`;
+
+/**
+ * This month against last by category, the largest payments out this month, and payees paid again and
+ * again. Another customer paid appears by name only (from the users contract), never by id.
+ */
+@Injectable()
+export class InsightsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly summaries: DailySummaries,
+    @Inject(USERS_API) private readonly users: UsersApi,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async insights(userId: string, now = new Date()): Promise<InsightsDto> {
+    const day = today(now);
+    const month = monthOf(day);
+    const previous = addMonths(month, -1);
+    const tomorrow = instant(addDays(day, 1));
+    const [days, largest, payees] = await Promise.all([
+      this.summaries.range(userId, `${previous}-01`, day),
+      largestOutgoings(this.dataSource, userId, instant(`${month}-01`), tomorrow, LARGEST),
+      recurringPayees(
+        this.dataSource,
+        userId,
+        instant(`${addMonths(month, -2)}-01`),
+        instant(addDays(day, -89)),
+        PAYEES,
+      ),
+    ]);
+    const names = await this.names([...largest, ...payees].map((r) => r.counterparty_id));
+    const categories = compareMonths(days, month, previous);
+    const currencies = [
+      ...new Set([...categories.keys(), ...largest.map((r) => r.currency), ...payees.map((r) => r.currency)]),
+    ].sort();
+    return {
+      month,
+      previous_month: previous,
+      currencies: currencies.map((currency) => ({
+        currency,
+        categories: categories.get(currency) ?? [],
+        largest_outgoings: largest
+          .filter((r) => r.currency === currency)
+          .map((r) => ({
+            transaction_id: r.transaction_id,
+            amount: jsonAmount(r.amount),
+            category: r.category,
+            kind: r.kind,
+            merchant: r.merchant,
+            payee_name: r.counterparty_id ? (names.get(r.counterparty_id) ?? null) : null,
+            occurred_at: r.occurred_at.toISOString(),
+          })),
+        recurring_payees: payees
+          .filter((r) => r.currency === currency)
+          .map((r) => ({
+            payee: r.merchant ?? names.get(r.counterparty_id!) ?? null,
+            payee_type: r.merchant ? ('merchant' as const) : ('customer' as const),
+            payments: r.payments,
+            months: r.months ?? [],
+            total: jsonAmount(r.total),
+            last_paid_at: r.last_paid_at.toISOString(),
+          })),
+      })),
+    };
+  }
+
+  /** Full names of these customers; one that cannot be read (gone, or users unreachable) has none. */
+  private async names(ids: (string | null)[]): Promise<Map<string, string>> {
+    const unique = [...new Set(ids.filter((id): id is string => !!id))];
+    const names = new Map<string, string>();
+    await Promise.all(
+      unique.map(async (id) => {
+        try {
+          names.set(id, (await this.users.getProfile(id)).full_name);
+        } catch (err) {
+          this.logger.warn({ err, user_id: id }, 'payee name unavailable');
+        }
+      }),
+    );
+    return names;
+  }
+}

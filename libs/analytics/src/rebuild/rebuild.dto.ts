@@ -1,0 +1,19 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsUUID } from 'class-validator';
+
+export class RebuildDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ enum: ['running', 'completed', 'failed'], example: 'running' }) status: string;
+  @ApiProperty({ format: 'uuid', description: 'The staff member who asked for it' }) requested_by: string;
+  @ApiProperty({ format: 'date-time' }) started_at: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) finished_at: string | null;
+  @ApiProperty({ type: 'integer', example: 0, description: 'Ledger entries read so far' }) entries: number;
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'Why it failed' }) error:
+    string | null;
+}
+
+export class RebuildIdParams {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  id: string;
+}

@@ -1,0 +1,81 @@
+import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { AppError, type Caller } from '@protobank/platform';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import type { RebuildDto } from './rebuild.dto';
+import { RebuildRun } from './rebuild-run';
+
+/** A running rebuild whose heartbeat is older than this was lost with its process; another may start. */
+export const REBUILD_STALE_SECONDS = 120;
+
+const SELECT = `SELECT id, status, requested_by, started_at, finished_at, entries::int AS entries, error
+  FROM analytics.rebuilds`;
+
+interface RebuildRow extends Omit<RebuildDto, 'started_at' | 'finished_at'> {
+  started_at: Date;
+  finished_at: Date | null;
+}
+
+const view = (r: RebuildRow): RebuildDto => ({
+  ...r,
+  started_at: r.started_at.toISOString(),
+  finished_at: r.finished_at?.toISOString() ?? null,
+});
+
+/**
+ * Staff rebuilds of the analytics read model from the ledger: one at a time (a unique index on the
+ * running row), in the background of the process that was asked (see RebuildRun for how it stays
+ * consistent with events consumed meanwhile).
+ */
+@Injectable()
+export class RebuildService implements BeforeApplicationShutdown {
+  private running?: Promise<void>;
+  private stopping = false;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly runner: RebuildRun,
+  ) {}
+
+  async start(caller: Caller): Promise<RebuildDto> {
+    await this.dataSource.query(
+      `UPDATE analytics.rebuilds SET status = 'failed', finished_at = now(),
+              error = 'abandoned: no progress for ${REBUILD_STALE_SECONDS} s (its process stopped)'
+        WHERE status = 'running' AND heartbeat_at < now() - interval '${REBUILD_STALE_SECONDS} seconds'`,
+    );
+    const id = randomUUID();
+    const [row] = (await this.dataSource.query(
+      `INSERT INTO analytics.rebuilds (id, status, requested_by) VALUES ($1, 'running', $2)
+       ON CONFLICT DO NOTHING RETURNING id`,
+      [id, caller.user_id],
+    )) as { id: string }[];
+    if (!row) {
+      const [current] = (await this.dataSource.query(`${SELECT} WHERE status = 'running'`)) as RebuildRow[];
+      throw AppError.conflict(
+        'rebuild_running',
+        `A rebuild is already running (${current?.id ?? 'just finishing'}); follow it with GET /admin/analytics/rebuilds/{id}`,
+      );
+    }
+    const started = await this.get(id);
+    const done: Promise<void> = this.runner
+      .run(id, new Date(started.started_at), () => this.stopping)
+      .finally(() => {
+        if (this.running === done) this.running = undefined;
+      });
+    this.running = done;
+    return started;
+  }
+
+  async get(id: string): Promise<RebuildDto> {
+    const [row] = (await this.dataSource.query(`${SELECT} WHERE id = $1`, [id])) as RebuildRow[];
+    if (!row) throw AppError.notFound('rebuild');
+    return view(row);
+  }
+
+  /** A rebuild stops at its next page and is marked failed, rather than left running for others to wait on. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.running;
+  }
+}

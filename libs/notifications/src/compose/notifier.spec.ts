@@ -1,0 +1,85 @@
+import type { InboxService } from '@protobank/platform';
+import type { EntityManager } from 'typeorm';
+import type { DeliveryChannel } from '../delivery/channels/channel';
+import type { DeliveryJob, DeliveryQueue } from '../delivery/delivery-queue';
+import { effectivePreferences } from '../preferences/preference-rules';
+import type { PreferencesService } from '../preferences/preferences.service';
+import type { Draft } from './draft';
+import { Notifier } from './notifier';
+
+const USER = '11111111-1111-4111-8111-111111111111';
+const draft: Draft = {
+  user_id: USER,
+  category: 'transactions',
+  type: 'transaction.sent',
+  title: 'Money sent',
+  body: 'You sent £25.50 to Bob Smith',
+  data: {},
+};
+
+/** A Notifier over fakes: the inbox runs the effect once per event id, queries are recorded. */
+function setup(unavailable: Partial<Record<string, string>>) {
+  const queries: { sql: string; params: unknown[] }[] = [];
+  const seen = new Set<string>();
+  const manager = {
+    query: (sql: string, params: unknown[]) => {
+      queries.push({ sql, params });
+      // The notification insert returns the ids it stored.
+      return Promise.resolve(
+        sql.includes('INTO notifications.notifications') ? [{ id: (params[0] as string[])[0] }] : [],
+      );
+    },
+  } as unknown as EntityManager;
+  const inbox = {
+    once: async (_s: string, _c: string, id: string, effect: (m: EntityManager) => Promise<void>) => {
+      if (seen.has(id)) return false;
+      seen.add(id);
+      await effect(manager);
+      return true;
+    },
+  } as unknown as InboxService;
+  const preferences = {
+    forUsers: () =>
+      Promise.resolve(
+        new Map([
+          [USER, effectivePreferences([{ category: 'transactions', channel: 'sms', enabled: true }])],
+        ]),
+      ),
+  } as unknown as PreferencesService;
+  const enqueued: DeliveryJob[] = [];
+  const queue = {
+    enqueueAfterCommit: (jobs: DeliveryJob[]) => Promise.resolve(void enqueued.push(...jobs)),
+  } as unknown as DeliveryQueue;
+  const channels = (['in_app', 'email', 'sms', 'push'] as const).map(
+    (name) => ({ name, unavailable: () => unavailable[name] }) as unknown as DeliveryChannel,
+  );
+  return { notifier: new Notifier(inbox, preferences, queue, channels), queries, enqueued };
+}
+
+describe('Notifier', () => {
+  it('writes one delivery per enabled channel and enqueues a job for each', async () => {
+    const { notifier, queries, enqueued } = setup({});
+    await notifier.notify('c', 'event-1', [draft]);
+    const deliveries = queries.find((q) => q.sql.includes('INTO notifications.deliveries'))!;
+    expect(deliveries.params[3]).toEqual(['in_app', 'email', 'sms']);
+    expect(deliveries.params[4]).toEqual([null, null, null]);
+    expect(enqueued.map((j) => j.delivery_id)).toEqual(deliveries.params[0]);
+  });
+
+  it('records a channel that cannot send as skipped, with its reason, and queues nothing for it', async () => {
+    const { notifier, queries, enqueued } = setup({ email: 'email is not configured (SMTP_HOST)' });
+    await notifier.notify('c', 'event-1', [draft]);
+    const deliveries = queries.find((q) => q.sql.includes('INTO notifications.deliveries'))!;
+    expect(deliveries.params[4]).toEqual([null, 'email is not configured (SMTP_HOST)', null]);
+    expect(enqueued).toHaveLength(2);
+  });
+
+  it('does nothing the second time an event comes', async () => {
+    const { notifier, queries, enqueued } = setup({});
+    await notifier.notify('c', 'event-1', [draft]);
+    const writes = queries.length;
+    await notifier.notify('c', 'event-1', [draft]);
+    expect(queries).toHaveLength(writes);
+    expect(enqueued).toHaveLength(3);
+  });
+});

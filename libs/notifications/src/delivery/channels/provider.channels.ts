@@ -1,0 +1,44 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { DeliveryChannel, Outgoing, SendResult } from './channel';
+import { PUSH_PROVIDER, SMS_PROVIDER, type PushProvider, type SmsProvider } from './providers';
+
+@Injectable()
+export class SmsChannel implements DeliveryChannel {
+  readonly name = 'sms' as const;
+  readonly needsContact = true;
+
+  constructor(@Inject(SMS_PROVIDER) private readonly provider: SmsProvider) {}
+
+  unavailable(): string | undefined {
+    return this.provider.configured ? undefined : 'sms is not configured (SMS_WEBHOOK_URL)';
+  }
+
+  async send({ delivery_id, notification, contact }: Outgoing): Promise<SendResult> {
+    if (!contact?.phone) return { status: 'skipped', reason: 'no phone number on the profile' };
+    await this.provider.send({ id: delivery_id, to: contact.phone, text: notification.body });
+    return { status: 'sent' };
+  }
+}
+
+@Injectable()
+export class PushChannel implements DeliveryChannel {
+  readonly name = 'push' as const;
+  readonly needsContact = false;
+
+  constructor(@Inject(PUSH_PROVIDER) private readonly provider: PushProvider) {}
+
+  unavailable(): string | undefined {
+    return this.provider.configured ? undefined : 'push is not configured (PUSH_WEBHOOK_URL)';
+  }
+
+  async send({ delivery_id, user_id, notification }: Outgoing): Promise<SendResult> {
+    await this.provider.send({
+      id: delivery_id,
+      user_id,
+      title: notification.title,
+      body: notification.body,
+      data: { notification_id: notification.id, type: notification.type, ...notification.data },
+    });
+    return { status: 'sent' };
+  }
+}

@@ -1,0 +1,94 @@
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { AppConfig, LOGGER, Queues } from '@protobank/platform';
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+
+export const DELIVERY_QUEUE = 'notification-deliveries';
+
+/** One job per delivery row and generation: the row is the record, the job only says "send it now". */
+export interface DeliveryJob {
+  delivery_id: string;
+  generation: number;
+}
+
+/** A pending row untouched for this long has no job (the app stopped between commit and enqueue). */
+const ORPHAN_AFTER_SECONDS = 30;
+const SWEEP_EVERY_MS = 15_000;
+
+/**
+ * The BullMQ queue of deliveries. Rows are written in the same transaction as their notification, and
+ * enqueued after commit; the job id is the row id and its generation, so enqueueing twice (after-commit
+ * and the sweep that re-enqueues orphaned pending rows) yields one job. Retries back off exponentially:
+ * NOTIFICATION_RETRY_DELAY_MS, then twice that, and so on, NOTIFICATION_DELIVERY_ATTEMPTS tries in all.
+ */
+@Injectable()
+export class DeliveryQueue implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly queue: Queue<DeliveryJob>;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    queues: Queues,
+    config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.queue = queues.queue<DeliveryJob>(DELIVERY_QUEUE, {
+      attempts: config.notificationDeliveryAttempts,
+      backoff: { type: 'exponential', delay: config.notificationRetryDelayMs },
+      // The delivery row keeps the outcome; finished jobs would only fill Redis.
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+  }
+
+  async enqueue(jobs: DeliveryJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.queue.addBulk(
+      jobs.map((data) => ({
+        name: 'deliver',
+        data,
+        opts: { jobId: `${data.delivery_id}-${data.generation}` },
+      })),
+    );
+  }
+
+  /** After commit: a failure here is logged, and the sweep enqueues the rows later. */
+  async enqueueAfterCommit(jobs: DeliveryJob[]): Promise<void> {
+    await this.enqueue(jobs).catch((err: unknown) =>
+      this.logger.warn({ err, deliveries: jobs.length }, 'deliveries not enqueued; the sweep will'),
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.sweep(), SWEEP_EVERY_MS);
+    this.timer.unref();
+  }
+
+  /** Enqueues pending rows that have waited too long (an existing job makes this a no-op). */
+  async sweep(): Promise<number> {
+    try {
+      const rows = (await this.dataSource.query(
+        `SELECT id AS delivery_id, generation FROM notifications.deliveries
+          WHERE status = 'pending' AND updated_at < now() - make_interval(secs => $1)
+          ORDER BY updated_at LIMIT 500`,
+        [ORPHAN_AFTER_SECONDS],
+      )) as DeliveryJob[];
+      await this.enqueue(rows);
+      return rows.length;
+    } catch (err) {
+      this.logger.warn({ err }, 'delivery sweep failed');
+      return 0;
+    }
+  }
+
+  beforeApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,121 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { USERS_API, type UsersApi } from '@protobank/contracts';
+import { LOGGER, MetricsService, Queues } from '@protobank/platform';
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { NotificationEntity } from '../store/notification.entity';
+import { notificationView } from '../store/notifications.service';
+import {
+  DELIVERY_CHANNELS,
+  PermanentDeliveryError,
+  type DeliveryChannel,
+  type SendResult,
+} from './channels/channel';
+import { DELIVERY_QUEUE, type DeliveryJob } from './delivery-queue';
+
+interface DeliveryRow {
+  id: string;
+  notification_id: string;
+  user_id: string;
+  channel: DeliveryChannel['name'];
+  status: string;
+  generation: number;
+}
+
+/**
+ * Sends deliveries. The row decides: a job whose row is no longer pending, or is of an older generation
+ * (staff retried it since), does nothing. A failure is retried by BullMQ with backoff; the last failure, or
+ * a permanent one, marks the row failed, where staff find it (GET /admin/notifications/failed).
+ */
+@Injectable()
+export class DeliveryProcessor implements OnApplicationBootstrap {
+  private readonly outcomes;
+
+  constructor(
+    private readonly queues: Queues,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(DELIVERY_CHANNELS) private readonly channels: DeliveryChannel[],
+    @Inject(USERS_API) private readonly users: UsersApi,
+    @Inject(LOGGER) private readonly logger: Logger,
+    metrics: MetricsService,
+  ) {
+    this.outcomes = metrics.counter(
+      'notification_deliveries_total',
+      'Notification delivery attempts by outcome',
+      ['channel', 'outcome'] as const,
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    this.queues.worker<DeliveryJob>(DELIVERY_QUEUE, (job) => this.process(job), { concurrency: 16 });
+  }
+
+  async process(job: Job<DeliveryJob>): Promise<void> {
+    // Claims the attempt and reads the notification in one round trip.
+    const rows = (await this.dataSource.query(
+      `WITH d AS (
+         UPDATE notifications.deliveries SET attempts = attempts + 1, updated_at = now()
+          WHERE id = $1 AND generation = $2 AND status = 'pending'
+          RETURNING id, notification_id, user_id, channel, status, generation)
+       SELECT d.*, n.category, n.type, n.title, n.body, n.data, n.created_at, n.read_at
+         FROM d JOIN notifications.notifications n ON n.id = d.notification_id`,
+      [job.data.delivery_id, job.data.generation],
+    )) as (DeliveryRow & Omit<NotificationEntity, 'id' | 'user_id' | 'source_event_id'>)[];
+    const delivery = rows[0];
+    if (!delivery) return; // sent, skipped, failed or retried since: this job is stale
+    const channel = this.channels.find((c) => c.name === delivery.channel)!;
+    try {
+      const result = await this.send(channel, delivery);
+      await this.dataSource.query(
+        `UPDATE notifications.deliveries
+            SET status = $2, sent_at = CASE WHEN $2 = 'sent' THEN now() END, last_error = $3, updated_at = now()
+          WHERE id = $1`,
+        [delivery.id, result.status, result.status === 'skipped' ? result.reason : null],
+      );
+      this.outcomes.inc({ channel: channel.name, outcome: result.status });
+    } catch (err) {
+      await this.failed(job, delivery, err);
+    }
+  }
+
+  private async send(
+    channel: DeliveryChannel,
+    d: DeliveryRow & Omit<NotificationEntity, 'id' | 'user_id' | 'source_event_id'>,
+  ): Promise<SendResult> {
+    const off = channel.unavailable();
+    if (off) return { status: 'skipped', reason: off };
+    // Looked up now, not when the event came: the address the user has today.
+    const contact = channel.needsContact ? (await this.users.getContacts([d.user_id]))[0] : undefined;
+    if (contact?.disabled) return { status: 'skipped', reason: 'the user is disabled' };
+    const notification = notificationView({ ...d, id: d.notification_id, source_event_id: null });
+    return channel.send({ delivery_id: d.id, user_id: d.user_id, notification, contact });
+  }
+
+  private async failed(job: Job<DeliveryJob>, delivery: DeliveryRow, err: unknown): Promise<never> {
+    const permanent = err instanceof PermanentDeliveryError;
+    const last = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const message = String((err as Error)?.message ?? err).slice(0, 500);
+    await this.dataSource.query(
+      `UPDATE notifications.deliveries
+          SET last_error = $2, updated_at = now(),
+              status = CASE WHEN $3 THEN 'failed' ELSE status END,
+              failed_at = CASE WHEN $3 THEN now() END
+        WHERE id = $1`,
+      [delivery.id, message, last],
+    );
+    this.outcomes.inc({ channel: delivery.channel, outcome: last ? 'failed' : 'retry' });
+    this.logger.warn(
+      {
+        delivery_id: delivery.id,
+        channel: delivery.channel,
+        attempt: job.attemptsMade + 1,
+        final: last,
+        err: message,
+      },
+      last ? 'notification delivery failed' : 'notification delivery will be retried',
+    );
+    throw permanent ? new UnrecoverableError(message) : err;
+  }
+}

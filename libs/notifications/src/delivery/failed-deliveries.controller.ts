@@ -1,0 +1,70 @@
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorResponseDto, PageQuery, Roles } from '@protobank/platform';
+import { IsUUID } from 'class-validator';
+import { CHANNELS } from '../preferences/preference-rules';
+import { FailedDeliveriesService } from './failed-deliveries.service';
+
+class DeliveryIdParams {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  id: string;
+}
+
+class DeliveryDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) notification_id: string;
+  @ApiProperty({ format: 'uuid' }) user_id: string;
+  @ApiProperty({ enum: CHANNELS }) channel: string;
+  @ApiProperty({ enum: ['pending', 'sent', 'failed', 'skipped'] }) status: string;
+  @ApiProperty({ type: 'integer', example: 6 }) attempts: number;
+  @ApiProperty({ nullable: true, type: String, example: 'webhook answered 503' }) last_error: string | null;
+  @ApiProperty({ example: 'Money sent' }) title: string;
+  @ApiProperty({ format: 'date-time' }) created_at: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) failed_at: string | null;
+}
+
+class DeliveryListDto {
+  @ApiProperty({ type: [DeliveryDto] }) data: DeliveryDto[];
+  @ApiProperty({ nullable: true, type: String }) next_cursor: string | null;
+}
+
+@ApiTags('notifications (staff)')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@ApiForbiddenResponse({ type: ErrorResponseDto })
+@Controller('admin/notifications')
+@Roles('staff', 'admin')
+export class FailedDeliveriesController {
+  constructor(private readonly failed: FailedDeliveriesService) {}
+
+  @Get('failed')
+  @ApiOperation({ summary: 'Deliveries that used up their retries, most recent failure first' })
+  @ApiOkResponse({ type: DeliveryListDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  list(@Query() query: PageQuery) {
+    return this.failed.list(query.cursor, query.limit ?? 20);
+  }
+
+  @Post('failed/:id/retry')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Try a failed delivery again, with a fresh set of retries' })
+  @ApiAcceptedResponse({ type: DeliveryDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'delivery_not_failed' })
+  retry(@Param() params: DeliveryIdParams) {
+    return this.failed.retry(params.id);
+  }
+}

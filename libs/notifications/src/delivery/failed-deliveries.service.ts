@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { AppError, decodeCursor, encodeCursor } from '@protobank/platform';
+import { DataSource } from 'typeorm';
+import { DeliveryQueue } from './delivery-queue';
+
+interface FailedRow {
+  id: string;
+  notification_id: string;
+  user_id: string;
+  channel: string;
+  status: string;
+  attempts: number;
+  last_error: string | null;
+  failed_at: Date | null;
+  created_at: Date;
+  title: string;
+}
+
+const view = (r: FailedRow) => ({
+  id: r.id,
+  notification_id: r.notification_id,
+  user_id: r.user_id,
+  channel: r.channel,
+  status: r.status,
+  attempts: r.attempts,
+  last_error: r.last_error,
+  title: r.title,
+  created_at: r.created_at.toISOString(),
+  failed_at: r.failed_at?.toISOString() ?? null,
+});
+
+const SELECT = `SELECT d.id, d.notification_id, d.user_id, d.channel, d.status, d.attempts, d.last_error,
+                       d.failed_at, d.created_at, n.title
+                  FROM notifications.deliveries d JOIN notifications.notifications n ON n.id = d.notification_id`;
+
+/** Deliveries that used up their tries, for staff: most recent failure first, and a way to try again. */
+@Injectable()
+export class FailedDeliveriesService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly queue: DeliveryQueue,
+  ) {}
+
+  async list(cursor: string | undefined, limit: number) {
+    const after = cursor ? decodeCursor(cursor) : undefined;
+    const rows = (await this.dataSource.query(
+      `${SELECT} WHERE d.status = 'failed' ${after ? 'AND (d.failed_at, d.id) < ($2, $3)' : ''}
+        ORDER BY d.failed_at DESC, d.id DESC LIMIT $1`,
+      after ? [limit + 1, after.created_at, after.id] : [limit + 1],
+    )) as FailedRow[];
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      data: page.map(view),
+      next_cursor: rows.length > limit ? encodeCursor({ created_at: last.failed_at!, id: last.id }) : null,
+    };
+  }
+
+  /** Back to pending, as a new generation with fresh tries: a job of the old one can no longer act. */
+  async retry(id: string) {
+    const [rows] = (await this.dataSource.query(
+      `UPDATE notifications.deliveries
+          SET status = 'pending', generation = generation + 1, attempts = 0, failed_at = NULL, updated_at = now()
+        WHERE id = $1 AND status = 'failed' RETURNING id, generation`,
+      [id],
+    )) as [{ id: string; generation: number }[], number];
+    if (rows.length === 0) {
+      const exists = (await this.dataSource.query(
+        `SELECT status FROM notifications.deliveries WHERE id = $1`,
+        [id],
+      )) as { status: string }[];
+      if (exists.length === 0) throw AppError.notFound('delivery');
+      throw AppError.conflict('delivery_not_failed', `This delivery is ${exists[0].status}, not failed`);
+    }
+    await this.queue.enqueue([{ delivery_id: rows[0].id, generation: rows[0].generation }]);
+    const [row] = (await this.dataSource.query(`${SELECT} WHERE d.id = $1`, [id])) as FailedRow[];
+    return view(row);
+  }
+}

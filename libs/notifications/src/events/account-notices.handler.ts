@@ -1,0 +1,43 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  USERS_API,
+  type KycRejectedEvent,
+  type KycVerifiedEvent,
+  type UserRegisteredEvent,
+  type UsersApi,
+} from '@protobank/contracts';
+import { InboxService, OnEvent } from '@protobank/platform';
+import { kycRejectedDraft, kycVerifiedDraft, welcomeDraft } from '../compose/messages';
+import { Notifier } from '../compose/notifier';
+
+/** Notices about the customer's relationship with the bank: welcome, and the outcome of KYC. */
+@Injectable()
+export class AccountNoticesHandler {
+  constructor(
+    private readonly inbox: InboxService,
+    private readonly notifier: Notifier,
+    @Inject(USERS_API) private readonly users: UsersApi,
+  ) {}
+
+  @OnEvent('user.registered')
+  async onUserRegistered(event: UserRegisteredEvent): Promise<void> {
+    const consumer = 'WelcomeHandler.onUserRegistered'; // the name inbox rows already carry
+    if (await this.inbox.seen('notifications', consumer, event.event_id)) return;
+    const profile = await this.users.getProfile(event.user_id);
+    await this.notifier.notify(consumer, event.event_id, [welcomeDraft(event, profile.full_name)]);
+  }
+
+  @OnEvent('kyc.verified')
+  async onKycVerified(event: KycVerifiedEvent): Promise<void> {
+    await this.notifier.notify('AccountNoticesHandler.onKycVerified', event.event_id, [
+      kycVerifiedDraft(event.user_id),
+    ]);
+  }
+
+  @OnEvent('kyc.rejected')
+  async onKycRejected(event: KycRejectedEvent): Promise<void> {
+    await this.notifier.notify('AccountNoticesHandler.onKycRejected', event.event_id, [
+      kycRejectedDraft(event),
+    ]);
+  }
+}

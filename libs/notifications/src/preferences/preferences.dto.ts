@@ -1,0 +1,59 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Optional } from '@protobank/platform';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsObject, ValidateNested } from 'class-validator';
+
+export class ChannelChoicesDto {
+  @ApiPropertyOptional({ example: true }) @Optional() @IsBoolean() in_app?: boolean;
+  @ApiPropertyOptional({ example: true }) @Optional() @IsBoolean() email?: boolean;
+  @ApiPropertyOptional({ example: false }) @Optional() @IsBoolean() sms?: boolean;
+  @ApiPropertyOptional({ example: false }) @Optional() @IsBoolean() push?: boolean;
+}
+
+const choices = () =>
+  function (target: object, key: string) {
+    Optional()(target, key);
+    IsObject()(target, key);
+    ValidateNested()(target, key);
+    Type(() => ChannelChoicesDto)(target, key);
+  };
+
+/** Any subset of categories and channels; what is left out stays as it was. */
+export class UpdatePreferencesDto {
+  @ApiPropertyOptional({ type: ChannelChoicesDto, example: { sms: true } })
+  @choices()
+  transactions?: ChannelChoicesDto;
+
+  @ApiPropertyOptional({
+    type: ChannelChoicesDto,
+    description: 'in_app and email cannot be switched off (422 preference_locked)',
+    example: { push: true },
+  })
+  @choices()
+  security?: ChannelChoicesDto;
+
+  @ApiPropertyOptional({ type: ChannelChoicesDto }) @choices() account?: ChannelChoicesDto;
+  @ApiPropertyOptional({ type: ChannelChoicesDto, example: { email: true } })
+  @choices()
+  marketing?: ChannelChoicesDto;
+}
+
+export class ChannelsDto {
+  @ApiProperty({ example: true }) in_app: boolean;
+  @ApiProperty({ example: true }) email: boolean;
+  @ApiProperty({ example: false }) sms: boolean;
+  @ApiProperty({ example: false }) push: boolean;
+}
+
+export class PreferencesDto {
+  @ApiProperty({ type: ChannelsDto }) transactions: ChannelsDto;
+  @ApiProperty({ type: ChannelsDto }) security: ChannelsDto;
+  @ApiProperty({ type: ChannelsDto }) account: ChannelsDto;
+  @ApiProperty({ type: ChannelsDto, description: 'Off everywhere until the customer opts in' })
+  marketing: ChannelsDto;
+  @ApiProperty({
+    example: { security: ['in_app', 'email'] },
+    description: 'Channels that are always on, by category',
+  })
+  locked: Record<string, string[]>;
+}

@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { AppError, keysetPage } from '@protobank/platform';
+import { DataSource, IsNull } from 'typeorm';
+import { NotificationEntity } from './notification.entity';
+
+export const notificationView = (n: NotificationEntity) => ({
+  id: n.id,
+  category: n.category,
+  type: n.type,
+  title: n.title,
+  body: n.body,
+  data: n.data,
+  created_at: n.created_at.toISOString(),
+  read_at: n.read_at?.toISOString() ?? null,
+});
+export type NotificationView = ReturnType<typeof notificationView>;
+
+/** A user's stored notifications: every query is scoped to the caller, so another's id is a 404. */
+@Injectable()
+export class NotificationsService {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  private get repo() {
+    return this.dataSource.getRepository(NotificationEntity);
+  }
+
+  async list(userId: string, q: { unread?: boolean; cursor?: string; limit?: number }) {
+    const qb = this.repo.createQueryBuilder('n').where('n.user_id = :userId', { userId });
+    if (q.unread) qb.andWhere('n.read_at IS NULL');
+    const [page, unread_count] = await Promise.all([
+      keysetPage(
+        qb,
+        {
+          alias: 'n',
+          at: 'created_at',
+          id: 'id',
+          order: 'DESC',
+          cursor: q.cursor,
+          limit: q.limit ?? 20,
+          position: (n) => n,
+        },
+        notificationView,
+      ),
+      this.unreadCount(userId),
+    ]);
+    return { ...page, unread_count };
+  }
+
+  async get(userId: string, id: string): Promise<NotificationView> {
+    const n = await this.repo.findOneBy({ id, user_id: userId });
+    if (!n) throw AppError.notFound('notification');
+    return notificationView(n);
+  }
+
+  /** Idempotent: reading a read notification keeps its first read_at. */
+  async markRead(userId: string, id: string): Promise<NotificationView> {
+    await this.repo.update({ id, user_id: userId, read_at: IsNull() }, { read_at: () => 'now()' });
+    return this.get(userId, id);
+  }
+
+  async markAllRead(userId: string): Promise<{ marked: number; unread_count: number }> {
+    const result = await this.repo.update({ user_id: userId, read_at: IsNull() }, { read_at: () => 'now()' });
+    return { marked: result.affected ?? 0, unread_count: await this.unreadCount(userId) };
+  }
+
+  unreadCount(userId: string): Promise<number> {
+    return this.repo.countBy({ user_id: userId, read_at: IsNull() });
+  }
+
+  /** Notifications of `userId` created after `afterId` (oldest first): what a reconnecting stream missed. */
+  async since(userId: string, afterId: string, limit = 100): Promise<NotificationView[]> {
+    const rows = await this.repo
+      .createQueryBuilder('n')
+      .where('n.user_id = :userId', { userId })
+      .andWhere(
+        `(n.created_at, n.id) > (SELECT created_at, id FROM notifications.notifications WHERE id = :afterId AND user_id = :userId)`,
+        { afterId },
+      )
+      .orderBy('n.created_at', 'ASC')
+      .addOrderBy('n.id', 'ASC')
+      .take(limit)
+      .getMany();
+    return rows.map(notificationView);
+  }
+}

@@ -1,0 +1,132 @@
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { AppConfig, LOGGER, RedisService, sessionKey } from '@protobank/platform';
+import Redis from 'ioredis';
+import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { NotificationView } from '../store/notifications.service';
+
+interface StreamClient {
+  userId: string;
+  sessionId: string;
+  res: ServerResponse;
+  timer: NodeJS.Timeout;
+}
+
+export const sseEvent = (event: string, data: unknown, id?: string) =>
+  `${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+/**
+ * Live notifications for the clients connected to this process. In-app deliveries are published on one
+ * Redis channel and every instance passes each message to its own connections of that user, so a client
+ * gets its notifications whichever instance it is connected to. A connection ends when its access token
+ * expires or its session ends (checked at each heartbeat), and a user keeps at most
+ * NOTIFICATION_STREAMS_PER_USER connections (the oldest goes first).
+ */
+@Injectable()
+export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly byUser = new Map<string, Set<StreamClient>>();
+  private readonly channel: string;
+  private subscriber?: Redis;
+  private heartbeat?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly redis: RedisService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    // Pub/sub channels are not keys: ioredis does not prefix them, so the prefix is added here.
+    this.channel = `${config.redisKeyPrefix}notifications:stream`;
+  }
+
+  onApplicationBootstrap(): void {
+    const subscriber = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
+    subscriber.on('error', (err) => this.logger.debug({ err: err.message }, 'stream subscriber error'));
+    subscriber.on('message', (_channel, message: string) => this.dispatch(message));
+    void subscriber.subscribe(this.channel).catch((err: unknown) => {
+      this.logger.warn({ err }, 'stream subscription failed');
+    });
+    this.subscriber = subscriber;
+    this.heartbeat = setInterval(() => void this.beat(), this.config.notificationStreamHeartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** Sends a notification to the user's open streams, on whichever instance they are. */
+  async publish(userId: string, notification: NotificationView): Promise<void> {
+    await this.redis.client.publish(this.channel, JSON.stringify({ user_id: userId, notification }));
+  }
+
+  attach(userId: string, sessionId: string, expiresAtSeconds: number, res: ServerResponse): void {
+    const clients = this.byUser.get(userId) ?? new Set<StreamClient>();
+    this.byUser.set(userId, clients);
+    while (clients.size >= this.config.notificationStreamsPerUser) {
+      const oldest = clients.values().next().value!;
+      this.close(oldest, 'too_many_streams');
+    }
+    const lifetime = Math.max(0, expiresAtSeconds * 1000 - Date.now());
+    const client: StreamClient = {
+      userId,
+      sessionId,
+      res,
+      timer: setTimeout(() => this.close(client, 'token_expired'), lifetime),
+    };
+    clients.add(client);
+    res.on('close', () => this.forget(client));
+  }
+
+  connections(): number {
+    let n = 0;
+    for (const set of this.byUser.values()) n += set.size;
+    return n;
+  }
+
+  private dispatch(message: string): void {
+    let parsed: { user_id: string; notification: NotificationView };
+    try {
+      parsed = JSON.parse(message) as typeof parsed;
+    } catch {
+      return;
+    }
+    for (const client of this.byUser.get(parsed.user_id) ?? []) {
+      client.res.write(sseEvent('notification', parsed.notification, parsed.notification.id));
+    }
+  }
+
+  /** Keeps proxies from timing the stream out, and ends streams whose session has ended (logout). */
+  private async beat(): Promise<void> {
+    const clients = [...this.byUser.values()].flatMap((s) => [...s]);
+    if (clients.length === 0) return;
+    try {
+      const alive = await Promise.all(clients.map((c) => this.redis.client.exists(sessionKey(c.sessionId))));
+      clients.forEach((c, i) =>
+        alive[i] ? c.res.write(': keep-alive\n\n') : this.close(c, 'session_ended'),
+      );
+    } catch (err) {
+      this.logger.debug({ err }, 'stream heartbeat could not check sessions');
+      for (const c of clients) c.res.write(': keep-alive\n\n');
+    }
+  }
+
+  private close(client: StreamClient, reason: string): void {
+    this.forget(client);
+    client.res.end(sseEvent('end', { reason }));
+  }
+
+  private forget(client: StreamClient): void {
+    clearTimeout(client.timer);
+    const set = this.byUser.get(client.userId);
+    set?.delete(client);
+    if (set && set.size === 0) this.byUser.delete(client.userId);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    // Clients reconnect (to another instance) with Last-Event-ID and get what they missed.
+    for (const set of [...this.byUser.values()]) for (const c of [...set]) this.close(c, 'shutdown');
+    await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
+  }
+}

@@ -1,0 +1,27 @@
+import { csvCell, csvDocument } from './csv';
+
+describe('CSV', () => {
+  it('quotes only what needs quoting', () => {
+    expect([csvCell('plain'), csvCell('a,b'), csvCell('say "hi"'), csvCell('two\nlines')]).toEqual([
+      'plain',
+      '"a,b"',
+      '"say ""hi"""',
+      '"two\nlines"',
+    ]);
+  });
+
+  it('defuses formulas in free text only', () => {
+    expect(['=1+1', '+1', '-1', '@SUM(A1)', '\tx'].map((v) => csvCell(v, true))).toEqual([
+      "'=1+1",
+      "'+1",
+      "'-1",
+      "'@SUM(A1)",
+      "'\tx",
+    ]);
+    expect(csvCell('-25.50')).toBe('-25.50');
+  });
+
+  it('ends every line with CRLF', () => {
+    expect(csvDocument(['a', 'b'])).toBe('a\r\nb\r\n');
+  });
+});

@@ -1,0 +1,423 @@
+/**
+ * Notifications, both topologies: a transfer tells each party once per enabled channel (the app's list and
+ * live stream, e-mail through a real SMTP server, SMS and push through webhooks), preferences decide the
+ * channels, redelivered events change nothing, failed deliveries reach staff and can be retried.
+ */
+import { createHmac } from 'node:crypto';
+import type { Client } from 'pg';
+import request from 'supertest';
+import { bearer, firstAdmin, type Actor } from '../support/actors';
+import { deposit, openAccount, transfer, verifiedCustomer, type Account } from '../support/banking';
+import { openStream, type EventStream } from '../support/event-stream';
+import { WEBHOOK_SECRET, type Receivers } from '../support/receivers';
+import { eventually, metricValue } from '../support/test-env';
+import type { Running } from '../support/topologies';
+
+export function notificationsScenarios(get: () => Running, receivers: () => Receivers) {
+  describe('notifications', () => {
+    const http = () => request(get().baseUrl);
+    let admin: Actor;
+    let db: Client;
+    let alice: Actor;
+    let bob: Actor;
+    let a: Account;
+    let b: Account;
+
+    const named = async (who: Actor, full_name: string, phone?: string) =>
+      http()
+        .patch('/users/me')
+        .set(bearer(who.token))
+        .send({ full_name, ...(phone ? { phone } : {}) })
+        .expect(200);
+
+    /** The notifications of one transaction, with their deliveries, once every delivery is settled. */
+    const settled = (transactionId: string, expected: number) =>
+      eventually(
+        async () => {
+          const r = await db.query(
+            `SELECT n.user_id, n.type, n.body, d.channel, d.status, d.attempts
+             FROM notifications.notifications n JOIN notifications.deliveries d ON d.notification_id = n.id
+            WHERE n.data->>'transaction_id' = $1 ORDER BY n.user_id, d.channel`,
+            [transactionId],
+          );
+          const done = r.rows.length === expected && r.rows.every((x) => x.status !== 'pending');
+          return done ? r.rows : undefined;
+        },
+        15000,
+        `the deliveries of ${transactionId}`,
+      );
+
+    beforeAll(async () => {
+      admin = await firstAdmin(get());
+      db = await get().t.db();
+      alice = await verifiedCustomer(get(), admin, 'notify.alice');
+      bob = await verifiedCustomer(get(), admin, 'notify.bob');
+      await named(alice, 'Alice Jones');
+      await named(bob, 'Bob Smith', '+447700900123');
+      a = await openAccount(get(), alice);
+      b = await openAccount(get(), bob);
+      await deposit(get(), admin, a, 100_000);
+    });
+
+    describe('notifications of a transfer', () => {
+      let stream: EventStream;
+      let transactionId: string;
+      let sentAt: number;
+
+      beforeAll(async () => {
+        await http()
+          .put('/notifications/preferences')
+          .set(bearer(bob.token))
+          .send({ transactions: { sms: true, push: true } })
+          .expect(200);
+        stream = await openStream(`${get().baseUrl}/notifications/stream`, bearer(alice.token));
+        const res = await transfer(get(), alice, {
+          from_account_id: a.id,
+          to_account_number: b.account_number,
+          amount: 2550,
+          currency: 'GBP',
+          reference: 'Dinner',
+        }).expect(201);
+        transactionId = res.body.id as string;
+        sentAt = Date.now();
+      });
+      afterAll(() => stream?.close());
+
+      it('tells each party once on every channel they enabled, and each channel delivers', async () => {
+        const rows = await settled(transactionId, 6);
+        const byUser = (id: string) => rows.filter((r) => r.user_id === id);
+        expect(byUser(alice.id).map((r) => [r.type, r.body, r.channel, r.status])).toEqual([
+          ['transaction.sent', 'You sent £25.50 to Bob Smith', 'email', 'sent'],
+          ['transaction.sent', 'You sent £25.50 to Bob Smith', 'in_app', 'sent'],
+        ]);
+        expect(byUser(bob.id).map((r) => [r.type, r.body, r.channel, r.status])).toEqual([
+          ['transaction.received', 'You received £25.50 from Alice Jones', 'email', 'sent'],
+          ['transaction.received', 'You received £25.50 from Alice Jones', 'in_app', 'sent'],
+          ['transaction.received', 'You received £25.50 from Alice Jones', 'push', 'sent'],
+          ['transaction.received', 'You received £25.50 from Alice Jones', 'sms', 'sent'],
+        ]);
+      });
+
+      it('delivers the e-mail through the SMTP server, once per party', async () => {
+        const mails = await eventually(async () => {
+          const m = receivers().mails.filter(
+            (x) => x.text.includes('£25.50') && [alice.email, bob.email].includes(x.to[0]),
+          );
+          return m.length >= 2 ? m : undefined;
+        });
+        await new Promise((r) => setTimeout(r, 300)); // a duplicate would arrive about now
+        const now = receivers().mails.filter(
+          (x) => x.text.includes('£25.50') && [alice.email, bob.email].includes(x.to[0]),
+        );
+        expect(now).toHaveLength(2);
+        const toAlice = mails.find((m) => m.to[0] === alice.email)!;
+        expect(toAlice.subject).toBe('Money sent');
+        expect(toAlice.text).toContain('You sent £25.50 to Bob Smith');
+        expect(mails.find((m) => m.to[0] === bob.email)!.text).toContain(
+          'You received £25.50 from Alice Jones',
+        );
+      });
+
+      it('sends the SMS and the push through the signed webhook', async () => {
+        const hooks = await eventually(async () => {
+          const h = receivers().hooks.filter(
+            (x) => (x.body.text ?? x.body.body) === 'You received £25.50 from Alice Jones',
+          );
+          return h.length >= 2 ? h : undefined;
+        });
+        const sms = hooks.find((h) => h.path === '/sms')!;
+        const push = hooks.find((h) => h.path === '/push')!;
+        expect(sms.body).toMatchObject({ to: '+447700900123' });
+        expect(push.body).toMatchObject({ user_id: bob.id, title: 'Money received' });
+        for (const hook of [sms, push]) {
+          const [t, mac] = String(hook.headers['x-protobank-signature']).split(',');
+          const expected = createHmac('sha256', WEBHOOK_SECRET)
+            .update(`${t.slice(2)}.${hook.raw}`)
+            .digest('hex');
+          expect(mac).toBe(`sha256=${expected}`);
+          expect(hook.headers['idempotency-key']).toEqual(expect.any(String));
+        }
+      });
+
+      it('pushes the notification to a connected stream client', async () => {
+        expect(stream.status).toBe(200);
+        expect(stream.headers['content-type']).toContain('text/event-stream');
+        const event = await stream.next(
+          (e) => e.event === 'notification' && e.data.type === 'transaction.sent',
+        );
+        expect(event.data).toMatchObject({ body: 'You sent £25.50 to Bob Smith', category: 'transactions' });
+        expect(event.id).toBe(event.data.id);
+        // Not a timed assertion (npm run bench:events measures it); recorded for whoever reads the log.
+        process.stdout.write(`stream latency after the transfer's 201: ${event.at - sentAt} ms\n`);
+      });
+
+      it('lists it, counts it unread, and marks it read for its owner only', async () => {
+        const list = await http().get('/notifications?unread=true').set(bearer(alice.token)).expect(200);
+        const mine = list.body.data.find((n: { type: string }) => n.type === 'transaction.sent');
+        expect(mine).toMatchObject({ title: 'Money sent', read_at: null });
+        expect(mine.data).toMatchObject({
+          transaction_id: transactionId,
+          amount: 2550,
+          currency: 'GBP',
+          account_id: a.id,
+        });
+        const before = list.body.unread_count as number;
+        expect(before).toBeGreaterThanOrEqual(3); // welcome, identity verified, this one
+
+        await http().post(`/notifications/${mine.id}/read`).set(bearer(bob.token)).expect(404);
+        await http().get(`/notifications/${mine.id}`).set(bearer(bob.token)).expect(404);
+        const read = await http().post(`/notifications/${mine.id}/read`).set(bearer(alice.token)).expect(200);
+        expect(read.body.read_at).toEqual(expect.any(String));
+        const again = await http()
+          .post(`/notifications/${mine.id}/read`)
+          .set(bearer(alice.token))
+          .expect(200);
+        expect(again.body.read_at).toBe(read.body.read_at);
+        const count = await http().get('/notifications/unread-count').set(bearer(alice.token)).expect(200);
+        expect(count.body).toEqual({ unread_count: before - 1 });
+        const unread = await http().get('/notifications?unread=true').set(bearer(alice.token)).expect(200);
+        expect(unread.body.data.map((n: { id: string }) => n.id)).not.toContain(mine.id);
+
+        const all = await http().post('/notifications/read-all').set(bearer(alice.token)).expect(200);
+        expect(all.body).toEqual({ marked: before - 1, unread_count: 0 });
+        const bobCount = await http().get('/notifications/unread-count').set(bearer(bob.token)).expect(200);
+        expect(bobCount.body.unread_count).toBeGreaterThan(0);
+      });
+
+      it('pages the list newest first with a cursor', async () => {
+        const first = await http().get('/notifications?limit=1').set(bearer(alice.token)).expect(200);
+        const all = await http().get('/notifications?limit=100').set(bearer(alice.token)).expect(200);
+        expect(first.body.data).toEqual([all.body.data[0]]);
+        const second = await http()
+          .get(`/notifications?limit=1&cursor=${first.body.next_cursor}`)
+          .set(bearer(alice.token))
+          .expect(200);
+        expect(second.body.data).toEqual([all.body.data[1]]);
+        expect(second.body.data[0].created_at <= first.body.data[0].created_at).toBe(true);
+      });
+
+      it('stores the welcome and the KYC outcome too', async () => {
+        const list = await http().get('/notifications?limit=100').set(bearer(bob.token)).expect(200);
+        const types = list.body.data.map((n: { type: string }) => n.type);
+        expect(types).toEqual(expect.arrayContaining(['welcome', 'kyc.verified', 'transaction.received']));
+      });
+
+      it('changes nothing when the same event is delivered again', async () => {
+        const countRows = async () =>
+          (
+            await db.query(
+              `SELECT count(*)::int AS n, (SELECT count(*)::int FROM notifications.deliveries) AS d
+               FROM notifications.notifications`,
+            )
+          ).rows[0];
+        const before = await countRows();
+        const mailsBefore = receivers().mails.length;
+        const metricsUrl = get().kind === 'split' ? get().services.notifications : get().baseUrl;
+        const duplicates = async () =>
+          metricValue((await request(metricsUrl).get('/metrics')).text, 'inbox_events_total', {
+            consumer: 'TransactionNoticesHandler.onTransactionCreated',
+            outcome: 'duplicate',
+          });
+        const seen = await duplicates();
+        // The same event, queued for publishing a second time (as after a relay crash before marking it sent).
+        await db.query(
+          `INSERT INTO transactions.outbox (id, name, payload, headers)
+         SELECT gen_random_uuid(), name, payload, headers FROM transactions.outbox
+          WHERE name = 'transaction.created' AND payload->>'transaction_id' = $1`,
+          [transactionId],
+        );
+        await eventually(
+          async () => ((await duplicates()) > seen ? true : undefined),
+          15000,
+          'the redelivery',
+        );
+        expect(await countRows()).toEqual(before);
+        expect(receivers().mails.length).toBe(mailsBefore);
+      });
+    });
+
+    describe('preferences', () => {
+      it('starts from the defaults and says which channels are locked', async () => {
+        const carol = await verifiedCustomer(get(), admin, 'notify.carol');
+        const res = await http().get('/notifications/preferences').set(bearer(carol.token)).expect(200);
+        expect(res.body).toEqual({
+          transactions: { in_app: true, email: true, sms: false, push: false },
+          security: { in_app: true, email: true, sms: false, push: false },
+          account: { in_app: true, email: true, sms: false, push: false },
+          marketing: { in_app: false, email: false, sms: false, push: false },
+          locked: { security: ['in_app', 'email'] },
+        });
+      });
+
+      it('refuses to switch off security notices, naming the field, and changes nothing', async () => {
+        const res = await http()
+          .put('/notifications/preferences')
+          .set(bearer(alice.token))
+          .send({ marketing: { email: true }, security: { email: false } })
+          .expect(422);
+        expect(res.body.code).toBe('preference_locked');
+        expect(res.body.details).toEqual([{ field: 'security.email', message: expect.any(String) }]);
+        const now = await http().get('/notifications/preferences').set(bearer(alice.token)).expect(200);
+        expect(now.body.marketing.email).toBe(false);
+      });
+
+      it('names the offending field of a malformed body', async () => {
+        for (const [body, field] of [
+          [{ transactions: { email: 'yes' } }, 'transactions.email'],
+          [{ transactions: null }, 'transactions'],
+          [{ holidays: { email: true } }, 'holidays'],
+          [{ transactions: { fax: true } }, 'transactions.fax'],
+        ] as const) {
+          const res = await http()
+            .put('/notifications/preferences')
+            .set(bearer(alice.token))
+            .send(body)
+            .expect(400);
+          expect(res.body.details.map((d: { field: string }) => d.field)).toContain(field);
+        }
+      });
+
+      it('sends only on the channels left on', async () => {
+        await http()
+          .put('/notifications/preferences')
+          .set(bearer(alice.token))
+          .send({ transactions: { email: false } })
+          .expect(200);
+        const res = await transfer(get(), alice, {
+          from_account_id: a.id,
+          to_account_number: b.account_number,
+          amount: 100,
+          currency: 'GBP',
+        }).expect(201);
+        const rows = await settled(res.body.id as string, 5);
+        expect(rows.filter((r) => r.user_id === alice.id).map((r) => r.channel)).toEqual(['in_app']);
+        await http()
+          .put('/notifications/preferences')
+          .set(bearer(alice.token))
+          .send({ transactions: { email: true } })
+          .expect(200);
+      });
+    });
+
+    describe('failed deliveries', () => {
+      it('retries with backoff, then lists the failure for staff, who can retry it', async () => {
+        const dave = await verifiedCustomer(get(), admin, 'notify.dave');
+        await named(dave, 'Dave Brown', '+447700900999');
+        await http()
+          .put('/notifications/preferences')
+          .set(bearer(dave.token))
+          .send({ transactions: { sms: true } })
+          .expect(200);
+        const d = await openAccount(get(), dave);
+        receivers().webhookStatus = (h) => (h.body.to === '+447700900999' ? 503 : 200);
+        const res = await transfer(get(), alice, {
+          from_account_id: a.id,
+          to_account_number: d.account_number,
+          amount: 700,
+          currency: 'GBP',
+        }).expect(201);
+        const rows = await settled(res.body.id as string, 5);
+        const sms = rows.find((r) => r.user_id === dave.id && r.channel === 'sms')!;
+        expect(sms).toMatchObject({ status: 'failed', attempts: 3 });
+        expect(receivers().hooks.filter((h) => h.body.to === '+447700900999')).toHaveLength(3);
+
+        await http().get('/admin/notifications/failed').set(bearer(dave.token)).expect(403);
+        const failed = await http()
+          .get('/admin/notifications/failed?limit=100')
+          .set(bearer(admin.token))
+          .expect(200);
+        const listed = failed.body.data.find((x: { user_id: string }) => x.user_id === dave.id);
+        expect(listed).toMatchObject({
+          channel: 'sms',
+          status: 'failed',
+          attempts: 3,
+          last_error: 'webhook answered 503',
+        });
+
+        receivers().webhookStatus = () => 200;
+        const retried = await http()
+          .post(`/admin/notifications/failed/${listed.id}/retry`)
+          .set(bearer(admin.token))
+          .expect(202);
+        expect(retried.body).toMatchObject({ id: listed.id, status: 'pending' });
+        await eventually(async () => {
+          const r = await db.query(`SELECT status FROM notifications.deliveries WHERE id = $1`, [listed.id]);
+          return r.rows[0].status === 'sent' ? true : undefined;
+        });
+        await http()
+          .post(`/admin/notifications/failed/${listed.id}/retry`)
+          .set(bearer(admin.token))
+          .expect(409);
+        await http()
+          .post('/admin/notifications/failed/00000000-0000-4000-8000-000000000000/retry')
+          .set(bearer(admin.token))
+          .expect(404);
+      });
+
+      it('fails at once on a permanent refusal (4xx), without retrying', async () => {
+        const erin = await verifiedCustomer(get(), admin, 'notify.erin');
+        await http()
+          .put('/notifications/preferences')
+          .set(bearer(erin.token))
+          .send({ transactions: { push: true } })
+          .expect(200);
+        const e = await openAccount(get(), erin);
+        receivers().webhookStatus = (h) => (h.body.user_id === erin.id ? 410 : 200);
+        const res = await transfer(get(), alice, {
+          from_account_id: a.id,
+          to_account_number: e.account_number,
+          amount: 300,
+          currency: 'GBP',
+        }).expect(201);
+        const rows = await settled(res.body.id as string, 5);
+        expect(rows.find((r) => r.user_id === erin.id && r.channel === 'push')).toMatchObject({
+          status: 'failed',
+          attempts: 1,
+        });
+        receivers().webhookStatus = () => 200;
+      });
+    });
+
+    describe('the stream', () => {
+      it('needs an access token, in the header or (for EventSource) the query', async () => {
+        const none = await openStream(`${get().baseUrl}/notifications/stream`);
+        expect(none.status).toBe(401);
+        none.close();
+        const viaQuery = await openStream(`${get().baseUrl}/notifications/stream?access_token=${bob.token}`);
+        expect(viaQuery.status).toBe(200);
+        viaQuery.close();
+        // Only the stream takes a token in the query.
+        await http().get(`/notifications?access_token=${bob.token}`).expect(401);
+      });
+
+      it('replays what a client missed after its Last-Event-ID', async () => {
+        const list = await http().get('/notifications?limit=100').set(bearer(bob.token)).expect(200);
+        const ids = (list.body.data as { id: string }[]).map((n) => n.id).reverse(); // oldest first
+        const stream = await openStream(`${get().baseUrl}/notifications/stream`, {
+          ...bearer(bob.token),
+          'Last-Event-ID': ids[0],
+        });
+        try {
+          await eventually(async () => (stream.events.length >= ids.length - 1 ? true : undefined));
+          expect(stream.events.map((e) => e.id)).toEqual(ids.slice(1));
+        } finally {
+          stream.close();
+        }
+        const bad = await openStream(`${get().baseUrl}/notifications/stream`, {
+          ...bearer(bob.token),
+          'Last-Event-ID': 'not-an-id',
+        });
+        expect(bad.status).toBe(400);
+        bad.close();
+      });
+
+      it('ends the stream when the session ends (logout)', async () => {
+        const frank = await verifiedCustomer(get(), admin, 'notify.frank');
+        const stream = await openStream(`${get().baseUrl}/notifications/stream`, bearer(frank.token));
+        await http().post('/auth/logout').set(bearer(frank.token)).expect(204);
+        const end = await stream.next((e) => e.event === 'end');
+        expect(end.data).toEqual({ reason: 'session_ended' });
+      });
+    });
+  });
+}
