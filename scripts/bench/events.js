@@ -1,0 +1,425 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench:events -- [transfers=200] [rate=20] [--url=http://...]`: how long a transfer takes to
+ * become a notification. A benchmark, not a test: it prints figures and never fails on one.
+ *
+ * Without --url it needs dist/ (`npm run build`) and measures both topologies in turn, each on its own
+ * scratch database (pb_bench_events_<random>, from BENCH_DATABASE_URL or postgres@127.0.0.1:5432), Redis
+ * key prefix, RabbitMQ prefix and JWT keys, removed afterwards even on error or Ctrl-C. With --url it
+ * measures that deployment (ADMIN_EMAIL/ADMIN_PASSWORD from the environment) and leaves its data there.
+ *
+ * Per run: two customers (the sender's account funded), both notification streams open, `transfers`
+ * transfers sender -> receiver started at `rate` per second (open loop, at most MAX_IN_FLIGHT at a time),
+ * then up to 30 s for every notification to be stored and streamed.
+ */
+const { generateKeyPairSync, randomBytes, randomInt, randomUUID } = require('node:crypto');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const { performance } = require('node:perf_hooks');
+const amqp = require('amqplib');
+const { Redis } = require('ioredis');
+const { Client } = require('pg');
+const { createEdge } = require('../edge');
+const { appEntry, freePort, spawnApp, stop, waitReady } = require('../lib/processes');
+const { SERVICE_NAMES } = require('../lib/topology');
+
+const args = process.argv.slice(2);
+const target = /^--url=(.+?)\/*$/.exec(args.find((a) => a.startsWith('--url=')) ?? '')?.[1];
+const positional = args.filter((a) => !a.startsWith('--'));
+const transfers = Number(positional[0] ?? 200);
+const rate = Number(positional[1] ?? 20);
+const PG_BASE = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+const RABBITMQ_URL = process.env.RABBITMQ_URL || 'amqp://guest:guest@127.0.0.1:5672';
+const MAX_IN_FLIGHT = 8;
+const SETTLE_MS = 30000;
+const PASSWORD = 'correct horse battery staple';
+const TYPES = { sender: 'transaction.sent', receiver: 'transaction.received' };
+const run = Date.now().toString(36);
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const ms = (v) => (v === undefined ? '-' : `${v.toFixed(1)} ms`);
+const say = (line) => process.stdout.write(`${line}\n`);
+const sleep = (n) => new Promise((r) => setTimeout(r, n));
+
+class Stop extends Error {}
+let interrupted = false;
+let abort;
+const aborted = new Promise((_, reject) => (abort = reject));
+aborted.catch(() => undefined);
+/** Lets a long wait (migrations, readiness) end at once on Ctrl-C, so cleanup starts without delay. */
+const guard = (p) => Promise.race([p, aborted]);
+/** [label, fn] of the running topology, undone in reverse: streams, processes, then their data. */
+const cleanups = [];
+let failing = false; // keeps the app logs of a topology that failed
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT + 4 });
+
+/** One request with node:http (cheaper than fetch on a machine shared with the apps); the JSON or a Stop. */
+function api(base, method, route, { token, body, status = 200 } = {}) {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers = { 'idempotency-key': randomUUID() };
+  if (payload !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}${route}`, { method, headers, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode === status) return resolve(text ? JSON.parse(text) : {});
+        reject(
+          new Stop(`${method} ${route}: expected ${status}, got ${res.statusCode}: ${text.slice(0, 300)}`),
+        );
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** A customer with one GBP current account, KYC approved by the admin. */
+async function customer(base, admin, i) {
+  const email = `bench.events.${run}.${i}@example.com`;
+  const user = await api(base, 'POST', '/auth/register', {
+    body: { email, password: PASSWORD, full_name: `Bench ${i}` },
+    status: 201,
+  });
+  const token = (await api(base, 'POST', '/auth/login', { body: { email, password: PASSWORD } }))
+    .access_token;
+  const kyc = { document_type: 'passport', document_number: 'P502135326', country: 'GB' };
+  await api(base, 'POST', '/users/me/kyc', {
+    token,
+    body: { ...kyc, date_of_birth: '1990-04-12' },
+    status: 201,
+  });
+  await api(base, 'POST', `/admin/kyc/${user.id}/approve`, { token: admin });
+  const body = { type: 'current', currency: 'GBP' };
+  return { token, account: await api(base, 'POST', '/accounts', { token, body, status: 201 }) };
+}
+
+/** Opens /notifications/stream; onEvent(notification, arrival time) for each `event: notification`. */
+function openStream(base, token, onEvent) {
+  return new Promise((resolve, reject) => {
+    const headers = { accept: 'text/event-stream', authorization: `Bearer ${token}` };
+    const req = http.request(`${base}/notifications/stream`, { headers }, (res) => {
+      if (res.statusCode !== 200) return reject(new Stop(`GET /notifications/stream: ${res.statusCode}`));
+      res.setEncoding('utf8');
+      res.on('error', () => undefined); // ends when we close it or the app stops: nothing to report
+      let buffer = '';
+      res.on('data', (chunk) => {
+        const at = performance.now(); // the chunk's arrival, before any parsing
+        buffer += chunk;
+        for (let end; (end = buffer.indexOf('\n\n')) >= 0; buffer = buffer.slice(end + 2)) {
+          const lines = buffer.slice(0, end).split('\n'); // `: keep-alive` comments have no data line
+          const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart());
+          if (lines.includes('event: notification') && data.length) onEvent(JSON.parse(data.join('\n')), at);
+        }
+      });
+      resolve(req);
+    });
+    req.on('error', reject); // a no-op once resolved
+    req.end();
+  });
+}
+
+/** Every stored notification of `type` about one of `ids` (the user's whole list, 100 a page). */
+async function stored(base, token, type, ids) {
+  const found = [];
+  let cursor = '';
+  do {
+    const route = `/notifications?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const page = await api(base, 'GET', route, { token });
+    found.push(...page.data.filter((n) => n.type === type && ids.has(n.data?.transaction_id)));
+    cursor = page.next_cursor;
+  } while (cursor && !interrupted);
+  return found;
+}
+
+/** Setup, load, settle; returns the latencies of each kind, sorted. */
+async function measure(base) {
+  // An app we started creates its first admin in the background after start-up: a 401 means not yet
+  // (failed logins lock an e-mail, so only there, where LOGIN_MAX_FAILURES is raised, is it retried).
+  const credentials = { email: process.env.ADMIN_EMAIL, password: process.env.ADMIN_PASSWORD };
+  const until = Date.now() + (target ? 0 : 60000);
+  const login = () =>
+    api(base, 'POST', '/auth/login', { body: credentials }).then(
+      (r) => r.access_token,
+      (err) => (/got 401/.test(err.message) && Date.now() < until ? undefined : Promise.reject(err)),
+    );
+  let admin;
+  while (!(admin = await login()) && !interrupted) await sleep(500);
+  const sender = await customer(base, admin, 0);
+  const receiver = await customer(base, admin, 1);
+  const funding = await api(base, 'POST', '/admin/deposits', {
+    token: admin,
+    body: { account_id: sender.account.id, amount: 10000000, currency: 'GBP' },
+    status: 201,
+  });
+  const arrived = { sender: new Map(), receiver: new Map() }; // transaction id -> arrival time
+  for (const who of ['sender', 'receiver']) {
+    const seen = arrived[who];
+    const onEvent = (n, at) =>
+      n.type === TYPES[who] && !seen.has(n.data?.transaction_id) && seen.set(n.data.transaction_id, at);
+    const stream = await openStream(base, (who === 'sender' ? sender : receiver).token, onEvent);
+    cleanups.push([`${who}'s stream`, () => stream.destroy()]);
+  }
+  // Warm-up, not counted: the funding deposit's notice has gone the whole way (outbox, consumer, store).
+  const deadline = Date.now() + SETTLE_MS;
+  while (!(await stored(base, sender.token, 'deposit.received', new Set([funding.id]))).length) {
+    if (Date.now() > deadline || interrupted) throw new Stop('the funding deposit was never notified');
+    await sleep(200);
+  }
+
+  // The load: transfer i starts at i / rate s whatever the earlier ones do (open loop), unless
+  // MAX_IN_FLIGHT are still unanswered (then the achieved rate printed falls short of `rate`).
+  const answered = new Map(); // transaction id -> { committed: Postgres ms, at: 201 arrival time }
+  const statuses = {};
+  const pending = new Set();
+  const t0 = performance.now();
+  for (let i = 0; i < transfers && !interrupted; i++) {
+    await sleep(Math.max(0, t0 + (i * 1000) / rate - performance.now()));
+    while (pending.size >= MAX_IN_FLIGHT) await Promise.race(pending);
+    const body = {
+      from_account_id: sender.account.id,
+      to_account_number: receiver.account.account_number,
+      amount: randomInt(1, 101),
+      currency: 'GBP',
+    };
+    const p = api(base, 'POST', '/transactions', { token: sender.token, body, status: 201 })
+      .then((t) => {
+        answered.set(t.id, { committed: Date.parse(t.created_at), at: performance.now() });
+        statuses[201] = (statuses[201] || 0) + 1;
+      })
+      .catch((err) => {
+        const key = /got (\d+)/.exec(err.message)?.[1] ?? `error ${err.code ?? err.message}`;
+        statuses[key] = (statuses[key] || 0) + 1;
+      })
+      .finally(() => pending.delete(p));
+    pending.add(p);
+  }
+  await Promise.all(pending);
+  const seconds = (performance.now() - t0) / 1000;
+
+  // Settle: every answered transfer's two notifications stored and streamed, or SETTLE_MS.
+  const ids = new Set(answered.keys());
+  const settleBy = Date.now() + SETTLE_MS;
+  let lists;
+  for (;;) {
+    lists = {
+      sender: await stored(base, sender.token, TYPES.sender, ids),
+      receiver: await stored(base, receiver.token, TYPES.receiver, ids),
+    };
+    const done = ['sender', 'receiver'].every(
+      (w) => lists[w].length >= ids.size && arrived[w].size >= ids.size,
+    );
+    if (done || interrupted || Date.now() > settleBy) break;
+    await sleep(500);
+  }
+  // Both parties' notifications are stored in one transaction (same now()): one row for the two.
+  const rows = {
+    'commit -> stored': [...lists.sender, ...lists.receiver].map(
+      (n) => Date.parse(n.created_at) - answered.get(n.data.transaction_id).committed,
+    ),
+  };
+  for (const who of ['sender', 'receiver']) {
+    rows[`201 -> SSE, ${who}`] = [...arrived[who]]
+      .filter(([id]) => answered.has(id))
+      .map(([id, at]) => at - answered.get(id).at);
+  }
+  for (const l of Object.values(rows)) l.sort((a, b) => a - b);
+  return { rows, expected: ids.size, seconds, statuses };
+}
+
+function report(label, r) {
+  const achieved = (r.expected / r.seconds).toFixed(1);
+  say(`\n${label}: ${transfers} transfers in ${r.seconds.toFixed(1)} s (${achieved}/s answered 201)`);
+  say(`  statuses ${JSON.stringify(r.statuses)}`);
+  say(`  ${''.padEnd(20)}${['p50', 'p95', 'max'].map((h) => h.padStart(10)).join('')}      count`);
+  for (const [name, l] of Object.entries(r.rows)) {
+    const expected = name === 'commit -> stored' ? 2 * r.expected : r.expected;
+    const cells = [pct(l, 50), pct(l, 95), l[l.length - 1]].map((v) => ms(v).padStart(10)).join('');
+    say(`  ${name.padEnd(20)}${cells}  ${`${l.length}/${expected}`.padStart(9)}`);
+  }
+}
+
+/** Starts `kind` on its own database, prefixes and keys; registers the undoing of each step as it goes. */
+async function start(kind) {
+  const id = randomBytes(4).toString('hex');
+  const database = `pb_bench_events_${id}`;
+  const redisPrefix = `pb_bench_events:${id}:`;
+  const rabbitPrefix = `pb_bench_events.${id}`;
+  const dbUrl = new URL(PG_BASE);
+  dbUrl.pathname = `/${database}`;
+  const pg = async (sql) => {
+    const c = new Client({ connectionString: PG_BASE });
+    await c.connect();
+    await c.query(sql).finally(() => c.end());
+  };
+  await pg(`CREATE DATABASE "${database}"`);
+  cleanups.push([`database ${database}`, () => pg(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)]);
+  cleanups.push([
+    `Redis keys ${redisPrefix}*`,
+    async () => {
+      const redis = new Redis(REDIS_URL);
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
+          if (keys.length) await redis.del(...keys);
+          cursor = next;
+        } while (cursor !== '0');
+      } finally {
+        redis.disconnect();
+      }
+    },
+  ]);
+  if (kind === 'split') {
+    cleanups.push([
+      `RabbitMQ ${rabbitPrefix}.*`,
+      async () => {
+        const connection = await amqp.connect(RABBITMQ_URL);
+        const ch = await connection.createChannel();
+        for (const s of SERVICE_NAMES)
+          for (const q of ['rpc', 'events', 'dead.events']) await ch.deleteQueue(`${rabbitPrefix}.${q}.${s}`);
+        for (const x of ['events', 'dead']) await ch.deleteExchange(`${rabbitPrefix}.${x}`);
+        await connection.close();
+      },
+    ]);
+  }
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-events-${kind}-`));
+  cleanups.push([
+    `logs ${logDir}`,
+    () =>
+      failing
+        ? process.stderr.write(`bench:events: ${kind} logs kept in ${logDir}\n`)
+        : fs.rmSync(logDir, { recursive: true, force: true }),
+  ]);
+  const keys = generateKeyPairSync('ed25519');
+  const env = {
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    HOST: '127.0.0.1',
+    DATABASE_URL: dbUrl.toString(),
+    REDIS_URL,
+    REDIS_KEY_PREFIX: redisPrefix,
+    RABBITMQ_URL,
+    RABBITMQ_PREFIX: rabbitPrefix,
+    JWT_PUBLIC_KEY: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    JWT_PRIVATE_KEY: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    ADMIN_EMAIL: process.env.ADMIN_EMAIL,
+    ADMIN_PASSWORD: process.env.ADMIN_PASSWORD,
+    REGISTER_RATE_LIMIT_PER_MINUTE: '10000',
+    LOGIN_RATE_LIMIT_PER_MINUTE: '10000',
+    LOGIN_MAX_FAILURES: '1000', // the first admin's login is retried until the app has created it
+    // No e-mail, SMS or push providers, whatever our shell has: those deliveries are recorded as skipped.
+    ...Object.fromEntries(['SMTP_HOST', 'SMS_WEBHOOK_URL', 'PUSH_WEBHOOK_URL'].map((k) => [k, ''])),
+    ...Object.fromEntries(['SMS_WEBHOOK_URL_FILE', 'PUSH_WEBHOOK_URL_FILE'].map((k) => [k, ''])),
+  };
+  const children = [];
+  cleanups.push(['app processes', () => Promise.all(children.map((c) => stop(c, 15000)))]);
+  const launch = (app, port) => {
+    if (interrupted) throw new Stop('interrupted');
+    const logFile = path.join(logDir, `${app}.log`);
+    children.push(spawnApp(app, { ...env, PORT: String(port ?? '') }, { logFile }));
+    return children[children.length - 1];
+  };
+  const migrate = launch('migrate');
+  const code = await guard(new Promise((r) => migrate.on('exit', r)));
+  if (code !== 0) throw new Stop(`migrate exited with ${code} (logs in ${logDir})`);
+  let base;
+  if (kind === 'monolith') {
+    const port = await freePort();
+    launch('monolith', port);
+    base = `http://127.0.0.1:${port}`;
+  } else {
+    const upstreams = {};
+    for (const s of SERVICE_NAMES) {
+      const port = await freePort();
+      launch(s, port);
+      upstreams[s] = `http://127.0.0.1:${port}`;
+    }
+    const edge = await createEdge({ port: await freePort(), host: '127.0.0.1', upstreams });
+    cleanups.push(['edge', () => new Promise((r) => edge.close(r) && edge.closeAllConnections())]);
+    base = `http://127.0.0.1:${edge.address().port}`;
+  }
+  const live = children.filter((c) => c.app !== 'migrate');
+  await guard(waitReady(`${base}/health/ready`, { children: live, timeoutMs: 120000 })).catch((err) => {
+    throw new Stop(`${kind} did not start (logs in ${logDir}): ${err.message}`);
+  });
+  return base;
+}
+
+/** Undoes what the running topology set up, newest first; a failed step is named, the rest still run. */
+async function cleanup() {
+  for (; cleanups.length; cleanups.pop()) {
+    const [label, fn] = cleanups[cleanups.length - 1]; // popped once done: a second Ctrl-C names it
+    await Promise.resolve()
+      .then(fn)
+      .catch((err) => process.stderr.write(`bench:events: could not remove ${label}: ${err.message}\n`));
+  }
+}
+
+/** One measurement, reported; whatever it set up is undone however it ends. */
+async function once(label, fn) {
+  try {
+    report(label, await guard(fn()));
+  } catch (err) {
+    failing = !interrupted;
+    throw err;
+  } finally {
+    await cleanup();
+  }
+}
+
+async function main() {
+  if (!(transfers >= 1 && rate > 0))
+    throw new Stop('usage: events.js [transfers >= 1] [rate > 0] [--url=...]');
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  if (target) {
+    if (!process.env.ADMIN_EMAIL || !process.env.ADMIN_PASSWORD)
+      throw new Stop('set ADMIN_EMAIL and ADMIN_PASSWORD');
+    await once(target, () => measure(target));
+  } else {
+    const missing = ['migrate', 'monolith', ...SERVICE_NAMES].filter((a) => !fs.existsSync(appEntry(a)));
+    if (missing.length) throw new Stop(`dist/ lacks ${missing.join(', ')}: run \`npm run build\` first`);
+    process.env.ADMIN_EMAIL = `admin.${run}@protobank.test`;
+    process.env.ADMIN_PASSWORD = 'a-bench-admin-passphrase';
+    for (const kind of ['monolith', 'split']) await once(kind, () => start(kind).then(measure));
+  }
+  say(
+    `\nhow: ${transfers} transfers sender -> receiver started at ${rate}/s (open loop, at most ${MAX_IN_FLIGHT} in flight),\n` +
+      "  after a warm-up (the funding deposit notified), both users' streams open throughout.\n" +
+      '  commit -> stored: notification.created_at (now() of the storing transaction) - transaction.created_at\n' +
+      '  (clock_timestamp() in the posting, within a millisecond of its commit), read from GET /notifications and\n' +
+      '  the 201: one Postgres clock, no client clock; ISO strings with milliseconds, so +-1 ms.\n' +
+      "  201 -> SSE: arrival of the chunk carrying the notification on that user's stream - arrival of the 201,\n" +
+      "  both on this process's monotonic clock; it adds the delivery queue and Redis pub/sub to the store.",
+  );
+}
+
+function onSignal() {
+  if (interrupted) {
+    process.stderr.write(
+      `bench:events: quit; may be left: ${cleanups.map(([l]) => l).join(', ') || 'nothing'}\n`,
+    );
+    process.exit(130);
+  }
+  interrupted = true;
+  process.stderr.write('bench:events: interrupted, cleaning up (again to quit at once)\n');
+  abort(new Stop('interrupted'));
+}
+
+main().then(
+  () => process.exit(0), // abandoned waits (after an interruption) hold timers: do not wait for them
+  (err) => {
+    const known = err instanceof Stop || ['ECONNREFUSED', 'ECONNRESET'].includes(err.code);
+    process.stderr.write(`bench:events: ${known ? err.message : (err.stack ?? err.message)}\n`);
+    process.exit(interrupted ? 130 : 1);
+  },
+);
