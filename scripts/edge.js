@@ -24,6 +24,10 @@ const HOP_BY_HOP = [
   'trailer',
 ];
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+// Event streams hold their upstream connection for as long as they last: they get connections of their
+// own, so open streams never queue the ordinary requests behind them.
+const streamAgent = new http.Agent({ keepAlive: false });
+const wantsStream = (req) => String(req.headers.accept || '').includes('text/event-stream');
 
 /** Same rule as acceptRequestId() in libs/platform/src/context/request-context.ts (this script is plain JS). */
 function requestIdOf(req) {
@@ -110,11 +114,20 @@ function proxy(req, res, target, requestId) {
     .join(', ');
   headers['x-forwarded-proto'] = 'http';
   // req.url is a path (checked by the caller), so the upstream is always `target`, never a host of the client's choosing.
-  const upstream = http.request(`${target}${req.url}`, { method: req.method, headers, agent }, (up) => {
-    const out = { ...up.headers };
-    for (const h of HOP_BY_HOP) delete out[h];
-    res.writeHead(up.statusCode, out);
-    up.pipe(res);
+  const upstream = http.request(
+    `${target}${req.url}`,
+    { method: req.method, headers, agent: wantsStream(req) ? streamAgent : agent },
+    (up) => {
+      const out = { ...up.headers };
+      for (const h of HOP_BY_HOP) delete out[h];
+      res.writeHead(up.statusCode, out);
+      up.pipe(res);
+    },
+  );
+  // A client that goes away takes its upstream request with it (an event stream would otherwise live on
+  // in the service until its token expires).
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
   });
   upstream.on('error', (err) => {
     if (res.headersSent) return res.destroy(err);

@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
-import { bearer, firstAdmin, type Actor } from '../support/actors';
+import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
 import { deposit, openAccount, transfer, verifiedCustomer, type Account } from '../support/banking';
 import { openStream, type EventStream } from '../support/event-stream';
 import { WEBHOOK_SECRET, type Receivers } from '../support/receivers';
@@ -193,6 +193,12 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           .set(bearer(alice.token))
           .expect(200);
         expect(second.body.data).toEqual([all.body.data[1]]);
+        // A forged cursor (a date before anything Postgres stores) is a 400 naming it, not a 500.
+        const forged = Buffer.from(
+          JSON.stringify(['-010000-01-01T00:00:00.000Z', all.body.data[0].id]),
+        ).toString('base64url');
+        const bad = await http().get(`/notifications?cursor=${forged}`).set(bearer(alice.token)).expect(400);
+        expect(bad.body.details[0].field).toBe('cursor');
         expect(second.body.data[0].created_at <= first.body.data[0].created_at).toBe(true);
       });
 
@@ -233,6 +239,36 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         );
         expect(await countRows()).toEqual(before);
         expect(receivers().mails.length).toBe(mailsBefore);
+      });
+    });
+
+    describe('account notices', () => {
+      it('tells a customer their identity could not be verified, with the reason, in the app and by e-mail', async () => {
+        const gina = await newCustomer(get(), 'notify.gina');
+        await http()
+          .post('/users/me/kyc')
+          .set(bearer(gina.token))
+          .send({
+            document_type: 'passport',
+            document_number: 'P502135326',
+            country: 'GB',
+            date_of_birth: '1990-04-12',
+          })
+          .expect(201);
+        await http()
+          .post(`/admin/kyc/${gina.id}/reject`)
+          .set(bearer(admin.token))
+          .send({ reason: 'Document image unreadable' })
+          .expect(200);
+        const notice = await eventually(async () => {
+          const list = await http().get('/notifications').set(bearer(gina.token)).expect(200);
+          return (list.body.data as { type: string; body: string }[]).find((n) => n.type === 'kyc.rejected');
+        });
+        expect(notice.body).toContain('Document image unreadable');
+        const mail = await eventually(async () =>
+          receivers().mails.find((m) => m.to[0] === gina.email && m.subject === 'Identity not verified'),
+        );
+        expect(mail.text).toContain('Document image unreadable');
       });
     });
 
@@ -409,6 +445,21 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         });
         expect(bad.status).toBe(400);
         bad.close();
+      });
+
+      it('lets go of a stream when its client goes away (through the edge too)', async () => {
+        const metricsUrl = get().kind === 'split' ? get().services.notifications : get().baseUrl;
+        const open = async () =>
+          metricValue((await request(metricsUrl).get('/metrics')).text, 'notification_streams_open', {});
+        const before = await open();
+        const stream = await openStream(`${get().baseUrl}/notifications/stream`, bearer(bob.token));
+        await eventually(async () => ((await open()) === before + 1 ? true : undefined));
+        stream.close();
+        await eventually(
+          async () => ((await open()) === before ? true : undefined),
+          5000,
+          'the stream to be let go',
+        );
       });
 
       it('ends the stream when the session ends (logout)', async () => {

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppConfig, LOGGER, Queues } from '@protobank/platform';
+import { AppConfig, AppError, LOGGER, Queues } from '@protobank/platform';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -21,6 +21,7 @@ export interface DeliveryJob {
 /** A pending row untouched for this long has no job (the app stopped between commit and enqueue). */
 const ORPHAN_AFTER_SECONDS = 30;
 const SWEEP_EVERY_MS = 15_000;
+const ENQUEUE_TIMEOUT_MS = 3000;
 
 /**
  * The BullMQ queue of deliveries. Rows are written in the same transaction as their notification, and
@@ -48,15 +49,30 @@ export class DeliveryQueue implements OnApplicationBootstrap, BeforeApplicationS
     });
   }
 
+  /** 503 when Redis does not take the jobs within ENQUEUE_TIMEOUT_MS (never a hang: callers wait on it). */
   async enqueue(jobs: DeliveryJob[]): Promise<void> {
     if (jobs.length === 0) return;
-    await this.queue.addBulk(
+    const adding = this.queue.addBulk(
       jobs.map((data) => ({
         name: 'deliver',
         data,
         opts: { jobId: `${data.delivery_id}-${data.generation}` },
       })),
     );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new AppError(503, 'queue_unavailable', 'The delivery queue is unavailable; try again')),
+        ENQUEUE_TIMEOUT_MS,
+      );
+    });
+    // If Redis takes them later after all, the job ids make that harmless.
+    adding.catch(() => undefined);
+    try {
+      await Promise.race([adding, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** After commit: a failure here is logged, and the sweep enqueues the rows later. */

@@ -5,6 +5,7 @@ import { LOGGER, MetricsService, Queues } from '@protobank/platform';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
+import { PreferencesService } from '../preferences/preferences.service';
 import { NotificationEntity } from '../store/notification.entity';
 import { notificationView } from '../store/notifications.service';
 import {
@@ -38,6 +39,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(DELIVERY_CHANNELS) private readonly channels: DeliveryChannel[],
     @Inject(USERS_API) private readonly users: UsersApi,
+    private readonly preferences: PreferencesService,
     @Inject(LOGGER) private readonly logger: Logger,
     metrics: MetricsService,
   ) {
@@ -66,18 +68,21 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
     const delivery = rows[0];
     if (!delivery) return; // sent, skipped, failed or retried since: this job is stale
     const channel = this.channels.find((c) => c.name === delivery.channel)!;
+    let result: SendResult;
     try {
-      const result = await this.send(channel, delivery);
-      await this.dataSource.query(
-        `UPDATE notifications.deliveries
-            SET status = $2, sent_at = CASE WHEN $2 = 'sent' THEN now() END, last_error = $3, updated_at = now()
-          WHERE id = $1`,
-        [delivery.id, result.status, result.status === 'skipped' ? result.reason : null],
-      );
-      this.outcomes.inc({ channel: channel.name, outcome: result.status });
+      result = await this.send(channel, delivery);
     } catch (err) {
-      await this.failed(job, delivery, err);
+      return this.failed(job, delivery, err);
     }
+    // Outside the send's catch: once the message is out, failing to record it must not send it again.
+    // Guarded by generation and status, so a staff retry since is not overwritten.
+    await this.dataSource.query(
+      `UPDATE notifications.deliveries
+          SET status = $3, sent_at = CASE WHEN $3 = 'sent' THEN now() END, last_error = $4, updated_at = now()
+        WHERE id = $1 AND generation = $2 AND status = 'pending'`,
+      [delivery.id, delivery.generation, result.status, result.status === 'skipped' ? result.reason : null],
+    );
+    this.outcomes.inc({ channel: channel.name, outcome: result.status });
   }
 
   private async send(
@@ -86,6 +91,10 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
   ): Promise<SendResult> {
     const off = channel.unavailable();
     if (off) return { status: 'skipped', reason: off };
+    // Read again now: a user who switched the channel off since (a retry days later, a queued job) has
+    // withdrawn consent to it.
+    const prefs = await this.preferences.get(d.user_id);
+    if (!prefs[d.category][channel.name]) return { status: 'skipped', reason: 'switched off by the user' };
     // Looked up now, not when the event came: the address the user has today.
     const contact = channel.needsContact ? (await this.users.getContacts([d.user_id]))[0] : undefined;
     if (contact?.disabled) return { status: 'skipped', reason: 'the user is disabled' };
@@ -102,8 +111,8 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
           SET last_error = $2, updated_at = now(),
               status = CASE WHEN $3 THEN 'failed' ELSE status END,
               failed_at = CASE WHEN $3 THEN now() END
-        WHERE id = $1`,
-      [delivery.id, message, last],
+        WHERE id = $1 AND generation = $4 AND status = 'pending'`,
+      [delivery.id, message, last, delivery.generation],
     );
     this.outcomes.inc({ channel: delivery.channel, outcome: last ? 'failed' : 'retry' });
     this.logger.warn(

@@ -68,7 +68,10 @@ export class NotificationsService {
     return this.repo.countBy({ user_id: userId, read_at: IsNull() });
   }
 
-  /** Notifications of `userId` created after `afterId` (oldest first): what a reconnecting stream missed. */
+  /**
+   * Notifications of `userId` created after `afterId` (oldest first) that were for the app (an in_app
+   * delivery, whatever became of it): what a reconnecting stream missed.
+   */
   async since(userId: string, afterId: string, limit = 100): Promise<NotificationView[]> {
     const rows = await this.repo
       .createQueryBuilder('n')
@@ -76,6 +79,9 @@ export class NotificationsService {
       .andWhere(
         `(n.created_at, n.id) > (SELECT created_at, id FROM notifications.notifications WHERE id = :afterId AND user_id = :userId)`,
         { afterId },
+      )
+      .andWhere(
+        `EXISTS (SELECT 1 FROM notifications.deliveries d WHERE d.notification_id = n.id AND d.channel = 'in_app')`,
       )
       .orderBy('n.created_at', 'ASC')
       .addOrderBy('n.id', 'ASC')

@@ -4,7 +4,7 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { AppConfig, LOGGER, RedisService, sessionKey } from '@protobank/platform';
+import { AppConfig, LOGGER, MetricsService, RedisService, sessionKey } from '@protobank/platform';
 import Redis from 'ioredis';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -33,12 +33,17 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly channel: string;
   private subscriber?: Redis;
   private heartbeat?: NodeJS.Timeout;
+  private closing = false;
 
   constructor(
     private readonly config: AppConfig,
     private readonly redis: RedisService,
     @Inject(LOGGER) private readonly logger: Logger,
+    metrics: MetricsService,
   ) {
+    metrics.gauge('notification_streams_open', 'Open /notifications/stream connections', () =>
+      this.connections(),
+    );
     // Pub/sub channels are not keys: ioredis does not prefix them, so the prefix is added here.
     this.channel = `${config.redisKeyPrefix}notifications:stream`;
   }
@@ -61,12 +66,18 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   attach(userId: string, sessionId: string, expiresAtSeconds: number, res: ServerResponse): void {
+    if (res.destroyed) return; // the client left before its stream began
+    if (this.closing) {
+      res.end(sseEvent('end', { reason: 'shutdown' }));
+      return;
+    }
+    // Oldest first (a Set keeps insertion order), to make room for this one.
+    const open = [...(this.byUser.get(userId) ?? [])];
+    const excess = open.length + 1 - this.config.notificationStreamsPerUser;
+    for (const old of open.slice(0, Math.max(0, excess))) this.close(old, 'too_many_streams');
+    // Looked up after the evictions: closing the last one removes the user's set.
     const clients = this.byUser.get(userId) ?? new Set<StreamClient>();
     this.byUser.set(userId, clients);
-    while (clients.size >= this.config.notificationStreamsPerUser) {
-      const oldest = clients.values().next().value!;
-      this.close(oldest, 'too_many_streams');
-    }
     const lifetime = Math.max(0, expiresAtSeconds * 1000 - Date.now());
     const client: StreamClient = {
       userId,
@@ -124,6 +135,7 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     // Clients reconnect (to another instance) with Last-Event-ID and get what they missed.
     for (const set of [...this.byUser.values()]) for (const c of [...set]) this.close(c, 'shutdown');

@@ -262,7 +262,8 @@ export const CONFIG_SCHEMA = {
   NOTIFICATION_STREAM_HEARTBEAT_MS: {
     kind: 'int',
     min: 100,
-    max: 60000,
+    // Below nginx's proxy_read_timeout (30 s), or it would cut idle streams.
+    max: 25000,
     default: '15000',
     doc: 'How often an open stream gets a keep-alive comment and its session is checked (ended ones close).',
   },

@@ -20,7 +20,10 @@ export function decodeCursor(cursor: string): Position {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const created_at = new Date(at);
-    if (Number.isNaN(created_at.getTime()) || typeof id !== 'string' || !isUUID(id))
+    // A forged date beyond what Postgres stores (before 4713 BC) would fail the query: only the years a
+    // row of ours can have.
+    const year = created_at.getUTCFullYear();
+    if (Number.isNaN(year) || year < 1970 || year > 9999 || typeof id !== 'string' || !isUUID(id))
       throw new Error('bad cursor');
     return { created_at, id };
   } catch {

@@ -55,6 +55,11 @@ describe('toErrorBody', () => {
     expect(
       toErrorBody(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
     ).toMatchObject({ status: 503 });
+    // A job queue that fails fast while Redis is away, and a Redis that hangs past commandTimeout.
+    expect(
+      toErrorBody(new Error("Stream isn't writeable and enableOfflineQueue options is false")),
+    ).toMatchObject({ status: 503 });
+    expect(toErrorBody(new Error('Command timed out'))).toMatchObject({ status: 503 });
   });
 
   it('turns anything else into a 500 that reveals nothing', () => {

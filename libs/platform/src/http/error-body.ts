@@ -64,7 +64,7 @@ function isOutage(error: unknown): boolean {
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001'].includes(e.code)
   )
     return true;
-  return /Connection is closed|timeout exceeded when trying to connect|Connection terminated/.test(
+  return /Connection is closed|timeout exceeded when trying to connect|Connection terminated|Stream isn't writeable|Command timed out/.test(
     e?.message ?? '',
   );
 }

@@ -18,7 +18,8 @@ export class HttpErrorFilter implements ExceptionFilter {
 export function sendError(reply: HttpReply, exception: unknown, logger: Logger, req?: HttpRequest): void {
   const body = toErrorBody(exception);
   if (body.status >= 500)
-    logger.error({ err: exception, method: req?.method, path: req?.url }, 'request failed');
+    // The path only: a query string may carry an access token (the notifications stream).
+    logger.error({ err: exception, method: req?.method, path: req?.url.split('?')[0] }, 'request failed');
   if (reply.sent) return;
   if (exception instanceof AppError)
     for (const [name, value] of Object.entries(exception.headers)) void reply.header(name, value);

@@ -23,6 +23,19 @@ export class MetricsService {
     return counter as Counter<L>;
   }
 
+  /** A domain module's gauge, read when /metrics is scraped. */
+  gauge(name: string, help: string, read: () => number): void {
+    if (this.registry.getSingleMetric(name)) return;
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+
   constructor(@Inject(SERVICE_NAME) service: string, dataSource: DataSource, relay: OutboxRelay) {
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry });

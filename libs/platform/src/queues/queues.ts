@@ -1,15 +1,17 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
-import Redis from 'ioredis';
+import Redis, { type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { LOGGER } from '../logging/logging.tokens';
 
 /**
- * BullMQ queues and workers of this process. They get their own Redis connections: a worker blocks its
- * connection while it waits for jobs, and BullMQ needs `maxRetriesPerRequest: null` (retry until Redis is
- * back) where the app's client fails fast. Keys live under REDIS_KEY_PREFIX + `bull:`. On shutdown the
- * workers stop taking jobs and finish the ones they hold, then the queues close.
+ * BullMQ queues and workers of this process, on their own Redis connections, with keys under
+ * REDIS_KEY_PREFIX + `bull:`. Adding a job fails fast while Redis is down (no offline queue, one retry,
+ * a command timeout), so a caller can fall back (a sweep, a 503) instead of hanging; a worker's
+ * connection waits for Redis to come back (BullMQ needs `maxRetriesPerRequest: null` there, since it
+ * blocks while waiting for jobs). On shutdown the workers stop taking jobs and finish the ones they hold,
+ * then the queues close.
  */
 @Injectable()
 export class Queues implements BeforeApplicationShutdown {
@@ -27,13 +29,17 @@ export class Queues implements BeforeApplicationShutdown {
   }
 
   private shared(): Redis {
-    this.connection ??= this.connect();
+    this.connection ??= this.connect({
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      commandTimeout: 2000,
+    });
     return this.connection;
   }
 
-  private connect(): Redis {
-    const client = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null, connectTimeout: 3000 });
-    // BullMQ logs nothing on its own; without a listener ioredis would print every reconnect attempt.
+  private connect(options: RedisOptions): Redis {
+    const client = new Redis(this.config.redisUrl, { connectTimeout: 3000, ...options });
+    // Without a listener ioredis would print every reconnect attempt; the readiness check reports Redis.
     client.on('error', (err) => this.logger.debug({ err: err.message }, 'queue connection error'));
     return client;
   }
@@ -42,7 +48,7 @@ export class Queues implements BeforeApplicationShutdown {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.shared(), prefix: this.prefix, defaultJobOptions });
-      queue.on('error', (err) => this.logger.warn({ err: err.message, queue: name }, 'queue error'));
+      queue.on('error', (err) => this.logger.debug({ err: err.message, queue: name }, 'queue error'));
       this.queues.set(name, queue);
     }
     return queue as Queue<T>;
@@ -51,10 +57,10 @@ export class Queues implements BeforeApplicationShutdown {
   worker<T>(name: string, processor: Processor<T>, options: Omit<WorkerOptions, 'connection'>): Worker<T> {
     const worker = new Worker<T>(name, processor, {
       ...options,
-      connection: this.connect(),
+      connection: this.connect({ maxRetriesPerRequest: null }),
       prefix: this.prefix,
     });
-    worker.on('error', (err) => this.logger.warn({ err: err.message, queue: name }, 'worker error'));
+    worker.on('error', (err) => this.logger.debug({ err: err.message, queue: name }, 'worker error'));
     this.workers.push(worker);
     return worker;
   }

@@ -4,7 +4,8 @@ import { createTransport, type Transporter } from 'nodemailer';
 import { PermanentDeliveryError, type DeliveryChannel, type Outgoing, type SendResult } from './channel';
 
 /**
- * E-mail over SMTP (SMTP_HOST, SMTP_PORT, ...), through a small pool of reused connections. The SMTP
+ * E-mail over SMTP (SMTP_HOST, SMTP_PORT, ...), through a small pool of reused connections; TLS is
+ * required whenever there is a login (SMTP_USER). The SMTP
  * reply decides what a failure is: 5xx is permanent (a rejected address), anything else is retried.
  * The Message-ID is the delivery id, so a message sent twice (a crash between sending and recording it)
  * is recognisably the same message.
@@ -24,6 +25,10 @@ export class EmailChannel implements DeliveryChannel, OnApplicationShutdown {
       port: smtp.port,
       secure: smtp.secure,
       auth: smtp.user ? { user: smtp.user, pass: smtp.password } : undefined,
+      // With a login, never in clear: a server (or a man in the middle) that offers no STARTTLS is refused,
+      // rather than sent the password and the customers' mail in plain text.
+      requireTLS: !!smtp.user,
+      tls: { minVersion: 'TLSv1.2' },
       pool: true,
       maxConnections: 3,
       connectionTimeout: 5000,
@@ -49,8 +54,9 @@ export class EmailChannel implements DeliveryChannel, OnApplicationShutdown {
         headers: { 'X-Protobank-Notification': notification.id },
       });
     } catch (err) {
-      const code = (err as { responseCode?: number }).responseCode;
-      const message = `smtp: ${(err as Error).message}`.slice(0, 300);
+      // The server's reply text can quote the recipient's address: keep the codes only (they reach logs and staff).
+      const { responseCode: code, code: kind } = err as { responseCode?: number; code?: string };
+      const message = `smtp ${code ?? 'error'}${kind ? ` ${kind}` : ''}`;
       throw code && code >= 500 ? new PermanentDeliveryError(message) : new Error(message);
     }
     return { status: 'sent' };

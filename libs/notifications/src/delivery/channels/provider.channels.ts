@@ -23,7 +23,8 @@ export class SmsChannel implements DeliveryChannel {
 @Injectable()
 export class PushChannel implements DeliveryChannel {
   readonly name = 'push' as const;
-  readonly needsContact = false;
+  // Not for an address (the provider maps the user id to devices): to skip a disabled user's devices.
+  readonly needsContact = true;
 
   constructor(@Inject(PUSH_PROVIDER) private readonly provider: PushProvider) {}
 

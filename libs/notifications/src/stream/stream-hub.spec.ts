@@ -1,0 +1,84 @@
+import type { AppConfig, MetricsService, RedisService } from '@protobank/platform';
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { StreamHub } from './stream-hub';
+
+/** A response that records what is written, and closes like a socket would. */
+class FakeResponse extends EventEmitter {
+  chunks: string[] = [];
+  destroyed = false;
+  writableEnded = false;
+  write(chunk: string) {
+    this.chunks.push(chunk);
+    return true;
+  }
+  end(chunk?: string) {
+    if (chunk) this.chunks.push(chunk);
+    this.writableEnded = true;
+    this.emit('close');
+  }
+}
+
+const hubWith = (perUser: number) =>
+  new StreamHub(
+    { redisKeyPrefix: 't:', notificationStreamsPerUser: perUser } as AppConfig,
+    {} as RedisService,
+    { debug: () => undefined, warn: () => undefined } as unknown as Logger,
+    { gauge: () => undefined } as unknown as MetricsService,
+  );
+const expiry = () => Math.floor(Date.now() / 1000) + 60;
+const dispatch = (hub: StreamHub, userId: string, id: string) =>
+  (hub as unknown as { dispatch(m: string): void }).dispatch(
+    JSON.stringify({ user_id: userId, notification: { id, body: 'You sent £25.50 to Bob Smith' } }),
+  );
+
+describe('StreamHub', () => {
+  it('passes a notification to every open stream of its user, and to no one else', () => {
+    const hub = hubWith(5);
+    const [a1, a2, b] = [new FakeResponse(), new FakeResponse(), new FakeResponse()];
+    hub.attach('alice', 's1', expiry(), a1 as unknown as ServerResponse);
+    hub.attach('alice', 's2', expiry(), a2 as unknown as ServerResponse);
+    hub.attach('bob', 's3', expiry(), b as unknown as ServerResponse);
+    dispatch(hub, 'alice', 'n1');
+    expect(a1.chunks.join('')).toContain('id: n1\nevent: notification\n');
+    expect(a2.chunks.join('')).toContain('id: n1\n');
+    expect(b.chunks).toEqual([]);
+    void hub.beforeApplicationShutdown();
+  });
+
+  it('closes the oldest stream beyond the per-user limit, and the newest one keeps working (limit 1 too)', () => {
+    const hub = hubWith(1);
+    const [first, second] = [new FakeResponse(), new FakeResponse()];
+    hub.attach('alice', 's1', expiry(), first as unknown as ServerResponse);
+    hub.attach('alice', 's2', expiry(), second as unknown as ServerResponse);
+    expect(first.chunks.join('')).toContain('event: end\ndata: {"reason":"too_many_streams"}');
+    expect(hub.connections()).toBe(1);
+    dispatch(hub, 'alice', 'n2');
+    expect(second.chunks.join('')).toContain('id: n2\n');
+    void hub.beforeApplicationShutdown();
+  });
+
+  it('forgets a client that left, and does not attach one that left before its stream began', () => {
+    const hub = hubWith(5);
+    const gone = new FakeResponse();
+    hub.attach('alice', 's1', expiry(), gone as unknown as ServerResponse);
+    gone.emit('close');
+    expect(hub.connections()).toBe(0);
+    const early = Object.assign(new FakeResponse(), { destroyed: true });
+    hub.attach('alice', 's2', expiry(), early as unknown as ServerResponse);
+    expect(hub.connections()).toBe(0);
+  });
+
+  it('ends every stream on shutdown, and any that opens after', async () => {
+    const hub = hubWith(5);
+    const open = new FakeResponse();
+    hub.attach('alice', 's1', expiry(), open as unknown as ServerResponse);
+    await hub.beforeApplicationShutdown();
+    expect(open.chunks.join('')).toContain('{"reason":"shutdown"}');
+    const late = new FakeResponse();
+    hub.attach('alice', 's2', expiry(), late as unknown as ServerResponse);
+    expect(late.writableEnded).toBe(true);
+    expect(hub.connections()).toBe(0);
+  });
+});
