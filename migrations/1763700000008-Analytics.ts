@@ -3,14 +3,12 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * The analytics read model (analytics schema; its inbox is the foundation's): one movement per customer
  * side of each journal entry, daily rollups derived from them, a per-user lock and version that orders
- * the Redis copies, and the staff rebuilds. The ledger gets the (created_at, id) index that the
- * rebuild's paging through TRANSACTIONS_API.entries walks.
+ * the Redis copies, the generation of those copies, and the staff rebuilds.
  */
 export class Analytics1763700000008 implements MigrationInterface {
   name = 'Analytics1763700000008';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE INDEX entries_created_idx ON transactions.entries (created_at, id)`);
     // The source of truth of analytics; direction is in the key because an own-account transfer is
     // one entry with an out and an in for the same user.
     const movementColumns = `
@@ -27,13 +25,7 @@ export class Analytics1763700000008 implements MigrationInterface {
         day date NOT NULL,
         recorded_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (transaction_id, user_id, direction)`;
-    await q.query(`CREATE TABLE analytics.movements (${movementColumns})`);
-    // Insights read one user's movements of a few months (largest outgoings, recurring payees).
-    await q.query(`CREATE INDEX movements_user_time_idx ON analytics.movements (user_id, occurred_at)`);
-    // What a rebuild fills before swapping it in, so a failed rebuild leaves movements as they were.
-    await q.query(`CREATE TABLE analytics.movements_rebuild (${movementColumns})`);
-    await q.query(`
-      CREATE TABLE analytics.daily_rollups (
+    const rollupColumns = `
         user_id uuid NOT NULL,
         day date NOT NULL,
         currency char(3) NOT NULL,
@@ -43,8 +35,29 @@ export class Analytics1763700000008 implements MigrationInterface {
         merchant text NOT NULL DEFAULT '',
         amount bigint NOT NULL,
         count int NOT NULL,
-        PRIMARY KEY (user_id, day, currency, direction, category, merchant)
+        PRIMARY KEY (user_id, day, currency, direction, category, merchant)`;
+    // Each table has a twin a rebuild fills before the two swap names (see RebuildRun), so a failed
+    // rebuild leaves everything as it was and the swap itself is a rename. Twins have the same indexes.
+    for (const table of ['movements', 'movements_rebuild']) {
+      await q.query(`CREATE TABLE analytics.${table} (${movementColumns})`);
+      // Insights read one user's movements of a few months (largest outgoings, recurring payees).
+      await q.query(`CREATE INDEX ${table}_user_time_idx ON analytics.${table} (user_id, occurred_at)`);
+      // A rebuild catches up with the movements consumed while it ran.
+      await q.query(`CREATE INDEX ${table}_recorded_idx ON analytics.${table} (recorded_at)`);
+    }
+    for (const table of ['daily_rollups', 'daily_rollups_rebuild']) {
+      await q.query(`CREATE TABLE analytics.${table} (${rollupColumns})`);
+    }
+    // The generation of cached summaries: a time in ms, so a reinstalled schema (or a rebuild) starts
+    // above any copy left in Redis by an earlier one.
+    await q.query(`
+      CREATE TABLE analytics.cache_generation (
+        only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+        generation bigint NOT NULL
       )`);
+    await q.query(
+      `INSERT INTO analytics.cache_generation (generation) VALUES ((extract(epoch FROM clock_timestamp()) * 1000)::bigint)`,
+    );
     await q.query(`
       CREATE TABLE analytics.user_versions (
         user_id uuid PRIMARY KEY,
@@ -76,9 +89,10 @@ export class Analytics1763700000008 implements MigrationInterface {
     await q.query(`DELETE FROM analytics.inbox`);
     await q.query(`DROP TABLE analytics.rebuilds`);
     await q.query(`DROP TABLE analytics.user_versions`);
+    await q.query(`DROP TABLE analytics.cache_generation`);
+    await q.query(`DROP TABLE analytics.daily_rollups_rebuild`);
     await q.query(`DROP TABLE analytics.daily_rollups`);
     await q.query(`DROP TABLE analytics.movements_rebuild`);
     await q.query(`DROP TABLE analytics.movements`);
-    await q.query(`DROP INDEX transactions.entries_created_idx`);
   }
 }

@@ -11,6 +11,7 @@ import { CredentialRole1763700000005 } from './1763700000005-CredentialRole';
 import { AccountsAndLedger1763700000006 } from './1763700000006-AccountsAndLedger';
 import { NotificationsDelivery1763700000007 } from './1763700000007-NotificationsDelivery';
 import { Analytics1763700000008 } from './1763700000008-Analytics';
+import { LedgerEntriesIndex1763700000009 } from './1763700000009-LedgerEntriesIndex';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -22,4 +23,5 @@ export const MIGRATIONS = [
   AccountsAndLedger1763700000006,
   NotificationsDelivery1763700000007,
   Analytics1763700000008,
+  LedgerEntriesIndex1763700000009,
 ];

@@ -3,6 +3,7 @@
  * only a copy (deleting it changes no answer), customers see only their own, staff rebuild from the
  * ledger, monthly reports in JSON and CSV, and bad input is a 400 naming the field.
  */
+import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { formatMinorUnits } from '@protobank/contracts';
@@ -264,6 +265,33 @@ export function analyticsScenarios(get: () => Running) {
       );
     });
 
+    it('analytics: counts a reversal, but never names the original payer to the payee', async () => {
+      const dan = await verifiedCustomer(get(), admin, 'analytics.dan');
+      const danGbp = await openAccount(get(), dan);
+      const paid = await transfer(get(), alice, {
+        from_account_id: aliceGbp.id,
+        to_account_number: danGbp.account_number,
+        amount: 900,
+        currency: 'GBP',
+      }).expect(201);
+      const reversed = await http()
+        .post(`/admin/transactions/${paid.body.id}/reverse`)
+        .set(bearer(admin.token))
+        .set('Idempotency-Key', randomUUID())
+        .send({ reason: 'Sent in error' })
+        .expect(201);
+      await consumed([paid.body.id, reversed.body.id]);
+      const spending = (await http().get(spendingUrl).set(bearer(dan.token)).expect(200)).body;
+      expect(spending.currencies).toEqual([
+        expect.objectContaining({ currency: 'GBP', money_in: 900, money_out: 900, net: 0 }),
+      ]);
+      const insights = (await http().get('/analytics/insights').set(bearer(dan.token)).expect(200)).body;
+      const gbp = insights.currencies.find((c: { currency: string }) => c.currency === 'GBP');
+      expect(gbp.largest_outgoings).toEqual([]);
+      expect(gbp.recurring_payees).toEqual([]);
+      expect(JSON.stringify(insights)).not.toContain('analytics.alice');
+    });
+
     it('analytics: shows customers their own figures only, with no way to ask for another', async () => {
       const carol = await verifiedCustomer(get(), admin, 'analytics.carol');
       const own = await bodies(carol);
@@ -307,7 +335,7 @@ export function analyticsScenarios(get: () => Running) {
       expect(lines).toContain(
         `${month},GBP,total,,${formatMinorUnits(gbp.money_in, 'GBP')},${formatMinorUnits(gbp.money_out, 'GBP')},${gbp.count}`,
       );
-      expect(lines).toContain(`${month},GBP,category,internal_transfer,50.00,50.00,2`);
+      expect(lines).toContain(`${month},GBP,category,"internal_transfer",50.00,50.00,2`);
     });
 
     it('analytics: refuses bad input with 400 naming the field', async () => {

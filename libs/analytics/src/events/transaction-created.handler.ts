@@ -32,6 +32,9 @@ export class TransactionCreatedHandler {
       // The user rows are the lock that orders this user's events (taken in id order: two users, no
       // deadlock) and the version that orders their copies in Redis. A rebuild's final step locks the
       // whole table, so no event is half-way through while it recomputes.
+      // Waiting longer than this (a rebuild's swap holds the table) gives the connection back and lets
+      // the delivery be retried, rather than pin a pooled connection other work needs.
+      await m.query(`SET LOCAL lock_timeout = '2s'`);
       for (const userId of users) await this.bumpVersion(m, userId);
       await recordMovements(m, movements);
       // Read back under the lock: no other event of these users can change these days before commit.

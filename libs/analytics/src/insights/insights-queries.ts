@@ -22,7 +22,11 @@ export interface PayeeRow {
   last_paid_at: Date;
 }
 
-/** The `limit` largest single payments out per currency in [from, to) (instants), own-account transfers aside. */
+/**
+ * The `limit` largest single payments out per currency in [from, to) (instants), own-account transfers
+ * and reversals aside (a reversal is the bank taking a payment back, not the customer paying: listing it
+ * would name the original payer to the payee).
+ */
 export function largestOutgoings(
   db: DataSource,
   userId: string,
@@ -35,7 +39,7 @@ export function largestOutgoings(
        FROM (SELECT m.*, row_number() OVER (PARTITION BY currency
                                             ORDER BY amount DESC, occurred_at DESC, transaction_id) AS rank
                FROM analytics.movements m
-              WHERE user_id = $1 AND direction = 'out' AND category <> $4
+              WHERE user_id = $1 AND direction = 'out' AND category <> $4 AND kind <> 'reversal'
                 AND occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz) ranked
       WHERE rank <= $5
       ORDER BY currency, rank`,
@@ -46,7 +50,7 @@ export function largestOutgoings(
 /**
  * Payees (a merchant, or another customer) paid in at least two of the calendar months from
  * `monthsFrom`, or at least three times since `daysFrom`: standing payments worth knowing about.
- * Figures cover the wider of the two windows.
+ * Figures cover the wider of the two windows; at most `limit` per currency; reversals aside.
  */
 export function recurringPayees(
   db: DataSource,
@@ -56,19 +60,22 @@ export function recurringPayees(
   limit: number,
 ): Promise<PayeeRow[]> {
   return db.query(
-    `SELECT currency, merchant, counterparty_id, count(*)::int AS payments,
-            array_agg(DISTINCT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM'))
-              FILTER (WHERE occurred_at >= $2::timestamptz) AS months,
-            sum(amount)::text AS total, max(occurred_at) AS last_paid_at
-       FROM analytics.movements
-      WHERE user_id = $1 AND direction = 'out' AND category <> $4
-        AND (merchant IS NOT NULL OR counterparty_id IS NOT NULL)
-        AND occurred_at >= least($2::timestamptz, $3::timestamptz)
-      GROUP BY currency, merchant, counterparty_id
-     HAVING count(DISTINCT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM')) FILTER (WHERE occurred_at >= $2::timestamptz) >= 2
-         OR count(*) FILTER (WHERE occurred_at >= $3::timestamptz) >= 3
-      ORDER BY currency, sum(amount) DESC, max(occurred_at) DESC, merchant, counterparty_id
-      LIMIT $5`,
+    `SELECT currency, merchant, counterparty_id, payments, months, total, last_paid_at
+       FROM (SELECT currency, merchant, counterparty_id, count(*)::int AS payments,
+                    array_agg(DISTINCT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM'))
+                      FILTER (WHERE occurred_at >= $2::timestamptz) AS months,
+                    sum(amount)::text AS total, max(occurred_at) AS last_paid_at,
+                    row_number() OVER (PARTITION BY currency
+                                       ORDER BY sum(amount) DESC, max(occurred_at) DESC, merchant, counterparty_id) AS rank
+               FROM analytics.movements
+              WHERE user_id = $1 AND direction = 'out' AND category <> $4 AND kind <> 'reversal'
+                AND (merchant IS NOT NULL OR counterparty_id IS NOT NULL)
+                AND occurred_at >= least($2::timestamptz, $3::timestamptz)
+              GROUP BY currency, merchant, counterparty_id
+             HAVING count(DISTINCT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM')) FILTER (WHERE occurred_at >= $2::timestamptz) >= 2
+                 OR count(*) FILTER (WHERE occurred_at >= $3::timestamptz) >= 3) ranked
+      WHERE rank <= $5
+      ORDER BY currency, rank`,
     [userId, monthsFrom, daysFrom, INTERNAL_TRANSFER, limit],
   );
 }

@@ -79,19 +79,16 @@ export class InsightsService {
     };
   }
 
-  /** Full names of these customers; one that cannot be read (gone, or users unreachable) has none. */
+  /** Full names of these customers, in one call; none when users cannot be reached (the rest still answers). */
   private async names(ids: (string | null)[]): Promise<Map<string, string>> {
     const unique = [...new Set(ids.filter((id): id is string => !!id))];
-    const names = new Map<string, string>();
-    await Promise.all(
-      unique.map(async (id) => {
-        try {
-          names.set(id, (await this.users.getProfile(id)).full_name);
-        } catch (err) {
-          this.logger.warn({ err, user_id: id }, 'payee name unavailable');
-        }
-      }),
-    );
-    return names;
+    if (unique.length === 0) return new Map();
+    try {
+      const contacts = await this.users.getContacts(unique);
+      return new Map(contacts.map((c) => [c.user_id, c.full_name]));
+    } catch (err) {
+      this.logger.warn({ err, payees: unique.length }, 'payee names unavailable');
+      return new Map();
+    }
   }
 }

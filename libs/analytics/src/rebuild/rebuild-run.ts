@@ -4,26 +4,32 @@ import { TRANSACTIONS_API, type EntryPosition, type TransactionsApi } from '@pro
 import { LOGGER } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource, type EntityManager } from 'typeorm';
-import { MOVEMENT_COLUMNS, stageMovements } from '../events/movement-writes';
+import {
+  catchUpStaging,
+  clearStaging,
+  rollUpStaging,
+  stageMovements,
+  swapStaging,
+} from '../events/movement-writes';
 import { movementsOf } from '../events/movements';
-import { CURRENT_GENERATION } from '../summaries/rollup-reads';
 import { SummaryCache } from '../summaries/summary-cache';
 
 export const REBUILD_PAGE = 500;
 
 /**
- * One rebuild of the read model from the ledger, in two steps.
+ * One rebuild of the read model from the ledger. The live tables (movements, daily_rollups) each have a
+ * staging twin; events keep being consumed into the live ones throughout, and readers see the old
+ * figures until the end.
  *
- * 1. Page through TRANSACTIONS_API.entries into movements_rebuild (staging), while events keep being
- *    consumed into movements and the rollups as usual: readers see the old figures throughout, and a
- *    failure leaves them as they were.
- * 2. In one transaction, under `LOCK TABLE user_versions IN EXCLUSIVE MODE` (every consumer takes its
- *    user rows first, so none is half-way through and none starts): add to staging the movements
- *    consumers recorded since the rebuild began (an entry that committed behind the paging's position
- *    is one of them), swap staging in, recompute every rollup from the movements, and complete with the
- *    next generation. A consumer either committed before the lock (its movement is in the swap, so in
- *    the recompute) or runs after the commit (its movement is new to the table, or already there from
- *    the paging and then adds nothing). So every movement is counted exactly once.
+ * 1. Page through TRANSACTIONS_API.entries into the staging movements; compute the staging rollups from
+ *    them; catch the staging twins up with the movements consumers recorded since the rebuild began.
+ *    All of it without a lock, however large the ledger.
+ * 2. In one short transaction, under `LOCK TABLE user_versions IN EXCLUSIVE MODE` (every consumer takes
+ *    its user rows first, so none is half-way through and none starts): catch up once more (only what
+ *    the last moments added), swap the twins' names, and move to the next generation. A consumer either
+ *    committed before the lock (its movement is caught up) or runs after the commit (into the swapped-in
+ *    tables, where a movement the ledger paging already wrote adds nothing). So every movement is
+ *    counted exactly once, and a failure anywhere leaves the live tables as they were.
  *
  * Redis: the generation floor is raised before the commit, so summaries cached from the old rollups
  * (by a reader whose snapshot predates the commit, or left behind) are neither read nor written again;
@@ -41,6 +47,8 @@ export class RebuildRun {
   async run(id: string, startedAt: Date, stopping: () => boolean): Promise<void> {
     try {
       const entries = await this.stage(id, stopping);
+      await rollUpStaging(this.dataSource);
+      await catchUpStaging(this.dataSource, startedAt);
       await this.swap(id, startedAt, entries);
     } catch (err) {
       this.logger.error({ err, rebuild_id: id }, 'analytics rebuild failed');
@@ -58,15 +66,16 @@ export class RebuildRun {
     }
     this.logger.info({ rebuild_id: id }, 'analytics rebuild completed');
     try {
+      await clearStaging(this.dataSource); // the old figures, now in the twins
       await this.cache.deleteAll();
     } catch (err) {
       // Harmless: below the generation floor, those copies are ignored; their TTL removes them.
-      this.logger.warn({ err, rebuild_id: id }, 'old analytics cache entries not deleted');
+      this.logger.warn({ err, rebuild_id: id }, 'old analytics figures not cleared');
     }
   }
 
   private async stage(id: string, stopping: () => boolean): Promise<number> {
-    await this.dataSource.query(`TRUNCATE analytics.movements_rebuild`);
+    await clearStaging(this.dataSource);
     let after: EntryPosition | null = null;
     let count = 0;
     for (;;) {
@@ -87,30 +96,16 @@ export class RebuildRun {
       await this.dataSource.transaction(async (m) => {
         await m.query(`LOCK TABLE analytics.user_versions IN EXCLUSIVE MODE`);
         await this.heartbeat(m, id, entries);
-        const [{ generation }] = (await m.query(`SELECT ${CURRENT_GENERATION}::int AS generation`)) as {
-          generation: number;
-        }[];
-        // A minute's margin: timestamps are taken at different moments of different transactions, and
-        // a movement recorded just before the rebuild began is as good as one recorded after.
-        await m.query(
-          `INSERT INTO analytics.movements_rebuild (${MOVEMENT_COLUMNS})
-           SELECT ${MOVEMENT_COLUMNS} FROM analytics.movements WHERE recorded_at >= $1::timestamptz - interval '1 minute'
-           ON CONFLICT DO NOTHING`,
-          [startedAt.toISOString()],
-        );
-        // DELETE rather than TRUNCATE: readers keep seeing the old rows until the commit instead of waiting.
-        await m.query(`DELETE FROM analytics.movements`);
-        await m.query(
-          `INSERT INTO analytics.movements (${MOVEMENT_COLUMNS}) SELECT ${MOVEMENT_COLUMNS} FROM analytics.movements_rebuild`,
-        );
-        await m.query(`TRUNCATE analytics.movements_rebuild`);
-        await m.query(`DELETE FROM analytics.daily_rollups`);
-        await m.query(
-          `INSERT INTO analytics.daily_rollups (user_id, day, currency, direction, category, merchant, amount, count)
-           SELECT user_id, day, currency, direction, category, coalesce(merchant, ''), sum(amount), count(*)
-             FROM analytics.movements GROUP BY 1, 2, 3, 4, 5, 6`,
-        );
-        raised = { generation: generation + 1, previous: generation };
+        await catchUpStaging(m, startedAt);
+        await swapStaging(m);
+        // An UPDATE ... RETURNING comes back from TypeORM as [rows, count].
+        const [[{ previous, generation }]] = (await m.query(
+          `UPDATE analytics.cache_generation c
+              SET generation = greatest(c.generation + 1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+             FROM (SELECT generation FROM analytics.cache_generation) old
+           RETURNING old.generation::text AS previous, c.generation::text AS generation`,
+        )) as [[{ previous: string; generation: string }], number];
+        raised = { generation: Number(generation), previous: Number(previous) };
         await this.cache.raiseFloor(raised.generation);
         await m.query(
           `UPDATE analytics.rebuilds SET status = 'completed', generation = $2, finished_at = now() WHERE id = $1`,
@@ -118,7 +113,7 @@ export class RebuildRun {
         );
       });
     } catch (err) {
-      if (raised) {
+      if (raised && !(await this.completed(id))) {
         const { generation, previous } = raised;
         await this.cache
           .lowerFloor(generation, previous)
@@ -130,6 +125,19 @@ export class RebuildRun {
           );
       }
       throw err;
+    }
+  }
+
+  /** Whether the rebuild committed after all (the commit's answer can be lost): then the floor stays. */
+  private async completed(id: string): Promise<boolean> {
+    try {
+      const rows = (await this.dataSource.query(
+        `SELECT 1 FROM analytics.rebuilds WHERE id = $1 AND status = 'completed'`,
+        [id],
+      )) as unknown[];
+      return rows.length > 0;
+    } catch {
+      return true; // unknown: a floor too high only bypasses the cache; one too low could serve stale copies
     }
   }
 

@@ -1,8 +1,16 @@
-import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppError, type Caller } from '@protobank/platform';
+import { AppError, LOGGER, type Caller } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
+import { CURRENT_GENERATION } from '../summaries/rollup-reads';
+import { SummaryCache } from '../summaries/summary-cache';
 import type { RebuildDto } from './rebuild.dto';
 import { RebuildRun } from './rebuild-run';
 
@@ -29,14 +37,32 @@ const view = (r: RebuildRow): RebuildDto => ({
  * consistent with events consumed meanwhile).
  */
 @Injectable()
-export class RebuildService implements BeforeApplicationShutdown {
+export class RebuildService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private running?: Promise<void>;
   private stopping = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly runner: RebuildRun,
+    private readonly cache: SummaryCache,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
+
+  /**
+   * A schema installed again (a migration reverted and re-applied) starts at a newer generation than
+   * any copy an earlier one left in Redis: raising the floor to it at start makes those copies invisible.
+   * (After restoring Postgres from a backup, run a rebuild: it moves to a generation above any before.)
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      const [{ generation }] = (await this.dataSource.query(
+        `SELECT ${CURRENT_GENERATION}::text AS generation`,
+      )) as [{ generation: string }];
+      await this.cache.raiseFloor(Number(generation));
+    } catch (err) {
+      this.logger.warn({ err }, 'analytics cache floor not checked at start');
+    }
+  }
 
   async start(caller: Caller): Promise<RebuildDto> {
     await this.dataSource.query(

@@ -34,7 +34,7 @@ describe('monthly report CSV', () => {
     expect(monthlyReportCsv(report).split('\r\n')).toEqual([
       REPORT_CSV_HEADER,
       '2026-11,GBP,total,,1000.00,25.55,3',
-      '2026-11,GBP,category,groceries,0.00,25.55,2',
+      '2026-11,GBP,category,"groceries",0.00,25.55,2',
       `2026-11,GBP,merchant,"'=HYPERLINK(""x""), Ltd",0.00,0.05,1`,
       '2026-11,GBP,day,2026-11-01,1000.00,25.55,3',
       '2026-11,JPY,total,,2550,0,1',

@@ -19,7 +19,8 @@ export function monthlyReportCsv(report: MonthlyReportDto): string {
           report.month,
           c.currency,
           section,
-          csvCell(name, true),
+          // Categories and merchants are free text; a total's empty name and a day's date are not.
+          csvCell(name, section === 'category' || section === 'merchant'),
           money(f.money_in),
           money(f.money_out),
           f.count,

@@ -44,6 +44,8 @@ export class MonthlyReportController {
     @Res({ passthrough: true }) res: HttpReply,
   ) {
     const report = await this.reports.report(caller.user_id, query);
+    // One URL, two representations: caches must key on Accept (and a bank's figures stay out of them).
+    void res.header('Vary', 'Accept').header('Cache-Control', 'no-store');
     if (!prefersCsv(req.headers.accept)) return report;
     void res.header('Content-Type', 'text/csv; charset=utf-8');
     void res.header('Content-Disposition', `attachment; filename="analytics-${report.month}.csv"`);

@@ -16,8 +16,8 @@ interface Row {
 
 type Queryable = Pick<EntityManager, 'query'>;
 
-/** The SQL that reads the current generation: the last completed rebuild's. */
-export const CURRENT_GENERATION = `coalesce((SELECT max(generation) FROM analytics.rebuilds WHERE status = 'completed'), 0)`;
+/** The SQL that reads the current generation (raised by each rebuild; a time in ms, see the migration). */
+export const CURRENT_GENERATION = `(SELECT generation FROM analytics.cache_generation)`;
 
 /**
  * A user's summaries of `days` (every day given, empty ones too) and the version and generation they

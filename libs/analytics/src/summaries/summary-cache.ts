@@ -102,8 +102,18 @@ export class SummaryCache {
     const last = today(now);
     const oldest = addDays(last, -CACHED_DAYS_BACK);
     const days = summaries.filter((d) => d.day >= oldest && d.day <= last);
-    if (days.length === 0) return;
     const key = dailyKey(userId);
+    // A day after this process's today (another's clock is ahead, around midnight) is not written, and
+    // any copy of it is dropped, so it cannot stay behind what the rollups now say.
+    const ahead = summaries.filter((d) => d.day > last).map((d) => d.day);
+    if (ahead.length) {
+      await this.redis.client
+        .hdel(key, ...ahead)
+        .catch((err: unknown) =>
+          this.logger.warn({ err, user_id: userId }, 'analytics cache: days ahead not dropped'),
+        );
+    }
+    if (days.length === 0) return;
     try {
       await this.redis.client.eval(
         SET_DAYS_IF_NEWER,

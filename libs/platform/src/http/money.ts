@@ -36,9 +36,18 @@ export function assertAmountWithin(amount: number, max: number, field = 'amount'
   }
 }
 
-/** A bigint amount as a JSON integer; amounts beyond 2^53 cannot occur below the configured maximum. */
+/**
+ * A bigint amount as a JSON integer. One movement stays below 2^53 (MAX_AMOUNT), but a total of many
+ * need not: rather than round it, the answer is refused (422), since a JSON number beyond 2^53 would
+ * reach most clients as a float that has lost pennies.
+ */
 export function jsonAmount(value: bigint | string | number): number {
   const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new Error(`amount ${String(value)} is beyond a JSON-safe integer`);
+  if (!Number.isSafeInteger(n)) {
+    throw AppError.unprocessable(
+      'amount_out_of_range',
+      'A figure in this answer is too large to send exactly in JSON; ask for a shorter period',
+    );
+  }
   return n;
 }

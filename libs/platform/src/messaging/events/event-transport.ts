@@ -15,6 +15,10 @@ export interface EventEnvelope {
 /** Where the outbox relay hands events: local handlers (monolith) or the RabbitMQ exchange (split). */
 export abstract class EventTransport {
   abstract publish(envelope: EventEnvelope): Promise<void>;
+  /** How many events the relay may hand over at once. */
+  inFlight(): number {
+    return 16;
+  }
   /** False while delivery cannot work (broker disconnected): the relay then leaves rows unclaimed. */
   isAvailable(): boolean {
     return true;

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { AppConfig } from '../../config/app-config';
 import { LOGGER } from '../../logging/logging.tokens';
 import { dispatchEvent } from './dispatch';
 import { EventHandlers } from './event-handlers';
@@ -10,9 +11,15 @@ import { EventTransport, type EventEnvelope } from './event-transport';
 export class LocalEventTransport extends EventTransport {
   constructor(
     private readonly handlers: EventHandlers,
+    private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     super();
+  }
+
+  /** Handlers take pooled connections: half the pool at most, so requests always find one. */
+  override inFlight(): number {
+    return Math.max(1, Math.floor(this.config.databasePoolSize / 2));
   }
 
   publish(envelope: EventEnvelope): Promise<void> {

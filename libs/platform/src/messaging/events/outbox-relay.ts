@@ -15,8 +15,6 @@ import { OutboxRegistration } from './outbox-registration';
 import { OUTBOX_CHANNEL } from './outbox.service';
 
 const BATCH = 100;
-/** Events of a batch in flight at once. */
-const WINDOW = 16;
 /** How long a claimed row is ours: a relay that dies mid-batch releases its rows when this runs out. */
 const LEASE_SECONDS = 30;
 
@@ -133,11 +131,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     if (claimed.length === 0) return false;
     const sent: string[] = [];
     const failed: { row: OutboxRow; err: unknown }[] = [];
-    // A window of events in flight at once: over RabbitMQ their confirms overlap instead of costing a
-    // broker round trip (and fsync) each; in-process, their handlers run side by side. Order between
+    // A window of events in flight at once (transport.inFlight()): over RabbitMQ their confirms overlap
+    // instead of costing a broker round trip (and fsync) each; in-process, their handlers run side by side. Order between
     // events is not promised (consumers are idempotent and order-free); at a failure no window follows.
-    for (let i = 0; i < claimed.length && failed.length === 0 && !this.stopped; i += WINDOW) {
-      const window = claimed.slice(i, i + WINDOW);
+    const size = this.transport.inFlight();
+    for (let i = 0; i < claimed.length && failed.length === 0 && !this.stopped; i += size) {
+      const window = claimed.slice(i, i + size);
       const results = await Promise.allSettled(
         window.map((row) =>
           this.transport.publish({ name: row.name, payload: row.payload, headers: row.headers ?? {} }),
