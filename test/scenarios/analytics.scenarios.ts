@@ -61,6 +61,16 @@ export function analyticsScenarios(get: () => Running) {
       ).text,
     });
 
+    const rebuildFinished = (id: string) =>
+      eventually(
+        async () => {
+          const r = await http().get(`/admin/analytics/rebuilds/${id}`).set(bearer(admin.token)).expect(200);
+          return r.body.status === 'running' ? undefined : r.body;
+        },
+        30000,
+        'the rebuild to finish',
+      );
+
     const deleteAnalyticsKeys = async () => {
       const redis = await get().t.redis();
       const pattern = `${get().t.env.REDIS_KEY_PREFIX}analytics:*`;
@@ -388,14 +398,7 @@ export function analyticsScenarios(get: () => Running) {
       } finally {
         await holder.query('ROLLBACK');
       }
-      const done = await eventually(
-        async () => {
-          const r = await http().get(`/admin/analytics/rebuilds/${id}`).set(bearer(admin.token)).expect(200);
-          return r.body.status === 'running' ? undefined : r.body;
-        },
-        30000,
-        'the rebuild to finish',
-      );
+      const done = await rebuildFinished(id);
       expect(done).toMatchObject({ status: 'completed', error: null, entries: expect.any(Number) });
       expect(done.entries).toBeGreaterThanOrEqual(ids.length);
       expect(await bodies(alice)).toEqual(before);
@@ -436,14 +439,7 @@ export function analyticsScenarios(get: () => Running) {
       } finally {
         await progress.query('ROLLBACK');
       }
-      const done = await eventually(
-        async () => {
-          const r = await http().get(`/admin/analytics/rebuilds/${id}`).set(bearer(admin.token)).expect(200);
-          return r.body.status === 'running' ? undefined : r.body;
-        },
-        30000,
-        'the rebuild to finish',
-      );
+      const done = await rebuildFinished(id);
       expect(done.status).toBe('completed');
       const movements = await db.query(
         'SELECT count(*)::int AS n FROM analytics.movements WHERE transaction_id = ANY($1)',

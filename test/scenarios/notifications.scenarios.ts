@@ -7,7 +7,14 @@ import { createHmac } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
-import { deposit, openAccount, transfer, verifiedCustomer, type Account } from '../support/banking';
+import {
+  deposit,
+  openAccount,
+  submitKyc,
+  transfer,
+  verifiedCustomer,
+  type Account,
+} from '../support/banking';
 import { openStream, type EventStream } from '../support/event-stream';
 import { WEBHOOK_SECRET, type Receivers } from '../support/receivers';
 import { eventually, metricValue } from '../support/test-env';
@@ -245,16 +252,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
     describe('account notices', () => {
       it('tells a customer their identity could not be verified, with the reason, in the app and by e-mail', async () => {
         const gina = await newCustomer(get(), 'notify.gina');
-        await http()
-          .post('/users/me/kyc')
-          .set(bearer(gina.token))
-          .send({
-            document_type: 'passport',
-            document_number: 'P502135326',
-            country: 'GB',
-            date_of_birth: '1990-04-12',
-          })
-          .expect(201);
+        await submitKyc(get(), gina);
         await http()
           .post(`/admin/kyc/${gina.id}/reject`)
           .set(bearer(admin.token))
