@@ -16,7 +16,7 @@ import {
 import {
   CurrentCaller,
   ErrorResponseDto,
-  prefersCsv,
+  csvWanted,
   type Caller,
   type HttpReply,
   type HttpRequest,
@@ -98,9 +98,7 @@ export class AccountsController {
     @Res({ passthrough: true }) res: HttpReply,
   ) {
     const statement = await this.statements.statement(caller, params.id, query);
-    // One URL, two representations: caches must key on Accept (and a bank's figures stay out of them).
-    void res.header('Vary', 'Accept').header('Cache-Control', 'no-store');
-    if (!prefersCsv(req.headers.accept)) return statement;
+    if (!csvWanted(req, res)) return statement;
     const name = `statement-${statement.account_number}-${statement.from.slice(0, 10)}-${statement.to.slice(0, 10)}.csv`;
     void res.header('Content-Type', 'text/csv; charset=utf-8');
     void res.header('Content-Disposition', `attachment; filename="${name}"`);

@@ -11,7 +11,7 @@ import {
 import {
   CurrentCaller,
   ErrorResponseDto,
-  prefersCsv,
+  csvWanted,
   type Caller,
   type HttpReply,
   type HttpRequest,
@@ -44,9 +44,7 @@ export class MonthlyReportController {
     @Res({ passthrough: true }) res: HttpReply,
   ) {
     const report = await this.reports.report(caller.user_id, query);
-    // One URL, two representations: caches must key on Accept (and a bank's figures stay out of them).
-    void res.header('Vary', 'Accept').header('Cache-Control', 'no-store');
-    if (!prefersCsv(req.headers.accept)) return report;
+    if (!csvWanted(req, res)) return report;
     void res.header('Content-Type', 'text/csv; charset=utf-8');
     void res.header('Content-Disposition', `attachment; filename="analytics-${report.month}.csv"`);
     return monthlyReportCsv(report);

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppConfig, AppError, LOGGER, Queues } from '@protobank/platform';
+import { AppConfig, LOGGER, Queues } from '@protobank/platform';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -21,7 +21,6 @@ export interface DeliveryJob {
 /** A pending row untouched for this long has no job (the app stopped between commit and enqueue). */
 const ORPHAN_AFTER_SECONDS = 30;
 const SWEEP_EVERY_MS = 15_000;
-const ENQUEUE_TIMEOUT_MS = 3000;
 
 /**
  * The BullMQ queue of deliveries. Rows are written in the same transaction as their notification, and
@@ -35,7 +34,7 @@ export class DeliveryQueue implements OnApplicationBootstrap, BeforeApplicationS
   private timer?: NodeJS.Timeout;
 
   constructor(
-    queues: Queues,
+    private readonly queues: Queues,
     config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -49,30 +48,16 @@ export class DeliveryQueue implements OnApplicationBootstrap, BeforeApplicationS
     });
   }
 
-  /** 503 when Redis does not take the jobs within ENQUEUE_TIMEOUT_MS (never a hang: callers wait on it). */
+  /** 503 when Redis does not take the jobs in time (see Queues.addBulk); a job id already queued is a no-op. */
   async enqueue(jobs: DeliveryJob[]): Promise<void> {
-    if (jobs.length === 0) return;
-    const adding = this.queue.addBulk(
+    await this.queues.addBulk(
+      this.queue,
       jobs.map((data) => ({
         name: 'deliver',
         data,
         opts: { jobId: `${data.delivery_id}-${data.generation}` },
       })),
     );
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new AppError(503, 'queue_unavailable', 'The delivery queue is unavailable; try again')),
-        ENQUEUE_TIMEOUT_MS,
-      );
-    });
-    // If Redis takes them later after all, the job ids make that harmless.
-    adding.catch(() => undefined);
-    try {
-      await Promise.race([adding, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** After commit: a failure here is logged, and the sweep enqueues the rows later. */

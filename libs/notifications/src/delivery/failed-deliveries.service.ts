@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppError, decodeCursor, encodeCursor } from '@protobank/platform';
+import { AppError, decodeCursor, encodeCursor, pageOf } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { DeliveryQueue } from './delivery-queue';
 
@@ -49,12 +49,7 @@ export class FailedDeliveriesService {
         ORDER BY d.failed_at DESC, d.id DESC LIMIT $1`,
       after ? [limit + 1, after.created_at, after.id] : [limit + 1],
     )) as FailedRow[];
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      data: page.map(view),
-      next_cursor: rows.length > limit ? encodeCursor({ created_at: last.failed_at!, id: last.id }) : null,
-    };
+    return pageOf(rows, limit, view, (last) => encodeCursor({ created_at: last.failed_at!, id: last.id }));
   }
 
   /** Back to pending, as a new generation with fresh tries: a job of the old one can no longer act. */

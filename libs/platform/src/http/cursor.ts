@@ -63,10 +63,20 @@ export async function keysetPage<T extends ObjectLiteral, V>(
     .addOrderBy(id, o.order)
     .take(o.limit + 1)
     .getMany();
-  const more = rows.length > o.limit;
-  const slice = more ? rows.slice(0, o.limit) : rows;
-  return {
-    data: slice.map(view),
-    next_cursor: more ? encodeCursor(o.position(slice[slice.length - 1])) : null,
-  };
+  return pageOf(rows, o.limit, view, (last) => encodeCursor(o.position(last)));
+}
+
+/**
+ * A page from `limit + 1` rows read (the one extra says whether another page follows): `{ data,
+ * next_cursor }`, next_cursor made from the page's last row, null on the last page.
+ */
+export function pageOf<R, V>(
+  rows: R[],
+  limit: number,
+  view: (row: R) => V,
+  cursorOf: (last: R) => string,
+): { data: V[]; next_cursor: string | null } {
+  const more = rows.length > limit;
+  const page = more ? rows.slice(0, limit) : rows;
+  return { data: page.map(view), next_cursor: more ? cursorOf(page[page.length - 1]) : null };
 }

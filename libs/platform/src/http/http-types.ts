@@ -14,6 +14,15 @@ export type HttpRequest = FastifyRequest & {
 export type HttpReply = FastifyReply;
 
 /**
+ * For a route with one URL and two representations: marks the reply as varying by Accept and not to be
+ * cached (a bank's figures stay out of shared caches), and says whether the client asked for CSV.
+ */
+export function csvWanted(req: HttpRequest, reply: HttpReply): boolean {
+  void reply.header('Vary', 'Accept').header('Cache-Control', 'no-store');
+  return prefersCsv(req.headers.accept);
+}
+
+/**
  * Whether an Accept header asks for CSV over JSON: text/csv with a q above JSON's (application/json,
  * application/*, or *\/* when JSON is not named). JSON wins ties and is the default.
  */

@@ -3,6 +3,7 @@ import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions } f
 import Redis, { type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
+import { AppError } from '../errors/app-error';
 import { LOGGER } from '../logging/logging.tokens';
 
 /**
@@ -13,6 +14,8 @@ import { LOGGER } from '../logging/logging.tokens';
  * blocks while waiting for jobs). On shutdown the workers stop taking jobs and finish the ones they hold,
  * then the queues close.
  */
+const ADD_TIMEOUT_MS = 3000;
+
 @Injectable()
 export class Queues implements BeforeApplicationShutdown {
   private readonly queues = new Map<string, Queue>();
@@ -54,6 +57,29 @@ export class Queues implements BeforeApplicationShutdown {
     return queue as Queue<T>;
   }
 
+  /**
+   * Adds jobs, or throws 503 `queue_unavailable` when Redis has not taken them within ADD_TIMEOUT_MS:
+   * a queue that never reached Redis waits for it instead of failing, and a caller must not hang on it.
+   * If Redis takes them later after all, job ids (when given) keep that from doubling anything.
+   */
+  async addBulk<T>(queue: Queue<T>, jobs: Parameters<Queue<T>['addBulk']>[0]): Promise<void> {
+    if (jobs.length === 0) return;
+    const adding = queue.addBulk(jobs);
+    adding.catch(() => undefined); // settled by the race below, or too late to matter
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new AppError(503, 'queue_unavailable', 'The job queue is unavailable; try again')),
+        ADD_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([adding, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   worker<T>(name: string, processor: Processor<T>, options: Omit<WorkerOptions, 'connection'>): Worker<T> {
     const worker = new Worker<T>(name, processor, {
       ...options,
@@ -71,7 +97,8 @@ export class Queues implements BeforeApplicationShutdown {
     await Promise.allSettled(
       [this.connection, ...this.workers.map((w) => w.opts.connection as Redis)]
         .filter((c): c is Redis => !!c)
-        .map((c) => c.quit().catch(() => c.disconnect())),
+        // A connection that never got through is dropped: QUIT would wait for it.
+        .map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())),
     );
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppError, isStaff, jsonAmount, period, type Caller } from '@protobank/platform';
+import { AppError, isStaff, jsonAmount, pageOf, period, type Caller } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import type { Posted } from '../ledger/ledger';
 import type { ListTransactionsQuery } from './transaction.dto';
@@ -97,17 +97,15 @@ export class HistoryService {
         ORDER BY p.account_version DESC LIMIT $4`,
       params,
     )) as (EntryRow & { account_version: string; signed_amount: string; balance_after: string })[];
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    return {
-      data: page.map((r) => ({
+    return pageOf(
+      rows,
+      limit,
+      (r) => ({
         ...entryView(r),
         direction: BigInt(r.signed_amount) < 0n ? ('debit' as const) : ('credit' as const),
         balance_after: jsonAmount(r.balance_after),
-      })),
-      next_cursor: more
-        ? Buffer.from(JSON.stringify([page[page.length - 1].account_version])).toString('base64url')
-        : null,
-    };
+      }),
+      (last) => Buffer.from(JSON.stringify([last.account_version])).toString('base64url'),
+    );
   }
 }

@@ -5,9 +5,8 @@ import {
   type TransactionKind,
 } from '@protobank/contracts';
 import { AppError, jsonAmount } from '@protobank/platform';
+import { isUUID } from 'class-validator';
 import type { DataSource } from 'typeorm';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface EntryEventRow {
   id: string;
@@ -42,7 +41,7 @@ export async function readEntries(
   if (!Number.isInteger(limit) || limit < 1 || limit > LEDGER_ENTRIES_MAX_PAGE) {
     throw invalid('limit', `limit must be an integer from 1 to ${LEDGER_ENTRIES_MAX_PAGE}`);
   }
-  if (after && (!UUID.test(after.id) || Number.isNaN(Date.parse(after.created_at)))) {
+  if (after && (!isUUID(after.id) || Number.isNaN(Date.parse(after.created_at)))) {
     throw invalid('after', 'after must be the created_at and id of an entry');
   }
   const rows = (await dataSource.query(

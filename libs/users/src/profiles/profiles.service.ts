@@ -2,12 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { CreateUserInput, KycStatus, UserContact, UsersApi, UserView } from '@protobank/contracts';
 import { AppError, OutboxService } from '@protobank/platform';
+import { isUUID } from 'class-validator';
 import { DataSource, In } from 'typeorm';
 import { ageOn, KycService } from '../kyc/kyc.service';
 import type { UpdateProfileDto } from './profile.dto';
 import { UserEntity } from './user.entity';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const toView = (u: UserEntity): UserView => ({
   id: u.id,
@@ -79,7 +78,7 @@ export class ProfilesService implements UsersApi {
   }
 
   async getContacts(userIds: string[]): Promise<UserContact[]> {
-    const ids = [...new Set(userIds)].filter((id) => UUID.test(id));
+    const ids = [...new Set(userIds)].filter((id) => isUUID(id));
     if (ids.length > 100) throw AppError.badRequest('too_many_ids', 'At most 100 user ids per call');
     if (ids.length === 0) return [];
     const users = await this.dataSource.getRepository(UserEntity).findBy({ id: In(ids) });
