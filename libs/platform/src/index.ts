@@ -36,4 +36,5 @@ export * from './http/period';
 export * from './http/http-types';
 export * from './http/page-query';
 export * from './http/csv';
+export * from './http/plain-text';
 export * from './queues/queues';

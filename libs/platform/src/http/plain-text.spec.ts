@@ -1,0 +1,46 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { IsPlainText } from './plain-text';
+
+class Named {
+  @IsPlainText(1, 20)
+  name: string;
+}
+
+const check = (name: unknown) => {
+  const value = plainToInstance(Named, { name });
+  return {
+    value: value.name,
+    errors: validateSync(value).flatMap((e) => Object.values(e.constraints ?? {})),
+  };
+};
+
+describe('IsPlainText', () => {
+  it('accepts ordinary names in any script, trimmed and NFC-normalised', () => {
+    expect(check('  Zoë Brontë ')).toEqual({ value: 'Zoë Brontë', errors: [] });
+    expect(check('Zoe\u0308').value).toBe('Zoë'); // a decomposed ë becomes the one code point
+    expect(check('مهرداد\u200Cی').errors).toEqual([]); // ZWNJ, as Persian writes it
+    expect(check('李小龍').errors).toEqual([]);
+  });
+
+  it.each([
+    ['a right-to-left override', 'Bob\u202Eevil'],
+    ['a bidirectional isolate', 'Bob\u2067x\u2069'],
+    ['a directional mark', 'Bob\u200F'],
+    ['a zero-width space', 'Pro\u200Btobank'],
+    ['a line break', 'Bob\nSmith'],
+    ['a C1 control', 'Bob\u0085'],
+    ['a byte-order mark', 'Bo\uFEFFb'],
+    ['a soft hyphen', 'Pro\u00ADtobank'],
+  ])('refuses %s, naming the field', (_what, name) => {
+    expect(check(name).errors).toEqual([
+      'name must not contain control, bidirectional or invisible characters',
+    ]);
+  });
+
+  it('refuses what is empty once trimmed, too long, or not a string', () => {
+    expect(check('   ').errors).toEqual(['name must be longer than or equal to 1 characters']);
+    expect(check('x'.repeat(21)).errors).toHaveLength(1);
+    expect(check(7).errors).toContain('name must be a string');
+  });
+});
