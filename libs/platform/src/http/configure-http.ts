@@ -9,6 +9,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { acceptRequestId, REQUEST_ID_HEADER } from '../context/request-context';
 import { HttpErrorFilter, sendError } from './http-exception.filter';
 import type { HttpRequest } from './http-types';
+import { inspectShape, JSON_BODY_LIMITS, QUERY_LIMITS, shapeError } from './json-limits';
 import { requestHooks } from './request-hooks';
 import { validationPipe } from './validation';
 
@@ -18,20 +19,6 @@ const DRAIN_LIMIT = 16 * 1024 * 1024;
 
 /** JSON media types besides application/json itself (e.g. application/merge-patch+json). */
 const JSON_SUFFIX = /^application\/[\w.+-]+\+json(\s*;.*)?$/i;
-
-/** The path of the first string holding U+0000 (`body.` / `query.` prefixes dropped), if any. */
-function findNul(value: unknown, path: string, depth = 0): string | undefined {
-  if (typeof value === 'string')
-    return value.includes('\u0000') ? path.replace(/^(body|query)\.?/, '') || path : undefined;
-  if (depth > 32 || value === null || typeof value !== 'object') return undefined;
-  for (const [key, child] of Object.entries(value)) {
-    if (key.includes('\u0000'))
-      return `${path}.${key.replaceAll('\u0000', '')}`.replace(/^(body|query)\.?/, '');
-    const found = findNul(child, `${path}.${key}`, depth + 1);
-    if (found) return found;
-  }
-  return undefined;
-}
 
 export function parseBytes(limit: string): number {
   const m = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(limit.trim());
@@ -109,7 +96,8 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
     });
   }
   // JSON only (application/json and application/*+json); text/plain, parsed by default, and anything
-  // else is 415. A body that is not JSON (or holds a __proto__ key) is 400 malformed_body.
+  // else is 415. A body that is not JSON (or holds a __proto__ key) is 400 malformed_body; one past the
+  // caps of JSON_BODY_LIMITS is 400 body_too_complex; a reserved key or U+0000, 400 validation_failed.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   const jsonParser = (
     req: FastifyRequest,
@@ -123,11 +111,13 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
     }
     // An empty body is an empty object, as many clients send Content-Type on bodyless requests.
     if ((body as string).trim() === '') return done(null, {});
-    parseJson(req, body as string, (err, value) =>
-      err
-        ? done(AppError.badRequest('malformed_body', `Malformed JSON body: ${err.message}`))
-        : done(null, value),
-    );
+    parseJson(req, body as string, (err, value) => {
+      if (err) return done(AppError.badRequest('malformed_body', `Malformed JSON body: ${err.message}`));
+      // Before anything else walks it (validation's cost grows faster than the number of keys).
+      const problem = inspectShape(value, JSON_BODY_LIMITS);
+      if (problem) return done(shapeError(problem, JSON_BODY_LIMITS, 'body'));
+      done(null, value);
+    });
   };
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonParser);
@@ -161,14 +151,10 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
   fastify.addHook('preValidation', (req, _reply, done) => {
     // No body at all reads as an empty object, so optional-only bodies validate as they did on Express.
     if (req.body === undefined && BODY_METHODS.has(req.method)) req.body = {};
-    // PostgreSQL cannot store U+0000 in text: refuse it here, naming the field, rather than fail in SQL.
-    const field = findNul(req.body, 'body') ?? findNul(req.query, 'query');
-    if (!field) return done();
-    done(
-      AppError.badRequest('validation_failed', `Invalid request: ${field}`, [
-        { field, message: `${field} must not contain NUL characters` },
-      ]),
-    );
+    // The query string gets the body's checks (the body had them as it was parsed): caps, reserved
+    // keys, and U+0000, which PostgreSQL cannot store in text (refused here, naming the field).
+    const problem = inspectShape(req.query, QUERY_LIMITS);
+    done(problem ? shapeError(problem, QUERY_LIMITS, 'query') : undefined);
   });
   // Errors raised before a route's handler (parsing, 413, 415, the hooks above) go through the error
   // handler Nest's adapter installs, which hands them to this filter like any other.

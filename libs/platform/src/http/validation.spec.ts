@@ -1,7 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsString, Min, ValidateNested } from 'class-validator';
 import { AppError } from '../errors/app-error';
-import { validationPipe } from './validation';
+import { MAX_LISTED_FIELDS, validationPipe } from './validation';
 
 class Line {
   @IsInt()
@@ -41,5 +41,39 @@ describe('validationPipe', () => {
   it('passes a valid body through, transformed', async () => {
     const ok = await run({ name: 'x', lines: [{ amount: 2 }] });
     expect(ok).toBeInstanceOf(Body);
+  });
+});
+
+describe('validation errors', () => {
+  class Small {
+    @IsString()
+    name: string;
+  }
+  const pipe = validationPipe();
+  const run = (value: unknown) =>
+    pipe.transform(value, { type: 'body', metatype: Small }).catch((e: unknown) => (e as AppError).toBody());
+
+  it('list at most MAX_LISTED_FIELDS fields and count the rest, in details and message', async () => {
+    const body: Record<string, unknown> = { name: 1 };
+    for (let i = 0; i < 500; i++) body[`k${i}`] = 1;
+    const err = await run(body);
+    expect(err.details).toHaveLength(MAX_LISTED_FIELDS + 1);
+    expect(err.details[0]).toEqual({ field: 'name', message: 'name must be a string' });
+    expect(err.details.at(-1)).toEqual({ message: '491 more fields not listed' });
+    expect(err.message).toBe('Invalid request: name, k0, k1, k2, k3, k4, k5, k6, k7, k8 and 491 more');
+    expect(JSON.stringify(err).length).toBeLessThan(2048);
+  });
+
+  it('clip a field name as long as the body', async () => {
+    const err = await run({ name: 'x', ['y'.repeat(500000)]: 1 });
+    expect(err.details).toHaveLength(1);
+    expect(err.details[0].field).toHaveLength(64);
+    expect(JSON.stringify(err).length).toBeLessThan(1024);
+  });
+
+  it('list every field when there are few', async () => {
+    const err = await run({ name: 2, a: 1 });
+    expect(err.message).toBe('Invalid request: name, a');
+    expect(err.details.map((d: { field?: string }) => d.field)).toEqual(['name', 'a']);
   });
 });

@@ -1,6 +1,12 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
 import { ValidateIf } from 'class-validator';
 import { AppError, type ErrorDetail } from '../errors/app-error';
+import { clip } from './json-limits';
+
+/** Fields a validation error lists (in `details` and `message`); the rest are counted, not listed. */
+export const MAX_LISTED_FIELDS = 10;
+/** A constraint message may repeat a client-chosen name; none needs more than this. */
+const MAX_MESSAGE_LENGTH = 160;
 
 function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
   return errors.flatMap((e) => {
@@ -10,7 +16,33 @@ function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
   });
 }
 
-/** Global validation: unknown fields are rejected, and every failing field is named in `details`. */
+/** Fields the route declares come first, unknown ones after: when only a few are listed, they matter most. */
+function declaredFirst(errors: ValidationError[]): ValidationError[] {
+  const unknown = (e: ValidationError) => e.constraints?.whitelistValidation !== undefined;
+  return [...errors.filter((e) => !unknown(e)), ...errors.filter(unknown)];
+}
+
+/**
+ * The 400 for failing fields: the first MAX_LISTED_FIELDS fields with their messages, names and
+ * messages clipped, and a count of the fields left out, so the error stays small whatever was sent.
+ */
+export function validationError(details: ErrorDetail[]): AppError {
+  const fields = [...new Set(details.map((d) => d.field ?? ''))];
+  const listed = new Set(fields.slice(0, MAX_LISTED_FIELDS));
+  const more = fields.length - listed.size;
+  const shown: ErrorDetail[] = details
+    .filter((d) => listed.has(d.field ?? ''))
+    .map((d) => ({ field: clip(d.field ?? ''), message: clip(d.message, MAX_MESSAGE_LENGTH) }));
+  const names = [...listed].map((f) => clip(f)).join(', ');
+  if (more > 0) shown.push({ message: `${more} more field${more === 1 ? '' : 's'} not listed` });
+  return AppError.badRequest(
+    'validation_failed',
+    `Invalid request: ${names}${more > 0 ? ` and ${more} more` : ''}`,
+    shown,
+  );
+}
+
+/** Global validation: unknown fields are rejected, and failing fields are named in `details`. */
 export function validationPipe(): ValidationPipe {
   return new ValidationPipe({
     whitelist: true,
@@ -18,11 +50,7 @@ export function validationPipe(): ValidationPipe {
     forbidUnknownValues: true,
     transform: true,
     stopAtFirstError: false,
-    exceptionFactory: (errors) => {
-      const details = flatten(errors);
-      const fields = [...new Set(details.map((d) => d.field))].join(', ');
-      return AppError.badRequest('validation_failed', `Invalid request: ${fields}`, details);
-    },
+    exceptionFactory: (errors) => validationError(flatten(declaredFirst(errors))),
   });
 }
 
