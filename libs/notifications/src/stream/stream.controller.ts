@@ -69,7 +69,7 @@ export class StreamController {
     raw.writeHead(200, {
       ...(res.getHeaders() as Record<string, string | string[]>),
       'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
+      'cache-control': 'no-store, no-transform',
       // nginx would otherwise buffer the stream and hold each event back.
       'x-accel-buffering': 'no',
       connection: 'keep-alive',

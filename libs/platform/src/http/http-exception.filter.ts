@@ -28,6 +28,8 @@ export function sendError(reply: HttpReply, exception: unknown, logger: Logger, 
   const requestId = req?.requestId ?? String(reply.getHeader('x-request-id') ?? '');
   void reply
     .code(body.status)
+    // Even on a route whose answers may be cached (the JWKS): an error never is.
+    .header('Cache-Control', 'no-store')
     .type('application/json; charset=utf-8')
     .send({ ...body, request_id: requestId });
 }

@@ -10,8 +10,9 @@ const QUIET = /^\/(health|metrics)(\/|$)/;
 
 /**
  * Around every request: accepts a sane X-Request-Id or makes one and returns it, sets the security
- * headers, runs the handler inside the request's context, and on completion logs the request and records
- * its duration by route pattern (never by raw path, which would explode the metric's cardinality).
+ * headers and `Cache-Control: no-store` (a route may set its own), runs the handler inside the request's
+ * context, and on completion logs the request and records its duration by route pattern (never by raw
+ * path, which would explode the metric's cardinality).
  */
 export function requestHooks(
   fastify: FastifyInstance,
@@ -24,6 +25,9 @@ export function requestHooks(
     (req as HttpRequest).requestId = requestId;
     void reply.header('X-Request-Id', requestId);
     for (const [name, value] of securityHeaders) void reply.header(name, value);
+    // Responses carry tokens and personal or account data: no cache (browser, proxy) may keep one unless
+    // its route says otherwise by setting its own Cache-Control (the JWKS does: it is public).
+    void reply.header('Cache-Control', 'no-store');
     // The request's context, captured in an async resource kept on the request. Never enterWith: that
     // would leave this request's context (and caller) on the connection for the next request.
     requestContext.run({ requestId }, () => {
