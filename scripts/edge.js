@@ -9,6 +9,7 @@
  *   /health, /health/ready  every service's readiness; 503 naming the ones not ready
  *   /docs-json              the OpenAPI documents of all services merged into one
  *   /docs                   Swagger UI (assets from a service) over that merged document
+ * and never routes /metrics (no service claims it): each app's metrics are scraped on its own port.
  */
 const http = require('node:http');
 const { randomUUID } = require('node:crypto');
@@ -36,8 +37,35 @@ function requestIdOf(req) {
 }
 
 function sendJson(res, status, body, requestId) {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'x-request-id': requestId,
+    'cache-control': 'no-store',
+  });
   res.end(JSON.stringify(body));
+}
+
+/**
+ * What Node's server refuses itself, in the one error shape, then the socket is closed: a request not
+ * received within the timeouts (408), oversized headers (431), a malformed request (400).
+ */
+function onClientError(err, socket) {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] = {
+    ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'The request was not received in time'],
+    HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'The request headers are too large'],
+  }[err.code] || [400, 'bad_request', 'Malformed HTTP request'];
+  const inFlight = socket._httpMessage; // the response of a request whose body was still arriving
+  const requestId = inFlight && inFlight.req ? requestIdOf(inFlight.req) : randomUUID();
+  if (socket.writable && !(inFlight && inFlight.headersSent)) {
+    const body = JSON.stringify({ status, code, message, details: [], request_id: requestId });
+    socket.write(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\ncache-control: no-store\r\n` +
+        `connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 function sendError(res, status, code, message, requestId, details = []) {
@@ -136,9 +164,39 @@ function proxy(req, res, target, requestId) {
   req.pipe(upstream);
 }
 
-/** Starts the edge. `upstreams` maps each service name to its base URL. */
-function createEdge({ port = EDGE_PORT, host = '0.0.0.0', upstreams, docsFrom = 'auth' }) {
-  const server = http.createServer(async (req, res) => {
+// The apps' defaults (HTTP_REQUEST_TIMEOUT_MS, HTTP_HEADERS_TIMEOUT_MS in config.schema.ts).
+const REQUEST_TIMEOUT_MS = 30000;
+const HEADERS_TIMEOUT_MS = 10000;
+
+/** The edge's timeouts from the same variables the apps read. */
+function timeoutsFromEnv(env = process.env) {
+  return {
+    requestTimeoutMs: Number(env.HTTP_REQUEST_TIMEOUT_MS) || REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: Number(env.HTTP_HEADERS_TIMEOUT_MS) || HEADERS_TIMEOUT_MS,
+  };
+}
+
+/**
+ * Starts the edge. `upstreams` maps each service name to its base URL. A client has `requestTimeoutMs`
+ * to send a whole request and `headersTimeoutMs` for its headers, as with the apps: a body trickled
+ * through the edge would otherwise hold a socket here and one upstream.
+ */
+function createEdge({
+  port = EDGE_PORT,
+  host = '0.0.0.0',
+  upstreams,
+  docsFrom = 'auth',
+  requestTimeoutMs = REQUEST_TIMEOUT_MS,
+  headersTimeoutMs = HEADERS_TIMEOUT_MS,
+}) {
+  const headersTimeout = Math.min(headersTimeoutMs, requestTimeoutMs);
+  const serverOptions = {
+    requestTimeout: requestTimeoutMs,
+    headersTimeout,
+    // Node looks for late requests every 30 s by default: too coarse for timeouts of seconds.
+    connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(headersTimeout / 4))),
+  };
+  const server = http.createServer(serverOptions, async (req, res) => {
     const requestId = requestIdOf(req);
     // Only origin-form targets ("/path?query"): an absolute-form or "//host" target would otherwise make
     // the edge an open proxy to any host.
@@ -165,6 +223,7 @@ function createEdge({ port = EDGE_PORT, host = '0.0.0.0', upstreams, docsFrom = 
     }
   });
   server.keepAliveTimeout = 5000;
+  server.on('clientError', onClientError);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
@@ -181,7 +240,7 @@ function upstreamsFromEnv(env = process.env) {
 
 if (require.main === module) {
   const port = Number(process.env.EDGE_PORT || EDGE_PORT);
-  createEdge({ port, upstreams: upstreamsFromEnv() }).then(
+  createEdge({ port, upstreams: upstreamsFromEnv(), ...timeoutsFromEnv() }).then(
     (server) => {
       process.stdout.write(
         `${JSON.stringify({ level: 30, time: new Date().toISOString(), service: 'edge', port, msg: 'edge ready' })}\n`,
@@ -197,4 +256,4 @@ if (require.main === module) {
   );
 }
 
-module.exports = { createEdge, upstreamsFromEnv };
+module.exports = { createEdge, upstreamsFromEnv, timeoutsFromEnv };

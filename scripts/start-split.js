@@ -6,7 +6,7 @@
  */
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
-const { createEdge } = require('./edge');
+const { createEdge, timeoutsFromEnv } = require('./edge');
 const { SERVICES, SERVICE_NAMES, EDGE_PORT } = require('./lib/topology');
 const { runOnce, spawnApp, stop, waitReady } = require('./lib/processes');
 
@@ -29,7 +29,7 @@ async function startSplit({ env, ports = {}, edgePort = EDGE_PORT, logDir, host 
   };
   let edge;
   try {
-    edge = await createEdge({ port: edgePort, host, upstreams });
+    edge = await createEdge({ port: edgePort, host, upstreams, ...timeoutsFromEnv(env) });
     await waitReady(`http://127.0.0.1:${edgePort}/health/ready`, { children, timeoutMs: 90000 });
   } catch (err) {
     await stopAll();

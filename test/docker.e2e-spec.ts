@@ -191,6 +191,12 @@ describe('docker deployment files', () => {
       expect(mismatches).toEqual([]);
     });
 
+    it('times slow clients out deliberately (headers, pauses in a body)', () => {
+      expect(text).toMatch(/^\s*client_header_timeout 10s;$/m);
+      expect(text).toMatch(/^\s*client_body_timeout 10s;$/m);
+      expect(text).toMatch(/^\s*proxy_request_buffering on;$/m);
+    });
+
     it('answers /health/live itself and sends /docs to the auth service', () => {
       expect(matchNginxLocation(locations, '/health/live')).toMatchObject({
         modifier: '=',

@@ -7,7 +7,14 @@ import type { Logger } from 'pino';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
 import { ensureDatabase } from '../database/ensure-database';
 import { setupDocs } from '../docs/swagger';
-import { configureHttp, frameworkErrorHandler, parseBytes, trustProxyOption } from '../http/configure-http';
+import {
+  clientErrorHandler,
+  configureHttp,
+  connectionsCheckingInterval,
+  frameworkErrorHandler,
+  parseBytes,
+  trustProxyOption,
+} from '../http/configure-http';
 import { createLogger, PinoNestLogger } from '../logging/logger';
 import type { Transport } from '../messaging/messaging.module';
 import { PlatformModule } from './platform.module';
@@ -55,6 +62,18 @@ export async function createApp(
     // While draining, requests on open connections are still served (and told Connection: close).
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler(logger),
+    // A client has HTTP_REQUEST_TIMEOUT_MS to send a whole request (headers within
+    // HTTP_HEADERS_TIMEOUT_MS), however it trickles: a slow body would otherwise hold its socket and
+    // its request open for ever. Node checks these every connectionsCheckingInterval (30 s by default,
+    // too coarse for a timeout of a few seconds), an option of the server only: Fastify hands `http` to
+    // http.createServer. Only receiving the request is timed: a long response (the SSE stream) is not.
+    requestTimeout: config.httpRequestTimeoutMs,
+    http: {
+      requestTimeout: config.httpRequestTimeoutMs,
+      headersTimeout: config.httpHeadersTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingInterval(config.httpHeadersTimeoutMs),
+    },
+    clientErrorHandler: clientErrorHandler(logger),
   });
   const app = await NestFactory.create(root, adapter, {
     bodyParser: false,

@@ -117,6 +117,13 @@ describe('loadConfig', () => {
     });
   });
 
+  it('times requests out after 30 s (headers 10 s), never with a headers timeout above the request one', () => {
+    const defaults = loadConfig({});
+    expect([defaults.httpRequestTimeoutMs, defaults.httpHeadersTimeoutMs]).toEqual([30000, 10000]);
+    const short = loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '2000' });
+    expect([short.httpRequestTimeoutMs, short.httpHeadersTimeoutMs]).toEqual([2000, 2000]);
+  });
+
   it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
     expect(problemsOf({ ADMIN_EMAIL: 'a@bank.example' })).toEqual([
       'ADMIN_EMAIL and ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) must be set together',

@@ -31,6 +31,9 @@ export class AppConfig {
   readonly logFormat: 'json' | 'pretty';
   readonly corsOrigins: string[];
   readonly bodyLimit: string;
+  readonly httpRequestTimeoutMs: number;
+  /** Never above httpRequestTimeoutMs (Node refuses a headers timeout longer than the request's). */
+  readonly httpHeadersTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly jwtPublicKey: string | undefined;
   readonly jwtPrivateKey: string | undefined;
@@ -91,6 +94,8 @@ export class AppConfig {
       .map((o) => o.trim())
       .filter(Boolean);
     this.bodyLimit = values.BODY_LIMIT!;
+    this.httpRequestTimeoutMs = int('HTTP_REQUEST_TIMEOUT_MS')!;
+    this.httpHeadersTimeoutMs = Math.min(int('HTTP_HEADERS_TIMEOUT_MS')!, this.httpRequestTimeoutMs);
     this.shutdownTimeoutMs = int('SHUTDOWN_TIMEOUT_MS')!;
     // PEM in an environment variable may arrive with its newlines escaped as \n.
     const pem = (v: string | undefined) => v?.replace(/\\n/g, '\n');
@@ -162,8 +167,9 @@ function check(name: string, spec: VariableSpec, value: string): string | undefi
     case 'email':
       return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value) ? undefined : `${name} must be an e-mail address`;
     default:
+      // A secret's value is never repeated (the message ends up in logs).
       return spec.pattern && !spec.pattern.test(value)
-        ? `${name} must match ${String(spec.pattern)}, got "${value}"`
+        ? `${name} must match ${String(spec.pattern)}${spec.secret ? '' : `, got "${value}"`}`
         : undefined;
   }
 }

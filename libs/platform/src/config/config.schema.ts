@@ -284,6 +284,20 @@ export const CONFIG_SCHEMA = {
     doc: 'Comma-separated origins allowed by CORS; empty allows none.',
   },
   BODY_LIMIT: { kind: 'string', default: '1mb', doc: 'Largest accepted request body; larger ones get 413.' },
+  HTTP_REQUEST_TIMEOUT_MS: {
+    kind: 'int',
+    min: 100,
+    max: 600000,
+    default: '30000',
+    doc: 'Time a client has to send a whole request, headers and body (then 408 and the connection is closed). Responses and streams are not limited by it.',
+  },
+  HTTP_HEADERS_TIMEOUT_MS: {
+    kind: 'int',
+    min: 100,
+    max: 600000,
+    default: '10000',
+    doc: 'Time a client has to send the request headers (then 408); at most HTTP_REQUEST_TIMEOUT_MS.',
+  },
   SHUTDOWN_TIMEOUT_MS: {
     kind: 'int',
     min: 0,

@@ -1,5 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -73,6 +76,59 @@ export function frameworkErrorHandler(logger: Logger) {
       logger,
       req as HttpRequest,
     );
+  };
+}
+
+/** How often Node looks for requests past their timeout: a fraction of it, at most once a second. */
+export function connectionsCheckingInterval(headersTimeoutMs: number): number {
+  return Math.max(25, Math.min(1000, Math.floor(headersTimeoutMs / 4)));
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'The request was not received in time'],
+  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'The request headers are too large'],
+};
+
+/**
+ * For Fastify's `clientErrorHandler`: what Node's HTTP server refuses itself, in the one error shape,
+ * then the connection is closed. A request whose headers or body arrive too slowly
+ * (HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS) is 408; a malformed one 400; oversized headers 431.
+ */
+export function clientErrorHandler(logger: Logger) {
+  return (err: NodeJS.ErrnoException, socket: Socket): void => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? [
+      400,
+      'bad_request',
+      'Malformed HTTP request',
+    ];
+    // A body timeout happens while a request is in flight (headers read): keep its id and say which.
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+    const requestId = acceptRequestId(inFlight?.req?.headers[REQUEST_ID_HEADER]) ?? randomUUID();
+    logger.info(
+      {
+        request_id: requestId,
+        method: inFlight?.req?.method,
+        path: inFlight?.req?.url?.split('?')[0],
+        status,
+      },
+      status === 408 ? 'request timed out' : 'malformed request',
+    );
+    if (socket.writable && !inFlight?.headersSent) {
+      const body = JSON.stringify({ status, code, message, details: [], request_id: requestId });
+      const headers = [
+        ['Content-Type', 'application/json; charset=utf-8'],
+        ['Content-Length', String(Buffer.byteLength(body))],
+        ['X-Request-Id', requestId],
+        ['Cache-Control', 'no-store'],
+        ['Connection', 'close'],
+        ...SECURITY_HEADERS,
+      ];
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n${body}`,
+      );
+    }
+    socket.destroy();
   };
 }
 

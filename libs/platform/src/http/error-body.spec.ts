@@ -70,4 +70,13 @@ describe('toErrorBody', () => {
       details: [],
     });
   });
+
+  it('answers a request whose client went away mid-body as a 400, not as an outage', () => {
+    // What Node raises on the body stream when its socket closes (a client gone, or a timeout).
+    const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET', statusCode: 400 });
+    expect(toErrorBody(aborted)).toMatchObject({ status: 400, code: 'bad_request' });
+    // Redis or Postgres resetting their connection is still one.
+    const redis = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    expect(toErrorBody(redis)).toMatchObject({ status: 503 });
+  });
 });

@@ -32,6 +32,11 @@ export function toErrorBody(error: unknown): ErrorBody {
     // into an HttpException by Nest's adapter: the conventional code of its status, no internals.
     return { status, code: STATUS_CODES[status] ?? `http_${status}`, message: 'Bad request', details: [] };
   }
+  if (fastifyError.code === 'ECONNRESET' && (error as Error).message === 'aborted') {
+    // The client closed the connection (or a timeout closed it) before its body arrived: not an outage
+    // of ours. Nothing reaches the client; this keeps it out of the error log.
+    return { status: 400, code: 'bad_request', message: 'The request was aborted', details: [] };
+  }
   const pgCode =
     (error as { code?: unknown; driverError?: { code?: unknown } })?.driverError?.code ??
     (error as { code?: unknown })?.code;
