@@ -28,6 +28,7 @@ interface ComposeService {
   ports?: { target: number | string }[];
   volumes?: ({ source?: string; target?: string; read_only?: boolean } | string)[];
   restart?: string;
+  secrets?: (string | { source: string })[];
 }
 interface ComposeProject {
   services: Record<string, ComposeService>;
@@ -111,6 +112,9 @@ describe('docker deployment files', () => {
       expect(service.environment?.DATABASE_URL_FILE).toBe('/run/secrets/database_url');
       expect(service.environment?.DATABASE_LISTEN_URL_FILE).toBe('/run/secrets/database_direct_url');
       expect(service.environment?.RABBITMQ_URL_FILE).toBe('/run/secrets/rabbitmq_url');
+      // Production refuses to start without the token /metrics requires: it must be mounted.
+      expect(service.environment?.METRICS_TOKEN_FILE).toBe('/run/secrets/metrics_token');
+      expect(service.secrets?.map((s) => (typeof s === 'string' ? s : s.source))).toContain('metrics_token');
     });
 
     it('keeps passwords out of every environment (they travel as secret files)', () => {
@@ -189,6 +193,12 @@ describe('docker deployment files', () => {
       }
       const mismatches = samples.filter((p) => routed(p) !== serviceForPath(p));
       expect(mismatches).toEqual([]);
+    });
+
+    it('never routes /metrics (each app is scraped on its own port, with its token)', () => {
+      for (const p of ['/metrics', '/metrics/', '/metrics/x']) {
+        expect(matchNginxLocation(locations, p)).toMatchObject({ path: '/', upstream: undefined });
+      }
     });
 
     it('times slow clients out deliberately (headers, pauses in a body)', () => {

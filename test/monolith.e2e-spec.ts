@@ -48,7 +48,10 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
 
   it('exposes Prometheus metrics with request durations by route and the outbox backlog', async () => {
     await request(running.baseUrl).get('/health/live').expect(200);
-    const res = await request(running.baseUrl).get('/metrics').expect(200);
+    const res = await request(running.baseUrl)
+      .get('/metrics')
+      .set('Authorization', `Bearer ${running.t.env.METRICS_TOKEN}`)
+      .expect(200);
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.text).toMatch(
       /http_request_duration_seconds_count\{service="monolith",method="GET",route="\/health\/live",status_code="200"\} \d+/,

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { formatMinorUnits } from '@protobank/contracts';
 import { bearer, firstAdmin, type Actor } from '../support/actors';
 import { deposit, openAccount, transfer, verifiedCustomer, type Account } from '../support/banking';
-import { eventually, metricValue } from '../support/test-env';
+import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 const CONSUMER = 'TransactionCreatedHandler.onTransactionCreated';
@@ -180,9 +180,9 @@ export function analyticsScenarios(get: () => Running) {
     it('analytics: a redelivered transaction.created changes nothing', async () => {
       const before = await bodies(alice);
       const bobBefore = await bodies(bob);
-      const metricsUrl = `${get().services.analytics ?? get().baseUrl}/metrics`;
+      const metricsUrl = get().services.analytics ?? get().baseUrl;
       const duplicates = async () =>
-        metricValue(await (await fetch(metricsUrl)).text(), 'inbox_events_total', {
+        metricValue(await scrapeMetrics(get().t, metricsUrl), 'inbox_events_total', {
           consumer: CONSUMER,
           outcome: 'duplicate',
         });

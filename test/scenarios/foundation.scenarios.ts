@@ -6,7 +6,7 @@
  */
 import request from 'supertest';
 import type { Client } from 'pg';
-import { eventually, metricValue } from '../support/test-env';
+import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 const ERROR_KEYS = ['code', 'details', 'message', 'request_id', 'status'];
@@ -286,9 +286,9 @@ export function foundationScenarios(get: () => Running) {
       await eventually(async () => ((await count()) === 1 ? true : undefined), 15000, 'the first delivery');
 
       // Where the consumer runs: its own app in split mode, the one process otherwise.
-      const metricsUrl = `${get().services.notifications ?? get().baseUrl}/metrics`;
+      const metricsUrl = get().services.notifications ?? get().baseUrl;
       const duplicates = async () =>
-        metricValue(await (await fetch(metricsUrl)).text(), 'inbox_events_total', {
+        metricValue(await scrapeMetrics(get().t, metricsUrl), 'inbox_events_total', {
           consumer: 'WelcomeHandler.onUserRegistered',
           outcome: 'duplicate',
         });

@@ -17,7 +17,7 @@ import {
 } from '../support/banking';
 import { openStream, type EventStream } from '../support/event-stream';
 import { WEBHOOK_SECRET, type Receivers } from '../support/receivers';
-import { eventually, metricValue } from '../support/test-env';
+import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 export function notificationsScenarios(get: () => Running, receivers: () => Receivers) {
@@ -227,7 +227,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         const mailsBefore = receivers().mails.length;
         const metricsUrl = get().kind === 'split' ? get().services.notifications : get().baseUrl;
         const duplicates = async () =>
-          metricValue((await request(metricsUrl).get('/metrics')).text, 'inbox_events_total', {
+          metricValue(await scrapeMetrics(get().t, metricsUrl), 'inbox_events_total', {
             consumer: 'TransactionNoticesHandler.onTransactionCreated',
             outcome: 'duplicate',
           });
@@ -448,7 +448,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
       it('lets go of a stream when its client goes away (through the edge too)', async () => {
         const metricsUrl = get().kind === 'split' ? get().services.notifications : get().baseUrl;
         const open = async () =>
-          metricValue((await request(metricsUrl).get('/metrics')).text, 'notification_streams_open', {});
+          metricValue(await scrapeMetrics(get().t, metricsUrl), 'notification_streams_open', {});
         const before = await open();
         const stream = await openStream(`${get().baseUrl}/notifications/stream`, bearer(bob.token));
         await eventually(async () => ((await open()) === before + 1 ? true : undefined));

@@ -55,6 +55,8 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
     // The first staff admin, created at startup by the auth module.
     ADMIN_EMAIL: `admin.${id}@protobank.test`,
     ADMIN_PASSWORD: 'a-test-admin-passphrase',
+    // /metrics answers only with this token (scrapeMetrics() below sends it).
+    METRICS_TOKEN: `metrics-${randomBytes(16).toString('hex')}`,
     // This suite's own signing keys, as an operator would configure them (no .data/ fallback).
     JWT_PUBLIC_KEY: keyPair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     JWT_PRIVATE_KEY: keyPair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
@@ -126,6 +128,15 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The /metrics text of the app at `baseUrl`, scraped with the suite's METRICS_TOKEN. */
+export async function scrapeMetrics(t: TestEnv, baseUrl: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/metrics`, {
+    headers: { authorization: `Bearer ${t.env.METRICS_TOKEN}` },
+  });
+  if (res.status !== 200) throw new Error(`${baseUrl}/metrics answered ${res.status}`);
+  return res.text();
 }
 
 /** The value of one Prometheus sample in /metrics text (0 when absent). */

@@ -124,6 +124,15 @@ describe('loadConfig', () => {
     expect([short.httpRequestTimeoutMs, short.httpHeadersTimeoutMs]).toEqual([2000, 2000]);
   });
 
+  it('wants a METRICS_TOKEN of 16 visible characters, without repeating a bad one', () => {
+    expect(loadConfig({ METRICS_TOKEN: 'a-scraper-token-0123' }).metricsToken).toBe('a-scraper-token-0123');
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    const problems = problemsOf({ METRICS_TOKEN: 'short secret' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^METRICS_TOKEN must match/);
+    expect(problems[0]).not.toContain('short secret');
+  });
+
   it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
     expect(problemsOf({ ADMIN_EMAIL: 'a@bank.example' })).toEqual([
       'ADMIN_EMAIL and ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) must be set together',

@@ -34,6 +34,7 @@ export class AppConfig {
   readonly httpRequestTimeoutMs: number;
   /** Never above httpRequestTimeoutMs (Node refuses a headers timeout longer than the request's). */
   readonly httpHeadersTimeoutMs: number;
+  readonly metricsToken: string | undefined;
   readonly shutdownTimeoutMs: number;
   readonly jwtPublicKey: string | undefined;
   readonly jwtPrivateKey: string | undefined;
@@ -96,6 +97,7 @@ export class AppConfig {
     this.bodyLimit = values.BODY_LIMIT!;
     this.httpRequestTimeoutMs = int('HTTP_REQUEST_TIMEOUT_MS')!;
     this.httpHeadersTimeoutMs = Math.min(int('HTTP_HEADERS_TIMEOUT_MS')!, this.httpRequestTimeoutMs);
+    this.metricsToken = values.METRICS_TOKEN;
     this.shutdownTimeoutMs = int('SHUTDOWN_TIMEOUT_MS')!;
     // PEM in an environment variable may arrive with its newlines escaped as \n.
     const pem = (v: string | undefined) => v?.replace(/\\n/g, '\n');

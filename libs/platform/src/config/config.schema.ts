@@ -298,6 +298,12 @@ export const CONFIG_SCHEMA = {
     default: '10000',
     doc: 'Time a client has to send the request headers (then 408); at most HTTP_REQUEST_TIMEOUT_MS.',
   },
+  METRICS_TOKEN: {
+    kind: 'string',
+    secret: true,
+    pattern: /^[\x21-\x7e]{16,}$/,
+    doc: 'Bearer token /metrics requires (16 or more visible ASCII characters); production refuses to start without it. Unset elsewhere: /metrics is open.',
+  },
   SHUTDOWN_TIMEOUT_MS: {
     kind: 'int',
     min: 0,

@@ -14,6 +14,8 @@ export function setupDocs(app: INestApplication, service: string): void {
       )
       .setVersion('1')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+      // /metrics: the scraper's METRICS_TOKEN, not an access token.
+      .addSecurity('metrics', { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' })
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', customSiteTitle: title });

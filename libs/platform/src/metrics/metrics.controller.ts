@@ -1,22 +1,40 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, UseGuards } from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiSecurity,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorResponseDto } from '../http/error-response.dto';
 import { Public } from '../security/decorators';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { MetricsTokenGuard } from './metrics-token.guard';
 import { MetricsService } from './metrics.service';
 
 @ApiTags('metrics')
 @Controller('metrics')
+// Not an access token: the scraper's own METRICS_TOKEN (see MetricsTokenGuard).
 @Public()
+@UseGuards(MetricsTokenGuard)
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiOperation({ summary: 'Prometheus metrics: HTTP durations, process, outbox backlog' })
+  @ApiOperation({
+    summary: 'Prometheus metrics: HTTP durations, process, outbox backlog, business counters',
+    description:
+      'Needs `Authorization: Bearer <METRICS_TOKEN>` when the app has one (always in production). ' +
+      'Not routed by the edge (nginx, scripts/edge.js): scrape each app on its own port.',
+  })
+  @ApiSecurity('metrics')
   @ApiProduces('text/plain')
   @ApiOkResponse({
     description: 'Prometheus text exposition format',
     schema: { type: 'string', example: 'http_request_duration_seconds_bucket{...} 3' },
   })
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'No metrics token, or a wrong one' })
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();
   }
