@@ -9,6 +9,7 @@ import { accountsScenarios } from './scenarios/accounts.scenarios';
 import { ledgerScenarios } from './scenarios/ledger.scenarios';
 import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
+import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { startTopology, type Running } from './support/topologies';
 
@@ -22,6 +23,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
       ...receivers.env,
       RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:1',
       CORS_ORIGINS: 'https://app.protobank.example',
+      ...HTTP_TEST_ENV,
     });
   });
   afterAll(async () => {
@@ -40,6 +42,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
     () => running,
     () => receivers,
   );
+  httpScenarios(() => running);
 
   it('reports readiness of Postgres, Redis and migrations, and no RabbitMQ', async () => {
     const res = await request(running.baseUrl).get('/health/ready').expect(200);

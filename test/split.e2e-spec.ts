@@ -10,6 +10,7 @@ import { accountsScenarios } from './scenarios/accounts.scenarios';
 import { ledgerScenarios } from './scenarios/ledger.scenarios';
 import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
+import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
@@ -25,7 +26,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   let receivers: Receivers;
   beforeAll(async () => {
     receivers = await startReceivers();
-    running = await startTopology('split', receivers.env);
+    running = await startTopology('split', { ...receivers.env, ...HTTP_TEST_ENV });
   });
   afterAll(async () => {
     await running?.stop();
@@ -43,6 +44,14 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
     () => running,
     () => receivers,
   );
+  httpScenarios(() => running);
+
+  it('never routes /metrics through the edge (each service is scraped on its own port)', async () => {
+    for (const headers of [{}, { Authorization: `Bearer ${running.t.env.METRICS_TOKEN}` }]) {
+      const res = await request(running.baseUrl).get('/metrics').set(headers).expect(404);
+      expect(res.body.code).toBe('not_found');
+    }
+  });
 
   it('brings every service to ready, each with its RabbitMQ connection', async () => {
     for (const [service, url] of Object.entries(running.services)) {

@@ -1,0 +1,423 @@
+/**
+ * The HTTP platform under hostile clients, in both topologies: bodies built to be expensive to validate,
+ * odd query strings, slow clients, caching of personal data, and who may read /metrics.
+ */
+import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
+import request from 'supertest';
+import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
+import { openStream } from '../support/event-stream';
+import type { Running } from '../support/topologies';
+
+/**
+ * Short timeouts, so the slow-client tests take seconds: both topology specs start with these (the
+ * edge of the split topology reads them too). Nothing else in the suites sends a request this slowly.
+ */
+export const HTTP_TEST_ENV = { HTTP_REQUEST_TIMEOUT_MS: '3000', HTTP_HEADERS_TIMEOUT_MS: '2000' };
+const REQUEST_TIMEOUT_MS = Number(HTTP_TEST_ENV.HTTP_REQUEST_TIMEOUT_MS);
+const HEADERS_TIMEOUT_MS = Number(HTTP_TEST_ENV.HTTP_HEADERS_TIMEOUT_MS);
+/** Node looks for late requests every quarter of the headers timeout (at most every second). */
+const TIMEOUT_SLACK_MS = 2500;
+
+/**
+ * Ceilings that guard against a denial of service, not performance targets. Measured on the 2-core
+ * development machine, monolith, the body below to PATCH /users/me: before the caps 3.3-3.8 s of CPU
+ * per request and a 5.7 MB error, /health/live at 6.4 s while four ran; after, about 50 ms (mostly
+ * receiving and parsing 869 KB), a 258-byte error, /health/live under 120 ms.
+ */
+const HOSTILE_CEILING_MS = 1000;
+const ERROR_SIZE_CEILING = 4096;
+const LIVE_CEILING_MS = 1000;
+
+const ERROR_KEYS = ['code', 'details', 'message', 'request_id', 'status'];
+const BODY_METHODS = ['post', 'put', 'patch', 'delete'];
+
+/** The security test's body: {"k0":1,…,"k79999":1}, 869 KB, under the 1 MB body limit. */
+const HOSTILE_BODY = JSON.stringify(
+  Object.fromEntries(Array.from({ length: 80000 }, (_, i) => [`k${i}`, 1])),
+);
+
+interface Timed {
+  status: number;
+  ms: number;
+  text: string;
+  headers: Headers;
+}
+
+async function timed(url: string, init: RequestInit = {}): Promise<Timed> {
+  const started = performance.now();
+  const res = await fetch(url, init);
+  const text = await res.text();
+  return { status: res.status, ms: performance.now() - started, text, headers: res.headers };
+}
+
+const errorShapeOf = (text: string): { keys: string[]; code?: string } => {
+  try {
+    const body = JSON.parse(text) as Record<string, unknown>;
+    return { keys: Object.keys(body).sort(), code: body.code as string };
+  } catch {
+    return { keys: [] };
+  }
+};
+
+interface Operation {
+  method: string;
+  path: string;
+}
+
+/** Every operation of the API as its OpenAPI document lists it (the edge serves the merged one). */
+async function operations(baseUrl: string): Promise<Operation[]> {
+  const doc = await request(baseUrl).get('/docs-json').expect(200);
+  return Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) =>
+    Object.keys(item).map((method) => ({ method, path })),
+  );
+}
+
+/** The path with a fresh UUID for each parameter. */
+const concrete = (path: string) => path.replace(/\{[^}]+\}/g, () => randomUUID());
+
+/** Raw HTTP on one socket: writes `steps` ([delay ms, chunk]) and records what comes back, and when. */
+function slowClient(
+  baseUrl: string,
+  steps: [number, string][],
+  giveUpMs: number,
+): Promise<{ text: string; closedAfterMs: number | undefined }> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let text = '';
+    let finished = false;
+    const socket = connect(Number(port), hostname);
+    const finish = (closedAfterMs: number | undefined) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(giveUp);
+      socket.destroy();
+      resolve({ text, closedAfterMs });
+    };
+    const giveUp = setTimeout(() => finish(undefined), giveUpMs);
+    socket.on('connect', async () => {
+      for (const [delay, chunk] of steps) {
+        await new Promise((r) => setTimeout(r, delay));
+        if (finished || socket.destroyed) return;
+        socket.write(chunk);
+      }
+    });
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    socket.on('close', () => finish(Date.now() - started));
+    socket.on('error', () => undefined);
+  });
+}
+
+export function httpScenarios(get: () => Running) {
+  let customer: Actor;
+  let admin: Actor;
+  const base = () => get().baseUrl;
+  const tokenFor = (path: string) => (path.startsWith('/admin') ? admin.token : customer.token);
+
+  beforeAll(async () => {
+    admin = await firstAdmin(get());
+    customer = await newCustomer(get(), 'http');
+  });
+
+  describe('hostile bodies', () => {
+    it('refuses a body of 80,000 keys on every route that takes one: small 4xx, in time', async () => {
+      const routes = (await operations(base())).filter((o) => BODY_METHODS.includes(o.method));
+      // The routes the security test measured are among them.
+      expect(routes).toEqual(
+        expect.arrayContaining(
+          [
+            ['post', '/auth/login'],
+            ['post', '/auth/register'],
+            ['post', '/auth/refresh'],
+            ['post', '/transactions'],
+            ['patch', '/users/me'],
+            ['put', '/notifications/preferences'],
+          ].map(([method, path]) => ({ method, path })),
+        ),
+      );
+      const problems: Record<string, unknown>[] = [];
+      for (const { method, path } of routes) {
+        const res = await timed(`${base()}${concrete(path)}`, {
+          method: method.toUpperCase(),
+          headers: {
+            'content-type': 'application/json',
+            'idempotency-key': randomUUID(),
+            ...bearer(tokenFor(path)),
+          },
+          body: HOSTILE_BODY,
+        });
+        const shape = errorShapeOf(res.text);
+        const ok =
+          res.status >= 400 &&
+          res.status < 500 &&
+          shape.keys.join() === ERROR_KEYS.join() &&
+          res.text.length < ERROR_SIZE_CEILING &&
+          res.ms < HOSTILE_CEILING_MS;
+        if (!ok) {
+          problems.push({
+            route: `${method.toUpperCase()} ${path}`,
+            status: res.status,
+            code: shape.code,
+            bytes: res.text.length,
+            ms: Math.round(res.ms),
+          });
+        }
+      }
+      expect(problems).toEqual([]);
+      // Refused before any handler ran: the customer's session (logout, DELETE /auth/sessions) lives on.
+      await request(base()).get('/users/me').set(bearer(customer.token)).expect(200);
+    });
+
+    it('keeps /health/live fast while four hostile bodies are refused at once', async () => {
+      // The app that does the work: the users service in split mode (the edge answers its own liveness).
+      const liveUrl = `${get().services.users ?? base()}/health/live`;
+      let done = false;
+      const latencies: number[] = [];
+      const poll = (async () => {
+        while (!done) {
+          latencies.push((await timed(liveUrl)).ms);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })();
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          timed(`${base()}/users/me`, {
+            method: 'PATCH',
+            headers: { 'content-type': 'application/json', ...bearer(customer.token) },
+            body: HOSTILE_BODY,
+          }),
+        ),
+      );
+      done = true;
+      await poll;
+      expect(results.map((r) => [r.status, errorShapeOf(r.text).code])).toEqual(
+        Array(4).fill([400, 'body_too_complex']),
+      );
+      expect(latencies.length).toBeGreaterThan(0);
+      expect(Math.max(...latencies)).toBeLessThan(LIVE_CEILING_MS);
+    });
+
+    it('says which cap a body went past: keys, depth or array length', async () => {
+      const send = (body: string) =>
+        request(base())
+          .patch('/users/me')
+          .set(bearer(customer.token))
+          .set('Content-Type', 'application/json')
+          .send(body);
+      const keys = await send(HOSTILE_BODY).expect(400);
+      expect(keys.body).toMatchObject({
+        code: 'body_too_complex',
+        message: 'Request body too complex: more than 1000 keys in all',
+      });
+      const deep = await send('['.repeat(50000) + ']'.repeat(50000)).expect(400);
+      expect(deep.body.code).toBe('body_too_complex');
+      expect(deep.body.message).toMatch(/^Request body too complex: nested more than 10 levels deep/);
+      const long = await send(JSON.stringify({ full_name: Array(5000).fill('a') })).expect(400);
+      expect(long.body).toMatchObject({
+        code: 'body_too_complex',
+        message: 'Request body too complex: an array of more than 1000 elements (at full_name)',
+        details: [expect.objectContaining({ field: 'full_name' })],
+      });
+    });
+
+    it('still takes the largest real body (every notification preference at once)', async () => {
+      const all = { in_app: true, email: true, sms: false, push: false };
+      await request(base())
+        .put('/notifications/preferences')
+        .set(bearer(customer.token))
+        .send({ transactions: all, security: all, account: all, marketing: { ...all, email: false } })
+        .expect(200);
+    });
+
+    it('lists at most ten offending fields and counts the rest', async () => {
+      const body: Record<string, unknown> = { email: 'not-an-email', password: PASSWORD, full_name: 'Ten' };
+      for (let i = 0; i < 500; i++) body[`extra_${i}`] = i;
+      const res = await request(base()).post('/auth/register').send(body).expect(400);
+      expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
+      expect(res.body.code).toBe('validation_failed');
+      // The declared field that failed comes first, then unknown ones, then the count.
+      expect(res.body.details[0]).toMatchObject({ field: 'email' });
+      expect(res.body.details).toHaveLength(11);
+      expect(res.body.details.at(-1)).toEqual({ message: '491 more fields not listed' });
+      expect(res.body.message).toMatch(/^Invalid request: email, extra_0, .* and 491 more$/);
+    });
+  });
+
+  describe('query strings', () => {
+    it.each(['__proto__=x', 'constructor=x', 'toString=1', 'hasOwnProperty=1'])(
+      'refuses ?%s like any unknown parameter',
+      async (query) => {
+        const res = await request(base())
+          .get(`/notifications?${query}`)
+          .set(bearer(customer.token))
+          .expect(400);
+        const field = query.split('=')[0];
+        expect(res.body).toMatchObject({
+          code: 'validation_failed',
+          details: [{ field, message: `property ${field} should not exist` }],
+        });
+      },
+    );
+
+    it('refuses more than 100 parameters with 400 query_too_complex', async () => {
+      const query = Array.from({ length: 101 }, (_, i) => `p${i}=1`).join('&');
+      const res = await request(base())
+        .get(`/notifications?${query}`)
+        .set(bearer(customer.token))
+        .expect(400);
+      expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
+      expect(res.body).toMatchObject({
+        code: 'query_too_complex',
+        message: 'Query string too complex: more than 100 keys in all',
+      });
+    });
+  });
+
+  describe('caching', () => {
+    it('marks every response no-store, errors included, but the JWKS keeps its max-age', async () => {
+      const problems: Record<string, unknown>[] = [];
+      const gets = (await operations(base())).filter(
+        (o) => o.method === 'get' && o.path !== '/notifications/stream',
+      );
+      expect(gets.length).toBeGreaterThan(20);
+      for (const { path } of gets) {
+        const res = await timed(`${base()}${concrete(path)}`, { headers: bearer(tokenFor(path)) });
+        const expected = path === '/auth/.well-known/jwks.json' ? 'public, max-age=300' : 'no-store';
+        const got = res.headers.get('cache-control');
+        if (got !== expected) problems.push({ path, status: res.status, 'cache-control': got });
+      }
+      // Errors: no token, an unknown route, an unknown method on the JWKS, a bad body.
+      for (const [method, path, body] of [
+        ['GET', '/users/me'],
+        ['GET', '/no/such/route'],
+        ['POST', '/auth/.well-known/jwks.json'],
+        ['POST', '/auth/login', '{"email":1}'],
+      ]) {
+        const res = await timed(`${base()}${path}`, {
+          method,
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        const got = res.headers.get('cache-control');
+        if (res.status < 400 || got !== 'no-store')
+          problems.push({ path: `${method} ${path}`, status: res.status, 'cache-control': got });
+      }
+      expect(problems).toEqual([]);
+    });
+
+    it('marks the responses that carry tokens no-store (register, login, refresh)', async () => {
+      const email = `cache.${Date.now()}@example.com`;
+      const reg = await request(base())
+        .post('/auth/register')
+        .send({ email, password: PASSWORD, full_name: 'Cache Check' })
+        .expect(201);
+      const login = await request(base()).post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+      const refresh = await request(base())
+        .post('/auth/refresh')
+        .send({ refresh_token: login.body.refresh_token })
+        .expect(200);
+      expect(refresh.body.access_token).toEqual(expect.any(String));
+      for (const res of [reg, login, refresh]) expect(res.headers['cache-control']).toBe('no-store');
+    });
+
+    it('keeps CSV answers no-store and varying by Accept, and the live stream no-store', async () => {
+      const csv = await request(base())
+        .get('/analytics/reports/monthly')
+        .set(bearer(customer.token))
+        .set('Accept', 'text/csv')
+        .expect(200);
+      expect(csv.headers['content-type']).toContain('text/csv');
+      expect(csv.headers['cache-control']).toBe('no-store');
+      expect(csv.headers.vary).toContain('Accept');
+      const stream = await openStream(`${base()}/notifications/stream`, bearer(customer.token));
+      stream.close();
+      expect(stream.status).toBe(200);
+      expect(stream.headers['cache-control']).toContain('no-store');
+    });
+  });
+
+  describe('slow clients', () => {
+    const LOGIN_HEAD = (length: number, requestId: string) =>
+      `POST /auth/login HTTP/1.1\r\nHost: bank\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${length}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n`;
+
+    it('answers a body trickled byte by byte with 408 once the request timeout is up', async () => {
+      // Headers at once, then one byte every 500 ms: never idle, never complete.
+      const trickle = Array.from({ length: 40 }, () => [500, ' '] as [number, string]);
+      const res = await slowClient(
+        base(),
+        [[0, LOGIN_HEAD(200, 'trickle-1')], ...trickle],
+        REQUEST_TIMEOUT_MS + TIMEOUT_SLACK_MS + 3000,
+      );
+      expect(res.closedAfterMs).toBeDefined();
+      expect(res.closedAfterMs).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
+      expect(res.closedAfterMs).toBeLessThan(REQUEST_TIMEOUT_MS + TIMEOUT_SLACK_MS);
+      expect(res.text).toMatch(/^HTTP\/1\.1 408 /);
+      expect(res.text.toLowerCase()).toContain('cache-control: no-store');
+      const body = JSON.parse(res.text.slice(res.text.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+      expect(Object.keys(body).sort()).toEqual(ERROR_KEYS);
+      expect(body).toMatchObject({ status: 408, code: 'request_timeout', request_id: 'trickle-1' });
+    });
+
+    it('answers headers trickled line by line with 408 once the headers timeout is up', async () => {
+      const lines = Array.from({ length: 40 }, (_, i) => [400, `X-Slow-${i}: 1\r\n`] as [number, string]);
+      const res = await slowClient(
+        base(),
+        [[0, 'GET /health/live HTTP/1.1\r\nHost: bank\r\n'], ...lines],
+        HEADERS_TIMEOUT_MS + TIMEOUT_SLACK_MS + 3000,
+      );
+      expect(res.closedAfterMs).toBeDefined();
+      expect(res.closedAfterMs).toBeLessThan(HEADERS_TIMEOUT_MS + TIMEOUT_SLACK_MS);
+      expect(res.text).toMatch(/^HTTP\/1\.1 408 /);
+      expect(res.text).toContain('"code":"request_timeout"');
+    });
+
+    it('still serves a slow request that completes within the timeout', async () => {
+      const body = JSON.stringify({ email: customer.email, password: PASSWORD });
+      const half = Math.floor(body.length / 2);
+      const res = await slowClient(
+        base(),
+        [
+          [0, LOGIN_HEAD(Buffer.byteLength(body), 'slow-ok-1')],
+          [600, body.slice(0, half)],
+          [600, body.slice(half)],
+        ],
+        REQUEST_TIMEOUT_MS + 5000,
+      );
+      expect(res.text).toMatch(/^HTTP\/1\.1 200 /);
+      expect(res.text).toContain('"access_token"');
+    });
+
+    it('keeps the live stream open longer than the request timeout', async () => {
+      const stream = await openStream(`${base()}/notifications/stream`, bearer(customer.token));
+      try {
+        expect(stream.status).toBe(200);
+        await new Promise((r) => setTimeout(r, REQUEST_TIMEOUT_MS + TIMEOUT_SLACK_MS));
+        expect(stream.ended).toBe(false);
+      } finally {
+        stream.close();
+      }
+    });
+  });
+
+  describe('/metrics', () => {
+    const token = () => get().t.env.METRICS_TOKEN;
+
+    it('answers each app only with the metrics token, in the error shape otherwise', async () => {
+      // Each app on its own port: the monolith's is the base URL, the split services' their own.
+      const apps = get().kind === 'split' ? Object.values(get().services) : [base()];
+      for (const url of apps) {
+        const none = await request(url).get('/metrics').expect(401);
+        expect(Object.keys(none.body).sort()).toEqual(ERROR_KEYS);
+        expect(none.body.code).toBe('unauthorized');
+        expect(none.headers['www-authenticate']).toBe('Bearer realm="metrics"');
+        await request(url).get('/metrics').set('Authorization', `Bearer ${token()}x`).expect(401);
+        // An access token is not the metrics token.
+        await request(url).get('/metrics').set(bearer(customer.token)).expect(401);
+        const ok = await request(url).get('/metrics').set('Authorization', `Bearer ${token()}`).expect(200);
+        expect(ok.text).toContain('http_request_duration_seconds');
+      }
+    });
+  });
+}
