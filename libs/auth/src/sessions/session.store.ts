@@ -23,7 +23,22 @@ export type RotateOutcome =
 
 const usedKey = (sid: string) => `auth:session:${sid}:used`;
 const userKey = (userId: string) => `auth:user-sessions:${userId}`;
+/** Bumped by every revokeAll: a login that read the user's profile before it cannot add a session after it. */
+const generationKey = (userId: string) => `auth:user-generation:${userId}`;
 const digest = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+/**
+ * Creates a session only if no revokeAll happened since the caller read the generation (ARGV[1]).
+ * KEYS: session hash, user's session set, user's generation. ARGV: generation, ttl, sid, fields...
+ */
+const CREATE = `
+if (redis.call('GET', KEYS[3]) or '') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+`;
 
 /**
  * Compare-and-rotate in one step, so two concurrent refreshes with one token cannot both succeed:
@@ -44,6 +59,15 @@ if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return {'reused', uid} en
 return {'invalid'}
 `;
 
+/** Bumps the generation and takes the session set in one step. KEYS: generation, set. ARGV: ttl. */
+const REVOKE_ALL = `
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+local sids = redis.call('SMEMBERS', KEYS[2])
+redis.call('DEL', KEYS[2])
+return sids
+`;
+
 /**
  * Refresh sessions in Redis, one per login. A refresh token is `<session id>.<secret>`; only the
  * secret's SHA-256 is stored. Sessions end absolutely REFRESH_TOKEN_TTL_SECONDS after login.
@@ -55,27 +79,42 @@ export class SessionStore {
     private readonly config: AppConfig,
   ) {}
 
-  async create(userId: string, meta: SessionMeta): Promise<{ sid: string; refreshToken: string }> {
+  /** Read before deciding a login (its profile): `create` refuses if a revokeAll happened since. */
+  async generation(userId: string): Promise<string> {
+    return (await this.redis.client.get(generationKey(userId))) ?? '';
+  }
+
+  /** A new session, or undefined when the user's sessions were revoked after `generation` was read. */
+  async create(
+    userId: string,
+    meta: SessionMeta,
+    generation: string,
+  ): Promise<{ sid: string; refreshToken: string } | undefined> {
     const sid = randomUUID();
     const secret = randomBytes(32).toString('base64url');
     const now = new Date();
     const ttl = this.config.refreshTokenTtlSeconds;
-    await this.redis.client
-      .multi()
-      .hset(sessionKey(sid), {
-        user_id: userId,
-        token: digest(secret),
-        created_at: now.toISOString(),
-        last_used_at: now.toISOString(),
-        expires_at: new Date(now.getTime() + ttl * 1000).toISOString(),
-        ip: meta.ip ?? '',
-        user_agent: (meta.user_agent ?? '').slice(0, 200),
-      })
-      .expire(sessionKey(sid), ttl)
-      .sadd(userKey(userId), sid)
-      .expire(userKey(userId), ttl)
-      .exec();
-    return { sid, refreshToken: `${sid}.${secret}` };
+    const fields = {
+      user_id: userId,
+      token: digest(secret),
+      created_at: now.toISOString(),
+      last_used_at: now.toISOString(),
+      expires_at: new Date(now.getTime() + ttl * 1000).toISOString(),
+      ip: meta.ip ?? '',
+      user_agent: (meta.user_agent ?? '').slice(0, 200),
+    };
+    const created = await this.redis.client.eval(
+      CREATE,
+      3,
+      sessionKey(sid),
+      userKey(userId),
+      generationKey(userId),
+      generation,
+      ttl,
+      sid,
+      ...Object.entries(fields).flat(),
+    );
+    return created === 1 ? { sid, refreshToken: `${sid}.${secret}` } : undefined;
   }
 
   /** The user of the session a refresh token names, without rotating anything; undefined if none. */
@@ -117,11 +156,21 @@ export class SessionStore {
     return true;
   }
 
+  /**
+   * Ends every session of the user. The generation is bumped first, in the same step that takes the set:
+   * a login that read the profile before this cannot add a session afterwards (create refuses), and one
+   * that added it before is in the set taken here.
+   */
   async revokeAll(userId: string): Promise<number> {
-    const sids = await this.redis.client.smembers(userKey(userId));
-    const tx = this.redis.client.multi();
-    for (const sid of sids) tx.del(sessionKey(sid), usedKey(sid));
-    await tx.del(userKey(userId)).exec();
+    const sids = (await this.redis.client.eval(
+      REVOKE_ALL,
+      2,
+      generationKey(userId),
+      userKey(userId),
+      this.config.refreshTokenTtlSeconds,
+    )) as string[];
+    if (sids.length === 0) return 0;
+    await this.redis.client.del(...sids.flatMap((sid) => [sessionKey(sid), usedKey(sid)]));
     return sids.length;
   }
 

@@ -6,6 +6,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
@@ -48,6 +49,10 @@ export class SessionsController {
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
     description: 'rate_limited (per IP) or account_locked; see Retry-After',
+  })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description: "try_again: the account's sessions were being revoked (disabled, role changed) meanwhile",
   })
   login(@Body() body: LoginDto, @Req() req: HttpRequest): Promise<TokenPair> {
     return this.service.login(body.email, body.password, metaOf(req));

@@ -13,6 +13,9 @@ const accountDisabled = () => new AppError(403, 'account_disabled', 'This accoun
 const accountLocked = (seconds: number) =>
   AppError.tooManyRequests('account_locked', 'Too many failed logins', seconds);
 
+/** Sessions created with a stale generation are refused; a login retries this often before giving up. */
+const CREATE_ATTEMPTS = 3;
+
 @Injectable()
 export class SessionsService {
   constructor(
@@ -49,11 +52,26 @@ export class SessionsService {
       throw badCredentials();
     }
     await this.limiter.reset('login-failures', who);
-    const profile = await this.users.getProfile(credential.user_id);
-    if (profile.disabled) throw accountDisabled();
-    const { sid, refreshToken } = await this.sessions.create(credential.user_id, meta);
+    const { sid, refreshToken, role } = await this.openSession(credential.user_id, meta);
     this.logger.info({ user_id: credential.user_id, session_id: sid }, 'login');
-    return this.tokens.pair(credential.user_id, profile.role, sid, refreshToken);
+    return this.tokens.pair(credential.user_id, role, sid, refreshToken);
+  }
+
+  /**
+   * Reads the profile (disabled? which role?) and opens a session, unless the user's sessions were revoked
+   * in between (disabled, or role changed): then it reads the profile again, so no session outlives a
+   * revocation and none carries a role from before it.
+   */
+  private async openSession(userId: string, meta: SessionMeta) {
+    for (let attempt = 1; ; attempt++) {
+      const generation = await this.sessions.generation(userId);
+      const profile = await this.users.getProfile(userId);
+      if (profile.disabled) throw accountDisabled();
+      const created = await this.sessions.create(userId, meta, generation);
+      if (created) return { ...created, role: profile.role };
+      if (attempt === CREATE_ATTEMPTS)
+        throw new AppError(503, 'try_again', 'The account is being changed; try again');
+    }
   }
 
   private async lock(who: string, context: { ip?: string; user_id?: string }): Promise<number> {
