@@ -279,23 +279,62 @@ export function authScenarios(get: () => Running) {
       expect(third.refresh_token).not.toBe(second.refresh_token);
     });
 
-    it('revokes the whole session when a rotated refresh token is presented again', async () => {
+    const refresh = (token: string) => http().post('/auth/refresh').send({ refresh_token: token });
+
+    it('revokes the whole session when a token rotated twice since is presented again, even within the grace window', async () => {
       const { email } = await newUser();
       const first = await login(email);
-      const second = (
-        await http().post('/auth/refresh').send({ refresh_token: first.refresh_token }).expect(200)
-      ).body;
-      const replay = await http()
-        .post('/auth/refresh')
-        .send({ refresh_token: first.refresh_token })
-        .expect(401);
+      const second = (await refresh(first.refresh_token).expect(200)).body;
+      const third = (await refresh(second.refresh_token).expect(200)).body;
+      const replay = await refresh(first.refresh_token).expect(401);
       expect(replay.body.code).toBe('refresh_token_reused');
-      // The legitimate holder's current token died with the session.
-      const after = await http()
-        .post('/auth/refresh')
-        .send({ refresh_token: second.refresh_token })
-        .expect(401);
+      // The legitimate holder's current token died with the session, and so did its access token.
+      const after = await refresh(third.refresh_token).expect(401);
       expect(after.body.code).toBe('invalid_refresh_token');
+      const ended = await http()
+        .get('/users/me')
+        .set('Authorization', `Bearer ${third.access_token}`)
+        .expect(401);
+      expect(ended.body.code).toBe('session_ended');
+    });
+
+    it('gives ten parallel refreshes of one token the same new pair (two tabs), and that pair works', async () => {
+      const { email } = await newUser();
+      const first = await login(email);
+      const results = await Promise.all(Array.from({ length: 10 }, () => refresh(first.refresh_token)));
+      expect(results.map((r) => `${r.status} ${r.body.code ?? ''}`.trim())).toEqual(results.map(() => '200'));
+      const refreshTokens = new Set(results.map((r) => r.body.refresh_token as string));
+      const accessTokens = new Set(results.map((r) => r.body.access_token as string));
+      expect(refreshTokens.size).toBe(1);
+      expect(accessTokens.size).toBe(1);
+      const [next] = results.map((r) => r.body as { access_token: string; refresh_token: string });
+      expect(next.refresh_token).not.toBe(first.refresh_token);
+      for (const r of results) {
+        expect(r.body.token_type).toBe('Bearer');
+        expect(r.body.expires_in).toBeGreaterThan(850);
+        expect(r.body.expires_in).toBeLessThanOrEqual(900);
+      }
+      expect(decode(next.access_token).sid).toBe(decode(first.access_token).sid);
+      await http().get('/users/me').set('Authorization', `Bearer ${next.access_token}`).expect(200);
+      await refresh(next.refresh_token).expect(200);
+    });
+
+    it('treats the rotated token as a replay once the grace window is over: 401 refresh_token_reused, the session ends', async () => {
+      const graceSeconds = Number(get().t.env.REFRESH_REUSE_GRACE_SECONDS);
+      const { email } = await newUser();
+      const first = await login(email);
+      const second = (await refresh(first.refresh_token).expect(200)).body;
+      // Within the window, the same pair again.
+      expect((await refresh(first.refresh_token).expect(200)).body.refresh_token).toBe(second.refresh_token);
+      await new Promise((r) => setTimeout(r, graceSeconds * 1000 + 500));
+      const replay = await refresh(first.refresh_token).expect(401);
+      expect(replay.body.code).toBe('refresh_token_reused');
+      expect((await refresh(second.refresh_token).expect(401)).body.code).toBe('invalid_refresh_token');
+      const ended = await http()
+        .get('/users/me')
+        .set('Authorization', `Bearer ${second.access_token}`)
+        .expect(401);
+      expect(ended.body.code).toBe('session_ended');
     });
 
     it('refuses a malformed or unknown refresh token with 401 and a missing one with 400', async () => {

@@ -67,7 +67,13 @@ export class SessionsController {
     by: 'ip',
   })
   @HttpCode(200)
-  @ApiOperation({ summary: 'Rotate a refresh token; a reused one ends its session' })
+  @ApiOperation({
+    summary: 'Rotate a refresh token; a reused one ends its session',
+    description:
+      'Within REFRESH_REUSE_GRACE_SECONDS of its rotation, a refresh token presented again (another tab ' +
+      'refreshing at the same time) gets the same new pair as the first; after that window, or once the ' +
+      'new token has itself been rotated, presenting it is refresh_token_reused and ends the session.',
+  })
   @ApiOkResponse({ type: TokenPairDto })
   @ApiUnauthorizedResponse({
     type: ErrorResponseDto,

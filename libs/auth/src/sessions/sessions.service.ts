@@ -82,8 +82,10 @@ export class SessionsService {
   }
 
   /**
-   * Rotates the refresh token: the presented one stops working at once. Presenting one that was already
-   * rotated means it was copied: the whole session is revoked and a security event logged.
+   * Rotates the refresh token: the presented one stops working, except that within
+   * REFRESH_REUSE_GRACE_SECONDS of its rotation it gets the same new pair again (two tabs refreshing at
+   * once). Presenting one rotated earlier, or rotated twice since, means it was copied: the whole session
+   * is revoked and a security event logged.
    */
   async refresh(refreshToken: string, meta: SessionMeta): Promise<TokenPair> {
     // Ask users first, rotate last: if the users call fails, the client still holds a working token
@@ -91,7 +93,9 @@ export class SessionsService {
     const userId = await this.sessions.peekUser(refreshToken);
     if (!userId) throw new AppError(401, 'invalid_refresh_token', 'Unknown or expired refresh token');
     const profile = await this.users.getProfile(userId); // the current role, not the one at login
-    const outcome = await this.sessions.rotate(refreshToken);
+    const outcome = await this.sessions.rotate(refreshToken, (sid, next) =>
+      this.tokens.pair(userId, profile.role, sid, next),
+    );
     if (outcome.kind === 'reused') {
       await this.sessions.revoke(outcome.userId, outcome.sid);
       this.logger.warn(
@@ -115,6 +119,17 @@ export class SessionsService {
       await this.sessions.revoke(outcome.userId, outcome.sid);
       throw accountDisabled();
     }
-    return this.tokens.pair(outcome.userId, profile.role, outcome.sid, outcome.refreshToken);
+    if (outcome.kind === 'grace') {
+      this.logger.info(
+        {
+          security_event: 'refresh_grace_reuse',
+          user_id: outcome.userId,
+          session_id: outcome.sid,
+          ip: meta.ip,
+        },
+        'refresh token presented again within the grace window: the same new pair returned',
+      );
+    }
+    return outcome.pair;
   }
 }

@@ -131,6 +131,13 @@ export const CONFIG_SCHEMA = {
     default: '604800',
     doc: 'Lifetime of a refresh session (one per login), renewed by nothing: a session ends at the latest this long after login.',
   },
+  REFRESH_REUSE_GRACE_SECONDS: {
+    kind: 'int',
+    min: 0,
+    max: 60,
+    default: '10',
+    doc: 'For this long after a refresh token is rotated, presenting it again returns the same new pair (two tabs refreshing at once); after it, or once the new token is rotated, it is a replay that ends the session. 0 turns the grace off.',
+  },
   KYC_ENCRYPTION_KEY: {
     kind: 'string',
     secret: true,
