@@ -40,6 +40,7 @@ export function authScenarios(get: () => Running) {
       refresh_token: string;
       token_type: string;
       expires_in: number;
+      device_token: string;
     };
   }
   const keysOfSuite = () =>
@@ -65,6 +66,7 @@ export function authScenarios(get: () => Running) {
       const tokens = await login(user.email);
       expect(Object.keys(tokens).sort()).toEqual([
         'access_token',
+        'device_token',
         'expires_in',
         'refresh_token',
         'token_type',
@@ -182,6 +184,102 @@ export function authScenarios(get: () => Running) {
         .set('X-Forwarded-For', ip)
         .send({ email: other.email, password: PASSWORD })
         .expect(200);
+    });
+
+    const attempt = (ip: string, email: string, password: string, deviceToken?: string) =>
+      http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', ip)
+        .send({ email, password, ...(deviceToken ? { device_token: deviceToken } : {}) });
+    const statuses = async (n: number, send: () => request.Test) => {
+      const seen: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const res = await send();
+        seen.push(`${res.status} ${res.body.code ?? ''}`.trim());
+      }
+      return seen;
+    };
+    const FIVE_FAILURES = Array(5).fill('401 invalid_credentials');
+
+    it("does not let a stranger's failures lock the owner out of a device the account knows; the stranger stays locked", async () => {
+      const owner = await newUser('owner');
+      const home = clientIp();
+      const first = await attempt(home, owner.email, PASSWORD).expect(200);
+      const device = first.body.device_token as string;
+      expect(device).toMatch(/^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/);
+      // A stranger (from elsewhere, without the device token) guesses: five failures, then locked, even
+      // with the right password, and presenting a device token of another account does not help.
+      const attacker = clientIp();
+      expect(await statuses(5, () => attempt(attacker, owner.email, 'wrong password'))).toEqual(
+        FIVE_FAILURES,
+      );
+      const mallory = await newUser('mallory');
+      const malloryDevice = (await attempt(attacker, mallory.email, PASSWORD).expect(200)).body
+        .device_token as string;
+      for (const res of [
+        await attempt(attacker, owner.email, 'wrong password'),
+        await attempt(attacker, owner.email, PASSWORD),
+        await attempt(attacker, owner.email, PASSWORD, malloryDevice),
+      ]) {
+        expect(res.status).toBe(429);
+        expect(res.body.code).toBe('account_locked');
+        expect(Number(res.headers['retry-after'])).toBeGreaterThan(800);
+      }
+      // The owner, from the device the account knows (from home or anywhere else), logs in as usual,
+      // and keeps the same device token.
+      const again = await attempt(home, owner.email, PASSWORD, device).expect(200);
+      expect(again.body.device_token).toBe(device);
+      await http().get('/users/me').set('Authorization', `Bearer ${again.body.access_token}`).expect(200);
+      await attempt(clientIp(), owner.email, PASSWORD, device).expect(200);
+      // The limit that remains: the owner on a new device is locked out like the stranger until it runs out.
+      expect((await attempt(home, owner.email, PASSWORD).expect(429)).body.code).toBe('account_locked');
+      // And the stranger is still locked: the owner's logins reset nothing of theirs.
+      expect((await attempt(attacker, owner.email, PASSWORD).expect(429)).body.code).toBe('account_locked');
+    });
+
+    it("locks a known device's own token after its failures, and nothing else", async () => {
+      const owner = await newUser('device');
+      const phone = (await attempt(clientIp(), owner.email, PASSWORD).expect(200)).body
+        .device_token as string;
+      const laptop = (await attempt(clientIp(), owner.email, PASSWORD).expect(200)).body
+        .device_token as string;
+      expect(laptop).not.toBe(phone);
+      const ip = clientIp();
+      // Someone holding the phone's token guesses: its token locks, even for the right password.
+      expect(await statuses(5, () => attempt(ip, owner.email, 'wrong password', phone))).toEqual(
+        FIVE_FAILURES,
+      );
+      const locked = await attempt(ip, owner.email, PASSWORD, phone).expect(429);
+      expect(locked.body.code).toBe('account_locked');
+      // The laptop and clients without a token are not locked by the phone's failures.
+      await attempt(clientIp(), owner.email, PASSWORD, laptop).expect(200);
+      await attempt(clientIp(), owner.email, PASSWORD).expect(200);
+    });
+
+    it('answers an unknown e-mail exactly like a known one: five failures, then locked, device token or not', async () => {
+      const known = await newUser('known');
+      const device = (await attempt(clientIp(), known.email, PASSWORD).expect(200)).body
+        .device_token as string;
+      const unknown = `ghost.${Date.now()}.${seq++}@example.com`;
+      const strip = (b: Record<string, unknown>) => ({ ...b, request_id: undefined });
+      const run = async (email: string) => {
+        const ip = clientIp();
+        const bodies: unknown[] = [];
+        for (let i = 0; i < 5; i++)
+          bodies.push(strip((await attempt(ip, email, 'wrong password', device)).body));
+        const after = await attempt(ip, email, PASSWORD);
+        return { bodies, after: `${after.status} ${after.body.code}` };
+      };
+      // The device token belongs to `known`: with `someone` below and with the unknown e-mail it is
+      // nobody's device, so both take the e-mail's path and must look the same.
+      const someone = await newUser('someone');
+      expect(await run(unknown)).toEqual(await run(someone.email));
+      expect((await run(`ghost2.${Date.now()}.${seq++}@example.com`)).after).toBe('429 account_locked');
+    });
+
+    it('refuses a malformed device token with 400 naming device_token', async () => {
+      const res = await attempt(clientIp(), 'x@example.com', PASSWORD, 'not-a-device-token').expect(400);
+      expect(res.body.details.map((d: { field: string }) => d.field)).toContain('device_token');
     });
 
     it('counts attempts before checking them: parallel guesses get at most 5 tries', async () => {

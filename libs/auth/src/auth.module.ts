@@ -8,6 +8,7 @@ import { AdminBootstrapService } from './register/admin-bootstrap.service';
 import { RegisterController } from './register/register.controller';
 import { RegisterService } from './register/register.service';
 import { JwksController } from './keys/jwks.controller';
+import { DeviceTokens } from './sessions/device-tokens';
 import { SessionStore } from './sessions/session.store';
 import { SessionsRevoker } from './sessions/sessions-revoker';
 import { SessionsController } from './sessions/sessions.controller';
@@ -29,6 +30,7 @@ import { TokenIssuer } from './sessions/token-issuer';
     SessionsService,
     TokenIssuer,
     SessionsRevoker,
+    DeviceTokens,
     AuthApiService,
     { provide: AUTH_API, useExisting: AuthApiService },
   ],

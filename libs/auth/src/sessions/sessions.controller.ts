@@ -21,8 +21,15 @@ import {
 } from '@protobank/platform';
 import type { HttpRequest } from '@protobank/platform';
 import { SessionStore, type SessionMeta } from './session.store';
-import { LoginDto, RefreshDto, SessionIdParams, SessionListDto, TokenPairDto } from './sessions.dto';
-import { SessionsService } from './sessions.service';
+import {
+  LoginDto,
+  LoginResponseDto,
+  RefreshDto,
+  SessionIdParams,
+  SessionListDto,
+  TokenPairDto,
+} from './sessions.dto';
+import { SessionsService, type LoginResult } from './sessions.service';
 import type { TokenPair } from './token-issuer';
 
 const metaOf = (req: HttpRequest): SessionMeta => ({ ip: req.ip, user_agent: req.headers['user-agent'] });
@@ -39,8 +46,15 @@ export class SessionsController {
   @Public()
   @RateLimit({ bucket: 'login-ip', limit: (c) => c.loginRateLimitPerMinute, windowSeconds: 60, by: 'ip' })
   @HttpCode(200)
-  @ApiOperation({ summary: 'Log in: a 15-minute access token and a refresh token for a new session' })
-  @ApiOkResponse({ type: TokenPairDto })
+  @ApiOperation({
+    summary: 'Log in: a 15-minute access token and a refresh token for a new session',
+    description:
+      'Returns a device_token too: sent with later logins from the same client, it exempts them from the ' +
+      'lockout strangers can put on the e-mail (LOGIN_MAX_FAILURES failures from clients that hold no ' +
+      "device token of the account lock the e-mail for LOGIN_LOCKOUT_SECONDS); that device's own failures " +
+      'lock its token alone.',
+  })
+  @ApiOkResponse({ type: LoginResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiUnauthorizedResponse({
     type: ErrorResponseDto,
@@ -48,14 +62,16 @@ export class SessionsController {
   })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
-    description: 'rate_limited (per IP) or account_locked; see Retry-After',
+    description:
+      'rate_limited (per IP), or account_locked: the e-mail (for clients without a device token of the ' +
+      'account) or the presented device token is locked; see Retry-After',
   })
   @ApiServiceUnavailableResponse({
     type: ErrorResponseDto,
     description: "try_again: the account's sessions were being revoked (disabled, role changed) meanwhile",
   })
-  login(@Body() body: LoginDto, @Req() req: HttpRequest): Promise<TokenPair> {
-    return this.service.login(body.email, body.password, metaOf(req));
+  login(@Body() body: LoginDto, @Req() req: HttpRequest): Promise<LoginResult> {
+    return this.service.login(body.email, body.password, metaOf(req), body.device_token);
   }
 
   @Post('refresh')

@@ -45,6 +45,7 @@ export class AppConfig {
   readonly registerRateLimitPerMinute: number;
   readonly loginMaxFailures: number;
   readonly loginLockoutSeconds: number;
+  readonly loginDeviceTokenTtlDays: number;
   readonly adminEmail: string | undefined;
   readonly adminPassword: string | undefined;
   readonly sortCode: string;
@@ -108,6 +109,7 @@ export class AppConfig {
     this.registerRateLimitPerMinute = int('REGISTER_RATE_LIMIT_PER_MINUTE')!;
     this.loginMaxFailures = int('LOGIN_MAX_FAILURES')!;
     this.loginLockoutSeconds = int('LOGIN_LOCKOUT_SECONDS')!;
+    this.loginDeviceTokenTtlDays = int('LOGIN_DEVICE_TOKEN_TTL_DAYS')!;
     this.adminEmail = values.ADMIN_EMAIL?.toLowerCase();
     this.adminPassword = values.ADMIN_PASSWORD;
     this.sortCode = values.SORT_CODE!;

@@ -167,7 +167,7 @@ export const CONFIG_SCHEMA = {
     min: 1,
     max: 1000,
     default: '5',
-    doc: 'Failed logins for one e-mail before it locks.',
+    doc: 'Failed logins for one e-mail (from clients without a device token of the account), or for one device token, before it locks.',
   },
   LOGIN_LOCKOUT_SECONDS: {
     kind: 'int',
@@ -175,6 +175,13 @@ export const CONFIG_SCHEMA = {
     max: 86400,
     default: '900',
     doc: 'How long an e-mail stays locked after LOGIN_MAX_FAILURES failures (which count within the same window).',
+  },
+  LOGIN_DEVICE_TOKEN_TTL_DAYS: {
+    kind: 'int',
+    min: 1,
+    max: 3650,
+    default: '90',
+    doc: "Lifetime of a device token (issued at a successful login, renewed by each login with it); a login presenting a valid one is not subject to the e-mail's lockout, only to the token's own.",
   },
   SORT_CODE: {
     kind: 'string',
