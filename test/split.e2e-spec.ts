@@ -14,7 +14,7 @@ import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
-import { bearer, firstAdmin } from './support/actors';
+import { bearer, firstAdmin, newCustomer } from './support/actors';
 import { openStream } from './support/event-stream';
 import { deposit, openAccount, transfer, verifiedCustomer } from './support/banking';
 import { startTopology, type Running } from './support/topologies';
@@ -154,6 +154,48 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
     });
     expect(raw).toMatch(/^HTTP\/1\.1 400 /);
     expect(raw).toContain('"code":"bad_request"');
+  });
+
+  it('answers a disable with 503 sessions_not_ended while auth is down, and the event ends the sessions once it is back', async () => {
+    const admin = await firstAdmin(running);
+    const c = await newCustomer(running, 'auth.down');
+    const index = running.children.findIndex((p) => p.app === 'auth');
+    expect(await processes.stop(running.children[index])).toBe(0);
+    const res = await request(running.baseUrl)
+      .patch(`/admin/users/${c.id}`)
+      .set(bearer(admin.token))
+      .send({ disabled: true })
+      .expect(503);
+    expect(res.body.code).toBe('sessions_not_ended');
+    // The change itself is committed (and audited): only the sessions wait for auth.
+    const user = await request(running.baseUrl)
+      .get(`/admin/users/${c.id}`)
+      .set(bearer(admin.token))
+      .expect(200);
+    expect(user.body.disabled).toBe(true);
+
+    const port = new URL(running.services.auth).port;
+    const restarted: AppProcess = processes.spawnApp(
+      'auth',
+      { ...running.t.env, ...receivers.env, PORT: port },
+      { logFile: join(running.t.logDir, 'auth-restarted.log') },
+    );
+    running.children[index] = restarted; // the harness stops it with the rest
+    await processes.waitReady(`${running.services.auth}/health/ready`, { children: [restarted] });
+    await eventually(
+      async () => {
+        const r = await request(running.baseUrl).get('/users/me').set(bearer(c.token));
+        return r.status === 401 && r.body.code === 'session_ended' ? true : undefined;
+      },
+      20000,
+      'the user.disabled event to end the sessions',
+    );
+    // Asking again now ends them at once and answers 200.
+    await request(running.baseUrl)
+      .patch(`/admin/users/${c.id}`)
+      .set(bearer(admin.token))
+      .send({ disabled: true })
+      .expect(200);
   });
 
   // Last: it stops the auth app for good.

@@ -4,7 +4,7 @@
  * Both must behave identically, errors included.
  */
 import type { INestApplicationContext } from '@nestjs/common';
-import { USERS_API, UsersContract, type UsersApi } from '@protobank/contracts';
+import { AuthContract, USERS_API, UsersContract, type UsersApi } from '@protobank/contracts';
 import { AppError } from '@protobank/platform';
 import { UsersModule } from '@protobank/users';
 import { randomUUID } from 'node:crypto';
@@ -28,6 +28,7 @@ describe('users contract', () => {
       env: t.env,
       modules: [UsersModule],
       serves: [UsersContract],
+      calls: [AuthContract],
     });
     callerApp = await createContext({
       service: 'auth',

@@ -40,6 +40,7 @@ export function authScenarios(get: () => Running) {
       refresh_token: string;
       token_type: string;
       expires_in: number;
+      device_token: string;
     };
   }
   const keysOfSuite = () =>
@@ -65,6 +66,7 @@ export function authScenarios(get: () => Running) {
       const tokens = await login(user.email);
       expect(Object.keys(tokens).sort()).toEqual([
         'access_token',
+        'device_token',
         'expires_in',
         'refresh_token',
         'token_type',
@@ -184,6 +186,102 @@ export function authScenarios(get: () => Running) {
         .expect(200);
     });
 
+    const attempt = (ip: string, email: string, password: string, deviceToken?: string) =>
+      http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', ip)
+        .send({ email, password, ...(deviceToken ? { device_token: deviceToken } : {}) });
+    const statuses = async (n: number, send: () => request.Test) => {
+      const seen: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const res = await send();
+        seen.push(`${res.status} ${res.body.code ?? ''}`.trim());
+      }
+      return seen;
+    };
+    const FIVE_FAILURES = Array(5).fill('401 invalid_credentials');
+
+    it("does not let a stranger's failures lock the owner out of a device the account knows; the stranger stays locked", async () => {
+      const owner = await newUser('owner');
+      const home = clientIp();
+      const first = await attempt(home, owner.email, PASSWORD).expect(200);
+      const device = first.body.device_token as string;
+      expect(device).toMatch(/^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/);
+      // A stranger (from elsewhere, without the device token) guesses: five failures, then locked, even
+      // with the right password, and presenting a device token of another account does not help.
+      const attacker = clientIp();
+      expect(await statuses(5, () => attempt(attacker, owner.email, 'wrong password'))).toEqual(
+        FIVE_FAILURES,
+      );
+      const mallory = await newUser('mallory');
+      const malloryDevice = (await attempt(attacker, mallory.email, PASSWORD).expect(200)).body
+        .device_token as string;
+      for (const res of [
+        await attempt(attacker, owner.email, 'wrong password'),
+        await attempt(attacker, owner.email, PASSWORD),
+        await attempt(attacker, owner.email, PASSWORD, malloryDevice),
+      ]) {
+        expect(res.status).toBe(429);
+        expect(res.body.code).toBe('account_locked');
+        expect(Number(res.headers['retry-after'])).toBeGreaterThan(800);
+      }
+      // The owner, from the device the account knows (from home or anywhere else), logs in as usual,
+      // and keeps the same device token.
+      const again = await attempt(home, owner.email, PASSWORD, device).expect(200);
+      expect(again.body.device_token).toBe(device);
+      await http().get('/users/me').set('Authorization', `Bearer ${again.body.access_token}`).expect(200);
+      await attempt(clientIp(), owner.email, PASSWORD, device).expect(200);
+      // The limit that remains: the owner on a new device is locked out like the stranger until it runs out.
+      expect((await attempt(home, owner.email, PASSWORD).expect(429)).body.code).toBe('account_locked');
+      // And the stranger is still locked: the owner's logins reset nothing of theirs.
+      expect((await attempt(attacker, owner.email, PASSWORD).expect(429)).body.code).toBe('account_locked');
+    });
+
+    it("locks a known device's own token after its failures, and nothing else", async () => {
+      const owner = await newUser('device');
+      const phone = (await attempt(clientIp(), owner.email, PASSWORD).expect(200)).body
+        .device_token as string;
+      const laptop = (await attempt(clientIp(), owner.email, PASSWORD).expect(200)).body
+        .device_token as string;
+      expect(laptop).not.toBe(phone);
+      const ip = clientIp();
+      // Someone holding the phone's token guesses: its token locks, even for the right password.
+      expect(await statuses(5, () => attempt(ip, owner.email, 'wrong password', phone))).toEqual(
+        FIVE_FAILURES,
+      );
+      const locked = await attempt(ip, owner.email, PASSWORD, phone).expect(429);
+      expect(locked.body.code).toBe('account_locked');
+      // The laptop and clients without a token are not locked by the phone's failures.
+      await attempt(clientIp(), owner.email, PASSWORD, laptop).expect(200);
+      await attempt(clientIp(), owner.email, PASSWORD).expect(200);
+    });
+
+    it('answers an unknown e-mail exactly like a known one: five failures, then locked, device token or not', async () => {
+      const known = await newUser('known');
+      const device = (await attempt(clientIp(), known.email, PASSWORD).expect(200)).body
+        .device_token as string;
+      const unknown = `ghost.${Date.now()}.${seq++}@example.com`;
+      const strip = (b: Record<string, unknown>) => ({ ...b, request_id: undefined });
+      const run = async (email: string) => {
+        const ip = clientIp();
+        const bodies: unknown[] = [];
+        for (let i = 0; i < 5; i++)
+          bodies.push(strip((await attempt(ip, email, 'wrong password', device)).body));
+        const after = await attempt(ip, email, PASSWORD);
+        return { bodies, after: `${after.status} ${after.body.code}` };
+      };
+      // The device token belongs to `known`: with `someone` below and with the unknown e-mail it is
+      // nobody's device, so both take the e-mail's path and must look the same.
+      const someone = await newUser('someone');
+      expect(await run(unknown)).toEqual(await run(someone.email));
+      expect((await run(`ghost2.${Date.now()}.${seq++}@example.com`)).after).toBe('429 account_locked');
+    });
+
+    it('refuses a malformed device token with 400 naming device_token', async () => {
+      const res = await attempt(clientIp(), 'x@example.com', PASSWORD, 'not-a-device-token').expect(400);
+      expect(res.body.details.map((d: { field: string }) => d.field)).toContain('device_token');
+    });
+
     it('counts attempts before checking them: parallel guesses get at most 5 tries', async () => {
       const { email } = await newUser('parallel');
       const ip = clientIp();
@@ -279,23 +377,62 @@ export function authScenarios(get: () => Running) {
       expect(third.refresh_token).not.toBe(second.refresh_token);
     });
 
-    it('revokes the whole session when a rotated refresh token is presented again', async () => {
+    const refresh = (token: string) => http().post('/auth/refresh').send({ refresh_token: token });
+
+    it('revokes the whole session when a token rotated twice since is presented again, even within the grace window', async () => {
       const { email } = await newUser();
       const first = await login(email);
-      const second = (
-        await http().post('/auth/refresh').send({ refresh_token: first.refresh_token }).expect(200)
-      ).body;
-      const replay = await http()
-        .post('/auth/refresh')
-        .send({ refresh_token: first.refresh_token })
-        .expect(401);
+      const second = (await refresh(first.refresh_token).expect(200)).body;
+      const third = (await refresh(second.refresh_token).expect(200)).body;
+      const replay = await refresh(first.refresh_token).expect(401);
       expect(replay.body.code).toBe('refresh_token_reused');
-      // The legitimate holder's current token died with the session.
-      const after = await http()
-        .post('/auth/refresh')
-        .send({ refresh_token: second.refresh_token })
-        .expect(401);
+      // The legitimate holder's current token died with the session, and so did its access token.
+      const after = await refresh(third.refresh_token).expect(401);
       expect(after.body.code).toBe('invalid_refresh_token');
+      const ended = await http()
+        .get('/users/me')
+        .set('Authorization', `Bearer ${third.access_token}`)
+        .expect(401);
+      expect(ended.body.code).toBe('session_ended');
+    });
+
+    it('gives ten parallel refreshes of one token the same new pair (two tabs), and that pair works', async () => {
+      const { email } = await newUser();
+      const first = await login(email);
+      const results = await Promise.all(Array.from({ length: 10 }, () => refresh(first.refresh_token)));
+      expect(results.map((r) => `${r.status} ${r.body.code ?? ''}`.trim())).toEqual(results.map(() => '200'));
+      const refreshTokens = new Set(results.map((r) => r.body.refresh_token as string));
+      const accessTokens = new Set(results.map((r) => r.body.access_token as string));
+      expect(refreshTokens.size).toBe(1);
+      expect(accessTokens.size).toBe(1);
+      const [next] = results.map((r) => r.body as { access_token: string; refresh_token: string });
+      expect(next.refresh_token).not.toBe(first.refresh_token);
+      for (const r of results) {
+        expect(r.body.token_type).toBe('Bearer');
+        expect(r.body.expires_in).toBeGreaterThan(850);
+        expect(r.body.expires_in).toBeLessThanOrEqual(900);
+      }
+      expect(decode(next.access_token).sid).toBe(decode(first.access_token).sid);
+      await http().get('/users/me').set('Authorization', `Bearer ${next.access_token}`).expect(200);
+      await refresh(next.refresh_token).expect(200);
+    });
+
+    it('treats the rotated token as a replay once the grace window is over: 401 refresh_token_reused, the session ends', async () => {
+      const graceSeconds = Number(get().t.env.REFRESH_REUSE_GRACE_SECONDS);
+      const { email } = await newUser();
+      const first = await login(email);
+      const second = (await refresh(first.refresh_token).expect(200)).body;
+      // Within the window, the same pair again.
+      expect((await refresh(first.refresh_token).expect(200)).body.refresh_token).toBe(second.refresh_token);
+      await new Promise((r) => setTimeout(r, graceSeconds * 1000 + 500));
+      const replay = await refresh(first.refresh_token).expect(401);
+      expect(replay.body.code).toBe('refresh_token_reused');
+      expect((await refresh(second.refresh_token).expect(401)).body.code).toBe('invalid_refresh_token');
+      const ended = await http()
+        .get('/users/me')
+        .set('Authorization', `Bearer ${second.access_token}`)
+        .expect(401);
+      expect(ended.body.code).toBe('session_ended');
     });
 
     it('refuses a malformed or unknown refresh token with 401 and a missing one with 400', async () => {

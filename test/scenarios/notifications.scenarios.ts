@@ -460,6 +460,47 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         );
       });
 
+      it("pushes nothing to a stream whose session ended since it opened (a disabled user's)", async () => {
+        // A few rounds: the heartbeat (every second here) ends such a stream too, and might come first.
+        for (let round = 0; round < 3; round++) {
+          const gina = await verifiedCustomer(get(), admin, `notify.gina${round}`);
+          const account = await openAccount(get(), gina);
+          const stream = await openStream(`${get().baseUrl}/notifications/stream`, bearer(gina.token));
+          try {
+            await http()
+              .patch(`/admin/users/${gina.id}`)
+              .set(bearer(admin.token))
+              .send({ disabled: true })
+              .expect(200);
+            const { id } = await deposit(get(), admin, account, 500);
+            // The in-app delivery went out (published to the streams), and the stream was ended instead.
+            await eventually(
+              async () => {
+                const r = await db.query(
+                  `SELECT d.status FROM notifications.notifications n
+                     JOIN notifications.deliveries d ON d.notification_id = n.id
+                    WHERE n.user_id = $1 AND n.data->>'transaction_id' = $2 AND d.channel = 'in_app'`,
+                  [gina.id, id],
+                );
+                return r.rows[0]?.status === 'sent' ? true : undefined;
+              },
+              15000,
+              'the in-app delivery',
+            );
+            const end = await stream.next((e) => e.event === 'end');
+            expect(end.data).toEqual({ reason: 'session_ended' });
+            const pushed = stream.events.filter(
+              (e) =>
+                e.event === 'notification' &&
+                (e.data.data as { transaction_id?: string })?.transaction_id === id,
+            );
+            expect(pushed).toEqual([]);
+          } finally {
+            stream.close();
+          }
+        }
+      });
+
       it('ends the stream when the session ends (logout)', async () => {
         const frank = await verifiedCustomer(get(), admin, 'notify.frank');
         const stream = await openStream(`${get().baseUrl}/notifications/stream`, bearer(frank.token));

@@ -52,6 +52,9 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
     REGISTER_RATE_LIMIT_PER_MINUTE: '10000',
     // Above what a suite's own logins from loopback reach in a minute; the limit test reads it from here.
     LOGIN_RATE_LIMIT_PER_MINUTE: '200',
+    // Short, so the refresh scenarios can wait past it; long enough for ten parallel refreshes on a busy
+    // machine (the tests read it from here).
+    REFRESH_REUSE_GRACE_SECONDS: '3',
     // The first staff admin, created at startup by the auth module.
     ADMIN_EMAIL: `admin.${id}@protobank.test`,
     ADMIN_PASSWORD: 'a-test-admin-passphrase',

@@ -1,4 +1,4 @@
-import { UsersContract } from '@protobank/contracts';
+import { AuthContract, UsersContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { AuthModule } from '@protobank/auth';
 
@@ -8,5 +8,6 @@ void runApp({
   port: SERVICES.auth.port,
   transport: 'rmq',
   modules: [AuthModule],
+  serves: [AuthContract],
   calls: [UsersContract],
 });

@@ -1,4 +1,4 @@
-import { UsersContract } from '@protobank/contracts';
+import { AuthContract, UsersContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { UsersModule } from '@protobank/users';
 
@@ -9,4 +9,5 @@ void runApp({
   transport: 'rmq',
   modules: [UsersModule],
   serves: [UsersContract],
+  calls: [AuthContract],
 });

@@ -1,17 +1,25 @@
-import { Module, type OnModuleInit } from '@nestjs/common';
+import { Global, Module, type OnModuleInit } from '@nestjs/common';
+import { AUTH_API } from '@protobank/contracts';
 import { TokenKeys } from '@protobank/platform';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthApiService } from './auth.api';
 import { CredentialEntity } from './credentials/credential.entity';
 import { AdminBootstrapService } from './register/admin-bootstrap.service';
 import { RegisterController } from './register/register.controller';
 import { RegisterService } from './register/register.service';
 import { JwksController } from './keys/jwks.controller';
+import { DeviceTokens } from './sessions/device-tokens';
 import { SessionStore } from './sessions/session.store';
 import { SessionsRevoker } from './sessions/sessions-revoker';
 import { SessionsController } from './sessions/sessions.controller';
 import { SessionsService } from './sessions/sessions.service';
 import { TokenIssuer } from './sessions/token-issuer';
 
+/**
+ * Credentials, sessions and signing keys. Global so that AUTH_API, bound here to the local implementation,
+ * is injectable anywhere in the monolith; split apps bind the token to a RabbitMQ client instead.
+ */
+@Global()
 @Module({
   imports: [TypeOrmModule.forFeature([CredentialEntity])],
   controllers: [RegisterController, SessionsController, JwksController],
@@ -22,7 +30,11 @@ import { TokenIssuer } from './sessions/token-issuer';
     SessionsService,
     TokenIssuer,
     SessionsRevoker,
+    DeviceTokens,
+    AuthApiService,
+    { provide: AUTH_API, useExisting: AuthApiService },
   ],
+  exports: [AUTH_API],
 })
 export class AuthModule implements OnModuleInit {
   constructor(private readonly keys: TokenKeys) {}

@@ -1,4 +1,5 @@
 export * from './contract';
+export * from './auth/auth.contract';
 export * from './events';
 export * from './users/users.contract';
 export * from './users/user.dto';

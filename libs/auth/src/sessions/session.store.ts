@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig, RedisService, sessionKey, type Role } from '@protobank/platform';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { openGraceBox, sealGraceBox } from './grace-box';
+import type { TokenPair } from './token-issuer';
 
 export interface SessionMeta {
   ip?: string;
@@ -17,36 +19,72 @@ export interface SessionView {
 }
 
 export type RotateOutcome =
-  | { kind: 'rotated'; userId: string; sid: string; refreshToken: string }
+  /** The presented token was current: `pair` is the new one, and the presented token is now used. */
+  | { kind: 'rotated'; userId: string; sid: string; pair: TokenPair }
+  /** The presented token was rotated less than the grace window ago: `pair` is what that rotation issued. */
+  | { kind: 'grace'; userId: string; sid: string; pair: TokenPair }
   | { kind: 'reused'; userId: string; sid: string }
   | { kind: 'invalid' };
 
 const usedKey = (sid: string) => `auth:session:${sid}:used`;
 const userKey = (userId: string) => `auth:user-sessions:${userId}`;
+/** Bumped by every revokeAll: a login that read the user's profile before it cannot add a session after it. */
+const generationKey = (userId: string) => `auth:user-generation:${userId}`;
 const digest = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
 /**
- * Compare-and-rotate in one step, so two concurrent refreshes with one token cannot both succeed:
- * the current token is swapped for the new one and remembered as used; a token found among the used
- * ones is a replay. KEYS: session hash, used set. ARGV: presented digest, new digest, now (ISO).
+ * Creates a session only if no revokeAll happened since the caller read the generation (ARGV[1]).
+ * KEYS: session hash, user's session set, user's generation. ARGV: generation, ttl, sid, fields...
+ */
+const CREATE = `
+if (redis.call('GET', KEYS[3]) or '') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+`;
+
+/**
+ * Compare-and-rotate in one step, so two concurrent refreshes with one token cannot both rotate: the
+ * current token is swapped for the new one and remembered as used. The token it replaced (`prev`) may be
+ * presented again until `prev_until` (Redis's clock, shared by every auth instance) and gets the sealed
+ * pair that rotation issued; a used token outside that window, or one rotated twice since, is a replay.
+ * KEYS: session hash, used set. ARGV: presented digest, new digest, sealed new pair, grace ms, now (ISO).
  */
 const ROTATE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'invalid'} end
 local uid = redis.call('HGET', KEYS[1], 'user_id')
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
-  redis.call('HSET', KEYS[1], 'token', ARGV[2], 'last_used_at', ARGV[3])
+  redis.call('HSET', KEYS[1], 'token', ARGV[2], 'prev', ARGV[1], 'prev_until', tostring(now + tonumber(ARGV[4])),
+    'prev_box', ARGV[3], 'last_used_at', ARGV[5])
   redis.call('SADD', KEYS[2], ARGV[1])
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
   return {'rotated', uid}
 end
+if redis.call('HGET', KEYS[1], 'prev') == ARGV[1] and now < tonumber(redis.call('HGET', KEYS[1], 'prev_until')) then
+  return {'grace', uid, redis.call('HGET', KEYS[1], 'prev_box')}
+end
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return {'reused', uid} end
 return {'invalid'}
 `;
 
+/** Bumps the generation and takes the session set in one step. KEYS: generation, set. ARGV: ttl. */
+const REVOKE_ALL = `
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+local sids = redis.call('SMEMBERS', KEYS[2])
+redis.call('DEL', KEYS[2])
+return sids
+`;
+
 /**
  * Refresh sessions in Redis, one per login. A refresh token is `<session id>.<secret>`; only the
- * secret's SHA-256 is stored. Sessions end absolutely REFRESH_TOKEN_TTL_SECONDS after login.
+ * secret's SHA-256 is stored (and, for the grace window, the pair it was rotated into, sealed under a key
+ * only that secret yields). Sessions end absolutely REFRESH_TOKEN_TTL_SECONDS after login.
  */
 @Injectable()
 export class SessionStore {
@@ -55,27 +93,42 @@ export class SessionStore {
     private readonly config: AppConfig,
   ) {}
 
-  async create(userId: string, meta: SessionMeta): Promise<{ sid: string; refreshToken: string }> {
+  /** Read before deciding a login (its profile): `create` refuses if a revokeAll happened since. */
+  async generation(userId: string): Promise<string> {
+    return (await this.redis.client.get(generationKey(userId))) ?? '';
+  }
+
+  /** A new session, or undefined when the user's sessions were revoked after `generation` was read. */
+  async create(
+    userId: string,
+    meta: SessionMeta,
+    generation: string,
+  ): Promise<{ sid: string; refreshToken: string } | undefined> {
     const sid = randomUUID();
     const secret = randomBytes(32).toString('base64url');
     const now = new Date();
     const ttl = this.config.refreshTokenTtlSeconds;
-    await this.redis.client
-      .multi()
-      .hset(sessionKey(sid), {
-        user_id: userId,
-        token: digest(secret),
-        created_at: now.toISOString(),
-        last_used_at: now.toISOString(),
-        expires_at: new Date(now.getTime() + ttl * 1000).toISOString(),
-        ip: meta.ip ?? '',
-        user_agent: (meta.user_agent ?? '').slice(0, 200),
-      })
-      .expire(sessionKey(sid), ttl)
-      .sadd(userKey(userId), sid)
-      .expire(userKey(userId), ttl)
-      .exec();
-    return { sid, refreshToken: `${sid}.${secret}` };
+    const fields = {
+      user_id: userId,
+      token: digest(secret),
+      created_at: now.toISOString(),
+      last_used_at: now.toISOString(),
+      expires_at: new Date(now.getTime() + ttl * 1000).toISOString(),
+      ip: meta.ip ?? '',
+      user_agent: (meta.user_agent ?? '').slice(0, 200),
+    };
+    const created = await this.redis.client.eval(
+      CREATE,
+      3,
+      sessionKey(sid),
+      userKey(userId),
+      generationKey(userId),
+      generation,
+      ttl,
+      sid,
+      ...Object.entries(fields).flat(),
+    );
+    return created === 1 ? { sid, refreshToken: `${sid}.${secret}` } : undefined;
   }
 
   /** The user of the session a refresh token names, without rotating anything; undefined if none. */
@@ -85,23 +138,49 @@ export class SessionStore {
     return (await this.redis.client.hget(sessionKey(sid), 'user_id')) ?? undefined;
   }
 
-  async rotate(refreshToken: string): Promise<RotateOutcome> {
+  /**
+   * Rotates `refreshToken`. `issue` makes the pair for the new refresh token (it is sealed for the grace
+   * window before the swap, so the swap and the sealed pair are one atomic write); a presentation within
+   * the grace window returns the pair sealed by the rotation that used it, not a new one.
+   */
+  async rotate(
+    refreshToken: string,
+    issue: (sid: string, newRefreshToken: string) => TokenPair,
+  ): Promise<RotateOutcome> {
     const match = /^([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/.exec(refreshToken);
     if (!match) return { kind: 'invalid' };
     const [, sid, secret] = match;
-    const next = randomBytes(32).toString('base64url');
-    const [outcome, userId] = (await this.redis.client.eval(
+    const pair = issue(sid, `${sid}.${randomBytes(32).toString('base64url')}`);
+    const next = pair.refresh_token.slice(sid.length + 1);
+    const sealed = sealGraceBox(
+      secret,
+      sid,
+      JSON.stringify({ access_token: pair.access_token, refresh_token: pair.refresh_token }),
+    );
+    const [outcome, userId, box] = (await this.redis.client.eval(
       ROTATE,
       2,
       sessionKey(sid),
       usedKey(sid),
       digest(secret),
       digest(next),
+      sealed,
+      this.config.refreshReuseGraceSeconds * 1000,
       new Date().toISOString(),
-    )) as [string, string?];
-    if (outcome === 'rotated')
-      return { kind: 'rotated', userId: userId!, sid, refreshToken: `${sid}.${next}` };
+    )) as [string, string?, string?];
+    if (outcome === 'rotated') return { kind: 'rotated', userId: userId!, sid, pair };
     if (outcome === 'reused') return { kind: 'reused', userId: userId!, sid };
+    if (outcome === 'grace') {
+      const opened = openGraceBox(secret, sid, box ?? '');
+      if (!opened) return { kind: 'invalid' }; // cannot happen with a matching digest; refuse rather than guess
+      const earlier = JSON.parse(opened) as Pick<TokenPair, 'access_token' | 'refresh_token'>;
+      return {
+        kind: 'grace',
+        userId: userId!,
+        sid,
+        pair: { ...pair, ...earlier, expires_in: expiresIn(earlier.access_token) },
+      };
+    }
     return { kind: 'invalid' };
   }
 
@@ -117,11 +196,21 @@ export class SessionStore {
     return true;
   }
 
+  /**
+   * Ends every session of the user. The generation is bumped first, in the same step that takes the set:
+   * a login that read the profile before this cannot add a session afterwards (create refuses), and one
+   * that added it before is in the set taken here.
+   */
   async revokeAll(userId: string): Promise<number> {
-    const sids = await this.redis.client.smembers(userKey(userId));
-    const tx = this.redis.client.multi();
-    for (const sid of sids) tx.del(sessionKey(sid), usedKey(sid));
-    await tx.del(userKey(userId)).exec();
+    const sids = (await this.redis.client.eval(
+      REVOKE_ALL,
+      2,
+      generationKey(userId),
+      userKey(userId),
+      this.config.refreshTokenTtlSeconds,
+    )) as string[];
+    if (sids.length === 0) return 0;
+    await this.redis.client.del(...sids.flatMap((sid) => [sessionKey(sid), usedKey(sid)]));
     return sids.length;
   }
 
@@ -145,6 +234,14 @@ export class SessionStore {
     }
     return views.sort((a, b) => b.last_used_at.localeCompare(a.last_used_at));
   }
+}
+
+/** Seconds the access token has left (from its own `exp`). */
+function expiresIn(accessToken: string): number {
+  const claims = JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString('utf8')) as {
+    exp: number;
+  };
+  return Math.max(0, claims.exp - Math.floor(Date.now() / 1000));
 }
 
 export type { Role };

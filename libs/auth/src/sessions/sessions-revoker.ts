@@ -3,10 +3,16 @@ import type { UserDisabledEvent, UserRoleChangedEvent } from '@protobank/contrac
 import { InboxService, OnEvent } from '@protobank/platform';
 import { SessionStore } from './session.store';
 
+/** One inbox consumer for both events and the direct call, so whichever comes first handles an event. */
+const CONSUMER = 'SessionsRevoker.revoke';
+
 /**
  * A disabled user's sessions end, and so do those of a user whose role changed (their tokens carry the
  * old role): refresh tokens stop working on every device, and with them the access tokens (the guard
- * checks the session).
+ * checks the session). Users asks for it directly (AUTH_API.revokeSessions) after its commit and before
+ * it answers, so it holds when the admin's request returns; the events are the at-least-once safety net
+ * for when that call fails. The call records the events as handled: delivered afterwards, they end
+ * nothing, so a session the user opened since (after a re-enable, or with their new role) survives.
  */
 @Injectable()
 export class SessionsRevoker {
@@ -15,17 +21,24 @@ export class SessionsRevoker {
     private readonly sessions: SessionStore,
   ) {}
 
+  async revokeNow(userId: string, eventIds: string[]): Promise<number> {
+    const revoked = await this.sessions.revokeAll(userId);
+    // After the revocation: if recording fails, the event still comes and revokes again (harmless).
+    for (const eventId of eventIds) await this.inbox.once('auth', CONSUMER, eventId, async () => {});
+    return revoked;
+  }
+
   @OnEvent('user.disabled')
   async onUserDisabled(event: UserDisabledEvent): Promise<void> {
     // Revoking is idempotent, so a retry after a failed commit does no harm.
-    await this.inbox.once('auth', 'SessionsRevoker.onUserDisabled', event.event_id, async () => {
+    await this.inbox.once('auth', CONSUMER, event.event_id, async () => {
       await this.sessions.revokeAll(event.user_id);
     });
   }
 
   @OnEvent('user.role_changed')
   async onRoleChanged(event: UserRoleChangedEvent): Promise<void> {
-    await this.inbox.once('auth', 'SessionsRevoker.onRoleChanged', event.event_id, async () => {
+    await this.inbox.once('auth', CONSUMER, event.event_id, async () => {
       await this.sessions.revokeAll(event.user_id);
     });
   }

@@ -6,6 +6,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
@@ -20,8 +21,15 @@ import {
 } from '@protobank/platform';
 import type { HttpRequest } from '@protobank/platform';
 import { SessionStore, type SessionMeta } from './session.store';
-import { LoginDto, RefreshDto, SessionIdParams, SessionListDto, TokenPairDto } from './sessions.dto';
-import { SessionsService } from './sessions.service';
+import {
+  LoginDto,
+  LoginResponseDto,
+  RefreshDto,
+  SessionIdParams,
+  SessionListDto,
+  TokenPairDto,
+} from './sessions.dto';
+import { SessionsService, type LoginResult } from './sessions.service';
 import type { TokenPair } from './token-issuer';
 
 const metaOf = (req: HttpRequest): SessionMeta => ({ ip: req.ip, user_agent: req.headers['user-agent'] });
@@ -38,8 +46,15 @@ export class SessionsController {
   @Public()
   @RateLimit({ bucket: 'login-ip', limit: (c) => c.loginRateLimitPerMinute, windowSeconds: 60, by: 'ip' })
   @HttpCode(200)
-  @ApiOperation({ summary: 'Log in: a 15-minute access token and a refresh token for a new session' })
-  @ApiOkResponse({ type: TokenPairDto })
+  @ApiOperation({
+    summary: 'Log in: a 15-minute access token and a refresh token for a new session',
+    description:
+      'Returns a device_token too: sent with later logins from the same client, it exempts them from the ' +
+      'lockout strangers can put on the e-mail (LOGIN_MAX_FAILURES failures from clients that hold no ' +
+      "device token of the account lock the e-mail for LOGIN_LOCKOUT_SECONDS); that device's own failures " +
+      'lock its token alone.',
+  })
+  @ApiOkResponse({ type: LoginResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiUnauthorizedResponse({
     type: ErrorResponseDto,
@@ -47,10 +62,16 @@ export class SessionsController {
   })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
-    description: 'rate_limited (per IP) or account_locked; see Retry-After',
+    description:
+      'rate_limited (per IP), or account_locked: the e-mail (for clients without a device token of the ' +
+      'account) or the presented device token is locked; see Retry-After',
   })
-  login(@Body() body: LoginDto, @Req() req: HttpRequest): Promise<TokenPair> {
-    return this.service.login(body.email, body.password, metaOf(req));
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description: "try_again: the account's sessions were being revoked (disabled, role changed) meanwhile",
+  })
+  login(@Body() body: LoginDto, @Req() req: HttpRequest): Promise<LoginResult> {
+    return this.service.login(body.email, body.password, metaOf(req), body.device_token);
   }
 
   @Post('refresh')
@@ -62,7 +83,13 @@ export class SessionsController {
     by: 'ip',
   })
   @HttpCode(200)
-  @ApiOperation({ summary: 'Rotate a refresh token; a reused one ends its session' })
+  @ApiOperation({
+    summary: 'Rotate a refresh token; a reused one ends its session',
+    description:
+      'Within REFRESH_REUSE_GRACE_SECONDS of its rotation, a refresh token presented again (another tab ' +
+      'refreshing at the same time) gets the same new pair as the first; after that window, or once the ' +
+      'new token has itself been rotated, presenting it is refresh_token_reused and ends the session.',
+  })
   @ApiOkResponse({ type: TokenPairDto })
   @ApiUnauthorizedResponse({
     type: ErrorResponseDto,

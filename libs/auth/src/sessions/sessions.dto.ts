@@ -1,5 +1,9 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsEmail, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsEmail, IsOptional, IsString, IsUUID, Length, Matches, MaxLength } from 'class-validator';
+import { DEVICE_TOKEN_PATTERN } from './device-tokens';
+
+const DEVICE_TOKEN_EXAMPLE =
+  '8a1d4f7e-2b3c-4d5e-9f60-718293a4b5c6.Zx9y8w7v6u5t4s3r2q1p0o9n8m7l6k5j4i3h2g1f0e1';
 
 export class LoginDto {
   @ApiProperty({ example: 'alice@example.com' })
@@ -11,6 +15,17 @@ export class LoginDto {
   @IsString()
   @Length(1, 128)
   password: string;
+
+  @ApiPropertyOptional({
+    example: DEVICE_TOKEN_EXAMPLE,
+    description:
+      'The device_token an earlier successful login from this client returned. A login from a device the ' +
+      "account knows is not subject to the e-mail's lockout (which anyone can trigger), only to its own.",
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(DEVICE_TOKEN_PATTERN, { message: 'device_token must be a device token from an earlier login' })
+  device_token?: string;
 }
 
 export class RefreshDto {
@@ -33,6 +48,16 @@ export class TokenPairDto {
   token_type: 'Bearer';
   @ApiProperty({ example: 900, description: 'Seconds until the access token expires' })
   expires_in: number;
+}
+
+export class LoginResponseDto extends TokenPairDto {
+  @ApiProperty({
+    example: DEVICE_TOKEN_EXAMPLE,
+    description:
+      "This client's device token for the account: keep it and send it with later logins from this " +
+      'client (the same one comes back while it is valid; a new one otherwise).',
+  })
+  device_token: string;
 }
 
 export class SessionDto {

@@ -5,13 +5,39 @@ import { AppConfig, AppError, LOGGER, RateLimiter } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { checkPassword } from '../credentials/passwords';
+import { DeviceTokens } from './device-tokens';
 import { SessionStore, type SessionMeta } from './session.store';
 import { TokenIssuer, type TokenPair } from './token-issuer';
+
+export interface LoginResult extends TokenPair {
+  /** Present it at this client's next logins: they are then not subject to the e-mail's lockout. */
+  device_token: string;
+}
 
 const badCredentials = () => new AppError(401, 'invalid_credentials', 'Wrong e-mail or password');
 const accountDisabled = () => new AppError(403, 'account_disabled', 'This account has been disabled');
 const accountLocked = (seconds: number) =>
   AppError.tooManyRequests('account_locked', 'Too many failed logins', seconds);
+
+/**
+ * Whose failures a login attempt counts against, and which lock it obeys: a device the account already
+ * knows answers for itself; every other client (a stranger, or the owner on a new device) shares the
+ * e-mail's. The bucket names of the e-mail scope are those the lockout always had.
+ */
+interface LockScope {
+  lock: string;
+  failures: string;
+  key: string;
+}
+const emailScope = (who: string): LockScope => ({ lock: 'login', failures: 'login-failures', key: who });
+const deviceScope = (deviceId: string): LockScope => ({
+  lock: 'login-device',
+  failures: 'login-device-failures',
+  key: deviceId,
+});
+
+/** Sessions created with a stale generation are refused; a login retries this often before giving up. */
+const CREATE_ATTEMPTS = 3;
 
 @Injectable()
 export class SessionsService {
@@ -19,6 +45,7 @@ export class SessionsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(USERS_API) private readonly users: UsersApi,
     private readonly sessions: SessionStore,
+    private readonly devices: DeviceTokens,
     private readonly tokens: TokenIssuer,
     private readonly limiter: RateLimiter,
     private readonly config: AppConfig,
@@ -26,46 +53,100 @@ export class SessionsService {
   ) {}
 
   /**
-   * Same answer and about the same time for an unknown e-mail and a wrong password. LOGIN_MAX_FAILURES
-   * failures for one e-mail (known or not, so locking reveals nothing) lock it for LOGIN_LOCKOUT_SECONDS:
-   * 429 with Retry-After, whatever the password, until the lock runs out.
+   * Same answer and about the same time for an unknown e-mail and a wrong password. Brute force is
+   * stopped without handing strangers a way to lock the owner out:
+   *  - from a client without a device token of this account, LOGIN_MAX_FAILURES failures for one e-mail
+   *    (known or not, so locking reveals nothing) lock that e-mail for LOGIN_LOCKOUT_SECONDS for every
+   *    such client: 429 with Retry-After, whatever the password;
+   *  - a client presenting a device token this account was issued at an earlier successful login is not
+   *    subject to that lock: its failures count against its device token, which locks on its own.
+   * The per-IP rate limit of the route applies to both.
    */
-  async login(email: string, password: string, meta: SessionMeta): Promise<TokenPair> {
+  async login(
+    email: string,
+    password: string,
+    meta: SessionMeta,
+    deviceToken?: string,
+  ): Promise<LoginResult> {
     const who = email.trim().toLowerCase();
-    const lockedFor = await this.limiter.lockedFor('login', who);
+    const [credential] = (await this.dataSource.query(
+      `SELECT user_id, password_hash FROM auth.credentials WHERE lower(email) = $1 AND status = 'active'`,
+      [who],
+    )) as { user_id: string; password_hash: string }[];
+    const deviceId = await this.devices.knownDevice(deviceToken, credential?.user_id);
+    const scope = deviceId ? deviceScope(deviceId) : emailScope(who);
+    const context = {
+      ip: meta.ip,
+      user_id: credential?.user_id,
+      device_id: deviceId,
+      known_device: !!deviceId,
+    };
+    const lockedFor = await this.limiter.lockedFor(scope.lock, scope.key);
     if (lockedFor > 0) throw accountLocked(lockedFor);
     const maxFailures = this.config.loginMaxFailures;
     const lockoutSeconds = this.config.loginLockoutSeconds;
     // Count the attempt before the slow hash, so guesses sent in parallel cannot all pass the check above
     // before any of them is counted; a success resets the count.
-    const attempt = await this.limiter.hit('login-failures', who, maxFailures, lockoutSeconds);
-    if (!attempt.allowed) throw accountLocked(await this.lock(who, { ip: meta.ip }));
-    const [credential] = (await this.dataSource.query(
-      `SELECT user_id, password_hash FROM auth.credentials WHERE lower(email) = $1 AND status = 'active'`,
-      [who],
-    )) as { user_id: string; password_hash: string }[];
+    const attempt = await this.limiter.hit(scope.failures, scope.key, maxFailures, lockoutSeconds);
+    if (!attempt.allowed) throw accountLocked(await this.lock(scope, context));
     if (!(await checkPassword(credential?.password_hash, password))) {
-      if (attempt.count >= maxFailures) await this.lock(who, { ip: meta.ip, user_id: credential?.user_id });
+      this.logger.info({ security_event: 'login_failed', ...context }, 'login failed');
+      if (attempt.count >= maxFailures) await this.lock(scope, context);
       throw badCredentials();
     }
-    await this.limiter.reset('login-failures', who);
-    const profile = await this.users.getProfile(credential.user_id);
-    if (profile.disabled) throw accountDisabled();
-    const { sid, refreshToken } = await this.sessions.create(credential.user_id, meta);
-    this.logger.info({ user_id: credential.user_id, session_id: sid }, 'login');
-    return this.tokens.pair(credential.user_id, profile.role, sid, refreshToken);
+    await this.limiter.reset(scope.failures, scope.key);
+    const userId = credential.user_id;
+    const { sid, refreshToken, role } = await this.openSession(userId, meta);
+    let device: { deviceId: string; token: string };
+    if (deviceId) {
+      await this.devices.renew(deviceId);
+      device = { deviceId, token: deviceToken! };
+    } else {
+      device = await this.devices.issue(userId);
+    }
+    this.logger.info(
+      { user_id: userId, session_id: sid, device_id: device.deviceId, known_device: !!deviceId },
+      'login',
+    );
+    return { ...this.tokens.pair(userId, role, sid, refreshToken), device_token: device.token };
   }
 
-  private async lock(who: string, context: { ip?: string; user_id?: string }): Promise<number> {
+  /**
+   * Reads the profile (disabled? which role?) and opens a session, unless the user's sessions were revoked
+   * in between (disabled, or role changed): then it reads the profile again, so no session outlives a
+   * revocation and none carries a role from before it.
+   */
+  private async openSession(userId: string, meta: SessionMeta) {
+    for (let attempt = 1; ; attempt++) {
+      const generation = await this.sessions.generation(userId);
+      const profile = await this.users.getProfile(userId);
+      if (profile.disabled) throw accountDisabled();
+      const created = await this.sessions.create(userId, meta, generation);
+      if (created) return { ...created, role: profile.role };
+      if (attempt === CREATE_ATTEMPTS)
+        throw new AppError(503, 'try_again', 'The account is being changed; try again');
+    }
+  }
+
+  private async lock(scope: LockScope, context: Record<string, unknown>): Promise<number> {
     const seconds = this.config.loginLockoutSeconds;
-    await this.limiter.lock('login', who, seconds);
-    this.logger.warn({ security_event: 'login_lockout', ...context }, 'login locked after repeated failures');
+    await this.limiter.lock(scope.lock, scope.key, seconds);
+    this.logger.warn(
+      {
+        security_event: 'login_lockout',
+        lock_scope: scope.lock === 'login' ? 'email' : 'device',
+        ...context,
+      },
+      'login locked after repeated failures',
+    );
     return seconds;
   }
 
   /**
-   * Rotates the refresh token: the presented one stops working at once. Presenting one that was already
-   * rotated means it was copied: the whole session is revoked and a security event logged.
+   * Rotates the refresh token: the presented one stops working, except that within
+   * REFRESH_REUSE_GRACE_SECONDS of its rotation it gets the same new pair again (two tabs refreshing at
+   * once). Presenting one rotated earlier, or rotated twice since, means it was copied: the whole session
+   * is revoked and a security event logged.
    */
   async refresh(refreshToken: string, meta: SessionMeta): Promise<TokenPair> {
     // Ask users first, rotate last: if the users call fails, the client still holds a working token
@@ -73,7 +154,9 @@ export class SessionsService {
     const userId = await this.sessions.peekUser(refreshToken);
     if (!userId) throw new AppError(401, 'invalid_refresh_token', 'Unknown or expired refresh token');
     const profile = await this.users.getProfile(userId); // the current role, not the one at login
-    const outcome = await this.sessions.rotate(refreshToken);
+    const outcome = await this.sessions.rotate(refreshToken, (sid, next) =>
+      this.tokens.pair(userId, profile.role, sid, next),
+    );
     if (outcome.kind === 'reused') {
       await this.sessions.revoke(outcome.userId, outcome.sid);
       this.logger.warn(
@@ -97,6 +180,17 @@ export class SessionsService {
       await this.sessions.revoke(outcome.userId, outcome.sid);
       throw accountDisabled();
     }
-    return this.tokens.pair(outcome.userId, profile.role, outcome.sid, outcome.refreshToken);
+    if (outcome.kind === 'grace') {
+      this.logger.info(
+        {
+          security_event: 'refresh_grace_reuse',
+          user_id: outcome.userId,
+          session_id: outcome.sid,
+          ip: meta.ip,
+        },
+        'refresh token presented again within the grace window: the same new pair returned',
+      );
+    }
+    return outcome.pair;
   }
 }

@@ -20,42 +20,73 @@ class FakeResponse extends EventEmitter {
   }
 }
 
+/** Sessions that exist, as the hub asks Redis before each push; `down` makes Redis fail. */
+const sessions = { live: new Set(['s1', 's2', 's3']), down: false };
+const redis = {
+  client: {
+    exists: async (key: string) => {
+      if (sessions.down) throw new Error('redis down');
+      return sessions.live.has(key.replace('auth:session:', '')) ? 1 : 0;
+    },
+  },
+} as unknown as RedisService;
+
 const hubWith = (perUser: number) =>
   new StreamHub(
     { redisKeyPrefix: 't:', notificationStreamsPerUser: perUser } as AppConfig,
-    {} as RedisService,
+    redis,
     { debug: () => undefined, warn: () => undefined } as unknown as Logger,
     { gauge: () => undefined } as unknown as MetricsService,
   );
 const expiry = () => Math.floor(Date.now() / 1000) + 60;
 const dispatch = (hub: StreamHub, userId: string, id: string) =>
-  (hub as unknown as { dispatch(m: string): void }).dispatch(
+  (hub as unknown as { dispatch(m: string): Promise<void> }).dispatch(
     JSON.stringify({ user_id: userId, notification: { id, body: 'You sent £25.50 to Bob Smith' } }),
   );
 
 describe('StreamHub', () => {
-  it('passes a notification to every open stream of its user, and to no one else', () => {
+  it('passes a notification to every open stream of its user, and to no one else', async () => {
     const hub = hubWith(5);
     const [a1, a2, b] = [new FakeResponse(), new FakeResponse(), new FakeResponse()];
     hub.attach('alice', 's1', expiry(), a1 as unknown as ServerResponse);
     hub.attach('alice', 's2', expiry(), a2 as unknown as ServerResponse);
     hub.attach('bob', 's3', expiry(), b as unknown as ServerResponse);
-    dispatch(hub, 'alice', 'n1');
+    await dispatch(hub, 'alice', 'n1');
     expect(a1.chunks.join('')).toContain('id: n1\nevent: notification\n');
     expect(a2.chunks.join('')).toContain('id: n1\n');
     expect(b.chunks).toEqual([]);
     void hub.beforeApplicationShutdown();
   });
 
-  it('closes the oldest stream beyond the per-user limit, and the newest one keeps working (limit 1 too)', () => {
+  it('closes the oldest stream beyond the per-user limit, and the newest one keeps working (limit 1 too)', async () => {
     const hub = hubWith(1);
     const [first, second] = [new FakeResponse(), new FakeResponse()];
     hub.attach('alice', 's1', expiry(), first as unknown as ServerResponse);
     hub.attach('alice', 's2', expiry(), second as unknown as ServerResponse);
     expect(first.chunks.join('')).toContain('event: end\ndata: {"reason":"too_many_streams"}');
     expect(hub.connections()).toBe(1);
-    dispatch(hub, 'alice', 'n2');
+    await dispatch(hub, 'alice', 'n2');
     expect(second.chunks.join('')).toContain('id: n2\n');
+    void hub.beforeApplicationShutdown();
+  });
+
+  it('ends a stream whose session has ended instead of pushing to it, and fails closed without Redis', async () => {
+    const hub = hubWith(5);
+    const [ended, live, unsure] = [new FakeResponse(), new FakeResponse(), new FakeResponse()];
+    hub.attach('alice', 'gone', expiry(), ended as unknown as ServerResponse);
+    hub.attach('alice', 's1', expiry(), live as unknown as ServerResponse);
+    await dispatch(hub, 'alice', 'n3');
+    expect(ended.chunks).toEqual(['event: end\ndata: {"reason":"session_ended"}\n\n']);
+    expect(live.chunks.join('')).toContain('id: n3\n');
+    hub.attach('bob', 's3', expiry(), unsure as unknown as ServerResponse);
+    sessions.down = true;
+    try {
+      await dispatch(hub, 'bob', 'n4');
+    } finally {
+      sessions.down = false;
+    }
+    expect(unsure.chunks).toEqual(['event: end\ndata: {"reason":"unavailable"}\n\n']);
+    expect(hub.connections()).toBe(1);
     void hub.beforeApplicationShutdown();
   });
 

@@ -24,7 +24,7 @@ export const sseEvent = (event: string, data: unknown, id?: string) =>
  * Live notifications for the clients connected to this process. In-app deliveries are published on one
  * Redis channel and every instance passes each message to its own connections of that user, so a client
  * gets its notifications whichever instance it is connected to. A connection ends when its access token
- * expires or its session ends (checked at each heartbeat), and a user keeps at most
+ * expires or its session ends (checked at each heartbeat and before each notification), and a user keeps at most
  * NOTIFICATION_STREAMS_PER_USER connections (the oldest goes first).
  */
 @Injectable()
@@ -51,7 +51,7 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
   onApplicationBootstrap(): void {
     const subscriber = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
     subscriber.on('error', (err) => this.logger.debug({ err: err.message }, 'stream subscriber error'));
-    subscriber.on('message', (_channel, message: string) => this.dispatch(message));
+    subscriber.on('message', (_channel, message: string) => void this.dispatch(message));
     void subscriber.subscribe(this.channel).catch((err: unknown) => {
       this.logger.warn({ err }, 'stream subscription failed');
     });
@@ -95,16 +95,31 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
     return n;
   }
 
-  private dispatch(message: string): void {
+  private async dispatch(message: string): Promise<void> {
     let parsed: { user_id: string; notification: NotificationView };
     try {
       parsed = JSON.parse(message) as typeof parsed;
     } catch {
       return;
     }
-    for (const client of this.byUser.get(parsed.user_id) ?? []) {
-      client.res.write(sseEvent('notification', parsed.notification, parsed.notification.id));
+    const clients = [...(this.byUser.get(parsed.user_id) ?? [])];
+    if (clients.length === 0) return;
+    // The session of a stream may have ended since it opened (logout, a disabled user, a role change):
+    // asked before each write, so nothing reaches an ended session, whatever the heartbeat's timing. The
+    // replies come back in order, so one client's notifications stay in order.
+    let alive: (number | undefined)[];
+    try {
+      alive = await Promise.all(clients.map((c) => this.redis.client.exists(sessionKey(c.sessionId))));
+    } catch (err) {
+      // Fail closed: the client reconnects with Last-Event-ID and misses nothing.
+      this.logger.debug({ err }, 'stream could not check sessions before a notification');
+      alive = clients.map(() => undefined);
     }
+    clients.forEach((c, i) => {
+      if (!this.byUser.get(c.userId)?.has(c)) return; // gone meanwhile
+      if (alive[i]) c.res.write(sseEvent('notification', parsed.notification, parsed.notification.id));
+      else this.close(c, alive[i] === 0 ? 'session_ended' : 'unavailable');
+    });
   }
 
   /** Keeps proxies from timing the stream out, and ends streams whose session has ended (logout). */

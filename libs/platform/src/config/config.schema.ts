@@ -131,6 +131,13 @@ export const CONFIG_SCHEMA = {
     default: '604800',
     doc: 'Lifetime of a refresh session (one per login), renewed by nothing: a session ends at the latest this long after login.',
   },
+  REFRESH_REUSE_GRACE_SECONDS: {
+    kind: 'int',
+    min: 0,
+    max: 60,
+    default: '10',
+    doc: 'For this long after a refresh token is rotated, presenting it again returns the same new pair (two tabs refreshing at once); after it, or once the new token is rotated, it is a replay that ends the session. 0 turns the grace off.',
+  },
   KYC_ENCRYPTION_KEY: {
     kind: 'string',
     secret: true,
@@ -160,7 +167,7 @@ export const CONFIG_SCHEMA = {
     min: 1,
     max: 1000,
     default: '5',
-    doc: 'Failed logins for one e-mail before it locks.',
+    doc: 'Failed logins for one e-mail (from clients without a device token of the account), or for one device token, before it locks.',
   },
   LOGIN_LOCKOUT_SECONDS: {
     kind: 'int',
@@ -168,6 +175,13 @@ export const CONFIG_SCHEMA = {
     max: 86400,
     default: '900',
     doc: 'How long an e-mail stays locked after LOGIN_MAX_FAILURES failures (which count within the same window).',
+  },
+  LOGIN_DEVICE_TOKEN_TTL_DAYS: {
+    kind: 'int',
+    min: 1,
+    max: 3650,
+    default: '90',
+    doc: "Lifetime of a device token (issued at a successful login, renewed by each login with it); a login presenting a valid one is not subject to the e-mail's lockout, only to the token's own.",
   },
   SORT_CODE: {
     kind: 'string',

@@ -6,6 +6,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
@@ -50,10 +51,21 @@ export class AdminUsersController {
 
   @Patch('users/:id')
   @Roles('admin')
-  @ApiOperation({ summary: "Change a user's role, or disable them (their sessions end, logins are refused)" })
+  @ApiOperation({
+    summary: "Change a user's role, or disable them (their sessions end, logins are refused)",
+    description:
+      "When this answers 200, the user's sessions have ended in every app: their access and refresh " +
+      'tokens are refused from the next request on.',
+  })
   @ApiOkResponse({ type: AdminUserDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'self_lockout' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description:
+      "sessions_not_ended: the change is saved, but the user's sessions could not be ended at once; they " +
+      'end when the auth service receives the change (repeating a disable retries at once)',
+  })
   update(@CurrentCaller() caller: Caller, @Param() params: UserIdParams, @Body() body: UpdateUserDto) {
     return this.admin.update(caller, params.id, body);
   }

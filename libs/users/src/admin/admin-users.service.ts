@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { UserView } from '@protobank/contracts';
-import { AppError, keysetPage, OutboxService, type Caller } from '@protobank/platform';
+import { AUTH_API, type AuthApi, type UserView } from '@protobank/contracts';
+import { AppError, keysetPage, LOGGER, OutboxService, type Caller } from '@protobank/platform';
+import type { Logger } from 'pino';
 import { Brackets, DataSource } from 'typeorm';
 import { toView } from '../profiles/profiles.service';
 import { UserEntity } from '../profiles/user.entity';
@@ -19,6 +20,8 @@ export class AdminUsersService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly outbox: OutboxService,
     private readonly auditLog: AuditLog,
+    @Inject(AUTH_API) private readonly auth: AuthApi,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async list(q: ListUsersQuery) {
@@ -54,7 +57,9 @@ export class AdminUsersService {
     if (id === actor.user_id && (change.disabled !== undefined || (change.role && change.role !== 'admin'))) {
       throw AppError.unprocessable('self_lockout', 'Admins cannot disable, re-enable or demote themselves');
     }
-    return this.dataSource.transaction(async (m) => {
+    const sessionEvents: string[] = [];
+    const view = await this.dataSource.transaction(async (m) => {
+      sessionEvents.length = 0;
       // One ordered lock over everyone this decision reads (the actor, the target, every active admin), so
       // concurrent changes queue instead of deadlocking. The token says admin, but it may predate a
       // demotion: the locked rows decide.
@@ -67,23 +72,51 @@ export class AdminUsersService {
       if (losesAdmin) await assertAnotherAdmin(m, id);
       if (change.role !== undefined && change.role !== user.role) {
         await this.auditLog.record(m, actor, 'role_changed', id, { from: user.role, to: change.role });
-        await this.outbox.add(m, 'users', 'user.role_changed', {
+        const event = await this.outbox.add(m, 'users', 'user.role_changed', {
           user_id: id,
           role: change.role,
           previous_role: user.role,
           actor_id: actor.user_id,
         });
+        sessionEvents.push(event.event_id);
         user.role = change.role;
       }
       if (change.disabled !== undefined && change.disabled !== (user.disabled_at !== null)) {
         user.disabled_at = change.disabled ? new Date() : null;
         await this.auditLog.record(m, actor, change.disabled ? 'user_disabled' : 'user_enabled', id, {});
-        if (change.disabled)
-          await this.outbox.add(m, 'users', 'user.disabled', { user_id: id, actor_id: actor.user_id });
+        if (change.disabled) {
+          const event = await this.outbox.add(m, 'users', 'user.disabled', {
+            user_id: id,
+            actor_id: actor.user_id,
+          });
+          sessionEvents.push(event.event_id);
+        }
       }
       await m.getRepository(UserEntity).save(user);
       return toView(user);
     });
+    // Asking again to disable a disabled user ends their sessions again: a retry after a 503 below.
+    if (sessionEvents.length > 0 || change.disabled === true) await this.endSessions(id, sessionEvents);
+    return view;
+  }
+
+  /**
+   * After the commit and before answering, so that the answer means the sessions are gone, in every app.
+   * The events stay the at-least-once safety net: if this call fails, the change is committed all the
+   * same and auth ends the sessions when the event reaches it, and the admin is told (503).
+   */
+  private async endSessions(userId: string, eventIds: string[]): Promise<void> {
+    try {
+      await this.auth.revokeSessions({ user_id: userId, event_ids: eventIds });
+    } catch (err) {
+      this.logger.error({ err, user_id: userId }, 'sessions not ended at once: left to the events');
+      throw new AppError(
+        503,
+        'sessions_not_ended',
+        "The change is saved, but the user's sessions could not be ended at once: they end as soon as " +
+          'the auth service receives the change',
+      );
+    }
   }
 
   async auditTrail(q: PageQuery) {

@@ -1,0 +1,107 @@
+/**
+ * The auth API in both bindings (DESIGN.md §3): revokeSessions as the monolith injects it and as a split
+ * app (users) calls it over RabbitMQ. It ends every session of the user before it returns, a login that
+ * read the profile before it cannot add a session after it, and the events it was called for, delivered
+ * later (the safety net), end nothing the user opened since.
+ */
+import type { INestApplicationContext } from '@nestjs/common';
+import { AuthModule } from '@protobank/auth';
+import { AUTH_API, AuthContract, UsersContract, type AuthApi } from '@protobank/contracts';
+import type Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { SessionStore } from '../../libs/auth/src/sessions/session.store';
+import { SessionsRevoker } from '../../libs/auth/src/sessions/sessions-revoker';
+import { createContext } from '../support/contexts';
+import { processes } from '../support/processes';
+import { createTestEnv, type TestEnv } from '../support/test-env';
+
+describe('auth contract', () => {
+  let t: TestEnv;
+  let authApp: INestApplicationContext;
+  let callerApp: INestApplicationContext;
+  let store: SessionStore;
+  let revoker: SessionsRevoker;
+  let redis: Redis;
+  const bindings: Record<string, AuthApi> = {};
+
+  beforeAll(async () => {
+    t = await createTestEnv('authcontract');
+    await processes.runOnce('migrate', t.env, { logFile: join(t.logDir, 'migrate.log') });
+    // No first admin: its registration would call users, which this suite does not run.
+    const env = { ...t.env, ADMIN_EMAIL: '', ADMIN_PASSWORD: '' };
+    authApp = await createContext({
+      service: 'auth',
+      transport: 'rmq',
+      env,
+      modules: [AuthModule],
+      serves: [AuthContract],
+      calls: [UsersContract],
+    });
+    callerApp = await createContext({ service: 'users', transport: 'rmq', env, calls: [AuthContract] });
+    bindings.local = authApp.get<AuthApi>(AUTH_API);
+    bindings.rabbitmq = callerApp.get<AuthApi>(AUTH_API);
+    store = authApp.get(SessionStore);
+    revoker = authApp.get(SessionsRevoker);
+    redis = await t.redis();
+  });
+
+  afterAll(async () => {
+    await callerApp?.close();
+    await authApp?.close();
+    await t?.cleanup();
+  });
+
+  const alive = async (sid: string) =>
+    (await redis.exists(`${t.env.REDIS_KEY_PREFIX}auth:session:${sid}`)) === 1;
+  const open = async (userId: string) => {
+    const created = await store.create(userId, { ip: '203.0.113.9' }, await store.generation(userId));
+    if (!created) throw new Error('session not created');
+    return created.sid;
+  };
+
+  describe.each(['local', 'rabbitmq'])('bound %s', (binding) => {
+    const api = () => bindings[binding];
+
+    it("ends every session of the user before it returns, and nobody else's", async () => {
+      const [user, other] = [randomUUID(), randomUUID()];
+      const sids = [await open(user), await open(user), await open(user)];
+      const kept = await open(other);
+      await expect(api().revokeSessions({ user_id: user, event_ids: [] })).resolves.toEqual({ revoked: 3 });
+      for (const sid of sids) expect(await alive(sid)).toBe(false);
+      expect(await alive(kept)).toBe(true);
+      await expect(api().revokeSessions({ user_id: user, event_ids: [] })).resolves.toEqual({ revoked: 0 });
+    });
+
+    it('refuses a session whose login read the profile before the revocation', async () => {
+      const user = randomUUID();
+      const before = await store.generation(user);
+      await api().revokeSessions({ user_id: user, event_ids: [] });
+      await expect(store.create(user, {}, before)).resolves.toBeUndefined();
+      expect(await store.list(user)).toEqual([]);
+      await expect(store.create(user, {}, await store.generation(user))).resolves.toMatchObject({
+        sid: expect.any(String),
+      });
+    });
+
+    it('records the events it was called for: delivered later, they end no session opened since', async () => {
+      const user = randomUUID();
+      await open(user);
+      const disabled = { event_id: randomUUID(), occurred_at: new Date().toISOString(), user_id: user };
+      const roleChanged = { ...disabled, event_id: randomUUID() };
+      await api().revokeSessions({ user_id: user, event_ids: [disabled.event_id, roleChanged.event_id] });
+      const since = await open(user);
+      await revoker.onUserDisabled({ ...disabled, actor_id: randomUUID() });
+      await revoker.onRoleChanged({
+        ...roleChanged,
+        role: 'staff',
+        previous_role: 'customer',
+        actor_id: user,
+      });
+      expect(await alive(since)).toBe(true);
+      // An event the call did not carry still ends the sessions: the safety net works.
+      await revoker.onUserDisabled({ ...disabled, event_id: randomUUID(), actor_id: randomUUID() });
+      expect(await alive(since)).toBe(false);
+    });
+  });
+});
