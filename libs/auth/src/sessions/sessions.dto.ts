@@ -1,10 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsEmail, IsString, IsUUID, Length, MaxLength } from 'class-validator';
+import { IsEmailAddress } from '@protobank/platform';
+import { IsString, IsUUID, Length } from 'class-validator';
 
 export class LoginDto {
-  @ApiProperty({ example: 'alice@example.com' })
-  @IsEmail()
-  @MaxLength(254)
+  @ApiProperty({
+    example: 'alice@example.com',
+    description: 'Normalised as at registration (NFKC, lower case)',
+  })
+  @IsEmailAddress()
   email: string;
 
   @ApiProperty({ example: 'correct horse battery staple' })
