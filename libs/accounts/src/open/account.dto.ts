@@ -1,8 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CURRENCIES, type Currency } from '@protobank/contracts';
-import { IsCurrency, IsDateOrDateTime, Optional } from '@protobank/platform';
-import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsCurrency, IsDateOrDateTime, IsPlainText, Optional } from '@protobank/platform';
+import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 
 export class OpenAccountDto {
   @ApiProperty({ enum: ['current', 'savings'], example: 'current' })
@@ -15,13 +14,11 @@ export class OpenAccountDto {
   @ApiPropertyOptional({
     maxLength: 60,
     example: 'Bills',
-    description: 'Defaults to the type, e.g. "Current account"',
+    description:
+      'Defaults to the type, e.g. "Current account"; no control, bidirectional or invisible characters (trimmed, NFC)',
   })
   @Optional()
-  @IsString()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
-  @MinLength(1)
-  @MaxLength(60)
+  @IsPlainText(1, 60)
   name?: string;
 }
 
