@@ -9,6 +9,7 @@ import { accountsScenarios } from './scenarios/accounts.scenarios';
 import { ledgerScenarios } from './scenarios/ledger.scenarios';
 import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
+import { identityScenarios } from './scenarios/identity.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { startTopology, type Running } from './support/topologies';
 
@@ -40,6 +41,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
     () => running,
     () => receivers,
   );
+  identityScenarios(() => running);
 
   it('reports readiness of Postgres, Redis and migrations, and no RabbitMQ', async () => {
     const res = await request(running.baseUrl).get('/health/ready').expect(200);

@@ -10,6 +10,7 @@ import { accountsScenarios } from './scenarios/accounts.scenarios';
 import { ledgerScenarios } from './scenarios/ledger.scenarios';
 import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
+import { identityScenarios } from './scenarios/identity.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
@@ -43,6 +44,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
     () => running,
     () => receivers,
   );
+  identityScenarios(() => running);
 
   it('brings every service to ready, each with its RabbitMQ connection', async () => {
     for (const [service, url] of Object.entries(running.services)) {
