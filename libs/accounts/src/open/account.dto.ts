@@ -32,7 +32,10 @@ export class AccountDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) owner_id: string;
   @ApiProperty({ example: '99-00-01' }) sort_code: string;
-  @ApiProperty({ example: '00000019', description: '8 digits, the last a modulus-11 check digit' })
+  @ApiProperty({
+    example: '48219377',
+    description: '8 digits drawn at random, the last a modulus-11 check digit',
+  })
   account_number: string;
   @ApiProperty({ enum: ['current', 'savings'] }) type: string;
   @ApiProperty({ enum: CURRENCIES }) currency: string;
@@ -91,7 +94,7 @@ export class StatementLineDto {
 export class StatementDto {
   @ApiProperty({ format: 'uuid' }) account_id: string;
   @ApiProperty({ example: '99-00-01' }) sort_code: string;
-  @ApiProperty({ example: '00000019' }) account_number: string;
+  @ApiProperty({ example: '48219377' }) account_number: string;
   @ApiProperty({ example: 'GBP' }) currency: string;
   @ApiProperty({ format: 'date-time' }) from: string;
   @ApiProperty({ format: 'date-time' }) to: string;

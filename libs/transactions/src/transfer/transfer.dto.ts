@@ -24,7 +24,7 @@ export class TransferDto {
   to_account_id?: string;
 
   @ApiPropertyOptional({
-    example: '00000019',
+    example: '48219377',
     description: 'The receiving account by its 8-digit number at our sort code (or give to_account_id)',
   })
   @Optional()
