@@ -10,6 +10,7 @@ import { ledgerScenarios } from './scenarios/ledger.scenarios';
 import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
 import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
+import { identityScenarios } from './scenarios/identity.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { startTopology, type Running } from './support/topologies';
 
@@ -43,6 +44,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
     () => receivers,
   );
   httpScenarios(() => running);
+  identityScenarios(() => running);
 
   it('reports readiness of Postgres, Redis and migrations, and no RabbitMQ', async () => {
     const res = await request(running.baseUrl).get('/health/ready').expect(200);

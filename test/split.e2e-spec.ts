@@ -11,6 +11,7 @@ import { ledgerScenarios } from './scenarios/ledger.scenarios';
 import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
 import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
+import { identityScenarios } from './scenarios/identity.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
@@ -45,6 +46,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
     () => receivers,
   );
   httpScenarios(() => running);
+  identityScenarios(() => running);
 
   it('never routes /metrics through the edge (each service is scraped on its own port)', async () => {
     for (const headers of [{}, { Authorization: `Bearer ${running.t.env.METRICS_TOKEN}` }]) {

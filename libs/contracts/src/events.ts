@@ -35,12 +35,16 @@ export interface KycSubmittedEvent extends EventBase {
 export interface KycVerifiedEvent extends EventBase {
   user_id: string;
   reviewer_id: string;
+  /** True when an already verified customer's change of legal name or date of birth was approved. */
+  reverification?: boolean;
 }
 
 export interface KycRejectedEvent extends EventBase {
   user_id: string;
   reviewer_id: string;
   reason: string;
+  /** True when the change of an already verified customer was refused: they stay verified as before. */
+  reverification?: boolean;
 }
 
 export type TransactionKind =

@@ -37,4 +37,5 @@ export * from './http/http-types';
 export * from './http/page-query';
 export * from './http/csv';
 export * from './http/plain-text';
+export * from './http/email';
 export * from './queues/queues';

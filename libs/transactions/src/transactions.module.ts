@@ -9,6 +9,7 @@ import { HistoryService } from './history/history.service';
 import { IdempotencyRetention } from './ledger/idempotency-retention';
 import { Ledger } from './ledger/ledger';
 import { LedgerAccountsService } from './ledger/ledger-accounts.service';
+import { DestinationMisses } from './transfer/destination-misses';
 import { TransferController } from './transfer/transfer.controller';
 import { TransferService } from './transfer/transfer.service';
 
@@ -25,6 +26,7 @@ import { TransferService } from './transfer/transfer.service';
     LedgerAccountsService,
     HistoryService,
     TransferService,
+    DestinationMisses,
     AdminLedgerService,
     LedgerVerifyService,
     IdempotencyRetention,

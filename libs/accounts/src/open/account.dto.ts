@@ -1,8 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CURRENCIES, type Currency } from '@protobank/contracts';
-import { IsCurrency, IsDateOrDateTime, Optional } from '@protobank/platform';
-import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsCurrency, IsDateOrDateTime, IsPlainText, Optional } from '@protobank/platform';
+import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 
 export class OpenAccountDto {
   @ApiProperty({ enum: ['current', 'savings'], example: 'current' })
@@ -15,13 +14,11 @@ export class OpenAccountDto {
   @ApiPropertyOptional({
     maxLength: 60,
     example: 'Bills',
-    description: 'Defaults to the type, e.g. "Current account"',
+    description:
+      'Defaults to the type, e.g. "Current account"; no control, bidirectional or invisible characters (trimmed, NFC)',
   })
   @Optional()
-  @IsString()
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
-  @MinLength(1)
-  @MaxLength(60)
+  @IsPlainText(1, 60)
   name?: string;
 }
 
@@ -35,7 +32,10 @@ export class AccountDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) owner_id: string;
   @ApiProperty({ example: '99-00-01' }) sort_code: string;
-  @ApiProperty({ example: '00000019', description: '8 digits, the last a modulus-11 check digit' })
+  @ApiProperty({
+    example: '48219377',
+    description: '8 digits drawn at random, the last a modulus-11 check digit',
+  })
   account_number: string;
   @ApiProperty({ enum: ['current', 'savings'] }) type: string;
   @ApiProperty({ enum: CURRENCIES }) currency: string;
@@ -94,7 +94,7 @@ export class StatementLineDto {
 export class StatementDto {
   @ApiProperty({ format: 'uuid' }) account_id: string;
   @ApiProperty({ example: '99-00-01' }) sort_code: string;
-  @ApiProperty({ example: '00000019' }) account_number: string;
+  @ApiProperty({ example: '48219377' }) account_number: string;
   @ApiProperty({ example: 'GBP' }) currency: string;
   @ApiProperty({ format: 'date-time' }) from: string;
   @ApiProperty({ format: 'date-time' }) to: string;

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import {
-  accountNumberFor,
   BALANCE_CACHE_TTL_SECONDS,
   balanceCacheEntry,
   balanceCacheKey,
@@ -27,6 +26,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { OpenAccountDto } from './account.dto';
+import { randomAccountNumber, withFreshNumber } from './account-numbers';
 import { AccountEntity } from './account.entity';
 
 const DEFAULT_NAMES = { current: 'Current account', savings: 'Savings account' };
@@ -84,7 +84,6 @@ export class AccountsService implements AccountsApi {
       );
     }
     const id = randomUUID();
-    const number = await this.allocateNumber();
     // The ledger side first: an account row never exists without its ledger row. If this process dies
     // in between, the ledger row is left with no account and no number: unreachable, zero, harmless.
     const state = await this.ledger.openAccount({
@@ -92,17 +91,23 @@ export class AccountsService implements AccountsApi {
       owner_id: caller.user_id,
       currency: body.currency,
     });
-    const account = this.repo.create({
-      id,
-      owner_id: caller.user_id,
-      sort_code: this.config.sortCode,
-      account_number: number,
-      type: body.type,
-      currency: body.currency,
-      name: body.name ?? DEFAULT_NAMES[body.type],
-      created_at: new Date(),
-    });
-    await this.repo.insert(account);
+    const account = await withFreshNumber(
+      () => randomAccountNumber(this.config.sortCode),
+      async (number) => {
+        const row = this.repo.create({
+          id,
+          owner_id: caller.user_id,
+          sort_code: this.config.sortCode,
+          account_number: number,
+          type: body.type,
+          currency: body.currency,
+          name: body.name ?? DEFAULT_NAMES[body.type],
+          created_at: new Date(),
+        });
+        await this.repo.insert(row);
+        return row;
+      },
+    );
     return accountView(account, state);
   }
 
@@ -189,18 +194,5 @@ export class AccountsService implements AccountsApi {
     });
     if (!account) throw AppError.notFound('account');
     return { account_id: account.id };
-  }
-
-  /** The next serial whose check digit exists (about 1 in 11 is skipped). */
-  private async allocateNumber(): Promise<string> {
-    for (;;) {
-      const [{ serial }] = (await this.dataSource.query(
-        `SELECT nextval('accounts.account_serial')::int AS serial`,
-      )) as {
-        serial: number;
-      }[];
-      const number = accountNumberFor(this.config.sortCode, serial);
-      if (number) return number;
-    }
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type UsersApi } from '@protobank/contracts';
-import { jsonAmount, LOGGER } from '@protobank/platform';
+import { displayText, jsonAmount, LOGGER } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { addDays, addMonths, monthOf, today } from '../summaries/calendar';
@@ -16,7 +16,9 @@ const instant = (day: string) => `${day}T00:00:00.000Z`;
 
 /**
  * This month against last by category, the largest payments out this month, and payees paid again and
- * again. Another customer paid appears by name only (from the users contract), never by id.
+ * again. Another customer paid appears by name only (from the users contract), never by id. Names and
+ * merchants pass through displayText: ones stored before their fields were checked may hold control,
+ * bidirectional or invisible characters.
  */
 @Injectable()
 export class InsightsService {
@@ -61,14 +63,14 @@ export class InsightsService {
             amount: jsonAmount(r.amount),
             category: r.category,
             kind: r.kind,
-            merchant: r.merchant,
+            merchant: r.merchant === null ? null : displayText(r.merchant),
             payee_name: r.counterparty_id ? (names.get(r.counterparty_id) ?? null) : null,
             occurred_at: r.occurred_at.toISOString(),
           })),
         recurring_payees: payees
           .filter((r) => r.currency === currency)
           .map((r) => ({
-            payee: r.merchant ?? names.get(r.counterparty_id!) ?? null,
+            payee: r.merchant !== null ? displayText(r.merchant) : (names.get(r.counterparty_id!) ?? null),
             payee_type: r.merchant ? ('merchant' as const) : ('customer' as const),
             payments: r.payments,
             months: r.months ?? [],
@@ -85,7 +87,7 @@ export class InsightsService {
     if (unique.length === 0) return new Map();
     try {
       const contacts = await this.users.getContacts(unique);
-      return new Map(contacts.map((c) => [c.user_id, c.full_name]));
+      return new Map(contacts.map((c) => [c.user_id, displayText(c.full_name)]));
     } catch (err) {
       this.logger.warn({ err, payees: unique.length }, 'payee names unavailable');
       return new Map();

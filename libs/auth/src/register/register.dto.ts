@@ -1,10 +1,15 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsEmail, IsString, Length, MaxLength } from 'class-validator';
+import { IsEmailAddress, IsPlainText } from '@protobank/platform';
+import { IsString, Length } from 'class-validator';
 
 export class RegisterDto {
-  @ApiProperty({ example: 'alice@example.com' })
-  @IsEmail()
-  @MaxLength(254)
+  @ApiProperty({
+    example: 'alice@example.com',
+    maxLength: 254,
+    description:
+      'Stored NFKC-normalised, trimmed and lower-cased (full-width "ａｌｉｃｅ" is "alice"); invisible, control and space characters are refused',
+  })
+  @IsEmailAddress()
   email: string;
 
   @ApiProperty({ example: 'correct horse battery staple', minLength: 12, maxLength: 128 })
@@ -12,8 +17,12 @@ export class RegisterDto {
   @Length(12, 128)
   password: string;
 
-  @ApiProperty({ example: 'Alice Jones', maxLength: 200 })
-  @IsString()
-  @Length(1, 200)
+  @ApiProperty({
+    example: 'Alice Jones',
+    maxLength: 200,
+    description:
+      'Legal name, as KYC will verify it; no control, bidirectional or invisible characters (trimmed, NFC)',
+  })
+  @IsPlainText(1, 200)
   full_name: string;
 }

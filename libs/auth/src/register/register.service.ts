@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type UsersApi, type UserView } from '@protobank/contracts';
-import { AppError } from '@protobank/platform';
+import { AppError, normaliseEmail } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { assertPasswordPolicy } from '../credentials/password-policy';
@@ -34,7 +34,8 @@ export class RegisterService {
   ) {}
 
   async register(input: Registration): Promise<UserView> {
-    const email = input.email.trim().toLowerCase();
+    // Routes normalise through their DTO; the startup admin (ADMIN_EMAIL) arrives here directly.
+    const email = normaliseEmail(input.email);
     assertPasswordPolicy(input.password, email);
     const passwordHash = await hashPassword(input.password);
     const attempt = randomUUID();
@@ -70,7 +71,7 @@ export class RegisterService {
   async activeRole(email: string): Promise<UserView['role'] | undefined> {
     const [row] = (await this.dataSource.query(
       `SELECT role FROM auth.credentials WHERE lower(email) = lower($1) AND status = 'active'`,
-      [email],
+      [normaliseEmail(email)],
     )) as { role: UserView['role'] }[];
     return row?.role;
   }

@@ -1,14 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsOptional, IsString, IsUUID, Length, Matches, MaxLength } from 'class-validator';
+import { IsEmailAddress } from '@protobank/platform';
+import { IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
 import { DEVICE_TOKEN_PATTERN } from './device-tokens';
 
 const DEVICE_TOKEN_EXAMPLE =
   '8a1d4f7e-2b3c-4d5e-9f60-718293a4b5c6.Zx9y8w7v6u5t4s3r2q1p0o9n8m7l6k5j4i3h2g1f0e1';
 
 export class LoginDto {
-  @ApiProperty({ example: 'alice@example.com' })
-  @IsEmail()
-  @MaxLength(254)
+  @ApiProperty({
+    example: 'alice@example.com',
+    description: 'Normalised as at registration (NFKC, lower case)',
+  })
+  @IsEmailAddress()
   email: string;
 
   @ApiProperty({ example: 'correct horse battery staple' })

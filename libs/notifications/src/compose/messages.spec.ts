@@ -1,5 +1,5 @@
 import type { TransactionCreatedEvent } from '@protobank/contracts';
-import { transactionDrafts } from './messages';
+import { kycRejectedDraft, kycVerifiedDraft, transactionDrafts } from './messages';
 import { formatMoney } from './money-format';
 
 const ALICE = '11111111-1111-4111-8111-111111111111';
@@ -82,5 +82,27 @@ describe('transactionDrafts', () => {
   it('does not name a party it cannot resolve', () => {
     const drafts = transactionDrafts(event({}), new Map());
     expect(drafts[0].body).toBe('You sent £25.50 to another Protobank customer');
+  });
+});
+
+const base = { event_id: 'e2', occurred_at: '2026-11-21T10:00:00.000Z', user_id: ALICE };
+
+describe('text other people wrote', () => {
+  it('cannot reorder or hide characters of a notification: each unsafe one shows as U+FFFD', () => {
+    const drafts = transactionDrafts(
+      event({ reference: 'Rent\u202Etnuocca ruoy' }),
+      new Map([[ALICE, 'Pro\u200Btobank Fraud Team']]),
+    );
+    expect(drafts[1].body).toBe('You received £25.50 from Pro\uFFFDtobank Fraud Team');
+    expect(drafts[1].data).toMatchObject({ reference: 'Rent\uFFFDtnuocca ruoy' });
+  });
+
+  it('tells a verified customer whose change was refused that they stay verified', () => {
+    const first = kycRejectedDraft({ ...base, reviewer_id: BOB, reason: 'Blurred' });
+    const change = kycRejectedDraft({ ...base, reviewer_id: BOB, reason: 'Blurred', reverification: true });
+    expect(first.body).toContain('could not verify your identity (Blurred)');
+    expect(change.body).toContain('Your verified details stay as they were');
+    expect(kycVerifiedDraft({ user_id: ALICE, reverification: true }).title).toBe('Details updated');
+    expect(kycVerifiedDraft({ user_id: ALICE }).title).toBe('Identity verified');
   });
 });

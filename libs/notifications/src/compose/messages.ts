@@ -1,4 +1,10 @@
-import type { KycRejectedEvent, TransactionCreatedEvent, UserRegisteredEvent } from '@protobank/contracts';
+import type {
+  KycRejectedEvent,
+  KycVerifiedEvent,
+  TransactionCreatedEvent,
+  UserRegisteredEvent,
+} from '@protobank/contracts';
+import { displayText } from '@protobank/platform';
 import type { Draft } from './draft';
 import { formatMoney } from './money-format';
 
@@ -6,21 +12,28 @@ import { formatMoney } from './money-format';
 export type Names = ReadonlyMap<string, string>;
 const SOMEONE = 'another Protobank customer';
 
+/** Free text another person wrote, shown safely (see displayText); null stays null. */
+const shown = (text: string | null): string | null => (text === null ? null : displayText(text));
+
 /**
  * The notifications one journal entry gives: one per customer party. A payment between two customers
  * tells each side their half ("You sent £25.50 to Bob Smith" / "You received £25.50 from Alice Jones");
- * a move between one customer's own accounts is one notification, not two.
+ * a move between one customer's own accounts is one notification, not two. Names, merchants and
+ * references pass through displayText: entries stored before their fields refused control,
+ * bidirectional and invisible characters may still hold them, and a notification is read as the bank's
+ * own words.
  */
 export function transactionDrafts(e: TransactionCreatedEvent, names: Names): Draft[] {
   const money = formatMoney(e.amount, e.currency);
+  const merchant = shown(e.merchant);
   const data = (accountId: string) => ({
     transaction_id: e.transaction_id,
     kind: e.kind,
     account_id: accountId,
     amount: e.amount,
     currency: e.currency,
-    reference: e.reference,
-    merchant: e.merchant,
+    reference: shown(e.reference),
+    merchant,
   });
   const draft = (userId: string, accountId: string, type: string, title: string, body: string): Draft => ({
     user_id: userId,
@@ -44,7 +57,11 @@ export function transactionDrafts(e: TransactionCreatedEvent, names: Names): Dra
     ];
   }
   const drafts: Draft[] = [];
-  const nameOf = (id: string | null) => (id ? (names.get(id) ?? SOMEONE) : undefined);
+  const nameOf = (id: string | null) => {
+    if (!id) return undefined;
+    const name = names.get(id);
+    return name === undefined ? SOMEONE : displayText(name);
+  };
   switch (e.kind) {
     case 'card':
       if (from)
@@ -54,7 +71,7 @@ export function transactionDrafts(e: TransactionCreatedEvent, names: Names): Dra
             e.from_account_id,
             'card.spent',
             'Card payment',
-            `${money} spent at ${e.merchant ?? 'a card merchant'}`,
+            `${money} spent at ${merchant ?? 'a card merchant'}`,
           ),
         );
       if (to)
@@ -64,7 +81,7 @@ export function transactionDrafts(e: TransactionCreatedEvent, names: Names): Dra
             e.to_account_id,
             'card.refunded',
             'Card refund',
-            `${money} refunded by ${e.merchant ?? 'a card merchant'}`,
+            `${money} refunded by ${merchant ?? 'a card merchant'}`,
           ),
         );
       break;
@@ -150,29 +167,42 @@ export function welcomeDraft(e: UserRegisteredEvent, fullName: string): Draft {
     category: 'account',
     type: 'welcome',
     title: 'Welcome to Protobank',
-    body: `Welcome to Protobank, ${fullName}.`,
+    body: `Welcome to Protobank, ${displayText(fullName)}.`,
     data: {},
   };
 }
 
-export function kycVerifiedDraft(userId: string): Draft {
+export function kycVerifiedDraft(e: Pick<KycVerifiedEvent, 'user_id' | 'reverification'>): Draft {
   return {
-    user_id: userId,
+    user_id: e.user_id,
     category: 'account',
     type: 'kyc.verified',
-    title: 'Identity verified',
-    body: 'Your identity is verified: you can now open accounts.',
+    ...(e.reverification
+      ? {
+          title: 'Details updated',
+          body: 'The change to your legal details is verified: your profile, and the name payees see, now show it.',
+        }
+      : { title: 'Identity verified', body: 'Your identity is verified: you can now open accounts.' }),
     data: {},
   };
 }
 
+/** A refused change of an already verified customer leaves them verified: the notice says so. */
 export function kycRejectedDraft(e: KycRejectedEvent): Draft {
+  const reason = displayText(e.reason);
   return {
     user_id: e.user_id,
     category: 'account',
     type: 'kyc.rejected',
-    title: 'Identity not verified',
-    body: `We could not verify your identity (${e.reason}). You can send new documents from the app.`,
-    data: { reason: e.reason },
+    ...(e.reverification
+      ? {
+          title: 'Details not changed',
+          body: `We could not verify the change to your details (${reason}). Your verified details stay as they were; you can send new documents from the app.`,
+        }
+      : {
+          title: 'Identity not verified',
+          body: `We could not verify your identity (${reason}). You can send new documents from the app.`,
+        }),
+    data: { reason },
   };
 }

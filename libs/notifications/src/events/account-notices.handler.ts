@@ -30,7 +30,7 @@ export class AccountNoticesHandler {
   @OnEvent('kyc.verified')
   async onKycVerified(event: KycVerifiedEvent): Promise<void> {
     await this.notifier.notify('AccountNoticesHandler.onKycVerified', event.event_id, [
-      kycVerifiedDraft(event.user_id),
+      kycVerifiedDraft(event),
     ]);
   }
 

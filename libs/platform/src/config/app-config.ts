@@ -57,6 +57,8 @@ export class AppConfig {
   readonly maxOverdraftLimit: number;
   readonly idempotencyRetentionHours: number;
   readonly maxAccountsPerCustomer: number;
+  readonly transferMissLimit: number;
+  readonly transferMissWindowSeconds: number;
   readonly smtp: {
     host: string | undefined;
     port: number;
@@ -124,6 +126,8 @@ export class AppConfig {
     this.maxOverdraftLimit = int('MAX_OVERDRAFT_LIMIT')!;
     this.idempotencyRetentionHours = int('IDEMPOTENCY_RETENTION_HOURS')!;
     this.maxAccountsPerCustomer = int('MAX_ACCOUNTS_PER_CUSTOMER')!;
+    this.transferMissLimit = int('TRANSFER_MISS_LIMIT')!;
+    this.transferMissWindowSeconds = int('TRANSFER_MISS_WINDOW_SECONDS')!;
     this.smtp = {
       host: values.SMTP_HOST || undefined,
       port: int('SMTP_PORT')!,

@@ -217,6 +217,20 @@ export const CONFIG_SCHEMA = {
     default: '10',
     doc: 'Open accounts one customer may hold.',
   },
+  TRANSFER_MISS_LIMIT: {
+    kind: 'int',
+    min: 1,
+    max: 100000,
+    default: '10',
+    doc: 'Transfers one customer may have refused per window because the destination does not exist, is closed or holds another currency; beyond it every transfer of theirs is 429 until the window ends.',
+  },
+  TRANSFER_MISS_WINDOW_SECONDS: {
+    kind: 'int',
+    min: 1,
+    max: 86400,
+    default: '3600',
+    doc: 'The window TRANSFER_MISS_LIMIT counts in (it starts with the first transfer after the previous one ended).',
+  },
   SMTP_HOST: {
     kind: 'string',
     doc: 'SMTP server for e-mail notifications; without it the email channel is off (deliveries are skipped).',

@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { IsPlainText } from './plain-text';
+import { displayText, IsPlainText } from './plain-text';
 
 class Named {
   @IsPlainText(1, 20)
@@ -42,5 +42,14 @@ describe('IsPlainText', () => {
     expect(check('   ').errors).toEqual(['name must be longer than or equal to 1 characters']);
     expect(check('x'.repeat(21)).errors).toHaveLength(1);
     expect(check(7).errors).toContain('name must be a string');
+  });
+});
+
+describe('displayText', () => {
+  it('leaves plain text alone and marks each unsafe character with U+FFFD', () => {
+    expect(displayText('Zoë Brontë, مهرداد\u200Cی')).toBe('Zoë Brontë, مهرداد\u200Cی');
+    expect(displayText('Bob\u202Eevil\u202C')).toBe('Bob\uFFFDevil\uFFFD');
+    expect(displayText('Pro\u200Btobank Fraud Team')).toBe('Pro\uFFFDtobank Fraud Team');
+    expect(displayText('Dinner\nCall 0800 now')).toBe('Dinner\uFFFDCall 0800 now');
   });
 });

@@ -12,6 +12,17 @@ import { IsString, Length, Matches } from 'class-validator';
 export const UNSAFE_TEXT =
   /[\p{Cc}\u00AD\u061C\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u;
 
+const UNSAFE_TEXT_ALL = new RegExp(UNSAFE_TEXT.source, 'gu');
+
+/**
+ * Text written before IsPlainText guarded its field (or by a path that does not validate it), made safe
+ * to show another person: every character IsPlainText refuses becomes U+FFFD, so a bidirectional
+ * override cannot reorder what follows and an invisible character shows that it was there (dropping it
+ * would turn "Pro\u200Btobank" into a clean "Protobank"). Rendering code applies it to names, references
+ * and reasons as defence in depth; text that passed IsPlainText comes out unchanged.
+ */
+export const displayText = (value: string): string => value.replace(UNSAFE_TEXT_ALL, '\uFFFD');
+
 /** The text as stored: Unicode NFC (one spelling of each accented letter) and trimmed. */
 export const normaliseText = (value: unknown): unknown =>
   typeof value === 'string' ? value.normalize('NFC').trim() : value;

@@ -18,6 +18,17 @@ return {n, ttl}
 `;
 
 /**
+ * Takes back one hit of a window that still runs: never below zero, and never on a key that has expired
+ * (a DECR there would leave a counter without a TTL).
+ */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) and tonumber(redis.call('GET', KEYS[1])) > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+`;
+
+/**
  * Fixed-window counters in Redis, shared by every instance of every app. Used through @RateLimit() on
  * routes, or directly (login lockout).
  */
@@ -33,6 +44,16 @@ export class RateLimiter {
       windowSeconds * 1000,
     )) as [number, number];
     return { allowed: count <= limit, count, retryAfter: Math.max(1, Math.ceil(ttl / 1000)) };
+  }
+
+  /**
+   * Takes back a hit that turned out not to count: a caller can then hit first (so parallel requests
+   * cannot all pass the check before any is counted) and release when the outcome is a harmless one.
+   * A release that lands in the next window takes back one of that window's hits instead: at most one
+   * extra try per request in flight at the boundary.
+   */
+  async release(bucket: string, key: string): Promise<void> {
+    await this.redis.client.eval(RELEASE, 1, `ratelimit:${bucket}:${key}`);
   }
 
   async reset(bucket: string, key: string): Promise<void> {

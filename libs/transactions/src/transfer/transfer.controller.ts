@@ -8,6 +8,7 @@ import {
   ApiNotFoundResponse,
   ApiOperation,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
@@ -48,6 +49,11 @@ export class TransferController {
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
     description: 'insufficient_funds, currency_mismatch, same_account, idempotency_key_reused',
+  })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description:
+      'rate_limited: more than TRANSFER_MISS_LIMIT of your transfers were refused in the window because their destination does not exist, is closed or holds another currency; every transfer waits until Retry-After',
   })
   async transfer(
     @CurrentCaller() caller: Caller,

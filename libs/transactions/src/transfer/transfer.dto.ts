@@ -1,8 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsAmount, IsCurrency, Optional } from '@protobank/platform';
+import { IsAmount, IsCurrency, IsPlainText, Optional } from '@protobank/platform';
 import type { Currency } from '@protobank/contracts';
 import { Transform } from 'class-transformer';
-import { IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+import { IsUUID, Matches } from 'class-validator';
 
 /** UUIDs compare in lower case (as Postgres returns them), whatever case the client sent. */
 export const LowerCase = () =>
@@ -24,7 +24,7 @@ export class TransferDto {
   to_account_id?: string;
 
   @ApiPropertyOptional({
-    example: '00000019',
+    example: '48219377',
     description: 'The receiving account by its 8-digit number at our sort code (or give to_account_id)',
   })
   @Optional()
@@ -37,9 +37,13 @@ export class TransferDto {
   @IsCurrency()
   currency: Currency;
 
-  @ApiPropertyOptional({ maxLength: 140, example: 'Rent November' })
+  @ApiPropertyOptional({
+    maxLength: 140,
+    example: 'Rent November',
+    description:
+      'Shown to the payee; no control, bidirectional or invisible characters (trimmed, NFC; 1 to 140 characters)',
+  })
   @Optional()
-  @IsString()
-  @MaxLength(140)
+  @IsPlainText(1, 140)
   reference?: string;
 }

@@ -9,15 +9,21 @@ import {
 } from '@protobank/platform';
 import { HistoryService } from '../history/history.service';
 import { Ledger } from '../ledger/ledger';
+import { LedgerAccountsService } from '../ledger/ledger-accounts.service';
+import { DestinationMisses } from './destination-misses';
 import type { TransferDto } from './transfer.dto';
 
 const invalid = (field: string, message: string) =>
   AppError.badRequest('validation_failed', `Invalid request: ${field}`, [{ field, message }]);
 
+const DESTINATION_FIELDS = new Set(['to_account_id', 'to_account_number']);
+
 /**
  * A customer moves money from their account to any account of the bank. Everything that decides
  * whether money may move (ownership, status, currency, funds) is checked by the ledger under its row
- * locks; here only the request's own shape is.
+ * locks; here only the request's own shape is, and how many transfers the caller has had refused for
+ * their destination (DestinationMisses): the distinct answers for a missing, closed or other-currency
+ * account help an honest customer fix a payment, and past a few they stop.
  */
 @Injectable()
 export class TransferService {
@@ -26,6 +32,8 @@ export class TransferService {
     private readonly history: HistoryService,
     private readonly config: AppConfig,
     @Inject(ACCOUNTS_API) private readonly accounts: AccountsApi,
+    private readonly ledgerAccounts: LedgerAccountsService,
+    private readonly misses: DestinationMisses,
   ) {}
 
   async transfer(caller: Caller, body: TransferDto, key: string) {
@@ -33,8 +41,23 @@ export class TransferService {
       throw invalid('to_account_id', 'give exactly one of to_account_id and to_account_number');
     }
     assertAmountWithin(body.amount, this.config.maxAmount);
+    let to: string;
+    if (body.to_account_id !== undefined) {
+      await this.misses.assertNotBlocked(caller.user_id);
+      to = body.to_account_id;
+    } else {
+      to = await this.resolve(caller.user_id, body.to_account_number!);
+    }
+    try {
+      return await this.post(caller, body, key, to);
+    } catch (err) {
+      if (await this.isDestinationMiss(err, body)) await this.misses.record(caller.user_id);
+      throw err;
+    }
+  }
+
+  private async post(caller: Caller, body: TransferDto, key: string, to: string) {
     const fingerprint = requestFingerprint('transfer', { ...body });
-    const to = body.to_account_id ?? (await this.resolve(body.to_account_number!));
     if (to === body.from_account_id) {
       throw AppError.unprocessable('same_account', 'An account cannot transfer to itself', [
         {
@@ -66,19 +89,44 @@ export class TransferService {
     return { view, replayed: posted.replayed };
   }
 
-  private async resolve(number: string): Promise<string> {
+  /**
+   * Whether the ledger refused for the destination: it does not exist, is closed, or holds another
+   * currency. Closed and currency refusals name no side, so the caller's own (source) account decides:
+   * if it is open and in the transfer's currency, the destination was the problem.
+   */
+  private async isDestinationMiss(err: unknown, body: TransferDto): Promise<boolean> {
+    if (!(err instanceof AppError)) return false;
+    if (err.status === 404) return err.details.some((d) => d.field && DESTINATION_FIELDS.has(d.field));
+    if (err.code !== 'account_closed' && err.code !== 'currency_mismatch') return false;
+    const [source] = await this.ledgerAccounts.getStates([body.from_account_id]).catch(() => []);
+    if (!source) return true; // cannot tell: count it
+    return err.code === 'account_closed' ? source.status !== 'closed' : source.currency === body.currency;
+  }
+
+  /**
+   * The account with this number, counted as a miss while it is looked up (see DestinationMisses). A
+   * number failing its check digit is refused first and not counted: that answer tells nothing of
+   * which accounts exist.
+   */
+  private async resolve(userId: string, number: string): Promise<string> {
     if (!isValidAccountNumber(this.config.sortCode, number)) {
       throw invalid('to_account_number', 'to_account_number fails its check digit: check it for a typo');
     }
+    const hit = await this.misses.reserve(userId);
+    let accountId: string;
     try {
-      return (await this.accounts.resolveNumber(number)).account_id;
+      accountId = (await this.accounts.resolveNumber(number)).account_id;
     } catch (err) {
       if (err instanceof AppError && err.status === 404) {
+        await this.misses.kept(userId, hit);
         throw new AppError(404, 'not_found', 'Account not found', [
           { field: 'to_account_number', message: 'no account has this number' },
         ]);
       }
+      await this.misses.release(userId);
       throw err;
     }
+    await this.misses.release(userId);
+    return accountId;
   }
 }

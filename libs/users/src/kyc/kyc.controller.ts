@@ -33,10 +33,19 @@ export class KycController {
 
   @Post('users/me/kyc')
   @HttpCode(201)
-  @ApiOperation({ summary: 'Submit an identity document for KYC (again after a rejection)' })
+  @ApiOperation({
+    summary:
+      'Submit an identity document for KYC: again after a rejection, or, once verified, to change the legal name or date of birth',
+    description:
+      "The submission carries the legal name (full_name, default the profile's) and date of birth to verify. Approval makes them the profile's. A verified customer who submits again stays verified under the details approved before until staff approve the new ones; a rejected change leaves them as they were.",
+  })
   @ApiCreatedResponse({ type: KycDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'kyc_pending or kyc_already_verified' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description:
+      'kyc_pending, or kyc_already_verified (a verified customer submits again only with a different full_name or date_of_birth)',
+  })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'underage' })
   submit(@CurrentCaller() caller: Caller, @Body() body: SubmitKycDto) {
     return this.kyc.submit(caller.user_id, body);
@@ -61,7 +70,10 @@ export class KycController {
   @Post('admin/kyc/:user_id/approve')
   @HttpCode(200)
   @Roles('staff', 'admin')
-  @ApiOperation({ summary: 'Approve a pending submission: the user becomes verified' })
+  @ApiOperation({
+    summary:
+      "Approve a pending submission: the user becomes verified, and its legal name and date of birth become the profile's",
+  })
   @ApiOkResponse({ type: AdminKycDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'kyc_not_pending' })

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsPlainText, Optional } from '@protobank/platform';
 import { Transform } from 'class-transformer';
 import { IsIn, IsISO31661Alpha2, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
 import { PageQuery } from '../admin/admin-users.dto';
@@ -29,6 +30,16 @@ export class SubmitKycDto {
   @ApiProperty({ example: '1990-04-12', description: 'YYYY-MM-DD; applicants must be 18 or older' })
   @Matches(DATE_ONLY, { message: 'date_of_birth must be a date as YYYY-MM-DD' })
   date_of_birth: string;
+
+  @ApiPropertyOptional({
+    example: 'Alice Jones',
+    maxLength: 200,
+    description:
+      "The legal name as the document shows it; defaults to the profile's name. Approval makes it the profile's name, which payees see. A verified customer changes their legal name (or date of birth) only by submitting again with the new one: until staff approve it, the verified name stays.",
+  })
+  @Optional()
+  @IsPlainText(1, 200)
+  full_name?: string;
 }
 
 export class RejectKycDto {
@@ -52,8 +63,14 @@ export class ListKycQuery extends PageQuery {
 }
 
 export class KycDto {
-  @ApiProperty({ example: 'pending', enum: ['not_submitted', 'pending', 'verified', 'rejected'] })
+  @ApiProperty({
+    example: 'pending',
+    enum: ['not_submitted', 'pending', 'verified', 'rejected'],
+    description: 'Of the latest submission; see verified_at for whether the identity is verified',
+  })
   status: string;
+  @ApiPropertyOptional({ example: 'Alice Jones', description: 'The legal name this submission verifies' })
+  full_name?: string;
   @ApiPropertyOptional({ example: 'passport' })
   document_type?: string;
   @ApiPropertyOptional({ example: '******326' })
@@ -68,6 +85,14 @@ export class KycDto {
   reviewed_at?: string | null;
   @ApiPropertyOptional({ example: null, nullable: true, type: String })
   rejection_reason?: string | null;
+  @ApiPropertyOptional({
+    example: '2026-11-21T10:02:00.000Z',
+    nullable: true,
+    type: String,
+    description:
+      'When the identity was last verified. Set while a later submission (a change of legal name or date of birth) is pending or after it was rejected: the customer stays verified under the details approved then.',
+  })
+  verified_at?: string | null;
 }
 
 export class AdminKycDto extends KycDto {

@@ -3,7 +3,13 @@ import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 export type KycStatus = 'pending' | 'verified' | 'rejected';
 export type DocumentType = 'passport' | 'driving_licence' | 'national_id';
 
-/** A user's current KYC submission. The document number is stored only encrypted (and its last 3). */
+/**
+ * A user's current KYC submission: the legal name and date of birth it asks to verify, and the document
+ * that shows them. The document number is stored only encrypted (and its last 3). Approval copies the
+ * name and date of birth onto the profile, where they stay locked; `verified_at` records the last
+ * approval and outlives a later submission (a re-verification), so the customer stays verified, under
+ * the details last approved, while a change is reviewed or after it is refused.
+ */
 @Entity({ schema: 'users', name: 'kyc' })
 @Index('kyc_status_idx', { synchronize: false })
 @Check('kyc_status_check', `status IN ('pending', 'verified', 'rejected')`)
@@ -27,6 +33,10 @@ export class KycEntity {
   @Column('char', { length: 2 })
   country: string;
 
+  /** The legal name this submission asks to verify (the profile's name when it gave none). */
+  @Column('text')
+  full_name: string;
+
   @Column('date')
   date_of_birth: string;
 
@@ -41,4 +51,8 @@ export class KycEntity {
 
   @Column('text', { nullable: true })
   rejection_reason: string | null;
+
+  /** When staff last approved this user's identity; null while they never have. */
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  verified_at: Date | null;
 }

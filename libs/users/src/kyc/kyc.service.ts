@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { KycStatus } from '@protobank/contracts';
 import { AppError, keysetPage, OutboxService, type Caller } from '@protobank/platform';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AuditLog } from '../admin/audit-log';
 import { assertActiveRole } from '../admin/staff-checks';
 import { UserEntity } from '../profiles/user.entity';
@@ -26,6 +26,7 @@ export function ageOn(dateOfBirth: string, today = new Date()): number | undefin
 
 const view = (k: KycEntity) => ({
   status: k.status,
+  full_name: k.full_name,
   document_type: k.document_type,
   document_number_masked: maskDocumentNumber(k.document_number_last3),
   country: k.country,
@@ -33,12 +34,18 @@ const view = (k: KycEntity) => ({
   submitted_at: k.submitted_at.toISOString(),
   reviewed_at: k.reviewed_at?.toISOString() ?? null,
   rejection_reason: k.rejection_reason,
+  verified_at: k.verified_at?.toISOString() ?? null,
 });
 
 /**
- * KYC: a customer submits one document (again after a rejection), staff approve or reject it. Every
- * change writes its event to the users outbox, and every staff decision to the audit trail, in the
- * same transaction.
+ * KYC: a customer submits one document with the legal name and date of birth it shows (again after a
+ * rejection), staff approve or reject it. Approval makes that name and date of birth the profile's,
+ * and from then on they change only the same way: a verified customer submits again with the new
+ * details (a re-verification). While it is reviewed, and if it is rejected, the customer stays
+ * verified under the details approved before, which are what payees see: a bank declines a change of
+ * name it cannot evidence, it does not unverify the customer for it (staff who suspect fraud freeze
+ * accounts or disable the user). Every change writes its event to the users outbox, and every staff
+ * decision to the audit trail, in the same transaction.
  */
 @Injectable()
 export class KycService {
@@ -76,8 +83,14 @@ export class KycService {
       const current = await m.getRepository(KycEntity).findOneBy({ user_id: userId });
       if (current?.status === 'pending')
         throw AppError.conflict('kyc_pending', 'A KYC submission is already being reviewed');
-      if (current?.status === 'verified')
-        throw AppError.conflict('kyc_already_verified', 'KYC is already verified');
+      const fullName = input.full_name ?? user.full_name;
+      const verifiedAt = current?.verified_at ?? null;
+      if (verifiedAt && fullName === user.full_name && input.date_of_birth === user.date_of_birth) {
+        throw AppError.conflict(
+          'kyc_already_verified',
+          'KYC is already verified; submit again only to change your legal name or date of birth',
+        );
+      }
       const kyc = m.getRepository(KycEntity).create({
         user_id: userId,
         status: 'pending',
@@ -85,11 +98,13 @@ export class KycService {
         document_number_encrypted: this.cipher.encrypt(number, userId),
         document_number_last3: number.slice(-3),
         country: input.country.toUpperCase(),
+        full_name: fullName,
         date_of_birth: input.date_of_birth,
         submitted_at: new Date(),
         reviewed_at: null,
         reviewer_id: null,
         rejection_reason: null,
+        verified_at: verifiedAt,
       });
       await m.getRepository(KycEntity).save(kyc);
       await this.outbox.add(m, 'users', 'kyc.submitted', { user_id: userId });
@@ -102,9 +117,20 @@ export class KycService {
     return kyc ? view(kyc) : { status: 'not_submitted' as const };
   }
 
+  /** Verified once approved, and still while a later change is reviewed or after it was rejected. */
   async status(userId: string): Promise<{ status: KycStatus }> {
     const kyc = await this.dataSource.getRepository(KycEntity).findOneBy({ user_id: userId });
-    return { status: kyc?.status ?? 'not_submitted' };
+    return { status: kyc?.verified_at ? 'verified' : (kyc?.status ?? 'not_submitted') };
+  }
+
+  /**
+   * Whether the profile's legal name and date of birth are locked: while a submission is reviewed (it
+   * carries its own) and once verified. The caller holds the profile row's lock, which submissions
+   * take too, so the answer cannot change before it commits.
+   */
+  async identityLocked(m: EntityManager, userId: string): Promise<boolean> {
+    const kyc = await m.getRepository(KycEntity).findOneBy({ user_id: userId });
+    return kyc !== null && (kyc.status !== 'rejected' || kyc.verified_at !== null);
   }
 
   async list(q: ListKycQuery) {
@@ -145,10 +171,24 @@ export class KycService {
         throw AppError.conflict('kyc_not_pending', `This KYC submission is ${kyc.status}, not pending`);
       kyc.reviewed_at = new Date();
       kyc.reviewer_id = reviewer.user_id;
+      const reverification = kyc.verified_at !== null;
       if (decision.approve) {
         kyc.status = 'verified';
-        await this.outbox.add(m, 'users', 'kyc.verified', { user_id: userId, reviewer_id: reviewer.user_id });
-        await this.auditLog.record(m, reviewer, 'kyc_approved', userId);
+        kyc.verified_at = kyc.reviewed_at;
+        // The verified details become the profile's: the name payees see is the name staff checked.
+        const users = m.getRepository(UserEntity);
+        const user = await users.findOne({ where: { id: userId }, lock: { mode: 'pessimistic_write' } });
+        if (!user) throw AppError.notFound('user');
+        const before = { full_name: user.full_name, date_of_birth: user.date_of_birth };
+        const after = { full_name: kyc.full_name, date_of_birth: kyc.date_of_birth };
+        await users.update({ id: userId }, after);
+        await this.outbox.add(m, 'users', 'kyc.verified', {
+          user_id: userId,
+          reviewer_id: reviewer.user_id,
+          reverification,
+        });
+        const changed = before.full_name !== after.full_name || before.date_of_birth !== after.date_of_birth;
+        await this.auditLog.record(m, reviewer, 'kyc_approved', userId, changed ? { before, after } : {});
       } else {
         kyc.status = 'rejected';
         kyc.rejection_reason = decision.reason;
@@ -156,6 +196,7 @@ export class KycService {
           user_id: userId,
           reviewer_id: reviewer.user_id,
           reason: decision.reason,
+          reverification,
         });
         await this.auditLog.record(m, reviewer, 'kyc_rejected', userId, { reason: decision.reason });
       }

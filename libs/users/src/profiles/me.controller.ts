@@ -2,6 +2,7 @@ import { Body, Controller, Get, Patch } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiConflictResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -21,7 +22,7 @@ export class MeController {
   @Get('me')
   @ApiOperation({ summary: "The caller's profile" })
   @ApiOkResponse({ type: ProfileDto })
-  me(@CurrentCaller() caller: Caller) {
+  me(@CurrentCaller() caller: Caller): Promise<ProfileDto> {
     return this.profiles.profile(caller.user_id);
   }
 
@@ -29,7 +30,12 @@ export class MeController {
   @ApiOperation({ summary: "Change the caller's name, date of birth, phone or address" })
   @ApiOkResponse({ type: ProfileDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  update(@CurrentCaller() caller: Caller, @Body() body: UpdateProfileDto) {
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description:
+      'identity_locked: full_name or date_of_birth is verified (or being verified) by KYC; details name the field. Change it with POST /users/me/kyc.',
+  })
+  update(@CurrentCaller() caller: Caller, @Body() body: UpdateProfileDto): Promise<ProfileDto> {
     if (Object.keys(body).length === 0) {
       throw AppError.badRequest('validation_failed', 'Invalid request: nothing to change', [
         { message: 'give at least one of full_name, date_of_birth, phone, address' },

@@ -1,30 +1,26 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { Optional } from '@protobank/platform';
-import { IsISO31661Alpha2, IsObject, IsString, Length, Matches, ValidateNested } from 'class-validator';
+import { IsPlainText, Optional } from '@protobank/platform';
+import { IsISO31661Alpha2, IsObject, Matches, ValidateNested } from 'class-validator';
 import { DATE_ONLY } from '../kyc/kyc.dto';
 import { UserDto } from '@protobank/contracts';
 
 export class AddressDto {
-  @ApiProperty({ example: '1 High Street' })
-  @IsString()
-  @Length(1, 200)
+  @ApiProperty({ example: '1 High Street', maxLength: 200 })
+  @IsPlainText(1, 200)
   line1: string;
 
-  @ApiPropertyOptional({ example: 'Flat 2' })
+  @ApiPropertyOptional({ example: 'Flat 2', maxLength: 200 })
   @Optional()
-  @IsString()
-  @Length(1, 200)
+  @IsPlainText(1, 200)
   line2?: string;
 
-  @ApiProperty({ example: 'London' })
-  @IsString()
-  @Length(1, 100)
+  @ApiProperty({ example: 'London', maxLength: 100 })
+  @IsPlainText(1, 100)
   city: string;
 
-  @ApiProperty({ example: 'SW1A 1AA' })
-  @IsString()
-  @Length(1, 20)
+  @ApiProperty({ example: 'SW1A 1AA', maxLength: 20 })
+  @IsPlainText(1, 20)
   postcode: string;
 
   @ApiProperty({ example: 'GB' })
@@ -33,13 +29,20 @@ export class AddressDto {
 }
 
 export class UpdateProfileDto {
-  @ApiPropertyOptional({ example: 'Alice Jones' })
+  @ApiPropertyOptional({
+    example: 'Alice Jones',
+    maxLength: 200,
+    description:
+      'Legal name. Locked while a KYC submission is reviewed and once verified (409 identity_locked): then it changes only through a new KYC submission carrying it.',
+  })
   @Optional()
-  @IsString()
-  @Length(1, 200)
+  @IsPlainText(1, 200)
   full_name?: string;
 
-  @ApiPropertyOptional({ example: '1990-04-12' })
+  @ApiPropertyOptional({
+    example: '1990-04-12',
+    description: 'Locked like full_name: KYC checks it.',
+  })
   @Optional()
   @Matches(DATE_ONLY, { message: 'date_of_birth must be a date as YYYY-MM-DD' })
   date_of_birth?: string;

@@ -57,23 +57,43 @@ export class ProfilesService implements UsersApi {
     return { ...toView(user), date_of_birth: user.date_of_birth, phone: user.phone, address: user.address };
   }
 
+  /**
+   * The legal name and date of birth are KYC's once a submission carries them: while it is reviewed and
+   * after approval, a different value is 409 identity_locked naming the field, and nothing changes (the
+   * way to change them is a new KYC submission). The same value again is no change and passes.
+   */
   async updateProfile(userId: string, change: UpdateProfileDto) {
-    const repo = this.dataSource.getRepository(UserEntity);
-    const user = await repo.findOneBy({ id: userId });
-    if (!user) throw AppError.notFound('user');
-    if (change.full_name !== undefined) user.full_name = change.full_name.trim();
-    if (change.date_of_birth !== undefined) {
-      if (ageOn(change.date_of_birth) === undefined) {
-        throw AppError.badRequest('validation_failed', 'Invalid request: date_of_birth', [
-          { field: 'date_of_birth', message: 'date_of_birth is not a real date' },
-        ]);
-      }
-      user.date_of_birth = change.date_of_birth;
+    if (change.date_of_birth !== undefined && ageOn(change.date_of_birth) === undefined) {
+      throw AppError.badRequest('validation_failed', 'Invalid request: date_of_birth', [
+        { field: 'date_of_birth', message: 'date_of_birth is not a real date' },
+      ]);
     }
-    if (change.phone !== undefined) user.phone = change.phone;
-    if (change.address !== undefined)
-      user.address = { ...change.address, country: change.address.country.toUpperCase() };
-    await repo.save(user);
+    await this.dataSource.transaction(async (m) => {
+      // The profile row's lock orders this with KYC submissions, which take it too.
+      const repo = m.getRepository(UserEntity);
+      const user = await repo.findOne({ where: { id: userId }, lock: { mode: 'pessimistic_write' } });
+      if (!user) throw AppError.notFound('user');
+      const identity = (['full_name', 'date_of_birth'] as const).filter(
+        (field) => change[field] !== undefined && change[field] !== user[field],
+      );
+      if (identity.length > 0 && (await this.kyc.identityLocked(m, userId))) {
+        throw new AppError(
+          409,
+          'identity_locked',
+          `Locked by KYC: ${identity.join(', ')}; submit KYC again with the new value to change it`,
+          identity.map((field) => ({
+            field,
+            message: `${field} is verified (or being verified) by KYC: change it with a new KYC submission (POST /users/me/kyc)`,
+          })),
+        );
+      }
+      if (change.full_name !== undefined) user.full_name = change.full_name;
+      if (change.date_of_birth !== undefined) user.date_of_birth = change.date_of_birth;
+      if (change.phone !== undefined) user.phone = change.phone;
+      if (change.address !== undefined)
+        user.address = { ...change.address, country: change.address.country.toUpperCase() };
+      await repo.save(user);
+    });
     return this.profile(userId);
   }
 

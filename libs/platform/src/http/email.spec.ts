@@ -1,0 +1,49 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { IsEmailAddress, normaliseEmail } from './email';
+
+class WithEmail {
+  @IsEmailAddress()
+  email: string;
+}
+
+const check = (email: unknown) => {
+  const value = plainToInstance(WithEmail, { email });
+  return {
+    value: value.email,
+    errors: validateSync(value).flatMap((e) =>
+      Object.keys(e.constraints ?? {}).map((k) => `${e.property}:${k}`),
+    ),
+  };
+};
+
+describe('e-mail addresses', () => {
+  it('normalises full-width letters, case and surrounding space to one form', () => {
+    expect(normaliseEmail(' ＡＬＩＣＥ@Example.COM ')).toBe('alice@example.com');
+    expect(normaliseEmail('ａｌｉｃｅ@ｅｘａｍｐｌｅ．ｃｏｍ')).toBe('alice@example.com');
+    expect(normaliseEmail('ﬁona@example.com')).toBe('fiona@example.com'); // the ligature, as its letters
+    expect(check('  Alice@Example.com')).toEqual({ value: 'alice@example.com', errors: [] });
+    expect(check('ａｌｉｃｅ@example.com')).toEqual({ value: 'alice@example.com', errors: [] });
+  });
+
+  it.each([
+    ['a zero-width space', 'ali\u200Bce@example.com'],
+    ['a zero-width joiner', 'ali\u200Dce@example.com'],
+    ['a right-to-left override', 'alice\u202E@example.com'],
+    ['a soft hyphen', 'ali\u00ADce@example.com'],
+    ['a no-break space inside', 'ali\u00A0ce@example.com'],
+    ['a word joiner', 'alice@exam\u2060ple.com'],
+    ['a Hangul filler', 'alice\u3164@example.com'],
+    ['a variation selector', 'alice\uFE0F@example.com'],
+    ['a tag character', 'alice\u{E0041}@example.com'],
+    ['a control character', 'alice\u0007@example.com'],
+  ])('refuses %s, naming the field', (_what, email) => {
+    expect(check(email).errors).toContain('email:matches');
+  });
+
+  it('refuses what is not an address, or too long', () => {
+    expect(check('alice').errors).toEqual(['email:isEmail']);
+    expect(check(`${'a'.repeat(250)}@example.com`).errors).toContain('email:maxLength');
+    expect(check(7).errors).toContain('email:isString');
+  });
+});

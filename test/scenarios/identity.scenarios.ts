@@ -1,0 +1,448 @@
+/**
+ * Identity, both topologies: one e-mail is one account whatever its Unicode spelling; the name a payee
+ * sees is the name KYC verified (locked on the profile, changed only by a re-verification that staff
+ * approve); names, references and address lines refuse control, bidirectional and invisible
+ * characters; account numbers are unpredictable and a customer probing for them is stopped.
+ */
+import { CONFIG_SCHEMA } from '@protobank/platform';
+import { accountNumberFor, isValidAccountNumber } from '@protobank/contracts';
+import { randomInt } from 'node:crypto';
+import type { Client } from 'pg';
+import request from 'supertest';
+import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
+import { balanceOf, deposit, openAccount, transfer, verifiedCustomer } from '../support/banking';
+import { eventually } from '../support/test-env';
+import type { Running } from '../support/topologies';
+
+const RLO = '\u202E'; // RIGHT-TO-LEFT OVERRIDE
+let seq = 0;
+
+/** Every printable ASCII character as its full-width form (U+FF01..U+FF5E), which NFKC maps back. */
+const fullWidth = (s: string) =>
+  [...s].map((c) => (c >= '!' && c <= '~' ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c)).join('');
+
+/** A passport number no other scenario uses (duplicate documents are a finding of their own). */
+const passport = (date_of_birth = '1990-04-12', extra: Record<string, string> = {}) => ({
+  document_type: 'passport',
+  document_number: `ID${Date.now() % 1e9}${randomInt(1000, 9999)}`,
+  country: 'GB',
+  date_of_birth,
+  ...extra,
+});
+
+const fields = (res: request.Response) => (res.body.details as { field: string }[]).map((d) => d.field);
+
+export function identityScenarios(get: () => Running) {
+  const http = () => request(get().baseUrl);
+  let admin: Actor;
+  let db: Client;
+
+  beforeAll(async () => {
+    admin = await firstAdmin(get());
+    db = await get().t.db();
+  });
+
+  const me = async (c: Actor) => (await http().get('/users/me').set(bearer(c.token)).expect(200)).body;
+  const approve = (c: Actor) =>
+    http().post(`/admin/kyc/${c.id}/approve`).set(bearer(admin.token)).expect(200);
+  const received = (payee: Actor, transactionId: string) =>
+    eventually(
+      async () => {
+        const list = await http().get('/notifications').set(bearer(payee.token)).expect(200);
+        return (list.body.data as { body: string; data: { transaction_id?: string } }[]).find(
+          (n) => n.data.transaction_id === transactionId,
+        );
+      },
+      15000,
+      "the payee's notification",
+    );
+
+  describe('e-mail addresses', () => {
+    const unique = () => `alice.${Date.now()}.${seq++}`;
+
+    it('treats the full-width spelling of a registered e-mail as the same address (409 email_taken)', async () => {
+      const email = `${unique()}@example.com`;
+      const body = { password: PASSWORD, full_name: 'Alice Jones' };
+      const first = await http()
+        .post('/auth/register')
+        .send({ ...body, email })
+        .expect(201);
+      const again = await http()
+        .post('/auth/register')
+        .send({ ...body, email: fullWidth(email) });
+      expect([again.status, again.body.code]).toEqual([409, 'email_taken']);
+      const upper = await http()
+        .post('/auth/register')
+        .send({ ...body, email: `  ${email.toUpperCase()} ` });
+      expect([upper.status, upper.body.code]).toEqual([409, 'email_taken']);
+      const rows = await db.query(`SELECT email FROM users.users WHERE id = $1`, [first.body.id]);
+      expect(rows.rows).toEqual([{ email }]);
+    });
+
+    it('refuses an e-mail holding an invisible character with 400 naming email, and creates nothing', async () => {
+      const local = unique();
+      for (const invisible of ['\u200B', '\u2060', '\u00AD', '\uFEFF']) {
+        const email = `${local.slice(0, 3)}${invisible}${local.slice(3)}@example.com`;
+        const res = await http()
+          .post('/auth/register')
+          .send({ email, password: PASSWORD, full_name: 'Alice Jones' })
+          .expect(400);
+        expect(fields(res)).toContain('email');
+        const login = await http().post('/auth/login').send({ email, password: PASSWORD }).expect(400);
+        expect(fields(login)).toContain('email');
+      }
+      const stored = await db.query(`SELECT 1 FROM users.users WHERE email LIKE $1`, [`%${local.slice(3)}%`]);
+      expect(stored.rows).toEqual([]);
+    });
+
+    it('logs in with the NFKC-equivalent form of the e-mail, into the same account', async () => {
+      const email = `${unique()}@example.com`;
+      const reg = await http()
+        .post('/auth/register')
+        .send({ email: fullWidth(email), password: PASSWORD, full_name: 'Alice Jones' })
+        .expect(201);
+      expect(reg.body.email).toBe(email); // stored in its one form
+      for (const form of [email, fullWidth(email), ` ${email.toUpperCase()}`]) {
+        const login = await http().post('/auth/login').send({ email: form, password: PASSWORD }).expect(200);
+        const profile = await me({ token: login.body.access_token } as Actor);
+        expect({ form, id: profile.id }).toEqual({ form, id: reg.body.id });
+      }
+    });
+  });
+
+  describe('the verified name', () => {
+    it('refuses to rename a verified customer (409 naming the field, nothing changed); payees see the verified name', async () => {
+      const payer = await verifiedCustomer(get(), admin, 'named.payer');
+      const payee = await verifiedCustomer(get(), admin, 'named.payee');
+      const from = await openAccount(get(), payer);
+      const to = await openAccount(get(), payee);
+      await deposit(get(), admin, from, 100);
+
+      const rename = await http()
+        .patch('/users/me')
+        .set(bearer(payer.token))
+        .send({ full_name: 'Protobank Fraud Team', phone: '+447700900123' });
+      expect([rename.status, rename.body.code, fields(rename)]).toEqual([
+        409,
+        'identity_locked',
+        ['full_name'],
+      ]);
+      const born = await http()
+        .patch('/users/me')
+        .set(bearer(payer.token))
+        .send({ date_of_birth: '1985-01-01' });
+      expect([born.status, fields(born)]).toEqual([409, ['date_of_birth']]);
+      expect(await me(payer)).toMatchObject({
+        full_name: 'Cus named.payer',
+        phone: null,
+        date_of_birth: '1990-04-12', // the verified one, from KYC
+      });
+      // The same name again is no change; the rest of the profile stays the customer's to edit.
+      await http()
+        .patch('/users/me')
+        .set(bearer(payer.token))
+        .send({ full_name: 'Cus named.payer', phone: '+447700900123' })
+        .expect(200);
+
+      const sent = await transfer(get(), payer, {
+        from_account_id: from.id,
+        to_account_number: to.account_number,
+        amount: 1,
+        currency: 'GBP',
+      }).expect(201);
+      const notice = await received(payee, sent.body.id);
+      expect(notice.body).toBe('You received £0.01 from Cus named.payer');
+    });
+
+    it('locks the name while a first KYC submission is reviewed, and approval applies the name it carries', async () => {
+      const c = await newCustomer(get(), 'first.kyc');
+      await http()
+        .post('/users/me/kyc')
+        .set(bearer(c.token))
+        .send(passport('1991-02-03', { full_name: 'Alice Marie Jones' }))
+        .expect(201);
+      const locked = await http().patch('/users/me').set(bearer(c.token)).send({ full_name: 'Someone Else' });
+      expect([locked.status, fields(locked)]).toEqual([409, ['full_name']]);
+      expect((await me(c)).full_name).toBe('Cus first.kyc');
+      await approve(c);
+      expect(await me(c)).toMatchObject({ full_name: 'Alice Marie Jones', date_of_birth: '1991-02-03' });
+    });
+
+    it('changes a verified name only when staff approve a re-verification; until then payees see the old one', async () => {
+      const payer = await verifiedCustomer(get(), admin, 'reverify.payer');
+      const payee = await verifiedCustomer(get(), admin, 'reverify.payee');
+      const from = await openAccount(get(), payer);
+      const to = await openAccount(get(), payee);
+      await deposit(get(), admin, from, 100);
+      const pay = () =>
+        transfer(get(), payer, {
+          from_account_id: from.id,
+          to_account_number: to.account_number,
+          amount: 1,
+          currency: 'GBP',
+        }).expect(201);
+
+      const submitted = await http()
+        .post('/users/me/kyc')
+        .set(bearer(payer.token))
+        .send(passport('1990-04-12', { full_name: 'Alice Newname' }))
+        .expect(201);
+      expect(submitted.body).toMatchObject({
+        status: 'pending',
+        full_name: 'Alice Newname',
+        verified_at: expect.any(String),
+      });
+      // Still verified, under the old name: accounts open, payees see it, the profile keeps it locked.
+      await openAccount(get(), payer, 'EUR');
+      expect((await me(payer)).full_name).toBe('Cus reverify.payer');
+      await http()
+        .patch('/users/me')
+        .set(bearer(payer.token))
+        .send({ full_name: 'Alice Newname' })
+        .expect(409);
+      const before = await pay();
+      expect((await received(payee, before.body.id)).body).toBe('You received £0.01 from Cus reverify.payer');
+
+      const listed = await http()
+        .get('/admin/kyc')
+        .query({ status: 'pending', limit: 100 })
+        .set(bearer(admin.token))
+        .expect(200);
+      expect(listed.body.data).toContainEqual(
+        expect.objectContaining({ user_id: payer.id, full_name: 'Alice Newname' }),
+      );
+      await approve(payer);
+      expect((await me(payer)).full_name).toBe('Alice Newname');
+      const after = await pay();
+      expect((await received(payee, after.body.id)).body).toBe('You received £0.01 from Alice Newname');
+      const audit = await http()
+        .get('/admin/audit')
+        .query({ limit: 100 })
+        .set(bearer(admin.token))
+        .expect(200);
+      expect(audit.body.data).toContainEqual(
+        expect.objectContaining({
+          action: 'kyc_approved',
+          target_user_id: payer.id,
+          details: {
+            before: { full_name: 'Cus reverify.payer', date_of_birth: '1990-04-12' },
+            after: { full_name: 'Alice Newname', date_of_birth: '1990-04-12' },
+          },
+        }),
+      );
+    });
+
+    it('leaves a customer verified, under the old name, when staff reject their change', async () => {
+      const c = await verifiedCustomer(get(), admin, 'rejected.change');
+      const same = await http().post('/users/me/kyc').set(bearer(c.token)).send(passport());
+      expect([same.status, same.body.code]).toEqual([409, 'kyc_already_verified']);
+      await http()
+        .post('/users/me/kyc')
+        .set(bearer(c.token))
+        .send(passport('1990-04-12', { full_name: 'Protobank Fraud Team' }))
+        .expect(201);
+      await http()
+        .post(`/admin/kyc/${c.id}/reject`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Name does not match the document' })
+        .expect(200);
+      expect((await me(c)).full_name).toBe('Cus rejected.change');
+      const kyc = await http().get('/users/me/kyc').set(bearer(c.token)).expect(200);
+      expect(kyc.body).toMatchObject({
+        status: 'rejected',
+        full_name: 'Protobank Fraud Team',
+        verified_at: expect.any(String),
+      });
+      await openAccount(get(), c); // still verified
+      await http()
+        .patch('/users/me')
+        .set(bearer(c.token))
+        .send({ full_name: 'Protobank Fraud Team' })
+        .expect(409);
+      const notice = await eventually(async () => {
+        const list = await http().get('/notifications').set(bearer(c.token)).expect(200);
+        return (list.body.data as { type: string; body: string }[]).find((n) => n.type === 'kyc.rejected');
+      });
+      expect(notice.body).toContain('Your verified details stay as they were');
+    });
+  });
+
+  describe('text other people read', () => {
+    it(`refuses ${'U+202E'} in every name, reference and address line with 400 naming the field`, async () => {
+      const evil = `Bob${RLO}kcab`;
+      const reg = await http()
+        .post('/auth/register')
+        .send({ email: `rlo.${Date.now()}.${seq++}@example.com`, password: PASSWORD, full_name: evil })
+        .expect(400);
+      expect(fields(reg)).toEqual(['full_name']);
+
+      const c = await newCustomer(get(), 'rlo');
+      const profile = await http()
+        .patch('/users/me')
+        .set(bearer(c.token))
+        .send({ full_name: evil })
+        .expect(400);
+      expect(fields(profile)).toEqual(['full_name']);
+      const address = {
+        line1: '1 High Street',
+        line2: 'Flat 2',
+        city: 'London',
+        postcode: 'SW1A 1AA',
+        country: 'GB',
+      };
+      for (const line of ['line1', 'line2', 'city', 'postcode'] as const) {
+        const res = await http()
+          .patch('/users/me')
+          .set(bearer(c.token))
+          .send({ address: { ...address, [line]: `${address[line]}${RLO}` } })
+          .expect(400);
+        expect(fields(res)).toEqual([`address.${line}`]);
+      }
+      expect(await me(c)).toMatchObject({ full_name: 'Cus rlo', address: null });
+      const kyc = await http()
+        .post('/users/me/kyc')
+        .set(bearer(c.token))
+        .send(passport('1990-04-12', { full_name: evil }))
+        .expect(400);
+      expect(fields(kyc)).toEqual(['full_name']);
+      await http().get('/users/me/kyc').set(bearer(c.token)).expect(200, { status: 'not_submitted' });
+
+      const v = await verifiedCustomer(get(), admin, 'rlo.v');
+      const named = await http()
+        .post('/accounts')
+        .set(bearer(v.token))
+        .send({ type: 'current', currency: 'GBP', name: `Bills${RLO}` })
+        .expect(400);
+      expect(fields(named)).toEqual(['name']);
+      await http().get('/accounts').set(bearer(v.token)).expect(200, { data: [], next_cursor: null });
+      const a = await openAccount(get(), v);
+      const b = await openAccount(get(), v, 'GBP', 'savings');
+      await deposit(get(), admin, a, 100);
+      for (const reference of [`Rent${RLO}tnuocca`, 'Rent\u200Bal', 'Line\nbreak']) {
+        const res = await transfer(get(), v, {
+          from_account_id: a.id,
+          to_account_id: b.id,
+          amount: 1,
+          currency: 'GBP',
+          reference,
+        }).expect(400);
+        expect(fields(res)).toEqual(['reference']);
+      }
+      expect(await balanceOf(get(), v, a)).toBe(100);
+    });
+  });
+
+  describe('account numbers', () => {
+    it('gives consecutively opened accounts unrelated numbers, each passing its check digit', async () => {
+      const c = await verifiedCustomer(get(), admin, 'numbers');
+      const numbers: string[] = [];
+      for (let i = 0; i < 6; i++)
+        numbers.push((await openAccount(get(), c, 'GBP', 'savings')).account_number);
+      expect(numbers.every((n) => isValidAccountNumber('990001', n))).toBe(true);
+      const serials = numbers.map((n) => Number(n.slice(0, 7)));
+      const steps = serials.slice(1).map((s, i) => Math.abs(s - serials[i]));
+      // A sequence steps by 1 or 2 (a serial without a check digit is skipped); random draws from 9.1M do not.
+      expect(steps.filter((d) => d > 1000).length).toBeGreaterThanOrEqual(4);
+    });
+
+    describe('probing for numbers', () => {
+      // The suites run with the default.
+      const limit = Number(CONFIG_SCHEMA.TRANSFER_MISS_LIMIT.default);
+      /** Numbers with a valid check digit that no account has. */
+      const missing = async (count: number) => {
+        const out: string[] = [];
+        while (out.length < count) {
+          const n = accountNumberFor('990001', randomInt(1, 10_000_000));
+          if (!n || out.includes(n)) continue;
+          const taken = await db.query(`SELECT 1 FROM accounts.accounts WHERE account_number = $1`, [n]);
+          if (taken.rows.length === 0) out.push(n);
+        }
+        return out;
+      };
+
+      it('refuses the probe after TRANSFER_MISS_LIMIT missing numbers with 429, while other customers pay', async () => {
+        const prober = await verifiedCustomer(get(), admin, 'prober');
+        const honest = await verifiedCustomer(get(), admin, 'honest');
+        const payee = await verifiedCustomer(get(), admin, 'probed');
+        const from = await openAccount(get(), prober);
+        const mine = await openAccount(get(), honest);
+        const target = await openAccount(get(), payee);
+        await deposit(get(), admin, from, 100);
+        await deposit(get(), admin, mine, 100);
+        const probe = (number: string) =>
+          transfer(get(), prober, {
+            from_account_id: from.id,
+            to_account_number: number,
+            amount: 1,
+            currency: 'GBP',
+          });
+
+        const numbers = await missing(limit + 1);
+        for (const n of numbers.slice(0, limit)) {
+          const res = await probe(n);
+          expect([res.status, fields(res)]).toEqual([404, ['to_account_number']]);
+        }
+        const stopped = await probe(numbers[limit]);
+        expect([stopped.status, stopped.body.code]).toEqual([429, 'rate_limited']);
+        expect(Number(stopped.headers['retry-after'])).toBeGreaterThan(0);
+        // No oracle left: an existing number is refused the same way, and nothing moves.
+        const real = await probe(target.account_number);
+        expect([real.status, real.body.code]).toEqual([429, 'rate_limited']);
+        expect(await balanceOf(get(), prober, from)).toBe(100);
+
+        await transfer(get(), honest, {
+          from_account_id: mine.id,
+          to_account_number: target.account_number,
+          amount: 1,
+          currency: 'GBP',
+        }).expect(201);
+      });
+
+      it('counts probes sent in parallel before answering them', async () => {
+        const prober = await verifiedCustomer(get(), admin, 'prober.parallel');
+        const from = await openAccount(get(), prober);
+        const numbers = await missing(limit * 2);
+        const results = await Promise.all(
+          numbers.map((n) =>
+            transfer(get(), prober, {
+              from_account_id: from.id,
+              to_account_number: n,
+              amount: 1,
+              currency: 'GBP',
+            }),
+          ),
+        );
+        const statuses = results.map((r) => r.status);
+        expect(statuses.filter((s) => s === 404)).toHaveLength(limit);
+        expect(statuses.filter((s) => s === 429)).toHaveLength(limit);
+      });
+
+      it("counts closed and other-currency destinations, not the caller's own mistakes", async () => {
+        const prober = await verifiedCustomer(get(), admin, 'prober.kinds');
+        const payee = await verifiedCustomer(get(), admin, 'probed.kinds');
+        const from = await openAccount(get(), prober);
+        const euros = await openAccount(get(), payee, 'EUR');
+        const closed = await openAccount(get(), payee, 'GBP', 'savings');
+        await http().post(`/accounts/${closed.id}/close`).set(bearer(payee.token)).expect(200);
+        const gbp = await openAccount(get(), payee);
+        await deposit(get(), admin, from, 100);
+        const send = (to: string, currency = 'GBP') =>
+          transfer(get(), prober, { from_account_id: from.id, to_account_number: to, amount: 1, currency });
+
+        // The caller's own account does not hold EUR: their mistake, told every time, never counted.
+        for (let i = 0; i <= limit; i++) {
+          const own = await send(gbp.account_number, 'EUR');
+          expect([own.status, own.body.code]).toEqual([422, 'currency_mismatch']);
+        }
+        for (let i = 0; i < limit; i++) {
+          const res = i % 2 ? await send(euros.account_number) : await send(closed.account_number);
+          expect([res.status, res.body.code]).toEqual(
+            i % 2 ? [422, 'currency_mismatch'] : [409, 'account_closed'],
+          );
+        }
+        const stopped = await send(gbp.account_number);
+        expect([stopped.status, stopped.body.code]).toEqual([429, 'rate_limited']);
+      });
+    });
+  });
+}
