@@ -1,5 +1,6 @@
 export * from './contract';
 export * from './events';
+export * from './staff-actions';
 export * from './users/users.contract';
 export * from './users/user.dto';
 export * from './money';

@@ -3,9 +3,14 @@ import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 export type KycStatus = 'pending' | 'verified' | 'rejected';
 export type DocumentType = 'passport' | 'driving_licence' | 'national_id';
 
-/** A user's current KYC submission. The document number is stored only encrypted (and its last 3). */
+/**
+ * A user's current KYC submission. The document number is stored only encrypted (and its last 3), with
+ * its keyed lookup hash to find the same document on another user's submission.
+ */
 @Entity({ schema: 'users', name: 'kyc' })
 @Index('kyc_status_idx', { synchronize: false })
+@Index('kyc_document_hash_idx', { synchronize: false })
+@Index('kyc_document_hash_missing_idx', { synchronize: false })
 @Check('kyc_status_check', `status IN ('pending', 'verified', 'rejected')`)
 @Check('kyc_document_type_check', `document_type IN ('passport', 'driving_licence', 'national_id')`)
 export class KycEntity {
@@ -23,6 +28,10 @@ export class KycEntity {
 
   @Column('text')
   document_number_last3: string;
+
+  /** HMAC of the normalised number (DocumentCipher.lookupHash); null until computed for rows from before it. */
+  @Column('bytea', { nullable: true })
+  document_number_hash: Buffer | null;
 
   @Column('char', { length: 2 })
   country: string;
