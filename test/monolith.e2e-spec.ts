@@ -9,6 +9,7 @@ import { accountsScenarios } from './scenarios/accounts.scenarios';
 import { ledgerScenarios } from './scenarios/ledger.scenarios';
 import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
+import { staffScenarios } from './scenarios/staff.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { startTopology, type Running } from './support/topologies';
 
@@ -35,6 +36,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
   usersScenarios(() => running);
   accountsScenarios(() => running);
   ledgerScenarios(() => running);
+  staffScenarios(() => running);
   analyticsScenarios(() => running);
   notificationsScenarios(
     () => running,

@@ -10,6 +10,7 @@ import { accountsScenarios } from './scenarios/accounts.scenarios';
 import { ledgerScenarios } from './scenarios/ledger.scenarios';
 import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
+import { staffScenarios } from './scenarios/staff.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
@@ -38,6 +39,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   usersScenarios(() => running);
   accountsScenarios(() => running);
   ledgerScenarios(() => running);
+  staffScenarios(() => running);
   analyticsScenarios(() => running);
   notificationsScenarios(
     () => running,
