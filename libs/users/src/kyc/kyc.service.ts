@@ -218,7 +218,7 @@ export class KycService {
           ...aboutKyc(userId),
           before: { status: 'pending' },
           after: { status: 'verified' },
-          reason: duplicates.length ? decision.override!.reason : null,
+          reason: decision.override?.reason ?? null,
           details: duplicates.length ? { duplicate_document: true, duplicate_user_ids: duplicates } : {},
         });
       } else {
