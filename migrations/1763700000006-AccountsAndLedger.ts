@@ -157,7 +157,7 @@ export class AccountsAndLedger1763700000006 implements MigrationInterface {
  * Returns the outcome (posted | replayed | an error code), its HTTP status, the entry id and the new
  * state of the customer accounts touched (for the balance cache).
  */
-const POST_ENTRY = `
+export const POST_ENTRY = `
 CREATE FUNCTION transactions.post_entry(
   p_entry_id uuid, p_kind text, p_debit uuid, p_credit uuid, p_amount bigint, p_currency char(3),
   p_reference text, p_merchant text, p_category text, p_reverses uuid, p_initiated_by uuid,

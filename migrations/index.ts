@@ -12,6 +12,7 @@ import { AccountsAndLedger1763700000006 } from './1763700000006-AccountsAndLedge
 import { NotificationsDelivery1763700000007 } from './1763700000007-NotificationsDelivery';
 import { Analytics1763700000008 } from './1763700000008-Analytics';
 import { LedgerEntriesIndex1763700000009 } from './1763700000009-LedgerEntriesIndex';
+import { StaffControlsAndDocumentHashes1763700000010 } from './1763700000010-StaffControlsAndDocumentHashes';
 import { VerifiedIdentity1763700000011 } from './1763700000011-VerifiedIdentity';
 
 export const MIGRATIONS = [
@@ -25,5 +26,6 @@ export const MIGRATIONS = [
   NotificationsDelivery1763700000007,
   Analytics1763700000008,
   LedgerEntriesIndex1763700000009,
+  StaffControlsAndDocumentHashes1763700000010,
   VerifiedIdentity1763700000011,
 ];

@@ -11,6 +11,7 @@ import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
 import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
 import { identityScenarios } from './scenarios/identity.scenarios';
+import { staffScenarios } from './scenarios/staff.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { startTopology, type Running } from './support/topologies';
 
@@ -38,6 +39,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
   usersScenarios(() => running);
   accountsScenarios(() => running);
   ledgerScenarios(() => running);
+  staffScenarios(() => running);
   analyticsScenarios(() => running);
   notificationsScenarios(
     () => running,

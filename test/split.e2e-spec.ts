@@ -12,6 +12,7 @@ import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
 import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
 import { identityScenarios } from './scenarios/identity.scenarios';
+import { staffScenarios } from './scenarios/staff.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
@@ -40,6 +41,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   usersScenarios(() => running);
   accountsScenarios(() => running);
   ledgerScenarios(() => running);
+  staffScenarios(() => running);
   analyticsScenarios(() => running);
   notificationsScenarios(
     () => running,

@@ -90,7 +90,9 @@ async function customer(base, admin, i) {
   });
   const token = (await api(base, 'POST', '/auth/login', { body: { email, password: PASSWORD } }))
     .access_token;
-  const kyc = { document_type: 'passport', document_number: 'P502135326', country: 'GB' };
+  // One document verifies one customer: each gets a passport number of their own.
+  const number = `P${String(randomInt(1e9)).padStart(9, '0')}`;
+  const kyc = { document_type: 'passport', document_number: number, country: 'GB' };
   await api(base, 'POST', '/users/me/kyc', {
     token,
     body: { ...kyc, date_of_birth: '1990-04-12' },

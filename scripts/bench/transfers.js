@@ -125,7 +125,8 @@ async function setup() {
           token,
           body: {
             document_type: 'passport',
-            document_number: 'P502135326',
+            // One document verifies one customer: each gets a passport number of their own.
+            document_number: `P${String(randomInt(1e9)).padStart(9, '0')}`,
             country: 'GB',
             date_of_birth: '1990-04-12',
           },

@@ -93,27 +93,60 @@ describe('ledger and accounts contracts', () => {
 
     it('changes status and limit under the ledger row, and closes at zero once', async () => {
       const id = randomUUID();
-      await api().openAccount({ account_id: id, owner_id: randomUUID(), currency: 'GBP' });
-      await expect(api().setOverdraftLimit(id, 2500n)).resolves.toMatchObject({
+      const owner = randomUUID();
+      const staff = { actor: { user_id: randomUUID(), role: 'staff' as const }, reason: 'contract test' };
+      await api().openAccount({ account_id: id, owner_id: owner, currency: 'GBP' });
+      await expect(api().setOverdraftLimit(id, 2500n, staff)).resolves.toMatchObject({
         overdraft_limit: 2500n,
         available_balance: 2500n,
       });
-      await expect(api().setStatus(id, 'frozen')).resolves.toMatchObject({
+      await expect(api().setStatus(id, 'frozen', staff)).resolves.toMatchObject({
         status: 'frozen',
         available_balance: 0n,
       });
+      await expect(api().setStatus(id, 'frozen', staff)).rejects.toMatchObject({
+        status: 409,
+        code: 'already_frozen',
+      });
       await expect(api().close(id)).rejects.toMatchObject({ status: 409, code: 'account_frozen' });
-      await api().setStatus(id, 'active');
+      // The owner, were they staff, may not touch it; another staff member may not lift this freeze.
+      const own = { actor: { user_id: owner, role: 'admin' as const }, reason: 'mine' };
+      await expect(api().setStatus(id, 'active', own)).rejects.toMatchObject({
+        status: 403,
+        code: 'own_account',
+      });
+      await expect(api().setOverdraftLimit(id, 9n, own)).rejects.toMatchObject({ code: 'own_account' });
+      const other = { actor: { user_id: randomUUID(), role: 'staff' as const }, reason: 'not mine' };
+      await expect(api().setStatus(id, 'active', other)).rejects.toMatchObject({
+        status: 403,
+        code: 'frozen_by_other',
+      });
+      await api().setStatus(id, 'active', staff);
+      await expect(api().setStatus(id, 'active', staff)).rejects.toMatchObject({
+        status: 409,
+        code: 'not_frozen',
+      });
       const closed = await api().close(id);
       expect(closed).toMatchObject({ status: 'closed', version: 4n });
       await expect(api().close(id)).rejects.toMatchObject({ status: 409, code: 'account_closed' });
-      await expect(api().setStatus(id, 'active')).rejects.toMatchObject({
+      await expect(api().setStatus(id, 'active', staff)).rejects.toMatchObject({
         status: 409,
         code: 'account_closed',
       });
-      await expect(api().setStatus(randomUUID(), 'frozen')).rejects.toMatchObject({ status: 404 });
+      await expect(api().setStatus(randomUUID(), 'frozen', staff)).rejects.toMatchObject({ status: 404 });
       const states = await api().getStates([id, randomUUID()]);
       expect(states.map((s) => s.account_id)).toEqual([id]);
+      // Every change that happened, and only those, went to the outbox for the audit trail.
+      const events = await db.query(
+        `SELECT payload->>'action' AS action FROM transactions.outbox
+          WHERE name = 'staff_action.recorded' AND payload->>'resource_id' = $1 ORDER BY created_at, payload->>'occurred_at'`,
+        [id],
+      );
+      expect(events.rows.map((r: { action: string }) => r.action)).toEqual([
+        'overdraft_limit_changed',
+        'account_frozen',
+        'account_unfrozen',
+      ]);
     });
 
     it('gives an empty statement for a quiet period, and 404 for an unknown account', async () => {

@@ -147,8 +147,13 @@ export function accountsScenarios(get: () => Running) {
       const a = await openAccount(get(), alice);
       const b = await openAccount(get(), bob);
       await deposit(get(), admin, a, 5000);
-      await http().post(`/admin/accounts/${a.id}/freeze`).set(bearer(alice.token)).expect(403);
-      const frozen = await http().post(`/admin/accounts/${a.id}/freeze`).set(bearer(admin.token)).expect(200);
+      const why = { reason: 'Suspected account takeover' };
+      await http().post(`/admin/accounts/${a.id}/freeze`).set(bearer(alice.token)).send(why).expect(403);
+      const frozen = await http()
+        .post(`/admin/accounts/${a.id}/freeze`)
+        .set(bearer(admin.token))
+        .send(why)
+        .expect(200);
       expect(frozen.body).toMatchObject({ status: 'frozen', balance: 5000, available_balance: 0 });
       const out = await transfer(get(), alice, {
         from_account_id: a.id,
@@ -167,14 +172,18 @@ export function accountsScenarios(get: () => Running) {
       }).expect(201);
       const held = await http().get(`/accounts/${a.id}/balance`).set(bearer(alice.token)).expect(200);
       expect([held.body.balance, held.body.available_balance]).toEqual([5001, 0]);
-      await http().post(`/admin/accounts/${a.id}/unfreeze`).set(bearer(admin.token)).expect(200);
+      await http().post(`/admin/accounts/${a.id}/unfreeze`).set(bearer(admin.token)).send(why).expect(200);
       await transfer(get(), alice, {
         from_account_id: a.id,
         to_account_id: b.id,
         amount: 1,
         currency: 'GBP',
       }).expect(201);
-      await http().post(`/admin/accounts/${randomUUID()}/freeze`).set(bearer(admin.token)).expect(404);
+      await http()
+        .post(`/admin/accounts/${randomUUID()}/freeze`)
+        .set(bearer(admin.token))
+        .send(why)
+        .expect(404);
     });
 
     it('sets an overdraft limit the ledger enforces to the minor unit', async () => {
@@ -184,22 +193,22 @@ export function accountsScenarios(get: () => Running) {
       const bad = await http()
         .patch(`/admin/accounts/${a.id}`)
         .set(bearer(admin.token))
-        .send({ overdraft_limit: -1 });
+        .send({ overdraft_limit: -1, reason: 'Agreed' });
       expect([bad.status, bad.body.details[0].field]).toEqual([400, 'overdraft_limit']);
       await http()
         .patch(`/admin/accounts/${a.id}`)
         .set(bearer(admin.token))
-        .send({ overdraft_limit: '5' })
+        .send({ overdraft_limit: '5', reason: 'Agreed' })
         .expect(400);
       await http()
         .patch(`/admin/accounts/${a.id}`)
         .set(bearer(alice.token))
-        .send({ overdraft_limit: 5000 })
+        .send({ overdraft_limit: 5000, reason: 'Agreed' })
         .expect(403);
       const res = await http()
         .patch(`/admin/accounts/${a.id}`)
         .set(bearer(admin.token))
-        .send({ overdraft_limit: 5000 })
+        .send({ overdraft_limit: 5000, reason: 'Agreed' })
         .expect(200);
       expect(res.body).toMatchObject({ overdraft_limit: 5000, balance: 0, available_balance: 5000 });
       const over = await transfer(get(), alice, {
@@ -251,7 +260,10 @@ export function accountsScenarios(get: () => Running) {
         currency: 'GBP',
       });
       expect([into.status, into.body.code]).toEqual([409, 'account_closed']);
-      const freeze = await http().post(`/admin/accounts/${a.id}/freeze`).set(bearer(admin.token));
+      const freeze = await http()
+        .post(`/admin/accounts/${a.id}/freeze`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Closed account check' });
       expect([freeze.status, freeze.body.code]).toEqual([409, 'account_closed']);
       const [row] = (await db.query('SELECT status FROM transactions.ledger_accounts WHERE id = $1', [a.id]))
         .rows;

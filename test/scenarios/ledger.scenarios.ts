@@ -505,9 +505,24 @@ export function ledgerScenarios(get: () => Running) {
         amount: 600,
         currency: 'GBP',
       }).expect(201);
-      await http().post(`/admin/accounts/${y.id}/freeze`).set(bearer(admin.token)).expect(200);
+      await http()
+        .post(`/admin/accounts/${y.id}/freeze`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Payee under investigation' })
+        .expect(200);
       const path = `/admin/transactions/${t.body.id}/reverse`;
-      await http().post(path).set(bearer(c.token)).set('Idempotency-Key', randomUUID()).send({}).expect(403);
+      await http()
+        .post(path)
+        .set(bearer(c.token))
+        .set('Idempotency-Key', randomUUID())
+        .send({ reason: 'Sent in error' })
+        .expect(403);
+      const noReason = await http()
+        .post(path)
+        .set(bearer(admin.token))
+        .set('Idempotency-Key', randomUUID())
+        .send({});
+      expect([noReason.status, noReason.body.details[0].field]).toEqual([400, 'reason']);
       const rev = await http()
         .post(path)
         .set(bearer(admin.token))
@@ -530,19 +545,19 @@ export function ledgerScenarios(get: () => Running) {
         .post(path)
         .set(bearer(admin.token))
         .set('Idempotency-Key', randomUUID())
-        .send({});
+        .send({ reason: 'Sent in error' });
       expect([twice.status, twice.body.code]).toEqual([409, 'already_reversed']);
       const ofReversal = await http()
         .post(`/admin/transactions/${rev.body.id}/reverse`)
         .set(bearer(admin.token))
         .set('Idempotency-Key', randomUUID())
-        .send({});
+        .send({ reason: 'Sent in error' });
       expect([ofReversal.status, ofReversal.body.code]).toEqual([422, 'not_reversible']);
       await http()
         .post(`/admin/transactions/${randomUUID()}/reverse`)
         .set(bearer(admin.token))
         .set('Idempotency-Key', randomUUID())
-        .send({})
+        .send({ reason: 'Sent in error' })
         .expect(404);
       // The ledger is append-only: the database itself refuses edits.
       await expect(db.query('UPDATE transactions.postings SET amount = 1')).rejects.toThrow(/append-only/);
@@ -576,7 +591,7 @@ export function ledgerScenarios(get: () => Running) {
           await http()
             .patch(`/admin/accounts/${accounts[i].id}`)
             .set(bearer(admin.token))
-            .send({ overdraft_limit: limits[i] })
+            .send({ overdraft_limit: limits[i], reason: 'Concurrency test limit' })
             .expect(200);
         }
       }

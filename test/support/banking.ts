@@ -1,7 +1,8 @@
 /** Banking actors for scenarios: KYC-verified customers with funded accounts. */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { bearer, newCustomer, type Actor } from './actors';
+import { bearer, newCustomer, PASSWORD, type Actor } from './actors';
+import { eventually } from './test-env';
 import type { Running } from './topologies';
 
 export interface Account {
@@ -10,14 +11,17 @@ export interface Account {
   currency: string;
 }
 
-/** The customer sends a (valid) passport for KYC; it waits for staff review. */
+/** A passport number of its own: one document verifies one customer. */
+export const newPassportNumber = () => `P${String(randomInt(1e9)).padStart(9, '0')}`;
+
+/** The customer sends a (valid) passport of their own for KYC; it waits for staff review. */
 export async function submitKyc(running: Running, c: Actor): Promise<void> {
   await request(running.baseUrl)
     .post('/users/me/kyc')
     .set(bearer(c.token))
     .send({
       document_type: 'passport',
-      document_number: 'P502135326',
+      document_number: newPassportNumber(),
       country: 'GB',
       date_of_birth: '1990-04-12',
     })
@@ -75,3 +79,33 @@ export const transfer = (
     .set(bearer(owner.token))
     .set('Idempotency-Key', key)
     .send(body);
+
+/**
+ * The admin makes `user` staff (or admin). The role change ends their sessions when auth takes its event
+ * (at once in the monolith, over RabbitMQ in split): they sign in again after that, with the new role.
+ */
+export async function promote(
+  running: Running,
+  admin: Actor,
+  user: Actor,
+  role: 'staff' | 'admin' = 'staff',
+): Promise<Actor> {
+  await request(running.baseUrl)
+    .patch(`/admin/users/${user.id}`)
+    .set(bearer(admin.token))
+    .send({ role })
+    .expect(200);
+  await eventually(
+    async () =>
+      (await request(running.baseUrl).get('/users/me').set(bearer(user.token))).status === 401
+        ? true
+        : undefined,
+    15000,
+    `${user.email}'s old session to end`,
+  );
+  const login = await request(running.baseUrl)
+    .post('/auth/login')
+    .send({ email: user.email, password: PASSWORD })
+    .expect(200);
+  return { ...user, token: login.body.access_token as string, refresh: login.body.refresh_token as string };
+}

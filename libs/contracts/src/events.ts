@@ -1,4 +1,5 @@
 import type { ServiceName } from './contract';
+import type { AuditResourceType, AuditState, StaffAction, StaffRole } from './staff-actions';
 
 /**
  * Every integration event, by name. Names are `<aggregate>.<past-tense>`. Payloads are versioned by
@@ -70,6 +71,28 @@ export interface TransactionCreatedEvent extends EventBase {
   created_at: string;
 }
 
+/**
+ * A staff member acted on money, status or limits in the module that emits this (the ledger today: freezes,
+ * unfreezes, overdraft limits, deposits, reversals; cards and payments as they arrive). Written to that
+ * module's outbox in the action's own transaction, so it exists if and only if the action committed; the
+ * users module files it in the audit trail (idempotently, with occurred_at as the entry's time).
+ */
+export interface StaffActionRecordedEvent extends EventBase {
+  /** A STAFF_ACTIONS name; a consumer keeps names it does not know yet (a newer producer may send them). */
+  action: StaffAction;
+  actor_id: string;
+  actor_role: StaffRole;
+  /** The customer affected (the owner of the account acted on, or debited); null when none is. */
+  target_user_id: string | null;
+  resource_type: AuditResourceType;
+  resource_id: string;
+  /** What the action changed, before and after it (null: nothing existed before, e.g. a deposit). */
+  before: AuditState | null;
+  after: AuditState | null;
+  /** Why, as the staff member gave it (a deposit's reference); null when none was asked for. */
+  reason: string | null;
+}
+
 export interface EventMap {
   'user.registered': UserRegisteredEvent;
   'user.disabled': UserDisabledEvent;
@@ -78,6 +101,7 @@ export interface EventMap {
   'kyc.verified': KycVerifiedEvent;
   'kyc.rejected': KycRejectedEvent;
   'transaction.created': TransactionCreatedEvent;
+  'staff_action.recorded': StaffActionRecordedEvent;
 }
 
 export type EventName = keyof EventMap;
@@ -92,6 +116,7 @@ export type EventInput<N extends EventName> = Omit<EventMap[N], keyof EventBase>
  */
 export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName[]>> = {
   auth: ['user.disabled', 'user.role_changed'],
+  users: ['staff_action.recorded'],
   notifications: ['user.registered', 'kyc.verified', 'kyc.rejected', 'transaction.created'],
   analytics: ['transaction.created'],
 };

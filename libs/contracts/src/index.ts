@@ -1,6 +1,7 @@
 export * from './contract';
 export * from './auth/auth.contract';
 export * from './events';
+export * from './staff-actions';
 export * from './users/users.contract';
 export * from './users/user.dto';
 export * from './money';

@@ -6,7 +6,9 @@ import { AdminUsersController } from './admin/admin-users.controller';
 import { AdminUsersService } from './admin/admin-users.service';
 import { AuditEntryEntity } from './admin/audit-entry.entity';
 import { AuditLog } from './admin/audit-log';
+import { StaffActionsAudit } from './admin/staff-actions-audit';
 import { DocumentCipher } from './kyc/document-cipher';
+import { DocumentHashes } from './kyc/document-hashes';
 import { KycController } from './kyc/kyc.controller';
 import { KycEntity } from './kyc/kyc.entity';
 import { KycService } from './kyc/kyc.service';
@@ -26,7 +28,9 @@ import { UserEntity } from './profiles/user.entity';
     ProfilesService,
     AdminUsersService,
     AuditLog,
+    StaffActionsAudit,
     DocumentCipher,
+    DocumentHashes,
     KycService,
     { provide: USERS_API, useExisting: ProfilesService },
     outboxFor('users'),

@@ -103,12 +103,29 @@ export class StatementDto {
   @ApiProperty({ type: [StatementLineDto] }) entries: StatementLineDto[];
 }
 
+/** Why a staff member changes an account: required, kept in the audit trail (never shown to the customer). */
+const REASON_DOC = {
+  minLength: 3,
+  maxLength: 500,
+  description: 'Why: kept in the audit trail (GET /admin/audit); not shown to the customer',
+};
+
+export class StaffReasonDto {
+  @ApiProperty({ ...REASON_DOC, example: 'Suspected account takeover: card reported stolen' })
+  @IsPlainText(3, 500)
+  reason: string;
+}
+
 export class UpdateAccountDto {
   @ApiProperty({ type: 'integer', minimum: 0, example: 50000, description: 'Minor units' })
   @IsInt()
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)
   overdraft_limit: number;
+
+  @ApiProperty({ ...REASON_DOC, example: 'Arranged overdraft agreed with the customer' })
+  @IsPlainText(3, 500)
+  reason: string;
 }
 
 export class AdminAccountsQuery {

@@ -1,6 +1,7 @@
 import { defineContract } from '../contract';
 import type { EventBase, TransactionCreatedEvent } from '../events';
 import type { Currency } from '../money';
+import type { StaffChange } from '../staff-actions';
 
 export type AccountStatus = 'active' | 'frozen' | 'closed';
 
@@ -60,10 +61,15 @@ export interface TransactionsApi {
   }): Promise<LedgerAccountState>;
   /** The ledger state of these accounts; unknown ids are left out. */
   getStates(accountIds: string[]): Promise<LedgerAccountState[]>;
-  /** Freeze or unfreeze. 404 unknown; 409 account_closed. */
-  setStatus(accountId: string, status: 'active' | 'frozen'): Promise<LedgerAccountState>;
-  /** 404 unknown; 409 account_closed. */
-  setOverdraftLimit(accountId: string, limit: bigint): Promise<LedgerAccountState>;
+  /**
+   * A staff freeze or unfreeze, decided under the ledger row's lock and reported as staff_action.recorded
+   * in the same transaction. 404 unknown; 403 own_account (the actor owns the account); 409
+   * account_closed, already_frozen, not_frozen; 403 frozen_by_other when a staff member (not an admin)
+   * unfreezes a freeze someone else made: only its author or an admin lifts a freeze.
+   */
+  setStatus(accountId: string, status: 'active' | 'frozen', change: StaffChange): Promise<LedgerAccountState>;
+  /** A staff change of the overdraft limit, as setStatus. 404 unknown; 403 own_account; 409 account_closed. */
+  setOverdraftLimit(accountId: string, limit: bigint, change: StaffChange): Promise<LedgerAccountState>;
   /** Closes an account whose balance is zero. 409 balance_not_zero, account_frozen, account_closed. */
   close(accountId: string): Promise<LedgerAccountState>;
   /**

@@ -1,4 +1,6 @@
+import type { StaffActor } from '@protobank/contracts';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { AppError } from '../errors/app-error';
 
 /** Who is calling and under which request id; travels in HTTP headers and in message headers. */
 export interface Caller {
@@ -9,6 +11,14 @@ export interface Caller {
 
 /** Staff and admins may read any customer's resources. */
 export const isStaff = (caller: Caller): boolean => caller.role === 'staff' || caller.role === 'admin';
+
+/** The caller as the actor of a staff action (routes that take one are for staff and admins only). */
+export function staffActor(caller: Caller): StaffActor {
+  if (caller.role !== 'staff' && caller.role !== 'admin') {
+    throw new AppError(403, 'forbidden', 'Your role does not allow this');
+  }
+  return { user_id: caller.user_id, role: caller.role };
+}
 
 export interface RequestContext {
   requestId: string;

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { Currency } from '@protobank/contracts';
-import { IsAmount, IsCurrency, Optional } from '@protobank/platform';
-import { IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsAmount, IsCurrency, IsPlainText, Optional } from '@protobank/platform';
+import { IsUUID } from 'class-validator';
 import { LowerCase } from '../transfer/transfer.dto';
 
 export class DepositDto {
@@ -16,19 +16,26 @@ export class DepositDto {
   @IsCurrency()
   currency: Currency;
 
-  @ApiPropertyOptional({ maxLength: 140, example: 'Cash paid in at branch' })
+  @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: 140,
+    example: 'Cash paid in at branch',
+    description: 'Shown to the customer, and the reason in the audit trail',
+  })
   @Optional()
-  @IsString()
-  @MaxLength(140)
+  @IsPlainText(1, 140)
   reference?: string;
 }
 
 export class ReverseDto {
-  @ApiPropertyOptional({ maxLength: 140, example: 'Sent to the wrong account' })
-  @Optional()
-  @IsString()
-  @MaxLength(140)
-  reason?: string;
+  @ApiProperty({
+    minLength: 3,
+    maxLength: 140,
+    example: 'Sent to the wrong account',
+    description: "Why: kept in the audit trail, and the reversing entry's reference (both parties see it)",
+  })
+  @IsPlainText(3, 140)
+  reason: string;
 }
 
 export class LedgerMismatchDto {

@@ -5,15 +5,18 @@ import {
   AppError,
   assertAmountWithin,
   requestFingerprint,
+  staffActor,
   type Caller,
 } from '@protobank/platform';
+import { randomUUID } from 'node:crypto';
 import { HistoryService } from '../history/history.service';
 import { Ledger } from '../ledger/ledger';
 import type { DepositDto, ReverseDto } from './admin-ledger.dto';
 
 /**
  * Staff money movements: deposits from the cash system account, and reversing entries. The ledger
- * refuses any on the staff member's own accounts (segregation of duties), under its locks.
+ * refuses any on the staff member's own accounts (segregation of duties), under its locks, and reports
+ * each one it posts to the audit trail (staff_action.recorded) in the posting's transaction.
  */
 @Injectable()
 export class AdminLedgerService {
@@ -25,6 +28,8 @@ export class AdminLedgerService {
 
   async deposit(staff: Caller, body: DepositDto, key: string) {
     assertAmountWithin(body.amount, this.config.maxAmount);
+    const actor = staffActor(staff);
+    const entryId = randomUUID();
     const deposit = {
       kind: 'deposit' as const,
       debit: await this.ledger.systemAccount('cash', body.currency),
@@ -36,8 +41,19 @@ export class AdminLedgerService {
     };
     const posted = await this.ledger.post({
       ...deposit,
+      entryId,
       initiatedBy: staff.user_id,
       notOwner: staff.user_id,
+      staffAction: {
+        action: 'deposit_posted',
+        actor_id: actor.user_id,
+        actor_role: actor.role,
+        resource_type: 'transaction',
+        resource_id: entryId,
+        before: null,
+        after: { account_id: body.account_id, amount: body.amount, currency: body.currency },
+        reason: deposit.reference,
+      },
       idempotency: { owner: staff.user_id, key, fingerprint: requestFingerprint('deposit', { ...body }) },
       fields: { debit: 'account_id', credit: 'account_id' },
     });
@@ -46,6 +62,7 @@ export class AdminLedgerService {
   }
 
   async reverse(staff: Caller, entryId: string, body: ReverseDto, key: string) {
+    const actor = staffActor(staff);
     const original = await this.history.get(null, entryId);
     if (original.kind === 'reversal') {
       throw AppError.unprocessable(
@@ -59,11 +76,28 @@ export class AdminLedgerService {
       credit: original.from_account_id,
       amount: original.amount,
       currency: original.currency as Currency,
-      reference: body.reason ?? `Reversal of ${original.id}`,
+      reference: body.reason,
       reverses: original.id,
     };
+    const reversalId = randomUUID();
     const posted = await this.ledger.post({
       ...reversal,
+      entryId: reversalId,
+      staffAction: {
+        action: 'transaction_reversed',
+        actor_id: actor.user_id,
+        actor_role: actor.role,
+        resource_type: 'transaction',
+        resource_id: original.id,
+        before: { status: 'posted' },
+        after: {
+          status: 'reversed',
+          reversed_by_id: reversalId,
+          amount: original.amount,
+          currency: original.currency,
+        },
+        reason: body.reason,
+      },
       initiatedBy: staff.user_id,
       notOwner: staff.user_id,
       allowFrozen: true,

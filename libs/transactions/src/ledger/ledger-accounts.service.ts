@@ -5,19 +5,30 @@ import type {
   EntryPosition,
   LedgerAccountState,
   LedgerEntry,
+  StaffChange,
   Statement,
   TransactionsApi,
 } from '@protobank/contracts';
-import { AppError } from '@protobank/platform';
+import { AppError, jsonAmount } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { Ledger } from './ledger';
 import { readEntries } from './ledger-entries';
 import { toState, type LedgerAccountRow } from './ledger-rows';
+import { writeStaffAction, type StaffActionDraft } from './staff-actions';
 
 /** Most lines one statement carries; a longer period is asked for in parts. */
 export const STATEMENT_MAX_LINES = 5000;
 
-const COLUMNS = 'id, kind, owner_id, currency, status, overdraft_limit, balance, version';
+const COLUMNS = 'id, kind, owner_id, currency, status, overdraft_limit, balance, version, frozen_by';
+
+/** A staff change decided on the locked row: the SET clause (its parameters from $3) and what to audit. */
+interface Decision {
+  set: string;
+  params: unknown[];
+  action: StaffActionDraft['action'];
+  before: StaffActionDraft['before'];
+  after: StaffActionDraft['after'];
+}
 
 /**
  * The ledger side of customer accounts, served to the accounts module through TRANSACTIONS_API:
@@ -54,13 +65,49 @@ export class LedgerAccountsService implements TransactionsApi {
     return rows.map((r) => toState(r));
   }
 
-  setStatus(accountId: string, status: 'active' | 'frozen') {
-    return this.change(accountId, `status = $2`, [status], `status <> 'closed'`);
+  setStatus(accountId: string, status: 'active' | 'frozen', change: StaffChange) {
+    return this.staffChange(accountId, change, (row): Decision => {
+      if (status === 'frozen') {
+        // A second freeze is refused, not merged: its author would become the freeze's, and could lift it.
+        if (row.status === 'frozen')
+          throw AppError.conflict('already_frozen', 'The account is already frozen');
+        return {
+          set: `status = 'frozen', frozen_by = $3, frozen_at = $2`,
+          params: [change.actor.user_id],
+          action: 'account_frozen',
+          before: { status: row.status },
+          after: { status: 'frozen' },
+        };
+      }
+      if (row.status !== 'frozen') throw AppError.conflict('not_frozen', 'The account is not frozen');
+      // Segregation of duties: a staff member lifts only their own freezes; another's (an admin's
+      // included, and one from before the ledger recorded authors) takes an admin, and is audited as such.
+      if (change.actor.role !== 'admin' && row.frozen_by !== change.actor.user_id) {
+        throw new AppError(
+          403,
+          'frozen_by_other',
+          'Only an admin, or the staff member who froze this account, can unfreeze it',
+        );
+      }
+      return {
+        set: `status = 'active', frozen_by = NULL, frozen_at = NULL`,
+        params: [],
+        action: 'account_unfrozen',
+        before: { status: 'frozen', frozen_by: row.frozen_by ?? null },
+        after: { status: 'active' },
+      };
+    });
   }
 
-  setOverdraftLimit(accountId: string, limit: bigint) {
+  setOverdraftLimit(accountId: string, limit: bigint, change: StaffChange) {
     if (limit < 0n) throw AppError.badRequest('validation_failed', 'overdraft_limit must not be negative');
-    return this.change(accountId, `overdraft_limit = $2`, [limit.toString()], `status <> 'closed'`);
+    return this.staffChange(accountId, change, (row) => ({
+      set: `overdraft_limit = $3`,
+      params: [limit.toString()],
+      action: 'overdraft_limit_changed',
+      before: { overdraft_limit: jsonAmount(row.overdraft_limit ?? 0) },
+      after: { overdraft_limit: jsonAmount(limit) },
+    }));
   }
 
   close(accountId: string) {
@@ -121,7 +168,57 @@ export class LedgerAccountsService implements TransactionsApi {
     return readEntries(this.dataSource, after, limit);
   }
 
-  /** Applies `set` under the row lock when `allowed` holds; otherwise says why not. */
+  /**
+   * A staff change, in one transaction: locks the ledger row, refuses the actor's own account (its owner
+   * is read under that lock: nothing can slip in between check and change), lets `decide` refuse or say
+   * what to set, applies it and writes staff_action.recorded to the outbox, so the audit entry exists if
+   * and only if the change does.
+   */
+  private async staffChange(
+    accountId: string,
+    change: StaffChange,
+    decide: (row: LedgerAccountRow) => Decision,
+  ): Promise<LedgerAccountState> {
+    const { actor } = change;
+    if (actor.role !== 'staff' && actor.role !== 'admin') {
+      throw new AppError(403, 'forbidden', 'Your role does not allow this');
+    }
+    const updated = await this.dataSource.transaction(async (m) => {
+      const [row] = (await m.query(
+        `SELECT ${COLUMNS} FROM transactions.ledger_accounts WHERE id = $1 AND kind = 'customer' FOR UPDATE`,
+        [accountId],
+      )) as LedgerAccountRow[];
+      if (!row) throw AppError.notFound('account');
+      if (row.owner_id === actor.user_id) {
+        this.ledger.ownAccountRefused(actor.user_id, [accountId]);
+        throw new AppError(403, 'own_account', 'Staff cannot change their own accounts');
+      }
+      if (row.status === 'closed') throw AppError.conflict('account_closed', 'The account is closed');
+      const decision = decide(row);
+      const at = new Date(); // taken under the lock: the audit entry's time
+      const [rows] = (await m.query(
+        `UPDATE transactions.ledger_accounts SET ${decision.set}, version = version + 1, updated_at = $2
+          WHERE id = $1 RETURNING ${COLUMNS}`,
+        [accountId, at, ...decision.params],
+      )) as [LedgerAccountRow[], number];
+      await writeStaffAction(m, at, {
+        action: decision.action,
+        actor_id: actor.user_id,
+        actor_role: actor.role,
+        target_user_id: row.owner_id,
+        resource_type: 'account',
+        resource_id: accountId,
+        before: decision.before,
+        after: decision.after,
+        reason: change.reason,
+      });
+      return rows[0];
+    });
+    await this.ledger.afterCommit([updated]);
+    return toState(updated);
+  }
+
+  /** Closes when `allowed` holds under the row lock; otherwise says why not. */
   private async change(
     accountId: string,
     set: string,

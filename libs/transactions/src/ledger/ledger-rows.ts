@@ -11,6 +11,8 @@ export interface LedgerAccountRow {
   overdraft_limit: string | number | null;
   balance: string | number;
   version: string | number;
+  /** Who froze the account (null when not frozen, or frozen before the ledger recorded it). */
+  frozen_by?: string | null;
 }
 
 export function toState(row: LedgerAccountRow, asOf = new Date()): LedgerAccountState {

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { BALANCE_CACHE_TTL_SECONDS, toState, type LedgerAccountRow } from './ledger-rows';
+import type { PostedStaffAction } from './staff-actions';
 
 export interface PostRequest {
   kind: TransactionKind;
@@ -35,6 +36,10 @@ export interface PostRequest {
   /** Staff reversals may move money on a frozen account. */
   allowFrozen?: boolean;
   idempotency?: { owner: string; key: string; fingerprint: string };
+  /** The entry's id; a fresh one when not given (a staff action names it in its audit entry). */
+  entryId?: string;
+  /** A staff action (deposit, reversal): reported to the audit trail with the entry, in its transaction. */
+  staffAction?: PostedStaffAction;
   /** Request field names for errors about the debit and credit accounts. */
   fields: { debit: string; credit: string };
 }
@@ -123,9 +128,9 @@ export class Ledger {
   async post(req: PostRequest): Promise<Posted> {
     const ctx = requestContext.current();
     const [row] = (await this.dataSource.query(
-      `SELECT * FROM transactions.post_entry($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+      `SELECT * FROM transactions.post_entry($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
       [
-        randomUUID(),
+        req.entryId ?? randomUUID(),
         req.kind,
         req.debit,
         req.credit,
@@ -143,6 +148,7 @@ export class Ledger {
         req.idempotency?.key ?? null,
         req.idempotency?.fingerprint ?? null,
         JSON.stringify({ request_id: ctx?.requestId, caller: ctx?.caller }),
+        req.staffAction ? JSON.stringify(req.staffAction) : null,
       ],
     )) as PostRow[];
     const replayed = row.outcome.startsWith('replayed:');
@@ -151,6 +157,9 @@ export class Ledger {
     if (outcome === 'posted') {
       if (!replayed) await this.afterCommit(row.accounts ?? []);
       return { entryId: row.entry_id!, replayed, createdAt: row.created_at ?? undefined };
+    }
+    if (outcome === 'own_account' && !replayed && req.notOwner) {
+      this.ownAccountRefused(req.notOwner, [req.debit, req.credit]);
     }
     const error = this.errorFor(outcome, row.http_status, req);
     if (replayed) error.withHeaders({ [REPLAYED_HEADER]: 'true' });
@@ -180,9 +189,15 @@ export class Ledger {
     }
   }
 
-  private async afterCommit(rows: LedgerAccountRow[]): Promise<void> {
+  /** After a commit that changed these rows and wrote to the outbox: wake the relay, update the cache. */
+  async afterCommit(rows: LedgerAccountRow[]): Promise<void> {
     this.relay.kickSoon();
     await this.refreshCache(rows);
+  }
+
+  /** A staff member tried to act on their own account: refused, and worth a look (never audited: nothing changed). */
+  ownAccountRefused(actorId: string, accountIds: string[]): void {
+    this.logger.warn({ actor_id: actorId, account_ids: accountIds }, 'staff action on own account refused');
   }
 
   private errorFor(outcome: string, status: number, req: PostRequest): AppError {

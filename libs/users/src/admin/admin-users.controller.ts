@@ -15,8 +15,8 @@ import { CurrentCaller, ErrorResponseDto, Roles, type Caller } from '@protobank/
 import {
   AdminUserDto,
   AuditPageDto,
+  AuditQuery,
   ListUsersQuery,
-  PageQuery,
   UpdateUserDto,
   UserIdParams,
   UserPageDto,
@@ -72,9 +72,17 @@ export class AdminUsersController {
 
   @Get('audit')
   @Roles('admin')
-  @ApiOperation({ summary: 'The audit trail of staff actions, newest first' })
+  @ApiOperation({
+    summary: 'The audit trail of staff actions, newest first',
+    description:
+      "Admins only: it is the oversight of staff, so staff do not read their colleagues' (or their own) entries. " +
+      'Every role change, disabling, KYC decision, freeze, unfreeze, overdraft change, deposit and reversal, ' +
+      'with actor, user affected, resource, before, after and reason. Actions of the ledger appear a moment ' +
+      'after they commit (they travel as events), with the time they happened.',
+  })
   @ApiOkResponse({ type: AuditPageDto })
-  audit(@Query() query: PageQuery) {
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  audit(@Query() query: AuditQuery): Promise<AuditPageDto> {
     return this.admin.auditTrail(query);
   }
 }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Optional, PageQuery } from '@protobank/platform';
 import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { UserDto } from '@protobank/contracts';
+import { AUDIT_RESOURCE_TYPES, STAFF_ACTIONS, UserDto, type StaffAction } from '@protobank/contracts';
 
 export class UserIdParams {
   @ApiProperty({ format: 'uuid', example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' })
@@ -46,18 +46,67 @@ export class UserPageDto {
   next_cursor: string | null;
 }
 
+export class AuditQuery extends PageQuery {
+  @ApiPropertyOptional({ format: 'uuid', description: 'Only the actions of this staff member' })
+  @IsOptional()
+  @IsUUID()
+  actor_id?: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Only the actions affecting this user' })
+  @IsOptional()
+  @IsUUID()
+  target_user_id?: string;
+
+  @ApiPropertyOptional({ enum: STAFF_ACTIONS, description: 'Only this action' })
+  @IsOptional()
+  @IsIn(STAFF_ACTIONS)
+  action?: StaffAction;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'Only the actions on this resource (an account, a transaction, …)',
+  })
+  @IsOptional()
+  @IsUUID()
+  resource_id?: string;
+}
+
 export class AuditEntryDto {
   @ApiProperty({ example: '5d7c1b2a-3e4f-4a5b-8c6d-7e8f9a0b1c2d' }) id: string;
   @ApiProperty({ example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' }) actor_id: string;
   @ApiProperty({
-    enum: ['role_changed', 'user_disabled', 'user_enabled', 'kyc_approved', 'kyc_rejected'],
-    example: 'role_changed',
+    nullable: true,
+    type: String,
+    enum: ['staff', 'admin'],
+    example: 'staff',
+    description: "The actor's role when they acted (null for entries older than this field)",
   })
+  actor_role: string | null;
+  @ApiProperty({ enum: STAFF_ACTIONS, example: 'account_frozen' })
   action: string;
-  @ApiProperty({ nullable: true, type: String, example: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
+    description: 'The user affected (the owner of the account, the user changed); null when none',
+  })
   target_user_id: string | null;
-  @ApiProperty({ example: { from: 'customer', to: 'staff' } }) details: Record<string, unknown>;
-  @ApiProperty({ example: '2026-11-21T09:30:00.000Z' }) created_at: string;
+  @ApiProperty({ enum: AUDIT_RESOURCE_TYPES, example: 'account' }) resource_type: string;
+  @ApiProperty({ format: 'uuid', example: '3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a' }) resource_id: string;
+  @ApiProperty({ nullable: true, type: Object, example: { status: 'active' } })
+  before: Record<string, unknown> | null;
+  @ApiProperty({ nullable: true, type: Object, example: { status: 'frozen' } })
+  after: Record<string, unknown> | null;
+  @ApiProperty({ nullable: true, type: String, example: 'Suspected account takeover' })
+  reason: string | null;
+  @ApiProperty({
+    example: {},
+    description:
+      'Further context: a role change also as from/to; an approved duplicate document, the other users',
+  })
+  details: Record<string, unknown>;
+  @ApiProperty({ example: '2026-11-21T09:30:00.000Z', description: 'When the action happened' })
+  created_at: string;
 }
 
 export class AuditPageDto {

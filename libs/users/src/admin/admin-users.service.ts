@@ -9,9 +9,12 @@ import { UserEntity } from '../profiles/user.entity';
 import { AuditEntryEntity } from './audit-entry.entity';
 import { AuditLog } from './audit-log';
 import { assertAnotherAdmin, lockForAdminChange } from './staff-checks';
-import type { ListUsersQuery, PageQuery, UpdateUserDto } from './admin-users.dto';
+import type { AuditQuery, ListUsersQuery, UpdateUserDto } from './admin-users.dto';
 
 const DEFAULT_LIMIT = 20;
+
+/** An action on a user's own record: the user is both the target and the resource. */
+const aboutUser = (id: string) => ({ target_user_id: id, resource_type: 'user' as const, resource_id: id });
 
 /** Staff administration of users. Every change is written to the audit log in its own transaction. */
 @Injectable()
@@ -71,7 +74,13 @@ export class AdminUsersService {
         ((change.role !== undefined && change.role !== 'admin') || change.disabled === true);
       if (losesAdmin) await assertAnotherAdmin(m, id);
       if (change.role !== undefined && change.role !== user.role) {
-        await this.auditLog.record(m, actor, 'role_changed', id, { from: user.role, to: change.role });
+        await this.auditLog.record(m, actor, {
+          action: 'role_changed',
+          ...aboutUser(id),
+          before: { role: user.role },
+          after: { role: change.role },
+          details: { from: user.role, to: change.role },
+        });
         const event = await this.outbox.add(m, 'users', 'user.role_changed', {
           user_id: id,
           role: change.role,
@@ -83,7 +92,12 @@ export class AdminUsersService {
       }
       if (change.disabled !== undefined && change.disabled !== (user.disabled_at !== null)) {
         user.disabled_at = change.disabled ? new Date() : null;
-        await this.auditLog.record(m, actor, change.disabled ? 'user_disabled' : 'user_enabled', id, {});
+        await this.auditLog.record(m, actor, {
+          action: change.disabled ? 'user_disabled' : 'user_enabled',
+          ...aboutUser(id),
+          before: { disabled: !change.disabled },
+          after: { disabled: change.disabled },
+        });
         if (change.disabled) {
           const event = await this.outbox.add(m, 'users', 'user.disabled', {
             user_id: id,
@@ -119,9 +133,17 @@ export class AdminUsersService {
     }
   }
 
-  async auditTrail(q: PageQuery) {
+  /**
+   * The audit trail, newest first, optionally by actor, user affected, action or resource (each filter has
+   * its index). Entries reported by other modules arrive a moment after their action, with its time, so
+   * one may land behind a page already read.
+   */
+  async auditTrail(q: AuditQuery) {
     const limit = q.limit ?? DEFAULT_LIMIT;
     const qb = this.dataSource.getRepository(AuditEntryEntity).createQueryBuilder('a');
+    for (const field of ['actor_id', 'target_user_id', 'action', 'resource_id'] as const) {
+      if (q[field] !== undefined) qb.andWhere(`a.${field} = :${field}`, { [field]: q[field] });
+    }
     return keysetPage(
       qb,
       { alias: 'a', at: 'created_at', id: 'id', order: 'DESC', cursor: q.cursor, limit, position: (a) => a },

@@ -1,24 +1,39 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@protobank/platform';
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
  * AES-256-GCM for identity-document numbers. Each value gets a fresh 96-bit IV; the user id is bound in
  * as associated data, so a ciphertext copied onto another user's row does not decrypt. Stored as
  * `v1.<iv>.<tag>.<ciphertext>` (base64url), the version leaving room for key rotation.
+ *
+ * Equal numbers are found by a keyed hash instead (ciphertexts differ by their IV): HMAC-SHA-256 of the
+ * normalised number under a key derived from KYC_ENCRYPTION_KEY by HKDF-SHA-256 with its own label, so
+ * the lookup key is independent of the encryption key and needs no secret of its own. Without the key, a
+ * hash reveals nothing and cannot be tested against guessed numbers. Rotating KYC_ENCRYPTION_KEY changes
+ * every hash: set them to NULL and the users module computes them again at start-up.
  */
+const LOOKUP_KEY_LABEL = 'protobank kyc document-number lookup v1';
+
 /** Used only outside production when KYC_ENCRYPTION_KEY is unset: it protects nothing. */
 const DEVELOPMENT_KEY = Buffer.from('protobank-development-kyc-key!!!').toString('base64');
 
 @Injectable()
 export class DocumentCipher {
   private readonly key: Buffer;
+  private readonly lookupKey: Buffer;
 
   constructor(config: AppConfig) {
     if (!config.kycEncryptionKey && config.isProduction)
       throw new Error('KYC_ENCRYPTION_KEY must be set in production');
     this.key = Buffer.from(config.kycEncryptionKey ?? DEVELOPMENT_KEY, 'base64');
     if (this.key.length !== 32) throw new Error('KYC_ENCRYPTION_KEY must be 32 bytes, base64-encoded');
+    this.lookupKey = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), LOOKUP_KEY_LABEL, 32));
+  }
+
+  /** The lookup hash of a normalised document number (see normaliseDocumentNumber). */
+  lookupHash(normalised: string): Buffer {
+    return createHmac('sha256', this.lookupKey).update(normalised, 'utf8').digest();
   }
 
   encrypt(plain: string, userId: string): string {

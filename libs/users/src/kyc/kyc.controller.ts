@@ -12,9 +12,10 @@ import {
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { CurrentCaller, ErrorResponseDto, Roles, type Caller } from '@protobank/platform';
+import { AppError, CurrentCaller, ErrorResponseDto, Roles, type Caller } from '@protobank/platform';
 import {
   AdminKycDto,
+  ApproveKycDto,
   KycDto,
   KycPageDto,
   KycUserParams,
@@ -62,9 +63,21 @@ export class KycController {
   @Roles('staff', 'admin')
   @ApiOperation({ summary: 'KYC submissions by status (pending by default), oldest first' })
   @ApiOkResponse({ type: KycPageDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto })
-  list(@Query() query: ListKycQuery) {
+  list(@Query() query: ListKycQuery): Promise<KycPageDto> {
     return this.kyc.list(query);
+  }
+
+  @Get('admin/kyc/:user_id')
+  @Roles('staff', 'admin')
+  @ApiOperation({ summary: "One user's KYC submission, with any other users holding the same document" })
+  @ApiOkResponse({ type: AdminKycDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto })
+  detail(@Param() params: KycUserParams): Promise<AdminKycDto> {
+    return this.kyc.adminGet(params.user_id);
   }
 
   @Post('admin/kyc/:user_id/approve')
@@ -73,13 +86,28 @@ export class KycController {
   @ApiOperation({
     summary:
       "Approve a pending submission: the user becomes verified, and its legal name and date of birth become the profile's",
+    description:
+      'A document on file for another user (duplicate_document in the list) is refused with 409 ' +
+      'duplicate_document, unless an admin sends override_duplicate with override_reason (audited). The body ' +
+      'is optional.',
   })
   @ApiOkResponse({ type: AdminKycDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'kyc_not_pending' })
-  @ApiForbiddenResponse({ type: ErrorResponseDto })
-  approve(@CurrentCaller() caller: Caller, @Param() params: KycUserParams) {
-    return this.kyc.review(caller, params.user_id, { approve: true });
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'kyc_not_pending, duplicate_document' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'own_kyc; an override by staff' })
+  approve(
+    @CurrentCaller() caller: Caller,
+    @Param() params: KycUserParams,
+    @Body() body: ApproveKycDto,
+  ): Promise<AdminKycDto> {
+    if (body?.override_reason !== undefined && body.override_duplicate !== true) {
+      throw AppError.badRequest('validation_failed', 'Invalid request: override_duplicate', [
+        { field: 'override_duplicate', message: 'override_reason goes with override_duplicate: true' },
+      ]);
+    }
+    const override = body?.override_duplicate ? { reason: body.override_reason! } : undefined;
+    return this.kyc.review(caller, params.user_id, { approve: true, override });
   }
 
   @Post('admin/kyc/:user_id/reject')
@@ -89,8 +117,13 @@ export class KycController {
   @ApiOkResponse({ type: AdminKycDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'kyc_not_pending' })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto })
-  reject(@CurrentCaller() caller: Caller, @Param() params: KycUserParams, @Body() body: RejectKycDto) {
+  reject(
+    @CurrentCaller() caller: Caller,
+    @Param() params: KycUserParams,
+    @Body() body: RejectKycDto,
+  ): Promise<AdminKycDto> {
     return this.kyc.review(caller, params.user_id, { approve: false, reason: body.reason });
   }
 }

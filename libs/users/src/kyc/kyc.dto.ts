@@ -1,8 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsPlainText, Optional } from '@protobank/platform';
 import { Transform } from 'class-transformer';
-import { IsIn, IsISO31661Alpha2, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsISO31661Alpha2,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  ValidateIf,
+} from 'class-validator';
 import { PageQuery } from '../admin/admin-users.dto';
+import { DOCUMENT_NUMBER, normaliseDocumentNumber } from './document-number';
 
 export const DATE_ONLY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
@@ -14,13 +24,14 @@ export class SubmitKycDto {
   @ApiProperty({
     example: '502135326',
     description:
-      '6 to 20 letters or digits (spaces and dashes are ignored); stored encrypted, only the last 3 ever shown',
+      '6 to 20 letters or digits, in any case (spaces, dashes, dots and slashes are ignored; full-width and ' +
+      'other compatibility forms count as their plain letters and digits); stored encrypted, only the last 3 ever shown',
   })
   @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' ? value.replace(/[\s-]/g, '').toUpperCase() : value,
+    typeof value === 'string' ? normaliseDocumentNumber(value) : value,
   )
   @IsString()
-  @Matches(/^[A-Z0-9]{6,20}$/, { message: 'document_number must be 6 to 20 letters or digits' })
+  @Matches(DOCUMENT_NUMBER, { message: 'document_number must be 6 to 20 letters or digits' })
   document_number: string;
 
   @ApiProperty({ example: 'GB', description: 'ISO 3166-1 alpha-2 country that issued the document' })
@@ -43,10 +54,35 @@ export class SubmitKycDto {
 }
 
 export class RejectKycDto {
-  @ApiProperty({ example: 'Document image unreadable' })
-  @IsString()
-  @Length(3, 500)
+  @ApiProperty({
+    minLength: 3,
+    maxLength: 500,
+    example: 'Document image unreadable',
+    description: 'Shown to the customer, and kept in the audit trail',
+  })
+  @IsPlainText(3, 500)
   reason: string;
+}
+
+export class ApproveKycDto {
+  @ApiPropertyOptional({
+    example: true,
+    description:
+      'Admins only: approve although the same document (type, country and number) is on file for another ' +
+      'user (pending or verified); needs override_reason, and is audited',
+  })
+  @Optional()
+  @IsBoolean()
+  override_duplicate?: boolean;
+
+  @ApiPropertyOptional({
+    minLength: 3,
+    maxLength: 500,
+    example: 'Same person: re-registered after losing access; the old profile is disabled',
+  })
+  @ValidateIf((o: ApproveKycDto) => o.override_duplicate === true || o.override_reason !== undefined)
+  @IsPlainText(3, 500)
+  override_reason?: string;
 }
 
 export class KycUserParams {
@@ -98,6 +134,21 @@ export class KycDto {
 export class AdminKycDto extends KycDto {
   @ApiProperty({ format: 'uuid', example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' })
   user_id: string;
+
+  @ApiProperty({
+    example: false,
+    description:
+      'The same document (type, issuing country and normalised number) is on a pending or verified submission ' +
+      'of another user: approving needs an admin override (409 duplicate_document otherwise)',
+  })
+  duplicate_document: boolean;
+
+  @ApiProperty({
+    type: [String],
+    example: [],
+    description: 'Those other users, whose submissions a reviewer can open with GET /admin/kyc/{user_id}',
+  })
+  duplicate_user_ids: string[];
 }
 
 export class KycPageDto {

@@ -8,10 +8,13 @@ export type DocumentType = 'passport' | 'driving_licence' | 'national_id';
  * that shows them. The document number is stored only encrypted (and its last 3). Approval copies the
  * name and date of birth onto the profile, where they stay locked; `verified_at` records the last
  * approval and outlives a later submission (a re-verification), so the customer stays verified, under
- * the details last approved, while a change is reviewed or after it is refused.
+ * the details last approved, while a change is reviewed or after it is refused. The document number also
+ * has a keyed lookup hash, to find the same document on another user's submission.
  */
 @Entity({ schema: 'users', name: 'kyc' })
 @Index('kyc_status_idx', { synchronize: false })
+@Index('kyc_document_hash_idx', { synchronize: false })
+@Index('kyc_document_hash_missing_idx', { synchronize: false })
 @Check('kyc_status_check', `status IN ('pending', 'verified', 'rejected')`)
 @Check('kyc_document_type_check', `document_type IN ('passport', 'driving_licence', 'national_id')`)
 export class KycEntity {
@@ -29,6 +32,10 @@ export class KycEntity {
 
   @Column('text')
   document_number_last3: string;
+
+  /** HMAC of the normalised number (DocumentCipher.lookupHash); null until computed for rows from before it. */
+  @Column('bytea', { nullable: true })
+  document_number_hash: Buffer | null;
 
   @Column('char', { length: 2 })
   country: string;

@@ -7,6 +7,8 @@ import { AuditLog } from '../admin/audit-log';
 import { assertActiveRole } from '../admin/staff-checks';
 import { UserEntity } from '../profiles/user.entity';
 import { DocumentCipher, maskDocumentNumber } from './document-cipher';
+import { DocumentHashes } from './document-hashes';
+import { normaliseDocumentNumber } from './document-number';
 import type { ListKycQuery, SubmitKycDto } from './kyc.dto';
 import { KycEntity } from './kyc.entity';
 
@@ -24,6 +26,11 @@ export function ageOn(dateOfBirth: string, today = new Date()): number | undefin
   return age;
 }
 
+/** An approval of a document on file for another user: only by an admin, with a reason (audited). */
+export interface DuplicateOverride {
+  reason: string;
+}
+
 const view = (k: KycEntity) => ({
   status: k.status,
   full_name: k.full_name,
@@ -37,6 +44,14 @@ const view = (k: KycEntity) => ({
   verified_at: k.verified_at?.toISOString() ?? null,
 });
 
+/** The staff view: the submission, and the other users whose submission holds the same document. */
+const adminView = (k: KycEntity, duplicates: string[]) => ({
+  user_id: k.user_id,
+  ...view(k),
+  duplicate_document: duplicates.length > 0,
+  duplicate_user_ids: duplicates,
+});
+
 /**
  * KYC: a customer submits one document with the legal name and date of birth it shows (again after a
  * rejection), staff approve or reject it. Approval makes that name and date of birth the profile's,
@@ -45,7 +60,10 @@ const view = (k: KycEntity) => ({
  * verified under the details approved before, which are what payees see: a bank declines a change of
  * name it cannot evidence, it does not unverify the customer for it (staff who suspect fraud freeze
  * accounts or disable the user). Every change writes its event to the users outbox, and every staff
- * decision to the audit trail, in the same transaction.
+ * decision to the audit trail, in the same transaction. One document verifies one customer: a document
+ * (type, issuing country, normalised number, found by its keyed hash) on another user's pending or
+ * verified submission is flagged to staff and blocks approval unless an admin overrides it with a
+ * reason. The customer is never told: that would let anyone test whether a document number is on file.
  */
 @Injectable()
 export class KycService {
@@ -54,6 +72,7 @@ export class KycService {
     private readonly cipher: DocumentCipher,
     private readonly outbox: OutboxService,
     private readonly auditLog: AuditLog,
+    private readonly hashes: DocumentHashes,
   ) {}
 
   async submit(userId: string, input: SubmitKycDto) {
@@ -97,6 +116,7 @@ export class KycService {
         document_type: input.document_type,
         document_number_encrypted: this.cipher.encrypt(number, userId),
         document_number_last3: number.slice(-3),
+        document_number_hash: this.cipher.lookupHash(number),
         country: input.country.toUpperCase(),
         full_name: fullName,
         date_of_birth: input.date_of_birth,
@@ -140,7 +160,7 @@ export class KycService {
       .createQueryBuilder('k')
       .where('k.status = :status', { status: q.status ?? 'pending' });
     // Oldest first: the review queue.
-    return keysetPage(
+    const page = await keysetPage(
       qb,
       {
         alias: 'k',
@@ -151,16 +171,55 @@ export class KycService {
         limit,
         position: (k) => ({ created_at: k.submitted_at, id: k.user_id }),
       },
-      (k) => ({ user_id: k.user_id, ...view(k) }),
+      (k) => k,
     );
+    const duplicates = await this.duplicatesOf(this.dataSource.manager, page.data);
+    return {
+      data: page.data.map((k) => adminView(k, duplicates.get(k.user_id) ?? [])),
+      next_cursor: page.next_cursor,
+    };
+  }
+
+  /** One submission for staff, with its duplicates. */
+  async adminGet(userId: string) {
+    const kyc = await this.dataSource.getRepository(KycEntity).findOneBy({ user_id: userId });
+    if (!kyc) throw AppError.notFound('KYC submission');
+    const duplicates = await this.duplicatesOf(this.dataSource.manager, [kyc]);
+    return adminView(kyc, duplicates.get(userId) ?? []);
+  }
+
+  /**
+   * For each submission, the other users whose pending or verified submission holds the same document.
+   * Rejected ones do not count: rejecting the impostors clears the genuine holder's flag.
+   */
+  private async duplicatesOf(m: EntityManager, rows: KycEntity[]): Promise<Map<string, string[]>> {
+    const hashed = rows.filter((k) => k.document_number_hash);
+    if (!hashed.length) return new Map();
+    const found = (await m.query(
+      `SELECT v.user_id, array_agg(o.user_id::text ORDER BY o.user_id) AS others
+         FROM unnest($1::uuid[], $2::bytea[], $3::text[], $4::text[]) AS v(user_id, hash, type, country)
+         JOIN users.kyc o ON o.document_number_hash = v.hash AND o.document_type = v.type
+                         AND o.country = v.country AND o.user_id <> v.user_id
+                         AND o.status IN ('pending', 'verified')
+        GROUP BY v.user_id`,
+      [
+        hashed.map((k) => k.user_id),
+        hashed.map((k) => k.document_number_hash),
+        hashed.map((k) => k.document_type),
+        hashed.map((k) => k.country),
+      ],
+    )) as { user_id: string; others: string[] }[];
+    return new Map(found.map((r) => [r.user_id, r.others]));
   }
 
   async review(
     reviewer: Caller,
     userId: string,
-    decision: { approve: true } | { approve: false; reason: string },
+    decision: { approve: true; override?: DuplicateOverride } | { approve: false; reason: string },
   ) {
     if (reviewer.user_id === userId) throw new AppError(403, 'own_kyc', 'Staff cannot review their own KYC');
+    // The duplicate check must see every document, those stored before lookup hashes existed included.
+    if (decision.approve) await this.hashes.fillMissing({ wait: true });
     return this.dataSource.transaction(async (m) => {
       await assertActiveRole(m, reviewer, ['staff', 'admin']);
       const kyc = await m
@@ -172,7 +231,13 @@ export class KycService {
       kyc.reviewed_at = new Date();
       kyc.reviewer_id = reviewer.user_id;
       const reverification = kyc.verified_at !== null;
+      kyc.document_number_hash ??= this.cipher.lookupHash(
+        normaliseDocumentNumber(this.cipher.decrypt(kyc.document_number_encrypted, userId)),
+      );
+      // Two duplicates approved at once both see the other pending, so neither passes this check.
+      const duplicates = (await this.duplicatesOf(m, [kyc])).get(userId) ?? [];
       if (decision.approve) {
+        if (duplicates.length) await this.assertOverride(m, reviewer, decision.override);
         kyc.status = 'verified';
         kyc.verified_at = kyc.reviewed_at;
         // The verified details become the profile's: the name payees see is the name staff checked.
@@ -188,7 +253,14 @@ export class KycService {
           reverification,
         });
         const changed = before.full_name !== after.full_name || before.date_of_birth !== after.date_of_birth;
-        await this.auditLog.record(m, reviewer, 'kyc_approved', userId, changed ? { before, after } : {});
+        await this.auditLog.record(m, reviewer, {
+          action: 'kyc_approved',
+          ...aboutKyc(userId),
+          before: changed ? { status: 'pending', ...before } : { status: 'pending' },
+          after: changed ? { status: 'verified', ...after } : { status: 'verified' },
+          reason: decision.override?.reason ?? null,
+          details: duplicates.length ? { duplicate_document: true, duplicate_user_ids: duplicates } : {},
+        });
       } else {
         kyc.status = 'rejected';
         kyc.rejection_reason = decision.reason;
@@ -198,10 +270,40 @@ export class KycService {
           reason: decision.reason,
           reverification,
         });
-        await this.auditLog.record(m, reviewer, 'kyc_rejected', userId, { reason: decision.reason });
+        await this.auditLog.record(m, reviewer, {
+          action: 'kyc_rejected',
+          ...aboutKyc(userId),
+          before: { status: 'pending' },
+          after: { status: 'rejected' },
+          reason: decision.reason,
+          details: { reason: decision.reason },
+        });
       }
       await m.getRepository(KycEntity).save(kyc);
-      return { user_id: userId, ...view(kyc) };
+      return adminView(kyc, duplicates);
     });
   }
+
+  /** A duplicate is approved only by an active admin (their row, locked, decides) who gave a reason. */
+  private async assertOverride(m: EntityManager, reviewer: Caller, override?: DuplicateOverride) {
+    if (!override) {
+      throw new AppError(
+        409,
+        'duplicate_document',
+        'This document is on file for another user; an admin may approve it with override_duplicate and a reason',
+        [{ field: 'override_duplicate', message: "the same document is on another user's submission" }],
+      );
+    }
+    if (reviewer.role !== 'admin') {
+      throw new AppError(403, 'forbidden', 'Only an admin may approve a document on file for another user');
+    }
+    await assertActiveRole(m, reviewer, ['admin']);
+  }
 }
+
+/** A decision on a user's KYC submission: the user is the target, their submission the resource. */
+const aboutKyc = (userId: string) => ({
+  target_user_id: userId,
+  resource_type: 'kyc' as const,
+  resource_id: userId,
+});

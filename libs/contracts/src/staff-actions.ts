@@ -1,0 +1,42 @@
+/**
+ * The staff actions the audit trail records (users.audit_log, read with GET /admin/audit), by the module
+ * that performs them. A module that acts on money, status or limits in its own schema reports each action
+ * as `staff_action.recorded` from its outbox, in the action's transaction; the users module files it.
+ * New actions are added here (cards and payments will), never renamed: stored entries keep their names.
+ */
+export const STAFF_ACTIONS = [
+  // users: written by the users module in the action's own transaction
+  'role_changed',
+  'user_disabled',
+  'user_enabled',
+  'kyc_approved',
+  'kyc_rejected',
+  // the ledger (transactions): reported through staff_action.recorded
+  'account_frozen',
+  'account_unfrozen',
+  'overdraft_limit_changed',
+  'deposit_posted',
+  'transaction_reversed',
+] as const;
+export type StaffAction = (typeof STAFF_ACTIONS)[number];
+
+/** What an audit entry is about, with `resource_id`. */
+export const AUDIT_RESOURCE_TYPES = ['user', 'kyc', 'account', 'transaction'] as const;
+export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
+
+export type StaffRole = 'staff' | 'admin';
+
+/** Who performs a staff action, as the route that took it verified (token role; sessions end on a role change). */
+export interface StaffActor {
+  user_id: string;
+  role: StaffRole;
+}
+
+/** A staff change through a contract: who asks, and why (a plain-text reason, kept in the audit trail). */
+export interface StaffChange {
+  actor: StaffActor;
+  reason: string;
+}
+
+/** A JSON object: an audit entry's `before` and `after`. */
+export type AuditState = { [key: string]: string | number | boolean | null };

@@ -1,0 +1,30 @@
+import type { EventBase, StaffActionRecordedEvent } from '@protobank/contracts';
+import { requestContext } from '@protobank/platform';
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+
+/** A staff action as the ledger reports it; the outbox row adds the event id and the action's time. */
+export type StaffActionDraft = Omit<StaffActionRecordedEvent, keyof EventBase>;
+
+/**
+ * The staff action behind a posting, for post_entry: it adds the event id, the entry's time and the
+ * customer affected (read from the rows it locked), and writes the event only if the entry is posted.
+ */
+export type PostedStaffAction = Omit<StaffActionDraft, 'target_user_id'>;
+
+/**
+ * Writes staff_action.recorded to the ledger's outbox in the caller's transaction. No NOTIFY (see Ledger):
+ * the caller wakes the relay after the commit.
+ */
+export async function writeStaffAction(m: EntityManager, at: Date, draft: StaffActionDraft): Promise<void> {
+  const event: StaffActionRecordedEvent = { event_id: randomUUID(), occurred_at: at.toISOString(), ...draft };
+  const ctx = requestContext.current();
+  await m.query(
+    `INSERT INTO transactions.outbox (id, name, payload, headers) VALUES ($1, 'staff_action.recorded', $2, $3)`,
+    [
+      event.event_id,
+      JSON.stringify(event),
+      JSON.stringify({ request_id: ctx?.requestId, caller: ctx?.caller }),
+    ],
+  );
+}

@@ -1,0 +1,495 @@
+/**
+ * Staff controls and identity documents, both topologies (issue 10, findings 2 and 3):
+ * - no staff action on money, status or limits touches the actor's own account, however the requests race;
+ * - a freeze is lifted only by its author or an admin;
+ * - every such action lands in the audit trail with actor, target, resource, before, after and reason;
+ * - one identity document verifies one customer, whatever its spelling: a duplicate is flagged to staff
+ *   and approved only by an admin who gives a reason; the number itself is never shown or logged.
+ */
+import type { StaffActionRecordedEvent } from '@protobank/contracts';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from 'pg';
+import request from 'supertest';
+import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
+import {
+  newPassportNumber,
+  openAccount,
+  promote,
+  transfer,
+  verifiedCustomer,
+  type Account,
+} from '../support/banking';
+import { eventually } from '../support/test-env';
+import type { Running } from '../support/topologies';
+
+interface AuditEntry {
+  id: string;
+  actor_id: string;
+  actor_role: string | null;
+  action: string;
+  target_user_id: string | null;
+  resource_type: string;
+  resource_id: string;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  reason: string | null;
+  details: Record<string, unknown>;
+  created_at: string;
+}
+
+export function staffScenarios(get: () => Running) {
+  const http = () => request(get().baseUrl);
+  let admin: Actor;
+  let db: Client;
+
+  beforeAll(async () => {
+    admin = await firstAdmin(get());
+    db = await get().t.db();
+  });
+
+  /** The audit entries matching `query`, once at least `count` are there (they travel as events). */
+  const auditOf = (query: Record<string, string>, count = 1) =>
+    eventually(
+      async () => {
+        const res = await http()
+          .get('/admin/audit')
+          .query({ limit: 100, ...query })
+          .set(bearer(admin.token))
+          .expect(200);
+        const entries = res.body.data as AuditEntry[];
+        return entries.length >= count ? entries : undefined;
+      },
+      15000,
+      `${count} audit entries for ${JSON.stringify(query)}`,
+    );
+
+  /** The ledger's outbox events of staff actions by this actor (written in the action's transaction). */
+  const reportedBy = async (actorId: string) =>
+    (
+      await db.query(
+        `SELECT payload FROM transactions.outbox WHERE name = 'staff_action.recorded' AND payload->>'actor_id' = $1`,
+        [actorId],
+      )
+    ).rows.map((r: { payload: StaffActionRecordedEvent }) => r.payload);
+
+  const stateOf = async (account: Account) =>
+    (await http().get(`/accounts/${account.id}`).set(bearer(admin.token)).expect(200)).body as {
+      status: string;
+      overdraft_limit: number;
+      balance: number;
+    };
+
+  const freeze = (who: Actor, account: Account, reason = 'Suspected account takeover') =>
+    http().post(`/admin/accounts/${account.id}/freeze`).set(bearer(who.token)).send({ reason });
+  const unfreeze = (who: Actor, account: Account, reason = 'Cleared after review') =>
+    http().post(`/admin/accounts/${account.id}/unfreeze`).set(bearer(who.token)).send({ reason });
+  const setOverdraft = (who: Actor, account: Account, limit: number, reason = 'Arranged overdraft') =>
+    http()
+      .patch(`/admin/accounts/${account.id}`)
+      .set(bearer(who.token))
+      .send({ overdraft_limit: limit, reason });
+
+  describe('staff controls', () => {
+    let staffA: Actor;
+    let staffB: Actor;
+    let ownA: Account;
+    let customer: Actor;
+    let x: Account;
+
+    beforeAll(async () => {
+      // Staff are customers too: each opened an account before joining the staff.
+      const a = await verifiedCustomer(get(), admin, 'staff.a');
+      ownA = await openAccount(get(), a);
+      staffA = await promote(get(), admin, a);
+      staffB = await promote(get(), admin, await newCustomer(get(), 'staff.b'));
+      customer = await verifiedCustomer(get(), admin, 'staff.cust');
+      x = await openAccount(get(), customer);
+    });
+
+    it('refuses a staff member their own account: overdraft, freeze, unfreeze, deposit (403 own_account), changing nothing', async () => {
+      const limit = await setOverdraft(staffA, ownA, 10_000_000);
+      expect([limit.status, limit.body.code]).toEqual([403, 'own_account']);
+      const frozen = await freeze(staffA, ownA);
+      expect([frozen.status, frozen.body.code]).toEqual([403, 'own_account']);
+      expect(await stateOf(ownA)).toMatchObject({ status: 'active', overdraft_limit: 0, balance: 0 });
+      // An admin freezes it; its owner cannot lift the freeze.
+      await freeze(admin, ownA, 'Staff account under review').expect(200);
+      const lifted = await unfreeze(staffA, ownA);
+      expect([lifted.status, lifted.body.code]).toEqual([403, 'own_account']);
+      const self = await http()
+        .post('/admin/deposits')
+        .set(bearer(staffA.token))
+        .set('Idempotency-Key', randomUUID())
+        .send({ account_id: ownA.id, amount: 500, currency: 'GBP' });
+      expect([self.status, self.body.code]).toEqual([403, 'own_account']);
+      expect(await stateOf(ownA)).toMatchObject({ status: 'frozen', overdraft_limit: 0, balance: 0 });
+      expect(await reportedBy(staffA.id)).toEqual([]);
+      await unfreeze(admin, ownA, 'Review finished').expect(200);
+    });
+
+    it('never lets concurrent requests of the owning staff member through', async () => {
+      await freeze(admin, ownA, 'Frozen while the race runs').expect(200);
+      // The owner's changes race each other and an admin's, on the same row: each is decided under its lock.
+      const attempts = await Promise.all([
+        ...Array.from({ length: 8 }, () => unfreeze(staffA, ownA)),
+        ...Array.from({ length: 8 }, (_, i) => setOverdraft(staffA, ownA, 1_000_000 + i)),
+        ...Array.from({ length: 4 }, (_, i) =>
+          setOverdraft(admin, ownA, 100 + i, 'Admin change in the race'),
+        ),
+      ]);
+      const mine = attempts.slice(0, 16);
+      expect(mine.map((r) => [r.status, r.body.code])).toEqual(mine.map(() => [403, 'own_account']));
+      expect(attempts.slice(16).map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      const after = await stateOf(ownA);
+      expect(after.status).toBe('frozen');
+      expect([100, 101, 102, 103]).toContain(after.overdraft_limit);
+      expect(await reportedBy(staffA.id)).toEqual([]);
+      await unfreeze(admin, ownA, 'Race over').expect(200);
+    });
+
+    it("lets a staff member lift only their own freeze; another's, or an admin's, takes an admin, and is audited", async () => {
+      await freeze(staffA, x, 'Fraud alert from the card network').expect(200);
+      const byB = await unfreeze(staffB, x);
+      expect([byB.status, byB.body.code]).toEqual([403, 'frozen_by_other']);
+      // Re-freezing would make B the freeze's author: refused too.
+      const again = await freeze(staffB, x);
+      expect([again.status, again.body.code]).toEqual([409, 'already_frozen']);
+      expect((await stateOf(x)).status).toBe('frozen');
+      await unfreeze(staffA, x, 'False alarm').expect(200);
+      const notFrozen = await unfreeze(staffA, x);
+      expect([notFrozen.status, notFrozen.body.code]).toEqual([409, 'not_frozen']);
+
+      await freeze(staffA, x, 'Second alert').expect(200);
+      const byAdmin = await unfreeze(admin, x, 'Customer verified by phone').expect(200);
+      expect(byAdmin.body.status).toBe('active');
+      const [entry] = await auditOf({ resource_id: x.id, action: 'account_unfrozen', actor_id: admin.id });
+      expect(entry).toMatchObject({
+        actor_id: admin.id,
+        actor_role: 'admin',
+        action: 'account_unfrozen',
+        target_user_id: customer.id,
+        resource_type: 'account',
+        resource_id: x.id,
+        before: { status: 'frozen', frozen_by: staffA.id },
+        after: { status: 'active' },
+        reason: 'Customer verified by phone',
+      });
+
+      // What an admin froze, only an admin lifts.
+      await freeze(admin, x, 'Court order').expect(200);
+      const byA = await unfreeze(staffA, x);
+      expect([byA.status, byA.body.code]).toEqual([403, 'frozen_by_other']);
+      expect((await stateOf(x)).status).toBe('frozen');
+      await unfreeze(admin, x, 'Order lifted').expect(200);
+    });
+
+    it('requires a plain-text reason on freezes, unfreezes, overdraft changes and reversals', async () => {
+      const none = await http().post(`/admin/accounts/${x.id}/freeze`).set(bearer(staffA.token)).send({});
+      expect([none.status, none.body.details[0].field]).toEqual([400, 'reason']);
+      const bidi = await freeze(staffA, x, 'Looks fine \u202Eevil');
+      expect([bidi.status, bidi.body.details[0].field]).toEqual([400, 'reason']);
+      const noReason = await http()
+        .patch(`/admin/accounts/${x.id}`)
+        .set(bearer(staffA.token))
+        .send({ overdraft_limit: 100 });
+      expect([noReason.status, noReason.body.details[0].field]).toEqual([400, 'reason']);
+      const badReference = await http()
+        .post('/admin/deposits')
+        .set(bearer(staffA.token))
+        .set('Idempotency-Key', randomUUID())
+        .send({ account_id: x.id, amount: 100, currency: 'GBP', reference: 'Cash\u0007in' });
+      expect([badReference.status, badReference.body.details[0].field]).toEqual([400, 'reference']);
+      expect(await stateOf(x)).toMatchObject({ status: 'active', overdraft_limit: 0, balance: 0 });
+    });
+
+    it('records deposits, reversals and overdraft changes with actor, target, resource, before, after and reason', async () => {
+      await setOverdraft(staffB, x, 5000, 'Arranged overdraft, letter of 3 March').expect(200);
+      const dep = await http()
+        .post('/admin/deposits')
+        .set(bearer(staffA.token))
+        .set('Idempotency-Key', randomUUID())
+        .send({ account_id: x.id, amount: 7000, currency: 'GBP', reference: 'Cash paid in at branch' })
+        .expect(201);
+      const payee = await verifiedCustomer(get(), admin, 'staff.payee');
+      const y = await openAccount(get(), payee);
+      const paid = await transfer(get(), customer, {
+        from_account_id: x.id,
+        to_account_id: y.id,
+        amount: 2500,
+        currency: 'GBP',
+      }).expect(201);
+      const rev = await http()
+        .post(`/admin/transactions/${paid.body.id}/reverse`)
+        .set(bearer(staffB.token))
+        .set('Idempotency-Key', randomUUID())
+        .send({ reason: 'Customer reported the payment as fraud' })
+        .expect(201);
+
+      // The event post_entry builds in SQL has exactly the fields of its type.
+      const [event] = (
+        await db.query(
+          `SELECT payload FROM transactions.outbox WHERE name = 'staff_action.recorded' AND payload->>'resource_id' = $1`,
+          [dep.body.id],
+        )
+      ).rows.map((r: { payload: StaffActionRecordedEvent }) => r.payload);
+      const expected: StaffActionRecordedEvent = {
+        event_id: event.event_id,
+        occurred_at: dep.body.created_at,
+        action: 'deposit_posted',
+        actor_id: staffA.id,
+        actor_role: 'staff',
+        target_user_id: customer.id,
+        resource_type: 'transaction',
+        resource_id: dep.body.id,
+        before: null,
+        after: { account_id: x.id, amount: 7000, currency: 'GBP' },
+        reason: 'Cash paid in at branch',
+      };
+      expect(event).toEqual(expected);
+
+      const [limit] = await auditOf({ resource_id: x.id, action: 'overdraft_limit_changed' });
+      expect(limit).toMatchObject({
+        actor_id: staffB.id,
+        actor_role: 'staff',
+        target_user_id: customer.id,
+        resource_type: 'account',
+        before: { overdraft_limit: 0 },
+        after: { overdraft_limit: 5000 },
+        reason: 'Arranged overdraft, letter of 3 March',
+      });
+      const [deposited] = await auditOf({ resource_id: dep.body.id });
+      expect(deposited).toEqual({
+        id: event.event_id,
+        actor_id: staffA.id,
+        actor_role: 'staff',
+        action: 'deposit_posted',
+        target_user_id: customer.id,
+        resource_type: 'transaction',
+        resource_id: dep.body.id,
+        before: null,
+        after: { account_id: x.id, amount: 7000, currency: 'GBP' },
+        reason: 'Cash paid in at branch',
+        details: {},
+        created_at: dep.body.created_at,
+      });
+      const [reversed] = await auditOf({ resource_id: paid.body.id });
+      expect(reversed).toMatchObject({
+        actor_id: staffB.id,
+        action: 'transaction_reversed',
+        // The customer the money is taken back from.
+        target_user_id: payee.id,
+        resource_type: 'transaction',
+        before: { status: 'posted' },
+        after: { status: 'reversed', reversed_by_id: rev.body.id, amount: 2500, currency: 'GBP' },
+        reason: 'Customer reported the payment as fraud',
+      });
+      const [frozen] = await auditOf({ resource_id: x.id, action: 'account_frozen', actor_id: staffA.id }, 2);
+      expect(frozen).toMatchObject({
+        target_user_id: customer.id,
+        before: { status: 'active' },
+        after: { status: 'frozen' },
+        reason: 'Second alert', // newest first
+      });
+
+      // Filters combine; each answers only what it names.
+      const byActor = await auditOf({ actor_id: staffA.id }, 4);
+      expect(new Set(byActor.map((e) => e.actor_id))).toEqual(new Set([staffA.id]));
+      expect(byActor.map((e) => e.action)).toEqual(
+        expect.arrayContaining(['account_frozen', 'account_unfrozen', 'deposit_posted']),
+      );
+      const byTarget = await auditOf({ target_user_id: customer.id, action: 'deposit_posted' });
+      expect(byTarget.map((e) => e.resource_id)).toEqual([dep.body.id]);
+      const bad = await http()
+        .get('/admin/audit')
+        .query({ action: 'coffee_made', actor_id: 'me' })
+        .set(bearer(admin.token))
+        .expect(400);
+      expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['action', 'actor_id']);
+      // The trail is the oversight of staff: staff do not read it.
+      await http().get('/admin/audit').set(bearer(staffA.token)).expect(403);
+    });
+
+    it('records role changes and KYC decisions in the same shape', async () => {
+      const c = await newCustomer(get(), 'staff.roles');
+      await http().patch(`/admin/users/${c.id}`).set(bearer(admin.token)).send({ role: 'staff' }).expect(200);
+      const [changed] = await auditOf({ target_user_id: c.id, action: 'role_changed' });
+      expect(changed).toMatchObject({
+        actor_id: admin.id,
+        actor_role: 'admin',
+        resource_type: 'user',
+        resource_id: c.id,
+        before: { role: 'customer' },
+        after: { role: 'staff' },
+        details: { from: 'customer', to: 'staff' },
+      });
+    });
+  });
+
+  describe('identity documents', () => {
+    const submit = (c: Actor, number: string, extra: Record<string, string> = {}) =>
+      http()
+        .post('/users/me/kyc')
+        .set(bearer(c.token))
+        .send({
+          document_type: 'passport',
+          document_number: number,
+          country: 'GB',
+          date_of_birth: '1990-04-12',
+          ...extra,
+        });
+    const detail = async (c: Actor) =>
+      (await http().get(`/admin/kyc/${c.id}`).set(bearer(admin.token)).expect(200)).body as {
+        duplicate_document: boolean;
+        duplicate_user_ids: string[];
+        document_number_masked: string;
+      };
+    const fullWidth = (s: string) =>
+      [...s].map((ch) => String.fromCharCode(ch.charCodeAt(0) + 0xfee0)).join('');
+
+    it('flags the same passport in any case and spacing, refuses its approval, and lets an admin override with a reason', async () => {
+      const number = newPassportNumber(); // e.g. P012345678
+      const spaced = `${number.slice(0, 1).toLowerCase()} ${number.slice(1, 4)}-${number.slice(4, 7)} ${number.slice(7)}`;
+      const [c1, c2, c3, abroad, otherType] = await Promise.all(
+        ['dup.1', 'dup.2', 'dup.3', 'dup.fr', 'dup.id'].map((t) => newCustomer(get(), t)),
+      );
+      const bodies: unknown[] = [];
+      bodies.push((await submit(c1, number).expect(201)).body);
+      bodies.push((await submit(c2, spaced).expect(201)).body);
+      bodies.push((await submit(c3, fullWidth(number.toLowerCase())).expect(201)).body);
+      // A passport number is unique per issuing country, and per kind of document.
+      bodies.push((await submit(abroad, number, { country: 'FR' }).expect(201)).body);
+      bodies.push((await submit(otherType, number, { document_type: 'national_id' }).expect(201)).body);
+      // The customer is never told the document is on file elsewhere.
+      expect(bodies.map((b) => (b as { status: string }).status)).toEqual(Array(5).fill('pending'));
+
+      const ids = (...actors: Actor[]) => actors.map((a) => a.id).sort();
+      expect(await detail(c1)).toMatchObject({
+        duplicate_document: true,
+        duplicate_user_ids: ids(c2, c3),
+        document_number_masked: `******${number.slice(-3)}`,
+      });
+      expect((await detail(c2)).duplicate_user_ids).toEqual(ids(c1, c3));
+      expect(await detail(abroad)).toMatchObject({ duplicate_document: false, duplicate_user_ids: [] });
+      expect((await detail(otherType)).duplicate_document).toBe(false);
+      // The review queue shows the flag too.
+      let listed: { user_id: string; duplicate_document: boolean; duplicate_user_ids: string[] } | undefined;
+      let cursor: string | null = null;
+      const pages: unknown[] = [];
+      do {
+        const page: request.Response = await http()
+          .get('/admin/kyc')
+          .query({ status: 'pending', limit: 100, ...(cursor ? { cursor } : {}) })
+          .set(bearer(admin.token))
+          .expect(200);
+        pages.push(page.body);
+        listed = (page.body.data as NonNullable<typeof listed>[]).find((k) => k.user_id === c3.id);
+        cursor = page.body.next_cursor;
+      } while (!listed && cursor);
+      expect(listed).toMatchObject({ duplicate_document: true, duplicate_user_ids: ids(c1, c2) });
+
+      const staff = await promote(get(), admin, await newCustomer(get(), 'dup.staff'));
+      const refused = await http().post(`/admin/kyc/${c1.id}/approve`).set(bearer(staff.token)).expect(409);
+      expect(refused.body.code).toBe('duplicate_document');
+      const byAdmin = await http().post(`/admin/kyc/${c1.id}/approve`).set(bearer(admin.token)).expect(409);
+      expect(byAdmin.body.code).toBe('duplicate_document');
+      const staffOverride = await http()
+        .post(`/admin/kyc/${c1.id}/approve`)
+        .set(bearer(staff.token))
+        .send({ override_duplicate: true, override_reason: 'I checked it' });
+      expect(staffOverride.status).toBe(403);
+      const noReason = await http()
+        .post(`/admin/kyc/${c1.id}/approve`)
+        .set(bearer(admin.token))
+        .send({ override_duplicate: true })
+        .expect(400);
+      expect(noReason.body.details[0].field).toBe('override_reason');
+      const reasonOnly = await http()
+        .post(`/admin/kyc/${c1.id}/approve`)
+        .set(bearer(admin.token))
+        .send({ override_reason: 'Why not' })
+        .expect(400);
+      expect(reasonOnly.body.details[0].field).toBe('override_duplicate');
+      await http()
+        .get(`/users/me/kyc`)
+        .set(bearer(c1.token))
+        .expect(200, {
+          ...(bodies[0] as object),
+        });
+
+      // Rejecting an impostor clears them from the others' flags.
+      await http()
+        .post(`/admin/kyc/${c3.id}/reject`)
+        .set(bearer(staff.token))
+        .send({ reason: 'Document belongs to someone else' })
+        .expect(200);
+      expect((await detail(c1)).duplicate_user_ids).toEqual([c2.id]);
+      const approved = await http()
+        .post(`/admin/kyc/${c1.id}/approve`)
+        .set(bearer(admin.token))
+        .send({ override_duplicate: true, override_reason: 'Twins share a passport scan; checked in branch' })
+        .expect(200);
+      expect(approved.body).toMatchObject({ status: 'verified', duplicate_document: true });
+      const [audited] = await auditOf({ target_user_id: c1.id, action: 'kyc_approved' });
+      expect(audited).toMatchObject({
+        actor_id: admin.id,
+        resource_type: 'kyc',
+        resource_id: c1.id,
+        before: { status: 'pending' },
+        after: { status: 'verified' },
+        reason: 'Twins share a passport scan; checked in branch',
+        details: { duplicate_document: true, duplicate_user_ids: [c2.id] },
+      });
+      // The verified one now blocks the other.
+      const second = await http().post(`/admin/kyc/${c2.id}/approve`).set(bearer(admin.token)).expect(409);
+      expect(second.body.code).toBe('duplicate_document');
+      await http().post(`/admin/kyc/${abroad.id}/approve`).set(bearer(admin.token)).expect(200);
+
+      // The number is in no response and no log line, in any of its spellings.
+      const seen = JSON.stringify([bodies, pages, approved.body, refused.body, second.body, audited]);
+      const logs = readdirSync(get().t.logDir)
+        .filter((f) => f.endsWith('.log'))
+        .map((f) => readFileSync(join(get().t.logDir, f), 'utf8'))
+        .join('\n');
+      expect(logs.length).toBeGreaterThan(0);
+      for (const spelling of [number, spaced, fullWidth(number.toLowerCase())]) {
+        expect(seen).not.toContain(spelling);
+        expect(logs).not.toContain(spelling);
+      }
+    });
+
+    it('finds a duplicate among submissions stored before lookup hashes existed (filled in before an approval)', async () => {
+      const number = newPassportNumber();
+      const [old, fresh] = await Promise.all([newCustomer(get(), 'dup.old'), newCustomer(get(), 'dup.new')]);
+      await submit(old, number).expect(201);
+      // As a row from before the migration: only the ciphertext.
+      await db.query('UPDATE users.kyc SET document_number_hash = NULL WHERE user_id = $1', [old.id]);
+      await submit(fresh, number.toLowerCase()).expect(201);
+      const res = await http().post(`/admin/kyc/${fresh.id}/approve`).set(bearer(admin.token)).expect(409);
+      expect(res.body.code).toBe('duplicate_document');
+      const [row] = (
+        await db.query(
+          'SELECT document_number_hash IS NOT NULL AS hashed FROM users.kyc WHERE user_id = $1',
+          [old.id],
+        )
+      ).rows;
+      expect(row.hashed).toBe(true);
+      expect((await detail(old)).duplicate_user_ids).toEqual([fresh.id]);
+    });
+
+    it('refuses a KYC rejection reason with control or bidirectional characters, naming the field', async () => {
+      const c = await newCustomer(get(), 'dup.reason');
+      await submit(c, newPassportNumber()).expect(201);
+      const res = await http()
+        .post(`/admin/kyc/${c.id}/reject`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Unreadable\u202E' })
+        .expect(400);
+      expect(res.body.details[0].field).toBe('reason');
+      expect((await detail(c)).duplicate_document).toBe(false);
+      await http().get(`/admin/kyc/${randomUUID()}`).set(bearer(admin.token)).expect(404);
+      await http().get(`/admin/kyc/${c.id}`).set(bearer(c.token)).expect(403);
+    });
+  });
+}
