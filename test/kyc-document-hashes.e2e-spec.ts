@@ -5,6 +5,7 @@
  */
 import type { INestApplicationContext } from '@nestjs/common';
 import { loadConfig } from '@protobank/platform';
+import { AuthContract } from '@protobank/contracts';
 import { UsersModule } from '@protobank/users';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -42,13 +43,20 @@ describe('KYC document lookup hashes of older submissions', () => {
     rows.push({ userId: damaged, number: 'X', encrypted: cipher.encrypt('P999999999', randomUUID()) });
     await db.query(
       `INSERT INTO users.kyc (user_id, status, document_type, document_number_encrypted, document_number_last3,
-                              country, date_of_birth, submitted_at)
-       SELECT u, 'verified', 'passport', e, '000', 'GB', '1990-04-12', now()
+                              country, full_name, date_of_birth, submitted_at)
+       SELECT u, 'verified', 'passport', e, '000', 'GB', 'Legacy Customer', '1990-04-12', now()
          FROM unnest($1::uuid[], $2::text[]) AS v(u, e)`,
       [rows.map((r) => r.userId), rows.map((r) => r.encrypted)],
     );
 
-    app = await createContext({ service: 'users', transport: 'local', env: t.env, modules: [UsersModule] });
+    // The users app as deployed: it calls auth (to end sessions), a binding this test never uses.
+    app = await createContext({
+      service: 'users',
+      transport: 'rmq',
+      env: t.env,
+      modules: [UsersModule],
+      calls: [AuthContract],
+    });
 
     const missing = await eventually(
       async () => {

@@ -224,10 +224,8 @@ export function identityScenarios(get: () => Running) {
         expect.objectContaining({
           action: 'kyc_approved',
           target_user_id: payer.id,
-          details: {
-            before: { full_name: 'Cus reverify.payer', date_of_birth: '1990-04-12' },
-            after: { full_name: 'Alice Newname', date_of_birth: '1990-04-12' },
-          },
+          before: { status: 'pending', full_name: 'Cus reverify.payer', date_of_birth: '1990-04-12' },
+          after: { status: 'verified', full_name: 'Alice Newname', date_of_birth: '1990-04-12' },
         }),
       );
     });
