@@ -141,7 +141,7 @@ export const CONFIG_SCHEMA = {
   KYC_ENCRYPTION_KEY: {
     kind: 'string',
     secret: true,
-    doc: 'AES-256-GCM key (32 bytes, base64) for KYC document numbers, and (through HKDF) of their lookup hashes; needed by the users app. Rotating it changes every hash: set users.kyc.document_number_hash to NULL and restart. Development: a fixed development key when unset; production refuses to start without it.',
+    doc: 'AES-256-GCM key (32 bytes, base64) for KYC document numbers, and (through HKDF) the key of their lookup hashes; needed by the users app. It cannot be rotated yet: stored numbers are encrypted under it. Development: a fixed development key when unset; production refuses to start without it.',
   },
   TRUST_PROXY: {
     kind: 'string',
