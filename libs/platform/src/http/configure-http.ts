@@ -153,7 +153,8 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
   }
   // JSON only (application/json and application/*+json); text/plain, parsed by default, and anything
   // else is 415. A body that is not JSON (or holds a __proto__ key) is 400 malformed_body; one past the
-  // caps of JSON_BODY_LIMITS is 400 body_too_complex; a reserved key or U+0000, 400 validation_failed.
+  // caps of JSON_BODY_LIMITS is 400 body_too_complex; a reserved key, U+0000 or an unpaired surrogate,
+  // 400 validation_failed.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   const jsonParser = (
     req: FastifyRequest,
