@@ -308,6 +308,28 @@ export function httpScenarios(get: () => Running) {
       expect(me.body.address).toBeNull();
     });
 
+    it('refuses a body that is JSON but not an object (null, an array, a number)', async () => {
+      for (const body of ['null', '[]', '[{"phone":"+447700900123"}]', '42', '"text"']) {
+        const res = await request(base())
+          .patch('/users/me')
+          .set(bearer(customer.token))
+          .set('Content-Type', 'application/json')
+          .send(body)
+          .expect(400);
+        expect(res.body).toMatchObject({
+          code: 'validation_failed',
+          details: [{ field: 'body', message: 'the body must be a JSON object' }],
+        });
+      }
+      // An empty body is still an empty object (clients send Content-Type on bodyless requests).
+      await request(base())
+        .patch('/users/me')
+        .set(bearer(customer.token))
+        .set('Content-Type', 'application/json')
+        .send('')
+        .expect(200);
+    });
+
     it('lists at most ten offending fields and counts the rest', async () => {
       const body: Record<string, unknown> = { email: 'not-an-email', password: PASSWORD, full_name: 'Ten' };
       for (let i = 0; i < 500; i++) body[`extra_${i}`] = i;
