@@ -14,6 +14,7 @@ import { Analytics1763700000008 } from './1763700000008-Analytics';
 import { LedgerEntriesIndex1763700000009 } from './1763700000009-LedgerEntriesIndex';
 import { StaffControlsAndDocumentHashes1763700000010 } from './1763700000010-StaffControlsAndDocumentHashes';
 import { VerifiedIdentity1763700000011 } from './1763700000011-VerifiedIdentity';
+import { VerifiedDocumentOnFile1763700000012 } from './1763700000012-VerifiedDocumentOnFile';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -28,4 +29,5 @@ export const MIGRATIONS = [
   LedgerEntriesIndex1763700000009,
   StaffControlsAndDocumentHashes1763700000010,
   VerifiedIdentity1763700000011,
+  VerifiedDocumentOnFile1763700000012,
 ];

@@ -80,6 +80,31 @@ export function accountsScenarios(get: () => Running) {
     });
   });
 
+  describe('the account cap', () => {
+    const cap = () => Number(get().t.env.MAX_ACCOUNTS_PER_CUSTOMER ?? 10);
+
+    it('holds MAX_ACCOUNTS_PER_CUSTOMER against openings sent at once (409 opening_in_progress)', async () => {
+      const c = await verifiedCustomer(get(), admin, 'capped');
+      const open = () =>
+        http().post('/accounts').set(bearer(c.token)).send({ type: 'current', currency: 'GBP' });
+      // All at once: they used to count the same accounts and pass together (150 opened 111).
+      const burst = await Promise.all(Array.from({ length: 40 }, open));
+      const outcomes = new Set(burst.map((r) => `${r.status} ${r.body.code ?? ''}`.trim()));
+      expect(
+        [...outcomes].filter((o) => !['201', '409 opening_in_progress', '422 too_many_accounts'].includes(o)),
+      ).toEqual([]);
+      const opened = burst.filter((r) => r.status === 201).length;
+      expect(opened).toBeGreaterThan(0);
+      expect(opened).toBeLessThanOrEqual(cap());
+      // One at a time, up to the cap and no further.
+      for (let n = opened; n < cap(); n++) await open().expect(201);
+      const refused = await open().expect(422);
+      expect(refused.body.code).toBe('too_many_accounts');
+      const list = await http().get('/accounts').set(bearer(c.token)).expect(200);
+      expect(list.body.data).toHaveLength(cap());
+    });
+  });
+
   describe('reading accounts', () => {
     it("answers 404 for another customer's account and lets staff read any", async () => {
       const [alice, bob] = [

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import request from 'supertest';
 import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
+import { balanceOf, deposit, openAccount, transfer, verifiedCustomer } from '../support/banking';
 import { openStream } from '../support/event-stream';
 import type { Running } from '../support/topologies';
 
@@ -227,6 +228,105 @@ export function httpScenarios(get: () => Running) {
         .put('/notifications/preferences')
         .set(bearer(customer.token))
         .send({ transactions: all, security: all, account: all, marketing: { ...all, email: false } })
+        .expect(200);
+    });
+
+    it('refuses an unpaired surrogate in any string, naming the field, and changes nothing', async () => {
+      // JSON can spell a lone UTF-16 surrogate ("\ud800"): it reached PostgreSQL's jsonb (500s on
+      // reasons, references and addresses), the e-mail validator (500) and text columns (stored as U+FFFD).
+      const lone = 'a\ud800b';
+      const payer = await verifiedCustomer(get(), admin, 'lone');
+      const payee = await verifiedCustomer(get(), admin, 'lone-payee');
+      const [from, to] = [await openAccount(get(), payer), await openAccount(get(), payee)];
+      await deposit(get(), admin, from, 1000);
+      const key = () => ({ 'Idempotency-Key': randomUUID() });
+      const refusals: [string, Promise<request.Response>][] = [
+        [
+          'email',
+          request(base())
+            .post('/auth/register')
+            .send({ email: `${lone}@example.com`, password: PASSWORD, full_name: 'Lone' }),
+        ],
+        [
+          'email',
+          request(base())
+            .post('/auth/login')
+            .send({ email: `${lone}@example.com`, password: PASSWORD }),
+        ],
+        [
+          'address.city',
+          request(base())
+            .patch('/users/me')
+            .set(bearer(payer.token))
+            .send({ address: { line1: '1 High Street', city: lone, postcode: 'SW1A 1AA', country: 'GB' } }),
+        ],
+        [
+          'reference',
+          transfer(get(), payer, {
+            from_account_id: from.id,
+            to_account_id: to.id,
+            amount: 1,
+            currency: 'GBP',
+            reference: lone,
+          }),
+        ],
+        [
+          'reference',
+          request(base())
+            .post('/admin/deposits')
+            .set(bearer(admin.token))
+            .set(key())
+            .send({ account_id: to.id, amount: 1, currency: 'GBP', reference: lone }),
+        ],
+        [
+          'reason',
+          request(base())
+            .patch(`/admin/accounts/${to.id}`)
+            .set(bearer(admin.token))
+            .send({ overdraft_limit: 5000, reason: lone }),
+        ],
+        [
+          'reason',
+          request(base())
+            .post(`/admin/accounts/${to.id}/freeze`)
+            .set(bearer(admin.token))
+            .send({ reason: lone }),
+        ],
+      ];
+      for (const [field, pending] of refusals) {
+        const res = await pending;
+        expect([res.status, res.body.code, res.body.details]).toEqual([
+          400,
+          'validation_failed',
+          [{ field, message: `${field} must be well-formed Unicode (it holds an unpaired surrogate)` }],
+        ]);
+      }
+      expect([await balanceOf(get(), payer, from), await balanceOf(get(), payee, to)]).toEqual([1000, 0]);
+      const account = await request(base()).get(`/accounts/${to.id}`).set(bearer(payee.token)).expect(200);
+      expect(account.body).toMatchObject({ status: 'active', overdraft_limit: 0 });
+      const me = await request(base()).get('/users/me').set(bearer(payer.token)).expect(200);
+      expect(me.body.address).toBeNull();
+    });
+
+    it('refuses a body that is JSON but not an object (null, an array, a number)', async () => {
+      for (const body of ['null', '[]', '[{"phone":"+447700900123"}]', '42', '"text"']) {
+        const res = await request(base())
+          .patch('/users/me')
+          .set(bearer(customer.token))
+          .set('Content-Type', 'application/json')
+          .send(body)
+          .expect(400);
+        expect(res.body).toMatchObject({
+          code: 'validation_failed',
+          details: [{ field: 'body', message: 'the body must be a JSON object' }],
+        });
+      }
+      // An empty body is still an empty object (clients send Content-Type on bodyless requests).
+      await request(base())
+        .patch('/users/me')
+        .set(bearer(customer.token))
+        .set('Content-Type', 'application/json')
+        .send('')
         .expect(200);
     });
 

@@ -315,6 +315,24 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         }
       });
 
+      it('refuses an array where a category takes an object (it was a 500, and [] passed as nothing)', async () => {
+        const before = await http().get('/notifications/preferences').set(bearer(alice.token)).expect(200);
+        for (const value of [[true], ['sms'], [{ sms: true }], []]) {
+          const res = await http()
+            .put('/notifications/preferences')
+            .set(bearer(alice.token))
+            .send({ marketing: value })
+            .expect(400);
+          expect(res.body).toMatchObject({ code: 'validation_failed' });
+          expect(res.body.details).toContainEqual({
+            field: 'marketing',
+            message: 'marketing must be an object',
+          });
+        }
+        const after = await http().get('/notifications/preferences').set(bearer(alice.token)).expect(200);
+        expect(after.body).toEqual(before.body);
+      });
+
       it('sends only on the channels left on', async () => {
         await http()
           .put('/notifications/preferences')

@@ -478,6 +478,44 @@ export function staffScenarios(get: () => Running) {
       expect((await detail(old)).duplicate_user_ids).toEqual([fresh.id]);
     });
 
+    it('keeps the document that verified a customer on file while they re-verify with another', async () => {
+      // A re-verification replaced the verified document on the row: another user could then be
+      // verified with it, however often the holder re-submitted.
+      const number = newPassportNumber();
+      const [holder, other] = await Promise.all([
+        newCustomer(get(), 'dup.holder'),
+        newCustomer(get(), 'dup.other'),
+      ]);
+      await submit(holder, number).expect(201);
+      await http().post(`/admin/kyc/${holder.id}/approve`).set(bearer(admin.token)).expect(200);
+      const reverify = (name: string) => submit(holder, newPassportNumber(), { full_name: name }).expect(201);
+      await reverify('Holder Newname');
+      await submit(other, number.toLowerCase()).expect(201);
+      // While the change is reviewed...
+      expect(await detail(other)).toMatchObject({
+        duplicate_document: true,
+        duplicate_user_ids: [holder.id],
+      });
+      // ...and after it is refused (the holder stays verified with that document).
+      await http()
+        .post(`/admin/kyc/${holder.id}/reject`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Name change not evidenced' })
+        .expect(200);
+      await reverify('Holder Othername');
+      expect((await detail(other)).duplicate_user_ids).toEqual([holder.id]);
+      const refused = await http()
+        .post(`/admin/kyc/${other.id}/approve`)
+        .set(bearer(admin.token))
+        .expect(409);
+      expect(refused.body.code).toBe('duplicate_document');
+      // The holder's pending change holds another document: not flagged by the old one.
+      expect(await detail(holder)).toMatchObject({ duplicate_document: false, duplicate_user_ids: [] });
+      // Once a re-verification is approved, its document is the verified one and the old one is released.
+      await http().post(`/admin/kyc/${holder.id}/approve`).set(bearer(admin.token)).expect(200);
+      expect((await detail(other)).duplicate_document).toBe(false);
+    });
+
     it('refuses a KYC rejection reason with control or bidirectional characters, naming the field', async () => {
       const c = await newCustomer(get(), 'dup.reason');
       await submit(c, newPassportNumber()).expect(201);

@@ -49,6 +49,10 @@ export class AccountsController {
   @ApiCreatedResponse({ type: AccountDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'kyc_required' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'opening_in_progress: another opening of yours is running',
+  })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'too_many_accounts' })
   open(@CurrentCaller() caller: Caller, @Body() body: OpenAccountDto) {
     return this.accounts.open(caller, body);

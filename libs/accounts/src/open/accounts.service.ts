@@ -19,6 +19,7 @@ import {
   isStaff,
   jsonAmount,
   LOGGER,
+  RateLimiter,
   VersionedCache,
   type Caller,
 } from '@protobank/platform';
@@ -30,6 +31,10 @@ import { randomAccountNumber, withFreshNumber } from './account-numbers';
 import { AccountEntity } from './account.entity';
 
 const DEFAULT_NAMES = { current: 'Current account', savings: 'Savings account' };
+
+/** A customer's opening in progress (see open), held at most this long if its process dies. */
+const OPENING = 'account-opening';
+const OPENING_CLAIM_SECONDS = 30;
 
 export function accountView(a: AccountEntity, s: LedgerAccountState) {
   return {
@@ -61,6 +66,7 @@ export class AccountsService implements AccountsApi {
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
     private readonly cache: VersionedCache,
     private readonly config: AppConfig,
+    private readonly limiter: RateLimiter,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -68,15 +74,38 @@ export class AccountsService implements AccountsApi {
     return this.dataSource.getRepository(AccountEntity);
   }
 
+  /**
+   * Opens an account for a verified customer, within MAX_ACCOUNTS_PER_CUSTOMER. The cap is counted in
+   * two modules (owners here, open or closed in the ledger) and no one transaction covers the count and
+   * the new account, so a customer opens one account at a time: a claim in Redis, taken before the
+   * count and given back after the insert. Without it, openings sent in parallel all counted the same
+   * accounts and all passed (150 at once opened 111). A second opening while one runs is 409.
+   */
   async open(caller: Caller, body: OpenAccountDto) {
     const { status } = await this.users.getKycStatus(caller.user_id);
     if (status !== 'verified') {
       throw new AppError(403, 'kyc_required', 'Accounts can be opened once your identity (KYC) is verified');
     }
+    const claim = await this.limiter.hit(OPENING, caller.user_id, 1, OPENING_CLAIM_SECONDS);
+    try {
+      if (!claim.allowed) {
+        throw AppError.conflict(
+          'opening_in_progress',
+          'Another account is being opened for you; try again once it is open',
+        );
+      }
+      return await this.openClaimed(caller, body);
+    } finally {
+      // Every hit is given back, the refused ones too. Best effort: a claim left behind expires.
+      await this.limiter.release(OPENING, caller.user_id).catch((err: unknown) => {
+        this.logger.warn({ err }, 'account opening claim not released');
+      });
+    }
+  }
+
+  private async openClaimed(caller: Caller, body: OpenAccountDto) {
     const mine = await this.repo.findBy({ owner_id: caller.user_id });
     const open = (await this.ledger.getStates(mine.map((a) => a.id))).filter((s) => s.status !== 'closed');
-    // Checked without a lock: two simultaneous requests may pass it together. It is a product limit,
-    // not a safety one.
     if (open.length >= this.config.maxAccountsPerCustomer) {
       throw AppError.unprocessable(
         'too_many_accounts',

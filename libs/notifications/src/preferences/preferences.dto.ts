@@ -12,6 +12,10 @@ export class ChannelChoicesDto {
 
 const choices = () =>
   function (target: object, key: string) {
+    // class-transformer takes a class with a `push` property (ChannelChoicesDto has one) for an array
+    // type: an array sent here became an instance it then called push() on (a 500), and `[]` an empty
+    // one that passed. Declared as a plain object, an array stays an array, which IsObject refuses.
+    Reflect.defineMetadata('design:type', Object, target, key);
     Optional()(target, key);
     IsObject()(target, key);
     ValidateNested()(target, key);

@@ -23,6 +23,11 @@ const DRAIN_LIMIT = 16 * 1024 * 1024;
 /** JSON media types besides application/json itself (e.g. application/merge-patch+json). */
 const JSON_SUFFIX = /^application\/[\w.+-]+\+json(\s*;.*)?$/i;
 
+const notAnObject = () =>
+  AppError.badRequest('validation_failed', 'Invalid request: body', [
+    { field: 'body', message: 'the body must be a JSON object' },
+  ]);
+
 export function parseBytes(limit: string): number {
   const m = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(limit.trim());
   if (!m) throw new Error(`BODY_LIMIT "${limit}" is not a size such as 1mb`);
@@ -153,7 +158,8 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
   }
   // JSON only (application/json and application/*+json); text/plain, parsed by default, and anything
   // else is 415. A body that is not JSON (or holds a __proto__ key) is 400 malformed_body; one past the
-  // caps of JSON_BODY_LIMITS is 400 body_too_complex; a reserved key or U+0000, 400 validation_failed.
+  // caps of JSON_BODY_LIMITS is 400 body_too_complex; a reserved key, U+0000 or an unpaired surrogate,
+  // or JSON other than an object (every route takes an object), 400 validation_failed.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   const jsonParser = (
     req: FastifyRequest,
@@ -172,6 +178,8 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
       // Before anything else walks it (validation's cost grows faster than the number of keys).
       const problem = inspectShape(value, JSON_BODY_LIMITS);
       if (problem) return done(shapeError(problem, JSON_BODY_LIMITS, 'body'));
+      // `null` would otherwise read as an empty body, and pass wherever every field is optional.
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return done(notAnObject());
       done(null, value);
     });
   };

@@ -65,6 +65,20 @@ describe('inspectShape', () => {
     expect(inspectShape({ ['k\u0000ey']: 1 }, JSON_BODY_LIMITS)).toEqual({ kind: 'nul', path: ['key'] });
     expect(inspectShape('\u0000', JSON_BODY_LIMITS)).toEqual({ kind: 'nul', path: [] });
   });
+
+  it('finds an unpaired surrogate in strings and keys, and lets pairs (emoji) through', () => {
+    for (const lone of ['\ud800', 'a\udbffb', '\udc00', 'x\udfff', '\ude00\ud83d']) {
+      const body = JSON.parse(JSON.stringify({ a: { reason: lone } })) as unknown;
+      expect(inspectShape(body, JSON_BODY_LIMITS)).toEqual({ kind: 'surrogate', path: ['a', 'reason'] });
+    }
+    // As a client writes it: the JSON escape, which JSON.parse turns into the lone code unit.
+    expect(inspectShape(JSON.parse('{"email":"a\\ud800@example.com"}'), JSON_BODY_LIMITS)).toEqual({
+      kind: 'surrogate',
+      path: ['email'],
+    });
+    expect(inspectShape({ ['k\ud800']: 1 }, QUERY_LIMITS)).toEqual({ kind: 'surrogate', path: ['k\ufffd'] });
+    expect(inspectShape({ name: 'Zoë \ud83d\ude00', tags: ['\u{1F600}'] }, JSON_BODY_LIMITS)).toBeUndefined();
+  });
 });
 
 describe('shapeError', () => {
@@ -97,6 +111,19 @@ describe('shapeError', () => {
       code: 'validation_failed',
       message: 'Invalid request: constructor',
       details: [{ field: 'constructor', message: 'property constructor should not exist' }],
+    });
+    expect(
+      bodyOf(shapeError({ kind: 'surrogate', path: ['address', 'city'] }, JSON_BODY_LIMITS, 'body')),
+    ).toEqual({
+      status: 400,
+      code: 'validation_failed',
+      message: 'Invalid request: address.city',
+      details: [
+        {
+          field: 'address.city',
+          message: 'address.city must be well-formed Unicode (it holds an unpaired surrogate)',
+        },
+      ],
     });
     const long = bodyOf(shapeError({ kind: 'nul', path: ['x'.repeat(100000)] }, JSON_BODY_LIMITS, 'body'));
     expect(long.details[0].field).toHaveLength(64);

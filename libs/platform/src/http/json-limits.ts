@@ -30,7 +30,15 @@ const RESERVED_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 export type ShapeProblem =
   | { kind: 'keys' | 'depth' | 'array_length'; path: string[] }
-  | { kind: 'reserved_key' | 'nul'; path: string[] };
+  | { kind: 'reserved_key' | 'nul' | 'surrogate'; path: string[] };
+
+/**
+ * A UTF-16 surrogate without its pair: JSON lets a client write one (`"\ud800"`), but it is no character.
+ * PostgreSQL refuses it in jsonb (a 500 where a reason or an address is stored as JSON), the driver turns
+ * it into U+FFFD in text (a name or reference silently changed), and validators that encode URIs throw.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 
 interface WalkState {
   keys: number;
@@ -38,16 +46,28 @@ interface WalkState {
 }
 
 /**
- * The first problem with `value`, or undefined: a cap exceeded, a reserved key, or U+0000 in a key or a
- * string (PostgreSQL cannot store it). Stops at the first problem, so the work is bounded by the caps
+ * The first problem with `value`, or undefined: a cap exceeded, a reserved key, or U+0000 (PostgreSQL
+ * cannot store it) or an unpaired surrogate in a key or a string. Stops at the first problem, so the work is bounded by the caps
  * (and the body by BODY_LIMIT). Recursion is at most `limits.depth` deep.
  */
 export function inspectShape(value: unknown, limits: ShapeLimits): ShapeProblem | undefined {
   return walk(value, 1, { keys: 0, limits });
 }
 
+/** What is wrong with a string (or key) as text, if anything. */
+function textProblem(text: string): 'nul' | 'surrogate' | undefined {
+  if (text.includes('\u0000')) return 'nul';
+  return LONE_SURROGATE.test(text) ? 'surrogate' : undefined;
+}
+
+/** A key as an error may name it: without the characters that made it unfit. */
+const printable = (key: string) => key.replaceAll('\u0000', '').replace(LONE_SURROGATES, '\uFFFD');
+
 function walk(value: unknown, depth: number, state: WalkState): ShapeProblem | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? { kind: 'nul', path: [] } : undefined;
+  if (typeof value === 'string') {
+    const kind = textProblem(value);
+    return kind ? { kind, path: [] } : undefined;
+  }
   if (value === null || typeof value !== 'object') return undefined;
   if (depth > state.limits.depth) return { kind: 'depth', path: [] };
   if (Array.isArray(value)) {
@@ -62,7 +82,8 @@ function walk(value: unknown, depth: number, state: WalkState): ShapeProblem | u
     if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
     if (++state.keys > state.limits.keys) return { kind: 'keys', path: [] };
     if (RESERVED_KEYS.has(key)) return { kind: 'reserved_key', path: [key] };
-    if (key.includes('\u0000')) return { kind: 'nul', path: [key.replaceAll('\u0000', '')] };
+    const keyProblem = textProblem(key);
+    if (keyProblem) return { kind: keyProblem, path: [printable(key)] };
     const problem = walk((value as Record<string, unknown>)[key], depth + 1, state);
     if (problem) return within(key, problem);
   }
@@ -101,12 +122,13 @@ const CAP_TEXT: Record<'keys' | 'depth' | 'array_length', (l: ShapeLimits) => st
  */
 export function shapeError(problem: ShapeProblem, limits: ShapeLimits, where: 'body' | 'query'): AppError {
   const field = problem.path.length ? fieldPath(problem.path) : undefined;
-  if (problem.kind === 'reserved_key' || problem.kind === 'nul') {
+  if (problem.kind === 'reserved_key' || problem.kind === 'nul' || problem.kind === 'surrogate') {
     const name = field ?? where;
-    const message =
-      problem.kind === 'nul'
-        ? `${name} must not contain NUL characters`
-        : `property ${name} should not exist`;
+    const message = {
+      nul: `${name} must not contain NUL characters`,
+      surrogate: `${name} must be well-formed Unicode (it holds an unpaired surrogate)`,
+      reserved_key: `property ${name} should not exist`,
+    }[problem.kind];
     return AppError.badRequest('validation_failed', `Invalid request: ${name}`, [{ field: name, message }]);
   }
   const what = where === 'body' ? 'Request body' : 'Query string';

@@ -41,6 +41,23 @@ describe('logger', () => {
     expect(text).not.toContain('argon2id');
   });
 
+  it("never writes the values PostgreSQL quotes in an error's detail and context", () => {
+    const { lines, logger } = capture();
+    // As TypeORM's QueryFailedError carries them: the driver error's fields copied onto it.
+    const err = Object.assign(new Error('invalid input syntax for type json'), {
+      query: 'UPDATE "users"."users" SET "address" = $1 WHERE "id" = $2',
+      code: '22P02',
+      detail: 'Key (lower(email))=(alice@example.com) already exists.',
+      where: 'JSON data, line 1: {"line1":"1 Acacia Avenue...',
+      routine: 'json_ereport_error',
+    });
+    logger.error({ err }, 'request failed');
+    const text = JSON.stringify(lines[0]);
+    expect(text).not.toContain('alice@example.com');
+    expect(text).not.toContain('Acacia');
+    expect(lines[0].err).toMatchObject({ message: 'invalid input syntax for type json', code: '22P02' });
+  });
+
   it('redacts secrets logged by mistake', () => {
     const { lines, logger } = capture();
     logger.info(

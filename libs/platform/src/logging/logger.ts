@@ -43,13 +43,17 @@ export function createLogger(config: AppConfig, service: string, destination?: D
 
 /**
  * Errors as pino serialises them, minus what may carry customer data: a failed query's bound
- * `parameters` (e-mails, names, hashes) and the driver's copy of them.
+ * `parameters` (e-mails, names, hashes), the driver's copy of them, and PostgreSQL's `detail` and
+ * `where`, which TypeORM copies onto the error and which quote values ("Key (email)=(alice@…) already
+ * exists", "JSON data, line 1: {"line1":"1 High Street…"). The code, table, column and constraint stay.
  */
 function safeError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
   const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
   delete out.parameters;
   delete out.driverError;
+  delete out.detail;
+  delete out.where;
   return out;
 }
 

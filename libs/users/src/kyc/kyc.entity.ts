@@ -15,7 +15,12 @@ export type DocumentType = 'passport' | 'driving_licence' | 'national_id';
 @Index('kyc_status_idx', { synchronize: false })
 @Index('kyc_document_hash_idx', { synchronize: false })
 @Index('kyc_document_hash_missing_idx', { synchronize: false })
+@Index('kyc_verified_document_hash_idx', { synchronize: false })
 @Check('kyc_status_check', `status IN ('pending', 'verified', 'rejected')`)
+@Check(
+  'kyc_verified_document_check',
+  `(verified_document_type IS NULL) = (verified_document_hash IS NULL) AND (verified_country IS NULL) = (verified_document_hash IS NULL)`,
+)
 @Check('kyc_document_type_check', `document_type IN ('passport', 'driving_licence', 'national_id')`)
 export class KycEntity {
   @PrimaryColumn('uuid')
@@ -62,4 +67,18 @@ export class KycEntity {
   /** When staff last approved this user's identity; null while they never have. */
   @Column({ type: 'timestamptz', precision: 3, nullable: true })
   verified_at: Date | null;
+
+  /**
+   * The document that last verified this user while a later submission (with its own document) is
+   * reviewed or after it was refused; null otherwise, when the submission's document is the verified
+   * one. It stays on file for the duplicate check: re-verifying must not free it for another user.
+   */
+  @Column('text', { nullable: true })
+  verified_document_type: DocumentType | null;
+
+  @Column('char', { length: 2, nullable: true })
+  verified_country: string | null;
+
+  @Column('bytea', { nullable: true })
+  verified_document_hash: Buffer | null;
 }

@@ -10,7 +10,7 @@ import { DocumentCipher, maskDocumentNumber } from './document-cipher';
 import { DocumentHashes } from './document-hashes';
 import { normaliseDocumentNumber } from './document-number';
 import type { ListKycQuery, SubmitKycDto } from './kyc.dto';
-import { KycEntity } from './kyc.entity';
+import { KycEntity, type DocumentType } from './kyc.entity';
 
 const MIN_AGE = 18;
 
@@ -62,8 +62,9 @@ const adminView = (k: KycEntity, duplicates: string[]) => ({
  * accounts or disable the user). Every change writes its event to the users outbox, and every staff
  * decision to the audit trail, in the same transaction. One document verifies one customer: a document
  * (type, issuing country, normalised number, found by its keyed hash) on another user's pending or
- * verified submission is flagged to staff and blocks approval unless an admin overrides it with a
- * reason. The customer is never told: that would let anyone test whether a document number is on file.
+ * verified submission, or kept on file as the one that verified them while they re-verify with another,
+ * is flagged to staff and blocks approval unless an admin overrides it with a reason. The customer is
+ * never told: that would let anyone test whether a document number is on file.
  */
 @Injectable()
 export class KycService {
@@ -110,6 +111,8 @@ export class KycService {
           'KYC is already verified; submit again only to change your legal name or date of birth',
         );
       }
+      // A re-verification replaces the document on this row: the verified one stays on file beside it.
+      const onFile = current && verifiedAt ? this.verifiedDocument(current) : null;
       const kyc = m.getRepository(KycEntity).create({
         user_id: userId,
         status: 'pending',
@@ -125,6 +128,9 @@ export class KycService {
         reviewer_id: null,
         rejection_reason: null,
         verified_at: verifiedAt,
+        verified_document_type: onFile?.type ?? null,
+        verified_country: onFile?.country ?? null,
+        verified_document_hash: onFile?.hash ?? null,
       });
       await m.getRepository(KycEntity).save(kyc);
       await this.outbox.add(m, 'users', 'kyc.submitted', { user_id: userId });
@@ -189,8 +195,27 @@ export class KycService {
   }
 
   /**
-   * For each submission, the other users whose pending or verified submission holds the same document.
-   * Rejected ones do not count: rejecting the impostors clears the genuine holder's flag.
+   * The document that verified this user: the submission's own once approved, else the one kept on file
+   * when they submitted again (null for a re-verification begun before documents were kept).
+   */
+  private verifiedDocument(k: KycEntity): { type: DocumentType; country: string; hash: Buffer } | null {
+    if (k.status === 'verified') {
+      const hash =
+        k.document_number_hash ??
+        this.cipher.lookupHash(
+          normaliseDocumentNumber(this.cipher.decrypt(k.document_number_encrypted, k.user_id)),
+        );
+      return { type: k.document_type, country: k.country, hash };
+    }
+    return k.verified_document_type && k.verified_country && k.verified_document_hash
+      ? { type: k.verified_document_type, country: k.verified_country, hash: k.verified_document_hash }
+      : null;
+  }
+
+  /**
+   * For each submission, the other users whose pending or verified submission holds the same document,
+   * or whose verified document it is (kept on file while they re-verify with another). Rejected
+   * submissions do not count: rejecting the impostors clears the genuine holder's flag.
    */
   private async duplicatesOf(m: EntityManager, rows: KycEntity[]): Promise<Map<string, string[]>> {
     const hashed = rows.filter((k) => k.document_number_hash);
@@ -198,9 +223,11 @@ export class KycService {
     const found = (await m.query(
       `SELECT v.user_id, array_agg(o.user_id::text ORDER BY o.user_id) AS others
          FROM unnest($1::uuid[], $2::bytea[], $3::text[], $4::text[]) AS v(user_id, hash, type, country)
-         JOIN users.kyc o ON o.document_number_hash = v.hash AND o.document_type = v.type
-                         AND o.country = v.country AND o.user_id <> v.user_id
-                         AND o.status IN ('pending', 'verified')
+         JOIN users.kyc o ON o.user_id <> v.user_id
+                         AND ((o.document_number_hash = v.hash AND o.document_type = v.type
+                               AND o.country = v.country AND o.status IN ('pending', 'verified'))
+                           OR (o.verified_document_hash = v.hash AND o.verified_document_type = v.type
+                               AND o.verified_country = v.country))
         GROUP BY v.user_id`,
       [
         hashed.map((k) => k.user_id),
@@ -240,6 +267,10 @@ export class KycService {
         if (duplicates.length) await this.assertOverride(m, reviewer, decision.override);
         kyc.status = 'verified';
         kyc.verified_at = kyc.reviewed_at;
+        // This submission's document is the verified one now; the one kept on file is superseded.
+        kyc.verified_document_type = null;
+        kyc.verified_country = null;
+        kyc.verified_document_hash = null;
         // The verified details become the profile's: the name payees see is the name staff checked.
         const users = m.getRepository(UserEntity);
         const user = await users.findOne({ where: { id: userId }, lock: { mode: 'pessimistic_write' } });

@@ -63,6 +63,31 @@ describe('WebhookClient', () => {
     await expect(client().post(url, 'd', {})).rejects.toBeInstanceOf(PermanentDeliveryError);
   });
 
+  it.each([301, 302, 307, 308])('follows no redirect (%d): nothing reaches its target', async (code) => {
+    let reached = 0;
+    const target = createServer((_req, res) => {
+      reached++;
+      res.writeHead(200).end();
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    const location = `http://127.0.0.1:${(target.address() as AddressInfo).port}/internal`;
+    const redirecting = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(code, { location }).end());
+    });
+    await new Promise<void>((r) => redirecting.listen(0, '127.0.0.1', r));
+    try {
+      const err = await client('s3cret')
+        .post(`http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/hook`, 'd', { to: '+44' })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PermanentDeliveryError);
+      expect((err as Error).message).toBe(`webhook answered ${code}`);
+      expect(reached).toBe(0);
+    } finally {
+      await Promise.all([target, redirecting].map((s) => new Promise((r) => s.close(r))));
+    }
+  });
+
   it('retries when nothing answers, and never names the URL (it may hold a token)', async () => {
     const err = (await client()
       .post('http://127.0.0.1:1/hook?token=provider-secret', 'd', {})

@@ -9,7 +9,9 @@ const TIMEOUT_MS = 5000;
  * POSTs JSON to a provider's webhook. Each request carries `Idempotency-Key` (the delivery id, so a
  * provider can drop a repeat) and, with WEBHOOK_SIGNING_SECRET, `X-Protobank-Signature: t=<unix>,
  * sha256=<hex HMAC of "t.body">` so the receiver can tell it came from us and is recent. 2xx is delivered;
- * 408, 429 and 5xx (and no answer) are retried; any other status is a permanent refusal.
+ * 408, 429 and 5xx (and no answer) are retried; any other status is a permanent refusal. Redirects are
+ * not followed: a 307 would re-send the signed body (phone number and text) wherever the provider, or
+ * whoever answers for it, points, internal addresses included; a redirect is a refusal like any 3xx.
  */
 @Injectable()
 export class WebhookClient {
@@ -34,6 +36,7 @@ export class WebhookClient {
         method: 'POST',
         headers,
         body,
+        redirect: 'manual',
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
       status = res.status;
