@@ -168,7 +168,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
     const res = await request(running.baseUrl)
       .patch(`/admin/users/${c.id}`)
       .set(bearer(admin.token))
-      .send({ disabled: true })
+      .send({ disabled: true, reason: 'Test: staff change' })
       .expect(503);
     expect(res.body.code).toBe('sessions_not_ended');
     // The change itself is committed (and audited): only the sessions wait for auth.
@@ -198,7 +198,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
     await request(running.baseUrl)
       .patch(`/admin/users/${c.id}`)
       .set(bearer(admin.token))
-      .send({ disabled: true })
+      .send({ disabled: true, reason: 'Test: staff change' })
       .expect(200);
   });
 

@@ -153,7 +153,7 @@ async function setup() {
       await api('POST', '/admin/deposits', {
         token: admin,
         idempotent: true,
-        body: { account_id: id, amount: FUNDING, currency: 'GBP' },
+        body: { account_id: id, amount: FUNDING, currency: 'GBP', reference: 'Bench funding' },
       }),
       201,
       'fund account',
@@ -420,7 +420,12 @@ async function main() {
       api('POST', '/admin/deposits', {
         token: admin,
         idempotent: true,
-        body: { account_id: accounts[randomInt(accounts.length)], amount: amount(), currency: 'GBP' },
+        body: {
+          account_id: accounts[randomInt(accounts.length)],
+          amount: amount(),
+          currency: 'GBP',
+          reference: 'Bench deposit',
+        },
       }),
     );
     say(`${line(HOT_LABEL, width, http.hot)}  statuses ${JSON.stringify(http.hot.statuses)}`);

@@ -22,7 +22,11 @@ export function adminScenarios(get: () => Running) {
       const c = await customer('nosy');
       expect((await http().get('/admin/users').set(bearer(c.token)).expect(403)).body.code).toBe('forbidden');
       await http().get(`/admin/users/${c.id}`).set(bearer(c.token)).expect(403);
-      await http().patch(`/admin/users/${c.id}`).set(bearer(c.token)).send({ role: 'admin' }).expect(403);
+      await http()
+        .patch(`/admin/users/${c.id}`)
+        .set(bearer(c.token))
+        .send({ role: 'admin', reason: 'Test: staff change' })
+        .expect(403);
       await http().get('/admin/audit').set(bearer(c.token)).expect(403);
       await http().get('/admin/users').expect(401);
     });
@@ -70,7 +74,7 @@ export function adminScenarios(get: () => Running) {
       const badRole = await http()
         .patch('/admin/users/6f1c1c1e-3a55-4e0b-9a1e-2b8f4d0c9a10')
         .set(bearer(admin.token))
-        .send({ role: 'god' })
+        .send({ role: 'god', reason: 'Test: staff change' })
         .expect(400);
       expect(badRole.body.details[0].field).toBe('role');
     });
@@ -82,7 +86,7 @@ export function adminScenarios(get: () => Running) {
       const res = await http()
         .patch(`/admin/users/${c.id}`)
         .set(bearer(admin.token))
-        .send({ role: 'staff' })
+        .send({ role: 'staff', reason: 'Test: staff change' })
         .expect(200);
       expect(res.body).toMatchObject({ id: c.id, role: 'staff' });
       // The token minted as a customer died with its session before the 200.
@@ -91,7 +95,11 @@ export function adminScenarios(get: () => Running) {
       const login = await http().post('/auth/login').send({ email: c.email, password: PASSWORD }).expect(200);
       const staffToken = login.body.access_token as string;
       await http().get(`/admin/users/${c.id}`).set(bearer(staffToken)).expect(200);
-      await http().patch(`/admin/users/${c.id}`).set(bearer(staffToken)).send({ role: 'admin' }).expect(403);
+      await http()
+        .patch(`/admin/users/${c.id}`)
+        .set(bearer(staffToken))
+        .send({ role: 'admin', reason: 'Test: staff change' })
+        .expect(403);
       await http().get('/admin/audit').set(bearer(staffToken)).expect(403);
     });
 
@@ -100,7 +108,7 @@ export function adminScenarios(get: () => Running) {
       await http()
         .patch(`/admin/users/${c.id}`)
         .set(bearer(admin.token))
-        .send({ disabled: true })
+        .send({ disabled: true, reason: 'Test: staff change' })
         .expect(200);
       // Users asked auth to end every session of the user before answering: their access token stops
       // working at once in every app (the guard checks the session), and so does the refresh token.
@@ -113,7 +121,7 @@ export function adminScenarios(get: () => Running) {
       await http()
         .patch(`/admin/users/${c.id}`)
         .set(bearer(admin.token))
-        .send({ disabled: false })
+        .send({ disabled: false, reason: 'Test: staff change' })
         .expect(200);
       await http().post('/auth/login').send({ email: c.email, password: PASSWORD }).expect(200);
     });
@@ -143,7 +151,11 @@ export function adminScenarios(get: () => Running) {
             ...(await Promise.all([signIn(c.email), signIn(c.email)])),
           ];
           await http().get('/users/me').set(bearer(sessions[2].access_token)).expect(200);
-          await http().patch(`/admin/users/${c.id}`).set(bearer(admin.token)).send(change).expect(200);
+          await http()
+            .patch(`/admin/users/${c.id}`)
+            .set(bearer(admin.token))
+            .send({ ...change, reason: 'Test: staff change' })
+            .expect(200);
           const [reads, refreshes] = await Promise.all([
             Promise.all(
               sessions.flatMap((s) =>
@@ -166,7 +178,11 @@ export function adminScenarios(get: () => Running) {
     it("keeps a session opened right after the change: the change's event, delivered later, ends nothing", async () => {
       const db = await get().t.db();
       const c = await customer('afterwards');
-      await http().patch(`/admin/users/${c.id}`).set(bearer(admin.token)).send({ role: 'staff' }).expect(200);
+      await http()
+        .patch(`/admin/users/${c.id}`)
+        .set(bearer(admin.token))
+        .send({ role: 'staff', reason: 'Test: staff change' })
+        .expect(200);
       const login = await http().post('/auth/login').send({ email: c.email, password: PASSWORD }).expect(200);
       // The event is still the safety net: wait until the relay has delivered it (in the monolith that means
       // auth's handler ran; in split it is in auth's queue, and test/contracts/auth.contract.e2e-spec.ts
@@ -192,7 +208,7 @@ export function adminScenarios(get: () => Running) {
       const res = await http()
         .patch(`/admin/users/${admin.id}`)
         .set(bearer(admin.token))
-        .send({ disabled: true })
+        .send({ disabled: true, reason: 'Test: staff change' })
         .expect(422);
       expect(res.body.code).toBe('self_lockout');
     });
@@ -204,7 +220,7 @@ export function adminScenarios(get: () => Running) {
         await http()
           .patch(`/admin/users/${u.id}`)
           .set(bearer(admin.token))
-          .send({ role: 'admin' })
+          .send({ role: 'admin', reason: 'Test: staff change' })
           .expect(200);
       const tokenOf = async (u: Actor) =>
         (await http().post('/auth/login').send({ email: u.email, password: PASSWORD }).expect(200)).body
@@ -217,8 +233,14 @@ export function adminScenarios(get: () => Running) {
       );
       const [tx, ty] = [await tokenOf(x), await tokenOf(y)];
       const [a, b] = await Promise.all([
-        http().patch(`/admin/users/${y.id}`).set(bearer(tx)).send({ role: 'customer' }),
-        http().patch(`/admin/users/${x.id}`).set(bearer(ty)).send({ role: 'customer' }),
+        http()
+          .patch(`/admin/users/${y.id}`)
+          .set(bearer(tx))
+          .send({ role: 'customer', reason: 'Test: staff change' }),
+        http()
+          .patch(`/admin/users/${x.id}`)
+          .set(bearer(ty))
+          .send({ role: 'customer', reason: 'Test: staff change' }),
       ]);
       expect([a.status, b.status].sort()).toEqual([200, 403]);
       const roles = await Promise.all(
@@ -229,12 +251,30 @@ export function adminScenarios(get: () => Running) {
       expect(roles.sort()).toEqual(['admin', 'customer']);
     });
 
+    it('refuses a role change or a disabling without a plain-text reason, changing nothing', async () => {
+      const c = await customer('unexplained');
+      for (const body of [
+        { role: 'staff' },
+        { disabled: true, reason: 'ok' },
+        { role: 'staff', reason: 'Why\u202E' },
+      ]) {
+        const res = await http()
+          .patch(`/admin/users/${c.id}`)
+          .set(bearer(admin.token))
+          .send(body)
+          .expect(400);
+        expect(res.body.details.map((d: { field: string }) => d.field)).toEqual(['reason']);
+      }
+      const after = await http().get(`/admin/users/${c.id}`).set(bearer(admin.token)).expect(200);
+      expect(after.body).toMatchObject({ role: 'customer', disabled: false });
+    });
+
     it('records who changed what in the audit trail, readable by admins', async () => {
       const c = await customer('audited');
       await http()
         .patch(`/admin/users/${c.id}`)
         .set(bearer(admin.token))
-        .send({ role: 'staff', disabled: true })
+        .send({ role: 'staff', disabled: true, reason: 'Left the bank; kept as staff for the record' })
         .expect(200);
       // One PATCH writes both entries in the same millisecond: paging one entry at a time must see both.
       const mine: { target_user_id: string }[] = [];
@@ -255,9 +295,17 @@ export function adminScenarios(get: () => Running) {
           expect.objectContaining({
             actor_id: admin.id,
             action: 'role_changed',
-            details: { from: 'customer', to: 'staff' },
+            before: { role: 'customer' },
+            after: { role: 'staff' },
+            reason: 'Left the bank; kept as staff for the record',
           }),
-          expect.objectContaining({ actor_id: admin.id, action: 'user_disabled' }),
+          expect.objectContaining({
+            actor_id: admin.id,
+            action: 'user_disabled',
+            before: { disabled: false },
+            after: { disabled: true },
+            reason: 'Left the bank; kept as staff for the record',
+          }),
         ]),
       );
     });

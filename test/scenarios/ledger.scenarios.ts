@@ -417,7 +417,7 @@ export function ledgerScenarios(get: () => Running) {
     it('lets only staff deposit, in the account currency, never into their own account', async () => {
       const c = await verifiedCustomer(get(), admin, 'dep');
       const x = await openAccount(get(), c);
-      const body = { account_id: x.id, amount: 500, currency: 'GBP' };
+      const body = { account_id: x.id, amount: 500, currency: 'GBP', reference: 'Cash paid in' };
       await http()
         .post('/admin/deposits')
         .set(bearer(c.token))
@@ -466,7 +466,7 @@ export function ledgerScenarios(get: () => Running) {
       await http()
         .patch(`/admin/users/${staffer.id}`)
         .set(bearer(admin.token))
-        .send({ role: 'staff' })
+        .send({ role: 'staff', reason: 'Test: staff change' })
         .expect(200);
       // The role change ends the staffer's sessions when auth takes its event (at once in the monolith,
       // over RabbitMQ in split): log in again only after that, as the staffer would be told to.

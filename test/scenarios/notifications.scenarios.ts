@@ -491,7 +491,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
             await http()
               .patch(`/admin/users/${gina.id}`)
               .set(bearer(admin.token))
-              .send({ disabled: true })
+              .send({ disabled: true, reason: 'Test: staff change' })
               .expect(200);
             const { id } = await deposit(get(), admin, account, 500);
             // The in-app delivery went out (published to the streams), and the stream was ended instead.

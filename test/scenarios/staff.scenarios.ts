@@ -122,7 +122,7 @@ export function staffScenarios(get: () => Running) {
         .post('/admin/deposits')
         .set(bearer(staffA.token))
         .set('Idempotency-Key', randomUUID())
-        .send({ account_id: ownA.id, amount: 500, currency: 'GBP' });
+        .send({ account_id: ownA.id, amount: 500, currency: 'GBP', reference: 'Cash paid in' });
       expect([self.status, self.body.code]).toEqual([403, 'own_account']);
       expect(await stateOf(ownA)).toMatchObject({ status: 'frozen', overdraft_limit: 0, balance: 0 });
       expect(await reportedBy(staffA.id)).toEqual([]);
@@ -185,7 +185,7 @@ export function staffScenarios(get: () => Running) {
       await unfreeze(admin, x, 'Order lifted').expect(200);
     });
 
-    it('requires a plain-text reason on freezes, unfreezes, overdraft changes and reversals', async () => {
+    it('requires a plain-text reason on freezes, unfreezes, overdraft changes and reversals, and a reference on deposits', async () => {
       const none = await http().post(`/admin/accounts/${x.id}/freeze`).set(bearer(staffA.token)).send({});
       expect([none.status, none.body.details[0].field]).toEqual([400, 'reason']);
       const bidi = await freeze(staffA, x, 'Looks fine \u202Eevil');
@@ -201,6 +201,12 @@ export function staffScenarios(get: () => Running) {
         .set('Idempotency-Key', randomUUID())
         .send({ account_id: x.id, amount: 100, currency: 'GBP', reference: 'Cash\u0007in' });
       expect([badReference.status, badReference.body.details[0].field]).toEqual([400, 'reference']);
+      const noReference = await http()
+        .post('/admin/deposits')
+        .set(bearer(staffA.token))
+        .set('Idempotency-Key', randomUUID())
+        .send({ account_id: x.id, amount: 100, currency: 'GBP' });
+      expect([noReference.status, noReference.body.details[0].field]).toEqual([400, 'reference']);
       expect(await stateOf(x)).toMatchObject({ status: 'active', overdraft_limit: 0, balance: 0 });
     });
 
@@ -313,7 +319,11 @@ export function staffScenarios(get: () => Running) {
 
     it('records role changes and KYC decisions in the same shape', async () => {
       const c = await newCustomer(get(), 'staff.roles');
-      await http().patch(`/admin/users/${c.id}`).set(bearer(admin.token)).send({ role: 'staff' }).expect(200);
+      await http()
+        .patch(`/admin/users/${c.id}`)
+        .set(bearer(admin.token))
+        .send({ role: 'staff', reason: 'Test: staff change' })
+        .expect(200);
       const [changed] = await auditOf({ target_user_id: c.id, action: 'role_changed' });
       expect(changed).toMatchObject({
         actor_id: admin.id,

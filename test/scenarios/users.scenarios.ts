@@ -157,7 +157,7 @@ export function usersScenarios(get: () => Running) {
       await http()
         .patch(`/admin/users/${staff.id}`)
         .set(bearer(admin.token))
-        .send({ role: 'staff' })
+        .send({ role: 'staff', reason: 'Test: staff change' })
         .expect(200);
       const staffToken = await eventually(
         async () => {

@@ -55,7 +55,7 @@ export async function deposit(running: Running, admin: Actor, account: Account, 
     .post('/admin/deposits')
     .set(bearer(admin.token))
     .set('Idempotency-Key', randomUUID())
-    .send({ account_id: account.id, amount, currency: account.currency })
+    .send({ account_id: account.id, amount, currency: account.currency, reference: 'Test funding' })
     .expect(201);
   return res.body as { id: string };
 }
@@ -93,7 +93,7 @@ export async function promote(
   await request(running.baseUrl)
     .patch(`/admin/users/${user.id}`)
     .set(bearer(admin.token))
-    .send({ role })
+    .send({ role, reason: 'Test: staff change' })
     .expect(200);
   await eventually(
     async () =>

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { Currency } from '@protobank/contracts';
-import { IsAmount, IsCurrency, IsPlainText, Optional } from '@protobank/platform';
+import { IsAmount, IsCurrency, IsPlainText } from '@protobank/platform';
 import { IsUUID } from 'class-validator';
 import { LowerCase } from '../transfer/transfer.dto';
 
@@ -16,15 +16,14 @@ export class DepositDto {
   @IsCurrency()
   currency: Currency;
 
-  @ApiPropertyOptional({
-    minLength: 1,
+  @ApiProperty({
+    minLength: 3,
     maxLength: 140,
     example: 'Cash paid in at branch',
-    description: 'Shown to the customer, and the reason in the audit trail',
+    description: 'Why the money is paid in: shown to the customer, and the reason in the audit trail',
   })
-  @Optional()
-  @IsPlainText(1, 140)
-  reference?: string;
+  @IsPlainText(3, 140)
+  reference: string;
 }
 
 export class ReverseDto {

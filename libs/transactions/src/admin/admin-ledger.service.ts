@@ -36,7 +36,7 @@ export class AdminLedgerService {
       credit: body.account_id,
       amount: body.amount,
       currency: body.currency,
-      reference: body.reference ?? null,
+      reference: body.reference,
       reverses: null,
     };
     const posted = await this.ledger.post({

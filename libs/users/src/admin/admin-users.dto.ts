@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Optional, PageQuery } from '@protobank/platform';
+import { IsPlainText, Optional, PageQuery } from '@protobank/platform';
 import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { AUDIT_RESOURCE_TYPES, STAFF_ACTIONS, UserDto, type StaffAction } from '@protobank/contracts';
 
@@ -32,6 +32,15 @@ export class UpdateUserDto {
   @Optional()
   @IsBoolean()
   disabled?: boolean;
+
+  @ApiProperty({
+    minLength: 3,
+    maxLength: 500,
+    example: 'Promoted to the KYC review team',
+    description: 'Why: kept in the audit trail, never shown to the user',
+  })
+  @IsPlainText(3, 500)
+  reason: string;
 }
 
 export class AdminUserDto extends UserDto {

@@ -80,6 +80,7 @@ export class AdminUsersService {
           before: { role: user.role },
           after: { role: change.role },
           details: { from: user.role, to: change.role },
+          reason: change.reason,
         });
         const event = await this.outbox.add(m, 'users', 'user.role_changed', {
           user_id: id,
@@ -97,6 +98,7 @@ export class AdminUsersService {
           ...aboutUser(id),
           before: { disabled: !change.disabled },
           after: { disabled: change.disabled },
+          reason: change.reason,
         });
         if (change.disabled) {
           const event = await this.outbox.add(m, 'users', 'user.disabled', {
