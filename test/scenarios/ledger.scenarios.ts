@@ -312,7 +312,7 @@ export function ledgerScenarios(get: () => Running) {
         .expect(200);
       expect(
         page2.body.data.map((t: { reference: string | null; kind: string }) => t.reference ?? t.kind),
-      ).toEqual(['t1', 'deposit']);
+      ).toEqual(['t1', 'Test funding']);
       expect(page2.body.next_cursor).toBeNull();
       const credit = await http()
         .get(`/transactions?account_id=${y.id}&limit=1`)
