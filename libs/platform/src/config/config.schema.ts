@@ -222,7 +222,7 @@ export const CONFIG_SCHEMA = {
     min: 1,
     max: 100000,
     default: '10',
-    doc: 'Transfers one customer may have refused per window because the destination does not exist, is closed or holds another currency; beyond it every transfer of theirs is 429 until the window ends.',
+    doc: 'Transfers one customer may have refused per window because the destination does not exist, is closed or holds another currency; beyond it every transfer of theirs by account number is 429 until the window ends.',
   },
   TRANSFER_MISS_WINDOW_SECONDS: {
     kind: 'int',

@@ -14,15 +14,15 @@ const limited = (seconds: number) =>
 /**
  * Counts a customer's transfers refused for their destination (no such account, closed, another
  * currency): the answers that would let a client map which account numbers exist and what they are.
- * Once TRANSFER_MISS_LIMIT of them fall in one TRANSFER_MISS_WINDOW_SECONDS window, every transfer of
- * that customer is 429 until the window ends, before anything is looked up: refusing only the misses
- * would make the 429 itself the answer.
+ * Once TRANSFER_MISS_LIMIT of them fall in one TRANSFER_MISS_WINDOW_SECONDS window, every transfer by
+ * account number of that customer is 429 until the window ends, before anything is looked up: refusing
+ * only the misses would make the 429 itself the answer.
  *
  * A lookup by number is counted as a miss before it runs and released when the number exists, so
  * probes sent in parallel cannot all pass the limit before any of them is counted (the price: more
  * lookups by number in flight at once than the limit allows get 429 for the excess). Transfers by
- * account id, which no one can guess, are only checked against the block, so a customer's concurrent
- * payments to known accounts never meet the limit.
+ * account id, which no one can guess, are not held up at all (their closed and other-currency refusals
+ * still count), so a customer's payments to known accounts never meet the limit.
  */
 @Injectable()
 export class DestinationMisses {
@@ -32,19 +32,11 @@ export class DestinationMisses {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** 429 while the customer is blocked. */
-  async assertNotBlocked(userId: string): Promise<void> {
-    const seconds = await this.limiter.lockedFor(BUCKET, userId);
-    if (seconds > 0) throw limited(seconds);
-  }
-
   /** Counts a lookup as a miss until released; 429 when the customer is past the limit. */
   async reserve(userId: string): Promise<Hit> {
     const hit = await this.hit(userId);
-    if (!hit.allowed) {
-      await this.block(userId, hit);
-      throw limited(hit.retryAfter);
-    }
+    // Refused lookups are not released: the count stays past the limit until the window ends.
+    if (!hit.allowed) throw limited(hit.retryAfter);
     return hit;
   }
 
@@ -57,9 +49,13 @@ export class DestinationMisses {
     }
   }
 
-  /** A reserved lookup was a miss: it stays counted, and blocks the customer if it was the last allowed. */
-  async kept(userId: string, hit: Hit): Promise<void> {
-    if (hit.count >= this.config.transferMissLimit) await this.block(userId, hit);
+  /** A reserved lookup was a miss: it stays counted; the last one allowed is a security event. */
+  kept(userId: string, hit: Hit): void {
+    if (hit.count !== this.config.transferMissLimit) return;
+    this.logger.warn(
+      { security_event: 'transfer_misses_limited', user_id: userId, misses: hit.count },
+      'transfers by number blocked: too many to accounts that do not exist or cannot take them',
+    );
   }
 
   /**
@@ -68,7 +64,7 @@ export class DestinationMisses {
    */
   async record(userId: string): Promise<void> {
     try {
-      await this.kept(userId, await this.hit(userId));
+      this.kept(userId, await this.hit(userId));
     } catch (err) {
       this.logger.warn({ err }, 'transfer miss not counted');
     }
@@ -80,16 +76,6 @@ export class DestinationMisses {
       userId,
       this.config.transferMissLimit,
       this.config.transferMissWindowSeconds,
-    );
-  }
-
-  /** Blocks every transfer of the customer for the rest of the window (transfers by id check this). */
-  private async block(userId: string, hit: Hit): Promise<void> {
-    if ((await this.limiter.lockedFor(BUCKET, userId)) > 0) return;
-    await this.limiter.lock(BUCKET, userId, hit.retryAfter);
-    this.logger.warn(
-      { security_event: 'transfer_misses_limited', user_id: userId, misses: hit.count },
-      'transfers blocked: too many to accounts that do not exist or cannot take them',
     );
   }
 }
