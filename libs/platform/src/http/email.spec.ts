@@ -46,4 +46,13 @@ describe('e-mail addresses', () => {
     expect(check(`${'a'.repeat(250)}@example.com`).errors).toContain('email:maxLength');
     expect(check(7).errors).toContain('email:isString');
   });
+
+  it('refuses a very long string as it came, without expanding it first', () => {
+    // NFKC makes each U+FDFA 18 characters: 349,000 of them (a 1 MB body) would become 6.3 million.
+    const long = check('\uFDFA'.repeat(349000));
+    expect((long.value as string).length).toBe(349000);
+    expect(long.errors).toContain('email:maxLength');
+    // Up to a few times the longest address, space around it is still trimmed.
+    expect(check(`${' '.repeat(700)}alice@example.com `)).toEqual({ value: 'alice@example.com', errors: [] });
+  });
 });

@@ -12,6 +12,12 @@ import { IsEmail, IsString, Matches, MaxLength } from 'class-validator';
 export const UNSAFE_EMAIL = /[\p{Cc}\p{Cf}\p{Z}\p{Cn}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}]/u;
 
 /**
+ * Longest string normalised as an address: an address has at most 254 characters, and NFKC can make a
+ * string 18 times longer (U+FDFA), so a longer one is refused as it came (too long), not expanded first.
+ */
+const MAX_NORMALISED_LENGTH = 1024;
+
+/**
  * The one form of an e-mail address that Protobank stores and looks up: Unicode NFKC (full-width
  * "ａｌｉｃｅ" is "alice", a ligature its letters), trimmed, and lower-cased as a whole, as registration
  * always has (mailboxes are case-insensitive in practice, and one account per mailbox is the point).
@@ -26,7 +32,9 @@ export const normaliseEmail = (value: string): string => value.normalize('NFKC')
  */
 export const IsEmailAddress = () =>
   applyDecorators(
-    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? normaliseEmail(value) : value)),
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' && value.length <= MAX_NORMALISED_LENGTH ? normaliseEmail(value) : value,
+    ),
     IsString(),
     Matches(new RegExp(`^(?:(?!${UNSAFE_EMAIL.source})[^])*$`, 'u'), {
       message: '$property must not contain invisible, control or space characters',
