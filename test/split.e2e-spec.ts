@@ -1,3 +1,4 @@
+import amqp from 'amqplib';
 import { connect } from 'node:net';
 import request from 'supertest';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
 import { bearer, firstAdmin, newCustomer } from './support/actors';
 import { openStream } from './support/event-stream';
-import { deposit, openAccount, transfer, verifiedCustomer } from './support/banking';
+import { deposit, openAccount, promote, transfer, verifiedCustomer } from './support/banking';
 import { startTopology, type Running } from './support/topologies';
 
 const PLATFORM_PATHS = /^\/(health|docs|metrics)(\/|$)/;
@@ -160,46 +161,93 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
     expect(raw).toContain('"code":"bad_request"');
   });
 
-  it('answers a disable with 503 sessions_not_ended while auth is down, and the event ends the sessions once it is back', async () => {
+  it('answers a disable and a demotion with 503 sessions_not_ended while auth is down; a retry ends the sessions at once, the event otherwise', async () => {
     const admin = await firstAdmin(running);
     const c = await newCustomer(running, 'auth.down');
+    const demoted = await promote(running, admin, await newCustomer(running, 'auth.down.admin'), 'admin');
     const index = running.children.findIndex((p) => p.app === 'auth');
     expect(await processes.stop(running.children[index])).toBe(0);
-    const res = await request(running.baseUrl)
-      .patch(`/admin/users/${c.id}`)
+    const demote = await request(running.baseUrl)
+      .patch(`/admin/users/${demoted.id}`)
       .set(bearer(admin.token))
-      .send({ disabled: true, reason: 'Test: staff change' })
+      .send({ role: 'customer', reason: 'Test: staff change' })
       .expect(503);
-    expect(res.body.code).toBe('sessions_not_ended');
-    // The change itself is committed (and audited): only the sessions wait for auth.
-    const user = await request(running.baseUrl)
-      .get(`/admin/users/${c.id}`)
-      .set(bearer(admin.token))
-      .expect(200);
-    expect(user.body.disabled).toBe(true);
+    expect(demote.body.code).toBe('sessions_not_ended');
+    // The demotion's event is held back from auth (taken off its queue, unacknowledged, until the end),
+    // as when events lag: then only the admin's retry can end the sessions.
+    const broker = await amqp.connect(running.t.env.RABBITMQ_URL);
+    try {
+      const held = await broker.createChannel();
+      const authEvents = `${running.t.env.RABBITMQ_PREFIX}.events.auth`;
+      const isDemotion = (text: string) => text.includes(demoted.id) && text.includes('"role":"customer"');
+      await eventually(
+        async () => {
+          const message = await held.get(authEvents, { noAck: false });
+          if (!message) return undefined;
+          if (message.fields.routingKey === 'user.role_changed' && isDemotion(message.content.toString())) {
+            return true;
+          }
+          held.ack(message); // an earlier event, handled already (the promotion's)
+          return undefined;
+        },
+        15000,
+        'the demotion in the auth queue',
+      );
 
-    const port = new URL(running.services.auth).port;
-    const restarted: AppProcess = processes.spawnApp(
-      'auth',
-      { ...running.t.env, ...receivers.env, PORT: port },
-      { logFile: join(running.t.logDir, 'auth-restarted.log') },
-    );
-    running.children[index] = restarted; // the harness stops it with the rest
-    await processes.waitReady(`${running.services.auth}/health/ready`, { children: [restarted] });
-    await eventually(
-      async () => {
-        const r = await request(running.baseUrl).get('/users/me').set(bearer(c.token));
-        return r.status === 401 && r.body.code === 'session_ended' ? true : undefined;
-      },
-      20000,
-      'the user.disabled event to end the sessions',
-    );
-    // Asking again now ends them at once and answers 200.
-    await request(running.baseUrl)
-      .patch(`/admin/users/${c.id}`)
-      .set(bearer(admin.token))
-      .send({ disabled: true, reason: 'Test: staff change' })
-      .expect(200);
+      const res = await request(running.baseUrl)
+        .patch(`/admin/users/${c.id}`)
+        .set(bearer(admin.token))
+        .send({ disabled: true, reason: 'Test: staff change' })
+        .expect(503);
+      expect(res.body.code).toBe('sessions_not_ended');
+      // The changes themselves are committed (and audited): only the sessions wait for auth.
+      const user = await request(running.baseUrl)
+        .get(`/admin/users/${c.id}`)
+        .set(bearer(admin.token))
+        .expect(200);
+      expect(user.body.disabled).toBe(true);
+      const demotedView = await request(running.baseUrl)
+        .get(`/admin/users/${demoted.id}`)
+        .set(bearer(admin.token))
+        .expect(200);
+      expect(demotedView.body.role).toBe('customer');
+
+      const port = new URL(running.services.auth).port;
+      const restarted: AppProcess = processes.spawnApp(
+        'auth',
+        { ...running.t.env, ...receivers.env, PORT: port },
+        { logFile: join(running.t.logDir, 'auth-restarted.log') },
+      );
+      running.children[index] = restarted; // the harness stops it with the rest
+      await processes.waitReady(`${running.services.auth}/health/ready`, { children: [restarted] });
+      await eventually(
+        async () => {
+          const r = await request(running.baseUrl).get('/users/me').set(bearer(c.token));
+          return r.status === 401 && r.body.code === 'session_ended' ? true : undefined;
+        },
+        20000,
+        'the user.disabled event to end the sessions',
+      );
+      // Asking again now ends them at once and answers 200.
+      await request(running.baseUrl)
+        .patch(`/admin/users/${c.id}`)
+        .set(bearer(admin.token))
+        .send({ disabled: true, reason: 'Test: staff change' })
+        .expect(200);
+
+      // Until then, the demoted admin's token still carries the admin role.
+      await request(running.baseUrl).get('/admin/audit').set(bearer(demoted.token)).expect(200);
+      // Repeating the role change (no change to write, no new event) ends the sessions before it answers.
+      await request(running.baseUrl)
+        .patch(`/admin/users/${demoted.id}`)
+        .set(bearer(admin.token))
+        .send({ role: 'customer', reason: 'Test: staff change' })
+        .expect(200);
+      const after = await request(running.baseUrl).get('/admin/audit').set(bearer(demoted.token));
+      expect([after.status, after.body.code]).toEqual([401, 'session_ended']);
+    } finally {
+      await broker.close(); // the held event goes back to auth's queue, and ends nothing more
+    }
   });
 
   // Last: it stops the auth app for good.

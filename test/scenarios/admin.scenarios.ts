@@ -204,6 +204,32 @@ export function adminScenarios(get: () => Running) {
       await http().post('/auth/refresh').send({ refresh_token: login.body.refresh_token }).expect(200);
     });
 
+    it('ends the sessions again when a role change is repeated (the retry after a 503), not an admin naming their own', async () => {
+      const c = await customer('again');
+      const change = () =>
+        http()
+          .patch(`/admin/users/${c.id}`)
+          .set(bearer(admin.token))
+          .send({ role: 'staff', reason: 'Test: staff change' })
+          .expect(200);
+      await change();
+      const login = await http().post('/auth/login').send({ email: c.email, password: PASSWORD }).expect(200);
+      const token = login.body.access_token as string;
+      await http().get('/users/me').set(bearer(token)).expect(200);
+      // Nothing to write and no event: the request itself ends the sessions before it answers.
+      await change();
+      const me = await http().get('/users/me').set(bearer(token));
+      expect([me.status, me.body.code]).toEqual([401, 'session_ended']);
+      await http().post('/auth/refresh').send({ refresh_token: login.body.refresh_token }).expect(401);
+
+      await http()
+        .patch(`/admin/users/${admin.id}`)
+        .set(bearer(admin.token))
+        .send({ role: 'admin', reason: 'Test: staff change' })
+        .expect(200);
+      await http().get('/admin/audit').set(bearer(admin.token)).expect(200);
+    });
+
     it('does not let an admin disable or demote themselves', async () => {
       const res = await http()
         .patch(`/admin/users/${admin.id}`)

@@ -328,6 +328,51 @@ export function identityScenarios(get: () => Running) {
       }
       expect(await balanceOf(get(), v, a)).toBe(100);
     });
+
+    it('refuses line separators, tag characters and Hangul fillers; references in any script or emoji reach the payee as sent', async () => {
+      const email = `tags.${Date.now()}.${seq++}@example.com`;
+      const reg = await http()
+        .post('/auth/register')
+        .send({ email, password: PASSWORD, full_name: 'Pro\u{E0020}tobank\u3164Fraud Team' })
+        .expect(400);
+      expect(fields(reg)).toEqual(['full_name']);
+      await http().post('/auth/login').send({ email, password: PASSWORD }).expect(401);
+
+      const payer = await verifiedCustomer(get(), admin, 'tags.payer');
+      const payee = await verifiedCustomer(get(), admin, 'tags.payee');
+      const from = await openAccount(get(), payer);
+      const to = await openAccount(get(), payee);
+      await deposit(get(), admin, from, 100);
+      const send = (reference: string) =>
+        transfer(get(), payer, {
+          from_account_id: from.id,
+          to_account_number: to.account_number,
+          amount: 1,
+          currency: 'GBP',
+          reference,
+        });
+      for (const reference of [
+        'Rent\u2028\u2028URGENT: Protobank Security: call 0800 123 4567\u{E0041}\u3164',
+        'Rent\u2029URGENT',
+        'Rent\uFFA0',
+        'Rent\u034F',
+        'Re\uFE0Fnt',
+        'Pro\u200Dtobank',
+      ]) {
+        const res = await send(reference);
+        expect([reference, res.status, res.body.details]).toEqual([
+          reference,
+          400,
+          [expect.objectContaining({ field: 'reference' })],
+        ]);
+      }
+      expect(await balanceOf(get(), payer, from)).toBe(100);
+
+      const reference = 'Pizza 🍕 \u2764\uFE0F 👨\u200D👩\u200D👧 क्\u200Dष نمی\u200Cدانم 김민준 Ζωή';
+      const sent = await send(reference).expect(201);
+      const notice = await received(payee, sent.body.id);
+      expect(notice).toMatchObject({ data: { reference } });
+    });
   });
 
   describe('account numbers', () => {

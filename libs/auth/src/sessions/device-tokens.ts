@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig, RedisService } from '@protobank/platform';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { newSecret, OPAQUE_TOKEN_PATTERN, parseOpaqueToken, secretDigest } from './opaque-token';
 
 const deviceKey = (deviceId: string) => `auth:device:${deviceId}`;
-const digest = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
-/** The form of a device token: `<device id>.<secret>`. */
-export const DEVICE_TOKEN_PATTERN = /^([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/;
+/** The form of a device token: `<device id>.<secret>` (an opaque token). */
+export const DEVICE_TOKEN_PATTERN = OPAQUE_TOKEN_PATTERN;
 
 /**
  * Device tokens (OWASP's "device cookies"): issued to a client at a successful login, bound to that user,
@@ -28,12 +28,12 @@ export class DeviceTokens {
 
   async issue(userId: string): Promise<{ deviceId: string; token: string }> {
     const deviceId = randomUUID();
-    const secret = randomBytes(32).toString('base64url');
+    const secret = newSecret();
     await this.redis.client
       .multi()
       .hset(deviceKey(deviceId), {
         user_id: userId,
-        token: digest(secret),
+        token: secretDigest(secret),
         created_at: new Date().toISOString(),
       })
       .expire(deviceKey(deviceId), this.ttlSeconds)
@@ -47,12 +47,11 @@ export class DeviceTokens {
    * taken tells nothing about the account.
    */
   async knownDevice(token: string | undefined, userId: string | undefined): Promise<string | undefined> {
-    const match = token ? DEVICE_TOKEN_PATTERN.exec(token) : null;
-    if (!match) return undefined;
-    const [, deviceId, secret] = match;
-    const stored = await this.redis.client.hmget(deviceKey(deviceId), 'user_id', 'token');
-    return userId !== undefined && stored[0] === userId && stored[1] === digest(secret)
-      ? deviceId
+    const parsed = token ? parseOpaqueToken(token) : undefined;
+    if (!parsed) return undefined;
+    const stored = await this.redis.client.hmget(deviceKey(parsed.id), 'user_id', 'token');
+    return userId !== undefined && stored[0] === userId && stored[1] === secretDigest(parsed.secret)
+      ? parsed.id
       : undefined;
   }
 

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig, RedisService, sessionKey, type Role } from '@protobank/platform';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { openGraceBox, sealGraceBox } from './grace-box';
+import { newSecret, parseOpaqueToken, secretDigest } from './opaque-token';
 import type { TokenPair } from './token-issuer';
 
 export interface SessionMeta {
@@ -30,7 +31,6 @@ const usedKey = (sid: string) => `auth:session:${sid}:used`;
 const userKey = (userId: string) => `auth:user-sessions:${userId}`;
 /** Bumped by every revokeAll: a login that read the user's profile before it cannot add a session after it. */
 const generationKey = (userId: string) => `auth:user-generation:${userId}`;
-const digest = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
 /**
  * Creates a session only if no revokeAll happened since the caller read the generation (ARGV[1]).
@@ -105,12 +105,12 @@ export class SessionStore {
     generation: string,
   ): Promise<{ sid: string; refreshToken: string } | undefined> {
     const sid = randomUUID();
-    const secret = randomBytes(32).toString('base64url');
+    const secret = newSecret();
     const now = new Date();
     const ttl = this.config.refreshTokenTtlSeconds;
     const fields = {
       user_id: userId,
-      token: digest(secret),
+      token: secretDigest(secret),
       created_at: now.toISOString(),
       last_used_at: now.toISOString(),
       expires_at: new Date(now.getTime() + ttl * 1000).toISOString(),
@@ -133,7 +133,7 @@ export class SessionStore {
 
   /** The user of the session a refresh token names, without rotating anything; undefined if none. */
   async peekUser(refreshToken: string): Promise<string | undefined> {
-    const sid = /^([0-9a-f-]{36})\./.exec(refreshToken)?.[1];
+    const sid = parseOpaqueToken(refreshToken)?.id;
     if (!sid) return undefined;
     return (await this.redis.client.hget(sessionKey(sid), 'user_id')) ?? undefined;
   }
@@ -147,10 +147,10 @@ export class SessionStore {
     refreshToken: string,
     issue: (sid: string, newRefreshToken: string) => TokenPair,
   ): Promise<RotateOutcome> {
-    const match = /^([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/.exec(refreshToken);
-    if (!match) return { kind: 'invalid' };
-    const [, sid, secret] = match;
-    const pair = issue(sid, `${sid}.${randomBytes(32).toString('base64url')}`);
+    const parsed = parseOpaqueToken(refreshToken);
+    if (!parsed) return { kind: 'invalid' };
+    const { id: sid, secret } = parsed;
+    const pair = issue(sid, `${sid}.${newSecret()}`);
     const next = pair.refresh_token.slice(sid.length + 1);
     const sealed = sealGraceBox(
       secret,
@@ -162,8 +162,8 @@ export class SessionStore {
       2,
       sessionKey(sid),
       usedKey(sid),
-      digest(secret),
-      digest(next),
+      secretDigest(secret),
+      secretDigest(next),
       sealed,
       this.config.refreshReuseGraceSeconds * 1000,
       new Date().toISOString(),

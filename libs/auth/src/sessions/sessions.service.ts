@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type UsersApi } from '@protobank/contracts';
-import { AppConfig, AppError, LOGGER, RateLimiter } from '@protobank/platform';
+import { AppConfig, AppError, LOGGER, normaliseEmail, RateLimiter } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { checkPassword } from '../credentials/passwords';
@@ -68,7 +68,8 @@ export class SessionsService {
     meta: SessionMeta,
     deviceToken?: string,
   ): Promise<LoginResult> {
-    const who = email.trim().toLowerCase();
+    // The one form registration stored (the DTO gives it already; any other caller gets it here too).
+    const who = normaliseEmail(email);
     const [credential] = (await this.dataSource.query(
       `SELECT user_id, password_hash FROM auth.credentials WHERE lower(email) = $1 AND status = 'active'`,
       [who],

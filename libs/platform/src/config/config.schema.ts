@@ -174,7 +174,7 @@ export const CONFIG_SCHEMA = {
     min: 1,
     max: 86400,
     default: '900',
-    doc: 'How long an e-mail stays locked after LOGIN_MAX_FAILURES failures (which count within the same window).',
+    doc: "How long a lock lasts once LOGIN_MAX_FAILURES failures are counted (within a window of the same length): the e-mail's lock, which clients without a device token of the account obey, or one device token's own lock. A locked login gets 429 account_locked with Retry-After, whatever the password.",
   },
   LOGIN_DEVICE_TOKEN_TTL_DAYS: {
     kind: 'int',

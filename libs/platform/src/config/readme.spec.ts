@@ -9,3 +9,10 @@ describe('README configuration table', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('configuration docs', () => {
+  it('say that LOGIN_LOCKOUT_SECONDS is the length of both locks, the e-mail and the device token', () => {
+    expect(CONFIG_SCHEMA.LOGIN_LOCKOUT_SECONDS.doc).toMatch(/e-mail's lock/);
+    expect(CONFIG_SCHEMA.LOGIN_LOCKOUT_SECONDS.doc).toMatch(/device token's own lock/);
+  });
+});

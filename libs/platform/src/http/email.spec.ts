@@ -37,6 +37,15 @@ describe('e-mail addresses', () => {
     ['a variation selector', 'alice\uFE0F@example.com'],
     ['a tag character', 'alice\u{E0041}@example.com'],
     ['a control character', 'alice\u0007@example.com'],
+    ['a line separator', 'alice\u2028@example.com'],
+    ['a paragraph separator', 'alice@example.com\u2029x'],
+    ['the combining grapheme joiner', 'ali\u034Fce@example.com'],
+    ['an interlinear annotation character', 'ali\uFFF9ce@example.com'],
+    ['a musical formatting character', 'ali\u{1D173}ce@example.com'],
+    ['a private-use character', 'ali\uE000ce@example.com'],
+    ['a zero-width non-joiner', 'ali\u200Cce@example.com'],
+    ['a joiner between Indic letters (allowed in names)', 'क्\u200Dष@example.com'],
+    ['an emoji selector after an emoji (allowed in names)', '\u2764\uFE0F@example.com'],
   ])('refuses %s, naming the field', (_what, email) => {
     expect(check(email).errors).toContain('email:matches');
   });
@@ -45,5 +54,14 @@ describe('e-mail addresses', () => {
     expect(check('alice').errors).toEqual(['email:isEmail']);
     expect(check(`${'a'.repeat(250)}@example.com`).errors).toContain('email:maxLength');
     expect(check(7).errors).toContain('email:isString');
+  });
+
+  it('refuses a very long string as it came, without expanding it first', () => {
+    // NFKC makes each U+FDFA 18 characters: 349,000 of them (a 1 MB body) would become 6.3 million.
+    const long = check('\uFDFA'.repeat(349000));
+    expect((long.value as string).length).toBe(349000);
+    expect(long.errors).toContain('email:maxLength');
+    // Up to a few times the longest address, space around it is still trimmed.
+    expect(check(`${' '.repeat(700)}alice@example.com `)).toEqual({ value: 'alice@example.com', errors: [] });
   });
 });

@@ -7,6 +7,11 @@ class Named {
   name: string;
 }
 
+class Referenced {
+  @IsPlainText(1, 140)
+  reference: string;
+}
+
 const check = (name: unknown) => {
   const value = plainToInstance(Named, { name });
   return {
@@ -15,12 +20,53 @@ const check = (name: unknown) => {
   };
 };
 
+const checkReference = (reference: string) =>
+  validateSync(plainToInstance(Referenced, { reference })).flatMap((e) => Object.values(e.constraints ?? {}));
+
+const REFUSED = 'name must not contain control, bidirectional or invisible characters';
+
 describe('IsPlainText', () => {
   it('accepts ordinary names in any script, trimmed and NFC-normalised', () => {
     expect(check('  Zoë Brontë ')).toEqual({ value: 'Zoë Brontë', errors: [] });
     expect(check('Zoe\u0308').value).toBe('Zoë'); // a decomposed ë becomes the one code point
     expect(check('مهرداد\u200Cی').errors).toEqual([]); // ZWNJ, as Persian writes it
     expect(check('李小龍').errors).toEqual([]);
+  });
+
+  it.each([
+    ['Latin with accents', 'François Dvořák-Øst'],
+    ['Vietnamese', 'Nguyễn Thị Ánh'],
+    ['Cyrillic', 'Пётр Чайковский'],
+    ['Greek', 'Νίκος Καζαντζάκης'],
+    ['Arabic', 'محمد بن عبد الله'],
+    ['Hebrew', 'דוד בן־גוריון'],
+    ['Persian with ZWNJ', 'نمی\u200Cدانم'],
+    ['Devanagari with a virama and ZWJ', 'क्\u200Dष मोदी'],
+    ['Devanagari with ZWNJ', 'क्\u200Cष'],
+    ['Sinhala with ZWJ', 'ශ්\u200Dරී'],
+    ['Malayalam with ZWJ', 'ന്\u200D'],
+    ['Chinese', '王小明'],
+    ['Japanese', 'やまだ タロウ 山田'],
+    ['Korean', '김민준'],
+    ['Thai', 'สมชาย'],
+    ['an apostrophe and a hyphen', "O'Brien-Smith"],
+  ])('accepts a name in %s', (_what, name) => {
+    expect(check(name).errors).toEqual([]);
+  });
+
+  it.each([
+    ['emoji', 'Pizza 🍕🎉'],
+    ['an emoji with a skin tone', 'Thanks 👍🏽'],
+    ['an emoji presentation selector', 'Love \u2764\uFE0F'],
+    ['a keycap', 'Room 1\uFE0F\u20E3'],
+    ['a family (ZWJ sequence)', 'Family 👨\u200D👩\u200D👧'],
+    ['a ZWJ sequence after a selector', 'Heart \u2764\uFE0F\u200D🔥'],
+    ['a ZWJ sequence with skin tones', '🧑🏽\u200D💻 work'],
+    ['a rainbow flag', 'Pride 🏳\uFE0F\u200D🌈'],
+    ['a country flag', 'Trip 🇬🇧'],
+    ['a text presentation selector', 'Sun \u2600\uFE0E'],
+  ])('accepts %s in a reference', (_what, reference) => {
+    expect(checkReference(reference)).toEqual([]);
   });
 
   it.each([
@@ -32,15 +78,63 @@ describe('IsPlainText', () => {
     ['a C1 control', 'Bob\u0085'],
     ['a byte-order mark', 'Bo\uFEFFb'],
     ['a soft hyphen', 'Pro\u00ADtobank'],
+    ['a line separator', 'Rent\u2028URGENT'],
+    ['a paragraph separator', 'Rent\u2029URGENT'],
+    ['a tag character', 'Pro\u{E0020}tobank'],
+    ['a tag letter', 'Rent\u{E0041}'],
+    ['the cancel tag', 'Rent\u{E007F}'],
+    ['an unassigned tag code point', 'Rent\u{E0002}'],
+    ['the Hangul filler U+3164', 'Pro\u3164Team'],
+    ['the half-width Hangul filler U+FFA0', 'Pro\uFFA0Team'],
+    ['the Hangul choseong filler U+115F', 'Pro\u115FTeam'],
+    ['the Hangul jungseong filler U+1160', 'Pro\u1160Team'],
+    ['a variation selector after a letter', 'Pro\uFE00tobank'],
+    ['an emoji selector after a letter', 'Protobank\uFE0F'],
+    ['a supplementary variation selector', 'Pro\u{E0100}tobank'],
+    ['a Mongolian variation selector', 'Pro\u180Btobank'],
+    ['the combining grapheme joiner', 'Pro\u034Ftobank'],
+    ['an interlinear annotation anchor', 'Pro\uFFF9tobank'],
+    ['an interlinear annotation terminator', 'Pro\uFFFBtobank'],
+    ['a musical formatting character', 'Pro\u{1D173}tobank'],
+    ['a musical end-of-phrase', 'Pro\u{1D17A}tobank'],
+    ['a private-use character', 'Pro\uE000tobank'],
+    ['a supplementary private-use character', 'Pro\u{F0000}tobank'],
+    ['a noncharacter', 'Pro\uFFFEtobank'],
+    ['an unassigned code point', 'Pro\u{2FFFF}tobank'],
+    ['a word joiner', 'Pro\u2060tobank'],
+    ['an invisible separator', 'Pro\u2063tobank'],
+    ['the Arabic letter mark', 'Pro\u061Ctobank'],
+    ['the Mongolian vowel separator', 'Pro\u180Etobank'],
+    ['a ZWJ between Latin letters', 'Pro\u200Dtobank'],
+    ['a ZWNJ between Latin letters', 'Pro\u200Ctobank'],
+    ['a ZWJ between Cyrillic letters', 'Про\u200Dтобанк'],
+    ['a ZWJ between Greek letters', 'Πρω\u200Dτο'],
+    ['a ZWJ between Han characters', '李\u200D小龍'],
+    ['a ZWJ between Hangul syllables', '김\u200D민준'],
+    ['a ZWJ after a space', 'Bob \u200Dx'],
+    ['a ZWJ first', '\u200Dक्ष'],
+    ['a ZWJ after a digit', 'Ref 1\u200D2'],
+    ['two joiners after an Indic letter', 'क्\u200D\u200Dष'],
+    ['a selector after a selector', '\u2764\uFE0F\uFE0F'],
   ])('refuses %s, naming the field', (_what, name) => {
-    expect(check(name).errors).toEqual([
-      'name must not contain control, bidirectional or invisible characters',
+    expect(check(name).errors).toEqual([REFUSED]);
+  });
+
+  it("refuses the review's reference and name", () => {
+    const reference = 'Rent\u2028\u2028URGENT: Protobank Security: call 0800 123 4567\u{E0041}\u3164';
+    expect(checkReference(reference)).toEqual([
+      'reference must not contain control, bidirectional or invisible characters',
     ]);
+    expect(check('Pro\u{E0020}tobank\u3164Fraud').errors).toEqual([REFUSED]);
   });
 
   it('refuses what is empty once trimmed, too long, or not a string', () => {
     expect(check('   ').errors).toEqual(['name must be longer than or equal to 1 characters']);
     expect(check('x'.repeat(21)).errors).toHaveLength(1);
+    // Too long is all that is said of a string past the limit (it is not scanned: a megabyte costs nothing).
+    expect(check(`${'x'.repeat(1e6)}\u202E`).errors).toEqual([
+      'name must be shorter than or equal to 20 characters',
+    ]);
     expect(check(7).errors).toContain('name must be a string');
   });
 });
@@ -51,5 +145,18 @@ describe('displayText', () => {
     expect(displayText('Bob\u202Eevil\u202C')).toBe('Bob\uFFFDevil\uFFFD');
     expect(displayText('Pro\u200Btobank Fraud Team')).toBe('Pro\uFFFDtobank Fraud Team');
     expect(displayText('Dinner\nCall 0800 now')).toBe('Dinner\uFFFDCall 0800 now');
+  });
+
+  it('marks what IsPlainText refuses, and only that', () => {
+    expect(displayText('Rent\u2028\u2028URGENT: call 0800\u{E0041}\u3164')).toBe(
+      'Rent\uFFFD\uFFFDURGENT: call 0800\uFFFD\uFFFD',
+    );
+    expect(displayText('Pro\u{E0020}tobank\u3164Fraud Team')).toBe('Pro\uFFFDtobank\uFFFDFraud Team');
+    expect(displayText('Pro\u200Dtobank \u115F\u1160\uFFA0\u034F\uFE0F')).toBe(
+      'Pro\uFFFDtobank \uFFFD\uFFFD\uFFFD\uFFFD\uFFFD',
+    );
+    expect(displayText('a\uD800b\uDC00')).toBe('a\uFFFDb\uFFFD'); // lone surrogates
+    const fine = 'क्\u200Dष 👨\u200D👩\u200D👧 \u2764\uFE0F 1\uFE0F\u20E3 김민준';
+    expect(displayText(fine)).toBe(fine);
   });
 });

@@ -55,7 +55,8 @@ export class AdminUsersController {
     summary: "Change a user's role, or disable them (their sessions end, logins are refused)",
     description:
       "When this answers 200, the user's sessions have ended in every app: their access and refresh " +
-      'tokens are refused from the next request on.',
+      'tokens are refused from the next request on. Any request naming a role (changed or not) or ' +
+      'disabling ends them, so it is the retry after a 503; an admin naming their own role keeps theirs.',
   })
   @ApiOkResponse({ type: AdminUserDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
@@ -64,7 +65,8 @@ export class AdminUsersController {
     type: ErrorResponseDto,
     description:
       "sessions_not_ended: the change is saved, but the user's sessions could not be ended at once; they " +
-      'end when the auth service receives the change (repeating a disable retries at once)',
+      'end when the auth service receives the change. Repeating the same request (the same role, or ' +
+      'disabled: true) ends them at once: a request naming a role or disabling always ends the sessions.',
   })
   update(@CurrentCaller() caller: Caller, @Param() params: UserIdParams, @Body() body: UpdateUserDto) {
     return this.admin.update(caller, params.id, body);

@@ -20,7 +20,13 @@ export class ListUsersQuery extends PageQuery {
 }
 
 export class UpdateUserDto {
-  @ApiPropertyOptional({ enum: ['customer', 'staff', 'admin'], example: 'staff' })
+  @ApiPropertyOptional({
+    enum: ['customer', 'staff', 'admin'],
+    example: 'staff',
+    description:
+      'Ends every session of the user (their tokens carry the role), also when it is the role they have: ' +
+      'repeating a change after a 503 ends them at once. An admin naming their own role keeps theirs.',
+  })
   @Optional()
   @IsIn(['customer', 'staff', 'admin'])
   role?: 'customer' | 'staff' | 'admin';

@@ -111,15 +111,22 @@ export class AdminUsersService {
       await m.getRepository(UserEntity).save(user);
       return toView(user);
     });
-    // Asking again to disable a disabled user ends their sessions again: a retry after a 503 below.
-    if (sessionEvents.length > 0 || change.disabled === true) await this.endSessions(id, sessionEvents);
+    // Asking again to disable a disabled user, or to give a user the role they now have, ends their
+    // sessions again (revoking is idempotent): the retry after a 503 below, which writes no event, since
+    // the first attempt committed the change. An admin naming their own role (the only one they may
+    // give themselves) keeps their sessions: nothing about them changed.
+    const sameAdmin = id === actor.user_id;
+    if (sessionEvents.length > 0 || change.disabled === true || (change.role !== undefined && !sameAdmin)) {
+      await this.endSessions(id, sessionEvents);
+    }
     return view;
   }
 
   /**
    * After the commit and before answering, so that the answer means the sessions are gone, in every app.
    * The events stay the at-least-once safety net: if this call fails, the change is committed all the
-   * same and auth ends the sessions when the event reaches it, and the admin is told (503).
+   * same and auth ends the sessions when the event reaches it, and the admin is told (503). Repeating
+   * the request ends them at once.
    */
   private async endSessions(userId: string, eventIds: string[]): Promise<void> {
     try {
