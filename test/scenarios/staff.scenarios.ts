@@ -122,7 +122,7 @@ export function staffScenarios(get: () => Running) {
         .post('/admin/deposits')
         .set(bearer(staffA.token))
         .set('Idempotency-Key', randomUUID())
-        .send({ account_id: ownA.id, amount: 500, currency: 'GBP', reference: 'Cash paid in' });
+        .send({ account_id: ownA.id, amount: 500, currency: 'GBP', reason: 'Cash paid in at branch' });
       expect([self.status, self.body.code]).toEqual([403, 'own_account']);
       expect(await stateOf(ownA)).toMatchObject({ status: 'frozen', overdraft_limit: 0, balance: 0 });
       expect(await reportedBy(staffA.id)).toEqual([]);
@@ -185,7 +185,7 @@ export function staffScenarios(get: () => Running) {
       await unfreeze(admin, x, 'Order lifted').expect(200);
     });
 
-    it('requires a plain-text reason on freezes, unfreezes, overdraft changes and reversals, and a reference on deposits', async () => {
+    it('requires a plain-text reason on freezes, unfreezes, overdraft changes, deposits and reversals', async () => {
       const none = await http().post(`/admin/accounts/${x.id}/freeze`).set(bearer(staffA.token)).send({});
       expect([none.status, none.body.details[0].field]).toEqual([400, 'reason']);
       const bidi = await freeze(staffA, x, 'Looks fine \u202Eevil');
@@ -199,14 +199,27 @@ export function staffScenarios(get: () => Running) {
         .post('/admin/deposits')
         .set(bearer(staffA.token))
         .set('Idempotency-Key', randomUUID())
-        .send({ account_id: x.id, amount: 100, currency: 'GBP', reference: 'Cash\u0007in' });
+        .send({
+          account_id: x.id,
+          amount: 100,
+          currency: 'GBP',
+          reason: 'Cash paid in',
+          reference: 'Cash\u0007in',
+        });
       expect([badReference.status, badReference.body.details[0].field]).toEqual([400, 'reference']);
-      const noReference = await http()
+      // The reference (what the customer reads) does not stand in for the reason.
+      const noDepositReason = await http()
         .post('/admin/deposits')
         .set(bearer(staffA.token))
         .set('Idempotency-Key', randomUUID())
-        .send({ account_id: x.id, amount: 100, currency: 'GBP' });
-      expect([noReference.status, noReference.body.details[0].field]).toEqual([400, 'reference']);
+        .send({ account_id: x.id, amount: 100, currency: 'GBP', reference: 'Cash paid in' });
+      expect([noDepositReason.status, noDepositReason.body.details[0].field]).toEqual([400, 'reason']);
+      const badDepositReason = await http()
+        .post('/admin/deposits')
+        .set(bearer(staffA.token))
+        .set('Idempotency-Key', randomUUID())
+        .send({ account_id: x.id, amount: 100, currency: 'GBP', reason: 'Cash\u202Ein' });
+      expect([badDepositReason.status, badDepositReason.body.details[0].field]).toEqual([400, 'reason']);
       expect(await stateOf(x)).toMatchObject({ status: 'active', overdraft_limit: 0, balance: 0 });
     });
 
@@ -216,7 +229,13 @@ export function staffScenarios(get: () => Running) {
         .post('/admin/deposits')
         .set(bearer(staffA.token))
         .set('Idempotency-Key', randomUUID())
-        .send({ account_id: x.id, amount: 7000, currency: 'GBP', reference: 'Cash paid in at branch' })
+        .send({
+          account_id: x.id,
+          amount: 7000,
+          currency: 'GBP',
+          reason: 'Cash paid in at branch, receipt 20931',
+          reference: 'Cash paid in at branch',
+        })
         .expect(201);
       const payee = await verifiedCustomer(get(), admin, 'staff.payee');
       const y = await openAccount(get(), payee);
@@ -250,8 +269,8 @@ export function staffScenarios(get: () => Running) {
         resource_type: 'transaction',
         resource_id: dep.body.id,
         before: null,
-        after: { account_id: x.id, amount: 7000, currency: 'GBP' },
-        reason: 'Cash paid in at branch',
+        after: { account_id: x.id, amount: 7000, currency: 'GBP', reference: 'Cash paid in at branch' },
+        reason: 'Cash paid in at branch, receipt 20931',
       };
       expect(event).toEqual(expected);
 
@@ -275,8 +294,8 @@ export function staffScenarios(get: () => Running) {
         resource_type: 'transaction',
         resource_id: dep.body.id,
         before: null,
-        after: { account_id: x.id, amount: 7000, currency: 'GBP' },
-        reason: 'Cash paid in at branch',
+        after: { account_id: x.id, amount: 7000, currency: 'GBP', reference: 'Cash paid in at branch' },
+        reason: 'Cash paid in at branch, receipt 20931',
         details: {},
         created_at: dep.body.created_at,
       });
@@ -288,7 +307,13 @@ export function staffScenarios(get: () => Running) {
         target_user_id: payee.id,
         resource_type: 'transaction',
         before: { status: 'posted' },
-        after: { status: 'reversed', reversed_by_id: rev.body.id, amount: 2500, currency: 'GBP' },
+        after: {
+          status: 'reversed',
+          reversed_by_id: rev.body.id,
+          amount: 2500,
+          currency: 'GBP',
+          reference: `Reversal of ${paid.body.id}`,
+        },
         reason: 'Customer reported the payment as fraud',
       });
       const [frozen] = await auditOf({ resource_id: x.id, action: 'account_frozen', actor_id: staffA.id }, 2);
@@ -315,6 +340,147 @@ export function staffScenarios(get: () => Running) {
       expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['action', 'actor_id']);
       // The trail is the oversight of staff: staff do not read it.
       await http().get('/admin/audit').set(bearer(staffA.token)).expect(403);
+    });
+
+    it("keeps a deposit's and a reversal's reason in the audit trail only: customers read the reference", async () => {
+      // Staff write why they act (an investigation, say) where only the audit trail keeps it; what the
+      // customers read (history, statement, notifications) is the reference, or a neutral default.
+      const payer = await verifiedCustomer(get(), admin, 'staff.reason.payer');
+      const payee = await verifiedCustomer(get(), admin, 'staff.reason.payee');
+      const from = await openAccount(get(), payer);
+      const to = await openAccount(get(), payee);
+      const reasons = {
+        deposit: 'Source of funds under review, case AML-4471',
+        bare: 'Branch cash, investigation AML-4472 pending',
+        reversal: 'Fraud investigation: payee suspected money mule',
+        referenced: 'Fraud investigation AML-4473: recall requested by the payer',
+      };
+      const post = (path: string, body: Record<string, unknown>) =>
+        http().post(path).set(bearer(staffA.token)).set('Idempotency-Key', randomUUID()).send(body);
+      const dep = await post('/admin/deposits', {
+        account_id: from.id,
+        amount: 5000,
+        currency: 'GBP',
+        reason: reasons.deposit,
+        reference: 'Cash paid in at branch',
+      }).expect(201);
+      expect(dep.body.reference).toBe('Cash paid in at branch');
+      const bare = await post('/admin/deposits', {
+        account_id: from.id,
+        amount: 100,
+        currency: 'GBP',
+        reason: reasons.bare,
+      }).expect(201);
+      expect(bare.body.reference).toBeNull();
+      const pay = (amount: number) =>
+        transfer(get(), payer, {
+          from_account_id: from.id,
+          to_account_id: to.id,
+          amount,
+          currency: 'GBP',
+        }).expect(201);
+      const [first, second] = [await pay(700), await pay(300)];
+      const rev = await post(`/admin/transactions/${first.body.id}/reverse`, {
+        reason: reasons.reversal,
+      }).expect(201);
+      expect(rev.body.reference).toBe(`Reversal of ${first.body.id}`);
+      const revRef = await post(`/admin/transactions/${second.body.id}/reverse`, {
+        reason: reasons.referenced,
+        reference: 'Payment recalled',
+      }).expect(201);
+      expect(revRef.body.reference).toBe('Payment recalled');
+
+      // The audit trail has each reason, and the reference the customers were shown.
+      const audited = await Promise.all(
+        [dep.body.id, bare.body.id, first.body.id, second.body.id].map(
+          async (id) => (await auditOf({ resource_id: id }))[0],
+        ),
+      );
+      expect(audited.map((e) => [e.action, e.reason, e.after?.reference])).toEqual([
+        ['deposit_posted', reasons.deposit, 'Cash paid in at branch'],
+        ['deposit_posted', reasons.bare, null],
+        ['transaction_reversed', reasons.reversal, `Reversal of ${first.body.id}`],
+        ['transaction_reversed', reasons.referenced, 'Payment recalled'],
+      ]);
+
+      // Nothing either customer can read holds a reason.
+      const entryIds = [dep.body.id, bare.body.id, rev.body.id, revRef.body.id];
+      const notified = (c: Actor, ids: string[]) =>
+        eventually(
+          async () => {
+            const list = await http()
+              .get('/notifications')
+              .query({ limit: 100 })
+              .set(bearer(c.token))
+              .expect(200);
+            const data = list.body.data as { data: { transaction_id?: string } }[];
+            return ids.every((id) => data.some((n) => n.data.transaction_id === id)) ? list.body : undefined;
+          },
+          15000,
+          'the notifications of the deposits and reversals',
+        );
+      const seen: unknown[] = [
+        await notified(payer, entryIds),
+        await notified(payee, [rev.body.id, revRef.body.id]),
+      ];
+      for (const [c, account] of [
+        [payer, from],
+        [payee, to],
+      ] as const) {
+        seen.push(
+          (
+            await http()
+              .get('/transactions')
+              .query({ account_id: account.id })
+              .set(bearer(c.token))
+              .expect(200)
+          ).body,
+        );
+        const readable = c === payer ? entryIds : [rev.body.id, revRef.body.id];
+        for (const id of readable)
+          seen.push((await http().get(`/transactions/${id}`).set(bearer(c.token)).expect(200)).body);
+        const statement = `/accounts/${account.id}/statement?from=${new Date(Date.now() - 86_400_000).toISOString()}`;
+        seen.push((await http().get(statement).set(bearer(c.token)).expect(200)).body);
+        seen.push(
+          (await http().get(statement).set(bearer(c.token)).set('Accept', 'text/csv').expect(200)).text,
+        );
+      }
+      const shown = JSON.stringify(seen);
+      expect(shown).toContain('Cash paid in at branch');
+      expect(shown).toContain('Payment recalled');
+      expect(shown).toContain(`Reversal of ${first.body.id}`);
+      for (const reason of Object.values(reasons)) expect(shown).not.toContain(reason);
+    });
+
+    it('requires a reason (audit only) on deposits and reversals, and takes an optional reference of at most 140 characters', async () => {
+      const payee = await verifiedCustomer(get(), admin, 'staff.reason.rules');
+      const to = await openAccount(get(), payee);
+      const post = (path: string, body: Record<string, unknown>) =>
+        http().post(path).set(bearer(staffA.token)).set('Idempotency-Key', randomUUID()).send(body);
+      const deposit = (extra: Record<string, unknown>) =>
+        post('/admin/deposits', { account_id: to.id, amount: 100, currency: 'GBP', ...extra });
+      const field = (res: request.Response) => [res.status, res.body.details?.[0]?.field];
+      expect(field(await deposit({ reference: 'Cash paid in' }))).toEqual([400, 'reason']);
+      expect(field(await deposit({ reason: 'ok' }))).toEqual([400, 'reason']);
+      expect(field(await deposit({ reason: 'x'.repeat(501) }))).toEqual([400, 'reason']);
+      expect(field(await deposit({ reason: 'Cash paid in', reference: 'x'.repeat(141) }))).toEqual([
+        400,
+        'reference',
+      ]);
+      expect(field(await deposit({ reason: 'Cash paid in', reference: '' }))).toEqual([400, 'reference']);
+      expect((await stateOf(to)).balance).toBe(0);
+      const paid = await deposit({ reason: 'r'.repeat(500), reference: 'x'.repeat(140) }).expect(201);
+      expect(paid.body.reference).toBe('x'.repeat(140));
+
+      const path = `/admin/transactions/${paid.body.id}/reverse`;
+      expect(field(await post(path, { reference: 'Refund' }))).toEqual([400, 'reason']);
+      expect(field(await post(path, { reason: 'Sent in error', reference: 'x'.repeat(141) }))).toEqual([
+        400,
+        'reference',
+      ]);
+      expect((await stateOf(to)).balance).toBe(100);
+      await post(path, { reason: 'r'.repeat(500) }).expect(201);
+      expect((await stateOf(to)).balance).toBe(0);
     });
 
     it('records role changes and KYC decisions in the same shape', async () => {
