@@ -185,6 +185,27 @@ export function staffScenarios(get: () => Running) {
       await unfreeze(admin, x, 'Order lifted').expect(200);
     });
 
+    it('lets an app instance from before freeze authors unfreeze during a rolling deploy; a stale author counts for nothing', async () => {
+      const z = await openAccount(get(), customer, 'GBP', 'savings');
+      await freeze(staffA, z, 'Alert before the deploy').expect(200);
+      // What the previous release runs to unfreeze: it knows nothing of frozen_by and leaves it set.
+      await db.query(
+        `UPDATE transactions.ledger_accounts SET status = $2, version = version + 1, updated_at = clock_timestamp()
+          WHERE id = $1 AND kind = 'customer' AND status <> 'closed'`,
+        [z.id, 'active'],
+      );
+      expect((await stateOf(z)).status).toBe('active');
+      const stale = await unfreeze(staffA, z);
+      expect([stale.status, stale.body.code]).toEqual([409, 'not_frozen']);
+      // A new freeze has its own author: the stale one lifts nothing.
+      await freeze(staffB, z, 'Alert after the deploy').expect(200);
+      const byA = await unfreeze(staffA, z);
+      expect([byA.status, byA.body.code]).toEqual([403, 'frozen_by_other']);
+      await unfreeze(staffB, z, 'Cleared').expect(200);
+      const [lifted] = await auditOf({ resource_id: z.id, action: 'account_unfrozen', actor_id: staffB.id });
+      expect(lifted).toMatchObject({ before: { status: 'frozen', frozen_by: staffB.id }, reason: 'Cleared' });
+    });
+
     it('requires a plain-text reason on freezes, unfreezes, overdraft changes, deposits and reversals', async () => {
       const none = await http().post(`/admin/accounts/${x.id}/freeze`).set(bearer(staffA.token)).send({});
       expect([none.status, none.body.details[0].field]).toEqual([400, 'reason']);
