@@ -18,7 +18,8 @@ import { POST_ENTRY as POST_ENTRY_BEFORE } from './1763700000006-AccountsAndLedg
  *   calls it the old way keeps working while a deployment rolls.
  * - Audit entries name the actor's role, the resource (type and id), the state before and after, and
  *   the reason; entries already stored get them from their details. Indexes serve the list's filters.
- * - KYC submissions carry an HMAC-SHA-256 of the normalised document number. Existing rows have only the
+ * - KYC submissions carry an HMAC-SHA-256 of the normalised document number, by which the duplicate
+ *   check finds the same number on another user's submission. Existing rows have only the
  *   ciphertext, and a migration has no key: the users module fills them in at start-up (and before any
  *   approval), in batches.
  */
@@ -70,7 +71,11 @@ export class StaffControlsAndDocumentHashes1763700000010 implements MigrationInt
     }
 
     await q.query(`ALTER TABLE users.kyc ADD COLUMN document_number_hash bytea`);
-    await q.query(`CREATE INDEX kyc_document_hash_idx ON users.kyc (document_number_hash)`);
+    // The duplicate check looks a number up by its hash alone (any document type or country), among the
+    // submissions that count: pending and verified ones.
+    await q.query(
+      `CREATE INDEX kyc_document_hash_idx ON users.kyc (document_number_hash) WHERE status IN ('pending', 'verified')`,
+    );
     // What the start-up backfill looks for; empty once it has run.
     await q.query(
       `CREATE INDEX kyc_document_hash_missing_idx ON users.kyc (user_id) WHERE document_number_hash IS NULL`,
