@@ -764,6 +764,70 @@ export function staffScenarios(get: () => Running) {
       expect((await detail(other)).duplicate_document).toBe(false);
     });
 
+    it('answers 409 document_unreadable for a number on file that does not decrypt, logs it once without its ciphertext, and lets staff reject it', async () => {
+      const [pending, verified] = await Promise.all([
+        newCustomer(get(), 'dup.unreadable'),
+        newCustomer(get(), 'dup.unreadable.verified'),
+      ]);
+      await submit(pending, newPassportNumber()).expect(201);
+      await submit(verified, newPassportNumber()).expect(201);
+      await http().post(`/admin/kyc/${verified.id}/approve`).set(bearer(admin.token)).expect(200);
+      // A damaged row, and one encrypted for another user (as under another key): neither decrypts.
+      const damaged = `v9${randomUUID().replace(/-/g, '')}.AAAA.BBBB.CCCC`;
+      const [{ document_number_encrypted: foreign }] = (
+        await db.query('SELECT document_number_encrypted FROM users.kyc WHERE user_id = $1', [pending.id])
+      ).rows as { document_number_encrypted: string }[];
+      const spoil = (c: Actor, ciphertext: string) =>
+        db.query(
+          'UPDATE users.kyc SET document_number_encrypted = $2, document_number_hash = NULL WHERE user_id = $1',
+          [c.id, ciphertext],
+        );
+      await spoil(pending, damaged);
+      await spoil(verified, foreign);
+
+      const approvals = [];
+      for (let i = 0; i < 2; i++) {
+        const res = await http().post(`/admin/kyc/${pending.id}/approve`).set(bearer(admin.token));
+        expect([res.status, res.body.code]).toEqual([409, 'document_unreadable']);
+        approvals.push(res);
+      }
+      // A verified customer's change of details would drop the verified document from the check: refused.
+      const change = await submit(verified, newPassportNumber(), { full_name: 'Changed Name' });
+      expect([change.status, change.body.code]).toEqual([409, 'document_unreadable']);
+      expect((await http().get('/users/me/kyc').set(bearer(verified.token)).expect(200)).body).toMatchObject({
+        status: 'verified',
+      });
+      // Rejecting needs no number: the customer then submits again, and that one is approved.
+      await http()
+        .post(`/admin/kyc/${pending.id}/reject`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Document unreadable, please submit it again' })
+        .expect(200);
+      await submit(pending, newPassportNumber()).expect(201);
+      await http().post(`/admin/kyc/${pending.id}/approve`).set(bearer(admin.token)).expect(200);
+
+      // Each unreadable row is logged once, by user id, however often it is met; never its ciphertext.
+      const last = approvals[1].body.request_id as string;
+      const logs = await eventually(
+        async () => {
+          const text = readdirSync(get().t.logDir)
+            .filter((f) => f.endsWith('.log'))
+            .map((f) => readFileSync(join(get().t.logDir, f), 'utf8'))
+            .join('\n');
+          return text.includes(last) && text.includes(change.body.request_id) ? text : undefined;
+        },
+        15000,
+        'the requests in the logs',
+      );
+      const errorsAbout = (c: Actor) =>
+        logs.split('\n').filter((l) => l.includes('does not decrypt') && l.includes(`"user_id":"${c.id}"`));
+      expect(errorsAbout(pending)).toHaveLength(1);
+      expect(errorsAbout(verified)).toHaveLength(1);
+      expect(JSON.parse(errorsAbout(pending)[0]).level).toBeGreaterThanOrEqual(50);
+      expect(logs).not.toContain(damaged.slice(0, 20));
+      expect(logs).not.toContain(foreign);
+    });
+
     it('refuses a KYC rejection reason with control or bidirectional characters, naming the field', async () => {
       const c = await newCustomer(get(), 'dup.reason');
       await submit(c, newPassportNumber()).expect(201);

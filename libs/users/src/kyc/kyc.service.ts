@@ -8,11 +8,16 @@ import { assertActiveRole } from '../admin/staff-checks';
 import { UserEntity } from '../profiles/user.entity';
 import { DocumentCipher, maskDocumentNumber } from './document-cipher';
 import { DocumentHashes } from './document-hashes';
-import { normaliseDocumentNumber } from './document-number';
 import type { ListKycQuery, SubmitKycDto } from './kyc.dto';
 import { KycEntity, type DocumentType } from './kyc.entity';
 
 const MIN_AGE = 18;
+
+/**
+ * The document number on file does not decrypt (another KYC_ENCRYPTION_KEY, a damaged row), so nothing
+ * can be checked against it: DocumentHashes has logged it (user id only).
+ */
+const unreadable = (message: string) => new AppError(409, 'document_unreadable', message);
 
 /** Whole years between a YYYY-MM-DD birth date and today (UTC); undefined for a date that does not exist. */
 export function ageOn(dateOfBirth: string, today = new Date()): number | undefined {
@@ -216,11 +221,13 @@ export class KycService {
    */
   private verifiedDocument(k: KycEntity): { type: DocumentType; country: string; hash: Buffer } | null {
     if (k.status === 'verified') {
-      const hash =
-        k.document_number_hash ??
-        this.cipher.lookupHash(
-          normaliseDocumentNumber(this.cipher.decrypt(k.document_number_encrypted, k.user_id)),
+      // Refused rather than replaced: the verified document would leave the duplicate check for good.
+      const hash = k.document_number_hash ?? this.hashes.hashOf(k);
+      if (!hash) {
+        throw unreadable(
+          'The identity document that verified you cannot be read; contact us to change your details',
         );
+      }
       return { type: k.document_type, country: k.country, hash };
     }
     return k.verified_document_type && k.verified_country && k.verified_document_hash
@@ -280,9 +287,13 @@ export class KycService {
       kyc.reviewed_at = new Date();
       kyc.reviewer_id = reviewer.user_id;
       const reverification = kyc.verified_at !== null;
-      kyc.document_number_hash ??= this.cipher.lookupHash(
-        normaliseDocumentNumber(this.cipher.decrypt(kyc.document_number_encrypted, userId)),
-      );
+      // A rejection needs no hash (and is how an unreadable submission is cleared); an approval does.
+      kyc.document_number_hash ??= this.hashes.hashOf(kyc);
+      if (decision.approve && !kyc.document_number_hash) {
+        throw unreadable(
+          'The document number on file cannot be read; reject this submission so that the customer submits it again',
+        );
+      }
       // Two duplicates approved at once both see the other pending, so neither passes this check.
       const duplicates = (await this.duplicatesOf(m, [kyc])).get(userId) ?? [];
       if (decision.approve) {
