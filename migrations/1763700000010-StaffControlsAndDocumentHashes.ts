@@ -5,12 +5,21 @@ import { POST_ENTRY as POST_ENTRY_BEFORE } from './1763700000006-AccountsAndLedg
  * Staff controls and their audit trail, and identity documents found by a keyed hash.
  * - The ledger knows who froze an account (`frozen_by`, `frozen_at`): only that staff member or an admin
  *   lifts a freeze. Accounts frozen before this migration have no author, so only an admin lifts them.
+ *   The columns describe the current freeze and mean nothing while the account is not frozen: the code
+ *   sets them on every freeze and reads them only on a frozen row. No CHECK ties them to the status,
+ *   because an instance of the previous release, still running while a deployment rolls, freezes and
+ *   unfreezes by setting `status` alone: its unfreeze leaves them set (harmless: the next freeze by new
+ *   code writes its own author). What remains until the old instances are gone: a freeze made by an old
+ *   instance on an account whose earlier freeze was lifted by an old instance carries that earlier
+ *   freeze's author, who could lift it without an admin. (No trigger instead: every posting updates
+ *   this table.)
  * - `post_entry` takes the staff action behind an entry (a deposit, a reversal) and writes it to the
  *   outbox as `staff_action.recorded` with the entry. The new parameter has a default, so code that
  *   calls it the old way keeps working while a deployment rolls.
  * - Audit entries name the actor's role, the resource (type and id), the state before and after, and
  *   the reason; entries already stored get them from their details. Indexes serve the list's filters.
- * - KYC submissions carry an HMAC-SHA-256 of the normalised document number. Existing rows have only the
+ * - KYC submissions carry an HMAC-SHA-256 of the normalised document number, by which the duplicate
+ *   check finds the same number on another user's submission. Existing rows have only the
  *   ciphertext, and a migration has no key: the users module fills them in at start-up (and before any
  *   approval), in batches.
  */
@@ -21,8 +30,7 @@ export class StaffControlsAndDocumentHashes1763700000010 implements MigrationInt
     await q.query(`
       ALTER TABLE transactions.ledger_accounts
         ADD COLUMN frozen_by uuid,
-        ADD COLUMN frozen_at timestamptz(3),
-        ADD CONSTRAINT ledger_accounts_freeze_check CHECK (status = 'frozen' OR (frozen_by IS NULL AND frozen_at IS NULL))`);
+        ADD COLUMN frozen_at timestamptz(3)`);
     await q.query(`DROP FUNCTION transactions.post_entry`);
     await q.query(POST_ENTRY);
 
@@ -63,7 +71,11 @@ export class StaffControlsAndDocumentHashes1763700000010 implements MigrationInt
     }
 
     await q.query(`ALTER TABLE users.kyc ADD COLUMN document_number_hash bytea`);
-    await q.query(`CREATE INDEX kyc_document_hash_idx ON users.kyc (document_number_hash)`);
+    // The duplicate check looks a number up by its hash alone (any document type or country), among the
+    // submissions that count: pending and verified ones.
+    await q.query(
+      `CREATE INDEX kyc_document_hash_idx ON users.kyc (document_number_hash) WHERE status IN ('pending', 'verified')`,
+    );
     // What the start-up backfill looks for; empty once it has run.
     await q.query(
       `CREATE INDEX kyc_document_hash_missing_idx ON users.kyc (user_id) WHERE document_number_hash IS NULL`,
@@ -87,7 +99,7 @@ export class StaffControlsAndDocumentHashes1763700000010 implements MigrationInt
     await q.query(POST_ENTRY_BEFORE);
     await q.query(`
       ALTER TABLE transactions.ledger_accounts
-        DROP CONSTRAINT ledger_accounts_freeze_check, DROP COLUMN frozen_at, DROP COLUMN frozen_by`);
+        DROP COLUMN frozen_at, DROP COLUMN frozen_by`);
   }
 }
 

@@ -6,7 +6,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * to replace the verified document, which then no longer counted as used, and another user could be
  * verified with it. `verified_document_*` keep the verified document's type, country and lookup hash
  * from such a submission until it is approved (then the new document is the verified one); the
- * duplicate check looks at both.
+ * duplicate check looks both up by hash alone, and shows staff the type and country.
  *
  * Nothing to fill in: a verified row's own document is its verified one. Rows already in a
  * re-verification when this runs lost their verified document before it (nothing recorded it).

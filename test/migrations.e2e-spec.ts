@@ -3,6 +3,7 @@
  * `migration:generate` has nothing to add), and every migration's `down` really undoes its `up`.
  */
 import { dataSourceOptions, loadConfig } from '@protobank/platform';
+import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATIONS } from '@protobank/migrations';
@@ -52,6 +53,54 @@ describe('migrations', () => {
     expect(await ds.showMigrations()).toBe(false);
     const diff = await ds.driver.createSchemaBuilder().log();
     expect(diff.upQueries.map((q) => q.query)).toEqual([]);
+  });
+
+  it('gives verified profiles their KYC date of birth, and its revert gives back what they held', async () => {
+    // Before it, approval did not copy or lock the date of birth: a verified customer's profile could
+    // hold another one, or none.
+    const lastName = async () =>
+      (
+        (await ds.query(`SELECT name FROM public.migrations ORDER BY id DESC LIMIT 1`)) as { name: string }[]
+      )[0].name;
+    const downTo010 = async () => {
+      while ((await lastName()) !== 'StaffControlsAndDocumentHashes1763700000010')
+        await ds.undoLastMigration({ transaction: 'each' });
+    };
+    await downTo010();
+    const [edited, unset, reverified] = [randomUUID(), randomUUID(), randomUUID()];
+    for (const [id, dob] of [
+      [edited, '1985-01-01'],
+      [unset, null],
+      [reverified, '1985-01-01'],
+    ]) {
+      await ds.query(
+        `INSERT INTO users.users (id, email, full_name, date_of_birth) VALUES ($1, $2, 'Legacy Customer', $3)`,
+        [id, `${id}@example.com`, dob],
+      );
+      await ds.query(
+        `INSERT INTO users.kyc (user_id, status, document_type, document_number_encrypted, document_number_last3,
+                                country, date_of_birth, submitted_at, reviewed_at)
+         VALUES ($1, 'verified', 'passport', 'v1.x.y.z', '000', 'GB', '1990-04-12', now(), now())`,
+        [id],
+      );
+    }
+    const datesOfBirth = async () =>
+      (
+        (await ds.query(
+          `SELECT to_char(date_of_birth, 'YYYY-MM-DD') AS d FROM users.users WHERE id = ANY($1::uuid[])
+            ORDER BY array_position($1::uuid[], id)`,
+          [[edited, unset, reverified]],
+        )) as { d: string | null }[]
+      ).map((r) => r.d);
+    await ds.runMigrations({ transaction: 'each' });
+    expect(await datesOfBirth()).toEqual(['1990-04-12', '1990-04-12', '1990-04-12']);
+    // An approved re-verification since then changed this one: the revert leaves it.
+    await ds.query(`UPDATE users.users SET date_of_birth = '1991-02-03' WHERE id = $1`, [reverified]);
+    await downTo010();
+    expect(await datesOfBirth()).toEqual(['1985-01-01', null, '1991-02-03']);
+    await ds.runMigrations({ transaction: 'each' });
+    expect(await ds.showMigrations()).toBe(false);
+    expect((await ds.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
   });
 
   it('reverts every migration down to an empty database, then applies them again', async () => {

@@ -158,7 +158,7 @@ async function measure(base) {
   const receiver = await customer(base, admin, 1);
   const funding = await api(base, 'POST', '/admin/deposits', {
     token: admin,
-    body: { account_id: sender.account.id, amount: 10000000, currency: 'GBP', reference: 'Bench funding' },
+    body: { account_id: sender.account.id, amount: 10000000, currency: 'GBP', reason: 'Bench funding' },
     status: 201,
   });
   const arrived = { sender: new Map(), receiver: new Map() }; // transaction id -> arrival time

@@ -153,7 +153,7 @@ async function setup() {
       await api('POST', '/admin/deposits', {
         token: admin,
         idempotent: true,
-        body: { account_id: id, amount: FUNDING, currency: 'GBP', reference: 'Bench funding' },
+        body: { account_id: id, amount: FUNDING, currency: 'GBP', reason: 'Bench funding' },
       }),
       201,
       'fund account',
@@ -424,7 +424,7 @@ async function main() {
           account_id: accounts[randomInt(accounts.length)],
           amount: amount(),
           currency: 'GBP',
-          reference: 'Bench deposit',
+          reason: 'Bench deposit',
         },
       }),
     );

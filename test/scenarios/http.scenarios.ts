@@ -322,7 +322,15 @@ export function httpScenarios(get: () => Running) {
             .post('/admin/deposits')
             .set(bearer(admin.token))
             .set(key())
-            .send({ account_id: to.id, amount: 1, currency: 'GBP', reference: lone }),
+            .send({ account_id: to.id, amount: 1, currency: 'GBP', reason: 'Test: cash', reference: lone }),
+        ],
+        [
+          'reason',
+          request(base())
+            .post('/admin/deposits')
+            .set(bearer(admin.token))
+            .set(key())
+            .send({ account_id: to.id, amount: 1, currency: 'GBP', reason: lone }),
         ],
         [
           'reason',

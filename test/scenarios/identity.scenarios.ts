@@ -460,6 +460,30 @@ export function identityScenarios(get: () => Running) {
         expect(statuses.filter((s) => s === 429)).toHaveLength(limit);
       });
 
+      it('leaves no block behind a burst of valid transfers by number (a refused reservation is given back)', async () => {
+        // More lookups in flight than the limit: the excess may be refused while they run, but none of
+        // them was a miss, so the customer's next transfer goes through.
+        const payer = await verifiedCustomer(get(), admin, 'burst');
+        const payee = await verifiedCustomer(get(), admin, 'burst.payee');
+        const from = await openAccount(get(), payer);
+        const to = await openAccount(get(), payee);
+        await deposit(get(), admin, from, 1000);
+        const pay = () =>
+          transfer(get(), payer, {
+            from_account_id: from.id,
+            to_account_number: to.account_number,
+            amount: 1,
+            currency: 'GBP',
+          });
+        const burst = await Promise.all(Array.from({ length: limit * 4 }, pay));
+        const statuses = burst.map((r) => r.status);
+        expect(statuses.filter((s) => s !== 201 && s !== 429)).toEqual([]);
+        const paid = statuses.filter((s) => s === 201).length;
+        const after = await pay();
+        expect([after.status, after.body.code]).toEqual([201, undefined]);
+        expect(await balanceOf(get(), payer, from)).toBe(1000 - paid - 1);
+      });
+
       it("counts closed and other-currency destinations, not the caller's own mistakes", async () => {
         const prober = await verifiedCustomer(get(), admin, 'prober.kinds');
         const payee = await verifiedCustomer(get(), admin, 'probed.kinds');

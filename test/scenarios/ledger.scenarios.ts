@@ -417,7 +417,13 @@ export function ledgerScenarios(get: () => Running) {
     it('lets only staff deposit, in the account currency, never into their own account', async () => {
       const c = await verifiedCustomer(get(), admin, 'dep');
       const x = await openAccount(get(), c);
-      const body = { account_id: x.id, amount: 500, currency: 'GBP', reference: 'Cash paid in' };
+      const body = {
+        account_id: x.id,
+        amount: 500,
+        currency: 'GBP',
+        reason: 'Cash paid in at branch',
+        reference: 'Cash paid in',
+      };
       await http()
         .post('/admin/deposits')
         .set(bearer(c.token))
@@ -535,7 +541,8 @@ export function ledgerScenarios(get: () => Running) {
         from_account_id: y.id,
         to_account_id: x.id,
         reverses_id: t.body.id,
-        reference: 'Sent in error',
+        // The reason is for the audit trail; both customers read a neutral reference.
+        reference: `Reversal of ${t.body.id}`,
       });
       expect(await balanceOf(get(), c, x)).toBe(1000);
       expect(await balanceOf(get(), d, y)).toBe(0);

@@ -55,7 +55,13 @@ export async function deposit(running: Running, admin: Actor, account: Account, 
     .post('/admin/deposits')
     .set(bearer(admin.token))
     .set('Idempotency-Key', randomUUID())
-    .send({ account_id: account.id, amount, currency: account.currency, reference: 'Test funding' })
+    .send({
+      account_id: account.id,
+      amount,
+      currency: account.currency,
+      reason: 'Test: funding',
+      reference: 'Test funding',
+    })
     .expect(201);
   return res.body as { id: string };
 }

@@ -89,7 +89,7 @@ export interface StaffActionRecordedEvent extends EventBase {
   /** What the action changed, before and after it (null: nothing existed before, e.g. a deposit). */
   before: AuditState | null;
   after: AuditState | null;
-  /** Why, as the staff member gave it (a deposit's reference); null when none was asked for. */
+  /** Why, as the staff member gave it (audit only: never the entry's reference); null when none was asked for. */
   reason: string | null;
 }
 

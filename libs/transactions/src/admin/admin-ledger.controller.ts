@@ -41,7 +41,11 @@ export class AdminLedgerController {
   ) {}
 
   @Post('deposits')
-  @ApiOperation({ summary: "Fund a customer's account from the bank's cash account" })
+  @ApiOperation({
+    summary: "Fund a customer's account from the bank's cash account",
+    description:
+      'The reason (required) goes to the audit trail only; the reference (optional) is what the customer reads.',
+  })
   @ApiHeader(IDEMPOTENCY_HEADER_DOC)
   @ApiCreatedResponse({ type: TransactionDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
@@ -64,7 +68,9 @@ export class AdminLedgerController {
   @ApiOperation({
     summary: 'Post the reversing entry of a transaction (once)',
     description:
-      'Moves the amount back; allowed on frozen accounts, not on closed ones, and within overdraft limits.',
+      'Moves the amount back; allowed on frozen accounts, not on closed ones, and within overdraft limits. ' +
+      "The reason (required) goes to the audit trail only; the reference (optional, 'Reversal of <id>' by " +
+      'default) is what both customers read.',
   })
   @ApiHeader(IDEMPOTENCY_HEADER_DOC)
   @ApiCreatedResponse({ type: TransactionDto })

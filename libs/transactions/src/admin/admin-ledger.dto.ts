@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { Currency } from '@protobank/contracts';
-import { IsAmount, IsCurrency, IsPlainText } from '@protobank/platform';
+import { IsAmount, IsCurrency, IsPlainText, Optional } from '@protobank/platform';
 import { IsUUID } from 'class-validator';
 import { LowerCase } from '../transfer/transfer.dto';
 
@@ -18,23 +18,44 @@ export class DepositDto {
 
   @ApiProperty({
     minLength: 3,
+    maxLength: 500,
+    example: 'Cash paid in at the Leeds branch, receipt 20931',
+    description: 'Why the money is paid in: kept in the audit trail only, never shown to the customer',
+  })
+  @IsPlainText(3, 500)
+  reason: string;
+
+  @ApiPropertyOptional({
+    minLength: 1,
     maxLength: 140,
     example: 'Cash paid in at branch',
-    description: 'Why the money is paid in: shown to the customer, and the reason in the audit trail',
+    description: "The entry's reference, shown to the customer (none when omitted)",
   })
-  @IsPlainText(3, 140)
-  reference: string;
+  @Optional()
+  @IsPlainText(1, 140)
+  reference?: string;
 }
 
 export class ReverseDto {
   @ApiProperty({
     minLength: 3,
-    maxLength: 140,
-    example: 'Sent to the wrong account',
-    description: "Why: kept in the audit trail, and the reversing entry's reference (both parties see it)",
+    maxLength: 500,
+    example: 'Payer reported the payment as sent to the wrong account; confirmed by phone',
+    description: 'Why: kept in the audit trail only, never shown to either customer',
   })
-  @IsPlainText(3, 140)
+  @IsPlainText(3, 500)
   reason: string;
+
+  @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: 140,
+    example: 'Refund of payment sent in error',
+    description:
+      "The reversing entry's reference, which both customers see; defaults to 'Reversal of <transaction id>'",
+  })
+  @Optional()
+  @IsPlainText(1, 140)
+  reference?: string;
 }
 
 export class LedgerMismatchDto {

@@ -16,7 +16,10 @@ import type { DepositDto, ReverseDto } from './admin-ledger.dto';
 /**
  * Staff money movements: deposits from the cash system account, and reversing entries. The ledger
  * refuses any on the staff member's own accounts (segregation of duties), under its locks, and reports
- * each one it posts to the audit trail (staff_action.recorded) in the posting's transaction.
+ * each one it posts to the audit trail (staff_action.recorded) in the posting's transaction. The staff
+ * member's reason goes to the audit trail only; the entry's reference, which its customers read in
+ * their history, statements and notifications, is a separate field (a reason such as "fraud
+ * investigation" must not tip off the person investigated).
  */
 @Injectable()
 export class AdminLedgerService {
@@ -36,7 +39,7 @@ export class AdminLedgerService {
       credit: body.account_id,
       amount: body.amount,
       currency: body.currency,
-      reference: body.reference,
+      reference: body.reference ?? null,
       reverses: null,
     };
     const posted = await this.ledger.post({
@@ -51,8 +54,13 @@ export class AdminLedgerService {
         resource_type: 'transaction',
         resource_id: entryId,
         before: null,
-        after: { account_id: body.account_id, amount: body.amount, currency: body.currency },
-        reason: deposit.reference,
+        after: {
+          account_id: body.account_id,
+          amount: body.amount,
+          currency: body.currency,
+          reference: deposit.reference,
+        },
+        reason: body.reason,
       },
       idempotency: { owner: staff.user_id, key, fingerprint: requestFingerprint('deposit', { ...body }) },
       fields: { debit: 'account_id', credit: 'account_id' },
@@ -76,7 +84,7 @@ export class AdminLedgerService {
       credit: original.from_account_id,
       amount: original.amount,
       currency: original.currency as Currency,
-      reference: body.reason,
+      reference: body.reference ?? `Reversal of ${original.id}`,
       reverses: original.id,
     };
     const reversalId = randomUUID();
@@ -95,6 +103,7 @@ export class AdminLedgerService {
           reversed_by_id: reversalId,
           amount: original.amount,
           currency: original.currency,
+          reference: reversal.reference,
         },
         reason: body.reason,
       },

@@ -13,7 +13,7 @@ import { AppError, jsonAmount } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { Ledger } from './ledger';
 import { readEntries } from './ledger-entries';
-import { toState, type LedgerAccountRow } from './ledger-rows';
+import { freezeAuthor, toState, type LedgerAccountRow } from './ledger-rows';
 import { writeStaffAction, type StaffActionDraft } from './staff-actions';
 
 /** Most lines one statement carries; a longer period is asked for in parts. */
@@ -82,7 +82,8 @@ export class LedgerAccountsService implements TransactionsApi {
       if (row.status !== 'frozen') throw AppError.conflict('not_frozen', 'The account is not frozen');
       // Segregation of duties: a staff member lifts only their own freezes; another's (an admin's
       // included, and one from before the ledger recorded authors) takes an admin, and is audited as such.
-      if (change.actor.role !== 'admin' && row.frozen_by !== change.actor.user_id) {
+      const author = freezeAuthor(row);
+      if (change.actor.role !== 'admin' && author !== change.actor.user_id) {
         throw new AppError(
           403,
           'frozen_by_other',
@@ -93,7 +94,7 @@ export class LedgerAccountsService implements TransactionsApi {
         set: `status = 'active', frozen_by = NULL, frozen_at = NULL`,
         params: [],
         action: 'account_unfrozen',
-        before: { status: 'frozen', frozen_by: row.frozen_by ?? null },
+        before: { status: 'frozen', frozen_by: author },
         after: { status: 'active' },
       };
     });

@@ -11,9 +11,16 @@ export interface LedgerAccountRow {
   overdraft_limit: string | number | null;
   balance: string | number;
   version: string | number;
-  /** Who froze the account (null when not frozen, or frozen before the ledger recorded it). */
+  /**
+   * Who made the current freeze: read it through freezeAuthor. Left set after an unfreeze by an instance
+   * of the release before authors were recorded (see migration 1763700000010).
+   */
   frozen_by?: string | null;
 }
+
+/** Who froze the account: null when it is not frozen, or its freeze predates recorded authors. */
+export const freezeAuthor = (row: LedgerAccountRow): string | null =>
+  row.status === 'frozen' ? (row.frozen_by ?? null) : null;
 
 export function toState(row: LedgerAccountRow, asOf = new Date()): LedgerAccountState {
   const balance = BigInt(row.balance);

@@ -18,11 +18,13 @@ const limited = (seconds: number) =>
  * account number of that customer is 429 until the window ends, before anything is looked up: refusing
  * only the misses would make the 429 itself the answer.
  *
- * A lookup by number is counted as a miss before it runs and released when the number exists, so
- * probes sent in parallel cannot all pass the limit before any of them is counted (the price: more
- * lookups by number in flight at once than the limit allows get 429 for the excess). Transfers by
- * account id, which no one can guess, are not held up at all (their closed and other-currency refusals
- * still count), so a customer's payments to known accounts never meet the limit.
+ * A lookup by number is counted as a miss before it runs, and given back when the number exists, so
+ * probes sent in parallel cannot all pass the limit before any of them is counted. A lookup refused
+ * because the count is past the limit is given back before its 429 too: only real misses stay counted,
+ * so a customer whose misses reached the limit stays blocked until the window ends, while one who only
+ * sent more lookups at once than the limit allows gets 429 for the excess in flight and nothing after.
+ * Transfers by account id, which no one can guess, are not held up at all (their closed and
+ * other-currency refusals still count), so a customer's payments to known accounts never meet the limit.
  */
 @Injectable()
 export class DestinationMisses {
@@ -32,11 +34,15 @@ export class DestinationMisses {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Counts a lookup as a miss until released; 429 when the customer is past the limit. */
+  /** Counts a lookup as a miss until released; 429 (counting nothing) when the customer is past the limit. */
   async reserve(userId: string): Promise<Hit> {
     const hit = await this.hit(userId);
-    // Refused lookups are not released: the count stays past the limit until the window ends.
-    if (!hit.allowed) throw limited(hit.retryAfter);
+    if (!hit.allowed) {
+      // Not a miss: kept, it would push the count past the limit for the rest of the window even when no
+      // lookup ever missed. The misses that filled the limit stay counted, so the block still holds.
+      await this.release(userId);
+      throw limited(hit.retryAfter);
+    }
     return hit;
   }
 

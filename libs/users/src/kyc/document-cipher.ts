@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@protobank/platform';
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { normaliseDocumentNumber } from './document-number';
 
 /**
  * AES-256-GCM for identity-document numbers. Each value gets a fresh 96-bit IV; the user id is bound in
@@ -36,6 +37,11 @@ export class DocumentCipher {
     return createHmac('sha256', this.lookupKey).update(normalised, 'utf8').digest();
   }
 
+  /** The lookup hash of a stored (encrypted) number; throws when it does not decrypt. */
+  hashOnFile(stored: string, userId: string): Buffer {
+    return this.lookupHash(normaliseDocumentNumber(this.decrypt(stored, userId)));
+  }
+
   encrypt(plain: string, userId: string): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
@@ -48,7 +54,8 @@ export class DocumentCipher {
 
   decrypt(stored: string, userId: string): string {
     const [version, iv, tag, data] = stored.split('.');
-    if (version !== 'v1') throw new Error(`unknown document cipher version ${version}`);
+    // The message never quotes the stored value: errors are logged.
+    if (version !== 'v1') throw new Error('unknown document cipher version');
     const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(userId));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));

@@ -1,21 +1,36 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { LOGGER } from '@protobank/platform';
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { DocumentCipher } from './document-cipher';
-import { normaliseDocumentNumber } from './document-number';
 
 const BATCH = 200;
 
+/** A stored document number: whose it is, and its ciphertext. */
+export interface DocumentOnFile {
+  user_id: string;
+  document_number_encrypted: string;
+}
+
 /**
- * Fills in the lookup hash of submissions stored before it existed. A migration cannot (it has no key),
- * so the users module does it: in the background at start-up, and before any approval (whose duplicate
- * check must see every document). Batches of BATCH rows, each in a short transaction; instances
- * starting together share the work (SKIP LOCKED), an approval waits for rows being filled instead.
+ * The lookup hashes of stored document numbers. Fills in those of submissions stored before hashes
+ * existed: a migration cannot (it has no key), so the users module does it, in the background at
+ * start-up and before any approval (whose duplicate check must see every document). Batches of BATCH
+ * rows, each in a short transaction; instances starting together share the work (SKIP LOCKED), an
+ * approval waits for rows being filled instead.
+ *
+ * A number that does not decrypt (another KYC_ENCRYPTION_KEY, a damaged row) is logged as an error once
+ * per process, with its user id and never its ciphertext, and remembered: the fill before every approval
+ * skips it from then on, and a review tries it again only if its ciphertext has changed. A restart (say,
+ * with the right key) tries every such row once more.
  */
 @Injectable()
 export class DocumentHashes implements OnApplicationBootstrap {
+  /** User id → fingerprint of the ciphertext that did not decrypt. */
+  private readonly unreadable = new Map<string, string>();
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly cipher: DocumentCipher,
@@ -28,35 +43,43 @@ export class DocumentHashes implements OnApplicationBootstrap {
       .catch((err: unknown) => this.logger.warn({ err }, 'KYC document lookup hashes not filled in'));
   }
 
-  /** Hashes every submission that has none; returns how many. */
+  /** The lookup hash of a stored number; null when it does not decrypt (said once, see above). */
+  hashOf(row: DocumentOnFile): Buffer | null {
+    const fingerprint = createHash('sha256').update(row.document_number_encrypted).digest('base64url');
+    if (this.unreadable.get(row.user_id) === fingerprint) return null;
+    try {
+      const hash = this.cipher.hashOnFile(row.document_number_encrypted, row.user_id);
+      this.unreadable.delete(row.user_id);
+      return hash;
+    } catch (err) {
+      this.unreadable.set(row.user_id, fingerprint);
+      this.logger.error(
+        { err, user_id: row.user_id },
+        'KYC document number on file does not decrypt: it has no lookup hash, and its submission cannot be approved',
+      );
+      return null;
+    }
+  }
+
+  /** Hashes every submission that has none, but those already found unreadable; returns how many. */
   async fillMissing({ wait }: { wait: boolean }): Promise<number> {
     let filled = 0;
-    const unreadable: string[] = [];
     for (;;) {
       const seen = await this.dataSource.transaction(async (m) => {
         const rows = (await m.query(
           `SELECT user_id, document_number_encrypted FROM users.kyc
             WHERE document_number_hash IS NULL AND user_id <> ALL($1::uuid[])
             ORDER BY user_id LIMIT ${BATCH} FOR UPDATE ${wait ? '' : 'SKIP LOCKED'}`,
-          [unreadable],
-        )) as { user_id: string; document_number_encrypted: string }[];
+          [[...this.unreadable.keys()]],
+        )) as DocumentOnFile[];
         const ids: string[] = [];
         const hashes: Buffer[] = [];
         for (const r of rows) {
-          try {
-            const number = normaliseDocumentNumber(
-              this.cipher.decrypt(r.document_number_encrypted, r.user_id),
-            );
-            hashes.push(this.cipher.lookupHash(number));
-            ids.push(r.user_id);
-          } catch (err) {
-            // Another key, or a damaged row: left without a hash (so never found as a duplicate), and said.
-            unreadable.push(r.user_id);
-            this.logger.error(
-              { err, user_id: r.user_id },
-              'KYC document number does not decrypt: not hashed',
-            );
-          }
+          // An unreadable row is left without a hash (so never found as a duplicate), and remembered.
+          const hash = this.hashOf(r);
+          if (!hash) continue;
+          hashes.push(hash);
+          ids.push(r.user_id);
         }
         if (ids.length) {
           await m.query(

@@ -45,7 +45,8 @@ export class KycController {
   @ApiConflictResponse({
     type: ErrorResponseDto,
     description:
-      'kyc_pending, or kyc_already_verified (a verified customer submits again only with a different full_name or date_of_birth)',
+      'kyc_pending, or kyc_already_verified (a verified customer submits again only with a different full_name or date_of_birth), ' +
+      'or document_unreadable (the document that verified the customer cannot be read: support must step in)',
   })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'underage' })
   submit(@CurrentCaller() caller: Caller, @Body() body: SubmitKycDto) {
@@ -94,7 +95,11 @@ export class KycController {
   @ApiOkResponse({ type: AdminKycDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'kyc_not_pending, duplicate_document' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description:
+      'kyc_not_pending, duplicate_document, or document_unreadable (the number on file does not decrypt: reject the submission so the customer submits again)',
+  })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'own_kyc; an override by staff' })
   approve(
     @CurrentCaller() caller: Caller,

@@ -131,6 +131,26 @@ export class KycDto {
   verified_at?: string | null;
 }
 
+export class DuplicateHolderDto {
+  @ApiProperty({ format: 'uuid', example: '5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f' })
+  user_id: string;
+  @ApiProperty({
+    example: 'passport',
+    enum: ['passport', 'driving_licence', 'national_id'],
+    description: 'The document type that user gave the number under',
+  })
+  document_type: string;
+  @ApiProperty({ example: 'GB', description: 'The issuing country that user gave' })
+  country: string;
+  @ApiProperty({
+    example: 'verified',
+    enum: ['pending', 'verified'],
+    description:
+      'verified: the document verified that user (their approved submission, or kept on file while they re-verify); pending: it is on their submission waiting for review',
+  })
+  status: string;
+}
+
 export class AdminKycDto extends KycDto {
   @ApiProperty({ format: 'uuid', example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' })
   user_id: string;
@@ -138,8 +158,8 @@ export class AdminKycDto extends KycDto {
   @ApiProperty({
     example: false,
     description:
-      'The same document (type, issuing country and normalised number) is on a pending or verified submission ' +
-      'of another user: approving needs an admin override (409 duplicate_document otherwise)',
+      'The same document number (normalised, whatever document type or issuing country) is held by another ' +
+      'user: approving needs an admin override (409 duplicate_document otherwise)',
   })
   duplicate_document: boolean;
 
@@ -149,6 +169,14 @@ export class AdminKycDto extends KycDto {
     description: 'Those other users, whose submissions a reviewer can open with GET /admin/kyc/{user_id}',
   })
   duplicate_user_ids: string[];
+
+  @ApiProperty({
+    type: [DuplicateHolderDto],
+    example: [],
+    description:
+      'Each of those users with the document type and issuing country they gave, and whether it verified them',
+  })
+  duplicates: DuplicateHolderDto[];
 }
 
 export class KycPageDto {

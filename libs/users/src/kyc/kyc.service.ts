@@ -8,11 +8,16 @@ import { assertActiveRole } from '../admin/staff-checks';
 import { UserEntity } from '../profiles/user.entity';
 import { DocumentCipher, maskDocumentNumber } from './document-cipher';
 import { DocumentHashes } from './document-hashes';
-import { normaliseDocumentNumber } from './document-number';
 import type { ListKycQuery, SubmitKycDto } from './kyc.dto';
 import { KycEntity, type DocumentType } from './kyc.entity';
 
 const MIN_AGE = 18;
+
+/**
+ * The document number on file does not decrypt (another KYC_ENCRYPTION_KEY, a damaged row), so nothing
+ * can be checked against it: DocumentHashes has logged it (user id only).
+ */
+const unreadable = (message: string) => new AppError(409, 'document_unreadable', message);
 
 /** Whole years between a YYYY-MM-DD birth date and today (UTC); undefined for a date that does not exist. */
 export function ageOn(dateOfBirth: string, today = new Date()): number | undefined {
@@ -44,12 +49,25 @@ const view = (k: KycEntity) => ({
   verified_at: k.verified_at?.toISOString() ?? null,
 });
 
-/** The staff view: the submission, and the other users whose submission holds the same document. */
-const adminView = (k: KycEntity, duplicates: string[]) => ({
+/**
+ * Another user holding the same document number: the type and country they gave it under, and whether
+ * it verified them (on their approved submission, or kept on file while they re-verify) or waits for
+ * review on their pending submission.
+ */
+export interface DuplicateHolder {
+  user_id: string;
+  document_type: DocumentType;
+  country: string;
+  status: 'pending' | 'verified';
+}
+
+/** The staff view: the submission, and the other users holding the same document number. */
+const adminView = (k: KycEntity, duplicates: DuplicateHolder[]) => ({
   user_id: k.user_id,
   ...view(k),
   duplicate_document: duplicates.length > 0,
-  duplicate_user_ids: duplicates,
+  duplicate_user_ids: duplicates.map((d) => d.user_id),
+  duplicates,
 });
 
 /**
@@ -61,10 +79,13 @@ const adminView = (k: KycEntity, duplicates: string[]) => ({
  * name it cannot evidence, it does not unverify the customer for it (staff who suspect fraud freeze
  * accounts or disable the user). Every change writes its event to the users outbox, and every staff
  * decision to the audit trail, in the same transaction. One document verifies one customer: a document
- * (type, issuing country, normalised number, found by its keyed hash) on another user's pending or
- * verified submission, or kept on file as the one that verified them while they re-verify with another,
- * is flagged to staff and blocks approval unless an admin overrides it with a reason. The customer is
- * never told: that would let anyone test whether a document number is on file.
+ * number (normalised, found by its keyed hash) on another user's pending or verified submission, or kept
+ * on file as the one that verified them while they re-verify with another, is flagged to staff and
+ * blocks approval unless an admin overrides it with a reason. The number alone decides, whatever
+ * document type or issuing country either submission gives: reviewers see only its last three
+ * characters, so a number approved as a GB passport must not pass again as a national ID or another
+ * country's passport (staff see each holder's type and country, and judge a true coincidence). The
+ * customer is never told: that would let anyone test whether a document number is on file.
  */
 @Injectable()
 export class KycService {
@@ -200,11 +221,13 @@ export class KycService {
    */
   private verifiedDocument(k: KycEntity): { type: DocumentType; country: string; hash: Buffer } | null {
     if (k.status === 'verified') {
-      const hash =
-        k.document_number_hash ??
-        this.cipher.lookupHash(
-          normaliseDocumentNumber(this.cipher.decrypt(k.document_number_encrypted, k.user_id)),
+      // Refused rather than replaced: the verified document would leave the duplicate check for good.
+      const hash = k.document_number_hash ?? this.hashes.hashOf(k);
+      if (!hash) {
+        throw unreadable(
+          'The identity document that verified you cannot be read; contact us to change your details',
         );
+      }
       return { type: k.document_type, country: k.country, hash };
     }
     return k.verified_document_type && k.verified_country && k.verified_document_hash
@@ -213,30 +236,36 @@ export class KycService {
   }
 
   /**
-   * For each submission, the other users whose pending or verified submission holds the same document,
-   * or whose verified document it is (kept on file while they re-verify with another). Rejected
-   * submissions do not count: rejecting the impostors clears the genuine holder's flag.
+   * For each submission, the other users whose pending or verified submission holds the same document
+   * number, or whose verified document it is (kept on file while they re-verify with another), whatever
+   * type and country each gives it: one entry per user, the verified document first, ordered by user id.
+   * Rejected submissions do not count: rejecting the impostors clears the genuine holder's flag.
    */
-  private async duplicatesOf(m: EntityManager, rows: KycEntity[]): Promise<Map<string, string[]>> {
+  private async duplicatesOf(m: EntityManager, rows: KycEntity[]): Promise<Map<string, DuplicateHolder[]>> {
     const hashed = rows.filter((k) => k.document_number_hash);
     if (!hashed.length) return new Map();
     const found = (await m.query(
-      `SELECT v.user_id, array_agg(o.user_id::text ORDER BY o.user_id) AS others
-         FROM unnest($1::uuid[], $2::bytea[], $3::text[], $4::text[]) AS v(user_id, hash, type, country)
-         JOIN users.kyc o ON o.user_id <> v.user_id
-                         AND ((o.document_number_hash = v.hash AND o.document_type = v.type
-                               AND o.country = v.country AND o.status IN ('pending', 'verified'))
-                           OR (o.verified_document_hash = v.hash AND o.verified_document_type = v.type
-                               AND o.verified_country = v.country))
-        GROUP BY v.user_id`,
-      [
-        hashed.map((k) => k.user_id),
-        hashed.map((k) => k.document_number_hash),
-        hashed.map((k) => k.document_type),
-        hashed.map((k) => k.country),
-      ],
-    )) as { user_id: string; others: string[] }[];
-    return new Map(found.map((r) => [r.user_id, r.others]));
+      `WITH v(user_id, hash) AS (SELECT * FROM unnest($1::uuid[], $2::bytea[]))
+       SELECT v.user_id AS of, o.user_id, o.document_type, o.country, o.status
+         FROM v JOIN users.kyc o ON o.document_number_hash = v.hash AND o.status IN ('pending', 'verified')
+                                AND o.user_id <> v.user_id
+       UNION ALL
+       SELECT v.user_id, o.user_id, o.verified_document_type, o.verified_country, 'verified'
+         FROM v JOIN users.kyc o ON o.verified_document_hash = v.hash AND o.user_id <> v.user_id`,
+      [hashed.map((k) => k.user_id), hashed.map((k) => k.document_number_hash)],
+    )) as (DuplicateHolder & { of: string })[];
+    const byRow = new Map<string, Map<string, DuplicateHolder>>();
+    for (const { of, ...holder } of found) {
+      const holders = byRow.get(of) ?? new Map<string, DuplicateHolder>();
+      byRow.set(of, holders);
+      if (holders.get(holder.user_id)?.status !== 'verified') holders.set(holder.user_id, holder);
+    }
+    return new Map(
+      [...byRow].map(([of, holders]) => [
+        of,
+        [...holders.values()].sort((a, b) => (a.user_id < b.user_id ? -1 : 1)),
+      ]),
+    );
   }
 
   async review(
@@ -258,9 +287,13 @@ export class KycService {
       kyc.reviewed_at = new Date();
       kyc.reviewer_id = reviewer.user_id;
       const reverification = kyc.verified_at !== null;
-      kyc.document_number_hash ??= this.cipher.lookupHash(
-        normaliseDocumentNumber(this.cipher.decrypt(kyc.document_number_encrypted, userId)),
-      );
+      // A rejection needs no hash (and is how an unreadable submission is cleared); an approval does.
+      kyc.document_number_hash ??= this.hashes.hashOf(kyc);
+      if (decision.approve && !kyc.document_number_hash) {
+        throw unreadable(
+          'The document number on file cannot be read; reject this submission so that the customer submits it again',
+        );
+      }
       // Two duplicates approved at once both see the other pending, so neither passes this check.
       const duplicates = (await this.duplicatesOf(m, [kyc])).get(userId) ?? [];
       if (decision.approve) {
@@ -290,7 +323,13 @@ export class KycService {
           before: changed ? { status: 'pending', ...before } : { status: 'pending' },
           after: changed ? { status: 'verified', ...after } : { status: 'verified' },
           reason: decision.override?.reason ?? null,
-          details: duplicates.length ? { duplicate_document: true, duplicate_user_ids: duplicates } : {},
+          details: duplicates.length
+            ? {
+                duplicate_document: true,
+                duplicate_user_ids: duplicates.map((d) => d.user_id),
+                duplicates: duplicates.map((d) => ({ ...d })),
+              }
+            : {},
         });
       } else {
         kyc.status = 'rejected';
