@@ -43,6 +43,26 @@ export function identityScenarios(get: () => Running) {
   });
 
   const me = async (c: Actor) => (await http().get('/users/me').set(bearer(c.token)).expect(200)).body;
+  /**
+   * Two verified customers `<tag>.payer` and `<tag>.payee`, a GBP account each, `funds` on the payer's,
+   * and `pay(extra)`: a 1p transfer between them by account number.
+   */
+  const payerAndPayee = async (tag: string, funds = 100) => {
+    const payer = await verifiedCustomer(get(), admin, `${tag}.payer`);
+    const payee = await verifiedCustomer(get(), admin, `${tag}.payee`);
+    const from = await openAccount(get(), payer);
+    const to = await openAccount(get(), payee);
+    await deposit(get(), admin, from, funds);
+    const pay = (extra: Record<string, unknown> = {}) =>
+      transfer(get(), payer, {
+        from_account_id: from.id,
+        to_account_number: to.account_number,
+        amount: 1,
+        currency: 'GBP',
+        ...extra,
+      });
+    return { payer, payee, from, to, pay };
+  };
   const approve = (c: Actor) =>
     http().post(`/admin/kyc/${c.id}/approve`).set(bearer(admin.token)).expect(200);
   const received = (payee: Actor, transactionId: string) =>
@@ -112,11 +132,7 @@ export function identityScenarios(get: () => Running) {
 
   describe('the verified name', () => {
     it('refuses to rename a verified customer (409 naming the field, nothing changed); payees see the verified name', async () => {
-      const payer = await verifiedCustomer(get(), admin, 'named.payer');
-      const payee = await verifiedCustomer(get(), admin, 'named.payee');
-      const from = await openAccount(get(), payer);
-      const to = await openAccount(get(), payee);
-      await deposit(get(), admin, from, 100);
+      const { payer, payee, pay } = await payerAndPayee('named');
 
       const rename = await http()
         .patch('/users/me')
@@ -144,12 +160,7 @@ export function identityScenarios(get: () => Running) {
         .send({ full_name: 'Cus named.payer', phone: '+447700900123' })
         .expect(200);
 
-      const sent = await transfer(get(), payer, {
-        from_account_id: from.id,
-        to_account_number: to.account_number,
-        amount: 1,
-        currency: 'GBP',
-      }).expect(201);
+      const sent = await pay().expect(201);
       const notice = await received(payee, sent.body.id);
       expect(notice.body).toBe('You received £0.01 from Cus named.payer');
     });
@@ -169,18 +180,9 @@ export function identityScenarios(get: () => Running) {
     });
 
     it('changes a verified name only when staff approve a re-verification; until then payees see the old one', async () => {
-      const payer = await verifiedCustomer(get(), admin, 'reverify.payer');
-      const payee = await verifiedCustomer(get(), admin, 'reverify.payee');
-      const from = await openAccount(get(), payer);
-      const to = await openAccount(get(), payee);
-      await deposit(get(), admin, from, 100);
-      const pay = () =>
-        transfer(get(), payer, {
-          from_account_id: from.id,
-          to_account_number: to.account_number,
-          amount: 1,
-          currency: 'GBP',
-        }).expect(201);
+      const pair = await payerAndPayee('reverify');
+      const { payer, payee } = pair;
+      const pay = () => pair.pay().expect(201);
 
       const submitted = await http()
         .post('/users/me/kyc')
@@ -338,19 +340,8 @@ export function identityScenarios(get: () => Running) {
       expect(fields(reg)).toEqual(['full_name']);
       await http().post('/auth/login').send({ email, password: PASSWORD }).expect(401);
 
-      const payer = await verifiedCustomer(get(), admin, 'tags.payer');
-      const payee = await verifiedCustomer(get(), admin, 'tags.payee');
-      const from = await openAccount(get(), payer);
-      const to = await openAccount(get(), payee);
-      await deposit(get(), admin, from, 100);
-      const send = (reference: string) =>
-        transfer(get(), payer, {
-          from_account_id: from.id,
-          to_account_number: to.account_number,
-          amount: 1,
-          currency: 'GBP',
-          reference,
-        });
+      const { payer, payee, from, pay } = await payerAndPayee('tags');
+      const send = (reference: string) => pay({ reference });
       for (const reference of [
         'Rent\u2028\u2028URGENT: Protobank Security: call 0800 123 4567\u{E0041}\u3164',
         'Rent\u2029URGENT',
@@ -463,19 +454,8 @@ export function identityScenarios(get: () => Running) {
       it('leaves no block behind a burst of valid transfers by number (a refused reservation is given back)', async () => {
         // More lookups in flight than the limit: the excess may be refused while they run, but none of
         // them was a miss, so the customer's next transfer goes through.
-        const payer = await verifiedCustomer(get(), admin, 'burst');
-        const payee = await verifiedCustomer(get(), admin, 'burst.payee');
-        const from = await openAccount(get(), payer);
-        const to = await openAccount(get(), payee);
-        await deposit(get(), admin, from, 1000);
-        const pay = () =>
-          transfer(get(), payer, {
-            from_account_id: from.id,
-            to_account_number: to.account_number,
-            amount: 1,
-            currency: 'GBP',
-          });
-        const burst = await Promise.all(Array.from({ length: limit * 4 }, pay));
+        const { payer, from, pay } = await payerAndPayee('burst', 1000);
+        const burst = await Promise.all(Array.from({ length: limit * 4 }, () => pay()));
         const statuses = burst.map((r) => r.status);
         expect(statuses.filter((s) => s !== 201 && s !== 429)).toEqual([]);
         const paid = statuses.filter((s) => s === 201).length;

@@ -16,6 +16,7 @@ import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
 import {
   newPassportNumber,
   openAccount,
+  postDeposit,
   promote,
   transfer,
   verifiedCustomer,
@@ -118,11 +119,12 @@ export function staffScenarios(get: () => Running) {
       await freeze(admin, ownA, 'Staff account under review').expect(200);
       const lifted = await unfreeze(staffA, ownA);
       expect([lifted.status, lifted.body.code]).toEqual([403, 'own_account']);
-      const self = await http()
-        .post('/admin/deposits')
-        .set(bearer(staffA.token))
-        .set('Idempotency-Key', randomUUID())
-        .send({ account_id: ownA.id, amount: 500, currency: 'GBP', reason: 'Cash paid in at branch' });
+      const self = await postDeposit(get(), staffA, {
+        account_id: ownA.id,
+        amount: 500,
+        currency: 'GBP',
+        reason: 'Cash paid in at branch',
+      });
       expect([self.status, self.body.code]).toEqual([403, 'own_account']);
       expect(await stateOf(ownA)).toMatchObject({ status: 'frozen', overdraft_limit: 0, balance: 0 });
       expect(await reportedBy(staffA.id)).toEqual([]);
@@ -216,48 +218,41 @@ export function staffScenarios(get: () => Running) {
         .set(bearer(staffA.token))
         .send({ overdraft_limit: 100 });
       expect([noReason.status, noReason.body.details[0].field]).toEqual([400, 'reason']);
-      const badReference = await http()
-        .post('/admin/deposits')
-        .set(bearer(staffA.token))
-        .set('Idempotency-Key', randomUUID())
-        .send({
-          account_id: x.id,
-          amount: 100,
-          currency: 'GBP',
-          reason: 'Cash paid in',
-          reference: 'Cash\u0007in',
-        });
+      const badReference = await postDeposit(get(), staffA, {
+        account_id: x.id,
+        amount: 100,
+        currency: 'GBP',
+        reason: 'Cash paid in',
+        reference: 'Cash\u0007in',
+      });
       expect([badReference.status, badReference.body.details[0].field]).toEqual([400, 'reference']);
       // The reference (what the customer reads) does not stand in for the reason.
-      const noDepositReason = await http()
-        .post('/admin/deposits')
-        .set(bearer(staffA.token))
-        .set('Idempotency-Key', randomUUID())
-        .send({ account_id: x.id, amount: 100, currency: 'GBP', reference: 'Cash paid in' });
+      const noDepositReason = await postDeposit(get(), staffA, {
+        account_id: x.id,
+        amount: 100,
+        currency: 'GBP',
+        reference: 'Cash paid in',
+      });
       expect([noDepositReason.status, noDepositReason.body.details[0].field]).toEqual([400, 'reason']);
-      const badDepositReason = await http()
-        .post('/admin/deposits')
-        .set(bearer(staffA.token))
-        .set('Idempotency-Key', randomUUID())
-        .send({ account_id: x.id, amount: 100, currency: 'GBP', reason: 'Cash\u202Ein' });
+      const badDepositReason = await postDeposit(get(), staffA, {
+        account_id: x.id,
+        amount: 100,
+        currency: 'GBP',
+        reason: 'Cash\u202Ein',
+      });
       expect([badDepositReason.status, badDepositReason.body.details[0].field]).toEqual([400, 'reason']);
       expect(await stateOf(x)).toMatchObject({ status: 'active', overdraft_limit: 0, balance: 0 });
     });
 
     it('records deposits, reversals and overdraft changes with actor, target, resource, before, after and reason', async () => {
       await setOverdraft(staffB, x, 5000, 'Arranged overdraft, letter of 3 March').expect(200);
-      const dep = await http()
-        .post('/admin/deposits')
-        .set(bearer(staffA.token))
-        .set('Idempotency-Key', randomUUID())
-        .send({
-          account_id: x.id,
-          amount: 7000,
-          currency: 'GBP',
-          reason: 'Cash paid in at branch, receipt 20931',
-          reference: 'Cash paid in at branch',
-        })
-        .expect(201);
+      const dep = await postDeposit(get(), staffA, {
+        account_id: x.id,
+        amount: 7000,
+        currency: 'GBP',
+        reason: 'Cash paid in at branch, receipt 20931',
+        reference: 'Cash paid in at branch',
+      }).expect(201);
       const payee = await verifiedCustomer(get(), admin, 'staff.payee');
       const y = await openAccount(get(), payee);
       const paid = await transfer(get(), customer, {

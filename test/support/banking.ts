@@ -51,18 +51,13 @@ export async function openAccount(
 }
 
 export async function deposit(running: Running, admin: Actor, account: Account, amount: number) {
-  const res = await request(running.baseUrl)
-    .post('/admin/deposits')
-    .set(bearer(admin.token))
-    .set('Idempotency-Key', randomUUID())
-    .send({
-      account_id: account.id,
-      amount,
-      currency: account.currency,
-      reason: 'Test: funding',
-      reference: 'Test funding',
-    })
-    .expect(201);
+  const res = await postDeposit(running, admin, {
+    account_id: account.id,
+    amount,
+    currency: account.currency,
+    reason: 'Test: funding',
+    reference: 'Test funding',
+  }).expect(201);
   return res.body as { id: string };
 }
 
@@ -73,6 +68,19 @@ export async function balanceOf(running: Running, owner: Actor, account: Account
     .expect(200);
   return res.body.balance as number;
 }
+
+/** POST /admin/deposits as `staff` with any body, under a fresh Idempotency-Key unless one is given. */
+export const postDeposit = (
+  running: Running,
+  staff: Actor,
+  body: Record<string, unknown>,
+  key: string = randomUUID(),
+) =>
+  request(running.baseUrl)
+    .post('/admin/deposits')
+    .set(bearer(staff.token))
+    .set('Idempotency-Key', key)
+    .send(body);
 
 export const transfer = (
   running: Running,
