@@ -1,6 +1,6 @@
 /** Old published events and old inbox records are pruned; unpublished events never are. */
 import type { INestApplicationContext } from '@nestjs/common';
-import { EventRetention, outboxFor } from '@protobank/platform';
+import { EventRetention, InboxService, inboxFor, outboxFor } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -19,7 +19,8 @@ describe('event retention', () => {
       service: 'cards',
       transport: 'local',
       env: { ...t.env, EVENT_RETENTION_DAYS: '7' },
-      providers: [outboxFor('cards')],
+      // cards owns an outbox and an inbox; analytics only consumes: its inbox must be pruned all the same.
+      providers: [outboxFor('cards'), inboxFor('cards'), inboxFor('analytics')],
     });
   });
   afterAll(async () => {
@@ -45,12 +46,28 @@ describe('event retention', () => {
       [oldSeen, newSeen],
     );
 
+    const [oldConsumed, newConsumed] = [randomUUID(), randomUUID()];
+    await db.query(
+      `INSERT INTO analytics.inbox (event_id, consumer, processed_at) VALUES ($1, 'c', now() - interval '8 days'), ($2, 'c', now() - interval '6 days')`,
+      [oldConsumed, newConsumed],
+    );
+
     const removed = await app.get(EventRetention).prune();
 
-    expect(removed).toEqual({ 'cards.outbox': 1, 'cards.inbox': 1 });
+    expect(removed).toEqual({ 'cards.outbox': 1, 'cards.inbox': 1, 'analytics.inbox': 1 });
     const outbox = (await db.query('SELECT id FROM cards.outbox ORDER BY id')) as { id: string }[];
     expect(outbox.map((r) => r.id).sort()).toEqual([ids.oldPending, ids.newSent].sort());
     const inbox = (await db.query('SELECT event_id FROM cards.inbox')) as { event_id: string }[];
     expect(inbox.map((r) => r.event_id)).toEqual([newSeen]);
+    const consumed = (await db.query('SELECT event_id FROM analytics.inbox')) as { event_id: string }[];
+    expect(consumed.map((r) => r.event_id)).toEqual([newConsumed]);
+  });
+
+  it('refuses to record an event in an inbox that no module registered (retention would never prune it)', async () => {
+    const inbox = app.get(InboxService);
+    await expect(inbox.once('notifications', 'c', randomUUID(), async () => {})).rejects.toThrow(
+      "the inbox of notifications is not registered: add inboxFor('notifications') to its module",
+    );
+    expect(inbox.schemas().sort()).toEqual(['analytics', 'cards']);
   });
 });

@@ -10,6 +10,7 @@ import {
   AppError,
   InboxService,
   OnEvent,
+  inboxFor,
   outboxFor,
   OutboxService,
   requestContext,
@@ -193,14 +194,14 @@ describe('messaging over RabbitMQ', () => {
         service: 'notifications',
         transport: 'rmq',
         env: t.env,
-        providers: [consumerFor('notifications')],
+        providers: [consumerFor('notifications'), inboxFor('notifications')],
       }),
       analytics: await createContext({
         ...subscribed,
         service: 'analytics',
         transport: 'rmq',
         env: t.env,
-        providers: [consumerFor('analytics')],
+        providers: [consumerFor('analytics'), inboxFor('analytics')],
       }),
     };
     contexts.push(consumers.notifications, consumers.analytics);

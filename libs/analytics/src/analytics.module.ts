@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { inboxFor } from '@protobank/platform';
 import { TransactionCreatedHandler } from './events/transaction-created.handler';
 import { InsightsController } from './insights/insights.controller';
 import { InsightsService } from './insights/insights.service';
@@ -20,6 +21,7 @@ import { SummaryCache } from './summaries/summary-cache';
 @Module({
   controllers: [SpendingController, InsightsController, MonthlyReportController, RebuildController],
   providers: [
+    inboxFor('analytics'),
     TransactionCreatedHandler,
     SummaryCache,
     DailySummaries,

@@ -1,6 +1,6 @@
 import { Global, Module, type OnModuleInit } from '@nestjs/common';
 import { AUTH_API } from '@protobank/contracts';
-import { TokenKeys } from '@protobank/platform';
+import { inboxFor, TokenKeys } from '@protobank/platform';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthApiService } from './auth.api';
 import { CredentialEntity } from './credentials/credential.entity';
@@ -24,6 +24,7 @@ import { TokenIssuer } from './sessions/token-issuer';
   imports: [TypeOrmModule.forFeature([CredentialEntity])],
   controllers: [RegisterController, SessionsController, JwksController],
   providers: [
+    inboxFor('auth'),
     RegisterService,
     AdminBootstrapService,
     SessionStore,

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { inboxFor } from '@protobank/platform';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Notifier } from './compose/notifier';
 import { DELIVERY_CHANNELS, type DeliveryChannel } from './delivery/channels/channel';
@@ -34,6 +35,7 @@ import { StreamHub } from './stream/stream-hub';
   imports: [TypeOrmModule.forFeature([NotificationEntity])],
   controllers: [PreferencesController, StreamController, NotificationsController, FailedDeliveriesController],
   providers: [
+    inboxFor('notifications'),
     NotificationsService,
     PreferencesService,
     Notifier,

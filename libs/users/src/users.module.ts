@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { USERS_API } from '@protobank/contracts';
-import { outboxFor } from '@protobank/platform';
+import { inboxFor, outboxFor } from '@protobank/platform';
 import { AdminUsersController } from './admin/admin-users.controller';
 import { AdminUsersService } from './admin/admin-users.service';
 import { AuditEntryEntity } from './admin/audit-entry.entity';
@@ -34,6 +34,7 @@ import { UserEntity } from './profiles/user.entity';
     KycService,
     { provide: USERS_API, useExisting: ProfilesService },
     outboxFor('users'),
+    inboxFor('users'),
   ],
   exports: [USERS_API],
 })

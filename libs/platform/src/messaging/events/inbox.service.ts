@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
 import { DataSource, type EntityManager } from 'typeorm';
 import { MetricsService } from '../../metrics/metrics.service';
 import { assertSchemaName } from '../../database/schema-name';
+import { InboxRegistration } from './outbox-registration';
 
 /**
  * Makes a consumer idempotent: the event id is recorded in the consuming module's inbox in the same
@@ -10,14 +12,36 @@ import { assertSchemaName } from '../../database/schema-name';
  */
 @Injectable()
 export class InboxService {
+  private registered?: Set<string>;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly metrics: MetricsService,
+    private readonly discovery: DiscoveryService,
   ) {}
+
+  /** The inbox schemas of this process's modules (inboxFor): the ones retention prunes. */
+  schemas(): string[] {
+    this.registered ??= new Set(
+      this.discovery
+        .getProviders()
+        .map((w) => w.instance as unknown)
+        .filter((i): i is InboxRegistration => i instanceof InboxRegistration)
+        .map((r) => r.schema),
+    );
+    return [...this.registered];
+  }
+
+  private assertRegistered(schema: string): void {
+    assertSchemaName(schema);
+    if (!this.schemas().includes(schema)) {
+      throw new Error(`the inbox of ${schema} is not registered: add inboxFor('${schema}') to its module`);
+    }
+  }
 
   /** Whether the event was already handled: lets a consumer skip costly work (a contract call) before once(). */
   async seen(schema: string, consumer: string, eventId: string): Promise<boolean> {
-    assertSchemaName(schema);
+    this.assertRegistered(schema);
     const rows = (await this.dataSource.query(
       `SELECT 1 FROM "${schema}".inbox WHERE event_id = $1 AND consumer = $2`,
       [eventId, consumer],
@@ -33,7 +57,7 @@ export class InboxService {
     eventId: string,
     effect: (manager: EntityManager) => Promise<void>,
   ): Promise<boolean> {
-    assertSchemaName(schema);
+    this.assertRegistered(schema);
     const applied = await this.dataSource.transaction(async (manager) => {
       const inserted = (await manager.query(
         `INSERT INTO "${schema}".inbox (event_id, consumer) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id`,

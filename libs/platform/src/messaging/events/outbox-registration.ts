@@ -12,3 +12,19 @@ export class OutboxRegistration {
 export function outboxFor(schema: string): Provider {
   return { provide: `OUTBOX_REGISTRATION:${schema}`, useValue: new OutboxRegistration(schema) };
 }
+
+/**
+ * Marks that a module in this process records consumed events in the inbox of `schema`. Retention prunes
+ * exactly the inboxes registered here (and those of the outboxes), and InboxService refuses a schema that
+ * is not registered, so a consuming module cannot forget it and leave its inbox growing forever.
+ */
+export class InboxRegistration {
+  constructor(readonly schema: string) {
+    assertSchemaName(schema);
+  }
+}
+
+/** Put in a consuming module's providers: `providers: [inboxFor('analytics'), ...]`. */
+export function inboxFor(schema: string): Provider {
+  return { provide: `INBOX_REGISTRATION:${schema}`, useValue: new InboxRegistration(schema) };
+}
