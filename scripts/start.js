@@ -2,11 +2,35 @@
 /**
  * `npm start`: build (incremental), make sure PostgreSQL and Redis are there (see lib/local-services.js),
  * run pending migrations, then run the monolith on :3000 until SIGINT/SIGTERM.
+ * `npm run start:dev` (--watch): the same, then `nest start monolith --watch`, which rebuilds and
+ * restarts the monolith on every change (the Nest CLI resolves the @protobank/* aliases at run time).
+ * A new migration needs a restart of start:dev (or `npm run migration:run`): migrations run once here.
  */
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const path = require('node:path');
 const { runOnce, spawnApp, stop } = require('./lib/processes');
 const { ensurePostgres, ensureRedis, log } = require('./lib/local-services');
+
+const watch = process.argv.includes('--watch');
+
+/** `nest start monolith --watch` in its own process group, so stopping it also stops the app it runs. */
+function spawnWatch(env) {
+  const nest = path.join(__dirname, '..', 'node_modules', '.bin', 'nest');
+  const child = spawn(nest, ['start', 'monolith', '--watch', '--preserveWatchOutput'], {
+    cwd: path.join(__dirname, '..'),
+    env,
+    stdio: 'inherit',
+    detached: true,
+  });
+  child.stopAll = () => {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  };
+  return child;
+}
 
 async function main() {
   execFileSync(process.execPath, [path.join(__dirname, 'build.js')], { stdio: 'inherit' });
@@ -26,8 +50,8 @@ async function main() {
     await cleanup();
     process.exit(1);
   }
-  const app = spawnApp('monolith', env);
-  const forward = () => void stop(app);
+  const app = watch ? spawnWatch(env) : spawnApp('monolith', env);
+  const forward = () => (watch ? app.stopAll() : void stop(app));
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   app.on('exit', async (code) => {
