@@ -2,7 +2,7 @@
  * The RabbitMQ mechanisms themselves, with a test contract and test consumers: what crosses the wire
  * (request id, caller, bigint), what happens when a server is slow or breaks, and how events fan out.
  */
-import { Inject, Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Controller, Inject, type INestApplicationContext } from '@nestjs/common';
 import { defineContract, type UserRegisteredEvent } from '@protobank/contracts';
 import amqp from 'amqplib';
 import {
@@ -71,7 +71,7 @@ const subscribed = {
 } as const;
 
 function consumerFor(service: 'notifications' | 'analytics') {
-  @Injectable()
+  @Controller()
   class Consumer {
     constructor(@Inject(InboxService) private readonly inbox: InboxService) {}
     @OnEvent('user.registered')
@@ -193,14 +193,14 @@ describe('messaging over RabbitMQ', () => {
         service: 'notifications',
         transport: 'rmq',
         env: t.env,
-        providers: [consumerFor('notifications')],
+        controllers: [consumerFor('notifications')],
       }),
       analytics: await createContext({
         ...subscribed,
         service: 'analytics',
         transport: 'rmq',
         env: t.env,
-        providers: [consumerFor('analytics')],
+        controllers: [consumerFor('analytics')],
       }),
     };
     contexts.push(consumers.notifications, consumers.analytics);
@@ -250,7 +250,7 @@ describe('messaging over RabbitMQ', () => {
   it('dead-letters an event its consumer keeps failing on, after EVENT_MAX_DELIVERIES attempts', async () => {
     const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('dlq'), EVENT_MAX_DELIVERIES: '2' };
     let attempts = 0;
-    @Injectable()
+    @Controller()
     class Broken {
       @OnEvent('user.registered')
       async on(): Promise<void> {
@@ -264,7 +264,7 @@ describe('messaging over RabbitMQ', () => {
       service: 'payments',
       transport: 'rmq',
       env,
-      providers: [Broken],
+      controllers: [Broken],
     });
     // This producer relays the cards outbox, which no other context of this suite relays.
     const producer = await createContext({

@@ -18,9 +18,14 @@ import { SummaryCache } from './summaries/summary-cache';
  * insights and monthly reports of the caller's own money, and staff rebuilds from the ledger.
  */
 @Module({
-  controllers: [SpendingController, InsightsController, MonthlyReportController, RebuildController],
+  controllers: [
+    SpendingController,
+    InsightsController,
+    MonthlyReportController,
+    RebuildController,
+    TransactionCreatedHandler, // events: Nest finds @EventPattern (our @OnEvent) on controllers only
+  ],
   providers: [
-    TransactionCreatedHandler,
     SummaryCache,
     DailySummaries,
     SpendingService,
