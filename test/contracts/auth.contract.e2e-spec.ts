@@ -11,7 +11,7 @@ import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { SessionStore } from '../../libs/auth/src/sessions/session.store';
-import { SessionsRevoker } from '../../libs/auth/src/sessions/sessions-revoker';
+import { SessionsEventsController } from '../../libs/auth/src/sessions/sessions-events.controller';
 import { createContext } from '../support/contexts';
 import { processes } from '../support/processes';
 import { createTestEnv, type TestEnv } from '../support/test-env';
@@ -21,7 +21,7 @@ describe('auth contract', () => {
   let authApp: INestApplicationContext;
   let callerApp: INestApplicationContext;
   let store: SessionStore;
-  let revoker: SessionsRevoker;
+  let revoker: SessionsEventsController;
   let redis: Redis;
   const bindings: Record<string, AuthApi> = {};
 
@@ -42,7 +42,7 @@ describe('auth contract', () => {
     bindings.local = authApp.get<AuthApi>(AUTH_API);
     bindings.rabbitmq = callerApp.get<AuthApi>(AUTH_API);
     store = authApp.get(SessionStore);
-    revoker = authApp.get(SessionsRevoker);
+    revoker = authApp.get(SessionsEventsController);
     redis = await t.redis();
   });
 

@@ -2,7 +2,7 @@
  * The RabbitMQ mechanisms themselves, with a test contract and test consumers: what crosses the wire
  * (request id, caller, bigint), what happens when a server is slow or breaks, and how events fan out.
  */
-import { Inject, Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Controller, Inject, type INestApplicationContext } from '@nestjs/common';
 import { defineContract, type UserRegisteredEvent } from '@protobank/contracts';
 import amqp from 'amqplib';
 import {
@@ -72,7 +72,7 @@ const subscribed = {
 } as const;
 
 function consumerFor(service: 'notifications' | 'analytics') {
-  @Injectable()
+  @Controller()
   class Consumer {
     constructor(@Inject(InboxService) private readonly inbox: InboxService) {}
     @OnEvent('user.registered')
@@ -194,14 +194,16 @@ describe('messaging over RabbitMQ', () => {
         service: 'notifications',
         transport: 'rmq',
         env: t.env,
-        providers: [consumerFor('notifications'), inboxFor('notifications')],
+        controllers: [consumerFor('notifications')],
+        providers: [inboxFor('notifications')],
       }),
       analytics: await createContext({
         ...subscribed,
         service: 'analytics',
         transport: 'rmq',
         env: t.env,
-        providers: [consumerFor('analytics'), inboxFor('analytics')],
+        controllers: [consumerFor('analytics')],
+        providers: [inboxFor('analytics')],
       }),
     };
     contexts.push(consumers.notifications, consumers.analytics);
@@ -251,7 +253,7 @@ describe('messaging over RabbitMQ', () => {
   it('dead-letters an event its consumer keeps failing on, after EVENT_MAX_DELIVERIES attempts', async () => {
     const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('dlq'), EVENT_MAX_DELIVERIES: '2' };
     let attempts = 0;
-    @Injectable()
+    @Controller()
     class Broken {
       @OnEvent('user.registered')
       async on(): Promise<void> {
@@ -265,7 +267,7 @@ describe('messaging over RabbitMQ', () => {
       service: 'payments',
       transport: 'rmq',
       env,
-      providers: [Broken],
+      controllers: [Broken],
     });
     // This producer relays the cards outbox, which no other context of this suite relays.
     const producer = await createContext({

@@ -1,6 +1,7 @@
 /**
- * In-process Nest application contexts built from the real platform modules (no HTTP), for tests that
- * look at the contract and event mechanisms from both ends.
+ * In-process Nest applications built from the real platform modules, for tests that look at the contract
+ * and event mechanisms from both ends. Hybrid like the real apps (their transport strategy connected and
+ * started), but never listening on HTTP.
  */
 import {
   Module,
@@ -10,8 +11,10 @@ import {
   type Type,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { ContractDef } from '@protobank/contracts';
 import {
+  connectTransport,
   createLogger,
   loadConfig,
   PlatformModule,
@@ -25,6 +28,8 @@ export interface ContextOptions {
   env: Record<string, string>;
   modules?: (Type<unknown> | DynamicModule)[];
   providers?: Provider[];
+  /** Classes with @OnEvent handlers go here: Nest registers event handlers of controllers only. */
+  controllers?: Type<unknown>[];
   serves?: ContractDef<unknown>[];
   calls?: ContractDef<unknown>[];
   subscriptions?: MessagingOptions['subscriptions'];
@@ -36,7 +41,7 @@ class TestRootModule {}
 export async function createContext(o: ContextOptions): Promise<INestApplicationContext> {
   const config = loadConfig({ ...o.env, LOG_LEVEL: 'fatal' });
   const logger = createLogger(config, o.service);
-  const ctx = await NestFactory.createApplicationContext(
+  const app = await NestFactory.create(
     {
       module: TestRootModule,
       imports: [
@@ -52,9 +57,13 @@ export async function createContext(o: ContextOptions): Promise<INestApplication
         ...(o.modules ?? []),
       ],
       providers: o.providers ?? [],
+      controllers: o.controllers ?? [],
     },
+    new FastifyAdapter(),
     { logger: false },
   );
-  await ctx.init();
-  return ctx;
+  connectTransport(app);
+  await app.init();
+  await app.startAllMicroservices();
+  return app;
 }

@@ -19,10 +19,15 @@ import { SummaryCache } from './summaries/summary-cache';
  * insights and monthly reports of the caller's own money, and staff rebuilds from the ledger.
  */
 @Module({
-  controllers: [SpendingController, InsightsController, MonthlyReportController, RebuildController],
+  controllers: [
+    SpendingController,
+    InsightsController,
+    MonthlyReportController,
+    RebuildController,
+    TransactionCreatedHandler, // events: Nest finds @EventPattern (our @OnEvent) on controllers only
+  ],
   providers: [
     inboxFor('analytics'),
-    TransactionCreatedHandler,
     SummaryCache,
     DailySummaries,
     SpendingService,

@@ -12,6 +12,7 @@ import { DeviceTokens } from './sessions/device-tokens';
 import { SessionStore } from './sessions/session.store';
 import { SessionsRevoker } from './sessions/sessions-revoker';
 import { SessionsController } from './sessions/sessions.controller';
+import { SessionsEventsController } from './sessions/sessions-events.controller';
 import { SessionsService } from './sessions/sessions.service';
 import { TokenIssuer } from './sessions/token-issuer';
 
@@ -22,7 +23,7 @@ import { TokenIssuer } from './sessions/token-issuer';
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([CredentialEntity])],
-  controllers: [RegisterController, SessionsController, JwksController],
+  controllers: [RegisterController, SessionsController, JwksController, SessionsEventsController],
   providers: [
     inboxFor('auth'),
     RegisterService,

@@ -33,14 +33,20 @@ import { StreamHub } from './stream/stream-hub';
  */
 @Module({
   imports: [TypeOrmModule.forFeature([NotificationEntity])],
-  controllers: [PreferencesController, StreamController, NotificationsController, FailedDeliveriesController],
+  controllers: [
+    PreferencesController,
+    StreamController,
+    NotificationsController,
+    FailedDeliveriesController,
+    // Event handlers: Nest finds @EventPattern (our @OnEvent) on controllers only.
+    TransactionNoticesHandler,
+    AccountNoticesHandler,
+  ],
   providers: [
     inboxFor('notifications'),
     NotificationsService,
     PreferencesService,
     Notifier,
-    TransactionNoticesHandler,
-    AccountNoticesHandler,
     DeliveryQueue,
     DeliveryProcessor,
     FailedDeliveriesService,

@@ -16,6 +16,7 @@ export * from './messaging/events/on-event.decorator';
 export * from './messaging/events/outbox-registration';
 export * from './messaging/events/outbox.service';
 export * from './messaging/messaging.module';
+export * from './messaging/transport/connect-transport';
 export * from './redis/redis.module';
 export * from './topology/topology';
 export * from './metrics/metrics.service';

@@ -23,12 +23,12 @@ import { UserEntity } from './profiles/user.entity';
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([UserEntity, AuditEntryEntity, KycEntity])],
-  controllers: [MeController, AdminUsersController, KycController],
+  // StaffActionsAudit handles events: Nest finds @EventPattern (our @OnEvent) on controllers only.
+  controllers: [MeController, AdminUsersController, KycController, StaffActionsAudit],
   providers: [
     ProfilesService,
     AdminUsersService,
     AuditLog,
-    StaffActionsAudit,
     DocumentCipher,
     DocumentHashes,
     KycService,

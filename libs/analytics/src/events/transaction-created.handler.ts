@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import type { TransactionCreatedEvent } from '@protobank/contracts';
 import { InboxService, OnEvent } from '@protobank/platform';
 import type { EntityManager } from 'typeorm';
@@ -15,7 +15,7 @@ const CONSUMER = 'TransactionCreatedHandler.onTransactionCreated';
  * Redis copy of the days they change. Idempotent twice over: the inbox skips a redelivered event, and
  * a movement already recorded (by a rebuild) adds nothing.
  */
-@Injectable()
+@Controller()
 export class TransactionCreatedHandler {
   constructor(
     private readonly inbox: InboxService,

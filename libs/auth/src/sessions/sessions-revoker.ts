@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { UserDisabledEvent, UserRoleChangedEvent } from '@protobank/contracts';
-import { InboxService, OnEvent } from '@protobank/platform';
+import { InboxService } from '@protobank/platform';
 import { SessionStore } from './session.store';
 
 /** One inbox consumer for both events and the direct call, so whichever comes first handles an event. */
@@ -28,18 +27,11 @@ export class SessionsRevoker {
     return revoked;
   }
 
-  @OnEvent('user.disabled')
-  async onUserDisabled(event: UserDisabledEvent): Promise<void> {
+  /** An event's revocation, once per event (the inbox also holds the ones revokeNow recorded). */
+  async revokeFor(eventId: string, userId: string): Promise<void> {
     // Revoking is idempotent, so a retry after a failed commit does no harm.
-    await this.inbox.once('auth', CONSUMER, event.event_id, async () => {
-      await this.sessions.revokeAll(event.user_id);
-    });
-  }
-
-  @OnEvent('user.role_changed')
-  async onRoleChanged(event: UserRoleChangedEvent): Promise<void> {
-    await this.inbox.once('auth', CONSUMER, event.event_id, async () => {
-      await this.sessions.revokeAll(event.user_id);
+    await this.inbox.once('auth', CONSUMER, eventId, async () => {
+      await this.sessions.revokeAll(userId);
     });
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import {
   USERS_API,
   type KycRejectedEvent,
@@ -11,7 +11,7 @@ import { kycRejectedDraft, kycVerifiedDraft, welcomeDraft } from '../compose/mes
 import { Notifier } from '../compose/notifier';
 
 /** Notices about the customer's relationship with the bank: welcome, and the outcome of KYC. */
-@Injectable()
+@Controller()
 export class AccountNoticesHandler {
   constructor(
     private readonly inbox: InboxService,

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { USERS_API, type TransactionCreatedEvent, type UsersApi } from '@protobank/contracts';
 import { InboxService, OnEvent } from '@protobank/platform';
 import { transactionDrafts } from '../compose/messages';
@@ -7,7 +7,7 @@ import { Notifier } from '../compose/notifier';
 const CONSUMER = 'TransactionNoticesHandler.onTransactionCreated';
 
 /** Tells each customer party of a journal entry what happened to their money. */
-@Injectable()
+@Controller()
 export class TransactionNoticesHandler {
   constructor(
     private readonly inbox: InboxService,

@@ -17,6 +17,7 @@ import {
 } from '../http/configure-http';
 import { createLogger, PinoNestLogger } from '../logging/logger';
 import type { Transport } from '../messaging/messaging.module';
+import { connectTransport } from '../messaging/transport/connect-transport';
 import { PlatformModule } from './platform.module';
 
 /** One deployable: which modules it hosts, how it reaches the rest, where it listens by default. */
@@ -81,6 +82,7 @@ export async function createApp(
   });
   configureHttp(app, config, logger);
   setupDocs(app, def.service);
+  connectTransport(app);
   return app;
 }
 
@@ -97,6 +99,9 @@ export async function runApp(def: AppDefinition): Promise<void> {
   let app: INestApplication;
   try {
     app = await createApp(def, config, logger);
+    // Modules initialised (clients, channels) before the transport takes messages, and both before HTTP.
+    await app.init();
+    await app.startAllMicroservices();
     await app.listen(config.port ?? def.port, config.host);
   } catch (err) {
     logger.fatal({ err }, 'could not start');
@@ -119,8 +124,9 @@ export async function runApp(def: AppDefinition): Promise<void> {
     }, config.shutdownTimeoutMs).unref();
     // Stop accepting connections first (Nest would close HTTP only after draining consumers); requests
     // already in flight finish, get `Connection: close`, and idle keep-alive sockets are closed as they
-    // fall idle. Then Nest drains consumers and the relay, waits for the HTTP drain, and closes the
-    // database and Redis last.
+    // fall idle. Then Nest drains consumers (the transport strategy stops consuming and finishes what it
+    // holds at beforeApplicationShutdown) and the relay, waits for the HTTP drain, closes the
+    // microservice, and closes RabbitMQ, the database and Redis last.
     const server = app.getHttpServer() as Server;
     server.on('request', (_req, res: ServerResponse) => res.setHeader('Connection', 'close'));
     server.close();

@@ -1,19 +1,19 @@
 import { type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { EVENT_SUBSCRIPTIONS, type ContractDef } from '@protobank/contracts';
-import { ContractServer, SERVED_CONTRACTS } from './contract-server';
-import { EventHandlers } from './events/event-handlers';
 import { EventRetention } from './events/event-retention';
 import { EventTransport } from './events/event-transport';
 import { InboxService } from './events/inbox.service';
-import { LocalEventTransport } from './events/local-event-transport';
 import { OutboxRelay } from './events/outbox-relay';
 import { OutboxService } from './events/outbox.service';
-import { RmqEventConsumer } from './events/rmq-event-consumer';
 import { RmqEventTransport } from './events/rmq-event-transport';
 import { SUBSCRIPTIONS, type Subscriptions } from './events/subscriptions';
 import { RmqConnection } from './rmq-connection';
-import { RpcClient } from './rpc-client';
+import { TRANSPORT_STRATEGY } from './transport/connect-transport';
+import { InProcessServer } from './transport/in-process-server';
+import { RmqClient } from './transport/rmq-client';
+import { RmqServer } from './transport/rmq-server';
+import { SERVED_CONTRACTS } from './transport/wire';
 
 export type Transport = 'local' | 'rmq';
 
@@ -28,37 +28,44 @@ export interface MessagingOptions {
 }
 
 /**
- * Contracts and events, one mechanism for both topologies. With `local` (the monolith) contract tokens
- * are bound by the domain modules themselves and events go outbox -> relay -> local handlers; nothing
- * touches RabbitMQ. With `rmq` the tokens of `calls` are bound to generic RabbitMQ clients, `serves`
- * are answered from the broker, and events go outbox -> relay -> topic exchange -> per-service queues.
+ * Contracts and events on @nestjs/microservices, one mechanism for both topologies; the app connects
+ * TRANSPORT_STRATEGY as its microservice (connectTransport). With `local` (the monolith) contract
+ * tokens are bound by the domain modules themselves and events go outbox -> relay -> the in-process
+ * strategy -> @EventPattern handlers; nothing touches RabbitMQ. With `rmq` the tokens of `calls` are
+ * bound to our ClientProxy, `serves` are answered by the RabbitMQ strategy, and events go outbox ->
+ * relay -> ClientProxy.emit -> topic exchange -> per-service queues -> the strategy -> handlers.
  */
 export class MessagingModule {
   static forRoot(options: MessagingOptions): DynamicModule {
-    const providers: Provider[] = [EventHandlers, OutboxService, InboxService, OutboxRelay, EventRetention];
+    const providers: Provider[] = [OutboxService, InboxService, OutboxRelay, EventRetention];
     const exports: (string | symbol | Provider)[] = [
       OutboxService,
       InboxService,
       OutboxRelay,
       EventRetention,
+      TRANSPORT_STRATEGY,
     ];
     if (options.transport === 'local') {
-      providers.push({ provide: EventTransport, useClass: LocalEventTransport });
+      providers.push(
+        InProcessServer,
+        { provide: TRANSPORT_STRATEGY, useExisting: InProcessServer },
+        { provide: EventTransport, useExisting: InProcessServer },
+      );
     } else {
       providers.push(
         RmqConnection,
-        RpcClient,
-        RmqEventConsumer,
+        RmqClient,
+        RmqServer,
+        { provide: TRANSPORT_STRATEGY, useExisting: RmqServer },
         { provide: EventTransport, useClass: RmqEventTransport },
         { provide: SERVED_CONTRACTS, useValue: options.serves ?? [] },
         { provide: SUBSCRIPTIONS, useValue: options.subscriptions ?? EVENT_SUBSCRIPTIONS },
-        ContractServer,
       );
       for (const contract of options.calls ?? []) {
         providers.push({
           provide: contract.token,
-          useFactory: (rpc: RpcClient) => rpc.bind(contract),
-          inject: [RpcClient],
+          useFactory: (client: RmqClient) => client.bind(contract),
+          inject: [RmqClient],
         });
         exports.push(contract.token);
       }

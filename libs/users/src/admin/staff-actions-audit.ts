@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import type { StaffActionRecordedEvent } from '@protobank/contracts';
 import { InboxService, OnEvent } from '@protobank/platform';
 import { AuditLog } from './audit-log';
@@ -8,7 +8,7 @@ import { AuditLog } from './audit-log';
  * cards and payments later) in the audit trail: once per event, whichever order and however often
  * they arrive.
  */
-@Injectable()
+@Controller()
 export class StaffActionsAudit {
   constructor(
     private readonly inbox: InboxService,

@@ -1,19 +1,37 @@
-import { SetMetadata } from '@nestjs/common';
+import { Catch, type RpcExceptionFilter, UseFilters } from '@nestjs/common';
+import { EventPattern } from '@nestjs/microservices';
 import type { EventMap, EventName } from '@protobank/contracts';
-
-export const ON_EVENT = Symbol('ON_EVENT');
+import { throwError, type Observable } from 'rxjs';
 
 /**
- * Marks a provider method as a consumer of an integration event. In the monolith the outbox relay calls
- * it in-process; in a split app it is fed from the service's durable RabbitMQ queue. Either way the
- * delivery is at-least-once: make the effect idempotent with InboxService.once().
+ * Hands a handler's error to our transport strategy as it was thrown. Nest's default RPC filter would
+ * replace it by a generic 'Internal server error' (and log it under its own name): the strategy logs it
+ * with the event and the consumer, and fails the delivery so it is retried.
+ */
+@Catch()
+class PassEventErrorsThrough implements RpcExceptionFilter<unknown> {
+  catch(exception: unknown): Observable<never> {
+    return throwError(() => exception);
+  }
+}
+const passThrough = new PassEventErrorsThrough();
+
+/**
+ * Nest's @EventPattern, typed by EventMap: the method must take the event's payload. Put it on a method
+ * of a class listed in its module's `controllers` (Nest looks for event handlers only there). In the
+ * monolith the outbox relay hands the event to the in-process strategy; in a split app it comes from the
+ * service's durable RabbitMQ queue. Either way delivery is at least once: make the effect idempotent
+ * with InboxService.once(). `Class.method` travels as the pattern's `consumer` extra, to name the
+ * handler in logs.
  */
 export function OnEvent<N extends EventName>(name: N) {
   return <T extends (event: EventMap[N]) => Promise<void>>(
     target: object,
     key: string | symbol,
     descriptor: TypedPropertyDescriptor<T>,
-  ) => {
-    SetMetadata(ON_EVENT, name)(target, key, descriptor);
+  ): void => {
+    const consumer = `${target.constructor.name}.${String(key)}`;
+    (EventPattern(name, { consumer }) as MethodDecorator)(target, key, descriptor);
+    UseFilters(passThrough)(target, key, descriptor);
   };
 }

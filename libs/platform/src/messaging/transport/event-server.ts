@@ -1,0 +1,115 @@
+import {
+  type BaseRpcContext,
+  type CustomTransportStrategy,
+  type MessageHandler,
+  Server,
+} from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import type { Logger } from 'pino';
+import type { EventBase } from '@protobank/contracts';
+import { requestContext } from '../../context/request-context';
+import type { EventHeaders } from '../events/event-transport';
+
+interface Subscriber {
+  /** `Class.method` (from @OnEvent's extras): names the handler in logs. */
+  consumer: string;
+  handler: MessageHandler;
+}
+
+/**
+ * What both of our transport strategies share: how the @EventPattern handlers Nest registers are run.
+ *
+ * Nest chains the handlers of one event pattern through `handler.next` and forkJoins them, which runs
+ * them side by side and reports the first failure while the others may still be running. An event is
+ * acked (or marked sent) only once every handler is done, so here each pattern keeps its subscriber
+ * list: the registry holds one handler per event that runs them all in turn, tries every one, and fails
+ * if any failed. The delivery is then retried whole; the inbox turns the repeats into no-ops for the
+ * handlers that had succeeded.
+ */
+export abstract class EventServer extends Server implements CustomTransportStrategy {
+  /** We await every handler's outcome and report failures ourselves (Nest then does not log them too). */
+  override readonly propagatesEventHandlerErrors = true;
+  private readonly subscribers = new Map<string, Subscriber[]>();
+
+  protected abstract readonly log: Logger;
+
+  override addHandler(
+    pattern: unknown,
+    callback: MessageHandler,
+    isEventHandler = false,
+    extras: Record<string, unknown> = {},
+  ): void {
+    if (!isEventHandler) return super.addHandler(pattern, callback, false, extras);
+    const route = this.normalizePattern(pattern as string);
+    const list = this.subscribers.get(route);
+    const subscriber = {
+      consumer: String(extras.consumer ?? `${route}#${list?.length ?? 0}`),
+      handler: callback,
+    };
+    if (list) {
+      list.push(subscriber);
+      return;
+    }
+    const all = [subscriber];
+    this.subscribers.set(route, all);
+    super.addHandler(
+      pattern,
+      (data: EventBase, ctx: BaseRpcContext) => this.runAll(route, all, data, ctx),
+      true,
+      extras,
+    );
+  }
+
+  /**
+   * Our patterns are plain strings (contract patterns, event names), as is the route Nest stores for them:
+   * skip the JSON.parse Nest tries first, which throws (a few µs) for every message.
+   */
+  protected override getRouteFromPattern(pattern: string): string {
+    return pattern;
+  }
+
+  /** The event names this app has handlers for. */
+  eventNames(): string[] {
+    return [...this.subscribers.keys()];
+  }
+
+  /**
+   * Runs every handler of `name` under the request id and caller that produced the event; rejects if
+   * any failed (after all were tried). An event nobody here handles is done.
+   */
+  protected deliver(
+    name: string,
+    payload: EventBase,
+    headers: EventHeaders,
+    ctx: BaseRpcContext,
+  ): Promise<void> {
+    const handler = this.getHandlerByPattern(name);
+    if (!handler) return Promise.resolve();
+    const requestId = headers.request_id ?? payload.event_id;
+    return requestContext.run(
+      { requestId, caller: headers.caller },
+      () => handler(payload, ctx) as Promise<void>,
+    );
+  }
+
+  private async runAll(
+    event: string,
+    all: Subscriber[],
+    payload: EventBase,
+    ctx: BaseRpcContext,
+  ): Promise<void> {
+    let failed = 0;
+    for (const { consumer, handler } of all) {
+      try {
+        // Nest's handler proxy resolves to the value, or to a stream that errors (exception filter).
+        await lastValueFrom(this.transformToObservable(await handler(payload, ctx)), {
+          defaultValue: undefined,
+        });
+      } catch (err) {
+        failed++;
+        this.log.error({ err, event, event_id: payload.event_id, consumer }, 'event handler failed');
+      }
+    }
+    if (failed) throw new Error(`${failed} handler(s) of ${event} failed`);
+  }
+}

@@ -1,0 +1,109 @@
+import { Controller, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { EventBase, UserRegisteredEvent } from '@protobank/contracts';
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { AppConfig } from '../../config/app-config';
+import { requestContext } from '../../context/request-context';
+import { LOGGER } from '../../logging/logging.tokens';
+import { OnEvent } from '../events/on-event.decorator';
+import { TRANSPORT_STRATEGY, connectTransport } from './connect-transport';
+import { InProcessServer } from './in-process-server';
+
+const seen: { handler: string; event_id: string; request_id?: string }[] = [];
+let failFirst = true;
+
+@Controller()
+class First {
+  @OnEvent('user.registered')
+  async on(event: UserRegisteredEvent): Promise<void> {
+    seen.push({ handler: 'first', event_id: event.event_id, request_id: requestContext.requestId() });
+    if (failFirst) throw new Error('first fails');
+  }
+}
+
+@Controller()
+class Second {
+  @OnEvent('user.registered')
+  async on(event: UserRegisteredEvent): Promise<void> {
+    await new Promise((r) => setTimeout(r, 20)); // still running when the first has failed
+    seen.push({ handler: 'second', event_id: event.event_id, request_id: requestContext.requestId() });
+  }
+}
+
+const errors: unknown[] = [];
+@Module({
+  controllers: [First, Second],
+  providers: [
+    { provide: AppConfig, useValue: { databasePoolSize: 10 } },
+    { provide: LOGGER, useValue: { error: (o: unknown) => errors.push(o) } as unknown as pino.Logger },
+    InProcessServer,
+    { provide: TRANSPORT_STRATEGY, useExisting: InProcessServer },
+  ],
+})
+class TestModule {}
+
+const event = (): EventBase & UserRegisteredEvent => ({
+  event_id: randomUUID(),
+  occurred_at: new Date().toISOString(),
+  user_id: randomUUID(),
+  email: 'a@example.com',
+});
+
+describe('the in-process transport strategy, as Nest registers @OnEvent handlers on it', () => {
+  let app: INestApplication;
+  let server: InProcessServer;
+
+  beforeAll(async () => {
+    app = await NestFactory.create(TestModule, new FastifyAdapter(), { logger: false });
+    connectTransport(app);
+    server = app.get(InProcessServer);
+    expect(server.isAvailable()).toBe(false); // the relay waits until the app started it
+    await app.init();
+    await app.startAllMicroservices();
+  });
+
+  afterAll(() => app.close());
+
+  beforeEach(() => {
+    seen.length = 0;
+    errors.length = 0;
+  });
+
+  it('is available to the relay once started', () => {
+    expect(server.isAvailable()).toBe(true);
+    expect(server.eventNames()).toEqual(['user.registered']);
+  });
+
+  it('runs every handler of the event under its request id, and succeeds when all did', async () => {
+    failFirst = false;
+    const e = event();
+    await server.publish({ name: 'user.registered', payload: e, headers: { request_id: 'req-1' } });
+    expect(seen).toEqual([
+      { handler: 'first', event_id: e.event_id, request_id: 'req-1' },
+      { handler: 'second', event_id: e.event_id, request_id: 'req-1' },
+    ]);
+  });
+
+  it('still runs the others when one fails, then fails the delivery naming the consumer in the log', async () => {
+    failFirst = true;
+    const e = event();
+    await expect(server.publish({ name: 'user.registered', payload: e, headers: {} })).rejects.toThrow(
+      '1 handler(s) of user.registered failed',
+    );
+    expect(seen.map((s) => s.handler)).toEqual(['first', 'second']);
+    // Without a request id, the event id stands in for it.
+    expect(seen[1].request_id).toBe(e.event_id);
+    // The handler's own error, passed through Nest's exception filters, with the consumer's name.
+    expect(errors).toEqual([
+      expect.objectContaining({ consumer: 'First.on', event_id: e.event_id, err: new Error('first fails') }),
+    ]);
+  });
+
+  it('treats an event nobody here handles as done', async () => {
+    await expect(
+      server.publish({ name: 'card.authorised', payload: event(), headers: {} }),
+    ).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,70 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BaseRpcContext } from '@nestjs/microservices';
+import type { Logger } from 'pino';
+import { AppConfig } from '../../config/app-config';
+import { LOGGER } from '../../logging/logging.tokens';
+import type { EventEnvelope, EventTransport } from '../events/event-transport';
+import { EventServer } from './event-server';
+
+/** What an in-process handler's @Ctx() receives: the event as the relay handed it over. */
+export class InProcessContext extends BaseRpcContext<[EventEnvelope]> {}
+
+/**
+ * The monolith's transport strategy: the outbox relay hands events straight to the @EventPattern
+ * handlers Nest registered here, with no broker and no serialization. Contract tokens need no transport
+ * at all in the monolith: they are bound to the modules' implementations by DI.
+ */
+@Injectable()
+export class InProcessServer extends EventServer implements EventTransport {
+  private listening = false;
+  private readonly inFlightDeliveries = new Set<Promise<void>>();
+
+  constructor(
+    private readonly config: AppConfig,
+    @Inject(LOGGER) protected readonly log: Logger,
+  ) {
+    super();
+  }
+
+  listen(callback: () => void): void {
+    this.listening = true;
+    callback();
+  }
+
+  /** Takes no more events, and lets the ones being handled finish. */
+  async close(): Promise<void> {
+    this.listening = false;
+    await Promise.allSettled([...this.inFlightDeliveries]);
+  }
+
+  on(): void {
+    /* no connection, so no connection events */
+  }
+
+  unwrap<T>(): T {
+    throw new Error('the in-process transport has no client library to unwrap');
+  }
+
+  /** Handlers take pooled connections: half the pool at most, so requests always find one. */
+  inFlight(): number {
+    return Math.max(1, Math.floor(this.config.databasePoolSize / 2));
+  }
+
+  /** Until the app started its microservice (and after it closed it) the relay leaves rows for later. */
+  isAvailable(): boolean {
+    return this.listening;
+  }
+
+  publish(envelope: EventEnvelope): Promise<void> {
+    if (!this.listening) return Promise.reject(new Error('the in-process transport is not listening'));
+    const work = this.deliver(
+      envelope.name,
+      envelope.payload,
+      envelope.headers,
+      new InProcessContext([envelope]),
+    );
+    this.inFlightDeliveries.add(work);
+    void work.catch(() => undefined).finally(() => this.inFlightDeliveries.delete(work));
+    return work;
+  }
+}

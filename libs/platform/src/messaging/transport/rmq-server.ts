@@ -1,0 +1,207 @@
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { RmqContext } from '@nestjs/microservices';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import type { ContractDef, EventBase, ServiceName } from '@protobank/contracts';
+import { SERVICE_NAME } from '../../app/service.tokens';
+import { requestContext } from '../../context/request-context';
+import { AppError } from '../../errors/app-error';
+import { LOGGER } from '../../logging/logging.tokens';
+import { fromAmqpHeaders } from '../amqp-headers';
+import { decode, encode } from '../codec';
+import { declareEventQueue } from '../events/event-queues';
+import { SUBSCRIPTIONS, type Subscriptions } from '../events/subscriptions';
+import { RmqConnection, settle } from '../rmq-connection';
+import { EventServer } from './event-server';
+import { SERVED_CONTRACTS, type Reply } from './wire';
+
+/** Pause before a failed event goes back to the queue: 0.5 s, 1 s, 2 s, ... up to 10 s. */
+const retryDelayMs = (deliveries: number) => Math.min(500 * 2 ** Math.max(0, deliveries - 1), 10_000);
+
+const INTERNAL: Reply = {
+  ok: false,
+  error: { status: 500, code: 'internal_error', message: 'internal error', details: [] },
+};
+
+/**
+ * A split app's transport strategy, on our RabbitMQ connection (amqp-connection-manager: reconnects and
+ * re-declares after a broker restart).
+ *
+ * - Contract calls: the methods of each served contract are registered as message handlers, one per
+ *   pattern of its `patterns` map, so no module writes adapters. Requests come from the service's
+ *   durable `rpc.<service>` queue; an AppError goes back as its body (status, code, details), anything
+ *   else as a 500 that reveals nothing. Acked once the reply is sent.
+ * - Events: the @EventPattern handlers Nest registered take the service's durable quorum queue (bound
+ *   to the service's EVENT_SUBSCRIPTIONS). Acked on the delivering channel only after every handler
+ *   committed; a failure is requeued after a pause until the queue's delivery limit dead-letters it.
+ * - Drain: consuming stops and in-flight messages finish at beforeApplicationShutdown (while HTTP is
+ *   still draining), not only at close(), which Nest calls after the HTTP server has closed.
+ */
+@Injectable()
+export class RmqServer extends EventServer implements BeforeApplicationShutdown {
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly consumers: { cancel(): Promise<void> }[] = [];
+  private draining?: Promise<void>;
+
+  constructor(
+    private readonly rmq: RmqConnection,
+    private readonly moduleRef: ModuleRef,
+    @Inject(SERVED_CONTRACTS) private readonly contracts: ContractDef<unknown>[],
+    @Inject(SUBSCRIPTIONS) private readonly subscriptions: Subscriptions,
+    @Inject(SERVICE_NAME) private readonly service: string,
+    @Inject(LOGGER) protected readonly log: Logger,
+  ) {
+    super();
+    this.rmq.manager.on('connect', () => this._status$.next('connected'));
+    this.rmq.manager.on('disconnect', () => this._status$.next('disconnected'));
+  }
+
+  listen(callback: (err?: unknown) => void): void {
+    try {
+      this.serveContracts();
+      this.consumeEvents();
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.drain();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.drain();
+  }
+
+  /** Connection changes are reported through `status` ('connected' / 'disconnected'). */
+  on(): void {}
+
+  unwrap<T>(): T {
+    return this.rmq.manager as T;
+  }
+
+  /** Stop taking messages, let the ones in progress finish (and ack). Once, whoever asks first. */
+  private drain(): Promise<void> {
+    this.draining ??= (async () => {
+      await Promise.allSettled(this.consumers.map((c) => c.cancel()));
+      await Promise.allSettled([...this.inFlight]);
+    })();
+    return this.draining;
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private serveContracts(): void {
+    const queues = new Set<string>();
+    for (const contract of this.contracts) {
+      const impl = this.moduleRef.get<Record<string, (...args: unknown[]) => Promise<unknown>>>(
+        contract.token,
+        {
+          strict: false,
+        },
+      );
+      for (const [method, pattern] of Object.entries(contract.patterns) as [string, string][]) {
+        if (typeof impl[method] !== 'function')
+          throw new Error(`${contract.service} does not implement ${method}`);
+        this.addHandler(pattern, (args: unknown[]) => impl[method](...args));
+      }
+      queues.add(this.rmq.name('rpc', contract.service));
+    }
+    if (queues.size === 0) return;
+    this.consumers.push(
+      this.rmq.consume('contract-server', {
+        queues: [...queues],
+        prefetch: 32,
+        declare: async (ch) => {
+          for (const queue of queues) await ch.assertQueue(queue, { durable: true });
+        },
+        onMessage: (ch, msg) => this.track(this.answer(ch, msg)),
+      }),
+    );
+  }
+
+  private async answer(ch: Channel, msg: ConsumeMessage): Promise<void> {
+    const pattern = String(msg.properties.type);
+    const { requestId = String(msg.properties.correlationId), caller } = fromAmqpHeaders(msg.properties);
+    const context = new RmqContext([msg, ch, pattern]);
+    const reply = await requestContext.run({ requestId, caller }, () => this.invoke(pattern, msg, context));
+    if (msg.properties.replyTo) {
+      try {
+        ch.sendToQueue(String(msg.properties.replyTo), encode(reply), {
+          correlationId: msg.properties.correlationId as string,
+          contentType: 'application/json',
+        });
+      } catch (err) {
+        this.log.warn({ err, pattern }, 'contract reply could not be sent');
+      }
+    }
+    settle(ch, msg, 'ack');
+  }
+
+  /** Errors are serialized here: contract handlers are not run through Nest's RPC exception filters. */
+  private async invoke(pattern: string, msg: ConsumeMessage, context: RmqContext): Promise<Reply> {
+    const handler = this.getHandlerByPattern(pattern);
+    try {
+      if (!handler || handler.isEventHandler) {
+        throw new AppError(501, 'unknown_pattern', `no handler for ${pattern}`);
+      }
+      const { args } = decode<{ args: unknown[] }>(msg.content);
+      return { ok: true, result: await handler(args, context) };
+    } catch (err) {
+      if (err instanceof AppError) return { ok: false, error: err.toBody() };
+      this.log.error({ err, pattern }, 'contract handler failed');
+      return INTERNAL;
+    }
+  }
+
+  private consumeEvents(): void {
+    const names = this.eventNames();
+    if (names.length === 0) return;
+    const subscribed = (this.subscriptions[this.service as ServiceName] ?? []) as readonly string[];
+    const unlisted = names.filter((n) => !subscribed.includes(n));
+    if (unlisted.length) {
+      throw new Error(
+        `${this.service} handles ${unlisted.join(', ')}: add them to EVENT_SUBSCRIPTIONS in @protobank/contracts`,
+      );
+    }
+    this.consumers.push(
+      this.rmq.consume('event-consumer', {
+        queues: [this.rmq.name('events', this.service)],
+        prefetch: 16,
+        declare: (ch) => declareEventQueue(ch, this.rmq, this.service, subscribed),
+        onMessage: (ch, msg) => this.track(this.take(ch, msg)),
+      }),
+    );
+  }
+
+  private async take(ch: Channel, msg: ConsumeMessage): Promise<void> {
+    const name = msg.fields.routingKey;
+    let payload: EventBase;
+    try {
+      payload = decode<EventBase>(msg.content);
+    } catch (err) {
+      // Requeueing a message that can never be decoded would loop: dead-letter it at once.
+      this.log.error(
+        { err, event: name, message_id: msg.properties.messageId },
+        'undecodable event dead-lettered',
+      );
+      settle(ch, msg, 'reject');
+      return;
+    }
+    const { requestId, caller } = fromAmqpHeaders(msg.properties);
+    try {
+      await this.deliver(name, payload, { request_id: requestId, caller }, new RmqContext([msg, ch, name]));
+      settle(ch, msg, 'ack');
+    } catch (err) {
+      const deliveries = Number((msg.properties.headers ?? {})['x-delivery-count'] ?? 0) + 1;
+      this.log.warn({ err, event: name, deliveries }, 'event delivery failed; requeued');
+      await new Promise((r) => setTimeout(r, retryDelayMs(deliveries)));
+      settle(ch, msg, 'requeue');
+    }
+  }
+}

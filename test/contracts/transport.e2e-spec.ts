@@ -1,0 +1,170 @@
+/**
+ * What moving onto @nestjs/microservices put at risk, in both topologies: several @OnEvent handlers of
+ * one event in one app (Nest would chain and forkJoin them), the request context handlers run under, and
+ * the drain of a contract call in flight when the app closes.
+ */
+import { Controller, Inject, type INestApplicationContext } from '@nestjs/common';
+import { defineContract, type UserRegisteredEvent } from '@protobank/contracts';
+import {
+  InboxService,
+  inboxFor,
+  OnEvent,
+  outboxFor,
+  OutboxService,
+  requestContext,
+} from '@protobank/platform';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { createContext } from '../support/contexts';
+import { processes } from '../support/processes';
+import { createTestEnv, eventually, type TestEnv } from '../support/test-env';
+
+/** Per event id: how often each handler ran, what it committed, under which request id. */
+const calls = { steady: new Map<string, number>(), flaky: new Map<string, number>() };
+const effects = { steady: [] as string[], flaky: [] as string[] };
+const requestIds = new Map<string, string | undefined>();
+const bump = (m: Map<string, number>, id: string) => m.set(id, (m.get(id) ?? 0) + 1).get(id)!;
+
+@Controller()
+class SteadyHandler {
+  constructor(@Inject(InboxService) private readonly inbox: InboxService) {}
+  @OnEvent('user.registered')
+  async on(event: UserRegisteredEvent): Promise<void> {
+    bump(calls.steady, event.event_id);
+    requestIds.set(event.event_id, requestContext.requestId());
+    await this.inbox.once('notifications', 'Test.steady', event.event_id, async () => {
+      effects.steady.push(event.event_id);
+    });
+  }
+}
+
+@Controller()
+class FlakyHandler {
+  constructor(@Inject(InboxService) private readonly inbox: InboxService) {}
+  /** Fails the first delivery of each event, as a handler would on a passing database error. */
+  @OnEvent('user.registered')
+  async on(event: UserRegisteredEvent): Promise<void> {
+    if (bump(calls.flaky, event.event_id) === 1) throw new Error('transient failure');
+    await this.inbox.once('analytics', 'Test.flaky', event.event_id, async () => {
+      effects.flaky.push(event.event_id);
+    });
+  }
+}
+
+interface SlowApi {
+  sleep(ms: number): Promise<string>;
+}
+const SLOW_API = Symbol('SLOW_API');
+const SlowContract = defineContract<SlowApi>({
+  service: 'cards',
+  token: SLOW_API,
+  patterns: { sleep: 'slow.sleep' },
+});
+let started: () => void = () => undefined;
+class Slow implements SlowApi {
+  async sleep(ms: number) {
+    started();
+    await new Promise((r) => setTimeout(r, ms));
+    return 'done';
+  }
+}
+
+describe('transport on @nestjs/microservices', () => {
+  let t: TestEnv;
+  const contexts: INestApplicationContext[] = [];
+
+  beforeAll(async () => {
+    t = await createTestEnv('transport');
+    await processes.runOnce('migrate', t.env, { logFile: join(t.logDir, 'migrate.log') });
+  });
+
+  afterAll(async () => {
+    for (const ctx of contexts.reverse()) await ctx.close().catch(() => undefined);
+    await t?.cleanup();
+  });
+
+  /**
+   * Returns the producer; the handlers sit in the consumer (the same app in-process). Each topology
+   * relays its own outbox, so neither delivers the other's event.
+   */
+  async function topology(kind: 'local' | 'rmq'): Promise<INestApplicationContext> {
+    const only = { subscriptions: { payments: ['user.registered'] } } as const;
+    if (kind === 'local') {
+      const app = await createContext({
+        service: 'monolith',
+        transport: 'local',
+        env: t.env,
+        providers: [outboxFor('cards'), inboxFor('notifications'), inboxFor('analytics')],
+        controllers: [SteadyHandler, FlakyHandler],
+      });
+      contexts.push(app);
+      return app;
+    }
+    const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('fanout') };
+    const consumer = await createContext({
+      ...only,
+      service: 'payments',
+      transport: 'rmq',
+      env,
+      providers: [inboxFor('notifications'), inboxFor('analytics')],
+      controllers: [SteadyHandler, FlakyHandler],
+    });
+    const producer = await createContext({
+      ...only,
+      service: 'cards',
+      transport: 'rmq',
+      env,
+      providers: [outboxFor('users')],
+    });
+    contexts.push(consumer, producer);
+    return producer;
+  }
+
+  describe.each(['local', 'rmq'] as const)('%s', (kind) => {
+    it('tries every handler of an event, retries the delivery if one failed, and applies each effect once', async () => {
+      const producer = await topology(kind);
+      const event = await requestContext.run({ requestId: `req-${kind}` }, () =>
+        producer.get(DataSource).transaction((m) =>
+          producer.get(OutboxService).add(m, kind === 'local' ? 'cards' : 'users', 'user.registered', {
+            user_id: randomUUID(),
+            email: 'f@example.com',
+          }),
+        ),
+      );
+      await eventually(
+        async () => (effects.flaky.includes(event.event_id) ? true : undefined),
+        20000,
+        'the failing handler to succeed on a redelivery',
+      );
+      expect(calls.flaky.get(event.event_id)).toBe(2);
+      // The other handler ran on both deliveries (the whole delivery was retried), committed once.
+      expect(calls.steady.get(event.event_id)).toBe(2);
+      expect(effects.steady.filter((id) => id === event.event_id)).toHaveLength(1);
+      // Handlers run under the request id of the request that produced the event.
+      expect(requestIds.get(event.event_id)).toBe(`req-${kind}`);
+    });
+  });
+
+  it('answers a contract call in flight when the serving app closes, and takes no more', async () => {
+    const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('drain'), RPC_TIMEOUT_MS: '1500' };
+    const server = await createContext({
+      service: 'cards',
+      transport: 'rmq',
+      env,
+      providers: [{ provide: SLOW_API, useClass: Slow }],
+      serves: [SlowContract],
+    });
+    const caller = await createContext({ service: 'payments', transport: 'rmq', env, calls: [SlowContract] });
+    contexts.push(caller);
+    const slow = caller.get<SlowApi>(SLOW_API);
+    const running = new Promise<void>((r) => (started = r));
+    const call = slow.sleep(500);
+    await running;
+    const closed = server.close();
+    await expect(call).resolves.toBe('done');
+    await closed;
+    // Consuming stopped: a new request waits in the queue (declared by the caller) until its deadline.
+    await expect(slow.sleep(0)).rejects.toMatchObject({ status: 504, code: 'dependency_timeout' });
+  });
+});
