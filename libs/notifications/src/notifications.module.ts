@@ -1,6 +1,7 @@
+import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
-import { inboxFor } from '@protobank/platform';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig, inboxFor } from '@protobank/platform';
 import { Notifier } from './compose/notifier';
 import { DELIVERY_CHANNELS, type DeliveryChannel } from './delivery/channels/channel';
 import { EmailChannel } from './delivery/channels/email.channel';
@@ -17,6 +18,7 @@ import { DeliveryQueue } from './delivery/delivery-queue';
 import { DeliveryProcessor } from './delivery/delivery.processor';
 import { FailedDeliveriesController } from './delivery/failed-deliveries.controller';
 import { FailedDeliveriesService } from './delivery/failed-deliveries.service';
+import { NotificationQueues } from './delivery/queues';
 import { AccountNoticesHandler } from './events/account-notices.handler';
 import { TransactionNoticesHandler } from './events/transaction-notices.handler';
 import { PreferencesController } from './preferences/preferences.controller';
@@ -29,10 +31,28 @@ import { StreamHub } from './stream/stream-hub';
 
 /**
  * Notifications: events in (transactions, registration, KYC), stored notifications and preferences, and
- * delivery per channel (in-app stream, e-mail, SMS, push) through a BullMQ queue with retries.
+ * delivery per channel (in-app stream, e-mail, SMS, push) through a BullMQ queue with retries
+ * (@nestjs/bullmq: its queues are in delivery/queues.ts).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([NotificationEntity])],
+  imports: [
+    TypeOrmModule.forFeature([NotificationEntity]),
+    BullModule.registerQueueAsync({
+      name: NotificationQueues.deliveries,
+      inject: [AppConfig],
+      // Retries back off exponentially: NOTIFICATION_RETRY_DELAY_MS, then twice that, and so on,
+      // NOTIFICATION_DELIVERY_ATTEMPTS tries in all.
+      useFactory: (config: AppConfig) => ({
+        defaultJobOptions: {
+          attempts: config.notificationDeliveryAttempts,
+          backoff: { type: 'exponential', delay: config.notificationRetryDelayMs },
+          // The delivery row keeps the outcome; finished jobs would only fill Redis.
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      }),
+    }),
+  ],
   controllers: [
     PreferencesController,
     StreamController,

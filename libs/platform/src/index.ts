@@ -39,4 +39,7 @@ export * from './http/page-query';
 export * from './http/csv';
 export * from './http/plain-text';
 export * from './http/email';
-export * from './queues/queues';
+export * from './queues/add-jobs';
+export * from './queues/queue-connections';
+export * from './queues/queue-worker';
+export * from './queues/queues.module';

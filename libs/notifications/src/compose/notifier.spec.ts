@@ -1,7 +1,8 @@
 import type { InboxService } from '@protobank/platform';
 import type { EntityManager } from 'typeorm';
 import type { DeliveryChannel } from '../delivery/channels/channel';
-import type { DeliveryJob, DeliveryQueue } from '../delivery/delivery-queue';
+import type { DeliveryQueue } from '../delivery/delivery-queue';
+import type { DeliveryJob } from '../delivery/queues';
 import { effectivePreferences } from '../preferences/preference-rules';
 import type { PreferencesService } from '../preferences/preferences.service';
 import type { Draft } from './draft';

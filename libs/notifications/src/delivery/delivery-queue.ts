@@ -5,52 +5,37 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppConfig, LOGGER, Queues } from '@protobank/platform';
-import type { Queue } from 'bullmq';
+import { addJobs, LOGGER } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-
-export const DELIVERY_QUEUE = 'notification-deliveries';
-
-/** One job per delivery row and generation: the row is the record, the job only says "send it now". */
-export interface DeliveryJob {
-  delivery_id: string;
-  generation: number;
-}
+import { InjectNotificationQueue, type DeliveryJob, type NotificationQueue } from './queues';
 
 /** A pending row untouched for this long has no job (the app stopped between commit and enqueue). */
 const ORPHAN_AFTER_SECONDS = 30;
 const SWEEP_EVERY_MS = 15_000;
 
 /**
- * The BullMQ queue of deliveries. Rows are written in the same transaction as their notification, and
- * enqueued after commit; the job id is the row id and its generation, so enqueueing twice (after-commit
- * and the sweep that re-enqueues orphaned pending rows) yields one job. Retries back off exponentially:
- * NOTIFICATION_RETRY_DELAY_MS, then twice that, and so on, NOTIFICATION_DELIVERY_ATTEMPTS tries in all.
+ * Adds delivery jobs. Rows are written in the same transaction as their notification, and enqueued after
+ * commit; the job id is the row id and its generation, so enqueueing twice (after-commit and the sweep that
+ * re-enqueues orphaned pending rows) yields one job. Retries and their backoff are the queue's defaults
+ * (NotificationsModule registers it).
  */
 @Injectable()
 export class DeliveryQueue implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  readonly queue: Queue<DeliveryJob>;
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly queues: Queues,
-    config: AppConfig,
+    @InjectNotificationQueue('deliveries') readonly queue: NotificationQueue<'deliveries'>,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.queue = queues.queue<DeliveryJob>(DELIVERY_QUEUE, {
-      attempts: config.notificationDeliveryAttempts,
-      backoff: { type: 'exponential', delay: config.notificationRetryDelayMs },
-      // The delivery row keeps the outcome; finished jobs would only fill Redis.
-      removeOnComplete: true,
-      removeOnFail: true,
-    });
+    // Without a listener BullMQ would print every reconnect attempt; the readiness check reports Redis.
+    queue.on('error', (err) => this.logger.debug({ err: err.message, queue: queue.name }, 'queue error'));
   }
 
-  /** 503 when Redis does not take the jobs in time (see Queues.addBulk); a job id already queued is a no-op. */
+  /** 503 when Redis does not take the jobs in time (see addJobs); a job id already queued is a no-op. */
   async enqueue(jobs: DeliveryJob[]): Promise<void> {
-    await this.queues.addBulk(
+    await addJobs(
       this.queue,
       jobs.map((data) => ({
         name: 'deliver',

@@ -1,7 +1,8 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Processor } from '@nestjs/bullmq';
+import { Inject } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type UsersApi } from '@protobank/contracts';
-import { LOGGER, MetricsService, Queues } from '@protobank/platform';
+import { LOGGER, MetricsService, QueueWorker } from '@protobank/platform';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -14,7 +15,7 @@ import {
   type DeliveryChannel,
   type SendResult,
 } from './channels/channel';
-import { DELIVERY_QUEUE, type DeliveryJob } from './delivery-queue';
+import { NotificationQueues, type DeliveryJob } from './queues';
 
 interface DeliveryRow {
   id: string;
@@ -30,12 +31,11 @@ interface DeliveryRow {
  * (staff retried it since), does nothing. A failure is retried by BullMQ with backoff; the last failure, or
  * a permanent one, marks the row failed, where staff find it (GET /admin/notifications/failed).
  */
-@Injectable()
-export class DeliveryProcessor implements OnApplicationBootstrap {
+@Processor(NotificationQueues.deliveries, { concurrency: 16 })
+export class DeliveryProcessor extends QueueWorker<DeliveryJob> {
   private readonly outcomes;
 
   constructor(
-    private readonly queues: Queues,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(DELIVERY_CHANNELS) private readonly channels: DeliveryChannel[],
     @Inject(USERS_API) private readonly users: UsersApi,
@@ -43,15 +43,12 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
     @Inject(LOGGER) private readonly logger: Logger,
     metrics: MetricsService,
   ) {
+    super();
     this.outcomes = metrics.counter(
       'notification_deliveries_total',
       'Notification delivery attempts by outcome',
       ['channel', 'outcome'] as const,
     );
-  }
-
-  onApplicationBootstrap(): void {
-    this.queues.worker<DeliveryJob>(DELIVERY_QUEUE, (job) => this.process(job), { concurrency: 16 });
   }
 
   async process(job: Job<DeliveryJob>): Promise<void> {

@@ -9,7 +9,7 @@ import { MessagingModule, type MessagingOptions } from '../messaging/messaging.m
 import { MetricsModule } from '../metrics/metrics.module';
 import { RedisModule } from '../redis/redis.module';
 import { VersionedCache } from '../redis/versioned-cache';
-import { Queues } from '../queues/queues';
+import { QueuesModule } from '../queues/queues.module';
 import { AuthGuard } from '../security/auth.guard';
 import { RateLimitGuard } from '../security/rate-limit.guard';
 import { RateLimiter } from '../security/rate-limiter';
@@ -31,7 +31,14 @@ export class PlatformModule {
     return {
       module: PlatformModule,
       global: true,
-      imports: [DatabaseModule, RedisModule, MessagingModule.forRoot(options), HealthModule, MetricsModule],
+      imports: [
+        DatabaseModule,
+        RedisModule,
+        MessagingModule.forRoot(options),
+        HealthModule,
+        MetricsModule,
+        QueuesModule,
+      ],
       providers: [
         { provide: AppConfig, useValue: options.config },
         { provide: SERVICE_NAME, useValue: options.service },
@@ -39,12 +46,11 @@ export class PlatformModule {
         { provide: TokenKeys, useFactory: () => loadTokenKeys(options.config) },
         RateLimiter,
         VersionedCache,
-        Queues,
         // In this order: who is calling, then how often.
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
-      exports: [AppConfig, SERVICE_NAME, LOGGER, TokenKeys, RateLimiter, VersionedCache, Queues],
+      exports: [AppConfig, SERVICE_NAME, LOGGER, TokenKeys, RateLimiter, VersionedCache],
     };
   }
 }

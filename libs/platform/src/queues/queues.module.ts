@@ -1,0 +1,31 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { producerConnection, queuePrefix, WaitingWorker } from './queue-connections';
+
+/**
+ * BullMQ through @nestjs/bullmq, for every app: the connection and key prefix that every queue and worker
+ * of the app shares. A module owns its queues: it lists them in its own typed map (`queues.ts`, names →
+ * job data), registers them with `BullModule.registerQueue(Async)`, adds jobs through `@InjectQueue` and
+ * `addJobs`, and processes them in a `@Processor` class extending `QueueWorker`.
+ *
+ * Shutdown: each QueueWorker closes its worker before the app's other hooks (it finishes the jobs it
+ * holds while the database is still open); @nestjs/bullmq then closes the queues, and BullMQ the
+ * connections it opened from these options.
+ */
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        connection: producerConnection(config),
+        prefix: queuePrefix(config),
+      }),
+    }),
+  ],
+})
+export class QueuesModule {
+  static {
+    BullModule.workerClass = WaitingWorker;
+  }
+}
