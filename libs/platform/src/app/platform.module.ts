@@ -1,5 +1,5 @@
 import { type DynamicModule } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, ModuleRef } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { DatabaseModule } from '../database/database.module';
@@ -13,7 +13,9 @@ import { Queues } from '../queues/queues';
 import { AuthGuard } from '../security/auth.guard';
 import { RateLimitGuard } from '../security/rate-limit.guard';
 import { RateLimiter } from '../security/rate-limiter';
-import { loadTokenKeys, TokenKeys } from '../security/token-keys';
+import { bootKeys } from '../security/boot-keys';
+import { JwtStrategy } from '../security/jwt.strategy';
+import { KeyRing } from '../security/key-ring';
 import { SERVICE_NAME } from './service.tokens';
 
 export interface PlatformOptions extends MessagingOptions {
@@ -36,7 +38,18 @@ export class PlatformModule {
         { provide: AppConfig, useValue: options.config },
         { provide: SERVICE_NAME, useValue: options.service },
         { provide: LOGGER, useValue: options.logger },
-        { provide: TokenKeys, useFactory: () => loadTokenKeys(options.config) },
+        {
+          provide: KeyRing,
+          useFactory: (moduleRef: ModuleRef) =>
+            new KeyRing(
+              bootKeys(options.config),
+              options.config.jwtKeysRefreshSeconds,
+              options.logger,
+              moduleRef,
+            ),
+          inject: [ModuleRef],
+        },
+        JwtStrategy,
         RateLimiter,
         VersionedCache,
         Queues,
@@ -44,7 +57,7 @@ export class PlatformModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
-      exports: [AppConfig, SERVICE_NAME, LOGGER, TokenKeys, RateLimiter, VersionedCache, Queues],
+      exports: [AppConfig, SERVICE_NAME, LOGGER, KeyRing, RateLimiter, VersionedCache, Queues],
     };
   }
 }
