@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run keys:rotate [-- --dir DIR]`: rotates the access-token signing key, with no restart.
+ * `npm run keys:rotate [-- --dir DIR] [--mode 644]`: rotates the access-token signing key, with no restart.
  *
  * Adds a fresh EC P-256 key to the key directory (--dir, else JWT_KEYS_DIR, else the development
  * directory .data/jwt/keys), named after this moment. Auth re-reads the directory every
@@ -10,6 +10,8 @@
  * public-keys.pem: the public keys that still verify, for JWT_PUBLIC_KEY_FILE of the other apps.
  * The window follows libs/platform/src/security/key-schedule.ts: keep the two in step (the spec checks).
  * Reads ACCESS_TOKEN_TTL_SECONDS and JWT_KEYS_REFRESH_SECONDS as the apps do (defaults 900 and 30).
+ * The key file is private to its owner (600) unless --mode says otherwise: a directory bind-mounted into
+ * a container whose app runs as another user needs 644 (docker/secrets/README.md).
  */
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -41,7 +43,7 @@ function readKeys(dir) {
     .sort((a, b) => a.createdAt - b.createdAt);
 }
 
-function rotate({ dir, ttlSeconds = 900, refreshSeconds = 30, now = new Date() }) {
+function rotate({ dir, ttlSeconds = 900, refreshSeconds = 30, now = new Date(), mode = 0o600 }) {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pem = crypto
     .generateKeyPairSync('ec', { namedCurve: 'P-256' })
@@ -49,7 +51,8 @@ function rotate({ dir, ttlSeconds = 900, refreshSeconds = 30, now = new Date() }
   const file = path.join(dir, keyFileName(now));
   // Written whole under a temporary name, then renamed: auth never reads half a key.
   const temp = path.join(dir, `.rotate-${process.pid}.tmp`);
-  fs.writeFileSync(temp, pem, { mode: 0o600, flag: 'wx' });
+  fs.writeFileSync(temp, pem, { mode, flag: 'wx' });
+  fs.chmodSync(temp, mode); // whatever the umask
   if (fs.existsSync(file)) {
     fs.unlinkSync(temp);
     throw new Error(`${file} exists already`);
@@ -79,6 +82,7 @@ function rotate({ dir, ttlSeconds = 900, refreshSeconds = 30, now = new Date() }
 function main() {
   const args = process.argv.slice(2);
   const at = args.indexOf('--dir');
+  const modeAt = args.indexOf('--mode');
   const dir = path.resolve(
     at >= 0 ? args[at + 1] : process.env.JWT_KEYS_DIR || path.join(process.cwd(), '.data', 'jwt', 'keys'),
   );
@@ -87,6 +91,7 @@ function main() {
     dir,
     ttlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 900),
     refreshSeconds: int('JWT_KEYS_REFRESH_SECONDS', 30),
+    mode: modeAt >= 0 ? parseInt(args[modeAt + 1], 8) : 0o600,
   });
   const say = (line) => process.stdout.write(`${line}\n`);
   say(`new signing key ${result.kid}: ${result.file}`);
