@@ -300,7 +300,7 @@ async function start(kind) {
         ? process.stderr.write(`bench:events: ${kind} logs kept in ${logDir}\n`)
         : fs.rmSync(logDir, { recursive: true, force: true }),
   ]);
-  const keys = generateKeyPairSync('ed25519');
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const env = {
     NODE_ENV: 'development',
     LOG_LEVEL: 'warn',

@@ -2,12 +2,14 @@
  * The auth API in both bindings (DESIGN.md §3): revokeSessions as the monolith injects it and as a split
  * app (users) calls it over RabbitMQ. It ends every session of the user before it returns, a login that
  * read the profile before it cannot add a session after it, and the events it was called for, delivered
- * later (the safety net), end nothing the user opened since.
+ * later (the safety net), end nothing the user opened since. verificationKeys answers auth's key directory
+ * as it is now, so the other apps follow a rotation.
  */
 import type { INestApplicationContext } from '@nestjs/common';
 import { AuthModule } from '@protobank/auth';
 import { AUTH_API, AuthContract, UsersContract, type AuthApi } from '@protobank/contracts';
 import type Redis from 'ioredis';
+import { publicJwk, readKeysDir } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { SessionStore } from '../../libs/auth/src/sessions/session.store';
@@ -102,6 +104,24 @@ describe('auth contract', () => {
       // An event the call did not carry still ends the sessions: the safety net works.
       await revoker.onUserDisabled({ ...disabled, event_id: randomUUID(), actor_id: randomUUID() });
       expect(await alive(since)).toBe(false);
+    });
+
+    it("lists the keys of auth's directory that verify, re-read on every call", async () => {
+      const dir = t.env.JWT_KEYS_DIR;
+      const first = readKeysDir(dir).at(-1)!; // the newest (the other binding's run rotated once already)
+      const { keys } = await api().verificationKeys();
+      expect(keys).toContainEqual({ ...first.jwk, verify_until: null });
+      // A key added since (as keys:rotate does) is in the next answer, and the older one gets an end.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { rotate } = require('../../scripts/keys-rotate.js') as {
+        rotate(o: { dir: string }): { kid: string };
+      };
+      const added = rotate({ dir }).kid;
+      const next = (await api().verificationKeys()).keys;
+      expect(next.map((k) => k.kid)).toEqual(expect.arrayContaining([first.jwk.kid, added]));
+      expect(next.find((k) => k.kid === added)).toMatchObject({ verify_until: null, alg: 'ES256' });
+      expect(next.find((k) => k.kid === first.jwk.kid)?.verify_until).toEqual(expect.any(Number));
+      expect(publicJwk(readKeysDir(dir).at(-1)!.publicKey).kid).toBe(added);
     });
   });
 });

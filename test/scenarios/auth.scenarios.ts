@@ -3,13 +3,21 @@
  * verification (expired, tampered, foreign-key tokens refused), refresh rotation with reuse detection,
  * logout, logout-all, the session list and the published key.
  */
-import { signAccessToken, TokenKeys, type AccessClaims } from '@protobank/platform';
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomInt } from 'node:crypto';
+import { keySchedule, publicJwk, readKeysDir, signAccessToken, type AccessClaims } from '@protobank/platform';
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, randomInt } from 'node:crypto';
+import { readdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
+import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 const PASSWORD = 'correct horse battery staple';
 let seq = 0;
+
+function headerOf(token: string): { alg?: string; typ?: string; kid?: string } {
+  return JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')) as Record<string, string>;
+}
 
 function decode(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<
@@ -43,8 +51,14 @@ export function authScenarios(get: () => Running) {
       device_token: string;
     };
   }
-  const keysOfSuite = () =>
-    new TokenKeys(createPublicKey(get().t.env.JWT_PUBLIC_KEY), createPrivateKey(get().t.env.JWT_PRIVATE_KEY));
+  /** The key auth signs with now, read from the suite's key directory as auth reads it. */
+  const keysOfSuite = () => {
+    const { signing } = keySchedule(readKeysDir(get().t.env.JWT_KEYS_DIR), Date.now(), {
+      accessTokenTtlSeconds: 900,
+      refreshSeconds: Number(get().t.env.JWT_KEYS_REFRESH_SECONDS),
+    });
+    return { privateKey: signing.privateKey, kid: signing.jwk.kid };
+  };
 
   describe('password policy', () => {
     it('refuses a common password and one containing the e-mail with 400 naming the field', async () => {
@@ -61,7 +75,7 @@ export function authScenarios(get: () => Running) {
   });
 
   describe('login and access tokens', () => {
-    it('logs in with a 15-minute EdDSA access token carrying sub, role, sid, iss and aud', async () => {
+    it('logs in with a 15-minute ES256 access token naming its key, carrying sub, role, sid, iss and aud', async () => {
       const user = await newUser();
       const tokens = await login(user.email);
       expect(Object.keys(tokens).sort()).toEqual([
@@ -72,10 +86,7 @@ export function authScenarios(get: () => Running) {
         'token_type',
       ]);
       expect(tokens).toMatchObject({ token_type: 'Bearer', expires_in: 900 });
-      const header = JSON.parse(
-        Buffer.from(tokens.access_token.split('.')[0], 'base64url').toString(),
-      ) as Record<string, unknown>;
-      expect(header).toMatchObject({ alg: 'EdDSA', typ: 'JWT' });
+      expect(headerOf(tokens.access_token)).toEqual({ alg: 'ES256', typ: 'JWT', kid: keysOfSuite().kid });
       const claims = decode(tokens.access_token);
       expect(claims).toMatchObject({
         sub: user.id,
@@ -134,18 +145,20 @@ export function authScenarios(get: () => Running) {
         .expect(401);
       expect(expired.body.code).toBe('token_expired');
 
-      const other = generateKeyPairSync('ed25519');
-      const foreign = signAccessToken(claims as never, new TokenKeys(other.publicKey, other.privateKey));
-      const refused = await http().get('/users/me').set('Authorization', `Bearer ${foreign}`).expect(401);
-      expect(refused.body.code).toBe('invalid_token');
+      // Signed by a key auth never had: refused, whether it names its own key id or ours.
+      const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      for (const kid of [publicJwk(other.publicKey).kid, keysOfSuite().kid]) {
+        const foreign = signAccessToken(claims as never, { privateKey: other.privateKey, kid });
+        const refused = await http().get('/users/me').set('Authorization', `Bearer ${foreign}`).expect(401);
+        expect(refused.body.code).toBe('invalid_token');
+      }
     });
 
     it('publishes the verification key as JWKS', async () => {
       const res = await http().get('/auth/.well-known/jwks.json').expect(200);
-      const x = (createPublicKey(get().t.env.JWT_PUBLIC_KEY).export({ format: 'jwk' }) as { x: string }).x;
-      expect(res.body.keys).toEqual([
-        expect.objectContaining({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig', x }),
-      ]);
+      const { jwk } = readKeysDir(get().t.env.JWT_KEYS_DIR).find((k) => k.jwk.kid === keysOfSuite().kid)!;
+      expect(res.body.keys).toContainEqual(jwk);
+      expect(jwk).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
     });
   });
 
@@ -472,6 +485,113 @@ export function authScenarios(get: () => Running) {
       await http().post('/auth/logout-all').set('Authorization', `Bearer ${tablet.access_token}`).expect(204);
       await http().post('/auth/refresh').send({ refresh_token: laptop.refresh_token }).expect(401);
       await http().post('/auth/refresh').send({ refresh_token: tablet.refresh_token }).expect(401);
+    });
+  });
+  describe('auth: signing-key rotation while tokens are in use', () => {
+    // One GET per service with routes (in split mode each is answered by its own app). What is asked is
+    // whether the guard admits the token: the transactions route answers 404 for an account not ours.
+    const PROBES = [
+      '/auth/sessions',
+      '/users/me',
+      '/accounts',
+      `/transactions?account_id=${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`,
+      '/notifications/unread-count',
+      '/analytics/insights',
+    ];
+    const statuses = async (token: string) => {
+      const seen: Record<string, string> = {};
+      for (const path of PROBES) {
+        const res = await http().get(path).set('Authorization', `Bearer ${token}`);
+        seen[path] = res.status === 401 ? `401 ${res.body.code}` : 'admitted';
+      }
+      return seen;
+    };
+    const all = (status: string) => Object.fromEntries(PROBES.map((p) => [p, status]));
+    const jwksKids = async () =>
+      ((await http().get('/auth/.well-known/jwks.json').expect(200)).body.keys as { kid: string }[]).map(
+        (k) => k.kid,
+      );
+
+    it('rotates with npm run keys:rotate and no restart: old tokens keep working, new ones carry the new kid, every app accepts it, the retired key goes when its window ends', async () => {
+      const dir = get().t.env.JWT_KEYS_DIR;
+      const pids = get().children.map((c) => c.pid);
+      const user = await newUser('rotation');
+      const before = await login(user.email);
+      const oldKid = headerOf(before.access_token).kid!;
+      const oldKey = keysOfSuite();
+      expect(oldKey.kid).toBe(oldKid);
+
+      const out = execFileSync(process.execPath, [join('scripts', 'keys-rotate.js'), '--dir', dir], {
+        encoding: 'utf8',
+      });
+      expect(out).toMatch(/^new signing key /);
+      // Auth re-reads its key directory (every JWT_KEYS_REFRESH_SECONDS) and publishes both keys.
+      const kids = await eventually(
+        async () => {
+          const listed = await jwksKids();
+          return listed.length === 2 ? listed : undefined;
+        },
+        15000,
+        'the JWKS to list the new key',
+      );
+      const after = await login(user.email);
+      const newKid = headerOf(after.access_token).kid!;
+      expect(newKid).not.toBe(oldKid);
+      expect(new Set(kids)).toEqual(new Set([oldKid, newKid]));
+      // Every app verifies both: the token from before the rotation, and the new key it never saw at boot
+      // (in split mode it asks auth about the unknown kid).
+      expect(await statuses(before.access_token)).toEqual(all('admitted'));
+      expect(await statuses(after.access_token)).toEqual(all('admitted'));
+
+      // As if the rotation had happened one token lifetime, refresh period and margin ago: the old key's
+      // window is over (the new key file is back-dated; nothing else changes).
+      const newest = readdirSync(dir)
+        .filter((n) => /^\d{4}-.*Z\.pem$/.test(n))
+        .sort()
+        .pop()!;
+      const past = new Date(
+        Date.now() - (900 + Number(get().t.env.JWT_KEYS_REFRESH_SECONDS) + 60 + 5) * 1000,
+      );
+      const backdated = `${past.toISOString().replace(/:/g, '-')}.pem`;
+      renameSync(join(dir, newest), join(dir, backdated));
+      try {
+        await eventually(
+          async () => ((await jwksKids()).join() === newKid ? true : undefined),
+          15000,
+          'the JWKS to drop the retired key',
+        );
+        // Its tokens fail everywhere: the one issued before the rotation, and one freshly signed with the
+        // retired key (a leaked key is worthless once its window ends). The other apps learn it from auth.
+        const forged = signAccessToken(
+          { ...(decode(before.access_token) as unknown as AccessClaims) },
+          oldKey,
+        );
+        const [stale, fresh] = await eventually(
+          async () => {
+            const seen = [await statuses(before.access_token), await statuses(forged)];
+            return seen.every((s) => Object.values(s).every((v) => v === '401 invalid_token'))
+              ? seen
+              : undefined;
+          },
+          15000,
+          'every app to drop the retired key',
+        );
+        expect(stale).toEqual(all('401 invalid_token'));
+        expect(fresh).toEqual(all('401 invalid_token'));
+        expect(await statuses(after.access_token)).toEqual(all('admitted'));
+      } finally {
+        // Back to the clock's truth for the scenarios after this one, whose tokens (some from before the
+        // rotation) are less than a lifetime old: the old key verifies again, as it really does.
+        renameSync(join(dir, backdated), join(dir, newest));
+        await eventually(
+          async () => ((await jwksKids()).length === 2 ? true : undefined),
+          15000,
+          'the JWKS to list both keys again',
+        );
+      }
+      // No app was restarted.
+      expect(get().children.map((c) => c.pid)).toEqual(pids);
+      expect(get().children.every((c) => c.exitCode === null)).toBe(true);
     });
   });
 }

@@ -5,7 +5,7 @@
 import amqp from 'amqplib';
 import Redis from 'ioredis';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -36,8 +36,19 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
   const databaseUrl = url.toString();
   const rabbitPrefix = `pbtest.${id}`;
   const redisPrefix = `pbtest:${id}:`;
-  const keyPair = generateKeyPairSync('ed25519');
   const logDir = mkdtempSync(join(tmpdir(), `protobank-${id}-`));
+  // This suite's own signing keys, as an operator would configure them (no .data/ fallback): a key
+  // directory with one key, dated long ago so that a rotation in a test is always newer.
+  const keysDir = join(logDir, 'jwt-keys');
+  mkdirSync(keysDir, { mode: 0o700 });
+  const firstKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  writeFileSync(
+    join(keysDir, '2000-01-01T00-00-00.000Z.pem'),
+    firstKey.export({ type: 'pkcs8', format: 'pem' }),
+    {
+      mode: 0o600,
+    },
+  );
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_FORMAT: 'json',
@@ -60,9 +71,10 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
     ADMIN_PASSWORD: 'a-test-admin-passphrase',
     // /metrics answers only with this token (scrapeMetrics() below sends it).
     METRICS_TOKEN: `metrics-${randomBytes(16).toString('hex')}`,
-    // This suite's own signing keys, as an operator would configure them (no .data/ fallback).
-    JWT_PUBLIC_KEY: keyPair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    JWT_PRIVATE_KEY: keyPair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    // Every app reads the directory's public keys at boot; only the app hosting auth reads it again
+    // (each second here, so the rotation test need not wait): the others learn new keys from auth.
+    JWT_KEYS_DIR: keysDir,
+    JWT_KEYS_REFRESH_SECONDS: '1',
   };
   const clients: Client[] = [];
   const redisClients: Redis[] = [];

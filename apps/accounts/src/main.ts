@@ -1,4 +1,4 @@
-import { AccountsContract, TransactionsContract, UsersContract } from '@protobank/contracts';
+import { AccountsContract, AuthContract, TransactionsContract, UsersContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { AccountsModule } from '@protobank/accounts';
 
@@ -9,5 +9,5 @@ void runApp({
   transport: 'rmq',
   modules: [AccountsModule],
   serves: [AccountsContract],
-  calls: [UsersContract, TransactionsContract],
+  calls: [UsersContract, TransactionsContract, AuthContract],
 });

@@ -1,4 +1,4 @@
-import { TransactionsContract, UsersContract } from '@protobank/contracts';
+import { AuthContract, TransactionsContract, UsersContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { AnalyticsModule } from '@protobank/analytics';
 
@@ -8,5 +8,5 @@ void runApp({
   port: SERVICES.analytics.port,
   transport: 'rmq',
   modules: [AnalyticsModule],
-  calls: [TransactionsContract, UsersContract],
+  calls: [TransactionsContract, UsersContract, AuthContract],
 });

@@ -1,3 +1,4 @@
+import { AuthContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { CardsModule } from '@protobank/cards';
 
@@ -7,4 +8,5 @@ void runApp({
   port: SERVICES.cards.port,
   transport: 'rmq',
   modules: [CardsModule],
+  calls: [AuthContract],
 });

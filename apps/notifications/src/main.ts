@@ -1,4 +1,4 @@
-import { UsersContract } from '@protobank/contracts';
+import { AuthContract, UsersContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { NotificationsModule } from '@protobank/notifications';
 
@@ -8,5 +8,5 @@ void runApp({
   port: SERVICES.notifications.port,
   transport: 'rmq',
   modules: [NotificationsModule],
-  calls: [UsersContract],
+  calls: [UsersContract, AuthContract],
 });

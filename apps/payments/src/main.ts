@@ -1,3 +1,4 @@
+import { AuthContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { PaymentsModule } from '@protobank/payments';
 
@@ -7,4 +8,5 @@ void runApp({
   port: SERVICES.payments.port,
   transport: 'rmq',
   modules: [PaymentsModule],
+  calls: [AuthContract],
 });

@@ -1,6 +1,6 @@
-import { Global, Module, type OnModuleInit } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { AUTH_API } from '@protobank/contracts';
-import { inboxFor, TokenKeys } from '@protobank/platform';
+import { inboxFor } from '@protobank/platform';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthApiService } from './auth.api';
 import { CredentialEntity } from './credentials/credential.entity';
@@ -8,6 +8,7 @@ import { AdminBootstrapService } from './register/admin-bootstrap.service';
 import { RegisterController } from './register/register.controller';
 import { RegisterService } from './register/register.service';
 import { JwksController } from './keys/jwks.controller';
+import { SigningKeys } from './keys/signing-keys';
 import { DeviceTokens } from './sessions/device-tokens';
 import { SessionStore } from './sessions/session.store';
 import { SessionsRevoker } from './sessions/sessions-revoker';
@@ -30,6 +31,7 @@ import { TokenIssuer } from './sessions/token-issuer';
     AdminBootstrapService,
     SessionStore,
     SessionsService,
+    SigningKeys,
     TokenIssuer,
     SessionsRevoker,
     DeviceTokens,
@@ -38,13 +40,4 @@ import { TokenIssuer } from './sessions/token-issuer';
   ],
   exports: [AUTH_API],
 })
-export class AuthModule implements OnModuleInit {
-  constructor(private readonly keys: TokenKeys) {}
-
-  /** The app hosting auth signs tokens: without the private key it must not start (and fail every login). */
-  onModuleInit(): void {
-    if (!this.keys.privateKey) {
-      throw new Error('JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) is required by the app that hosts auth');
-    }
-  }
-}
+export class AuthModule {}

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig, signAccessToken, TokenKeys, type Role } from '@protobank/platform';
+import { AppConfig, signAccessToken, type Role } from '@protobank/platform';
+import { SigningKeys } from '../keys/signing-keys';
 
 export interface TokenPair {
   access_token: string;
@@ -8,11 +9,11 @@ export interface TokenPair {
   expires_in: number;
 }
 
-/** Signs access tokens: the only place in Protobank that holds the private key. */
+/** Signs access tokens: the only place in Protobank that uses a private key. */
 @Injectable()
 export class TokenIssuer {
   constructor(
-    private readonly keys: TokenKeys,
+    private readonly keys: SigningKeys,
     private readonly config: AppConfig,
   ) {}
 
@@ -29,7 +30,7 @@ export class TokenIssuer {
         iss: this.config.jwtIssuer,
         aud: this.config.jwtAudience,
       },
-      this.keys,
+      this.keys.signer(),
     );
     return { access_token: access, refresh_token: refreshToken, token_type: 'Bearer', expires_in: ttl };
   }

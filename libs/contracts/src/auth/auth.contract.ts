@@ -10,6 +10,25 @@ export interface RevokeSessionsInput {
   event_ids: string[];
 }
 
+/**
+ * A public key that verifies access tokens: a JWK (RFC 7517) of an ES256 key on P-256, `kid` its RFC 7638
+ * thumbprint, and the end of its window in seconds since the epoch (null while it is the newest key).
+ */
+export interface VerificationKey {
+  kty: 'EC';
+  crv: 'P-256';
+  x: string;
+  y: string;
+  kid: string;
+  alg: 'ES256';
+  use: 'sig';
+  verify_until: number | null;
+}
+
+export interface VerificationKeys {
+  keys: VerificationKey[];
+}
+
 export interface AuthApi {
   /**
    * Ends every session of the user at once: their refresh tokens stop working and, since every app's guard
@@ -17,6 +36,13 @@ export interface AuthApi {
    * login racing it cannot open a session that outlives it. Idempotent.
    */
   revokeSessions(input: RevokeSessionsInput): Promise<{ revoked: number }>;
+
+  /**
+   * Every key that verifies access tokens now, read afresh from auth's key directory: the other apps ask
+   * on a key id they do not know and periodically, so they follow a rotation without a restart. The set
+   * is complete: a key it leaves out has retired past every token it signed.
+   */
+  verificationKeys(): Promise<VerificationKeys>;
 }
 
 export const AUTH_API = Symbol('AUTH_API');
@@ -24,5 +50,5 @@ export const AUTH_API = Symbol('AUTH_API');
 export const AuthContract = defineContract<AuthApi>({
   service: 'auth',
   token: AUTH_API,
-  patterns: { revokeSessions: 'auth.revoke-sessions' },
+  patterns: { revokeSessions: 'auth.revoke-sessions', verificationKeys: 'auth.verification-keys' },
 });

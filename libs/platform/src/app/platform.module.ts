@@ -1,5 +1,5 @@
 import { type DynamicModule } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, ModuleRef } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { DatabaseModule } from '../database/database.module';
@@ -13,7 +13,9 @@ import { QueuesModule } from '../queues/queues.module';
 import { AuthGuard } from '../security/auth.guard';
 import { RateLimitGuard } from '../security/rate-limit.guard';
 import { RateLimiter } from '../security/rate-limiter';
-import { loadTokenKeys, TokenKeys } from '../security/token-keys';
+import { bootKeys } from '../security/boot-keys';
+import { JwtStrategy } from '../security/jwt.strategy';
+import { KeyRing } from '../security/key-ring';
 import { SERVICE_NAME } from './service.tokens';
 
 export interface PlatformOptions extends MessagingOptions {
@@ -43,14 +45,25 @@ export class PlatformModule {
         { provide: AppConfig, useValue: options.config },
         { provide: SERVICE_NAME, useValue: options.service },
         { provide: LOGGER, useValue: options.logger },
-        { provide: TokenKeys, useFactory: () => loadTokenKeys(options.config) },
+        {
+          provide: KeyRing,
+          useFactory: (moduleRef: ModuleRef) =>
+            new KeyRing(
+              bootKeys(options.config),
+              options.config.jwtKeysRefreshSeconds,
+              options.logger,
+              moduleRef,
+            ),
+          inject: [ModuleRef],
+        },
+        JwtStrategy,
         RateLimiter,
         VersionedCache,
         // In this order: who is calling, then how often.
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
-      exports: [AppConfig, SERVICE_NAME, LOGGER, TokenKeys, RateLimiter, VersionedCache],
+      exports: [AppConfig, SERVICE_NAME, LOGGER, KeyRing, RateLimiter, VersionedCache],
     };
   }
 }

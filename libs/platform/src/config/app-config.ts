@@ -36,6 +36,8 @@ export class AppConfig {
   readonly httpHeadersTimeoutMs: number;
   readonly metricsToken: string | undefined;
   readonly shutdownTimeoutMs: number;
+  readonly jwtKeysDir: string | undefined;
+  readonly jwtKeysRefreshSeconds: number;
   readonly jwtPublicKey: string | undefined;
   readonly jwtPrivateKey: string | undefined;
   readonly jwtIssuer: string;
@@ -105,6 +107,8 @@ export class AppConfig {
     this.shutdownTimeoutMs = int('SHUTDOWN_TIMEOUT_MS')!;
     // PEM in an environment variable may arrive with its newlines escaped as \n.
     const pem = (v: string | undefined) => v?.replace(/\\n/g, '\n');
+    this.jwtKeysDir = values.JWT_KEYS_DIR;
+    this.jwtKeysRefreshSeconds = int('JWT_KEYS_REFRESH_SECONDS')!;
     this.jwtPublicKey = pem(values.JWT_PUBLIC_KEY);
     this.jwtPrivateKey = pem(values.JWT_PRIVATE_KEY);
     this.jwtIssuer = values.JWT_ISSUER!;
@@ -214,6 +218,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   if ((values.ADMIN_EMAIL === undefined) !== (values.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) must be set together');
+  }
+  if (values.JWT_KEYS_DIR !== undefined && values.JWT_PRIVATE_KEY !== undefined) {
+    problems.push(
+      'JWT_KEYS_DIR and JWT_PRIVATE_KEY (or JWT_PRIVATE_KEY_FILE) are two places for the signing keys: set one',
+    );
   }
   if (problems.length) throw new ConfigError(problems);
   return new AppConfig(values);

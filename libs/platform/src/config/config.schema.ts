@@ -97,15 +97,26 @@ export const CONFIG_SCHEMA = {
     default: '10',
     doc: 'Deliveries of one event to a failing consumer before it is dead-lettered (split mode; same value in every app).',
   },
+  JWT_KEYS_DIR: {
+    kind: 'string',
+    doc: 'Directory of the access-token signing keys (EC P-256 PEM files named by their creation time, written by `npm run keys:rotate`); read by the app hosting auth, which signs with the newest and re-reads it every JWT_KEYS_REFRESH_SECONDS. Development: .data/jwt/keys when no key is configured.',
+  },
+  JWT_KEYS_REFRESH_SECONDS: {
+    kind: 'int',
+    min: 1,
+    max: 300,
+    default: '30',
+    doc: 'How often auth re-reads JWT_KEYS_DIR and every other app asks auth for the verification keys (a key id they do not know is asked about at once).',
+  },
   JWT_PUBLIC_KEY: {
     kind: 'string',
     secret: true,
-    doc: 'Ed25519 public key (PEM) every app verifies access tokens with. Development: generated once under .data/jwt when unset.',
+    doc: 'EC P-256 public key(s) (PEM, several blocks allowed) the apps that do not host auth verify with from boot; they learn newer keys from auth.',
   },
   JWT_PRIVATE_KEY: {
     kind: 'string',
     secret: true,
-    doc: 'Ed25519 private key (PEM) the auth module signs access tokens with; only auth needs it. Development: as above.',
+    doc: 'One EC P-256 private key (PEM) for auth to sign with, instead of JWT_KEYS_DIR (rotating it needs a restart of auth).',
   },
   JWT_ISSUER: {
     kind: 'string',

@@ -5,6 +5,8 @@ import type { Caller } from '../context/request-context';
 /** The HTTP request and response as handlers see them (Fastify, through Nest's Fastify adapter). */
 export type HttpRequest = FastifyRequest & {
   caller?: Caller;
+  /** The access token the guard took from the request, for the passport strategy. */
+  accessToken?: string;
   /** When the access token of the request expires (seconds since the epoch). */
   tokenExpiresAt?: number;
   requestId?: string;

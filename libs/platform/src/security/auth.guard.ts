@@ -1,71 +1,76 @@
-import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { HttpReply, HttpRequest } from '../http/http-types';
-import { AppConfig } from '../config/app-config';
+import { AuthGuard as PassportAuthGuard } from '@nestjs/passport';
+import type { HttpRequest } from '../http/http-types';
 import { requestContext, type Caller } from '../context/request-context';
 import { AppError } from '../errors/app-error';
-import { VerifiedTokens, type Role } from './access-token';
+import { invalidToken, tokenExpired, type Role } from './access-token';
 import { PUBLIC_ROUTE, ROLES, TOKEN_IN_QUERY } from './decorators';
-import { RedisService } from '../redis/redis.module';
-import { sessionKey } from './session-registry';
-import { TokenKeys } from './token-keys';
+
+const TOKEN = /^[A-Za-z0-9_.-]+$/;
+
+/** jsonwebtoken's refusals (passport-jwt's `info`), in our error codes; no detail of what was expected. */
+function refusal(info: unknown): AppError {
+  if (info instanceof AppError) return info;
+  const { name, message } = (info ?? {}) as { name?: string; message?: string };
+  if (name === 'TokenExpiredError') return tokenExpired();
+  if (message === 'invalid signature') return invalidToken('bad signature');
+  if (/audience|issuer/.test(message ?? '')) return invalidToken('wrong issuer or audience');
+  if (/algorithm/.test(message ?? '')) return invalidToken('unknown key or algorithm');
+  return invalidToken('malformed');
+}
 
 /**
- * Global guard of every app: each request carries an access token verified here, locally, with the
- * public key (no call to auth), unless its route is @Public(), and whose session still exists in Redis
+ * Global guard of every app, on passport's AuthGuard('jwt') (jwt.strategy.ts): each request carries an
+ * access token verified locally, unless its route is @Public(), and whose session still exists in Redis
  * (see session-registry.ts). Then @Roles() is enforced: 401 without a valid token or live session, 403
- * with the wrong role.
+ * with the wrong role. Contexts other than HTTP (contract calls, events) carry their caller in headers
+ * and pass.
  */
 @Injectable()
-export class AuthGuard implements CanActivate {
-  private readonly verified = new VerifiedTokens();
+export class AuthGuard extends PassportAuthGuard('jwt') {
+  constructor(private readonly reflector: Reflector) {
+    super();
+  }
 
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly keys: TokenKeys,
-    private readonly config: AppConfig,
-    private readonly redis: RedisService,
-  ) {}
-
-  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+  override async canActivate(ctx: ExecutionContext): Promise<boolean> {
     if (ctx.getType() !== 'http') return true;
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const req = ctx.switchToHttp().getRequest<HttpRequest>();
-    const res = ctx.switchToHttp().getResponse<HttpReply>();
     const header = req.headers.authorization;
     const bearer = typeof header === 'string' ? /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header)?.[1] : undefined;
     const query = this.reflector.getAllAndOverride<boolean>(TOKEN_IN_QUERY, targets)
       ? (req.query as Record<string, unknown>).access_token
       : undefined;
-    const token =
-      bearer ?? (typeof query === 'string' && /^[A-Za-z0-9_.-]+$/.test(query) ? query : undefined);
-    if (!token) {
-      void res.header('WWW-Authenticate', 'Bearer');
-      throw new AppError(401, 'unauthorized', 'A bearer access token is required');
-    }
-    let claims;
-    try {
-      claims = this.verified.verify(token, this.keys, {
-        issuer: this.config.jwtIssuer,
-        audience: this.config.jwtAudience,
-      });
-    } catch (err) {
-      void res.header('WWW-Authenticate', 'Bearer error="invalid_token"');
+    req.accessToken = bearer ?? (typeof query === 'string' && TOKEN.test(query) ? query : undefined);
+    if (!req.accessToken) {
+      const err = new AppError(401, 'unauthorized', 'A bearer access token is required');
+      err.headers['WWW-Authenticate'] = 'Bearer';
       throw err;
     }
-    if ((await this.redis.client.exists(sessionKey(claims.sid))) === 0) {
-      void res.header('WWW-Authenticate', 'Bearer error="invalid_token"');
-      throw new AppError(401, 'session_ended', 'The session of this access token has ended; log in again');
-    }
-    const caller: Caller = { user_id: claims.sub, role: claims.role, session_id: claims.sid };
-    req.caller = caller;
-    req.tokenExpiresAt = claims.exp;
+    await super.canActivate(ctx); // sets req.caller (getAuthenticateOptions) or throws handleRequest's error
+    const caller = req.caller!;
     requestContext.setCaller(caller);
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
-    if (roles && !roles.includes(claims.role)) {
+    if (roles && !roles.includes(caller.role as Role)) {
       throw new AppError(403, 'forbidden', 'Your role does not allow this');
     }
     return true;
+  }
+
+  override getAuthenticateOptions() {
+    return { session: false, property: 'caller' };
+  }
+
+  override handleRequest<TUser = Caller>(err: unknown, user: unknown, info: unknown): TUser {
+    if (err || !user) {
+      const error = err instanceof Error && !(err instanceof AppError) ? err : refusal(err ?? info);
+      if (error instanceof AppError && error.status === 401) {
+        error.headers['WWW-Authenticate'] = 'Bearer error="invalid_token"';
+      }
+      throw error;
+    }
+    return user as TUser;
   }
 }

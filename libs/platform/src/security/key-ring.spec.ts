@@ -1,0 +1,60 @@
+import type { VerificationKeys } from '@protobank/contracts';
+import { generateKeyPairSync } from 'node:crypto';
+import type { Logger } from 'pino';
+import { publicJwk } from './key-files';
+import { KeyRing } from './key-ring';
+
+const logger = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
+const p256 = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+const entry = (key = p256(), verifyUntil: number | null = null) => ({
+  key,
+  jwk: publicJwk(key),
+  verifyUntil,
+});
+const set = (...keys: { key: ReturnType<typeof p256>; until?: number | null }[]): VerificationKeys => ({
+  keys: keys.map(({ key, until }) => ({ ...publicJwk(key), verify_until: until ?? null })),
+});
+
+describe('KeyRing', () => {
+  it('knows its boot keys, and a key past its window no longer', () => {
+    const [a, b] = [entry(), entry(p256(), 2_000)];
+    const ring = new KeyRing([a, b], 30, logger);
+    expect(ring.known(a.jwk.kid, 1_000)).toBe(a.key);
+    expect(ring.known(b.jwk.kid, 1_999)).toBe(b.key);
+    expect(ring.known(b.jwk.kid, 2_000)).toBeUndefined();
+  });
+
+  it('asks its source about an unknown kid, at most four times a second however many arrive', async () => {
+    const [a, b] = [p256(), p256()];
+    const ring = new KeyRing([entry(a)], 30, logger);
+    let asked = 0;
+    ring.useSource(() => {
+      asked++;
+      return Promise.resolve(set({ key: a }, { key: b }));
+    });
+    const kidB = publicJwk(b).kid;
+    const results = await Promise.all([ring.keyFor(kidB), ring.keyFor(kidB), ring.keyFor('forged')]);
+    expect(results.slice(0, 2).every((k) => k?.equals(b))).toBe(true);
+    expect(results[2]).toBeUndefined();
+    // The forged kid waited for a second refresh (its first answer may have predated it), no more.
+    expect(asked).toBeLessThanOrEqual(2);
+    const started = Date.now();
+    await ring.keyFor('forged again');
+    expect(asked).toBeLessThanOrEqual(3);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("replaces its set with auth's (a key left out has retired), refuses a kid that is not the thumbprint, keeps its keys when auth fails", async () => {
+    const [a, b] = [p256(), p256()];
+    const ring = new KeyRing([entry(a)], 30, logger);
+    ring.apply(set({ key: b }));
+    expect(ring.kids()).toEqual([publicJwk(b).kid]);
+    const lying = set({ key: a });
+    lying.keys[0].kid = publicJwk(b).kid;
+    expect(() => ring.apply(lying)).toThrow('the key set holds no usable key');
+    expect(ring.kids()).toEqual([publicJwk(b).kid]);
+    ring.useSource(() => Promise.reject(new Error('auth unreachable')));
+    await ring.refresh();
+    expect(ring.kids()).toEqual([publicJwk(b).kid]);
+  });
+});
