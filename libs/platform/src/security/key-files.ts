@@ -1,3 +1,4 @@
+import type { VerificationKey } from '@protobank/contracts';
 import {
   createHash,
   createPrivateKey,
@@ -16,16 +17,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 
-/** A public key of access tokens as published (RFC 7517): ES256 on P-256, `kid` its RFC 7638 thumbprint. */
-export interface PublicJwk {
-  kty: 'EC';
-  crv: 'P-256';
-  x: string;
-  y: string;
-  kid: string;
-  alg: 'ES256';
-  use: 'sig';
-}
+/** A public key of access tokens as published (RFC 7517): the contract's key without its window. */
+export type PublicJwk = Omit<VerificationKey, 'verify_until'>;
 
 export function isP256(key: KeyObject): boolean {
   return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
