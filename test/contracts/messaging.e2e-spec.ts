@@ -28,6 +28,8 @@ interface EchoApi {
   sleep(ms: number): Promise<string>;
   explode(): Promise<void>;
   refuse(): Promise<void>;
+  deadlock(): Promise<void>;
+  throttle(): Promise<void>;
 }
 const ECHO_API = Symbol('ECHO_API');
 // Served under the "cards" service name: any name works for the mechanism.
@@ -40,6 +42,8 @@ const EchoContract = defineContract<EchoApi>({
     sleep: 'echo.sleep',
     explode: 'echo.explode',
     refuse: 'echo.refuse',
+    deadlock: 'echo.deadlock',
+    throttle: 'echo.throttle',
   },
 });
 
@@ -62,6 +66,13 @@ class Echo implements EchoApi {
     throw AppError.unprocessable('insufficient_funds', 'Not enough money', [
       { field: 'amount', message: 'too large' },
     ]);
+  }
+  async deadlock(): Promise<void> {
+    // What pg raises when Postgres picked this transaction as a deadlock victim.
+    throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+  }
+  async throttle(): Promise<void> {
+    throw AppError.tooManyRequests('too_many_requests', 'Slow down', 7);
   }
 }
 
@@ -139,9 +150,16 @@ describe('messaging over RabbitMQ', () => {
     expect((err as AppError).toBody()).toEqual({
       status: 500,
       code: 'internal_error',
-      message: 'internal error',
+      message: 'Internal server error',
       details: [],
     });
+  });
+
+  it('maps other errors as HTTP does (a deadlock is a 409 to retry), and keeps the Retry-After of a 429', async () => {
+    const deadlock = await echo.deadlock().catch((e: unknown) => e);
+    expect((deadlock as AppError).toBody()).toMatchObject({ status: 409, code: 'concurrent_update' });
+    const throttled = await echo.throttle().catch((e: unknown) => e);
+    expect(throttled).toMatchObject({ status: 429, code: 'too_many_requests', headers: { 'Retry-After': '7' } });
   });
 
   it('gives up on a slow server after RPC_TIMEOUT_MS with 504', async () => {

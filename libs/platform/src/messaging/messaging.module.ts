@@ -2,6 +2,7 @@ import { type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { EVENT_SUBSCRIPTIONS, type ContractDef } from '@protobank/contracts';
 import { EventRetention } from './events/event-retention';
+import { EventHandlerPlacement } from './events/on-event.decorator';
 import { EventTransport } from './events/event-transport';
 import { InboxService } from './events/inbox.service';
 import { OutboxRelay } from './events/outbox-relay';
@@ -37,7 +38,13 @@ export interface MessagingOptions {
  */
 export class MessagingModule {
   static forRoot(options: MessagingOptions): DynamicModule {
-    const providers: Provider[] = [OutboxService, InboxService, OutboxRelay, EventRetention];
+    const providers: Provider[] = [
+      OutboxService,
+      InboxService,
+      OutboxRelay,
+      EventRetention,
+      EventHandlerPlacement,
+    ];
     const exports: (string | symbol | Provider)[] = [
       OutboxService,
       InboxService,

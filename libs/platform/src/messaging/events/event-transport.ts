@@ -23,4 +23,8 @@ export abstract class EventTransport {
   isAvailable(): boolean {
     return true;
   }
+  /** Calls `listener` each time delivery becomes possible again, so the relay need not wait for its poll. */
+  onAvailable(_listener: () => void): void {
+    /* a transport that is always available never becomes available */
+  }
 }

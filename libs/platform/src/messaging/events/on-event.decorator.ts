@@ -1,4 +1,12 @@
-import { Catch, type RpcExceptionFilter, UseFilters } from '@nestjs/common';
+import {
+  Catch,
+  Injectable,
+  type OnModuleInit,
+  type RpcExceptionFilter,
+  SetMetadata,
+  UseFilters,
+} from '@nestjs/common';
+import { DiscoveryService, Reflector } from '@nestjs/core';
 import { EventPattern } from '@nestjs/microservices';
 import type { EventMap, EventName } from '@protobank/contracts';
 import { throwError, type Observable } from 'rxjs';
@@ -16,6 +24,9 @@ class PassEventErrorsThrough implements RpcExceptionFilter<unknown> {
 }
 const passThrough = new PassEventErrorsThrough();
 
+/** Marks a class that has @OnEvent methods, so a misplaced one is found at startup. */
+const HAS_EVENT_HANDLERS = 'protobank:has-event-handlers';
+
 /**
  * Nest's @EventPattern, typed by EventMap: the method must take the event's payload. Put it on a method
  * of a class listed in its module's `controllers` (Nest looks for event handlers only there). In the
@@ -31,7 +42,34 @@ export function OnEvent<N extends EventName>(name: N) {
     descriptor: TypedPropertyDescriptor<T>,
   ): void => {
     const consumer = `${target.constructor.name}.${String(key)}`;
+    SetMetadata(HAS_EVENT_HANDLERS, true)(target.constructor);
     (EventPattern(name, { consumer }) as MethodDecorator)(target, key, descriptor);
     UseFilters(passThrough)(target, key, descriptor);
   };
+}
+
+/**
+ * Refuses to start an app with @OnEvent methods on a provider: Nest registers event handlers of
+ * controllers only, so those would never run, and their events would be acked (or marked sent) unhandled.
+ */
+@Injectable()
+export class EventHandlerPlacement implements OnModuleInit {
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  onModuleInit(): void {
+    const misplaced = this.discovery
+      .getProviders()
+      .map((w) => w.metatype)
+      .filter((t): t is NonNullable<typeof t> => typeof t === 'function')
+      .filter((t) => this.reflector.get<boolean>(HAS_EVENT_HANDLERS, t) === true)
+      .map((t) => t.name);
+    if (misplaced.length) {
+      throw new Error(
+        `@OnEvent handlers run only on controllers: move ${[...new Set(misplaced)].join(', ')} from its module's providers to its controllers`,
+      );
+    }
+  }
 }

@@ -71,6 +71,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       ),
     ];
     if (this.schemas.length === 0) return;
+    this.transport.onAvailable(() => this.kick());
     this.timer = setInterval(() => this.kick(), this.config.outboxPollMs);
     void this.listen();
     this.kick();

@@ -55,12 +55,16 @@ describe('the in-process transport strategy, as Nest registers @OnEvent handlers
   let app: INestApplication;
   let server: InProcessServer;
 
+  let availableCalls = 0;
+
   beforeAll(async () => {
     app = await NestFactory.create(TestModule, new FastifyAdapter(), { logger: false });
     connectTransport(app);
     server = app.get(InProcessServer);
     expect(server.isAvailable()).toBe(false); // the relay waits until the app started it
+    server.onAvailable(() => (availableCalls += server.isAvailable() ? 1 : 0));
     await app.init();
+    expect(availableCalls).toBe(0);
     await app.startAllMicroservices();
   });
 
@@ -71,7 +75,8 @@ describe('the in-process transport strategy, as Nest registers @OnEvent handlers
     errors.length = 0;
   });
 
-  it('is available to the relay once started', () => {
+  it('is available to the relay once started, and tells it so (events left in the outbox go at once)', () => {
+    expect(availableCalls).toBe(1);
     expect(server.isAvailable()).toBe(true);
     expect(server.eventNames()).toEqual(['user.registered']);
   });

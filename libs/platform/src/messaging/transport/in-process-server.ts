@@ -18,6 +18,7 @@ export class InProcessContext extends BaseRpcContext<[EventEnvelope]> {}
 export class InProcessServer extends EventServer implements EventTransport {
   private listening = false;
   private readonly inFlightDeliveries = new Set<Promise<void>>();
+  private readonly availableListeners: (() => void)[] = [];
 
   constructor(
     private readonly config: AppConfig,
@@ -29,6 +30,7 @@ export class InProcessServer extends EventServer implements EventTransport {
   listen(callback: () => void): void {
     this.listening = true;
     callback();
+    for (const listener of this.availableListeners) listener();
   }
 
   /** Takes no more events, and lets the ones being handled finish. */
@@ -53,6 +55,11 @@ export class InProcessServer extends EventServer implements EventTransport {
   /** Until the app started its microservice (and after it closed it) the relay leaves rows for later. */
   isAvailable(): boolean {
     return this.listening;
+  }
+
+  /** The relay starts before Nest starts this strategy: events already in the outbox go as soon as it listens. */
+  onAvailable(listener: () => void): void {
+    this.availableListeners.push(listener);
   }
 
   publish(envelope: EventEnvelope): Promise<void> {

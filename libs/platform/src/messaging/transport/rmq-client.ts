@@ -187,7 +187,9 @@ export class RmqClient extends ClientProxy implements OnModuleInit, OnApplicatio
     try {
       const reply = decode<Reply>(msg.content);
       callback(
-        reply.ok ? { response: reply.result, isDisposed: true } : { err: AppError.fromBody(reply.error) },
+        reply.ok
+          ? { response: reply.result, isDisposed: true }
+          : { err: AppError.fromBody(reply.error).withHeaders(reply.headers ?? {}) },
       );
     } catch (err) {
       callback({ err });

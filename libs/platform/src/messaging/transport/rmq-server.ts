@@ -7,6 +7,7 @@ import type { ContractDef, EventBase, ServiceName } from '@protobank/contracts';
 import { SERVICE_NAME } from '../../app/service.tokens';
 import { requestContext } from '../../context/request-context';
 import { AppError } from '../../errors/app-error';
+import { toErrorBody } from '../../http/error-body';
 import { LOGGER } from '../../logging/logging.tokens';
 import { fromAmqpHeaders } from '../amqp-headers';
 import { decode, encode } from '../codec';
@@ -18,11 +19,6 @@ import { SERVED_CONTRACTS, type Reply } from './wire';
 
 /** Pause before a failed event goes back to the queue: 0.5 s, 1 s, 2 s, ... up to 10 s. */
 const retryDelayMs = (deliveries: number) => Math.min(500 * 2 ** Math.max(0, deliveries - 1), 10_000);
-
-const INTERNAL: Reply = {
-  ok: false,
-  error: { status: 500, code: 'internal_error', message: 'internal error', details: [] },
-};
 
 /**
  * A split app's transport strategy, on our RabbitMQ connection (amqp-connection-manager: reconnects and
@@ -43,6 +39,7 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
   private readonly inFlight = new Set<Promise<void>>();
   private readonly consumers: { cancel(): Promise<void> }[] = [];
   private draining?: Promise<void>;
+  private readonly wakeOnDrain = new Set<() => void>();
 
   constructor(
     private readonly rmq: RmqConnection,
@@ -85,10 +82,24 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
   /** Stop taking messages, let the ones in progress finish (and ack). Once, whoever asks first. */
   private drain(): Promise<void> {
     this.draining ??= (async () => {
+      for (const wake of this.wakeOnDrain) wake();
       await Promise.allSettled(this.consumers.map((c) => c.cancel()));
       await Promise.allSettled([...this.inFlight]);
     })();
     return this.draining;
+  }
+
+  /** Waits `ms`, or less if a drain begins meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakeOnDrain.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakeOnDrain.add(wake);
+    });
   }
 
   private track(work: Promise<void>): void {
@@ -153,15 +164,17 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
       const { args } = decode<{ args: unknown[] }>(msg.content);
       return { ok: true, result: await handler(args, context) };
     } catch (err) {
-      if (err instanceof AppError) return { ok: false, error: err.toBody() };
-      this.log.error({ err, pattern }, 'contract handler failed');
-      return INTERNAL;
+      // The same mapping as over HTTP, so both topologies answer alike: a deadlock is a 409, a database
+      // or Redis outage a 503, anything unknown a 500 that reveals nothing (and is logged here).
+      const error = toErrorBody(err);
+      if (error.status >= 500) this.log.error({ err, pattern }, 'contract handler failed');
+      const headers = err instanceof AppError && Object.keys(err.headers).length ? err.headers : undefined;
+      return { ok: false, error, ...(headers && { headers }) };
     }
   }
 
   private consumeEvents(): void {
     const names = this.eventNames();
-    if (names.length === 0) return;
     const subscribed = (this.subscriptions[this.service as ServiceName] ?? []) as readonly string[];
     const unlisted = names.filter((n) => !subscribed.includes(n));
     if (unlisted.length) {
@@ -169,6 +182,7 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
         `${this.service} handles ${unlisted.join(', ')}: add them to EVENT_SUBSCRIPTIONS in @protobank/contracts`,
       );
     }
+    if (names.length === 0) return;
     this.consumers.push(
       this.rmq.consume('event-consumer', {
         queues: [this.rmq.name('events', this.service)],
@@ -200,7 +214,9 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
     } catch (err) {
       const deliveries = Number((msg.properties.headers ?? {})['x-delivery-count'] ?? 0) + 1;
       this.log.warn({ err, event: name, deliveries }, 'event delivery failed; requeued');
-      await new Promise((r) => setTimeout(r, retryDelayMs(deliveries)));
+      // The pause spares a failing dependency; while draining, the message goes back at once instead of
+      // holding up the shutdown (another instance, or this one after its restart, takes it).
+      if (!this.draining) await this.pause(retryDelayMs(deliveries));
       settle(ch, msg, 'requeue');
     }
   }

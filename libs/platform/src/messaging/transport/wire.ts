@@ -8,4 +8,7 @@ export const SERVED_CONTRACTS = Symbol('SERVED_CONTRACTS');
  * the reply is one of these. Unchanged from before the move onto Nest's seams, so old and new
  * instances answer each other during a rolling deploy.
  */
-export type Reply = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
+export type Reply =
+  | { ok: true; result: unknown }
+  /** `headers`: the HTTP headers the error carries (Retry-After), so the caller's response has them too. */
+  | { ok: false; error: ErrorBody; headers?: Record<string, string> };
