@@ -22,6 +22,8 @@ import type { Logger } from 'pino';
 export class SigningKeys implements OnModuleInit {
   private keys: SigningKey[] = [];
   private dir: string | undefined;
+  /** Files already reported as unreadable, so a refresh storm does not repeat the error. */
+  private readonly reported = new Set<string>();
 
   constructor(
     private readonly config: AppConfig,
@@ -48,11 +50,18 @@ export class SigningKeys implements OnModuleInit {
     this.ring.useSource(() => Promise.resolve(this.reload()));
   }
 
-  /** Re-reads the directory; one that no longer reads (a bad file, no key) keeps the keys known so far. */
+  /**
+   * Re-reads the directory. A file that does not read is left out (and reported once); a directory that
+   * does not read, or holds no usable key, keeps the keys known so far.
+   */
   reload(): VerificationKeys {
     if (this.dir) {
       try {
-        const keys = readKeysDir(this.dir);
+        const keys = readKeysDir(this.dir, (file, err) => {
+          if (this.reported.has(file)) return;
+          this.reported.add(file);
+          this.logger.error({ err: err.message, file }, 'JWT_KEYS_DIR holds a file that is not a key; left out');
+        });
         if (keys.length === 0) throw new Error('no key left');
         this.keys = keys;
       } catch (err) {

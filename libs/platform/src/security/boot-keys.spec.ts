@@ -37,7 +37,7 @@ describe('boot keys', () => {
     expect(() => loadConfig({ JWT_PRIVATE_KEY: a.priv, JWT_KEYS_DIR: '/x' })).toThrow(/set one/);
   });
 
-  it('reads a key directory: its keys by creation time, other files ignored, a bad key named', () => {
+  it('reads a key directory: its keys by creation time, other files ignored, a bad key named (or skipped on a re-read)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pb-keys-'));
     const [a, b] = [p256(), p256()];
     writeFileSync(join(dir, keyFileName(new Date('2026-01-02T00:00:00Z'))), b.priv);
@@ -48,6 +48,10 @@ describe('boot keys', () => {
     const bad = keyFileName(new Date('2026-01-03T00:00:00Z'));
     writeFileSync(join(dir, bad), ed);
     expect(() => readKeysDir(dir)).toThrow(`${join(dir, bad)} must be an EC P-256 key (ES256)`);
+    // On a re-read (auth's refresh), the bad file is reported and left out; the good keys still read.
+    const skipped: string[] = [];
+    expect(readKeysDir(dir, (file) => skipped.push(file)).map((k) => k.jwk.kid)).toEqual([a.kid, b.kid]);
+    expect(skipped).toEqual([join(dir, bad)]);
   });
 
   it('refuses Ed25519 keys of earlier releases, and no key at all in production', () => {

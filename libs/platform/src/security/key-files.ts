@@ -64,15 +64,24 @@ export function signingKey(pem: string, createdAt: number, what: string): Signin
   return { createdAt, privateKey, publicKey, jwk: publicJwk(publicKey) };
 }
 
-/** The keys of a key directory, oldest first. A file that is not a P-256 private key is an error naming it. */
-export function readKeysDir(dir: string): SigningKey[] {
+/**
+ * The keys of a key directory, oldest first. A file that is not a P-256 private key is an error naming
+ * it, unless `skip` is given: it is then told, and the file left out (so one bad file cannot keep a
+ * removed key in use).
+ */
+export function readKeysDir(dir: string, skip?: (file: string, err: Error) => void): SigningKey[] {
   const keys: SigningKey[] = [];
   for (const name of readdirSync(dir)) {
     const m = KEY_FILE.exec(name);
     if (!m) continue;
     const createdAt = Date.parse(`${m[1]}T${m[2]}:${m[3]}:${m[4]}${m[5] ?? ''}Z`);
     if (Number.isNaN(createdAt)) continue;
-    keys.push(signingKey(readFileSync(join(dir, name), 'utf8'), createdAt, `${join(dir, name)}`));
+    try {
+      keys.push(signingKey(readFileSync(join(dir, name), 'utf8'), createdAt, `${join(dir, name)}`));
+    } catch (err) {
+      if (!skip) throw err;
+      skip(join(dir, name), err as Error);
+    }
   }
   return keys.sort((a, b) => a.createdAt - b.createdAt);
 }

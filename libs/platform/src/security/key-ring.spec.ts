@@ -33,15 +33,28 @@ describe('KeyRing', () => {
       return Promise.resolve(set({ key: a }, { key: b }));
     });
     const kidB = publicJwk(b).kid;
-    const results = await Promise.all([ring.keyFor(kidB), ring.keyFor(kidB), ring.keyFor('forged')]);
+    const forged = () => publicJwk(p256()).kid; // shaped like ours, known to nobody
+    const results = await Promise.all([ring.keyFor(kidB), ring.keyFor(kidB), ring.keyFor(forged())]);
     expect(results.slice(0, 2).every((k) => k?.equals(b))).toBe(true);
     expect(results[2]).toBeUndefined();
     // The forged kid waited for a second refresh (its first answer may have predated it), no more.
     expect(asked).toBeLessThanOrEqual(2);
     const started = Date.now();
-    await ring.keyFor('forged again');
+    await ring.keyFor(forged());
     expect(asked).toBeLessThanOrEqual(3);
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('refuses a kid that is not a thumbprint without asking its source', async () => {
+    const ring = new KeyRing([entry()], 30, logger);
+    let asked = 0;
+    ring.useSource(() => {
+      asked++;
+      return Promise.resolve(set({ key: p256() }));
+    });
+    for (const kid of ['forged', '../../etc/passwd', 'x'.repeat(44), `${'a'.repeat(42)}=`, ''])
+      expect(await ring.keyFor(kid)).toBeUndefined();
+    expect(asked).toBe(0);
   });
 
   it("replaces its set with auth's (a key left out has retired), refuses a kid that is not the thumbprint, keeps its keys when auth fails", async () => {

@@ -17,6 +17,8 @@ export type KeySource = () => Promise<VerificationKeys>;
 
 /** At most four refreshes a second however many unknown key ids arrive (a forged kid costs no more). */
 const MIN_REFRESH_GAP_MS = 250;
+/** Our key ids are SHA-256 thumbprints in base64url: any other id is refused without asking auth. */
+const KID_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * The public keys this app verifies access tokens with, by key id. Every app starts with the keys it is
@@ -52,7 +54,7 @@ export class KeyRing implements OnApplicationBootstrap, OnApplicationShutdown {
   /** The key of this id, asking the source (rate-limited) when the id is not known yet. */
   async keyFor(kid: string): Promise<KeyObject | undefined> {
     const found = this.known(kid);
-    if (found || !this.source) return found;
+    if (found || !this.source || !KID_SHAPE.test(kid)) return found;
     const askedAt = Date.now();
     await this.refresh();
     // A refresh that was already under way may have been answered before this key existed.
