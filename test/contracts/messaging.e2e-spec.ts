@@ -159,7 +159,11 @@ describe('messaging over RabbitMQ', () => {
     const deadlock = await echo.deadlock().catch((e: unknown) => e);
     expect((deadlock as AppError).toBody()).toMatchObject({ status: 409, code: 'concurrent_update' });
     const throttled = await echo.throttle().catch((e: unknown) => e);
-    expect(throttled).toMatchObject({ status: 429, code: 'too_many_requests', headers: { 'Retry-After': '7' } });
+    expect(throttled).toMatchObject({
+      status: 429,
+      code: 'too_many_requests',
+      headers: { 'Retry-After': '7' },
+    });
   });
 
   it('gives up on a slow server after RPC_TIMEOUT_MS with 504', async () => {

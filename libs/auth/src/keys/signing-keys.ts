@@ -60,7 +60,10 @@ export class SigningKeys implements OnModuleInit {
         const keys = readKeysDir(this.dir, (file, err) => {
           if (this.reported.has(file)) return;
           this.reported.add(file);
-          this.logger.error({ err: err.message, file }, 'JWT_KEYS_DIR holds a file that is not a key; left out');
+          this.logger.error(
+            { err: err.message, file },
+            'JWT_KEYS_DIR holds a file that is not a key; left out',
+          );
         });
         if (keys.length === 0) throw new Error('no key left');
         this.keys = keys;
