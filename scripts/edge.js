@@ -134,7 +134,24 @@ const DOCS_INIT = `window.onload = function () {
     layout: 'StandaloneLayout' });
 };`;
 
+/** Same rule as repeatedHeader() in libs/platform/src/http/configure-http.ts: Node keeps only the first. */
+function repeatedHeader(rawHeaders) {
+  const seen = new Set();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i].toLowerCase();
+    if (name !== 'authorization' && name !== 'content-type') continue;
+    if (seen.has(name)) return rawHeaders[i];
+    seen.add(name);
+  }
+  return undefined;
+}
+
 function proxy(req, res, target, requestId) {
+  const repeated = repeatedHeader(req.rawHeaders);
+  if (repeated) {
+    req.resume();
+    return sendError(res, 400, 'bad_request', `The ${repeated} header is given twice`, requestId);
+  }
   const headers = { ...req.headers, 'x-request-id': requestId };
   for (const h of HOP_BY_HOP) delete headers[h];
   headers['x-forwarded-for'] = [req.headers['x-forwarded-for'], req.socket.remoteAddress]

@@ -385,6 +385,67 @@ export function httpScenarios(get: () => Running) {
         .expect(200);
     });
 
+    it.each([
+      ['{"__proto__":{"role":"admin"}}', '__proto__'],
+      ['{"profile":{"__proto__":{"role":"admin"}}}', 'profile.__proto__'],
+      ['{"constructor":{"prototype":{"role":"admin"}}}', 'constructor'],
+      ['{"prototype":{"role":"admin"}}', 'prototype'],
+    ])('refuses the reserved key of %s with 400 naming it, and registers nobody', async (json, field) => {
+      const email = `reserved.${randomUUID()}@example.com`;
+      const body = `${json.slice(0, -1)},"email":"${email}","password":"${PASSWORD}","full_name":"Res Erved"}`;
+      const res = await request(base())
+        .post('/auth/register')
+        .set('Content-Type', 'application/json')
+        .send(body)
+        .expect(400);
+      expect(res.body).toMatchObject({ code: 'validation_failed', details: [{ field }] });
+      await request(base()).post('/auth/login').send({ email, password: PASSWORD }).expect(401);
+    });
+
+    it.each(['Authorization', 'Content-Type'])(
+      'refuses a request that gives %s twice (readers would disagree on which counts)',
+      async (header) => {
+        const url = new URL('/users/me', base());
+        const values =
+          header === 'Authorization'
+            ? [`Bearer ${customer.token}`, 'Bearer forged']
+            : ['application/json', 'text/plain'];
+        const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+          // Raw headers: supertest (and Node's client) would merge or refuse a repeated header.
+          const socket = connect(Number(url.port), url.hostname, () => {
+            const lines = [
+              `PATCH ${url.pathname} HTTP/1.1`,
+              `Host: ${url.host}`,
+              ...(header === 'Authorization' ? [] : [`Authorization: Bearer ${customer.token}`]),
+              ...values.map((v) => `${header}: ${v}`),
+              'Content-Length: 2',
+              'Connection: close',
+              '',
+              '{}',
+            ];
+            socket.write(lines.join('\r\n'));
+          });
+          let raw = '';
+          socket.on('data', (d) => (raw += d.toString()));
+          socket.on('end', () => {
+            const [head, ...rest] = raw.split('\r\n\r\n');
+            const body = rest.join('\r\n\r\n');
+            // The JSON object, whether sent with a length or in chunks.
+            resolve({
+              status: Number(head.split(' ')[1]),
+              body: body.slice(body.indexOf('{'), body.lastIndexOf('}') + 1),
+            });
+          });
+          socket.on('error', reject);
+        });
+        expect(res.status).toBe(400);
+        expect(JSON.parse(res.body)).toMatchObject({
+          code: 'bad_request',
+          message: `The ${header} header is given twice`,
+        });
+      },
+    );
+
     it('lists at most ten offending fields and counts the rest', async () => {
       const body: Record<string, unknown> = { email: 'not-an-email', password: PASSWORD, full_name: 'Ten' };
       for (let i = 0; i < 200; i++) body[`extra_${i}`] = i;
@@ -400,7 +461,7 @@ export function httpScenarios(get: () => Running) {
   });
 
   describe('query strings', () => {
-    it.each(['__proto__=x', 'constructor=x', 'toString=1', 'hasOwnProperty=1'])(
+    it.each(['__proto__=x', 'constructor=x', 'prototype=x', 'toString=1', 'hasOwnProperty=1'])(
       'refuses ?%s like any unknown parameter',
       async (query) => {
         const res = await request(base())

@@ -28,6 +28,28 @@ const notAnObject = () =>
     { field: 'body', message: 'the body must be a JSON object' },
   ]);
 
+function reservedKeyOf(body: string) {
+  try {
+    return inspectShape(JSON.parse(body), JSON_BODY_LIMITS);
+  } catch {
+    return undefined; // not JSON at all
+  }
+}
+
+const SINGLE_HEADERS = new Set(['authorization', 'content-type']);
+
+/** The first header of SINGLE_HEADERS that `rawHeaders` (name, value, name, value...) holds twice. */
+export function repeatedHeader(rawHeaders: string[]): string | undefined {
+  const seen = new Set<string>();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i].toLowerCase();
+    if (!SINGLE_HEADERS.has(name)) continue;
+    if (seen.has(name)) return rawHeaders[i];
+    seen.add(name);
+  }
+  return undefined;
+}
+
 export function parseBytes(limit: string): number {
   const m = /^(\d+)\s*(b|kb|mb|gb)?$/i.exec(limit.trim());
   if (!m) throw new Error(`BODY_LIMIT "${limit}" is not a size such as 1mb`);
@@ -157,9 +179,9 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
     });
   }
   // JSON only (application/json and application/*+json); text/plain, parsed by default, and anything
-  // else is 415. A body that is not JSON (or holds a __proto__ key) is 400 malformed_body; one past the
-  // caps of JSON_BODY_LIMITS is 400 body_too_complex; a reserved key, U+0000 or an unpaired surrogate,
-  // or JSON other than an object (every route takes an object), 400 validation_failed.
+  // else is 415. A body that is not JSON is 400 malformed_body; one past the caps of JSON_BODY_LIMITS is
+  // 400 body_too_complex; a reserved key (__proto__ included), U+0000 or an unpaired surrogate, or JSON
+  // other than an object (every route takes an object), 400 validation_failed naming the field.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   const jsonParser = (
     req: FastifyRequest,
@@ -174,6 +196,13 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
     // An empty body is an empty object, as many clients send Content-Type on bodyless requests.
     if ((body as string).trim() === '') return done(null, {});
     parseJson(req, body as string, (err, value) => {
+      if (err) {
+        // Fastify's parser hides why it refused. JSON that plain JSON.parse reads was refused for a
+        // __proto__ (or constructor.prototype) key: name it, as for any reserved key (JSON.parse makes
+        // such keys own properties, so the shape check finds where they are).
+        const problem = reservedKeyOf(body as string);
+        if (problem) return done(shapeError(problem, JSON_BODY_LIMITS, 'body'));
+      }
       if (err) return done(AppError.badRequest('malformed_body', `Malformed JSON body: ${err.message}`));
       // Before anything else walks it (validation's cost grows faster than the number of keys).
       const problem = inspectShape(value, JSON_BODY_LIMITS);
@@ -205,6 +234,10 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
     if (req.headers['content-length'] === '0' && req.headers['transfer-encoding'] === undefined) {
       delete req.headers['content-type'];
     }
+    // Node keeps the first of a repeated Authorization or Content-Type and drops the rest; a proxy may
+    // keep the last. Two readers seeing different credentials or media types is refused instead.
+    const repeated = repeatedHeader(req.raw.rawHeaders);
+    if (repeated) return done(AppError.badRequest('bad_request', `The ${repeated} header is given twice`));
     // Bodies are never decoded: a Content-Encoding other than identity cannot be read as JSON.
     const encoding = req.headers['content-encoding'];
     if (encoding && encoding.toLowerCase() !== 'identity') {

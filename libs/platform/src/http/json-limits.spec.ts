@@ -58,7 +58,7 @@ describe('inspectShape', () => {
   });
 
   it('refuses the keys class-transformer would drop silently, at any depth', () => {
-    for (const key of ['constructor', 'toString', 'hasOwnProperty', 'valueOf', '__proto__']) {
+    for (const key of ['constructor', 'toString', 'hasOwnProperty', 'valueOf', '__proto__', 'prototype']) {
       const body = JSON.parse(`{"ok":1,"inner":{"${key}":1}}`) as unknown;
       expect(inspectShape(body, JSON_BODY_LIMITS)).toEqual({ kind: 'reserved_key', path: ['inner', key] });
     }
@@ -66,7 +66,7 @@ describe('inspectShape', () => {
     const query = Object.create(null) as Record<string, string>;
     query['__proto__'] = 'x';
     expect(inspectShape(query, QUERY_LIMITS)).toEqual({ kind: 'reserved_key', path: ['__proto__'] });
-    expect(inspectShape({ prototype: 1, proto: 2 }, JSON_BODY_LIMITS)).toBeUndefined();
+    expect(inspectShape({ proto: 2, prototypes: 3 }, JSON_BODY_LIMITS)).toBeUndefined();
   });
 
   it('finds U+0000 in strings and keys', () => {

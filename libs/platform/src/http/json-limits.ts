@@ -26,9 +26,10 @@ export const QUERY_LIMITS: ShapeLimits = { values: 100, depth: 2 };
 /**
  * Keys no DTO declares and class-transformer drops silently instead of leaving to the whitelist (it skips
  * a key whose name is a function on the target, and `__proto__` sets the prototype): `constructor`,
- * `toString`, `hasOwnProperty`, `__proto__`... They are refused like any other unknown property.
+ * `toString`, `hasOwnProperty`, `__proto__`, and `prototype`... They are refused like any other unknown
+ * property.
  */
-const RESERVED_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
+const RESERVED_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
 
 export type ShapeProblem =
   | { kind: 'values' | 'depth'; path: string[] }
