@@ -1,0 +1,113 @@
+/**
+ * The date rules of scheduled payments and standing orders, pure: no clock, no I/O. Dates are calendar
+ * dates (`YYYY-MM-DD`) in the bank's time zone; only `todayIn` and `startOfDay` touch instants.
+ */
+export type Frequency = 'weekly' | 'monthly' | 'quarterly' | 'yearly';
+
+export const FREQUENCIES: readonly Frequency[] = ['weekly', 'monthly', 'quarterly', 'yearly'];
+
+const MONTHS: Record<Exclude<Frequency, 'weekly'>, number> = { monthly: 1, quarterly: 3, yearly: 12 };
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DAY_MS = 86_400_000;
+
+/** A valid calendar date as `YYYY-MM-DD` (2026-02-30 is not one). */
+export function isCalendarDate(value: string): boolean {
+  const m = ISO_DATE.exec(value);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth(y, mo);
+}
+
+function parts(date: string): [number, number, number] {
+  if (!isCalendarDate(date)) throw new RangeError(`not a calendar date: ${date}`);
+  const m = ISO_DATE.exec(date)!;
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+const format = (y: number, m: number, d: number) =>
+  `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+
+export function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+export function addDays(date: string, days: number): string {
+  const [y, m, d] = parts(date);
+  const t = new Date(Date.UTC(y, m - 1, d) + days * DAY_MS);
+  return format(t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate());
+}
+
+/** `months` later on the same day, or the month's last day when it is shorter (31 Jan + 1 = 28/29 Feb). */
+export function addMonths(date: string, months: number): string {
+  const [y, m, d] = parts(date);
+  const index = y * 12 + (m - 1) + months;
+  const [year, month] = [Math.floor(index / 12), (index % 12) + 1];
+  return format(year, month, Math.min(d, daysInMonth(year, month)));
+}
+
+/**
+ * The nominal date of occurrence `n` (0 is the start date), counted from the start rather than from the
+ * previous occurrence: a monthly order started on the 31st pays on 28/29 February and on 31 March again.
+ */
+export function occurrence(start: string, frequency: Frequency, n: number): string {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`occurrence ${n}`);
+  return frequency === 'weekly' ? addDays(start, 7 * n) : addMonths(start, MONTHS[frequency] * n);
+}
+
+export function isWorkingDay(date: string, holidays: ReadonlySet<string>): boolean {
+  const [y, m, d] = parts(date);
+  const weekday = new Date(Date.UTC(y, m - 1, d)).getUTCDay();
+  return weekday !== 0 && weekday !== 6 && !holidays.has(date);
+}
+
+/** The day a payment due on `date` is made: that day if it is a working day, else the next one. */
+export function paymentDay(date: string, holidays: ReadonlySet<string>): string {
+  let day = date;
+  while (!isWorkingDay(day, holidays)) day = addDays(day, 1);
+  return day;
+}
+
+export interface OrderEnd {
+  /** The last nominal date that may be paid, inclusive. */
+  endDate?: string | null;
+  /** How many occurrences in all. */
+  count?: number | null;
+}
+
+/** Whether occurrence `n`, due on nominal `date`, is still part of the order. */
+export function withinOrder(n: number, date: string, end: OrderEnd): boolean {
+  if (end.count != null && n >= end.count) return false;
+  if (end.endDate != null && date > end.endDate) return false;
+  return true;
+}
+
+/** The calendar date `at` falls on in `timeZone`. */
+export function todayIn(timeZone: string, at: Date): string {
+  return dateFormat(timeZone).format(at); // en-CA formats as YYYY-MM-DD
+}
+
+/** The first instant of `date` in `timeZone` (DST-safe: where midnight does not exist, the first that does). */
+export function startOfDay(date: string, timeZone: string): Date {
+  const [y, m, d] = parts(date);
+  const midnightUtc = Date.UTC(y, m - 1, d);
+  // The zone's offset lies within ±14 h: of the instants of that window, the first whose local date is
+  // `date`, found by bisection on minutes (local dates only move forward as instants do).
+  let lo = midnightUtc - 15 * 3600_000;
+  let hi = midnightUtc + 15 * 3600_000;
+  while (hi - lo > 60_000) {
+    const mid = lo + Math.floor((hi - lo) / 120_000) * 60_000;
+    if (todayIn(timeZone, new Date(mid)) >= date) hi = mid;
+    else lo = mid;
+  }
+  return new Date(hi);
+}
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(timeZone: string): Intl.DateTimeFormat {
+  let f = formats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    formats.set(timeZone, f);
+  }
+  return f;
+}
