@@ -57,6 +57,20 @@ describe('loadConfig', () => {
     );
   });
 
+  it("reads the bank's calendar: its time zone and holidays, refusing unknown zones and impossible dates", () => {
+    const config = loadConfig({ BANK_HOLIDAYS: '2026-12-25, 2026-12-28' });
+    expect(config.bankTimeZone).toBe('Europe/London');
+    expect([...config.bankHolidays]).toEqual(['2026-12-25', '2026-12-28']);
+    expect(loadConfig({}).bankHolidays.size).toBe(0);
+    expect(loadConfig({ BANK_TIME_ZONE: 'America/New_York' }).bankTimeZone).toBe('America/New_York');
+    expect(
+      problemsOf({ BANK_TIME_ZONE: 'Mars/Olympus', BANK_HOLIDAYS: '2026-12-25,2026-02-30,25/12/2026' }),
+    ).toEqual([
+      'BANK_TIME_ZONE must be an IANA time zone such as Europe/London, got "Mars/Olympus"',
+      'BANK_HOLIDAYS must hold ISO dates (YYYY-MM-DD), got "2026-02-30", "25/12/2026"',
+    ]);
+  });
+
   it('treats an empty value as unset', () => {
     expect(loadConfig({ LOG_LEVEL: '', DATABASE_URL: '' }).logLevel).toBe('info');
   });

@@ -76,6 +76,12 @@ export class AppConfig {
   readonly notificationRetryDelayMs: number;
   readonly notificationStreamsPerUser: number;
   readonly notificationStreamHeartbeatMs: number;
+  readonly bankTimeZone: string;
+  /** ISO dates that are not working days. */
+  readonly bankHolidays: ReadonlySet<string>;
+  readonly paymentRetryAttempts: number;
+  readonly paymentRetryIntervalMinutes: number;
+  readonly standingOrderMaxConsecutiveFailures: number;
 
   constructor(values: Record<ConfigKey, string | undefined>) {
     const int = (key: ConfigKey) => (values[key] === undefined ? undefined : Number(values[key]));
@@ -96,10 +102,7 @@ export class AppConfig {
     this.logLevel = values.LOG_LEVEL as LogLevel;
     this.logFormat = (values.LOG_FORMAT ?? (this.nodeEnv === 'production' ? 'json' : 'pretty')) as
       'json' | 'pretty';
-    this.corsOrigins = (values.CORS_ORIGINS ?? '')
-      .split(',')
-      .map((o) => o.trim())
-      .filter(Boolean);
+    this.corsOrigins = listItems(values.CORS_ORIGINS ?? '');
     this.bodyLimit = values.BODY_LIMIT!;
     this.httpRequestTimeoutMs = int('HTTP_REQUEST_TIMEOUT_MS')!;
     this.httpHeadersTimeoutMs = Math.min(int('HTTP_HEADERS_TIMEOUT_MS')!, this.httpRequestTimeoutMs);
@@ -147,11 +150,29 @@ export class AppConfig {
     this.notificationRetryDelayMs = int('NOTIFICATION_RETRY_DELAY_MS')!;
     this.notificationStreamsPerUser = int('NOTIFICATION_STREAMS_PER_USER')!;
     this.notificationStreamHeartbeatMs = int('NOTIFICATION_STREAM_HEARTBEAT_MS')!;
+    this.bankTimeZone = values.BANK_TIME_ZONE!;
+    this.bankHolidays = new Set(listItems(values.BANK_HOLIDAYS ?? ''));
+    this.paymentRetryAttempts = int('PAYMENT_RETRY_ATTEMPTS')!;
+    this.paymentRetryIntervalMinutes = int('PAYMENT_RETRY_INTERVAL_MINUTES')!;
+    this.standingOrderMaxConsecutiveFailures = int('STANDING_ORDER_MAX_CONSECUTIVE_FAILURES')!;
   }
 
   get isProduction(): boolean {
     return this.nodeEnv === 'production';
   }
+}
+
+const listItems = (value: string) =>
+  value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+
+/** A real calendar date as YYYY-MM-DD (2026-02-30 is not one). */
+function isIsoDate(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const t = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(t.getTime()) && t.toISOString().slice(0, 10) === value;
 }
 
 function check(name: string, spec: VariableSpec, value: string): string | undefined {
@@ -176,6 +197,19 @@ function check(name: string, spec: VariableSpec, value: string): string | undefi
       }
       return spec.protocols && !spec.protocols.includes(url.protocol)
         ? `${name} must use ${spec.protocols.join(' or ')}, got ${url.protocol}`
+        : undefined;
+    }
+    case 'time_zone':
+      try {
+        new Intl.DateTimeFormat('en-GB', { timeZone: value });
+        return undefined;
+      } catch {
+        return `${name} must be an IANA time zone such as Europe/London, got "${value}"`;
+      }
+    case 'date_list': {
+      const bad = listItems(value).filter((d) => !isIsoDate(d));
+      return bad.length
+        ? `${name} must hold ISO dates (YYYY-MM-DD), got ${bad.map((d) => `"${d}"`).join(', ')}`
         : undefined;
     }
     case 'email':

@@ -2,7 +2,7 @@
  * Every configuration variable Protobank reads, with its default and meaning. README's configuration
  * table is written from this list; keep them in step.
  */
-export type VariableKind = 'string' | 'int' | 'url' | 'enum' | 'list' | 'email';
+export type VariableKind = 'string' | 'int' | 'url' | 'enum' | 'list' | 'email' | 'time_zone' | 'date_list';
 
 export interface VariableSpec {
   kind: VariableKind;
@@ -305,6 +305,37 @@ export const CONFIG_SCHEMA = {
     max: 25000,
     default: '15000',
     doc: 'How often an open stream gets a keep-alive comment and its session is checked (ended ones close).',
+  },
+  BANK_TIME_ZONE: {
+    kind: 'time_zone',
+    default: 'Europe/London',
+    doc: "The bank's time zone (IANA name): scheduled payments and standing orders fall due on its calendar dates.",
+  },
+  BANK_HOLIDAYS: {
+    kind: 'date_list',
+    default: '',
+    doc: 'Comma-separated ISO dates (YYYY-MM-DD) that are not working days: a payment due on one, or on a weekend, is made on the next working day.',
+  },
+  PAYMENT_RETRY_ATTEMPTS: {
+    kind: 'int',
+    min: 0,
+    max: 10,
+    default: '3',
+    doc: 'Retries the same day of a scheduled payment or standing-order occurrence refused for insufficient funds, before it fails for that date.',
+  },
+  PAYMENT_RETRY_INTERVAL_MINUTES: {
+    kind: 'int',
+    min: 1,
+    max: 720,
+    default: '60',
+    doc: 'Minutes between those retries.',
+  },
+  STANDING_ORDER_MAX_CONSECUTIVE_FAILURES: {
+    kind: 'int',
+    min: 1,
+    max: 100,
+    default: '3',
+    doc: 'Failed occurrences in a row after which a standing order is suspended (and its owner told).',
   },
   LOG_LEVEL: {
     kind: 'enum',
