@@ -1,13 +1,5 @@
-import {
-  addDays,
-  addMonths,
-  isCalendarDate,
-  occurrence,
-  paymentDay,
-  startOfDay,
-  todayIn,
-  withinOrder,
-} from './calendar';
+import { isCalendarDate } from '@protobank/platform';
+import { addDays, addMonths, occurrence, paymentDay, startOfDay, todayIn, withinOrder } from './calendar';
 
 const none = new Set<string>();
 const series = (start: string, frequency: Parameters<typeof occurrence>[1], count: number) =>

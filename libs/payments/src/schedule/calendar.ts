@@ -2,34 +2,23 @@
  * The date rules of scheduled payments and standing orders, pure: no clock, no I/O. Dates are calendar
  * dates (`YYYY-MM-DD`) in the bank's time zone; only `todayIn` and `startOfDay` touch instants.
  */
+import { daysInMonth, isCalendarDate } from '@protobank/platform';
+
 export type Frequency = 'weekly' | 'monthly' | 'quarterly' | 'yearly';
 
 export const FREQUENCIES: readonly Frequency[] = ['weekly', 'monthly', 'quarterly', 'yearly'];
 
 const MONTHS: Record<Exclude<Frequency, 'weekly'>, number> = { monthly: 1, quarterly: 3, yearly: 12 };
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DAY_MS = 86_400_000;
-
-/** A valid calendar date as `YYYY-MM-DD` (2026-02-30 is not one). */
-export function isCalendarDate(value: string): boolean {
-  const m = ISO_DATE.exec(value);
-  if (!m) return false;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  return mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth(y, mo);
-}
 
 function parts(date: string): [number, number, number] {
   if (!isCalendarDate(date)) throw new RangeError(`not a calendar date: ${date}`);
-  const m = ISO_DATE.exec(date)!;
-  return [Number(m[1]), Number(m[2]), Number(m[3])];
+  const [y, m, d] = date.split('-').map(Number);
+  return [y, m, d];
 }
 
 const format = (y: number, m: number, d: number) =>
   `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
-
-export function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
-}
 
 export function addDays(date: string, days: number): string {
   const [y, m, d] = parts(date);

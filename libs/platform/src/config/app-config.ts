@@ -1,4 +1,5 @@
 import { CONFIG_SCHEMA, type ConfigKey, type VariableSpec } from './config.schema';
+import { isCalendarDate } from '../time/calendar-date';
 import { readVariable } from './env-reader';
 
 export type NodeEnv = 'development' | 'test' | 'production';
@@ -168,13 +169,6 @@ const listItems = (value: string) =>
     .map((v) => v.trim())
     .filter(Boolean);
 
-/** A real calendar date as YYYY-MM-DD (2026-02-30 is not one). */
-function isIsoDate(value: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
-  const t = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(t.getTime()) && t.toISOString().slice(0, 10) === value;
-}
-
 function check(name: string, spec: VariableSpec, value: string): string | undefined {
   switch (spec.kind) {
     case 'int': {
@@ -207,7 +201,7 @@ function check(name: string, spec: VariableSpec, value: string): string | undefi
         return `${name} must be an IANA time zone such as Europe/London, got "${value}"`;
       }
     case 'date_list': {
-      const bad = listItems(value).filter((d) => !isIsoDate(d));
+      const bad = listItems(value).filter((d) => !isCalendarDate(d));
       return bad.length
         ? `${name} must hold ISO dates (YYYY-MM-DD), got ${bad.map((d) => `"${d}"`).join(', ')}`
         : undefined;
