@@ -93,6 +93,76 @@ export interface StaffActionRecordedEvent extends EventBase {
   reason: string | null;
 }
 
+/** What a payment pays from: a standing order's occurrence, or a one-off scheduled payment. */
+export type PaymentSource = 'standing_order' | 'scheduled_payment';
+
+/** Why a payment was not made: a ledger refusal, or the order's own state. */
+export type PaymentFailureReason =
+  | 'insufficient_funds'
+  | 'account_frozen'
+  | 'account_closed'
+  | 'account_not_found'
+  | 'payee_account_closed'
+  | 'payee_account_not_found'
+  | 'currency_mismatch';
+
+/** One payment (one due date of an order), as the payments module recorded it. */
+interface PaymentEventBase extends EventBase {
+  /** The payment (one occurrence of the order). */
+  payment_id: string;
+  source: PaymentSource;
+  /** The standing order or scheduled payment it belongs to. */
+  order_id: string;
+  owner_id: string;
+  from_account_id: string;
+  payee_id: string;
+  /** As the customer saved it: free text. */
+  payee_name: string;
+  /** Minor units, a JSON integer. */
+  amount: number;
+  currency: string;
+  reference: string;
+  /** The calendar date it was due (bank time zone), YYYY-MM-DD; paid on the next working day from it. */
+  due_date: string;
+  /** Paid (or failed) after its paying day had passed: the scheduler caught up after downtime. */
+  late: boolean;
+}
+
+/** The money moved: the ledger posted the payment's entry. */
+export interface PaymentExecutedEvent extends PaymentEventBase {
+  transaction_id: string;
+  executed_at: string;
+}
+
+/**
+ * The payment failed for its due date and will not be tried again; nothing moved. `order_status` is the
+ * order's status after it: `suspended` after too many failures in a row, `cancelled` when an account
+ * closed, `active` when the next date will be tried.
+ */
+export interface PaymentFailedEvent extends PaymentEventBase {
+  reason: PaymentFailureReason;
+  attempts: number;
+  order_status: 'active' | 'suspended' | 'cancelled' | 'completed' | 'failed';
+}
+
+/**
+ * An external payee was paid: the money left the customer's account into the outbound clearing account,
+ * and this is what a payment-scheme adapter needs to send it on (the adapter is not part of Protobank).
+ */
+export interface PaymentSentEvent extends EventBase {
+  payment_id: string;
+  transaction_id: string;
+  amount: number;
+  currency: string;
+  /** Ours, for the scheme: the payer's account. */
+  from_account_id: string;
+  payee_name: string;
+  payee_sort_code: string;
+  payee_account_number: string;
+  reference: string;
+  executed_at: string;
+}
+
 export interface EventMap {
   'user.registered': UserRegisteredEvent;
   'user.disabled': UserDisabledEvent;
@@ -102,6 +172,9 @@ export interface EventMap {
   'kyc.rejected': KycRejectedEvent;
   'transaction.created': TransactionCreatedEvent;
   'staff_action.recorded': StaffActionRecordedEvent;
+  'payment.executed': PaymentExecutedEvent;
+  'payment.failed': PaymentFailedEvent;
+  'payment.sent': PaymentSentEvent;
 }
 
 export type EventName = keyof EventMap;
@@ -117,6 +190,13 @@ export type EventInput<N extends EventName> = Omit<EventMap[N], keyof EventBase>
 export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName[]>> = {
   auth: ['user.disabled', 'user.role_changed'],
   users: ['staff_action.recorded'],
-  notifications: ['user.registered', 'kyc.verified', 'kyc.rejected', 'transaction.created'],
+  notifications: [
+    'user.registered',
+    'kyc.verified',
+    'kyc.rejected',
+    'transaction.created',
+    'payment.executed',
+    'payment.failed',
+  ],
   analytics: ['transaction.created'],
 };

@@ -1,5 +1,5 @@
 import { defineContract } from '../contract';
-import type { EventBase, TransactionCreatedEvent } from '../events';
+import type { EventBase, PaymentFailureReason, PaymentSource, TransactionCreatedEvent } from '../events';
 import type { Currency } from '../money';
 import type { StaffChange } from '../staff-actions';
 
@@ -52,6 +52,32 @@ export interface EntryPosition {
 /** Most entries one call of `entries` returns. */
 export const LEDGER_ENTRIES_MAX_PAGE = 1000;
 
+/** One payment of a standing order or scheduled payment, as the payments module asks the ledger for it. */
+export interface PaymentPosting {
+  /**
+   * The payment's one-entry key, derived from (order id, due date): the ledger posts at most one entry per
+   * key and owner, so a repeated job, a redelivered call or a crash between posting and recording replays
+   * the entry instead of paying again. A refusal is not kept under the key: the next attempt is decided anew.
+   */
+  key: string;
+  kind: PaymentSource;
+  /** The payer: the debit account must be theirs. */
+  owner_id: string;
+  from_account_id: string;
+  /** An internal payee's account; null pays an external payee, through the outbound clearing account. */
+  to_account_id: string | null;
+  /** Minor units, above 0. */
+  amount: number;
+  currency: Currency;
+  reference: string;
+  /** Who was paid, as the entry's merchant when the payee is external (statements and insights show it). */
+  payee_name: string;
+}
+
+export type PaymentPostingResult =
+  | { outcome: 'posted'; transaction_id: string; created_at: string; replayed: boolean }
+  | { outcome: 'refused'; reason: PaymentFailureReason };
+
 export interface TransactionsApi {
   /** Opens the ledger side of a new customer account (idempotent for the same id). */
   openAccount(input: {
@@ -84,6 +110,11 @@ export interface TransactionsApi {
    * is taken before commit); its event still reaches the consumer.
    */
   entries(after: EntryPosition | null, limit: number): Promise<LedgerEntry[]>;
+  /**
+   * Posts one payment (see PaymentPosting) through the ledger's one posting path: funds, status and
+   * ownership are checked under the row locks. A refusal is an outcome, not an error; errors are outages.
+   */
+  pay(payment: PaymentPosting): Promise<PaymentPostingResult>;
 }
 
 export const TRANSACTIONS_API = Symbol('TRANSACTIONS_API');
@@ -99,5 +130,6 @@ export const TransactionsContract = defineContract<TransactionsApi>({
     close: 'transactions.close',
     statement: 'transactions.statement',
     entries: 'transactions.entries',
+    pay: 'transactions.pay',
   },
 });

@@ -5,6 +5,7 @@ import type {
   EntryPosition,
   LedgerAccountState,
   LedgerEntry,
+  PaymentPostingResult,
   StaffChange,
   Statement,
   TransactionsApi,
@@ -167,6 +168,10 @@ export class LedgerAccountsService implements TransactionsApi {
 
   entries(after: EntryPosition | null, limit: number): Promise<LedgerEntry[]> {
     return readEntries(this.dataSource, after, limit);
+  }
+
+  pay(): Promise<PaymentPostingResult> {
+    return Promise.reject(new Error('transactions.pay: not built yet'));
   }
 
   /**
