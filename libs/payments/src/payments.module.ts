@@ -1,5 +1,45 @@
+import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
+import { outboxFor } from '@protobank/platform';
+import { AdminPaymentsController } from './history/admin-payments.controller';
+import { PaymentHistoryService } from './history/payment-history.service';
+import { PaymentsController } from './history/payments.controller';
+import { OrderChecks } from './orders/order-checks';
+import { ScheduledPaymentsController } from './orders/scheduled-payments.controller';
+import { ScheduledPaymentsService } from './orders/scheduled-payments.service';
+import { StandingOrdersController } from './orders/standing-orders.controller';
+import { StandingOrdersService } from './orders/standing-orders.service';
+import { PayeesController } from './payees/payees.controller';
+import { PayeesService } from './payees/payees.service';
+import { PAYMENTS_CLOCK, systemClock } from './run/clock';
+import { DueSweep } from './run/due-sweep';
+import { PaymentQueues } from './run/queues';
+import { SweepProcessor } from './run/sweep.processor';
 
-/** The payments module. Its routes, contract and events arrive with its own issue; the app hosting it already runs. */
-@Module({})
+/**
+ * Payments: payees, one-off scheduled payments and standing orders, and the due sweep that pays them
+ * through the ledger (TRANSACTIONS_API.pay), run every minute by a BullMQ job scheduler. Events
+ * (payment.executed, payment.failed, payment.sent) leave through the payments outbox.
+ */
+@Module({
+  imports: [BullModule.registerQueue({ name: PaymentQueues.sweeps })],
+  controllers: [
+    PayeesController,
+    ScheduledPaymentsController,
+    StandingOrdersController,
+    PaymentsController,
+    AdminPaymentsController,
+  ],
+  providers: [
+    outboxFor('payments'),
+    { provide: PAYMENTS_CLOCK, useValue: systemClock },
+    PayeesService,
+    OrderChecks,
+    ScheduledPaymentsService,
+    StandingOrdersService,
+    PaymentHistoryService,
+    DueSweep,
+    SweepProcessor,
+  ],
+})
 export class PaymentsModule {}

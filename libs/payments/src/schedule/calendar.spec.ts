@@ -1,7 +1,6 @@
 import { isCalendarDate } from '@protobank/platform';
 import { addDays, addMonths, occurrence, paymentDay, startOfDay, todayIn, withinOrder } from './calendar';
 
-const none = new Set<string>();
 const series = (start: string, frequency: Parameters<typeof occurrence>[1], count: number) =>
   Array.from({ length: count }, (_, n) => occurrence(start, frequency, n));
 
@@ -76,14 +75,28 @@ describe('occurrences', () => {
 });
 
 describe('working days', () => {
+  const weekend = new Set([0, 6]);
+  const calendar = (holidays: string[] = [], days = weekend) => ({
+    bankHolidays: new Set(holidays),
+    bankWeekend: days,
+  });
+
   it('moves a weekend to the Monday', () => {
-    expect(paymentDay('2026-01-31', none)).toBe('2026-02-02'); // Saturday
-    expect(paymentDay('2026-02-01', none)).toBe('2026-02-02'); // Sunday
-    expect(paymentDay('2026-02-02', none)).toBe('2026-02-02'); // Monday
+    expect(paymentDay('2026-01-31', calendar())).toBe('2026-02-02'); // Saturday
+    expect(paymentDay('2026-02-01', calendar())).toBe('2026-02-02'); // Sunday
+    expect(paymentDay('2026-02-02', calendar())).toBe('2026-02-02'); // Monday
+  });
+
+  it('follows the configured weekend: Friday and Saturday, or none at all', () => {
+    const gulf = calendar([], new Set([5, 6]));
+    expect(paymentDay('2026-01-30', gulf)).toBe('2026-02-01'); // Friday -> Sunday
+    expect(paymentDay('2026-02-01', gulf)).toBe('2026-02-01'); // Sunday is a working day there
+    expect(paymentDay('2026-01-31', calendar([], new Set()))).toBe('2026-01-31');
+    expect(() => paymentDay('2026-01-31', calendar([], new Set([0, 1, 2, 3, 4, 5, 6])))).toThrow(RangeError);
   });
 
   it('skips holidays, including a run of them next to a weekend and across a year end', () => {
-    const holidays = new Set(['2026-12-25', '2026-12-28', '2027-01-01']);
+    const holidays = calendar(['2026-12-25', '2026-12-28', '2027-01-01']);
     // Fri 25 Dec (holiday), Sat, Sun, Mon 28 Dec (substitute holiday): Tuesday 29th.
     expect(paymentDay('2026-12-25', holidays)).toBe('2026-12-29');
     // Fri 1 Jan (holiday), Sat, Sun: Monday 4th.

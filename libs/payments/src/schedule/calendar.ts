@@ -43,16 +43,25 @@ export function occurrence(start: string, frequency: Frequency, n: number): stri
   return frequency === 'weekly' ? addDays(start, 7 * n) : addMonths(start, MONTHS[frequency] * n);
 }
 
-export function isWorkingDay(date: string, holidays: ReadonlySet<string>): boolean {
+/** Which days are not working days (AppConfig has these two, from BANK_HOLIDAYS and BANK_WEEKEND). */
+export interface BankCalendar {
+  /** ISO dates. */
+  bankHolidays: ReadonlySet<string>;
+  /** Weekdays, 0 Sunday to 6 Saturday; never all seven. */
+  bankWeekend: ReadonlySet<number>;
+}
+
+export function isWorkingDay(date: string, calendar: BankCalendar): boolean {
   const [y, m, d] = parts(date);
   const weekday = new Date(Date.UTC(y, m - 1, d)).getUTCDay();
-  return weekday !== 0 && weekday !== 6 && !holidays.has(date);
+  return !calendar.bankWeekend.has(weekday) && !calendar.bankHolidays.has(date);
 }
 
 /** The day a payment due on `date` is made: that day if it is a working day, else the next one. */
-export function paymentDay(date: string, holidays: ReadonlySet<string>): string {
+export function paymentDay(date: string, calendar: BankCalendar): string {
+  if (calendar.bankWeekend.size >= 7) throw new RangeError('a calendar without working days');
   let day = date;
-  while (!isWorkingDay(day, holidays)) day = addDays(day, 1);
+  while (!isWorkingDay(day, calendar)) day = addDays(day, 1);
   return day;
 }
 

@@ -62,6 +62,15 @@ describe('loadConfig', () => {
     expect(config.bankTimeZone).toBe('Europe/London');
     expect([...config.bankHolidays]).toEqual(['2026-12-25', '2026-12-28']);
     expect(loadConfig({}).bankHolidays.size).toBe(0);
+    expect([...loadConfig({}).bankWeekend]).toEqual([6, 0]);
+    expect([...loadConfig({ BANK_WEEKEND: 'friday, saturday' }).bankWeekend]).toEqual([5, 6]);
+    expect(loadConfig({ BANK_WEEKEND: 'none' }).bankWeekend.size).toBe(0);
+    expect(problemsOf({ BANK_WEEKEND: 'saturday,caturday' })).toEqual([
+      'BANK_WEEKEND may hold only monday, tuesday, wednesday, thursday, friday, saturday, sunday, none, got "caturday"',
+    ]);
+    expect(problemsOf({ BANK_WEEKEND: 'monday,tuesday,wednesday,thursday,friday,saturday,sunday' })).toEqual([
+      'BANK_WEEKEND must leave at least one working day',
+    ]);
     expect(loadConfig({ BANK_TIME_ZONE: 'America/New_York' }).bankTimeZone).toBe('America/New_York');
     expect(
       problemsOf({ BANK_TIME_ZONE: 'Mars/Olympus', BANK_HOLIDAYS: '2026-12-25,2026-02-30,25/12/2026' }),

@@ -13,6 +13,9 @@ export class ConfigError extends Error {
 }
 
 /** Typed, validated configuration. Built once at boot by loadConfig(); a bad variable stops the process. */
+/** getUTCDay() order. */
+const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+
 export class AppConfig {
   readonly nodeEnv: NodeEnv;
   readonly host: string;
@@ -80,6 +83,8 @@ export class AppConfig {
   readonly bankTimeZone: string;
   /** ISO dates that are not working days. */
   readonly bankHolidays: ReadonlySet<string>;
+  /** Weekdays that are not working days: 0 Sunday to 6 Saturday. */
+  readonly bankWeekend: ReadonlySet<number>;
   readonly paymentRetryAttempts: number;
   readonly paymentRetryIntervalMinutes: number;
   readonly standingOrderMaxConsecutiveFailures: number;
@@ -153,6 +158,11 @@ export class AppConfig {
     this.notificationStreamHeartbeatMs = int('NOTIFICATION_STREAM_HEARTBEAT_MS')!;
     this.bankTimeZone = values.BANK_TIME_ZONE!;
     this.bankHolidays = new Set(listItems(values.BANK_HOLIDAYS ?? ''));
+    this.bankWeekend = new Set(
+      listItems(values.BANK_WEEKEND!)
+        .filter((d) => d !== 'none')
+        .map((d) => WEEKDAYS.indexOf(d)),
+    );
     this.paymentRetryAttempts = int('PAYMENT_RETRY_ATTEMPTS')!;
     this.paymentRetryIntervalMinutes = int('PAYMENT_RETRY_INTERVAL_MINUTES')!;
     this.standingOrderMaxConsecutiveFailures = int('STANDING_ORDER_MAX_CONSECUTIVE_FAILURES')!;
@@ -200,6 +210,16 @@ function check(name: string, spec: VariableSpec, value: string): string | undefi
       } catch {
         return `${name} must be an IANA time zone such as Europe/London, got "${value}"`;
       }
+    case 'list': {
+      if (!spec.values) return undefined;
+      const items = listItems(value);
+      const bad = items.filter((v) => !spec.values!.includes(v));
+      if (bad.length)
+        return `${name} may hold only ${spec.values.join(', ')}, got ${bad.map((v) => `"${v}"`).join(', ')}`;
+      if (name === 'BANK_WEEKEND' && new Set(items.filter((v) => v !== 'none')).size >= 7)
+        return `${name} must leave at least one working day`;
+      return undefined;
+    }
     case 'date_list': {
       const bad = listItems(value).filter((d) => !isCalendarDate(d));
       return bad.length

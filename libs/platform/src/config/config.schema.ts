@@ -316,6 +316,12 @@ export const CONFIG_SCHEMA = {
     default: '',
     doc: 'Comma-separated ISO dates (YYYY-MM-DD) that are not working days: a payment due on one, or on a weekend, is made on the next working day.',
   },
+  BANK_WEEKEND: {
+    kind: 'list',
+    values: ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday', 'none'],
+    default: 'saturday,sunday',
+    doc: 'Comma-separated weekdays that are not working days (`friday,saturday` in some countries); `none` makes every day one that is not a holiday.',
+  },
   PAYMENT_RETRY_ATTEMPTS: {
     kind: 'int',
     min: 0,

@@ -4,6 +4,15 @@ import { AppError } from '../errors/app-error';
 import type { HttpReply } from './http-types';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+/** The Swagger description of the header, for @ApiHeader on every money-moving POST. */
+export const IDEMPOTENCY_HEADER_DOC = {
+  name: IDEMPOTENCY_HEADER,
+  required: true,
+  description:
+    'Required. Retrying with the same key and body replays the first response (Idempotent-Replayed: true) and moves no money again; the same key with another body is 422. Keys are kept at least 24 h.',
+  example: '5f0c2b8e-2f64-4a8f-9d1e-1c8b7d6e5a41',
+};
+
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**

@@ -1,5 +1,6 @@
-import { Matches } from 'class-validator';
+import { Matches, ValidateBy } from 'class-validator';
 import { AppError } from '../errors/app-error';
+import { isCalendarDate } from '../time/calendar-date';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_OR_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/;
@@ -10,6 +11,16 @@ const LATEST = new Date('9999-12-31T23:59:59.999Z');
 export const IsDateOrDateTime = () =>
   Matches(DATE_OR_DATE_TIME, {
     message: '$property must be a date (YYYY-MM-DD) or an ISO 8601 date-time with offset',
+  });
+
+/** A real calendar date written YYYY-MM-DD (a business date: no time, no zone; 2026-02-30 fails). */
+export const IsCalendarDate = () =>
+  ValidateBy({
+    name: 'isCalendarDate',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && isCalendarDate(value),
+      defaultMessage: () => '$property must be a real date, YYYY-MM-DD',
+    },
   });
 
 function invalid(field: string, message: string) {

@@ -16,6 +16,7 @@ import {
 import {
   CurrentCaller,
   ErrorResponseDto,
+  IDEMPOTENCY_HEADER_DOC,
   IdempotencyKey,
   idempotentResponse,
   type HttpReply,
@@ -23,7 +24,6 @@ import {
   type Caller,
 } from '@protobank/platform';
 import { TransactionDto, TransactionIdParams } from '../history/transaction.dto';
-import { IDEMPOTENCY_HEADER_DOC } from '../transfer/transfer.controller';
 import { DepositDto, LedgerVerifyDto, ReverseDto } from './admin-ledger.dto';
 import { AdminLedgerService } from './admin-ledger.service';
 import { LedgerVerifyService } from './ledger-verify.service';

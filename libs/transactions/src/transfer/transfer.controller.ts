@@ -15,6 +15,7 @@ import {
 import {
   CurrentCaller,
   ErrorResponseDto,
+  IDEMPOTENCY_HEADER_DOC,
   IdempotencyKey,
   idempotentResponse,
   type HttpReply,
@@ -23,14 +24,6 @@ import {
 import { TransactionDto } from '../history/transaction.dto';
 import { TransferDto } from './transfer.dto';
 import { TransferService } from './transfer.service';
-
-export const IDEMPOTENCY_HEADER_DOC = {
-  name: 'Idempotency-Key',
-  required: true,
-  description:
-    'Required. Retrying with the same key and body replays the first response (Idempotent-Replayed: true) and moves no money again; the same key with another body is 422. Keys are kept at least 24 h.',
-  example: '5f0c2b8e-2f64-4a8f-9d1e-1c8b7d6e5a41',
-};
 
 @ApiTags('transactions')
 @ApiBearerAuth()

@@ -19,6 +19,7 @@ export class OutboxService {
     schema: string,
     name: N,
     input: EventInput<N>,
+    options: { notify?: boolean } = {},
   ): Promise<EventMap[N]> {
     assertSchemaName(schema);
     const event = { event_id: randomUUID(), occurred_at: new Date().toISOString(), ...input } as EventMap[N];
@@ -28,7 +29,9 @@ export class OutboxService {
       `INSERT INTO "${schema}".outbox (id, name, payload, headers) VALUES ($1, $2, $3, $4)`,
       [event.event_id, name, JSON.stringify(event), JSON.stringify(headers)],
     );
-    await manager.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, schema]);
+    // A writer of many events (a payments sweep) skips the NOTIFY, which serialises committing
+    // transactions on one lock, and kicks its process's relay after the commit instead.
+    if (options.notify !== false) await manager.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, schema]);
     return event;
   }
 }

@@ -1,0 +1,109 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { TRANSACTIONS_API, type TransactionsApi } from '@protobank/contracts';
+import { AppConfig, AppError, assertAmountWithin, IDEMPOTENCY_HEADER } from '@protobank/platform';
+import type { EntityManager } from 'typeorm';
+import { PayeesService, type PayeeRow } from '../payees/payees.service';
+import { PAYMENTS_CLOCK, type Clock } from '../run/clock';
+import { addMonths, todayIn } from '../schedule/calendar';
+import type { OrderBodyDto } from './order.dto';
+
+const invalid = (field: string, message: string) =>
+  AppError.badRequest('validation_failed', `Invalid request: ${field}`, [{ field, message }]);
+
+/**
+ * What setting up a payment order checks, before anything is written: the dates, the amount, that the
+ * source account is the caller's, open and in the order's currency, and that the payee is the caller's
+ * and (internal) can receive that currency. Funds are not checked here: the ledger checks them when each
+ * payment is made, under its lock.
+ */
+@Injectable()
+export class OrderChecks {
+  constructor(
+    private readonly payees: PayeesService,
+    @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
+    private readonly config: AppConfig,
+    @Inject(PAYMENTS_CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** Today in the bank's time zone. */
+  today(): string {
+    return todayIn(this.config.bankTimeZone, this.clock.now());
+  }
+
+  /** `date` is today or later, and at most a year ahead. */
+  assertWithinYear(field: string, date: string): void {
+    const today = this.today();
+    if (date < today) throw invalid(field, `${field} must be today (${today}) or later`);
+    if (date > addMonths(today, 12)) throw invalid(field, `${field} must be within a year of today`);
+  }
+
+  async check(ownerId: string, body: OrderBodyDto): Promise<PayeeRow> {
+    assertAmountWithin(body.amount, this.config.maxAmount);
+    const payee = await this.payees.own(ownerId, body.payee_id, 'payee_id');
+    const ids = payee.account_id ? [body.from_account_id, payee.account_id] : [body.from_account_id];
+    const states = await this.ledger.getStates(ids);
+    const from = states.find((s) => s.account_id === body.from_account_id);
+    if (!from || from.owner_id !== ownerId) {
+      throw new AppError(404, 'not_found', 'Account not found', [
+        { field: 'from_account_id', message: 'no such account of yours' },
+      ]);
+    }
+    if (from.status === 'closed') throw AppError.conflict('account_closed', 'The account is closed');
+    if (from.currency !== body.currency) {
+      throw AppError.unprocessable('currency_mismatch', 'The currency does not match the account', [
+        { field: 'currency', message: `from_account_id holds ${from.currency}` },
+      ]);
+    }
+    if (payee.account_id) {
+      if (payee.account_id === body.from_account_id) {
+        throw AppError.unprocessable('same_account', 'An account cannot pay itself', [
+          { field: 'payee_id', message: 'this payee is the account the money leaves' },
+        ]);
+      }
+      const to = states.find((s) => s.account_id === payee.account_id);
+      if (!to || to.status === 'closed') {
+        throw AppError.unprocessable('payee_account_closed', "The payee's account is closed", [
+          { field: 'payee_id', message: "the payee's account can no longer be paid" },
+        ]);
+      }
+      if (to.currency !== body.currency) {
+        throw AppError.unprocessable('currency_mismatch', "The currency does not match the payee's account", [
+          { field: 'currency', message: "the payee's account holds another currency" },
+        ]);
+      }
+    }
+    return payee;
+  }
+}
+
+/**
+ * Claims an Idempotency-Key for a new order, in the caller's transaction: null when it is new (create the
+ * order under `id`), the id of what the key created when it was used before with the same request (a
+ * concurrent one waits for the first to commit), 422 when it was used for another request.
+ */
+export async function claimCreationKey(
+  m: EntityManager,
+  ownerId: string,
+  key: string,
+  hash: string,
+  id: string,
+): Promise<string | null> {
+  const inserted = (await m.query(
+    `INSERT INTO payments.idempotency_keys (owner_id, key, request_hash, resource_id) VALUES ($1, $2, $3, $4)
+     ON CONFLICT DO NOTHING RETURNING resource_id`,
+    [ownerId, key, hash, id],
+  )) as unknown[];
+  if (inserted.length) return null;
+  const [first] = (await m.query(
+    `SELECT request_hash, resource_id FROM payments.idempotency_keys WHERE owner_id = $1 AND key = $2`,
+    [ownerId, key],
+  )) as { request_hash: string; resource_id: string }[];
+  if (first.request_hash !== hash) {
+    throw AppError.unprocessable(
+      'idempotency_key_reused',
+      `This ${IDEMPOTENCY_HEADER} was used with a different request`,
+      [{ field: IDEMPOTENCY_HEADER, message: 'use a new key for a different request' }],
+    );
+  }
+  return first.resource_id;
+}

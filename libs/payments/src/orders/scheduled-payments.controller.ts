@@ -1,0 +1,98 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import {
+  CurrentCaller,
+  ErrorResponseDto,
+  IDEMPOTENCY_HEADER_DOC,
+  IdempotencyKey,
+  idempotentResponse,
+  type Caller,
+  type HttpReply,
+} from '@protobank/platform';
+import {
+  CreateScheduledPaymentDto,
+  OrderIdParams,
+  ScheduledPaymentDto,
+  ScheduledPaymentListDto,
+  ScheduledPaymentsQuery,
+} from './order.dto';
+import { ScheduledPaymentsService } from './scheduled-payments.service';
+
+@ApiTags('payments')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@Controller('scheduled-payments')
+export class ScheduledPaymentsController {
+  constructor(private readonly scheduled: ScheduledPaymentsService) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Schedule a one-off payment to a payee',
+    description:
+      "Paid on pay_on (the next working day when that is a weekend or bank holiday), within a minute of the day starting in the bank's time zone; today's is paid at once. Funds are checked when it is paid: without enough, it is tried again PAYMENT_RETRY_ATTEMPTS times that day, then fails.",
+  })
+  @ApiHeader(IDEMPOTENCY_HEADER_DOC)
+  @ApiCreatedResponse({ type: ScheduledPaymentDto })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'Invalid body (pay_on in the past or beyond a year), missing Idempotency-Key',
+  })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such account of yours, or payee' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_closed' })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: 'currency_mismatch, same_account, payee_account_closed, idempotency_key_reused',
+  })
+  async create(
+    @CurrentCaller() caller: Caller,
+    @IdempotencyKey() key: string,
+    @Body() body: CreateScheduledPaymentDto,
+    @Res({ passthrough: true }) res: HttpReply,
+  ): Promise<ScheduledPaymentDto> {
+    return idempotentResponse(res, await this.scheduled.create(caller.user_id, body, key));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Your scheduled payments, newest first' })
+  @ApiOkResponse({ type: ScheduledPaymentListDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  list(
+    @CurrentCaller() caller: Caller,
+    @Query() query: ScheduledPaymentsQuery,
+  ): Promise<ScheduledPaymentListDto> {
+    return this.scheduled.list(caller.user_id, query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One of your scheduled payments, with its payment' })
+  @ApiOkResponse({ type: ScheduledPaymentDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  get(@CurrentCaller() caller: Caller, @Param() params: OrderIdParams): Promise<ScheduledPaymentDto> {
+    return this.scheduled.get(caller.user_id, params.id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel a scheduled payment that has not run yet' })
+  @ApiOkResponse({ type: ScheduledPaymentDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'payment_already_run, payment_in_progress, already_cancelled',
+  })
+  cancel(@CurrentCaller() caller: Caller, @Param() params: OrderIdParams): Promise<ScheduledPaymentDto> {
+    return this.scheduled.cancel(caller.user_id, params.id);
+  }
+}

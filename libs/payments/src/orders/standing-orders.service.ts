@@ -1,0 +1,179 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import {
+  AppConfig,
+  AppError,
+  assertAmountWithin,
+  decodeCursor,
+  encodeCursor,
+  pageOf,
+  requestFingerprint,
+} from '@protobank/platform';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { completeIfDone, skipOpenPayments } from '../run/order-state';
+import { PAYMENT_COLUMNS, type PaymentRow } from '../run/payment-rows';
+import { SweepProcessor } from '../run/sweep.processor';
+import { occurrence, paymentDay, withinOrder, type Frequency } from '../schedule/calendar';
+import { claimCreationKey, OrderChecks } from './order-checks';
+import type { CreateStandingOrderDto, StandingOrderDto, UpdateStandingOrderDto } from './order.dto';
+import { paymentView, STANDING_ORDER_SELECT, standingOrderView, type StandingOrderRow } from './views';
+
+const invalid = (field: string, message: string) =>
+  AppError.badRequest('validation_failed', `Invalid request: ${field}`, [{ field, message }]);
+
+/**
+ * Standing orders: a payment every week, month, quarter or year from a start date, until an end date or
+ * a count. The due sweep schedules and pays each date; this service sets orders up, changes and cancels
+ * them, and lists what each date came to.
+ */
+@Injectable()
+export class StandingOrdersService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly checks: OrderChecks,
+    private readonly config: AppConfig,
+    private readonly sweeps: SweepProcessor,
+  ) {}
+
+  async create(
+    ownerId: string,
+    body: CreateStandingOrderDto,
+    key: string,
+  ): Promise<{ view: StandingOrderDto; replayed: boolean }> {
+    this.checks.assertWithinYear('start_date', body.start_date);
+    if (body.end_date !== undefined && body.end_date < body.start_date) {
+      throw invalid('end_date', 'end_date must not be before start_date');
+    }
+    const payee = await this.checks.check(ownerId, body);
+    const id = randomUUID();
+    const existing = await this.dataSource.transaction(async (m) => {
+      const first = await claimCreationKey(
+        m,
+        ownerId,
+        key,
+        requestFingerprint('standing-order', { ...body }),
+        id,
+      );
+      if (first) return first;
+      await m.query(
+        `INSERT INTO payments.standing_orders (id, owner_id, from_account_id, payee_id, amount, currency, reference,
+                                               frequency, start_date, end_date, count, next_payment_date)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $9)`,
+        [
+          id,
+          ownerId,
+          body.from_account_id,
+          payee.id,
+          body.amount,
+          body.currency,
+          body.reference,
+          body.frequency,
+          body.start_date,
+          body.end_date ?? null,
+          body.count ?? null,
+        ],
+      );
+      return null;
+    });
+    if (existing) return { view: await this.get(ownerId, existing), replayed: true };
+    // Starting today: the first payment is made at once (by a sweep now), not at the next minute's.
+    if (paymentDay(body.start_date, this.config) <= this.checks.today()) await this.sweeps.kick();
+    return { view: await this.get(ownerId, id), replayed: false };
+  }
+
+  async list(where: { owner_id: string }, cursor: string | undefined, limit: number) {
+    const after = cursor ? decodeCursor(cursor) : null;
+    const rows = (await this.dataSource.query(
+      `${STANDING_ORDER_SELECT}
+        WHERE o.owner_id = $1 AND ($2::timestamptz IS NULL OR (o.created_at, o.id) < ($2, $3::uuid))
+        ORDER BY o.created_at DESC, o.id DESC LIMIT $4`,
+      [where.owner_id, after?.created_at ?? null, after?.id ?? null, limit + 1],
+    )) as StandingOrderRow[];
+    return pageOf(rows, limit, standingOrderView, (last) => encodeCursor(last));
+  }
+
+  async get(ownerId: string, id: string): Promise<StandingOrderDto> {
+    const [row] = (await this.dataSource.query(
+      `${STANDING_ORDER_SELECT} WHERE o.id = $1 AND o.owner_id = $2`,
+      [id, ownerId],
+    )) as StandingOrderRow[];
+    if (!row) throw AppError.notFound('standing order');
+    return standingOrderView(row);
+  }
+
+  /** Every date of the order that has come due, newest first, with what it came to. */
+  async payments(ownerId: string, id: string, cursor: string | undefined, limit: number) {
+    await this.get(ownerId, id);
+    const after = cursor ? decodeCursor(cursor) : null;
+    const rows = (await this.dataSource.query(
+      `SELECT ${PAYMENT_COLUMNS} FROM payments.payments p
+        WHERE p.order_id = $1 AND ($2::timestamptz IS NULL OR (p.due_date::timestamptz, p.id) < ($2, $3::uuid))
+        ORDER BY p.due_date DESC, p.id DESC LIMIT $4`,
+      [id, after?.created_at ?? null, after?.id ?? null, limit + 1],
+    )) as PaymentRow[];
+    return pageOf(rows, limit, paymentView, (last) =>
+      encodeCursor({ created_at: new Date(`${last.due_date}T00:00:00Z`), id: last.id }),
+    );
+  }
+
+  /**
+   * Changes the amount, reference or end date from the next payment on: payments already scheduled keep
+   * theirs. A new end date before the next date ends the order (completed once nothing is open).
+   */
+  async update(ownerId: string, id: string, body: UpdateStandingOrderDto): Promise<StandingOrderDto> {
+    if (body.amount === undefined && body.reference === undefined && body.end_date === undefined) {
+      throw invalid('amount', 'give at least one of amount, reference and end_date');
+    }
+    if (body.amount !== undefined) assertAmountWithin(body.amount, this.config.maxAmount);
+    await this.dataSource.transaction(async (m) => {
+      const [row] = (await m.query(
+        `SELECT o.status, o.frequency, o.start_date::text AS start_date, o.end_date::text AS end_date, o.count, o.next_n
+           FROM payments.standing_orders o WHERE o.id = $1 AND o.owner_id = $2 FOR UPDATE`,
+        [id, ownerId],
+      )) as Pick<StandingOrderRow, 'status' | 'frequency' | 'start_date' | 'end_date' | 'count' | 'next_n'>[];
+      if (!row) throw AppError.notFound('standing order');
+      if (row.status !== 'active') {
+        throw AppError.conflict(
+          'order_not_active',
+          `The standing order is ${row.status}: it cannot be changed`,
+        );
+      }
+      const endDate = body.end_date === undefined ? row.end_date : body.end_date;
+      if (endDate !== null && endDate < row.start_date)
+        throw invalid('end_date', 'end_date must not be before start_date');
+      const next = occurrence(row.start_date, row.frequency as Frequency, row.next_n);
+      const nextDate = withinOrder(row.next_n, next, { endDate, count: row.count }) ? next : null;
+      await m.query(
+        `UPDATE payments.standing_orders SET amount = coalesce($3, amount), reference = coalesce($4, reference),
+                end_date = $5, next_payment_date = $6, updated_at = now()
+          WHERE id = $1 AND owner_id = $2`,
+        [id, ownerId, body.amount ?? null, body.reference ?? null, endDate, nextDate],
+      );
+      await completeIfDone(m, id);
+    });
+    return this.get(ownerId, id);
+  }
+
+  /** Cancels an active or suspended order: no further payment; one being made now completes. */
+  async cancel(ownerId: string, id: string): Promise<StandingOrderDto> {
+    await this.dataSource.transaction(async (m) => {
+      const [row] = (await m.query(
+        `SELECT status FROM payments.standing_orders WHERE id = $1 AND owner_id = $2 FOR UPDATE`,
+        [id, ownerId],
+      )) as { status: string }[];
+      if (!row) throw AppError.notFound('standing order');
+      if (row.status === 'cancelled')
+        throw AppError.conflict('already_cancelled', 'The standing order is already cancelled');
+      if (row.status === 'completed')
+        throw AppError.conflict('order_completed', 'The standing order has completed');
+      await m.query(
+        `UPDATE payments.standing_orders SET status = 'cancelled', status_reason = 'customer', next_payment_date = NULL,
+                updated_at = now() WHERE id = $1`,
+        [id],
+      );
+      await skipOpenPayments(m, id);
+    });
+    return this.get(ownerId, id);
+  }
+}

@@ -1,0 +1,88 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsPlainText, Optional } from '@protobank/platform';
+import { Transform } from 'class-transformer';
+import { IsUUID, Matches } from 'class-validator';
+
+/** "99-00-01" and "990001" are the same sort code; it is kept as 6 digits. */
+const SortCode = () =>
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d{2}-\d{2}-\d{2}$/.test(value) ? value.replace(/-/g, '') : value,
+  );
+
+export class CreatePayeeDto {
+  @ApiProperty({
+    maxLength: 70,
+    example: 'Landlord',
+    description: 'Your name for the payee; no control, bidirectional or invisible characters (trimmed, NFC)',
+  })
+  @IsPlainText(1, 70)
+  name: string;
+
+  @ApiProperty({
+    example: '20-00-00',
+    description: '6 digits, with or without dashes. Ours makes an internal payee',
+  })
+  @SortCode()
+  @Matches(/^\d{6}$/, { message: '$property must be 6 digits, e.g. 20-00-00' })
+  sort_code: string;
+
+  @ApiProperty({
+    example: '31926819',
+    description:
+      '8 digits whose last is a modulus-11 check digit over the sort code and the others (as for transfers)',
+  })
+  @Matches(/^\d{8}$/, { message: '$property must be 8 digits' })
+  account_number: string;
+
+  @ApiPropertyOptional({
+    maxLength: 18,
+    example: 'FLAT 2 RENT',
+    description: 'The reference the payee sees when none is given with a payment (1 to 18 characters)',
+  })
+  @Optional()
+  @IsPlainText(1, 18)
+  reference?: string;
+}
+
+export class PayeeIdParams {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  id: string;
+}
+
+export class PayeeDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ example: 'Landlord' }) name: string;
+  @ApiProperty({ example: '200000', description: '6 digits' }) sort_code: string;
+  @ApiProperty({ example: '31926819' }) account_number: string;
+  @ApiProperty({ nullable: true, type: String, example: 'FLAT 2 RENT' }) reference: string | null;
+  @ApiProperty({
+    enum: ['internal', 'external'],
+    description:
+      'internal: an account at Protobank (our sort code); external: paid out through the payment scheme',
+  })
+  type: 'internal' | 'external';
+  @ApiProperty({ format: 'date-time' }) created_at: string;
+}
+
+export class PayeeListDto {
+  @ApiProperty({ type: [PayeeDto] }) data: PayeeDto[];
+  @ApiProperty({ nullable: true, type: String }) next_cursor: string | null;
+}
+
+export class DeletedPayeeDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ example: true }) deleted: true;
+  @ApiProperty({
+    type: 'integer',
+    example: 1,
+    description: 'Active standing orders to this payee, now cancelled',
+  })
+  cancelled_standing_orders: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 0,
+    description: 'Scheduled payments to this payee, now cancelled',
+  })
+  cancelled_scheduled_payments: number;
+}

@@ -1,0 +1,69 @@
+import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { CurrentCaller, ErrorResponseDto, PageQuery, RateLimit, type Caller } from '@protobank/platform';
+import { CreatePayeeDto, DeletedPayeeDto, PayeeDto, PayeeIdParams, PayeeListDto } from './payee.dto';
+import { payeeView, PayeesService } from './payees.service';
+
+@ApiTags('payments')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@Controller('payees')
+export class PayeesController {
+  constructor(private readonly payees: PayeesService) {}
+
+  @Post()
+  // Saving an internal payee says whether an account number exists: limited, as transfers by number are.
+  @RateLimit({ bucket: 'payee-create', limit: 30, windowSeconds: 3600, by: 'user' })
+  @ApiOperation({
+    summary: 'Save a payee',
+    description:
+      'Our sort code makes an internal payee, whose account must exist (422 payee_account_not_found); any other sort code an external one, paid out through the payment scheme.',
+  })
+  @ApiCreatedResponse({ type: PayeeDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'validation_failed (e.g. a check digit)' })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: 'payee_account_not_found, too_many_payees',
+  })
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto })
+  create(@CurrentCaller() caller: Caller, @Body() body: CreatePayeeDto): Promise<PayeeDto> {
+    return this.payees.create(caller.user_id, body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Your payees, oldest first' })
+  @ApiOkResponse({ type: PayeeListDto })
+  list(@CurrentCaller() caller: Caller, @Query() query: PageQuery): Promise<PayeeListDto> {
+    return this.payees.list(caller.user_id, query.cursor, query.limit ?? 20);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One of your payees' })
+  @ApiOkResponse({ type: PayeeDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async get(@CurrentCaller() caller: Caller, @Param() params: PayeeIdParams): Promise<PayeeDto> {
+    return payeeView(await this.payees.own(caller.user_id, params.id));
+  }
+
+  @Delete(':id')
+  @ApiOperation({
+    summary: 'Delete a payee',
+    description: 'Cancels its standing orders and the scheduled payments not yet made, and says how many.',
+  })
+  @ApiOkResponse({ type: DeletedPayeeDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  delete(@CurrentCaller() caller: Caller, @Param() params: PayeeIdParams): Promise<DeletedPayeeDto> {
+    return this.payees.delete(caller.user_id, params.id);
+  }
+}

@@ -1,0 +1,153 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { ACCOUNTS_API, isValidAccountNumber, type AccountsApi } from '@protobank/contracts';
+import { AppConfig, AppError, encodeCursor, decodeCursor, pageOf } from '@protobank/platform';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { skipOpenPayments } from '../run/order-state';
+import type { CreatePayeeDto, DeletedPayeeDto, PayeeDto } from './payee.dto';
+
+/** Most payees one customer keeps (deleted ones aside). */
+export const MAX_PAYEES = 200;
+
+export interface PayeeRow {
+  id: string;
+  owner_id: string;
+  name: string;
+  sort_code: string;
+  account_number: string;
+  reference: string | null;
+  type: 'internal' | 'external';
+  account_id: string | null;
+  created_at: Date;
+}
+
+const COLUMNS = 'id, owner_id, name, sort_code, account_number, reference, type, account_id, created_at';
+
+export const payeeView = (r: PayeeRow): PayeeDto => ({
+  id: r.id,
+  name: r.name,
+  sort_code: r.sort_code,
+  account_number: r.account_number,
+  reference: r.reference,
+  type: r.type,
+  created_at: r.created_at.toISOString(),
+});
+
+/**
+ * A customer's saved payees. An internal payee (our sort code) is resolved to its account when saved, so
+ * a number that does not exist is refused then (422 naming account_number), not at the first payment.
+ */
+@Injectable()
+export class PayeesService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+    @Inject(ACCOUNTS_API) private readonly accounts: AccountsApi,
+  ) {}
+
+  async create(ownerId: string, body: CreatePayeeDto): Promise<PayeeDto> {
+    if (!isValidAccountNumber(body.sort_code, body.account_number)) {
+      throw AppError.badRequest('validation_failed', 'Invalid request: account_number', [
+        { field: 'account_number', message: 'account_number fails its check digit: check it for a typo' },
+      ]);
+    }
+    const internal = body.sort_code === this.config.sortCode;
+    const accountId = internal ? await this.resolve(body.account_number) : null;
+    const [row] = (await this.dataSource.query(
+      `INSERT INTO payments.payees (id, owner_id, name, sort_code, account_number, reference, type, account_id)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8
+        WHERE (SELECT count(*) FROM payments.payees WHERE owner_id = $2 AND deleted_at IS NULL) < ${MAX_PAYEES}
+       RETURNING ${COLUMNS}`,
+      [
+        randomUUID(),
+        ownerId,
+        body.name,
+        body.sort_code,
+        body.account_number,
+        body.reference ?? null,
+        internal ? 'internal' : 'external',
+        accountId,
+      ],
+    )) as PayeeRow[];
+    if (!row) {
+      throw AppError.unprocessable(
+        'too_many_payees',
+        `You can keep at most ${MAX_PAYEES} payees; delete one first`,
+      );
+    }
+    return payeeView(row);
+  }
+
+  private async resolve(accountNumber: string): Promise<string> {
+    try {
+      return (await this.accounts.resolveNumber(accountNumber)).account_id;
+    } catch (err) {
+      if (err instanceof AppError && err.status === 404) {
+        throw AppError.unprocessable('payee_account_not_found', 'No account at Protobank has this number', [
+          { field: 'account_number', message: 'no account at our sort code has this number' },
+        ]);
+      }
+      throw err;
+    }
+  }
+
+  async list(ownerId: string, cursor: string | undefined, limit: number) {
+    const after = cursor ? decodeCursor(cursor) : null;
+    const rows = (await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM payments.payees
+        WHERE owner_id = $1 AND deleted_at IS NULL
+          AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
+        ORDER BY created_at, id LIMIT $4`,
+      [ownerId, after?.created_at ?? null, after?.id ?? null, limit + 1],
+    )) as PayeeRow[];
+    return pageOf(rows, limit, payeeView, (last) => encodeCursor(last));
+  }
+
+  /** The caller's payee (not deleted); 404 naming `field` otherwise, another customer's included. */
+  async own(ownerId: string, id: string, field = 'id'): Promise<PayeeRow> {
+    const [row] = (await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM payments.payees WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL`,
+      [id, ownerId],
+    )) as PayeeRow[];
+    if (!row) throw new AppError(404, 'not_found', 'Payee not found', [{ field, message: 'no such payee' }]);
+    return row;
+  }
+
+  /**
+   * Deletes the payee and cancels what would still pay it: its active or suspended standing orders and its
+   * scheduled payments not yet made. A payment being posted at this moment completes (it is recorded
+   * against its cancelled order).
+   */
+  async delete(ownerId: string, id: string): Promise<DeletedPayeeDto> {
+    return this.dataSource.transaction(async (m) => {
+      const [deleted] = (await m.query(
+        `UPDATE payments.payees SET deleted_at = now()
+          WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL RETURNING id`,
+        [id, ownerId],
+      )) as [{ id: string }[], number];
+      if (!deleted.length) throw AppError.notFound('payee');
+      const [orders] = (await m.query(
+        `UPDATE payments.standing_orders SET status = 'cancelled', status_reason = 'payee_deleted',
+                next_payment_date = NULL, updated_at = now()
+          WHERE payee_id = $1 AND status IN ('active', 'suspended') RETURNING id`,
+        [id],
+      )) as [{ id: string }[], number];
+      const [scheduled] = (await m.query(
+        `UPDATE payments.scheduled_payments s SET status = 'cancelled', status_reason = 'payee_deleted',
+                updated_at = now()
+          WHERE payee_id = $1 AND status = 'scheduled'
+            AND NOT EXISTS (SELECT 1 FROM payments.payments p WHERE p.order_id = s.id AND p.status = 'processing')
+          RETURNING id`,
+        [id],
+      )) as [{ id: string }[], number];
+      for (const o of [...orders, ...scheduled]) await skipOpenPayments(m, o.id);
+      return {
+        id,
+        deleted: true as const,
+        cancelled_standing_orders: orders.length,
+        cancelled_scheduled_payments: scheduled.length,
+      };
+    });
+  }
+}

@@ -1,0 +1,396 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { TRANSACTIONS_API, type PaymentPostingResult, type TransactionsApi } from '@protobank/contracts';
+import { AppConfig, LOGGER, MetricsService, OutboxRelay, OutboxService } from '@protobank/platform';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
+import { DataSource, type EntityManager } from 'typeorm';
+import {
+  occurrence,
+  paymentDay,
+  startOfDay,
+  todayIn,
+  withinOrder,
+  type Frequency,
+} from '../schedule/calendar';
+import { PAYMENTS_CLOCK, type Clock } from './clock';
+import { decide, statusAfterFailure, type Decision } from './outcomes';
+import { completeIfDone, skipOpenPayments } from './order-state';
+import { ledgerKey, PAYMENT_COLUMNS, type ClaimedPayment } from './payment-rows';
+
+/** What one sweep did. */
+export interface SweepCounts {
+  /** Standing-order payments that came due and were scheduled. */
+  scheduled: number;
+  paid: number;
+  retrying: number;
+  failed: number;
+  /** Payments left for the next sweep after an outage (the ledger or the database did not answer). */
+  errors: number;
+}
+
+/** Session advisory lock of the sweep: one sweep at a time across every payments instance. */
+const SWEEP_LOCK = 0x7061_7973; // "pays"
+/** Standing orders scheduled per transaction, and payments claimed per round. */
+const BATCH = 200;
+/** Payments posted at once within a round (each is one ledger call). */
+const CONCURRENCY = 16;
+
+interface DueOrder {
+  id: string;
+  owner_id: string;
+  from_account_id: string;
+  payee_id: string;
+  amount: string;
+  currency: string;
+  reference: string;
+  frequency: Frequency;
+  start_date: string;
+  end_date: string | null;
+  count: number | null;
+  next_n: number;
+  next_payment_date: string;
+}
+
+/**
+ * The due sweep: schedules the standing-order payments that have come due, then pays every payment whose
+ * time has come, oldest first, each through the ledger under its key from (order, due date).
+ *
+ * Exactly once: a payment is marked `processing` before it is posted, and recorded after. A crash in
+ * between leaves it `processing`; the next sweep posts it again under the same key and the ledger
+ * answers with the first entry, so it is recorded once, as paid once. Only one sweep runs at a time
+ * (a Postgres advisory lock, held on its own connection: a crashed sweeper's lock goes with it).
+ */
+@Injectable()
+export class DueSweep {
+  private readonly outcomes: Counter<'source' | 'outcome'>;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+    @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
+    @Inject(PAYMENTS_CLOCK) private readonly clock: Clock,
+    private readonly outbox: OutboxService,
+    private readonly relay: OutboxRelay,
+    @Inject(LOGGER) private readonly logger: Logger,
+    metrics: MetricsService,
+  ) {
+    this.outcomes = metrics.counter(
+      'payments_attempts_total',
+      'Payment attempts by source and outcome (paid, retrying, failed)',
+      ['source', 'outcome'],
+    );
+  }
+
+  /** Runs one sweep, after any sweep already running (on any instance) has finished. */
+  async run(): Promise<SweepCounts> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('SELECT pg_advisory_lock($1)', [SWEEP_LOCK]);
+      try {
+        return await this.sweep();
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async sweep(): Promise<SweepCounts> {
+    const now = this.clock.now();
+    const today = todayIn(this.config.bankTimeZone, now);
+    const counts: SweepCounts = { scheduled: 0, paid: 0, retrying: 0, failed: 0, errors: 0 };
+    for (;;) {
+      const scheduled = await this.scheduleDue(today);
+      counts.scheduled += scheduled;
+      if (scheduled < BATCH) break;
+    }
+    for (;;) {
+      const claimed = await this.claim(now, today);
+      if (claimed.length === 0) break;
+      await eachLimited(claimed, CONCURRENCY, async (payment) => {
+        try {
+          counts[await this.execute(payment, now)]++;
+        } catch (err) {
+          counts.errors++;
+          this.logger.warn({ err, payment_id: payment.id }, 'payment not made: left for the next sweep');
+        }
+      });
+      // An outage: stop here; what is left (processing or due) is the next sweep's.
+      if (counts.errors > 0) break;
+    }
+    if (counts.paid + counts.failed > 0) this.relay.kickSoon();
+    return counts;
+  }
+
+  /**
+   * Schedules the payments of standing orders due by `today`: every due date not yet scheduled, so an
+   * order missed during downtime gets each of its dates, oldest first. Advances next_payment_date past
+   * today, or to NULL when the order has no date left. One transaction per batch of orders.
+   */
+  private async scheduleDue(today: string): Promise<number> {
+    return this.dataSource.transaction(async (m) => {
+      const orders = (await m.query(
+        `SELECT id, owner_id, from_account_id, payee_id, amount, currency, reference, frequency,
+                start_date::text AS start_date, end_date::text AS end_date, count, next_n,
+                next_payment_date::text AS next_payment_date
+           FROM payments.standing_orders
+          WHERE status = 'active' AND next_payment_date <= $1
+          ORDER BY next_payment_date, id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+        [today],
+      )) as DueOrder[];
+      if (orders.length === 0) return 0;
+      const rows: unknown[][] = [];
+      const advanced: [string, number, string | null][] = [];
+      for (const o of orders) {
+        const end = { endDate: o.end_date, count: o.count };
+        let n = o.next_n;
+        let due: string | null = o.next_payment_date;
+        while (due !== null && due <= today) {
+          const payOn = paymentDay(due, this.config);
+          rows.push([
+            randomUUID(),
+            o.id,
+            n,
+            o.owner_id,
+            o.from_account_id,
+            o.payee_id,
+            o.amount,
+            o.currency,
+            o.reference,
+            due,
+            payOn,
+            startOfDay(payOn, this.config.bankTimeZone),
+          ]);
+          n++;
+          const next = occurrence(o.start_date, o.frequency, n);
+          due = withinOrder(n, next, end) ? next : null;
+        }
+        advanced.push([o.id, n, due]);
+      }
+      const column = (i: number) => rows.map((r) => r[i]);
+      await m.query(
+        `INSERT INTO payments.payments (id, source, order_id, n, owner_id, from_account_id, payee_id, amount,
+                                        currency, reference, due_date, pay_on, next_attempt_at)
+         SELECT id, 'standing_order', order_id, n, owner_id, from_account_id, payee_id, amount, currency,
+                reference, due_date, pay_on, next_attempt_at
+           FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::uuid[], $5::uuid[], $6::uuid[], $7::bigint[],
+                       $8::text[], $9::text[], $10::date[], $11::date[], $12::timestamptz[])
+                AS t(id, order_id, n, owner_id, from_account_id, payee_id, amount, currency, reference,
+                     due_date, pay_on, next_attempt_at)
+         ON CONFLICT (order_id, due_date) DO NOTHING`,
+        Array.from({ length: 12 }, (_, i) => column(i)),
+      );
+      await m.query(
+        `UPDATE payments.standing_orders o SET next_n = t.n, next_payment_date = t.due, updated_at = now()
+           FROM unnest($1::uuid[], $2::int[], $3::date[]) AS t(id, n, due) WHERE o.id = t.id`,
+        [advanced.map((a) => a[0]), advanced.map((a) => a[1]), advanced.map((a) => a[2])],
+      );
+      return orders.length;
+    });
+  }
+
+  /**
+   * Marks the next round of payments `processing`: due ones (their time has come), oldest paying day
+   * first, and only the oldest open payment of each order, so an order's dates are paid in order. Ones
+   * left `processing` by a crash are taken again. `late`: first tried after its paying day had passed.
+   */
+  private async claim(now: Date, today: string): Promise<ClaimedPayment[]> {
+    return (await this.dataSource.query(
+      `WITH due AS (
+         SELECT p.id FROM payments.payments p
+          WHERE p.status IN ('pending', 'processing', 'retrying') AND p.next_attempt_at <= $1
+            AND NOT EXISTS (SELECT 1 FROM payments.payments e
+                             WHERE e.order_id = p.order_id AND e.due_date < p.due_date
+                               AND e.status IN ('pending', 'processing', 'retrying'))
+          ORDER BY p.pay_on, p.due_date, p.id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
+       UPDATE payments.payments p
+          SET status = 'processing', late = p.late OR (p.attempts = 0 AND p.pay_on < $2), updated_at = now()
+         FROM due, payments.payees y
+        WHERE p.id = due.id AND y.id = p.payee_id
+       RETURNING ${PAYMENT_COLUMNS}, y.name AS payee_name, y.type AS payee_type, y.account_id AS payee_account_id,
+                 y.sort_code AS payee_sort_code, y.account_number AS payee_account_number`,
+      [now, today],
+    )) as ClaimedPayment[];
+  }
+
+  /** Posts one claimed payment through the ledger and records what came of it. */
+  private async execute(p: ClaimedPayment, now: Date): Promise<'paid' | 'retrying' | 'failed'> {
+    const result: PaymentPostingResult = await this.ledger.pay({
+      key: ledgerKey(p),
+      kind: p.source,
+      owner_id: p.owner_id,
+      from_account_id: p.from_account_id,
+      to_account_id: p.payee_account_id,
+      amount: Number(p.amount),
+      currency: p.currency,
+      reference: p.reference,
+      payee_name: p.payee_name,
+    });
+    const decision = decide(result, p.attempts, now, {
+      retryAttempts: this.config.paymentRetryAttempts,
+      retryIntervalMinutes: this.config.paymentRetryIntervalMinutes,
+    });
+    await this.dataSource.transaction((m) => this.record(m, p, decision, now));
+    const outcome = decision.kind === 'paid' ? 'paid' : decision.kind === 'retry' ? 'retrying' : 'failed';
+    this.outcomes.inc({ source: p.source, outcome });
+    return outcome;
+  }
+
+  /**
+   * Records an attempt, in one transaction with its order's change and its events. Only a payment still
+   * `processing` is recorded: a second recording of the same attempt (two sweeps cannot run at once, but
+   * a slow one may outlive its lock's connection) changes nothing.
+   */
+  private async record(m: EntityManager, p: ClaimedPayment, d: Decision, now: Date): Promise<void> {
+    if (d.kind === 'retry') {
+      await m.query(
+        `UPDATE payments.payments SET status = 'retrying', attempts = attempts + 1, failure_reason = $2,
+                next_attempt_at = $3, updated_at = now() WHERE id = $1 AND status = 'processing'`,
+        [p.id, d.reason, d.at],
+      );
+      return;
+    }
+    const [settled] = (await m.query(
+      `UPDATE payments.payments SET status = $2, attempts = attempts + 1, transaction_id = $3,
+              failure_reason = $4, settled_at = $5, updated_at = now()
+        WHERE id = $1 AND status = 'processing' RETURNING attempts`,
+      [
+        p.id,
+        d.kind === 'paid' ? 'paid' : 'failed',
+        d.kind === 'paid' ? d.transactionId : null,
+        d.kind === 'failed' ? d.reason : null,
+        now,
+      ],
+    )) as [{ attempts: number }[], number];
+    if (!settled?.length) return;
+    const attempts = settled[0].attempts;
+    const event = {
+      payment_id: p.id,
+      source: p.source,
+      order_id: p.order_id,
+      owner_id: p.owner_id,
+      from_account_id: p.from_account_id,
+      payee_id: p.payee_id,
+      payee_name: p.payee_name,
+      amount: Number(p.amount),
+      currency: p.currency,
+      reference: p.reference,
+      due_date: p.due_date,
+      late: p.late,
+    };
+    const quiet = { notify: false };
+    if (d.kind === 'paid') {
+      await this.orderPaid(m, p, now);
+      const executedAt = now.toISOString();
+      await this.outbox.add(
+        m,
+        'payments',
+        'payment.executed',
+        { ...event, transaction_id: d.transactionId, executed_at: executedAt },
+        quiet,
+      );
+      if (p.payee_type === 'external') {
+        await this.outbox.add(
+          m,
+          'payments',
+          'payment.sent',
+          {
+            payment_id: p.id,
+            transaction_id: d.transactionId,
+            amount: Number(p.amount),
+            currency: p.currency,
+            from_account_id: p.from_account_id,
+            payee_name: p.payee_name,
+            payee_sort_code: p.payee_sort_code,
+            payee_account_number: p.payee_account_number,
+            reference: p.reference,
+            executed_at: executedAt,
+          },
+          quiet,
+        );
+      }
+      return;
+    }
+    const orderStatus = await this.orderFailed(m, p, d.stopsOrder, d.reason);
+    await this.outbox.add(
+      m,
+      'payments',
+      'payment.failed',
+      { ...event, reason: d.reason, attempts, order_status: orderStatus },
+      quiet,
+    );
+  }
+
+  private async orderPaid(m: EntityManager, p: ClaimedPayment, now: Date): Promise<void> {
+    if (p.source === 'scheduled_payment') {
+      await m.query(
+        `UPDATE payments.scheduled_payments SET status = 'paid', updated_at = now()
+          WHERE id = $1 AND status = 'scheduled'`,
+        [p.order_id],
+      );
+      return;
+    }
+    await m.query(
+      `UPDATE payments.standing_orders SET payments_made = payments_made + 1, consecutive_failures = 0,
+              last_executed_at = $2, updated_at = now() WHERE id = $1`,
+      [p.order_id, now],
+    );
+    await completeIfDone(m, p.order_id);
+  }
+
+  /** The order's status after a failed due date (see statusAfterFailure); open dates of a stopped order are skipped. */
+  private async orderFailed(
+    m: EntityManager,
+    p: ClaimedPayment,
+    stopsOrder: boolean,
+    reason: string,
+  ): Promise<'active' | 'suspended' | 'cancelled' | 'completed' | 'failed'> {
+    if (p.source === 'scheduled_payment') {
+      const status = stopsOrder ? 'cancelled' : 'failed';
+      const [rows] = (await m.query(
+        `UPDATE payments.scheduled_payments SET status = $2, status_reason = $3, updated_at = now()
+          WHERE id = $1 AND status = 'scheduled' RETURNING status`,
+        [p.order_id, status, reason],
+      )) as [{ status: 'cancelled' | 'failed' }[], number];
+      return rows[0]?.status ?? status;
+    }
+    const [rows] = (await m.query(
+      `UPDATE payments.standing_orders SET consecutive_failures = consecutive_failures + 1, updated_at = now()
+        WHERE id = $1 RETURNING status, consecutive_failures`,
+      [p.order_id],
+    )) as [
+      { status: 'active' | 'suspended' | 'cancelled' | 'completed'; consecutive_failures: number }[],
+      number,
+    ];
+    const order = rows[0];
+    if (order.status !== 'active') return order.status;
+    const status = statusAfterFailure(
+      order.consecutive_failures,
+      stopsOrder,
+      this.config.standingOrderMaxConsecutiveFailures,
+    );
+    if (status !== 'active') {
+      await m.query(
+        `UPDATE payments.standing_orders SET status = $2, status_reason = $3, next_payment_date = NULL,
+                updated_at = now() WHERE id = $1`,
+        [p.order_id, status, status === 'suspended' ? 'consecutive_failures' : reason],
+      );
+      await skipOpenPayments(m, p.order_id);
+      return status;
+    }
+    return (await completeIfDone(m, p.order_id)) ? 'completed' : 'active';
+  }
+}
+
+/** Runs `task` over `items`, at most `limit` at a time. */
+async function eachLimited<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await task(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}

@@ -1,0 +1,73 @@
+import { Processor } from '@nestjs/bullmq';
+import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
+import { addJobs, LOGGER, QueueWorker } from '@protobank/platform';
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { DueSweep, type SweepCounts } from './due-sweep';
+import { InjectPaymentQueue, PaymentQueues, type PaymentQueue, type SweepJob } from './queues';
+
+/** The job scheduler's id: one schedule, however many payments instances upsert it. */
+const SCHEDULER_ID = 'due-sweep-every-minute';
+const EVERY_MS = 60_000;
+
+/**
+ * Runs the due sweep as BullMQ jobs: a job scheduler (`upsertJobScheduler`, one per queue whatever the
+ * number of instances) adds one every minute, and an order set up for today adds one at once (a kick).
+ * A worker takes one job at a time, and DueSweep's lock keeps sweeps of several instances apart.
+ */
+@Processor(PaymentQueues.sweeps, { concurrency: 1 })
+export class SweepProcessor extends QueueWorker<SweepJob> implements OnApplicationBootstrap {
+  constructor(
+    private readonly sweep: DueSweep,
+    @InjectPaymentQueue('sweeps') private readonly queue: PaymentQueue<'sweeps'>,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    // Without a listener BullMQ prints every failed connection attempt; readiness reports Redis.
+    this.queue.on('error', () => undefined);
+    // Not awaited: Redis may be down at boot; the worker starts sweeping once it is back, and the
+    // scheduler is upserted again at the next boot (or kick) if this one did not reach it.
+    void this.schedule();
+  }
+
+  private async schedule(): Promise<void> {
+    try {
+      await this.queue.upsertJobScheduler(
+        SCHEDULER_ID,
+        { every: EVERY_MS },
+        { name: 'sweep', data: { reason: 'schedule' }, opts: { removeOnComplete: true, removeOnFail: 100 } },
+      );
+    } catch (err) {
+      this.logger.warn({ err }, 'payments job scheduler not set up yet');
+    }
+  }
+
+  /**
+   * Asks for a sweep now (an order due today was just set up). Kicks are deduplicated: one waits while
+   * another is waiting, and one made while a sweep runs follows it (keepLastIfActive), so none is lost.
+   */
+  async kick(): Promise<void> {
+    await addJobs(this.queue, [
+      {
+        name: 'sweep',
+        data: { reason: 'kick' },
+        opts: {
+          deduplication: { id: 'kick', keepLastIfActive: true },
+          removeOnComplete: true,
+          removeOnFail: 100,
+        },
+      },
+    ]);
+  }
+
+  async process(job: Job<SweepJob>): Promise<SweepCounts> {
+    const counts = await this.sweep.run();
+    if (counts.scheduled + counts.paid + counts.failed + counts.retrying + counts.errors > 0) {
+      this.logger.info({ ...counts, reason: job.data.reason }, 'payments due sweep');
+    }
+    return counts;
+  }
+}

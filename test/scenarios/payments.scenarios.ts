@@ -1,0 +1,598 @@
+/**
+ * Payments, both topologies: payees, one-off scheduled payments and standing orders paid by the due sweep
+ * through the ledger, exactly once per due date. The topologies run with PAYMENTS_TEST_ENV (every day a
+ * working day, so "today" is always a paying day); a later date is brought forward by moving a
+ * payment's next attempt in the database, as the passing of time would.
+ */
+import { accountNumberFor } from '@protobank/contracts';
+import { randomUUID } from 'node:crypto';
+import type { Client } from 'pg';
+import request from 'supertest';
+import { bearer, firstAdmin, type Actor } from '../support/actors';
+import { balanceOf, deposit, openAccount, verifiedCustomer, type Account } from '../support/banking';
+import { eventually } from '../support/test-env';
+import type { Running } from '../support/topologies';
+
+export const PAYMENTS_TEST_ENV = { BANK_WEEKEND: 'none', BANK_TIME_ZONE: 'Europe/London' };
+
+/** Today in the bank's time zone (PAYMENTS_TEST_ENV's). */
+const today = (at = new Date()) =>
+  new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'Europe/London',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(at);
+const plusDays = (date: string, days: number) =>
+  new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+/** The same day next month, or that month's last day (what a monthly order started today pays on next). */
+const nextMonth = (date: string) => {
+  const [y, m, d] = date.split('-').map(Number);
+  const last = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+  return new Date(Date.UTC(y, m, Math.min(d, last))).toISOString().slice(0, 10);
+};
+
+/** An external bank's sort code, and numbers valid there. */
+const EXTERNAL_SORT_CODE = '200000';
+const externalNumber = (serial: number) =>
+  accountNumberFor(EXTERNAL_SORT_CODE, serial) ?? accountNumberFor(EXTERNAL_SORT_CODE, serial + 1)!;
+
+export function paymentsScenarios(get: () => Running) {
+  describe('payments', () => {
+    const http = () => request(get().baseUrl);
+    let admin: Actor;
+    let db: Client;
+    let alice: Actor;
+    let bob: Actor;
+    let a: Account;
+    let b: Account;
+    let sortCode: string;
+
+    const post = (who: Actor, path: string, body: Record<string, unknown>, key: string = randomUUID()) =>
+      http().post(path).set(bearer(who.token)).set('Idempotency-Key', key).send(body);
+    const payee = async (who: Actor, body: Record<string, unknown>) =>
+      (await http().post('/payees').set(bearer(who.token)).send(body).expect(201)).body as {
+        id: string;
+        type: string;
+      };
+    const runDue = () => http().post('/admin/payments/run-due').set(bearer(admin.token)).expect(200);
+    const scheduledPayment = (who: Actor, id: string) =>
+      http().get(`/scheduled-payments/${id}`).set(bearer(who.token)).expect(200);
+    const orderPayments = async (who: Actor, id: string) =>
+      (await http().get(`/standing-orders/${id}/payments`).set(bearer(who.token)).expect(200)).body.data as {
+        id: string;
+        status: string;
+        attempts: number;
+        due_date: string;
+        transaction_id: string | null;
+        failure_reason: string | null;
+      }[];
+    /** Ledger entries posted for an order (its payments' entries). */
+    const entriesOf = async (orderId: string) =>
+      (
+        await db.query(
+          `SELECT count(*)::int AS n FROM transactions.entries e
+            WHERE e.id IN (SELECT transaction_id FROM payments.payments WHERE order_id = $1)
+               OR e.id IN (SELECT (payload->>'transaction_id')::uuid FROM payments.outbox
+                            WHERE name = 'payment.executed' AND payload->>'order_id' = $1::text)`,
+          [orderId],
+        )
+      ).rows[0].n as number;
+
+    beforeAll(async () => {
+      admin = await firstAdmin(get());
+      db = await get().t.db();
+      alice = await verifiedCustomer(get(), admin, 'payments.alice');
+      bob = await verifiedCustomer(get(), admin, 'payments.bob');
+      a = await openAccount(get(), alice);
+      b = await openAccount(get(), bob);
+      await deposit(get(), admin, a, 1_000_000);
+      sortCode = (
+        (await http().get(`/accounts/${a.id}`).set(bearer(alice.token)).expect(200)).body.sort_code as string
+      ).replace(/-/g, '');
+    });
+
+    describe('payees', () => {
+      it('saves internal and external payees, and refuses a bad check digit (400) or an unknown internal number (422), naming account_number', async () => {
+        const internal = await http()
+          .post('/payees')
+          .set(bearer(alice.token))
+          .send({
+            name: 'Bob',
+            sort_code: `${sortCode.slice(0, 2)}-${sortCode.slice(2, 4)}-${sortCode.slice(4)}`,
+            account_number: b.account_number,
+          })
+          .expect(201);
+        expect(internal.body).toMatchObject({
+          name: 'Bob',
+          sort_code: sortCode,
+          account_number: b.account_number,
+          reference: null,
+          type: 'internal',
+        });
+        expect(internal.body).not.toHaveProperty('account_id');
+        const number = externalNumber(1234567);
+        const external = await http()
+          .post('/payees')
+          .set(bearer(alice.token))
+          .send({
+            name: 'Landlord',
+            sort_code: EXTERNAL_SORT_CODE,
+            account_number: number,
+            reference: 'FLAT 2',
+          })
+          .expect(201);
+        expect(external.body).toMatchObject({
+          type: 'external',
+          reference: 'FLAT 2',
+          account_number: number,
+        });
+
+        const typo = `${b.account_number.slice(0, 7)}${(Number(b.account_number[7]) + 1) % 10}`;
+        const bad = await http()
+          .post('/payees')
+          .set(bearer(alice.token))
+          .send({ name: 'Typo', sort_code: sortCode, account_number: typo })
+          .expect(400);
+        expect(bad.body.details).toEqual([expect.objectContaining({ field: 'account_number' })]);
+
+        let unknown: string | undefined;
+        for (let serial = 9_999_999; !unknown; serial--) unknown = accountNumberFor(sortCode, serial);
+        const missing = await http()
+          .post('/payees')
+          .set(bearer(alice.token))
+          .send({ name: 'Nobody', sort_code: sortCode, account_number: unknown })
+          .expect(422);
+        expect(missing.body).toMatchObject({ code: 'payee_account_not_found' });
+        expect(missing.body.details).toEqual([expect.objectContaining({ field: 'account_number' })]);
+
+        for (const body of [
+          { name: 'X', sort_code: '12345', account_number: number },
+          { name: '', sort_code: EXTERNAL_SORT_CODE, account_number: number },
+          { name: 'X', sort_code: EXTERNAL_SORT_CODE, account_number: '1234' },
+        ]) {
+          await http().post('/payees').set(bearer(alice.token)).send(body).expect(400);
+        }
+
+        const list = await http().get('/payees').set(bearer(alice.token)).expect(200);
+        expect(list.body.data.map((p: { id: string }) => p.id)).toEqual(
+          expect.arrayContaining([internal.body.id, external.body.id]),
+        );
+        await http().get(`/payees/${internal.body.id}`).set(bearer(alice.token)).expect(200);
+        await http().get(`/payees/${internal.body.id}`).set(bearer(bob.token)).expect(404);
+        await http().delete(`/payees/${internal.body.id}`).set(bearer(bob.token)).expect(404);
+      });
+
+      it('deleting a payee cancels its active orders and says how many', async () => {
+        const p = await payee(alice, {
+          name: 'Gym',
+          sort_code: EXTERNAL_SORT_CODE,
+          account_number: externalNumber(2000001),
+        });
+        const order = await post(alice, '/standing-orders', {
+          from_account_id: a.id,
+          payee_id: p.id,
+          amount: 3000,
+          currency: 'GBP',
+          reference: 'GYM',
+          frequency: 'monthly',
+          start_date: plusDays(today(), 3),
+        }).expect(201);
+        const res = await http().delete(`/payees/${p.id}`).set(bearer(alice.token)).expect(200);
+        expect(res.body).toEqual({
+          id: p.id,
+          deleted: true,
+          cancelled_standing_orders: 1,
+          cancelled_scheduled_payments: 0,
+        });
+        const after = await http()
+          .get(`/standing-orders/${order.body.id}`)
+          .set(bearer(alice.token))
+          .expect(200);
+        expect(after.body).toMatchObject({ status: 'cancelled', status_reason: 'payee_deleted' });
+        await http().get(`/payees/${p.id}`).set(bearer(alice.token)).expect(404);
+      });
+    });
+
+    describe('scheduled payments', () => {
+      let toBob: string;
+      beforeAll(async () => {
+        toBob = (await payee(alice, { name: 'Bob', sort_code: sortCode, account_number: b.account_number }))
+          .id;
+      });
+
+      it('pays a payment scheduled for today within a minute, without a staff sweep, and lists it in GET /payments', async () => {
+        const [before, bobBefore] = [await balanceOf(get(), alice, a), await balanceOf(get(), bob, b)];
+        const created = await post(alice, '/scheduled-payments', {
+          from_account_id: a.id,
+          payee_id: toBob,
+          amount: 1250,
+          currency: 'GBP',
+          reference: 'LUNCH',
+          pay_on: today(),
+        }).expect(201);
+        expect(created.body).toMatchObject({
+          status: 'scheduled',
+          pay_on: today(),
+          payee_name: 'Bob',
+          amount: 1250,
+        });
+        const paid = await eventually(
+          async () => {
+            const r = await scheduledPayment(alice, created.body.id);
+            return r.body.status === 'paid' ? r.body : undefined;
+          },
+          60_000,
+          'the payment for today',
+        );
+        expect(paid.payment).toMatchObject({
+          status: 'paid',
+          attempts: 1,
+          late: false,
+          failure_reason: null,
+        });
+        expect(paid.payment.transaction_id).toEqual(expect.any(String));
+        expect(await balanceOf(get(), alice, a)).toBe(before - 1250);
+        expect(await balanceOf(get(), bob, b)).toBe(bobBefore + 1250);
+        const history = await http().get(`/payments?account_id=${a.id}`).set(bearer(alice.token)).expect(200);
+        expect(history.body.data[0]).toMatchObject({
+          id: paid.payment.id,
+          status: 'paid',
+          source: 'scheduled_payment',
+        });
+        await http().get(`/payments?account_id=${b.id}`).set(bearer(alice.token)).expect(404);
+        // Run: it can no longer be cancelled.
+        const late = await http()
+          .post(`/scheduled-payments/${created.body.id}/cancel`)
+          .set(bearer(alice.token))
+          .expect(409);
+        expect(late.body.code).toBe('payment_already_run');
+      });
+
+      it('cancels a payment before it runs (then 409), and replays the same Idempotency-Key', async () => {
+        const key = randomUUID();
+        const body = {
+          from_account_id: a.id,
+          payee_id: toBob,
+          amount: 700,
+          currency: 'GBP',
+          reference: 'LATER',
+          pay_on: plusDays(today(), 10),
+        };
+        const created = await post(alice, '/scheduled-payments', body, key).expect(201);
+        const again = await post(alice, '/scheduled-payments', body, key).expect(201);
+        expect(again.headers['idempotent-replayed']).toBe('true');
+        expect(again.body.id).toBe(created.body.id);
+        const reused = await post(alice, '/scheduled-payments', { ...body, amount: 701 }, key).expect(422);
+        expect(reused.body.code).toBe('idempotency_key_reused');
+
+        await http().post(`/scheduled-payments/${created.body.id}/cancel`).set(bearer(bob.token)).expect(404);
+        const cancelled = await http()
+          .post(`/scheduled-payments/${created.body.id}/cancel`)
+          .set(bearer(alice.token))
+          .expect(200);
+        expect(cancelled.body).toMatchObject({ status: 'cancelled', payment: { status: 'skipped' } });
+        const twice = await http()
+          .post(`/scheduled-payments/${created.body.id}/cancel`)
+          .set(bearer(alice.token))
+          .expect(409);
+        expect(twice.body.code).toBe('already_cancelled');
+        const list = await http()
+          .get('/scheduled-payments?status=cancelled')
+          .set(bearer(alice.token))
+          .expect(200);
+        expect(list.body.data.map((s: { id: string }) => s.id)).toContain(created.body.id);
+      });
+
+      it('refuses bad orders with the field named and nothing created', async () => {
+        const base = {
+          from_account_id: a.id,
+          payee_id: toBob,
+          amount: 100,
+          currency: 'GBP',
+          reference: 'X',
+          pay_on: today(),
+        };
+        const cases: [Record<string, unknown>, number, string][] = [
+          [{ pay_on: plusDays(today(), -1) }, 400, 'pay_on'],
+          [{ pay_on: plusDays(today(), 400) }, 400, 'pay_on'],
+          [{ pay_on: '2026-02-30' }, 400, 'pay_on'],
+          [{ amount: 1.5 }, 400, 'amount'],
+          [{ amount: -5 }, 400, 'amount'],
+          [{ currency: 'EUR' }, 422, 'currency'],
+          [{ from_account_id: b.id }, 404, 'from_account_id'],
+          [{ payee_id: randomUUID() }, 404, 'payee_id'],
+          [{ reference: 'x'.repeat(19) }, 400, 'reference'],
+        ];
+        const count = async () =>
+          (
+            await db.query(`SELECT count(*)::int AS n FROM payments.scheduled_payments WHERE owner_id = $1`, [
+              alice.id,
+            ])
+          ).rows[0].n;
+        const before = await count();
+        for (const [change, status, field] of cases) {
+          const res = await post(alice, '/scheduled-payments', { ...base, ...change }).expect(status);
+          expect(res.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
+        }
+        await http().post('/scheduled-payments').set(bearer(alice.token)).send(base).expect(400); // no key
+        expect(await count()).toBe(before);
+      });
+    });
+
+    describe('standing orders', () => {
+      let landlord: string;
+      beforeAll(async () => {
+        landlord = (
+          await payee(alice, {
+            name: 'Landlord',
+            sort_code: EXTERNAL_SORT_CODE,
+            account_number: externalNumber(3000001),
+          })
+        ).id;
+      });
+
+      it('pays an order starting today at once, advances next_payment_date by its frequency, and sends external payments on (payment.sent)', async () => {
+        const before = await balanceOf(get(), alice, a);
+        const created = await post(alice, '/standing-orders', {
+          from_account_id: a.id,
+          payee_id: landlord,
+          amount: 50_000,
+          currency: 'GBP',
+          reference: 'RENT',
+          frequency: 'monthly',
+          start_date: today(),
+          count: 12,
+        }).expect(201);
+        expect(created.body).toMatchObject({
+          status: 'active',
+          frequency: 'monthly',
+          payments_made: 0,
+          count: 12,
+        });
+        const paid = await eventually(
+          async () => {
+            const r = await http()
+              .get(`/standing-orders/${created.body.id}`)
+              .set(bearer(alice.token))
+              .expect(200);
+            return r.body.payments_made === 1 ? r.body : undefined;
+          },
+          60_000,
+          'the first payment of the standing order',
+        );
+        expect(paid).toMatchObject({
+          status: 'active',
+          next_payment_date: nextMonth(today()),
+          consecutive_failures: 0,
+        });
+        expect(paid.last_executed_at).toEqual(expect.any(String));
+        const payments = await orderPayments(alice, created.body.id);
+        expect(payments).toEqual([
+          expect.objectContaining({
+            due_date: today(),
+            status: 'paid',
+            attempts: 1,
+            transaction_id: expect.any(String),
+          }),
+        ]);
+        expect(await balanceOf(get(), alice, a)).toBe(before - 50_000);
+        const sent = await db.query(
+          `SELECT payload FROM payments.outbox WHERE name = 'payment.sent' AND payload->>'payment_id' = $1`,
+          [payments[0].id],
+        );
+        expect(sent.rows[0].payload).toMatchObject({
+          transaction_id: payments[0].transaction_id,
+          amount: 50_000,
+          currency: 'GBP',
+          payee_name: 'Landlord',
+          payee_sort_code: EXTERNAL_SORT_CODE,
+          payee_account_number: externalNumber(3000001),
+          reference: 'RENT',
+        });
+        // A sweep now finds nothing more to pay for it.
+        await runDue();
+        expect(await entriesOf(created.body.id)).toBe(1);
+        const verify = await http().get('/admin/ledger/verify').set(bearer(admin.token)).expect(200);
+        expect(verify.body).toMatchObject({ ok: true });
+      });
+
+      it('retries a payment without enough money, then fails it for its date: nothing moves, the customer is told, the order stays active', async () => {
+        const carol = await verifiedCustomer(get(), admin, 'payments.carol');
+        const c = await openAccount(get(), carol);
+        const p = await payee(carol, {
+          name: 'Landlord',
+          sort_code: EXTERNAL_SORT_CODE,
+          account_number: externalNumber(4000001),
+        });
+        const order = await post(carol, '/standing-orders', {
+          from_account_id: c.id,
+          payee_id: p.id,
+          amount: 5000,
+          currency: 'GBP',
+          reference: 'RENT',
+          frequency: 'weekly',
+          start_date: today(),
+        }).expect(201);
+        const first = await eventually(
+          async () => {
+            const [x] = await orderPayments(carol, order.body.id);
+            return x?.status === 'retrying' ? x : undefined;
+          },
+          60_000,
+          'the first refusal',
+        );
+        expect(first).toMatchObject({
+          attempts: 1,
+          failure_reason: 'insufficient_funds',
+          transaction_id: null,
+        });
+        // Three retries (PAYMENT_RETRY_ATTEMPTS): each time the retry comes due, a sweep tries again.
+        for (let i = 0; i < 3; i++) {
+          await db.query(
+            `UPDATE payments.payments SET next_attempt_at = now() - interval '1 second' WHERE id = $1`,
+            [first.id],
+          );
+          await runDue();
+        }
+        const [failed] = await orderPayments(carol, order.body.id);
+        expect(failed).toMatchObject({
+          status: 'failed',
+          attempts: 4,
+          failure_reason: 'insufficient_funds',
+          transaction_id: null,
+        });
+        expect(await balanceOf(get(), carol, c)).toBe(0);
+        expect(await entriesOf(order.body.id)).toBe(0);
+        const after = await http()
+          .get(`/standing-orders/${order.body.id}`)
+          .set(bearer(carol.token))
+          .expect(200);
+        expect(after.body).toMatchObject({
+          status: 'active',
+          consecutive_failures: 1,
+          payments_made: 0,
+          next_payment_date: plusDays(today(), 7),
+        });
+        const notice = await eventually(
+          async () => {
+            const r = await db.query(
+              `SELECT body FROM notifications.notifications WHERE user_id = $1 AND type = 'payment.failed'`,
+              [carol.id],
+            );
+            return r.rows[0] as { body: string } | undefined;
+          },
+          15_000,
+          "carol's notification",
+        );
+        expect(notice.body).toContain('£50.00');
+        expect(notice.body).toContain('Landlord');
+        const staff = await http().get('/admin/payments/failed').set(bearer(admin.token)).expect(200);
+        expect(staff.body.data.map((x: { id: string }) => x.id)).toContain(failed.id);
+        await http().get('/admin/payments/failed').set(bearer(carol.token)).expect(403);
+      });
+
+      it("changes an order from its next payment on, cancels it (then 409), and shows staff a customer's orders", async () => {
+        const order = await post(alice, '/standing-orders', {
+          from_account_id: a.id,
+          payee_id: landlord,
+          amount: 1000,
+          currency: 'GBP',
+          reference: 'SAVE',
+          frequency: 'quarterly',
+          start_date: plusDays(today(), 2),
+        }).expect(201);
+        const changed = await http()
+          .patch(`/standing-orders/${order.body.id}`)
+          .set(bearer(alice.token))
+          .send({ amount: 1500, reference: 'SAVE MORE' })
+          .expect(200);
+        expect(changed.body).toMatchObject({
+          amount: 1500,
+          reference: 'SAVE MORE',
+          next_payment_date: plusDays(today(), 2),
+        });
+        // An end date before the next payment ends the order.
+        const ended = await http()
+          .patch(`/standing-orders/${order.body.id}`)
+          .set(bearer(alice.token))
+          .send({ end_date: plusDays(today(), 2) })
+          .expect(200);
+        expect(ended.body).toMatchObject({
+          status: 'active',
+          next_payment_date: plusDays(today(), 2),
+          end_date: plusDays(today(), 2),
+        });
+        await http().patch(`/standing-orders/${order.body.id}`).set(bearer(alice.token)).send({}).expect(400);
+        await http()
+          .patch(`/standing-orders/${order.body.id}`)
+          .set(bearer(bob.token))
+          .send({ amount: 1 })
+          .expect(404);
+
+        const staff = await http()
+          .get(`/admin/standing-orders?owner_id=${alice.id}`)
+          .set(bearer(admin.token))
+          .expect(200);
+        expect(staff.body.data.map((o: { id: string }) => o.id)).toContain(order.body.id);
+        await http().get(`/admin/standing-orders?owner_id=${alice.id}`).set(bearer(bob.token)).expect(403);
+
+        await http().post(`/standing-orders/${order.body.id}/cancel`).set(bearer(bob.token)).expect(404);
+        const cancelled = await http()
+          .post(`/standing-orders/${order.body.id}/cancel`)
+          .set(bearer(alice.token))
+          .expect(200);
+        expect(cancelled.body).toMatchObject({
+          status: 'cancelled',
+          status_reason: 'customer',
+          next_payment_date: null,
+        });
+        await http().post(`/standing-orders/${order.body.id}/cancel`).set(bearer(alice.token)).expect(409);
+        await http()
+          .patch(`/standing-orders/${order.body.id}`)
+          .set(bearer(alice.token))
+          .send({ amount: 1 })
+          .expect(409);
+      });
+
+      it("answers 404 for another customer's order, payments and payee", async () => {
+        const order = await post(alice, '/standing-orders', {
+          from_account_id: a.id,
+          payee_id: landlord,
+          amount: 1000,
+          currency: 'GBP',
+          reference: 'MINE',
+          frequency: 'yearly',
+          start_date: plusDays(today(), 30),
+        }).expect(201);
+        for (const path of [
+          `/standing-orders/${order.body.id}`,
+          `/standing-orders/${order.body.id}/payments`,
+          `/payees/${landlord}`,
+        ]) {
+          await http().get(path).set(bearer(bob.token)).expect(404);
+        }
+        const theirs = await post(bob, '/standing-orders', {
+          from_account_id: b.id,
+          payee_id: landlord,
+          amount: 1000,
+          currency: 'GBP',
+          reference: 'NOT MINE',
+          frequency: 'yearly',
+          start_date: plusDays(today(), 30),
+        }).expect(404);
+        expect(theirs.body.details).toEqual([expect.objectContaining({ field: 'payee_id' })]);
+        const list = await http().get('/standing-orders').set(bearer(bob.token)).expect(200);
+        expect(list.body.data).toEqual([]);
+      });
+
+      it('pays once when staff run the due sweep from two clients at the same time', async () => {
+        const orders: string[] = [];
+        for (let i = 0; i < 6; i++) {
+          const o = await post(alice, '/scheduled-payments', {
+            from_account_id: a.id,
+            payee_id: landlord,
+            amount: 100 + i,
+            currency: 'GBP',
+            reference: `RACE ${i}`,
+            pay_on: plusDays(today(), 1),
+          }).expect(201);
+          orders.push(o.body.id);
+        }
+        const before = await balanceOf(get(), alice, a);
+        // Tomorrow comes: their time has come.
+        await db.query(
+          `UPDATE payments.payments SET next_attempt_at = now() - interval '1 second' WHERE order_id = ANY($1::uuid[])`,
+          [orders],
+        );
+        const [one, two] = await Promise.all([runDue(), runDue()]);
+        expect(one.body.paid + two.body.paid).toBeLessThanOrEqual(6);
+        for (const id of orders) {
+          expect((await scheduledPayment(alice, id)).body.status).toBe('paid');
+          expect(await entriesOf(id)).toBe(1);
+        }
+        expect(await balanceOf(get(), alice, a)).toBe(before - (100 + 101 + 102 + 103 + 104 + 105));
+      });
+    });
+  });
+}
