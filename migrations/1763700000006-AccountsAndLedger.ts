@@ -1,10 +1,10 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** Currencies the ledger holds; each has its own system accounts. JPY has no minor unit. */
-const CURRENCIES = ['GBP', 'EUR', 'USD', 'JPY'];
+export const CURRENCIES = ['GBP', 'EUR', 'USD', 'JPY'];
 /** System accounts, each split into SHARDS ledger rows so one busy account is not one row lock. */
 const SYSTEM_CODES = ['cash', 'card_settlement', 'fees'];
-const SHARDS = 16;
+export const SHARDS = 16;
 
 /**
  * Customer accounts (accounts schema: numbers, type, name, owner) and the double-entry ledger

@@ -108,7 +108,7 @@ export class StaffControlsAndDocumentHashes1763700000010 implements MigrationInt
  * given, the staff action behind the entry is written to the outbox as staff_action.recorded next to
  * transaction.created, completed with the event id, the entry's time and the customer affected.
  */
-const POST_ENTRY = `
+export const POST_ENTRY = `
 CREATE FUNCTION transactions.post_entry(
   p_entry_id uuid, p_kind text, p_debit uuid, p_credit uuid, p_amount bigint, p_currency char(3),
   p_reference text, p_merchant text, p_category text, p_reverses uuid, p_initiated_by uuid,

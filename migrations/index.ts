@@ -15,6 +15,7 @@ import { LedgerEntriesIndex1763700000009 } from './1763700000009-LedgerEntriesIn
 import { StaffControlsAndDocumentHashes1763700000010 } from './1763700000010-StaffControlsAndDocumentHashes';
 import { VerifiedIdentity1763700000011 } from './1763700000011-VerifiedIdentity';
 import { VerifiedDocumentOnFile1763700000012 } from './1763700000012-VerifiedDocumentOnFile';
+import { LedgerPayments1763700000013 } from './1763700000013-LedgerPayments';
 import { Payments1763700000014 } from './1763700000014-Payments';
 
 export const MIGRATIONS = [
@@ -31,5 +32,6 @@ export const MIGRATIONS = [
   StaffControlsAndDocumentHashes1763700000010,
   VerifiedIdentity1763700000011,
   VerifiedDocumentOnFile1763700000012,
+  LedgerPayments1763700000013,
   Payments1763700000014,
 ];

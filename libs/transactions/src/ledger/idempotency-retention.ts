@@ -6,7 +6,12 @@ import { DataSource } from 'typeorm';
 
 const EVERY_MS = 60 * 60 * 1000;
 
-/** Forgets Idempotency-Keys older than IDEMPOTENCY_RETENTION_HOURS (at least 24), hourly and in batches. */
+/**
+ * Forgets Idempotency-Keys older than IDEMPOTENCY_RETENTION_HOURS (at least 24), hourly and in batches.
+ * Payments' keys ('payment ' and the payment's key, see migration LedgerPayments) are kept: a posted
+ * payment replays however late the payments module asks again. The condition is the one of the
+ * partial index the scan uses, word for word.
+ */
 @Injectable()
 export class IdempotencyRetention implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
@@ -36,7 +41,7 @@ export class IdempotencyRetention implements OnApplicationBootstrap, OnApplicati
       const [, count] = (await this.dataSource.query(
         `DELETE FROM transactions.idempotency_keys WHERE ctid IN (
            SELECT ctid FROM transactions.idempotency_keys
-            WHERE created_at < now() - make_interval(hours => $1) LIMIT 5000)`,
+            WHERE created_at < now() - make_interval(hours => $1) AND key NOT LIKE 'payment %' LIMIT 5000)`,
         [this.config.idempotencyRetentionHours],
       )) as [unknown, number];
       total += count;

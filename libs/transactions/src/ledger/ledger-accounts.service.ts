@@ -5,6 +5,7 @@ import type {
   EntryPosition,
   LedgerAccountState,
   LedgerEntry,
+  PaymentPosting,
   PaymentPostingResult,
   StaffChange,
   Statement,
@@ -15,6 +16,7 @@ import { DataSource } from 'typeorm';
 import { Ledger } from './ledger';
 import { readEntries } from './ledger-entries';
 import { freezeAuthor, toState, type LedgerAccountRow } from './ledger-rows';
+import { assertPaymentShape, paymentFingerprint, paymentResult } from './payment-outcomes';
 import { writeStaffAction, type StaffActionDraft } from './staff-actions';
 
 /** Most lines one statement carries; a longer period is asked for in parts. */
@@ -170,8 +172,27 @@ export class LedgerAccountsService implements TransactionsApi {
     return readEntries(this.dataSource, after, limit);
   }
 
-  pay(): Promise<PaymentPostingResult> {
-    return Promise.reject(new Error('transactions.pay: not built yet'));
+  /**
+   * One payment of a standing order or scheduled payment: from the payer's account to an internal
+   * payee's, or to an external payee through a shard of outbound_clearing (the payee's name then the
+   * entry's merchant). Idempotent per (payer, key) for postings only; see transactions.post_payment.
+   */
+  async pay(payment: PaymentPosting): Promise<PaymentPostingResult> {
+    assertPaymentShape(payment);
+    const payee = payment.to_account_id ?? null;
+    const posted = await this.ledger.postPayment({
+      kind: payment.kind,
+      owner: payment.owner_id,
+      debit: payment.from_account_id,
+      credit: payee ?? (await this.ledger.systemAccount('outbound_clearing', payment.currency)),
+      amount: payment.amount,
+      currency: payment.currency,
+      reference: payment.reference,
+      merchant: payee === null ? payment.payee_name : null,
+      key: payment.key,
+      fingerprint: paymentFingerprint(payment),
+    });
+    return paymentResult(posted);
   }
 
   /**

@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { balanceCacheEntry, type Currency, type TransactionKind } from '@protobank/contracts';
+import {
+  balanceCacheEntry,
+  type Currency,
+  type PaymentSource,
+  type TransactionKind,
+} from '@protobank/contracts';
 import {
   AppError,
   IDEMPOTENCY_HEADER,
@@ -44,6 +49,34 @@ export interface PostRequest {
   fields: { debit: string; credit: string };
 }
 
+/** The bank's own accounts, each sharded per currency (see systemAccount). */
+export type SystemAccountCode = 'cash' | 'card_settlement' | 'fees' | 'outbound_clearing';
+
+/** One payment of a standing order or scheduled payment, for transactions.post_payment. */
+export interface PaymentRequest {
+  kind: PaymentSource;
+  /** The payer: owns the debit account and the idempotency key. */
+  owner: string;
+  debit: string;
+  credit: string;
+  amount: number;
+  currency: Currency;
+  reference: string;
+  merchant: string | null;
+  key: string;
+  fingerprint: string;
+}
+
+/** What post_payment decided: posted (now or before, `replayed`), or a refusal or error code. */
+export interface PaymentPosted {
+  outcome: string;
+  httpStatus: number;
+  replayed: boolean;
+  entryId: string | null;
+  /** The entry's time when posted, replayed or not. */
+  createdAt: Date | null;
+}
+
 export interface Posted {
   entryId: string;
   replayed: boolean;
@@ -57,6 +90,12 @@ interface PostRow {
   entry_id: string | null;
   created_at: Date | null;
   accounts: LedgerAccountRow[] | null;
+}
+
+/** What the outbox event carries of the request that posted it. */
+function eventHeaders(): string {
+  const ctx = requestContext.current();
+  return JSON.stringify({ request_id: ctx?.requestId, caller: ctx?.caller });
 }
 
 const MESSAGES: Record<string, string> = {
@@ -103,14 +142,23 @@ export class Ledger {
    * are read once, on first use (not at boot, so an app whose migrations are pending still starts and
    * reports not ready).
    */
-  async systemAccount(code: 'cash' | 'card_settlement' | 'fees', currency: Currency): Promise<string> {
+  async systemAccount(code: SystemAccountCode, currency: Currency): Promise<string> {
+    let shards = (await this.shards()).get(`${code}:${currency}`);
+    if (!shards?.length) {
+      // Read before a migration added it (an app starts while its migrations are pending): read again.
+      this.systemShards = undefined;
+      shards = (await this.shards()).get(`${code}:${currency}`);
+    }
+    if (!shards?.length) throw new Error(`no system account ${code} in ${currency}`);
+    return shards[randomInt(shards.length)];
+  }
+
+  private shards(): Promise<Map<string, string[]>> {
     this.systemShards ??= this.loadSystemShards().catch((err: unknown) => {
       this.systemShards = undefined;
       throw err;
     });
-    const shards = (await this.systemShards).get(`${code}:${currency}`);
-    if (!shards?.length) throw new Error(`no system account ${code} in ${currency}`);
-    return shards[randomInt(shards.length)];
+    return this.systemShards;
   }
 
   private async loadSystemShards(): Promise<Map<string, string[]>> {
@@ -126,7 +174,6 @@ export class Ledger {
   }
 
   async post(req: PostRequest): Promise<Posted> {
-    const ctx = requestContext.current();
     const [row] = (await this.dataSource.query(
       `SELECT * FROM transactions.post_entry($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
       [
@@ -147,7 +194,7 @@ export class Ledger {
         req.idempotency?.owner ?? null,
         req.idempotency?.key ?? null,
         req.idempotency?.fingerprint ?? null,
-        JSON.stringify({ request_id: ctx?.requestId, caller: ctx?.caller }),
+        eventHeaders(),
         req.staffAction ? JSON.stringify(req.staffAction) : null,
       ],
     )) as PostRow[];
@@ -164,6 +211,41 @@ export class Ledger {
     const error = this.errorFor(outcome, row.http_status, req);
     if (replayed) error.withHeaders({ [REPLAYED_HEADER]: 'true' });
     throw error;
+  }
+
+  /**
+   * Posts one payment through transactions.post_payment (migration LedgerPayments): post_entry under the
+   * payer's key, a refusal not kept under it. A refusal is returned, not thrown: the caller maps it.
+   */
+  async postPayment(req: PaymentRequest): Promise<PaymentPosted> {
+    const [row] = (await this.dataSource.query(
+      `SELECT * FROM transactions.post_payment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [
+        randomUUID(),
+        req.kind,
+        req.owner,
+        req.debit,
+        req.credit,
+        req.amount,
+        req.currency,
+        req.reference,
+        req.merchant,
+        req.key,
+        req.fingerprint,
+        eventHeaders(),
+      ],
+    )) as PostRow[];
+    const replayed = row.outcome.startsWith('replayed:');
+    const outcome = replayed ? row.outcome.slice('replayed:'.length) : row.outcome;
+    this.entries.inc({ kind: req.kind, outcome: replayed ? 'replayed' : outcome });
+    if (outcome === 'posted' && !replayed) await this.afterCommit(row.accounts ?? []);
+    return {
+      outcome,
+      httpStatus: row.http_status,
+      replayed,
+      entryId: row.entry_id,
+      createdAt: row.created_at,
+    };
   }
 
   /**
