@@ -15,6 +15,7 @@ import { LedgerEntriesIndex1763700000009 } from './1763700000009-LedgerEntriesIn
 import { StaffControlsAndDocumentHashes1763700000010 } from './1763700000010-StaffControlsAndDocumentHashes';
 import { VerifiedIdentity1763700000011 } from './1763700000011-VerifiedIdentity';
 import { VerifiedDocumentOnFile1763700000012 } from './1763700000012-VerifiedDocumentOnFile';
+import { PaymentNotifications1763700000015 } from './1763700000015-PaymentNotifications';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -30,4 +31,5 @@ export const MIGRATIONS = [
   StaffControlsAndDocumentHashes1763700000010,
   VerifiedIdentity1763700000011,
   VerifiedDocumentOnFile1763700000012,
+  PaymentNotifications1763700000015,
 ];

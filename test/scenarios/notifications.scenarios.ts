@@ -280,6 +280,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         const res = await http().get('/notifications/preferences').set(bearer(carol.token)).expect(200);
         expect(res.body).toEqual({
           transactions: { in_app: true, email: true, sms: false, push: false },
+          payments: { in_app: true, email: true, sms: false, push: false },
           security: { in_app: true, email: true, sms: false, push: false },
           account: { in_app: true, email: true, sms: false, push: false },
           marketing: { in_app: false, email: false, sms: false, push: false },
