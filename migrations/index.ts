@@ -17,6 +17,7 @@ import { VerifiedIdentity1763700000011 } from './1763700000011-VerifiedIdentity'
 import { VerifiedDocumentOnFile1763700000012 } from './1763700000012-VerifiedDocumentOnFile';
 import { LedgerPayments1763700000013 } from './1763700000013-LedgerPayments';
 import { Payments1763700000014 } from './1763700000014-Payments';
+import { PaymentNotifications1763700000015 } from './1763700000015-PaymentNotifications';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -34,4 +35,5 @@ export const MIGRATIONS = [
   VerifiedDocumentOnFile1763700000012,
   LedgerPayments1763700000013,
   Payments1763700000014,
+  PaymentNotifications1763700000015,
 ];

@@ -103,6 +103,39 @@ describe('migrations', () => {
     expect((await ds.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
   });
 
+  it('files payment notices under transactions when reverted to before the payments category', async () => {
+    const user = randomUUID();
+    await ds.query(
+      `INSERT INTO notifications.notifications (id, user_id, category, type, title, body)
+       VALUES ($1, $2, 'payments', 'payment.executed', 'Standing order paid', 'Your standing order was paid')`,
+      [randomUUID(), user],
+    );
+    await ds.query(
+      `INSERT INTO notifications.preferences (user_id, category, channel, enabled)
+       VALUES ($1, 'payments', 'sms', true), ($1, 'transactions', 'sms', true)`,
+      [user],
+    );
+    const last = async () =>
+      (
+        (await ds.query(`SELECT name FROM public.migrations ORDER BY id DESC LIMIT 1`)) as { name: string }[]
+      )[0].name;
+    while ((await last()) !== 'PaymentNotifications1763700000015')
+      await ds.undoLastMigration({ transaction: 'each' });
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(
+      await ds.query(`SELECT category, type FROM notifications.notifications WHERE user_id = $1`, [user]),
+    ).toEqual([{ category: 'transactions', type: 'payment.executed' }]);
+    expect(
+      await ds.query(`SELECT category, channel FROM notifications.preferences WHERE user_id = $1`, [user]),
+    ).toEqual([{ category: 'transactions', channel: 'sms' }]);
+    await expect(
+      ds.query(`UPDATE notifications.notifications SET category = 'payments' WHERE user_id = $1`, [user]),
+    ).rejects.toThrow(/notifications_category_check/);
+    await ds.runMigrations({ transaction: 'each' });
+    expect(await ds.showMigrations()).toBe(false);
+    expect((await ds.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
+  });
+
   it('reverts every migration down to an empty database, then applies them again', async () => {
     for (let i = 0; i < MIGRATIONS.length; i++) await ds.undoLastMigration({ transaction: 'each' });
     expect(await schemas()).toEqual(['public']);

@@ -3,7 +3,7 @@
  * live stream, e-mail through a real SMTP server, SMS and push through webhooks), preferences decide the
  * channels, redelivered events change nothing, failed deliveries reach staff and can be retried.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
@@ -274,12 +274,93 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
       });
     });
 
+    describe('payment notices', () => {
+      // The payments module will write these to its own outbox; until it does, the test queues them on an
+      // outbox the relay already drains. What is under test is the notifications side, in both topologies.
+      const queue = async (name: 'payment.executed' | 'payment.failed', payload: Record<string, unknown>) => {
+        const event = { event_id: randomUUID(), occurred_at: new Date().toISOString(), ...payload };
+        await db.query(
+          `INSERT INTO transactions.outbox (id, name, payload) VALUES (gen_random_uuid(), $1, $2)`,
+          [name, event],
+        );
+      };
+      const order = () => ({
+        source: 'standing_order',
+        order_id: randomUUID(),
+        owner_id: alice.id,
+        from_account_id: a.id,
+        payee_id: randomUUID(),
+        payee_name: 'Landlord',
+        amount: 5000,
+        currency: 'GBP',
+        reference: 'Rent',
+        due_date: '2026-03-01',
+        late: false,
+      });
+      /** The payer's notification of one payment, with its channels, once every delivery is settled. */
+      const noticeOf = (paymentId: string) =>
+        eventually(
+          async () => {
+            const r = await db.query(
+              `SELECT n.user_id, n.category, n.type, n.title, n.body, array_agg(d.channel ORDER BY d.channel) AS channels,
+                      bool_and(d.status <> 'pending') AS settled
+                 FROM notifications.notifications n JOIN notifications.deliveries d ON d.notification_id = n.id
+                WHERE n.data->>'payment_id' = $1
+                GROUP BY n.id`,
+              [paymentId],
+            );
+            return r.rows.length === 1 && r.rows[0].settled ? r.rows[0] : undefined;
+          },
+          15000,
+          `the notice of payment ${paymentId}`,
+        );
+
+      it('tells the payer a standing order was paid, in the app and by e-mail', async () => {
+        const payment_id = randomUUID();
+        await queue('payment.executed', {
+          ...order(),
+          payment_id,
+          transaction_id: randomUUID(),
+          executed_at: new Date().toISOString(),
+        });
+        expect(await noticeOf(payment_id)).toMatchObject({
+          user_id: alice.id,
+          category: 'payments',
+          type: 'payment.executed',
+          title: 'Standing order paid',
+          body: 'Your standing order of £50.00 to Landlord was paid',
+          channels: ['email', 'in_app'],
+        });
+      });
+
+      it('tells the payer why a payment failed and that the standing order is suspended', async () => {
+        const payment_id = randomUUID();
+        await queue('payment.failed', {
+          ...order(),
+          payment_id,
+          reason: 'insufficient_funds',
+          attempts: 3,
+          order_status: 'suspended',
+        });
+        const notice = await noticeOf(payment_id);
+        expect(notice).toMatchObject({
+          category: 'payments',
+          type: 'payment.failed',
+          title: 'Standing order suspended',
+        });
+        expect(notice.body).toMatch(
+          /^We couldn't pay your standing order of £50\.00 to Landlord: not enough money\. /,
+        );
+      });
+    });
+
     describe('preferences', () => {
       it('starts from the defaults and says which channels are locked', async () => {
         const carol = await verifiedCustomer(get(), admin, 'notify.carol');
         const res = await http().get('/notifications/preferences').set(bearer(carol.token)).expect(200);
         expect(res.body).toEqual({
           transactions: { in_app: true, email: true, sms: false, push: false },
+          payments: { in_app: true, email: true, sms: false, push: false },
           security: { in_app: true, email: true, sms: false, push: false },
           account: { in_app: true, email: true, sms: false, push: false },
           marketing: { in_app: false, email: false, sms: false, push: false },

@@ -20,6 +20,7 @@ import { FailedDeliveriesController } from './delivery/failed-deliveries.control
 import { FailedDeliveriesService } from './delivery/failed-deliveries.service';
 import { NotificationQueues } from './delivery/queues';
 import { AccountNoticesHandler } from './events/account-notices.handler';
+import { PaymentNoticesHandler } from './events/payment-notices.handler';
 import { TransactionNoticesHandler } from './events/transaction-notices.handler';
 import { PreferencesController } from './preferences/preferences.controller';
 import { PreferencesService } from './preferences/preferences.service';
@@ -30,7 +31,7 @@ import { StreamController } from './stream/stream.controller';
 import { StreamHub } from './stream/stream-hub';
 
 /**
- * Notifications: events in (transactions, registration, KYC), stored notifications and preferences, and
+ * Notifications: events in (transactions, payments, registration, KYC), stored notifications and preferences, and
  * delivery per channel (in-app stream, e-mail, SMS, push) through a BullMQ queue with retries
  * (@nestjs/bullmq: its queues are in delivery/queues.ts).
  */
@@ -61,6 +62,7 @@ import { StreamHub } from './stream/stream-hub';
     // Event handlers: Nest finds @EventPattern (our @OnEvent) on controllers only.
     TransactionNoticesHandler,
     AccountNoticesHandler,
+    PaymentNoticesHandler,
   ],
   providers: [
     inboxFor('notifications'),

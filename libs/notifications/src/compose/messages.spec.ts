@@ -1,5 +1,17 @@
-import type { TransactionCreatedEvent } from '@protobank/contracts';
-import { kycRejectedDraft, kycVerifiedDraft, transactionDrafts } from './messages';
+import type {
+  PaymentExecutedEvent,
+  PaymentFailedEvent,
+  PaymentFailureReason,
+  TransactionCreatedEvent,
+} from '@protobank/contracts';
+import { formatDate } from './date-format';
+import {
+  kycRejectedDraft,
+  kycVerifiedDraft,
+  paymentExecutedDraft,
+  paymentFailedDraft,
+  transactionDrafts,
+} from './messages';
 import { formatMoney } from './money-format';
 
 const ALICE = '11111111-1111-4111-8111-111111111111';
@@ -83,6 +95,183 @@ describe('transactionDrafts', () => {
     const drafts = transactionDrafts(event({}), new Map());
     expect(drafts[0].body).toBe('You sent £25.50 to another Protobank customer');
   });
+
+  it.each(['standing_order', 'scheduled_payment'] as const)(
+    'leaves the payer of a %s to payment.executed, and still tells an internal payee',
+    (kind) => {
+      const drafts = transactionDrafts(event({ kind }), names);
+      expect(drafts.map((d) => [d.user_id, d.type, d.body])).toEqual([
+        [BOB, 'transaction.received', 'You received £25.50 from Alice Jones'],
+      ]);
+      expect(drafts[0].data).toMatchObject({ kind, account_id: 'a-bob' });
+    },
+  );
+
+  it('gives nothing for an order paying an external payee, or the payer’s own account', () => {
+    const external = event({ kind: 'standing_order', to_owner_id: null, to_account_id: 'clearing' });
+    const own = event({ kind: 'scheduled_payment', to_owner_id: ALICE, to_account_id: 'a-alice-2' });
+    expect(transactionDrafts(external, names)).toEqual([]);
+    expect(transactionDrafts(own, names)).toEqual([]);
+  });
+});
+
+describe('formatDate', () => {
+  it.each([
+    ['2026-03-01', '1 March 2026'],
+    ['2028-02-29', '29 February 2028'],
+    ['2026-12-31', '31 December 2026'],
+    ['2026-02-30', '2026-02-30'],
+  ])('%s reads %s', (date, text) => {
+    expect(formatDate(date)).toBe(text);
+  });
+});
+
+function paid(change: Partial<PaymentExecutedEvent> = {}): PaymentExecutedEvent {
+  return {
+    event_id: 'e3',
+    occurred_at: '2026-03-02T07:00:00.000Z',
+    payment_id: 'p1',
+    source: 'standing_order',
+    order_id: 'o1',
+    owner_id: ALICE,
+    from_account_id: 'a-alice',
+    payee_id: 'payee-1',
+    payee_name: 'Landlord',
+    amount: 5000,
+    currency: 'GBP',
+    reference: 'Rent March',
+    due_date: '2026-03-01',
+    late: false,
+    transaction_id: 't9',
+    executed_at: '2026-03-02T07:00:00.000Z',
+    ...change,
+  };
+}
+
+function unpaid(change: Partial<PaymentFailedEvent> = {}): PaymentFailedEvent {
+  const { transaction_id: _t, executed_at: _e, ...base } = paid();
+  return { ...base, reason: 'insufficient_funds', attempts: 3, order_status: 'active', ...change };
+}
+
+describe('paymentExecutedDraft', () => {
+  it('tells the payer their standing order was paid, with what a client needs to show it', () => {
+    expect(paymentExecutedDraft(paid())).toEqual({
+      user_id: ALICE,
+      category: 'payments',
+      type: 'payment.executed',
+      title: 'Standing order paid',
+      body: 'Your standing order of £50.00 to Landlord was paid',
+      data: {
+        payment_id: 'p1',
+        order_id: 'o1',
+        source: 'standing_order',
+        account_id: 'a-alice',
+        payee_id: 'payee-1',
+        payee_name: 'Landlord',
+        amount: 5000,
+        currency: 'GBP',
+        reference: 'Rent March',
+        due_date: '2026-03-01',
+        transaction_id: 't9',
+      },
+    });
+  });
+
+  it('names a scheduled payment as one', () => {
+    const draft = paymentExecutedDraft(
+      paid({ source: 'scheduled_payment', amount: 120000, currency: 'EUR' }),
+    );
+    expect([draft.title, draft.body]).toEqual([
+      'Scheduled payment paid',
+      'Your scheduled payment of €1,200.00 to Landlord was paid',
+    ]);
+  });
+
+  it('says when a late payment was due', () => {
+    expect(paymentExecutedDraft(paid({ late: true })).body).toBe(
+      'Your standing order of £50.00 to Landlord was paid late: it was due on 1 March 2026',
+    );
+  });
+});
+
+describe('paymentFailedDraft', () => {
+  it('says why, and that the standing order stays active for its next payment', () => {
+    const draft = paymentFailedDraft(unpaid());
+    expect(draft).toMatchObject({
+      user_id: ALICE,
+      category: 'payments',
+      type: 'payment.failed',
+      title: 'Standing order not paid',
+      body:
+        "We couldn't pay your standing order of £50.00 to Landlord: not enough money. " +
+        "We won't try this payment again; your standing order stays active for the next one.",
+    });
+    expect(draft.data).toEqual({
+      payment_id: 'p1',
+      order_id: 'o1',
+      source: 'standing_order',
+      account_id: 'a-alice',
+      payee_id: 'payee-1',
+      payee_name: 'Landlord',
+      amount: 5000,
+      currency: 'GBP',
+      reference: 'Rent March',
+      due_date: '2026-03-01',
+      reason: 'insufficient_funds',
+      attempts: 3,
+      order_status: 'active',
+    });
+  });
+
+  it.each<[PaymentFailureReason, string]>([
+    ['insufficient_funds', 'not enough money'],
+    ['account_frozen', 'your account is frozen'],
+    ['account_closed', 'your account is closed'],
+    ['account_not_found', "we couldn't find the account it pays from"],
+    ['payee_account_closed', "the payee's account is closed"],
+    ['payee_account_not_found', "we couldn't find the payee's account"],
+    ['currency_mismatch', 'the payment and the accounts are in different currencies'],
+  ])('reads %s as "%s"', (reason, text) => {
+    expect(paymentFailedDraft(unpaid({ reason })).body).toContain(
+      `We couldn't pay your standing order of £50.00 to Landlord: ${text}. `,
+    );
+  });
+
+  it('says a suspended standing order makes no more payments, and how to keep paying the payee', () => {
+    const draft = paymentFailedDraft(unpaid({ order_status: 'suspended' }));
+    expect(draft.title).toBe('Standing order suspended');
+    expect(draft.body).toBe(
+      "We couldn't pay your standing order of £50.00 to Landlord: not enough money. " +
+        "We've suspended this standing order after repeated failures, so no more payments will be made. " +
+        'To keep paying Landlord, set up a new standing order or contact us.',
+    );
+  });
+
+  it('says a standing order was cancelled when its account closed', () => {
+    const draft = paymentFailedDraft(unpaid({ reason: 'payee_account_closed', order_status: 'cancelled' }));
+    expect(draft.title).toBe('Standing order cancelled');
+    expect(draft.body).toBe(
+      "We couldn't pay your standing order of £50.00 to Landlord: the payee's account is closed. " +
+        "We've cancelled this standing order, so no more payments will be made.",
+    );
+  });
+
+  it('tells the payer of a failed scheduled payment that it is not tried again', () => {
+    const draft = paymentFailedDraft(
+      unpaid({ source: 'scheduled_payment', reason: 'account_frozen', order_status: 'failed' }),
+    );
+    expect([draft.title, draft.body]).toEqual([
+      'Scheduled payment not paid',
+      "We couldn't pay your scheduled payment of £50.00 to Landlord: your account is frozen. " +
+        "We won't try this payment again.",
+    ]);
+  });
+
+  it('says a standing order whose last payment failed has ended', () => {
+    expect(paymentFailedDraft(unpaid({ order_status: 'completed' })).body).toContain(
+      "We won't try this payment again, and the standing order has now ended.",
+    );
+  });
 });
 
 const base = { event_id: 'e2', occurred_at: '2026-11-21T10:00:00.000Z', user_id: ALICE };
@@ -95,6 +284,18 @@ describe('text other people wrote', () => {
     );
     expect(drafts[1].body).toBe('You received £25.50 from Pro\uFFFDtobank Fraud Team');
     expect(drafts[1].data).toMatchObject({ reference: 'Rent\uFFFDtnuocca ruoy' });
+  });
+
+  it('shows the payee name and reference a customer typed safely', () => {
+    const draft = paymentFailedDraft(
+      unpaid({ payee_name: 'Land\u202Elord', reference: 'Rent\u200B', order_status: 'suspended' }),
+    );
+    expect(draft.body).toContain('to Land\uFFFDlord: not enough money');
+    expect(draft.body).toContain('To keep paying Land\uFFFDlord,');
+    expect(draft.data).toMatchObject({ payee_name: 'Land\uFFFDlord', reference: 'Rent\uFFFD' });
+    expect(paymentExecutedDraft(paid({ payee_name: 'Land\u202Elord' })).body).toBe(
+      'Your standing order of £50.00 to Land\uFFFDlord was paid',
+    );
   });
 
   it('tells a verified customer whose change was refused that they stay verified', () => {

@@ -1,10 +1,16 @@
 import type {
   KycRejectedEvent,
   KycVerifiedEvent,
+  PaymentExecutedEvent,
+  PaymentFailedEvent,
+  PaymentFailureReason,
+  PaymentSource,
   TransactionCreatedEvent,
+  TransactionKind,
   UserRegisteredEvent,
 } from '@protobank/contracts';
 import { displayText } from '@protobank/platform';
+import { formatDate } from './date-format';
 import type { Draft } from './draft';
 import { formatMoney } from './money-format';
 
@@ -16,12 +22,22 @@ const SOMEONE = 'another Protobank customer';
 const shown = (text: string | null): string | null => (text === null ? null : displayText(text));
 
 /**
+ * Entries the payments module posts: their payer hears of them from payment.executed (which names the
+ * payee and the order), so the entry tells only the other side, an internal payee.
+ */
+const PAID_BY_ORDER: ReadonlySet<TransactionKind> = new Set<TransactionKind>([
+  'standing_order',
+  'scheduled_payment',
+]);
+
+/**
  * The notifications one journal entry gives: one per customer party. A payment between two customers
  * tells each side their half ("You sent £25.50 to Bob Smith" / "You received £25.50 from Alice Jones");
- * a move between one customer's own accounts is one notification, not two. Names, merchants and
- * references pass through displayText: entries stored before their fields refused control,
- * bidirectional and invisible characters may still hold them, and a notification is read as the bank's
- * own words.
+ * a move between one customer's own accounts is one notification, not two. A standing order or
+ * scheduled payment tells only its payee (see PAID_BY_ORDER): one payment, one notice to each person.
+ * Names, merchants and references pass through displayText: entries stored before their fields refused
+ * control, bidirectional and invisible characters may still hold them, and a notification is read as the
+ * bank's own words.
  */
 export function transactionDrafts(e: TransactionCreatedEvent, names: Names): Draft[] {
   const money = formatMoney(e.amount, e.currency);
@@ -43,8 +59,11 @@ export function transactionDrafts(e: TransactionCreatedEvent, names: Names): Dra
     body,
     data: data(accountId),
   });
-  const from = e.from_owner_id;
   const to = e.to_owner_id;
+  // An order's payer hears from payment.executed: here only its payee does, when another customer.
+  const byOrder = PAID_BY_ORDER.has(e.kind);
+  if (byOrder && to === e.from_owner_id) return [];
+  const from = byOrder ? null : e.from_owner_id;
   if (from && to && from === to) {
     return [
       draft(
@@ -135,7 +154,7 @@ export function transactionDrafts(e: TransactionCreatedEvent, names: Names): Dra
       break;
     default: {
       const toName = nameOf(to);
-      const fromName = nameOf(from);
+      const fromName = nameOf(e.from_owner_id);
       if (from)
         drafts.push(
           draft(
@@ -159,6 +178,108 @@ export function transactionDrafts(e: TransactionCreatedEvent, names: Names): Dra
     }
   }
   return drafts;
+}
+
+const ORDER: Record<PaymentSource, string> = {
+  standing_order: 'standing order',
+  scheduled_payment: 'scheduled payment',
+};
+
+/** Why a payment was not made, as the end of "We couldn't pay your standing order of … to …: ". */
+const FAILURE: Record<PaymentFailureReason, string> = {
+  insufficient_funds: 'not enough money',
+  account_frozen: 'your account is frozen',
+  account_closed: 'your account is closed',
+  account_not_found: "we couldn't find the account it pays from",
+  payee_account_closed: "the payee's account is closed",
+  payee_account_not_found: "we couldn't find the payee's account",
+  currency_mismatch: 'the payment and the accounts are in different currencies',
+};
+
+type PaymentEvent = PaymentExecutedEvent | PaymentFailedEvent;
+
+/** What both payment notices say and carry: the payee's name and the reference are what the customer typed. */
+function paymentParts(e: PaymentEvent) {
+  const order = ORDER[e.source] ?? 'payment';
+  const payee = displayText(e.payee_name);
+  return {
+    order,
+    Order: order[0].toUpperCase() + order.slice(1),
+    payee,
+    what: `${order} of ${formatMoney(e.amount, e.currency)} to ${payee}`,
+    data: {
+      payment_id: e.payment_id,
+      order_id: e.order_id,
+      source: e.source,
+      account_id: e.from_account_id,
+      payee_id: e.payee_id,
+      payee_name: payee,
+      amount: e.amount,
+      currency: e.currency,
+      reference: displayText(e.reference),
+      due_date: e.due_date,
+    },
+  };
+}
+
+/**
+ * "Your standing order of £50.00 to Landlord was paid": the payer's one notice of a payment (its ledger
+ * entry's transaction.created tells only an internal payee). A late one (the scheduler caught up after
+ * downtime) says when it was due.
+ */
+export function paymentExecutedDraft(e: PaymentExecutedEvent): Draft {
+  const { Order, what, data } = paymentParts(e);
+  return {
+    user_id: e.owner_id,
+    category: 'payments',
+    type: 'payment.executed',
+    title: `${Order} paid`,
+    body: e.late
+      ? `Your ${what} was paid late: it was due on ${formatDate(e.due_date)}`
+      : `Your ${what} was paid`,
+    data: { ...data, transaction_id: e.transaction_id },
+  };
+}
+
+/**
+ * "We couldn't pay your standing order of £50.00 to Landlord: not enough money", and what becomes of the
+ * order: suspended after repeated failures (there is no resuming one: the customer sets up a new order),
+ * cancelled when an account closed, or still active for its next date.
+ */
+export function paymentFailedDraft(e: PaymentFailedEvent): Draft {
+  const { order, Order, payee, what, data } = paymentParts(e);
+  const standing = e.source === 'standing_order';
+  const reason = FAILURE[e.reason] ?? 'the payment was refused';
+  let title = `${Order} not paid`;
+  let next: string;
+  switch (e.order_status) {
+    case 'suspended':
+      title = `${Order} suspended`;
+      next =
+        `We've suspended this ${order} after repeated failures, so no more payments will be made. ` +
+        `To keep paying ${payee}, set up a new ${order} or contact us.`;
+      break;
+    case 'cancelled':
+      title = `${Order} cancelled`;
+      next = `We've cancelled this ${order}, so ${standing ? 'no more payments will be made' : "it won't be tried again"}.`;
+      break;
+    case 'completed':
+      next = `We won't try this payment again, and the ${order} has now ended.`;
+      break;
+    default:
+      next =
+        standing && e.order_status === 'active'
+          ? "We won't try this payment again; your standing order stays active for the next one."
+          : "We won't try this payment again.";
+  }
+  return {
+    user_id: e.owner_id,
+    category: 'payments',
+    type: 'payment.failed',
+    title,
+    body: `We couldn't pay your ${what}: ${reason}. ${next}`,
+    data: { ...data, reason: e.reason, attempts: e.attempts, order_status: e.order_status },
+  };
 }
 
 export function welcomeDraft(e: UserRegisteredEvent, fullName: string): Draft {

@@ -16,6 +16,21 @@ describe('notification preferences', () => {
     expect(enabledChannels(prefs, 'transactions')).toEqual(['in_app', 'sms']);
   });
 
+  it('starts payment notices in the app and by e-mail, and lets the user change them', () => {
+    expect(enabledChannels(effectivePreferences([]), 'payments')).toEqual(['in_app', 'email']);
+    const prefs = effectivePreferences([{ category: 'payments', channel: 'push', enabled: true }]);
+    expect(enabledChannels(prefs, 'payments')).toEqual(['in_app', 'email', 'push']);
+    expect(enabledChannels(prefs, 'transactions')).toEqual(['in_app', 'email']);
+  });
+
+  it('leaves out a row of a category or channel it does not know (stored by a newer instance)', () => {
+    const rows = [
+      { category: 'holidays', channel: 'email', enabled: true },
+      { category: 'transactions', channel: 'fax', enabled: true },
+    ] as unknown as Parameters<typeof effectivePreferences>[0];
+    expect(effectivePreferences(rows)).toEqual(DEFAULT_PREFERENCES);
+  });
+
   it('keeps security notices on in the app and by e-mail even if a row says otherwise', () => {
     const prefs = effectivePreferences([
       { category: 'security', channel: 'email', enabled: false },

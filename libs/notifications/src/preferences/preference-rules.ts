@@ -1,5 +1,9 @@
-/** What a user may switch on and off, and what they start with. */
-export const CATEGORIES = ['transactions', 'security', 'account', 'marketing'] as const;
+/**
+ * What a user may switch on and off, and what they start with. `payments` are the customer's standing
+ * orders and scheduled payments, paid or not (the entry a payment posts is not also a `transactions`
+ * notice to its payer).
+ */
+export const CATEGORIES = ['transactions', 'payments', 'security', 'account', 'marketing'] as const;
 export const CHANNELS = ['in_app', 'email', 'sms', 'push'] as const;
 export type Category = (typeof CATEGORIES)[number];
 export type Channel = (typeof CHANNELS)[number];
@@ -19,6 +23,7 @@ export const LOCKED_ON: Readonly<Partial<Record<Category, readonly Channel[]>>> 
  */
 export const DEFAULT_PREFERENCES: Preferences = {
   transactions: { in_app: true, email: true, sms: false, push: false },
+  payments: { in_app: true, email: true, sms: false, push: false },
   security: { in_app: true, email: true, sms: false, push: false },
   account: { in_app: true, email: true, sms: false, push: false },
   marketing: { in_app: false, email: false, sms: false, push: false },
@@ -28,12 +33,18 @@ export function isLocked(category: Category, channel: Channel): boolean {
   return LOCKED_ON[category]?.includes(channel) ?? false;
 }
 
-/** The defaults overlaid with what the user chose; locked channels are on whatever is stored. */
+/**
+ * The defaults overlaid with what the user chose; locked channels are on whatever is stored. A row of a
+ * category this code does not know is left out: a newer instance, mid-deploy, may have stored it.
+ */
 export function effectivePreferences(
   stored: { category: Category; channel: Channel; enabled: boolean }[],
 ): Preferences {
   const prefs = structuredClone(DEFAULT_PREFERENCES);
-  for (const row of stored) prefs[row.category][row.channel] = row.enabled;
+  for (const row of stored) {
+    if (CATEGORIES.includes(row.category) && CHANNELS.includes(row.channel))
+      prefs[row.category][row.channel] = row.enabled;
+  }
   for (const category of CATEGORIES) {
     for (const channel of LOCKED_ON[category] ?? []) prefs[category][channel] = true;
   }

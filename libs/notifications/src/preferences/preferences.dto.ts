@@ -30,6 +30,14 @@ export class UpdatePreferencesDto {
 
   @ApiPropertyOptional({
     type: ChannelChoicesDto,
+    description: 'Standing orders and scheduled payments: paid, or not paid and why',
+    example: { push: true },
+  })
+  @choices()
+  payments?: ChannelChoicesDto;
+
+  @ApiPropertyOptional({
+    type: ChannelChoicesDto,
     description: 'in_app and email cannot be switched off (422 preference_locked)',
     example: { push: true },
   })
@@ -51,6 +59,8 @@ export class ChannelsDto {
 
 export class PreferencesDto {
   @ApiProperty({ type: ChannelsDto }) transactions: ChannelsDto;
+  @ApiProperty({ type: ChannelsDto, description: 'Standing orders and scheduled payments' })
+  payments: ChannelsDto;
   @ApiProperty({ type: ChannelsDto }) security: ChannelsDto;
   @ApiProperty({ type: ChannelsDto }) account: ChannelsDto;
   @ApiProperty({ type: ChannelsDto, description: 'Off everywhere until the customer opts in' })

@@ -2,7 +2,10 @@ import { Check, Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 't
 import type { Category } from '../preferences/preference-rules';
 
 @Entity({ schema: 'notifications', name: 'notifications' })
-@Check('notifications_category_check', `category IN ('transactions', 'security', 'account', 'marketing')`)
+@Check(
+  'notifications_category_check',
+  `category IN ('transactions', 'payments', 'security', 'account', 'marketing')`,
+)
 // (user_id, created_at DESC, id DESC) for newest-first pages, and its unread-only twin: descending order
 // and partial indexes are beyond TypeORM's index model.
 @Index('notifications_user_idx', { synchronize: false })
