@@ -12,6 +12,7 @@ import { notificationsScenarios } from './scenarios/notifications.scenarios';
 import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
 import { identityScenarios } from './scenarios/identity.scenarios';
 import { staffScenarios } from './scenarios/staff.scenarios';
+import { PAYMENTS_TEST_ENV, paymentsScenarios } from './scenarios/payments.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { startTopology, type Running } from './support/topologies';
 
@@ -26,6 +27,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
       RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:1',
       CORS_ORIGINS: 'https://app.protobank.example',
       ...HTTP_TEST_ENV,
+      ...PAYMENTS_TEST_ENV,
     });
   });
   afterAll(async () => {
@@ -47,6 +49,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
   );
   httpScenarios(() => running);
   identityScenarios(() => running);
+  paymentsScenarios(() => running);
 
   it('reports readiness of Postgres, Redis and migrations, and no RabbitMQ', async () => {
     const res = await request(running.baseUrl).get('/health/ready').expect(200);

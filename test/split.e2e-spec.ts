@@ -14,6 +14,7 @@ import { notificationsScenarios } from './scenarios/notifications.scenarios';
 import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
 import { identityScenarios } from './scenarios/identity.scenarios';
 import { staffScenarios } from './scenarios/staff.scenarios';
+import { PAYMENTS_TEST_ENV, paymentsScenarios } from './scenarios/payments.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
@@ -29,7 +30,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   let receivers: Receivers;
   beforeAll(async () => {
     receivers = await startReceivers();
-    running = await startTopology('split', { ...receivers.env, ...HTTP_TEST_ENV });
+    running = await startTopology('split', { ...receivers.env, ...HTTP_TEST_ENV, ...PAYMENTS_TEST_ENV });
   });
   afterAll(async () => {
     await running?.stop();
@@ -50,6 +51,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   );
   httpScenarios(() => running);
   identityScenarios(() => running);
+  paymentsScenarios(() => running);
 
   it('never routes /metrics through the edge (each service is scraped on its own port)', async () => {
     for (const headers of [{}, { Authorization: `Bearer ${running.t.env.METRICS_TOKEN}` }]) {

@@ -199,7 +199,7 @@ export class DueSweep {
    * left `processing` by a crash are taken again. `late`: first tried after its paying day had passed.
    */
   private async claim(now: Date, today: string): Promise<ClaimedPayment[]> {
-    return (await this.dataSource.query(
+    const [rows] = (await this.dataSource.query(
       `WITH due AS (
          SELECT p.id FROM payments.payments p
           WHERE p.status IN ('pending', 'processing', 'retrying') AND p.next_attempt_at <= $1
@@ -214,7 +214,8 @@ export class DueSweep {
        RETURNING ${PAYMENT_COLUMNS}, y.name AS payee_name, y.type AS payee_type, y.account_id AS payee_account_id,
                  y.sort_code AS payee_sort_code, y.account_number AS payee_account_number`,
       [now, today],
-    )) as ClaimedPayment[];
+    )) as [ClaimedPayment[], number];
+    return rows;
   }
 
   /** Posts one claimed payment through the ledger and records what came of it. */
