@@ -275,14 +275,14 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
     });
 
     describe('payment notices', () => {
-      // The payments module will write these to its own outbox; until it does, the test queues them on an
-      // outbox the relay already drains. What is under test is the notifications side, in both topologies.
+      // Queued on the payments outbox as the due sweep writes them, with chosen payloads: what is under
+      // test here is the notifications side, in both topologies (payments.scenarios drives the sweep).
       const queue = async (name: 'payment.executed' | 'payment.failed', payload: Record<string, unknown>) => {
         const event = { event_id: randomUUID(), occurred_at: new Date().toISOString(), ...payload };
-        await db.query(
-          `INSERT INTO transactions.outbox (id, name, payload) VALUES (gen_random_uuid(), $1, $2)`,
-          [name, event],
-        );
+        await db.query(`INSERT INTO payments.outbox (id, name, payload) VALUES (gen_random_uuid(), $1, $2)`, [
+          name,
+          event,
+        ]);
       };
       const order = () => ({
         source: 'standing_order',
