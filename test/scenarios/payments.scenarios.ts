@@ -388,6 +388,27 @@ export function paymentsScenarios(get: () => Running) {
           payee_account_number: externalNumber(3000001),
           reference: 'RENT',
         });
+        // Analytics counts it under its own category, with the payee as who was paid (what the
+        // recurring-payee insight groups by).
+        const movement = await eventually(
+          async () =>
+            (
+              await db.query(
+                `SELECT category, merchant, kind, direction, amount::int AS amount FROM analytics.movements
+                  WHERE transaction_id = $1`,
+                [payments[0].transaction_id],
+              )
+            ).rows[0] as Record<string, unknown> | undefined,
+          15_000,
+          'analytics to count the payment',
+        );
+        expect(movement).toEqual({
+          category: 'standing_orders',
+          merchant: 'Landlord',
+          kind: 'standing_order',
+          direction: 'out',
+          amount: 50_000,
+        });
         // A sweep now finds nothing more to pay for it.
         await runDue();
         expect(await entriesOf(a, 'RENT')).toBe(1);
