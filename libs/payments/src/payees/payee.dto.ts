@@ -27,7 +27,7 @@ export class CreatePayeeDto {
   sort_code: string;
 
   @ApiProperty({
-    example: '31926819',
+    example: '31926803',
     description:
       '8 digits whose last is a modulus-11 check digit over the sort code and the others (as for transfers)',
   })
@@ -54,7 +54,7 @@ export class PayeeDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ example: 'Landlord' }) name: string;
   @ApiProperty({ example: '200000', description: '6 digits' }) sort_code: string;
-  @ApiProperty({ example: '31926819' }) account_number: string;
+  @ApiProperty({ example: '31926803' }) account_number: string;
   @ApiProperty({ nullable: true, type: String, example: 'FLAT 2 RENT' }) reference: string | null;
   @ApiProperty({
     enum: ['internal', 'external'],
