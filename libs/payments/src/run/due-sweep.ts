@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { TRANSACTIONS_API, type PaymentPostingResult, type TransactionsApi } from '@protobank/contracts';
 import { AppConfig, LOGGER, MetricsService, OutboxRelay, OutboxService } from '@protobank/platform';
@@ -63,7 +63,9 @@ interface DueOrder {
  * (a Postgres advisory lock, held on its own connection: a crashed sweeper's lock goes with it).
  */
 @Injectable()
-export class DueSweep {
+export class DueSweep implements BeforeApplicationShutdown {
+  /** Set on shutdown: a running sweep ends after its current round, and the next one goes on. */
+  private stopping = false;
   private readonly outcomes: Counter<'source' | 'outcome'>;
 
   constructor(
@@ -81,6 +83,10 @@ export class DueSweep {
       'Payment attempts by source and outcome (paid, retrying, failed)',
       ['source', 'outcome'],
     );
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
   }
 
   /** Runs one sweep, after any sweep already running (on any instance) has finished. */
@@ -119,8 +125,8 @@ export class DueSweep {
           this.logger.warn({ err, payment_id: payment.id }, 'payment not made: left for the next sweep');
         }
       });
-      // An outage: stop here; what is left (processing or due) is the next sweep's.
-      if (counts.errors > 0) break;
+      // An outage, or the app stopping: what is left (processing or due) is the next sweep's.
+      if (counts.errors > 0 || this.stopping) break;
     }
     if (counts.paid + counts.failed > 0) this.relay.kickSoon();
     return counts;

@@ -48,19 +48,24 @@ export class SweepProcessor extends QueueWorker<SweepJob> implements OnApplicati
   /**
    * Asks for a sweep now (an order due today was just set up). Kicks are deduplicated: one waits while
    * another is waiting, and one made while a sweep runs follows it (keepLastIfActive), so none is lost.
+   * Best effort: the order is saved either way, and without Redis the sweep runs once it is back.
    */
   async kick(): Promise<void> {
-    await addJobs(this.queue, [
-      {
-        name: 'sweep',
-        data: { reason: 'kick' },
-        opts: {
-          deduplication: { id: 'kick', keepLastIfActive: true },
-          removeOnComplete: true,
-          removeOnFail: 100,
+    try {
+      await addJobs(this.queue, [
+        {
+          name: 'sweep',
+          data: { reason: 'kick' },
+          opts: {
+            deduplication: { id: 'kick', keepLastIfActive: true },
+            removeOnComplete: true,
+            removeOnFail: 100,
+          },
         },
-      },
-    ]);
+      ]);
+    } catch (err) {
+      this.logger.warn({ err }, 'payments sweep not kicked: the scheduler will run it');
+    }
   }
 
   async process(job: Job<SweepJob>): Promise<SweepCounts> {
