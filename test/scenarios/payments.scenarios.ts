@@ -613,5 +613,42 @@ export function paymentsScenarios(get: () => Running) {
         expect(await balanceOf(get(), alice, a)).toBe(before - (100 + 101 + 102 + 103 + 104 + 105));
       });
     });
+    describe('abuse and races', () => {
+      /** A customer of their own (payee creation is rate-limited per customer), with an account. */
+      const fresh = async (tag: string, funds = 0) => {
+        const who = await verifiedCustomer(get(), admin, `payments.${tag}`);
+        const account = await openAccount(get(), who);
+        if (funds) await deposit(get(), admin, account, funds);
+        return { who, account };
+      };
+      const externalPayee = (who: Actor, serial: number, name = 'Payee') =>
+        payee(who, { name, sort_code: EXTERNAL_SORT_CODE, account_number: externalNumber(serial) });
+
+      it('replays a creation retried with its Idempotency-Key whatever changed since (here: the payee deleted)', async () => {
+        const { who, account } = await fresh('replaying');
+        const p = await externalPayee(who, 6_200_000);
+        const key = randomUUID();
+        const body = {
+          from_account_id: account.id,
+          payee_id: p.id,
+          amount: 100,
+          currency: 'GBP',
+          reference: 'RETRY',
+          pay_on: plusDays(today(), 3),
+        };
+        const first = await post(who, '/scheduled-payments', body, key).expect(201);
+        await http().delete(`/payees/${p.id}`).set(bearer(who.token)).expect(200);
+        const again = await post(who, '/scheduled-payments', body, key).expect(201);
+        expect(again.headers['idempotent-replayed']).toBe('true');
+        expect(again.body).toMatchObject({
+          id: first.body.id,
+          status: 'cancelled',
+          status_reason: 'payee_deleted',
+        });
+        expect(
+          (await post(who, '/scheduled-payments', { ...body, amount: 101 }, key).expect(422)).body.code,
+        ).toBe('idempotency_key_reused');
+      });
+    });
   });
 }

@@ -77,9 +77,37 @@ export class OrderChecks {
 }
 
 /**
+ * What an Idempotency-Key already created: null when the key is new; the id of what it created when it
+ * was used before with the same request; 422 when it was used for another request. Asked before any
+ * check, so a retry replays the first answer whatever has changed since (the date passed midnight, the
+ * payee was deleted, the payment was made): a client that timed out must not be told its order was
+ * refused when it exists.
+ */
+export async function createdWithKey(
+  m: EntityManager,
+  ownerId: string,
+  key: string,
+  hash: string,
+): Promise<string | null> {
+  const [first] = (await m.query(
+    `SELECT request_hash, resource_id FROM payments.idempotency_keys WHERE owner_id = $1 AND key = $2`,
+    [ownerId, key],
+  )) as { request_hash: string; resource_id: string }[];
+  if (!first) return null;
+  if (first.request_hash !== hash) {
+    throw AppError.unprocessable(
+      'idempotency_key_reused',
+      `This ${IDEMPOTENCY_HEADER} was used with a different request`,
+      [{ field: IDEMPOTENCY_HEADER, message: 'use a new key for a different request' }],
+    );
+  }
+  return first.resource_id;
+}
+
+/**
  * Claims an Idempotency-Key for a new order, in the caller's transaction: null when it is new (create the
- * order under `id`), the id of what the key created when it was used before with the same request (a
- * concurrent one waits for the first to commit), 422 when it was used for another request.
+ * order under `id`), else as createdWithKey (a concurrent request with the key waits for the first to
+ * commit).
  */
 export async function claimCreationKey(
   m: EntityManager,
@@ -94,16 +122,5 @@ export async function claimCreationKey(
     [ownerId, key, hash, id],
   )) as unknown[];
   if (inserted.length) return null;
-  const [first] = (await m.query(
-    `SELECT request_hash, resource_id FROM payments.idempotency_keys WHERE owner_id = $1 AND key = $2`,
-    [ownerId, key],
-  )) as { request_hash: string; resource_id: string }[];
-  if (first.request_hash !== hash) {
-    throw AppError.unprocessable(
-      'idempotency_key_reused',
-      `This ${IDEMPOTENCY_HEADER} was used with a different request`,
-      [{ field: IDEMPOTENCY_HEADER, message: 'use a new key for a different request' }],
-    );
-  }
-  return first.resource_id;
+  return createdWithKey(m, ownerId, key, hash);
 }

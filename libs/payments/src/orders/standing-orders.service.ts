@@ -15,7 +15,7 @@ import { completeIfDone, skipOpenPayments } from '../run/order-state';
 import { PAYMENT_COLUMNS, type PaymentRow } from '../run/payment-rows';
 import { SweepProcessor } from '../run/sweep.processor';
 import { occurrence, paymentDay, withinOrder, type Frequency } from '../schedule/calendar';
-import { claimCreationKey, OrderChecks } from './order-checks';
+import { claimCreationKey, createdWithKey, OrderChecks } from './order-checks';
 import type { CreateStandingOrderDto, StandingOrderDto, UpdateStandingOrderDto } from './order.dto';
 import { paymentView, STANDING_ORDER_SELECT, standingOrderView, type StandingOrderRow } from './views';
 
@@ -41,6 +41,9 @@ export class StandingOrdersService {
     body: CreateStandingOrderDto,
     key: string,
   ): Promise<{ view: StandingOrderDto; replayed: boolean }> {
+    const hash = requestFingerprint('standing-order', { ...body });
+    const replayed = await createdWithKey(this.dataSource.manager, ownerId, key, hash);
+    if (replayed) return { view: await this.get(ownerId, replayed), replayed: true };
     this.checks.assertWithinYear('start_date', body.start_date);
     if (body.end_date !== undefined && body.end_date < body.start_date) {
       throw invalid('end_date', 'end_date must not be before start_date');
@@ -48,13 +51,7 @@ export class StandingOrdersService {
     const payee = await this.checks.check(ownerId, body);
     const id = randomUUID();
     const existing = await this.dataSource.transaction(async (m) => {
-      const first = await claimCreationKey(
-        m,
-        ownerId,
-        key,
-        requestFingerprint('standing-order', { ...body }),
-        id,
-      );
+      const first = await claimCreationKey(m, ownerId, key, hash, id);
       if (first) return first;
       await m.query(
         `INSERT INTO payments.standing_orders (id, owner_id, from_account_id, payee_id, amount, currency, reference,
