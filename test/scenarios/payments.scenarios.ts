@@ -624,6 +624,73 @@ export function paymentsScenarios(get: () => Running) {
       const externalPayee = (who: Actor, serial: number, name = 'Payee') =>
         payee(who, { name, sort_code: EXTERNAL_SORT_CODE, account_number: externalNumber(serial) });
 
+      it('never leaves an order set up while its payee was being deleted able to pay it', async () => {
+        const { who, account } = await fresh('deleting');
+        for (let i = 0; i < 12; i++) {
+          const p = await externalPayee(who, 6_000_000 + i * 10);
+          const [path, body] =
+            i % 2
+              ? ['/standing-orders', { frequency: 'monthly', start_date: plusDays(today(), 3) }]
+              : ['/scheduled-payments', { pay_on: plusDays(today(), 3) }];
+          const [created, deleted] = await Promise.all([
+            post(who, path, {
+              from_account_id: account.id,
+              payee_id: p.id,
+              amount: 100,
+              currency: 'GBP',
+              reference: 'RACE',
+              ...body,
+            }),
+            new Promise((resolve) => setTimeout(resolve, i % 6)).then(() =>
+              http().delete(`/payees/${p.id}`).set(bearer(who.token)).expect(200),
+            ),
+          ]);
+          // Either the deletion came first (404 naming payee_id) or it cancelled the new order too.
+          if (created.status === 404) {
+            expect(created.body.details).toEqual([expect.objectContaining({ field: 'payee_id' })]);
+            continue;
+          }
+          expect(created.status).toBe(201);
+          const order = await http().get(`${path}/${created.body.id}`).set(bearer(who.token)).expect(200);
+          expect(order.body).toMatchObject({ status: 'cancelled', status_reason: 'payee_deleted' });
+          expect(deleted.body.cancelled_standing_orders + deleted.body.cancelled_scheduled_payments).toBe(1);
+        }
+      });
+
+      it('caps the standing orders and scheduled payments a customer keeps open, also when created in parallel', async () => {
+        const { who, account } = await fresh('capped');
+        const p = await externalPayee(who, 6_100_000);
+        const bodies: [string, Record<string, unknown>, string][] = [
+          [
+            '/standing-orders',
+            { frequency: 'monthly', start_date: plusDays(today(), 3) },
+            'too_many_standing_orders',
+          ],
+          ['/scheduled-payments', { pay_on: plusDays(today(), 3) }, 'too_many_scheduled_payments'],
+        ];
+        for (const [path, extra, code] of bodies) {
+          const body = {
+            from_account_id: account.id,
+            payee_id: p.id,
+            amount: 100,
+            currency: 'GBP',
+            reference: 'CAP',
+            ...extra,
+          };
+          const results = await Promise.all(Array.from({ length: 110 }, () => post(who, path, body)));
+          const created = results.filter((r) => r.status === 201);
+          expect(created).toHaveLength(100);
+          for (const r of results.filter((x) => x.status !== 201)) {
+            expect(r.status).toBe(422);
+            expect(r.body.code).toBe(code);
+          }
+          // A cancelled one no longer counts.
+          await http().post(`${path}/${created[0].body.id}/cancel`).set(bearer(who.token)).expect(200);
+          await post(who, path, body).expect(201);
+          expect((await post(who, path, body).expect(422)).body.code).toBe(code);
+        }
+      });
+
       it('replays a creation retried with its Idempotency-Key whatever changed since (here: the payee deleted)', async () => {
         const { who, account } = await fresh('replaying');
         const p = await externalPayee(who, 6_200_000);

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { TRANSACTIONS_API, type TransactionsApi } from '@protobank/contracts';
+import { TRANSACTIONS_API, type PaymentSource, type TransactionsApi } from '@protobank/contracts';
 import { AppConfig, AppError, assertAmountWithin, IDEMPOTENCY_HEADER } from '@protobank/platform';
 import type { EntityManager } from 'typeorm';
 import { PayeesService, type PayeeRow } from '../payees/payees.service';
@@ -123,4 +123,64 @@ export async function claimCreationKey(
   )) as unknown[];
   if (inserted.length) return null;
   return createdWithKey(m, ownerId, key, hash);
+}
+
+/** Most standing orders one customer keeps active or suspended: each is work for every due sweep. */
+export const MAX_STANDING_ORDERS = 100;
+/** Most scheduled payments one customer has waiting to be paid. */
+export const MAX_SCHEDULED_PAYMENTS = 100;
+
+const OPEN_ORDERS: Record<PaymentSource, { table: string; open: string; max: number; what: string }> = {
+  standing_order: {
+    table: 'payments.standing_orders',
+    open: `status IN ('active', 'suspended')`,
+    max: MAX_STANDING_ORDERS,
+    what: 'standing orders',
+  },
+  scheduled_payment: {
+    table: 'payments.scheduled_payments',
+    open: `status = 'scheduled'`,
+    max: MAX_SCHEDULED_PAYMENTS,
+    what: 'scheduled payments waiting to be paid',
+  },
+};
+
+/** Key space (pg_advisory_xact_lock's two-int form, apart from the sweep's bigint) of order creations. */
+const CREATION_LOCK = 0x6f72_6473; // "ords"
+
+/**
+ * In the transaction that creates an order, before its insert:
+ * - takes the customer's creation lock, so creations sent in parallel are counted one after another and
+ *   cannot all pass the cap (too_many_standing_orders, too_many_scheduled_payments: 422);
+ * - locks the payee row (FOR SHARE) and checks again that it is not deleted: a deletion of the payee
+ *   either committed first (404 naming payee_id) or waits for this order and cancels it with the rest.
+ *   Without it, an order created while its payee was being deleted stayed active, and was paid.
+ */
+export async function admitOrder(
+  m: EntityManager,
+  ownerId: string,
+  payeeId: string,
+  source: PaymentSource,
+): Promise<void> {
+  await m.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [CREATION_LOCK, ownerId]);
+  const payee = (await m.query(
+    `SELECT id FROM payments.payees WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL FOR SHARE`,
+    [payeeId, ownerId],
+  )) as unknown[];
+  if (!payee.length) {
+    throw new AppError(404, 'not_found', 'Payee not found', [
+      { field: 'payee_id', message: 'no such payee' },
+    ]);
+  }
+  const o = OPEN_ORDERS[source];
+  const [{ n }] = (await m.query(
+    `SELECT count(*)::int AS n FROM ${o.table} WHERE owner_id = $1 AND ${o.open}`,
+    [ownerId],
+  )) as { n: number }[];
+  if (n >= o.max) {
+    throw AppError.unprocessable(
+      source === 'standing_order' ? 'too_many_standing_orders' : 'too_many_scheduled_payments',
+      `You can have at most ${o.max} ${o.what}; cancel one first`,
+    );
+  }
 }

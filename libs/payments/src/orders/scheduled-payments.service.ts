@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { SweepProcessor } from '../run/sweep.processor';
 import { paymentDay, startOfDay } from '../schedule/calendar';
-import { claimCreationKey, createdWithKey, OrderChecks } from './order-checks';
+import { admitOrder, claimCreationKey, createdWithKey, OrderChecks } from './order-checks';
 import type { CreateScheduledPaymentDto, ScheduledPaymentDto, ScheduledPaymentsQuery } from './order.dto';
 import { SCHEDULED_PAYMENT_SELECT, scheduledPaymentView, type ScheduledPaymentRow } from './views';
 
@@ -44,6 +44,7 @@ export class ScheduledPaymentsService {
     const existing = await this.dataSource.transaction(async (m) => {
       const first = await claimCreationKey(m, ownerId, key, hash, id);
       if (first) return first;
+      await admitOrder(m, ownerId, payee.id, 'scheduled_payment');
       await m.query(
         `INSERT INTO payments.scheduled_payments (id, owner_id, from_account_id, payee_id, amount, currency, reference, pay_on)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,

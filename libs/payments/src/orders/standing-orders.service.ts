@@ -15,7 +15,7 @@ import { completeIfDone, skipOpenPayments } from '../run/order-state';
 import { PAYMENT_COLUMNS, type PaymentRow } from '../run/payment-rows';
 import { SweepProcessor } from '../run/sweep.processor';
 import { occurrence, paymentDay, withinOrder, type Frequency } from '../schedule/calendar';
-import { claimCreationKey, createdWithKey, OrderChecks } from './order-checks';
+import { admitOrder, claimCreationKey, createdWithKey, OrderChecks } from './order-checks';
 import type { CreateStandingOrderDto, StandingOrderDto, UpdateStandingOrderDto } from './order.dto';
 import { paymentView, STANDING_ORDER_SELECT, standingOrderView, type StandingOrderRow } from './views';
 
@@ -53,6 +53,7 @@ export class StandingOrdersService {
     const existing = await this.dataSource.transaction(async (m) => {
       const first = await claimCreationKey(m, ownerId, key, hash, id);
       if (first) return first;
+      await admitOrder(m, ownerId, payee.id, 'standing_order');
       await m.query(
         `INSERT INTO payments.standing_orders (id, owner_id, from_account_id, payee_id, amount, currency, reference,
                                                frequency, start_date, end_date, count, next_payment_date)
