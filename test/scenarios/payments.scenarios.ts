@@ -716,6 +716,66 @@ export function paymentsScenarios(get: () => Running) {
           (await post(who, '/scheduled-payments', { ...body, amount: 101 }, key).expect(422)).body.code,
         ).toBe('idempotency_key_reused');
       });
+
+      it('does not retry, later, an attempt that was in flight when its order was cancelled or its payee deleted', async () => {
+        const { who, account } = await fresh('inflight');
+        const gym = await externalPayee(who, 6_300_000, 'Gym');
+        const club = await externalPayee(who, 6_400_000, 'Club');
+        const order = await post(who, '/standing-orders', {
+          from_account_id: account.id,
+          payee_id: gym.id,
+          amount: 500,
+          currency: 'GBP',
+          reference: 'STOPPED',
+          frequency: 'monthly',
+          start_date: plusDays(today(), 1),
+        }).expect(201);
+        const once = await post(who, '/scheduled-payments', {
+          from_account_id: account.id,
+          payee_id: club.id,
+          amount: 700,
+          currency: 'GBP',
+          reference: 'STOPPED',
+          pay_on: plusDays(today(), 1),
+        }).expect(201);
+        // Its date comes, and a sweep has claimed both payments (processing) when the customer stops them.
+        await db.query(
+          `UPDATE payments.standing_orders SET start_date = $2, next_payment_date = $2 WHERE id = $1`,
+          [order.body.id, today()],
+        );
+        await runDue();
+        await db.query(
+          `UPDATE payments.payments SET status = 'processing', next_attempt_at = now() - interval '1 second'
+            WHERE order_id = ANY($1::uuid[])`,
+          [[order.body.id, once.body.id]],
+        );
+        await http().post(`/standing-orders/${order.body.id}/cancel`).set(bearer(who.token)).expect(200);
+        // The scheduled payment being paid is left to its attempt.
+        await http().delete(`/payees/${club.id}`).set(bearer(who.token)).expect(200);
+        // The attempts are refused (no money): neither is kept for a retry.
+        await runDue();
+        const [stopped] = await orderPayments(who, order.body.id);
+        expect(stopped).toMatchObject({
+          status: 'skipped',
+          failure_reason: 'insufficient_funds',
+          transaction_id: null,
+        });
+        const oneOff = (await scheduledPayment(who, once.body.id)).body;
+        expect(oneOff).toMatchObject({
+          status: 'cancelled',
+          status_reason: 'payee_deleted',
+          payment: { status: 'skipped' },
+        });
+        // Money arrives and the retry time passes: nothing is paid.
+        await deposit(get(), admin, account, 10_000);
+        await db.query(
+          `UPDATE payments.payments SET next_attempt_at = now() - interval '1 second' WHERE owner_id = $1`,
+          [who.id],
+        );
+        await runDue();
+        expect(await entriesOf(account, 'STOPPED')).toBe(0);
+        expect(await balanceOf(get(), who, account)).toBe(10_000);
+      });
     });
   });
 }

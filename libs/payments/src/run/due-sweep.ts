@@ -248,6 +248,23 @@ export class DueSweep {
    */
   private async record(m: EntityManager, p: ClaimedPayment, d: Decision, now: Date): Promise<void> {
     if (d.kind === 'retry') {
+      if (!(await this.stillStands(m, p))) {
+        // Its order was cancelled, or its payee deleted, while this attempt was being made: they skipped
+        // the order's other payments, and this one must not be paid by a later retry either.
+        const [skipped] = (await m.query(
+          `UPDATE payments.payments SET status = 'skipped', attempts = attempts + 1, failure_reason = $2,
+                  updated_at = now() WHERE id = $1 AND status = 'processing' RETURNING id`,
+          [p.id, d.reason],
+        )) as [unknown[], number];
+        if (skipped.length && p.source === 'scheduled_payment') {
+          await m.query(
+            `UPDATE payments.scheduled_payments SET status = 'cancelled', status_reason = 'payee_deleted',
+                    updated_at = now() WHERE id = $1 AND status = 'scheduled'`,
+            [p.order_id],
+          );
+        }
+        return;
+      }
       await m.query(
         `UPDATE payments.payments SET status = 'retrying', attempts = attempts + 1, failure_reason = $2,
                 next_attempt_at = $3, updated_at = now() WHERE id = $1 AND status = 'processing'`,
@@ -324,6 +341,27 @@ export class DueSweep {
       { ...event, reason: d.reason, attempts, order_status: orderStatus },
       quiet,
     );
+  }
+
+  /**
+   * Whether the payment's payee is still saved and its order still pays (an active standing order, a
+   * scheduled payment not cancelled). The rows are locked (FOR SHARE) in the order a payee deletion and
+   * a cancel take them (payee, then order, then payments), so one that has not committed yet waits for
+   * this recording and then finds the payment retrying, which it skips.
+   */
+  private async stillStands(m: EntityManager, p: ClaimedPayment): Promise<boolean> {
+    const payee = (await m.query(
+      `SELECT 1 FROM payments.payees WHERE id = $1 AND deleted_at IS NULL FOR SHARE`,
+      [p.payee_id],
+    )) as unknown[];
+    if (!payee.length) return false;
+    const order = (await m.query(
+      p.source === 'standing_order'
+        ? `SELECT 1 FROM payments.standing_orders WHERE id = $1 AND status = 'active' FOR SHARE`
+        : `SELECT 1 FROM payments.scheduled_payments WHERE id = $1 AND status = 'scheduled' FOR SHARE`,
+      [p.order_id],
+    )) as unknown[];
+    return order.length > 0;
   }
 
   private async orderPaid(m: EntityManager, p: ClaimedPayment, now: Date): Promise<void> {
