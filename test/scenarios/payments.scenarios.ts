@@ -776,6 +776,38 @@ export function paymentsScenarios(get: () => Running) {
         expect(await entriesOf(account, 'STOPPED')).toBe(0);
         expect(await balanceOf(get(), who, account)).toBe(10_000);
       });
+
+      it('audits every staff run of the due sweep, and many at once leave the app serving', async () => {
+        const runs = await Promise.all(
+          Array.from({ length: 15 }, () => http().post('/admin/payments/run-due').set(bearer(admin.token))),
+        );
+        // Waiting sweeps used to hold a database connection each: the pool ran dry for everyone.
+        await http().get('/payees').set(bearer(alice.token)).expect(200);
+        expect(runs.map((r) => r.status)).toEqual(runs.map(() => 200));
+        const entries = await eventually(
+          async () => {
+            const res = await http()
+              .get('/admin/audit')
+              .query({ action: 'due_sweep_run', actor_id: admin.id, limit: 100 })
+              .set(bearer(admin.token))
+              .expect(200);
+            return res.body.data.length >= 15 ? (res.body.data as Record<string, unknown>[]) : undefined;
+          },
+          15_000,
+          'the audit entries of the sweeps',
+        );
+        expect(entries[0]).toMatchObject({
+          actor_id: admin.id,
+          actor_role: 'admin',
+          action: 'due_sweep_run',
+          target_user_id: null,
+          resource_type: 'payment_sweep',
+          before: null,
+          after: { scheduled: expect.any(Number), paid: expect.any(Number), errors: 0 },
+          reason: null,
+        });
+        await http().post('/admin/payments/run-due').set(bearer(alice.token)).expect(403);
+      });
     });
   });
 }

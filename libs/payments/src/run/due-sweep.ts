@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { TRANSACTIONS_API, type PaymentPostingResult, type TransactionsApi } from '@protobank/contracts';
+import {
+  TRANSACTIONS_API,
+  type PaymentPostingResult,
+  type StaffActor,
+  type TransactionsApi,
+} from '@protobank/contracts';
 import { AppConfig, LOGGER, MetricsService, OutboxRelay, OutboxService } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -32,6 +37,8 @@ export interface SweepCounts {
 
 /** Session advisory lock of the sweep: one sweep at a time across every payments instance. */
 const SWEEP_LOCK = 0x7061_7973; // "pays"
+/** How long a sweep asked for while another runs waits before trying for the lock again. */
+const LOCK_RETRY_MS = 200;
 /** Standing orders scheduled per transaction, and payments claimed per round. */
 const BATCH = 200;
 /** Payments posted at once within a round (each is one ledger call). */
@@ -83,19 +90,58 @@ export class DueSweep {
     );
   }
 
-  /** Runs one sweep, after any sweep already running (on any instance) has finished. */
+  /**
+   * Runs one sweep, after any sweep already running (on any instance) has finished. A caller waits
+   * without holding a connection: callers blocked in pg_advisory_lock each held one, and a few staff
+   * run-due calls at once emptied the pool the running sweep needed, failing every request of the
+   * process (and the sweep's payments) until they timed out.
+   */
   async run(): Promise<SweepCounts> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      await runner.query('SELECT pg_advisory_lock($1)', [SWEEP_LOCK]);
+    for (;;) {
+      const runner = this.dataSource.createQueryRunner();
+      await runner.connect();
       try {
-        return await this.sweep();
+        const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
+          SWEEP_LOCK,
+        ])) as { locked: boolean }[];
+        if (locked) {
+          try {
+            return await this.sweep();
+          } finally {
+            await runner.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK]);
+          }
+        }
       } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK]);
+        await runner.release();
       }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+    }
+  }
+
+  /**
+   * A sweep a staff member asked for (POST /admin/payments/run-due), reported to the audit trail as
+   * staff_action.recorded with what it did; `after` is null when it stopped part way (an error). It pays
+   * only what is due, as the scheduler would within the minute, but it is a staff action on payments.
+   */
+  async runFor(staff: StaffActor): Promise<SweepCounts> {
+    let counts: SweepCounts | null = null;
+    try {
+      counts = await this.run();
+      return counts;
     } finally {
-      await runner.release();
+      await this.dataSource.transaction((m) =>
+        this.outbox.add(m, 'payments', 'staff_action.recorded', {
+          action: 'due_sweep_run',
+          actor_id: staff.user_id,
+          actor_role: staff.role,
+          target_user_id: null,
+          resource_type: 'payment_sweep',
+          resource_id: randomUUID(),
+          before: null,
+          after: counts && { ...counts },
+          reason: null,
+        }),
+      );
     }
   }
 
