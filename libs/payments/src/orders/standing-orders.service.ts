@@ -100,13 +100,18 @@ export class StandingOrdersService {
     return standingOrderView(row);
   }
 
-  /** Every date of the order that has come due, newest first, with what it came to. */
+  /**
+   * Every date of the order that has come due, newest first, with what it came to. The cursor carries the
+   * due date as its midnight UTC, and is compared as that date: a date cast to timestamptz would be
+   * midnight in the session's time zone, and east of UTC the page's last row would come back again.
+   */
   async payments(ownerId: string, id: string, cursor: string | undefined, limit: number) {
     await this.get(ownerId, id);
     const after = cursor ? decodeCursor(cursor) : null;
     const rows = (await this.dataSource.query(
       `SELECT ${PAYMENT_COLUMNS} FROM payments.payments p
-        WHERE p.order_id = $1 AND ($2::timestamptz IS NULL OR (p.due_date::timestamptz, p.id) < ($2, $3::uuid))
+        WHERE p.order_id = $1
+          AND ($2::timestamptz IS NULL OR (p.due_date, p.id) < (($2::timestamptz AT TIME ZONE 'UTC')::date, $3::uuid))
         ORDER BY p.due_date DESC, p.id DESC LIMIT $4`,
       [id, after?.created_at ?? null, after?.id ?? null, limit + 1],
     )) as PaymentRow[];
