@@ -613,5 +613,201 @@ export function paymentsScenarios(get: () => Running) {
         expect(await balanceOf(get(), alice, a)).toBe(before - (100 + 101 + 102 + 103 + 104 + 105));
       });
     });
+    describe('abuse and races', () => {
+      /** A customer of their own (payee creation is rate-limited per customer), with an account. */
+      const fresh = async (tag: string, funds = 0) => {
+        const who = await verifiedCustomer(get(), admin, `payments.${tag}`);
+        const account = await openAccount(get(), who);
+        if (funds) await deposit(get(), admin, account, funds);
+        return { who, account };
+      };
+      const externalPayee = (who: Actor, serial: number, name = 'Payee') =>
+        payee(who, { name, sort_code: EXTERNAL_SORT_CODE, account_number: externalNumber(serial) });
+
+      it('never leaves an order set up while its payee was being deleted able to pay it', async () => {
+        const { who, account } = await fresh('deleting');
+        for (let i = 0; i < 12; i++) {
+          const p = await externalPayee(who, 6_000_000 + i * 10);
+          const [path, body] =
+            i % 2
+              ? ['/standing-orders', { frequency: 'monthly', start_date: plusDays(today(), 3) }]
+              : ['/scheduled-payments', { pay_on: plusDays(today(), 3) }];
+          const [created, deleted] = await Promise.all([
+            post(who, path, {
+              from_account_id: account.id,
+              payee_id: p.id,
+              amount: 100,
+              currency: 'GBP',
+              reference: 'RACE',
+              ...body,
+            }),
+            new Promise((resolve) => setTimeout(resolve, i % 6)).then(() =>
+              http().delete(`/payees/${p.id}`).set(bearer(who.token)).expect(200),
+            ),
+          ]);
+          // Either the deletion came first (404 naming payee_id) or it cancelled the new order too.
+          if (created.status === 404) {
+            expect(created.body.details).toEqual([expect.objectContaining({ field: 'payee_id' })]);
+            continue;
+          }
+          expect(created.status).toBe(201);
+          const order = await http().get(`${path}/${created.body.id}`).set(bearer(who.token)).expect(200);
+          expect(order.body).toMatchObject({ status: 'cancelled', status_reason: 'payee_deleted' });
+          expect(deleted.body.cancelled_standing_orders + deleted.body.cancelled_scheduled_payments).toBe(1);
+        }
+      });
+
+      it('caps the standing orders and scheduled payments a customer keeps open, also when created in parallel', async () => {
+        const { who, account } = await fresh('capped');
+        const p = await externalPayee(who, 6_100_000);
+        const bodies: [string, Record<string, unknown>, string][] = [
+          [
+            '/standing-orders',
+            { frequency: 'monthly', start_date: plusDays(today(), 3) },
+            'too_many_standing_orders',
+          ],
+          ['/scheduled-payments', { pay_on: plusDays(today(), 3) }, 'too_many_scheduled_payments'],
+        ];
+        for (const [path, extra, code] of bodies) {
+          const body = {
+            from_account_id: account.id,
+            payee_id: p.id,
+            amount: 100,
+            currency: 'GBP',
+            reference: 'CAP',
+            ...extra,
+          };
+          const results = await Promise.all(Array.from({ length: 110 }, () => post(who, path, body)));
+          const created = results.filter((r) => r.status === 201);
+          expect(created).toHaveLength(100);
+          for (const r of results.filter((x) => x.status !== 201)) {
+            expect(r.status).toBe(422);
+            expect(r.body.code).toBe(code);
+          }
+          // A cancelled one no longer counts.
+          await http().post(`${path}/${created[0].body.id}/cancel`).set(bearer(who.token)).expect(200);
+          await post(who, path, body).expect(201);
+          expect((await post(who, path, body).expect(422)).body.code).toBe(code);
+        }
+      });
+
+      it('replays a creation retried with its Idempotency-Key whatever changed since (here: the payee deleted)', async () => {
+        const { who, account } = await fresh('replaying');
+        const p = await externalPayee(who, 6_200_000);
+        const key = randomUUID();
+        const body = {
+          from_account_id: account.id,
+          payee_id: p.id,
+          amount: 100,
+          currency: 'GBP',
+          reference: 'RETRY',
+          pay_on: plusDays(today(), 3),
+        };
+        const first = await post(who, '/scheduled-payments', body, key).expect(201);
+        await http().delete(`/payees/${p.id}`).set(bearer(who.token)).expect(200);
+        const again = await post(who, '/scheduled-payments', body, key).expect(201);
+        expect(again.headers['idempotent-replayed']).toBe('true');
+        expect(again.body).toMatchObject({
+          id: first.body.id,
+          status: 'cancelled',
+          status_reason: 'payee_deleted',
+        });
+        expect(
+          (await post(who, '/scheduled-payments', { ...body, amount: 101 }, key).expect(422)).body.code,
+        ).toBe('idempotency_key_reused');
+      });
+
+      it('does not retry, later, an attempt that was in flight when its order was cancelled or its payee deleted', async () => {
+        const { who, account } = await fresh('inflight');
+        const gym = await externalPayee(who, 6_300_000, 'Gym');
+        const club = await externalPayee(who, 6_400_000, 'Club');
+        const order = await post(who, '/standing-orders', {
+          from_account_id: account.id,
+          payee_id: gym.id,
+          amount: 500,
+          currency: 'GBP',
+          reference: 'STOPPED',
+          frequency: 'monthly',
+          start_date: plusDays(today(), 1),
+        }).expect(201);
+        const once = await post(who, '/scheduled-payments', {
+          from_account_id: account.id,
+          payee_id: club.id,
+          amount: 700,
+          currency: 'GBP',
+          reference: 'STOPPED',
+          pay_on: plusDays(today(), 1),
+        }).expect(201);
+        // Its date comes, and a sweep has claimed both payments (processing) when the customer stops them.
+        await db.query(
+          `UPDATE payments.standing_orders SET start_date = $2, next_payment_date = $2 WHERE id = $1`,
+          [order.body.id, today()],
+        );
+        await runDue();
+        await db.query(
+          `UPDATE payments.payments SET status = 'processing', next_attempt_at = now() - interval '1 second'
+            WHERE order_id = ANY($1::uuid[])`,
+          [[order.body.id, once.body.id]],
+        );
+        await http().post(`/standing-orders/${order.body.id}/cancel`).set(bearer(who.token)).expect(200);
+        // The scheduled payment being paid is left to its attempt.
+        await http().delete(`/payees/${club.id}`).set(bearer(who.token)).expect(200);
+        // The attempts are refused (no money): neither is kept for a retry.
+        await runDue();
+        const [stopped] = await orderPayments(who, order.body.id);
+        expect(stopped).toMatchObject({
+          status: 'skipped',
+          failure_reason: 'insufficient_funds',
+          transaction_id: null,
+        });
+        const oneOff = (await scheduledPayment(who, once.body.id)).body;
+        expect(oneOff).toMatchObject({
+          status: 'cancelled',
+          status_reason: 'payee_deleted',
+          payment: { status: 'skipped' },
+        });
+        // Money arrives and the retry time passes: nothing is paid.
+        await deposit(get(), admin, account, 10_000);
+        await db.query(
+          `UPDATE payments.payments SET next_attempt_at = now() - interval '1 second' WHERE owner_id = $1`,
+          [who.id],
+        );
+        await runDue();
+        expect(await entriesOf(account, 'STOPPED')).toBe(0);
+        expect(await balanceOf(get(), who, account)).toBe(10_000);
+      });
+
+      it('audits every staff run of the due sweep, and many at once leave the app serving', async () => {
+        const runs = await Promise.all(
+          Array.from({ length: 15 }, () => http().post('/admin/payments/run-due').set(bearer(admin.token))),
+        );
+        // Waiting sweeps used to hold a database connection each: the pool ran dry for everyone.
+        await http().get('/payees').set(bearer(alice.token)).expect(200);
+        expect(runs.map((r) => r.status)).toEqual(runs.map(() => 200));
+        const entries = await eventually(
+          async () => {
+            const res = await http()
+              .get('/admin/audit')
+              .query({ action: 'due_sweep_run', actor_id: admin.id, limit: 100 })
+              .set(bearer(admin.token))
+              .expect(200);
+            return res.body.data.length >= 15 ? (res.body.data as Record<string, unknown>[]) : undefined;
+          },
+          15_000,
+          'the audit entries of the sweeps',
+        );
+        expect(entries[0]).toMatchObject({
+          actor_id: admin.id,
+          actor_role: 'admin',
+          action: 'due_sweep_run',
+          target_user_id: null,
+          resource_type: 'payment_sweep',
+          before: null,
+          after: { scheduled: expect.any(Number), paid: expect.any(Number), errors: 0 },
+          reason: null,
+        });
+        await http().post('/admin/payments/run-due').set(bearer(alice.token)).expect(403);
+      });
+    });
   });
 }

@@ -72,8 +72,8 @@ export interface TransactionCreatedEvent extends EventBase {
 }
 
 /**
- * A staff member acted on money, status or limits in the module that emits this (the ledger today: freezes,
- * unfreezes, overdraft limits, deposits, reversals; cards and payments as they arrive). Written to that
+ * A staff member acted on money, status or limits in the module that emits this (the ledger: freezes,
+ * unfreezes, overdraft limits, deposits, reversals; payments: due sweeps run on demand; cards as it arrives). Written to that
  * module's outbox in the action's own transaction, so it exists if and only if the action committed; the
  * users module files it in the audit trail (idempotently, with occurred_at as the entry's time).
  */

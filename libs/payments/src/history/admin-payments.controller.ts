@@ -8,7 +8,14 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ErrorResponseDto, PageQuery, Roles } from '@protobank/platform';
+import {
+  CurrentCaller,
+  ErrorResponseDto,
+  PageQuery,
+  Roles,
+  staffActor,
+  type Caller,
+} from '@protobank/platform';
 import {
   AdminStandingOrdersQuery,
   PaymentListDto,
@@ -46,11 +53,11 @@ export class AdminPaymentsController {
   @ApiOperation({
     summary: 'Run the due sweep now',
     description:
-      'Pays what is due, as the every-minute scheduler does, and answers with what it did. Safe at any time and repeatedly: sweeps run one at a time (a call waits for a running one), and each payment is posted under its own key.',
+      'Pays what is due, as the every-minute scheduler does, and answers with what it did. Safe at any time and repeatedly: sweeps run one at a time (a call waits for a running one), and each payment is posted under its own key. Audited (due_sweep_run, with the counts).',
   })
   @ApiOkResponse({ type: SweepCountsDto })
-  runDue(): Promise<SweepCountsDto> {
-    return this.sweep.run();
+  runDue(@CurrentCaller() caller: Caller): Promise<SweepCountsDto> {
+    return this.sweep.runFor(staffActor(caller));
   }
 
   @Get('standing-orders')

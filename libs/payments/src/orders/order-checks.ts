@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { TRANSACTIONS_API, type TransactionsApi } from '@protobank/contracts';
+import { TRANSACTIONS_API, type PaymentSource, type TransactionsApi } from '@protobank/contracts';
 import { AppConfig, AppError, assertAmountWithin, IDEMPOTENCY_HEADER } from '@protobank/platform';
 import type { EntityManager } from 'typeorm';
 import { PayeesService, type PayeeRow } from '../payees/payees.service';
@@ -77,9 +77,37 @@ export class OrderChecks {
 }
 
 /**
+ * What an Idempotency-Key already created: null when the key is new; the id of what it created when it
+ * was used before with the same request; 422 when it was used for another request. Asked before any
+ * check, so a retry replays the first answer whatever has changed since (the date passed midnight, the
+ * payee was deleted, the payment was made): a client that timed out must not be told its order was
+ * refused when it exists.
+ */
+export async function createdWithKey(
+  m: EntityManager,
+  ownerId: string,
+  key: string,
+  hash: string,
+): Promise<string | null> {
+  const [first] = (await m.query(
+    `SELECT request_hash, resource_id FROM payments.idempotency_keys WHERE owner_id = $1 AND key = $2`,
+    [ownerId, key],
+  )) as { request_hash: string; resource_id: string }[];
+  if (!first) return null;
+  if (first.request_hash !== hash) {
+    throw AppError.unprocessable(
+      'idempotency_key_reused',
+      `This ${IDEMPOTENCY_HEADER} was used with a different request`,
+      [{ field: IDEMPOTENCY_HEADER, message: 'use a new key for a different request' }],
+    );
+  }
+  return first.resource_id;
+}
+
+/**
  * Claims an Idempotency-Key for a new order, in the caller's transaction: null when it is new (create the
- * order under `id`), the id of what the key created when it was used before with the same request (a
- * concurrent one waits for the first to commit), 422 when it was used for another request.
+ * order under `id`), else as createdWithKey (a concurrent request with the key waits for the first to
+ * commit).
  */
 export async function claimCreationKey(
   m: EntityManager,
@@ -94,16 +122,65 @@ export async function claimCreationKey(
     [ownerId, key, hash, id],
   )) as unknown[];
   if (inserted.length) return null;
-  const [first] = (await m.query(
-    `SELECT request_hash, resource_id FROM payments.idempotency_keys WHERE owner_id = $1 AND key = $2`,
-    [ownerId, key],
-  )) as { request_hash: string; resource_id: string }[];
-  if (first.request_hash !== hash) {
+  return createdWithKey(m, ownerId, key, hash);
+}
+
+/** Most standing orders one customer keeps active or suspended: each is work for every due sweep. */
+export const MAX_STANDING_ORDERS = 100;
+/** Most scheduled payments one customer has waiting to be paid. */
+export const MAX_SCHEDULED_PAYMENTS = 100;
+
+const OPEN_ORDERS: Record<PaymentSource, { table: string; open: string; max: number; what: string }> = {
+  standing_order: {
+    table: 'payments.standing_orders',
+    open: `status IN ('active', 'suspended')`,
+    max: MAX_STANDING_ORDERS,
+    what: 'standing orders',
+  },
+  scheduled_payment: {
+    table: 'payments.scheduled_payments',
+    open: `status = 'scheduled'`,
+    max: MAX_SCHEDULED_PAYMENTS,
+    what: 'scheduled payments waiting to be paid',
+  },
+};
+
+/** Key space (pg_advisory_xact_lock's two-int form, apart from the sweep's bigint) of order creations. */
+const CREATION_LOCK = 0x6f72_6473; // "ords"
+
+/**
+ * In the transaction that creates an order, before its insert:
+ * - takes the customer's creation lock, so creations sent in parallel are counted one after another and
+ *   cannot all pass the cap (too_many_standing_orders, too_many_scheduled_payments: 422);
+ * - locks the payee row (FOR SHARE) and checks again that it is not deleted: a deletion of the payee
+ *   either committed first (404 naming payee_id) or waits for this order and cancels it with the rest.
+ *   Without it, an order created while its payee was being deleted stayed active, and was paid.
+ */
+export async function admitOrder(
+  m: EntityManager,
+  ownerId: string,
+  payeeId: string,
+  source: PaymentSource,
+): Promise<void> {
+  await m.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [CREATION_LOCK, ownerId]);
+  const payee = (await m.query(
+    `SELECT id FROM payments.payees WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL FOR SHARE`,
+    [payeeId, ownerId],
+  )) as unknown[];
+  if (!payee.length) {
+    throw new AppError(404, 'not_found', 'Payee not found', [
+      { field: 'payee_id', message: 'no such payee' },
+    ]);
+  }
+  const o = OPEN_ORDERS[source];
+  const [{ n }] = (await m.query(
+    `SELECT count(*)::int AS n FROM ${o.table} WHERE owner_id = $1 AND ${o.open}`,
+    [ownerId],
+  )) as { n: number }[];
+  if (n >= o.max) {
     throw AppError.unprocessable(
-      'idempotency_key_reused',
-      `This ${IDEMPOTENCY_HEADER} was used with a different request`,
-      [{ field: IDEMPOTENCY_HEADER, message: 'use a new key for a different request' }],
+      source === 'standing_order' ? 'too_many_standing_orders' : 'too_many_scheduled_payments',
+      `You can have at most ${o.max} ${o.what}; cancel one first`,
     );
   }
-  return first.resource_id;
 }

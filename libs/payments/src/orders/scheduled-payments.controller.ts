@@ -28,6 +28,7 @@ import {
   ScheduledPaymentListDto,
   ScheduledPaymentsQuery,
 } from './order.dto';
+import { MAX_SCHEDULED_PAYMENTS } from './order-checks';
 import { ScheduledPaymentsService } from './scheduled-payments.service';
 
 @ApiTags('payments')
@@ -53,7 +54,7 @@ export class ScheduledPaymentsController {
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_closed' })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
-    description: 'currency_mismatch, same_account, payee_account_closed, idempotency_key_reused',
+    description: `currency_mismatch, same_account, payee_account_closed, idempotency_key_reused, too_many_scheduled_payments (at most ${MAX_SCHEDULED_PAYMENTS} waiting)`,
   })
   async create(
     @CurrentCaller() caller: Caller,

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { SweepProcessor } from '../run/sweep.processor';
 import { paymentDay, startOfDay } from '../schedule/calendar';
-import { claimCreationKey, OrderChecks } from './order-checks';
+import { admitOrder, claimCreationKey, createdWithKey, OrderChecks } from './order-checks';
 import type { CreateScheduledPaymentDto, ScheduledPaymentDto, ScheduledPaymentsQuery } from './order.dto';
 import { SCHEDULED_PAYMENT_SELECT, scheduledPaymentView, type ScheduledPaymentRow } from './views';
 
@@ -34,19 +34,17 @@ export class ScheduledPaymentsService {
     body: CreateScheduledPaymentDto,
     key: string,
   ): Promise<{ view: ScheduledPaymentDto; replayed: boolean }> {
+    const hash = requestFingerprint('scheduled-payment', { ...body });
+    const replayed = await createdWithKey(this.dataSource.manager, ownerId, key, hash);
+    if (replayed) return { view: await this.get(ownerId, replayed), replayed: true };
     this.checks.assertWithinYear('pay_on', body.pay_on);
     const payee = await this.checks.check(ownerId, body);
     const payOn = paymentDay(body.pay_on, this.config);
     const id = randomUUID();
     const existing = await this.dataSource.transaction(async (m) => {
-      const first = await claimCreationKey(
-        m,
-        ownerId,
-        key,
-        requestFingerprint('scheduled-payment', { ...body }),
-        id,
-      );
+      const first = await claimCreationKey(m, ownerId, key, hash, id);
       if (first) return first;
+      await admitOrder(m, ownerId, payee.id, 'scheduled_payment');
       await m.query(
         `INSERT INTO payments.scheduled_payments (id, owner_id, from_account_id, payee_id, amount, currency, reference, pay_on)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,

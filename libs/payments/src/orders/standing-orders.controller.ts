@@ -30,6 +30,7 @@ import {
   StandingOrderListDto,
   UpdateStandingOrderDto,
 } from './order.dto';
+import { MAX_STANDING_ORDERS } from './order-checks';
 import { StandingOrdersService } from './standing-orders.service';
 
 @ApiTags('payments')
@@ -55,7 +56,7 @@ export class StandingOrdersController {
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_closed' })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
-    description: 'currency_mismatch, same_account, payee_account_closed, idempotency_key_reused',
+    description: `currency_mismatch, same_account, payee_account_closed, idempotency_key_reused, too_many_standing_orders (at most ${MAX_STANDING_ORDERS} active or suspended)`,
   })
   async create(
     @CurrentCaller() caller: Caller,

@@ -15,7 +15,7 @@ import { completeIfDone, skipOpenPayments } from '../run/order-state';
 import { PAYMENT_COLUMNS, type PaymentRow } from '../run/payment-rows';
 import { SweepProcessor } from '../run/sweep.processor';
 import { occurrence, paymentDay, withinOrder, type Frequency } from '../schedule/calendar';
-import { claimCreationKey, OrderChecks } from './order-checks';
+import { admitOrder, claimCreationKey, createdWithKey, OrderChecks } from './order-checks';
 import type { CreateStandingOrderDto, StandingOrderDto, UpdateStandingOrderDto } from './order.dto';
 import { paymentView, STANDING_ORDER_SELECT, standingOrderView, type StandingOrderRow } from './views';
 
@@ -41,6 +41,9 @@ export class StandingOrdersService {
     body: CreateStandingOrderDto,
     key: string,
   ): Promise<{ view: StandingOrderDto; replayed: boolean }> {
+    const hash = requestFingerprint('standing-order', { ...body });
+    const replayed = await createdWithKey(this.dataSource.manager, ownerId, key, hash);
+    if (replayed) return { view: await this.get(ownerId, replayed), replayed: true };
     this.checks.assertWithinYear('start_date', body.start_date);
     if (body.end_date !== undefined && body.end_date < body.start_date) {
       throw invalid('end_date', 'end_date must not be before start_date');
@@ -48,14 +51,9 @@ export class StandingOrdersService {
     const payee = await this.checks.check(ownerId, body);
     const id = randomUUID();
     const existing = await this.dataSource.transaction(async (m) => {
-      const first = await claimCreationKey(
-        m,
-        ownerId,
-        key,
-        requestFingerprint('standing-order', { ...body }),
-        id,
-      );
+      const first = await claimCreationKey(m, ownerId, key, hash, id);
       if (first) return first;
+      await admitOrder(m, ownerId, payee.id, 'standing_order');
       await m.query(
         `INSERT INTO payments.standing_orders (id, owner_id, from_account_id, payee_id, amount, currency, reference,
                                                frequency, start_date, end_date, count, next_payment_date)
@@ -102,13 +100,18 @@ export class StandingOrdersService {
     return standingOrderView(row);
   }
 
-  /** Every date of the order that has come due, newest first, with what it came to. */
+  /**
+   * Every date of the order that has come due, newest first, with what it came to. The cursor carries the
+   * due date as its midnight UTC, and is compared as that date: a date cast to timestamptz would be
+   * midnight in the session's time zone, and east of UTC the page's last row would come back again.
+   */
   async payments(ownerId: string, id: string, cursor: string | undefined, limit: number) {
     await this.get(ownerId, id);
     const after = cursor ? decodeCursor(cursor) : null;
     const rows = (await this.dataSource.query(
       `SELECT ${PAYMENT_COLUMNS} FROM payments.payments p
-        WHERE p.order_id = $1 AND ($2::timestamptz IS NULL OR (p.due_date::timestamptz, p.id) < ($2, $3::uuid))
+        WHERE p.order_id = $1
+          AND ($2::timestamptz IS NULL OR (p.due_date, p.id) < (($2::timestamptz AT TIME ZONE 'UTC')::date, $3::uuid))
         ORDER BY p.due_date DESC, p.id DESC LIMIT $4`,
       [id, after?.created_at ?? null, after?.id ?? null, limit + 1],
     )) as PaymentRow[];

@@ -133,15 +133,26 @@ export class PayeesService {
           WHERE payee_id = $1 AND status IN ('active', 'suspended') RETURNING id`,
         [id],
       )) as [{ id: string }[], number];
-      const [scheduled] = (await m.query(
-        `UPDATE payments.scheduled_payments s SET status = 'cancelled', status_reason = 'payee_deleted',
-                updated_at = now()
-          WHERE payee_id = $1 AND status = 'scheduled'
-            AND NOT EXISTS (SELECT 1 FROM payments.payments p WHERE p.order_id = s.id AND p.status = 'processing')
-          RETURNING id`,
+      for (const o of orders) await skipOpenPayments(m, o.id);
+      // A scheduled payment is cancelled only if its payment could be skipped. The skip's row locks order
+      // it with a sweep's claim: either the claim committed first (the payment is being made, and its
+      // order is left to say so) or the claim finds it skipped; none is both cancelled and paid. Orders
+      // are locked before their payments, as a customer's cancel does.
+      const open = (await m.query(
+        `SELECT id FROM payments.scheduled_payments WHERE payee_id = $1 AND status = 'scheduled' FOR UPDATE`,
         [id],
+      )) as { id: string }[];
+      const [skipped] = (await m.query(
+        `UPDATE payments.payments SET status = 'skipped', updated_at = now()
+          WHERE order_id = ANY($1::uuid[]) AND status IN ('pending', 'retrying') RETURNING order_id`,
+        [open.map((o) => o.id)],
+      )) as [{ order_id: string }[], number];
+      const [scheduled] = (await m.query(
+        `UPDATE payments.scheduled_payments SET status = 'cancelled', status_reason = 'payee_deleted',
+                updated_at = now()
+          WHERE id = ANY($1::uuid[]) RETURNING id`,
+        [skipped.map((p) => p.order_id)],
       )) as [{ id: string }[], number];
-      for (const o of [...orders, ...scheduled]) await skipOpenPayments(m, o.id);
       return {
         id,
         deleted: true as const,

@@ -1,6 +1,11 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { TRANSACTIONS_API, type PaymentPostingResult, type TransactionsApi } from '@protobank/contracts';
+import {
+  TRANSACTIONS_API,
+  type PaymentPostingResult,
+  type StaffActor,
+  type TransactionsApi,
+} from '@protobank/contracts';
 import { AppConfig, LOGGER, MetricsService, OutboxRelay, OutboxService } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -32,6 +37,8 @@ export interface SweepCounts {
 
 /** Session advisory lock of the sweep: one sweep at a time across every payments instance. */
 const SWEEP_LOCK = 0x7061_7973; // "pays"
+/** How long a sweep asked for while another runs waits before trying for the lock again. */
+const LOCK_RETRY_MS = 200;
 /** Standing orders scheduled per transaction, and payments claimed per round. */
 const BATCH = 200;
 /** Payments posted at once within a round (each is one ledger call). */
@@ -89,19 +96,58 @@ export class DueSweep implements BeforeApplicationShutdown {
     this.stopping = true;
   }
 
-  /** Runs one sweep, after any sweep already running (on any instance) has finished. */
+  /**
+   * Runs one sweep, after any sweep already running (on any instance) has finished. A caller waits
+   * without holding a connection: callers blocked in pg_advisory_lock each held one, and a few staff
+   * run-due calls at once emptied the pool the running sweep needed, failing every request of the
+   * process (and the sweep's payments) until they timed out.
+   */
   async run(): Promise<SweepCounts> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      await runner.query('SELECT pg_advisory_lock($1)', [SWEEP_LOCK]);
+    for (;;) {
+      const runner = this.dataSource.createQueryRunner();
+      await runner.connect();
       try {
-        return await this.sweep();
+        const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
+          SWEEP_LOCK,
+        ])) as { locked: boolean }[];
+        if (locked) {
+          try {
+            return await this.sweep();
+          } finally {
+            await runner.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK]);
+          }
+        }
       } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK]);
+        await runner.release();
       }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+    }
+  }
+
+  /**
+   * A sweep a staff member asked for (POST /admin/payments/run-due), reported to the audit trail as
+   * staff_action.recorded with what it did; `after` is null when it stopped part way (an error). It pays
+   * only what is due, as the scheduler would within the minute, but it is a staff action on payments.
+   */
+  async runFor(staff: StaffActor): Promise<SweepCounts> {
+    let counts: SweepCounts | null = null;
+    try {
+      counts = await this.run();
+      return counts;
     } finally {
-      await runner.release();
+      await this.dataSource.transaction((m) =>
+        this.outbox.add(m, 'payments', 'staff_action.recorded', {
+          action: 'due_sweep_run',
+          actor_id: staff.user_id,
+          actor_role: staff.role,
+          target_user_id: null,
+          resource_type: 'payment_sweep',
+          resource_id: randomUUID(),
+          before: null,
+          after: counts && { ...counts },
+          reason: null,
+        }),
+      );
     }
   }
 
@@ -254,6 +300,23 @@ export class DueSweep implements BeforeApplicationShutdown {
    */
   private async record(m: EntityManager, p: ClaimedPayment, d: Decision, now: Date): Promise<void> {
     if (d.kind === 'retry') {
+      if (!(await this.stillStands(m, p))) {
+        // Its order was cancelled, or its payee deleted, while this attempt was being made: they skipped
+        // the order's other payments, and this one must not be paid by a later retry either.
+        const [skipped] = (await m.query(
+          `UPDATE payments.payments SET status = 'skipped', attempts = attempts + 1, failure_reason = $2,
+                  updated_at = now() WHERE id = $1 AND status = 'processing' RETURNING id`,
+          [p.id, d.reason],
+        )) as [unknown[], number];
+        if (skipped.length && p.source === 'scheduled_payment') {
+          await m.query(
+            `UPDATE payments.scheduled_payments SET status = 'cancelled', status_reason = 'payee_deleted',
+                    updated_at = now() WHERE id = $1 AND status = 'scheduled'`,
+            [p.order_id],
+          );
+        }
+        return;
+      }
       await m.query(
         `UPDATE payments.payments SET status = 'retrying', attempts = attempts + 1, failure_reason = $2,
                 next_attempt_at = $3, updated_at = now() WHERE id = $1 AND status = 'processing'`,
@@ -330,6 +393,27 @@ export class DueSweep implements BeforeApplicationShutdown {
       { ...event, reason: d.reason, attempts, order_status: orderStatus },
       quiet,
     );
+  }
+
+  /**
+   * Whether the payment's payee is still saved and its order still pays (an active standing order, a
+   * scheduled payment not cancelled). The rows are locked (FOR SHARE) in the order a payee deletion and
+   * a cancel take them (payee, then order, then payments), so one that has not committed yet waits for
+   * this recording and then finds the payment retrying, which it skips.
+   */
+  private async stillStands(m: EntityManager, p: ClaimedPayment): Promise<boolean> {
+    const payee = (await m.query(
+      `SELECT 1 FROM payments.payees WHERE id = $1 AND deleted_at IS NULL FOR SHARE`,
+      [p.payee_id],
+    )) as unknown[];
+    if (!payee.length) return false;
+    const order = (await m.query(
+      p.source === 'standing_order'
+        ? `SELECT 1 FROM payments.standing_orders WHERE id = $1 AND status = 'active' FOR SHARE`
+        : `SELECT 1 FROM payments.scheduled_payments WHERE id = $1 AND status = 'scheduled' FOR SHARE`,
+      [p.order_id],
+    )) as unknown[];
+    return order.length > 0;
   }
 
   private async orderPaid(m: EntityManager, p: ClaimedPayment, now: Date): Promise<void> {
