@@ -6,12 +6,15 @@
 import {
   Module,
   type DynamicModule,
+  type InjectionToken,
   type INestApplicationContext,
+  type ModuleMetadata,
   type Provider,
   type Type,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
 import type { ContractDef } from '@protobank/contracts';
 import {
   connectTransport,
@@ -33,7 +36,17 @@ export interface ContextOptions {
   serves?: ContractDef<unknown>[];
   calls?: ContractDef<unknown>[];
   subscriptions?: MessagingOptions['subscriptions'];
+  /**
+   * Providers replaced wherever a module provides them (a test's clock, a wrapped contract binding): a
+   * module's own providers cannot be replaced from outside it otherwise.
+   */
+  overrides?: ProviderOverride[];
 }
+
+export type ProviderOverride =
+  | { provide: InjectionToken; useValue: unknown }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  | { provide: InjectionToken; useFactory: (...args: any[]) => unknown; inject?: InjectionToken[] };
 
 @Module({})
 class TestRootModule {}
@@ -41,29 +54,41 @@ class TestRootModule {}
 export async function createContext(o: ContextOptions): Promise<INestApplicationContext> {
   const config = loadConfig({ ...o.env, LOG_LEVEL: 'fatal' });
   const logger = createLogger(config, o.service);
-  const app = await NestFactory.create(
-    {
-      module: TestRootModule,
-      imports: [
-        PlatformModule.forRoot({
-          service: o.service,
-          config,
-          logger,
-          transport: o.transport,
-          serves: o.serves,
-          calls: o.calls,
-          subscriptions: o.subscriptions,
-        }),
-        ...(o.modules ?? []),
-      ],
-      providers: o.providers ?? [],
-      controllers: o.controllers ?? [],
-    },
-    new FastifyAdapter(),
-    { logger: false },
-  );
+  const metadata: ModuleMetadata = {
+    imports: [
+      PlatformModule.forRoot({
+        service: o.service,
+        config,
+        logger,
+        transport: o.transport,
+        serves: o.serves,
+        calls: o.calls,
+        subscriptions: o.subscriptions,
+      }),
+      ...(o.modules ?? []),
+    ],
+    providers: o.providers ?? [],
+    controllers: o.controllers ?? [],
+  };
+  const app = o.overrides?.length
+    ? await withOverrides(metadata, o.overrides)
+    : await NestFactory.create({ module: TestRootModule, ...metadata }, new FastifyAdapter(), {
+        logger: false,
+      });
   connectTransport(app);
   await app.init();
   await app.startAllMicroservices();
   return app;
+}
+
+/** The same application, built by @nestjs/testing, which can replace providers inside modules. */
+async function withOverrides(metadata: ModuleMetadata, overrides: ProviderOverride[]) {
+  const builder = Test.createTestingModule(metadata);
+  for (const o of overrides) {
+    const by = builder.overrideProvider(o.provide);
+    if ('useValue' in o) by.useValue(o.useValue);
+    else by.useFactory({ factory: o.useFactory, inject: o.inject });
+  }
+  const compiled = await builder.compile();
+  return compiled.createNestApplication(new FastifyAdapter(), { logger: false });
 }

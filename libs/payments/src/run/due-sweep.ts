@@ -248,7 +248,9 @@ export class DueSweep implements BeforeApplicationShutdown {
   /**
    * Marks the next round of payments `processing`: due ones (their time has come), oldest paying day
    * first, and only the oldest open payment of each order, so an order's dates are paid in order. Ones
-   * left `processing` by a crash are taken again. `late`: first tried after its paying day had passed.
+   * left `processing` by a crash are taken again. `late`: first tried after its paying day had passed,
+   * decided by the first claim (of a `pending` payment) only: one taken again after a crash was tried
+   * then, its attempt not recorded (attempts still 0), and may well have been posted on time.
    */
   private async claim(now: Date, today: string): Promise<ClaimedPayment[]> {
     const [rows] = (await this.dataSource.query(
@@ -260,7 +262,7 @@ export class DueSweep implements BeforeApplicationShutdown {
                                AND e.status IN ('pending', 'processing', 'retrying'))
           ORDER BY p.pay_on, p.due_date, p.id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
        UPDATE payments.payments p
-          SET status = 'processing', late = p.late OR (p.attempts = 0 AND p.pay_on < $2), updated_at = now()
+          SET status = 'processing', late = p.late OR (p.status = 'pending' AND p.pay_on < $2), updated_at = now()
          FROM due, payments.payees y
         WHERE p.id = due.id AND y.id = p.payee_id
        RETURNING ${PAYMENT_COLUMNS}, y.name AS payee_name, y.type AS payee_type, y.account_id AS payee_account_id,
