@@ -1,3 +1,4 @@
+import { jsonAmount } from '@protobank/platform';
 import { PAYMENT_COLUMNS, type PaymentRow } from '../run/payment-rows';
 import type { PaymentDto, ScheduledPaymentDto, StandingOrderDto } from './order.dto';
 
@@ -9,7 +10,7 @@ export const paymentView = (p: PaymentRow): PaymentDto => ({
   order_id: p.order_id,
   from_account_id: p.from_account_id,
   payee_id: p.payee_id,
-  amount: Number(p.amount),
+  amount: jsonAmount(p.amount),
   currency: p.currency,
   reference: p.reference,
   due_date: p.due_date,
@@ -79,7 +80,7 @@ const order = (r: OrderRow) => ({
   from_account_id: r.from_account_id,
   payee_id: r.payee_id,
   payee_name: r.payee_name,
-  amount: Number(r.amount),
+  amount: jsonAmount(r.amount),
   currency: r.currency,
   reference: r.reference,
   status: r.status,

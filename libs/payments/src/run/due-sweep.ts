@@ -6,7 +6,14 @@ import {
   type StaffActor,
   type TransactionsApi,
 } from '@protobank/contracts';
-import { AppConfig, LOGGER, MetricsService, OutboxRelay, OutboxService } from '@protobank/platform';
+import {
+  AppConfig,
+  jsonAmount,
+  LOGGER,
+  MetricsService,
+  OutboxRelay,
+  OutboxService,
+} from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
@@ -280,7 +287,7 @@ export class DueSweep implements BeforeApplicationShutdown {
       owner_id: p.owner_id,
       from_account_id: p.from_account_id,
       to_account_id: p.payee_account_id,
-      amount: Number(p.amount),
+      amount: jsonAmount(p.amount),
       currency: p.currency,
       reference: p.reference,
       payee_name: p.payee_name,
@@ -348,7 +355,7 @@ export class DueSweep implements BeforeApplicationShutdown {
       from_account_id: p.from_account_id,
       payee_id: p.payee_id,
       payee_name: p.payee_name,
-      amount: Number(p.amount),
+      amount: jsonAmount(p.amount),
       currency: p.currency,
       reference: p.reference,
       due_date: p.due_date,
@@ -373,7 +380,7 @@ export class DueSweep implements BeforeApplicationShutdown {
           {
             payment_id: p.id,
             transaction_id: d.transactionId,
-            amount: Number(p.amount),
+            amount: jsonAmount(p.amount),
             currency: p.currency,
             from_account_id: p.from_account_id,
             payee_name: p.payee_name,
