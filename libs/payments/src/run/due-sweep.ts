@@ -2,6 +2,7 @@ import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/comm
 import { InjectDataSource } from '@nestjs/typeorm';
 import {
   TRANSACTIONS_API,
+  type PaymentPosting,
   type PaymentPostingResult,
   type StaffActor,
   type TransactionsApi,
@@ -13,6 +14,7 @@ import {
   MetricsService,
   OutboxRelay,
   OutboxService,
+  type OutboxEntry,
 } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -170,14 +172,7 @@ export class DueSweep implements BeforeApplicationShutdown {
     for (;;) {
       const claimed = await this.claim(now, today);
       if (claimed.length === 0) break;
-      await eachLimited(claimed, CONCURRENCY, async (payment) => {
-        try {
-          counts[await this.execute(payment, now)]++;
-        } catch (err) {
-          counts.errors++;
-          this.logger.warn({ err, payment_id: payment.id }, 'payment not made: left for the next sweep');
-        }
-      });
+      await this.round(claimed, now, counts);
       // An outage, or the app stopping: what is left (processing or due) is the next sweep's.
       if (counts.errors > 0 || this.stopping) break;
     }
@@ -279,9 +274,52 @@ export class DueSweep implements BeforeApplicationShutdown {
     return rows;
   }
 
-  /** Posts one claimed payment through the ledger and records what came of it. */
-  private async execute(p: ClaimedPayment, now: Date): Promise<'paid' | 'retrying' | 'failed'> {
-    const result: PaymentPostingResult = await this.ledger.pay({
+  /**
+   * One round: posts every claimed payment through the ledger (CONCURRENCY at a time), then records the
+   * paid ones together, in one transaction, and each other outcome in its own. A payment whose posting or
+   * recording did not happen stays `processing` and is the next sweep's (its posting replays).
+   */
+  private async round(claimed: ClaimedPayment[], now: Date, counts: SweepCounts): Promise<void> {
+    const paid: Paid[] = [];
+    const others: { p: ClaimedPayment; d: Exclude<Decision, { kind: 'paid' }> }[] = [];
+    await eachLimited(claimed, CONCURRENCY, async (p) => {
+      try {
+        const d = this.decide(p, await this.ledger.pay(this.posting(p)), now);
+        if (d.kind === 'paid') paid.push({ p, transactionId: d.transactionId });
+        else others.push({ p, d });
+      } catch (err) {
+        counts.errors++;
+        this.logger.warn({ err, payment_id: p.id }, 'payment not made: left for the next sweep');
+      }
+    });
+    if (paid.length > 0) {
+      try {
+        await this.dataSource.transaction((m) => this.recordPaid(m, paid, now));
+        counts.paid += paid.length;
+        for (const { p } of paid) this.outcomes.inc({ source: p.source, outcome: 'paid' });
+      } catch (err) {
+        counts.errors += paid.length;
+        this.logger.warn(
+          { err, payments: paid.length },
+          'payments made but not recorded: left for the next sweep',
+        );
+      }
+    }
+    await eachLimited(others, CONCURRENCY, async ({ p, d }) => {
+      try {
+        await this.dataSource.transaction((m) => this.record(m, p, d, now));
+        const outcome = d.kind === 'retry' ? 'retrying' : 'failed';
+        counts[outcome]++;
+        this.outcomes.inc({ source: p.source, outcome });
+      } catch (err) {
+        counts.errors++;
+        this.logger.warn({ err, payment_id: p.id }, 'payment attempt not recorded: left for the next sweep');
+      }
+    });
+  }
+
+  private posting(p: ClaimedPayment): PaymentPosting {
+    return {
       key: ledgerKey(p),
       kind: p.source,
       owner_id: p.owner_id,
@@ -291,23 +329,91 @@ export class DueSweep implements BeforeApplicationShutdown {
       currency: p.currency,
       reference: p.reference,
       payee_name: p.payee_name,
-    });
-    const decision = decide(result, p.attempts, now, {
+    };
+  }
+
+  private decide(p: ClaimedPayment, result: PaymentPostingResult, now: Date): Decision {
+    return decide(result, p.attempts, now, {
       retryAttempts: this.config.paymentRetryAttempts,
       retryIntervalMinutes: this.config.paymentRetryIntervalMinutes,
     });
-    await this.dataSource.transaction((m) => this.record(m, p, decision, now));
-    const outcome = decision.kind === 'paid' ? 'paid' : decision.kind === 'retry' ? 'retrying' : 'failed';
-    this.outcomes.inc({ source: p.source, outcome });
-    return outcome;
   }
 
   /**
-   * Records an attempt, in one transaction with its order's change and its events. Only a payment still
-   * `processing` is recorded: a second recording of the same attempt (two sweeps cannot run at once, but
-   * a slow one may outlive its lock's connection) changes nothing.
+   * Records a round's paid payments, set-based: the payments, their orders, the orders that are now
+   * complete and the events, whatever the round's size, in a handful of statements. Only payments still
+   * `processing` are recorded (see record). A round holds at most one payment per order (claim), so an
+   * order's counters move by one.
    */
-  private async record(m: EntityManager, p: ClaimedPayment, d: Decision, now: Date): Promise<void> {
+  private async recordPaid(m: EntityManager, paid: Paid[], now: Date): Promise<void> {
+    const byId = new Map(paid.map((x) => [x.p.id, x]));
+    const [rows] = (await m.query(
+      `UPDATE payments.payments p SET status = 'paid', attempts = p.attempts + 1, transaction_id = t.tx,
+              failure_reason = NULL, settled_at = $3, updated_at = now()
+         FROM unnest($1::uuid[], $2::uuid[]) AS t(id, tx)
+        WHERE p.id = t.id AND p.status = 'processing' RETURNING p.id`,
+      [[...byId.keys()], [...byId.values()].map((x) => x.transactionId), now],
+    )) as [{ id: string }[], number];
+    const settled = rows.map((r) => byId.get(r.id)!);
+    if (settled.length === 0) return;
+    const standing = settled.filter((x) => x.p.source === 'standing_order').map((x) => x.p.order_id);
+    const scheduled = settled.filter((x) => x.p.source === 'scheduled_payment').map((x) => x.p.order_id);
+    if (standing.length > 0) {
+      await m.query(
+        `UPDATE payments.standing_orders o SET payments_made = o.payments_made + t.paid, consecutive_failures = 0,
+                last_executed_at = $2, updated_at = now()
+           FROM (SELECT id, count(*)::int AS paid FROM unnest($1::uuid[]) AS id GROUP BY id) t
+          WHERE o.id = t.id`,
+        [standing, now],
+      );
+      await completeIfDone(m, standing);
+    }
+    if (scheduled.length > 0) {
+      await m.query(
+        `UPDATE payments.scheduled_payments SET status = 'paid', updated_at = now()
+          WHERE id = ANY($1::uuid[]) AND status = 'scheduled'`,
+        [scheduled],
+      );
+    }
+    const executedAt = now.toISOString();
+    const events: OutboxEntry[] = [];
+    for (const { p, transactionId } of settled) {
+      events.push({
+        name: 'payment.executed',
+        input: { ...eventOf(p), transaction_id: transactionId, executed_at: executedAt },
+      });
+      if (p.payee_type === 'external') {
+        events.push({
+          name: 'payment.sent',
+          input: {
+            payment_id: p.id,
+            transaction_id: transactionId,
+            amount: jsonAmount(p.amount),
+            currency: p.currency,
+            from_account_id: p.from_account_id,
+            payee_name: p.payee_name,
+            payee_sort_code: p.payee_sort_code,
+            payee_account_number: p.payee_account_number,
+            reference: p.reference,
+            executed_at: executedAt,
+          },
+        });
+      }
+    }
+    await this.outbox.addMany(m, 'payments', events, { notify: false });
+  }
+
+  /**
+   * Records an attempt that did not pay, in one transaction with its order's change and its event. Only a
+   * payment still `processing` is recorded: a second recording of the same attempt (two sweeps cannot run
+   * at once, but a slow one may outlive its lock's connection) changes nothing.
+   */
+  private async record(
+    m: EntityManager,
+    p: ClaimedPayment,
+    d: Exclude<Decision, { kind: 'paid' }>,
+    now: Date,
+  ): Promise<void> {
     if (d.kind === 'retry') {
       if (!(await this.stillStands(m, p))) {
         // Its order was cancelled, or its payee deleted, while this attempt was being made: they skipped
@@ -334,73 +440,19 @@ export class DueSweep implements BeforeApplicationShutdown {
       return;
     }
     const [settled] = (await m.query(
-      `UPDATE payments.payments SET status = $2, attempts = attempts + 1, transaction_id = $3,
-              failure_reason = $4, settled_at = $5, updated_at = now()
+      `UPDATE payments.payments SET status = 'failed', attempts = attempts + 1, transaction_id = NULL,
+              failure_reason = $2, settled_at = $3, updated_at = now()
         WHERE id = $1 AND status = 'processing' RETURNING attempts`,
-      [
-        p.id,
-        d.kind === 'paid' ? 'paid' : 'failed',
-        d.kind === 'paid' ? d.transactionId : null,
-        d.kind === 'failed' ? d.reason : null,
-        now,
-      ],
+      [p.id, d.reason, now],
     )) as [{ attempts: number }[], number];
     if (!settled?.length) return;
-    const attempts = settled[0].attempts;
-    const event = {
-      payment_id: p.id,
-      source: p.source,
-      order_id: p.order_id,
-      owner_id: p.owner_id,
-      from_account_id: p.from_account_id,
-      payee_id: p.payee_id,
-      payee_name: p.payee_name,
-      amount: jsonAmount(p.amount),
-      currency: p.currency,
-      reference: p.reference,
-      due_date: p.due_date,
-      late: p.late,
-    };
-    const quiet = { notify: false };
-    if (d.kind === 'paid') {
-      await this.orderPaid(m, p, now);
-      const executedAt = now.toISOString();
-      await this.outbox.add(
-        m,
-        'payments',
-        'payment.executed',
-        { ...event, transaction_id: d.transactionId, executed_at: executedAt },
-        quiet,
-      );
-      if (p.payee_type === 'external') {
-        await this.outbox.add(
-          m,
-          'payments',
-          'payment.sent',
-          {
-            payment_id: p.id,
-            transaction_id: d.transactionId,
-            amount: jsonAmount(p.amount),
-            currency: p.currency,
-            from_account_id: p.from_account_id,
-            payee_name: p.payee_name,
-            payee_sort_code: p.payee_sort_code,
-            payee_account_number: p.payee_account_number,
-            reference: p.reference,
-            executed_at: executedAt,
-          },
-          quiet,
-        );
-      }
-      return;
-    }
     const orderStatus = await this.orderFailed(m, p, d.stopsOrder, d.reason);
     await this.outbox.add(
       m,
       'payments',
       'payment.failed',
-      { ...event, reason: d.reason, attempts, order_status: orderStatus },
-      quiet,
+      { ...eventOf(p), reason: d.reason, attempts: settled[0].attempts, order_status: orderStatus },
+      { notify: false },
     );
   }
 
@@ -423,23 +475,6 @@ export class DueSweep implements BeforeApplicationShutdown {
       [p.order_id],
     )) as unknown[];
     return order.length > 0;
-  }
-
-  private async orderPaid(m: EntityManager, p: ClaimedPayment, now: Date): Promise<void> {
-    if (p.source === 'scheduled_payment') {
-      await m.query(
-        `UPDATE payments.scheduled_payments SET status = 'paid', updated_at = now()
-          WHERE id = $1 AND status = 'scheduled'`,
-        [p.order_id],
-      );
-      return;
-    }
-    await m.query(
-      `UPDATE payments.standing_orders SET payments_made = payments_made + 1, consecutive_failures = 0,
-              last_executed_at = $2, updated_at = now() WHERE id = $1`,
-      [p.order_id, now],
-    );
-    await completeIfDone(m, p.order_id);
   }
 
   /** The order's status after a failed due date (see statusAfterFailure); open dates of a stopped order are skipped. */
@@ -482,7 +517,7 @@ export class DueSweep implements BeforeApplicationShutdown {
       await skipOpenPayments(m, p.order_id);
       return status;
     }
-    return (await completeIfDone(m, p.order_id)) ? 'completed' : 'active';
+    return (await completeIfDone(m, p.order_id)) > 0 ? 'completed' : 'active';
   }
 }
 
@@ -493,4 +528,28 @@ async function eachLimited<T>(items: T[], limit: number, task: (item: T) => Prom
     while (next < items.length) await task(items[next++]);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/** A payment the ledger posted (or had posted: a replay), to be recorded as paid. */
+interface Paid {
+  p: ClaimedPayment;
+  transactionId: string;
+}
+
+/** What payment.executed and payment.failed say about the payment itself. */
+function eventOf(p: ClaimedPayment) {
+  return {
+    payment_id: p.id,
+    source: p.source,
+    order_id: p.order_id,
+    owner_id: p.owner_id,
+    from_account_id: p.from_account_id,
+    payee_id: p.payee_id,
+    payee_name: p.payee_name,
+    amount: jsonAmount(p.amount),
+    currency: p.currency,
+    reference: p.reference,
+    due_date: p.due_date,
+    late: p.late,
+  };
 }

@@ -10,14 +10,17 @@ export async function skipOpenPayments(m: EntityManager, orderId: string): Promi
   return count;
 }
 
-/** An active standing order with no date left and no payment open is completed; true when it was. */
-export async function completeIfDone(m: EntityManager, orderId: string): Promise<boolean> {
+/** Active standing orders with no date left and no payment open are completed; how many were. */
+export async function completeIfDone(
+  m: EntityManager,
+  orderIds: string | readonly string[],
+): Promise<number> {
   const [, count] = (await m.query(
     `UPDATE payments.standing_orders o SET status = 'completed', updated_at = now()
-      WHERE o.id = $1 AND o.status = 'active' AND o.next_payment_date IS NULL
+      WHERE o.id = ANY($1::uuid[]) AND o.status = 'active' AND o.next_payment_date IS NULL
         AND NOT EXISTS (SELECT 1 FROM payments.payments p
                          WHERE p.order_id = o.id AND p.status IN ('pending', 'processing', 'retrying'))`,
-    [orderId],
+    [typeof orderIds === 'string' ? [orderIds] : orderIds],
   )) as [unknown, number];
-  return count > 0;
+  return count;
 }

@@ -7,6 +7,9 @@ import { assertSchemaName } from '../../database/schema-name';
 
 export const OUTBOX_CHANNEL = 'protobank_outbox';
 
+/** One event to write: its name and its payload without the envelope (event_id, occurred_at). */
+export type OutboxEntry = { [N in EventName]: { name: N; input: EventInput<N> } }[EventName];
+
 /**
  * Writes integration events to the producing module's outbox table, inside the caller's transaction:
  * the event exists if and only if the change committed. The NOTIFY is delivered on commit only, which
@@ -21,17 +24,42 @@ export class OutboxService {
     input: EventInput<N>,
     options: { notify?: boolean } = {},
   ): Promise<EventMap[N]> {
+    const [event] = await this.addMany(manager, schema, [{ name, input } as OutboxEntry], options);
+    return event as EventMap[N];
+  }
+
+  /**
+   * Writes several events in one statement, with one NOTIFY at most: what a writer of a batch (a payments
+   * sweep round) uses. Events of one transaction carry no order among themselves (the relay's order is
+   * created_at, the transaction's start, then id).
+   */
+  async addMany(
+    manager: EntityManager,
+    schema: string,
+    entries: readonly OutboxEntry[],
+    options: { notify?: boolean } = {},
+  ): Promise<EventMap[EventName][]> {
     assertSchemaName(schema);
-    const event = { event_id: randomUUID(), occurred_at: new Date().toISOString(), ...input } as EventMap[N];
+    if (entries.length === 0) return [];
+    const occurredAt = new Date().toISOString();
+    const events = entries.map(
+      ({ input }) => ({ event_id: randomUUID(), occurred_at: occurredAt, ...input }) as EventMap[EventName],
+    );
     const ctx = requestContext.current();
-    const headers = { request_id: ctx?.requestId, caller: ctx?.caller };
+    const headers = JSON.stringify({ request_id: ctx?.requestId, caller: ctx?.caller });
     await manager.query(
-      `INSERT INTO "${schema}".outbox (id, name, payload, headers) VALUES ($1, $2, $3, $4)`,
-      [event.event_id, name, JSON.stringify(event), JSON.stringify(headers)],
+      `INSERT INTO "${schema}".outbox (id, name, payload, headers)
+       SELECT id, name, payload, $4::jsonb FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) AS t(id, name, payload)`,
+      [
+        events.map((e) => e.event_id),
+        entries.map((e) => e.name),
+        events.map((e) => JSON.stringify(e)),
+        headers,
+      ],
     );
     // A writer of many events (a payments sweep) skips the NOTIFY, which serialises committing
     // transactions on one lock, and kicks its process's relay after the commit instead.
     if (options.notify !== false) await manager.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, schema]);
-    return event;
+    return events;
   }
 }
