@@ -1,7 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { TRANSACTIONS_API, type PaymentSource, type TransactionsApi } from '@protobank/contracts';
-import { AppConfig, AppError, assertAmountWithin, IDEMPOTENCY_HEADER } from '@protobank/platform';
-import type { EntityManager } from 'typeorm';
+import {
+  AppConfig,
+  AppError,
+  assertAmountWithin,
+  IDEMPOTENCY_HEADER,
+  requestFingerprint,
+} from '@protobank/platform';
+import { randomUUID } from 'node:crypto';
+import { DataSource, type EntityManager } from 'typeorm';
 import { PayeesService, type PayeeRow } from '../payees/payees.service';
 import { PAYMENTS_CLOCK, type Clock } from '../run/clock';
 import { addMonths, todayIn } from '../schedule/calendar';
@@ -9,6 +17,12 @@ import type { OrderBodyDto } from './order.dto';
 
 const invalid = (field: string, message: string) =>
   AppError.badRequest('validation_failed', `Invalid request: ${field}`, [{ field, message }]);
+
+/** The request fingerprint's name per kind of order (stored with each Idempotency-Key: do not change). */
+const FINGERPRINT: Record<PaymentSource, string> = {
+  standing_order: 'standing-order',
+  scheduled_payment: 'scheduled-payment',
+};
 
 /**
  * What setting up a payment order checks, before anything is written: the dates, the amount, that the
@@ -19,6 +33,7 @@ const invalid = (field: string, message: string) =>
 @Injectable()
 export class OrderChecks {
   constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly payees: PayeesService,
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
     private readonly config: AppConfig,
@@ -37,7 +52,37 @@ export class OrderChecks {
     if (date > addMonths(today, 12)) throw invalid(field, `${field} must be within a year of today`);
   }
 
-  async check(ownerId: string, body: OrderBodyDto): Promise<PayeeRow> {
+  /**
+   * Creates an order once per Idempotency-Key. A key used before replays what it created, before any
+   * check (createdWithKey). Otherwise `validate` runs (the kind's own rules), then the common checks,
+   * then one transaction claims the key, admits the order (cap, payee lock: admitOrder) and `insert`s it
+   * under the id returned.
+   */
+  async createOnce(
+    source: PaymentSource,
+    ownerId: string,
+    key: string,
+    body: OrderBodyDto,
+    validate: () => void,
+    insert: (m: EntityManager, id: string, payee: PayeeRow) => Promise<void>,
+  ): Promise<{ id: string; replayed: boolean }> {
+    const hash = requestFingerprint(FINGERPRINT[source], { ...body });
+    const replayed = await createdWithKey(this.dataSource.manager, ownerId, key, hash);
+    if (replayed) return { id: replayed, replayed: true };
+    validate();
+    const payee = await this.check(ownerId, body);
+    const id = randomUUID();
+    const existing = await this.dataSource.transaction(async (m) => {
+      const first = await claimCreationKey(m, ownerId, key, hash, id);
+      if (first) return first;
+      await admitOrder(m, ownerId, payee.id, source);
+      await insert(m, id, payee);
+      return null;
+    });
+    return existing ? { id: existing, replayed: true } : { id, replayed: false };
+  }
+
+  private async check(ownerId: string, body: OrderBodyDto): Promise<PayeeRow> {
     assertAmountWithin(body.amount, this.config.maxAmount);
     const payee = await this.payees.own(ownerId, body.payee_id, 'payee_id');
     const ids = payee.account_id ? [body.from_account_id, payee.account_id] : [body.from_account_id];
@@ -83,7 +128,7 @@ export class OrderChecks {
  * payee was deleted, the payment was made): a client that timed out must not be told its order was
  * refused when it exists.
  */
-export async function createdWithKey(
+async function createdWithKey(
   m: EntityManager,
   ownerId: string,
   key: string,
@@ -109,7 +154,7 @@ export async function createdWithKey(
  * order under `id`), else as createdWithKey (a concurrent request with the key waits for the first to
  * commit).
  */
-export async function claimCreationKey(
+async function claimCreationKey(
   m: EntityManager,
   ownerId: string,
   key: string,
@@ -156,7 +201,7 @@ const CREATION_LOCK = 0x6f72_6473; // "ords"
  *   either committed first (404 naming payee_id) or waits for this order and cancels it with the rest.
  *   Without it, an order created while its payee was being deleted stayed active, and was paid.
  */
-export async function admitOrder(
+async function admitOrder(
   m: EntityManager,
   ownerId: string,
   payeeId: string,

@@ -1,18 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import {
-  AppConfig,
-  AppError,
-  decodeCursor,
-  encodeCursor,
-  pageOf,
-  requestFingerprint,
-} from '@protobank/platform';
+import { AppConfig, AppError, decodeCursor, encodeCursor, pageOf } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { SweepProcessor } from '../run/sweep.processor';
 import { paymentDay, startOfDay } from '../schedule/calendar';
-import { admitOrder, claimCreationKey, createdWithKey, OrderChecks } from './order-checks';
+import { OrderChecks } from './order-checks';
 import type { CreateScheduledPaymentDto, ScheduledPaymentDto, ScheduledPaymentsQuery } from './order.dto';
 import { SCHEDULED_PAYMENT_SELECT, scheduledPaymentView, type ScheduledPaymentRow } from './views';
 
@@ -34,52 +27,49 @@ export class ScheduledPaymentsService {
     body: CreateScheduledPaymentDto,
     key: string,
   ): Promise<{ view: ScheduledPaymentDto; replayed: boolean }> {
-    const hash = requestFingerprint('scheduled-payment', { ...body });
-    const replayed = await createdWithKey(this.dataSource.manager, ownerId, key, hash);
-    if (replayed) return { view: await this.get(ownerId, replayed), replayed: true };
-    this.checks.assertWithinYear('pay_on', body.pay_on);
-    const payee = await this.checks.check(ownerId, body);
     const payOn = paymentDay(body.pay_on, this.config);
-    const id = randomUUID();
-    const existing = await this.dataSource.transaction(async (m) => {
-      const first = await claimCreationKey(m, ownerId, key, hash, id);
-      if (first) return first;
-      await admitOrder(m, ownerId, payee.id, 'scheduled_payment');
-      await m.query(
-        `INSERT INTO payments.scheduled_payments (id, owner_id, from_account_id, payee_id, amount, currency, reference, pay_on)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [
-          id,
-          ownerId,
-          body.from_account_id,
-          payee.id,
-          body.amount,
-          body.currency,
-          body.reference,
-          body.pay_on,
-        ],
-      );
-      await m.query(
-        `INSERT INTO payments.payments (id, source, order_id, n, owner_id, from_account_id, payee_id, amount, currency,
-                                        reference, due_date, pay_on, next_attempt_at)
-         VALUES ($1, 'scheduled_payment', $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [
-          randomUUID(),
-          id,
-          ownerId,
-          body.from_account_id,
-          payee.id,
-          body.amount,
-          body.currency,
-          body.reference,
-          body.pay_on,
-          payOn,
-          startOfDay(payOn, this.config.bankTimeZone),
-        ],
-      );
-      return null;
-    });
-    if (existing) return { view: await this.get(ownerId, existing), replayed: true };
+    const { id, replayed } = await this.checks.createOnce(
+      'scheduled_payment',
+      ownerId,
+      key,
+      body,
+      () => this.checks.assertWithinYear('pay_on', body.pay_on),
+      async (m, id, payee) => {
+        await m.query(
+          `INSERT INTO payments.scheduled_payments (id, owner_id, from_account_id, payee_id, amount, currency, reference, pay_on)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          [
+            id,
+            ownerId,
+            body.from_account_id,
+            payee.id,
+            body.amount,
+            body.currency,
+            body.reference,
+            body.pay_on,
+          ],
+        );
+        await m.query(
+          `INSERT INTO payments.payments (id, source, order_id, n, owner_id, from_account_id, payee_id, amount, currency,
+                                          reference, due_date, pay_on, next_attempt_at)
+           VALUES ($1, 'scheduled_payment', $2, 0, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+          [
+            randomUUID(),
+            id,
+            ownerId,
+            body.from_account_id,
+            payee.id,
+            body.amount,
+            body.currency,
+            body.reference,
+            body.pay_on,
+            payOn,
+            startOfDay(payOn, this.config.bankTimeZone),
+          ],
+        );
+      },
+    );
+    if (replayed) return { view: await this.get(ownerId, id), replayed: true };
     // Due today: paid at once (by a sweep now), not at the next minute's.
     if (payOn <= this.checks.today()) await this.sweeps.kick();
     return { view: await this.get(ownerId, id), replayed: false };

@@ -7,15 +7,13 @@ import {
   decodeCursor,
   encodeCursor,
   pageOf,
-  requestFingerprint,
 } from '@protobank/platform';
-import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { completeIfDone, skipOpenPayments } from '../run/order-state';
 import { PAYMENT_COLUMNS, type PaymentRow } from '../run/payment-rows';
 import { SweepProcessor } from '../run/sweep.processor';
 import { occurrence, paymentDay, withinOrder, type Frequency } from '../schedule/calendar';
-import { admitOrder, claimCreationKey, createdWithKey, OrderChecks } from './order-checks';
+import { OrderChecks } from './order-checks';
 import type { CreateStandingOrderDto, StandingOrderDto, UpdateStandingOrderDto } from './order.dto';
 import { paymentView, STANDING_ORDER_SELECT, standingOrderView, type StandingOrderRow } from './views';
 
@@ -41,40 +39,38 @@ export class StandingOrdersService {
     body: CreateStandingOrderDto,
     key: string,
   ): Promise<{ view: StandingOrderDto; replayed: boolean }> {
-    const hash = requestFingerprint('standing-order', { ...body });
-    const replayed = await createdWithKey(this.dataSource.manager, ownerId, key, hash);
-    if (replayed) return { view: await this.get(ownerId, replayed), replayed: true };
-    this.checks.assertWithinYear('start_date', body.start_date);
-    if (body.end_date !== undefined && body.end_date < body.start_date) {
-      throw invalid('end_date', 'end_date must not be before start_date');
-    }
-    const payee = await this.checks.check(ownerId, body);
-    const id = randomUUID();
-    const existing = await this.dataSource.transaction(async (m) => {
-      const first = await claimCreationKey(m, ownerId, key, hash, id);
-      if (first) return first;
-      await admitOrder(m, ownerId, payee.id, 'standing_order');
-      await m.query(
-        `INSERT INTO payments.standing_orders (id, owner_id, from_account_id, payee_id, amount, currency, reference,
-                                               frequency, start_date, end_date, count, next_payment_date)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $9)`,
-        [
-          id,
-          ownerId,
-          body.from_account_id,
-          payee.id,
-          body.amount,
-          body.currency,
-          body.reference,
-          body.frequency,
-          body.start_date,
-          body.end_date ?? null,
-          body.count ?? null,
-        ],
-      );
-      return null;
-    });
-    if (existing) return { view: await this.get(ownerId, existing), replayed: true };
+    const { id, replayed } = await this.checks.createOnce(
+      'standing_order',
+      ownerId,
+      key,
+      body,
+      () => {
+        this.checks.assertWithinYear('start_date', body.start_date);
+        if (body.end_date !== undefined && body.end_date < body.start_date) {
+          throw invalid('end_date', 'end_date must not be before start_date');
+        }
+      },
+      (m, id, payee) =>
+        m.query(
+          `INSERT INTO payments.standing_orders (id, owner_id, from_account_id, payee_id, amount, currency, reference,
+                                                 frequency, start_date, end_date, count, next_payment_date)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $9)`,
+          [
+            id,
+            ownerId,
+            body.from_account_id,
+            payee.id,
+            body.amount,
+            body.currency,
+            body.reference,
+            body.frequency,
+            body.start_date,
+            body.end_date ?? null,
+            body.count ?? null,
+          ],
+        ),
+    );
+    if (replayed) return { view: await this.get(ownerId, id), replayed: true };
     // Starting today: the first payment is made at once (by a sweep now), not at the next minute's.
     if (paymentDay(body.start_date, this.config) <= this.checks.today()) await this.sweeps.kick();
     return { view: await this.get(ownerId, id), replayed: false };
