@@ -22,7 +22,7 @@ import {
   type PaymentPostingResult,
   type TransactionsApi,
 } from '@protobank/contracts';
-import { AppConfig } from '@protobank/platform';
+import { AppConfig, IdempotencyRetention } from '@protobank/platform';
 import { PaymentsModule } from '@protobank/payments';
 import { TransactionsModule } from '@protobank/transactions';
 import { spawn } from 'node:child_process';
@@ -1243,5 +1243,22 @@ describe('payments across sixteen months, with crashes between posting and recor
         `${stats.replayedNextDayOrLater} replays a day or more later; the run ${stats.runMs} ms, ` +
         `of which the killed sweep and its recovery ${stats.killedSweepMs} ms\n`,
     );
+  });
+
+  // Last: it ages the run's keys.
+  it("forgets order creations' Idempotency-Keys after IDEMPOTENCY_RETENTION_HOURS, never the ledger's payment keys", async () => {
+    const created = orderIds.size + scheduledIds.size;
+    const count = async (sql: string) => (await db.query(sql)).rows[0].n as number;
+    const ledgerKeys = `SELECT count(*)::int AS n FROM transactions.idempotency_keys WHERE key LIKE 'payment %'`;
+    const paymentKeys = await count(ledgerKeys);
+    expect(await count(`SELECT count(*)::int AS n FROM payments.idempotency_keys`)).toBe(created);
+    await db.query(`UPDATE payments.idempotency_keys SET created_at = now() - interval '49 hours'`);
+    await db.query(
+      `UPDATE transactions.idempotency_keys SET created_at = now() - interval '400 days' WHERE key LIKE 'payment %'`,
+    );
+    const removed = await app.get(IdempotencyRetention).prune();
+    expect(removed['payments.idempotency_keys']).toBe(created);
+    expect(await count(`SELECT count(*)::int AS n FROM payments.idempotency_keys`)).toBe(0);
+    expect(await count(ledgerKeys)).toBe(paymentKeys);
   });
 });

@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
-import { outboxFor } from '@protobank/platform';
+import { idempotencyKeysIn, outboxFor } from '@protobank/platform';
 import { AdminPaymentsController } from './history/admin-payments.controller';
 import { PaymentHistoryService } from './history/payment-history.service';
 import { PaymentsController } from './history/payments.controller';
@@ -32,6 +32,7 @@ import { SweepProcessor } from './run/sweep.processor';
   ],
   providers: [
     outboxFor('payments'),
+    idempotencyKeysIn('payments'),
     { provide: PAYMENTS_CLOCK, useValue: systemClock },
     PayeesService,
     OrderChecks,

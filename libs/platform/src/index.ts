@@ -6,6 +6,7 @@ export * from './config/config.schema';
 export * from './context/request-context';
 export * from './database/data-source-options';
 export * from './database/ensure-database';
+export * from './database/idempotency-retention';
 export * from './errors/app-error';
 export * from './http/error-response.dto';
 export * from './logging/logger';

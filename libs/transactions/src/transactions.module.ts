@@ -1,12 +1,11 @@
 import { Global, Module } from '@nestjs/common';
 import { TRANSACTIONS_API } from '@protobank/contracts';
-import { outboxFor } from '@protobank/platform';
+import { idempotencyKeysIn, outboxFor } from '@protobank/platform';
 import { AdminLedgerController } from './admin/admin-ledger.controller';
 import { AdminLedgerService } from './admin/admin-ledger.service';
 import { LedgerVerifyService } from './admin/ledger-verify.service';
 import { HistoryController } from './history/history.controller';
 import { HistoryService } from './history/history.service';
-import { IdempotencyRetention } from './ledger/idempotency-retention';
 import { Ledger } from './ledger/ledger';
 import { LedgerAccountsService } from './ledger/ledger-accounts.service';
 import { DestinationMisses } from './transfer/destination-misses';
@@ -29,7 +28,9 @@ import { TransferService } from './transfer/transfer.service';
     DestinationMisses,
     AdminLedgerService,
     LedgerVerifyService,
-    IdempotencyRetention,
+    // Payments' keys ('payment <order>:<due date>', migration LedgerPayments) never expire: a posted
+    // payment replays however late the payments module asks again.
+    idempotencyKeysIn('transactions', { prunable: `key NOT LIKE 'payment %'` }),
     { provide: TRANSACTIONS_API, useExisting: LedgerAccountsService },
     outboxFor('transactions'),
   ],
