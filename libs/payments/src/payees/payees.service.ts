@@ -127,19 +127,26 @@ export class PayeesService {
         [id, ownerId],
       )) as [{ id: string }[], number];
       if (!deleted.length) throw AppError.notFound('payee');
-      const [orders] = (await m.query(
+      // Orders are locked in id order (lockOrders), as a sweep recording a round locks them.
+      const orders = (await m.query(
+        `SELECT id FROM payments.standing_orders WHERE payee_id = $1 AND status IN ('active', 'suspended')
+          ORDER BY id FOR UPDATE`,
+        [id],
+      )) as { id: string }[];
+      await m.query(
         `UPDATE payments.standing_orders SET status = 'cancelled', status_reason = 'payee_deleted',
                 next_payment_date = NULL, updated_at = now()
-          WHERE payee_id = $1 AND status IN ('active', 'suspended') RETURNING id`,
-        [id],
-      )) as [{ id: string }[], number];
+          WHERE id = ANY($1::uuid[])`,
+        [orders.map((o) => o.id)],
+      );
       for (const o of orders) await skipOpenPayments(m, o.id);
       // A scheduled payment is cancelled only if its payment could be skipped. The skip's row locks order
       // it with a sweep's claim: either the claim committed first (the payment is being made, and its
       // order is left to say so) or the claim finds it skipped; none is both cancelled and paid. Orders
       // are locked before their payments, as a customer's cancel does.
       const open = (await m.query(
-        `SELECT id FROM payments.scheduled_payments WHERE payee_id = $1 AND status = 'scheduled' FOR UPDATE`,
+        `SELECT id FROM payments.scheduled_payments WHERE payee_id = $1 AND status = 'scheduled'
+          ORDER BY id FOR UPDATE`,
         [id],
       )) as { id: string }[];
       const [skipped] = (await m.query(

@@ -30,7 +30,7 @@ import {
 } from '../schedule/calendar';
 import { PAYMENTS_CLOCK, type Clock } from './clock';
 import { decide, statusAfterFailure, type Decision } from './outcomes';
-import { completeIfDone, skipOpenPayments } from './order-state';
+import { completeIfDone, lockOrders, skipOpenPayments } from './order-state';
 import { ledgerKey, PAYMENT_COLUMNS, type ClaimedPayment } from './payment-rows';
 
 /** What one sweep did. */
@@ -292,18 +292,12 @@ export class DueSweep implements BeforeApplicationShutdown {
         this.logger.warn({ err, payment_id: p.id }, 'payment not made: left for the next sweep');
       }
     });
-    if (paid.length > 0) {
-      try {
-        await this.dataSource.transaction((m) => this.recordPaid(m, paid, now));
-        counts.paid += paid.length;
-        for (const { p } of paid) this.outcomes.inc({ source: p.source, outcome: 'paid' });
-      } catch (err) {
-        counts.errors += paid.length;
-        this.logger.warn(
-          { err, payments: paid.length },
-          'payments made but not recorded: left for the next sweep',
-        );
-      }
+    if (await this.recorded(paid, now)) counts.paid += paid.length;
+    else {
+      // One bad row, or a deadlock, must not hold up the round's other payments: each is recorded alone.
+      await eachLimited(paid, CONCURRENCY, async (x) => {
+        counts[(await this.recorded([x], now)) ? 'paid' : 'errors']++;
+      });
     }
     await eachLimited(others, CONCURRENCY, async ({ p, d }) => {
       try {
@@ -316,6 +310,22 @@ export class DueSweep implements BeforeApplicationShutdown {
         this.logger.warn({ err, payment_id: p.id }, 'payment attempt not recorded: left for the next sweep');
       }
     });
+  }
+
+  /** Records `paid` in one transaction; false (logged) when it did not commit: they stay `processing`. */
+  private async recorded(paid: Paid[], now: Date): Promise<boolean> {
+    if (paid.length === 0) return true;
+    try {
+      await this.dataSource.transaction((m) => this.recordPaid(m, paid, now));
+      for (const { p } of paid) this.outcomes.inc({ source: p.source, outcome: 'paid' });
+      return true;
+    } catch (err) {
+      this.logger.warn(
+        { err, payments: paid.length },
+        'payments made but not recorded: left for the next sweep',
+      );
+      return false;
+    }
   }
 
   private posting(p: ClaimedPayment): PaymentPosting {
@@ -347,6 +357,10 @@ export class DueSweep implements BeforeApplicationShutdown {
    */
   private async recordPaid(m: EntityManager, paid: Paid[], now: Date): Promise<void> {
     const byId = new Map(paid.map((x) => [x.p.id, x]));
+    await lockOrders(
+      m,
+      paid.map((x) => x.p),
+    );
     const [rows] = (await m.query(
       `UPDATE payments.payments p SET status = 'paid', attempts = p.attempts + 1, transaction_id = t.tx,
               failure_reason = NULL, settled_at = $3, updated_at = now()
@@ -439,6 +453,7 @@ export class DueSweep implements BeforeApplicationShutdown {
       );
       return;
     }
+    await lockOrders(m, [p]);
     const [settled] = (await m.query(
       `UPDATE payments.payments SET status = 'failed', attempts = attempts + 1, transaction_id = NULL,
               failure_reason = $2, settled_at = $3, updated_at = now()
