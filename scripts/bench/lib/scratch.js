@@ -39,8 +39,12 @@ function scratchRuns(tag) {
   /** The apps dist/ lacks, to refuse before anything is set up. */
   const missing = () => ['migrate', 'monolith', ...SERVICE_NAMES].filter((a) => !fs.existsSync(appEntry(a)));
 
-  /** Starts `kind` ('monolith' or 'split'); resolves to { base, databaseUrl, env }. */
-  async function start(kind, extraEnv = {}) {
+  /**
+   * Starts `kind` ('monolith' or 'split') with `extraEnv` on top of the scratch environment, and
+   * `appEnv[app]` on top of that for one app (e.g. a larger database pool for one service); resolves to
+   * { base, databaseUrl }.
+   */
+  async function start(kind, extraEnv = {}, appEnv = {}) {
     const id = randomBytes(4).toString('hex');
     const database = `pb_bench_${tag}_${id}`;
     const redisPrefix = `pb_bench_${tag}:${id}:`;
@@ -120,7 +124,7 @@ function scratchRuns(tag) {
     const launch = (app, port) => {
       if (interrupted) throw new Stop('interrupted');
       const logFile = path.join(logDir, `${app}.log`);
-      children.push(spawnApp(app, { ...env, PORT: String(port ?? '') }, { logFile }));
+      children.push(spawnApp(app, { ...env, ...appEnv[app], PORT: String(port ?? '') }, { logFile }));
       return children[children.length - 1];
     };
     const migrate = launch('migrate');
@@ -146,7 +150,7 @@ function scratchRuns(tag) {
     await guard(waitReady(`${base}/health/ready`, { children: live, timeoutMs: 120000 })).catch((err) => {
       throw new Stop(`${kind} did not start (logs in ${logDir}): ${err.message}`);
     });
-    return { base, databaseUrl: dbUrl.toString(), env };
+    return { base, databaseUrl: dbUrl.toString() };
   }
 
   /** Undoes what the running topology set up, newest first; a failed step is named, the rest still run. */
