@@ -128,11 +128,11 @@ async function drive(request, { clients, seconds, warmupMs, stopped = () => fals
   return { rate: (statuses[201] || 0) / seconds, latencies, statuses };
 }
 
-/** Waits (up to 60 s) until the relay has published the ledger's events, so no backlog runs into a mix. */
-async function outboxDrained(db, { stopped = () => false } = {}) {
+/** Waits (up to 60 s) until the relay has published `schema`'s events, so no backlog runs into a mix. */
+async function outboxDrained(db, { schema = 'transactions', stopped = () => false } = {}) {
   for (let i = 0; i < 600 && !stopped(); i++) {
     const { rows } = await db.query(
-      'SELECT count(*)::int AS n FROM transactions.outbox WHERE published_at IS NULL',
+      `SELECT count(*)::int AS n FROM ${schema}.outbox WHERE published_at IS NULL`,
     );
     if (rows[0].n === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
