@@ -12,27 +12,17 @@
  * transfers sender -> receiver started at `rate` per second (open loop, at most MAX_IN_FLIGHT at a time),
  * then up to 30 s for every notification to be stored and streamed.
  */
-const { generateKeyPairSync, randomBytes, randomInt, randomUUID } = require('node:crypto');
-const fs = require('node:fs');
+const { randomInt, randomUUID } = require('node:crypto');
 const http = require('node:http');
-const os = require('node:os');
-const path = require('node:path');
 const { performance } = require('node:perf_hooks');
-const amqp = require('amqplib');
-const { Redis } = require('ioredis');
-const { Client } = require('pg');
-const { createEdge } = require('../edge');
-const { appEntry, freePort, spawnApp, stop, waitReady } = require('../lib/processes');
-const { SERVICE_NAMES } = require('../lib/topology');
+const { Stop } = require('./lib/http');
+const { scratchRuns } = require('./lib/scratch');
 
 const args = process.argv.slice(2);
 const target = /^--url=(.+?)\/*$/.exec(args.find((a) => a.startsWith('--url=')) ?? '')?.[1];
 const positional = args.filter((a) => !a.startsWith('--'));
 const transfers = Number(positional[0] ?? 200);
 const rate = Number(positional[1] ?? 20);
-const PG_BASE = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-const RABBITMQ_URL = process.env.RABBITMQ_URL || 'amqp://guest:guest@127.0.0.1:5672';
 const MAX_IN_FLIGHT = 8;
 const SETTLE_MS = 30000;
 const PASSWORD = 'correct horse battery staple';
@@ -44,16 +34,8 @@ const ms = (v) => (v === undefined ? '-' : `${v.toFixed(1)} ms`);
 const say = (line) => process.stdout.write(`${line}\n`);
 const sleep = (n) => new Promise((r) => setTimeout(r, n));
 
-class Stop extends Error {}
-let interrupted = false;
-let abort;
-const aborted = new Promise((_, reject) => (abort = reject));
-aborted.catch(() => undefined);
-/** Lets a long wait (migrations, readiness) end at once on Ctrl-C, so cleanup starts without delay. */
-const guard = (p) => Promise.race([p, aborted]);
-/** [label, fn] of the running topology, undone in reverse: streams, processes, then their data. */
-const cleanups = [];
-let failing = false; // keeps the app logs of a topology that failed
+const runs = scratchRuns('events');
+const { cleanups } = runs;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT + 4 });
 
@@ -137,7 +119,7 @@ async function stored(base, token, type, ids) {
     const page = await api(base, 'GET', route, { token });
     found.push(...page.data.filter((n) => n.type === type && ids.has(n.data?.transaction_id)));
     cursor = page.next_cursor;
-  } while (cursor && !interrupted);
+  } while (cursor && !runs.interrupted);
   return found;
 }
 
@@ -153,7 +135,7 @@ async function measure(base) {
       (err) => (/got 401/.test(err.message) && Date.now() < until ? undefined : Promise.reject(err)),
     );
   let admin;
-  while (!(admin = await login()) && !interrupted) await sleep(500);
+  while (!(admin = await login()) && !runs.interrupted) await sleep(500);
   const sender = await customer(base, admin, 0);
   const receiver = await customer(base, admin, 1);
   const funding = await api(base, 'POST', '/admin/deposits', {
@@ -172,7 +154,7 @@ async function measure(base) {
   // Warm-up, not counted: the funding deposit's notice has gone the whole way (outbox, consumer, store).
   const deadline = Date.now() + SETTLE_MS;
   while (!(await stored(base, sender.token, 'deposit.received', new Set([funding.id]))).length) {
-    if (Date.now() > deadline || interrupted) throw new Stop('the funding deposit was never notified');
+    if (Date.now() > deadline || runs.interrupted) throw new Stop('the funding deposit was never notified');
     await sleep(200);
   }
 
@@ -182,7 +164,7 @@ async function measure(base) {
   const statuses = {};
   const pending = new Set();
   const t0 = performance.now();
-  for (let i = 0; i < transfers && !interrupted; i++) {
+  for (let i = 0; i < transfers && !runs.interrupted; i++) {
     await sleep(Math.max(0, t0 + (i * 1000) / rate - performance.now()));
     while (pending.size >= MAX_IN_FLIGHT) await Promise.race(pending);
     const body = {
@@ -218,7 +200,7 @@ async function measure(base) {
     const done = ['sender', 'receiver'].every(
       (w) => lists[w].length >= ids.size && arrived[w].size >= ids.size,
     );
-    if (done || interrupted || Date.now() > settleBy) break;
+    if (done || runs.interrupted || Date.now() > settleBy) break;
     await sleep(500);
   }
   // Both parties' notifications are stored in one transaction (same now()): one row for the two.
@@ -248,151 +230,26 @@ function report(label, r) {
   }
 }
 
-/** Starts `kind` on its own database, prefixes and keys; registers the undoing of each step as it goes. */
-async function start(kind) {
-  const id = randomBytes(4).toString('hex');
-  const database = `pb_bench_events_${id}`;
-  const redisPrefix = `pb_bench_events:${id}:`;
-  const rabbitPrefix = `pb_bench_events.${id}`;
-  const dbUrl = new URL(PG_BASE);
-  dbUrl.pathname = `/${database}`;
-  const pg = async (sql) => {
-    const c = new Client({ connectionString: PG_BASE });
-    await c.connect();
-    await c.query(sql).finally(() => c.end());
-  };
-  await pg(`CREATE DATABASE "${database}"`);
-  cleanups.push([`database ${database}`, () => pg(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)]);
-  cleanups.push([
-    `Redis keys ${redisPrefix}*`,
-    async () => {
-      const redis = new Redis(REDIS_URL);
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
-          if (keys.length) await redis.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
-      } finally {
-        redis.disconnect();
-      }
-    },
-  ]);
-  if (kind === 'split') {
-    cleanups.push([
-      `RabbitMQ ${rabbitPrefix}.*`,
-      async () => {
-        const connection = await amqp.connect(RABBITMQ_URL);
-        const ch = await connection.createChannel();
-        for (const s of SERVICE_NAMES)
-          for (const q of ['rpc', 'events', 'dead.events']) await ch.deleteQueue(`${rabbitPrefix}.${q}.${s}`);
-        for (const x of ['events', 'dead']) await ch.deleteExchange(`${rabbitPrefix}.${x}`);
-        await connection.close();
-      },
-    ]);
-  }
-  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-events-${kind}-`));
-  cleanups.push([
-    `logs ${logDir}`,
-    () =>
-      failing
-        ? process.stderr.write(`bench:events: ${kind} logs kept in ${logDir}\n`)
-        : fs.rmSync(logDir, { recursive: true, force: true }),
-  ]);
-  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const env = {
-    NODE_ENV: 'development',
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-    HOST: '127.0.0.1',
-    DATABASE_URL: dbUrl.toString(),
-    REDIS_URL,
-    REDIS_KEY_PREFIX: redisPrefix,
-    RABBITMQ_URL,
-    RABBITMQ_PREFIX: rabbitPrefix,
-    JWT_PUBLIC_KEY: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    JWT_PRIVATE_KEY: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    ADMIN_EMAIL: process.env.ADMIN_EMAIL,
-    ADMIN_PASSWORD: process.env.ADMIN_PASSWORD,
-    REGISTER_RATE_LIMIT_PER_MINUTE: '10000',
-    LOGIN_RATE_LIMIT_PER_MINUTE: '10000',
-    LOGIN_MAX_FAILURES: '1000', // the first admin's login is retried until the app has created it
-    // No e-mail, SMS or push providers, whatever our shell has: those deliveries are recorded as skipped.
-    ...Object.fromEntries(['SMTP_HOST', 'SMS_WEBHOOK_URL', 'PUSH_WEBHOOK_URL'].map((k) => [k, ''])),
-    ...Object.fromEntries(['SMS_WEBHOOK_URL_FILE', 'PUSH_WEBHOOK_URL_FILE'].map((k) => [k, ''])),
-  };
-  const children = [];
-  cleanups.push(['app processes', () => Promise.all(children.map((c) => stop(c, 15000)))]);
-  const launch = (app, port) => {
-    if (interrupted) throw new Stop('interrupted');
-    const logFile = path.join(logDir, `${app}.log`);
-    children.push(spawnApp(app, { ...env, PORT: String(port ?? '') }, { logFile }));
-    return children[children.length - 1];
-  };
-  const migrate = launch('migrate');
-  const code = await guard(new Promise((r) => migrate.on('exit', r)));
-  if (code !== 0) throw new Stop(`migrate exited with ${code} (logs in ${logDir})`);
-  let base;
-  if (kind === 'monolith') {
-    const port = await freePort();
-    launch('monolith', port);
-    base = `http://127.0.0.1:${port}`;
-  } else {
-    const upstreams = {};
-    for (const s of SERVICE_NAMES) {
-      const port = await freePort();
-      launch(s, port);
-      upstreams[s] = `http://127.0.0.1:${port}`;
-    }
-    const edge = await createEdge({ port: await freePort(), host: '127.0.0.1', upstreams });
-    cleanups.push(['edge', () => new Promise((r) => edge.close(r) && edge.closeAllConnections())]);
-    base = `http://127.0.0.1:${edge.address().port}`;
-  }
-  const live = children.filter((c) => c.app !== 'migrate');
-  await guard(waitReady(`${base}/health/ready`, { children: live, timeoutMs: 120000 })).catch((err) => {
-    throw new Stop(`${kind} did not start (logs in ${logDir}): ${err.message}`);
-  });
-  return base;
-}
-
-/** Undoes what the running topology set up, newest first; a failed step is named, the rest still run. */
-async function cleanup() {
-  for (; cleanups.length; cleanups.pop()) {
-    const [label, fn] = cleanups[cleanups.length - 1]; // popped once done: a second Ctrl-C names it
-    await Promise.resolve()
-      .then(fn)
-      .catch((err) => process.stderr.write(`bench:events: could not remove ${label}: ${err.message}\n`));
-  }
-}
-
 /** One measurement, reported; whatever it set up is undone however it ends. */
 async function once(label, fn) {
-  try {
-    report(label, await guard(fn()));
-  } catch (err) {
-    failing = !interrupted;
-    throw err;
-  } finally {
-    await cleanup();
-  }
+  report(label, await runs.once(fn));
 }
 
 async function main() {
   if (!(transfers >= 1 && rate > 0))
     throw new Stop('usage: events.js [transfers >= 1] [rate > 0] [--url=...]');
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  runs.listen();
   if (target) {
     if (!process.env.ADMIN_EMAIL || !process.env.ADMIN_PASSWORD)
       throw new Stop('set ADMIN_EMAIL and ADMIN_PASSWORD');
     await once(target, () => measure(target));
   } else {
-    const missing = ['migrate', 'monolith', ...SERVICE_NAMES].filter((a) => !fs.existsSync(appEntry(a)));
+    const missing = runs.missing();
     if (missing.length) throw new Stop(`dist/ lacks ${missing.join(', ')}: run \`npm run build\` first`);
     process.env.ADMIN_EMAIL = `admin.${run}@protobank.test`;
     process.env.ADMIN_PASSWORD = 'a-bench-admin-passphrase';
-    for (const kind of ['monolith', 'split']) await once(kind, () => start(kind).then(measure));
+    for (const kind of ['monolith', 'split'])
+      await once(kind, () => runs.start(kind).then(({ base }) => measure(base)));
   }
   say(
     `\nhow: ${transfers} transfers sender -> receiver started at ${rate}/s (open loop, at most ${MAX_IN_FLIGHT} in flight),\n` +
@@ -405,23 +262,4 @@ async function main() {
   );
 }
 
-function onSignal() {
-  if (interrupted) {
-    process.stderr.write(
-      `bench:events: quit; may be left: ${cleanups.map(([l]) => l).join(', ') || 'nothing'}\n`,
-    );
-    process.exit(130);
-  }
-  interrupted = true;
-  process.stderr.write('bench:events: interrupted, cleaning up (again to quit at once)\n');
-  abort(new Stop('interrupted'));
-}
-
-main().then(
-  () => process.exit(0), // abandoned waits (after an interruption) hold timers: do not wait for them
-  (err) => {
-    const known = err instanceof Stop || ['ECONNREFUSED', 'ECONNRESET'].includes(err.code);
-    process.stderr.write(`bench:events: ${known ? err.message : (err.stack ?? err.message)}\n`);
-    process.exit(interrupted ? 130 : 1);
-  },
-);
+runs.exit(main());

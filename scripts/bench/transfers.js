@@ -16,12 +16,13 @@
  * REGISTER_RATE_LIMIT_PER_MINUTE=10000 LOGIN_RATE_LIMIT_PER_MINUTE=10000.
  */
 const { spawn } = require('node:child_process');
-const { randomInt, randomUUID } = require('node:crypto');
+const { randomInt } = require('node:crypto');
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { Client } = require('pg');
+const { Stop, httpClient } = require('./lib/http');
+const { drive, ms, outboxDrained, pct, setupCustomers, uniformTransfers } = require('./lib/load');
 
 const url = (process.argv[2] || 'http://127.0.0.1:3000').replace(/\/+$/, '');
 const seconds = Number(process.argv[3] || 15);
@@ -30,181 +31,30 @@ const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5
 const ACCOUNTS_PER_CUSTOMER = 2;
 const SETUP_CONCURRENCY = 8;
 const WARMUP_MS = 2000;
-const FUNDING = 100000000; // the default MAX_AMOUNT
-const PASSWORD = 'correct horse battery staple';
 const HOT_LABEL = 'hot (every request debits the cash system account)';
 const run = Date.now().toString(36);
 
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-const ms = (v) => (v === undefined ? '-' : `${v.toFixed(1)} ms`);
 const amount = () => randomInt(1, 101);
 const say = (line) => process.stdout.write(`${line}\n`);
 
-class Stop extends Error {}
 let interrupted = false;
+const stopped = () => interrupted;
 let child;
 
-// node:http with keep-alive rather than fetch: the load generator shares the two cores with the app and
-// Postgres, and fetch costs it about twice the CPU per request.
-const agent = new http.Agent({ keepAlive: true, maxSockets: clients + SETUP_CONCURRENCY });
-
-/** One request; resolves to { status, text() } once the whole body has arrived. */
-function api(method, route, { token, body, idempotent } = {}) {
-  const headers = {};
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  if (payload !== undefined) {
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = Buffer.byteLength(payload);
-  }
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (idempotent) headers['idempotency-key'] = randomUUID();
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${url}${route}`, { method, headers, agent }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode, text: async () => text, arrayBuffer: async () => undefined });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-/** The JSON of a response with the expected status; anything else stops the run, naming the step. */
-async function expect(res, status, what) {
-  const text = await res.text();
-  if (res.status === 429) {
-    throw new Stop(
-      `${what}: 429 rate limited. Start the app with REGISTER_RATE_LIMIT_PER_MINUTE=10000 ` +
-        'LOGIN_RATE_LIMIT_PER_MINUTE=10000 for this benchmark.',
-    );
-  }
-  if (res.status !== status)
-    throw new Stop(`${what}: expected ${status}, got ${res.status}: ${text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : {};
-}
-
-/** Runs fn over items with at most n at a time. */
-async function pool(items, n, fn) {
-  let next = 0;
-  const out = new Array(items.length);
-  const worker = async () => {
-    while (next < items.length && !interrupted) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-  if (interrupted) throw new Stop('interrupted');
-  return out;
-}
-
-const login = async (email, password) =>
-  (await expect(await api('POST', '/auth/login', { body: { email, password } }), 200, `login ${email}`))
-    .access_token;
+const api = httpClient(url, { maxSockets: clients + SETUP_CONCURRENCY });
 
 async function setup() {
-  const admin = await login(process.env.ADMIN_EMAIL, process.env.ADMIN_PASSWORD);
-  const adminId = (await expect(await api('GET', '/users/me', { token: admin }), 200, 'GET /users/me')).id;
-  const customers = await pool(
-    Array.from({ length: clients }, (_, i) => i),
-    SETUP_CONCURRENCY,
-    async (i) => {
-      const email = `bench.transfers.${run}.${i}@example.com`;
-      const user = await expect(
-        await api('POST', '/auth/register', { body: { email, password: PASSWORD, full_name: `Bench ${i}` } }),
-        201,
-        'register',
-      );
-      const token = await login(email, PASSWORD);
-      await expect(
-        await api('POST', '/users/me/kyc', {
-          token,
-          body: {
-            document_type: 'passport',
-            // One document verifies one customer: each gets a passport number of their own.
-            document_number: `P${String(randomInt(1e9)).padStart(9, '0')}`,
-            country: 'GB',
-            date_of_birth: '1990-04-12',
-          },
-        }),
-        201,
-        'submit KYC',
-      );
-      await expect(await api('POST', `/admin/kyc/${user.id}/approve`, { token: admin }), 200, 'approve KYC');
-      const accounts = [];
-      for (let a = 0; a < ACCOUNTS_PER_CUSTOMER; a++) {
-        const account = await expect(
-          await api('POST', '/accounts', { token, body: { type: 'current', currency: 'GBP' } }),
-          201,
-          'open account',
-        );
-        accounts.push(account.id);
-      }
-      return { id: user.id, token, accounts };
-    },
-  );
-  const accounts = customers.flatMap((c) => c.accounts);
-  await pool(accounts, SETUP_CONCURRENCY, async (id) =>
-    expect(
-      await api('POST', '/admin/deposits', {
-        token: admin,
-        idempotent: true,
-        body: { account_id: id, amount: FUNDING, currency: 'GBP', reason: 'Bench funding' },
-      }),
-      201,
-      'fund account',
-    ),
-  );
-  return { admin, adminId, customers, accounts };
-}
-
-/**
- * `clients` loops calling request(i) for WARMUP_MS + `seconds`; counts what completes in the last
- * `seconds` (as pgbench -T counts what completes in its run), so the rate is count / seconds.
- */
-async function drive(request) {
-  const now = () => process.hrtime.bigint();
-  const from = now() + BigInt(WARMUP_MS) * 1000000n;
-  const until = from + BigInt(Math.round(seconds * 1e9));
-  const latencies = [];
-  const statuses = {};
-  const loop = async (i) => {
-    while (!interrupted && now() < until) {
-      const started = now();
-      let status;
-      try {
-        const res = await request(i);
-        await res.arrayBuffer();
-        status = res.status;
-      } catch (err) {
-        status = `error ${err.cause?.code ?? err.message}`;
-      }
-      const ended = now();
-      if (ended >= from && ended <= until) {
-        latencies.push(Number(ended - started) / 1e6);
-        statuses[status] = (statuses[status] || 0) + 1;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: clients }, (_, i) => loop(i)));
-  if (interrupted) throw new Stop('interrupted');
-  latencies.sort((a, b) => a - b);
-  return { rate: (statuses[201] || 0) / seconds, latencies, statuses };
-}
-
-/** Waits (up to 60 s) until the relay has published the ledger's events, so no backlog runs into a mix. */
-async function outboxDrained(db) {
-  for (let i = 0; i < 600 && !interrupted; i++) {
-    const { rows } = await db.query(
-      'SELECT count(*)::int AS n FROM transactions.outbox WHERE published_at IS NULL',
-    );
-    if (rows[0].n === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const admin = await api.login(process.env.ADMIN_EMAIL, process.env.ADMIN_PASSWORD);
+  const adminId = (await api.call('GET', '/users/me', { token: admin })).id;
+  const customers = await setupCustomers(api, {
+    admin,
+    tag: 'transfers',
+    count: clients,
+    accountsPerCustomer: ACCOUNTS_PER_CUSTOMER,
+    concurrency: SETUP_CONCURRENCY,
+    stopped,
+  });
+  return { admin, adminId, customers, accounts: customers.flatMap((c) => c.accounts.map((a) => a.id)) };
 }
 
 /** libpq's view of DATABASE_URL: pgbench's connection arguments and environment. */
@@ -402,31 +252,24 @@ async function main() {
       `transfers through HTTP (${url}, ${clients} clients, ${seconds} s each after a ${WARMUP_MS / 1000} s warm-up)`,
     );
     const http = {};
-    await outboxDrained(db);
-    http.uniform = await drive((i) => {
-      const me = customers[i % customers.length];
-      const from = me.accounts[randomInt(me.accounts.length)];
-      let to = accounts[randomInt(accounts.length - 1)];
-      if (to === from) to = accounts[accounts.length - 1];
-      return api('POST', '/transactions', {
-        token: me.token,
-        idempotent: true,
-        body: { from_account_id: from, to_account_id: to, amount: amount(), currency: 'GBP' },
-      });
-    });
+    await outboxDrained(db, { stopped });
+    const load = { clients, seconds, warmupMs: WARMUP_MS, stopped };
+    http.uniform = await drive(uniformTransfers(api, customers), load);
     say(`${line('uniform', width, http.uniform)}  statuses ${JSON.stringify(http.uniform.statuses)}`);
-    await outboxDrained(db);
-    http.hot = await drive(() =>
-      api('POST', '/admin/deposits', {
-        token: admin,
-        idempotent: true,
-        body: {
-          account_id: accounts[randomInt(accounts.length)],
-          amount: amount(),
-          currency: 'GBP',
-          reason: 'Bench deposit',
-        },
-      }),
+    await outboxDrained(db, { stopped });
+    http.hot = await drive(
+      () =>
+        api.request('POST', '/admin/deposits', {
+          token: admin,
+          idempotent: true,
+          body: {
+            account_id: accounts[randomInt(accounts.length)],
+            amount: amount(),
+            currency: 'GBP',
+            reason: 'Bench deposit',
+          },
+        }),
+      load,
     );
     say(`${line(HOT_LABEL, width, http.hot)}  statuses ${JSON.stringify(http.hot.statuses)}`);
 
@@ -440,9 +283,9 @@ async function main() {
         const shards = await benchTables(db, accounts);
         created = true;
         const vars = { n: accounts.length, shards };
-        await outboxDrained(db);
+        await outboxDrained(db, { stopped });
         raw.uniform = await pgbench(db, dir, 'uniform', transferSql, vars);
-        await outboxDrained(db);
+        await outboxDrained(db, { stopped });
         raw.hot = await pgbench(db, dir, 'hot', (keys) => depositSql(keys, adminId), vars);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -471,18 +314,14 @@ async function main() {
       say(`ratio HTTP/raw: uniform ${ratio('uniform')}, hot ${ratio('hot')}`);
     }
 
-    const verify = await expect(
-      await api('GET', '/admin/ledger/verify', { token: admin }),
-      200,
-      'ledger verify',
-    );
+    const verify = await api.call('GET', '/admin/ledger/verify', { token: admin, what: 'ledger verify' });
     say(
       `ledger verify: ${verify.ok ? 'ok' : `NOT ok, ${verify.mismatches.length} mismatches`} ` +
         `(${verify.checked_entries} entries, ${verify.checked_accounts} accounts)`,
     );
   } finally {
     await db.end();
-    agent.destroy();
+    api.agent.destroy();
   }
 }
 
