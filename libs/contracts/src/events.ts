@@ -163,6 +163,64 @@ export interface PaymentSentEvent extends EventBase {
   executed_at: string;
 }
 
+/** Why the issuer declined a card authorisation (the card network's request). */
+export type CardDeclineReason =
+  | 'insufficient_funds'
+  | 'card_frozen'
+  | 'card_blocked'
+  | 'card_cancelled'
+  | 'expired'
+  | 'invalid_card'
+  | 'invalid_cvc'
+  | 'limit_exceeded'
+  | 'category_blocked'
+  | 'channel_disabled'
+  | 'currency_not_supported';
+
+export type CardChannel = 'online' | 'contactless' | 'chip' | 'atm';
+
+/** One authorisation request of a card of ours, as the cards module decided it. */
+interface CardEventBase extends EventBase {
+  /** The authorisation (approved: the hold's id too). */
+  authorisation_id: string;
+  card_id: string;
+  /** The last four digits only: a card number never leaves the cards module. */
+  last4: string;
+  owner_id: string;
+  account_id: string;
+  /** Minor units, a JSON integer. */
+  amount: number;
+  currency: string;
+  /** As the card network sent it: free text. */
+  merchant_name: string;
+  /** ISO 18245 merchant category code, four digits. */
+  merchant_category_code: string;
+  /** Our group of the code (groceries, eating_out, gambling, …), as statements and analytics show it. */
+  category: string;
+  channel: CardChannel;
+}
+
+/** Approved: the amount is held on the account (available balance down, balance unchanged). */
+export type CardAuthorisedEvent = CardEventBase;
+
+/** Declined: nothing is held. Only for a card of ours (an unknown card number has no one to tell). */
+export interface CardDeclinedEvent extends CardEventBase {
+  decline_reason: CardDeclineReason;
+}
+
+/**
+ * Cleared by the network: the ledger posted `amount` (it may differ from the authorised amount) and
+ * released the hold in one transaction. `forced`: no authorisation came before it (a forced post).
+ */
+export interface CardClearedEvent extends Omit<CardEventBase, 'authorisation_id' | 'channel'> {
+  /** Null for a forced post. */
+  authorisation_id: string | null;
+  /** What was authorised (and held); null for a forced post. */
+  authorised_amount: number | null;
+  transaction_id: string;
+  forced: boolean;
+}
+
 export interface EventMap {
   'user.registered': UserRegisteredEvent;
   'user.disabled': UserDisabledEvent;
@@ -175,6 +233,9 @@ export interface EventMap {
   'payment.executed': PaymentExecutedEvent;
   'payment.failed': PaymentFailedEvent;
   'payment.sent': PaymentSentEvent;
+  'card.authorised': CardAuthorisedEvent;
+  'card.declined': CardDeclinedEvent;
+  'card.cleared': CardClearedEvent;
 }
 
 export type EventName = keyof EventMap;
@@ -197,6 +258,9 @@ export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName
     'transaction.created',
     'payment.executed',
     'payment.failed',
+    'card.authorised',
+    'card.declined',
+    'card.cleared',
   ],
   analytics: ['transaction.created'],
 };

@@ -20,6 +20,7 @@ import { FailedDeliveriesController } from './delivery/failed-deliveries.control
 import { FailedDeliveriesService } from './delivery/failed-deliveries.service';
 import { NotificationQueues } from './delivery/queues';
 import { AccountNoticesHandler } from './events/account-notices.handler';
+import { CardNoticesHandler } from './events/card-notices.handler';
 import { PaymentNoticesHandler } from './events/payment-notices.handler';
 import { TransactionNoticesHandler } from './events/transaction-notices.handler';
 import { PreferencesController } from './preferences/preferences.controller';
@@ -63,6 +64,7 @@ import { StreamHub } from './stream/stream-hub';
     TransactionNoticesHandler,
     AccountNoticesHandler,
     PaymentNoticesHandler,
+    CardNoticesHandler,
   ],
   providers: [
     inboxFor('notifications'),

@@ -9,5 +9,5 @@ export interface Draft {
   title: string;
   body: string;
   /** Ids and figures behind the text (amounts in minor units), for clients. */
-  data: Record<string, string | number | null>;
+  data: Record<string, string | number | boolean | null>;
 }

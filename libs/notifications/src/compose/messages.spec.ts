@@ -1,4 +1,8 @@
 import type {
+  CardAuthorisedEvent,
+  CardClearedEvent,
+  CardDeclinedEvent,
+  CardDeclineReason,
   PaymentExecutedEvent,
   PaymentFailedEvent,
   PaymentFailureReason,
@@ -6,6 +10,9 @@ import type {
 } from '@protobank/contracts';
 import { formatDate } from './date-format';
 import {
+  cardAuthorisedDraft,
+  cardClearedDrafts,
+  cardDeclinedDraft,
   kycRejectedDraft,
   kycVerifiedDraft,
   paymentExecutedDraft,
@@ -70,12 +77,23 @@ describe('transactionDrafts', () => {
     expect(drafts.every((d) => d.category === 'transactions')).toBe(true);
   });
 
-  it('reads a card spend as "£25.50 spent at Starbucks"', () => {
-    const drafts = transactionDrafts(
-      event({ kind: 'card', to_owner_id: null, merchant: 'Starbucks' }),
-      names,
-    );
-    expect(drafts.map((d) => d.body)).toEqual(['£25.50 spent at Starbucks']);
+  it('leaves a card spend to the card events (told at authorisation), and tells a card refund', () => {
+    const spend = event({
+      kind: 'card',
+      to_owner_id: null,
+      to_account_id: 'settlement',
+      merchant: 'Starbucks',
+    });
+    expect(transactionDrafts(spend, names)).toEqual([]);
+    const refund = event({
+      kind: 'card',
+      from_owner_id: null,
+      from_account_id: 'settlement',
+      merchant: 'Starbucks',
+    });
+    expect(transactionDrafts(refund, names).map((d) => [d.user_id, d.body])).toEqual([
+      [BOB, '£25.50 refunded by Starbucks'],
+    ]);
   });
 
   it('gives one notification for a move between one customer’s own accounts', () => {
@@ -275,6 +293,95 @@ describe('paymentFailedDraft', () => {
 });
 
 const base = { event_id: 'e2', occurred_at: '2026-11-21T10:00:00.000Z', user_id: ALICE };
+
+const CARD_BASE: CardAuthorisedEvent = {
+  event_id: 'e-card',
+  occurred_at: '2026-11-21T10:00:00.000Z',
+  authorisation_id: 'auth-1',
+  card_id: 'card-1',
+  last4: '4242',
+  owner_id: ALICE,
+  account_id: 'a-alice',
+  amount: 2550,
+  currency: 'GBP',
+  merchant_name: 'Starbucks',
+  merchant_category_code: '5814',
+  category: 'eating_out',
+  channel: 'contactless',
+};
+const card = (change: Partial<CardAuthorisedEvent> = {}): CardAuthorisedEvent => ({
+  ...CARD_BASE,
+  ...change,
+});
+const declined = (change: Partial<CardDeclinedEvent>): CardDeclinedEvent => ({
+  ...CARD_BASE,
+  decline_reason: 'insufficient_funds',
+  ...change,
+});
+const cleared = (change: Partial<CardClearedEvent>): CardClearedEvent => {
+  const { channel: _channel, ...base } = CARD_BASE;
+  return { ...base, transaction_id: 't-card', authorised_amount: 2550, forced: false, ...change };
+};
+
+describe('card notices', () => {
+  it('reads an approved authorisation as "£25.50 spent at Starbucks", with no more of the card than last4', () => {
+    const draft = cardAuthorisedDraft(card());
+    expect(draft).toMatchObject({
+      user_id: ALICE,
+      category: 'transactions',
+      type: 'card.spent',
+      body: '£25.50 spent at Starbucks',
+    });
+    expect(draft.data).toMatchObject({
+      card_id: 'card-1',
+      last4: '4242',
+      amount: 2550,
+      merchant: 'Starbucks',
+    });
+    expect(Object.keys(draft.data)).not.toContain('pan');
+  });
+
+  it('reads a decline as "Card payment of £12.00 at Amazon declined: not enough money"', () => {
+    const draft = cardDeclinedDraft(declined({ amount: 1200, merchant_name: 'Amazon' }));
+    expect(draft.body).toBe('Card payment of £12.00 at Amazon declined: not enough money');
+    expect(draft.data).toMatchObject({ decline_reason: 'insufficient_funds' });
+  });
+
+  it.each<[CardDeclineReason, Partial<CardDeclinedEvent>, string]>([
+    ['card_frozen', {}, 'your card is frozen'],
+    ['card_blocked', {}, 'your card is blocked'],
+    ['card_cancelled', {}, 'your card is cancelled'],
+    ['expired', {}, 'your card has expired'],
+    ['invalid_card', {}, 'the card details were wrong'],
+    ['invalid_cvc', {}, 'the security code was wrong'],
+    ['limit_exceeded', {}, "it's over your card's spending limit"],
+    ['category_blocked', {}, "you've blocked payments to this kind of merchant"],
+    ['channel_disabled', { channel: 'online' }, 'online payments are turned off for this card'],
+    ['channel_disabled', { channel: 'atm' }, 'cash withdrawals are turned off for this card'],
+    ['currency_not_supported', {}, "your card can't pay in this currency"],
+  ])('explains %s (%o)', (reason, change, text) => {
+    const draft = cardDeclinedDraft(declined({ ...change, decline_reason: reason }));
+    expect(draft.body).toBe(`Card payment of £25.50 at Starbucks declined: ${text}`);
+  });
+
+  it('tells nothing at clearing when the amount is the one authorised, and the new amount otherwise', () => {
+    expect(cardClearedDrafts(cleared({}))).toEqual([]);
+    expect(cardClearedDrafts(cleared({ amount: 3000 })).map((d) => [d.type, d.body])).toEqual([
+      ['card.amount_changed', 'Your card payment at Starbucks came to £30.00, not the £25.50 first taken'],
+    ]);
+    expect(
+      cardClearedDrafts(cleared({ authorisation_id: null, authorised_amount: null, forced: true })).map(
+        (d) => [d.type, d.body],
+      ),
+    ).toEqual([['card.spent', '£25.50 spent at Starbucks']]);
+  });
+
+  it('shows a merchant name the network sent safely', () => {
+    expect(cardAuthorisedDraft(card({ merchant_name: 'Evil\u202eCorp' })).body).toBe(
+      '£25.50 spent at Evil\ufffdCorp',
+    );
+  });
+});
 
 describe('text other people wrote', () => {
   it('cannot reorder or hide characters of a notification: each unsafe one shows as U+FFFD', () => {

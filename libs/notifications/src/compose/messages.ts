@@ -1,4 +1,9 @@
 import type {
+  CardAuthorisedEvent,
+  CardChannel,
+  CardClearedEvent,
+  CardDeclinedEvent,
+  CardDeclineReason,
   KycRejectedEvent,
   KycVerifiedEvent,
   PaymentExecutedEvent,
@@ -83,16 +88,8 @@ export function transactionDrafts(e: TransactionCreatedEvent, names: Names): Dra
   };
   switch (e.kind) {
     case 'card':
-      if (from)
-        drafts.push(
-          draft(
-            from,
-            e.from_account_id,
-            'card.spent',
-            'Card payment',
-            `${money} spent at ${merchant ?? 'a card merchant'}`,
-          ),
-        );
+      // A card spend is told by card.authorised, when it happens (or card.cleared, for a forced post),
+      // not again when the network clears it days later: only a refund (money in) is told from here.
       if (to)
         drafts.push(
           draft(
@@ -280,6 +277,106 @@ export function paymentFailedDraft(e: PaymentFailedEvent): Draft {
     body: `We couldn't pay your ${what}: ${reason}. ${next}`,
     data: { ...data, reason: e.reason, attempts: e.attempts, order_status: e.order_status },
   };
+}
+
+/** Why a card payment was declined, as the end of "Card payment of £12.00 at Amazon declined: ". */
+const DECLINE: Record<Exclude<CardDeclineReason, 'channel_disabled'>, string> = {
+  insufficient_funds: 'not enough money',
+  card_frozen: 'your card is frozen',
+  card_blocked: 'your card is blocked',
+  card_cancelled: 'your card is cancelled',
+  expired: 'your card has expired',
+  invalid_card: 'the card details were wrong',
+  invalid_cvc: 'the security code was wrong',
+  limit_exceeded: "it's over your card's spending limit",
+  category_blocked: "you've blocked payments to this kind of merchant",
+  currency_not_supported: "your card can't pay in this currency",
+};
+
+/** Which switch of the card's limits stopped it, for channel_disabled. */
+const CHANNEL: Record<CardChannel, string> = {
+  online: 'online payments are',
+  contactless: 'contactless payments are',
+  chip: 'chip payments are',
+  atm: 'cash withdrawals are',
+};
+
+type CardEvent = CardAuthorisedEvent | CardDeclinedEvent | CardClearedEvent;
+
+/** What every card notice carries: never more of the card number than its last four digits. */
+function cardData(e: CardEvent) {
+  return {
+    authorisation_id: e.authorisation_id,
+    card_id: e.card_id,
+    last4: e.last4,
+    account_id: e.account_id,
+    amount: e.amount,
+    currency: e.currency,
+    merchant: displayText(e.merchant_name),
+    category: e.category,
+  };
+}
+
+/** "£25.50 spent at Starbucks": told when the card network's authorisation is approved (the money is held). */
+export function cardAuthorisedDraft(e: CardAuthorisedEvent): Draft {
+  return {
+    user_id: e.owner_id,
+    category: 'transactions',
+    type: 'card.spent',
+    title: 'Card payment',
+    body: `${formatMoney(e.amount, e.currency)} spent at ${displayText(e.merchant_name)}`,
+    data: { ...cardData(e), channel: e.channel },
+  };
+}
+
+/** "Card payment of £12.00 at Amazon declined: not enough money". */
+export function cardDeclinedDraft(e: CardDeclinedEvent): Draft {
+  const reason =
+    e.decline_reason === 'channel_disabled'
+      ? `${CHANNEL[e.channel] ?? 'these payments are'} turned off for this card`
+      : (DECLINE[e.decline_reason] ?? 'the payment was refused');
+  return {
+    user_id: e.owner_id,
+    category: 'transactions',
+    type: 'card.declined',
+    title: 'Card payment declined',
+    body: `Card payment of ${formatMoney(e.amount, e.currency)} at ${displayText(e.merchant_name)} declined: ${reason}`,
+    data: { ...cardData(e), channel: e.channel, decline_reason: e.decline_reason },
+  };
+}
+
+/**
+ * A clearing tells the customer only what they have not heard yet: a forced post (no authorisation came
+ * first, so nothing was told), or a final amount other than the one authorised (a tip, a partial
+ * shipment). A clearing of the authorised amount was told at authorisation: no notice.
+ */
+export function cardClearedDrafts(e: CardClearedEvent): Draft[] {
+  const money = formatMoney(e.amount, e.currency);
+  const merchant = displayText(e.merchant_name);
+  const data = { ...cardData(e), transaction_id: e.transaction_id, forced: e.forced };
+  if (e.authorised_amount === null) {
+    return [
+      {
+        user_id: e.owner_id,
+        category: 'transactions',
+        type: 'card.spent',
+        title: 'Card payment',
+        body: `${money} spent at ${merchant}`,
+        data,
+      },
+    ];
+  }
+  if (e.authorised_amount === e.amount) return [];
+  return [
+    {
+      user_id: e.owner_id,
+      category: 'transactions',
+      type: 'card.amount_changed',
+      title: 'Card payment updated',
+      body: `Your card payment at ${merchant} came to ${money}, not the ${formatMoney(e.authorised_amount, e.currency)} first taken`,
+      data: { ...data, authorised_amount: e.authorised_amount },
+    },
+  ];
 }
 
 export function welcomeDraft(e: UserRegisteredEvent, fullName: string): Draft {
