@@ -44,6 +44,7 @@ export * from './http/page-query';
 export * from './http/csv';
 export * from './http/plain-text';
 export * from './http/email';
+export * from './http/raw-body';
 export * from './queues/add-jobs';
 export * from './queues/queue-connections';
 export * from './queues/queue-worker';

@@ -8,6 +8,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { AppError } from '../errors/app-error';
+import './raw-body';
 import { MetricsService } from '../metrics/metrics.service';
 import { acceptRequestId, REQUEST_ID_HEADER } from '../context/request-context';
 import { HttpErrorFilter, sendError } from './http-exception.filter';
@@ -193,6 +194,8 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
     if (charset && !/^utf-?8$/i.test(charset)) {
       return done(new AppError(415, 'unsupported_media_type', `Unsupported charset "${charset}": use UTF-8`));
     }
+    // Kept as received: a signed route (the card network's) verifies the signature over these bytes.
+    req.rawBody = body as string;
     // An empty body is an empty object, as many clients send Content-Type on bodyless requests.
     if ((body as string).trim() === '') return done(null, {});
     parseJson(req, body as string, (err, value) => {
