@@ -84,6 +84,7 @@ describe('ledger and accounts contracts', () => {
         status: 'active',
         balance: 0n,
         overdraft_limit: 0n,
+        held: 0n,
         available_balance: 0n,
         version: 0n,
         as_of: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
@@ -483,6 +484,15 @@ describe('ledger and accounts contracts', () => {
     const moved = await post(x, y, 400);
     expect(moved.outcome).toBe('posted');
     await expect(verifier.verify()).resolves.toMatchObject({ ok: true, mismatches: [] });
+
+    // What an account holds must be what its active holds have left.
+    await db.query(`UPDATE transactions.ledger_accounts SET held = held + 7 WHERE id = $1`, [y]);
+    const heldReport = await verifier.verify();
+    expect(heldReport).toMatchObject({
+      ok: false,
+      mismatches: [{ type: 'account_held', account_id: y, expected: '0', actual: '7' }],
+    });
+    await db.query(`UPDATE transactions.ledger_accounts SET held = 0 WHERE id = $1`, [y]);
 
     await db.query('ALTER TABLE transactions.postings DISABLE TRIGGER postings_append_only');
     // Both legs rewritten consistently (still summing to zero, balances adjusted to match): only the

@@ -13,7 +13,12 @@ export interface LedgerAccountState {
   status: AccountStatus;
   balance: bigint;
   overdraft_limit: bigint;
-  /** What may be spent now: balance + overdraft_limit while active (never below 0), 0 when frozen or closed. */
+  /** Held by card authorisations not yet cleared, reversed or expired: part of balance, not spendable. */
+  held: bigint;
+  /**
+   * What may be spent now: balance - held + overdraft_limit while active (never below 0), 0 when frozen
+   * or closed.
+   */
   available_balance: bigint;
   /** Bumped by every change of the account in the ledger; orders cached copies. */
   version: bigint;
@@ -96,7 +101,10 @@ export interface TransactionsApi {
   setStatus(accountId: string, status: 'active' | 'frozen', change: StaffChange): Promise<LedgerAccountState>;
   /** A staff change of the overdraft limit, as setStatus. 404 unknown; 403 own_account; 409 account_closed. */
   setOverdraftLimit(accountId: string, limit: bigint, change: StaffChange): Promise<LedgerAccountState>;
-  /** Closes an account whose balance is zero. 409 balance_not_zero, account_frozen, account_closed. */
+  /**
+   * Closes an account whose balance is zero and that holds nothing. 409 balance_not_zero, holds_pending
+   * (card authorisations not yet cleared, reversed or expired), account_frozen, account_closed.
+   */
   close(accountId: string): Promise<LedgerAccountState>;
   /**
    * Opening balance before `from`, every posting in [from, to) with the balance after it, closing

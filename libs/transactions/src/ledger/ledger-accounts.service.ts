@@ -22,7 +22,7 @@ import { writeStaffAction, type StaffActionDraft } from './staff-actions';
 /** Most lines one statement carries; a longer period is asked for in parts. */
 export const STATEMENT_MAX_LINES = 5000;
 
-const COLUMNS = 'id, kind, owner_id, currency, status, overdraft_limit, balance, version, frozen_by';
+const COLUMNS = 'id, kind, owner_id, currency, status, overdraft_limit, balance, held, version, frozen_by';
 
 /** A staff change decided on the locked row: the SET clause (its parameters from $3) and what to audit. */
 interface Decision {
@@ -114,8 +114,9 @@ export class LedgerAccountsService implements TransactionsApi {
     }));
   }
 
+  /** Only an empty account closes: no balance, and no card hold whose clearing could still come. */
   close(accountId: string) {
-    return this.change(accountId, `status = 'closed'`, [], `status = 'active' AND balance = 0`);
+    return this.change(accountId, `status = 'closed'`, [], `status = 'active' AND balance = 0 AND held = 0`);
   }
 
   async statement(accountId: string, from: string, to: string): Promise<Statement> {
@@ -265,6 +266,12 @@ export class LedgerAccountsService implements TransactionsApi {
     if (!current) throw AppError.notFound('account');
     if (current.status === 'closed') throw AppError.conflict('account_closed', 'The account is closed');
     if (current.status === 'frozen') throw AppError.conflict('account_frozen', 'The account is frozen');
+    if (current.held > 0n) {
+      throw AppError.conflict(
+        'holds_pending',
+        'Card payments are still pending on this account: it can be closed once they have cleared or been released',
+      );
+    }
     throw AppError.conflict('balance_not_zero', 'Only an account with a zero balance can be closed');
   }
 }
