@@ -1,8 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type {
+  CardClearing,
+  CardClearingResult,
+  CardHoldRequest,
+  CardHoldResult,
+  CardRefund,
+  CardRefundResult,
   Currency,
   EntryPosition,
+  HoldRelease,
+  HoldReleaseResult,
   LedgerAccountState,
   LedgerEntry,
   PaymentPosting,
@@ -13,6 +21,7 @@ import type {
 } from '@protobank/contracts';
 import { AppError, jsonAmount } from '@protobank/platform';
 import { DataSource } from 'typeorm';
+import { CardHolds } from './card-holds';
 import { Ledger } from './ledger';
 import { readEntries } from './ledger-entries';
 import { freezeAuthor, toState, type LedgerAccountRow } from './ledger-rows';
@@ -35,7 +44,8 @@ interface Decision {
 
 /**
  * The ledger side of customer accounts, served to the accounts module through TRANSACTIONS_API:
- * opening, status and overdraft changes, closing, and states for display. Every change takes the
+ * opening, status and overdraft changes, closing, and states for display; payments' postings, and the
+ * card network's holds, clearings and refunds for the cards module (CardHolds). Every change takes the
  * ledger row's lock (an UPDATE), so it is ordered with transfers: once a freeze has returned, no
  * transfer that has not already committed can move money on the account.
  */
@@ -44,6 +54,7 @@ export class LedgerAccountsService implements TransactionsApi {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly ledger: Ledger,
+    private readonly cards: CardHolds,
   ) {}
 
   async openAccount(input: { account_id: string; owner_id: string; currency: Currency }) {
@@ -194,6 +205,26 @@ export class LedgerAccountsService implements TransactionsApi {
       fingerprint: paymentFingerprint(payment),
     });
     return paymentResult(posted);
+  }
+
+  authoriseCard(request: CardHoldRequest): Promise<CardHoldResult> {
+    return this.cards.authorise(request);
+  }
+
+  clearCard(clearing: CardClearing): Promise<CardClearingResult> {
+    return this.cards.clear(clearing);
+  }
+
+  releaseHold(release: HoldRelease): Promise<HoldReleaseResult> {
+    return this.cards.release(release);
+  }
+
+  refundCard(refund: CardRefund): Promise<CardRefundResult> {
+    return this.cards.refund(refund);
+  }
+
+  expiredHolds(now: string, limit: number): Promise<{ hold_id: string; card_id: string }[]> {
+    return this.cards.expired(now, limit);
   }
 
   /**
