@@ -359,7 +359,8 @@ export const CONFIG_SCHEMA = {
     kind: 'string',
     secret: true,
     pattern: /^[\x21-\x2b\x2d-\x7e]{32,}(?:\s*,\s*[\x21-\x2b\x2d-\x7e]{32,})*$/,
-    devValues: ['dev-only'],
+    // The cards module's development fallback, should it be copied into a production setting.
+    devValues: ['protects-nothing'],
     doc: 'HMAC-SHA-256 secret(s) of the card network API signatures (32 or more visible ASCII characters; use CARD_NETWORK_SECRET_FILE). Several, comma-separated, are all accepted: add the new one, move the network over, then remove the old. Development: a fixed development secret; production refuses to start cards without it.',
   },
   CARD_HOLD_EXPIRY_DAYS: {
