@@ -57,6 +57,7 @@ export function cardsScenarios(get: () => Running) {
         .send({ account_id: account.id, type: 'virtual', ...body })
         .expect(201);
       const card = res.body as Card;
+      expect(res.headers['cache-control']).toBe('no-store');
       secrets.pans.add(card.pan!);
       secrets.cvcs.add(card.cvc!);
       return card;
@@ -227,6 +228,19 @@ export function cardsScenarios(get: () => Running) {
       const res = await reveal(bob, card.id, 'not my password at all').expect(401);
       expect(res.body.code).toBe('invalid_password');
       expect(res.text).not.toContain(card.pan);
+      for (const body of [
+        {},
+        { password: { $ne: '' } },
+        { password: 'x'.repeat(1025) },
+        { password: '', extra: 1 },
+      ]) {
+        const bad = await http()
+          .post(`/cards/${card.id}/reveal`)
+          .set(bearer(bob.token))
+          .send(body)
+          .expect(400);
+        expect(bad.body.code).toBe('validation_failed');
+      }
       const audit = await db.query(`SELECT outcome FROM cards.reveals WHERE card_id = $1`, [card.id]);
       expect(audit.rows).toEqual([{ outcome: 'wrong_password' }]);
       // The session is still good: a wrong password here logs nobody out.

@@ -18,6 +18,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import { CARDHOLDER_NAME } from '../data/cardholder-name';
 import { CATEGORY_GROUPS, type CategoryGroup } from '../data/categories';
 
 const LowerCase = () =>
@@ -32,9 +33,6 @@ export const CARD_STATUSES = ['active', 'frozen', 'cancelled'] as const;
 export const CANCEL_REASONS = ['lost', 'stolen', 'closed'] as const;
 export const AUTHORISATION_STATUSES = ['pending', 'cleared', 'reversed', 'expired', 'declined'] as const;
 export const CHANNELS = ['online', 'contactless', 'chip', 'atm'] as const;
-
-/** What a card can carry embossed: Latin letters, spaces, apostrophes, dots and hyphens, 26 at most. */
-export const CARDHOLDER_NAME = /^[A-Z][A-Z .'-]{0,25}$/;
 
 export class IssueCardDto {
   @ApiProperty({ format: 'uuid', description: 'Your active account the card spends from' })

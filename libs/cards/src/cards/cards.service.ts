@@ -24,10 +24,10 @@ import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CardKeys } from '../data/card-keys';
+import { embossable } from '../data/cardholder-name';
 import { brandOf, expiryFrom, generatePan } from '../data/pan';
 import { CARD_COLUMNS, cardView, type CardRow } from './card-rows';
 import {
-  CARDHOLDER_NAME,
   type AuthorisationDto,
   type AuthorisationListDto,
   type CancelCardDto,
@@ -467,21 +467,3 @@ const authorisationView = (r: AuthorisationRow): AuthorisationDto => ({
   created_at: r.created_at.toISOString(),
   updated_at: r.updated_at.toISOString(),
 });
-
-/**
- * A profile name as a card can carry it: accents taken off, only Latin letters, spaces, apostrophes,
- * dots and hyphens kept, upper-cased, at most 26 characters. A name with none of those gives CARDHOLDER.
- */
-export function embossable(fullName: string): string {
-  const plain = fullName
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .toUpperCase()
-    .replace(/[^A-Z .'-]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .replace(/^[^A-Z]+/, '')
-    .slice(0, 26)
-    .trim();
-  return CARDHOLDER_NAME.test(plain) ? plain : 'CARDHOLDER';
-}
