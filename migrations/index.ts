@@ -18,6 +18,8 @@ import { VerifiedDocumentOnFile1763700000012 } from './1763700000012-VerifiedDoc
 import { LedgerPayments1763700000013 } from './1763700000013-LedgerPayments';
 import { Payments1763700000014 } from './1763700000014-Payments';
 import { PaymentNotifications1763700000015 } from './1763700000015-PaymentNotifications';
+import { CardHolds1763700000016 } from './1763700000016-CardHolds';
+import { Cards1763700000017 } from './1763700000017-Cards';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -36,4 +38,6 @@ export const MIGRATIONS = [
   LedgerPayments1763700000013,
   Payments1763700000014,
   PaymentNotifications1763700000015,
+  CardHolds1763700000016,
+  Cards1763700000017,
 ];

@@ -13,6 +13,7 @@ import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
 import { identityScenarios } from './scenarios/identity.scenarios';
 import { staffScenarios } from './scenarios/staff.scenarios';
 import { PAYMENTS_TEST_ENV, paymentsScenarios } from './scenarios/payments.scenarios';
+import { cardsScenarios } from './scenarios/cards.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { startTopology, type Running } from './support/topologies';
 
@@ -50,6 +51,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
   httpScenarios(() => running);
   identityScenarios(() => running);
   paymentsScenarios(() => running);
+  cardsScenarios(() => running);
 
   it('reports readiness of Postgres, Redis and migrations, and no RabbitMQ', async () => {
     const res = await request(running.baseUrl).get('/health/ready').expect(200);

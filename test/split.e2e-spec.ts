@@ -15,6 +15,7 @@ import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
 import { identityScenarios } from './scenarios/identity.scenarios';
 import { staffScenarios } from './scenarios/staff.scenarios';
 import { PAYMENTS_TEST_ENV, paymentsScenarios } from './scenarios/payments.scenarios';
+import { cardsScenarios } from './scenarios/cards.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
@@ -52,6 +53,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   httpScenarios(() => running);
   identityScenarios(() => running);
   paymentsScenarios(() => running);
+  cardsScenarios(() => running);
 
   it('never routes /metrics through the edge (each service is scraped on its own port)', async () => {
     for (const headers of [{}, { Authorization: `Bearer ${running.t.env.METRICS_TOKEN}` }]) {

@@ -12,6 +12,7 @@ import type Redis from 'ioredis';
 import { publicJwk, readKeysDir } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { hashPassword } from '../../libs/auth/src/credentials/passwords';
 import { SessionStore } from '../../libs/auth/src/sessions/session.store';
 import { SessionsEventsController } from '../../libs/auth/src/sessions/sessions-events.controller';
 import { createContext } from '../support/contexts';
@@ -122,6 +123,27 @@ describe('auth contract', () => {
       expect(next.find((k) => k.kid === added)).toMatchObject({ verify_until: null, alg: 'ES256' });
       expect(next.find((k) => k.kid === first.jwk.kid)?.verify_until).toEqual(expect.any(Number));
       expect(publicJwk(readKeysDir(dir).at(-1)!.publicKey).kid).toBe(added);
+    });
+
+    it("checks a user's current password again, false for a wrong one, an unknown user or a pending credential", async () => {
+      const db = await t.db();
+      const [active, pending] = [randomUUID(), randomUUID()];
+      const hash = await hashPassword('the right passphrase');
+      for (const [id, status] of [
+        [active, 'active'],
+        [pending, 'pending'],
+      ]) {
+        await db.query(
+          `INSERT INTO auth.credentials (user_id, email, password_hash, status) VALUES ($1, $2, $3, $4)`,
+          [id, `${id}@example.com`, hash, status],
+        );
+      }
+      const check = (user_id: string, password: string) => api().verifyPassword({ user_id, password });
+      await expect(check(active, 'the right passphrase')).resolves.toEqual({ valid: true });
+      await expect(check(active, 'the wrong passphrase')).resolves.toEqual({ valid: false });
+      await expect(check(pending, 'the right passphrase')).resolves.toEqual({ valid: false });
+      await expect(check(randomUUID(), 'the right passphrase')).resolves.toEqual({ valid: false });
+      await expect(check('not-a-uuid', 'the right passphrase')).resolves.toEqual({ valid: false });
     });
   });
 });

@@ -2,8 +2,10 @@
  * One contract suite, two bindings (DESIGN.md §3), for the contracts of accounts and transactions:
  * the ledger API as the monolith injects it and as the accounts app reaches it over RabbitMQ, and the
  * accounts API likewise from the transactions app. Same results, bigint amounts and typed errors
- * included; payments (`pay`) post once per key, and a refusal is decided anew on the next try. Also:
- * expired Idempotency-Keys are pruned, unexpired ones and payments' kept.
+ * included; payments (`pay`) post once per key, and a refusal is decided anew on the next try; card
+ * holds (authorise, clear, release, refund, expiry) decided under the account's row lock, also under
+ * concurrency, and never spent twice. Also: expired Idempotency-Keys are pruned, unexpired ones and
+ * payments' kept.
  */
 import type { INestApplicationContext } from '@nestjs/common';
 import { AccountsModule } from '@protobank/accounts';
@@ -14,6 +16,8 @@ import {
   TransactionsContract,
   UsersContract,
   type AccountsApi,
+  type CardClearing,
+  type CardHoldRequest,
   type Currency,
   type PaymentPosting,
   type TransactionsApi,
@@ -84,6 +88,7 @@ describe('ledger and accounts contracts', () => {
         status: 'active',
         balance: 0n,
         overdraft_limit: 0n,
+        held: 0n,
         available_balance: 0n,
         version: 0n,
         as_of: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
@@ -425,6 +430,492 @@ describe('ledger and accounts contracts', () => {
     });
   });
 
+  describe.each(['local', 'rabbitmq'])('transactions API card holds bound %s', (binding) => {
+    const api = () => ledger[binding];
+    const staff = { actor: { user_id: randomUUID(), role: 'staff' as const }, reason: 'contract test' };
+    const inAWeek = () => new Date(Date.now() + 7 * 86400_000).toISOString();
+
+    /** A card on a fresh GBP account holding `funds`, and an authorisation request for it. */
+    const card = async (funds: number, currency: Currency = 'GBP') => {
+      const owner = randomUUID();
+      const account = randomUUID();
+      await api().openAccount({ account_id: account, owner_id: owner, currency });
+      if (funds) await fund(account, funds, currency);
+      const cardId = randomUUID();
+      const auth = (amount: bigint, more: Partial<CardHoldRequest> = {}): CardHoldRequest => ({
+        hold_id: randomUUID(),
+        network_transaction_id: `auth-${randomUUID()}`,
+        card_id: cardId,
+        account_id: account,
+        owner_id: owner,
+        amount,
+        currency,
+        merchant_name: 'Starbucks',
+        category: 'eating_out',
+        daily_limit: null,
+        monthly_limit: null,
+        expires_at: inAWeek(),
+        ...more,
+      });
+      const clearing = (
+        amount: bigint,
+        holdId: string | null,
+        more: Partial<CardClearing> = {},
+      ): CardClearing => ({
+        network_transaction_id: `clear-${randomUUID()}`,
+        hold_id: holdId,
+        card_id: cardId,
+        account_id: account,
+        owner_id: owner,
+        amount,
+        currency,
+        merchant_name: 'Starbucks',
+        category: 'eating_out',
+        ...more,
+      });
+      return { owner, account, cardId, auth, clearing };
+    };
+    const state = async (id: string) => {
+      const [s] = await api().getStates([id]);
+      return { balance: s.balance, held: s.held, available: s.available_balance };
+    };
+    const hold = async (id: string) =>
+      (
+        await db.query(
+          `SELECT status, amount::text, remaining::text, decline_reason, transaction_id FROM transactions.holds WHERE id = $1`,
+          [id],
+        )
+      ).rows[0] as
+        | {
+            status: string;
+            amount: string;
+            remaining: string;
+            decline_reason: string | null;
+            transaction_id: string | null;
+          }
+        | undefined;
+    const approvedId = (r: Awaited<ReturnType<TransactionsApi['authoriseCard']>>) => {
+      if (!r.approved) throw new Error(`declined: ${r.decline_reason}`);
+      return r.hold_id;
+    };
+    const verify = () => transactionsApp.get(LedgerVerifyService).verify();
+
+    it('approves and holds: available drops, balance does not, the cache shows it; a retry replays', async () => {
+      const c = await card(5000);
+      const request = c.auth(2550n);
+      await expect(api().authoriseCard(request)).resolves.toEqual({
+        approved: true,
+        hold_id: request.hold_id,
+        replayed: false,
+      });
+      expect(await state(c.account)).toEqual({ balance: 5000n, held: 2550n, available: 2450n });
+      const cached = JSON.parse(
+        (await redis.get(`${t.env.REDIS_KEY_PREFIX}balance:${c.account}`)) ?? '{}',
+      ) as Record<string, string>;
+      expect(cached).toMatchObject({ balance: '5000', held: '2550', available_balance: '2450' });
+      // The network retries (another hold id from a cards instance that lost the first answer): the first
+      // decision, with its hold, and nothing held twice.
+      await expect(api().authoriseCard({ ...request, hold_id: randomUUID() })).resolves.toEqual({
+        approved: true,
+        hold_id: request.hold_id,
+        replayed: true,
+      });
+      expect(await state(c.account)).toEqual({ balance: 5000n, held: 2550n, available: 2450n });
+      expect(await hold(request.hold_id)).toMatchObject({
+        status: 'active',
+        amount: '2550',
+        remaining: '2550',
+      });
+      await expect(verify()).resolves.toMatchObject({ ok: true });
+    });
+
+    it('declines for each reason the ledger decides, and replays each decline', async () => {
+      const c = await card(5000);
+      const decline = async (request: CardHoldRequest, reason: string) => {
+        await expect(api().authoriseCard(request)).resolves.toEqual({
+          approved: false,
+          decline_reason: reason,
+          replayed: false,
+        });
+        return request;
+      };
+      const poor = await decline(c.auth(5001n), 'insufficient_funds');
+      await decline(c.auth(100n, { owner_id: randomUUID() }), 'card_cancelled');
+      await decline(c.auth(100n, { account_id: randomUUID() }), 'card_cancelled');
+      await decline(c.auth(100n, { currency: 'EUR' }), 'currency_not_supported');
+      await decline(c.auth(100n, { daily_limit: 99n }), 'limit_exceeded');
+      await decline(c.auth(100n, { monthly_limit: 99n }), 'limit_exceeded');
+      await api().setStatus(c.account, 'frozen', staff);
+      const frozen = await decline(c.auth(100n), 'card_blocked');
+      await api().setStatus(c.account, 'active', staff);
+      // The account can pay now: the same network transactions still get their first answer.
+      await expect(api().authoriseCard(frozen)).resolves.toEqual({
+        approved: false,
+        decline_reason: 'card_blocked',
+        replayed: true,
+      });
+      await fund(c.account, 1);
+      await expect(api().authoriseCard(poor)).resolves.toMatchObject({ approved: false, replayed: true });
+      expect(await hold(poor.hold_id)).toMatchObject({
+        status: 'declined',
+        remaining: '0',
+        decline_reason: 'insufficient_funds',
+      });
+      expect(await state(c.account)).toEqual({ balance: 5001n, held: 0n, available: 5001n });
+
+      const closed = await card(0);
+      await api().close(closed.account);
+      await decline(closed.auth(1n), 'card_cancelled');
+      // A bad request is the caller's bug, not a decline.
+      await expect(api().authoriseCard(c.auth(0n))).rejects.toMatchObject({
+        status: 400,
+        code: 'validation_failed',
+      });
+      await expect(api().authoriseCard({ ...c.auth(1n), card_id: 'x' })).rejects.toMatchObject({
+        status: 400,
+      });
+    });
+
+    it('counts the overdraft limit, and the limits against the card holds active or cleared, not declined or reversed', async () => {
+      const c = await card(1000);
+      await api().setOverdraftLimit(c.account, 500n, staff);
+      const limits = { daily_limit: 3000n, monthly_limit: 4000n };
+      approvedId(await api().authoriseCard(c.auth(1500n, limits)));
+      await expect(api().authoriseCard(c.auth(1n, limits))).resolves.toMatchObject({
+        decline_reason: 'insufficient_funds',
+      });
+      await fund(c.account, 10000);
+      const reversed = approvedId(await api().authoriseCard(c.auth(1000n, limits)));
+      await api().releaseHold({ hold_id: reversed, amount: null, reason: 'reversed' });
+      const cleared = approvedId(await api().authoriseCard(c.auth(1000n, limits)));
+      await api().clearCard(c.clearing(1200n, cleared));
+      // Today: 1500 active + 1000 cleared (the reversed 1000 and the declined 1 do not count).
+      await expect(api().authoriseCard(c.auth(501n, limits))).resolves.toMatchObject({
+        decline_reason: 'limit_exceeded',
+      });
+      approvedId(await api().authoriseCard(c.auth(500n, limits)));
+      await expect(api().authoriseCard(c.auth(1n, { ...limits, daily_limit: null }))).resolves.toMatchObject({
+        approved: true,
+      });
+      await expect(
+        api().authoriseCard(c.auth(1000n, { ...limits, daily_limit: null })),
+      ).resolves.toMatchObject({
+        decline_reason: 'limit_exceeded',
+      });
+      // Another card on the same account has its own limits.
+      const other = c.auth(3000n, { ...limits, card_id: randomUUID() });
+      await expect(api().authoriseCard(other)).resolves.toMatchObject({ approved: true });
+    });
+
+    it('never approves beyond the funds or the limits when authorisations race on one account', async () => {
+      const poor = await card(10000);
+      const results = await Promise.all(
+        Array.from({ length: 24 }, () => api().authoriseCard(poor.auth(1000n))),
+      );
+      expect(results.filter((r) => r.approved)).toHaveLength(10);
+      expect(results.filter((r) => !r.approved && r.decline_reason === 'insufficient_funds')).toHaveLength(
+        14,
+      );
+      expect(await state(poor.account)).toEqual({ balance: 10000n, held: 10000n, available: 0n });
+
+      const rich = await card(1_000_000);
+      const limited = await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          api().authoriseCard(rich.auth(1000n, i % 2 ? { daily_limit: 5000n } : { monthly_limit: 5000n })),
+        ),
+      );
+      expect(limited.filter((r) => r.approved)).toHaveLength(5);
+      expect(await state(rich.account)).toMatchObject({ held: 5000n });
+
+      // The same network transaction asked many times at once: one hold.
+      const request = poor.auth(1n, { account_id: rich.account, owner_id: rich.owner });
+      const same = await Promise.all(Array.from({ length: 8 }, () => api().authoriseCard(request)));
+      expect(new Set(same.map(approvedId))).toEqual(new Set([request.hold_id]));
+      expect(same.filter((r) => !r.replayed)).toHaveLength(1);
+      expect(await state(rich.account)).toMatchObject({ held: 5001n });
+      await expect(verify()).resolves.toMatchObject({ ok: true });
+    });
+
+    it('lets no transfer or payment spend held money', async () => {
+      const c = await card(5000);
+      const id = approvedId(await api().authoriseCard(c.auth(4000n)));
+      const payment: PaymentPosting = {
+        key: `${randomUUID()}:2026-03-31`,
+        kind: 'standing_order',
+        owner_id: c.owner,
+        from_account_id: c.account,
+        to_account_id: null,
+        amount: 1500,
+        currency: 'GBP',
+        reference: 'Rent',
+        payee_name: 'Landlord',
+      };
+      await expect(api().pay(payment)).resolves.toEqual({ outcome: 'refused', reason: 'insufficient_funds' });
+      const to = randomUUID();
+      await api().openAccount({ account_id: to, owner_id: randomUUID(), currency: 'GBP' });
+      const transfer = await db.query(
+        `SELECT outcome FROM transactions.post_entry(gen_random_uuid(), 'transfer', $1, $2, 1001, 'GBP', NULL, NULL,
+                NULL, NULL, $3, $3, NULL, false, NULL, NULL, NULL, NULL)`,
+        [c.account, to, c.owner],
+      );
+      expect(transfer.rows).toEqual([{ outcome: 'insufficient_funds' }]);
+      await expect(api().pay({ ...payment, amount: 1000 })).resolves.toMatchObject({ outcome: 'posted' });
+      expect(await state(c.account)).toEqual({ balance: 4000n, held: 4000n, available: 0n });
+
+      await api().clearCard(c.clearing(4000n, id));
+      expect(await state(c.account)).toEqual({ balance: 0n, held: 0n, available: 0n });
+    });
+
+    it('refuses to close an account while a hold is active (409 holds_pending)', async () => {
+      const c = await card(0);
+      await api().setOverdraftLimit(c.account, 1000n, staff);
+      const id = approvedId(await api().authoriseCard(c.auth(300n)));
+      await expect(api().close(c.account)).rejects.toMatchObject({ status: 409, code: 'holds_pending' });
+      await api().releaseHold({ hold_id: id, amount: null, reason: 'reversed' });
+      await expect(api().close(c.account)).resolves.toMatchObject({ status: 'closed', held: 0n });
+    });
+
+    it('clears above the hold: posts the final amount to card settlement with the merchant, releases the hold', async () => {
+      const c = await card(5000);
+      const id = approvedId(await api().authoriseCard(c.auth(2000n)));
+      const clearing = c.clearing(2550n, id);
+      const result = await api().clearCard(clearing);
+      expect(result).toEqual({
+        transaction_id: expect.any(String),
+        created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+        forced: false,
+        replayed: false,
+      });
+      if (!('transaction_id' in result)) throw new Error('refused');
+      expect(await state(c.account)).toEqual({ balance: 2450n, held: 0n, available: 2450n });
+      expect(await hold(id)).toMatchObject({
+        status: 'cleared',
+        remaining: '0',
+        transaction_id: result.transaction_id,
+      });
+      const { rows } = await db.query(
+        `SELECT e.kind, e.amount::int, e.merchant, e.category, e.initiated_by, a.system_code
+           FROM transactions.entries e JOIN transactions.ledger_accounts a ON a.id = e.credit_account_id
+          WHERE e.id = $1`,
+        [result.transaction_id],
+      );
+      expect(rows).toEqual([
+        {
+          kind: 'card',
+          amount: 2550,
+          merchant: 'Starbucks',
+          category: 'eating_out',
+          initiated_by: c.owner,
+          system_code: 'card_settlement',
+        },
+      ]);
+      const event = await db.query(
+        `SELECT payload FROM transactions.outbox WHERE name = 'transaction.created' AND payload->>'transaction_id' = $1`,
+        [result.transaction_id],
+      );
+      expect(event.rows[0].payload).toMatchObject({
+        kind: 'card',
+        from_account_id: c.account,
+        from_owner_id: c.owner,
+        to_owner_id: null,
+        amount: 2550,
+        currency: 'GBP',
+        merchant: 'Starbucks',
+        category: 'eating_out',
+      });
+      // Retries replay (another shard may be picked: still one entry); a different body under the id is
+      // a caller's bug; a second clearing of the hold is refused.
+      for (let i = 0; i < 3; i++) {
+        await expect(api().clearCard({ ...clearing, merchant_name: 'STARBUCKS 123' })).resolves.toEqual({
+          ...result,
+          replayed: true,
+        });
+      }
+      await expect(api().clearCard({ ...clearing, amount: 2551n })).rejects.toMatchObject({
+        status: 422,
+        code: 'idempotency_key_reused',
+      });
+      await expect(api().clearCard(c.clearing(100n, id))).resolves.toEqual({ refused: 'hold_not_found' });
+      expect(await state(c.account)).toEqual({ balance: 2450n, held: 0n, available: 2450n });
+      await expect(verify()).resolves.toMatchObject({ ok: true });
+    });
+
+    it('clears below the hold, releasing all of it; the same clearing raced posts once', async () => {
+      const c = await card(5000);
+      const id = approvedId(await api().authoriseCard(c.auth(3000n)));
+      const clearing = c.clearing(1200n, id);
+      const results = await Promise.all(Array.from({ length: 6 }, () => api().clearCard(clearing)));
+      const ids = results.map((r) => ('transaction_id' in r ? r.transaction_id : r.refused));
+      expect(new Set(ids).size).toBe(1);
+      expect(results.filter((r) => 'replayed' in r && !r.replayed)).toHaveLength(1);
+      expect(await state(c.account)).toEqual({ balance: 3800n, held: 0n, available: 3800n });
+    });
+
+    it('refuses a clearing of an unknown hold, or one of another card or account, and checks the account', async () => {
+      const c = await card(5000);
+      const id = approvedId(await api().authoriseCard(c.auth(1000n)));
+      await expect(api().clearCard(c.clearing(100n, randomUUID()))).resolves.toEqual({
+        refused: 'hold_not_found',
+      });
+      await expect(api().clearCard(c.clearing(100n, id, { card_id: randomUUID() }))).resolves.toEqual({
+        refused: 'hold_not_found',
+      });
+      const other = await card(0);
+      await expect(api().clearCard(other.clearing(100n, id))).resolves.toEqual({ refused: 'hold_not_found' });
+      await expect(api().clearCard(c.clearing(100n, null, { owner_id: randomUUID() }))).resolves.toEqual({
+        refused: 'account_not_found',
+      });
+      await expect(api().clearCard(c.clearing(100n, null, { currency: 'EUR' }))).resolves.toEqual({
+        refused: 'currency_mismatch',
+      });
+      await api().close(other.account);
+      const closed = other.clearing(100n, null);
+      await expect(api().clearCard(closed)).resolves.toEqual({ refused: 'account_closed' });
+      // A refusal is not kept: the same id is decided anew (still refused here) and holds no key.
+      await expect(api().clearCard(closed)).resolves.toEqual({ refused: 'account_closed' });
+      const keys = await db.query(`SELECT 1 FROM transactions.idempotency_keys WHERE key = $1`, [
+        `card-clearing ${closed.network_transaction_id}`,
+      ]);
+      expect(keys.rows).toEqual([]);
+      expect(await state(c.account)).toEqual({ balance: 5000n, held: 1000n, available: 4000n });
+    });
+
+    it('posts a forced clearing (no hold) whatever the funds and on a frozen account: it may overdraw', async () => {
+      const c = await card(1000);
+      const forced = await api().clearCard(c.clearing(1500n, null));
+      expect(forced).toMatchObject({ forced: true, replayed: false });
+      expect(await state(c.account)).toEqual({ balance: -500n, held: 0n, available: 0n });
+      await expect(api().clearCard(c.clearing(1500n, null))).resolves.toMatchObject({ forced: true });
+      await api().setStatus(c.account, 'frozen', staff);
+      await expect(api().clearCard(c.clearing(100n, null))).resolves.toMatchObject({ forced: true });
+      expect(await state(c.account)).toEqual({ balance: -2100n, held: 0n, available: 0n });
+      // A hold's clearing on a frozen account posts too, and a replay says it was not forced.
+      await api().setStatus(c.account, 'active', staff);
+      await fund(c.account, 5000);
+      const id = approvedId(await api().authoriseCard(c.auth(1000n)));
+      await api().setStatus(c.account, 'frozen', staff);
+      const clearing = c.clearing(1000n, id);
+      await expect(api().clearCard(clearing)).resolves.toMatchObject({ forced: false, replayed: false });
+      await expect(api().clearCard(clearing)).resolves.toMatchObject({ forced: false, replayed: true });
+      expect(await state(c.account)).toEqual({ balance: 1900n, held: 0n, available: 0n });
+      await expect(verify()).resolves.toMatchObject({ ok: true });
+    });
+
+    it('releases part of a hold, then the rest; a hold no longer active is left alone', async () => {
+      const c = await card(5000);
+      const id = approvedId(await api().authoriseCard(c.auth(3000n)));
+      await expect(api().releaseHold({ hold_id: id, amount: 1000n, reason: 'reversed' })).resolves.toEqual({
+        status: 'active',
+        remaining: 2000n,
+        released: 1000n,
+      });
+      expect(await state(c.account)).toEqual({ balance: 5000n, held: 2000n, available: 3000n });
+      await expect(api().releaseHold({ hold_id: id, amount: 5000n, reason: 'reversed' })).resolves.toEqual({
+        status: 'reversed',
+        remaining: 0n,
+        released: 2000n,
+      });
+      await expect(api().releaseHold({ hold_id: id, amount: null, reason: 'reversed' })).resolves.toEqual({
+        status: 'reversed',
+        remaining: 0n,
+        released: 0n,
+      });
+      expect(await state(c.account)).toEqual({ balance: 5000n, held: 0n, available: 5000n });
+      // A clearing after the reversal still posts (the merchant was paid), as forced: nothing to release.
+      await expect(api().clearCard(c.clearing(700n, id))).resolves.toMatchObject({ forced: true });
+      expect(await state(c.account)).toEqual({ balance: 4300n, held: 0n, available: 4300n });
+      await expect(
+        api().releaseHold({ hold_id: randomUUID(), amount: null, reason: 'reversed' }),
+      ).rejects.toMatchObject({
+        status: 404,
+      });
+      // Reversals racing a clearing of the same hold: the money is released once.
+      const raced = approvedId(await api().authoriseCard(c.auth(1000n)));
+      const [cleared] = await Promise.all([
+        api().clearCard(c.clearing(1000n, raced)),
+        api().releaseHold({ hold_id: raced, amount: 400n, reason: 'reversed' }),
+        api().releaseHold({ hold_id: raced, amount: 400n, reason: 'reversed' }),
+      ]);
+      expect(cleared).toMatchObject({ replayed: false });
+      expect(await state(c.account)).toEqual({ balance: 3300n, held: 0n, available: 3300n });
+      await expect(verify()).resolves.toMatchObject({ ok: true });
+    });
+
+    it('lists expired holds oldest first, and releases them as expired', async () => {
+      const c = await card(5000);
+      const past = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+      const older = approvedId(await api().authoriseCard(c.auth(100n, { expires_at: past(10) })));
+      const newer = approvedId(await api().authoriseCard(c.auth(200n, { expires_at: past(5) })));
+      const live = approvedId(await api().authoriseCard(c.auth(300n)));
+      const now = new Date().toISOString();
+      const mine = async () =>
+        (await api().expiredHolds(now, 1000)).filter((h) => [older, newer, live].includes(h.hold_id));
+      expect(await mine()).toEqual([
+        { hold_id: older, card_id: c.cardId },
+        { hold_id: newer, card_id: c.cardId },
+      ]);
+      for (const id of [older, newer]) {
+        await expect(
+          api().releaseHold({ hold_id: id, amount: null, reason: 'expired' }),
+        ).resolves.toMatchObject({
+          status: 'expired',
+        });
+      }
+      expect(await mine()).toEqual([]);
+      expect(await state(c.account)).toEqual({ balance: 5000n, held: 300n, available: 4700n });
+      await expect(api().expiredHolds(now, 0)).rejects.toMatchObject({ status: 400 });
+    });
+
+    it('refunds to the account from card settlement, once per network id, frozen or not, never to a closed one', async () => {
+      const c = await card(0);
+      const refund = {
+        network_transaction_id: `refund-${randomUUID()}`,
+        card_id: c.cardId,
+        account_id: c.account,
+        owner_id: c.owner,
+        amount: 1299n,
+        currency: 'GBP' as const,
+        merchant_name: 'Amazon',
+        category: 'shopping',
+      };
+      await api().setStatus(c.account, 'frozen', staff);
+      const result = await api().refundCard(refund);
+      expect(result).toEqual({
+        transaction_id: expect.any(String),
+        created_at: expect.any(String),
+        replayed: false,
+      });
+      await expect(api().refundCard(refund)).resolves.toEqual({ ...result, replayed: true });
+      await expect(api().refundCard({ ...refund, amount: 1n })).rejects.toMatchObject({
+        code: 'idempotency_key_reused',
+      });
+      expect(await state(c.account)).toEqual({ balance: 1299n, held: 0n, available: 0n });
+      if (!('transaction_id' in result)) throw new Error('refused');
+      const { rows } = await db.query(
+        `SELECT e.kind, e.merchant, a.system_code FROM transactions.entries e
+           JOIN transactions.ledger_accounts a ON a.id = e.debit_account_id WHERE e.id = $1`,
+        [result.transaction_id],
+      );
+      expect(rows).toEqual([{ kind: 'card', merchant: 'Amazon', system_code: 'card_settlement' }]);
+      await expect(
+        api().refundCard({ ...refund, network_transaction_id: randomUUID(), owner_id: randomUUID() }),
+      ).resolves.toEqual({
+        refused: 'account_not_found',
+      });
+      const closed = await card(0);
+      await api().close(closed.account);
+      await expect(
+        api().refundCard({
+          ...refund,
+          network_transaction_id: randomUUID(),
+          account_id: closed.account,
+          owner_id: closed.owner,
+        }),
+      ).resolves.toEqual({ refused: 'account_closed' });
+      await expect(verify()).resolves.toMatchObject({ ok: true });
+    });
+  });
+
   describe.each(['local', 'rabbitmq'])('accounts API bound %s', (binding) => {
     it('resolves an account number to its account, and 404 for one that does not exist', async () => {
       const id = randomUUID();
@@ -441,12 +932,14 @@ describe('ledger and accounts contracts', () => {
     });
   });
 
-  it("forgets Idempotency-Keys after IDEMPOTENCY_RETENTION_HOURS and keeps younger ones and payments'", async () => {
+  it("forgets Idempotency-Keys after IDEMPOTENCY_RETENTION_HOURS and keeps younger ones, payments' and cards'", async () => {
     const owner = randomUUID();
     await db.query(
       `INSERT INTO transactions.idempotency_keys (owner_id, key, request_hash, created_at)
        VALUES ($1, 'old', 'h', now() - interval '49 hours'), ($1, 'young', 'h', now() - interval '47 hours'),
-              ($1, 'payment old', 'h', now() - interval '400 days')`,
+              ($1, 'payment old', 'h', now() - interval '400 days'),
+              ($1, 'card-clearing old', 'h', now() - interval '400 days'),
+              ($1, 'card-refund old', 'h', now() - interval '400 days')`,
       [owner],
     );
     const removed = await transactionsApp.get(IdempotencyRetention).prune();
@@ -455,8 +948,14 @@ describe('ledger and accounts contracts', () => {
       'SELECT key FROM transactions.idempotency_keys WHERE owner_id = $1 ORDER BY key',
       [owner],
     );
-    // A payment's key is kept for good: the payments module may ask again however late (see pay).
-    expect(left.rows).toEqual([{ key: 'payment old' }, { key: 'young' }]);
+    // A payment's key is kept for good: the payments module may ask again however late (see pay); so
+    // are the card network's clearings and refunds.
+    expect(left.rows).toEqual([
+      { key: 'card-clearing old' },
+      { key: 'card-refund old' },
+      { key: 'payment old' },
+      { key: 'young' },
+    ]);
   });
 
   // Last: it corrupts this suite's ledger on purpose.
@@ -483,6 +982,15 @@ describe('ledger and accounts contracts', () => {
     const moved = await post(x, y, 400);
     expect(moved.outcome).toBe('posted');
     await expect(verifier.verify()).resolves.toMatchObject({ ok: true, mismatches: [] });
+
+    // What an account holds must be what its active holds have left.
+    await db.query(`UPDATE transactions.ledger_accounts SET held = held + 7 WHERE id = $1`, [y]);
+    const heldReport = await verifier.verify();
+    expect(heldReport).toMatchObject({
+      ok: false,
+      mismatches: [{ type: 'account_held', account_id: y, expected: '0', actual: '7' }],
+    });
+    await db.query(`UPDATE transactions.ledger_accounts SET held = 0 WHERE id = $1`, [y]);
 
     await db.query('ALTER TABLE transactions.postings DISABLE TRIGGER postings_append_only');
     // Both legs rewritten consistently (still summing to zero, balances adjusted to match): only the

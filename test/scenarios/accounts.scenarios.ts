@@ -49,6 +49,7 @@ export function accountsScenarios(get: () => Running) {
           name: `My ${currency}`,
           status: 'active',
           balance: 0,
+          held_amount: 0,
           available_balance: 0,
           overdraft_limit: 0,
         });
@@ -159,6 +160,7 @@ export function accountsScenarios(get: () => Running) {
         account_id: a.id,
         currency: 'GBP',
         balance: 9500,
+        held_amount: 0,
         available_balance: 9500,
         as_of: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
       });

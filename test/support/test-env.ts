@@ -75,6 +75,9 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
     // (each second here, so the rotation test need not wait): the others learn new keys from auth.
     JWT_KEYS_DIR: keysDir,
     JWT_KEYS_REFRESH_SECONDS: '1',
+    // This suite's card-data key and network secret, as an operator would configure them (no .data/ key).
+    CARD_DATA_KEY: randomBytes(32).toString('base64'),
+    CARD_NETWORK_SECRET: `card-network-${randomBytes(16).toString('hex')}`,
   };
   const clients: Client[] = [];
   const redisClients: Redis[] = [];

@@ -1,4 +1,4 @@
-import { AuthContract } from '@protobank/contracts';
+import { AuthContract, TransactionsContract, UsersContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { CardsModule } from '@protobank/cards';
 
@@ -8,5 +8,6 @@ void runApp({
   port: SERVICES.cards.port,
   transport: 'rmq',
   modules: [CardsModule],
-  calls: [AuthContract],
+  // auth: passwords checked again for reveals; users: the profile name for the card; the ledger: accounts.
+  calls: [AuthContract, UsersContract, TransactionsContract],
 });

@@ -1,5 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import type { AuthApi, RevokeSessionsInput, VerificationKeys } from '@protobank/contracts';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type {
+  AuthApi,
+  RevokeSessionsInput,
+  VerificationKeys,
+  VerifyPasswordInput,
+} from '@protobank/contracts';
+import { isUUID } from 'class-validator';
+import { DataSource } from 'typeorm';
+import { checkPassword } from './credentials/passwords';
 import { SigningKeys } from './keys/signing-keys';
 import { SessionsRevoker } from './sessions/sessions-revoker';
 
@@ -7,6 +16,7 @@ import { SessionsRevoker } from './sessions/sessions-revoker';
 @Injectable()
 export class AuthApiService implements AuthApi {
   constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly revoker: SessionsRevoker,
     private readonly keys: SigningKeys,
   ) {}
@@ -18,5 +28,17 @@ export class AuthApiService implements AuthApi {
   /** Read afresh, so whichever auth instance answers has seen the latest rotation. */
   verificationKeys(): Promise<VerificationKeys> {
     return Promise.resolve(this.keys.reload());
+  }
+
+  /** An unknown user costs the same argon2id time as a wrong password (checkPassword's dummy hash). */
+  async verifyPassword(input: VerifyPasswordInput): Promise<{ valid: boolean }> {
+    const password = typeof input.password === 'string' ? input.password : '';
+    const [credential] = isUUID(input.user_id)
+      ? ((await this.dataSource.query(
+          `SELECT password_hash FROM auth.credentials WHERE user_id = $1 AND status = 'active'`,
+          [input.user_id],
+        )) as { password_hash: string }[])
+      : [];
+    return { valid: await checkPassword(credential?.password_hash, password) };
   }
 }

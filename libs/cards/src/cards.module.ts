@@ -1,5 +1,20 @@
 import { Module } from '@nestjs/common';
+import { outboxFor } from '@protobank/platform';
+import { AdminCardsController } from './admin/admin-cards.controller';
+import { AdminCardsService } from './admin/admin-cards.service';
+import { CardsController } from './cards/cards.controller';
+import { CardsService } from './cards/cards.service';
+import { CardKeys } from './data/card-keys';
+import { CardDirectory } from './network/card-directory';
 
-/** The cards module. Its routes, contract and events arrive with its own issue; the app hosting it already runs. */
-@Module({})
+/**
+ * Cards: issuing (numbers from CARD_BIN, stored encrypted, found by keyed hash, CVCs derived), the
+ * customer's controls (reveal, freeze, cancel and replace, limits), staff blocks audited through
+ * staff_action.recorded, and the card directory the card network routes use. Holds live in the ledger.
+ */
+@Module({
+  controllers: [CardsController, AdminCardsController],
+  providers: [outboxFor('cards'), CardKeys, CardsService, AdminCardsService, CardDirectory],
+  exports: [CardDirectory, CardKeys],
+})
 export class CardsModule {}

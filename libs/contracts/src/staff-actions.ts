@@ -2,7 +2,7 @@
  * The staff actions the audit trail records (users.audit_log, read with GET /admin/audit), by the module
  * that performs them. A module that acts on money, status or limits in its own schema reports each action
  * as `staff_action.recorded` from its outbox, in the action's transaction; the users module files it.
- * New actions are added here (cards will), never renamed: stored entries keep their names.
+ * New actions are added here, never renamed: stored entries keep their names.
  */
 export const STAFF_ACTIONS = [
   // users: written by the users module in the action's own transaction
@@ -19,11 +19,21 @@ export const STAFF_ACTIONS = [
   'transaction_reversed',
   // payments: reported through staff_action.recorded
   'due_sweep_run',
+  // cards: reported through staff_action.recorded
+  'card_blocked',
+  'card_unblocked',
 ] as const;
 export type StaffAction = (typeof STAFF_ACTIONS)[number];
 
 /** What an audit entry is about, with `resource_id`. */
-export const AUDIT_RESOURCE_TYPES = ['user', 'kyc', 'account', 'transaction', 'payment_sweep'] as const;
+export const AUDIT_RESOURCE_TYPES = [
+  'user',
+  'kyc',
+  'account',
+  'transaction',
+  'payment_sweep',
+  'card',
+] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 
 export type StaffRole = 'staff' | 'admin';

@@ -6,6 +6,7 @@ import { AdminLedgerService } from './admin/admin-ledger.service';
 import { LedgerVerifyService } from './admin/ledger-verify.service';
 import { HistoryController } from './history/history.controller';
 import { HistoryService } from './history/history.service';
+import { CardHolds } from './ledger/card-holds';
 import { Ledger } from './ledger/ledger';
 import { LedgerAccountsService } from './ledger/ledger-accounts.service';
 import { DestinationMisses } from './transfer/destination-misses';
@@ -22,15 +23,19 @@ import { TransferService } from './transfer/transfer.service';
   controllers: [TransferController, HistoryController, AdminLedgerController],
   providers: [
     Ledger,
+    CardHolds,
     LedgerAccountsService,
     HistoryService,
     TransferService,
     DestinationMisses,
     AdminLedgerService,
     LedgerVerifyService,
-    // Payments' keys ('payment <order>:<due date>', migration LedgerPayments) never expire: a posted
-    // payment replays however late the payments module asks again.
-    idempotencyKeysIn('transactions', { prunable: `key NOT LIKE 'payment %'` }),
+    // Payments' keys ('payment <order>:<due date>', migration LedgerPayments) and the card network's
+    // ('card-clearing <id>', 'card-refund <id>', migration CardHolds) never expire: a posting replays
+    // however late it is asked for again. Word for word the predicate of idempotency_keys_expiring_idx.
+    idempotencyKeysIn('transactions', {
+      prunable: `key NOT LIKE 'payment %' AND key NOT LIKE 'card-clearing %' AND key NOT LIKE 'card-refund %'`,
+    }),
     { provide: TRANSACTIONS_API, useExisting: LedgerAccountsService },
     outboxFor('transactions'),
   ],

@@ -28,6 +28,10 @@ export class AccountIdParams {
   id: string;
 }
 
+const HELD_DOC =
+  'Minor units held by card payments authorised but not yet cleared: still in the balance, not spendable';
+const AVAILABLE_DOC = 'balance - held_amount + overdraft_limit (never below 0); 0 unless active';
+
 export class AccountDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) owner_id: string;
@@ -42,11 +46,8 @@ export class AccountDto {
   @ApiProperty({ example: 'Current account' }) name: string;
   @ApiProperty({ enum: ['active', 'frozen', 'closed'] }) status: string;
   @ApiProperty({ type: 'integer', example: 125050, description: 'Minor units' }) balance: number;
-  @ApiProperty({
-    type: 'integer',
-    example: 135050,
-    description: 'balance + overdraft_limit; 0 unless active',
-  })
+  @ApiProperty({ type: 'integer', example: 2550, description: HELD_DOC }) held_amount: number;
+  @ApiProperty({ type: 'integer', example: 132500, description: AVAILABLE_DOC })
   available_balance: number;
   @ApiProperty({ type: 'integer', example: 10000 }) overdraft_limit: number;
   @ApiProperty({ format: 'date-time' }) created_at: string;
@@ -61,8 +62,10 @@ export class AccountListDto {
 export class BalanceDto {
   @ApiProperty({ format: 'uuid' }) account_id: string;
   @ApiProperty({ example: 'GBP' }) currency: string;
-  @ApiProperty({ type: 'integer', example: 125050 }) balance: number;
-  @ApiProperty({ type: 'integer', example: 135050 }) available_balance: number;
+  @ApiProperty({ type: 'integer', example: 125050, description: 'Minor units' }) balance: number;
+  @ApiProperty({ type: 'integer', example: 2550, description: HELD_DOC }) held_amount: number;
+  @ApiProperty({ type: 'integer', example: 132500, description: AVAILABLE_DOC })
+  available_balance: number;
   @ApiProperty({ format: 'date-time', description: 'When this balance was read from the ledger' })
   as_of: string;
 }

@@ -47,6 +47,7 @@ export function accountView(a: AccountEntity, s: LedgerAccountState) {
     name: a.name,
     status: s.status,
     balance: jsonAmount(s.balance),
+    held_amount: jsonAmount(s.held),
     available_balance: jsonAmount(s.available_balance),
     overdraft_limit: jsonAmount(s.overdraft_limit),
     created_at: a.created_at.toISOString(),
@@ -205,6 +206,7 @@ export class AccountsService implements AccountsApi {
       account_id: id,
       currency: cached.currency,
       balance: jsonAmount(cached.balance),
+      held_amount: jsonAmount(cached.held ?? '0'),
       available_balance: jsonAmount(cached.available_balance),
       as_of: cached.as_of,
     };

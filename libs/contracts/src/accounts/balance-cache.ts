@@ -16,6 +16,8 @@ export interface CachedBalance {
   currency: string;
   status: string;
   balance: string;
+  /** Missing in entries written before card holds (they expire within the TTL): read as "0". */
+  held?: string;
   available_balance: string;
   version: string;
   as_of: string;
@@ -30,6 +32,7 @@ export function balanceCacheEntry(state: LedgerAccountState): { key: string; val
       currency: state.currency,
       status: state.status,
       balance: state.balance.toString(),
+      held: state.held.toString(),
       available_balance: state.available_balance.toString(),
       version: state.version.toString(),
       as_of: state.as_of,

@@ -29,6 +29,12 @@ export interface VerificationKeys {
   keys: VerificationKey[];
 }
 
+/** A password to check again for a signed-in user (a sensitive action such as revealing card details). */
+export interface VerifyPasswordInput {
+  user_id: string;
+  password: string;
+}
+
 export interface AuthApi {
   /**
    * Ends every session of the user at once: their refresh tokens stop working and, since every app's guard
@@ -43,6 +49,13 @@ export interface AuthApi {
    * is complete: a key it leaves out has retired past every token it signed.
    */
   verificationKeys(): Promise<VerificationKeys>;
+
+  /**
+   * Whether `password` is the user's current password (an active credential). Costs one argon2id
+   * verification whether or not the user exists. It counts nothing: the caller rate-limits its own route.
+   * The password is never logged or kept.
+   */
+  verifyPassword(input: VerifyPasswordInput): Promise<{ valid: boolean }>;
 }
 
 export const AUTH_API = Symbol('AUTH_API');
@@ -50,5 +63,9 @@ export const AUTH_API = Symbol('AUTH_API');
 export const AuthContract = defineContract<AuthApi>({
   service: 'auth',
   token: AUTH_API,
-  patterns: { revokeSessions: 'auth.revoke-sessions', verificationKeys: 'auth.verification-keys' },
+  patterns: {
+    revokeSessions: 'auth.revoke-sessions',
+    verificationKeys: 'auth.verification-keys',
+    verifyPassword: 'auth.verify-password',
+  },
 });

@@ -13,7 +13,12 @@ export interface LedgerAccountState {
   status: AccountStatus;
   balance: bigint;
   overdraft_limit: bigint;
-  /** What may be spent now: balance + overdraft_limit while active (never below 0), 0 when frozen or closed. */
+  /** Held by card authorisations not yet cleared, reversed or expired: part of balance, not spendable. */
+  held: bigint;
+  /**
+   * What may be spent now: balance - held + overdraft_limit while active (never below 0), 0 when frozen
+   * or closed.
+   */
   available_balance: bigint;
   /** Bumped by every change of the account in the ledger; orders cached copies. */
   version: bigint;
@@ -78,6 +83,105 @@ export type PaymentPostingResult =
   | { outcome: 'posted'; transaction_id: string; created_at: string; replayed: boolean }
   | { outcome: 'refused'; reason: PaymentFailureReason };
 
+/** Why the ledger declines a card authorisation (the rest of issue 13's reasons are the cards module's). */
+export type CardHoldDeclineReason =
+  'insufficient_funds' | 'limit_exceeded' | 'card_blocked' | 'card_cancelled' | 'currency_not_supported';
+
+/** A card authorisation, as the cards module asks the ledger to decide it and hold the money. */
+export interface CardHoldRequest {
+  /** uuid, chosen by cards (its authorisation id). */
+  hold_id: string;
+  /** Idempotency: the same id replays the first decision (approved or declined), whatever else is sent. */
+  network_transaction_id: string;
+  card_id: string;
+  account_id: string;
+  /** The card's owner: the account must be theirs. */
+  owner_id: string;
+  /** Minor units, above 0. */
+  amount: bigint;
+  currency: Currency;
+  merchant_name: string;
+  /** Merchant category group (cards maps the MCC). */
+  category: string;
+  /**
+   * The card's spending limits, checked under the account's row lock against the card's holds (active
+   * or cleared) since the start of the bank day / month (BANK_TIME_ZONE). null: no limit.
+   */
+  daily_limit: bigint | null;
+  monthly_limit: bigint | null;
+  /** ISO 8601: when the hold lapses (expiredHolds lists it from then). */
+  expires_at: string;
+}
+
+export type CardHoldResult =
+  | { approved: true; hold_id: string; replayed: boolean }
+  | { approved: false; decline_reason: CardHoldDeclineReason; replayed: boolean };
+
+/** A card clearing: the final amount of a card payment, posted to the ledger. */
+export interface CardClearing {
+  /** The clearing's own id at the network: one posting per id, ever (a repeat replays it). */
+  network_transaction_id: string;
+  /** The authorisation's hold, released by the clearing; null: a forced post (no authorisation). */
+  hold_id: string | null;
+  card_id: string;
+  account_id: string;
+  owner_id: string;
+  /** Minor units, above 0; may differ from the hold's (a tip, a partial shipment). */
+  amount: bigint;
+  currency: Currency;
+  merchant_name: string;
+  category: string;
+}
+
+export type CardClearingResult =
+  | {
+      transaction_id: string;
+      created_at: string;
+      /** Posted without an active hold: none given, or it had expired or been reversed. */
+      forced: boolean;
+      replayed: boolean;
+    }
+  | { refused: 'account_closed' | 'account_not_found' | 'currency_mismatch' | 'hold_not_found' };
+
+export type CardHoldStatus = 'active' | 'cleared' | 'reversed' | 'expired';
+
+export interface HoldRelease {
+  hold_id: string;
+  /** Minor units, above 0; null releases all that remains. More than remains releases what remains. */
+  amount: bigint | null;
+  /** The hold's status once nothing remains. */
+  reason: 'reversed' | 'expired';
+}
+
+export interface HoldReleaseResult {
+  status: CardHoldStatus;
+  /** Still held. */
+  remaining: bigint;
+  /** Released by this call: 0 when the hold was no longer active. */
+  released: bigint;
+}
+
+/** A card refund: the merchant gives money back to the card's account. */
+export interface CardRefund {
+  /** The refund's id at the network: one credit per id, ever (a repeat replays it). */
+  network_transaction_id: string;
+  card_id: string;
+  account_id: string;
+  owner_id: string;
+  /** Minor units, above 0. */
+  amount: bigint;
+  currency: Currency;
+  merchant_name: string;
+  category: string;
+}
+
+export type CardRefundResult =
+  | { transaction_id: string; created_at: string; replayed: boolean }
+  | { refused: 'account_closed' | 'account_not_found' | 'currency_mismatch' };
+
+/** Most holds one call of expiredHolds returns. */
+export const EXPIRED_HOLDS_MAX_PAGE = 1000;
+
 export interface TransactionsApi {
   /** Opens the ledger side of a new customer account (idempotent for the same id). */
   openAccount(input: {
@@ -96,7 +200,10 @@ export interface TransactionsApi {
   setStatus(accountId: string, status: 'active' | 'frozen', change: StaffChange): Promise<LedgerAccountState>;
   /** A staff change of the overdraft limit, as setStatus. 404 unknown; 403 own_account; 409 account_closed. */
   setOverdraftLimit(accountId: string, limit: bigint, change: StaffChange): Promise<LedgerAccountState>;
-  /** Closes an account whose balance is zero. 409 balance_not_zero, account_frozen, account_closed. */
+  /**
+   * Closes an account whose balance is zero and that holds nothing. 409 balance_not_zero, holds_pending
+   * (card authorisations not yet cleared, reversed or expired), account_frozen, account_closed.
+   */
   close(accountId: string): Promise<LedgerAccountState>;
   /**
    * Opening balance before `from`, every posting in [from, to) with the balance after it, closing
@@ -115,6 +222,31 @@ export interface TransactionsApi {
    * ownership are checked under the row locks. A refusal is an outcome, not an error; errors are outages.
    */
   pay(payment: PaymentPosting): Promise<PaymentPostingResult>;
+  /**
+   * Decides a card authorisation in one round trip, under the account's row lock: account (owner's,
+   * open, active, currency), the card's daily and monthly limits, funds (balance - held + overdraft
+   * limit). Approved: the amount is held (available_balance drops, balance does not). A decline is an
+   * outcome, not an error; both are replayed for the same network_transaction_id.
+   */
+  authoriseCard(request: CardHoldRequest): Promise<CardHoldResult>;
+  /**
+   * Posts a clearing (kind card, to card settlement) and releases its hold in one transaction; posted
+   * whatever the funds and on a frozen account (the money is owed). A refusal is an outcome; 422
+   * idempotency_key_reused when the same network_transaction_id comes with another clearing.
+   */
+  clearCard(clearing: CardClearing): Promise<CardClearingResult>;
+  /**
+   * Releases all or part of an active hold (a reversal, an expiry). A hold no longer active is left as
+   * it is and reported (released 0). 404 unknown hold.
+   */
+  releaseHold(release: HoldRelease): Promise<HoldReleaseResult>;
+  /** Credits a card refund from card settlement; a frozen account is credited, a closed one refuses. */
+  refundCard(refund: CardRefund): Promise<CardRefundResult>;
+  /**
+   * Active holds whose expires_at is at or before `now`, oldest first, at most `limit` (1 to
+   * EXPIRED_HOLDS_MAX_PAGE): the cards module releases each with reason expired.
+   */
+  expiredHolds(now: string, limit: number): Promise<{ hold_id: string; card_id: string }[]>;
 }
 
 export const TRANSACTIONS_API = Symbol('TRANSACTIONS_API');
@@ -131,5 +263,10 @@ export const TransactionsContract = defineContract<TransactionsApi>({
     statement: 'transactions.statement',
     entries: 'transactions.entries',
     pay: 'transactions.pay',
+    authoriseCard: 'transactions.authorise-card',
+    clearCard: 'transactions.clear-card',
+    releaseHold: 'transactions.release-hold',
+    refundCard: 'transactions.refund-card',
+    expiredHolds: 'transactions.expired-holds',
   },
 });

@@ -88,6 +88,13 @@ export class AppConfig {
   readonly paymentRetryAttempts: number;
   readonly paymentRetryIntervalMinutes: number;
   readonly standingOrderMaxConsecutiveFailures: number;
+  readonly cardBin: string;
+  /** 32 bytes, hex or base64; undefined: the cards module's development key (refused in production). */
+  readonly cardDataKey: string | undefined;
+  /** Every accepted card network secret (rotation); empty: the development secret (refused in production). */
+  readonly cardNetworkSecrets: string[];
+  readonly cardHoldExpiryDays: number;
+  readonly cardRevealRateLimitPerHour: number;
 
   constructor(values: Record<ConfigKey, string | undefined>) {
     const int = (key: ConfigKey) => (values[key] === undefined ? undefined : Number(values[key]));
@@ -166,6 +173,11 @@ export class AppConfig {
     this.paymentRetryAttempts = int('PAYMENT_RETRY_ATTEMPTS')!;
     this.paymentRetryIntervalMinutes = int('PAYMENT_RETRY_INTERVAL_MINUTES')!;
     this.standingOrderMaxConsecutiveFailures = int('STANDING_ORDER_MAX_CONSECUTIVE_FAILURES')!;
+    this.cardBin = values.CARD_BIN!;
+    this.cardDataKey = values.CARD_DATA_KEY;
+    this.cardNetworkSecrets = listItems(values.CARD_NETWORK_SECRET ?? '');
+    this.cardHoldExpiryDays = int('CARD_HOLD_EXPIRY_DAYS')!;
+    this.cardRevealRateLimitPerHour = int('CARD_REVEAL_RATE_LIMIT_PER_HOUR')!;
   }
 
   get isProduction(): boolean {

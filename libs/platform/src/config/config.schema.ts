@@ -343,6 +343,40 @@ export const CONFIG_SCHEMA = {
     default: '3',
     doc: 'Failed occurrences in a row after which a standing order is suspended (and its owner told).',
   },
+  CARD_BIN: {
+    kind: 'string',
+    default: '535522',
+    pattern: /^[245]\d{5,7}$/,
+    doc: 'The issuer BIN (6 to 8 digits) every card number starts with: 4 makes Visa cards, 2 or 5 Mastercard.',
+  },
+  CARD_DATA_KEY: {
+    kind: 'string',
+    secret: true,
+    pattern: /^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/,
+    doc: 'The card-data key (32 bytes, hex or base64; use CARD_DATA_KEY_FILE): HKDF-SHA-256 derives from it the AES-256-GCM key of stored card numbers, the key of their lookup hashes and the CVC key. Needed by the app hosting cards; it cannot be rotated yet (stored numbers and every CVC depend on it). Development: a random key made once in .data/cards/data-key; production refuses to start cards without it.',
+  },
+  CARD_NETWORK_SECRET: {
+    kind: 'string',
+    secret: true,
+    pattern: /^[\x21-\x2b\x2d-\x7e]{32,}(?:\s*,\s*[\x21-\x2b\x2d-\x7e]{32,})*$/,
+    // The cards module's development fallback, should it be copied into a production setting.
+    devValues: ['protects-nothing'],
+    doc: 'HMAC-SHA-256 secret(s) of the card network API signatures (32 or more visible ASCII characters; use CARD_NETWORK_SECRET_FILE). Several, comma-separated, are all accepted: add the new one, move the network over, then remove the old. Development: a fixed development secret; production refuses to start cards without it.',
+  },
+  CARD_HOLD_EXPIRY_DAYS: {
+    kind: 'int',
+    min: 1,
+    max: 31,
+    default: '7',
+    doc: 'Days an authorisation hold lasts uncleared before it expires and its money is available again.',
+  },
+  CARD_REVEAL_RATE_LIMIT_PER_HOUR: {
+    kind: 'int',
+    min: 1,
+    max: 1000,
+    default: '5',
+    doc: 'Card-detail reveals (POST /cards/{id}/reveal, each checking the password) one customer may attempt per hour, then 429.',
+  },
   LOG_LEVEL: {
     kind: 'enum',
     values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],

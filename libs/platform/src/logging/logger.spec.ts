@@ -70,4 +70,11 @@ describe('logger', () => {
       refresh_token: '[redacted]',
     });
   });
+  it('redacts card numbers and security codes at any depth a log call may put them', () => {
+    const { lines, logger } = capture();
+    const pan = '5355220000000000';
+    logger.info({ pan, cvc: '123', card: { pan, cvc: '123' }, req: { body: { pan, cvc: '123' } } }, 'oops');
+    expect(JSON.stringify(lines[0])).not.toContain(pan);
+    expect(JSON.stringify(lines[0])).not.toContain('"123"');
+  });
 });

@@ -25,7 +25,13 @@ export function createLogger(config: AppConfig, service: string, destination?: D
         '*.access_token',
         '*.document_number',
         '*.card_number',
+        // Card numbers and security codes: top level and nested, as any log call may place them.
+        'pan',
+        'cvc',
         '*.pan',
+        '*.cvc',
+        '*.*.pan',
+        '*.*.cvc',
       ],
       censor: '[redacted]',
     },

@@ -91,7 +91,10 @@ export class AdminLedgerController {
   }
 
   @Get('ledger/verify')
-  @ApiOperation({ summary: 'Recompute every balance from the postings and check every entry sums to zero' })
+  @ApiOperation({
+    summary:
+      "Recompute every balance from the postings, check every entry sums to zero and every account's held amount equals its active card holds",
+  })
   @ApiOkResponse({ type: LedgerVerifyDto })
   verify() {
     return this.verifier.verify();

@@ -59,14 +59,19 @@ export class ReverseDto {
 }
 
 export class LedgerMismatchDto {
-  @ApiProperty({ enum: ['entry_unbalanced', 'account_balance', 'running_balance', 'currency_total'] })
+  @ApiProperty({
+    enum: ['entry_unbalanced', 'account_balance', 'running_balance', 'account_held', 'currency_total'],
+    description:
+      "account_held: the account's held amount is not the sum of what its active card holds have left",
+  })
   type: string;
   @ApiPropertyOptional({ format: 'uuid' }) entry_id?: string;
   @ApiPropertyOptional({ format: 'uuid' }) account_id?: string;
   @ApiPropertyOptional() currency?: string;
   @ApiPropertyOptional({ description: 'The posting (by account version) whose balance_after is wrong' })
   account_version?: string;
-  @ApiProperty({ description: 'What the postings say (decimal string of minor units)' }) expected: string;
+  @ApiProperty({ description: 'What the postings (or the holds) say (decimal string of minor units)' })
+  expected: string;
   @ApiProperty({ description: 'What is recorded' }) actual: string;
 }
 

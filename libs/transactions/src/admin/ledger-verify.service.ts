@@ -8,7 +8,8 @@ const MAX_REPORTED = 100;
  * Recomputes the ledger from its postings in one consistent snapshot: every entry has exactly its two
  * postings (debit and credit, the entry's amount, its currency, summing to zero), every account's balance
  * is the sum of its postings and every posting's balance_after the running sum, and every currency's
- * balances sum to zero (money is neither created nor lost). Full scans: an operator's check, not a hot path.
+ * balances sum to zero (money is neither created nor lost), and every account's held amount is the sum
+ * of what its active card holds still hold. Full scans: an operator's check, not a hot path.
  */
 @Injectable()
 export class LedgerVerifyService {
@@ -54,6 +55,16 @@ export class LedgerVerifyService {
           WHERE balance_after <> running
           LIMIT ${MAX_REPORTED}`,
       )) as { account_id: string; account_version: string; expected: string; actual: string }[];
+      // Each account: what it holds is what its active card holds have left.
+      const held = (await m.query(
+        `SELECT a.id AS account_id, a.held::text AS actual, coalesce(h.total, 0)::text AS expected
+           FROM transactions.ledger_accounts a
+           LEFT JOIN (SELECT account_id, sum(remaining) AS total FROM transactions.holds
+                       WHERE status = 'active' GROUP BY account_id) h
+             ON h.account_id = a.id
+          WHERE a.held <> coalesce(h.total, 0)
+          LIMIT ${MAX_REPORTED}`,
+      )) as { account_id: string; actual: string; expected: string }[];
       const totals = (await m.query(
         `SELECT currency, sum(balance)::text AS total FROM transactions.ledger_accounts
           GROUP BY currency HAVING sum(balance) <> 0`,
@@ -78,6 +89,12 @@ export class LedgerVerifyService {
           account_version: c.account_version,
           expected: c.expected,
           actual: c.actual,
+        })),
+        ...held.map((h) => ({
+          type: 'account_held',
+          account_id: h.account_id,
+          expected: h.expected,
+          actual: h.actual,
         })),
         ...totals.map((t) => ({
           type: 'currency_total',

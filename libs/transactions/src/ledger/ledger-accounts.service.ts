@@ -1,8 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type {
+  CardClearing,
+  CardClearingResult,
+  CardHoldRequest,
+  CardHoldResult,
+  CardRefund,
+  CardRefundResult,
   Currency,
   EntryPosition,
+  HoldRelease,
+  HoldReleaseResult,
   LedgerAccountState,
   LedgerEntry,
   PaymentPosting,
@@ -13,6 +21,7 @@ import type {
 } from '@protobank/contracts';
 import { AppError, jsonAmount } from '@protobank/platform';
 import { DataSource } from 'typeorm';
+import { CardHolds } from './card-holds';
 import { Ledger } from './ledger';
 import { readEntries } from './ledger-entries';
 import { freezeAuthor, toState, type LedgerAccountRow } from './ledger-rows';
@@ -22,7 +31,7 @@ import { writeStaffAction, type StaffActionDraft } from './staff-actions';
 /** Most lines one statement carries; a longer period is asked for in parts. */
 export const STATEMENT_MAX_LINES = 5000;
 
-const COLUMNS = 'id, kind, owner_id, currency, status, overdraft_limit, balance, version, frozen_by';
+const COLUMNS = 'id, kind, owner_id, currency, status, overdraft_limit, balance, held, version, frozen_by';
 
 /** A staff change decided on the locked row: the SET clause (its parameters from $3) and what to audit. */
 interface Decision {
@@ -35,7 +44,8 @@ interface Decision {
 
 /**
  * The ledger side of customer accounts, served to the accounts module through TRANSACTIONS_API:
- * opening, status and overdraft changes, closing, and states for display. Every change takes the
+ * opening, status and overdraft changes, closing, and states for display; payments' postings, and the
+ * card network's holds, clearings and refunds for the cards module (CardHolds). Every change takes the
  * ledger row's lock (an UPDATE), so it is ordered with transfers: once a freeze has returned, no
  * transfer that has not already committed can move money on the account.
  */
@@ -44,6 +54,7 @@ export class LedgerAccountsService implements TransactionsApi {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly ledger: Ledger,
+    private readonly cards: CardHolds,
   ) {}
 
   async openAccount(input: { account_id: string; owner_id: string; currency: Currency }) {
@@ -114,8 +125,9 @@ export class LedgerAccountsService implements TransactionsApi {
     }));
   }
 
+  /** Only an empty account closes: no balance, and no card hold whose clearing could still come. */
   close(accountId: string) {
-    return this.change(accountId, `status = 'closed'`, [], `status = 'active' AND balance = 0`);
+    return this.change(accountId, `status = 'closed'`, [], `status = 'active' AND balance = 0 AND held = 0`);
   }
 
   async statement(accountId: string, from: string, to: string): Promise<Statement> {
@@ -195,6 +207,26 @@ export class LedgerAccountsService implements TransactionsApi {
     return paymentResult(posted);
   }
 
+  authoriseCard(request: CardHoldRequest): Promise<CardHoldResult> {
+    return this.cards.authorise(request);
+  }
+
+  clearCard(clearing: CardClearing): Promise<CardClearingResult> {
+    return this.cards.clear(clearing);
+  }
+
+  releaseHold(release: HoldRelease): Promise<HoldReleaseResult> {
+    return this.cards.release(release);
+  }
+
+  refundCard(refund: CardRefund): Promise<CardRefundResult> {
+    return this.cards.refund(refund);
+  }
+
+  expiredHolds(now: string, limit: number): Promise<{ hold_id: string; card_id: string }[]> {
+    return this.cards.expired(now, limit);
+  }
+
   /**
    * A staff change, in one transaction: locks the ledger row, refuses the actor's own account (its owner
    * is read under that lock: nothing can slip in between check and change), lets `decide` refuse or say
@@ -265,6 +297,12 @@ export class LedgerAccountsService implements TransactionsApi {
     if (!current) throw AppError.notFound('account');
     if (current.status === 'closed') throw AppError.conflict('account_closed', 'The account is closed');
     if (current.status === 'frozen') throw AppError.conflict('account_frozen', 'The account is frozen');
+    if (current.held > 0n) {
+      throw AppError.conflict(
+        'holds_pending',
+        'Card payments are still pending on this account: it can be closed once they have cleared or been released',
+      );
+    }
     throw AppError.conflict('balance_not_zero', 'Only an account with a zero balance can be closed');
   }
 }

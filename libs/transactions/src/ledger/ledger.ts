@@ -93,7 +93,7 @@ interface PostRow {
 }
 
 /** What the outbox event carries of the request that posted it. */
-function eventHeaders(): string {
+export function eventHeaders(): string {
   const ctx = requestContext.current();
   return JSON.stringify({ request_id: ctx?.requestId, caller: ctx?.caller });
 }

@@ -1,0 +1,121 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { StaffActor } from '@protobank/contracts';
+import { AppError, decodeCursor, encodeCursor, LOGGER, OutboxService, pageOf } from '@protobank/platform';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { adminCardView, CARD_COLUMNS, type CardRow } from '../cards/card-rows';
+import type { AdminCardDto, AdminCardListDto } from '../cards/card.dto';
+
+/**
+ * Staff on cards: read any customer's (masked), block and unblock. A block is a flag beside the customer's
+ * own status, so it outranks their unfreeze and survives their freeze and unfreeze; each change is
+ * audited as staff_action.recorded from the cards outbox in its own transaction.
+ */
+@Injectable()
+export class AdminCardsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly outbox: OutboxService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async list(ownerId: string, cursor: string | undefined, limit: number): Promise<AdminCardListDto> {
+    const after = cursor ? decodeCursor(cursor) : null;
+    const rows = (await this.dataSource.query(
+      `SELECT ${CARD_COLUMNS} FROM cards.cards
+        WHERE owner_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
+        ORDER BY created_at DESC, id DESC LIMIT $4`,
+      [ownerId, after?.created_at ?? null, after?.id ?? null, limit + 1],
+    )) as CardRow[];
+    return pageOf(rows, limit, adminCardView, (last) => encodeCursor(last));
+  }
+
+  async get(id: string): Promise<AdminCardDto> {
+    const [row] = (await this.dataSource.query(`SELECT ${CARD_COLUMNS} FROM cards.cards WHERE id = $1`, [
+      id,
+    ])) as CardRow[];
+    if (!row) throw AppError.notFound('card');
+    return adminCardView(row);
+  }
+
+  /** 404 unknown; 403 own_card; 409 card_cancelled, already_blocked. */
+  block(id: string, actor: StaffActor, reason: string): Promise<AdminCardDto> {
+    return this.change(id, actor, reason, (card) => {
+      if (card.blocked_by_staff) throw AppError.conflict('already_blocked', 'The card is already blocked');
+      return {
+        action: 'card_blocked',
+        set: `blocked_by_staff = true, blocked_by = $2, blocked_reason = $3, blocked_at = now()`,
+        blocked: true,
+      };
+    });
+  }
+
+  /**
+   * 404 unknown; 403 own_card; 409 card_cancelled, not_blocked; 403 blocked_by_other when a staff member
+   * (not an admin) lifts a block someone else made, as with account freezes.
+   */
+  unblock(id: string, actor: StaffActor, reason: string): Promise<AdminCardDto> {
+    return this.change(id, actor, reason, (card) => {
+      if (!card.blocked_by_staff) throw AppError.conflict('not_blocked', 'The card is not blocked');
+      if (actor.role !== 'admin' && card.blocked_by !== actor.user_id) {
+        throw new AppError(
+          403,
+          'blocked_by_other',
+          'Only the staff member who blocked the card, or an admin, can lift it',
+        );
+      }
+      return {
+        action: 'card_unblocked',
+        set: `blocked_by_staff = false, blocked_by = NULL, blocked_reason = NULL, blocked_at = NULL`,
+        blocked: false,
+      };
+    });
+  }
+
+  /**
+   * Under the card's row lock: refuses the actor's own card (read under that lock), a cancelled card, and
+   * whatever `decide` refuses; applies the change and writes its audit event in the same transaction.
+   */
+  private async change(
+    id: string,
+    actor: StaffActor,
+    reason: string,
+    decide: (card: CardRow) => { action: 'card_blocked' | 'card_unblocked'; set: string; blocked: boolean },
+  ): Promise<AdminCardDto> {
+    if (actor.role !== 'staff' && actor.role !== 'admin') {
+      throw new AppError(403, 'forbidden', 'Your role does not allow this');
+    }
+    return this.dataSource.transaction(async (m) => {
+      const [card] = (await m.query(`SELECT ${CARD_COLUMNS} FROM cards.cards WHERE id = $1 FOR UPDATE`, [
+        id,
+      ])) as CardRow[];
+      if (!card) throw AppError.notFound('card');
+      if (card.owner_id === actor.user_id) {
+        this.logger.warn(
+          { security_event: 'own_card_refused', user_id: actor.user_id, card_id: id },
+          'staff action on own card refused',
+        );
+        throw new AppError(403, 'own_card', 'Staff cannot change their own cards');
+      }
+      if (card.status === 'cancelled') throw AppError.conflict('card_cancelled', 'The card is cancelled');
+      const d = decide(card);
+      const [rows] = (await m.query(
+        `UPDATE cards.cards SET ${d.set}, updated_at = now() WHERE id = $1 RETURNING ${CARD_COLUMNS}`,
+        d.blocked ? [id, actor.user_id, reason] : [id],
+      )) as [CardRow[], number];
+      await this.outbox.add(m, 'cards', 'staff_action.recorded', {
+        action: d.action,
+        actor_id: actor.user_id,
+        actor_role: actor.role,
+        target_user_id: card.owner_id,
+        resource_type: 'card',
+        resource_id: id,
+        before: { blocked: card.blocked_by_staff, status: card.status },
+        after: { blocked: d.blocked, status: card.status },
+        reason,
+      });
+      return adminCardView(rows[0]);
+    });
+  }
+}

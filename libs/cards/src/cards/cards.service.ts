@@ -1,0 +1,469 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import {
+  AUTH_API,
+  TRANSACTIONS_API,
+  USERS_API,
+  type AuthApi,
+  type LedgerAccountState,
+  type TransactionsApi,
+  type UsersApi,
+} from '@protobank/contracts';
+import {
+  AppConfig,
+  AppError,
+  decodeCursor,
+  encodeCursor,
+  jsonAmount,
+  LOGGER,
+  pageOf,
+  RateLimiter,
+  type Caller,
+} from '@protobank/platform';
+import type { Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
+import { DataSource, type EntityManager } from 'typeorm';
+import { CardKeys } from '../data/card-keys';
+import { embossable } from '../data/cardholder-name';
+import { brandOf, expiryFrom, generatePan } from '../data/pan';
+import { CARD_COLUMNS, cardView, type CardRow } from './card-rows';
+import {
+  type AuthorisationDto,
+  type AuthorisationListDto,
+  type CancelCardDto,
+  type CancelledCardDto,
+  type CardDetailsDto,
+  type CardDto,
+  type CardListDto,
+  type IssueCardDto,
+  type IssuedCardDto,
+  type UpdateLimitsDto,
+} from './card.dto';
+
+/** Cards one customer may hold that are not cancelled: each is a number that can be spent with. */
+export const MAX_CARDS_PER_CUSTOMER = 10;
+
+/** Key space (pg_advisory_xact_lock's two-int form) of card issuing, per customer. */
+const ISSUE_LOCK = 0x63_61_72_64; // "card"
+
+/** A fresh number collides with an existing one about never; a few tries make it certain. */
+const PAN_ATTEMPTS = 5;
+
+const notFound = (field = 'id') =>
+  new AppError(404, 'not_found', 'Card not found', [{ field, message: 'no such card of yours' }]);
+const cancelled = () => AppError.conflict('card_cancelled', 'The card is cancelled');
+const invalid = (field: string, message: string) =>
+  AppError.badRequest('validation_failed', `Invalid request: ${field}`, [{ field, message }]);
+
+/** What the service needs of the HTTP request behind a reveal, for the audit trail. */
+export interface RevealMeta {
+  ip: string | undefined;
+  requestId: string | undefined;
+}
+
+/**
+ * A customer's cards: issue, read (masked), reveal (password checked again, rate-limited, audited),
+ * freeze, cancel (and replace), limits, and the card's authorisations. Every route finds the card by id
+ * and owner together, so another customer's card is not found (404), never forbidden.
+ */
+@Injectable()
+export class CardsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
+    @Inject(USERS_API) private readonly users: UsersApi,
+    @Inject(AUTH_API) private readonly auth: AuthApi,
+    private readonly keys: CardKeys,
+    private readonly limiter: RateLimiter,
+    private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async issue(caller: Caller, body: IssueCardDto): Promise<IssuedCardDto> {
+    const account = await this.activeAccount(caller.user_id, body.account_id);
+    const name = body.cardholder_name ?? embossable((await this.users.getProfile(caller.user_id)).full_name);
+    return this.dataSource.transaction(async (m) => {
+      // One issue at a time per customer, so parallel requests cannot all pass the cap.
+      await m.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [ISSUE_LOCK, caller.user_id]);
+      const [{ n }] = (await m.query(
+        `SELECT count(*)::int AS n FROM cards.cards WHERE owner_id = $1 AND status <> 'cancelled'`,
+        [caller.user_id],
+      )) as { n: number }[];
+      if (n >= MAX_CARDS_PER_CUSTOMER) {
+        throw AppError.unprocessable(
+          'too_many_cards',
+          `You can hold at most ${MAX_CARDS_PER_CUSTOMER} cards; cancel one first`,
+        );
+      }
+      return this.insertCard(m, {
+        owner_id: caller.user_id,
+        account,
+        type: body.type,
+        cardholder_name: name,
+        replaces: null,
+      });
+    });
+  }
+
+  /**
+   * Inserts a new card with a fresh number: retried on the (vanishingly rare) pan_hash collision, inside
+   * a savepoint so the caller's transaction survives it. Answers the one view that holds the number.
+   */
+  private async insertCard(
+    m: EntityManager,
+    c: {
+      owner_id: string;
+      account: LedgerAccountState;
+      type: 'virtual' | 'physical';
+      cardholder_name: string;
+      replaces: CardRow | null;
+    },
+  ): Promise<IssuedCardDto> {
+    const bin = this.config.cardBin;
+    const expiry = expiryFrom(new Date());
+    const limits = c.replaces;
+    for (let attempt = 1; attempt <= PAN_ATTEMPTS; attempt++) {
+      const id = randomUUID();
+      const pan = generatePan(bin);
+      const rows = (await m.query(
+        `INSERT INTO cards.cards (id, owner_id, account_id, currency, type, brand, pan_encrypted, pan_hash, last4,
+                                  expiry_month, expiry_year, cardholder_name, replaces, limit_per_transaction,
+                                  limit_daily, limit_monthly, online_allowed, contactless_allowed, atm_allowed,
+                                  blocked_categories)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                 coalesce($17, true), coalesce($18, true), coalesce($19, true), coalesce($20, '{}'::text[]))
+         ON CONFLICT ON CONSTRAINT cards_pan_hash_key DO NOTHING
+         RETURNING ${CARD_COLUMNS}`,
+        [
+          id,
+          c.owner_id,
+          c.account.account_id,
+          c.account.currency,
+          c.type,
+          brandOf(bin),
+          this.keys.encrypt(pan, id),
+          this.keys.hash(pan),
+          pan.slice(-4),
+          expiry.month,
+          expiry.year,
+          c.cardholder_name,
+          c.replaces?.id ?? null,
+          limits?.limit_per_transaction ?? null,
+          limits?.limit_daily ?? null,
+          limits?.limit_monthly ?? null,
+          limits?.online_allowed ?? null,
+          limits?.contactless_allowed ?? null,
+          limits?.atm_allowed ?? null,
+          limits?.blocked_categories ?? null,
+        ],
+      )) as CardRow[];
+      if (rows.length) {
+        this.logger.info(
+          { security_event: 'card_issued', card_id: id, owner_id: c.owner_id, replaces: c.replaces?.id },
+          'card issued',
+        );
+        return { ...cardView(rows[0]), pan, cvc: this.keys.cvc(pan, expiry.month, expiry.year) };
+      }
+    }
+    throw new AppError(503, 'try_again', 'No card number could be allocated; try again');
+  }
+
+  /** The caller's account, found through the ledger: 404 naming account_id unless theirs, 409 unless active. */
+  private async activeAccount(ownerId: string, accountId: string): Promise<LedgerAccountState> {
+    const [account] = await this.ledger.getStates([accountId]);
+    if (!account || account.owner_id !== ownerId) {
+      throw new AppError(404, 'not_found', 'Account not found', [
+        { field: 'account_id', message: 'no such account of yours' },
+      ]);
+    }
+    if (account.status === 'closed') throw AppError.conflict('account_closed', 'The account is closed');
+    if (account.status === 'frozen') throw AppError.conflict('account_frozen', 'The account is frozen');
+    return account;
+  }
+
+  async list(ownerId: string, cursor: string | undefined, limit: number): Promise<CardListDto> {
+    const after = cursor ? decodeCursor(cursor) : null;
+    const rows = (await this.dataSource.query(
+      `SELECT ${CARD_COLUMNS} FROM cards.cards
+        WHERE owner_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
+        ORDER BY created_at, id LIMIT $4`,
+      [ownerId, after?.created_at ?? null, after?.id ?? null, limit + 1],
+    )) as CardRow[];
+    return pageOf(rows, limit, cardView, (last) => encodeCursor(last));
+  }
+
+  /** The caller's card; 404 otherwise, another customer's included. */
+  async own(ownerId: string, id: string, m: EntityManager = this.dataSource.manager, lock = false) {
+    const [row] = (await m.query(
+      `SELECT ${CARD_COLUMNS} FROM cards.cards WHERE id = $1 AND owner_id = $2${lock ? ' FOR UPDATE' : ''}`,
+      [id, ownerId],
+    )) as CardRow[];
+    if (!row) throw notFound();
+    return row;
+  }
+
+  async get(ownerId: string, id: string): Promise<CardDto> {
+    return cardView(await this.own(ownerId, id));
+  }
+
+  /**
+   * The card's number, expiry and CVC, after the password is checked again. Every attempt counts against
+   * the customer's hourly limit before anything else (so guesses sent in parallel cannot pass it), and
+   * every attempt that reaches the password check is written to cards.reveals, success or not.
+   */
+  async reveal(caller: Caller, id: string, password: string, meta: RevealMeta): Promise<CardDetailsDto> {
+    const limit = this.config.cardRevealRateLimitPerHour;
+    const hit = await this.limiter.hit('card-reveal', caller.user_id, limit, 3600);
+    if (!hit.allowed) {
+      this.logger.warn(
+        { security_event: 'card_reveal_rate_limited', user_id: caller.user_id, card_id: id, ip: meta.ip },
+        'card reveal refused: rate limit',
+      );
+      throw AppError.tooManyRequests('rate_limited', 'Too many card reveals', hit.retryAfter);
+    }
+    const card = await this.own(caller.user_id, id);
+    if (card.status === 'cancelled') throw cancelled();
+    const { valid } = await this.auth.verifyPassword({ user_id: caller.user_id, password });
+    await this.dataSource.query(
+      `INSERT INTO cards.reveals (id, card_id, owner_id, outcome, ip, request_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        randomUUID(),
+        card.id,
+        caller.user_id,
+        valid ? 'revealed' : 'wrong_password',
+        meta.ip ?? null,
+        meta.requestId ?? null,
+      ],
+    );
+    this.logger.info(
+      {
+        security_event: valid ? 'card_revealed' : 'card_reveal_wrong_password',
+        user_id: caller.user_id,
+        card_id: card.id,
+        ip: meta.ip,
+      },
+      valid ? 'card details revealed' : 'card reveal refused: wrong password',
+    );
+    if (!valid) throw new AppError(401, 'invalid_password', 'The password is not right');
+    const pan = this.keys.decrypt(card.pan_encrypted, card.id);
+    return {
+      id: card.id,
+      pan,
+      expiry_month: card.expiry_month,
+      expiry_year: card.expiry_year,
+      cvc: this.keys.cvc(pan, card.expiry_month, card.expiry_year),
+      cardholder_name: card.cardholder_name,
+    };
+  }
+
+  /** Idempotent: freezing a frozen card answers it as it is. A cancelled card is 409. */
+  async freeze(ownerId: string, id: string): Promise<CardDto> {
+    const [rows] = (await this.dataSource.query(
+      `UPDATE cards.cards SET status = 'frozen', updated_at = now()
+        WHERE id = $1 AND owner_id = $2 AND status = 'active' RETURNING ${CARD_COLUMNS}`,
+      [id, ownerId],
+    )) as [CardRow[], number];
+    if (rows.length) return cardView(rows[0]);
+    const card = await this.own(ownerId, id);
+    if (card.status === 'cancelled') throw cancelled();
+    return cardView(card);
+  }
+
+  /**
+   * Idempotent like freeze; 409 card_blocked while staff block the card, whatever its status: the block
+   * outranks the customer. One statement, so a block committing at the same moment is seen (the UPDATE
+   * re-reads the row it waited for).
+   */
+  async unfreeze(ownerId: string, id: string): Promise<CardDto> {
+    const [rows] = (await this.dataSource.query(
+      `UPDATE cards.cards SET status = 'active', updated_at = now()
+        WHERE id = $1 AND owner_id = $2 AND status = 'frozen' AND NOT blocked_by_staff RETURNING ${CARD_COLUMNS}`,
+      [id, ownerId],
+    )) as [CardRow[], number];
+    if (rows.length) return cardView(rows[0]);
+    const card = await this.own(ownerId, id);
+    if (card.status === 'cancelled') throw cancelled();
+    if (card.blocked_by_staff)
+      throw AppError.conflict('card_blocked', 'The bank has blocked this card; contact us to lift the block');
+    return cardView(card);
+  }
+
+  /**
+   * Cancels for good. With replace, a new card (new number and expiry; same account, type, name and
+   * limits) is issued in the same transaction; its number is not in this answer (reveal it). A card that
+   * staff block cannot be replaced by its owner (the new one would escape the block), nor can a card whose
+   * account is no longer active; both are refused before anything changes.
+   */
+  async cancel(ownerId: string, id: string, body: CancelCardDto): Promise<CancelledCardDto> {
+    const account = body.replace ? await this.replacementAccount(ownerId, id) : null;
+    return this.dataSource.transaction(async (m) => {
+      const card = await this.own(ownerId, id, m, true);
+      if (card.status === 'cancelled') throw cancelled();
+      if (account && card.blocked_by_staff) {
+        throw AppError.conflict(
+          'card_blocked',
+          'The bank has blocked this card: it can be cancelled, but not replaced; contact us',
+        );
+      }
+      const replacement = account
+        ? await this.insertCard(m, {
+            owner_id: ownerId,
+            account,
+            type: card.type,
+            cardholder_name: card.cardholder_name,
+            replaces: card,
+          })
+        : null;
+      const [rows] = (await m.query(
+        `UPDATE cards.cards SET status = 'cancelled', cancel_reason = $2, cancelled_at = now(), replaced_by = $3,
+                updated_at = now()
+          WHERE id = $1 RETURNING ${CARD_COLUMNS}`,
+        [id, body.reason, replacement?.id ?? null],
+      )) as [CardRow[], number];
+      this.logger.info(
+        { security_event: 'card_cancelled', card_id: id, owner_id: ownerId, reason: body.reason },
+        'card cancelled',
+      );
+      if (!replacement) return { card: cardView(rows[0]), replacement: null };
+      // The new number was shown nowhere: the masked view only.
+      const { pan: _pan, cvc: _cvc, ...masked } = replacement;
+      return { card: cardView(rows[0]), replacement: masked };
+    });
+  }
+
+  private async replacementAccount(ownerId: string, id: string): Promise<LedgerAccountState> {
+    const card = await this.own(ownerId, id);
+    return this.activeAccount(ownerId, card.account_id).catch((err: unknown) => {
+      if (err instanceof AppError && err.status === 409) {
+        throw AppError.conflict(
+          err.code,
+          `${err.message}: no replacement can be issued on it (cancel without replace)`,
+        );
+      }
+      throw err;
+    });
+  }
+
+  /**
+   * Changes only the limits given, under the card's row lock: the result must keep per_transaction <=
+   * daily <= monthly wherever both are set (400 naming the field that breaks it).
+   */
+  async updateLimits(ownerId: string, id: string, body: UpdateLimitsDto): Promise<CardDto> {
+    const given = Object.keys(body).filter((k) => (body as Record<string, unknown>)[k] !== undefined);
+    if (given.length === 0) {
+      throw AppError.badRequest('validation_failed', 'Invalid request: give at least one limit to change', [
+        {
+          message: 'give per_transaction, daily, monthly, online, contactless, atm or blocked_categories',
+        },
+      ]);
+    }
+    return this.dataSource.transaction(async (m) => {
+      const card = await this.own(ownerId, id, m, true);
+      if (card.status === 'cancelled') throw cancelled();
+      const pick = (field: keyof UpdateLimitsDto, current: string | null) =>
+        body[field] === undefined
+          ? current === null
+            ? null
+            : Number(current)
+          : (body[field] as number | null);
+      const next = {
+        per_transaction: pick('per_transaction', card.limit_per_transaction),
+        daily: pick('daily', card.limit_daily),
+        monthly: pick('monthly', card.limit_monthly),
+      };
+      const order: [keyof typeof next, keyof typeof next][] = [
+        ['per_transaction', 'daily'],
+        ['per_transaction', 'monthly'],
+        ['daily', 'monthly'],
+      ];
+      for (const [low, high] of order) {
+        const [a, b] = [next[low], next[high]];
+        if (a !== null && b !== null && a > b) {
+          // Name the field this request set; when it set both, the lower one.
+          const field = body[low] !== undefined ? low : high;
+          throw invalid(field, `${low} (${a}) must not exceed ${high} (${b})`);
+        }
+      }
+      const [rows] = (await m.query(
+        `UPDATE cards.cards
+            SET limit_per_transaction = $2, limit_daily = $3, limit_monthly = $4,
+                online_allowed = coalesce($5, online_allowed), contactless_allowed = coalesce($6, contactless_allowed),
+                atm_allowed = coalesce($7, atm_allowed), blocked_categories = coalesce($8::text[], blocked_categories),
+                updated_at = now()
+          WHERE id = $1 RETURNING ${CARD_COLUMNS}`,
+        [
+          id,
+          next.per_transaction,
+          next.daily,
+          next.monthly,
+          body.online ?? null,
+          body.contactless ?? null,
+          body.atm ?? null,
+          body.blocked_categories ?? null,
+        ],
+      )) as [CardRow[], number];
+      return cardView(rows[0]);
+    });
+  }
+
+  /** The card's authorisations, newest first, optionally of one status. */
+  async authorisations(
+    ownerId: string,
+    id: string,
+    status: string | undefined,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<AuthorisationListDto> {
+    await this.own(ownerId, id);
+    const after = cursor ? decodeCursor(cursor) : null;
+    const rows = (await this.dataSource.query(
+      `SELECT id, card_id, amount, currency, merchant, category, channel, status, decline_reason, cleared_amount,
+              transaction_id, forced, created_at, updated_at
+         FROM cards.authorisations
+        WHERE card_id = $1 AND ($2::text IS NULL OR status = $2)
+          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
+        ORDER BY created_at DESC, id DESC LIMIT $5`,
+      [id, status ?? null, after?.created_at ?? null, after?.id ?? null, limit + 1],
+    )) as AuthorisationRow[];
+    return pageOf(rows, limit, authorisationView, (last) => encodeCursor(last));
+  }
+}
+
+interface AuthorisationRow {
+  id: string;
+  card_id: string;
+  amount: string;
+  currency: AuthorisationDto['currency'];
+  merchant: Partial<AuthorisationDto['merchant']>;
+  category: string;
+  channel: string;
+  status: string;
+  decline_reason: string | null;
+  cleared_amount: string | null;
+  transaction_id: string | null;
+  forced: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const authorisationView = (r: AuthorisationRow): AuthorisationDto => ({
+  id: r.id,
+  card_id: r.card_id,
+  amount: jsonAmount(r.amount),
+  currency: r.currency,
+  merchant: {
+    name: r.merchant.name ?? '',
+    category_code: r.merchant.category_code ?? '',
+    city: r.merchant.city ?? null,
+    country: r.merchant.country ?? null,
+  },
+  category: r.category,
+  channel: r.channel,
+  status: r.status,
+  decline_reason: r.decline_reason,
+  cleared_amount: r.cleared_amount === null ? null : jsonAmount(r.cleared_amount),
+  transaction_id: r.transaction_id,
+  forced: r.forced,
+  created_at: r.created_at.toISOString(),
+  updated_at: r.updated_at.toISOString(),
+});

@@ -1,0 +1,153 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Currency } from '@protobank/contracts';
+import { AppConfig } from '@protobank/platform';
+import { timingSafeEqual } from 'node:crypto';
+import { DataSource, type EntityManager } from 'typeorm';
+import { CardKeys } from '../data/card-keys';
+import { categoryOf, type CategoryGroup } from '../data/categories';
+import { hasExpired, PAN_LENGTH } from '../data/pan';
+
+/** A card as the card network's side needs it: never the number, the CVC or the ciphertext. */
+export interface CardRecord {
+  id: string;
+  owner_id: string;
+  account_id: string;
+  currency: Currency;
+  /** The customer's status. */
+  status: 'active' | 'frozen' | 'cancelled';
+  /** Blocked by staff: declined whatever the status. */
+  blocked: boolean;
+  expiry_month: number;
+  expiry_year: number;
+  limits: {
+    per_transaction: bigint | null;
+    daily: bigint | null;
+    monthly: bigint | null;
+    online: boolean;
+    contactless: boolean;
+    atm: boolean;
+    blocked_categories: CategoryGroup[];
+  };
+}
+
+/** Why a card cannot pay, in the order an authorisation checks it; null when it can. */
+export type CardStateDecline = 'card_cancelled' | 'card_blocked' | 'card_frozen' | null;
+
+/** What checking the card data the network sent can find wrong; null when it matches the card. */
+export type CardDataDecline = 'expired' | 'invalid_card' | 'invalid_cvc' | null;
+
+interface Row {
+  id: string;
+  owner_id: string;
+  account_id: string;
+  currency: Currency;
+  status: CardRecord['status'];
+  blocked_by_staff: boolean;
+  expiry_month: number;
+  expiry_year: number;
+  limit_per_transaction: string | null;
+  limit_daily: string | null;
+  limit_monthly: string | null;
+  online_allowed: boolean;
+  contactless_allowed: boolean;
+  atm_allowed: boolean;
+  blocked_categories: CategoryGroup[];
+}
+
+const big = (v: string | null) => (v === null ? null : BigInt(v));
+
+/**
+ * The cards module's internal API for the card network routes (issue 13, part C): find a card by the
+ * number the network sends (through its keyed hash: no query ever holds a clear number), check the
+ * expiry and CVC it sent, say whether its state lets it pay, and map merchant category codes. In the
+ * cards module, so it is not a contract: nothing outside cards may ask for card data.
+ */
+@Injectable()
+export class CardDirectory {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly keys: CardKeys,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** The card with this number; null when there is none (or the input is not a 16-digit number). */
+  async lookupByPan(pan: string, m: EntityManager = this.dataSource.manager): Promise<CardRecord | null> {
+    if (typeof pan !== 'string' || pan.length !== PAN_LENGTH || !/^\d+$/.test(pan)) return null;
+    const [row] = (await m.query(
+      `SELECT id, owner_id, account_id, currency, status, blocked_by_staff, expiry_month, expiry_year,
+              limit_per_transaction, limit_daily, limit_monthly, online_allowed, contactless_allowed,
+              atm_allowed, blocked_categories
+         FROM cards.cards WHERE pan_hash = $1`,
+      [this.keys.hash(pan)],
+    )) as Row[];
+    if (!row) return null;
+    return {
+      id: row.id,
+      owner_id: row.owner_id,
+      account_id: row.account_id,
+      currency: row.currency,
+      status: row.status,
+      blocked: row.blocked_by_staff,
+      expiry_month: row.expiry_month,
+      expiry_year: row.expiry_year,
+      limits: {
+        per_transaction: big(row.limit_per_transaction),
+        daily: big(row.limit_daily),
+        monthly: big(row.limit_monthly),
+        online: row.online_allowed,
+        contactless: row.contactless_allowed,
+        atm: row.atm_allowed,
+        blocked_categories: row.blocked_categories,
+      },
+    };
+  }
+
+  /**
+   * Checks the expiry and (when sent) the CVC the network gave for `card`, found by `pan`: an expiry
+   * other than the card's is invalid_card, a card past its expiry is expired, a CVC other than the
+   * derived one is invalid_cvc (compared in constant time).
+   */
+  checkCardData(
+    card: CardRecord,
+    pan: string,
+    sent: { expiry_month: number; expiry_year: number; cvc?: string | null },
+    now = new Date(),
+  ): CardDataDecline {
+    if (sent.expiry_month !== card.expiry_month || sent.expiry_year !== card.expiry_year)
+      return 'invalid_card';
+    if (hasExpired(card.expiry_month, card.expiry_year, now)) return 'expired';
+    if (sent.cvc !== undefined && sent.cvc !== null && !this.checkCvc(card, pan, sent.cvc))
+      return 'invalid_cvc';
+    return null;
+  }
+
+  /** Whether `cvc` is the card's (derived from its number and expiry, never stored). */
+  checkCvc(card: CardRecord, pan: string, cvc: string): boolean {
+    const expected = Buffer.from(this.keys.cvc(pan, card.expiry_month, card.expiry_year));
+    const given = Buffer.from(String(cvc));
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /** Cancelled, then a staff block, then the customer's freeze: the first that applies. */
+  stateDecline(card: CardRecord): CardStateDecline {
+    if (card.status === 'cancelled') return 'card_cancelled';
+    if (card.blocked) return 'card_blocked';
+    if (card.status === 'frozen') return 'card_frozen';
+    return null;
+  }
+
+  categoryOf(mcc: string): CategoryGroup {
+    return categoryOf(mcc);
+  }
+
+  /** The accepted signing secrets of the network's requests (several during a rotation). */
+  get networkSecrets(): readonly string[] {
+    return this.keys.networkSecrets;
+  }
+
+  /** When a hold placed now lapses (CARD_HOLD_EXPIRY_DAYS). */
+  holdExpiresAt(now = new Date()): Date {
+    return new Date(now.getTime() + this.config.cardHoldExpiryDays * 86_400_000);
+  }
+}

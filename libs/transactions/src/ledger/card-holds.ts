@@ -1,0 +1,239 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type {
+  CardClearing,
+  CardClearingResult,
+  CardHoldDeclineReason,
+  CardHoldRequest,
+  CardHoldResult,
+  CardHoldStatus,
+  CardRefund,
+  CardRefundResult,
+  HoldRelease,
+  HoldReleaseResult,
+} from '@protobank/contracts';
+import { AppConfig, AppError, MetricsService } from '@protobank/platform';
+import { randomUUID } from 'node:crypto';
+import type { Counter } from 'prom-client';
+import { DataSource } from 'typeorm';
+import {
+  assertClearing,
+  assertExpiredPage,
+  assertHoldRequest,
+  assertRefund,
+  assertRelease,
+  cardPostingFingerprint,
+} from './card-hold-shapes';
+import { eventHeaders, Ledger } from './ledger';
+import type { LedgerAccountRow } from './ledger-rows';
+
+const DECLINES: readonly string[] = [
+  'insufficient_funds',
+  'limit_exceeded',
+  'card_blocked',
+  'card_cancelled',
+  'currency_not_supported',
+] satisfies CardHoldDeclineReason[];
+
+const CLEARING_REFUSALS: readonly string[] = [
+  'account_closed',
+  'account_not_found',
+  'currency_mismatch',
+  'hold_not_found',
+];
+
+const keyReused = () =>
+  new AppError(
+    422,
+    'idempotency_key_reused',
+    'This network transaction id was used for a different card payment',
+    [
+      {
+        field: 'network_transaction_id',
+        message: 'a repeat must name the same card, account, amount and currency',
+      },
+    ],
+  );
+
+/** What the card functions answer for a posting (clear_card, refund_card). */
+interface CardPostRow {
+  outcome: string;
+  entry_id: string | null;
+  created_at: Date | null;
+  forced?: boolean | null;
+  replayed: boolean;
+  accounts: LedgerAccountRow[] | null;
+}
+
+/**
+ * Card holds in the ledger (migration CardHolds): the card network's authorisations, clearings,
+ * reversals and refunds, each one call of its SQL function, so the decision and the change are one
+ * transaction under the account's row lock. After a commit that changed an account it refreshes the
+ * balance cache and wakes the relay, as a posting does.
+ */
+@Injectable()
+export class CardHolds {
+  private readonly decisions: Counter<'call' | 'outcome'>;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly ledger: Ledger,
+    private readonly config: AppConfig,
+    metrics: MetricsService,
+  ) {
+    this.decisions = metrics.counter(
+      'ledger_card_calls_total',
+      'Card network calls the ledger decided, by call (authorise, clear, release, refund) and outcome',
+      ['call', 'outcome'],
+    );
+  }
+
+  async authorise(r: CardHoldRequest): Promise<CardHoldResult> {
+    assertHoldRequest(r);
+    const [row] = (await this.dataSource.query(
+      `SELECT * FROM transactions.authorise_card($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [
+        r.hold_id,
+        r.network_transaction_id,
+        r.card_id,
+        r.account_id,
+        r.owner_id,
+        r.amount.toString(),
+        r.currency,
+        r.merchant_name,
+        r.category,
+        r.daily_limit?.toString() ?? null,
+        r.monthly_limit?.toString() ?? null,
+        r.expires_at,
+        this.config.bankTimeZone,
+      ],
+    )) as {
+      outcome: string;
+      hold_id: string | null;
+      replayed: boolean;
+      accounts: LedgerAccountRow[] | null;
+    }[];
+    this.decisions.inc({ call: 'authorise', outcome: row.replayed ? 'replayed' : row.outcome });
+    if (row.outcome === 'approved') {
+      if (row.accounts) await this.ledger.refreshCache(row.accounts);
+      return { approved: true, hold_id: row.hold_id!, replayed: row.replayed };
+    }
+    if (DECLINES.includes(row.outcome)) {
+      return {
+        approved: false,
+        decline_reason: row.outcome as CardHoldDeclineReason,
+        replayed: row.replayed,
+      };
+    }
+    if (row.outcome === 'hold_id_reused') {
+      throw AppError.conflict('hold_id_reused', 'This hold id belongs to another network transaction');
+    }
+    throw new Error(`authorise_card answered ${row.outcome}`);
+  }
+
+  async clear(c: CardClearing): Promise<CardClearingResult> {
+    assertClearing(c);
+    const [row] = (await this.dataSource.query(
+      `SELECT * FROM transactions.clear_card($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [
+        randomUUID(),
+        c.network_transaction_id,
+        c.hold_id,
+        c.card_id,
+        c.account_id,
+        c.owner_id,
+        c.amount.toString(),
+        c.currency,
+        c.merchant_name,
+        c.category,
+        await this.ledger.systemAccount('card_settlement', c.currency),
+        cardPostingFingerprint('card-clearing', c),
+        eventHeaders(),
+      ],
+    )) as CardPostRow[];
+    this.decisions.inc({ call: 'clear', outcome: row.replayed ? 'replayed' : row.outcome });
+    if (row.outcome === 'posted') {
+      if (!row.replayed) await this.ledger.afterCommit(row.accounts ?? []);
+      return {
+        transaction_id: row.entry_id!,
+        created_at: row.created_at!.toISOString(),
+        forced: row.forced === true,
+        replayed: row.replayed,
+      };
+    }
+    if (CLEARING_REFUSALS.includes(row.outcome)) {
+      return {
+        refused: row.outcome as
+          'account_closed' | 'account_not_found' | 'currency_mismatch' | 'hold_not_found',
+      };
+    }
+    if (row.outcome === 'idempotency_key_reused') throw keyReused();
+    throw new Error(`clear_card answered ${row.outcome}`);
+  }
+
+  async release(r: HoldRelease): Promise<HoldReleaseResult> {
+    assertRelease(r);
+    const [row] = (await this.dataSource.query(`SELECT * FROM transactions.release_hold($1, $2, $3)`, [
+      r.hold_id,
+      r.amount?.toString() ?? null,
+      r.reason,
+    ])) as {
+      status: CardHoldStatus | null;
+      remaining: string | null;
+      released: string | null;
+      accounts: LedgerAccountRow[] | null;
+    }[];
+    if (row.status === null) throw AppError.notFound('hold');
+    this.decisions.inc({ call: 'release', outcome: row.accounts ? row.status : 'unchanged' });
+    if (row.accounts) await this.ledger.refreshCache(row.accounts);
+    return { status: row.status, remaining: BigInt(row.remaining!), released: BigInt(row.released!) };
+  }
+
+  async refund(r: CardRefund): Promise<CardRefundResult> {
+    assertRefund(r);
+    const [row] = (await this.dataSource.query(
+      `SELECT * FROM transactions.refund_card($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        randomUUID(),
+        r.network_transaction_id,
+        r.account_id,
+        r.owner_id,
+        r.amount.toString(),
+        r.currency,
+        r.merchant_name,
+        r.category,
+        await this.ledger.systemAccount('card_settlement', r.currency),
+        cardPostingFingerprint('card-refund', r),
+        eventHeaders(),
+      ],
+    )) as CardPostRow[];
+    this.decisions.inc({ call: 'refund', outcome: row.replayed ? 'replayed' : row.outcome });
+    if (row.outcome === 'posted') {
+      if (!row.replayed) await this.ledger.afterCommit(row.accounts ?? []);
+      return {
+        transaction_id: row.entry_id!,
+        created_at: row.created_at!.toISOString(),
+        replayed: row.replayed,
+      };
+    }
+    if (
+      row.outcome === 'account_closed' ||
+      row.outcome === 'account_not_found' ||
+      row.outcome === 'currency_mismatch'
+    ) {
+      return { refused: row.outcome };
+    }
+    if (row.outcome === 'idempotency_key_reused') throw keyReused();
+    throw new Error(`refund_card answered ${row.outcome}`);
+  }
+
+  /** Active holds past their expiry, oldest first (holds_expiry_idx). */
+  async expired(now: string, limit: number): Promise<{ hold_id: string; card_id: string }[]> {
+    assertExpiredPage(now, limit);
+    return (await this.dataSource.query(
+      `SELECT id AS hold_id, card_id FROM transactions.holds
+        WHERE status = 'active' AND expires_at <= $1 ORDER BY expires_at, id LIMIT $2`,
+      [now, limit],
+    )) as { hold_id: string; card_id: string }[];
+  }
+}
