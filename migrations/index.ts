@@ -20,6 +20,7 @@ import { Payments1763700000014 } from './1763700000014-Payments';
 import { PaymentNotifications1763700000015 } from './1763700000015-PaymentNotifications';
 import { CardHolds1763700000016 } from './1763700000016-CardHolds';
 import { Cards1763700000017 } from './1763700000017-Cards';
+import { CardNetworkMessages1763700000018 } from './1763700000018-CardNetworkMessages';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -40,4 +41,5 @@ export const MIGRATIONS = [
   PaymentNotifications1763700000015,
   CardHolds1763700000016,
   Cards1763700000017,
+  CardNetworkMessages1763700000018,
 ];

@@ -6,6 +6,9 @@ import { CardsController } from './cards/cards.controller';
 import { CardsService } from './cards/cards.service';
 import { CardKeys } from './data/card-keys';
 import { CardDirectory } from './network/card-directory';
+import { CardNetworkController } from './network/card-network.controller';
+import { CardNetworkGuard } from './network/card-network.guard';
+import { CardNetworkService } from './network/card-network.service';
 
 /**
  * Cards: issuing (numbers from CARD_BIN, stored encrypted, found by keyed hash, CVCs derived), the
@@ -13,8 +16,16 @@ import { CardDirectory } from './network/card-directory';
  * staff_action.recorded, and the card directory the card network routes use. Holds live in the ledger.
  */
 @Module({
-  controllers: [CardsController, AdminCardsController],
-  providers: [outboxFor('cards'), CardKeys, CardsService, AdminCardsService, CardDirectory],
+  controllers: [CardsController, AdminCardsController, CardNetworkController],
+  providers: [
+    outboxFor('cards'),
+    CardKeys,
+    CardsService,
+    AdminCardsService,
+    CardDirectory,
+    CardNetworkGuard,
+    CardNetworkService,
+  ],
   exports: [CardDirectory, CardKeys],
 })
 export class CardsModule {}

@@ -1,0 +1,559 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import {
+  TRANSACTIONS_API,
+  type CardChannel,
+  type CardDeclineReason,
+  type Currency,
+  type TransactionsApi,
+} from '@protobank/contracts';
+import {
+  AppConfig,
+  AppError,
+  jsonAmount,
+  MetricsService,
+  OutboxRelay,
+  OutboxService,
+  requestFingerprint,
+} from '@protobank/platform';
+import { randomUUID } from 'node:crypto';
+import type { Counter } from 'prom-client';
+import { DataSource, type EntityManager } from 'typeorm';
+import { CardKeys } from '../data/card-keys';
+import { CardDirectory, type CardRecord } from './card-directory';
+import type {
+  AuthorisationAnswerDto,
+  AuthorisationRequestDto,
+  ClearingAnswerDto,
+  ClearingRequestDto,
+  MerchantDto,
+  RefundAnswerDto,
+  RefundRequestDto,
+  ReversalAnswerDto,
+  ReversalRequestDto,
+} from './network.dto';
+
+/** A row of cards.authorisations with its card's last four digits. */
+interface AuthorisationRow {
+  id: string;
+  card_id: string;
+  last4: string;
+  owner_id: string;
+  account_id: string;
+  network_transaction_id: string;
+  amount: string;
+  currency: Currency;
+  merchant: { name: string; category_code: string; city: string; country: string };
+  category: string;
+  channel: CardChannel;
+  status: 'authorising' | 'pending' | 'cleared' | 'reversed' | 'expired' | 'declined';
+  decline_reason: CardDeclineReason | null;
+}
+
+const AUTHORISATION_COLUMNS = `a.id, a.card_id, c.last4, a.owner_id, a.account_id, a.network_transaction_id,
+  a.amount, a.currency, a.merchant, a.category, a.channel, a.status, a.decline_reason`;
+
+type Decision = { approved: true } | { approved: false; reason: CardDeclineReason };
+
+const CHANNEL_ALLOWED: Record<CardChannel, (l: CardRecord['limits']) => boolean> = {
+  online: (l) => l.online,
+  contactless: (l) => l.contactless,
+  atm: (l) => l.atm,
+  chip: () => true,
+};
+
+const notFound = (field: string, what: string) =>
+  new AppError(404, 'not_found', `${what} not found`, [{ field, message: `no such ${what.toLowerCase()}` }]);
+
+/**
+ * The card network's side of cards: authorisations (decided here and in the ledger, which holds the
+ * money), clearings (posted by the ledger, releasing the hold in the same transaction), reversals and
+ * refunds. Every message is idempotent by the network's id: an authorisation through its row
+ * (`authorising` first, so a retry after a crash completes the same hold), the others through
+ * cards.network_messages and the ledger's own keys.
+ */
+@Injectable()
+export class CardNetworkService {
+  private readonly decisions: Counter<'outcome' | 'reason'>;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
+    private readonly directory: CardDirectory,
+    private readonly keys: CardKeys,
+    private readonly outbox: OutboxService,
+    private readonly relay: OutboxRelay,
+    private readonly config: AppConfig,
+    metrics: MetricsService,
+  ) {
+    this.decisions = metrics.counter(
+      'card_authorisations_total',
+      'Card authorisations by outcome (approved, declined) and decline reason',
+      ['outcome', 'reason'],
+    );
+  }
+
+  /**
+   * Decides an authorisation. The card's own checks (its data, state, channel, category, currency and
+   * per-transaction limit) come first, here; then one call into the ledger decides the account, the
+   * daily and monthly limits and the funds under the account's row lock and places the hold.
+   */
+  async authorise(body: AuthorisationRequestDto): Promise<AuthorisationAnswerDto> {
+    const decided = await this.authorisation(body.network_transaction_id);
+    if (decided && decided.status !== 'authorising') return answerOf(decided);
+    const card = await this.directory.lookupByPan(body.pan);
+    if (!card) {
+      // No card of ours: nothing to record, no one to tell (and the same number always finds none).
+      this.decisions.inc({ outcome: 'declined', reason: 'invalid_card' });
+      return { approved: false, decline_reason: 'invalid_card' };
+    }
+    const category = this.directory.categoryOf(body.merchant.category_code);
+    const row = decided ?? (await this.reserve(body, card, category));
+    if (row.status !== 'authorising') return answerOf(row);
+    // A row found `authorising` was left by an attempt that may have reached the ledger: its hold id
+    // is reused, so the ledger replays that attempt's decision rather than placing a second hold.
+    const local = this.cardDecline(card, body, category);
+    let decision: Decision;
+    if (local) {
+      decision = { approved: false, reason: local };
+      if (decided) await this.release(row.id);
+    } else {
+      const result = await this.ledger.authoriseCard({
+        hold_id: row.id,
+        network_transaction_id: body.network_transaction_id,
+        card_id: card.id,
+        account_id: card.account_id,
+        owner_id: card.owner_id,
+        amount: BigInt(body.amount),
+        currency: card.currency,
+        merchant_name: body.merchant.name,
+        category,
+        daily_limit: card.limits.daily,
+        monthly_limit: card.limits.monthly,
+        expires_at: this.directory.holdExpiresAt().toISOString(),
+      });
+      decision = result.approved ? { approved: true } : { approved: false, reason: result.decline_reason };
+    }
+    const recorded = await this.decide(row, decision);
+    if (!recorded) {
+      // Another attempt decided it first; a hold this one placed goes unless that decision approved it.
+      const first = (await this.authorisation(body.network_transaction_id))!;
+      if (decision.approved && first.status === 'declined') await this.release(row.id);
+      return answerOf(first);
+    }
+    this.decisions.inc(
+      decision.approved
+        ? { outcome: 'approved', reason: 'none' }
+        : { outcome: 'declined', reason: decision.reason },
+    );
+    this.relay.kickSoon();
+    return decision.approved
+      ? { approved: true, authorisation_id: row.id }
+      : { approved: false, decline_reason: decision.reason };
+  }
+
+  /** Records the authorisation as being decided; the row another attempt recorded first otherwise. */
+  private async reserve(
+    body: AuthorisationRequestDto,
+    card: CardRecord,
+    category: string,
+  ): Promise<AuthorisationRow> {
+    await this.dataSource.query(
+      `INSERT INTO cards.authorisations (id, card_id, owner_id, account_id, network_transaction_id, amount,
+                                         currency, merchant, category, channel, status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'authorising')
+       ON CONFLICT (network_transaction_id) DO NOTHING`,
+      [
+        randomUUID(),
+        card.id,
+        card.owner_id,
+        card.account_id,
+        body.network_transaction_id,
+        body.amount,
+        // What the network asked for; a currency we do not hold is declined, and kept as asked.
+        body.currency,
+        JSON.stringify(merchantOf(body.merchant)),
+        category,
+        body.channel,
+      ],
+    );
+    return (await this.authorisation(body.network_transaction_id))!;
+  }
+
+  /** The card's own reasons to decline, in the order a card processor checks them. */
+  private cardDecline(
+    card: CardRecord,
+    body: AuthorisationRequestDto,
+    category: string,
+  ): CardDeclineReason | null {
+    const data = this.directory.checkCardData(card, body.pan, body);
+    if (data) return data;
+    const state = this.directory.stateDecline(card);
+    if (state) return state;
+    if (!CHANNEL_ALLOWED[body.channel](card.limits)) return 'channel_disabled';
+    if ((card.limits.blocked_categories as string[]).includes(category)) return 'category_blocked';
+    if (body.currency !== card.currency) return 'currency_not_supported';
+    const perTransaction = card.limits.per_transaction;
+    if (body.amount > this.config.maxAmount) return 'limit_exceeded';
+    if (perTransaction !== null && BigInt(body.amount) > perTransaction) return 'limit_exceeded';
+    return null;
+  }
+
+  /**
+   * Records the decision of an `authorising` row with its event, in one transaction; false when another
+   * attempt recorded one first (nothing changed).
+   */
+  private async decide(row: AuthorisationRow, decision: Decision): Promise<boolean> {
+    return this.dataSource.transaction(async (m) => {
+      const [updated] = (await m.query(
+        `UPDATE cards.authorisations SET status = $2, decline_reason = $3, updated_at = now()
+          WHERE id = $1 AND status = 'authorising' RETURNING id`,
+        [row.id, decision.approved ? 'pending' : 'declined', decision.approved ? null : decision.reason],
+      )) as [unknown[], number];
+      if (!updated.length) return false;
+      const event = {
+        authorisation_id: row.id,
+        card_id: row.card_id,
+        last4: row.last4,
+        owner_id: row.owner_id,
+        account_id: row.account_id,
+        amount: jsonAmount(row.amount),
+        currency: row.currency,
+        merchant_name: row.merchant.name,
+        merchant_category_code: row.merchant.category_code,
+        category: row.category,
+        channel: row.channel,
+      };
+      if (decision.approved) await this.outbox.add(m, 'cards', 'card.authorised', event, { notify: false });
+      else {
+        await this.outbox.add(
+          m,
+          'cards',
+          'card.declined',
+          { ...event, decline_reason: decision.reason },
+          { notify: false },
+        );
+      }
+      return true;
+    });
+  }
+
+  /** Gives back whatever a hold still holds (none: nothing happens). */
+  private async release(holdId: string): Promise<void> {
+    try {
+      await this.ledger.releaseHold({ hold_id: holdId, amount: null, reason: 'reversed' });
+    } catch (err) {
+      if (!(err instanceof AppError && err.status === 404)) throw err;
+    }
+  }
+
+  /**
+   * Posts a clearing through the ledger, which releases the authorisation's hold in the same
+   * transaction; a clearing without one is a forced post, for the card given by pan. One posting per
+   * network id: a retry gets the first answer.
+   */
+  async clear(body: ClearingRequestDto): Promise<ClearingAnswerDto> {
+    return this.once(
+      'clearing',
+      body.network_transaction_id,
+      this.fingerprint('clearing', body),
+      async () => {
+        const target = await this.clearingTarget(body);
+        const result = await this.ledger.clearCard({
+          network_transaction_id: body.network_transaction_id,
+          hold_id: target.authorisation?.id ?? null,
+          card_id: target.card.id,
+          account_id: target.card.account_id,
+          owner_id: target.card.owner_id,
+          amount: BigInt(body.amount),
+          currency: body.currency as Currency,
+          merchant_name: target.merchant.name,
+          category: target.category,
+        });
+        if ('refused' in result) throw clearingRefusal(result.refused);
+        const answer: ClearingAnswerDto = {
+          cleared: true,
+          authorisation_id: target.authorisation?.id ?? null,
+          transaction_id: result.transaction_id,
+          amount: body.amount,
+          currency: body.currency,
+          forced: result.forced,
+        };
+        return {
+          answer,
+          record: async (m) => {
+            if (target.authorisation) {
+              await m.query(
+                `UPDATE cards.authorisations SET status = 'cleared', cleared_amount = $2, transaction_id = $3,
+                      forced = $4, updated_at = now() WHERE id = $1`,
+                [target.authorisation.id, body.amount, result.transaction_id, result.forced],
+              );
+            }
+            await this.outbox.add(
+              m,
+              'cards',
+              'card.cleared',
+              {
+                authorisation_id: target.authorisation?.id ?? null,
+                authorised_amount: target.authorisation ? jsonAmount(target.authorisation.amount) : null,
+                card_id: target.card.id,
+                last4: target.last4,
+                owner_id: target.card.owner_id,
+                account_id: target.card.account_id,
+                amount: body.amount,
+                currency: body.currency,
+                merchant_name: target.merchant.name,
+                merchant_category_code: target.merchant.category_code,
+                category: target.category,
+                transaction_id: result.transaction_id,
+                forced: result.forced,
+              },
+              { notify: false },
+            );
+          },
+        };
+      },
+    );
+  }
+
+  /** What a clearing clears: its authorisation's card and merchant, or (a forced post) the card by number. */
+  private async clearingTarget(body: ClearingRequestDto) {
+    if (body.authorisation_id) {
+      const authorisation = await this.authorisationById(body.authorisation_id);
+      if (!authorisation || authorisation.status === 'authorising') {
+        throw notFound('authorisation_id', 'Authorisation');
+      }
+      if (authorisation.status === 'declined') {
+        throw AppError.conflict(
+          'authorisation_declined',
+          'That authorisation was declined: nothing to clear',
+        );
+      }
+      if (authorisation.currency !== body.currency) {
+        throw AppError.unprocessable(
+          'currency_mismatch',
+          'The clearing is not in the authorisation’s currency',
+          [{ field: 'currency', message: `the authorisation is in ${authorisation.currency}` }],
+        );
+      }
+      return {
+        authorisation,
+        card: cardOf(authorisation),
+        last4: authorisation.last4,
+        merchant: authorisation.merchant,
+        category: authorisation.category,
+      };
+    }
+    if (!body.pan || !body.merchant) {
+      throw AppError.badRequest('validation_failed', 'Invalid request: authorisation_id', [
+        {
+          field: 'authorisation_id',
+          message: 'give authorisation_id, or pan and merchant for a forced post',
+        },
+      ]);
+    }
+    const card = await this.directory.lookupByPan(body.pan);
+    if (!card) throw notFound('pan', 'Card');
+    return {
+      authorisation: null,
+      card,
+      last4: body.pan.slice(-4),
+      merchant: merchantOf(body.merchant),
+      category: this.directory.categoryOf(body.merchant.category_code),
+    };
+  }
+
+  /**
+   * Gives back all or part of an authorisation's hold. With a network id, a retry gets the first answer;
+   * without one a full reversal is still safe to repeat (nothing is left to give back), a partial one is not.
+   */
+  async reverse(body: ReversalRequestDto): Promise<ReversalAnswerDto> {
+    const run = async () => {
+      const authorisation = await this.authorisationById(body.authorisation_id);
+      if (!authorisation || authorisation.status === 'authorising' || authorisation.status === 'declined') {
+        throw notFound('authorisation_id', 'Authorisation');
+      }
+      const result = await this.ledger.releaseHold({
+        hold_id: authorisation.id,
+        amount: body.amount === undefined ? null : BigInt(body.amount),
+        reason: 'reversed',
+      });
+      const status = result.status === 'active' ? 'pending' : result.status;
+      const answer: ReversalAnswerDto = {
+        authorisation_id: authorisation.id,
+        status,
+        released: jsonAmount(result.released),
+        remaining: jsonAmount(result.remaining),
+      };
+      return {
+        answer,
+        record: async (m: EntityManager) => {
+          await m.query(
+            `UPDATE cards.authorisations SET status = CASE WHEN status = 'pending' THEN $2 ELSE status END,
+                    released_amount = released_amount + $3, updated_at = now() WHERE id = $1`,
+            [authorisation.id, status, result.released.toString()],
+          );
+        },
+      };
+    };
+    if (body.network_transaction_id) {
+      return this.once('reversal', body.network_transaction_id, this.fingerprint('reversal', body), run);
+    }
+    const { answer, record } = await run();
+    await this.dataSource.transaction(record);
+    return answer;
+  }
+
+  /** Credits a merchant's refund to the card's account; one credit per network id. */
+  async refund(body: RefundRequestDto): Promise<RefundAnswerDto> {
+    return this.once('refund', body.network_transaction_id, this.fingerprint('refund', body), async () => {
+      let card: CardParty | null;
+      let merchant: MerchantDto | undefined = body.merchant;
+      if (body.authorisation_id) {
+        const authorisation = await this.authorisationById(body.authorisation_id);
+        if (!authorisation || authorisation.status === 'authorising') {
+          throw notFound('authorisation_id', 'Authorisation');
+        }
+        card = cardOf(authorisation);
+        merchant ??= authorisation.merchant;
+      } else if (body.pan) {
+        card = await this.directory.lookupByPan(body.pan);
+        if (!card) throw notFound('pan', 'Card');
+      } else {
+        throw AppError.badRequest('validation_failed', 'Invalid request: authorisation_id', [
+          { field: 'authorisation_id', message: 'give authorisation_id or pan' },
+        ]);
+      }
+      if (!merchant) {
+        throw AppError.badRequest('validation_failed', 'Invalid request: merchant', [
+          { field: 'merchant', message: 'merchant is required with pan' },
+        ]);
+      }
+      const result = await this.ledger.refundCard({
+        network_transaction_id: body.network_transaction_id,
+        card_id: card.id,
+        account_id: card.account_id,
+        owner_id: card.owner_id,
+        amount: BigInt(body.amount),
+        currency: body.currency as Currency,
+        merchant_name: merchant.name,
+        category: this.directory.categoryOf(merchant.category_code),
+      });
+      if ('refused' in result) throw clearingRefusal(result.refused);
+      const answer: RefundAnswerDto = {
+        refunded: true,
+        transaction_id: result.transaction_id,
+        amount: body.amount,
+        currency: body.currency,
+      };
+      return { answer, record: async () => undefined };
+    });
+  }
+
+  /**
+   * Runs a clearing, reversal or refund once per (kind, network id): a repeat with the same request gets
+   * the answer stored the first time; with another request, 422. The answer and the module's own record
+   * of it commit together; the ledger's side is idempotent on its own (its key is the network id), so a
+   * crash between them is completed by the retry.
+   */
+  private async once<A extends object>(
+    kind: 'clearing' | 'reversal' | 'refund',
+    networkId: string,
+    hash: string,
+    run: () => Promise<{ answer: A; record: (m: EntityManager) => Promise<void> }>,
+  ): Promise<A> {
+    const replay = async () => {
+      const [first] = (await this.dataSource.query(
+        `SELECT request_hash, response FROM cards.network_messages WHERE kind = $1 AND network_transaction_id = $2`,
+        [kind, networkId],
+      )) as { request_hash: string; response: A }[];
+      if (first && first.request_hash !== hash) {
+        throw AppError.unprocessable(
+          'idempotency_key_reused',
+          'This network transaction id was used for a different request',
+          [{ field: 'network_transaction_id', message: 'use a new id for a different request' }],
+        );
+      }
+      return first?.response;
+    };
+    const before = await replay();
+    if (before) return before;
+    const { answer, record } = await run();
+    const stored = await this.dataSource.transaction(async (m) => {
+      const [inserted] = (await m.query(
+        `INSERT INTO cards.network_messages (kind, network_transaction_id, request_hash, response)
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING kind`,
+        [kind, networkId, hash, JSON.stringify(answer)],
+      )) as unknown[];
+      if (!inserted) return false;
+      await record(m);
+      return true;
+    });
+    if (!stored) return (await replay())!;
+    this.relay.kickSoon();
+    return answer;
+  }
+
+  /** A request's fingerprint, with the card number replaced by its keyed hash (a plain hash of it could be reversed). */
+  private fingerprint(kind: string, body: object): string {
+    const { pan, ...rest } = body as { pan?: string };
+    return requestFingerprint(`card-network ${kind}`, {
+      ...rest,
+      pan: pan === undefined ? null : this.keys.hash(pan).toString('hex'),
+    });
+  }
+
+  private async authorisation(networkId: string): Promise<AuthorisationRow | undefined> {
+    const [row] = (await this.dataSource.query(
+      `SELECT ${AUTHORISATION_COLUMNS} FROM cards.authorisations a JOIN cards.cards c ON c.id = a.card_id
+        WHERE a.network_transaction_id = $1`,
+      [networkId],
+    )) as AuthorisationRow[];
+    return row;
+  }
+
+  private async authorisationById(id: string): Promise<AuthorisationRow | undefined> {
+    const [row] = (await this.dataSource.query(
+      `SELECT ${AUTHORISATION_COLUMNS} FROM cards.authorisations a JOIN cards.cards c ON c.id = a.card_id
+        WHERE a.id = $1`,
+      [id],
+    )) as AuthorisationRow[];
+    return row;
+  }
+}
+
+/** Whose card and account a message moves money for: what the ledger needs. */
+type CardParty = Pick<CardRecord, 'id' | 'owner_id' | 'account_id'>;
+
+const cardOf = (a: AuthorisationRow): CardParty => ({
+  id: a.card_id,
+  owner_id: a.owner_id,
+  account_id: a.account_id,
+});
+
+function answerOf(row: AuthorisationRow): AuthorisationAnswerDto {
+  return row.status === 'declined'
+    ? { approved: false, decline_reason: row.decline_reason! }
+    : { approved: true, authorisation_id: row.id };
+}
+
+function merchantOf(m: MerchantDto) {
+  return { name: m.name, category_code: m.category_code, city: m.city, country: m.country };
+}
+
+function clearingRefusal(
+  reason: 'account_closed' | 'account_not_found' | 'currency_mismatch' | 'hold_not_found',
+): AppError {
+  switch (reason) {
+    case 'account_closed':
+      return AppError.conflict('account_closed', 'The card’s account is closed');
+    case 'account_not_found':
+      return new AppError(404, 'not_found', 'The card’s account was not found');
+    case 'currency_mismatch':
+      return AppError.unprocessable('currency_mismatch', 'The currency is not the card account’s', [
+        { field: 'currency', message: 'the card’s account holds another currency' },
+      ]);
+    case 'hold_not_found':
+      return AppError.conflict('already_cleared', 'That authorisation was already cleared');
+  }
+}

@@ -1,0 +1,231 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { type CardChannel, type CardDeclineReason } from '@protobank/contracts';
+import { IsAmount, IsPlainText, Optional } from '@protobank/platform';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsISO31661Alpha2,
+  IsObject,
+  IsUUID,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+
+export const CHANNELS: readonly CardChannel[] = ['online', 'contactless', 'chip', 'atm'];
+
+const LowerCase = () =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value));
+
+const IsNetworkTransactionId = (description: string) =>
+  function (target: object, property: string) {
+    ApiProperty({ example: 'NTX-20261201-000042', maxLength: 64, description })(target, property);
+    Matches(/^[\x21-\x7e]{1,64}$/, {
+      message: '$property must be 1 to 64 visible ASCII characters',
+    })(target, property);
+  };
+
+/**
+ * A currency as the network sends it: any ISO 4217-shaped code. One we do not hold is not a bad request
+ * but a decline (currency_not_supported): the network asks, we answer.
+ */
+const IsNetworkCurrency = () =>
+  function (target: object, property: string) {
+    ApiProperty({ example: 'GBP', description: 'ISO 4217 code' })(target, property);
+    Matches(/^[A-Z]{3}$/, { message: '$property must be an ISO 4217 code such as GBP' })(target, property);
+  };
+
+export class MerchantDto {
+  @ApiProperty({ example: 'Starbucks', maxLength: 100 })
+  @IsPlainText(1, 100)
+  name: string;
+
+  @ApiProperty({ example: '5814', description: 'ISO 18245 merchant category code (MCC), four digits' })
+  @Matches(/^\d{4}$/, { message: '$property must be four digits' })
+  category_code: string;
+
+  @ApiProperty({ example: 'London', maxLength: 60 })
+  @IsPlainText(1, 60)
+  city: string;
+
+  @ApiProperty({ example: 'GB', description: 'ISO 3166-1 alpha-2' })
+  @IsISO31661Alpha2()
+  country: string;
+}
+
+export class AuthorisationRequestDto {
+  @IsNetworkTransactionId('The network’s id of this authorisation: a retry with it gets the first answer')
+  network_transaction_id: string;
+
+  @ApiProperty({ example: '5355220012345678', description: 'The full card number (PAN)' })
+  @Matches(/^\d{12,19}$/, { message: '$property must be 12 to 19 digits' })
+  pan: string;
+
+  @ApiProperty({ type: 'integer', example: 11, minimum: 1, maximum: 12 })
+  @IsInt()
+  @Min(1)
+  @Max(12)
+  expiry_month: number;
+
+  @ApiProperty({ type: 'integer', example: 2029 })
+  @IsInt()
+  @Min(2000)
+  @Max(2099)
+  expiry_year: number;
+
+  @ApiPropertyOptional({ example: '123', description: 'Sent for card-not-present payments' })
+  @Optional()
+  @Matches(/^\d{3,4}$/, { message: '$property must be 3 or 4 digits' })
+  cvc?: string;
+
+  @IsAmount(2550)
+  amount: number;
+
+  @IsNetworkCurrency()
+  currency: string;
+
+  @ApiProperty({ type: MerchantDto })
+  @IsObject()
+  @ValidateNested()
+  @Type(() => MerchantDto)
+  merchant: MerchantDto;
+
+  @ApiProperty({ enum: CHANNELS, example: 'contactless' })
+  @IsIn(CHANNELS)
+  channel: CardChannel;
+}
+
+export class AuthorisationAnswerDto {
+  @ApiProperty({ example: true })
+  approved: boolean;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'When approved: the hold, for clearing or reversing it',
+  })
+  authorisation_id?: string;
+
+  @ApiPropertyOptional({ example: 'insufficient_funds', description: 'When declined' })
+  decline_reason?: CardDeclineReason;
+}
+
+export class ClearingRequestDto {
+  @IsNetworkTransactionId('The network’s id of this clearing: one posting per id, a retry replays it')
+  network_transaction_id: string;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description:
+      'The authorisation cleared. Without one the clearing is a forced post: give pan and merchant instead',
+  })
+  @Optional()
+  @IsUUID()
+  @LowerCase()
+  authorisation_id?: string;
+
+  @IsAmount(2550)
+  amount: number;
+
+  @IsNetworkCurrency()
+  currency: string;
+
+  @ApiPropertyOptional({ example: '5355220012345678', description: 'A forced post only: the card' })
+  @Optional()
+  @Matches(/^\d{12,19}$/, { message: '$property must be 12 to 19 digits' })
+  pan?: string;
+
+  @ApiPropertyOptional({ type: MerchantDto, description: 'A forced post only' })
+  @Optional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => MerchantDto)
+  merchant?: MerchantDto;
+}
+
+export class ClearingAnswerDto {
+  @ApiProperty({ example: true }) cleared: true;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) authorisation_id: string | null;
+  @ApiProperty({ format: 'uuid' }) transaction_id: string;
+  @ApiProperty({ type: 'integer', example: 2850 }) amount: number;
+  @ApiProperty({ example: 'GBP' }) currency: string;
+  @ApiProperty({ description: 'Posted without an active hold (none, or it had lapsed or been reversed)' })
+  forced: boolean;
+}
+
+export class ReversalRequestDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  @LowerCase()
+  authorisation_id: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    example: 500,
+    description: 'Minor units to give back; all that is still held when left out',
+  })
+  @Optional()
+  @IsInt({ message: '$property must be an integer number of minor units' })
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  amount?: number;
+
+  @ApiPropertyOptional({
+    example: 'NTX-20261201-000043',
+    maxLength: 64,
+    description:
+      'The network’s id of this reversal. With it a retried partial reversal gives back once; without it only a full reversal is safe to retry',
+  })
+  @Optional()
+  @Matches(/^[\x21-\x7e]{1,64}$/, { message: '$property must be 1 to 64 visible ASCII characters' })
+  network_transaction_id?: string;
+}
+
+export class ReversalAnswerDto {
+  @ApiProperty({ format: 'uuid' }) authorisation_id: string;
+  @ApiProperty({ enum: ['pending', 'reversed', 'cleared', 'expired'], example: 'reversed' }) status: string;
+  @ApiProperty({ type: 'integer', description: 'Given back by this request', example: 2550 })
+  released: number;
+  @ApiProperty({ type: 'integer', description: 'Still held', example: 0 }) remaining: number;
+}
+
+export class RefundRequestDto {
+  @IsNetworkTransactionId('The network’s id of this refund: one credit per id, a retry replays it')
+  network_transaction_id: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'The card payment refunded; or give pan' })
+  @Optional()
+  @IsUUID()
+  @LowerCase()
+  authorisation_id?: string;
+
+  @ApiPropertyOptional({ example: '5355220012345678', description: 'The card, when no authorisation_id' })
+  @Optional()
+  @Matches(/^\d{12,19}$/, { message: '$property must be 12 to 19 digits' })
+  pan?: string;
+
+  @IsAmount(2550)
+  amount: number;
+
+  @IsNetworkCurrency()
+  currency: string;
+
+  @ApiPropertyOptional({
+    type: MerchantDto,
+    description: 'Who refunds; the authorisation’s merchant by default',
+  })
+  @Optional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => MerchantDto)
+  merchant?: MerchantDto;
+}
+
+export class RefundAnswerDto {
+  @ApiProperty({ example: true }) refunded: true;
+  @ApiProperty({ format: 'uuid' }) transaction_id: string;
+  @ApiProperty({ type: 'integer', example: 2550 }) amount: number;
+  @ApiProperty({ example: 'GBP' }) currency: string;
+}
