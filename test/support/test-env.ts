@@ -78,6 +78,8 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
     // This suite's card-data key and network secret, as an operator would configure them (no .data/ key).
     CARD_DATA_KEY: randomBytes(32).toString('base64'),
     CARD_NETWORK_SECRET: `card-network-${randomBytes(16).toString('hex')}`,
+    // Holds moved past their expiry by a test are released within a second, not a minute.
+    CARD_HOLD_EXPIRY_SWEEP_SECONDS: '1',
   };
   const clients: Client[] = [];
   const redisClients: Redis[] = [];

@@ -1,3 +1,4 @@
+import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { outboxFor } from '@protobank/platform';
 import { AdminCardsController } from './admin/admin-cards.controller';
@@ -9,6 +10,7 @@ import { CardDirectory } from './network/card-directory';
 import { CardNetworkController } from './network/card-network.controller';
 import { CardNetworkGuard } from './network/card-network.guard';
 import { CardNetworkService } from './network/card-network.service';
+import { HOLD_EXPIRY_QUEUE, HoldExpiry } from './network/hold-expiry';
 
 /**
  * Cards: issuing (numbers from CARD_BIN, stored encrypted, found by keyed hash, CVCs derived), the
@@ -16,6 +18,7 @@ import { CardNetworkService } from './network/card-network.service';
  * staff_action.recorded, and the card directory the card network routes use. Holds live in the ledger.
  */
 @Module({
+  imports: [BullModule.registerQueue({ name: HOLD_EXPIRY_QUEUE })],
   controllers: [CardsController, AdminCardsController, CardNetworkController],
   providers: [
     outboxFor('cards'),
@@ -25,6 +28,7 @@ import { CardNetworkService } from './network/card-network.service';
     CardDirectory,
     CardNetworkGuard,
     CardNetworkService,
+    HoldExpiry,
   ],
   exports: [CardDirectory, CardKeys],
 })

@@ -94,6 +94,7 @@ export class AppConfig {
   /** Every accepted card network secret (rotation); empty: the development secret (refused in production). */
   readonly cardNetworkSecrets: string[];
   readonly cardHoldExpiryDays: number;
+  readonly cardHoldExpirySweepSeconds: number;
   readonly cardRevealRateLimitPerHour: number;
 
   constructor(values: Record<ConfigKey, string | undefined>) {
@@ -177,6 +178,7 @@ export class AppConfig {
     this.cardDataKey = values.CARD_DATA_KEY;
     this.cardNetworkSecrets = listItems(values.CARD_NETWORK_SECRET ?? '');
     this.cardHoldExpiryDays = int('CARD_HOLD_EXPIRY_DAYS')!;
+    this.cardHoldExpirySweepSeconds = int('CARD_HOLD_EXPIRY_SWEEP_SECONDS')!;
     this.cardRevealRateLimitPerHour = int('CARD_REVEAL_RATE_LIMIT_PER_HOUR')!;
   }
 

@@ -370,6 +370,13 @@ export const CONFIG_SCHEMA = {
     default: '7',
     doc: 'Days an authorisation hold lasts uncleared before it expires and its money is available again.',
   },
+  CARD_HOLD_EXPIRY_SWEEP_SECONDS: {
+    kind: 'int',
+    min: 1,
+    max: 3600,
+    default: '60',
+    doc: 'How often the cards module releases the holds past their expiry (a BullMQ job scheduler).',
+  },
   CARD_REVEAL_RATE_LIMIT_PER_HOUR: {
     kind: 'int',
     min: 1,
