@@ -11,10 +11,13 @@ class Stop extends Error {}
 function httpClient(base, { maxSockets }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
 
-  /** One request; resolves to { status, text() } once the whole body has arrived. */
-  function request(method, route, { token, body, idempotent } = {}) {
-    const headers = {};
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+  /**
+   * One request; resolves to { status, text() } once the whole body has arrived. `payload`: the body as
+   * already serialised (what a signature was computed over); `headers`: more headers to send.
+   */
+  function request(method, route, { token, body, payload: raw, idempotent, headers: extra } = {}) {
+    const headers = { ...extra };
+    const payload = raw ?? (body === undefined ? undefined : JSON.stringify(body));
     if (payload !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(payload);

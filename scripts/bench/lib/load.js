@@ -96,9 +96,9 @@ function uniformTransfers(api, customers) {
 /**
  * `clients` loops calling request(i) for warmupMs + `seconds`; counts what completes in the last
  * `seconds` (as pgbench -T counts what completes in its run), so the rate is count / seconds.
- * Resolves to { rate: 201s per second, latencies (ms, sorted), statuses }.
+ * Resolves to { rate: `ok` (201) answers per second, latencies (ms, sorted), statuses }.
  */
-async function drive(request, { clients, seconds, warmupMs, stopped = () => false }) {
+async function drive(request, { clients, seconds, warmupMs, stopped = () => false, ok = 201 }) {
   const now = () => process.hrtime.bigint();
   const from = now() + BigInt(warmupMs) * 1000000n;
   const until = from + BigInt(Math.round(seconds * 1e9));
@@ -125,7 +125,7 @@ async function drive(request, { clients, seconds, warmupMs, stopped = () => fals
   await Promise.all(Array.from({ length: clients }, (_, i) => loop(i)));
   if (stopped()) throw new Stop('interrupted');
   latencies.sort((a, b) => a - b);
-  return { rate: (statuses[201] || 0) / seconds, latencies, statuses };
+  return { rate: (statuses[ok] || 0) / seconds, latencies, statuses };
 }
 
 /** Waits (up to 60 s) until the relay has published `schema`'s events, so no backlog runs into a mix. */
