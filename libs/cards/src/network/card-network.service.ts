@@ -108,15 +108,27 @@ export class CardNetworkService {
       return { approved: false, decline_reason: 'invalid_card' };
     }
     const category = this.directory.categoryOf(body.merchant.category_code);
-    const row = decided ?? (await this.reserve(body, card, category));
+    const id = randomUUID();
+    const row = decided ?? (await this.reserve(id, body, card, category));
     if (row.status !== 'authorising') return answerOf(row);
+    // Recorded by another attempt (left by one that failed, or one still running): it may hold money.
+    const inherited = row.id !== id;
+    // The request decided is the one first recorded (this one, unless another attempt recorded it
+    // first): a retry that sends another amount, merchant or channel does not change what is held. Only
+    // the card data (never stored) is this attempt's own.
+    const asked: AuthorisationRequestDto = {
+      ...body,
+      amount: Number(row.amount),
+      currency: row.currency,
+      merchant: row.merchant,
+      channel: row.channel,
+    };
     // A row found `authorising` was left by an attempt that may have reached the ledger: its hold id
     // is reused, so the ledger replays that attempt's decision rather than placing a second hold.
-    const local = this.cardDecline(card, body, category);
+    const local = card.id === row.card_id ? this.cardDecline(card, asked, row.category) : 'invalid_card';
     let decision: Decision;
     if (local) {
       decision = { approved: false, reason: local };
-      if (decided) await this.release(row.id);
     } else {
       const result = await this.ledger.authoriseCard({
         hold_id: row.id,
@@ -124,10 +136,10 @@ export class CardNetworkService {
         card_id: card.id,
         account_id: card.account_id,
         owner_id: card.owner_id,
-        amount: BigInt(body.amount),
+        amount: BigInt(asked.amount),
         currency: card.currency,
-        merchant_name: body.merchant.name,
-        category,
+        merchant_name: asked.merchant.name,
+        category: row.category,
         daily_limit: card.limits.daily,
         monthly_limit: card.limits.monthly,
         expires_at: this.directory.holdExpiresAt().toISOString(),
@@ -141,6 +153,11 @@ export class CardNetworkService {
       if (decision.approved && first.status === 'declined') await this.release(row.id);
       return answerOf(first);
     }
+    // Declined here, on a row another attempt recorded: whatever that attempt held goes. Only now that
+    // the decline is recorded: released before, an attempt still running could record its hold approved
+    // after the release, an approval with nothing held. (One whose hold comes later releases it itself,
+    // above, finding this decline.)
+    if (local && inherited) await this.release(row.id);
     this.decisions.inc(
       decision.approved
         ? { outcome: 'approved', reason: 'none' }
@@ -154,6 +171,7 @@ export class CardNetworkService {
 
   /** Records the authorisation as being decided; the row another attempt recorded first otherwise. */
   private async reserve(
+    id: string,
     body: AuthorisationRequestDto,
     card: CardRecord,
     category: string,
@@ -164,7 +182,7 @@ export class CardNetworkService {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'authorising')
        ON CONFLICT (network_transaction_id) DO NOTHING`,
       [
-        randomUUID(),
+        id,
         card.id,
         card.owner_id,
         card.account_id,
