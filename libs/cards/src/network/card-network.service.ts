@@ -10,6 +10,7 @@ import {
 import {
   AppConfig,
   AppError,
+  assertAmountWithin,
   jsonAmount,
   MetricsService,
   OutboxRelay,
@@ -276,6 +277,8 @@ export class CardNetworkService {
       body.network_transaction_id,
       this.fingerprint('clearing', body),
       async () => {
+        // Owed or not, no single movement is above MAX_AMOUNT (an authorisation above it was declined).
+        assertAmountWithin(body.amount, this.config.maxAmount);
         const target = await this.clearingTarget(body);
         const result = await this.ledger.clearCard({
           network_transaction_id: body.network_transaction_id,
@@ -425,6 +428,7 @@ export class CardNetworkService {
   /** Credits a merchant's refund to the card's account; one credit per network id. */
   async refund(body: RefundRequestDto): Promise<RefundAnswerDto> {
     return this.once('refund', body.network_transaction_id, this.fingerprint('refund', body), async () => {
+      assertAmountWithin(body.amount, this.config.maxAmount);
       let card: CardParty | null;
       let merchant: MerchantDto | undefined = body.merchant;
       if (body.authorisation_id) {
