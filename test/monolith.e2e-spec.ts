@@ -14,6 +14,7 @@ import { identityScenarios } from './scenarios/identity.scenarios';
 import { staffScenarios } from './scenarios/staff.scenarios';
 import { PAYMENTS_TEST_ENV, paymentsScenarios } from './scenarios/payments.scenarios';
 import { cardsScenarios } from './scenarios/cards.scenarios';
+import { cardNetworkScenarios } from './scenarios/card-network.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { startTopology, type Running } from './support/topologies';
 
@@ -52,6 +53,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
   identityScenarios(() => running);
   paymentsScenarios(() => running);
   cardsScenarios(() => running);
+  cardNetworkScenarios(() => running);
 
   it('reports readiness of Postgres, Redis and migrations, and no RabbitMQ', async () => {
     const res = await request(running.baseUrl).get('/health/ready').expect(200);

@@ -16,6 +16,7 @@ import { identityScenarios } from './scenarios/identity.scenarios';
 import { staffScenarios } from './scenarios/staff.scenarios';
 import { PAYMENTS_TEST_ENV, paymentsScenarios } from './scenarios/payments.scenarios';
 import { cardsScenarios } from './scenarios/cards.scenarios';
+import { cardNetworkScenarios } from './scenarios/card-network.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
@@ -54,6 +55,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   identityScenarios(() => running);
   paymentsScenarios(() => running);
   cardsScenarios(() => running);
+  cardNetworkScenarios(() => running);
 
   it('never routes /metrics through the edge (each service is scraped on its own port)', async () => {
     for (const headers of [{}, { Authorization: `Bearer ${running.t.env.METRICS_TOKEN}` }]) {

@@ -1,0 +1,1097 @@
+/**
+ * The card network's side of cards, both topologies, end to end through HTTP: signed authorisations
+ * that hold money in the ledger (available balance down, balance not), clearings that post and release,
+ * forced posts, reversals, hold expiry, every decline reason with nothing held, retries of every message,
+ * bad signatures, hostile bodies, the customer's notices on the stream, analytics by merchant and
+ * category, and authorisations, transfers and clearings racing on one account.
+ *
+ * Requests are signed here by the documented scheme (HMAC-SHA256 of "<t>.<raw body>"), written again
+ * independently of the module's own signer, and sent as the exact bytes signed.
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from 'pg';
+import request from 'supertest';
+import { bearer, firstAdmin, type Actor } from '../support/actors';
+import { deposit, openAccount, transfer, verifiedCustomer, type Account } from '../support/banking';
+import { openStream } from '../support/event-stream';
+import { eventually } from '../support/test-env';
+import type { Running } from '../support/topologies';
+
+interface Card {
+  id: string;
+  account_id: string;
+  pan: string;
+  cvc: string;
+  expiry_month: number;
+  expiry_year: number;
+}
+
+interface Balance {
+  balance: number;
+  held_amount: number;
+  available_balance: number;
+}
+
+/** A customer with a funded account and a card on it. */
+interface Wallet {
+  who: Actor;
+  account: Account;
+  card: Card;
+}
+
+const STARBUCKS = { name: 'Starbucks', category_code: '5814', city: 'London', country: 'GB' };
+const AMAZON = { name: 'Amazon', category_code: '5999', city: 'London', country: 'GB' };
+const TESCO = { name: 'Tesco', category_code: '5411', city: 'Leeds', country: 'GB' };
+const CASINO = { name: 'Lucky Star Casino', category_code: '7995', city: 'Brighton', country: 'GB' };
+
+const ERROR_KEYS = ['code', 'details', 'message', 'request_id', 'status'];
+const ntx = () => `NTX-${randomUUID()}`;
+const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+
+/** The X-Card-Network-Signature of `raw` under `secret` at `t` (unix seconds). */
+const signature = (secret: string, raw: string, t = Math.floor(Date.now() / 1000)) =>
+  `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${raw}`).digest('hex')}`;
+
+export function cardNetworkScenarios(get: () => Running) {
+  describe('card network', () => {
+    const http = () => request(get().baseUrl);
+    let admin: Actor;
+    let db: Client;
+    /** Every number and CVC this suite saw: none may appear in a log or an event. */
+    const secrets = { pans: new Set<string>(), cvcs: new Set<string>() };
+    const secret = () => get().t.env.CARD_NETWORK_SECRET;
+
+    /**
+     * POST /card-network/<path> with `body` as the exact bytes sent; signed with the suite's secret
+     * unless `sig` gives the header (null: none).
+     */
+    const network = (path: string, body: unknown, sig?: string | null) => {
+      const raw = typeof body === 'string' ? body : JSON.stringify(body);
+      const req = http().post(`/card-network/${path}`).set('Content-Type', 'application/json');
+      if (sig !== null) req.set('X-Card-Network-Signature', sig ?? signature(secret(), raw));
+      return req.send(raw);
+    };
+    const authorisation = (card: Card, over: Record<string, unknown> = {}) => ({
+      network_transaction_id: ntx(),
+      pan: card.pan,
+      expiry_month: card.expiry_month,
+      expiry_year: card.expiry_year,
+      cvc: card.cvc,
+      amount: 2550,
+      currency: 'GBP',
+      merchant: STARBUCKS,
+      channel: 'contactless',
+      ...over,
+    });
+    const authorise = async (card: Card, over: Record<string, unknown> = {}) =>
+      (await network('authorisations', authorisation(card, over)).expect(200)).body as {
+        approved: boolean;
+        authorisation_id?: string;
+        decline_reason?: string;
+      };
+    const approved = async (card: Card, over: Record<string, unknown> = {}) => {
+      const answer = await authorise(card, over);
+      expect(answer).toEqual({ approved: true, authorisation_id: expect.any(String) });
+      return answer.authorisation_id!;
+    };
+    const clearing = (authorisationId: string, amount: number, over: Record<string, unknown> = {}) => ({
+      network_transaction_id: ntx(),
+      authorisation_id: authorisationId,
+      amount,
+      currency: 'GBP',
+      ...over,
+    });
+
+    const balance = async (w: Wallet): Promise<Balance> => {
+      const res = await http().get(`/accounts/${w.account.id}/balance`).set(bearer(w.who.token)).expect(200);
+      const { balance: b, held_amount, available_balance } = res.body as Balance;
+      return { balance: b, held_amount, available_balance };
+    };
+    const authorisations = async (w: Wallet, status?: string) => {
+      const q = status ? `?status=${status}` : '';
+      const res = await http()
+        .get(`/cards/${w.card.id}/authorisations${q}`)
+        .set(bearer(w.who.token))
+        .expect(200);
+      return res.body.data as Record<string, unknown>[];
+    };
+    const activeHolds = async (cardId: string) =>
+      (
+        await db.query(
+          `SELECT count(*)::int AS n FROM transactions.holds WHERE card_id = $1 AND status = 'active'`,
+          [cardId],
+        )
+      ).rows[0].n as number;
+    const verify = async () =>
+      (await http().get('/admin/ledger/verify').set(bearer(admin.token)).expect(200)).body;
+
+    const issue = async (who: Actor, account: Account): Promise<Card> => {
+      const res = await http()
+        .post('/cards')
+        .set(bearer(who.token))
+        .send({ account_id: account.id, type: 'virtual' })
+        .expect(201);
+      const card = res.body as Card;
+      secrets.pans.add(card.pan);
+      secrets.cvcs.add(card.cvc);
+      return card;
+    };
+    const wallet = async (tag: string, funds: number, who?: Actor): Promise<Wallet> => {
+      const owner = who ?? (await verifiedCustomer(get(), admin, `network.${tag}`));
+      const account = await openAccount(get(), owner);
+      if (funds > 0) await deposit(get(), admin, account, funds);
+      return { who: owner, account, card: await issue(owner, account) };
+    };
+    const setLimits = (w: Wallet, card: Card, body: Record<string, unknown>) =>
+      http().patch(`/cards/${card.id}/limits`).set(bearer(w.who.token)).send(body).expect(200);
+
+    beforeAll(async () => {
+      admin = await firstAdmin(get());
+      db = await get().t.db();
+    });
+
+    it('approves an authorisation: the money is held (available down, balance not) and the card shows it pending', async () => {
+      const w = await wallet('approve', 10000);
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
+      const id = await approved(w.card);
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 2550, available_balance: 7450 });
+      expect(await authorisations(w, 'pending')).toEqual([
+        expect.objectContaining({
+          id,
+          card_id: w.card.id,
+          status: 'pending',
+          amount: 2550,
+          currency: 'GBP',
+          merchant: STARBUCKS,
+          category: 'eating_out',
+          channel: 'contactless',
+          decline_reason: null,
+          cleared_amount: null,
+        }),
+      ]);
+      // The held money is spoken for: a transfer of more than the available balance is refused.
+      const other = await openAccount(get(), w.who);
+      const refused = await transfer(get(), w.who, {
+        from_account_id: w.account.id,
+        to_account_id: other.id,
+        amount: 7451,
+        currency: 'GBP',
+      }).expect(422);
+      expect(refused.body.code).toBe('insufficient_funds');
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 2550, available_balance: 7450 });
+      // Another customer sees neither the card's authorisations nor the account.
+      const bob = await verifiedCustomer(get(), admin, 'network.bob');
+      await http().get(`/cards/${w.card.id}/authorisations`).set(bearer(bob.token)).expect(404);
+      await http().get(`/cards/${w.card.id}`).set(bearer(bob.token)).expect(404);
+      await http().get(`/accounts/${w.account.id}/balance`).set(bearer(bob.token)).expect(404);
+      await http().get(`/transactions?account_id=${w.account.id}`).set(bearer(bob.token)).expect(404);
+    });
+
+    it('clears at a higher amount (a tip): the hold is released and the ledger posts the final amount, with merchant and category', async () => {
+      const w = await wallet('tip', 10000);
+      const id = await approved(w.card);
+      const res = await network('clearings', clearing(id, 2850)).expect(200);
+      expect(res.body).toEqual({
+        cleared: true,
+        authorisation_id: id,
+        transaction_id: expect.any(String),
+        amount: 2850,
+        currency: 'GBP',
+        forced: false,
+      });
+      const transactionId = res.body.transaction_id as string;
+      expect(await balance(w)).toEqual({ balance: 7150, held_amount: 0, available_balance: 7150 });
+      expect(await activeHolds(w.card.id)).toBe(0);
+      expect(await authorisations(w)).toEqual([
+        expect.objectContaining({
+          id,
+          status: 'cleared',
+          amount: 2550,
+          cleared_amount: 2850,
+          transaction_id: transactionId,
+          forced: false,
+        }),
+      ]);
+      // The account's history shows the card payment with its merchant and category.
+      const history = await http()
+        .get(`/transactions?account_id=${w.account.id}`)
+        .set(bearer(w.who.token))
+        .expect(200);
+      expect(history.body.data[0]).toMatchObject({
+        id: transactionId,
+        kind: 'card',
+        amount: 2850,
+        currency: 'GBP',
+        merchant: 'Starbucks',
+        category: 'eating_out',
+        direction: 'debit',
+        balance_after: 7150,
+      });
+      // transaction.created carries them too, and card.cleared tells the authorised and the final amount.
+      const created = await db.query(
+        `SELECT payload FROM transactions.outbox WHERE name = 'transaction.created' AND payload->>'transaction_id' = $1`,
+        [transactionId],
+      );
+      expect(created.rows).toEqual([
+        {
+          payload: expect.objectContaining({
+            kind: 'card',
+            amount: 2850,
+            merchant: 'Starbucks',
+            category: 'eating_out',
+          }),
+        },
+      ]);
+      const cleared = await db.query(
+        `SELECT payload FROM cards.outbox WHERE name = 'card.cleared' AND payload->>'authorisation_id' = $1`,
+        [id],
+      );
+      expect(cleared.rows).toEqual([
+        {
+          payload: expect.objectContaining({
+            authorised_amount: 2550,
+            amount: 2850,
+            transaction_id: transactionId,
+            merchant_name: 'Starbucks',
+            category: 'eating_out',
+            forced: false,
+            last4: w.card.pan.slice(-4),
+          }),
+        },
+      ]);
+      // The customer is told the amount changed.
+      await eventually(
+        async () => {
+          const list = await http().get('/notifications').set(bearer(w.who.token)).expect(200);
+          return (list.body.data as { body: string }[]).find((n) =>
+            n.body.includes('came to £28.50, not the £25.50'),
+          );
+        },
+        15000,
+        'the changed-amount notice',
+      );
+      // A second clearing of the same authorisation (another network id) is refused and posts nothing.
+      const again = await network('clearings', clearing(id, 2850)).expect(409);
+      expect(again.body.code).toBe('already_cleared');
+      expect(await balance(w)).toEqual({ balance: 7150, held_amount: 0, available_balance: 7150 });
+
+      // Lower than authorised (a partial shipment): the whole hold goes, only the amount cleared is posted.
+      const partial = await approved(w.card, { amount: 5000, merchant: AMAZON, channel: 'online' });
+      expect(await balance(w)).toMatchObject({ held_amount: 5000, available_balance: 2150 });
+      await network('clearings', clearing(partial, 3000)).expect(200);
+      expect(await balance(w)).toEqual({ balance: 4150, held_amount: 0, available_balance: 4150 });
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('accepts a forced post (no authorisation) that overdraws, and records it as forced', async () => {
+      const w = await wallet('forced', 1000);
+      const res = await network('clearings', {
+        network_transaction_id: ntx(),
+        amount: 1500,
+        currency: 'GBP',
+        pan: w.card.pan,
+        merchant: AMAZON,
+      }).expect(200);
+      expect(res.body).toEqual({
+        cleared: true,
+        authorisation_id: null,
+        transaction_id: expect.any(String),
+        amount: 1500,
+        currency: 'GBP',
+        forced: true,
+      });
+      expect(await balance(w)).toEqual({ balance: -500, held_amount: 0, available_balance: 0 });
+      const event = await db.query(
+        `SELECT payload FROM cards.outbox WHERE name = 'card.cleared' AND payload->>'transaction_id' = $1`,
+        [res.body.transaction_id],
+      );
+      expect(event.rows[0].payload).toMatchObject({
+        authorisation_id: null,
+        authorised_amount: null,
+        card_id: w.card.id,
+        amount: 1500,
+        forced: true,
+        merchant_name: 'Amazon',
+        category: 'shopping',
+      });
+      const history = await http()
+        .get(`/transactions?account_id=${w.account.id}`)
+        .set(bearer(w.who.token))
+        .expect(200);
+      expect(history.body.data[0]).toMatchObject({
+        id: res.body.transaction_id,
+        kind: 'card',
+        merchant: 'Amazon',
+        category: 'shopping',
+        balance_after: -500,
+      });
+      // The customer is told: nothing was said at authorisation, since there was none.
+      await eventually(
+        async () => {
+          const list = await http().get('/notifications').set(bearer(w.who.token)).expect(200);
+          return (list.body.data as { body: string }[]).find((n) => n.body === '£15.00 spent at Amazon');
+        },
+        15000,
+        'the forced post notice',
+      );
+      // An overdrawn account authorises nothing more.
+      expect(await authorise(w.card, { amount: 100 })).toEqual({
+        approved: false,
+        decline_reason: 'insufficient_funds',
+      });
+      // A forced post for a card that is not ours is 404; without pan and merchant, 400 naming the field.
+      const unknown = await network('clearings', {
+        network_transaction_id: ntx(),
+        amount: 100,
+        currency: 'GBP',
+        pan: '4000000000000002',
+        merchant: AMAZON,
+      }).expect(404);
+      expect(unknown.body.details).toEqual([{ field: 'pan', message: 'no such card' }]);
+      const bare = await network('clearings', {
+        network_transaction_id: ntx(),
+        amount: 100,
+        currency: 'GBP',
+        pan: w.card.pan,
+      }).expect(400);
+      expect(bare.body.details[0].field).toBe('authorisation_id');
+      expect(await balance(w)).toEqual({ balance: -500, held_amount: 0, available_balance: 0 });
+    });
+
+    it('reverses part then all of a hold; a retried partial reversal gives back once', async () => {
+      const w = await wallet('reverse', 10000);
+      const id = await approved(w.card, { amount: 5000 });
+      const partial = { authorisation_id: id, amount: 2000, network_transaction_id: ntx() };
+      const first = await network('reversals', partial).expect(200);
+      expect(first.body).toEqual({
+        authorisation_id: id,
+        status: 'pending',
+        released: 2000,
+        remaining: 3000,
+      });
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 3000, available_balance: 7000 });
+      // The network retries: the same answer, nothing given back twice.
+      for (let i = 0; i < 2; i++) {
+        expect((await network('reversals', partial).expect(200)).body).toEqual(first.body);
+      }
+      const raced = await Promise.all(
+        Array.from({ length: 4 }, () => network('reversals', partial).expect(200)),
+      );
+      for (const r of raced) expect(r.body).toEqual(first.body);
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 3000, available_balance: 7000 });
+      // The same id with another reversal is refused.
+      const reused = await network('reversals', { ...partial, amount: 1000 }).expect(422);
+      expect(reused.body.code).toBe('idempotency_key_reused');
+      expect(await authorisations(w, 'pending')).toEqual([
+        expect.objectContaining({ id, status: 'pending' }),
+      ]);
+
+      // A full reversal gives back the rest; repeating it gives back nothing.
+      const full = await network('reversals', { authorisation_id: id }).expect(200);
+      expect(full.body).toEqual({ authorisation_id: id, status: 'reversed', released: 3000, remaining: 0 });
+      const repeat = await network('reversals', { authorisation_id: id }).expect(200);
+      expect(repeat.body).toEqual({ authorisation_id: id, status: 'reversed', released: 0, remaining: 0 });
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
+      expect(await authorisations(w, 'reversed')).toEqual([expect.objectContaining({ id })]);
+      expect(await activeHolds(w.card.id)).toBe(0);
+
+      // A clearing after the reversal is owed all the same: posted, as forced (nothing was held).
+      const late = await network('clearings', clearing(id, 4000)).expect(200);
+      expect(late.body).toMatchObject({ authorisation_id: id, forced: true });
+      expect(await balance(w)).toEqual({ balance: 6000, held_amount: 0, available_balance: 6000 });
+      expect(await authorisations(w, 'cleared')).toEqual([
+        expect.objectContaining({ id, cleared_amount: 4000, forced: true }),
+      ]);
+      // Unknown authorisations are 404.
+      await network('reversals', { authorisation_id: randomUUID() }).expect(404);
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('expires a hold past its expiry: the authorisation shows expired and the money is available again', async () => {
+      const w = await wallet('expiry', 10000);
+      const id = await approved(w.card, { amount: 4000 });
+      const kept = await approved(w.card, { amount: 1000 });
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 5000, available_balance: 5000 });
+      // As if CARD_HOLD_EXPIRY_DAYS had passed for one of them.
+      const moved = await db.query(
+        `UPDATE transactions.holds SET expires_at = now() - interval '1 minute' WHERE id = $1 AND status = 'active'`,
+        [id],
+      );
+      expect(moved.rowCount).toBe(1);
+      await eventually(
+        async () => ((await authorisations(w, 'expired')).some((a) => a.id === id) ? true : undefined),
+        20000,
+        'the hold to expire',
+      );
+      expect(
+        await eventually(
+          async () => {
+            const b = await balance(w);
+            return b.held_amount === 1000 ? b : undefined;
+          },
+          10000,
+          'the expired hold to leave the balance',
+        ),
+      ).toEqual({ balance: 10000, held_amount: 1000, available_balance: 9000 });
+      expect(await authorisations(w, 'pending')).toEqual([expect.objectContaining({ id: kept })]);
+      // A reversal of the expired hold changes nothing.
+      const reversal = await network('reversals', { authorisation_id: id }).expect(200);
+      expect(reversal.body).toEqual({ authorisation_id: id, status: 'expired', released: 0, remaining: 0 });
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 1000, available_balance: 9000 });
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('declines for every reason, holding nothing, and tells the reason', async () => {
+      const w = await wallet('declines', 5000);
+      const cards = {
+        frozen: await issue(w.who, w.account),
+        blocked: await issue(w.who, w.account),
+        cancelled: await issue(w.who, w.account),
+        expired: await issue(w.who, w.account),
+        limited: await issue(w.who, w.account),
+      };
+      await http().post(`/cards/${cards.frozen.id}/freeze`).set(bearer(w.who.token)).expect(200);
+      await http()
+        .post(`/admin/cards/${cards.blocked.id}/block`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Test: suspected fraud' })
+        .expect(200);
+      await http()
+        .post(`/cards/${cards.cancelled.id}/cancel`)
+        .set(bearer(w.who.token))
+        .send({ reason: 'lost' })
+        .expect(200);
+      // A card past its expiry: its stored expiry moved back a year, and the network sends that expiry.
+      const lastYear = new Date().getUTCFullYear() - 1;
+      await db.query(`UPDATE cards.cards SET expiry_year = $2 WHERE id = $1`, [cards.expired.id, lastYear]);
+      const expired = { ...cards.expired, expiry_year: lastYear };
+      await setLimits(w, cards.limited, {
+        per_transaction: 1000,
+        daily: 1500,
+        online: false,
+        blocked_categories: ['gambling'],
+      });
+
+      const before = await balance(w);
+      expect(before).toEqual({ balance: 5000, held_amount: 0, available_balance: 5000 });
+      const cases: [Card, Record<string, unknown>, string][] = [
+        [w.card, { amount: 5001 }, 'insufficient_funds'],
+        [cards.frozen, {}, 'card_frozen'],
+        [cards.blocked, {}, 'card_blocked'],
+        [cards.cancelled, {}, 'card_cancelled'],
+        [expired, { cvc: undefined }, 'expired'],
+        [w.card, { expiry_month: (w.card.expiry_month % 12) + 1 }, 'invalid_card'],
+        [w.card, { cvc: w.card.cvc === '000' ? '001' : '000' }, 'invalid_cvc'],
+        [cards.limited, { amount: 1001 }, 'limit_exceeded'],
+        [cards.limited, { merchant: CASINO, amount: 500 }, 'category_blocked'],
+        [cards.limited, { channel: 'online', amount: 500 }, 'channel_disabled'],
+        [w.card, { currency: 'EUR' }, 'currency_not_supported'],
+        [w.card, { currency: 'XYZ' }, 'currency_not_supported'],
+        [w.card, { amount: 100000001 }, 'limit_exceeded'], // above MAX_AMOUNT: no card pays that
+      ];
+      for (const [card, over, reason] of cases) {
+        const body = authorisation(card, over);
+        const answer = await authorise(card, body);
+        expect({ reason, answer }).toEqual({ reason, answer: { approved: false, decline_reason: reason } });
+        expect({ reason, balance: await balance(w) }).toEqual({ reason, balance: before });
+        // Recorded, so the customer sees it and a retry replays it.
+        const [row] = (
+          await db.query(
+            `SELECT status, decline_reason, card_id FROM cards.authorisations WHERE network_transaction_id = $1`,
+            [body.network_transaction_id],
+          )
+        ).rows;
+        expect({ reason, row }).toEqual({
+          reason,
+          row: { status: 'declined', decline_reason: reason, card_id: card.id },
+        });
+      }
+
+      // The daily limit counts the day's spend in the ledger: 1000 approved, then 600 more is over 1500.
+      const first = await approved(cards.limited, { amount: 1000 });
+      const held = await balance(w);
+      expect(held).toEqual({ balance: 5000, held_amount: 1000, available_balance: 4000 });
+      expect(await authorise(cards.limited, { amount: 600 })).toEqual({
+        approved: false,
+        decline_reason: 'limit_exceeded',
+      });
+      expect(await balance(w)).toEqual(held);
+      await network('reversals', { authorisation_id: first }).expect(200);
+
+      // A number that is not one of our cards: invalid_card, and nothing recorded.
+      const stranger = authorisation(w.card, { pan: '4000000000000002' });
+      expect((await network('authorisations', stranger).expect(200)).body).toEqual({
+        approved: false,
+        decline_reason: 'invalid_card',
+      });
+      const none = await db.query(`SELECT 1 FROM cards.authorisations WHERE network_transaction_id = $1`, [
+        stranger.network_transaction_id,
+      ]);
+      expect(none.rows).toEqual([]);
+      // A frozen account declines in the ledger (card_blocked), holding nothing.
+      await http()
+        .post(`/admin/accounts/${w.account.id}/freeze`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Test: account frozen for cards' })
+        .expect(200);
+      expect(await authorise(w.card, { amount: 100 })).toEqual({
+        approved: false,
+        decline_reason: 'card_blocked',
+      });
+      await http()
+        .post(`/admin/accounts/${w.account.id}/unfreeze`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Test: account unfrozen for cards' })
+        .expect(200);
+
+      for (const card of [w.card, ...Object.values(cards)]) expect(await activeHolds(card.id)).toBe(0);
+      expect(await balance(w)).toEqual({ balance: 5000, held_amount: 0, available_balance: 5000 });
+      const declined = await authorisations({ ...w, card: cards.limited }, 'declined');
+      expect(declined.map((a) => a.decline_reason).sort()).toEqual([
+        'category_blocked',
+        'channel_disabled',
+        'limit_exceeded',
+        'limit_exceeded',
+      ]);
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('answers each retried message once: the same id replays, another body is 422 (the first answer for authorisations)', async () => {
+      const w = await wallet('retries', 10000);
+      // Authorisations: retries, sequential and raced, get the first answer and hold once.
+      const body = authorisation(w.card, { amount: 3000 });
+      const first = await authorise(w.card, body);
+      expect(first.approved).toBe(true);
+      const raced = await Promise.all(
+        Array.from({ length: 6 }, () => network('authorisations', body).expect(200)),
+      );
+      for (const r of raced) expect(r.body).toEqual(first);
+      // Whatever a retry sends, the first answer: no second hold, no change.
+      expect(await authorise(w.card, { ...body, amount: 9999, merchant: AMAZON })).toEqual(first);
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 3000, available_balance: 7000 });
+      expect(await authorisations(w)).toHaveLength(1);
+
+      // A fresh authorisation raced with its own retries: one hold.
+      const fresh = authorisation(w.card, { amount: 1000 });
+      const burst = await Promise.all(
+        Array.from({ length: 6 }, () => network('authorisations', fresh).expect(200)),
+      );
+      const ids = new Set(burst.map((r) => r.body.authorisation_id as string));
+      expect(ids.size).toBe(1);
+      expect(burst.every((r) => r.body.approved === true)).toBe(true);
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 4000, available_balance: 6000 });
+
+      // A declined authorisation replays its decline, even when the retry would pass.
+      const declined = authorisation(w.card, { amount: 20000 });
+      expect(await authorise(w.card, declined)).toEqual({
+        approved: false,
+        decline_reason: 'insufficient_funds',
+      });
+      expect(await authorise(w.card, { ...declined, amount: 100 })).toEqual({
+        approved: false,
+        decline_reason: 'insufficient_funds',
+      });
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 4000, available_balance: 6000 });
+
+      // Clearings: one posting per id, raced or not; another clearing under the id is 422.
+      const clear = clearing(first.authorisation_id!, 3200);
+      const clears = await Promise.all(Array.from({ length: 5 }, () => network('clearings', clear)));
+      expect(clears.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+      expect(new Set(clears.map((r) => r.body.transaction_id)).size).toBe(1);
+      expect((await network('clearings', clear).expect(200)).body).toEqual(clears[0].body);
+      const reusedClear = await network('clearings', { ...clear, amount: 3300 }).expect(422);
+      expect(reusedClear.body.code).toBe('idempotency_key_reused');
+      expect(await balance(w)).toEqual({ balance: 6800, held_amount: 1000, available_balance: 5800 });
+
+      // Refunds: one credit per id; another refund under the id is 422.
+      const refund = {
+        network_transaction_id: ntx(),
+        authorisation_id: first.authorisation_id,
+        amount: 700,
+        currency: 'GBP',
+      };
+      const refunds = await Promise.all(Array.from({ length: 4 }, () => network('refunds', refund)));
+      expect(refunds.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      expect(refunds[0].body).toEqual({
+        refunded: true,
+        transaction_id: expect.any(String),
+        amount: 700,
+        currency: 'GBP',
+      });
+      expect(new Set(refunds.map((r) => r.body.transaction_id)).size).toBe(1);
+      const reusedRefund = await network('refunds', { ...refund, amount: 800 }).expect(422);
+      expect(reusedRefund.body.code).toBe('idempotency_key_reused');
+      expect(await balance(w)).toEqual({ balance: 7500, held_amount: 1000, available_balance: 6500 });
+      const history = await http()
+        .get(`/transactions?account_id=${w.account.id}`)
+        .set(bearer(w.who.token))
+        .expect(200);
+      expect(history.body.data[0]).toMatchObject({
+        id: refunds[0].body.transaction_id,
+        kind: 'card',
+        direction: 'credit',
+        amount: 700,
+        merchant: 'Starbucks',
+      });
+      // A refund by card number, with its merchant.
+      const byPan = {
+        network_transaction_id: ntx(),
+        pan: w.card.pan,
+        amount: 300,
+        currency: 'GBP',
+        merchant: TESCO,
+      };
+      await network('refunds', byPan).expect(200);
+      await network('refunds', byPan).expect(200);
+      expect(await balance(w)).toEqual({ balance: 7800, held_amount: 1000, available_balance: 6800 });
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('gives a retry racing its first attempt the same answer, with other card data too, and the hold matches it', async () => {
+      const w = await wallet('retry.race', 100000);
+      const wrongCvc = w.card.cvc === '000' ? '001' : '000';
+      const pairs = await Promise.all(
+        Array.from({ length: 16 }, async (_, i) => {
+          const body = authorisation(w.card, { amount: 100 + i });
+          // The network's retry of the same id, sent while the first is being decided, with a wrong CVC.
+          const [first, retry] = await Promise.all([
+            network('authorisations', body),
+            network('authorisations', { ...body, cvc: wrongCvc }),
+          ]);
+          return { ntx: body.network_transaction_id, first, retry };
+        }),
+      );
+      for (const { first, retry } of pairs) {
+        expect([first.status, retry.status]).toEqual([200, 200]);
+        expect(retry.body).toEqual(first.body);
+      }
+      // An approved authorisation holds its amount; a declined one holds nothing.
+      const rows = await db.query(
+        `SELECT a.network_transaction_id, a.status, h.status AS hold, h.remaining::int AS remaining, a.amount::int AS amount
+           FROM cards.authorisations a LEFT JOIN transactions.holds h ON h.id = a.id
+          WHERE a.network_transaction_id = ANY($1)`,
+        [pairs.map((p) => p.ntx)],
+      );
+      expect(rows.rows).toHaveLength(16);
+      for (const r of rows.rows) {
+        // pending: its hold active for the whole amount; declined: no hold holding anything.
+        const ok =
+          r.status === 'pending'
+            ? r.hold === 'active' && r.remaining === r.amount
+            : r.status === 'declined' && r.hold !== 'active';
+        expect({ row: r, ok }).toEqual({ row: r, ok: true });
+      }
+      const pending = rows.rows.filter((r) => r.status === 'pending');
+      const held = pending.reduce((sum, r) => sum + (r.amount as number), 0);
+      expect(await balance(w)).toEqual({
+        balance: 100000,
+        held_amount: held,
+        available_balance: 100000 - held,
+      });
+
+      // An attempt that recorded the authorisation and died before answering: the retry completes it
+      // as it was first asked (its amount and merchant), whatever the retry says.
+      const crashed = async (amount: number) => {
+        const body = authorisation(w.card, { amount });
+        const id = randomUUID();
+        await db.query(
+          `INSERT INTO cards.authorisations (id, card_id, owner_id, account_id, network_transaction_id, amount,
+                                             currency, merchant, category, channel, status)
+           VALUES ($1, $2, $3, $4, $5, $6, 'GBP', $7, 'eating_out', 'contactless', 'authorising')`,
+          [
+            id,
+            w.card.id,
+            w.who.id,
+            w.account.id,
+            body.network_transaction_id,
+            amount,
+            JSON.stringify(STARBUCKS),
+          ],
+        );
+        return { id, body };
+      };
+      const left = await crashed(3000);
+      expect(await authorise(w.card, { ...left.body, amount: 9999, merchant: AMAZON })).toEqual({
+        approved: true,
+        authorisation_id: left.id,
+      });
+      const [hold] = (
+        await db.query(`SELECT amount::int, merchant_name FROM transactions.holds WHERE id = $1`, [left.id])
+      ).rows;
+      expect(hold).toEqual({ amount: 3000, merchant_name: 'Starbucks' });
+      expect(await balance(w)).toMatchObject({ held_amount: held + 3000 });
+      // One retried with a wrong CVC is declined, and holds nothing.
+      const bad = await crashed(4000);
+      expect(await authorise(w.card, { ...bad.body, cvc: wrongCvc })).toEqual({
+        approved: false,
+        decline_reason: 'invalid_cvc',
+      });
+      expect(await balance(w)).toMatchObject({ held_amount: held + 3000 });
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('refuses a bad signature with 401, and nothing changes', async () => {
+      const w = await wallet('signature', 10000);
+      const body = authorisation(w.card);
+      const raw = JSON.stringify(body);
+      const now = Math.floor(Date.now() / 1000);
+      const good = signature(secret(), raw);
+      const wrongSecret = signature(`${secret()}-old`, raw);
+      const bad: [string, string | null, Record<string, string>?][] = [
+        ['missing', null],
+        ['wrong secret', wrongSecret],
+        ['stale', signature(secret(), raw, now - 301)],
+        ['from the future', signature(secret(), raw, now + 400)],
+        ['body changed after signing', good],
+        ['malformed', 'sha256=deadbeef'],
+        ['no timestamp', good.replace(/^t=\d+,/, '')],
+        ["a customer's bearer token instead", null, bearer(w.who.token)],
+        ["the admin's bearer token instead", null, bearer(admin.token)],
+      ];
+      for (const [what, sig, headers] of bad) {
+        const sent = what === 'body changed after signing' ? raw.replace('2550', '2551') : raw;
+        const req = http().post('/card-network/authorisations').set('Content-Type', 'application/json');
+        if (sig !== null) req.set('X-Card-Network-Signature', sig);
+        if (headers) req.set(headers);
+        const res = await req.send(sent);
+        expect({ what, status: res.status, code: res.body.code }).toEqual({
+          what,
+          status: 401,
+          code: 'invalid_signature',
+        });
+        expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
+      }
+      // A replay of a good request after five minutes is stale too.
+      await network('authorisations', body, signature(secret(), raw, now - 600)).expect(401);
+      // The other routes are signed as well.
+      for (const path of ['clearings', 'reversals', 'refunds']) {
+        const payload = { authorisation_id: randomUUID(), network_transaction_id: ntx(), amount: 1 };
+        const res = await network(path, payload, null).set(bearer(w.who.token)).expect(401);
+        expect(res.body.code).toBe('invalid_signature');
+        await network(path, payload, signature(`${secret()}x`, JSON.stringify(payload))).expect(401);
+      }
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
+      expect(await authorisations(w)).toEqual([]);
+
+      // During a rotation the header carries a v1 per secret: one that matches is enough.
+      const rotated = `${good},v1=${wrongSecret.split('v1=')[1]}`;
+      const ok = await network('authorisations', body, rotated).expect(200);
+      expect(ok.body.approved).toBe(true);
+      expect(await balance(w)).toMatchObject({ held_amount: 2550 });
+    });
+
+    it('refuses hostile bodies with 4xx in the one error shape, never a 500, and changes nothing', async () => {
+      const w = await wallet('hostile', 10000);
+      const base = authorisation(w.card);
+      const without = (key: string) => {
+        const copy: Record<string, unknown> = { ...base, network_transaction_id: ntx() };
+        delete copy[key];
+        return copy;
+      };
+      const authorisationCases: [unknown, string | null][] = [
+        [{ ...base, amount: '2550' }, 'amount'],
+        [{ ...base, amount: 25.5 }, 'amount'],
+        [{ ...base, amount: -1 }, 'amount'],
+        [{ ...base, amount: 0 }, 'amount'],
+        [{ ...base, amount: 2 ** 60 }, 'amount'],
+        [{ ...base, amount: null }, 'amount'],
+        [without('merchant'), 'merchant'],
+        [{ ...base, merchant: 'Starbucks' }, 'merchant'],
+        [{ ...base, merchant: { ...STARBUCKS, category_code: '58a4' } }, 'merchant.category_code'],
+        [{ ...base, merchant: { ...STARBUCKS, name: '' } }, 'merchant.name'],
+        [{ ...base, merchant: { ...STARBUCKS, country: 'XX' } }, 'merchant.country'],
+        [{ ...base, pan: '1234' }, 'pan'],
+        [{ ...base, pan: `${w.card.pan}0000` }, 'pan'],
+        [{ ...base, pan: 5355220000000004 }, 'pan'],
+        [{ ...base, pan: 'x'.repeat(16) }, 'pan'],
+        [without('pan'), 'pan'],
+        [{ ...base, cvc: '12' }, 'cvc'],
+        [{ ...base, cvc: 123 }, 'cvc'],
+        [{ ...base, expiry_month: 13 }, 'expiry_month'],
+        [{ ...base, expiry_year: '2029' }, 'expiry_year'],
+        [{ ...base, currency: 'gbp' }, 'currency'],
+        [{ ...base, currency: 'POUNDS' }, 'currency'],
+        [{ ...base, channel: 'telepathy' }, 'channel'],
+        [{ ...base, network_transaction_id: '' }, 'network_transaction_id'],
+        [{ ...base, network_transaction_id: 'x'.repeat(65) }, 'network_transaction_id'],
+        [{ ...base, network_transaction_id: 'has space' }, 'network_transaction_id'],
+        [{ ...base, network_transaction_id: { $ne: null } }, 'network_transaction_id'],
+        [{ ...base, approved: true }, 'approved'],
+        [[base], null],
+        ['{"network_transaction_id":', null],
+        ['null', null],
+        ['"text"', null],
+        ['{"amount": 1e400}', null],
+      ];
+      for (const [body, field] of authorisationCases) {
+        const res = await network('authorisations', body);
+        expect({ body, status: res.status }).toEqual({ body, status: 400 });
+        expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
+        if (field) {
+          expect({ body, fields: res.body.details.map((d: { field: string }) => d.field) }).toEqual({
+            body,
+            fields: expect.arrayContaining([field]),
+          });
+        }
+        expect(res.text).not.toContain(w.card.pan);
+      }
+      // A card number of another length (Amex, 15 digits) is well formed: not ours, so declined.
+      expect((await network('authorisations', { ...base, pan: '378282246310005' }).expect(200)).body).toEqual(
+        { approved: false, decline_reason: 'invalid_card' },
+      );
+
+      const id = await approved(w.card, { amount: 1000 });
+      const held = await balance(w);
+      const clearingCases: [unknown, number][] = [
+        [{ ...clearing(id, 1000), amount: '1000' }, 400],
+        [{ ...clearing(id, 1000), amount: 2 ** 53 }, 400],
+        [{ ...clearing(id, 1000), amount: 2 ** 53 - 1 }, 400],
+        [{ ...clearing(id, 1000), authorisation_id: 'not-a-uuid' }, 400],
+        [{ ...clearing(id, 1000), currency: 'EUR' }, 422],
+        [{ ...clearing(id, 1000), currency: 'XYZ' }, 422],
+        [clearing(randomUUID(), 1000), 404],
+        [
+          { network_transaction_id: ntx(), amount: 10, currency: 'XYZ', pan: w.card.pan, merchant: AMAZON },
+          400,
+        ],
+        [
+          { network_transaction_id: ntx(), amount: 10, currency: 'EUR', pan: w.card.pan, merchant: AMAZON },
+          422,
+        ],
+        [{ network_transaction_id: ntx(), amount: 10, currency: 'GBP', pan: w.card.pan, merchant: {} }, 400],
+        [{ network_transaction_id: ntx(), amount: 10, currency: 'GBP', merchant: AMAZON }, 400],
+      ];
+      // Above MAX_AMOUNT (100000000 by default) no movement is taken, a clearing or refund included.
+      for (const [path, body] of [
+        ['clearings', { ...clearing(id, 1000), amount: 100000001 }],
+        [
+          'clearings',
+          {
+            network_transaction_id: ntx(),
+            amount: 10 ** 12,
+            currency: 'GBP',
+            pan: w.card.pan,
+            merchant: AMAZON,
+          },
+        ],
+        [
+          'refunds',
+          { network_transaction_id: ntx(), authorisation_id: id, amount: 10 ** 12, currency: 'GBP' },
+        ],
+      ] as const) {
+        const res = await network(path, body);
+        expect({ path, body, status: res.status }).toEqual({ path, body, status: 400 });
+        expect(res.body.details).toEqual([
+          { field: 'amount', message: expect.stringContaining('100000000') },
+        ]);
+      }
+      const reversalCases: [unknown, number][] = [
+        [{ authorisation_id: id, amount: 0 }, 400],
+        [{ authorisation_id: id, amount: -5 }, 400],
+        [{ authorisation_id: id, amount: '5' }, 400],
+        [{ authorisation_id: 'nope' }, 400],
+        [{}, 400],
+        [{ authorisation_id: id, network_transaction_id: '' }, 400],
+      ];
+      const refundCases: [unknown, number][] = [
+        [{ network_transaction_id: ntx(), amount: 10, currency: 'GBP' }, 400],
+        [{ network_transaction_id: ntx(), authorisation_id: id, amount: 0, currency: 'GBP' }, 400],
+        [{ network_transaction_id: ntx(), authorisation_id: id, amount: 10, currency: 'XYZ' }, 400],
+        [{ network_transaction_id: ntx(), authorisation_id: id, amount: 10, currency: 'EUR' }, 422],
+        [{ network_transaction_id: ntx(), authorisation_id: randomUUID(), amount: 10, currency: 'GBP' }, 404],
+        [
+          {
+            network_transaction_id: ntx(),
+            pan: '4000000000000002',
+            amount: 10,
+            currency: 'GBP',
+            merchant: AMAZON,
+          },
+          404,
+        ],
+        [{ network_transaction_id: ntx(), pan: w.card.pan, amount: 10, currency: 'GBP' }, 400],
+      ];
+      for (const [path, cases] of [
+        ['clearings', clearingCases],
+        ['reversals', reversalCases],
+        ['refunds', refundCases],
+      ] as const) {
+        for (const [body, status] of cases) {
+          const res = await network(path, body);
+          expect({ path, body, status: res.status }).toEqual({ path, body, status });
+          expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
+        }
+      }
+      expect(await balance(w)).toEqual(held);
+      expect(await authorisations(w, 'pending')).toEqual([
+        expect.objectContaining({ id, status: 'pending' }),
+      ]);
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('tells the customer on the stream: "£25.50 spent at Starbucks", and a decline with its reason', async () => {
+      const w = await wallet('stream', 3000);
+      const stream = await openStream(`${get().baseUrl}/notifications/stream`, bearer(w.who.token));
+      try {
+        expect(stream.status).toBe(200);
+        const id = await approved(w.card);
+        const spent = await stream.next(
+          (e) => e.event === 'notification' && e.data.type === 'card.spent',
+          15000,
+        );
+        expect(spent.data).toMatchObject({ body: '£25.50 spent at Starbucks', category: 'transactions' });
+        expect(spent.data.data).toMatchObject({
+          authorisation_id: id,
+          card_id: w.card.id,
+          last4: w.card.pan.slice(-4),
+          amount: 2550,
+          merchant: 'Starbucks',
+        });
+        expect(await authorise(w.card, { amount: 1200, merchant: AMAZON, channel: 'online' })).toEqual({
+          approved: false,
+          decline_reason: 'insufficient_funds',
+        });
+        const declined = await stream.next(
+          (e) => e.event === 'notification' && e.data.type === 'card.declined',
+          15000,
+        );
+        expect(declined.data).toMatchObject({
+          body: 'Card payment of £12.00 at Amazon declined: not enough money',
+        });
+        expect(JSON.stringify(stream.events)).not.toContain(w.card.pan);
+      } finally {
+        stream.close();
+      }
+    });
+
+    it('lets analytics group the cleared card spending by merchant and category', async () => {
+      const w = await wallet('analytics', 20000);
+      const coffee = await approved(w.card);
+      await network('clearings', clearing(coffee, 2850)).expect(200);
+      const shop = await approved(w.card, { amount: 4000, merchant: TESCO, channel: 'chip' });
+      await network('clearings', clearing(shop, 4000)).expect(200);
+      await network('clearings', {
+        network_transaction_id: ntx(),
+        amount: 1000,
+        currency: 'GBP',
+        pan: w.card.pan,
+        merchant: AMAZON,
+      }).expect(200);
+      // Authorised but not cleared: not spending yet.
+      await approved(w.card, { amount: 500, merchant: CASINO });
+      const url = `/analytics/spending?period=day&from=${day(-1)}&to=${day(1)}`;
+      const gbp = await eventually(
+        async () => {
+          const res = await http().get(url).set(bearer(w.who.token)).expect(200);
+          const c = (res.body.currencies as { currency: string; count: number }[]).find(
+            (x) => x.currency === 'GBP',
+          );
+          return c && c.count === 4 ? (c as unknown as Record<string, unknown>) : undefined;
+        },
+        20000,
+        'analytics to count the card payments',
+      );
+      expect(gbp).toMatchObject({ money_in: 20000, money_out: 7850 });
+      expect(gbp.by_merchant).toEqual(
+        expect.arrayContaining([
+          { merchant: 'Tesco', money_in: 0, money_out: 4000, count: 1 },
+          { merchant: 'Starbucks', money_in: 0, money_out: 2850, count: 1 },
+          { merchant: 'Amazon', money_in: 0, money_out: 1000, count: 1 },
+        ]),
+      );
+      expect(gbp.by_merchant).not.toEqual(
+        expect.arrayContaining([expect.objectContaining({ merchant: 'Lucky Star Casino' })]),
+      );
+      expect(gbp.by_category).toEqual(
+        expect.arrayContaining([
+          { category: 'groceries', money_in: 0, money_out: 4000, count: 1 },
+          { category: 'eating_out', money_in: 0, money_out: 2850, count: 1 },
+          { category: 'shopping', money_in: 0, money_out: 1000, count: 1 },
+        ]),
+      );
+    });
+
+    it('never spends the same money twice when authorisations, transfers and clearings race on one account', async () => {
+      const w = await wallet('race', 10000);
+      await http()
+        .patch(`/admin/accounts/${w.account.id}`)
+        .set(bearer(admin.token))
+        .send({ overdraft_limit: 2000, reason: 'Test: arranged overdraft' })
+        .expect(200);
+      const payee = await openAccount(get(), await verifiedCustomer(get(), admin, 'network.payee'));
+      // Three holds to clear during the race, at their authorised amounts (so the funds rule is exact).
+      const earlier: string[] = [];
+      for (let i = 0; i < 3; i++) earlier.push(await approved(w.card, { amount: 1000 }));
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 3000, available_balance: 9000 });
+
+      const AMOUNT = 700;
+      const auths = Array.from({ length: 24 }, () =>
+        network('authorisations', authorisation(w.card, { amount: AMOUNT })),
+      );
+      const transfers = Array.from({ length: 8 }, () =>
+        transfer(get(), w.who, {
+          from_account_id: w.account.id,
+          to_account_id: payee.id,
+          amount: AMOUNT,
+          currency: 'GBP',
+        }),
+      );
+      const clears = earlier.map((id) => network('clearings', clearing(id, 1000)));
+      const [a, t, c] = await Promise.all([Promise.all(auths), Promise.all(transfers), Promise.all(clears)]);
+      expect(a.map((r) => r.status).every((s) => s === 200)).toBe(true);
+      const approvedCount = a.filter((r) => r.body.approved).length;
+      expect(
+        a.filter((r) => !r.body.approved).every((r) => r.body.decline_reason === 'insufficient_funds'),
+      ).toBe(true);
+      expect(t.map((r) => r.status).every((s) => s === 201 || s === 422)).toBe(true);
+      expect(t.filter((r) => r.status === 422).every((r) => r.body.code === 'insufficient_funds')).toBe(true);
+      const transferred = t.filter((r) => r.status === 201).length;
+      expect(c.map((r) => r.status)).toEqual([200, 200, 200]);
+
+      // 9000 was free (funds 10000 + overdraft 2000 - 3000 held): twelve payments of 700 fit, no more,
+      // and the clearings of the held money took none of it.
+      expect(approvedCount + transferred).toBe(12);
+      const expected = {
+        balance: 10000 - 3000 - transferred * AMOUNT,
+        held_amount: approvedCount * AMOUNT,
+        available_balance: 10000 - 3000 - (transferred + approvedCount) * AMOUNT + 2000,
+      };
+      expect(await balance(w)).toEqual(expected);
+      const [row] = (
+        await db.query(`SELECT balance::int, held::int FROM transactions.ledger_accounts WHERE id = $1`, [
+          w.account.id,
+        ])
+      ).rows;
+      expect(row).toEqual({ balance: expected.balance, held: expected.held_amount });
+      expect(await authorisations(w, 'pending')).toHaveLength(approvedCount);
+      expect(await authorisations(w, 'cleared')).toHaveLength(3);
+      const report = await verify();
+      expect(report).toMatchObject({ ok: true, mismatches: [] });
+    });
+
+    it('writes no card number or CVC to any log or event', async () => {
+      await new Promise((r) => setTimeout(r, 500)); // let the last log lines reach their files
+      const { logDir } = get().t;
+      const logs = readdirSync(logDir)
+        .filter((f) => f.endsWith('.log'))
+        .map((f) => readFileSync(join(logDir, f), 'utf8'))
+        .join('\n');
+      expect(logs).toContain('/card-network/authorisations');
+      expect(secrets.pans.size).toBeGreaterThan(5);
+      for (const pan of secrets.pans) expect(logs.includes(pan)).toBe(false);
+      // Nor any other number the network sent (the hostile ones included).
+      for (const pan of ['4000000000000002', '378282246310005']) expect(logs.includes(pan)).toBe(false);
+      for (const cvc of secrets.cvcs) expect(logs).not.toMatch(new RegExp(`"cvc"\\s*:\\s*"${cvc}"`));
+      for (const schema of ['cards', 'transactions']) {
+        const events = await db.query(`SELECT payload::text AS p FROM ${schema}.outbox`);
+        for (const { p } of events.rows as { p: string }[]) {
+          for (const pan of secrets.pans) expect(p.includes(pan)).toBe(false);
+          expect(p).not.toContain('"cvc"');
+          expect(p).not.toContain('"pan"');
+        }
+      }
+    });
+  });
+}
