@@ -103,14 +103,15 @@ export class CardNetworkService {
     const decided = await this.authorisation(body.network_transaction_id);
     if (decided && decided.status !== 'authorising') return answerOf(decided);
     const card = await this.directory.lookupByPan(body.pan);
-    if (!card) {
+    if (!card && !decided) {
       // No card of ours: nothing to record, no one to tell (and the same number always finds none).
       this.decisions.inc({ outcome: 'declined', reason: 'invalid_card' });
       return { approved: false, decline_reason: 'invalid_card' };
     }
-    const category = this.directory.categoryOf(body.merchant.category_code);
     const id = randomUUID();
-    const row = decided ?? (await this.reserve(id, body, card, category));
+    const row =
+      decided ??
+      (await this.reserve(id, body, card!, this.directory.categoryOf(body.merchant.category_code)));
     if (row.status !== 'authorising') return answerOf(row);
     // Recorded by another attempt (left by one that failed, or one still running): it may hold money.
     const inherited = row.id !== id;
@@ -126,10 +127,12 @@ export class CardNetworkService {
     };
     // A row found `authorising` was left by an attempt that may have reached the ledger: its hold id
     // is reused, so the ledger replays that attempt's decision rather than placing a second hold.
-    const local = card.id === row.card_id ? this.cardDecline(card, asked, row.category) : 'invalid_card';
+    // Card data naming no card, or another card than the one recorded, is declined on the record: every
+    // retry after gets that answer.
+    const local = card?.id === row.card_id ? this.cardDecline(card, asked, row.category) : 'invalid_card';
     let decision: Decision;
-    if (local) {
-      decision = { approved: false, reason: local };
+    if (local || !card) {
+      decision = { approved: false, reason: local ?? 'invalid_card' };
     } else {
       const result = await this.ledger.authoriseCard({
         hold_id: row.id,
