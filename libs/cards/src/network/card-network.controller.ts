@@ -101,7 +101,7 @@ export class CardNetworkController {
   })
   @ApiOkResponse({ type: RefundAnswerDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such authorisation or card' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_closed' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_closed, authorisation_declined' })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
     description: 'currency_mismatch, idempotency_key_reused',

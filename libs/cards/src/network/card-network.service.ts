@@ -439,6 +439,12 @@ export class CardNetworkService {
         if (!authorisation || authorisation.status === 'authorising') {
           throw notFound('authorisation_id', 'Authorisation');
         }
+        if (authorisation.status === 'declined') {
+          throw AppError.conflict(
+            'authorisation_declined',
+            'That authorisation was declined: nothing was paid to refund',
+          );
+        }
         card = cardOf(authorisation);
         merchant ??= authorisation.merchant;
       } else if (body.pan) {
