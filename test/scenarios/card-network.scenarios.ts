@@ -520,6 +520,25 @@ export function cardNetworkScenarios(get: () => Running) {
       expect(await balance(w)).toEqual(held);
       await network('reversals', { authorisation_id: first }).expect(200);
 
+      // A declined authorisation has nothing to clear, reverse or refund.
+      const [declinedRow] = (
+        await db.query(
+          `SELECT id FROM cards.authorisations WHERE card_id = $1 AND decline_reason = 'insufficient_funds'`,
+          [w.card.id],
+        )
+      ).rows as { id: string }[];
+      const notClearable = await network('clearings', clearing(declinedRow.id, 100)).expect(409);
+      expect(notClearable.body.code).toBe('authorisation_declined');
+      await network('reversals', { authorisation_id: declinedRow.id }).expect(404);
+      const notRefundable = await network('refunds', {
+        network_transaction_id: ntx(),
+        authorisation_id: declinedRow.id,
+        amount: 100,
+        currency: 'GBP',
+      }).expect(409);
+      expect(notRefundable.body.code).toBe('authorisation_declined');
+      expect(await balance(w)).toEqual(before);
+
       // A number that is not one of our cards: invalid_card, and nothing recorded.
       const stranger = authorisation(w.card, { pan: '4000000000000002' });
       expect((await network('authorisations', stranger).expect(200)).body).toEqual({
@@ -722,6 +741,18 @@ export function cardNetworkScenarios(get: () => Running) {
       ).rows;
       expect(hold).toEqual({ amount: 3000, merchant_name: 'Starbucks' });
       expect(await balance(w)).toMatchObject({ held_amount: held + 3000 });
+      // One retried with a number that is no card of ours: declined on its record, and every retry after
+      // gets that answer, the right number included.
+      const unknown = await crashed(2000);
+      expect(await authorise(w.card, { ...unknown.body, pan: '4000000000000002' })).toEqual({
+        approved: false,
+        decline_reason: 'invalid_card',
+      });
+      expect(await authorise(w.card, unknown.body)).toEqual({
+        approved: false,
+        decline_reason: 'invalid_card',
+      });
+      expect(await balance(w)).toMatchObject({ held_amount: held + 3000 });
       // One retried with a wrong CVC is declined, and holds nothing.
       const bad = await crashed(4000);
       expect(await authorise(w.card, { ...bad.body, cvc: wrongCvc })).toEqual({
@@ -836,6 +867,17 @@ export function cardNetworkScenarios(get: () => Running) {
           });
         }
         expect(res.text).not.toContain(w.card.pan);
+      }
+      // Only JSON is taken, signed or not.
+      const raw = JSON.stringify({ ...base, network_transaction_id: ntx() });
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+        const res = await http()
+          .post('/card-network/authorisations')
+          .set('Content-Type', type)
+          .set('X-Card-Network-Signature', signature(secret(), raw))
+          .send(raw);
+        expect({ type, status: res.status >= 400 && res.status < 500 }).toEqual({ type, status: true });
+        expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
       }
       // A card number of another length (Amex, 15 digits) is well formed: not ours, so declined.
       expect((await network('authorisations', { ...base, pan: '378282246310005' }).expect(200)).body).toEqual(
