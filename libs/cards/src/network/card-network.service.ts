@@ -104,8 +104,8 @@ export class CardNetworkService {
    * card check releases a hold a crashed earlier attempt may have placed.
    */
   async authorise(body: AuthorisationRequestDto): Promise<AuthorisationAnswerDto> {
-    const decided = await this.authorisation(body.network_transaction_id);
-    if (decided) return answerOf(decided);
+    // A retry is not looked up first: it runs as the first attempt did, the ledger replays that attempt's
+    // hold, and its recording finds the first decision (one query fewer for every authorisation).
     const card = await this.directory.lookupByPan(body.pan);
     if (!card) {
       // No card of ours: nothing to record, no one to tell (and the same number always finds none).
@@ -172,8 +172,8 @@ export class CardNetworkService {
   }
 
   /**
-   * Records the decision with its event, in one transaction; false when another attempt recorded one
-   * first (nothing changed).
+   * Records the decision with its event, in one statement; false when another attempt recorded one first
+   * (nothing changed).
    */
   private async record(
     id: string,
@@ -182,54 +182,45 @@ export class CardNetworkService {
     category: string,
     decision: Decision,
   ): Promise<boolean> {
-    return this.dataSource.transaction(async (m) => {
-      const inserted = (await m.query(
-        `INSERT INTO cards.authorisations (id, card_id, owner_id, account_id, network_transaction_id, amount,
-                                           currency, merchant, category, channel, status, decline_reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT DO NOTHING RETURNING id`,
-        [
-          id,
-          card.id,
-          card.owner_id,
-          card.account_id,
-          body.network_transaction_id,
-          body.amount,
-          // What the network asked for: a currency we do not hold is declined, and kept as asked.
-          body.currency,
-          JSON.stringify(merchantOf(body.merchant)),
-          category,
-          body.channel,
-          decision.approved ? 'pending' : 'declined',
-          decision.approved ? null : decision.reason,
-        ],
-      )) as unknown[];
-      if (!inserted.length) return false;
-      const event = {
-        authorisation_id: id,
-        card_id: card.id,
-        last4: body.pan.slice(-4),
-        owner_id: card.owner_id,
-        account_id: card.account_id,
-        amount: body.amount,
-        currency: body.currency,
-        merchant_name: body.merchant.name,
-        merchant_category_code: body.merchant.category_code,
+    const event = {
+      authorisation_id: id,
+      card_id: card.id,
+      last4: body.pan.slice(-4),
+      owner_id: card.owner_id,
+      account_id: card.account_id,
+      amount: body.amount,
+      currency: body.currency,
+      merchant_name: body.merchant.name,
+      merchant_category_code: body.merchant.category_code,
+      category,
+      channel: body.channel,
+    };
+    return this.outbox.addIfChanged(
+      this.dataSource.manager,
+      'cards',
+      `INSERT INTO cards.authorisations (id, card_id, owner_id, account_id, network_transaction_id, amount,
+                                         currency, merchant, category, channel, status, decline_reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       ON CONFLICT DO NOTHING RETURNING id`,
+      [
+        id,
+        card.id,
+        card.owner_id,
+        card.account_id,
+        body.network_transaction_id,
+        body.amount,
+        // What the network asked for: a currency we do not hold is declined, and kept as asked.
+        body.currency,
+        JSON.stringify(merchantOf(body.merchant)),
         category,
-        channel: body.channel,
-      };
-      if (decision.approved) await this.outbox.add(m, 'cards', 'card.authorised', event, { notify: false });
-      else {
-        await this.outbox.add(
-          m,
-          'cards',
-          'card.declined',
-          { ...event, decline_reason: decision.reason },
-          { notify: false },
-        );
-      }
-      return true;
-    });
+        body.channel,
+        decision.approved ? 'pending' : 'declined',
+        decision.approved ? null : decision.reason,
+      ],
+      decision.approved
+        ? { name: 'card.authorised', input: event }
+        : { name: 'card.declined', input: { ...event, decline_reason: decision.reason } },
+    );
   }
 
   /** Gives back whatever a hold still holds (none: nothing happens). */
