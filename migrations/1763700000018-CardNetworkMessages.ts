@@ -1,12 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-const STATUSES = `'pending', 'cleared', 'reversed', 'expired', 'declined'`;
-
 /**
  * What the card network API needs besides the authorisations table:
- * - an authorisation is first recorded `authorising` (the decision being made, its hold id reserved)
- *   and then decided, so that a retry after a crash between the ledger's decision and its recording
- *   finds the same hold id and completes it, instead of placing a second hold;
  * - `released_amount`: what reversals gave back of a hold so far (a partial reversal leaves it pending);
  * - `cards.network_messages`: the answer given to each clearing, reversal and refund, by its network
  *   transaction id, so that a retried message gets the same answer and changes nothing.
@@ -15,7 +10,6 @@ export class CardNetworkMessages1763700000018 implements MigrationInterface {
   name = 'CardNetworkMessages1763700000018';
 
   async up(q: QueryRunner): Promise<void> {
-    await this.statuses(q, `'authorising', ${STATUSES}`);
     await q.query(
       `ALTER TABLE cards.authorisations
          ADD COLUMN released_amount bigint NOT NULL DEFAULT 0 CHECK (released_amount >= 0)`,
@@ -35,15 +29,5 @@ export class CardNetworkMessages1763700000018 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE cards.network_messages`);
     await q.query(`ALTER TABLE cards.authorisations DROP COLUMN released_amount`);
-    // Undecided authorisations were never answered: the network retries them, or they lapse.
-    await q.query(`DELETE FROM cards.authorisations WHERE status = 'authorising'`);
-    await this.statuses(q, STATUSES);
-  }
-
-  private async statuses(q: QueryRunner, statuses: string): Promise<void> {
-    await q.query(`
-      ALTER TABLE cards.authorisations
-        DROP CONSTRAINT authorisations_status_check,
-        ADD CONSTRAINT authorisations_status_check CHECK (status IN (${statuses}))`);
   }
 }

@@ -18,6 +18,7 @@ import { deposit, openAccount, transfer, verifiedCustomer, type Account } from '
 import { openStream } from '../support/event-stream';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
+import { holdIdOf } from '../../libs/cards/src/network/hold-id';
 
 interface Card {
   id: string;
@@ -710,56 +711,47 @@ export function cardNetworkScenarios(get: () => Running) {
         available_balance: 100000 - held,
       });
 
-      // An attempt that recorded the authorisation and died before answering: the retry completes it
-      // as it was first asked (its amount and merchant), whatever the retry says.
+      // An attempt the ledger decided and that died before recording it (and answering): the ledger
+      // holds the money under the hold id derived from the network id, and no authorisation is recorded.
+      const heldInLedger = async () =>
+        (
+          await db.query(`SELECT held::int AS held FROM transactions.ledger_accounts WHERE id = $1`, [
+            w.account.id,
+          ])
+        ).rows[0].held as number;
       const crashed = async (amount: number) => {
         const body = authorisation(w.card, { amount });
-        const id = randomUUID();
-        await db.query(
-          `INSERT INTO cards.authorisations (id, card_id, owner_id, account_id, network_transaction_id, amount,
-                                             currency, merchant, category, channel, status)
-           VALUES ($1, $2, $3, $4, $5, $6, 'GBP', $7, 'eating_out', 'contactless', 'authorising')`,
-          [
-            id,
-            w.card.id,
-            w.who.id,
-            w.account.id,
-            body.network_transaction_id,
-            amount,
-            JSON.stringify(STARBUCKS),
-          ],
-        );
+        const id = holdIdOf(body.network_transaction_id);
+        const [decided] = (
+          await db.query(
+            `SELECT outcome FROM transactions.authorise_card($1, $2, $3, $4, $5, $6, 'GBP', 'Starbucks',
+                    'eating_out', NULL, NULL, now() + interval '7 days', 'Europe/London')`,
+            [id, body.network_transaction_id, w.card.id, w.account.id, w.who.id, amount],
+          )
+        ).rows;
+        expect(decided.outcome).toBe('approved');
         return { id, body };
       };
+      const before = await heldInLedger();
+      // The network's retry completes it: the same hold, recorded once, approved.
       const left = await crashed(3000);
-      expect(await authorise(w.card, { ...left.body, amount: 9999, merchant: AMAZON })).toEqual({
-        approved: true,
-        authorisation_id: left.id,
-      });
-      const [hold] = (
-        await db.query(`SELECT amount::int, merchant_name FROM transactions.holds WHERE id = $1`, [left.id])
+      expect(await authorise(w.card, left.body)).toEqual({ approved: true, authorisation_id: left.id });
+      expect(await authorise(w.card, left.body)).toEqual({ approved: true, authorisation_id: left.id });
+      const [recorded] = (
+        await db.query(`SELECT status, amount::int FROM cards.authorisations WHERE id = $1`, [left.id])
       ).rows;
-      expect(hold).toEqual({ amount: 3000, merchant_name: 'Starbucks' });
-      expect(await balance(w)).toMatchObject({ held_amount: held + 3000 });
-      // One retried with a number that is no card of ours: declined on its record, and every retry after
-      // gets that answer, the right number included.
-      const unknown = await crashed(2000);
-      expect(await authorise(w.card, { ...unknown.body, pan: '4000000000000002' })).toEqual({
-        approved: false,
-        decline_reason: 'invalid_card',
-      });
-      expect(await authorise(w.card, unknown.body)).toEqual({
-        approved: false,
-        decline_reason: 'invalid_card',
-      });
-      expect(await balance(w)).toMatchObject({ held_amount: held + 3000 });
-      // One retried with a wrong CVC is declined, and holds nothing.
+      expect(recorded).toEqual({ status: 'pending', amount: 3000 });
+      expect(await heldInLedger()).toBe(before + 3000);
+      // A retry the card's own checks decline (a wrong CVC) records the decline and releases the hold the
+      // dead attempt placed; every retry after it, the right CVC included, gets the decline.
       const bad = await crashed(4000);
+      expect(await heldInLedger()).toBe(before + 7000);
       expect(await authorise(w.card, { ...bad.body, cvc: wrongCvc })).toEqual({
         approved: false,
         decline_reason: 'invalid_cvc',
       });
-      expect(await balance(w)).toMatchObject({ held_amount: held + 3000 });
+      expect(await authorise(w.card, bad.body)).toEqual({ approved: false, decline_reason: 'invalid_cvc' });
+      expect(await heldInLedger()).toBe(before + 3000);
       expect((await verify()).ok).toBe(true);
     });
 

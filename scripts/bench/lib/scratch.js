@@ -124,7 +124,12 @@ function scratchRuns(tag) {
     const launch = (app, port) => {
       if (interrupted) throw new Stop('interrupted');
       const logFile = path.join(logDir, `${app}.log`);
-      children.push(spawnApp(app, { ...env, ...appEnv[app], PORT: String(port ?? '') }, { logFile }));
+      // BENCH_NODE_ARGS: Node flags for every app started, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+      // (NODE_OPTIONS refuses --cpu-prof); a profile is written when the app exits at the end of the run.
+      const nodeArgs = (process.env.BENCH_NODE_ARGS || '').split(' ').filter(Boolean);
+      children.push(
+        spawnApp(app, { ...env, ...appEnv[app], PORT: String(port ?? '') }, { logFile, nodeArgs }),
+      );
       return children[children.length - 1];
     };
     const migrate = launch('migrate');

@@ -420,7 +420,7 @@ export class CardsService {
       `SELECT id, card_id, amount, currency, merchant, category, channel, status, decline_reason, cleared_amount,
               transaction_id, forced, created_at, updated_at
          FROM cards.authorisations
-        WHERE card_id = $1 AND status <> 'authorising' AND ($2::text IS NULL OR status = $2)
+        WHERE card_id = $1 AND ($2::text IS NULL OR status = $2)
           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
         ORDER BY created_at DESC, id DESC LIMIT $5`,
       [id, status ?? null, after?.created_at ?? null, after?.id ?? null, limit + 1],

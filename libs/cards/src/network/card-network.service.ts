@@ -17,11 +17,11 @@ import {
   OutboxService,
   requestFingerprint,
 } from '@protobank/platform';
-import { randomUUID } from 'node:crypto';
 import type { Counter } from 'prom-client';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CardKeys } from '../data/card-keys';
 import { CardDirectory, type CardRecord } from './card-directory';
+import { holdIdOf } from './hold-id';
 import type {
   AuthorisationAnswerDto,
   AuthorisationRequestDto,
@@ -47,7 +47,7 @@ interface AuthorisationRow {
   merchant: { name: string; category_code: string; city: string; country: string };
   category: string;
   channel: CardChannel;
-  status: 'authorising' | 'pending' | 'cleared' | 'reversed' | 'expired' | 'declined';
+  status: 'pending' | 'cleared' | 'reversed' | 'expired' | 'declined';
   decline_reason: CardDeclineReason | null;
 }
 
@@ -69,9 +69,8 @@ const notFound = (field: string, what: string) =>
 /**
  * The card network's side of cards: authorisations (decided here and in the ledger, which holds the
  * money), clearings (posted by the ledger, releasing the hold in the same transaction), reversals and
- * refunds. Every message is idempotent by the network's id: an authorisation through its row
- * (`authorising` first, so a retry after a crash completes the same hold), the others through
- * cards.network_messages and the ledger's own keys.
+ * refunds. Every message is idempotent by the network's id: an authorisation through its hold id
+ * (derived from it) and its row, the others through cards.network_messages and the ledger's own keys.
  */
 @Injectable()
 export class CardNetworkService {
@@ -98,70 +97,51 @@ export class CardNetworkService {
    * Decides an authorisation. The card's own checks (its data, state, channel, category, currency and
    * per-transaction limit) come first, here; then one call into the ledger decides the account, the
    * daily and monthly limits and the funds under the account's row lock and places the hold.
+   *
+   * Exactly once, with no write before the ledger call: the hold's id is derived from the network's id,
+   * so a retry after a crash between the ledger's decision and its recording asks the ledger for the same
+   * hold, and the ledger replays it. The first decision recorded is the answer for good, and the hold
+   * follows it: an attempt that lost to a decline releases what it held, and a decline recorded after a
+   * card check releases a hold a crashed earlier attempt may have placed.
    */
   async authorise(body: AuthorisationRequestDto): Promise<AuthorisationAnswerDto> {
-    const decided = await this.authorisation(body.network_transaction_id);
-    if (decided && decided.status !== 'authorising') return answerOf(decided);
+    // A retry is not looked up first: it runs as the first attempt did, the ledger replays that attempt's
+    // hold, and its recording finds the first decision (one query fewer for every authorisation).
     const card = await this.directory.lookupByPan(body.pan);
-    if (!card && !decided) {
+    if (!card) {
       // No card of ours: nothing to record, no one to tell (and the same number always finds none).
       this.decisions.inc({ outcome: 'declined', reason: 'invalid_card' });
       return { approved: false, decline_reason: 'invalid_card' };
     }
-    const id = randomUUID();
-    const row =
-      decided ??
-      (await this.reserve(id, body, card!, this.directory.categoryOf(body.merchant.category_code)));
-    if (row.status !== 'authorising') return answerOf(row);
-    // Recorded by another attempt (left by one that failed, or one still running): it may hold money.
-    const inherited = row.id !== id;
-    // The request decided is the one first recorded (this one, unless another attempt recorded it
-    // first): a retry that sends another amount, merchant or channel does not change what is held. Only
-    // the card data (never stored) is this attempt's own.
-    const asked: AuthorisationRequestDto = {
-      ...body,
-      amount: Number(row.amount),
-      currency: row.currency,
-      merchant: row.merchant,
-      channel: row.channel,
-    };
-    // A row found `authorising` was left by an attempt that may have reached the ledger: its hold id
-    // is reused, so the ledger replays that attempt's decision rather than placing a second hold.
-    // Card data naming no card, or another card than the one recorded, is declined on the record: every
-    // retry after gets that answer.
-    const local = card?.id === row.card_id ? this.cardDecline(card, asked, row.category) : 'invalid_card';
+    const holdId = holdIdOf(body.network_transaction_id);
+    const category = this.directory.categoryOf(body.merchant.category_code);
+    const local = this.cardDecline(card, body, category);
     let decision: Decision;
-    if (local || !card) {
-      decision = { approved: false, reason: local ?? 'invalid_card' };
-    } else {
+    if (local) decision = { approved: false, reason: local };
+    else {
       const result = await this.ledger.authoriseCard({
-        hold_id: row.id,
+        hold_id: holdId,
         network_transaction_id: body.network_transaction_id,
         card_id: card.id,
         account_id: card.account_id,
         owner_id: card.owner_id,
-        amount: BigInt(asked.amount),
+        amount: BigInt(body.amount),
         currency: card.currency,
-        merchant_name: asked.merchant.name,
-        category: row.category,
+        merchant_name: body.merchant.name,
+        category,
         daily_limit: card.limits.daily,
         monthly_limit: card.limits.monthly,
         expires_at: this.directory.holdExpiresAt().toISOString(),
       });
       decision = result.approved ? { approved: true } : { approved: false, reason: result.decline_reason };
     }
-    const recorded = await this.decide(row, decision);
-    if (!recorded) {
-      // Another attempt decided it first; a hold this one placed goes unless that decision approved it.
+    if (!(await this.record(holdId, body, card, category, decision))) {
+      // Another attempt recorded its decision first: that is the answer, and a hold goes with a decline.
       const first = (await this.authorisation(body.network_transaction_id))!;
-      if (decision.approved && first.status === 'declined') await this.release(row.id);
+      if (decision.approved && first.status === 'declined') await this.release(holdId);
       return answerOf(first);
     }
-    // Declined here, on a row another attempt recorded: whatever that attempt held goes. Only now that
-    // the decline is recorded: released before, an attempt still running could record its hold approved
-    // after the release, an approval with nothing held. (One whose hold comes later releases it itself,
-    // above, finding this decline.)
-    if (local && inherited) await this.release(row.id);
+    if (local) await this.release(holdId);
     this.decisions.inc(
       decision.approved
         ? { outcome: 'approved', reason: 'none' }
@@ -169,37 +149,8 @@ export class CardNetworkService {
     );
     this.relay.kickSoon();
     return decision.approved
-      ? { approved: true, authorisation_id: row.id }
+      ? { approved: true, authorisation_id: holdId }
       : { approved: false, decline_reason: decision.reason };
-  }
-
-  /** Records the authorisation as being decided; the row another attempt recorded first otherwise. */
-  private async reserve(
-    id: string,
-    body: AuthorisationRequestDto,
-    card: CardRecord,
-    category: string,
-  ): Promise<AuthorisationRow> {
-    await this.dataSource.query(
-      `INSERT INTO cards.authorisations (id, card_id, owner_id, account_id, network_transaction_id, amount,
-                                         currency, merchant, category, channel, status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'authorising')
-       ON CONFLICT (network_transaction_id) DO NOTHING`,
-      [
-        id,
-        card.id,
-        card.owner_id,
-        card.account_id,
-        body.network_transaction_id,
-        body.amount,
-        // What the network asked for; a currency we do not hold is declined, and kept as asked.
-        body.currency,
-        JSON.stringify(merchantOf(body.merchant)),
-        category,
-        body.channel,
-      ],
-    );
-    return (await this.authorisation(body.network_transaction_id))!;
   }
 
   /** The card's own reasons to decline, in the order a card processor checks them. */
@@ -222,42 +173,55 @@ export class CardNetworkService {
   }
 
   /**
-   * Records the decision of an `authorising` row with its event, in one transaction; false when another
-   * attempt recorded one first (nothing changed).
+   * Records the decision with its event, in one statement; false when another attempt recorded one first
+   * (nothing changed).
    */
-  private async decide(row: AuthorisationRow, decision: Decision): Promise<boolean> {
-    return this.dataSource.transaction(async (m) => {
-      const [updated] = (await m.query(
-        `UPDATE cards.authorisations SET status = $2, decline_reason = $3, updated_at = now()
-          WHERE id = $1 AND status = 'authorising' RETURNING id`,
-        [row.id, decision.approved ? 'pending' : 'declined', decision.approved ? null : decision.reason],
-      )) as [unknown[], number];
-      if (!updated.length) return false;
-      const event = {
-        authorisation_id: row.id,
-        card_id: row.card_id,
-        last4: row.last4,
-        owner_id: row.owner_id,
-        account_id: row.account_id,
-        amount: jsonAmount(row.amount),
-        currency: row.currency,
-        merchant_name: row.merchant.name,
-        merchant_category_code: row.merchant.category_code,
-        category: row.category,
-        channel: row.channel,
-      };
-      if (decision.approved) await this.outbox.add(m, 'cards', 'card.authorised', event, { notify: false });
-      else {
-        await this.outbox.add(
-          m,
-          'cards',
-          'card.declined',
-          { ...event, decline_reason: decision.reason },
-          { notify: false },
-        );
-      }
-      return true;
-    });
+  private async record(
+    id: string,
+    body: AuthorisationRequestDto,
+    card: CardRecord,
+    category: string,
+    decision: Decision,
+  ): Promise<boolean> {
+    const event = {
+      authorisation_id: id,
+      card_id: card.id,
+      last4: body.pan.slice(-4),
+      owner_id: card.owner_id,
+      account_id: card.account_id,
+      amount: body.amount,
+      currency: body.currency,
+      merchant_name: body.merchant.name,
+      merchant_category_code: body.merchant.category_code,
+      category,
+      channel: body.channel,
+    };
+    return this.outbox.addIfChanged(
+      this.dataSource.manager,
+      'cards',
+      `INSERT INTO cards.authorisations (id, card_id, owner_id, account_id, network_transaction_id, amount,
+                                         currency, merchant, category, channel, status, decline_reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       ON CONFLICT DO NOTHING RETURNING id`,
+      [
+        id,
+        card.id,
+        card.owner_id,
+        card.account_id,
+        body.network_transaction_id,
+        body.amount,
+        // What the network asked for: a currency we do not hold is declined, and kept as asked.
+        body.currency,
+        JSON.stringify(merchantOf(body.merchant)),
+        category,
+        body.channel,
+        decision.approved ? 'pending' : 'declined',
+        decision.approved ? null : decision.reason,
+      ],
+      decision.approved
+        ? { name: 'card.authorised', input: event }
+        : { name: 'card.declined', input: { ...event, decline_reason: decision.reason } },
+    );
   }
 
   /** Gives back whatever a hold still holds (none: nothing happens). */
@@ -344,9 +308,7 @@ export class CardNetworkService {
   private async clearingTarget(body: ClearingRequestDto) {
     if (body.authorisation_id) {
       const authorisation = await this.authorisationById(body.authorisation_id);
-      if (!authorisation || authorisation.status === 'authorising') {
-        throw notFound('authorisation_id', 'Authorisation');
-      }
+      if (!authorisation) throw notFound('authorisation_id', 'Authorisation');
       if (authorisation.status === 'declined') {
         throw AppError.conflict(
           'authorisation_declined',
@@ -394,7 +356,7 @@ export class CardNetworkService {
   async reverse(body: ReversalRequestDto): Promise<ReversalAnswerDto> {
     const run = async () => {
       const authorisation = await this.authorisationById(body.authorisation_id);
-      if (!authorisation || authorisation.status === 'authorising' || authorisation.status === 'declined') {
+      if (!authorisation || authorisation.status === 'declined') {
         throw notFound('authorisation_id', 'Authorisation');
       }
       const result = await this.ledger.releaseHold({
@@ -436,9 +398,7 @@ export class CardNetworkService {
       let merchant: MerchantDto | undefined = body.merchant;
       if (body.authorisation_id) {
         const authorisation = await this.authorisationById(body.authorisation_id);
-        if (!authorisation || authorisation.status === 'authorising') {
-          throw notFound('authorisation_id', 'Authorisation');
-        }
+        if (!authorisation) throw notFound('authorisation_id', 'Authorisation');
         if (authorisation.status === 'declined') {
           throw AppError.conflict(
             'authorisation_declined',

@@ -66,7 +66,7 @@ export class HoldExpiry extends QueueWorker<HoldExpiryJob> implements OnApplicat
         expired++;
         await this.dataSource.query(
           `UPDATE cards.authorisations SET status = 'expired', released_amount = released_amount + $2,
-                  updated_at = now() WHERE id = $1 AND status IN ('pending', 'authorising')`,
+                  updated_at = now() WHERE id = $1 AND status = 'pending'`,
           [hold_id, jsonAmount(result.released)],
         );
       }

@@ -41,12 +41,7 @@ export class OutboxService {
   ): Promise<EventMap[EventName][]> {
     assertSchemaName(schema);
     if (entries.length === 0) return [];
-    const occurredAt = new Date().toISOString();
-    const events = entries.map(
-      ({ input }) => ({ event_id: randomUUID(), occurred_at: occurredAt, ...input }) as EventMap[EventName],
-    );
-    const ctx = requestContext.current();
-    const headers = JSON.stringify({ request_id: ctx?.requestId, caller: ctx?.caller });
+    const { events, headers } = envelopes(entries);
     await manager.query(
       `INSERT INTO "${schema}".outbox (id, name, payload, headers)
        SELECT id, name, payload, $4::jsonb FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) AS t(id, name, payload)`,
@@ -62,4 +57,40 @@ export class OutboxService {
     if (options.notify !== false) await manager.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, schema]);
     return events;
   }
+
+  /**
+   * Runs one data-changing `statement` (with RETURNING) and writes `entry` if and only if it returned a
+   * row, as one SQL statement: atomic without a transaction, and one round trip instead of four, for a
+   * writer on a hot path (a card authorisation). The statement's parameters are $1 to $n. No NOTIFY: the
+   * caller kicks its relay. True when the change (and so the event) was written.
+   */
+  async addIfChanged(
+    manager: EntityManager,
+    schema: string,
+    statement: string,
+    params: readonly unknown[],
+    entry: OutboxEntry,
+  ): Promise<boolean> {
+    assertSchemaName(schema);
+    const { events, headers } = envelopes([entry]);
+    const n = params.length;
+    const rows = (await manager.query(
+      `WITH change AS (${statement})
+       INSERT INTO "${schema}".outbox (id, name, payload, headers)
+       SELECT $${n + 1}, $${n + 2}, $${n + 3}::jsonb, $${n + 4}::jsonb FROM (SELECT 1 FROM change LIMIT 1) c
+       RETURNING id`,
+      [...params, events[0].event_id, entry.name, JSON.stringify(events[0]), headers],
+    )) as unknown[];
+    return rows.length > 0;
+  }
+}
+
+/** The events with their envelope (event_id, occurred_at), and the request context's headers. */
+function envelopes(entries: readonly OutboxEntry[]) {
+  const occurredAt = new Date().toISOString();
+  const events = entries.map(
+    ({ input }) => ({ event_id: randomUUID(), occurred_at: occurredAt, ...input }) as EventMap[EventName],
+  );
+  const ctx = requestContext.current();
+  return { events, headers: JSON.stringify({ request_id: ctx?.requestId, caller: ctx?.caller }) };
 }
