@@ -2,6 +2,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * What the card network API needs besides the authorisations table:
+ * - a forced post (a clearing with no authorisation) is listed with the card's authorisations, as cleared
+ *   and forced, with no channel: `channel` may be null;
  * - `released_amount`: what reversals gave back of a hold so far (a partial reversal leaves it pending);
  * - `cards.network_messages`: the answer given to each clearing, reversal and refund, by its network
  *   transaction id, so that a retried message gets the same answer and changes nothing.
@@ -10,6 +12,7 @@ export class CardNetworkMessages1763700000018 implements MigrationInterface {
   name = 'CardNetworkMessages1763700000018';
 
   async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE cards.authorisations ALTER COLUMN channel DROP NOT NULL`);
     await q.query(
       `ALTER TABLE cards.authorisations
          ADD COLUMN released_amount bigint NOT NULL DEFAULT 0 CHECK (released_amount >= 0)`,
@@ -29,5 +32,8 @@ export class CardNetworkMessages1763700000018 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE cards.network_messages`);
     await q.query(`ALTER TABLE cards.authorisations DROP COLUMN released_amount`);
+    // The previous release lists authorisations only: forced posts stay in the ledger and its events.
+    await q.query(`DELETE FROM cards.authorisations WHERE channel IS NULL`);
+    await q.query(`ALTER TABLE cards.authorisations ALTER COLUMN channel SET NOT NULL`);
   }
 }

@@ -328,6 +328,19 @@ export function cardNetworkScenarios(get: () => Running) {
         category: 'shopping',
         balance_after: -500,
       });
+      // The card's list shows it as what it is: cleared, forced, no channel (nothing was authorised).
+      expect(await authorisations(w, 'cleared')).toEqual([
+        expect.objectContaining({
+          amount: 1500,
+          cleared_amount: 1500,
+          status: 'cleared',
+          forced: true,
+          channel: null,
+          transaction_id: res.body.transaction_id,
+          merchant: AMAZON,
+          category: 'shopping',
+        }),
+      ]);
       // The customer is told: nothing was said at authorisation, since there was none.
       await eventually(
         async () => {

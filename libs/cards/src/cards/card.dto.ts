@@ -253,11 +253,22 @@ export class MerchantDto {
 export class AuthorisationDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) card_id: string;
-  @ApiProperty({ type: 'integer', example: 2550, description: 'Authorised, in minor units' }) amount: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 2550,
+    description: 'Authorised, in minor units (a forced post: what was posted)',
+  })
+  amount: number;
   @ApiProperty({ enum: CURRENCIES, example: 'GBP' }) currency: Currency;
   @ApiProperty({ type: MerchantDto }) merchant: MerchantDto;
   @ApiProperty({ example: 'eating_out', enum: CATEGORY_GROUPS }) category: string;
-  @ApiProperty({ enum: CHANNELS, example: 'contactless' }) channel: string;
+  @ApiProperty({
+    enum: CHANNELS,
+    nullable: true,
+    example: 'contactless',
+    description: 'Null for a forced post (cleared with no authorisation)',
+  })
+  channel: string | null;
   @ApiProperty({ enum: AUTHORISATION_STATUSES, example: 'pending' }) status: string;
   @ApiProperty({ nullable: true, type: String, example: null }) decline_reason: string | null;
   @ApiProperty({ type: 'integer', nullable: true, example: null, description: 'What the clearing posted' })

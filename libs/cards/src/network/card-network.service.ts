@@ -18,6 +18,7 @@ import {
   requestFingerprint,
 } from '@protobank/platform';
 import type { Counter } from 'prom-client';
+import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CardKeys } from '../data/card-keys';
 import { CardDirectory, type CardRecord } from './card-directory';
@@ -46,7 +47,8 @@ interface AuthorisationRow {
   currency: Currency;
   merchant: { name: string; category_code: string; city: string; country: string };
   category: string;
-  channel: CardChannel;
+  /** Null for a forced post (nothing was authorised). */
+  channel: CardChannel | null;
   status: 'pending' | 'cleared' | 'reversed' | 'expired' | 'declined';
   decline_reason: CardDeclineReason | null;
 }
@@ -275,6 +277,28 @@ export class CardNetworkService {
                 `UPDATE cards.authorisations SET status = 'cleared', cleared_amount = $2, transaction_id = $3,
                       forced = $4, updated_at = now() WHERE id = $1`,
                 [target.authorisation.id, body.amount, result.transaction_id, result.forced],
+              );
+            } else {
+              // A forced post is on the card's list too, as what it is: cleared, forced, no channel (nothing
+              // was authorised), under the clearing's network id.
+              await m.query(
+                `INSERT INTO cards.authorisations (id, card_id, owner_id, account_id, network_transaction_id, amount,
+                                                   currency, merchant, category, channel, status, cleared_amount,
+                                                   transaction_id, forced)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 'cleared', $6, $10, true)
+                 ON CONFLICT DO NOTHING`,
+                [
+                  randomUUID(),
+                  target.card.id,
+                  target.card.owner_id,
+                  target.card.account_id,
+                  body.network_transaction_id,
+                  body.amount,
+                  body.currency,
+                  JSON.stringify(target.merchant),
+                  target.category,
+                  result.transaction_id,
+                ],
               );
             }
             await this.outbox.add(
