@@ -405,6 +405,15 @@ export function cardNetworkScenarios(get: () => Running) {
       expect(await authorisations(w, 'cleared')).toEqual([
         expect.objectContaining({ id, cleared_amount: 4000, forced: true }),
       ]);
+      // But only once: another clearing of it (another network id) is refused, racing or not.
+      const again = await Promise.all(
+        Array.from({ length: 3 }, () => network('clearings', clearing(id, 4000)).expect(409)),
+      );
+      for (const r of again) expect(r.body.code).toBe('already_cleared');
+      expect(await balance(w)).toEqual({ balance: 6000, held_amount: 0, available_balance: 6000 });
+      expect(await authorisations(w, 'cleared')).toEqual([
+        expect.objectContaining({ id, cleared_amount: 4000, transaction_id: late.body.transaction_id }),
+      ]);
       // Unknown authorisations are 404.
       await network('reversals', { authorisation_id: randomUUID() }).expect(404);
       expect((await verify()).ok).toBe(true);
