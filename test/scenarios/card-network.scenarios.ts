@@ -190,6 +190,19 @@ export function cardNetworkScenarios(get: () => Running) {
       await http().get(`/transactions?account_id=${w.account.id}`).set(bearer(bob.token)).expect(404);
     });
 
+    it('still answers authorisations on a card whose limits are the largest a customer can set', async () => {
+      const w = await wallet('largest-limits', 10000);
+      const largest = 10 ** 15;
+      await setLimits(w, w.card, { per_transaction: largest, daily: largest, monthly: largest });
+      await http()
+        .patch(`/cards/${w.card.id}/limits`)
+        .set(bearer(w.who.token))
+        .send({ monthly: largest + 1 })
+        .expect(400);
+      await approved(w.card);
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 2550, available_balance: 7450 });
+    });
+
     it('clears at a higher amount (a tip): the hold is released and the ledger posts the final amount, with merchant and category', async () => {
       const w = await wallet('tip', 10000);
       const id = await approved(w.card);
