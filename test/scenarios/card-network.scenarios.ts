@@ -950,6 +950,8 @@ export function cardNetworkScenarios(get: () => Running) {
         [{ authorisation_id: 'nope' }, 400],
         [{}, 400],
         [{ authorisation_id: id, network_transaction_id: '' }, 400],
+        // A partial reversal without its id would give back again on every retry or replay.
+        [{ authorisation_id: id, amount: 100 }, 400],
       ];
       const refundCases: [unknown, number][] = [
         [{ network_transaction_id: ntx(), amount: 10, currency: 'GBP' }, 400],
