@@ -432,6 +432,43 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('answers a reversal of a hold the ledger has cleared while the clearing is not yet recorded', async () => {
+      const w = await wallet('reverse.cleared', 10000);
+      const id = await approved(w.card, { amount: 3000 });
+      // A clearing the ledger posted and whose recording has not happened yet (in flight, or crashed
+      // before it and due to be retried by the network).
+      const [settlement] = (
+        await db.query(
+          `SELECT id FROM transactions.ledger_accounts
+            WHERE kind = 'system' AND system_code = 'card_settlement' AND currency = 'GBP' LIMIT 1`,
+        )
+      ).rows;
+      const [posted] = (
+        await db.query(
+          `SELECT outcome FROM transactions.clear_card($1, $2, $3, $4, $5, $6, 3000, 'GBP', 'Starbucks',
+                  'eating_out', $7, 'test', NULL)`,
+          [randomUUID(), ntx(), id, w.card.id, w.account.id, w.who.id, settlement.id],
+        )
+      ).rows;
+      expect(posted.outcome).toBe('posted');
+      // The network reverses it meanwhile: nothing is left to give back, and no 500.
+      for (const body of [
+        { authorisation_id: id },
+        { authorisation_id: id, amount: 500, network_transaction_id: ntx() },
+      ]) {
+        const res = await network('reversals', body).expect(200);
+        expect(res.body).toEqual({ authorisation_id: id, status: 'cleared', released: 0, remaining: 0 });
+      }
+      // Read from the ledger: the balance cache is refreshed by the clearing's caller, skipped here.
+      const [ledger] = (
+        await db.query(`SELECT balance::int, held::int FROM transactions.ledger_accounts WHERE id = $1`, [
+          w.account.id,
+        ])
+      ).rows;
+      expect(ledger).toEqual({ balance: 7000, held: 0 });
+      expect((await verify()).ok).toBe(true);
+    });
+
     it('expires a hold past its expiry: the authorisation shows expired and the money is available again', async () => {
       const w = await wallet('expiry', 10000);
       const id = await approved(w.card, { amount: 4000 });

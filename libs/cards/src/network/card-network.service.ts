@@ -385,8 +385,11 @@ export class CardNetworkService {
       return {
         answer,
         record: async (m: EntityManager) => {
+          // A hold the ledger says is cleared is marked so by its clearing, with the entry (one may be
+          // in flight, or crashed before recording it and due to be retried): not from here.
           await m.query(
-            `UPDATE cards.authorisations SET status = CASE WHEN status = 'pending' THEN $2 ELSE status END,
+            `UPDATE cards.authorisations
+                SET status = CASE WHEN status = 'pending' AND $2 <> 'cleared' THEN $2 ELSE status END,
                     released_amount = released_amount + $3, updated_at = now() WHERE id = $1`,
             [authorisation.id, status, result.released.toString()],
           );
