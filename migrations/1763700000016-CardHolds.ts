@@ -276,7 +276,7 @@ $fn$`;
  * p_owner's), account_closed, currency_mismatch, and idempotency_key_reused (the same clearing id with
  * another hold, card, account, owner, amount or currency).
  */
-const CLEAR_CARD = `
+export const CLEAR_CARD = `
 CREATE FUNCTION transactions.clear_card(
   p_entry_id uuid, p_network_transaction_id text, p_hold_id uuid, p_card_id uuid, p_account uuid, p_owner uuid,
   p_amount bigint, p_currency char(3), p_merchant_name text, p_category text, p_settlement uuid,

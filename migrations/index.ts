@@ -21,6 +21,7 @@ import { PaymentNotifications1763700000015 } from './1763700000015-PaymentNotifi
 import { CardHolds1763700000016 } from './1763700000016-CardHolds';
 import { Cards1763700000017 } from './1763700000017-Cards';
 import { CardNetworkMessages1763700000018 } from './1763700000018-CardNetworkMessages';
+import { CardClearingOnce1763700000019 } from './1763700000019-CardClearingOnce';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -42,4 +43,5 @@ export const MIGRATIONS = [
   CardHolds1763700000016,
   Cards1763700000017,
   CardNetworkMessages1763700000018,
+  CardClearingOnce1763700000019,
 ];

@@ -190,6 +190,19 @@ export function cardNetworkScenarios(get: () => Running) {
       await http().get(`/transactions?account_id=${w.account.id}`).set(bearer(bob.token)).expect(404);
     });
 
+    it('still answers authorisations on a card whose limits are the largest a customer can set', async () => {
+      const w = await wallet('largest-limits', 10000);
+      const largest = 10 ** 15;
+      await setLimits(w, w.card, { per_transaction: largest, daily: largest, monthly: largest });
+      await http()
+        .patch(`/cards/${w.card.id}/limits`)
+        .set(bearer(w.who.token))
+        .send({ monthly: largest + 1 })
+        .expect(400);
+      await approved(w.card);
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 2550, available_balance: 7450 });
+    });
+
     it('clears at a higher amount (a tip): the hold is released and the ledger posts the final amount, with merchant and category', async () => {
       const w = await wallet('tip', 10000);
       const id = await approved(w.card);
@@ -418,8 +431,54 @@ export function cardNetworkScenarios(get: () => Running) {
       expect(await authorisations(w, 'cleared')).toEqual([
         expect.objectContaining({ id, cleared_amount: 4000, forced: true }),
       ]);
+      // But only once: another clearing of it (another network id) is refused, racing or not.
+      const again = await Promise.all(
+        Array.from({ length: 3 }, () => network('clearings', clearing(id, 4000)).expect(409)),
+      );
+      for (const r of again) expect(r.body.code).toBe('already_cleared');
+      expect(await balance(w)).toEqual({ balance: 6000, held_amount: 0, available_balance: 6000 });
+      expect(await authorisations(w, 'cleared')).toEqual([
+        expect.objectContaining({ id, cleared_amount: 4000, transaction_id: late.body.transaction_id }),
+      ]);
       // Unknown authorisations are 404.
       await network('reversals', { authorisation_id: randomUUID() }).expect(404);
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('answers a reversal of a hold the ledger has cleared while the clearing is not yet recorded', async () => {
+      const w = await wallet('reverse.cleared', 10000);
+      const id = await approved(w.card, { amount: 3000 });
+      // A clearing the ledger posted and whose recording has not happened yet (in flight, or crashed
+      // before it and due to be retried by the network).
+      const [settlement] = (
+        await db.query(
+          `SELECT id FROM transactions.ledger_accounts
+            WHERE kind = 'system' AND system_code = 'card_settlement' AND currency = 'GBP' LIMIT 1`,
+        )
+      ).rows;
+      const [posted] = (
+        await db.query(
+          `SELECT outcome FROM transactions.clear_card($1, $2, $3, $4, $5, $6, 3000, 'GBP', 'Starbucks',
+                  'eating_out', $7, 'test', NULL)`,
+          [randomUUID(), ntx(), id, w.card.id, w.account.id, w.who.id, settlement.id],
+        )
+      ).rows;
+      expect(posted.outcome).toBe('posted');
+      // The network reverses it meanwhile: nothing is left to give back, and no 500.
+      for (const body of [
+        { authorisation_id: id },
+        { authorisation_id: id, amount: 500, network_transaction_id: ntx() },
+      ]) {
+        const res = await network('reversals', body).expect(200);
+        expect(res.body).toEqual({ authorisation_id: id, status: 'cleared', released: 0, remaining: 0 });
+      }
+      // Read from the ledger: the balance cache is refreshed by the clearing's caller, skipped here.
+      const [ledger] = (
+        await db.query(`SELECT balance::int, held::int FROM transactions.ledger_accounts WHERE id = $1`, [
+          w.account.id,
+        ])
+      ).rows;
+      expect(ledger).toEqual({ balance: 7000, held: 0 });
       expect((await verify()).ok).toBe(true);
     });
 
@@ -941,6 +1000,8 @@ export function cardNetworkScenarios(get: () => Running) {
         [{ authorisation_id: 'nope' }, 400],
         [{}, 400],
         [{ authorisation_id: id, network_transaction_id: '' }, 400],
+        // A partial reversal without its id would give back again on every retry or replay.
+        [{ authorisation_id: id, amount: 100 }, 400],
       ];
       const refundCases: [unknown, number][] = [
         [{ network_transaction_id: ntx(), amount: 10, currency: 'GBP' }, 400],

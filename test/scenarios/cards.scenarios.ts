@@ -421,6 +421,7 @@ export function cardsScenarios(get: () => Running) {
         [{ per_transaction: 1.5 }, 'per_transaction'],
         [{ monthly: '100' }, 'monthly'],
         [{ monthly: 2 ** 60 }, 'monthly'],
+        [{ monthly: 10 ** 15 + 1 }, 'monthly'],
         [{ online: 'yes' }, 'online'],
         [{ atm: null }, 'atm'],
         [{ blocked_categories: ['casino'] }, 'blocked_categories'],

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CURRENCIES, type Currency } from '@protobank/contracts';
+import { CURRENCIES, MAX_CARD_AMOUNT, type Currency } from '@protobank/contracts';
 import { IsPlainText, Optional, PageQuery } from '@protobank/platform';
 import { Transform } from 'class-transformer';
 import {
@@ -184,13 +184,15 @@ const Limit = (example: number, what: string) => (target: object, key: string) =
     type: 'integer',
     nullable: true,
     minimum: 1,
+    maximum: Number(MAX_CARD_AMOUNT),
     example,
     description: `${what} in minor units; null removes it`,
   })(target, key);
   IsOptional()(target, key);
   IsInt({ message: '$property must be an integer number of minor units, or null' })(target, key);
   Min(1, { message: '$property must be above zero (null removes the limit)' })(target, key);
-  Max(Number.MAX_SAFE_INTEGER)(target, key);
+  // The ledger checks daily and monthly at each authorisation, and takes none above this.
+  Max(Number(MAX_CARD_AMOUNT))(target, key);
 };
 
 /**

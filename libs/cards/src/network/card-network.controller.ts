@@ -83,7 +83,7 @@ export class CardNetworkController {
   @ApiOperation({
     summary: 'Release all or part of an authorisation’s hold',
     description:
-      'Without amount, all that is still held. A hold already cleared, reversed or expired is left as it is (released 0). Send network_transaction_id to make a partial reversal safe to retry.',
+      'Without amount, all that is still held. A hold already cleared, reversed or expired is left as it is (released 0). A partial reversal (amount) needs network_transaction_id (400 without), so a retry or a replay gives back once.',
   })
   @ApiOkResponse({ type: ReversalAnswerDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such approved authorisation' })

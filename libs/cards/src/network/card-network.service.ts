@@ -375,9 +375,20 @@ export class CardNetworkService {
 
   /**
    * Gives back all or part of an authorisation's hold. With a network id, a retry gets the first answer;
-   * without one a full reversal is still safe to repeat (nothing is left to give back), a partial one is not.
+   * without one only a full reversal is taken (repeating it gives back nothing more). A partial one needs
+   * the id: otherwise every retry, or a signed request replayed within the signature's five minutes,
+   * would give back the amount again, until nothing was held for the clearing still to come.
    */
   async reverse(body: ReversalRequestDto): Promise<ReversalAnswerDto> {
+    if (body.amount !== undefined && body.network_transaction_id === undefined) {
+      throw AppError.badRequest('validation_failed', 'Invalid request: network_transaction_id', [
+        {
+          field: 'network_transaction_id',
+          message:
+            'a partial reversal (with amount) needs network_transaction_id, so a retry gives back once',
+        },
+      ]);
+    }
     const run = async () => {
       const authorisation = await this.authorisationById(body.authorisation_id);
       if (!authorisation || authorisation.status === 'declined') {
@@ -398,8 +409,11 @@ export class CardNetworkService {
       return {
         answer,
         record: async (m: EntityManager) => {
+          // A hold the ledger says is cleared is marked so by its clearing, with the entry (one may be
+          // in flight, or crashed before recording it and due to be retried): not from here.
           await m.query(
-            `UPDATE cards.authorisations SET status = CASE WHEN status = 'pending' THEN $2 ELSE status END,
+            `UPDATE cards.authorisations
+                SET status = CASE WHEN status = 'pending' AND $2 <> 'cleared' THEN $2 ELSE status END,
                     released_amount = released_amount + $3, updated_at = now() WHERE id = $1`,
             [authorisation.id, status, result.released.toString()],
           );

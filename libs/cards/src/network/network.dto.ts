@@ -176,7 +176,7 @@ export class ReversalRequestDto {
     example: 'NTX-20261201-000043',
     maxLength: 64,
     description:
-      'The network’s id of this reversal. With it a retried partial reversal gives back once; without it only a full reversal is safe to retry',
+      'The network’s id of this reversal: required with amount (a retried partial reversal then gives back once); a full reversal may leave it out',
   })
   @Optional()
   @Matches(/^[\x21-\x7e]{1,64}$/, { message: '$property must be 1 to 64 visible ASCII characters' })

@@ -182,6 +182,13 @@ export type CardRefundResult =
 /** Most holds one call of expiredHolds returns. */
 export const EXPIRED_HOLDS_MAX_PAGE = 1000;
 
+/**
+ * The largest amount, daily or monthly limit, or release the ledger takes in a card call: far above any
+ * card payment, far below bigint's end. A card's limits are kept within it, or no authorisation on the
+ * card could be asked.
+ */
+export const MAX_CARD_AMOUNT = 10n ** 15n;
+
 export interface TransactionsApi {
   /** Opens the ledger side of a new customer account (idempotent for the same id). */
   openAccount(input: {

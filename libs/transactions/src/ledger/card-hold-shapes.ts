@@ -1,6 +1,7 @@
 import {
   EXPIRED_HOLDS_MAX_PAGE,
   isCurrency,
+  MAX_CARD_AMOUNT,
   type CardClearing,
   type CardHoldRequest,
   type CardRefund,
@@ -9,8 +10,7 @@ import {
 import { AppError, requestFingerprint } from '@protobank/platform';
 import { isUUID } from 'class-validator';
 
-/** The largest amount, limit or release the ledger takes: far above any card payment, far below bigint's end. */
-export const MAX_CARD_AMOUNT = 10n ** 15n;
+export { MAX_CARD_AMOUNT };
 
 const invalid = (field: string, message: string) =>
   AppError.badRequest('validation_failed', `Invalid card request: ${field}`, [{ field, message }]);
