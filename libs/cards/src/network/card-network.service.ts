@@ -111,7 +111,10 @@ export class CardNetworkService {
     // hold, and its recording finds the first decision (one query fewer for every authorisation).
     const card = await this.directory.lookupByPan(body.pan);
     if (!card) {
-      // No card of ours: nothing to record, no one to tell (and the same number always finds none).
+      // No card of ours: nothing to record and no one to tell, unless the network id was decided before
+      // (a retry whose number got garbled on the way): its first answer stands.
+      const first = await this.authorisation(body.network_transaction_id);
+      if (first) return answerOf(first);
       this.decisions.inc({ outcome: 'declined', reason: 'invalid_card' });
       return { approved: false, decline_reason: 'invalid_card' };
     }
