@@ -62,7 +62,7 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
     // Suites register many users from one address; the limit itself is tested with its own client IPs.
     REGISTER_RATE_LIMIT_PER_MINUTE: '10000',
     // Above what a suite's own logins from loopback reach in a minute; the limit test reads it from here.
-    LOGIN_RATE_LIMIT_PER_MINUTE: '200',
+    LOGIN_RATE_LIMIT_PER_MINUTE: '400',
     // Short, so the refresh scenarios can wait past it; long enough for ten parallel refreshes on a busy
     // machine (the tests read it from here).
     REFRESH_REUSE_GRACE_SECONDS: '3',
