@@ -526,6 +526,20 @@ describe('ledger and accounts contracts', () => {
         amount: '2550',
         remaining: '2550',
       });
+      // What the ledger holds, as the cards module asks after a replay.
+      await expect(api().getHold(request.hold_id)).resolves.toEqual({
+        hold_id: request.hold_id,
+        network_transaction_id: request.network_transaction_id,
+        card_id: c.cardId,
+        account_id: c.account,
+        owner_id: c.owner,
+        amount: 2550n,
+        remaining: 2550n,
+        currency: 'GBP',
+        status: 'active',
+      });
+      await expect(api().getHold(randomUUID())).resolves.toBeNull();
+      await expect(api().getHold('not-a-uuid')).resolves.toBeNull();
       await expect(verify()).resolves.toMatchObject({ ok: true });
     });
 

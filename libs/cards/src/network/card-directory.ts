@@ -11,6 +11,7 @@ import { hasExpired, PAN_LENGTH } from '../data/pan';
 /** A card as the card network's side needs it: never the number, the CVC or the ciphertext. */
 export interface CardRecord {
   id: string;
+  last4: string;
   owner_id: string;
   account_id: string;
   currency: Currency;
@@ -39,6 +40,7 @@ export type CardDataDecline = 'expired' | 'invalid_card' | 'invalid_cvc' | null;
 
 interface Row {
   id: string;
+  last4: string;
   owner_id: string;
   account_id: string;
   currency: Currency;
@@ -74,16 +76,26 @@ export class CardDirectory {
   /** The card with this number; null when there is none (or the input is not a 16-digit number). */
   async lookupByPan(pan: string, m: EntityManager = this.dataSource.manager): Promise<CardRecord | null> {
     if (typeof pan !== 'string' || pan.length !== PAN_LENGTH || !/^\d+$/.test(pan)) return null;
+    return this.find(m, 'pan_hash = $1', this.keys.hash(pan));
+  }
+
+  /** The card with this id; null when there is none. */
+  async byId(id: string, m: EntityManager = this.dataSource.manager): Promise<CardRecord | null> {
+    return this.find(m, 'id = $1', id);
+  }
+
+  private async find(m: EntityManager, where: string, value: unknown): Promise<CardRecord | null> {
     const [row] = (await m.query(
-      `SELECT id, owner_id, account_id, currency, status, blocked_by_staff, expiry_month, expiry_year,
+      `SELECT id, last4, owner_id, account_id, currency, status, blocked_by_staff, expiry_month, expiry_year,
               limit_per_transaction, limit_daily, limit_monthly, online_allowed, contactless_allowed,
               atm_allowed, blocked_categories
-         FROM cards.cards WHERE pan_hash = $1`,
-      [this.keys.hash(pan)],
+         FROM cards.cards WHERE ${where}`,
+      [value],
     )) as Row[];
     if (!row) return null;
     return {
       id: row.id,
+      last4: row.last4,
       owner_id: row.owner_id,
       account_id: row.account_id,
       currency: row.currency,

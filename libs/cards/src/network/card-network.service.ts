@@ -56,6 +56,13 @@ interface AuthorisationRow {
 const AUTHORISATION_COLUMNS = `a.id, a.card_id, c.last4, a.owner_id, a.account_id, a.network_transaction_id,
   a.amount, a.currency, a.merchant, a.category, a.channel, a.status, a.decline_reason`;
 
+/** What an authorisation is recorded as: the card, the amount and the currency it was decided on. */
+interface Facts {
+  card: CardRecord;
+  amount: number;
+  currency: string;
+}
+
 type Decision = { approved: true } | { approved: false; reason: CardDeclineReason };
 
 const CHANNEL_ALLOWED: Record<CardChannel, (l: CardRecord['limits']) => boolean> = {
@@ -122,6 +129,7 @@ export class CardNetworkService {
     const category = this.directory.categoryOf(body.merchant.category_code);
     const local = this.cardDecline(card, body, category);
     let decision: Decision;
+    let facts: Facts = { card, amount: body.amount, currency: body.currency };
     if (local) decision = { approved: false, reason: local };
     else {
       const result = await this.ledger.authoriseCard({
@@ -139,8 +147,9 @@ export class CardNetworkService {
         expires_at: this.directory.holdExpiresAt().toISOString(),
       });
       decision = result.approved ? { approved: true } : { approved: false, reason: result.decline_reason };
+      if (result.replayed) facts = await this.asFirstDecided(holdId, facts);
     }
-    if (!(await this.record(holdId, body, card, category, decision))) {
+    if (!(await this.record(holdId, body, facts, category, decision))) {
       // Another attempt recorded its decision first: that is the answer, and a hold goes with a decline.
       const first = (await this.authorisation(body.network_transaction_id))!;
       if (decision.approved && first.status === 'declined') await this.release(holdId);
@@ -156,6 +165,18 @@ export class CardNetworkService {
     return decision.approved
       ? { approved: true, authorisation_id: holdId }
       : { approved: false, decline_reason: decision.reason };
+  }
+
+  /**
+   * The card, amount and currency a replayed authorisation was decided on: the ledger replays the first
+   * attempt's decision, and a retry that differs from it (another card under the same network id, another
+   * amount after a crash) is recorded as what the ledger holds, not as what the retry said.
+   */
+  private async asFirstDecided(holdId: string, asked: Facts): Promise<Facts> {
+    const hold = await this.ledger.getHold(holdId);
+    if (!hold) return asked;
+    const card = hold.card_id === asked.card.id ? asked.card : await this.directory.byId(hold.card_id);
+    return { card: card ?? asked.card, amount: jsonAmount(hold.amount), currency: hold.currency };
   }
 
   /** The card's own reasons to decline, in the order a card processor checks them. */
@@ -184,18 +205,18 @@ export class CardNetworkService {
   private async record(
     id: string,
     body: AuthorisationRequestDto,
-    card: CardRecord,
+    { card, amount, currency }: Facts,
     category: string,
     decision: Decision,
   ): Promise<boolean> {
     const event = {
       authorisation_id: id,
       card_id: card.id,
-      last4: body.pan.slice(-4),
+      last4: card.last4,
       owner_id: card.owner_id,
       account_id: card.account_id,
-      amount: body.amount,
-      currency: body.currency,
+      amount,
+      currency,
       merchant_name: body.merchant.name,
       merchant_category_code: body.merchant.category_code,
       category,
@@ -214,9 +235,9 @@ export class CardNetworkService {
         card.owner_id,
         card.account_id,
         body.network_transaction_id,
-        body.amount,
+        amount,
         // What the network asked for: a currency we do not hold is declined, and kept as asked.
-        body.currency,
+        currency,
         JSON.stringify(merchantOf(body.merchant)),
         category,
         body.channel,

@@ -179,6 +179,21 @@ export type CardRefundResult =
   | { transaction_id: string; created_at: string; replayed: boolean }
   | { refused: 'account_closed' | 'account_not_found' | 'currency_mismatch' };
 
+/** A hold as the ledger keeps it: whose, how much, and what became of it. */
+export interface CardHold {
+  hold_id: string;
+  network_transaction_id: string;
+  card_id: string;
+  account_id: string;
+  owner_id: string;
+  /** Authorised, minor units. */
+  amount: bigint;
+  /** Still held. */
+  remaining: bigint;
+  currency: Currency;
+  status: CardHoldStatus | 'declined';
+}
+
 /** Most holds one call of expiredHolds returns. */
 export const EXPIRED_HOLDS_MAX_PAGE = 1000;
 
@@ -254,6 +269,12 @@ export interface TransactionsApi {
    * EXPIRED_HOLDS_MAX_PAGE): the cards module releases each with reason expired.
    */
   expiredHolds(now: string, limit: number): Promise<{ hold_id: string; card_id: string }[]>;
+  /**
+   * The hold (or recorded decline) with this id; null when there is none. What a replayed authorisation
+   * holds: a retry that differs from its first attempt (another card, another amount) is recorded as the
+   * first attempt was decided.
+   */
+  getHold(holdId: string): Promise<CardHold | null>;
 }
 
 export const TRANSACTIONS_API = Symbol('TRANSACTIONS_API');
@@ -275,5 +296,6 @@ export const TransactionsContract = defineContract<TransactionsApi>({
     releaseHold: 'transactions.release-hold',
     refundCard: 'transactions.refund-card',
     expiredHolds: 'transactions.expired-holds',
+    getHold: 'transactions.get-hold',
   },
 });

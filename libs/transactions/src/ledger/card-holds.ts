@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type {
   CardClearing,
+  CardHold,
   CardClearingResult,
   CardHoldDeclineReason,
   CardHoldRequest,
@@ -236,4 +237,17 @@ export class CardHolds {
       [now, limit],
     )) as { hold_id: string; card_id: string }[];
   }
+
+  async hold(id: string): Promise<CardHold | null> {
+    if (typeof id !== 'string' || !UUID.test(id)) return null;
+    const [row] = (await this.dataSource.query(
+      `SELECT id AS hold_id, network_transaction_id, card_id, account_id, owner_id, amount::text AS amount,
+              remaining::text AS remaining, currency, status
+         FROM transactions.holds WHERE id = $1`,
+      [id],
+    )) as (Omit<CardHold, 'amount' | 'remaining'> & { amount: string; remaining: string })[];
+    return row ? { ...row, amount: BigInt(row.amount), remaining: BigInt(row.remaining) } : null;
+  }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

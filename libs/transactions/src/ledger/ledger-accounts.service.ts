@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type {
   CardClearing,
   CardClearingResult,
+  CardHold,
   CardHoldRequest,
   CardHoldResult,
   CardRefund,
@@ -225,6 +226,10 @@ export class LedgerAccountsService implements TransactionsApi {
 
   expiredHolds(now: string, limit: number): Promise<{ hold_id: string; card_id: string }[]> {
     return this.cards.expired(now, limit);
+  }
+
+  getHold(holdId: string): Promise<CardHold | null> {
+    return this.cards.hold(holdId);
   }
 
   /**
