@@ -46,7 +46,6 @@ const MERCHANTS = [
 const run = Date.now().toString(36);
 
 const say = (line) => process.stdout.write(`${line}\n`);
-const sleep = (n) => new Promise((r) => setTimeout(r, n));
 const runs = scratchRuns('cards');
 const stopped = () => runs.interrupted;
 
@@ -54,18 +53,6 @@ const stopped = () => runs.interrupted;
 function sign(secret, payload) {
   const t = Math.floor(Date.now() / 1000);
   return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${payload}`).digest('hex')}`;
-}
-
-/** The first admin's token; an app we started creates it in the background, so a 401 is retried there. */
-async function adminToken(api) {
-  for (let i = 0; ; i++) {
-    const res = await api.request('POST', '/auth/login', {
-      body: { email: process.env.ADMIN_EMAIL, password: process.env.ADMIN_PASSWORD },
-    });
-    if (res.status !== 401 || target || i >= 60)
-      return (await api.expect(res, 200, 'admin login')).access_token;
-    await sleep(500);
-  }
 }
 
 /** Customers with their funded accounts, each with a card on its first account (number, expiry, CVC). */
@@ -124,7 +111,7 @@ async function measure(base, databaseUrl, secret) {
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
   try {
-    const admin = await runs.guard(adminToken(api));
+    const admin = await runs.guard(api.adminToken({ waitMs: target ? 0 : 60000, stopped }));
     const { customers, cards } = await setup(api, admin);
     const load = { clients, seconds, warmupMs: WARMUP_MS, stopped };
     const transfers = uniformTransfers(api, customers);

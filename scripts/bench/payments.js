@@ -59,19 +59,6 @@ const secs = (n) => `${(n / 1000).toFixed(1)} s`;
 const runs = scratchRuns('payments');
 const stopped = () => runs.interrupted;
 
-/** The first admin's token; an app we started creates it in the background, so a 401 is retried there. */
-async function adminToken(api) {
-  const until = Date.now() + (target ? 0 : 60000);
-  for (;;) {
-    const res = await api.request('POST', '/auth/login', {
-      body: { email: process.env.ADMIN_EMAIL, password: process.env.ADMIN_PASSWORD },
-    });
-    if (res.status !== 401 || Date.now() > until || stopped())
-      return (await api.expect(res, 200, 'admin login')).access_token;
-    await sleep(500);
-  }
-}
-
 /** Customers, payees and `orders` standing orders starting tomorrow; times each step. */
 async function setup(api, admin, tomorrow) {
   let t = Date.now();
@@ -224,7 +211,7 @@ async function measure(base, databaseUrl) {
         [TIME_ZONE],
       )
     ).rows;
-    const admin = await runs.guard(adminToken(api));
+    const admin = await runs.guard(api.adminToken({ waitMs: target ? 0 : 60000, stopped }));
     const customers = await setup(api, admin, tomorrow);
 
     // The mix runs before and after the drain, and transfers/s is their mean: on a shared machine the

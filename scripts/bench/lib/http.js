@@ -60,7 +60,23 @@ function httpClient(base, { maxSockets }) {
   const login = async (email, password) =>
     (await call('POST', '/auth/login', { body: { email, password }, what: `login ${email}` })).access_token;
 
-  return { agent, request, expect, call, login };
+  /**
+   * The token of the admin in ADMIN_EMAIL/ADMIN_PASSWORD. An app a benchmark started creates that admin in
+   * the background, so a 401 is retried for up to `waitMs` (0: a running deployment's admin exists).
+   */
+  async function adminToken({ waitMs = 0, stopped = () => false } = {}) {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const res = await request('POST', '/auth/login', {
+        body: { email: process.env.ADMIN_EMAIL, password: process.env.ADMIN_PASSWORD },
+      });
+      if (res.status !== 401 || Date.now() > until || stopped())
+        return (await expect(res, 200, 'admin login')).access_token;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
+  return { agent, request, expect, call, login, adminToken };
 }
 
 module.exports = { Stop, httpClient };
