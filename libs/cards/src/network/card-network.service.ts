@@ -556,20 +556,19 @@ export class CardNetworkService {
     });
   }
 
-  private async authorisation(networkId: string): Promise<AuthorisationRow | undefined> {
-    const [row] = (await this.dataSource.query(
-      `SELECT ${AUTHORISATION_COLUMNS} FROM cards.authorisations a JOIN cards.cards c ON c.id = a.card_id
-        WHERE a.network_transaction_id = $1`,
-      [networkId],
-    )) as AuthorisationRow[];
-    return row;
+  private authorisation(networkId: string): Promise<AuthorisationRow | undefined> {
+    return this.authorisationWhere('a.network_transaction_id = $1', networkId);
   }
 
-  private async authorisationById(id: string): Promise<AuthorisationRow | undefined> {
+  private authorisationById(id: string): Promise<AuthorisationRow | undefined> {
+    return this.authorisationWhere('a.id = $1', id);
+  }
+
+  private async authorisationWhere(where: string, value: string): Promise<AuthorisationRow | undefined> {
     const [row] = (await this.dataSource.query(
       `SELECT ${AUTHORISATION_COLUMNS} FROM cards.authorisations a JOIN cards.cards c ON c.id = a.card_id
-        WHERE a.id = $1`,
-      [id],
+        WHERE ${where}`,
+      [value],
     )) as AuthorisationRow[];
     return row;
   }
