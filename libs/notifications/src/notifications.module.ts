@@ -16,6 +16,7 @@ import {
 import { WebhookClient } from './delivery/channels/webhook';
 import { DeliveryQueue } from './delivery/delivery-queue';
 import { DeliveryProcessor } from './delivery/delivery.processor';
+import { InAppNow } from './delivery/in-app-now';
 import { FailedDeliveriesController } from './delivery/failed-deliveries.controller';
 import { FailedDeliveriesService } from './delivery/failed-deliveries.service';
 import { NotificationQueues } from './delivery/queues';
@@ -33,8 +34,9 @@ import { StreamHub } from './stream/stream-hub';
 
 /**
  * Notifications: events in (transactions, payments, registration, KYC), stored notifications and preferences, and
- * delivery per channel (in-app stream, e-mail, SMS, push) through a BullMQ queue with retries
- * (@nestjs/bullmq: its queues are in delivery/queues.ts).
+ * delivery per channel: the in-app stream at once after commit (InAppNow), e-mail, SMS and push through a
+ * BullMQ queue with retries (@nestjs/bullmq: its queues are in delivery/queues.ts), which also takes an
+ * in-app push that failed.
  */
 @Module({
   imports: [
@@ -72,6 +74,7 @@ import { StreamHub } from './stream/stream-hub';
     PreferencesService,
     Notifier,
     DeliveryQueue,
+    InAppNow,
     DeliveryProcessor,
     FailedDeliveriesService,
     StreamHub,

@@ -3,6 +3,7 @@ import { InboxService } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { DELIVERY_CHANNELS, type DeliveryChannel } from '../delivery/channels/channel';
 import { DeliveryQueue } from '../delivery/delivery-queue';
+import { InAppNow, type InAppDelivery } from '../delivery/in-app-now';
 import type { DeliveryJob } from '../delivery/queues';
 import { enabledChannels } from '../preferences/preference-rules';
 import { PreferencesService } from '../preferences/preferences.service';
@@ -10,8 +11,8 @@ import type { Draft } from './draft';
 
 /**
  * Stores the notifications an event gives and one delivery per enabled channel, in one transaction with
- * the event's inbox record: a redelivered event finds its id and adds nothing. The deliveries go to the
- * queue after commit.
+ * the event's inbox record: a redelivered event finds its id and adds nothing. After commit, in-app
+ * deliveries are sent at once (InAppNow) and the others go to the queue.
  */
 @Injectable()
 export class Notifier {
@@ -19,11 +20,13 @@ export class Notifier {
     private readonly inbox: InboxService,
     private readonly preferences: PreferencesService,
     private readonly deliveries: DeliveryQueue,
+    private readonly inAppNow: InAppNow,
     @Inject(DELIVERY_CHANNELS) private readonly channels: DeliveryChannel[],
   ) {}
 
   async notify(consumer: string, eventId: string, drafts: Draft[]): Promise<void> {
     const jobs: DeliveryJob[] = [];
+    const inApp: InAppDelivery[] = [];
     await this.inbox.once('notifications', consumer, eventId, async (m) => {
       if (drafts.length === 0) return;
       const prefs = await this.preferences.forUsers(m, [...new Set(drafts.map((d) => d.user_id))]);
@@ -34,7 +37,7 @@ export class Notifier {
            FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $8::jsonb[])
              AS t(id, user_id, category, type, title, body, data)
          ON CONFLICT (source_event_id, user_id, type) WHERE source_event_id IS NOT NULL DO NOTHING
-         RETURNING id`,
+         RETURNING id, created_at`,
         [
           ids,
           drafts.map((d) => d.user_id),
@@ -45,13 +48,14 @@ export class Notifier {
           eventId,
           drafts.map((d) => JSON.stringify(d.data)),
         ],
-      )) as { id: string }[];
-      const storedIds = new Set(stored.map((r) => r.id));
+      )) as { id: string; created_at: Date }[];
+      const storedAt = new Map(stored.map((r) => [r.id, r.created_at]));
       const rows = drafts.flatMap((d, i) =>
-        storedIds.has(ids[i])
+        storedAt.has(ids[i])
           ? enabledChannels(prefs.get(d.user_id)!, d.category).map((channel) => ({
               id: randomUUID(),
               notification_id: ids[i],
+              draft: d,
               user_id: d.user_id,
               channel,
               // A channel that cannot send (not configured) is recorded as skipped now, with no job.
@@ -72,8 +76,27 @@ export class Notifier {
           rows.map((r) => r.skipped),
         ],
       );
-      jobs.push(...rows.filter((r) => !r.skipped).map((r) => ({ delivery_id: r.id, generation: 0 })));
+      for (const r of rows) {
+        if (r.skipped) continue;
+        if (r.channel !== 'in_app') jobs.push({ delivery_id: r.id, generation: 0 });
+        else {
+          const { category, type, title, body, data } = r.draft;
+          const created_at = storedAt.get(r.notification_id)!.toISOString();
+          const notification = {
+            id: r.notification_id,
+            category,
+            type,
+            title,
+            body,
+            data,
+            created_at,
+            read_at: null,
+          };
+          inApp.push({ delivery_id: r.id, user_id: r.user_id, notification });
+        }
+      }
     });
+    await this.inAppNow.sendAfterCommit(inApp);
     await this.deliveries.enqueueAfterCommit(jobs);
   }
 }

@@ -31,7 +31,7 @@ export class NotificationEntity {
   body: string;
 
   @Column('jsonb', { default: () => "'{}'" })
-  data: Record<string, string | number | null>;
+  data: Record<string, string | number | boolean | null>;
 
   @Column('uuid', { nullable: true })
   source_event_id: string | null;
