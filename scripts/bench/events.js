@@ -258,7 +258,7 @@ async function main() {
       '  (clock_timestamp() in the posting, within a millisecond of its commit), read from GET /notifications and\n' +
       '  the 201: one Postgres clock, no client clock; ISO strings with milliseconds, so +-1 ms.\n' +
       "  201 -> SSE: arrival of the chunk carrying the notification on that user's stream - arrival of the 201,\n" +
-      "  both on this process's monotonic clock; it adds the delivery queue and Redis pub/sub to the store.",
+      "  both on this process's monotonic clock; it adds the in-app push (Redis pub/sub) to the store.",
   );
 }
 
