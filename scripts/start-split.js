@@ -12,11 +12,14 @@ const { runOnce, spawnApp, stop, waitReady } = require('./lib/processes');
 
 /**
  * Starts the eight services and the edge. `ports` overrides the service ports (tests use free ones);
- * `logDir` sends each app's output to <logDir>/<app>.log instead of this terminal.
+ * `logDir` sends each app's output to <logDir>/<app>.log instead of this terminal; `migrateUrl` is where
+ * the migrate one-shot connects when DATABASE_URL goes through PgBouncer.
  */
-async function startSplit({ env, ports = {}, edgePort = EDGE_PORT, logDir, host = '0.0.0.0' }) {
+async function startSplit({ env, ports = {}, edgePort = EDGE_PORT, logDir, host = '0.0.0.0', migrateUrl }) {
   const logFile = (app) => (logDir ? path.join(logDir, `${app}.log`) : undefined);
-  await runOnce('migrate', env, { logFile: logFile('migrate') });
+  // migrateUrl: straight to Postgres when DATABASE_URL goes through PgBouncer, as in docker-compose.split.yml.
+  const migrateEnv = migrateUrl ? { ...env, DATABASE_URL: migrateUrl } : env;
+  await runOnce('migrate', migrateEnv, { logFile: logFile('migrate') });
   const upstreams = {};
   const children = SERVICE_NAMES.map((service) => {
     const port = ports[service] ?? SERVICES[service].port;

@@ -32,6 +32,8 @@ interface StartSplit {
     edgePort?: number;
     logDir?: string;
     host?: string;
+    /** Where the migrate one-shot connects, when DATABASE_URL goes through PgBouncer. */
+    migrateUrl?: string;
   }): Promise<SplitRun>;
 }
 

@@ -3,6 +3,7 @@
  * process or nine answer it.
  */
 import { processes, startSplit, topology, type AppProcess } from './processes';
+import { startPgBouncer, type PgBouncer } from './pgbouncer';
 import { createTestEnv, type TestEnv } from './test-env';
 import { join } from 'node:path';
 
@@ -25,6 +26,7 @@ export async function startTopology(
 ): Promise<Running> {
   const t = await createTestEnv(kind);
   const env = { ...t.env, ...extraEnv };
+  let pgbouncer: PgBouncer | undefined;
   try {
     if (kind === 'monolith') {
       const port = await processes.freePort();
@@ -58,7 +60,18 @@ export async function startTopology(
       ports[service] = await processes.freePort();
     }
     const edgePort = await processes.freePort();
-    const split = await startSplit({ env, ports, edgePort, logDir: t.logDir, host: '127.0.0.1' });
+    // As in production: queries through PgBouncer in transaction mode, LISTEN, session locks and the
+    // migration straight to Postgres.
+    pgbouncer = await startPgBouncer(t.databaseUrl, join(t.logDir, 'pgbouncer.log'));
+    const split = await startSplit({
+      env: { ...env, DATABASE_URL: pgbouncer.url, DATABASE_LISTEN_URL: t.databaseUrl },
+      ports,
+      edgePort,
+      logDir: t.logDir,
+      host: '127.0.0.1',
+      migrateUrl: t.databaseUrl,
+    });
+    const bouncer = pgbouncer;
     return {
       kind,
       baseUrl: `http://127.0.0.1:${edgePort}`,
@@ -67,10 +80,12 @@ export async function startTopology(
       children: split.children,
       async stop() {
         await split.stop();
+        await bouncer.stop();
         await t.cleanup();
       },
     };
   } catch (err) {
+    await pgbouncer?.stop();
     await t.cleanup();
     throw new Error(`${kind} did not start (logs in ${t.logDir}): ${(err as Error).message}`);
   }

@@ -7,6 +7,7 @@ export * from './context/request-context';
 export * from './database/data-source-options';
 export * from './database/ensure-database';
 export * from './database/idempotency-retention';
+export * from './database/session-lock';
 export * from './errors/app-error';
 export * from './http/error-response.dto';
 export * from './logging/logger';

@@ -15,6 +15,7 @@ import {
   OutboxRelay,
   OutboxService,
   type OutboxEntry,
+  withSessionLock,
 } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -44,7 +45,10 @@ export interface SweepCounts {
   errors: number;
 }
 
-/** Session advisory lock of the sweep: one sweep at a time across every payments instance. */
+/**
+ * Session advisory lock of the sweep: one sweep at a time across every payments instance (on a direct
+ * connection, see withSessionLock: behind PgBouncer a pooled one would leak it).
+ */
 const SWEEP_LOCK = 0x7061_7973; // "pays"
 /** How long a sweep asked for while another runs waits before trying for the lock again. */
 const LOCK_RETRY_MS = 200;
@@ -76,7 +80,7 @@ interface DueOrder {
  * Exactly once: a payment is marked `processing` before it is posted, and recorded after. A crash in
  * between leaves it `processing`; the next sweep posts it again under the same key and the ledger
  * answers with the first entry, so it is recorded once, as paid once. Only one sweep runs at a time
- * (a Postgres advisory lock, held on its own connection: a crashed sweeper's lock goes with it).
+ * (a Postgres advisory lock, held on its own direct connection: a crashed sweeper's lock goes with it).
  */
 @Injectable()
 export class DueSweep implements BeforeApplicationShutdown {
@@ -107,28 +111,14 @@ export class DueSweep implements BeforeApplicationShutdown {
 
   /**
    * Runs one sweep, after any sweep already running (on any instance) has finished. A caller waits
-   * without holding a connection: callers blocked in pg_advisory_lock each held one, and a few staff
-   * run-due calls at once emptied the pool the running sweep needed, failing every request of the
-   * process (and the sweep's payments) until they timed out.
+   * holding no connection, and tries every LOCK_RETRY_MS on one of its own (not the pool's): callers
+   * blocked in pg_advisory_lock each held a pooled one, and a few staff run-due calls at once emptied
+   * the pool the running sweep needed, failing every request of the process until they timed out.
    */
   async run(): Promise<SweepCounts> {
     for (;;) {
-      const runner = this.dataSource.createQueryRunner();
-      await runner.connect();
-      try {
-        const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
-          SWEEP_LOCK,
-        ])) as { locked: boolean }[];
-        if (locked) {
-          try {
-            return await this.sweep();
-          } finally {
-            await runner.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK]);
-          }
-        }
-      } finally {
-        await runner.release();
-      }
+      const held = await withSessionLock(this.config.databaseListenUrl, SWEEP_LOCK, () => this.sweep());
+      if (held.locked) return held.value;
       await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
     }
   }

@@ -45,7 +45,7 @@ export const CONFIG_SCHEMA = {
     kind: 'url',
     protocols: ['postgres:', 'postgresql:'],
     secret: true,
-    doc: 'Direct PostgreSQL connection for LISTEN (outbox wake-ups) when DATABASE_URL goes through PgBouncer; defaults to DATABASE_URL.',
+    doc: 'Direct PostgreSQL connection, for what needs a session of its own when DATABASE_URL goes through PgBouncer: LISTEN (outbox wake-ups) and session advisory locks (the payments sweep); defaults to DATABASE_URL.',
   },
   DATABASE_POOL_SIZE: { kind: 'int', min: 1, max: 200, default: '10', doc: 'Connections per process.' },
   REDIS_URL: {
