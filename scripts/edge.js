@@ -14,6 +14,8 @@
 const http = require('node:http');
 const { randomUUID } = require('node:crypto');
 const { EDGE_PORT, SERVICES, SERVICE_NAMES, serviceForPath } = require('./lib/topology');
+// Readiness over every service and the merged OpenAPI document, shared with nginx (njs loads the same file).
+const shared = require('../docker/nginx/edge.mjs').default;
 
 const HOP_BY_HOP = [
   'connection',
@@ -82,57 +84,22 @@ async function readiness(upstreams, res, requestId) {
     SERVICE_NAMES.map(async (s) => {
       try {
         const { status, body } = await getJson(`${upstreams[s]}/health/ready`);
-        return { service: s, ok: status === 200, body };
+        return { service: s, ok: status === 200, message: body && body.message };
       } catch (err) {
-        return { service: s, ok: false, body: { message: err.message } };
+        return { service: s, ok: false, message: err.message };
       }
     }),
   );
-  const failing = results.filter((r) => !r.ok);
-  if (failing.length === 0) {
-    return sendJson(
-      res,
-      200,
-      { status: 'ok', services: Object.fromEntries(results.map((r) => [r.service, 'up'])) },
-      requestId,
-    );
-  }
-  sendError(
-    res,
-    503,
-    'not_ready',
-    `not ready: ${failing.map((f) => f.service).join(', ')}`,
-    requestId,
-    failing.map((f) => ({ field: f.service, message: (f.body && f.body.message) || 'down' })),
-  );
+  const answer = shared.readinessAnswer(results, requestId);
+  sendJson(res, answer.status, answer.body, requestId);
 }
 
 async function mergedDocs(upstreams) {
   const docs = await Promise.all(
     SERVICE_NAMES.map((s) => getJson(`${upstreams[s]}/docs-json`).then((r) => r.body)),
   );
-  const merged = {
-    ...docs[0],
-    info: { ...docs[0].info, title: 'Protobank API' },
-    paths: {},
-    components: { ...docs[0].components, schemas: {} },
-  };
-  docs.forEach((doc, i) => {
-    for (const [p, item] of Object.entries(doc.paths || {})) {
-      if (p === '/metrics') continue; // scraped per service, not through the edge
-      // Health, docs and metrics exist in every service: the edge's own copy is the first one.
-      if (serviceForPath(p) === SERVICE_NAMES[i] || !merged.paths[p]) merged.paths[p] = item;
-    }
-    Object.assign(merged.components.schemas, (doc.components && doc.components.schemas) || {});
-  });
-  return merged;
+  return shared.mergeDocs(docs, SERVICE_NAMES, serviceForPath);
 }
-
-const DOCS_INIT = `window.onload = function () {
-  window.ui = SwaggerUIBundle({ url: '/docs-json', dom_id: '#swagger-ui', deepLinking: true,
-    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], plugins: [SwaggerUIBundle.plugins.DownloadUrl],
-    layout: 'StandaloneLayout' });
-};`;
 
 /** Same rule as repeatedHeader() in libs/platform/src/http/configure-http.ts: Node keeps only the first. */
 function repeatedHeader(rawHeaders) {
@@ -228,7 +195,7 @@ function createEdge({
       if (path === '/docs-json') return sendJson(res, 200, await mergedDocs(upstreams), requestId);
       if (path === '/docs/swagger-ui-init.js') {
         res.writeHead(200, { 'content-type': 'application/javascript; charset=utf-8' });
-        return res.end(DOCS_INIT);
+        return res.end(shared.DOCS_INIT);
       }
       if (path === '/docs' || path.startsWith('/docs/'))
         return proxy(req, res, upstreams[docsFrom], requestId);

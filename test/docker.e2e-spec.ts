@@ -138,7 +138,7 @@ describe('docker deployment files', () => {
       expect(Object.keys(migrate.depends_on ?? {})).not.toContain('pgbouncer');
     });
 
-    it('puts nginx on edge_port in front of every service, with the generated config', () => {
+    it('puts nginx on edge_port in front of every service, with the generated config and its njs module', () => {
       const nginx = split.services.nginx;
       expect(nginx.ports?.map((p) => Number(p.target))).toEqual([EDGE_PORT]);
       for (const name of SERVICE_NAMES) expect(nginx.depends_on?.[name]?.condition).toBe('service_healthy');
@@ -149,6 +149,8 @@ describe('docker deployment files', () => {
         (m) => m.endsWith(':/etc/nginx/nginx.conf') || m.includes(':/etc/nginx/nginx.conf:'),
       );
       expect(conf).toContain('nginx/nginx.conf');
+      const module = mounts.find((m) => m.includes(':/etc/nginx/edge.mjs'));
+      expect(module).toContain('nginx/edge.mjs');
     });
   });
 
@@ -175,8 +177,8 @@ describe('docker deployment files', () => {
           expect(routes).toContainEqual({ prefix, service: name });
         }
       }
-      // /docs and /docs-json go to auth; nothing else is routed that services.json does not name.
-      const claimed = routes.filter((r) => !['/docs', '/docs-json'].includes(r.prefix));
+      // /docs (Swagger UI's page and assets) goes to auth; nothing else is routed that services.json does not name.
+      const claimed = routes.filter((r) => r.prefix !== '/docs');
       for (const { prefix, service } of claimed) {
         expect(SERVICES[service as keyof typeof SERVICES].prefixes).toContain(prefix);
       }
@@ -207,14 +209,29 @@ describe('docker deployment files', () => {
       expect(text).toMatch(/^\s*proxy_request_buffering on;$/m);
     });
 
-    it('answers /health/live itself and sends /docs to the auth service', () => {
-      expect(matchNginxLocation(locations, '/health/live')).toMatchObject({
-        modifier: '=',
-        upstream: undefined,
-      });
+    it('answers health and the merged docs itself (njs), and sends Swagger UI to the auth service', () => {
+      for (const p of [
+        '/health/live',
+        '/health',
+        '/health/ready',
+        '/docs-json',
+        '/docs/swagger-ui-init.js',
+      ]) {
+        expect(matchNginxLocation(locations, p)).toMatchObject({
+          modifier: '=',
+          path: p,
+          upstream: undefined,
+        });
+      }
+      expect(text).toMatch(/location = \/health\/ready \{\s*js_content edge\.ready;/);
+      expect(text).toMatch(/location = \/docs-json \{\s*js_content edge\.docs;/);
       expect(matchNginxLocation(locations, '/docs')?.upstream).toBe('auth');
       expect(matchNginxLocation(locations, '/docs/swagger-ui.css')?.upstream).toBe('auth');
-      expect(matchNginxLocation(locations, '/docs-json')?.upstream).toBe('auth');
+      // The edge's subrequests to each service are internal: no client reaches /_edge/...
+      expect(matchNginxLocation(locations, '/_edge/ready/auth')).toMatchObject({
+        path: '/',
+        upstream: undefined,
+      });
       expect(matchNginxLocation(locations, '/nowhere')).toMatchObject({ path: '/', upstream: undefined });
     });
   });

@@ -23,6 +23,7 @@ import { eventually } from './support/test-env';
 import { bearer, firstAdmin, newCustomer } from './support/actors';
 import { openStream } from './support/event-stream';
 import { deposit, openAccount, promote, transfer, verifiedCustomer } from './support/banking';
+import { startNginxEdge, type NginxEdge } from './support/nginx-edge';
 import { startTopology, type Running } from './support/topologies';
 
 const PLATFORM_PATHS = /^\/(health|docs|metrics)(\/|$)/;
@@ -70,6 +71,71 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
       expect({ service, status: res.status }).toEqual({ service, status: 200 });
       expect(res.body.details.rabbitmq).toEqual({ status: 'up' });
     }
+  });
+
+  describe('nginx, the compose edge (docker/nginx/nginx.conf and its njs module)', () => {
+    let nginx: NginxEdge;
+    beforeAll(async () => {
+      nginx = await startNginxEdge(running.services, join(running.t.logDir, 'nginx.log'));
+    });
+    afterAll(async () => {
+      await nginx?.stop();
+    });
+
+    it('answers /health/ready over every service, as the local edge does', async () => {
+      const local = await request(running.baseUrl).get('/health/ready').expect(200);
+      for (const path of ['/health/ready', '/health']) {
+        const res = await request(nginx.baseUrl).get(path).set('X-Request-Id', 'nginx-ready-1').expect(200);
+        expect(res.body).toEqual(local.body);
+        expect(res.headers['x-request-id']).toBe('nginx-ready-1');
+      }
+      expect(Object.keys(local.body.services as object).sort()).toEqual(Object.keys(running.services).sort());
+    });
+
+    it('answers 503 in the error shape naming a service that does not answer', async () => {
+      const port = await processes.freePort(); // nothing listens there
+      const broken = await startNginxEdge(
+        { ...running.services, analytics: `http://127.0.0.1:${port}` },
+        join(running.t.logDir, 'nginx-broken.log'),
+      );
+      try {
+        const res = await request(broken.baseUrl)
+          .get('/health/ready')
+          .set('X-Request-Id', 'nginx-ready-2')
+          .expect(503);
+        expect(res.body).toMatchObject({
+          status: 503,
+          code: 'not_ready',
+          message: 'not ready: analytics',
+          request_id: 'nginx-ready-2',
+        });
+        expect(res.body.details).toEqual([{ field: 'analytics', message: expect.any(String) }]);
+      } finally {
+        await broken.stop();
+      }
+    });
+
+    it("shows every service's routes at /docs, as the local edge's merged document does", async () => {
+      const local = await request(running.baseUrl).get('/docs-json').expect(200);
+      const res = await request(nginx.baseUrl).get('/docs-json').expect(200);
+      expect(res.body).toEqual(local.body);
+      const owners = new Set(
+        Object.keys(res.body.paths as object)
+          .filter((p) => !PLATFORM_PATHS.test(p))
+          .map((p) => serviceForPath(p)),
+      );
+      expect([...owners].sort()).toEqual(Object.keys(running.services).sort());
+      const html = await request(nginx.baseUrl).get('/docs').redirects(1).expect(200);
+      expect(html.text).toContain('swagger-ui');
+      const init = await request(nginx.baseUrl).get('/docs/swagger-ui-init.js').expect(200);
+      expect(init.text).toContain("url: '/docs-json'");
+    });
+
+    it('routes an API call to its service', async () => {
+      const admin = await firstAdmin(running);
+      const res = await request(nginx.baseUrl).get('/users/me').set(bearer(admin.token)).expect(200);
+      expect(res.body.id).toBe(admin.id);
+    });
   });
 
   it('routes every path a service documents to that service (route table = what the controllers serve)', async () => {

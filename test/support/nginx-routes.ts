@@ -78,7 +78,9 @@ const isModifier = (m: string): m is NginxLocation['modifier'] => m === '' || m 
 export function nginxLocations(text: string): NginxLocation[] {
   const out: NginxLocation[] = [];
   walk(parseNginx(text), (d) => {
+    // Named and internal locations (error pages, the edge's subrequests) are not reachable by a client.
     if (d.name !== 'location' || d.args[0].startsWith('@')) return;
+    if (d.block?.some((inner) => inner.name === 'internal')) return;
     const [modifier, path] = d.args.length === 2 ? d.args : ['', d.args[0]];
     if (!isModifier(modifier)) throw new Error(`unsupported location ${d.args.join(' ')}`);
     const target = d.block?.find((inner) => inner.name === 'proxy_pass')?.args[0];

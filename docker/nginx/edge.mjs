@@ -1,0 +1,129 @@
+// What the edge answers itself, over every service: readiness, and one OpenAPI document for Swagger UI.
+// One file for both edges: nginx loads it with njs (`js_import`, docker/nginx/nginx.conf), the local edge
+// (scripts/edge.js) imports it. Written in what both run: njs 0.7 (Debian bookworm's) has no destructuring
+// and no object spread.
+
+/** Swagger UI at /docs, over the merged document instead of the serving service's own. */
+const DOCS_INIT = `window.onload = function () {
+  window.ui = SwaggerUIBundle({ url: '/docs-json', dom_id: '#swagger-ui', deepLinking: true,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], plugins: [SwaggerUIBundle.plugins.DownloadUrl],
+    layout: 'StandaloneLayout' });
+};`;
+
+/**
+ * The edge's /health/ready from each service's ({service, ok, message}): 200 naming every service up,
+ * else 503 in the error shape naming each one that is not.
+ */
+function readinessAnswer(results, requestId) {
+  const failing = results.filter((r) => !r.ok);
+  if (failing.length === 0) {
+    const services = {};
+    results.forEach((r) => {
+      services[r.service] = 'up';
+    });
+    return { status: 200, body: { status: 'ok', services: services } };
+  }
+  return {
+    status: 503,
+    body: {
+      status: 503,
+      code: 'not_ready',
+      message: `not ready: ${failing.map((f) => f.service).join(', ')}`,
+      details: failing.map((f) => ({ field: f.service, message: f.message || 'down' })),
+      request_id: requestId,
+    },
+  };
+}
+
+/** What a service's readiness body says when it is not ready (Terminus, or our error shape). */
+function readinessMessage(text) {
+  // Not JSON (a proxy's HTML error page): no message. (No try/catch: njs 0.7 has no `catch {}`.)
+  if (!/^\s*\{/.test(text || '')) return undefined;
+  const body = JSON.parse(text);
+  return (body && body.message) || undefined;
+}
+
+/**
+ * One document from the services' (given in `services` order): every path from the service that
+ * serves it (`owner(path)`, when known), else from the first that documents it (health and docs exist in
+ * every service); /metrics is left out (scraped per service, never through the edge); schemas from all.
+ */
+function mergeDocs(docs, services, owner) {
+  const first = docs[0];
+  const merged = Object.assign({}, first, {
+    info: Object.assign({}, first.info, { title: 'Protobank API' }),
+    paths: {},
+    components: Object.assign({}, first.components, { schemas: {} }),
+  });
+  docs.forEach((doc, i) => {
+    Object.keys(doc.paths || {}).forEach((p) => {
+      if (p === '/metrics') return;
+      const mine = owner ? owner(p) === services[i] : false;
+      if (mine || !merged.paths[p]) merged.paths[p] = doc.paths[p];
+    });
+    Object.assign(merged.components.schemas, (doc.components && doc.components.schemas) || {});
+  });
+  return merged;
+}
+
+// ---- njs handlers: each service is reached by an internal location per service (see gen-nginx.js) ----
+
+function services(r) {
+  return r.variables.pb_services.split(' ');
+}
+
+function sendJson(r, status, body) {
+  r.headersOut['Content-Type'] = 'application/json; charset=utf-8';
+  r.headersOut['Cache-Control'] = 'no-store';
+  r.headersOut['X-Request-Id'] = r.variables.pb_request_id;
+  r.return(status, JSON.stringify(body));
+}
+
+async function ready(r) {
+  const names = services(r);
+  const results = await Promise.all(
+    names.map((s) =>
+      r
+        .subrequest(`/_edge/ready/${s}`)
+        .then((reply) => ({
+          service: s,
+          ok: reply.status === 200,
+          message: reply.status === 200 ? undefined : readinessMessage(reply.responseText),
+        }))
+        .catch((err) => ({ service: s, ok: false, message: String(err) })),
+    ),
+  );
+  const answer = readinessAnswer(results, r.variables.pb_request_id);
+  sendJson(r, answer.status, answer.body);
+}
+
+async function docs(r) {
+  const names = services(r);
+  try {
+    const replies = await Promise.all(names.map((s) => r.subrequest(`/_edge/docs/${s}`)));
+    const failed = replies.findIndex((reply) => reply.status !== 200);
+    if (failed !== -1) throw new Error(`${names[failed]} answered ${replies[failed].status}`);
+    const merged = mergeDocs(
+      replies.map((reply) => JSON.parse(reply.responseText)),
+      names,
+      null,
+    );
+    sendJson(r, 200, merged);
+  } catch (e) {
+    r.error(`merged docs: ${e}`);
+    sendJson(r, 502, {
+      status: 502,
+      code: 'bad_gateway',
+      message: 'The services documents could not be read',
+      details: [],
+      request_id: r.variables.pb_request_id,
+    });
+  }
+}
+
+function docsInit(r) {
+  r.headersOut['Content-Type'] = 'application/javascript; charset=utf-8';
+  r.return(200, DOCS_INIT);
+}
+
+export default { DOCS_INIT, readinessAnswer, readinessMessage, mergeDocs, ready, docs, docsInit };

@@ -1,0 +1,96 @@
+/**
+ * nginx with the split compose stack's generated config (docker/nginx/nginx.conf) in front of a running
+ * split topology on this machine: the same locations and the same njs module (docker/nginx/edge.mjs),
+ * with only what differs outside a container rewritten (upstream addresses, the listen address, file
+ * paths, the worker user). Debian's nginx and libnginx-mod-http-js; .ci/run installs them.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { processes } from './processes';
+
+const ROOT = join(__dirname, '../..');
+const NGINX = '/usr/sbin/nginx';
+const JS_MODULE = '/usr/lib/nginx/modules/ngx_http_js_module.so';
+
+export interface NginxEdge {
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+const answers = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+/** `upstreams`: service name → its base URL (http://127.0.0.1:port). */
+export async function startNginxEdge(upstreams: Record<string, string>, logFile: string): Promise<NginxEdge> {
+  if (spawnSync(NGINX, ['-v']).status !== 0 || spawnSync('test', ['-f', JS_MODULE]).status !== 0)
+    throw new Error(
+      'the nginx edge test needs nginx with njs: apt-get install nginx-light libnginx-mod-http-js',
+    );
+  const dir = mkdtempSync(join(tmpdir(), 'protobank-nginx-'));
+  // Workers run as nobody here (the image's `user nginx` is dropped) and buffer large answers in `dir`.
+  chmodSync(dir, 0o777);
+  const port = await processes.freePort();
+  let conf = readFileSync(join(ROOT, 'docker/nginx/nginx.conf'), 'utf8');
+  const rewrite = (from: RegExp, to: string) => {
+    if (!from.test(conf)) throw new Error(`nginx.conf has no ${String(from)} to rewrite`);
+    conf = conf.replace(from, to);
+  };
+  rewrite(/^user .*$/m, '');
+  const errorLog = logFile.replace(/(\.log)?$/, '-error.log');
+  rewrite(/^error_log .*$/m, `error_log ${errorLog} warn;`);
+  rewrite(/^pid .*$/m, `pid ${join(dir, 'nginx.pid')};`);
+  rewrite(/^load_module modules\/ngx_http_js_module\.so;$/m, `load_module ${JS_MODULE};`);
+  rewrite(/access_log \/var\/log\/nginx\/access\.log/, `access_log ${join(dir, 'access.log')}`);
+  rewrite(
+    /js_import edge from \/etc\/nginx\/edge\.mjs;/,
+    `js_import edge from ${join(ROOT, 'docker/nginx/edge.mjs')};`,
+  );
+  rewrite(/listen \d+;/, `listen 127.0.0.1:${port};`);
+  for (const [service, url] of Object.entries(upstreams))
+    rewrite(
+      new RegExp(`upstream ${service} \\{ server [^;]+;`),
+      `upstream ${service} { server ${new URL(url).host};`,
+    );
+  // Buffers of bodies and responses in this directory, not the package's /var/lib/nginx.
+  rewrite(
+    /^http \{$/m,
+    `http {\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fastcgi;\n  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;`,
+  );
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  const child = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(logFile);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; !(await answers(port)); i++) {
+    if (child.exitCode !== null || i > 100) {
+      let errors = '';
+      try {
+        errors = readFileSync(errorLog, 'utf8');
+      } catch {
+        errors = `see ${logFile}`;
+      }
+      await stop();
+      throw new Error(`nginx did not start: ${errors}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { baseUrl: `http://127.0.0.1:${port}`, stop };
+}
