@@ -6,10 +6,9 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processes } from './processes';
+import { processes, waitListening } from './processes';
 
 const ROOT = join(__dirname, '../..');
 const NGINX = '/usr/sbin/nginx';
@@ -19,16 +18,6 @@ export interface NginxEdge {
   baseUrl: string;
   stop(): Promise<void>;
 }
-
-const answers = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 /** `upstreams`: service name → its base URL (http://127.0.0.1:port). */
 export async function startNginxEdge(upstreams: Record<string, string>, logFile: string): Promise<NginxEdge> {
@@ -79,18 +68,12 @@ export async function startNginxEdge(upstreams: Record<string, string>, logFile:
     await exited;
     rmSync(dir, { recursive: true, force: true });
   };
-  for (let i = 0; !(await answers(port)); i++) {
-    if (child.exitCode !== null || i > 100) {
-      let errors = '';
-      try {
-        errors = readFileSync(errorLog, 'utf8');
-      } catch {
-        errors = `see ${logFile}`;
-      }
-      await stop();
-      throw new Error(`nginx did not start: ${errors}`);
+  await waitListening(child, port, stop, () => {
+    try {
+      return `nginx did not start: ${readFileSync(errorLog, 'utf8')}`;
+    } catch {
+      return `nginx did not start (see ${logFile})`;
     }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  });
   return { baseUrl: `http://127.0.0.1:${port}`, stop };
 }

@@ -6,10 +6,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processes } from './processes';
+import { processes, waitListening } from './processes';
 
 export interface PgBouncer {
   /** `directUrl` with PgBouncer's host and port. */
@@ -27,16 +26,6 @@ function binary(): string {
     );
   return found;
 }
-
-const answers = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 export async function startPgBouncer(directUrl: string, logFile: string): Promise<PgBouncer> {
   const direct = new URL(directUrl);
@@ -78,13 +67,7 @@ export async function startPgBouncer(directUrl: string, logFile: string): Promis
     await exited;
     rmSync(dir, { recursive: true, force: true });
   };
-  for (let i = 0; !(await answers(port)); i++) {
-    if (child.exitCode !== null || i > 100) {
-      await stop();
-      throw new Error(`PgBouncer did not start (see ${logFile})`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitListening(child, port, stop, () => `PgBouncer did not start (see ${logFile})`);
   const url = new URL(directUrl);
   url.hostname = '127.0.0.1';
   url.port = String(port);

@@ -14,6 +14,7 @@ interface Processes {
   ): AppProcess;
   runOnce(app: string, env: Record<string, string>, opts?: { logFile?: string }): Promise<void>;
   freePort(): Promise<number>;
+  portAnswers(port: number, host?: string, timeoutMs?: number): Promise<boolean>;
   waitReady(url: string, opts?: { timeoutMs?: number; children?: AppProcess[] }): Promise<void>;
   stop(child: AppProcess | undefined, graceMs?: number): Promise<number | null>;
 }
@@ -46,3 +47,23 @@ export const topology = require('../../scripts/lib/topology.js') as {
   SERVICE_NAMES: string[];
   SERVICES: Record<string, { port: number; memory: string; prefixes: string[] }>;
 };
+
+/**
+ * Waits until a helper server (PgBouncer, nginx) listens on `port` on loopback; throws `failure()`'s
+ * message once it has exited or 5 s have passed, after `stop()`.
+ */
+export async function waitListening(
+  child: ChildProcess,
+  port: number,
+  stop: () => Promise<void>,
+  failure: () => string,
+): Promise<void> {
+  for (let i = 0; !(await processes.portAnswers(port)); i++) {
+    if (child.exitCode !== null || i > 100) {
+      const message = failure();
+      await stop();
+      throw new Error(message);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
