@@ -13,6 +13,8 @@ export interface Running {
   kind: TopologyKind;
   baseUrl: string;
   t: TestEnv;
+  /** The environment the apps were started with (to start one again as it was). */
+  env: Record<string, string>;
   /** Service name -> base URL of that service (split only). */
   services: Record<string, string>;
   /** The app processes; a test may replace one, and stop() stops whatever is in this list. */
@@ -47,6 +49,7 @@ export async function startTopology(
         kind,
         baseUrl,
         t,
+        env,
         services: {},
         children: [child],
         async stop() {
@@ -63,8 +66,9 @@ export async function startTopology(
     // As in production: queries through PgBouncer in transaction mode, LISTEN, session locks and the
     // migration straight to Postgres.
     pgbouncer = await startPgBouncer(t.databaseUrl, join(t.logDir, 'pgbouncer.log'));
+    const appEnv = { ...env, DATABASE_URL: pgbouncer.url, DATABASE_LISTEN_URL: t.databaseUrl };
     const split = await startSplit({
-      env: { ...env, DATABASE_URL: pgbouncer.url, DATABASE_LISTEN_URL: t.databaseUrl },
+      env: appEnv,
       ports,
       edgePort,
       logDir: t.logDir,
@@ -76,6 +80,7 @@ export async function startTopology(
       kind,
       baseUrl: `http://127.0.0.1:${edgePort}`,
       t,
+      env: appEnv,
       services: split.upstreams,
       children: split.children,
       async stop() {
