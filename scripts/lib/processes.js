@@ -44,16 +44,29 @@ function portAnswers(port, host = '127.0.0.1', timeoutMs = 500) {
   });
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out below the kernel's ephemeral range (32768-60999 on Linux), which outgoing connections
+ * take theirs from: a port of that range, free when asked, could be an outgoing socket's before the app
+ * bound it (EADDRINUSE under load). Here only another caller of freePort() can collide, and it picks at
+ * random from 12,000.
+ */
+const PORT_RANGE = [20000, 32000];
+
+function bindable(port) {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+async function freePort() {
+  for (let i = 0; i < 100; i++) {
+    const port = PORT_RANGE[0] + Math.floor(Math.random() * (PORT_RANGE[1] - PORT_RANGE[0]));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in ${PORT_RANGE.join('-')}`);
 }
 
 /** Polls `url` until it answers 200; fails early if one of `children` exits. */
