@@ -7,11 +7,13 @@ const ARGON2 = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } 
 
 /**
  * Each hash or verification allocates its 19 MiB outside the V8 heap, for its duration. Unbounded, as
- * many run at once as libuv has threads (4 by default), and a login storm took the auth app from 127 to
- * 207 MB of RSS (bench:memory, issue 14). Two at a time keep both cores busy for about 38 MiB; the rest
- * wait their turn, and one that has waited 5 s answers 503 (the client retries) rather than queue on.
+ * many ran at once as libuv has threads (4 by default): under a login storm the auth app went from 127 to
+ * 207 MB of RSS (bench:memory), and in a 128m container it was OOM-killed at once; two at a time still
+ * were (RSS 119 MB at the kill). One at a time peaks at 97 MB there and still answered 95 logins/s from
+ * 32 clients (issue 14). The others wait their turn; one that has waited 5 s answers 503 rather than
+ * queue on. More login throughput means more auth instances, not more hashes per instance.
  */
-export const ARGON2_AT_ONCE = 2;
+export const ARGON2_AT_ONCE = 1;
 const ARGON2_MAX_WAIT_MS = 5000;
 const argon2 = slots(ARGON2_AT_ONCE, ARGON2_MAX_WAIT_MS, () =>
   new AppError(503, 'auth_busy', 'Too many password checks under way; try again shortly').withHeaders({
