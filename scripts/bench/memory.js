@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm run bench:memory -- [seconds=20] [clients=16] [logins=16]`: where the split apps' memory goes.
+ * `npm run bench:memory -- [seconds=20] [clients=16] [logins=16] [--docker[=image]]`: where the split
+ * apps' memory goes.
  * Starts the eight split apps from dist/ (`npm run build`) on a scratch database, Redis prefix, RabbitMQ
  * prefix and JWT keys, removed afterwards even on error or Ctrl-C, each with the Node and allocator
  * settings its container gets: the `environment` of its service in docker/docker-compose.split.yml
@@ -15,19 +16,31 @@
  *   settled  10 s after the load.
  * A benchmark, not a test: it fails only on a broken setup or an app that dies, never on a figure. Run
  * without a cgroup, so an app over its limit is not killed here: compare peak RSS with the limit.
+ *
+ * --docker (needs a Docker engine with cgroup v1 and the image, default protobank/monolith:local, which
+ * has every app's dependencies): after the processes are up, one container per app as well, with this
+ * dist/ mounted, `--network host`, its compose memory limit (no swap) and settings; prints what each
+ * cgroup is charged at idle and its peak since boot, then drives `logins * 2` loops of logins at the
+ * auth container alone for `seconds` and says whether it survived (OOMKilled) and its peak RSS.
  */
+const { execFileSync } = require('node:child_process');
+const { clearInterval, setInterval } = require('node:timers');
 const fs = require('node:fs');
 const path = require('node:path');
 const { parse } = require('yaml');
 const { Stop, httpClient } = require('./lib/http');
 const { PASSWORD, drive, pct, ms, setupCustomers, uniformTransfers } = require('./lib/load');
 const { scratchRuns } = require('./lib/scratch');
+const { freePort, waitReady } = require('../lib/processes');
 const { SERVICE_NAMES } = require('../lib/topology');
 
 const ROOT = path.resolve(__dirname, '../..');
 const COMPOSE = path.join(ROOT, 'docker/docker-compose.split.yml');
 const DOCKERFILE = path.join(ROOT, 'docker/Dockerfile');
-const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const args = process.argv.slice(2);
+const positional = args.filter((a) => !a.startsWith('--'));
+const dockerFlag = args.find((a) => a === '--docker' || a.startsWith('--docker='));
+const image = dockerFlag?.split('=')[1] || 'protobank/monolith:local';
 const seconds = Number(positional[0] ?? 20);
 const clients = Number(positional[1] ?? 16);
 const logins = Number(positional[2] ?? 16);
@@ -268,6 +281,85 @@ function report(settings, { idle, peak, settled, load }) {
   );
 }
 
+/** Docker CLI, synchronously; its output trimmed. */
+const docker = (...a) =>
+  execFileSync('docker', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+
+/** Reads of one container's memory cgroup (v1, cgroupfs driver), in bytes. */
+function cgroupOf(id) {
+  const dir = `/sys/fs/cgroup/memory/docker/${id}`;
+  const read = (f) => fs.readFileSync(path.join(dir, f), 'utf8').trim();
+  const stat = (key) => Number(new RegExp(`^${key} (\\d+)`, 'm').exec(read('memory.stat'))?.[1] ?? NaN);
+  return {
+    usage: () => Number(read('memory.usage_in_bytes')),
+    max: () => Number(read('memory.max_usage_in_bytes')),
+    failcnt: () => Number(read('memory.failcnt')),
+    rss: () => stat('rss'),
+  };
+}
+
+/** The apps again, each in a container with its compose limit and settings; then a login storm on auth. */
+async function containers(settings, env) {
+  try {
+    docker('image', 'inspect', image);
+  } catch {
+    throw new Stop(`--docker: no Docker engine, or no image ${image} (build it, or pass --docker=<image>)`);
+  }
+  const started = {};
+  for (const app of SERVICE_NAMES) {
+    const port = await freePort();
+    const limit = String(settings[app].limit);
+    const run = ['run', '-d', '--network', 'host', '--memory', limit, '--memory-swap', limit];
+    run.push('-v', `${path.join(ROOT, 'dist')}:/app/dist:ro`);
+    const vars = { ...env, ...settings[app].env, DATABASE_POOL_SIZE: String(POOL), PORT: String(port) };
+    for (const [k, v] of Object.entries(vars)) if (v !== undefined) run.push('-e', `${k}=${v}`);
+    const id = docker(...run, image, 'node', `dist/apps/${app}/src/main.js`);
+    runs.cleanups.push([`container ${app}`, () => docker('rm', '-f', id)]);
+    started[app] = { id, base: `http://127.0.0.1:${port}`, cgroup: cgroupOf(id) };
+  }
+  const state = (app) =>
+    docker('inspect', started[app].id, '--format', '{{.State.Status}} {{.State.OOMKilled}}');
+  for (const app of SERVICE_NAMES) {
+    await runs.guard(waitReady(`${started[app].base}/health/ready`, { timeoutMs: 120000 })).catch((err) => {
+      throw new Stop(`--docker: ${app} did not start (${state(app)}): ${err.message}`);
+    });
+  }
+  await runs.guard(sleep(IDLE_MS * 2));
+  say(`\nin containers (${image}, this dist/), MiB: charged to the cgroup at idle and its peak since boot`);
+  for (const app of SERVICE_NAMES) {
+    const cg = started[app].cgroup;
+    say(
+      `  ${app.padEnd(14)}limit ${mb(settings[app].limit).padStart(4)}  idle ${mb(cg.usage()).padStart(4)} ` +
+        `(RSS ${mb(cg.rss()).padStart(3)})  peak ${mb(cg.max()).padStart(4)}  failcnt ${cg.failcnt()}`,
+    );
+  }
+  const auth = started.auth;
+  const api = httpClient(auth.base, { maxSockets: logins * 2 });
+  let peakRss = 0;
+  const timer = setInterval(() => {
+    try {
+      peakRss = Math.max(peakRss, auth.cgroup.rss());
+    } catch {
+      // the container is gone: its state says why
+    }
+  }, 200);
+  const login = () =>
+    api.request('POST', '/auth/login', {
+      body: { email: process.env.ADMIN_EMAIL, password: process.env.ADMIN_PASSWORD },
+    });
+  const storm = await drive(login, { clients: logins * 2, seconds, warmupMs: 0, stopped, ok: 200 });
+  clearInterval(timer);
+  api.agent.destroy();
+  const [status, oomKilled] = state('auth').split(' ');
+  say(
+    `  auth, ${logins * 2} clients logging in for ${seconds} s: ${storm.rate.toFixed(1)}/s ` +
+      `p99 ${ms(pct(storm.latencies, 99))} ${JSON.stringify(storm.statuses).slice(0, 160)}; peak RSS ` +
+      `${mb(peakRss)} MiB; ${status}${oomKilled === 'true' ? ', OOM-killed' : ''}`,
+  );
+  if (status !== 'running')
+    throw new Stop(`--docker: the auth container died (${status}, OOMKilled ${oomKilled})`);
+}
+
 async function main() {
   if (!(seconds > 0 && clients >= 1 && logins >= 1))
     throw new Stop('usage: memory.js [seconds > 0] [clients >= 1] [logins >= 1]');
@@ -281,14 +373,14 @@ async function main() {
   say(
     `bench:memory: split apps with their compose settings; ${clients} transfer, ${logins} login, ${registrations} registration loops`,
   );
-  const result = await runs.once(() =>
+  await runs.once(() =>
     runs.start('split', { DATABASE_POOL_SIZE: String(POOL) }, appEnv).then(async (started) => {
       const out = await measure(started);
       assertAlive(started.apps);
-      return out;
+      report(settings, out);
+      if (dockerFlag) await containers(settings, started.env);
     }),
   );
-  report(settings, result);
 }
 
 runs.exit(main());

@@ -42,7 +42,8 @@ function scratchRuns(tag) {
   /**
    * Starts `kind` ('monolith' or 'split') with `extraEnv` on top of the scratch environment, and
    * `appEnv[app]` on top of that for one app (e.g. a larger database pool for one service); resolves to
-   * { base, databaseUrl, apps: [{ app, pid, base, child }] } (base: that app's own address).
+   * { base, databaseUrl, apps: [{ app, pid, base, child }] (base: that app's own address), env (the
+   * scratch environment, for more processes or containers on it) }.
    */
   async function start(kind, extraEnv = {}, appEnv = {}) {
     const id = randomBytes(4).toString('hex');
@@ -157,7 +158,7 @@ function scratchRuns(tag) {
       throw new Stop(`${kind} did not start (logs in ${logDir}): ${err.message}`);
     });
     const apps = live.map((c) => ({ app: c.app, pid: c.pid, base: upstreams[c.app], child: c }));
-    return { base, databaseUrl: dbUrl.toString(), apps };
+    return { base, databaseUrl: dbUrl.toString(), apps, env };
   }
 
   /** Undoes what the running topology set up, newest first; a failed step is named, the rest still run. */
