@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { outboxFor } from '@protobank/platform';
+import { QueuesModule } from '@protobank/platform/queues';
 import { AdminCardsController } from './admin/admin-cards.controller';
 import { AdminCardsService } from './admin/admin-cards.service';
 import { CardsController } from './cards/cards.controller';
@@ -18,7 +19,7 @@ import { HOLD_EXPIRY_QUEUE, HoldExpiry } from './network/hold-expiry';
  * staff_action.recorded, and the card directory the card network routes use. Holds live in the ledger.
  */
 @Module({
-  imports: [BullModule.registerQueue({ name: HOLD_EXPIRY_QUEUE })],
+  imports: [QueuesModule, BullModule.registerQueue({ name: HOLD_EXPIRY_QUEUE })],
   controllers: [CardsController, AdminCardsController, CardNetworkController],
   providers: [
     outboxFor('cards'),

@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig, inboxFor } from '@protobank/platform';
+import { QueuesModule } from '@protobank/platform/queues';
 import { Notifier } from './compose/notifier';
 import { DELIVERY_CHANNELS, type DeliveryChannel } from './delivery/channels/channel';
 import { EmailChannel } from './delivery/channels/email.channel';
@@ -40,6 +41,7 @@ import { StreamHub } from './stream/stream-hub';
  */
 @Module({
   imports: [
+    QueuesModule,
     TypeOrmModule.forFeature([NotificationEntity]),
     BullModule.registerQueueAsync({
       name: NotificationQueues.deliveries,

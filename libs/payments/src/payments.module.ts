@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { idempotencyKeysIn, outboxFor } from '@protobank/platform';
+import { QueuesModule } from '@protobank/platform/queues';
 import { AdminPaymentsController } from './history/admin-payments.controller';
 import { PaymentHistoryService } from './history/payment-history.service';
 import { PaymentsController } from './history/payments.controller';
@@ -22,7 +23,7 @@ import { SweepProcessor } from './run/sweep.processor';
  * (payment.executed, payment.failed, payment.sent) leave through the payments outbox.
  */
 @Module({
-  imports: [BullModule.registerQueue({ name: PaymentQueues.sweeps })],
+  imports: [QueuesModule, BullModule.registerQueue({ name: PaymentQueues.sweeps })],
   controllers: [
     PayeesController,
     ScheduledPaymentsController,

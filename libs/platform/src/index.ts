@@ -46,7 +46,3 @@ export * from './http/csv';
 export * from './http/plain-text';
 export * from './http/email';
 export * from './http/raw-body';
-export * from './queues/add-jobs';
-export * from './queues/queue-connections';
-export * from './queues/queue-worker';
-export * from './queues/queues.module';

@@ -42,7 +42,8 @@ function scratchRuns(tag) {
   /**
    * Starts `kind` ('monolith' or 'split') with `extraEnv` on top of the scratch environment, and
    * `appEnv[app]` on top of that for one app (e.g. a larger database pool for one service); resolves to
-   * { base, databaseUrl }.
+   * { base, databaseUrl, apps: [{ app, pid, base, child }] (base: that app's own address), env (the
+   * scratch environment, for more processes or containers on it) }.
    */
   async function start(kind, extraEnv = {}, appEnv = {}) {
     const id = randomBytes(4).toString('hex');
@@ -136,12 +137,13 @@ function scratchRuns(tag) {
     const code = await guard(new Promise((r) => migrate.on('exit', r)));
     if (code !== 0) throw new Stop(`migrate exited with ${code} (logs in ${logDir})`);
     let base;
+    const upstreams = {};
     if (kind === 'monolith') {
       const port = await freePort();
       launch('monolith', port);
       base = `http://127.0.0.1:${port}`;
+      upstreams.monolith = base;
     } else {
-      const upstreams = {};
       for (const s of SERVICE_NAMES) {
         const port = await freePort();
         launch(s, port);
@@ -155,7 +157,8 @@ function scratchRuns(tag) {
     await guard(waitReady(`${base}/health/ready`, { children: live, timeoutMs: 120000 })).catch((err) => {
       throw new Stop(`${kind} did not start (logs in ${logDir}): ${err.message}`);
     });
-    return { base, databaseUrl: dbUrl.toString() };
+    const apps = live.map((c) => ({ app: c.app, pid: c.pid, base: upstreams[c.app], child: c }));
+    return { base, databaseUrl: dbUrl.toString(), apps, env };
   }
 
   /** Undoes what the running topology set up, newest first; a failed step is named, the rest still run. */

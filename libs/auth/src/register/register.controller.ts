@@ -4,6 +4,7 @@ import {
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import { ErrorResponseDto, Public, RateLimit } from '@protobank/platform';
@@ -32,6 +33,11 @@ export class RegisterController {
     description: 'A field is missing or invalid; details name it',
   })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'email_taken' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description:
+      'auth_busy: too many password hashes were under way (one at a time per instance), see Retry-After',
+  })
   async register(@Body() body: RegisterDto): Promise<UserDto> {
     const { id, email, full_name, role, created_at } = await this.registration.register(body);
     return { id, email, full_name, role, created_at };

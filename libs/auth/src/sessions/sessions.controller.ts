@@ -68,7 +68,9 @@ export class SessionsController {
   })
   @ApiServiceUnavailableResponse({
     type: ErrorResponseDto,
-    description: "try_again: the account's sessions were being revoked (disabled, role changed) meanwhile",
+    description:
+      "try_again: the account's sessions were being revoked (disabled, role changed) meanwhile; or " +
+      'auth_busy: too many password checks were under way (one at a time per instance), see Retry-After',
   })
   login(@Body() body: LoginDto, @Req() req: HttpRequest): Promise<LoginResult> {
     return this.service.login(body.email, body.password, metaOf(req), body.device_token);

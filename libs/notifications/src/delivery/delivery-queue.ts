@@ -5,7 +5,8 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { addJobs, LOGGER } from '@protobank/platform';
+import { LOGGER } from '@protobank/platform';
+import { addJobs } from '@protobank/platform/queues';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { InjectNotificationQueue, type DeliveryJob, type NotificationQueue } from './queues';

@@ -1,6 +1,7 @@
 import { Processor } from '@nestjs/bullmq';
 import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
-import { addJobs, LOGGER, QueueWorker } from '@protobank/platform';
+import { LOGGER } from '@protobank/platform';
+import { addJobs, QueueWorker } from '@protobank/platform/queues';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { DueSweep, type SweepCounts } from './due-sweep';

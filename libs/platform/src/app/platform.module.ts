@@ -9,7 +9,6 @@ import { MessagingModule, type MessagingOptions } from '../messaging/messaging.m
 import { MetricsModule } from '../metrics/metrics.module';
 import { RedisModule } from '../redis/redis.module';
 import { VersionedCache } from '../redis/versioned-cache';
-import { QueuesModule } from '../queues/queues.module';
 import { AuthGuard } from '../security/auth.guard';
 import { RateLimitGuard } from '../security/rate-limit.guard';
 import { RateLimiter } from '../security/rate-limiter';
@@ -33,14 +32,7 @@ export class PlatformModule {
     return {
       module: PlatformModule,
       global: true,
-      imports: [
-        DatabaseModule,
-        RedisModule,
-        MessagingModule.forRoot(options),
-        HealthModule,
-        MetricsModule,
-        QueuesModule,
-      ],
+      imports: [DatabaseModule, RedisModule, MessagingModule.forRoot(options), HealthModule, MetricsModule],
       providers: [
         { provide: AppConfig, useValue: options.config },
         { provide: SERVICE_NAME, useValue: options.service },

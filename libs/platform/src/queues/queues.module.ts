@@ -4,8 +4,9 @@ import { AppConfig } from '../config/app-config';
 import { producerConnection, queuePrefix, WaitingWorker } from './queue-connections';
 
 /**
- * BullMQ through @nestjs/bullmq, for every app: the connection and key prefix that every queue and worker
- * of the app shares. A module owns its queues: it lists them in its own typed map (`queues.ts`, names →
+ * BullMQ through @nestjs/bullmq: the connection and key prefix that every queue and worker of the app
+ * shares. A module that owns queues imports this module (from `@protobank/platform/queues`, so apps
+ * without queues never load BullMQ); it lists its queues in its own typed map (`queues.ts`, names →
  * job data), registers them with `BullModule.registerQueue(Async)`, adds jobs through `@InjectQueue` and
  * `addJobs`, and processes them in a `@Processor` class extending `QueueWorker`.
  *

@@ -1,0 +1,10 @@
+/**
+ * BullMQ for the modules that own queues (cards, notifications, payments), imported as
+ * `@protobank/platform/queues` rather than from the platform's main entry: BullMQ and @nestjs/bullmq cost
+ * an app about 6 MB of RSS, and the apps without queues (auth, users, accounts, transactions, analytics)
+ * never load them (bench:memory, issue 14).
+ */
+export * from './add-jobs';
+export * from './queue-connections';
+export * from './queue-worker';
+export * from './queues.module';
