@@ -220,6 +220,23 @@ describe('docker deployment files', () => {
       }
     });
 
+    // A *_FILE variable naming a secret the service does not mount stops the app at startup (the migrate
+    // one-shot inherited JWT_PUBLIC_KEY_FILE without the jwt_public_key secret and exited 1).
+    it('mounts every secret a *_FILE variable of a service names', () => {
+      for (const [name, service] of Object.entries(split.services)) {
+        const mounted = (service.secrets ?? []).map((s) => (typeof s === 'string' ? s : s.source));
+        for (const [key, value] of Object.entries(service.environment ?? {})) {
+          const secret = /^\/run\/secrets\/([\w-]+)$/.exec(value ?? '')?.[1];
+          if (secret)
+            expect({ service: name, key, mounted: mounted.includes(secret) }).toEqual({
+              service: name,
+              key,
+              mounted: true,
+            });
+        }
+      }
+    });
+
     it('migrates once, straight to Postgres, before anything else', () => {
       const migrate = split.services.migrate;
       expect(migrate.build?.args?.APP).toBe('migrate');

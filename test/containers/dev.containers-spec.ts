@@ -9,13 +9,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import request from 'supertest';
-import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
-import { balanceOf, deposit, openAccount, submitKyc, transfer, type Account } from '../support/banking';
+import { bearer } from '../support/actors';
 import { processes } from '../support/processes';
-import { parseMail } from '../support/receivers';
-import { eventually, type TestEnv } from '../support/test-env';
 import type { Running } from '../support/topologies';
 import { builder, ComposeStack } from './compose';
+import { customerDay, runningAt } from './customer-day';
 
 const ADMIN_EMAIL = 'admin@protobank.local';
 const ADMIN_PASSWORD = 'Containers-Test-Admin-1';
@@ -36,14 +34,7 @@ describe('docker-compose.yml (dev stack) in containers', () => {
       ADMIN_EMAIL,
       ADMIN_PASSWORD,
     });
-    running = {
-      kind: 'monolith',
-      baseUrl: `http://127.0.0.1:${httpPort}`,
-      t: { env: { ADMIN_EMAIL, ADMIN_PASSWORD } } as unknown as TestEnv,
-      services: {},
-      children: [],
-      stop: async () => undefined,
-    };
+    running = runningAt(`http://127.0.0.1:${httpPort}`, { ADMIN_EMAIL, ADMIN_PASSWORD });
     mailUrl = `http://127.0.0.1:${mailPort}`;
     stack.up();
   }, 1_200_000);
@@ -97,92 +88,16 @@ describe('docker-compose.yml (dev stack) in containers', () => {
   }, 300_000);
 
   describe('a customer day through the published port', () => {
-    let admin: Actor;
-    let alice: Actor;
-    let bob: Actor;
-    let a: Account;
-    let b: Account;
-    let transactionId: string;
-
-    it('registers two customers and verifies them (KYC submitted, approved by the first admin)', async () => {
-      admin = await firstAdmin(running);
-      alice = await newCustomer(running, 'containers.alice');
-      bob = await newCustomer(running, 'containers.bob');
-      for (const c of [alice, bob]) {
-        await submitKyc(running, c);
-        await request(running.baseUrl)
-          .post(`/admin/kyc/${c.id}/approve`)
-          .set(bearer(admin.token))
-          .expect(200);
-        const me = await request(running.baseUrl).get('/users/me/kyc').set(bearer(c.token));
-        expect(me.status).toBe(200);
-        expect(me.body.status).toBe('verified');
-      }
-    });
-
-    it('opens accounts and deposits into one', async () => {
-      a = await openAccount(running, alice);
-      b = await openAccount(running, bob);
-      await deposit(running, admin, a, 100_000);
-      expect(await balanceOf(running, alice, a)).toBe(100_000);
-    });
-
-    it('transfers between the customers', async () => {
-      const res = await transfer(running, alice, {
-        from_account_id: a.id,
-        to_account_number: b.account_number,
-        amount: 2550,
-        currency: 'GBP',
-        reference: 'Containers',
-      }).expect(201);
-      transactionId = res.body.id as string;
-      expect(await balanceOf(running, alice, a)).toBe(97_450);
-      expect(await balanceOf(running, bob, b)).toBe(2550);
-    });
-
-    it('tells the payee: in the app, and by e-mail through the Mailpit stand-in', async () => {
-      expect(transactionId).toEqual(expect.any(String));
-      const inApp = await eventually(
-        async () => {
-          const res = await request(running.baseUrl).get('/notifications').set(bearer(bob.token)).expect(200);
-          const list = res.body.data as { type: string; body: string; data: { transaction_id?: string } }[];
-          return list.find((n) => n.data?.transaction_id === transactionId);
-        },
-        20_000,
-        "bob's in-app notification",
-      );
-      expect(inApp).toMatchObject({ type: 'transaction.received' });
-      expect(inApp.body).toContain('£25.50');
-      const mail = await eventually(
-        async () => {
-          const res = await fetch(`${mailUrl}/api/v1/messages`);
-          const body = (await res.json()) as { messages: { to: string[]; raw: string }[] };
-          return body.messages
-            .filter((x) => x.to.includes(bob.email))
-            .map((x) => parseMail(Buffer.from(x.raw, 'base64').toString('latin1')))
-            .find((m) => m.text.includes('£25.50'));
-        },
-        30_000,
-        "bob's notification e-mail",
-      );
-      expect(mail.headers.subject).toBe('Money received');
-      expect(mail.text).toContain('£25.50');
-    });
-
-    it('serves the API docs as HTML at /docs', async () => {
-      const res = await request(running.baseUrl).get('/docs').redirects(2).expect(200);
-      expect(res.headers['content-type']).toMatch(/^text\/html/);
-      expect(res.text).toMatch(/swagger-ui/i);
-    });
+    const day = customerDay(() => running, { mailUrl: () => mailUrl });
 
     it('keeps its development keys when the container is re-created (tokens still verify)', async () => {
       const before = stack.state('monolith')!.id;
       stack.compose(['up', '-d', '--no-build', '--force-recreate', '--no-deps', 'monolith'], 300_000);
       expect(stack.state('monolith')!.id).not.toBe(before);
       await stack.waitFor('monolith', (s) => s.health === 'healthy', 'the new monolith healthy', 240_000);
-      const me = await request(running.baseUrl).get('/users/me').set(bearer(alice.token));
+      const me = await request(running.baseUrl).get('/users/me').set(bearer(day.alice.token));
       expect(me.status).toBe(200);
-      expect(me.body.email).toBe(alice.email);
+      expect(me.body.email).toBe(day.alice.email);
     }, 300_000);
   });
 });
