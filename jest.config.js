@@ -1,6 +1,7 @@
 /**
- * Two projects: `unit` (specs next to the code, no services) and `e2e` (test/, real Postgres, Redis and
- * RabbitMQ; each suite creates its own database, queues and key prefix and removes them afterwards).
+ * Three projects: `unit` (specs next to the code, no services), `e2e` (test/, real Postgres, Redis and
+ * RabbitMQ; each suite creates its own database, queues and key prefix and removes them afterwards) and
+ * `containers` (test/containers/: the images and compose files in Docker; run only when selected).
  */
 const path = require('node:path');
 const { pathsToModuleNameMapper } = require('ts-jest');
@@ -28,6 +29,14 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/jest/e2e.setup.ts'],
       slowTestThreshold: 30,
+    },
+    // Not part of `npm test`: builds images and runs the compose stacks in Docker (npm run test:containers).
+    {
+      ...shared,
+      displayName: 'containers',
+      testMatch: ['<rootDir>/test/containers/**/*.containers-spec.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/jest/containers.setup.ts'],
+      slowTestThreshold: 120,
     },
   ],
 };

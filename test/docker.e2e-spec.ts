@@ -20,6 +20,7 @@ const SERVICE_NAMES = Object.keys(SERVICES) as (keyof typeof SERVICES)[];
 
 type Size = string | number;
 interface ComposeService {
+  image?: string;
   build?: { args?: Record<string, string> };
   environment?: Record<string, string | null>;
   healthcheck?: { test?: string[]; disable?: boolean };
@@ -45,12 +46,39 @@ function composeCli(): { command: string; prefix: string[]; v2: boolean } {
   throw new Error('no Compose CLI: install the docker compose plugin or `apt-get install docker-compose`');
 }
 
-/** The resolved project, as `config` prints it, with the compose variables at their defaults. */
-function composeConfig(file: string): ComposeProject {
+/** The image variables of the compose files, each with its default: the official image. */
+const OFFICIAL_IMAGES = {
+  NODE_IMAGE: 'node:22-bookworm-slim',
+  POSTGRES_IMAGE: 'postgres:16',
+  REDIS_IMAGE: 'redis:7',
+  MAILPIT_IMAGE: 'axllent/mailpit:v1.27',
+  PGBOUNCER_IMAGE: 'edoburu/pgbouncer:v1.24.1-p0',
+  RABBITMQ_IMAGE: 'rabbitmq:3-management',
+  NGINX_IMAGE: 'nginx:1.27-alpine',
+};
+const IMAGE_OF_SERVICE: Record<string, keyof typeof OFFICIAL_IMAGES> = {
+  postgres: 'POSTGRES_IMAGE',
+  redis: 'REDIS_IMAGE',
+  mailpit: 'MAILPIT_IMAGE',
+  pgbouncer: 'PGBOUNCER_IMAGE',
+  rabbitmq: 'RABBITMQ_IMAGE',
+  nginx: 'NGINX_IMAGE',
+};
+
+/**
+ * The resolved project, as `config` prints it, with the compose variables at their defaults (the image
+ * variables too) unless `vars` sets them.
+ */
+function composeConfig(file: string, vars: Record<string, string> = {}): ComposeProject {
   const cli = composeCli();
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(PROTOBANK_|COMPOSE_)/.test(k)),
-  );
+  const env = {
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([k]) => !/^(PROTOBANK_|COMPOSE_)/.test(k) && !(k in OFFICIAL_IMAGES),
+      ),
+    ),
+    ...vars,
+  };
   const args = [...cli.prefix, '-f', file, 'config', ...(cli.v2 ? ['--format', 'json'] : [])];
   const out = execFileSync(cli.command, args, {
     cwd: root,
@@ -68,7 +96,49 @@ function bytes(value: Size | undefined): number {
   return Number(m[1]) * 1024 ** ' kmg'.indexOf(m[2].toLowerCase() || ' ');
 }
 
+/**
+ * Images stay standard: every third-party image is a variable whose default is the official image, and
+ * every app is built on NODE_IMAGE (default node:22-bookworm-slim); setting the variables (as the
+ * container tests do, with local stand-ins) changes nothing else.
+ */
+function expectImageVariables(file: string) {
+  const byDefault = composeConfig(file);
+  const local = Object.fromEntries(
+    Object.keys(OFFICIAL_IMAGES).map((k) => [k, `local/${k.toLowerCase()}:x`]),
+  );
+  const overridden = composeConfig(file, local);
+  for (const [name, service] of Object.entries(byDefault.services)) {
+    const other = overridden.services[name];
+    if (service.build) {
+      expect({ name, arg: service.build.args?.NODE_IMAGE }).toEqual({
+        name,
+        arg: OFFICIAL_IMAGES.NODE_IMAGE,
+      });
+      expect({ name, arg: other.build?.args?.NODE_IMAGE }).toEqual({ name, arg: local.NODE_IMAGE });
+      expect(other.image).toBe(service.image); // protobank/<app>:<tag>, built here
+    } else {
+      const variable = IMAGE_OF_SERVICE[name];
+      expect({ name, variable }).toEqual({ name, variable: expect.any(String) });
+      expect({ name, image: service.image }).toEqual({ name, image: OFFICIAL_IMAGES[variable] });
+      expect({ name, image: other.image }).toEqual({ name, image: local[variable] });
+    }
+    expect({ ...other, image: undefined, build: undefined }).toEqual({
+      ...service,
+      image: undefined,
+      build: undefined,
+    });
+  }
+}
+
 describe('docker deployment files', () => {
+  it('builds every app on NODE_IMAGE, by default the official Node 22 image', () => {
+    const dockerfile = readFileSync(path.join(root, 'docker/Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:22-bookworm-slim$/m);
+    expect(dockerfile.match(/^FROM .*/gm)?.filter((l) => !/^FROM (\$\{NODE_IMAGE\}|base) /.test(l))).toEqual(
+      [],
+    );
+  });
+
   describe('docker-compose.yml (monolith)', () => {
     let dev: ComposeProject;
     beforeAll(() => {
@@ -83,6 +153,23 @@ describe('docker deployment files', () => {
       expect(monolith.depends_on?.postgres.condition).toBe('service_healthy');
       expect(dev.services.migrate.build?.args?.APP).toBe('migrate');
       expect(dev.services.migrate.restart).toBe('no');
+    });
+
+    it('takes every image from a variable whose default is the official one', () => {
+      expectImageVariables(DEV_FILE);
+    });
+
+    // The image runs as node and /app is root's: the development keys the monolith makes at startup
+    // (JWT signing keys, the card-data key) need a directory of node's, kept across re-creations.
+    it("keeps the monolith's development keys in a volume at /app/.data, which the image gives to node", () => {
+      // v1 prints "appdata:/app/.data:rw", v2 an object.
+      const mounts = (dev.services.monolith.volumes ?? []).map((v) =>
+        typeof v === 'string' ? v.split(':').slice(0, 2).join(':') : `${v.source}:${v.target}`,
+      );
+      expect(mounts).toContain('appdata:/app/.data');
+      const dockerfile = readFileSync(path.join(root, 'docker/Dockerfile'), 'utf8');
+      expect(dockerfile).toMatch(/^RUN mkdir \/app\/\.data && chown node:node \/app\/\.data$/m);
+      expect(dockerfile.indexOf('chown node:node /app/.data')).toBeLessThan(dockerfile.indexOf('USER node'));
     });
   });
 
@@ -117,6 +204,10 @@ describe('docker deployment files', () => {
       expect(service.secrets?.map((s) => (typeof s === 'string' ? s : s.source))).toContain('metrics_token');
     });
 
+    it('takes every image from a variable whose default is the official one', () => {
+      expectImageVariables(SPLIT_FILE);
+    });
+
     it('keeps passwords out of every environment (they travel as secret files)', () => {
       for (const [name, service] of Object.entries(split.services)) {
         for (const [key, value] of Object.entries(service.environment ?? {})) {
@@ -125,6 +216,23 @@ describe('docker deployment files', () => {
             key,
             withPassword: false,
           });
+        }
+      }
+    });
+
+    // A *_FILE variable naming a secret the service does not mount stops the app at startup (the migrate
+    // one-shot inherited JWT_PUBLIC_KEY_FILE without the jwt_public_key secret and exited 1).
+    it('mounts every secret a *_FILE variable of a service names', () => {
+      for (const [name, service] of Object.entries(split.services)) {
+        const mounted = (service.secrets ?? []).map((s) => (typeof s === 'string' ? s : s.source));
+        for (const [key, value] of Object.entries(service.environment ?? {})) {
+          const secret = /^\/run\/secrets\/([\w-]+)$/.exec(value ?? '')?.[1];
+          if (secret)
+            expect({ service: name, key, mounted: mounted.includes(secret) }).toEqual({
+              service: name,
+              key,
+              mounted: true,
+            });
         }
       }
     });
