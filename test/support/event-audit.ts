@@ -4,7 +4,10 @@
  * analytics movement (out for the payer, in for the payee). Counted from the stored rows, so a lost event
  * shows as a 0 and an event delivered twice under two ids (the inboxes stop a redelivery of one id) as a 2.
  */
-import type { Client } from 'pg';
+/** A pg Client, or anything answering a query the same way (the container suite's psql over docker exec). */
+export interface Queryable {
+  query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }>;
+}
 
 export interface PartyCount {
   entry_id: string;
@@ -23,8 +26,8 @@ export interface EventAudit {
 }
 
 /** Audits every entry whose payer is one of `payerAccountIds` (a 2xx or not: whatever committed). */
-export async function auditTransfers(db: Client, payerAccountIds: string[]): Promise<EventAudit> {
-  const { rows } = await db.query<PartyCount>(
+export async function auditTransfers(db: Queryable, payerAccountIds: string[]): Promise<EventAudit> {
+  const { rows } = (await db.query(
     `WITH parties AS (
        SELECT e.id AS entry_id, a.owner_id AS user_id, 'out' AS direction
          FROM transactions.entries e JOIN transactions.ledger_accounts a ON a.id = e.debit_account_id
@@ -40,7 +43,7 @@ export async function auditTransfers(db: Client, payerAccountIds: string[]): Pro
               WHERE m.transaction_id = p.entry_id AND m.user_id = p.user_id AND m.direction = p.direction) AS movements
        FROM parties p`,
     [payerAccountIds],
-  );
+  )) as { rows: PartyCount[] };
   return {
     entries: new Set(rows.map((r) => r.entry_id)).size,
     lost: rows.filter((r) => r.notifications === 0 || r.movements === 0),
