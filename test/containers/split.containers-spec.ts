@@ -3,13 +3,25 @@
  * up` (v1 applies deploy.resources only with --compatibility) with the images built here, plus the first
  * admin the way the file's comment on auth says to add one (test/containers/split.first-admin.yml). Eight
  * app containers within their memory limits, PgBouncer, RabbitMQ and nginx; a customer's day through
- * nginx's published port; afterwards no container has restarted or been OOM-killed.
+ * nginx's published port; afterwards no container has restarted or been OOM-killed. Then 60 s of transfers
+ * through nginx (each container's peak memory printed, none OOM-killed), and, with the load still running,
+ * each app crashed in turn and RabbitMQ, Redis and Postgres restarted: it comes back by itself and nothing
+ * committed is lost or doubled (the fault table is printed).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
+import { bearer, firstAdmin, type Actor } from '../support/actors';
+import { auditTransfers, type Queryable } from '../support/event-audit';
+import {
+  faultTable,
+  secondsToReady,
+  settledAudit,
+  startTransferLoad,
+  type TransferLoad,
+} from '../support/fault-load';
 import { processes, topology } from '../support/processes';
 import type { Running } from '../support/topologies';
 import { builder, ComposeStack } from './compose';
@@ -18,6 +30,43 @@ import { customerDay, runningAt } from './customer-day';
 const ADMIN_EMAIL = 'admin@protobank.test';
 const ADMIN_PASSWORD = 'Containers-Test-Root-7x';
 const APPS = topology.SERVICE_NAMES;
+const LOAD_MS = 60_000;
+
+/**
+ * Queries the stack's Postgres with psql inside its container (it publishes no port), for the audit: the
+ * parameters are our own ids and arrays of them, written as literals.
+ */
+function psqlIn(containerId: string): Queryable {
+  const literal = (v: unknown): string =>
+    Array.isArray(v) ? `'{${v.map(String).join(',')}}'` : `'${String(v).replace(/'/g, "''")}'`;
+  return {
+    query(text: string, params: unknown[]) {
+      const sqlText = text.replace(/\$(\d+)/g, (_, n: string) => literal(params[Number(n) - 1]));
+      const out = execFileSync(
+        'docker',
+        [
+          'exec',
+          '-i',
+          containerId,
+          'psql',
+          '-U',
+          'protobank',
+          '-d',
+          'protobank',
+          '-At',
+          '-v',
+          'ON_ERROR_STOP=1',
+        ],
+        {
+          input: `SELECT coalesce(json_agg(t), '[]') FROM (${sqlText}) t;`,
+          encoding: 'utf8',
+          maxBuffer: 64 * 1024 * 1024,
+        },
+      );
+      return Promise.resolve({ rows: JSON.parse(out) as unknown[] });
+    },
+  };
+}
 
 describe('docker-compose.split.yml (one container per service) in containers', () => {
   let stack: ComposeStack;
@@ -128,5 +177,114 @@ describe('docker-compose.split.yml (one container per service) in containers', (
       }
       process.stdout.write(`[containers] memory peaks: ${peaks.join(', ')}\n`);
     });
+  });
+
+  // After the customer's day and its check: 60 s of transfers, then the faults, on the same stack.
+  describe('under load through nginx, then faults', () => {
+    let load: TransferLoad;
+    let admin: Actor;
+    const sql = () => psqlIn(stack.state('postgres')!.id);
+    beforeAll(async () => {
+      admin = await firstAdmin(running);
+      load = await startTransferLoad(running, admin, 6, 'containers');
+    }, 300_000);
+    afterAll(async () => {
+      await load?.stop();
+    });
+
+    it('carries 60 s of transfers with no container OOM-killed or restarted, and prints each one’s peak memory', async () => {
+      await new Promise((r) => setTimeout(r, LOAD_MS));
+      const rows: string[] = [];
+      for (const service of [...APPS, 'nginx', 'pgbouncer', 'postgres', 'redis', 'rabbitmq']) {
+        const s = stack.state(service)!;
+        const [oom, limit] = execFileSync(
+          'docker',
+          ['inspect', '-f', '{{.State.OOMKilled}} {{.HostConfig.Memory}}', s.id],
+          {
+            encoding: 'utf8',
+          },
+        )
+          .trim()
+          .split(' ');
+        expect({ service, restarts: s.restarts, oom }).toEqual({ service, restarts: 0, oom: 'false' });
+        const peak = Number(
+          execFileSync('docker', ['exec', s.id, 'cat', '/sys/fs/cgroup/memory/memory.max_usage_in_bytes'], {
+            encoding: 'utf8',
+          }),
+        );
+        rows.push(
+          `  ${service.padEnd(14)} ${String(Math.round(peak / 1048576)).padStart(5)} MiB of ${Math.round(Number(limit) / 1048576)} MiB`,
+        );
+      }
+      const transfers = load.windows[0].ok;
+      process.stdout.write(
+        `[containers] peak memory since start, after ${LOAD_MS / 1000} s of transfers through nginx (${transfers} answered 201, ${load.windows[0].failed} 5xx):\n${rows.join('\n')}\n`,
+      );
+      expect(load.windows[0].failed).toBe(0);
+    }, 180_000);
+
+    it('comes back by itself after each app container is killed and RabbitMQ, Redis and Postgres restart, losing nothing', async () => {
+      // An app crashes: its process is SIGKILLed from the host, and the restart policy (unless-stopped)
+      // starts the container again. (`docker kill` would not do: Docker counts it as a manual stop and
+      // never restarts the container.) The infrastructure is restarted by hand, one after the other.
+      const crash = (app: string) => () => {
+        const pid = Number(
+          execFileSync('docker', ['inspect', '-f', '{{.State.Pid}}', stack.state(app)!.id], {
+            encoding: 'utf8',
+          }),
+        );
+        process.kill(pid, 'SIGKILL');
+      };
+      const restart = (infra: string) => () =>
+        execFileSync('docker', ['restart', '-t', '10', stack.state(infra)!.id], {
+          stdio: 'ignore',
+          timeout: 60_000,
+        });
+      const faults: [string, () => void][] = [
+        ...APPS.map((app): [string, () => void] => [`kill -9 ${app} (restarted)`, crash(app)]),
+        ...['rabbitmq', 'redis', 'postgres'].map((infra): [string, () => void] => [
+          `restart ${infra}`,
+          restart(infra),
+        ]),
+      ];
+      for (const [fault, inject] of faults) {
+        const window = load.next(fault);
+        const started = Date.now();
+        inject();
+        window.readySeconds = await secondsToReady(running.baseUrl, started, `ready after ${fault}`);
+        await new Promise((r) => setTimeout(r, 1500));
+      }
+      await load.stop();
+
+      const audit = await settledAudit(() => auditTransfers(sql(), load.payerAccounts));
+      process.stdout.write(
+        faultTable('[containers] faults under load (split stack, through nginx)', load, audit),
+      );
+      const stored = (await sql().query(
+        'SELECT count(*)::int AS n FROM transactions.entries WHERE id = ANY($1::uuid[])',
+        [[...load.committed]],
+      )) as { rows: { n: number }[] };
+      expect(stored.rows[0].n).toBe(load.committed.size);
+      expect(audit.lost).toEqual([]);
+      expect(audit.doubled).toEqual([]);
+      const verify = await request(running.baseUrl)
+        .get('/admin/ledger/verify')
+        .set(bearer(admin.token))
+        .expect(200);
+      expect(verify.body).toMatchObject({ ok: true, mismatches: [] });
+      const queues = execFileSync(
+        'docker',
+        ['exec', stack.state('rabbitmq')!.id, 'rabbitmqctl', 'list_queues', '-q', 'name', 'messages'],
+        {
+          encoding: 'utf8',
+        },
+      );
+      const dead = queues
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/))
+        .filter(([name]) => name?.includes('dead.events'));
+      expect(dead.length).toBeGreaterThan(0);
+      expect(dead.filter(([, n]) => n !== '0')).toEqual([]);
+    }, 1_200_000);
   });
 });

@@ -117,12 +117,13 @@ export async function settledAudit(audit: () => Promise<EventAudit>): Promise<Ev
 }
 
 export function faultTable(title: string, load: TransferLoad, audit: EventAudit): string {
+  const width = Math.max(5, ...load.windows.map((w) => w.fault.length));
   return [
     `${title}:`,
-    '  fault                      2xx   5xx  other  seconds to ready',
+    `  ${'fault'.padEnd(width)}   2xx   5xx  other  seconds to ready`,
     ...load.windows.map(
       (w) =>
-        `  ${w.fault.padEnd(25)} ${String(w.ok).padStart(4)}  ${String(w.failed).padStart(4)}  ${String(w.other).padStart(5)}  ${w.readySeconds?.toFixed(1) ?? '-'}`,
+        `  ${w.fault.padEnd(width)} ${String(w.ok).padStart(5)}  ${String(w.failed).padStart(4)}  ${String(w.other).padStart(5)}  ${w.readySeconds?.toFixed(1) ?? '-'}`,
     ),
     `  committed transfers: ${audit.entries} (201s: ${load.committed.size}); events lost: ${audit.lost.length}, doubled: ${audit.doubled.length}`,
     '',
