@@ -16,6 +16,8 @@ export interface FaultWindow {
   failed: number;
   other: number;
   readySeconds?: number;
+  /** The transfers answered 201 in this window. */
+  ids: string[];
 }
 
 export interface TransferLoad {
@@ -47,7 +49,7 @@ export async function startTransferLoad(
   }
   const committed = new Set<string>();
   const windows: FaultWindow[] = [];
-  let window: FaultWindow = { fault: 'none', ok: 0, failed: 0, other: 0 };
+  let window: FaultWindow = { fault: 'none', ok: 0, failed: 0, other: 0, ids: [] };
   windows.push(window);
   let stopping = false;
   const loops = customers.map(async ({ payer, from, to }) => {
@@ -62,6 +64,7 @@ export async function startTransferLoad(
         .catch((err: { status?: number }) => ({ status: err.status ?? 599, body: {} as { id?: string } }));
       if (res.status === 201) {
         window.ok++;
+        window.ids.push((res.body as { id: string }).id);
         committed.add((res.body as { id: string }).id);
       } else if (res.status >= 500) window.failed++;
       else window.other++;
@@ -73,7 +76,7 @@ export async function startTransferLoad(
     committed,
     windows,
     next(fault) {
-      window = { fault, ok: 0, failed: 0, other: 0 };
+      window = { fault, ok: 0, failed: 0, other: 0, ids: [] };
       windows.push(window);
       return window;
     },
@@ -116,16 +119,24 @@ export async function settledAudit(audit: () => Promise<EventAudit>): Promise<Ev
   return last;
 }
 
+/**
+ * fault | 2xx | 5xx | seconds to ready | events lost | events doubled, each lost or doubled event counted
+ * in the window its transfer was answered in (one that committed without a 201 is counted in the summary).
+ */
 export function faultTable(title: string, load: TransferLoad, audit: EventAudit): string {
   const width = Math.max(5, ...load.windows.map((w) => w.fault.length));
+  const count = (rows: EventAudit['lost'], w: FaultWindow) => {
+    const ids = new Set(w.ids);
+    return new Set(rows.filter((r) => ids.has(r.entry_id)).map((r) => r.entry_id)).size;
+  };
   return [
     `${title}:`,
-    `  ${'fault'.padEnd(width)}   2xx   5xx  other  seconds to ready`,
+    `  ${'fault'.padEnd(width)}   2xx   5xx  other  seconds to ready  events lost  events doubled`,
     ...load.windows.map(
       (w) =>
-        `  ${w.fault.padEnd(width)} ${String(w.ok).padStart(5)}  ${String(w.failed).padStart(4)}  ${String(w.other).padStart(5)}  ${w.readySeconds?.toFixed(1) ?? '-'}`,
+        `  ${w.fault.padEnd(width)} ${String(w.ok).padStart(5)}  ${String(w.failed).padStart(4)}  ${String(w.other).padStart(5)}  ${(w.readySeconds?.toFixed(1) ?? '-').padStart(16)}  ${String(count(audit.lost, w)).padStart(11)}  ${String(count(audit.doubled, w)).padStart(14)}`,
     ),
-    `  committed transfers: ${audit.entries} (201s: ${load.committed.size}); events lost: ${audit.lost.length}, doubled: ${audit.doubled.length}`,
+    `  committed transfers: ${audit.entries} (201s: ${load.committed.size}); transfers with an event lost: ${new Set(audit.lost.map((r) => r.entry_id)).size}, doubled: ${new Set(audit.doubled.map((r) => r.entry_id)).size}`,
     '',
   ].join('\n');
 }
