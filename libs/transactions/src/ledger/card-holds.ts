@@ -152,16 +152,8 @@ export class CardHolds {
         eventHeaders(),
       ],
     )) as CardPostRow[];
-    this.decisions.inc({ call: 'clear', outcome: row.replayed ? 'replayed' : row.outcome });
-    if (row.outcome === 'posted') {
-      if (!row.replayed) await this.ledger.afterCommit(row.accounts ?? []);
-      return {
-        transaction_id: row.entry_id!,
-        created_at: row.created_at!.toISOString(),
-        forced: row.forced === true,
-        replayed: row.replayed,
-      };
-    }
+    const posted = await this.posted('clear', row);
+    if (posted) return { ...posted, forced: row.forced === true };
     if (CLEARING_REFUSALS.includes(row.outcome)) {
       return {
         refused: row.outcome as
@@ -208,15 +200,8 @@ export class CardHolds {
         eventHeaders(),
       ],
     )) as CardPostRow[];
-    this.decisions.inc({ call: 'refund', outcome: row.replayed ? 'replayed' : row.outcome });
-    if (row.outcome === 'posted') {
-      if (!row.replayed) await this.ledger.afterCommit(row.accounts ?? []);
-      return {
-        transaction_id: row.entry_id!,
-        created_at: row.created_at!.toISOString(),
-        replayed: row.replayed,
-      };
-    }
+    const posted = await this.posted('refund', row);
+    if (posted) return posted;
     if (
       row.outcome === 'account_closed' ||
       row.outcome === 'account_not_found' ||
@@ -226,6 +211,24 @@ export class CardHolds {
     }
     if (row.outcome === 'idempotency_key_reused') throw keyReused();
     throw new Error(`refund_card answered ${row.outcome}`);
+  }
+
+  /**
+   * Counts a clearing's or refund's outcome and, when it posted, answers the entry (after the commit's
+   * cache refresh and event wake-up, unless it is a replay); null for any other outcome.
+   */
+  private async posted(
+    call: 'clear' | 'refund',
+    row: CardPostRow,
+  ): Promise<{ transaction_id: string; created_at: string; replayed: boolean } | null> {
+    this.decisions.inc({ call, outcome: row.replayed ? 'replayed' : row.outcome });
+    if (row.outcome !== 'posted') return null;
+    if (!row.replayed) await this.ledger.afterCommit(row.accounts ?? []);
+    return {
+      transaction_id: row.entry_id!,
+      created_at: row.created_at!.toISOString(),
+      replayed: row.replayed,
+    };
   }
 
   /** Active holds past their expiry, oldest first (holds_expiry_idx). */
