@@ -132,10 +132,12 @@ describe('loadConfig', () => {
 
     it('refuses development credentials', () => {
       expect(problemsOf({ ...explicit, RABBITMQ_URL: 'amqp://guest:guest@rabbitmq:5672' })).toEqual([
-        'RABBITMQ_URL holds a development value, which production refuses',
+        expect.stringMatching(
+          /^RABBITMQ_URL holds a development value, which production refuses: .*guest:guest/,
+        ),
       ]);
       expect(problemsOf({ ...explicit, ADMIN_EMAIL: 'a@bank.example', ADMIN_PASSWORD: 'change-me' })).toEqual(
-        ['ADMIN_PASSWORD holds a development value, which production refuses'],
+        [expect.stringMatching(/^ADMIN_PASSWORD holds a development value, which production refuses: /)],
       );
     });
   });
@@ -209,7 +211,9 @@ describe('loadConfig', () => {
         problemsOf({ NODE_ENV: 'production', CARD_NETWORK_SECRET: development }).filter((p) =>
           p.startsWith('CARD_'),
         ),
-      ).toEqual(['CARD_NETWORK_SECRET holds a development value, which production refuses']);
+      ).toEqual([
+        expect.stringMatching(/^CARD_NETWORK_SECRET holds a development value, which production refuses: /),
+      ]);
     });
   });
 });

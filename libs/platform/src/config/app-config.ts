@@ -1,5 +1,6 @@
 import { CONFIG_SCHEMA, type ConfigKey, type VariableSpec } from './config.schema';
 import { isCalendarDate } from '../time/calendar-date';
+import { developmentKeysDir, developmentSecret, refusal } from './committed-secrets';
 import { readVariable } from './env-reader';
 
 export type NodeEnv = 'development' | 'test' | 'production';
@@ -272,11 +273,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (production && spec.secret && value !== undefined) {
       if (!explicit && spec.default !== undefined) {
         problems.push(`${name} must be set explicitly in production (the default is for development only)`);
-      } else if (spec.devValues?.some((dev) => value.includes(dev))) {
-        problems.push(`${name} holds a development value, which production refuses`);
+      } else {
+        const why =
+          developmentSecret(value) ??
+          (spec.devValues?.some((dev) => value.includes(dev)) ? 'it is a well-known password' : undefined);
+        if (why) problems.push(refusal(name, env, why));
       }
     }
     values[name] = value;
+  }
+  if (production && values.JWT_KEYS_DIR !== undefined) {
+    const why = developmentKeysDir(values.JWT_KEYS_DIR);
+    if (why) problems.push(refusal('JWT_KEYS_DIR', env, why));
   }
   if ((values.ADMIN_EMAIL === undefined) !== (values.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) must be set together');

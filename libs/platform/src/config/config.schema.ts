@@ -15,7 +15,10 @@ export interface VariableSpec {
   pattern?: RegExp;
   /** Secrets may come from NAME_FILE and must not keep a development value in production. */
   secret?: boolean;
-  /** Refuse these substrings in production (development credentials). */
+  /**
+   * Refuse these substrings in production (well-known passwords). Committed example and development
+   * secrets are refused for every secret by committed-secrets.ts.
+   */
   devValues?: readonly string[];
   doc: string;
 }
@@ -65,7 +68,6 @@ export const CONFIG_SCHEMA = {
     protocols: ['amqp:', 'amqps:'],
     secret: true,
     default: 'amqp://guest:guest@127.0.0.1:5672',
-    devValues: ['guest:guest@'],
     doc: 'RabbitMQ for contract calls and events between split apps (the monolith never connects).',
   },
   RABBITMQ_PREFIX: { kind: 'string', default: 'protobank', doc: 'Prefix of the exchange and queue names.' },
@@ -359,8 +361,6 @@ export const CONFIG_SCHEMA = {
     kind: 'string',
     secret: true,
     pattern: /^[\x21-\x2b\x2d-\x7e]{32,}(?:\s*,\s*[\x21-\x2b\x2d-\x7e]{32,})*$/,
-    // The cards module's development fallback, should it be copied into a production setting.
-    devValues: ['protects-nothing'],
     doc: 'HMAC-SHA-256 secret(s) of the card network API signatures (32 or more visible ASCII characters; use CARD_NETWORK_SECRET_FILE). Several, comma-separated, are all accepted: add the new one, move the network over, then remove the old. Development: a fixed development secret; production refuses to start cards without it.',
   },
   CARD_HOLD_EXPIRY_DAYS: {

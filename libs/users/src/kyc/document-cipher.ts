@@ -17,7 +17,7 @@ import { normaliseDocumentNumber } from './document-number';
 const LOOKUP_KEY_LABEL = 'protobank kyc document-number lookup v1';
 
 /** Used only outside production when KYC_ENCRYPTION_KEY is unset: it protects nothing. */
-const DEVELOPMENT_KEY = Buffer.from('protobank-development-kyc-key!!!').toString('base64');
+export const DEVELOPMENT_KEY = Buffer.from('protobank-development-kyc-key!!!').toString('base64');
 
 @Injectable()
 export class DocumentCipher {
