@@ -1,0 +1,124 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../libs/platform/src/config/app-config';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { secretsInit } = require('./secrets-init.js') as {
+  secretsInit(opts: { suffix: string; dir?: string; force?: boolean }): { written: string[] };
+};
+
+const SECRETS = join(__dirname, '../docker/secrets');
+
+/** A copy of docker/secrets (the examples) to generate into. */
+function copy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pb-secrets-init-'));
+  cpSync(SECRETS, dir, { recursive: true });
+  return dir;
+}
+
+describe('npm run secrets:init', () => {
+  const dir = copy();
+  const { written } = secretsInit({ suffix: 'prod', dir });
+  const read = (name: string) => readFileSync(join(dir, `${name}.prod`), 'utf8');
+  const examples = readdirSync(SECRETS)
+    .filter((n) => n.endsWith('.example'))
+    .map((n) => n.slice(0, -'.example'.length));
+
+  it('writes one fresh file (or key directory) per committed example, readable by the containers', () => {
+    expect(written.map((n) => n.replace(/\/$/, ''))).toEqual(examples.map((n) => `${n}.prod`).sort());
+    for (const name of examples) {
+      const stat = statSync(join(dir, `${name}.prod`));
+      expect({ name, mode: (stat.mode & 0o777).toString(8) }).toEqual({
+        name,
+        mode: stat.isDirectory() ? '755' : '644',
+      });
+    }
+    for (const name of [
+      'card_network_secret',
+      'metrics_token',
+      'webhook_signing_secret',
+      'kyc_encryption_key',
+    ])
+      expect(read(name)).not.toBe(readFileSync(join(SECRETS, `${name}.example`), 'utf8'));
+  });
+
+  it('uses one Postgres and one RabbitMQ password everywhere, keeping the examples’ users and hosts', () => {
+    const pg = read('postgres_password').trim();
+    expect(pg).toMatch(/^[0-9a-f]{48}$/);
+    for (const name of ['database_url', 'database_direct_url']) {
+      const url = new URL(read(name).trim());
+      const example = new URL(readFileSync(join(SECRETS, `${name}.example`), 'utf8').trim());
+      expect(url.password).toBe(pg);
+      expect([url.protocol, url.username, url.host, url.pathname]).toEqual([
+        example.protocol,
+        example.username,
+        example.host,
+        example.pathname,
+      ]);
+    }
+    expect(read('pgbouncer_userlist')).toBe(`"protobank" "${pg}"\n`);
+    const mq = new URL(read('rabbitmq_url').trim());
+    expect(mq.host).toBe('rabbitmq:5672');
+    expect(mq.password).toMatch(/^[0-9a-f]{48}$/);
+    const conf = read('rabbitmq_conf');
+    expect(conf).toContain(`default_user = ${mq.username}\n`);
+    expect(conf).toContain(`default_pass = ${mq.password}\n`);
+    expect(conf).toContain('vm_memory_high_watermark.absolute');
+    expect(pg).not.toBe(mq.password);
+  });
+
+  it('makes a signing-key directory whose public keys are jwt_public_key', () => {
+    const keys = join(dir, 'jwt_keys.prod');
+    const [keyFile] = readdirSync(keys).filter((n) => /^\d{4}-.*Z\.pem$/.test(n));
+    const publicPem = createPublicKey(createPrivateKey(readFileSync(join(keys, keyFile), 'utf8')))
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
+    expect(read('jwt_public_key')).toBe(publicPem);
+    expect(readFileSync(join(keys, 'public-keys.pem'), 'utf8')).toBe(publicPem);
+  });
+
+  it('is a set production starts with, every app’s *_FILE pointed at it', () => {
+    const file = (name: string) => join(dir, `${name}.prod`);
+    const env = {
+      NODE_ENV: 'production',
+      DATABASE_URL_FILE: file('database_url'),
+      DATABASE_LISTEN_URL_FILE: file('database_direct_url'),
+      REDIS_URL: 'redis://redis:6379',
+      RABBITMQ_URL_FILE: file('rabbitmq_url'),
+      JWT_PUBLIC_KEY_FILE: file('jwt_public_key'),
+      JWT_KEYS_DIR: file('jwt_keys'),
+      METRICS_TOKEN_FILE: file('metrics_token'),
+      KYC_ENCRYPTION_KEY_FILE: file('kyc_encryption_key'),
+      CARD_DATA_KEY_FILE: file('card_data_key'),
+      CARD_NETWORK_SECRET_FILE: file('card_network_secret'),
+      SMTP_PASSWORD_FILE: file('smtp_password'),
+      WEBHOOK_SIGNING_SECRET_FILE: file('webhook_signing_secret'),
+    };
+    let problems: string[] = [];
+    try {
+      loadConfig(env);
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('keeps an existing set unless --force, and then replaces every value', () => {
+    expect(() => secretsInit({ suffix: 'prod', dir })).toThrow(/exist already \(--force replaces them/);
+    const before = read('metrics_token');
+    secretsInit({ suffix: 'prod', dir, force: true });
+    expect(read('metrics_token')).not.toBe(before);
+    expect(readdirSync(join(dir, 'jwt_keys.prod')).filter((n) => n.endsWith('Z.pem'))).toHaveLength(1);
+  });
+
+  it('refuses the suffix "example", and an example it cannot generate', () => {
+    expect(() => secretsInit({ suffix: 'example', dir: copy() })).toThrow(/--suffix/);
+    const other = copy();
+    writeFileSync(join(other, 'new_thing.example'), 'dev-only-new-thing\n');
+    expect(() => secretsInit({ suffix: 'x', dir: other })).toThrow(
+      'no generator for new_thing.example: add one to scripts/secrets-init.js',
+    );
+  });
+});
