@@ -1,0 +1,117 @@
+/**
+ * Production refuses to boot on a committed secret: each app, given a docker/secrets/*.example file (or
+ * RabbitMQ's guest:guest), exits 1 before connecting anywhere, naming the variable and the *_FILE it came
+ * from, and prints neither the value nor any part of a key. (libs/platform/src/config/committed-secrets
+ * .spec.ts proves every committed value refused; this is the boot itself, as the split stack does it.)
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const SECRETS = join(__dirname, '../docker/secrets');
+const example = (name: string) => join(SECRETS, `${name}.example`);
+
+/** Production settings of nobody's committing: only the variables under test are refused. */
+function productionEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
+  const password = () => randomBytes(12).toString('hex');
+  return {
+    ...env,
+    NODE_ENV: 'production',
+    DATABASE_URL: `postgres://bank:${password()}@127.0.0.1:5432/protobank_never`,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    RABBITMQ_URL: `amqp://bank:${password()}@127.0.0.1:5672`,
+    METRICS_TOKEN: randomBytes(16).toString('hex'),
+    ...extra,
+  };
+}
+
+/** Every line of a committed file that could give the secret away (a key's base64 lines, a password). */
+function secretParts(path: string): string[] {
+  const files = path.endsWith('jwt_keys.example') ? readdirSync(path).map((n) => join(path, n)) : [path];
+  return files
+    .flatMap((f) => readFileSync(f, 'utf8').split('\n'))
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('-----'));
+}
+
+const CASES: { app: string; env: Record<string, string>; refused: string[]; files: string[] }[] = [
+  {
+    app: 'users',
+    env: { KYC_ENCRYPTION_KEY_FILE: example('kyc_encryption_key') },
+    refused: ['KYC_ENCRYPTION_KEY (from KYC_ENCRYPTION_KEY_FILE='],
+    files: [example('kyc_encryption_key')],
+  },
+  {
+    app: 'auth',
+    env: { JWT_KEYS_DIR: example('jwt_keys'), JWT_PUBLIC_KEY_FILE: example('jwt_public_key') },
+    refused: ['JWT_PUBLIC_KEY (from JWT_PUBLIC_KEY_FILE=', `JWT_KEYS_DIR (${example('jwt_keys')})`],
+    files: [example('jwt_keys'), example('jwt_public_key')],
+  },
+  {
+    app: 'cards',
+    env: {
+      CARD_DATA_KEY_FILE: example('card_data_key'),
+      CARD_NETWORK_SECRET_FILE: example('card_network_secret'),
+    },
+    refused: [
+      'CARD_DATA_KEY (from CARD_DATA_KEY_FILE=',
+      'CARD_NETWORK_SECRET (from CARD_NETWORK_SECRET_FILE=',
+    ],
+    files: [example('card_data_key'), example('card_network_secret')],
+  },
+  {
+    app: 'notifications',
+    env: {
+      WEBHOOK_SIGNING_SECRET_FILE: example('webhook_signing_secret'),
+      METRICS_TOKEN: '',
+      METRICS_TOKEN_FILE: example('metrics_token'),
+    },
+    refused: [
+      'WEBHOOK_SIGNING_SECRET (from WEBHOOK_SIGNING_SECRET_FILE=',
+      'METRICS_TOKEN (from METRICS_TOKEN_FILE=',
+    ],
+    files: [example('webhook_signing_secret'), example('metrics_token')],
+  },
+  {
+    // The split stack's first container: with the example secrets it stops here, and nothing else starts.
+    app: 'migrate',
+    env: {
+      DATABASE_URL: '',
+      DATABASE_URL_FILE: example('database_direct_url'),
+      RABBITMQ_URL: '',
+      RABBITMQ_URL_FILE: example('rabbitmq_url'),
+    },
+    refused: ['DATABASE_URL (from DATABASE_URL_FILE=', 'RABBITMQ_URL (from RABBITMQ_URL_FILE='],
+    files: [example('database_direct_url'), example('rabbitmq_url')],
+  },
+  {
+    app: 'monolith',
+    env: { RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672' },
+    refused: ['RABBITMQ_URL holds a development value'],
+    files: [],
+  },
+];
+
+describe('production boot with a committed secret', () => {
+  it.each(CASES)('$app exits 1 naming $refused, printing no secret', ({ app, env, refused, files }) => {
+    const main = join(__dirname, `../dist/apps/${app}/src/main.js`);
+    const res = spawnSync(process.execPath, [main], {
+      env: productionEnv(env),
+      encoding: 'utf8',
+      timeout: 30000,
+    });
+    expect({ app, status: res.status, signal: res.signal }).toEqual({ app, status: 1, signal: null });
+    const problems = res.stderr.split('\n').filter((l) => l.startsWith('  - '));
+    // Exactly the refused variables, each with its file and what to do instead.
+    expect(problems).toHaveLength(refused.length);
+    for (const [i, start] of refused.entries()) {
+      expect(problems[i]).toContain(`  - ${start}`);
+      expect(problems[i]).toMatch(/holds a development value, which production refuses: .+\. Use /);
+    }
+    const output = `${res.stdout}\n${res.stderr}`;
+    for (const part of files.flatMap(secretParts))
+      expect({ app, leaked: output.includes(part) }).toEqual({ app, leaked: false });
+  });
+});
