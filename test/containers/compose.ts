@@ -5,7 +5,7 @@
  * developer's own dev stack on this machine).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
@@ -18,6 +18,23 @@ interface Builder {
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const builder = require('./build.js') as Builder;
+
+/**
+ * A fresh set of the split stack's secrets, docker/secrets/<name>.<suffix>, made by `npm run secrets:init`
+ * as an operator makes it (production refuses the committed *.example ones); run the stack with
+ * PROTOBANK_SECRETS=<suffix>. Returns the function that removes the set.
+ */
+export function freshSecrets(suffix: string): () => void {
+  execFileSync(process.execPath, ['scripts/secrets-init.js', '--suffix', suffix, '--force'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const dir = path.join(root, 'docker/secrets');
+  return () => {
+    for (const name of readdirSync(dir).filter((n) => n.endsWith(`.${suffix}`)))
+      rmSync(path.join(dir, name), { recursive: true, force: true });
+  };
+}
 
 export class ComposeStack {
   constructor(
