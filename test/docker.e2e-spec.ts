@@ -5,11 +5,11 @@
  * Needs a Compose CLI (`docker compose` v2, or Debian's `docker-compose` v1); no Docker engine.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 // The topology module itself rather than the whole @protobank/platform barrel: same function, no Nest.
-import { EDGE_PORT, SERVICES, serviceForPath } from '../libs/platform/src/topology/topology';
+import { SERVICES, serviceForPath } from '../libs/platform/src/topology/topology';
 import { matchNginxLocation, nginxLocations, nginxUpstreams, parseNginxRoutes } from './support/nginx-routes';
 
 const root = path.resolve(__dirname, '..');
@@ -246,9 +246,13 @@ describe('docker deployment files', () => {
       expect(Object.keys(migrate.depends_on ?? {})).not.toContain('pgbouncer');
     });
 
-    it('puts nginx on edge_port in front of every service, with the generated config and its njs module', () => {
+    it('puts nginx in front of every service (HTTP on 80, HTTPS on 443), with the generated config, its templates, its njs module and the TLS secrets', () => {
       const nginx = split.services.nginx;
-      expect(nginx.ports?.map((p) => Number(p.target))).toEqual([EDGE_PORT]);
+      expect(nginx.ports?.map((p) => Number(p.target)).sort((a, b) => a - b)).toEqual([80, 443]);
+      expect(nginx.secrets?.map((s) => (typeof s === 'string' ? s : s.source)).sort()).toEqual([
+        'tls_cert',
+        'tls_key',
+      ]);
       for (const name of SERVICE_NAMES) expect(nginx.depends_on?.[name]?.condition).toBe('service_healthy');
       const mounts = (nginx.volumes ?? []).map((v) =>
         typeof v === 'string' ? v : `${v.source}:${v.target}`,
@@ -259,6 +263,31 @@ describe('docker deployment files', () => {
       expect(conf).toContain('nginx/nginx.conf');
       const module = mounts.find((m) => m.includes(':/etc/nginx/edge.mjs'));
       expect(module).toContain('nginx/edge.mjs');
+      const templates = mounts.find((m) => m.includes(':/etc/nginx/templates'));
+      expect(templates).toContain('nginx/templates');
+    });
+
+    // The image's entrypoint leaves a variable it has no value for as it is, and nginx would refuse
+    // "${EDGE_...}" as a rate: every variable of the templates needs a default here.
+    it("gives nginx a value for every variable of the edge's templates, and lets envsubst see only those", () => {
+      const nginx = split.services.nginx;
+      const dir = path.join(root, 'docker/nginx/templates');
+      const variables = new Set(
+        readdirSync(dir)
+          .filter((n) => n.endsWith('.template'))
+          .flatMap((n) =>
+            [...readFileSync(path.join(dir, n), 'utf8').matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]),
+          ),
+      );
+      expect(variables.size).toBeGreaterThan(0);
+      const filter = new RegExp(nginx.environment?.NGINX_ENVSUBST_FILTER ?? '');
+      for (const name of variables) {
+        expect({ name, value: nginx.environment?.[name] }).toEqual({
+          name,
+          value: expect.stringMatching(/\S/),
+        });
+        expect({ name, filtered: filter.test(name) }).toEqual({ name, filtered: true });
+      }
     });
   });
 
@@ -285,8 +314,12 @@ describe('docker deployment files', () => {
           expect(routes).toContainEqual({ prefix, service: name });
         }
       }
-      // /docs (Swagger UI's page and assets) goes to auth; nothing else is routed that services.json does not name.
-      const claimed = routes.filter((r) => r.prefix !== '/docs');
+      // /docs (Swagger UI's page and assets) goes to auth, and the paths with a stricter rate limit go to
+      // the service serving them; nothing else is routed that services.json does not name.
+      const limited = ['/auth/login', '/auth/register'];
+      for (const prefix of limited)
+        expect(routes).toContainEqual({ prefix, service: serviceForPath(prefix) });
+      const claimed = routes.filter((r) => r.prefix !== '/docs' && !limited.includes(r.prefix));
       for (const { prefix, service } of claimed) {
         expect(SERVICES[service as keyof typeof SERVICES].prefixes).toContain(prefix);
       }

@@ -85,7 +85,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
     it('answers /health/ready over every service, as the local edge does', async () => {
       const local = await request(running.baseUrl).get('/health/ready').expect(200);
       for (const path of ['/health/ready', '/health']) {
-        const res = await request(nginx.baseUrl).get(path).set('X-Request-Id', 'nginx-ready-1').expect(200);
+        const res = await nginx.request().get(path).set('X-Request-Id', 'nginx-ready-1').expect(200);
         expect(res.body).toEqual(local.body);
         expect(res.headers['x-request-id']).toBe('nginx-ready-1');
       }
@@ -99,7 +99,8 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
         join(running.t.logDir, 'nginx-broken.log'),
       );
       try {
-        const res = await request(broken.baseUrl)
+        const res = await broken
+          .request()
           .get('/health/ready')
           .set('X-Request-Id', 'nginx-ready-2')
           .expect(503);
@@ -117,7 +118,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
 
     it("shows every service's routes at /docs, as the local edge's merged document does", async () => {
       const local = await request(running.baseUrl).get('/docs-json').expect(200);
-      const res = await request(nginx.baseUrl).get('/docs-json').expect(200);
+      const res = await nginx.request().get('/docs-json').expect(200);
       expect(res.body).toEqual(local.body);
       const owners = new Set(
         Object.keys(res.body.paths as object)
@@ -125,16 +126,54 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
           .map((p) => serviceForPath(p)),
       );
       expect([...owners].sort()).toEqual(Object.keys(running.services).sort());
-      const html = await request(nginx.baseUrl).get('/docs').redirects(1).expect(200);
+      const html = await nginx.request().get('/docs').redirects(1).expect(200);
       expect(html.text).toContain('swagger-ui');
-      const init = await request(nginx.baseUrl).get('/docs/swagger-ui-init.js').expect(200);
+      const init = await nginx.request().get('/docs/swagger-ui-init.js').expect(200);
       expect(init.text).toContain("url: '/docs-json'");
     });
 
     it('routes an API call to its service', async () => {
       const admin = await firstAdmin(running);
-      const res = await request(nginx.baseUrl).get('/users/me').set(bearer(admin.token)).expect(200);
+      const res = await nginx.request().get('/users/me').set(bearer(admin.token)).expect(200);
       expect(res.body.id).toBe(admin.id);
+    });
+
+    it('answers health on plain HTTP and redirects the rest to HTTPS (308, path and query kept)', async () => {
+      await request(nginx.httpUrl).get('/health/live').expect(200);
+      const ready = await request(nginx.httpUrl).get('/health/ready').expect(200);
+      expect(ready.headers['strict-transport-security']).toBeUndefined();
+      for (const method of ['get', 'post'] as const) {
+        const res = await request(nginx.httpUrl)[method]('/users/me?x=1').redirects(0).expect(308);
+        expect(res.headers.location).toBe(`${nginx.baseUrl}/users/me?x=1`);
+      }
+    });
+
+    it('sends HSTS and each security header once over HTTPS, on proxied answers and its own', async () => {
+      const admin = await firstAdmin(running);
+      const answers: [string, request.Response][] = [
+        ['/users/me', await nginx.request().get('/users/me').set(bearer(admin.token)).expect(200)],
+        ['/nowhere', await nginx.request().get('/nowhere').expect(404)],
+        ['/health/ready', await nginx.request().get('/health/ready').expect(200)],
+      ];
+      for (const [path, res] of answers) {
+        // Raw headers: Node would fold duplicates into one value.
+        const raw = (res as unknown as { res: { rawHeaders: string[] } }).res.rawHeaders
+          .filter((_, i) => i % 2 === 0)
+          .map((h) => h.toLowerCase());
+        for (const header of [
+          'strict-transport-security',
+          'x-content-type-options',
+          'x-frame-options',
+          'referrer-policy',
+          'content-security-policy',
+        ])
+          expect({ path, header, copies: raw.filter((h) => h === header).length }).toEqual({
+            path,
+            header,
+            copies: 1,
+          });
+        expect(res.headers['strict-transport-security']).toBe('max-age=63072000; includeSubDomains');
+      }
     });
   });
 

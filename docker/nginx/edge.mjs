@@ -66,6 +66,16 @@ function mergeDocs(docs, services, owner) {
   return merged;
 }
 
+/**
+ * Retry-After of the edge's 429, in whole seconds: the time until a limit_req zone of this rate admits
+ * one more request ("10r/m" -> 6, "50r/s" -> 1).
+ */
+function retryAfterSeconds(rate) {
+  const m = /^(\d+)r\/([sm])$/.exec(rate || '');
+  if (!m || Number(m[1]) === 0) return 60;
+  return Math.max(1, Math.ceil((m[2] === 'm' ? 60 : 1) / Number(m[1])));
+}
+
 // ---- njs handlers: each service is reached by an internal location per service (see gen-nginx.js) ----
 
 function services(r) {
@@ -121,9 +131,24 @@ async function docs(r) {
   }
 }
 
+/** js_set $pb_retry_after: from the rate of the zone that limits this path ($pb_limit_rate). */
+function retryAfter(r) {
+  return String(retryAfterSeconds(r.variables.pb_limit_rate));
+}
+
 function docsInit(r) {
   r.headersOut['Content-Type'] = 'application/javascript; charset=utf-8';
   r.return(200, DOCS_INIT);
 }
 
-export default { DOCS_INIT, readinessAnswer, readinessMessage, mergeDocs, ready, docs, docsInit };
+export default {
+  DOCS_INIT,
+  readinessAnswer,
+  readinessMessage,
+  mergeDocs,
+  retryAfterSeconds,
+  ready,
+  docs,
+  docsInit,
+  retryAfter,
+};

@@ -6,7 +6,8 @@
  * nginx's published port; afterwards no container has restarted or been OOM-killed. Then 60 s of transfers
  * through nginx (each container's peak memory printed, none OOM-killed), and, with the load still running,
  * each app crashed in turn and RabbitMQ, Redis and Postgres restarted: it comes back by itself and nothing
- * committed is lost or doubled (the fault table is printed).
+ * committed is lost or doubled (the fault table is printed). Everything goes over HTTPS, with a certificate
+ * generated for the run; last, the edge itself: TLS, redirects, headers and the default rate limits (edge.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,12 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { bearer, firstAdmin, type Actor } from '../support/actors';
+import {
+  LOAD_EDGE_LIMITS,
+  makeTestCertificate,
+  trustCertificate,
+  type TestCertificate,
+} from '../support/edge-tls';
 import { auditTransfers, type Queryable } from '../support/event-audit';
 import {
   faultTable,
@@ -26,6 +33,7 @@ import { processes, topology } from '../support/processes';
 import type { Running } from '../support/topologies';
 import { builder, ComposeStack, freshSecrets } from './compose';
 import { customerDay, runningAt } from './customer-day';
+import { edgeChecks } from './edge';
 
 const ADMIN_EMAIL = 'admin@protobank.test';
 const ADMIN_PASSWORD = 'Containers-Test-Root-7x';
@@ -73,32 +81,54 @@ describe('docker-compose.split.yml (one container per service) in containers', (
   let running: Running;
   let secretDir: string;
   let removeSecrets: (() => void) | undefined;
+  let cert: TestCertificate;
+  let httpPort: number;
+  let httpsPort: number;
+  let untrust: (() => void) | undefined;
 
   beforeAll(async () => {
     const images = await builder.build({ apps: builder.ALL_APPS });
     secretDir = mkdtempSync(path.join(os.tmpdir(), 'pb-split-secret-'));
     const passwordFile = path.join(secretDir, 'admin_password');
     writeFileSync(passwordFile, `${ADMIN_PASSWORD}\n`, { mode: 0o644 });
-    const port = await processes.freePort();
     // Production refuses the committed *.example secrets: a fresh set, as an operator makes one.
     removeSecrets = freshSecrets('containers');
+    // nginx's TLS certificate, self-signed for this run; this process trusts it (supertest verifies).
+    cert = makeTestCertificate(secretDir);
+    untrust = trustCertificate(cert.cert);
+    httpPort = await processes.freePort();
+    httpsPort = await processes.freePort();
     stack = new ComposeStack(
       'docker/docker-compose.split.yml',
       'protobank-containers-split',
       {
         ...images,
-        PROTOBANK_HTTP_PORT: `127.0.0.1:${port}`,
         PROTOBANK_SECRETS: 'containers',
+        PROTOBANK_HTTP_PORT: `127.0.0.1:${httpPort}`,
+        PROTOBANK_HTTPS_PORT: `127.0.0.1:${httpsPort}`,
+        EDGE_HTTPS_PORT: String(httpsPort),
+        // The customer day and the load come from one client IP: explicit limits they never reach (the
+        // edge checks at the end recreate nginx with the committed defaults).
+        ...LOAD_EDGE_LIMITS,
+        PROTOBANK_TEST_TLS_CERT_FILE: cert.certFile,
+        PROTOBANK_TEST_TLS_KEY_FILE: cert.keyFile,
         PROTOBANK_TEST_ADMIN_EMAIL: ADMIN_EMAIL,
         PROTOBANK_TEST_ADMIN_PASSWORD_FILE: passwordFile,
       },
-      ['-f', 'test/containers/split.first-admin.yml', '--compatibility'],
+      [
+        '-f',
+        'test/containers/split.first-admin.yml',
+        '-f',
+        'test/containers/split.tls.yml',
+        '--compatibility',
+      ],
     );
-    running = runningAt(`http://127.0.0.1:${port}`, { ADMIN_EMAIL, ADMIN_PASSWORD });
+    running = runningAt(`https://127.0.0.1:${httpsPort}`, { ADMIN_EMAIL, ADMIN_PASSWORD });
     stack.up();
   }, 1_800_000);
 
   afterAll(() => {
+    untrust?.();
     if (secretDir) rmSync(secretDir, { recursive: true, force: true });
     try {
       if (stack) {
@@ -122,7 +152,7 @@ describe('docker-compose.split.yml (one container per service) in containers', (
     await request(running.baseUrl).get('/health/live').expect(200);
   }, 600_000);
 
-  it('applies the memory limits (--compatibility) and publishes nginx alone, on 127.0.0.1', () => {
+  it('applies the memory limits (--compatibility) and publishes nginx alone (HTTP and HTTPS), on 127.0.0.1', () => {
     for (const app of APPS) {
       const limit = Number(
         execFileSync('docker', ['inspect', '-f', '{{.HostConfig.Memory}}', stack.state(app)!.id], {
@@ -140,7 +170,11 @@ describe('docker-compose.split.yml (one container per service) in containers', (
       }),
     ) as Record<string, { HostIp: string }[] | null>;
     const bindings = Object.values(ports).flatMap((b) => b ?? []);
-    expect(bindings.map((b) => b.HostIp)).toEqual(['127.0.0.1']);
+    expect(bindings.map((b) => b.HostIp)).toEqual(['127.0.0.1', '127.0.0.1']);
+    const published = Object.entries(ports)
+      .filter(([, b]) => b?.length)
+      .map(([p]) => p);
+    expect(published.sort()).toEqual(['443/tcp', '80/tcp']);
   });
 
   it('answers /health/ready at nginx over every service, and /docs-json with every service’s routes', async () => {
@@ -295,5 +329,10 @@ describe('docker-compose.split.yml (one container per service) in containers', (
       expect(dead.length).toBeGreaterThan(0);
       expect(dead.filter(([, n]) => n !== '0')).toEqual([]);
     }, 1_200_000);
+  });
+
+  // Last: it recreates nginx with the committed default limits, which the load above would exceed.
+  describe('the edge: TLS, redirects, security headers and the default rate limits', () => {
+    edgeChecks(() => ({ stack, running, cert, httpUrl: `http://127.0.0.1:${httpPort}`, httpsPort }));
   });
 });

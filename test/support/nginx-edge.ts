@@ -2,12 +2,27 @@
  * nginx with the split compose stack's generated config (docker/nginx/nginx.conf) in front of a running
  * split topology on this machine: the same locations and the same njs module (docker/nginx/edge.mjs),
  * with only what differs outside a container rewritten (upstream addresses, the listen address, file
- * paths, the worker user). Debian's nginx and libnginx-mod-http-js; .ci/run installs them.
+ * paths, the worker user, the certificate). It terminates TLS as in the stack, with a throwaway
+ * self-signed certificate (openssl): `baseUrl` is HTTPS, `request()` trusts that certificate, and plain
+ * HTTP (`httpUrl`) redirects there except /health/*. Its limits are the templates of
+ * docker/nginx/templates rendered with LOAD_EDGE_LIMITS (routing tests, not limit tests; those run in
+ * the container suite). Debian's nginx and libnginx-mod-http-js; .ci/run installs them.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import request from 'supertest';
+import { LOAD_EDGE_LIMITS, makeTestCertificate, renderEdgeTemplate } from './edge-tls';
 import { processes, waitListening } from './processes';
 
 const ROOT = join(__dirname, '../..');
@@ -15,7 +30,14 @@ const NGINX = '/usr/sbin/nginx';
 const JS_MODULE = '/usr/lib/nginx/modules/ngx_http_js_module.so';
 
 export interface NginxEdge {
+  /** https://127.0.0.1:<port> */
   baseUrl: string;
+  /** http://127.0.0.1:<port>: health checks, else a redirect to baseUrl. */
+  httpUrl: string;
+  /** The certificate nginx presents (PEM), its own trust anchor. */
+  ca: string;
+  /** supertest against baseUrl, trusting `ca`. */
+  request(): ReturnType<typeof request.agent>;
   stop(): Promise<void>;
 }
 
@@ -29,6 +51,20 @@ export async function startNginxEdge(upstreams: Record<string, string>, logFile:
   // Workers run as nobody here (the image's `user nginx` is dropped) and buffer large answers in `dir`.
   chmodSync(dir, 0o777);
   const port = await processes.freePort();
+  const httpPort = await processes.freePort();
+  const tls = makeTestCertificate(dir);
+  // What the image's entrypoint does with docker/nginx/templates: render them into conf.d.
+  const confD = join(dir, 'conf.d');
+  mkdirSync(confD);
+  const templates = join(ROOT, 'docker/nginx/templates');
+  for (const name of readdirSync(templates).filter((n) => n.endsWith('.template')))
+    writeFileSync(
+      join(confD, name.replace(/\.template$/, '')),
+      renderEdgeTemplate(readFileSync(join(templates, name), 'utf8'), {
+        ...LOAD_EDGE_LIMITS,
+        EDGE_HTTPS_PORT: String(port),
+      }),
+    );
   let conf = readFileSync(join(ROOT, 'docker/nginx/nginx.conf'), 'utf8');
   const rewrite = (from: RegExp, to: string) => {
     if (!from.test(conf)) throw new Error(`nginx.conf has no ${String(from)} to rewrite`);
@@ -44,7 +80,11 @@ export async function startNginxEdge(upstreams: Record<string, string>, logFile:
     /js_import edge from \/etc\/nginx\/edge\.mjs;/,
     `js_import edge from ${join(ROOT, 'docker/nginx/edge.mjs')};`,
   );
-  rewrite(/listen \d+;/, `listen 127.0.0.1:${port};`);
+  rewrite(/listen 80;/, `listen 127.0.0.1:${httpPort};`);
+  rewrite(/listen 443 ssl;/, `listen 127.0.0.1:${port} ssl;`);
+  rewrite(/ssl_certificate \/run\/secrets\/tls_cert;/, `ssl_certificate ${tls.certFile};`);
+  rewrite(/ssl_certificate_key \/run\/secrets\/tls_key;/, `ssl_certificate_key ${tls.keyFile};`);
+  conf = conf.replace(/\/etc\/nginx\/conf\.d\//g, `${confD}/`);
   for (const [service, url] of Object.entries(upstreams))
     rewrite(
       new RegExp(`upstream ${service} \\{ server [^;]+;`),
@@ -75,5 +115,12 @@ export async function startNginxEdge(upstreams: Record<string, string>, logFile:
       return `nginx did not start (see ${logFile})`;
     }
   });
-  return { baseUrl: `http://127.0.0.1:${port}`, stop };
+  const baseUrl = `https://127.0.0.1:${port}`;
+  return {
+    baseUrl,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    ca: tls.cert,
+    request: () => request.agent(baseUrl).ca(tls.cert),
+    stop,
+  };
 }

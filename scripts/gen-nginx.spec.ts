@@ -1,0 +1,168 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SECURITY_HEADERS as APP_HEADERS } from '../libs/platform/src/http/configure-http';
+import { parseNginx, type NginxDirective } from '../test/support/nginx-routes';
+
+interface Topology {
+  edge_port: number;
+  services: Record<string, { port: number; memory: string; prefixes: string[] }>;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const gen = require('./gen-nginx.js') as {
+  renderNginx(topology: Topology): string;
+  renderTemplates(): Record<string, string>;
+  SECURITY_HEADERS: [string, string][];
+  HSTS: string;
+  LIMIT_ZONES: { zone: string; variable: string; path?: string }[];
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const edge = (require('../docker/nginx/edge.mjs') as { default: { retryAfterSeconds(rate: string): number } })
+  .default;
+
+const topology = JSON.parse(
+  readFileSync(join(__dirname, '../libs/platform/src/topology/services.json'), 'utf8'),
+) as Topology;
+const conf = gen.renderNginx(topology);
+const tree = parseNginx(conf);
+
+function find(directives: NginxDirective[], name: string): NginxDirective[] {
+  return directives.flatMap((d) => [...(d.name === name ? [d] : []), ...find(d.block ?? [], name)]);
+}
+const http = tree.find((d) => d.name === 'http')!.block!;
+const server = http.find((d) => d.name === 'server')!.block!;
+const args = (block: NginxDirective[], name: string) =>
+  block.filter((d) => d.name === name).map((d) => d.args.join(' '));
+
+describe('scripts/gen-nginx.js', () => {
+  describe('TLS', () => {
+    it('listens for HTTPS on 443 and plain HTTP on 80, with the certificate and key from the Docker secrets', () => {
+      expect(args(server, 'listen').sort()).toEqual(['443 ssl', '80']);
+      expect(args(server, 'ssl_certificate')).toEqual(['/run/secrets/tls_cert']);
+      expect(args(server, 'ssl_certificate_key')).toEqual(['/run/secrets/tls_key']);
+    });
+
+    it('speaks TLS 1.2 and 1.3 only, with forward-secret AEAD suites', () => {
+      expect(args(server, 'ssl_protocols')).toEqual(['TLSv1.2 TLSv1.3']);
+      const ciphers = args(server, 'ssl_ciphers')[0].split(':');
+      expect(ciphers.length).toBeGreaterThan(0);
+      for (const c of ciphers)
+        expect(c).toMatch(/^ECDHE-(ECDSA|RSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)$/);
+    });
+
+    it('redirects plain HTTP to HTTPS with 308, except /health and /health/*', () => {
+      const redirect = server.find((d) => d.name === 'if');
+      expect(redirect?.args).toEqual(['($pb_to_https)']);
+      expect(redirect?.block).toEqual([
+        { name: 'return', args: ['308', 'https://$host$pb_https_port$request_uri'] },
+      ]);
+      const map = http.find((d) => d.name === 'map' && d.args[1] === '$pb_to_https')!;
+      // The map's rules, applied as nginx does (regexes in order, else the default).
+      const rules = map.block!.filter((d) => d.name !== 'default');
+      const redirects = (scheme: string, uri: string) => {
+        const hit = rules.find((r) => new RegExp(r.name.slice(1)).test(`${scheme}${uri}`));
+        return (hit ? hit.args[0] : map.block!.find((d) => d.name === 'default')!.args[0]) === '1';
+      };
+      for (const uri of ['/', '/auth/login', '/healthz', '/health-x', '/docs'])
+        expect({ uri, redirects: redirects('http', uri) }).toEqual({ uri, redirects: true });
+      for (const uri of ['/health', '/health/live', '/health/ready'])
+        expect({ uri, redirects: redirects('http', uri) }).toEqual({ uri, redirects: false });
+      expect(redirects('https', '/auth/login')).toBe(false);
+    });
+  });
+
+  describe('security headers', () => {
+    it("are the apps' helmet headers, plus the edge's HSTS (two years, HTTPS only)", () => {
+      const appHeaders = APP_HEADERS.filter(([name]) => name !== 'Strict-Transport-Security');
+      expect(gen.SECURITY_HEADERS).toEqual(appHeaders);
+      expect(gen.HSTS).toMatch(/^max-age=63072000; includeSubDomains$/);
+      const hsts = http.find((d) => d.name === 'map' && d.args[1] === '$pb_hsts')!.block!;
+      expect(hsts).toEqual([
+        { name: 'https', args: [gen.HSTS] },
+        { name: 'default', args: [''] },
+      ]);
+    });
+
+    it('reach the client once: every header nginx adds is hidden from the upstream answers', () => {
+      const added = args(server, 'add_header').map((a) => a.split(' ')[0]);
+      const hidden = args(server, 'proxy_hide_header');
+      expect(hidden.sort()).toEqual(added.sort());
+      expect(added).toContain('Strict-Transport-Security');
+    });
+
+    it('are repeated in every location that adds its own headers (nginx would drop the inherited ones)', () => {
+      const serverSet = args(server, 'add_header');
+      const own = find(server, 'location').filter((l) => l.block?.some((d) => d.name === 'add_header'));
+      expect(own.map((l) => l.args.join(' '))).toEqual(
+        expect.arrayContaining(['@edge_413', '@edge_429', '@edge_502', '= /health/live', '/']),
+      );
+      for (const l of own) {
+        const set = args(l.block!, 'add_header');
+        for (const header of serverSet)
+          expect({ location: l.args.join(' '), header, set: set.includes(header) }).toEqual({
+            location: l.args.join(' '),
+            header,
+            set: true,
+          });
+      }
+    });
+  });
+
+  describe('rate limits', () => {
+    const templates = gen.renderTemplates();
+
+    it('declares a zone per limit, keyed by client IP, with the rate from the deployment', () => {
+      const limits = templates['edge-limits.conf.template'];
+      for (const z of gen.LIMIT_ZONES)
+        expect(limits).toContain(
+          `limit_req_zone $binary_remote_addr zone=${z.zone}:10m rate=\${EDGE_RATE_${z.variable}};`,
+        );
+      expect(limits).toContain('limit_req zone=general burst=${EDGE_BURST_GENERAL} nodelay;');
+      expect(args(http, 'include')).toEqual(['/etc/nginx/conf.d/edge-limits.conf']);
+      expect(args(http, 'limit_req_status')).toEqual(['429']);
+    });
+
+    it('limits /auth/login and /auth/register by their own zone as well as the general one, and still proxies them to auth', () => {
+      for (const [path, zone] of [
+        ['/auth/login', 'login'],
+        ['/auth/register', 'register'],
+      ]) {
+        const location = find(server, 'location').find((l) => l.args.join(' ') === `^~ ${path}`)!;
+        expect(args(location.block!, 'include')).toEqual([`/etc/nginx/conf.d/edge-limits-${zone}.conf`]);
+        expect(args(location.block!, 'proxy_pass')).toEqual(['http://auth']);
+        expect(templates[`edge-limits-${zone}.conf.template`]).toContain(
+          `limit_req zone=${zone} burst=\${EDGE_BURST_${zone.toUpperCase()}} nodelay;`,
+        );
+        expect(templates[`edge-limits-${zone}.conf.template`]).toContain(
+          'limit_req zone=general burst=${EDGE_BURST_GENERAL} nodelay;',
+        );
+      }
+    });
+
+    it('answers 429 in the error shape, with Retry-After from the rate of the zone', () => {
+      expect(args(server, 'error_page')).toContain('429 @edge_429');
+      const at429 = find(server, 'location').find((l) => l.args[0] === '@edge_429')!.block!;
+      expect(args(at429, 'add_header')).toContain('Retry-After $pb_retry_after always');
+      const body = JSON.parse(args(at429, 'return')[0].replace(/^429 /, '')) as Record<string, unknown>;
+      expect(body).toEqual({
+        status: 429,
+        code: 'rate_limited',
+        message: 'Too many requests',
+        details: [],
+        request_id: '$pb_request_id',
+      });
+      expect(edge.retryAfterSeconds('20r/m')).toBe(3);
+      expect(edge.retryAfterSeconds('6r/m')).toBe(10);
+      expect(edge.retryAfterSeconds('7r/m')).toBe(9);
+      expect(edge.retryAfterSeconds('50r/s')).toBe(1);
+      expect(edge.retryAfterSeconds('garbage')).toBe(60);
+    });
+
+    it('refuses a route table where no service serves a limited path', () => {
+      const without = {
+        ...topology,
+        services: { ...topology.services, auth: { ...topology.services.auth, prefixes: ['/admin/auth'] } },
+      };
+      expect(() => gen.renderNginx(without)).toThrow(/no service serves \/auth\/login/);
+    });
+  });
+});
