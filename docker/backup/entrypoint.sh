@@ -6,7 +6,7 @@
 # a job as postgres cannot write to PID 1's stdout, and cron itself logs only to syslog.
 #
 # cron runs as root, with only CAP_SETUID and CAP_SETGID (to become postgres for each job), on a
-# read-only root file system; /run and /etc/cron.d are tmpfs.
+# read-only root file system; /run (cron's pid file) and /etc/cron.d (the schedule) are tmpfs.
 set -eu
 
 BACKUP_CRON=${BACKUP_CRON:-0 3 * * *}
@@ -27,11 +27,9 @@ printf '%s\n' "$BACKUP_CRON" |
   fail 'PGHOST, PGUSER and PGDATABASE must be set'
 [ -z "${PGPASSWORD_FILE:-}" ] || [ -r "$PGPASSWORD_FILE" ] || fail "PGPASSWORD_FILE $PGPASSWORD_FILE cannot be read"
 
-log=/run/protobank-backup.log
-rm -f "$log"
-mkfifo -m 600 "$log"
-chown postgres "$log"
-# Opened read-write, so the copy never sees end-of-file between jobs.
+log=/var/lib/protobank-backup/log
+# A FIFO of the image's, postgres:root 660 (root without CAP_DAC_OVERRIDE opens it as its group);
+# opened read-write, so the copy never sees end-of-file between jobs.
 cat 0<>"$log" &
 
 {

@@ -24,6 +24,7 @@ import {
 } from '../support/fault-load';
 import { processes, topology } from '../support/processes';
 import type { Running } from '../support/topologies';
+import { BACKUP_TEST_ENV, backupService } from './backups';
 import { builder, ComposeStack } from './compose';
 import { customerDay, runningAt } from './customer-day';
 
@@ -74,7 +75,7 @@ describe('docker-compose.split.yml (one container per service) in containers', (
   let secretDir: string;
 
   beforeAll(async () => {
-    const images = await builder.build({ apps: builder.ALL_APPS });
+    const images = await builder.build({ apps: builder.ALL_APPS, backup: true });
     secretDir = mkdtempSync(path.join(os.tmpdir(), 'pb-split-secret-'));
     const passwordFile = path.join(secretDir, 'admin_password');
     writeFileSync(passwordFile, `${ADMIN_PASSWORD}\n`, { mode: 0o644 });
@@ -87,6 +88,7 @@ describe('docker-compose.split.yml (one container per service) in containers', (
         PROTOBANK_HTTP_PORT: `127.0.0.1:${port}`,
         PROTOBANK_TEST_ADMIN_EMAIL: ADMIN_EMAIL,
         PROTOBANK_TEST_ADMIN_PASSWORD_FILE: passwordFile,
+        ...BACKUP_TEST_ENV,
       },
       ['-f', 'test/containers/split.first-admin.yml', '--compatibility'],
     );
@@ -152,6 +154,10 @@ describe('docker-compose.split.yml (one container per service) in containers', (
 
   describe('a customer day through nginx', () => {
     customerDay(() => running);
+  });
+
+  describe('the backup service', () => {
+    backupService(() => stack);
   });
 
   // A describe of its own, so that it runs after the customer day.
