@@ -95,6 +95,12 @@ describe('restore drill (split)', () => {
     );
     await load.stop();
 
+    // A balance cached (in the restored deployment's Redis) before the restore, newer than any restored
+    // row: the restore deletes it, or it would shadow the restored balance.
+    const restoredPrefix = `${running.env.REDIS_KEY_PREFIX}restored:`;
+    const redis = await running.t.redis();
+    const staleBalance = `${restoredPrefix}balance:${load.payerAccounts[0]}`;
+    await redis.set(staleBalance, JSON.stringify({ version: '999999999', balance: '1' }), 'EX', 600);
     const restoreStarted = Date.now();
     const restore = await run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
       cwd: ROOT,
@@ -103,11 +109,12 @@ describe('restore drill (split)', () => {
         ...running.env,
         DATABASE_URL: restoredUrl,
         DATABASE_LISTEN_URL: restoredUrl,
-        REDIS_KEY_PREFIX: `${running.env.REDIS_KEY_PREFIX}restored:`,
+        REDIS_KEY_PREFIX: restoredPrefix,
       },
     });
     expect(restore.stdout).toMatch(/^restored .+ and rebuilt analytics from \d+ ledger entries/m);
     const restoreSeconds = (Date.now() - restoreStarted) / 1000;
+    expect(await redis.exists(staleBalance)).toBe(0);
 
     // A second restore into the same, now populated, database is refused, naming it.
     const again = await run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
@@ -200,7 +207,7 @@ describe('restore drill (split)', () => {
       {
         ...running.t.env,
         DATABASE_URL: restoredUrl,
-        REDIS_KEY_PREFIX: `${running.env.REDIS_KEY_PREFIX}restored:`,
+        REDIS_KEY_PREFIX: restoredPrefix,
         PORT: String(port),
       },
       { logFile: join(running.t.logDir, 'restored-monolith.log') },

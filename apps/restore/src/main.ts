@@ -7,7 +7,14 @@
 import { ConfigError, createLogger, loadConfig } from '@protobank/platform';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { emptyDatabase, migrate, pgRestore, rebuildAnalytics, RestoreError } from './restore';
+import {
+  clearBalanceCache,
+  emptyDatabase,
+  migrate,
+  pgRestore,
+  rebuildAnalytics,
+  RestoreError,
+} from './restore';
 
 const JWT_VARIABLES = [
   'JWT_KEYS_DIR',
@@ -42,6 +49,7 @@ async function main(): Promise<void> {
     'restored; rebuilding analytics',
   );
   const rebuild = await rebuildAnalytics(config, logger);
+  logger.info({ keys: await clearBalanceCache(config) }, 'balance cache cleared');
   if (rebuild.status !== 'completed')
     throw new RestoreError(`analytics rebuild ${rebuild.status}: ${rebuild.error}`);
   process.stdout.write(

@@ -1,7 +1,7 @@
 import { Global, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AnalyticsModule, RebuildService } from '@protobank/analytics';
-import { AccountsContract, UsersContract, type ContractDef } from '@protobank/contracts';
+import { AccountsContract, balanceCacheKey, UsersContract, type ContractDef } from '@protobank/contracts';
 import {
   dataSourceOptions,
   ensureDatabase,
@@ -10,6 +10,7 @@ import {
   type AppConfig,
 } from '@protobank/platform';
 import { TransactionsModule } from '@protobank/transactions';
+import Redis from 'ioredis';
 import { spawnSync } from 'node:child_process';
 import type { Logger } from 'pino';
 import { Client } from 'pg';
@@ -156,4 +157,30 @@ export async function rebuildAnalytics(
   } finally {
     await context.close();
   }
+}
+
+/**
+ * Deletes the balance cache's entries (REDIS_KEY_PREFIX + balance:*). They are versioned by the ledger
+ * row's version, and a restored row's version is older than one cached before the restore, so such an
+ * entry would refuse every newer write and answer a balance the ledger no longer has until its TTL ran
+ * out. (Analytics' cached summaries are left behind by the rebuild's generation instead.)
+ */
+export async function clearBalanceCache(config: AppConfig): Promise<number> {
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  let removed = 0;
+  try {
+    // The prefix literally (SCAN's glob characters escaped), then any account.
+    const prefix = config.redisKeyPrefix.replace(/[*?[\]\\]/g, '\\$&');
+    const pattern = `${prefix}${balanceCacheKey('*')}`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length) removed += await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return removed;
 }
