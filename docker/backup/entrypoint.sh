@@ -35,7 +35,7 @@ cat 0<>"$log" &
 {
   echo 'SHELL=/bin/sh'
   echo "PATH=$PATH"
-  echo 'BACKUP_DIR=/backups'
+  echo "BACKUP_DIR=${BACKUP_DIR:-/backups}"
   echo "BACKUP_KEEP=$BACKUP_KEEP"
   for name in PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD_FILE PGSSLMODE; do
     eval "value=\${$name:-}"
@@ -45,5 +45,5 @@ cat 0<>"$log" &
 } >/etc/cron.d/protobank-backup
 chmod 644 /etc/cron.d/protobank-backup
 
-echo "backup: scheduled \"$BACKUP_CRON\", into /backups, keeping the newest $BACKUP_KEEP; database $PGDATABASE as $PGUSER at $PGHOST:${PGPORT:-5432}; $(pg_dump --version)"
+echo "backup: scheduled \"$BACKUP_CRON\", into ${BACKUP_DIR:-/backups}, keeping the newest $BACKUP_KEEP; database $PGDATABASE as $PGUSER at $PGHOST:${PGPORT:-5432}; $(pg_dump --version)"
 exec cron -f
