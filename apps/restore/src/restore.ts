@@ -147,6 +147,12 @@ export async function rebuildAnalytics(
   };
   const context = await NestFactory.createApplicationContext(root, { logger: new PinoNestLogger(logger) });
   try {
+    // A rebuild running when the backup was taken has no process in the restored database: give it up
+    // now rather than wait for its heartbeat to go stale (RebuildService allows one running at a time).
+    await context.get(DataSource).query(
+      `UPDATE analytics.rebuilds SET status = 'failed', finished_at = now(),
+                error = 'interrupted: running when the backup was taken' WHERE status = 'running'`,
+    );
     const rebuilds = context.get(RebuildService);
     const { id } = await rebuilds.start(RESTORE_CALLER);
     for (;;) {
