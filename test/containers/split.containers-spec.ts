@@ -31,6 +31,7 @@ import {
 } from '../support/fault-load';
 import { processes, topology } from '../support/processes';
 import type { Running } from '../support/topologies';
+import { BACKUP_TEST_ENV, backupService } from './backups';
 import { builder, ComposeStack, freshSecrets } from './compose';
 import { customerDay, runningAt } from './customer-day';
 import { edgeChecks } from './edge';
@@ -87,7 +88,7 @@ describe('docker-compose.split.yml (one container per service) in containers', (
   let untrust: (() => void) | undefined;
 
   beforeAll(async () => {
-    const images = await builder.build({ apps: builder.ALL_APPS });
+    const images = await builder.build({ apps: builder.ALL_APPS, backup: true });
     secretDir = mkdtempSync(path.join(os.tmpdir(), 'pb-split-secret-'));
     const passwordFile = path.join(secretDir, 'admin_password');
     writeFileSync(passwordFile, `${ADMIN_PASSWORD}\n`, { mode: 0o644 });
@@ -114,6 +115,7 @@ describe('docker-compose.split.yml (one container per service) in containers', (
         PROTOBANK_TEST_TLS_KEY_FILE: cert.keyFile,
         PROTOBANK_TEST_ADMIN_EMAIL: ADMIN_EMAIL,
         PROTOBANK_TEST_ADMIN_PASSWORD_FILE: passwordFile,
+        ...BACKUP_TEST_ENV,
       },
       [
         '-f',
@@ -195,6 +197,10 @@ describe('docker-compose.split.yml (one container per service) in containers', (
 
   describe('a customer day through nginx', () => {
     customerDay(() => running);
+  });
+
+  describe('the backup service', () => {
+    backupService(() => stack);
   });
 
   // A describe of its own, so that it runs after the customer day.

@@ -1,1 +1,2 @@
 export { AnalyticsModule } from './analytics.module';
+export { RebuildService } from './rebuild/rebuild.service';

@@ -1,0 +1,72 @@
+/**
+ * `npm run restore -- FILE`: restores a backup (`npm run backup`, or the backup container's) into an
+ * empty database, then rebuilds analytics from the restored ledger. The database is the apps' direct
+ * connection (DATABASE_LISTEN_URL, else DATABASE_URL, each also as *_FILE; never PgBouncer): created if
+ * missing, refused if it holds any table. Redis (REDIS_URL, REDIS_KEY_PREFIX) is the one the apps will use.
+ */
+import { ConfigError, createLogger, loadConfig } from '@protobank/platform';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import {
+  clearBalanceCache,
+  emptyDatabase,
+  migrate,
+  pgRestore,
+  rebuildAnalytics,
+  RestoreError,
+} from './restore';
+
+const JWT_VARIABLES = [
+  'JWT_KEYS_DIR',
+  'JWT_PRIVATE_KEY',
+  'JWT_PRIVATE_KEY_FILE',
+  'JWT_PUBLIC_KEY',
+  'JWT_PUBLIC_KEY_FILE',
+];
+
+async function main(): Promise<void> {
+  const file = process.argv[2];
+  if (!file || !existsSync(file) || !statSync(file).isFile()) {
+    throw new RestoreError(`usage: npm run restore -- FILE (a backup file; got ${file ?? 'none'})`);
+  }
+  // The restore checks no access token, so it needs none of the apps' keys: a throwaway public key
+  // satisfies the platform's key ring.
+  const throwaway = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+  const config = loadConfig({
+    ...process.env,
+    ...Object.fromEntries(JWT_VARIABLES.map((name) => [name, ''])),
+    JWT_PUBLIC_KEY: throwaway.export({ type: 'spki', format: 'pem' }).toString(),
+  });
+  const logger = createLogger(config, 'restore');
+  const url = config.databaseListenUrl;
+  const started = Date.now();
+  const database = await emptyDatabase(url);
+  logger.info({ file, database }, 'restoring');
+  pgRestore(file, url);
+  const applied = await migrate(config, url);
+  logger.info(
+    { migrations: applied, seconds: (Date.now() - started) / 1000 },
+    'restored; rebuilding analytics',
+  );
+  const rebuild = await rebuildAnalytics(config, logger);
+  logger.info({ keys: await clearBalanceCache(config) }, 'balance cache cleared');
+  if (rebuild.status !== 'completed')
+    throw new RestoreError(`analytics rebuild ${rebuild.status}: ${rebuild.error}`);
+  process.stdout.write(
+    `restored ${file} and rebuilt analytics from ${rebuild.entries} ledger entries in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
+}
+
+main().then(
+  () => setTimeout(() => process.exit(0), 50),
+  (err: unknown) => {
+    const message =
+      err instanceof ConfigError || err instanceof RestoreError
+        ? err.message
+        : err instanceof Error
+          ? (err.stack ?? err.message)
+          : String(err);
+    process.stderr.write(`restore failed: ${message}\n`);
+    process.exit(1);
+  },
+);

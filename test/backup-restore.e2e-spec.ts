@@ -1,0 +1,231 @@
+/**
+ * The restore drill. While customers pay each other through the split topology's edge (queries through
+ * PgBouncer, as in production), `npm run backup`'s code (scripts/backup.js) takes a backup; the load goes
+ * on after it, then `npm run restore`'s (apps/restore) restores it into a fresh database and rebuilds
+ * analytics. Then:
+ * - the restored ledger verifies clean (GET /admin/ledger/verify of a monolith on the restored database);
+ * - the backup is one snapshot of the source: every transfer answered 201 before the backup began is in
+ *   it, the source went on past it, and every restored account's balance equals both the sum of its
+ *   restored postings and the source's balance recomputed from the source's postings of exactly the
+ *   restored entries. A torn backup (tables copied at different moments) fails one of these: balances
+ *   ahead of or behind the postings, or entries the source does not have;
+ * - analytics equals the ledger: one movement per customer side of every restored entry and nothing else,
+ *   and rollups that sum the movements.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import request from 'supertest';
+import { bearer, firstAdmin } from './support/actors';
+import { startTransferLoad } from './support/fault-load';
+import { processes, type AppProcess } from './support/processes';
+import { eventually } from './support/test-env';
+import { startTopology, type Running } from './support/topologies';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..');
+const PAIRS = 4;
+
+describe('restore drill (split)', () => {
+  let running: Running;
+  let backupDir: string;
+  let restoredUrl: string;
+  const clients: Client[] = [];
+  let restoredApp: AppProcess | undefined;
+
+  const connect = async (url: string) => {
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    running = await startTopology('split');
+    backupDir = mkdtempSync(join(tmpdir(), 'protobank-backups-'));
+    const url = new URL(running.t.databaseUrl);
+    url.pathname = `${url.pathname}_restored`;
+    restoredUrl = url.toString();
+  });
+
+  afterAll(async () => {
+    await processes.stop(restoredApp);
+    await Promise.allSettled(clients.map((c) => c.end()));
+    if (restoredUrl) {
+      const admin = new URL(restoredUrl);
+      const name = admin.pathname.slice(1);
+      admin.pathname = '/postgres';
+      const client = new Client({ connectionString: admin.toString() });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await client.end();
+    }
+    if (backupDir) rmSync(backupDir, { recursive: true, force: true });
+    await running?.stop();
+  });
+
+  it('a backup taken mid-traffic restores to the ledger as of its snapshot, verified, with analytics rebuilt', async () => {
+    const admin = await firstAdmin(running);
+    const load = await startTransferLoad(running, admin, PAIRS, 'drill');
+    await eventually(async () => (load.committed.size >= 20 ? true : undefined), 60_000, '20 transfers');
+
+    // The app environment, as the split apps have it: DATABASE_URL is PgBouncer, DATABASE_LISTEN_URL
+    // the direct connection the backup must use. Run asynchronously: the load goes on meanwhile.
+    const answeredBefore = [...load.committed];
+    const backupStarted = Date.now();
+    const backup = await run('node', [join(ROOT, 'scripts/backup.js')], {
+      cwd: ROOT,
+      env: { ...process.env, ...running.env, BACKUP_DIR: backupDir },
+    });
+    const written = /^backup written: (.+) \((\d+) bytes, \d+ s\)$/m.exec(backup.stdout);
+    expect(written).not.toBeNull();
+    const backupSeconds = (Date.now() - backupStarted) / 1000;
+    const file = written![1];
+    expect(statSync(file).size).toBe(Number(written![2]));
+    // Only the finished file is left: no temporary name.
+    expect(readdirSync(backupDir)).toEqual([file.slice(backupDir.length + 1)]);
+    const afterBackup = load.committed.size;
+    await eventually(
+      async () => (load.committed.size >= afterBackup + 10 ? true : undefined),
+      60_000,
+      '10 transfers after the backup',
+    );
+    await load.stop();
+
+    // A balance cached (in the restored deployment's Redis) before the restore, newer than any restored
+    // row: the restore deletes it, or it would shadow the restored balance.
+    const restoredPrefix = `${running.env.REDIS_KEY_PREFIX}restored:`;
+    const redis = await running.t.redis();
+    const staleBalance = `${restoredPrefix}balance:${load.payerAccounts[0]}`;
+    await redis.set(staleBalance, JSON.stringify({ version: '999999999', balance: '1' }), 'EX', 600);
+    const restoreStarted = Date.now();
+    const restore = await run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ...running.env,
+        DATABASE_URL: restoredUrl,
+        DATABASE_LISTEN_URL: restoredUrl,
+        REDIS_KEY_PREFIX: restoredPrefix,
+      },
+    });
+    expect(restore.stdout).toMatch(/^restored .+ and rebuilt analytics from \d+ ledger entries/m);
+    const restoreSeconds = (Date.now() - restoreStarted) / 1000;
+    expect(await redis.exists(staleBalance)).toBe(0);
+
+    // A second restore into the same, now populated, database is refused, naming it.
+    const again = await run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
+      cwd: ROOT,
+      env: { ...process.env, ...running.env, DATABASE_URL: restoredUrl, DATABASE_LISTEN_URL: restoredUrl },
+    }).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(again?.code).toBe(1);
+    expect(again?.stderr).toContain(`database "${new URL(restoredUrl).pathname.slice(1)}" is not empty`);
+
+    const source = await connect(running.t.databaseUrl);
+    const restored = await connect(restoredUrl);
+
+    // One snapshot, mid-traffic: everything answered before the backup is in it, and the source went on.
+    const restoredEntries = (
+      await restored.query<{ id: string }>('SELECT id FROM transactions.entries')
+    ).rows.map((r) => r.id);
+    const restoredSet = new Set(restoredEntries);
+    expect(answeredBefore.filter((id) => !restoredSet.has(id))).toEqual([]);
+    const sourceCount = (
+      await source.query<{ n: number }>('SELECT count(*)::int AS n FROM transactions.entries')
+    ).rows[0].n;
+    expect(sourceCount).toBeGreaterThan(restoredEntries.length);
+    const known = await source.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM transactions.entries WHERE id = ANY($1::uuid[])',
+      [restoredEntries],
+    );
+    expect(known.rows[0].n).toBe(restoredEntries.length);
+
+    // Every account: restored balance = its restored postings = the source's postings of the restored entries.
+    const restoredBalances = await restored.query<{ id: string; balance: string; postings: string }>(
+      `SELECT a.id, a.balance::text AS balance,
+              (SELECT coalesce(sum(p.amount), 0) FROM transactions.postings p WHERE p.account_id = a.id)::text AS postings
+         FROM transactions.ledger_accounts a ORDER BY a.id`,
+    );
+    const asOfBackup = await source.query<{ id: string; balance: string }>(
+      `SELECT a.id, coalesce(sum(p.amount) FILTER (WHERE p.entry_id = ANY($1::uuid[])), 0)::text AS balance
+         FROM transactions.ledger_accounts a LEFT JOIN transactions.postings p ON p.account_id = a.id
+        GROUP BY a.id`,
+      [restoredEntries],
+    );
+    const sourceAsOf = new Map(asOfBackup.rows.map((r) => [r.id, r.balance]));
+    expect(restoredBalances.rows.length).toBeGreaterThan(PAIRS * 2);
+    expect(restoredBalances.rows.filter((r) => r.balance !== r.postings)).toEqual([]);
+    expect(restoredBalances.rows.filter((r) => sourceAsOf.get(r.id) !== r.balance)).toEqual([]);
+    // The payers' accounts moved after the backup: their source balances are not what was restored.
+    const now = await source.query<{ id: string; balance: string }>(
+      'SELECT id, balance::text AS balance FROM transactions.ledger_accounts WHERE id = ANY($1::uuid[])',
+      [load.payerAccounts],
+    );
+    const restoredById = new Map(restoredBalances.rows.map((r) => [r.id, r.balance]));
+    expect(now.rows.some((r) => restoredById.get(r.id) !== r.balance)).toBe(true);
+
+    // Analytics equals the restored ledger: one movement per customer side of each entry, nothing else.
+    const ledgerSides = `
+      SELECT e.id AS transaction_id, a.owner_id AS user_id, 'out' AS direction, e.amount, e.currency
+        FROM transactions.entries e JOIN transactions.ledger_accounts a ON a.id = e.debit_account_id
+       WHERE a.owner_id IS NOT NULL
+      UNION ALL
+      SELECT e.id, a.owner_id, 'in', e.amount, e.currency
+        FROM transactions.entries e JOIN transactions.ledger_accounts a ON a.id = e.credit_account_id
+       WHERE a.owner_id IS NOT NULL`;
+    const movements = `SELECT transaction_id, user_id, direction, amount, currency FROM analytics.movements`;
+    const diff = async (a: string, b: string) =>
+      (await restored.query<{ n: number }>(`SELECT count(*)::int AS n FROM ((${a}) EXCEPT ALL (${b})) d`))
+        .rows[0].n;
+    expect(await diff(ledgerSides, movements)).toBe(0);
+    expect(await diff(movements, ledgerSides)).toBe(0);
+    const sides = await restored.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${ledgerSides}) s`);
+    expect(sides.rows[0].n).toBeGreaterThanOrEqual(restoredEntries.length);
+    const summed = `SELECT user_id, day, currency, direction, category, coalesce(merchant, '') AS merchant,
+                           sum(amount)::bigint AS amount, count(*)::int AS count
+                      FROM analytics.movements GROUP BY 1, 2, 3, 4, 5, 6`;
+    const rollups = `SELECT user_id, day, currency, direction, category, merchant, amount, count FROM analytics.daily_rollups`;
+    expect(await diff(summed, rollups)).toBe(0);
+    expect(await diff(rollups, summed)).toBe(0);
+    const rebuilds = await restored.query<{ status: string; requested_by: string }>(
+      `SELECT status, requested_by FROM analytics.rebuilds ORDER BY started_at DESC LIMIT 1`,
+    );
+    expect(rebuilds.rows).toEqual([
+      { status: 'completed', requested_by: '00000000-0000-0000-0000-000000000000' },
+    ]);
+
+    // The ledger's own verification, by the app, on the restored database.
+    const port = await processes.freePort();
+    restoredApp = processes.spawnApp(
+      'monolith',
+      {
+        ...running.t.env,
+        DATABASE_URL: restoredUrl,
+        REDIS_KEY_PREFIX: restoredPrefix,
+        PORT: String(port),
+      },
+      { logFile: join(running.t.logDir, 'restored-monolith.log') },
+    );
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await processes.waitReady(`${baseUrl}/health/ready`, { children: [restoredApp] });
+    const restoredAdmin = await firstAdmin({ ...running, baseUrl });
+    const verify = await request(baseUrl)
+      .get('/admin/ledger/verify')
+      .set(bearer(restoredAdmin.token))
+      .expect(200);
+    expect(verify.body).toMatchObject({ ok: true, mismatches: [] });
+    expect(verify.body.checked_entries).toBe(restoredEntries.length);
+    process.stdout.write(
+      `restore drill: backup of ${written![2]} bytes in ${backupSeconds.toFixed(1)} s during transfers ` +
+        `(${restoredEntries.length} entries in it, ${sourceCount} in the source by the end); restore with ` +
+        `analytics rebuild ${restoreSeconds.toFixed(1)} s; ${restoredBalances.rows.length} balances equal ` +
+        `the source's as of the backup; ledger verified\n`,
+    );
+  }, 300_000);
+});
