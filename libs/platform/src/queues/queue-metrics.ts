@@ -1,6 +1,7 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { Queue } from 'bullmq';
+import type { Gauge } from 'prom-client';
 import { withTimeout } from '../metrics/bounded';
 import { MetricsService } from '../metrics/metrics.service';
 
@@ -14,11 +15,11 @@ export const QUEUE_READ_TIMEOUT_MS = 1000;
  * found through Nest's discovery), read with Queue.getJobCounts when /metrics is scraped. A Redis outage
  * never holds a scrape: the queues' producer connections fail fast (no offline queue, a command timeout),
  * each read is bounded by QUEUE_READ_TIMEOUT_MS besides, and a queue that did not answer keeps its last
- * counts. Queues whose jobs are removed when they fail (notification deliveries) always show 0 failed.
+ * counts (absent until the first answer). Queues whose jobs are removed when they fail (notification deliveries) always show 0 failed.
  */
 @Injectable()
 export class QueueMetrics implements OnApplicationBootstrap {
-  private readonly reading = new Map<string, Promise<Record<string, number>>>();
+  private readonly reading = new Map<string, Promise<void>>();
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -40,24 +41,27 @@ export class QueueMetrics implements OnApplicationBootstrap {
       'BullMQ jobs by queue and state (waiting, active, delayed, failed)',
       ['queue', 'state'],
       async (gauge) => {
-        await Promise.all(
-          queues.map(async (queue) => {
-            const counts = await this.counts(queue);
-            if (!counts) return;
-            for (const state of QUEUE_STATES) gauge.set({ queue: queue.name, state }, counts[state] ?? 0);
-          }),
-        );
+        await Promise.all(queues.map((queue) => this.read(queue, gauge)));
       },
     );
   }
 
-  private async counts(queue: Queue): Promise<Record<string, number> | undefined> {
+  /**
+   * Sets the queue's counts when Redis answers: within QUEUE_READ_TIMEOUT_MS for this scrape, or later
+   * for the next one (a slow answer still counts). One read per queue at a time, so scrapes during a slow
+   * Redis do not pile up commands.
+   */
+  private async read(queue: Queue, gauge: Gauge<'queue' | 'state'>): Promise<void> {
     let reading = this.reading.get(queue.name);
     if (!reading) {
-      // One read per queue at a time: scrapes during a slow Redis do not pile up commands.
-      reading = queue.getJobCounts(...QUEUE_STATES).finally(() => this.reading.delete(queue.name));
+      reading = queue
+        .getJobCounts(...QUEUE_STATES)
+        .then((counts) => {
+          for (const state of QUEUE_STATES) gauge.set({ queue: queue.name, state }, counts[state] ?? 0);
+        })
+        .finally(() => this.reading.delete(queue.name));
       this.reading.set(queue.name, reading);
     }
-    return withTimeout(reading, QUEUE_READ_TIMEOUT_MS).catch(() => undefined);
+    await withTimeout(reading, QUEUE_READ_TIMEOUT_MS).catch(() => undefined);
   }
 }

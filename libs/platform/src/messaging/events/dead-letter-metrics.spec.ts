@@ -65,6 +65,19 @@ describe('RmqDeadLetters (split mode)', () => {
     expect(state.checks).toBe(checks + 1);
   });
 
+  it('records a depth the broker gave too late for one scrape, for the next', async () => {
+    const { metrics, state } = start('analytics');
+    let answer: (q: { messageCount: number }) => void = () => undefined;
+    state.depth = () => new Promise((resolve) => (answer = resolve));
+    expect(depthIn(await metrics.registry.metrics())).toBeUndefined(); // no answer yet: no series
+    answer({ messageCount: 5 });
+    await new Promise((resolve) => setImmediate(resolve));
+    state.connected = false; // the next scrape asks nothing: it shows what came late
+    const checks = state.checks;
+    expect(depthIn(await metrics.registry.metrics())).toBe('5');
+    expect(state.checks).toBe(checks);
+  });
+
   it('has no series in an app that consumes no events (it has no dead-letter queue)', async () => {
     const { metrics, state } = start('accounts');
     expect(await metrics.registry.metrics()).not.toContain('events_dead_letter_messages');

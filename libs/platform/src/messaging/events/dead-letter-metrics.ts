@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { SERVICE_NAME } from '../../app/service.tokens';
 import { AppConfig } from '../../config/app-config';
@@ -26,7 +27,7 @@ export const IN_PROCESS_QUEUE = 'in-process';
 @Injectable()
 export class RmqDeadLetters implements OnApplicationBootstrap {
   private channel?: ChannelWrapper;
-  private reading?: Promise<number>;
+  private reading?: Promise<void>;
 
   constructor(
     private readonly rmq: RmqConnection,
@@ -46,20 +47,20 @@ export class RmqDeadLetters implements OnApplicationBootstrap {
       (ch) => ch.assertQueue(queue, { durable: true }),
       false,
     );
-    this.metrics.labelledGauge(DEAD_LETTER_METRIC, HELP, ['queue'], async (gauge) => {
-      const depth = await this.depth(queue);
-      if (depth !== undefined) gauge.set({ queue }, depth);
-    });
+    this.metrics.labelledGauge(DEAD_LETTER_METRIC, HELP, ['queue'], (gauge) => this.read(queue, gauge));
   }
 
-  private async depth(queue: string): Promise<number | undefined> {
-    if (!this.channel || !this.rmq.isConnected()) return undefined;
-    // One check at a time: scrapes during a slow broker do not pile up commands on the channel.
+  /**
+   * Sets the depth when the broker answers: within DEAD_LETTER_READ_TIMEOUT_MS for this scrape, or later
+   * for the next one. One check at a time: scrapes during a slow broker do not pile up commands.
+   */
+  private async read(queue: string, gauge: Gauge<'queue'>): Promise<void> {
+    if (!this.channel || !this.rmq.isConnected()) return;
     this.reading ??= this.channel
       .checkQueue(queue)
-      .then((q) => q.messageCount)
+      .then((q) => void gauge.set({ queue }, q.messageCount))
       .finally(() => (this.reading = undefined));
-    return withTimeout(this.reading, DEAD_LETTER_READ_TIMEOUT_MS).catch(() => undefined);
+    await withTimeout(this.reading, DEAD_LETTER_READ_TIMEOUT_MS).catch(() => undefined);
   }
 }
 
