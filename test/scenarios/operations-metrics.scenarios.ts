@@ -57,14 +57,14 @@ export function operationsMetricsScenarios(get: () => Running) {
       const before = await scrape('transactions');
       await deposit(get(), admin, a, 10000);
       const key = randomUUID();
-      const body = { from_account_id: a.id, to_account_id: b.id, amount: 1234, currency: 'GBP' };
+      const body = { from_account_id: a.id, to_account_id: b.id, amount: 1357, currency: 'GBP' };
       await transfer(get(), alice, body, key).expect(201);
       await transfer(get(), alice, body, key).expect(201); // a replay: no money moves
       // Refused (insufficient funds): nothing posted, nothing counted.
       await transfer(get(), alice, { ...body, amount: 999999 }).expect(422);
       const after = await scrape('transactions');
       expect(amount(after, 'deposit') - amount(before, 'deposit')).toBe(10000);
-      expect(amount(after, 'transfer') - amount(before, 'transfer')).toBe(1234);
+      expect(amount(after, 'transfer') - amount(before, 'transfer')).toBe(1357);
     });
 
     it("reports each outbox's backlog and its oldest unpublished event's age, per schema", async () => {
@@ -117,7 +117,15 @@ export function operationsMetricsScenarios(get: () => Running) {
       const prefix = get().env.RABBITMQ_PREFIX;
       // The consuming apps each report their own queue; the others have none.
       for (const service of ['auth', 'users', 'notifications', 'analytics']) {
-        const text = await scrape(service);
+        // Present from the broker's first answer (a scrape waits a second at most for it).
+        const text = await eventually(
+          async () => {
+            const t = await scrape(service);
+            return series(t, 'events_dead_letter_messages').length ? t : undefined;
+          },
+          15000,
+          `${service}'s dead-letter depth`,
+        );
         expect(series(text, 'events_dead_letter_messages')).toEqual([
           { labels: { queue: `${prefix}.dead.events.${service}`, service }, value: 0 },
         ]);
@@ -148,7 +156,15 @@ export function operationsMetricsScenarios(get: () => Running) {
         payments: 'payment-sweeps',
       };
       for (const [service, queue] of Object.entries(queues)) {
-        const found = series(await scrape(service), 'bullmq_jobs').filter((s) => s.labels.queue === queue);
+        // Present from Redis's first answer (a scrape waits a second at most for it).
+        const found = await eventually(
+          async () => {
+            const got = series(await scrape(service), 'bullmq_jobs').filter((s) => s.labels.queue === queue);
+            return got.length ? got : undefined;
+          },
+          15000,
+          `the counts of ${queue}`,
+        );
         expect(found.map((s) => s.labels.state).sort()).toEqual(['active', 'delayed', 'failed', 'waiting']);
         expect(found.every((s) => s.labels.service === serviceLabel(service))).toBe(true);
         expect(found.every((s) => Number.isInteger(s.value) && s.value >= 0)).toBe(true);
