@@ -1,9 +1,9 @@
 import { InjectQueue, Processor } from '@nestjs/bullmq';
-import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { TRANSACTIONS_API, type TransactionsApi } from '@protobank/contracts';
 import { AppConfig, jsonAmount, LOGGER } from '@protobank/platform';
-import { QueueWorker } from '@protobank/platform/queues';
+import { keepJobScheduler, QueueWorker } from '@protobank/platform/queues';
 import type { Job, Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -27,7 +27,12 @@ export interface HoldExpiryJob {
  * (cleared meanwhile, or released by the other run) changes nothing and is not marked expired.
  */
 @Processor(HOLD_EXPIRY_QUEUE, { concurrency: 1 })
-export class HoldExpiry extends QueueWorker<HoldExpiryJob> implements OnApplicationBootstrap {
+export class HoldExpiry
+  extends QueueWorker<HoldExpiryJob>
+  implements OnApplicationBootstrap, OnApplicationShutdown
+{
+  private stopScheduling?: () => void;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
@@ -41,13 +46,17 @@ export class HoldExpiry extends QueueWorker<HoldExpiryJob> implements OnApplicat
   onApplicationBootstrap(): void {
     // Without a listener BullMQ prints every failed connection attempt; readiness reports Redis.
     this.queue.on('error', () => undefined);
-    void this.queue
-      .upsertJobScheduler(
-        SCHEDULER_ID,
-        { every: this.config.cardHoldExpirySweepSeconds * 1000 },
-        { name: 'expire', data: { reason: 'schedule' }, opts: { removeOnComplete: true, removeOnFail: 100 } },
-      )
-      .catch((err: unknown) => this.logger.warn({ err }, 'card hold expiry not scheduled yet'));
+    this.stopScheduling = keepJobScheduler(
+      this.queue,
+      SCHEDULER_ID,
+      { every: this.config.cardHoldExpirySweepSeconds * 1000 },
+      { name: 'expire', data: { reason: 'schedule' }, opts: { removeOnComplete: true, removeOnFail: 100 } },
+      this.logger,
+    );
+  }
+
+  onApplicationShutdown(): void {
+    this.stopScheduling?.();
   }
 
   async process(_job: Job<HoldExpiryJob>): Promise<number> {

@@ -1,7 +1,7 @@
 import { Processor } from '@nestjs/bullmq';
-import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { LOGGER } from '@protobank/platform';
-import { addJobs, QueueWorker } from '@protobank/platform/queues';
+import { addJobs, keepJobScheduler, QueueWorker } from '@protobank/platform/queues';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { DueSweep, type SweepCounts } from './due-sweep';
@@ -17,7 +17,12 @@ const EVERY_MS = 60_000;
  * A worker takes one job at a time, and DueSweep's lock keeps sweeps of several instances apart.
  */
 @Processor(PaymentQueues.sweeps, { concurrency: 1 })
-export class SweepProcessor extends QueueWorker<SweepJob> implements OnApplicationBootstrap {
+export class SweepProcessor
+  extends QueueWorker<SweepJob>
+  implements OnApplicationBootstrap, OnApplicationShutdown
+{
+  private stopScheduling?: () => void;
+
   constructor(
     private readonly sweep: DueSweep,
     @InjectPaymentQueue('sweeps') private readonly queue: PaymentQueue<'sweeps'>,
@@ -26,24 +31,21 @@ export class SweepProcessor extends QueueWorker<SweepJob> implements OnApplicati
     super();
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     // Without a listener BullMQ prints every failed connection attempt; readiness reports Redis.
     this.queue.on('error', () => undefined);
-    // Not awaited: Redis may be down at boot; the worker starts sweeping once it is back, and the
-    // scheduler is upserted again at the next boot (or kick) if this one did not reach it.
-    void this.schedule();
+    // Not awaited, and retried until Redis takes it: Redis may be down at boot.
+    this.stopScheduling = keepJobScheduler(
+      this.queue,
+      SCHEDULER_ID,
+      { every: EVERY_MS },
+      { name: 'sweep', data: { reason: 'schedule' }, opts: { removeOnComplete: true, removeOnFail: 100 } },
+      this.logger,
+    );
   }
 
-  private async schedule(): Promise<void> {
-    try {
-      await this.queue.upsertJobScheduler(
-        SCHEDULER_ID,
-        { every: EVERY_MS },
-        { name: 'sweep', data: { reason: 'schedule' }, opts: { removeOnComplete: true, removeOnFail: 100 } },
-      );
-    } catch (err) {
-      this.logger.warn({ err }, 'payments job scheduler not set up yet');
-    }
+  onApplicationShutdown(): void {
+    this.stopScheduling?.();
   }
 
   /**

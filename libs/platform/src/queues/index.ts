@@ -5,6 +5,7 @@
  * never load them (bench:memory, issue 14).
  */
 export * from './add-jobs';
+export * from './job-scheduler';
 export * from './queue-connections';
 export * from './queue-metrics';
 export * from './queue-worker';

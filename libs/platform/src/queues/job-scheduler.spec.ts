@@ -1,0 +1,58 @@
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { keepJobScheduler } from './job-scheduler';
+
+const logger = () => ({ info: jest.fn(), warn: jest.fn() }) as unknown as Logger & Record<string, jest.Mock>;
+const flush = () =>
+  new Promise<void>((resolve) =>
+    jest.requireActual<typeof import('node:timers')>('node:timers').setImmediate(resolve),
+  );
+
+describe('keepJobScheduler', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('keeps trying, backing off, until Redis takes the scheduler, then stops', async () => {
+    const upsert = jest
+      .fn()
+      .mockRejectedValueOnce(new Error('Command timed out'))
+      .mockRejectedValueOnce(new Error('Connection is closed'))
+      .mockResolvedValue({});
+    const log = logger();
+    keepJobScheduler(
+      { upsertJobScheduler: upsert } as unknown as Queue,
+      'sweep',
+      { every: 1000 },
+      { name: 'x' },
+      log,
+    );
+    await flush();
+    expect(upsert).toHaveBeenCalledTimes(1);
+    await jest.advanceTimersByTimeAsync(1999);
+    expect(upsert).toHaveBeenCalledTimes(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(upsert).toHaveBeenCalledTimes(2);
+    await jest.advanceTimersByTimeAsync(4000); // the second wait is twice the first
+    expect(upsert).toHaveBeenCalledTimes(3);
+    expect(upsert).toHaveBeenLastCalledWith('sweep', { every: 1000 }, { name: 'x' });
+    expect(log.warn).toHaveBeenCalledTimes(2);
+    expect(log.info).toHaveBeenCalledWith({ scheduler: 'sweep' }, 'job scheduler set up');
+    await jest.advanceTimersByTimeAsync(600_000);
+    expect(upsert).toHaveBeenCalledTimes(3);
+  });
+
+  it('stops retrying when stopped (shutdown)', async () => {
+    const upsert = jest.fn().mockRejectedValue(new Error('Connection is closed'));
+    const stop = keepJobScheduler(
+      { upsertJobScheduler: upsert } as unknown as Queue,
+      'sweep',
+      { every: 1000 },
+      { name: 'x' },
+      logger(),
+    );
+    await flush();
+    stop();
+    await jest.advanceTimersByTimeAsync(600_000);
+    expect(upsert).toHaveBeenCalledTimes(1);
+  });
+});

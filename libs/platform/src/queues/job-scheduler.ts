@@ -1,0 +1,40 @@
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+
+const FIRST_RETRY_MS = 2_000;
+const MAX_RETRY_MS = 60_000;
+
+type Upsert<T> = Parameters<Queue<T>['upsertJobScheduler']>;
+
+/**
+ * Sets up a BullMQ job scheduler (one per id, however many instances upsert it) and keeps trying until
+ * Redis takes it: a scheduler that failed once at boot (Redis away, or a command timing out under load)
+ * would otherwise leave its sweep unscheduled until the next restart. Retries back off from 2 s to a
+ * minute; the returned function stops them (call it at shutdown). Timers are unref'd.
+ */
+export function keepJobScheduler<T>(
+  queue: Queue<T>,
+  id: string,
+  repeat: Upsert<T>[1],
+  template: Upsert<T>[2],
+  logger: Logger,
+): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const attempt = async (delayMs: number): Promise<void> => {
+    try {
+      await queue.upsertJobScheduler(id, repeat, template);
+      if (delayMs > FIRST_RETRY_MS) logger.info({ scheduler: id }, 'job scheduler set up');
+    } catch (err) {
+      if (stopped) return;
+      logger.warn({ err, scheduler: id, retry_in_ms: delayMs }, 'job scheduler not set up yet');
+      timer = setTimeout(() => void attempt(Math.min(delayMs * 2, MAX_RETRY_MS)), delayMs);
+      timer.unref();
+    }
+  };
+  void attempt(FIRST_RETRY_MS);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
