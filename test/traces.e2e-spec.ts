@@ -7,6 +7,7 @@ import request from 'supertest';
 import { bearer, firstAdmin } from './support/actors';
 import { deposit, openAccount, transfer, verifiedCustomer } from './support/banking';
 import { SPAN_KIND, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver';
+import { startReceivers, type Receivers } from './support/receivers';
 import { eventually } from './support/test-env';
 import { startTopology, type Running } from './support/topologies';
 
@@ -168,6 +169,78 @@ describe('traces: one transfer through the edge of the split topology is one tra
       attributes: { 'messaging.system': 'rabbitmq', 'rpc.method': server.attributes['rpc.method'] },
     });
     expect(server.name).toBe(`process ${server.attributes['rpc.method']}`);
+  });
+});
+
+describe('traces in the monolith: the in-process event bus and BullMQ jobs carry the trace', () => {
+  let receiver: OtlpReceiver;
+  let receivers: Receivers;
+  let running: Running;
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    // Notification e-mails go through a BullMQ delivery job.
+    receivers = await startReceivers();
+    running = await startTopology('monolith', {
+      ...receivers.env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    });
+  });
+  afterAll(async () => {
+    await running?.stop();
+    await receivers?.stop();
+    await receiver?.stop();
+  });
+
+  it('one transfer: HTTP, relay publish, one in-process delivery running each module’s handler, the delivery job', async () => {
+    const admin = await firstAdmin(running);
+    const alice = await verifiedCustomer(running, admin, 'traces.mono.alice');
+    const bob = await verifiedCustomer(running, admin, 'traces.mono.bob');
+    const a = await openAccount(running, alice);
+    const b = await openAccount(running, bob);
+    await deposit(running, admin, a, 10000);
+    const traceId = hex(16);
+    await transfer(running, alice, {
+      from_account_id: a.id,
+      to_account_id: b.id,
+      amount: 500,
+      currency: 'GBP',
+    })
+      .set('traceparent', `00-${traceId}-${hex(8)}-01`)
+      .expect(201);
+
+    const isJob = (s: ReceivedSpan) => s.kind === SPAN_KIND.CONSUMER && 'bullmq.queue.name' in s.attributes;
+    const spans = await traceOf(
+      receiver,
+      traceId,
+      (all) =>
+        all.filter((s) => s.kind === SPAN_KIND.INTERNAL && s.name.endsWith('.onTransactionCreated')).length >=
+          2 && all.some(isJob),
+      'the transfer’s handlers and a delivery job in its trace',
+    );
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const ancestry = (s: ReceivedSpan) => {
+      const names: string[] = [];
+      for (let p = byId.get(s.parentSpanId); p; p = byId.get(p.parentSpanId)) names.push(p.name);
+      return names;
+    };
+    expect(spans.every((s) => s.service === 'monolith')).toBe(true);
+    const publish = spans.find((s) => s.name === 'publish transaction.created')!;
+    expect(publish.attributes['messaging.system']).toBe('protobank.in_process');
+    expect(ancestry(publish)).toContain('POST /transactions');
+    const delivery = spans.find((s) => s.name === 'process transaction.created')!;
+    expect(delivery).toMatchObject({ kind: SPAN_KIND.CONSUMER, parentSpanId: publish.spanId });
+    const handlers = spans.filter((s) => s.parentSpanId === delivery.spanId).map((s) => s.name);
+    expect(handlers).toEqual(
+      expect.arrayContaining([
+        'TransactionNoticesHandler.onTransactionCreated',
+        'TransactionCreatedHandler.onTransactionCreated',
+      ]),
+    );
+    // The delivery job's span descends from the notifications handler that queued it.
+    const job = spans.find(isJob)!;
+    expect(ancestry(job)).toContain('TransactionNoticesHandler.onTransactionCreated');
   });
 });
 

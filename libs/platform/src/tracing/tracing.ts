@@ -194,5 +194,6 @@ export const ATTR = {
   RPC_SYSTEM: 'rpc.system',
   RPC_SERVICE: 'rpc.service',
   RPC_METHOD: 'rpc.method',
+  CODE_FUNCTION_NAME: 'code.function.name',
   REQUEST_ID: 'protobank.request_id',
 } as const;

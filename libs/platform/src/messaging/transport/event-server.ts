@@ -125,11 +125,22 @@ export abstract class EventServer extends Server implements CustomTransportStrat
   ): Promise<void> {
     let failed = 0;
     for (const { consumer, handler } of all) {
-      try {
-        // Nest's handler proxy resolves to the value, or to a stream that errors (exception filter).
+      // Nest's handler proxy resolves to the value, or to a stream that errors (exception filter).
+      const run = async () => {
         await lastValueFrom(this.transformToObservable(await handler(payload, ctx)), {
           defaultValue: undefined,
         });
+      };
+      try {
+        // Traced, each handler has a span of its own under the delivery's: in the monolith one delivery
+        // runs every module's handler, and this tells them apart.
+        if (tracingEnabled()) {
+          await withSpan(
+            consumer,
+            { kind: SpanKind.INTERNAL, attributes: { [ATTR.CODE_FUNCTION_NAME]: consumer } },
+            run,
+          );
+        } else await run();
       } catch (err) {
         failed++;
         this.log.error({ err, event, event_id: payload.event_id, consumer }, 'event handler failed');
