@@ -193,7 +193,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
           [ATTR.MESSAGING_OPERATION_TYPE]: 'send',
           [ATTR.MESSAGING_OPERATION_NAME]: 'publish',
           [ATTR.MESSAGING_DESTINATION_NAME]: destination,
-          [ATTR.MESSAGING_RABBITMQ_ROUTING_KEY]: row.name,
+          ...(system === 'rabbitmq' && { [ATTR.MESSAGING_RABBITMQ_ROUTING_KEY]: row.name }),
           [ATTR.MESSAGING_MESSAGE_ID]: row.payload.event_id,
           'protobank.outbox.attempt': row.attempts + 1,
         },
