@@ -46,3 +46,4 @@ export * from './http/csv';
 export * from './http/plain-text';
 export * from './http/email';
 export * from './http/raw-body';
+export * from './tracing/tracing';

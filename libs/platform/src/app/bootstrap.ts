@@ -18,6 +18,7 @@ import {
 import { createLogger, PinoNestLogger } from '../logging/logger';
 import type { Transport } from '../messaging/messaging.module';
 import { connectTransport } from '../messaging/transport/connect-transport';
+import { startTracing } from '../tracing/tracing';
 import { PlatformModule } from './platform.module';
 
 /** One deployable: which modules it hosts, how it reaches the rest, where it listens by default. */
@@ -97,7 +98,11 @@ export async function runApp(def: AppDefinition): Promise<void> {
   }
   const logger = createLogger(config, def.service);
   let app: INestApplication;
+  let stopTracing: (() => Promise<void>) | undefined;
   try {
+    // Before the app is built, so the first request is traced; a no-op unless OTEL_* ask for traces.
+    stopTracing = await startTracing(def.service);
+    if (stopTracing) logger.info('tracing on: spans exported over OTLP');
     app = await createApp(def, config, logger);
     // Modules initialised (clients, channels) before the transport takes messages, and both before HTTP.
     await app.init();
@@ -133,6 +138,8 @@ export async function runApp(def: AppDefinition): Promise<void> {
     setInterval(() => server.closeIdleConnections(), 100).unref();
     app
       .close()
+      // The spans still batched go out before the exit (within the grace period above).
+      .then(() => stopTracing?.())
       .then(() => {
         logger.info('stopped');
         process.exit(0);

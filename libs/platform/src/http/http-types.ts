@@ -1,4 +1,5 @@
 import type { AsyncResource } from 'node:async_hooks';
+import type { Span } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from '../context/request-context';
 
@@ -12,6 +13,8 @@ export type HttpRequest = FastifyRequest & {
   requestId?: string;
   /** The request's context (request id, caller), for the hooks that run in other async scopes. */
   contextScope?: AsyncResource;
+  /** The request's server span (tracing on only), ended with the response. */
+  span?: Span;
 };
 export type HttpReply = FastifyReply;
 

@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { requestContext } from '../context/request-context';
+import { activeTraceIds } from '../tracing/tracing';
 
 /**
  * Structured logs: one JSON object a line in production (pretty in development), each carrying the
@@ -15,6 +16,9 @@ export function createLogger(config: AppConfig, service: string, destination?: D
     timestamp: pino.stdTimeFunctions.isoTime,
     mixin() {
       const requestId = requestContext.requestId();
+      // With tracing on, the active span's ids too, so a log line leads to its trace.
+      const ids = activeTraceIds();
+      if (ids) return requestId ? { request_id: requestId, ...ids } : ids;
       return requestId ? { request_id: requestId } : {};
     },
     redact: {

@@ -1,19 +1,35 @@
 import type { MessageProperties } from 'amqplib';
 import { acceptRequestId, CALLER_HEADER, REQUEST_ID_HEADER, type Caller } from '../context/request-context';
+import { tracingEnabled, type TraceHeaders } from '../tracing/tracing';
 
-/** The request id and the caller, as AMQP message headers (for contract calls and events alike). */
+/**
+ * The request id, the caller and the W3C trace context (tracing on), as AMQP message headers (for
+ * contract calls and events alike).
+ */
 export function toAmqpHeaders(
   requestId: string | undefined,
   caller: Caller | undefined,
+  trace?: TraceHeaders,
 ): Record<string, string> {
   const headers: Record<string, string> = {};
   if (requestId) headers[REQUEST_ID_HEADER] = requestId;
   if (caller) headers[CALLER_HEADER] = JSON.stringify(caller);
+  if (trace?.traceparent) {
+    headers.traceparent = trace.traceparent;
+    if (trace.tracestate) headers.tracestate = trace.tracestate;
+  }
   return headers;
 }
 
-/** Reads them back; a malformed header is ignored rather than trusted. */
-export function fromAmqpHeaders(properties: MessageProperties): { requestId?: string; caller?: Caller } {
+/**
+ * Reads them back; a malformed header is ignored rather than trusted (the trace context is validated
+ * where it is used, by the W3C propagator).
+ */
+export function fromAmqpHeaders(properties: MessageProperties): {
+  requestId?: string;
+  caller?: Caller;
+  trace?: TraceHeaders;
+} {
   const headers = (properties.headers ?? {}) as Record<string, unknown>;
   let caller: Caller | undefined;
   const raw = headers[CALLER_HEADER];
@@ -25,5 +41,10 @@ export function fromAmqpHeaders(properties: MessageProperties): { requestId?: st
       caller = undefined;
     }
   }
-  return { requestId: acceptRequestId(headers[REQUEST_ID_HEADER]), caller };
+  let trace: TraceHeaders | undefined;
+  if (tracingEnabled() && typeof headers.traceparent === 'string') {
+    trace = { traceparent: headers.traceparent };
+    if (typeof headers.tracestate === 'string') trace.tracestate = headers.tracestate;
+  }
+  return { requestId: acceptRequestId(headers[REQUEST_ID_HEADER]), caller, trace };
 }

@@ -2,8 +2,19 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AppConfig } from '../config/app-config';
+import { tracingEnabled } from '../tracing/tracing';
 import { producerConnection, queuePrefix, WaitingWorker } from './queue-connections';
 import { QueueMetrics } from './queue-metrics';
+
+/**
+ * BullMQ's own telemetry seam, with tracing on: bullmq-otel (by BullMQ's authors, on @opentelemetry/api)
+ * makes a producer span where a job is added, keeps its context in the job's options, and makes the
+ * worker's span of the job its child. Loaded only when tracing is on.
+ */
+async function queueTelemetry() {
+  const { BullMQOtel } = await import('bullmq-otel');
+  return new BullMQOtel({ tracerName: 'protobank.bullmq' });
+}
 
 /**
  * BullMQ through @nestjs/bullmq: the connection and key prefix that every queue and worker of the app
@@ -11,6 +22,8 @@ import { QueueMetrics } from './queue-metrics';
  * without queues never load BullMQ); it lists its queues in its own typed map (`queues.ts`, names →
  * job data), registers them with `BullModule.registerQueue(Async)`, adds jobs through `@InjectQueue` and
  * `addJobs`, and processes them in a `@Processor` class extending `QueueWorker`.
+ *
+ * Traces (OTEL_* set): queues and workers get BullMQ's telemetry option (see queueTelemetry).
  *
  * Shutdown: each QueueWorker closes its worker before the app's other hooks (it finishes the jobs it
  * holds while the database is still open); @nestjs/bullmq then closes the queues, and BullMQ the
@@ -24,9 +37,10 @@ import { QueueMetrics } from './queue-metrics';
     DiscoveryModule,
     BullModule.forRootAsync({
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
+      useFactory: async (config: AppConfig) => ({
         connection: producerConnection(config),
         prefix: queuePrefix(config),
+        ...(tracingEnabled() && { telemetry: await queueTelemetry() }),
       }),
     }),
   ],

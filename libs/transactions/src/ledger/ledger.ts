@@ -13,7 +13,7 @@ import {
   MetricsService,
   OutboxRelay,
   REPLAYED_HEADER,
-  requestContext,
+  outboxHeaders,
   VersionedCache,
 } from '@protobank/platform';
 import { randomInt, randomUUID } from 'node:crypto';
@@ -92,10 +92,9 @@ interface PostRow {
   accounts: LedgerAccountRow[] | null;
 }
 
-/** What the outbox event carries of the request that posted it. */
+/** What the outbox event carries of the request that posted it (its id, caller and trace context). */
 export function eventHeaders(): string {
-  const ctx = requestContext.current();
-  return JSON.stringify({ request_id: ctx?.requestId, caller: ctx?.caller });
+  return outboxHeaders();
 }
 
 const MESSAGES: Record<string, string> = {

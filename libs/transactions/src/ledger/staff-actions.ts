@@ -1,5 +1,5 @@
 import type { EventBase, StaffActionRecordedEvent } from '@protobank/contracts';
-import { requestContext } from '@protobank/platform';
+import { outboxHeaders } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 
@@ -18,13 +18,8 @@ export type PostedStaffAction = Omit<StaffActionDraft, 'target_user_id'>;
  */
 export async function writeStaffAction(m: EntityManager, at: Date, draft: StaffActionDraft): Promise<void> {
   const event: StaffActionRecordedEvent = { event_id: randomUUID(), occurred_at: at.toISOString(), ...draft };
-  const ctx = requestContext.current();
   await m.query(
     `INSERT INTO transactions.outbox (id, name, payload, headers) VALUES ($1, 'staff_action.recorded', $2, $3)`,
-    [
-      event.event_id,
-      JSON.stringify(event),
-      JSON.stringify({ request_id: ctx?.requestId, caller: ctx?.caller }),
-    ],
+    [event.event_id, JSON.stringify(event), outboxHeaders()],
   );
 }

@@ -1,7 +1,13 @@
 import type { EventBase } from '@protobank/contracts';
 import type { Caller } from '../../context/request-context';
+import type { TraceHeaders } from '../../tracing/tracing';
 
-export interface EventHeaders {
+/**
+ * What travels with an event besides its payload, in the outbox row's `headers` (jsonb) and then in
+ * message headers: the producing request's id and caller, and (tracing on) its W3C trace context: the
+ * row keeps the writer's, the relay hands on its publish span's.
+ */
+export interface EventHeaders extends TraceHeaders {
   request_id?: string;
   caller?: Caller;
 }
@@ -11,6 +17,9 @@ export interface EventEnvelope {
   payload: EventBase;
   headers: EventHeaders;
 }
+
+/** The monolith's events, handed to local handlers. */
+export const IN_PROCESS = { system: 'protobank.in_process', destination: 'in-process' };
 
 /** Where the outbox relay hands events: local handlers (monolith) or the RabbitMQ exchange (split). */
 export abstract class EventTransport {
@@ -26,5 +35,9 @@ export abstract class EventTransport {
   /** Calls `listener` each time delivery becomes possible again, so the relay need not wait for its poll. */
   onAvailable(_listener: () => void): void {
     /* a transport that is always available never becomes available */
+  }
+  /** For the relay's publish spans: the messaging system and where events go. */
+  describe(): { system: string; destination: string } {
+    return IN_PROCESS;
   }
 }

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { LOGGER } from '../../logging/logging.tokens';
+import { ATTR, contextFrom, SpanKind, traceHeaders, tracingEnabled, withSpan } from '../../tracing/tracing';
 import { EventTransport, type EventHeaders } from './event-transport';
 import { OutboxRegistration } from './outbox-registration';
 import { OUTBOX_CHANNEL } from './outbox.service';
@@ -138,11 +139,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const size = this.transport.inFlight();
     for (let i = 0; i < claimed.length && failed.length === 0 && !this.stopped; i += size) {
       const window = claimed.slice(i, i + size);
-      const results = await Promise.allSettled(
-        window.map((row) =>
-          this.transport.publish({ name: row.name, payload: row.payload, headers: row.headers ?? {} }),
-        ),
-      );
+      const results = await Promise.allSettled(window.map((row) => this.publish(row)));
       results.forEach((r, j) =>
         r.status === 'fulfilled' ? sent.push(window[j].id) : failed.push({ row: window[j], err: r.reason }),
       );
@@ -178,6 +175,31 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       );
     }
     return failed.length === 0 && !this.stopped && claimed.length === BATCH;
+  }
+
+  private publish(row: OutboxRow): Promise<void> {
+    const envelope = { name: row.name, payload: row.payload, headers: row.headers ?? {} };
+    if (!tracingEnabled()) return this.transport.publish(envelope);
+    // The publish span continues the trace of the request that wrote the row (its context is in the
+    // row's headers), and the event carries the publish span's context on to the consumers.
+    const { system, destination } = this.transport.describe();
+    return withSpan(
+      `publish ${row.name}`,
+      {
+        kind: SpanKind.PRODUCER,
+        parent: contextFrom(envelope.headers),
+        attributes: {
+          [ATTR.MESSAGING_SYSTEM]: system,
+          [ATTR.MESSAGING_OPERATION_TYPE]: 'send',
+          [ATTR.MESSAGING_OPERATION_NAME]: 'publish',
+          [ATTR.MESSAGING_DESTINATION_NAME]: destination,
+          ...(system === 'rabbitmq' && { [ATTR.MESSAGING_RABBITMQ_ROUTING_KEY]: row.name }),
+          [ATTR.MESSAGING_MESSAGE_ID]: row.payload.event_id,
+          'protobank.outbox.attempt': row.attempts + 1,
+        },
+      },
+      () => this.transport.publish({ ...envelope, headers: { ...envelope.headers, ...traceHeaders() } }),
+    );
   }
 
   private async listen(): Promise<void> {

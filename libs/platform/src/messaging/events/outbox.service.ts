@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import type { EventInput, EventMap, EventName } from '@protobank/contracts';
 import { requestContext } from '../../context/request-context';
 import { assertSchemaName } from '../../database/schema-name';
+import { traceHeaders } from '../../tracing/tracing';
 
 export const OUTBOX_CHANNEL = 'protobank_outbox';
 
@@ -91,6 +92,16 @@ function envelopes(entries: readonly OutboxEntry[]) {
   const events = entries.map(
     ({ input }) => ({ event_id: randomUUID(), occurred_at: occurredAt, ...input }) as EventMap[EventName],
   );
+  return { events, headers: outboxHeaders() };
+}
+
+/**
+ * An outbox row's `headers` (jsonb, as JSON text) for an event written now: the request's id and caller
+ * and (tracing on) the active span's W3C context, so the relay's publish span, however much later it
+ * runs, joins the trace of the request that wrote the row. For writers that insert outbox rows in their
+ * own SQL (the ledger).
+ */
+export function outboxHeaders(): string {
   const ctx = requestContext.current();
-  return { events, headers: JSON.stringify({ request_id: ctx?.requestId, caller: ctx?.caller }) };
+  return JSON.stringify({ request_id: ctx?.requestId, caller: ctx?.caller, ...traceHeaders() });
 }

@@ -17,6 +17,10 @@ export class RmqEventTransport extends EventTransport {
     return this.client.isConnected();
   }
 
+  override describe(): { system: string; destination: string } {
+    return this.client.eventDestination();
+  }
+
   publish(envelope: EventEnvelope): Promise<void> {
     return lastValueFrom(this.client.emit(envelope.name, envelope), { defaultValue: undefined });
   }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { EventBase } from '@protobank/contracts';
 import { requestContext } from '../../context/request-context';
 import type { EventHeaders } from '../events/event-transport';
+import { ATTR, contextFrom, SpanKind, tracingEnabled, withSpan } from '../../tracing/tracing';
 
 interface Subscriber {
   /** `Class.method` (from @OnEvent's extras): names the handler in logs. */
@@ -86,11 +87,35 @@ export abstract class EventServer extends Server implements CustomTransportStrat
     const handler = this.getHandlerByPattern(name);
     if (!handler) return Promise.resolve();
     const requestId = headers.request_id ?? payload.event_id;
-    return requestContext.run(
-      { requestId, caller: headers.caller },
-      () => handler(payload, ctx) as Promise<void>,
+    const run = () =>
+      requestContext.run({ requestId, caller: headers.caller }, () => handler(payload, ctx) as Promise<void>);
+    if (!tracingEnabled()) return run();
+    // This service's consumer span, a child of the relay's publish span (its context came with the event).
+    const { system, destination } = this.destination();
+    return withSpan(
+      `process ${name}`,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: contextFrom(headers),
+        attributes: {
+          [ATTR.MESSAGING_SYSTEM]: system,
+          [ATTR.MESSAGING_OPERATION_TYPE]: 'process',
+          [ATTR.MESSAGING_OPERATION_NAME]: 'process',
+          [ATTR.MESSAGING_DESTINATION_NAME]: destination,
+          [ATTR.MESSAGING_CONSUMER_GROUP_NAME]: this.consumerGroup(),
+          [ATTR.MESSAGING_MESSAGE_ID]: payload.event_id,
+          [ATTR.REQUEST_ID]: requestId,
+        },
+      },
+      run,
     );
   }
+
+  /** For consumer spans: the messaging system and the queue this server takes events from. */
+  protected abstract destination(): { system: string; destination: string };
+
+  /** For consumer spans: who consumes (the service in split mode). */
+  protected abstract consumerGroup(): string;
 
   private async runAll(
     event: string,
@@ -100,11 +125,22 @@ export abstract class EventServer extends Server implements CustomTransportStrat
   ): Promise<void> {
     let failed = 0;
     for (const { consumer, handler } of all) {
-      try {
-        // Nest's handler proxy resolves to the value, or to a stream that errors (exception filter).
+      // Nest's handler proxy resolves to the value, or to a stream that errors (exception filter).
+      const run = async () => {
         await lastValueFrom(this.transformToObservable(await handler(payload, ctx)), {
           defaultValue: undefined,
         });
+      };
+      try {
+        // Traced, each handler has a span of its own under the delivery's: in the monolith one delivery
+        // runs every module's handler, and this tells them apart.
+        if (tracingEnabled()) {
+          await withSpan(
+            consumer,
+            { kind: SpanKind.INTERNAL, attributes: { [ATTR.CODE_FUNCTION_NAME]: consumer } },
+            run,
+          );
+        } else await run();
       } catch (err) {
         failed++;
         this.log.error({ err, event, event_id: payload.event_id, consumer }, 'event handler failed');

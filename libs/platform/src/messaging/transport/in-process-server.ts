@@ -3,7 +3,7 @@ import { BaseRpcContext } from '@nestjs/microservices';
 import type { Logger } from 'pino';
 import { AppConfig } from '../../config/app-config';
 import { LOGGER } from '../../logging/logging.tokens';
-import type { EventEnvelope, EventTransport } from '../events/event-transport';
+import { IN_PROCESS, type EventEnvelope, type EventTransport } from '../events/event-transport';
 import { EventServer } from './event-server';
 
 /** What an in-process handler's @Ctx() receives: the event as the relay handed it over. */
@@ -60,6 +60,18 @@ export class InProcessServer extends EventServer implements EventTransport {
   /** The relay starts before Nest starts this strategy: events already in the outbox go as soon as it listens. */
   onAvailable(listener: () => void): void {
     this.availableListeners.push(listener);
+  }
+
+  describe(): { system: string; destination: string } {
+    return IN_PROCESS;
+  }
+
+  protected destination(): { system: string; destination: string } {
+    return IN_PROCESS;
+  }
+
+  protected consumerGroup(): string {
+    return 'monolith';
   }
 
   publish(envelope: EventEnvelope): Promise<void> {

@@ -15,6 +15,7 @@ import { declareEventQueue } from '../events/event-queues';
 import type { EventEnvelope } from '../events/event-transport';
 import { SUBSCRIPTIONS, type Subscriptions } from '../events/subscriptions';
 import { RmqConnection } from '../rmq-connection';
+import { ATTR, SpanKind, traceHeaders, tracingEnabled, withSpan } from '../../tracing/tracing';
 import type { Reply } from './wire';
 
 const REPLY_TO = 'amq.rabbitmq.reply-to';
@@ -99,6 +100,11 @@ export class RmqClient extends ClientProxy implements OnModuleInit, OnApplicatio
     return this.rmq.isConnected();
   }
 
+  /** Where events go: RabbitMQ's topic exchange (the event name is the routing key). */
+  eventDestination(): { system: string; destination: string } {
+    return { system: 'rabbitmq', destination: this.rmq.eventsExchange };
+  }
+
   /** The remote binding of a contract: one method per pattern, each a `send` with the deadline. */
   bind<T>(contract: ContractDef<T>): T {
     const queue = this.rmq.name('rpc', contract.service);
@@ -111,6 +117,27 @@ export class RmqClient extends ClientProxy implements OnModuleInit, OnApplicatio
   }
 
   private call(service: string, pattern: string, args: unknown[]): Promise<unknown> {
+    if (!tracingEnabled()) return this.callNow(service, pattern, args);
+    // The caller's span of a contract call: it lasts until the reply (or the deadline), and its context
+    // goes in the request's headers (publish() below), so the server's span is its child.
+    return withSpan(
+      `send ${pattern}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          [ATTR.MESSAGING_SYSTEM]: 'rabbitmq',
+          [ATTR.MESSAGING_OPERATION_TYPE]: 'send',
+          [ATTR.MESSAGING_OPERATION_NAME]: 'send',
+          [ATTR.MESSAGING_DESTINATION_NAME]: this.routes.get(pattern) ?? '',
+          [ATTR.RPC_SERVICE]: service,
+          [ATTR.RPC_METHOD]: pattern,
+        },
+      },
+      () => this.callNow(service, pattern, args),
+    );
+  }
+
+  private callNow(service: string, pattern: string, args: unknown[]): Promise<unknown> {
     const ms = this.rmq.config.rpcTimeoutMs;
     return lastValueFrom(
       this.send(pattern, args).pipe(
@@ -150,7 +177,7 @@ export class RmqClient extends ClientProxy implements OnModuleInit, OnApplicatio
         correlationId: id,
         replyTo: REPLY_TO,
         type: pattern,
-        headers: toAmqpHeaders(ctx?.requestId, ctx?.caller),
+        headers: toAmqpHeaders(ctx?.requestId, ctx?.caller, traceHeaders()),
         expiration: String(ms),
         contentType: 'application/json',
         timeout: ms,
@@ -172,7 +199,8 @@ export class RmqClient extends ClientProxy implements OnModuleInit, OnApplicatio
       type: name,
       timestamp: Math.floor(Date.now() / 1000),
       contentType: 'application/json',
-      headers: toAmqpHeaders(headers.request_id, headers.caller),
+      // The relay's publish span, which it put in the envelope: the consumers' spans are its children.
+      headers: toAmqpHeaders(headers.request_id, headers.caller, headers),
       timeout: 5000,
     });
     return undefined as T;

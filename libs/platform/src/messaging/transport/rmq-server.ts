@@ -14,6 +14,15 @@ import { decode, encode } from '../codec';
 import { declareEventQueue } from '../events/event-queues';
 import { SUBSCRIPTIONS, type Subscriptions } from '../events/subscriptions';
 import { RmqConnection, settle } from '../rmq-connection';
+import {
+  ATTR,
+  contextFrom,
+  failSpan,
+  SpanKind,
+  tracingEnabled,
+  withSpan,
+  type TraceHeaders,
+} from '../../tracing/tracing';
 import { EventServer } from './event-server';
 import { SERVED_CONTRACTS, type Reply } from './wire';
 
@@ -74,6 +83,14 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
 
   /** Connection changes are reported through `status` ('connected' / 'disconnected'). */
   on(): void {}
+
+  protected destination(): { system: string; destination: string } {
+    return { system: 'rabbitmq', destination: this.rmq.name('events', this.service) };
+  }
+
+  protected consumerGroup(): string {
+    return this.service;
+  }
 
   unwrap<T>(): T {
     return this.rmq.manager as T;
@@ -138,9 +155,14 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
 
   private async answer(ch: Channel, msg: ConsumeMessage): Promise<void> {
     const pattern = String(msg.properties.type);
-    const { requestId = String(msg.properties.correlationId), caller } = fromAmqpHeaders(msg.properties);
+    const {
+      requestId = String(msg.properties.correlationId),
+      caller,
+      trace,
+    } = fromAmqpHeaders(msg.properties);
     const context = new RmqContext([msg, ch, pattern]);
-    const reply = await requestContext.run({ requestId, caller }, () => this.invoke(pattern, msg, context));
+    const run = () => requestContext.run({ requestId, caller }, () => this.invoke(pattern, msg, context));
+    const reply = tracingEnabled() ? await this.traced(pattern, msg, trace, requestId, run) : await run();
     if (msg.properties.replyTo) {
       try {
         ch.sendToQueue(String(msg.properties.replyTo), encode(reply), {
@@ -152,6 +174,37 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
       }
     }
     settle(ch, msg, 'ack');
+  }
+
+  /** The server's span of a contract call, a child of the caller's (its context came in the headers). */
+  private traced(
+    pattern: string,
+    msg: ConsumeMessage,
+    trace: TraceHeaders | undefined,
+    requestId: string,
+    run: () => Promise<Reply>,
+  ): Promise<Reply> {
+    return withSpan(
+      `process ${pattern}`,
+      {
+        kind: SpanKind.SERVER,
+        parent: contextFrom(trace),
+        attributes: {
+          [ATTR.MESSAGING_SYSTEM]: 'rabbitmq',
+          [ATTR.MESSAGING_OPERATION_TYPE]: 'process',
+          [ATTR.MESSAGING_OPERATION_NAME]: 'process',
+          [ATTR.MESSAGING_DESTINATION_NAME]: msg.fields.routingKey,
+          [ATTR.RPC_SERVICE]: this.service,
+          [ATTR.RPC_METHOD]: pattern,
+          [ATTR.REQUEST_ID]: requestId,
+        },
+      },
+      async (span) => {
+        const reply = await run();
+        if (!reply.ok) failSpan(span, undefined, reply.error.code);
+        return reply;
+      },
+    );
   }
 
   /** Errors are serialized here: contract handlers are not run through Nest's RPC exception filters. */
@@ -207,9 +260,14 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
       settle(ch, msg, 'reject');
       return;
     }
-    const { requestId, caller } = fromAmqpHeaders(msg.properties);
+    const { requestId, caller, trace } = fromAmqpHeaders(msg.properties);
     try {
-      await this.deliver(name, payload, { request_id: requestId, caller }, new RmqContext([msg, ch, name]));
+      await this.deliver(
+        name,
+        payload,
+        { request_id: requestId, caller, ...trace },
+        new RmqContext([msg, ch, name]),
+      );
       settle(ch, msg, 'ack');
     } catch (err) {
       const deliveries = Number((msg.properties.headers ?? {})['x-delivery-count'] ?? 0) + 1;
