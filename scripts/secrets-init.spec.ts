@@ -113,6 +113,15 @@ describe('npm run secrets:init', () => {
     expect(readdirSync(join(dir, 'jwt_keys.prod')).filter((n) => n.endsWith('Z.pem'))).toHaveLength(1);
   });
 
+  it('covers every secret file docker-compose.split.yml mounts', () => {
+    const compose = readFileSync(join(__dirname, '../docker/docker-compose.split.yml'), 'utf8');
+    const mounted = [...compose.matchAll(/\.\/secrets\/([\w-]+)\.\$\{PROTOBANK_SECRETS:-example\}/g)].map(
+      (m) => m[1],
+    );
+    expect(mounted.length).toBeGreaterThan(10);
+    expect(mounted.filter((name) => !examples.includes(name))).toEqual([]);
+  });
+
   it('refuses the suffix "example", and an example it cannot generate', () => {
     expect(() => secretsInit({ suffix: 'example', dir: copy() })).toThrow(/--suffix/);
     const other = copy();
