@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
- * `npm run secrets:init -- --suffix NAME [--force] [--dir DIR]`: a fresh set of the split stack's secrets.
+ * `npm run secrets:init -- --suffix NAME [--force] [--dir DIR] [--tls-host HOST]`: a fresh set of the split
+ * stack's secrets.
  *
  * Writes docker/secrets/<name>.NAME for every committed docker/secrets/<name>.example (git-ignored), each
  * in the form of its example: random passwords, tokens and keys, one Postgres password shared by the
  * URLs, PgBouncer's userlist and the Postgres server, one RabbitMQ password shared by its URL and the
  * broker's config, and a signing-key directory (jwt_keys.NAME, as `npm run keys:rotate` makes it) whose
- * public keys are jwt_public_key.NAME. Then run the stack with PROTOBANK_SECRETS=NAME. Production refuses
+ * public keys are jwt_public_key.NAME, and a self-signed certificate for nginx (tls_cert/tls_key, for
+ * HOST, default localhost: replace it with your CA's before real traffic). Then run the stack with PROTOBANK_SECRETS=NAME. Production refuses
  * the *.example values, so the split stack needs such a set before its first `up`.
  *
  * The hosts, users and settings come from the examples (only the secret parts change). An example this
@@ -16,6 +18,7 @@
  * 644: they are bind-mounted as Docker secrets into containers whose users must read them. Nothing secret
  * is printed.
  */
+const { execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -34,6 +37,31 @@ function withPassword(example, password) {
   return `${url.toString().replace(/\/$/, '')}\n`;
 }
 
+/**
+ * nginx's certificate and key: self-signed (P-256, 90 days) for `host`, so that the stack starts over
+ * HTTPS at once. Clients will not trust it: put your CA's chain and key in tls_cert.<suffix> and
+ * tls_key.<suffix> before real traffic (see docs/operations/edge.md). Made by the openssl CLI: Node can
+ * make the key pair but not an X.509 certificate.
+ */
+function selfSignedTls(host) {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'pb-tls-'));
+  try {
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    const san = /^[0-9.]+$/.test(host) ? `IP:${host}` : `DNS:${host}`;
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '90']
+        .concat(['-subj', `/O=Protobank/CN=${host}`, '-addext', `subjectAltName=${san},IP:127.0.0.1`])
+        .concat(['-keyout', key, '-out', cert]),
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    return { cert: fs.readFileSync(cert, 'utf8'), key: fs.readFileSync(key, 'utf8') };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Each example's fresh counterpart, from the example's text and the set's shared passwords. */
 const FILES = {
   postgres_password: (_, s) => `${s.postgres}\n`,
@@ -49,11 +77,13 @@ const FILES = {
   smtp_password: () => `${process.env.SMTP_PASSWORD ?? ''}\n`,
   webhook_signing_secret: () => `${hex(32)}\n`,
   metrics_token: () => `${hex(32)}\n`,
+  tls_cert: (_, s) => s.tls().cert,
+  tls_key: (_, s) => s.tls().key,
 };
 /** Directories: made, not templated. */
 const DIRS = ['jwt_keys'];
 
-function secretsInit({ suffix, dir = DEFAULT_DIR, force = false }) {
+function secretsInit({ suffix, dir = DEFAULT_DIR, force = false, tlsHost = 'localhost' }) {
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(suffix ?? '') || suffix === 'example') {
     throw new Error('--suffix must be a name of letters, digits, - and _ other than "example" (e.g. prod)');
   }
@@ -81,10 +111,12 @@ function secretsInit({ suffix, dir = DEFAULT_DIR, force = false }) {
   fs.mkdirSync(keysDir, { mode: 0o755 });
   fs.chmodSync(keysDir, 0o755); // whatever the umask: the auth container's user lists it
   rotate({ dir: keysDir, mode: MODE });
+  let tlsPair;
   const shared = {
     postgres: hex(24),
     rabbitmq: hex(24),
     publicKeys: fs.readFileSync(path.join(keysDir, 'public-keys.pem'), 'utf8'),
+    tls: () => (tlsPair ??= selfSignedTls(tlsHost)),
   };
 
   const written = [`jwt_keys.${suffix}/`];
@@ -106,6 +138,7 @@ function main() {
     suffix,
     dir: value('--dir') ? path.resolve(value('--dir')) : DEFAULT_DIR,
     force: args.includes('--force'),
+    tlsHost: value('--tls-host'),
   });
   const say = (line) => process.stdout.write(`${line}\n`);
   say(`wrote ${result.written.length} fresh secrets in ${result.dir}: ${result.written.join(', ')}`);

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,18 @@ describe('npm run secrets:init', () => {
       problems = (err as ConfigError).problems;
     }
     expect(problems).toEqual([]);
+  });
+
+  it('makes nginx a fresh self-signed certificate for localhost whose key is the one written beside it', () => {
+    const cert = new X509Certificate(read('tls_cert'));
+    const key = createPrivateKey(read('tls_key'));
+    expect(cert.checkPrivateKey(key)).toBe(true);
+    expect(cert.subject).toContain('CN=localhost');
+    expect(cert.subjectAltName).toContain('DNS:localhost');
+    expect(cert.fingerprint256).not.toBe(
+      new X509Certificate(readFileSync(join(SECRETS, 'tls_cert.example'))).fingerprint256,
+    );
+    expect(read('tls_key')).not.toBe(readFileSync(join(SECRETS, 'tls_key.example'), 'utf8'));
   });
 
   it('keeps an existing set unless --force, and then replaces every value', () => {

@@ -127,7 +127,29 @@ const EXAMPLES: Record<string, (path: string) => void> = {
     expectRefused('SMTP_PASSWORD', { file });
   },
   'webhook_signing_secret.example': (file) => expectRefused('WEBHOOK_SIGNING_SECRET', { file }),
+  // nginx's certificate and key reach no app: they can only be used with the rest of the example set.
+  'tls_cert.example': (file) => expectOnlyWithTheExampleSet(file),
+  'tls_key.example': (file) => expectOnlyWithTheExampleSet(file),
 };
+
+/**
+ * A secret no app reads (nginx's, Grafana's) cannot be refused by the apps. The split stack takes every
+ * secret file with the one PROTOBANK_SECRETS suffix, so this one is mounted only together with the
+ * example database URL, which the apps do refuse: the stack cannot serve with it.
+ */
+function expectOnlyWithTheExampleSet(file: string) {
+  const name = file
+    .split('/')
+    .pop()!
+    .replace(/\.example$/, '');
+  const compose = parseYaml(readFileSync(join(root, 'docker/docker-compose.split.yml'), 'utf8')) as {
+    secrets: Record<string, { file: string }>;
+  };
+  const suffixOf = (secret: string) => compose.secrets[secret]?.file.replace(/^.*?\.(?=\$\{)/, '');
+  expect({ name, suffix: suffixOf(name) }).toEqual({ name, suffix: suffixOf('database_url') });
+  expect(suffixOf('database_url')).toBe('${PROTOBANK_SECRETS:-example}');
+  expectRefused('DATABASE_URL', { file: join(SECRETS, 'database_url.example') });
+}
 
 describe('committed secrets in production', () => {
   const examples = readdirSync(SECRETS).filter((n) => n.endsWith('.example'));
