@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 const FIRST_RETRY_MS = 2_000;
 const MAX_RETRY_MS = 60_000;
 
-type Upsert<T> = Parameters<Queue<T>['upsertJobScheduler']>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyQueue = Queue<any, any, string>;
+type Upsert<Q extends AnyQueue> = Parameters<Q['upsertJobScheduler']>;
 
 /**
  * Sets up a BullMQ job scheduler (one per id, however many instances upsert it) and keeps trying until
@@ -12,11 +14,11 @@ type Upsert<T> = Parameters<Queue<T>['upsertJobScheduler']>;
  * would otherwise leave its sweep unscheduled until the next restart. Retries back off from 2 s to a
  * minute; the returned function stops them (call it at shutdown). Timers are unref'd.
  */
-export function keepJobScheduler<T>(
-  queue: Queue<T>,
-  id: string,
-  repeat: Upsert<T>[1],
-  template: Upsert<T>[2],
+export function keepJobScheduler<Q extends AnyQueue>(
+  queue: Q,
+  id: Upsert<Q>[0],
+  repeat: Upsert<Q>[1],
+  template: Upsert<Q>[2],
   logger: Logger,
 ): () => void {
   let timer: NodeJS.Timeout | undefined;
