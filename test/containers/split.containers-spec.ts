@@ -26,6 +26,7 @@ import { processes, topology } from '../support/processes';
 import type { Running } from '../support/topologies';
 import { builder, ComposeStack } from './compose';
 import { customerDay, runningAt } from './customer-day';
+import { monitoringInContainers, servicesWithoutGrafana } from './monitoring';
 
 const ADMIN_EMAIL = 'admin@protobank.test';
 const ADMIN_PASSWORD = 'Containers-Test-Root-7x';
@@ -91,7 +92,7 @@ describe('docker-compose.split.yml (one container per service) in containers', (
       ['-f', 'test/containers/split.first-admin.yml', '--compatibility'],
     );
     running = runningAt(`http://127.0.0.1:${port}`, { ADMIN_EMAIL, ADMIN_PASSWORD });
-    stack.up();
+    stack.up(servicesWithoutGrafana(stack)); // no Grafana image here: see ./monitoring.ts
   }, 1_800_000);
 
   afterAll(() => {
@@ -112,6 +113,10 @@ describe('docker-compose.split.yml (one container per service) in containers', (
     await stack.waitFor('nginx', (s) => s.health === 'healthy', 'nginx healthy', 120_000);
     await request(running.baseUrl).get('/health/live').expect(200);
   }, 600_000);
+
+  describe('monitoring', () => {
+    monitoringInContainers(() => stack, APPS);
+  });
 
   it('applies the memory limits (--compatibility) and publishes nginx alone, on 127.0.0.1', () => {
     for (const app of APPS) {

@@ -76,7 +76,12 @@ export function derivePrometheusConfig(opts: {
   }
   const missing = Object.keys(opts.services).filter((s) => !scraped.has(s));
   if (missing.length) throw new Error(`prometheus.yml does not scrape ${missing.join(', ')}`);
-  config.global = { ...config.global, scrape_interval: opts.interval, evaluation_interval: opts.interval };
+  config.global = {
+    ...config.global,
+    scrape_interval: opts.interval,
+    scrape_timeout: opts.interval,
+    evaluation_interval: opts.interval,
+  };
   config.rule_files = config.rule_files.map((glob) => path.resolve(PROMETHEUS_DIR, glob));
   for (const am of config.alerting.alertmanagers) {
     for (const sc of am.static_configs) sc.targets = [opts.alertmanager];
@@ -191,14 +196,13 @@ export interface Sample {
   value?: [number, string];
 }
 
-/** GET /api/v1/<path> of Prometheus; throws on an error answer. */
+/** GET /api/v1/<path>?<params> of Prometheus; throws on an error answer. */
 export async function promApi<T>(server: string, apiPath: string, params: Record<string, string> = {}) {
-  const res = await fetch(`${server}/api/v1/${apiPath}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(params).toString(),
-  });
-  const body = (await res.json()) as { status: string; data: T; error?: string };
+  const res = await fetch(`${server}/api/v1/${apiPath}?${new URLSearchParams(params).toString()}`);
+  const text = await res.text();
+  if (!res.headers.get('content-type')?.includes('json'))
+    throw new Error(`${apiPath}: ${res.status} ${text}`);
+  const body = JSON.parse(text) as { status: string; data: T; error?: string };
   if (body.status !== 'success') throw new Error(`${apiPath} ${JSON.stringify(params)}: ${body.error}`);
   return body.data;
 }
