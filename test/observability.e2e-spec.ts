@@ -13,6 +13,8 @@
  *      committed `for: 1m` and Alertmanager's committed group_wait.
  */
 import { createHmac, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import { bearer, firstAdmin, type Actor } from './support/actors';
 import { deposit, openAccount, transfer, verifiedCustomer } from './support/banking';
@@ -273,6 +275,38 @@ describe('monitoring of the split topology (Prometheus, Alertmanager, dashboards
     ).catch(() => undefined);
     expect([...empty.keys()]).toEqual([]);
     process.stdout.write(`[observability] ${queries.length} panel queries, every one with data\n`);
+
+    // The overview's main panels over this run, for the README's picture (scripts/render-graphs.js).
+    const main: [string, string, string][] = [
+      ['Request rate per service', 'A', 'req/s'],
+      ['Latency per service (p50, p95, p99)', 'C', 's'],
+      ['Money moved per kind and currency (minor units per minute)', 'A', ''],
+      ['Ledger entries per minute (transfers, deposits, …) by outcome', 'A', ''],
+    ];
+    const overview = dashboardQueries({ ...GRAFANA_VARS, service: '.+' }).filter(
+      (q) => q.dashboard === 'Protobank overview',
+    );
+    const graphs = [];
+    for (const [panel, refId, unit] of main) {
+      const q = overview.find((o) => o.panel === panel && o.refId === refId)!;
+      const data = await promApi<{ result: Sample[] }>(prometheus.url, 'query_range', {
+        query: q.expr,
+        start: String(since),
+        end: String(Date.now() / 1000),
+        step: '5',
+      });
+      graphs.push({
+        title: refId === 'C' ? 'p99 latency per service' : panel,
+        unit,
+        series: data.result.map((r) => ({
+          name: Object.values(r.metric).join(' '),
+          points: (r.values ?? []).map(([t, v]) => [t, Number(v)]),
+        })),
+      });
+    }
+    const file = join(running.t.logDir, 'overview-graphs.json');
+    writeFileSync(file, JSON.stringify(graphs));
+    process.stdout.write(`[observability] the overview's main queries over this run: ${file}\n`);
   }, 300_000);
 
   it('drill: a service stops, and ServiceDown for it reaches the webhook receiver, firing', async () => {
