@@ -15,6 +15,7 @@ import { staffScenarios } from './scenarios/staff.scenarios';
 import { PAYMENTS_TEST_ENV, paymentsScenarios } from './scenarios/payments.scenarios';
 import { cardsScenarios } from './scenarios/cards.scenarios';
 import { cardNetworkScenarios } from './scenarios/card-network.scenarios';
+import { operationsMetricsScenarios } from './scenarios/operations-metrics.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { startTopology, type Running } from './support/topologies';
 
@@ -54,6 +55,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
   paymentsScenarios(() => running);
   cardsScenarios(() => running);
   cardNetworkScenarios(() => running);
+  operationsMetricsScenarios(() => running);
 
   it('reports readiness of Postgres, Redis and migrations, and no RabbitMQ', async () => {
     const res = await request(running.baseUrl).get('/health/ready').expect(200);

@@ -17,6 +17,7 @@ import { staffScenarios } from './scenarios/staff.scenarios';
 import { PAYMENTS_TEST_ENV, paymentsScenarios } from './scenarios/payments.scenarios';
 import { cardsScenarios } from './scenarios/cards.scenarios';
 import { cardNetworkScenarios } from './scenarios/card-network.scenarios';
+import { operationsMetricsScenarios } from './scenarios/operations-metrics.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
@@ -57,6 +58,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   paymentsScenarios(() => running);
   cardsScenarios(() => running);
   cardNetworkScenarios(() => running);
+  operationsMetricsScenarios(() => running);
 
   it('never routes /metrics through the edge (each service is scraped on its own port)', async () => {
     for (const headers of [{}, { Authorization: `Bearer ${running.t.env.METRICS_TOKEN}` }]) {

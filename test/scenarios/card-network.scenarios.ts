@@ -16,7 +16,7 @@ import request from 'supertest';
 import { bearer, firstAdmin, type Actor } from '../support/actors';
 import { deposit, openAccount, transfer, verifiedCustomer, type Account } from '../support/banking';
 import { openStream } from '../support/event-stream';
-import { eventually } from '../support/test-env';
+import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 import { holdIdOf } from '../../libs/cards/src/network/hold-id';
 
@@ -156,7 +156,15 @@ export function cardNetworkScenarios(get: () => Running) {
     it('approves an authorisation: the money is held (available down, balance not) and the card shows it pending', async () => {
       const w = await wallet('approve', 10000);
       expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
+      const authorised = async () =>
+        metricValue(
+          await scrapeMetrics(get().t, get().services.cards ?? get().baseUrl),
+          'card_authorised_amount_minor_total',
+          { currency: 'GBP' },
+        );
+      const authorisedBefore = await authorised();
       const id = await approved(w.card);
+      expect((await authorised()) - authorisedBefore).toBe(2550);
       expect(await balance(w)).toEqual({ balance: 10000, held_amount: 2550, available_balance: 7450 });
       expect(await authorisations(w, 'pending')).toEqual([
         expect.objectContaining({
@@ -206,7 +214,16 @@ export function cardNetworkScenarios(get: () => Running) {
     it('clears at a higher amount (a tip): the hold is released and the ledger posts the final amount, with merchant and category', async () => {
       const w = await wallet('tip', 10000);
       const id = await approved(w.card);
+      const cardPosted = async () =>
+        metricValue(
+          await scrapeMetrics(get().t, get().services.transactions ?? get().baseUrl),
+          'ledger_amount_minor_total',
+          { kind: 'card', currency: 'GBP' },
+        );
+      const postedBefore = await cardPosted();
       const res = await network('clearings', clearing(id, 2850)).expect(200);
+      // The ledger counts what it posted: the amount cleared, not the one authorised.
+      expect((await cardPosted()) - postedBefore).toBe(2850);
       expect(res.body).toEqual({
         cleared: true,
         authorisation_id: id,

@@ -10,7 +10,7 @@ import type { Client } from 'pg';
 import request from 'supertest';
 import { bearer, firstAdmin, type Actor } from '../support/actors';
 import { balanceOf, deposit, openAccount, verifiedCustomer, type Account } from '../support/banking';
-import { eventually } from '../support/test-env';
+import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 export const PAYMENTS_TEST_ENV = { BANK_WEEKEND: 'none', BANK_TIME_ZONE: 'Europe/London' };
@@ -55,6 +55,13 @@ export function paymentsScenarios(get: () => Running) {
         id: string;
         type: string;
       };
+    /** payments_amount_minor_total in GBP for `outcome`, on the app running the sweeps. */
+    const paymentsAmount = async (outcome: string) =>
+      metricValue(
+        await scrapeMetrics(get().t, get().services.payments ?? get().baseUrl),
+        'payments_amount_minor_total',
+        { outcome, currency: 'GBP' },
+      );
     const runDue = () => http().post('/admin/payments/run-due').set(bearer(admin.token)).expect(200);
     const scheduledPayment = (who: Actor, id: string) =>
       http().get(`/scheduled-payments/${id}`).set(bearer(who.token)).expect(200);
@@ -201,6 +208,7 @@ export function paymentsScenarios(get: () => Running) {
 
       it('pays a payment scheduled for today within a minute, without a staff sweep, and lists it in GET /payments', async () => {
         const [before, bobBefore] = [await balanceOf(get(), alice, a), await balanceOf(get(), bob, b)];
+        const paidBefore = await paymentsAmount('paid');
         const created = await post(alice, '/scheduled-payments', {
           from_account_id: a.id,
           payee_id: toBob,
@@ -232,6 +240,8 @@ export function paymentsScenarios(get: () => Running) {
         expect(paid.payment.transaction_id).toEqual(expect.any(String));
         expect(await balanceOf(get(), alice, a)).toBe(before - 1250);
         expect(await balanceOf(get(), bob, b)).toBe(bobBefore + 1250);
+        // Counted once recorded (other payments may be paid meanwhile: at least this one).
+        expect((await paymentsAmount('paid')) - paidBefore).toBeGreaterThanOrEqual(1250);
         const history = await http().get(`/payments?account_id=${a.id}`).set(bearer(alice.token)).expect(200);
         expect(history.body.data[0]).toMatchObject({
           id: paid.payment.id,
@@ -419,6 +429,10 @@ export function paymentsScenarios(get: () => Running) {
       it('retries a payment without enough money, then fails it for its date: nothing moves, the customer is told, the order stays active', async () => {
         const carol = await verifiedCustomer(get(), admin, 'payments.carol');
         const c = await openAccount(get(), carol);
+        const [retryingBefore, failedBefore] = [
+          await paymentsAmount('retrying'),
+          await paymentsAmount('failed'),
+        ];
         const p = await payee(carol, {
           name: 'Landlord',
           sort_code: EXTERNAL_SORT_CODE,
@@ -454,6 +468,9 @@ export function paymentsScenarios(get: () => Running) {
           );
           await runDue();
         }
+        // Three attempts to retry and one failure, of 50.00 each.
+        expect((await paymentsAmount('retrying')) - retryingBefore).toBeGreaterThanOrEqual(15000);
+        expect((await paymentsAmount('failed')) - failedBefore).toBeGreaterThanOrEqual(5000);
         const [failed] = await orderPayments(carol, order.body.id);
         expect(failed).toMatchObject({
           status: 'failed',

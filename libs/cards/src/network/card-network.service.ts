@@ -84,6 +84,7 @@ const notFound = (field: string, what: string) =>
 @Injectable()
 export class CardNetworkService {
   private readonly decisions: Counter<'outcome' | 'reason'>;
+  private readonly authorised: Counter<'currency'>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -99,6 +100,11 @@ export class CardNetworkService {
       'card_authorisations_total',
       'Card authorisations by outcome (approved, declined) and decline reason',
       ['outcome', 'reason'],
+    );
+    this.authorised = metrics.counter(
+      'card_authorised_amount_minor_total',
+      'Amounts of approved card authorisations, in minor units, by currency (counted once recorded)',
+      ['currency'],
     );
   }
 
@@ -161,6 +167,7 @@ export class CardNetworkService {
         ? { outcome: 'approved', reason: 'none' }
         : { outcome: 'declined', reason: decision.reason },
     );
+    if (decision.approved) this.authorised.inc({ currency: facts.currency }, facts.amount);
     this.relay.kickSoon();
     return decision.approved
       ? { approved: true, authorisation_id: holdId }

@@ -87,6 +87,7 @@ export class DueSweep implements BeforeApplicationShutdown {
   /** Set on shutdown: a running sweep ends after its current round, and the next one goes on. */
   private stopping = false;
   private readonly outcomes: Counter<'source' | 'outcome'>;
+  private readonly amounts: Counter<'outcome' | 'currency'>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -103,6 +104,17 @@ export class DueSweep implements BeforeApplicationShutdown {
       'Payment attempts by source and outcome (paid, retrying, failed)',
       ['source', 'outcome'],
     );
+    this.amounts = metrics.counter(
+      'payments_amount_minor_total',
+      'Amounts of payment attempts, in minor units, by outcome (paid, retrying, failed) and currency',
+      ['outcome', 'currency'],
+    );
+  }
+
+  /** Counts one recorded attempt (after its commit): how many, and how much. */
+  private counted(p: ClaimedPayment, outcome: 'paid' | 'retrying' | 'failed'): void {
+    this.outcomes.inc({ source: p.source, outcome });
+    this.amounts.inc({ outcome, currency: p.currency }, Number(p.amount));
   }
 
   beforeApplicationShutdown(): void {
@@ -294,7 +306,7 @@ export class DueSweep implements BeforeApplicationShutdown {
         await this.dataSource.transaction((m) => this.record(m, p, d, now));
         const outcome = d.kind === 'retry' ? 'retrying' : 'failed';
         counts[outcome]++;
-        this.outcomes.inc({ source: p.source, outcome });
+        this.counted(p, outcome);
       } catch (err) {
         counts.errors++;
         this.logger.warn({ err, payment_id: p.id }, 'payment attempt not recorded: left for the next sweep');
@@ -307,7 +319,7 @@ export class DueSweep implements BeforeApplicationShutdown {
     if (paid.length === 0) return true;
     try {
       await this.dataSource.transaction((m) => this.recordPaid(m, paid, now));
-      for (const { p } of paid) this.outcomes.inc({ source: p.source, outcome: 'paid' });
+      for (const { p } of paid) this.counted(p, 'paid');
       return true;
     } catch (err) {
       this.logger.warn(

@@ -62,6 +62,7 @@ export class AppConfig {
   readonly maxAmount: number;
   readonly maxOverdraftLimit: number;
   readonly idempotencyRetentionHours: number;
+  readonly ledgerVerifyIntervalMinutes: number;
   readonly maxAccountsPerCustomer: number;
   readonly transferMissLimit: number;
   readonly transferMissWindowSeconds: number;
@@ -146,6 +147,7 @@ export class AppConfig {
     this.maxAmount = int('MAX_AMOUNT')!;
     this.maxOverdraftLimit = int('MAX_OVERDRAFT_LIMIT')!;
     this.idempotencyRetentionHours = int('IDEMPOTENCY_RETENTION_HOURS')!;
+    this.ledgerVerifyIntervalMinutes = int('LEDGER_VERIFY_INTERVAL_MINUTES')!;
     this.maxAccountsPerCustomer = int('MAX_ACCOUNTS_PER_CUSTOMER')!;
     this.transferMissLimit = int('TRANSFER_MISS_LIMIT')!;
     this.transferMissWindowSeconds = int('TRANSFER_MISS_WINDOW_SECONDS')!;

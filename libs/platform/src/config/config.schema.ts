@@ -214,6 +214,13 @@ export const CONFIG_SCHEMA = {
     default: '10000000',
     doc: 'Largest overdraft limit staff may set on an account, in minor units.',
   },
+  LEDGER_VERIFY_INTERVAL_MINUTES: {
+    kind: 'int',
+    min: 0,
+    max: 10080,
+    default: '60',
+    doc: "Minutes between the transactions app's ledger verifications (one replica at a time; also once after boot), reported as ledger_verification_* metrics; 0 turns them off.",
+  },
   IDEMPOTENCY_RETENTION_HOURS: {
     kind: 'int',
     min: 24,

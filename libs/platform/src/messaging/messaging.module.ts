@@ -1,6 +1,7 @@
 import { type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { EVENT_SUBSCRIPTIONS, type ContractDef } from '@protobank/contracts';
+import { InProcessDeadLetters, RmqDeadLetters } from './events/dead-letter-metrics';
 import { EventRetention } from './events/event-retention';
 import { EventHandlerPlacement } from './events/on-event.decorator';
 import { EventTransport } from './events/event-transport';
@@ -55,6 +56,7 @@ export class MessagingModule {
     if (options.transport === 'local') {
       providers.push(
         InProcessServer,
+        InProcessDeadLetters,
         { provide: TRANSPORT_STRATEGY, useExisting: InProcessServer },
         { provide: EventTransport, useExisting: InProcessServer },
       );
@@ -63,6 +65,7 @@ export class MessagingModule {
         RmqConnection,
         RmqClient,
         RmqServer,
+        RmqDeadLetters,
         { provide: TRANSPORT_STRATEGY, useExisting: RmqServer },
         { provide: EventTransport, useClass: RmqEventTransport },
         { provide: SERVED_CONTRACTS, useValue: options.serves ?? [] },

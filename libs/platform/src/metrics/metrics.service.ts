@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { SERVICE_NAME } from '../app/service.tokens';
+import { assertSchemaName } from '../database/schema-name';
 import { OutboxRelay } from '../messaging/events/outbox-relay';
 
 /** One registry per app (not prom-client's global one), labelled with the service name. */
@@ -21,6 +22,29 @@ export class MetricsService {
       this.counters.set(name, counter);
     }
     return counter as Counter<L>;
+  }
+
+  /**
+   * A gauge with labels, set by `collect` when /metrics is scraped (one per name). `collect` must not
+   * hang a scrape on an outage: bound it, and leave the last values when the source does not answer.
+   */
+  labelledGauge<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    collect: (gauge: Gauge<L>) => Promise<void> | void,
+  ): Gauge<L> {
+    const existing = this.registry.getSingleMetric(name);
+    if (existing) return existing as Gauge<L>;
+    return new Gauge<L>({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        return collect(this);
+      },
+    });
   }
 
   /** A domain module's gauge, read when /metrics is scraped. */
@@ -52,19 +76,51 @@ export class MetricsService {
       labelNames: ['consumer', 'outcome'],
       registers: [this.registry],
     });
-    new Gauge({
+    // One statement for both outbox gauges, shared by their collects (prom-client collects every metric
+    // of a scrape at once): each schema's count and oldest age, through its partial index on unpublished
+    // rows (outbox_pending_idx), so a scrape never reads the published history.
+    let reading: Promise<void> | undefined;
+    const readOutboxes = () =>
+      (reading ??= (async () => {
+        const schemas = relay.ownedSchemas();
+        if (schemas.length === 0) return;
+        const rows = (await dataSource.query(outboxBacklogSql(schemas))) as OutboxBacklogRow[];
+        for (const r of rows) {
+          backlog.set({ schema: r.schema }, r.pending);
+          age.set({ schema: r.schema }, r.age_seconds);
+        }
+      })().finally(() => (reading = undefined)));
+    const backlog = new Gauge({
       name: 'outbox_backlog',
       help: 'Events written to an outbox and not yet relayed, by module schema',
       labelNames: ['schema'],
       registers: [this.registry],
-      async collect() {
-        for (const schema of relay.ownedSchemas()) {
-          const [row] = (await dataSource.query(
-            `SELECT count(*)::int AS n FROM "${schema}".outbox WHERE published_at IS NULL`,
-          )) as { n: number }[];
-          this.set({ schema }, row.n);
-        }
-      },
+      collect: readOutboxes,
+    });
+    const age = new Gauge({
+      name: 'outbox_oldest_unpublished_age_seconds',
+      help: 'Age of the oldest event not yet relayed, by module schema (0 when none is pending)',
+      labelNames: ['schema'],
+      registers: [this.registry],
+      collect: readOutboxes,
     });
   }
+}
+
+interface OutboxBacklogRow {
+  schema: string;
+  pending: number;
+  age_seconds: number;
+}
+
+/** Pending events and the oldest one's age in seconds, one row per outbox schema, in one statement. */
+export function outboxBacklogSql(schemas: readonly string[]): string {
+  return schemas
+    .map((schema) => {
+      assertSchemaName(schema);
+      return `SELECT '${schema}' AS schema, count(*)::int AS pending,
+       greatest(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8 AS age_seconds
+  FROM "${schema}".outbox WHERE published_at IS NULL`;
+    })
+    .join('\nUNION ALL\n');
 }

@@ -6,5 +6,6 @@
  */
 export * from './add-jobs';
 export * from './queue-connections';
+export * from './queue-metrics';
 export * from './queue-worker';
 export * from './queues.module';

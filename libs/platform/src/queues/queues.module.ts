@@ -1,7 +1,9 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { AppConfig } from '../config/app-config';
 import { producerConnection, queuePrefix, WaitingWorker } from './queue-connections';
+import { QueueMetrics } from './queue-metrics';
 
 /**
  * BullMQ through @nestjs/bullmq: the connection and key prefix that every queue and worker of the app
@@ -13,9 +15,13 @@ import { producerConnection, queuePrefix, WaitingWorker } from './queue-connecti
  * Shutdown: each QueueWorker closes its worker before the app's other hooks (it finishes the jobs it
  * holds while the database is still open); @nestjs/bullmq then closes the queues, and BullMQ the
  * connections it opened from these options.
+ *
+ * Metrics: QueueMetrics reports every queue of the app as bullmq_jobs{queue,state}.
  */
 @Module({
+  providers: [QueueMetrics],
   imports: [
+    DiscoveryModule,
     BullModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({

@@ -2,10 +2,13 @@ import { BullModule, getQueueToken, Processor } from '@nestjs/bullmq';
 import { Global, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Job, Queue } from 'bullmq';
+import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { AppConfig as AppConfigToken } from '../config/app-config';
 import { LOGGER } from '../logging/logging.tokens';
+import type { OutboxRelay } from '../messaging/events/outbox-relay';
+import { MetricsService } from '../metrics/metrics.service';
 import { addJobs } from './add-jobs';
 import { WaitingWorker } from './queue-connections';
 import { QueueWorker } from './queue-worker';
@@ -20,8 +23,13 @@ const logger = { debug: () => undefined, warn: () => undefined } as unknown as L
   providers: [
     { provide: AppConfigToken, useValue: config },
     { provide: LOGGER, useValue: logger },
+    {
+      provide: MetricsService,
+      useFactory: () =>
+        new MetricsService('unit', {} as DataSource, { ownedSchemas: () => [] } as unknown as OutboxRelay),
+    },
   ],
-  exports: [AppConfigToken, LOGGER],
+  exports: [AppConfigToken, LOGGER, MetricsService],
 })
 class FakePlatform {}
 
@@ -85,6 +93,18 @@ describe('QueuesModule (@nestjs/bullmq)', () => {
         status: 503,
         code: 'queue_unavailable',
       });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('reports its queues as bullmq_jobs, and a scrape answers without them while Redis is away', async () => {
+    const app = await start();
+    try {
+      const text = await app.get(MetricsService).registry.metrics();
+      expect(text).toContain('# TYPE bullmq_jobs gauge');
+      // Redis never answered: no counts to report, and the scrape did not wait for it.
+      expect(text).not.toContain('bullmq_jobs{');
     } finally {
       await app.close();
     }

@@ -10,6 +10,7 @@ import type {
   CardHoldStatus,
   CardRefund,
   CardRefundResult,
+  Currency,
   HoldRelease,
   HoldReleaseResult,
 } from '@protobank/contracts';
@@ -152,7 +153,7 @@ export class CardHolds {
         eventHeaders(),
       ],
     )) as CardPostRow[];
-    const posted = await this.posted('clear', row);
+    const posted = await this.posted('clear', row, c);
     if (posted) return { ...posted, forced: row.forced === true };
     if (CLEARING_REFUSALS.includes(row.outcome)) {
       return {
@@ -200,7 +201,7 @@ export class CardHolds {
         eventHeaders(),
       ],
     )) as CardPostRow[];
-    const posted = await this.posted('refund', row);
+    const posted = await this.posted('refund', row, r);
     if (posted) return posted;
     if (
       row.outcome === 'account_closed' ||
@@ -215,15 +216,20 @@ export class CardHolds {
 
   /**
    * Counts a clearing's or refund's outcome and, when it posted, answers the entry (after the commit's
-   * cache refresh and event wake-up, unless it is a replay); null for any other outcome.
+   * cache refresh and event wake-up, unless it is a replay); null for any other outcome. Both post
+   * entries of kind `card`, and their amounts count as such.
    */
   private async posted(
     call: 'clear' | 'refund',
     row: CardPostRow,
+    asked: { amount: bigint; currency: Currency },
   ): Promise<{ transaction_id: string; created_at: string; replayed: boolean } | null> {
     this.decisions.inc({ call, outcome: row.replayed ? 'replayed' : row.outcome });
     if (row.outcome !== 'posted') return null;
-    if (!row.replayed) await this.ledger.afterCommit(row.accounts ?? []);
+    if (!row.replayed) {
+      this.ledger.countPosted('card', asked.currency, asked.amount);
+      await this.ledger.afterCommit(row.accounts ?? []);
+    }
     return {
       transaction_id: row.entry_id!,
       created_at: row.created_at!.toISOString(),

@@ -132,9 +132,20 @@ export class Ledger {
       'Journal entries asked for, by kind and outcome (posted, replayed, or the refusal code)',
       ['kind', 'outcome'],
     );
+    this.amounts = metrics.counter(
+      'ledger_amount_minor_total',
+      'Money posted by the ledger, in minor units, by entry kind and currency (counted after the commit)',
+      ['kind', 'currency'],
+    );
   }
 
   private readonly entries: Counter<'kind' | 'outcome'>;
+  private readonly amounts: Counter<'kind' | 'currency'>;
+
+  /** Counts a committed entry's amount (never a replay: its money moved the first time). */
+  countPosted(kind: TransactionKind, currency: string, amount: number | bigint): void {
+    this.amounts.inc({ kind, currency }, Number(amount));
+  }
 
   /**
    * One shard of a system account, at random: concurrent postings to a busy system account (every
@@ -202,7 +213,10 @@ export class Ledger {
     const outcome = replayed ? row.outcome.slice('replayed:'.length) : row.outcome;
     this.entries.inc({ kind: req.kind, outcome: replayed ? 'replayed' : outcome });
     if (outcome === 'posted') {
-      if (!replayed) await this.afterCommit(row.accounts ?? []);
+      if (!replayed) {
+        this.countPosted(req.kind, req.currency, req.amount);
+        await this.afterCommit(row.accounts ?? []);
+      }
       return { entryId: row.entry_id!, replayed, createdAt: row.created_at ?? undefined };
     }
     if (outcome === 'own_account' && !replayed && req.notOwner) {
@@ -238,7 +252,10 @@ export class Ledger {
     const replayed = row.outcome.startsWith('replayed:');
     const outcome = replayed ? row.outcome.slice('replayed:'.length) : row.outcome;
     this.entries.inc({ kind: req.kind, outcome: replayed ? 'replayed' : outcome });
-    if (outcome === 'posted' && !replayed) await this.afterCommit(row.accounts ?? []);
+    if (outcome === 'posted' && !replayed) {
+      this.countPosted(req.kind, req.currency, req.amount);
+      await this.afterCommit(row.accounts ?? []);
+    }
     return {
       outcome,
       httpStatus: row.http_status,
