@@ -58,6 +58,9 @@ const OFFICIAL_IMAGES = {
   PGBOUNCER_IMAGE: 'edoburu/pgbouncer:v1.24.1-p0',
   RABBITMQ_IMAGE: 'rabbitmq:3-management',
   NGINX_IMAGE: 'nginx:1.27-alpine',
+  PROMETHEUS_IMAGE: 'prom/prometheus:v3.5.0',
+  ALERTMANAGER_IMAGE: 'prom/alertmanager:v0.28.1',
+  GRAFANA_IMAGE: 'grafana/grafana:12.1.0',
 };
 const IMAGE_OF_SERVICE: Record<string, keyof typeof OFFICIAL_IMAGES> = {
   postgres: 'POSTGRES_IMAGE',
@@ -66,6 +69,9 @@ const IMAGE_OF_SERVICE: Record<string, keyof typeof OFFICIAL_IMAGES> = {
   pgbouncer: 'PGBOUNCER_IMAGE',
   rabbitmq: 'RABBITMQ_IMAGE',
   nginx: 'NGINX_IMAGE',
+  prometheus: 'PROMETHEUS_IMAGE',
+  alertmanager: 'ALERTMANAGER_IMAGE',
+  grafana: 'GRAFANA_IMAGE',
 };
 
 /**
@@ -312,6 +318,79 @@ describe('docker deployment files', () => {
         });
         expect({ name, filtered: filter.test(name) }).toEqual({ name, filtered: true });
       }
+    });
+  });
+
+  // Monitoring (docker/prometheus, docker/alertmanager, docker/grafana): test/observability.e2e-spec.ts
+  // runs the configs for real; here, how the stack runs them.
+  describe('docker-compose.split.yml monitoring', () => {
+    let split: ComposeProject;
+    beforeAll(() => {
+      split = composeConfig(SPLIT_FILE);
+    });
+    /** "127.0.0.1:3300:3000/tcp" (v1) or { host_ip, published, target } (v2) -> host_ip, target. */
+    const bindings = (service: ComposeService) =>
+      (service.ports ?? []).map((p) => {
+        if (typeof p === 'string') {
+          const parts = (p as string).replace(/\/\w+$/, '').split(':');
+          return { host_ip: parts.length === 3 ? parts[0] : '', target: Number(parts[parts.length - 1]) };
+        }
+        const long = p as { host_ip?: string; target: number | string };
+        return { host_ip: long.host_ip ?? '', target: Number(long.target) };
+      });
+    const mounts = (service: ComposeService) =>
+      (service.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
+
+    it('runs Prometheus, Alertmanager and Grafana within memory limits, their data in named volumes', () => {
+      const expected = { prometheus: '512m', alertmanager: '64m', grafana: '256m' };
+      for (const [name, memory] of Object.entries(expected)) {
+        const service = split.services[name];
+        expect({ name, limit: bytes(service?.deploy?.resources?.limits?.memory) }).toEqual({
+          name,
+          limit: bytes(memory),
+        });
+        expect({ name, restart: service.restart }).toEqual({ name, restart: 'unless-stopped' });
+        expect({ name, test: service.healthcheck?.test?.[0] }).toEqual({ name, test: 'CMD' });
+      }
+      const data = { prometheus: '/prometheus', alertmanager: '/alertmanager', grafana: '/var/lib/grafana' };
+      for (const [name, target] of Object.entries(data)) {
+        const volume = mounts(split.services[name]).find((m) => m.split(':')[1] === target);
+        expect({ name, volume: volume?.split(':')[0] }).toEqual({ name, volume: `${name}data` });
+      }
+    });
+
+    it('publishes no monitoring port but Grafana’s, and that one on 127.0.0.1 by default', () => {
+      expect(bindings(split.services.prometheus)).toEqual([]);
+      expect(bindings(split.services.alertmanager)).toEqual([]);
+      expect(bindings(split.services.grafana)).toEqual([{ host_ip: '127.0.0.1', target: 3000 }]);
+    });
+
+    it('gives Prometheus its config, rules and the metrics token the apps check, and Grafana its provisioning', () => {
+      const prometheus = split.services.prometheus;
+      expect(mounts(prometheus)).toContainEqual(
+        expect.stringMatching(/\/docker\/prometheus:\/etc\/prometheus(:ro)?$/),
+      );
+      expect(prometheus.secrets?.map((s) => (typeof s === 'string' ? s : s.source))).toEqual([
+        'metrics_token',
+      ]);
+      const config = parseYaml(readFileSync(path.join(root, 'docker/prometheus/prometheus.yml'), 'utf8')) as {
+        scrape_configs: { job_name: string; authorization?: { credentials_file?: string } }[];
+      };
+      const apps = config.scrape_configs.find((j) => j.job_name === 'protobank');
+      expect(apps?.authorization?.credentials_file).toBe('/run/secrets/metrics_token');
+      expect(mounts(split.services.alertmanager)).toContainEqual(
+        expect.stringMatching(
+          /\/docker\/alertmanager\/alertmanager\.yml:\/etc\/alertmanager\/alertmanager\.yml(:ro)?$/,
+        ),
+      );
+      const grafana = mounts(split.services.grafana);
+      expect(grafana).toContainEqual(
+        expect.stringMatching(/\/docker\/grafana\/provisioning:\/etc\/grafana\/provisioning(:ro)?$/),
+      );
+      expect(grafana).toContainEqual(
+        expect.stringMatching(/\/docker\/grafana\/dashboards:\/etc\/grafana\/dashboards(:ro)?$/),
+      );
+      expect(split.services.grafana.depends_on?.prometheus?.condition).toBe('service_healthy');
     });
   });
 

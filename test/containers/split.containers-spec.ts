@@ -35,6 +35,7 @@ import { BACKUP_TEST_ENV, backupService } from './backups';
 import { builder, ComposeStack, freshSecrets } from './compose';
 import { customerDay, runningAt } from './customer-day';
 import { edgeChecks } from './edge';
+import { monitoringInContainers, servicesWithoutGrafana } from './monitoring';
 
 const ADMIN_EMAIL = 'admin@protobank.test';
 const ADMIN_PASSWORD = 'Containers-Test-Root-7x';
@@ -126,7 +127,7 @@ describe('docker-compose.split.yml (one container per service) in containers', (
       ],
     );
     running = runningAt(`https://127.0.0.1:${httpsPort}`, { ADMIN_EMAIL, ADMIN_PASSWORD });
-    stack.up();
+    stack.up(servicesWithoutGrafana(stack)); // no Grafana image here: see ./monitoring.ts
   }, 1_800_000);
 
   afterAll(() => {
@@ -153,6 +154,10 @@ describe('docker-compose.split.yml (one container per service) in containers', (
     await stack.waitFor('nginx', (s) => s.health === 'healthy', 'nginx healthy', 120_000);
     await request(running.baseUrl).get('/health/live').expect(200);
   }, 600_000);
+
+  describe('monitoring', () => {
+    monitoringInContainers(() => stack, APPS);
+  });
 
   it('applies the memory limits (--compatibility) and publishes nginx alone (HTTP and HTTPS), on 127.0.0.1', () => {
     for (const app of APPS) {
