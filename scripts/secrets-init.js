@@ -77,6 +77,7 @@ const FILES = {
   smtp_password: () => `${process.env.SMTP_PASSWORD ?? ''}\n`,
   webhook_signing_secret: () => `${hex(32)}\n`,
   metrics_token: () => `${hex(32)}\n`,
+  grafana_admin_password: () => `${hex(24)}\n`,
   tls_cert: (_, s) => s.tls().cert,
   tls_key: (_, s) => s.tls().key,
 };

@@ -40,6 +40,7 @@ describe('npm run secrets:init', () => {
       'metrics_token',
       'webhook_signing_secret',
       'kyc_encryption_key',
+      'grafana_admin_password',
     ])
       expect(read(name)).not.toBe(readFileSync(join(SECRETS, `${name}.example`), 'utf8'));
   });

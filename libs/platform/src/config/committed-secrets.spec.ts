@@ -127,7 +127,9 @@ const EXAMPLES: Record<string, (path: string) => void> = {
     expectRefused('SMTP_PASSWORD', { file });
   },
   'webhook_signing_secret.example': (file) => expectRefused('WEBHOOK_SIGNING_SECRET', { file }),
-  // nginx's certificate and key reach no app: they can only be used with the rest of the example set.
+  // nginx's certificate and key and Grafana's password reach no app: they can only be used with the
+  // rest of the example set.
+  'grafana_admin_password.example': (file) => expectOnlyWithTheExampleSet(file),
   'tls_cert.example': (file) => expectOnlyWithTheExampleSet(file),
   'tls_key.example': (file) => expectOnlyWithTheExampleSet(file),
 };
