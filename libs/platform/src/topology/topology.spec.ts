@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { SERVICES, serviceForPath } from './topology';
 
 describe('route table', () => {
@@ -21,14 +22,23 @@ describe('route table', () => {
   });
 });
 
-describe('the Prometheus example in docker/secrets/README.md', () => {
-  it('scrapes every app, at its port', () => {
-    const readme = readFileSync(join(__dirname, '../../../../docker/secrets/README.md'), 'utf8');
-    const example = /```yaml\n(scrape_configs:[\s\S]*?)```/.exec(readme)?.[1] ?? '';
-    const targets = [...example.matchAll(/\b([a-z]+):(\d{4})\b/g)].map(([, host, port]) => `${host}:${port}`);
+describe('the Prometheus scrape config (docker/prometheus/prometheus.yml)', () => {
+  it('scrapes every app at its port, labelled with its service', () => {
+    const config = parseYaml(
+      readFileSync(join(__dirname, '../../../../docker/prometheus/prometheus.yml'), 'utf8'),
+    ) as {
+      scrape_configs: {
+        job_name: string;
+        static_configs: { targets: string[]; labels?: { service?: string } }[];
+      }[];
+    };
+    const apps = config.scrape_configs.find((job) => job.job_name === 'protobank');
+    const targets = (apps?.static_configs ?? []).flatMap((c) =>
+      c.targets.map((t) => `${c.labels?.service}=${t}`),
+    );
     expect(targets.sort()).toEqual(
       Object.entries(SERVICES)
-        .map(([name, s]) => `${name}:${s.port}`)
+        .map(([name, s]) => `${name}=${name}:${s.port}`)
         .sort(),
     );
   });
