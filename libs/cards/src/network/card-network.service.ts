@@ -13,6 +13,7 @@ import {
   assertAmountWithin,
   jsonAmount,
   MetricsService,
+  type MoneyCounter,
   OutboxRelay,
   OutboxService,
   requestFingerprint,
@@ -84,7 +85,7 @@ const notFound = (field: string, what: string) =>
 @Injectable()
 export class CardNetworkService {
   private readonly decisions: Counter<'outcome' | 'reason'>;
-  private readonly authorised: Counter<'currency'>;
+  private readonly authorised: MoneyCounter<'currency'>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -101,7 +102,7 @@ export class CardNetworkService {
       'Card authorisations by outcome (approved, declined) and decline reason',
       ['outcome', 'reason'],
     );
-    this.authorised = metrics.counter(
+    this.authorised = metrics.moneyCounter(
       'card_authorised_amount_minor_total',
       'Amounts of approved card authorisations, in minor units, by currency (counted once recorded)',
       ['currency'],
@@ -167,7 +168,7 @@ export class CardNetworkService {
         ? { outcome: 'approved', reason: 'none' }
         : { outcome: 'declined', reason: decision.reason },
     );
-    if (decision.approved) this.authorised.inc({ currency: facts.currency }, facts.amount);
+    if (decision.approved) this.authorised.add({ currency: facts.currency }, facts.amount);
     this.relay.kickSoon();
     return decision.approved
       ? { approved: true, authorisation_id: holdId }

@@ -12,6 +12,7 @@ import {
   jsonAmount,
   LOGGER,
   MetricsService,
+  type MoneyCounter,
   OutboxRelay,
   OutboxService,
   type OutboxEntry,
@@ -87,7 +88,7 @@ export class DueSweep implements BeforeApplicationShutdown {
   /** Set on shutdown: a running sweep ends after its current round, and the next one goes on. */
   private stopping = false;
   private readonly outcomes: Counter<'source' | 'outcome'>;
-  private readonly amounts: Counter<'outcome' | 'currency'>;
+  private readonly amounts: MoneyCounter<'outcome' | 'currency'>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -104,7 +105,7 @@ export class DueSweep implements BeforeApplicationShutdown {
       'Payment attempts by source and outcome (paid, retrying, failed)',
       ['source', 'outcome'],
     );
-    this.amounts = metrics.counter(
+    this.amounts = metrics.moneyCounter(
       'payments_amount_minor_total',
       'Amounts of payment attempts, in minor units, by outcome (paid, retrying, failed) and currency',
       ['outcome', 'currency'],
@@ -114,7 +115,7 @@ export class DueSweep implements BeforeApplicationShutdown {
   /** Counts one recorded attempt (after its commit): how many, and how much. */
   private counted(p: ClaimedPayment, outcome: 'paid' | 'retrying' | 'failed'): void {
     this.outcomes.inc({ source: p.source, outcome });
-    this.amounts.inc({ outcome, currency: p.currency }, Number(p.amount));
+    this.amounts.add({ outcome, currency: p.currency }, p.amount);
   }
 
   beforeApplicationShutdown(): void {

@@ -52,3 +52,18 @@ describe('MetricsService.labelledGauge', () => {
     expect(await metrics.registry.metrics()).toContain('unit_gauge{queue="q",service="x"} 1');
   });
 });
+
+describe('MetricsService money counters', () => {
+  it('adds the ledger’s integer minor units (bigint, string or number) exactly, per label set', async () => {
+    const metrics = new MetricsService('transactions', {} as DataSource, relayOf([]));
+    const moved = metrics.moneyCounter('unit_amount_minor_total', 'test', ['kind', 'currency']);
+    moved.add({ kind: 'transfer', currency: 'GBP' }, 2550n);
+    moved.add({ kind: 'transfer', currency: 'GBP' }, '1000000000001');
+    moved.add({ kind: 'deposit', currency: 'EUR' }, 7);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(
+      'unit_amount_minor_total{kind="transfer",currency="GBP",service="transactions"} 1000000002551',
+    );
+    expect(text).toContain('unit_amount_minor_total{kind="deposit",currency="EUR",service="transactions"} 7');
+  });
+});

@@ -5,6 +5,11 @@ import { SERVICE_NAME } from '../app/service.tokens';
 import { assertSchemaName } from '../database/schema-name';
 import { OutboxRelay } from '../messaging/events/outbox-relay';
 
+/** A counter of money, fed the integer minor units the ledger holds (see MetricsService.moneyCounter). */
+export interface MoneyCounter<L extends string> {
+  add(labels: Partial<Record<L, string>>, minorUnits: bigint | number | string): void;
+}
+
 /** One registry per app (not prom-client's global one), labelled with the service name. */
 @Injectable()
 export class MetricsService {
@@ -22,6 +27,16 @@ export class MetricsService {
       this.counters.set(name, counter);
     }
     return counter as Counter<L>;
+  }
+
+  /**
+   * A domain module's counter of money in minor units (its labels include the currency). The one place an
+   * amount becomes a Prometheus sample, which is a float64: a series' running total stays exact below 2^53
+   * minor units (90 trillion pounds), and each amount enters as the integer the ledger holds.
+   */
+  moneyCounter<L extends string>(name: string, help: string, labelNames: readonly L[]): MoneyCounter<L> {
+    const counter = this.counter(name, help, labelNames);
+    return { add: (labels, minorUnits) => counter.inc(labels, Number(minorUnits)) };
   }
 
   /**

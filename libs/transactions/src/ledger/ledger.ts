@@ -11,6 +11,7 @@ import {
   IDEMPOTENCY_HEADER,
   LOGGER,
   MetricsService,
+  type MoneyCounter,
   OutboxRelay,
   REPLAYED_HEADER,
   outboxHeaders,
@@ -131,7 +132,7 @@ export class Ledger {
       'Journal entries asked for, by kind and outcome (posted, replayed, or the refusal code)',
       ['kind', 'outcome'],
     );
-    this.amounts = metrics.counter(
+    this.amounts = metrics.moneyCounter(
       'ledger_amount_minor_total',
       'Money posted by the ledger, in minor units, by entry kind and currency (counted after the commit)',
       ['kind', 'currency'],
@@ -139,11 +140,11 @@ export class Ledger {
   }
 
   private readonly entries: Counter<'kind' | 'outcome'>;
-  private readonly amounts: Counter<'kind' | 'currency'>;
+  private readonly amounts: MoneyCounter<'kind' | 'currency'>;
 
   /** Counts a committed entry's amount (never a replay: its money moved the first time). */
   countPosted(kind: TransactionKind, currency: string, amount: number | bigint): void {
-    this.amounts.inc({ kind, currency }, Number(amount));
+    this.amounts.add({ kind, currency }, amount);
   }
 
   /**
