@@ -22,6 +22,15 @@ const OTEL_OFF = {
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
+/**
+ * Whether no span of the trace waits for its parent: each app exports its spans in its own
+ * batches, so a child can arrive before the parent that ends after it (a publish, a call).
+ */
+const closed = (spans: ReceivedSpan[], rootParentId: string) => {
+  const ids = new Set(spans.map((s) => s.spanId));
+  return spans.every((s) => s.parentSpanId === rootParentId || ids.has(s.parentSpanId));
+};
+
 /** The spans of one trace, once `done` says they are all there. */
 async function traceOf(
   receiver: OtlpReceiver,
@@ -84,8 +93,8 @@ describe('traces: one transfer through the edge of the split topology is one tra
       (all) =>
         ['notifications', 'analytics'].every((service) =>
           all.some((s) => s.service === service && s.kind === SPAN_KIND.CONSUMER),
-        ),
-      'the transfer’s trace to reach both consumers',
+        ) && closed(all, clientSpanId),
+      'the transfer’s trace to reach both consumers, with every parent span',
     );
     const byId = new Map(spans.map((s) => [s.spanId, s]));
 
@@ -148,18 +157,23 @@ describe('traces: one transfer through the edge of the split topology is one tra
     const admin = await firstAdmin(running);
     const carol = await verifiedCustomer(running, admin, 'traces.carol');
     const traceId = hex(16);
+    const clientSpanId = hex(8);
     // Opening an account: accounts asks users (KYC gate) and transactions (the ledger row) by contract.
     await request(running.baseUrl)
       .post('/accounts')
       .set(bearer(carol.token))
-      .set('traceparent', `00-${traceId}-${hex(8)}-01`)
+      .set('traceparent', `00-${traceId}-${clientSpanId}-01`)
       .send({ type: 'current', currency: 'GBP' })
       .expect(201);
     const spans = await traceOf(
       receiver,
       traceId,
-      (all) => all.some((s) => s.service === 'transactions' && s.kind === SPAN_KIND.SERVER),
-      'the contract call to transactions in the trace',
+      // Both ends: the caller's client span ends after the reply, so accounts may export it a
+      // batch later than transactions exports the server span.
+      (all) =>
+        all.some((s) => s.service === 'transactions' && s.kind === SPAN_KIND.SERVER) &&
+        closed(all, clientSpanId),
+      'the contract call to transactions in the trace, with every parent span',
     );
     const server = spans.find((s) => s.service === 'transactions' && s.kind === SPAN_KIND.SERVER)!;
     const client = spans.find((s) => s.spanId === server.parentSpanId);
@@ -201,13 +215,14 @@ describe('traces in the monolith: the in-process event bus and BullMQ jobs carry
     const b = await openAccount(running, bob);
     await deposit(running, admin, a, 10000);
     const traceId = hex(16);
+    const clientSpanId = hex(8);
     await transfer(running, alice, {
       from_account_id: a.id,
       to_account_id: b.id,
       amount: 500,
       currency: 'GBP',
     })
-      .set('traceparent', `00-${traceId}-${hex(8)}-01`)
+      .set('traceparent', `00-${traceId}-${clientSpanId}-01`)
       .expect(201);
 
     const isJob = (s: ReceivedSpan) => s.kind === SPAN_KIND.CONSUMER && 'bullmq.queue.name' in s.attributes;
@@ -216,7 +231,9 @@ describe('traces in the monolith: the in-process event bus and BullMQ jobs carry
       traceId,
       (all) =>
         all.filter((s) => s.kind === SPAN_KIND.INTERNAL && s.name.endsWith('.onTransactionCreated')).length >=
-          2 && all.some(isJob),
+          2 &&
+        all.some(isJob) &&
+        closed(all, clientSpanId),
       'the transfer’s handlers and a delivery job in its trace',
     );
     const byId = new Map(spans.map((s) => [s.spanId, s]));
