@@ -7,6 +7,7 @@ import { foundationScenarios } from './scenarios/foundation.scenarios';
 import { usersScenarios } from './scenarios/users.scenarios';
 import { accountsScenarios } from './scenarios/accounts.scenarios';
 import { ledgerScenarios } from './scenarios/ledger.scenarios';
+import { ledgerRaceScenarios } from './scenarios/ledger-races.scenarios';
 import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
 import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
@@ -44,6 +45,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
   usersScenarios(() => running);
   accountsScenarios(() => running);
   ledgerScenarios(() => running);
+  ledgerRaceScenarios(() => running);
   staffScenarios(() => running);
   analyticsScenarios(() => running);
   notificationsScenarios(

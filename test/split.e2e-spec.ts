@@ -9,6 +9,7 @@ import { foundationScenarios } from './scenarios/foundation.scenarios';
 import { usersScenarios } from './scenarios/users.scenarios';
 import { accountsScenarios } from './scenarios/accounts.scenarios';
 import { ledgerScenarios } from './scenarios/ledger.scenarios';
+import { ledgerRaceScenarios } from './scenarios/ledger-races.scenarios';
 import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
 import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
@@ -47,6 +48,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   usersScenarios(() => running);
   accountsScenarios(() => running);
   ledgerScenarios(() => running);
+  ledgerRaceScenarios(() => running);
   staffScenarios(() => running);
   analyticsScenarios(() => running);
   notificationsScenarios(
