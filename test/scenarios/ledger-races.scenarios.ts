@@ -179,6 +179,8 @@ export function ledgerRaceScenarios(get: () => Running) {
         amount: 400,
         currency: 'GBP',
       }).expect(201);
+      // The payee has enough for every reversal: only the rule of one reversal per transaction refuses.
+      await deposit(get(), admin, y, 1000);
       await hold(y.id);
       const racing: Promise<request.Response>[] = [];
       try {
@@ -196,7 +198,7 @@ export function ledgerRaceScenarios(get: () => Running) {
       ]);
       expect(reversals.rows.map((r) => r.id)).toEqual([results.find((r) => r.status === 201)!.body.id]);
       expect(await balanceOf(get(), alice, x)).toBe(1000);
-      expect(await balanceOf(get(), bob, y)).toBe(0);
+      expect(await balanceOf(get(), bob, y)).toBe(1000);
       expect(await verify()).toMatchObject({ ok: true, mismatches: [] });
     });
 

@@ -610,6 +610,8 @@ export function ledgerScenarios(get: () => Running) {
         return Number(r.rows[0].s);
       };
       expect(await total()).toBe(12000);
+      // Each balance is in the cache as the storm starts: every posting must bring it up to date.
+      for (let i = 0; i < 4; i++) expect(await balanceOf(get(), ownerOf(i), accounts[i])).toBe(3000);
 
       // 240 requests: mostly from Alice's accounts to Bob's, far beyond what Alice holds (so most of
       // them overdraw), some the other way at the same time (opposite lock orders), and 40 sharing 10
