@@ -7,9 +7,10 @@
  * - a transfer to an account id needs no contract call: it commits, and its event waits in the
  *   transactions outbox (the unpublished rows grow);
  * then the broker starts again, every app is ready again by itself (no restart), and nothing is lost:
- * every committed transfer gets its notification and analytics movement exactly once, and the ledger
- * verifies.
+ * every committed transfer gets its notification and analytics movement exactly once, no event is
+ * dead-lettered, no app process exited, and the ledger verifies.
  */
+import amqp from 'amqplib';
 import request from 'supertest';
 import { bearer, firstAdmin, type Actor } from './support/actors';
 import { deposit, openAccount, transfer, verifiedCustomer, type Account } from './support/banking';
@@ -209,6 +210,27 @@ describe('broker outage (split)', () => {
     expect(audit.lost).toEqual([]);
     expect(audit.doubled).toEqual([]);
     expect(await unpublished()).toBe(0);
+    // No app exited on its way through the outage (none was restarted: these are the processes started first).
+    expect(
+      running.children.filter((c) => c.exitCode !== null || c.signalCode !== null).map((c) => c.app),
+    ).toEqual([]);
+    // No event gave up on its way: every consumer's dead-letter queue (on the private node) is empty.
+    const connection = await amqp.connect(rabbit.url);
+    const deadLetters: Record<string, number> = {};
+    try {
+      for (const service of topology.SERVICE_NAMES) {
+        const channel = await connection.createChannel();
+        channel.on('error', () => undefined); // a 404 closes the channel: no such queue
+        const dead = await channel
+          .checkQueue(`${running.env.RABBITMQ_PREFIX}.dead.events.${service}`)
+          .catch(() => undefined);
+        if (dead) deadLetters[service] = dead.messageCount;
+      }
+    } finally {
+      await connection.close();
+    }
+    expect(Object.keys(deadLetters).length).toBeGreaterThan(0);
+    expect(Object.values(deadLetters).filter((n) => n > 0)).toEqual([]);
     const verify = await request(running.baseUrl)
       .get('/admin/ledger/verify')
       .set(bearer(admin.token))
