@@ -66,6 +66,52 @@ describe('event races', () => {
     return n;
   };
 
+  /** An analytics instance counting every delivery it takes, with an effect (a row) behind the inbox. */
+  const relayedConsumer = async (env: Record<string, string>, consumer: string) => {
+    const delivered: string[] = [];
+    @Controller()
+    class Relayed {
+      constructor(@Inject(InboxService) private readonly inbox: InboxService) {}
+      @OnEvent('user.registered')
+      async on(event: UserRegisteredEvent): Promise<void> {
+        delivered.push(event.event_id);
+        await this.inbox.once('analytics', consumer, event.event_id, async (m) => {
+          await m.query(`INSERT INTO public.race_effects (event_id, part) VALUES ($1, 'relayed')`, [
+            event.event_id,
+          ]);
+        });
+      }
+    }
+    const ctx = await start({
+      service: 'analytics',
+      transport: 'rmq',
+      env,
+      subscriptions: { analytics: ['user.registered'] },
+      controllers: [Relayed],
+      providers: [inboxFor('analytics')],
+    });
+    return { ctx, delivered };
+  };
+
+  /** Each of `ids` delivered once and applied once (one row), and no duplicate reached the inbox. */
+  const expectOnceEach = async (
+    ids: string[],
+    consumer: { ctx: INestApplicationContext; delivered: string[] },
+    name: string,
+  ) => {
+    const times = new Map<string, number>();
+    for (const id of consumer.delivered) times.set(id, (times.get(id) ?? 0) + 1);
+    expect([...times.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+    expect([...times.keys()].sort()).toEqual([...ids].sort());
+    const effects = await db.query<{ event_id: string; n: number }>(
+      `SELECT event_id, count(*)::int AS n FROM public.race_effects WHERE event_id = ANY($1::uuid[]) GROUP BY event_id`,
+      [ids],
+    );
+    expect(effects.rows).toHaveLength(ids.length);
+    expect(effects.rows.filter((r) => r.n !== 1)).toEqual([]);
+    expect(await inboxOutcomes([consumer.ctx], name, 'duplicate')).toBe(0);
+  };
+
   beforeAll(async () => {
     t = await createTestEnv('eventraces');
     await processes.runOnce('migrate', t.env, { logFile: join(t.logDir, 'migrate.log') });
@@ -272,34 +318,18 @@ describe('event races', () => {
     });
   });
 
-  it('two relays on one outbox, as two instances of one app, publish every event once, and each effect happens once', async () => {
+  it('two relays on one outbox, as two instances of one app, the second claiming while the first holds a leased batch: every event published once, each effect once', async () => {
     const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('relays'), OUTBOX_POLL_MS: '200' };
-    const subscriptions = { analytics: ['user.registered'] } as const;
     const CONSUMER = 'Race.relayed';
-    const delivered: string[] = [];
-    @Controller()
-    class Relayed {
-      constructor(@Inject(InboxService) private readonly inbox: InboxService) {}
-      @OnEvent('user.registered')
-      async on(event: UserRegisteredEvent): Promise<void> {
-        delivered.push(event.event_id);
-        await this.inbox.once('analytics', CONSUMER, event.event_id, async (m) => {
-          await m.query(`INSERT INTO public.race_effects (event_id, part) VALUES ($1, 'relayed')`, [
-            event.event_id,
-          ]);
-        });
-      }
-    }
-    const consumer = await start({
-      service: 'analytics',
-      transport: 'rmq',
-      env,
-      subscriptions,
-      controllers: [Relayed],
-      providers: [inboxFor('analytics')],
-    });
+    const consumer = await relayedConsumer(env, CONSUMER);
     const instance = () =>
-      start({ service: 'users', transport: 'rmq', env, subscriptions, providers: [outboxFor('users')] });
+      start({
+        service: 'users',
+        transport: 'rmq',
+        env,
+        subscriptions: { analytics: ['user.registered'] },
+        providers: [outboxFor('users')],
+      });
     // The first instance: its first publish waits until the second instance has published something,
     // so the second claims while the first still holds (leased, unsent) a full batch.
     const first = await instance();
@@ -313,9 +343,8 @@ describe('event races', () => {
       await gate;
       return firstPublish(envelope);
     };
-    const ds = first.get(DataSource);
     const COUNT = 150; // a full batch (100) for one relay, the rest for the other
-    const events = await ds.transaction((m) =>
+    const events = await first.get(DataSource).transaction((m) =>
       first.get(OutboxService).addMany(
         m,
         'users',
@@ -347,7 +376,7 @@ describe('event races', () => {
     await eventually(
       async () =>
         (await db.query('SELECT 1 FROM users.outbox WHERE published_at IS NULL')).rows.length === 0 &&
-        (await inboxOutcomes([consumer], CONSUMER, 'applied')) === COUNT
+        (await inboxOutcomes([consumer.ctx], CONSUMER, 'applied')) === COUNT
           ? true
           : undefined,
       30000,
@@ -355,21 +384,78 @@ describe('event races', () => {
     );
     const firstSent = new Set(byFirst);
     process.stdout.write(
-      `two relays: the first published ${firstSent.size} of ${COUNT} events; the consumer took ${delivered.length} deliveries\n`,
+      `two relays, one holding a batch: the first published ${firstSent.size} of ${COUNT} events; the consumer took ${consumer.delivered.length} deliveries\n`,
     );
     expect(firstSent.size).toBeGreaterThan(0);
     expect(firstSent.size).toBeLessThan(COUNT);
-    // Every event reached the consumer once (no relay sent a row the other had claimed), with one effect.
-    const times = new Map<string, number>();
-    for (const id of delivered) times.set(id, (times.get(id) ?? 0) + 1);
-    expect([...times.entries()].filter(([, n]) => n !== 1)).toEqual([]);
-    expect([...times.keys()].sort()).toEqual([...ids].sort());
-    const effects = await db.query<{ event_id: string; n: number }>(
-      `SELECT event_id, count(*)::int AS n FROM public.race_effects WHERE event_id = ANY($1::uuid[]) GROUP BY event_id`,
-      [ids],
+    // No relay sent a row the other had claimed: each event reached the consumer once, with one effect.
+    await expectOnceEach(ids, consumer, CONSUMER);
+  });
+
+  it('two relays on one outbox claiming at the same instant take disjoint rows: every event published once, each effect once', async () => {
+    const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('claims'), OUTBOX_POLL_MS: '200' };
+    const CONSUMER = 'Race.claimed';
+    const consumer = await relayedConsumer(env, CONSUMER);
+    const published: Record<string, string[]> = { first: [], second: [] };
+    const relays = [];
+    for (const label of ['first', 'second']) {
+      const ctx = await start({
+        service: 'auth',
+        transport: 'rmq',
+        env,
+        subscriptions: { analytics: ['user.registered'] },
+        providers: [outboxFor('auth')],
+      });
+      const transport = ctx.get(EventTransport);
+      const publish = transport.publish.bind(transport);
+      transport.publish = (envelope) => {
+        published[label].push(envelope.payload.event_id);
+        return publish(envelope);
+      };
+      relays.push(ctx);
+    }
+    const COUNT = 150;
+    const events = Array.from({ length: COUNT }, () => userRegistered());
+    // The events and a lock on the outbox that every claim (an UPDATE) waits for, in one transaction: at
+    // its commit both relays' claims, already waiting, run at the same instant.
+    await locker.query('BEGIN');
+    try {
+      await locker.query(
+        `INSERT INTO auth.outbox (id, name, payload)
+         SELECT (p->>'event_id')::uuid, 'user.registered', p FROM unnest($1::jsonb[]) AS p`,
+        [events.map((e) => JSON.stringify(e))],
+      );
+      await locker.query('LOCK TABLE auth.outbox IN EXCLUSIVE MODE');
+      await eventually(
+        async () =>
+          (
+            await db.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'auth.outbox'::regclass AND NOT granted`,
+            )
+          ).rows[0].n >= 2
+            ? true
+            : undefined,
+        15000,
+        'both relays to wait for the outbox',
+      );
+    } finally {
+      await locker.query('COMMIT');
+    }
+    const ids = events.map((e) => e.event_id);
+    await eventually(
+      async () =>
+        (await db.query('SELECT 1 FROM auth.outbox WHERE published_at IS NULL')).rows.length === 0 &&
+        (await inboxOutcomes([consumer.ctx], CONSUMER, 'applied')) === COUNT
+          ? true
+          : undefined,
+      30000,
+      'every event published and applied',
     );
-    expect(effects.rows).toHaveLength(COUNT);
-    expect(effects.rows.filter((r) => r.n !== 1)).toEqual([]);
-    expect(await inboxOutcomes([consumer], CONSUMER, 'duplicate')).toBe(0);
+    process.stdout.write(
+      `two relays claiming at once: the first published ${published.first.length}, the second ${published.second.length} of ${COUNT}; the consumer took ${consumer.delivered.length} deliveries\n`,
+    );
+    expect(published.first.length).toBeGreaterThan(0);
+    expect(published.second.length).toBeGreaterThan(0);
+    await expectOnceEach(ids, consumer, CONSUMER);
   });
 });
