@@ -40,13 +40,38 @@ describe('broker outage (split)', () => {
 
   beforeAll(async () => {
     rabbit = await startPrivateRabbit('outage');
+    // The apps start while the node boots (they connect once it is up): the two take as long as one.
     // RPC_TIMEOUT_MS: a call caught in flight by the stop gives up (504) within 2 s, not the default 5 s.
-    running = await startTopology('split', {
-      RABBITMQ_URL: rabbit.url,
-      RPC_TIMEOUT_MS: '2000',
-      OUTBOX_POLL_MS: '250',
+    const [split] = await Promise.allSettled([
+      startTopology('split', { RABBITMQ_URL: rabbit.url, RPC_TIMEOUT_MS: '2000', OUTBOX_POLL_MS: '250' }),
+      rabbit.booted,
+    ]).then(async ([topology, booted]) => {
+      if (booted.status === 'rejected') {
+        if (topology.status === 'fulfilled') await topology.value.stop();
+        throw booted.reason;
+      }
+      return [topology];
     });
+    if (split.status === 'rejected') throw split.reason;
+    running = split.value;
   });
+  /** Waits until every app of the split topology answers ready (Postgres, Redis, RabbitMQ, its channels). */
+  const everyAppReady = (what: string) =>
+    eventually(
+      async () => {
+        for (const service of topology.SERVICE_NAMES) {
+          const res = await request(running.services[service])
+            .get('/health/ready')
+            .timeout(5000)
+            .catch(() => undefined);
+          if (res?.status !== 200) return undefined;
+        }
+        return true;
+      },
+      60000,
+      what,
+    );
+
   afterAll(async () => {
     await running?.stop();
     await rabbit?.destroy();
@@ -54,6 +79,7 @@ describe('broker outage (split)', () => {
   });
 
   it('stops RabbitMQ during traffic: contract calls fail fast, events wait in the outbox, nothing is lost, and every app reconnects by itself', async () => {
+    await everyAppReady('every app to be ready on the broker');
     const admin = await firstAdmin(running);
     const db = await running.t.db();
     const customers: { payer: Actor; from: Account; to: Account }[] = [];
@@ -137,20 +163,7 @@ describe('broker outage (split)', () => {
       await rabbit.start();
       const brokerSeconds = (Date.now() - restarted) / 1000;
       // Every app reconnects by itself: each answers ready again, with no restart.
-      await eventually(
-        async () => {
-          for (const service of topology.SERVICE_NAMES) {
-            const res = await request(running.services[service])
-              .get('/health/ready')
-              .timeout(5000)
-              .catch(() => undefined);
-            if (res?.status !== 200) return undefined;
-          }
-          return true;
-        },
-        60000,
-        'every app to be ready again',
-      );
+      await everyAppReady('every app to be ready again');
       const readySeconds = (Date.now() - restarted) / 1000;
       phase = 'after';
       await eventually(

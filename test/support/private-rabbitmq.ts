@@ -19,6 +19,8 @@ const DEBIAN_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 export interface PrivateRabbit {
   /** The AMQP URL of this node (guest on loopback). */
   url: string;
+  /** Resolves once the node first accepts connections (rejects if it did not start). */
+  booted: Promise<void>;
   logFile: string;
   /** Stops the node (clean shutdown); resolves once it has exited. */
   stop(): Promise<void>;
@@ -28,6 +30,10 @@ export interface PrivateRabbit {
   destroy(): Promise<void>;
 }
 
+/**
+ * Starts the node and answers at once, with its URL: a caller may start its apps meanwhile (they connect
+ * when it is up) and await `booted`.
+ */
 export async function startPrivateRabbit(label: string): Promise<PrivateRabbit> {
   const dir = mkdtempSync(join(tmpdir(), `protobank-rabbit-${label}-`));
   const port = await processes.freePort();
@@ -81,13 +87,16 @@ export async function startPrivateRabbit(label: string): Promise<PrivateRabbit> 
     await exited;
   };
 
-  await start();
+  const booted = start();
+  booted.catch(() => undefined); // the caller awaits it; unobserved until then
   return {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
+    booted,
     logFile,
     stop,
     start,
     async destroy() {
+      await booted.catch(() => undefined);
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },
