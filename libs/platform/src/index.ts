@@ -13,6 +13,7 @@ export * from './http/error-response.dto';
 export * from './logging/logger';
 export * from './logging/logging.tokens';
 export * from './messaging/codec';
+export * from './messaging/events/event-transport';
 export * from './messaging/events/inbox.service';
 export * from './messaging/events/on-event.decorator';
 export * from './messaging/events/outbox-registration';

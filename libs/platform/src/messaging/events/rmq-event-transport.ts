@@ -17,6 +17,11 @@ export class RmqEventTransport extends EventTransport {
     return this.client.isConnected();
   }
 
+  /** The broker is back: the relay sends what waited in the outbox at once, not at its next poll. */
+  override onAvailable(listener: () => void): void {
+    this.client.onConnected(listener);
+  }
+
   override describe(): { system: string; destination: string } {
     return this.client.eventDestination();
   }

@@ -100,6 +100,11 @@ export class RmqClient extends ClientProxy implements OnModuleInit, OnApplicatio
     return this.rmq.isConnected();
   }
 
+  /** Calls `listener` each time the connection to the broker is made (at start, and after every outage). */
+  onConnected(listener: () => void): void {
+    this.rmq.manager.on('connect', () => listener());
+  }
+
   /** Where events go: RabbitMQ's topic exchange (the event name is the routing key). */
   eventDestination(): { system: string; destination: string } {
     return { system: 'rabbitmq', destination: this.rmq.eventsExchange };
