@@ -1,6 +1,6 @@
 /**
  * The deployment files stay true to the route table (libs/platform/src/topology/services.json): both
- * compose files validate, the split one runs every service within its memory limit after the migration,
+ * compose files validate, the split one gives every service its memory limit and starts it after the migration,
  * and nginx.conf is exactly what the table generates and routes every path as serviceForPath() does.
  * Needs a Compose CLI (`docker compose` v2, or Debian's `docker-compose` v1); no Docker engine.
  */
@@ -341,7 +341,7 @@ describe('docker deployment files', () => {
     const mounts = (service: ComposeService) =>
       (service.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
 
-    it('runs Prometheus, Alertmanager and Grafana within memory limits, their data in named volumes', () => {
+    it('gives Prometheus, Alertmanager and Grafana memory limits, restarts and healthchecks, their data in named volumes', () => {
       const expected = { prometheus: '512m', alertmanager: '64m', grafana: '256m' };
       for (const [name, memory] of Object.entries(expected)) {
         const service = split.services[name];

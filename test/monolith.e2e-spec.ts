@@ -18,6 +18,7 @@ import { cardsScenarios } from './scenarios/cards.scenarios';
 import { cardNetworkScenarios } from './scenarios/card-network.scenarios';
 import { operationsMetricsScenarios } from './scenarios/operations-metrics.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
+import { eventually } from './support/test-env';
 import { startTopology, type Running } from './support/topologies';
 
 describe('monolith (every module in one process, no RabbitMQ)', () => {
@@ -116,8 +117,14 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
         full_name: 'Lou',
       })
       .expect(201);
-    await new Promise((r) => setTimeout(r, 200));
-    const text = readFileSync(join(running.t.logDir, 'monolith.log'), 'utf8');
+    const text = await eventually(
+      async () => {
+        const logged = readFileSync(join(running.t.logDir, 'monolith.log'), 'utf8');
+        return logged.includes('"log-check-1"') ? logged : undefined;
+      },
+      10000,
+      'the request to be logged',
+    );
     const lines = text
       .trim()
       .split('\n')

@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { processes, type AppProcess } from './support/processes';
@@ -170,14 +171,24 @@ describe('operations', () => {
       full_name: 'Dee',
     });
     const { port } = new URL(url);
+    // Each step waits for the state it needs, not for a time: the headers go first with
+    // `Expect: 100-continue`, so the server's 100 says it has the request; then the SIGTERM; then, once
+    // new connections are refused, the body.
+    let req!: http.ClientRequest;
+    let accepted!: () => void;
+    const started = new Promise<void>((resolve) => (accepted = resolve));
     const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = http.request(
+      req = http.request(
         {
           host: '127.0.0.1',
           port,
           path: '/auth/register',
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            expect: '100-continue',
+          },
         },
         (res) => {
           let text = '';
@@ -186,17 +197,27 @@ describe('operations', () => {
         },
       );
       req.on('error', reject);
-      // Half the body now, the SIGTERM, then the rest: the request is in flight during shutdown.
-      req.write(body.slice(0, 20));
-      setTimeout(() => {
-        child.kill('SIGTERM');
-        setTimeout(() => req.end(body.slice(20)), 600);
-      }, 300);
+      req.on('continue', accepted);
+      req.flushHeaders();
     });
+    await started;
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    // While that request is still in flight, the app already refuses new connections.
-    await new Promise((r) => setTimeout(r, 450));
-    await expect(fetch(`${url}/health/live`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    child.kill('SIGTERM');
+    // While that request is still in flight, the app comes to refuse new connections.
+    await eventually(
+      () =>
+        new Promise<true | undefined>((resolve) => {
+          const probe = connect(Number(port), '127.0.0.1');
+          probe.once('connect', () => {
+            probe.destroy();
+            resolve(undefined);
+          });
+          probe.once('error', () => resolve(true));
+        }),
+      10000,
+      'the draining app to refuse new connections',
+    );
+    req.end(body);
     const res = await response;
     expect(res.status).toBe(201);
     expect(await exited).toBe(0);

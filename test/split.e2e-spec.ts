@@ -219,7 +219,21 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
       amount: 1234,
       currency: 'GBP',
     }).expect(201);
-    await new Promise((r) => setTimeout(r, 1000));
+    // Both events are out of their outboxes (published to the notifications queue), and nothing took them.
+    await eventually(
+      async () => {
+        const { rows } = await db.query(
+          `SELECT (SELECT count(*) FROM users.outbox WHERE name = 'user.registered'
+                     AND payload->>'user_id' = $1 AND published_at IS NOT NULL)
+                + (SELECT count(*) FROM transactions.outbox WHERE name = 'transaction.created'
+                     AND payload->>'transaction_id' = $2 AND published_at IS NOT NULL) AS n`,
+          [res.body.id, moved.body.id],
+        );
+        return Number(rows[0].n) === 2 ? true : undefined;
+      },
+      10000,
+      'the registration and the transfer to be published',
+    );
     const stored = () =>
       db.query(
         `SELECT n.user_id, n.body, array_agg(d.status ORDER BY d.channel) AS deliveries

@@ -25,7 +25,7 @@ import { createTestEnv, eventually, metricValue, type TestEnv } from '../support
 interface EchoApi {
   whoami(): Promise<{ request_id?: string; caller?: unknown }>;
   double(amount: bigint): Promise<bigint>;
-  sleep(ms: number): Promise<string>;
+  hold(): Promise<string>;
   explode(): Promise<void>;
   refuse(): Promise<void>;
   deadlock(): Promise<void>;
@@ -39,13 +39,20 @@ const EchoContract = defineContract<EchoApi>({
   patterns: {
     whoami: 'echo.whoami',
     double: 'echo.double',
-    sleep: 'echo.sleep',
+    hold: 'echo.hold',
     explode: 'echo.explode',
     refuse: 'echo.refuse',
     deadlock: 'echo.deadlock',
     throttle: 'echo.throttle',
   },
 });
+
+const held: true[] = [];
+const released = (() => {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+})();
 
 class Echo implements EchoApi {
   async whoami() {
@@ -55,8 +62,10 @@ class Echo implements EchoApi {
   async double(amount: bigint) {
     return amount * 2n;
   }
-  async sleep(ms: number) {
-    await new Promise((r) => setTimeout(r, ms));
+  /** Answers only once the test lets it (released.open()): a server slower than any timeout. */
+  async hold() {
+    held.push(true);
+    await released.promise;
     return 'late';
   }
   async explode(): Promise<void> {
@@ -166,11 +175,13 @@ describe('messaging over RabbitMQ', () => {
     });
   });
 
-  it('gives up on a slow server after RPC_TIMEOUT_MS with 504', async () => {
-    const started = Date.now();
-    const err = await echo.sleep(1500).catch((e: unknown) => e);
+  it('gives up with 504 on a server still holding the call (RPC_TIMEOUT_MS); the next call gets its own answer', async () => {
+    const err = await echo.hold().catch((e: unknown) => e);
+    // The server took the call and has not answered: only the caller's timeout can have ended it.
+    expect(held).toHaveLength(1);
     expect(err).toMatchObject({ status: 504, code: 'dependency_timeout' });
-    expect(Date.now() - started).toBeLessThan(1400);
+    released.open();
+    expect(await echo.double(21n)).toBe(42n);
   });
 
   it('keeps events published before any consumer ever ran, fans them out to each service once, and absorbs a redelivery', async () => {

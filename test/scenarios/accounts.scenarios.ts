@@ -8,7 +8,7 @@ import type { Client } from 'pg';
 import request from 'supertest';
 import { isValidAccountNumber } from '@protobank/contracts';
 import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
-import { balanceOf, deposit, openAccount, transfer, verifiedCustomer } from '../support/banking';
+import { balanceOf, deposit, openAccount, submitKyc, transfer, verifiedCustomer } from '../support/banking';
 import type { Running } from '../support/topologies';
 
 export function accountsScenarios(get: () => Running) {
@@ -22,14 +22,36 @@ export function accountsScenarios(get: () => Running) {
   });
 
   describe('opening accounts', () => {
-    it('refuses a customer whose KYC is not verified (403 kyc_required)', async () => {
+    it('refuses a customer whose KYC is not submitted, pending or rejected (403 kyc_required), opening nothing', async () => {
       const c = await newCustomer(get(), 'nokyc');
-      const res = await http()
-        .post('/accounts')
-        .set(bearer(c.token))
-        .send({ type: 'current', currency: 'GBP' });
-      expect(res.status).toBe(403);
-      expect(res.body.code).toBe('kyc_required');
+      const refused = async (state: string) => {
+        // The state is read back through the API first, so each refusal is for the state it names.
+        await http()
+          .get('/users/me/kyc')
+          .set(bearer(c.token))
+          .expect(200)
+          .expect(({ body }) => {
+            expect(body.status).toBe(state);
+          });
+        const res = await http()
+          .post('/accounts')
+          .set(bearer(c.token))
+          .send({ type: 'current', currency: 'GBP' });
+        expect({ state, status: res.status, code: res.body.code }).toEqual({
+          state,
+          status: 403,
+          code: 'kyc_required',
+        });
+      };
+      await refused('not_submitted');
+      await submitKyc(get(), c);
+      await refused('pending');
+      await http()
+        .post(`/admin/kyc/${c.id}/reject`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Document image unreadable' })
+        .expect(200);
+      await refused('rejected');
       await http().get('/accounts').set(bearer(c.token)).expect(200, { data: [], next_cursor: null });
     });
 

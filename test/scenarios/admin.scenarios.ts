@@ -4,7 +4,16 @@
  * trail recording who did what.
  */
 import request from 'supertest';
-import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
+import type { Client } from 'pg';
+import {
+  bearer,
+  firstAdmin,
+  newCustomer,
+  PASSWORD,
+  signInFirstAdminAgain,
+  type Actor,
+} from '../support/actors';
+import { promote } from '../support/banking';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
@@ -230,51 +239,129 @@ export function adminScenarios(get: () => Running) {
       await http().get('/admin/audit').set(bearer(admin.token)).expect(200);
     });
 
-    it('does not let an admin disable or demote themselves', async () => {
-      const res = await http()
-        .patch(`/admin/users/${admin.id}`)
-        .set(bearer(admin.token))
-        .send({ disabled: true, reason: 'Test: staff change' })
-        .expect(422);
-      expect(res.body.code).toBe('self_lockout');
+    it('answers an admin disabling or demoting themselves with 422 self_lockout, changing nothing', async () => {
+      for (const change of [{ disabled: true }, { role: 'staff' }, { role: 'customer' }]) {
+        const res = await http()
+          .patch(`/admin/users/${admin.id}`)
+          .set(bearer(admin.token))
+          .send({ ...change, reason: 'Test: staff change' });
+        expect({ change, status: res.status, code: res.body.code }).toEqual({
+          change,
+          status: 422,
+          code: 'self_lockout',
+        });
+      }
+      const me = await http().get(`/admin/users/${admin.id}`).set(bearer(admin.token)).expect(200);
+      expect(me.body).toMatchObject({ role: 'admin', disabled: false });
     });
 
-    it('never lets two admins demoting each other at once leave no admin', async () => {
-      const x = await customer('adminx');
-      const y = await customer('adminy');
-      for (const u of [x, y])
-        await http()
-          .patch(`/admin/users/${u.id}`)
-          .set(bearer(admin.token))
-          .send({ role: 'admin', reason: 'Test: staff change' })
-          .expect(200);
-      const tokenOf = async (u: Actor) =>
-        (await http().post('/auth/login').send({ email: u.email, password: PASSWORD }).expect(200)).body
-          .access_token as string;
-      // Wait until the promotions ended the customer sessions, then log in as admins.
-      await eventually(
-        async () => ((await http().get('/users/me').set(bearer(y.token))).status === 401 ? true : undefined),
-        15000,
-        'sessions to end',
-      );
-      const [tx, ty] = [await tokenOf(x), await tokenOf(y)];
-      const [a, b] = await Promise.all([
+    describe('the last admin', () => {
+      let db: Client;
+      beforeAll(async () => {
+        db = await get().t.db();
+      });
+      const activeAdmins = async () =>
+        (
+          await db.query(
+            `SELECT id FROM users.users WHERE role = 'admin' AND disabled_at IS NULL ORDER BY id`,
+          )
+        ).rows.map((r: { id: string }) => r.id);
+      const change = (by: Actor, who: { id: string }, body: object) =>
         http()
-          .patch(`/admin/users/${y.id}`)
-          .set(bearer(tx))
-          .send({ role: 'customer', reason: 'Test: staff change' }),
-        http()
-          .patch(`/admin/users/${x.id}`)
-          .set(bearer(ty))
-          .send({ role: 'customer', reason: 'Test: staff change' }),
-      ]);
-      expect([a.status, b.status].sort()).toEqual([200, 403]);
-      const roles = await Promise.all(
-        [x, y].map(
-          async (u) => (await http().get(`/admin/users/${u.id}`).set(bearer(admin.token))).body.role,
-        ),
-      );
-      expect(roles.sort()).toEqual(['admin', 'customer']);
+          .patch(`/admin/users/${who.id}`)
+          .set(bearer(by.token))
+          .send({ ...body, reason: 'Test: staff change' });
+
+      /** New admins, left as the only active ones: the first of them demotes the first admin. */
+      async function onlyAdmins(...tags: string[]): Promise<Actor[]> {
+        const made: Actor[] = [];
+        for (const tag of tags) made.push(await promote(get(), admin, await customer(tag), 'admin'));
+        await change(made[0], admin, { role: 'customer' }).expect(200);
+        expect(await activeAdmins()).toEqual(made.map((a) => a.id).sort());
+        return made;
+      }
+      /**
+       * Gives the first admin its role back (through the API while one of `made` is still admin, in SQL if
+       * a failed run left none), signs it in again wherever a scenario holds it, and demotes `made`.
+       */
+      async function restore(made: Actor[]): Promise<void> {
+        const left = await activeAdmins();
+        if (!left.includes(admin.id)) {
+          const by = made.find((a) => left.includes(a.id));
+          if (by) await change(by, admin, { role: 'admin' }).expect(200);
+          else
+            await db.query(`UPDATE users.users SET role = 'admin', disabled_at = NULL WHERE id = $1`, [
+              admin.id,
+            ]);
+        }
+        await signInFirstAdminAgain(get());
+        for (const a of made.filter((m) => left.includes(m.id)))
+          await change(admin, a, { role: 'customer' }).expect(200);
+      }
+
+      it('refuses the only active admin disabling or demoting themselves (422 self_lockout): they stay the admin', async () => {
+        const [x] = await onlyAdmins('lastadmin');
+        try {
+          for (const body of [{ disabled: true }, { role: 'staff' }, { role: 'customer' }]) {
+            const res = await change(x, x, body);
+            expect({ body, status: res.status, code: res.body.code }).toEqual({
+              body,
+              status: 422,
+              code: 'self_lockout',
+            });
+          }
+          expect(await activeAdmins()).toEqual([x.id]);
+          const me = await http().get(`/admin/users/${x.id}`).set(bearer(x.token)).expect(200);
+          expect(me.body).toMatchObject({ role: 'admin', disabled: false });
+        } finally {
+          await restore([x]);
+        }
+      });
+
+      it('leaves exactly one admin when the only two demote each other at once (forced to overlap): the second is refused with 403', async () => {
+        const [x, y] = await onlyAdmins('adminx', 'adminy');
+        // Hold both admins' rows, send both demotions, and let go only once both are blocked on them: each
+        // has then started before the other could finish.
+        const holder = await get().t.db();
+        const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+        const blocked = (n: number) =>
+          eventually(
+            async () => {
+              const { rows } = await db.query(
+                `SELECT count(*)::int AS n FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1
+                    AND query ILIKE '%users%'`,
+                [holderPid],
+              );
+              return rows[0].n >= n ? true : undefined;
+            },
+            10000,
+            `${n} demotion(s) blocked on the held rows`,
+          );
+        try {
+          await holder.query('BEGIN');
+          await holder.query('SELECT 1 FROM users.users WHERE id = ANY($1) FOR UPDATE', [[x.id, y.id]]);
+          const first = change(x, y, { role: 'customer' }).then((r) => r);
+          await blocked(1);
+          const second = change(y, x, { role: 'customer' }).then((r) => r);
+          await blocked(2);
+          await holder.query('COMMIT');
+          const [a, b] = await Promise.all([first, second]);
+          const outcomes = [
+            { by: 'x', status: a.status, code: a.body.code },
+            { by: 'y', status: b.status, code: b.body.code },
+          ].sort((p, q) => p.status - q.status);
+          expect(outcomes.map((o) => [o.status, o.code ?? null])).toEqual([
+            [200, null],
+            [403, 'forbidden'],
+          ]);
+          const winner = outcomes[0].by === 'x' ? x : y;
+          expect(await activeAdmins()).toEqual([winner.id]);
+        } finally {
+          await holder.query('ROLLBACK');
+          await restore([x, y]);
+        }
+      });
     });
 
     it('refuses a role change or a disabling without a plain-text reason, changing nothing', async () => {

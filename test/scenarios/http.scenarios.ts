@@ -21,16 +21,19 @@ const HEADERS_TIMEOUT_MS = Number(HTTP_TEST_ENV.HTTP_HEADERS_TIMEOUT_MS);
 const TIMEOUT_SLACK_MS = 2500;
 
 /**
- * Ceilings that guard against a denial of service, not performance targets. Measured on the 2-core
- * development machine (loaded), monolith: 80,000 keys to PATCH /users/me cost 3.3-3.8 s of CPU per
- * request and a 5.7 MB error before any cap, /health/live at 6.4 s while four ran; 330,000 empty
- * objects, under caps that counted keys only, 0.43-0.52 s per route and /health/live at 0.9-1.5 s
- * while four ran. With every value counted: 30-85 ms per request (mostly receiving and parsing up to
- * 1 MB), a 308-byte error, /health/live under 0.25 s while four ran.
+ * What a hostile body costs. Measured on the 2-core development machine (loaded), monolith: 80,000 keys
+ * to PATCH /users/me cost 3.3-3.8 s of CPU per request and a 5.7 MB error before any cap, /health/live
+ * at 6.4 s while four ran; 330,000 empty objects, under caps that counted keys only, 0.43-0.52 s per
+ * route and /health/live at 0.9-1.5 s while four ran. With every value counted: 30-85 ms per request
+ * (mostly receiving and parsing up to 1 MB), a 308-byte error, /health/live under 0.25 s while four ran.
+ * Times are not asserted (under load they measure the machine): the tests check that each body is
+ * refused by its cap (the code says which) with a small error, and print the times as figures. The caps'
+ * own costs are unit-tested (json-limits.spec.ts, email.spec.ts: a long e-mail is not expanded).
  */
-const HOSTILE_CEILING_MS = 500;
 const ERROR_SIZE_CEILING = 4096;
-const LIVE_CEILING_MS = 750;
+
+/** Prints a measured figure beside the test output (a figure, never an assertion). */
+const figure = (line: string) => process.stdout.write(`  [figure] ${line}\n`);
 
 const ERROR_KEYS = ['code', 'details', 'message', 'request_id', 'status'];
 const BODY_METHODS = ['post', 'put', 'patch', 'delete'];
@@ -156,7 +159,7 @@ export function httpScenarios(get: () => Running) {
   });
 
   describe('hostile bodies', () => {
-    it('refuses each hostile body on every route that takes one: small 4xx, in time', async () => {
+    it('refuses each hostile body on every route that takes one by its cap: a small 4xx in the error shape (times printed)', async () => {
       const routes = (await operations(base())).filter((o) => BODY_METHODS.includes(o.method));
       // The routes the security test measured are among them.
       expect(routes).toEqual(
@@ -172,6 +175,7 @@ export function httpScenarios(get: () => Running) {
         ),
       );
       const problems: Record<string, unknown>[] = [];
+      const slowest = { ms: 0, at: '' };
       for (const [name, body, code, field] of HOSTILE_BODIES) {
         const targets = routes.filter((r) => field === undefined || r.bodyFields.includes(field));
         expect(targets.length).toBeGreaterThan(field === undefined ? 10 : 1);
@@ -191,8 +195,8 @@ export function httpScenarios(get: () => Running) {
             res.status < 500 &&
             shape.code === code &&
             shape.keys.join() === ERROR_KEYS.join() &&
-            res.text.length < ERROR_SIZE_CEILING &&
-            res.ms < HOSTILE_CEILING_MS;
+            res.text.length < ERROR_SIZE_CEILING;
+          if (res.ms > slowest.ms) Object.assign(slowest, { ms: res.ms, at: `${name} to ${method} ${path}` });
           if (!ok) {
             problems.push({
               body: name,
@@ -200,11 +204,11 @@ export function httpScenarios(get: () => Running) {
               status: res.status,
               code: shape.code,
               bytes: res.text.length,
-              ms: Math.round(res.ms),
             });
           }
         }
       }
+      figure(`${get().kind}: slowest hostile-body refusal ${Math.round(slowest.ms)} ms (${slowest.at})`);
       expect(problems).toEqual([]);
       // Refused before any handler ran: the customer's session (logout, DELETE /auth/sessions) lives on.
       await request(base()).get('/users/me').set(bearer(customer.token)).expect(200);
@@ -215,15 +219,15 @@ export function httpScenarios(get: () => Running) {
       ['PATCH', '/users/me', 'users', EMPTY_OBJECTS_BODY, 'body_too_complex'],
       ['POST', '/auth/login', 'auth', LONG_EMAIL_BODY, 'validation_failed'],
     ])(
-      'keeps /health/live fast while four hostile bodies are refused at once (%s %s, %#)',
+      'answers /health/live throughout four hostile bodies refused at once (%s %s, %#; its slowest answer printed)',
       async (method, path, service, body, code) => {
         // The app that does the work in split mode (the edge answers its own liveness).
         const liveUrl = `${get().services[service] ?? base()}/health/live`;
         let done = false;
-        const latencies: number[] = [];
+        const live: Timed[] = [];
         const poll = (async () => {
           while (!done) {
-            latencies.push((await timed(liveUrl)).ms);
+            live.push(await timed(liveUrl));
             await new Promise((r) => setTimeout(r, 10));
           }
         })();
@@ -239,8 +243,12 @@ export function httpScenarios(get: () => Running) {
         done = true;
         await poll;
         expect(results.map((r) => [r.status, errorShapeOf(r.text).code])).toEqual(Array(4).fill([400, code]));
-        expect(latencies.length).toBeGreaterThan(0);
-        expect(Math.max(...latencies)).toBeLessThan(LIVE_CEILING_MS);
+        expect(live.length).toBeGreaterThan(0);
+        expect(live.filter((r) => r.status !== 200)).toEqual([]);
+        figure(
+          `${get().kind}: /health/live at most ${Math.round(Math.max(...live.map((r) => r.ms)))} ms ` +
+            `over ${live.length} answers while four ${code} bodies went to ${method} ${path}`,
+        );
       },
     );
 

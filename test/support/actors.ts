@@ -13,6 +13,57 @@ export interface Actor {
   refresh: string;
 }
 
+/**
+ * Every actor made here, with the topology it signed in to (one list per test file: jest loads this
+ * module once per file). A suite's scenarios mint their actors in beforeAll hooks that all run at the
+ * suite's start, and a slow split run reaches its last scenarios past the 15-minute access token:
+ * renewActors, run before each e2e test (test/jest/e2e.setup.ts), renews the old ones in place.
+ */
+const held: { actor: Actor; running: Running }[] = [];
+const firstAdmins: { actor: Actor; running: Running }[] = [];
+
+/** An actor signed in to `running` with the answer of its login (or refresh), renewed while it is held. */
+export function signedIn(
+  running: Running,
+  who: { id: string; email: string },
+  tokens: { access_token: string; refresh_token: string },
+): Actor {
+  const actor = { id: who.id, email: who.email, token: tokens.access_token, refresh: tokens.refresh_token };
+  held.push({ actor, running });
+  return actor;
+}
+
+/** Seconds until an access token's `exp`. */
+function secondsLeft(token: string): number {
+  const { exp } = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+    exp: number;
+  };
+  return exp - Date.now() / 1000;
+}
+
+/**
+ * Refreshes (POST /auth/refresh) every held actor whose access token has less than `minSeconds` left, so
+ * no test starts with a token that can expire before it ends (a test's budget is 120 s). An actor whose
+ * session is gone (its test logged it out, disabled or demoted it) or whose topology has stopped keeps
+ * the token it has and is no longer renewed.
+ */
+export async function renewActors(minSeconds = 300): Promise<void> {
+  for (const entry of [...held]) {
+    if (secondsLeft(entry.actor.token) >= minSeconds) continue;
+    const res = await request(entry.running.baseUrl)
+      .post('/auth/refresh')
+      .timeout(5000)
+      .send({ refresh_token: entry.actor.refresh })
+      .catch(() => undefined);
+    if (res?.status === 200) {
+      entry.actor.token = res.body.access_token as string;
+      entry.actor.refresh = res.body.refresh_token as string;
+    } else {
+      held.splice(held.indexOf(entry), 1);
+    }
+  }
+}
+
 export async function newCustomer(running: Running, tag: string): Promise<Actor> {
   const email = `${tag}.${Date.now()}.${seq++}@example.com`;
   const http = request(running.baseUrl);
@@ -24,16 +75,11 @@ export async function newCustomer(running: Running, tag: string): Promise<Actor>
     .post('/auth/login')
     .send({ email, password: PASSWORD })
     .expect(200);
-  return {
-    id: reg.body.id as string,
-    email,
-    token: login.body.access_token as string,
-    refresh: login.body.refresh_token as string,
-  };
+  return signedIn(running, { id: reg.body.id as string, email }, login.body);
 }
 
-/** The admin from ADMIN_EMAIL / ADMIN_PASSWORD, created in the background at startup. */
-export async function firstAdmin(running: Running): Promise<Actor> {
+/** Logs in the admin from ADMIN_EMAIL / ADMIN_PASSWORD, created in the background at startup. */
+async function logInFirstAdmin(running: Running) {
   const { ADMIN_EMAIL: email, ADMIN_PASSWORD: password } = running.t.env;
   const login = await eventually(
     async () => {
@@ -48,12 +94,29 @@ export async function firstAdmin(running: Running): Promise<Actor> {
     .set('Authorization', `Bearer ${login.body.access_token}`)
     .expect(200);
   if (me.body.role !== 'admin') throw new Error(`the first admin has role ${me.body.role}`);
-  return {
-    id: me.body.id as string,
-    email,
-    token: login.body.access_token as string,
-    refresh: login.body.refresh_token as string,
-  };
+  return { who: { id: me.body.id as string, email }, tokens: login.body as Parameters<typeof signedIn>[2] };
+}
+
+/** The admin from ADMIN_EMAIL / ADMIN_PASSWORD, in a session of its own. */
+export async function firstAdmin(running: Running): Promise<Actor> {
+  const { who, tokens } = await logInFirstAdmin(running);
+  const actor = signedIn(running, who, tokens);
+  firstAdmins.push({ actor, running });
+  return actor;
+}
+
+/**
+ * Signs the first admin in again, in place, wherever a scenario holds it (each in a session of its own):
+ * for a test that demoted it, ending its sessions, to leave two admins alone, and then restored its role.
+ */
+export async function signInFirstAdminAgain(running: Running): Promise<void> {
+  for (const entry of firstAdmins) {
+    if (entry.running !== running) continue;
+    const { tokens } = await logInFirstAdmin(running);
+    entry.actor.token = tokens.access_token;
+    entry.actor.refresh = tokens.refresh_token;
+    if (!held.some((h) => h.actor === entry.actor)) held.push(entry);
+  }
 }
 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });

@@ -1,7 +1,7 @@
 /** Banking actors for scenarios: KYC-verified customers with funded accounts. */
 import { randomInt, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { bearer, newCustomer, PASSWORD, type Actor } from './actors';
+import { bearer, newCustomer, PASSWORD, signedIn, type Actor } from './actors';
 import { eventually } from './test-env';
 import type { Running } from './topologies';
 
@@ -121,5 +121,5 @@ export async function promote(
     .post('/auth/login')
     .send({ email: user.email, password: PASSWORD })
     .expect(200);
-  return { ...user, token: login.body.access_token as string, refresh: login.body.refresh_token as string };
+  return signedIn(running, user, login.body);
 }

@@ -27,18 +27,29 @@ describe('request hooks', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as { port: number };
     const socket = connect(port, '127.0.0.1');
-    socket.on('data', () => undefined);
+    // Each request is sent once the one before has been answered in full (its `{}` body), on one socket.
+    let received = '';
+    let answered = () => undefined as void;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+      answered();
+    });
+    const responses = () => received.split('\r\n\r\n{}').length - 1;
     const send = (id: string) =>
-      new Promise((resolve) => {
+      new Promise<void>((resolve) => {
+        const want = responses() + 1;
+        answered = () => {
+          if (responses() >= want) resolve();
+        };
         socket.write(
           `POST /who HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
         );
-        setTimeout(resolve, 100);
       });
     await send('first');
     await send('second');
     socket.destroy();
     await app.close();
+    expect(received.match(/HTTP\/1\.1 \d+/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200']);
     expect(seenEarly).toEqual([undefined, undefined]);
     expect(seenInHandler).toEqual(['first', 'second']);
   });
