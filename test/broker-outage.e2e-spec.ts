@@ -3,7 +3,8 @@
  * broker node the suite stops and starts again (the shared one serves other suites). While customers
  * keep paying each other, the broker stops:
  * - a transfer to an account number needs a contract call (accounts resolves the number): it fails fast,
- *   with 503 or 504, and the time it took is printed (no timed assertion);
+ *   with 503 once the broker is down (504 if the stop caught it in flight), and the time it took is
+ *   printed (no timed assertion);
  * - a transfer to an account id needs no contract call: it commits, and its event waits in the
  *   transactions outbox (the unpublished rows grow);
  * then the broker starts again, every app is ready again by itself (no restart), and nothing is lost:
@@ -195,13 +196,11 @@ describe('broker outage (split)', () => {
     }
     process.stdout.write(`${lines.join('\n')}\n`);
 
-    // While the broker was down, every call needing it failed with 503 or 504, and every other committed.
+    // A call caught in flight by the stop may wait out its deadline (504, counted as stopping or
+    // straddling). Once the broker is down, every call needing it fails at once: 503, never a wait for
+    // the deadline (504). Every transfer needing no call committed.
     const outage = answers.filter((a) => a.phase === 'outage');
-    expect(
-      [...new Set(outage.filter((a) => a.kind === 'by number').map((a) => a.status))].filter(
-        (s) => s !== 503 && s !== 504,
-      ),
-    ).toEqual([]);
+    expect([...new Set(outage.filter((a) => a.kind === 'by number').map((a) => a.status))]).toEqual([503]);
     expect(outage.filter((a) => a.kind === 'by id' && a.status !== 201)).toEqual([]);
 
     // Nothing is lost or doubled: the events that waited were published once the broker came back.
