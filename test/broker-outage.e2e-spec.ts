@@ -11,11 +11,10 @@
  * every committed transfer gets its notification and analytics movement exactly once, no event is
  * dead-lettered, no app process exited, and the ledger verifies.
  */
-import amqp from 'amqplib';
 import request from 'supertest';
 import { bearer, firstAdmin, type Actor } from './support/actors';
 import { deposit, openAccount, transfer, verifiedCustomer, type Account } from './support/banking';
-import { auditTransfers } from './support/event-audit';
+import { auditTransfers, deadLetterDepths } from './support/event-audit';
 import { settledAudit } from './support/fault-load';
 import { topology } from './support/processes';
 import { startPrivateRabbit, type PrivateRabbit } from './support/private-rabbitmq';
@@ -227,20 +226,7 @@ describe('broker outage (split)', () => {
       running.children.filter((c) => c.exitCode !== null || c.signalCode !== null).map((c) => c.app),
     ).toEqual([]);
     // No event gave up on its way: every consumer's dead-letter queue (on the private node) is empty.
-    const connection = await amqp.connect(rabbit.url);
-    const deadLetters: Record<string, number> = {};
-    try {
-      for (const service of topology.SERVICE_NAMES) {
-        const channel = await connection.createChannel();
-        channel.on('error', () => undefined); // a 404 closes the channel: no such queue
-        const dead = await channel
-          .checkQueue(`${running.env.RABBITMQ_PREFIX}.dead.events.${service}`)
-          .catch(() => undefined);
-        if (dead) deadLetters[service] = dead.messageCount;
-      }
-    } finally {
-      await connection.close();
-    }
+    const deadLetters = await deadLetterDepths(rabbit.url, running.env.RABBITMQ_PREFIX);
     expect(Object.keys(deadLetters).length).toBeGreaterThan(0);
     expect(Object.values(deadLetters).filter((n) => n > 0)).toEqual([]);
     const verify = await request(running.baseUrl)

@@ -6,11 +6,10 @@
  * committed transfer has one notification and one analytics movement per party, the ledger verifies, and
  * no event ends in a dead-letter queue. Prints a table: fault | 2xx | 5xx | seconds to ready.
  */
-import amqp from 'amqplib';
 import { join } from 'node:path';
 import request from 'supertest';
 import { bearer, firstAdmin } from './support/actors';
-import { auditTransfers } from './support/event-audit';
+import { auditTransfers, deadLetterDepths } from './support/event-audit';
 import { faultTable, secondsToReady, settledAudit, startTransferLoad } from './support/fault-load';
 import { processes, topology, type AppProcess } from './support/processes';
 import { startTopology, type Running } from './support/topologies';
@@ -76,20 +75,7 @@ describe('faults under load (split)', () => {
       .expect(200);
     expect(verify.body).toMatchObject({ ok: true, mismatches: [] });
     // A service that consumes events has a dead-letter queue; none may hold a message.
-    const connection = await amqp.connect(running.env.RABBITMQ_URL);
-    const deadLetters: Record<string, number> = {};
-    try {
-      for (const service of topology.SERVICE_NAMES) {
-        const channel = await connection.createChannel();
-        channel.on('error', () => undefined); // a 404 closes the channel: no such queue
-        const dead = await channel
-          .checkQueue(`${running.env.RABBITMQ_PREFIX}.dead.events.${service}`)
-          .catch(() => undefined);
-        if (dead) deadLetters[service] = dead.messageCount;
-      }
-    } finally {
-      await connection.close();
-    }
+    const deadLetters = await deadLetterDepths(running.env.RABBITMQ_URL, running.env.RABBITMQ_PREFIX);
     expect(Object.keys(deadLetters).length).toBeGreaterThan(0);
     expect(Object.values(deadLetters).filter((n) => n > 0)).toEqual([]);
   }, 300_000);

@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import type { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { createContext } from '../support/contexts';
+import { lockWaiters } from '../support/lock-waits';
 import { processes } from '../support/processes';
 import { createTestEnv, eventually, metricValue, type TestEnv } from '../support/test-env';
 
@@ -45,15 +46,6 @@ describe('event races', () => {
     contexts.push(ctx);
     return ctx;
   };
-
-  /** The sessions of this suite's database (other than ours) waiting for a lock, and what they run. */
-  const lockWaiters = async () =>
-    (
-      await db.query<{ query: string }>(
-        `SELECT query FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
-      )
-    ).rows.map((r) => r.query);
 
   const inboxOutcomes = async (ctxs: INestApplicationContext[], consumer: string, outcome: string) => {
     let n = 0;
@@ -195,14 +187,7 @@ describe('event races', () => {
       await transport.publish(envelope);
       // Both copies in flight at once: one blocked on the held row, the other on the first one's
       // uncommitted inbox record (or, were the inbox not guarding, on the held row too).
-      const waiting = await eventually(
-        async () => {
-          const w = await lockWaiters();
-          return w.length >= 2 ? w : undefined;
-        },
-        15000,
-        'both copies to be blocked in their handlers',
-      );
+      const waiting = await lockWaiters(db, 2, '%', 'both copies to be blocked in their handlers');
       process.stdout.write(
         `two copies in flight: taken by first=${takenBy.first.length} second=${takenBy.second.length}; waiting on: ${waiting.map((q) => q.split('\n')[0].slice(0, 60)).join(' | ')}\n`,
       );

@@ -14,6 +14,7 @@ import {
   type Actor,
 } from '../support/actors';
 import { promote } from '../support/banking';
+import { lockWaiters } from '../support/lock-waits';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
@@ -323,21 +324,8 @@ export function adminScenarios(get: () => Running) {
         // Hold both admins' rows, send both demotions, and let go only once both are blocked on them: each
         // has then started before the other could finish.
         const holder = await get().t.db();
-        const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
         const blocked = (n: number) =>
-          eventually(
-            async () => {
-              const { rows } = await db.query(
-                `SELECT count(*)::int AS n FROM pg_stat_activity
-                  WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1
-                    AND query ILIKE '%users%'`,
-                [holderPid],
-              );
-              return rows[0].n >= n ? true : undefined;
-            },
-            10000,
-            `${n} demotion(s) blocked on the held rows`,
-          );
+          lockWaiters(db, n, '%users%', `${n} demotion(s) blocked on the held rows`);
         try {
           await holder.query('BEGIN');
           await holder.query('SELECT 1 FROM users.users WHERE id = ANY($1) FOR UPDATE', [[x.id, y.id]]);

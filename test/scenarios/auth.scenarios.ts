@@ -9,6 +9,7 @@ import { generateKeyPairSync, randomInt } from 'node:crypto';
 import { readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
+import { lockWaiters } from '../support/lock-waits';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
@@ -417,23 +418,15 @@ export function authScenarios(get: () => Running) {
       // ten are waiting, so every one of them read the token before any rotated it.
       const holder = await get().t.db();
       const observer = await get().t.db();
-      const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
       let results: request.Response[];
       try {
         await holder.query('BEGIN');
         await holder.query('LOCK TABLE users.users IN ACCESS EXCLUSIVE MODE');
         const pending = Array.from({ length: 10 }, () => refresh(first.refresh_token).then((r) => r));
-        await eventually(
-          async () => {
-            const { rows } = await observer.query(
-              `SELECT count(*)::int AS n FROM pg_stat_activity
-                WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1
-                  AND query ILIKE '%FROM "users"."users"%'`,
-              [holderPid],
-            );
-            return rows[0].n >= 10 ? true : undefined;
-          },
-          10000,
+        await lockWaiters(
+          observer,
+          10,
+          '%FROM "users"."users"%',
           'ten refreshes waiting on the held users table',
         );
         await holder.query('COMMIT');

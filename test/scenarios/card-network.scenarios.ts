@@ -9,14 +9,12 @@
  * independently of the module's own signer, and sent as the exact bytes signed.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { bearer, firstAdmin, type Actor } from '../support/actors';
 import { deposit, openAccount, transfer, verifiedCustomer, type Account } from '../support/banking';
 import { openStream } from '../support/event-stream';
-import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
+import { eventually, logsThrough, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 import { holdIdOf } from '../../libs/cards/src/network/hold-id';
 
@@ -1206,18 +1204,7 @@ export function cardNetworkScenarios(get: () => Running) {
       // Its request id in a log says the lines before it are written too (any answer will do).
       const marker = `network-logs-${randomUUID()}`;
       await http().get('/cards').set(bearer(admin.token)).set('X-Request-Id', marker);
-      const { logDir } = get().t;
-      const logs = await eventually(
-        async () => {
-          const text = readdirSync(logDir)
-            .filter((f) => f.endsWith('.log'))
-            .map((f) => readFileSync(join(logDir, f), 'utf8'))
-            .join('\n');
-          return text.includes(marker) ? text : undefined;
-        },
-        10000,
-        'the last request to be logged',
-      );
+      const logs = await logsThrough(get().t, marker);
       expect(logs).toContain('/card-network/authorisations');
       expect(secrets.pans.size).toBeGreaterThan(5);
       for (const pan of secrets.pans) expect(logs.includes(pan)).toBe(false);

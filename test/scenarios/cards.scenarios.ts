@@ -5,13 +5,11 @@
  * from rows written directly, as the network routes will write them.
  */
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
 import { openAccount, promote, verifiedCustomer, type Account } from '../support/banking';
-import { eventually } from '../support/test-env';
+import { eventually, logsThrough } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 /** Luhn, written here again: the scenarios check the numbers independently of the module's code. */
@@ -539,18 +537,7 @@ export function cardsScenarios(get: () => Running) {
       // Its request id in a log says the lines before it are written too.
       const marker = `cards-logs-${randomUUID()}`;
       await http().get('/cards').set(bearer(stranger.token)).set('X-Request-Id', marker).expect(200);
-      const { logDir } = get().t;
-      const logs = await eventually(
-        async () => {
-          const text = readdirSync(logDir)
-            .filter((f) => f.endsWith('.log'))
-            .map((f) => readFileSync(join(logDir, f), 'utf8'))
-            .join('\n');
-          return text.includes(marker) ? text : undefined;
-        },
-        10000,
-        'the last request to be logged',
-      );
+      const logs = await logsThrough(get().t, marker);
       expect(logs.length).toBeGreaterThan(0);
       expect(secrets.pans.size).toBeGreaterThan(10);
       for (const pan of secrets.pans) expect(logs.includes(pan)).toBe(false);

@@ -17,7 +17,7 @@ import {
   verifiedCustomer,
   type Account,
 } from '../support/banking';
-import { eventually } from '../support/test-env';
+import { lockWaiters } from '../support/lock-waits';
 import type { Running } from '../support/topologies';
 
 /** The app's SQL that the tests wait on: every posting, and an account's close. */
@@ -55,19 +55,7 @@ export function ledgerRaceScenarios(get: () => Running) {
     const release = () => holder.query('ROLLBACK');
 
     /** Waits until `n` of the app's statements like `pattern` wait for a lock in this suite's database. */
-    const blocked = (n: number, pattern: string, what: string) =>
-      eventually(
-        async () => {
-          const r = await db.query(
-            `SELECT count(*)::int AS n FROM pg_stat_activity
-              WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1`,
-            [pattern],
-          );
-          return r.rows[0].n >= n ? true : undefined;
-        },
-        15000,
-        what,
-      );
+    const blocked = (n: number, pattern: string, what: string) => lockWaiters(db, n, pattern, what);
 
     const ledgerRow = async (id: string) => {
       const r = await db.query(

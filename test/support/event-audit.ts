@@ -4,6 +4,9 @@
  * analytics movement (out for the payer, in for the payee). Counted from the stored rows, so a lost event
  * shows as a 0 and an event delivered twice under two ids (the inboxes stop a redelivery of one id) as a 2.
  */
+import amqp from 'amqplib';
+import { topology } from './processes';
+
 /** A pg Client, or anything answering a query the same way (the container suite's psql over docker exec). */
 export interface Queryable {
   query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }>;
@@ -49,4 +52,24 @@ export async function auditTransfers(db: Queryable, payerAccountIds: string[]): 
     lost: rows.filter((r) => r.notifications === 0 || r.movements === 0),
     doubled: rows.filter((r) => r.notifications > 1 || r.movements > 1),
   };
+}
+
+/**
+ * The message count of each service's dead-letter queue on the broker at `rabbitUrl` (a service that
+ * consumes no events has none, and is left out).
+ */
+export async function deadLetterDepths(rabbitUrl: string, prefix: string): Promise<Record<string, number>> {
+  const connection = await amqp.connect(rabbitUrl);
+  const depths: Record<string, number> = {};
+  try {
+    for (const service of topology.SERVICE_NAMES) {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined); // a 404 closes the channel: no such queue
+      const dead = await channel.checkQueue(`${prefix}.dead.events.${service}`).catch(() => undefined);
+      if (dead) depths[service] = dead.messageCount;
+    }
+  } finally {
+    await connection.close();
+  }
+  return depths;
 }

@@ -5,7 +5,7 @@
 import amqp from 'amqplib';
 import Redis from 'ioredis';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -169,4 +169,23 @@ export function metricValue(text: string, name: string, labels: Record<string, s
       return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return 0;
+}
+
+/**
+ * Every app log of the suite, once the line of the request carrying `marker` as its X-Request-Id is
+ * written: a log line is written after the lines before it, so the text then holds everything up to
+ * that request.
+ */
+export function logsThrough(t: TestEnv, marker: string): Promise<string> {
+  return eventually(
+    async () => {
+      const text = readdirSync(t.logDir)
+        .filter((f) => f.endsWith('.log'))
+        .map((f) => readFileSync(join(t.logDir, f), 'utf8'))
+        .join('\n');
+      return text.includes(marker) ? text : undefined;
+    },
+    10000,
+    'the last request to be logged',
+  );
 }
