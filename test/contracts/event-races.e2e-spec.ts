@@ -58,6 +58,18 @@ describe('event races', () => {
     return n;
   };
 
+  /** Waits until `schema`'s outbox has nothing unpublished and `consumer` applied `count` events. */
+  const everyEventApplied = (schema: string, ctx: INestApplicationContext, consumer: string, count: number) =>
+    eventually(
+      async () =>
+        (await db.query(`SELECT 1 FROM ${schema}.outbox WHERE published_at IS NULL`)).rows.length === 0 &&
+        (await inboxOutcomes([ctx], consumer, 'applied')) === count
+          ? true
+          : undefined,
+      30000,
+      'every event published and applied',
+    );
+
   /** An analytics instance counting every delivery it takes, with an effect (a row) behind the inbox. */
   const relayedConsumer = async (env: Record<string, string>, consumer: string) => {
     const delivered: string[] = [];
@@ -358,15 +370,7 @@ describe('event races', () => {
     } finally {
       secondPublished();
     }
-    await eventually(
-      async () =>
-        (await db.query('SELECT 1 FROM users.outbox WHERE published_at IS NULL')).rows.length === 0 &&
-        (await inboxOutcomes([consumer.ctx], CONSUMER, 'applied')) === COUNT
-          ? true
-          : undefined,
-      30000,
-      'every event published and applied',
-    );
+    await everyEventApplied('users', consumer.ctx, CONSUMER, COUNT);
     const firstSent = new Set(byFirst);
     process.stdout.write(
       `two relays, one holding a batch: the first published ${firstSent.size} of ${COUNT} events; the consumer took ${consumer.delivered.length} deliveries\n`,
@@ -427,15 +431,7 @@ describe('event races', () => {
       await locker.query('COMMIT');
     }
     const ids = events.map((e) => e.event_id);
-    await eventually(
-      async () =>
-        (await db.query('SELECT 1 FROM auth.outbox WHERE published_at IS NULL')).rows.length === 0 &&
-        (await inboxOutcomes([consumer.ctx], CONSUMER, 'applied')) === COUNT
-          ? true
-          : undefined,
-      30000,
-      'every event published and applied',
-    );
+    await everyEventApplied('auth', consumer.ctx, CONSUMER, COUNT);
     process.stdout.write(
       `two relays claiming at once: the first published ${published.first.length}, the second ${published.second.length} of ${COUNT}; the consumer took ${consumer.delivered.length} deliveries\n`,
     );

@@ -41,21 +41,34 @@ export function ledgerRaceScenarios(get: () => Running) {
       bob = await verifiedCustomer(get(), admin, 'race.bob');
     });
 
-    /** Starts the request now (supertest sends only once awaited) and gives its response. */
-    const send = (req: request.Test): Promise<request.Response> => req.then((res) => res);
+    /** One racing request: how to send it, the app's SQL it waits in (a LIKE pattern), and what it is. */
+    type Step = [request.Test, string, string];
 
-    /** Takes the row lock of these ledger accounts in the holder's open transaction. */
-    const hold = async (...accountIds: string[]) => {
+    /**
+     * Holds the row locks of these ledger accounts, sends each request in turn and waits until Postgres
+     * shows it waiting on a lock (one more statement like its pattern), then lets go: the requests reach
+     * the rows in this order. Their responses, in the same order.
+     */
+    const inOrder = async (accountIds: string[], steps: Step[]): Promise<request.Response[]> => {
       await holder.query('BEGIN');
-      await holder.query(
-        'SELECT id FROM transactions.ledger_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
-        [accountIds],
-      );
+      const sent: Promise<request.Response>[] = [];
+      try {
+        await holder.query(
+          'SELECT id FROM transactions.ledger_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+          [accountIds],
+        );
+        const waiting = new Map<string, number>();
+        for (const [req, pattern, what] of steps) {
+          // supertest sends a request only once it is awaited or then-ed.
+          sent.push(req.then((res) => res));
+          waiting.set(pattern, (waiting.get(pattern) ?? 0) + 1);
+          await lockWaiters(db, waiting.get(pattern)!, pattern, `${what} to wait`);
+        }
+      } finally {
+        await holder.query('ROLLBACK');
+      }
+      return Promise.all(sent);
     };
-    const release = () => holder.query('ROLLBACK');
-
-    /** Waits until `n` of the app's statements like `pattern` wait for a lock in this suite's database. */
-    const blocked = (n: number, pattern: string, what: string) => lockWaiters(db, n, pattern, what);
 
     const ledgerRow = async (id: string) => {
       const r = await db.query(
@@ -89,32 +102,31 @@ export function ledgerRaceScenarios(get: () => Running) {
       // id order, so the second waits for lo instead.
       const [lo, hi] = a.id < b.id ? [a, b] : [b, a];
       const ownerOf = (x: Account) => (x === a ? alice : bob);
-      await hold(hi.id);
-      let out: Promise<request.Response>;
-      let into: Promise<request.Response>;
-      try {
-        out = send(
-          transfer(get(), ownerOf(hi), {
-            from_account_id: hi.id,
-            to_account_id: lo.id,
-            amount: 300,
-            currency: 'GBP',
-          }),
-        );
-        await blocked(1, POSTING, 'the transfer out of hi to wait');
-        into = send(
-          transfer(get(), ownerOf(lo), {
-            from_account_id: lo.id,
-            to_account_id: hi.id,
-            amount: 200,
-            currency: 'GBP',
-          }),
-        );
-        await blocked(2, POSTING, 'the transfer into hi to wait too');
-      } finally {
-        await release();
-      }
-      const results = await Promise.all([out!, into!]);
+      const results = await inOrder(
+        [hi.id],
+        [
+          [
+            transfer(get(), ownerOf(hi), {
+              from_account_id: hi.id,
+              to_account_id: lo.id,
+              amount: 300,
+              currency: 'GBP',
+            }),
+            POSTING,
+            'the transfer out of hi',
+          ],
+          [
+            transfer(get(), ownerOf(lo), {
+              from_account_id: lo.id,
+              to_account_id: hi.id,
+              amount: 200,
+              currency: 'GBP',
+            }),
+            POSTING,
+            'the transfer into hi',
+          ],
+        ],
+      );
       expect(results.map(outcome)).toEqual([201, 201]);
       expect(await ledgerRow(hi.id)).toEqual({ status: 'active', balance: 1000 - 300 + 200 });
       expect(await ledgerRow(lo.id)).toEqual({ status: 'active', balance: 1000 + 300 - 200 });
@@ -131,18 +143,13 @@ export function ledgerRaceScenarios(get: () => Running) {
       const body = { from_account_id: a.id, to_account_id: b.id, currency: 'GBP' };
       // The first request has claimed the key and waits for the account; the second, another amount
       // under the same key, arrives while the first is still undecided.
-      await hold(a.id);
-      let first: Promise<request.Response>;
-      let second: Promise<request.Response>;
-      try {
-        first = send(transfer(get(), alice, { ...body, amount: 100 }, key));
-        await blocked(1, POSTING, 'the first request to wait');
-        second = send(transfer(get(), alice, { ...body, amount: 250 }, key));
-        await blocked(2, POSTING, 'the second request to wait');
-      } finally {
-        await release();
-      }
-      const [won, lost] = await Promise.all([first!, second!]);
+      const [won, lost] = await inOrder(
+        [a.id],
+        [
+          [transfer(get(), alice, { ...body, amount: 100 }, key), POSTING, 'the first request'],
+          [transfer(get(), alice, { ...body, amount: 250 }, key), POSTING, 'the second request'],
+        ],
+      );
       expect([outcome(won), outcome(lost)]).toEqual([201, '422 idempotency_key_reused']);
       expect(won.body.amount).toBe(100);
       const posted = await db.query(
@@ -169,17 +176,10 @@ export function ledgerRaceScenarios(get: () => Running) {
       }).expect(201);
       // The payee has enough for every reversal: only the rule of one reversal per transaction refuses.
       await deposit(get(), admin, y, 1000);
-      await hold(y.id);
-      const racing: Promise<request.Response>[] = [];
-      try {
-        for (let i = 1; i <= 3; i++) {
-          racing.push(send(reverse(t.body.id)));
-          await blocked(i, POSTING, `reversal ${i} to wait`);
-        }
-      } finally {
-        await release();
-      }
-      const results = await Promise.all(racing);
+      const results = await inOrder(
+        [y.id],
+        [1, 2, 3].map((i): Step => [reverse(t.body.id), POSTING, `reversal ${i}`]),
+      );
       expect(results.map(outcome).sort()).toEqual([201, '409 already_reversed', '409 already_reversed']);
       const reversals = await db.query(`SELECT id FROM transactions.entries WHERE reverses_id = $1`, [
         t.body.id,
@@ -203,15 +203,11 @@ export function ledgerRaceScenarios(get: () => Running) {
         .set(bearer(admin.token))
         .send({ overdraft_limit: 100, reason: 'Test: limit for the race' })
         .expect(200);
-      const pay = () =>
-        send(
-          transfer(get(), bob, {
-            from_account_id: y.id,
-            to_account_id: z.id,
-            amount: 550,
-            currency: 'GBP',
-          }),
-        );
+      const pay = (): Step => [
+        transfer(get(), bob, { from_account_id: y.id, to_account_id: z.id, amount: 550, currency: 'GBP' }),
+        POSTING,
+        'the payment',
+      ];
       const race = async (first: 'reversal' | 'payment') => {
         const t = await transfer(get(), alice, {
           from_account_id: x.id,
@@ -219,24 +215,11 @@ export function ledgerRaceScenarios(get: () => Running) {
           amount: 600,
           currency: 'GBP',
         }).expect(201);
-        await hold(y.id);
-        let reversal: Promise<request.Response>;
-        let payment: Promise<request.Response>;
-        try {
-          if (first === 'reversal') {
-            reversal = send(reverse(t.body.id));
-            await blocked(1, POSTING, 'the reversal to wait');
-            payment = pay();
-          } else {
-            payment = pay();
-            await blocked(1, POSTING, 'the payment to wait');
-            reversal = send(reverse(t.body.id));
-          }
-          await blocked(2, POSTING, 'both to wait');
-        } finally {
-          await release();
-        }
-        const [r, p] = await Promise.all([reversal!, payment!]);
+        const reversal: Step = [reverse(t.body.id), POSTING, 'the reversal'];
+        const [r, p] =
+          first === 'reversal'
+            ? await inOrder([y.id], [reversal, pay()])
+            : (await inOrder([y.id], [pay(), reversal])).reverse();
         return { reversal: outcome(r), payment: outcome(p), payee: await ledgerRow(y.id) };
       };
       // Reversal first: y goes back to 0, and the payment would take it to -550.
@@ -262,35 +245,25 @@ export function ledgerRaceScenarios(get: () => Running) {
       await deposit(get(), admin, w, 1000);
       const race = async (first: 'close' | 'transfer') => {
         const z = await openAccount(get(), bob, 'GBP', 'savings');
-        const close = () => send(http().post(`/accounts/${z.id}/close`).set(bearer(bob.token)));
-        const pay = () =>
-          send(
-            transfer(get(), alice, {
-              from_account_id: w.id,
-              to_account_id: z.id,
-              amount: 250,
-              currency: 'GBP',
-            }),
-          );
-        await hold(z.id);
-        let closing: Promise<request.Response>;
-        let paying: Promise<request.Response>;
-        try {
-          if (first === 'close') {
-            closing = close();
-            await blocked(1, CLOSING, 'the close to wait');
-            paying = pay();
-            await blocked(1, POSTING, 'the transfer to wait');
-          } else {
-            paying = pay();
-            await blocked(1, POSTING, 'the transfer to wait');
-            closing = close();
-            await blocked(1, CLOSING, 'the close to wait');
-          }
-        } finally {
-          await release();
-        }
-        const [c, p] = await Promise.all([closing!, paying!]);
+        const close: Step = [
+          http().post(`/accounts/${z.id}/close`).set(bearer(bob.token)),
+          CLOSING,
+          'the close',
+        ];
+        const pay: Step = [
+          transfer(get(), alice, {
+            from_account_id: w.id,
+            to_account_id: z.id,
+            amount: 250,
+            currency: 'GBP',
+          }),
+          POSTING,
+          'the transfer',
+        ];
+        const [c, p] =
+          first === 'close'
+            ? await inOrder([z.id], [close, pay])
+            : (await inOrder([z.id], [pay, close])).reverse();
         return { close: outcome(c), transfer: outcome(p), account: await ledgerRow(z.id) };
       };
       expect(await race('close')).toEqual({
