@@ -382,7 +382,7 @@ $fn$`;
  * it). The account must be p_owner's (else account_not_found); a frozen one is credited (money in still
  * lands), a closed one refuses (account_closed). A refusal is not kept under the key.
  */
-const REFUND_CARD = `
+export const REFUND_CARD = `
 CREATE FUNCTION transactions.refund_card(
   p_entry_id uuid, p_network_transaction_id text, p_account uuid, p_owner uuid, p_amount bigint,
   p_currency char(3), p_merchant_name text, p_category text, p_settlement uuid, p_request_hash text,

@@ -55,7 +55,7 @@ const FORCED = `
   ELSIF NOT forced THEN`;
 
 /** clear_card as CardHolds made it, with the three changes above (derived, so the rest is the same). */
-const CLEAR_CARD = replaceOnce(
+export const CLEAR_CARD = replaceOnce(
   replaceOnce(replaceOnce(CLEAR_CARD_BEFORE, REFUSAL_BEFORE, REFUSAL), REPLAY_BEFORE, REPLAY),
   FORCED_BEFORE,
   FORCED,

@@ -21,7 +21,7 @@ import { lockWaiters } from '../support/lock-waits';
 import type { Running } from '../support/topologies';
 
 /** The app's SQL that the tests wait on: every posting, and an account's close. */
-const POSTING = '%transactions.post_entry(%';
+const POSTING = '%transactions.post_entries(%';
 const CLOSING = `%SET status = 'closed'%`;
 
 export function ledgerRaceScenarios(get: () => Running) {

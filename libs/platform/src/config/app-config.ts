@@ -64,6 +64,9 @@ export class AppConfig {
   readonly maxOverdraftLimit: number;
   readonly idempotencyRetentionHours: number;
   readonly ledgerVerifyIntervalMinutes: number;
+  readonly ledgerBatchMaxItems: number;
+  readonly ledgerBatchesInFlight: number;
+  readonly ledgerQueueTimeoutMs: number;
   readonly maxAccountsPerCustomer: number;
   readonly transferMissLimit: number;
   readonly transferMissWindowSeconds: number;
@@ -149,6 +152,9 @@ export class AppConfig {
     this.maxOverdraftLimit = int('MAX_OVERDRAFT_LIMIT')!;
     this.idempotencyRetentionHours = int('IDEMPOTENCY_RETENTION_HOURS')!;
     this.ledgerVerifyIntervalMinutes = int('LEDGER_VERIFY_INTERVAL_MINUTES')!;
+    this.ledgerBatchMaxItems = int('LEDGER_BATCH_MAX_ITEMS')!;
+    this.ledgerBatchesInFlight = int('LEDGER_BATCHES_IN_FLIGHT')!;
+    this.ledgerQueueTimeoutMs = int('LEDGER_QUEUE_TIMEOUT_MS')!;
     this.maxAccountsPerCustomer = int('MAX_ACCOUNTS_PER_CUSTOMER')!;
     this.transferMissLimit = int('TRANSFER_MISS_LIMIT')!;
     this.transferMissWindowSeconds = int('TRANSFER_MISS_WINDOW_SECONDS')!;

@@ -223,6 +223,27 @@ export const CONFIG_SCHEMA = {
     default: '60',
     doc: "Minutes between the transactions app's ledger verifications (one replica at a time; also once after boot), reported as ledger_verification_* metrics; 0 turns them off.",
   },
+  LEDGER_BATCH_MAX_ITEMS: {
+    kind: 'int',
+    min: 1,
+    max: 5000,
+    default: '256',
+    doc: 'Most postings one ledger batch carries (one transaction, one commit); postings waiting beyond it go in the next batch.',
+  },
+  LEDGER_BATCHES_IN_FLIGHT: {
+    kind: 'int',
+    min: 1,
+    max: 32,
+    default: '4',
+    doc: 'Ledger batches one process has running at once (each on its own database connection); postings arriving while all are running queue for the next.',
+  },
+  LEDGER_QUEUE_TIMEOUT_MS: {
+    kind: 'int',
+    min: 10,
+    max: 600000,
+    default: '5000',
+    doc: 'Longest a posting waits for a place in a ledger batch; then it is refused unposted (503 ledger_busy, safe to retry).',
+  },
   IDEMPOTENCY_RETENTION_HOURS: {
     kind: 'int',
     min: 24,

@@ -7,8 +7,7 @@ import {
   type TransactionKind,
 } from '@protobank/contracts';
 import {
-  AppError,
-  IDEMPOTENCY_HEADER,
+  AppConfig,
   LOGGER,
   MetricsService,
   type MoneyCounter,
@@ -22,6 +21,8 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { BALANCE_CACHE_TTL_SECONDS, toState, type LedgerAccountRow } from './ledger-rows';
+import { PostingBatcher, type BatchOutcome, type ItemOutcome, type PostingItem } from './posting-batcher';
+import { isPostingOutcome, refusalError, refusalStatus, type PostingOutcome } from './posting-outcomes';
 import type { PostedStaffAction } from './staff-actions';
 
 export interface PostRequest {
@@ -85,35 +86,26 @@ export interface Posted {
   createdAt?: Date;
 }
 
-interface PostRow {
-  outcome: string;
-  http_status: number;
-  entry_id: string | null;
-  created_at: Date | null;
-  accounts: LedgerAccountRow[] | null;
-}
-
 /** What the outbox event carries of the request that posted it (its id, caller and trace context). */
 export function eventHeaders(): string {
   return outboxHeaders();
 }
 
-const MESSAGES: Record<string, string> = {
-  account_closed: 'The account is closed',
-  account_frozen: 'The account is frozen',
-  currency_mismatch: 'The currency does not match the account',
-  insufficient_funds: 'Insufficient funds: this would take the balance below its overdraft limit',
-  already_reversed: 'The transaction has already been reversed',
-  same_account: 'An account cannot pay itself',
-  own_account: 'Staff cannot move money on their own accounts',
-  idempotency_key_reused: `This ${IDEMPOTENCY_HEADER} was used with a different request`,
-};
+/**
+ * What a payment's key is kept under: a space cannot occur in an Idempotency-Key header (1-255 visible
+ * ASCII characters), so a customer's own request can never claim, or collide with, the key of one of
+ * their payments. Payment keys are kept for good (see migration LedgerPayments).
+ */
+const PAYMENT_KEY_PREFIX = 'payment ';
 
 /**
- * The one way money moves: a two-leg journal entry posted by transactions.post_entry (one round trip,
- * one Postgres transaction; see migration AccountsAndLedger). After the commit it writes the new
- * balances to the cache (versioned: never over a newer one) before the caller answers, so a read after a
- * successful transfer never shows the old balance, and wakes this process's outbox relay.
+ * The one way money moves: a two-leg journal entry, posted as an item of a batch by
+ * transactions.post_entries (libs/transactions/sql/post_entries_v01.sql: the posting rules), through
+ * this process's PostingBatcher (group commit: the postings that arrive while batches run share the
+ * next one's transaction and commit). After a batch commits it writes the new balances to the cache
+ * (versioned: never over a newer one) before any caller answers, so a read after a successful transfer
+ * never shows the old balance, and wakes this process's outbox relay. Outcomes come back as facts and
+ * are answered here (posting-outcomes.ts).
  */
 @Injectable()
 export class Ledger {
@@ -126,6 +118,7 @@ export class Ledger {
     private readonly relay: OutboxRelay,
     @Inject(LOGGER) private readonly logger: Logger,
     metrics: MetricsService,
+    config: AppConfig,
   ) {
     this.entries = metrics.counter(
       'ledger_entries_total',
@@ -137,6 +130,45 @@ export class Ledger {
       'Money posted by the ledger, in minor units, by entry kind and currency (counted after the commit)',
       ['kind', 'currency'],
     );
+    const batches = metrics.counter(
+      'ledger_batches_total',
+      'Posting batches the ledger ran (one transaction and commit each), by result (committed, or failed and retried item by item)',
+      ['result'],
+    );
+    const batchItems = metrics.counter(
+      'ledger_batch_items_total',
+      'Postings carried by committed batches (divided by ledger_batches_total: the mean batch size)',
+      [],
+    );
+    this.batcher = new PostingBatcher<LedgerAccountRow>(
+      {
+        maxItems: config.ledgerBatchMaxItems,
+        inFlight: config.ledgerBatchesInFlight,
+        queueTimeoutMs: config.ledgerQueueTimeoutMs,
+      },
+      {
+        run: (items) => this.runBatch(items),
+        committed: async (accounts, size) => {
+          batches.inc({ result: 'committed' });
+          batchItems.inc(size);
+          if (accounts.length > 0) await this.afterCommit(accounts);
+        },
+        failed: (err, size) => {
+          batches.inc({ result: 'failed' });
+          this.logger.warn({ err, items: size }, 'posting batch failed; its items are retried one by one');
+        },
+      },
+    );
+    metrics.gauge('ledger_postings_waiting', 'Postings waiting for a batch', () => this.batcher.waiting);
+  }
+
+  private readonly batcher: PostingBatcher<LedgerAccountRow>;
+
+  private async runBatch(items: PostingItem[]): Promise<BatchOutcome<LedgerAccountRow>> {
+    const [row] = (await this.dataSource.query(`SELECT transactions.post_entries($1::jsonb) AS result`, [
+      JSON.stringify(items),
+    ])) as { result: BatchOutcome<LedgerAccountRow> }[];
+    return row.result;
   }
 
   private readonly entries: Counter<'kind' | 'outcome'>;
@@ -185,84 +217,107 @@ export class Ledger {
   }
 
   async post(req: PostRequest): Promise<Posted> {
-    const [row] = (await this.dataSource.query(
-      `SELECT * FROM transactions.post_entry($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-      [
-        req.entryId ?? randomUUID(),
-        req.kind,
-        req.debit,
-        req.credit,
-        req.amount,
-        req.currency,
-        req.reference ?? null,
-        req.merchant ?? null,
-        req.category ?? null,
-        req.reverses ?? null,
-        req.initiatedBy,
-        req.debitOwner ?? null,
-        req.notOwner ?? null,
-        req.allowFrozen ?? false,
-        req.idempotency?.owner ?? null,
-        req.idempotency?.key ?? null,
-        req.idempotency?.fingerprint ?? null,
-        eventHeaders(),
-        req.staffAction ? JSON.stringify(req.staffAction) : null,
-      ],
-    )) as PostRow[];
-    const replayed = row.outcome.startsWith('replayed:');
-    const outcome = replayed ? row.outcome.slice('replayed:'.length) : row.outcome;
-    this.entries.inc({ kind: req.kind, outcome: replayed ? 'replayed' : outcome });
+    const result = await this.batcher.post({
+      ...this.item(req.kind, req.debit, req.credit, req.amount, req.currency),
+      entry_id: req.entryId ?? randomUUID(),
+      reference: req.reference ?? null,
+      merchant: req.merchant ?? null,
+      category: req.category ?? null,
+      reverses: req.reverses ?? null,
+      initiated_by: req.initiatedBy,
+      debit_owner: req.debitOwner ?? null,
+      not_owner: req.notOwner ?? null,
+      allow_frozen: req.allowFrozen ?? false,
+      idem_owner: req.idempotency?.owner ?? null,
+      idem_key: req.idempotency?.key ?? null,
+      request_hash: req.idempotency?.fingerprint ?? null,
+      forget_refusal: false,
+      staff_action: req.staffAction ? { ...req.staffAction } : null,
+    });
+    const outcome = this.decided(req.kind, req.currency, req.amount, result);
     if (outcome === 'posted') {
-      if (!replayed) {
-        this.countPosted(req.kind, req.currency, req.amount);
-        await this.afterCommit(row.accounts ?? []);
-      }
-      return { entryId: row.entry_id!, replayed, createdAt: row.created_at ?? undefined };
+      return {
+        entryId: result.entry_id!,
+        replayed: result.replayed,
+        createdAt: result.created_at ? new Date(result.created_at) : undefined,
+      };
     }
-    if (outcome === 'own_account' && !replayed && req.notOwner) {
+    if (outcome === 'own_account' && !result.replayed && req.notOwner) {
       this.ownAccountRefused(req.notOwner, [req.debit, req.credit]);
     }
-    const error = this.errorFor(outcome, row.http_status, req);
-    if (replayed) error.withHeaders({ [REPLAYED_HEADER]: 'true' });
+    const error = refusalError(outcome, req.fields);
+    if (result.replayed) error.withHeaders({ [REPLAYED_HEADER]: 'true' });
     throw error;
   }
 
   /**
-   * Posts one payment through transactions.post_payment (migration LedgerPayments): post_entry under the
-   * payer's key, a refusal not kept under it. A refusal is returned, not thrown: the caller maps it.
+   * Posts one payment of a standing order or scheduled payment: debited from the payer's own account
+   * (owner), initiated by them, under the payer's key PAYMENT_KEY_PREFIX + key with the payment's
+   * fingerprint, so a repeated call replays the posted entry (with its time) and the same key with
+   * another payment is idempotency_key_reused. Unlike a transfer's key, a refusal is not kept: a payment
+   * is retried on a schedule (after insufficient funds, a freeze lifted) and each attempt is decided on
+   * the account as it is then (a concurrent attempt still waits on the key, then replays the posting or
+   * is decided anew). A refusal is returned, not thrown: the caller maps it (payment-outcomes.ts); a
+   * closed account is the payer's (account_closed) or the payee's (payee_account_closed).
    */
   async postPayment(req: PaymentRequest): Promise<PaymentPosted> {
-    const [row] = (await this.dataSource.query(
-      `SELECT * FROM transactions.post_payment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [
-        randomUUID(),
-        req.kind,
-        req.owner,
-        req.debit,
-        req.credit,
-        req.amount,
-        req.currency,
-        req.reference,
-        req.merchant,
-        req.key,
-        req.fingerprint,
-        eventHeaders(),
-      ],
-    )) as PostRow[];
-    const replayed = row.outcome.startsWith('replayed:');
-    const outcome = replayed ? row.outcome.slice('replayed:'.length) : row.outcome;
-    this.entries.inc({ kind: req.kind, outcome: replayed ? 'replayed' : outcome });
-    if (outcome === 'posted' && !replayed) {
-      this.countPosted(req.kind, req.currency, req.amount);
-      await this.afterCommit(row.accounts ?? []);
-    }
+    const result = await this.batcher.post({
+      ...this.item(req.kind, req.debit, req.credit, req.amount, req.currency),
+      entry_id: randomUUID(),
+      reference: req.reference,
+      merchant: req.merchant,
+      category: null,
+      reverses: null,
+      initiated_by: req.owner,
+      debit_owner: req.owner,
+      not_owner: null,
+      allow_frozen: false,
+      idem_owner: req.owner,
+      idem_key: PAYMENT_KEY_PREFIX + req.key,
+      request_hash: req.fingerprint,
+      forget_refusal: true,
+      staff_action: null,
+    });
+    const outcome = this.decided(req.kind, req.currency, req.amount, result);
     return {
-      outcome,
-      httpStatus: row.http_status,
-      replayed,
-      entryId: row.entry_id,
-      createdAt: row.created_at,
+      outcome: outcome === 'credit_account_closed' ? 'payee_account_closed' : outcome,
+      httpStatus: outcome === 'posted' ? 201 : refusalStatus(outcome),
+      replayed: result.replayed,
+      entryId: result.entry_id,
+      createdAt: result.created_at ? new Date(result.created_at) : null,
     };
+  }
+
+  /** The fields every posting item has the same way: the accounts, the money, the event headers. */
+  private item(
+    kind: TransactionKind,
+    debit: string,
+    credit: string,
+    amount: number,
+    currency: Currency,
+  ): Pick<PostingItem, 'kind' | 'debit' | 'credit' | 'amount' | 'currency' | 'ignore_funds' | 'headers'> {
+    return {
+      kind,
+      debit,
+      credit,
+      amount: String(amount),
+      currency,
+      ignore_funds: false,
+      headers: JSON.parse(eventHeaders()) as Record<string, unknown>,
+    };
+  }
+
+  /** Counts an item's outcome (and a fresh posting's amount), and checks it is one the ledger has. */
+  private decided(
+    kind: TransactionKind,
+    currency: Currency,
+    amount: number,
+    result: ItemOutcome,
+  ): PostingOutcome {
+    if (!isPostingOutcome(result.outcome)) throw new Error(`post_entries answered ${result.outcome}`);
+    this.entries.inc({ kind, outcome: result.replayed ? 'replayed' : result.outcome });
+    if (result.outcome === 'posted' && !result.replayed) this.countPosted(kind, currency, amount);
+    return result.outcome;
   }
 
   /**
@@ -297,32 +352,5 @@ export class Ledger {
   /** A staff member tried to act on their own account: refused, and worth a look (never audited: nothing changed). */
   ownAccountRefused(actorId: string, accountIds: string[]): void {
     this.logger.warn({ actor_id: actorId, account_ids: accountIds }, 'staff action on own account refused');
-  }
-
-  private errorFor(outcome: string, status: number, req: PostRequest): AppError {
-    switch (outcome) {
-      case 'debit_not_found':
-        return new AppError(404, 'not_found', 'Account not found', [
-          { field: req.fields.debit, message: 'no such account' },
-        ]);
-      case 'credit_not_found':
-        return new AppError(404, 'not_found', 'Account not found', [
-          { field: req.fields.credit, message: 'no such account' },
-        ]);
-      case 'currency_mismatch':
-        return new AppError(status, outcome, MESSAGES[outcome], [
-          { field: 'currency', message: 'both accounts must hold this currency' },
-        ]);
-      case 'same_account':
-        return new AppError(status, outcome, MESSAGES[outcome], [
-          { field: req.fields.credit, message: 'same account as the source' },
-        ]);
-      case 'idempotency_key_reused':
-        return new AppError(status, outcome, MESSAGES[outcome], [
-          { field: IDEMPOTENCY_HEADER, message: 'use a new key for a different request' },
-        ]);
-      default:
-        return new AppError(status, outcome, MESSAGES[outcome] ?? outcome);
-    }
   }
 }
