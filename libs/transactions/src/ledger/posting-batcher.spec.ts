@@ -133,7 +133,9 @@ describe('PostingBatcher', () => {
     db.finish(4);
     const results = await answers;
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('violates foreign key constraint'));
+    expect((results[1] as PromiseRejectedResult).reason).toEqual(
+      new Error('violates foreign key constraint'),
+    );
   });
 
   it('refuses unposted (503 ledger_busy) a posting that waited longer than the queue timeout, even while every batch is stuck', async () => {
