@@ -24,6 +24,9 @@ import {
   type Posting,
   type TransferRequest,
 } from '../support/ledger-model';
+import { auditTransfers } from '../support/event-audit';
+import { settledAudit } from '../support/fault-load';
+import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 /** Prints a measured figure beside the test output (a figure, never an assertion). */
@@ -385,6 +388,30 @@ export function ledgerModelScenarios(get: () => Running) {
       }
       const verified = await http().get('/admin/ledger/verify').set(bearer(admin.token)).expect(200);
       expect(verified.body).toMatchObject({ ok: true, mismatches: [] });
+
+      // Every posted transfer reaches notifications and analytics (its event exists because the money
+      // moved). Waiting for that, and for the notices' deliveries, also leaves no backlog of the storm's
+      // to slow the scenarios after this one.
+      const drainStarted = performance.now();
+      const audit = await settledAudit(() => auditTransfers(db, ids));
+      const eventsMs = performance.now() - drainStarted;
+      expect({ entries: audit.entries, lost: audit.lost }).toEqual({ entries: entries.length, lost: [] });
+      await eventually(
+        async () => {
+          const { rows } = await db.query(
+            `SELECT count(*)::int AS n FROM notifications.deliveries d
+               JOIN notifications.notifications n ON n.id = d.notification_id
+              WHERE n.user_id = ANY($1::uuid[]) AND d.status = 'pending'`,
+            [customers.map((x) => x.id)],
+          );
+          return rows[0].n === 0 ? true : undefined;
+        },
+        120_000,
+        "the storm's notices to be delivered",
+      );
+      figure(
+        `${get().kind}: the storm's ${entries.length} transactions notified and counted ${Math.round(eventsMs)} ms after its checks, delivered ${Math.round(performance.now() - drainStarted)} ms after`,
+      );
     }, 300_000);
   });
 }
