@@ -8,6 +8,7 @@ import { usersScenarios } from './scenarios/users.scenarios';
 import { accountsScenarios } from './scenarios/accounts.scenarios';
 import { ledgerScenarios } from './scenarios/ledger.scenarios';
 import { ledgerRaceScenarios } from './scenarios/ledger-races.scenarios';
+import { ledgerModelScenarios } from './scenarios/ledger-model.scenarios';
 import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
 import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
@@ -47,6 +48,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
   accountsScenarios(() => running);
   ledgerScenarios(() => running);
   ledgerRaceScenarios(() => running);
+  ledgerModelScenarios(() => running);
   staffScenarios(() => running);
   analyticsScenarios(() => running);
   notificationsScenarios(

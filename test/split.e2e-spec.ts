@@ -10,6 +10,7 @@ import { usersScenarios } from './scenarios/users.scenarios';
 import { accountsScenarios } from './scenarios/accounts.scenarios';
 import { ledgerScenarios } from './scenarios/ledger.scenarios';
 import { ledgerRaceScenarios } from './scenarios/ledger-races.scenarios';
+import { ledgerModelScenarios } from './scenarios/ledger-model.scenarios';
 import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
 import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
@@ -49,6 +50,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   accountsScenarios(() => running);
   ledgerScenarios(() => running);
   ledgerRaceScenarios(() => running);
+  ledgerModelScenarios(() => running);
   staffScenarios(() => running);
   analyticsScenarios(() => running);
   notificationsScenarios(
