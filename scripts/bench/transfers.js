@@ -60,7 +60,8 @@ for (let i = 0; i < args.length; i++) {
   const m = /^--([^=]+)(?:=(.*))?$/.exec(args[i]);
   if (!m) positional.push(args[i]);
   else if (m[2] !== undefined) flags[m[1]] = m[2];
-  else if (VALUE_FLAGS.includes(m[1])) flags[m[1]] = args[++i];
+  else if (VALUE_FLAGS.includes(m[1]))
+    flags[m[1]] = args[++i] ?? null; // null: no value, a usage error
   else flags[m[1]] = true;
 }
 const url = (positional[0] || 'http://127.0.0.1:3000').replace(/\/+$/, '');
@@ -107,6 +108,7 @@ const amount = () => randomInt(1, 101);
 const say = (line) => process.stdout.write(`${line}\n`);
 const secs = (t) => `${(t / 1000).toFixed(1)} s`;
 const count = (n) => n.toLocaleString('en');
+const many = (n, word) => `${count(n)} ${word}${n === 1 ? '' : 's'}`;
 
 let interrupted = false;
 const stopped = () => interrupted;
@@ -310,7 +312,7 @@ async function preload(db, target, accounts) {
   say(
     `preload: growing the ledger from ${count(before)} to ${count(target)} entries by direct SQL through ` +
       `transactions.post_entry (customer transfers between the ${rows.length} bench accounts, ` +
-      `${count(PRELOAD_BATCH)} per transaction, ${workers} connections; their events marked published, ` +
+      `${count(PRELOAD_BATCH)} per transaction, ${many(workers, 'connection')}; their events marked published, ` +
       'not delivered)',
   );
   let left = target - before;
@@ -434,7 +436,7 @@ function targets(r) {
     rows.push({ what: `p99 ${LABELS[key]}`, value, max: TARGETS.p99Ms, needs: atClients });
   }
   const width = Math.max(...rows.map((row) => row.what.length));
-  say(`targets (issue 17; ratios of rates measured in this run, ${clients} clients):`);
+  say(`targets (issue 17; ratios of rates measured in this run, ${many(clients, 'client')}):`);
   for (const { what, value, min, max, note = '', needs } of rows) {
     const shown = value === undefined ? '-' : max === undefined ? value.toFixed(2) : ms(value);
     const target = max === undefined ? `>= ${min}${note}` : `< ${max} ms`;
@@ -462,6 +464,7 @@ async function main() {
     clients < 1 ||
     positional.length > 3 ||
     unknown.length ||
+    Object.values(flags).includes(null) ||
     (preloadTo !== undefined && !(Number.isInteger(preloadTo) && preloadTo > 0))
   ) {
     throw new Stop(USAGE);
@@ -489,12 +492,12 @@ async function main() {
     const t0 = Date.now();
     const { admin, adminId, customers, accounts, hot } = await setup();
     say(
-      `setup: ${customers.length} customers, ${accounts.length} accounts and one payee account (the hot ` +
+      `setup: ${many(customers.length, 'customer')}, ${accounts.length} accounts and one payee account (the hot ` +
         `customer account) funded, in ${secs(Date.now() - t0)}`,
     );
     await createMinimalDatabase(db, scratch);
     say(
-      `each run: ${clients} clients for ${seconds} s (HTTP to ${url} after a ${WARMUP_MS / 1000} s warm-up, ` +
+      `each run: ${many(clients, 'client')} for ${seconds} s (HTTP to ${url} after a ${WARMUP_MS / 1000} s warm-up, ` +
         'pgbench without one)\n' +
         'rate: transfers/s (HTTP: answered 201; pgbench: transactions, post_entry: posted); latency: per ' +
         'request or pgbench transaction',
