@@ -483,6 +483,8 @@ async function main() {
   };
   process.on('SIGINT', stopping);
   process.on('SIGTERM', stopping);
+  // Output closed early (`| head`): stop as on Ctrl-C, so the scratch database is still dropped.
+  process.stdout.on('error', () => interrupted || stopping());
 
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
