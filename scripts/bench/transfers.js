@@ -1,41 +1,114 @@
 #!/usr/bin/env node
 /**
- * `npm run bench:transfers -- [url] [seconds] [clients]`: how fast a running Protobank (monolith or the
- * split edge) moves money over HTTP, against how fast Postgres alone runs the same SQL. A benchmark, not
- * a test: it prints figures and never fails on one.
+ * `npm run bench:transfers -- [url] [seconds] [clients] [--preload N] [--minimal DIR]`: how fast a running
+ * Protobank (monolith or the split edge) moves money over HTTP, side by side on the same Postgres server
+ * with the least work a double-entry transfer can do there (the minimal SQL of ../shared/bench under
+ * pgbench) and with the app's own posting statement under pgbench. A benchmark, not a test: it prints
+ * figures, and the targets of issue 17 next to them (met / not met); it never fails on a figure.
  *
- * Setup goes through the API: `clients` customers (registered, KYC-approved by ADMIN_EMAIL), two GBP
- * accounts each, every account funded by a staff deposit. Then two mixes, each `seconds` long from
- * `clients` concurrent loops after a 2 s warm-up that is not counted:
- * - uniform: POST /transactions, client i as customer i, from one of its accounts to any other account;
- * - hot: POST /admin/deposits to a random account; every one debits the cash system account (16 shards).
- * Then pgbench runs the one statement the app runs per posting, transactions.post_entry, with the same
- * clients and seconds on the same database (DATABASE_URL), and the script prints the ratio HTTP/raw and
- * the ledger's own verification. Both write real, balanced entries into that database.
- * The app must allow the setup's registrations and logins: start it with
- * REGISTER_RATE_LIMIT_PER_MINUTE=10000 LOGIN_RATE_LIMIT_PER_MINUTE=10000.
+ * The app must be running. Start it with REGISTER_RATE_LIMIT_PER_MINUTE=10000
+ * LOGIN_RATE_LIMIT_PER_MINUTE=10000 (the setup registers and logs in `clients` customers) and
+ * DATABASE_POOL_SIZE=<clients> (pgbench holds a connection per client), and run this with the app's
+ * ADMIN_EMAIL and ADMIN_PASSWORD (its first admin) and DATABASE_URL (its database: pgbench and the
+ * preload write real, balanced entries into it, and the minimal SQL's scratch database is made on its
+ * server).
+ *
+ * Setup goes through the API: `clients` customers (registered, KYC-approved by the admin), two GBP
+ * accounts each, and one more customer whose one account is the payee of the hot customer mix; every
+ * account funded by a staff deposit. Then each run below lasts `seconds`, from `clients` concurrent
+ * clients (over HTTP: keep-alive loops after a 2 s warm-up that is not counted):
+ * - minimal SQL, uniform and hot: pgbench runs minimal-transfer.sql and minimal-hot.sql (every transfer
+ *   credits account 1) on a scratch database, bench_minimal_<run>, loaded with minimal-schema.sql
+ *   (10,000 accounts) and dropped at the end;
+ * - HTTP uniform: POST /transactions, client i as customer i, from one of its accounts to any other;
+ * - HTTP hot system account: POST /admin/deposits to a random account, every one debiting the cash system
+ *   account (16 shards);
+ * - HTTP hot customer account: POST /transactions, client i as customer i, every one to the payee;
+ * - post_entry alone: pgbench calls transactions.post_entry as the app does for each of those three
+ *   mixes, on the app's database: what the HTTP stack adds to the app's own SQL.
+ * Then the ledger's verification (GET /admin/ledger/verify). With --preload N the ledger then grows to N
+ * entries by direct SQL through transactions.post_entry (see preloadBatch), is vacuumed, and the HTTP
+ * uniform mix runs again. Last, each ratio against its target.
+ * --minimal DIR: where minimal-schema.sql, minimal-transfer.sql and minimal-hot.sql are (default
+ * ../shared/bench from the repository's root).
  */
-const { spawn } = require('node:child_process');
 const { randomInt } = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { Client } = require('pg');
 const { Stop, httpClient } = require('./lib/http');
-const { drive, ms, outboxDrained, pct, setupCustomers, uniformTransfers } = require('./lib/load');
+const {
+  drive,
+  ms,
+  outboxDrained,
+  pct,
+  setupCustomers,
+  transfersInto,
+  uniformTransfers,
+} = require('./lib/load');
+const { needPgbench, pgbench } = require('./lib/pgbench');
 
-const url = (process.argv[2] || 'http://127.0.0.1:3000').replace(/\/+$/, '');
-const seconds = Number(process.argv[3] || 15);
-const clients = Number(process.argv[4] || 32);
+const USAGE =
+  'usage: transfers.js [url] [seconds > 0] [clients >= 1] [--preload N] [--minimal DIR] ' +
+  '(npm run bench:transfers -- ...)';
+const VALUE_FLAGS = ['preload', 'minimal'];
+const args = process.argv.slice(2);
+const flags = {};
+const positional = [];
+for (let i = 0; i < args.length; i++) {
+  const m = /^--([^=]+)(?:=(.*))?$/.exec(args[i]);
+  if (!m) positional.push(args[i]);
+  else if (m[2] !== undefined) flags[m[1]] = m[2];
+  else if (VALUE_FLAGS.includes(m[1]))
+    flags[m[1]] = args[++i] ?? null; // null: no value, a usage error
+  else flags[m[1]] = true;
+}
+const url = (positional[0] || 'http://127.0.0.1:3000').replace(/\/+$/, '');
+const seconds = Number(positional[1] || 15);
+const clients = Number(positional[2] || 32);
+const preloadTo = flags.preload === undefined ? undefined : Number(flags.preload);
+const minimalDir = path.resolve(flags.minimal || path.join(__dirname, '../../../shared/bench'));
 const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/protobank';
 const ACCOUNTS_PER_CUSTOMER = 2;
 const SETUP_CONCURRENCY = 8;
 const WARMUP_MS = 2000;
-const HOT_LABEL = 'hot (every request debits the cash system account)';
+/** Entries per preload statement (one Postgres transaction). */
+const PRELOAD_BATCH = 2000;
+const PROGRESS_MS = 10000;
 const run = Date.now().toString(36);
+
+const TARGETS = {
+  uniform: 0.7, // HTTP uniform / minimal uniform
+  uniformStretch: 1.0,
+  hot: 1.5, // each hot HTTP mix / minimal hot
+  growth: 0.9, // uniform at a million entries / empty
+  growthAt: 1000000,
+  p99Ms: 50, // HTTP p99 at 32 clients
+  p99Clients: 32,
+};
+const LABELS = {
+  minUniform: 'minimal SQL, uniform',
+  minHot: 'minimal SQL, hot (every transfer credits account 1)',
+  httpUniform: 'HTTP, uniform (customer transfers)',
+  httpHotSystem: 'HTTP, hot system account (deposits, all debit cash)',
+  httpHotCustomer: 'HTTP, hot customer account (all credit one account)',
+  rawUniform: 'post_entry alone, uniform',
+  rawHotSystem: 'post_entry alone, hot system account',
+  rawHotCustomer: 'post_entry alone, hot customer account',
+  httpPreloaded: `HTTP, uniform, ledger at ${preloadTo?.toLocaleString('en')} entries`,
+};
+const WIDTH = Math.max(
+  ...Object.entries(LABELS)
+    .filter(([key]) => key !== 'httpPreloaded' || preloadTo !== undefined)
+    .map(([, label]) => label.length),
+);
 
 const amount = () => randomInt(1, 101);
 const say = (line) => process.stdout.write(`${line}\n`);
+const secs = (t) => `${(t / 1000).toFixed(1)} s`;
+const count = (n) => n.toLocaleString('en');
+const many = (n, word) => `${count(n)} ${word}${n === 1 ? '' : 's'}`;
 
 let interrupted = false;
 const stopped = () => interrupted;
@@ -46,41 +119,63 @@ const api = httpClient(url, { maxSockets: clients + SETUP_CONCURRENCY });
 async function setup() {
   const admin = await api.login(process.env.ADMIN_EMAIL, process.env.ADMIN_PASSWORD);
   const adminId = (await api.call('GET', '/users/me', { token: admin })).id;
+  const options = { admin, concurrency: SETUP_CONCURRENCY, stopped };
   const customers = await setupCustomers(api, {
-    admin,
+    ...options,
     tag: 'transfers',
     count: clients,
     accountsPerCustomer: ACCOUNTS_PER_CUSTOMER,
-    concurrency: SETUP_CONCURRENCY,
-    stopped,
   });
-  return { admin, adminId, customers, accounts: customers.flatMap((c) => c.accounts.map((a) => a.id)) };
+  const [payee] = await setupCustomers(api, {
+    ...options,
+    tag: 'transfers-payee',
+    count: 1,
+    accountsPerCustomer: 1,
+  });
+  const accounts = customers.flatMap((c) => c.accounts.map((a) => a.id));
+  return { admin, adminId, customers, accounts, hot: payee.accounts[0].id };
 }
 
-/** libpq's view of DATABASE_URL: pgbench's connection arguments and environment. */
-function pgbenchTarget() {
+/** pgbench, stopped by an interruption. */
+async function bench(options) {
+  const r = await pgbench({ clients, seconds, track: (c) => (child = c), ...options });
+  if (interrupted) throw new Stop('interrupted');
+  return r;
+}
+
+/** The minimal SQL's scratch database on the app's server: its name and URL (nothing created yet). */
+function minimalDatabase() {
   const u = new URL(databaseUrl);
-  const args = ['-h', decodeURIComponent(u.hostname) || '127.0.0.1', '-p', u.port || '5432'];
-  if (u.username) args.push('-U', decodeURIComponent(u.username));
-  const env = { ...process.env };
-  if (u.password) env.PGPASSWORD = decodeURIComponent(u.password);
-  if (u.searchParams.get('sslmode')) env.PGSSLMODE = u.searchParams.get('sslmode');
-  return { args, env, dbname: decodeURIComponent(u.pathname.slice(1)) };
+  u.pathname = `/bench_minimal_${run}`;
+  return { name: `bench_minimal_${run}`, url: u.toString() };
 }
 
-function onPath(cmd) {
-  return (process.env.PATH || '')
-    .split(path.delimiter)
-    .some((dir) => dir && fs.existsSync(path.join(dir, cmd)));
+/** Creates the scratch database and loads minimal-schema.sql into it. */
+async function createMinimalDatabase(db, scratch) {
+  await db.query(`CREATE DATABASE ${scratch.name}`);
+  scratch.created = true;
+  const c = new Client({ connectionString: scratch.url });
+  try {
+    await c.connect();
+    await c.query(fs.readFileSync(path.join(minimalDir, 'minimal-schema.sql'), 'utf8'));
+  } finally {
+    await c.end();
+  }
 }
 
-const transferSql = (keys) => `\\set a random(0, :n - 1)
+/** pgbench on the minimal SQL: minimal-transfer.sql (uniform) or minimal-hot.sql. */
+const minimal = (scratch, file) =>
+  bench({ databaseUrl: scratch.url, name: file, file: path.join(minimalDir, file) });
+
+// The app's own statement under pgbench: transactions.post_entry as the app calls it for a customer's
+// transfer (to a random account, or to `to`) and for a staff deposit. Accounts from public.bench_*.
+const transferSql = (keys, to) => `\\set a random(0, :n - 1)
 \\set b random(0, :n - 2)
 \\set b :b + case when :b >= :a then 1 else 0 end
 \\set amt random(1, 100)
 SELECT * FROM transactions.post_entry(gen_random_uuid(), 'transfer',
-  (SELECT id FROM bench_accounts WHERE n = :a), (SELECT id FROM bench_accounts WHERE n = :b), :amt, 'GBP',
-  NULL, NULL, NULL, NULL, (SELECT owner_id FROM bench_accounts WHERE n = :a),
+  (SELECT id FROM bench_accounts WHERE n = :a), ${to ? `'${to}'` : '(SELECT id FROM bench_accounts WHERE n = :b)'},
+  :amt, 'GBP', NULL, NULL, NULL, NULL, (SELECT owner_id FROM bench_accounts WHERE n = :a),
   (SELECT owner_id FROM bench_accounts WHERE n = :a), NULL, false, (SELECT owner_id FROM bench_accounts WHERE n = :a),
   '${keys}' || gen_random_uuid(), md5(random()::text) || md5(random()::text), '{}');
 `;
@@ -94,77 +189,22 @@ SELECT * FROM transactions.post_entry(gen_random_uuid(), 'deposit',
 `;
 
 /**
- * One pgbench run of a script: tps and latency average from its report, percentiles from its log, and
- * the outcomes post_entry recorded under the run's idempotency keys (it reports a refusal such as
- * insufficient_funds as a result, not an error, so pgbench would count it): the rate is of postings.
+ * pgbench on post_entry, rated by what it posted: post_entry reports a refusal such as
+ * insufficient_funds as a result, not an error (pgbench would count it), so the outcomes recorded under
+ * the run's idempotency keys scale pgbench's tps.
  */
-async function pgbench(db, dir, name, script, vars) {
+async function postEntry(db, name, script, vars) {
   const keys = `pgbench.${run}.${name}.`;
-  const sql = script(keys);
-  const file = path.join(dir, `${name}.sql`);
-  fs.writeFileSync(file, sql);
-  const target = pgbenchTarget();
-  const args = [
-    '-n',
-    '-M',
-    'prepared',
-    '-c',
-    String(clients),
-    '-j',
-    String(Math.min(2, clients)),
-    '-T',
-    String(seconds),
-    ...Object.entries(vars).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
-    '-l',
-    '--log-prefix',
-    path.join(dir, name),
-    '-f',
-    file,
-    ...target.args,
-    target.dbname,
-  ];
-  const { code, stdout, stderr } = await new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child = spawn('pgbench', args, { env: target.env });
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
-  });
-  child = undefined;
-  if (interrupted) throw new Stop('interrupted');
-  const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
-  const avg = /latency average = ([\d.]+) ms/.exec(stdout);
-  const failed = /number of failed transactions: (\d+)/.exec(stdout);
-  const latencies = [];
-  for (const log of fs.readdirSync(dir).filter((f) => f.startsWith(`${name}.`) && !f.endsWith('.sql'))) {
-    for (const line of fs.readFileSync(path.join(dir, log), 'utf8').split('\n')) {
-      const us = Number(line.split(' ')[2]);
-      if (line && Number.isFinite(us)) latencies.push(us / 1000);
-    }
-  }
-  latencies.sort((a, b) => a - b);
-  const problems = stderr
-    .split('\n')
-    .filter((l) => /abort|error|fatal/i.test(l))
-    .slice(0, 3);
-  if (code !== 0 && !problems.length) problems.push(`pgbench exited ${code}`);
+  const options = ['-M', 'prepared', ...Object.entries(vars).flatMap(([k, v]) => ['-D', `${k}=${v}`])];
+  const r = await bench({ databaseUrl, name, script: script(keys), options });
   const { rows } = await db.query(
     `SELECT outcome, count(*)::int AS n FROM transactions.idempotency_keys WHERE key LIKE $1 GROUP BY outcome`,
     [`${keys}%`],
   );
-  const outcomes = Object.fromEntries(rows.map((r) => [r.outcome, r.n]));
-  const total = rows.reduce((sum, r) => sum + r.n, 0);
-  return {
-    command: `pgbench ${args.map((a) => (a.includes(dir) ? path.basename(a) : a)).join(' ')}`,
-    rate: tps && total ? (Number(tps[1]) * (outcomes.posted || 0)) / total : undefined,
-    outcomes,
-    average: avg ? Number(avg[1]) : undefined,
-    failed: failed ? Number(failed[1]) : undefined,
-    latencies,
-    problems,
-  };
+  const outcomes = Object.fromEntries(rows.map((row) => [row.outcome, row.n]));
+  const total = rows.reduce((sum, row) => sum + row.n, 0);
+  const rate = r.tps !== undefined && total ? (r.tps * (outcomes.posted || 0)) / total : undefined;
+  return { ...r, rate, outcomes };
 }
 
 /** Creates and fills the helper tables pgbench picks accounts from; returns the number of cash shards. */
@@ -212,22 +252,229 @@ async function benchTables(db, accounts) {
 
 const dropBenchTables = (db) => db.query('DROP TABLE IF EXISTS public.bench_accounts, public.bench_cash');
 
-function line(label, width, r) {
+/**
+ * The preload's one call into the ledger, as one statement and one Postgres transaction: transfers
+ * between random pairs of `accounts` ([{ id, owner }]), each posted by transactions.post_entry exactly as
+ * the app posts a customer's transfer (the payer's owner checked, an idempotency key `${keys}<i>` under
+ * that owner), until `count` have posted; it raises a notice "refused <n>" with the refusals on the way.
+ * Their transaction.created events are marked published in the same transaction, so the relay never
+ * sees them: the ledger grows, notifications and analytics do not. When the posting function changes,
+ * this is the one place to change.
+ */
+function preloadBatch({ accounts, count: n, keys }) {
+  const array = (values) => `'{${values.join(',')}}'::uuid[]`;
+  return `DO $preload$
+DECLARE
+  ids uuid[] := ${array(accounts.map((a) => a.id))};
+  owners uuid[] := ${array(accounts.map((a) => a.owner))};
+  a int; b int; i int := 0; posted int := 0; refused int := 0; r record;
+BEGIN
+  WHILE posted < ${n} LOOP
+    i := i + 1;
+    a := 1 + floor(random() * ${accounts.length})::int;
+    b := 1 + floor(random() * ${accounts.length - 1})::int;
+    IF b >= a THEN b := b + 1; END IF;
+    SELECT * INTO r FROM transactions.post_entry(gen_random_uuid(), 'transfer', ids[a], ids[b],
+      1 + floor(random() * 100)::bigint, 'GBP', NULL, NULL, NULL, NULL, owners[a], owners[a], NULL, false,
+      owners[a], '${keys}' || i, md5('${keys}' || i), '{"bench_preload": "${keys}"}');
+    IF r.outcome = 'posted' THEN posted := posted + 1; ELSE refused := refused + 1; END IF;
+    IF refused > ${n} THEN RAISE EXCEPTION 'preload: % refused, % posted', refused, posted; END IF;
+  END LOOP;
+  -- created_at = now(): this transaction's start, which the pending-events index leads with.
+  UPDATE transactions.outbox o SET published_at = clock_timestamp()
+   WHERE o.published_at IS NULL AND o.created_at = now() AND o.headers->>'bench_preload' = '${keys}';
+  RAISE NOTICE 'refused %', refused;
+END
+$preload$`;
+}
+
+const ledgerEntries = async (db) =>
+  (await db.query('SELECT count(*)::int AS n FROM transactions.entries')).rows[0].n;
+
+/**
+ * Grows the ledger to `target` entries with preloadBatch, in batches of PRELOAD_BATCH from one
+ * connection per core, each on its own share of `accounts` (so no two batches wait for each other's
+ * rows); then vacuums and analyses the ledger's tables, as autovacuum would have over the months a real
+ * ledger takes to grow, and checkpoints, so neither lands in the run that follows.
+ */
+async function preload(db, target, accounts) {
+  const before = await ledgerEntries(db);
+  if (before >= target) {
+    say(`preload: the ledger has ${count(before)} entries already, none added`);
+    return;
+  }
+  const { rows } = await db.query(
+    'SELECT id, owner_id AS owner FROM transactions.ledger_accounts WHERE id = ANY($1) ORDER BY id',
+    [accounts],
+  );
+  const workers = Math.max(1, Math.min(os.availableParallelism(), Math.floor(rows.length / 2)));
+  const shares = Array.from({ length: workers }, (_, w) => rows.filter((_, j) => j % workers === w));
+  say(
+    `preload: growing the ledger from ${count(before)} to ${count(target)} entries by direct SQL through ` +
+      `transactions.post_entry (customer transfers between the ${rows.length} bench accounts, ` +
+      `${count(PRELOAD_BATCH)} per transaction, ${many(workers, 'connection')}; their events marked published, ` +
+      'not delivered)',
+  );
+  let left = target - before;
+  let added = 0;
+  let refused = 0;
+  const t0 = Date.now();
+  let reported = t0;
+  await Promise.all(
+    shares.map(async (share, w) => {
+      const c = new Client({ connectionString: databaseUrl });
+      await c.connect();
+      c.on('notice', (m) => (refused += Number(/^refused (\d+)$/.exec(m.message)?.[1] ?? 0)));
+      try {
+        for (let batch = 0; left > 0; batch++) {
+          if (interrupted) throw new Stop('interrupted');
+          const n = Math.min(PRELOAD_BATCH, left);
+          left -= n;
+          await c.query(preloadBatch({ accounts: share, count: n, keys: `preload.${run}.${w}.${batch}.` }));
+          added += n;
+          if (Date.now() - reported >= PROGRESS_MS) {
+            reported = Date.now();
+            const rate = (added / (reported - t0)) * 1000;
+            say(`  ${count(before + added)} entries, ${rate.toFixed(0)}/s`);
+          }
+        }
+      } finally {
+        await c.end();
+      }
+    }),
+  );
+  const loaded = Date.now() - t0;
+  say(
+    `  added ${count(added)} entries in ${secs(loaded)} (${((added / loaded) * 1000).toFixed(0)}/s` +
+      `${refused ? `; ${count(refused)} refused on the way` : ''})`,
+  );
+  const t1 = Date.now();
+  await db.query(
+    'VACUUM (ANALYZE) transactions.entries, transactions.postings, transactions.idempotency_keys, ' +
+      'transactions.outbox, transactions.ledger_accounts',
+  );
+  const vacuumed = Date.now() - t1;
+  const t2 = Date.now();
+  const checkpoint = await db.query('CHECKPOINT').then(
+    () => `checkpoint in ${secs(Date.now() - t2)}`,
+    (err) => `no checkpoint (${err.message})`,
+  );
+  say(
+    `  vacuum and analyse in ${secs(vacuumed)}, ${checkpoint}; ledger: ${count(await ledgerEntries(db))} entries`,
+  );
+}
+
+/** GET /admin/ledger/verify, timed; any answer is reported, none stops the run. */
+async function verifyLedger(admin) {
+  const t0 = Date.now();
+  const res = await api.request('GET', '/admin/ledger/verify', { token: admin });
+  const took = secs(Date.now() - t0);
+  const text = await res.text();
+  if (res.status !== 200) {
+    say(`ledger verify: answered ${res.status} in ${took}: ${text.slice(0, 200)}`);
+    return;
+  }
+  const v = JSON.parse(text);
+  say(
+    `ledger verify: ${v.ok ? 'ok' : `NOT ok, ${v.mismatches?.length} mismatches`} ` +
+      `(${count(v.checked_entries)} entries, ${count(v.checked_accounts)} accounts) in ${took}`,
+  );
+}
+
+/** One line per run: label, rate, p50/p95/p99 and what else the run says (statuses, outcomes). */
+function report(label, r, extra = '') {
   const rate = r.rate === undefined ? '-' : `${r.rate.toFixed(1)}/s`;
   const l = r.latencies;
-  return (
-    `  ${`${label}:`.padEnd(width + 1)} ${rate.padStart(9)}  p50 ${ms(pct(l, 50))}  p95 ${ms(pct(l, 95))}  ` +
-    `p99 ${ms(pct(l, 99))}`
+  say(
+    `  ${`${label}:`.padEnd(WIDTH + 1)} ${rate.padStart(9)}  p50 ${ms(pct(l, 50))}  p95 ${ms(pct(l, 95))}  ` +
+      `p99 ${ms(pct(l, 99))}${extra}`,
   );
+  for (const p of r.problems ?? []) say(`    pgbench: ${p}`);
+}
+
+const pgbenchExtra = (r) =>
+  `${r.outcomes ? `  outcomes ${JSON.stringify(r.outcomes)}` : ''}${r.failed ? `  failed ${r.failed}` : ''}`;
+
+/**
+ * The ratios and p99s against issue 17's targets. A target is judged only under its own conditions
+ * (32 clients; a million entries): otherwise the figure is printed with the condition it needs.
+ */
+function targets(r) {
+  const ratio = (a, b) => (r[a]?.rate && r[b]?.rate ? r[a].rate / r[b].rate : undefined);
+  const atClients = clients === TARGETS.p99Clients ? undefined : `at ${TARGETS.p99Clients} clients`;
+  const atEntries = preloadTo >= TARGETS.growthAt ? undefined : `at ${count(TARGETS.growthAt)} entries`;
+  const rows = [
+    {
+      what: 'HTTP uniform / minimal uniform',
+      value: ratio('httpUniform', 'minUniform'),
+      min: TARGETS.uniform,
+      note: ` (stretch ${TARGETS.uniformStretch.toFixed(1)})`,
+    },
+    {
+      what: 'HTTP hot system account / minimal hot',
+      value: ratio('httpHotSystem', 'minHot'),
+      min: TARGETS.hot,
+    },
+    {
+      what: 'HTTP hot customer account / minimal hot',
+      value: ratio('httpHotCustomer', 'minHot'),
+      min: TARGETS.hot,
+    },
+  ];
+  if (r.httpPreloaded) {
+    rows.push({
+      what: `HTTP uniform at ${count(preloadTo)} entries / empty`,
+      value: ratio('httpPreloaded', 'httpUniform'),
+      min: TARGETS.growth,
+      needs: atEntries,
+    });
+  }
+  for (const key of ['httpUniform', 'httpHotSystem', 'httpHotCustomer', 'httpPreloaded'].filter(
+    (k) => r[k],
+  )) {
+    const value = pct(r[key].latencies, 99);
+    rows.push({ what: `p99 ${LABELS[key]}`, value, max: TARGETS.p99Ms, needs: atClients });
+  }
+  const width = Math.max(...rows.map((row) => row.what.length));
+  say(`targets (issue 17; ratios of rates measured in this run, ${many(clients, 'client')}):`);
+  for (const { what, value, min, max, note = '', needs } of rows) {
+    const shown = value === undefined ? '-' : max === undefined ? value.toFixed(2) : ms(value);
+    const target = max === undefined ? `>= ${min}${note}` : `< ${max} ms`;
+    const ok = max === undefined ? value >= min : value < max;
+    const verdict =
+      value === undefined ? 'no figure' : needs ? `- (the target is ${needs})` : ok ? 'met' : 'not met';
+    say(`  ${what.padEnd(width)}  ${shown.padStart(8)}  target ${target.padEnd(20)}  ${verdict}`);
+  }
+  const noTarget = [
+    ['uniform', 'httpUniform', 'rawUniform'],
+    ['hot system account', 'httpHotSystem', 'rawHotSystem'],
+    ['hot customer account', 'httpHotCustomer', 'rawHotCustomer'],
+  ].map(([mix, a, b]) => `${mix} ${ratio(a, b)?.toFixed(2) ?? '-'}`);
+  say(`  no target: HTTP / post_entry alone: ${noTarget.join(', ')}`);
 }
 
 async function main() {
   if (!process.env.ADMIN_EMAIL || !process.env.ADMIN_PASSWORD) {
     throw new Stop('set ADMIN_EMAIL and ADMIN_PASSWORD (the first admin of the running app)');
   }
-  if (!(seconds > 0) || !Number.isInteger(clients) || clients < 1) {
-    throw new Stop('usage: transfers.js [url] [seconds > 0] [clients >= 1]');
+  const unknown = Object.keys(flags).filter((f) => !VALUE_FLAGS.includes(f));
+  if (
+    !(seconds > 0) ||
+    !Number.isInteger(clients) ||
+    clients < 1 ||
+    positional.length > 3 ||
+    unknown.length ||
+    Object.values(flags).includes(null) ||
+    (preloadTo !== undefined && !(Number.isInteger(preloadTo) && preloadTo > 0))
+  ) {
+    throw new Stop(USAGE);
   }
+  for (const f of ['minimal-schema.sql', 'minimal-transfer.sql', 'minimal-hot.sql']) {
+    if (!fs.existsSync(path.join(minimalDir, f))) {
+      throw new Stop(`no ${f} in ${minimalDir}: pass --minimal DIR (the directory of ../shared/bench)`);
+    }
+  }
+  needPgbench();
   const stopping = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
@@ -236,90 +483,95 @@ async function main() {
   };
   process.on('SIGINT', stopping);
   process.on('SIGTERM', stopping);
+  // Output closed early (`| head`): stop as on Ctrl-C, so the scratch database is still dropped.
+  process.stdout.on('error', () => interrupted || stopping());
 
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
+  const scratch = minimalDatabase();
+  let tables = false;
   try {
     const t0 = Date.now();
-    const { admin, adminId, customers, accounts } = await setup();
+    const { admin, adminId, customers, accounts, hot } = await setup();
     say(
-      `setup: ${customers.length} customers, ${accounts.length} accounts funded, ` +
-        `in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `setup: ${many(customers.length, 'customer')}, ${accounts.length} accounts and one payee account (the hot ` +
+        `customer account) funded, in ${secs(Date.now() - t0)}`,
     );
-    const width = HOT_LABEL.length;
-
+    await createMinimalDatabase(db, scratch);
     say(
-      `transfers through HTTP (${url}, ${clients} clients, ${seconds} s each after a ${WARMUP_MS / 1000} s warm-up)`,
+      `each run: ${many(clients, 'client')} for ${seconds} s (HTTP to ${url} after a ${WARMUP_MS / 1000} s warm-up, ` +
+        'pgbench without one)\n' +
+        'rate: transfers/s (HTTP: answered 201; pgbench: transactions, post_entry: posted); latency: per ' +
+        'request or pgbench transaction',
     );
-    const http = {};
-    await outboxDrained(db, { stopped });
+    const r = {};
     const load = { clients, seconds, warmupMs: WARMUP_MS, stopped };
-    http.uniform = await drive(uniformTransfers(api, customers), load);
-    say(`${line('uniform', width, http.uniform)}  statuses ${JSON.stringify(http.uniform.statuses)}`);
-    await outboxDrained(db, { stopped });
-    http.hot = await drive(
-      () =>
-        api.request('POST', '/admin/deposits', {
-          token: admin,
-          idempotent: true,
-          body: {
-            account_id: accounts[randomInt(accounts.length)],
-            amount: amount(),
-            currency: 'GBP',
-            reason: 'Bench deposit',
-          },
-        }),
-      load,
-    );
-    say(`${line(HOT_LABEL, width, http.hot)}  statuses ${JSON.stringify(http.hot.statuses)}`);
+    const http = async (key, request) => {
+      await outboxDrained(db, { stopped });
+      r[key] = await drive(request, load);
+      report(LABELS[key], r[key], `  statuses ${JSON.stringify(r[key].statuses)}`);
+    };
+    const minimalRun = async (key, file) => {
+      await outboxDrained(db, { stopped });
+      r[key] = await minimal(scratch, file);
+      r[key].rate = r[key].tps;
+      report(LABELS[key], r[key], pgbenchExtra(r[key]));
+      say(`    ${r[key].command} (${path.join(minimalDir, file)})`);
+    };
 
-    const raw = {};
-    if (!onPath('pgbench')) {
-      say('raw Postgres: pgbench is not on PATH; skipped');
-    } else {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-transfers-'));
-      let created = false;
-      try {
-        const shards = await benchTables(db, accounts);
-        created = true;
-        const vars = { n: accounts.length, shards };
-        await outboxDrained(db, { stopped });
-        raw.uniform = await pgbench(db, dir, 'uniform', transferSql, vars);
-        await outboxDrained(db, { stopped });
-        raw.hot = await pgbench(db, dir, 'hot', (keys) => depositSql(keys, adminId), vars);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-        if (created) await dropBenchTables(db);
-      }
-      say(`raw Postgres (pgbench, same statement, same database, same clients)`);
-      say(`  ${raw.uniform.command.replace(/uniform/g, '<mix>')}`);
-      for (const [mix, label] of [
-        ['uniform', 'uniform'],
-        ['hot', HOT_LABEL],
-      ]) {
-        const r = raw[mix];
-        const failed = r.failed ? `  failed ${r.failed}` : '';
-        const avg = r.average === undefined ? '' : `  (pgbench average ${ms(r.average)})`;
-        say(`${line(label, width, r)}  outcomes ${JSON.stringify(r.outcomes)}${avg}${failed}`);
-        for (const p of r.problems) say(`    pgbench: ${p}`);
-      }
-      say(
-        '  notes: the raw statement looks its accounts up in public.bench_* by subselect, work the app does\n' +
-          '  not do: that understates the raw rate slightly, which flatters the ratio HTTP/raw a little.\n' +
-          '  Over HTTP a transfer or a deposit runs post_entry alone. pgbench holds a connection per client,\n' +
-          '  the app at most DATABASE_POOL_SIZE (start it with as many as clients for a like-for-like run).\n' +
-          '  No warm-up run for pgbench (the data are warm from the HTTP runs).',
-      );
-      const ratio = (mix) => (raw[mix].rate ? (http[mix].rate / raw[mix].rate).toFixed(2) : '-');
-      say(`ratio HTTP/raw: uniform ${ratio('uniform')}, hot ${ratio('hot')}`);
+    await minimalRun('minUniform', 'minimal-transfer.sql');
+    await http('httpUniform', uniformTransfers(api, customers));
+    await minimalRun('minHot', 'minimal-hot.sql');
+    const deposit = () =>
+      api.request('POST', '/admin/deposits', {
+        token: admin,
+        idempotent: true,
+        body: {
+          account_id: accounts[randomInt(accounts.length)],
+          amount: amount(),
+          currency: 'GBP',
+          reason: 'Bench deposit',
+        },
+      });
+    await http('httpHotSystem', deposit);
+    await http('httpHotCustomer', transfersInto(api, customers, hot));
+
+    const shards = await benchTables(db, accounts);
+    tables = true;
+    const vars = { n: accounts.length, shards };
+    for (const [key, script] of [
+      ['rawUniform', (keys) => transferSql(keys)],
+      ['rawHotSystem', (keys) => depositSql(keys, adminId)],
+      ['rawHotCustomer', (keys) => transferSql(keys, hot)],
+    ]) {
+      await outboxDrained(db, { stopped });
+      r[key] = await postEntry(db, key, script, vars);
+      report(LABELS[key], r[key], pgbenchExtra(r[key]));
     }
-
-    const verify = await api.call('GET', '/admin/ledger/verify', { token: admin, what: 'ledger verify' });
+    say(`    ${r.rawUniform.command.replace('rawUniform', '<mix>')} (the app's database)`);
     say(
-      `ledger verify: ${verify.ok ? 'ok' : `NOT ok, ${verify.mismatches.length} mismatches`} ` +
-        `(${verify.checked_entries} entries, ${verify.checked_accounts} accounts)`,
+      '    post_entry alone: the one statement the app runs per posting, from pgbench on the same database\n' +
+        '    (its accounts looked up by subselect in public.bench_*, work the app does not do).',
     );
+    await dropBenchTables(db);
+    tables = false;
+    await verifyLedger(admin);
+
+    if (preloadTo !== undefined) {
+      await preload(db, preloadTo, accounts);
+      await http('httpPreloaded', uniformTransfers(api, customers));
+      await verifyLedger(admin);
+    }
+    targets(r);
   } finally {
+    if (tables) await dropBenchTables(db).catch(() => undefined);
+    if (scratch.created) {
+      await db
+        .query(`DROP DATABASE IF EXISTS ${scratch.name} WITH (FORCE)`)
+        .catch((err) =>
+          process.stderr.write(`bench:transfers: could not drop ${scratch.name}: ${err.message}\n`),
+        );
+    }
     await db.end();
     api.agent.destroy();
   }
@@ -327,11 +579,13 @@ async function main() {
 
 main().catch((err) => {
   const message =
-    err instanceof Stop || err.code
+    err instanceof Stop
       ? err.message
       : ['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET'].includes(err.code)
         ? `cannot reach ${url} (${err.code})`
-        : (err.stack ?? err.message);
+        : err.code
+          ? err.message
+          : (err.stack ?? err.message);
   process.stderr.write(`bench:transfers: ${message}\n`);
-  process.exit(1);
+  process.exit(interrupted ? 130 : 1);
 });

@@ -94,6 +94,22 @@ function uniformTransfers(api, customers) {
 }
 
 /**
+ * The hot customer-account mix: loop i, as customer i (modulo), POST /transactions from one of its
+ * accounts to the one account `to` (not one of theirs), 1 to 100 pence.
+ */
+function transfersInto(api, customers, to) {
+  return (i) => {
+    const me = customers[i % customers.length];
+    const from = me.accounts[randomInt(me.accounts.length)].id;
+    return api.request('POST', '/transactions', {
+      token: me.token,
+      idempotent: true,
+      body: { from_account_id: from, to_account_id: to, amount: randomInt(1, 101), currency: 'GBP' },
+    });
+  };
+}
+
+/**
  * `clients` loops calling request(i) for warmupMs + `seconds`; counts what completes in the last
  * `seconds` (as pgbench -T counts what completes in its run), so the rate is count / seconds.
  * Resolves to { rate: `ok` (201) answers per second, latencies (ms, sorted), statuses }.
@@ -142,4 +158,15 @@ async function outboxDrained(db, { schema = 'transactions', stopped = () => fals
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const ms = (v) => (v === undefined ? '-' : `${v.toFixed(1)} ms`);
 
-module.exports = { PASSWORD, FUNDING, pool, setupCustomers, uniformTransfers, drive, outboxDrained, pct, ms };
+module.exports = {
+  PASSWORD,
+  FUNDING,
+  pool,
+  setupCustomers,
+  uniformTransfers,
+  transfersInto,
+  drive,
+  outboxDrained,
+  pct,
+  ms,
+};
