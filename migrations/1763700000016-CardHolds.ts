@@ -120,7 +120,7 @@ LANGUAGE sql IMMUTABLE AS $$
 $$`;
 
 /** The ledger row as the poster hands it to the balance cache, now with what is held. */
-const ACCOUNT_JSON = `
+export const ACCOUNT_JSON = `
 CREATE OR REPLACE FUNCTION transactions.account_json(a transactions.ledger_accounts) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
   SELECT jsonb_build_object('id', a.id, 'kind', a.kind, 'owner_id', a.owner_id, 'currency', a.currency,
@@ -179,7 +179,7 @@ export const POST_ENTRY = replaceOnce(
  * new) the account for the balance cache. hold_id_reused: p_hold_id belongs to another network
  * transaction (a bug of the caller's).
  */
-const AUTHORISE_CARD = `
+export const AUTHORISE_CARD = `
 CREATE FUNCTION transactions.authorise_card(
   p_hold_id uuid, p_network_transaction_id text, p_card_id uuid, p_account uuid, p_owner uuid,
   p_amount bigint, p_currency char(3), p_merchant_name text, p_category text,

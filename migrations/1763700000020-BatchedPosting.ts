@@ -1,6 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { POST_PAYMENT } from './1763700000013-LedgerPayments';
 import {
+  ACCOUNT_JSON as ACCOUNT_JSON_BEFORE,
+  AUTHORISE_CARD as AUTHORISE_CARD_BEFORE,
   POST_ENTRY as POST_ENTRY_BEFORE,
   REFUND_CARD as REFUND_CARD_BEFORE,
 } from './1763700000016-CardHolds';
@@ -19,8 +21,12 @@ import { ledgerSql } from './ledger-sql';
  *   than a `replayed:` prefix, and a closed credit account is `credit_account_closed`.
  * - `post_payment` is dropped: a payment is a batch item (its key's refusal forgotten, as post_payment
  *   did) and its outcomes are mapped in TypeScript.
- * - `clear_card` and `refund_card` follow post_entry's new result; `authorise_card`, `release_hold` and
- *   `account_json` are unchanged, re-created from their files so that the files are the whole write path.
+ * - The available-balance rule gets one home, `available_balance_v01.sql`: `spendable` decides (post_entries'
+ *   and authorise_card's funds rules call it) and `available_balance` is what the API shows
+ *   (account_json carries it to the cache, and the application reads it with every ledger row instead of
+ *   computing it).
+ * - `clear_card` and `refund_card` follow post_entry's new result; `release_hold` is unchanged,
+ *   re-created from its file so that the files are the whole write path.
  */
 export class BatchedPosting1763700000020 implements MigrationInterface {
   name = 'BatchedPosting1763700000020';
@@ -31,6 +37,7 @@ export class BatchedPosting1763700000020 implements MigrationInterface {
     }
     await q.query(`ALTER TABLE transactions.idempotency_keys DROP COLUMN http_status`);
     for (const file of [
+      'available_balance_v01.sql',
       'account_json_v01.sql',
       'post_entries_v01.sql',
       'post_entry_v01.sql',
@@ -61,6 +68,10 @@ export class BatchedPosting1763700000020 implements MigrationInterface {
           WHEN 'account_frozen' THEN 409 WHEN 'already_reversed' THEN 409
           ELSE 422 END
        WHERE outcome IS NOT NULL`);
+    await q.query(ACCOUNT_JSON_BEFORE);
+    await q.query(AUTHORISE_CARD_BEFORE.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION'));
+    await q.query(`DROP FUNCTION transactions.available_balance`);
+    await q.query(`DROP FUNCTION transactions.spendable`);
     await q.query(POST_ENTRY_BEFORE);
     await q.query(POST_PAYMENT);
     await q.query(CLEAR_CARD_BEFORE);

@@ -27,7 +27,7 @@
  * - post_entry alone: pgbench calls transactions.post_entry as the app does for each of those three
  *   mixes, on the app's database: what the HTTP stack adds to the app's own SQL.
  * Then the ledger's verification (GET /admin/ledger/verify). With --preload N the ledger then grows to N
- * entries by direct SQL through transactions.post_entry (see preloadBatch), is vacuumed, and the HTTP
+ * entries by direct SQL through transactions.post_entries (see preloadBatch), is vacuumed, and the HTTP
  * uniform mix runs again. Last, each ratio against its target.
  * --minimal DIR: where minimal-schema.sql, minimal-transfer.sql and minimal-hot.sql are (default
  * ../shared/bench from the repository's root).
@@ -75,6 +75,8 @@ const SETUP_CONCURRENCY = 8;
 const WARMUP_MS = 2000;
 /** Entries per preload statement (one Postgres transaction). */
 const PRELOAD_BATCH = 2000;
+/** Postings per post_entries call in the preload (the app's own cap is LEDGER_BATCH_MAX_ITEMS). */
+const PRELOAD_ITEMS = 500;
 const PROGRESS_MS = 10000;
 const run = Date.now().toString(36);
 
@@ -254,12 +256,12 @@ const dropBenchTables = (db) => db.query('DROP TABLE IF EXISTS public.bench_acco
 
 /**
  * The preload's one call into the ledger, as one statement and one Postgres transaction: transfers
- * between random pairs of `accounts` ([{ id, owner }]), each posted by transactions.post_entry exactly as
- * the app posts a customer's transfer (the payer's owner checked, an idempotency key `${keys}<i>` under
- * that owner), until `count` have posted; it raises a notice "refused <n>" with the refusals on the way.
- * Their transaction.created events are marked published in the same transaction, so the relay never
- * sees them: the ledger grows, notifications and analytics do not. When the posting function changes,
- * this is the one place to change.
+ * between random pairs of `accounts` ([{ id, owner }]), posted by transactions.post_entries in batches
+ * of PRELOAD_ITEMS exactly as the app posts a customer's transfer (the payer's owner checked, an
+ * idempotency key `${keys}<i>` under that owner), until `count` have posted; it raises a notice
+ * "refused <n>" with the refusals on the way. Their transaction.created events are marked published in
+ * the same transaction, so the relay never sees them: the ledger grows, notifications and analytics do
+ * not. When the posting function changes, this is the one place to change.
  */
 function preloadBatch({ accounts, count: n, keys }) {
   const array = (values) => `'{${values.join(',')}}'::uuid[]`;
@@ -267,17 +269,25 @@ function preloadBatch({ accounts, count: n, keys }) {
 DECLARE
   ids uuid[] := ${array(accounts.map((a) => a.id))};
   owners uuid[] := ${array(accounts.map((a) => a.owner))};
-  a int; b int; i int := 0; posted int := 0; refused int := 0; r record;
+  i int := 0; posted int := 0; refused int := 0; res jsonb; ok int; asked int;
 BEGIN
   WHILE posted < ${n} LOOP
-    i := i + 1;
-    a := 1 + floor(random() * ${accounts.length})::int;
-    b := 1 + floor(random() * ${accounts.length - 1})::int;
-    IF b >= a THEN b := b + 1; END IF;
-    SELECT * INTO r FROM transactions.post_entry(gen_random_uuid(), 'transfer', ids[a], ids[b],
-      1 + floor(random() * 100)::bigint, 'GBP', NULL, NULL, NULL, NULL, owners[a], owners[a], NULL, false,
-      owners[a], '${keys}' || i, md5('${keys}' || i), '{"bench_preload": "${keys}"}');
-    IF r.outcome = 'posted' THEN posted := posted + 1; ELSE refused := refused + 1; END IF;
+    asked := least(${PRELOAD_ITEMS}, ${n} - posted);
+    SELECT transactions.post_entries(jsonb_agg(jsonb_build_object(
+             'entry_id', gen_random_uuid(), 'kind', 'transfer', 'debit', ids[x.a], 'credit', ids[x.b],
+             'amount', 1 + floor(random() * 100)::bigint, 'currency', 'GBP', 'initiated_by', owners[x.a],
+             'debit_owner', owners[x.a], 'idem_owner', owners[x.a], 'idem_key', '${keys}' || (i + x.g),
+             'request_hash', md5('${keys}' || (i + x.g)), 'headers', '{"bench_preload": "${keys}"}'::jsonb)
+           ORDER BY x.g))
+      INTO res
+      FROM (SELECT y.g, y.a, CASE WHEN y.b >= y.a THEN y.b + 1 ELSE y.b END AS b
+              FROM (SELECT g, 1 + floor(random() * ${accounts.length})::int AS a,
+                           1 + floor(random() * ${accounts.length - 1})::int AS b
+                      FROM generate_series(1, asked) g) y) x;
+    i := i + asked;
+    SELECT count(*) INTO ok FROM jsonb_array_elements(res -> 'items') e WHERE e ->> 'outcome' = 'posted';
+    posted := posted + ok;
+    refused := refused + asked - ok;
     IF refused > ${n} THEN RAISE EXCEPTION 'preload: % refused, % posted', refused, posted; END IF;
   END LOOP;
   -- created_at = now(): this transaction's start, which the pending-events index leads with.
@@ -311,7 +321,7 @@ async function preload(db, target, accounts) {
   const shares = Array.from({ length: workers }, (_, w) => rows.filter((_, j) => j % workers === w));
   say(
     `preload: growing the ledger from ${count(before)} to ${count(target)} entries by direct SQL through ` +
-      `transactions.post_entry (customer transfers between the ${rows.length} bench accounts, ` +
+      `transactions.post_entries (customer transfers between the ${rows.length} bench accounts, ` +
       `${count(PRELOAD_BATCH)} per transaction, ${many(workers, 'connection')}; their events marked published, ` +
       'not delivered)',
   );

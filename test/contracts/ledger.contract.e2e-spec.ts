@@ -20,6 +20,7 @@ import {
   type CardHoldRequest,
   type Currency,
   type PaymentPosting,
+  type TransactionCreatedEvent,
   type TransactionsApi,
 } from '@protobank/contracts';
 import { AppError, IdempotencyRetention } from '@protobank/platform';
@@ -203,8 +204,9 @@ describe('ledger and accounts contracts', () => {
     /** A payer with `funds` in a GBP account, a payee with an empty one, and a payment between them. */
     const setup = async (funds: number) => {
       const owner = randomUUID();
+      const payee = randomUUID();
       const from = await open(owner);
-      const to = await open(randomUUID());
+      const to = await open(payee);
       if (funds) await fund(from, funds);
       const payment: PaymentPosting = {
         key: `${randomUUID()}:2026-03-31`,
@@ -217,13 +219,13 @@ describe('ledger and accounts contracts', () => {
         reference: 'Rent',
         payee_name: 'Landlord',
       };
-      return { owner, from, to, payment };
+      return { owner, payee, from, to, payment };
     };
     const keyRows = async (owner: string) =>
       (await db.query('SELECT key FROM transactions.idempotency_keys WHERE owner_id = $1', [owner])).rows;
 
-    it('posts an internal payment, moves the money and refreshes the cached balances', async () => {
-      const { owner, from, to, payment } = await setup(5000);
+    it('posts an internal payment, moves the money, writes transaction.created exactly as its contract type has it and refreshes the cached balances', async () => {
+      const { owner, payee, from, to, payment } = await setup(5000);
       const result = await api().pay(payment);
       expect(result).toEqual({
         outcome: 'posted',
@@ -250,11 +252,33 @@ describe('ledger and accounts contracts', () => {
           initiated_by: owner,
         },
       ]);
+      // The event post_entries builds in SQL is exactly a TransactionCreatedEvent: every field of the
+      // contract's type, no other, each of its JSON type (the amount a JSON integer, not a string).
       const event = await db.query(
         `SELECT payload FROM transactions.outbox WHERE name = 'transaction.created' AND payload->>'transaction_id' = $1`,
         [result.transaction_id],
       );
       expect(event.rows).toHaveLength(1);
+      const payload = (event.rows[0] as { payload: TransactionCreatedEvent }).payload;
+      const expected: TransactionCreatedEvent = {
+        event_id: payload.event_id,
+        occurred_at: result.created_at,
+        transaction_id: result.transaction_id,
+        kind: 'standing_order',
+        from_account_id: from,
+        from_owner_id: owner,
+        to_account_id: to,
+        to_owner_id: payee,
+        amount: 1500,
+        currency: 'GBP',
+        reference: 'Rent',
+        merchant: null,
+        category: null,
+        reverses_id: null,
+        created_at: result.created_at,
+      };
+      expect(payload).toStrictEqual(expected);
+      expect(payload.event_id).toMatch(/^[0-9a-f-]{36}$/);
       const prefix = t.env.REDIS_KEY_PREFIX;
       for (const [id, balance] of [
         [from, '3500'],

@@ -8,7 +8,7 @@
 -- - the card's spend since the start of the bank day and of the bank month in p_time_zone (the amount
 --   of its holds active or cleared), plus this one, within p_daily_limit and p_monthly_limit (NULL: no
 --   limit), else limit_exceeded: read under the lock, so concurrent authorisations see each other;
--- - balance - held - amount >= -overdraft_limit, else insufficient_funds.
+-- - amount <= transactions.spendable (available_balance_v01.sql), else insufficient_funds.
 -- Approved: the hold is written and held += amount. Declined: the decline is written (status declined)
 -- so a retry replays it. Returns the decision, the hold id, whether it was replayed, and (approved and
 -- new) the account for the balance cache. hold_id_reused: p_hold_id belongs to another network
@@ -56,7 +56,7 @@ BEGIN
     IF (p_daily_limit IS NOT NULL AND v_day + p_amount > p_daily_limit)
        OR (p_monthly_limit IS NOT NULL AND v_month + p_amount > p_monthly_limit) THEN
       outcome := 'limit_exceeded';
-    ELSIF a.balance - a.held - p_amount < -a.overdraft_limit THEN
+    ELSIF p_amount > transactions.spendable(a.balance, a.held, a.overdraft_limit) THEN
       outcome := 'insufficient_funds';
     ELSE
       outcome := 'approved';

@@ -208,10 +208,9 @@ BEGIN
           AND (it.reverses = ANY (v_reversed)
                OR EXISTS (SELECT 1 FROM transactions.entries e WHERE e.reverses_id = it.reverses)) THEN
       v_outcome := 'already_reversed';
-    ELSIF a_limit[jd] IS NOT NULL AND NOT coalesce(it.ignore_funds, false)
-          AND a_balance[jd] - a_held[jd] - it.amount < -a_limit[jd] THEN
-      -- The available-balance rule (its one other home, for reading, is toState in ledger-rows.ts):
-      -- balance - held + overdraft limit. Held money (card authorisations not yet cleared) is spoken for.
+    ELSIF NOT coalesce(it.ignore_funds, false)
+          AND it.amount > transactions.spendable(a_balance[jd], a_held[jd], a_limit[jd]) THEN
+      -- available_balance_v01.sql has the rule. ignore_funds: a card clearing, money already owed.
       v_outcome := 'insufficient_funds';
     ELSE
       v_outcome := 'posted';

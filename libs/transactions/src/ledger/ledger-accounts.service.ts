@@ -32,7 +32,10 @@ import { writeStaffAction, type StaffActionDraft } from './staff-actions';
 /** Most lines one statement carries; a longer period is asked for in parts. */
 export const STATEMENT_MAX_LINES = 5000;
 
-const COLUMNS = 'id, kind, owner_id, currency, status, overdraft_limit, balance, held, version, frozen_by';
+/** A ledger row as LedgerAccountRow has it, with its available balance as SQL computes it (one home). */
+const COLUMNS =
+  'id, kind, owner_id, currency, status, overdraft_limit, balance, held, version, frozen_by, ' +
+  'transactions.available_balance(ledger_accounts) AS available';
 
 /** A staff change decided on the locked row: the SET clause (its parameters from $3) and what to audit. */
 interface Decision {

@@ -12,6 +12,11 @@ export interface LedgerAccountRow {
   balance: string | number;
   /** Sum of the account's active card holds (migration CardHolds). */
   held: string | number;
+  /**
+   * The available balance, as transactions.available_balance computes it (the rule's one home:
+   * libs/transactions/sql/available_balance_v01.sql); every read of a ledger row selects it.
+   */
+  available: string | number;
   version: string | number;
   /**
    * Who made the current freeze: read it through freezeAuthor. Left set after an unfreeze by an instance
@@ -24,26 +29,17 @@ export interface LedgerAccountRow {
 export const freezeAuthor = (row: LedgerAccountRow): string | null =>
   row.status === 'frozen' ? (row.frozen_by ?? null) : null;
 
-/**
- * The one place available_balance is computed (the SQL that decides, post_entry and authorise_card,
- * applies the same rule under the row lock): balance - held + overdraft limit while active.
- */
+/** A ledger row as the API shows it; its available balance is the one SQL computed with the row. */
 export function toState(row: LedgerAccountRow, asOf = new Date()): LedgerAccountState {
-  const balance = BigInt(row.balance);
-  const held = BigInt(row.held);
-  const limit = BigInt(row.overdraft_limit ?? 0);
-  const spendable = balance - held + limit;
   return {
     account_id: row.id,
     owner_id: row.owner_id ?? '',
     currency: row.currency,
     status: row.status,
-    balance,
-    overdraft_limit: limit,
-    held,
-    // Never negative: a limit lowered below what is owed (or a clearing above its hold) leaves nothing to
-    // spend, not a debt to spend.
-    available_balance: row.status === 'active' && spendable > 0n ? spendable : 0n,
+    balance: BigInt(row.balance),
+    overdraft_limit: BigInt(row.overdraft_limit ?? 0),
+    held: BigInt(row.held),
+    available_balance: BigInt(row.available),
     version: BigInt(row.version),
     as_of: asOf.toISOString(),
   };
