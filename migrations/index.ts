@@ -22,6 +22,7 @@ import { CardHolds1763700000016 } from './1763700000016-CardHolds';
 import { Cards1763700000017 } from './1763700000017-Cards';
 import { CardNetworkMessages1763700000018 } from './1763700000018-CardNetworkMessages';
 import { CardClearingOnce1763700000019 } from './1763700000019-CardClearingOnce';
+import { LedgerVerifyCheckpoints1763700000021 } from './1763700000021-LedgerVerifyCheckpoints';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -44,4 +45,5 @@ export const MIGRATIONS = [
   Cards1763700000017,
   CardNetworkMessages1763700000018,
   CardClearingOnce1763700000019,
+  LedgerVerifyCheckpoints1763700000021,
 ];

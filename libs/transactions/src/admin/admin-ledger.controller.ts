@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -24,7 +24,7 @@ import {
   type Caller,
 } from '@protobank/platform';
 import { TransactionDto, TransactionIdParams } from '../history/transaction.dto';
-import { DepositDto, LedgerVerifyDto, ReverseDto } from './admin-ledger.dto';
+import { DepositDto, LedgerVerifyDto, LedgerVerifyQuery, ReverseDto } from './admin-ledger.dto';
 import { AdminLedgerService } from './admin-ledger.service';
 import { LedgerVerifyService } from './ledger-verify.service';
 
@@ -94,9 +94,14 @@ export class AdminLedgerController {
   @ApiOperation({
     summary:
       "Recompute every balance from the postings, check every entry sums to zero and every account's held amount equals its active card holds",
+    description:
+      'By default from the last clean verification on (its checkpoint): the postings and entries since, and ' +
+      'every account row. A change to a posting or entry from before the checkpoint (which the append-only ' +
+      'triggers refuse) is found only by mode=full. A clean run becomes the next checkpoint.',
   })
   @ApiOkResponse({ type: LedgerVerifyDto })
-  verify() {
-    return this.verifier.verify();
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  verify(@Query() query: LedgerVerifyQuery): Promise<LedgerVerifyDto> {
+    return this.verifier.verify(undefined, query.mode ?? 'incremental');
   }
 }

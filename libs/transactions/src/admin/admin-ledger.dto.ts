@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { Currency } from '@protobank/contracts';
 import { IsAmount, IsCurrency, IsPlainText, Optional } from '@protobank/platform';
-import { IsUUID } from 'class-validator';
+import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { LowerCase } from '../transfer/transfer.dto';
+import { LEDGER_VERIFY_MODES, type LedgerVerifyMode } from './ledger-verify.service';
 
 export class DepositDto {
   @ApiProperty({ format: 'uuid' })
@@ -75,9 +76,47 @@ export class LedgerMismatchDto {
   @ApiProperty({ description: 'What is recorded' }) actual: string;
 }
 
+export class LedgerVerifyQuery {
+  @ApiPropertyOptional({
+    enum: LEDGER_VERIFY_MODES,
+    default: 'incremental',
+    description:
+      'incremental: what was posted since the last clean verification (its checkpoint), plus every account ' +
+      "row and active hold; a full run when there is no checkpoint yet. full: every posting and entry (long on a large ledger: minutes at a million entries, so past the edge's timeout; see the README)",
+  })
+  @IsOptional()
+  @IsIn(LEDGER_VERIFY_MODES, { message: `mode must be one of ${LEDGER_VERIFY_MODES.join(', ')}` })
+  mode?: LedgerVerifyMode;
+}
+
 export class LedgerVerifyDto {
   @ApiProperty() ok: boolean;
-  @ApiProperty({ type: 'integer' }) checked_accounts: number;
-  @ApiProperty({ type: 'integer' }) checked_entries: number;
+  @ApiProperty({ type: 'integer', description: 'Ledger accounts checked (every one, in either mode)' })
+  checked_accounts: number;
+  @ApiProperty({
+    type: 'integer',
+    description: 'Entries verified: up to the checkpoint (by earlier runs) and since it (by this one)',
+  })
+  checked_entries: number;
   @ApiProperty({ type: [LedgerMismatchDto] }) mismatches: LedgerMismatchDto[];
+  @ApiProperty({ enum: LEDGER_VERIFY_MODES, description: 'What this run was (the first one is full)' })
+  mode: LedgerVerifyMode;
+  @ApiProperty({
+    type: 'string',
+    format: 'date-time',
+    nullable: true,
+    example: '2026-12-01T22:00:00.000Z',
+    description:
+      'The checkpoint an incremental run continued from (when its snapshot was taken); null: a full run',
+  })
+  since: string | null;
+  @ApiProperty({
+    type: 'integer',
+    description: 'Entries this run read: those posted since the checkpoint (a full run: all of them)',
+  })
+  new_entries: number;
+  @ApiProperty({
+    description: 'Whether this run is now the checkpoint the next one continues from (when it is clean)',
+  })
+  checkpointed: boolean;
 }
