@@ -132,9 +132,20 @@ describe('ledger verification from checkpoints', () => {
     expect(next).toMatchObject({ ok: true, mode: 'incremental', new_entries: 1500, checkpointed: true });
     expect(next.since).toEqual(expect.any(String));
     expect(next.checked_entries).toBe(first.checked_entries + 1500);
+    // And on from the checkpoint an incremental run wrote.
+    await grow(300);
+    const again = await verify();
+    expect(again).toMatchObject({
+      ok: true,
+      mode: 'incremental',
+      new_entries: 300,
+      since: expect.any(String),
+    });
+    expect(again.since! > next.since!).toBe(true);
+    expect(again.checked_entries).toBe(next.checked_entries + 300);
     const full = await verify('full');
     expect(full.mode).toBe('full');
-    expect(verdict(full)).toEqual(verdict(next));
+    expect(verdict(full)).toEqual(verdict(again));
 
     // Nothing new: an incremental run reads nothing and still agrees.
     const idle = await verify();
