@@ -19,6 +19,8 @@ import type { Client } from 'pg';
 import request from 'supertest';
 import { bearer, firstAdmin, type Actor } from './support/actors';
 import { deposit, openAccount, transfer, verifiedCustomer } from './support/banking';
+import { lockWaiters } from './support/lock-waits';
+import { eventually } from './support/test-env';
 import { startTopology, type Running } from './support/topologies';
 
 interface Verification {
@@ -388,6 +390,88 @@ describe('ledger verification from checkpoints', () => {
     // Every transfer counted exactly once across the runs (plus the deposit before the first).
     const counted = runs.reduce((n, r) => n + r.new_entries, 0) + last.new_entries;
     expect(counted).toBe(posted);
+  });
+
+  it('runs a verification in the background: 202 at once, its result by id, one at a time', async () => {
+    await grow(50);
+    const jobs = () => request(running.baseUrl);
+    // The checkpoints' lock held here: the background run waits on it, running, until let go.
+    const holder = await running.t.db();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE transactions.ledger_checkpoints IN EXCLUSIVE MODE');
+      const started = await jobs().post('/admin/ledger/verifications').set(bearer(admin.token)).expect(202);
+      expect(started.body).toMatchObject({
+        mode: 'full',
+        status: 'running',
+        requested_by: admin.id,
+        finished_at: null,
+        result: null,
+        error: null,
+      });
+      await lockWaiters(db, 1, 'LOCK TABLE transactions.ledger_checkpoints%', 'the background run to wait');
+      const second = await jobs()
+        .post('/admin/ledger/verifications')
+        .query({ mode: 'incremental' })
+        .set(bearer(admin.token))
+        .expect(409);
+      expect(second.body.code).toBe('verification_running');
+      expect(
+        (
+          await jobs()
+            .get(`/admin/ledger/verifications/${started.body.id}`)
+            .set(bearer(admin.token))
+            .expect(200)
+        ).body.status,
+      ).toBe('running');
+      await holder.query('ROLLBACK');
+      const done = await eventually(
+        async () => {
+          const res = await jobs()
+            .get(`/admin/ledger/verifications/${started.body.id}`)
+            .set(bearer(admin.token))
+            .expect(200);
+          return res.body.status === 'running'
+            ? undefined
+            : (res.body as { status: string; result: Verification });
+        },
+        30_000,
+        'the background verification to end',
+      );
+      expect(done).toMatchObject({
+        status: 'completed',
+        mode: 'full',
+        error: null,
+        finished_at: expect.any(String),
+      });
+      expect(done.result).toMatchObject({ ok: true, mode: 'full', checkpointed: true });
+      expect(verdict(done.result)).toEqual(verdict(await verify()));
+    } finally {
+      await holder.end();
+    }
+    // An incremental one on request; then another may start.
+    const next = await jobs()
+      .post('/admin/ledger/verifications')
+      .query({ mode: 'incremental' })
+      .set(bearer(admin.token))
+      .expect(202);
+    expect(next.body.mode).toBe('incremental');
+    await jobs().get(`/admin/ledger/verifications/${randomUUID()}`).set(bearer(admin.token)).expect(404);
+    await jobs().get('/admin/ledger/verifications/not-a-uuid').set(bearer(admin.token)).expect(400);
+    await jobs()
+      .post('/admin/ledger/verifications')
+      .query({ mode: 'quick' })
+      .set(bearer(admin.token))
+      .expect(400);
+    await eventually(
+      async () =>
+        (await jobs().get(`/admin/ledger/verifications/${next.body.id}`).set(bearer(admin.token))).body
+          .status === 'completed'
+          ? true
+          : undefined,
+      30_000,
+      'the incremental background verification to complete',
+    );
   });
 
   /**

@@ -120,3 +120,43 @@ export class LedgerVerifyDto {
   })
   checkpointed: boolean;
 }
+
+export class LedgerVerificationJobQuery {
+  @ApiPropertyOptional({
+    enum: LEDGER_VERIFY_MODES,
+    default: 'full',
+    description:
+      'full (the reason to run one in the background), or incremental: as GET /admin/ledger/verify',
+  })
+  @IsOptional()
+  @IsIn(LEDGER_VERIFY_MODES, { message: `mode must be one of ${LEDGER_VERIFY_MODES.join(', ')}` })
+  mode?: LedgerVerifyMode;
+}
+
+export class LedgerVerificationJobDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ enum: LEDGER_VERIFY_MODES, example: 'full' }) mode: LedgerVerifyMode;
+  @ApiProperty({
+    enum: ['running', 'completed', 'failed'],
+    example: 'running',
+    description: 'completed: the verification ran to its end (result.ok says whether the ledger is clean)',
+  })
+  status: 'running' | 'completed' | 'failed';
+  @ApiProperty({ format: 'uuid', description: 'The staff member who asked for it' }) requested_by: string;
+  @ApiProperty({ format: 'date-time' }) started_at: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) finished_at: string | null;
+  @ApiProperty({
+    type: LedgerVerifyDto,
+    nullable: true,
+    description: 'What GET /admin/ledger/verify answers, once completed',
+  })
+  result: LedgerVerifyDto | null;
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'Why it did not complete' })
+  error: string | null;
+}
+
+export class LedgerVerificationIdParams {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID()
+  id: string;
+}
