@@ -82,7 +82,7 @@ export class LedgerVerifyQuery {
     default: 'incremental',
     description:
       'incremental: what was posted since the last clean verification (its checkpoint), plus every account ' +
-      "row and active hold; a full run when there is no checkpoint yet. full: every posting and entry (long on a large ledger: minutes at a million entries, so past the edge's timeout; see the README)",
+      "row and active hold; a full run when there is no checkpoint yet. full: every posting and entry (about 50 s at a million entries, past the edge's timeout: POST /admin/ledger/verifications runs one in the background)",
   })
   @IsOptional()
   @IsIn(LEDGER_VERIFY_MODES, { message: `mode must be one of ${LEDGER_VERIFY_MODES.join(', ')}` })
@@ -116,7 +116,8 @@ export class LedgerVerifyDto {
   })
   new_entries: number;
   @ApiProperty({
-    description: 'Whether this run is now the checkpoint the next one continues from (when it is clean)',
+    description:
+      'Whether this run is now the checkpoint the next one continues from: an incremental run (or the first) that is clean; a full run asked for only reads',
   })
   checkpointed: boolean;
 }
