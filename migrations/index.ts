@@ -23,6 +23,7 @@ import { Cards1763700000017 } from './1763700000017-Cards';
 import { CardNetworkMessages1763700000018 } from './1763700000018-CardNetworkMessages';
 import { CardClearingOnce1763700000019 } from './1763700000019-CardClearingOnce';
 import { BatchedPosting1763700000020 } from './1763700000020-BatchedPosting';
+import { LedgerVerifyCheckpoints1763700000021 } from './1763700000021-LedgerVerifyCheckpoints';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -46,4 +47,5 @@ export const MIGRATIONS = [
   CardNetworkMessages1763700000018,
   CardClearingOnce1763700000019,
   BatchedPosting1763700000020,
+  LedgerVerifyCheckpoints1763700000021,
 ];

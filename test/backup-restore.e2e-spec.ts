@@ -3,7 +3,8 @@
  * PgBouncer, as in production), `npm run backup`'s code (scripts/backup.js) takes a backup; the load goes
  * on after it, then `npm run restore`'s (apps/restore) restores it into a fresh database and rebuilds
  * analytics. Then:
- * - the restored ledger verifies clean (GET /admin/ledger/verify of a monolith on the restored database);
+ * - the restored ledger verifies clean (GET /admin/ledger/verify of a monolith on the restored database),
+ *   in full: the restore forgets the source's verification checkpoints;
  * - the backup is one snapshot of the source: every transfer answered 201 before the backup began is in
  *   it, the source went on past it, and every restored account's balance equals both the sum of its
  *   restored postings and the source's balance recomputed from the source's postings of exactly the
@@ -72,6 +73,17 @@ describe('restore drill (split)', () => {
     const load = await startTransferLoad(running, admin, PAIRS, 'drill');
     await eventually(async () => (load.committed.size >= 20 ? true : undefined), 60_000, '20 transfers');
 
+    // The transactions app's verification after boot has left a checkpoint: the backup carries it.
+    const sourceDb = await connect(running.t.databaseUrl);
+    await eventually(
+      async () =>
+        (await sourceDb.query('SELECT 1 FROM transactions.ledger_checkpoints LIMIT 1')).rowCount
+          ? true
+          : undefined,
+      60_000,
+      'a ledger verification checkpoint in the source',
+    );
+
     // The app environment, as the split apps have it: DATABASE_URL is PgBouncer, DATABASE_LISTEN_URL
     // the direct connection the backup must use. Run asynchronously: the load goes on meanwhile.
     const answeredBefore = [...load.committed];
@@ -115,6 +127,8 @@ describe('restore drill (split)', () => {
     expect(restore.stdout).toMatch(/^restored .+ and rebuilt analytics from \d+ ledger entries/m);
     const restoreSeconds = (Date.now() - restoreStarted) / 1000;
     expect(await redis.exists(staleBalance)).toBe(0);
+    // ...and the restore forgets it (checked below: the restored ledger's first checkpoint is a full run).
+    const restoredDb = await connect(restoredUrl);
 
     // A second restore into the same, now populated, database is refused, naming it.
     const again = await run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
@@ -221,6 +235,11 @@ describe('restore drill (split)', () => {
       .expect(200);
     expect(verify.body).toMatchObject({ ok: true, mismatches: [] });
     expect(verify.body.checked_entries).toBe(restoredEntries.length);
+    // Full, over exactly the restored entries (the restore's own context may be the one that ran it).
+    const firstCheckpoint = await restoredDb.query(
+      'SELECT mode, entries::int AS entries FROM transactions.ledger_checkpoints ORDER BY seq LIMIT 1',
+    );
+    expect(firstCheckpoint.rows).toEqual([{ mode: 'full', entries: restoredEntries.length }]);
     process.stdout.write(
       `restore drill: backup of ${written![2]} bytes in ${backupSeconds.toFixed(1)} s during transfers ` +
         `(${restoredEntries.length} entries in it, ${sourceCount} in the source by the end); restore with ` +

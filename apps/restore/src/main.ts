@@ -1,6 +1,7 @@
 /**
  * `npm run restore -- FILE`: restores a backup (`npm run backup`, or the backup container's) into an
- * empty database, then rebuilds analytics from the restored ledger. The database is the apps' direct
+ * empty database, then rebuilds analytics from the restored ledger (and forgets the ledger verification's
+ * checkpoints: the restored ledger's first verification is a full one). The database is the apps' direct
  * connection (DATABASE_LISTEN_URL, else DATABASE_URL, each also as *_FILE; never PgBouncer): created if
  * missing, refused if it holds any table. Redis (REDIS_URL, REDIS_KEY_PREFIX) is the one the apps will use.
  */
@@ -10,6 +11,7 @@ import { existsSync, statSync } from 'node:fs';
 import {
   clearBalanceCache,
   emptyDatabase,
+  forgetLedgerCheckpoints,
   migrate,
   pgRestore,
   rebuildAnalytics,
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
   logger.info({ file, database }, 'restoring');
   pgRestore(file, url);
   const applied = await migrate(config, url);
+  await forgetLedgerCheckpoints(url);
   logger.info(
     { migrations: applied, seconds: (Date.now() - started) / 1000 },
     'restored; rebuilding analytics',

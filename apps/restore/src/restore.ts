@@ -166,6 +166,21 @@ export async function rebuildAnalytics(
 }
 
 /**
+ * Forgets the ledger verification's checkpoints (migration LedgerVerifyCheckpoints), so that the first
+ * verification of the restored ledger reads all of it: a checkpoint vouches for the rows it saw in the
+ * source database, not for what a backup file brought back.
+ */
+export async function forgetLedgerCheckpoints(url: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('TRUNCATE transactions.ledger_checkpoint_accounts, transactions.ledger_checkpoints');
+  } finally {
+    await client.end();
+  }
+}
+
+/**
  * Deletes the balance cache's entries (REDIS_KEY_PREFIX + balance:*). They are versioned by the ledger
  * row's version, and a restored row's version is older than one cached before the restore, so such an
  * entry would refuse every newer write and answer a balance the ledger no longer has until its TTL ran

@@ -3,6 +3,7 @@ import { TRANSACTIONS_API } from '@protobank/contracts';
 import { idempotencyKeysIn, outboxFor } from '@protobank/platform';
 import { AdminLedgerController } from './admin/admin-ledger.controller';
 import { AdminLedgerService } from './admin/admin-ledger.service';
+import { LedgerVerificationJobs } from './admin/ledger-verification-jobs';
 import { LedgerVerifySchedule } from './admin/ledger-verify.schedule';
 import { LedgerVerifyService } from './admin/ledger-verify.service';
 import { HistoryController } from './history/history.controller';
@@ -32,6 +33,7 @@ import { TransferService } from './transfer/transfer.service';
     AdminLedgerService,
     LedgerVerifyService,
     LedgerVerifySchedule,
+    LedgerVerificationJobs,
     // Payments' keys ('payment <order>:<due date>', migration LedgerPayments) and the card network's
     // ('card-clearing <id>', 'card-refund <id>', migration CardHolds) never expire: a posting replays
     // however late it is asked for again. Word for word the predicate of idempotency_keys_expiring_idx.

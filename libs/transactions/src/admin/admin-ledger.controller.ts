@@ -1,5 +1,6 @@
-import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
@@ -24,8 +25,17 @@ import {
   type Caller,
 } from '@protobank/platform';
 import { TransactionDto, TransactionIdParams } from '../history/transaction.dto';
-import { DepositDto, LedgerVerifyDto, ReverseDto } from './admin-ledger.dto';
+import {
+  DepositDto,
+  LedgerVerificationIdParams,
+  LedgerVerificationJobDto,
+  LedgerVerificationJobQuery,
+  LedgerVerifyDto,
+  LedgerVerifyQuery,
+  ReverseDto,
+} from './admin-ledger.dto';
 import { AdminLedgerService } from './admin-ledger.service';
+import { LedgerVerificationJobs } from './ledger-verification-jobs';
 import { LedgerVerifyService } from './ledger-verify.service';
 
 @ApiTags('ledger (staff)')
@@ -38,6 +48,7 @@ export class AdminLedgerController {
   constructor(
     private readonly admin: AdminLedgerService,
     private readonly verifier: LedgerVerifyService,
+    private readonly verifications: LedgerVerificationJobs,
   ) {}
 
   @Post('deposits')
@@ -94,9 +105,43 @@ export class AdminLedgerController {
   @ApiOperation({
     summary:
       "Recompute every balance from the postings, check every entry sums to zero and every account's held amount equals its active card holds",
+    description:
+      'By default from the last clean verification on (its checkpoint): the postings and entries since, and ' +
+      'every account row. A change to a posting or entry from before the checkpoint (which the append-only ' +
+      'triggers refuse) is found only by mode=full. A clean run becomes the next checkpoint.',
   })
   @ApiOkResponse({ type: LedgerVerifyDto })
-  verify() {
-    return this.verifier.verify();
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  verify(@Query() query: LedgerVerifyQuery): Promise<LedgerVerifyDto> {
+    return this.verifier.verify(undefined, query.mode ?? 'incremental');
+  }
+
+  @Post('ledger/verifications')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Verify the ledger in the background (by default in full), and follow it by its id',
+    description:
+      "A full run at a million entries outlasts the edge's read timeout: this answers at once with the " +
+      'running verification; GET /admin/ledger/verifications/{id} has its result once completed. One at a time.',
+  })
+  @ApiAcceptedResponse({ type: LedgerVerificationJobDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'verification_running' })
+  startVerification(
+    @CurrentCaller() caller: Caller,
+    @Query() query: LedgerVerificationJobQuery,
+  ): Promise<LedgerVerificationJobDto> {
+    return this.verifications.start(caller, query.mode ?? 'full');
+  }
+
+  @Get('ledger/verifications/:id')
+  @ApiOperation({
+    summary: 'Where a background verification stands: running, completed (with its result) or failed',
+  })
+  @ApiOkResponse({ type: LedgerVerificationJobDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  verification(@Param() params: LedgerVerificationIdParams): Promise<LedgerVerificationJobDto> {
+    return this.verifications.get(params.id);
   }
 }

@@ -7,7 +7,16 @@ import type { LedgerVerification, LedgerVerifyService } from './ledger-verify.se
 jest.mock('@protobank/platform', () => ({ withSessionLock: jest.fn() }));
 const lock = jest.mocked(withSessionLock);
 
-const CLEAN: LedgerVerification = { ok: true, checked_accounts: 0, checked_entries: 0, mismatches: [] };
+const CLEAN: LedgerVerification = {
+  ok: true,
+  checked_accounts: 0,
+  checked_entries: 0,
+  mismatches: [],
+  mode: 'incremental',
+  since: null,
+  new_entries: 0,
+  checkpointed: true,
+};
 const logger = { debug: jest.fn(), warn: jest.fn(), error: jest.fn() } as unknown as Logger;
 
 function schedule(minutes: number, verify: (signal?: AbortSignal) => Promise<LedgerVerification>) {
