@@ -24,8 +24,8 @@
  * - HTTP hot system account: POST /admin/deposits to a random account, every one debiting the cash system
  *   account (16 shards);
  * - HTTP hot customer account: POST /transactions, client i as customer i, every one to the payee;
- * - post_entry alone: pgbench calls transactions.post_entry as the app does for each of those three
- *   mixes, on the app's database: what the HTTP stack adds to the app's own SQL.
+ * - post_entry alone: pgbench calls transactions.post_entry (a batch of one) with the app's items for
+ *   each of those three mixes, on the app's database: the app's SQL, one posting per transaction.
  * Then the ledger's verification (GET /admin/ledger/verify). With --preload N the ledger then grows to N
  * entries by direct SQL through transactions.post_entries (see preloadBatch), is vacuumed, and the HTTP
  * uniform mix runs again. Last, each ratio against its target.
@@ -560,8 +560,8 @@ async function main() {
     }
     say(`    ${r.rawUniform.command.replace('rawUniform', '<mix>')} (the app's database)`);
     say(
-      '    post_entry alone: the one statement the app runs per posting, from pgbench on the same database\n' +
-        '    (its accounts looked up by subselect in public.bench_*, work the app does not do).',
+      "    post_entry alone: the app's posting SQL, one posting per transaction (no batching), from pgbench\n" +
+        '    on the same database (its accounts looked up by subselect in public.bench_*, work the app does not do).',
     );
     await dropBenchTables(db);
     tables = false;
