@@ -8,13 +8,38 @@
  * closed, and the durable queues are there again after the next start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { processes } from './processes';
 
 const DEBIAN_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
+/**
+ * How long a boot may take. A node boots in 5-10 s on an idle machine; on this 2-core one, beside the
+ * suites that run in parallel with this one, a boot took over a minute (a run of 2026-12-01).
+ */
+const BOOT_DEADLINE_MS = 180_000;
+
+/** The end of each log the node wrote, for the error when it did not start (the files go with the suite). */
+function logTails(files: string[]): string {
+  return files
+    .filter((f) => existsSync(f))
+    .map((f) => {
+      const lines = readFileSync(f, 'utf8').trimEnd().split('\n');
+      return `--- ${f} (last ${Math.min(lines.length, 25)} lines)\n${lines.slice(-25).join('\n')}`;
+    })
+    .join('\n');
+}
 
 export interface PrivateRabbit {
   /** The AMQP URL of this node (guest on loopback). */
@@ -66,14 +91,19 @@ export async function startPrivateRabbit(label: string): Promise<PrivateRabbit> 
 
   const start = async () => {
     const out = openSync(logFile, 'a');
-    const started = spawn(server, [], { env, stdio: ['ignore', out, out] });
+    // Its own process group: a boot given up on is killed whole (the script and the Erlang VM under it).
+    const started = spawn(server, [], { env, stdio: ['ignore', out, out], detached: true });
     child = started;
     const exited = new Promise<void>((resolve) => started.once('exit', () => resolve()));
-    for (let i = 0; !(await processes.portAnswers(port)); i++) {
+    const deadline = Date.now() + BOOT_DEADLINE_MS;
+    while (!(await processes.portAnswers(port))) {
       const gone = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(r, 200))]);
-      if (gone || i > 300) {
-        started.kill('SIGKILL');
-        throw new Error(`the private RabbitMQ node did not start: see ${logFile} and ${join(dir, 'log')}`);
+      if (gone || Date.now() > deadline) {
+        if (!gone) process.kill(-started.pid!, 'SIGKILL');
+        const logs = [logFile, ...readdirSync(join(dir, 'log')).map((f) => join(dir, 'log', f))];
+        throw new Error(
+          `the private RabbitMQ node ${gone ? 'exited before it' : `did not within ${BOOT_DEADLINE_MS / 1000} s`} accept connections\n${logTails(logs)}`,
+        );
       }
     }
   };
