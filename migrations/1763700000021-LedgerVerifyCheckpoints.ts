@@ -12,9 +12,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   posting committed after a checkpoint's snapshot has a higher version than any that snapshot saw,
  *   however early its transaction began.
  *
- * - `ledger_verifications`: staff's verifications run in the background (POST
- *   /admin/ledger/verifications, for a full run that outlasts the edge's timeout), one at a time, with
- *   their outcome.
+ * Staff's verifications in the background (POST /admin/ledger/verifications) are BullMQ jobs, not rows.
  *
  * Only the verification writes the checkpoints, under LOCK TABLE ledger_checkpoints (taken before its snapshot), so
  * verifications never overlap on them. No foreign key to ledger_accounts: its check would lock the
@@ -49,30 +47,9 @@ export class LedgerVerifyCheckpoints1763700000021 implements MigrationInterface 
         balance bigint NOT NULL,
         checkpoint_id uuid NOT NULL REFERENCES transactions.ledger_checkpoints (id)
       )`);
-
-    await q.query(`
-      CREATE TABLE transactions.ledger_verifications (
-        id uuid PRIMARY KEY,
-        mode text NOT NULL CHECK (mode IN ('full', 'incremental')),
-        status text NOT NULL CHECK (status IN ('running', 'completed', 'failed')),
-        requested_by uuid NOT NULL,
-        started_at timestamptz(3) NOT NULL DEFAULT now(),
-        heartbeat_at timestamptz(3) NOT NULL DEFAULT now(),
-        finished_at timestamptz(3),
-        result jsonb,
-        error text,
-        CHECK ((status = 'running') = (finished_at IS NULL)),
-        CHECK ((status = 'completed') = (result IS NOT NULL)),
-        CHECK ((status = 'failed') = (error IS NOT NULL))
-      )`);
-    await q.query(
-      `CREATE UNIQUE INDEX ledger_verifications_one_running ON transactions.ledger_verifications ((true))
-        WHERE status = 'running'`,
-    );
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP TABLE transactions.ledger_verifications`);
     await q.query(`DROP TABLE transactions.ledger_checkpoint_accounts`);
     await q.query(`DROP TABLE transactions.ledger_checkpoints`);
   }

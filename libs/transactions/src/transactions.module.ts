@@ -1,9 +1,15 @@
+import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { TRANSACTIONS_API } from '@protobank/contracts';
 import { idempotencyKeysIn, outboxFor } from '@protobank/platform';
+import { QueuesModule } from '@protobank/platform/queues';
 import { AdminLedgerController } from './admin/admin-ledger.controller';
 import { AdminLedgerService } from './admin/admin-ledger.service';
-import { LedgerVerificationJobs } from './admin/ledger-verification-jobs';
+import {
+  LEDGER_VERIFICATION_QUEUE,
+  LedgerVerificationJobs,
+  LedgerVerificationWorker,
+} from './admin/ledger-verification-jobs';
 import { LedgerVerifySchedule } from './admin/ledger-verify.schedule';
 import { LedgerVerifyService } from './admin/ledger-verify.service';
 import { HistoryController } from './history/history.controller';
@@ -22,6 +28,7 @@ import { TransferService } from './transfer/transfer.service';
  */
 @Global()
 @Module({
+  imports: [QueuesModule, BullModule.registerQueue({ name: LEDGER_VERIFICATION_QUEUE })],
   controllers: [TransferController, HistoryController, AdminLedgerController],
   providers: [
     Ledger,
@@ -34,6 +41,7 @@ import { TransferService } from './transfer/transfer.service';
     LedgerVerifyService,
     LedgerVerifySchedule,
     LedgerVerificationJobs,
+    LedgerVerificationWorker,
     // Payments' keys ('payment <order>:<due date>', migration LedgerPayments) and the card network's
     // ('card-clearing <id>', 'card-refund <id>', migration CardHolds) never expire: a posting replays
     // however late it is asked for again. Word for word the predicate of idempotency_keys_expiring_idx.

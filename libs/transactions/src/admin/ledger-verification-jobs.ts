@@ -1,15 +1,23 @@
-import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { InjectQueue, Processor } from '@nestjs/bullmq';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { AppError, LOGGER, type Caller } from '@protobank/platform';
+import { QueueWorker } from '@protobank/platform/queues';
+import type { Job, Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DataSource } from 'typeorm';
 import { LedgerVerifyService, type LedgerVerification, type LedgerVerifyMode } from './ledger-verify.service';
 
-/** A running verification beats this often while its process lives. */
-const HEARTBEAT_MS = 10_000;
-/** A running verification whose heartbeat is older than this was lost with its process. */
-export const VERIFICATION_STALE_SECONDS = 60;
+/** The transactions module's BullMQ queue of staff's background verifications. */
+export const LEDGER_VERIFICATION_QUEUE = 'ledger-verifications';
+/** One at a time: while one is waiting or running, another asked for is that one (BullMQ deduplication). */
+const ONE_AT_A_TIME = 'ledger-verification';
+/** How long a finished verification can still be read by its id. */
+const KEPT_SECONDS = 7 * 24 * 3600;
+
+export interface LedgerVerificationJobData {
+  mode: LedgerVerifyMode;
+  requested_by: string;
+}
 
 export interface LedgerVerificationJob {
   id: string;
@@ -22,110 +30,91 @@ export interface LedgerVerificationJob {
   error: string | null;
 }
 
-interface Row extends Omit<LedgerVerificationJob, 'started_at' | 'finished_at' | 'status'> {
-  status: string;
-  started_at: Date;
-  finished_at: Date | null;
-  stale: boolean;
-}
-
-const SELECT = `SELECT id, mode, status, requested_by, started_at, finished_at, result, error,
-       status = 'running' AND heartbeat_at < now() - interval '${VERIFICATION_STALE_SECONDS} seconds' AS stale
-  FROM transactions.ledger_verifications`;
-
 /**
  * Staff's verifications in the background (POST /admin/ledger/verifications): a full run at a million
- * entries outlasts the edge's read timeout, so it answers 202 at once and is followed by its id. One at a
- * time (a unique index on the running row), in the process that was asked; one whose process stopped
- * is reported failed once its heartbeat is stale, and no longer holds off another.
+ * entries outlasts the edge's read timeout, so it answers 202 at once and is followed by its id. A BullMQ
+ * job: one at a time by deduplication (a second asked for while one waits or runs is 409, naming it), run
+ * by LedgerVerificationWorker with concurrency 1, its result kept as the job's return value for
+ * KEPT_SECONDS. A run whose process died is BullMQ's stalled job: taken up again by the next worker, then
+ * failed.
  */
 @Injectable()
-export class LedgerVerificationJobs implements BeforeApplicationShutdown {
-  private readonly stop = new AbortController();
-  private readonly running = new Set<Promise<void>>();
-
+export class LedgerVerificationJobs implements OnApplicationBootstrap {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly verifier: LedgerVerifyService,
-    @Inject(LOGGER) private readonly logger: Logger,
+    @InjectQueue(LEDGER_VERIFICATION_QUEUE) private readonly queue: Queue<LedgerVerificationJobData>,
   ) {}
 
+  onApplicationBootstrap(): void {
+    // Without a listener BullMQ prints every failed connection attempt; readiness reports Redis.
+    this.queue.on('error', () => undefined);
+  }
+
   async start(caller: Caller, mode: LedgerVerifyMode): Promise<LedgerVerificationJob> {
-    await this.dataSource.query(
-      `UPDATE transactions.ledger_verifications SET status = 'failed', finished_at = now(),
-              error = 'abandoned: no heartbeat for ${VERIFICATION_STALE_SECONDS} s (its process stopped)'
-        WHERE status = 'running' AND heartbeat_at < now() - interval '${VERIFICATION_STALE_SECONDS} seconds'`,
-    );
     const id = randomUUID();
-    const [row] = (await this.dataSource.query(
-      `INSERT INTO transactions.ledger_verifications (id, mode, status, requested_by)
-       VALUES ($1, $2, 'running', $3) ON CONFLICT DO NOTHING RETURNING id`,
-      [id, mode, caller.user_id],
-    )) as { id: string }[];
-    if (!row) {
-      const [current] = (await this.dataSource.query(`${SELECT} WHERE status = 'running'`)) as Row[];
+    const job = await this.queue.add(
+      'verify',
+      { mode, requested_by: caller.user_id },
+      {
+        jobId: id,
+        deduplication: { id: ONE_AT_A_TIME },
+        attempts: 1,
+        removeOnComplete: { age: KEPT_SECONDS },
+        removeOnFail: { age: KEPT_SECONDS },
+      },
+    );
+    if (job.id !== id) {
       throw AppError.conflict(
         'verification_running',
-        `A ledger verification is already running (${current?.id ?? 'just finishing'}); follow it with GET /admin/ledger/verifications/{id}`,
+        `A ledger verification is already running (${job.id}); follow it with GET /admin/ledger/verifications/{id}`,
       );
     }
-    const done = this.run(id, mode).finally(() => this.running.delete(done));
-    this.running.add(done);
     return this.get(id);
   }
 
   async get(id: string): Promise<LedgerVerificationJob> {
-    const [row] = (await this.dataSource.query(`${SELECT} WHERE id = $1`, [id])) as Row[];
-    if (!row) throw AppError.notFound('verification');
-    const stale = row.stale;
+    const job = await this.queue.getJob(id);
+    if (!job) throw AppError.notFound('verification');
+    const state = await job.getState();
+    const status = state === 'completed' ? 'completed' : state === 'failed' ? 'failed' : 'running';
     return {
-      id: row.id,
-      mode: row.mode,
-      status: stale ? 'failed' : (row.status as LedgerVerificationJob['status']),
-      requested_by: row.requested_by,
-      started_at: row.started_at.toISOString(),
-      finished_at: row.finished_at?.toISOString() ?? null,
-      result: row.result,
-      error: stale
-        ? `abandoned: no heartbeat for ${VERIFICATION_STALE_SECONDS} s (its process stopped)`
-        : row.error,
+      id,
+      mode: job.data.mode,
+      status,
+      requested_by: job.data.requested_by,
+      started_at: new Date(job.processedOn ?? job.timestamp).toISOString(),
+      finished_at: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+      result: status === 'completed' ? (job.returnvalue as LedgerVerification) : null,
+      error: status === 'failed' ? job.failedReason : null,
     };
   }
+}
 
-  /** A run in progress is cancelled (its statement too) and marked failed, not left running. */
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stop.abort();
-    await Promise.allSettled([...this.running]);
+/** Runs the background verifications, one at a time; a shutdown cancels the one running (and its statement). */
+@Processor(LEDGER_VERIFICATION_QUEUE, { concurrency: 1 })
+export class LedgerVerificationWorker extends QueueWorker<LedgerVerificationJobData> {
+  private readonly stop = new AbortController();
+
+  constructor(
+    private readonly verifier: LedgerVerifyService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    super();
   }
 
-  private async run(id: string, mode: LedgerVerifyMode): Promise<void> {
-    const heartbeat = setInterval(() => {
-      void this.dataSource
-        .query(`UPDATE transactions.ledger_verifications SET heartbeat_at = now() WHERE id = $1`, [id])
-        .catch(() => undefined);
-    }, HEARTBEAT_MS);
-    heartbeat.unref();
+  async process(job: Job<LedgerVerificationJobData>): Promise<LedgerVerification> {
     try {
-      const result = await this.verifier.verify(this.stop.signal, mode);
-      await this.dataSource.query(
-        `UPDATE transactions.ledger_verifications SET status = 'completed', finished_at = now(), result = $2
-          WHERE id = $1`,
-        [id, JSON.stringify(result)],
-      );
+      return await this.verifier.verify(this.stop.signal, job.data.mode);
     } catch (err) {
-      const error = this.stop.signal.aborted
-        ? 'interrupted: the app stopped'
-        : `failed: ${err instanceof Error ? err.message : String(err)}`;
-      this.logger.warn({ err, verification: id }, 'ledger verification in the background did not complete');
-      await this.dataSource
-        .query(
-          `UPDATE transactions.ledger_verifications SET status = 'failed', finished_at = now(), error = $2
-            WHERE id = $1`,
-          [id, error],
-        )
-        .catch((e: unknown) => this.logger.warn({ err: e }, 'could not record the verification as failed'));
-    } finally {
-      clearInterval(heartbeat);
+      this.logger.warn(
+        { err, verification: job.id },
+        'ledger verification in the background did not complete',
+      );
+      throw this.stop.signal.aborted ? new Error('interrupted: the app stopped') : err;
     }
+  }
+
+  override async beforeApplicationShutdown(): Promise<void> {
+    this.stop.abort();
+    await super.beforeApplicationShutdown();
   }
 }
