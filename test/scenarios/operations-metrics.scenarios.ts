@@ -154,6 +154,7 @@ export function operationsMetricsScenarios(get: () => Running) {
         cards: 'card-hold-expiry',
         notifications: 'notification-deliveries',
         payments: 'payment-sweeps',
+        transactions: 'ledger-verifications',
       };
       for (const [service, queue] of Object.entries(queues)) {
         // Present from Redis's first answer (a scrape waits a second at most for it).
@@ -170,7 +171,7 @@ export function operationsMetricsScenarios(get: () => Running) {
         expect(found.every((s) => Number.isInteger(s.value) && s.value >= 0)).toBe(true);
       }
       // Apps without queues report none.
-      if (split()) expect(series(await scrape('transactions'), 'bullmq_jobs')).toEqual([]);
+      if (split()) expect(series(await scrape('accounts'), 'bullmq_jobs')).toEqual([]);
     });
 
     it('verifies the ledger after boot, and the gauge turns 0 on a mismatch, logged as an error', async () => {
