@@ -17,7 +17,15 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { bearer, firstAdmin, newCustomer, type Actor } from './support/actors';
-import { deposit, openAccount, promote, transfer, verifiedCustomer, type Account } from './support/banking';
+import {
+  deposit,
+  openAccount,
+  postDeposit,
+  promote,
+  transfer,
+  verifiedCustomer,
+  type Account,
+} from './support/banking';
 import { lockWaiters } from './support/lock-waits';
 import { eventually } from './support/test-env';
 import { startTopology, type Running } from './support/topologies';
@@ -129,6 +137,46 @@ describe('batched ledger under attack', () => {
     note(`[attack] raw \\u0000 reference -> ${raw.status} ${raw.body.code}`);
     expect(raw.status).toBe(400);
   });
+
+  it('answers hostile deposits and reversals with a 4xx, never a 500', async () => {
+    const asks: [number, () => Promise<request.Response>][] = [
+      [400, () => postDeposit(running, admin, depositBody({ amount: 2 ** 63 }))],
+      [400, () => postDeposit(running, admin, depositBody({ currency: 'XXX' }))],
+      [400, () => postDeposit(running, admin, depositBody({ reference: 'a\u0000b' }))],
+      [400, () => postDeposit(running, admin, depositBody({ reason: 'ok \ud800' }))],
+      [422, () => postDeposit(running, admin, depositBody({ currency: 'EUR' }))],
+      [404, () => postDeposit(running, admin, depositBody({ account_id: randomUUID() }))],
+      [400, () => reverse('not-a-uuid', {})],
+      [404, () => reverse(randomUUID(), {})],
+      [400, () => reverse(randomUUID(), { reference: '\u0000' })],
+    ];
+    for (const [status, ask] of asks) {
+      const res = await ask();
+      note(`[attack] staff route -> ${res.status} ${res.body.code}`);
+      expect(res.status).toBe(status);
+    }
+    const posted = await deposit(running, admin, aliceAcc, 10);
+    const first = await reverse(posted.id, {});
+    expect(first.status).toBe(201);
+    const twice = await reverse(posted.id, {});
+    expect(twice.status).toBe(409);
+    const ofReversal = await reverse(first.body.id as string, {});
+    expect(ofReversal.status).toBe(422);
+  });
+
+  const depositBody = (change: Record<string, unknown>) => ({
+    account_id: aliceAcc.id,
+    amount: 10,
+    currency: 'GBP',
+    reason: 'Test: hostile deposit',
+    ...change,
+  });
+  const reverse = (id: string, body: Record<string, unknown>) =>
+    request(running.baseUrl)
+      .post(`/admin/transactions/${id}/reverse`)
+      .set(bearer(admin.token))
+      .set('Idempotency-Key', randomUUID())
+      .send({ reason: 'Test: hostile reversal', ...body });
 
   it("keeps each request's outcome its own within one batch", async () => {
     const shared = randomUUID();
