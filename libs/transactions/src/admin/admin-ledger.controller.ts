@@ -108,12 +108,17 @@ export class AdminLedgerController {
     description:
       'By default from the last clean verification on (its checkpoint): the postings and entries since, and ' +
       'every account row. A change to a posting or entry from before the checkpoint (which the append-only ' +
-      'triggers refuse) is found only by mode=full. A clean run becomes the next checkpoint.',
+      'triggers refuse) is found only by mode=full. A clean run becomes the next checkpoint. One at a time ' +
+      '(each holds a database connection the postings share): another meanwhile is 409 verification_running.',
   })
   @ApiOkResponse({ type: LedgerVerifyDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'verification_running: one asked for here is still running (one at a time); see Retry-After',
+  })
   verify(@Query() query: LedgerVerifyQuery): Promise<LedgerVerifyDto> {
-    return this.verifier.verify(undefined, query.mode ?? 'incremental');
+    return this.verifier.verifyOnRequest(query.mode ?? 'incremental');
   }
 
   @Post('ledger/verifications')

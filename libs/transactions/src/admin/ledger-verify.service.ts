@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { LOGGER, MetricsService } from '@protobank/platform';
+import { AppError, LOGGER, MetricsService } from '@protobank/platform';
 import type { Logger } from 'pino';
 import type { Gauge } from 'prom-client';
 import { randomUUID } from 'node:crypto';
@@ -32,6 +32,31 @@ export class LedgerVerifyService {
     private readonly metrics: MetricsService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
+
+  /** The verification staff asked for over HTTP in this process, while it runs. */
+  private asked = false;
+
+  /**
+   * A verification staff asked for over HTTP (GET /admin/ledger/verify): one at a time in a process,
+   * another meanwhile is 409 verification_running with Retry-After. Each run holds a pooled connection
+   * for as long as it takes (a full run at a million entries, a minute; an incremental one waits for the
+   * run writing its checkpoint), and the postings draw on the same pool: unbounded, staff asking at once
+   * would leave every transfer waiting (503) until they finish.
+   */
+  async verifyOnRequest(mode: LedgerVerifyMode): Promise<LedgerVerification> {
+    if (this.asked) {
+      throw AppError.conflict(
+        'verification_running',
+        'A ledger verification asked for here is still running; try again when it is done, or follow one in the background with POST /admin/ledger/verifications',
+      ).withHeaders({ 'Retry-After': '5' });
+    }
+    this.asked = true;
+    try {
+      return await this.verify(undefined, mode);
+    } finally {
+      this.asked = false;
+    }
+  }
 
   /**
    * Verifies the ledger: from the newest checkpoint (`incremental`, a full run when there is none yet) or
