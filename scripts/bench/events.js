@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `npm run bench:events -- [transfers=200] [rate=20] [--url=http://...]`: how long a transfer takes to
- * become a notification. A benchmark, not a test: it prints figures and never fails on one.
+ * `npm run bench:events -- [transfers=200] [rate=20] [--url=http://...] [--only=monolith|split]
+ * [--in-flight=8] [--settle-s=30] [--to=id]`: how long a transfer takes to become a notification, and whether the consumers keep
+ * up. A benchmark, not a test: it prints figures and never fails on one.
  *
  * Without --url it needs dist/ (`npm run build`) and measures both topologies in turn, each on its own
  * scratch database (pb_bench_events_<random>, from BENCH_DATABASE_URL or postgres@127.0.0.1:5432), Redis
@@ -15,6 +16,8 @@
 const { randomInt, randomUUID } = require('node:crypto');
 const http = require('node:http');
 const { performance } = require('node:perf_hooks');
+const { clearInterval, setInterval } = require('node:timers');
+const { Client } = require('pg');
 const { Stop } = require('./lib/http');
 const { scratchRuns } = require('./lib/scratch');
 
@@ -23,8 +26,16 @@ const target = /^--url=(.+?)\/*$/.exec(args.find((a) => a.startsWith('--url=')) 
 const positional = args.filter((a) => !a.startsWith('--'));
 const transfers = Number(positional[0] ?? 200);
 const rate = Number(positional[1] ?? 20);
-const MAX_IN_FLIGHT = 8;
-const SETTLE_MS = 30000;
+const option = (name) => /^--[^=]+=(.+)$/.exec(args.find((a) => a.startsWith(`--${name}=`)) ?? '')?.[1];
+const MAX_IN_FLIGHT = Number(option('in-flight') ?? 8);
+const only = option('only');
+// By account number (the default) at most TRANSFER_MISS_LIMIT lookups may be in flight, the excess is
+// 429: --to=id sends to the receiver's account id, for more in flight than that.
+const BY_ID = option('to') === 'id';
+const SAMPLE_MS = 250;
+const NOTICES = 'TransactionNoticesHandler.onTransactionCreated';
+const MOVEMENTS = 'TransactionCreatedHandler.onTransactionCreated';
+const SETTLE_MS = Number(option('settle-s') ?? 30) * 1000;
 const PASSWORD = 'correct horse battery staple';
 const TYPES = { sender: 'transaction.sent', receiver: 'transaction.received' };
 const run = Date.now().toString(36);
@@ -123,8 +134,62 @@ async function stored(base, token, type, ids) {
   return found;
 }
 
-/** Setup, load, settle; returns the latencies of each kind, sorted. */
-async function measure(base) {
+/**
+ * Every SAMPLE_MS from the start of the load (printed each second): transfers answered 201 so far, and (with the database at
+ * hand: a scratch run) the events the notifications and analytics consumers have applied since (their
+ * inbox rows), else the transfers whose both notifications reached the streams. The backlog is the
+ * difference: what the ledger committed and the consumers have not turned into notifications yet.
+ */
+function sampler(databaseUrl, answered, arrived) {
+  const samples = [];
+  let db;
+  let timer;
+  let base = { notices: 0, movements: 0 };
+  const count = async () => {
+    if (!db) {
+      const streamed = Math.min(arrived.sender.size, arrived.receiver.size);
+      return { notices: streamed, movements: undefined };
+    }
+    const { rows } = await db.query(
+      `SELECT (SELECT count(*) FROM notifications.inbox WHERE consumer = $1)::int AS notices,
+              (SELECT count(*) FROM analytics.inbox WHERE consumer = $2)::int AS movements`,
+      [NOTICES, MOVEMENTS],
+    );
+    return rows[0];
+  };
+  return {
+    async start(t0) {
+      if (databaseUrl) {
+        db = new Client({ connectionString: databaseUrl });
+        await db.connect();
+        base = await count();
+      }
+      const tick = async () => {
+        const c = await count().catch(() => undefined);
+        if (c) {
+          samples.push({
+            t: (performance.now() - t0) / 1000,
+            committed: answered.size,
+            notices: c.notices - base.notices,
+            movements: c.movements === undefined ? undefined : c.movements - base.movements,
+          });
+        }
+      };
+      await tick();
+      timer = setInterval(() => void tick(), SAMPLE_MS);
+      return tick;
+    },
+    async stop(tick) {
+      clearInterval(timer);
+      await tick?.();
+      await db?.end().catch(() => undefined);
+      return samples;
+    },
+  };
+}
+
+/** Setup, load, settle; returns the latencies of each kind, sorted, and the backlog samples. */
+async function measure(base, databaseUrl) {
   // An app we started creates its first admin in the background after start-up: a 401 means not yet
   // (failed logins lock an e-mail, so only there, where LOGIN_MAX_FAILURES is raised, is it retried).
   const credentials = { email: process.env.ADMIN_EMAIL, password: process.env.ADMIN_PASSWORD };
@@ -163,13 +228,17 @@ async function measure(base) {
   const answered = new Map(); // transaction id -> { committed: Postgres ms, at: 201 arrival time }
   const statuses = {};
   const pending = new Set();
+  const backlog = sampler(databaseUrl, answered, arrived);
   const t0 = performance.now();
+  const tick = await backlog.start(t0);
   for (let i = 0; i < transfers && !runs.interrupted; i++) {
     await sleep(Math.max(0, t0 + (i * 1000) / rate - performance.now()));
     while (pending.size >= MAX_IN_FLIGHT) await Promise.race(pending);
     const body = {
       from_account_id: sender.account.id,
-      to_account_number: receiver.account.account_number,
+      ...(BY_ID
+        ? { to_account_id: receiver.account.id }
+        : { to_account_number: receiver.account.account_number }),
       amount: randomInt(1, 101),
       currency: 'GBP',
     };
@@ -192,6 +261,10 @@ async function measure(base) {
   const ids = new Set(answered.keys());
   const settleBy = Date.now() + SETTLE_MS;
   let lists;
+  // The streams tell when everything arrived; the lists (a page per 100) are read only then, so reading
+  // them does not load the app while its consumers are still catching up.
+  const streamed = () => ['sender', 'receiver'].every((w) => arrived[w].size >= ids.size);
+  while (!streamed() && !runs.interrupted && Date.now() < settleBy) await sleep(200);
   for (;;) {
     lists = {
       sender: await stored(base, sender.token, TYPES.sender, ids),
@@ -203,6 +276,7 @@ async function measure(base) {
     if (done || runs.interrupted || Date.now() > settleBy) break;
     await sleep(500);
   }
+  const samples = await backlog.stop(tick);
   // Both parties' notifications are stored in one transaction (same now()): one row for the two.
   const rows = {
     'commit -> stored': [...lists.sender, ...lists.receiver].map(
@@ -215,18 +289,67 @@ async function measure(base) {
       .map(([id, at]) => at - answered.get(id).at);
   }
   for (const l of Object.values(rows)) l.sort((a, b) => a - b);
-  return { rows, expected: ids.size, seconds, statuses };
+  return { rows, expected: ids.size, seconds, statuses, samples };
 }
 
 function report(label, r) {
   const achieved = (r.expected / r.seconds).toFixed(1);
   say(`\n${label}: ${transfers} transfers in ${r.seconds.toFixed(1)} s (${achieved}/s answered 201)`);
   say(`  statuses ${JSON.stringify(r.statuses)}`);
-  say(`  ${''.padEnd(20)}${['p50', 'p95', 'max'].map((h) => h.padStart(10)).join('')}      count`);
+  say(`  ${''.padEnd(20)}${['p50', 'p95', 'p99', 'max'].map((h) => h.padStart(10)).join('')}      count`);
   for (const [name, l] of Object.entries(r.rows)) {
     const expected = name === 'commit -> stored' ? 2 * r.expected : r.expected;
-    const cells = [pct(l, 50), pct(l, 95), l[l.length - 1]].map((v) => ms(v).padStart(10)).join('');
+    const cells = [pct(l, 50), pct(l, 95), pct(l, 99), l[l.length - 1]]
+      .map((v) => ms(v).padStart(10))
+      .join('');
     say(`  ${name.padEnd(20)}${cells}  ${`${l.length}/${expected}`.padStart(9)}`);
+  }
+  reportBacklog(r);
+}
+
+/**
+ * The backlog each second, whether it stayed bounded, and the rates: the consumers' while the load ran
+ * and, if a backlog was left, while they drained it with no load (their own sustained rate).
+ */
+function reportBacklog(r) {
+  const s = r.samples;
+  if (!s?.length) return;
+  const db = s[0].movements !== undefined;
+  const what = db ? 'events applied (notifications inbox / analytics inbox)' : 'transfers streamed to both';
+  say(`  backlog each second: committed transfers - ${what}`);
+  say(
+    `  ${'t (s)'.padStart(7)}${'committed'.padStart(11)}${'notified'.padStart(10)}${db ? 'analysed'.padStart(10) : ''}${'backlog'.padStart(9)}`,
+  );
+  let printed = -1;
+  for (const [i, x] of s.entries()) {
+    if (Math.floor(x.t) === printed && i !== s.length - 1) continue;
+    printed = Math.floor(x.t);
+    const cells = [x.committed, x.notices, ...(db ? [x.movements] : []), x.committed - x.notices];
+    say(
+      `  ${x.t.toFixed(1).padStart(7)}${cells.map((c, i) => String(c).padStart(i === 0 ? 11 : i === cells.length - 1 ? 9 : 10)).join('')}`,
+    );
+  }
+  const during = s.filter((x) => x.t <= r.seconds + 0.5);
+  const third = Math.max(1, Math.floor(during.length / 3));
+  const mean = (xs) => xs.reduce((a, x) => a + (x.committed - x.notices), 0) / xs.length;
+  const early = mean(during.slice(0, third));
+  const late = mean(during.slice(-third));
+  const peak = Math.max(...s.map((x) => x.committed - x.notices));
+  const bounded = late <= Math.max(2 * early, early + 50);
+  say(
+    `  backlog: peak ${peak}; mean ${early.toFixed(0)} in the load's first third, ${late.toFixed(0)} in its last: ${bounded ? 'bounded' : 'GROWING (the consumers fall behind this rate)'}`,
+  );
+  const end = during[during.length - 1];
+  say(
+    `  consumers during the load: ${(end.notices / r.seconds).toFixed(0)} events/s notified (ledger ${(end.committed / r.seconds).toFixed(0)}/s)`,
+  );
+  const left = end.committed - end.notices;
+  const drained = s.find((x) => x.t > end.t && x.notices >= x.committed);
+  const last = drained ?? s[s.length - 1];
+  if (left > 50 && last.t > end.t) {
+    say(
+      `  after the load: ${left} left, ${drained ? 'drained' : `${last.committed - last.notices} still left`} after ${(last.t - end.t).toFixed(1)} s: ${((last.notices - end.notices) / (last.t - end.t)).toFixed(0)} events/s (the consumers' own rate, sampled every ${SAMPLE_MS} ms)`,
+    );
   }
 }
 
@@ -248,8 +371,8 @@ async function main() {
     if (missing.length) throw new Stop(`dist/ lacks ${missing.join(', ')}: run \`npm run build\` first`);
     process.env.ADMIN_EMAIL = `admin.${run}@protobank.test`;
     process.env.ADMIN_PASSWORD = 'a-bench-admin-passphrase';
-    for (const kind of ['monolith', 'split'])
-      await once(kind, () => runs.start(kind).then(({ base }) => measure(base)));
+    for (const kind of ['monolith', 'split'].filter((k) => !only || k === only))
+      await once(kind, () => runs.start(kind).then(({ base, databaseUrl }) => measure(base, databaseUrl)));
   }
   say(
     `\nhow: ${transfers} transfers sender -> receiver started at ${rate}/s (open loop, at most ${MAX_IN_FLIGHT} in flight),\n` +

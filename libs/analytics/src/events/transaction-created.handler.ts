@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import type { TransactionCreatedEvent } from '@protobank/contracts';
-import { InboxService, OnEvent } from '@protobank/platform';
+import { InboxService, OnEventBatch } from '@protobank/platform';
 import type { EntityManager } from 'typeorm';
 import type { DaySummary, SummaryVersion } from '../summaries/day-summary';
 import { readRollups } from '../summaries/rollup-reads';
@@ -22,37 +22,46 @@ export class TransactionCreatedHandler {
     private readonly cache: SummaryCache,
   ) {}
 
-  @OnEvent('transaction.created')
-  async onTransactionCreated(event: TransactionCreatedEvent): Promise<void> {
-    const movements = movementsOf(event);
-    if (movements.length === 0) return;
-    const changed: { userId: string; at: SummaryVersion; day: DaySummary }[] = [];
-    await this.inbox.once('analytics', CONSUMER, event.event_id, async (m) => {
-      const users = [...new Set(movements.map((mv) => mv.user_id))].sort();
-      // The user rows are the lock that orders this user's events (taken in id order: two users, no
-      // deadlock) and the version that orders their copies in Redis. A rebuild's final step locks the
+  /**
+   * A batch of events in one transaction: one inbox statement, one version bump per user, one movement
+   * insert with its rollups, one read-back per user of the days the batch changed.
+   */
+  @OnEventBatch('transaction.created')
+  async onTransactionCreated(events: TransactionCreatedEvent[]): Promise<void> {
+    const withMovements = events.filter((e) => movementsOf(e).length > 0);
+    if (withMovements.length === 0) return;
+    const changed: { userId: string; at: SummaryVersion; days: DaySummary[] }[] = [];
+    await this.inbox.onceEach('analytics', CONSUMER, withMovements, async (m, fresh) => {
+      const movements = fresh.flatMap((e) => movementsOf(e));
+      const daysOf = new Map<string, Set<string>>();
+      for (const mv of movements) daysOf.set(mv.user_id, (daysOf.get(mv.user_id) ?? new Set()).add(mv.day));
+      const users = [...daysOf.keys()].sort();
+      // The user rows are the lock that orders this user's events (taken in id order: no deadlock between
+      // batches) and the version that orders their copies in Redis. A rebuild's final step locks the
       // whole table, so no event is half-way through while it recomputes.
       // Waiting longer than this (a rebuild's swap holds the table) gives the connection back and lets
       // the delivery be retried, rather than pin a pooled connection other work needs.
       await m.query(`SET LOCAL lock_timeout = '2s'`);
-      for (const userId of users) await this.bumpVersion(m, userId);
+      await this.bumpVersions(m, users);
       await recordMovements(m, movements);
       // Read back under the lock: no other event of these users can change these days before commit.
       for (const userId of users) {
-        const read = await readRollups(m, userId, [movements[0].day]);
-        changed.push({ userId, at: read.at, day: read.days[0] });
+        const read = await readRollups(m, userId, [...daysOf.get(userId)!].sort());
+        changed.push({ userId, at: read.at, days: read.days });
       }
     });
     // After commit, since a copy written before could outlive a rollback. A Redis failure is logged,
     // never thrown: the rollups are the truth (see SummaryCache.write).
-    for (const c of changed) await this.cache.write(c.userId, c.at, [c.day]);
+    for (const c of changed) await this.cache.write(c.userId, c.at, c.days);
   }
 
-  private async bumpVersion(m: EntityManager, userId: string): Promise<void> {
+  /** One statement, users in id order (unique: a row is updated once per statement). */
+  private async bumpVersions(m: EntityManager, userIds: string[]): Promise<void> {
     await m.query(
-      `INSERT INTO analytics.user_versions AS u (user_id, version) VALUES ($1, 1)
+      `INSERT INTO analytics.user_versions AS u (user_id, version)
+       SELECT id, 1 FROM unnest($1::uuid[]) AS id ORDER BY id
        ON CONFLICT (user_id) DO UPDATE SET version = u.version + 1`,
-      [userId],
+      [userIds],
     );
   }
 }

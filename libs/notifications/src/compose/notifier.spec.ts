@@ -36,11 +36,15 @@ function setup(unavailable: Partial<Record<string, string>>) {
     },
   } as unknown as EntityManager;
   const inbox = {
-    once: async (_s: string, _c: string, id: string, effect: (m: EntityManager) => Promise<void>) => {
-      if (seen.has(id)) return false;
-      seen.add(id);
-      await effect(manager);
-      return true;
+    onceEach: async <E extends { event_id: string }>(
+      _s: string,
+      _c: string,
+      events: E[],
+      effect: (m: EntityManager, fresh: E[]) => Promise<void>,
+    ) => {
+      const fresh = events.filter((e) => !seen.has(e.event_id) && seen.add(e.event_id));
+      if (fresh.length) await effect(manager, fresh);
+      return fresh;
     },
   } as unknown as InboxService;
   const preferences = {

@@ -25,17 +25,28 @@ export class Notifier {
   ) {}
 
   async notify(consumer: string, eventId: string, drafts: Draft[]): Promise<void> {
+    await this.notifyEach(consumer, [{ event_id: eventId, drafts }]);
+  }
+
+  /**
+   * notify() for a batch of events, in ONE transaction (InboxService.onceEach): the drafts of the events
+   * not handled before are stored in one multi-row insert, their deliveries in another, and after commit
+   * the in-app pushes go out and the other jobs are added to the queue in one addBulk.
+   */
+  async notifyEach(consumer: string, events: { event_id: string; drafts: Draft[] }[]): Promise<void> {
     const jobs: DeliveryJob[] = [];
     const inApp: InAppDelivery[] = [];
-    await this.inbox.once('notifications', consumer, eventId, async (m) => {
+    await this.inbox.onceEach('notifications', consumer, events, async (m, fresh) => {
+      const drafts = fresh.flatMap((e) => e.drafts);
+      const sources = fresh.flatMap((e) => e.drafts.map(() => e.event_id));
       if (drafts.length === 0) return;
       const prefs = await this.preferences.forUsers(m, [...new Set(drafts.map((d) => d.user_id))]);
       const ids = drafts.map(() => randomUUID());
       const stored = (await m.query(
         `INSERT INTO notifications.notifications (id, user_id, category, type, title, body, data, source_event_id)
-         SELECT id, user_id, category, type, title, body, data, $7
-           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $8::jsonb[])
-             AS t(id, user_id, category, type, title, body, data)
+         SELECT id, user_id, category, type, title, body, data, source_event_id
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $8::jsonb[], $7::uuid[])
+             AS t(id, user_id, category, type, title, body, data, source_event_id)
          ON CONFLICT (source_event_id, user_id, type) WHERE source_event_id IS NOT NULL DO NOTHING
          RETURNING id, created_at`,
         [
@@ -45,7 +56,7 @@ export class Notifier {
           drafts.map((d) => d.type),
           drafts.map((d) => d.title),
           drafts.map((d) => d.body),
-          eventId,
+          sources,
           drafts.map((d) => JSON.stringify(d.data)),
         ],
       )) as { id: string; created_at: Date }[];

@@ -1,6 +1,6 @@
 import { Controller, Inject } from '@nestjs/common';
 import { USERS_API, type TransactionCreatedEvent, type UsersApi } from '@protobank/contracts';
-import { InboxService, OnEvent } from '@protobank/platform';
+import { InboxService, OnEventBatch } from '@protobank/platform';
 import { transactionDrafts } from '../compose/messages';
 import { Notifier } from '../compose/notifier';
 
@@ -15,13 +15,23 @@ export class TransactionNoticesHandler {
     @Inject(USERS_API) private readonly users: UsersApi,
   ) {}
 
-  @OnEvent('transaction.created')
-  async onTransactionCreated(event: TransactionCreatedEvent): Promise<void> {
-    if (await this.inbox.seen('notifications', CONSUMER, event.event_id)) return;
-    const parties = [event.from_owner_id, event.to_owner_id].filter((id): id is string => !!id);
+  /**
+   * A batch of events: the ones not handled yet (one inbox query), every party's name in one contract
+   * call, then all their notices in one transaction (Notifier.notifyEach).
+   */
+  @OnEventBatch('transaction.created')
+  async onTransactionCreated(events: TransactionCreatedEvent[]): Promise<void> {
+    const fresh = await this.inbox.unseen('notifications', CONSUMER, events);
+    if (fresh.length === 0) return;
+    const parties = [
+      ...new Set(fresh.flatMap((e) => [e.from_owner_id, e.to_owner_id]).filter((id): id is string => !!id)),
+    ];
     // Names are read before the transaction: a contract call must not hold a database connection open.
     const contacts = parties.length ? await this.users.getContacts(parties) : [];
     const names = new Map(contacts.map((c) => [c.user_id, c.full_name]));
-    await this.notifier.notify(CONSUMER, event.event_id, transactionDrafts(event, names));
+    await this.notifier.notifyEach(
+      CONSUMER,
+      fresh.map((e) => ({ event_id: e.event_id, drafts: transactionDrafts(e, names) })),
+    );
   }
 }

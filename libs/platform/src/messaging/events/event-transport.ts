@@ -24,7 +24,18 @@ export const IN_PROCESS = { system: 'protobank.in_process', destination: 'in-pro
 /** Where the outbox relay hands events: local handlers (monolith) or the RabbitMQ exchange (split). */
 export abstract class EventTransport {
   abstract publish(envelope: EventEnvelope): Promise<void>;
-  /** How many events the relay may hand over at once. */
+  /**
+   * Hands over a window of events at once; one outcome per envelope (undefined: delivered, else the
+   * error), never rejects. By default each is published side by side (over RabbitMQ their confirms
+   * overlap); the in-process strategy hands the window to batch handlers.
+   */
+  async publishMany(envelopes: EventEnvelope[]): Promise<unknown[]> {
+    const results = await Promise.allSettled(envelopes.map((e) => this.publish(e)));
+    return results.map((r) =>
+      r.status === 'fulfilled' ? undefined : (r.reason ?? new Error('not published')),
+    );
+  }
+  /** How many events the relay may hand over at once (one publishMany). */
   inFlight(): number {
     return 16;
   }

@@ -70,4 +70,51 @@ export class InboxService {
     this.metrics.inboxEvents.inc({ consumer, outcome: applied ? 'applied' : 'duplicate' });
     return applied;
   }
+
+  /** The events of `events` not handled yet (one query): lets a batch consumer skip costly work for the rest. */
+  async unseen<E extends { event_id: string }>(schema: string, consumer: string, events: E[]): Promise<E[]> {
+    this.assertRegistered(schema);
+    if (events.length === 0) return [];
+    const rows = (await this.dataSource.query(
+      `SELECT event_id FROM "${schema}".inbox WHERE event_id = ANY($1::uuid[]) AND consumer = $2`,
+      [[...new Set(events.map((e) => e.event_id))], consumer],
+    )) as { event_id: string }[];
+    const seen = new Set(rows.map((r) => r.event_id));
+    if (seen.size) this.metrics.inboxEvents.inc({ consumer, outcome: 'duplicate' }, seen.size);
+    return events.filter((e) => !seen.has(e.event_id));
+  }
+
+  /**
+   * once() for a batch, in ONE transaction: every event id goes into the inbox in one statement, and
+   * `effect` gets only the events not handled before (an id twice in the batch counts once, its first
+   * copy). A failure rolls back the effect and every inbox record with it. Ids are inserted in id order,
+   * so two batches sharing ids wait on each other instead of deadlocking. Returns the fresh events.
+   */
+  async onceEach<E extends { event_id: string }>(
+    schema: string,
+    consumer: string,
+    events: E[],
+    effect: (manager: EntityManager, fresh: E[]) => Promise<void>,
+  ): Promise<E[]> {
+    this.assertRegistered(schema);
+    if (events.length === 0) return [];
+    const ids = [...new Set(events.map((e) => e.event_id))].sort();
+    const fresh = await this.dataSource.transaction(async (manager) => {
+      const inserted = (await manager.query(
+        `INSERT INTO "${schema}".inbox (event_id, consumer)
+         SELECT id, $2 FROM unnest($1::uuid[]) AS id ORDER BY id
+         ON CONFLICT DO NOTHING RETURNING event_id`,
+        [ids, consumer],
+      )) as { event_id: string }[];
+      const claimed = new Set(inserted.map((r) => r.event_id));
+      // delete(): a second copy of an id in the batch finds it gone and is left out.
+      const firstCopies = events.filter((e) => claimed.delete(e.event_id));
+      if (firstCopies.length) await effect(manager, firstCopies);
+      return firstCopies;
+    });
+    if (fresh.length) this.metrics.inboxEvents.inc({ consumer, outcome: 'applied' }, fresh.length);
+    if (events.length > fresh.length)
+      this.metrics.inboxEvents.inc({ consumer, outcome: 'duplicate' }, events.length - fresh.length);
+    return fresh;
+  }
 }

@@ -49,6 +49,27 @@ export function OnEvent<N extends EventName>(name: N) {
 }
 
 /**
+ * @OnEvent for a handler that takes the events of a batch at once (`events: EventMap[N][]`), to apply
+ * them in one transaction (InboxService.onceEach). Batches are what arrived together: a window the
+ * outbox relay claimed (monolith), or the messages a RabbitMQ prefetch window delivered at once (split).
+ * If the call fails, each event of the batch is handed over again alone (a batch of one), so one bad
+ * event fails (and is retried, then dead-lettered) by itself. With tracing on every call is a batch of
+ * one, so each event keeps its own consumer span and handler span. The extras carry `batch: true`.
+ */
+export function OnEventBatch<N extends EventName>(name: N) {
+  return <T extends (events: EventMap[N][]) => Promise<void>>(
+    target: object,
+    key: string | symbol,
+    descriptor: TypedPropertyDescriptor<T>,
+  ): void => {
+    const consumer = `${target.constructor.name}.${String(key)}`;
+    SetMetadata(HAS_EVENT_HANDLERS, true)(target.constructor);
+    (EventPattern(name, { consumer, batch: true }) as MethodDecorator)(target, key, descriptor);
+    UseFilters(passThrough)(target, key, descriptor);
+  };
+}
+
+/**
  * Refuses to start an app with @OnEvent methods on a provider: Nest registers event handlers of
  * controllers only, so those would never run, and their events would be acked (or marked sent) unhandled.
  */

@@ -10,7 +10,17 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { LOGGER } from '../../logging/logging.tokens';
-import { ATTR, contextFrom, SpanKind, traceHeaders, tracingEnabled, withSpan } from '../../tracing/tracing';
+import {
+  ATTR,
+  contextFrom,
+  failSpan,
+  runInSpan,
+  SpanKind,
+  startSpan,
+  traceHeaders,
+  tracingEnabled,
+  type Span,
+} from '../../tracing/tracing';
 import { EventTransport, type EventHeaders } from './event-transport';
 import { OutboxRegistration } from './outbox-registration';
 import { OUTBOX_CHANNEL } from './outbox.service';
@@ -133,16 +143,30 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     if (claimed.length === 0) return false;
     const sent: string[] = [];
     const failed: { row: OutboxRow; err: unknown }[] = [];
-    // A window of events in flight at once (transport.inFlight()): over RabbitMQ their confirms overlap
-    // instead of costing a broker round trip (and fsync) each; in-process, their handlers run side by side. Order between
-    // events is not promised (consumers are idempotent and order-free); at a failure no window follows.
+    // A window of events handed over at once (transport.inFlight(), publishMany): over RabbitMQ their
+    // confirms overlap instead of costing a broker round trip (and fsync) each; in-process, the window goes
+    // to the handlers as batches (@OnEventBatch: one transaction per consumer). Order between events is
+    // not promised (consumers are idempotent and order-free); at a failure no window follows.
     const size = this.transport.inFlight();
     for (let i = 0; i < claimed.length && failed.length === 0 && !this.stopped; i += size) {
       const window = claimed.slice(i, i + size);
-      const results = await Promise.allSettled(window.map((row) => this.publish(row)));
-      results.forEach((r, j) =>
-        r.status === 'fulfilled' ? sent.push(window[j].id) : failed.push({ row: window[j], err: r.reason }),
+      const spans = window.map((row) => this.publishSpan(row));
+      const outcomes = await this.transport.publishMany(
+        window.map((row, j) => ({
+          name: row.name,
+          payload: row.payload,
+          // Traced, the event carries its publish span's context on to the consumers.
+          headers: { ...(row.headers ?? {}), ...spans[j]?.headers },
+        })),
       );
+      outcomes.forEach((err, j) => {
+        if (err === undefined) sent.push(window[j].id);
+        else {
+          failed.push({ row: window[j], err });
+          failSpan(spans[j]?.span, err);
+        }
+        spans[j]?.span?.end();
+      });
     }
     if (sent.length) {
       await this.dataSource.query(
@@ -177,29 +201,28 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     return failed.length === 0 && !this.stopped && claimed.length === BATCH;
   }
 
-  private publish(row: OutboxRow): Promise<void> {
-    const envelope = { name: row.name, payload: row.payload, headers: row.headers ?? {} };
-    if (!tracingEnabled()) return this.transport.publish(envelope);
-    // The publish span continues the trace of the request that wrote the row (its context is in the
-    // row's headers), and the event carries the publish span's context on to the consumers.
+  /**
+   * The publish span of a row (tracing on): it continues the trace of the request that wrote the row
+   * (its context is in the row's headers); its own context goes with the event to the consumers.
+   */
+  private publishSpan(row: OutboxRow): { span: Span | undefined; headers: EventHeaders } | undefined {
+    if (!tracingEnabled()) return undefined;
     const { system, destination } = this.transport.describe();
-    return withSpan(
-      `publish ${row.name}`,
-      {
-        kind: SpanKind.PRODUCER,
-        parent: contextFrom(envelope.headers),
-        attributes: {
-          [ATTR.MESSAGING_SYSTEM]: system,
-          [ATTR.MESSAGING_OPERATION_TYPE]: 'send',
-          [ATTR.MESSAGING_OPERATION_NAME]: 'publish',
-          [ATTR.MESSAGING_DESTINATION_NAME]: destination,
-          ...(system === 'rabbitmq' && { [ATTR.MESSAGING_RABBITMQ_ROUTING_KEY]: row.name }),
-          [ATTR.MESSAGING_MESSAGE_ID]: row.payload.event_id,
-          'protobank.outbox.attempt': row.attempts + 1,
-        },
+    const parent = contextFrom(row.headers ?? {});
+    const span = startSpan(`publish ${row.name}`, {
+      kind: SpanKind.PRODUCER,
+      parent,
+      attributes: {
+        [ATTR.MESSAGING_SYSTEM]: system,
+        [ATTR.MESSAGING_OPERATION_TYPE]: 'send',
+        [ATTR.MESSAGING_OPERATION_NAME]: 'publish',
+        [ATTR.MESSAGING_DESTINATION_NAME]: destination,
+        ...(system === 'rabbitmq' && { [ATTR.MESSAGING_RABBITMQ_ROUTING_KEY]: row.name }),
+        [ATTR.MESSAGING_MESSAGE_ID]: row.payload.event_id,
+        'protobank.outbox.attempt': row.attempts + 1,
       },
-      () => this.transport.publish({ ...envelope, headers: { ...envelope.headers, ...traceHeaders() } }),
-    );
+    });
+    return { span, headers: runInSpan(span, parent, () => traceHeaders()) ?? {} };
   }
 
   private async listen(): Promise<void> {

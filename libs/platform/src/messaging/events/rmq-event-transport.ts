@@ -22,6 +22,11 @@ export class RmqEventTransport extends EventTransport {
     this.client.onConnected(listener);
   }
 
+  /** A relay's whole claimed batch in one window: its publisher confirms overlap (one wait, not 100). */
+  override inFlight(): number {
+    return 100;
+  }
+
   override describe(): { system: string; destination: string } {
     return this.client.eventDestination();
   }

@@ -15,6 +15,16 @@ interface Subscriber {
   /** `Class.method` (from @OnEvent's extras): names the handler in logs. */
   consumer: string;
   handler: MessageHandler;
+  /** @OnEventBatch: the handler takes an array of payloads. */
+  batch: boolean;
+}
+
+/** One event of a batch handed to deliverMany(). */
+export interface Delivery {
+  name: string;
+  payload: EventBase;
+  headers: EventHeaders;
+  ctx: BaseRpcContext;
 }
 
 /**
@@ -46,6 +56,7 @@ export abstract class EventServer extends Server implements CustomTransportStrat
     const subscriber = {
       consumer: String(extras.consumer ?? `${route}#${list?.length ?? 0}`),
       handler: callback,
+      batch: extras.batch === true,
     };
     if (list) {
       list.push(subscriber);
@@ -111,6 +122,99 @@ export abstract class EventServer extends Server implements CustomTransportStrat
     );
   }
 
+  /**
+   * Delivers events that arrived together; resolves to one outcome per delivery (undefined: every
+   * handler succeeded; else the error), never rejects. Events are grouped by name: an @OnEventBatch
+   * handler is called once per group with all its payloads (one transaction, see InboxService.onceEach),
+   * and if that call fails, once per event, so that only the events that fail alone fail. One-event
+   * handlers run per event, `concurrency` at a time. With tracing on, every event is delivered on its
+   * own (deliver()), so each keeps its consumer span and its handlers' spans.
+   */
+  protected async deliverMany(deliveries: Delivery[], concurrency: number): Promise<unknown[]> {
+    const outcomes: unknown[] = new Array(deliveries.length).fill(undefined);
+    if (tracingEnabled()) {
+      await eachLimited(deliveries.length, concurrency, async (i) => {
+        const d = deliveries[i];
+        outcomes[i] = await this.deliver(d.name, d.payload, d.headers, d.ctx).then(
+          () => undefined,
+          (err: unknown) => err ?? new Error('event delivery failed'),
+        );
+      });
+      return outcomes;
+    }
+    const groups = new Map<string, number[]>();
+    deliveries.forEach((d, i) => groups.set(d.name, [...(groups.get(d.name) ?? []), i]));
+    const failures: { index: number; consumer: string; err: unknown }[] = [];
+    const work: Promise<void>[] = [];
+    for (const [name, indexes] of groups) {
+      for (const sub of this.subscribers.get(name) ?? []) {
+        work.push(
+          sub.batch
+            ? this.runBatch(
+                sub,
+                indexes.map((i) => deliveries[i]),
+                (j, err) => failures.push({ index: indexes[j], consumer: sub.consumer, err }),
+              )
+            : eachLimited(indexes.length, concurrency, async (j) => {
+                const d = deliveries[indexes[j]];
+                await this.underEvent(d, () => this.call(sub.handler, d.payload, d.ctx)).catch(
+                  (err: unknown) => failures.push({ index: indexes[j], consumer: sub.consumer, err }),
+                );
+              }),
+        );
+      }
+    }
+    await Promise.all(work);
+    for (const { index, consumer, err } of failures) {
+      const d = deliveries[index];
+      this.log.error({ err, event: d.name, event_id: d.payload.event_id, consumer }, 'event handler failed');
+      outcomes[index] ??= err ?? new Error(`a handler of ${d.name} failed`);
+    }
+    return outcomes;
+  }
+
+  /** A batch handler on the whole group; if that fails, on each event alone (a poison event fails alone). */
+  private async runBatch(
+    sub: Subscriber,
+    group: Delivery[],
+    fail: (index: number, err: unknown) => void,
+  ): Promise<void> {
+    if (group.length > 1) {
+      try {
+        // No single request produced a batch: its context is the first event's (logs carry its id).
+        await this.underEvent(group[0], () =>
+          this.call(
+            sub.handler,
+            group.map((d) => d.payload),
+            group[0].ctx,
+          ),
+        );
+        return;
+      } catch (err) {
+        this.log.warn(
+          { err, event: group[0].name, events: group.length, consumer: sub.consumer },
+          'event batch failed; handing its events over one by one',
+        );
+      }
+    }
+    for (let j = 0; j < group.length; j++) {
+      const d = group[j];
+      await this.underEvent(d, () => this.call(sub.handler, [d.payload], d.ctx)).catch((err: unknown) =>
+        fail(j, err),
+      );
+    }
+  }
+
+  private underEvent<T>(d: Delivery, run: () => Promise<T>): Promise<T> {
+    const requestId = d.headers.request_id ?? d.payload.event_id;
+    return requestContext.run({ requestId, caller: d.headers.caller }, run);
+  }
+
+  /** Nest's handler proxy resolves to the value, or to a stream that errors (exception filter). */
+  private async call(handler: MessageHandler, data: unknown, ctx: BaseRpcContext): Promise<void> {
+    await lastValueFrom(this.transformToObservable(await handler(data, ctx)), { defaultValue: undefined });
+  }
+
   /** For consumer spans: the messaging system and the queue this server takes events from. */
   protected abstract destination(): { system: string; destination: string };
 
@@ -124,12 +228,9 @@ export abstract class EventServer extends Server implements CustomTransportStrat
     ctx: BaseRpcContext,
   ): Promise<void> {
     let failed = 0;
-    for (const { consumer, handler } of all) {
-      // Nest's handler proxy resolves to the value, or to a stream that errors (exception filter).
+    for (const { consumer, handler, batch } of all) {
       const run = async () => {
-        await lastValueFrom(this.transformToObservable(await handler(payload, ctx)), {
-          defaultValue: undefined,
-        });
+        await this.call(handler, batch ? [payload] : payload, ctx);
       };
       try {
         // Traced, each handler has a span of its own under the delivery's: in the monolith one delivery
@@ -148,4 +249,13 @@ export abstract class EventServer extends Server implements CustomTransportStrat
     }
     if (failed) throw new Error(`${failed} handler(s) of ${event} failed`);
   }
+}
+
+/** Runs work(0..n-1), at most `limit` at a time. */
+async function eachLimited(n: number, limit: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < n) await work(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, Math.max(1, limit)) }, lane));
 }

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { AppConfig } from '../../config/app-config';
 import { requestContext } from '../../context/request-context';
 import { LOGGER } from '../../logging/logging.tokens';
-import { OnEvent } from '../events/on-event.decorator';
+import { OnEvent, OnEventBatch } from '../events/on-event.decorator';
 import { TRANSPORT_STRATEGY, connectTransport } from './connect-transport';
 import { InProcessServer } from './in-process-server';
 
@@ -32,12 +32,27 @@ class Second {
   }
 }
 
+/** A batch handler: records each call's event ids, and fails any call holding a poison event. */
+const batches: string[][] = [];
+const POISON = 'poison@example.com';
+@Controller()
+class Batched {
+  @OnEventBatch('user.registered')
+  async on(events: UserRegisteredEvent[]): Promise<void> {
+    batches.push(events.map((e) => e.event_id));
+    if (events.some((e) => e.email === POISON)) throw new Error('poison event');
+  }
+}
+
 const errors: unknown[] = [];
 @Module({
-  controllers: [First, Second],
+  controllers: [First, Second, Batched],
   providers: [
     { provide: AppConfig, useValue: { databasePoolSize: 10 } },
-    { provide: LOGGER, useValue: { error: (o: unknown) => errors.push(o) } as unknown as pino.Logger },
+    {
+      provide: LOGGER,
+      useValue: { error: (o: unknown) => errors.push(o), warn: () => undefined } as unknown as pino.Logger,
+    },
     InProcessServer,
     { provide: TRANSPORT_STRATEGY, useExisting: InProcessServer },
   ],
@@ -73,6 +88,7 @@ describe('the in-process transport strategy, as Nest registers @OnEvent handlers
   beforeEach(() => {
     seen.length = 0;
     errors.length = 0;
+    batches.length = 0;
   });
 
   it('is available to the relay once started, and tells it so (events left in the outbox go at once)', () => {
@@ -104,6 +120,54 @@ describe('the in-process transport strategy, as Nest registers @OnEvent handlers
     expect(errors).toEqual([
       expect.objectContaining({ consumer: 'First.on', event_id: e.event_id, err: new Error('first fails') }),
     ]);
+  });
+
+  it('hands a window to a batch handler in one call, runs one-event handlers per event, and gives one outcome per event', async () => {
+    failFirst = false;
+    const [a, b] = [event(), event()];
+    const other = event(); // an event nobody here handles, in the same window
+    const outcomes = await server.publishMany([
+      { name: 'user.registered', payload: a, headers: {} },
+      { name: 'card.authorised', payload: other, headers: {} },
+      { name: 'user.registered', payload: b, headers: {} },
+    ]);
+    expect(outcomes).toEqual([undefined, undefined, undefined]);
+    expect(batches).toEqual([[a.event_id, b.event_id]]);
+    expect(seen.map((s) => `${s.handler}:${s.event_id}`).sort()).toEqual(
+      [`first:${a.event_id}`, `second:${a.event_id}`, `first:${b.event_id}`, `second:${b.event_id}`].sort(),
+    );
+  });
+
+  it('hands a failed batch over again one event at a time: only the poison event fails', async () => {
+    failFirst = false;
+    const [a, b] = [event(), event()];
+    const poison = { ...event(), email: POISON };
+    const outcomes = await server.publishMany(
+      [a, poison, b].map((payload) => ({ name: 'user.registered', payload, headers: {} })),
+    );
+    expect(outcomes[0]).toBeUndefined();
+    expect(outcomes[1]).toEqual(new Error('poison event'));
+    expect(outcomes[2]).toBeUndefined();
+    expect(batches).toEqual([
+      [a.event_id, poison.event_id, b.event_id],
+      [a.event_id],
+      [poison.event_id],
+      [b.event_id],
+    ]);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        consumer: 'Batched.on',
+        event_id: poison.event_id,
+        err: new Error('poison event'),
+      }),
+    ]);
+  });
+
+  it('with a single publish, hands a batch handler a batch of one', async () => {
+    failFirst = false;
+    const e = event();
+    await server.publish({ name: 'user.registered', payload: e, headers: {} });
+    expect(batches).toEqual([[e.event_id]]);
   });
 
   it('treats an event nobody here handles as done', async () => {

@@ -47,8 +47,13 @@ export class InProcessServer extends EventServer implements EventTransport {
     throw new Error('the in-process transport has no client library to unwrap');
   }
 
-  /** Handlers take pooled connections: half the pool at most, so requests always find one. */
+  /** The relay's whole claimed batch at once: batch handlers take it in one transaction each. */
   inFlight(): number {
+    return 100;
+  }
+
+  /** One-event handlers take pooled connections: half the pool at most, so requests always find one. */
+  private handlerConcurrency(): number {
     return Math.max(1, Math.floor(this.config.databasePoolSize / 2));
   }
 
@@ -72,6 +77,26 @@ export class InProcessServer extends EventServer implements EventTransport {
 
   protected consumerGroup(): string {
     return 'monolith';
+  }
+
+  /** A window from the relay, delivered together (deliverMany): one outcome per event. */
+  publishMany(envelopes: EventEnvelope[]): Promise<unknown[]> {
+    if (!this.listening) {
+      return Promise.resolve(envelopes.map(() => new Error('the in-process transport is not listening')));
+    }
+    const work = this.deliverMany(
+      envelopes.map((e) => ({
+        name: e.name,
+        payload: e.payload,
+        headers: e.headers,
+        ctx: new InProcessContext([e]),
+      })),
+      this.handlerConcurrency(),
+    );
+    const tracked = work.then(() => undefined);
+    this.inFlightDeliveries.add(tracked);
+    void tracked.finally(() => this.inFlightDeliveries.delete(tracked));
+    return work;
   }
 
   publish(envelope: EventEnvelope): Promise<void> {

@@ -23,8 +23,11 @@ import {
   withSpan,
   type TraceHeaders,
 } from '../../tracing/tracing';
-import { EventServer } from './event-server';
+import { EventServer, type Delivery } from './event-server';
 import { SERVED_CONTRACTS, type Reply } from './wire';
+
+/** Unacked events a consumer holds: the most one batch can hold. */
+const EVENT_PREFETCH = 64;
 
 /** Pause before a failed event goes back to the queue: 0.5 s, 1 s, 2 s, ... up to 10 s. */
 const retryDelayMs = (deliveries: number) => Math.min(500 * 2 ** Math.max(0, deliveries - 1), 10_000);
@@ -49,6 +52,9 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
   private readonly consumers: { cancel(): Promise<void> }[] = [];
   private draining?: Promise<void>;
   private readonly wakeOnDrain = new Set<() => void>();
+  /** Events delivered and not yet handed to a batch (see collect). */
+  private waiting: { ch: Channel; msg: ConsumeMessage }[] = [];
+  private batching = false;
 
   constructor(
     private readonly rmq: RmqConnection,
@@ -239,43 +245,82 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
     this.consumers.push(
       this.rmq.consume('event-consumer', {
         queues: [this.rmq.name('events', this.service)],
-        prefetch: 16,
+        prefetch: EVENT_PREFETCH,
         declare: (ch) => declareEventQueue(ch, this.rmq, this.service, subscribed),
-        onMessage: (ch, msg) => this.track(this.take(ch, msg)),
+        onMessage: (ch, msg) => this.collect(ch, msg),
       }),
     );
   }
 
-  private async take(ch: Channel, msg: ConsumeMessage): Promise<void> {
-    const name = msg.fields.routingKey;
-    let payload: EventBase;
-    try {
-      payload = decode<EventBase>(msg.content);
-    } catch (err) {
-      // Requeueing a message that can never be decoded would loop: dead-letter it at once.
-      this.log.error(
-        { err, event: name, message_id: msg.properties.messageId },
-        'undecodable event dead-lettered',
-      );
-      settle(ch, msg, 'reject');
-      return;
+  /**
+   * Events delivered together go to their handlers together (deliverMany: an @OnEventBatch handler takes
+   * them in one transaction). Natural batching, as the ledger does: the messages that came while the
+   * previous batch was being handled (up to the prefetch window) form the next one, so one message alone
+   * waits for nothing but the turn of the event loop.
+   */
+  private collect(ch: Channel, msg: ConsumeMessage): void {
+    this.waiting.push({ ch, msg });
+    if (this.batching) return;
+    this.batching = true;
+    const work = (async () => {
+      try {
+        await new Promise((resolve) => setImmediate(resolve)); // the rest of this socket read
+        while (this.waiting.length) await this.takeBatch(this.waiting.splice(0));
+      } finally {
+        this.batching = false;
+      }
+    })();
+    this.track(work);
+  }
+
+  /** Decodes, delivers and settles a batch: each message is acked once its event's handlers committed. */
+  private async takeBatch(batch: { ch: Channel; msg: ConsumeMessage }[]): Promise<void> {
+    const taken: { ch: Channel; msg: ConsumeMessage; delivery: Delivery }[] = [];
+    for (const { ch, msg } of batch) {
+      const name = msg.fields.routingKey;
+      let payload: EventBase;
+      try {
+        payload = decode<EventBase>(msg.content);
+      } catch (err) {
+        // Requeueing a message that can never be decoded would loop: dead-letter it at once.
+        this.log.error(
+          { err, event: name, message_id: msg.properties.messageId },
+          'undecodable event dead-lettered',
+        );
+        settle(ch, msg, 'reject');
+        continue;
+      }
+      const { requestId, caller, trace } = fromAmqpHeaders(msg.properties);
+      const headers = { request_id: requestId, caller, ...trace };
+      taken.push({ ch, msg, delivery: { name, payload, headers, ctx: new RmqContext([msg, ch, name]) } });
     }
-    const { requestId, caller, trace } = fromAmqpHeaders(msg.properties);
-    try {
-      await this.deliver(
-        name,
-        payload,
-        { request_id: requestId, caller, ...trace },
-        new RmqContext([msg, ch, name]),
+    const outcomes = await this.deliverMany(
+      taken.map((t) => t.delivery),
+      EVENT_PREFETCH,
+    );
+    const failed = taken.filter((_, i) => outcomes[i] !== undefined);
+    taken.forEach((t, i) => outcomes[i] === undefined && settle(t.ch, t.msg, 'ack'));
+    if (failed.length === 0) return;
+    const deliveries = (msg: ConsumeMessage) =>
+      Number((msg.properties.headers ?? {})['x-delivery-count'] ?? 0) + 1;
+    for (const { msg } of failed) {
+      this.log.warn(
+        {
+          err: outcomes[taken.findIndex((t) => t.msg === msg)],
+          event: msg.fields.routingKey,
+          deliveries: deliveries(msg),
+        },
+        'event delivery failed; requeued',
       );
-      settle(ch, msg, 'ack');
-    } catch (err) {
-      const deliveries = Number((msg.properties.headers ?? {})['x-delivery-count'] ?? 0) + 1;
-      this.log.warn({ err, event: name, deliveries }, 'event delivery failed; requeued');
-      // The pause spares a failing dependency; while draining, the message goes back at once instead of
-      // holding up the shutdown (another instance, or this one after its restart, takes it).
-      if (!this.draining) await this.pause(retryDelayMs(deliveries));
-      settle(ch, msg, 'requeue');
     }
+    // The pause spares a failing dependency, and does not hold up the next batch; while draining, the
+    // messages go back at once instead of holding up the shutdown (another instance, or this one after
+    // its restart, takes them).
+    this.track(
+      (async () => {
+        if (!this.draining) await this.pause(retryDelayMs(Math.min(...failed.map((f) => deliveries(f.msg)))));
+        for (const { ch, msg } of failed) settle(ch, msg, 'requeue');
+      })(),
+    );
   }
 }
