@@ -41,10 +41,7 @@ export function OnEvent<N extends EventName>(name: N) {
     key: string | symbol,
     descriptor: TypedPropertyDescriptor<T>,
   ): void => {
-    const consumer = `${target.constructor.name}.${String(key)}`;
-    SetMetadata(HAS_EVENT_HANDLERS, true)(target.constructor);
-    (EventPattern(name, { consumer }) as MethodDecorator)(target, key, descriptor);
-    UseFilters(passThrough)(target, key, descriptor);
+    handlerFor(name, false, target, key, descriptor);
   };
 }
 
@@ -62,11 +59,26 @@ export function OnEventBatch<N extends EventName>(name: N) {
     key: string | symbol,
     descriptor: TypedPropertyDescriptor<T>,
   ): void => {
-    const consumer = `${target.constructor.name}.${String(key)}`;
-    SetMetadata(HAS_EVENT_HANDLERS, true)(target.constructor);
-    (EventPattern(name, { consumer, batch: true }) as MethodDecorator)(target, key, descriptor);
-    UseFilters(passThrough)(target, key, descriptor);
+    handlerFor(name, true, target, key, descriptor);
   };
+}
+
+/** What both decorators do: mark the class, register the pattern with its extras, let errors through. */
+function handlerFor(
+  name: EventName,
+  batch: boolean,
+  target: object,
+  key: string | symbol,
+  descriptor: PropertyDescriptor,
+): void {
+  const consumer = `${target.constructor.name}.${String(key)}`;
+  SetMetadata(HAS_EVENT_HANDLERS, true)(target.constructor);
+  (EventPattern(name, batch ? { consumer, batch } : { consumer }) as MethodDecorator)(
+    target,
+    key,
+    descriptor,
+  );
+  UseFilters(passThrough)(target, key, descriptor);
 }
 
 /**
