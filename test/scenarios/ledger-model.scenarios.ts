@@ -26,7 +26,7 @@ import {
 } from '../support/ledger-model';
 import { auditTransfers } from '../support/event-audit';
 import { settledAudit } from '../support/fault-load';
-import { eventually } from '../support/test-env';
+import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 /** Prints a measured figure beside the test output (a figure, never an assertion). */
@@ -256,6 +256,16 @@ export function ledgerModelScenarios(get: () => Running) {
       const requests: TransferRequest[] = drawn.map((r, n) => ({ n, ...r }));
       const tokenOf = new Map(customers.map((c) => [c.id, c]));
 
+      // The ledger's batch counters at transactions (a test of batching: the storm must form batches).
+      const batchCounters = async () => {
+        const text = await scrapeMetrics(get().t, get().services.transactions ?? get().baseUrl);
+        return {
+          batches: metricValue(text, 'ledger_batches_total', { result: 'committed' }),
+          items: metricValue(text, 'ledger_batch_items_total', {}),
+        };
+      };
+      const countersBefore = await batchCounters();
+
       // The storm: every request at once, a socket each (in split, through the edge).
       const agent = new Agent({ keepAlive: true, maxSockets: requests.length });
       const started = performance.now();
@@ -272,6 +282,9 @@ export function ledgerModelScenarios(get: () => Running) {
       );
       const stormMs = performance.now() - started;
       agent.destroy();
+      const countersAfter = await batchCounters();
+      const batches = countersAfter.batches - countersBefore.batches;
+      const batchedItems = countersAfter.items - countersBefore.items;
       const answerOf = (res: request.Response): Answer => ({
         status: res.status,
         code: res.status === 201 ? undefined : (res.body?.code as string | undefined),
@@ -342,8 +355,14 @@ export function ledgerModelScenarios(get: () => Running) {
             .map((k) => `${k} ×${c[k]}`)
             .join(', ') +
           `; ${report.order.length} posted, ${report.tight} of them to exactly the payer's limit; ` +
-          `${stormAnswers.filter(unavailable).length} answered 503 dependency_unavailable in the storm, retried after it`,
+          `${stormAnswers.filter(unavailable).length} answered 503 dependency_unavailable in the storm, retried after it; ` +
+          `${batchedItems} postings in ${batches} batches (mean ${(batchedItems / batches).toFixed(1)})`,
       );
+      // Postings shared commits: some batch held more than one.
+      expect({ batches, moreItemsThanBatches: batchedItems > batches }).toEqual({
+        batches,
+        moreItemsThanBatches: true,
+      });
       expect({ seed, problems: report.problems.slice(0, 25), total: report.problems.length }).toEqual({
         seed,
         problems: [],
