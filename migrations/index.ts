@@ -24,6 +24,7 @@ import { CardNetworkMessages1763700000018 } from './1763700000018-CardNetworkMes
 import { CardClearingOnce1763700000019 } from './1763700000019-CardClearingOnce';
 import { BatchedPosting1763700000020 } from './1763700000020-BatchedPosting';
 import { LedgerVerifyCheckpoints1763700000021 } from './1763700000021-LedgerVerifyCheckpoints';
+import { LeanerPostEntries1763700000022 } from './1763700000022-LeanerPostEntries';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -48,4 +49,5 @@ export const MIGRATIONS = [
   CardClearingOnce1763700000019,
   BatchedPosting1763700000020,
   LedgerVerifyCheckpoints1763700000021,
+  LeanerPostEntries1763700000022,
 ];
