@@ -3,7 +3,7 @@ import type { TransactionCreatedEvent } from '@protobank/contracts';
 import { InboxService, OnEventBatch } from '@protobank/platform';
 import type { EntityManager } from 'typeorm';
 import type { DaySummary, SummaryVersion } from '../summaries/day-summary';
-import { readRollups } from '../summaries/rollup-reads';
+import { readRollupsOf } from '../summaries/rollup-reads';
 import { SummaryCache } from '../summaries/summary-cache';
 import { recordMovements } from './movement-writes';
 import { movementsOf } from './movements';
@@ -24,7 +24,7 @@ export class TransactionCreatedHandler {
 
   /**
    * A batch of events in one transaction: one inbox statement, one version bump per user, one movement
-   * insert with its rollups, one read-back per user of the days the batch changed.
+   * insert with its rollups, one read-back of the days the batch changed for all its users.
    */
   @OnEventBatch('transaction.created')
   async onTransactionCreated(events: TransactionCreatedEvent[]): Promise<void> {
@@ -45,14 +45,13 @@ export class TransactionCreatedHandler {
       await this.bumpVersions(m, users);
       await recordMovements(m, movements);
       // Read back under the lock: no other event of these users can change these days before commit.
-      for (const userId of users) {
-        const read = await readRollups(m, userId, [...daysOf.get(userId)!].sort());
-        changed.push({ userId, at: read.at, days: read.days });
-      }
+      const read = await readRollupsOf(m, new Map(users.map((u) => [u, [...daysOf.get(u)!].sort()])));
+      for (const userId of users) changed.push({ userId, ...read.get(userId)! });
     });
     // After commit, since a copy written before could outlive a rollback. A Redis failure is logged,
-    // never thrown: the rollups are the truth (see SummaryCache.write).
-    for (const c of changed) await this.cache.write(c.userId, c.at, c.days);
+    // never thrown: the rollups are the truth (see SummaryCache.write). Issued together, the writes go
+    // to Redis as one pipeline.
+    await Promise.all(changed.map((c) => this.cache.write(c.userId, c.at, c.days)));
   }
 
   /** One statement, users in id order (unique: a row is updated once per statement). */
