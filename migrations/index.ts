@@ -25,6 +25,7 @@ import { CardClearingOnce1763700000019 } from './1763700000019-CardClearingOnce'
 import { BatchedPosting1763700000020 } from './1763700000020-BatchedPosting';
 import { LedgerVerifyCheckpoints1763700000021 } from './1763700000021-LedgerVerifyCheckpoints';
 import { LeanerPostEntries1763700000022 } from './1763700000022-LeanerPostEntries';
+import { OutboxClaimInOrder1763700000023 } from './1763700000023-OutboxClaimInOrder';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -50,4 +51,5 @@ export const MIGRATIONS = [
   BatchedPosting1763700000020,
   LedgerVerifyCheckpoints1763700000021,
   LeanerPostEntries1763700000022,
+  OutboxClaimInOrder1763700000023,
 ];

@@ -129,14 +129,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Relays one batch; true when it was full and fully delivered (so another may follow). */
   private async relayBatch(schema: string): Promise<boolean> {
-    // An UPDATE ... RETURNING comes back from TypeORM as [rows, count]; RETURNING has no order.
-    const [rows] = (await this.dataSource.query(
-      `UPDATE "${schema}".outbox o SET next_attempt_at = clock_timestamp() + interval '${LEASE_SECONDS} seconds'
-        WHERE o.id IN (SELECT id FROM "${schema}".outbox
-                        WHERE published_at IS NULL AND next_attempt_at <= clock_timestamp()
-                        ORDER BY created_at, id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
-        RETURNING o.id, o.name, o.payload, o.headers, o.attempts, o.created_at`,
-    )) as [OutboxRow[], number];
+    // The oldest due rows we can lock, leased (migrations/1763700000023-OutboxClaimInOrder.ts: the
+    // claim walks the pending index in order whatever the statistics say). RETURNING has no order.
+    const rows = (await this.dataSource.query(
+      `SELECT id, name, payload, headers, attempts, created_at FROM "${schema}".claim_outbox($1, $2)`,
+      [BATCH, LEASE_SECONDS],
+    )) as OutboxRow[];
     const claimed = rows.sort(
       (a, b) => a.created_at.getTime() - b.created_at.getTime() || a.id.localeCompare(b.id),
     );
