@@ -234,7 +234,7 @@ export const CONFIG_SCHEMA = {
     kind: 'int',
     min: 1,
     max: 32,
-    default: '4',
+    default: '2',
     doc: 'Ledger batches one process has running at once (each on its own database connection); postings arriving while all are running queue for the next.',
   },
   LEDGER_QUEUE_TIMEOUT_MS: {
