@@ -8,6 +8,7 @@ export * from './database/data-source-options';
 export * from './database/ensure-database';
 export * from './database/idempotency-retention';
 export * from './database/session-lock';
+export * from './database/time-ordered-id';
 export * from './errors/app-error';
 export * from './http/error-response.dto';
 export * from './logging/logger';

@@ -31,6 +31,8 @@
 --   read back one column at a time by subscript;
 -- - each key's outcome is written from those arrays (a DELETE only when a refusal is forgotten), and the
 --   rows' new balances by primary key (id = ANY), so neither write can become a scan of its table.
+-- - the events' ids are time-ordered (transactions.uuid_v7, uuid_v7_v01.sql), as the entries' are (the
+--   application's timeOrderedId): both land at the end of their primary key's index.
 
 CREATE OR REPLACE FUNCTION transactions.post_entries(p_items jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $fn$
@@ -297,14 +299,14 @@ BEGIN
                  'amount', x.amount, 'currency', x.currency, 'reference', x.reference, 'merchant', x.merchant,
                  'category', x.category, 'reverses_id', x.reverses, 'created_at', t.at) AS payload,
                coalesce(x.headers, '{}') AS headers
-          FROM (SELECT gen_random_uuid() AS id) ids
+          FROM (SELECT transactions.uuid_v7() AS id) ids
         UNION ALL
         -- The staff action behind the entry, recorded if and only if the money moved. The customer
         -- affected is the one debited, else the one credited.
         SELECT ids.id, 'staff_action.recorded', x.staff_action || jsonb_build_object(
                  'event_id', ids.id, 'occurred_at', t.at, 'target_user_id', coalesce(t.debit_owner, t.credit_owner)),
                coalesce(x.headers, '{}')
-          FROM (SELECT gen_random_uuid() AS id) ids
+          FROM (SELECT transactions.uuid_v7() AS id) ids
          WHERE x.staff_action IS NOT NULL
       ) ev;
   END IF;

@@ -6,9 +6,9 @@ import {
   assertAmountWithin,
   requestFingerprint,
   staffActor,
+  timeOrderedId,
   type Caller,
 } from '@protobank/platform';
-import { randomUUID } from 'node:crypto';
 import { HistoryService } from '../history/history.service';
 import { Ledger } from '../ledger/ledger';
 import type { DepositDto, ReverseDto } from './admin-ledger.dto';
@@ -32,7 +32,7 @@ export class AdminLedgerService {
   async deposit(staff: Caller, body: DepositDto, key: string) {
     assertAmountWithin(body.amount, this.config.maxAmount);
     const actor = staffActor(staff);
-    const entryId = randomUUID();
+    const entryId = timeOrderedId();
     const deposit = {
       kind: 'deposit' as const,
       debit: await this.ledger.systemAccount('cash', body.currency),
@@ -87,7 +87,7 @@ export class AdminLedgerService {
       reference: body.reference ?? `Reversal of ${original.id}`,
       reverses: original.id,
     };
-    const reversalId = randomUUID();
+    const reversalId = timeOrderedId();
     const posted = await this.ledger.post({
       ...reversal,
       entryId: reversalId,

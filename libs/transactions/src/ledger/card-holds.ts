@@ -14,8 +14,7 @@ import type {
   HoldRelease,
   HoldReleaseResult,
 } from '@protobank/contracts';
-import { AppConfig, AppError, MetricsService } from '@protobank/platform';
-import { randomUUID } from 'node:crypto';
+import { AppConfig, AppError, MetricsService, timeOrderedId } from '@protobank/platform';
 import type { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import {
@@ -138,7 +137,7 @@ export class CardHolds {
     const [row] = (await this.dataSource.query(
       `SELECT * FROM transactions.clear_card($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
       [
-        randomUUID(),
+        timeOrderedId(),
         c.network_transaction_id,
         c.hold_id,
         c.card_id,
@@ -188,7 +187,7 @@ export class CardHolds {
     const [row] = (await this.dataSource.query(
       `SELECT * FROM transactions.refund_card($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       [
-        randomUUID(),
+        timeOrderedId(),
         r.network_transaction_id,
         r.account_id,
         r.owner_id,

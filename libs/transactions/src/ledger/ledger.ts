@@ -14,9 +14,10 @@ import {
   OutboxRelay,
   REPLAYED_HEADER,
   outboxHeaders,
+  timeOrderedId,
   VersionedCache,
 } from '@protobank/platform';
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
@@ -219,7 +220,7 @@ export class Ledger {
   async post(req: PostRequest): Promise<Posted> {
     const result = await this.batcher.post({
       ...this.item(req.kind, req.debit, req.credit, req.amount, req.currency),
-      entry_id: req.entryId ?? randomUUID(),
+      entry_id: req.entryId ?? timeOrderedId(),
       reference: req.reference ?? null,
       merchant: req.merchant ?? null,
       category: req.category ?? null,
@@ -263,7 +264,7 @@ export class Ledger {
   async postPayment(req: PaymentRequest): Promise<PaymentPosted> {
     const result = await this.batcher.post({
       ...this.item(req.kind, req.debit, req.credit, req.amount, req.currency),
-      entry_id: randomUUID(),
+      entry_id: timeOrderedId(),
       reference: req.reference,
       merchant: req.merchant,
       category: null,

@@ -1,6 +1,5 @@
 import type { EventBase, StaffActionRecordedEvent } from '@protobank/contracts';
-import { outboxHeaders } from '@protobank/platform';
-import { randomUUID } from 'node:crypto';
+import { outboxHeaders, timeOrderedId } from '@protobank/platform';
 import type { EntityManager } from 'typeorm';
 
 /** A staff action as the ledger reports it; the outbox row adds the event id and the action's time. */
@@ -17,7 +16,11 @@ export type PostedStaffAction = Omit<StaffActionDraft, 'target_user_id'>;
  * the caller wakes the relay after the commit.
  */
 export async function writeStaffAction(m: EntityManager, at: Date, draft: StaffActionDraft): Promise<void> {
-  const event: StaffActionRecordedEvent = { event_id: randomUUID(), occurred_at: at.toISOString(), ...draft };
+  const event: StaffActionRecordedEvent = {
+    event_id: timeOrderedId(),
+    occurred_at: at.toISOString(),
+    ...draft,
+  };
   await m.query(
     `INSERT INTO transactions.outbox (id, name, payload, headers) VALUES ($1, 'staff_action.recorded', $2, $3)`,
     [event.event_id, JSON.stringify(event), outboxHeaders()],

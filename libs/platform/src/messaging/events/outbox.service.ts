@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { EventInput, EventMap, EventName } from '@protobank/contracts';
 import { requestContext } from '../../context/request-context';
 import { assertSchemaName } from '../../database/schema-name';
+import { timeOrderedId } from '../../database/time-ordered-id';
 import { traceHeaders } from '../../tracing/tracing';
 
 export const OUTBOX_CHANNEL = 'protobank_outbox';
@@ -90,7 +90,7 @@ export class OutboxService {
 function envelopes(entries: readonly OutboxEntry[]) {
   const occurredAt = new Date().toISOString();
   const events = entries.map(
-    ({ input }) => ({ event_id: randomUUID(), occurred_at: occurredAt, ...input }) as EventMap[EventName],
+    ({ input }) => ({ event_id: timeOrderedId(), occurred_at: occurredAt, ...input }) as EventMap[EventName],
   );
   return { events, headers: outboxHeaders() };
 }
