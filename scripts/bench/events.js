@@ -161,6 +161,9 @@ function sampler(databaseUrl, answered, arrived) {
     async start(t0) {
       if (databaseUrl) {
         db = new Client({ connectionString: databaseUrl });
+        // Its database may be dropped under it by the cleanup of a run that failed: that run's error is
+        // the one to report, not this connection's end.
+        db.on('error', () => undefined);
         await db.connect();
         base = await count();
       }
