@@ -46,16 +46,17 @@ export async function readRollupsOf(
   const users = [...wanted.keys()];
   const pairs = users.flatMap((u) => wanted.get(u)!.map((day) => [u, day] as const));
   const rows = (await db.query(
-    `WITH u AS (SELECT DISTINCT id FROM unnest($1::uuid[]) AS id),
+    // Keyed by the ids as the caller spelled them (u.key), which Postgres would print in its own case.
+    `WITH u AS (SELECT DISTINCT key, key::uuid AS id FROM unnest($1::text[]) AS key),
           w AS (SELECT * FROM unnest($2::uuid[], $3::date[]) AS w(user_id, day))
-     SELECT u.id::text AS user_id, coalesce(v.version, 0)::text AS version,
+     SELECT u.key AS user_id, coalesce(v.version, 0)::text AS version,
             ${CURRENT_GENERATION}::text AS generation, r.day::text AS day, r.currency, r.direction,
             r.category, r.merchant, r.amount::text AS amount, r.count
        FROM u
        LEFT JOIN analytics.user_versions v ON v.user_id = u.id
        LEFT JOIN analytics.daily_rollups r
               ON r.user_id = u.id AND (r.user_id, r.day) IN (SELECT w.user_id, w.day FROM w)
-      ORDER BY u.id, r.day, r.currency, r.direction, r.category, r.merchant`,
+      ORDER BY u.key, r.day, r.currency, r.direction, r.category, r.merchant`,
     [users, pairs.map((p) => p[0]), pairs.map((p) => p[1])],
   )) as Row[];
   const out = new Map<string, UserRollups>();
