@@ -50,7 +50,9 @@ describe('batched ledger under attack', () => {
     running = await startTopology('monolith', {
       LEDGER_VERIFY_INTERVAL_MINUTES: '0',
       LEDGER_BATCHES_IN_FLIGHT: '1',
-      LEDGER_QUEUE_TIMEOUT_MS: '1500',
+      // Long enough for a batch test's six requests to arrive and queue under a loaded machine (each
+      // waits from its arrival until the blocked batch ends); the busy test waits this long.
+      LEDGER_QUEUE_TIMEOUT_MS: '4000',
     });
     admin = await firstAdmin(running);
     db = await running.t.db();
@@ -97,7 +99,7 @@ describe('batched ledger under attack', () => {
       const rest = send().map((r) => Promise.resolve(r));
       await eventually(
         async () => ((await batcherState()).waiting === rest.length ? true : undefined),
-        1000,
+        2500,
         `${rest.length} postings queued behind the blocked batch`,
       );
       await holder.query('COMMIT');
