@@ -1,7 +1,8 @@
 /**
  * Ledger races forced into one order, both topologies (issue 16). Each test holds a ledger row's lock in
  * a connection of its own, sends the racing requests, waits until Postgres shows each of them blocked on
- * a lock (in the order sent: a row's waiters are granted it first come, first served), then lets go.
+ * a lock (in the order sent: a row's waiters are granted it first come, first served), or the ledger's
+ * batcher shows it queued behind those, then lets go.
  * So the interleaving a storm may or may not hit happens on every run. Also: a balance cache write that
  * fails after a posting does not leave the old balance to be read.
  */
@@ -17,7 +18,8 @@ import {
   verifiedCustomer,
   type Account,
 } from '../support/banking';
-import { lockWaiters } from '../support/lock-waits';
+import { lockedQueries, lockWaiters } from '../support/lock-waits';
+import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 /** The app's SQL that the tests wait on: every posting, and an account's close. */
@@ -45,9 +47,27 @@ export function ledgerRaceScenarios(get: () => Running) {
     type Step = [request.Test, string, string];
 
     /**
-     * Holds the row locks of these ledger accounts, sends each request in turn and waits until Postgres
-     * shows it waiting on a lock (one more statement like its pattern), then lets go: the requests reach
-     * the rows in this order. Their responses, in the same order.
+     * Waits until `n` postings wait: each batch in flight on a row lock in Postgres (one posting each here,
+     * since each is sent once the one before waits), and the postings queued in the ledger's batcher
+     * behind them (LEDGER_BATCHES_IN_FLIGHT batches run at once), which go, in the order they came, once
+     * a batch ends.
+     */
+    const postingsWaiting = (n: number, what: string) =>
+      eventually(
+        async () => {
+          const locked = (await lockedQueries(db, POSTING)).length;
+          const metrics = await scrapeMetrics(get().t, get().services.transactions ?? get().baseUrl);
+          return locked + metricValue(metrics, 'ledger_postings_waiting', {}) >= n ? true : undefined;
+        },
+        15000,
+        what,
+      );
+
+    /**
+     * Holds the row locks of these ledger accounts, sends each request in turn and waits until it waits
+     * (Postgres shows one more statement like its pattern waiting on a lock; a posting may instead queue
+     * in the batcher behind the batches that do), then lets go: the requests reach the rows in this order.
+     * Their responses, in the same order.
      */
     const inOrder = async (accountIds: string[], steps: Step[]): Promise<request.Response[]> => {
       await holder.query('BEGIN');
@@ -62,7 +82,8 @@ export function ledgerRaceScenarios(get: () => Running) {
           // supertest sends a request only once it is awaited or then-ed.
           sent.push(req.then((res) => res));
           waiting.set(pattern, (waiting.get(pattern) ?? 0) + 1);
-          await lockWaiters(db, waiting.get(pattern)!, pattern, `${what} to wait`);
+          if (pattern === POSTING) await postingsWaiting(waiting.get(pattern)!, `${what} to wait`);
+          else await lockWaiters(db, waiting.get(pattern)!, pattern, `${what} to wait`);
         }
       } finally {
         await holder.query('ROLLBACK');
