@@ -19,6 +19,7 @@ import request from 'supertest';
 import { bearer, firstAdmin, newCustomer, type Actor } from './support/actors';
 import {
   deposit,
+  ledgerBatcher,
   openAccount,
   postDeposit,
   promote,
@@ -27,7 +28,7 @@ import {
   type Account,
 } from './support/banking';
 import { lockWaiters } from './support/lock-waits';
-import { eventually, metricValue, scrapeMetrics } from './support/test-env';
+import { eventually } from './support/test-env';
 import { startTopology, type Running } from './support/topologies';
 
 /** What each hostile request got, printed for the review (nothing is asserted on it). */
@@ -69,22 +70,13 @@ describe('batched ledger under attack', () => {
     await running?.stop();
   });
 
-  const batcherState = async () => {
-    const text = await scrapeMetrics(running.t, running.baseUrl);
-    return {
-      waiting: metricValue(text, 'ledger_postings_waiting', {}),
-      batches: metricValue(text, 'ledger_batches_total', { result: 'committed' }),
-      items: metricValue(text, 'ledger_batch_items_total', {}),
-    };
-  };
-
   /**
    * Holds the blocker's ledger row, sends one transfer from it (the batch in flight, waiting on the
    * lock), then `send()`, waits until all it sent queue behind that batch, and lets go: what `send`
    * started goes as one batch, which the batch counters show (the blocked one, then one more).
    */
   async function inOneBatch<T>(send: () => Promise<T>[]): Promise<T[]> {
-    const before = await batcherState();
+    const before = await ledgerBatcher(running);
     await holder.query('BEGIN');
     await holder.query('SELECT 1 FROM transactions.ledger_accounts WHERE id = $1 FOR UPDATE', [blocker.id]);
     const first = transfer(running, blockerOwner, {
@@ -98,14 +90,14 @@ describe('batched ledger under attack', () => {
       // A supertest request is sent when it is first awaited: start each now.
       const rest = send().map((r) => Promise.resolve(r));
       await eventually(
-        async () => ((await batcherState()).waiting === rest.length ? true : undefined),
+        async () => ((await ledgerBatcher(running)).waiting === rest.length ? true : undefined),
         2500,
         `${rest.length} postings queued behind the blocked batch`,
       );
       await holder.query('COMMIT');
       expect((await first).status).toBe(201);
       const answers = await Promise.all(rest);
-      const after = await batcherState();
+      const after = await ledgerBatcher(running);
       expect(after.batches - before.batches).toBe(2);
       expect(after.items - before.items).toBe(1 + rest.length);
       return answers;

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { bearer, firstAdmin, type Actor } from '../support/actors';
-import { deposit, openAccount, verifiedCustomer, type Account } from '../support/banking';
+import { deposit, ledgerBatcher, openAccount, verifiedCustomer, type Account } from '../support/banking';
 import {
   checkStorm,
   type Answer,
@@ -26,7 +26,7 @@ import {
 } from '../support/ledger-model';
 import { auditTransfers } from '../support/event-audit';
 import { settledAudit } from '../support/fault-load';
-import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
+import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 /** Prints a measured figure beside the test output (a figure, never an assertion). */
@@ -257,14 +257,7 @@ export function ledgerModelScenarios(get: () => Running) {
       const tokenOf = new Map(customers.map((c) => [c.id, c]));
 
       // The ledger's batch counters at transactions (a test of batching: the storm must form batches).
-      const batchCounters = async () => {
-        const text = await scrapeMetrics(get().t, get().services.transactions ?? get().baseUrl);
-        return {
-          batches: metricValue(text, 'ledger_batches_total', { result: 'committed' }),
-          items: metricValue(text, 'ledger_batch_items_total', {}),
-        };
-      };
-      const countersBefore = await batchCounters();
+      const countersBefore = await ledgerBatcher(get());
 
       // The storm: every request at once, a socket each (in split, through the edge).
       const agent = new Agent({ keepAlive: true, maxSockets: requests.length });
@@ -282,7 +275,7 @@ export function ledgerModelScenarios(get: () => Running) {
       );
       const stormMs = performance.now() - started;
       agent.destroy();
-      const countersAfter = await batchCounters();
+      const countersAfter = await ledgerBatcher(get());
       const batches = countersAfter.batches - countersBefore.batches;
       const batchedItems = countersAfter.items - countersBefore.items;
       const answerOf = (res: request.Response): Answer => ({

@@ -13,13 +13,14 @@ import { bearer, firstAdmin, type Actor } from '../support/actors';
 import {
   balanceOf,
   deposit,
+  ledgerBatcher,
   openAccount,
   transfer,
   verifiedCustomer,
   type Account,
 } from '../support/banking';
 import { lockedQueries, lockWaiters } from '../support/lock-waits';
-import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
+import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 /** The app's SQL that the tests wait on: every posting, and an account's close. */
@@ -56,8 +57,7 @@ export function ledgerRaceScenarios(get: () => Running) {
       eventually(
         async () => {
           const locked = (await lockedQueries(db, POSTING)).length;
-          const metrics = await scrapeMetrics(get().t, get().services.transactions ?? get().baseUrl);
-          return locked + metricValue(metrics, 'ledger_postings_waiting', {}) >= n ? true : undefined;
+          return locked + (await ledgerBatcher(get())).waiting >= n ? true : undefined;
         },
         15000,
         what,

@@ -2,7 +2,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { bearer, newCustomer, PASSWORD, signedIn, type Actor } from './actors';
-import { eventually } from './test-env';
+import { eventually, metricValue, scrapeMetrics } from './test-env';
 import type { Running } from './topologies';
 
 export interface Account {
@@ -122,4 +122,17 @@ export async function promote(
     .send({ email: user.email, password: PASSWORD })
     .expect(200);
   return signedIn(running, user, login.body);
+}
+
+/**
+ * The ledger's batcher as the transactions app's /metrics shows it: postings queued for a batch, batches
+ * committed, and the postings those carried.
+ */
+export async function ledgerBatcher(running: Running) {
+  const text = await scrapeMetrics(running.t, running.services.transactions ?? running.baseUrl);
+  return {
+    waiting: metricValue(text, 'ledger_postings_waiting', {}),
+    batches: metricValue(text, 'ledger_batches_total', { result: 'committed' }),
+    items: metricValue(text, 'ledger_batch_items_total', {}),
+  };
 }
