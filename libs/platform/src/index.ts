@@ -46,6 +46,7 @@ export * from './http/http-types';
 export * from './http/page-query';
 export * from './http/csv';
 export * from './http/plain-text';
+export * from './http/staff-reason.dto';
 export * from './http/email';
 export * from './http/raw-body';
 export * from './tracing/tracing';

@@ -23,6 +23,7 @@ import {
   ErrorResponseDto,
   Roles,
   staffActor,
+  StaffReasonDto,
   type Caller,
 } from '@protobank/platform';
 import {
@@ -30,7 +31,6 @@ import {
   AccountIdParams,
   AccountListDto,
   AdminAccountsQuery,
-  StaffReasonDto,
   UpdateAccountDto,
 } from '../open/account.dto';
 import { AccountsService, accountView } from '../open/accounts.service';

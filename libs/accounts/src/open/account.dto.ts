@@ -113,12 +113,6 @@ const REASON_DOC = {
   description: 'Why: kept in the audit trail (GET /admin/audit); not shown to the customer',
 };
 
-export class StaffReasonDto {
-  @ApiProperty({ ...REASON_DOC, example: 'Suspected account takeover: card reported stolen' })
-  @IsPlainText(3, 500)
-  reason: string;
-}
-
 export class UpdateAccountDto {
   @ApiProperty({ type: 'integer', minimum: 0, example: 50000, description: 'Minor units' })
   @IsInt()

@@ -10,14 +10,15 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { CurrentCaller, ErrorResponseDto, Roles, staffActor, type Caller } from '@protobank/platform';
 import {
-  AdminCardDto,
-  AdminCardListDto,
-  AdminCardsQuery,
-  CardIdParams,
+  CurrentCaller,
+  ErrorResponseDto,
+  Roles,
+  staffActor,
   StaffReasonDto,
-} from '../cards/card.dto';
+  type Caller,
+} from '@protobank/platform';
+import { AdminCardDto, AdminCardListDto, AdminCardsQuery, CardIdParams } from '../cards/card.dto';
 import { AdminCardsService } from './admin-cards.service';
 
 /** Staff views of cards, and the bank's block. */

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CURRENCIES, MAX_CARD_AMOUNT, type Currency } from '@protobank/contracts';
-import { IsPlainText, Optional, PageQuery } from '@protobank/platform';
+import { Optional, PageQuery } from '@protobank/platform';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -292,17 +292,6 @@ export class AdminCardsQuery extends PageQuery {
   @IsUUID()
   @LowerCase()
   owner_id: string;
-}
-
-export class StaffReasonDto {
-  @ApiProperty({
-    minLength: 3,
-    maxLength: 500,
-    example: 'Suspected fraud: reported by the customer by phone',
-    description: 'Why: kept in the audit trail (GET /admin/audit); not shown to the customer',
-  })
-  @IsPlainText(3, 500)
-  reason: string;
 }
 
 export class AdminCardDto extends CardDto {

@@ -29,7 +29,7 @@ import type {
   AuthorisationRequestDto,
   ClearingAnswerDto,
   ClearingRequestDto,
-  MerchantDto,
+  NetworkMerchantDto,
   RefundAnswerDto,
   RefundRequestDto,
   ReversalAnswerDto,
@@ -465,7 +465,7 @@ export class CardNetworkService {
     return this.once('refund', body.network_transaction_id, this.fingerprint('refund', body), async () => {
       assertAmountWithin(body.amount, this.config.maxAmount);
       let card: CardParty | null;
-      let merchant: MerchantDto | undefined = body.merchant;
+      let merchant: NetworkMerchantDto | undefined = body.merchant;
       if (body.authorisation_id) {
         const authorisation = await this.authorisationById(body.authorisation_id);
         if (!authorisation) throw notFound('authorisation_id', 'Authorisation');
@@ -597,7 +597,7 @@ function answerOf(row: AuthorisationRow): AuthorisationAnswerDto {
     : { approved: true, authorisation_id: row.id };
 }
 
-function merchantOf(m: MerchantDto) {
+function merchantOf(m: NetworkMerchantDto) {
   return { name: m.name, category_code: m.category_code, city: m.city, country: m.country };
 }
 

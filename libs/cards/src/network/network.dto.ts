@@ -37,7 +37,7 @@ const IsNetworkCurrency = () =>
     Matches(/^[A-Z]{3}$/, { message: '$property must be an ISO 4217 code such as GBP' })(target, property);
   };
 
-export class MerchantDto {
+export class NetworkMerchantDto {
   @ApiProperty({ example: 'Starbucks', maxLength: 100 })
   @IsPlainText(1, 100)
   name: string;
@@ -86,11 +86,11 @@ export class AuthorisationRequestDto {
   @IsNetworkCurrency()
   currency: string;
 
-  @ApiProperty({ type: MerchantDto })
+  @ApiProperty({ type: NetworkMerchantDto })
   @IsObject()
   @ValidateNested()
-  @Type(() => MerchantDto)
-  merchant: MerchantDto;
+  @Type(() => NetworkMerchantDto)
+  merchant: NetworkMerchantDto;
 
   @ApiProperty({ enum: CHANNELS, example: 'contactless' })
   @IsIn(CHANNELS)
@@ -136,12 +136,12 @@ export class ClearingRequestDto {
   @Matches(/^\d{12,19}$/, { message: '$property must be 12 to 19 digits' })
   pan?: string;
 
-  @ApiPropertyOptional({ type: MerchantDto, description: 'A forced post only' })
+  @ApiPropertyOptional({ type: NetworkMerchantDto, description: 'A forced post only' })
   @Optional()
   @IsObject()
   @ValidateNested()
-  @Type(() => MerchantDto)
-  merchant?: MerchantDto;
+  @Type(() => NetworkMerchantDto)
+  merchant?: NetworkMerchantDto;
 }
 
 export class ClearingAnswerDto {
@@ -213,14 +213,14 @@ export class RefundRequestDto {
   currency: string;
 
   @ApiPropertyOptional({
-    type: MerchantDto,
+    type: NetworkMerchantDto,
     description: 'Who refunds; the authorisation’s merchant by default',
   })
   @Optional()
   @IsObject()
   @ValidateNested()
-  @Type(() => MerchantDto)
-  merchant?: MerchantDto;
+  @Type(() => NetworkMerchantDto)
+  merchant?: NetworkMerchantDto;
 }
 
 export class RefundAnswerDto {
