@@ -3,23 +3,16 @@
  * process with a message naming the variable, production refusing development secrets, and SIGTERM
  * draining in-flight requests before exit.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
+import { startRedis } from './support/private-redis';
 import { processes, type AppProcess } from './support/processes';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env';
 
 const MAIN = join(__dirname, '../dist/apps/monolith/src/main.js');
-
-function startRedis(port: number): ChildProcess {
-  return spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-}
 
 describe('operations', () => {
   let t: TestEnv;

@@ -22,6 +22,7 @@ export * from './messaging/events/outbox.service';
 export * from './messaging/messaging.module';
 export * from './messaging/transport/connect-transport';
 export * from './redis/redis.module';
+export * from './redis/redis-script';
 export * from './topology/topology';
 export * from './metrics/metrics.service';
 export * from './security/access-token';

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AppConfig, LOGGER, RedisService } from '@protobank/platform';
+import { AppConfig, LOGGER, RedisScript, RedisService } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { addDays, today } from './calendar';
 import { decodeDay, encodeDay, type DaySummary, type SummaryVersion } from './day-summary';
@@ -18,7 +18,7 @@ export const dailyKey = (userId: string) => `analytics:${userId}:daily`;
  * an active user's hash (whose TTL never runs out) stays small. KEYS: hash, floor; ARGV: ttl,
  * generation, version, oldest day kept, then field/value pairs. The race VersionedCache closes, per field.
  */
-const SET_DAYS_IF_NEWER = `
+const SET_DAYS_IF_NEWER = new RedisScript(`
 local g, v = tonumber(ARGV[2]), tonumber(ARGV[3])
 if g < tonumber(redis.call('GET', KEYS[2]) or '0') then return 0 end
 local written = 0
@@ -43,10 +43,10 @@ if written > 0 then
   end
   redis.call('EXPIRE', KEYS[1], ARGV[1])
 end
-return written`;
+return written`);
 
 /** Sets the floor to ARGV[1] if it is higher, or back to ARGV[2] if it still is ARGV[1] (ARGV[3] = 'lower'). */
-const MOVE_FLOOR = `
+const MOVE_FLOOR = new RedisScript(`
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 local target, previous = tonumber(ARGV[1]), tonumber(ARGV[2])
 if ARGV[3] == 'lower' then
@@ -54,7 +54,7 @@ if ARGV[3] == 'lower' then
 elseif target > current then
   redis.call('SET', KEYS[1], target)
 end
-return current`;
+return current`);
 
 /**
  * The Redis copy of day summaries: one hash per user (`analytics:{user_id}:daily`, field YYYY-MM-DD).
@@ -115,16 +115,16 @@ export class SummaryCache {
     }
     if (days.length === 0) return;
     try {
-      await this.redis.client.eval(
-        SET_DAYS_IF_NEWER,
-        2,
-        key,
-        GENERATION_KEY,
-        DAILY_TTL_SECONDS,
-        at.generation,
-        at.version,
-        oldest,
-        ...days.flatMap((d) => [d.day, encodeDay(d, at)]),
+      await SET_DAYS_IF_NEWER.run(
+        this.redis.client,
+        [key, GENERATION_KEY],
+        [
+          DAILY_TTL_SECONDS,
+          at.generation,
+          at.version,
+          oldest,
+          ...days.flatMap((d) => [d.day, encodeDay(d, at)]),
+        ],
       );
     } catch (err) {
       try {
@@ -141,12 +141,12 @@ export class SummaryCache {
 
   /** Makes copies of generations below `generation` invisible and unwritable. Throws when Redis fails. */
   async raiseFloor(generation: number): Promise<void> {
-    await this.redis.client.eval(MOVE_FLOOR, 1, GENERATION_KEY, generation, 0, 'raise');
+    await MOVE_FLOOR.run(this.redis.client, [GENERATION_KEY], [generation, 0, 'raise']);
   }
 
   /** Undoes raiseFloor after a rebuild that did not commit (unless another has moved it since). */
   async lowerFloor(generation: number, previous: number): Promise<void> {
-    await this.redis.client.eval(MOVE_FLOOR, 1, GENERATION_KEY, generation, previous, 'lower');
+    await MOVE_FLOOR.run(this.redis.client, [GENERATION_KEY], [generation, previous, 'lower']);
   }
 
   /**

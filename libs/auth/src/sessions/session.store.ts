@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig, RedisService, sessionKey, type Role } from '@protobank/platform';
+import { AppConfig, RedisScript, RedisService, sessionKey, type Role } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { openGraceBox, sealGraceBox } from './grace-box';
 import { newSecret, parseOpaqueToken, secretDigest } from './opaque-token';
@@ -36,14 +36,14 @@ const generationKey = (userId: string) => `auth:user-generation:${userId}`;
  * Creates a session only if no revokeAll happened since the caller read the generation (ARGV[1]).
  * KEYS: session hash, user's session set, user's generation. ARGV: generation, ttl, sid, fields...
  */
-const CREATE = `
+const CREATE = new RedisScript(`
 if (redis.call('GET', KEYS[3]) or '') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1
-`;
+`);
 
 /**
  * Compare-and-rotate in one step, so two concurrent refreshes with one token cannot both rotate: the
@@ -52,7 +52,7 @@ return 1
  * pair that rotation issued; a used token outside that window, or one rotated twice since, is a replay.
  * KEYS: session hash, used set. ARGV: presented digest, new digest, sealed new pair, grace ms, now (ISO).
  */
-const ROTATE = `
+const ROTATE = new RedisScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'invalid'} end
 local uid = redis.call('HGET', KEYS[1], 'user_id')
 local t = redis.call('TIME')
@@ -70,16 +70,16 @@ if redis.call('HGET', KEYS[1], 'prev') == ARGV[1] and now < tonumber(redis.call(
 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return {'reused', uid} end
 return {'invalid'}
-`;
+`);
 
 /** Bumps the generation and takes the session set in one step. KEYS: generation, set. ARGV: ttl. */
-const REVOKE_ALL = `
+const REVOKE_ALL = new RedisScript(`
 redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 local sids = redis.call('SMEMBERS', KEYS[2])
 redis.call('DEL', KEYS[2])
 return sids
-`;
+`);
 
 /**
  * Refresh sessions in Redis, one per login. A refresh token is `<session id>.<secret>`; only the
@@ -117,16 +117,10 @@ export class SessionStore {
       ip: meta.ip ?? '',
       user_agent: (meta.user_agent ?? '').slice(0, 200),
     };
-    const created = await this.redis.client.eval(
-      CREATE,
-      3,
-      sessionKey(sid),
-      userKey(userId),
-      generationKey(userId),
-      generation,
-      ttl,
-      sid,
-      ...Object.entries(fields).flat(),
+    const created = await CREATE.run(
+      this.redis.client,
+      [sessionKey(sid), userKey(userId), generationKey(userId)],
+      [generation, ttl, sid, ...Object.entries(fields).flat()],
     );
     return created === 1 ? { sid, refreshToken: `${sid}.${secret}` } : undefined;
   }
@@ -157,16 +151,16 @@ export class SessionStore {
       sid,
       JSON.stringify({ access_token: pair.access_token, refresh_token: pair.refresh_token }),
     );
-    const [outcome, userId, box] = (await this.redis.client.eval(
-      ROTATE,
-      2,
-      sessionKey(sid),
-      usedKey(sid),
-      secretDigest(secret),
-      secretDigest(next),
-      sealed,
-      this.config.refreshReuseGraceSeconds * 1000,
-      new Date().toISOString(),
+    const [outcome, userId, box] = (await ROTATE.run(
+      this.redis.client,
+      [sessionKey(sid), usedKey(sid)],
+      [
+        secretDigest(secret),
+        secretDigest(next),
+        sealed,
+        this.config.refreshReuseGraceSeconds * 1000,
+        new Date().toISOString(),
+      ],
     )) as [string, string?, string?];
     if (outcome === 'rotated') return { kind: 'rotated', userId: userId!, sid, pair };
     if (outcome === 'reused') return { kind: 'reused', userId: userId!, sid };
@@ -202,12 +196,10 @@ export class SessionStore {
    * that added it before is in the set taken here.
    */
   async revokeAll(userId: string): Promise<number> {
-    const sids = (await this.redis.client.eval(
-      REVOKE_ALL,
-      2,
-      generationKey(userId),
-      userKey(userId),
-      this.config.refreshTokenTtlSeconds,
+    const sids = (await REVOKE_ALL.run(
+      this.redis.client,
+      [generationKey(userId), userKey(userId)],
+      [this.config.refreshTokenTtlSeconds],
     )) as string[];
     if (sids.length === 0) return 0;
     await this.redis.client.del(...sids.flatMap((sid) => [sessionKey(sid), usedKey(sid)]));

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { RedisScript } from './redis-script';
 import { RedisService } from './redis.module';
 
 /** Writes each value only if the key is absent or holds an older version. KEYS: the keys; ARGV: ttl, then (json, version) pairs. */
-const SET_IF_NEWER = `
+const SET_IF_NEWER = new RedisScript(`
 local ttl = tonumber(ARGV[1])
 local written = 0
 for i, key in ipairs(KEYS) do
@@ -18,7 +19,7 @@ for i, key in ipairs(KEYS) do
     written = written + 1
   end
 end
-return written`;
+return written`);
 
 /**
  * A cache whose JSON values carry a `version` (e.g. a row's version): a write never replaces a newer
@@ -43,12 +44,10 @@ export class VersionedCache {
     ttlSeconds: number,
   ): Promise<void> {
     if (entries.length === 0) return;
-    await this.redis.client.eval(
-      SET_IF_NEWER,
-      entries.length,
-      ...entries.map((e) => e.key),
-      ttlSeconds,
-      ...entries.flatMap((e) => [JSON.stringify(e.value), e.value.version]),
+    await SET_IF_NEWER.run(
+      this.redis.client,
+      entries.map((e) => e.key),
+      [ttlSeconds, ...entries.flatMap((e) => [JSON.stringify(e.value), e.value.version])],
     );
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { RedisScript } from '../redis/redis-script';
 import { RedisService } from '../redis/redis.module';
 
 export interface Hit {
@@ -9,24 +10,24 @@ export interface Hit {
 }
 
 /** INCR, and start the window's clock on the first hit. Returns {count, ms left}. */
-const HIT = `
+const HIT = new RedisScript(`
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}
-`;
+`);
 
 /**
  * Takes back one hit of a window that still runs: never below zero, and never on a key that has expired
  * (a DECR there would leave a counter without a TTL).
  */
-const RELEASE = `
+const RELEASE = new RedisScript(`
 if redis.call('GET', KEYS[1]) and tonumber(redis.call('GET', KEYS[1])) > 0 then
   return redis.call('DECR', KEYS[1])
 end
 return 0
-`;
+`);
 
 /**
  * Fixed-window counters in Redis, shared by every instance of every app. Used through @RateLimit() on
@@ -37,11 +38,10 @@ export class RateLimiter {
   constructor(private readonly redis: RedisService) {}
 
   async hit(bucket: string, key: string, limit: number, windowSeconds: number): Promise<Hit> {
-    const [count, ttl] = (await this.redis.client.eval(
-      HIT,
-      1,
-      `ratelimit:${bucket}:${key}`,
-      windowSeconds * 1000,
+    const [count, ttl] = (await HIT.run(
+      this.redis.client,
+      [`ratelimit:${bucket}:${key}`],
+      [windowSeconds * 1000],
     )) as [number, number];
     return { allowed: count <= limit, count, retryAfter: Math.max(1, Math.ceil(ttl / 1000)) };
   }
@@ -53,7 +53,7 @@ export class RateLimiter {
    * extra try per request in flight at the boundary.
    */
   async release(bucket: string, key: string): Promise<void> {
-    await this.redis.client.eval(RELEASE, 1, `ratelimit:${bucket}:${key}`);
+    await RELEASE.run(this.redis.client, [`ratelimit:${bucket}:${key}`]);
   }
 
   async reset(bucket: string, key: string): Promise<void> {
