@@ -1,17 +1,21 @@
 #!/usr/bin/env node
 /**
  * `npm run bench:events -- [transfers=200] [rate=20] [--url=http://...] [--only=monolith|split]
- * [--in-flight=8] [--settle-s=30] [--to=id]`: how long a transfer takes to become a notification, and whether the consumers keep
- * up. A benchmark, not a test: it prints figures and never fails on one.
+ * [--in-flight=8] [--settle-s=30] [--to=id] [--pairs=1]`: how long a transfer takes to become a
+ * notification, and whether the consumers keep up. A benchmark, not a test: it prints figures and never
+ * fails on one.
  *
  * Without --url it needs dist/ (`npm run build`) and measures both topologies in turn, each on its own
  * scratch database (pb_bench_events_<random>, from BENCH_DATABASE_URL or postgres@127.0.0.1:5432), Redis
  * key prefix, RabbitMQ prefix and JWT keys, removed afterwards even on error or Ctrl-C. With --url it
  * measures that deployment (ADMIN_EMAIL/ADMIN_PASSWORD from the environment) and leaves its data there.
  *
- * Per run: two customers (the sender's account funded), both notification streams open, `transfers`
- * transfers sender -> receiver started at `rate` per second (open loop, at most MAX_IN_FLIGHT at a time),
- * then up to 30 s for every notification to be stored and streamed.
+ * Per run: `pairs` pairs of customers (each sender's account funded), every customer's notification
+ * stream open, `transfers` transfers started at `rate` per second (open loop, at most MAX_IN_FLIGHT at a
+ * time), transfer i from the sender of pair i mod `pairs` to its receiver, then up to --settle-s for every
+ * notification to be stored and streamed. One pair is one payer debited by every transfer (its account row
+ * is hot, its notifications and analytics belong to two users); several pairs spread the load as a bank's
+ * customers do, and let the benchmark offer the ledger's full rate.
  */
 const { randomInt, randomUUID } = require('node:crypto');
 const http = require('node:http');
@@ -28,6 +32,7 @@ const transfers = Number(positional[0] ?? 200);
 const rate = Number(positional[1] ?? 20);
 const option = (name) => /^--[^=]+=(.+)$/.exec(args.find((a) => a.startsWith(`--${name}=`)) ?? '')?.[1];
 const MAX_IN_FLIGHT = Number(option('in-flight') ?? 8);
+const PAIRS = Number(option('pairs') ?? 1);
 const only = option('only');
 // By account number (the default) at most TRANSFER_MISS_LIMIT lookups may be in flight, the excess is
 // 429: --to=id sends to the receiver's account id, for more in flight than that.
@@ -204,26 +209,43 @@ async function measure(base, databaseUrl) {
     );
   let admin;
   while (!(admin = await login()) && !runs.interrupted) await sleep(500);
-  const sender = await customer(base, admin, 0);
-  const receiver = await customer(base, admin, 1);
-  const funding = await api(base, 'POST', '/admin/deposits', {
-    token: admin,
-    body: { account_id: sender.account.id, amount: 10000000, currency: 'GBP', reason: 'Bench funding' },
-    status: 201,
-  });
-  const arrived = { sender: new Map(), receiver: new Map() }; // transaction id -> arrival time
-  for (const who of ['sender', 'receiver']) {
-    const seen = arrived[who];
-    const onEvent = (n, at) =>
-      n.type === TYPES[who] && !seen.has(n.data?.transaction_id) && seen.set(n.data.transaction_id, at);
-    const stream = await openStream(base, (who === 'sender' ? sender : receiver).token, onEvent);
-    cleanups.push([`${who}'s stream`, () => stream.destroy()]);
+  const pairs = [];
+  for (let i = 0; i < PAIRS; i++) {
+    const [sender, receiver] = await Promise.all([
+      customer(base, admin, 2 * i),
+      customer(base, admin, 2 * i + 1),
+    ]);
+    pairs.push({ sender, receiver });
   }
-  // Warm-up, not counted: the funding deposit's notice has gone the whole way (outbox, consumer, store).
+  const fundings = [];
+  for (const { sender } of pairs) {
+    const body = {
+      account_id: sender.account.id,
+      amount: 10000000,
+      currency: 'GBP',
+      reason: 'Bench funding',
+    };
+    fundings.push(await api(base, 'POST', '/admin/deposits', { token: admin, body, status: 201 }));
+  }
+  // transaction id -> arrival time on the stream of its sender (receiver): each stream carries only its
+  // user's notifications, so one map per role serves every pair.
+  const arrived = { sender: new Map(), receiver: new Map() };
+  for (const [i, pair] of pairs.entries()) {
+    for (const who of ['sender', 'receiver']) {
+      const seen = arrived[who];
+      const onEvent = (n, at) =>
+        n.type === TYPES[who] && !seen.has(n.data?.transaction_id) && seen.set(n.data.transaction_id, at);
+      const stream = await openStream(base, pair[who].token, onEvent);
+      cleanups.push([`pair ${i} ${who}'s stream`, () => stream.destroy()]);
+    }
+  }
+  // Warm-up, not counted: every funding deposit's notice has gone the whole way (outbox, consumer, store).
   const deadline = Date.now() + SETTLE_MS;
-  while (!(await stored(base, sender.token, 'deposit.received', new Set([funding.id]))).length) {
-    if (Date.now() > deadline || runs.interrupted) throw new Stop('the funding deposit was never notified');
-    await sleep(200);
+  for (const [i, { sender }] of pairs.entries()) {
+    while (!(await stored(base, sender.token, 'deposit.received', new Set([fundings[i].id]))).length) {
+      if (Date.now() > deadline || runs.interrupted) throw new Stop('a funding deposit was never notified');
+      await sleep(200);
+    }
   }
 
   // The load: transfer i starts at i / rate s whatever the earlier ones do (open loop), unless
@@ -237,6 +259,7 @@ async function measure(base, databaseUrl) {
   for (let i = 0; i < transfers && !runs.interrupted; i++) {
     await sleep(Math.max(0, t0 + (i * 1000) / rate - performance.now()));
     while (pending.size >= MAX_IN_FLIGHT) await Promise.race(pending);
+    const { sender, receiver } = pairs[i % PAIRS];
     const body = {
       from_account_id: sender.account.id,
       ...(BY_ID
@@ -269,10 +292,11 @@ async function measure(base, databaseUrl) {
   const streamed = () => ['sender', 'receiver'].every((w) => arrived[w].size >= ids.size);
   while (!streamed() && !runs.interrupted && Date.now() < settleBy) await sleep(200);
   for (;;) {
-    lists = {
-      sender: await stored(base, sender.token, TYPES.sender, ids),
-      receiver: await stored(base, receiver.token, TYPES.receiver, ids),
-    };
+    lists = { sender: [], receiver: [] };
+    for (const pair of pairs) {
+      for (const who of ['sender', 'receiver'])
+        lists[who].push(...(await stored(base, pair[who].token, TYPES[who], ids)));
+    }
     const done = ['sender', 'receiver'].every(
       (w) => lists[w].length >= ids.size && arrived[w].size >= ids.size,
     );
@@ -362,8 +386,8 @@ async function once(label, fn) {
 }
 
 async function main() {
-  if (!(transfers >= 1 && rate > 0))
-    throw new Stop('usage: events.js [transfers >= 1] [rate > 0] [--url=...]');
+  if (!(transfers >= 1 && rate > 0 && Number.isInteger(PAIRS) && PAIRS >= 1))
+    throw new Stop('usage: events.js [transfers >= 1] [rate > 0] [--pairs=N >= 1] [--url=...]');
   runs.listen();
   if (target) {
     if (!process.env.ADMIN_EMAIL || !process.env.ADMIN_PASSWORD)
@@ -379,7 +403,8 @@ async function main() {
   }
   say(
     `\nhow: ${transfers} transfers sender -> receiver started at ${rate}/s (open loop, at most ${MAX_IN_FLIGHT} in flight),\n` +
-      "  after a warm-up (the funding deposit notified), both users' streams open throughout.\n" +
+      `  over ${PAIRS} sender/receiver pair(s) in turn, after a warm-up (each funding deposit notified),\n` +
+      "  every user's stream open throughout.\n" +
       '  commit -> stored: notification.created_at (now() of the storing transaction) - transaction.created_at\n' +
       '  (clock_timestamp() in the posting, within a millisecond of its commit), read from GET /notifications and\n' +
       '  the 201: one Postgres clock, no client clock; ISO strings with milliseconds, so +-1 ms.\n' +
