@@ -66,6 +66,27 @@ describe('RedisScript on Redis', () => {
     expect(await redis.script('EXISTS', SET_AND_COUNT.sha)).toEqual([1]);
   });
 
+  it('runs in an auto-pipeline beside other commands (enableAutoPipelining, as the app sets it)', async () => {
+    const piped = redis.duplicate({ keyPrefix: prefix, enableAutoPipelining: true });
+    try {
+      const COUNT = new RedisScript(`return redis.call('INCRBY', KEYS[1], ARGV[1])`);
+      // Commands issued in one tick go out as one pipeline: a plain command opens it, the script's
+      // first use joins it, and so does every later one. (A first use is answered NOSCRIPT and sent
+      // again as EVAL, after what followed it in the tick: hence another key for the plain commands.)
+      const first = await Promise.all([piped.set('q', 'a'), COUNT.run(piped, ['p'], [2]), piped.get('q')]);
+      expect(first).toEqual(['OK', 2, 'a']);
+      const again = await Promise.all([
+        piped.get('q'),
+        ...[1, 2, 3].map((n) => COUNT.run(piped, ['p'], [n])),
+        piped.get('q'),
+      ]);
+      expect(again).toEqual(['a', 3, 5, 8, 'a']);
+      expect(await redis.get(`${prefix}p`)).toBe('8');
+    } finally {
+      piped.disconnect();
+    }
+  });
+
   it('takes the number of keys from each call (a script may take a key per entry)', async () => {
     const SET_ALL = new RedisScript(
       `for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i]) end\nreturn #KEYS`,

@@ -1,31 +1,32 @@
 import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 
-type ScriptCommand = (numberOfKeys: number, ...keysThenArgs: (string | number)[]) => Promise<unknown>;
-
 /**
- * A Lua script run through ioredis's defineCommand: the script's text goes to Redis once per connection
- * (EVAL), then only its SHA1 (EVALSHA). When Redis has forgotten it (a restart, SCRIPT FLUSH), ioredis
- * sees NOSCRIPT and sends the text again. Keys get the client's key prefix, as with EVAL.
+ * A Lua script sent by its SHA1 (EVALSHA) instead of its whole text with every call. When Redis does not
+ * hold it (the first call after a start, a restart, SCRIPT FLUSH) the answer is NOSCRIPT and the text goes
+ * once (EVAL, which also makes Redis keep it). Keys get the client's key prefix, as with EVAL.
  *
- * Declared once at module level (`const HIT = new RedisScript(lua)`) and run on any client, so a test can
- * hand in its own. The command's name comes from the script's SHA1: two scripts never share a name.
+ * Not ioredis's defineCommand: a command defined on a client while one of its auto-pipelines is open (the
+ * app's client pipelines automatically) is missing from that pipeline, which then rejects it and crashes
+ * the process ("results[i] is not iterable", redis/ioredis#1931; test/contracts/redis-script.e2e-spec.ts
+ * reproduces it). EVALSHA and EVAL are ordinary commands, so they join auto-pipelines like any other.
+ *
+ * Declared once at module level (`const HIT = new RedisScript(lua)`) and run on any client.
  */
 export class RedisScript {
   readonly sha: string;
-  private readonly name: string;
 
   constructor(private readonly lua: string) {
     this.sha = createHash('sha1').update(lua).digest('hex');
-    this.name = `script_${this.sha}`;
   }
 
   /** Runs the script with `keys` (prefixed) then `args`: the KEYS and ARGV it sees. */
-  run(client: Redis, keys: string[], args: (string | number)[] = []): Promise<unknown> {
-    const commands = client as unknown as Record<string, ScriptCommand | undefined>;
-    // No numberOfKeys given to defineCommand: each call passes its own count first (some scripts take a
-    // key per entry).
-    if (!commands[this.name]) client.defineCommand(this.name, { lua: this.lua });
-    return commands[this.name]!.call(client, keys.length, ...keys, ...args);
+  async run(client: Redis, keys: string[], args: (string | number)[] = []): Promise<unknown> {
+    try {
+      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return client.eval(this.lua, keys.length, ...keys, ...args);
+    }
   }
 }
