@@ -1,16 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-
-const ROOT = join(__dirname, '../../../..');
-
-/** Every TypeScript source file of the apps and libs, tests excluded. */
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return sources(path);
-    return e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts') ? [path] : [];
-  });
-}
+import { ROOT, sourceFiles } from '../../../../test/support/source-files';
 
 /**
  * What needs a server session of its own, and so breaks behind PgBouncer in transaction mode (the split
@@ -41,7 +31,7 @@ const SESSION_ONLY: { what: string; pattern: RegExp; allowedIn: string[] }[] = [
 ];
 
 describe('SQL that PgBouncer in transaction mode would break', () => {
-  const files = ['apps', 'libs'].flatMap((d) => sources(join(ROOT, d)));
+  const files = ['apps', 'libs'].flatMap((d) => sourceFiles(join(ROOT, d)));
 
   it.each(SESSION_ONLY)(
     '$what appears only where it runs on a direct connection',

@@ -1,15 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-
-const ROOT = join(__dirname, '../../../..');
-
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return sources(path);
-    return e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts') ? [path] : [];
-  });
-}
+import { ROOT, sourceFiles } from '../../../../test/support/source-files';
 
 /**
  * The OpenAPI document names a DTO's schema after its class: two classes of one name (a request body and
@@ -30,7 +21,7 @@ describe('class names in the OpenAPI document', () => {
 
   it('gives every exported class of apps/ and libs/ a name no other file uses', () => {
     const where = new Map<string, string[]>();
-    for (const file of ['apps', 'libs'].flatMap((d) => sources(join(ROOT, d)))) {
+    for (const file of ['apps', 'libs'].flatMap((d) => sourceFiles(join(ROOT, d)))) {
       for (const name of declared(readFileSync(file, 'utf8')))
         where.set(name, [...(where.get(name) ?? []), relative(ROOT, file)]);
     }
