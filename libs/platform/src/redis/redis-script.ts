@@ -9,9 +9,12 @@ import type Redis from 'ioredis';
  * Not ioredis's defineCommand: a command defined on a client while one of its auto-pipelines is open (the
  * app's client pipelines automatically) is missing from that pipeline, which then rejects it and crashes
  * the process ("results[i] is not iterable", redis/ioredis#1931; test/contracts/redis-script.e2e-spec.ts
- * reproduces it). EVALSHA and EVAL are ordinary commands, so they join auto-pipelines like any other.
+ * runs a first use in that situation). EVALSHA and EVAL are ordinary commands, so they join auto-pipelines
+ * like any other.
  *
- * Declared once at module level (`const HIT = new RedisScript(lua)`) and run on any client.
+ * Declared once at module level (`const HIT = new RedisScript(lua)`) and run on any client. Await each
+ * run: on the NOSCRIPT path the text goes only after that answer, so commands issued after the script in
+ * the same tick may run before it, and a call may take up to two command timeouts.
  */
 export class RedisScript {
   readonly sha: string;
