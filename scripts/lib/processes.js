@@ -52,6 +52,15 @@ function portAnswers(port, host = '127.0.0.1', timeoutMs = 500) {
  */
 const PORT_RANGE = [20000, 32000];
 
+/**
+ * Every port this process has handed out (or found taken), never handed out again: a port is free when
+ * picked but bound only later, so callers that pick several before starting anything (the split topology:
+ * eight services and the edge, then PgBouncer) could be given one port twice. That happened: PgBouncer
+ * listened on a port a service was then started on (EADDRINUSE, 2026-12-02). Reserved before the check,
+ * so concurrent calls cannot pick the same one either.
+ */
+const handedOut = new Set();
+
 function bindable(port) {
   return new Promise((resolve) => {
     const server = net.createServer();
@@ -64,6 +73,8 @@ function bindable(port) {
 async function freePort() {
   for (let i = 0; i < 100; i++) {
     const port = PORT_RANGE[0] + Math.floor(Math.random() * (PORT_RANGE[1] - PORT_RANGE[0]));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
     if (await bindable(port)) return port;
   }
   throw new Error(`no free port in ${PORT_RANGE.join('-')}`);
