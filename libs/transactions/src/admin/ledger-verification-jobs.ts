@@ -75,7 +75,7 @@ export class LedgerVerificationJobs implements OnApplicationBootstrap {
     // The state first, then the job: BullMQ stores the return value in the same step that moves a job to
     // completed, so a job read after a 'completed' state holds its result. Read the other way round, a run
     // finishing between the two reads answered 'completed' with no result and no finished_at (seen in the
-    // batch attack suite, 1 run in 10).
+    // batch attack suite, once in the full runs of 2026-12-02).
     const state = await this.queue.getJobState(id);
     const job = await this.queue.getJob(id);
     if (!job) throw AppError.notFound('verification');
