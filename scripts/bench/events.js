@@ -89,8 +89,8 @@ async function customer(base, admin, i) {
     body: { email, password: PASSWORD, full_name: `Bench ${i}` },
     status: 201,
   });
-  const token = (await api(base, 'POST', '/auth/login', { body: { email, password: PASSWORD } }))
-    .access_token;
+  const session = await api(base, 'POST', '/auth/login', { body: { email, password: PASSWORD } });
+  const token = session.access_token;
   // One document verifies one customer: each gets a passport number of their own.
   const number = `P${String(randomInt(1e9)).padStart(9, '0')}`;
   const kyc = { document_type: 'passport', document_number: number, country: 'GB' };
@@ -101,7 +101,22 @@ async function customer(base, admin, i) {
   });
   await api(base, 'POST', `/admin/kyc/${user.id}/approve`, { token: admin });
   const body = { type: 'current', currency: 'GBP' };
-  return { token, account: await api(base, 'POST', '/accounts', { token, body, status: 201 }) };
+  const account = await api(base, 'POST', '/accounts', { token, body, status: 201 });
+  const renewAt = Date.now() + session.expires_in * 500;
+  return { token, refresh_token: session.refresh_token, renewAt, account };
+}
+
+/**
+ * A fresh access token for `c` (the refresh token rotates), taken when half of the old one's life has
+ * passed: without it, a run longer than ACCESS_TOKEN_TTL_SECONDS (15 min by default) has its transfers
+ * and list reads answered 401. The streams opened with the first token still end at its expiry (`event:
+ * end`): arrivals after that are not seen, so keep a run's load shorter than the TTL.
+ */
+async function renew(base, c) {
+  const pair = await api(base, 'POST', '/auth/refresh', { body: { refresh_token: c.refresh_token } });
+  c.token = pair.access_token;
+  c.refresh_token = pair.refresh_token;
+  c.renewAt = Date.now() + pair.expires_in * 500;
 }
 
 /** Opens /notifications/stream; onEvent(notification, arrival time) for each `event: notification`. */
@@ -279,6 +294,7 @@ async function measure(base, databaseUrl) {
     await sleep(Math.max(0, t0 + (i * 1000) / rate - performance.now()));
     while (pending.size >= MAX_IN_FLIGHT) await Promise.race(pending);
     const { sender, receiver } = pairs[i % PAIRS];
+    if (Date.now() > sender.renewAt) await renew(base, sender);
     const body = {
       from_account_id: sender.account.id,
       ...(BY_ID
@@ -310,6 +326,7 @@ async function measure(base, databaseUrl) {
   // them does not load the app while its consumers are still catching up.
   const streamed = () => ['sender', 'receiver'].every((w) => arrived[w].size >= ids.size);
   while (!streamed() && !runs.interrupted && Date.now() < settleBy) await sleep(200);
+  for (const pair of pairs) await Promise.all([renew(base, pair.sender), renew(base, pair.receiver)]);
   for (;;) {
     lists = { sender: [], receiver: [] };
     for (const pair of pairs) {

@@ -3,7 +3,8 @@
  * RabbitMQ: a batch is applied in one transaction with its inbox records, an id seen before or twice in
  * the batch has one effect, a failed batch is handed over again one event at a time, so only the
  * poison event fails (and is dead-lettered over RabbitMQ) while the others are applied once. Both
- * transports (RabbitMQ: the split apps; in-process: the monolith).
+ * transports (RabbitMQ: the split apps; in-process: the monolith). Over RabbitMQ an app handles up to
+ * EVENT_BATCHES_IN_FLIGHT batches at once.
  */
 import { Controller, Inject, type INestApplicationContext } from '@nestjs/common';
 import type { UserRegisteredEvent } from '@protobank/contracts';
@@ -119,6 +120,8 @@ describe('event batches', () => {
         RABBITMQ_PREFIX: t.rabbitPrefix(`batch-${transport}`),
         OUTBOX_POLL_MS: '200',
         EVENT_MAX_DELIVERIES: '2',
+        // One batch at a time, so that the nine that arrive while the first waits form the next batch.
+        EVENT_BATCHES_IN_FLIGHT: '1',
       };
       const CONSUMER = `Batch.poison.${transport}`;
       const calls: string[][] = [];
@@ -244,5 +247,94 @@ describe('event batches', () => {
         `${transport}: batch sizes handed over ${JSON.stringify(calls.map((c) => c.length))}\n`,
       );
     });
+  });
+
+  it('over RabbitMQ, handles EVENT_BATCHES_IN_FLIGHT batches at once: events that arrive while one batch waits go in another, and each is applied once', async () => {
+    const env = {
+      ...t.env,
+      RABBITMQ_PREFIX: t.rabbitPrefix('batch-in-flight'),
+      OUTBOX_POLL_MS: '200',
+      EVENT_BATCHES_IN_FLIGHT: '2',
+    };
+    const CONSUMER = 'Batch.inflight';
+    const calls: string[][] = [];
+    let running = 0;
+    let most = 0;
+    let openFirst!: () => void;
+    const firstGate = new Promise<void>((r) => (openFirst = r));
+    @Controller()
+    class Batched {
+      constructor(@Inject(InboxService) private readonly inbox: InboxService) {}
+      @OnEventBatch('user.registered')
+      async on(events: UserRegisteredEvent[]): Promise<void> {
+        calls.push(events.map((e) => e.event_id));
+        running++;
+        most = Math.max(most, running);
+        try {
+          // The first batch waits (a slow contract call, a lock) until the others have been applied.
+          if (calls.length === 1) await firstGate;
+          await this.inbox.onceEach('notifications', CONSUMER, events, async (m, fresh) => {
+            await m.query(
+              `INSERT INTO public.batch_effects (event_id, consumer) SELECT unnest($1::uuid[]), $2`,
+              [fresh.map((f) => f.event_id), CONSUMER],
+            );
+          });
+        } finally {
+          running--;
+        }
+      }
+    }
+    const app = await createContext({
+      service: 'notifications',
+      transport: 'rmq',
+      env,
+      subscriptions: { notifications: ['user.registered'] },
+      controllers: [Batched],
+      providers: [outboxFor('cards'), inboxFor('notifications')],
+    });
+    contexts.push(app);
+    const ds = app.get(DataSource);
+    const outbox = app.get(OutboxService);
+    const first = await ds.transaction((m) =>
+      outbox.add(m, 'cards', 'user.registered', { user_id: randomUUID(), email: 'first@example.com' }),
+    );
+    await eventually(async () => (calls.length === 1 ? true : undefined), 15000, 'the first batch');
+    const rest = await ds.transaction(async (m) => {
+      const out = [];
+      for (let i = 0; i < 20; i++) {
+        out.push(
+          await outbox.add(m, 'cards', 'user.registered', {
+            user_id: randomUUID(),
+            email: `u${i}@example.com`,
+          }),
+        );
+      }
+      return out;
+    });
+    // With the first batch still waiting, the other twenty are applied by the second slot.
+    const applied = await eventually(
+      async () => {
+        const rows = await effects(CONSUMER);
+        return rows.length === rest.length ? rows : undefined;
+      },
+      30000,
+      'the other events applied while the first batch waits',
+    );
+    expect(applied.map((r) => r.event_id).sort()).toEqual(rest.map((e) => e.event_id).sort());
+    expect(most).toBe(2);
+    openFirst();
+    const all = await eventually(
+      async () => {
+        const rows = await effects(CONSUMER);
+        return rows.length === rest.length + 1 ? rows : undefined;
+      },
+      15000,
+      'the first event applied once its batch goes on',
+    );
+    expect(all.filter((r) => r.n !== 1)).toEqual([]);
+    expect(all.map((r) => r.event_id)).toContain(first.event_id);
+    // Never more than two at once, every event handed over once.
+    expect(most).toBe(2);
+    expect(calls.flat().sort()).toEqual([first, ...rest].map((e) => e.event_id).sort());
   });
 });

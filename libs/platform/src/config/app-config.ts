@@ -31,6 +31,7 @@ export class AppConfig {
   readonly rpcTimeoutMs: number;
   readonly outboxPollMs: number;
   readonly eventMaxDeliveries: number;
+  readonly eventBatchesInFlight: number;
   readonly eventRetentionDays: number;
   readonly logLevel: LogLevel;
   readonly logFormat: 'json' | 'pretty';
@@ -117,6 +118,7 @@ export class AppConfig {
     this.rpcTimeoutMs = int('RPC_TIMEOUT_MS')!;
     this.outboxPollMs = int('OUTBOX_POLL_MS')!;
     this.eventMaxDeliveries = int('EVENT_MAX_DELIVERIES')!;
+    this.eventBatchesInFlight = int('EVENT_BATCHES_IN_FLIGHT')!;
     this.eventRetentionDays = int('EVENT_RETENTION_DAYS')!;
     this.logLevel = values.LOG_LEVEL as LogLevel;
     this.logFormat = (values.LOG_FORMAT ?? (this.nodeEnv === 'production' ? 'json' : 'pretty')) as

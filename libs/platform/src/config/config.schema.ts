@@ -99,6 +99,13 @@ export const CONFIG_SCHEMA = {
     default: '10',
     doc: 'Deliveries of one event to a failing consumer before it is dead-lettered (split mode; same value in every app).',
   },
+  EVENT_BATCHES_IN_FLIGHT: {
+    kind: 'int',
+    min: 1,
+    max: 16,
+    default: '4',
+    doc: 'Batches of events (up to 64 each) one split app handles at once; its queue prefetches 64 per batch.',
+  },
   JWT_KEYS_DIR: {
     kind: 'string',
     doc: 'Directory of the access-token signing keys (EC P-256 PEM files named by their creation time, written by `npm run keys:rotate`); read by the app hosting auth, which signs with the newest and re-reads it every JWT_KEYS_REFRESH_SECONDS. Development: .data/jwt/keys when no key is configured.',

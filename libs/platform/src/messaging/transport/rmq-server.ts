@@ -26,8 +26,8 @@ import {
 import { EventServer, type Delivery } from './event-server';
 import { SERVED_CONTRACTS, type Reply } from './wire';
 
-/** Unacked events a consumer holds: the most one batch can hold. */
-const EVENT_PREFETCH = 64;
+/** The most events one batch takes; the queue prefetches this many per batch in flight. */
+const EVENT_BATCH_MAX = 64;
 
 /** Pause before a failed event goes back to the queue: 0.5 s, 1 s, 2 s, ... up to 10 s. */
 const retryDelayMs = (deliveries: number) => Math.min(500 * 2 ** Math.max(0, deliveries - 1), 10_000);
@@ -54,7 +54,10 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
   private readonly wakeOnDrain = new Set<() => void>();
   /** Events delivered and not yet handed to a batch (see collect). */
   private waiting: { ch: Channel; msg: ConsumeMessage }[] = [];
-  private batching = false;
+  /** Loops taking batches from `waiting` (see collect), at most EVENT_BATCHES_IN_FLIGHT. */
+  private batchers = 0;
+  /** A batcher is waiting for the rest of a socket read: the messages of that read are its. */
+  private starting = false;
 
   constructor(
     private readonly rmq: RmqConnection,
@@ -245,7 +248,7 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
     this.consumers.push(
       this.rmq.consume('event-consumer', {
         queues: [this.rmq.name('events', this.service)],
-        prefetch: EVENT_PREFETCH,
+        prefetch: EVENT_BATCH_MAX * this.rmq.config.eventBatchesInFlight,
         declare: (ch) => declareEventQueue(ch, this.rmq, this.service, subscribed),
         onMessage: (ch, msg) => this.collect(ch, msg),
       }),
@@ -254,20 +257,26 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
 
   /**
    * Events delivered together go to their handlers together (deliverMany: an @OnEventBatch handler takes
-   * them in one transaction). Natural batching, as the ledger does: the messages that came while the
-   * previous batch was being handled (up to the prefetch window) form the next one, so one message alone
-   * waits for nothing but the turn of the event loop.
+   * them in one transaction). Natural batching, as the ledger does: a message that finds a batch slot
+   * free goes at once (after the rest of its socket read), and the messages that came while every slot
+   * was busy form the next batches, up to EVENT_BATCH_MAX each. Batches in flight may share a consumer:
+   * consumers are idempotent and order-free, and take their row locks in id order (InboxService).
+   * Several in flight, because a batch mostly waits (a contract call over the broker, its transaction's
+   * round trips and commit): one at a time, the notifications app used an eighth of a core and fell
+   * behind the ledger (README, "Events in batches").
    */
   private collect(ch: Channel, msg: ConsumeMessage): void {
     this.waiting.push({ ch, msg });
-    if (this.batching) return;
-    this.batching = true;
+    if (this.starting || this.batchers >= this.rmq.config.eventBatchesInFlight) return;
+    this.batchers++;
+    this.starting = true;
     const work = (async () => {
       try {
         await new Promise((resolve) => setImmediate(resolve)); // the rest of this socket read
-        while (this.waiting.length) await this.takeBatch(this.waiting.splice(0));
+        this.starting = false;
+        while (this.waiting.length) await this.takeBatch(this.waiting.splice(0, EVENT_BATCH_MAX));
       } finally {
-        this.batching = false;
+        this.batchers--;
       }
     })();
     this.track(work);
@@ -296,7 +305,7 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
     }
     const outcomes = await this.deliverMany(
       taken.map((t) => t.delivery),
-      EVENT_PREFETCH,
+      EVENT_BATCH_MAX,
     );
     const failed = taken.filter((_, i) => outcomes[i] !== undefined);
     taken.forEach((t, i) => outcomes[i] === undefined && settle(t.ch, t.msg, 'ack'));
