@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InboxService } from '@protobank/platform';
-import { randomUUID } from 'node:crypto';
+import { InboxService, timeOrderedId } from '@protobank/platform';
 import { DELIVERY_CHANNELS, type DeliveryChannel } from '../delivery/channels/channel';
 import { DeliveryQueue } from '../delivery/delivery-queue';
 import { InAppNow, type InAppDelivery } from '../delivery/in-app-now';
@@ -41,7 +40,9 @@ export class Notifier {
       const sources = fresh.flatMap((e) => e.drafts.map(() => e.event_id));
       if (drafts.length === 0) return;
       const prefs = await this.preferences.forUsers(m, [...new Set(drafts.map((d) => d.user_id))]);
-      const ids = drafts.map(() => randomUUID());
+      // Time-ordered: every insert lands at the right-hand end of the primary keys (notifications',
+      // deliveries' and their (notification_id, channel) key), as the ledger's entry ids do.
+      const ids = drafts.map(() => timeOrderedId());
       const stored = (await m.query(
         `INSERT INTO notifications.notifications (id, user_id, category, type, title, body, data, source_event_id)
          SELECT id, user_id, category, type, title, body, data, source_event_id
@@ -64,7 +65,7 @@ export class Notifier {
       const rows = drafts.flatMap((d, i) =>
         storedAt.has(ids[i])
           ? enabledChannels(prefs.get(d.user_id)!, d.category).map((channel) => ({
-              id: randomUUID(),
+              id: timeOrderedId(),
               notification_id: ids[i],
               draft: d,
               user_id: d.user_id,
