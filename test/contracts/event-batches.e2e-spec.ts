@@ -6,7 +6,7 @@
  * transports (RabbitMQ: the split apps; in-process: the monolith). Over RabbitMQ an app handles up to
  * EVENT_BATCHES_IN_FLIGHT batches at once.
  */
-import { Controller, Inject, type INestApplicationContext } from '@nestjs/common';
+import { Controller, Inject, type INestApplicationContext, type Type } from '@nestjs/common';
 import type { UserRegisteredEvent } from '@protobank/contracts';
 import {
   InboxService,
@@ -20,7 +20,7 @@ import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Client } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { createContext } from '../support/contexts';
 import { processes } from '../support/processes';
 import { createTestEnv, eventually, type TestEnv } from '../support/test-env';
@@ -46,6 +46,34 @@ describe('event batches', () => {
   afterAll(async () => {
     await t?.cleanup();
   });
+
+  /**
+   * A notifications-service context whose `controller` consumes user.registered, published from the cards
+   * outbox; `add(email)` publishes one event in its own transaction.
+   */
+  const consumerOf = async (transport: Transport, env: Record<string, string>, controller: Type) => {
+    const app = await createContext({
+      service: 'notifications',
+      transport,
+      env,
+      subscriptions: { notifications: ['user.registered'] },
+      controllers: [controller],
+      providers: [outboxFor('cards'), inboxFor('notifications')],
+    });
+    contexts.push(app);
+    const ds = app.get(DataSource);
+    const outbox = app.get(OutboxService);
+    const add = (email: string) =>
+      ds.transaction((m) => outbox.add(m, 'cards', 'user.registered', { user_id: randomUUID(), email }));
+    return { ds, outbox, add };
+  };
+
+  /** What the test consumers do: one row per fresh event, in the batch's transaction. */
+  const recordEffects = (m: EntityManager, fresh: UserRegisteredEvent[], consumer: string) =>
+    m.query(`INSERT INTO public.batch_effects (event_id, consumer) SELECT unnest($1::uuid[]), $2`, [
+      fresh.map((f) => f.event_id),
+      consumer,
+    ]);
 
   const effects = async (consumer: string) =>
     (
@@ -136,27 +164,12 @@ describe('event batches', () => {
           // The first batch waits until the rest have reached this consumer: they form the next batch.
           if (calls.length === 1) await firstGate;
           await this.inbox.onceEach('notifications', CONSUMER, events, async (m, fresh) => {
-            await m.query(
-              `INSERT INTO public.batch_effects (event_id, consumer) SELECT unnest($1::uuid[]), $2`,
-              [fresh.map((f) => f.event_id), CONSUMER],
-            );
+            await recordEffects(m, fresh, CONSUMER);
             if (fresh.some((f) => f.email === POISON)) throw new Error('poison event');
           });
         }
       }
-      const app = await createContext({
-        service: 'notifications',
-        transport,
-        env,
-        subscriptions: { notifications: ['user.registered'] },
-        controllers: [Batched],
-        providers: [outboxFor('cards'), inboxFor('notifications')],
-      });
-      contexts.push(app);
-      const ds = app.get(DataSource);
-      const outbox = app.get(OutboxService);
-      const add = (email: string) =>
-        ds.transaction((m) => outbox.add(m, 'cards', 'user.registered', { user_id: randomUUID(), email }));
+      const { ds, outbox, add } = await consumerOf(transport, env, Batched);
       const first = await add('first@example.com');
       await eventually(async () => (calls.length === 1 ? true : undefined), 15000, 'the first batch');
       // Nine more in one transaction, the fifth poison.
@@ -273,31 +286,16 @@ describe('event batches', () => {
         try {
           // The first batch waits (a slow contract call, a lock) until the others have been applied.
           if (calls.length === 1) await firstGate;
-          await this.inbox.onceEach('notifications', CONSUMER, events, async (m, fresh) => {
-            await m.query(
-              `INSERT INTO public.batch_effects (event_id, consumer) SELECT unnest($1::uuid[]), $2`,
-              [fresh.map((f) => f.event_id), CONSUMER],
-            );
-          });
+          await this.inbox.onceEach('notifications', CONSUMER, events, (m, fresh) =>
+            recordEffects(m, fresh, CONSUMER).then(() => undefined),
+          );
         } finally {
           running--;
         }
       }
     }
-    const app = await createContext({
-      service: 'notifications',
-      transport: 'rmq',
-      env,
-      subscriptions: { notifications: ['user.registered'] },
-      controllers: [Batched],
-      providers: [outboxFor('cards'), inboxFor('notifications')],
-    });
-    contexts.push(app);
-    const ds = app.get(DataSource);
-    const outbox = app.get(OutboxService);
-    const first = await ds.transaction((m) =>
-      outbox.add(m, 'cards', 'user.registered', { user_id: randomUUID(), email: 'first@example.com' }),
-    );
+    const { ds, outbox, add } = await consumerOf('rmq', env, Batched);
+    const first = await add('first@example.com');
     await eventually(async () => (calls.length === 1 ? true : undefined), 15000, 'the first batch');
     const rest = await ds.transaction(async (m) => {
       const out = [];
