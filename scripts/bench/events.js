@@ -107,16 +107,19 @@ async function customer(base, admin, i) {
 }
 
 /**
- * A fresh access token for `c` (the refresh token rotates), taken when half of the old one's life has
- * passed: without it, a run longer than ACCESS_TOKEN_TTL_SECONDS (15 min by default) has its transfers
- * and list reads answered 401. The streams opened with the first token still end at its expiry (`event:
- * end`): arrivals after that are not seen, so keep a run's load shorter than the TTL.
+ * `c`'s access token, renewed first (the refresh token rotates) once half of its life has passed: a run
+ * longer than ACCESS_TOKEN_TTL_SECONDS (15 min by default) would otherwise have its transfers and list
+ * reads answered 401. The streams opened with the first token still end at its expiry (`event: end`):
+ * arrivals after that are not seen, so keep a run's load shorter than the TTL.
  */
-async function renew(base, c) {
-  const pair = await api(base, 'POST', '/auth/refresh', { body: { refresh_token: c.refresh_token } });
-  c.token = pair.access_token;
-  c.refresh_token = pair.refresh_token;
-  c.renewAt = Date.now() + pair.expires_in * 500;
+async function tokenOf(base, c) {
+  if (Date.now() > c.renewAt) {
+    const pair = await api(base, 'POST', '/auth/refresh', { body: { refresh_token: c.refresh_token } });
+    c.token = pair.access_token;
+    c.refresh_token = pair.refresh_token;
+    c.renewAt = Date.now() + pair.expires_in * 500;
+  }
+  return c.token;
 }
 
 /** Opens /notifications/stream; onEvent(notification, arrival time) for each `event: notification`. */
@@ -144,13 +147,13 @@ function openStream(base, token, onEvent) {
   });
 }
 
-/** Every stored notification of `type` about one of `ids` (the user's whole list, 100 a page). */
-async function stored(base, token, type, ids) {
+/** Every stored notification of `type` about one of `ids` in `who`'s list (all of it, 100 a page). */
+async function stored(base, who, type, ids) {
   const found = [];
   let cursor = '';
   do {
     const route = `/notifications?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-    const page = await api(base, 'GET', route, { token });
+    const page = await api(base, 'GET', route, { token: await tokenOf(base, who) });
     found.push(...page.data.filter((n) => n.type === type && ids.has(n.data?.transaction_id)));
     cursor = page.next_cursor;
   } while (cursor && !runs.interrupted);
@@ -260,7 +263,7 @@ async function measure(base, databaseUrl) {
   // Warm-up, not counted: every funding deposit's notice has gone the whole way (outbox, consumer, store).
   const deadline = Date.now() + SETTLE_MS;
   for (const [i, { sender }] of pairs.entries()) {
-    while (!(await stored(base, sender.token, 'deposit.received', new Set([fundings[i].id]))).length) {
+    while (!(await stored(base, sender, 'deposit.received', new Set([fundings[i].id]))).length) {
       if (Date.now() > deadline || runs.interrupted) throw new Stop('a funding deposit was never notified');
       await sleep(200);
     }
@@ -294,7 +297,6 @@ async function measure(base, databaseUrl) {
     await sleep(Math.max(0, t0 + (i * 1000) / rate - performance.now()));
     while (pending.size >= MAX_IN_FLIGHT) await Promise.race(pending);
     const { sender, receiver } = pairs[i % PAIRS];
-    if (Date.now() > sender.renewAt) await renew(base, sender);
     const body = {
       from_account_id: sender.account.id,
       ...(BY_ID
@@ -303,7 +305,7 @@ async function measure(base, databaseUrl) {
       amount: randomInt(1, 101),
       currency: 'GBP',
     };
-    const p = api(base, 'POST', '/transactions', { token: sender.token, body, status: 201 })
+    const p = api(base, 'POST', '/transactions', { token: await tokenOf(base, sender), body, status: 201 })
       .then((t) => {
         answered.set(t.id, { committed: Date.parse(t.created_at), at: performance.now() });
         statuses[201] = (statuses[201] || 0) + 1;
@@ -326,12 +328,11 @@ async function measure(base, databaseUrl) {
   // them does not load the app while its consumers are still catching up.
   const streamed = () => ['sender', 'receiver'].every((w) => arrived[w].size >= ids.size);
   while (!streamed() && !runs.interrupted && Date.now() < settleBy) await sleep(200);
-  for (const pair of pairs) await Promise.all([renew(base, pair.sender), renew(base, pair.receiver)]);
   for (;;) {
     lists = { sender: [], receiver: [] };
     for (const pair of pairs) {
       for (const who of ['sender', 'receiver'])
-        lists[who].push(...(await stored(base, pair[who].token, TYPES[who], ids)));
+        lists[who].push(...(await stored(base, pair[who], TYPES[who], ids)));
     }
     const done = ['sender', 'receiver'].every(
       (w) => lists[w].length >= ids.size && arrived[w].size >= ids.size,
