@@ -26,6 +26,7 @@ import { BatchedPosting1763700000020 } from './1763700000020-BatchedPosting';
 import { LedgerVerifyCheckpoints1763700000021 } from './1763700000021-LedgerVerifyCheckpoints';
 import { LeanerPostEntries1763700000022 } from './1763700000022-LeanerPostEntries';
 import { OutboxClaimInOrder1763700000023 } from './1763700000023-OutboxClaimInOrder';
+import { OutboxClaimOnOnePage1763700000024 } from './1763700000024-OutboxClaimOnOnePage';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -52,4 +53,5 @@ export const MIGRATIONS = [
   LedgerVerifyCheckpoints1763700000021,
   LeanerPostEntries1763700000022,
   OutboxClaimInOrder1763700000023,
+  OutboxClaimOnOnePage1763700000024,
 ];

@@ -406,7 +406,8 @@ describe('event races', () => {
     const COUNT = 150;
     const events = Array.from({ length: COUNT }, () => userRegistered());
     // The events and a lock on the outbox that every claim (an UPDATE) waits for, in one transaction: at
-    // its commit both relays' claims, already waiting, run at the same instant.
+    // its commit both relays' claims, already waiting, run at the same instant. One claim waits for the
+    // table while holding the outbox's claim lock (an advisory lock), the other waits for that lock.
     await locker.query('BEGIN');
     try {
       await locker.query(
@@ -419,7 +420,10 @@ describe('event races', () => {
         async () =>
           (
             await db.query<{ n: number }>(
-              `SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'auth.outbox'::regclass AND NOT granted`,
+              `SELECT count(*)::int AS n FROM pg_locks
+                WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND (relation = 'auth.outbox'::regclass
+                       OR (locktype = 'advisory' AND classid = x'6f757462'::int::oid))`,
             )
           ).rows[0].n >= 2
             ? true

@@ -129,8 +129,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Relays one batch; true when it was full and fully delivered (so another may follow). */
   private async relayBatch(schema: string): Promise<boolean> {
-    // The oldest due rows we can lock, leased (migrations/1763700000023-OutboxClaimInOrder.ts: the
-    // claim walks the pending index in order whatever the statistics say). RETURNING has no order.
+    // The oldest due rows, leased (migrations/1763700000023-OutboxClaimInOrder.ts: the claim walks the
+    // pending index in order whatever the statistics say; 1763700000024-OutboxClaimOnOnePage.ts: claims
+    // of one outbox take turns, and lease and publish update the row on its own page). RETURNING has no
+    // order.
     const rows = (await this.dataSource.query(
       `SELECT id, name, payload, headers, attempts, created_at FROM "${schema}".claim_outbox($1, $2)`,
       [BATCH, LEASE_SECONDS],
