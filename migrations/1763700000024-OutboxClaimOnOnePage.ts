@@ -3,7 +3,7 @@ import { MODULE_SCHEMAS } from './1763700000000-Foundation';
 import { claimOutboxV1 } from './1763700000023-OutboxClaimInOrder';
 
 /** Key space (pg_advisory_xact_lock's two-int form) of the outbox claims, one key per schema. */
-const CLAIM_LOCK = 0x6f75_7462; // "outb"
+export const OUTBOX_CLAIM_LOCK = 0x6f75_7462; // "outb"
 
 /**
  * The outbox relay's two writes to a row (the claim's lease, then published_at) stay on the row's page,
@@ -36,7 +36,7 @@ export class OutboxClaimOnOnePage1763700000024 implements MigrationInterface {
         CREATE OR REPLACE FUNCTION "${s}".claim_outbox(p_limit int, p_lease_seconds int) RETURNS SETOF "${s}".outbox
         LANGUAGE plpgsql SET enable_sort = off SET enable_bitmapscan = off AS $$
         BEGIN
-          PERFORM pg_advisory_xact_lock(${CLAIM_LOCK}, hashtext('${s}'));
+          PERFORM pg_advisory_xact_lock(${OUTBOX_CLAIM_LOCK}, hashtext('${s}'));
           RETURN QUERY
             UPDATE "${s}".outbox o SET next_attempt_at = clock_timestamp() + make_interval(secs => p_lease_seconds)
              WHERE o.id IN (SELECT id FROM "${s}".outbox

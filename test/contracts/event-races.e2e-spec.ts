@@ -23,6 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { OUTBOX_CLAIM_LOCK } from '../../migrations/1763700000024-OutboxClaimOnOnePage';
 import { createContext } from '../support/contexts';
 import { lockWaiters } from '../support/lock-waits';
 import { processes } from '../support/processes';
@@ -423,7 +424,8 @@ describe('event races', () => {
               `SELECT count(*)::int AS n FROM pg_locks
                 WHERE NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
                   AND (relation = 'auth.outbox'::regclass
-                       OR (locktype = 'advisory' AND classid = x'6f757462'::int::oid))`,
+                       OR (locktype = 'advisory' AND classid = $1::int::oid))`,
+              [OUTBOX_CLAIM_LOCK],
             )
           ).rows[0].n >= 2
             ? true
