@@ -2,6 +2,7 @@ import type { AppConfig, MetricsService, RedisService } from '@protobank/platfor
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { NotificationView } from '../store/notifications.service';
 import { StreamHub } from './stream-hub';
 
 /** A response that records what is written, and closes like a socket would. */
@@ -22,8 +23,10 @@ class FakeResponse extends EventEmitter {
 
 /** Sessions that exist, as the hub asks Redis before each push; `down` makes Redis fail. */
 const sessions = { live: new Set(['s1', 's2', 's3']), down: false };
+const published: [string, string][] = [];
 const redis = {
   client: {
+    publish: async (channel: string, message: string) => void published.push([channel, message]),
     exists: async (key: string) => {
       if (sessions.down) throw new Error('redis down');
       return sessions.live.has(key.replace('auth:session:', '')) ? 1 : 0;
@@ -39,12 +42,54 @@ const hubWith = (perUser: number) =>
     { gauge: () => undefined } as unknown as MetricsService,
   );
 const expiry = () => Math.floor(Date.now() / 1000) + 60;
+/** A message of one notification, as an instance published it before publishMany (a rolling deploy). */
 const dispatch = (hub: StreamHub, userId: string, id: string) =>
   (hub as unknown as { dispatch(m: string): Promise<void> }).dispatch(
     JSON.stringify({ user_id: userId, notification: { id, body: 'You sent £25.50 to Bob Smith' } }),
   );
 
+/** A message as publishMany sends it: several notifications, for one user or more, in one array. */
+const dispatchMany = (hub: StreamHub, items: [string, string][]) =>
+  (hub as unknown as { dispatch(m: string): Promise<void> }).dispatch(
+    JSON.stringify(items.map(([user_id, id]) => ({ user_id, notification: { id, body: 'You sent £1.00' } }))),
+  );
+
 describe('StreamHub', () => {
+  it("publishes a batch's notifications as one message, which reaches each user's streams in order", async () => {
+    const hub = hubWith(5);
+    published.length = 0;
+    const view = (id: string) => ({ id, body: 'You sent £1.00' }) as unknown as NotificationView;
+    await hub.publishMany([
+      { user_id: 'alice', notification: view('n1') },
+      { user_id: 'bob', notification: view('n2') },
+      { user_id: 'alice', notification: view('n3') },
+    ]);
+    expect(published).toHaveLength(1);
+    expect(published[0][0]).toBe('t:notifications:stream');
+    const [a, b] = [new FakeResponse(), new FakeResponse()];
+    hub.attach('alice', 's1', expiry(), a as unknown as ServerResponse);
+    hub.attach('bob', 's3', expiry(), b as unknown as ServerResponse);
+    await (hub as unknown as { dispatch(m: string): Promise<void> }).dispatch(published[0][1]);
+    expect(a.chunks.map((c) => /^id: (\w+)/.exec(c)?.[1])).toEqual(['n1', 'n3']);
+    expect(b.chunks.map((c) => /^id: (\w+)/.exec(c)?.[1])).toEqual(['n2']);
+    await dispatchMany(hub, [['carol', 'n4']]);
+    expect(a.chunks).toHaveLength(2);
+    expect(b.chunks).toHaveLength(1);
+    void hub.beforeApplicationShutdown();
+  });
+
+  it('ends a stream whose session has ended once for a message that holds several of its notifications', async () => {
+    const hub = hubWith(5);
+    const ended = new FakeResponse();
+    hub.attach('alice', 'gone', expiry(), ended as unknown as ServerResponse);
+    await dispatchMany(hub, [
+      ['alice', 'n1'],
+      ['alice', 'n2'],
+    ]);
+    expect(ended.chunks).toEqual(['event: end\ndata: {"reason":"session_ended"}\n\n']);
+    expect(hub.connections()).toBe(0);
+  });
+
   it('passes a notification to every open stream of its user, and to no one else', async () => {
     const hub = hubWith(5);
     const [a1, a2, b] = [new FakeResponse(), new FakeResponse(), new FakeResponse()];

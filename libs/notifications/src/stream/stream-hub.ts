@@ -17,15 +17,26 @@ interface StreamClient {
   timer: NodeJS.Timeout;
 }
 
+/** What one instance tells the others: a notification for one user's open streams. */
+export interface StreamMessage {
+  user_id: string;
+  notification: NotificationView;
+}
+
+/** Most notifications in one PUBLISH: bounds the message each subscribing instance parses. */
+export const STREAM_MESSAGE_MAX = 100;
+
 export const sseEvent = (event: string, data: unknown, id?: string) =>
   `${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
 /**
  * Live notifications for the clients connected to this process. In-app deliveries are published on one
- * Redis channel and every instance passes each message to its own connections of that user, so a client
- * gets its notifications whichever instance it is connected to. A connection ends when its access token
- * expires or its session ends (checked at each heartbeat and before each notification), and a user keeps at most
- * NOTIFICATION_STREAMS_PER_USER connections (the oldest goes first).
+ * Redis channel, a batch's in one message (a JSON array, at most STREAM_MESSAGE_MAX), and every instance
+ * passes each notification to its own connections of that user, so a client gets its notifications
+ * whichever instance it is connected to; an instance with no open stream does not parse the message. A
+ * connection ends when its access token expires or its session ends (checked at each heartbeat and
+ * before each notification), and a user keeps at most NOTIFICATION_STREAMS_PER_USER connections (the
+ * oldest goes first).
  */
 @Injectable()
 export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -62,7 +73,16 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
 
   /** Sends a notification to the user's open streams, on whichever instance they are. */
   async publish(userId: string, notification: NotificationView): Promise<void> {
-    await this.redis.client.publish(this.channel, JSON.stringify({ user_id: userId, notification }));
+    await this.publishMany([{ user_id: userId, notification }]);
+  }
+
+  /**
+   * Sends notifications to their users' open streams, in order, as one PUBLISH (2 notifications a
+   * transfer, published one by one, were most of the notification consumer's Redis commands). Callers
+   * keep to STREAM_MESSAGE_MAX a call.
+   */
+  async publishMany(messages: StreamMessage[]): Promise<void> {
+    await this.redis.client.publish(this.channel, JSON.stringify(messages));
   }
 
   attach(userId: string, sessionId: string, expiresAtSeconds: number, res: ServerResponse): void {
@@ -95,18 +115,21 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
     return n;
   }
 
+  /** A published message: an array of StreamMessage (one object, as published before, is read too). */
   private async dispatch(message: string): Promise<void> {
-    let parsed: { user_id: string; notification: NotificationView };
+    if (this.byUser.size === 0) return; // no open stream here: nothing to parse for
+    let parsed: StreamMessage | StreamMessage[];
     try {
       parsed = JSON.parse(message) as typeof parsed;
     } catch {
       return;
     }
-    const clients = [...(this.byUser.get(parsed.user_id) ?? [])];
+    const mine = (Array.isArray(parsed) ? parsed : [parsed]).filter((m) => this.byUser.has(m?.user_id));
+    const clients = [...new Set(mine.flatMap((m) => [...this.byUser.get(m.user_id)!]))];
     if (clients.length === 0) return;
     // The session of a stream may have ended since it opened (logout, a disabled user, a role change):
-    // asked before each write, so nothing reaches an ended session, whatever the heartbeat's timing. The
-    // replies come back in order, so one client's notifications stay in order.
+    // asked before each write, so nothing reaches an ended session, whatever the heartbeat's timing.
+    // Replies come back in order, and each client's notifications are written in the message's order.
     let alive: (number | undefined)[];
     try {
       alive = await Promise.all(clients.map((c) => this.redis.client.exists(sessionKey(c.sessionId))));
@@ -117,8 +140,10 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     clients.forEach((c, i) => {
       if (!this.byUser.get(c.userId)?.has(c)) return; // gone meanwhile
-      if (alive[i]) c.res.write(sseEvent('notification', parsed.notification, parsed.notification.id));
-      else this.close(c, alive[i] === 0 ? 'session_ended' : 'unavailable');
+      if (!alive[i]) return this.close(c, alive[i] === 0 ? 'session_ended' : 'unavailable');
+      for (const m of mine) {
+        if (m.user_id === c.userId) c.res.write(sseEvent('notification', m.notification, m.notification.id));
+      }
     });
   }
 

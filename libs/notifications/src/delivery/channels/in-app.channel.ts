@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { StreamHub } from '../../stream/stream-hub';
+import { StreamHub, type StreamMessage } from '../../stream/stream-hub';
 import type { DeliveryChannel, Outgoing, SendResult } from './channel';
 
 /** The app: the notification is already in the user's list; this pushes it to their open streams. */
@@ -17,5 +17,10 @@ export class InAppChannel implements DeliveryChannel {
   async send({ user_id, notification }: Outgoing): Promise<SendResult> {
     await this.hub.publish(user_id, notification);
     return { status: 'sent' };
+  }
+
+  /** Pushes a batch's notifications in one message (see StreamHub.publishMany); all or none. */
+  async sendMany(messages: StreamMessage[]): Promise<void> {
+    await this.hub.publishMany(messages);
   }
 }
