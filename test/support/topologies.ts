@@ -5,7 +5,23 @@
 import { processes, startSplit, topology, type AppProcess } from './processes';
 import { startPgBouncer, type PgBouncer } from './pgbouncer';
 import { createTestEnv, type TestEnv } from './test-env';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+/**
+ * An app that exits on its own with an error code (an uncaught exception) would otherwise show up only
+ * as ECONNREFUSED in the tests after it, with its log deleted at cleanup: its last lines go to stderr.
+ */
+function reportCrash(child: AppProcess, logDir: string): void {
+  child.once('exit', (code) => {
+    if (!code) return; // a clean stop, or a signal a test sent
+    const file = join(logDir, `${child.app}.log`);
+    const tail = existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-40).join('\n') : '';
+    process.stderr.write(
+      `\n${child.app} exited with ${code} during the tests; the end of its log:\n${tail}\n`,
+    );
+  });
+}
 
 export type TopologyKind = 'monolith' | 'split';
 
@@ -38,6 +54,7 @@ export async function startTopology(
         { ...env, PORT: String(port) },
         { logFile: join(t.logDir, 'monolith.log') },
       );
+      reportCrash(child, t.logDir);
       const baseUrl = `http://127.0.0.1:${port}`;
       try {
         await processes.waitReady(`${baseUrl}/health/ready`, { children: [child] });
@@ -75,6 +92,7 @@ export async function startTopology(
       host: '127.0.0.1',
       migrateUrl: t.databaseUrl,
     });
+    for (const child of split.children) reportCrash(child, t.logDir);
     const bouncer = pgbouncer;
     return {
       kind,

@@ -5,19 +5,31 @@ import type { Logger } from 'pino';
 import type { NotificationView } from '../store/notifications.service';
 import { StreamHub } from './stream-hub';
 
-/** A response that records what is written, and closes like a socket would. */
+/**
+ * A response that records what is written, and closes like a socket would. Like Node's, a write or an
+ * end with a chunk after the end emits 'error' (a process with no listener for it would crash): those
+ * are recorded in `afterEnd`.
+ */
 class FakeResponse extends EventEmitter {
   chunks: string[] = [];
+  afterEnd: string[] = [];
   destroyed = false;
   writableEnded = false;
   write(chunk: string) {
+    if (this.writableEnded) return this.writeAfterEnd(chunk);
     this.chunks.push(chunk);
     return true;
   }
   end(chunk?: string) {
+    if (this.writableEnded) return chunk ? this.writeAfterEnd(chunk) : undefined;
     if (chunk) this.chunks.push(chunk);
     this.writableEnded = true;
-    this.emit('close');
+    process.nextTick(() => this.emit('close'));
+  }
+  private writeAfterEnd(chunk: string) {
+    this.afterEnd.push(chunk);
+    process.nextTick(() => this.emit('error', new Error('write after end')));
+    return false;
   }
 }
 
@@ -43,6 +55,7 @@ const hubWith = (perUser: number) =>
   );
 const expiry = () => Math.floor(Date.now() / 1000) + 60;
 /** A message of one notification, as an instance published it before publishMany (a rolling deploy). */
+const beat = (hub: StreamHub) => (hub as unknown as { beat(): Promise<void> }).beat();
 const dispatch = (hub: StreamHub, userId: string, id: string) =>
   (hub as unknown as { dispatch(m: string): Promise<void> }).dispatch(
     JSON.stringify({ user_id: userId, notification: { id, body: 'You sent £25.50 to Bob Smith' } }),
@@ -132,6 +145,49 @@ describe('StreamHub', () => {
     }
     expect(unsure.chunks).toEqual(['event: end\ndata: {"reason":"unavailable"}\n\n']);
     expect(hub.connections()).toBe(1);
+    void hub.beforeApplicationShutdown();
+  });
+
+  it('ends a stream once when the heartbeat and a notification both find its session ended', async () => {
+    const hub = hubWith(5);
+    const ended = new FakeResponse();
+    hub.attach('alice', 'gone', expiry(), ended as unknown as ServerResponse);
+    // Both ask Redis before either acts on the answer, as a heartbeat during a push (or a logout) does.
+    await Promise.all([beat(hub), dispatch(hub, 'alice', 'n1'), beat(hub)]);
+    expect(ended.chunks).toEqual(['event: end\ndata: {"reason":"session_ended"}\n\n']);
+    expect(ended.afterEnd).toEqual([]);
+    expect(hub.connections()).toBe(0);
+  });
+
+  it('writes no keep-alive to a stream that ended while the heartbeat asked for its session', async () => {
+    const hub = hubWith(1);
+    const [older, newer] = [new FakeResponse(), new FakeResponse()];
+    hub.attach('alice', 's1', expiry(), older as unknown as ServerResponse);
+    const beating = beat(hub);
+    hub.attach('alice', 's2', expiry(), newer as unknown as ServerResponse); // ends the older one
+    await beating;
+    expect(older.chunks).toEqual(['event: end\ndata: {"reason":"too_many_streams"}\n\n']);
+    expect(older.afterEnd).toEqual([]);
+    await beat(hub);
+    expect(newer.chunks).toEqual([': keep-alive\n\n']);
+    // Without Redis the heartbeat still writes only to the streams still open.
+    sessions.down = true;
+    const unsure = beat(hub);
+    await hub.beforeApplicationShutdown();
+    await unsure.finally(() => (sessions.down = false));
+    expect(newer.chunks.at(-1)).toBe('event: end\ndata: {"reason":"shutdown"}\n\n');
+    expect(newer.afterEnd).toEqual([]);
+  });
+
+  it('keeps the process up when a write to a stream fails', async () => {
+    const hub = hubWith(5);
+    const res = new FakeResponse();
+    hub.attach('alice', 's1', expiry(), res as unknown as ServerResponse);
+    res.writableEnded = true; // ended under the hub's feet, as a socket error would
+    await beat(hub);
+    expect(res.afterEnd).toEqual([': keep-alive\n\n']);
+    await new Promise((r) => process.nextTick(r)); // its 'error' is emitted, and listened to
+    expect(res.listenerCount('error')).toBe(1);
     void hub.beforeApplicationShutdown();
   });
 

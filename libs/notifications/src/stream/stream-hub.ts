@@ -107,6 +107,8 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
     };
     clients.add(client);
     res.on('close', () => this.forget(client));
+    // A write to a response that has ended emits 'error', which would end the process if no one listened.
+    res.on('error', (err) => this.logger.debug({ err: err.message }, 'stream write failed'));
   }
 
   connections(): number {
@@ -139,7 +141,7 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
       alive = clients.map(() => undefined);
     }
     clients.forEach((c, i) => {
-      if (!this.byUser.get(c.userId)?.has(c)) return; // gone meanwhile
+      if (!this.isOpen(c)) return; // gone meanwhile
       if (!alive[i]) return this.close(c, alive[i] === 0 ? 'session_ended' : 'unavailable');
       for (const m of mine) {
         if (m.user_id === c.userId) c.res.write(sseEvent('notification', m.notification, m.notification.id));
@@ -153,16 +155,26 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
     if (clients.length === 0) return;
     try {
       const alive = await Promise.all(clients.map((c) => this.redis.client.exists(sessionKey(c.sessionId))));
-      clients.forEach((c, i) =>
-        alive[i] ? c.res.write(': keep-alive\n\n') : this.close(c, 'session_ended'),
-      );
+      // A stream may have ended while the sessions were asked (a notification found its session gone, its
+      // token expired, a newer stream took its place): nothing is written to it after its end.
+      clients.forEach((c, i) => {
+        if (!this.isOpen(c)) return;
+        if (alive[i]) c.res.write(': keep-alive\n\n');
+        else this.close(c, 'session_ended');
+      });
     } catch (err) {
       this.logger.debug({ err }, 'stream heartbeat could not check sessions');
-      for (const c of clients) c.res.write(': keep-alive\n\n');
+      for (const c of clients) if (this.isOpen(c)) c.res.write(': keep-alive\n\n');
     }
   }
 
+  private isOpen(client: StreamClient): boolean {
+    return this.byUser.get(client.userId)?.has(client) ?? false;
+  }
+
+  /** Ends a stream once: a second end would write after the first. */
   private close(client: StreamClient, reason: string): void {
+    if (!this.isOpen(client)) return;
     this.forget(client);
     client.res.end(sseEvent('end', { reason }));
   }
