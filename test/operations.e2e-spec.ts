@@ -215,4 +215,75 @@ describe('operations', () => {
     expect(res.status).toBe(201);
     expect(await exited).toBe(0);
   });
+
+  it('answers a request that arrives on an open connection while draining, even one answered at once (404)', async () => {
+    const { child, url } = await monolith({}, 'drain-404');
+    await processes.waitReady(`${url}/health/ready`, { children: [child] });
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (c: Buffer) => (received += c.toString()));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    // Half a request: the connection is busy (not idle, so the drain does not close it) until the rest.
+    socket.write('GET /no-such-route HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    // The app cannot be asked whether it has read those bytes; 200 ms is ample on loopback.
+    await new Promise((r) => setTimeout(r, 200));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    await eventually(
+      () =>
+        new Promise<true | undefined>((resolve) => {
+          const probe = connect(Number(port), '127.0.0.1');
+          probe.once('connect', () => {
+            probe.destroy();
+            resolve(undefined);
+          });
+          probe.once('error', () => resolve(true));
+        }),
+      10000,
+      'the draining app to refuse new connections',
+    );
+    // Fastify answers an unknown route within its own 'request' listener: the drain's Connection: close
+    // must be set before that, not after (ERR_HTTP_HEADERS_SENT, uncaught, ended the process).
+    socket.write('\r\n');
+    await eventually(async () => (/\r\n\r\n/.test(received) ? true : undefined), 10000, 'the answer');
+    expect(received).toMatch(/^HTTP\/1\.1 404 /);
+    expect(received.toLowerCase()).toContain('connection: close');
+    expect(await exited).toBe(0);
+    socket.destroy();
+  });
+
+  it('keeps one outbox listener through repeated losses of its Postgres connection', async () => {
+    const { child, url } = await monolith({}, 'listen-loss');
+    await processes.waitReady(`${url}/health/ready`, { children: [child] });
+    const db = await t.db();
+    const listeners = async () =>
+      (
+        await db.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`,
+        )
+      ).rows.map((r) => r.pid);
+    let [pid] = await eventually(
+      async () => ((await listeners()).length ? listeners() : undefined),
+      10000,
+      'a listener',
+    );
+    for (let loss = 0; loss < 3; loss++) {
+      // What a Postgres restart or a failover does to the connection.
+      await db.query('SELECT pg_terminate_backend($1)', [pid]);
+      const lost = pid;
+      [pid] = await eventually(
+        async () => {
+          const now = await listeners();
+          return now.length && !now.includes(lost) ? now : undefined;
+        },
+        15000,
+        'the listener to reconnect',
+      );
+    }
+    // Each loss made one new listener, not one per error pg emitted for it (they doubled each time).
+    await new Promise((r) => setTimeout(r, 3000)); // a second retry would have come 2 s after the first
+    expect(await listeners()).toEqual([pid]);
+    await request(url).get('/health/ready').expect(200);
+  });
 });

@@ -283,6 +283,57 @@ describe('messaging over RabbitMQ', () => {
     }
   });
 
+  it('dead-letters at once an event that is JSON but no object (null), and goes on consuming', async () => {
+    const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('notobj'), EVENT_MAX_DELIVERIES: '5' };
+    const seen: string[] = [];
+    @Controller()
+    class Listener {
+      @OnEvent('user.registered')
+      async on(event: UserRegisteredEvent): Promise<void> {
+        seen.push(event.email);
+      }
+    }
+    const consumer = await createContext({
+      subscriptions: { payments: ['user.registered'] },
+      service: 'payments',
+      transport: 'rmq',
+      env,
+      controllers: [Listener],
+    });
+    contexts.push(consumer);
+    const connection = await amqp.connect(t.env.RABBITMQ_URL);
+    try {
+      const channel = await connection.createChannel();
+      const exchange = `${env.RABBITMQ_PREFIX}.events`;
+      // Anyone who can publish to the exchange could send this; before, it failed every handler outside
+      // their error handling, was never settled, and its rejection was unhandled.
+      channel.publish(exchange, 'user.registered', Buffer.from('null'), { contentType: 'application/json' });
+      const dead = await eventually(
+        async () => {
+          const q = await channel.checkQueue(`${env.RABBITMQ_PREFIX}.dead.events.payments`);
+          return q.messageCount === 1 ? q : undefined;
+        },
+        10000,
+        'the event in the dead-letter queue',
+      );
+      expect(dead.messageCount).toBe(1);
+      const event = {
+        event_id: randomUUID(),
+        occurred_at: new Date().toISOString(),
+        user_id: randomUUID(),
+        email: 'after@example.com',
+      };
+      channel.publish(exchange, 'user.registered', Buffer.from(JSON.stringify(event)), {
+        contentType: 'application/json',
+        messageId: event.event_id,
+      });
+      await eventually(async () => (seen.length ? seen : undefined), 10000, 'the next event handled');
+      expect(seen).toEqual(['after@example.com']);
+    } finally {
+      await connection.close();
+    }
+  });
+
   it('dead-letters an event its consumer keeps failing on, after EVENT_MAX_DELIVERIES attempts', async () => {
     const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('dlq'), EVENT_MAX_DELIVERIES: '2' };
     let attempts = 0;

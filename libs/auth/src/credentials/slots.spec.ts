@@ -42,4 +42,14 @@ describe('slots', () => {
     await expect(run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     await expect(run(task)).resolves.toBe('ran');
   });
+
+  it('rejects the caller of a task that throws before returning a promise, and frees its slot', async () => {
+    const run = slots(1, 1000, () => new Error('too long'));
+    const thrown = run((): Promise<string> => {
+      throw new Error('bad input');
+    });
+    const next = run(async () => 'ran');
+    await expect(thrown).rejects.toThrow('bad input');
+    await expect(next).resolves.toBe('ran');
+  });
 });

@@ -23,7 +23,8 @@ export function slots(
     new Promise<T>((resolve, reject) => {
       const start = () => {
         running++;
-        task().then(resolve, reject).finally(release);
+        // Promise.resolve().then: a task that throws at once rejects its caller, and the slot is released.
+        Promise.resolve().then(task).then(resolve, reject).finally(release);
       };
       if (running < count) return start();
       const entry = {

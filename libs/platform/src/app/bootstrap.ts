@@ -133,7 +133,11 @@ export async function runApp(def: AppDefinition): Promise<void> {
     // holds at beforeApplicationShutdown) and the relay, waits for the HTTP drain, closes the
     // microservice, and closes RabbitMQ, the database and Redis last.
     const server = app.getHttpServer() as Server;
-    server.on('request', (_req, res: ServerResponse) => res.setHeader('Connection', 'close'));
+    // Before Fastify's own listener: it answers some requests at once (a 404, a preflight), and a header
+    // set after that throws ERR_HTTP_HEADERS_SENT, uncaught, ending the drain.
+    server.prependListener('request', (_req, res: ServerResponse) => {
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+    });
     server.close();
     setInterval(() => server.closeIdleConnections(), 100).unref();
     app

@@ -69,6 +69,8 @@ describe('toErrorBody', () => {
       message: 'Internal server error',
       details: [],
     });
+    // A handler may reject with nothing at all: still the 500, not a TypeError here.
+    for (const nothing of [null, undefined]) expect(toErrorBody(nothing).status).toBe(500);
   });
 
   it('answers a request whose client went away mid-body as a 400, not as an outage', () => {

@@ -19,7 +19,8 @@ export function toErrorBody(error: unknown): ErrorBody {
     }
     return { status, code: STATUS_CODES[status] ?? `http_${status}`, message, details: [] };
   }
-  const fastifyError = error as { statusCode?: number; code?: unknown };
+  // `?? {}`: a handler may reject with null or undefined, which is still a 500, not a crash here.
+  const fastifyError = (error ?? {}) as { statusCode?: number; code?: unknown };
   const status = fastifyError.statusCode;
   if (
     typeof fastifyError.code === 'string' &&

@@ -152,7 +152,11 @@ export class Ledger {
         committed: async (accounts, size) => {
           batches.inc({ result: 'committed' });
           batchItems.inc(size);
-          if (accounts.length > 0) await this.afterCommit(accounts);
+          if (accounts.length === 0) return;
+          // Committed whatever happens here: a failure only leaves the balance cache to expire.
+          await this.afterCommit(accounts).catch((err: unknown) =>
+            this.logger.warn({ err, items: size }, 'posting batch committed; its after-commit work failed'),
+          );
         },
         failed: (err, size) => {
           batches.inc({ result: 'failed' });

@@ -109,6 +109,32 @@ describe('PostingBatcher', () => {
     expect(answered).toBe(true);
   });
 
+  it('answers the callers of a committed batch whose after-commit hook failed, and goes on batching', async () => {
+    const db = fakeLedger();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let calls = 0;
+      const batcher = new PostingBatcher(options, {
+        ...db.hooks,
+        committed: () => (calls++ === 0 ? Promise.reject(new Error('redis down')) : Promise.resolve()),
+      });
+      const first = batcher.post(item('a'));
+      await settle();
+      db.finish(0);
+      await expect(first).resolves.toEqual(posted('a'));
+      const second = batcher.post(item('b'));
+      await settle();
+      db.finish(1);
+      await expect(second).resolves.toEqual(posted('b'));
+      await settle();
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('retries the items of a batch that failed as a whole one by one, so one bad item fails alone', async () => {
     const db = fakeLedger();
     const batcher = new PostingBatcher(options, db.hooks);

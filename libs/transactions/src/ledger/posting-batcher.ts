@@ -135,10 +135,14 @@ export class PostingBatcher<Row> {
       const batch = this.take();
       if (batch.length === 0) continue;
       this.running++;
-      void this.send(batch).finally(() => {
-        this.running--;
-        this.pump();
-      });
+      // send() settles each caller itself; only the committed hook can reject it, after the batch
+      // committed (the Ledger's logs its own failure), and an unhandled rejection would end the process.
+      void this.send(batch)
+        .catch(() => undefined)
+        .finally(() => {
+          this.running--;
+          this.pump();
+        });
     }
   }
 

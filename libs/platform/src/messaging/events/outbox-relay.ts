@@ -228,10 +228,20 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private async listen(): Promise<void> {
     if (this.stopped) return;
     const client = new Client({ connectionString: this.config.databaseListenUrl });
+    // pg may emit several errors for one loss (the error, then the unexpected end), and a failed LISTEN
+    // also lands in the catch below: one retry per client, or each loss would double the listeners.
+    let retried = false;
+    const retry = (ms: number) => {
+      if (retried || this.stopped) return;
+      retried = true;
+      setTimeout(() => void this.listen(), ms).unref();
+    };
     client.on('error', (err) => {
+      if (retried) return;
       this.logger.warn({ err: err.message }, 'outbox listener lost; polling until it reconnects');
-      this.listener = undefined;
-      if (!this.stopped) setTimeout(() => void this.listen(), 2000).unref();
+      if (this.listener === client) this.listener = undefined;
+      void client.end().catch(() => undefined);
+      retry(2000);
     });
     client.on('notification', (n) => {
       if (n.payload && this.schemas.includes(n.payload)) this.kick();
@@ -245,9 +255,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         { err: (err as Error).message },
         'outbox listener unavailable; polling until it connects',
       );
-      client.removeAllListeners('error');
+      retry(5000);
       await client.end().catch(() => undefined);
-      if (!this.stopped) setTimeout(() => void this.listen(), 5000).unref();
     }
   }
 

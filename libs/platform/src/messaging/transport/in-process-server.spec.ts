@@ -170,6 +170,21 @@ describe('the in-process transport strategy, as Nest registers @OnEvent handlers
     expect(batches).toEqual([[e.event_id]]);
   });
 
+  it('leaves a window that fails outright to its caller alone: no unhandled rejection besides', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // A corrupt outbox row: no payload object at all.
+      const corrupt = { name: 'user.registered', payload: null as unknown as EventBase, headers: {} };
+      await expect(server.publishMany([corrupt])).rejects.toThrow(TypeError);
+      await new Promise((r) => setImmediate(r));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('treats an event nobody here handles as done', async () => {
     await expect(
       server.publish({ name: 'card.authorised', payload: event(), headers: {} }),

@@ -93,7 +93,11 @@ export class InProcessServer extends EventServer implements EventTransport {
       })),
       this.handlerConcurrency(),
     );
-    const tracked = work.then(() => undefined);
+    // Settles either way: `work` is the caller's to handle, and a rejected copy would be unhandled.
+    const tracked = work.then(
+      () => undefined,
+      () => undefined,
+    );
     this.inFlightDeliveries.add(tracked);
     void tracked.finally(() => this.inFlightDeliveries.delete(tracked));
     return work;

@@ -130,7 +130,8 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
 
   private track(work: Promise<void>): void {
     this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
+    // The work's outcome is its own caller's: this only forgets it (an unhandled rejection would end the process).
+    void work.catch(() => undefined).finally(() => this.inFlight.delete(work));
   }
 
   private serveContracts(): void {
@@ -290,6 +291,10 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
       let payload: EventBase;
       try {
         payload = decode<EventBase>(msg.content);
+        // JSON that is no event (null, a number, an array) would fail every handler the same way.
+        if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+          throw new Error('the event is not a JSON object');
+        }
       } catch (err) {
         // Requeueing a message that can never be decoded would loop: dead-letter it at once.
         this.log.error(
