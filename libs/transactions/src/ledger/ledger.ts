@@ -153,9 +153,10 @@ export class Ledger {
           batches.inc({ result: 'committed' });
           batchItems.inc(size);
           if (accounts.length === 0) return;
-          // Committed whatever happens here: a failure only leaves the balance cache to expire.
+          // The batch has committed whatever happens here (refreshCache handles Redis itself): anything
+          // else is logged, and those accounts' cached balances may be stale until their TTL.
           await this.afterCommit(accounts).catch((err: unknown) =>
-            this.logger.warn({ err, items: size }, 'posting batch committed; its after-commit work failed'),
+            this.logger.error({ err, items: size }, 'posting batch committed; its after-commit work failed'),
           );
         },
         failed: (err, size) => {
