@@ -260,7 +260,9 @@ describe('operations', () => {
     const listeners = async () =>
       (
         await db.query<{ pid: number }>(
-          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`,
+          // This app's: the suite's other apps share the database, each with a listener of its own.
+          `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN %'`,
+          [`protobank outbox listener ${child.pid}`],
         )
       ).rows.map((r) => r.pid);
     let [pid] = await eventually(

@@ -227,7 +227,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async listen(): Promise<void> {
     if (this.stopped) return;
-    const client = new Client({ connectionString: this.config.databaseListenUrl });
+    const client = new Client({
+      connectionString: this.config.databaseListenUrl,
+      // Which process a listener in pg_stat_activity belongs to.
+      application_name: `protobank outbox listener ${process.pid}`,
+    });
     // pg may emit several errors for one loss (the error, then the unexpected end), and a failed LISTEN
     // also lands in the catch below: one retry per client, or each loss would double the listeners.
     let retried = false;
