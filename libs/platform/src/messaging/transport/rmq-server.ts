@@ -130,8 +130,11 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
 
   private track(work: Promise<void>): void {
     this.inFlight.add(work);
-    // The work's outcome is its own caller's: this only forgets it (an unhandled rejection would end the process).
-    void work.catch(() => undefined).finally(() => this.inFlight.delete(work));
+    // Work fails only outside the handlers' own error handling (a bug): logged, as an unhandled rejection
+    // would instead end the process; its messages stay unacked until the channel closes and redelivers.
+    void work
+      .catch((err: unknown) => this.log.error({ err }, 'event or request work failed outside its handlers'))
+      .finally(() => this.inFlight.delete(work));
   }
 
   private serveContracts(): void {
