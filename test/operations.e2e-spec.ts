@@ -226,8 +226,9 @@ describe('operations', () => {
     await new Promise((resolve) => socket.once('connect', resolve));
     // Half a request: the connection is busy (not idle, so the drain does not close it) until the rest.
     socket.write('GET /no-such-route HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-    // The app cannot be asked whether it has read those bytes; 200 ms is ample on loopback.
-    await new Promise((r) => setTimeout(r, 200));
+    // The app cannot be asked whether it has read those bytes (if not, the drain would close the
+    // connection as idle and no answer would come): a second is ample on loopback, even under load.
+    await new Promise((r) => setTimeout(r, 1000));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     await eventually(
