@@ -38,6 +38,16 @@ describe('operations', () => {
     return { child, url: `http://127.0.0.1:${port}` };
   }
 
+  /** SIGTERM, then until the draining app refuses new connections (it stops listening first). */
+  async function startDrain(child: AppProcess, port: string) {
+    child.kill('SIGTERM');
+    await eventually(
+      async () => ((await processes.portAnswers(Number(port))) ? undefined : true),
+      10000,
+      'the draining app to refuse new connections',
+    );
+  }
+
   it('turns /health/ready into 503 naming redis when Redis stops, keeps /health/live at 200, and recovers', async () => {
     const redisPort = await processes.freePort();
     let redis = startRedis(redisPort);
@@ -195,21 +205,8 @@ describe('operations', () => {
     });
     await started;
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
     // While that request is still in flight, the app comes to refuse new connections.
-    await eventually(
-      () =>
-        new Promise<true | undefined>((resolve) => {
-          const probe = connect(Number(port), '127.0.0.1');
-          probe.once('connect', () => {
-            probe.destroy();
-            resolve(undefined);
-          });
-          probe.once('error', () => resolve(true));
-        }),
-      10000,
-      'the draining app to refuse new connections',
-    );
+    await startDrain(child, port);
     req.end(body);
     const res = await response;
     expect(res.status).toBe(201);
@@ -230,20 +227,7 @@ describe('operations', () => {
     // connection as idle and no answer would come): a second is ample on loopback, even under load.
     await new Promise((r) => setTimeout(r, 1000));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    await eventually(
-      () =>
-        new Promise<true | undefined>((resolve) => {
-          const probe = connect(Number(port), '127.0.0.1');
-          probe.once('connect', () => {
-            probe.destroy();
-            resolve(undefined);
-          });
-          probe.once('error', () => resolve(true));
-        }),
-      10000,
-      'the draining app to refuse new connections',
-    );
+    await startDrain(child, port);
     // Fastify answers an unknown route within its own 'request' listener: the drain's Connection: close
     // must be set before that, not after (ERR_HTTP_HEADERS_SENT, uncaught, ended the process).
     socket.write('\r\n');
