@@ -31,7 +31,10 @@
  * uniform mix runs again. Last, each ratio against its target.
  * --rounds N: the uniform pair (minimal SQL, then HTTP) runs N times in a row, alternating, and the uniform
  * ratio and p99 judged are the medians of the rounds': the machine's speed drifts between runs minutes
- * apart, and alternating rounds see the same drift on both sides (default 1).
+ * apart, and alternating rounds see the same drift on both sides (default 1). With --preload, the uniform
+ * mix on the grown ledger runs N times too, and the growth ratio is the median of those rates over the
+ * median of the empty ledger's (a run cannot alternate with an emptier ledger; medians keep one slow run
+ * on either side from deciding it), and its p99 the median of theirs.
  * --minimal DIR: where minimal-schema.sql, minimal-transfer.sql and minimal-hot.sql are (default
  * ../shared/bench from the repository's root).
  */
@@ -406,14 +409,18 @@ function report(label, r, extra = '') {
   for (const p of r.problems ?? []) say(`    pgbench: ${p}`);
 }
 
-/** One more uniform round (--rounds): both rates, their ratio and the HTTP p99. */
-function roundLine(i, min, httpRun) {
-  const ratio = min.rate && httpRun.rate ? (httpRun.rate / min.rate).toFixed(2) : '-';
+/**
+ * One more round (--rounds): on the empty ledger both rates, their ratio and the HTTP p50 and p99; on the
+ * grown one (no `min`) the HTTP rate and percentiles.
+ */
+function roundLine(what, i, min, httpRun) {
   const bad = Object.keys(httpRun.statuses).filter((s) => s !== '201');
+  const minimalPart = min ? `minimal SQL ${min.rate?.toFixed(1) ?? '-'}/s, ` : '';
+  const ratio = min?.rate && httpRun.rate ? (httpRun.rate / min.rate).toFixed(2) : '-';
   return (
-    `  uniform round ${i}: minimal SQL ${min.rate?.toFixed(1) ?? '-'}/s, HTTP ${httpRun.rate.toFixed(1)}/s ` +
-    `(p50 ${ms(pct(httpRun.latencies, 50))}, p99 ${ms(pct(httpRun.latencies, 99))}), ratio ${ratio}` +
-    `${bad.length ? `  statuses ${JSON.stringify(httpRun.statuses)}` : ''}`
+    `  ${what} round ${i}: ${minimalPart}HTTP ${httpRun.rate.toFixed(1)}/s ` +
+    `(p50 ${ms(pct(httpRun.latencies, 50))}, p99 ${ms(pct(httpRun.latencies, 99))})` +
+    `${min ? `, ratio ${ratio}` : ''}${bad.length ? `  statuses ${JSON.stringify(httpRun.statuses)}` : ''}`
   );
 }
 
@@ -457,9 +464,12 @@ function targets(r) {
     },
   ];
   if (r.httpPreloaded) {
+    const rate = (runs) => median(runs.map((x) => x.rate));
     rows.push({
-      what: `HTTP uniform at ${count(preloadTo)} entries / empty`,
-      value: ratio('httpPreloaded', 'httpUniform'),
+      what: `HTTP uniform at ${count(preloadTo)} entries / empty${ofRounds}`,
+      value: severalRounds
+        ? rate(r.preloadedRounds) / rate(r.rounds.map((x) => x.http))
+        : ratio('httpPreloaded', 'httpUniform'),
       min: TARGETS.growth,
       needs: atEntries,
     });
@@ -467,11 +477,9 @@ function targets(r) {
   for (const key of ['httpUniform', 'httpHotSystem', 'httpHotCustomer', 'httpPreloaded'].filter(
     (k) => r[k],
   )) {
-    const value =
-      key === 'httpUniform'
-        ? median(r.rounds.map((x) => pct(x.http.latencies, 99)))
-        : pct(r[key].latencies, 99);
-    const what = `p99 ${LABELS[key]}${key === 'httpUniform' ? ofRounds : ''}`;
+    const runs = { httpUniform: r.rounds.map((x) => x.http), httpPreloaded: r.preloadedRounds }[key];
+    const value = runs ? median(runs.map((x) => pct(x.latencies, 99))) : pct(r[key].latencies, 99);
+    const what = `p99 ${LABELS[key]}${runs ? ofRounds : ''}`;
     rows.push({ what, value, max: TARGETS.p99Ms, needs: atClients });
   }
   const width = Math.max(...rows.map((row) => row.what.length));
@@ -579,7 +587,7 @@ async function main() {
       await settle();
       const httpRun = await drive(uniformTransfers(api, customers), load);
       r.rounds.push({ min, http: httpRun });
-      say(roundLine(i, min, httpRun));
+      say(roundLine('uniform', i, min, httpRun));
     }
     await minimalRun('minHot', 'minimal-hot.sql');
     const deposit = () =>
@@ -620,6 +628,13 @@ async function main() {
     if (preloadTo !== undefined) {
       await preload(db, preloadTo, accounts);
       await http('httpPreloaded', uniformTransfers(api, customers));
+      r.preloadedRounds = [r.httpPreloaded];
+      for (let i = 2; i <= rounds; i++) {
+        await settle();
+        const httpRun = await drive(uniformTransfers(api, customers), load);
+        r.preloadedRounds.push(httpRun);
+        say(roundLine(`ledger at ${count(preloadTo)} entries,`, i, undefined, httpRun));
+      }
       await verifyLedger(admin);
     }
     targets(r);
