@@ -464,12 +464,11 @@ function targets(r) {
     },
   ];
   if (r.httpPreloaded) {
-    const rate = (runs) => median(runs.map((x) => x.rate));
+    const grown = median(r.preloadedRounds.map((x) => x.rate));
+    const empty = median(r.rounds.map((x) => x.http.rate));
     rows.push({
       what: `HTTP uniform at ${count(preloadTo)} entries / empty${ofRounds}`,
-      value: severalRounds
-        ? rate(r.preloadedRounds) / rate(r.rounds.map((x) => x.http))
-        : ratio('httpPreloaded', 'httpUniform'),
+      value: grown && empty ? grown / empty : undefined,
       min: TARGETS.growth,
       needs: atEntries,
     });
