@@ -4,6 +4,7 @@
  * channels, redelivered events change nothing, failed deliveries reach staff and can be retried.
  */
 import { createHmac, randomUUID } from 'node:crypto';
+import { MAX_CONTACT_IDS } from '@protobank/contracts';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
@@ -249,6 +250,46 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         );
         expect(await countRows()).toEqual(before);
         expect(receivers().mails.length).toBe(mailsBefore);
+      });
+
+      it('tells every party of a window of transfers with more parties than one contacts call takes, as one batch', async () => {
+        // Transfers between 2 × n distinct customers (ids nobody has: the notices go to them all the same,
+        // with no name to give), pending in the outbox at once, as a busy ledger leaves them: the relay
+        // hands them over together, and their parties' names take more than one getContacts call.
+        const n = MAX_CONTACT_IDS / 2 + 10;
+        const { rows } = await db.query<{ id: string }>(
+          `INSERT INTO transactions.outbox (id, name, payload)
+           SELECT e.id, 'transaction.created', jsonb_build_object(
+                    'event_id', e.id, 'occurred_at', now(), 'created_at', now(), 'transaction_id', gen_random_uuid(),
+                    'kind', 'transfer', 'amount', 100 + e.g, 'currency', 'GBP', 'reference', NULL, 'merchant', NULL,
+                    'category', NULL, 'reverses_id', NULL,
+                    'from_account_id', gen_random_uuid(), 'from_owner_id', gen_random_uuid(),
+                    'to_account_id', gen_random_uuid(), 'to_owner_id', gen_random_uuid())
+             FROM (SELECT gen_random_uuid() AS id, g FROM generate_series(1, $1::int) g) e
+           RETURNING id`,
+          [n],
+        );
+        const events = rows.map((r) => r.id);
+        const stored = await eventually(
+          async () => {
+            const r = await db.query(
+              `SELECT count(*)::int AS n FROM notifications.notifications WHERE source_event_id = ANY($1::uuid[])`,
+              [events],
+            );
+            return r.rows[0].n === 2 * n ? r.rows[0].n : undefined;
+          },
+          30000,
+          'the notices of the window',
+        );
+        expect(stored).toBe(2 * n);
+        // Each transaction that took events wrote their inbox rows at its start time (now()). A window that
+        // failed as a whole would have been handed over again one event at a time: n transactions.
+        const { rows: inbox } = await db.query<{ transactions: number }>(
+          `SELECT count(DISTINCT processed_at)::int AS transactions FROM notifications.inbox
+            WHERE consumer = 'TransactionNoticesHandler.onTransactionCreated' AND event_id = ANY($1::uuid[])`,
+          [events],
+        );
+        expect(inbox[0].transactions).toBeLessThan(n / 4);
       });
     });
 

@@ -30,6 +30,9 @@ export interface UserContact {
 
 export type KycStatus = 'not_submitted' | 'pending' | 'verified' | 'rejected';
 
+/** The most user ids one getContacts call takes (a larger call is a 400 too_many_ids). */
+export const MAX_CONTACT_IDS = 100;
+
 export interface UsersApi {
   /** Creates the profile; idempotent for the same id and e-mail. 409 email_taken when another user has the e-mail. */
   create(input: CreateUserInput): Promise<UserView>;
@@ -37,7 +40,7 @@ export interface UsersApi {
   getProfile(userId: string): Promise<UserView>;
   /** Where the user's KYC stands (accounts may only be opened when verified). 404 when there is no such user. */
   getKycStatus(userId: string): Promise<{ status: KycStatus }>;
-  /** Contacts of the users that exist among `userIds` (unknown ids are left out), at most 100 ids. */
+  /** Contacts of the users that exist among `userIds` (unknown ids are left out), at most MAX_CONTACT_IDS ids. */
   getContacts(userIds: string[]): Promise<UserContact[]>;
 }
 

@@ -1,5 +1,11 @@
 import { Controller, Inject } from '@nestjs/common';
-import { USERS_API, type TransactionCreatedEvent, type UsersApi } from '@protobank/contracts';
+import {
+  MAX_CONTACT_IDS,
+  USERS_API,
+  type TransactionCreatedEvent,
+  type UserContact,
+  type UsersApi,
+} from '@protobank/contracts';
 import { InboxService, OnEventBatch } from '@protobank/platform';
 import { transactionDrafts } from '../compose/messages';
 import { Notifier } from '../compose/notifier';
@@ -27,7 +33,13 @@ export class TransactionNoticesHandler {
       ...new Set(fresh.flatMap((e) => [e.from_owner_id, e.to_owner_id]).filter((id): id is string => !!id)),
     ];
     // Names are read before the transaction: a contract call must not hold a database connection open.
-    const contacts = parties.length ? await this.users.getContacts(parties) : [];
+    // One call takes at most MAX_CONTACT_IDS ids, and a window of transfers between many customers has
+    // up to two parties each: a single call would fail the whole window, handing its events over one by one.
+    const calls: Promise<UserContact[]>[] = [];
+    for (let i = 0; i < parties.length; i += MAX_CONTACT_IDS) {
+      calls.push(this.users.getContacts(parties.slice(i, i + MAX_CONTACT_IDS)));
+    }
+    const contacts = (await Promise.all(calls)).flat();
     const names = new Map(contacts.map((c) => [c.user_id, c.full_name]));
     await this.notifier.notifyEach(
       CONSUMER,

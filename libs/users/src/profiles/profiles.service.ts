@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { CreateUserInput, KycStatus, UserContact, UsersApi, UserView } from '@protobank/contracts';
+import {
+  MAX_CONTACT_IDS,
+  type CreateUserInput,
+  type KycStatus,
+  type UserContact,
+  type UsersApi,
+  type UserView,
+} from '@protobank/contracts';
 import { AppError, OutboxService } from '@protobank/platform';
 import { isUUID } from 'class-validator';
 import { DataSource, In } from 'typeorm';
@@ -99,7 +106,9 @@ export class ProfilesService implements UsersApi {
 
   async getContacts(userIds: string[]): Promise<UserContact[]> {
     const ids = [...new Set(userIds)].filter((id) => isUUID(id));
-    if (ids.length > 100) throw AppError.badRequest('too_many_ids', 'At most 100 user ids per call');
+    if (ids.length > MAX_CONTACT_IDS) {
+      throw AppError.badRequest('too_many_ids', `At most ${MAX_CONTACT_IDS} user ids per call`);
+    }
     if (ids.length === 0) return [];
     const users = await this.dataSource.getRepository(UserEntity).findBy({ id: In(ids) });
     return users.map((u) => ({
