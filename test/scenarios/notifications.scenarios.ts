@@ -252,7 +252,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         expect(receivers().mails.length).toBe(mailsBefore);
       });
 
-      it('tells every party of a window of transfers with more parties than one contacts call takes, as one batch', async () => {
+      it('tells every party of a window of transfers with more parties than one contacts call takes, in batches, not one event at a time', async () => {
         // Transfers between 2 × n distinct customers (ids nobody has: the notices go to them all the same,
         // with no name to give), pending in the outbox at once, as a busy ledger leaves them: the relay
         // hands them over together, and their parties' names take more than one getContacts call.
