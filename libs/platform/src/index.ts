@@ -13,6 +13,7 @@ export * from './errors/app-error';
 export * from './http/error-response.dto';
 export * from './logging/logger';
 export * from './logging/logging.tokens';
+export * from './messaging/chunks';
 export * from './messaging/codec';
 export * from './messaging/events/event-transport';
 export * from './messaging/events/inbox.service';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { LOGGER, MetricsService } from '@protobank/platform';
+import { chunksOf, LOGGER, MetricsService } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { NotificationView } from '../store/notifications.service';
@@ -48,10 +48,7 @@ export class InAppNow {
   /** After commit: never throws; what cannot be sent now is queued, or left to the sweep. */
   async sendAfterCommit(deliveries: InAppDelivery[]): Promise<void> {
     if (deliveries.length === 0) return;
-    const chunks: InAppDelivery[][] = [];
-    for (let i = 0; i < deliveries.length; i += STREAM_MESSAGE_MAX) {
-      chunks.push(deliveries.slice(i, i + STREAM_MESSAGE_MAX));
-    }
+    const chunks = chunksOf(deliveries, STREAM_MESSAGE_MAX);
     const results = await Promise.allSettled(
       chunks.map((chunk) =>
         this.inApp.sendMany(chunk.map((d) => ({ user_id: d.user_id, notification: d.notification }))),

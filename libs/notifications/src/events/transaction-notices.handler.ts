@@ -3,10 +3,9 @@ import {
   MAX_CONTACT_IDS,
   USERS_API,
   type TransactionCreatedEvent,
-  type UserContact,
   type UsersApi,
 } from '@protobank/contracts';
-import { InboxService, OnEventBatch } from '@protobank/platform';
+import { chunksOf, InboxService, OnEventBatch } from '@protobank/platform';
 import { transactionDrafts } from '../compose/messages';
 import { Notifier } from '../compose/notifier';
 
@@ -22,8 +21,8 @@ export class TransactionNoticesHandler {
   ) {}
 
   /**
-   * A batch of events: the ones not handled yet (one inbox query), every party's name in one contract
-   * call, then all their notices in one transaction (Notifier.notifyEach).
+   * A batch of events: the ones not handled yet (one inbox query), every party's name in contract calls
+   * of at most MAX_CONTACT_IDS ids, then all their notices in one transaction (Notifier.notifyEach).
    */
   @OnEventBatch('transaction.created')
   async onTransactionCreated(events: TransactionCreatedEvent[]): Promise<void> {
@@ -35,11 +34,9 @@ export class TransactionNoticesHandler {
     // Names are read before the transaction: a contract call must not hold a database connection open.
     // One call takes at most MAX_CONTACT_IDS ids, and a window of transfers between many customers has
     // up to two parties each: a single call would fail the whole window, handing its events over one by one.
-    const calls: Promise<UserContact[]>[] = [];
-    for (let i = 0; i < parties.length; i += MAX_CONTACT_IDS) {
-      calls.push(this.users.getContacts(parties.slice(i, i + MAX_CONTACT_IDS)));
-    }
-    const contacts = (await Promise.all(calls)).flat();
+    const contacts = (
+      await Promise.all(chunksOf(parties, MAX_CONTACT_IDS).map((ids) => this.users.getContacts(ids)))
+    ).flat();
     const names = new Map(contacts.map((c) => [c.user_id, c.full_name]));
     await this.notifier.notifyEach(
       CONSUMER,

@@ -21,6 +21,7 @@ import {
   tracingEnabled,
   type Span,
 } from '../../tracing/tracing';
+import { chunksOf } from '../chunks';
 import { EventTransport, type EventHeaders } from './event-transport';
 import { OutboxRegistration } from './outbox-registration';
 import { OUTBOX_CHANNEL } from './outbox.service';
@@ -148,8 +149,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     // to the handlers as batches (@OnEventBatch: one transaction per consumer). Order between events is
     // not promised (consumers are idempotent and order-free); at a failure no window follows.
     const size = this.transport.inFlight();
-    for (let i = 0; i < claimed.length && failed.length === 0 && !this.stopped; i += size) {
-      const window = claimed.slice(i, i + size);
+    for (const window of chunksOf(claimed, size)) {
+      if (failed.length > 0 || this.stopped) break;
       const spans = window.map((row) => this.publishSpan(row));
       const outcomes = await this.transport.publishMany(
         window.map((row, j) => ({
