@@ -587,6 +587,76 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         bad.close();
       });
 
+      it('replays more than one page of missed notifications, oldest first, and says resync past the replay limit', async () => {
+        // Notifications missed while offline, written as the consumer stores them (each with its in-app
+        // delivery), a millisecond apart: more than STREAM_REPLAY_MAX (1,000) after the client's last id.
+        const openStreams = async () =>
+          metricValue(
+            await scrapeMetrics(
+              get().t,
+              get().kind === 'split' ? get().services.notifications : get().baseUrl,
+            ),
+            'notification_streams_open',
+            {},
+          );
+        const streamsBefore = await openStreams();
+        const rita = await verifiedCustomer(get(), admin, 'notify.rita');
+        const missed = 1050;
+        const { rows } = await db.query<{ id: string }>(
+          `WITH n AS (
+             INSERT INTO notifications.notifications (id, user_id, category, type, title, body, data, created_at)
+             SELECT gen_random_uuid(), $1, 'transactions', 'transaction.received', 'Money received',
+                    'You received £0.' || lpad(i::text, 4, '0'), '{}', now() - interval '1 hour' + i * interval '1 ms'
+               FROM generate_series(0, $2) AS i
+             RETURNING id, created_at),
+           d AS (
+             INSERT INTO notifications.deliveries (id, notification_id, user_id, channel, status)
+             SELECT gen_random_uuid(), id, $1, 'in_app', 'sent' FROM n)
+           SELECT id FROM n ORDER BY created_at`,
+          [rita.id, missed],
+        );
+        const ids = rows.map((r) => r.id); // the client's last one, then `missed` after it
+        const inserted = new Set(ids);
+        const stream = await openStream(`${get().baseUrl}/notifications/stream`, {
+          ...bearer(rita.token),
+          'Last-Event-ID': ids[0],
+        });
+        try {
+          const resync = await stream.next((e) => e.event === 'resync', 20000);
+          expect(resync.data).toEqual({ reason: 'too_many_missed', replayed: 1000 });
+          // Rita's own notices (her KYC's) are newer than these, and may arrive live once the replay is done.
+          const replayed = stream.events.filter((e) => e.event === 'notification' && inserted.has(e.id!));
+          expect(replayed.map((e) => e.id)).toEqual(ids.slice(1, 1001));
+          expect(stream.events.indexOf(resync)).toBeGreaterThan(stream.events.indexOf(replayed[999]));
+        } finally {
+          stream.close();
+        }
+        // Reconnecting from the last one replayed: the rest, and no resync (nothing beyond them).
+        const rest = await openStream(`${get().baseUrl}/notifications/stream`, {
+          ...bearer(rita.token),
+          'Last-Event-ID': ids[1000],
+        });
+        const ours = () => rest.events.filter((e) => inserted.has(e.id!));
+        try {
+          await eventually(async () => (ours().length >= missed - 1000 ? true : undefined));
+          // A moment for anything that should not come (a resync, a repeat) to arrive.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          // Rita's own notices (her KYC's) are newer than these, so they may follow: only ours are compared.
+          expect(ours().map((e) => [e.event, e.id])).toEqual(
+            ids.slice(1001).map((id) => ['notification', id]),
+          );
+          expect(rest.events.filter((e) => e.event !== 'notification')).toEqual([]);
+        } finally {
+          rest.close();
+        }
+        // Both streams let go before the next test counts open streams (through the edge, a close takes a moment).
+        await eventually(
+          async () => ((await openStreams()) === streamsBefore ? true : undefined),
+          5000,
+          'the streams to be let go',
+        );
+      });
+
       it('lets go of a stream when its client goes away (through the edge too)', async () => {
         const metricsUrl = get().kind === 'split' ? get().services.notifications : get().baseUrl;
         const open = async () =>

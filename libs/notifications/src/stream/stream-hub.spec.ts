@@ -202,6 +202,37 @@ describe('StreamHub', () => {
     expect(hub.connections()).toBe(0);
   });
 
+  it('holds live notifications for a replaying stream, then writes them in order after what it replayed', async () => {
+    const hub = hubWith(5);
+    const [held, other] = [new FakeResponse(), new FakeResponse()];
+    const client = hub.attach('alice', 's1', expiry(), held as unknown as ServerResponse, { hold: true })!;
+    hub.attach('alice', 's2', expiry(), other as unknown as ServerResponse);
+    await dispatchMany(hub, [
+      ['alice', 'n1'],
+      ['alice', 'n2'],
+    ]);
+    expect(held.chunks).toEqual([]); // nothing live before the replay is written
+    expect(other.chunks.join('')).toContain('id: n2\n'); // a stream not replaying gets them at once
+    held.write('id: r1\nevent: notification\ndata: {}\n\n'); // the replay, as the controller writes it
+    hub.release(client);
+    await dispatch(hub, 'alice', 'n3');
+    const ids = held.chunks.join('').match(/^id: (\S+)$/gm);
+    expect(ids).toEqual(['id: r1', 'id: n1', 'id: n2', 'id: n3']);
+    void hub.beforeApplicationShutdown();
+  });
+
+  it('writes nothing held to a replaying stream that ended before its release', async () => {
+    const hub = hubWith(5);
+    const gone = new FakeResponse();
+    const client = hub.attach('alice', 's1', expiry(), gone as unknown as ServerResponse, { hold: true })!;
+    await dispatch(hub, 'alice', 'n1');
+    gone.end();
+    await new Promise((resolve) => process.nextTick(resolve));
+    hub.release(client);
+    expect(gone.afterEnd).toEqual([]);
+    expect(gone.chunks).toEqual([]);
+  });
+
   it('ends every stream on shutdown, and any that opens after', async () => {
     const hub = hubWith(5);
     const open = new FakeResponse();

@@ -10,11 +10,13 @@ import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { NotificationView } from '../store/notifications.service';
 
-interface StreamClient {
+export interface StreamClient {
   userId: string;
   sessionId: string;
   res: ServerResponse;
   timer: NodeJS.Timeout;
+  /** While the stream replays what its client missed, live notifications wait here (see release). */
+  held?: NotificationView[];
 }
 
 /** What one instance tells the others: a notification for one user's open streams. */
@@ -25,6 +27,12 @@ export interface StreamMessage {
 
 /** Most notifications in one PUBLISH: bounds the message each subscribing instance parses. */
 export const STREAM_MESSAGE_MAX = 100;
+
+/**
+ * Most notifications a reconnecting stream replays after its Last-Event-ID; past it the stream sends
+ * `event: resync` and the client reloads GET /notifications instead.
+ */
+export const STREAM_REPLAY_MAX = 1000;
 
 export const sseEvent = (event: string, data: unknown, id?: string) =>
   `${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -85,11 +93,21 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
     await this.redis.client.publish(this.channel, JSON.stringify(messages));
   }
 
-  attach(userId: string, sessionId: string, expiresAtSeconds: number, res: ServerResponse): void {
-    if (res.destroyed) return; // the client left before its stream began
+  /**
+   * Adds a connection. With `hold`, live notifications for it wait until `release` (the caller replays
+   * what the client missed first, so the client's last id never jumps past notifications still to come).
+   */
+  attach(
+    userId: string,
+    sessionId: string,
+    expiresAtSeconds: number,
+    res: ServerResponse,
+    { hold = false }: { hold?: boolean } = {},
+  ): StreamClient | undefined {
+    if (res.destroyed) return undefined; // the client left before its stream began
     if (this.closing) {
       res.end(sseEvent('end', { reason: 'shutdown' }));
-      return;
+      return undefined;
     }
     // Oldest first (a Set keeps insertion order), to make room for this one.
     const open = [...(this.byUser.get(userId) ?? [])];
@@ -104,11 +122,21 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
       sessionId,
       res,
       timer: setTimeout(() => this.close(client, 'token_expired'), lifetime),
+      ...(hold ? { held: [] } : {}),
     };
     clients.add(client);
     res.on('close', () => this.forget(client));
     // A write to a response that has ended emits 'error', which would end the process if no one listened.
     res.on('error', (err) => this.logger.debug({ err: err.message }, 'stream write failed'));
+    return client;
+  }
+
+  /** Writes what arrived while `client` was held, in arrival order, and sends the rest as it comes. */
+  release(client: StreamClient): void {
+    const held = client.held ?? [];
+    delete client.held;
+    if (!this.isOpen(client)) return;
+    for (const n of held) client.res.write(sseEvent('notification', n, n.id));
   }
 
   connections(): number {
@@ -144,7 +172,9 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
       if (!this.isOpen(c)) return; // gone meanwhile
       if (!alive[i]) return this.close(c, alive[i] === 0 ? 'session_ended' : 'unavailable');
       for (const m of mine) {
-        if (m.user_id === c.userId) c.res.write(sseEvent('notification', m.notification, m.notification.id));
+        if (m.user_id !== c.userId) continue;
+        if (c.held) c.held.push(m.notification);
+        else c.res.write(sseEvent('notification', m.notification, m.notification.id));
       }
     });
   }

@@ -21,7 +21,10 @@ import {
 } from '@protobank/platform';
 import { isUUID } from 'class-validator';
 import { NotificationsService } from '../store/notifications.service';
-import { sseEvent, StreamHub } from './stream-hub';
+import { sseEvent, STREAM_REPLAY_MAX, StreamHub } from './stream-hub';
+
+/** Notifications read per query while replaying (STREAM_REPLAY_MAX divides by it). */
+const REPLAY_PAGE = 100;
 
 @ApiTags('notifications')
 @ApiBearerAuth()
@@ -41,7 +44,10 @@ export class StreamController {
       'A text/event-stream: each notification arrives as `event: notification` with its id and the JSON of ' +
       'GET /notifications/{id}. A comment line every 15 s keeps proxies from closing it. The stream ends with ' +
       '`event: end` when the access token expires or the session ends: reconnect with a fresh token and ' +
-      '`Last-Event-ID` to receive what was missed. Browsers (EventSource cannot set headers) may pass the ' +
+      '`Last-Event-ID` to receive what was missed, oldest first, before anything new. Past ' +
+      `${STREAM_REPLAY_MAX} missed notifications the replay stops with \`event: resync\` ` +
+      `(data: \`{"reason":"too_many_missed","replayed":${STREAM_REPLAY_MAX}}\`): ` +
+      'reload GET /notifications, the stream goes on with what is new. Browsers (EventSource cannot set headers) may pass the ' +
       'token as `access_token`.',
   })
   @ApiProduces('text/event-stream')
@@ -75,14 +81,34 @@ export class StreamController {
       connection: 'keep-alive',
     });
     raw.write('retry: 3000\n\n');
-    // Attached before the replay, so nothing falls between the two (a repeat is possible: ids tell).
-    this.hub.attach(caller.user_id, caller.session_id ?? '', req.tokenExpiresAt ?? 0, raw);
-    if (!lastEventId) return;
+    // Attached before the replay, so nothing falls between the two (a repeat is possible: ids tell), and
+    // held until it ends: a live notification written mid-replay would move the client's last id past
+    // the pages still to come, and a reconnect then would skip them.
+    const client = this.hub.attach(caller.user_id, caller.session_id ?? '', req.tokenExpiresAt ?? 0, raw, {
+      hold: lastEventId !== undefined,
+    });
+    if (!lastEventId || !client) return;
     try {
-      for (const n of await this.notifications.since(caller.user_id, lastEventId)) {
-        if (raw.writableEnded) break;
-        raw.write(sseEvent('notification', n, n.id));
+      let after = lastEventId;
+      let replayed = 0;
+      for (;;) {
+        const page = await this.notifications.since(caller.user_id, after, REPLAY_PAGE);
+        for (const n of page) {
+          if (raw.writableEnded) return;
+          raw.write(sseEvent('notification', n, n.id));
+        }
+        replayed += page.length;
+        if (page.length < REPLAY_PAGE) break;
+        after = page[page.length - 1].id;
+        if (replayed >= STREAM_REPLAY_MAX) {
+          // Only if more were missed: exactly STREAM_REPLAY_MAX is a complete replay.
+          if ((await this.notifications.since(caller.user_id, after, 1)).length > 0) {
+            raw.write(sseEvent('resync', { reason: 'too_many_missed', replayed }));
+          }
+          break;
+        }
       }
+      this.hub.release(client);
     } catch {
       // The response has started: no error body can follow. The client reconnects and asks again.
       raw.destroy();
