@@ -5,7 +5,7 @@
  */
 import { keySchedule, publicJwk, readKeysDir, signAccessToken, type AccessClaims } from '@protobank/platform';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, randomInt } from 'node:crypto';
+import { generateKeyPairSync, randomInt, randomUUID } from 'node:crypto';
 import { readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -517,6 +517,81 @@ export function authScenarios(get: () => Running) {
       await http().post('/auth/refresh').send({ refresh_token: tablet.refresh_token }).expect(401);
     });
   });
+  describe('a user with very many sessions', () => {
+    const redisKey = (key: string) => `${get().t.env.REDIS_KEY_PREFIX}${key}`;
+    const userSet = (userId: string) => redisKey(`auth:user-sessions:${userId}`);
+    const sessionHash = (sid: string) => redisKey(`auth:session:${sid}`);
+    /** Sessions written as auth writes them (a hash, then the id in the user's set), in bounded pipelines. */
+    const seed = async (userId: string, sids: string[], lastUsed: (i: number) => string | undefined) => {
+      const redis = await get().t.redis();
+      for (let i = 0; i < sids.length; i += 1000) {
+        const p = redis.pipeline();
+        sids.slice(i, i + 1000).forEach((sid, j) => {
+          const at = lastUsed(i + j);
+          if (at)
+            p.hset(sessionHash(sid), { user_id: userId, created_at: at, last_used_at: at }).expire(
+              sessionHash(sid),
+              3600,
+            );
+          p.sadd(userSet(userId), sid);
+        });
+        await p.exec();
+      }
+    };
+    const existing = async (sids: string[]) => {
+      const redis = await get().t.redis();
+      let n = 0;
+      for (let i = 0; i < sids.length; i += 1000)
+        n += await redis.exists(...sids.slice(i, i + 1000).map(sessionHash));
+      return n;
+    };
+
+    it('ends every session on logout-all when the set lists 70,000 (more than one command can take)', async () => {
+      const { email, id } = await newUser('many');
+      const own = await login(email);
+      const sids = Array.from({ length: 70000 }, () => randomUUID());
+      await seed(id, sids, () => new Date().toISOString());
+      await http().post('/auth/logout-all').set('Authorization', `Bearer ${own.access_token}`).expect(204);
+      expect(await existing(sids)).toBe(0);
+      expect(await (await get().t.redis()).exists(userSet(id))).toBe(0);
+      const ended = await http()
+        .get('/users/me')
+        .set('Authorization', `Bearer ${own.access_token}`)
+        .expect(401);
+      expect(ended.body.code).toBe('session_ended');
+    });
+
+    it('forgets ended sessions at login, and past SESSIONS_PER_USER_MAX (50) ends the least recently used', async () => {
+      const { email, id } = await newUser('capped');
+      const redis = await get().t.redis();
+      const phone = await login(email, 'phone');
+      // Ten ids whose sessions have expired (no hash): the next login's sample (16) sees them all.
+      await seed(
+        id,
+        Array.from({ length: 10 }, () => randomUUID()),
+        () => undefined,
+      );
+      expect(await redis.scard(userSet(id))).toBe(11);
+      const laptop = await login(email, 'laptop');
+      expect(await redis.scard(userSet(id))).toBe(2);
+      // 49 live sessions last used long ago, the first two the oldest: 51 with phone and laptop.
+      const old = Array.from({ length: 49 }, () => randomUUID());
+      await seed(id, old, (i) => new Date(Date.UTC(2020, 0, 1, 0, i)).toISOString());
+      const tablet = await login(email, 'tablet');
+      expect(await redis.scard(userSet(id))).toBe(50);
+      expect(await existing(old.slice(0, 2))).toBe(0);
+      expect(await existing(old.slice(2))).toBe(47);
+      for (const device of [phone, laptop, tablet]) {
+        await http().get('/users/me').set('Authorization', `Bearer ${device.access_token}`).expect(200);
+      }
+      const list = await http()
+        .get('/auth/sessions')
+        .set('Authorization', `Bearer ${tablet.access_token}`)
+        .expect(200);
+      expect(list.body.data).toHaveLength(50);
+    });
+  });
+
   describe('auth: signing-key rotation while tokens are in use', () => {
     // One GET per service with routes (in split mode each is answered by its own app). What is asked is
     // whether the guard admits the token: the transactions route answers 404 for an account not ours.

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig, RedisScript, RedisService, sessionKey, type Role } from '@protobank/platform';
+import { AppConfig, chunksOf, RedisScript, RedisService, sessionKey, type Role } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { openGraceBox, sealGraceBox } from './grace-box';
 import { newSecret, parseOpaqueToken, secretDigest } from './opaque-token';
@@ -72,6 +72,11 @@ if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return {'reused', uid} en
 return {'invalid'}
 `);
 
+/** Keys or sessions in one command: each bounded, however many sessions a user's set lists. */
+const PER_CALL = 500;
+/** Members of a user's set each login checks for sessions that ended on their own (see forgetEnded). */
+const PRUNE_SAMPLE = 16;
+
 /** Bumps the generation and takes the session set in one step. KEYS: generation, set. ARGV: ttl. */
 const REVOKE_ALL = new RedisScript(`
 redis.call('INCR', KEYS[1])
@@ -117,12 +122,83 @@ export class SessionStore {
       ip: meta.ip ?? '',
       user_agent: (meta.user_agent ?? '').slice(0, 200),
     };
+    await this.forgetEnded(userId);
     const created = await CREATE.run(
       this.redis.client,
       [sessionKey(sid), userKey(userId), generationKey(userId)],
       [generation, ttl, sid, ...Object.entries(fields).flat()],
     );
-    return created === 1 ? { sid, refreshToken: `${sid}.${secret}` } : undefined;
+    if (created !== 1) return undefined;
+    await this.keepAtMost(userId, this.config.sessionsPerUserMax, sid);
+    return { sid, refreshToken: `${sid}.${secret}` };
+  }
+
+  /**
+   * A user's set names every session since it was last empty, and sessions expire on their own, which
+   * the set does not see. Each login checks a random sample of it and forgets the ended ones, so the set
+   * stays within about a fifteenth of the live sessions instead of growing by one a login for as long as
+   * the user logs in at least once a session lifetime. (A session's hash is written before its id joins
+   * the set, in one script: an id without a hash has ended.)
+   */
+  private async forgetEnded(userId: string): Promise<void> {
+    const sample = await this.redis.client.srandmember(userKey(userId), PRUNE_SAMPLE);
+    const hashes = await Promise.all(sample.map((sid) => this.redis.client.exists(sessionKey(sid))));
+    const ended = sample.filter((_, i) => hashes[i] === 0);
+    if (ended.length > 0) await this.redis.client.srem(userKey(userId), ...ended);
+  }
+
+  /**
+   * SESSIONS_PER_USER_MAX: past it, the least recently used sessions end (never `keep`, the one just
+   * made), as logging out of them would. Bounds what one user (or a client that logs in without ever
+   * logging out) can keep in Redis and what GET /auth/sessions lists.
+   */
+  private async keepAtMost(userId: string, max: number, keep: string): Promise<void> {
+    if ((await this.redis.client.scard(userKey(userId))) <= max) return;
+    const sessions = await this.read(await this.redis.client.smembers(userKey(userId)));
+    const live = sessions.filter((s) => s.hash.user_id);
+    await this.forget(
+      userId,
+      sessions.filter((s) => !s.hash.user_id).map((s) => s.sid),
+    );
+    const oldest = live
+      .filter((s) => s.sid !== keep)
+      .sort((a, b) => (a.hash.last_used_at ?? '').localeCompare(b.hash.last_used_at ?? ''))
+      .slice(0, Math.max(0, live.length - max));
+    await this.end(
+      userId,
+      oldest.map((s) => s.sid),
+    );
+  }
+
+  /** Each session's hash ({} once it has ended), PER_CALL reads at a time. */
+  private async read(sids: string[]): Promise<{ sid: string; hash: Record<string, string> }[]> {
+    const out: { sid: string; hash: Record<string, string> }[] = [];
+    for (const chunk of chunksOf(sids, PER_CALL)) {
+      const hashes = await Promise.all(chunk.map((sid) => this.redis.client.hgetall(sessionKey(sid))));
+      chunk.forEach((sid, i) => out.push({ sid, hash: hashes[i] }));
+    }
+    return out;
+  }
+
+  /** Ends sessions: their hashes and used-token sets, and their ids in the user's set. */
+  private async end(userId: string, sids: string[]): Promise<void> {
+    await this.drop(sids);
+    await this.forget(userId, sids);
+  }
+
+  /**
+   * Deletes sessions' hashes and used-token sets in bounded DELs: one DEL spread over tens of thousands
+   * of ids exceeds the arguments one call can take (a RangeError before it reaches Redis).
+   */
+  private async drop(sids: string[]): Promise<void> {
+    for (const chunk of chunksOf(sids, PER_CALL)) {
+      await this.redis.client.del(...chunk.flatMap((sid) => [sessionKey(sid), usedKey(sid)]));
+    }
+  }
+
+  /** Takes ids out of the user's set. */
+  private async forget(userId: string, sids: string[]): Promise<void> {
+    for (const chunk of chunksOf(sids, PER_CALL)) await this.redis.client.srem(userKey(userId), ...chunk);
   }
 
   /** The user of the session a refresh token names, without rotating anything; undefined if none. */
@@ -201,20 +277,19 @@ export class SessionStore {
       [generationKey(userId), userKey(userId)],
       [this.config.refreshTokenTtlSeconds],
     )) as string[];
-    if (sids.length === 0) return 0;
-    await this.redis.client.del(...sids.flatMap((sid) => [sessionKey(sid), usedKey(sid)]));
+    await this.drop(sids);
     return sids.length;
   }
 
   async list(userId: string): Promise<SessionView[]> {
-    const sids = await this.redis.client.smembers(userKey(userId));
+    const sessions = await this.read(await this.redis.client.smembers(userKey(userId)));
+    await this.forget(
+      userId,
+      sessions.filter((s) => !s.hash.user_id).map((s) => s.sid), // expired: tidy the index
+    );
     const views: SessionView[] = [];
-    for (const sid of sids) {
-      const s = await this.redis.client.hgetall(sessionKey(sid));
-      if (!s.user_id) {
-        await this.redis.client.srem(userKey(userId), sid); // expired: tidy the index
-        continue;
-      }
+    for (const { sid, hash: s } of sessions) {
+      if (!s.user_id) continue;
       views.push({
         id: sid,
         created_at: s.created_at,

@@ -50,6 +50,7 @@ export class AppConfig {
   readonly jwtAudience: string;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
+  readonly sessionsPerUserMax: number;
   readonly refreshReuseGraceSeconds: number;
   readonly kycEncryptionKey: string | undefined;
   readonly trustProxy: string | number;
@@ -139,6 +140,7 @@ export class AppConfig {
     this.jwtAudience = values.JWT_AUDIENCE!;
     this.accessTokenTtlSeconds = int('ACCESS_TOKEN_TTL_SECONDS')!;
     this.refreshTokenTtlSeconds = int('REFRESH_TOKEN_TTL_SECONDS')!;
+    this.sessionsPerUserMax = int('SESSIONS_PER_USER_MAX')!;
     this.refreshReuseGraceSeconds = int('REFRESH_REUSE_GRACE_SECONDS')!;
     this.kycEncryptionKey = values.KYC_ENCRYPTION_KEY;
     this.trustProxy = /^\d+$/.test(values.TRUST_PROXY!) ? Number(values.TRUST_PROXY) : values.TRUST_PROXY!;

@@ -151,6 +151,13 @@ export const CONFIG_SCHEMA = {
     default: '604800',
     doc: 'Lifetime of a refresh session (one per login), renewed by nothing: a session ends at the latest this long after login.',
   },
+  SESSIONS_PER_USER_MAX: {
+    kind: 'int',
+    min: 1,
+    max: 1000,
+    default: '50',
+    doc: 'Most refresh sessions (logins) one user keeps: a login beyond it ends the least recently used one, whose tokens stop working at once.',
+  },
   REFRESH_REUSE_GRACE_SECONDS: {
     kind: 'int',
     min: 0,
