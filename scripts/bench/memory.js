@@ -9,7 +9,7 @@
  * files, never copied here. Then prints, per app, its memory limit there and its RSS and V8 heap:
  *   idle     after boot and 5 s of quiet;
  *   peak     during `seconds` of load after setup: `clients` loops of the uniform transfer mix
- *            (bench:transfers), `logins` loops logging in (argon2id verifications) and `logins / 4`
+ *            (bench:transfers), `logins` loops logging in as users of their own (argon2id verifications) and `logins / 4`
  *            loops registering new customers (argon2id hashes and the common-password check); RSS is
  *            the kernel's high-water mark (VmHWM: boot included, exact), heap the highest of samples
  *            of /metrics every 500 ms;
@@ -29,7 +29,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { parse } = require('yaml');
 const { Stop, httpClient } = require('./lib/http');
-const { PASSWORD, drive, pct, ms, setupCustomers, uniformTransfers } = require('./lib/load');
+const { PASSWORD, drive, pct, ms, pool, setupCustomers, uniformTransfers } = require('./lib/load');
 const { scratchRuns } = require('./lib/scratch');
 const { freePort, waitReady } = require('../lib/processes');
 const { SERVICE_NAMES } = require('../lib/topology');
@@ -169,11 +169,9 @@ function sampler(apps) {
   };
 }
 
-/** Logins of the set-up customers, loop i as customer i: argon2id verifications in auth. */
-const loginMix = (api, customers) => (i) =>
-  api.request('POST', '/auth/login', {
-    body: { email: customers[i % customers.length].email, password: PASSWORD },
-  });
+/** Logins, loop i as user i: argon2id verifications in auth. */
+const loginMix = (api, users) => (i) =>
+  api.request('POST', '/auth/login', { body: { email: users[i % users.length], password: PASSWORD } });
 
 /** Registrations of new customers: an argon2id hash and the common-password check in auth. */
 function registerMix(api) {
@@ -202,14 +200,23 @@ async function measure({ base, apps }) {
     say(
       `setup: ${clients} customers, ${2 * clients} accounts funded, in ${((Date.now() - t) / 1000).toFixed(1)} s`,
     );
-    // setupCustomers keeps no e-mails: read each back from its token's profile.
-    for (const c of customers)
-      c.email = (await api.call('GET', '/users/me', { token: c.token, what: 'profile' })).email;
+    // The login loops log in as users of their own: past SESSIONS_PER_USER_MAX logins a user's least
+    // recently used session ends, and it must not be a transfer loop's.
+    const loginUsers = await pool(
+      Array.from({ length: logins }, (_, i) => `bench.memory.${run}.login${i}@example.com`),
+      SETUP_CONCURRENCY,
+      async (email) => {
+        const body = { email, password: PASSWORD, full_name: 'Bench' };
+        await api.call('POST', '/auth/register', { body, status: 201, what: 'register' });
+        return email;
+      },
+      stopped,
+    );
     const peaks = sampler(apps);
     const load = { seconds, warmupMs: 0, stopped };
     const [transfers, loginsDone, registered] = await Promise.all([
       drive(uniformTransfers(api, customers), { ...load, clients }),
-      drive(loginMix(api, customers), { ...load, clients: logins, ok: 200 }),
+      drive(loginMix(api, loginUsers), { ...load, clients: logins, ok: 200 }),
       drive(registerMix(api), { ...load, clients: registrations }),
     ]);
     const peak = await peaks.stop();
