@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { USERS_API, type UsersApi } from '@protobank/contracts';
-import { displayText, jsonAmount, LOGGER } from '@protobank/platform';
+import { MAX_CONTACT_IDS, USERS_API, type UsersApi } from '@protobank/contracts';
+import { chunksOf, displayText, jsonAmount, LOGGER } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { addDays, addMonths, monthOf, today } from '../summaries/calendar';
@@ -81,12 +81,18 @@ export class InsightsService {
     };
   }
 
-  /** Full names of these customers, in one call; none when users cannot be reached (the rest still answers). */
+  /**
+   * Full names of these customers, in calls of at most MAX_CONTACT_IDS (a top list per currency fits one
+   * today, but a longer list or more currencies must not lose every name); none when users cannot be
+   * reached (the rest still answers).
+   */
   private async names(ids: (string | null)[]): Promise<Map<string, string>> {
     const unique = [...new Set(ids.filter((id): id is string => !!id))];
     if (unique.length === 0) return new Map();
     try {
-      const contacts = await this.users.getContacts(unique);
+      const contacts = (
+        await Promise.all(chunksOf(unique, MAX_CONTACT_IDS).map((chunk) => this.users.getContacts(chunk)))
+      ).flat();
       return new Map(contacts.map((c) => [c.user_id, displayText(c.full_name)]));
     } catch (err) {
       this.logger.warn({ err, payees: unique.length }, 'payee names unavailable');
