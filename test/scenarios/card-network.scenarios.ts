@@ -426,6 +426,17 @@ export function cardNetworkScenarios(get: () => Running) {
       // The same id with another reversal is refused.
       const reused = await network('reversals', { ...partial, amount: 1000 }).expect(422);
       expect(reused.body.code).toBe('idempotency_key_reused');
+      // More than any card amount can be (the ledger's bound, 10^15): 400 naming the field, nothing given back.
+      const huge = await network('reversals', {
+        ...partial,
+        amount: 10 ** 15 + 1,
+        network_transaction_id: ntx(),
+      });
+      expect(huge.status).toBe(400);
+      expect(huge.body.details).toEqual([
+        { field: 'amount', message: 'amount must not exceed 1000000000000000 minor units' },
+      ]);
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 3000, available_balance: 7000 });
       expect(await authorisations(w, 'pending')).toEqual([
         expect.objectContaining({ id, status: 'pending' }),
       ]);

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { type CardChannel, type CardDeclineReason } from '@protobank/contracts';
+import { MAX_CARD_AMOUNT, type CardChannel, type CardDeclineReason } from '@protobank/contracts';
 import { IsAmount, IsPlainText, Optional } from '@protobank/platform';
 import { Transform, Type } from 'class-transformer';
 import {
@@ -163,13 +163,15 @@ export class ReversalRequestDto {
   @ApiPropertyOptional({
     type: 'integer',
     minimum: 1,
+    maximum: Number(MAX_CARD_AMOUNT),
     example: 500,
     description: 'Minor units to give back; all that is still held when left out',
   })
   @Optional()
   @IsInt({ message: '$property must be an integer number of minor units' })
   @Min(1)
-  @Max(Number.MAX_SAFE_INTEGER)
+  // The ledger's bound on any card amount: above it, a 400 here naming the field, not one from the ledger.
+  @Max(Number(MAX_CARD_AMOUNT), { message: `$property must not exceed ${MAX_CARD_AMOUNT} minor units` })
   amount?: number;
 
   @ApiPropertyOptional({
