@@ -27,6 +27,7 @@ import { LedgerVerifyCheckpoints1763700000021 } from './1763700000021-LedgerVeri
 import { LeanerPostEntries1763700000022 } from './1763700000022-LeanerPostEntries';
 import { OutboxClaimInOrder1763700000023 } from './1763700000023-OutboxClaimInOrder';
 import { OutboxClaimOnOnePage1763700000024 } from './1763700000024-OutboxClaimOnOnePage';
+import { AnalyticsBankDays1763700000025 } from './1763700000025-AnalyticsBankDays';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -54,4 +55,5 @@ export const MIGRATIONS = [
   LeanerPostEntries1763700000022,
   OutboxClaimInOrder1763700000023,
   OutboxClaimOnOnePage1763700000024,
+  AnalyticsBankDays1763700000025,
 ];

@@ -136,6 +136,67 @@ describe('migrations', () => {
     expect((await ds.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
   });
 
+  it('moves analytics days to bank days (London), recomputing the rollups, and back in UTC on revert', async () => {
+    const user = randomUUID();
+    const generation = async () =>
+      Number(
+        (
+          (await ds.query(`SELECT generation::text AS g FROM analytics.cache_generation`)) as { g: string }[]
+        )[0].g,
+      );
+    const last = async () =>
+      (
+        (await ds.query(`SELECT name FROM public.migrations ORDER BY id DESC LIMIT 1`)) as { name: string }[]
+      )[0].name;
+    while ((await last()) !== 'AnalyticsBankDays1763700000025')
+      await ds.undoLastMigration({ transaction: 'each' });
+    await ds.undoLastMigration({ transaction: 'each' });
+    // As the consumer wrote them before: UTC days. A rent paid at 00:00:30 London on 1 July (BST), and
+    // a winter payment, whose day is the same in both.
+    for (const [amount, at] of [
+      [50000, '2026-06-30T23:00:30Z'],
+      [1200, '2026-06-30T12:00:00Z'],
+      [700, '2026-12-01T23:30:00Z'],
+    ] as const) {
+      await ds.query(
+        `INSERT INTO analytics.movements (transaction_id, user_id, direction, amount, currency, category, kind, occurred_at, day)
+         VALUES ($1, $2, 'out', $3, 'GBP', 'standing_orders', 'standing_order', $4, ($4::timestamptz AT TIME ZONE 'UTC')::date)`,
+        [randomUUID(), user, amount, at],
+      );
+    }
+    await ds.query(
+      `INSERT INTO analytics.daily_rollups (user_id, day, currency, direction, category, merchant, amount, count)
+       SELECT user_id, day, currency, direction, category, '', sum(amount), count(*) FROM analytics.movements
+        WHERE user_id = $1 GROUP BY 1, 2, 3, 4, 5`,
+      [user],
+    );
+    const rollups = async () =>
+      (await ds.query(
+        `SELECT to_char(day, 'YYYY-MM-DD') AS day, amount::int AS amount, count FROM analytics.daily_rollups
+          WHERE user_id = $1 ORDER BY day`,
+        [user],
+      )) as { day: string; amount: number; count: number }[];
+    expect(await rollups()).toEqual([
+      { day: '2026-06-30', amount: 51200, count: 2 },
+      { day: '2026-12-01', amount: 700, count: 1 },
+    ]);
+    const before = await generation();
+    await ds.runMigrations({ transaction: 'each' });
+    expect(await rollups()).toEqual([
+      { day: '2026-06-30', amount: 1200, count: 1 },
+      { day: '2026-07-01', amount: 50000, count: 1 },
+      { day: '2026-12-01', amount: 700, count: 1 },
+    ]);
+    expect(await generation()).toBeGreaterThan(before);
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await rollups()).toEqual([
+      { day: '2026-06-30', amount: 51200, count: 2 },
+      { day: '2026-12-01', amount: 700, count: 1 },
+    ]);
+    await ds.runMigrations({ transaction: 'each' });
+    expect(await ds.showMigrations()).toBe(false);
+  });
+
   it('reverts every migration down to an empty database, then applies them again', async () => {
     for (let i = 0; i < MIGRATIONS.length; i++) await ds.undoLastMigration({ transaction: 'each' });
     expect(await schemas()).toEqual(['public']);

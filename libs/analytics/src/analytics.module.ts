@@ -11,6 +11,7 @@ import { MonthlyReportService } from './reports/monthly-report.service';
 import { SpendingController } from './spending/spending.controller';
 import { SpendingService } from './spending/spending.service';
 import { DailySummaries } from './summaries/daily-summaries.service';
+import { CacheFloorAtBoot } from './summaries/cache-floor-at-boot';
 import { SummaryCache } from './summaries/summary-cache';
 
 /**
@@ -29,6 +30,7 @@ import { SummaryCache } from './summaries/summary-cache';
   providers: [
     inboxFor('analytics'),
     SummaryCache,
+    CacheFloorAtBoot,
     DailySummaries,
     SpendingService,
     InsightsService,

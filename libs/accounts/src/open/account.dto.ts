@@ -71,14 +71,19 @@ export class BalanceDto {
 }
 
 export class StatementQuery {
-  @ApiPropertyOptional({ example: '2026-11-01', description: 'Default: the first of this month (UTC)' })
+  @ApiPropertyOptional({
+    example: '2026-11-01',
+    description:
+      "A date (from its midnight in the bank's time zone, BANK_TIME_ZONE) or an instant. Default: the first of " +
+      'the month `to` falls in, or of this month',
+  })
   @IsOptional()
   @IsDateOrDateTime()
   from?: string;
 
   @ApiPropertyOptional({
     example: '2026-11-30',
-    description: 'Inclusive date, or exclusive instant. Default: now',
+    description: "Inclusive date (its whole day in the bank's time zone), or exclusive instant. Default: now",
   })
   @IsOptional()
   @IsDateOrDateTime()

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TRANSACTIONS_API, type TransactionsApi } from '@protobank/contracts';
-import { jsonAmount, period, type Caller } from '@protobank/platform';
+import { AppConfig, dateOf, jsonAmount, period, startOfDay, todayIn, type Caller } from '@protobank/platform';
 import { formatSortCode } from '@protobank/contracts';
 import type { StatementQuery } from '../open/account.dto';
 import { AccountsService } from '../open/accounts.service';
@@ -12,13 +12,18 @@ export class StatementService {
   constructor(
     private readonly accounts: AccountsService,
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
+    private readonly config: AppConfig,
   ) {}
 
   async statement(caller: Caller, id: string, q: StatementQuery): Promise<StatementView> {
     const account = await this.accounts.visible(caller, id);
     const now = new Date();
-    const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-    const { from, to } = period(q.from, q.to, { from: monthStart, to: now });
+    const zone = this.config.bankTimeZone;
+    // Without `from`, the statement starts on the first of the month of its end (`to`, or today), in the
+    // bank's time zone: `?to=2026-11-30` is November's statement.
+    const end = (q.to && dateOf(q.to, zone)) || todayIn(zone, now);
+    const monthStart = startOfDay(`${end.slice(0, 7)}-01`, zone);
+    const { from, to } = period(q.from, q.to, { from: monthStart, to: now }, zone);
     const s = await this.ledger.statement(id, from.toISOString(), to.toISOString());
     return {
       account_id: id,

@@ -1,4 +1,5 @@
 import type { LedgerEntry, TransactionKind } from '@protobank/contracts';
+import { todayIn } from '@protobank/platform';
 
 export type Direction = 'in' | 'out';
 
@@ -16,7 +17,7 @@ export interface Movement {
   counterparty_id: string | null;
   kind: TransactionKind;
   occurred_at: string;
-  /** The UTC date of occurred_at, YYYY-MM-DD. */
+  /** The bank date of occurred_at (in BANK_TIME_ZONE), YYYY-MM-DD: the day statements put it on too. */
   day: string;
 }
 
@@ -42,9 +43,9 @@ function clean(value: string | null): string | null {
  * The movements of a journal entry, the one mapping used by the consumer and the rebuild alike: an
  * `out` for the owner of the debited account and an `in` for the owner of the credited one, nothing
  * for a system side. An own-account transfer gives both, so a user's totals equal the debits and
- * credits of that user's accounts in the ledger.
+ * credits of that user's accounts in the ledger. Days are bank days, in `timeZone` (BANK_TIME_ZONE).
  */
-export function movementsOf(entry: LedgerEntry): Movement[] {
+export function movementsOf(entry: LedgerEntry, timeZone: string): Movement[] {
   const internal = entry.from_owner_id !== null && entry.from_owner_id === entry.to_owner_id;
   const category = internal
     ? INTERNAL_TRANSFER
@@ -58,7 +59,7 @@ export function movementsOf(entry: LedgerEntry): Movement[] {
     merchant: clean(entry.merchant),
     kind: entry.kind,
     occurred_at: occurred.toISOString(),
-    day: occurred.toISOString().slice(0, 10),
+    day: todayIn(timeZone, occurred),
   };
   const sides: Movement[] = [];
   if (entry.from_owner_id) {

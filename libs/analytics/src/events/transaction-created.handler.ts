@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import type { TransactionCreatedEvent } from '@protobank/contracts';
-import { InboxService, OnEventBatch } from '@protobank/platform';
+import { AppConfig, InboxService, OnEventBatch } from '@protobank/platform';
 import type { EntityManager } from 'typeorm';
 import type { DaySummary, SummaryVersion } from '../summaries/day-summary';
 import { readRollupsOf } from '../summaries/rollup-reads';
@@ -20,6 +20,7 @@ export class TransactionCreatedHandler {
   constructor(
     private readonly inbox: InboxService,
     private readonly cache: SummaryCache,
+    private readonly config: AppConfig,
   ) {}
 
   /**
@@ -28,11 +29,12 @@ export class TransactionCreatedHandler {
    */
   @OnEventBatch('transaction.created')
   async onTransactionCreated(events: TransactionCreatedEvent[]): Promise<void> {
-    const withMovements = events.filter((e) => movementsOf(e).length > 0);
+    const zone = this.config.bankTimeZone;
+    const withMovements = events.filter((e) => movementsOf(e, zone).length > 0);
     if (withMovements.length === 0) return;
     const changed: { userId: string; at: SummaryVersion; days: DaySummary[] }[] = [];
     await this.inbox.onceEach('analytics', CONSUMER, withMovements, async (m, fresh) => {
-      const movements = fresh.flatMap((e) => movementsOf(e));
+      const movements = fresh.flatMap((e) => movementsOf(e, zone));
       const daysOf = new Map<string, Set<string>>();
       for (const mv of movements) daysOf.set(mv.user_id, (daysOf.get(mv.user_id) ?? new Set()).add(mv.day));
       const users = [...daysOf.keys()].sort();

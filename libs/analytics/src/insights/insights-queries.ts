@@ -62,7 +62,7 @@ export function recurringPayees(
   return db.query(
     `SELECT currency, merchant, counterparty_id, payments, months, total, last_paid_at
        FROM (SELECT currency, merchant, counterparty_id, count(*)::int AS payments,
-                    array_agg(DISTINCT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM'))
+                    array_agg(DISTINCT to_char(day, 'YYYY-MM'))
                       FILTER (WHERE occurred_at >= $2::timestamptz) AS months,
                     sum(amount)::text AS total, max(occurred_at) AS last_paid_at,
                     row_number() OVER (PARTITION BY currency
@@ -72,7 +72,7 @@ export function recurringPayees(
                 AND (merchant IS NOT NULL OR counterparty_id IS NOT NULL)
                 AND occurred_at >= least($2::timestamptz, $3::timestamptz)
               GROUP BY currency, merchant, counterparty_id
-             HAVING count(DISTINCT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM')) FILTER (WHERE occurred_at >= $2::timestamptz) >= 2
+             HAVING count(DISTINCT to_char(day, 'YYYY-MM')) FILTER (WHERE occurred_at >= $2::timestamptz) >= 2
                  OR count(*) FILTER (WHERE occurred_at >= $3::timestamptz) >= 3) ranked
       WHERE rank <= $5
       ORDER BY currency, rank`,

@@ -20,7 +20,8 @@ export class InsightsController {
   @Get('insights')
   @ApiOperation({
     summary: 'This month against last by category, your largest payments out, payees you pay regularly',
-    description: "Always the caller's own accounts, per currency; months are UTC calendar months.",
+    description:
+      "Always the caller's own accounts, per currency; months are calendar months of bank days (BANK_TIME_ZONE).",
   })
   @ApiOkResponse({ type: InsightsDto })
   get(@CurrentCaller() caller: Caller): Promise<InsightsDto> {

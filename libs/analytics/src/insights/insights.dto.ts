@@ -77,7 +77,8 @@ export class CurrencyInsightsDto {
 }
 
 export class InsightsDto {
-  @ApiProperty({ example: '2026-11', description: 'This month (UTC), so far' }) month: string;
+  @ApiProperty({ example: '2026-11', description: 'This month (of bank days, BANK_TIME_ZONE), so far' })
+  month: string;
   @ApiProperty({ example: '2026-10' }) previous_month: string;
   @ApiProperty({ type: [CurrencyInsightsDto] }) currencies: CurrencyInsightsDto[];
 }

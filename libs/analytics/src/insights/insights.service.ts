@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { MAX_CONTACT_IDS, USERS_API, type UsersApi } from '@protobank/contracts';
-import { chunksOf, displayText, jsonAmount, LOGGER } from '@protobank/platform';
+import { AppConfig, chunksOf, displayText, jsonAmount, LOGGER, startOfDay } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { addDays, addMonths, monthOf, today } from '../summaries/calendar';
@@ -12,7 +12,6 @@ import { compareMonths } from './month-comparison';
 
 const LARGEST = 5;
 const PAYEES = 20;
-const instant = (day: string) => `${day}T00:00:00.000Z`;
 
 /**
  * This month against last by category, the largest payments out this month, and payees paid again and
@@ -27,10 +26,14 @@ export class InsightsService {
     private readonly summaries: DailySummaries,
     @Inject(USERS_API) private readonly users: UsersApi,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly config: AppConfig,
   ) {}
 
   async insights(userId: string, now = new Date()): Promise<InsightsDto> {
-    const day = today(now);
+    const zone = this.config.bankTimeZone;
+    // Bounds of bank days, as the movements' days are (movementsOf).
+    const instant = (day: string) => startOfDay(day, zone).toISOString();
+    const day = today(zone, now);
     const month = monthOf(day);
     const previous = addMonths(month, -1);
     const tomorrow = instant(addDays(day, 1));

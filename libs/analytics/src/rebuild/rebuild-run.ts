@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { TRANSACTIONS_API, type EntryPosition, type TransactionsApi } from '@protobank/contracts';
-import { LOGGER } from '@protobank/platform';
+import { AppConfig, LOGGER } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource, type EntityManager } from 'typeorm';
 import {
@@ -42,6 +42,7 @@ export class RebuildRun {
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
     private readonly cache: SummaryCache,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly config: AppConfig,
   ) {}
 
   async run(id: string, startedAt: Date, stopping: () => boolean): Promise<void> {
@@ -81,7 +82,11 @@ export class RebuildRun {
     for (;;) {
       if (stopping()) throw new Error('interrupted: the process stopped');
       const page = await this.ledger.entries(after, REBUILD_PAGE);
-      await stageMovements(this.dataSource, page.flatMap(movementsOf));
+      const zone = this.config.bankTimeZone;
+      await stageMovements(
+        this.dataSource,
+        page.flatMap((e) => movementsOf(e, zone)),
+      );
       count += page.length;
       await this.heartbeat(this.dataSource, id, count);
       if (page.length < REBUILD_PAGE) return count;

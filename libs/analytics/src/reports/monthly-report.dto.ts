@@ -3,7 +3,10 @@ import { IsOptional, Matches } from 'class-validator';
 import { CategoryTotalDto, MerchantTotalDto } from '../summaries/totals.dto';
 
 export class MonthlyReportQuery {
-  @ApiPropertyOptional({ example: '2026-11', description: 'YYYY-MM (UTC). Default: this month' })
+  @ApiPropertyOptional({
+    example: '2026-11',
+    description: 'YYYY-MM, a month of bank days (BANK_TIME_ZONE). Default: this month',
+  })
   @IsOptional()
   @Matches(/^\d{4}-(0[1-9]|1[0-2])$/, { message: 'month must be a month, YYYY-MM' })
   month?: string;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppError } from '@protobank/platform';
+import { AppConfig, AppError } from '@protobank/platform';
 import { bucketsBetween, isMonth, monthBounds, monthOf, today } from '../summaries/calendar';
 import { DailySummaries } from '../summaries/daily-summaries.service';
 import { totalsByCurrency } from '../summaries/totals';
@@ -8,10 +8,13 @@ import type { MonthlyReportDto, MonthlyReportQuery } from './monthly-report.dto'
 /** One month of a customer's money in and out, per currency: totals, categories, merchants, each day. */
 @Injectable()
 export class MonthlyReportService {
-  constructor(private readonly summaries: DailySummaries) {}
+  constructor(
+    private readonly summaries: DailySummaries,
+    private readonly config: AppConfig,
+  ) {}
 
   async report(userId: string, query: MonthlyReportQuery): Promise<MonthlyReportDto> {
-    const month = query.month ?? monthOf(today());
+    const month = query.month ?? monthOf(today(this.config.bankTimeZone));
     if (!isMonth(month)) {
       throw AppError.badRequest('validation_failed', 'Invalid request: month', [
         { field: 'month', message: 'month must be from 1970-01 on' },

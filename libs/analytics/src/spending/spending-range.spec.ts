@@ -14,36 +14,36 @@ const fieldOf = (fn: () => unknown) => {
 
 describe('spendingRange', () => {
   it('defaults to the period holding today, or holding the one end given', () => {
-    expect(spendingRange({}, NOW)).toEqual({ from: '2026-11-01', to: '2026-11-30' });
-    expect(spendingRange({ period: 'week' }, NOW)).toEqual({ from: '2026-11-02', to: '2026-11-08' });
-    expect(spendingRange({ period: 'day' }, NOW)).toEqual({ from: '2026-11-04', to: '2026-11-04' });
-    expect(spendingRange({ period: 'month', from: '2026-02-10' }, NOW)).toEqual({
+    expect(spendingRange({}, 'UTC', NOW)).toEqual({ from: '2026-11-01', to: '2026-11-30' });
+    expect(spendingRange({ period: 'week' }, 'UTC', NOW)).toEqual({ from: '2026-11-02', to: '2026-11-08' });
+    expect(spendingRange({ period: 'day' }, 'UTC', NOW)).toEqual({ from: '2026-11-04', to: '2026-11-04' });
+    expect(spendingRange({ period: 'month', from: '2026-02-10' }, 'UTC', NOW)).toEqual({
       from: '2026-02-10',
       to: '2026-02-28',
     });
-    expect(spendingRange({ period: 'week', to: '2026-11-04' }, NOW)).toEqual({
+    expect(spendingRange({ period: 'week', to: '2026-11-04' }, 'UTC', NOW)).toEqual({
       from: '2026-11-02',
       to: '2026-11-04',
     });
   });
 
   it('refuses impossible dates, reversed ranges and ranges over 366 days, naming the field', () => {
-    expect(fieldOf(() => spendingRange({ from: '2026-02-30' }, NOW))).toEqual([
+    expect(fieldOf(() => spendingRange({ from: '2026-02-30' }, 'UTC', NOW))).toEqual([
       400,
       'validation_failed',
       'from',
     ]);
-    expect(fieldOf(() => spendingRange({ from: '2026-11-05', to: '2026-11-04' }, NOW))).toEqual([
+    expect(fieldOf(() => spendingRange({ from: '2026-11-05', to: '2026-11-04' }, 'UTC', NOW))).toEqual([
       400,
       'validation_failed',
       'to',
     ]);
-    expect(fieldOf(() => spendingRange({ from: '2025-01-01', to: '2026-05-15' }, NOW))).toEqual([
+    expect(fieldOf(() => spendingRange({ from: '2025-01-01', to: '2026-05-15' }, 'UTC', NOW))).toEqual([
       400,
       'range_too_long',
       'to',
     ]);
-    expect(spendingRange({ from: '2024-01-01', to: '2024-12-31' }, NOW)).toEqual({
+    expect(spendingRange({ from: '2024-01-01', to: '2024-12-31' }, 'UTC', NOW)).toEqual({
       from: '2024-01-01',
       to: '2024-12-31',
     });

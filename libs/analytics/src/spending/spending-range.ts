@@ -10,7 +10,11 @@ function invalid(code: string, field: string, message: string) {
 }
 
 /** [from, to] from the query: a missing end is the edge of the period holding the other (or today). */
-export function spendingRange(query: SpendingQuery, now = new Date()): { from: string; to: string } {
+export function spendingRange(
+  query: SpendingQuery,
+  timeZone: string,
+  now = new Date(),
+): { from: string; to: string } {
   const period = query.period ?? 'month';
   for (const field of ['from', 'to'] as const) {
     const value = query[field];
@@ -18,7 +22,7 @@ export function spendingRange(query: SpendingQuery, now = new Date()): { from: s
       throw invalid('validation_failed', field, `${field} is not a real date from 1970-01-01 on`);
     }
   }
-  const anchor = query.from ?? query.to ?? today(now);
+  const anchor = query.from ?? query.to ?? today(timeZone, now);
   const from = query.from ?? bucketOf(anchor, period).start;
   const to = query.to ?? bucketOf(anchor, period).end;
   if (from > to) throw invalid('validation_failed', 'to', 'to must not be before from');

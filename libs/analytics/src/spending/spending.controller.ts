@@ -23,7 +23,7 @@ export class SpendingController {
     summary: 'Your money in and out over a range: totals, by category, by merchant, top merchants, a series',
     description:
       "Always the caller's own accounts. Grouped by currency (never summed across currencies); amounts in " +
-      'minor units. Dates are UTC days; a missing `from`/`to` is the edge of the current period. An ' +
+      'minor units. Dates are bank days (BANK_TIME_ZONE, the days statements use); a missing `from`/`to` is the edge of the current period. An ' +
       'own-account transfer counts as money out and money in (category internal_transfer).',
   })
   @ApiOkResponse({ type: SpendingDto })

@@ -9,7 +9,7 @@ export class SpendingQuery {
   @ApiPropertyOptional({
     enum: PERIODS,
     default: 'month',
-    description: 'Size of the series buckets (weeks start on Monday; all dates UTC)',
+    description: 'Size of the series buckets (weeks start on Monday; dates are bank days, in BANK_TIME_ZONE)',
   })
   @IsOptional()
   @IsIn(PERIODS, { message: `period must be one of ${PERIODS.join(', ')}` })

@@ -1,4 +1,9 @@
-/** UTC calendar arithmetic on YYYY-MM-DD strings: analytics days, weeks and months are UTC. */
+/**
+ * Calendar arithmetic on YYYY-MM-DD strings (dates alone: no zone). Analytics days, weeks and months are
+ * bank days (BANK_TIME_ZONE): a movement's day is the bank date it happened on (movementsOf), and today
+ * is the bank's today.
+ */
+import { todayIn } from '@protobank/platform';
 
 export type Period = 'day' | 'week' | 'month';
 export const PERIODS: readonly Period[] = ['day', 'week', 'month'];
@@ -33,8 +38,9 @@ export function isMonth(value: string): boolean {
   return !!m && Number(m[1]) >= 1970 && Number(m[2]) >= 1 && Number(m[2]) <= 12;
 }
 
-export function today(now = new Date()): string {
-  return toDay(now);
+/** The bank's today, in `timeZone`. */
+export function today(timeZone: string, now = new Date()): string {
+  return todayIn(timeZone, now);
 }
 
 export function addDays(day: string, n: number): string {

@@ -75,7 +75,7 @@ export class SummaryCache {
    */
   async read(userId: string, days: string[], now = new Date()): Promise<Map<string, DaySummary>> {
     const found = new Map<string, DaySummary>();
-    const oldest = addDays(today(now), 1 - CACHED_DAYS_BACK);
+    const oldest = addDays(today(this.config.bankTimeZone, now), 1 - CACHED_DAYS_BACK);
     const kept = days.filter((d) => d >= oldest);
     if (kept.length === 0) return found;
     try {
@@ -99,7 +99,7 @@ export class SummaryCache {
    * Postgres; only if it takes neither can a day be stale, until the key's TTL or the day's next event.
    */
   async write(userId: string, at: SummaryVersion, summaries: DaySummary[], now = new Date()): Promise<void> {
-    const last = today(now);
+    const last = today(this.config.bankTimeZone, now);
     const oldest = addDays(last, -CACHED_DAYS_BACK);
     const days = summaries.filter((d) => d.day >= oldest && d.day <= last);
     const key = dailyKey(userId);

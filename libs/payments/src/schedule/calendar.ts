@@ -4,6 +4,9 @@
  */
 import { daysInMonth, isCalendarDate } from '@protobank/platform';
 
+// Where a calendar date meets an instant: shared with statements and analytics (one notion of a bank day).
+export { startOfDay, todayIn } from '@protobank/platform';
+
 export type Frequency = 'weekly' | 'monthly' | 'quarterly' | 'yearly';
 
 export const FREQUENCIES: readonly Frequency[] = ['weekly', 'monthly', 'quarterly', 'yearly'];
@@ -77,35 +80,4 @@ export function withinOrder(n: number, date: string, end: OrderEnd): boolean {
   if (end.count != null && n >= end.count) return false;
   if (end.endDate != null && date > end.endDate) return false;
   return true;
-}
-
-/** The calendar date `at` falls on in `timeZone`. */
-export function todayIn(timeZone: string, at: Date): string {
-  return dateFormat(timeZone).format(at); // en-CA formats as YYYY-MM-DD
-}
-
-/** The first instant of `date` in `timeZone` (DST-safe: where midnight does not exist, the first that does). */
-export function startOfDay(date: string, timeZone: string): Date {
-  const [y, m, d] = parts(date);
-  const midnightUtc = Date.UTC(y, m - 1, d);
-  // The zone's offset lies within ±14 h: of the instants of that window, the first whose local date is
-  // `date`, found by bisection on minutes (local dates only move forward as instants do).
-  let lo = midnightUtc - 15 * 3600_000;
-  let hi = midnightUtc + 15 * 3600_000;
-  while (hi - lo > 60_000) {
-    const mid = lo + Math.floor((hi - lo) / 120_000) * 60_000;
-    if (todayIn(timeZone, new Date(mid)) >= date) hi = mid;
-    else lo = mid;
-  }
-  return new Date(hi);
-}
-
-const formats = new Map<string, Intl.DateTimeFormat>();
-function dateFormat(timeZone: string): Intl.DateTimeFormat {
-  let f = formats.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
-    formats.set(timeZone, f);
-  }
-  return f;
 }

@@ -353,7 +353,7 @@ export const CONFIG_SCHEMA = {
   BANK_TIME_ZONE: {
     kind: 'time_zone',
     default: 'Europe/London',
-    doc: "The bank's time zone (IANA name): scheduled payments and standing orders fall due on its calendar dates.",
+    doc: "The bank's time zone (IANA name), which makes a bank day everywhere: scheduled payments and standing orders fall due on its calendar dates, statements and transaction history read a date as its day there, and analytics count days and months there.",
   },
   BANK_HOLIDAYS: {
     kind: 'date_list',

@@ -1,6 +1,6 @@
 import { Matches, ValidateBy } from 'class-validator';
 import { AppError } from '../errors/app-error';
-import { isCalendarDate } from '../time/calendar-date';
+import { isCalendarDate, startOfDay, todayIn } from '../time/calendar-date';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_OR_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/;
@@ -34,27 +34,52 @@ function realDate(value: string): boolean {
   return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }
 
-function instant(value: string, field: string, endOfDay: boolean): Date {
-  const isDate = DATE.test(value);
-  const date = isDate ? new Date(`${value}T00:00:00Z`) : new Date(value);
-  if (Number.isNaN(date.getTime()) || !realDate(value)) throw invalid(field, `${field} is not a real date`);
-  if (endOfDay && isDate) date.setUTCDate(date.getUTCDate() + 1);
+/** The day after a real date (UTC arithmetic on the date alone: no zone involved). */
+function nextDay(value: string): string {
+  const [y, m, d] = value.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
+}
+
+function instant(value: string, field: string, endOfDay: boolean, timeZone: string): Date {
+  if (!realDate(value)) throw invalid(field, `${field} is not a real date`);
+  if (DATE.test(value)) {
+    if (value < '1970-01-01') throw invalid(field, `${field} must not be before 1970-01-01`);
+    if (endOfDay && value === '9999-12-31') return LATEST;
+    const start = startOfDay(endOfDay ? nextDay(value) : value, timeZone);
+    return start < EARLIEST ? EARLIEST : start; // 1970-01-01 began before 00:00 UTC in some zones
+  }
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw invalid(field, `${field} is not a real date`);
   if (date < EARLIEST) throw invalid(field, `${field} must not be before 1970-01-01`);
   return date > LATEST ? LATEST : date;
 }
 
+/** The bank date (in `timeZone`) of a query's date or date-time, or undefined when it is not a real one. */
+export function dateOf(value: string, timeZone: string): string | undefined {
+  if (!realDate(value)) return undefined;
+  if (DATE.test(value)) return value;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime()) || date < EARLIEST || date > LATEST) return undefined;
+  return todayIn(timeZone, date);
+}
+
 /**
- * A [from, to) period from query values: a date `from` starts at its midnight UTC, a date `to` includes
+ * A [from, to) period from query values: a date `from` starts at its midnight in `timeZone` (the bank's:
+ * a bank day is the same day in statements, history, analytics and payment dates), a date `to` includes
  * its whole day; date-times are taken as they are. 400 naming the field for an impossible date or an
- * empty period.
+ * empty period (the field the caller sent, when only one was).
  */
 export function period(
   from: string | undefined,
   to: string | undefined,
   defaults: { from: Date; to: Date },
+  timeZone: string,
 ): { from: Date; to: Date } {
-  const start = from ? instant(from, 'from', false) : defaults.from;
-  const end = to ? instant(to, 'to', true) : defaults.to;
-  if (start >= end) throw invalid('to', 'to must be after from');
+  const start = from ? instant(from, 'from', false, timeZone) : defaults.from;
+  const end = to ? instant(to, 'to', true, timeZone) : defaults.to;
+  if (start >= end) {
+    if (to === undefined) throw invalid('from', `from must be before ${defaults.to.toISOString()}`);
+    throw invalid('to', 'to must be after from');
+  }
   return { from: start, to: end };
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppError, isStaff, jsonAmount, pageOf, period, type Caller } from '@protobank/platform';
+import { AppConfig, AppError, isStaff, jsonAmount, pageOf, period, type Caller } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import type { Posted } from '../ledger/ledger';
 import type { ListTransactionsQuery } from './transaction.dto';
@@ -24,7 +24,10 @@ function decodeVersionCursor(cursor: string): string {
  */
 @Injectable()
 export class HistoryService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
 
   async get(caller: Caller | null, id: string) {
     const [row] = (await this.dataSource.query(
@@ -82,7 +85,12 @@ export class HistoryService {
     if (!account || (!isStaff(caller) && account.owner_id !== caller.user_id)) {
       throw AppError.notFound('account');
     }
-    const { from, to } = period(q.from, q.to, { from: new Date(0), to: new Date('9999-12-31T00:00:00Z') });
+    const { from, to } = period(
+      q.from,
+      q.to,
+      { from: new Date(0), to: new Date('9999-12-31T00:00:00Z') },
+      this.config.bankTimeZone,
+    );
     const limit = q.limit ?? 20;
     const params: unknown[] = [q.account_id, from, to, limit + 1];
     let after = '';

@@ -49,14 +49,17 @@ export class ListTransactionsQuery extends PageQuery {
   @IsUUID()
   account_id: string;
 
-  @ApiPropertyOptional({ example: '2026-11-01', description: 'From this date or instant (inclusive)' })
+  @ApiPropertyOptional({
+    example: '2026-11-01',
+    description: "From this date (its midnight in the bank's time zone) or instant, inclusive",
+  })
   @IsOptional()
   @IsDateOrDateTime()
   from?: string;
 
   @ApiPropertyOptional({
     example: '2026-11-30',
-    description: 'To this date (inclusive) or instant (exclusive)',
+    description: "To this date (inclusive, its whole day in the bank's time zone) or instant (exclusive)",
   })
   @IsOptional()
   @IsDateOrDateTime()
