@@ -410,6 +410,23 @@ export function ledgerScenarios(get: () => Running) {
       expect(lines[3]).toContain(',transfer,,0.50,75.00,GBP');
       expect(lines[4]).toContain(',closing_balance,,,75.00,GBP');
       await http().get(`/accounts/${x.id}/statement?from=yesterday`).set(bearer(c.token)).expect(400);
+      // Only `to`, a date: the statement of its month (this one, so far); it used to be 400.
+      const [{ today }] = (
+        await db.query(`SELECT to_char(now() AT TIME ZONE 'Europe/London', 'YYYY-MM-DD') AS today`)
+      ).rows;
+      const toOnly = await http()
+        .get(`/accounts/${x.id}/statement?to=${today}`)
+        .set(bearer(c.token))
+        .expect(200);
+      expect([toOnly.body.opening_balance, toOnly.body.entries.length, toOnly.body.closing_balance]).toEqual([
+        0, 3, 7500,
+      ]);
+      // Only `from`, past now: 400 naming `from`, the field sent.
+      const future = await http()
+        .get(`/accounts/${x.id}/statement?from=2999-01-01`)
+        .set(bearer(c.token))
+        .expect(400);
+      expect(future.body.details.map((d: { field: string }) => d.field)).toEqual(['from']);
     });
   });
 
