@@ -62,6 +62,14 @@ export function usersScenarios(get: () => Running) {
         expect.arrayContaining(['phone', 'date_of_birth', 'address.country', 'email']),
       );
       await http().patch('/users/me').set(bearer(c.token)).send({ date_of_birth: '2001-02-30' }).expect(400);
+      const future = await http()
+        .patch('/users/me')
+        .set(bearer(c.token))
+        .send({ date_of_birth: '2090-01-01' })
+        .expect(400);
+      expect(future.body.details).toEqual([
+        { field: 'date_of_birth', message: 'date_of_birth must not be in the future' },
+      ]);
       const me = await http().get('/users/me').set(bearer(c.token)).expect(200);
       expect(me.body).toMatchObject({ phone: null, date_of_birth: null, email: c.email });
     });

@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { KycStatus } from '@protobank/contracts';
-import { AppError, keysetPage, OutboxService, type Caller } from '@protobank/platform';
+import {
+  AppConfig,
+  AppError,
+  isCalendarDate,
+  keysetPage,
+  OutboxService,
+  todayIn,
+  type Caller,
+} from '@protobank/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditLog } from '../admin/audit-log';
 import { assertActiveRole } from '../admin/staff-checks';
@@ -19,16 +27,30 @@ const MIN_AGE = 18;
  */
 const unreadable = (message: string) => new AppError(409, 'document_unreadable', message);
 
-/** Whole years between a YYYY-MM-DD birth date and today (UTC); undefined for a date that does not exist. */
-export function ageOn(dateOfBirth: string, today = new Date()): number | undefined {
-  const born = new Date(`${dateOfBirth}T00:00:00Z`);
-  if (Number.isNaN(born.getTime()) || born.toISOString().slice(0, 10) !== dateOfBirth) return undefined;
-  let age = today.getUTCFullYear() - born.getUTCFullYear();
-  const beforeBirthday =
-    today.getUTCMonth() < born.getUTCMonth() ||
-    (today.getUTCMonth() === born.getUTCMonth() && today.getUTCDate() < born.getUTCDate());
-  if (beforeBirthday) age--;
-  return age;
+/**
+ * Whole years between a YYYY-MM-DD birth date and `today`, a bank date (todayIn BANK_TIME_ZONE: an
+ * 18th birthday starts at midnight in the bank's zone, not UTC's); undefined for a date that does not
+ * exist. Born on 29 February: a year older on 1 March in other years.
+ */
+export function ageOn(dateOfBirth: string, today: string): number | undefined {
+  if (!isCalendarDate(dateOfBirth)) return undefined;
+  const [by, bm, bd] = dateOfBirth.split('-').map(Number);
+  const [ty, tm, td] = today.split('-').map(Number);
+  return ty - by - (tm < bm || (tm === bm && td < bd) ? 1 : 0);
+}
+
+/** 400 naming date_of_birth unless it is a real date, not after `today`. */
+export function assertBirthDate(dateOfBirth: string, today: string): void {
+  const reason = !isCalendarDate(dateOfBirth)
+    ? 'date_of_birth is not a real date'
+    : dateOfBirth > today
+      ? 'date_of_birth must not be in the future'
+      : undefined;
+  if (reason) {
+    throw AppError.badRequest('validation_failed', 'Invalid request: date_of_birth', [
+      { field: 'date_of_birth', message: reason },
+    ]);
+  }
 }
 
 /** An approval of a document on file for another user: only by an admin, with a reason (audited). */
@@ -95,15 +117,13 @@ export class KycService {
     private readonly outbox: OutboxService,
     private readonly auditLog: AuditLog,
     private readonly hashes: DocumentHashes,
+    private readonly config: AppConfig,
   ) {}
 
   async submit(userId: string, input: SubmitKycDto) {
-    const age = ageOn(input.date_of_birth);
-    if (age === undefined) {
-      throw AppError.badRequest('validation_failed', 'Invalid request: date_of_birth', [
-        { field: 'date_of_birth', message: 'date_of_birth is not a real date' },
-      ]);
-    }
+    const today = todayIn(this.config.bankTimeZone, new Date());
+    assertBirthDate(input.date_of_birth, today);
+    const age = ageOn(input.date_of_birth, today)!;
     if (age < MIN_AGE) {
       throw AppError.unprocessable('underage', `Applicants must be ${MIN_AGE} or older`, [
         { field: 'date_of_birth', message: `applicant is younger than ${MIN_AGE}` },

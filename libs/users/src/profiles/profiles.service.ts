@@ -8,10 +8,10 @@ import {
   type UsersApi,
   type UserView,
 } from '@protobank/contracts';
-import { AppError, OutboxService } from '@protobank/platform';
+import { AppConfig, AppError, OutboxService, todayIn } from '@protobank/platform';
 import { isUUID } from 'class-validator';
 import { DataSource, In } from 'typeorm';
-import { ageOn, KycService } from '../kyc/kyc.service';
+import { assertBirthDate, KycService } from '../kyc/kyc.service';
 import type { UpdateProfileDto } from './profile.dto';
 import { UserEntity } from './user.entity';
 
@@ -31,6 +31,7 @@ export class ProfilesService implements UsersApi {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly outbox: OutboxService,
     private readonly kyc: KycService,
+    private readonly config: AppConfig,
   ) {}
 
   async create(input: CreateUserInput): Promise<UserView> {
@@ -70,10 +71,8 @@ export class ProfilesService implements UsersApi {
    * way to change them is a new KYC submission). The same value again is no change and passes.
    */
   async updateProfile(userId: string, change: UpdateProfileDto) {
-    if (change.date_of_birth !== undefined && ageOn(change.date_of_birth) === undefined) {
-      throw AppError.badRequest('validation_failed', 'Invalid request: date_of_birth', [
-        { field: 'date_of_birth', message: 'date_of_birth is not a real date' },
-      ]);
+    if (change.date_of_birth !== undefined) {
+      assertBirthDate(change.date_of_birth, todayIn(this.config.bankTimeZone, new Date()));
     }
     await this.dataSource.transaction(async (m) => {
       // The profile row's lock orders this with KYC submissions, which take it too.
