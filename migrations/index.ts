@@ -28,6 +28,7 @@ import { LeanerPostEntries1763700000022 } from './1763700000022-LeanerPostEntrie
 import { OutboxClaimInOrder1763700000023 } from './1763700000023-OutboxClaimInOrder';
 import { OutboxClaimOnOnePage1763700000024 } from './1763700000024-OutboxClaimOnOnePage';
 import { AnalyticsBankDays1763700000025 } from './1763700000025-AnalyticsBankDays';
+import { CardLimitsCountLateClearings1763700000026 } from './1763700000026-CardLimitsCountLateClearings';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -56,4 +57,5 @@ export const MIGRATIONS = [
   OutboxClaimInOrder1763700000023,
   OutboxClaimOnOnePage1763700000024,
   AnalyticsBankDays1763700000025,
+  CardLimitsCountLateClearings1763700000026,
 ];

@@ -542,6 +542,35 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('counts a hold that expired and was then cleared late towards the limits: the payment took the money', async () => {
+      const w = await wallet('late-clearing', 20000);
+      await setLimits(w, w.card, { daily: 5000 });
+      const late = await approved(w.card, { amount: 4000 });
+      await db.query(`UPDATE transactions.holds SET expires_at = now() - interval '1 minute' WHERE id = $1`, [
+        late,
+      ]);
+      await eventually(
+        async () => ((await authorisations(w, 'expired')).some((a) => a.id === late) ? true : undefined),
+        20000,
+        'the hold to expire',
+      );
+      // Expired, it no longer counts: 1000 fits the day's 5000.
+      await approved(w.card, { amount: 1000 });
+      // The merchant clears it after all, a day late: posted as forced, the money taken.
+      const cleared = await network('clearings', clearing(late, 4000)).expect(200);
+      expect(cleared.body).toMatchObject({ authorisation_id: late, forced: true });
+      // 4000 cleared and 1000 held today: 1000 more would be 6000 against a limit of 5000.
+      expect(await authorise(w.card, { amount: 1000 })).toEqual({
+        approved: false,
+        decline_reason: 'limit_exceeded',
+      });
+      expect(await authorise(w.card, { amount: 1 })).toEqual({
+        approved: false,
+        decline_reason: 'limit_exceeded',
+      });
+      expect((await verify()).ok).toBe(true);
+    });
+
     it('declines for every reason, holding nothing, and tells the reason', async () => {
       const w = await wallet('declines', 5000);
       const cards = {
