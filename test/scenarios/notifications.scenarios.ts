@@ -649,7 +649,24 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         } finally {
           rest.close();
         }
-        // Both streams let go before the next test counts open streams (through the edge, a close takes a moment).
+        // An id that is not one of Rita's (Bob's, or none at all): nothing to replay from, so resync.
+        const bobs = await http().get('/notifications?limit=1').set(bearer(bob.token)).expect(200);
+        for (const unknown of [bobs.body.data[0].id as string, randomUUID()]) {
+          const lost = await openStream(`${get().baseUrl}/notifications/stream`, {
+            ...bearer(rita.token),
+            'Last-Event-ID': unknown,
+          });
+          try {
+            const first = await lost.next(() => true);
+            expect([first.event, first.data]).toEqual([
+              'resync',
+              { reason: 'unknown_last_event_id', replayed: 0 },
+            ]);
+          } finally {
+            lost.close();
+          }
+        }
+        // Every stream let go before the next test counts open streams (through the edge, a close takes a moment).
         await eventually(
           async () => ((await openStreams()) === streamsBefore ? true : undefined),
           5000,

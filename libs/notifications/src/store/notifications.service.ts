@@ -47,6 +47,11 @@ export class NotificationsService {
     return { ...page, unread_count };
   }
 
+  /** Whether `id` is a notification of `userId`'s. */
+  async exists(userId: string, id: string): Promise<boolean> {
+    return this.repo.existsBy({ id, user_id: userId });
+  }
+
   async get(userId: string, id: string): Promise<NotificationView> {
     const n = await this.repo.findOneBy({ id, user_id: userId });
     if (!n) throw AppError.notFound('notification');

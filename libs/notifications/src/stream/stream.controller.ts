@@ -46,7 +46,8 @@ export class StreamController {
       '`event: end` when the access token expires or the session ends: reconnect with a fresh token and ' +
       '`Last-Event-ID` to receive what was missed, oldest first, before anything new. Past ' +
       `${STREAM_REPLAY_MAX} missed notifications the replay stops with \`event: resync\` ` +
-      `(data: \`{"reason":"too_many_missed","replayed":${STREAM_REPLAY_MAX}}\`): ` +
+      `(data: \`{"reason":"too_many_missed","replayed":${STREAM_REPLAY_MAX}}\`), and an id that is not one of ` +
+      'your notifications with `event: resync` (`{"reason":"unknown_last_event_id","replayed":0}`): in both cases ' +
       'reload GET /notifications, the stream goes on with what is new. Browsers (EventSource cannot set headers) may pass the ' +
       'token as `access_token`.',
   })
@@ -98,6 +99,11 @@ export class StreamController {
           raw.write(sseEvent('notification', n, n.id));
         }
         replayed += page.length;
+        if (replayed === 0 && !(await this.notifications.exists(caller.user_id, lastEventId))) {
+          // Not one of this user's (another's, or gone since: a restore): nothing to replay from.
+          raw.write(sseEvent('resync', { reason: 'unknown_last_event_id', replayed }));
+          break;
+        }
         if (page.length < REPLAY_PAGE) break;
         after = page[page.length - 1].id;
         if (replayed >= STREAM_REPLAY_MAX) {
