@@ -592,6 +592,36 @@ export function authScenarios(get: () => Running) {
     });
   });
 
+  it('never ends, at the cap, a session made after the login (another login at the same moment)', async () => {
+    const { email, id } = await newUser('racing');
+    const redis = await get().t.redis();
+    const set = `${get().t.env.REDIS_KEY_PREFIX}auth:user-sessions:${id}`;
+    const hash = (sid: string) => `${get().t.env.REDIS_KEY_PREFIX}auth:session:${sid}`;
+    // 49 sessions made long ago but used lately, and one made after the coming login (as a login racing
+    // it would be) that is the least recently used: evicting by use alone would end that one.
+    const busy = Array.from({ length: 49 }, () => randomUUID());
+    const later = randomUUID();
+    const p = redis.pipeline();
+    for (const sid of busy) {
+      p.hset(hash(sid), {
+        user_id: id,
+        created_at: '2020-01-01T00:00:00.000Z',
+        last_used_at: '2099-01-01T00:00:00.000Z',
+      });
+    }
+    p.hset(hash(later), {
+      user_id: id,
+      created_at: '2099-12-31T00:00:00.000Z',
+      last_used_at: '2000-01-01T00:00:00.000Z',
+    });
+    p.sadd(set, ...busy, later);
+    await p.exec();
+    const mine = await login(email);
+    expect(await redis.exists(hash(later))).toBe(1);
+    expect(await redis.scard(set)).toBe(50);
+    await http().get('/users/me').set('Authorization', `Bearer ${mine.access_token}`).expect(200);
+  });
+
   describe('auth: signing-key rotation while tokens are in use', () => {
     // One GET per service with routes (in split mode each is answered by its own app). What is asked is
     // whether the guard admits the token: the transactions route answers 404 for an account not ours.

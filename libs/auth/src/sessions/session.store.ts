@@ -129,7 +129,7 @@ export class SessionStore {
       [generation, ttl, sid, ...Object.entries(fields).flat()],
     );
     if (created !== 1) return undefined;
-    await this.keepAtMost(userId, this.config.sessionsPerUserMax, sid);
+    await this.keepAtMost(userId, this.config.sessionsPerUserMax, { sid, created_at: fields.created_at });
     return { sid, refreshToken: `${sid}.${secret}` };
   }
 
@@ -148,11 +148,17 @@ export class SessionStore {
   }
 
   /**
-   * SESSIONS_PER_USER_MAX: past it, the least recently used sessions end (never `keep`, the one just
-   * made), as logging out of them would. Bounds what one user (or a client that logs in without ever
-   * logging out) can keep in Redis and what GET /auth/sessions lists.
+   * SESSIONS_PER_USER_MAX: past it, the least recently used sessions end, as logging out of them would.
+   * Bounds what one user (or a client that logs in without ever logging out) can keep in Redis and what
+   * GET /auth/sessions lists. A login ends only sessions made before its own (`made`): of logins at once,
+   * each spares the later ones, so the latest always survives (with a cap of 1, the others end), where
+   * each sparing only itself could end them all.
    */
-  private async keepAtMost(userId: string, max: number, keep: string): Promise<void> {
+  private async keepAtMost(
+    userId: string,
+    max: number,
+    made: { sid: string; created_at: string },
+  ): Promise<void> {
     if ((await this.redis.client.scard(userKey(userId))) <= max) return;
     const sessions = await this.read(await this.redis.client.smembers(userKey(userId)));
     const live = sessions.filter((s) => s.hash.user_id);
@@ -160,8 +166,10 @@ export class SessionStore {
       userId,
       sessions.filter((s) => !s.hash.user_id).map((s) => s.sid),
     );
+    const madeBefore = ({ sid, hash }: { sid: string; hash: Record<string, string> }) =>
+      hash.created_at < made.created_at || (hash.created_at === made.created_at && sid < made.sid);
     const oldest = live
-      .filter((s) => s.sid !== keep)
+      .filter(madeBefore)
       .sort((a, b) => (a.hash.last_used_at ?? '').localeCompare(b.hash.last_used_at ?? ''))
       .slice(0, Math.max(0, live.length - max));
     await this.end(

@@ -52,7 +52,8 @@ export class SessionsController {
       'Returns a device_token too: sent with later logins from the same client, it exempts them from the ' +
       'lockout strangers can put on the e-mail (LOGIN_MAX_FAILURES failures from clients that hold no ' +
       "device token of the account lock the e-mail for LOGIN_LOCKOUT_SECONDS); that device's own failures " +
-      'lock its token alone.',
+      'lock its token alone. A user keeps at most SESSIONS_PER_USER_MAX sessions (50 by default): a login ' +
+      'beyond it ends the least recently used one, whose tokens stop working at once.',
   })
   @ApiOkResponse({ type: LoginResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
