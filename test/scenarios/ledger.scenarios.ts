@@ -403,6 +403,18 @@ export function ledgerScenarios(get: () => Running) {
         .expect(200);
       expect(csv.headers['content-type']).toContain('text/csv');
       expect(csv.headers['content-disposition']).toContain(`statement-${x.account_number}-`);
+      // Dates are bank days (Europe/London): July 2026 runs from 23:00 UTC on 30 June (summer time) to
+      // 23:00 UTC on 31 July, and its CSV is named by its first and last day.
+      const july = `/accounts/${x.id}/statement?from=2026-07-01&to=2026-07-31`;
+      const julyJson = await http().get(july).set(bearer(c.token)).expect(200);
+      expect([julyJson.body.from, julyJson.body.to]).toEqual([
+        '2026-06-30T23:00:00.000Z',
+        '2026-07-31T23:00:00.000Z',
+      ]);
+      const julyCsv = await http().get(july).set(bearer(c.token)).set('Accept', 'text/csv').expect(200);
+      expect(julyCsv.headers['content-disposition']).toContain(
+        `statement-${x.account_number}-2026-07-01-2026-07-31.csv`,
+      );
       const lines = csv.text.trim().split('\r\n');
       expect(lines[0]).toBe('date,transaction_id,kind,reference,amount,balance,currency');
       expect(lines[1]).toContain(',opening_balance,,,100.00,GBP');

@@ -14,9 +14,11 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import {
+  AppConfig,
   CurrentCaller,
   ErrorResponseDto,
   csvWanted,
+  todayIn,
   type Caller,
   type HttpReply,
   type HttpRequest,
@@ -42,6 +44,7 @@ export class AccountsController {
   constructor(
     private readonly accounts: AccountsService,
     private readonly statements: StatementService,
+    private readonly config: AppConfig,
   ) {}
 
   @Post()
@@ -103,7 +106,11 @@ export class AccountsController {
   ) {
     const statement = await this.statements.statement(caller, params.id, query);
     if (!csvWanted(req, res)) return statement;
-    const name = `statement-${statement.account_number}-${statement.from.slice(0, 10)}-${statement.to.slice(0, 10)}.csv`;
+    // The first and last bank days it covers (`to` is exclusive): a July statement is -07-01-07-31.
+    const zone = this.config.bankTimeZone;
+    const first = todayIn(zone, new Date(statement.from));
+    const last = todayIn(zone, new Date(new Date(statement.to).getTime() - 1));
+    const name = `statement-${statement.account_number}-${first}-${last}.csv`;
     void res.header('Content-Type', 'text/csv; charset=utf-8');
     void res.header('Content-Disposition', `attachment; filename="${name}"`);
     return statementCsv(statement);

@@ -21,7 +21,7 @@ export class StatementService {
     const zone = this.config.bankTimeZone;
     // Without `from`, the statement starts on the first of the month of its end (`to`, or today), in the
     // bank's time zone: `?to=2026-11-30` is November's statement.
-    const end = (q.to && dateOf(q.to, zone)) || todayIn(zone, now);
+    const end = (q.to && dateOf(q.to, zone, { end: true })) || todayIn(zone, now);
     const monthStart = startOfDay(`${end.slice(0, 7)}-01`, zone);
     const { from, to } = period(q.from, q.to, { from: monthStart, to: now }, zone);
     const s = await this.ledger.statement(id, from.toISOString(), to.toISOString());

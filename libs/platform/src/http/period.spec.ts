@@ -82,5 +82,9 @@ describe('dateOf', () => {
     expect(dateOf('2026-02-30', LONDON)).toBeUndefined();
     expect(dateOf('not a date', LONDON)).toBeUndefined();
     expect(dateOf('2026-13-01T00:00:00Z', LONDON)).toBeUndefined();
+    // Ending a period, a date-time is exclusive: its date is the previous instant's; a date is whole.
+    expect(dateOf('2026-12-01T00:00:00Z', LONDON, { end: true })).toBe('2026-11-30');
+    expect(dateOf('2026-07-01T00:00:00+01:00', LONDON, { end: true })).toBe('2026-06-30');
+    expect(dateOf('2026-12-01', LONDON, { end: true })).toBe('2026-12-01');
   });
 });

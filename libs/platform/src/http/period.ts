@@ -54,13 +54,17 @@ function instant(value: string, field: string, endOfDay: boolean, timeZone: stri
   return date > LATEST ? LATEST : date;
 }
 
-/** The bank date (in `timeZone`) of a query's date or date-time, or undefined when it is not a real one. */
-export function dateOf(value: string, timeZone: string): string | undefined {
+/**
+ * The bank date (in `timeZone`) of a query's date or date-time, or undefined when it is not a real one.
+ * `end`: the value ends a period, so a date-time is exclusive and its date is that of the instant
+ * before it (`to=2026-12-01T00:00:00Z` ends on 30 November in London).
+ */
+export function dateOf(value: string, timeZone: string, { end = false } = {}): string | undefined {
   if (!realDate(value)) return undefined;
   if (DATE.test(value)) return value;
   const date = new Date(value);
-  if (Number.isNaN(date.getTime()) || date < EARLIEST || date > LATEST) return undefined;
-  return todayIn(timeZone, date);
+  if (Number.isNaN(date.getTime()) || date <= EARLIEST || date > LATEST) return undefined;
+  return todayIn(timeZone, end ? new Date(date.getTime() - 1) : date);
 }
 
 /**
