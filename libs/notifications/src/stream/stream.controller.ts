@@ -93,9 +93,11 @@ export class StreamController {
       let after = lastEventId;
       let replayed = 0;
       for (;;) {
+        // The client may have gone (destroyed) or the stream ended (writableEnded) meanwhile: stop reading.
+        if (raw.destroyed || raw.writableEnded) return;
         const page = await this.notifications.since(caller.user_id, after, REPLAY_PAGE);
         for (const n of page) {
-          if (raw.writableEnded) return;
+          if (raw.destroyed || raw.writableEnded) return;
           raw.write(sseEvent('notification', n, n.id));
         }
         replayed += page.length;
