@@ -1,7 +1,7 @@
 -- transactions.authorise_card, version 2. Changed from version 1: a hold that expired or was reversed
 -- and then cleared late (clear_card records its transaction_id and leaves the status) counts towards the
--- limits again; version 1 counted only active and cleared holds, so such a payment, which did take the
--- money, made room for more spending than the limit allows.
+-- limits again, by the amount cleared; version 1 counted only active and cleared holds, so such a
+-- payment, which did take the money, made room for more spending than the limit allows.
 -- Decides a card authorisation in one round trip. A network transaction id already decided replays
 -- that decision (approved with its hold id, or the same decline). Otherwise, under the account's row
 -- lock (the lock every posting to it takes, so transfers, payments and other authorisations on the
@@ -9,7 +9,7 @@
 -- - the account exists, is a customer's and p_owner's, and is not closed, else card_cancelled;
 --   frozen: card_blocked; another currency: currency_not_supported;
 -- - the card's spend since the start of the bank day and of the bank month in p_time_zone (the amount
---   of its holds active or cleared, and of those cleared after they expired or were reversed), plus
+--   of its holds active or cleared, and what was cleared of those that expired or were reversed), plus
 --   this one, within p_daily_limit and p_monthly_limit (NULL: no limit), else limit_exceeded: read under
 --   the lock, so concurrent authorisations see each other;
 -- - amount <= transactions.spendable (available_balance_v01.sql), else insufficient_funds.
@@ -50,12 +50,13 @@ BEGIN
   ELSE
     IF p_daily_limit IS NOT NULL OR p_monthly_limit IS NOT NULL THEN
       -- Each statement reads what committed before it: every earlier holder of this lock included.
-      SELECT coalesce(sum(x.amount) FILTER (WHERE x.created_at >= date_trunc('day', v_now, p_time_zone)), 0),
-             coalesce(sum(x.amount), 0)
+      SELECT coalesce(sum(s.amount) FILTER (WHERE s.created_at >= date_trunc('day', v_now, p_time_zone)), 0),
+             coalesce(sum(s.amount), 0)
         INTO v_day, v_month
-        FROM transactions.holds x
-       WHERE x.card_id = p_card_id AND (x.status IN ('active', 'cleared') OR x.transaction_id IS NOT NULL)
-         AND x.created_at >= date_trunc('month', v_now, p_time_zone);
+        FROM (SELECT x.created_at, CASE WHEN x.status IN ('active', 'cleared') THEN x.amount ELSE e.amount END AS amount
+                FROM transactions.holds x LEFT JOIN transactions.entries e ON e.id = x.transaction_id
+               WHERE x.card_id = p_card_id AND (x.status IN ('active', 'cleared') OR x.transaction_id IS NOT NULL)
+                 AND x.created_at >= date_trunc('month', v_now, p_time_zone)) s;
     END IF;
     IF (p_daily_limit IS NOT NULL AND v_day + p_amount > p_daily_limit)
        OR (p_monthly_limit IS NOT NULL AND v_month + p_amount > p_monthly_limit) THEN
