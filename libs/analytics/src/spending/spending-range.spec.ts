@@ -27,6 +27,12 @@ describe('spendingRange', () => {
     });
   });
 
+  it("takes today in the bank's zone: 23:30 UTC on 30 June is 1 July in London (summer time)", () => {
+    const lateJune = new Date('2026-06-30T23:30:00Z');
+    expect(spendingRange({}, 'Europe/London', lateJune)).toEqual({ from: '2026-07-01', to: '2026-07-31' });
+    expect(spendingRange({}, 'UTC', lateJune)).toEqual({ from: '2026-06-01', to: '2026-06-30' });
+  });
+
   it('refuses impossible dates, reversed ranges and ranges over 366 days, naming the field', () => {
     expect(fieldOf(() => spendingRange({ from: '2026-02-30' }, 'UTC', NOW))).toEqual([
       400,
