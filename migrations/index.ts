@@ -29,6 +29,7 @@ import { OutboxClaimInOrder1763700000023 } from './1763700000023-OutboxClaimInOr
 import { OutboxClaimOnOnePage1763700000024 } from './1763700000024-OutboxClaimOnOnePage';
 import { AnalyticsBankDays1763700000025 } from './1763700000025-AnalyticsBankDays';
 import { CardLimitsCountLateClearings1763700000026 } from './1763700000026-CardLimitsCountLateClearings';
+import { PendingAuthorisations1763700000027 } from './1763700000027-PendingAuthorisations';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -58,4 +59,5 @@ export const MIGRATIONS = [
   OutboxClaimOnOnePage1763700000024,
   AnalyticsBankDays1763700000025,
   CardLimitsCountLateClearings1763700000026,
+  PendingAuthorisations1763700000027,
 ];

@@ -542,6 +542,30 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('marks an authorisation expired whose hold the ledger released when the second step was lost', async () => {
+      const w = await wallet('lost-step', 10000);
+      const id = await approved(w.card, { amount: 3000 });
+      // The sweep's first step done (the ledger released the hold), its second (the mark here) lost, as a
+      // crash between the two would leave it; the authorisation is past a hold's life (7 days).
+      await db.query(`SELECT transactions.release_hold($1, NULL, 'expired')`, [id]);
+      await db.query(`UPDATE cards.authorisations SET created_at = now() - interval '8 days' WHERE id = $1`, [
+        id,
+      ]);
+      await eventually(
+        async () => ((await authorisations(w, 'expired')).some((a) => a.id === id) ? true : undefined),
+        20000,
+        'the authorisation to be marked expired',
+      );
+      const [row] = (
+        await db.query(
+          `SELECT status, released_amount::int AS released FROM cards.authorisations WHERE id = $1`,
+          [id],
+        )
+      ).rows;
+      expect(row).toEqual({ status: 'expired', released: 3000 });
+      expect((await verify()).ok).toBe(true);
+    });
+
     it('counts a hold that expired and was then cleared late towards the limits: the payment took the money', async () => {
       const w = await wallet('late-clearing', 20000);
       await setLimits(w, w.card, { daily: 5000 });

@@ -25,6 +25,10 @@ export interface HoldExpiryJob {
  * lock, and the authorisation is marked expired. Run by a BullMQ job scheduler every
  * CARD_HOLD_EXPIRY_SWEEP_SECONDS. Safe to run twice at once: a release of a hold no longer active
  * (cleared meanwhile, or released by the other run) changes nothing and is not marked expired.
+ *
+ * The release and the mark are two steps in two databases' worth of transactions: a crash or a lost reply
+ * between them left the authorisation pending for good, and the ledger lists only active holds. So each
+ * run also asks the ledger about authorisations still pending past a hold's life (reconcile).
  */
 @Processor(HOLD_EXPIRY_QUEUE, { concurrency: 1 })
 export class HoldExpiry
@@ -80,7 +84,35 @@ export class HoldExpiry
           [hold_id, jsonAmount(result.released)],
         );
       }
-      if (due.length < PAGE) return expired;
+      if (due.length < PAGE) break;
     }
+    return expired + (await this.reconcile(now));
+  }
+
+  /**
+   * Authorisations still pending a minute past CARD_HOLD_EXPIRY_DAYS whose hold the ledger has released
+   * in full (expired, or reversed): marked so, with all of it released. At most PAGE a run, oldest first;
+   * a hold still active (its expiry was set longer) or cleared is left to its own path.
+   */
+  private async reconcile(now: Date): Promise<number> {
+    const before = new Date(now.getTime() - (this.config.cardHoldExpiryDays * 86_400 + 60) * 1000);
+    const stale = (await this.dataSource.query(
+      `SELECT id FROM cards.authorisations WHERE status = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2`,
+      [before.toISOString(), PAGE],
+    )) as { id: string }[];
+    let settled = 0;
+    for (const { id } of stale) {
+      const hold = await this.ledger.getHold(id);
+      if (hold?.status !== 'expired' && hold?.status !== 'reversed') continue;
+      await this.dataSource.query(
+        `UPDATE cards.authorisations SET status = $2, released_amount = $3, updated_at = now()
+          WHERE id = $1 AND status = 'pending'`,
+        [id, hold.status, jsonAmount(hold.amount)],
+      );
+      settled++;
+    }
+    if (settled > 0)
+      this.logger.warn({ settled }, 'card authorisations brought in line with their released holds');
+    return settled;
   }
 }
