@@ -1,6 +1,7 @@
 export * from './app/bootstrap';
 export * from './app/platform.module';
 export * from './app/service.tokens';
+export * from './concurrency/slots';
 export * from './config/app-config';
 export * from './config/config.schema';
 export * from './context/request-context';

@@ -1,6 +1,5 @@
 import { hash, verify } from '@node-rs/argon2';
-import { AppError } from '@protobank/platform';
-import { slots } from './slots';
+import { AppError, slots } from '@protobank/platform';
 
 // argon2id (algorithm 2) with OWASP's baseline cost: 19 MiB, 2 passes.
 const ARGON2 = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;

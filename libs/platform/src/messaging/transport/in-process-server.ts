@@ -52,7 +52,10 @@ export class InProcessServer extends EventServer implements EventTransport {
     return 100;
   }
 
-  /** One-event handlers take pooled connections: half the pool at most, so requests always find one. */
+  /**
+   * One-event handlers at once per event name: half the pool. Their transactions are also held to half the
+   * pool in all (InboxService), so requests always find a connection.
+   */
   private handlerConcurrency(): number {
     return Math.max(1, Math.floor(this.config.databasePoolSize / 2));
   }
