@@ -18,6 +18,7 @@ import {
   LOGGER,
   pageOf,
   RateLimiter,
+  todayIn,
   type Caller,
 } from '@protobank/platform';
 import type { Logger } from 'pino';
@@ -120,7 +121,7 @@ export class CardsService {
     },
   ): Promise<IssuedCardDto> {
     const bin = this.config.cardBin;
-    const expiry = expiryFrom(new Date());
+    const expiry = expiryFrom(todayIn(this.config.bankTimeZone, new Date()));
     const limits = c.replaces;
     for (let attempt = 1; attempt <= PAN_ATTEMPTS; attempt++) {
       const id = randomUUID();

@@ -1,4 +1,5 @@
 import { isLuhnValid } from './luhn';
+import { todayIn } from '@protobank/platform';
 import { brandOf, expiryFrom, generatePan, hasExpired, isPanOf } from './pan';
 
 describe('card numbers', () => {
@@ -38,9 +39,14 @@ describe('card numbers', () => {
   });
 
   it('expires three years on, valid through the expiry month', () => {
-    expect(expiryFrom(new Date('2026-01-31T23:00:00Z'))).toEqual({ month: 1, year: 2029 });
-    expect(hasExpired(1, 2029, new Date('2029-01-31T23:59:59Z'))).toBe(false);
-    expect(hasExpired(1, 2029, new Date('2029-02-01T00:00:00Z'))).toBe(true);
-    expect(hasExpired(12, 2028, new Date('2029-01-01T00:00:00Z'))).toBe(true);
+    expect(expiryFrom('2026-01-31')).toEqual({ month: 1, year: 2029 });
+    expect(hasExpired(1, 2029, '2029-01-31')).toBe(false);
+    expect(hasExpired(1, 2029, '2029-02-01')).toBe(true);
+    expect(hasExpired(12, 2028, '2029-01-01')).toBe(true);
+    // On the bank's calendar: 00:30 London on 1 August in summer is still 31 July in UTC.
+    const earlyAugust = new Date('2026-07-31T23:30:00Z');
+    expect(expiryFrom(todayIn('Europe/London', earlyAugust))).toEqual({ month: 8, year: 2029 });
+    expect(hasExpired(7, 2026, todayIn('Europe/London', earlyAugust))).toBe(true);
+    expect(hasExpired(7, 2026, todayIn('UTC', earlyAugust))).toBe(false);
   });
 });

@@ -29,13 +29,17 @@ export function isPanOf(bin: string, pan: string): boolean {
   return pan.length === PAN_LENGTH && pan.startsWith(bin) && isLuhnValid(pan);
 }
 
-/** The card's expiry: the same month, `years` years on (a card is valid through its expiry month). */
-export function expiryFrom(now: Date, years = 3): { month: number; year: number } {
-  return { month: now.getUTCMonth() + 1, year: now.getUTCFullYear() + years };
+/**
+ * The card's expiry: the month of `today` (a bank date, YYYY-MM-DD, in BANK_TIME_ZONE), `years` years on
+ * (a card is valid through its expiry month).
+ */
+export function expiryFrom(today: string, years = 3): { month: number; year: number } {
+  const [y, m] = today.split('-').map(Number);
+  return { month: m, year: y + years };
 }
 
-/** Whether a card expiring at the end of month/year has expired at `now` (UTC). */
-export function hasExpired(month: number, year: number, now: Date): boolean {
-  const [y, m] = [now.getUTCFullYear(), now.getUTCMonth() + 1];
+/** Whether a card expiring at the end of month/year has expired on `today` (a bank date, YYYY-MM-DD). */
+export function hasExpired(month: number, year: number, today: string): boolean {
+  const [y, m] = today.split('-').map(Number);
   return y > year || (y === year && m > month);
 }

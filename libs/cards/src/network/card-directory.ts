@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Currency } from '@protobank/contracts';
-import { AppConfig } from '@protobank/platform';
+import { AppConfig, todayIn } from '@protobank/platform';
 import { timingSafeEqual } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CardKeys } from '../data/card-keys';
@@ -128,7 +128,8 @@ export class CardDirectory {
   ): CardDataDecline {
     if (sent.expiry_month !== card.expiry_month || sent.expiry_year !== card.expiry_year)
       return 'invalid_card';
-    if (hasExpired(card.expiry_month, card.expiry_year, now)) return 'expired';
+    if (hasExpired(card.expiry_month, card.expiry_year, todayIn(this.config.bankTimeZone, now)))
+      return 'expired';
     if (sent.cvc !== undefined && sent.cvc !== null && !this.checkCvc(card, pan, sent.cvc))
       return 'invalid_cvc';
     return null;
