@@ -132,7 +132,7 @@ export class PaymentDto {
   @ApiProperty({
     enum: PAYMENT_STATUSES,
     description:
-      'pending: not tried yet; processing: being paid; retrying: not enough money, tried again later today; paid; failed (nothing moved); skipped: its order stopped first',
+      'pending: not tried yet; processing: being paid; retrying: not enough money, tried again PAYMENT_RETRY_INTERVAL_MINUTES later, up to PAYMENT_RETRY_ATTEMPTS times (late in the evening, that can be after midnight); paid; failed (nothing moved); skipped: its order stopped first',
   })
   status: string;
   @ApiProperty({ type: 'integer', example: 1 }) attempts: number;

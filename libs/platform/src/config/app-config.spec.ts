@@ -72,6 +72,9 @@ describe('loadConfig', () => {
       'BANK_WEEKEND must leave at least one working day',
     ]);
     expect(loadConfig({ BANK_TIME_ZONE: 'America/New_York' }).bankTimeZone).toBe('America/New_York');
+    // A card payment up to MAX_AMOUNT must fit the ledger's card bound (10^15).
+    expect(loadConfig({ MAX_AMOUNT: '1000000000000000' }).maxAmount).toBe(1e15);
+    expect(problemsOf({ MAX_AMOUNT: '1000000000000001' })).toEqual([expect.stringContaining('MAX_AMOUNT')]);
     expect(
       problemsOf({ BANK_TIME_ZONE: 'Mars/Olympus', BANK_HOLIDAYS: '2026-12-25,2026-02-30,25/12/2026' }),
     ).toEqual([

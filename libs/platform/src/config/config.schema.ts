@@ -219,9 +219,10 @@ export const CONFIG_SCHEMA = {
   MAX_AMOUNT: {
     kind: 'int',
     min: 1,
-    max: 9007199254740991,
+    // The ledger's bound on a card amount (MAX_CARD_AMOUNT, 10^15): a card payment up to MAX_AMOUNT must fit it.
+    max: 1000000000000000,
     default: '100000000',
-    doc: 'Largest amount one transfer or deposit may move, in minor units of its currency.',
+    doc: 'Largest amount one transfer or deposit may move, in minor units of its currency (at most 10^15).',
   },
   MAX_OVERDRAFT_LIMIT: {
     kind: 'int',
@@ -371,7 +372,7 @@ export const CONFIG_SCHEMA = {
     min: 0,
     max: 10,
     default: '3',
-    doc: 'Retries the same day of a scheduled payment or standing-order occurrence refused for insufficient funds, before it fails for that date.',
+    doc: 'Retries of a scheduled payment or standing-order occurrence refused for insufficient funds, PAYMENT_RETRY_INTERVAL_MINUTES apart, before it fails for that date (one refused late in the evening is retried after midnight).',
   },
   PAYMENT_RETRY_INTERVAL_MINUTES: {
     kind: 'int',
