@@ -34,6 +34,11 @@ describe('migrations', () => {
     await t?.cleanup();
   });
 
+  /** The name of the latest migration applied. */
+  const lastMigration = async () =>
+    ((await ds.query(`SELECT name FROM public.migrations ORDER BY id DESC LIMIT 1`)) as { name: string }[])[0]
+      .name;
+
   const schemas = async () =>
     (
       (await ds.query(
@@ -58,12 +63,8 @@ describe('migrations', () => {
   it('gives verified profiles their KYC date of birth, and its revert gives back what they held', async () => {
     // Before it, approval did not copy or lock the date of birth: a verified customer's profile could
     // hold another one, or none.
-    const lastName = async () =>
-      (
-        (await ds.query(`SELECT name FROM public.migrations ORDER BY id DESC LIMIT 1`)) as { name: string }[]
-      )[0].name;
     const downTo010 = async () => {
-      while ((await lastName()) !== 'StaffControlsAndDocumentHashes1763700000010')
+      while ((await lastMigration()) !== 'StaffControlsAndDocumentHashes1763700000010')
         await ds.undoLastMigration({ transaction: 'each' });
     };
     await downTo010();
@@ -115,11 +116,7 @@ describe('migrations', () => {
        VALUES ($1, 'payments', 'sms', true), ($1, 'transactions', 'sms', true)`,
       [user],
     );
-    const last = async () =>
-      (
-        (await ds.query(`SELECT name FROM public.migrations ORDER BY id DESC LIMIT 1`)) as { name: string }[]
-      )[0].name;
-    while ((await last()) !== 'PaymentNotifications1763700000015')
+    while ((await lastMigration()) !== 'PaymentNotifications1763700000015')
       await ds.undoLastMigration({ transaction: 'each' });
     await ds.undoLastMigration({ transaction: 'each' });
     expect(
@@ -144,11 +141,7 @@ describe('migrations', () => {
           (await ds.query(`SELECT generation::text AS g FROM analytics.cache_generation`)) as { g: string }[]
         )[0].g,
       );
-    const last = async () =>
-      (
-        (await ds.query(`SELECT name FROM public.migrations ORDER BY id DESC LIMIT 1`)) as { name: string }[]
-      )[0].name;
-    while ((await last()) !== 'AnalyticsBankDays1763700000025')
+    while ((await lastMigration()) !== 'AnalyticsBankDays1763700000025')
       await ds.undoLastMigration({ transaction: 'each' });
     await ds.undoLastMigration({ transaction: 'each' });
     // As the consumer wrote them before: UTC days. A rent paid at 00:00:30 London on 1 July (BST), and
@@ -188,7 +181,7 @@ describe('migrations', () => {
       { day: '2026-12-01', amount: 700, count: 1 },
     ]);
     expect(await generation()).toBeGreaterThan(before);
-    while ((await last()) !== 'AnalyticsBankDays1763700000025')
+    while ((await lastMigration()) !== 'AnalyticsBankDays1763700000025')
       await ds.undoLastMigration({ transaction: 'each' });
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await rollups()).toEqual([

@@ -521,18 +521,19 @@ export function authScenarios(get: () => Running) {
     const redisKey = (key: string) => `${get().t.env.REDIS_KEY_PREFIX}${key}`;
     const userSet = (userId: string) => redisKey(`auth:user-sessions:${userId}`);
     const sessionHash = (sid: string) => redisKey(`auth:session:${sid}`);
-    /** Sessions written as auth writes them (a hash, then the id in the user's set), in bounded pipelines. */
-    const seed = async (userId: string, sids: string[], lastUsed: (i: number) => string | undefined) => {
+    type Times = { created_at: string; last_used_at: string };
+    const both = (at: string): Times => ({ created_at: at, last_used_at: at });
+    /**
+     * Sessions written as auth writes them (a hash, then the id in the user's set), in bounded pipelines;
+     * `times` undefined: an id whose session has ended (no hash).
+     */
+    const seed = async (userId: string, sids: string[], times: (i: number) => Times | undefined) => {
       const redis = await get().t.redis();
       for (let i = 0; i < sids.length; i += 1000) {
         const p = redis.pipeline();
         sids.slice(i, i + 1000).forEach((sid, j) => {
-          const at = lastUsed(i + j);
-          if (at)
-            p.hset(sessionHash(sid), { user_id: userId, created_at: at, last_used_at: at }).expire(
-              sessionHash(sid),
-              3600,
-            );
+          const t = times(i + j);
+          if (t) p.hset(sessionHash(sid), { user_id: userId, ...t }).expire(sessionHash(sid), 3600);
           p.sadd(userSet(userId), sid);
         });
         await p.exec();
@@ -550,7 +551,7 @@ export function authScenarios(get: () => Running) {
       const { email, id } = await newUser('many');
       const own = await login(email);
       const sids = Array.from({ length: 70000 }, () => randomUUID());
-      await seed(id, sids, () => new Date().toISOString());
+      await seed(id, sids, () => both(new Date().toISOString()));
       await http().post('/auth/logout-all').set('Authorization', `Bearer ${own.access_token}`).expect(204);
       expect(await existing(sids)).toBe(0);
       expect(await (await get().t.redis()).exists(userSet(id))).toBe(0);
@@ -576,7 +577,7 @@ export function authScenarios(get: () => Running) {
       expect(await redis.scard(userSet(id))).toBe(2);
       // 49 live sessions last used long ago, the first two the oldest: 51 with phone and laptop.
       const old = Array.from({ length: 49 }, () => randomUUID());
-      await seed(id, old, (i) => new Date(Date.UTC(2020, 0, 1, 0, i)).toISOString());
+      await seed(id, old, (i) => both(new Date(Date.UTC(2020, 0, 1, 0, i)).toISOString()));
       const tablet = await login(email, 'tablet');
       expect(await redis.scard(userSet(id))).toBe(50);
       expect(await existing(old.slice(0, 2))).toBe(0);
@@ -590,36 +591,27 @@ export function authScenarios(get: () => Running) {
         .expect(200);
       expect(list.body.data).toHaveLength(50);
     });
-  });
 
-  it('never ends, at the cap, a session made after the login (another login at the same moment)', async () => {
-    const { email, id } = await newUser('racing');
-    const redis = await get().t.redis();
-    const set = `${get().t.env.REDIS_KEY_PREFIX}auth:user-sessions:${id}`;
-    const hash = (sid: string) => `${get().t.env.REDIS_KEY_PREFIX}auth:session:${sid}`;
-    // 49 sessions made long ago but used lately, and one made after the coming login (as a login racing
-    // it would be) that is the least recently used: evicting by use alone would end that one.
-    const busy = Array.from({ length: 49 }, () => randomUUID());
-    const later = randomUUID();
-    const p = redis.pipeline();
-    for (const sid of busy) {
-      p.hset(hash(sid), {
-        user_id: id,
+    it('never ends, at the cap, a session made after the login (another login at the same moment)', async () => {
+      const { email, id } = await newUser('racing');
+      const redis = await get().t.redis();
+      // 49 sessions made long ago but used lately, and one made after the coming login (as a login racing
+      // it would be) that is the least recently used: evicting by use alone would end that one.
+      const busy = Array.from({ length: 49 }, () => randomUUID());
+      const later = randomUUID();
+      await seed(id, busy, () => ({
         created_at: '2020-01-01T00:00:00.000Z',
         last_used_at: '2099-01-01T00:00:00.000Z',
-      });
-    }
-    p.hset(hash(later), {
-      user_id: id,
-      created_at: '2099-12-31T00:00:00.000Z',
-      last_used_at: '2000-01-01T00:00:00.000Z',
+      }));
+      await seed(id, [later], () => ({
+        created_at: '2099-12-31T00:00:00.000Z',
+        last_used_at: '2000-01-01T00:00:00.000Z',
+      }));
+      const mine = await login(email);
+      expect(await redis.exists(sessionHash(later))).toBe(1);
+      expect(await redis.scard(userSet(id))).toBe(50);
+      await http().get('/users/me').set('Authorization', `Bearer ${mine.access_token}`).expect(200);
     });
-    p.sadd(set, ...busy, later);
-    await p.exec();
-    const mine = await login(email);
-    expect(await redis.exists(hash(later))).toBe(1);
-    expect(await redis.scard(set)).toBe(50);
-    await http().get('/users/me').set('Authorization', `Bearer ${mine.access_token}`).expect(200);
   });
 
   describe('auth: signing-key rotation while tokens are in use', () => {

@@ -116,6 +116,13 @@ export function cardNetworkScenarios(get: () => Running) {
         .expect(200);
       return res.body.data as Record<string, unknown>[];
     };
+    /** Waits (up to 20 s: the sweep runs every second here) until the authorisation reads expired. */
+    const untilExpired = (w: Wallet, id: string, what: string) =>
+      eventually(
+        async () => ((await authorisations(w, 'expired')).some((a) => a.id === id) ? true : undefined),
+        20000,
+        what,
+      );
     const activeHolds = async (cardId: string) =>
       (
         await db.query(
@@ -519,11 +526,7 @@ export function cardNetworkScenarios(get: () => Running) {
         [id],
       );
       expect(moved.rowCount).toBe(1);
-      await eventually(
-        async () => ((await authorisations(w, 'expired')).some((a) => a.id === id) ? true : undefined),
-        20000,
-        'the hold to expire',
-      );
+      await untilExpired(w, id, 'the hold to expire');
       expect(
         await eventually(
           async () => {
@@ -551,11 +554,7 @@ export function cardNetworkScenarios(get: () => Running) {
       await db.query(`UPDATE cards.authorisations SET created_at = now() - interval '8 days' WHERE id = $1`, [
         id,
       ]);
-      await eventually(
-        async () => ((await authorisations(w, 'expired')).some((a) => a.id === id) ? true : undefined),
-        20000,
-        'the authorisation to be marked expired',
-      );
+      await untilExpired(w, id, 'the authorisation to be marked expired');
       const [row] = (
         await db.query(
           `SELECT status, released_amount::int AS released FROM cards.authorisations WHERE id = $1`,
@@ -573,11 +572,7 @@ export function cardNetworkScenarios(get: () => Running) {
       await db.query(`UPDATE transactions.holds SET expires_at = now() - interval '1 minute' WHERE id = $1`, [
         late,
       ]);
-      await eventually(
-        async () => ((await authorisations(w, 'expired')).some((a) => a.id === late) ? true : undefined),
-        20000,
-        'the hold to expire',
-      );
+      await untilExpired(w, late, 'the hold to expire');
       // Expired, it no longer counts: 1000 fits the day's 5000.
       await approved(w.card, { amount: 1000 });
       // The merchant clears it after all, a day late and for less (3500): posted as forced, the money taken.
