@@ -28,6 +28,20 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error',
+      // Ids compare as strings in TypeScript (own-id checks, Maps, Redis keys): the API's ids are lower-cased
+      // by platform's IsUuid before any code sees them.
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'class-validator',
+              importNames: ['IsUUID'],
+              message: "Use IsUuid from '@protobank/platform' (validates and lower-cases).",
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -161,8 +161,10 @@ export function adminScenarios(get: () => Running) {
             ...(await Promise.all([signIn(c.email), signIn(c.email)])),
           ];
           await http().get('/users/me').set(bearer(sessions[2].access_token)).expect(200);
+          // Every other round names the user in upper case: Postgres matches it, and their sessions (kept
+          // under the lower-case id) must end all the same.
           await http()
-            .patch(`/admin/users/${c.id}`)
+            .patch(`/admin/users/${round % 2 ? c.id.toUpperCase() : c.id}`)
             .set(bearer(admin.token))
             .send({ ...change, reason: 'Test: staff change' })
             .expect(200);
@@ -237,21 +239,46 @@ export function adminScenarios(get: () => Running) {
         .set(bearer(admin.token))
         .send({ role: 'admin', reason: 'Test: staff change' })
         .expect(200);
-      await http().get('/admin/audit').set(bearer(admin.token)).expect(200);
+      // The repeat changed nothing but ended the user's sessions: audited as that; the admin's own no-op
+      // ended nothing and is not.
+      const audit = await http()
+        .get('/admin/audit')
+        .query({ target_user_id: c.id, limit: 100 })
+        .set(bearer(admin.token))
+        .expect(200);
+      expect(
+        (audit.body.data as { action: string; actor_id: string; details: object }[]).map((e) => [
+          e.action,
+          e.actor_id,
+          e.details,
+        ]),
+      ).toEqual([
+        ['sessions_ended', admin.id, { role: 'staff' }],
+        ['role_changed', admin.id, { from: 'customer', to: 'staff' }],
+      ]);
+      const own = await http()
+        .get('/admin/audit')
+        .query({ target_user_id: admin.id, action: 'sessions_ended' })
+        .set(bearer(admin.token))
+        .expect(200);
+      expect(own.body.data).toEqual([]);
     });
 
     it('answers an admin disabling or demoting themselves with 422 self_lockout, changing nothing', async () => {
-      for (const change of [{ disabled: true }, { role: 'staff' }, { role: 'customer' }]) {
-        const res = await http()
-          .patch(`/admin/users/${admin.id}`)
-          .set(bearer(admin.token))
-          .send({ ...change, reason: 'Test: staff change' });
-        expect({ change, status: res.status, code: res.body.code }).toEqual({
-          change,
-          status: 422,
-          code: 'self_lockout',
-        });
-      }
+      // Also with their id in upper case, which Postgres matches and a string comparison would not.
+      for (const id of [admin.id, admin.id.toUpperCase()])
+        for (const change of [{ disabled: true }, { role: 'staff' }, { role: 'customer' }]) {
+          const res = await http()
+            .patch(`/admin/users/${id}`)
+            .set(bearer(admin.token))
+            .send({ ...change, reason: 'Test: staff change' });
+          expect({ id, change, status: res.status, code: res.body.code }).toEqual({
+            id,
+            change,
+            status: 422,
+            code: 'self_lockout',
+          });
+        }
       const me = await http().get(`/admin/users/${admin.id}`).set(bearer(admin.token)).expect(200);
       expect(me.body).toMatchObject({ role: 'admin', disabled: false });
     });

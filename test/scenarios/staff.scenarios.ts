@@ -533,6 +533,7 @@ export function staffScenarios(get: () => Running) {
         });
     const detail = async (c: Actor) =>
       (await http().get(`/admin/kyc/${c.id}`).set(bearer(admin.token)).expect(200)).body as {
+        status: string;
         duplicate_document: boolean;
         duplicate_user_ids: string[];
         duplicates: { user_id: string; document_type: string; country: string; status: string }[];
@@ -645,6 +646,81 @@ export function staffScenarios(get: () => Running) {
       for (const spelling of [number, spaced, fullWidth(number.toLowerCase())]) {
         expect(seen).not.toContain(spelling);
         expect(logs).not.toContain(spelling);
+      }
+    });
+
+    it('keeps staff off their own KYC and a document on file for them, whatever the case of the id they send', async () => {
+      // Postgres matches a uuid in any case; checks made in TypeScript compare strings. An id sent in upper
+      // case used to pass the database and slip past them: a staff member approved their own KYC.
+      const staff = await promote(get(), admin, await newCustomer(get(), 'own.kyc.staff'));
+      await submit(staff, newPassportNumber()).expect(201);
+      for (const id of [staff.id, staff.id.toUpperCase()]) {
+        for (const [path, body] of [
+          [`/admin/kyc/${id}/approve`, {}],
+          [`/admin/kyc/${id}/reject`, { reason: 'Not my best photo' }],
+        ] as const) {
+          const res = await http().post(path).set(bearer(staff.token)).send(body);
+          expect({ path, status: res.status, code: res.body.code }).toEqual({
+            path,
+            status: 403,
+            code: 'own_kyc',
+          });
+        }
+        // Nor read it: its duplicates would say who else holds a number they typed in.
+        const read = await http().get(`/admin/kyc/${id}`).set(bearer(staff.token));
+        expect([read.status, read.body.code]).toEqual([403, 'own_kyc']);
+      }
+      const queue: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: request.Response = await http()
+          .get('/admin/kyc')
+          .query({ status: 'pending', limit: 100, ...(cursor ? { cursor } : {}) })
+          .set(bearer(staff.token))
+          .expect(200);
+        queue.push(...(page.body.data as { user_id: string }[]).map((k) => k.user_id));
+        cursor = page.body.next_cursor;
+      } while (cursor);
+      expect(queue).not.toContain(staff.id);
+      expect((await detail(staff)).duplicate_document).toBe(false);
+
+      // The duplicate check holds for an id in upper case too.
+      const number = newPassportNumber();
+      const [holder, copy] = await Promise.all(['own.kyc.h', 'own.kyc.c'].map((t) => newCustomer(get(), t)));
+      await submit(holder, number).expect(201);
+      await http().post(`/admin/kyc/${holder.id}/approve`).set(bearer(admin.token)).expect(200);
+      await submit(copy, number.toLowerCase()).expect(201);
+      const upper = await http().post(`/admin/kyc/${copy.id.toUpperCase()}/approve`).set(bearer(staff.token));
+      expect([upper.status, upper.body.code]).toEqual([409, 'duplicate_document']);
+      expect((await detail(copy)).status).toBe('pending');
+
+      // An admin may override a duplicate, but not one of a document on file for themselves.
+      const second = await promote(get(), admin, await newCustomer(get(), 'own.kyc.admin'), 'admin');
+      try {
+        const own = newPassportNumber();
+        await submit(second, own).expect(201);
+        await http().post(`/admin/kyc/${second.id}/approve`).set(bearer(admin.token)).expect(200);
+        const other = await newCustomer(get(), 'own.kyc.other');
+        await submit(other, own).expect(201);
+        const override = { override_duplicate: true, override_reason: 'Checked the passport in branch' };
+        const refused = await http()
+          .post(`/admin/kyc/${other.id}/approve`)
+          .set(bearer(second.token))
+          .send(override);
+        expect([refused.status, refused.body.code]).toEqual([403, 'own_kyc']);
+        expect((await detail(other)).status).toBe('pending');
+        await http()
+          .post(`/admin/kyc/${other.id}/approve`)
+          .set(bearer(admin.token))
+          .send(override)
+          .expect(200);
+      } finally {
+        // Other scenarios count the active admins.
+        await http()
+          .patch(`/admin/users/${second.id}`)
+          .set(bearer(admin.token))
+          .send({ role: 'customer', reason: 'Test: staff change' })
+          .expect(200);
       }
     });
 

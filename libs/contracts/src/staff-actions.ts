@@ -9,6 +9,8 @@ export const STAFF_ACTIONS = [
   'role_changed',
   'user_disabled',
   'user_enabled',
+  // a role or disabled flag asked again (the retry after a 503): nothing changes, the sessions end again
+  'sessions_ended',
   'kyc_approved',
   'kyc_rejected',
   // the ledger (transactions): reported through staff_action.recorded

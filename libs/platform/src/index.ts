@@ -52,4 +52,5 @@ export * from './http/plain-text';
 export * from './http/staff-reason.dto';
 export * from './http/email';
 export * from './http/raw-body';
+export * from './http/uuid';
 export * from './tracing/tracing';

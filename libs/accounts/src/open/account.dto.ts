@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CURRENCIES, type Currency } from '@protobank/contracts';
-import { IsCurrency, IsDateOrDateTime, IsPlainText, Optional } from '@protobank/platform';
-import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsCurrency, IsDateOrDateTime, IsPlainText, IsUuid, Optional } from '@protobank/platform';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 
 export class OpenAccountDto {
   @ApiProperty({ enum: ['current', 'savings'], example: 'current' })
@@ -24,7 +24,7 @@ export class OpenAccountDto {
 
 export class AccountIdParams {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @IsUuid()
   id: string;
 }
 
@@ -132,6 +132,6 @@ export class UpdateAccountDto {
 
 export class AdminAccountsQuery {
   @ApiProperty({ format: 'uuid', description: 'The customer whose accounts to list' })
-  @IsUUID()
+  @IsUuid()
   owner_id: string;
 }

@@ -1,5 +1,5 @@
+import { IsUuid } from '@protobank/platform';
 import { ApiProperty } from '@nestjs/swagger';
-import { IsUUID } from 'class-validator';
 
 export class RebuildDto {
   @ApiProperty({ format: 'uuid' }) id: string;
@@ -14,6 +14,6 @@ export class RebuildDto {
 
 export class RebuildIdParams {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @IsUuid()
   id: string;
 }

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmailAddress } from '@protobank/platform';
-import { IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+import { IsEmailAddress, IsUuid } from '@protobank/platform';
+import { IsOptional, IsString, Length, Matches } from 'class-validator';
 import { DEVICE_TOKEN_PATTERN } from './device-tokens';
 
 const DEVICE_TOKEN_EXAMPLE =
@@ -89,6 +89,6 @@ export class SessionListDto {
 
 export class SessionIdParams {
   @ApiProperty({ format: 'uuid', example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' })
-  @IsUUID()
+  @IsUuid()
   id: string;
 }

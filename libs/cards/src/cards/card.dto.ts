@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CURRENCIES, MAX_CARD_AMOUNT, type Currency } from '@protobank/contracts';
-import { Optional, PageQuery } from '@protobank/platform';
+import { IsUuid, Optional, PageQuery } from '@protobank/platform';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -11,7 +11,6 @@ import {
   IsInt,
   IsOptional,
   IsString,
-  IsUUID,
   Matches,
   Max,
   MaxLength,
@@ -21,8 +20,6 @@ import {
 import { CARDHOLDER_NAME } from '../data/cardholder-name';
 import { CATEGORY_GROUPS, type CategoryGroup } from '../data/categories';
 
-const LowerCase = () =>
-  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value));
 const UpperCaseTrimmed = () =>
   Transform(({ value }: { value: unknown }) =>
     typeof value === 'string' ? value.trim().replace(/\s+/g, ' ').toUpperCase() : value,
@@ -36,8 +33,7 @@ export const CHANNELS = ['online', 'contactless', 'chip', 'atm'] as const;
 
 export class IssueCardDto {
   @ApiProperty({ format: 'uuid', description: 'Your active account the card spends from' })
-  @IsUUID()
-  @LowerCase()
+  @IsUuid()
   account_id: string;
 
   @ApiProperty({ enum: CARD_TYPES, example: 'virtual' })
@@ -62,7 +58,7 @@ export class IssueCardDto {
 
 export class CardIdParams {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @IsUuid()
   id: string;
 }
 
@@ -289,8 +285,7 @@ export class AuthorisationListDto {
 
 export class AdminCardsQuery extends PageQuery {
   @ApiProperty({ format: 'uuid', description: 'The customer whose cards to list' })
-  @IsUUID()
-  @LowerCase()
+  @IsUuid()
   owner_id: string;
 }
 

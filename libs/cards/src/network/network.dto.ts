@@ -1,23 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { MAX_CARD_AMOUNT, type CardChannel, type CardDeclineReason } from '@protobank/contracts';
-import { IsAmount, IsPlainText, Optional } from '@protobank/platform';
-import { Transform, Type } from 'class-transformer';
-import {
-  IsIn,
-  IsInt,
-  IsISO31661Alpha2,
-  IsObject,
-  IsUUID,
-  Matches,
-  Max,
-  Min,
-  ValidateNested,
-} from 'class-validator';
+import { IsAmount, IsPlainText, IsUuid, Optional } from '@protobank/platform';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsISO31661Alpha2, IsObject, Matches, Max, Min, ValidateNested } from 'class-validator';
 
 export const CHANNELS: readonly CardChannel[] = ['online', 'contactless', 'chip', 'atm'];
-
-const LowerCase = () =>
-  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value));
 
 const IsNetworkTransactionId = (description: string) =>
   function (target: object, property: string) {
@@ -121,8 +108,7 @@ export class ClearingRequestDto {
       'The authorisation cleared. Without one the clearing is a forced post: give pan and merchant instead',
   })
   @Optional()
-  @IsUUID()
-  @LowerCase()
+  @IsUuid()
   authorisation_id?: string;
 
   @IsAmount(2550)
@@ -156,8 +142,7 @@ export class ClearingAnswerDto {
 
 export class ReversalRequestDto {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID()
-  @LowerCase()
+  @IsUuid()
   authorisation_id: string;
 
   @ApiPropertyOptional({
@@ -199,8 +184,7 @@ export class RefundRequestDto {
 
   @ApiPropertyOptional({ format: 'uuid', description: 'The card payment refunded; or give pan' })
   @Optional()
-  @IsUUID()
-  @LowerCase()
+  @IsUuid()
   authorisation_id?: string;
 
   @ApiPropertyOptional({ example: '5355220012345678', description: 'The card, when no authorisation_id' })

@@ -12,14 +12,14 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ErrorResponseDto, PageQuery, Roles } from '@protobank/platform';
-import { IsUUID } from 'class-validator';
+import { ErrorResponseDto, IsUuid, PageQuery, Roles } from '@protobank/platform';
+
 import { CHANNELS } from '../preferences/preference-rules';
 import { FailedDeliveriesService } from './failed-deliveries.service';
 
 class DeliveryIdParams {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @IsUuid()
   id: string;
 }
 

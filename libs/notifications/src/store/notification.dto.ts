@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { PageQuery } from '@protobank/platform';
+import { IsUuid, PageQuery } from '@protobank/platform';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional, IsUUID } from 'class-validator';
+import { IsBoolean, IsOptional } from 'class-validator';
 import { CATEGORIES } from '../preferences/preference-rules';
 
 export class NotificationListQuery extends PageQuery {
@@ -14,7 +14,7 @@ export class NotificationListQuery extends PageQuery {
 
 export class NotificationIdParams {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @IsUuid()
   id: string;
 }
 

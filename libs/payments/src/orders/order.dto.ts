@@ -1,23 +1,25 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CURRENCIES, type Currency } from '@protobank/contracts';
-import { IsAmount, IsCalendarDate, IsCurrency, IsPlainText, Optional, PageQuery } from '@protobank/platform';
-import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import {
+  IsAmount,
+  IsCalendarDate,
+  IsCurrency,
+  IsPlainText,
+  IsUuid,
+  Optional,
+  PageQuery,
+} from '@protobank/platform';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { FREQUENCIES, type Frequency } from '../schedule/calendar';
-
-const LowerCase = () =>
-  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value));
 
 /** What every payment order has: from which of your accounts, to which payee, how much. */
 export class OrderBodyDto {
   @ApiProperty({ format: 'uuid', description: 'Your account the money leaves' })
-  @IsUUID()
-  @LowerCase()
+  @IsUuid()
   from_account_id: string;
 
   @ApiProperty({ format: 'uuid', description: 'One of your payees' })
-  @IsUUID()
-  @LowerCase()
+  @IsUuid()
   payee_id: string;
 
   @IsAmount(5000)
@@ -103,7 +105,7 @@ export class UpdateStandingOrderDto {
 
 export class OrderIdParams {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @IsUuid()
   id: string;
 }
 
@@ -224,15 +226,13 @@ export class StandingOrderListDto {
 export class PaymentHistoryQuery extends PageQuery {
   @ApiPropertyOptional({ format: 'uuid', description: 'Only payments from this account of yours' })
   @IsOptional()
-  @IsUUID()
-  @LowerCase()
+  @IsUuid()
   account_id?: string;
 }
 
 export class AdminStandingOrdersQuery extends PageQuery {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID()
-  @LowerCase()
+  @IsUuid()
   owner_id: string;
 }
 

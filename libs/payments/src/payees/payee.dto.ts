@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsPlainText, Optional } from '@protobank/platform';
+import { IsPlainText, IsUuid, Optional } from '@protobank/platform';
 import { Transform } from 'class-transformer';
-import { IsUUID, Matches } from 'class-validator';
+import { Matches } from 'class-validator';
 
 /** "99-00-01" and "990001" are the same sort code; it is kept as 6 digits. */
 const SortCode = () =>
@@ -46,7 +46,7 @@ export class CreatePayeeDto {
 
 export class PayeeIdParams {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @IsUuid()
   id: string;
 }
 

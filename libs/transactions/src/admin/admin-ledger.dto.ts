@@ -1,14 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { Currency } from '@protobank/contracts';
-import { IsAmount, IsCurrency, IsPlainText, Optional } from '@protobank/platform';
-import { IsIn, IsOptional, IsUUID } from 'class-validator';
-import { LowerCase } from '../transfer/transfer.dto';
+import { IsAmount, IsCurrency, IsPlainText, IsUuid, Optional } from '@protobank/platform';
+import { IsIn, IsOptional } from 'class-validator';
 import { LEDGER_VERIFY_MODES, type LedgerVerifyMode } from './ledger-verify.service';
 
 export class DepositDto {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID()
-  @LowerCase()
+  @IsUuid()
   account_id: string;
 
   @IsAmount(100000)
@@ -158,6 +156,6 @@ export class LedgerVerificationJobDto {
 
 export class LedgerVerificationIdParams {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @IsUuid()
   id: string;
 }

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDateOrDateTime, PageQuery } from '@protobank/platform';
-import { IsOptional, IsUUID } from 'class-validator';
+import { IsDateOrDateTime, IsUuid, PageQuery } from '@protobank/platform';
+import { IsOptional } from 'class-validator';
 
 export class TransactionDto {
   @ApiProperty({ format: 'uuid' }) id: string;
@@ -40,13 +40,13 @@ export class TransactionPageDto {
 
 export class TransactionIdParams {
   @ApiProperty({ format: 'uuid' })
-  @IsUUID()
+  @IsUuid()
   id: string;
 }
 
 export class ListTransactionsQuery extends PageQuery {
   @ApiProperty({ format: 'uuid', description: 'The account whose transactions to list' })
-  @IsUUID()
+  @IsUuid()
   account_id: string;
 
   @ApiPropertyOptional({

@@ -1,17 +1,11 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsAmount, IsCurrency, IsPlainText, Optional } from '@protobank/platform';
+import { IsAmount, IsCurrency, IsPlainText, IsUuid, Optional } from '@protobank/platform';
 import type { Currency } from '@protobank/contracts';
-import { Transform } from 'class-transformer';
-import { IsUUID, Matches } from 'class-validator';
-
-/** UUIDs compare in lower case (as Postgres returns them), whatever case the client sent. */
-export const LowerCase = () =>
-  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value));
+import { Matches } from 'class-validator';
 
 export class TransferDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'Your account the money leaves' })
-  @IsUUID()
-  @LowerCase()
+  @IsUuid()
   from_account_id: string;
 
   @ApiPropertyOptional({
@@ -19,8 +13,7 @@ export class TransferDto {
     description: 'The receiving account by id (or give to_account_number)',
   })
   @Optional()
-  @IsUUID()
-  @LowerCase()
+  @IsUuid()
   to_account_id?: string;
 
   @ApiPropertyOptional({

@@ -1,11 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsPlainText, Optional, PageQuery } from '@protobank/platform';
-import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsPlainText, IsUuid, Optional, PageQuery } from '@protobank/platform';
+import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { AUDIT_RESOURCE_TYPES, STAFF_ACTIONS, UserDto, type StaffAction } from '@protobank/contracts';
 
 export class UserIdParams {
   @ApiProperty({ format: 'uuid', example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' })
-  @IsUUID()
+  @IsUuid()
   id: string;
 }
 
@@ -64,12 +64,12 @@ export class UserPageDto {
 export class AuditQuery extends PageQuery {
   @ApiPropertyOptional({ format: 'uuid', description: 'Only the actions of this staff member' })
   @IsOptional()
-  @IsUUID()
+  @IsUuid()
   actor_id?: string;
 
   @ApiPropertyOptional({ format: 'uuid', description: 'Only the actions affecting this user' })
   @IsOptional()
-  @IsUUID()
+  @IsUuid()
   target_user_id?: string;
 
   @ApiPropertyOptional({ enum: STAFF_ACTIONS, description: 'Only this action' })
@@ -82,7 +82,7 @@ export class AuditQuery extends PageQuery {
     description: 'Only the actions on this resource (an account, a transaction, …)',
   })
   @IsOptional()
-  @IsUUID()
+  @IsUuid()
   resource_id?: string;
 }
 

@@ -60,9 +60,15 @@ export class AdminUsersService {
     if (id === actor.user_id && (change.disabled !== undefined || (change.role && change.role !== 'admin'))) {
       throw AppError.unprocessable('self_lockout', 'Admins cannot disable, re-enable or demote themselves');
     }
+    // Asking again to disable a disabled user, or to give a user the role they now have, ends their
+    // sessions again (revoking is idempotent): the retry after a 503 below, which writes no event, since
+    // the first attempt committed the change. An admin naming their own role (the only one they may
+    // give themselves) keeps their sessions: nothing about them changed.
+    const endsSessions = change.disabled === true || (change.role !== undefined && id !== actor.user_id);
     const sessionEvents: string[] = [];
     const view = await this.dataSource.transaction(async (m) => {
       sessionEvents.length = 0;
+      let changed = false;
       // One ordered lock over everyone this decision reads (the actor, the target, every active admin), so
       // concurrent changes queue instead of deadlocking. The token says admin, but it may predate a
       // demotion: the locked rows decide.
@@ -90,6 +96,7 @@ export class AdminUsersService {
         });
         sessionEvents.push(event.event_id);
         user.role = change.role;
+        changed = true;
       }
       if (change.disabled !== undefined && change.disabled !== (user.disabled_at !== null)) {
         user.disabled_at = change.disabled ? new Date() : null;
@@ -107,18 +114,23 @@ export class AdminUsersService {
           });
           sessionEvents.push(event.event_id);
         }
+        changed = true;
+      }
+      if (!changed && endsSessions) {
+        // Nothing changes but the user's sessions end: that is a staff action on them too.
+        await this.auditLog.record(m, actor, {
+          action: 'sessions_ended',
+          ...aboutUser(id),
+          before: null,
+          after: null,
+          reason: change.reason,
+          details: change.role !== undefined ? { role: change.role } : { disabled: true },
+        });
       }
       await m.getRepository(UserEntity).save(user);
       return toView(user);
     });
-    // Asking again to disable a disabled user, or to give a user the role they now have, ends their
-    // sessions again (revoking is idempotent): the retry after a 503 below, which writes no event, since
-    // the first attempt committed the change. An admin naming their own role (the only one they may
-    // give themselves) keeps their sessions: nothing about them changed.
-    const sameAdmin = id === actor.user_id;
-    if (sessionEvents.length > 0 || change.disabled === true || (change.role !== undefined && !sameAdmin)) {
-      await this.endSessions(id, sessionEvents);
-    }
+    if (sessionEvents.length > 0 || endsSessions) await this.endSessions(id, sessionEvents);
     return view;
   }
 

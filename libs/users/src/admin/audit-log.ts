@@ -7,7 +7,8 @@ import { AuditEntryEntity } from './audit-entry.entity';
 
 /** A staff action of the users module itself. */
 export interface UsersAuditEntry {
-  action: 'role_changed' | 'user_disabled' | 'user_enabled' | 'kyc_approved' | 'kyc_rejected';
+  action:
+    'role_changed' | 'user_disabled' | 'user_enabled' | 'sessions_ended' | 'kyc_approved' | 'kyc_rejected';
   target_user_id: string;
   resource_type: AuditResourceType;
   resource_id: string;

@@ -62,12 +62,14 @@ export class KycController {
 
   @Get('admin/kyc')
   @Roles('staff', 'admin')
-  @ApiOperation({ summary: 'KYC submissions by status (pending by default), oldest first' })
+  @ApiOperation({
+    summary: "KYC submissions by status (pending by default), oldest first; never the caller's own",
+  })
   @ApiOkResponse({ type: KycPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto })
-  list(@Query() query: ListKycQuery): Promise<KycPageDto> {
-    return this.kyc.list(query);
+  list(@CurrentCaller() caller: Caller, @Query() query: ListKycQuery): Promise<KycPageDto> {
+    return this.kyc.list(caller, query);
   }
 
   @Get('admin/kyc/:user_id')
@@ -76,9 +78,9 @@ export class KycController {
   @ApiOkResponse({ type: AdminKycDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiForbiddenResponse({ type: ErrorResponseDto })
-  detail(@Param() params: KycUserParams): Promise<AdminKycDto> {
-    return this.kyc.adminGet(params.user_id);
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: "own_kyc: the caller's own submission" })
+  detail(@CurrentCaller() caller: Caller, @Param() params: KycUserParams): Promise<AdminKycDto> {
+    return this.kyc.adminGet(caller, params.user_id);
   }
 
   @Post('admin/kyc/:user_id/approve')
@@ -100,7 +102,11 @@ export class KycController {
     description:
       'kyc_not_pending, duplicate_document, or document_unreadable (the number on file does not decrypt: reject the submission so the customer submits again)',
   })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'own_kyc; an override by staff' })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description:
+      'own_kyc (the caller’s own submission, or a document on file for the caller); an override by staff',
+  })
   approve(
     @CurrentCaller() caller: Caller,
     @Param() params: KycUserParams,

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsPlainText, Optional } from '@protobank/platform';
+import { IsPlainText, IsUuid, Optional } from '@protobank/platform';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -7,7 +7,6 @@ import {
   IsISO31661Alpha2,
   IsOptional,
   IsString,
-  IsUUID,
   Matches,
   ValidateIf,
 } from 'class-validator';
@@ -87,7 +86,7 @@ export class ApproveKycDto {
 
 export class KycUserParams {
   @ApiProperty({ format: 'uuid', example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' })
-  @IsUUID()
+  @IsUuid()
   user_id: string;
 }
 

@@ -200,12 +200,14 @@ export class KycService {
     return kyc !== null && (kyc.status !== 'rejected' || kyc.verified_at !== null);
   }
 
-  async list(q: ListKycQuery) {
+  /** The review queue, without the caller's own submission (which they may neither see nor review here). */
+  async list(caller: Caller, q: ListKycQuery) {
     const limit = q.limit ?? 20;
     const qb = this.dataSource
       .getRepository(KycEntity)
       .createQueryBuilder('k')
-      .where('k.status = :status', { status: q.status ?? 'pending' });
+      .where('k.status = :status', { status: q.status ?? 'pending' })
+      .andWhere('k.user_id <> :self', { self: caller.user_id });
     // Oldest first: the review queue.
     const page = await keysetPage(
       qb,
@@ -227,12 +229,17 @@ export class KycService {
     };
   }
 
-  /** One submission for staff, with its duplicates. */
-  async adminGet(userId: string) {
+  /**
+   * One submission for staff, with its duplicates; not their own: its duplicates would tell them who else
+   * holds a document number they typed in, which no customer is told.
+   */
+  async adminGet(caller: Caller, userId: string) {
+    assertNotOwn(caller, userId);
     const kyc = await this.dataSource.getRepository(KycEntity).findOneBy({ user_id: userId });
     if (!kyc) throw AppError.notFound('KYC submission');
+    assertNotOwn(caller, kyc.user_id);
     const duplicates = await this.duplicatesOf(this.dataSource.manager, [kyc]);
-    return adminView(kyc, duplicates.get(userId) ?? []);
+    return adminView(kyc, duplicates.get(kyc.user_id) ?? []);
   }
 
   /**
@@ -293,7 +300,7 @@ export class KycService {
     userId: string,
     decision: { approve: true; override?: DuplicateOverride } | { approve: false; reason: string },
   ) {
-    if (reviewer.user_id === userId) throw new AppError(403, 'own_kyc', 'Staff cannot review their own KYC');
+    assertNotOwn(reviewer, userId);
     // The duplicate check must see every document, those stored before lookup hashes existed included.
     if (decision.approve) await this.hashes.fillMissing({ wait: true });
     return this.dataSource.transaction(async (m) => {
@@ -302,6 +309,8 @@ export class KycService {
         .getRepository(KycEntity)
         .findOne({ where: { user_id: userId }, lock: { mode: 'pessimistic_write' } });
       if (!kyc) throw AppError.notFound('KYC submission');
+      // The row's id, as Postgres spells it: the checks and lookups below compare strings.
+      assertNotOwn(reviewer, kyc.user_id);
       if (kyc.status !== 'pending')
         throw AppError.conflict('kyc_not_pending', `This KYC submission is ${kyc.status}, not pending`);
       kyc.reviewed_at = new Date();
@@ -315,8 +324,15 @@ export class KycService {
         );
       }
       // Two duplicates approved at once both see the other pending, so neither passes this check.
-      const duplicates = (await this.duplicatesOf(m, [kyc])).get(userId) ?? [];
+      const duplicates = (await this.duplicatesOf(m, [kyc])).get(kyc.user_id) ?? [];
       if (decision.approve) {
+        if (duplicates.some((d) => d.user_id === reviewer.user_id)) {
+          throw new AppError(
+            403,
+            'own_kyc',
+            'This document is on file for you: another member of staff must decide on it',
+          );
+        }
         if (duplicates.length) await this.assertOverride(m, reviewer, decision.override);
         kyc.status = 'verified';
         kyc.verified_at = kyc.reviewed_at;
@@ -389,6 +405,11 @@ export class KycService {
     }
     await assertActiveRole(m, reviewer, ['admin']);
   }
+}
+
+/** Staff never see or decide their own submission through the staff routes. */
+function assertNotOwn(staff: Caller, userId: string): void {
+  if (staff.user_id === userId) throw new AppError(403, 'own_kyc', 'Staff cannot review their own KYC');
 }
 
 /** A decision on a user's KYC submission: the user is the target, their submission the resource. */
