@@ -30,6 +30,7 @@ import { OutboxClaimOnOnePage1763700000024 } from './1763700000024-OutboxClaimOn
 import { AnalyticsBankDays1763700000025 } from './1763700000025-AnalyticsBankDays';
 import { CardLimitsCountLateClearings1763700000026 } from './1763700000026-CardLimitsCountLateClearings';
 import { PendingAuthorisations1763700000027 } from './1763700000027-PendingAuthorisations';
+import { ReversalsOncePerNetworkId1763700000028 } from './1763700000028-ReversalsOncePerNetworkId';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -60,4 +61,5 @@ export const MIGRATIONS = [
   AnalyticsBankDays1763700000025,
   CardLimitsCountLateClearings1763700000026,
   PendingAuthorisations1763700000027,
+  ReversalsOncePerNetworkId1763700000028,
 ];

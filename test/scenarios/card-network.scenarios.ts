@@ -409,6 +409,56 @@ export function cardNetworkScenarios(get: () => Running) {
       expect(await balance(w)).toEqual({ balance: -500, held_amount: 0, available_balance: 0 });
     });
 
+    it('gives back a partial reversal once when its copies arrive together, or after the ledger released it and the answer was lost', async () => {
+      // Before anything is stored in cards, every copy reached the ledger, which gave the amount back
+      // once per copy: ten copies of 100 released 1,000 of a 1,000 hold.
+      const w = await wallet('reverse.race', 10000);
+      const id = await approved(w.card, { amount: 1000 });
+      const partial = { authorisation_id: id, amount: 100, network_transaction_id: ntx() };
+      const copies = await Promise.all(Array.from({ length: 10 }, () => network('reversals', partial)));
+      const expected = { authorisation_id: id, status: 'pending', released: 100, remaining: 900 };
+      expect(copies.map((r) => [r.status, r.body])).toEqual(copies.map(() => [200, expected]));
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 900, available_balance: 9100 });
+
+      // The ledger released (a call whose reply was lost, or a crash before cards recorded it): the
+      // network's retry gets that release's outcome and gives back nothing more.
+      const lost = { authorisation_id: id, amount: 300, network_transaction_id: ntx() };
+      await db.query(`SELECT * FROM transactions.release_hold($1, 300, 'reversed', $2)`, [
+        id,
+        lost.network_transaction_id,
+      ]);
+      const retried = await network('reversals', lost).expect(200);
+      expect(retried.body).toEqual({
+        authorisation_id: id,
+        status: 'pending',
+        released: 300,
+        remaining: 600,
+      });
+      // (Read from the ledger's row: the release above, made in SQL, did not refresh the balance cache.)
+      const held = async () =>
+        (await db.query(`SELECT held::int FROM transactions.ledger_accounts WHERE id = $1`, [w.account.id]))
+          .rows[0].held as number;
+      expect(await held()).toBe(600);
+
+      // One network id for reversals of two holds sent at once: one gives back, the other is refused.
+      const other = await approved(w.card, { amount: 1000 });
+      const shared = ntx();
+      const both = await Promise.all(
+        [id, other].map((authorisation_id) =>
+          network('reversals', { authorisation_id, amount: 50, network_transaction_id: shared }),
+        ),
+      );
+      expect(both.map((r) => r.status).sort()).toEqual([200, 422]);
+      expect(both.find((r) => r.status === 422)!.body.code).toBe('idempotency_key_reused');
+      expect(await held()).toBe(1550);
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 1550, available_balance: 8450 });
+      expect((await verify()).ok).toBe(true);
+      const [row] = (
+        await db.query(`SELECT released_amount::int FROM cards.authorisations WHERE id = $1`, [id])
+      ).rows;
+      expect(row.released_amount).toBe(both[0].status === 200 ? 450 : 400);
+    });
+
     it('reverses part then all of a hold; a retried partial reversal gives back once', async () => {
       const w = await wallet('reverse', 10000);
       const id = await approved(w.card, { amount: 5000 });

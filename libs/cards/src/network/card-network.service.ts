@@ -426,10 +426,13 @@ export class CardNetworkService {
       if (!authorisation || authorisation.status === 'declined') {
         throw notFound('authorisation_id', 'Authorisation');
       }
+      // The ledger gives back once per network id: two copies of one reversal running at once, or a
+      // retry after a crash or a lost reply, both find nothing stored here yet.
       const result = await this.ledger.releaseHold({
         hold_id: authorisation.id,
         amount: body.amount === undefined ? null : BigInt(body.amount),
         reason: 'reversed',
+        network_transaction_id: body.network_transaction_id ?? null,
       });
       const status = result.status === 'active' ? 'pending' : result.status;
       const answer: ReversalAnswerDto = {
@@ -514,8 +517,9 @@ export class CardNetworkService {
   /**
    * Runs a clearing, reversal or refund once per (kind, network id): a repeat with the same request gets
    * the answer stored the first time; with another request, 422. The answer and the module's own record
-   * of it commit together; the ledger's side is idempotent on its own (its key is the network id), so a
-   * crash between them is completed by the retry.
+   * of it commit together; the ledger's side is idempotent on its own (its key is the network id: the
+   * clearing's and the refund's entry, the reversal's hold_releases row), so copies running at once move
+   * money once and a crash between the two is completed by the retry.
    */
   private async once<A extends object>(
     kind: 'clearing' | 'reversal' | 'refund',

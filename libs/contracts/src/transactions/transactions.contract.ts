@@ -151,6 +151,12 @@ export interface HoldRelease {
   amount: bigint | null;
   /** The hold's status once nothing remains. */
   reason: 'reversed' | 'expired';
+  /**
+   * The network's id of a reversal: a release with one happens once per id, and a repeat returns the
+   * first one's outcome (the same id for another hold or amount: 422 idempotency_key_reused). Without
+   * one (a full reversal, an expiry) every call releases what remains.
+   */
+  network_transaction_id?: string | null;
 }
 
 export interface HoldReleaseResult {

@@ -69,6 +69,7 @@ export function assertRelease(r: HoldRelease): void {
   if (r.reason !== 'reversed' && r.reason !== 'expired') {
     throw invalid('reason', 'reason must be reversed or expired');
   }
+  if (r.network_transaction_id != null) text(r.network_transaction_id, 'network_transaction_id', 200);
 }
 
 export function assertExpiredPage(now: string, limit: number): void {

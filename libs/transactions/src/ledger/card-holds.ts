@@ -166,17 +166,25 @@ export class CardHolds {
 
   async release(r: HoldRelease): Promise<HoldReleaseResult> {
     assertRelease(r);
-    const [row] = (await this.dataSource.query(`SELECT * FROM transactions.release_hold($1, $2, $3)`, [
+    const [row] = (await this.dataSource.query(`SELECT * FROM transactions.release_hold($1, $2, $3, $4)`, [
       r.hold_id,
       r.amount?.toString() ?? null,
       r.reason,
+      r.network_transaction_id ?? null,
     ])) as {
-      status: CardHoldStatus | null;
+      status: CardHoldStatus | 'key_reused' | null;
       remaining: string | null;
       released: string | null;
       accounts: LedgerAccountRow[] | null;
     }[];
     if (row.status === null) throw AppError.notFound('hold');
+    if (row.status === 'key_reused') {
+      throw AppError.unprocessable(
+        'idempotency_key_reused',
+        'This network transaction id was used for a different reversal',
+        [{ field: 'network_transaction_id', message: 'use a new id for a different request' }],
+      );
+    }
     this.decisions.inc({ call: 'release', outcome: row.accounts ? row.status : 'unchanged' });
     if (row.accounts) await this.ledger.refreshCache(row.accounts);
     return { status: row.status, remaining: BigInt(row.remaining!), released: BigInt(row.released!) };
