@@ -595,6 +595,81 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('records a clearing whose cards-side step was lost, once, past a page of authorisations it cannot settle', async () => {
+      const w = await wallet('lost-clearing', 10000);
+      const id = await approved(w.card, { amount: 3000 });
+      const cleared = clearing(id, 2850);
+      const posted = await network('clearings', cleared).expect(200);
+      // The ledger posted the clearing; cards' record of it (the row, its answer, card.cleared) is lost, as
+      // a crash or a lost reply would leave it, and the network never retries. The authorisation is past a
+      // hold's life (7 days).
+      await db.query(
+        `UPDATE cards.authorisations SET status = 'pending', cleared_amount = NULL, transaction_id = NULL,
+                forced = false, created_at = now() - interval '8 days' WHERE id = $1`,
+        [id],
+      );
+      await db.query(`DELETE FROM cards.network_messages WHERE network_transaction_id = $1`, [
+        cleared.network_transaction_id,
+      ]);
+      await db.query(
+        `DELETE FROM cards.outbox WHERE name = 'card.cleared' AND payload->>'authorisation_id' = $1`,
+        [id],
+      );
+      // Ahead of it, a full page (200) of pending authorisations older still whose holds the ledger does not
+      // know: the pass used to read the same oldest page on every run, and never got past it.
+      const stuck = (
+        await db.query(
+          `INSERT INTO cards.authorisations (id, card_id, owner_id, account_id, network_transaction_id, amount,
+                                             currency, merchant, category, channel, status, created_at)
+           SELECT gen_random_uuid(), card_id, owner_id, account_id, network_transaction_id || '-stuck-' || g,
+                  amount, currency, merchant, category, channel, 'pending', now() - interval '30 days'
+             FROM cards.authorisations, generate_series(1, 200) g WHERE id = $1
+           RETURNING id`,
+          [id],
+        )
+      ).rows.map((r: { id: string }) => r.id);
+      try {
+        await eventually(
+          async () => ((await authorisations(w, 'cleared')).some((a) => a.id === id) ? true : undefined),
+          30000,
+          'the lost clearing to be recorded',
+        );
+        const events = async () =>
+          (
+            await db.query(
+              `SELECT payload FROM cards.outbox WHERE name = 'card.cleared' AND payload->>'authorisation_id' = $1`,
+              [id],
+            )
+          ).rows.map((r: { payload: Record<string, unknown> }) => r.payload);
+        const [row] = (
+          await db.query(
+            `SELECT status, cleared_amount::int, transaction_id, forced FROM cards.authorisations WHERE id = $1`,
+            [id],
+          )
+        ).rows;
+        expect(row).toEqual({
+          status: 'cleared',
+          cleared_amount: 2850,
+          transaction_id: posted.body.transaction_id,
+          forced: false,
+        });
+        expect(await events()).toEqual([
+          expect.objectContaining({
+            amount: 2850,
+            transaction_id: posted.body.transaction_id,
+            forced: false,
+          }),
+        ]);
+        // The network's retry, late, gets the ledger's answer again and tells the customer nothing twice.
+        const retried = await network('clearings', cleared).expect(200);
+        expect(retried.body.transaction_id).toBe(posted.body.transaction_id);
+        expect(await events()).toHaveLength(1);
+        expect(await balance(w)).toEqual({ balance: 7150, held_amount: 0, available_balance: 7150 });
+      } finally {
+        await db.query(`DELETE FROM cards.authorisations WHERE id = ANY($1)`, [stuck]);
+      }
+    });
+
     it('marks an authorisation expired whose hold the ledger released when the second step was lost', async () => {
       const w = await wallet('lost-step', 10000);
       const id = await approved(w.card, { amount: 3000 });

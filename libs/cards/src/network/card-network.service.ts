@@ -303,65 +303,117 @@ export class CardNetworkService {
         };
         return {
           answer,
-          record: async (m) => {
-            if (target.authorisation) {
-              await m.query(
-                `UPDATE cards.authorisations SET status = 'cleared', cleared_amount = $2, transaction_id = $3,
-                      forced = $4, updated_at = now() WHERE id = $1`,
-                [target.authorisation.id, body.amount, result.transaction_id, result.forced],
-              );
-            } else {
-              // A forced post is on the card's list too, as what it is: cleared, forced, no channel (nothing
-              // was authorised), under the clearing's network id.
-              await m.query(
-                `INSERT INTO cards.authorisations (id, card_id, owner_id, account_id, network_transaction_id, amount,
-                                                   currency, merchant, category, channel, status, cleared_amount,
-                                                   transaction_id, forced)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 'cleared', $6, $10, true)
-                 ON CONFLICT DO NOTHING`,
-                [
-                  randomUUID(),
-                  target.card.id,
-                  target.card.owner_id,
-                  target.card.account_id,
-                  body.network_transaction_id,
-                  body.amount,
-                  body.currency,
-                  JSON.stringify(target.merchant),
-                  target.category,
-                  result.transaction_id,
-                ],
-              );
-            }
-            await this.outbox.add(
-              m,
-              'cards',
-              'card.cleared',
-              {
-                authorisation_id: target.authorisation?.id ?? null,
-                authorised_amount: target.authorisation ? jsonAmount(target.authorisation.amount) : null,
-                card_id: target.card.id,
-                last4: target.last4,
-                owner_id: target.card.owner_id,
-                account_id: target.card.account_id,
-                amount: body.amount,
-                currency: body.currency,
-                merchant_name: target.merchant.name,
-                merchant_category_code: target.merchant.category_code,
-                category: target.category,
-                transaction_id: result.transaction_id,
-                forced: result.forced,
-              },
-              { notify: false },
-            );
-          },
+          record: (m) =>
+            this.recordClearing(m, target, {
+              amount: body.amount,
+              currency: body.currency,
+              network_transaction_id: body.network_transaction_id,
+              transaction_id: result.transaction_id,
+              forced: result.forced,
+            }),
         };
       },
     );
   }
 
+  /**
+   * The cards side of a clearing the ledger posted: the authorisation marked cleared (or a forced post's
+   * row made) and card.cleared in the outbox, both only when the row changes, so that a retry, or the
+   * sweep's reconcile pass after the network's own retry, tells the customer once.
+   */
+  private async recordClearing(
+    m: EntityManager,
+    target: ClearingTarget,
+    c: {
+      amount: number;
+      currency: string;
+      network_transaction_id: string;
+      transaction_id: string;
+      forced: boolean;
+    },
+  ): Promise<boolean> {
+    let changed: unknown[];
+    if (target.authorisation) {
+      // An UPDATE answers [rows, count] through TypeORM.
+      [changed] = (await m.query(
+        `UPDATE cards.authorisations SET status = 'cleared', cleared_amount = $2, transaction_id = $3,
+                forced = $4, updated_at = now()
+          WHERE id = $1 AND transaction_id IS DISTINCT FROM $3 RETURNING id`,
+        [target.authorisation.id, c.amount, c.transaction_id, c.forced],
+      )) as [unknown[], number];
+    } else {
+      // A forced post is on the card's list too, as what it is: cleared, forced, no channel (nothing
+      // was authorised), under the clearing's network id.
+      changed = (await m.query(
+        `INSERT INTO cards.authorisations (id, card_id, owner_id, account_id, network_transaction_id, amount,
+                                           currency, merchant, category, channel, status, cleared_amount,
+                                           transaction_id, forced)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 'cleared', $6, $10, true)
+         ON CONFLICT DO NOTHING RETURNING id`,
+        [
+          randomUUID(),
+          target.card.id,
+          target.card.owner_id,
+          target.card.account_id,
+          c.network_transaction_id,
+          c.amount,
+          c.currency,
+          JSON.stringify(target.merchant),
+          target.category,
+          c.transaction_id,
+        ],
+      )) as unknown[];
+    }
+    if (changed.length === 0) return false;
+    await this.outbox.add(
+      m,
+      'cards',
+      'card.cleared',
+      {
+        authorisation_id: target.authorisation?.id ?? null,
+        authorised_amount: target.authorisation ? jsonAmount(target.authorisation.amount) : null,
+        card_id: target.card.id,
+        last4: target.last4,
+        owner_id: target.card.owner_id,
+        account_id: target.card.account_id,
+        amount: c.amount,
+        currency: c.currency,
+        merchant_name: target.merchant.name,
+        merchant_category_code: target.merchant.category_code,
+        category: target.category,
+        transaction_id: c.transaction_id,
+        forced: c.forced,
+      },
+      { notify: false },
+    );
+    return true;
+  }
+
+  /**
+   * A clearing the ledger posted for a pending authorisation whose record here was lost (a crash or a
+   * lost reply, and no retry from the network): recorded as its clearing would have, from the ledger's
+   * entry. For the hold-expiry sweep's reconcile pass; false when there was nothing to record.
+   */
+  async recordLostClearing(
+    id: string,
+    entry: { transaction_id: string; amount: number; forced: boolean },
+  ): Promise<boolean> {
+    const authorisation = await this.authorisationById(id);
+    if (authorisation?.status !== 'pending') return false;
+    const target = targetOf(authorisation);
+    const recorded = await this.dataSource.transaction((m) =>
+      this.recordClearing(m, target, {
+        ...entry,
+        currency: authorisation.currency,
+        network_transaction_id: authorisation.network_transaction_id,
+      }),
+    );
+    if (recorded) this.relay.kickSoon();
+    return recorded;
+  }
+
   /** What a clearing clears: its authorisation's card and merchant, or (a forced post) the card by number. */
-  private async clearingTarget(body: ClearingRequestDto) {
+  private async clearingTarget(body: ClearingRequestDto): Promise<ClearingTarget> {
     if (body.authorisation_id) {
       const authorisation = await this.authorisationById(body.authorisation_id);
       if (!authorisation) throw notFound('authorisation_id', 'Authorisation');
@@ -378,13 +430,7 @@ export class CardNetworkService {
           [{ field: 'currency', message: `the authorisation is in ${authorisation.currency}` }],
         );
       }
-      return {
-        authorisation,
-        card: cardOf(authorisation),
-        last4: authorisation.last4,
-        merchant: authorisation.merchant,
-        category: authorisation.category,
-      };
+      return targetOf(authorisation);
     }
     if (!body.pan || !body.merchant) {
       throw AppError.badRequest('validation_failed', 'Invalid request: authorisation_id', [
@@ -525,7 +571,7 @@ export class CardNetworkService {
     kind: 'clearing' | 'reversal' | 'refund',
     networkId: string,
     hash: string,
-    run: () => Promise<{ answer: A; record: (m: EntityManager) => Promise<void> }>,
+    run: () => Promise<{ answer: A; record: (m: EntityManager) => Promise<unknown> }>,
   ): Promise<A> {
     const replay = async () => {
       const [first] = (await this.dataSource.query(
@@ -599,6 +645,25 @@ function answerOf(row: AuthorisationRow): AuthorisationAnswerDto {
   return row.status === 'declined'
     ? { approved: false, decline_reason: row.decline_reason! }
     : { approved: true, authorisation_id: row.id };
+}
+
+/** What a clearing clears: its authorisation (null for a forced post), card and merchant. */
+interface ClearingTarget {
+  authorisation: AuthorisationRow | null;
+  card: CardParty;
+  last4: string;
+  merchant: AuthorisationRow['merchant'];
+  category: string;
+}
+
+function targetOf(authorisation: AuthorisationRow): ClearingTarget {
+  return {
+    authorisation,
+    card: cardOf(authorisation),
+    last4: authorisation.last4,
+    merchant: authorisation.merchant,
+    category: authorisation.category,
+  };
 }
 
 function merchantOf(m: NetworkMerchantDto) {

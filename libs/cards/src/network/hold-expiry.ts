@@ -7,6 +7,7 @@ import { keepJobScheduler, QueueWorker } from '@protobank/platform/queues';
 import type { Job, Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
+import { CardNetworkService } from './card-network.service';
 
 /** The cards module's BullMQ queue of hold-expiry sweeps. */
 export const HOLD_EXPIRY_QUEUE = 'card-hold-expiry';
@@ -28,7 +29,8 @@ export interface HoldExpiryJob {
  *
  * The release and the mark are two steps in two databases' worth of transactions: a crash or a lost reply
  * between them left the authorisation pending for good, and the ledger lists only active holds. So each
- * run also asks the ledger about authorisations still pending past a hold's life (reconcile).
+ * run also asks the ledger about authorisations still pending past a hold's life (reconcile), which also
+ * records a clearing whose cards-side step was lost and never retried by the network.
  */
 @Processor(HOLD_EXPIRY_QUEUE, { concurrency: 1 })
 export class HoldExpiry
@@ -36,10 +38,13 @@ export class HoldExpiry
   implements OnApplicationBootstrap, OnApplicationShutdown
 {
   private stopScheduling?: () => void;
+  /** Where the reconcile pass goes on from (null: from the oldest). */
+  private reconcileAfter: { created_at: Date; id: string } | null = null;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
+    private readonly network: CardNetworkService,
     @InjectQueue(HOLD_EXPIRY_QUEUE) private readonly queue: Queue<HoldExpiryJob>,
     private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -90,19 +95,38 @@ export class HoldExpiry
   }
 
   /**
-   * Authorisations still pending a minute past CARD_HOLD_EXPIRY_DAYS whose hold the ledger has released
-   * in full (expired, or reversed): marked so, with all of it released. At most PAGE a run, oldest first;
-   * a hold still active (its expiry was set longer) or cleared is left to its own path.
+   * Authorisations still pending a minute past CARD_HOLD_EXPIRY_DAYS, brought in line with their hold: one
+   * the ledger released in full (expired, or reversed) is marked so, with all of it released; one it
+   * cleared (a clearing posted, whose record here was lost) is recorded as its clearing would have been,
+   * card.cleared included. A hold still active (its expiry was set longer) is left to its own path.
+   *
+   * PAGE a run, in (created_at, id) order from where the last run stopped, starting over once it reaches
+   * the end: those left pending (still active) no longer take every run's page, which stopped the pass
+   * for good once there were PAGE of them.
    */
   private async reconcile(now: Date): Promise<number> {
     const before = new Date(now.getTime() - (this.config.cardHoldExpiryDays * 86_400 + 60) * 1000);
+    const after = this.reconcileAfter;
     const stale = (await this.dataSource.query(
-      `SELECT id FROM cards.authorisations WHERE status = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2`,
-      [before.toISOString(), PAGE],
-    )) as { id: string }[];
+      `SELECT id, created_at FROM cards.authorisations
+        WHERE status = 'pending' AND created_at < $1 AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3))
+        ORDER BY created_at, id LIMIT $4`,
+      [before.toISOString(), after?.created_at ?? null, after?.id ?? null, PAGE],
+    )) as { id: string; created_at: Date }[];
+    this.reconcileAfter = stale.length < PAGE ? null : stale[stale.length - 1];
     let settled = 0;
     for (const { id } of stale) {
       const hold = await this.ledger.getHold(id);
+      if (hold?.transaction_id && hold.cleared_amount !== null) {
+        const recorded = await this.network.recordLostClearing(id, {
+          transaction_id: hold.transaction_id,
+          amount: jsonAmount(hold.cleared_amount),
+          // Forced when the hold had ended (expired or reversed) before its clearing came.
+          forced: hold.status !== 'cleared',
+        });
+        if (recorded) settled++;
+        continue;
+      }
       if (hold?.status !== 'expired' && hold?.status !== 'reversed') continue;
       await this.dataSource.query(
         `UPDATE cards.authorisations SET status = $2, released_amount = $3, updated_at = now()
@@ -112,7 +136,7 @@ export class HoldExpiry
       settled++;
     }
     if (settled > 0)
-      this.logger.warn({ settled }, 'card authorisations brought in line with their released holds');
+      this.logger.warn({ settled }, 'card authorisations brought in line with their holds in the ledger');
     return settled;
   }
 }

@@ -198,6 +198,12 @@ export interface CardHold {
   remaining: bigint;
   currency: Currency;
   status: CardHoldStatus | 'declined';
+  /**
+   * The clearing's journal entry and its amount, once one was posted against the hold (cleared; or, as a
+   * forced post, after it expired or was reversed); else null.
+   */
+  transaction_id: string | null;
+  cleared_amount: bigint | null;
 }
 
 /** Most holds one call of expiredHolds returns. */

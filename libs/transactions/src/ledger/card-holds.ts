@@ -257,12 +257,25 @@ export class CardHolds {
   async hold(id: string): Promise<CardHold | null> {
     if (typeof id !== 'string' || !UUID.test(id)) return null;
     const [row] = (await this.dataSource.query(
-      `SELECT id AS hold_id, network_transaction_id, card_id, account_id, owner_id, amount::text AS amount,
-              remaining::text AS remaining, currency, status
-         FROM transactions.holds WHERE id = $1`,
+      `SELECT h.id AS hold_id, h.network_transaction_id, h.card_id, h.account_id, h.owner_id,
+              h.amount::text AS amount, h.remaining::text AS remaining, h.currency, h.status, h.transaction_id,
+              e.amount::text AS cleared_amount
+         FROM transactions.holds h LEFT JOIN transactions.entries e ON e.id = h.transaction_id
+        WHERE h.id = $1`,
       [id],
-    )) as (Omit<CardHold, 'amount' | 'remaining'> & { amount: string; remaining: string })[];
-    return row ? { ...row, amount: BigInt(row.amount), remaining: BigInt(row.remaining) } : null;
+    )) as (Omit<CardHold, 'amount' | 'remaining' | 'cleared_amount'> & {
+      amount: string;
+      remaining: string;
+      cleared_amount: string | null;
+    })[];
+    return row
+      ? {
+          ...row,
+          amount: BigInt(row.amount),
+          remaining: BigInt(row.remaining),
+          cleared_amount: row.cleared_amount === null ? null : BigInt(row.cleared_amount),
+        }
+      : null;
   }
 }
 
