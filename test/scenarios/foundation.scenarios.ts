@@ -126,9 +126,41 @@ export function foundationScenarios(get: () => Running) {
       const res = await http()
         .post('/auth/register')
         .set('Content-Type', 'application/json; charset=iso-8859-1')
+        .serialize((bytes: Buffer) => bytes as unknown as string)
         .send(Buffer.from('{"email":"j\xe9@example.com"}', 'latin1'))
         .expect(415);
       expectErrorShape(res.body, 415, 'unsupported_media_type');
+    });
+
+    it('answers a JSON body that is not valid UTF-8 with 400 malformed_body (never stored with U+FFFD)', async () => {
+      const before = await db.query('SELECT count(*)::int AS n FROM auth.credentials');
+      const res = await http()
+        .post('/auth/register')
+        .set('Content-Type', 'application/json')
+        // As the bytes are: superagent would otherwise send a Buffer as the JSON of its bytes.
+        .serialize((bytes: Buffer) => bytes as unknown as string)
+        .send(
+          Buffer.concat([
+            Buffer.from(
+              '{"email":"utf8.bad@example.com","password":"correct horse battery staple","full_name":"Bad',
+            ),
+            Buffer.from([0xff, 0xfe]),
+            Buffer.from('Name"}'),
+          ]),
+        )
+        .expect(400);
+      expectErrorShape(res.body, 400, 'malformed_body');
+      expect(res.body.message).toContain('UTF-8');
+      const after = await db.query('SELECT count(*)::int AS n FROM auth.credentials');
+      expect(after.rows[0].n).toBe(before.rows[0].n);
+    });
+
+    it('answers a path segment longer than any id with 414 uri_too_long in the error shape', async () => {
+      const res = await http()
+        .get(`/accounts/${'a'.repeat(501)}`)
+        .expect(414);
+      expectErrorShape(res.body, 414, 'uri_too_long');
+      expect(res.body.message).toContain('500 characters');
     });
 
     it('reads an empty body sent as JSON as an empty object', async () => {

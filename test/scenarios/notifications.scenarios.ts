@@ -689,6 +689,21 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         );
       });
 
+      it('answers HEAD on the stream with its headers at once, opening no stream', async () => {
+        const metricsUrl = get().kind === 'split' ? get().services.notifications : get().baseUrl;
+        const open = async () =>
+          metricValue(await scrapeMetrics(get().t, metricsUrl), 'notification_streams_open', {});
+        const before = await open();
+        // It used to hang: its headers waited for the end of a stream, holding the connection.
+        const res = await http()
+          .head('/notifications/stream')
+          .set(bearer(bob.token))
+          .timeout(5000)
+          .expect(200);
+        expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+        expect(await open()).toBe(before);
+      });
+
       it("pushes nothing to a stream whose session ended since it opened (a disabled user's)", async () => {
         // A few rounds: the heartbeat (every second here) ends such a stream too, and might come first.
         for (let round = 0; round < 3; round++) {

@@ -71,14 +71,23 @@ export class StreamController {
         { field: 'Last-Event-ID', message: 'Last-Event-ID must be the id of a notification' },
       ]);
     }
-    void res.hijack();
-    const raw = res.raw;
-    raw.writeHead(200, {
-      ...(res.getHeaders() as Record<string, string | string[]>),
+    const headers = {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store, no-transform',
       // nginx would otherwise buffer the stream and hold each event back.
       'x-accel-buffering': 'no',
+    };
+    if (req.method === 'HEAD') {
+      // Fastify answers HEAD on every GET route. Written raw, a HEAD's headers wait for an end that a
+      // stream never has: the request hung, holding its connection and a place among the user's streams.
+      await res.status(200).headers(headers).send();
+      return;
+    }
+    void res.hijack();
+    const raw = res.raw;
+    raw.writeHead(200, {
+      ...(res.getHeaders() as Record<string, string | string[]>),
+      ...headers,
       connection: 'keep-alive',
     });
     raw.write('retry: 3000\n\n');

@@ -17,6 +17,9 @@ import { inspectShape, JSON_BODY_LIMITS, QUERY_LIMITS, shapeError } from './json
 import { requestHooks } from './request-hooks';
 import { validationPipe } from './validation';
 
+/** UTF-8 that refuses invalid bytes, and keeps a byte-order mark as it came. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Oversized bodies up to this size are drained before the 413 is sent; larger ones get the connection closed. */
 const DRAIN_LIMIT = 16 * 1024 * 1024;
@@ -194,16 +197,25 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
     if (charset && !/^utf-?8$/i.test(charset)) {
       return done(new AppError(415, 'unsupported_media_type', `Unsupported charset "${charset}": use UTF-8`));
     }
-    // Kept as received: a signed route (the card network's) verifies the signature over these bytes.
-    req.rawBody = body as string;
+    // Decoded strictly: invalid UTF-8 was replaced with U+FFFD and stored (a payee named "Bad��Name"),
+    // and a signed body then no longer matched its signature over the bytes sent.
+    let text: string;
+    try {
+      text = STRICT_UTF8.decode(body as Buffer);
+    } catch {
+      return done(AppError.badRequest('malformed_body', 'Malformed JSON body: not valid UTF-8'));
+    }
+    // Kept as received (valid UTF-8 encodes back to the same bytes): a signed route (the card network's)
+    // verifies the signature over it.
+    req.rawBody = text;
     // An empty body is an empty object, as many clients send Content-Type on bodyless requests.
-    if ((body as string).trim() === '') return done(null, {});
-    parseJson(req, body as string, (err, value) => {
+    if (text.trim() === '') return done(null, {});
+    parseJson(req, text, (err, value) => {
       if (err) {
         // Fastify's parser hides why it refused. JSON that plain JSON.parse reads was refused for a
         // __proto__ (or constructor.prototype) key: name it, as for any reserved key (JSON.parse makes
         // such keys own properties, so the shape check finds where they are).
-        const problem = reservedKeyOf(body as string);
+        const problem = reservedKeyOf(text);
         if (problem) return done(shapeError(problem, JSON_BODY_LIMITS, 'body'));
       }
       if (err) return done(AppError.badRequest('malformed_body', `Malformed JSON body: ${err.message}`));
@@ -216,8 +228,8 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
     });
   };
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonParser);
-  fastify.addContentTypeParser(JSON_SUFFIX, { parseAs: 'string' }, jsonParser);
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, jsonParser);
+  fastify.addContentTypeParser(JSON_SUFFIX, { parseAs: 'buffer' }, jsonParser);
   const limitBytes = parseBytes(config.bodyLimit);
   fastify.addHook('onRequest', (req, reply, done) => {
     const length = Number(req.headers['content-length'] ?? 0);

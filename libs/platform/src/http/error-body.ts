@@ -1,6 +1,9 @@
 import { HttpException } from '@nestjs/common';
 import { AppError, STATUS_CODES, type ErrorBody } from '../errors/app-error';
 
+/** The longest path segment (an id) a route takes; a longer one is 414 (`uri_too_long`). */
+export const MAX_PATH_PARAM_LENGTH = 500;
+
 /**
  * Maps anything thrown while serving a request to the one error shape. Domain errors keep their code;
  * framework errors (Nest's, Fastify's) get the conventional code of their status; anything else is a 500
@@ -31,7 +34,11 @@ export function toErrorBody(error: unknown): ErrorBody {
   ) {
     // Raised by Fastify while reading the request (size, media type, headers) and not already turned
     // into an HttpException by Nest's adapter: the conventional code of its status, no internals.
-    return { status, code: STATUS_CODES[status] ?? `http_${status}`, message: 'Bad request', details: [] };
+    const message =
+      status === 414
+        ? `The URL is too long: no path segment takes more than ${MAX_PATH_PARAM_LENGTH} characters`
+        : 'Bad request';
+    return { status, code: STATUS_CODES[status] ?? `http_${status}`, message, details: [] };
   }
   if (fastifyError.code === 'ECONNRESET' && (error as Error).message === 'aborted') {
     // The client closed the connection (or a timeout closed it) before its body arrived: not an outage
