@@ -75,6 +75,16 @@ export function adminScenarios(get: () => Running) {
         .set(bearer(admin.token))
         .expect(400);
       expect(badLimit.body.details.map((d: { field: string }) => d.field)).toContain('limit');
+      // Only plain digits: Number() would read these as 16, 10, 1, 5, 5 and 1; each is one message.
+      for (const limit of ['0x10', '1e1', '0b1', '+5', ' 5', '1.0', '1_0']) {
+        const loose = await http().get('/admin/users').query({ limit }).set(bearer(admin.token));
+        expect({ limit, status: loose.status, details: loose.body.details }).toEqual({
+          limit,
+          status: 400,
+          details: [{ field: 'limit', message: 'limit must be a whole number from 1 to 100' }],
+        });
+      }
+      await http().get('/admin/users').query({ limit: '100' }).set(bearer(admin.token)).expect(200);
       await http()
         .get('/admin/users/6f1c1c1e-3a55-4e0b-9a1e-2b8f4d0c9a10')
         .set(bearer(admin.token))

@@ -1,6 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+
+const LIMIT = 'limit must be a whole number from 1 to 100';
 
 /** `?cursor=&limit=` of every cursor-paged list: limit 1-100, 20 by default. */
 export class PageQuery {
@@ -12,9 +14,12 @@ export class PageQuery {
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  // Plain decimal digits only: Number() also read 0x10, 1e1, " 5" and 0b1, and 1_0 got three messages.
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^[0-9]{1,4}$/.test(value) ? Number(value) : value,
+  )
+  @IsInt({ message: LIMIT })
+  @Min(1, { message: LIMIT })
+  @Max(100, { message: LIMIT })
   limit?: number;
 }

@@ -11,7 +11,8 @@ const MAX_MESSAGE_LENGTH = 160;
 function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
   return errors.flatMap((e) => {
     const field = parent ? `${parent}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((message) => ({ field, message }));
+    // A field's constraints may share one message (limit's do): listed once.
+    const own = [...new Set(Object.values(e.constraints ?? {}))].map((message) => ({ field, message }));
     return [...own, ...flatten(e.children ?? [], field)];
   });
 }
