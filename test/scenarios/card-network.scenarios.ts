@@ -200,7 +200,11 @@ export function cardNetworkScenarios(get: () => Running) {
       await http().get(`/cards/${w.card.id}/authorisations`).set(bearer(bob.token)).expect(404);
       await http().get(`/cards/${w.card.id}`).set(bearer(bob.token)).expect(404);
       await http().get(`/accounts/${w.account.id}/balance`).set(bearer(bob.token)).expect(404);
-      await http().get(`/transactions?account_id=${w.account.id}`).set(bearer(bob.token)).expect(404);
+      const history = await http()
+        .get(`/transactions?account_id=${w.account.id}`)
+        .set(bearer(bob.token))
+        .expect(404);
+      expect(history.body.details).toEqual([{ field: 'account_id', message: 'no such account of yours' }]);
     });
 
     it('still answers authorisations on a card whose limits are the largest a customer can set', async () => {

@@ -83,7 +83,9 @@ export class HistoryService {
       [q.account_id],
     )) as { owner_id: string }[];
     if (!account || (!isStaff(caller) && account.owner_id !== caller.user_id)) {
-      throw AppError.notFound('account');
+      throw new AppError(404, 'not_found', 'Account not found', [
+        { field: 'account_id', message: 'no such account of yours' },
+      ]);
     }
     const { from, to } = period(
       q.from,
