@@ -31,6 +31,7 @@ import { AnalyticsBankDays1763700000025 } from './1763700000025-AnalyticsBankDay
 import { CardLimitsCountLateClearings1763700000026 } from './1763700000026-CardLimitsCountLateClearings';
 import { PendingAuthorisations1763700000027 } from './1763700000027-PendingAuthorisations';
 import { ReversalsOncePerNetworkId1763700000028 } from './1763700000028-ReversalsOncePerNetworkId';
+import { LateClearingHolds1763700000029 } from './1763700000029-LateClearingHolds';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -62,4 +63,5 @@ export const MIGRATIONS = [
   CardLimitsCountLateClearings1763700000026,
   PendingAuthorisations1763700000027,
   ReversalsOncePerNetworkId1763700000028,
+  LateClearingHolds1763700000029,
 ];

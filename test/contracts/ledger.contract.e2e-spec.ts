@@ -713,6 +713,34 @@ describe('ledger and accounts contracts', () => {
       await expect(api().close(c.account)).resolves.toMatchObject({ status: 'closed', held: 0n });
     });
 
+    it('refuses to close an account whose expired hold may still be cleared late, until CARD_LATE_CLEARING_DAYS after it', async () => {
+      // A hotel presents weeks later: a clearing that then found the account closed was refused for good,
+      // with the merchant paid by the scheme and nothing owed in the ledger.
+      const c = await card(0);
+      await api().setOverdraftLimit(c.account, 1000n, staff);
+      const id = approvedId(await api().authoriseCard(c.auth(300n)));
+      await api().releaseHold({ hold_id: id, amount: null, reason: 'expired' });
+      const refused = api().close(c.account);
+      await expect(refused).rejects.toMatchObject({ status: 409, code: 'holds_pending' });
+      const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+      await expect(refused).rejects.toMatchObject({ message: expect.stringContaining(`until ${until}`) });
+      // Its clearing, late, still posts (forced): the money owed is in the ledger. Paid, the account closes.
+      await expect(api().clearCard(c.clearing(300n, id))).resolves.toMatchObject({ forced: true });
+      await fund(c.account, 300);
+      await expect(api().close(c.account)).resolves.toMatchObject({ status: 'closed', balance: 0n });
+
+      // Past the window, no clearing is waited for.
+      const d = await card(0);
+      await api().setOverdraftLimit(d.account, 1000n, staff);
+      const old = approvedId(await api().authoriseCard(d.auth(300n)));
+      await api().releaseHold({ hold_id: old, amount: null, reason: 'expired' });
+      await expect(api().close(d.account)).rejects.toMatchObject({ code: 'holds_pending' });
+      await db.query(`UPDATE transactions.holds SET created_at = now() - interval '31 days' WHERE id = $1`, [
+        old,
+      ]);
+      await expect(api().close(d.account)).resolves.toMatchObject({ status: 'closed' });
+    });
+
     it('clears above the hold: posts the final amount to card settlement with the merchant, releases the hold', async () => {
       const c = await card(5000);
       const id = approvedId(await api().authoriseCard(c.auth(2000n)));

@@ -101,6 +101,8 @@ export class AppConfig {
   /** Every accepted card network secret (rotation); empty: the development secret (refused in production). */
   readonly cardNetworkSecrets: string[];
   readonly cardHoldExpiryDays: number;
+  /** Days after an authorisation a clearing may still come once its hold expired; the account stays open. */
+  readonly cardLateClearingDays: number;
   readonly cardHoldExpirySweepSeconds: number;
   readonly cardRevealRateLimitPerHour: number;
 
@@ -191,6 +193,7 @@ export class AppConfig {
     this.cardDataKey = values.CARD_DATA_KEY;
     this.cardNetworkSecrets = listItems(values.CARD_NETWORK_SECRET ?? '');
     this.cardHoldExpiryDays = int('CARD_HOLD_EXPIRY_DAYS')!;
+    this.cardLateClearingDays = int('CARD_LATE_CLEARING_DAYS')!;
     this.cardHoldExpirySweepSeconds = int('CARD_HOLD_EXPIRY_SWEEP_SECONDS')!;
     this.cardRevealRateLimitPerHour = int('CARD_REVEAL_RATE_LIMIT_PER_HOUR')!;
   }

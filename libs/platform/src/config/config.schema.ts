@@ -413,6 +413,13 @@ export const CONFIG_SCHEMA = {
     default: '7',
     doc: 'Days an authorisation hold lasts uncleared before it expires and its money is available again.',
   },
+  CARD_LATE_CLEARING_DAYS: {
+    kind: 'int',
+    min: 1,
+    max: 180,
+    default: '30',
+    doc: 'Days after an authorisation its clearing may still come once its hold has expired (merchants such as hotels present late): until then its account cannot be closed (409 holds_pending), so the late clearing still has an account to post to.',
+  },
   CARD_HOLD_EXPIRY_SWEEP_SECONDS: {
     kind: 'int',
     min: 1,
