@@ -111,6 +111,20 @@ describe('ledger and accounts contracts', () => {
         overdraft_limit: 2500n,
         available_balance: 2500n,
       });
+      // The same limit again (a retry after a lost reply) changes nothing and is audited once.
+      const changes = async () =>
+        (
+          await db.query(
+            `SELECT count(*)::int AS n FROM transactions.outbox
+              WHERE name = 'staff_action.recorded' AND payload->>'resource_id' = $1
+                AND payload->>'action' = 'overdraft_limit_changed'`,
+            [id],
+          )
+        ).rows[0].n as number;
+      await expect(api().setOverdraftLimit(id, 2500n, staff)).resolves.toMatchObject({
+        overdraft_limit: 2500n,
+      });
+      expect(await changes()).toBe(1);
       await expect(api().setStatus(id, 'frozen', staff)).resolves.toMatchObject({
         status: 'frozen',
         available_balance: 0n,

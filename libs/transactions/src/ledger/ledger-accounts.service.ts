@@ -125,13 +125,19 @@ export class LedgerAccountsService implements TransactionsApi {
 
   setOverdraftLimit(accountId: string, limit: bigint, change: StaffChange) {
     if (limit < 0n) throw AppError.badRequest('validation_failed', 'overdraft_limit must not be negative');
-    return this.staffChange(accountId, change, (row) => ({
-      set: `overdraft_limit = $3`,
-      params: [limit.toString()],
-      action: 'overdraft_limit_changed',
-      before: { overdraft_limit: jsonAmount(row.overdraft_limit ?? 0) },
-      after: { overdraft_limit: jsonAmount(limit) },
-    }));
+    // The limit it already has changes nothing and is not audited (a retry after a lost reply wrote a
+    // second entry, before and after equal).
+    return this.staffChange(accountId, change, (row) =>
+      BigInt(row.overdraft_limit ?? 0) === limit
+        ? null
+        : {
+            set: `overdraft_limit = $3`,
+            params: [limit.toString()],
+            action: 'overdraft_limit_changed',
+            before: { overdraft_limit: jsonAmount(row.overdraft_limit ?? 0) },
+            after: { overdraft_limit: jsonAmount(limit) },
+          },
+    );
   }
 
   /**
@@ -254,13 +260,13 @@ export class LedgerAccountsService implements TransactionsApi {
   /**
    * A staff change, in one transaction: locks the ledger row, refuses the actor's own account (its owner
    * is read under that lock: nothing can slip in between check and change), lets `decide` refuse or say
-   * what to set, applies it and writes staff_action.recorded to the outbox, so the audit entry exists if
-   * and only if the change does.
+   * what to set (or that nothing changes: then nothing is written), applies it and writes
+   * staff_action.recorded to the outbox, so the audit entry exists if and only if the change does.
    */
   private async staffChange(
     accountId: string,
     change: StaffChange,
-    decide: (row: LedgerAccountRow) => Decision,
+    decide: (row: LedgerAccountRow) => Decision | null,
   ): Promise<LedgerAccountState> {
     const { actor } = change;
     if (actor.role !== 'staff' && actor.role !== 'admin') {
@@ -278,6 +284,7 @@ export class LedgerAccountsService implements TransactionsApi {
       }
       if (row.status === 'closed') throw AppError.conflict('account_closed', 'The account is closed');
       const decision = decide(row);
+      if (!decision) return { row, changed: false }; // nothing to change, nothing to audit
       const at = new Date(); // taken under the lock: the audit entry's time
       const [rows] = (await m.query(
         `UPDATE transactions.ledger_accounts SET ${decision.set}, version = version + 1, updated_at = $2
@@ -295,10 +302,10 @@ export class LedgerAccountsService implements TransactionsApi {
         after: decision.after,
         reason: change.reason,
       });
-      return rows[0];
+      return { row: rows[0], changed: true };
     });
-    await this.ledger.afterCommit([updated]);
-    return toState(updated);
+    if (updated.changed) await this.ledger.afterCommit([updated.row]);
+    return toState(updated.row);
   }
 
   /** Closes when `allowed` holds under the row lock; otherwise says why not. */
