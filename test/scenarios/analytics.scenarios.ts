@@ -409,6 +409,28 @@ export function analyticsScenarios(get: () => Running) {
         .set(bearer(admin.token))
         .expect(404);
       await http().get('/admin/analytics/rebuilds/nope').set(bearer(admin.token)).expect(400);
+      // Audited once, the refused second request not at all.
+      const audited = await eventually(
+        async () => {
+          const res = await http()
+            .get('/admin/audit')
+            .query({ action: 'analytics_rebuild_started', actor_id: admin.id })
+            .set(bearer(admin.token))
+            .expect(200);
+          const mine = (res.body.data as { resource_id: string }[]).filter((e) => e.resource_id === id);
+          return mine.length ? res.body.data : undefined;
+        },
+        15000,
+        'the rebuild in the audit trail',
+      );
+      expect(audited.filter((e: { resource_id: string }) => e.resource_id === id)).toEqual([
+        expect.objectContaining({
+          actor_role: 'admin',
+          target_user_id: null,
+          resource_type: 'analytics_rebuild',
+          after: { status: 'running' },
+        }),
+      ]);
     });
 
     it('analytics: a rebuild racing live events counts every movement once', async () => {

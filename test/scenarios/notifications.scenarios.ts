@@ -528,6 +528,43 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           .post('/admin/notifications/failed/00000000-0000-4000-8000-000000000000/retry')
           .set(bearer(admin.token))
           .expect(404);
+        // A staff action on a customer: audited, with the customer as its target.
+        const audited = await eventually(
+          async () => {
+            const res = await http()
+              .get('/admin/audit')
+              .query({ action: 'delivery_retried', resource_id: listed.id })
+              .set(bearer(admin.token))
+              .expect(200);
+            return res.body.data.length ? res.body.data : undefined;
+          },
+          15000,
+          'the retry in the audit trail',
+        );
+        expect(audited).toEqual([
+          expect.objectContaining({
+            actor_id: admin.id,
+            actor_role: 'admin',
+            target_user_id: dave.id,
+            resource_type: 'notification_delivery',
+            before: { status: 'failed' },
+            after: { status: 'pending' },
+          }),
+        ]);
+        // Never on the actor's own notification (and nothing changes).
+        await db.query(
+          `UPDATE notifications.deliveries SET status = 'failed', failed_at = now(), user_id = $2 WHERE id = $1`,
+          [listed.id, admin.id],
+        );
+        const own = await http()
+          .post(`/admin/notifications/failed/${listed.id}/retry`)
+          .set(bearer(admin.token))
+          .expect(403);
+        expect(own.body.code).toBe('own_notification');
+        const [still] = (
+          await db.query(`SELECT status FROM notifications.deliveries WHERE id = $1`, [listed.id])
+        ).rows;
+        expect(still.status).toBe('failed');
       });
 
       it('fails at once on a permanent refusal (4xx), without retrying', async () => {

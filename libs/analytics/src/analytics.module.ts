@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { inboxFor } from '@protobank/platform';
+import { inboxFor, outboxFor } from '@protobank/platform';
 import { TransactionCreatedHandler } from './events/transaction-created.handler';
 import { InsightsController } from './insights/insights.controller';
 import { InsightsService } from './insights/insights.service';
@@ -29,6 +29,8 @@ import { SummaryCache } from './summaries/summary-cache';
   ],
   providers: [
     inboxFor('analytics'),
+    // Staff actions (a rebuild started) go to the audit trail as staff_action.recorded.
+    outboxFor('analytics'),
     SummaryCache,
     CacheFloorAtBoot,
     DailySummaries,

@@ -24,6 +24,10 @@ export const STAFF_ACTIONS = [
   // cards: reported through staff_action.recorded
   'card_blocked',
   'card_unblocked',
+  // notifications: reported through staff_action.recorded
+  'delivery_retried',
+  // analytics: reported through staff_action.recorded
+  'analytics_rebuild_started',
 ] as const;
 export type StaffAction = (typeof STAFF_ACTIONS)[number];
 
@@ -35,6 +39,8 @@ export const AUDIT_RESOURCE_TYPES = [
   'transaction',
   'payment_sweep',
   'card',
+  'notification_delivery',
+  'analytics_rebuild',
 ] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 

@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AppConfig, inboxFor } from '@protobank/platform';
+import { AppConfig, inboxFor, outboxFor } from '@protobank/platform';
 import { QueuesModule } from '@protobank/platform/queues';
 import { Notifier } from './compose/notifier';
 import { DELIVERY_CHANNELS, type DeliveryChannel } from './delivery/channels/channel';
@@ -72,6 +72,8 @@ import { StreamHub } from './stream/stream-hub';
   ],
   providers: [
     inboxFor('notifications'),
+    // Staff actions (a delivery retried) go to the audit trail as staff_action.recorded.
+    outboxFor('notifications'),
     NotificationsService,
     PreferencesService,
     Notifier,

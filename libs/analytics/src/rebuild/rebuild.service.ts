@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppError, LOGGER, type Caller } from '@protobank/platform';
+import { AppError, LOGGER, OutboxService, staffActor, type Caller } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -45,6 +45,7 @@ export class RebuildService implements OnApplicationBootstrap, BeforeApplication
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly runner: RebuildRun,
     private readonly cache: SummaryCache,
+    private readonly outbox: OutboxService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -71,11 +72,29 @@ export class RebuildService implements OnApplicationBootstrap, BeforeApplication
         WHERE status = 'running' AND heartbeat_at < now() - interval '${REBUILD_STALE_SECONDS} seconds'`,
     );
     const id = randomUUID();
-    const [row] = (await this.dataSource.query(
-      `INSERT INTO analytics.rebuilds (id, status, requested_by) VALUES ($1, 'running', $2)
-       ON CONFLICT DO NOTHING RETURNING id`,
-      [id, caller.user_id],
-    )) as { id: string }[];
+    const actor = staffActor(caller);
+    // Audited with the rebuild it starts (analytics_rebuild_started), in the same transaction.
+    const row = await this.dataSource.transaction(async (m) => {
+      const [inserted] = (await m.query(
+        `INSERT INTO analytics.rebuilds (id, status, requested_by) VALUES ($1, 'running', $2)
+         ON CONFLICT DO NOTHING RETURNING id`,
+        [id, actor.user_id],
+      )) as { id: string }[];
+      if (inserted) {
+        await this.outbox.add(m, 'analytics', 'staff_action.recorded', {
+          action: 'analytics_rebuild_started',
+          actor_id: actor.user_id,
+          actor_role: actor.role,
+          target_user_id: null,
+          resource_type: 'analytics_rebuild',
+          resource_id: id,
+          before: null,
+          after: { status: 'running' },
+          reason: null,
+        });
+      }
+      return inserted;
+    });
     if (!row) {
       const [current] = (await this.dataSource.query(`${SELECT} WHERE status = 'running'`)) as RebuildRow[];
       throw AppError.conflict(

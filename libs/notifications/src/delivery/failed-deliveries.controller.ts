@@ -12,7 +12,15 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ErrorResponseDto, IsUuid, PageQuery, Roles } from '@protobank/platform';
+import {
+  CurrentCaller,
+  ErrorResponseDto,
+  IsUuid,
+  PageQuery,
+  Roles,
+  staffActor,
+  type Caller,
+} from '@protobank/platform';
 
 import { CHANNELS } from '../preferences/preference-rules';
 import { FailedDeliveriesService } from './failed-deliveries.service';
@@ -60,11 +68,15 @@ export class FailedDeliveriesController {
 
   @Post('failed/:id/retry')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Try a failed delivery again, with a fresh set of retries' })
   @ApiAcceptedResponse({ type: DeliveryDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'delivery_not_failed' })
-  retry(@Param() params: DeliveryIdParams) {
-    return this.failed.retry(params.id);
+  @ApiOperation({
+    summary: 'Try a failed delivery again, with a fresh set of retries',
+    description:
+      "Audited (delivery_retried in GET /admin/audit). Not on the caller's own notification (403 own_notification).",
+  })
+  retry(@CurrentCaller() caller: Caller, @Param() params: DeliveryIdParams) {
+    return this.failed.retry(staffActor(caller), params.id);
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppError, decodeCursor, encodeCursor, pageOf } from '@protobank/platform';
+import type { StaffActor } from '@protobank/contracts';
+import { AppError, decodeCursor, encodeCursor, OutboxService, pageOf } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { DeliveryQueue } from './delivery-queue';
 
@@ -40,6 +41,7 @@ export class FailedDeliveriesService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly queue: DeliveryQueue,
+    private readonly outbox: OutboxService,
   ) {}
 
   async list(cursor: string | undefined, limit: number) {
@@ -52,23 +54,44 @@ export class FailedDeliveriesService {
     return pageOf(rows, limit, view, (last) => encodeCursor({ created_at: last.failed_at!, id: last.id }));
   }
 
-  /** Back to pending, as a new generation with fresh tries: a job of the old one can no longer act. */
-  async retry(id: string) {
-    const [rows] = (await this.dataSource.query(
-      `UPDATE notifications.deliveries
-          SET status = 'pending', generation = generation + 1, attempts = 0, failed_at = NULL, updated_at = now()
-        WHERE id = $1 AND status = 'failed' RETURNING id, generation`,
-      [id],
-    )) as [{ id: string; generation: number }[], number];
-    if (rows.length === 0) {
-      const exists = (await this.dataSource.query(
-        `SELECT status FROM notifications.deliveries WHERE id = $1`,
+  /**
+   * Back to pending, as a new generation with fresh tries: a job of the old one can no longer act. A staff
+   * action on a customer (they are sent the notification again): audited (delivery_retried, through
+   * staff_action.recorded in the same transaction), and never on the actor's own notification.
+   */
+  async retry(actor: StaffActor, id: string) {
+    const retried = await this.dataSource.transaction(async (m) => {
+      const [found] = (await m.query(
+        `SELECT user_id, status FROM notifications.deliveries WHERE id = $1 FOR UPDATE`,
         [id],
-      )) as { status: string }[];
-      if (exists.length === 0) throw AppError.notFound('delivery');
-      throw AppError.conflict('delivery_not_failed', `This delivery is ${exists[0].status}, not failed`);
-    }
-    await this.queue.enqueue([{ delivery_id: rows[0].id, generation: rows[0].generation }]);
+      )) as { user_id: string; status: string }[];
+      if (!found) throw AppError.notFound('delivery');
+      if (found.user_id === actor.user_id) {
+        throw new AppError(403, 'own_notification', 'Staff cannot act on their own notifications');
+      }
+      if (found.status !== 'failed') {
+        throw AppError.conflict('delivery_not_failed', `This delivery is ${found.status}, not failed`);
+      }
+      const [rows] = (await m.query(
+        `UPDATE notifications.deliveries
+            SET status = 'pending', generation = generation + 1, attempts = 0, failed_at = NULL, updated_at = now()
+          WHERE id = $1 RETURNING id, generation`,
+        [id],
+      )) as [{ id: string; generation: number }[], number];
+      await this.outbox.add(m, 'notifications', 'staff_action.recorded', {
+        action: 'delivery_retried',
+        actor_id: actor.user_id,
+        actor_role: actor.role,
+        target_user_id: found.user_id,
+        resource_type: 'notification_delivery',
+        resource_id: id,
+        before: { status: 'failed' },
+        after: { status: 'pending' },
+        reason: null,
+      });
+      return rows[0];
+    });
+    await this.queue.enqueue([{ delivery_id: retried.id, generation: retried.generation }]);
     const [row] = (await this.dataSource.query(`${SELECT} WHERE d.id = $1`, [id])) as FailedRow[];
     return view(row);
   }
