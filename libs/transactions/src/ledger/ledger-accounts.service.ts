@@ -46,6 +46,10 @@ interface Decision {
   after: StaffActionDraft['after'];
 }
 
+/** A hold h on account $1 that expired unclaimed within $2 days of its authorisation: its clearing may come. */
+const LATE_CLEARING_POSSIBLE = `h.account_id = $1 AND h.status = 'expired' AND h.transaction_id IS NULL
+  AND h.created_at > clock_timestamp() - make_interval(days => $2::int)`;
+
 /**
  * The ledger side of customer accounts, served to the accounts module through TRANSACTIONS_API:
  * opening, status and overdraft changes, closing, and states for display; payments' postings, and the
@@ -53,10 +57,6 @@ interface Decision {
  * ledger row's lock (an UPDATE), so it is ordered with transfers: once a freeze has returned, no
  * transfer that has not already committed can move money on the account.
  */
-/** A hold h on account $1 that expired unclaimed within $2 days of its authorisation: its clearing may come. */
-const LATE_CLEARING_POSSIBLE = `h.account_id = $1 AND h.status = 'expired' AND h.transaction_id IS NULL
-  AND h.created_at > clock_timestamp() - make_interval(days => $2::int)`;
-
 @Injectable()
 export class LedgerAccountsService implements TransactionsApi {
   constructor(
