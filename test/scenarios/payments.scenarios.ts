@@ -508,6 +508,64 @@ export function paymentsScenarios(get: () => Running) {
         await http().get('/admin/payments/failed').set(bearer(carol.token)).expect(403);
       });
 
+      it('completes an order whose last date fails, rather than suspending it with nothing left to pay', async () => {
+        const dora = await verifiedCustomer(get(), admin, 'payments.dora');
+        const d = await openAccount(get(), dora);
+        const p = await payee(dora, {
+          name: 'Gym',
+          sort_code: EXTERNAL_SORT_CODE,
+          account_number: externalNumber(4000002),
+        });
+        const order = await post(dora, '/standing-orders', {
+          from_account_id: d.id,
+          payee_id: p.id,
+          amount: 2500,
+          currency: 'GBP',
+          reference: 'GYM',
+          frequency: 'monthly',
+          start_date: today(),
+          count: 1,
+        }).expect(201);
+        // Two dates failed before this one: its failure is the third in a row (the suspension limit).
+        await db.query(`UPDATE payments.standing_orders SET consecutive_failures = 2 WHERE id = $1`, [
+          order.body.id,
+        ]);
+        const first = await eventually(
+          async () => {
+            const [x] = await orderPayments(dora, order.body.id);
+            return x?.status === 'retrying' ? x : undefined;
+          },
+          60_000,
+          'the first refusal',
+        );
+        for (let i = 0; i < 3; i++) {
+          await db.query(
+            `UPDATE payments.payments SET next_attempt_at = now() - interval '1 second' WHERE id = $1`,
+            [first.id],
+          );
+          await runDue();
+        }
+        expect((await orderPayments(dora, order.body.id)).map((x) => x.status)).toEqual(['failed']);
+        const after = await http()
+          .get(`/standing-orders/${order.body.id}`)
+          .set(bearer(dora.token))
+          .expect(200);
+        expect(after.body).toMatchObject({ status: 'completed', next_payment_date: null });
+        const notice = await eventually(
+          async () => {
+            const r = await db.query(
+              `SELECT body FROM notifications.notifications WHERE user_id = $1 AND type = 'payment.failed'`,
+              [dora.id],
+            );
+            return r.rows[0] as { body: string } | undefined;
+          },
+          15_000,
+          "dora's notification",
+        );
+        expect(notice.body).toContain('has now ended');
+        expect(notice.body).not.toContain('suspended');
+      });
+
       it("changes an order from its next payment on, cancels it (then 409), and shows staff a customer's orders", async () => {
         const order = await post(alice, '/standing-orders', {
           from_account_id: a.id,
@@ -569,6 +627,38 @@ export function paymentsScenarios(get: () => Running) {
           .set(bearer(alice.token))
           .send({ amount: 1 })
           .expect(409);
+      });
+
+      it('refuses a new end date in the past (it would fall before payments made), changing nothing', async () => {
+        const order = await post(alice, '/standing-orders', {
+          from_account_id: a.id,
+          payee_id: landlord,
+          amount: 1000,
+          currency: 'GBP',
+          reference: 'ENDS',
+          frequency: 'weekly',
+          start_date: plusDays(today(), 1),
+        }).expect(201);
+        const past = await http()
+          .patch(`/standing-orders/${order.body.id}`)
+          .set(bearer(alice.token))
+          .send({ end_date: plusDays(today(), -1) })
+          .expect(400);
+        expect(past.body.details).toEqual([
+          {
+            field: 'end_date',
+            message: 'end_date must not be in the past (cancel the order to stop a payment already due)',
+          },
+        ]);
+        const after = await http()
+          .get(`/standing-orders/${order.body.id}`)
+          .set(bearer(alice.token))
+          .expect(200);
+        expect(after.body).toMatchObject({
+          status: 'active',
+          end_date: null,
+          next_payment_date: plusDays(today(), 1),
+        });
       });
 
       it("answers 404 for another customer's order, payments and payee", async () => {

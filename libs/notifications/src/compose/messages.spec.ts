@@ -270,7 +270,7 @@ describe('paymentFailedDraft', () => {
     expect(draft.title).toBe('Standing order cancelled');
     expect(draft.body).toBe(
       "We couldn't pay your standing order of £50.00 to Landlord: the payee's account is closed. " +
-        "We've cancelled this standing order, so no more payments will be made.",
+        'This standing order is cancelled, so no more payments will be made.',
     );
   });
 

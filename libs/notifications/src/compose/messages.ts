@@ -257,8 +257,9 @@ export function paymentFailedDraft(e: PaymentFailedEvent): Draft {
         `To keep paying ${payee}, set up a new ${order} or contact us.`;
       break;
     case 'cancelled':
+      // Cancelled by us (its account closed) or by the customer while this payment was being made.
       title = `${Order} cancelled`;
-      next = `We've cancelled this ${order}, so ${standing ? 'no more payments will be made' : "it won't be tried again"}.`;
+      next = `This ${order} is cancelled, so ${standing ? 'no more payments will be made' : "it won't be tried again"}.`;
       break;
     case 'completed':
       next = `We won't try this payment again, and the ${order} has now ended.`;

@@ -86,7 +86,9 @@ export class StandingOrdersController {
   @Patch(':id')
   @ApiOperation({
     summary: 'Change the amount, reference or end date',
-    description: 'From the next payment on; a payment already due keeps what it was scheduled with.',
+    description:
+      'From the next payment on; a payment already due keeps what it was scheduled with. end_date is today ' +
+      'or later (cancel the order to stop a payment already due).',
   })
   @ApiOkResponse({ type: StandingOrderDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })

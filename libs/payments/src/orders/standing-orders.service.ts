@@ -118,7 +118,8 @@ export class StandingOrdersService {
 
   /**
    * Changes the amount, reference or end date from the next payment on: payments already scheduled keep
-   * theirs. A new end date before the next date ends the order (completed once nothing is open).
+   * theirs. A new end date (today or later: payments are scheduled on their due date, so none already
+   * scheduled falls after it) before the next date ends the order (completed once nothing is open).
    */
   async update(ownerId: string, id: string, body: UpdateStandingOrderDto): Promise<StandingOrderDto> {
     if (body.amount === undefined && body.reference === undefined && body.end_date === undefined) {
@@ -139,6 +140,13 @@ export class StandingOrdersService {
         );
       }
       const endDate = body.end_date === undefined ? row.end_date : body.end_date;
+      // A new end date in the past would be before payments already made, and would leave a payment due
+      // since (on a weekend, paid on Monday) to be paid after the order's end: cancelling stops that one.
+      if (body.end_date != null && body.end_date < this.checks.today())
+        throw invalid(
+          'end_date',
+          'end_date must not be in the past (cancel the order to stop a payment already due)',
+        );
       if (endDate !== null && endDate < row.start_date)
         throw invalid('end_date', 'end_date must not be before start_date');
       const next = occurrence(row.start_date, row.frequency as Frequency, row.next_n);

@@ -511,21 +511,26 @@ export class DueSweep implements BeforeApplicationShutdown {
       )) as [{ status: 'cancelled' | 'failed' }[], number];
       return rows[0]?.status ?? status;
     }
+    // Only an active order counts its failures: one cancelled while this payment was being made stays as
+    // its owner left it.
     const [rows] = (await m.query(
       `UPDATE payments.standing_orders SET consecutive_failures = consecutive_failures + 1, updated_at = now()
-        WHERE id = $1 RETURNING status, consecutive_failures`,
+        WHERE id = $1 AND status = 'active' RETURNING consecutive_failures`,
       [p.order_id],
-    )) as [
-      { status: 'active' | 'suspended' | 'cancelled' | 'completed'; consecutive_failures: number }[],
-      number,
-    ];
-    const order = rows[0];
-    if (order.status !== 'active') return order.status;
+    )) as [{ consecutive_failures: number }[], number];
+    if (!rows.length) {
+      const [order] = (await m.query(`SELECT status FROM payments.standing_orders WHERE id = $1`, [
+        p.order_id,
+      ])) as { status: 'suspended' | 'cancelled' | 'completed' }[];
+      return order.status;
+    }
     const status = statusAfterFailure(
-      order.consecutive_failures,
+      rows[0].consecutive_failures,
       stopsOrder,
       this.config.standingOrderMaxConsecutiveFailures,
     );
+    // The last date failing ends the order (completed), rather than suspending one with nothing left to pay.
+    if (status === 'suspended' && (await completeIfDone(m, p.order_id)) > 0) return 'completed';
     if (status !== 'active') {
       await m.query(
         `UPDATE payments.standing_orders SET status = $2, status_reason = $3, next_payment_date = NULL,
