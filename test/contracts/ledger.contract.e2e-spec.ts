@@ -575,6 +575,8 @@ describe('ledger and accounts contracts', () => {
         remaining: 2550n,
         currency: 'GBP',
         status: 'active',
+        transaction_id: null,
+        cleared_amount: null,
       });
       await expect(api().getHold(randomUUID())).resolves.toBeNull();
       await expect(api().getHold('not-a-uuid')).resolves.toBeNull();
@@ -772,6 +774,12 @@ describe('ledger and accounts contracts', () => {
         status: 'cleared',
         remaining: '0',
         transaction_id: result.transaction_id,
+      });
+      // As the cards module's reconcile pass reads it: the clearing's entry and what it posted.
+      await expect(api().getHold(id)).resolves.toMatchObject({
+        status: 'cleared',
+        transaction_id: result.transaction_id,
+        cleared_amount: 2550n,
       });
       const { rows } = await db.query(
         `SELECT e.kind, e.amount::int, e.merchant, e.category, e.initiated_by, a.system_code

@@ -9,6 +9,7 @@ import { generateKeyPairSync, randomInt, randomUUID } from 'node:crypto';
 import { readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
+import { REVOKE_ALL } from '../../libs/auth/src/sessions/session.store';
 import { lockWaiters } from '../support/lock-waits';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
@@ -560,6 +561,31 @@ export function authScenarios(get: () => Running) {
         .set('Authorization', `Bearer ${own.access_token}`)
         .expect(401);
       expect(ended.body.code).toBe('session_ended');
+    });
+
+    it('ends every session on a logout-all repeated after one that stopped after its first step (its reply lost)', async () => {
+      // The first step (generation bumped, the set read) ran, and nothing after it: a reply lost to a
+      // reset, or a failure before the sessions were deleted. ioredis may even send the step again. The
+      // step used to empty the set itself, so the retry, and the event behind a disable, found nothing to
+      // end, and every session went on working.
+      const { email, id } = await newUser('halfway');
+      const phone = await login(email, 'phone');
+      const laptop = await login(email, 'laptop');
+      const redis = await get().t.redis();
+      for (let i = 0; i < 2; i++)
+        await REVOKE_ALL.run(redis, [redisKey(`auth:user-generation:${id}`), userSet(id)], [3600]);
+      await http().get('/users/me').set('Authorization', `Bearer ${phone.access_token}`).expect(200);
+      const again = await login(email, 'tablet');
+      await http().post('/auth/logout-all').set('Authorization', `Bearer ${again.access_token}`).expect(204);
+      for (const s of [phone, laptop, again]) {
+        const res = await http()
+          .get('/users/me')
+          .set('Authorization', `Bearer ${s.access_token}`)
+          .expect(401);
+        expect(res.body.code).toBe('session_ended');
+        await http().post('/auth/refresh').send({ refresh_token: s.refresh_token }).expect(401);
+      }
+      expect(await redis.exists(userSet(id))).toBe(0);
     });
 
     it('forgets ended sessions at login, and past SESSIONS_PER_USER_MAX (50) ends the least recently used', async () => {

@@ -21,4 +21,19 @@ describe('password policy', () => {
     expect(problem('123qweasdzxc')).toBe('password is one of the most common passwords');
     expect(problem('1QAZ2WSX3EDC')).toBe('password is one of the most common passwords');
   });
+
+  it('counts characters, not UTF-16 units, and wants at least 5 different ones', () => {
+    expect(problem(' '.repeat(12))).toBe('password must use at least 5 different characters');
+    expect(problem('abcdabcdabcd')).toBe('password must use at least 5 different characters');
+    expect(problem('abcdeabcdeab')).toBe('ok');
+    // Six emoji are twelve UTF-16 units but six characters.
+    expect(problem('🔑🔒🏦💷🪙🧾')).toBe('password must be at least 12 characters');
+  });
+
+  it('finds the e-mail in a full-width spelling too', () => {
+    const fullWidth = [...'alice@example.com']
+      .map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0))
+      .join('');
+    expect(problem(`my ${fullWidth} pass`)).toBe('password must not contain the e-mail');
+  });
 });

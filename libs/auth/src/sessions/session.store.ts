@@ -77,13 +77,15 @@ const PER_CALL = 500;
 /** Members of a user's set each login checks for sessions that ended on their own (see forgetEnded). */
 const PRUNE_SAMPLE = 16;
 
-/** Bumps the generation and takes the session set in one step. KEYS: generation, set. ARGV: ttl. */
-const REVOKE_ALL = new RedisScript(`
+/**
+ * Bumps the generation and reads the session set in one step. KEYS: generation, set. ARGV: ttl. The set
+ * is left as it is: its ids leave it only once their sessions are deleted, so a run whose reply was lost
+ * (ioredis sends it again after a reconnect), or a retry after a failure part way, finds them again.
+ */
+export const REVOKE_ALL = new RedisScript(`
 redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[1])
-local sids = redis.call('SMEMBERS', KEYS[2])
-redis.call('DEL', KEYS[2])
-return sids
+return redis.call('SMEMBERS', KEYS[2])
 `);
 
 /**
@@ -285,7 +287,9 @@ export class SessionStore {
       [generationKey(userId), userKey(userId)],
       [this.config.refreshTokenTtlSeconds],
     )) as string[];
-    await this.drop(sids);
+    // Deleted before they leave the set (end): the script used to empty the set itself, and a second
+    // run (a lost reply sent again, a retry after a failure) found nothing left to end.
+    await this.end(userId, sids);
     return sids.length;
   }
 

@@ -1,5 +1,8 @@
 import { AppError } from '@protobank/platform';
+import { checkPassword } from '../credentials/passwords';
 import { SessionsService } from './sessions.service';
+
+jest.mock('../credentials/passwords', () => ({ checkPassword: jest.fn() }));
 
 describe('SessionsService.login', () => {
   it('looks the e-mail up, and locks it, in the one form registration stored (NFKC, trimmed, lower case)', async () => {
@@ -34,5 +37,41 @@ describe('SessionsService.login', () => {
     await expect(attempt).rejects.toMatchObject({ code: 'account_locked' });
     expect(queries).toEqual([['alice@example.com']]);
     expect(locks).toEqual(['alice@example.com']);
+  });
+});
+
+describe('SessionsService.login under load', () => {
+  it('does not count a login whose password was never checked (503 auth_busy) as a failure', async () => {
+    const busy = new AppError(503, 'auth_busy', 'Too many password checks under way; try again shortly');
+    (checkPassword as jest.Mock).mockRejectedValueOnce(busy);
+    const calls: string[] = [];
+    const limiter = {
+      lockedFor: async () => 0,
+      hit: async (bucket: string, key: string) => {
+        calls.push(`hit ${bucket} ${key}`);
+        return { allowed: true, count: 5 };
+      },
+      release: async (bucket: string, key: string) => {
+        calls.push(`release ${bucket} ${key}`);
+      },
+      lock: async () => calls.push('lock'),
+    };
+    const service = new SessionsService(
+      { query: async () => [] } as never,
+      {} as never,
+      {} as never,
+      { knownDevice: async () => undefined } as never,
+      {} as never,
+      limiter as never,
+      { loginMaxFailures: 5, loginLockoutSeconds: 900 } as never,
+      { info: () => undefined, warn: () => undefined } as never,
+    );
+    await expect(service.login('alice@example.com', 'correct horse', {})).rejects.toBe(busy);
+    // Counted before the hash (so parallel guesses cannot all pass), then given back: the fifth busy
+    // answer no longer locks the e-mail.
+    expect(calls).toEqual([
+      'hit login-failures alice@example.com',
+      'release login-failures alice@example.com',
+    ]);
   });
 });

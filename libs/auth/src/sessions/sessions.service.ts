@@ -90,7 +90,16 @@ export class SessionsService {
     // before any of them is counted; a success resets the count.
     const attempt = await this.limiter.hit(scope.failures, scope.key, maxFailures, lockoutSeconds);
     if (!attempt.allowed) throw accountLocked(await this.lock(scope, context));
-    if (!(await checkPassword(credential?.password_hash, password))) {
+    let matches: boolean;
+    try {
+      matches = await checkPassword(credential?.password_hash, password);
+    } catch (err) {
+      // Not checked (503 auth_busy while the hashing is saturated, or an outage): not a failure. Counted, a
+      // flood of strangers' logins made the owner's own retries lock their known device.
+      await this.limiter.release(scope.failures, scope.key).catch(() => undefined);
+      throw err;
+    }
+    if (!matches) {
       this.logger.info({ security_event: 'login_failed', ...context }, 'login failed');
       if (attempt.count >= maxFailures) await this.lock(scope, context);
       throw badCredentials();

@@ -41,6 +41,23 @@ describe('logger', () => {
     expect(text).not.toContain('argon2id');
   });
 
+  it("never writes a failed Redis command's arguments, only its name", () => {
+    const { lines, logger } = capture();
+    // As ioredis attaches them to a reply error (here Redis out of memory under noeviction).
+    const err = Object.assign(new Error("OOM command not allowed when used memory > 'maxmemory'."), {
+      command: {
+        name: 'evalsha',
+        args: ['9f1c…', '1', 'pb:ratelimit:login-failures:alice@example.com', '5'],
+      },
+    });
+    logger.error({ err }, 'request failed');
+    expect(JSON.stringify(lines[0])).not.toContain('alice@example.com');
+    expect(lines[0].err).toMatchObject({
+      message: expect.stringContaining('OOM'),
+      command: { name: 'evalsha' },
+    });
+  });
+
   it("never writes the values PostgreSQL quotes in an error's detail and context", () => {
     const { lines, logger } = capture();
     // As TypeORM's QueryFailedError carries them: the driver error's fields copied onto it.

@@ -56,6 +56,8 @@ export function createLogger(config: AppConfig, service: string, destination?: D
  * `parameters` (e-mails, names, hashes), the driver's copy of them, and PostgreSQL's `detail` and
  * `where`, which TypeORM copies onto the error and which quote values ("Key (email)=(alice@…) already
  * exists", "JSON data, line 1: {"line1":"1 High Street…"). The code, table, column and constraint stay.
+ * Likewise a Redis command's arguments, which ioredis puts on its errors (`command: {name, args}`: a
+ * lockout counter's key is the e-mail): only the command's name stays.
  */
 function safeError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
@@ -64,6 +66,8 @@ function safeError(err: unknown): unknown {
   delete out.driverError;
   delete out.detail;
   delete out.where;
+  const command = out.command as { name?: unknown } | undefined;
+  if (command && typeof command === 'object') out.command = { name: command.name };
   return out;
 }
 

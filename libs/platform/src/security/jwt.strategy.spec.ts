@@ -44,9 +44,12 @@ function setup(meta: Record<symbol, unknown> = {}) {
     lookups.push(kid); // only the uncached path reaches the key ring
     return keyFor(kid);
   };
-  const live = new Set([sessionKey('s1')]);
+  // Live sessions and their users, as auth stores them (the hash's user_id field).
+  const live = new Map([[sessionKey('s1'), 'u1']]);
   const redis = {
-    client: { exists: (k: string) => Promise.resolve(live.has(k) ? 1 : 0) },
+    client: {
+      hget: (k: string, field: string) => Promise.resolve(field === 'user_id' ? (live.get(k) ?? null) : null),
+    },
   } as unknown as RedisService;
   new JwtStrategy(ring, config, redis); // registers itself with passport as 'jwt'
   const reflector = new Reflector();
@@ -132,7 +135,10 @@ describe('JwtStrategy behind the AuthGuard', () => {
     expect(await bearer(token)).toMatchObject({ ok: true });
     live.delete(sessionKey('s1')); // logout, disabled user, role change
     expect(await bearer(token)).toMatchObject({ status: 401, code: 'session_ended' });
-    live.add(sessionKey('s1'));
+    // Another user's session named in a token (one a leaked key could sign): not this token's.
+    live.set(sessionKey('s1'), 'u2');
+    expect(await bearer(token)).toMatchObject({ status: 401, code: 'session_ended' });
+    live.set(sessionKey('s1'), 'u1');
     ring.apply({ keys: [{ ...publicJwk(pair().publicKey), verify_until: null }] }); // the key was revoked
     expect(await bearer(token)).toMatchObject({ status: 401, code: 'invalid_token' });
 

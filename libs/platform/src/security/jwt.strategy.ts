@@ -95,7 +95,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   private async admit(req: HttpRequest, claims: AccessClaims): Promise<Caller> {
-    if ((await this.redis.client.exists(sessionKey(claims.sid))) === 0) {
+    // The session must exist and be the token's user's: with a signing key leaked, a token naming any
+    // user (an admin) with one's own live session id would otherwise pass.
+    if ((await this.redis.client.hget(sessionKey(claims.sid), 'user_id')) !== claims.sub) {
       throw new AppError(401, 'session_ended', 'The session of this access token has ended; log in again');
     }
     req.tokenExpiresAt = claims.exp;
