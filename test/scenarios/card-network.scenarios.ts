@@ -1325,6 +1325,35 @@ export function cardNetworkScenarios(get: () => Running) {
           { category: 'shopping', money_in: 0, money_out: 1000, count: 1 },
         ]),
       );
+      // Staff reverse the Tesco payment: the money comes back under Tesco and groceries, as a refund from
+      // the merchant would, not as an anonymous reversal.
+      const [tesco] = (
+        await db.query(`SELECT transaction_id FROM cards.authorisations WHERE id = $1`, [shop])
+      ).rows as { transaction_id: string }[];
+      const reversed = await http()
+        .post(`/admin/transactions/${tesco.transaction_id}/reverse`)
+        .set(bearer(admin.token))
+        .set('Idempotency-Key', randomUUID())
+        .send({ reason: 'Goods never delivered' })
+        .expect(201);
+      expect(reversed.body).toMatchObject({ kind: 'reversal', merchant: 'Tesco', category: 'groceries' });
+      const after = await eventually(
+        async () => {
+          const res = await http().get(url).set(bearer(w.who.token)).expect(200);
+          const c = (res.body.currencies as { currency: string; count: number }[]).find(
+            (x) => x.currency === 'GBP',
+          );
+          return c && c.count === 5 ? (c as unknown as Record<string, unknown>) : undefined;
+        },
+        20000,
+        'analytics to count the reversal',
+      );
+      expect(after.by_merchant).toEqual(
+        expect.arrayContaining([{ merchant: 'Tesco', money_in: 4000, money_out: 4000, count: 2 }]),
+      );
+      expect(after.by_category).toEqual(
+        expect.arrayContaining([{ category: 'groceries', money_in: 4000, money_out: 4000, count: 2 }]),
+      );
     });
 
     it('never spends the same money twice when authorisations, transfers and clearings race on one account', async () => {

@@ -478,6 +478,12 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
 
     describe('failed deliveries', () => {
       it('retries with backoff, then lists the failure for staff, who can retry it', async () => {
+        const metricsUrl = get().kind === 'split' ? get().services.notifications : get().baseUrl;
+        const failedForGood = async () =>
+          metricValue(await scrapeMetrics(get().t, metricsUrl), 'bullmq_jobs_failed_total', {
+            queue: 'notification-deliveries',
+          });
+        const before = await failedForGood();
         const dave = await namedCustomer('notify.dave', 'Dave Brown', '+447700900999');
         await http()
           .put('/notifications/preferences')
@@ -495,6 +501,12 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         const rows = await settled(res.body.id as string, 5);
         const sms = rows.find((r) => r.user_id === dave.id && r.channel === 'sms')!;
         expect(sms).toMatchObject({ status: 'failed', attempts: 3 });
+        // Three attempts, one job failed for good.
+        await eventually(
+          async () => ((await failedForGood()) === before + 1 ? true : undefined),
+          10000,
+          'the failure counted',
+        );
         expect(receivers().hooks.filter((h) => h.body.to === '+447700900999')).toHaveLength(3);
 
         await http().get('/admin/notifications/failed').set(bearer(dave.token)).expect(403);
@@ -567,7 +579,13 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         expect(still.status).toBe('failed');
       });
 
-      it('fails at once on a permanent refusal (4xx), without retrying', async () => {
+      it('fails at once on a permanent refusal (4xx), without retrying, counted as a job failed for good', async () => {
+        const metricsUrl = get().kind === 'split' ? get().services.notifications : get().baseUrl;
+        const failedForGood = async () =>
+          metricValue(await scrapeMetrics(get().t, metricsUrl), 'bullmq_jobs_failed_total', {
+            queue: 'notification-deliveries',
+          });
+        const before = await failedForGood();
         const erin = await verifiedCustomer(get(), admin, 'notify.erin');
         await http()
           .put('/notifications/preferences')
@@ -588,6 +606,12 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           attempts: 1,
         });
         receivers().webhookStatus = () => 200;
+        // The failed job itself is removed (removeOnFail): the counter is what an alert can see.
+        await eventually(
+          async () => ((await failedForGood()) === before + 1 ? true : undefined),
+          10000,
+          'the failure counted',
+        );
       });
     });
 

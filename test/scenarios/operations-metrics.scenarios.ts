@@ -169,6 +169,12 @@ export function operationsMetricsScenarios(get: () => Running) {
         expect(found.map((s) => s.labels.state).sort()).toEqual(['active', 'delayed', 'failed', 'waiting']);
         expect(found.every((s) => s.labels.service === serviceLabel(service))).toBe(true);
         expect(found.every((s) => Number.isInteger(s.value) && s.value >= 0)).toBe(true);
+        // Jobs failed for good, from 0 once the worker reached Redis (what BullMQFailedJobsGrowing watches).
+        const failed = series(await scrape(service), 'bullmq_jobs_failed_total').filter(
+          (s) => s.labels.queue === queue,
+        );
+        expect(failed).toHaveLength(1);
+        expect(failed[0].value).toBeGreaterThanOrEqual(0);
       }
       // Apps without queues report none.
       if (split()) expect(series(await scrape('accounts'), 'bullmq_jobs')).toEqual([]);

@@ -90,7 +90,8 @@ export class AccountsController {
   @Get(':id/statement')
   @ApiOperation({
     summary: 'Statement for a period: opening balance, transactions with running balance, closing balance',
-    description: 'JSON by default; CSV with `Accept: text/csv`. Dates are UTC; a date `to` includes its day.',
+    description:
+      "JSON by default; CSV with `Accept: text/csv`. Dates are bank days (BANK_TIME_ZONE); a date `to` includes its day, a date-time `to` is exclusive. Lines' times are UTC instants.",
   })
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({ type: StatementDto })

@@ -1,7 +1,8 @@
 import { Controller } from '@nestjs/common';
 import type { TransactionCreatedEvent } from '@protobank/contracts';
 import { AppConfig, InboxService, OnEventBatch } from '@protobank/platform';
-import type { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { DaySummary, SummaryVersion } from '../summaries/day-summary';
 import { readRollupsOf } from '../summaries/rollup-reads';
 import { SummaryCache } from '../summaries/summary-cache';
@@ -21,6 +22,7 @@ export class TransactionCreatedHandler {
     private readonly inbox: InboxService,
     private readonly cache: SummaryCache,
     private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   /**
@@ -33,10 +35,11 @@ export class TransactionCreatedHandler {
     const withMovements = events.filter((e) => movementsOf(e, zone).length > 0);
     if (withMovements.length === 0) return;
     const changed: { userId: string; at: SummaryVersion; days: DaySummary[] }[] = [];
+    const applied = new Set<string>();
     await this.inbox.onceEach('analytics', CONSUMER, withMovements, async (m, fresh) => {
+      for (const e of fresh) applied.add(e.event_id);
       const movements = fresh.flatMap((e) => movementsOf(e, zone));
-      const daysOf = new Map<string, Set<string>>();
-      for (const mv of movements) daysOf.set(mv.user_id, (daysOf.get(mv.user_id) ?? new Set()).add(mv.day));
+      const daysOf = daysByUser(movements);
       const users = [...daysOf.keys()].sort();
       // The user rows are the lock that orders this user's events (taken in id order: no deadlock between
       // batches) and the version that orders their copies in Redis. A rebuild's final step locks the
@@ -50,6 +53,20 @@ export class TransactionCreatedHandler {
       const read = await readRollupsOf(m, new Map(users.map((u) => [u, [...daysOf.get(u)!].sort()])));
       for (const userId of users) changed.push({ userId, ...read.get(userId)! });
     });
+    // Events applied before (a redelivery): their days are written to Redis again from the rollups. The
+    // first delivery may have committed and then died, or found Redis refusing, before its copy was
+    // written, and a past day gets no other event to refresh it: its stale copy stayed for good. One
+    // read (figures and version in one statement); a copy never replaces a newer one.
+    const again = daysByUser(
+      withMovements.filter((e) => !applied.has(e.event_id)).flatMap((e) => movementsOf(e, zone)),
+    );
+    if (again.size > 0) {
+      const read = await readRollupsOf(
+        this.dataSource,
+        new Map([...again].map(([u, days]) => [u, [...days].sort()])),
+      );
+      for (const userId of again.keys()) changed.push({ userId, ...read.get(userId)! });
+    }
     // After commit, since a copy written before could outlive a rollback. A Redis failure is logged,
     // never thrown: the rollups are the truth (see SummaryCache.write). Issued together, the writes go
     // to Redis as one pipeline.
@@ -65,4 +82,11 @@ export class TransactionCreatedHandler {
       [userIds],
     );
   }
+}
+
+/** The days each user's movements fall on. */
+function daysByUser(movements: { user_id: string; day: string }[]): Map<string, Set<string>> {
+  const daysOf = new Map<string, Set<string>>();
+  for (const mv of movements) daysOf.set(mv.user_id, (daysOf.get(mv.user_id) ?? new Set()).add(mv.day));
+  return daysOf;
 }

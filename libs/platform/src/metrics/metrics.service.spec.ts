@@ -25,6 +25,22 @@ describe('MetricsService outbox gauges', () => {
     expect(text).toContain('outbox_oldest_unpublished_age_seconds{schema="users",service="users"} 0');
   });
 
+  it('answers a scrape with Postgres down or hanging, keeping the last values read', async () => {
+    let answer: () => Promise<unknown> = async () => [{ schema: 'users', pending: 7, age_seconds: 3 }];
+    const dataSource = { query: () => answer() } as unknown as DataSource;
+    const metrics = new MetricsService('users', dataSource, relayOf(['users']));
+    expect(await metrics.registry.metrics()).toContain('outbox_backlog{schema="users",service="users"} 7');
+    answer = async () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+    };
+    expect(await metrics.registry.metrics()).toContain('outbox_backlog{schema="users",service="users"} 7');
+    // Never answers: the scrape still does (within the read's 1 s; a hang would outlast the test's time).
+    answer = () => new Promise(() => undefined);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('outbox_backlog{schema="users",service="users"} 7');
+    expect(text).toContain('process_cpu_user_seconds_total');
+  });
+
   it('asks nothing of the database when the app relays no outbox', async () => {
     const dataSource = { query: jest.fn() } as unknown as DataSource;
     await new MetricsService('auth', dataSource, relayOf([])).registry.metrics();

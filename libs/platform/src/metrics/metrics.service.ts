@@ -4,6 +4,10 @@ import { DataSource } from 'typeorm';
 import { SERVICE_NAME } from '../app/service.tokens';
 import { assertSchemaName } from '../database/schema-name';
 import { OutboxRelay } from '../messaging/events/outbox-relay';
+import { withTimeout } from './bounded';
+
+/** Longest a scrape waits for the outbox gauges' read (a busy Postgres still answers within it). */
+const OUTBOX_READ_TIMEOUT_MS = 1000;
 
 /** A counter of money, fed the integer minor units the ledger holds (see MetricsService.moneyCounter). */
 export interface MoneyCounter<L extends string> {
@@ -105,19 +109,24 @@ export class MetricsService {
           age.set({ schema: r.schema }, r.age_seconds);
         }
       })().finally(() => (reading = undefined)));
+    // Within OUTBOX_READ_TIMEOUT_MS, or the values of the last read that answered: one collect that fails
+    // or hangs fails the whole scrape in prom-client, so with Postgres down every app relaying an outbox
+    // answered /metrics with a 500, `up` went 0 for all of them (ServiceDown everywhere) and their HTTP
+    // metrics were lost just when they mattered.
+    const collectOutboxes = () => withTimeout(readOutboxes(), OUTBOX_READ_TIMEOUT_MS).catch(() => undefined);
     const backlog = new Gauge({
       name: 'outbox_backlog',
       help: 'Events written to an outbox and not yet relayed, by module schema',
       labelNames: ['schema'],
       registers: [this.registry],
-      collect: readOutboxes,
+      collect: collectOutboxes,
     });
     const age = new Gauge({
       name: 'outbox_oldest_unpublished_age_seconds',
       help: 'Age of the oldest event not yet relayed, by module schema (0 when none is pending)',
       labelNames: ['schema'],
       registers: [this.registry],
-      collect: readOutboxes,
+      collect: collectOutboxes,
     });
   }
 }

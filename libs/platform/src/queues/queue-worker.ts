@@ -3,6 +3,10 @@ import { Inject, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { LOGGER } from '../logging/logging.tokens';
+import { MetricsService } from '../metrics/metrics.service';
+
+/** Jobs that failed for good, by queue. */
+export const FAILED_JOBS_METRIC = 'bullmq_jobs_failed_total';
 
 /**
  * The base of every processor: `@Processor(queue, workerOptions) class X extends QueueWorker<JobData>`.
@@ -11,6 +15,7 @@ import { LOGGER } from '../logging/logging.tokens';
  */
 export abstract class QueueWorker<T> extends WorkerHost<Worker<T>> implements BeforeApplicationShutdown {
   @Inject(LOGGER) private readonly queueLogger!: Logger;
+  @Inject(MetricsService) private readonly queueMetrics!: MetricsService;
   private reachedRedis = false;
 
   abstract override process(job: Job<T>): Promise<unknown>;
@@ -24,6 +29,28 @@ export abstract class QueueWorker<T> extends WorkerHost<Worker<T>> implements Be
   @OnWorkerEvent('ready')
   onWorkerReady(): void {
     this.reachedRedis = true;
+    // From 0, so that the first failure is an increase Prometheus sees.
+    this.failedJobs().inc({ queue: this.worker.name }, 0);
+  }
+
+  /**
+   * A job that used up its attempts counts in bullmq_jobs_failed_total{queue}: the failed set itself stops
+   * growing once `removeOnFail` trims it (100 kept), and deliveries keep none, so an alert on its size went
+   * blind after a while of failures, or never saw any.
+   */
+  @OnWorkerEvent('failed')
+  onJobFailed(job: Job<T> | undefined, err: Error | undefined): void {
+    // BullMQ's UnrecoverableError (a delivery refused for good, 4xx) ends the job whatever attempts remain.
+    const final = err?.name === 'UnrecoverableError' || !job || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (final) this.failedJobs().inc({ queue: this.worker.name });
+  }
+
+  private failedJobs() {
+    return this.queueMetrics.counter(
+      FAILED_JOBS_METRIC,
+      'BullMQ jobs that failed for good (their last attempt), by queue',
+      ['queue'],
+    );
   }
 
   /**

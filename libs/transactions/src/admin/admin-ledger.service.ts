@@ -86,6 +86,10 @@ export class AdminLedgerService {
       currency: original.currency as Currency,
       reference: body.reference ?? `Reversal of ${original.id}`,
       reverses: original.id,
+      // A card payment's merchant and category go with its reversal, as with a merchant's refund: analytics
+      // then files the money back under groceries at Tesco, not as an anonymous 'reversal'.
+      merchant: original.merchant,
+      category: original.category,
     };
     const reversalId = timeOrderedId();
     const posted = await this.ledger.post({

@@ -58,6 +58,8 @@ export class HistoryService {
       currency: string;
       reference: string | null;
       reverses: string | null;
+      merchant?: string | null;
+      category?: string | null;
     },
   ) {
     if (!posted.createdAt) return this.get(null, posted.entryId);
@@ -69,8 +71,8 @@ export class HistoryService {
       amount: String(e.amount),
       currency: e.currency,
       reference: e.reference,
-      merchant: null,
-      category: null,
+      merchant: e.merchant ?? null,
+      category: e.category ?? null,
       reverses_id: e.reverses,
       reversed_by_id: null,
       created_at: posted.createdAt,
