@@ -34,6 +34,28 @@ describe('migrations', () => {
     await t?.cleanup();
   });
 
+  it('creates a missing database only when allowed, and otherwise refuses, naming it (production)', async () => {
+    const url = new URL(t.databaseUrl);
+    url.pathname = `/${url.pathname.slice(1)}_typo`;
+    const name = url.pathname.slice(1);
+    const admin = new DataSource({ type: 'postgres', url: t.databaseUrl });
+    await admin.initialize();
+    const present = async () =>
+      ((await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])) as unknown[]).length;
+    try {
+      await expect(ensureDatabase(url.toString(), { create: false })).rejects.toThrow(
+        `database "${name}" does not exist`,
+      );
+      expect(await present()).toBe(0);
+      await expect(ensureDatabase(url.toString())).resolves.toBe(true);
+      await expect(ensureDatabase(url.toString(), { create: false })).resolves.toBe(false);
+      expect(await present()).toBe(1);
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.destroy();
+    }
+  });
+
   /** The name of the latest migration applied. */
   const lastMigration = async () =>
     ((await ds.query(`SELECT name FROM public.migrations ORDER BY id DESC LIMIT 1`)) as { name: string }[])[0]

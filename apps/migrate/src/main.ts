@@ -22,7 +22,9 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config, 'migrate');
   const revert = process.argv.includes('--revert');
-  if (await ensureDatabase(config.databaseUrl)) logger.info('created database');
+  // In production only when asked: a mistyped DATABASE_URL would otherwise get a new, empty bank.
+  const create = config.nodeEnv !== 'production' || process.argv.includes('--create-database');
+  if (await ensureDatabase(config.databaseUrl, { create })) logger.info('created database');
   const dataSource = new DataSource(dataSourceOptions(config));
   await dataSource.initialize();
   try {

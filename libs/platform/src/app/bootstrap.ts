@@ -40,7 +40,9 @@ export async function createApp(
   config: AppConfig,
   logger: Logger,
 ): Promise<INestApplication> {
-  if (await ensureDatabase(config.databaseUrl)) logger.info('created database');
+  // Never in production: there the database is made by its operator or `migrate --create-database`.
+  if (await ensureDatabase(config.databaseUrl, { create: config.nodeEnv !== 'production' }))
+    logger.info('created database');
   const root: DynamicModule = {
     module: RootModule,
     imports: [
