@@ -729,7 +729,7 @@ describe('ledger and accounts contracts', () => {
       await expect(api().close(c.account)).resolves.toMatchObject({ status: 'closed', held: 0n });
     });
 
-    it('refuses to close an account whose expired hold may still be cleared late, until CARD_LATE_CLEARING_DAYS after it', async () => {
+    it('refuses to close an account whose expired hold may still be cleared late, until CARD_LATE_CLEARING_DAYS after it expired', async () => {
       // A hotel presents weeks later: a clearing that then found the account closed was refused for good,
       // with the merchant paid by the scheme and nothing owed in the ledger.
       const c = await card(0);
@@ -738,7 +738,14 @@ describe('ledger and accounts contracts', () => {
       await api().releaseHold({ hold_id: id, amount: null, reason: 'expired' });
       const refused = api().close(c.account);
       await expect(refused).rejects.toMatchObject({ status: 409, code: 'holds_pending' });
-      const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+      // Until CARD_LATE_CLEARING_DAYS (30) after the hold expired, as a London date.
+      const [{ until }] = (
+        await db.query(
+          `SELECT ((expires_at + interval '30 days') AT TIME ZONE 'Europe/London')::date::text AS until
+             FROM transactions.holds WHERE id = $1`,
+          [id],
+        )
+      ).rows as { until: string }[];
       await expect(refused).rejects.toMatchObject({ message: expect.stringContaining(`until ${until}`) });
       // Its clearing, late, still posts (forced): the money owed is in the ledger. Paid, the account closes.
       await expect(api().clearCard(c.clearing(300n, id))).resolves.toMatchObject({ forced: true });
@@ -751,7 +758,7 @@ describe('ledger and accounts contracts', () => {
       const old = approvedId(await api().authoriseCard(d.auth(300n)));
       await api().releaseHold({ hold_id: old, amount: null, reason: 'expired' });
       await expect(api().close(d.account)).rejects.toMatchObject({ code: 'holds_pending' });
-      await db.query(`UPDATE transactions.holds SET created_at = now() - interval '31 days' WHERE id = $1`, [
+      await db.query(`UPDATE transactions.holds SET expires_at = now() - interval '31 days' WHERE id = $1`, [
         old,
       ]);
       await expect(api().close(d.account)).resolves.toMatchObject({ status: 'closed' });
@@ -926,6 +933,39 @@ describe('ledger and accounts contracts', () => {
       ]);
       expect(cleared).toMatchObject({ replayed: false });
       expect(await state(c.account)).toEqual({ balance: 3300n, held: 0n, available: 3300n });
+      await expect(verify()).resolves.toMatchObject({ ok: true });
+    });
+
+    it('releases once per network id: copies at once and repeats get the first outcome, another hold or amount 422', async () => {
+      const c = await card(5000);
+      const id = approvedId(await api().authoriseCard(c.auth(3000n)));
+      const once = {
+        hold_id: id,
+        amount: 500n,
+        reason: 'reversed' as const,
+        network_transaction_id: `rev-${randomUUID()}`,
+      };
+      const copies = await Promise.all(Array.from({ length: 5 }, () => api().releaseHold(once)));
+      expect(copies).toEqual(copies.map(() => ({ status: 'active', remaining: 2500n, released: 500n })));
+      // Later, after more was released without an id: still the first outcome, nothing more given back.
+      await api().releaseHold({ hold_id: id, amount: 1000n, reason: 'reversed' });
+      await expect(api().releaseHold(once)).resolves.toEqual({
+        status: 'active',
+        remaining: 2500n,
+        released: 500n,
+      });
+      expect(await state(c.account)).toEqual({ balance: 5000n, held: 1500n, available: 3500n });
+      const other = approvedId(await api().authoriseCard(c.auth(100n)));
+      for (const reused of [
+        { ...once, amount: 400n },
+        { ...once, hold_id: other },
+      ]) {
+        await expect(api().releaseHold(reused)).rejects.toMatchObject({
+          status: 422,
+          code: 'idempotency_key_reused',
+        });
+      }
+      expect(await state(c.account)).toEqual({ balance: 5000n, held: 1600n, available: 3400n });
       await expect(verify()).resolves.toMatchObject({ ok: true });
     });
 

@@ -11,7 +11,8 @@
 -- than the clearing still to come. The id is claimed in transactions.hold_releases before anything moves;
 -- a repeat returns the first release's outcome (status, remaining, released as they were then), and the
 -- id claimed for another hold or another amount returns status 'key_reused' and changes nothing. Without
--- an id (a full reversal, an expiry) nothing is recorded: releasing all that remains twice is harmless.
+-- an id (an expiry, a full reversal sent without one) nothing is recorded: releasing all that remains
+-- twice is harmless.
 CREATE OR REPLACE FUNCTION transactions.release_hold(
   p_hold_id uuid, p_amount bigint, p_reason text, p_network_transaction_id text DEFAULT NULL,
   OUT status text, OUT remaining bigint, OUT released bigint, OUT accounts jsonb

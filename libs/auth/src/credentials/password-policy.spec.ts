@@ -35,5 +35,7 @@ describe('password policy', () => {
       .map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0))
       .join('');
     expect(problem(`my ${fullWidth} pass`)).toBe('password must not contain the e-mail');
+    // Mathematical bold capital A folds to a capital: lowered after folding.
+    expect(problem('my 𝐀lice@example.com pass')).toBe('password must not contain the e-mail');
   });
 });

@@ -1,4 +1,4 @@
-import { AppError } from '@protobank/platform';
+import { AppError, normaliseEmail } from '@protobank/platform';
 import { COMMON_MIN_LENGTH, isCommonPassword } from './common-passwords';
 
 export const MIN_PASSWORD_LENGTH = COMMON_MIN_LENGTH;
@@ -21,7 +21,8 @@ export function assertPasswordPolicy(password: string, email: string): void {
   if (new Set(characters).size < MIN_DISTINCT_CHARACTERS)
     throw weak(`password must use at least ${MIN_DISTINCT_CHARACTERS} different characters`);
   const lower = password.toLowerCase();
-  if (lower.normalize('NFKC').includes(email.normalize('NFKC').trim().toLowerCase()))
+  // Folded first, lowered after: a letter NFKC turns into a capital (mathematical bold 𝐀) is lowered too.
+  if (password.normalize('NFKC').toLowerCase().includes(normaliseEmail(email)))
     throw weak('password must not contain the e-mail');
   if (isCommonPassword(lower)) throw weak('password is one of the most common passwords');
 }

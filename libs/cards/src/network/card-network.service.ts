@@ -318,8 +318,8 @@ export class CardNetworkService {
 
   /**
    * The cards side of a clearing the ledger posted: the authorisation marked cleared (or a forced post's
-   * row made) and card.cleared in the outbox, both only when the row changes, so that a retry, or the
-   * sweep's reconcile pass after the network's own retry, tells the customer once.
+   * row made) and card.cleared in the outbox, for an authorisation only when its row changes, so that a
+   * retry, or the sweep's reconcile pass after the network's own retry, tells the customer once.
    */
   private async recordClearing(
     m: EntityManager,
@@ -364,7 +364,10 @@ export class CardNetworkService {
         ],
       )) as unknown[];
     }
-    if (changed.length === 0) return false;
+    // An authorisation already marked with this clearing was told of it. A forced post's row may be refused
+    // (its network id is an authorisation's too) while the money moved all the same: it is told anyway,
+    // once, as once() records a clearing once.
+    if (changed.length === 0 && target.authorisation) return false;
     await this.outbox.add(
       m,
       'cards',

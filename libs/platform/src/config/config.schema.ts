@@ -418,7 +418,7 @@ export const CONFIG_SCHEMA = {
     min: 1,
     max: 180,
     default: '30',
-    doc: 'Days after an authorisation its clearing may still come once its hold has expired (merchants such as hotels present late): until then its account cannot be closed (409 holds_pending), so the late clearing still has an account to post to.',
+    doc: 'Days after a hold expired unclaimed during which its clearing may still come (merchants such as hotels present late): until then its account cannot be closed (409 holds_pending), so the late clearing still has an account to post to.',
   },
   CARD_HOLD_EXPIRY_SWEEP_SECONDS: {
     kind: 'int',

@@ -46,9 +46,13 @@ interface Decision {
   after: StaffActionDraft['after'];
 }
 
-/** A hold h on account $1 that expired unclaimed within $2 days of its authorisation: its clearing may come. */
+/**
+ * A hold h on account $1 that expired unclaimed less than $2 days ago: its clearing may still come.
+ * Counted from its expiry, not its authorisation, so that CARD_HOLD_EXPIRY_DAYS (cards' setting, up to 31)
+ * cannot use the window up before the hold has even expired.
+ */
 const LATE_CLEARING_POSSIBLE = `h.account_id = $1 AND h.status = 'expired' AND h.transaction_id IS NULL
-  AND h.created_at > clock_timestamp() - make_interval(days => $2::int)`;
+  AND h.expires_at > clock_timestamp() - make_interval(days => $2::int)`;
 
 /**
  * The ledger side of customer accounts, served to the accounts module through TRANSACTIONS_API:
@@ -142,9 +146,9 @@ export class LedgerAccountsService implements TransactionsApi {
 
   /**
    * Only an empty account closes: no balance, and no card hold whose clearing could still come: none
-   * active, and none expired within CARD_LATE_CLEARING_DAYS of its authorisation (a hotel or car hire
-   * presents late; a clearing then found the account closed and was refused for good, the merchant paid
-   * by the scheme and nothing owed in the ledger). A reversed hold is the merchant saying no clearing.
+   * active, and none that expired less than CARD_LATE_CLEARING_DAYS ago (a hotel or car hire presents
+   * late; a clearing then found the account closed and was refused for good, the merchant paid by the
+   * scheme and nothing owed in the ledger). A reversed hold is the merchant saying no clearing.
    */
   close(accountId: string) {
     return this.change(
@@ -314,6 +318,7 @@ export class LedgerAccountsService implements TransactionsApi {
     set: string,
     params: unknown[],
     allowed: string,
+    attempt = 1,
   ): Promise<LedgerAccountState> {
     const [rows] = (await this.dataSource.query(
       `UPDATE transactions.ledger_accounts SET ${set}, version = version + 1, updated_at = clock_timestamp()
@@ -338,9 +343,9 @@ export class LedgerAccountsService implements TransactionsApi {
       throw AppError.conflict('balance_not_zero', 'Only an account with a zero balance can be closed');
     }
     const [late] = (await this.dataSource.query(
-      `SELECT (max(h.created_at) + make_interval(days => $2::int))::date::text AS until
+      `SELECT ((max(h.expires_at) + make_interval(days => $2::int)) AT TIME ZONE $3)::date::text AS until
          FROM transactions.holds h WHERE ${LATE_CLEARING_POSSIBLE}`,
-      [accountId, this.config.cardLateClearingDays],
+      [accountId, this.config.cardLateClearingDays, this.config.bankTimeZone],
     )) as { until: string | null }[];
     if (late?.until) {
       throw AppError.conflict(
@@ -348,6 +353,9 @@ export class LedgerAccountsService implements TransactionsApi {
         `A card payment whose hold expired may still be charged until ${late.until}: the account can be closed after that`,
       );
     }
-    throw AppError.conflict('balance_not_zero', 'Only an account with a zero balance can be closed');
+    // Nothing stands in the way any more (a late-clearing window ended, a payment in and out meanwhile):
+    // try again, a few times at most.
+    if (attempt < 3) return this.change(accountId, set, params, allowed, attempt + 1);
+    throw new AppError(409, 'try_again', 'The account changed while it was being closed; try again');
   }
 }
