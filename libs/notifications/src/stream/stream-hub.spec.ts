@@ -233,6 +233,26 @@ describe('StreamHub', () => {
     expect(gone.chunks).toEqual([]);
   });
 
+  it("answers a replay's session check, ending a stream whose session ended, and failing closed without Redis", async () => {
+    const hub = hubWith(5);
+    const [live, ended, unreachable] = [new FakeResponse(), new FakeResponse(), new FakeResponse()];
+    const a = hub.attach('alice', 's1', expiry(), live as unknown as ServerResponse, { hold: true })!;
+    const b = hub.attach('bob', 'gone', expiry(), ended as unknown as ServerResponse, { hold: true })!;
+    expect(await hub.stillLive(a)).toBe(true);
+    expect(live.chunks).toEqual([]);
+    expect(await hub.stillLive(b)).toBe(false); // logged out during its replay
+    expect(ended.chunks.join('')).toContain('"reason":"session_ended"');
+    const c = hub.attach('carol', 's3', expiry(), unreachable as unknown as ServerResponse, { hold: true })!;
+    sessions.down = true;
+    try {
+      expect(await hub.stillLive(c)).toBe(false);
+    } finally {
+      sessions.down = false;
+    }
+    expect(unreachable.chunks.join('')).toContain('"reason":"unavailable"');
+    void hub.beforeApplicationShutdown();
+  });
+
   it('ends every stream on shutdown, and any that opens after', async () => {
     const hub = hubWith(5);
     const open = new FakeResponse();

@@ -131,6 +131,25 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
     return client;
   }
 
+  /**
+   * Whether the stream's session still stands, asked of Redis: a replay asks before each page and before
+   * its release, as a push asks before each write, so a logout during a long replay stops it. A stream
+   * whose session ended is ended (`session_ended`); without Redis it fails closed (`unavailable`: the
+   * client reconnects with Last-Event-ID and misses nothing).
+   */
+  async stillLive(client: StreamClient): Promise<boolean> {
+    if (!this.isOpen(client)) return false;
+    let alive: number | undefined;
+    try {
+      alive = await this.redis.client.exists(sessionKey(client.sessionId));
+    } catch (err) {
+      this.logger.debug({ err }, 'stream could not check its session during a replay');
+    }
+    if (alive) return this.isOpen(client);
+    this.close(client, alive === 0 ? 'session_ended' : 'unavailable');
+    return false;
+  }
+
   /** Writes what arrived while `client` was held, in arrival order, and sends the rest as it comes. */
   release(client: StreamClient): void {
     const held = client.held ?? [];

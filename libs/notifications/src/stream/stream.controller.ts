@@ -102,8 +102,9 @@ export class StreamController {
       let after = lastEventId;
       let replayed = 0;
       for (;;) {
-        // The client may have gone (destroyed) or the stream ended (writableEnded) meanwhile: stop reading.
-        if (raw.destroyed || raw.writableEnded) return;
+        // The client may have gone (destroyed) or the stream ended (writableEnded) meanwhile, or its
+        // session ended (a logout elsewhere): stop reading.
+        if (raw.destroyed || raw.writableEnded || !(await this.hub.stillLive(client))) return;
         const page = await this.notifications.since(caller.user_id, after, REPLAY_PAGE);
         for (const n of page) {
           if (raw.destroyed || raw.writableEnded) return;
@@ -125,7 +126,7 @@ export class StreamController {
           break;
         }
       }
-      this.hub.release(client);
+      if (await this.hub.stillLive(client)) this.hub.release(client);
     } catch {
       // The response has started: no error body can follow. The client reconnects and asks again.
       raw.destroy();
