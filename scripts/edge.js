@@ -125,28 +125,56 @@ function proxy(req, res, target, requestId) {
     .filter(Boolean)
     .join(', ');
   headers['x-forwarded-proto'] = 'http';
-  // req.url is a path (checked by the caller), so the upstream is always `target`, never a host of the client's choosing.
-  const upstream = http.request(
-    `${target}${req.url}`,
-    { method: req.method, headers, agent: wantsStream(req) ? streamAgent : agent },
-    (up) => {
-      const out = { ...up.headers };
-      for (const h of HOP_BY_HOP) delete out[h];
-      res.writeHead(up.statusCode, out);
-      up.pipe(res);
-    },
-  );
+  const stream = wantsStream(req);
+  // What was sent upstream so far, so that a request that met a pooled socket the service had just closed
+  // (its keep-alive ended as the edge reused it: ECONNRESET before any answer) can go again, once, on a
+  // fresh connection. Nothing reached the service then; past RETRY_BODY_MAX bytes it is a 502 as before.
+  const sent = [];
+  let sentBytes = 0;
+  let current;
+  const send = (attempt) => {
+    // req.url is a path (checked by the caller), so the upstream is always `target`, never a host of the client's choosing.
+    const upstream = http.request(
+      `${target}${req.url}`,
+      { method: req.method, headers, agent: stream || attempt > 1 ? streamAgent : agent },
+      (up) => {
+        const out = { ...up.headers };
+        for (const h of HOP_BY_HOP) delete out[h];
+        res.writeHead(up.statusCode, out);
+        up.pipe(res);
+      },
+    );
+    current = upstream;
+    upstream.on('error', (err) => {
+      if (current !== upstream) return;
+      const stale = attempt === 1 && upstream.reusedSocket && err.code === 'ECONNRESET';
+      if (stale && !res.headersSent && sentBytes <= RETRY_BODY_MAX) {
+        req.unpipe(upstream);
+        const again = send(2);
+        for (const chunk of sent) again.write(chunk);
+        if (req.readableEnded) again.end();
+        else req.pipe(again);
+        return;
+      }
+      if (res.headersSent) return res.destroy(err);
+      sendError(res, 502, 'bad_gateway', 'The service behind this path is unavailable', requestId);
+    });
+    return upstream;
+  };
+  req.on('data', (chunk) => {
+    sentBytes += chunk.length;
+    if (sentBytes <= RETRY_BODY_MAX) sent.push(chunk);
+  });
   // A client that goes away takes its upstream request with it (an event stream would otherwise live on
   // in the service until its token expires).
   res.on('close', () => {
-    if (!res.writableFinished) upstream.destroy();
+    if (!res.writableFinished) current.destroy();
   });
-  upstream.on('error', (err) => {
-    if (res.headersSent) return res.destroy(err);
-    sendError(res, 502, 'bad_gateway', 'The service behind this path is unavailable', requestId);
-  });
-  req.pipe(upstream);
+  req.pipe(send(1));
 }
+
+/** Largest request body the edge keeps to send again after a stale pooled connection (the apps' 1 MB). */
+const RETRY_BODY_MAX = 1024 * 1024;
 
 // The apps' defaults (HTTP_REQUEST_TIMEOUT_MS, HTTP_HEADERS_TIMEOUT_MS in config.schema.ts).
 const REQUEST_TIMEOUT_MS = 30000;
