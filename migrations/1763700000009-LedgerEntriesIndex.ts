@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { createIndexConcurrently } from './concurrent-index';
 
 /**
  * The (created_at, id) index on the ledger's entries that analytics' rebuild pages through
@@ -10,15 +11,11 @@ export class LedgerEntriesIndex1763700000009 implements MigrationInterface {
   transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
-    // A concurrent build that failed halfway leaves an invalid index behind: start again from nothing.
-    const [invalid] = (await q.query(
-      `SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-        WHERE c.relname = 'entries_created_idx' AND c.relnamespace = 'transactions'::regnamespace
-          AND NOT i.indisvalid`,
-    )) as unknown[];
-    if (invalid) await q.query(`DROP INDEX CONCURRENTLY transactions.entries_created_idx`);
-    await q.query(
-      `CREATE INDEX CONCURRENTLY IF NOT EXISTS entries_created_idx ON transactions.entries (created_at, id)`,
+    await createIndexConcurrently(
+      q,
+      'transactions',
+      'entries_created_idx',
+      'transactions.entries (created_at, id)',
     );
   }
 

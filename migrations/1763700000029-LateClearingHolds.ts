@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { createIndexConcurrently } from './concurrent-index';
 
 /**
  * An account's holds that expired unclaimed, by expiry: closing an account asks whether a late clearing
@@ -11,16 +12,11 @@ export class LateClearingHolds1763700000029 implements MigrationInterface {
   transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
-    // A concurrent build that failed halfway leaves an invalid index behind: start again from nothing.
-    const [invalid] = (await q.query(
-      `SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-        WHERE c.relname = 'holds_late_clearing_idx' AND c.relnamespace = 'transactions'::regnamespace
-          AND NOT i.indisvalid`,
-    )) as unknown[];
-    if (invalid) await q.query(`DROP INDEX CONCURRENTLY transactions.holds_late_clearing_idx`);
-    await q.query(
-      `CREATE INDEX CONCURRENTLY IF NOT EXISTS holds_late_clearing_idx ON transactions.holds (account_id, expires_at)
-        WHERE status = 'expired' AND transaction_id IS NULL`,
+    await createIndexConcurrently(
+      q,
+      'transactions',
+      'holds_late_clearing_idx',
+      `transactions.holds (account_id, expires_at) WHERE status = 'expired' AND transaction_id IS NULL`,
     );
   }
 
