@@ -477,12 +477,15 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
     });
 
     describe('failed deliveries', () => {
+      /** Delivery jobs failed for good, as the notifications app's /metrics counts them. */
+      const failedForGood = async () =>
+        metricValue(
+          await scrapeMetrics(get().t, get().kind === 'split' ? get().services.notifications : get().baseUrl),
+          'bullmq_jobs_failed_total',
+          { queue: 'notification-deliveries' },
+        );
+
       it('retries with backoff, then lists the failure for staff, who can retry it', async () => {
-        const metricsUrl = get().kind === 'split' ? get().services.notifications : get().baseUrl;
-        const failedForGood = async () =>
-          metricValue(await scrapeMetrics(get().t, metricsUrl), 'bullmq_jobs_failed_total', {
-            queue: 'notification-deliveries',
-          });
         const before = await failedForGood();
         const dave = await namedCustomer('notify.dave', 'Dave Brown', '+447700900999');
         await http()
@@ -580,11 +583,6 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
       });
 
       it('fails at once on a permanent refusal (4xx), without retrying, counted as a job failed for good', async () => {
-        const metricsUrl = get().kind === 'split' ? get().services.notifications : get().baseUrl;
-        const failedForGood = async () =>
-          metricValue(await scrapeMetrics(get().t, metricsUrl), 'bullmq_jobs_failed_total', {
-            queue: 'notification-deliveries',
-          });
         const before = await failedForGood();
         const erin = await verifiedCustomer(get(), admin, 'notify.erin');
         await http()

@@ -63,6 +63,26 @@ export function paymentsScenarios(get: () => Running) {
         { outcome, currency: 'GBP' },
       );
     const runDue = () => http().post('/admin/payments/run-due').set(bearer(admin.token)).expect(200);
+    /** An order's first payment once a sweep has refused it for funds (retrying). */
+    const firstRefusal = (who: Actor, orderId: string) =>
+      eventually(
+        async () => {
+          const [x] = await orderPayments(who, orderId);
+          return x?.status === 'retrying' ? x : undefined;
+        },
+        60_000,
+        'the first refusal',
+      );
+    /** Brings each of a payment's PAYMENT_RETRY_ATTEMPTS (3) retries due, and runs a sweep for it. */
+    const retryUntilSpent = async (paymentId: string) => {
+      for (let i = 0; i < 3; i++) {
+        await db.query(
+          `UPDATE payments.payments SET next_attempt_at = now() - interval '1 second' WHERE id = $1`,
+          [paymentId],
+        );
+        await runDue();
+      }
+    };
     const scheduledPayment = (who: Actor, id: string) =>
       http().get(`/scheduled-payments/${id}`).set(bearer(who.token)).expect(200);
     const orderPayments = async (who: Actor, id: string) =>
@@ -447,27 +467,14 @@ export function paymentsScenarios(get: () => Running) {
           frequency: 'weekly',
           start_date: today(),
         }).expect(201);
-        const first = await eventually(
-          async () => {
-            const [x] = await orderPayments(carol, order.body.id);
-            return x?.status === 'retrying' ? x : undefined;
-          },
-          60_000,
-          'the first refusal',
-        );
+        const first = await firstRefusal(carol, order.body.id);
         expect(first).toMatchObject({
           attempts: 1,
           failure_reason: 'insufficient_funds',
           transaction_id: null,
         });
         // Three retries (PAYMENT_RETRY_ATTEMPTS): each time the retry comes due, a sweep tries again.
-        for (let i = 0; i < 3; i++) {
-          await db.query(
-            `UPDATE payments.payments SET next_attempt_at = now() - interval '1 second' WHERE id = $1`,
-            [first.id],
-          );
-          await runDue();
-        }
+        await retryUntilSpent(first.id);
         // Three attempts to retry and one failure, of 50.00 each.
         expect((await paymentsAmount('retrying')) - retryingBefore).toBeGreaterThanOrEqual(15000);
         expect((await paymentsAmount('failed')) - failedBefore).toBeGreaterThanOrEqual(5000);
@@ -530,21 +537,7 @@ export function paymentsScenarios(get: () => Running) {
         await db.query(`UPDATE payments.standing_orders SET consecutive_failures = 2 WHERE id = $1`, [
           order.body.id,
         ]);
-        const first = await eventually(
-          async () => {
-            const [x] = await orderPayments(dora, order.body.id);
-            return x?.status === 'retrying' ? x : undefined;
-          },
-          60_000,
-          'the first refusal',
-        );
-        for (let i = 0; i < 3; i++) {
-          await db.query(
-            `UPDATE payments.payments SET next_attempt_at = now() - interval '1 second' WHERE id = $1`,
-            [first.id],
-          );
-          await runDue();
-        }
+        await retryUntilSpent((await firstRefusal(dora, order.body.id)).id);
         expect((await orderPayments(dora, order.body.id)).map((x) => x.status)).toEqual(['failed']);
         const after = await http()
           .get(`/standing-orders/${order.body.id}`)
