@@ -88,24 +88,73 @@ function runLogged(cmd, args, logFile, opts = {}) {
 
 const dockerAnswers = () => spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 15000 }).status === 0;
 
-/** Starts dockerd (overlay2, pidfile and log under <cache>/dockerd) unless an engine answers already. */
+/** The command name of a live process, or undefined when none has that pid. */
+function processName(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A pidfile left by an engine that did not stop cleanly (a machine's session ends by killing it) names a
+ * pid that another process may hold by now: dockerd then refuses to start ("pid file found"), and its
+ * managed containerd takes that process for itself and dockerd gives up after 20 s ("timeout waiting for
+ * containerd to start"). Both were reproduced here; both files go when their pid is not `name`.
+ * Answers the pid of a live `name` found in the file, if any.
+ */
+function clearStalePidfile(file, name) {
+  let pid;
+  try {
+    pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+  } catch {
+    return undefined;
+  }
+  if (Number.isInteger(pid) && pid > 0 && processName(pid) === name) return pid;
+  fs.rmSync(file, { force: true });
+  log(`removed the stale ${file} (pid ${pid} is not ${name})`);
+  return undefined;
+}
+
+const logTail = (file, lines = 20) =>
+  fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : '';
+
+/**
+ * Starts dockerd (overlay2, pidfile and log under <cache>/dockerd) unless an engine answers already, or
+ * waits for the one the pidfile names if it is still starting. Fails at once, with the log's tail, when
+ * the engine exits; otherwise after DOCKERD_START_TIMEOUT_S (120).
+ */
 async function ensureDockerd() {
   if (dockerAnswers()) return 'already running';
   const dir = path.join(CACHE, 'dockerd');
   fs.mkdirSync(dir, { recursive: true });
   const pidfile = path.join(dir, 'dockerd.pid');
-  const out = fs.openSync(path.join(dir, 'dockerd.log'), 'a');
-  const child = spawn('dockerd', ['--storage-driver', 'overlay2', '--pidfile', pidfile], {
-    detached: true,
-    stdio: ['ignore', out, out],
-  });
-  child.unref();
-  fs.closeSync(out);
-  for (let i = 0; i < 60; i++) {
-    await new Promise((r) => setTimeout(r, 1000));
-    if (dockerAnswers()) return `started (pid ${child.pid}, log ${dir}/dockerd.log)`;
+  const logFile = path.join(dir, 'dockerd.log');
+  let pid = clearStalePidfile(pidfile, 'dockerd');
+  let exited;
+  if (pid === undefined) {
+    // dockerd's default exec-root; its containerd is started only when this pid is not a containerd
+    clearStalePidfile('/var/run/docker/containerd/containerd.pid', 'containerd');
+    const out = fs.openSync(logFile, 'a');
+    const child = spawn('dockerd', ['--storage-driver', 'overlay2', '--pidfile', pidfile], {
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
+    child.on('exit', (code, signal) => (exited = code ?? signal));
+    child.unref();
+    fs.closeSync(out);
+    pid = child.pid;
   }
-  throw new Error(`dockerd did not answer within 60 s: see ${dir}/dockerd.log`);
+  const limit = Number(process.env.DOCKERD_START_TIMEOUT_S || 120);
+  for (let i = 0; i < limit; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    if (dockerAnswers()) return `started (pid ${pid}, log ${logFile})`;
+    if (exited !== undefined || processName(pid) === undefined) {
+      throw new Error(`dockerd (pid ${pid}) exited (${exited ?? 'gone'}); ${logFile}:\n${logTail(logFile)}`);
+    }
+  }
+  throw new Error(`dockerd (pid ${pid}) did not answer within ${limit} s; ${logFile}:\n${logTail(logFile)}`);
 }
 
 /** The Debian mirror apt is configured with (deb822 .sources or sources.list); DEBIAN_MIRROR overrides. */
