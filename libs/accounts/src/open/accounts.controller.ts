@@ -91,7 +91,7 @@ export class AccountsController {
   @ApiOperation({
     summary: 'Statement for a period: opening balance, transactions with running balance, closing balance',
     description:
-      "JSON by default; CSV with `Accept: text/csv`. Dates are bank days (BANK_TIME_ZONE); a date `to` includes its day, a date-time `to` is exclusive. Lines' times are UTC instants.",
+      "JSON by default; CSV with `Accept: text/csv`. Dates are bank days (BANK_TIME_ZONE); a date `to` includes its day, a date-time `to` is exclusive. In CSV each line's `date` is its bank day and `time` its UTC instant; JSON lines carry the instant (`created_at`).",
   })
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({ type: StatementDto })
@@ -114,7 +114,7 @@ export class AccountsController {
     const name = `statement-${statement.account_number}-${first}-${last}.csv`;
     void res.header('Content-Type', 'text/csv; charset=utf-8');
     void res.header('Content-Disposition', `attachment; filename="${name}"`);
-    return statementCsv(statement);
+    return statementCsv(statement, zone);
   }
 
   @Post(':id/close')

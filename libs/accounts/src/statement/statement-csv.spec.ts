@@ -21,30 +21,44 @@ const base: StatementView = {
   ],
 };
 
+const LONDON = 'Europe/London';
+
 describe('statement CSV', () => {
   it('writes opening, each line with its running balance, closing, as exact decimals', () => {
-    expect(statementCsv(base).split('\r\n')).toEqual([
-      'date,transaction_id,kind,reference,amount,balance,currency',
-      '2026-11-01T00:00:00.000Z,,opening_balance,,,100.00,GBP',
-      '2026-11-02T10:00:00.000Z,t1,transfer,"Rent, ""Nov""",-25.50,74.50,GBP',
-      '2026-12-01T00:00:00.000Z,,closing_balance,,,74.50,GBP',
+    expect(statementCsv(base, LONDON).split('\r\n')).toEqual([
+      'date,time,transaction_id,kind,reference,amount,balance,currency',
+      '2026-11-01,2026-11-01T00:00:00.000Z,,opening_balance,,,100.00,GBP',
+      '2026-11-02,2026-11-02T10:00:00.000Z,t1,transfer,"Rent, ""Nov""",-25.50,74.50,GBP',
+      '2026-11-30,2026-12-01T00:00:00.000Z,,closing_balance,,,74.50,GBP',
       '',
     ]);
   });
 
-  it('writes JPY with no decimals', () => {
-    const csv = statementCsv({
+  it("dates each line by its bank day: 00:30 on 1 July in London is July's, not 30 June's", () => {
+    const july: StatementView = {
       ...base,
-      currency: 'JPY',
-      opening_balance: 2550,
-      closing_balance: 2550,
-      entries: [],
-    });
+      from: '2026-06-30T23:00:00.000Z',
+      to: '2026-07-31T23:00:00.000Z',
+      entries: [{ ...base.entries[0], created_at: '2026-06-30T23:30:00.000Z' }],
+    };
+    const [, opening, line, closing] = statementCsv(july, LONDON).split('\r\n');
+    expect(opening.startsWith('2026-07-01,2026-06-30T23:00:00.000Z,,opening_balance,')).toBe(true);
+    expect(line.startsWith('2026-07-01,2026-06-30T23:30:00.000Z,t1,')).toBe(true);
+    expect(closing.startsWith('2026-07-31,2026-07-31T23:00:00.000Z,,closing_balance,')).toBe(true);
+    // The same instant, for a bank whose day is UTC's, falls on 30 June.
+    expect(statementCsv(july, 'UTC').split('\r\n')[2].startsWith('2026-06-30,')).toBe(true);
+  });
+
+  it('writes JPY with no decimals', () => {
+    const csv = statementCsv(
+      { ...base, currency: 'JPY', opening_balance: 2550, closing_balance: 2550, entries: [] },
+      LONDON,
+    );
     expect(csv).toContain(',opening_balance,,,2550,JPY');
   });
 
   it('defuses formulas in references', () => {
-    const csv = statementCsv({ ...base, entries: [{ ...base.entries[0], reference: '=HYPERLINK("x")' }] });
-    expect(csv).toContain(`"'=HYPERLINK(""x"")"`);
+    const entries = [{ ...base.entries[0], reference: '=HYPERLINK("x")' }];
+    expect(statementCsv({ ...base, entries }, LONDON)).toContain(`"'=HYPERLINK(""x"")"`);
   });
 });

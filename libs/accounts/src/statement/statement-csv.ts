@@ -1,5 +1,5 @@
 import { formatMinorUnits, type Currency } from '@protobank/contracts';
-import { csvCell, csvDocument } from '@protobank/platform';
+import { csvCell, csvDocument, todayIn } from '@protobank/platform';
 
 export interface StatementView {
   account_id: string;
@@ -22,16 +22,22 @@ export interface StatementView {
 
 /**
  * RFC 4180 CSV: an opening-balance line, one line per transaction with the running balance, a
- * closing-balance line. Amounts are exact decimals written from the integer minor units.
+ * closing-balance line. Amounts are exact decimals written from the integer minor units. `date` is the
+ * bank day (in `timeZone`, BANK_TIME_ZONE) a line falls on, as the JSON's period reads dates: a payment at
+ * 00:30 on 1 July in London is July's, though its UTC instant (`time`) is 30 June. The opening line is the
+ * period's first day and the closing line its last (`to` is exclusive).
  */
-export function statementCsv(s: StatementView): string {
+export function statementCsv(s: StatementView, timeZone: string): string {
   const currency = s.currency as Currency;
   const money = (n: number) => formatMinorUnits(n, currency);
+  const day = (instant: string, offsetMs = 0) =>
+    todayIn(timeZone, new Date(new Date(instant).getTime() + offsetMs));
   const lines = [
-    'date,transaction_id,kind,reference,amount,balance,currency',
-    [s.from, '', 'opening_balance', '', '', money(s.opening_balance), s.currency].join(','),
+    'date,time,transaction_id,kind,reference,amount,balance,currency',
+    [day(s.from), s.from, '', 'opening_balance', '', '', money(s.opening_balance), s.currency].join(','),
     ...s.entries.map((e) =>
       [
+        day(e.created_at),
         e.created_at,
         e.transaction_id,
         e.kind,
@@ -41,7 +47,7 @@ export function statementCsv(s: StatementView): string {
         s.currency,
       ].join(','),
     ),
-    [s.to, '', 'closing_balance', '', '', money(s.closing_balance), s.currency].join(','),
+    [day(s.to, -1), s.to, '', 'closing_balance', '', '', money(s.closing_balance), s.currency].join(','),
   ];
   return csvDocument(lines);
 }
