@@ -82,7 +82,8 @@ async function exercise(running: Running, admin: Actor, round: number): Promise<
   const network = (path: string, body: unknown) => {
     const raw = JSON.stringify(body);
     const t = Math.floor(Date.now() / 1000);
-    const sig = `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${raw}`).digest('hex')}`;
+    const mac = createHmac('sha256', secret).update(`${t}.POST /card-network/${path}.${raw}`);
+    const sig = `t=${t},v2=${mac.digest('hex')}`;
     return http()
       .post(`/card-network/${path}`)
       .set('Content-Type', 'application/json')

@@ -49,10 +49,10 @@ const say = (line) => process.stdout.write(`${line}\n`);
 const runs = scratchRuns('cards');
 const stopped = () => runs.interrupted;
 
-/** The network's signature header over exactly `payload` (see libs/cards/src/network/signature.ts). */
-function sign(secret, payload) {
+/** The network's signature header over POST `path` with exactly `payload` (libs/cards/src/network/signature.ts). */
+function sign(secret, path, payload) {
   const t = Math.floor(Date.now() / 1000);
-  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${payload}`).digest('hex')}`;
+  return `t=${t},v2=${createHmac('sha256', secret).update(`${t}.POST ${path}.${payload}`).digest('hex')}`;
 }
 
 /** Customers with their funded accounts, each with a card on its first account (number, expiry, CVC). */
@@ -101,7 +101,7 @@ function authorisations(api, cards, secret) {
     });
     return api.request('POST', '/card-network/authorisations', {
       payload,
-      headers: { 'x-card-network-signature': sign(secret, payload) },
+      headers: { 'x-card-network-signature': sign(secret, '/card-network/authorisations', payload) },
     });
   };
 }

@@ -49,9 +49,9 @@ const ERROR_KEYS = ['code', 'details', 'message', 'request_id', 'status'];
 const ntx = () => `NTX-${randomUUID()}`;
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 
-/** The X-Card-Network-Signature of `raw` under `secret` at `t` (unix seconds). */
-const signature = (secret: string, raw: string, t = Math.floor(Date.now() / 1000)) =>
-  `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${raw}`).digest('hex')}`;
+/** The X-Card-Network-Signature of POST /card-network/<route> with `raw` under `secret` at `t` (unix seconds). */
+const signature = (secret: string, route: string, raw: string, t = Math.floor(Date.now() / 1000)) =>
+  `t=${t},v2=${createHmac('sha256', secret).update(`${t}.POST /card-network/${route}.${raw}`).digest('hex')}`;
 
 export function cardNetworkScenarios(get: () => Running) {
   describe('card network', () => {
@@ -69,7 +69,7 @@ export function cardNetworkScenarios(get: () => Running) {
     const network = (path: string, body: unknown, sig?: string | null) => {
       const raw = typeof body === 'string' ? body : JSON.stringify(body);
       const req = http().post(`/card-network/${path}`).set('Content-Type', 'application/json');
-      if (sig !== null) req.set('X-Card-Network-Signature', sig ?? signature(secret(), raw));
+      if (sig !== null) req.set('X-Card-Network-Signature', sig ?? signature(secret(), path, raw));
       return req.send(raw);
     };
     const authorisation = (card: Card, over: Record<string, unknown> = {}) => ({
@@ -1038,13 +1038,13 @@ export function cardNetworkScenarios(get: () => Running) {
       const body = authorisation(w.card);
       const raw = JSON.stringify(body);
       const now = Math.floor(Date.now() / 1000);
-      const good = signature(secret(), raw);
-      const wrongSecret = signature(`${secret()}-old`, raw);
+      const good = signature(secret(), 'authorisations', raw);
+      const wrongSecret = signature(`${secret()}-old`, 'authorisations', raw);
       const bad: [string, string | null, Record<string, string>?][] = [
         ['missing', null],
         ['wrong secret', wrongSecret],
-        ['stale', signature(secret(), raw, now - 301)],
-        ['from the future', signature(secret(), raw, now + 400)],
+        ['stale', signature(secret(), 'authorisations', raw, now - 301)],
+        ['from the future', signature(secret(), 'authorisations', raw, now + 400)],
         ['body changed after signing', good],
         ['malformed', 'sha256=deadbeef'],
         ['no timestamp', good.replace(/^t=\d+,/, '')],
@@ -1065,19 +1065,33 @@ export function cardNetworkScenarios(get: () => Running) {
         expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
       }
       // A replay of a good request after five minutes is stale too.
-      await network('authorisations', body, signature(secret(), raw, now - 600)).expect(401);
+      await network('authorisations', body, signature(secret(), 'authorisations', raw, now - 600)).expect(
+        401,
+      );
       // The other routes are signed as well.
       for (const path of ['clearings', 'reversals', 'refunds']) {
         const payload = { authorisation_id: randomUUID(), network_transaction_id: ntx(), amount: 1 };
         const res = await network(path, payload, null).set(bearer(w.who.token)).expect(401);
         expect(res.body.code).toBe('invalid_signature');
-        await network(path, payload, signature(`${secret()}x`, JSON.stringify(payload))).expect(401);
+        await network(path, payload, signature(`${secret()}x`, path, JSON.stringify(payload))).expect(401);
       }
+      // The route is signed: a clearing's exact bytes and signature, sent to /refunds (whose body it also
+      // fits), are refused.
+      const clearing = JSON.stringify({
+        network_transaction_id: ntx(),
+        authorisation_id: randomUUID(),
+        amount: 2550,
+        currency: 'GBP',
+      });
+      const replayed = await network('refunds', clearing, signature(secret(), 'clearings', clearing)).expect(
+        401,
+      );
+      expect(replayed.body.code).toBe('invalid_signature');
       expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
       expect(await authorisations(w)).toEqual([]);
 
-      // During a rotation the header carries a v1 per secret: one that matches is enough.
-      const rotated = `${good},v1=${wrongSecret.split('v1=')[1]}`;
+      // During a rotation the header carries a v2 per secret: one that matches is enough.
+      const rotated = `${good},v2=${wrongSecret.split('v2=')[1]}`;
       const ok = await network('authorisations', body, rotated).expect(200);
       expect(ok.body.approved).toBe(true);
       expect(await balance(w)).toMatchObject({ held_amount: 2550 });
@@ -1144,7 +1158,7 @@ export function cardNetworkScenarios(get: () => Running) {
         const res = await http()
           .post('/card-network/authorisations')
           .set('Content-Type', type)
-          .set('X-Card-Network-Signature', signature(secret(), raw))
+          .set('X-Card-Network-Signature', signature(secret(), 'authorisations', raw))
           .send(raw);
         expect({ type, status: res.status >= 400 && res.status < 500 }).toEqual({ type, status: true });
         expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);

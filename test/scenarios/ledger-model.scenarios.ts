@@ -93,11 +93,13 @@ export function ledgerModelScenarios(get: () => Running) {
         channel: 'contactless',
       });
       const t = Math.floor(Date.now() / 1000);
-      const mac = createHmac('sha256', get().t.env.CARD_NETWORK_SECRET).update(`${t}.${raw}`).digest('hex');
+      const mac = createHmac('sha256', get().t.env.CARD_NETWORK_SECRET)
+        .update(`${t}.POST /card-network/authorisations.${raw}`)
+        .digest('hex');
       const res = await http()
         .post('/card-network/authorisations')
         .set('Content-Type', 'application/json')
-        .set('X-Card-Network-Signature', `t=${t},v1=${mac}`)
+        .set('X-Card-Network-Signature', `t=${t},v2=${mac}`)
         .send(raw)
         .expect(200);
       expect(res.body).toMatchObject({ approved: true });

@@ -25,9 +25,9 @@ import {
 } from './network.dto';
 
 const SIGNED =
-  'Signed by the card network, not by a customer: X-Card-Network-Signature is t=<unix seconds>,v1=<hex ' +
-  'HMAC-SHA256 of "<t>.<raw body>" with CARD_NETWORK_SECRET> (several v1 during a secret rotation), at ' +
-  'most five minutes old. A bearer token is neither needed nor looked at.';
+  'Signed by the card network, not by a customer: X-Card-Network-Signature is t=<unix seconds>,v2=<hex ' +
+  'HMAC-SHA256 of "<t>.<METHOD> <path>.<raw body>" with CARD_NETWORK_SECRET> (several v2 during a secret ' +
+  'rotation), at most five minutes old. A bearer token is neither needed nor looked at.';
 
 @ApiTags('card network')
 @ApiHeader({ name: 'X-Card-Network-Signature', required: true, description: SIGNED })

@@ -6,7 +6,7 @@ import { SIGNATURE_HEADER, signatureProblem } from './signature';
 
 /**
  * The card network's routes are signed, never user-authenticated: the request must carry a valid
- * X-Card-Network-Signature over its exact body (see signature.ts) under one of CARD_NETWORK_SECRET's
+ * X-Card-Network-Signature over its method, path and exact body (see signature.ts) under one of CARD_NETWORK_SECRET's
  * secrets. Anything else is 401 before the body is looked at, and an Authorization header changes
  * nothing (the routes are @Public: a customer's token neither helps nor is checked).
  */
@@ -19,7 +19,7 @@ export class CardNetworkGuard implements CanActivate {
     const header = req.headers[SIGNATURE_HEADER];
     const problem = signatureProblem(
       typeof header === 'string' ? header : undefined,
-      req.rawBody ?? '',
+      { method: req.method, path: req.url.split('?')[0], rawBody: req.rawBody ?? '' },
       this.keys.networkSecrets,
       Math.floor(Date.now() / 1000),
     );
@@ -34,7 +34,8 @@ export class CardNetworkGuard implements CanActivate {
 
 const SIGNATURE_MESSAGES = {
   missing: 'The request is not signed',
-  malformed: 'The signature header is not t=<unix seconds>,v1=<hex HMAC-SHA256>',
+  malformed:
+    'The signature header is not t=<unix seconds>,v2=<hex HMAC-SHA256 of "<t>.<METHOD> <path>.<raw body>">',
   stale: 'The signature is more than five minutes old (or ahead)',
-  mismatch: 'The signature does not match the body',
+  mismatch: 'The signature does not match the request (its method, path and body)',
 } as const;
