@@ -348,6 +348,29 @@ export function cardsScenarios(get: () => Running) {
       await staff(admin, randomUUID(), 'block').expect(404);
     });
 
+    it("issues no new card while one of the customer's cards is blocked by staff, also once they cancel it", async () => {
+      const erin = await verifiedCustomer(get(), admin, 'cards.erin');
+      const [first, second] = [await openAccount(get(), erin), await openAccount(get(), erin)];
+      const card = await issue(erin, first);
+      await staff(admin, card.id, 'block').expect(200);
+      const newCard = (account: Account) =>
+        http().post('/cards').set(bearer(erin.token)).send({ account_id: account.id, type: 'virtual' });
+      for (const account of [first, second]) {
+        expect((await newCard(account).expect(409)).body.code).toBe('card_blocked');
+      }
+      // Cancelling the blocked card does not lift its block.
+      await action(erin, card.id, 'cancel', { reason: 'lost' }).expect(200);
+      expect((await newCard(second).expect(409)).body.code).toBe('card_blocked');
+      const mine = (await http().get('/cards').set(bearer(erin.token)).expect(200)).body.data as Card[];
+      expect(mine.map((c) => c.id)).toEqual([card.id]);
+      // Staff lift the cancelled card's block (audited like any other): new cards again.
+      await staff(admin, card.id, 'unblock', 'Test: cleared after review').expect(200);
+      expect(await cardOf(erin, card.id)).toMatchObject({ status: 'cancelled', blocked: false });
+      await issue(erin, second);
+      // A cancelled card still cannot be blocked.
+      expect((await staff(admin, card.id, 'block').expect(409)).body.code).toBe('card_cancelled');
+    });
+
     it('cancels for good, and replaces with a new number on the same account, keeping the limits', async () => {
       const card = await issue(alice, a);
       await limits(alice, card.id, { daily: 20000, blocked_categories: ['gambling'] }).expect(200);

@@ -52,7 +52,7 @@ export class AdminCardsController {
   @ApiOperation({
     summary: 'Block a card',
     description:
-      'Every authorisation is declined (card_blocked) until staff lift the block; the customer cannot unfreeze or replace it meanwhile. Audited (card_blocked, with the reason). Never on your own cards (403 own_card).',
+      'Every authorisation is declined (card_blocked) until staff lift the block; the customer cannot unfreeze or replace it, nor be issued another card (on any account, also after cancelling this one), meanwhile. Audited (card_blocked, with the reason). Never on your own cards (403 own_card).',
   })
   @ApiOkResponse({ type: AdminCardDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
@@ -72,13 +72,13 @@ export class AdminCardsController {
   @ApiOperation({
     summary: 'Lift a block',
     description:
-      "The card returns to the customer's own status (active or frozen). Only the staff member who blocked it, or an admin. Audited (card_unblocked).",
+      "The card returns to the customer's own status (active or frozen). A cancelled card's block can be lifted too (it stops the customer's new cards). Only the staff member who blocked it, or an admin. Audited (card_unblocked).",
   })
   @ApiOkResponse({ type: AdminCardDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff, own_card, blocked_by_other' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'not_blocked, card_cancelled' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'not_blocked' })
   unblock(
     @CurrentCaller() caller: Caller,
     @Param() params: CardIdParams,

@@ -42,6 +42,7 @@ export class AdminCardsService {
   /** 404 unknown; 403 own_card; 409 card_cancelled, already_blocked. */
   block(id: string, actor: StaffActor, reason: string): Promise<AdminCardDto> {
     return this.change(id, actor, reason, (card) => {
+      if (card.status === 'cancelled') throw AppError.conflict('card_cancelled', 'The card is cancelled');
       if (card.blocked_by_staff) throw AppError.conflict('already_blocked', 'The card is already blocked');
       return {
         action: 'card_blocked',
@@ -52,8 +53,9 @@ export class AdminCardsService {
   }
 
   /**
-   * 404 unknown; 403 own_card; 409 card_cancelled, not_blocked; 403 blocked_by_other when a staff member
-   * (not an admin) lifts a block someone else made, as with account freezes.
+   * 404 unknown; 403 own_card; 409 not_blocked; 403 blocked_by_other when a staff member (not an admin)
+   * lifts a block someone else made, as with account freezes. A cancelled card's block can be lifted too:
+   * while any card of theirs is blocked, its owner is issued no new card.
    */
   unblock(id: string, actor: StaffActor, reason: string): Promise<AdminCardDto> {
     return this.change(id, actor, reason, (card) => {
@@ -74,8 +76,8 @@ export class AdminCardsService {
   }
 
   /**
-   * Under the card's row lock: refuses the actor's own card (read under that lock), a cancelled card, and
-   * whatever `decide` refuses; applies the change and writes its audit event in the same transaction.
+   * Under the card's row lock: refuses the actor's own card (read under that lock) and whatever `decide`
+   * refuses; applies the change and writes its audit event in the same transaction.
    */
   private async change(
     id: string,
@@ -98,7 +100,6 @@ export class AdminCardsService {
         );
         throw new AppError(403, 'own_card', 'Staff cannot change their own cards');
       }
-      if (card.status === 'cancelled') throw AppError.conflict('card_cancelled', 'The card is cancelled');
       const d = decide(card);
       const [rows] = (await m.query(
         `UPDATE cards.cards SET ${d.set}, updated_at = now() WHERE id = $1 RETURNING ${CARD_COLUMNS}`,

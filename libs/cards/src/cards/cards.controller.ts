@@ -55,7 +55,10 @@ export class CardsController {
   @ApiCreatedResponse({ type: IssuedCardDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'validation_failed, naming each field' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'The account is not yours (names account_id)' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_frozen, account_closed' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'account_frozen, account_closed, card_blocked (a card of yours is blocked by the bank)',
+  })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'too_many_cards' })
   issue(
     @CurrentCaller() caller: Caller,

@@ -96,6 +96,19 @@ export class CardsService {
           `You can hold at most ${MAX_CARDS_PER_CUSTOMER} cards; cancel one first`,
         );
       }
+      // A staff block holds the customer, not only the card: a new card (on any account, also after
+      // cancelling the blocked one) would escape it, as a replacement would. Staff lift it (unblock also
+      // works on a cancelled card).
+      const [{ blocked }] = (await m.query(
+        `SELECT EXISTS (SELECT 1 FROM cards.cards WHERE owner_id = $1 AND blocked_by_staff) AS blocked`,
+        [caller.user_id],
+      )) as { blocked: boolean }[];
+      if (blocked) {
+        throw AppError.conflict(
+          'card_blocked',
+          'The bank has blocked one of your cards: no new card is issued until the block is lifted; contact us',
+        );
+      }
       return this.insertCard(m, {
         owner_id: caller.user_id,
         account,
