@@ -18,6 +18,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
+import { RmqConnection } from '../../libs/platform/src/messaging/rmq-connection';
 import { createContext } from '../support/contexts';
 import { processes } from '../support/processes';
 import { createTestEnv, eventually, metricValue, type TestEnv } from '../support/test-env';
@@ -384,5 +385,31 @@ describe('messaging over RabbitMQ', () => {
     } finally {
       await connection.close();
     }
+  });
+  it('serves again after the broker cancels its consumer (the RPC queue deleted under it), not ready meanwhile', async () => {
+    expect(await echo.double(2n)).toBe(4n);
+    const server = contexts[0].get(RmqConnection);
+    const seen: string[][] = [];
+    const watch = setInterval(() => seen.push(server.problems()), 20);
+    const connection = await amqp.connect(t.env.RABBITMQ_URL);
+    try {
+      const channel = await connection.createChannel();
+      await channel.deleteQueue(`${t.env.RABBITMQ_PREFIX}.rpc.cards`);
+      // The server declares its queue again and consumes from it: calls are answered again.
+      const answered = await eventually(
+        async () => ((await echo.double(3n).catch(() => undefined)) === 6n ? true : undefined),
+        20000,
+        'a call answered after the queue was deleted',
+      );
+      expect(answered).toBe(true);
+      const queue = await channel.checkQueue(`${t.env.RABBITMQ_PREFIX}.rpc.cards`);
+      expect(queue.consumerCount).toBe(1);
+    } finally {
+      clearInterval(watch);
+      await connection.close();
+    }
+    // Readiness said so in between, and is well again.
+    expect(seen.some((p) => p.some((why) => why.includes('cancelled')))).toBe(true);
+    expect(server.problems()).toEqual([]);
   });
 });

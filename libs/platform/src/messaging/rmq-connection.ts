@@ -22,8 +22,12 @@ export interface ConsumerOptions {
 export class RmqConnection implements OnApplicationShutdown {
   readonly manager: AmqpConnectionManager;
   private readonly channels: ChannelWrapper[] = [];
-  /** Channels whose last setup failed, with why: readiness reports them. */
+  /** Channels whose last setup failed, or that the broker closed or cancelled, with why: readiness reports them. */
   private readonly broken = new Map<string, string>();
+  /** Each channel's raw channel of the current connection, once its setup has run. */
+  private readonly live = new Map<string, ConfirmChannel>();
+  private closing = false;
+  private reconnectAsked = false;
 
   constructor(
     readonly config: AppConfig,
@@ -33,7 +37,10 @@ export class RmqConnection implements OnApplicationShutdown {
       heartbeatIntervalInSeconds: 15,
       reconnectTimeInSeconds: 1,
     });
-    this.manager.on('connect', () => this.logger.info('rabbitmq connected'));
+    this.manager.on('connect', () => {
+      this.reconnectAsked = false;
+      this.logger.info('rabbitmq connected');
+    });
     this.manager.on('disconnect', ({ err }) =>
       this.logger.warn({ err: err?.message }, 'rabbitmq disconnected'),
     );
@@ -66,6 +73,8 @@ export class RmqConnection implements OnApplicationShutdown {
       setup: async (ch: ConfirmChannel) => {
         try {
           await setup(ch);
+          this.live.set(name, ch);
+          ch.once('close', () => this.lost(name, ch, 'channel closed'));
           this.broken.delete(name);
         } catch (err) {
           this.broken.set(name, (err as Error).message);
@@ -96,9 +105,13 @@ export class RmqConnection implements OnApplicationShutdown {
       await ch.prefetch(options.prefetch);
       const tags: string[] = [];
       for (const queue of options.queues) {
-        const { consumerTag } = await ch.consume(queue, (msg) => msg && options.onMessage(ch, msg), {
-          noAck: false,
-        });
+        // null: the broker cancelled the consumer (its queue was deleted, say), not us.
+        const { consumerTag } = await ch.consume(
+          queue,
+          (msg) =>
+            msg ? options.onMessage(ch, msg) : cancelled || this.lost(name, ch, `${queue} cancelled`),
+          { noAck: false },
+        );
         tags.push(consumerTag);
       }
       current = { ch, tags };
@@ -112,7 +125,29 @@ export class RmqConnection implements OnApplicationShutdown {
     };
   }
 
+  /**
+   * A channel the broker closed (an error on it, a consumer timeout) or a consumer it cancelled (its queue
+   * deleted) while the connection stays up: amqp-connection-manager re-creates channels only when it
+   * reconnects, so the consumer would stay gone, with readiness green. Reported as broken, then the
+   * connection is made again, which re-runs every channel's setup (declaring the queue again). A channel
+   * closed because the connection went is the manager's own case: it reconnects by itself.
+   */
+  private lost(name: string, ch: ConfirmChannel, why: string): void {
+    if (this.closing || this.live.get(name) !== ch) return;
+    this.live.delete(name);
+    this.broken.set(name, why);
+    // The connection's own close may follow its channels' by a moment: look again once it would have.
+    setTimeout(() => {
+      if (this.closing || !this.manager.isConnected()) return;
+      this.logger.warn({ channel: name, reason: why }, 'rabbitmq channel lost: reconnecting');
+      if (this.reconnectAsked) return;
+      this.reconnectAsked = true;
+      this.manager.reconnect();
+    }, 200).unref();
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     await Promise.allSettled(this.channels.map((c) => c.close()));
     await this.manager.close();
   }
