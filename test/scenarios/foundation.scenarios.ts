@@ -61,7 +61,16 @@ export function foundationScenarios(get: () => Running) {
         res.body.paths as Record<string, Record<string, Record<string, unknown>>>,
       )) {
         for (const [method, op] of Object.entries(item)) {
-          const responses = Object.keys((op.responses as object) ?? {});
+          const documented = (op.responses ?? {}) as Record<
+            string,
+            { content?: Record<string, { schema?: { $ref?: string } }> }
+          >;
+          const responses = Object.keys(documented);
+          for (const [code, response] of Object.entries(documented)) {
+            const ref = response.content?.['application/json']?.schema?.$ref;
+            if (/^[45]/.test(code) && ref !== '#/components/schemas/ErrorResponseDto')
+              problems.push(`${method} ${path}: ${code} not in the error shape`);
+          }
           if (!op.summary) problems.push(`${method} ${path}: no summary`);
           if (!responses.some((code) => code.startsWith('2')))
             problems.push(`${method} ${path}: no 2xx response`);

@@ -2,6 +2,7 @@ import { Controller, Get, Headers, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiExtraModels,
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
@@ -14,6 +15,7 @@ import {
   AppError,
   CurrentCaller,
   ErrorResponseDto,
+  JSON_ERROR,
   TokenInQuery,
   type Caller,
   type HttpReply,
@@ -27,6 +29,7 @@ import { sseEvent, STREAM_REPLAY_MAX, StreamHub } from './stream-hub';
 const REPLAY_PAGE = 100;
 
 @ApiTags('notifications')
+@ApiExtraModels(ErrorResponseDto)
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ type: ErrorResponseDto })
 @Controller('notifications')
@@ -59,7 +62,7 @@ export class StreamController {
     description: 'The id of the last notification received',
   })
   @ApiOkResponse({ description: 'The event stream', content: { 'text/event-stream': {} } })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiBadRequestResponse({ ...JSON_ERROR, description: 'Last-Event-ID is not a notification id' })
   async stream(
     @CurrentCaller() caller: Caller,
     @Req() req: HttpRequest,

@@ -1,5 +1,6 @@
 import { Controller, Get, Header, UseGuards } from '@nestjs/common';
 import {
+  ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
@@ -7,12 +8,13 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ErrorResponseDto } from '../http/error-response.dto';
+import { ErrorResponseDto, JSON_ERROR } from '../http/error-response.dto';
 import { Public } from '../security/decorators';
 import { MetricsTokenGuard } from './metrics-token.guard';
 import { MetricsService } from './metrics.service';
 
 @ApiTags('metrics')
+@ApiExtraModels(ErrorResponseDto)
 @Controller('metrics')
 // Not an access token: the scraper's own METRICS_TOKEN (see MetricsTokenGuard).
 @Public()
@@ -34,7 +36,7 @@ export class MetricsController {
     description: 'Prometheus text exposition format',
     schema: { type: 'string', example: 'http_request_duration_seconds_bucket{...} 3' },
   })
-  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'No metrics token, or a wrong one' })
+  @ApiUnauthorizedResponse({ ...JSON_ERROR, description: 'No metrics token, or a wrong one' })
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();
   }
