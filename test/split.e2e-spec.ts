@@ -1,4 +1,5 @@
 import amqp from 'amqplib';
+import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import request from 'supertest';
 import { join } from 'node:path';
@@ -399,5 +400,22 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
       .set('Authorization', `Bearer ${login.body.access_token}`)
       .expect(200);
     expect(me.body.email).toBe(email);
+    // Every other app, asked directly (not through the edge) on a route of its own that needs a token.
+    const probes = {
+      accounts: '/accounts',
+      transactions: `/transactions?account_id=${randomUUID()}`,
+      cards: '/cards',
+      payments: '/payees',
+      notifications: '/notifications/unread-count',
+      analytics: '/analytics/insights',
+    } as const;
+    const seen: Record<string, string> = {};
+    for (const [service, path] of Object.entries(probes)) {
+      const res = await request(running.services[service])
+        .get(path)
+        .set('Authorization', `Bearer ${login.body.access_token}`);
+      seen[service] = res.status === 401 ? `401 ${res.body.code}` : 'admitted';
+    }
+    expect(seen).toEqual(Object.fromEntries(Object.keys(probes).map((service) => [service, 'admitted'])));
   });
 });
