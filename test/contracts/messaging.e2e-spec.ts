@@ -386,6 +386,57 @@ describe('messaging over RabbitMQ', () => {
       await connection.close();
     }
   });
+  it('keeps an event failed by an outage (503) past EVENT_MAX_DELIVERIES attempts, and handles it once the dependency is back', async () => {
+    const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('outage'), EVENT_MAX_DELIVERIES: '2' };
+    let attempts = 0;
+    const handled: string[] = [];
+    @Controller()
+    class Flaky {
+      @OnEvent('user.registered')
+      async on(event: UserRegisteredEvent): Promise<void> {
+        attempts++;
+        // Down for the first four attempts, as Postgres or another app would answer during an outage.
+        if (attempts <= 4) throw new AppError(503, 'dependency_unavailable', 'unavailable');
+        handled.push(event.email);
+      }
+    }
+    const only = { subscriptions: { payments: ['user.registered'] } } as const;
+    const consumer = await createContext({
+      ...only,
+      service: 'payments',
+      transport: 'rmq',
+      env,
+      controllers: [Flaky],
+    });
+    // The accounts outbox: the dead-letter test's producer, still running, relays the cards one.
+    const producer = await createContext({
+      ...only,
+      service: 'accounts',
+      transport: 'rmq',
+      env,
+      providers: [outboxFor('accounts')],
+    });
+    contexts.push(consumer, producer);
+    const ds = producer.get(DataSource);
+    await ds.transaction((m) =>
+      producer
+        .get(OutboxService)
+        .add(m, 'accounts', 'user.registered', { user_id: randomUUID(), email: 'outage@example.com' }),
+    );
+    // Pauses of 0.5, 1, 2 and 4 s between the attempts.
+    await eventually(async () => (handled.length ? handled : undefined), 30000, 'the event handled');
+    expect(handled).toEqual(['outage@example.com']);
+    expect(attempts).toBe(5);
+    const connection = await amqp.connect(t.env.RABBITMQ_URL);
+    try {
+      const channel = await connection.createChannel();
+      const dead = await channel.checkQueue(`${env.RABBITMQ_PREFIX}.dead.events.payments`);
+      expect(dead.messageCount).toBe(0);
+    } finally {
+      await connection.close();
+    }
+  });
+
   it('serves again after the broker cancels its consumer (the RPC queue deleted under it), not ready meanwhile', async () => {
     expect(await echo.double(2n)).toBe(4n);
     const server = contexts[0].get(RmqConnection);

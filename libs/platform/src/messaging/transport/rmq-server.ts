@@ -29,8 +29,17 @@ import { SERVED_CONTRACTS, type Reply } from './wire';
 /** The most events one batch takes; the queue prefetches this many per batch in flight. */
 const EVENT_BATCH_MAX = 64;
 
-/** Pause before a failed event goes back to the queue: 0.5 s, 1 s, 2 s, ... up to 10 s. */
+/** Pause before a failed event is tried again: 0.5 s, 1 s, 2 s, ... up to 10 s. */
 const retryDelayMs = (deliveries: number) => Math.min(500 * 2 ** Math.max(0, deliveries - 1), 10_000);
+
+/**
+ * A failure that says nothing about the event: a dependency down or too slow (503 and 504: Postgres or
+ * Redis unreachable, another app's contract call unanswered). Such an event is kept and tried again here
+ * rather than requeued, so that an outage longer than EVENT_MAX_DELIVERIES pauses (about a minute) does
+ * not use up the broker's delivery limit and dead-letter every event in flight (the audit trail's, the
+ * session revocations', the notifications'), which the runbook would then have to shovel back by hand.
+ */
+const isTransient = (err: unknown) => [503, 504].includes(toErrorBody(err).status);
 
 /**
  * A split app's transport strategy, on our RabbitMQ connection (amqp-connection-manager: reconnects and
@@ -42,7 +51,8 @@ const retryDelayMs = (deliveries: number) => Math.min(500 * 2 ** Math.max(0, del
  *   else as a 500 that reveals nothing. Acked once the reply is sent.
  * - Events: the @EventPattern handlers Nest registered take the service's durable quorum queue (bound
  *   to the service's EVENT_SUBSCRIPTIONS). Acked on the delivering channel only after every handler
- *   committed; a failure is requeued after a pause until the queue's delivery limit dead-letters it.
+ *   committed; a failure is requeued after a pause until the queue's delivery limit dead-letters it, but
+ *   one caused by an outage (503/504) is kept and tried again here, using up none of that limit.
  * - Drain: consuming stops and in-flight messages finish at beforeApplicationShutdown (while HTTP is
  *   still draining), not only at close(), which Nest calls after the HTTP server has closed.
  */
@@ -58,6 +68,8 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
   private batchers = 0;
   /** A batcher is waiting for the rest of a socket read: the messages of that read are its. */
   private starting = false;
+  /** Attempts made here on an event kept through transient failures (see isTransient). */
+  private readonly keptAttempts = new WeakMap<ConsumeMessage, number>();
 
   constructor(
     private readonly rmq: RmqConnection,
@@ -315,28 +327,37 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
       taken.map((t) => t.delivery),
       EVENT_BATCH_MAX,
     );
-    const failed = taken.filter((_, i) => outcomes[i] !== undefined);
+    const failed = taken.map((t, i) => ({ ...t, err: outcomes[i] })).filter((t) => t.err !== undefined);
     taken.forEach((t, i) => outcomes[i] === undefined && settle(t.ch, t.msg, 'ack'));
     if (failed.length === 0) return;
-    const deliveries = (msg: ConsumeMessage) =>
-      Number((msg.properties.headers ?? {})['x-delivery-count'] ?? 0) + 1;
-    for (const { msg } of failed) {
+    // Attempts so far: the broker's deliveries, and those made here while the event was kept.
+    const attempts = (msg: ConsumeMessage) =>
+      Number((msg.properties.headers ?? {})['x-delivery-count'] ?? 0) + (this.keptAttempts.get(msg) ?? 0) + 1;
+    for (const { msg, err } of failed) {
+      const kept = isTransient(err);
       this.log.warn(
-        {
-          err: outcomes[taken.findIndex((t) => t.msg === msg)],
-          event: msg.fields.routingKey,
-          deliveries: deliveries(msg),
-        },
-        'event delivery failed; requeued',
+        { err, event: msg.fields.routingKey, attempts: attempts(msg) },
+        kept
+          ? 'event delivery failed (a dependency is unavailable); kept and tried again'
+          : 'event delivery failed; requeued',
       );
     }
     // The pause spares a failing dependency, and does not hold up the next batch; while draining, the
     // messages go back at once instead of holding up the shutdown (another instance, or this one after
-    // its restart, takes them).
+    // its restart, takes them). Events failed by an outage stay unacked here (the prefetch then holds the
+    // rest back) and are tried again after the pause; the others go back to the queue, whose delivery
+    // limit dead-letters an event that keeps failing.
     this.track(
       (async () => {
-        if (!this.draining) await this.pause(retryDelayMs(Math.min(...failed.map((f) => deliveries(f.msg)))));
-        for (const { ch, msg } of failed) settle(ch, msg, 'requeue');
+        if (!this.draining) await this.pause(retryDelayMs(Math.min(...failed.map((f) => attempts(f.msg)))));
+        for (const { ch, msg, err } of failed) {
+          if (this.draining || !isTransient(err)) {
+            settle(ch, msg, 'requeue');
+          } else {
+            this.keptAttempts.set(msg, (this.keptAttempts.get(msg) ?? 0) + 1);
+            this.collect(ch, msg);
+          }
+        }
       })(),
     );
   }
