@@ -151,15 +151,26 @@ export class RmqClient extends ClientProxy implements OnModuleInit, OnApplicatio
           with: () => {
             this.logger.warn({ service, pattern, timeout_ms: ms }, 'contract call timed out');
             return throwError(
-              () => new AppError(504, 'dependency_timeout', `${service} did not answer within ${ms} ms`),
+              () =>
+                new AppError(
+                  504,
+                  'dependency_timeout',
+                  'A service this request needs did not answer in time; try again shortly',
+                ),
             );
           },
         }),
       ),
       { defaultValue: undefined },
     ).catch((err: unknown) => {
+      // The client is told what it can act on, as the monolith would; which app and why go to the log.
       if (err instanceof AppError && err.code === 'dependency_unavailable') {
-        throw new AppError(503, 'dependency_unavailable', `${service} cannot be reached (${err.message})`);
+        this.logger.warn({ service, pattern, reason: err.message }, 'contract call: service unreachable');
+        throw new AppError(
+          503,
+          'dependency_unavailable',
+          'A service this request needs is unavailable; try again shortly',
+        ).withHeaders({ 'Retry-After': '1' });
       }
       throw err;
     });
@@ -170,7 +181,8 @@ export class RmqClient extends ClientProxy implements OnModuleInit, OnApplicatio
     const pattern = String(packet.pattern);
     const queue = this.routes.get(pattern);
     if (!queue) {
-      callback({ err: new AppError(501, 'unknown_pattern', `no contract is bound for ${pattern}`) });
+      this.logger.error({ pattern }, 'contract call: no contract is bound for this pattern');
+      callback({ err: new AppError(501, 'unknown_pattern', 'This operation is not available here') });
       return () => undefined;
     }
     const id = randomUUID();
