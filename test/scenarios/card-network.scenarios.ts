@@ -327,8 +327,9 @@ export function cardNetworkScenarios(get: () => Running) {
 
     it('accepts a forced post (no authorisation) that overdraws, and records it as forced', async () => {
       const w = await wallet('forced', 1000);
+      const forcedId = ntx();
       const res = await network('clearings', {
-        network_transaction_id: ntx(),
+        network_transaction_id: forcedId,
         amount: 1500,
         currency: 'GBP',
         pan: w.card.pan,
@@ -394,6 +395,16 @@ export function cardNetworkScenarios(get: () => Running) {
         approved: false,
         decline_reason: 'insufficient_funds',
       });
+      // An authorisation under the forced post's network id (funds there now) is refused, nothing held:
+      // it used to be answered as an approval of the forced post's row, its hold left held.
+      await deposit(get(), admin, w.account, 5000);
+      const reused = await network(
+        'authorisations',
+        authorisation(w.card, { network_transaction_id: forcedId }),
+      );
+      expect(reused.status).toBe(422);
+      expect(reused.body.code).toBe('idempotency_key_reused');
+      expect(await balance(w)).toEqual({ balance: 4500, held_amount: 0, available_balance: 4500 });
       // A forced post for a card that is not ours is 404; without pan and merchant, 400 naming the field.
       const unknown = await network('clearings', {
         network_transaction_id: ntx(),
@@ -410,7 +421,7 @@ export function cardNetworkScenarios(get: () => Running) {
         pan: w.card.pan,
       }).expect(400);
       expect(bare.body.details[0].field).toBe('authorisation_id');
-      expect(await balance(w)).toEqual({ balance: -500, held_amount: 0, available_balance: 0 });
+      expect(await balance(w)).toEqual({ balance: 4500, held_amount: 0, available_balance: 4500 });
     });
 
     it('gives back a partial reversal once when its copies arrive together, or after the ledger released it and the answer was lost', async () => {
@@ -985,6 +996,13 @@ export function cardNetworkScenarios(get: () => Running) {
         available_balance: 100000 - held,
       });
 
+      // Retries with a wrong CVC that were decided first are declines for wrong card details, which may
+      // have frozen the card (five of them, counted as each is decided, so not always under this race).
+      // Its owner unfreezes it for what follows.
+      const { status } = (await http().get(`/cards/${w.card.id}`).set(bearer(w.who.token)).expect(200)).body;
+      if (status === 'frozen')
+        await http().post(`/cards/${w.card.id}/unfreeze`).set(bearer(w.who.token)).expect(200);
+
       // An attempt the ledger decided and that died before recording it (and answering): the ledger
       // holds the money under the hold id derived from the network id, and no authorisation is recorded.
       const heldInLedger = async () =>
@@ -1031,6 +1049,51 @@ export function cardNetworkScenarios(get: () => Running) {
       expect(await authorise(w.card, bad.body)).toEqual({ approved: false, decline_reason: 'invalid_cvc' });
       expect(await heldInLedger()).toBe(before + 3000);
       expect((await verify()).ok).toBe(true);
+    });
+
+    it('freezes a card after five authorisations with wrong card details within a day, and tells its owner', async () => {
+      const w = await wallet('guessing', 10000);
+      const wrongCvc = (n: number) => String((Number(w.card.cvc) + n) % 1000).padStart(3, '0');
+      const status = async () =>
+        (
+          (await http().get(`/cards/${w.card.id}`).set(bearer(w.who.token)).expect(200)).body as {
+            status: string;
+          }
+        ).status;
+      // Four wrong CVCs and a wrong expiry, each under its own network id; the fourth retried (not counted twice).
+      const attempts = [1, 2, 3, 4].map((n) => authorisation(w.card, { cvc: wrongCvc(n) }));
+      for (const body of attempts) {
+        expect(await authorise(w.card, body)).toEqual({ approved: false, decline_reason: 'invalid_cvc' });
+      }
+      expect(await authorise(w.card, attempts[3])).toEqual({
+        approved: false,
+        decline_reason: 'invalid_cvc',
+      });
+      expect(await status()).toBe('active');
+      const fifth = { expiry_month: (w.card.expiry_month % 12) + 1 };
+      expect(await authorise(w.card, fifth)).toEqual({ approved: false, decline_reason: 'invalid_card' });
+      expect(await status()).toBe('frozen');
+      // The right details now: declined, the card is frozen.
+      expect(await authorise(w.card)).toEqual({ approved: false, decline_reason: 'card_frozen' });
+      await eventually(
+        async () => {
+          const list = await http().get('/notifications').set(bearer(w.who.token)).expect(200);
+          return (list.body.data as { body: string }[]).find((n) =>
+            n.body.includes("we've frozen your card"),
+          );
+        },
+        15000,
+        'the notice that the card was frozen',
+      );
+      // Its owner unfreezes it: it pays again, and one more wrong CVC does not freeze it again.
+      await http().post(`/cards/${w.card.id}/unfreeze`).set(bearer(w.who.token)).expect(200);
+      await approved(w.card, { amount: 100 });
+      expect(await authorise(w.card, { cvc: wrongCvc(5) })).toEqual({
+        approved: false,
+        decline_reason: 'invalid_cvc',
+      });
+      expect(await status()).toBe('active');
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 100, available_balance: 9900 });
     });
 
     it('refuses a bad signature with 401, and nothing changes', async () => {

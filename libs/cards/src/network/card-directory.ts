@@ -60,6 +60,13 @@ interface Row {
 const big = (v: string | null) => (v === null ? null : BigInt(v));
 
 /**
+ * Wrong card details (an expiry or a CVC other than the card's) declined for one card within a day, or
+ * since its last change (an unfreeze), after which the card is frozen: 1,000 CVCs otherwise take at most
+ * 1,000 authorisations to find, from a number alone.
+ */
+export const CARD_DATA_FAILURE_LIMIT = 5;
+
+/**
  * The cards module's internal API for the card network routes (issue 13, part C): find a card by the
  * number the network sends (through its keyed hash: no query ever holds a clear number), check the
  * expiry and CVC it sent, say whether its state lets it pay, and map merchant category codes. In the
@@ -133,6 +140,27 @@ export class CardDirectory {
     if (sent.cvc !== undefined && sent.cvc !== null && !this.checkCvc(card, pan, sent.cvc))
       return 'invalid_cvc';
     return null;
+  }
+
+  /**
+   * Counts one more wrong-details decline for `cardId` (the network id `networkId`, not yet recorded; a
+   * retry of an attempt already declined is not counted twice) and freezes the card if that makes
+   * CARD_DATA_FAILURE_LIMIT within the last 24 hours and since the card last changed. Answers whether it
+   * froze it: the customer, told so, unfreezes it in the app if the attempts were theirs.
+   */
+  async freezeAfterDataFailures(cardId: string, networkId: string): Promise<boolean> {
+    const [rows] = (await this.dataSource.query(
+      `UPDATE cards.cards c SET status = 'frozen', updated_at = now()
+        WHERE c.id = $1 AND c.status = 'active'
+          AND (SELECT count(*) FROM cards.authorisations a
+                WHERE a.card_id = c.id AND a.status = 'declined'
+                  AND a.decline_reason IN ('invalid_card', 'invalid_cvc')
+                  AND a.network_transaction_id <> $2
+                  AND a.created_at > greatest(now() - interval '24 hours', c.updated_at)) + 1 >= $3
+        RETURNING c.id`,
+      [cardId, networkId, CARD_DATA_FAILURE_LIMIT],
+    )) as [unknown[], number];
+    return rows.length > 0;
   }
 
   /** Whether `cvc` is the card's (derived from its number and expiry, never stored). */

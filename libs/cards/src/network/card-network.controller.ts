@@ -47,9 +47,13 @@ export class CardNetworkController {
   @ApiOperation({
     summary: 'Authorise a card payment (the network asks, the issuer answers)',
     description:
-      'Approved: the amount is held on the card’s account (its available balance drops at once, its balance does not) until cleared, reversed or expired (CARD_HOLD_EXPIRY_DAYS). Declined: a reason, nothing held. Idempotent by network_transaction_id: a retry gets the first answer.',
+      'Approved: the amount is held on the card’s account (its available balance drops at once, its balance does not) until cleared, reversed or expired (CARD_HOLD_EXPIRY_DAYS). Declined: a reason, nothing held. Idempotent by network_transaction_id: a retry gets the first answer. The fifth decline for wrong card details (expiry, CVC) within a day freezes the card.',
   })
   @ApiOkResponse({ type: AuthorisationAnswerDto })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: 'idempotency_key_reused: the network_transaction_id is a forced clearing’s',
+  })
   authorise(@Body() body: AuthorisationRequestDto): Promise<AuthorisationAnswerDto> {
     return this.network.authorise(body);
   }

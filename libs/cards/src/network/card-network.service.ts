@@ -12,12 +12,14 @@ import {
   AppError,
   assertAmountWithin,
   jsonAmount,
+  LOGGER,
   MetricsService,
   type MoneyCounter,
   OutboxRelay,
   OutboxService,
   requestFingerprint,
 } from '@protobank/platform';
+import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -96,6 +98,7 @@ export class CardNetworkService {
     private readonly relay: OutboxRelay,
     private readonly config: AppConfig,
     metrics: MetricsService,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.decisions = metrics.counter(
       'card_authorisations_total',
@@ -128,13 +131,23 @@ export class CardNetworkService {
       // No card of ours: nothing to record and no one to tell, unless the network id was decided before
       // (a retry whose number got garbled on the way): its first answer stands.
       const first = await this.authorisation(body.network_transaction_id);
-      if (first) return answerOf(first);
+      if (first) return this.firstAnswer(first, holdIdOf(body.network_transaction_id));
       this.decisions.inc({ outcome: 'declined', reason: 'invalid_card' });
       return { approved: false, decline_reason: 'invalid_card' };
     }
     const holdId = holdIdOf(body.network_transaction_id);
     const category = this.directory.categoryOf(body.merchant.category_code);
     const local = this.cardDecline(card, body, category);
+    // Wrong card details: the fifth within a day freezes the card (its owner is told, and unfreezes it).
+    const frozen =
+      (local === 'invalid_card' || local === 'invalid_cvc') &&
+      (await this.directory.freezeAfterDataFailures(card.id, body.network_transaction_id));
+    if (frozen) {
+      this.logger.warn(
+        { security_event: 'card_frozen_after_data_failures', card_id: card.id, user_id: card.owner_id },
+        'card frozen after repeated wrong card details',
+      );
+    }
     let decision: Decision;
     let facts: Facts = { card, amount: body.amount, currency: body.currency };
     if (local) decision = { approved: false, reason: local };
@@ -156,11 +169,13 @@ export class CardNetworkService {
       decision = result.approved ? { approved: true } : { approved: false, reason: result.decline_reason };
       if (result.replayed) facts = await this.asFirstDecided(holdId, facts);
     }
-    if (!(await this.record(holdId, body, facts, category, decision))) {
-      // Another attempt recorded its decision first: that is the answer, and a hold goes with a decline.
+    if (!(await this.record(holdId, body, facts, category, decision, frozen))) {
+      // Another attempt recorded its decision first: that is the answer, and a hold goes with a decline
+      // (or with a forced clearing that holds this network id: no authorisation of it can be recorded).
       const first = (await this.authorisation(body.network_transaction_id))!;
-      if (decision.approved && first.status === 'declined') await this.release(holdId);
-      return answerOf(first);
+      if (decision.approved && (first.status === 'declined' || first.id !== holdId))
+        await this.release(holdId);
+      return this.firstAnswer(first, holdId);
     }
     if (local) await this.release(holdId);
     this.decisions.inc(
@@ -216,6 +231,7 @@ export class CardNetworkService {
     { card, amount, currency }: Facts,
     category: string,
     decision: Decision,
+    frozen = false,
   ): Promise<boolean> {
     const event = {
       authorisation_id: id,
@@ -254,7 +270,24 @@ export class CardNetworkService {
       ],
       decision.approved
         ? { name: 'card.authorised', input: event }
-        : { name: 'card.declined', input: { ...event, decline_reason: decision.reason } },
+        : {
+            name: 'card.declined',
+            input: { ...event, decline_reason: decision.reason, ...(frozen ? { card_frozen: true } : {}) },
+          },
+    );
+  }
+
+  /**
+   * The answer recorded under a network id: an authorisation's (its row's id is the hold's, derived from
+   * that id), or 422 when the id is a forced clearing's, which would otherwise have been answered as an
+   * approval of that clearing's row, its hold left held and unreachable by any reversal.
+   */
+  private firstAnswer(first: AuthorisationRow, holdId: string): AuthorisationAnswerDto {
+    if (first.id === holdId) return answerOf(first);
+    throw AppError.unprocessable(
+      'idempotency_key_reused',
+      'This network_transaction_id is a forced clearing’s, not an authorisation’s',
+      [{ field: 'network_transaction_id', message: 'already used by a forced clearing' }],
     );
   }
 

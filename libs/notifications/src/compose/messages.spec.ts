@@ -345,6 +345,17 @@ describe('card notices', () => {
     const draft = cardDeclinedDraft(declined({ amount: 1200, merchant_name: 'Amazon' }));
     expect(draft.body).toBe('Card payment of £12.00 at Amazon declined: not enough money');
     expect(draft.data).toMatchObject({ decline_reason: 'insufficient_funds' });
+    expect(draft.data).not.toHaveProperty('card_frozen');
+  });
+
+  it('says so when the decline froze the card (the fifth with wrong card details)', () => {
+    const draft = cardDeclinedDraft(
+      declined({ amount: 1200, merchant_name: 'Amazon', decline_reason: 'invalid_cvc', card_frozen: true }),
+    );
+    expect(draft.body).toBe(
+      "Card payment of £12.00 at Amazon declined: the security code was wrong. After several attempts with wrong card details we've frozen your card: if they were yours, unfreeze it in the app",
+    );
+    expect(draft.data).toMatchObject({ decline_reason: 'invalid_cvc', card_frozen: true });
   });
 
   it.each<[CardDeclineReason, Partial<CardDeclinedEvent>, string]>([

@@ -341,8 +341,17 @@ export function cardDeclinedDraft(e: CardDeclinedEvent): Draft {
     category: 'transactions',
     type: 'card.declined',
     title: 'Card payment declined',
-    body: `Card payment of ${formatMoney(e.amount, e.currency)} at ${displayText(e.merchant_name)} declined: ${reason}`,
-    data: { ...cardData(e), channel: e.channel, decline_reason: e.decline_reason },
+    body:
+      `Card payment of ${formatMoney(e.amount, e.currency)} at ${displayText(e.merchant_name)} declined: ${reason}` +
+      (e.card_frozen
+        ? ". After several attempts with wrong card details we've frozen your card: if they were yours, unfreeze it in the app"
+        : ''),
+    data: {
+      ...cardData(e),
+      channel: e.channel,
+      decline_reason: e.decline_reason,
+      ...(e.card_frozen ? { card_frozen: true } : {}),
+    },
   };
 }
 
