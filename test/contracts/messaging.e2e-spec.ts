@@ -444,6 +444,9 @@ describe('messaging over RabbitMQ', () => {
     const server = contexts[0].get(RmqConnection);
     const seen: string[][] = [];
     const watch = setInterval(() => seen.push(server.problems()), 20);
+    let connects = 0;
+    const counted = () => connects++;
+    server.manager.on('connect', counted);
     const connection = await amqp.connect(t.env.RABBITMQ_URL);
     try {
       const channel = await connection.createChannel();
@@ -457,8 +460,12 @@ describe('messaging over RabbitMQ', () => {
       expect(answered).toBe(true);
       const queue = await channel.checkQueue(`${t.env.RABBITMQ_PREFIX}.rpc.cards`);
       expect(queue.consumerCount).toBe(1);
+      // One reconnect, not one per channel the reconnect itself closes (that looped, 5 a second).
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(connects).toBe(1);
     } finally {
       clearInterval(watch);
+      server.manager.off('connect', counted);
       await connection.close();
     }
     // Readiness said so in between, and is well again.

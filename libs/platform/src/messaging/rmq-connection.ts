@@ -27,7 +27,8 @@ export class RmqConnection implements OnApplicationShutdown {
   /** Each channel's raw channel of the current connection, once its setup has run. */
   private readonly live = new Map<string, ConfirmChannel>();
   private closing = false;
-  private reconnectAsked = false;
+  /** The connection a reconnect was forced from (lost): once per connection, whatever else it loses. */
+  private forcedFrom: unknown;
 
   constructor(
     readonly config: AppConfig,
@@ -37,10 +38,7 @@ export class RmqConnection implements OnApplicationShutdown {
       heartbeatIntervalInSeconds: 15,
       reconnectTimeInSeconds: 1,
     });
-    this.manager.on('connect', () => {
-      this.reconnectAsked = false;
-      this.logger.info('rabbitmq connected');
-    });
+    this.manager.on('connect', () => this.logger.info('rabbitmq connected'));
     this.manager.on('disconnect', ({ err }) =>
       this.logger.warn({ err: err?.message }, 'rabbitmq disconnected'),
     );
@@ -74,7 +72,10 @@ export class RmqConnection implements OnApplicationShutdown {
         try {
           await setup(ch);
           this.live.set(name, ch);
-          ch.once('close', () => this.lost(name, ch, 'channel closed'));
+          ch.once('close', () => {
+            closedChannels.add(ch);
+            this.lost(name, ch, 'channel closed');
+          });
           this.broken.delete(name);
         } catch (err) {
           this.broken.set(name, (err as Error).message);
@@ -136,12 +137,15 @@ export class RmqConnection implements OnApplicationShutdown {
     if (this.closing || this.live.get(name) !== ch) return;
     this.live.delete(name);
     this.broken.set(name, why);
-    // The connection's own close may follow its channels' by a moment: look again once it would have.
+    const connection = this.manager.connection;
+    // A connection closing closes its channels first: look again once its own close would have come.
     setTimeout(() => {
-      if (this.closing || !this.manager.isConnected()) return;
+      // Set up again meanwhile, or the connection itself went (the manager reconnects by itself; that
+      // includes the reconnect forced below, whose old channels close after it): nothing to do.
+      if (this.closing || this.live.has(name) || !this.manager.isConnected()) return;
+      if (this.manager.connection !== connection || this.forcedFrom === connection) return;
+      this.forcedFrom = connection;
       this.logger.warn({ channel: name, reason: why }, 'rabbitmq channel lost: reconnecting');
-      if (this.reconnectAsked) return;
-      this.reconnectAsked = true;
       this.manager.reconnect();
     }, 200).unref();
   }
@@ -151,6 +155,13 @@ export class RmqConnection implements OnApplicationShutdown {
     await Promise.allSettled(this.channels.map((c) => c.close()));
     await this.manager.close();
   }
+}
+
+const closedChannels = new WeakSet<Channel>();
+
+/** Whether `ch` (a channel set up by RmqConnection) has closed: its deliveries are the broker's again. */
+export function channelClosed(ch: Channel): boolean {
+  return closedChannels.has(ch);
 }
 
 /** Ack or nack on the delivering channel; if that channel is gone the broker redelivers anyway. */

@@ -34,6 +34,17 @@ const REPLY_TO = 'amq.rabbitmq.reply-to';
  *
  * Contract bindings are built by `bind()` from each contract's `patterns` map, with the deadline.
  */
+/**
+ * The call could not be sent (the broker unreachable): the client is told what it can act on, as the
+ * monolith would tell it of its own outage; why goes to the log (the connection's, or the send's).
+ */
+const unavailable = () =>
+  new AppError(
+    503,
+    'dependency_unavailable',
+    'A service this request needs is unavailable; try again shortly',
+  ).withHeaders({ 'Retry-After': '1' });
+
 @Injectable()
 export class RmqClient extends ClientProxy implements OnModuleInit, OnApplicationBootstrap {
   private readonly pending = new Map<string, (packet: WritePacket) => void>();
@@ -86,7 +97,7 @@ export class RmqClient extends ClientProxy implements OnModuleInit, OnApplicatio
    */
   connect(): Promise<void> {
     if (this.rmq.isConnected()) return Promise.resolve();
-    return Promise.reject(new AppError(503, 'dependency_unavailable', 'message broker unreachable'));
+    return Promise.reject(unavailable());
   }
 
   /** The channels belong to RmqConnection, which closes them after the app's consumers have drained. */
@@ -162,18 +173,7 @@ export class RmqClient extends ClientProxy implements OnModuleInit, OnApplicatio
         }),
       ),
       { defaultValue: undefined },
-    ).catch((err: unknown) => {
-      // The client is told what it can act on, as the monolith would; which app and why go to the log.
-      if (err instanceof AppError && err.code === 'dependency_unavailable') {
-        this.logger.warn({ service, pattern, reason: err.message }, 'contract call: service unreachable');
-        throw new AppError(
-          503,
-          'dependency_unavailable',
-          'A service this request needs is unavailable; try again shortly',
-        ).withHeaders({ 'Retry-After': '1' });
-      }
-      throw err;
-    });
+    );
   }
 
   /** One request; returns the teardown that forgets it (the deadline passed, or the caller went away). */
@@ -202,7 +202,7 @@ export class RmqClient extends ClientProxy implements OnModuleInit, OnApplicatio
       .catch((err: unknown) => {
         if (!this.pending.delete(id)) return;
         this.logger.warn({ err, pattern }, 'contract call could not be sent');
-        callback({ err: new AppError(503, 'dependency_unavailable', 'request not sent') });
+        callback({ err: unavailable() });
       });
     return () => this.pending.delete(id);
   }

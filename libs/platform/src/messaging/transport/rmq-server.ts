@@ -13,7 +13,7 @@ import { fromAmqpHeaders } from '../amqp-headers';
 import { decode, encode } from '../codec';
 import { declareEventQueue } from '../events/event-queues';
 import { SUBSCRIPTIONS, type Subscriptions } from '../events/subscriptions';
-import { RmqConnection, settle } from '../rmq-connection';
+import { channelClosed, RmqConnection, settle } from '../rmq-connection';
 import {
   ATTR,
   contextFrom,
@@ -40,6 +40,12 @@ const retryDelayMs = (deliveries: number) => Math.min(500 * 2 ** Math.max(0, del
  * session revocations', the notifications'), which the runbook would then have to shovel back by hand.
  */
 const isTransient = (err: unknown) => [503, 504].includes(toErrorBody(err).status);
+/**
+ * How long an event is kept through such failures before it goes back to the queue after all (where the
+ * delivery limit applies): well within RabbitMQ's consumer_timeout (30 min by default), past which the
+ * broker closes a channel holding an unacked delivery.
+ */
+const KEEP_MAX_MS = 10 * 60_000;
 
 /**
  * A split app's transport strategy, on our RabbitMQ connection (amqp-connection-manager: reconnects and
@@ -52,7 +58,8 @@ const isTransient = (err: unknown) => [503, 504].includes(toErrorBody(err).statu
  * - Events: the @EventPattern handlers Nest registered take the service's durable quorum queue (bound
  *   to the service's EVENT_SUBSCRIPTIONS). Acked on the delivering channel only after every handler
  *   committed; a failure is requeued after a pause until the queue's delivery limit dead-letters it, but
- *   one caused by an outage (503/504) is kept and tried again here, using up none of that limit.
+ *   one caused by an outage (503/504) is kept and tried again here for up to KEEP_MAX_MS, using up none
+ *   of that limit.
  * - Drain: consuming stops and in-flight messages finish at beforeApplicationShutdown (while HTTP is
  *   still draining), not only at close(), which Nest calls after the HTTP server has closed.
  */
@@ -68,8 +75,9 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
   private batchers = 0;
   /** A batcher is waiting for the rest of a socket read: the messages of that read are its. */
   private starting = false;
-  /** Attempts made here on an event kept through transient failures (see isTransient). */
+  /** Attempts made here on an event kept through transient failures (see isTransient), and since when. */
   private readonly keptAttempts = new WeakMap<ConsumeMessage, number>();
+  private readonly keptSince = new WeakMap<ConsumeMessage, number>();
 
   constructor(
     private readonly rmq: RmqConnection,
@@ -237,7 +245,8 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
     const handler = this.getHandlerByPattern(pattern);
     try {
       if (!handler || handler.isEventHandler) {
-        throw new AppError(501, 'unknown_pattern', `no handler for ${pattern}`);
+        this.log.error({ pattern }, 'contract request for a pattern this app does not serve');
+        throw new AppError(501, 'unknown_pattern', 'This operation is not available here');
       }
       const { args } = decode<{ args: unknown[] }>(msg.content);
       return { ok: true, result: await handler(args, context) };
@@ -351,9 +360,12 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
       (async () => {
         if (!this.draining) await this.pause(retryDelayMs(Math.min(...failed.map((f) => attempts(f.msg)))));
         for (const { ch, msg, err } of failed) {
-          if (this.draining || !isTransient(err)) {
+          const since = this.keptSince.get(msg) ?? Date.now();
+          if (channelClosed(ch)) continue; // the broker delivers it again, on the channel that replaced it
+          if (this.draining || !isTransient(err) || Date.now() - since >= KEEP_MAX_MS) {
             settle(ch, msg, 'requeue');
           } else {
+            this.keptSince.set(msg, since);
             this.keptAttempts.set(msg, (this.keptAttempts.get(msg) ?? 0) + 1);
             this.collect(ch, msg);
           }
