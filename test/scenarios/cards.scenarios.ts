@@ -352,17 +352,22 @@ export function cardsScenarios(get: () => Running) {
       const erin = await verifiedCustomer(get(), admin, 'cards.erin');
       const [first, second] = [await openAccount(get(), erin), await openAccount(get(), erin)];
       const card = await issue(erin, first);
+      const other = await issue(erin, second);
       await staff(admin, card.id, 'block').expect(200);
       const newCard = (account: Account) =>
         http().post('/cards').set(bearer(erin.token)).send({ account_id: account.id, type: 'virtual' });
       for (const account of [first, second]) {
         expect((await newCard(account).expect(409)).body.code).toBe('card_blocked');
       }
+      // Nor as the replacement of another card of theirs: that card stays as it was.
+      const replaced = await action(erin, other.id, 'cancel', { reason: 'lost', replace: true }).expect(409);
+      expect(replaced.body.code).toBe('card_blocked');
+      expect(await cardOf(erin, other.id)).toMatchObject({ status: 'active' });
       // Cancelling the blocked card does not lift its block.
       await action(erin, card.id, 'cancel', { reason: 'lost' }).expect(200);
       expect((await newCard(second).expect(409)).body.code).toBe('card_blocked');
       const mine = (await http().get('/cards').set(bearer(erin.token)).expect(200)).body.data as Card[];
-      expect(mine.map((c) => c.id)).toEqual([card.id]);
+      expect(mine.map((c) => c.id).sort()).toEqual([card.id, other.id].sort());
       // Staff lift the cancelled card's block (audited like any other): new cards again.
       await staff(admin, card.id, 'unblock', 'Test: cleared after review').expect(200);
       expect(await cardOf(erin, card.id)).toMatchObject({ status: 'cancelled', blocked: false });

@@ -91,7 +91,7 @@ export class AccountsController {
   @ApiOperation({
     summary: 'Statement for a period: opening balance, transactions with running balance, closing balance',
     description:
-      "JSON by default; CSV with `Accept: text/csv`. Dates are bank days (BANK_TIME_ZONE); a date `to` includes its day, a date-time `to` is exclusive. In CSV each line's `date` is its bank day and `time` its UTC instant; JSON lines carry the instant (`created_at`).",
+      "JSON by default; CSV with `Accept: text/csv`. Dates are bank days (BANK_TIME_ZONE); a date `to` includes its day, a date-time `to` is exclusive. In CSV each line's `date` is its bank day and `time` (the last column) its UTC instant; JSON lines carry the instant (`created_at`).",
   })
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({ type: StatementDto })

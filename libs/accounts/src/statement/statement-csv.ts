@@ -24,7 +24,8 @@ export interface StatementView {
  * RFC 4180 CSV: an opening-balance line, one line per transaction with the running balance, a
  * closing-balance line. Amounts are exact decimals written from the integer minor units. `date` is the
  * bank day (in `timeZone`, BANK_TIME_ZONE) a line falls on, as the JSON's period reads dates: a payment at
- * 00:30 on 1 July in London is July's, though its UTC instant (`time`) is 30 June. The opening line is the
+ * 00:30 on 1 July in London is July's, though its UTC instant (`time`, the last column, after the others
+ * so that an import reading columns by position still finds them) is 30 June. The opening line is the
  * period's first day and the closing line its last (`to` is exclusive).
  */
 export function statementCsv(s: StatementView, timeZone: string): string {
@@ -33,21 +34,21 @@ export function statementCsv(s: StatementView, timeZone: string): string {
   const day = (instant: string, offsetMs = 0) =>
     todayIn(timeZone, new Date(new Date(instant).getTime() + offsetMs));
   const lines = [
-    'date,time,transaction_id,kind,reference,amount,balance,currency',
-    [day(s.from), s.from, '', 'opening_balance', '', '', money(s.opening_balance), s.currency].join(','),
+    'date,transaction_id,kind,reference,amount,balance,currency,time',
+    [day(s.from), '', 'opening_balance', '', '', money(s.opening_balance), s.currency, s.from].join(','),
     ...s.entries.map((e) =>
       [
         day(e.created_at),
-        e.created_at,
         e.transaction_id,
         e.kind,
         csvCell(e.reference ?? '', true),
         money(e.amount),
         money(e.balance),
         s.currency,
+        e.created_at,
       ].join(','),
     ),
-    [day(s.to, -1), s.to, '', 'closing_balance', '', '', money(s.closing_balance), s.currency].join(','),
+    [day(s.to, -1), '', 'closing_balance', '', '', money(s.closing_balance), s.currency, s.to].join(','),
   ];
   return csvDocument(lines);
 }

@@ -5,6 +5,7 @@ import { AppError, decodeCursor, encodeCursor, LOGGER, OutboxService, pageOf } f
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { adminCardView, CARD_COLUMNS, type CardRow } from '../cards/card-rows';
+import { lockCardIssue } from '../cards/cards.service';
 import type { AdminCardDto, AdminCardListDto } from '../cards/card.dto';
 
 /**
@@ -89,6 +90,12 @@ export class AdminCardsService {
       throw new AppError(403, 'forbidden', 'Your role does not allow this');
     }
     return this.dataSource.transaction(async (m) => {
+      // A block waits for a card being issued to its owner, and an issue for it (cards.service): no new
+      // card slips past a block committing at the same moment.
+      const [owner] = (await m.query(`SELECT owner_id FROM cards.cards WHERE id = $1`, [id])) as {
+        owner_id: string;
+      }[];
+      if (owner) await lockCardIssue(m, owner.owner_id);
       const [card] = (await m.query(`SELECT ${CARD_COLUMNS} FROM cards.cards WHERE id = $1 FOR UPDATE`, [
         id,
       ])) as CardRow[];

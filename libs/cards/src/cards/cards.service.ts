@@ -27,6 +27,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { CardKeys } from '../data/card-keys';
 import { embossable } from '../data/cardholder-name';
 import { brandOf, expiryFrom, generatePan } from '../data/pan';
+import { CardDirectory } from '../network/card-directory';
 import { CARD_COLUMNS, cardView, type CardRow } from './card-rows';
 import {
   type AuthorisationDto,
@@ -46,6 +47,29 @@ export const MAX_CARDS_PER_CUSTOMER = 10;
 
 /** Key space (pg_advisory_xact_lock's two-int form) of card issuing, per customer. */
 const ISSUE_LOCK = 0x63_61_72_64; // "card"
+
+/** Takes the owner's issue lock (one new card at a time per customer; a staff block takes it too). */
+export async function lockCardIssue(m: EntityManager, ownerId: string): Promise<void> {
+  await m.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [ISSUE_LOCK, ownerId]);
+}
+
+/**
+ * Under the owner's issue lock: a staff block holds the customer, not only the card. A new card (on any
+ * account, also after cancelling the blocked one, also as another card's replacement) would escape it.
+ * Staff lift it (unblock also works on a cancelled card).
+ */
+async function assertNoCardBlocked(m: EntityManager, ownerId: string): Promise<void> {
+  const [{ blocked }] = (await m.query(
+    `SELECT EXISTS (SELECT 1 FROM cards.cards WHERE owner_id = $1 AND blocked_by_staff) AS blocked`,
+    [ownerId],
+  )) as { blocked: boolean }[];
+  if (blocked) {
+    throw AppError.conflict(
+      'card_blocked',
+      'The bank has blocked one of your cards: no new card is issued until the block is lifted; contact us',
+    );
+  }
+}
 
 /** A fresh number collides with an existing one about never; a few tries make it certain. */
 const PAN_ATTEMPTS = 5;
@@ -75,6 +99,7 @@ export class CardsService {
     @Inject(USERS_API) private readonly users: UsersApi,
     @Inject(AUTH_API) private readonly auth: AuthApi,
     private readonly keys: CardKeys,
+    private readonly directory: CardDirectory,
     private readonly limiter: RateLimiter,
     private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -85,7 +110,7 @@ export class CardsService {
     const name = body.cardholder_name ?? embossable((await this.users.getProfile(caller.user_id)).full_name);
     return this.dataSource.transaction(async (m) => {
       // One issue at a time per customer, so parallel requests cannot all pass the cap.
-      await m.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [ISSUE_LOCK, caller.user_id]);
+      await lockCardIssue(m, caller.user_id);
       const [{ n }] = (await m.query(
         `SELECT count(*)::int AS n FROM cards.cards WHERE owner_id = $1 AND status <> 'cancelled'`,
         [caller.user_id],
@@ -96,19 +121,7 @@ export class CardsService {
           `You can hold at most ${MAX_CARDS_PER_CUSTOMER} cards; cancel one first`,
         );
       }
-      // A staff block holds the customer, not only the card: a new card (on any account, also after
-      // cancelling the blocked one) would escape it, as a replacement would. Staff lift it (unblock also
-      // works on a cancelled card).
-      const [{ blocked }] = (await m.query(
-        `SELECT EXISTS (SELECT 1 FROM cards.cards WHERE owner_id = $1 AND blocked_by_staff) AS blocked`,
-        [caller.user_id],
-      )) as { blocked: boolean }[];
-      if (blocked) {
-        throw AppError.conflict(
-          'card_blocked',
-          'The bank has blocked one of your cards: no new card is issued until the block is lifted; contact us',
-        );
-      }
+      await assertNoCardBlocked(m, caller.user_id);
       return this.insertCard(m, {
         owner_id: caller.user_id,
         account,
@@ -294,7 +307,11 @@ export class CardsService {
         WHERE id = $1 AND owner_id = $2 AND status = 'frozen' AND NOT blocked_by_staff RETURNING ${CARD_COLUMNS}`,
       [id, ownerId],
     )) as [CardRow[], number];
-    if (rows.length) return cardView(rows[0]);
+    if (rows.length) {
+      // Its owner vouches for the card again: wrong-details declines before now no longer count.
+      await this.directory.forgetDataFailures(id);
+      return cardView(rows[0]);
+    }
     const card = await this.own(ownerId, id);
     if (card.status === 'cancelled') throw cancelled();
     if (card.blocked_by_staff)
@@ -311,6 +328,8 @@ export class CardsService {
   async cancel(ownerId: string, id: string, body: CancelCardDto): Promise<CancelledCardDto> {
     const account = body.replace ? await this.replacementAccount(ownerId, id) : null;
     return this.dataSource.transaction(async (m) => {
+      // A replacement is a new card: the issue lock first, then the card's row (a block's order).
+      if (account) await lockCardIssue(m, ownerId);
       const card = await this.own(ownerId, id, m, true);
       if (card.status === 'cancelled') throw cancelled();
       if (account && card.blocked_by_staff) {
@@ -319,6 +338,7 @@ export class CardsService {
           'The bank has blocked this card: it can be cancelled, but not replaced; contact us',
         );
       }
+      if (account) await assertNoCardBlocked(m, ownerId);
       const replacement = account
         ? await this.insertCard(m, {
             owner_id: ownerId,

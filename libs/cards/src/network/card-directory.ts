@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Currency } from '@protobank/contracts';
-import { AppConfig, todayIn } from '@protobank/platform';
+import { AppConfig, RedisService, todayIn } from '@protobank/platform';
 import { timingSafeEqual } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CardKeys } from '../data/card-keys';
@@ -60,11 +60,14 @@ interface Row {
 const big = (v: string | null) => (v === null ? null : BigInt(v));
 
 /**
- * Wrong card details (an expiry or a CVC other than the card's) declined for one card within a day, or
- * since its last change (an unfreeze), after which the card is frozen: 1,000 CVCs otherwise take at most
- * 1,000 authorisations to find, from a number alone.
+ * Authorisations declined for wrong card details (an expiry or a CVC other than the card's) after which
+ * the card is frozen, counted by network id (a retry counts once) within a day of the last one and since
+ * its owner last unfrozen it: 1,000 CVCs otherwise take at most 1,000 authorisations to find, from a
+ * number alone. A frozen card answers card_frozen before its data is looked at, so guessing stops there.
  */
 export const CARD_DATA_FAILURE_LIMIT = 5;
+const DATA_FAILURE_WINDOW_MS = 24 * 3600_000;
+const dataFailuresKey = (cardId: string) => `cards:data-failures:${cardId}`;
 
 /**
  * The cards module's internal API for the card network routes (issue 13, part C): find a card by the
@@ -78,6 +81,7 @@ export class CardDirectory {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly keys: CardKeys,
     private readonly config: AppConfig,
+    private readonly redis: RedisService,
   ) {}
 
   /** The card with this number; null when there is none (or the input is not a 16-digit number). */
@@ -143,24 +147,32 @@ export class CardDirectory {
   }
 
   /**
-   * Counts one more wrong-details decline for `cardId` (the network id `networkId`, not yet recorded; a
-   * retry of an attempt already declined is not counted twice) and freezes the card if that makes
-   * CARD_DATA_FAILURE_LIMIT within the last 24 hours and since the card last changed. Answers whether it
-   * froze it: the customer, told so, unfreezes it in the app if the attempts were theirs.
+   * Counts a wrong-details decline of `cardId` under `networkId` (a set in Redis, so parallel guesses are
+   * each counted and a retry of one is counted once) and freezes the card, if active, once they make
+   * CARD_DATA_FAILURE_LIMIT. Answers whether this call froze it. Without Redis nothing is counted (the
+   * authorisation is declined all the same).
    */
   async freezeAfterDataFailures(cardId: string, networkId: string): Promise<boolean> {
+    const key = dataFailuresKey(cardId);
+    const answers = await this.redis.client
+      .multi()
+      .sadd(key, networkId)
+      .pexpire(key, DATA_FAILURE_WINDOW_MS)
+      .scard(key)
+      .exec()
+      .catch(() => null);
+    const failures = Number(answers?.[2]?.[1] ?? 0);
+    if (failures < CARD_DATA_FAILURE_LIMIT) return false;
     const [rows] = (await this.dataSource.query(
-      `UPDATE cards.cards c SET status = 'frozen', updated_at = now()
-        WHERE c.id = $1 AND c.status = 'active'
-          AND (SELECT count(*) FROM cards.authorisations a
-                WHERE a.card_id = c.id AND a.status = 'declined'
-                  AND a.decline_reason IN ('invalid_card', 'invalid_cvc')
-                  AND a.network_transaction_id <> $2
-                  AND a.created_at > greatest(now() - interval '24 hours', c.updated_at)) + 1 >= $3
-        RETURNING c.id`,
-      [cardId, networkId, CARD_DATA_FAILURE_LIMIT],
+      `UPDATE cards.cards SET status = 'frozen', updated_at = now() WHERE id = $1 AND status = 'active' RETURNING id`,
+      [cardId],
     )) as [unknown[], number];
     return rows.length > 0;
+  }
+
+  /** Forgets a card's wrong-details declines: its owner unfroze it. */
+  async forgetDataFailures(cardId: string): Promise<void> {
+    await this.redis.client.del(dataFailuresKey(cardId)).catch(() => undefined);
   }
 
   /** Whether `cvc` is the card's (derived from its number and expiry, never stored). */

@@ -208,10 +208,11 @@ export class CardNetworkService {
     body: AuthorisationRequestDto,
     category: string,
   ): CardDeclineReason | null {
-    const data = this.directory.checkCardData(card, body.pan, body);
-    if (data) return data;
+    // The state first: a frozen, blocked or cancelled card does not tell whether the data sent was right.
     const state = this.directory.stateDecline(card);
     if (state) return state;
+    const data = this.directory.checkCardData(card, body.pan, body);
+    if (data) return data;
     if (!CHANNEL_ALLOWED[body.channel](card.limits)) return 'channel_disabled';
     if ((card.limits.blocked_categories as string[]).includes(category)) return 'category_blocked';
     if (body.currency !== card.currency) return 'currency_not_supported';
