@@ -206,7 +206,7 @@ export type CardAuthorisedEvent = CardEventBase;
 /** Declined: nothing is held. Only for a card of ours (an unknown card number has no one to tell). */
 export interface CardDeclinedEvent extends CardEventBase {
   decline_reason: CardDeclineReason;
-  /** This decline froze the card: the fifth with wrong card details within a day (CARD_DATA_FAILURE_LIMIT). */
+  /** This decline froze the card: the fifth with wrong card details (cards CARD_DATA_FAILURE_LIMIT). */
   card_frozen?: true;
 }
 
