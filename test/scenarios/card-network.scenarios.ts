@@ -1078,8 +1078,11 @@ export function cardNetworkScenarios(get: () => Running) {
       await eventually(
         async () => {
           const list = await http().get('/notifications').set(bearer(w.who.token)).expect(200);
-          return (list.body.data as { body: string }[]).find((n) =>
-            n.body.includes("we've frozen your card"),
+          return (list.body.data as { type: string; category: string; body: string }[]).find(
+            (n) =>
+              n.type === 'card.frozen' &&
+              n.category === 'security' &&
+              n.body.includes(`frozen your card ending ${w.card.pan.slice(-4)} after 5 payments`),
           );
         },
         15000,

@@ -206,8 +206,21 @@ export type CardAuthorisedEvent = CardEventBase;
 /** Declined: nothing is held. Only for a card of ours (an unknown card number has no one to tell). */
 export interface CardDeclinedEvent extends CardEventBase {
   decline_reason: CardDeclineReason;
-  /** This decline froze the card: the fifth with wrong card details (cards CARD_DATA_FAILURE_LIMIT). */
-  card_frozen?: true;
+}
+
+/**
+ * Frozen by the bank's own rule, not by its owner: the fifth authorisation declined for wrong card
+ * details (cards' CARD_DATA_FAILURE_LIMIT). Its owner is told (a security notice) and may unfreeze it.
+ */
+export interface CardFrozenEvent extends EventBase {
+  card_id: string;
+  /** The last four digits only. */
+  last4: string;
+  owner_id: string;
+  account_id: string;
+  reason: 'wrong_card_details';
+  /** The declines that froze it. */
+  failures: number;
 }
 
 /**
@@ -238,6 +251,7 @@ export interface EventMap {
   'card.authorised': CardAuthorisedEvent;
   'card.declined': CardDeclinedEvent;
   'card.cleared': CardClearedEvent;
+  'card.frozen': CardFrozenEvent;
 }
 
 export type EventName = keyof EventMap;
@@ -263,6 +277,7 @@ export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName
     'card.authorised',
     'card.declined',
     'card.cleared',
+    'card.frozen',
   ],
   analytics: ['transaction.created'],
 };

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Currency } from '@protobank/contracts';
-import { AppConfig, RedisService, todayIn } from '@protobank/platform';
+import { AppConfig, OutboxService, RedisService, todayIn } from '@protobank/platform';
 import { timingSafeEqual } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CardKeys } from '../data/card-keys';
@@ -82,6 +82,7 @@ export class CardDirectory {
     private readonly keys: CardKeys,
     private readonly config: AppConfig,
     private readonly redis: RedisService,
+    private readonly outbox: OutboxService,
   ) {}
 
   /** The card with this number; null when there is none (or the input is not a 16-digit number). */
@@ -147,13 +148,13 @@ export class CardDirectory {
   }
 
   /**
-   * Counts a wrong-details decline of `cardId` under `networkId` (a set in Redis, so parallel guesses are
+   * Counts a wrong-details decline of `card` under `networkId` (a set in Redis, so parallel guesses are
    * each counted and a retry of one is counted once) and freezes the card, if active, once they make
-   * CARD_DATA_FAILURE_LIMIT. Answers whether this call froze it. Without Redis nothing is counted (the
+   * CARD_DATA_FAILURE_LIMIT, with card.frozen (its owner's notice). Answers whether this call froze it. Without Redis nothing is counted (the
    * authorisation is declined all the same).
    */
-  async freezeAfterDataFailures(cardId: string, networkId: string): Promise<boolean> {
-    const key = dataFailuresKey(cardId);
+  async freezeAfterDataFailures(card: CardRecord, networkId: string): Promise<boolean> {
+    const key = dataFailuresKey(card.id);
     const answers = await this.redis.client
       .multi()
       .sadd(key, networkId)
@@ -163,11 +164,23 @@ export class CardDirectory {
       .catch(() => null);
     const failures = Number(answers?.[2]?.[1] ?? 0);
     if (failures < CARD_DATA_FAILURE_LIMIT) return false;
-    const [rows] = (await this.dataSource.query(
-      `UPDATE cards.cards SET status = 'frozen', updated_at = now() WHERE id = $1 AND status = 'active' RETURNING id`,
-      [cardId],
-    )) as [unknown[], number];
-    return rows.length > 0;
+    // The freeze and its notice in one transaction: frozen means told.
+    return this.dataSource.transaction(async (m) => {
+      const [rows] = (await m.query(
+        `UPDATE cards.cards SET status = 'frozen', updated_at = now() WHERE id = $1 AND status = 'active' RETURNING id`,
+        [card.id],
+      )) as [unknown[], number];
+      if (rows.length === 0) return false;
+      await this.outbox.add(m, 'cards', 'card.frozen', {
+        card_id: card.id,
+        last4: card.last4,
+        owner_id: card.owner_id,
+        account_id: card.account_id,
+        reason: 'wrong_card_details',
+        failures,
+      });
+      return true;
+    });
   }
 
   /** Forgets a card's wrong-details declines: its owner unfroze it. */

@@ -141,7 +141,7 @@ export class CardNetworkService {
     // Wrong card details: the fifth within a day freezes the card (its owner is told, and unfreezes it).
     const frozen =
       (local === 'invalid_card' || local === 'invalid_cvc') &&
-      (await this.directory.freezeAfterDataFailures(card.id, body.network_transaction_id));
+      (await this.directory.freezeAfterDataFailures(card, body.network_transaction_id));
     if (frozen) {
       this.logger.warn(
         { security_event: 'card_frozen_after_data_failures', card_id: card.id, user_id: card.owner_id },
@@ -169,7 +169,7 @@ export class CardNetworkService {
       decision = result.approved ? { approved: true } : { approved: false, reason: result.decline_reason };
       if (result.replayed) facts = await this.asFirstDecided(holdId, facts);
     }
-    if (!(await this.record(holdId, body, facts, category, decision, frozen))) {
+    if (!(await this.record(holdId, body, facts, category, decision))) {
       // Another attempt recorded its decision first: that is the answer, and a hold goes with a decline
       // (or with a forced clearing that holds this network id: no authorisation of it can be recorded).
       const first = (await this.authorisation(body.network_transaction_id))!;
@@ -232,7 +232,6 @@ export class CardNetworkService {
     { card, amount, currency }: Facts,
     category: string,
     decision: Decision,
-    frozen = false,
   ): Promise<boolean> {
     const event = {
       authorisation_id: id,
@@ -271,10 +270,7 @@ export class CardNetworkService {
       ],
       decision.approved
         ? { name: 'card.authorised', input: event }
-        : {
-            name: 'card.declined',
-            input: { ...event, decline_reason: decision.reason, ...(frozen ? { card_frozen: true } : {}) },
-          },
+        : { name: 'card.declined', input: { ...event, decline_reason: decision.reason } },
     );
   }
 

@@ -13,6 +13,7 @@ import {
   cardAuthorisedDraft,
   cardClearedDrafts,
   cardDeclinedDraft,
+  cardFrozenDraft,
   kycRejectedDraft,
   kycVerifiedDraft,
   paymentExecutedDraft,
@@ -345,17 +346,27 @@ describe('card notices', () => {
     const draft = cardDeclinedDraft(declined({ amount: 1200, merchant_name: 'Amazon' }));
     expect(draft.body).toBe('Card payment of £12.00 at Amazon declined: not enough money');
     expect(draft.data).toMatchObject({ decline_reason: 'insufficient_funds' });
-    expect(draft.data).not.toHaveProperty('card_frozen');
   });
 
-  it('says so when the decline froze the card (the fifth with wrong card details)', () => {
-    const draft = cardDeclinedDraft(
-      declined({ amount: 1200, merchant_name: 'Amazon', decline_reason: 'invalid_cvc', card_frozen: true }),
-    );
-    expect(draft.body).toBe(
-      "Card payment of £12.00 at Amazon declined: the security code was wrong. After several attempts with wrong card details we've frozen your card: if they were yours, unfreeze it in the app",
-    );
-    expect(draft.data).toMatchObject({ decline_reason: 'invalid_cvc', card_frozen: true });
+  it('tells of a card the bank froze after wrong card details as a security notice', () => {
+    const draft = cardFrozenDraft({
+      event_id: 'e1',
+      occurred_at: '2026-12-03T17:00:00.000Z',
+      card_id: 'c1',
+      last4: '4242',
+      owner_id: ALICE,
+      account_id: 'a1',
+      reason: 'wrong_card_details',
+      failures: 5,
+    });
+    expect(draft).toEqual({
+      user_id: ALICE,
+      category: 'security',
+      type: 'card.frozen',
+      title: 'Card frozen',
+      body: "We've frozen your card ending 4242 after 5 payments with wrong card details. If they were yours, unfreeze it in the app; if not, keep it frozen and tell us.",
+      data: { card_id: 'c1', last4: '4242', account_id: 'a1', reason: 'wrong_card_details' },
+    });
   });
 
   it.each<[CardDeclineReason, Partial<CardDeclinedEvent>, string]>([

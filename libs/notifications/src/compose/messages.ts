@@ -4,6 +4,7 @@ import type {
   CardClearedEvent,
   CardDeclinedEvent,
   CardDeclineReason,
+  CardFrozenEvent,
   KycRejectedEvent,
   KycVerifiedEvent,
   PaymentExecutedEvent,
@@ -341,17 +342,25 @@ export function cardDeclinedDraft(e: CardDeclinedEvent): Draft {
     category: 'transactions',
     type: 'card.declined',
     title: 'Card payment declined',
+    body: `Card payment of ${formatMoney(e.amount, e.currency)} at ${displayText(e.merchant_name)} declined: ${reason}`,
+    data: { ...cardData(e), channel: e.channel, decline_reason: e.decline_reason },
+  };
+}
+
+/**
+ * "We've frozen your card ending 4242 ...": a security notice (customers cannot turn those off), since
+ * someone may be guessing the card's details.
+ */
+export function cardFrozenDraft(e: CardFrozenEvent): Draft {
+  return {
+    user_id: e.owner_id,
+    category: 'security',
+    type: 'card.frozen',
+    title: 'Card frozen',
     body:
-      `Card payment of ${formatMoney(e.amount, e.currency)} at ${displayText(e.merchant_name)} declined: ${reason}` +
-      (e.card_frozen
-        ? ". After several attempts with wrong card details we've frozen your card: if they were yours, unfreeze it in the app"
-        : ''),
-    data: {
-      ...cardData(e),
-      channel: e.channel,
-      decline_reason: e.decline_reason,
-      ...(e.card_frozen ? { card_frozen: true } : {}),
-    },
+      `We've frozen your card ending ${e.last4} after ${e.failures} payments with wrong card details. ` +
+      'If they were yours, unfreeze it in the app; if not, keep it frozen and tell us.',
+    data: { card_id: e.card_id, last4: e.last4, account_id: e.account_id, reason: e.reason },
   };
 }
 
