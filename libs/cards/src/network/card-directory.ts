@@ -62,7 +62,7 @@ const big = (v: string | null) => (v === null ? null : BigInt(v));
 /**
  * Authorisations declined for wrong card details (an expiry or a CVC other than the card's) after which
  * the card is frozen, counted by network id (a retry counts once) within a day of the last one and since
- * its owner last unfrozen it: 1,000 CVCs otherwise take at most 1,000 authorisations to find, from a
+ * its owner last unfroze it: 1,000 CVCs otherwise take at most 1,000 authorisations to find, from a
  * number alone. A frozen card answers card_frozen before its data is looked at, so guessing stops there.
  */
 export const CARD_DATA_FAILURE_LIMIT = 5;
@@ -150,8 +150,8 @@ export class CardDirectory {
   /**
    * Counts a wrong-details decline of `card` under `networkId` (a set in Redis, so parallel guesses are
    * each counted and a retry of one is counted once) and freezes the card, if active, once they make
-   * CARD_DATA_FAILURE_LIMIT, with card.frozen (its owner's notice). Answers whether this call froze it. Without Redis nothing is counted (the
-   * authorisation is declined all the same).
+   * CARD_DATA_FAILURE_LIMIT, with card.frozen (its owner's notice). Answers whether this call froze it.
+   * Without Redis nothing is counted (the authorisation is declined all the same).
    */
   async freezeAfterDataFailures(card: CardRecord, networkId: string): Promise<boolean> {
     const key = dataFailuresKey(card.id);
