@@ -134,6 +134,36 @@ describe('messaging over RabbitMQ', () => {
     await t?.cleanup();
   });
 
+  /**
+   * A payments app consuming user.registered with `consumer`, and an app relaying the `via` outbox, into
+   * which one user.registered for `email` is written (each test relays its own outbox: one relay per
+   * outbox in this suite).
+   */
+  async function toPayments(
+    env: Record<string, string>,
+    consumer: new (...args: never[]) => unknown,
+    via: 'cards' | 'accounts',
+    email: string,
+  ): Promise<void> {
+    const only = { subscriptions: { payments: ['user.registered'] } } as const;
+    contexts.push(
+      await createContext({ ...only, service: 'payments', transport: 'rmq', env, controllers: [consumer] }),
+    );
+    const producer = await createContext({
+      ...only,
+      service: via,
+      transport: 'rmq',
+      env,
+      providers: [outboxFor(via)],
+    });
+    contexts.push(producer);
+    await producer
+      .get(DataSource)
+      .transaction((m) =>
+        producer.get(OutboxService).add(m, via, 'user.registered', { user_id: randomUUID(), email }),
+      );
+  }
+
   it('carries the request id and the caller in message headers', async () => {
     const caller = { user_id: randomUUID(), role: 'customer' };
     const seen = await requestContext.run({ requestId: 'req-over-the-wire', caller }, () => echo.whoami());
@@ -348,29 +378,8 @@ describe('messaging over RabbitMQ', () => {
         throw new Error('consumer bug');
       }
     }
-    const only = { subscriptions: { payments: ['user.registered'] } } as const;
-    const consumer = await createContext({
-      ...only,
-      service: 'payments',
-      transport: 'rmq',
-      env,
-      controllers: [Broken],
-    });
-    // This producer relays the cards outbox, which no other context of this suite relays.
-    const producer = await createContext({
-      ...only,
-      service: 'cards',
-      transport: 'rmq',
-      env,
-      providers: [outboxFor('cards')],
-    });
-    contexts.push(consumer, producer);
-    const ds = producer.get(DataSource);
-    await ds.transaction((m) =>
-      producer
-        .get(OutboxService)
-        .add(m, 'cards', 'user.registered', { user_id: randomUUID(), email: 'd@example.com' }),
-    );
+    // The cards outbox, which no other context of this suite relays.
+    await toPayments(env, Broken, 'cards', 'd@example.com');
     const connection = await amqp.connect(t.env.RABBITMQ_URL);
     try {
       const channel = await connection.createChannel();
@@ -388,6 +397,7 @@ describe('messaging over RabbitMQ', () => {
       await connection.close();
     }
   });
+
   it('keeps an event failed by an outage (503) past EVENT_MAX_DELIVERIES attempts, and handles it once the dependency is back', async () => {
     const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('outage'), EVENT_MAX_DELIVERIES: '2' };
     let attempts = 0;
@@ -402,29 +412,8 @@ describe('messaging over RabbitMQ', () => {
         handled.push(event.email);
       }
     }
-    const only = { subscriptions: { payments: ['user.registered'] } } as const;
-    const consumer = await createContext({
-      ...only,
-      service: 'payments',
-      transport: 'rmq',
-      env,
-      controllers: [Flaky],
-    });
     // The accounts outbox: the dead-letter test's producer, still running, relays the cards one.
-    const producer = await createContext({
-      ...only,
-      service: 'accounts',
-      transport: 'rmq',
-      env,
-      providers: [outboxFor('accounts')],
-    });
-    contexts.push(consumer, producer);
-    const ds = producer.get(DataSource);
-    await ds.transaction((m) =>
-      producer
-        .get(OutboxService)
-        .add(m, 'accounts', 'user.registered', { user_id: randomUUID(), email: 'outage@example.com' }),
-    );
+    await toPayments(env, Flaky, 'accounts', 'outage@example.com');
     // Pauses of 0.5, 1, 2 and 4 s between the attempts.
     await eventually(async () => (handled.length ? handled : undefined), 30000, 'the event handled');
     expect(handled).toEqual(['outage@example.com']);

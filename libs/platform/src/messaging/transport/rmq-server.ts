@@ -75,9 +75,8 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
   private batchers = 0;
   /** A batcher is waiting for the rest of a socket read: the messages of that read are its. */
   private starting = false;
-  /** Attempts made here on an event kept through transient failures (see isTransient), and since when. */
-  private readonly keptAttempts = new WeakMap<ConsumeMessage, number>();
-  private readonly keptSince = new WeakMap<ConsumeMessage, number>();
+  /** An event kept through transient failures (see isTransient): attempts made here, and since when. */
+  private readonly kept = new WeakMap<ConsumeMessage, { attempts: number; since: number }>();
 
   constructor(
     private readonly rmq: RmqConnection,
@@ -341,7 +340,9 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
     if (failed.length === 0) return;
     // Attempts so far: the broker's deliveries, and those made here while the event was kept.
     const attempts = (msg: ConsumeMessage) =>
-      Number((msg.properties.headers ?? {})['x-delivery-count'] ?? 0) + (this.keptAttempts.get(msg) ?? 0) + 1;
+      Number((msg.properties.headers ?? {})['x-delivery-count'] ?? 0) +
+      (this.kept.get(msg)?.attempts ?? 0) +
+      1;
     for (const { msg, err } of failed) {
       const kept = isTransient(err);
       this.log.warn(
@@ -360,13 +361,12 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
       (async () => {
         if (!this.draining) await this.pause(retryDelayMs(Math.min(...failed.map((f) => attempts(f.msg)))));
         for (const { ch, msg, err } of failed) {
-          const since = this.keptSince.get(msg) ?? Date.now();
+          const kept = this.kept.get(msg) ?? { attempts: 0, since: Date.now() };
           if (channelClosed(ch)) continue; // the broker delivers it again, on the channel that replaced it
-          if (this.draining || !isTransient(err) || Date.now() - since >= KEEP_MAX_MS) {
+          if (this.draining || !isTransient(err) || Date.now() - kept.since >= KEEP_MAX_MS) {
             settle(ch, msg, 'requeue');
           } else {
-            this.keptSince.set(msg, since);
-            this.keptAttempts.set(msg, (this.keptAttempts.get(msg) ?? 0) + 1);
+            this.kept.set(msg, { attempts: kept.attempts + 1, since: kept.since });
             this.collect(ch, msg);
           }
         }
