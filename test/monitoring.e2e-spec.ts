@@ -100,6 +100,7 @@ describe('monitoring configuration (docker/prometheus, docker/alertmanager, dock
       [
         'BullMQFailedJobsGrowing',
         'DeadLetterQueueNotEmpty',
+        'EventsKeptRetrying',
         'HighErrorRatio',
         'HighLatencyP99',
         'LedgerVerificationFailed',

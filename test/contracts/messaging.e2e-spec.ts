@@ -393,6 +393,14 @@ describe('messaging over RabbitMQ', () => {
       );
       expect(dead.messageCount).toBe(1);
       expect(attempts).toBe(3); // the first delivery and 2 redeliveries, then the limit
+      // A bug, not an outage: each failure went back to the queue (toward the limit), none was kept.
+      const metrics = contexts[contexts.length - 2].get(MetricsService);
+      const failures = await metrics.registry.getSingleMetric('event_delivery_failures_total')!.get();
+      expect(failures.values.map((v) => [v.labels.outcome, v.value])).toEqual([
+        ['kept', 0],
+        ['requeued', 3],
+        ['redelivered', 0],
+      ]);
     } finally {
       await connection.close();
     }
@@ -418,6 +426,14 @@ describe('messaging over RabbitMQ', () => {
     await eventually(async () => (handled.length ? handled : undefined), 30000, 'the event handled');
     expect(handled).toEqual(['outage@example.com']);
     expect(attempts).toBe(5);
+    // Each failure counted as kept (what EventsKeptRetrying watches), none as requeued.
+    const consumer = contexts[contexts.length - 2].get(MetricsService);
+    const failures = await consumer.registry.getSingleMetric('event_delivery_failures_total')!.get();
+    expect(failures.values.map((v) => [v.labels.event, v.labels.outcome, v.value])).toEqual([
+      ['user.registered', 'kept', 4],
+      ['user.registered', 'requeued', 0],
+      ['user.registered', 'redelivered', 0],
+    ]);
     const connection = await amqp.connect(t.env.RABBITMQ_URL);
     try {
       const channel = await connection.createChannel();

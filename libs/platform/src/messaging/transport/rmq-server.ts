@@ -3,12 +3,14 @@ import { ModuleRef } from '@nestjs/core';
 import { RmqContext } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
 import type { ContractDef, EventBase, ServiceName } from '@protobank/contracts';
 import { SERVICE_NAME } from '../../app/service.tokens';
 import { requestContext } from '../../context/request-context';
 import { AppError } from '../../errors/app-error';
 import { toErrorBody } from '../../http/error-body';
 import { LOGGER } from '../../logging/logging.tokens';
+import { MetricsService } from '../../metrics/metrics.service';
 import { fromAmqpHeaders } from '../amqp-headers';
 import { decode, encode } from '../codec';
 import { declareEventQueue } from '../events/event-queues';
@@ -77,6 +79,8 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
   private starting = false;
   /** An event kept through transient failures (see isTransient): attempts made here, and since when. */
   private readonly kept = new WeakMap<ConsumeMessage, { attempts: number; since: number }>();
+  /** What became of each failed delivery (EventsKeptRetrying alerts on `kept`). */
+  private readonly failures: Counter<'event' | 'outcome'>;
 
   constructor(
     private readonly rmq: RmqConnection,
@@ -85,8 +89,16 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
     @Inject(SUBSCRIPTIONS) private readonly subscriptions: Subscriptions,
     @Inject(SERVICE_NAME) private readonly service: string,
     @Inject(LOGGER) protected readonly log: Logger,
+    metrics: MetricsService,
   ) {
     super();
+    this.failures = metrics.counter(
+      'event_delivery_failures_total',
+      'Failed deliveries of events to this consumer, by event and outcome: kept (a dependency was ' +
+        'unavailable: tried again here), requeued (counts toward EVENT_MAX_DELIVERIES), redelivered (its ' +
+        'channel closed: the broker delivers it again)',
+      ['event', 'outcome'],
+    );
     this.rmq.manager.on('connect', () => this._status$.next('connected'));
     this.rmq.manager.on('disconnect', () => this._status$.next('disconnected'));
   }
@@ -269,6 +281,11 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
       );
     }
     if (names.length === 0) return;
+    // Every series from the start at 0, so that a dashboard shows none failed and the first failure is an
+    // increase (a series born at 1 is not one).
+    for (const event of names) {
+      for (const outcome of ['kept', 'requeued', 'redelivered']) this.failures.inc({ event, outcome }, 0);
+    }
     this.consumers.push(
       this.rmq.consume('event-consumer', {
         queues: [this.rmq.name('events', this.service)],
@@ -362,10 +379,15 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
         if (!this.draining) await this.pause(retryDelayMs(Math.min(...failed.map((f) => attempts(f.msg)))));
         for (const { ch, msg, err } of failed) {
           const kept = this.kept.get(msg) ?? { attempts: 0, since: Date.now() };
-          if (channelClosed(ch)) continue; // the broker delivers it again, on the channel that replaced it
-          if (this.draining || !isTransient(err) || Date.now() - kept.since >= KEEP_MAX_MS) {
+          const event = msg.fields.routingKey;
+          if (channelClosed(ch)) {
+            // The broker delivers it again, on the channel that replaced it.
+            this.failures.inc({ event, outcome: 'redelivered' });
+          } else if (this.draining || !isTransient(err) || Date.now() - kept.since >= KEEP_MAX_MS) {
+            this.failures.inc({ event, outcome: 'requeued' });
             settle(ch, msg, 'requeue');
           } else {
+            this.failures.inc({ event, outcome: 'kept' });
             this.kept.set(msg, { attempts: kept.attempts + 1, since: kept.since });
             this.collect(ch, msg);
           }
