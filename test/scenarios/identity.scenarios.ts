@@ -432,6 +432,56 @@ export function identityScenarios(get: () => Running) {
         }).expect(201);
       });
 
+      it('counts internal payees for missing numbers with transfers, and needs a verified identity to save one', async () => {
+        const prober = await verifiedCustomer(get(), admin, 'prober.payees');
+        const payee = await verifiedCustomer(get(), admin, 'probed.payees');
+        const from = await openAccount(get(), prober);
+        const target = await openAccount(get(), payee);
+        const save = (who: Actor, number: string) =>
+          request(get().baseUrl)
+            .post('/payees')
+            .set(bearer(who.token))
+            .send({ name: 'Probe', sort_code: '990001', account_number: number });
+        // Without a verified identity, no answer about any number (it could open no account to pay from).
+        const unverified = await newCustomer(get(), 'prober.unverified');
+        for (const n of [target.account_number, (await missing(1))[0]]) {
+          const res = await save(unverified, n);
+          expect([res.status, res.body.code]).toEqual([403, 'kyc_required']);
+        }
+        // Half the limit by payee, half by transfer: one count.
+        const numbers = await missing(limit + 1);
+        const half = Math.floor(limit / 2);
+        for (const n of numbers.slice(0, half)) {
+          const res = await save(prober, n);
+          expect([res.status, res.body.code]).toEqual([422, 'payee_account_not_found']);
+        }
+        for (const n of numbers.slice(half, limit)) {
+          const res = await transfer(get(), prober, {
+            from_account_id: from.id,
+            to_account_number: n,
+            amount: 1,
+            currency: 'GBP',
+          });
+          expect(res.status).toBe(404);
+        }
+        // Then neither answers, for a number that exists either.
+        for (const n of [numbers[limit], target.account_number]) {
+          const res = await save(prober, n);
+          expect([res.status, res.body.code]).toEqual([429, 'rate_limited']);
+        }
+        const real = await transfer(get(), prober, {
+          from_account_id: from.id,
+          to_account_number: target.account_number,
+          amount: 1,
+          currency: 'GBP',
+        });
+        expect([real.status, real.body.code]).toEqual([429, 'rate_limited']);
+        const saved = await db.query(`SELECT count(*)::int AS n FROM payments.payees WHERE owner_id = $1`, [
+          prober.id,
+        ]);
+        expect(saved.rows[0].n).toBe(0);
+      });
+
       it('counts probes sent in parallel before answering them', async () => {
         const prober = await verifiedCustomer(get(), admin, 'prober.parallel');
         const from = await openAccount(get(), prober);

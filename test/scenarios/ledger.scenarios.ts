@@ -231,6 +231,21 @@ export function ledgerScenarios(get: () => Running) {
         currency: 'GBP',
       });
       expect([same.status, same.body.code]).toEqual([422, 'same_account']);
+      // Another customer's account as both sides, by id or by its number: not found, as with any other
+      // destination (same_account would confirm which number that id has).
+      for (const to of [{ to_account_id: b.id }, { to_account_number: b.account_number }]) {
+        const theirs = await transfer(get(), alice, {
+          from_account_id: b.id,
+          ...to,
+          amount: 1,
+          currency: 'GBP',
+        });
+        expect([theirs.status, theirs.body.code, theirs.body.details[0].field]).toEqual([
+          404,
+          'not_found',
+          'from_account_id',
+        ]);
+      }
       const eur = await transfer(get(), alice, {
         from_account_id: a.id,
         to_account_id: b.id,

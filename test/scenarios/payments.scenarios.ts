@@ -188,6 +188,37 @@ export function paymentsScenarios(get: () => Running) {
         await http().delete(`/payees/${internal.body.id}`).set(bearer(bob.token)).expect(404);
       });
 
+      it("keeps the 200-payee cap when saves race (one after another under the customer's lock)", async () => {
+        const carol = await verifiedCustomer(get(), admin, 'payments.carol');
+        // 199 saved already (as the API would have saved them, over months).
+        await db.query(
+          `INSERT INTO payments.payees (id, owner_id, name, sort_code, account_number, type)
+           SELECT gen_random_uuid(), $1, 'Payee ' || i, $2, $3, 'external' FROM generate_series(1, 199) i`,
+          [carol.id, EXTERNAL_SORT_CODE, externalNumber(3000001)],
+        );
+        const saves = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            http()
+              .post('/payees')
+              .set(bearer(carol.token))
+              .send({
+                name: `Race ${i}`,
+                sort_code: EXTERNAL_SORT_CODE,
+                account_number: externalNumber(3000101),
+              }),
+          ),
+        );
+        expect(saves.map((r) => r.status).sort()).toEqual([201, 422, 422, 422, 422, 422, 422, 422]);
+        expect(saves.filter((r) => r.status === 422).map((r) => r.body.code)).toEqual(
+          Array(7).fill('too_many_payees'),
+        );
+        const kept = await db.query(
+          `SELECT count(*)::int AS n FROM payments.payees WHERE owner_id = $1 AND deleted_at IS NULL`,
+          [carol.id],
+        );
+        expect(kept.rows[0].n).toBe(200);
+      });
+
       it('deleting a payee cancels its active orders and says how many', async () => {
         const p = await payee(alice, {
           name: 'Gym',

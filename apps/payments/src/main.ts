@@ -1,4 +1,4 @@
-import { AccountsContract, AuthContract, TransactionsContract } from '@protobank/contracts';
+import { AccountsContract, AuthContract, TransactionsContract, UsersContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { PaymentsModule } from '@protobank/payments';
 
@@ -8,5 +8,5 @@ void runApp({
   port: SERVICES.payments.port,
   transport: 'rmq',
   modules: [PaymentsModule],
-  calls: [AuthContract, AccountsContract, TransactionsContract],
+  calls: [AuthContract, AccountsContract, TransactionsContract, UsersContract],
 });

@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
-import { idempotencyKeysIn, outboxFor } from '@protobank/platform';
+import { DestinationMisses, idempotencyKeysIn, outboxFor } from '@protobank/platform';
 import { QueuesModule } from '@protobank/platform/queues';
 import { AdminPaymentsController } from './history/admin-payments.controller';
 import { PaymentHistoryService } from './history/payment-history.service';
@@ -36,6 +36,7 @@ import { SweepProcessor } from './run/sweep.processor';
     idempotencyKeysIn('payments'),
     { provide: PAYMENTS_CLOCK, useValue: systemClock },
     PayeesService,
+    DestinationMisses,
     OrderChecks,
     ScheduledPaymentsService,
     StandingOrdersService,

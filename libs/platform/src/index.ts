@@ -35,6 +35,7 @@ export * from './security/key-ring';
 export * from './security/key-schedule';
 export * from './security/rate-limit.guard';
 export * from './security/rate-limiter';
+export * from './security/destination-misses';
 export * from './time/calendar-date';
 export * from './http/cursor';
 export * from './http/validation';

@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { TRANSACTIONS_API } from '@protobank/contracts';
-import { idempotencyKeysIn, outboxFor } from '@protobank/platform';
+import { DestinationMisses, idempotencyKeysIn, outboxFor } from '@protobank/platform';
 import { QueuesModule } from '@protobank/platform/queues';
 import { AdminLedgerController } from './admin/admin-ledger.controller';
 import { AdminLedgerService } from './admin/admin-ledger.service';
@@ -17,7 +17,6 @@ import { HistoryService } from './history/history.service';
 import { CardHolds } from './ledger/card-holds';
 import { Ledger } from './ledger/ledger';
 import { LedgerAccountsService } from './ledger/ledger-accounts.service';
-import { DestinationMisses } from './transfer/destination-misses';
 import { TransferController } from './transfer/transfer.controller';
 import { TransferService } from './transfer/transfer.service';
 

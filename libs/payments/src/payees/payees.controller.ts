@@ -3,6 +3,7 @@ import {
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiCreatedResponse,
+  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -23,15 +24,17 @@ export class PayeesController {
   constructor(private readonly payees: PayeesService) {}
 
   @Post()
-  // Saving an internal payee says whether an account number exists: limited, as transfers by number are.
+  // Saving an internal payee says whether an account number exists: limited, as transfers by number are
+  // (and its misses counted with theirs: PayeesService).
   @RateLimit({ bucket: 'payee-create', limit: 30, windowSeconds: 3600, by: 'user' })
   @ApiOperation({
     summary: 'Save a payee',
     description:
-      'Our sort code makes an internal payee, whose account must exist (422 payee_account_not_found); any other sort code an external one, paid out through the payment scheme.',
+      'Our sort code makes an internal payee, whose account must exist (422 payee_account_not_found, counted toward TRANSFER_MISS_LIMIT with transfers to missing accounts); any other sort code an external one, paid out through the payment scheme. Needs a verified identity (403 kyc_required).',
   })
   @ApiCreatedResponse({ type: PayeeDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'validation_failed (e.g. a check digit)' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'kyc_required' })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
     description: 'payee_account_not_found, too_many_payees',

@@ -1,7 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { ACCOUNTS_API, isValidAccountNumber, type AccountsApi } from '@protobank/contracts';
-import { AppConfig, AppError, encodeCursor, decodeCursor, pageOf } from '@protobank/platform';
+import {
+  ACCOUNTS_API,
+  isValidAccountNumber,
+  USERS_API,
+  type AccountsApi,
+  type UsersApi,
+} from '@protobank/contracts';
+import {
+  AppConfig,
+  AppError,
+  DestinationMisses,
+  encodeCursor,
+  decodeCursor,
+  pageOf,
+} from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { skipOpenPayments } from '../run/order-state';
@@ -9,6 +22,9 @@ import type { CreatePayeeDto, DeletedPayeeDto, PayeeDto } from './payee.dto';
 
 /** Most payees one customer keeps (deleted ones aside). */
 export const MAX_PAYEES = 200;
+
+/** Key space (pg_advisory_xact_lock's two-int form) of a customer's payee creations. */
+const PAYEE_LOCK = 0x7061_7965; // "paye"
 
 export interface PayeeRow {
   id: string;
@@ -37,6 +53,9 @@ export const payeeView = (r: PayeeRow): PayeeDto => ({
 /**
  * A customer's saved payees. An internal payee (our sort code) is resolved to its account when saved, so
  * a number that does not exist is refused then (422 naming account_number), not at the first payment.
+ * That answer tells whether an account number exists, as a transfer by number does, so saving a payee
+ * takes what a transfer takes: a verified identity (no one pays from an account without one), and a
+ * lookup that misses counts toward the same TRANSFER_MISS_LIMIT (DestinationMisses).
  */
 @Injectable()
 export class PayeesService {
@@ -44,6 +63,8 @@ export class PayeesService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     @Inject(ACCOUNTS_API) private readonly accounts: AccountsApi,
+    @Inject(USERS_API) private readonly users: UsersApi,
+    private readonly misses: DestinationMisses,
   ) {}
 
   async create(ownerId: string, body: CreatePayeeDto): Promise<PayeeDto> {
@@ -52,24 +73,33 @@ export class PayeesService {
         { field: 'account_number', message: 'account_number fails its check digit: check it for a typo' },
       ]);
     }
+    const { status } = await this.users.getKycStatus(ownerId);
+    if (status !== 'verified') {
+      throw new AppError(403, 'kyc_required', 'Payees can be saved once your identity (KYC) is verified');
+    }
     const internal = body.sort_code === this.config.sortCode;
-    const accountId = internal ? await this.resolve(body.account_number) : null;
-    const [row] = (await this.dataSource.query(
-      `INSERT INTO payments.payees (id, owner_id, name, sort_code, account_number, reference, type, account_id)
-       SELECT $1, $2, $3, $4, $5, $6, $7, $8
-        WHERE (SELECT count(*) FROM payments.payees WHERE owner_id = $2 AND deleted_at IS NULL) < ${MAX_PAYEES}
-       RETURNING ${COLUMNS}`,
-      [
-        randomUUID(),
-        ownerId,
-        body.name,
-        body.sort_code,
-        body.account_number,
-        body.reference ?? null,
-        internal ? 'internal' : 'external',
-        accountId,
-      ],
-    )) as PayeeRow[];
+    const accountId = internal ? await this.resolve(ownerId, body.account_number) : null;
+    // Creations sent in parallel are counted one after another, or they could all pass the cap.
+    const row = await this.dataSource.transaction(async (m) => {
+      await m.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [PAYEE_LOCK, ownerId]);
+      const [created] = (await m.query(
+        `INSERT INTO payments.payees (id, owner_id, name, sort_code, account_number, reference, type, account_id)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8
+          WHERE (SELECT count(*) FROM payments.payees WHERE owner_id = $2 AND deleted_at IS NULL) < ${MAX_PAYEES}
+         RETURNING ${COLUMNS}`,
+        [
+          randomUUID(),
+          ownerId,
+          body.name,
+          body.sort_code,
+          body.account_number,
+          body.reference ?? null,
+          internal ? 'internal' : 'external',
+          accountId,
+        ],
+      )) as PayeeRow[];
+      return created;
+    });
     if (!row) {
       throw AppError.unprocessable(
         'too_many_payees',
@@ -79,17 +109,24 @@ export class PayeesService {
     return payeeView(row);
   }
 
-  private async resolve(accountNumber: string): Promise<string> {
+  /** The account with this number, counted as a miss while it is looked up (as a transfer's). */
+  private async resolve(ownerId: string, accountNumber: string): Promise<string> {
+    const hit = await this.misses.reserve(ownerId);
+    let accountId: string;
     try {
-      return (await this.accounts.resolveNumber(accountNumber)).account_id;
+      accountId = (await this.accounts.resolveNumber(accountNumber)).account_id;
     } catch (err) {
       if (err instanceof AppError && err.status === 404) {
+        this.misses.kept(ownerId, hit);
         throw AppError.unprocessable('payee_account_not_found', 'No account at Protobank has this number', [
           { field: 'account_number', message: 'no account at our sort code has this number' },
         ]);
       }
+      await this.misses.release(ownerId);
       throw err;
     }
+    await this.misses.release(ownerId);
+    return accountId;
   }
 
   async list(ownerId: string, cursor: string | undefined, limit: number) {

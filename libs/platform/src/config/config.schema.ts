@@ -278,7 +278,7 @@ export const CONFIG_SCHEMA = {
     min: 1,
     max: 100000,
     default: '10',
-    doc: 'Transfers one customer may have refused per window because the destination does not exist, is closed or holds another currency; beyond it every transfer of theirs by account number is 429 until the window ends.',
+    doc: 'Transfers one customer may have refused per window because the destination does not exist, is closed or holds another currency (internal payees refused for a missing number count too); beyond it every transfer of theirs by account number, and every internal payee, is 429 until the window ends.',
   },
   TRANSFER_MISS_WINDOW_SECONDS: {
     kind: 'int',

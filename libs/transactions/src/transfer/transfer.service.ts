@@ -3,14 +3,15 @@ import { ACCOUNTS_API, isValidAccountNumber, type AccountsApi } from '@protobank
 import {
   AppError,
   AppConfig,
+  DestinationMisses,
   assertAmountWithin,
   requestFingerprint,
   type Caller,
 } from '@protobank/platform';
 import { HistoryService } from '../history/history.service';
 import { Ledger } from '../ledger/ledger';
+import { refusalError } from '../ledger/posting-outcomes';
 import { LedgerAccountsService } from '../ledger/ledger-accounts.service';
-import { DestinationMisses } from './destination-misses';
 import type { TransferDto } from './transfer.dto';
 
 const invalid = (field: string, message: string) =>
@@ -55,6 +56,12 @@ export class TransferService {
   private async post(caller: Caller, body: TransferDto, key: string, to: string) {
     const fingerprint = requestFingerprint('transfer', { ...body });
     if (to === body.from_account_id) {
+      // Another customer's account is not found, as in the ledger, whatever the destination: answering
+      // same_account would tell which account number that id (seen in one's own history) has.
+      const [source] = await this.ledgerAccounts.getStates([to]);
+      if (source?.owner_id !== caller.user_id) {
+        throw refusalError('debit_not_found', { debit: 'from_account_id', credit: 'to_account_number' });
+      }
       throw AppError.unprocessable('same_account', 'An account cannot transfer to itself', [
         {
           field: body.to_account_id ? 'to_account_id' : 'to_account_number',

@@ -1,6 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AppConfig, AppError, LOGGER, RateLimiter, type Hit } from '@protobank/platform';
 import type { Logger } from 'pino';
+import { AppConfig } from '../config/app-config';
+import { AppError } from '../errors/app-error';
+import { LOGGER } from '../logging/logging.tokens';
+import { RateLimiter, type Hit } from './rate-limiter';
 
 const BUCKET = 'transfer-misses';
 
@@ -13,7 +16,9 @@ const limited = (seconds: number) =>
 
 /**
  * Counts a customer's transfers refused for their destination (no such account, closed, another
- * currency): the answers that would let a client map which account numbers exist and what they are.
+ * currency), and internal payees refused for a number with no account (the payments module saves them
+ * under the same count): the answers that would let a client map which account numbers exist and what
+ * they are.
  * Once TRANSFER_MISS_LIMIT of them fall in one TRANSFER_MISS_WINDOW_SECONDS window, every transfer by
  * account number of that customer is 429 until the window ends, before anything is looked up: refusing
  * only the misses would make the 429 itself the answer.
