@@ -371,6 +371,42 @@ export function httpScenarios(get: () => Running) {
       expect(me.body.address).toBeNull();
     });
 
+    it('refuses a number written with a fraction (JSON.parse would round it) or a key given twice, naming the field, and moves nothing', async () => {
+      const payer = await verifiedCustomer(get(), admin, 'lexical');
+      const payee = await verifiedCustomer(get(), admin, 'lexical-payee');
+      const [from, to] = [await openAccount(get(), payer), await openAccount(get(), payee)];
+      await deposit(get(), admin, from, 1000);
+      const head = `{"from_account_id":"${from.id}","to_account_id":"${to.id}","currency":"GBP",`;
+      for (const [raw, message] of [
+        // 0.99999999999999999 parses as exactly 1: it posted a penny.
+        [
+          `${head}"amount":0.99999999999999999}`,
+          'amount must be a whole number, written without a fraction or an exponent',
+        ],
+        [
+          `${head}"amount":100.0000000000000001}`,
+          'amount must be a whole number, written without a fraction or an exponent',
+        ],
+        [`${head}"amount":1e2}`, 'amount must be a whole number, written without a fraction or an exponent'],
+        // A proxy reading the first "amount" would have seen 1; JSON.parse keeps the last.
+        [`${head}"amount":1,"amount":900}`, 'property amount is given more than once'],
+      ]) {
+        const res = await request(base())
+          .post('/transactions')
+          .set(bearer(payer.token))
+          .set('Idempotency-Key', randomUUID())
+          .set('Content-Type', 'application/json')
+          .send(raw);
+        expect([raw, res.status, res.body.code, res.body.details]).toEqual([
+          raw,
+          400,
+          'validation_failed',
+          [{ field: 'amount', message }],
+        ]);
+      }
+      expect([await balanceOf(get(), payer, from), await balanceOf(get(), payee, to)]).toEqual([1000, 0]);
+    });
+
     it('refuses a body that is JSON but not an object (null, an array, a number)', async () => {
       for (const body of ['null', '[]', '[{"phone":"+447700900123"}]', '42', '"text"']) {
         const res = await request(base())

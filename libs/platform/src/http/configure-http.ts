@@ -14,6 +14,7 @@ import { acceptRequestId, REQUEST_ID_HEADER } from '../context/request-context';
 import { HttpErrorFilter, sendError } from './http-exception.filter';
 import type { HttpRequest } from './http-types';
 import { inspectShape, JSON_BODY_LIMITS, QUERY_LIMITS, shapeError } from './json-limits';
+import { inspectLexical } from './json-lexical';
 import { requestHooks } from './request-hooks';
 import { validationPipe } from './validation';
 
@@ -224,6 +225,9 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
       if (problem) return done(shapeError(problem, JSON_BODY_LIMITS, 'body'));
       // `null` would otherwise read as an empty body, and pass wherever every field is optional.
       if (typeof value !== 'object' || value === null || Array.isArray(value)) return done(notAnObject());
+      // What parsing hid: a number with a fraction (rounded to a whole one), a key given twice.
+      const written = inspectLexical(text);
+      if (written) return done(shapeError(written, JSON_BODY_LIMITS, 'body'));
       done(null, value);
     });
   };

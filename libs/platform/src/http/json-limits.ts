@@ -33,7 +33,7 @@ const RESERVED_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype), 
 
 export type ShapeProblem =
   | { kind: 'values' | 'depth'; path: string[] }
-  | { kind: 'reserved_key' | 'nul' | 'surrogate'; path: string[] };
+  | { kind: 'reserved_key' | 'nul' | 'surrogate' | 'fraction' | 'duplicate_key'; path: string[] };
 
 /**
  * A UTF-16 surrogate without its pair: JSON lets a client write one (`"\ud800"`), but it is no character.
@@ -126,12 +126,14 @@ const CAP_TEXT: Record<'values' | 'depth', (l: ShapeLimits) => string> = {
  */
 export function shapeError(problem: ShapeProblem, limits: ShapeLimits, where: 'body' | 'query'): AppError {
   const field = problem.path.length ? fieldPath(problem.path) : undefined;
-  if (problem.kind === 'reserved_key' || problem.kind === 'nul' || problem.kind === 'surrogate') {
+  if (problem.kind !== 'values' && problem.kind !== 'depth') {
     const name = field ?? where;
     const message = {
       nul: `${name} must not contain NUL characters`,
       surrogate: `${name} must be well-formed Unicode (it holds an unpaired surrogate)`,
       reserved_key: `property ${name} should not exist`,
+      fraction: `${name} must be a whole number, written without a fraction or an exponent`,
+      duplicate_key: `property ${name} is given more than once`,
     }[problem.kind];
     return AppError.badRequest('validation_failed', `Invalid request: ${name}`, [{ field: name, message }]);
   }
