@@ -25,6 +25,11 @@ describe('spendingRange', () => {
       from: '2026-11-02',
       to: '2026-11-04',
     });
+    // Its week began on Monday 29 December 1969: the range starts where dates do.
+    expect(spendingRange({ period: 'week', to: '1970-01-01' }, 'UTC', NOW)).toEqual({
+      from: '1970-01-01',
+      to: '1970-01-01',
+    });
   });
 
   it("takes today in the bank's zone: 23:30 UTC on 30 June is 1 July in London (summer time)", () => {

@@ -32,6 +32,12 @@ describe('calendar (UTC)', () => {
     expect(bucketOf('2026-11-05', 'day')).toEqual({ start: '2026-11-05', end: '2026-11-05' });
   });
 
+  it('starts the first week at 1970-01-01 (a Thursday), the first day the API takes', () => {
+    expect(bucketOf('1970-01-01', 'week')).toEqual({ start: '1970-01-01', end: '1970-01-04' });
+    expect(bucketOf('1970-01-04', 'week')).toEqual({ start: '1970-01-01', end: '1970-01-04' });
+    expect(bucketOf('1970-01-05', 'week')).toEqual({ start: '1970-01-05', end: '1970-01-11' });
+  });
+
   it('cuts the first and last buckets to the range', () => {
     expect(bucketsBetween('2026-10-28', '2026-11-10', 'week')).toEqual([
       { start: '2026-10-28', end: '2026-11-01' },

@@ -16,7 +16,8 @@ export interface Bucket {
 }
 
 const DAY_MS = 86_400_000;
-/** The last day every layer represents alike. */
+/** The first and last days every layer represents alike (and the API takes). */
+export const FIRST_DAY = '1970-01-01';
 export const LAST_DAY = '9999-12-31';
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const MONTH = /^(\d{4})-(\d{2})$/;
@@ -70,14 +71,20 @@ export function monthBounds(month: string): Bucket {
   return { start: `${month}-01`, end: toDay(new Date(Date.UTC(y, m, 0))) };
 }
 
-/** The period that holds `day`: itself, its ISO week (Monday to Sunday) or its month; never past LAST_DAY. */
+/**
+ * The period that holds `day`: itself, its ISO week (Monday to Sunday) or its month; never before
+ * FIRST_DAY (1 January 1970 was a Thursday) nor past LAST_DAY.
+ */
 export function bucketOf(day: string, period: Period): Bucket {
   if (period === 'day') return { start: day, end: day };
   if (period === 'month') return monthBounds(monthOf(day));
   const sinceMonday = (toDate(day).getUTCDay() + 6) % 7;
-  const start = addDays(day, -sinceMonday);
+  const monday = addDays(day, -sinceMonday);
   const daysLeft = dayCount(day, LAST_DAY) - 1;
-  return { start, end: daysLeft < 6 - sinceMonday ? LAST_DAY : addDays(start, 6) };
+  return {
+    start: monday < FIRST_DAY ? FIRST_DAY : monday,
+    end: daysLeft < 6 - sinceMonday ? LAST_DAY : addDays(monday, 6),
+  };
 }
 
 /** The periods covering [from, to], the first and last cut to the range. */

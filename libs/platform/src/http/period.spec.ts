@@ -87,4 +87,13 @@ describe('dateOf', () => {
     expect(dateOf('2026-07-01T00:00:00+01:00', LONDON, { end: true })).toBe('2026-06-30');
     expect(dateOf('2026-12-01', LONDON, { end: true })).toBe('2026-12-01');
   });
+
+  it('clamps an instant past the last one periods hold to it, as period() does', () => {
+    // 9999-12-31T23:59:59.999-05:00 is in year 10000 in UTC: it is the end of 9999, not "no date".
+    const to = '9999-12-31T23:59:59.999-05:00';
+    expect(dateOf(to, LONDON, { end: true })).toBe('9999-12-31');
+    expect(
+      period(undefined, to, { from: new Date('9999-12-01T00:00:00Z'), to: new Date() }, LONDON).to,
+    ).toEqual(new Date('9999-12-31T23:59:59.999Z'));
+  });
 });

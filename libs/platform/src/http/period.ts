@@ -62,8 +62,11 @@ function instant(value: string, field: string, endOfDay: boolean, timeZone: stri
 export function dateOf(value: string, timeZone: string, { end = false } = {}): string | undefined {
   if (!realDate(value)) return undefined;
   if (DATE.test(value)) return value;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime()) || date <= EARLIEST || date > LATEST) return undefined;
+  const given = new Date(value);
+  if (Number.isNaN(given.getTime()) || given <= EARLIEST) return undefined;
+  // Clamped as period() clamps it (an instant past the end of 9999 in UTC is that end), so that a
+  // statement's month is the one its clamped `to` falls in.
+  const date = given > LATEST ? LATEST : given;
   return todayIn(timeZone, end ? new Date(date.getTime() - 1) : date);
 }
 
