@@ -111,22 +111,15 @@ export class PayeesService {
 
   /** The account with this number, counted as a miss while it is looked up (as a transfer's). */
   private async resolve(ownerId: string, accountNumber: string): Promise<string> {
-    const hit = await this.misses.reserve(ownerId);
-    let accountId: string;
-    try {
-      accountId = (await this.accounts.resolveNumber(accountNumber)).account_id;
-    } catch (err) {
-      if (err instanceof AppError && err.status === 404) {
-        this.misses.kept(ownerId, hit);
-        throw AppError.unprocessable('payee_account_not_found', 'No account at Protobank has this number', [
+    const { account_id } = await this.misses.lookUp(
+      ownerId,
+      () => this.accounts.resolveNumber(accountNumber),
+      () =>
+        AppError.unprocessable('payee_account_not_found', 'No account at Protobank has this number', [
           { field: 'account_number', message: 'no account at our sort code has this number' },
-        ]);
-      }
-      await this.misses.release(ownerId);
-      throw err;
-    }
-    await this.misses.release(ownerId);
-    return accountId;
+        ]),
+    );
+    return account_id;
   }
 
   async list(ownerId: string, cursor: string | undefined, limit: number) {

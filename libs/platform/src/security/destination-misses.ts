@@ -39,8 +39,29 @@ export class DestinationMisses {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  /**
+   * Looks an account number up as a counted miss: reserved before `find` runs, given back when it finds
+   * the account (or fails for another reason), kept when it answers 404, which `missing` replaces.
+   */
+  async lookUp<T>(userId: string, find: () => Promise<T>, missing: () => AppError): Promise<T> {
+    const hit = await this.reserve(userId);
+    let found: T;
+    try {
+      found = await find();
+    } catch (err) {
+      if (err instanceof AppError && err.status === 404) {
+        this.kept(userId, hit);
+        throw missing();
+      }
+      await this.release(userId);
+      throw err;
+    }
+    await this.release(userId);
+    return found;
+  }
+
   /** Counts a lookup as a miss until released; 429 (counting nothing) when the customer is past the limit. */
-  async reserve(userId: string): Promise<Hit> {
+  private async reserve(userId: string): Promise<Hit> {
     const hit = await this.hit(userId);
     if (!hit.allowed) {
       // Not a miss: kept, it would push the count past the limit for the rest of the window even when no
@@ -52,7 +73,7 @@ export class DestinationMisses {
   }
 
   /** The reserved lookup found its account. Best effort: the transfer goes on whatever Redis says. */
-  async release(userId: string): Promise<void> {
+  private async release(userId: string): Promise<void> {
     try {
       await this.limiter.release(BUCKET, userId);
     } catch (err) {
@@ -61,7 +82,7 @@ export class DestinationMisses {
   }
 
   /** A reserved lookup was a miss: it stays counted; the last one allowed is a security event. */
-  kept(userId: string, hit: Hit): void {
+  private kept(userId: string, hit: Hit): void {
     if (hit.count !== this.config.transferMissLimit) return;
     this.logger.warn(
       { security_event: 'transfer_misses_limited', user_id: userId, misses: hit.count },

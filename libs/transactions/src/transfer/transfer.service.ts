@@ -115,21 +115,14 @@ export class TransferService {
     if (!isValidAccountNumber(this.config.sortCode, number)) {
       throw invalid('to_account_number', 'to_account_number fails its check digit: check it for a typo');
     }
-    const hit = await this.misses.reserve(userId);
-    let accountId: string;
-    try {
-      accountId = (await this.accounts.resolveNumber(number)).account_id;
-    } catch (err) {
-      if (err instanceof AppError && err.status === 404) {
-        this.misses.kept(userId, hit);
-        throw new AppError(404, 'not_found', 'Account not found', [
+    const { account_id } = await this.misses.lookUp(
+      userId,
+      () => this.accounts.resolveNumber(number),
+      () =>
+        new AppError(404, 'not_found', 'Account not found', [
           { field: 'to_account_number', message: 'no account has this number' },
-        ]);
-      }
-      await this.misses.release(userId);
-      throw err;
-    }
-    await this.misses.release(userId);
-    return accountId;
+        ]),
+    );
+    return account_id;
   }
 }
