@@ -22,6 +22,7 @@ import {
   verifiedCustomer,
   type Account,
 } from '../support/banking';
+import { lockedQueries } from '../support/lock-waits';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
@@ -715,6 +716,178 @@ export function staffScenarios(get: () => Running) {
           .send(override)
           .expect(200);
       } finally {
+        // Other scenarios count the active admins.
+        await http()
+          .patch(`/admin/users/${second.id}`)
+          .set(bearer(admin.token))
+          .send({ role: 'customer', reason: 'Test: staff change' })
+          .expect(200);
+      }
+    });
+
+    /**
+     * Waits until `n` requests wait for a lock on a KYC submission or a user's row (a long query's text
+     * is cut short in pg_stat_activity: TypeORM's lists its columns before the table).
+     */
+    const userLockWaiters = (n: number, what: string) =>
+      eventually(
+        async () => {
+          const waiting = [
+            ...(await lockedQueries(db, '%KycEntity%')),
+            ...(await lockedQueries(db, '%FROM users.users%')),
+          ];
+          return waiting.length >= n ? waiting : undefined;
+        },
+        15000,
+        what,
+      );
+
+    it('keeps a staff member off every submission of a document on file for them: out of their queue, 403 own_kyc to read, approve or reject it', async () => {
+      // Typing someone's document number into their own KYC used to show them, in the queue or the
+      // detail, the user ids of everyone holding it: reviewers otherwise see only its last 3 characters.
+      const queueOf = async (who: Actor, status: string) => {
+        const ids: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: request.Response = await http()
+            .get('/admin/kyc')
+            .query({ status, limit: 100, ...(cursor ? { cursor } : {}) })
+            .set(bearer(who.token))
+            .expect(200);
+          ids.push(...(page.body.data as { user_id: string }[]).map((k) => k.user_id));
+          cursor = page.body.next_cursor;
+        } while (cursor);
+        return ids;
+      };
+      const number = newPassportNumber();
+      const [verified, pending, unrelated] = await Promise.all(
+        ['held.verified', 'held.pending', 'held.unrelated'].map((t) => newCustomer(get(), t)),
+      );
+      const staff = await promote(get(), admin, await newCustomer(get(), 'held.staff'));
+      await submit(verified, number).expect(201);
+      await http().post(`/admin/kyc/${verified.id}/approve`).set(bearer(admin.token)).expect(200);
+      await submit(staff, number.toLowerCase()).expect(201);
+      await submit(pending, number).expect(201);
+      await submit(unrelated, newPassportNumber()).expect(201);
+
+      expect(await queueOf(staff, 'verified')).not.toContain(verified.id);
+      const pendingQueue = await queueOf(staff, 'pending');
+      expect(pendingQueue).not.toContain(pending.id);
+      expect(pendingQueue).toContain(unrelated.id);
+      for (const id of [verified.id, verified.id.toUpperCase(), pending.id]) {
+        const read = await http().get(`/admin/kyc/${id}`).set(bearer(staff.token));
+        expect({ id, status: read.status, code: read.body.code }).toEqual({
+          id,
+          status: 403,
+          code: 'own_kyc',
+        });
+      }
+      for (const [path, body] of [
+        [`/admin/kyc/${pending.id}/approve`, {}],
+        [`/admin/kyc/${pending.id}/reject`, { reason: 'Document belongs to someone else' }],
+        [`/admin/kyc/${pending.id.toUpperCase()}/reject`, { reason: 'Document belongs to someone else' }],
+      ] as const) {
+        const res = await http().post(path).set(bearer(staff.token)).send(body);
+        expect({ path, status: res.status, code: res.body.code }).toEqual({
+          path,
+          status: 403,
+          code: 'own_kyc',
+        });
+      }
+      expect(await detail(pending)).toMatchObject({
+        status: 'pending',
+        duplicate_user_ids: [verified.id, staff.id].sort(),
+      });
+      await http().get(`/admin/kyc/${unrelated.id}`).set(bearer(staff.token)).expect(200);
+
+      // Once the staff member's own submission is rejected, the document is no longer on file for them.
+      await http()
+        .post(`/admin/kyc/${staff.id}/reject`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Not your document' })
+        .expect(200);
+      expect(await queueOf(staff, 'pending')).toContain(pending.id);
+      const seen = await http().get(`/admin/kyc/${pending.id}`).set(bearer(staff.token)).expect(200);
+      expect(seen.body.duplicate_user_ids).toEqual([verified.id]);
+      await http()
+        .post(`/admin/kyc/${pending.id}/reject`)
+        .set(bearer(staff.token))
+        .send({ reason: 'Document belongs to someone else' })
+        .expect(200);
+    });
+
+    it("approves two staff members' KYC when each approves the other's at once (forced to overlap): no deadlock", async () => {
+      // Each used to hold their own row (FOR SHARE) while waiting for the other's (FOR UPDATE): Postgres
+      // broke the cycle by failing one of them (409 concurrent_update).
+      const [a, b] = await Promise.all(
+        ['mutual.a', 'mutual.b'].map(async (t) => promote(get(), admin, await newCustomer(get(), t))),
+      );
+      await submit(a, newPassportNumber()).expect(201);
+      await submit(b, newPassportNumber()).expect(201);
+      // Hold both submissions, send both approvals, and let go only once both are blocked: each has then
+      // taken its first locks before the other could finish.
+      const holder = await get().t.db();
+      const blocked = (n: number) => userLockWaiters(n, `${n} approval(s) blocked`);
+      try {
+        await holder.query('BEGIN');
+        await holder.query('SELECT 1 FROM users.kyc WHERE user_id = ANY($1::uuid[]) FOR UPDATE', [
+          [a.id, b.id],
+        ]);
+        const first = http()
+          .post(`/admin/kyc/${b.id}/approve`)
+          .set(bearer(a.token))
+          .then((r) => r);
+        await blocked(1);
+        const second = http()
+          .post(`/admin/kyc/${a.id}/approve`)
+          .set(bearer(b.token))
+          .then((r) => r);
+        await blocked(2);
+        await holder.query('COMMIT');
+        const answers = await Promise.all([first, second]);
+        expect(answers.map((r) => [r.status, r.body.code ?? null])).toEqual([
+          [200, null],
+          [200, null],
+        ]);
+      } finally {
+        await holder.query('ROLLBACK');
+      }
+      expect([(await detail(a)).status, (await detail(b)).status]).toEqual(['verified', 'verified']);
+    });
+
+    it("approves a customer's KYC while another admin changes that customer (forced to overlap): both done, no deadlock", async () => {
+      // The change locks the customer, then every active admin, in id order; the approval used to hold
+      // its admin's row (FOR SHARE) and then want the customer's: crossed whenever the customer sorts first.
+      const [x, approver] = (
+        await Promise.all(['crossed.customer', 'crossed.admin'].map((t) => newCustomer(get(), t)))
+      ).sort((p, q) => (p.id < q.id ? -1 : 1));
+      const second = await promote(get(), admin, approver, 'admin');
+      const holder = await get().t.db();
+      try {
+        await submit(x, newPassportNumber()).expect(201);
+        const blocked = (n: number) => userLockWaiters(n, `${n} request(s) blocked`);
+        await holder.query('BEGIN');
+        await holder.query('SELECT 1 FROM users.kyc WHERE user_id = $1 FOR UPDATE', [x.id]);
+        const approval = http()
+          .post(`/admin/kyc/${x.id}/approve`)
+          .set(bearer(second.token))
+          .then((r) => r);
+        await blocked(1);
+        const change = http()
+          .patch(`/admin/users/${x.id}`)
+          .set(bearer(admin.token))
+          .send({ role: 'customer', reason: 'Test: role confirmed' })
+          .then((r) => r);
+        await blocked(2);
+        await holder.query('COMMIT');
+        const answers = await Promise.all([approval, change]);
+        expect(answers.map((r) => [r.status, r.body.code ?? null])).toEqual([
+          [200, null],
+          [200, null],
+        ]);
+        expect((await detail(x)).status).toBe('verified');
+      } finally {
+        await holder.query('ROLLBACK');
         // Other scenarios count the active admins.
         await http()
           .patch(`/admin/users/${second.id}`)

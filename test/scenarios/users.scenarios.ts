@@ -6,6 +6,7 @@
 import request from 'supertest';
 import type { Client } from 'pg';
 import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
+import { deposit, openAccount, verifiedCustomer } from '../support/banking';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
@@ -72,6 +73,81 @@ export function usersScenarios(get: () => Running) {
       ]);
       const me = await http().get('/users/me').set(bearer(c.token)).expect(200);
       expect(me.body).toMatchObject({ phone: null, date_of_birth: null, email: c.email });
+    });
+    it('checks a date of birth as KYC does: 400 more than 130 years ago, 422 underage under 18, changing nothing', async () => {
+      const c = await newCustomer(get(), 'ageprofile');
+      const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+      const ancient = await http()
+        .patch('/users/me')
+        .set(bearer(c.token))
+        .send({ date_of_birth: '0001-01-01' })
+        .expect(400);
+      expect(ancient.body).toMatchObject({
+        code: 'validation_failed',
+        details: [{ field: 'date_of_birth', message: 'date_of_birth is too far in the past' }],
+      });
+      // Two days back: the bank's date, whatever its zone, is no earlier than that.
+      for (const young of [daysAgo(2), daysAgo(17 * 365)]) {
+        const res = await http().patch('/users/me').set(bearer(c.token)).send({ date_of_birth: young });
+        expect({ young, status: res.status, code: res.body.code, details: res.body.details }).toEqual({
+          young,
+          status: 422,
+          code: 'underage',
+          details: [{ field: 'date_of_birth', message: 'applicant is younger than 18' }],
+        });
+      }
+      const me = await http().get('/users/me').set(bearer(c.token)).expect(200);
+      expect(me.body.date_of_birth).toBeNull();
+      await http().patch('/users/me').set(bearer(c.token)).send({ date_of_birth: '1930-06-15' }).expect(200);
+    });
+
+    it('removes the phone number and the address when sent null; SMS is then skipped', async () => {
+      const c = await verifiedCustomer(get(), admin, 'unlisted');
+      const address = { line1: '1 High Street', city: 'London', postcode: 'SW1A 1AA', country: 'GB' };
+      await http()
+        .patch('/users/me')
+        .set(bearer(c.token))
+        .send({ phone: '+447700900123', address })
+        .expect(200);
+      const noPhone = await http().patch('/users/me').set(bearer(c.token)).send({ phone: null }).expect(200);
+      expect(noPhone.body).toMatchObject({ phone: null, address });
+      const none = await http().patch('/users/me').set(bearer(c.token)).send({ address: null }).expect(200);
+      expect(none.body).toMatchObject({ phone: null, address: null });
+      expect((await http().get('/users/me').set(bearer(c.token)).expect(200)).body).toMatchObject({
+        phone: null,
+        address: null,
+      });
+      // Null removes; any other value is still checked.
+      const bad = await http()
+        .patch('/users/me')
+        .set(bearer(c.token))
+        .send({ phone: '', address: 'none' })
+        .expect(400);
+      expect(bad.body.details.map((d: { field: string }) => d.field)).toEqual(
+        expect.arrayContaining(['phone', 'address']),
+      );
+
+      // The SMS of a notification is skipped, as for a customer who never gave a number.
+      await http()
+        .put('/notifications/preferences')
+        .set(bearer(c.token))
+        .send({ transactions: { sms: true } })
+        .expect(200);
+      await deposit(get(), admin, await openAccount(get(), c), 1000);
+      const sms = await eventually(
+        async () => {
+          const { rows } = await db.query(
+            `SELECT d.status, d.last_error FROM notifications.notifications n
+               JOIN notifications.deliveries d ON d.notification_id = n.id
+              WHERE n.user_id = $1 AND d.channel = 'sms'`,
+            [c.id],
+          );
+          return rows.length > 0 && rows.every((r) => r.status !== 'pending') ? rows : undefined;
+        },
+        15000,
+        'the SMS delivery to be decided',
+      );
+      expect(sms).toEqual([{ status: 'skipped', last_error: 'no phone number on the profile' }]);
     });
   });
 

@@ -20,6 +20,29 @@ export async function assertActiveRole(
 }
 
 /**
+ * Locks the actor's row and the target's, in id order and in one statement (FOR UPDATE, the mode and order
+ * of lockForAdminChange, whose rows include these two whenever the actor is an admin), then checks that
+ * the actor is still active in one of `roles`. A staff action that goes on to lock other rows (a KYC
+ * submission, then the target's profile) takes this first: two staff acting on each other at once queue
+ * on it instead of each holding their own row while waiting for the other's.
+ */
+export async function lockActorAndTarget(
+  m: EntityManager,
+  actor: Caller,
+  target: string,
+  roles: UserEntity['role'][],
+): Promise<void> {
+  const rows = (await m.query(
+    `SELECT id, role, disabled_at FROM users.users WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    [[actor.user_id, target]],
+  )) as Pick<UserEntity, 'id' | 'role' | 'disabled_at'>[];
+  const me = rows.find((r) => r.id === actor.user_id);
+  if (!me || me.disabled_at !== null || !roles.includes(me.role)) {
+    throw new AppError(403, 'forbidden', 'Your role does not allow this');
+  }
+}
+
+/**
  * Locks, in id order and in one statement, the actor, the target and every active admin, then checks that
  * the actor is still an active admin. Every admin change takes this same lock first, so two admins
  * demoting each other at once run one after the other: the second finds its actor demoted (403).

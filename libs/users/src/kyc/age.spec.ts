@@ -1,5 +1,5 @@
 import { AppError, todayIn } from '@protobank/platform';
-import { ageOn, assertBirthDate } from './kyc.service';
+import { ageOn, assertAdultBirthDate, assertBirthDate } from './kyc.service';
 
 const fieldOf = (fn: () => unknown) => {
   try {
@@ -46,5 +46,43 @@ describe('assertBirthDate', () => {
       'date_of_birth must not be in the future',
     ]);
     expect(fieldOf(() => assertBirthDate('2026-07-15', '2026-07-15'))).toBe('no error');
+  });
+});
+
+describe('assertAdultBirthDate', () => {
+  const code = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      return err instanceof AppError ? [err.status, err.code, err.details[0]?.field] : err;
+    }
+    return 'no error';
+  };
+
+  it('takes 18 to 130 years, counted in whole years to the bank date', () => {
+    expect(code(() => assertAdultBirthDate('2008-07-15', '2026-07-15'))).toBe('no error');
+    expect(code(() => assertAdultBirthDate('1896-07-15', '2026-07-15'))).toBe('no error');
+  });
+
+  it('refuses under 18 with 422 underage, naming date_of_birth', () => {
+    expect(code(() => assertAdultBirthDate('2008-07-15', '2026-07-14'))).toEqual([
+      422,
+      'underage',
+      'date_of_birth',
+    ]);
+    expect(code(() => assertAdultBirthDate('2026-07-15', '2026-07-15'))).toEqual([
+      422,
+      'underage',
+      'date_of_birth',
+    ]);
+  });
+
+  it('refuses more than 130 years, a date that does not exist or one after today with 400, naming date_of_birth', () => {
+    for (const dob of ['1895-07-15', '0001-01-01', '2008-02-30', '2090-01-01']) {
+      expect([dob, code(() => assertAdultBirthDate(dob, '2026-07-16'))]).toEqual([
+        dob,
+        [400, 'validation_failed', 'date_of_birth'],
+      ]);
+    }
   });
 });

@@ -12,7 +12,7 @@ import {
 } from '@protobank/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditLog } from '../admin/audit-log';
-import { assertActiveRole } from '../admin/staff-checks';
+import { assertActiveRole, lockActorAndTarget } from '../admin/staff-checks';
 import { UserEntity } from '../profiles/user.entity';
 import { DocumentCipher, maskDocumentNumber } from './document-cipher';
 import { DocumentHashes } from './document-hashes';
@@ -20,6 +20,7 @@ import type { ListKycQuery, SubmitKycDto } from './kyc.dto';
 import { KycEntity, type DocumentType } from './kyc.entity';
 
 const MIN_AGE = 18;
+const MAX_AGE = 130;
 
 /**
  * The document number on file does not decrypt (another KYC_ENCRYPTION_KEY, a damaged row), so nothing
@@ -49,6 +50,26 @@ export function assertBirthDate(dateOfBirth: string, today: string): void {
   if (reason) {
     throw AppError.badRequest('validation_failed', 'Invalid request: date_of_birth', [
       { field: 'date_of_birth', message: reason },
+    ]);
+  }
+}
+
+/**
+ * 400 or 422 naming date_of_birth unless it is the birth date of an adult we may serve: a real date, not
+ * after `today`, at most 130 years back (400: a typing error), and 18 or more years back (422 underage).
+ * KYC and the profile both hold a customer's date of birth, so both check it the same way.
+ */
+export function assertAdultBirthDate(dateOfBirth: string, today: string): void {
+  assertBirthDate(dateOfBirth, today);
+  const age = ageOn(dateOfBirth, today)!;
+  if (age < MIN_AGE) {
+    throw AppError.unprocessable('underage', `Applicants must be ${MIN_AGE} or older`, [
+      { field: 'date_of_birth', message: `applicant is younger than ${MIN_AGE}` },
+    ]);
+  }
+  if (age > MAX_AGE) {
+    throw AppError.badRequest('validation_failed', 'Invalid request: date_of_birth', [
+      { field: 'date_of_birth', message: 'date_of_birth is too far in the past' },
     ]);
   }
 }
@@ -121,19 +142,7 @@ export class KycService {
   ) {}
 
   async submit(userId: string, input: SubmitKycDto) {
-    const today = todayIn(this.config.bankTimeZone, new Date());
-    assertBirthDate(input.date_of_birth, today);
-    const age = ageOn(input.date_of_birth, today)!;
-    if (age < MIN_AGE) {
-      throw AppError.unprocessable('underage', `Applicants must be ${MIN_AGE} or older`, [
-        { field: 'date_of_birth', message: `applicant is younger than ${MIN_AGE}` },
-      ]);
-    }
-    if (age > 130) {
-      throw AppError.badRequest('validation_failed', 'Invalid request: date_of_birth', [
-        { field: 'date_of_birth', message: 'date_of_birth is too far in the past' },
-      ]);
-    }
+    assertAdultBirthDate(input.date_of_birth, todayIn(this.config.bankTimeZone, new Date()));
     const number = input.document_number; // normalised by the DTO: letters and digits, upper case
     return this.dataSource.transaction(async (m) => {
       // Serialise submissions of one user: lock their profile row.
@@ -200,46 +209,60 @@ export class KycService {
     return kyc !== null && (kyc.status !== 'rejected' || kyc.verified_at !== null);
   }
 
-  /** The review queue, without the caller's own submission (which they may neither see nor review here). */
+  /**
+   * The review queue, without the caller's own submission nor any of a document on file for them (which
+   * they may neither see nor review here: see adminGet). One snapshot for the page and its duplicates, so
+   * a document the caller submits meanwhile cannot slip into the duplicates of a row the page let through.
+   */
   async list(caller: Caller, q: ListKycQuery) {
     const limit = q.limit ?? 20;
-    const qb = this.dataSource
-      .getRepository(KycEntity)
-      .createQueryBuilder('k')
-      .where('k.status = :status', { status: q.status ?? 'pending' })
-      .andWhere('k.user_id <> :self', { self: caller.user_id });
-    // Oldest first: the review queue.
-    const page = await keysetPage(
-      qb,
-      {
-        alias: 'k',
-        at: 'submitted_at',
-        id: 'user_id',
-        order: 'ASC',
-        cursor: q.cursor,
-        limit,
-        position: (k) => ({ created_at: k.submitted_at, id: k.user_id }),
-      },
-      (k) => k,
-    );
-    const duplicates = await this.duplicatesOf(this.dataSource.manager, page.data);
-    return {
-      data: page.data.map((k) => adminView(k, duplicates.get(k.user_id) ?? [])),
-      next_cursor: page.next_cursor,
-    };
+    return this.dataSource.transaction('REPEATABLE READ', async (m) => {
+      const qb = m
+        .getRepository(KycEntity)
+        .createQueryBuilder('k')
+        .where('k.status = :status', { status: q.status ?? 'pending' })
+        .andWhere('k.user_id <> :self', { self: caller.user_id })
+        // The caller as one of the row's duplicates, by the rule duplicatesOf applies.
+        .andWhere(
+          `NOT EXISTS (SELECT 1 FROM users.kyc mine WHERE mine.user_id = :self
+             AND ((mine.document_number_hash = k.document_number_hash AND mine.status IN ('pending', 'verified'))
+                  OR mine.verified_document_hash = k.document_number_hash))`,
+        );
+      // Oldest first: the review queue.
+      const page = await keysetPage(
+        qb,
+        {
+          alias: 'k',
+          at: 'submitted_at',
+          id: 'user_id',
+          order: 'ASC',
+          cursor: q.cursor,
+          limit,
+          position: (k) => ({ created_at: k.submitted_at, id: k.user_id }),
+        },
+        (k) => k,
+      );
+      const duplicates = await this.duplicatesOf(m, page.data);
+      return {
+        data: page.data.map((k) => adminView(k, duplicates.get(k.user_id) ?? [])),
+        next_cursor: page.next_cursor,
+      };
+    });
   }
 
   /**
-   * One submission for staff, with its duplicates; not their own: its duplicates would tell them who else
-   * holds a document number they typed in, which no customer is told.
+   * One submission for staff, with its duplicates; not their own, nor one of a document on file for them:
+   * its duplicates would tell them who else holds a document number they typed in, which no customer is
+   * told.
    */
   async adminGet(caller: Caller, userId: string) {
     assertNotOwn(caller, userId);
     const kyc = await this.dataSource.getRepository(KycEntity).findOneBy({ user_id: userId });
     if (!kyc) throw AppError.notFound('KYC submission');
     assertNotOwn(caller, kyc.user_id);
-    const duplicates = await this.duplicatesOf(this.dataSource.manager, [kyc]);
-    return adminView(kyc, duplicates.get(kyc.user_id) ?? []);
+    const duplicates = (await this.duplicatesOf(this.dataSource.manager, [kyc])).get(kyc.user_id) ?? [];
+    assertNotHeldBy(caller, duplicates);
+    return adminView(kyc, duplicates);
   }
 
   /**
@@ -301,10 +324,14 @@ export class KycService {
     decision: { approve: true; override?: DuplicateOverride } | { approve: false; reason: string },
   ) {
     assertNotOwn(reviewer, userId);
-    // The duplicate check must see every document, those stored before lookup hashes existed included.
-    if (decision.approve) await this.hashes.fillMissing({ wait: true });
+    // The duplicate checks must see every document, those stored before lookup hashes existed included:
+    // an approval's, and either decision's refusal of a document on file for the reviewer.
+    await this.hashes.fillMissing({ wait: true });
     return this.dataSource.transaction(async (m) => {
-      await assertActiveRole(m, reviewer, ['staff', 'admin']);
+      // The reviewer's row and the customer's, in one ordered lock before the submission's: two staff
+      // deciding on each other's KYC at once, or an admin's approval of X beside a change to X
+      // (lockForAdminChange, which locks a superset in the same order), queue instead of deadlocking.
+      await lockActorAndTarget(m, reviewer, userId, ['staff', 'admin']);
       const kyc = await m
         .getRepository(KycEntity)
         .findOne({ where: { user_id: userId }, lock: { mode: 'pessimistic_write' } });
@@ -325,14 +352,8 @@ export class KycService {
       }
       // Two duplicates approved at once both see the other pending, so neither passes this check.
       const duplicates = (await this.duplicatesOf(m, [kyc])).get(kyc.user_id) ?? [];
+      assertNotHeldBy(reviewer, duplicates);
       if (decision.approve) {
-        if (duplicates.some((d) => d.user_id === reviewer.user_id)) {
-          throw new AppError(
-            403,
-            'own_kyc',
-            'This document is on file for you: another member of staff must decide on it',
-          );
-        }
         if (duplicates.length) await this.assertOverride(m, reviewer, decision.override);
         kyc.status = 'verified';
         kyc.verified_at = kyc.reviewed_at;
@@ -342,7 +363,7 @@ export class KycService {
         kyc.verified_document_hash = null;
         // The verified details become the profile's: the name payees see is the name staff checked.
         const users = m.getRepository(UserEntity);
-        const user = await users.findOne({ where: { id: userId }, lock: { mode: 'pessimistic_write' } });
+        const user = await users.findOneBy({ id: userId }); // locked above
         if (!user) throw AppError.notFound('user');
         const before = { full_name: user.full_name, date_of_birth: user.date_of_birth };
         const after = { full_name: kyc.full_name, date_of_birth: kyc.date_of_birth };
@@ -410,6 +431,20 @@ export class KycService {
 /** Staff never see or decide their own submission through the staff routes. */
 function assertNotOwn(staff: Caller, userId: string): void {
   if (staff.user_id === userId) throw new AppError(403, 'own_kyc', 'Staff cannot review their own KYC');
+}
+
+/**
+ * A submission of a document on file for the staff member is theirs too: its duplicates name them, and
+ * they must not decide whether someone else may hold their document.
+ */
+function assertNotHeldBy(staff: Caller, duplicates: DuplicateHolder[]): void {
+  if (duplicates.some((d) => d.user_id === staff.user_id)) {
+    throw new AppError(
+      403,
+      'own_kyc',
+      'This document is on file for you: another member of staff must decide on it',
+    );
+  }
 }
 
 /** A decision on a user's KYC submission: the user is the target, their submission the resource. */

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsPlainText, Optional } from '@protobank/platform';
-import { IsISO31661Alpha2, IsObject, Matches, ValidateNested } from 'class-validator';
+import { IsISO31661Alpha2, IsObject, Matches, ValidateIf, ValidateNested } from 'class-validator';
 import { DATE_ONLY } from '../kyc/kyc.dto';
 import { UserDto } from '@protobank/contracts';
 
@@ -28,6 +28,10 @@ export class AddressDto {
   country: string;
 }
 
+/** A field that may be left out (unchanged) or sent as null (removed); any other value is validated. */
+const Removable = () =>
+  ValidateIf((_object: object, value: unknown) => value !== undefined && value !== null);
+
 export class UpdateProfileDto {
   @ApiPropertyOptional({
     example: 'Alice Jones',
@@ -41,23 +45,29 @@ export class UpdateProfileDto {
 
   @ApiPropertyOptional({
     example: '1990-04-12',
-    description: 'Locked like full_name: KYC checks it.',
+    description:
+      'Locked like full_name: KYC checks it. Checked as KYC checks it: 400 when not a real date, in the future or more than 130 years ago, 422 underage under 18.',
   })
   @Optional()
   @Matches(DATE_ONLY, { message: 'date_of_birth must be a date as YYYY-MM-DD' })
   date_of_birth?: string;
 
-  @ApiPropertyOptional({ example: '+447700900123', description: 'E.164' })
-  @Optional()
+  @ApiPropertyOptional({
+    example: '+447700900123',
+    nullable: true,
+    type: String,
+    description: 'E.164; null removes it (no SMS is sent then).',
+  })
+  @Removable()
   @Matches(/^\+[1-9]\d{6,14}$/, { message: 'phone must be an E.164 number such as +447700900123' })
-  phone?: string;
+  phone?: string | null;
 
-  @ApiPropertyOptional({ type: AddressDto })
-  @Optional()
+  @ApiPropertyOptional({ type: AddressDto, nullable: true, description: 'null removes it.' })
+  @Removable()
   @IsObject()
   @ValidateNested()
   @Type(() => AddressDto)
-  address?: AddressDto;
+  address?: AddressDto | null;
 }
 
 export class ProfileDto extends UserDto {

@@ -11,7 +11,7 @@ import {
 import { AppConfig, AppError, OutboxService, todayIn } from '@protobank/platform';
 import { isUUID } from 'class-validator';
 import { DataSource, In } from 'typeorm';
-import { assertBirthDate, KycService } from '../kyc/kyc.service';
+import { assertAdultBirthDate, KycService } from '../kyc/kyc.service';
 import type { UpdateProfileDto } from './profile.dto';
 import { UserEntity } from './user.entity';
 
@@ -72,7 +72,7 @@ export class ProfilesService implements UsersApi {
    */
   async updateProfile(userId: string, change: UpdateProfileDto) {
     if (change.date_of_birth !== undefined) {
-      assertBirthDate(change.date_of_birth, todayIn(this.config.bankTimeZone, new Date()));
+      assertAdultBirthDate(change.date_of_birth, todayIn(this.config.bankTimeZone, new Date()));
     }
     await this.dataSource.transaction(async (m) => {
       // The profile row's lock orders this with KYC submissions, which take it too.
@@ -96,8 +96,9 @@ export class ProfilesService implements UsersApi {
       if (change.full_name !== undefined) user.full_name = change.full_name;
       if (change.date_of_birth !== undefined) user.date_of_birth = change.date_of_birth;
       if (change.phone !== undefined) user.phone = change.phone;
+      // null removes the phone number or the address.
       if (change.address !== undefined)
-        user.address = { ...change.address, country: change.address.country.toUpperCase() };
+        user.address = change.address && { ...change.address, country: change.address.country.toUpperCase() };
       await repo.save(user);
     });
     return this.profile(userId);
