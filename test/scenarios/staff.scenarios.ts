@@ -324,12 +324,16 @@ export function staffScenarios(get: () => Running) {
         target_user_id: payee.id,
         resource_type: 'transaction',
         before: { status: 'posted' },
+        // Both sides named: taken back from the payee's account, given back to the customer's.
         after: {
           status: 'reversed',
           reversed_by_id: rev.body.id,
           amount: 2500,
           currency: 'GBP',
           reference: `Reversal of ${paid.body.id}`,
+          from_account_id: y.id,
+          to_account_id: x.id,
+          to_owner_id: customer.id,
         },
         reason: 'Customer reported the payment as fraud',
       });

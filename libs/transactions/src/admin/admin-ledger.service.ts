@@ -71,7 +71,7 @@ export class AdminLedgerService {
 
   async reverse(staff: Caller, entryId: string, body: ReverseDto, key: string) {
     const actor = staffActor(staff);
-    const original = await this.history.get(null, entryId);
+    const { view: original, debitOwner: payer } = await this.history.withOwners(null, entryId);
     if (original.kind === 'reversal') {
       throw AppError.unprocessable(
         'not_reversible',
@@ -102,12 +102,17 @@ export class AdminLedgerService {
         resource_type: 'transaction',
         resource_id: original.id,
         before: { status: 'posted' },
+        // Both sides: the entry's target is the customer the money is taken back from; the one it goes
+        // back to (the original payer; null for a system account) is named here.
         after: {
           status: 'reversed',
           reversed_by_id: reversalId,
           amount: original.amount,
           currency: original.currency,
           reference: reversal.reference,
+          from_account_id: reversal.debit,
+          to_account_id: reversal.credit,
+          to_owner_id: payer,
         },
         reason: body.reason,
       },

@@ -30,6 +30,11 @@ export class HistoryService {
   ) {}
 
   async get(caller: Caller | null, id: string) {
+    return (await this.withOwners(caller, id)).view;
+  }
+
+  /** As get(), with the owners of the entry's two accounts (null for a system account). */
+  async withOwners(caller: Caller | null, id: string) {
     const [row] = (await this.dataSource.query(
       `SELECT ${ENTRY_SELECT}, d.owner_id AS debit_owner, c.owner_id AS credit_owner
          FROM ${ENTRY_FROM}
@@ -41,7 +46,7 @@ export class HistoryService {
     const visible =
       row && (!caller || isStaff(caller) || [row.debit_owner, row.credit_owner].includes(caller.user_id));
     if (!visible) throw AppError.notFound('transaction');
-    return entryView(row);
+    return { view: entryView(row), debitOwner: row.debit_owner, creditOwner: row.credit_owner };
   }
 
   /**
