@@ -17,16 +17,21 @@ import { DataSource } from 'typeorm';
 import { RegisterService } from '../../libs/auth/src/register/register.service';
 import { createContext } from '../support/contexts';
 import { processes } from '../support/processes';
-import { createTestEnv, type TestEnv } from '../support/test-env';
+import { createTestEnv, eventually, type TestEnv } from '../support/test-env';
 
 /** A users API that commits the profile and then fails to answer, once, as a timed-out call would. */
 class FlakyUsers implements UsersApi {
   readonly calls: CreateUserInput[] = [];
   private readonly profiles = new Map<string, UserView>();
   failNext = false;
+  /** The next call waits for this before it answers (a users app that is slow). */
+  holdNext?: Promise<void>;
 
   async create(input: CreateUserInput): Promise<UserView> {
     this.calls.push(input);
+    const hold = this.holdNext;
+    this.holdNext = undefined;
+    await hold;
     const existing = this.profiles.get(input.id);
     const view = existing ?? {
       id: input.id,
@@ -137,6 +142,32 @@ describe('registration saga', () => {
       code: 'email_taken',
     });
     expect(await credential(email)).toHaveLength(1);
+  });
+
+  it('refuses a registration of an e-mail whose first registration is still running, which completes as its own', async () => {
+    // The second used to take the claim over: it was the one activated, on the profile the first had
+    // created (the first's name, the second's password), and the first was told the e-mail was taken.
+    const email = 'held@example.com';
+    let release!: () => void;
+    users.holdNext = new Promise((resolve) => (release = resolve));
+    const first = registration.register({
+      email,
+      password: 'correct horse battery staple',
+      full_name: 'First',
+    });
+    await eventually(
+      async () => (users.calls.some((c) => c.email === email) ? true : undefined),
+      5000,
+      'the first registration calling users',
+    );
+    await expect(
+      registration.register({ email, password: 'another good passphrase', full_name: 'Second' }),
+    ).rejects.toMatchObject({ status: 409, code: 'email_taken' });
+    release();
+    const view = await first;
+    expect(view.full_name).toBe('First');
+    expect(users.calls.filter((c) => c.email === email).map((c) => c.full_name)).toEqual(['First']);
+    expect(await credential(email)).toEqual([{ user_id: view.id, status: 'active' }]);
   });
 
   it('lets exactly one of two concurrent registrations of one e-mail succeed', async () => {

@@ -71,6 +71,15 @@ describe('users contract', () => {
       ).resolves.toEqual(first);
     });
 
+    it("takes the name of a later create with the same id and e-mail (the registration now holding the e-mail's claim)", async () => {
+      const id = randomUUID();
+      const email = `takeover.${id}@example.com`;
+      await api().create({ id, email, full_name: 'Gone Away' });
+      const view = await api().create({ id, email, full_name: 'Hana Lee' });
+      expect(view.full_name).toBe('Hana Lee');
+      await expect(api().getProfile(id)).resolves.toMatchObject({ full_name: 'Hana Lee' });
+    });
+
     it('throws a typed 409 for a taken e-mail', async () => {
       const email = `taken.${randomUUID()}@example.com`;
       await api().create({ id: randomUUID(), email, full_name: 'Gail' });

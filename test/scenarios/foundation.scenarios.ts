@@ -311,6 +311,28 @@ export function foundationScenarios(get: () => Running) {
       expect(users.rows[0].n).toBe(1);
     });
 
+    it('lets one of several registrations of one e-mail sent at once win, with its own name and password', async () => {
+      const email = uniqueEmail('race');
+      const people = ['Ann Able', 'Ben Baker', 'Cat Cole', 'Dan Dale'].map((full_name, i) => ({
+        email,
+        full_name,
+        password: `passphrase number ${i} of four`,
+      }));
+      const answers = await Promise.all(people.map((p) => http().post('/auth/register').send(p)));
+      expect(answers.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
+      const winner = answers.findIndex((r) => r.status === 201);
+      expect(answers[winner].body.full_name).toBe(people[winner].full_name);
+      const logins = await Promise.all(
+        people.map((p) => http().post('/auth/login').send({ email, password: p.password })),
+      );
+      expect(logins.map((r) => r.status)).toEqual(people.map((_, i) => (i === winner ? 200 : 401)));
+      const me = await http()
+        .get('/users/me')
+        .set('Authorization', `Bearer ${logins[winner].body.access_token}`)
+        .expect(200);
+      expect(me.body.full_name).toBe(people[winner].full_name);
+    });
+
     it('delivers a relayed-again event without a second effect (inbox)', async () => {
       const email = uniqueEmail('carol');
       const res = await http()

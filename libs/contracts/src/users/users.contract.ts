@@ -34,7 +34,10 @@ export type KycStatus = 'not_submitted' | 'pending' | 'verified' | 'rejected';
 export const MAX_CONTACT_IDS = 100;
 
 export interface UsersApi {
-  /** Creates the profile; idempotent for the same id and e-mail. 409 email_taken when another user has the e-mail. */
+  /**
+   * Creates the profile; idempotent for the same id and e-mail, taking the latest call's name (the
+   * registration now holding the e-mail's claim). 409 email_taken when another user has the e-mail.
+   */
   create(input: CreateUserInput): Promise<UserView>;
   /** 404 when there is no such user. */
   getProfile(userId: string): Promise<UserView>;

@@ -37,13 +37,19 @@ export class ProfilesService implements UsersApi {
   async create(input: CreateUserInput): Promise<UserView> {
     return this.dataSource.transaction(async (m) => {
       const repo = m.getRepository(UserEntity);
-      // Idempotent for a retried call: the same id with the same e-mail returns the existing profile.
-      const same = await repo.findOneBy({ id: input.id });
+      // Idempotent for a retried call: the same id with the same e-mail returns the existing profile,
+      // with the name of this call, the registration that now holds the e-mail's claim (auth activates
+      // no credential before this answers, so no one has used the profile yet).
+      const same = await repo.findOne({ where: { id: input.id }, lock: { mode: 'pessimistic_write' } });
       if (same) {
         const sameRequest =
           same.email.toLowerCase() === input.email.toLowerCase() && same.role === (input.role ?? 'customer');
-        if (sameRequest) return toView(same);
-        throw AppError.conflict('user_id_taken', 'A different user already has this id');
+        if (!sameRequest) throw AppError.conflict('user_id_taken', 'A different user already has this id');
+        if (same.full_name !== input.full_name) {
+          same.full_name = input.full_name;
+          await repo.save(same);
+        }
+        return toView(same);
       }
       const inserted = (await m.query(
         `INSERT INTO users.users (id, email, full_name, role) VALUES ($1, $2, $3, $4)
