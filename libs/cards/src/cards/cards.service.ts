@@ -235,8 +235,9 @@ export class CardsService {
 
   /**
    * The card's number, expiry and CVC, after the password is checked again. Every attempt counts against
-   * the customer's hourly limit before anything else (so guesses sent in parallel cannot pass it), and
-   * every attempt that reaches the password check is written to cards.reveals, success or not.
+   * the customer's hourly limit before anything else (so guesses sent in parallel cannot pass it), unless
+   * the password could not be checked, and every attempt that reaches the password check is written to
+   * cards.reveals, success or not.
    */
   async reveal(caller: Caller, id: string, password: string, meta: RevealMeta): Promise<CardDetailsDto> {
     const limit = this.config.cardRevealRateLimitPerHour;
@@ -250,7 +251,15 @@ export class CardsService {
     }
     const card = await this.own(caller.user_id, id);
     if (card.status === 'cancelled') throw cancelled();
-    const { valid } = await this.auth.verifyPassword({ user_id: caller.user_id, password });
+    let valid: boolean;
+    try {
+      ({ valid } = await this.auth.verifyPassword({ user_id: caller.user_id, password }));
+    } catch (err) {
+      // The password was never checked (503 auth_busy, auth away): the attempt is given back, as a
+      // login's is, or a busy hour would use up the customer's reveals.
+      await this.limiter.release('card-reveal', caller.user_id).catch(() => undefined);
+      throw err;
+    }
     await this.dataSource.query(
       `INSERT INTO cards.reveals (id, card_id, owner_id, outcome, ip, request_id) VALUES ($1, $2, $3, $4, $5, $6)`,
       [

@@ -1,0 +1,49 @@
+import { AppError } from '@protobank/platform';
+import { CardsService } from './cards.service';
+
+describe('CardsService.reveal under load', () => {
+  it('gives the attempt back when the password was never checked (503 auth_busy)', async () => {
+    const busy = new AppError(503, 'auth_busy', 'Too many password checks under way; try again shortly');
+    const calls: string[] = [];
+    const dataSource = {
+      manager: {
+        query: async () => [{ id: 'card-1', owner_id: 'user-1', status: 'active' }],
+      },
+      query: async () => {
+        calls.push('recorded');
+        return [];
+      },
+    };
+    const auth = { verifyPassword: async () => Promise.reject(busy) };
+    const limiter = {
+      hit: async (bucket: string, key: string) => {
+        calls.push(`hit ${bucket} ${key}`);
+        return { allowed: true, count: 1, retryAfter: 0 };
+      },
+      release: async (bucket: string, key: string) => {
+        calls.push(`release ${bucket} ${key}`);
+      },
+    };
+    const service = new CardsService(
+      dataSource as never,
+      {} as never,
+      {} as never,
+      auth as never,
+      {} as never,
+      {} as never,
+      limiter as never,
+      { cardRevealRateLimitPerHour: 5 } as never,
+      { warn: () => undefined, info: () => undefined } as never,
+    );
+    const reveal = service.reveal(
+      { user_id: 'user-1', role: 'customer' } as never,
+      'card-1',
+      'a password',
+      { ip: undefined, requestId: undefined },
+    );
+    await expect(reveal).rejects.toBe(busy);
+    // Counted first (parallel guesses cannot all pass), given back since nothing was checked, and not
+    // recorded as a reveal attempt.
+    expect(calls).toEqual(['hit card-reveal user-1', 'release card-reveal user-1']);
+  });
+});
