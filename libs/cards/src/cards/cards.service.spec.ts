@@ -35,12 +35,10 @@ describe('CardsService.reveal under load', () => {
       { cardRevealRateLimitPerHour: 5 } as never,
       { warn: () => undefined, info: () => undefined } as never,
     );
-    const reveal = service.reveal(
-      { user_id: 'user-1', role: 'customer' } as never,
-      'card-1',
-      'a password',
-      { ip: undefined, requestId: undefined },
-    );
+    const reveal = service.reveal({ user_id: 'user-1', role: 'customer' } as never, 'card-1', 'a password', {
+      ip: undefined,
+      requestId: undefined,
+    });
     await expect(reveal).rejects.toBe(busy);
     // Counted first (parallel guesses cannot all pass), given back since nothing was checked, and not
     // recorded as a reveal attempt.
