@@ -58,7 +58,12 @@ describe('auth contract', () => {
   const alive = async (sid: string) =>
     (await redis.exists(`${t.env.REDIS_KEY_PREFIX}auth:session:${sid}`)) === 1;
   const open = async (userId: string) => {
-    const created = await store.create(userId, { ip: '203.0.113.9' }, await store.generation(userId));
+    const created = await store.create(
+      userId,
+      'customer',
+      { ip: '203.0.113.9' },
+      await store.generation(userId),
+    );
     if (!created) throw new Error('session not created');
     return created.sid;
   };
@@ -80,9 +85,9 @@ describe('auth contract', () => {
       const user = randomUUID();
       const before = await store.generation(user);
       await api().revokeSessions({ user_id: user, event_ids: [] });
-      await expect(store.create(user, {}, before)).resolves.toBeUndefined();
+      await expect(store.create(user, 'customer', {}, before)).resolves.toBeUndefined();
       expect(await store.list(user)).toEqual([]);
-      await expect(store.create(user, {}, await store.generation(user))).resolves.toMatchObject({
+      await expect(store.create(user, 'customer', {}, await store.generation(user))).resolves.toMatchObject({
         sid: expect.any(String),
       });
     });

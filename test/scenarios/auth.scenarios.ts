@@ -156,6 +156,20 @@ export function authScenarios(get: () => Running) {
       }
     });
 
+    it("refuses a token signed with the real key but naming a role its session does not have (a leaked key's forgery)", async () => {
+      const user = await newUser();
+      const tokens = await login(user.email);
+      const claims = decode(tokens.access_token) as unknown as AccessClaims;
+      // The same user, their own live session, a valid signature: only the role is raised.
+      const raised = signAccessToken({ ...claims, role: 'admin' }, keysOfSuite());
+      for (const path of ['/admin/audit', '/users/me']) {
+        const res = await http().get(path).set('Authorization', `Bearer ${raised}`).expect(401);
+        expect(res.body.code).toBe('session_ended');
+      }
+      // The session's own token still works.
+      await http().get('/users/me').set('Authorization', `Bearer ${tokens.access_token}`).expect(200);
+    });
+
     it('publishes the verification key as JWKS', async () => {
       const res = await http().get('/auth/.well-known/jwks.json').expect(200);
       const { jwk } = readKeysDir(get().t.env.JWT_KEYS_DIR).find((k) => k.jwk.kid === keysOfSuite().kid)!;

@@ -108,6 +108,7 @@ export class SessionStore {
   /** A new session, or undefined when the user's sessions were revoked after `generation` was read. */
   async create(
     userId: string,
+    role: string,
     meta: SessionMeta,
     generation: string,
   ): Promise<{ sid: string; refreshToken: string } | undefined> {
@@ -117,6 +118,9 @@ export class SessionStore {
     const ttl = this.config.refreshTokenTtlSeconds;
     const fields = {
       user_id: userId,
+      // The role every access token of this session must carry (a role change ends the sessions): the
+      // guard compares, so a token signed with a leaked key cannot raise its own session's role.
+      role,
       token: secretDigest(secret),
       created_at: now.toISOString(),
       last_used_at: now.toISOString(),

@@ -131,7 +131,7 @@ export class SessionsService {
       const generation = await this.sessions.generation(userId);
       const profile = await this.users.getProfile(userId);
       if (profile.disabled) throw accountDisabled();
-      const created = await this.sessions.create(userId, meta, generation);
+      const created = await this.sessions.create(userId, profile.role, meta, generation);
       if (created) return { ...created, role: profile.role };
       if (attempt === CREATE_ATTEMPTS)
         throw new AppError(503, 'try_again', 'The account is being changed; try again');

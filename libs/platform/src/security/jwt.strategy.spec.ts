@@ -44,14 +44,21 @@ function setup(meta: Record<symbol, unknown> = {}) {
     lookups.push(kid); // only the uncached path reaches the key ring
     return keyFor(kid);
   };
-  // Live sessions and their users, as auth stores them (the hash's user_id field).
+  // Live sessions and their users, as auth stores them (the hash's user_id field), and the role of the
+  // sessions that keep one (`roles`; sessions opened before they did have none).
   const live = new Map([[sessionKey('s1'), 'u1']]);
+  const roles = new Map<string, string>();
   const redis = {
     client: {
-      hget: (k: string, field: string) => Promise.resolve(field === 'user_id' ? (live.get(k) ?? null) : null),
+      hmget: (k: string, ...fields: string[]) =>
+        Promise.resolve(
+          fields.map(
+            (f) => (f === 'user_id' ? live.get(k) : f === 'role' ? roles.get(k) : undefined) ?? null,
+          ),
+        ),
     },
   } as unknown as RedisService;
-  new JwtStrategy(ring, config, redis); // registers itself with passport as 'jwt'
+  new JwtStrategy(ring, config, redis, logger); // registers itself with passport as 'jwt'
   const reflector = new Reflector();
   reflector.getAllAndOverride = ((k: symbol) => meta[k]) as unknown as Reflector['getAllAndOverride'];
   const guard = new AuthGuard(reflector);
@@ -72,7 +79,7 @@ function setup(meta: Record<symbol, unknown> = {}) {
     }
   };
   const bearer = (token: string) => call({ authorization: `Bearer ${token}` });
-  return { key, ring, live, lookups, guard, call, bearer };
+  return { key, ring, live, roles, lookups, guard, call, bearer };
 }
 
 describe('JwtStrategy behind the AuthGuard', () => {
@@ -127,6 +134,17 @@ describe('JwtStrategy behind the AuthGuard', () => {
     ]) {
       expect(await bearer(junk)).toMatchObject(invalid);
     }
+  });
+
+  it("refuses a token whose role is not its session's (a leaked key cannot raise one's own role)", async () => {
+    const { key, roles, bearer } = setup();
+    roles.set(sessionKey('s1'), 'customer');
+    expect(await bearer(signAccessToken(claims, key))).toMatchObject({ ok: true });
+    const raised = signAccessToken({ ...claims, role: 'admin' }, key);
+    expect(await bearer(raised)).toMatchObject({ status: 401, code: 'session_ended' });
+    // A session opened before sessions kept their role has none to compare: the user check still holds.
+    roles.delete(sessionKey('s1'));
+    expect(await bearer(raised)).toMatchObject({ ok: true });
   });
 
   it('still checks expiry, the key and the session on a cached token', async () => {

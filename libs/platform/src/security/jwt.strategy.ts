@@ -1,11 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-jwt';
+import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import type { Caller } from '../context/request-context';
 import type { HttpRequest } from '../http/http-types';
 import { RedisService } from '../redis/redis.module';
 import { AppError } from '../errors/app-error';
+import { LOGGER } from '../logging/logging.tokens';
 import { accessClaims, invalidToken, tokenExpired, VerifiedTokens, type AccessClaims } from './access-token';
 import { KeyRing } from './key-ring';
 import { sessionKey } from './session-registry';
@@ -45,6 +47,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     private readonly ring: KeyRing,
     config: AppConfig,
     private readonly redis: RedisService,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {
     super({
       jwtFromRequest: (req: HttpRequest) => req.accessToken ?? null,
@@ -95,9 +98,22 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   private async admit(req: HttpRequest, claims: AccessClaims): Promise<Caller> {
-    // The session must exist and be the token's user's: with a signing key leaked, a token naming any
-    // user (an admin) with one's own live session id would otherwise pass.
-    if ((await this.redis.client.hget(sessionKey(claims.sid), 'user_id')) !== claims.sub) {
+    // The session must exist and be the token's user's, with the token's role: with a signing key leaked,
+    // a token naming any user (an admin), or one's own user as an admin, with one's own live session id
+    // would otherwise pass. (Sessions opened before sessions kept their role have none to compare.)
+    const [userId, role] = await this.redis.client.hmget(sessionKey(claims.sid), 'user_id', 'role');
+    if (userId !== claims.sub || (role !== null && role !== claims.role)) {
+      if (userId === claims.sub) {
+        this.logger.error(
+          {
+            security_event: 'token_role_mismatch',
+            user_id: claims.sub,
+            session_id: claims.sid,
+            role: claims.role,
+          },
+          "an access token's role is not its session's: was a signing key leaked?",
+        );
+      }
       throw new AppError(401, 'session_ended', 'The session of this access token has ended; log in again');
     }
     req.tokenExpiresAt = claims.exp;
