@@ -49,6 +49,10 @@ describe('periodic ledger verification', () => {
     const text = await scrapeMetrics(t, first.url);
     expect(metricValue(text, 'ledger_verification_last_run_timestamp_seconds', {})).toBeGreaterThan(0);
     expect(text).toMatch(/^ledger_verification_duration_seconds\{service="monolith"\} [\d.e-]+$/m);
+    // What LedgerVerificationStale compares the last run's age with: the interval in seconds.
+    expect(metricValue(text, 'ledger_verification_interval_seconds', {})).toBe(
+      Number(t.env.LEDGER_VERIFY_INTERVAL_MINUTES ?? 60) * 60,
+    );
     // SIGTERM: the app stops cleanly (the verification schedule holds nothing up).
     expect(await processes.stop(first.child)).toBe(0);
 

@@ -104,6 +104,7 @@ describe('monitoring configuration (docker/prometheus, docker/alertmanager, dock
         'HighErrorRatio',
         'HighLatencyP99',
         'LedgerVerificationFailed',
+        'LedgerVerificationStale',
         'OutboxLag',
         'PaymentsFailingSpike',
         'ServiceDown',

@@ -23,7 +23,7 @@ export async function ensureDatabase(
   if (await exists(url, admin.toString(), name)) return false;
   if (!create) {
     throw new Error(
-      `database "${name}" does not exist: check DATABASE_URL, or create it (npm run migrate -- --create-database)`,
+      `database "${name}" does not exist: check DATABASE_URL, or create it (npm run migration:run -- --create-database; in a container, node dist/apps/migrate/src/main.js --create-database)`,
     );
   }
   try {

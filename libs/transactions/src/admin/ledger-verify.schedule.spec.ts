@@ -1,4 +1,4 @@
-import type { AppConfig } from '@protobank/platform';
+import type { AppConfig, MetricsService } from '@protobank/platform';
 import { withSessionLock } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { LedgerVerifySchedule } from './ledger-verify.schedule';
@@ -22,7 +22,13 @@ const logger = { debug: jest.fn(), warn: jest.fn(), error: jest.fn() } as unknow
 function schedule(minutes: number, verify: (signal?: AbortSignal) => Promise<LedgerVerification>) {
   const verifier = { verify: jest.fn(verify) };
   const config = { ledgerVerifyIntervalMinutes: minutes, databaseListenUrl: 'postgres://x' } as AppConfig;
-  const s = new LedgerVerifySchedule(verifier as unknown as LedgerVerifyService, config, logger);
+  const metrics = { gauge: jest.fn() };
+  const s = new LedgerVerifySchedule(
+    verifier as unknown as LedgerVerifyService,
+    config,
+    logger,
+    metrics as unknown as MetricsService,
+  );
   return { s, verifier };
 }
 

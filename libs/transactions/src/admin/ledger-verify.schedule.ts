@@ -4,7 +4,7 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { AppConfig, LOGGER, withSessionLock } from '@protobank/platform';
+import { AppConfig, LOGGER, MetricsService, withSessionLock } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { LedgerVerifyService } from './ledger-verify.service';
 
@@ -34,10 +34,18 @@ export class LedgerVerifySchedule implements OnApplicationBootstrap, BeforeAppli
     private readonly verifier: LedgerVerifyService,
     private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.config.ledgerVerifyIntervalMinutes > 0) this.next(0);
+    const minutes = this.config.ledgerVerifyIntervalMinutes;
+    // What LedgerVerificationStale compares the last run's age with (0: no periodic verification here).
+    this.metrics.gauge(
+      'ledger_verification_interval_seconds',
+      'LEDGER_VERIFY_INTERVAL_MINUTES in seconds: how often this app verifies the ledger (0: never)',
+      () => minutes * 60,
+    );
+    if (minutes > 0) this.next(0);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
