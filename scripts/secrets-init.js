@@ -128,6 +128,10 @@ function secretsInit({ suffix, dir = DEFAULT_DIR, force = false, tlsHost = 'loca
     fs.chmodSync(file, MODE);
     written.push(`${name}.${suffix}`);
   }
+  // The files are 644 because the containers' users (postgres, pgbouncer, rabbitmq, node) read them
+  // through bind mounts, where the host's directories are not traversed; on the host, the directory
+  // keeps every other local user out of the database password, the signing keys and the data keys.
+  fs.chmodSync(dir, 0o700);
   return { dir, written: written.sort() };
 }
 

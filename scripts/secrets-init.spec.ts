@@ -26,6 +26,10 @@ describe('npm run secrets:init', () => {
     .filter((n) => n.endsWith('.example'))
     .map((n) => n.slice(0, -'.example'.length));
 
+  it('closes the secrets directory to every other local user (the files inside stay readable through bind mounts)', () => {
+    expect((statSync(dir).mode & 0o777).toString(8)).toBe('700');
+  });
+
   it('writes one fresh file (or key directory) per committed example, readable by the containers', () => {
     expect(written.map((n) => n.replace(/\/$/, ''))).toEqual(examples.map((n) => `${n}.prod`).sort());
     for (const name of examples) {
