@@ -51,7 +51,7 @@ async function main() {
       const stopIt = await ensure(env);
       if (stopIt) cleanups.push(stopIt);
     }
-    const split = await startSplit({ env });
+    const split = await startSplit({ env, edgePort: Number(env.EDGE_PORT) || EDGE_PORT });
     log(
       `split topology ready: edge on :${split.edgePort}, services on ${SERVICE_NAMES.map((s) => `${s}:${SERVICES[s].port}`).join(' ')}`,
     );

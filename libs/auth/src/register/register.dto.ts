@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsEmailAddress, IsPlainText } from '@protobank/platform';
-import { IsString, MaxLength } from 'class-validator';
+import { IsString, Length } from 'class-validator';
 
 export class RegisterDto {
   @ApiProperty({
@@ -12,16 +12,9 @@ export class RegisterDto {
   @IsEmailAddress()
   email: string;
 
-  @ApiProperty({
-    example: 'correct horse battery staple',
-    minLength: 12,
-    maxLength: 128,
-    description:
-      'At least 12 characters of at least 5 different ones, not a common password nor the e-mail: 400 weak_password otherwise',
-  })
+  @ApiProperty({ example: 'correct horse battery staple', minLength: 12, maxLength: 128 })
   @IsString()
-  // The minimum is the password policy's (400 weak_password, counted in characters), not a validation_failed.
-  @MaxLength(128)
+  @Length(12, 128)
   password: string;
 
   @ApiProperty({
