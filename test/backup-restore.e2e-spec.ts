@@ -113,6 +113,23 @@ describe('restore drill (split)', () => {
     const redis = await running.t.redis();
     const staleBalance = `${restoredPrefix}balance:${load.payerAccounts[0]}`;
     await redis.set(staleBalance, JSON.stringify({ version: '999999999', balance: '1' }), 'EX', 600);
+    // Without Redis (where the restore ends), nothing is restored, and the database stays fit for a retry.
+    const noRedis = await run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ...running.env,
+        DATABASE_URL: restoredUrl,
+        DATABASE_LISTEN_URL: restoredUrl,
+        REDIS_URL: 'redis://127.0.0.1:1',
+      },
+    }).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(noRedis?.code).toBe(1);
+    expect(noRedis?.stderr).toContain('Redis at REDIS_URL does not answer');
+    expect(noRedis?.stderr).toContain('nothing was restored');
     const restoreStarted = Date.now();
     const restore = await run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
       cwd: ROOT,

@@ -9,6 +9,7 @@ import { ConfigError, createLogger, loadConfig } from '@protobank/platform';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import {
+  assertRedisAnswers,
   clearBalanceCache,
   emptyDatabase,
   forgetLedgerCheckpoints,
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config, 'restore');
   const url = config.databaseListenUrl;
   const started = Date.now();
+  await assertRedisAnswers(config);
   const database = await emptyDatabase(url);
   logger.info({ file, database }, 'restoring');
   pgRestore(file, url);

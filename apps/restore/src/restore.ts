@@ -186,6 +186,32 @@ export async function forgetLedgerCheckpoints(url: string): Promise<void> {
  * entry would refuse every newer write and answer a balance the ledger no longer has until its TTL ran
  * out. (Analytics' cached summaries are left behind by the rebuild's generation instead.)
  */
+/**
+ * Redis answers: checked before anything is restored, since the restore ends there (the analytics
+ * rebuild's cache, the cached balances). Without it a restore filled the database, then failed, and the
+ * database, no longer empty, refused the retry.
+ */
+export async function assertRedisAnswers(config: AppConfig): Promise<void> {
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 3000,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined); // the failed connect below says it
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    throw new RestoreError(
+      `Redis at REDIS_URL does not answer (${(err as Error).message}): the restore rebuilds analytics ` +
+        "and drops cached balances there, so run it where the deployment's Redis is reachable; nothing was restored",
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export async function clearBalanceCache(config: AppConfig): Promise<number> {
   const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
