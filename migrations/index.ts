@@ -32,6 +32,7 @@ import { CardLimitsCountLateClearings1763700000026 } from './1763700000026-CardL
 import { PendingAuthorisations1763700000027 } from './1763700000027-PendingAuthorisations';
 import { ReversalsOncePerNetworkId1763700000028 } from './1763700000028-ReversalsOncePerNetworkId';
 import { LateClearingHolds1763700000029 } from './1763700000029-LateClearingHolds';
+import { BackupRecords1763700000030 } from './1763700000030-BackupRecords';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -64,4 +65,5 @@ export const MIGRATIONS = [
   PendingAuthorisations1763700000027,
   ReversalsOncePerNetworkId1763700000028,
   LateClearingHolds1763700000029,
+  BackupRecords1763700000030,
 ];

@@ -7,7 +7,10 @@
 # Connection: libpq's variables (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD; PGPASSWORD_FILE is
 # read here, for Docker secrets). `npm run backup` (scripts/backup.js) sets them from DATABASE_URL the
 # way the apps read it; the backup container (docker/backup/) sets them from its environment.
-# Prints one line per backup and per deletion; exits non-zero, with the reason, on failure.
+# Prints one line per backup and per deletion; exits non-zero, with the reason, on failure. A backup in
+# place is recorded in the database's ops.backups (file, size, seconds), whose newest row the apps report
+# as backup_last_success_timestamp_seconds (alert BackupTooOld); a backup that cannot be recorded says so
+# and exits non-zero, its file kept.
 set -eu
 umask 077 # a backup holds personal data: readable by its owner only
 
@@ -38,7 +41,16 @@ if ! ln "$temp" "$dir/$name"; then
 fi
 rm -f "$temp"
 size=$(wc -c <"$dir/$name" | tr -d ' ')
-echo "backup written: $dir/$name ($size bytes, $(($(date +%s) - started)) s)"
+seconds=$(($(date +%s) - started))
+echo "backup written: $dir/$name ($size bytes, $seconds s)"
+# psql interpolates :'file' (quoted) only in a script it reads, not in -c.
+recorded=0
+psql --no-password --no-psqlrc --quiet -v ON_ERROR_STOP=1 -v file="$name" -v bytes="$size" -v seconds="$seconds" \
+  >/dev/null <<'SQL' || recorded=3
+INSERT INTO ops.backups (file, bytes, seconds) VALUES (:'file', :bytes, :seconds);
+SQL
+[ "$recorded" -eq 0 ] ||
+  echo "backup not recorded in ops.backups (psql's message is above): the file is whole, but BackupTooOld will count from the last recorded one" >&2
 
 if [ -n "$keep" ]; then
   # Names sort by time; the newest $keep stay.
@@ -47,3 +59,4 @@ if [ -n "$keep" ]; then
       rm -f "$dir/$old" && echo "backup deleted (BACKUP_KEEP=$keep): $dir/$old"
     done
 fi
+exit "$recorded"

@@ -23,7 +23,7 @@ import request from 'supertest';
 import { bearer, firstAdmin } from './support/actors';
 import { startTransferLoad } from './support/fault-load';
 import { processes, type AppProcess } from './support/processes';
-import { eventually } from './support/test-env';
+import { eventually, metricValue, scrapeMetrics } from './support/test-env';
 import { startTopology, type Running } from './support/topologies';
 
 const run = promisify(execFile);
@@ -99,6 +99,19 @@ describe('restore drill (split)', () => {
     expect(statSync(file).size).toBe(Number(written![2]));
     // Only the finished file is left: no temporary name.
     expect(readdirSync(backupDir)).toEqual([file.slice(backupDir.length + 1)]);
+    // Recorded in ops.backups, and reported by the transactions app for BackupTooOld.
+    const recorded = await sourceDb.query<{ file: string; bytes: string; at: number }>(
+      `SELECT file, bytes::text AS bytes, extract(epoch FROM finished_at)::float8 AS at FROM ops.backups`,
+    );
+    expect(recorded.rows.map((r) => [r.file, r.bytes])).toEqual([
+      [file.slice(backupDir.length + 1), written![2]],
+    ]);
+    const reported = metricValue(
+      await scrapeMetrics(running.t, running.services.transactions),
+      'backup_last_success_timestamp_seconds',
+      {},
+    );
+    expect(Math.abs(reported - recorded.rows[0].at)).toBeLessThan(0.01);
     const afterBackup = load.committed.size;
     await eventually(
       async () => (load.committed.size >= afterBackup + 10 ? true : undefined),

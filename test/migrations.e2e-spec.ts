@@ -228,6 +228,7 @@ describe('migrations', () => {
       'auth',
       'cards',
       'notifications',
+      'ops',
       'payments',
       'public',
       'transactions',

@@ -98,6 +98,7 @@ describe('monitoring configuration (docker/prometheus, docker/alertmanager, dock
     const rules = alertRules();
     expect(rules.map((r) => r.alert).sort()).toEqual(
       [
+        'BackupTooOld',
         'BullMQFailedJobsGrowing',
         'DeadLetterQueueNotEmpty',
         'EventsKeptRetrying',

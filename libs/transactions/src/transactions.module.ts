@@ -5,6 +5,7 @@ import { DestinationMisses, idempotencyKeysIn, outboxFor } from '@protobank/plat
 import { QueuesModule } from '@protobank/platform/queues';
 import { AdminLedgerController } from './admin/admin-ledger.controller';
 import { AdminLedgerService } from './admin/admin-ledger.service';
+import { BackupMetrics } from './admin/backup-metrics';
 import {
   LEDGER_VERIFICATION_QUEUE,
   LedgerVerificationJobs,
@@ -41,6 +42,7 @@ import { TransferService } from './transfer/transfer.service';
     LedgerVerifySchedule,
     LedgerVerificationJobs,
     LedgerVerificationWorker,
+    BackupMetrics,
     // Payments' keys ('payment <order>:<due date>', migration LedgerPayments) and the card network's
     // ('card-clearing <id>', 'card-refund <id>', migration CardHolds) never expire: a posting replays
     // however late it is asked for again. Word for word the predicate of idempotency_keys_expiring_idx.
