@@ -22,7 +22,8 @@ function backup(env = process.env) {
     encoding: 'utf8',
   });
   process.stdout.write(res.stdout ?? '');
-  if (res.status === 3) throw new Error(`backup of ${describe(url)} written, but not recorded in ops.backups`);
+  if (res.status === 3)
+    throw new Error(`backup of ${describe(url)} written, but not recorded in ops.backups`);
   if (res.status !== 0) throw new Error(`no backup of ${describe(url)} (exit ${res.status ?? res.signal})`);
   const file = /^backup written: (.+) \(\d+ bytes/m.exec(res.stdout)?.[1];
   if (!file) throw new Error('backup.sh named no file');
