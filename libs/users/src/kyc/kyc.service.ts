@@ -222,10 +222,11 @@ export class KycService {
         .createQueryBuilder('k')
         .where('k.status = :status', { status: q.status ?? 'pending' })
         .andWhere('k.user_id <> :self', { self: caller.user_id })
-        // The caller as one of the row's duplicates, by the rule duplicatesOf applies.
+        // The caller's verified document as one of the row's duplicates (duplicatesOf's rule, verified
+        // holders only: see forViewer).
         .andWhere(
           `NOT EXISTS (SELECT 1 FROM users.kyc mine WHERE mine.user_id = :self
-             AND ((mine.document_number_hash = k.document_number_hash AND mine.status IN ('pending', 'verified'))
+             AND ((mine.document_number_hash = k.document_number_hash AND mine.status = 'verified')
                   OR mine.verified_document_hash = k.document_number_hash))`,
         );
       // Oldest first: the review queue.
@@ -244,7 +245,7 @@ export class KycService {
       );
       const duplicates = await this.duplicatesOf(m, page.data);
       return {
-        data: page.data.map((k) => adminView(k, duplicates.get(k.user_id) ?? [])),
+        data: page.data.map((k) => adminView(k, forViewer(caller, duplicates.get(k.user_id)))),
         next_cursor: page.next_cursor,
       };
     });
@@ -260,7 +261,10 @@ export class KycService {
     const kyc = await this.dataSource.getRepository(KycEntity).findOneBy({ user_id: userId });
     if (!kyc) throw AppError.notFound('KYC submission');
     assertNotOwn(caller, kyc.user_id);
-    const duplicates = (await this.duplicatesOf(this.dataSource.manager, [kyc])).get(kyc.user_id) ?? [];
+    const duplicates = forViewer(
+      caller,
+      (await this.duplicatesOf(this.dataSource.manager, [kyc])).get(kyc.user_id),
+    );
     assertNotHeldBy(caller, duplicates);
     return adminView(kyc, duplicates);
   }
@@ -351,7 +355,7 @@ export class KycService {
         );
       }
       // Two duplicates approved at once both see the other pending, so neither passes this check.
-      const duplicates = (await this.duplicatesOf(m, [kyc])).get(kyc.user_id) ?? [];
+      const duplicates = forViewer(reviewer, (await this.duplicatesOf(m, [kyc])).get(kyc.user_id));
       assertNotHeldBy(reviewer, duplicates);
       if (decision.approve) {
         if (duplicates.length) await this.assertOverride(m, reviewer, decision.override);
@@ -434,7 +438,18 @@ function assertNotOwn(staff: Caller, userId: string): void {
 }
 
 /**
- * A submission of a document on file for the staff member is theirs too: its duplicates name them, and
+ * The duplicates a staff member is shown and decided by: without their own submission while it is not
+ * verified. Anyone can type a number into their own KYC; if that changed what they see (a holder named, a
+ * row gone from the queue, a 403 or 409), a member of staff could learn who holds any document number by
+ * submitting it. Their submission is weighed when someone else reviews it (the other holder, verified by
+ * then, makes it a duplicate).
+ */
+function forViewer(staff: Caller, duplicates: DuplicateHolder[] = []): DuplicateHolder[] {
+  return duplicates.filter((d) => d.user_id !== staff.user_id || d.status === 'verified');
+}
+
+/**
+ * A submission of a document verified as the staff member's is theirs too: its duplicates name them, and
  * they must not decide whether someone else may hold their document.
  */
 function assertNotHeldBy(staff: Caller, duplicates: DuplicateHolder[]): void {
