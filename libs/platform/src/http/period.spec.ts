@@ -92,6 +92,11 @@ describe('dateOf', () => {
     // 9999-12-31T23:59:59.999-05:00 is in year 10000 in UTC: it is the end of 9999, not "no date".
     const to = '9999-12-31T23:59:59.999-05:00';
     expect(dateOf(to, LONDON, { end: true })).toBe('9999-12-31');
+    // East of UTC that instant is already in year 10000: still the last date (a statement of it was a 500).
+    for (const zone of ['Europe/Berlin', 'Asia/Tokyo']) {
+      expect({ zone, date: dateOf(to, zone, { end: true }) }).toEqual({ zone, date: '9999-12-31' });
+      expect({ zone, date: dateOf('9999-12-31T23:30:00Z', zone) }).toEqual({ zone, date: '9999-12-31' });
+    }
     expect(
       period(undefined, to, { from: new Date('9999-12-01T00:00:00Z'), to: new Date() }, LONDON).to,
     ).toEqual(new Date('9999-12-31T23:59:59.999Z'));

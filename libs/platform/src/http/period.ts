@@ -67,7 +67,9 @@ export function dateOf(value: string, timeZone: string, { end = false } = {}): s
   // Clamped as period() clamps it (an instant past the end of 9999 in UTC is that end), so that a
   // statement's month is the one its clamped `to` falls in.
   const date = given > LATEST ? LATEST : given;
-  return todayIn(timeZone, end ? new Date(date.getTime() - 1) : date);
+  const day = todayIn(timeZone, end ? new Date(date.getTime() - 1) : date);
+  // East of UTC the last instant is already in year 10000 there: the last date periods hold.
+  return Number(day.split('-')[0]) > 9999 ? '9999-12-31' : day;
 }
 
 /**
