@@ -159,6 +159,12 @@ describe('restore drill (split)', () => {
     expect(await redis.exists(staleBalance)).toBe(0);
     // ...and the restore forgets it (checked below: the restored ledger's first checkpoint is a full run).
     const restoredDb = await connect(restoredUrl);
+    // The restored database is exactly the dump: the restore records the file as its newest backup (the
+    // dump could not hold its own record, and BackupTooOld would have paged until the next one).
+    const restoredBackups = await restoredDb.query<{ file: string }>(
+      'SELECT file FROM ops.backups ORDER BY finished_at DESC, id DESC LIMIT 1',
+    );
+    expect(restoredBackups.rows).toEqual([{ file: file.slice(backupDir.length + 1) }]);
 
     // A second restore into the same, now populated, database is refused, naming it.
     const again = await run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {

@@ -16,6 +16,7 @@ import {
   migrate,
   pgRestore,
   rebuildAnalytics,
+  recordRestoredBackup,
   RestoreError,
 } from './restore';
 
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
   pgRestore(file, url);
   const applied = await migrate(config, url);
   await forgetLedgerCheckpoints(url);
+  await recordRestoredBackup(url, file, statSync(file).size);
   logger.info(
     { migrations: applied, seconds: (Date.now() - started) / 1000 },
     'restored; rebuilding analytics',

@@ -12,6 +12,7 @@ import {
 import { TransactionsModule } from '@protobank/transactions';
 import Redis from 'ioredis';
 import { spawnSync } from 'node:child_process';
+import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { Client } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
@@ -181,11 +182,23 @@ export async function forgetLedgerCheckpoints(url: string): Promise<void> {
 }
 
 /**
- * Deletes the balance cache's entries (REDIS_KEY_PREFIX + balance:*). They are versioned by the ledger
- * row's version, and a restored row's version is older than one cached before the restore, so such an
- * entry would refuse every newer write and answer a balance the ledger no longer has until its TTL ran
- * out. (Analytics' cached summaries are left behind by the rebuild's generation instead.)
+ * Records the restored file in ops.backups as a backup finished now: the database is exactly its dump,
+ * so it is a backup of what the database holds. Without it the newest record was the one before that
+ * dump (a dump cannot hold its own record), and BackupTooOld paged until the next scheduled backup.
  */
+export async function recordRestoredBackup(url: string, file: string, bytes: number): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`INSERT INTO ops.backups (file, bytes, seconds) VALUES ($1, $2, 0)`, [
+      basename(file),
+      bytes,
+    ]);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * Redis answers: checked before anything is restored, since the restore ends there (the analytics
  * rebuild's cache, the cached balances). Without it a restore filled the database, then failed, and the
@@ -212,6 +225,12 @@ export async function assertRedisAnswers(config: AppConfig): Promise<void> {
   }
 }
 
+/**
+ * Deletes the balance cache's entries (REDIS_KEY_PREFIX + balance:*). They are versioned by the ledger
+ * row's version, and a restored row's version is older than one cached before the restore, so such an
+ * entry would refuse every newer write and answer a balance the ledger no longer has until its TTL ran
+ * out. (Analytics' cached summaries are left behind by the rebuild's generation instead.)
+ */
 export async function clearBalanceCache(config: AppConfig): Promise<number> {
   const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();

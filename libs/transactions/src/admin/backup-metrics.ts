@@ -8,10 +8,11 @@ const READ_TIMEOUT_MS = 1000;
 
 /**
  * backup_last_success_timestamp_seconds: when the newest backup recorded in ops.backups finished
- * (scripts/backup.sh records each one once its file is in place). Read at scrape time through the
- * finished_at index; no series while none is recorded (a deployment that takes no backups here), so
- * BackupTooOld fires only once backups have been seen and then stop. Reported by the app that hosts the
- * ledger (transactions, or the monolith): one series per deployment.
+ * (scripts/backup.sh records each one once its file is in place; a restore records the file it
+ * restored). Read at scrape time through the finished_at index; 0 while none is recorded (a deployment
+ * that takes no backups here: prom-client exports an unlabelled gauge it never set as 0), which
+ * BackupTooOld leaves out, so it fires only once backups have been seen and then stop. Reported by the
+ * app that hosts the ledger (transactions, or the monolith): one series per deployment.
  */
 @Injectable()
 export class BackupMetrics implements OnApplicationBootstrap {
@@ -25,7 +26,7 @@ export class BackupMetrics implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     this.metrics.labelledGauge(
       'backup_last_success_timestamp_seconds',
-      'When the newest backup recorded in ops.backups finished (Unix seconds; no series before the first)',
+      'When the newest backup recorded in ops.backups finished (Unix seconds; 0 before the first)',
       [],
       (gauge) => withTimeout(this.read(gauge), READ_TIMEOUT_MS).catch(() => undefined),
     );
