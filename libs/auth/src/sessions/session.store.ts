@@ -215,11 +215,15 @@ export class SessionStore {
     for (const chunk of chunksOf(sids, PER_CALL)) await this.redis.client.srem(userKey(userId), ...chunk);
   }
 
-  /** The user of the session a refresh token names, without rotating anything; undefined if none. */
-  async peekUser(refreshToken: string): Promise<string | undefined> {
+  /**
+   * The session a refresh token names (its id, user, and role: none for one opened before sessions kept
+   * it), without rotating anything; undefined if none.
+   */
+  async peek(refreshToken: string): Promise<{ sid: string; userId: string; role?: string } | undefined> {
     const sid = parseOpaqueToken(refreshToken)?.id;
     if (!sid) return undefined;
-    return (await this.redis.client.hget(sessionKey(sid), 'user_id')) ?? undefined;
+    const [userId, role] = await this.redis.client.hmget(sessionKey(sid), 'user_id', 'role');
+    return userId ? { sid, userId, role: role ?? undefined } : undefined;
   }
 
   /**

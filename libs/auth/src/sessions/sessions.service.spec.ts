@@ -75,3 +75,35 @@ describe('SessionsService.login under load', () => {
     ]);
   });
 });
+
+describe('SessionsService.refresh after a role change', () => {
+  it("ends a session whose role is no longer the user's (its revocation still on its way), issuing nothing", async () => {
+    const calls: string[] = [];
+    const sessions = {
+      peek: async () => ({ sid: 's1', userId: 'u1', role: 'customer' }),
+      revoke: async (userId: string, sid: string) => {
+        calls.push(`revoke ${userId} ${sid}`);
+      },
+      rotate: async () => {
+        calls.push('rotate');
+        return { kind: 'rotated' };
+      },
+    };
+    const users = { getProfile: async () => ({ id: 'u1', role: 'staff', disabled: false }) };
+    const service = new SessionsService(
+      {} as never,
+      users as never,
+      sessions as never,
+      {} as never,
+      {} as never,
+      {} as never,
+      {} as never,
+      { info: () => undefined, warn: () => undefined } as never,
+    );
+    await expect(service.refresh('s1.secret', {})).rejects.toMatchObject({
+      status: 401,
+      code: 'session_ended',
+    });
+    expect(calls).toEqual(['revoke u1 s1']);
+  });
+});

@@ -161,9 +161,16 @@ export class SessionsService {
   async refresh(refreshToken: string, meta: SessionMeta): Promise<TokenPair> {
     // Ask users first, rotate last: if the users call fails, the client still holds a working token
     // (rotating first would leave it a rotated one, and its retry would look like theft).
-    const userId = await this.sessions.peekUser(refreshToken);
-    if (!userId) throw new AppError(401, 'invalid_refresh_token', 'Unknown or expired refresh token');
+    const session = await this.sessions.peek(refreshToken);
+    if (!session) throw new AppError(401, 'invalid_refresh_token', 'Unknown or expired refresh token');
+    const userId = session.userId;
     const profile = await this.users.getProfile(userId); // the current role, not the one at login
+    if (session.role !== undefined && session.role !== profile.role) {
+      // The role changed and this session's end is still on its way (the change answered 503
+      // sessions_not_ended): it ends here. A token in the new role would not match its session's.
+      await this.sessions.revoke(userId, session.sid);
+      throw new AppError(401, 'session_ended', 'Your role has changed: log in again');
+    }
     const outcome = await this.sessions.rotate(refreshToken, (sid, next) =>
       this.tokens.pair(userId, profile.role, sid, next),
     );
