@@ -126,34 +126,30 @@ describe('restore drill (split)', () => {
     const redis = await running.t.redis();
     const staleBalance = `${restoredPrefix}balance:${load.payerAccounts[0]}`;
     await redis.set(staleBalance, JSON.stringify({ version: '999999999', balance: '1' }), 'EX', 600);
+    /** `npm run restore` of the backup into the restored database, with these settings besides. */
+    const restoreWith = (env: Record<string, string>) =>
+      run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          ...running.env,
+          DATABASE_URL: restoredUrl,
+          DATABASE_LISTEN_URL: restoredUrl,
+          ...env,
+        },
+      });
+    const refused = (env: Record<string, string> = {}) =>
+      restoreWith(env).then(
+        () => undefined,
+        (err: { code: number; stderr: string }) => err,
+      );
     // Without Redis (where the restore ends), nothing is restored, and the database stays fit for a retry.
-    const noRedis = await run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        ...running.env,
-        DATABASE_URL: restoredUrl,
-        DATABASE_LISTEN_URL: restoredUrl,
-        REDIS_URL: 'redis://127.0.0.1:1',
-      },
-    }).then(
-      () => undefined,
-      (err: { code: number; stderr: string }) => err,
-    );
+    const noRedis = await refused({ REDIS_URL: 'redis://127.0.0.1:1' });
     expect(noRedis?.code).toBe(1);
     expect(noRedis?.stderr).toContain('Redis at REDIS_URL does not answer');
     expect(noRedis?.stderr).toContain('nothing was restored');
     const restoreStarted = Date.now();
-    const restore = await run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        ...running.env,
-        DATABASE_URL: restoredUrl,
-        DATABASE_LISTEN_URL: restoredUrl,
-        REDIS_KEY_PREFIX: restoredPrefix,
-      },
-    });
+    const restore = await restoreWith({ REDIS_KEY_PREFIX: restoredPrefix });
     expect(restore.stdout).toMatch(/^restored .+ and rebuilt analytics from \d+ ledger entries/m);
     const restoreSeconds = (Date.now() - restoreStarted) / 1000;
     expect(await redis.exists(staleBalance)).toBe(0);
@@ -167,13 +163,7 @@ describe('restore drill (split)', () => {
     expect(restoredBackups.rows).toEqual([{ file: file.slice(backupDir.length + 1) }]);
 
     // A second restore into the same, now populated, database is refused, naming it.
-    const again = await run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
-      cwd: ROOT,
-      env: { ...process.env, ...running.env, DATABASE_URL: restoredUrl, DATABASE_LISTEN_URL: restoredUrl },
-    }).then(
-      () => undefined,
-      (err: { code: number; stderr: string }) => err,
-    );
+    const again = await refused();
     expect(again?.code).toBe(1);
     expect(again?.stderr).toContain(`database "${new URL(restoredUrl).pathname.slice(1)}" is not empty`);
 

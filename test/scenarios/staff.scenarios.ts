@@ -746,6 +746,27 @@ export function staffScenarios(get: () => Running) {
         what,
       );
 
+    /**
+     * Holds `lock` (SQL and parameters) on a connection of its own, sends each request once the ones
+     * before it wait on a lock, lets go once all of them wait, and answers their responses in order.
+     */
+    const forcedToOverlap = async (lock: [string, unknown[]], requests: (() => request.Test)[]) => {
+      const holder = await get().t.db();
+      try {
+        await holder.query('BEGIN');
+        await holder.query(...lock);
+        const sent: Promise<request.Response>[] = [];
+        for (const send of requests) {
+          sent.push(send().then((r) => r));
+          await userLockWaiters(sent.length, `${sent.length} request(s) blocked`);
+        }
+        await holder.query('COMMIT');
+        return await Promise.all(sent);
+      } finally {
+        await holder.query('ROLLBACK');
+      }
+    };
+
     it("keeps a staff member off others' submissions of their verified document; their own unverified one changes nothing they see", async () => {
       const queueOf = async (who: Actor, status: string) => {
         const ids: string[] = [];
@@ -833,32 +854,17 @@ export function staffScenarios(get: () => Running) {
       await submit(b, newPassportNumber()).expect(201);
       // Hold both submissions, send both approvals, and let go only once both are blocked: each has then
       // taken its first locks before the other could finish.
-      const holder = await get().t.db();
-      const blocked = (n: number) => userLockWaiters(n, `${n} approval(s) blocked`);
-      try {
-        await holder.query('BEGIN');
-        await holder.query('SELECT 1 FROM users.kyc WHERE user_id = ANY($1::uuid[]) FOR UPDATE', [
-          [a.id, b.id],
-        ]);
-        const first = http()
-          .post(`/admin/kyc/${b.id}/approve`)
-          .set(bearer(a.token))
-          .then((r) => r);
-        await blocked(1);
-        const second = http()
-          .post(`/admin/kyc/${a.id}/approve`)
-          .set(bearer(b.token))
-          .then((r) => r);
-        await blocked(2);
-        await holder.query('COMMIT');
-        const answers = await Promise.all([first, second]);
-        expect(answers.map((r) => [r.status, r.body.code ?? null])).toEqual([
-          [200, null],
-          [200, null],
-        ]);
-      } finally {
-        await holder.query('ROLLBACK');
-      }
+      const answers = await forcedToOverlap(
+        ['SELECT 1 FROM users.kyc WHERE user_id = ANY($1::uuid[]) FOR UPDATE', [[a.id, b.id]]],
+        [
+          () => http().post(`/admin/kyc/${b.id}/approve`).set(bearer(a.token)),
+          () => http().post(`/admin/kyc/${a.id}/approve`).set(bearer(b.token)),
+        ],
+      );
+      expect(answers.map((r) => [r.status, r.body.code ?? null])).toEqual([
+        [200, null],
+        [200, null],
+      ]);
       expect([(await detail(a)).status, (await detail(b)).status]).toEqual(['verified', 'verified']);
     });
 
@@ -869,32 +875,25 @@ export function staffScenarios(get: () => Running) {
         await Promise.all(['crossed.customer', 'crossed.admin'].map((t) => newCustomer(get(), t)))
       ).sort((p, q) => (p.id < q.id ? -1 : 1));
       const second = await promote(get(), admin, approver, 'admin');
-      const holder = await get().t.db();
       try {
         await submit(x, newPassportNumber()).expect(201);
-        const blocked = (n: number) => userLockWaiters(n, `${n} request(s) blocked`);
-        await holder.query('BEGIN');
-        await holder.query('SELECT 1 FROM users.kyc WHERE user_id = $1 FOR UPDATE', [x.id]);
-        const approval = http()
-          .post(`/admin/kyc/${x.id}/approve`)
-          .set(bearer(second.token))
-          .then((r) => r);
-        await blocked(1);
-        const change = http()
-          .patch(`/admin/users/${x.id}`)
-          .set(bearer(admin.token))
-          .send({ role: 'customer', reason: 'Test: role confirmed' })
-          .then((r) => r);
-        await blocked(2);
-        await holder.query('COMMIT');
-        const answers = await Promise.all([approval, change]);
+        const answers = await forcedToOverlap(
+          ['SELECT 1 FROM users.kyc WHERE user_id = $1 FOR UPDATE', [x.id]],
+          [
+            () => http().post(`/admin/kyc/${x.id}/approve`).set(bearer(second.token)),
+            () =>
+              http()
+                .patch(`/admin/users/${x.id}`)
+                .set(bearer(admin.token))
+                .send({ role: 'customer', reason: 'Test: role confirmed' }),
+          ],
+        );
         expect(answers.map((r) => [r.status, r.body.code ?? null])).toEqual([
           [200, null],
           [200, null],
         ]);
         expect((await detail(x)).status).toBe('verified');
       } finally {
-        await holder.query('ROLLBACK');
         // Other scenarios count the active admins.
         await http()
           .patch(`/admin/users/${second.id}`)
