@@ -223,7 +223,7 @@ export class KycService {
         .where('k.status = :status', { status: q.status ?? 'pending' })
         .andWhere('k.user_id <> :self', { self: caller.user_id })
         // The caller's verified document as one of the row's duplicates (duplicatesOf's rule, verified
-        // holders only: see forViewer).
+        // holders only: see shownTo).
         .andWhere(
           `NOT EXISTS (SELECT 1 FROM users.kyc mine WHERE mine.user_id = :self
              AND ((mine.document_number_hash = k.document_number_hash AND mine.status = 'verified')
@@ -243,9 +243,9 @@ export class KycService {
         },
         (k) => k,
       );
-      const duplicates = await this.duplicatesOf(m, page.data);
+      const duplicates = await this.duplicatesOf(m, page.data, caller);
       return {
-        data: page.data.map((k) => adminView(k, forViewer(caller, duplicates.get(k.user_id)))),
+        data: page.data.map((k) => adminView(k, duplicates.get(k.user_id) ?? [])),
         next_cursor: page.next_cursor,
       };
     });
@@ -261,10 +261,8 @@ export class KycService {
     const kyc = await this.dataSource.getRepository(KycEntity).findOneBy({ user_id: userId });
     if (!kyc) throw AppError.notFound('KYC submission');
     assertNotOwn(caller, kyc.user_id);
-    const duplicates = forViewer(
-      caller,
-      (await this.duplicatesOf(this.dataSource.manager, [kyc])).get(kyc.user_id),
-    );
+    const duplicates =
+      (await this.duplicatesOf(this.dataSource.manager, [kyc], caller)).get(kyc.user_id) ?? [];
     assertNotHeldBy(caller, duplicates);
     return adminView(kyc, duplicates);
   }
@@ -293,9 +291,14 @@ export class KycService {
    * For each submission, the other users whose pending or verified submission holds the same document
    * number, or whose verified document it is (kept on file while they re-verify with another), whatever
    * type and country each gives it: one entry per user, the verified document first, ordered by user id.
-   * Rejected submissions do not count: rejecting the impostors clears the genuine holder's flag.
+   * Rejected submissions do not count: rejecting the impostors clears the genuine holder's flag. As
+   * `viewer` is shown them and decides by them (shownTo).
    */
-  private async duplicatesOf(m: EntityManager, rows: KycEntity[]): Promise<Map<string, DuplicateHolder[]>> {
+  private async duplicatesOf(
+    m: EntityManager,
+    rows: KycEntity[],
+    viewer: Caller,
+  ): Promise<Map<string, DuplicateHolder[]>> {
     const hashed = rows.filter((k) => k.document_number_hash);
     if (!hashed.length) return new Map();
     const found = (await m.query(
@@ -310,6 +313,7 @@ export class KycService {
     )) as (DuplicateHolder & { of: string })[];
     const byRow = new Map<string, Map<string, DuplicateHolder>>();
     for (const { of, ...holder } of found) {
+      if (!shownTo(viewer, holder)) continue;
       const holders = byRow.get(of) ?? new Map<string, DuplicateHolder>();
       byRow.set(of, holders);
       if (holders.get(holder.user_id)?.status !== 'verified') holders.set(holder.user_id, holder);
@@ -355,7 +359,7 @@ export class KycService {
         );
       }
       // Two duplicates approved at once both see the other pending, so neither passes this check.
-      const duplicates = forViewer(reviewer, (await this.duplicatesOf(m, [kyc])).get(kyc.user_id));
+      const duplicates = (await this.duplicatesOf(m, [kyc], reviewer)).get(kyc.user_id) ?? [];
       assertNotHeldBy(reviewer, duplicates);
       if (decision.approve) {
         if (duplicates.length) await this.assertOverride(m, reviewer, decision.override);
@@ -444,9 +448,8 @@ function assertNotOwn(staff: Caller, userId: string): void {
  * submitting it. Their submission is weighed when someone else reviews it (the other holder, verified by
  * then, makes it a duplicate).
  */
-function forViewer(staff: Caller, duplicates: DuplicateHolder[] = []): DuplicateHolder[] {
-  return duplicates.filter((d) => d.user_id !== staff.user_id || d.status === 'verified');
-}
+const shownTo = (staff: Caller, holder: DuplicateHolder) =>
+  holder.user_id !== staff.user_id || holder.status === 'verified';
 
 /**
  * A submission of a document verified as the staff member's is theirs too: its duplicates name them, and
