@@ -536,6 +536,17 @@ export function staffScenarios(get: () => Running) {
           date_of_birth: '1990-04-12',
           ...extra,
         });
+    /** Each decision (path and body) refused to `who` with 403 own_kyc. */
+    const refusedAsOwn = async (who: Actor, decisions: readonly (readonly [string, object])[]) => {
+      for (const [path, body] of decisions) {
+        const res = await http().post(path).set(bearer(who.token)).send(body);
+        expect({ path, status: res.status, code: res.body.code }).toEqual({
+          path,
+          status: 403,
+          code: 'own_kyc',
+        });
+      }
+    };
     const detail = async (c: Actor) =>
       (await http().get(`/admin/kyc/${c.id}`).set(bearer(admin.token)).expect(200)).body as {
         status: string;
@@ -660,17 +671,10 @@ export function staffScenarios(get: () => Running) {
       const staff = await promote(get(), admin, await newCustomer(get(), 'own.kyc.staff'));
       await submit(staff, newPassportNumber()).expect(201);
       for (const id of [staff.id, staff.id.toUpperCase()]) {
-        for (const [path, body] of [
+        await refusedAsOwn(staff, [
           [`/admin/kyc/${id}/approve`, {}],
           [`/admin/kyc/${id}/reject`, { reason: 'Not my best photo' }],
-        ] as const) {
-          const res = await http().post(path).set(bearer(staff.token)).send(body);
-          expect({ path, status: res.status, code: res.body.code }).toEqual({
-            path,
-            status: 403,
-            code: 'own_kyc',
-          });
-        }
+        ]);
         // Nor read it: its duplicates would say who else holds a number they typed in.
         const read = await http().get(`/admin/kyc/${id}`).set(bearer(staff.token));
         expect([read.status, read.body.code]).toEqual([403, 'own_kyc']);
@@ -803,17 +807,10 @@ export function staffScenarios(get: () => Running) {
           code: 'own_kyc',
         });
       }
-      for (const [path, body] of [
+      await refusedAsOwn(staff, [
         [`/admin/kyc/${pending.id}/approve`, {}],
         [`/admin/kyc/${pending.id.toUpperCase()}/reject`, { reason: 'Document belongs to someone else' }],
-      ] as const) {
-        const res = await http().post(path).set(bearer(staff.token)).send(body);
-        expect({ path, status: res.status, code: res.body.code }).toEqual({
-          path,
-          status: 403,
-          code: 'own_kyc',
-        });
-      }
+      ]);
       expect(await detail(pending)).toMatchObject({ status: 'pending', duplicate_user_ids: [staff.id] });
       await http().get(`/admin/kyc/${unrelated.id}`).set(bearer(staff.token)).expect(200);
 
