@@ -33,6 +33,7 @@ import { PendingAuthorisations1763700000027 } from './1763700000027-PendingAutho
 import { ReversalsOncePerNetworkId1763700000028 } from './1763700000028-ReversalsOncePerNetworkId';
 import { LateClearingHolds1763700000029 } from './1763700000029-LateClearingHolds';
 import { BackupRecords1763700000030 } from './1763700000030-BackupRecords';
+import { RuntimeRole1763700000031 } from './1763700000031-RuntimeRole';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -66,4 +67,5 @@ export const MIGRATIONS = [
   ReversalsOncePerNetworkId1763700000028,
   LateClearingHolds1763700000029,
   BackupRecords1763700000030,
+  RuntimeRole1763700000031,
 ];

@@ -4,8 +4,9 @@
  * stack's secrets.
  *
  * Writes docker/secrets/<name>.NAME for every committed docker/secrets/<name>.example (git-ignored), each
- * in the form of its example: random passwords, tokens and keys, one Postgres password shared by the
- * URLs, PgBouncer's userlist and the Postgres server, one RabbitMQ password shared by its URL and the
+ * in the form of its example: random passwords, tokens and keys, the owner's Postgres password shared by
+ * the server and migrate's URL, the apps' login's password shared by their URLs, PgBouncer's userlist and
+ * migrate (which sets it), one RabbitMQ password shared by its URL and the
  * broker's config, and a signing-key directory (jwt_keys.NAME, as `npm run keys:rotate` makes it) whose
  * public keys are jwt_public_key.NAME, and a self-signed certificate for nginx (tls_cert/tls_key, for
  * HOST, default localhost: replace it with your CA's before real traffic). Then run the stack with PROTOBANK_SECRETS=NAME. Production refuses
@@ -65,9 +66,11 @@ function selfSignedTls(host) {
 /** Each example's fresh counterpart, from the example's text and the set's shared passwords. */
 const FILES = {
   postgres_password: (_, s) => `${s.postgres}\n`,
-  database_url: (example, s) => withPassword(example, s.postgres),
-  database_direct_url: (example, s) => withPassword(example, s.postgres),
-  pgbouncer_userlist: (example, s) => example.replace(/^("[^"]+") "[^"]*"$/m, `$1 "${s.postgres}"`),
+  database_owner_url: (example, s) => withPassword(example, s.postgres),
+  postgres_app_password: (_, s) => `${s.app}\n`,
+  database_url: (example, s) => withPassword(example, s.app),
+  database_direct_url: (example, s) => withPassword(example, s.app),
+  pgbouncer_userlist: (example, s) => example.replace(/^("[^"]+") "[^"]*"$/m, `$1 "${s.app}"`),
   rabbitmq_url: (example, s) => withPassword(example, s.rabbitmq),
   rabbitmq_conf: (example, s) => example.replace(/^default_pass\s*=.*$/m, `default_pass = ${s.rabbitmq}`),
   jwt_public_key: (_, s) => s.publicKeys,
@@ -115,6 +118,7 @@ function secretsInit({ suffix, dir = DEFAULT_DIR, force = false, tlsHost = 'loca
   let tlsPair;
   const shared = {
     postgres: hex(24),
+    app: hex(24),
     rabbitmq: hex(24),
     publicKeys: fs.readFileSync(path.join(keysDir, 'public-keys.pem'), 'utf8'),
     tls: () => (tlsPair ??= selfSignedTls(tlsHost)),

@@ -49,13 +49,21 @@ describe('npm run secrets:init', () => {
       expect(read(name)).not.toBe(readFileSync(join(SECRETS, `${name}.example`), 'utf8'));
   });
 
-  it('uses one Postgres and one RabbitMQ password everywhere, keeping the examples’ users and hosts', () => {
+  it('uses one password for the owner, one for the apps’ login and one for RabbitMQ, keeping the examples’ users and hosts', () => {
     const pg = read('postgres_password').trim();
+    const app = read('postgres_app_password').trim();
     expect(pg).toMatch(/^[0-9a-f]{48}$/);
-    for (const name of ['database_url', 'database_direct_url']) {
+    expect(app).toMatch(/^[0-9a-f]{48}$/);
+    expect(app).not.toBe(pg);
+    for (const [name, password, user] of [
+      ['database_owner_url', pg, 'protobank'],
+      ['database_url', app, 'protobank_app'],
+      ['database_direct_url', app, 'protobank_app'],
+    ]) {
       const url = new URL(read(name).trim());
       const example = new URL(readFileSync(join(SECRETS, `${name}.example`), 'utf8').trim());
-      expect(url.password).toBe(pg);
+      expect(url.password).toBe(password);
+      expect(url.username).toBe(user);
       expect([url.protocol, url.username, url.host, url.pathname]).toEqual([
         example.protocol,
         example.username,
@@ -63,7 +71,7 @@ describe('npm run secrets:init', () => {
         example.pathname,
       ]);
     }
-    expect(read('pgbouncer_userlist')).toBe(`"protobank" "${pg}"\n`);
+    expect(read('pgbouncer_userlist')).toBe(`"protobank_app" "${app}"\n`);
     const mq = new URL(read('rabbitmq_url').trim());
     expect(mq.host).toBe('rabbitmq:5672');
     expect(mq.password).toMatch(/^[0-9a-f]{48}$/);

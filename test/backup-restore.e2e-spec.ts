@@ -84,13 +84,19 @@ describe('restore drill (split)', () => {
       'a ledger verification checkpoint in the source',
     );
 
-    // The app environment, as the split apps have it: DATABASE_URL is PgBouncer, DATABASE_LISTEN_URL
-    // the direct connection the backup must use. Run asynchronously: the load goes on meanwhile.
+    // The app environment, as the split apps have it (DATABASE_URL is PgBouncer), but with the direct
+    // connection the backup must use as the owner, as the compose stack's backup logs in: the apps' login
+    // may read every row but not record the backup. Run asynchronously: the load goes on meanwhile.
     const answeredBefore = [...load.committed];
     const backupStarted = Date.now();
     const backup = await run('node', [join(ROOT, 'scripts/backup.js')], {
       cwd: ROOT,
-      env: { ...process.env, ...running.env, BACKUP_DIR: backupDir },
+      env: {
+        ...process.env,
+        ...running.env,
+        DATABASE_LISTEN_URL: running.t.databaseUrl,
+        BACKUP_DIR: backupDir,
+      },
     });
     const written = /^backup written: (.+) \((\d+) bytes, \d+ s\)$/m.exec(backup.stdout);
     expect(written).not.toBeNull();
@@ -240,13 +246,26 @@ describe('restore drill (split)', () => {
       { status: 'completed', requested_by: '00000000-0000-0000-0000-000000000000' },
     ]);
 
-    // The ledger's own verification, by the app, on the restored database.
+    // The ledger's own verification, by the app, on the restored database, as the apps' login: the
+    // restore kept the backup's grants (rows only), or this app could read nothing.
+    const restoredAsApp = new URL(restoredUrl);
+    restoredAsApp.username = running.t.env.DATABASE_RUNTIME_USER;
+    expect(
+      (
+        await restoredDb.query(
+          `SELECT has_function_privilege('public', 'analytics.swap_rebuild_staging()', 'EXECUTE') AS public,
+                  has_table_privilege($1, 'transactions.postings', 'UPDATE') AS rewrite,
+                  has_table_privilege($1, 'transactions.postings', 'INSERT') AS post`,
+          [running.t.env.DATABASE_RUNTIME_USER],
+        )
+      ).rows,
+    ).toEqual([{ public: false, rewrite: false, post: true }]);
     const port = await processes.freePort();
     restoredApp = processes.spawnApp(
       'monolith',
       {
         ...running.t.env,
-        DATABASE_URL: restoredUrl,
+        DATABASE_URL: restoredAsApp.toString(),
         REDIS_KEY_PREFIX: restoredPrefix,
         PORT: String(port),
       },

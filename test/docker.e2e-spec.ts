@@ -245,11 +245,25 @@ describe('docker deployment files', () => {
       }
     });
 
-    it('migrates once, straight to Postgres, before anything else', () => {
+    it('migrates once, straight to Postgres as the owner, before anything else, making the apps’ login', () => {
       const migrate = split.services.migrate;
       expect(migrate.build?.args?.APP).toBe('migrate');
       expect(migrate.restart).toBe('no');
-      expect(migrate.environment?.DATABASE_URL_FILE).toBe('/run/secrets/database_direct_url');
+      expect(migrate.environment?.DATABASE_URL_FILE).toBe('/run/secrets/database_owner_url');
+      expect(migrate.environment?.DATABASE_RUNTIME_USER).toBe('protobank_app');
+      expect(migrate.environment?.DATABASE_RUNTIME_PASSWORD_FILE).toBe('/run/secrets/postgres_app_password');
+      // Only migrate holds the owner's URL; the apps log in as protobank_app, and PgBouncer passes each
+      // client's own login on (a DB_USER there would make every app the owner again).
+      for (const [name, service] of Object.entries(split.services)) {
+        const secrets = (service.secrets ?? []).map((s) => (typeof s === 'string' ? s : s.source));
+        if (name !== 'migrate')
+          expect({ name, owner: secrets.includes('database_owner_url') }).toEqual({ name, owner: false });
+      }
+      expect(split.services.pgbouncer.environment?.DB_USER).toBeUndefined();
+      for (const file of ['database_url', 'database_direct_url']) {
+        const url = new URL(readFileSync(path.join(root, `docker/secrets/${file}.example`), 'utf8').trim());
+        expect({ file, user: url.username }).toEqual({ file, user: 'protobank_app' });
+      }
       expect(migrate.depends_on?.postgres.condition).toBe('service_healthy');
       expect(Object.keys(migrate.depends_on ?? {})).not.toContain('pgbouncer');
     });

@@ -79,12 +79,18 @@ const CASES: { app: string; env: Record<string, string>; refused: string[]; file
     app: 'migrate',
     env: {
       DATABASE_URL: '',
-      DATABASE_URL_FILE: example('database_direct_url'),
+      DATABASE_URL_FILE: example('database_owner_url'),
+      DATABASE_RUNTIME_USER: 'protobank_app',
+      DATABASE_RUNTIME_PASSWORD_FILE: example('postgres_app_password'),
       RABBITMQ_URL: '',
       RABBITMQ_URL_FILE: example('rabbitmq_url'),
     },
-    refused: ['DATABASE_URL (from DATABASE_URL_FILE=', 'RABBITMQ_URL (from RABBITMQ_URL_FILE='],
-    files: [example('database_direct_url'), example('rabbitmq_url')],
+    refused: [
+      'DATABASE_URL (from DATABASE_URL_FILE=',
+      'DATABASE_RUNTIME_PASSWORD (from DATABASE_RUNTIME_PASSWORD_FILE=',
+      'RABBITMQ_URL (from RABBITMQ_URL_FILE=',
+    ],
+    files: [example('database_owner_url'), example('postgres_app_password'), example('rabbitmq_url')],
   },
   {
     app: 'monolith',

@@ -60,7 +60,8 @@ describe('docker-compose.split.yml with the committed example secrets', () => {
     [
       'migrate',
       [
-        'DATABASE_URL (from DATABASE_URL_FILE=/run/secrets/database_direct_url)',
+        'DATABASE_URL (from DATABASE_URL_FILE=/run/secrets/database_owner_url)',
+        'DATABASE_RUNTIME_PASSWORD (from DATABASE_RUNTIME_PASSWORD_FILE=/run/secrets/postgres_app_password)',
         'RABBITMQ_URL (from RABBITMQ_URL_FILE=/run/secrets/rabbitmq_url)',
       ],
     ],

@@ -18,7 +18,13 @@ const RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.
 export interface TestEnv {
   id: string;
   env: Record<string, string>;
+  /** The suite's database as its owner (the migrations, and assertions on stored state). */
   databaseUrl: string;
+  /**
+   * The same database as the suite's runtime login (DATABASE_RUNTIME_USER, made by migrate), as the apps
+   * of the topologies connect: rows only, so a privilege the code needs and the grants lack fails here.
+   */
+  runtimeDatabaseUrl: string;
   logDir: string;
   /** A client on this suite's database (for asserting on stored state). */
   db(): Promise<Client>;
@@ -34,6 +40,10 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
   const url = new URL(PG_BASE);
   url.pathname = `/pbtest_${id}`;
   const databaseUrl = url.toString();
+  const runtimeUser = `pbrt_${id.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
+  url.username = runtimeUser;
+  url.password = '';
+  const runtimeDatabaseUrl = url.toString();
   const rabbitPrefix = `pbtest.${id}`;
   const redisPrefix = `pbtest:${id}:`;
   const logDir = mkdtempSync(join(tmpdir(), `protobank-${id}-`));
@@ -54,6 +64,8 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'info',
     DATABASE_URL: databaseUrl,
+    // migrate makes it a login in protobank_runtime (no password: the server trusts loopback).
+    DATABASE_RUNTIME_USER: runtimeUser,
     REDIS_URL,
     REDIS_KEY_PREFIX: redisPrefix,
     RABBITMQ_URL,
@@ -88,6 +100,7 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
     id,
     env,
     databaseUrl,
+    runtimeDatabaseUrl,
     logDir,
     rabbitPrefix(suffix: string) {
       const prefix = `${rabbitPrefix}.${suffix}`;
@@ -111,6 +124,12 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
       const admin = new Client({ connectionString: PG_BASE });
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS "pbtest_${id}" WITH (FORCE)`);
+      await admin.query(`DROP ROLE IF EXISTS ${runtimeUser}`);
+      // The group role is the server's, shared by every Protobank database on it: dropped only once
+      // none grants it anything (2BP01 otherwise), so the last suite leaves no role behind.
+      await admin.query(`DROP ROLE IF EXISTS protobank_runtime`).catch((err: { code?: string }) => {
+        if (err.code !== '2BP01') throw err;
+      });
       await admin.end();
       const connection = await amqp.connect(RABBITMQ_URL);
       const channel = await connection.createChannel();

@@ -49,9 +49,11 @@ export async function startTopology(
     if (kind === 'monolith') {
       const port = await processes.freePort();
       await processes.runOnce('migrate', env, { logFile: join(t.logDir, 'migrate.log') });
+      // The app as the suite's runtime login (rows only), migrate as the owner.
+      const appEnv = { ...env, DATABASE_URL: t.runtimeDatabaseUrl };
       const child: AppProcess = processes.spawnApp(
         'monolith',
-        { ...env, PORT: String(port) },
+        { ...appEnv, PORT: String(port) },
         { logFile: join(t.logDir, 'monolith.log') },
       );
       reportCrash(child, t.logDir);
@@ -66,7 +68,7 @@ export async function startTopology(
         kind,
         baseUrl,
         t,
-        env,
+        env: appEnv,
         services: {},
         children: [child],
         async stop() {
@@ -82,8 +84,13 @@ export async function startTopology(
     const edgePort = await processes.freePort();
     // As in production: queries through PgBouncer in transaction mode, LISTEN, session locks and the
     // migration straight to Postgres.
-    pgbouncer = await startPgBouncer(t.databaseUrl, join(t.logDir, 'pgbouncer.log'));
-    const appEnv = { ...env, DATABASE_URL: pgbouncer.url, DATABASE_LISTEN_URL: t.databaseUrl };
+    // The apps as the suite's runtime login (rows only), migrate as the owner.
+    pgbouncer = await startPgBouncer(t.runtimeDatabaseUrl, join(t.logDir, 'pgbouncer.log'));
+    const appEnv = {
+      ...env,
+      DATABASE_URL: pgbouncer.url,
+      DATABASE_LISTEN_URL: t.runtimeDatabaseUrl,
+    };
     const split = await startSplit({
       env: appEnv,
       ports,

@@ -1,6 +1,7 @@
 /**
  * The one-shot migration runner (the `migrate` container, `npm run migration:run`): creates the database
- * if needed, applies every pending migration, each in its own transaction, and exits 0.
+ * if needed, applies every pending migration, each in its own transaction, makes DATABASE_RUNTIME_USER a
+ * login with the apps' privileges (protobank_runtime) when it is set, and exits 0.
  * `--revert` undoes the latest one.
  */
 import {
@@ -8,6 +9,7 @@ import {
   createLogger,
   dataSourceOptions,
   ensureDatabase,
+  ensureRuntimeLogin,
   loadConfig,
 } from '@protobank/platform';
 import { DataSource } from 'typeorm';
@@ -37,6 +39,10 @@ async function main(): Promise<void> {
         { applied: applied.map((m) => m.name) },
         applied.length ? 'migrations applied' : 'no pending migrations',
       );
+      if (config.databaseRuntimeUser) {
+        await ensureRuntimeLogin(dataSource, config.databaseRuntimeUser, config.databaseRuntimePassword);
+        logger.info({ user: config.databaseRuntimeUser }, 'runtime login ready');
+      }
     }
   } finally {
     await dataSource.destroy();

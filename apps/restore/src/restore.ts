@@ -5,6 +5,7 @@ import { AccountsContract, balanceCacheKey, UsersContract, type ContractDef } fr
 import {
   dataSourceOptions,
   ensureDatabase,
+  ensureRuntimeGroup,
   PinoNestLogger,
   PlatformModule,
   type AppConfig,
@@ -64,9 +65,12 @@ function libpqEnv(url: string): Record<string, string> {
   return env;
 }
 
-/** Creates the database if missing; refuses, naming it, one that holds any table. */
+/**
+ * Creates the database if missing; refuses, naming it, one that holds any table; creates the apps' group
+ * role if this server lacks it (the backup's grants name it).
+ */
 export async function emptyDatabase(url: string): Promise<'created' | 'empty'> {
-  if (await ensureDatabase(url)) return 'created';
+  const created = await ensureDatabase(url);
   const client = new Client({ connectionString: url }).on('error', () => undefined); // the query rejects
   await client.connect();
   try {
@@ -85,15 +89,20 @@ export async function emptyDatabase(url: string): Promise<'created' | 'empty'> {
           .join(', ')}): a backup is restored only into an empty database; name another, or drop this one`,
       );
     }
-    return 'empty';
+    await ensureRuntimeGroup(client);
+    return created ? 'created' : 'empty';
   } finally {
     await client.end();
   }
 }
 
 /**
- * All of the backup or nothing: one transaction, stopping at the first error. No owners or grants from
- * the source: the restoring user owns what it creates, so a backup restores into another cluster too.
+ * All of the backup or nothing: one transaction, stopping at the first error. No owners from the source:
+ * the restoring user owns what it creates. Its grants are restored as they were, so the apps' login
+ * (a member of protobank_runtime, which emptyDatabase created if this server lacked it) reads and writes
+ * the restored database as it did the source, and no more: without them it could do nothing, and the
+ * analytics rebuild's owner-only functions would be anyone's. The default privileges for later
+ * migrations name the source's owner role, which must exist here (the same stack's does).
  */
 export function pgRestore(file: string, url: string): void {
   const res = spawnSync(
@@ -102,7 +111,6 @@ export function pgRestore(file: string, url: string): void {
       '--exit-on-error',
       '--single-transaction',
       '--no-owner',
-      '--no-acl',
       '--no-password',
       // A conninfo string naming only the database; the rest (password included) is in the environment.
       `--dbname=dbname='${databaseName(url).replace(/[\\']/g, '\\$&')}'`,

@@ -70,19 +70,20 @@ export async function catchUpStaging(db: Queryable, since: Date): Promise<void> 
   );
 }
 
+/*
+ * The two catalogue steps of a rebuild need the tables' owner, which the apps are not: each is a SECURITY
+ * DEFINER function of migration 1763700000031 that does that step and nothing else.
+ */
+
 /** Empties the staging twins (before a rebuild, and after a swap, when they hold the old figures). */
 export async function clearStaging(db: Queryable): Promise<void> {
-  await db.query(`TRUNCATE analytics.${STAGING.movements}, analytics.${STAGING.rollups}`);
+  await db.query(`SELECT analytics.clear_rebuild_staging()`);
 }
 
-/** The twins swap names: a catalogue change, so the lock it needs is held for a moment only. */
+/**
+ * The twins swap names (movements with movements_rebuild, daily_rollups with daily_rollups_rebuild): a
+ * catalogue change, so the lock it needs is held for a moment only.
+ */
 export async function swapStaging(db: Queryable): Promise<void> {
-  for (const [live, staging] of [
-    [LIVE.movements, STAGING.movements],
-    [LIVE.rollups, STAGING.rollups],
-  ]) {
-    await db.query(`ALTER TABLE analytics.${live} RENAME TO ${live}_swapping`);
-    await db.query(`ALTER TABLE analytics.${staging} RENAME TO ${live}`);
-    await db.query(`ALTER TABLE analytics.${live}_swapping RENAME TO ${staging}`);
-  }
+  await db.query(`SELECT analytics.swap_rebuild_staging()`);
 }

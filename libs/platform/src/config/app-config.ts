@@ -24,6 +24,8 @@ export class AppConfig {
   readonly databaseUrl: string;
   readonly databaseListenUrl: string;
   readonly databasePoolSize: number;
+  readonly databaseRuntimeUser?: string;
+  readonly databaseRuntimePassword?: string;
   readonly redisUrl: string;
   readonly redisKeyPrefix: string;
   readonly rabbitmqUrl: string;
@@ -114,6 +116,8 @@ export class AppConfig {
     this.databaseUrl = values.DATABASE_URL!;
     this.databaseListenUrl = values.DATABASE_LISTEN_URL ?? this.databaseUrl;
     this.databasePoolSize = int('DATABASE_POOL_SIZE')!;
+    this.databaseRuntimeUser = values.DATABASE_RUNTIME_USER;
+    this.databaseRuntimePassword = values.DATABASE_RUNTIME_PASSWORD;
     this.redisUrl = values.REDIS_URL!;
     this.redisKeyPrefix = values.REDIS_KEY_PREFIX!;
     this.rabbitmqUrl = values.RABBITMQ_URL!;

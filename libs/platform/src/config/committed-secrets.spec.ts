@@ -84,6 +84,13 @@ const EXAMPLES: Record<string, (path: string) => void> = {
   'card_data_key.example': (file) => expectRefused('CARD_DATA_KEY', { file }),
   'card_network_secret.example': (file) => expectRefused('CARD_NETWORK_SECRET', { file }),
   'database_url.example': (file) => expectRefused('DATABASE_URL', { file }),
+  'database_owner_url.example': (file) => expectRefused('DATABASE_URL', { file }),
+  'postgres_app_password.example': (file) => {
+    expectRefused('DATABASE_RUNTIME_PASSWORD', { file });
+    expectRefused('DATABASE_URL', {
+      value: withPassword(PRODUCTION.DATABASE_URL, readFileSync(file, 'utf8').trim()),
+    });
+  },
   'database_direct_url.example': (file) => {
     expectRefused('DATABASE_URL', { file });
     expectRefused('DATABASE_LISTEN_URL', { file });

@@ -19,6 +19,8 @@ import { join } from 'node:path';
 export const COMMITTED_SECRETS: Readonly<Record<string, string>> = {
   '306c26e622cbd898bc4c8762d31b80a4e4dc5af32503dda2d1bcc33d9cdf1f6a':
     'the example Postgres password of docker/secrets/*.example',
+  '666d00596fe56706d21da26e3720889e5ec27d546a2fc1328c13cd4beef99282':
+    "the example password of the apps' Postgres login of docker/secrets/*.example",
   '84b7b69d91a5915199dafab6554040966cd41066afcf2af09851b4b89065be05':
     'the example RabbitMQ password of docker/secrets/*.example',
   '8729a83969fbf53a8954bcd676818dd87fbbbdaa0e2b3928a07b3e6c14e2df9d':
@@ -46,6 +48,7 @@ export const COMMITTED_SECRETS: Readonly<Record<string, string>> = {
 /** What to run instead, per variable; the rest get random bytes. */
 const HOW_TO_GENERATE: Record<string, string> = {
   DATABASE_URL: 'a password of your own for the database user (openssl rand -hex 24), set in Postgres too',
+  DATABASE_RUNTIME_PASSWORD: "a password of your own for the apps' login (openssl rand -hex 24)",
   DATABASE_LISTEN_URL:
     'a password of your own for the database user (openssl rand -hex 24), set in Postgres too',
   RABBITMQ_URL: 'a RabbitMQ user of your own with a fresh password (openssl rand -hex 24)',

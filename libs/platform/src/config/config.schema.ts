@@ -51,6 +51,16 @@ export const CONFIG_SCHEMA = {
     doc: 'Direct PostgreSQL connection, for what needs a session of its own when DATABASE_URL goes through PgBouncer: LISTEN (outbox wake-ups) and session advisory locks (the payments sweep); defaults to DATABASE_URL.',
   },
   DATABASE_POOL_SIZE: { kind: 'int', min: 1, max: 200, default: '10', doc: 'Connections per process.' },
+  DATABASE_RUNTIME_USER: {
+    kind: 'string',
+    pattern: /^[a-z_][a-z0-9_]{0,62}$/,
+    doc: "Read by migrate (which runs as the schema's owner): the login the apps connect as, created or updated after the migrations as a member of protobank_runtime (rows only: no DDL, no UPDATE or DELETE of the journal or the audit log). Production apps refuse to run as a superuser or as the schema's owner.",
+  },
+  DATABASE_RUNTIME_PASSWORD: {
+    kind: 'string',
+    secret: true,
+    doc: "Read by migrate: DATABASE_RUNTIME_USER's password (or DATABASE_RUNTIME_PASSWORD_FILE; printable ASCII), sent as a SCRAM verifier; unset leaves the login without one (trust or peer authentication).",
+  },
   REDIS_URL: {
     kind: 'url',
     protocols: ['redis:', 'rediss:'],

@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source-options';
 import { IdempotencyRetention } from './idempotency-retention';
+import { RuntimeRoleCheck } from './runtime-role-check';
 
 @Module({
   imports: [
@@ -13,7 +14,7 @@ import { IdempotencyRetention } from './idempotency-retention';
       useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config), autoLoadEntities: true }),
     }),
   ],
-  providers: [IdempotencyRetention],
+  providers: [IdempotencyRetention, RuntimeRoleCheck],
   exports: [IdempotencyRetention],
 })
 export class DatabaseModule {}
