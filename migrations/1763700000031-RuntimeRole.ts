@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { MODULE_SCHEMAS } from './1763700000000-Foundation';
 
 /**
  * protobank_runtime: the privileges the running apps need and nothing more. The apps used to connect as
@@ -18,16 +19,6 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * default privileges for the role that runs migrations; a migrations test checks every table.
  */
 const RUNTIME_ROLE = 'protobank_runtime';
-const DML_SCHEMAS = [
-  'auth',
-  'users',
-  'accounts',
-  'transactions',
-  'cards',
-  'payments',
-  'notifications',
-  'analytics',
-];
 const APPEND_ONLY = ['transactions.entries', 'transactions.postings', 'users.audit_log'];
 const TWINS = [
   ['movements', 'movements_rebuild'],
@@ -54,7 +45,7 @@ export class RuntimeRole1763700000031 implements MigrationInterface {
         END IF;
       EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
       END $$`);
-    for (const schema of DML_SCHEMAS) {
+    for (const schema of MODULE_SCHEMAS) {
       await q.query(`GRANT USAGE ON SCHEMA ${schema} TO ${RUNTIME_ROLE}`);
       await q.query(
         `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${RUNTIME_ROLE}`,
@@ -88,7 +79,7 @@ export class RuntimeRole1763700000031 implements MigrationInterface {
     await q.query(`REVOKE ALL ON public.migrations FROM ${RUNTIME_ROLE}`);
     await q.query(`REVOKE ALL ON ALL TABLES IN SCHEMA ops FROM ${RUNTIME_ROLE}`);
     await q.query(`REVOKE ALL ON SCHEMA ops FROM ${RUNTIME_ROLE}`);
-    for (const schema of DML_SCHEMAS) {
+    for (const schema of MODULE_SCHEMAS) {
       await q.query(
         `ALTER DEFAULT PRIVILEGES IN SCHEMA ${schema} REVOKE ALL ON SEQUENCES FROM ${RUNTIME_ROLE}`,
       );

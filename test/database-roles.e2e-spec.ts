@@ -12,19 +12,10 @@ import { ensureRuntimeLogin, runtimeRoleProblem, scramVerifier } from '@protoban
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { MODULE_SCHEMAS } from '../migrations/1763700000000-Foundation';
 import { processes } from './support/processes';
 import { createTestEnv, type TestEnv } from './support/test-env';
 
-const MODULE_SCHEMAS = [
-  'auth',
-  'users',
-  'accounts',
-  'transactions',
-  'cards',
-  'payments',
-  'notifications',
-  'analytics',
-];
 const APPEND_ONLY = ['transactions.entries', 'transactions.postings', 'users.audit_log'];
 const DENIED = '42501'; // insufficient_privilege
 
