@@ -28,6 +28,7 @@ module.exports = {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/jest/e2e.setup.ts'],
+      globalTeardown: '<rootDir>/test/jest/e2e.teardown.ts',
       slowTestThreshold: 30,
     },
     // Not part of `npm test`: builds images and runs the compose stacks in Docker (npm run test:containers).

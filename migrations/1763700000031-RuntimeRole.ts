@@ -69,12 +69,22 @@ export class RuntimeRole1763700000031 implements MigrationInterface {
       await q.query(`REVOKE ALL ON FUNCTION ${fn}() FROM PUBLIC`);
       await q.query(`GRANT EXECUTE ON FUNCTION ${fn}() TO ${RUNTIME_ROLE}`);
     }
+    // The group is the server's: another database's login in it must not connect here. migrate grants
+    // CONNECT to this database's own login.
+    await q.query(`
+      DO $$ BEGIN
+        EXECUTE format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+      END $$`);
     await q.query(`GRANT USAGE ON SCHEMA ops TO ${RUNTIME_ROLE}`);
     await q.query(`GRANT SELECT ON ops.backups TO ${RUNTIME_ROLE}`);
     await q.query(`GRANT SELECT ON public.migrations TO ${RUNTIME_ROLE}`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`
+      DO $$ BEGIN
+        EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO PUBLIC', current_database());
+      END $$`);
     for (const fn of Object.keys(OWNER_STEPS)) await q.query(`DROP FUNCTION ${fn}()`);
     await q.query(`REVOKE ALL ON public.migrations FROM ${RUNTIME_ROLE}`);
     await q.query(`REVOKE ALL ON ALL TABLES IN SCHEMA ops FROM ${RUNTIME_ROLE}`);
@@ -88,12 +98,6 @@ export class RuntimeRole1763700000031 implements MigrationInterface {
       await q.query(`REVOKE ALL ON ALL TABLES IN SCHEMA ${schema} FROM ${RUNTIME_ROLE}`);
       await q.query(`REVOKE ALL ON SCHEMA ${schema} FROM ${RUNTIME_ROLE}`);
     }
-    // Dropped only when no other database on the server still grants it anything (their migrations
-    // created it too): the logins that were members of it then lose nothing they still had here.
-    await q.query(`
-      DO $$ BEGIN
-        DROP ROLE IF EXISTS ${RUNTIME_ROLE};
-      EXCEPTION WHEN dependent_objects_still_exist THEN NULL;
-      END $$`);
+    // The group role stays: it is the server's, and another database's grants or logins may use it.
   }
 }

@@ -3,8 +3,9 @@
  * `npm run backup`: one consistent, compressed logical backup of the database (pg_dump's custom
  * format, one snapshot) into BACKUP_DIR (default ./backups), named protobank-<UTC time>.dump, written
  * under a temporary name and renamed when whole; prints the file and its size. BACKUP_KEEP=N also
- * deletes all but the newest N. The database is the apps' direct connection (scripts/lib/database-url.js:
- * DATABASE_LISTEN_URL, else DATABASE_URL, each also as *_FILE), never PgBouncer.
+ * deletes all but the newest N. The database is a direct connection (scripts/lib/database-url.js:
+ * DATABASE_LISTEN_URL, else DATABASE_URL, each also as *_FILE), never PgBouncer, as the owner: the apps'
+ * login may read every row but not record the backup in ops.backups.
  *
  * The work is scripts/backup.sh, the same script the split stack's backup container runs on its schedule.
  * pg_dump must be at least as new as the server (it refuses an older one, with a message saying so).

@@ -155,7 +155,16 @@ describe('restore drill (split)', () => {
     expect(noRedis?.stderr).toContain('Redis at REDIS_URL does not answer');
     expect(noRedis?.stderr).toContain('nothing was restored');
     const restoreStarted = Date.now();
-    const restore = await restoreWith({ REDIS_KEY_PREFIX: restoredPrefix });
+    // In production, as an operator runs it: as the owner, which production apps refuse and the restore
+    // must be (it creates the tables).
+    const restore = await restoreWith({
+      REDIS_KEY_PREFIX: restoredPrefix,
+      NODE_ENV: 'production',
+      // Production refuses the suite's development values; the restore uses neither.
+      RABBITMQ_URL: 'amqp://restore:unused-by-the-restore@127.0.0.1:5672',
+      ADMIN_EMAIL: '',
+      ADMIN_PASSWORD: '',
+    });
     expect(restore.stdout).toMatch(/^restored .+ and rebuilt analytics from \d+ ledger entries/m);
     const restoreSeconds = (Date.now() - restoreStarted) / 1000;
     expect(await redis.exists(staleBalance)).toBe(0);
@@ -255,11 +264,13 @@ describe('restore drill (split)', () => {
         await restoredDb.query(
           `SELECT has_function_privilege('public', 'analytics.swap_rebuild_staging()', 'EXECUTE') AS public,
                   has_table_privilege($1, 'transactions.postings', 'UPDATE') AS rewrite,
-                  has_table_privilege($1, 'transactions.postings', 'INSERT') AS post`,
+                  has_table_privilege($1, 'transactions.postings', 'INSERT') AS post,
+                  has_database_privilege('public', current_database(), 'CONNECT') AS public_connect,
+                  has_database_privilege($1, current_database(), 'CONNECT') AS app_connect`,
           [running.t.env.DATABASE_RUNTIME_USER],
         )
       ).rows,
-    ).toEqual([{ public: false, rewrite: false, post: true }]);
+    ).toEqual([{ public: false, rewrite: false, post: true, public_connect: false, app_connect: true }]);
     const port = await processes.freePort();
     restoredApp = processes.spawnApp(
       'monolith',

@@ -9,12 +9,13 @@
  * the grants lack fails there.
  */
 import { ensureRuntimeLogin, runtimeRoleProblem, scramVerifier } from '@protobank/platform';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { MODULE_SCHEMAS } from '../migrations/1763700000000-Foundation';
 import { processes } from './support/processes';
-import { createTestEnv, type TestEnv } from './support/test-env';
+import { createTestEnv, PG_BASE, type TestEnv } from './support/test-env';
 
 const APPEND_ONLY = ['transactions.entries', 'transactions.postings', 'users.audit_log'];
 const DENIED = '42501'; // insufficient_privilege
@@ -32,6 +33,12 @@ describe('the runtime database login', () => {
     await client.connect();
     return client;
   };
+  /** A login of its own for a probe, allowed to connect here (PUBLIC may not). */
+  const login = async (name: string, attributes = '') => {
+    extraRoles.push(name);
+    await owner.query(`CREATE ROLE ${name} LOGIN ${attributes}`);
+    await owner.query(`GRANT CONNECT ON DATABASE "${new URL(t.databaseUrl).pathname.slice(1)}" TO ${name}`);
+  };
   const problem = (client: Client) => runtimeRoleProblem((sql) => client.query(sql).then((r) => r.rows));
   const refusal = (client: Client, sql: string) =>
     client.query(sql).then(
@@ -47,8 +54,15 @@ describe('the runtime database login', () => {
   });
   afterAll(async () => {
     await app?.end();
-    for (const role of extraRoles) await owner?.query(`DROP ROLE IF EXISTS ${role}`);
+    // The database first: the probes' CONNECT grants on it would keep their roles from being dropped.
     await t?.cleanup();
+    const admin = new Client({ connectionString: PG_BASE });
+    await admin.connect();
+    try {
+      for (const role of extraRoles) await admin.query(`DROP ROLE IF EXISTS ${role}`);
+    } finally {
+      await admin.end();
+    }
   });
 
   it('is a plain login in protobank_runtime, which production apps accept; the owner they refuse', async () => {
@@ -74,9 +88,8 @@ describe('the runtime database login', () => {
     // A login outside the group, and one that owns the schema without being a superuser.
     const outsider = `pbtest_outsider_${randomBytes(4).toString('hex')}`;
     const schemaOwner = `pbtest_owner_${randomBytes(4).toString('hex')}`;
-    extraRoles.push(outsider, schemaOwner);
-    await owner.query(`CREATE ROLE ${outsider} LOGIN`);
-    await owner.query(`CREATE ROLE ${schemaOwner} LOGIN`);
+    await login(outsider);
+    await login(schemaOwner);
     const asOutsider = await connectAs(outsider);
     expect(await problem(asOutsider)).toMatch(
       new RegExp(`^the database login "${outsider}" is not a member of protobank_runtime: `),
@@ -92,6 +105,23 @@ describe('the runtime database login', () => {
     } finally {
       await owner.query(`ALTER SCHEMA transactions OWNER TO postgres`);
     }
+  });
+
+  it("takes connections only from its own login: not another database's in the same group, nor PUBLIC", async () => {
+    const name = new URL(t.databaseUrl).pathname.slice(1);
+    const { rows } = await owner.query(
+      `SELECT has_database_privilege('public', $1, 'CONNECT') AS public_connect,
+              has_database_privilege('public', $1, 'TEMPORARY') AS public_temp,
+              has_database_privilege($2, $1, 'CONNECT') AS own_connect,
+              has_database_privilege($2, $1, 'TEMPORARY') AS own_temp`,
+      [name, t.env.DATABASE_RUNTIME_USER],
+    );
+    expect(rows).toEqual([{ public_connect: false, public_temp: false, own_connect: true, own_temp: false }]);
+    // Another Protobank database's login on this server: a member of the same (server-wide) group.
+    const neighbour = `pbtest_neighbour_${randomBytes(4).toString('hex')}`;
+    extraRoles.push(neighbour);
+    await owner.query(`CREATE ROLE ${neighbour} LOGIN IN ROLE protobank_runtime`);
+    await expect(connectAs(neighbour)).rejects.toMatchObject({ code: DENIED });
   });
 
   it('reads and writes every module table, but never updates or deletes the journal or the audit log', async () => {
@@ -172,8 +202,7 @@ describe('the runtime database login', () => {
     expect(await names()).toEqual(before);
     // Not callable by a login outside the group.
     const stranger = `pbtest_stranger_${randomBytes(4).toString('hex')}`;
-    extraRoles.push(stranger);
-    await owner.query(`CREATE ROLE ${stranger} LOGIN`);
+    await login(stranger);
     const asStranger = await connectAs(stranger);
     expect(await refusal(asStranger, 'SELECT analytics.swap_rebuild_staging()')).toBe(DENIED);
     await asStranger.end();
@@ -202,13 +231,52 @@ describe('the runtime database login', () => {
     expect(
       (await owner.query(`SELECT pg_has_role($1, 'protobank_runtime', 'MEMBER') AS m`, [probe])).rows[0].m,
     ).toBe(true);
-    // Run again (every migrate does): the same login, still in the group; no password takes it away.
+    // Run again (every migrate does) without a password: the login keeps the one it has.
     await ensureRuntimeLogin(owner, probe, undefined);
-    expect(await stored()).toBeNull();
+    expect(await stored()).toBe(ours);
     await expect(ensureRuntimeLogin(owner, 'protobank_runtime', undefined)).rejects.toThrow(
       /not a plain role name other than protobank_runtime/,
     );
     await expect(ensureRuntimeLogin(owner, 'bad"name', undefined)).rejects.toThrow(/not a plain role name/);
     await expect(ensureRuntimeLogin(owner, probe, 'with space')).rejects.toThrow(/printable ASCII/);
+  });
+
+  it('refuses, and leaves as it was, an existing role that can do more than the group', async () => {
+    const wide = `pbtest_wide_${randomBytes(4).toString('hex')}`;
+    await login(wide, 'CREATEDB');
+    const attributes = async (name: string) =>
+      (
+        await owner.query(
+          `SELECT rolsuper, rolcreatedb, rolpassword IS NULL AS no_password,
+                  pg_has_role(rolname, 'protobank_runtime', 'MEMBER') AS runtime
+             FROM pg_authid WHERE rolname = $1`,
+          [name],
+        )
+      ).rows[0];
+    const before = { wide: await attributes(wide), postgres: await attributes('postgres') };
+    for (const name of [wide, 'postgres']) {
+      await expect(ensureRuntimeLogin(owner, name, 'a0b1c2d3e4f5')).rejects.toThrow(
+        `DATABASE_RUNTIME_USER "${name}" is a role that can do more than protobank_runtime`,
+      );
+    }
+    expect({ wide: await attributes(wide), postgres: await attributes('postgres') }).toEqual(before);
+  });
+
+  it('migrate in production will not make the login without its password (the apps would be locked out)', () => {
+    const res = spawnSync(process.execPath, [join(__dirname, '../dist/apps/migrate/src/main.js')], {
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'production',
+        DATABASE_URL: `postgres://bank:${randomBytes(12).toString('hex')}@127.0.0.1:5432/protobank_never`,
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        RABBITMQ_URL: `amqp://bank:${randomBytes(12).toString('hex')}@127.0.0.1:5672`,
+        DATABASE_RUNTIME_USER: 'protobank_app',
+      },
+      encoding: 'utf8',
+    });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toContain(
+      'DATABASE_RUNTIME_USER needs DATABASE_RUNTIME_PASSWORD (or DATABASE_RUNTIME_PASSWORD_FILE) in production',
+    );
   });
 });

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { topology } from './processes';
 
-const PG_BASE = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** The server's maintenance database, as a superuser: where suites create and drop theirs. */
+export const PG_BASE = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -125,11 +126,9 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS "pbtest_${id}" WITH (FORCE)`);
       await admin.query(`DROP ROLE IF EXISTS ${runtimeUser}`);
-      // The group role is the server's, shared by every Protobank database on it: dropped only once
-      // none grants it anything (2BP01 otherwise), so the last suite leaves no role behind.
-      await admin.query(`DROP ROLE IF EXISTS protobank_runtime`).catch((err: { code?: string }) => {
-        if (err.code !== '2BP01') throw err;
-      });
+      // The group role protobank_runtime is the server's, shared by every suite's database: dropped once
+      // at the end of the run (test/jest/e2e.teardown.ts), not here, where another suite's migration may
+      // be about to grant to it.
       await admin.end();
       const connection = await amqp.connect(RABBITMQ_URL);
       const channel = await connection.createChannel();

@@ -22,6 +22,13 @@ async function main(): Promise<void> {
     process.stderr.write(`migrate: ${err instanceof ConfigError ? err.message : String(err)}\n`);
     process.exit(1);
   }
+  if (config.nodeEnv === 'production' && config.databaseRuntimeUser && !config.databaseRuntimePassword) {
+    // The login would keep an old password or, new, have none: every app locked out.
+    process.stderr.write(
+      'migrate: DATABASE_RUNTIME_USER needs DATABASE_RUNTIME_PASSWORD (or DATABASE_RUNTIME_PASSWORD_FILE) in production\n',
+    );
+    process.exit(1);
+  }
   const logger = createLogger(config, 'migrate');
   const revert = process.argv.includes('--revert');
   // In production only when asked: a mistyped DATABASE_URL would otherwise get a new, empty bank.

@@ -10,6 +10,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import {
   assertRedisAnswers,
+  connectOnlyAsApps,
   clearBalanceCache,
   emptyDatabase,
   forgetLedgerCheckpoints,
@@ -51,6 +52,11 @@ async function main(): Promise<void> {
   const applied = await migrate(config, url);
   await forgetLedgerCheckpoints(url);
   await recordRestoredBackup(url, file, statSync(file).size);
+  if (config.databaseRuntimeUser) await connectOnlyAsApps(url, config.databaseRuntimeUser);
+  else
+    logger.warn(
+      "DATABASE_RUNTIME_USER is not set: every login on this server may connect to the restored database; set it to the apps' login (protobank_app in the split stack) and restore again, or revoke CONNECT from PUBLIC by hand",
+    );
   logger.info(
     { migrations: applied, seconds: (Date.now() - started) / 1000 },
     'restored; rebuilding analytics',

@@ -4,6 +4,7 @@ import { AnalyticsModule, RebuildService } from '@protobank/analytics';
 import { AccountsContract, balanceCacheKey, UsersContract, type ContractDef } from '@protobank/contracts';
 import {
   dataSourceOptions,
+  connectOnlyAs,
   ensureDatabase,
   ensureRuntimeGroup,
   PinoNestLogger,
@@ -123,6 +124,20 @@ export function pgRestore(file: string, url: string): void {
     throw new RestoreError(`pg_restore failed (exit ${res.status ?? res.signal}); nothing was restored`);
 }
 
+/**
+ * The restored database takes connections from its owner and the apps' login only, as migrate left the
+ * source (a dump holds no database grants, so PUBLIC has CONNECT back).
+ */
+export async function connectOnlyAsApps(url: string, user: string): Promise<void> {
+  const client = new Client({ connectionString: url }).on('error', () => undefined); // the query rejects
+  await client.connect();
+  try {
+    await connectOnlyAs(client, user);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Migrations newer than the backup (it was taken by an older release), as the migrate service would. */
 export async function migrate(config: AppConfig, url: string): Promise<string[]> {
   const dataSource = new DataSource({ ...dataSourceOptions(config), url } as DataSourceOptions);
@@ -148,7 +163,8 @@ export async function rebuildAnalytics(
   const root: DynamicModule = {
     module: RestoreRootModule,
     imports: [
-      PlatformModule.forRoot({ service: 'restore', config, logger, transport: 'local' }),
+      // As the owner, which the restore is (it created the tables); apps refuse that in production.
+      PlatformModule.forRoot({ service: 'restore', config, logger, transport: 'local', ownerLogin: true }),
       UnavailableContractsModule,
       TransactionsModule,
       AnalyticsModule,

@@ -3,6 +3,7 @@ import { APP_GUARD, ModuleRef } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { DatabaseModule } from '../database/database.module';
+import { OWNER_LOGIN } from '../database/runtime-role-check';
 import { HealthModule } from '../health/health.module';
 import { LOGGER } from '../logging/logging.tokens';
 import { MessagingModule, type MessagingOptions } from '../messaging/messaging.module';
@@ -21,6 +22,8 @@ export interface PlatformOptions extends MessagingOptions {
   service: string;
   config: AppConfig;
   logger: Logger;
+  /** Runs as the schema's owner on purpose (the restore); production apps otherwise refuse to. */
+  ownerLogin?: boolean;
 }
 
 /**
@@ -37,6 +40,7 @@ export class PlatformModule {
         { provide: AppConfig, useValue: options.config },
         { provide: SERVICE_NAME, useValue: options.service },
         { provide: LOGGER, useValue: options.logger },
+        { provide: OWNER_LOGIN, useValue: options.ownerLogin ?? false },
         {
           provide: KeyRing,
           useFactory: (moduleRef: ModuleRef) =>
@@ -55,7 +59,7 @@ export class PlatformModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
-      exports: [AppConfig, SERVICE_NAME, LOGGER, KeyRing, RateLimiter, VersionedCache],
+      exports: [AppConfig, SERVICE_NAME, LOGGER, OWNER_LOGIN, KeyRing, RateLimiter, VersionedCache],
     };
   }
 }

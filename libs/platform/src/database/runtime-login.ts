@@ -27,11 +27,17 @@ export async function ensureRuntimeGroup(db: Queryable): Promise<void> {
 
 /**
  * Makes `user` a login in RUNTIME_ROLE, creating it when missing, so the apps connect with the rows'
- * privileges rather than the owner's (run by `migrate` after the migrations, as the owner). With a
- * password, the login's password is set to it, sent as a SCRAM-SHA-256 verifier as psql's \password does,
- * so the plain password never reaches the server's statement log or pg_stat_statements; without one
- * (trust or peer authentication, as in the tests) the login has none. The login gets nothing else: not
- * superuser, no CREATEDB or CREATEROLE, no bypass of row security, and it is never the schema's owner.
+ * privileges rather than the owner's (run by `migrate` after the migrations, as the owner, which needs
+ * CREATEROLE and, from Postgres 16, ADMIN on the group: it created it). A password is sent as a
+ * SCRAM-SHA-256 verifier, as psql's \password does, so the plain password never reaches the server's
+ * statement log or pg_stat_statements; without one, a new login gets none (trust or peer authentication,
+ * as in the tests) and an existing one keeps its own.
+ *
+ * A role that exists already is only made a login, given the password and put in the group, and only if
+ * it could do no more than the group: a superuser, a role with CREATEROLE, CREATEDB, REPLICATION or
+ * BYPASSRLS, the login running this, or a member of the schema's owner is refused, never altered (a
+ * DATABASE_RUNTIME_USER naming the owner by mistake would otherwise be stripped of what migrate needs, or
+ * keep it and run the apps with it).
  */
 export async function ensureRuntimeLogin(
   db: Queryable,
@@ -47,18 +53,46 @@ export async function ensureRuntimeLogin(
       'DATABASE_RUNTIME_PASSWORD must be printable ASCII without spaces (openssl rand -hex 24)',
     );
   }
-  const secret = password === undefined ? 'NULL' : `'${scramVerifier(password)}'`;
-  const attributes = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION PASSWORD ${secret}`;
+  const found = await rows<{ wider: boolean }>(
+    db,
+    `SELECT r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls
+            OR r.rolname = current_user
+            OR pg_has_role(r.oid, (SELECT nspowner FROM pg_namespace WHERE nspname = 'transactions'), 'MEMBER')
+            AS wider
+       FROM pg_roles r WHERE r.rolname = $1`,
+    [user],
+  );
+  if (found[0]?.wider) {
+    throw new Error(
+      `DATABASE_RUNTIME_USER "${user}" is a role that can do more than ${RUNTIME_ROLE} (a superuser, the owner, or a role that may create roles or databases): name a login of its own, e.g. protobank_app`,
+    );
+  }
   // The name is checked above (no quoting needed); the verifier is base64 and `$`, `:` only.
+  const secret = password === undefined ? '' : ` PASSWORD '${scramVerifier(password)}'`;
+  await db.query(found.length ? `ALTER ROLE ${user} LOGIN${secret}` : `CREATE ROLE ${user} LOGIN${secret}`);
+  await db.query(`GRANT ${RUNTIME_ROLE} TO ${user}`);
+  await connectOnlyAs(db, user);
+}
+
+/**
+ * This database takes connections from its owner, superusers and `user` only: PUBLIC's CONNECT and
+ * TEMPORARY are revoked (migration 1763700000031 does it too; a restored database has them back, since a
+ * dump holds no database grants). The group role is the server's, so another Protobank database's login
+ * on the same server, a member of the same group, could otherwise reach this one's rows.
+ */
+export async function connectOnlyAs(db: Queryable, user: string): Promise<void> {
+  if (!RUNTIME_USER_PATTERN.test(user)) throw new Error(`"${user}" is not a plain role name`);
   await db.query(`
     DO $$ BEGIN
-      IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${user}') THEN
-        ALTER ROLE ${user} ${attributes};
-      ELSE
-        CREATE ROLE ${user} ${attributes};
-      END IF;
+      EXECUTE format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+      EXECUTE format('GRANT CONNECT ON DATABASE %I TO ${user}', current_database());
     END $$`);
-  await db.query(`GRANT ${RUNTIME_ROLE} TO ${user}`);
+}
+
+/** The rows of a query, whether `db` is a pg client (result.rows) or a TypeORM DataSource (the rows). */
+async function rows<T>(db: Queryable, sql: string, params: unknown[]): Promise<T[]> {
+  const result = (await db.query(sql, params)) as T[] | { rows: T[] };
+  return Array.isArray(result) ? result : result.rows;
 }
 
 /**

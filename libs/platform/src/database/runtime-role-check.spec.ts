@@ -7,11 +7,12 @@ describe('RuntimeRoleCheck', () => {
   const facts = (over: Partial<Record<'superuser' | 'owner' | 'runtime', boolean>>) => [
     { login: 'bank', superuser: false, owner: false, runtime: true, ...over },
   ];
-  const check = (nodeEnv: string, rows: unknown[]) => {
+  const check = (nodeEnv: string, rows: unknown[], ownerLogin = false) => {
     const query = jest.fn().mockResolvedValue(rows);
     const boot = new RuntimeRoleCheck(
       { nodeEnv } as AppConfig,
       { query } as unknown as DataSource,
+      ownerLogin,
     ).onModuleInit();
     return { boot, query };
   };
@@ -32,6 +33,12 @@ describe('RuntimeRoleCheck', () => {
 
   it('refuses production before the migrations made the schema', async () => {
     await expect(check('production', []).boot).rejects.toThrow('run the migrations first');
+  });
+
+  it('does not ask in a context that runs as the owner on purpose (the restore)', async () => {
+    const { boot, query } = check('production', facts({ superuser: true }), true);
+    await expect(boot).resolves.toBeUndefined();
+    expect(query).not.toHaveBeenCalled();
   });
 
   it('does not ask in development or tests', async () => {

@@ -1,8 +1,14 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { RUNTIME_ROLE } from './runtime-login';
+
+/**
+ * True in a context that runs as the owner on purpose (the restore: it creates the tables); the apps'
+ * PlatformModule.forRoot({ ownerLogin }) sets it, false by default.
+ */
+export const OWNER_LOGIN = Symbol('OWNER_LOGIN');
 
 /**
  * In production an app refuses to start when its database login could change the schema: a superuser,
@@ -15,10 +21,11 @@ export class RuntimeRoleCheck implements OnModuleInit {
   constructor(
     private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(OWNER_LOGIN) private readonly ownerLogin: boolean,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    if (this.config.nodeEnv !== 'production') return;
+    if (this.config.nodeEnv !== 'production' || this.ownerLogin) return;
     const problem = await runtimeRoleProblem((sql) => this.dataSource.query(sql));
     if (problem) throw new Error(problem);
   }
