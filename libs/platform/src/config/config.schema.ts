@@ -54,12 +54,12 @@ export const CONFIG_SCHEMA = {
   DATABASE_RUNTIME_USER: {
     kind: 'string',
     pattern: /^[a-z_][a-z0-9_]{0,62}$/,
-    doc: "Read by migrate (which runs as the schema's owner): the login the apps connect as, created or updated after the migrations as a member of protobank_runtime (rows only: no DDL, no UPDATE or DELETE of the journal or the audit log). Production apps refuse to run as a superuser or as the schema's owner.",
+    doc: "Read by migrate (which runs as the schema's owner): the login the apps connect as, created (or, if it can do no more than the group, updated) after the migrations as a member of protobank_runtime (rows only: no DDL, no UPDATE or DELETE of the journal or the audit log). Production apps refuse to run as a superuser or as the schema's owner.",
   },
   DATABASE_RUNTIME_PASSWORD: {
     kind: 'string',
     secret: true,
-    doc: "Read by migrate: DATABASE_RUNTIME_USER's password (or DATABASE_RUNTIME_PASSWORD_FILE; printable ASCII), sent as a SCRAM verifier; unset leaves the login without one (trust or peer authentication).",
+    doc: "Read by migrate: DATABASE_RUNTIME_USER's password (or DATABASE_RUNTIME_PASSWORD_FILE; printable ASCII), sent as a SCRAM verifier; required in production; unset elsewhere, a new login gets none (trust or peer authentication) and an existing one keeps its own.",
   },
   REDIS_URL: {
     kind: 'url',
