@@ -39,7 +39,6 @@ describe('the runtime database login', () => {
     await owner.query(`CREATE ROLE ${name} LOGIN ${attributes}`);
     await owner.query(`GRANT CONNECT ON DATABASE "${new URL(t.databaseUrl).pathname.slice(1)}" TO ${name}`);
   };
-  const problem = (client: Client) => runtimeRoleProblem((sql) => client.query(sql).then((r) => r.rows));
   const refusal = (client: Client, sql: string) =>
     client.query(sql).then(
       () => 'allowed',
@@ -82,8 +81,8 @@ describe('the runtime database login', () => {
         runtime: true,
       },
     ]);
-    expect(await problem(app)).toBeUndefined();
-    expect(await problem(owner)).toMatch(/^the database login "postgres" is a superuser: /);
+    expect(await runtimeRoleProblem(app)).toBeUndefined();
+    expect(await runtimeRoleProblem(owner)).toMatch(/^the database login "postgres" is a superuser: /);
 
     // A login outside the group, and one that owns the schema without being a superuser.
     const outsider = `pbtest_outsider_${randomBytes(4).toString('hex')}`;
@@ -91,14 +90,14 @@ describe('the runtime database login', () => {
     await login(outsider);
     await login(schemaOwner);
     const asOutsider = await connectAs(outsider);
-    expect(await problem(asOutsider)).toMatch(
+    expect(await runtimeRoleProblem(asOutsider)).toMatch(
       new RegExp(`^the database login "${outsider}" is not a member of protobank_runtime: `),
     );
     await asOutsider.end();
     await owner.query(`ALTER SCHEMA transactions OWNER TO ${schemaOwner}`);
     try {
       const asOwner = await connectAs(schemaOwner);
-      expect(await problem(asOwner)).toMatch(
+      expect(await runtimeRoleProblem(asOwner)).toMatch(
         new RegExp(`^the database login "${schemaOwner}" owns the schema: `),
       );
       await asOwner.end();

@@ -6,7 +6,8 @@ export const RUNTIME_ROLE = 'protobank_runtime';
 /** What a runtime login may be called: a plain, unquoted Postgres identifier that is not the group. */
 export const RUNTIME_USER_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
-interface Queryable {
+/** A pg client or a TypeORM DataSource. */
+export interface Queryable {
   query(sql: string, params?: unknown[]): Promise<unknown>;
 }
 
@@ -90,7 +91,7 @@ export async function connectOnlyAs(db: Queryable, user: string): Promise<void> 
 }
 
 /** The rows of a query, whether `db` is a pg client (result.rows) or a TypeORM DataSource (the rows). */
-async function rows<T>(db: Queryable, sql: string, params: unknown[]): Promise<T[]> {
+export async function rows<T>(db: Queryable, sql: string, params: unknown[] = []): Promise<T[]> {
   const result = (await db.query(sql, params)) as T[] | { rows: T[] };
   return Array.isArray(result) ? result : result.rows;
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { RUNTIME_ROLE } from './runtime-login';
+import { rows, RUNTIME_ROLE, type Queryable } from './runtime-login';
 
 /**
  * True in a context that runs as the owner on purpose (the restore: it creates the tables); the apps'
@@ -26,7 +26,7 @@ export class RuntimeRoleCheck implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     if (this.config.nodeEnv !== 'production' || this.ownerLogin) return;
-    const problem = await runtimeRoleProblem((sql) => this.dataSource.query(sql));
+    const problem = await runtimeRoleProblem(this.dataSource);
     if (problem) throw new Error(problem);
   }
 }
@@ -38,16 +38,17 @@ interface LoginFacts {
   runtime: boolean;
 }
 
-/** Why the login `query` runs as is not fit for a running app, or undefined when it is. */
-export async function runtimeRoleProblem(
-  query: (sql: string) => Promise<LoginFacts[]>,
-): Promise<string | undefined> {
-  const [row] = await query(`
+/** Why the login `db` connects as is not fit for a running app, or undefined when it is. */
+export async function runtimeRoleProblem(db: Queryable): Promise<string | undefined> {
+  const [row] = await rows<LoginFacts>(
+    db,
+    `
     SELECT current_user AS login, r.rolsuper AS superuser,
            pg_has_role(current_user, n.nspowner, 'MEMBER') AS owner,
            pg_has_role(current_user, '${RUNTIME_ROLE}', 'MEMBER') AS runtime
       FROM pg_roles r, pg_namespace n
-     WHERE r.rolname = current_user AND n.nspname = 'transactions'`);
+     WHERE r.rolname = current_user AND n.nspname = 'transactions'`,
+  );
   if (!row) return 'the ledger schema (transactions) is missing: run the migrations first';
   const fix = `connect as DATABASE_RUNTIME_USER, the login migrate creates in ${RUNTIME_ROLE} (README "Security")`;
   if (row.superuser) return `the database login "${row.login}" is a superuser: ${fix}`;
