@@ -2,7 +2,8 @@
  * The one-shot migration runner (the `migrate` container, `npm run migration:run`): creates the database
  * if needed, applies every pending migration, each in its own transaction, makes DATABASE_RUNTIME_USER a
  * login with the apps' privileges (protobank_runtime) when it is set, and exits 0.
- * `--revert` undoes the latest one.
+ * `--revert` undoes the latest one. A migration that waits for a lock longer than MIGRATION_LOCK_TIMEOUT_MS
+ * gives up, rolls back and is tried again (migration-locks.ts), rather than holding up the traffic behind it.
  */
 import {
   ConfigError,
@@ -11,6 +12,12 @@ import {
   ensureDatabase,
   ensureRuntimeLogin,
   loadConfig,
+  lockedStatement,
+  retryableLockFailure,
+  withLockRetries,
+  withLockTimeout,
+  type LockPatience,
+  type LockRetry,
 } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 
@@ -34,14 +41,24 @@ async function main(): Promise<void> {
   // In production only when asked: a mistyped DATABASE_URL would otherwise get a new, empty bank.
   const create = config.nodeEnv !== 'production' || process.argv.includes('--create-database');
   if (await ensureDatabase(config.databaseUrl, { create })) logger.info('created database');
-  const dataSource = new DataSource(dataSourceOptions(config));
+  const patience = config.migrationLocks;
+  const dataSource = new DataSource(withLockTimeout(dataSourceOptions(config), patience));
+  const retrying = (retry: LockRetry) =>
+    logger.warn(
+      { ...retry, attempts: patience.attempts, lock_timeout_ms: patience.lockTimeoutMs },
+      'a migration gave up waiting for a lock and was rolled back; trying again',
+    );
   await dataSource.initialize();
   try {
     if (revert) {
-      await dataSource.undoLastMigration({ transaction: 'each' });
+      await withLockRetries(patience, () => dataSource.undoLastMigration({ transaction: 'each' }), retrying);
       logger.info('reverted the latest migration');
     } else {
-      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      const applied = await withLockRetries(
+        patience,
+        () => dataSource.runMigrations({ transaction: 'each' }),
+        retrying,
+      );
       logger.info(
         { applied: applied.map((m) => m.name) },
         applied.length ? 'migrations applied' : 'no pending migrations',
@@ -51,8 +68,24 @@ async function main(): Promise<void> {
         logger.info({ user: config.databaseRuntimeUser }, 'runtime login ready');
       }
     }
+  } catch (err) {
+    if (retryableLockFailure(err)) throw new GaveUpOnLocks(err as Error, patience);
+    throw err;
   } finally {
     await dataSource.destroy();
+  }
+}
+
+/** Every attempt waited too long for a lock: what the operator needs to know, without a stack. */
+class GaveUpOnLocks extends Error {
+  constructor(cause: Error, patience: LockPatience) {
+    super(
+      `a migration could not take its locks in ${patience.attempts} attempts (MIGRATION_LOCK_ATTEMPTS; ` +
+        `MIGRATION_LOCK_TIMEOUT_MS=${patience.lockTimeoutMs}); the last: ${cause.message}, at: ` +
+        `${lockedStatement(cause)}\n` +
+        `Another session holds a lock this migration needs: find it with pg_blocking_pids() in ` +
+        `pg_stat_activity and run migrate again once it ends (or with MIGRATION_LOCK_TIMEOUT_MS=0 to wait).`,
+    );
   }
 }
 
@@ -60,7 +93,9 @@ main().then(
   () => setTimeout(() => process.exit(0), 50),
   (err: unknown) => {
     process.stderr.write(
-      `migrate failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      err instanceof GaveUpOnLocks
+        ? `migrate failed: ${err.message}\n`
+        : `migrate failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );
     process.exit(1);
   },

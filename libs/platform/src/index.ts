@@ -8,6 +8,7 @@ export * from './context/request-context';
 export * from './database/data-source-options';
 export * from './database/ensure-database';
 export * from './database/idempotency-retention';
+export * from './database/migration-locks';
 export * from './database/runtime-login';
 export * from './database/runtime-role-check';
 export * from './database/session-lock';

@@ -26,6 +26,8 @@ export class AppConfig {
   readonly databasePoolSize: number;
   readonly databaseRuntimeUser?: string;
   readonly databaseRuntimePassword?: string;
+  /** migrate's patience with locks held by the traffic (see migration-locks.ts). */
+  readonly migrationLocks: { lockTimeoutMs: number; attempts: number };
   readonly redisUrl: string;
   readonly redisKeyPrefix: string;
   readonly rabbitmqUrl: string;
@@ -118,6 +120,10 @@ export class AppConfig {
     this.databasePoolSize = int('DATABASE_POOL_SIZE')!;
     this.databaseRuntimeUser = values.DATABASE_RUNTIME_USER;
     this.databaseRuntimePassword = values.DATABASE_RUNTIME_PASSWORD;
+    this.migrationLocks = {
+      lockTimeoutMs: int('MIGRATION_LOCK_TIMEOUT_MS')!,
+      attempts: int('MIGRATION_LOCK_ATTEMPTS')!,
+    };
     this.redisUrl = values.REDIS_URL!;
     this.redisKeyPrefix = values.REDIS_KEY_PREFIX!;
     this.rabbitmqUrl = values.RABBITMQ_URL!;

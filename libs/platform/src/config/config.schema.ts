@@ -61,6 +61,20 @@ export const CONFIG_SCHEMA = {
     secret: true,
     doc: "Read by migrate: DATABASE_RUNTIME_USER's password (or DATABASE_RUNTIME_PASSWORD_FILE; printable ASCII), sent as a SCRAM verifier; required in production; unset elsewhere, a new login gets none (trust or peer authentication) and an existing one keeps its own.",
   },
+  MIGRATION_LOCK_TIMEOUT_MS: {
+    kind: 'int',
+    min: 0,
+    max: 600000,
+    default: '3000',
+    doc: "Read by migrate: how long a migration waits for a table's lock before it gives up, rolls back and is tried again (Postgres's lock_timeout for its session), so a migration stuck behind a long query does not hold every other query on that table up behind it; 0 waits without limit.",
+  },
+  MIGRATION_LOCK_ATTEMPTS: {
+    kind: 'int',
+    min: 1,
+    max: 100,
+    default: '10',
+    doc: 'Read by migrate: how many times a migration that gave up on a lock (or lost a deadlock) is tried, the pause between tries doubling from MIGRATION_LOCK_TIMEOUT_MS up to 30 s; then migrate exits 1 naming the statement that waited.',
+  },
   REDIS_URL: {
     kind: 'url',
     protocols: ['redis:', 'rediss:'],
