@@ -329,6 +329,55 @@ describe('ledger and accounts contracts', () => {
       expect(await balances(from, to)).toEqual([3500n, 1500n]);
     });
 
+    it('voids a payment never posted: its key is spent, a late posting of it moves nothing; a posted one answers its entry', async () => {
+      const { owner, from, to, payment } = await setup(5000);
+      const voidIt = () => api().voidPayment({ key: payment.key, owner_id: owner });
+      await expect(voidIt()).resolves.toEqual({ outcome: 'voided' });
+      await expect(voidIt()).resolves.toEqual({ outcome: 'voided' });
+      // A call of the payment still on its way (one its caller gave up on) finds the key spent.
+      await expect(api().pay(payment)).rejects.toMatchObject({ status: 422, code: 'idempotency_key_reused' });
+      expect(await balances(from, to)).toEqual([5000n, 0n]);
+      expect(await keyRows(owner)).toEqual([{ key: `payment ${payment.key}` }]);
+
+      const posted = await setup(5000);
+      const result = await api().pay(posted.payment);
+      if (result.outcome !== 'posted') throw new Error('not posted');
+      await expect(api().voidPayment({ key: posted.payment.key, owner_id: posted.owner })).resolves.toEqual({
+        outcome: 'posted',
+        transaction_id: result.transaction_id,
+        created_at: result.created_at,
+      });
+      // Another payer's key of the same name is theirs alone.
+      await expect(api().voidPayment({ key: posted.payment.key, owner_id: randomUUID() })).resolves.toEqual({
+        outcome: 'voided',
+      });
+      expect(await balances(posted.from, posted.to)).toEqual([3500n, 1500n]);
+    });
+
+    it('decides a void racing the posting of the same payment one way: posted and that entry, or voided and nothing', async () => {
+      const races = await Promise.all(
+        Array.from({ length: 12 }, async () => {
+          const { owner, from, to, payment } = await setup(5000);
+          const [paid, voided] = await Promise.all([
+            api()
+              .pay(payment)
+              .catch((e: unknown) => e),
+            api().voidPayment({ key: payment.key, owner_id: owner }),
+          ]);
+          return { paid, voided, balances: await balances(from, to) };
+        }),
+      );
+      for (const { paid, voided, balances: after } of races) {
+        if (voided.outcome === 'posted') {
+          expect(paid).toMatchObject({ outcome: 'posted', transaction_id: voided.transaction_id });
+          expect(after).toEqual([3500n, 1500n]);
+        } else {
+          expect(paid).toMatchObject({ status: 422, code: 'idempotency_key_reused' });
+          expect(after).toEqual([5000n, 0n]);
+        }
+      }
+    });
+
     it('refuses for insufficient funds without keeping the key: funded, the same key then posts', async () => {
       const { owner, from, to, payment } = await setup(1000);
       await expect(api().pay(payment)).resolves.toEqual({ outcome: 'refused', reason: 'insufficient_funds' });

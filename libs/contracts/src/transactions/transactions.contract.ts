@@ -83,6 +83,10 @@ export type PaymentPostingResult =
   | { outcome: 'posted'; transaction_id: string; created_at: string; replayed: boolean }
   | { outcome: 'refused'; reason: PaymentFailureReason };
 
+/** What became of a payment's key once voided: the entry it posted before, or nothing, ever. */
+export type PaymentVoidResult =
+  { outcome: 'posted'; transaction_id: string; created_at: string } | { outcome: 'voided' };
+
 /** Why the ledger declines a card authorisation (the rest of issue 13's reasons are the cards module's). */
 export type CardHoldDeclineReason =
   'insufficient_funds' | 'limit_exceeded' | 'card_blocked' | 'card_cancelled' | 'currency_not_supported';
@@ -257,6 +261,14 @@ export interface TransactionsApi {
    */
   pay(payment: PaymentPosting): Promise<PaymentPostingResult>;
   /**
+   * Settles a payment whose posting may or may not have happened (its call failed: an outage, a lost
+   * reply) and that must not happen from now on (its standing order was cancelled since). If the key
+   * posted, that entry: the money moved, the payment was made. Otherwise the key is spent, in the same
+   * unique row a posting claims, so a posting of it still on its way (a timed-out call the ledger runs
+   * late) is idempotency_key_reused and moves nothing. Voiding again answers the same.
+   */
+  voidPayment(payment: { key: string; owner_id: string }): Promise<PaymentVoidResult>;
+  /**
    * Decides a card authorisation in one round trip, under the account's row lock: account (owner's,
    * open, active, currency), the card's daily and monthly limits, funds (balance - held + overdraft
    * limit). Approved: the amount is held (available_balance drops, balance does not). A decline is an
@@ -303,6 +315,7 @@ export const TransactionsContract = defineContract<TransactionsApi>({
     statement: 'transactions.statement',
     entries: 'transactions.entries',
     pay: 'transactions.pay',
+    voidPayment: 'transactions.void-payment',
     authoriseCard: 'transactions.authorise-card',
     clearCard: 'transactions.clear-card',
     releaseHold: 'transactions.release-hold',

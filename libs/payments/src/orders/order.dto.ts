@@ -243,6 +243,13 @@ export class SweepCountsDto {
   @ApiProperty({ type: 'integer', example: 1, description: 'Refused for funds, tried again later' })
   retrying: number;
   @ApiProperty({ type: 'integer', example: 0 }) failed: number;
+  @ApiProperty({
+    type: 'integer',
+    example: 0,
+    description:
+      'Not made: its call failed in an outage and its standing order was cancelled before the next try (voided at the ledger)',
+  })
+  skipped: number;
   @ApiProperty({ type: 'integer', example: 0, description: 'Left for the next sweep after an outage' })
   errors: number;
 }

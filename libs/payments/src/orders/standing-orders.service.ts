@@ -162,7 +162,10 @@ export class StandingOrdersService {
     return this.get(ownerId, id);
   }
 
-  /** Cancels an active or suspended order: no further payment; one being made now completes. */
+  /**
+   * Cancels an active or suspended order: no further payment; one being made now completes. One whose
+   * call failed (left `processing` by an outage) is voided by the next sweep, not made (DueSweep.round).
+   */
   async cancel(ownerId: string, id: string): Promise<StandingOrderDto> {
     await this.dataSource.transaction(async (m) => {
       const [row] = (await m.query(

@@ -42,6 +42,11 @@ export interface SweepCounts {
   paid: number;
   retrying: number;
   failed: number;
+  /**
+   * Payments whose call failed (an outage) and whose standing order was cancelled before the next try:
+   * voided at the ledger, not made. One the ledger had posted after all is counted as paid.
+   */
+  skipped: number;
   /** Payments left for the next sweep after an outage (the ledger or the database did not answer). */
   errors: number;
 }
@@ -166,7 +171,7 @@ export class DueSweep implements BeforeApplicationShutdown {
   private async sweep(): Promise<SweepCounts> {
     const now = this.clock.now();
     const today = todayIn(this.config.bankTimeZone, now);
-    const counts: SweepCounts = { scheduled: 0, paid: 0, retrying: 0, failed: 0, errors: 0 };
+    const counts: SweepCounts = { scheduled: 0, paid: 0, retrying: 0, failed: 0, skipped: 0, errors: 0 };
     for (;;) {
       const scheduled = await this.scheduleDue(today);
       counts.scheduled += scheduled;
@@ -255,7 +260,8 @@ export class DueSweep implements BeforeApplicationShutdown {
    * first, and only the oldest open payment of each order, so an order's dates are paid in order. Ones
    * left `processing` by a crash are taken again. `late`: first tried after its paying day had passed,
    * decided by the first claim (of a `pending` payment) only: one taken again after a crash was tried
-   * then, its attempt not recorded (attempts still 0), and may well have been posted on time.
+   * then, its attempt not recorded (attempts still 0), and may well have been posted on time. `stopped`:
+   * one taken again whose standing order has been cancelled since (round voids it).
    */
   private async claim(now: Date, today: string): Promise<ClaimedPayment[]> {
     const [rows] = (await this.dataSource.query(
@@ -271,7 +277,9 @@ export class DueSweep implements BeforeApplicationShutdown {
          FROM due, payments.payees y
         WHERE p.id = due.id AND y.id = p.payee_id
        RETURNING ${PAYMENT_COLUMNS}, y.name AS payee_name, y.type AS payee_type, y.account_id AS payee_account_id,
-                 y.sort_code AS payee_sort_code, y.account_number AS payee_account_number`,
+                 y.sort_code AS payee_sort_code, y.account_number AS payee_account_number,
+                 (p.source = 'standing_order' AND EXISTS (SELECT 1 FROM payments.standing_orders o
+                                                           WHERE o.id = p.order_id AND o.status = 'cancelled')) AS stopped`,
       [now, today],
     )) as [ClaimedPayment[], number];
     return rows;
@@ -281,12 +289,23 @@ export class DueSweep implements BeforeApplicationShutdown {
    * One round: posts every claimed payment through the ledger (CONCURRENCY at a time), then records the
    * paid ones together, in one transaction, and each other outcome in its own. A payment whose posting or
    * recording did not happen stays `processing` and is the next sweep's (its posting replays).
+   *
+   * A stopped one (its call failed, then its standing order was cancelled: the customer was told no
+   * further payment goes) is not posted but voided at the ledger: recorded paid if its failed call had
+   * posted after all, else skipped, and its key spent so that a call still on its way moves nothing.
    */
   private async round(claimed: ClaimedPayment[], now: Date, counts: SweepCounts): Promise<void> {
     const paid: Paid[] = [];
+    const voided: ClaimedPayment[] = [];
     const others: { p: ClaimedPayment; d: Exclude<Decision, { kind: 'paid' }> }[] = [];
     await eachLimited(claimed, CONCURRENCY, async (p) => {
       try {
+        if (p.stopped) {
+          const v = await this.ledger.voidPayment({ key: ledgerKey(p), owner_id: p.owner_id });
+          if (v.outcome === 'posted') paid.push({ p, transactionId: v.transaction_id });
+          else voided.push(p);
+          return;
+        }
         const d = this.decide(p, await this.ledger.pay(this.posting(p)), now);
         if (d.kind === 'paid') paid.push({ p, transactionId: d.transactionId });
         else others.push({ p, d });
@@ -302,6 +321,7 @@ export class DueSweep implements BeforeApplicationShutdown {
         counts[(await this.recorded([x], now)) ? 'paid' : 'errors']++;
       });
     }
+    if (voided.length > 0) counts.skipped += await this.recordVoided(voided);
     await eachLimited(others, CONCURRENCY, async ({ p, d }) => {
       try {
         await this.dataSource.transaction((m) => this.record(m, p, d, now));
@@ -313,6 +333,23 @@ export class DueSweep implements BeforeApplicationShutdown {
         this.logger.warn({ err, payment_id: p.id }, 'payment attempt not recorded: left for the next sweep');
       }
     });
+  }
+
+  /** Marks voided payments skipped (those still `processing`); how many. Logged, as each was due once. */
+  private async recordVoided(voided: ClaimedPayment[]): Promise<number> {
+    const [rows] = (await this.dataSource.query(
+      `UPDATE payments.payments SET status = 'skipped', updated_at = now()
+        WHERE id = ANY($1::uuid[]) AND status = 'processing' RETURNING id`,
+      [voided.map((p) => p.id)],
+    )) as [{ id: string }[], number];
+    for (const { id } of rows) {
+      const p = voided.find((v) => v.id === id)!;
+      this.logger.info(
+        { payment_id: p.id, order_id: p.order_id, due_date: p.due_date },
+        'payment of a cancelled standing order voided after a failed call: not made',
+      );
+    }
+    return rows.length;
   }
 
   /** Records `paid` in one transaction; false (logged) when it did not commit: they stay `processing`. */

@@ -35,6 +35,11 @@ export interface ClaimedPayment extends PaymentRow {
   payee_account_id: string | null;
   payee_sort_code: string;
   payee_account_number: string;
+  /**
+   * Its standing order was cancelled while the payment was `processing` (only such a payment outlives a
+   * cancel): a claim of it now is after a failed call, and the payment must be voided, not made.
+   */
+  stopped: boolean;
 }
 
 /** Columns of payments.payments as `p`, dates as text. */

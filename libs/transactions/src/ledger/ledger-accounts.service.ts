@@ -16,6 +16,7 @@ import type {
   LedgerEntry,
   PaymentPosting,
   PaymentPostingResult,
+  PaymentVoidResult,
   StaffChange,
   Statement,
   TransactionsApi,
@@ -235,6 +236,18 @@ export class LedgerAccountsService implements TransactionsApi {
       fingerprint: paymentFingerprint(payment),
     });
     return paymentResult(posted);
+  }
+
+  async voidPayment(payment: { key: string; owner_id: string }): Promise<PaymentVoidResult> {
+    if (typeof payment.key !== 'string' || payment.key.length === 0) {
+      throw AppError.badRequest('validation_failed', 'Invalid payment: key', [
+        { field: 'key', message: 'key is required' },
+      ]);
+    }
+    const posted = await this.ledger.voidPayment(payment.owner_id, payment.key);
+    return posted
+      ? { outcome: 'posted', transaction_id: posted.entryId, created_at: posted.createdAt.toISOString() }
+      : { outcome: 'voided' };
   }
 
   authoriseCard(request: CardHoldRequest): Promise<CardHoldResult> {

@@ -294,6 +294,31 @@ export class Ledger {
     };
   }
 
+  /**
+   * Spends a payment's key unless it posted (TransactionsApi.voidPayment): the entry it posted, or null
+   * when nothing ever will be under it. The INSERT claims the key as post_entries does, so it waits for a
+   * posting that holds the key uncommitted; a refusal that posting forgets (deletes) leaves the key free,
+   * and this takes it. The read is a statement of its own, so it sees what that posting committed.
+   */
+  async voidPayment(owner: string, key: string): Promise<{ entryId: string; createdAt: Date } | null> {
+    const idemKey = PAYMENT_KEY_PREFIX + key;
+    await this.dataSource.query(
+      `INSERT INTO transactions.idempotency_keys (owner_id, key, request_hash, outcome)
+       VALUES ($1, $2, 'voided', 'voided') ON CONFLICT DO NOTHING`,
+      [owner, idemKey],
+    );
+    const [row] = (await this.dataSource.query(
+      `SELECT ik.outcome, ik.entry_id, e.created_at FROM transactions.idempotency_keys ik
+         LEFT JOIN transactions.entries e ON e.id = ik.entry_id
+        WHERE ik.owner_id = $1 AND ik.key = $2`,
+      [owner, idemKey],
+    )) as { outcome: string | null; entry_id: string | null; created_at: Date | null }[];
+    if (row?.outcome === 'posted' && row.entry_id && row.created_at) {
+      return { entryId: row.entry_id, createdAt: row.created_at };
+    }
+    return null;
+  }
+
   /** The fields every posting item has the same way: the accounts, the money, the event headers. */
   private item(
     kind: TransactionKind,

@@ -1,0 +1,233 @@
+/**
+ * A standing order cancelled while its payment's call had failed (an outage of the ledger, or a reply
+ * lost after the posting): the customer was told no further payment goes, so the next sweep must not make
+ * it. It voids the payment at the ledger instead of posting it: `skipped` with no money moved when the
+ * failed call had not posted, `paid` with the one entry when it had. Deleting the payee cancels the same
+ * way. Real ledger, real Postgres; the ledger as the payments module sees it fails on command.
+ */
+import { Global, Module, type INestApplicationContext } from '@nestjs/common';
+import { AccountsModule } from '@protobank/accounts';
+import {
+  accountNumberFor,
+  TRANSACTIONS_API,
+  USERS_API,
+  type PaymentPosting,
+  type TransactionsApi,
+} from '@protobank/contracts';
+import { AppConfig } from '@protobank/platform';
+import { PaymentsModule } from '@protobank/payments';
+import { TransactionsModule } from '@protobank/transactions';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Client } from 'pg';
+import { PayeesService } from '../libs/payments/src/payees/payees.service';
+import { StandingOrdersService } from '../libs/payments/src/orders/standing-orders.service';
+import { PAYMENTS_CLOCK } from '../libs/payments/src/run/clock';
+import { DueSweep } from '../libs/payments/src/run/due-sweep';
+import { SweepProcessor } from '../libs/payments/src/run/sweep.processor';
+import { LedgerAccountsService } from '../libs/transactions/src/ledger/ledger-accounts.service';
+import { createContext } from './support/contexts';
+import { processes } from './support/processes';
+import { createTestEnv, type TestEnv } from './support/test-env';
+
+/** A Wednesday in London (GMT), no holiday: the order starts, and is due, that day. */
+const TODAY = '2027-03-03';
+const NOW = new Date(`${TODAY}T09:00:00Z`);
+
+@Global()
+@Module({
+  providers: [{ provide: USERS_API, useValue: { getKycStatus: async () => ({ status: 'verified' }) } }],
+  exports: [USERS_API],
+})
+class VerifiedUsersModule {}
+
+class LedgerDown extends Error {}
+
+describe('a standing order cancelled after its payment failed in an outage', () => {
+  let t: TestEnv;
+  let db: Client;
+  let app: INestApplicationContext;
+  /** up: the real ledger; down: the call fails before reaching it; lost-reply: it posts, then the call fails. */
+  let mode: 'up' | 'down' | 'lost-reply' = 'up';
+  const calls: PaymentPosting[] = [];
+
+  const failingLedger = (real: LedgerAccountsService): TransactionsApi =>
+    new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'pay') {
+          return async (payment: PaymentPosting) => {
+            calls.push(payment);
+            if (mode === 'down') throw new LedgerDown('ledger unreachable');
+            const result = await target.pay(payment);
+            if (mode === 'lost-reply') throw new LedgerDown('reply lost after posting');
+            return result;
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as TransactionsApi;
+
+  beforeAll(async () => {
+    t = await createTestEnv('pay_cancel_outage');
+    await processes.runOnce('migrate', t.env, { logFile: join(t.logDir, 'migrate.log') });
+    db = await t.db();
+    app = await createContext({
+      service: 'monolith',
+      transport: 'local',
+      env: { ...t.env, BANK_TIME_ZONE: 'Europe/London', BANK_HOLIDAYS: '', BANK_WEEKEND: 'saturday,sunday' },
+      modules: [VerifiedUsersModule, AccountsModule, TransactionsModule, PaymentsModule],
+      overrides: [
+        { provide: PAYMENTS_CLOCK, useValue: { now: () => NOW } },
+        { provide: SweepProcessor, useValue: { kick: async () => undefined } },
+        { provide: TRANSACTIONS_API, useFactory: failingLedger, inject: [LedgerAccountsService] },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await t?.cleanup();
+  });
+
+  const ledger = () => app.get(LedgerAccountsService);
+  let serial = 100;
+  const account = async (funds: number) => {
+    const owner = randomUUID();
+    const id = randomUUID();
+    const sortCode = app.get(AppConfig).sortCode;
+    let number: string | undefined;
+    while (!number) number = accountNumberFor(sortCode, serial++);
+    await db.query(
+      `INSERT INTO accounts.accounts (id, owner_id, sort_code, account_number, type, currency, name)
+       VALUES ($1, $2, $3, $4, 'current', 'GBP', 'Current')`,
+      [id, owner, sortCode, number],
+    );
+    await ledger().openAccount({ account_id: id, owner_id: owner, currency: 'GBP' });
+    if (funds) {
+      const { rows } = await db.query(
+        `SELECT p.outcome FROM transactions.ledger_accounts c,
+                transactions.post_entry(gen_random_uuid(), 'deposit', c.id, $1, $2, 'GBP', NULL, NULL, NULL, NULL,
+                                        NULL, NULL, NULL, false, NULL, NULL, NULL, NULL) p
+          WHERE c.system_code = 'cash' AND c.currency = 'GBP' AND c.shard = 0`,
+        [id, funds],
+      );
+      expect(rows).toEqual([{ outcome: 'posted' }]);
+    }
+    return { owner, id, sortCode, number };
+  };
+
+  /** A payer with £100.00 and a monthly £25.00 standing order to a landlord's account, due today. */
+  const orderDueToday = async () => {
+    const payer = await account(10_000);
+    const landlord = await account(0);
+    const payee = await app.get(PayeesService).create(payer.owner, {
+      name: 'Landlord',
+      sort_code: landlord.sortCode,
+      account_number: landlord.number,
+    });
+    const { view } = await app.get(StandingOrdersService).create(
+      payer.owner,
+      {
+        from_account_id: payer.id,
+        payee_id: payee.id,
+        amount: 2500,
+        currency: 'GBP',
+        reference: 'Rent',
+        frequency: 'monthly',
+        start_date: TODAY,
+      },
+      randomUUID(),
+    );
+    return { payer, landlord, payeeId: payee.id, orderId: view.id };
+  };
+  const balances = async (...ids: string[]) => {
+    const states = await ledger().getStates(ids);
+    return ids.map((id) => states.find((s) => s.account_id === id)?.balance);
+  };
+  const payment = async (orderId: string) =>
+    (
+      await db.query(
+        `SELECT p.status, p.transaction_id, k.outcome AS key_outcome, k.entry_id AS key_entry,
+                (SELECT count(*) FROM transactions.entries e WHERE e.id = k.entry_id)::int AS entries,
+                (SELECT count(*) FROM payments.outbox o
+                  WHERE o.name = 'payment.executed' AND o.payload ->> 'payment_id' = p.id::text)::int AS executed
+           FROM payments.payments p
+           LEFT JOIN transactions.idempotency_keys k
+                  ON k.owner_id = p.owner_id AND k.key = 'payment payment:' || p.order_id || ':' || p.due_date
+          WHERE p.order_id = $1`,
+        [orderId],
+      )
+    ).rows;
+  const sweep = () => app.get(DueSweep).run();
+  /** The one sweep in an outage: the payment is left processing, nothing recorded. */
+  const sweepInOutage = async (orderId: string, how: 'down' | 'lost-reply') => {
+    mode = how;
+    try {
+      await expect(sweep()).resolves.toMatchObject({ scheduled: 1, paid: 0, errors: 1 });
+    } finally {
+      mode = 'up';
+    }
+    expect((await payment(orderId)).map((p) => p.status)).toEqual(['processing']);
+  };
+
+  it('voids a payment whose call never reached the ledger: skipped, no money moved, and a late call moves none', async () => {
+    const { payer, landlord, orderId } = await orderDueToday();
+    await sweepInOutage(orderId, 'down');
+    const cancelled = await app.get(StandingOrdersService).cancel(payer.owner, orderId);
+    expect(cancelled.status).toBe('cancelled');
+
+    await expect(sweep()).resolves.toMatchObject({ paid: 0, skipped: 1, errors: 0 });
+    expect(await payment(orderId)).toEqual([
+      {
+        status: 'skipped',
+        transaction_id: null,
+        key_outcome: 'voided',
+        key_entry: null,
+        entries: 0,
+        executed: 0,
+      },
+    ]);
+    expect(await balances(payer.id, landlord.id)).toEqual([10_000n, 0n]);
+    // The call the outage swallowed, arriving now at the ledger, finds its key spent.
+    await expect(ledger().pay(calls.at(-1)!)).rejects.toMatchObject({ code: 'idempotency_key_reused' });
+    expect(await balances(payer.id, landlord.id)).toEqual([10_000n, 0n]);
+    // Nothing is left for later sweeps.
+    await expect(sweep()).resolves.toMatchObject({ paid: 0, skipped: 0, errors: 0 });
+  });
+
+  it('records as paid, once, a payment whose reply was lost after it posted', async () => {
+    const { payer, landlord, orderId } = await orderDueToday();
+    await sweepInOutage(orderId, 'lost-reply');
+    await app.get(StandingOrdersService).cancel(payer.owner, orderId);
+
+    await expect(sweep()).resolves.toMatchObject({ paid: 1, skipped: 0, errors: 0 });
+    const [row] = await payment(orderId);
+    expect(row).toMatchObject({ status: 'paid', key_outcome: 'posted', entries: 1, executed: 1 });
+    expect(row.transaction_id).toBe(row.key_entry);
+    expect(await balances(payer.id, landlord.id)).toEqual([7_500n, 2_500n]);
+    const order = await app.get(StandingOrdersService).get(payer.owner, orderId);
+    expect(order).toMatchObject({ status: 'cancelled', payments_made: 1 });
+  });
+
+  it('voids the same way when the payee was deleted during the outage', async () => {
+    const { payer, landlord, payeeId, orderId } = await orderDueToday();
+    await sweepInOutage(orderId, 'down');
+    await expect(app.get(PayeesService).delete(payer.owner, payeeId)).resolves.toMatchObject({
+      cancelled_standing_orders: 1,
+    });
+
+    await expect(sweep()).resolves.toMatchObject({ paid: 0, skipped: 1, errors: 0 });
+    expect((await payment(orderId)).map((p) => [p.status, p.entries])).toEqual([['skipped', 0]]);
+    expect(await balances(payer.id, landlord.id)).toEqual([10_000n, 0n]);
+  });
+
+  it('still pays, after the outage, a failed payment of an order that was not cancelled', async () => {
+    const { payer, landlord, orderId } = await orderDueToday();
+    await sweepInOutage(orderId, 'down');
+    await expect(sweep()).resolves.toMatchObject({ paid: 1, skipped: 0, errors: 0 });
+    expect((await payment(orderId)).map((p) => [p.status, p.key_outcome, p.entries])).toEqual([
+      ['paid', 'posted', 1],
+    ]);
+    expect(await balances(payer.id, landlord.id)).toEqual([7_500n, 2_500n]);
+  });
+});
