@@ -99,7 +99,8 @@ async function customer(base, admin, i) {
     body: { ...kyc, date_of_birth: '1990-04-12' },
     status: 201,
   });
-  await api(base, 'POST', `/admin/kyc/${user.id}/approve`, { token: admin });
+  const { submitted_at } = await api(base, 'GET', `/admin/kyc/${user.id}`, { token: admin });
+  await api(base, 'POST', `/admin/kyc/${user.id}/approve`, { token: admin, body: { submitted_at } });
   const body = { type: 'current', currency: 'GBP' };
   const account = await api(base, 'POST', '/accounts', { token, body, status: 201 });
   const renewAt = Date.now() + session.expires_in * 500;

@@ -4,7 +4,7 @@
  * and by e-mail when the stack has a mailbox) and /docs. Declares its own `it`s; returns the actors.
  */
 import request from 'supertest';
-import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
+import { asReviewed, bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
 import { balanceOf, deposit, openAccount, submitKyc, transfer, type Account } from '../support/banking';
 import { parseMail } from '../support/receivers';
 import { eventually } from '../support/test-env';
@@ -31,6 +31,7 @@ export function customerDay(get: () => Running, opts: { mailUrl?: () => string }
       await request(get().baseUrl)
         .post(`/admin/kyc/${c.id}/approve`)
         .set(bearer(day.admin.token))
+        .send(await asReviewed(request(get().baseUrl), day.admin.token, c.id))
         .expect(200);
       const kyc = await eventually(
         async () => {

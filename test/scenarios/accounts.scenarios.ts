@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { isValidAccountNumber } from '@protobank/contracts';
-import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
+import { asReviewed, bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
 import { balanceOf, deposit, openAccount, submitKyc, transfer, verifiedCustomer } from '../support/banking';
 import type { Running } from '../support/topologies';
 
@@ -49,6 +49,7 @@ export function accountsScenarios(get: () => Running) {
       await http()
         .post(`/admin/kyc/${c.id}/reject`)
         .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, c.id))
         .send({ reason: 'Document image unreadable' })
         .expect(200);
       await refused('rejected');

@@ -9,7 +9,7 @@ import { accountNumberFor, isValidAccountNumber } from '@protobank/contracts';
 import { randomInt } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
-import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
+import { asReviewed, bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
 import { balanceOf, deposit, openAccount, transfer, verifiedCustomer } from '../support/banking';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
@@ -63,8 +63,12 @@ export function identityScenarios(get: () => Running) {
       });
     return { payer, payee, from, to, pay };
   };
-  const approve = (c: Actor) =>
-    http().post(`/admin/kyc/${c.id}/approve`).set(bearer(admin.token)).expect(200);
+  const approve = async (c: Actor) =>
+    http()
+      .post(`/admin/kyc/${c.id}/approve`)
+      .set(bearer(admin.token))
+      .send(await asReviewed(http(), admin.token, c.id))
+      .expect(200);
   const received = (payee: Actor, transactionId: string) =>
     eventually(
       async () => {
@@ -244,6 +248,7 @@ export function identityScenarios(get: () => Running) {
       await http()
         .post(`/admin/kyc/${c.id}/reject`)
         .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, c.id))
         .send({ reason: 'Name does not match the document' })
         .expect(200);
       expect((await me(c)).full_name).toBe('Cus rejected.change');

@@ -7,7 +7,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { MAX_CONTACT_IDS } from '@protobank/contracts';
 import type { Client } from 'pg';
 import request from 'supertest';
-import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
+import { asReviewed, bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
 import {
   deposit,
   openAccount,
@@ -40,7 +40,11 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         .send({ full_name, ...(phone ? { phone } : {}) })
         .expect(200);
       await submitKyc(get(), who);
-      await http().post(`/admin/kyc/${who.id}/approve`).set(bearer(admin.token)).expect(200);
+      await http()
+        .post(`/admin/kyc/${who.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, who.id))
+        .expect(200);
       return who;
     };
 
@@ -300,6 +304,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         await http()
           .post(`/admin/kyc/${gina.id}/reject`)
           .set(bearer(admin.token))
+          .send(await asReviewed(http(), admin.token, gina.id))
           .send({ reason: 'Document image unreadable' })
           .expect(200);
         const notice = await eventually(async () => {

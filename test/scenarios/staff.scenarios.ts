@@ -12,7 +12,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 import request from 'supertest';
-import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
+import {
+  asReviewed,
+  bearer,
+  UNREAD_SUBMISSION,
+  firstAdmin,
+  newCustomer,
+  type Actor,
+} from '../support/actors';
 import {
   newPassportNumber,
   openAccount,
@@ -593,24 +600,35 @@ export function staffScenarios(get: () => Running) {
       expect(listed).toMatchObject({ duplicate_document: true, duplicate_user_ids: ids(c1, c2) });
 
       const staff = await promote(get(), admin, await newCustomer(get(), 'dup.staff'));
-      const refused = await http().post(`/admin/kyc/${c1.id}/approve`).set(bearer(staff.token)).expect(409);
+      const refused = await http()
+        .post(`/admin/kyc/${c1.id}/approve`)
+        .set(bearer(staff.token))
+        .send(await asReviewed(http(), staff.token, c1.id))
+        .expect(409);
       expect(refused.body.code).toBe('duplicate_document');
-      const byAdmin = await http().post(`/admin/kyc/${c1.id}/approve`).set(bearer(admin.token)).expect(409);
+      const byAdmin = await http()
+        .post(`/admin/kyc/${c1.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, c1.id))
+        .expect(409);
       expect(byAdmin.body.code).toBe('duplicate_document');
       const staffOverride = await http()
         .post(`/admin/kyc/${c1.id}/approve`)
         .set(bearer(staff.token))
+        .send(await asReviewed(http(), staff.token, c1.id))
         .send({ override_duplicate: true, override_reason: 'I checked it' });
       expect(staffOverride.status).toBe(403);
       const noReason = await http()
         .post(`/admin/kyc/${c1.id}/approve`)
         .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, c1.id))
         .send({ override_duplicate: true })
         .expect(400);
       expect(noReason.body.details[0].field).toBe('override_reason');
       const reasonOnly = await http()
         .post(`/admin/kyc/${c1.id}/approve`)
         .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, c1.id))
         .send({ override_reason: 'Why not' })
         .expect(400);
       expect(reasonOnly.body.details[0].field).toBe('override_duplicate');
@@ -625,12 +643,14 @@ export function staffScenarios(get: () => Running) {
       await http()
         .post(`/admin/kyc/${c3.id}/reject`)
         .set(bearer(staff.token))
+        .send(await asReviewed(http(), staff.token, c3.id))
         .send({ reason: 'Document belongs to someone else' })
         .expect(200);
       expect((await detail(c1)).duplicate_user_ids).toEqual([c2.id]);
       const approved = await http()
         .post(`/admin/kyc/${c1.id}/approve`)
         .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, c1.id))
         .send({ override_duplicate: true, override_reason: 'Twins share a passport scan; checked in branch' })
         .expect(200);
       expect(approved.body).toMatchObject({ status: 'verified', duplicate_document: true });
@@ -649,7 +669,11 @@ export function staffScenarios(get: () => Running) {
         },
       });
       // The verified one now blocks the other.
-      const second = await http().post(`/admin/kyc/${c2.id}/approve`).set(bearer(admin.token)).expect(409);
+      const second = await http()
+        .post(`/admin/kyc/${c2.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, c2.id))
+        .expect(409);
       expect(second.body.code).toBe('duplicate_document');
 
       // The number is in no response and no log line, in any of its spellings.
@@ -672,8 +696,8 @@ export function staffScenarios(get: () => Running) {
       await submit(staff, newPassportNumber()).expect(201);
       for (const id of [staff.id, staff.id.toUpperCase()]) {
         await refusedAsOwn(staff, [
-          [`/admin/kyc/${id}/approve`, {}],
-          [`/admin/kyc/${id}/reject`, { reason: 'Not my best photo' }],
+          [`/admin/kyc/${id}/approve`, { submitted_at: UNREAD_SUBMISSION }],
+          [`/admin/kyc/${id}/reject`, { submitted_at: UNREAD_SUBMISSION, reason: 'Not my best photo' }],
         ]);
         // Nor read it: its duplicates would say who else holds a number they typed in.
         const read = await http().get(`/admin/kyc/${id}`).set(bearer(staff.token));
@@ -697,9 +721,16 @@ export function staffScenarios(get: () => Running) {
       const number = newPassportNumber();
       const [holder, copy] = await Promise.all(['own.kyc.h', 'own.kyc.c'].map((t) => newCustomer(get(), t)));
       await submit(holder, number).expect(201);
-      await http().post(`/admin/kyc/${holder.id}/approve`).set(bearer(admin.token)).expect(200);
+      await http()
+        .post(`/admin/kyc/${holder.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, holder.id))
+        .expect(200);
       await submit(copy, number.toLowerCase()).expect(201);
-      const upper = await http().post(`/admin/kyc/${copy.id.toUpperCase()}/approve`).set(bearer(staff.token));
+      const upper = await http()
+        .post(`/admin/kyc/${copy.id.toUpperCase()}/approve`)
+        .set(bearer(staff.token))
+        .send(await asReviewed(http(), staff.token, copy.id.toUpperCase()));
       expect([upper.status, upper.body.code]).toEqual([409, 'duplicate_document']);
       expect((await detail(copy)).status).toBe('pending');
 
@@ -708,19 +739,25 @@ export function staffScenarios(get: () => Running) {
       try {
         const own = newPassportNumber();
         await submit(second, own).expect(201);
-        await http().post(`/admin/kyc/${second.id}/approve`).set(bearer(admin.token)).expect(200);
+        await http()
+          .post(`/admin/kyc/${second.id}/approve`)
+          .set(bearer(admin.token))
+          .send(await asReviewed(http(), admin.token, second.id))
+          .expect(200);
         const other = await newCustomer(get(), 'own.kyc.other');
         await submit(other, own).expect(201);
         const override = { override_duplicate: true, override_reason: 'Checked the passport in branch' };
         const refused = await http()
           .post(`/admin/kyc/${other.id}/approve`)
           .set(bearer(second.token))
+          .send(await asReviewed(http(), second.token, other.id))
           .send(override);
         expect([refused.status, refused.body.code]).toEqual([403, 'own_kyc']);
         expect((await detail(other)).status).toBe('pending');
         await http()
           .post(`/admin/kyc/${other.id}/approve`)
           .set(bearer(admin.token))
+          .send(await asReviewed(http(), admin.token, other.id))
           .send(override)
           .expect(200);
       } finally {
@@ -790,7 +827,11 @@ export function staffScenarios(get: () => Running) {
       const number = newPassportNumber();
       const staff = await promote(get(), admin, await newCustomer(get(), 'held.staff'));
       await submit(staff, number).expect(201);
-      await http().post(`/admin/kyc/${staff.id}/approve`).set(bearer(admin.token)).expect(200);
+      await http()
+        .post(`/admin/kyc/${staff.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, staff.id))
+        .expect(200);
       const [pending, unrelated] = await Promise.all(
         ['held.pending', 'held.unrelated'].map((t) => newCustomer(get(), t)),
       );
@@ -808,8 +849,11 @@ export function staffScenarios(get: () => Running) {
         });
       }
       await refusedAsOwn(staff, [
-        [`/admin/kyc/${pending.id}/approve`, {}],
-        [`/admin/kyc/${pending.id.toUpperCase()}/reject`, { reason: 'Document belongs to someone else' }],
+        [`/admin/kyc/${pending.id}/approve`, { submitted_at: UNREAD_SUBMISSION }],
+        [
+          `/admin/kyc/${pending.id.toUpperCase()}/reject`,
+          { submitted_at: UNREAD_SUBMISSION, reason: 'Document belongs to someone else' },
+        ],
       ]);
       expect(await detail(pending)).toMatchObject({ status: 'pending', duplicate_user_ids: [staff.id] });
       await http().get(`/admin/kyc/${unrelated.id}`).set(bearer(staff.token)).expect(200);
@@ -820,7 +864,11 @@ export function staffScenarios(get: () => Running) {
       const other = newPassportNumber();
       const verified = await newCustomer(get(), 'held.verified');
       await submit(verified, other).expect(201);
-      await http().post(`/admin/kyc/${verified.id}/approve`).set(bearer(admin.token)).expect(200);
+      await http()
+        .post(`/admin/kyc/${verified.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, verified.id))
+        .expect(200);
       const prober = await promote(get(), admin, await newCustomer(get(), 'held.prober'));
       const seen = async () => ({
         queued: (await queueOf(prober, 'verified')).includes(verified.id),
@@ -837,7 +885,10 @@ export function staffScenarios(get: () => Running) {
       expect(after.entry).toMatchObject({ duplicate_document: false, duplicate_user_ids: [] });
       // Whoever reviews the prober's submission sees the verified holder, and cannot approve it plainly.
       expect(await detail(prober)).toMatchObject({ status: 'pending', duplicate_user_ids: [verified.id] });
-      const approve = await http().post(`/admin/kyc/${prober.id}/approve`).set(bearer(admin.token));
+      const approve = await http()
+        .post(`/admin/kyc/${prober.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, prober.id));
       expect([approve.status, approve.body.code]).toEqual([409, 'duplicate_document']);
     });
 
@@ -851,11 +902,15 @@ export function staffScenarios(get: () => Running) {
       await submit(b, newPassportNumber()).expect(201);
       // Hold both submissions, send both approvals, and let go only once both are blocked: each has then
       // taken its first locks before the other could finish.
+      const [readA, readB] = [
+        await asReviewed(http(), b.token, a.id),
+        await asReviewed(http(), a.token, b.id),
+      ];
       const answers = await forcedToOverlap(
         ['SELECT 1 FROM users.kyc WHERE user_id = ANY($1::uuid[]) FOR UPDATE', [[a.id, b.id]]],
         [
-          () => http().post(`/admin/kyc/${b.id}/approve`).set(bearer(a.token)),
-          () => http().post(`/admin/kyc/${a.id}/approve`).set(bearer(b.token)),
+          () => http().post(`/admin/kyc/${b.id}/approve`).set(bearer(a.token)).send(readB),
+          () => http().post(`/admin/kyc/${a.id}/approve`).set(bearer(b.token)).send(readA),
         ],
       );
       expect(answers.map((r) => [r.status, r.body.code ?? null])).toEqual([
@@ -874,10 +929,11 @@ export function staffScenarios(get: () => Running) {
       const second = await promote(get(), admin, approver, 'admin');
       try {
         await submit(x, newPassportNumber()).expect(201);
+        const read = await asReviewed(http(), second.token, x.id);
         const answers = await forcedToOverlap(
           ['SELECT 1 FROM users.kyc WHERE user_id = $1 FOR UPDATE', [x.id]],
           [
-            () => http().post(`/admin/kyc/${x.id}/approve`).set(bearer(second.token)),
+            () => http().post(`/admin/kyc/${x.id}/approve`).set(bearer(second.token)).send(read),
             () =>
               http()
                 .patch(`/admin/users/${x.id}`)
@@ -908,7 +964,11 @@ export function staffScenarios(get: () => Running) {
         ['dup.kind.holder', 'dup.kind.id', 'dup.kind.ie'].map((t) => newCustomer(get(), t)),
       );
       await submit(holder, number).expect(201);
-      await http().post(`/admin/kyc/${holder.id}/approve`).set(bearer(admin.token)).expect(200);
+      await http()
+        .post(`/admin/kyc/${holder.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, holder.id))
+        .expect(200);
       await submit(asId, number, { document_type: 'national_id' }).expect(201);
       await submit(abroad, number.toLowerCase(), { country: 'IE' }).expect(201);
       const holders = (...entries: { user_id: string }[]) =>
@@ -946,7 +1006,11 @@ export function staffScenarios(get: () => Running) {
         holders(heldAsId, heldAbroad),
       );
       for (const c of [asId, abroad]) {
-        const refused = await http().post(`/admin/kyc/${c.id}/approve`).set(bearer(admin.token)).expect(409);
+        const refused = await http()
+          .post(`/admin/kyc/${c.id}/approve`)
+          .set(bearer(admin.token))
+          .send(await asReviewed(http(), admin.token, c.id))
+          .expect(409);
         expect(refused.body.code).toBe('duplicate_document');
       }
     });
@@ -958,7 +1022,11 @@ export function staffScenarios(get: () => Running) {
       // As a row from before the migration: only the ciphertext.
       await db.query('UPDATE users.kyc SET document_number_hash = NULL WHERE user_id = $1', [old.id]);
       await submit(fresh, number.toLowerCase()).expect(201);
-      const res = await http().post(`/admin/kyc/${fresh.id}/approve`).set(bearer(admin.token)).expect(409);
+      const res = await http()
+        .post(`/admin/kyc/${fresh.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, fresh.id))
+        .expect(409);
       expect(res.body.code).toBe('duplicate_document');
       const [row] = (
         await db.query(
@@ -979,7 +1047,11 @@ export function staffScenarios(get: () => Running) {
         newCustomer(get(), 'dup.other'),
       ]);
       await submit(holder, number).expect(201);
-      await http().post(`/admin/kyc/${holder.id}/approve`).set(bearer(admin.token)).expect(200);
+      await http()
+        .post(`/admin/kyc/${holder.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, holder.id))
+        .expect(200);
       const reverify = (name: string) => submit(holder, newPassportNumber(), { full_name: name }).expect(201);
       await reverify('Holder Newname');
       await submit(other, number.toLowerCase(), { document_type: 'driving_licence', country: 'IE' }).expect(
@@ -995,6 +1067,7 @@ export function staffScenarios(get: () => Running) {
       await http()
         .post(`/admin/kyc/${holder.id}/reject`)
         .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, holder.id))
         .send({ reason: 'Name change not evidenced' })
         .expect(200);
       await reverify('Holder Othername');
@@ -1002,12 +1075,17 @@ export function staffScenarios(get: () => Running) {
       const refused = await http()
         .post(`/admin/kyc/${other.id}/approve`)
         .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, other.id))
         .expect(409);
       expect(refused.body.code).toBe('duplicate_document');
       // The holder's pending change holds another document: not flagged by the old one.
       expect(await detail(holder)).toMatchObject({ duplicate_document: false, duplicate_user_ids: [] });
       // Once a re-verification is approved, its document is the verified one and the old one is released.
-      await http().post(`/admin/kyc/${holder.id}/approve`).set(bearer(admin.token)).expect(200);
+      await http()
+        .post(`/admin/kyc/${holder.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, holder.id))
+        .expect(200);
       expect((await detail(other)).duplicate_document).toBe(false);
     });
 
@@ -1018,7 +1096,11 @@ export function staffScenarios(get: () => Running) {
       ]);
       await submit(pending, newPassportNumber()).expect(201);
       await submit(verified, newPassportNumber()).expect(201);
-      await http().post(`/admin/kyc/${verified.id}/approve`).set(bearer(admin.token)).expect(200);
+      await http()
+        .post(`/admin/kyc/${verified.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, verified.id))
+        .expect(200);
       // A damaged row, and one encrypted for another user (as under another key): neither decrypts.
       const damaged = `v9${randomUUID().replace(/-/g, '')}.AAAA.BBBB.CCCC`;
       const [{ document_number_encrypted: foreign }] = (
@@ -1034,7 +1116,10 @@ export function staffScenarios(get: () => Running) {
 
       const approvals = [];
       for (let i = 0; i < 2; i++) {
-        const res = await http().post(`/admin/kyc/${pending.id}/approve`).set(bearer(admin.token));
+        const res = await http()
+          .post(`/admin/kyc/${pending.id}/approve`)
+          .set(bearer(admin.token))
+          .send(await asReviewed(http(), admin.token, pending.id));
         expect([res.status, res.body.code]).toEqual([409, 'document_unreadable']);
         approvals.push(res);
       }
@@ -1048,10 +1133,15 @@ export function staffScenarios(get: () => Running) {
       await http()
         .post(`/admin/kyc/${pending.id}/reject`)
         .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, pending.id))
         .send({ reason: 'Document unreadable, please submit it again' })
         .expect(200);
       await submit(pending, newPassportNumber()).expect(201);
-      await http().post(`/admin/kyc/${pending.id}/approve`).set(bearer(admin.token)).expect(200);
+      await http()
+        .post(`/admin/kyc/${pending.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, pending.id))
+        .expect(200);
 
       // Each unreadable row is logged once, by user id, however often it is met; never its ciphertext.
       const last = approvals[1].body.request_id as string;
@@ -1081,6 +1171,7 @@ export function staffScenarios(get: () => Running) {
       const res = await http()
         .post(`/admin/kyc/${c.id}/reject`)
         .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, c.id))
         .send({ reason: 'Unreadable\u202E' })
         .expect(400);
       expect(res.body.details[0].field).toBe('reason');

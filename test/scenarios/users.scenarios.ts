@@ -5,7 +5,14 @@
  */
 import request from 'supertest';
 import type { Client } from 'pg';
-import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
+import {
+  asReviewed,
+  bearer,
+  UNREAD_SUBMISSION,
+  firstAdmin,
+  newCustomer,
+  type Actor,
+} from '../support/actors';
 import { deposit, openAccount, verifiedCustomer } from '../support/banking';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
@@ -206,7 +213,11 @@ export function usersScenarios(get: () => Running) {
       const c = await newCustomer(get(), 'approve');
       await http().post('/users/me/kyc').set(bearer(c.token)).send(passport('GB1234567')).expect(201);
       await http().get('/admin/kyc').set(bearer(c.token)).expect(403);
-      await http().post(`/admin/kyc/${c.id}/approve`).set(bearer(c.token)).expect(403);
+      await http()
+        .post(`/admin/kyc/${c.id}/approve`)
+        .set(bearer(c.token))
+        .send(await asReviewed(http(), c.token, c.id))
+        .expect(403);
       let found = false;
       let cursor: string | null = null;
       do {
@@ -222,9 +233,17 @@ export function usersScenarios(get: () => Running) {
         cursor = pageRes.body.next_cursor;
       } while (cursor && !found);
       expect(found).toBe(true);
-      const approved = await http().post(`/admin/kyc/${c.id}/approve`).set(bearer(admin.token)).expect(200);
+      const approved = await http()
+        .post(`/admin/kyc/${c.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, c.id))
+        .expect(200);
       expect(approved.body).toMatchObject({ user_id: c.id, status: 'verified' });
-      await http().post(`/admin/kyc/${c.id}/approve`).set(bearer(admin.token)).expect(409);
+      await http()
+        .post(`/admin/kyc/${c.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, c.id))
+        .expect(409);
       await http().post('/users/me/kyc').set(bearer(c.token)).send(passport()).expect(409);
       const audit = await http()
         .get('/admin/audit')
@@ -257,11 +276,19 @@ export function usersScenarios(get: () => Running) {
         'the staff login',
       );
       await http().post('/users/me/kyc').set(bearer(staffToken)).send(passport('S11122233')).expect(201);
-      const own = await http().post(`/admin/kyc/${staff.id}/approve`).set(bearer(staffToken)).expect(403);
+      const own = await http()
+        .post(`/admin/kyc/${staff.id}/approve`)
+        .set(bearer(staffToken))
+        .send(await asReviewed(http(), staffToken, staff.id))
+        .expect(403);
       expect(own.body.code).toBe('own_kyc');
       const c = await newCustomer(get(), 'bystaff');
       await http().post('/users/me/kyc').set(bearer(c.token)).send(passport('B44455566')).expect(201);
-      await http().post(`/admin/kyc/${c.id}/approve`).set(bearer(staffToken)).expect(200);
+      await http()
+        .post(`/admin/kyc/${c.id}/approve`)
+        .set(bearer(staffToken))
+        .send(await asReviewed(http(), staffToken, c.id))
+        .expect(200);
     });
 
     it('lets staff reject with a reason, after which the user may submit again', async () => {
@@ -270,12 +297,14 @@ export function usersScenarios(get: () => Running) {
       const noReason = await http()
         .post(`/admin/kyc/${c.id}/reject`)
         .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, c.id))
         .send({})
         .expect(400);
       expect(noReason.body.details[0].field).toBe('reason');
       const rejected = await http()
         .post(`/admin/kyc/${c.id}/reject`)
         .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, c.id))
         .send({ reason: 'Document image unreadable' })
         .expect(200);
       expect(rejected.body).toMatchObject({
@@ -288,8 +317,74 @@ export function usersScenarios(get: () => Running) {
       await http()
         .post(`/admin/kyc/6f1c1c1e-3a55-4e0b-9a1e-2b8f4d0c9a10/approve`)
         .set(bearer(admin.token))
+        .send({ submitted_at: UNREAD_SUBMISSION })
         .expect(404);
-      await http().post(`/admin/kyc/not-a-uuid/approve`).set(bearer(admin.token)).expect(400);
+      const badId = await http()
+        .post(`/admin/kyc/not-a-uuid/approve`)
+        .set(bearer(admin.token))
+        .send({ submitted_at: UNREAD_SUBMISSION })
+        .expect(400);
+      expect(badId.body.details[0].field).toBe('user_id');
+    });
+
+    it('decides only on the submission the reviewer read: one the customer replaced since is 409 kyc_changed', async () => {
+      const c = await newCustomer(get(), 'kyc.changed');
+      await http().post('/users/me/kyc').set(bearer(c.token)).send(passport()).expect(201);
+      const first = await asReviewed(http(), admin.token, c.id);
+      // Another member of staff rejects it; the customer submits again, with other details.
+      await http()
+        .post(`/admin/kyc/${c.id}/reject`)
+        .set(bearer(admin.token))
+        .send({ ...first, reason: 'Document image unreadable' })
+        .expect(200);
+      await http()
+        .post('/users/me/kyc')
+        .set(bearer(c.token))
+        .send({ ...passport('P555444333'), full_name: 'Somebody Else' })
+        .expect(201);
+      // The first reviewer, still on the first submission, approves it: refused, nothing changes.
+      for (const [decision, body] of [
+        ['approve', first],
+        ['reject', { ...first, reason: 'Looked wrong' }],
+      ] as const) {
+        const stale = await http()
+          .post(`/admin/kyc/${c.id}/${decision}`)
+          .set(bearer(admin.token))
+          .send(body)
+          .expect(409);
+        expect(stale.body.code).toBe('kyc_changed');
+        expect(stale.body.details[0].field).toBe('submitted_at');
+      }
+      const mine = await http().get('/users/me/kyc').set(bearer(c.token)).expect(200);
+      expect(mine.body).toMatchObject({ status: 'pending', full_name: 'Somebody Else' });
+      const profile = await http().get('/users/me').set(bearer(c.token)).expect(200);
+      expect(profile.body.full_name).not.toBe('Somebody Else');
+
+      // Missing or not an instant: 400 naming the field.
+      for (const body of [{}, { submitted_at: 'yesterday' }, { submitted_at: '2026-13-45T10:00:00Z' }]) {
+        const bad = await http()
+          .post(`/admin/kyc/${c.id}/approve`)
+          .set(bearer(admin.token))
+          .send(body)
+          .expect(400);
+        expect(bad.body.details.map((d: { field: string }) => d.field)).toContain('submitted_at');
+      }
+      // Read again, decided: the audit entry says which submission it was (masked number only).
+      const current = await asReviewed(http(), admin.token, c.id);
+      expect(current.submitted_at).not.toBe(first.submitted_at);
+      await http().post(`/admin/kyc/${c.id}/approve`).set(bearer(admin.token)).send(current).expect(200);
+      const audit = await http()
+        .get('/admin/audit')
+        .query({ target_user_id: c.id, action: 'kyc_approved' })
+        .set(bearer(admin.token))
+        .expect(200);
+      expect(audit.body.data[0].details.submission).toEqual({
+        submitted_at: current.submitted_at,
+        document_type: 'passport',
+        country: 'GB',
+        document_number_masked: '******333',
+      });
+      expect(JSON.stringify(audit.body)).not.toContain('P555444333');
     });
   });
 }

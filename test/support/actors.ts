@@ -148,3 +148,21 @@ export async function signInFirstAdminAgain(running: Running): Promise<void> {
 }
 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/**
+ * What a reviewer read of a customer's pending KYC submission before deciding on it: its submitted_at,
+ * which the approval or rejection names (409 kyc_changed when the customer has submitted again since).
+ * When the caller cannot read it (not staff, their own, no such user) a fixed instant: the decision is
+ * then refused for that reason, before the submission is compared.
+ */
+export async function asReviewed(
+  agent: ReturnType<typeof request>,
+  token: string,
+  userId: string,
+): Promise<{ submitted_at: string }> {
+  const res = await agent.get(`/admin/kyc/${userId}`).set('Authorization', `Bearer ${token}`);
+  return { submitted_at: res.status === 200 ? (res.body.submitted_at as string) : UNREAD_SUBMISSION };
+}
+
+/** A submitted_at for decisions refused before the submission is looked at. */
+export const UNREAD_SUBMISSION = '2000-01-01T00:00:00.000Z';

@@ -1,7 +1,7 @@
 /** Banking actors for scenarios: KYC-verified customers with funded accounts. */
 import { randomInt, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { bearer, newCustomer, PASSWORD, signedIn, type Actor } from './actors';
+import { asReviewed, bearer, newCustomer, PASSWORD, signedIn, type Actor } from './actors';
 import { eventually, metricValue, scrapeMetrics } from './test-env';
 import type { Running } from './topologies';
 
@@ -32,7 +32,11 @@ export async function submitKyc(running: Running, c: Actor): Promise<void> {
 export async function verifiedCustomer(running: Running, admin: Actor, tag: string): Promise<Actor> {
   const c = await newCustomer(running, tag);
   await submitKyc(running, c);
-  await request(running.baseUrl).post(`/admin/kyc/${c.id}/approve`).set(bearer(admin.token)).expect(200);
+  await request(running.baseUrl)
+    .post(`/admin/kyc/${c.id}/approve`)
+    .set(bearer(admin.token))
+    .send(await asReviewed(request(running.baseUrl), admin.token, c.id))
+    .expect(200);
   return c;
 }
 

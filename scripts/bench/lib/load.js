@@ -43,7 +43,16 @@ async function setupCustomers(api, { admin, tag, count, accountsPerCustomer, con
         date_of_birth: '1990-04-12',
       };
       await api.call('POST', '/users/me/kyc', { token, body: kyc, status: 201, what: 'submit KYC' });
-      await api.call('POST', `/admin/kyc/${user.id}/approve`, { token: admin, what: 'approve KYC' });
+      // A decision names the submission the reviewer read (409 kyc_changed otherwise).
+      const { submitted_at } = await api.call('GET', `/admin/kyc/${user.id}`, {
+        token: admin,
+        what: 'read KYC',
+      });
+      await api.call('POST', `/admin/kyc/${user.id}/approve`, {
+        token: admin,
+        body: { submitted_at },
+        what: 'approve KYC',
+      });
       const accounts = [];
       for (let a = 0; a < accountsPerCustomer; a++) {
         const opened = {

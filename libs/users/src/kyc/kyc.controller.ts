@@ -100,7 +100,7 @@ export class KycController {
   @ApiConflictResponse({
     type: ErrorResponseDto,
     description:
-      'kyc_not_pending, duplicate_document, or document_unreadable (the number on file does not decrypt: reject the submission so the customer submits again)',
+      'kyc_not_pending; kyc_changed (the pending submission is not the one submitted_at names: the customer submitted again, open it again); duplicate_document; or document_unreadable (the number on file does not decrypt: reject the submission so the customer submits again)',
   })
   @ApiForbiddenResponse({
     type: ErrorResponseDto,
@@ -118,7 +118,7 @@ export class KycController {
       ]);
     }
     const override = body?.override_duplicate ? { reason: body.override_reason! } : undefined;
-    return this.kyc.review(caller, params.user_id, { approve: true, override });
+    return this.kyc.review(caller, params.user_id, body.submitted_at, { approve: true, override });
   }
 
   @Post('admin/kyc/:user_id/reject')
@@ -127,7 +127,10 @@ export class KycController {
   @ApiOperation({ summary: 'Reject a pending submission with a reason; the user may submit again' })
   @ApiOkResponse({ type: AdminKycDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'kyc_not_pending' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'kyc_not_pending; kyc_changed (the pending submission is not the one submitted_at names)',
+  })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto })
   reject(
@@ -135,6 +138,9 @@ export class KycController {
     @Param() params: KycUserParams,
     @Body() body: RejectKycDto,
   ): Promise<AdminKycDto> {
-    return this.kyc.review(caller, params.user_id, { approve: false, reason: body.reason });
+    return this.kyc.review(caller, params.user_id, body.submitted_at, {
+      approve: false,
+      reason: body.reason,
+    });
   }
 }

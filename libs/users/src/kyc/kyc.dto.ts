@@ -5,6 +5,7 @@ import {
   IsBoolean,
   IsIn,
   IsISO31661Alpha2,
+  IsISO8601,
   IsOptional,
   IsString,
   Matches,
@@ -14,6 +15,28 @@ import { PageQuery } from '../admin/admin-users.dto';
 import { DOCUMENT_NUMBER, normaliseDocumentNumber } from './document-number';
 
 export const DATE_ONLY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+/** An instant as the API writes it (toISOString), or with an offset: what a reviewer echoes back. */
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Which submission a decision is about: its submitted_at, as GET /admin/kyc/{user_id} showed it to the
+ * reviewer. A customer may submit again after a rejection while a reviewer still has the old one open;
+ * the decision must not fall on a submission nobody looked at (409 kyc_changed).
+ */
+export class KycDecisionDto {
+  @ApiProperty({
+    format: 'date-time',
+    example: '2026-12-01T09:30:00.000Z',
+    description:
+      'submitted_at of the submission decided on, as GET /admin/kyc/{user_id} showed it: 409 kyc_changed when the pending submission is another one (the customer submitted again)',
+  })
+  @Matches(INSTANT, { message: 'submitted_at must be the submission’s submitted_at, as an ISO 8601 instant' })
+  @IsISO8601(
+    { strict: true, strictSeparator: true },
+    { message: 'submitted_at must be a real date and time' },
+  )
+  submitted_at: string;
+}
 
 export class SubmitKycDto {
   @ApiProperty({ enum: ['passport', 'driving_licence', 'national_id'], example: 'passport' })
@@ -52,7 +75,7 @@ export class SubmitKycDto {
   full_name?: string;
 }
 
-export class RejectKycDto {
+export class RejectKycDto extends KycDecisionDto {
   @ApiProperty({
     minLength: 3,
     maxLength: 500,
@@ -63,7 +86,7 @@ export class RejectKycDto {
   reason: string;
 }
 
-export class ApproveKycDto {
+export class ApproveKycDto extends KycDecisionDto {
   @ApiPropertyOptional({
     example: true,
     description:

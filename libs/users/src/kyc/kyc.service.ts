@@ -79,6 +79,14 @@ export interface DuplicateOverride {
   reason: string;
 }
 
+/** Which submission a decision was about, for its audit entry: never the document number, its last 3 only. */
+const submissionOf = (k: KycEntity) => ({
+  submitted_at: k.submitted_at.toISOString(),
+  document_type: k.document_type,
+  country: k.country,
+  document_number_masked: maskDocumentNumber(k.document_number_last3),
+});
+
 const view = (k: KycEntity) => ({
   status: k.status,
   full_name: k.full_name,
@@ -326,9 +334,15 @@ export class KycService {
     );
   }
 
+  /**
+   * Approves or rejects the pending submission that `submittedAt` names (the one the reviewer read):
+   * 409 kyc_changed when the customer has submitted again since, so that no decision falls on a
+   * submission nobody looked at. The audit entry says which submission it was.
+   */
   async review(
     reviewer: Caller,
     userId: string,
+    submittedAt: string,
     decision: { approve: true; override?: DuplicateOverride } | { approve: false; reason: string },
   ) {
     assertNotOwn(reviewer, userId);
@@ -361,6 +375,20 @@ export class KycService {
       // Two duplicates approved at once both see the other pending, so neither passes this check.
       const duplicates = (await this.duplicatesOf(m, [kyc], reviewer)).get(kyc.user_id) ?? [];
       assertNotHeldBy(reviewer, duplicates);
+      // Only what the reviewer may decide on is compared: refusals of who they are come first.
+      if (kyc.submitted_at.getTime() !== new Date(submittedAt).getTime()) {
+        throw new AppError(
+          409,
+          'kyc_changed',
+          'The customer has submitted again since this submission was read: open it again and decide on what it holds now',
+          [
+            {
+              field: 'submitted_at',
+              message: `the pending submission was submitted at ${kyc.submitted_at.toISOString()}`,
+            },
+          ],
+        );
+      }
       if (decision.approve) {
         if (duplicates.length) await this.assertOverride(m, reviewer, decision.override);
         kyc.status = 'verified';
@@ -388,13 +416,16 @@ export class KycService {
           before: changed ? { status: 'pending', ...before } : { status: 'pending' },
           after: changed ? { status: 'verified', ...after } : { status: 'verified' },
           reason: decision.override?.reason ?? null,
-          details: duplicates.length
-            ? {
-                duplicate_document: true,
-                duplicate_user_ids: duplicates.map((d) => d.user_id),
-                duplicates: duplicates.map((d) => ({ ...d })),
-              }
-            : {},
+          details: {
+            submission: submissionOf(kyc),
+            ...(duplicates.length
+              ? {
+                  duplicate_document: true,
+                  duplicate_user_ids: duplicates.map((d) => d.user_id),
+                  duplicates: duplicates.map((d) => ({ ...d })),
+                }
+              : {}),
+          },
         });
       } else {
         kyc.status = 'rejected';
@@ -411,7 +442,7 @@ export class KycService {
           before: { status: 'pending' },
           after: { status: 'rejected' },
           reason: decision.reason,
-          details: { reason: decision.reason },
+          details: { reason: decision.reason, submission: submissionOf(kyc) },
         });
       }
       await m.getRepository(KycEntity).save(kyc);
