@@ -354,6 +354,11 @@ export function cardsScenarios(get: () => Running) {
       const card = await issue(erin, first);
       const other = await issue(erin, second);
       await staff(admin, card.id, 'block').expect(200);
+      // Its details are not shown while it is blocked: not to whoever holds the session and the password
+      // either (an account taken over), which is what the block is for.
+      const hidden = await reveal(erin, card.id).expect(409);
+      expect(hidden.body.code).toBe('card_blocked');
+      expect(JSON.stringify(hidden.body)).not.toMatch(/"(pan|cvc)"/);
       const newCard = (account: Account) =>
         http().post('/cards').set(bearer(erin.token)).send({ account_id: account.id, type: 'virtual' });
       for (const account of [first, second]) {

@@ -251,6 +251,14 @@ export class CardsService {
     }
     const card = await this.own(caller.user_id, id);
     if (card.status === 'cancelled') throw cancelled();
+    // A staff block is the bank's fraud stop: whoever holds the session and the password (the customer
+    // or someone who took their account over) does not get the details of a card the bank stopped.
+    if (card.blocked_by_staff) {
+      throw AppError.conflict(
+        'card_blocked',
+        'The bank has blocked this card: its details are not shown until the block is lifted; contact us',
+      );
+    }
     let valid: boolean;
     try {
       ({ valid } = await this.auth.verifyPassword({ user_id: caller.user_id, password }));
