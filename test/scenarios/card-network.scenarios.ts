@@ -1099,6 +1099,38 @@ export function cardNetworkScenarios(get: () => Running) {
       expect(await balance(w)).toEqual({ balance: 10000, held_amount: 100, available_balance: 9900 });
     });
 
+    it('checks no more than five wrong guesses of a card sent at once, the right one among them, and freezes it', async () => {
+      const w = await wallet('parallel.guessing', 10000);
+      const right = w.card.cvc;
+      const wrong = Array.from({ length: 999 }, (_, n) =>
+        String((Number(right) + 1 + n) % 1000).padStart(3, '0'),
+      );
+      // 80 guesses at once, the right CVC last: each under its own network id, as a card-testing run sends them.
+      const guesses = [...wrong.slice(0, 79), right].map((cvc) => authorisation(w.card, { cvc }));
+      const answers = await Promise.all(guesses.map((body) => authorise(w.card, body)));
+      const tally = (reason: string) => answers.filter((a) => a.decline_reason === reason).length;
+      // At most five were checked (wrong ones declined invalid_cvc); the rest were refused unchecked.
+      expect(tally('invalid_cvc')).toBeLessThanOrEqual(5);
+      expect(
+        tally('invalid_cvc') + tally('card_frozen') + tally('invalid_card') + (answers[79].approved ? 1 : 0),
+      ).toBe(80);
+      expect(answers.slice(0, 79).every((a) => !a.approved)).toBe(true);
+      // So the right one is found with a chance of about 5 in 1,000, as when guesses come one at a time (before,
+      // all 79 wrong ones were checked and the right one approved 440 ms after the card was frozen).
+      const { status } = (await http().get(`/cards/${w.card.id}`).set(bearer(w.who.token)).expect(200))
+        .body as {
+        status: string;
+      };
+      expect(status).toBe(tally('invalid_cvc') === 5 ? 'frozen' : 'active');
+      // The same again once it is frozen: every answer card_frozen, none approved.
+      if (status === 'frozen') {
+        const again = await Promise.all(
+          [...wrong.slice(100, 119), right].map((cvc) => authorise(w.card, authorisation(w.card, { cvc }))),
+        );
+        expect(again.map((a) => a.decline_reason)).toEqual(Array(20).fill('card_frozen'));
+      }
+    });
+
     it('refuses a bad signature with 401, and nothing changes', async () => {
       const w = await wallet('signature', 10000);
       const body = authorisation(w.card);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Currency } from '@protobank/contracts';
-import { AppConfig, OutboxService, RedisService, todayIn } from '@protobank/platform';
+import { AppConfig, OutboxService, RedisScript, RedisService, todayIn } from '@protobank/platform';
 import { timingSafeEqual } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CardKeys } from '../data/card-keys';
@@ -68,6 +68,34 @@ const big = (v: string | null) => (v === null ? null : BigInt(v));
 export const CARD_DATA_FAILURE_LIMIT = 5;
 const DATA_FAILURE_WINDOW_MS = 24 * 3600_000;
 const dataFailuresKey = (cardId: string) => `cards:data-failures:${cardId}`;
+/** The network ids whose card data is being checked right now (see admitDataCheck). */
+const dataChecksKey = (cardId: string) => `cards:data-checks:${cardId}`;
+/** A check whose process died before settling stops counting after this. */
+const DATA_CHECK_TTL_MS = 30_000;
+/** How long a check waits for the ones before it to settle, polling every DATA_CHECK_POLL_MS. */
+const DATA_CHECK_WAIT_MS = 3_000;
+const DATA_CHECK_POLL_MS = 20;
+
+/**
+ * One check of the data sent under a network id may start when the card's wrong-details declines
+ * (KEYS[1]) plus the checks under way (KEYS[2]) are fewer than the limit (ARGV[2]); it then joins the
+ * checks under way. Answers 1 (admitted: a retry of a failure is always, and fails again, counted once),
+ * 0 (wait: checks under way could reach the limit) or -1 (the limit is reached: the card is frozen).
+ */
+const ADMIT_DATA_CHECK = new RedisScript(`
+local failed = redis.call('SCARD', KEYS[1])
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
+if failed >= tonumber(ARGV[2]) then return -1 end
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then
+  if failed + redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then return 0 end
+  redis.call('SADD', KEYS[2], ARGV[1])
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+`);
+
+/** Whether a check of the card data may go ahead (see CardDirectory.admitDataCheck). */
+export type DataCheckAdmission = 'admitted' | 'frozen' | 'busy';
 
 /**
  * The cards module's internal API for the card network routes (issue 13, part C): find a card by the
@@ -148,21 +176,53 @@ export class CardDirectory {
   }
 
   /**
-   * Counts a wrong-details decline of `card` under `networkId` (a set in Redis, so parallel guesses are
-   * each counted and a retry of one is counted once) and freezes the card, if active, once they make
-   * CARD_DATA_FAILURE_LIMIT, with card.frozen (its owner's notice). Answers whether this call froze it.
-   * Without Redis nothing is counted (the authorisation is declined all the same).
+   * Admits a check of the card data sent under `networkId`, before it is made. Guesses sent in parallel
+   * each read the card before any of their failures froze it, so counting failures afterwards let a
+   * right guess among hundreds through: now a check starts only while the card's wrong-details declines
+   * plus the checks under way are fewer than CARD_DATA_FAILURE_LIMIT, so no more than that many guesses
+   * are ever checked. A check that cannot start yet waits for the ones before it (a few milliseconds
+   * each; ordinary payments of one card at once wait so); `frozen` once the declines reach the limit,
+   * `busy` if it waited DATA_CHECK_WAIT_MS in vain (only under such a flood). Every admitted check is
+   * settled (settleDataCheck). Without Redis, admitted: the authorisation is decided all the same.
    */
-  async freezeAfterDataFailures(card: CardRecord, networkId: string): Promise<boolean> {
+  async admitDataCheck(card: CardRecord, networkId: string): Promise<DataCheckAdmission> {
+    const deadline = Date.now() + DATA_CHECK_WAIT_MS;
+    for (;;) {
+      const answer = await ADMIT_DATA_CHECK.run(
+        this.redis.client,
+        [dataFailuresKey(card.id), dataChecksKey(card.id)],
+        [networkId, CARD_DATA_FAILURE_LIMIT, DATA_CHECK_TTL_MS],
+      ).catch(() => 1);
+      if (answer === 1) return 'admitted';
+      if (answer === -1) return 'frozen';
+      if (Date.now() >= deadline) return 'busy';
+      await new Promise((resolve) => setTimeout(resolve, DATA_CHECK_POLL_MS));
+    }
+  }
+
+  /**
+   * Ends an admitted check: a wrong expiry or CVC (`failed`) joins the card's declines in the same step
+   * as it leaves the checks under way, so it is never counted in neither, and the card is frozen (if
+   * active) once they make CARD_DATA_FAILURE_LIMIT, with card.frozen (its owner's notice). Declines are
+   * counted by network id (a retry counts once) within a day of the last one. Answers whether this call
+   * froze the card. Without Redis nothing is counted.
+   */
+  async settleDataCheck(card: CardRecord, networkId: string, failed: boolean): Promise<boolean> {
+    const checks = dataChecksKey(card.id);
+    if (!failed) {
+      await this.redis.client.srem(checks, networkId).catch(() => undefined);
+      return false;
+    }
     const key = dataFailuresKey(card.id);
     const answers = await this.redis.client
       .multi()
       .sadd(key, networkId)
       .pexpire(key, DATA_FAILURE_WINDOW_MS)
+      .srem(checks, networkId)
       .scard(key)
       .exec()
       .catch(() => null);
-    const failures = Number(answers?.[2]?.[1] ?? 0);
+    const failures = Number(answers?.[3]?.[1] ?? 0);
     if (failures < CARD_DATA_FAILURE_LIMIT) return false;
     // The freeze and its notice in one transaction: frozen means told.
     return this.dataSource.transaction(async (m) => {

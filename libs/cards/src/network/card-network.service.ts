@@ -137,11 +137,8 @@ export class CardNetworkService {
     }
     const holdId = holdIdOf(body.network_transaction_id);
     const category = this.directory.categoryOf(body.merchant.category_code);
-    const local = this.cardDecline(card, body, category);
-    // Wrong card details: the fifth within a day freezes the card (its owner is told, and unfreezes it).
-    const frozen =
-      (local === 'invalid_card' || local === 'invalid_cvc') &&
-      (await this.directory.freezeAfterDataFailures(card, body.network_transaction_id));
+    const local = await this.checkedDecline(card, body, category);
+    const frozen = local.froze;
     if (frozen) {
       this.logger.warn(
         { security_event: 'card_frozen_after_data_failures', card_id: card.id, user_id: card.owner_id },
@@ -150,7 +147,7 @@ export class CardNetworkService {
     }
     let decision: Decision;
     let facts: Facts = { card, amount: body.amount, currency: body.currency };
-    if (local) decision = { approved: false, reason: local };
+    if (local.reason) decision = { approved: false, reason: local.reason };
     else {
       const result = await this.ledger.authoriseCard({
         hold_id: holdId,
@@ -177,7 +174,7 @@ export class CardNetworkService {
         await this.release(holdId);
       return this.firstAnswer(first, holdId);
     }
-    if (local) await this.release(holdId);
+    if (local.reason) await this.release(holdId);
     this.decisions.inc(
       decision.approved
         ? { outcome: 'approved', reason: 'none' }
@@ -203,6 +200,30 @@ export class CardNetworkService {
   }
 
   /** The card's own reasons to decline, in the order a card processor checks them. */
+  /**
+   * The card's own decline, if any (cardDecline), its data checked only when admitted: wrong card details
+   * are limited to CARD_DATA_FAILURE_LIMIT a day, the one that reaches it freezing the card (its owner is
+   * told, and unfreezes it), and guesses sent in parallel wait their turn (CardDirectory.admitDataCheck).
+   * One refused a turn is declined card_frozen (the limit is reached) or, after waiting in a flood of
+   * them, invalid_card; neither is counted, as their data was not looked at.
+   */
+  private async checkedDecline(
+    card: CardRecord,
+    body: AuthorisationRequestDto,
+    category: string,
+  ): Promise<{ reason: CardDeclineReason | null; froze: boolean }> {
+    // The state first: a frozen, blocked or cancelled card does not tell whether the data sent was right.
+    const state = this.directory.stateDecline(card);
+    if (state) return { reason: state, froze: false };
+    const admission = await this.directory.admitDataCheck(card, body.network_transaction_id);
+    if (admission === 'frozen') return { reason: 'card_frozen', froze: false };
+    if (admission === 'busy') return { reason: 'invalid_card', froze: false };
+    const reason = this.cardDecline(card, body, category);
+    const failed = reason === 'invalid_card' || reason === 'invalid_cvc';
+    const froze = await this.directory.settleDataCheck(card, body.network_transaction_id, failed);
+    return { reason, froze };
+  }
+
   private cardDecline(
     card: CardRecord,
     body: AuthorisationRequestDto,
