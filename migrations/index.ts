@@ -34,6 +34,7 @@ import { ReversalsOncePerNetworkId1763700000028 } from './1763700000028-Reversal
 import { LateClearingHolds1763700000029 } from './1763700000029-LateClearingHolds';
 import { BackupRecords1763700000030 } from './1763700000030-BackupRecords';
 import { RuntimeRole1763700000031 } from './1763700000031-RuntimeRole';
+import { CardLimitsCountWhatIsTaken1763700000032 } from './1763700000032-CardLimitsCountWhatIsTaken';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -68,4 +69,5 @@ export const MIGRATIONS = [
   LateClearingHolds1763700000029,
   BackupRecords1763700000030,
   RuntimeRole1763700000031,
+  CardLimitsCountWhatIsTaken1763700000032,
 ];

@@ -692,11 +692,12 @@ describe('ledger and accounts contracts', () => {
       await api().releaseHold({ hold_id: reversed, amount: null, reason: 'reversed' });
       const cleared = approvedId(await api().authoriseCard(c.auth(1000n, limits)));
       await api().clearCard(c.clearing(1200n, cleared));
-      // Today: 1500 active + 1000 cleared (the reversed 1000 and the declined 1 do not count).
-      await expect(api().authoriseCard(c.auth(501n, limits))).resolves.toMatchObject({
+      // Today: 1500 active + 1200 cleared (what the clearing took, above its hold of 1000; the reversed
+      // 1000 and the declined 1 do not count).
+      await expect(api().authoriseCard(c.auth(301n, limits))).resolves.toMatchObject({
         decline_reason: 'limit_exceeded',
       });
-      approvedId(await api().authoriseCard(c.auth(500n, limits)));
+      approvedId(await api().authoriseCard(c.auth(300n, limits)));
       await expect(api().authoriseCard(c.auth(1n, { ...limits, daily_limit: null }))).resolves.toMatchObject({
         approved: true,
       });
@@ -708,6 +709,27 @@ describe('ledger and accounts contracts', () => {
       // Another card on the same account has its own limits.
       const other = c.auth(3000n, { ...limits, card_id: randomUUID() });
       await expect(api().authoriseCard(other)).resolves.toMatchObject({ approved: true });
+    });
+
+    it('counts what the payments took against the limits: a partly reversed hold what it still holds, a clearing below its hold what it cleared', async () => {
+      const c = await card(100000);
+      const limits = { daily_limit: 10000n, monthly_limit: null };
+      // A hotel's pre-authorisation of 9900, of which 5900 is given back: 4000 still held.
+      const hotel = approvedId(await api().authoriseCard(c.auth(9900n, limits)));
+      await api().releaseHold({
+        hold_id: hotel,
+        amount: 5900n,
+        reason: 'reversed',
+        network_transaction_id: randomUUID(),
+      });
+      // A fuel pump's 3000, cleared at 2000.
+      const pump = approvedId(await api().authoriseCard(c.auth(3000n, limits)));
+      await api().clearCard(c.clearing(2000n, pump));
+      // 4000 + 2000 taken: 4000 more fits, 4001 does not.
+      await expect(api().authoriseCard(c.auth(4001n, limits))).resolves.toMatchObject({
+        decline_reason: 'limit_exceeded',
+      });
+      approvedId(await api().authoriseCard(c.auth(4000n, limits)));
     });
 
     it('never approves beyond the funds or the limits when authorisations race on one account', async () => {
