@@ -35,6 +35,7 @@ import { LateClearingHolds1763700000029 } from './1763700000029-LateClearingHold
 import { BackupRecords1763700000030 } from './1763700000030-BackupRecords';
 import { RuntimeRole1763700000031 } from './1763700000031-RuntimeRole';
 import { CardLimitsCountWhatIsTaken1763700000032 } from './1763700000032-CardLimitsCountWhatIsTaken';
+import { SupersededDocuments1763700000033 } from './1763700000033-SupersededDocuments';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -70,4 +71,5 @@ export const MIGRATIONS = [
   BackupRecords1763700000030,
   RuntimeRole1763700000031,
   CardLimitsCountWhatIsTaken1763700000032,
+  SupersededDocuments1763700000033,
 ];

@@ -17,7 +17,12 @@ import { MODULE_SCHEMAS } from '../migrations/1763700000000-Foundation';
 import { processes } from './support/processes';
 import { createTestEnv, PG_BASE, type TestEnv } from './support/test-env';
 
-const APPEND_ONLY = ['transactions.entries', 'transactions.postings', 'users.audit_log'];
+const APPEND_ONLY = [
+  'transactions.entries',
+  'transactions.postings',
+  'users.audit_log',
+  'users.superseded_documents',
+];
 const DENIED = '42501'; // insufficient_privilege
 
 describe('the runtime database login', () => {

@@ -1080,13 +1080,38 @@ export function staffScenarios(get: () => Running) {
       expect(refused.body.code).toBe('duplicate_document');
       // The holder's pending change holds another document: not flagged by the old one.
       expect(await detail(holder)).toMatchObject({ duplicate_document: false, duplicate_user_ids: [] });
-      // Once a re-verification is approved, its document is the verified one and the old one is released.
+      // Once a re-verification is approved, its document is the verified one; the old one is still the
+      // holder's (superseded), not free for anyone else: it is the one likely lost or stolen.
       await http()
         .post(`/admin/kyc/${holder.id}/approve`)
         .set(bearer(admin.token))
         .send(await asReviewed(http(), admin.token, holder.id))
         .expect(200);
-      expect((await detail(other)).duplicate_document).toBe(false);
+      expect(await detail(other)).toMatchObject({
+        duplicate_document: true,
+        duplicate_user_ids: [holder.id],
+        duplicates: [{ user_id: holder.id, document_type: 'passport', country: 'GB', status: 'superseded' }],
+      });
+      const stillRefused = await http()
+        .post(`/admin/kyc/${other.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, other.id))
+        .expect(409);
+      expect(stillRefused.body.code).toBe('duplicate_document');
+      // Only an admin's audited override approves it.
+      await http()
+        .post(`/admin/kyc/${other.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, other.id))
+        .send({ override_duplicate: true, override_reason: 'Test: the passport number was re-issued' })
+        .expect(200);
+      // One record of it (the apps may add such records, never change or remove them: database-roles).
+      const [{ n }] = (
+        await db.query(`SELECT count(*)::int AS n FROM users.superseded_documents WHERE user_id = $1`, [
+          holder.id,
+        ])
+      ).rows as { n: number }[];
+      expect(n).toBe(1);
     });
 
     it('answers 409 document_unreadable for a number on file that does not decrypt, logs it once without its ciphertext, and lets staff reject it', async () => {

@@ -166,9 +166,9 @@ export class DuplicateHolderDto {
   country: string;
   @ApiProperty({
     example: 'verified',
-    enum: ['pending', 'verified'],
+    enum: ['pending', 'verified', 'superseded'],
     description:
-      'verified: the document verified that user (their approved submission, or kept on file while they re-verify); pending: it is on their submission waiting for review',
+      'verified: the document verified that user (their approved submission, or kept on file while they re-verify); pending: it is on their submission waiting for review; superseded: it verified that user before an approved re-verification replaced it',
   })
   status: string;
 }

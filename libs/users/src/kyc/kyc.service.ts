@@ -109,8 +109,11 @@ export interface DuplicateHolder {
   user_id: string;
   document_type: DocumentType;
   country: string;
-  status: 'pending' | 'verified';
+  status: 'pending' | 'verified' | 'superseded';
 }
+
+/** Which holder of a document a user is listed as, when they hold it more than one way. */
+const HOLDER_RANK: Record<DuplicateHolder['status'], number> = { verified: 0, pending: 1, superseded: 2 };
 
 /** The staff view: the submission, and the other users holding the same document number. */
 const adminView = (k: KycEntity, duplicates: DuplicateHolder[]) => ({
@@ -235,7 +238,9 @@ export class KycService {
         .andWhere(
           `NOT EXISTS (SELECT 1 FROM users.kyc mine WHERE mine.user_id = :self
              AND ((mine.document_number_hash = k.document_number_hash AND mine.status = 'verified')
-                  OR mine.verified_document_hash = k.document_number_hash))`,
+                  OR mine.verified_document_hash = k.document_number_hash))
+           AND NOT EXISTS (SELECT 1 FROM users.superseded_documents old
+                            WHERE old.user_id = :self AND old.document_number_hash = k.document_number_hash)`,
         );
       // Oldest first: the review queue.
       const page = await keysetPage(
@@ -316,7 +321,10 @@ export class KycService {
                                 AND o.user_id <> v.user_id
        UNION ALL
        SELECT v.user_id, o.user_id, o.verified_document_type, o.verified_country, 'verified'
-         FROM v JOIN users.kyc o ON o.verified_document_hash = v.hash AND o.user_id <> v.user_id`,
+         FROM v JOIN users.kyc o ON o.verified_document_hash = v.hash AND o.user_id <> v.user_id
+       UNION ALL
+       SELECT v.user_id, o.user_id, o.document_type, o.country, 'superseded'
+         FROM v JOIN users.superseded_documents o ON o.document_number_hash = v.hash AND o.user_id <> v.user_id`,
       [hashed.map((k) => k.user_id), hashed.map((k) => k.document_number_hash)],
     )) as (DuplicateHolder & { of: string })[];
     const byRow = new Map<string, Map<string, DuplicateHolder>>();
@@ -324,7 +332,9 @@ export class KycService {
       if (!shownTo(viewer, holder)) continue;
       const holders = byRow.get(of) ?? new Map<string, DuplicateHolder>();
       byRow.set(of, holders);
-      if (holders.get(holder.user_id)?.status !== 'verified') holders.set(holder.user_id, holder);
+      const known = holders.get(holder.user_id);
+      if (!known || HOLDER_RANK[holder.status] < HOLDER_RANK[known.status])
+        holders.set(holder.user_id, holder);
     }
     return new Map(
       [...byRow].map(([of, holders]) => [
@@ -393,7 +403,15 @@ export class KycService {
         if (duplicates.length) await this.assertOverride(m, reviewer, decision.override);
         kyc.status = 'verified';
         kyc.verified_at = kyc.reviewed_at;
-        // This submission's document is the verified one now; the one kept on file is superseded.
+        // This submission's document is the verified one now; the one kept on file is superseded, and kept
+        // as such: it verified this customer, and anyone else who submits it is a duplicate.
+        if (kyc.verified_document_hash && kyc.verified_document_type && kyc.verified_country) {
+          await m.query(
+            `INSERT INTO users.superseded_documents (user_id, document_number_hash, document_type, country)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+            [kyc.user_id, kyc.verified_document_hash, kyc.verified_document_type, kyc.verified_country],
+          );
+        }
         kyc.verified_document_type = null;
         kyc.verified_country = null;
         kyc.verified_document_hash = null;
@@ -480,7 +498,7 @@ function assertNotOwn(staff: Caller, userId: string): void {
  * then, makes it a duplicate).
  */
 const shownTo = (staff: Caller, holder: DuplicateHolder) =>
-  holder.user_id !== staff.user_id || holder.status === 'verified';
+  holder.user_id !== staff.user_id || holder.status !== 'pending';
 
 /**
  * A submission of a document verified as the staff member's is theirs too: its duplicates name them, and
