@@ -343,6 +343,34 @@ export function paymentsScenarios(get: () => Running) {
         expect(list.body.data.map((s: { id: string }) => s.id)).toContain(created.body.id);
       });
 
+      it("pays with the payee's own reference when the order gives none", async () => {
+        const landlord = await payee(alice, {
+          name: 'Landlord',
+          sort_code: EXTERNAL_SORT_CODE,
+          account_number: externalNumber(7654321),
+          reference: 'FLAT 9 RENT',
+        });
+        const base = { from_account_id: a.id, payee_id: landlord.id, amount: 100, currency: 'GBP' };
+        const scheduled = await post(alice, '/scheduled-payments', {
+          ...base,
+          pay_on: plusDays(today(), 30),
+        }).expect(201);
+        expect(scheduled.body.reference).toBe('FLAT 9 RENT');
+        const order = await post(alice, '/standing-orders', {
+          ...base,
+          frequency: 'monthly',
+          start_date: plusDays(today(), 30),
+          reference: 'OWN REF',
+        }).expect(201);
+        expect(order.body.reference).toBe('OWN REF');
+        for (const path of [
+          `/scheduled-payments/${scheduled.body.id}`,
+          `/standing-orders/${order.body.id}`,
+        ]) {
+          await http().post(`${path}/cancel`).set(bearer(alice.token)).expect(200);
+        }
+      });
+
       it('refuses bad orders with the field named and nothing created', async () => {
         const base = {
           from_account_id: a.id,
@@ -362,6 +390,8 @@ export function paymentsScenarios(get: () => Running) {
           [{ from_account_id: b.id }, 404, 'from_account_id'],
           [{ payee_id: randomUUID() }, 404, 'payee_id'],
           [{ reference: 'x'.repeat(19) }, 400, 'reference'],
+          // None given, and the payee has none of its own to use.
+          [{ reference: undefined }, 400, 'reference'],
         ];
         const count = async () =>
           (

@@ -18,6 +18,10 @@ import type { OrderBodyDto } from './order.dto';
 const invalid = (field: string, message: string) =>
   AppError.badRequest('validation_failed', `Invalid request: ${field}`, [{ field, message }]);
 
+/** The reference an order pays with: its own, else its payee's (check() refuses an order with neither). */
+export const orderReference = (body: { reference?: string }, payee: { reference: string | null }): string =>
+  body.reference ?? payee.reference!;
+
 /** The request fingerprint's name per kind of order (stored with each Idempotency-Key: do not change). */
 const FINGERPRINT: Record<PaymentSource, string> = {
   standing_order: 'standing-order',
@@ -85,6 +89,9 @@ export class OrderChecks {
   private async check(ownerId: string, body: OrderBodyDto): Promise<PayeeRow> {
     assertAmountWithin(body.amount, this.config.maxAmount);
     const payee = await this.payees.own(ownerId, body.payee_id, 'payee_id');
+    if (body.reference === undefined && payee.reference === null) {
+      throw invalid('reference', 'reference is required: this payee has no reference of its own to use');
+    }
     const ids = payee.account_id ? [body.from_account_id, payee.account_id] : [body.from_account_id];
     const states = await this.ledger.getStates(ids);
     const from = states.find((s) => s.account_id === body.from_account_id);

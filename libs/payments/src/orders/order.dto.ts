@@ -28,13 +28,15 @@ export class OrderBodyDto {
   @IsCurrency()
   currency: Currency;
 
-  @ApiProperty({
+  @ApiPropertyOptional({
     maxLength: 18,
     example: 'RENT',
-    description: 'Shown to the payee (1 to 18 characters, as payment schemes carry); plain text',
+    description:
+      "Shown to the payee (1 to 18 characters, as payment schemes carry); plain text. Default: the payee's reference (400 naming reference when the payee has none)",
   })
+  @Optional()
   @IsPlainText(1, 18)
-  reference: string;
+  reference?: string;
 }
 
 export class CreateScheduledPaymentDto extends OrderBodyDto {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { SweepProcessor } from '../run/sweep.processor';
 import { paymentDay, startOfDay } from '../schedule/calendar';
-import { OrderChecks } from './order-checks';
+import { OrderChecks, orderReference } from './order-checks';
 import type { CreateScheduledPaymentDto, ScheduledPaymentDto, ScheduledPaymentsQuery } from './order.dto';
 import { SCHEDULED_PAYMENT_SELECT, scheduledPaymentView, type ScheduledPaymentRow } from './views';
 
@@ -45,7 +45,7 @@ export class ScheduledPaymentsService {
             payee.id,
             body.amount,
             body.currency,
-            body.reference,
+            orderReference(body, payee),
             body.pay_on,
           ],
         );
@@ -61,7 +61,7 @@ export class ScheduledPaymentsService {
             payee.id,
             body.amount,
             body.currency,
-            body.reference,
+            orderReference(body, payee),
             body.pay_on,
             payOn,
             startOfDay(payOn, this.config.bankTimeZone),

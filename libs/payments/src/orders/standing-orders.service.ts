@@ -13,7 +13,7 @@ import { completeIfDone, skipOpenPayments } from '../run/order-state';
 import { PAYMENT_COLUMNS, type PaymentRow } from '../run/payment-rows';
 import { SweepProcessor } from '../run/sweep.processor';
 import { occurrence, paymentDay, withinOrder, type Frequency } from '../schedule/calendar';
-import { OrderChecks } from './order-checks';
+import { OrderChecks, orderReference } from './order-checks';
 import type { CreateStandingOrderDto, StandingOrderDto, UpdateStandingOrderDto } from './order.dto';
 import { paymentView, STANDING_ORDER_SELECT, standingOrderView, type StandingOrderRow } from './views';
 
@@ -62,7 +62,7 @@ export class StandingOrdersService {
             payee.id,
             body.amount,
             body.currency,
-            body.reference,
+            orderReference(body, payee),
             body.frequency,
             body.start_date,
             body.end_date ?? null,
