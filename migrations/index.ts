@@ -36,6 +36,7 @@ import { BackupRecords1763700000030 } from './1763700000030-BackupRecords';
 import { RuntimeRole1763700000031 } from './1763700000031-RuntimeRole';
 import { CardLimitsCountWhatIsTaken1763700000032 } from './1763700000032-CardLimitsCountWhatIsTaken';
 import { SupersededDocuments1763700000033 } from './1763700000033-SupersededDocuments';
+import { PaymentClaims1763700000034 } from './1763700000034-PaymentClaims';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -72,4 +73,5 @@ export const MIGRATIONS = [
   RuntimeRole1763700000031,
   CardLimitsCountWhatIsTaken1763700000032,
   SupersededDocuments1763700000033,
+  PaymentClaims1763700000034,
 ];

@@ -249,7 +249,7 @@ export class SweepCountsDto {
     type: 'integer',
     example: 0,
     description:
-      'Not made: its call failed in an outage and its standing order was cancelled before the next try (voided at the ledger)',
+      'Not made: its order was cancelled (or its payee deleted) while it was being tried, or after its call failed in an outage (voided at the ledger)',
   })
   skipped: number;
   @ApiProperty({ type: 'integer', example: 0, description: 'Left for the next sweep after an outage' })

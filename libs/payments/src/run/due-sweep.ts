@@ -43,8 +43,9 @@ export interface SweepCounts {
   retrying: number;
   failed: number;
   /**
-   * Payments whose call failed (an outage) and whose standing order was cancelled before the next try:
-   * voided at the ledger, not made. One the ledger had posted after all is counted as paid.
+   * Payments not made because their order was cancelled (or payee deleted) while they were being tried:
+   * one refused meanwhile, or one whose call failed in an outage (voided at the ledger; one the ledger had
+   * posted after all is counted as paid).
    */
   skipped: number;
   /** Payments left for the next sweep after an outage (the ledger or the database did not answer). */
@@ -273,14 +274,16 @@ export class DueSweep implements BeforeApplicationShutdown {
                                AND e.status IN ('pending', 'processing', 'retrying'))
           ORDER BY p.pay_on, p.due_date, p.id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
        UPDATE payments.payments p
-          SET status = 'processing', late = p.late OR (p.status = 'pending' AND p.pay_on < $2), updated_at = now()
+          SET status = 'processing', late = p.late OR (p.status = 'pending' AND p.pay_on < $2), claim_id = $3,
+              updated_at = now()
          FROM due, payments.payees y
         WHERE p.id = due.id AND y.id = p.payee_id
        RETURNING ${PAYMENT_COLUMNS}, y.name AS payee_name, y.type AS payee_type, y.account_id AS payee_account_id,
                  y.sort_code AS payee_sort_code, y.account_number AS payee_account_number,
                  (p.source = 'standing_order' AND EXISTS (SELECT 1 FROM payments.standing_orders o
-                                                           WHERE o.id = p.order_id AND o.status = 'cancelled')) AS stopped`,
-      [now, today],
+                                                           WHERE o.id = p.order_id AND o.status = 'cancelled')) AS stopped,
+                 p.claim_id`,
+      [now, today, randomUUID()],
     )) as [ClaimedPayment[], number];
     return rows;
   }
@@ -306,7 +309,14 @@ export class DueSweep implements BeforeApplicationShutdown {
           else voided.push(p);
           return;
         }
-        const d = this.decide(p, await this.ledger.pay(this.posting(p)), now);
+        let d = this.decide(p, await this.ledger.pay(this.posting(p)), now);
+        if (d.kind === 'failed') {
+          // A failure is for good, so the key is spent first: a posting of this payment still on its way
+          // (another claim's call, from a sweep that outlived its lock, that the ledger runs late) cannot
+          // move the money once the date is recorded failed; one that already did makes it paid.
+          const v = await this.ledger.voidPayment({ key: ledgerKey(p), owner_id: p.owner_id });
+          if (v.outcome === 'posted') d = { kind: 'paid', transactionId: v.transaction_id };
+        }
         if (d.kind === 'paid') paid.push({ p, transactionId: d.transactionId });
         else others.push({ p, d });
       } catch (err) {
@@ -314,20 +324,23 @@ export class DueSweep implements BeforeApplicationShutdown {
         this.logger.warn({ err, payment_id: p.id }, 'payment not made: left for the next sweep');
       }
     });
-    if (await this.recorded(paid, now)) counts.paid += paid.length;
+    const together = await this.recorded(paid, now);
+    if (together !== null) counts.paid += together;
     else {
       // One bad row, or a deadlock, must not hold up the round's other payments: each is recorded alone.
       await eachLimited(paid, CONCURRENCY, async (x) => {
-        counts[(await this.recorded([x], now)) ? 'paid' : 'errors']++;
+        const alone = await this.recorded([x], now);
+        if (alone === null) counts.errors++;
+        else counts.paid += alone;
       });
     }
     if (voided.length > 0) counts.skipped += await this.recordVoided(voided);
     await eachLimited(others, CONCURRENCY, async ({ p, d }) => {
       try {
-        await this.dataSource.transaction((m) => this.record(m, p, d, now));
-        const outcome = d.kind === 'retry' ? 'retrying' : 'failed';
+        const outcome = await this.dataSource.transaction((m) => this.record(m, p, d, now));
+        if (outcome === null) return;
         counts[outcome]++;
-        this.counted(p, outcome);
+        if (outcome !== 'skipped') this.counted(p, outcome);
       } catch (err) {
         counts.errors++;
         this.logger.warn({ err, payment_id: p.id }, 'payment attempt not recorded: left for the next sweep');
@@ -338,9 +351,10 @@ export class DueSweep implements BeforeApplicationShutdown {
   /** Marks voided payments skipped (those still `processing`); how many. Logged, as each was due once. */
   private async recordVoided(voided: ClaimedPayment[]): Promise<number> {
     const [rows] = (await this.dataSource.query(
-      `UPDATE payments.payments SET status = 'skipped', updated_at = now()
-        WHERE id = ANY($1::uuid[]) AND status = 'processing' RETURNING id`,
-      [voided.map((p) => p.id)],
+      `UPDATE payments.payments p SET status = 'skipped', updated_at = now()
+         FROM unnest($1::uuid[], $2::uuid[]) AS t(id, claim)
+        WHERE p.id = t.id AND p.status = 'processing' AND p.claim_id = t.claim RETURNING p.id`,
+      [voided.map((p) => p.id), voided.map((p) => p.claim_id)],
     )) as [{ id: string }[], number];
     for (const { id } of rows) {
       const p = voided.find((v) => v.id === id)!;
@@ -352,19 +366,22 @@ export class DueSweep implements BeforeApplicationShutdown {
     return rows.length;
   }
 
-  /** Records `paid` in one transaction; false (logged) when it did not commit: they stay `processing`. */
-  private async recorded(paid: Paid[], now: Date): Promise<boolean> {
-    if (paid.length === 0) return true;
+  /**
+   * Records `paid` in one transaction: how many it recorded (those still under this sweep's claim); null
+   * (logged) when it did not commit: they stay `processing`.
+   */
+  private async recorded(paid: Paid[], now: Date): Promise<number | null> {
+    if (paid.length === 0) return 0;
     try {
-      await this.dataSource.transaction((m) => this.recordPaid(m, paid, now));
-      for (const { p } of paid) this.counted(p, 'paid');
-      return true;
+      const settled = await this.dataSource.transaction((m) => this.recordPaid(m, paid, now));
+      for (const { p } of settled) this.counted(p, 'paid');
+      return settled.length;
     } catch (err) {
       this.logger.warn(
         { err, payments: paid.length },
         'payments made but not recorded: left for the next sweep',
       );
-      return false;
+      return null;
     }
   }
 
@@ -395,7 +412,7 @@ export class DueSweep implements BeforeApplicationShutdown {
    * `processing` are recorded (see record). A round holds at most one payment per order (claim), so an
    * order's counters move by one.
    */
-  private async recordPaid(m: EntityManager, paid: Paid[], now: Date): Promise<void> {
+  private async recordPaid(m: EntityManager, paid: Paid[], now: Date): Promise<Paid[]> {
     const byId = new Map(paid.map((x) => [x.p.id, x]));
     await lockOrders(
       m,
@@ -404,12 +421,17 @@ export class DueSweep implements BeforeApplicationShutdown {
     const [rows] = (await m.query(
       `UPDATE payments.payments p SET status = 'paid', attempts = p.attempts + 1, transaction_id = t.tx,
               failure_reason = NULL, settled_at = $3, updated_at = now()
-         FROM unnest($1::uuid[], $2::uuid[]) AS t(id, tx)
-        WHERE p.id = t.id AND p.status = 'processing' RETURNING p.id`,
-      [[...byId.keys()], [...byId.values()].map((x) => x.transactionId), now],
+         FROM unnest($1::uuid[], $2::uuid[], $4::uuid[]) AS t(id, tx, claim)
+        WHERE p.id = t.id AND p.status = 'processing' AND p.claim_id = t.claim RETURNING p.id`,
+      [
+        [...byId.keys()],
+        [...byId.values()].map((x) => x.transactionId),
+        now,
+        [...byId.values()].map((x) => x.p.claim_id),
+      ],
     )) as [{ id: string }[], number];
     const settled = rows.map((r) => byId.get(r.id)!);
-    if (settled.length === 0) return;
+    if (settled.length === 0) return settled;
     const standing = settled.filter((x) => x.p.source === 'standing_order').map((x) => x.p.order_id);
     const scheduled = settled.filter((x) => x.p.source === 'scheduled_payment').map((x) => x.p.order_id);
     if (standing.length > 0) {
@@ -455,27 +477,30 @@ export class DueSweep implements BeforeApplicationShutdown {
       }
     }
     await this.outbox.addMany(m, 'payments', events, { notify: false });
+    return settled;
   }
 
   /**
    * Records an attempt that did not pay, in one transaction with its order's change and its event. Only a
-   * payment still `processing` is recorded: a second recording of the same attempt (two sweeps cannot run
-   * at once, but a slow one may outlive its lock's connection) changes nothing.
+   * payment still `processing` under this sweep's claim is recorded: two sweeps cannot run at once, but a
+   * slow one may outlive its lock's connection while another claims its payments again, and only the
+   * later claim's outcome stands (its posting replays the earlier one's, or is decided anew). Answers
+   * what it recorded; null: nothing (another claim's, or already recorded).
    */
   private async record(
     m: EntityManager,
     p: ClaimedPayment,
     d: Exclude<Decision, { kind: 'paid' }>,
     now: Date,
-  ): Promise<void> {
+  ): Promise<'retrying' | 'failed' | 'skipped' | null> {
     if (d.kind === 'retry') {
       if (!(await this.stillStands(m, p))) {
         // Its order was cancelled, or its payee deleted, while this attempt was being made: they skipped
         // the order's other payments, and this one must not be paid by a later retry either.
         const [skipped] = (await m.query(
           `UPDATE payments.payments SET status = 'skipped', attempts = attempts + 1, failure_reason = $2,
-                  updated_at = now() WHERE id = $1 AND status = 'processing' RETURNING id`,
-          [p.id, d.reason],
+                  updated_at = now() WHERE id = $1 AND status = 'processing' AND claim_id = $3 RETURNING id`,
+          [p.id, d.reason, p.claim_id],
         )) as [unknown[], number];
         if (skipped.length && p.source === 'scheduled_payment') {
           await m.query(
@@ -484,23 +509,23 @@ export class DueSweep implements BeforeApplicationShutdown {
             [p.order_id],
           );
         }
-        return;
+        return skipped.length ? 'skipped' : null;
       }
-      await m.query(
+      const [, retrying] = (await m.query(
         `UPDATE payments.payments SET status = 'retrying', attempts = attempts + 1, failure_reason = $2,
-                next_attempt_at = $3, updated_at = now() WHERE id = $1 AND status = 'processing'`,
-        [p.id, d.reason, d.at],
-      );
-      return;
+                next_attempt_at = $3, updated_at = now() WHERE id = $1 AND status = 'processing' AND claim_id = $4`,
+        [p.id, d.reason, d.at, p.claim_id],
+      )) as [unknown, number];
+      return retrying > 0 ? 'retrying' : null;
     }
     await lockOrders(m, [p]);
     const [settled] = (await m.query(
       `UPDATE payments.payments SET status = 'failed', attempts = attempts + 1, transaction_id = NULL,
               failure_reason = $2, settled_at = $3, updated_at = now()
-        WHERE id = $1 AND status = 'processing' RETURNING attempts`,
-      [p.id, d.reason, now],
+        WHERE id = $1 AND status = 'processing' AND claim_id = $4 RETURNING attempts`,
+      [p.id, d.reason, now, p.claim_id],
     )) as [{ attempts: number }[], number];
-    if (!settled?.length) return;
+    if (!settled?.length) return null;
     const orderStatus = await this.orderFailed(m, p, d.stopsOrder, d.reason);
     await this.outbox.add(
       m,
@@ -509,6 +534,7 @@ export class DueSweep implements BeforeApplicationShutdown {
       { ...eventOf(p), reason: d.reason, attempts: settled[0].attempts, order_status: orderStatus },
       { notify: false },
     );
+    return 'failed';
   }
 
   /**

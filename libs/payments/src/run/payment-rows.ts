@@ -40,6 +40,11 @@ export interface ClaimedPayment extends PaymentRow {
    * cancel): a claim of it now is after a failed call, and the payment must be voided, not made.
    */
   stopped: boolean;
+  /**
+   * This claim's id: only the sweep that claimed the payment last records its outcome (a sweep that
+   * outlived its lock, whose payments another sweep claimed again, records nothing).
+   */
+  claim_id: string;
 }
 
 /** Columns of payments.payments as `p`, dates as text. */

@@ -1,9 +1,13 @@
 /**
- * A standing order cancelled while its payment's call had failed (an outage of the ledger, or a reply
- * lost after the posting): the customer was told no further payment goes, so the next sweep must not make
- * it. It voids the payment at the ledger instead of posting it: `skipped` with no money moved when the
- * failed call had not posted, `paid` with the one entry when it had. Deleting the payee cancels the same
- * way. Real ledger, real Postgres; the ledger as the payments module sees it fails on command.
+ * The due sweep's faults, against the real ledger and Postgres (the ledger as the payments module sees
+ * it fails or waits on command):
+ * - a standing order cancelled while its payment's call had failed (an outage of the ledger, or a reply
+ *   lost after the posting): the customer was told no further payment goes, so the next sweep must not
+ *   make it. It voids the payment at the ledger instead of posting it: `skipped` with no money moved when
+ *   the failed call had not posted, `paid` with the one entry when it had. Deleting the payee cancels the
+ *   same way;
+ * - a sweep that outlives its lock (its lock connection died) while another claims its payments again:
+ *   only the later claim records, so a refusal the first got cannot be recorded over the second's posting.
  */
 import { Global, Module, type INestApplicationContext } from '@nestjs/common';
 import { AccountsModule } from '@protobank/accounts';
@@ -43,13 +47,15 @@ class VerifiedUsersModule {}
 
 class LedgerDown extends Error {}
 
-describe('a standing order cancelled after its payment failed in an outage', () => {
+describe('the due sweep when the ledger fails or a sweep loses its lock', () => {
   let t: TestEnv;
   let db: Client;
   let app: INestApplicationContext;
   /** up: the real ledger; down: the call fails before reaching it; lost-reply: it posts, then the call fails. */
   let mode: 'up' | 'down' | 'lost-reply' = 'up';
   const calls: PaymentPosting[] = [];
+  /** When set, the next ledger call goes through this instead (it may wait, call the real one, or not). */
+  let intercept: ((payment: PaymentPosting, real: LedgerAccountsService) => Promise<unknown>) | null = null;
 
   const failingLedger = (real: LedgerAccountsService): TransactionsApi =>
     new Proxy(real, {
@@ -57,6 +63,9 @@ describe('a standing order cancelled after its payment failed in an outage', () 
         if (prop === 'pay') {
           return async (payment: PaymentPosting) => {
             calls.push(payment);
+            const once = intercept;
+            intercept = null;
+            if (once) return once(payment, target);
             if (mode === 'down') throw new LedgerDown('ledger unreachable');
             const result = await target.pay(payment);
             if (mode === 'lost-reply') throw new LedgerDown('reply lost after posting');
@@ -69,13 +78,20 @@ describe('a standing order cancelled after its payment failed in an outage', () 
     }) as TransactionsApi;
 
   beforeAll(async () => {
-    t = await createTestEnv('pay_cancel_outage');
+    t = await createTestEnv('sweep_faults');
     await processes.runOnce('migrate', t.env, { logFile: join(t.logDir, 'migrate.log') });
     db = await t.db();
     app = await createContext({
       service: 'monolith',
       transport: 'local',
-      env: { ...t.env, BANK_TIME_ZONE: 'Europe/London', BANK_HOLIDAYS: '', BANK_WEEKEND: 'saturday,sunday' },
+      env: {
+        ...t.env,
+        BANK_TIME_ZONE: 'Europe/London',
+        BANK_HOLIDAYS: '',
+        BANK_WEEKEND: 'saturday,sunday',
+        // A refusal for funds fails the date at once (no retries), as a last attempt does.
+        PAYMENT_RETRY_ATTEMPTS: '0',
+      },
       modules: [VerifiedUsersModule, AccountsModule, TransactionsModule, PaymentsModule],
       overrides: [
         { provide: PAYMENTS_CLOCK, useValue: { now: () => NOW } },
@@ -228,6 +244,64 @@ describe('a standing order cancelled after its payment failed in an outage', () 
     expect((await payment(orderId)).map((p) => [p.status, p.key_outcome, p.entries])).toEqual([
       ['paid', 'posted', 1],
     ]);
+    expect(await balances(payer.id, landlord.id)).toEqual([7_500n, 2_500n]);
+  });
+
+  it('lets only the latest claim record: a sweep that outlived its lock records nothing over the one that took over', async () => {
+    const { payer, landlord, orderId } = await orderDueToday();
+    const signal = () => {
+      let open!: () => void;
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      return { open, opened };
+    };
+    // Sweep A's call reaches the ledger late, and is refused (the account was short at that moment).
+    const aCalled = signal();
+    const aAnswers = signal();
+    intercept = async () => {
+      aCalled.open();
+      await aAnswers.opened;
+      return { outcome: 'refused', reason: 'insufficient_funds' };
+    };
+    const sweepA = sweep();
+    await aCalled.opened;
+    // A's lock connection dies (an idle timeout, a dropped NAT entry): A runs on, the lock is free.
+    const { rowCount } = await db.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE application_name = 'protobank session lock' AND datname = current_database()`,
+    );
+    expect(rowCount).toBe(1);
+    // Sweep B takes the lock, claims the payment again and posts it; it records only after A has.
+    const bPosted = signal();
+    const bRecords = signal();
+    intercept = async (payment, real) => {
+      const result = await real.pay(payment);
+      bPosted.open();
+      await bRecords.opened;
+      return result;
+    };
+    const sweepB = sweep();
+    await bPosted.opened;
+    // A's refusal would fail the date (no retries here) and tell the customer so, though B's posting took
+    // the money: A no longer holds the claim, and a failure is recorded only once its key is spent at the
+    // ledger, which finds B's posting there.
+    aAnswers.open();
+    const a = await sweepA;
+    expect((await payment(orderId)).map((p) => p.status)).not.toContain('failed');
+    bRecords.open();
+    const b = await sweepB;
+    expect({ paid: a.paid + b.paid, failed: a.failed + b.failed, errors: a.errors + b.errors }).toEqual({
+      paid: 1,
+      failed: 0,
+      errors: 0,
+    });
+    const [row] = await payment(orderId);
+    expect(row).toMatchObject({ status: 'paid', key_outcome: 'posted', entries: 1, executed: 1 });
+    expect(row.transaction_id).toBe(row.key_entry);
+    const { rows: failedEvents } = await db.query(
+      `SELECT 1 FROM payments.outbox WHERE name = 'payment.failed' AND payload ->> 'order_id' = $1`,
+      [orderId],
+    );
+    expect(failedEvents).toEqual([]);
     expect(await balances(payer.id, landlord.id)).toEqual([7_500n, 2_500n]);
   });
 });
