@@ -41,6 +41,7 @@ import type { Frequency } from '../libs/payments/src/schedule/calendar';
 import { LedgerVerifyService } from '../libs/transactions/src/admin/ledger-verify.service';
 import { LedgerAccountsService } from '../libs/transactions/src/ledger/ledger-accounts.service';
 import { createContext } from './support/contexts';
+import { depositFromCash } from './support/ledger-fixtures';
 import { processes } from './support/processes';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env';
 
@@ -602,16 +603,7 @@ describe('payments across sixteen months, with crashes between posting and recor
   const ledger = () => app.get<TransactionsApi>(TRANSACTIONS_API);
 
   /** A deposit from the bank's cash, straight through post_entry (as a staff deposit posts it). */
-  const fund = async (accountId: string, amount: number) => {
-    const { rows } = await db.query(
-      `SELECT p.outcome FROM transactions.ledger_accounts c,
-              transactions.post_entry(gen_random_uuid(), 'deposit', c.id, $1, $2, 'GBP', NULL, NULL, NULL, NULL,
-                                      NULL, NULL, NULL, false, NULL, NULL, NULL, NULL) p
-        WHERE c.system_code = 'cash' AND c.currency = 'GBP' AND c.shard = 0`,
-      [accountId, amount],
-    );
-    expect(rows).toEqual([{ outcome: 'posted' }]);
-  };
+  const fund = (accountId: string, amount: number) => depositFromCash(db, accountId, amount);
 
   const payeeFor = async (payer: Customer, target: Target): Promise<string> => {
     const id = `${payer}>${target}`;

@@ -31,6 +31,7 @@ import { DueSweep } from '../libs/payments/src/run/due-sweep';
 import { SweepProcessor } from '../libs/payments/src/run/sweep.processor';
 import { LedgerAccountsService } from '../libs/transactions/src/ledger/ledger-accounts.service';
 import { createContext } from './support/contexts';
+import { depositFromCash } from './support/ledger-fixtures';
 import { processes } from './support/processes';
 import { createTestEnv, type TestEnv } from './support/test-env';
 
@@ -119,16 +120,7 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
       [id, owner, sortCode, number],
     );
     await ledger().openAccount({ account_id: id, owner_id: owner, currency: 'GBP' });
-    if (funds) {
-      const { rows } = await db.query(
-        `SELECT p.outcome FROM transactions.ledger_accounts c,
-                transactions.post_entry(gen_random_uuid(), 'deposit', c.id, $1, $2, 'GBP', NULL, NULL, NULL, NULL,
-                                        NULL, NULL, NULL, false, NULL, NULL, NULL, NULL) p
-          WHERE c.system_code = 'cash' AND c.currency = 'GBP' AND c.shard = 0`,
-        [id, funds],
-      );
-      expect(rows).toEqual([{ outcome: 'posted' }]);
-    }
+    if (funds) await depositFromCash(db, id, funds);
     return { owner, id, sortCode, number };
   };
 

@@ -7,6 +7,7 @@
  * concurrency, and never spent twice. Also: expired Idempotency-Keys are pruned, unexpired ones and
  * payments' kept.
  */
+import { depositFromCash } from '../support/ledger-fixtures';
 import type { INestApplicationContext } from '@nestjs/common';
 import { AccountsModule } from '@protobank/accounts';
 import {
@@ -191,16 +192,8 @@ describe('ledger and accounts contracts', () => {
   });
 
   /** A deposit from the bank's cash, straight through post_entry (as a staff deposit posts it). */
-  const fund = async (accountId: string, amount: number, currency: Currency = 'GBP') => {
-    const { rows } = await db.query(
-      `SELECT p.outcome FROM transactions.ledger_accounts c,
-              transactions.post_entry(gen_random_uuid(), 'deposit', c.id, $1, $2, $3, NULL, NULL, NULL, NULL,
-                                      NULL, NULL, NULL, false, NULL, NULL, NULL, NULL) p
-        WHERE c.system_code = 'cash' AND c.currency = $3 AND c.shard = 0`,
-      [accountId, amount, currency],
-    );
-    expect(rows).toEqual([{ outcome: 'posted' }]);
-  };
+  const fund = (accountId: string, amount: number, currency: Currency = 'GBP') =>
+    depositFromCash(db, accountId, amount, currency);
 
   describe.each(['local', 'rabbitmq'])('transactions API pay bound %s', (binding) => {
     const api = () => ledger[binding];
