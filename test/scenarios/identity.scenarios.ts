@@ -6,7 +6,7 @@
  */
 import { CONFIG_SCHEMA } from '@protobank/platform';
 import { accountNumberFor, isValidAccountNumber } from '@protobank/contracts';
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { asReviewed, bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
@@ -435,6 +435,52 @@ export function identityScenarios(get: () => Running) {
           amount: 1,
           currency: 'GBP',
         }).expect(201);
+      });
+
+      it('counts a refusal once, however often it is retried, and replays a transfer by number past the block', async () => {
+        const retrier = await verifiedCustomer(get(), admin, 'retrier');
+        const payee = await verifiedCustomer(get(), admin, 'retried');
+        const from = await openAccount(get(), retrier);
+        const euros = await openAccount(get(), payee, 'EUR');
+        const target = await openAccount(get(), payee);
+        await deposit(get(), admin, from, 100);
+        // A transfer by number that went through, whose answer the client will ask for again.
+        const paid = {
+          from_account_id: from.id,
+          to_account_number: target.account_number,
+          amount: 1,
+          currency: 'GBP',
+        };
+        const paidKey = randomUUID();
+        const first = await transfer(get(), retrier, paid, paidKey).expect(201);
+        // One refusal for the destination (another currency), retried under its key more times than the limit:
+        // counted once, so transfers by number still go.
+        const refusedKey = randomUUID();
+        const refused = { from_account_id: from.id, to_account_id: euros.id, amount: 1, currency: 'GBP' };
+        for (let i = 0; i <= limit + 1; i++) {
+          const res = await transfer(get(), retrier, refused, refusedKey);
+          expect([res.status, res.body.code]).toEqual([422, 'currency_mismatch']);
+        }
+        await transfer(get(), retrier, { ...paid }, randomUUID()).expect(201);
+        // Now past the limit with distinct misses: a new transfer by number is blocked...
+        for (const n of await missing(limit)) {
+          await transfer(get(), retrier, { ...paid, to_account_number: n });
+        }
+        const blocked = await transfer(get(), retrier, { ...paid }, randomUUID());
+        expect([blocked.status, blocked.body.code]).toEqual([429, 'rate_limited']);
+        // ...but the retry of the one that went through replays it (not 429: the client would pay again).
+        const again = await transfer(get(), retrier, paid, paidKey).expect(201);
+        expect(again.headers['idempotent-replayed']).toBe('true');
+        expect(again.body).toEqual(first.body);
+        // Another body under that key is still refused, and probes nothing.
+        const other = await transfer(
+          get(),
+          retrier,
+          { ...paid, to_account_number: (await missing(1))[0] },
+          paidKey,
+        );
+        expect(other.status).toBe(429);
+        expect(await balanceOf(get(), retrier, from)).toBe(98);
       });
 
       it('counts internal payees for missing numbers with transfers, and needs a verified identity to save one', async () => {

@@ -555,12 +555,9 @@ export function ledgerScenarios(get: () => Running) {
       const x = await openAccount(get(), c);
       const y = await openAccount(get(), d);
       await deposit(get(), admin, x, 1000);
-      const t = await transfer(get(), c, {
-        from_account_id: x.id,
-        to_account_id: y.id,
-        amount: 600,
-        currency: 'GBP',
-      }).expect(201);
+      const tBody = { from_account_id: x.id, to_account_id: y.id, amount: 600, currency: 'GBP' };
+      const tKey = randomUUID();
+      const t = await transfer(get(), c, tBody, tKey).expect(201);
       await http()
         .post(`/admin/accounts/${y.id}/freeze`)
         .set(bearer(admin.token))
@@ -598,6 +595,10 @@ export function ledgerScenarios(get: () => Running) {
       expect(await balanceOf(get(), d, y)).toBe(0);
       const original = await http().get(`/transactions/${t.body.id}`).set(bearer(c.token)).expect(200);
       expect(original.body).toMatchObject({ status: 'reversed', reversed_by_id: rev.body.id });
+      // The transfer's retry answers what the entry is now, as reading it does: reversed.
+      const retried = await transfer(get(), c, tBody, tKey).expect(201);
+      expect(retried.headers['idempotent-replayed']).toBe('true');
+      expect(retried.body).toEqual(original.body);
       const twice = await http()
         .post(path)
         .set(bearer(admin.token))

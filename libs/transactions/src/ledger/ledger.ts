@@ -245,7 +245,10 @@ export class Ledger {
       return {
         entryId: result.entry_id!,
         replayed: result.replayed,
-        createdAt: result.created_at ? new Date(result.created_at) : undefined,
+        // A replay is answered from the stored entry (postedView reads it back): the request repeated may
+        // differ from the one that posted it where the key allows (a cash shard picked at random), and
+        // the entry may have been reversed since.
+        createdAt: result.created_at && !result.replayed ? new Date(result.created_at) : undefined,
       };
     }
     if (outcome === 'own_account' && !result.replayed && req.notOwner) {

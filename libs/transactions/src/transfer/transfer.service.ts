@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { ACCOUNTS_API, isValidAccountNumber, type AccountsApi } from '@protobank/contracts';
 import {
   AppError,
   AppConfig,
   DestinationMisses,
+  REPLAYED_HEADER,
   assertAmountWithin,
   requestFingerprint,
   type Caller,
@@ -12,6 +14,7 @@ import { HistoryService } from '../history/history.service';
 import { Ledger } from '../ledger/ledger';
 import { refusalError } from '../ledger/posting-outcomes';
 import { LedgerAccountsService } from '../ledger/ledger-accounts.service';
+import { DataSource } from 'typeorm';
 import type { TransferDto } from './transfer.dto';
 
 const invalid = (field: string, message: string) =>
@@ -35,6 +38,7 @@ export class TransferService {
     @Inject(ACCOUNTS_API) private readonly accounts: AccountsApi,
     private readonly ledgerAccounts: LedgerAccountsService,
     private readonly misses: DestinationMisses,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   async transfer(caller: Caller, body: TransferDto, key: string) {
@@ -42,19 +46,37 @@ export class TransferService {
       throw invalid('to_account_id', 'give exactly one of to_account_id and to_account_number');
     }
     assertAmountWithin(body.amount, this.config.maxAmount);
+    const fingerprint = requestFingerprint('transfer', { ...body });
     // An account id cannot be guessed, so a transfer by id is no probe: it is not held up by the block,
-    // and costs no Redis round trip on the hot path.
-    const to = body.to_account_id ?? (await this.resolve(caller.user_id, body.to_account_number!));
+    // and costs no Redis round trip on the hot path. A retry of a transfer by number already decided
+    // (the same key and request) is no probe either: it replays, even past the block, and counts nothing.
+    const to =
+      body.to_account_id ??
+      (await this.resolve(
+        caller.user_id,
+        body.to_account_number!,
+        await this.decidedBefore(caller.user_id, key, fingerprint),
+      ));
     try {
-      return await this.post(caller, body, key, to);
+      return await this.post(caller, body, key, fingerprint, to);
     } catch (err) {
-      if (await this.isDestinationMiss(err, body)) await this.misses.record(caller.user_id);
+      // A replayed refusal was counted when it was decided: a client retrying as told is not probing.
+      const replayed = err instanceof AppError && err.headers[REPLAYED_HEADER] === 'true';
+      if (!replayed && (await this.isDestinationMiss(err, body))) await this.misses.record(caller.user_id);
       throw err;
     }
   }
 
-  private async post(caller: Caller, body: TransferDto, key: string, to: string) {
-    const fingerprint = requestFingerprint('transfer', { ...body });
+  /** Whether the ledger holds a decision for this key and this very request (a retry will replay it). */
+  private async decidedBefore(owner: string, key: string, fingerprint: string): Promise<boolean> {
+    const rows = (await this.dataSource.query(
+      `SELECT 1 FROM transactions.idempotency_keys WHERE owner_id = $1 AND key = $2 AND request_hash = $3`,
+      [owner, key, fingerprint],
+    )) as unknown[];
+    return rows.length > 0;
+  }
+
+  private async post(caller: Caller, body: TransferDto, key: string, fingerprint: string, to: string) {
     if (to === body.from_account_id) {
       // Another customer's account is not found, as in the ledger, whatever the destination: answering
       // same_account would tell which account number that id (seen in one's own history) has.
@@ -111,17 +133,25 @@ export class TransferService {
    * number failing its check digit is refused first and not counted: that answer tells nothing of
    * which accounts exist.
    */
-  private async resolve(userId: string, number: string): Promise<string> {
+  private async resolve(userId: string, number: string, replay: boolean): Promise<string> {
     if (!isValidAccountNumber(this.config.sortCode, number)) {
       throw invalid('to_account_number', 'to_account_number fails its check digit: check it for a typo');
+    }
+    const missing = () =>
+      new AppError(404, 'not_found', 'Account not found', [
+        { field: 'to_account_number', message: 'no account has this number' },
+      ]);
+    if (replay) {
+      return (
+        await this.accounts.resolveNumber(number).catch((err: unknown) => {
+          throw err instanceof AppError && err.status === 404 ? missing() : err;
+        })
+      ).account_id;
     }
     const { account_id } = await this.misses.lookUp(
       userId,
       () => this.accounts.resolveNumber(number),
-      () =>
-        new AppError(404, 'not_found', 'Account not found', [
-          { field: 'to_account_number', message: 'no account has this number' },
-        ]),
+      missing,
     );
     return account_id;
   }
