@@ -18,6 +18,10 @@ import {
 } from './channels/channel';
 import { NotificationQueues, type DeliveryJob } from './queues';
 
+/** Tries at recording a delivery that went out, RECORD_RETRY_MS × the try apart. */
+const RECORD_TRIES = 4;
+const RECORD_RETRY_MS = 250;
+
 interface DeliveryRow {
   id: string;
   notification_id: string;
@@ -72,14 +76,37 @@ export class DeliveryProcessor extends QueueWorker<DeliveryJob> {
     } catch (err) {
       return this.failed(job, delivery, err);
     }
-    // Outside the send's catch: once the message is out, failing to record it must not send it again.
-    // Guarded by generation and status, so a staff retry since is not overwritten.
-    await this.dataSource.query(
-      `UPDATE notifications.deliveries
-          SET status = $3, sent_at = CASE WHEN $3 = 'sent' THEN now() END, last_error = $4, updated_at = now()
-        WHERE id = $1 AND generation = $2 AND status = 'pending'`,
-      [delivery.id, delivery.generation, result.status, result.status === 'skipped' ? result.reason : null],
-    );
+    // Outside the send's catch: once the message is out, failing to record it must not send it again. A
+    // record that fails is tried again here, and then the job still completes: thrown, BullMQ would retry
+    // the job at once, and the retry, finding the row pending, would send the message a second time. Only
+    // a database away for longer than RECORD_TRIES leaves the row pending for the sweep (at least once,
+    // under the same Idempotency-Key and Message-ID). Guarded by generation and status, so a staff retry
+    // since is not overwritten.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.dataSource.query(
+          `UPDATE notifications.deliveries
+              SET status = $3, sent_at = CASE WHEN $3 = 'sent' THEN now() END, last_error = $4, updated_at = now()
+            WHERE id = $1 AND generation = $2 AND status = 'pending'`,
+          [
+            delivery.id,
+            delivery.generation,
+            result.status,
+            result.status === 'skipped' ? result.reason : null,
+          ],
+        );
+        break;
+      } catch (err) {
+        if (attempt >= RECORD_TRIES) {
+          this.logger.error(
+            { err, delivery_id: delivery.id, channel: channel.name, outcome: result.status },
+            'notification delivered but not recorded: the sweep may send it again',
+          );
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, RECORD_RETRY_MS * attempt));
+      }
+    }
     this.outcomes.inc({ channel: channel.name, outcome: result.status });
   }
 
