@@ -651,6 +651,41 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         bad.close();
       });
 
+      it("replays one created before the client's last but pushed after it (out of order), not those it had", async () => {
+        const olga = await verifiedCustomer(get(), admin, 'notify.olga');
+        // As the consumers leave them when batches commit out of order or a push is retried: `late` was
+        // created first but went out after `last`; `early` was created and went out before both.
+        const { rows } = await db.query<{ tag: string; id: string }>(
+          `WITH n AS (
+             INSERT INTO notifications.notifications (id, user_id, category, type, title, body, data, created_at)
+             SELECT gen_random_uuid(), $1, 'transactions', 'transaction.received', 'Money received', t.tag, '{}',
+                    now() - t.created
+               FROM (VALUES ('early', interval '3 s'), ('late', interval '2 s'), ('last', interval '1 s'))
+                    AS t(tag, created)
+             RETURNING id, body, created_at),
+           d AS (
+             INSERT INTO notifications.deliveries (id, notification_id, user_id, channel, status, sent_at)
+             SELECT gen_random_uuid(), n.id, $1, 'in_app', 'sent',
+                    now() - CASE n.body WHEN 'early' THEN interval '2.5 s' WHEN 'last' THEN interval '0.9 s'
+                                        ELSE interval '0.1 s' END
+               FROM n)
+           SELECT body AS tag, id FROM n`,
+          [olga.id],
+        );
+        const id = (tag: string) => rows.find((r) => r.tag === tag)!.id;
+        const stream = await openStream(`${get().baseUrl}/notifications/stream`, {
+          ...bearer(olga.token),
+          'Last-Event-ID': id('last'),
+        });
+        try {
+          await stream.next((e) => e.event === 'notification' && e.id === id('late'), 10000);
+          const mine = new Set(rows.map((r) => r.id));
+          expect(stream.events.filter((e) => mine.has(e.id!)).map((e) => e.id)).toEqual([id('late')]);
+        } finally {
+          stream.close();
+        }
+      });
+
       it('replays more than one page of missed notifications, oldest first, and says resync past the replay limit', async () => {
         // Notifications missed while offline, written as the consumer stores them (each with its in-app
         // delivery), a millisecond apart: more than STREAM_REPLAY_MAX (1,000) after the client's last id.

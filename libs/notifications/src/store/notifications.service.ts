@@ -17,6 +17,9 @@ export const notificationView = (n: NotificationEntity) => ({
 export type NotificationView = ReturnType<typeof notificationView>;
 
 /** A user's stored notifications: every query is scoped to the caller, so another's id is a 404. */
+/** How far before a reconnecting client's last notification a replay looks for ones pushed after it. */
+export const STREAM_LOOK_BACK_SECONDS = 120;
+
 @Injectable()
 export class NotificationsService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -75,15 +78,29 @@ export class NotificationsService {
 
   /**
    * Notifications of `userId` created after `afterId` (oldest first) that were for the app (an in_app
-   * delivery, whatever became of it): what a reconnecting stream missed.
+   * delivery, whatever became of it): what a reconnecting stream missed. `lookBack` (the first page of a
+   * replay) adds those created up to STREAM_LOOK_BACK_SECONDS before `afterId` but pushed after it: the
+   * stream pushes in the order deliveries go out, not the order notifications were created (consumer
+   * batches commit out of order, a failed push is retried seconds later), so a client whose last id is
+   * `afterId` may not have had them. Ones pushed with it or before it it had.
    */
-  async since(userId: string, afterId: string, limit = 100): Promise<NotificationView[]> {
+  async since(userId: string, afterId: string, limit = 100, lookBack = false): Promise<NotificationView[]> {
+    const after = `(SELECT created_at, id FROM notifications.notifications WHERE id = :afterId AND user_id = :userId)`;
+    const pushedLater = `(n.created_at >= (SELECT created_at FROM notifications.notifications
+                                            WHERE id = :afterId AND user_id = :userId) - make_interval(secs => :lookBack)
+                          AND EXISTS (SELECT 1 FROM notifications.deliveries d, notifications.deliveries l
+                                       WHERE d.notification_id = n.id AND d.channel = 'in_app'
+                                         AND l.notification_id = :afterId AND l.channel = 'in_app'
+                                         AND d.sent_at > l.sent_at))`;
     const rows = await this.repo
       .createQueryBuilder('n')
       .where('n.user_id = :userId', { userId })
       .andWhere(
-        `(n.created_at, n.id) > (SELECT created_at, id FROM notifications.notifications WHERE id = :afterId AND user_id = :userId)`,
-        { afterId },
+        lookBack ? `((n.created_at, n.id) > ${after} OR ${pushedLater})` : `(n.created_at, n.id) > ${after}`,
+        {
+          afterId,
+          lookBack: STREAM_LOOK_BACK_SECONDS,
+        },
       )
       .andWhere(
         `EXISTS (SELECT 1 FROM notifications.deliveries d WHERE d.notification_id = n.id AND d.channel = 'in_app')`,

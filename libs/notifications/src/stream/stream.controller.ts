@@ -108,7 +108,13 @@ export class StreamController {
         // The client may have gone (destroyed) or the stream ended (writableEnded) meanwhile, or its
         // session ended (a logout elsewhere): stop reading.
         if (raw.destroyed || raw.writableEnded || !(await this.hub.stillLive(client))) return;
-        const page = await this.notifications.since(caller.user_id, after, REPLAY_PAGE);
+        // The first page also looks back for ones pushed after the client's last (see since).
+        const page = await this.notifications.since(
+          caller.user_id,
+          after,
+          REPLAY_PAGE,
+          after === lastEventId,
+        );
         for (const n of page) {
           if (raw.destroyed || raw.writableEnded) return;
           raw.write(sseEvent('notification', n, n.id));
