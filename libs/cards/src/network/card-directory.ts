@@ -179,7 +179,7 @@ export class CardDirectory {
    * Admits a check of the card data sent under `networkId`, before it is made. Guesses sent in parallel
    * each read the card before any of their failures froze it, so counting failures afterwards let a
    * right guess among hundreds through: now a check starts only while the card's wrong-details declines
-   * plus the checks under way are fewer than CARD_DATA_FAILURE_LIMIT, so no more than that many guesses
+   * plus the checks under way are fewer than CARD_DATA_FAILURE_LIMIT, so no more than that many wrong guesses
    * are ever checked. A check that cannot start yet waits for the ones before it (a few milliseconds
    * each; ordinary payments of one card at once wait so); `frozen` once the declines reach the limit,
    * `busy` if it waited DATA_CHECK_WAIT_MS in vain (only under such a flood). Every admitted check is
@@ -202,7 +202,7 @@ export class CardDirectory {
 
   /**
    * Ends an admitted check: a wrong expiry or CVC (`failed`) joins the card's declines in the same step
-   * as it leaves the checks under way, so it is never counted in neither, and the card is frozen (if
+   * as it leaves the checks under way, so it always counts in one or the other, and the card is frozen (if
    * active) once they make CARD_DATA_FAILURE_LIMIT, with card.frozen (its owner's notice). Declines are
    * counted by network id (a retry counts once) within a day of the last one. Answers whether this call
    * froze the card. Without Redis nothing is counted.

@@ -218,7 +218,14 @@ export class CardNetworkService {
     const admission = await this.directory.admitDataCheck(card, body.network_transaction_id);
     if (admission === 'frozen') return { reason: 'card_frozen', froze: false };
     if (admission === 'busy') return { reason: 'invalid_card', froze: false };
-    const reason = this.cardDecline(card, body, category);
+    let reason: CardDeclineReason | null;
+    try {
+      reason = this.cardDecline(card, body, category);
+    } catch (err) {
+      // Not decided: the check leaves the ones under way, counting nothing.
+      await this.directory.settleDataCheck(card, body.network_transaction_id, false);
+      throw err;
+    }
     const failed = reason === 'invalid_card' || reason === 'invalid_cvc';
     const froze = await this.directory.settleDataCheck(card, body.network_transaction_id, failed);
     return { reason, froze };

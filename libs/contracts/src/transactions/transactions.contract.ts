@@ -261,8 +261,9 @@ export interface TransactionsApi {
    */
   pay(payment: PaymentPosting): Promise<PaymentPostingResult>;
   /**
-   * Settles a payment whose posting may or may not have happened (its call failed: an outage, a lost
-   * reply) and that must not happen from now on (its standing order was cancelled since). If the key
+   * Settles a payment that must not be posted from now on, though a posting of it may have happened or
+   * be on its way: its call failed (an outage, a lost reply) and its standing order was cancelled since,
+   * or its date is about to be recorded failed (another sweep's call may still reach the ledger). If the key
    * posted, that entry: the money moved, the payment was made. Otherwise the key is spent, in the same
    * unique row a posting claims, so a posting of it still on its way (a timed-out call the ledger runs
    * late) is idempotency_key_reused and moves nothing. Voiding again answers the same.
