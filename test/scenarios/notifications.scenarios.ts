@@ -652,6 +652,16 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
       });
 
       it("replays one created before the client's last but pushed after it (out of order), not those it had", async () => {
+        const openStreams = async () =>
+          metricValue(
+            await scrapeMetrics(
+              get().t,
+              get().kind === 'split' ? get().services.notifications : get().baseUrl,
+            ),
+            'notification_streams_open',
+            {},
+          );
+        const streamsBefore = await openStreams();
         const olga = await verifiedCustomer(get(), admin, 'notify.olga');
         // As the consumers leave them when batches commit out of order or a push is retried: `late` was
         // created first but went out after `last`; `early` was created and went out before both.
@@ -684,6 +694,12 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         } finally {
           stream.close();
         }
+        // Let go before the next test counts open streams (through the edge, a close takes a moment).
+        await eventually(
+          async () => ((await openStreams()) === streamsBefore ? true : undefined),
+          5000,
+          'the stream to be let go',
+        );
       });
 
       it('replays more than one page of missed notifications, oldest first, and says resync past the replay limit', async () => {
