@@ -619,6 +619,14 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
     });
 
     describe('the stream', () => {
+      /** Streams the notifications service holds open: a test waits for its own to be let go. */
+      const openStreams = async () =>
+        metricValue(
+          await scrapeMetrics(get().t, get().kind === 'split' ? get().services.notifications : get().baseUrl),
+          'notification_streams_open',
+          {},
+        );
+
       it('needs an access token, in the header or (for EventSource) the query', async () => {
         const none = await openStream(`${get().baseUrl}/notifications/stream`);
         expect(none.status).toBe(401);
@@ -652,15 +660,6 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
       });
 
       it("replays one created before the client's last but pushed after it (out of order), not those it had", async () => {
-        const openStreams = async () =>
-          metricValue(
-            await scrapeMetrics(
-              get().t,
-              get().kind === 'split' ? get().services.notifications : get().baseUrl,
-            ),
-            'notification_streams_open',
-            {},
-          );
         const streamsBefore = await openStreams();
         const olga = await verifiedCustomer(get(), admin, 'notify.olga');
         // As the consumers leave them when batches commit out of order or a push is retried: `late` was
@@ -705,15 +704,6 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
       it('replays more than one page of missed notifications, oldest first, and says resync past the replay limit', async () => {
         // Notifications missed while offline, written as the consumer stores them (each with its in-app
         // delivery), a millisecond apart: more than STREAM_REPLAY_MAX (1,000) after the client's last id.
-        const openStreams = async () =>
-          metricValue(
-            await scrapeMetrics(
-              get().t,
-              get().kind === 'split' ? get().services.notifications : get().baseUrl,
-            ),
-            'notification_streams_open',
-            {},
-          );
         const streamsBefore = await openStreams();
         const rita = await verifiedCustomer(get(), admin, 'notify.rita');
         const missed = 1050;

@@ -160,7 +160,7 @@ export async function asReviewed(
   token: string,
   userId: string,
 ): Promise<{ submitted_at: string }> {
-  const res = await agent.get(`/admin/kyc/${userId}`).set('Authorization', `Bearer ${token}`);
+  const res = await agent.get(`/admin/kyc/${userId}`).set(bearer(token));
   return { submitted_at: res.status === 200 ? (res.body.submitted_at as string) : UNREAD_SUBMISSION };
 }
 
