@@ -276,6 +276,35 @@ function check(name: string, spec: VariableSpec, value: string): string | undefi
   }
 }
 
+const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+/**
+ * Production's rules for the SMS and push webhooks: they carry customers' phone numbers and messages, so
+ * they travel over TLS (http only to a loopback sidecar, which never leaves the host), and they are signed,
+ * so that a receiver can tell Protobank's requests from forgeries. Never repeats a URL (it may hold a token).
+ */
+function webhookProblems(values: Record<ConfigKey, string | undefined>): string[] {
+  const problems: string[] = [];
+  const hooks = (['SMS_WEBHOOK_URL', 'PUSH_WEBHOOK_URL'] as const).filter(
+    (name) => values[name] !== undefined,
+  );
+  for (const name of hooks) {
+    const url = new URL(values[name] as string);
+    if (url.protocol !== 'https:' && !LOOPBACK_HOSTS.test(url.hostname)) {
+      problems.push(
+        `${name} must use https: in production (it carries customers' phone numbers and messages)`,
+      );
+    }
+  }
+  const secret = values.WEBHOOK_SIGNING_SECRET;
+  if (hooks.length && secret === undefined) {
+    problems.push(`WEBHOOK_SIGNING_SECRET must be set in production while ${hooks.join(' or ')} is`);
+  } else if (secret !== undefined && secret.length < 32) {
+    problems.push('WEBHOOK_SIGNING_SECRET must be at least 32 characters in production');
+  }
+  return problems;
+}
+
 /** Reads, validates and types every variable; throws ConfigError naming each bad one. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const problems: string[] = [];
@@ -310,6 +339,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (production && values.JWT_KEYS_DIR !== undefined) {
     const why = developmentKeysDir(values.JWT_KEYS_DIR);
     if (why) problems.push(refusal('JWT_KEYS_DIR', env, why));
+  }
+  if (production) {
+    // One problem per variable: a secret already refused (a committed value) is not also called short.
+    const named = (problem: string) => problem.slice(0, problem.indexOf(' '));
+    const refused = new Set(problems.map(named));
+    problems.push(...webhookProblems(values).filter((problem) => !refused.has(named(problem))));
   }
   if ((values.ADMIN_EMAIL === undefined) !== (values.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_EMAIL and ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) must be set together');

@@ -333,18 +333,18 @@ export const CONFIG_SCHEMA = {
     kind: 'url',
     protocols: ['http:', 'https:'],
     secret: true,
-    doc: 'SMS provider webhook (POST JSON); without it the sms channel is off.',
+    doc: 'SMS provider webhook (POST JSON); without it the sms channel is off. Production wants https: (http: only to a loopback host) and WEBHOOK_SIGNING_SECRET.',
   },
   PUSH_WEBHOOK_URL: {
     kind: 'url',
     protocols: ['http:', 'https:'],
     secret: true,
-    doc: 'Push provider webhook (POST JSON); without it the push channel is off.',
+    doc: 'Push provider webhook (POST JSON); without it the push channel is off. Production wants https: (http: only to a loopback host) and WEBHOOK_SIGNING_SECRET.',
   },
   WEBHOOK_SIGNING_SECRET: {
     kind: 'string',
     secret: true,
-    doc: 'Signs webhook bodies (X-Protobank-Signature: sha256=HMAC of timestamp.body); unsigned without it.',
+    doc: 'Signs webhook bodies (X-Protobank-Signature: sha256=HMAC of timestamp.body); unsigned without it, which production refuses while a webhook is set; 32+ characters in production.',
   },
   NOTIFICATION_DELIVERY_ATTEMPTS: {
     kind: 'int',
