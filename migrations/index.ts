@@ -37,6 +37,7 @@ import { RuntimeRole1763700000031 } from './1763700000031-RuntimeRole';
 import { CardLimitsCountWhatIsTaken1763700000032 } from './1763700000032-CardLimitsCountWhatIsTaken';
 import { SupersededDocuments1763700000033 } from './1763700000033-SupersededDocuments';
 import { PaymentClaims1763700000034 } from './1763700000034-PaymentClaims';
+import { CardsCancelledWithAccount1763700000035 } from './1763700000035-CardsCancelledWithAccount';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -74,4 +75,5 @@ export const MIGRATIONS = [
   CardLimitsCountWhatIsTaken1763700000032,
   SupersededDocuments1763700000033,
   PaymentClaims1763700000034,
+  CardsCancelledWithAccount1763700000035,
 ];

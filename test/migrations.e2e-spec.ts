@@ -155,6 +155,30 @@ describe('migrations', () => {
     expect((await ds.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
   });
 
+  it("files a closed account's cancelled cards as `closed` when reverted to before account_closed", async () => {
+    const card = randomUUID();
+    await ds.query(
+      `INSERT INTO cards.cards (id, owner_id, account_id, currency, type, brand, pan_encrypted, pan_hash, last4,
+                                expiry_month, expiry_year, cardholder_name, status, cancel_reason, cancelled_at)
+       VALUES ($1, $2, $3, 'GBP', 'virtual', 'visa', '\\x00', $4, '1234', 1, 2030, 'A B', 'cancelled',
+               'account_closed', now())`,
+      [card, randomUUID(), randomUUID(), Buffer.from(card)],
+    );
+    while ((await lastMigration()) !== 'CardsCancelledWithAccount1763700000035')
+      await ds.undoLastMigration({ transaction: 'each' });
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await ds.query(`SELECT cancel_reason FROM cards.cards WHERE id = $1`, [card])).toEqual([
+      { cancel_reason: 'closed' },
+    ]);
+    await expect(
+      ds.query(`UPDATE cards.cards SET cancel_reason = 'account_closed' WHERE id = $1`, [card]),
+    ).rejects.toThrow(/cards_cancel_reason_check/);
+    await ds.runMigrations({ transaction: 'each' });
+    expect(await ds.showMigrations()).toBe(false);
+    await ds.query(`UPDATE cards.cards SET cancel_reason = 'account_closed' WHERE id = $1`, [card]);
+    await ds.query(`DELETE FROM cards.cards WHERE id = $1`, [card]);
+  });
+
   it('moves analytics days to bank days (London), recomputing the rollups, and back in UTC on revert', async () => {
     const user = randomUUID();
     const generation = async () =>

@@ -8,7 +8,18 @@ import type { Client } from 'pg';
 import request from 'supertest';
 import { isValidAccountNumber } from '@protobank/contracts';
 import { asReviewed, bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
-import { balanceOf, deposit, openAccount, submitKyc, transfer, verifiedCustomer } from '../support/banking';
+import {
+  balanceOf,
+  deposit,
+  openAccount,
+  submitKyc,
+  transfer,
+  verifiedCustomer,
+  type Account,
+} from '../support/banking';
+import { lockWaiters } from '../support/lock-waits';
+import { eventually } from '../support/test-env';
+import { EXTERNAL_SORT_CODE, externalNumber, plusDays, today } from './payments.scenarios';
 import type { Running } from '../support/topologies';
 
 export function accountsScenarios(get: () => Running) {
@@ -318,6 +329,186 @@ export function accountsScenarios(get: () => Running) {
       const [row] = (await db.query('SELECT status FROM transactions.ledger_accounts WHERE id = $1', [a.id]))
         .rows;
       expect(row.status).toBe('closed');
+    });
+
+    it("ends what would spend from a closed account: its cards and payment orders are cancelled, the others' kept", async () => {
+      const carol = await verifiedCustomer(get(), admin, 'close.cascade');
+      const closing = await openAccount(get(), carol);
+      const kept = await openAccount(get(), carol, 'GBP', 'savings');
+      const card = async (account: Account) =>
+        (
+          await http()
+            .post('/cards')
+            .set(bearer(carol.token))
+            .send({ account_id: account.id, type: 'virtual' })
+            .expect(201)
+        ).body.id as string;
+      const [active, frozen, other] = [await card(closing), await card(closing), await card(kept)];
+      await http().post(`/cards/${frozen}/freeze`).set(bearer(carol.token)).expect(200);
+      const gym = (
+        await http()
+          .post('/payees')
+          .set(bearer(carol.token))
+          .send({ name: 'Gym', sort_code: EXTERNAL_SORT_CODE, account_number: externalNumber(3000001) })
+          .expect(201)
+      ).body.id as string;
+      const order = async (path: string, account: Account, dates: Record<string, string>) =>
+        (
+          await http()
+            .post(path)
+            .set(bearer(carol.token))
+            .set('Idempotency-Key', randomUUID())
+            .send({
+              from_account_id: account.id,
+              payee_id: gym,
+              amount: 2500,
+              currency: 'GBP',
+              reference: 'GYM',
+              ...dates,
+            })
+            .expect(201)
+        ).body.id as string;
+      const monthly = { frequency: 'monthly', start_date: plusDays(today(), 5) };
+      const standing = await order('/standing-orders', closing, monthly);
+      const scheduled = await order('/scheduled-payments', closing, { pay_on: plusDays(today(), 7) });
+      const keptOrder = await order('/standing-orders', kept, monthly);
+
+      await http().post(`/accounts/${closing.id}/close`).set(bearer(carol.token)).expect(200);
+
+      const cardsAfter = await eventually(
+        async () => {
+          const list = (await http().get('/cards').set(bearer(carol.token)).expect(200)).body.data as {
+            id: string;
+            status: string;
+            cancel_reason: string | null;
+          }[];
+          const byId = new Map(list.map((c) => [c.id, [c.status, c.cancel_reason]]));
+          return byId.get(active)?.[0] === 'cancelled' && byId.get(frozen)?.[0] === 'cancelled'
+            ? byId
+            : undefined;
+        },
+        15_000,
+        "the closed account's cards cancelled",
+      );
+      expect(Object.fromEntries(cardsAfter)).toEqual({
+        [active]: ['cancelled', 'account_closed'],
+        [frozen]: ['cancelled', 'account_closed'],
+        [other]: ['active', null],
+      });
+      const read = async (path: string) =>
+        (await http().get(path).set(bearer(carol.token)).expect(200)).body as {
+          status: string;
+          status_reason: string | null;
+        };
+      const orders = await eventually(
+        async () => {
+          const now = {
+            standing: await read(`/standing-orders/${standing}`),
+            scheduled: await read(`/scheduled-payments/${scheduled}`),
+            kept: await read(`/standing-orders/${keptOrder}`),
+          };
+          return now.standing.status === 'cancelled' && now.scheduled.status === 'cancelled'
+            ? now
+            : undefined;
+        },
+        15_000,
+        "the closed account's orders cancelled",
+      );
+      expect(orders).toMatchObject({
+        standing: { status: 'cancelled', status_reason: 'account_closed' },
+        scheduled: { status: 'cancelled', status_reason: 'account_closed' },
+        kept: { status: 'active', status_reason: null },
+      });
+      // Nothing is left to pay from it, and nothing new can spend from it.
+      const open = await db.query(
+        `SELECT count(*)::int AS n FROM payments.payments p
+          WHERE p.order_id = ANY($1::uuid[]) AND p.status IN ('pending', 'retrying', 'processing')`,
+        [[standing, scheduled]],
+      );
+      expect(open.rows[0].n).toBe(0);
+      const issued = await http()
+        .post('/cards')
+        .set(bearer(carol.token))
+        .send({ account_id: closing.id, type: 'virtual' });
+      expect([issued.status, issued.body.code]).toEqual([409, 'account_closed']);
+    });
+
+    it('cancels a card or standing order whose creation read the account open just before it closed (409 account_closed)', async () => {
+      const dave = await verifiedCustomer(get(), admin, 'close.race');
+      const closing = await openAccount(get(), dave);
+      const gym = (
+        await http()
+          .post('/payees')
+          .set(bearer(dave.token))
+          .send({
+            name: 'Gym',
+            sort_code: EXTERNAL_SORT_CODE,
+            account_number: externalNumber(3000101),
+            reference: 'GYM',
+          })
+          .expect(201)
+      ).body.id as string;
+      // The creations' own locks (cards: one issue at a time per customer; payments: one order creation),
+      // held here: each request reads the account open, then waits for its lock while the account closes
+      // and its account.closed handlers find nothing to cancel yet.
+      const holder = await get().t.db();
+      await holder.query('BEGIN');
+      let card: Promise<request.Response>;
+      let order: Promise<request.Response>;
+      try {
+        await holder.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [0x63_61_72_64, dave.id]);
+        await holder.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [0x6f_72_64_73, dave.id]);
+        card = http()
+          .post('/cards')
+          .set(bearer(dave.token))
+          .send({ account_id: closing.id, type: 'virtual' })
+          .then((res) => res);
+        await lockWaiters(db, 1, '%pg_advisory_xact_lock%', 'the card issue to wait');
+        order = http()
+          .post('/standing-orders')
+          .set(bearer(dave.token))
+          .set('Idempotency-Key', randomUUID())
+          .send({
+            from_account_id: closing.id,
+            payee_id: gym,
+            amount: 2500,
+            currency: 'GBP',
+            frequency: 'monthly',
+            start_date: plusDays(today(), 5),
+          })
+          .then((res) => res);
+        await lockWaiters(db, 2, '%pg_advisory_xact_lock%', 'the order creation to wait');
+        await http().post(`/accounts/${closing.id}/close`).set(bearer(dave.token)).expect(200);
+        await eventually(
+          async () => {
+            const { rows } = await db.query(
+              `WITH closed AS (SELECT id FROM transactions.outbox
+                                WHERE name = 'account.closed' AND payload->>'account_id' = $1)
+               SELECT (SELECT count(*) FROM cards.inbox WHERE event_id IN (SELECT id FROM closed))::int
+                    + (SELECT count(*) FROM payments.inbox WHERE event_id IN (SELECT id FROM closed))::int AS n`,
+              [closing.id],
+            );
+            return rows[0].n === 2 ? true : undefined;
+          },
+          15_000,
+          'both account.closed handlers to run',
+        );
+      } finally {
+        await holder.query('ROLLBACK');
+      }
+      const [issued, created] = await Promise.all([card!, order!]);
+      expect([issued.status, issued.body.code]).toEqual([409, 'account_closed']);
+      expect([created.status, created.body.code]).toEqual([409, 'account_closed']);
+      const cards = (await http().get('/cards').set(bearer(dave.token)).expect(200)).body.data as {
+        status: string;
+        cancel_reason: string;
+      }[];
+      expect(cards.map((c) => [c.status, c.cancel_reason])).toEqual([['cancelled', 'account_closed']]);
+      const orders = (await http().get('/standing-orders').set(bearer(dave.token)).expect(200)).body.data as {
+        status: string;
+        status_reason: string;
+      }[];
+      expect(orders.map((o) => [o.status, o.status_reason])).toEqual([['cancelled', 'account_closed']]);
     });
   });
 }

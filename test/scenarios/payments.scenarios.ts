@@ -16,14 +16,14 @@ import type { Running } from '../support/topologies';
 export const PAYMENTS_TEST_ENV = { BANK_WEEKEND: 'none', BANK_TIME_ZONE: 'Europe/London' };
 
 /** Today in the bank's time zone (PAYMENTS_TEST_ENV's). */
-const today = (at = new Date()) =>
+export const today = (at = new Date()) =>
   new Intl.DateTimeFormat('en-CA', {
     timeZone: 'Europe/London',
     year: 'numeric',
     month: '2-digit',
     day: '2-digit',
   }).format(at);
-const plusDays = (date: string, days: number) =>
+export const plusDays = (date: string, days: number) =>
   new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 /** The same day next month, or that month's last day (what a monthly order started today pays on next). */
 const nextMonth = (date: string) => {
@@ -33,8 +33,8 @@ const nextMonth = (date: string) => {
 };
 
 /** An external bank's sort code, and numbers valid there. */
-const EXTERNAL_SORT_CODE = '200000';
-const externalNumber = (serial: number) =>
+export const EXTERNAL_SORT_CODE = '200000';
+export const externalNumber = (serial: number) =>
   accountNumberFor(EXTERNAL_SORT_CODE, serial) ?? accountNumberFor(EXTERNAL_SORT_CODE, serial + 1)!;
 
 export function paymentsScenarios(get: () => Running) {

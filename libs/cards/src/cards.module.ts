@@ -1,9 +1,10 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
-import { outboxFor } from '@protobank/platform';
+import { inboxFor, outboxFor } from '@protobank/platform';
 import { QueuesModule } from '@protobank/platform/queues';
 import { AdminCardsController } from './admin/admin-cards.controller';
 import { AdminCardsService } from './admin/admin-cards.service';
+import { AccountClosures } from './cards/account-closures';
 import { CardsController } from './cards/cards.controller';
 import { CardsService } from './cards/cards.service';
 import { CardKeys } from './data/card-keys';
@@ -17,12 +18,15 @@ import { HOLD_EXPIRY_QUEUE, HoldExpiry } from './network/hold-expiry';
  * Cards: issuing (numbers from CARD_BIN, stored encrypted, found by keyed hash, CVCs derived), the
  * customer's controls (reveal, freeze, cancel and replace, limits), staff blocks audited through
  * staff_action.recorded, and the card directory the card network routes use. Holds live in the ledger.
+ * A closed account's cards are cancelled (account.closed).
  */
 @Module({
   imports: [QueuesModule, BullModule.registerQueue({ name: HOLD_EXPIRY_QUEUE })],
-  controllers: [CardsController, AdminCardsController, CardNetworkController],
+  // AccountClosures handles account.closed: Nest finds @EventPattern (our @OnEvent) on controllers only.
+  controllers: [CardsController, AdminCardsController, CardNetworkController, AccountClosures],
   providers: [
     outboxFor('cards'),
+    inboxFor('cards'),
     CardKeys,
     CardsService,
     AdminCardsService,

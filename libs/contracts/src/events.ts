@@ -236,6 +236,15 @@ export interface CardClearedEvent extends Omit<CardEventBase, 'authorisation_id'
   forced: boolean;
 }
 
+/**
+ * A customer closed an account (empty, nothing pending on it): what spends or pays from it ends with it
+ * (its cards are cancelled, its standing orders and scheduled payments cancelled).
+ */
+export interface AccountClosedEvent extends EventBase {
+  account_id: string;
+  owner_id: string;
+}
+
 export interface EventMap {
   'user.registered': UserRegisteredEvent;
   'user.disabled': UserDisabledEvent;
@@ -252,6 +261,7 @@ export interface EventMap {
   'card.declined': CardDeclinedEvent;
   'card.cleared': CardClearedEvent;
   'card.frozen': CardFrozenEvent;
+  'account.closed': AccountClosedEvent;
 }
 
 export type EventName = keyof EventMap;
@@ -267,6 +277,8 @@ export type EventInput<N extends EventName> = Omit<EventMap[N], keyof EventBase>
 export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName[]>> = {
   auth: ['user.disabled', 'user.role_changed'],
   users: ['staff_action.recorded'],
+  cards: ['account.closed'],
+  payments: ['account.closed'],
   notifications: [
     'user.registered',
     'kyc.verified',

@@ -1,8 +1,9 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
-import { DestinationMisses, idempotencyKeysIn, outboxFor } from '@protobank/platform';
+import { DestinationMisses, idempotencyKeysIn, inboxFor, outboxFor } from '@protobank/platform';
 import { QueuesModule } from '@protobank/platform/queues';
 import { AdminPaymentsController } from './history/admin-payments.controller';
+import { AccountClosures } from './orders/account-closures';
 import { PaymentHistoryService } from './history/payment-history.service';
 import { PaymentsController } from './history/payments.controller';
 import { OrderChecks } from './orders/order-checks';
@@ -20,7 +21,8 @@ import { SweepProcessor } from './run/sweep.processor';
 /**
  * Payments: payees, one-off scheduled payments and standing orders, and the due sweep that pays them
  * through the ledger (TRANSACTIONS_API.pay), run every minute by a BullMQ job scheduler. Events
- * (payment.executed, payment.failed, payment.sent) leave through the payments outbox.
+ * (payment.executed, payment.failed, payment.sent) leave through the payments outbox; account.closed cancels
+ * the closed account's orders.
  */
 @Module({
   imports: [QueuesModule, BullModule.registerQueue({ name: PaymentQueues.sweeps })],
@@ -30,9 +32,12 @@ import { SweepProcessor } from './run/sweep.processor';
     StandingOrdersController,
     PaymentsController,
     AdminPaymentsController,
+    // Handles account.closed: Nest finds @EventPattern (our @OnEvent) on controllers only.
+    AccountClosures,
   ],
   providers: [
     outboxFor('payments'),
+    inboxFor('payments'),
     idempotencyKeysIn('payments'),
     { provide: PAYMENTS_CLOCK, useValue: systemClock },
     PayeesService,

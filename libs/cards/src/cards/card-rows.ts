@@ -5,7 +5,7 @@ import type { CardBrand } from '../data/pan';
 import type { AdminCardDto, CardDto, CardLimitsDto } from './card.dto';
 
 export type CardStatus = 'active' | 'frozen' | 'cancelled';
-export type CancelReason = 'lost' | 'stolen' | 'closed';
+export type CancelReason = 'lost' | 'stolen' | 'closed' | 'account_closed';
 
 /** A row of cards.cards as read (bigints arrive as strings). */
 export interface CardRow {

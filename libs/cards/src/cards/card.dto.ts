@@ -27,7 +27,10 @@ const UpperCaseTrimmed = () =>
 
 export const CARD_TYPES = ['virtual', 'physical'] as const;
 export const CARD_STATUSES = ['active', 'frozen', 'cancelled'] as const;
+/** What a customer gives when cancelling a card. */
 export const CANCEL_REASONS = ['lost', 'stolen', 'closed'] as const;
+/** What a cancelled card shows: the customer's reason, or account_closed (its account was closed). */
+export const CANCELLED_BECAUSE = [...CANCEL_REASONS, 'account_closed'] as const;
 export const AUTHORISATION_STATUSES = ['pending', 'cleared', 'reversed', 'expired', 'declined'] as const;
 export const CHANNELS = ['online', 'contactless', 'chip', 'atm'] as const;
 
@@ -103,8 +106,13 @@ export class CardDto {
     description: 'Blocked by the bank: declined whatever the status, until staff lift the block',
   })
   blocked: boolean;
-  @ApiProperty({ enum: CANCEL_REASONS, nullable: true, example: null })
-  cancel_reason: (typeof CANCEL_REASONS)[number] | null;
+  @ApiProperty({
+    enum: CANCELLED_BECAUSE,
+    nullable: true,
+    example: null,
+    description: "Why it was cancelled: the customer's reason, or account_closed (its account was closed)",
+  })
+  cancel_reason: (typeof CANCELLED_BECAUSE)[number] | null;
   @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The card issued in its place' })
   replaced_by: string | null;
   @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The card this one replaced' })

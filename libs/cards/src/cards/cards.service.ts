@@ -29,6 +29,7 @@ import { embossable } from '../data/cardholder-name';
 import { brandOf, expiryFrom, generatePan } from '../data/pan';
 import { CardDirectory } from '../network/card-directory';
 import { CARD_COLUMNS, cardView, type CardRow } from './card-rows';
+import { cancelCardsOfClosedAccount } from './account-closures';
 import {
   type AuthorisationDto,
   type AuthorisationListDto,
@@ -108,7 +109,7 @@ export class CardsService {
   async issue(caller: Caller, body: IssueCardDto): Promise<IssuedCardDto> {
     const account = await this.activeAccount(caller.user_id, body.account_id);
     const name = body.cardholder_name ?? embossable((await this.users.getProfile(caller.user_id)).full_name);
-    return this.dataSource.transaction(async (m) => {
+    const issued = await this.dataSource.transaction(async (m) => {
       // One issue at a time per customer, so parallel requests cannot all pass the cap.
       await lockCardIssue(m, caller.user_id);
       const [{ n }] = (await m.query(
@@ -130,6 +131,23 @@ export class CardsService {
         replaces: null,
       });
     });
+    if (await this.closedMeanwhile(caller.user_id, account.account_id)) {
+      throw AppError.conflict('account_closed', 'The account is closed');
+    }
+    return issued;
+  }
+
+  /**
+   * The account was read active before the card's transaction; if it closed meanwhile, its account.closed
+   * handler may have cancelled its cards before this one was committed. Read again after the commit:
+   * closed now, its cards are cancelled here (true); still open, a closing comes later and its handler
+   * sees the new card. No lock spans the read, which may cross RabbitMQ.
+   */
+  private async closedMeanwhile(ownerId: string, accountId: string): Promise<boolean> {
+    const [now] = await this.ledger.getStates([accountId]);
+    if (now?.status !== 'closed') return false;
+    await this.dataSource.transaction((m) => cancelCardsOfClosedAccount(m, ownerId, accountId));
+    return true;
   }
 
   /**
@@ -344,7 +362,7 @@ export class CardsService {
    */
   async cancel(ownerId: string, id: string, body: CancelCardDto): Promise<CancelledCardDto> {
     const account = body.replace ? await this.replacementAccount(ownerId, id) : null;
-    return this.dataSource.transaction(async (m) => {
+    const done = await this.dataSource.transaction(async (m) => {
       // A replacement is a new card: the issue lock first, then the card's row (a block's order).
       if (account) await lockCardIssue(m, ownerId);
       const card = await this.own(ownerId, id, m, true);
@@ -380,6 +398,11 @@ export class CardsService {
       const { pan: _pan, cvc: _cvc, ...masked } = replacement;
       return { card: cardView(rows[0]), replacement: masked };
     });
+    // The card is cancelled as asked; a replacement on an account closed meanwhile is cancelled with it.
+    if (done.replacement && (await this.closedMeanwhile(ownerId, done.replacement.account_id))) {
+      return { ...done, replacement: cardView(await this.own(ownerId, done.replacement.id)) };
+    }
+    return done;
   }
 
   private async replacementAccount(ownerId: string, id: string): Promise<LedgerAccountState> {

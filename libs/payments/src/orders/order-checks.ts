@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { PayeesService, type PayeeRow } from '../payees/payees.service';
 import { PAYMENTS_CLOCK, type Clock } from '../run/clock';
+import { cancelOpenOrders } from '../run/order-state';
 import { addMonths, todayIn } from '../schedule/calendar';
 import type { OrderBodyDto } from './order.dto';
 
@@ -83,7 +84,24 @@ export class OrderChecks {
       await insert(m, id, payee);
       return null;
     });
-    return existing ? { id: existing, replayed: true } : { id, replayed: false };
+    if (existing) return { id: existing, replayed: true };
+    await this.refuseIfClosedMeanwhile(ownerId, body.from_account_id);
+    return { id, replayed: false };
+  }
+
+  /**
+   * The account was read open before the order's transaction; if it closed meanwhile, its account.closed
+   * handler may have cancelled its orders before this one was committed. Read again after the commit:
+   * closed now, the order is cancelled here (409 account_closed); still open, a closing comes later and its
+   * handler sees this order. No lock spans the read, which may cross RabbitMQ.
+   */
+  private async refuseIfClosedMeanwhile(ownerId: string, accountId: string): Promise<void> {
+    const [now] = await this.ledger.getStates([accountId]);
+    if (now?.status !== 'closed') return;
+    await this.dataSource.transaction((m) =>
+      cancelOpenOrders(m, { owner_id: ownerId, from_account_id: accountId }, 'account_closed'),
+    );
+    throw AppError.conflict('account_closed', 'The account is closed');
   }
 
   private async check(ownerId: string, body: OrderBodyDto): Promise<PayeeRow> {

@@ -17,7 +17,7 @@ import {
 } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { skipOpenPayments } from '../run/order-state';
+import { cancelOpenOrders } from '../run/order-state';
 import type { CreatePayeeDto, DeletedPayeeDto, PayeeDto } from './payee.dto';
 
 /** Most payees one customer keeps (deleted ones aside). */
@@ -145,9 +145,8 @@ export class PayeesService {
   }
 
   /**
-   * Deletes the payee and cancels what would still pay it: its active or suspended standing orders and its
-   * scheduled payments not yet made. A payment being posted at this moment completes (it is recorded
-   * against its cancelled order).
+   * Deletes the payee and cancels what would still pay it (cancelOpenOrders): its active or suspended
+   * standing orders and its scheduled payments not yet made.
    */
   async delete(ownerId: string, id: string): Promise<DeletedPayeeDto> {
     return this.dataSource.transaction(async (m) => {
@@ -157,44 +156,12 @@ export class PayeesService {
         [id, ownerId],
       )) as [{ id: string }[], number];
       if (!deleted.length) throw AppError.notFound('payee');
-      // Orders are locked in id order (lockOrders), as a sweep recording a round locks them.
-      const orders = (await m.query(
-        `SELECT id FROM payments.standing_orders WHERE payee_id = $1 AND status IN ('active', 'suspended')
-          ORDER BY id FOR UPDATE`,
-        [id],
-      )) as { id: string }[];
-      await m.query(
-        `UPDATE payments.standing_orders SET status = 'cancelled', status_reason = 'payee_deleted',
-                next_payment_date = NULL, updated_at = now()
-          WHERE id = ANY($1::uuid[])`,
-        [orders.map((o) => o.id)],
-      );
-      for (const o of orders) await skipOpenPayments(m, o.id);
-      // A scheduled payment is cancelled only if its payment could be skipped. The skip's row locks order
-      // it with a sweep's claim: either the claim committed first (the payment is being made, and its
-      // order is left to say so) or the claim finds it skipped; none is both cancelled and paid. Orders
-      // are locked before their payments, as a customer's cancel does.
-      const open = (await m.query(
-        `SELECT id FROM payments.scheduled_payments WHERE payee_id = $1 AND status = 'scheduled'
-          ORDER BY id FOR UPDATE`,
-        [id],
-      )) as { id: string }[];
-      const [skipped] = (await m.query(
-        `UPDATE payments.payments SET status = 'skipped', updated_at = now()
-          WHERE order_id = ANY($1::uuid[]) AND status IN ('pending', 'retrying') RETURNING order_id`,
-        [open.map((o) => o.id)],
-      )) as [{ order_id: string }[], number];
-      const [scheduled] = (await m.query(
-        `UPDATE payments.scheduled_payments SET status = 'cancelled', status_reason = 'payee_deleted',
-                updated_at = now()
-          WHERE id = ANY($1::uuid[]) RETURNING id`,
-        [skipped.map((p) => p.order_id)],
-      )) as [{ id: string }[], number];
+      const cancelled = await cancelOpenOrders(m, { payee_id: id }, 'payee_deleted');
       return {
         id,
         deleted: true as const,
-        cancelled_standing_orders: orders.length,
-        cancelled_scheduled_payments: scheduled.length,
+        cancelled_standing_orders: cancelled.standing_orders,
+        cancelled_scheduled_payments: cancelled.scheduled_payments,
       };
     });
   }

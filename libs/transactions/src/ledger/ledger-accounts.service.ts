@@ -21,14 +21,14 @@ import type {
   Statement,
   TransactionsApi,
 } from '@protobank/contracts';
-import { AppConfig, AppError, jsonAmount } from '@protobank/platform';
+import { AppConfig, AppError, jsonAmount, timeOrderedId } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { CardHolds } from './card-holds';
 import { Ledger } from './ledger';
 import { readEntries } from './ledger-entries';
 import { freezeAuthor, toState, type LedgerAccountRow } from './ledger-rows';
 import { assertPaymentShape, paymentFingerprint, paymentResult } from './payment-outcomes';
-import { writeStaffAction, type StaffActionDraft } from './staff-actions';
+import { writeLedgerEvent, writeStaffAction, type StaffActionDraft } from './staff-actions';
 
 /** Most lines one statement carries; a longer period is asked for in parts. */
 export const STATEMENT_MAX_LINES = 5000;
@@ -152,10 +152,8 @@ export class LedgerAccountsService implements TransactionsApi {
    * scheme and nothing owed in the ledger). A reversed hold is the merchant saying no clearing.
    */
   close(accountId: string) {
-    return this.change(
+    return this.closeWhen(
       accountId,
-      `status = 'closed'`,
-      [this.config.cardLateClearingDays],
       `status = 'active' AND balance = 0 AND held = 0
         AND NOT EXISTS (SELECT 1 FROM transactions.holds h WHERE ${LATE_CLEARING_POSSIBLE})`,
     );
@@ -325,21 +323,30 @@ export class LedgerAccountsService implements TransactionsApi {
     return toState(updated.row);
   }
 
-  /** Closes when `allowed` holds under the row lock; otherwise says why not. */
-  private async change(
-    accountId: string,
-    set: string,
-    params: unknown[],
-    allowed: string,
-    attempt = 1,
-  ): Promise<LedgerAccountState> {
-    const [rows] = (await this.dataSource.query(
-      `UPDATE transactions.ledger_accounts SET ${set}, version = version + 1, updated_at = clock_timestamp()
-        WHERE id = $1 AND kind = 'customer' AND ${allowed} RETURNING ${COLUMNS}`,
-      [accountId, ...params],
-    )) as [LedgerAccountRow[], number];
+  /**
+   * Closes when `allowed` holds under the row lock, with account.closed in the same transaction (its
+   * cards and payment orders end with it); otherwise says why not.
+   */
+  private async closeWhen(accountId: string, allowed: string, attempt = 1): Promise<LedgerAccountState> {
+    const rows = await this.dataSource.transaction(async (m) => {
+      const [closed] = (await m.query(
+        `UPDATE transactions.ledger_accounts
+            SET status = 'closed', version = version + 1, updated_at = clock_timestamp()
+          WHERE id = $1 AND kind = 'customer' AND ${allowed} RETURNING ${COLUMNS}`,
+        [accountId, this.config.cardLateClearingDays],
+      )) as [LedgerAccountRow[], number];
+      if (closed.length) {
+        await writeLedgerEvent(m, 'account.closed', {
+          event_id: timeOrderedId(),
+          occurred_at: new Date().toISOString(),
+          account_id: accountId,
+          owner_id: closed[0].owner_id as string,
+        });
+      }
+      return closed;
+    });
     if (rows.length) {
-      await this.ledger.refreshCache(rows);
+      await this.ledger.afterCommit(rows);
       return toState(rows[0]);
     }
     const [current] = await this.getStates([accountId]);
@@ -368,7 +375,7 @@ export class LedgerAccountsService implements TransactionsApi {
     }
     // Nothing stands in the way any more (a late-clearing window ended, a payment in and out meanwhile):
     // try again, a few times at most.
-    if (attempt < 3) return this.change(accountId, set, params, allowed, attempt + 1);
+    if (attempt < 3) return this.closeWhen(accountId, allowed, attempt + 1);
     throw new AppError(409, 'try_again', 'The account changed while it was being closed; try again');
   }
 }

@@ -1,4 +1,4 @@
-import type { EventBase, StaffActionRecordedEvent } from '@protobank/contracts';
+import type { EventBase, EventMap, EventName, StaffActionRecordedEvent } from '@protobank/contracts';
 import { outboxHeaders, timeOrderedId } from '@protobank/platform';
 import type { EntityManager } from 'typeorm';
 
@@ -21,8 +21,15 @@ export async function writeStaffAction(m: EntityManager, at: Date, draft: StaffA
     occurred_at: at.toISOString(),
     ...draft,
   };
-  await m.query(
-    `INSERT INTO transactions.outbox (id, name, payload, headers) VALUES ($1, 'staff_action.recorded', $2, $3)`,
-    [event.event_id, JSON.stringify(event), outboxHeaders()],
-  );
+  await writeLedgerEvent(m, 'staff_action.recorded', event);
+}
+
+/** Writes one event to the ledger's outbox in the caller's transaction (no NOTIFY, as above). */
+export async function writeLedgerEvent<N extends EventName>(m: EntityManager, name: N, event: EventMap[N]) {
+  await m.query(`INSERT INTO transactions.outbox (id, name, payload, headers) VALUES ($1, $2, $3, $4)`, [
+    event.event_id,
+    name,
+    JSON.stringify(event),
+    outboxHeaders(),
+  ]);
 }
