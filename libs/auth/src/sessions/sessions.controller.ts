@@ -65,7 +65,8 @@ export class SessionsController {
     type: ErrorResponseDto,
     description:
       'rate_limited (per IP), or account_locked: the e-mail (for clients without a device token of the ' +
-      'account) or the presented device token is locked; see Retry-After',
+      'account) or the presented device token is locked; see Retry-After; or login_busy: as many logins as may ' +
+      'fail before the lock are being checked at this moment, so this one was not (retry in a second)',
   })
   @ApiServiceUnavailableResponse({
     type: ErrorResponseDto,

@@ -18,6 +18,9 @@ const badCredentials = () => new AppError(401, 'invalid_credentials', 'Wrong e-m
 const accountDisabled = () => new AppError(403, 'account_disabled', 'This account has been disabled');
 const accountLocked = (seconds: number) =>
   AppError.tooManyRequests('account_locked', 'Too many failed logins', seconds);
+/** As many logins as may fail before the lock are being checked right now: this one was not checked. */
+const attemptsInFlight = () =>
+  AppError.tooManyRequests('login_busy', 'Other logins to this account are being checked', 1);
 
 /**
  * Whose failures a login attempt counts against, and which lock it obeys: a device the account already
@@ -87,9 +90,16 @@ export class SessionsService {
     const maxFailures = this.config.loginMaxFailures;
     const lockoutSeconds = this.config.loginLockoutSeconds;
     // Count the attempt before the slow hash, so guesses sent in parallel cannot all pass the check above
-    // before any of them is counted; a success resets the count.
+    // before any of them is counted; a success resets the count. One past the count is not checked and
+    // given back, but locks nothing: the count holds attempts still being checked as well as failures,
+    // and ten right passwords sent at once (an app's retries) locked their owner out for 15 minutes. A
+    // failure that brings the count to the limit locks (below), so no more than LOGIN_MAX_FAILURES
+    // passwords are tried per lock.
     const attempt = await this.limiter.hit(scope.failures, scope.key, maxFailures, lockoutSeconds);
-    if (!attempt.allowed) throw accountLocked(await this.lock(scope, context));
+    if (!attempt.allowed) {
+      await this.limiter.release(scope.failures, scope.key).catch(() => undefined);
+      throw attemptsInFlight();
+    }
     let matches: boolean;
     try {
       matches = await checkPassword(credential?.password_hash, password);
