@@ -325,6 +325,29 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it("refuses a clearing or refund whose pan is not its authorisation's card (422 card_mismatch), moving nothing", async () => {
+      const a = await wallet('mismatch.a', 10000);
+      const b = await wallet('mismatch.b', 10000);
+      const id = await approved(a.card);
+      const before = [await balance(a), await balance(b)];
+      const cleared = await network('clearings', clearing(id, 2550, { pan: b.card.pan })).expect(422);
+      expect(cleared.body).toMatchObject({ code: 'card_mismatch', details: [{ field: 'pan' }] });
+      const refund = {
+        network_transaction_id: ntx(),
+        authorisation_id: id,
+        pan: b.card.pan,
+        amount: 100,
+        currency: 'GBP',
+      };
+      const refunded = await network('refunds', refund).expect(422);
+      expect(refunded.body).toMatchObject({ code: 'card_mismatch', details: [{ field: 'pan' }] });
+      expect([await balance(a), await balance(b)]).toEqual(before);
+      // With the authorisation's own card number, both go through.
+      await network('clearings', clearing(id, 2550, { pan: a.card.pan })).expect(200);
+      await network('refunds', { ...refund, network_transaction_id: ntx(), pan: a.card.pan }).expect(200);
+      expect(await balance(a)).toEqual({ balance: 7550, held_amount: 0, available_balance: 7550 });
+    });
+
     it('accepts a forced post (no authorisation) that overdraws, and records it as forced', async () => {
       const w = await wallet('forced', 1000);
       const forcedId = ntx();

@@ -76,7 +76,8 @@ export class CardNetworkController {
   })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
-    description: 'currency_mismatch; idempotency_key_reused (the id came with another clearing)',
+    description:
+      'currency_mismatch; card_mismatch (pan is not the authorisation’s card); idempotency_key_reused (the id came with another clearing)',
   })
   clear(@Body() body: ClearingRequestDto): Promise<ClearingAnswerDto> {
     return this.network.clear(body);
@@ -108,7 +109,8 @@ export class CardNetworkController {
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_closed, authorisation_declined' })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
-    description: 'currency_mismatch, idempotency_key_reused',
+    description:
+      'currency_mismatch, card_mismatch (pan is not the authorisation’s card), idempotency_key_reused',
   })
   refund(@Body() body: RefundRequestDto): Promise<RefundAnswerDto> {
     return this.network.refund(body);

@@ -473,6 +473,20 @@ export class CardNetworkService {
     return recorded;
   }
 
+  /**
+   * A message that names its authorisation and also carries a card number (networks may send both) must
+   * name that authorisation's card: another card's number is a contradiction, refused (422 card_mismatch
+   * naming pan) rather than ignored.
+   */
+  private async assertSameCard(authorisation: AuthorisationRow, pan: string | undefined): Promise<void> {
+    if (pan === undefined) return;
+    const card = await this.directory.lookupByPan(pan);
+    if (card?.id === authorisation.card_id) return;
+    throw AppError.unprocessable('card_mismatch', 'The card number is not the authorisation’s card', [
+      { field: 'pan', message: 'not the card of authorisation_id' },
+    ]);
+  }
+
   /** What a clearing clears: its authorisation's card and merchant, or (a forced post) the card by number. */
   private async clearingTarget(body: ClearingRequestDto): Promise<ClearingTarget> {
     if (body.authorisation_id) {
@@ -484,6 +498,7 @@ export class CardNetworkService {
           'That authorisation was declined: nothing to clear',
         );
       }
+      await this.assertSameCard(authorisation, body.pan);
       if (authorisation.currency !== body.currency) {
         throw AppError.unprocessable(
           'currency_mismatch',
@@ -585,6 +600,7 @@ export class CardNetworkService {
             'That authorisation was declined: nothing was paid to refund',
           );
         }
+        await this.assertSameCard(authorisation, body.pan);
         card = cardOf(authorisation);
         merchant ??= authorisation.merchant;
       } else if (body.pan) {

@@ -117,7 +117,11 @@ export class ClearingRequestDto {
   @IsNetworkCurrency()
   currency: string;
 
-  @ApiPropertyOptional({ example: '5355220012345678', description: 'A forced post only: the card' })
+  @ApiPropertyOptional({
+    example: '5355220012345678',
+    description:
+      'The card: required for a forced post; with authorisation_id, it must be that card (422 card_mismatch)',
+  })
   @Optional()
   @Matches(/^\d{12,19}$/, { message: '$property must be 12 to 19 digits' })
   pan?: string;
@@ -187,7 +191,10 @@ export class RefundRequestDto {
   @IsUuid()
   authorisation_id?: string;
 
-  @ApiPropertyOptional({ example: '5355220012345678', description: 'The card, when no authorisation_id' })
+  @ApiPropertyOptional({
+    example: '5355220012345678',
+    description: 'The card, when no authorisation_id; with one, it must be that card (422 card_mismatch)',
+  })
   @Optional()
   @Matches(/^\d{12,19}$/, { message: '$property must be 12 to 19 digits' })
   pan?: string;
