@@ -2,7 +2,8 @@
 # One logical backup of the Protobank database: pg_dump's custom format (compressed, one snapshot, so
 # every table is as of the same instant), named protobank-<UTC time>.dump (sorts by time) in BACKUP_DIR.
 # Written under a hidden temporary name and linked into place only when pg_dump succeeded, so a file
-# named like a backup is always a whole one. With BACKUP_KEEP=N, then deletes all but the newest N.
+# named like a backup is always a whole one. With BACKUP_KEEP=N, then deletes all but the newest N, once
+# the new one is recorded (below): a backup of the wrong database deletes nothing.
 #
 # Connection: libpq's variables (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD; PGPASSWORD_FILE is
 # read here, for Docker secrets). `npm run backup` (scripts/backup.js) sets them from DATABASE_URL the
@@ -52,7 +53,10 @@ SQL
 [ "$recorded" -eq 0 ] ||
   echo "backup not recorded in ops.backups (psql's message is above): the file is whole, but BackupTooOld will count from the last recorded one" >&2
 
-if [ -n "$keep" ]; then
+if [ -n "$keep" ] && [ "$recorded" -ne 0 ]; then
+  # Not recorded: maybe not even the database meant (a typo in its address). Nothing is deleted.
+  echo "no backup deleted (BACKUP_KEEP=$keep): this one was not recorded" >&2
+elif [ -n "$keep" ]; then
   # Names sort by time; the newest $keep stay.
   ls -1 "$dir" | grep -E '^protobank-[0-9]{8}T[0-9]{6}Z\.dump$' | sort -r | tail -n +$((keep + 1)) |
     while read -r old; do
