@@ -76,6 +76,13 @@ export function foundationScenarios(get: () => Running) {
             problems.push(`${method} ${path}: no 2xx response`);
           const secured = Array.isArray(op.security) && op.security.length > 0;
           if (secured && !responses.includes('401')) problems.push(`${method} ${path}: protected but no 401`);
+          // HTTP headers are case-insensitive: one parameter per header (a second spelling, required,
+          // once made generated clients demand Last-Event-ID on the stream).
+          const headers = ((op.parameters ?? []) as { in: string; name: string }[])
+            .filter((p) => p.in === 'header')
+            .map((p) => p.name.toLowerCase());
+          if (new Set(headers).size !== headers.length)
+            problems.push(`${method} ${path}: a header listed twice (${headers.join(', ')})`);
         }
       }
       expect(problems).toEqual([]);

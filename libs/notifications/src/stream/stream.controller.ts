@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Req, Res } from '@nestjs/common';
+import { Controller, Get, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -67,8 +67,10 @@ export class StreamController {
     @CurrentCaller() caller: Caller,
     @Req() req: HttpRequest,
     @Res() res: HttpReply,
-    @Headers('last-event-id') lastEventId?: string,
   ): Promise<void> {
+    // Read here rather than with @Headers(), which the OpenAPI document would list as a second,
+    // required header beside the optional one above.
+    const lastEventId = req.headers['last-event-id'] as string | undefined;
     if (lastEventId !== undefined && !isUUID(lastEventId)) {
       throw AppError.badRequest('validation_failed', 'Invalid request: Last-Event-ID', [
         { field: 'Last-Event-ID', message: 'Last-Event-ID must be the id of a notification' },
