@@ -54,6 +54,24 @@ async function main() {
   const forward = () => (watch ? app.stopAll() : void stop(app));
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
+  // `npm start` runs this under a shell that a SIGTERM to npm ends without passing it on (a process
+  // manager stopping npm left the bank running, adopted by init): a parent gone is a stop too.
+  // (process.ppid is read once, at startup: ask whether that process still exists.)
+  const parent = process.ppid;
+  const alive = () => {
+    try {
+      process.kill(parent, 0);
+      return true;
+    } catch (err) {
+      return err.code === 'EPERM';
+    }
+  };
+  const orphaned = setInterval(() => {
+    if (alive()) return;
+    clearInterval(orphaned);
+    log('the process that started this one has exited: stopping the monolith');
+    forward();
+  }, 1000).unref();
   app.on('exit', async (code) => {
     await cleanup();
     log(`monolith exited (${code})`);
