@@ -71,7 +71,10 @@ export class UpdateProfileDto {
 }
 
 export class ProfileDto extends UserDto {
-  @ApiProperty({ example: false, description: 'Disabled by staff (such a user cannot sign in, so false here)' })
+  @ApiProperty({
+    example: false,
+    description: 'Disabled by staff (such a user cannot sign in, so false here)',
+  })
   disabled: boolean;
   @ApiProperty({ example: '1990-04-12', nullable: true, type: String })
   date_of_birth: string | null;
