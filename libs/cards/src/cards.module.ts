@@ -4,7 +4,7 @@ import { inboxFor, outboxFor } from '@protobank/platform';
 import { QueuesModule } from '@protobank/platform/queues';
 import { AdminCardsController } from './admin/admin-cards.controller';
 import { AdminCardsService } from './admin/admin-cards.service';
-import { AccountClosures } from './cards/account-closures';
+import { CardsOfClosedAccounts } from './cards/account-closures';
 import { CardsController } from './cards/cards.controller';
 import { CardsService } from './cards/cards.service';
 import { CardKeys } from './data/card-keys';
@@ -22,8 +22,8 @@ import { HOLD_EXPIRY_QUEUE, HoldExpiry } from './network/hold-expiry';
  */
 @Module({
   imports: [QueuesModule, BullModule.registerQueue({ name: HOLD_EXPIRY_QUEUE })],
-  // AccountClosures handles account.closed: Nest finds @EventPattern (our @OnEvent) on controllers only.
-  controllers: [CardsController, AdminCardsController, CardNetworkController, AccountClosures],
+  // CardsOfClosedAccounts handles account.closed: Nest finds @EventPattern (our @OnEvent) on controllers only.
+  controllers: [CardsController, AdminCardsController, CardNetworkController, CardsOfClosedAccounts],
   providers: [
     outboxFor('cards'),
     inboxFor('cards'),

@@ -3,7 +3,7 @@ import { Module } from '@nestjs/common';
 import { DestinationMisses, idempotencyKeysIn, inboxFor, outboxFor } from '@protobank/platform';
 import { QueuesModule } from '@protobank/platform/queues';
 import { AdminPaymentsController } from './history/admin-payments.controller';
-import { AccountClosures } from './orders/account-closures';
+import { OrdersOfClosedAccounts } from './orders/account-closures';
 import { PaymentHistoryService } from './history/payment-history.service';
 import { PaymentsController } from './history/payments.controller';
 import { OrderChecks } from './orders/order-checks';
@@ -33,7 +33,7 @@ import { SweepProcessor } from './run/sweep.processor';
     PaymentsController,
     AdminPaymentsController,
     // Handles account.closed: Nest finds @EventPattern (our @OnEvent) on controllers only.
-    AccountClosures,
+    OrdersOfClosedAccounts,
   ],
   providers: [
     outboxFor('payments'),

@@ -28,7 +28,7 @@ export async function cancelCardsOfClosedAccount(
  * closing is cancelled by its issue instead (CardsService reads the account again after its commit).
  */
 @Controller()
-export class AccountClosures {
+export class CardsOfClosedAccounts {
   constructor(
     private readonly inbox: InboxService,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -36,7 +36,7 @@ export class AccountClosures {
 
   @OnEvent('account.closed')
   async onClosed(event: AccountClosedEvent): Promise<void> {
-    await this.inbox.once('cards', 'AccountClosures.onClosed', event.event_id, async (m) => {
+    await this.inbox.once('cards', 'CardsOfClosedAccounts.onClosed', event.event_id, async (m) => {
       const cards = await cancelCardsOfClosedAccount(m, event.owner_id, event.account_id);
       if (cards.length) {
         this.logger.info(

@@ -11,7 +11,7 @@ import { cancelOpenOrders } from '../run/order-state';
  * reads the account again after its commit).
  */
 @Controller()
-export class AccountClosures {
+export class OrdersOfClosedAccounts {
   constructor(
     private readonly inbox: InboxService,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -19,7 +19,7 @@ export class AccountClosures {
 
   @OnEvent('account.closed')
   async onClosed(event: AccountClosedEvent): Promise<void> {
-    await this.inbox.once('payments', 'AccountClosures.onClosed', event.event_id, async (m) => {
+    await this.inbox.once('payments', 'OrdersOfClosedAccounts.onClosed', event.event_id, async (m) => {
       const cancelled = await cancelOpenOrders(
         m,
         { owner_id: event.owner_id, from_account_id: event.account_id },
