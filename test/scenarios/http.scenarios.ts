@@ -91,10 +91,15 @@ interface Operation {
   path: string;
   /** The top-level fields of its JSON request body, as documented. */
   bodyFields: string[];
+  /** Whether it documents a request body at all. */
+  hasBody: boolean;
+  /** The query parameters it documents. */
+  queryNames: string[];
 }
 
 interface OpenApiOperation {
   requestBody?: { content?: Record<string, { schema?: { $ref?: string } }> };
+  parameters?: { in: string; name: string }[];
 }
 
 /** Every operation of the API as its OpenAPI document lists it (the edge serves the merged one). */
@@ -107,7 +112,13 @@ async function operations(baseUrl: string): Promise<Operation[]> {
   };
   return Object.entries(doc.body.paths as Record<string, Record<string, OpenApiOperation>>).flatMap(
     ([path, item]) =>
-      Object.entries(item).map(([method, op]) => ({ method, path, bodyFields: fieldsOf(op) })),
+      Object.entries(item).map(([method, op]) => ({
+        method,
+        path,
+        bodyFields: fieldsOf(op),
+        hasBody: op.requestBody !== undefined,
+        queryNames: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
+      })),
   );
 }
 
@@ -519,6 +530,42 @@ export function httpScenarios(get: () => Running) {
         });
       },
     );
+
+    it('refuses a body on every route that takes none, and a query parameter on every route that documents none, naming it', async () => {
+      const ops = await operations(base());
+      const send = (o: Operation, query = '') => {
+        const req = request(base())
+          [o.method as 'post'](`${concrete(o.path)}${query}`)
+          .set(bearer(tokenFor(o.path)));
+        return o.method === 'get' ? req : req.send({ unexpected: 1 });
+      };
+      const answer = (o: Operation, res: request.Response) =>
+        `${o.method} ${o.path}: ${res.status} ${res.body.code} ${res.body.details?.[0]?.field}`;
+      const bodyless = ops.filter((o) => BODY_METHODS.includes(o.method) && !o.hasBody);
+      // (/metrics answers only its scraper's token, and never through the edge: see below. The health
+      // routes of the split topology are the edge's own, which reads no query.)
+      const queryless = ops.filter(
+        (o) =>
+          o.method === 'get' &&
+          o.queryNames.length === 0 &&
+          o.path !== '/metrics' &&
+          !(get().services.auth && o.path.startsWith('/health')),
+      );
+      // Among them, routes that answered 2xx to both before (freeze, logout; the account list, /users/me).
+      expect(bodyless.map((o) => o.path)).toEqual(
+        expect.arrayContaining(['/cards/{id}/freeze', '/auth/logout']),
+      );
+      expect(queryless.map((o) => o.path)).toEqual(expect.arrayContaining(['/accounts', '/users/me']));
+      const seen: string[] = [];
+      for (const o of bodyless) seen.push(answer(o, await send(o)));
+      for (const o of queryless) seen.push(answer(o, await send(o, '?unexpected=1')));
+      expect(seen).toEqual(
+        [...bodyless, ...queryless].map((o) => `${o.method} ${o.path}: 400 validation_failed unexpected`),
+      );
+      // A documented query parameter still passes (the stream's access_token is read by the guard).
+      const listed = await request(base()).get('/accounts').set(bearer(customer.token)).expect(200);
+      expect(listed.body.data).toEqual([]);
+    });
 
     it('refuses more than 100 parameters with 400 query_too_complex', async () => {
       const query = Array.from({ length: 101 }, (_, i) => `p${i}=1`).join('&');

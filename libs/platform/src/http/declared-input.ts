@@ -1,0 +1,67 @@
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
+import type { Observable } from 'rxjs';
+import { validationError } from './validation';
+
+/** What a route reads of the request, from its handler's parameter decorators and its OpenAPI params. */
+interface Declared {
+  body: boolean;
+  query: boolean;
+  /** Query parameters documented one by one (`@ApiQuery`), e.g. the stream's access_token. */
+  queryNames: Set<string>;
+}
+
+/** Where @nestjs/swagger keeps @ApiQuery and @ApiHeader (DECORATORS.API_PARAMETERS, not exported). */
+const API_PARAMETERS = 'swagger/apiParameters';
+
+const declaredByHandler = new WeakMap<object, Declared>();
+
+function declared(context: ExecutionContext): Declared {
+  const handler = context.getHandler();
+  let found = declaredByHandler.get(handler);
+  if (!found) {
+    const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), handler.name) ?? {}) as Record<
+      string,
+      unknown
+    >;
+    const types = new Set(Object.keys(args).map((key) => Number(key.split(':')[0])));
+    const params = (Reflect.getMetadata(API_PARAMETERS, handler) ?? []) as {
+      in?: string;
+      name?: string;
+    }[];
+    found = {
+      body: types.has(RouteParamtypes.BODY) || types.has(RouteParamtypes.RAW_BODY),
+      query: types.has(RouteParamtypes.QUERY),
+      queryNames: new Set(params.filter((p) => p.in === 'query' && p.name).map((p) => p.name as string)),
+    };
+    declaredByHandler.set(handler, found);
+  }
+  return found;
+}
+
+/**
+ * Unknown input is refused everywhere, not only where a DTO validates it: a route that takes no body
+ * refuses a body with fields (400 naming them), and one that takes no query DTO refuses query parameters
+ * it does not document. Without it, `POST /cards/{id}/freeze {"role":"admin"}` or `GET /accounts?limit=abc`
+ * answered 2xx as if the client had been understood. HTTP only (contract calls carry their own shapes).
+ */
+@Injectable()
+export class DeclaredInputInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle();
+    const req = context.switchToHttp().getRequest<{ body?: unknown; query?: unknown }>();
+    const route = declared(context);
+    const unknown: string[] = [];
+    if (!route.body && req.body && typeof req.body === 'object') unknown.push(...Object.keys(req.body));
+    if (!route.query && req.query && typeof req.query === 'object') {
+      unknown.push(...Object.keys(req.query).filter((name) => !route.queryNames.has(name)));
+    }
+    if (unknown.length) {
+      throw validationError(
+        unknown.map((field) => ({ field, message: `property ${field} should not exist` })),
+      );
+    }
+    return next.handle();
+  }
+}
