@@ -139,6 +139,55 @@ export function staffScenarios(get: () => Running) {
       await unfreeze(admin, ownA, 'Review finished').expect(200);
     });
 
+    it("leaves a colleague's accounts and cards to an admin (403 colleague_account), changing nothing", async () => {
+      const card = (
+        await http()
+          .post('/cards')
+          .set(bearer(staffA.token))
+          .send({ account_id: ownA.id, type: 'virtual' })
+          .expect(201)
+      ).body.id as string;
+      const refused = [
+        await freeze(staffB, ownA),
+        await setOverdraft(staffB, ownA, 5000),
+        await http()
+          .post(`/admin/cards/${card}/block`)
+          .set(bearer(staffB.token))
+          .send({ reason: 'A colleague under review' }),
+      ];
+      expect(refused.map((r) => [r.status, r.body.code])).toEqual(Array(3).fill([403, 'colleague_account']));
+      expect(await stateOf(ownA)).toMatchObject({ status: 'active', overdraft_limit: 0 });
+      expect(await reportedBy(staffB.id)).not.toContainEqual(
+        expect.objectContaining({ resource_id: ownA.id }),
+      );
+      // An admin may, and is audited as any staff action is.
+      await freeze(admin, ownA, 'Staff account under review').expect(200);
+      await unfreeze(admin, ownA, 'Review finished').expect(200);
+      await http()
+        .post(`/admin/cards/${card}/block`)
+        .set(bearer(admin.token))
+        .send({ reason: 'A colleague under review' })
+        .expect(200);
+      await http()
+        .post(`/admin/cards/${card}/unblock`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Review finished' })
+        .expect(200);
+      const [frozen] = await auditOf({ resource_id: ownA.id, action: 'account_frozen', actor_id: admin.id });
+      expect(frozen).toMatchObject({ target_user_id: staffA.id, reason: 'Staff account under review' });
+    });
+
+    it('gives an overdraft to current accounts only (422 overdraft_not_allowed naming overdraft_limit)', async () => {
+      const savings = await openAccount(get(), customer, 'GBP', 'savings');
+      const refused = await setOverdraft(staffB, savings, 10_000).expect(422);
+      expect(refused.body).toMatchObject({
+        code: 'overdraft_not_allowed',
+        details: [{ field: 'overdraft_limit' }],
+      });
+      expect(await stateOf(savings)).toMatchObject({ overdraft_limit: 0 });
+      await setOverdraft(staffB, savings, 0).expect(200);
+    });
+
     it('never lets concurrent requests of the owning staff member through', async () => {
       await freeze(admin, ownA, 'Frozen while the race runs').expect(200);
       // The owner's changes race each other and an admin's, on the same row: each is decided under its lock.

@@ -9,6 +9,7 @@ import {
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import {
   TRANSACTIONS_API,
@@ -18,7 +19,9 @@ import {
 } from '@protobank/contracts';
 import {
   AppConfig,
+  AppError,
   assertAmountWithin,
+  assertMayActOnOwner,
   CurrentCaller,
   ErrorResponseDto,
   Roles,
@@ -33,17 +36,23 @@ import {
   AdminAccountsQuery,
   UpdateAccountDto,
 } from '../open/account.dto';
+import type { AccountEntity } from '../open/account.entity';
 import { AccountsService, accountView } from '../open/accounts.service';
 
 /**
  * Staff controls on accounts. The ledger decides each change under its row lock: never on the actor's own
  * account (403 own_account), a freeze lifted only by its author or an admin (403 frozen_by_other), and
- * every change reported to the audit trail with its reason in the same transaction.
+ * every change reported to the audit trail with its reason in the same transaction. A colleague's
+ * account (its owner staff or an admin) takes an admin (403 colleague_account).
  */
 @ApiTags('accounts (staff)')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ type: ErrorResponseDto })
-@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff, or own_account' })
+@ApiForbiddenResponse({
+  type: ErrorResponseDto,
+  description:
+    "Not staff; own_account; colleague_account (a staff member's or an admin's account, for staff)",
+})
 @Controller('admin/accounts')
 @Roles('staff', 'admin')
 export class AdminAccountsController {
@@ -118,6 +127,10 @@ export class AdminAccountsController {
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_closed' })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: 'overdraft_not_allowed: only a current account can have one (naming overdraft_limit)',
+  })
   update(
     @CurrentCaller() caller: Caller,
     @Param() params: AccountIdParams,
@@ -129,6 +142,16 @@ export class AdminAccountsController {
       (change) => this.ledger.setOverdraftLimit(params.id, BigInt(body.overdraft_limit), change),
       caller,
       body,
+      (account) => {
+        // Savings are for saving: only a current account may go below zero.
+        if (account.type !== 'current' && body.overdraft_limit > 0) {
+          throw AppError.unprocessable(
+            'overdraft_not_allowed',
+            'Only a current account can have an overdraft',
+            [{ field: 'overdraft_limit', message: `a ${account.type} account's overdraft limit stays 0` }],
+          );
+        }
+      },
     );
   }
 
@@ -137,8 +160,15 @@ export class AdminAccountsController {
     apply: (change: StaffChange) => Promise<LedgerAccountState>,
     caller: Caller,
     body: { reason: string },
+    check?: (account: AccountEntity) => void,
   ): Promise<AccountDto> {
     const account = await this.accounts.byId(id);
-    return accountView(account, await apply({ actor: staffActor(caller), reason: body.reason }));
+    check?.(account);
+    const actor = staffActor(caller);
+    // One's own account is the ledger's to refuse (own_account, under the row lock).
+    if (account.owner_id !== actor.user_id) {
+      assertMayActOnOwner(actor, await this.accounts.ownerRole(account.owner_id));
+    }
+    return accountView(account, await apply({ actor, reason: body.reason }));
   }
 }

@@ -56,7 +56,10 @@ export class AdminCardsController {
   })
   @ApiOkResponse({ type: AdminCardDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff, or own_card' })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description: "Not staff, own_card, or colleague_account (a staff member's or an admin's card, for staff)",
+  })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'already_blocked, card_cancelled' })
   block(
@@ -76,7 +79,11 @@ export class AdminCardsController {
   })
   @ApiOkResponse({ type: AdminCardDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff, own_card, blocked_by_other' })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description:
+      "Not staff, own_card, blocked_by_other, or colleague_account (a staff member's or an admin's card, for staff)",
+  })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'not_blocked' })
   unblock(

@@ -1,7 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { StaffActor } from '@protobank/contracts';
-import { AppError, decodeCursor, encodeCursor, LOGGER, OutboxService, pageOf } from '@protobank/platform';
+import { USERS_API, type StaffActor, type UsersApi } from '@protobank/contracts';
+import {
+  AppError,
+  assertMayActOnOwner,
+  decodeCursor,
+  encodeCursor,
+  LOGGER,
+  OutboxService,
+  pageOf,
+} from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { adminCardView, CARD_COLUMNS, type CardRow } from '../cards/card-rows';
@@ -18,6 +26,7 @@ export class AdminCardsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly outbox: OutboxService,
+    @Inject(USERS_API) private readonly users: UsersApi,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -89,12 +98,16 @@ export class AdminCardsService {
     if (actor.role !== 'staff' && actor.role !== 'admin') {
       throw new AppError(403, 'forbidden', 'Your role does not allow this');
     }
+    // A card's owner never changes: read once, outside the transaction (the role is users' to tell).
+    const [owner] = (await this.dataSource.query(`SELECT owner_id FROM cards.cards WHERE id = $1`, [id])) as {
+      owner_id: string;
+    }[];
+    if (owner && owner.owner_id !== actor.user_id) {
+      assertMayActOnOwner(actor, (await this.users.getProfile(owner.owner_id)).role);
+    }
     return this.dataSource.transaction(async (m) => {
       // A block waits for a card being issued to its owner, and an issue for it (cards.service): no new
       // card slips past a block committing at the same moment.
-      const [owner] = (await m.query(`SELECT owner_id FROM cards.cards WHERE id = $1`, [id])) as {
-        owner_id: string;
-      }[];
       if (owner) await lockCardIssue(m, owner.owner_id);
       const [card] = (await m.query(`SELECT ${CARD_COLUMNS} FROM cards.cards WHERE id = $1 FOR UPDATE`, [
         id,

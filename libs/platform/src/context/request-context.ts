@@ -20,6 +20,21 @@ export function staffActor(caller: Caller): StaffActor {
   return { user_id: caller.user_id, role: caller.role };
 }
 
+/**
+ * Staff act on customers' accounts and cards; a colleague's (a staff member's or an admin's) take an admin.
+ * Otherwise a staff member could freeze, block or change the credit of someone above them, who cannot
+ * undo it on their own account (never one's own: own_account, own_card). 403 colleague_account.
+ */
+export function assertMayActOnOwner(actor: StaffActor, ownerRole: string): void {
+  if (ownerRole !== 'customer' && actor.role !== 'admin') {
+    throw new AppError(
+      403,
+      'colleague_account',
+      "Only an admin acts on a staff member's or an admin's accounts and cards",
+    );
+  }
+}
+
 export interface RequestContext {
   requestId: string;
   caller?: Caller;
