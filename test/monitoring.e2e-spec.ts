@@ -106,6 +106,7 @@ describe('monitoring configuration (docker/prometheus, docker/alertmanager, dock
         'HighLatencyP99',
         'LedgerVerificationFailed',
         'LedgerVerificationStale',
+        'NoBackupRecorded',
         'OutboxLag',
         'PaymentsFailingSpike',
         'ServiceDown',
