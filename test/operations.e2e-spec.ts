@@ -8,6 +8,7 @@ import http from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
+import { MIGRATIONS } from '@protobank/migrations';
 import { startRedis } from './support/private-redis';
 import { processes, type AppProcess } from './support/processes';
 import { createTestEnv, eventually, type TestEnv } from './support/test-env';
@@ -97,6 +98,8 @@ describe('operations', () => {
         },
       );
       expect(revert.status).toBe(0);
+      // It says which one it reverted (the newest in the list).
+      expect(revert.stdout.toString()).toContain(`"reverted":"${MIGRATIONS.at(-1)!.name}"`);
       const port = await processes.freePort();
       const child = processes.spawnApp(
         'monolith',

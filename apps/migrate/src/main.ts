@@ -51,8 +51,26 @@ async function main(): Promise<void> {
   await dataSource.initialize();
   try {
     if (revert) {
-      await withLockRetries(patience, () => dataSource.undoLastMigration({ transaction: 'each' }), retrying);
-      logger.info('reverted the latest migration');
+      const [table] = (await dataSource.query(
+        `SELECT to_regclass('public.migrations') IS NOT NULL AS ok`,
+      )) as {
+        ok: boolean;
+      }[];
+      const [latest] = table.ok
+        ? ((await dataSource.query(`SELECT name FROM public.migrations ORDER BY id DESC LIMIT 1`)) as {
+            name: string;
+          }[])
+        : [];
+      if (!latest) {
+        logger.info('no migration to revert');
+      } else {
+        await withLockRetries(
+          patience,
+          () => dataSource.undoLastMigration({ transaction: 'each' }),
+          retrying,
+        );
+        logger.info({ reverted: latest.name }, 'reverted the latest migration');
+      }
     } else {
       const applied = await withLockRetries(
         patience,
