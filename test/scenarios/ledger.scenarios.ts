@@ -461,6 +461,23 @@ export function ledgerScenarios(get: () => Running) {
         .expect(400);
       expect(future.body.details.map((d: { field: string }) => d.field)).toEqual(['from']);
     });
+
+    it('answers at most 60 statements a minute to one customer, then 429 with Retry-After', async () => {
+      const c = await verifiedCustomer(get(), admin, 'statements.limit');
+      const x = await openAccount(get(), c);
+      const statuses: number[] = [];
+      for (let i = 0; i < 60; i++) {
+        statuses.push((await http().get(`/accounts/${x.id}/statement`).set(bearer(c.token))).status);
+      }
+      expect(new Set(statuses)).toEqual(new Set([200]));
+      const limited = await http().get(`/accounts/${x.id}/statement`).set(bearer(c.token)).expect(429);
+      expect(limited.body.code).toBe('rate_limited');
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      // Another customer is not held back by it.
+      const d = await verifiedCustomer(get(), admin, 'statements.other');
+      const y = await openAccount(get(), d);
+      await http().get(`/accounts/${y.id}/statement`).set(bearer(d.token)).expect(200);
+    });
   });
 
   describe('staff: deposits, reversals, verify', () => {
