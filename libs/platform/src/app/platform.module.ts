@@ -1,5 +1,5 @@
 import { type DynamicModule } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR, ModuleRef } from '@nestjs/core';
+import { APP_GUARD, ModuleRef } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { DatabaseModule } from '../database/database.module';
@@ -8,7 +8,7 @@ import { HealthModule } from '../health/health.module';
 import { LOGGER } from '../logging/logging.tokens';
 import { MessagingModule, type MessagingOptions } from '../messaging/messaging.module';
 import { MetricsModule } from '../metrics/metrics.module';
-import { DeclaredInputInterceptor } from '../http/declared-input';
+import { DeclaredInputGuard } from '../http/declared-input';
 import { RedisModule } from '../redis/redis.module';
 import { VersionedCache } from '../redis/versioned-cache';
 import { AuthGuard } from '../security/auth.guard';
@@ -56,11 +56,11 @@ export class PlatformModule {
         JwtStrategy,
         RateLimiter,
         VersionedCache,
-        // In this order: who is calling, then how often.
+        // In this order: who is calling, then how often, then what they sent.
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
         // Then, before the pipes: nothing sent that the route does not read.
-        { provide: APP_INTERCEPTOR, useClass: DeclaredInputInterceptor },
+        { provide: APP_GUARD, useClass: DeclaredInputGuard },
       ],
       exports: [AppConfig, SERVICE_NAME, LOGGER, OWNER_LOGIN, KeyRing, RateLimiter, VersionedCache],
     };
