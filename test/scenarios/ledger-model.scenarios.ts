@@ -37,7 +37,8 @@ const STORM = 1000;
 /** Account indexes (A0..A19; customer i owns A2i and A2i+1) frozen, holding card money, overdrawable. */
 const FROZEN = [3, 12];
 const HELD = [5, 9, 16];
-const hasLimit = (i: number) => i % 4 === 1;
+// Every other current account (the even indices) has an arranged overdraft: savings cannot.
+const hasLimit = (i: number) => i % 4 === 0;
 
 /** mulberry32: a small seeded generator, so a run's requests can be drawn again from its seed. */
 function seeded(seed: number) {

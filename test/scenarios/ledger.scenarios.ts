@@ -659,7 +659,7 @@ export function ledgerScenarios(get: () => Running) {
         await openAccount(get(), bob, 'GBP', 'savings'),
       ];
       const ownerOf = (i: number) => owners[i < 2 ? 0 : 1];
-      const limits = [0, 2000, 0, 500];
+      const limits = [2000, 0, 500, 0]; // overdrafts are arranged on current accounts only
       for (let i = 0; i < 4; i++) {
         await deposit(get(), admin, accounts[i], 3000);
         if (limits[i]) {
