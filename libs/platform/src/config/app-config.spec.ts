@@ -173,6 +173,15 @@ describe('loadConfig', () => {
       }
       expect(problemsOf({ SMS_WEBHOOK_URL: 'http://sms.provider.example/send' })).toEqual([]);
     });
+
+    it('names a webhook that is not a URL once, as any other bad value (no TypeError from the https rule)', () => {
+      const problems = problemsOf({
+        ...explicit,
+        PUSH_WEBHOOK_URL: 'push.example/p',
+        WEBHOOK_SIGNING_SECRET: 'a-webhook-signing-secret-of-32-chars',
+      });
+      expect(problems).toEqual([expect.stringMatching(/^PUSH_WEBHOOK_URL /)]);
+    });
   });
 
   it('times requests out after 30 s (headers 10 s), never with a headers timeout above the request one', () => {

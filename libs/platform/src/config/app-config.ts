@@ -289,6 +289,8 @@ function webhookProblems(values: Record<ConfigKey, string | undefined>): string[
     (name) => values[name] !== undefined,
   );
   for (const name of hooks) {
+    // A value that is not a URL at all already has its problem from the schema's check.
+    if (!URL.canParse(values[name] as string)) continue;
     const url = new URL(values[name] as string);
     if (url.protocol !== 'https:' && !LOOPBACK_HOSTS.test(url.hostname)) {
       problems.push(
