@@ -1196,6 +1196,24 @@ export function cardNetworkScenarios(get: () => Running) {
         expect(res.body.code).toBe('invalid_signature');
         await network(path, payload, signature(`${secret()}x`, path, JSON.stringify(payload))).expect(401);
       }
+      // The signature is checked before anything else: an unsigned request with an undocumented query
+      // parameter is 401 (not a 400 that describes the route to a stranger); a signed one is 400 naming it.
+      const clearingBody = JSON.stringify({
+        authorisation_id: randomUUID(),
+        network_transaction_id: ntx(),
+        amount: 1,
+      });
+      const withQuery = () =>
+        http().post('/card-network/clearings?debug=1').set('Content-Type', 'application/json');
+      const unsigned = await withQuery().send(clearingBody).expect(401);
+      expect(unsigned.body.code).toBe('invalid_signature');
+      const signedWithQuery = await withQuery()
+        .set('X-Card-Network-Signature', signature(secret(), 'clearings', clearingBody))
+        .send(clearingBody)
+        .expect(400);
+      expect(signedWithQuery.body.details).toEqual([
+        { field: 'debug', message: 'property debug should not exist' },
+      ]);
       // The route is signed: a clearing's exact bytes and signature, sent to /refunds (whose body it also
       // fits), are refused.
       const clearing = JSON.stringify({

@@ -10,7 +10,7 @@ import {
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { ErrorResponseDto, Public } from '@protobank/platform';
+import { DeclaredInputAfterOwnGuard, ErrorResponseDto, Public } from '@protobank/platform';
 import { CardNetworkGuard } from './card-network.guard';
 import { CardNetworkService } from './card-network.service';
 import {
@@ -37,7 +37,8 @@ const SIGNED =
 })
 @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'validation_failed, naming each field' })
 @Public()
-@UseGuards(CardNetworkGuard)
+// The signature first: an unsigned request is 401 whatever else it carries.
+@UseGuards(CardNetworkGuard, DeclaredInputAfterOwnGuard)
 @Controller('card-network')
 export class CardNetworkController {
   constructor(private readonly network: CardNetworkService) {}

@@ -8,6 +8,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { DeclaredInputAfterOwnGuard } from '../http/declared-input';
 import { ErrorResponseDto, JSON_ERROR } from '../http/error-response.dto';
 import { Public } from '../security/decorators';
 import { MetricsTokenGuard } from './metrics-token.guard';
@@ -18,7 +19,7 @@ import { MetricsService } from './metrics.service';
 @Controller('metrics')
 // Not an access token: the scraper's own METRICS_TOKEN (see MetricsTokenGuard).
 @Public()
-@UseGuards(MetricsTokenGuard)
+@UseGuards(MetricsTokenGuard, DeclaredInputAfterOwnGuard)
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
