@@ -55,7 +55,7 @@ describe('ledger and accounts contracts', () => {
       env: t.env,
       modules: [TransactionsModule],
       serves: [TransactionsContract],
-      calls: [AccountsContract],
+      calls: [AccountsContract, UsersContract],
     });
     accountsApp = await createContext({
       service: 'accounts',

@@ -147,6 +147,20 @@ export function staffScenarios(get: () => Running) {
           .send({ account_id: ownA.id, type: 'virtual' })
           .expect(201)
       ).body.id as string;
+      const paidIn = (
+        await postDeposit(get(), admin, {
+          account_id: ownA.id,
+          amount: 700,
+          currency: 'GBP',
+          reason: 'Cash paid in at branch',
+        }).expect(201)
+      ).body.id as string;
+      const reverse = (who: Actor) =>
+        http()
+          .post(`/admin/transactions/${paidIn}/reverse`)
+          .set(bearer(who.token))
+          .set('Idempotency-Key', randomUUID())
+          .send({ reason: 'Deposited in error' });
       const refused = [
         await freeze(staffB, ownA),
         await setOverdraft(staffB, ownA, 5000),
@@ -154,12 +168,22 @@ export function staffScenarios(get: () => Running) {
           .post(`/admin/cards/${card}/block`)
           .set(bearer(staffB.token))
           .send({ reason: 'A colleague under review' }),
+        // Money too: two colleagues cannot pay cash into each other's accounts, nor take it out.
+        await postDeposit(get(), staffB, {
+          account_id: ownA.id,
+          amount: 500,
+          currency: 'GBP',
+          reason: 'Cash paid in at branch',
+        }),
+        await reverse(staffB),
       ];
-      expect(refused.map((r) => [r.status, r.body.code])).toEqual(Array(3).fill([403, 'colleague_account']));
-      expect(await stateOf(ownA)).toMatchObject({ status: 'active', overdraft_limit: 0 });
-      expect(await reportedBy(staffB.id)).not.toContainEqual(
-        expect.objectContaining({ resource_id: ownA.id }),
-      );
+      expect(refused.map((r) => [r.status, r.body.code])).toEqual(Array(5).fill([403, 'colleague_account']));
+      expect(await stateOf(ownA)).toMatchObject({ status: 'active', overdraft_limit: 0, balance: 700 });
+      for (const resource of [ownA.id, paidIn]) {
+        expect(await reportedBy(staffB.id)).not.toContainEqual(
+          expect.objectContaining({ resource_id: resource }),
+        );
+      }
       // An admin may, and is audited as any staff action is.
       await freeze(admin, ownA, 'Staff account under review').expect(200);
       await unfreeze(admin, ownA, 'Review finished').expect(200);
@@ -173,6 +197,8 @@ export function staffScenarios(get: () => Running) {
         .set(bearer(admin.token))
         .send({ reason: 'Review finished' })
         .expect(200);
+      await reverse(admin).expect(201);
+      expect(await stateOf(ownA)).toMatchObject({ balance: 0 });
       const [frozen] = await auditOf({ resource_id: ownA.id, action: 'account_frozen', actor_id: admin.id });
       expect(frozen).toMatchObject({ target_user_id: staffA.id, reason: 'Staff account under review' });
     });

@@ -1,4 +1,4 @@
-import { AccountsContract, AuthContract, TransactionsContract } from '@protobank/contracts';
+import { AccountsContract, AuthContract, TransactionsContract, UsersContract } from '@protobank/contracts';
 import { runApp, SERVICES } from '@protobank/platform';
 import { TransactionsModule } from '@protobank/transactions';
 
@@ -9,5 +9,5 @@ void runApp({
   transport: 'rmq',
   modules: [TransactionsModule],
   serves: [TransactionsContract],
-  calls: [AccountsContract, AuthContract],
+  calls: [AccountsContract, AuthContract, UsersContract],
 });

@@ -163,12 +163,13 @@ export class AdminAccountsController {
     check?: (account: AccountEntity) => void,
   ): Promise<AccountDto> {
     const account = await this.accounts.byId(id);
-    check?.(account);
     const actor = staffActor(caller);
     // One's own account is the ledger's to refuse (own_account, under the row lock).
     if (account.owner_id !== actor.user_id) {
       assertMayActOnOwner(actor, await this.accounts.ownerRole(account.owner_id));
     }
+    // After who may act: a colleague's savings account is 403 colleague_account, not a 422 about it.
+    check?.(account);
     return accountView(account, await apply({ actor, reason: body.reason }));
   }
 }

@@ -163,12 +163,12 @@ export class AccountsService implements AccountsApi {
     return account;
   }
 
-  /** Any account, for staff routes; 404 when there is none. */
   /** The role of an account's owner (customer, staff or admin), as users has it now. */
   async ownerRole(ownerId: string): Promise<string> {
     return (await this.users.getProfile(ownerId)).role;
   }
 
+  /** Any account, for staff routes; 404 when there is none. */
   async byId(id: string): Promise<AccountEntity> {
     const account = await this.repo.findOneBy({ id });
     if (!account) throw AppError.notFound('account');

@@ -41,7 +41,11 @@ import { LedgerVerifyService } from './ledger-verify.service';
 @ApiTags('ledger (staff)')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ type: ErrorResponseDto })
-@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff, or own_account' })
+@ApiForbiddenResponse({
+  type: ErrorResponseDto,
+  description:
+    "Not staff; own_account; colleague_account (money into or out of a staff member's or an admin's account, for staff)",
+})
 @Controller('admin')
 @Roles('staff', 'admin')
 export class AdminLedgerController {

@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
-import type { Currency } from '@protobank/contracts';
+import { Inject, Injectable } from '@nestjs/common';
+import { USERS_API, type Currency, type StaffActor, type UsersApi } from '@protobank/contracts';
 import {
   AppConfig,
   AppError,
   assertAmountWithin,
+  assertMayActOnOwner,
   requestFingerprint,
   staffActor,
   timeOrderedId,
@@ -19,7 +20,9 @@ import type { DepositDto, ReverseDto } from './admin-ledger.dto';
  * each one it posts to the audit trail (staff_action.recorded) in the posting's transaction. The staff
  * member's reason goes to the audit trail only; the entry's reference, which its customers read in
  * their history, statements and notifications, is a separate field (a reason such as "fraud
- * investigation" must not tip off the person investigated).
+ * investigation" must not tip off the person investigated). A staff member moves no money into or out of
+ * a colleague's account (a staff member's or an admin's): that takes an admin (403 colleague_account),
+ * so two colleagues cannot deposit into each other's accounts.
  */
 @Injectable()
 export class AdminLedgerService {
@@ -27,11 +30,22 @@ export class AdminLedgerService {
     private readonly ledger: Ledger,
     private readonly history: HistoryService,
     private readonly config: AppConfig,
+    @Inject(USERS_API) private readonly users: UsersApi,
   ) {}
+
+  /** 403 colleague_account unless every owner is a customer, or the actor an admin (one's own: the ledger's own_account). */
+  private async assertCustomersOnly(actor: StaffActor, owners: (string | null)[]): Promise<void> {
+    if (actor.role === 'admin') return;
+    for (const owner of new Set(owners)) {
+      if (owner && owner !== actor.user_id)
+        assertMayActOnOwner(actor, (await this.users.getProfile(owner)).role);
+    }
+  }
 
   async deposit(staff: Caller, body: DepositDto, key: string) {
     assertAmountWithin(body.amount, this.config.maxAmount);
     const actor = staffActor(staff);
+    await this.assertCustomersOnly(actor, [await this.history.ownerOfAccount(body.account_id)]);
     const entryId = timeOrderedId();
     const deposit = {
       kind: 'deposit' as const,
@@ -71,13 +85,18 @@ export class AdminLedgerService {
 
   async reverse(staff: Caller, entryId: string, body: ReverseDto, key: string) {
     const actor = staffActor(staff);
-    const { view: original, debitOwner: payer } = await this.history.withOwners(null, entryId);
+    const {
+      view: original,
+      debitOwner: payer,
+      creditOwner: payee,
+    } = await this.history.withOwners(null, entryId);
     if (original.kind === 'reversal') {
       throw AppError.unprocessable(
         'not_reversible',
         'A reversal cannot itself be reversed; post a new entry',
       );
     }
+    await this.assertCustomersOnly(actor, [payer, payee]);
     const reversal = {
       kind: 'reversal' as const,
       debit: original.to_account_id,

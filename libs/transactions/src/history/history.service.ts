@@ -84,12 +84,18 @@ export class HistoryService {
     });
   }
 
-  async list(caller: Caller, q: ListTransactionsQuery) {
+  /** The owner of a customer account; null for a system account or none. */
+  async ownerOfAccount(id: string): Promise<string | null> {
     const [account] = (await this.dataSource.query(
       `SELECT owner_id FROM transactions.ledger_accounts WHERE id = $1 AND kind = 'customer'`,
-      [q.account_id],
+      [id],
     )) as { owner_id: string }[];
-    if (!account || (!isStaff(caller) && account.owner_id !== caller.user_id)) {
+    return account?.owner_id ?? null;
+  }
+
+  async list(caller: Caller, q: ListTransactionsQuery) {
+    const owner = await this.ownerOfAccount(q.account_id);
+    if (!owner || (!isStaff(caller) && owner !== caller.user_id)) {
       throw new AppError(404, 'not_found', 'Account not found', [
         { field: 'account_id', message: 'no such account of yours' },
       ]);
