@@ -455,6 +455,21 @@ export function accountsScenarios(get: () => Running) {
       await holder.query('BEGIN');
       let card: Promise<request.Response>;
       let order: Promise<request.Response>;
+      const orderKey = randomUUID();
+      const orderBody = {
+        from_account_id: closing.id,
+        payee_id: gym,
+        amount: 2500,
+        currency: 'GBP',
+        frequency: 'monthly',
+        start_date: plusDays(today(), 5),
+      };
+      const createOrder = () =>
+        http()
+          .post('/standing-orders')
+          .set(bearer(dave.token))
+          .set('Idempotency-Key', orderKey)
+          .send(orderBody);
       try {
         await holder.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [0x63_61_72_64, dave.id]);
         await holder.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [0x6f_72_64_73, dave.id]);
@@ -464,19 +479,7 @@ export function accountsScenarios(get: () => Running) {
           .send({ account_id: closing.id, type: 'virtual' })
           .then((res) => res);
         await lockWaiters(db, 1, '%pg_advisory_xact_lock%', 'the card issue to wait');
-        order = http()
-          .post('/standing-orders')
-          .set(bearer(dave.token))
-          .set('Idempotency-Key', randomUUID())
-          .send({
-            from_account_id: closing.id,
-            payee_id: gym,
-            amount: 2500,
-            currency: 'GBP',
-            frequency: 'monthly',
-            start_date: plusDays(today(), 5),
-          })
-          .then((res) => res);
+        order = createOrder().then((res) => res);
         await lockWaiters(db, 2, '%pg_advisory_xact_lock%', 'the order creation to wait');
         await http().post(`/accounts/${closing.id}/close`).set(bearer(dave.token)).expect(200);
         await eventually(
@@ -499,6 +502,9 @@ export function accountsScenarios(get: () => Running) {
       const [issued, created] = await Promise.all([card!, order!]);
       expect([issued.status, issued.body.code]).toEqual([409, 'account_closed']);
       expect([created.status, created.body.code]).toEqual([409, 'account_closed']);
+      // A retry with the same key answers as the first request did, not with the cancelled order.
+      const retried = await createOrder();
+      expect([retried.status, retried.body.code]).toEqual([409, 'account_closed']);
       const cards = (await http().get('/cards').set(bearer(dave.token)).expect(200)).body.data as {
         status: string;
         cancel_reason: string;

@@ -59,7 +59,8 @@ export class OrderChecks {
 
   /**
    * Creates an order once per Idempotency-Key. A key used before replays what it created, before any
-   * check (createdWithKey). Otherwise `validate` runs (the kind's own rules), then the common checks,
+   * check (createdWithKey), unless its account has closed since: then it answers 409 account_closed as
+   * the first request did (or would now), cancelling the order if a failure left it open. Otherwise `validate` runs (the kind's own rules), then the common checks,
    * then one transaction claims the key, admits the order (cap, payee lock: admitOrder) and `insert`s it
    * under the id returned.
    */
@@ -73,7 +74,10 @@ export class OrderChecks {
   ): Promise<{ id: string; replayed: boolean }> {
     const hash = requestFingerprint(FINGERPRINT[source], { ...body });
     const replayed = await createdWithKey(this.dataSource.manager, ownerId, key, hash);
-    if (replayed) return { id: replayed, replayed: true };
+    if (replayed) {
+      await this.refuseIfClosedMeanwhile(ownerId, body.from_account_id);
+      return { id: replayed, replayed: true };
+    }
     validate();
     const payee = await this.check(ownerId, body);
     const id = randomUUID();
@@ -84,9 +88,8 @@ export class OrderChecks {
       await insert(m, id, payee);
       return null;
     });
-    if (existing) return { id: existing, replayed: true };
     await this.refuseIfClosedMeanwhile(ownerId, body.from_account_id);
-    return { id, replayed: false };
+    return existing ? { id: existing, replayed: true } : { id, replayed: false };
   }
 
   /**
