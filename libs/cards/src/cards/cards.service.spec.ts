@@ -45,3 +45,42 @@ describe('CardsService.reveal under load', () => {
     expect(calls).toEqual(['hit card-reveal user-1', 'release card-reveal user-1']);
   });
 });
+
+describe('CardsService: the account read again after a card is issued', () => {
+  const build = (getStates: () => Promise<unknown[]>) => {
+    const calls: string[] = [];
+    const service = new CardsService(
+      {
+        transaction: async () => {
+          calls.push('cancelled its cards');
+        },
+      } as never,
+      { getStates } as never,
+      {} as never,
+      {} as never,
+      {} as never,
+      {} as never,
+      {} as never,
+      {} as never,
+      { warn: (o: object, msg: string) => calls.push(`warn ${msg}`), info: () => undefined } as never,
+    );
+    const closedMeanwhile = (
+      service as unknown as { closedMeanwhile(owner: string, account: string): Promise<boolean> }
+    ).closedMeanwhile.bind(service);
+    return { calls, closedMeanwhile };
+  };
+
+  it('cancels the cards when the account closed meanwhile', async () => {
+    const { calls, closedMeanwhile } = build(async () => [{ account_id: 'a', status: 'closed' }]);
+    await expect(closedMeanwhile('u', 'a')).resolves.toBe(true);
+    expect(calls).toEqual(['cancelled its cards']);
+  });
+
+  it('lets the issued card stand, logged, when the account cannot be read (its number is answered once)', async () => {
+    const { calls, closedMeanwhile } = build(async () => {
+      throw new AppError(504, 'dependency_timeout', 'transactions did not answer');
+    });
+    await expect(closedMeanwhile('u', 'a')).resolves.toBe(false);
+    expect(calls).toEqual(['warn could not read the account again after issuing a card; the card stands']);
+  });
+});

@@ -141,10 +141,22 @@ export class CardsService {
    * The account was read active before the card's transaction; if it closed meanwhile, its account.closed
    * handler may have cancelled its cards before this one was committed. Read again after the commit:
    * closed now, its cards are cancelled here (true); still open, a closing comes later and its handler
-   * sees the new card. No lock spans the read, which may cross RabbitMQ.
+   * sees the new card. No lock spans the read, which may cross RabbitMQ. If the read fails the card
+   * stands (false, logged): its number was made and is answered once, and a card on a closed account
+   * is declined by the ledger anyway (card_cancelled), whereas failing here would leave a live card
+   * whose number nobody was ever told.
    */
   private async closedMeanwhile(ownerId: string, accountId: string): Promise<boolean> {
-    const [now] = await this.ledger.getStates([accountId]);
+    let now: LedgerAccountState | undefined;
+    try {
+      [now] = await this.ledger.getStates([accountId]);
+    } catch (err) {
+      this.logger.warn(
+        { err: (err as Error).message, account_id: accountId },
+        'could not read the account again after issuing a card; the card stands',
+      );
+      return false;
+    }
     if (now?.status !== 'closed') return false;
     await this.dataSource.transaction((m) => cancelCardsOfClosedAccount(m, ownerId, accountId));
     return true;
