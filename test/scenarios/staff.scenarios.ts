@@ -155,9 +155,18 @@ export function staffScenarios(get: () => Running) {
           reason: 'Cash paid in at branch',
         }).expect(201)
       ).body.id as string;
-      const reverse = (who: Actor) =>
+      // The colleague pays a customer: reversing it would put money back into the colleague's account.
+      const paidOut = (
+        await transfer(get(), staffA, {
+          from_account_id: ownA.id,
+          to_account_id: x.id,
+          amount: 200,
+          currency: 'GBP',
+        }).expect(201)
+      ).body.id as string;
+      const reverse = (who: Actor, entry = paidIn) =>
         http()
-          .post(`/admin/transactions/${paidIn}/reverse`)
+          .post(`/admin/transactions/${entry}/reverse`)
           .set(bearer(who.token))
           .set('Idempotency-Key', randomUUID())
           .send({ reason: 'Deposited in error' });
@@ -176,14 +185,11 @@ export function staffScenarios(get: () => Running) {
           reason: 'Cash paid in at branch',
         }),
         await reverse(staffB),
+        await reverse(staffB, paidOut),
       ];
-      expect(refused.map((r) => [r.status, r.body.code])).toEqual(Array(5).fill([403, 'colleague_account']));
-      expect(await stateOf(ownA)).toMatchObject({ status: 'active', overdraft_limit: 0, balance: 700 });
-      for (const resource of [ownA.id, paidIn]) {
-        expect(await reportedBy(staffB.id)).not.toContainEqual(
-          expect.objectContaining({ resource_id: resource }),
-        );
-      }
+      expect(refused.map((r) => [r.status, r.body.code])).toEqual(Array(6).fill([403, 'colleague_account']));
+      expect(await stateOf(ownA)).toMatchObject({ status: 'active', overdraft_limit: 0, balance: 500 });
+      expect(await reportedBy(staffB.id)).toEqual([]);
       // An admin may, and is audited as any staff action is.
       await freeze(admin, ownA, 'Staff account under review').expect(200);
       await unfreeze(admin, ownA, 'Review finished').expect(200);
@@ -197,10 +203,26 @@ export function staffScenarios(get: () => Running) {
         .set(bearer(admin.token))
         .send({ reason: 'Review finished' })
         .expect(200);
+      await reverse(admin, paidOut).expect(201);
       await reverse(admin).expect(201);
       expect(await stateOf(ownA)).toMatchObject({ balance: 0 });
       const [frozen] = await auditOf({ resource_id: ownA.id, action: 'account_frozen', actor_id: admin.id });
       expect(frozen).toMatchObject({ target_user_id: staffA.id, reason: 'Staff account under review' });
+    });
+
+    it('replays a deposit decided before its owner joined the staff; a new one takes an admin', async () => {
+      const joiner = await verifiedCustomer(get(), admin, 'staff.joiner');
+      const account = await openAccount(get(), joiner);
+      const body = { account_id: account.id, amount: 300, currency: 'GBP', reason: 'Cash paid in at branch' };
+      const key = randomUUID();
+      const first = await postDeposit(get(), staffB, body, key).expect(201);
+      await promote(get(), admin, joiner);
+      // The ledger's answer to this very request stands: a retry is not refused as a new deposit would be.
+      const again = await postDeposit(get(), staffB, body, key).expect(201);
+      expect([again.body.id, again.headers['idempotent-replayed']]).toEqual([first.body.id, 'true']);
+      const fresh = await postDeposit(get(), staffB, body);
+      expect([fresh.status, fresh.body.code]).toEqual([403, 'colleague_account']);
+      expect(await stateOf(account)).toMatchObject({ balance: 300 });
     });
 
     it('gives an overdraft to current accounts only (422 overdraft_not_allowed naming overdraft_limit)', async () => {

@@ -164,12 +164,12 @@ export class AdminAccountsController {
   ): Promise<AccountDto> {
     const account = await this.accounts.byId(id);
     const actor = staffActor(caller);
-    // One's own account is the ledger's to refuse (own_account, under the row lock).
+    // One's own account is the ledger's to refuse (own_account, under the row lock, and counted). The
+    // request's own rules come after who may act: a colleague's savings account is 403, not a 422.
     if (account.owner_id !== actor.user_id) {
       assertMayActOnOwner(actor, await this.accounts.ownerRole(account.owner_id));
+      check?.(account);
     }
-    // After who may act: a colleague's savings account is 403 colleague_account, not a 422 about it.
-    check?.(account);
     return accountView(account, await apply({ actor, reason: body.reason }));
   }
 }

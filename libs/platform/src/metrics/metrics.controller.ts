@@ -1,5 +1,6 @@
 import { Controller, Get, Header, UseGuards } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
@@ -38,6 +39,10 @@ export class MetricsController {
     schema: { type: 'string', example: 'http_request_duration_seconds_bucket{...} 3' },
   })
   @ApiUnauthorizedResponse({ ...JSON_ERROR, description: 'No metrics token, or a wrong one' })
+  @ApiBadRequestResponse({
+    ...JSON_ERROR,
+    description: 'validation_failed: a query parameter (it takes none)',
+  })
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();
   }

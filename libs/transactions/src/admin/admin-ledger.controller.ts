@@ -38,14 +38,13 @@ import { AdminLedgerService } from './admin-ledger.service';
 import { LedgerVerificationJobs } from './ledger-verification-jobs';
 import { LedgerVerifyService } from './ledger-verify.service';
 
+const MONEY_FORBIDDEN =
+  "Not staff; own_account; colleague_account (money into or out of a staff member's or an admin's account, for staff)";
+
 @ApiTags('ledger (staff)')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ type: ErrorResponseDto })
-@ApiForbiddenResponse({
-  type: ErrorResponseDto,
-  description:
-    "Not staff; own_account; colleague_account (money into or out of a staff member's or an admin's account, for staff)",
-})
+@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff' })
 @Controller('admin')
 @Roles('staff', 'admin')
 export class AdminLedgerController {
@@ -64,6 +63,7 @@ export class AdminLedgerController {
   @ApiHeader(IDEMPOTENCY_HEADER_DOC)
   @ApiCreatedResponse({ type: TransactionDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: MONEY_FORBIDDEN })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_frozen or account_closed' })
   @ApiUnprocessableEntityResponse({
@@ -89,6 +89,7 @@ export class AdminLedgerController {
   })
   @ApiHeader(IDEMPOTENCY_HEADER_DOC)
   @ApiCreatedResponse({ type: TransactionDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: MONEY_FORBIDDEN })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'already_reversed, account_closed' })
   @ApiUnprocessableEntityResponse({

@@ -33,19 +33,29 @@ export class AdminLedgerService {
     @Inject(USERS_API) private readonly users: UsersApi,
   ) {}
 
-  /** 403 colleague_account unless every owner is a customer, or the actor an admin (one's own: the ledger's own_account). */
-  private async assertCustomersOnly(actor: StaffActor, owners: (string | null)[]): Promise<void> {
+  /**
+   * 403 colleague_account unless every owner is a customer (one's own: the ledger's own_account, under
+   * its lock). Admins may; a request the ledger decided before replays without asking users again.
+   */
+  private async assertCustomersOnly(
+    actor: StaffActor,
+    request: { key: string; fingerprint: string },
+    owners: () => Promise<(string | null)[]>,
+  ): Promise<void> {
     if (actor.role === 'admin') return;
-    for (const owner of new Set(owners)) {
-      if (owner && owner !== actor.user_id)
-        assertMayActOnOwner(actor, (await this.users.getProfile(owner)).role);
-    }
+    if (await this.ledger.decidedBefore(actor.user_id, request.key, request.fingerprint)) return;
+    const others = [...new Set(await owners())].filter((o): o is string => !!o && o !== actor.user_id);
+    const profiles = await Promise.all(others.map((o) => this.users.getProfile(o)));
+    for (const profile of profiles) assertMayActOnOwner(actor, profile.role);
   }
 
   async deposit(staff: Caller, body: DepositDto, key: string) {
     assertAmountWithin(body.amount, this.config.maxAmount);
     const actor = staffActor(staff);
-    await this.assertCustomersOnly(actor, [await this.history.ownerOfAccount(body.account_id)]);
+    const fingerprint = requestFingerprint('deposit', { ...body });
+    await this.assertCustomersOnly(actor, { key, fingerprint }, async () => [
+      await this.history.ownerOfAccount(body.account_id),
+    ]);
     const entryId = timeOrderedId();
     const deposit = {
       kind: 'deposit' as const,
@@ -76,7 +86,7 @@ export class AdminLedgerService {
         },
         reason: body.reason,
       },
-      idempotency: { owner: staff.user_id, key, fingerprint: requestFingerprint('deposit', { ...body }) },
+      idempotency: { owner: staff.user_id, key, fingerprint },
       fields: { debit: 'account_id', credit: 'account_id' },
     });
     const view = await this.history.postedView(posted, deposit);
@@ -96,7 +106,8 @@ export class AdminLedgerService {
         'A reversal cannot itself be reversed; post a new entry',
       );
     }
-    await this.assertCustomersOnly(actor, [payer, payee]);
+    const fingerprint = requestFingerprint('reverse', { id: entryId, ...body });
+    await this.assertCustomersOnly(actor, { key, fingerprint }, async () => [payer, payee]);
     const reversal = {
       kind: 'reversal' as const,
       debit: original.to_account_id,
@@ -141,7 +152,7 @@ export class AdminLedgerService {
       idempotency: {
         owner: staff.user_id,
         key,
-        fingerprint: requestFingerprint('reverse', { id: entryId, ...body }),
+        fingerprint,
       },
       fields: { debit: 'id', credit: 'id' },
     });

@@ -222,6 +222,15 @@ export class Ledger {
     return map;
   }
 
+  /** Whether the ledger holds a decision for this key and this very request (a retry will replay it). */
+  async decidedBefore(owner: string, key: string, fingerprint: string): Promise<boolean> {
+    const rows = (await this.dataSource.query(
+      `SELECT 1 FROM transactions.idempotency_keys WHERE owner_id = $1 AND key = $2 AND request_hash = $3`,
+      [owner, key, fingerprint],
+    )) as unknown[];
+    return rows.length > 0;
+  }
+
   async post(req: PostRequest): Promise<Posted> {
     const result = await this.batcher.post({
       ...this.item(req.kind, req.debit, req.credit, req.amount, req.currency),

@@ -55,7 +55,7 @@ export class TransferService {
       (await this.resolve(
         caller.user_id,
         body.to_account_number!,
-        await this.decidedBefore(caller.user_id, key, fingerprint),
+        await this.ledger.decidedBefore(caller.user_id, key, fingerprint),
       ));
     try {
       return await this.post(caller, body, key, fingerprint, to);
@@ -65,15 +65,6 @@ export class TransferService {
       if (!replayed && (await this.isDestinationMiss(err, body))) await this.misses.record(caller.user_id);
       throw err;
     }
-  }
-
-  /** Whether the ledger holds a decision for this key and this very request (a retry will replay it). */
-  private async decidedBefore(owner: string, key: string, fingerprint: string): Promise<boolean> {
-    const rows = (await this.dataSource.query(
-      `SELECT 1 FROM transactions.idempotency_keys WHERE owner_id = $1 AND key = $2 AND request_hash = $3`,
-      [owner, key, fingerprint],
-    )) as unknown[];
-    return rows.length > 0;
   }
 
   private async post(caller: Caller, body: TransferDto, key: string, fingerprint: string, to: string) {
