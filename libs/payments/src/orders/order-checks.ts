@@ -59,8 +59,7 @@ export class OrderChecks {
 
   /**
    * Creates an order once per Idempotency-Key. A key used before replays what it created, before any
-   * check (createdWithKey), unless its account has closed since: then it answers 409 account_closed as
-   * the first request did (or would now), cancelling the order if a failure left it open. Otherwise `validate` runs (the kind's own rules), then the common checks,
+   * check (createdWithKey). Otherwise `validate` runs (the kind's own rules), then the common checks,
    * then one transaction claims the key, admits the order (cap, payee lock: admitOrder) and `insert`s it
    * under the id returned.
    */
@@ -74,10 +73,7 @@ export class OrderChecks {
   ): Promise<{ id: string; replayed: boolean }> {
     const hash = requestFingerprint(FINGERPRINT[source], { ...body });
     const replayed = await createdWithKey(this.dataSource.manager, ownerId, key, hash);
-    if (replayed) {
-      await this.refuseIfClosedMeanwhile(ownerId, body.from_account_id);
-      return { id: replayed, replayed: true };
-    }
+    if (replayed) return { id: replayed, replayed: true };
     validate();
     const payee = await this.check(ownerId, body);
     const id = randomUUID();
@@ -88,22 +84,30 @@ export class OrderChecks {
       await insert(m, id, payee);
       return null;
     });
-    await this.refuseIfClosedMeanwhile(ownerId, body.from_account_id);
-    return existing ? { id: existing, replayed: true } : { id, replayed: false };
+    if (existing) return { id: existing, replayed: true };
+    await this.refuseIfClosedMeanwhile(ownerId, body.from_account_id, key, id);
+    return { id, replayed: false };
   }
 
   /**
    * The account was read open before the order's transaction; if it closed meanwhile, its account.closed
    * handler may have cancelled its orders before this one was committed. Read again after the commit:
-   * closed now, the order is cancelled here (409 account_closed); still open, a closing comes later and its
-   * handler sees this order. No lock spans the read, which may cross RabbitMQ.
+   * closed now, the order is cancelled here (409 account_closed) and its Idempotency-Key forgotten, so
+   * that a retry is checked afresh and refused as this request was, not replayed as a creation; still
+   * open, a closing comes later and its handler sees this order. No lock spans the read, which may cross
+   * RabbitMQ. If the read fails the order stands (the client's retry replays it): its first payment
+   * finds the account closed and ends it.
    */
-  private async refuseIfClosedMeanwhile(ownerId: string, accountId: string): Promise<void> {
+  private async refuseIfClosedMeanwhile(ownerId: string, accountId: string, key: string, id: string) {
     const [now] = await this.ledger.getStates([accountId]);
     if (now?.status !== 'closed') return;
-    await this.dataSource.transaction((m) =>
-      cancelOpenOrders(m, { owner_id: ownerId, from_account_id: accountId }, 'account_closed'),
-    );
+    await this.dataSource.transaction(async (m) => {
+      await cancelOpenOrders(m, { owner_id: ownerId, from_account_id: accountId }, 'account_closed');
+      await m.query(
+        `DELETE FROM payments.idempotency_keys WHERE owner_id = $1 AND key = $2 AND resource_id = $3`,
+        [ownerId, key, id],
+      );
+    });
     throw AppError.conflict('account_closed', 'The account is closed');
   }
 
