@@ -76,7 +76,7 @@ describe('CardsService: the account read again after a card is issued', () => {
     expect(calls).toEqual(['cancelled its cards']);
   });
 
-  it('lets the issued card stand, logged, when the account cannot be read (its number is answered once)', async () => {
+  it('lets the issued card stand, logged, when the account cannot be read (its issue answers, not an error)', async () => {
     const { calls, closedMeanwhile } = build(async () => {
       throw new AppError(504, 'dependency_timeout', 'transactions did not answer');
     });

@@ -142,9 +142,9 @@ export class CardsService {
    * handler may have cancelled its cards before this one was committed. Read again after the commit:
    * closed now, its cards are cancelled here (true); still open, a closing comes later and its handler
    * sees the new card. No lock spans the read, which may cross RabbitMQ. If the read fails the card
-   * stands (false, logged): its number was made and is answered once, and a card on a closed account
-   * is declined by the ledger anyway (card_cancelled), whereas failing here would leave a live card
-   * whose number nobody was ever told.
+   * stands (false, logged) and its number is answered: the ledger declines a closed account's card
+   * anyway (card_cancelled), whereas failing here would leave a live card whose issue answered an error
+   * (and a retry issuing another).
    */
   private async closedMeanwhile(ownerId: string, accountId: string): Promise<boolean> {
     let now: LedgerAccountState | undefined;
