@@ -786,6 +786,50 @@ export function staffScenarios(get: () => Running) {
       }
     });
 
+    it("leaves a colleague's KYC to an admin (403 colleague_account), each refusal logged as a security event", async () => {
+      const [a, b] = await Promise.all(['kyc.coll.a', 'kyc.coll.b'].map((t) => newCustomer(get(), t)));
+      const reviewer = await promote(get(), admin, a);
+      const colleague = await promote(get(), admin, b);
+      await submit(colleague, newPassportNumber()).expect(201);
+      const refused = [
+        await http().get(`/admin/kyc/${colleague.id}`).set(bearer(reviewer.token)),
+        await http()
+          .post(`/admin/kyc/${colleague.id}/approve`)
+          .set(bearer(reviewer.token))
+          .send({ submitted_at: UNREAD_SUBMISSION }),
+        await http()
+          .post(`/admin/kyc/${colleague.id}/reject`)
+          .set(bearer(reviewer.token))
+          .send({ submitted_at: UNREAD_SUBMISSION, reason: 'Photo unreadable' }),
+      ];
+      expect(refused.map((r) => [r.status, r.body.code])).toEqual(Array(3).fill([403, 'colleague_account']));
+      expect((await detail(colleague)).status).toBe('pending');
+      await http()
+        .post(`/admin/kyc/${colleague.id}/approve`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, colleague.id))
+        .expect(200);
+      // Each refusal is a warning naming the security event, the actor and the path (an insider's probing).
+      const logged = await eventually(
+        async () => {
+          const lines = readdirSync(get().t.logDir)
+            .filter((f) => f.endsWith('.log'))
+            .flatMap((f) => readFileSync(join(get().t.logDir, f), 'utf8').split('\n'))
+            .filter((l) => l.includes('"security_event":"colleague_account"') && l.includes(reviewer.id));
+          return lines.length >= 3 ? lines : undefined;
+        },
+        10_000,
+        'the three refusals to be logged',
+      );
+      expect(logged.map((l) => JSON.parse(l).path).sort()).toEqual(
+        [
+          `/admin/kyc/${colleague.id}`,
+          `/admin/kyc/${colleague.id}/approve`,
+          `/admin/kyc/${colleague.id}/reject`,
+        ].sort(),
+      );
+    });
+
     it('keeps staff off their own KYC and a document on file for them, whatever the case of the id they send', async () => {
       // Postgres matches a uuid in any case; checks made in TypeScript compare strings. An id sent in upper
       // case used to pass the database and slip past them: a staff member approved their own KYC.
@@ -989,32 +1033,46 @@ export function staffScenarios(get: () => Running) {
       expect([approve.status, approve.body.code]).toEqual([409, 'duplicate_document']);
     });
 
-    it("approves two staff members' KYC when each approves the other's at once (forced to overlap): no deadlock", async () => {
+    it("approves two admins' KYC when each approves the other's at once (forced to overlap): no deadlock", async () => {
       // Each used to hold their own row (FOR SHARE) while waiting for the other's (FOR UPDATE): Postgres
-      // broke the cycle by failing one of them (409 concurrent_update).
+      // broke the cycle by failing one of them (409 concurrent_update). (Admins: a colleague's KYC is not
+      // a staff member's to decide.)
       const [a, b] = await Promise.all(
-        ['mutual.a', 'mutual.b'].map(async (t) => promote(get(), admin, await newCustomer(get(), t))),
+        ['mutual.a', 'mutual.b'].map(async (t) =>
+          promote(get(), admin, await newCustomer(get(), t), 'admin'),
+        ),
       );
-      await submit(a, newPassportNumber()).expect(201);
-      await submit(b, newPassportNumber()).expect(201);
-      // Hold both submissions, send both approvals, and let go only once both are blocked: each has then
-      // taken its first locks before the other could finish.
-      const [readA, readB] = [
-        await asReviewed(http(), b.token, a.id),
-        await asReviewed(http(), a.token, b.id),
-      ];
-      const answers = await forcedToOverlap(
-        ['SELECT 1 FROM users.kyc WHERE user_id = ANY($1::uuid[]) FOR UPDATE', [[a.id, b.id]]],
-        [
-          () => http().post(`/admin/kyc/${b.id}/approve`).set(bearer(a.token)).send(readB),
-          () => http().post(`/admin/kyc/${a.id}/approve`).set(bearer(b.token)).send(readA),
-        ],
-      );
-      expect(answers.map((r) => [r.status, r.body.code ?? null])).toEqual([
-        [200, null],
-        [200, null],
-      ]);
-      expect([(await detail(a)).status, (await detail(b)).status]).toEqual(['verified', 'verified']);
+      try {
+        await submit(a, newPassportNumber()).expect(201);
+        await submit(b, newPassportNumber()).expect(201);
+        // Hold both submissions, send both approvals, and let go only once both are blocked: each has then
+        // taken its first locks before the other could finish.
+        const [readA, readB] = [
+          await asReviewed(http(), b.token, a.id),
+          await asReviewed(http(), a.token, b.id),
+        ];
+        const answers = await forcedToOverlap(
+          ['SELECT 1 FROM users.kyc WHERE user_id = ANY($1::uuid[]) FOR UPDATE', [[a.id, b.id]]],
+          [
+            () => http().post(`/admin/kyc/${b.id}/approve`).set(bearer(a.token)).send(readB),
+            () => http().post(`/admin/kyc/${a.id}/approve`).set(bearer(b.token)).send(readA),
+          ],
+        );
+        expect(answers.map((r) => [r.status, r.body.code ?? null])).toEqual([
+          [200, null],
+          [200, null],
+        ]);
+        expect([(await detail(a)).status, (await detail(b)).status]).toEqual(['verified', 'verified']);
+      } finally {
+        // Other scenarios count the active admins.
+        for (const who of [a, b]) {
+          await http()
+            .patch(`/admin/users/${who.id}`)
+            .set(bearer(admin.token))
+            .send({ role: 'customer', reason: 'Test: staff change' })
+            .expect(200);
+        }
+      }
     });
 
     it("approves a customer's KYC while another admin changes that customer (forced to overlap): both done, no deadlock", async () => {

@@ -21,17 +21,19 @@ export function staffActor(caller: Caller): StaffActor {
 }
 
 /**
- * Staff act on customers' accounts and cards; a colleague's (a staff member's or an admin's) take an admin.
- * Otherwise a staff member could freeze, block or change the credit of someone above them, who cannot
- * undo it on their own account (never one's own: own_account, own_card). 403 colleague_account.
+ * Staff act on customers' accounts, cards, money and identity checks; a colleague's (a staff member's or
+ * an admin's) take an admin. Otherwise a staff member could freeze, block or change the credit of someone
+ * above them, who cannot undo it on their own account (never one's own: own_account, own_card, own_kyc),
+ * and two colleagues could pay into or verify each other. 403 colleague_account, logged as a security
+ * event (repeated attempts on colleagues are what an insider's probing looks like).
  */
 export function assertMayActOnOwner(actor: StaffActor, ownerRole: string): void {
   if (ownerRole !== 'customer' && actor.role !== 'admin') {
     throw new AppError(
       403,
       'colleague_account',
-      "Only an admin acts on a staff member's or an admin's accounts and cards",
-    );
+      "Only an admin acts on a staff member's or an admin's accounts, cards, money and identity checks",
+    ).logged({ user_id: actor.user_id, actor_role: actor.role, owner_role: ownerRole });
   }
 }
 

@@ -30,8 +30,17 @@ export class AppError extends Error {
     this.name = 'AppError';
   }
 
+  /** Fields of a security event the HTTP filter logs (warn) when it answers this error; none by default. */
+  securityEvent?: Record<string, unknown>;
+
   withHeaders(headers: Record<string, string>): this {
     Object.assign(this.headers, headers);
+    return this;
+  }
+
+  /** Logged as a security event when answered (a refusal an insider's probing would show up as). */
+  logged(fields: Record<string, unknown>): this {
+    this.securityEvent = fields;
     return this;
   }
 

@@ -20,6 +20,16 @@ export function sendError(reply: HttpReply, exception: unknown, logger: Logger, 
   if (body.status >= 500)
     // The path only: a query string may carry an access token (the notifications stream).
     logger.error({ err: exception, method: req?.method, path: req?.url.split('?')[0] }, 'request failed');
+  else if (exception instanceof AppError && exception.securityEvent)
+    logger.warn(
+      {
+        security_event: body.code,
+        ...exception.securityEvent,
+        method: req?.method,
+        path: req?.url.split('?')[0],
+      },
+      `refused: ${body.message}`,
+    );
   if (reply.sent) return;
   if (exception instanceof AppError)
     for (const [name, value] of Object.entries(exception.headers)) void reply.header(name, value);

@@ -22,7 +22,7 @@ export async function assertActiveRole(
 /**
  * Locks the actor's row and the target's, in id order and in one statement (FOR UPDATE, the mode and order
  * of lockForAdminChange, whose rows include these two whenever the actor is an admin), then checks that
- * the actor is still active in one of `roles`. A staff action that goes on to lock other rows (a KYC
+ * the actor is still active in one of `roles`; answers the target's role as locked. A staff action that goes on to lock other rows (a KYC
  * submission, then the target's profile) takes this first: two staff acting on each other at once queue
  * on it instead of each holding their own row while waiting for the other's.
  */
@@ -31,7 +31,7 @@ export async function lockActorAndTarget(
   actor: Caller,
   target: string,
   roles: UserEntity['role'][],
-): Promise<void> {
+): Promise<{ targetRole: UserEntity['role'] | undefined }> {
   const rows = (await m.query(
     `SELECT id, role, disabled_at FROM users.users WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
     [[actor.user_id, target]],
@@ -40,6 +40,7 @@ export async function lockActorAndTarget(
   if (!me || me.disabled_at !== null || !roles.includes(me.role)) {
     throw new AppError(403, 'forbidden', 'Your role does not allow this');
   }
+  return { targetRole: rows.find((r) => r.id !== actor.user_id)?.role };
 }
 
 /**

@@ -78,7 +78,11 @@ export class KycController {
   @ApiOkResponse({ type: AdminKycDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: "own_kyc: the caller's own submission" })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description:
+      "own_kyc: the caller's own submission; colleague_account: a staff member's or an admin's, for staff",
+  })
   detail(@CurrentCaller() caller: Caller, @Param() params: KycUserParams): Promise<AdminKycDto> {
     return this.kyc.adminGet(caller, params.user_id);
   }
@@ -105,7 +109,7 @@ export class KycController {
   @ApiForbiddenResponse({
     type: ErrorResponseDto,
     description:
-      'own_kyc (the caller’s own submission, or a document on file for the caller); an override by staff',
+      'own_kyc (the caller’s own submission, or a document on file for the caller); colleague_account (a staff member’s or an admin’s, for staff); an override by staff',
   })
   approve(
     @CurrentCaller() caller: Caller,
@@ -132,7 +136,10 @@ export class KycController {
     description: 'kyc_not_pending; kyc_changed (the pending submission is not the one submitted_at names)',
   })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiForbiddenResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description: 'own_kyc; colleague_account (a staff member’s or an admin’s submission, for staff)',
+  })
   reject(
     @CurrentCaller() caller: Caller,
     @Param() params: KycUserParams,

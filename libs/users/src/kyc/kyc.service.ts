@@ -4,9 +4,11 @@ import type { KycStatus } from '@protobank/contracts';
 import {
   AppConfig,
   AppError,
+  assertMayActOnOwner,
   isCalendarDate,
   keysetPage,
   OutboxService,
+  staffActor,
   todayIn,
   type Caller,
 } from '@protobank/platform';
@@ -274,6 +276,11 @@ export class KycService {
     const kyc = await this.dataSource.getRepository(KycEntity).findOneBy({ user_id: userId });
     if (!kyc) throw AppError.notFound('KYC submission');
     assertNotOwn(caller, kyc.user_id);
+    // A colleague's identity document is an admin's to read, as theirs to decide (review).
+    const [subject] = (await this.dataSource.query(`SELECT role FROM users.users WHERE id = $1`, [
+      kyc.user_id,
+    ])) as { role: string }[];
+    if (subject) assertMayActOnOwner(staffActor(caller), subject.role);
     const duplicates =
       (await this.duplicatesOf(this.dataSource.manager, [kyc], caller)).get(kyc.user_id) ?? [];
     assertNotHeldBy(caller, duplicates);
@@ -363,7 +370,10 @@ export class KycService {
       // The reviewer's row and the customer's, in one ordered lock before the submission's: two staff
       // deciding on each other's KYC at once, or an admin's approval of X beside a change to X
       // (lockForAdminChange, which locks a superset in the same order), queue instead of deadlocking.
-      await lockActorAndTarget(m, reviewer, userId, ['staff', 'admin']);
+      const roles = await lockActorAndTarget(m, reviewer, userId, ['staff', 'admin']);
+      if (roles.targetRole) {
+        assertMayActOnOwner(staffActor(reviewer), roles.targetRole);
+      }
       const kyc = await m
         .getRepository(KycEntity)
         .findOne({ where: { user_id: userId }, lock: { mode: 'pessimistic_write' } });
