@@ -17,17 +17,12 @@ export class HttpErrorFilter implements ExceptionFilter {
 
 export function sendError(reply: HttpReply, exception: unknown, logger: Logger, req?: HttpRequest): void {
   const body = toErrorBody(exception);
-  if (body.status >= 500)
-    // The path only: a query string may carry an access token (the notifications stream).
-    logger.error({ err: exception, method: req?.method, path: req?.url.split('?')[0] }, 'request failed');
+  // The path only: a query string may carry an access token (the notifications stream).
+  const path = req?.url.split('?')[0];
+  if (body.status >= 500) logger.error({ err: exception, method: req?.method, path }, 'request failed');
   else if (exception instanceof AppError && exception.securityEvent)
     logger.warn(
-      {
-        security_event: body.code,
-        ...exception.securityEvent,
-        method: req?.method,
-        path: req?.url.split('?')[0],
-      },
+      { security_event: body.code, ...exception.securityEvent, method: req?.method, path },
       `refused: ${body.message}`,
     );
   if (reply.sent) return;

@@ -22,9 +22,10 @@ export async function assertActiveRole(
 /**
  * Locks the actor's row and the target's, in id order and in one statement (FOR UPDATE, the mode and order
  * of lockForAdminChange, whose rows include these two whenever the actor is an admin), then checks that
- * the actor is still active in one of `roles`; answers the target's role as locked. A staff action that goes on to lock other rows (a KYC
- * submission, then the target's profile) takes this first: two staff acting on each other at once queue
- * on it instead of each holding their own row while waiting for the other's.
+ * the actor is still active in one of `roles`; answers the target's role as locked. A staff action that
+ * goes on to lock other rows (a KYC submission, then the target's profile) takes this first: two staff
+ * acting on each other at once queue on it instead of each holding their own row while waiting for the
+ * other's.
  */
 export async function lockActorAndTarget(
   m: EntityManager,
