@@ -651,6 +651,21 @@ export function staffScenarios(get: () => Running) {
         });
       }
     };
+    /** Every user id in the KYC review queue `who` sees with `status`, all pages. */
+    const queueOf = async (who: Actor, status: string) => {
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: request.Response = await http()
+          .get('/admin/kyc')
+          .query({ status, limit: 100, ...(cursor ? { cursor } : {}) })
+          .set(bearer(who.token))
+          .expect(200);
+        ids.push(...(page.body.data as { user_id: string }[]).map((k) => k.user_id));
+        cursor = page.body.next_cursor;
+      } while (cursor);
+      return ids;
+    };
     const detail = async (c: Actor) =>
       (await http().get(`/admin/kyc/${c.id}`).set(bearer(admin.token)).expect(200)).body as {
         status: string;
@@ -786,11 +801,19 @@ export function staffScenarios(get: () => Running) {
       }
     });
 
-    it("leaves a colleague's KYC to an admin (403 colleague_account), each refusal logged as a security event", async () => {
-      const [a, b] = await Promise.all(['kyc.coll.a', 'kyc.coll.b'].map((t) => newCustomer(get(), t)));
+    it("leaves a colleague's KYC to an admin (403 colleague_account, not in staff's queue), each refusal logged as a security event", async () => {
+      const [a, b, c] = await Promise.all(
+        ['kyc.coll.a', 'kyc.coll.b', 'kyc.coll.c'].map((t) => newCustomer(get(), t)),
+      );
       const reviewer = await promote(get(), admin, a);
       const colleague = await promote(get(), admin, b);
       await submit(colleague, newPassportNumber()).expect(201);
+      await submit(c, newPassportNumber()).expect(201);
+      // The queue shows staff their customers' submissions only; an admin sees the colleague's too.
+      const staffQueue = await queueOf(reviewer, 'pending');
+      expect(staffQueue).toContain(c.id);
+      expect(staffQueue).not.toContain(colleague.id);
+      expect(await queueOf(admin, 'pending')).toEqual(expect.arrayContaining([c.id, colleague.id]));
       const refused = [
         await http().get(`/admin/kyc/${colleague.id}`).set(bearer(reviewer.token)),
         await http()
@@ -844,18 +867,7 @@ export function staffScenarios(get: () => Running) {
         const read = await http().get(`/admin/kyc/${id}`).set(bearer(staff.token));
         expect([read.status, read.body.code]).toEqual([403, 'own_kyc']);
       }
-      const queue: string[] = [];
-      let cursor: string | null = null;
-      do {
-        const page: request.Response = await http()
-          .get('/admin/kyc')
-          .query({ status: 'pending', limit: 100, ...(cursor ? { cursor } : {}) })
-          .set(bearer(staff.token))
-          .expect(200);
-        queue.push(...(page.body.data as { user_id: string }[]).map((k) => k.user_id));
-        cursor = page.body.next_cursor;
-      } while (cursor);
-      expect(queue).not.toContain(staff.id);
+      expect(await queueOf(staff, 'pending')).not.toContain(staff.id);
       expect((await detail(staff)).duplicate_document).toBe(false);
 
       // The duplicate check holds for an id in upper case too.
@@ -950,20 +962,6 @@ export function staffScenarios(get: () => Running) {
     };
 
     it("keeps a staff member off others' submissions of their verified document; their own unverified one changes nothing they see", async () => {
-      const queueOf = async (who: Actor, status: string) => {
-        const ids: string[] = [];
-        let cursor: string | null = null;
-        do {
-          const page: request.Response = await http()
-            .get('/admin/kyc')
-            .query({ status, limit: 100, ...(cursor ? { cursor } : {}) })
-            .set(bearer(who.token))
-            .expect(200);
-          ids.push(...(page.body.data as { user_id: string }[]).map((k) => k.user_id));
-          cursor = page.body.next_cursor;
-        } while (cursor);
-        return ids;
-      };
       // A member of staff whose own document, verified by someone else, another customer now submits.
       const number = newPassportNumber();
       const staff = await promote(get(), admin, await newCustomer(get(), 'held.staff'));

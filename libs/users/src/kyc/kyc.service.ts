@@ -224,8 +224,10 @@ export class KycService {
 
   /**
    * The review queue, without the caller's own submission nor any of a document on file for them (which
-   * they may neither see nor review here: see adminGet). One snapshot for the page and its duplicates, so
-   * a document the caller submits meanwhile cannot slip into the duplicates of a row the page let through.
+   * they may neither see nor review here: see adminGet), and for staff without a colleague's (staff or
+   * admin): reading or deciding one takes an admin (adminGet, review), so its names and masked number are
+   * not shown to them in a list either. One snapshot for the page and its duplicates, so a document the
+   * caller submits meanwhile cannot slip into the duplicates of a row the page let through.
    */
   async list(caller: Caller, q: ListKycQuery) {
     const limit = q.limit ?? 20;
@@ -244,6 +246,9 @@ export class KycService {
            AND NOT EXISTS (SELECT 1 FROM users.superseded_documents old
                             WHERE old.user_id = :self AND old.document_number_hash = k.document_number_hash)`,
         );
+      if (caller.role !== 'admin') {
+        qb.andWhere(`EXISTS (SELECT 1 FROM users.users u WHERE u.id = k.user_id AND u.role = 'customer')`);
+      }
       // Oldest first: the review queue.
       const page = await keysetPage(
         qb,
