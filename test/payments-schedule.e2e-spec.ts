@@ -89,6 +89,8 @@ const KILL_DAY = '2028-08-22';
 const FREEZE = '2028-05-20';
 const UNFREEZE = '2028-06-02';
 const MID_RUN = '2028-06-14';
+/** A Thursday: rosa resumes her suspended order (and is paid). */
+const RESUME_DAY = '2027-12-16';
 
 const DAY_MS = 86_400_000;
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -157,7 +159,7 @@ const chance = (what: string) =>
 // ---------------------------------------------------------------------------------------------------------
 // Who pays whom.
 
-type Customer = 'alice' | 'bob' | 'carol' | 'larry' | 'pete' | 'quinn' | 'fred';
+type Customer = 'alice' | 'bob' | 'carol' | 'larry' | 'pete' | 'quinn' | 'fred' | 'rosa';
 const FUNDS: Record<Customer, number> = {
   alice: 20_000_000,
   bob: 20_000_000,
@@ -169,9 +171,12 @@ const FUNDS: Record<Customer, number> = {
   quinn: 2_500,
   /** Frozen for two weeks. */
   fred: 1_000_000,
+  /** Nothing until she is paid, the day she resumes her suspended order. */
+  rosa: 0,
 };
 const TOP_UPS: { day: string; who: Customer; amount: number }[] = [
   { day: '2027-12-11', who: 'quinn', amount: 20_000 },
+  { day: RESUME_DAY, who: 'rosa', amount: 20_000 },
 ];
 /** An internal payee is another customer's account; `ext:` an account at another bank. */
 type Target = Customer | `ext:${string}`;
@@ -192,6 +197,8 @@ interface OrderSpec {
   cancelOn?: string;
   /** Why occurrence n (paying on payOn) fails, if it does. */
   fails?: (n: number, payOn: string) => FailureReason | undefined;
+  /** Suspended, then resumed by the customer on this day, before its sweep. */
+  resumeOn?: string;
 }
 
 const frozen = (_n: number, payOn: string) =>
@@ -398,6 +405,19 @@ const ORDERS: OrderSpec[] = [
     start: '2027-11-17',
     count: 12,
     fails: (n) => (n === 2 || n === 3 ? 'insufficient_funds' : undefined),
+  },
+  {
+    // Suspended by its first three dates (2 December), 9 December missed, resumed on the 16th (a due
+    // date: paid that day), then paid until its count of 10, the missed dates counted.
+    tag: 'rosa-gym',
+    payer: 'rosa',
+    payee: 'ext:Gym',
+    amount: 1_500,
+    frequency: 'weekly',
+    start: '2027-11-18',
+    count: 10,
+    fails: (n) => (n < 3 ? 'insufficient_funds' : undefined),
+    resumeOn: RESUME_DAY,
   },
   {
     tag: 'fred-weekly',
@@ -677,6 +697,27 @@ describe('payments across sixteen months, with crashes between posting and recor
     '2028-09-01': async () => {
       await app.get(StandingOrdersService).cancel(accounts.carol.owner, orderIds.get('carol-weekly')!);
     },
+    [RESUME_DAY]: async () => {
+      const orders = app.get(StandingOrdersService);
+      const id = orderIds.get('rosa-gym')!;
+      expect(await orders.get(accounts.rosa.owner, id)).toMatchObject({
+        status: 'suspended',
+        next_payment_date: null,
+        consecutive_failures: MAX_CONSECUTIVE_FAILURES,
+      });
+      // Someone else's order is not found; hers pays again from today's date, the 9th missed.
+      await expect(orders.resume(accounts.pete.owner, id)).rejects.toMatchObject({ status: 404 });
+      expect(await orders.resume(accounts.rosa.owner, id)).toMatchObject({
+        status: 'active',
+        status_reason: null,
+        next_payment_date: RESUME_DAY,
+        consecutive_failures: 0,
+      });
+      await expect(orders.resume(accounts.rosa.owner, id)).rejects.toMatchObject({
+        status: 409,
+        code: 'order_not_suspended',
+      });
+    },
     '2028-01-20': restart,
     '2028-04-02': restart,
     [MID_RUN]: restart,
@@ -893,12 +934,20 @@ describe('payments across sixteen months, with crashes between posting and recor
       failure_reason: string | null;
     }[] = [];
     let failedInARow = 0;
+    let resumed = false;
     for (let n = 0; ; n++) {
       const due = nominal(spec.start, spec.frequency, n);
       if (spec.count !== undefined && n >= spec.count) break;
       if (spec.end !== undefined && due > spec.end) break;
       if (due > lastDay() || (spec.cancelOn && due >= spec.cancelOn)) break;
-      if (failedInARow >= MAX_CONSECUTIVE_FAILURES) break; // suspended: no further date is scheduled
+      if (failedInARow >= MAX_CONSECUTIVE_FAILURES) {
+        // Suspended: no further date is scheduled, until the customer resumes the order; the dates before
+        // that are missed (no payment), and still count.
+        if (spec.resumeOn === undefined || resumed || spec.resumeOn > lastDay()) break;
+        if (due < spec.resumeOn) continue;
+        resumed = true;
+        failedInARow = 0;
+      }
       const payOn = payDay(due);
       const reason = spec.fails?.(n, payOn);
       const status = reason ? 'failed' : payOn > lastDay() ? 'pending' : 'paid';
@@ -1153,7 +1202,8 @@ describe('payments across sixteen months, with crashes between posting and recor
         else add(accounts[spec.payee as Customer].account, spec.amount);
         expect(Number(r.amount)).toBe(spec.amount);
       }
-      const n = occurrences.length;
+      // The next occurrence: after the last one scheduled (a resumed order's missed dates have no row).
+      const n = occurrences.length ? occurrences[occurrences.length - 1].n + 1 : 0;
       const next = nominal(spec.start, spec.frequency, n);
       const more =
         (spec.count === undefined || n < spec.count) && (spec.end === undefined || next <= spec.end);

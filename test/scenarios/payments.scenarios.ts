@@ -620,6 +620,75 @@ export function paymentsScenarios(get: () => Running) {
         expect(notice.body).not.toContain('suspended');
       });
 
+      it('resumes a suspended order from its next date (not the failed one); only its owner, only a suspended one', async () => {
+        const erin = await verifiedCustomer(get(), admin, 'payments.erin');
+        const e = await openAccount(get(), erin);
+        const p = await payee(erin, {
+          name: 'Allotment',
+          sort_code: EXTERNAL_SORT_CODE,
+          account_number: externalNumber(4000003),
+        });
+        const order = await post(erin, '/standing-orders', {
+          from_account_id: e.id,
+          payee_id: p.id,
+          amount: 1200,
+          currency: 'GBP',
+          reference: 'PLOT',
+          frequency: 'weekly',
+          start_date: today(),
+        }).expect(201);
+        const url = `/standing-orders/${order.body.id}`;
+        // Two dates failed before this one: its failure (the third in a row) suspends the order.
+        await db.query(`UPDATE payments.standing_orders SET consecutive_failures = 2 WHERE id = $1`, [
+          order.body.id,
+        ]);
+        const failed = await firstRefusal(erin, order.body.id);
+        await retryUntilSpent(failed.id);
+        const suspended = (await http().get(url).set(bearer(erin.token)).expect(200)).body;
+        expect(suspended).toMatchObject({
+          status: 'suspended',
+          status_reason: 'consecutive_failures',
+          next_payment_date: null,
+        });
+        // A suspended order cannot be changed, and is nobody else's to resume (404, as for any other's).
+        await http().patch(url).set(bearer(erin.token)).send({ amount: 900 }).expect(409);
+        const stranger = await http().post(`${url}/resume`).set(bearer(bob.token)).expect(404);
+        expect(stranger.body.code).toBe('not_found');
+
+        const resumed = await http().post(`${url}/resume`).set(bearer(erin.token)).expect(200);
+        // From its next date: today's failed one is not tried again (a resume on a due date pays that day:
+        // the sixteen-month schedule test, whose clock moves).
+        expect(resumed.body).toMatchObject({
+          status: 'active',
+          status_reason: null,
+          consecutive_failures: 0,
+          next_payment_date: plusDays(today(), 7),
+        });
+        await runDue();
+        expect((await orderPayments(erin, order.body.id)).map((x) => [x.due_date, x.status])).toEqual([
+          [today(), 'failed'],
+        ]);
+        const again = await http().post(`${url}/resume`).set(bearer(erin.token)).expect(409);
+        expect(again.body.code).toBe('order_not_suspended');
+
+        // Suspended again, with its end date passed meanwhile: nothing left to resume, and nothing changes.
+        await db.query(
+          `UPDATE payments.standing_orders SET status = 'suspended', status_reason = 'consecutive_failures',
+                  next_payment_date = NULL, end_date = $2 WHERE id = $1`,
+          [order.body.id, today()],
+        );
+        const finished = await http().post(`${url}/resume`).set(bearer(erin.token)).expect(409);
+        expect(finished.body.code).toBe('order_finished');
+        expect((await http().get(url).set(bearer(erin.token)).expect(200)).body).toMatchObject({
+          status: 'suspended',
+          next_payment_date: null,
+        });
+        // A cancelled order is not resumed either.
+        await http().post(`${url}/cancel`).set(bearer(erin.token)).expect(200);
+        const cancelled = await http().post(`${url}/resume`).set(bearer(erin.token)).expect(409);
+        expect(cancelled.body.code).toBe('order_not_suspended');
+      });
+
       it("changes an order from its next payment on, cancels it (then 409), and shows staff a customer's orders", async () => {
         const order = await post(alice, '/standing-orders', {
           from_account_id: a.id,

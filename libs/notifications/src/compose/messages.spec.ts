@@ -256,13 +256,13 @@ describe('paymentFailedDraft', () => {
     );
   });
 
-  it('says a suspended standing order makes no more payments, and how to keep paying the payee', () => {
+  it('says a suspended standing order makes no more payments until it is resumed', () => {
     const draft = paymentFailedDraft(unpaid({ order_status: 'suspended' }));
     expect(draft.title).toBe('Standing order suspended');
     expect(draft.body).toBe(
       "We couldn't pay your standing order of £50.00 to Landlord: not enough money. " +
-        "We've suspended this standing order after repeated failures, so no more payments will be made. " +
-        'To keep paying Landlord, set up a new standing order or contact us.',
+        "We've suspended this standing order after repeated failures: no more payments will be made until you resume it. " +
+        'To pay Landlord again, resume it once the money is there (dates missed meanwhile are not paid), or contact us.',
     );
   });
 
@@ -420,7 +420,7 @@ describe('text other people wrote', () => {
       unpaid({ payee_name: 'Land\u202Elord', reference: 'Rent\u200B', order_status: 'suspended' }),
     );
     expect(draft.body).toContain('to Land\uFFFDlord: not enough money');
-    expect(draft.body).toContain('To keep paying Land\uFFFDlord,');
+    expect(draft.body).toContain('To pay Land\uFFFDlord again,');
     expect(draft.data).toMatchObject({ payee_name: 'Land\uFFFDlord', reference: 'Rent\uFFFD' });
     expect(paymentExecutedDraft(paid({ payee_name: 'Land\u202Elord' })).body).toBe(
       'Your standing order of £50.00 to Land\uFFFDlord was paid',

@@ -241,7 +241,7 @@ export function paymentExecutedDraft(e: PaymentExecutedEvent): Draft {
 
 /**
  * "We couldn't pay your standing order of £50.00 to Landlord: not enough money", and what becomes of the
- * order: suspended after repeated failures (there is no resuming one: the customer sets up a new order),
+ * order: suspended after repeated failures (until the customer resumes it: POST /standing-orders/{id}/resume),
  * cancelled when an account closed, or still active for its next date.
  */
 export function paymentFailedDraft(e: PaymentFailedEvent): Draft {
@@ -254,8 +254,9 @@ export function paymentFailedDraft(e: PaymentFailedEvent): Draft {
     case 'suspended':
       title = `${Order} suspended`;
       next =
-        `We've suspended this ${order} after repeated failures, so no more payments will be made. ` +
-        `To keep paying ${payee}, set up a new ${order} or contact us.`;
+        `We've suspended this ${order} after repeated failures: no more payments will be made until you ` +
+        `resume it. To pay ${payee} again, resume it once the money is there (dates missed meanwhile ` +
+        'are not paid), or contact us.';
       break;
     case 'cancelled':
       // Cancelled by us (its account closed) or by the customer while this payment was being made.

@@ -111,7 +111,12 @@ export class OrderChecks {
     throw AppError.conflict('account_closed', 'The account is closed');
   }
 
-  private async check(ownerId: string, body: OrderBodyDto): Promise<PayeeRow> {
+  /**
+   * The checks every order passes when it is set up, and a suspended standing order again when it is
+   * resumed: the amount within the limit, the payee the caller's, a reference, the source account the
+   * caller's, open and in the order's currency, and an internal payee's account open in that currency.
+   */
+  async check(ownerId: string, body: OrderBodyDto): Promise<PayeeRow> {
     assertAmountWithin(body.amount, this.config.maxAmount);
     const payee = await this.payees.own(ownerId, body.payee_id, 'payee_id');
     if (body.reference === undefined && payee.reference === null) {

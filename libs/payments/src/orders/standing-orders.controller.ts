@@ -112,6 +112,25 @@ export class StandingOrdersController {
     return this.orders.cancel(caller.user_id, params.id);
   }
 
+  @Post(':id/resume')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Resume a suspended standing order',
+    description:
+      "An order suspended after STANDING_ORDER_MAX_CONSECUTIVE_FAILURES failed dates pays again from its first date today or later (today's is paid at once). Dates missed while it was suspended are not paid, and still count toward count. The account and the payee are checked as for a new order.",
+  })
+  @ApiOkResponse({ type: StandingOrderDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description:
+      'order_not_suspended (active, cancelled or completed), order_finished (no date left: end_date or count has passed), account_closed',
+  })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'payee_account_closed' })
+  resume(@CurrentCaller() caller: Caller, @Param() params: OrderIdParams): Promise<StandingOrderDto> {
+    return this.orders.resume(caller.user_id, params.id);
+  }
+
   @Get(':id/payments')
   @ApiOperation({
     summary: 'Every payment of the order: due date, status, attempts, ledger entry, failure reason',

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { Currency } from '@protobank/contracts';
 import {
   AppConfig,
   AppError,
@@ -12,13 +13,28 @@ import { DataSource } from 'typeorm';
 import { completeIfDone, skipOpenPayments } from '../run/order-state';
 import { PAYMENT_COLUMNS, type PaymentRow } from '../run/payment-rows';
 import { SweepProcessor } from '../run/sweep.processor';
-import { occurrence, paymentDay, withinOrder, type Frequency } from '../schedule/calendar';
+import {
+  firstOccurrenceFrom,
+  occurrence,
+  paymentDay,
+  withinOrder,
+  type Frequency,
+} from '../schedule/calendar';
 import { OrderChecks, orderReference } from './order-checks';
 import type { CreateStandingOrderDto, StandingOrderDto, UpdateStandingOrderDto } from './order.dto';
 import { paymentView, STANDING_ORDER_SELECT, standingOrderView, type StandingOrderRow } from './views';
 
 const invalid = (field: string, message: string) =>
   AppError.badRequest('validation_failed', `Invalid request: ${field}`, [{ field, message }]);
+
+function assertSuspended(status: string): void {
+  if (status !== 'suspended') {
+    throw AppError.conflict(
+      'order_not_suspended',
+      `The standing order is ${status}: only a suspended order can be resumed`,
+    );
+  }
+}
 
 /**
  * Standing orders: a payment every week, month, quarter or year from a start date, until an end date or
@@ -159,6 +175,51 @@ export class StandingOrdersService {
       );
       await completeIfDone(m, id);
     });
+    return this.get(ownerId, id);
+  }
+
+  /**
+   * Resumes a suspended order from its first date today or later: the dates missed while it was suspended
+   * are not paid (each still counts toward `count`), and its failures in a row count from zero again.
+   * What a new order is checked for is checked again first (the source account open, the payee and its
+   * account); a payee deleted or an account closed since has cancelled the order, which is then not
+   * suspended (409). With no date left (end_date or count passed meanwhile): 409 order_finished, and
+   * nothing changes. A date of today is paid at once, as a new order's first one is.
+   */
+  async resume(ownerId: string, id: string): Promise<StandingOrderDto> {
+    const order = await this.get(ownerId, id);
+    assertSuspended(order.status);
+    // The currency is the order's own, one of ours since it was set up.
+    await this.checks.check(ownerId, { ...order, currency: order.currency as Currency });
+    const today = this.checks.today();
+    const next = await this.dataSource.transaction(async (m) => {
+      const [row] = (await m.query(
+        `SELECT o.status, o.frequency, o.start_date::text AS start_date, o.end_date::text AS end_date, o.count, o.next_n
+           FROM payments.standing_orders o WHERE o.id = $1 AND o.owner_id = $2 FOR UPDATE`,
+        [id, ownerId],
+      )) as Pick<StandingOrderRow, 'status' | 'frequency' | 'start_date' | 'end_date' | 'count' | 'next_n'>[];
+      if (!row) throw AppError.notFound('standing order');
+      assertSuspended(row.status);
+      // next_n is past every date already scheduled (paid, failed or skipped), so none is made twice.
+      const next = firstOccurrenceFrom(row.start_date, row.frequency as Frequency, row.next_n, today, {
+        endDate: row.end_date,
+        count: row.count,
+      });
+      if (!next) {
+        throw AppError.conflict(
+          'order_finished',
+          'The standing order has no payment date left to resume from: set up a new one',
+        );
+      }
+      await m.query(
+        `UPDATE payments.standing_orders SET status = 'active', status_reason = NULL, consecutive_failures = 0,
+                next_n = $3, next_payment_date = $4, updated_at = now()
+          WHERE id = $1 AND owner_id = $2`,
+        [id, ownerId, next.n, next.date],
+      );
+      return next.date;
+    });
+    if (paymentDay(next, this.config) <= today) await this.sweeps.kick();
     return this.get(ownerId, id);
   }
 

@@ -1,5 +1,14 @@
 import { isCalendarDate } from '@protobank/platform';
-import { addDays, addMonths, occurrence, paymentDay, startOfDay, todayIn, withinOrder } from './calendar';
+import {
+  addDays,
+  addMonths,
+  firstOccurrenceFrom,
+  occurrence,
+  paymentDay,
+  startOfDay,
+  todayIn,
+  withinOrder,
+} from './calendar';
 
 const series = (start: string, frequency: Parameters<typeof occurrence>[1], count: number) =>
   Array.from({ length: count }, (_, n) => occurrence(start, frequency, n));
@@ -71,6 +80,51 @@ describe('occurrences', () => {
     expect(withinOrder(2, '2026-03-31', { count: 3 })).toBe(true);
     expect(withinOrder(3, '2026-04-30', { count: 3 })).toBe(false);
     expect(withinOrder(100, '2036-01-01', {})).toBe(true);
+  });
+});
+
+describe('where a resumed order pays next', () => {
+  it('skips the dates missed before today, and keeps a date of today', () => {
+    // Weekly from Monday 2 November 2026; occurrence 3 (23 November) was the next to schedule.
+    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', {})).toEqual({
+      n: 5,
+      date: '2026-12-07',
+    });
+    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-11-30', {})).toEqual({
+      n: 4,
+      date: '2026-11-30',
+    });
+    // Already in the future: that date, not a later one.
+    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 6, '2026-12-04', {})).toEqual({
+      n: 6,
+      date: '2026-12-14',
+    });
+  });
+
+  it("counts from the start date, so a month end stays the month's last day", () => {
+    expect(firstOccurrenceFrom('2027-01-31', 'monthly', 1, '2027-03-15', {})).toEqual({
+      n: 2,
+      date: '2027-03-31',
+    });
+    expect(firstOccurrenceFrom('2027-01-31', 'monthly', 1, '2027-02-28', {})).toEqual({
+      n: 1,
+      date: '2027-02-28',
+    });
+  });
+
+  it('has no date left once end_date or count has passed, the missed dates counted', () => {
+    expect(
+      firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', { endDate: '2026-12-06' }),
+    ).toBeNull();
+    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', { endDate: '2026-12-07' })).toEqual({
+      n: 5,
+      date: '2026-12-07',
+    });
+    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', { count: 5 })).toBeNull();
+    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', { count: 6 })).toEqual({
+      n: 5,
+      date: '2026-12-07',
+    });
   });
 });
 

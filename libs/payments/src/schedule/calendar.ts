@@ -81,3 +81,19 @@ export function withinOrder(n: number, date: string, end: OrderEnd): boolean {
   if (end.endDate != null && date > end.endDate) return false;
   return true;
 }
+
+/**
+ * The first occurrence from `n` on whose nominal date is `from` or later, with its index: where a resumed
+ * order pays next (the dates before `from` were missed). Null when the order has no such date left.
+ */
+export function firstOccurrenceFrom(
+  start: string,
+  frequency: Frequency,
+  n: number,
+  from: string,
+  end: OrderEnd,
+): { n: number; date: string } | null {
+  let date = occurrence(start, frequency, n);
+  while (date < from && withinOrder(n, date, end)) date = occurrence(start, frequency, ++n);
+  return withinOrder(n, date, end) ? { n, date } : null;
+}
