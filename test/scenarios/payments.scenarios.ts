@@ -420,6 +420,35 @@ export function paymentsScenarios(get: () => Running) {
           })
         ).id;
       });
+      /**
+       * A new customer (`tag`) with an empty account, and a standing order from it to an external payee
+       * starting today: its first date is refused for funds.
+       */
+      const unfundedOrder = async (
+        tag: string,
+        payeeName: string,
+        serial: number,
+        order: Record<string, unknown>,
+      ) => {
+        const who = await verifiedCustomer(get(), admin, tag);
+        const account = await openAccount(get(), who);
+        const p = await payee(who, {
+          name: payeeName,
+          sort_code: EXTERNAL_SORT_CODE,
+          account_number: externalNumber(serial),
+        });
+        const created = await post(who, '/standing-orders', {
+          from_account_id: account.id,
+          payee_id: p.id,
+          currency: 'GBP',
+          start_date: today(),
+          ...order,
+        }).expect(201);
+        return { who, account, id: created.body.id as string };
+      };
+      /** Two dates failed before the one due now: its failure is the third in a row (the suspension limit). */
+      const twoFailuresBefore = (orderId: string) =>
+        db.query(`UPDATE payments.standing_orders SET consecutive_failures = 2 WHERE id = $1`, [orderId]);
 
       it('pays an order starting today at once, advances next_payment_date by its frequency, and sends external payments on (payment.sent)', async () => {
         const before = await balanceOf(get(), alice, a);
@@ -508,27 +537,20 @@ export function paymentsScenarios(get: () => Running) {
       });
 
       it('retries a payment without enough money, then fails it for its date: nothing moves, the customer is told, the order stays active', async () => {
-        const carol = await verifiedCustomer(get(), admin, 'payments.carol');
-        const c = await openAccount(get(), carol);
         const [retryingBefore, failedBefore] = [
           await paymentsAmount('retrying'),
           await paymentsAmount('failed'),
         ];
-        const p = await payee(carol, {
-          name: 'Landlord',
-          sort_code: EXTERNAL_SORT_CODE,
-          account_number: externalNumber(4000001),
-        });
-        const order = await post(carol, '/standing-orders', {
-          from_account_id: c.id,
-          payee_id: p.id,
+        const {
+          who: carol,
+          account: c,
+          id: orderId,
+        } = await unfundedOrder('payments.carol', 'Landlord', 4000001, {
           amount: 5000,
-          currency: 'GBP',
           reference: 'RENT',
           frequency: 'weekly',
-          start_date: today(),
-        }).expect(201);
-        const first = await firstRefusal(carol, order.body.id);
+        });
+        const first = await firstRefusal(carol, orderId);
         expect(first).toMatchObject({
           attempts: 1,
           failure_reason: 'insufficient_funds',
@@ -539,7 +561,7 @@ export function paymentsScenarios(get: () => Running) {
         // Three attempts to retry and one failure, of 50.00 each.
         expect((await paymentsAmount('retrying')) - retryingBefore).toBeGreaterThanOrEqual(15000);
         expect((await paymentsAmount('failed')) - failedBefore).toBeGreaterThanOrEqual(5000);
-        const [failed] = await orderPayments(carol, order.body.id);
+        const [failed] = await orderPayments(carol, orderId);
         expect(failed).toMatchObject({
           status: 'failed',
           attempts: 4,
@@ -548,10 +570,7 @@ export function paymentsScenarios(get: () => Running) {
         });
         expect(await balanceOf(get(), carol, c)).toBe(0);
         expect(await entriesOf(c, 'RENT')).toBe(0);
-        const after = await http()
-          .get(`/standing-orders/${order.body.id}`)
-          .set(bearer(carol.token))
-          .expect(200);
+        const after = await http().get(`/standing-orders/${orderId}`).set(bearer(carol.token)).expect(200);
         expect(after.body).toMatchObject({
           status: 'active',
           consecutive_failures: 1,
@@ -577,33 +596,16 @@ export function paymentsScenarios(get: () => Running) {
       });
 
       it('completes an order whose last date fails, rather than suspending it with nothing left to pay', async () => {
-        const dora = await verifiedCustomer(get(), admin, 'payments.dora');
-        const d = await openAccount(get(), dora);
-        const p = await payee(dora, {
-          name: 'Gym',
-          sort_code: EXTERNAL_SORT_CODE,
-          account_number: externalNumber(4000002),
-        });
-        const order = await post(dora, '/standing-orders', {
-          from_account_id: d.id,
-          payee_id: p.id,
+        const { who: dora, id: orderId } = await unfundedOrder('payments.dora', 'Gym', 4000002, {
           amount: 2500,
-          currency: 'GBP',
           reference: 'GYM',
           frequency: 'monthly',
-          start_date: today(),
           count: 1,
-        }).expect(201);
-        // Two dates failed before this one: its failure is the third in a row (the suspension limit).
-        await db.query(`UPDATE payments.standing_orders SET consecutive_failures = 2 WHERE id = $1`, [
-          order.body.id,
-        ]);
-        await retryUntilSpent((await firstRefusal(dora, order.body.id)).id);
-        expect((await orderPayments(dora, order.body.id)).map((x) => x.status)).toEqual(['failed']);
-        const after = await http()
-          .get(`/standing-orders/${order.body.id}`)
-          .set(bearer(dora.token))
-          .expect(200);
+        });
+        await twoFailuresBefore(orderId);
+        await retryUntilSpent((await firstRefusal(dora, orderId)).id);
+        expect((await orderPayments(dora, orderId)).map((x) => x.status)).toEqual(['failed']);
+        const after = await http().get(`/standing-orders/${orderId}`).set(bearer(dora.token)).expect(200);
         expect(after.body).toMatchObject({ status: 'completed', next_payment_date: null });
         const notice = await eventually(
           async () => {
@@ -621,28 +623,14 @@ export function paymentsScenarios(get: () => Running) {
       });
 
       it('resumes a suspended order from its next date (not the failed one); only its owner, only a suspended one', async () => {
-        const erin = await verifiedCustomer(get(), admin, 'payments.erin');
-        const e = await openAccount(get(), erin);
-        const p = await payee(erin, {
-          name: 'Allotment',
-          sort_code: EXTERNAL_SORT_CODE,
-          account_number: externalNumber(4000003),
-        });
-        const order = await post(erin, '/standing-orders', {
-          from_account_id: e.id,
-          payee_id: p.id,
+        const { who: erin, id: orderId } = await unfundedOrder('payments.erin', 'Allotment', 4000003, {
           amount: 1200,
-          currency: 'GBP',
           reference: 'PLOT',
           frequency: 'weekly',
-          start_date: today(),
-        }).expect(201);
-        const url = `/standing-orders/${order.body.id}`;
-        // Two dates failed before this one: its failure (the third in a row) suspends the order.
-        await db.query(`UPDATE payments.standing_orders SET consecutive_failures = 2 WHERE id = $1`, [
-          order.body.id,
-        ]);
-        const failed = await firstRefusal(erin, order.body.id);
+        });
+        const url = `/standing-orders/${orderId}`;
+        await twoFailuresBefore(orderId);
+        const failed = await firstRefusal(erin, orderId);
         await retryUntilSpent(failed.id);
         const suspended = (await http().get(url).set(bearer(erin.token)).expect(200)).body;
         expect(suspended).toMatchObject({
@@ -665,7 +653,7 @@ export function paymentsScenarios(get: () => Running) {
           next_payment_date: plusDays(today(), 7),
         });
         await runDue();
-        expect((await orderPayments(erin, order.body.id)).map((x) => [x.due_date, x.status])).toEqual([
+        expect((await orderPayments(erin, orderId)).map((x) => [x.due_date, x.status])).toEqual([
           [today(), 'failed'],
         ]);
         const again = await http().post(`${url}/resume`).set(bearer(erin.token)).expect(409);
@@ -675,7 +663,7 @@ export function paymentsScenarios(get: () => Running) {
         await db.query(
           `UPDATE payments.standing_orders SET status = 'suspended', status_reason = 'consecutive_failures',
                   next_payment_date = NULL, end_date = $2 WHERE id = $1`,
-          [order.body.id, today()],
+          [orderId, today()],
         );
         const finished = await http().post(`${url}/resume`).set(bearer(erin.token)).expect(409);
         expect(finished.body.code).toBe('order_finished');

@@ -9,7 +9,7 @@ import {
   encodeCursor,
   pageOf,
 } from '@protobank/platform';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { completeIfDone, skipOpenPayments } from '../run/order-state';
 import { PAYMENT_COLUMNS, type PaymentRow } from '../run/payment-rows';
 import { SweepProcessor } from '../run/sweep.processor';
@@ -26,6 +26,17 @@ import { paymentView, STANDING_ORDER_SELECT, standingOrderView, type StandingOrd
 
 const invalid = (field: string, message: string) =>
   AppError.badRequest('validation_failed', `Invalid request: ${field}`, [{ field, message }]);
+
+/** The caller's order locked (FOR UPDATE), with its status and schedule; 404 when it is not theirs. */
+async function lockSchedule(m: EntityManager, ownerId: string, id: string) {
+  const [row] = (await m.query(
+    `SELECT o.status, o.frequency, o.start_date::text AS start_date, o.end_date::text AS end_date, o.count, o.next_n
+       FROM payments.standing_orders o WHERE o.id = $1 AND o.owner_id = $2 FOR UPDATE`,
+    [id, ownerId],
+  )) as Pick<StandingOrderRow, 'status' | 'frequency' | 'start_date' | 'end_date' | 'count' | 'next_n'>[];
+  if (!row) throw AppError.notFound('standing order');
+  return row;
+}
 
 function assertSuspended(status: string): void {
   if (status !== 'suspended') {
@@ -143,12 +154,7 @@ export class StandingOrdersService {
     }
     if (body.amount !== undefined) assertAmountWithin(body.amount, this.config.maxAmount);
     await this.dataSource.transaction(async (m) => {
-      const [row] = (await m.query(
-        `SELECT o.status, o.frequency, o.start_date::text AS start_date, o.end_date::text AS end_date, o.count, o.next_n
-           FROM payments.standing_orders o WHERE o.id = $1 AND o.owner_id = $2 FOR UPDATE`,
-        [id, ownerId],
-      )) as Pick<StandingOrderRow, 'status' | 'frequency' | 'start_date' | 'end_date' | 'count' | 'next_n'>[];
-      if (!row) throw AppError.notFound('standing order');
+      const row = await lockSchedule(m, ownerId, id);
       if (row.status !== 'active') {
         throw AppError.conflict(
           'order_not_active',
@@ -193,12 +199,7 @@ export class StandingOrdersService {
     await this.checks.check(ownerId, { ...order, currency: order.currency as Currency });
     const today = this.checks.today();
     const next = await this.dataSource.transaction(async (m) => {
-      const [row] = (await m.query(
-        `SELECT o.status, o.frequency, o.start_date::text AS start_date, o.end_date::text AS end_date, o.count, o.next_n
-           FROM payments.standing_orders o WHERE o.id = $1 AND o.owner_id = $2 FOR UPDATE`,
-        [id, ownerId],
-      )) as Pick<StandingOrderRow, 'status' | 'frequency' | 'start_date' | 'end_date' | 'count' | 'next_n'>[];
-      if (!row) throw AppError.notFound('standing order');
+      const row = await lockSchedule(m, ownerId, id);
       assertSuspended(row.status);
       // next_n is past every date already scheduled (paid, failed or skipped), so none is made twice.
       const next = firstOccurrenceFrom(row.start_date, row.frequency as Frequency, row.next_n, today, {
