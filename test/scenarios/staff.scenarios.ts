@@ -801,20 +801,46 @@ export function staffScenarios(get: () => Running) {
       }
     });
 
-    it("leaves a colleague's KYC to an admin (403 colleague_account, not in staff's queue), each refusal logged as a security event", async () => {
-      const [a, b, c] = await Promise.all(
-        ['kyc.coll.a', 'kyc.coll.b', 'kyc.coll.c'].map((t) => newCustomer(get(), t)),
+    it("leaves a colleague's KYC to an admin (403 colleague_account, not in staff's queue nor named as a duplicate), each refusal logged as a security event", async () => {
+      const [a, b, c, d] = await Promise.all(
+        ['kyc.coll.a', 'kyc.coll.b', 'kyc.coll.c', 'kyc.coll.d'].map((t) => newCustomer(get(), t)),
       );
       const reviewer = await promote(get(), admin, a);
       const colleague = await promote(get(), admin, b);
-      await submit(colleague, newPassportNumber()).expect(201);
-      await submit(c, newPassportNumber()).expect(201);
+      const unsubmitted = await promote(get(), admin, d);
+      // A customer submits the colleague's document number.
+      const number = newPassportNumber();
+      await submit(colleague, number).expect(201);
+      await submit(c, number).expect(201);
       // The queue shows staff their customers' submissions only; an admin sees the colleague's too.
       const staffQueue = await queueOf(reviewer, 'pending');
       expect(staffQueue).toContain(c.id);
       expect(staffQueue).not.toContain(colleague.id);
       expect(await queueOf(admin, 'pending')).toEqual(expect.arrayContaining([c.id, colleague.id]));
+      // The customer's submission is a duplicate to staff too, without the colleague named; an admin's
+      // view names them.
+      const seenByStaff = await http().get(`/admin/kyc/${c.id}`).set(bearer(reviewer.token)).expect(200);
+      expect(seenByStaff.body).toMatchObject({
+        duplicate_document: true,
+        duplicate_user_ids: [],
+        duplicates: [],
+      });
+      const row = await http()
+        .get('/admin/kyc')
+        .query({ status: 'pending', limit: 100 })
+        .set(bearer(reviewer.token))
+        .expect(200);
+      expect(JSON.stringify(row.body)).not.toContain(colleague.id);
+      expect((await detail(c)).duplicate_user_ids).toEqual([colleague.id]);
+      const approval = await http()
+        .post(`/admin/kyc/${c.id}/approve`)
+        .set(bearer(reviewer.token))
+        .send(await asReviewed(http(), reviewer.token, c.id))
+        .expect(409);
+      expect(approval.body.code).toBe('duplicate_document');
       const refused = [
+        // A colleague with no submission is refused as one with: a 404 would say which have none.
+        await http().get(`/admin/kyc/${unsubmitted.id}`).set(bearer(reviewer.token)),
         await http().get(`/admin/kyc/${colleague.id}`).set(bearer(reviewer.token)),
         await http()
           .post(`/admin/kyc/${colleague.id}/approve`)
@@ -825,12 +851,18 @@ export function staffScenarios(get: () => Running) {
           .set(bearer(reviewer.token))
           .send({ submitted_at: UNREAD_SUBMISSION, reason: 'Photo unreadable' }),
       ];
-      expect(refused.map((r) => [r.status, r.body.code])).toEqual(Array(3).fill([403, 'colleague_account']));
+      expect(refused.map((r) => [r.status, r.body.code])).toEqual(Array(4).fill([403, 'colleague_account']));
       expect((await detail(colleague)).status).toBe('pending');
+      expect((await detail(c)).status).toBe('pending');
+      // An admin decides it (a duplicate of the customer's, so with an override).
       await http()
         .post(`/admin/kyc/${colleague.id}/approve`)
         .set(bearer(admin.token))
-        .send(await asReviewed(http(), admin.token, colleague.id))
+        .send({
+          ...(await asReviewed(http(), admin.token, colleague.id)),
+          override_duplicate: true,
+          override_reason: "The customer submitted a colleague's passport number; reviewed separately",
+        })
         .expect(200);
       // Each refusal is a warning naming the security event, the actor and the path (an insider's probing).
       const logged = await eventually(
@@ -839,13 +871,14 @@ export function staffScenarios(get: () => Running) {
             .filter((f) => f.endsWith('.log'))
             .flatMap((f) => readFileSync(join(get().t.logDir, f), 'utf8').split('\n'))
             .filter((l) => l.includes('"security_event":"colleague_account"') && l.includes(reviewer.id));
-          return lines.length >= 3 ? lines : undefined;
+          return lines.length >= 4 ? lines : undefined;
         },
         10_000,
-        'the three refusals to be logged',
+        'the four refusals to be logged',
       );
       expect(logged.map((l) => JSON.parse(l).path).sort()).toEqual(
         [
+          `/admin/kyc/${unsubmitted.id}`,
           `/admin/kyc/${colleague.id}`,
           `/admin/kyc/${colleague.id}/approve`,
           `/admin/kyc/${colleague.id}/reject`,

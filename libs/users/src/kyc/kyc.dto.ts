@@ -188,7 +188,8 @@ export class AdminKycDto extends KycDto {
   @ApiProperty({
     type: [String],
     example: [],
-    description: 'Those other users, whose submissions a reviewer can open with GET /admin/kyc/{user_id}',
+    description:
+      'Those other users, whose submissions a reviewer can open with GET /admin/kyc/{user_id}. To staff, customers only: a colleague (staff or admin) holding the number makes duplicate_document true but is named to admins only',
   })
   duplicate_user_ids: string[];
 
@@ -196,7 +197,7 @@ export class AdminKycDto extends KycDto {
     type: [DuplicateHolderDto],
     example: [],
     description:
-      'Each of those users with the document type and issuing country they gave, and whether it verified them',
+      'Each of those users (to staff, customers only) with the document type and issuing country they gave, and whether it verified them',
   })
   duplicates: DuplicateHolderDto[];
 }

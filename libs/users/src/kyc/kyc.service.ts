@@ -117,14 +117,29 @@ export interface DuplicateHolder {
 /** Which holder of a document a user is listed as, when they hold it more than one way. */
 const HOLDER_RANK: Record<DuplicateHolder['status'], number> = { verified: 0, pending: 1, superseded: 2 };
 
+/** A holder as duplicatesOf finds them: with their role, which decides who is shown them (listedFor). */
+type FoundHolder = DuplicateHolder & { role: string };
+
+/**
+ * The holders `viewer` is shown by name: all of them to an admin; to staff, customers only. A colleague
+ * (staff or admin) holding the number still makes the submission a duplicate, whose approval takes an
+ * admin anyway, but staff are not told which colleague holds it, as they are not shown a colleague's own
+ * submission (list, adminGet).
+ */
+const listedFor = (viewer: Caller, holders: FoundHolder[]): DuplicateHolder[] =>
+  holders.filter((h) => viewer.role === 'admin' || h.role === 'customer').map(({ role: _, ...h }) => h);
+
 /** The staff view: the submission, and the other users holding the same document number. */
-const adminView = (k: KycEntity, duplicates: DuplicateHolder[]) => ({
-  user_id: k.user_id,
-  ...view(k),
-  duplicate_document: duplicates.length > 0,
-  duplicate_user_ids: duplicates.map((d) => d.user_id),
-  duplicates,
-});
+const adminView = (k: KycEntity, holders: FoundHolder[], viewer: Caller) => {
+  const duplicates = listedFor(viewer, holders);
+  return {
+    user_id: k.user_id,
+    ...view(k),
+    duplicate_document: holders.length > 0,
+    duplicate_user_ids: duplicates.map((d) => d.user_id),
+    duplicates,
+  };
+};
 
 /**
  * KYC: a customer submits one document with the legal name and date of birth it shows (again after a
@@ -265,7 +280,7 @@ export class KycService {
       );
       const duplicates = await this.duplicatesOf(m, page.data, caller);
       return {
-        data: page.data.map((k) => adminView(k, duplicates.get(k.user_id) ?? [])),
+        data: page.data.map((k) => adminView(k, duplicates.get(k.user_id) ?? [], caller)),
         next_cursor: page.next_cursor,
       };
     });
@@ -278,18 +293,19 @@ export class KycService {
    */
   async adminGet(caller: Caller, userId: string) {
     assertNotOwn(caller, userId);
+    // A colleague's identity document is an admin's to read, as theirs to decide (review): refused before
+    // the submission is looked up, so that a 404 does not tell staff which colleagues have none.
+    const [subject] = (await this.dataSource.query(`SELECT role FROM users.users WHERE id = $1`, [
+      userId,
+    ])) as { role: string }[];
+    if (subject) assertMayActOnOwner(staffActor(caller), subject.role);
     const kyc = await this.dataSource.getRepository(KycEntity).findOneBy({ user_id: userId });
     if (!kyc) throw AppError.notFound('KYC submission');
     assertNotOwn(caller, kyc.user_id);
-    // A colleague's identity document is an admin's to read, as theirs to decide (review).
-    const [subject] = (await this.dataSource.query(`SELECT role FROM users.users WHERE id = $1`, [
-      kyc.user_id,
-    ])) as { role: string }[];
-    if (subject) assertMayActOnOwner(staffActor(caller), subject.role);
     const duplicates =
       (await this.duplicatesOf(this.dataSource.manager, [kyc], caller)).get(kyc.user_id) ?? [];
     assertNotHeldBy(caller, duplicates);
-    return adminView(kyc, duplicates);
+    return adminView(kyc, duplicates, caller);
   }
 
   /**
@@ -323,26 +339,28 @@ export class KycService {
     m: EntityManager,
     rows: KycEntity[],
     viewer: Caller,
-  ): Promise<Map<string, DuplicateHolder[]>> {
+  ): Promise<Map<string, FoundHolder[]>> {
     const hashed = rows.filter((k) => k.document_number_hash);
     if (!hashed.length) return new Map();
     const found = (await m.query(
       `WITH v(user_id, hash) AS (SELECT * FROM unnest($1::uuid[], $2::bytea[]))
-       SELECT v.user_id AS of, o.user_id, o.document_type, o.country, o.status
-         FROM v JOIN users.kyc o ON o.document_number_hash = v.hash AND o.status IN ('pending', 'verified')
-                                AND o.user_id <> v.user_id
-       UNION ALL
-       SELECT v.user_id, o.user_id, o.verified_document_type, o.verified_country, 'verified'
-         FROM v JOIN users.kyc o ON o.verified_document_hash = v.hash AND o.user_id <> v.user_id
-       UNION ALL
-       SELECT v.user_id, o.user_id, o.document_type, o.country, 'superseded'
-         FROM v JOIN users.superseded_documents o ON o.document_number_hash = v.hash AND o.user_id <> v.user_id`,
+       SELECT d.*, u.role FROM (
+         SELECT v.user_id AS of, o.user_id, o.document_type, o.country, o.status
+           FROM v JOIN users.kyc o ON o.document_number_hash = v.hash AND o.status IN ('pending', 'verified')
+                                  AND o.user_id <> v.user_id
+         UNION ALL
+         SELECT v.user_id, o.user_id, o.verified_document_type, o.verified_country, 'verified'
+           FROM v JOIN users.kyc o ON o.verified_document_hash = v.hash AND o.user_id <> v.user_id
+         UNION ALL
+         SELECT v.user_id, o.user_id, o.document_type, o.country, 'superseded'
+           FROM v JOIN users.superseded_documents o ON o.document_number_hash = v.hash AND o.user_id <> v.user_id
+       ) d JOIN users.users u ON u.id = d.user_id`,
       [hashed.map((k) => k.user_id), hashed.map((k) => k.document_number_hash)],
-    )) as (DuplicateHolder & { of: string })[];
-    const byRow = new Map<string, Map<string, DuplicateHolder>>();
+    )) as (FoundHolder & { of: string })[];
+    const byRow = new Map<string, Map<string, FoundHolder>>();
     for (const { of, ...holder } of found) {
       if (!shownTo(viewer, holder)) continue;
-      const holders = byRow.get(of) ?? new Map<string, DuplicateHolder>();
+      const holders = byRow.get(of) ?? new Map<string, FoundHolder>();
       byRow.set(of, holders);
       const known = holders.get(holder.user_id);
       if (!known || HOLDER_RANK[holder.status] < HOLDER_RANK[known.status])
@@ -455,7 +473,7 @@ export class KycService {
               ? {
                   duplicate_document: true,
                   duplicate_user_ids: duplicates.map((d) => d.user_id),
-                  duplicates: duplicates.map((d) => ({ ...d })),
+                  duplicates: duplicates.map(({ role: _, ...d }) => d),
                 }
               : {}),
           },
@@ -479,7 +497,7 @@ export class KycService {
         });
       }
       await m.getRepository(KycEntity).save(kyc);
-      return adminView(kyc, duplicates);
+      return adminView(kyc, duplicates, reviewer);
     });
   }
 
