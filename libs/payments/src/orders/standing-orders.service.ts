@@ -185,8 +185,9 @@ export class StandingOrdersService {
   }
 
   /**
-   * Resumes a suspended order from its first date today or later: the dates missed while it was suspended
-   * are not paid (each still counts toward `count`), and its failures in a row count from zero again.
+   * Resumes a suspended order from its first date still to be paid today or later (a Saturday's, paid on
+   * Monday, when resumed on the Sunday): the dates missed while it was suspended are not paid (each still
+   * counts toward `count`), and its failures in a row count from zero again.
    * What a new order is checked for is checked again first (the source account open, the payee and its
    * account); a payee deleted or an account closed since has cancelled the order, which is then not
    * suspended (409). With no date left (end_date or count passed meanwhile): 409 order_finished, and
@@ -202,10 +203,14 @@ export class StandingOrdersService {
       const row = await lockSchedule(m, ownerId, id);
       assertSuspended(row.status);
       // next_n is past every date already scheduled (paid, failed or skipped), so none is made twice.
-      const next = firstOccurrenceFrom(row.start_date, row.frequency as Frequency, row.next_n, today, {
-        endDate: row.end_date,
-        count: row.count,
-      });
+      const next = firstOccurrenceFrom(
+        row.start_date,
+        row.frequency as Frequency,
+        row.next_n,
+        today,
+        { endDate: row.end_date, count: row.count },
+        this.config,
+      );
       if (!next) {
         throw AppError.conflict(
           'order_finished',

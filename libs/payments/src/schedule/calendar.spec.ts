@@ -13,6 +13,12 @@ import {
 const series = (start: string, frequency: Parameters<typeof occurrence>[1], count: number) =>
   Array.from({ length: count }, (_, n) => occurrence(start, frequency, n));
 
+const weekend = new Set([0, 6]);
+const calendar = (holidays: string[] = [], days = weekend) => ({
+  bankHolidays: new Set(holidays),
+  bankWeekend: days,
+});
+
 describe('calendar dates', () => {
   it('accepts only real dates', () => {
     for (const d of ['2026-01-31', '2028-02-29', '2026-12-31']) expect(isCalendarDate(d)).toBe(true);
@@ -86,27 +92,47 @@ describe('occurrences', () => {
 describe('where a resumed order pays next', () => {
   it('skips the dates missed before today, and keeps a date of today', () => {
     // Weekly from Monday 2 November 2026; occurrence 3 (23 November) was the next to schedule.
-    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', {})).toEqual({
+    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', {}, calendar())).toEqual({
       n: 5,
       date: '2026-12-07',
     });
-    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-11-30', {})).toEqual({
+    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-11-30', {}, calendar())).toEqual({
       n: 4,
       date: '2026-11-30',
     });
     // Already in the future: that date, not a later one.
-    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 6, '2026-12-04', {})).toEqual({
+    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 6, '2026-12-04', {}, calendar())).toEqual({
       n: 6,
       date: '2026-12-14',
     });
   });
 
+  it('keeps a date that fell on a weekend while its paying day has not passed', () => {
+    // Weekly from Saturday 7 November 2026: 28 November is paid on Monday the 30th.
+    expect(firstOccurrenceFrom('2026-11-07', 'weekly', 2, '2026-11-29', {}, calendar())).toEqual({
+      n: 3,
+      date: '2026-11-28',
+    });
+    expect(firstOccurrenceFrom('2026-11-07', 'weekly', 2, '2026-11-30', {}, calendar())).toEqual({
+      n: 3,
+      date: '2026-11-28',
+    });
+    expect(firstOccurrenceFrom('2026-11-07', 'weekly', 2, '2026-12-01', {}, calendar())).toEqual({
+      n: 4,
+      date: '2026-12-05',
+    });
+    // A holiday on the Monday moves it to Tuesday.
+    expect(
+      firstOccurrenceFrom('2026-11-07', 'weekly', 2, '2026-12-01', {}, calendar(['2026-11-30'])),
+    ).toEqual({ n: 3, date: '2026-11-28' });
+  });
+
   it("counts from the start date, so a month end stays the month's last day", () => {
-    expect(firstOccurrenceFrom('2027-01-31', 'monthly', 1, '2027-03-15', {})).toEqual({
+    expect(firstOccurrenceFrom('2027-01-31', 'monthly', 1, '2027-03-15', {}, calendar())).toEqual({
       n: 2,
       date: '2027-03-31',
     });
-    expect(firstOccurrenceFrom('2027-01-31', 'monthly', 1, '2027-02-28', {})).toEqual({
+    expect(firstOccurrenceFrom('2027-01-31', 'monthly', 1, '2027-02-28', {}, calendar())).toEqual({
       n: 1,
       date: '2027-02-28',
     });
@@ -114,14 +140,16 @@ describe('where a resumed order pays next', () => {
 
   it('has no date left once end_date or count has passed, the missed dates counted', () => {
     expect(
-      firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', { endDate: '2026-12-06' }),
+      firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', { endDate: '2026-12-06' }, calendar()),
     ).toBeNull();
-    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', { endDate: '2026-12-07' })).toEqual({
+    expect(
+      firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', { endDate: '2026-12-07' }, calendar()),
+    ).toEqual({
       n: 5,
       date: '2026-12-07',
     });
-    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', { count: 5 })).toBeNull();
-    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', { count: 6 })).toEqual({
+    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', { count: 5 }, calendar())).toBeNull();
+    expect(firstOccurrenceFrom('2026-11-02', 'weekly', 3, '2026-12-04', { count: 6 }, calendar())).toEqual({
       n: 5,
       date: '2026-12-07',
     });
@@ -129,12 +157,6 @@ describe('where a resumed order pays next', () => {
 });
 
 describe('working days', () => {
-  const weekend = new Set([0, 6]);
-  const calendar = (holidays: string[] = [], days = weekend) => ({
-    bankHolidays: new Set(holidays),
-    bankWeekend: days,
-  });
-
   it('moves a weekend to the Monday', () => {
     expect(paymentDay('2026-01-31', calendar())).toBe('2026-02-02'); // Saturday
     expect(paymentDay('2026-02-01', calendar())).toBe('2026-02-02'); // Sunday

@@ -83,8 +83,9 @@ export function withinOrder(n: number, date: string, end: OrderEnd): boolean {
 }
 
 /**
- * The first occurrence from `n` on whose nominal date is `from` or later, with its index: where a resumed
- * order pays next (the dates before `from` were missed). Null when the order has no such date left.
+ * The first occurrence from `n` on that is still to be paid on `from` or later (its paying day, after a
+ * weekend or holiday, is not before `from`), with its index: where a resumed order pays next, the
+ * occurrences before it having been missed. Null when the order has no such occurrence left.
  */
 export function firstOccurrenceFrom(
   start: string,
@@ -92,8 +93,10 @@ export function firstOccurrenceFrom(
   n: number,
   from: string,
   end: OrderEnd,
+  calendar: BankCalendar,
 ): { n: number; date: string } | null {
   let date = occurrence(start, frequency, n);
-  while (date < from && withinOrder(n, date, end)) date = occurrence(start, frequency, ++n);
+  while (paymentDay(date, calendar) < from && withinOrder(n, date, end))
+    date = occurrence(start, frequency, ++n);
   return withinOrder(n, date, end) ? { n, date } : null;
 }
