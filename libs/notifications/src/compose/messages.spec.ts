@@ -256,6 +256,15 @@ describe('paymentFailedDraft', () => {
     );
   });
 
+  it('says when a standing order suspended by a frozen account is worth resuming', () => {
+    const draft = paymentFailedDraft(unpaid({ reason: 'account_frozen', order_status: 'suspended' }));
+    expect(draft.body).toBe(
+      "We couldn't pay your standing order of £50.00 to Landlord: your account is frozen. " +
+        "We've suspended this standing order after repeated failures: no more payments will be made until you resume it. " +
+        'To pay Landlord again, resume it once your account is unfrozen (dates missed meanwhile are not paid), or contact us.',
+    );
+  });
+
   it('says a suspended standing order makes no more payments until it is resumed', () => {
     const draft = paymentFailedDraft(unpaid({ order_status: 'suspended' }));
     expect(draft.title).toBe('Standing order suspended');

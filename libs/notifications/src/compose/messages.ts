@@ -194,6 +194,12 @@ const FAILURE: Record<PaymentFailureReason, string> = {
   currency_mismatch: 'the payment and the accounts are in different currencies',
 };
 
+/** When a suspended order is worth resuming, by the failure that suspended it (a resume is refused while frozen). */
+const RESUME_WHEN: Partial<Record<PaymentFailureReason, string>> = {
+  insufficient_funds: 'once the money is there',
+  account_frozen: 'once your account is unfrozen',
+};
+
 type PaymentEvent = PaymentExecutedEvent | PaymentFailedEvent;
 
 /** What both payment notices say and carry: the payee's name and the reference are what the customer typed. */
@@ -255,8 +261,8 @@ export function paymentFailedDraft(e: PaymentFailedEvent): Draft {
       title = `${Order} suspended`;
       next =
         `We've suspended this ${order} after repeated failures: no more payments will be made until you ` +
-        `resume it. To pay ${payee} again, resume it once the money is there (dates missed meanwhile ` +
-        'are not paid), or contact us.';
+        `resume it. To pay ${payee} again, resume it ${RESUME_WHEN[e.reason] ?? 'once this is put right'} ` +
+        '(dates missed meanwhile are not paid), or contact us.';
       break;
     case 'cancelled':
       // Cancelled by us (its account closed) or by the customer while this payment was being made.
