@@ -698,6 +698,8 @@ describe('payments across sixteen months, with crashes between posting and recor
       await app.get(StandingOrdersService).cancel(accounts.carol.owner, orderIds.get('carol-weekly')!);
     },
     [RESUME_DAY]: async () => {
+      // Actions run before the day's clock is set: the resume is on the day itself, before its sweep.
+      clock.at = Math.max(lastSweep, londonTime(RESUME_DAY, 0, 1));
       const orders = app.get(StandingOrdersService);
       const id = orderIds.get('rosa-gym')!;
       expect(await orders.get(accounts.rosa.owner, id)).toMatchObject({
@@ -944,7 +946,7 @@ describe('payments across sixteen months, with crashes between posting and recor
         // Suspended: no further date is scheduled, until the customer resumes the order; the dates before
         // that are missed (no payment), and still count.
         if (spec.resumeOn === undefined || resumed || spec.resumeOn > lastDay()) break;
-        if (due < spec.resumeOn) continue;
+        if (payDay(due) < spec.resumeOn) continue;
         resumed = true;
         failedInARow = 0;
       }

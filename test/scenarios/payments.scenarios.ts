@@ -623,7 +623,11 @@ export function paymentsScenarios(get: () => Running) {
       });
 
       it('resumes a suspended order from its next date (not the failed one); only its owner, only a suspended one', async () => {
-        const { who: erin, id: orderId } = await unfundedOrder('payments.erin', 'Allotment', 4000003, {
+        const {
+          who: erin,
+          account: e,
+          id: orderId,
+        } = await unfundedOrder('payments.erin', 'Allotment', 4000003, {
           amount: 1200,
           reference: 'PLOT',
           frequency: 'weekly',
@@ -643,6 +647,20 @@ export function paymentsScenarios(get: () => Running) {
         const stranger = await http().post(`${url}/resume`).set(bearer(bob.token)).expect(404);
         expect(stranger.body.code).toBe('not_found');
 
+        // Not while its account is frozen: its payments would fail again at once. Nothing changes.
+        await http()
+          .post(`/admin/accounts/${e.id}/freeze`)
+          .set(bearer(admin.token))
+          .send({ reason: 'Suspected account takeover' })
+          .expect(200);
+        const frozen = await http().post(`${url}/resume`).set(bearer(erin.token)).expect(409);
+        expect(frozen.body.code).toBe('account_frozen');
+        expect((await http().get(url).set(bearer(erin.token)).expect(200)).body.status).toBe('suspended');
+        await http()
+          .post(`/admin/accounts/${e.id}/unfreeze`)
+          .set(bearer(admin.token))
+          .send({ reason: 'Cleared after review' })
+          .expect(200);
         const resumed = await http().post(`${url}/resume`).set(bearer(erin.token)).expect(200);
         // From its next date: today's failed one is not tried again (a resume on a due date pays that day:
         // the sixteen-month schedule test, whose clock moves).

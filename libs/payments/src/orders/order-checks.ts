@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { TRANSACTIONS_API, type PaymentSource, type TransactionsApi } from '@protobank/contracts';
+import {
+  TRANSACTIONS_API,
+  type LedgerAccountState,
+  type PaymentSource,
+  type TransactionsApi,
+} from '@protobank/contracts';
 import {
   AppConfig,
   AppError,
@@ -75,7 +80,8 @@ export class OrderChecks {
     const replayed = await createdWithKey(this.dataSource.manager, ownerId, key, hash);
     if (replayed) return { id: replayed, replayed: true };
     validate();
-    const payee = await this.check(ownerId, body);
+    assertAmountWithin(body.amount, this.config.maxAmount);
+    const { payee } = await this.check(ownerId, body);
     const id = randomUUID();
     const existing = await this.dataSource.transaction(async (m) => {
       const first = await claimCreationKey(m, ownerId, key, hash, id);
@@ -113,11 +119,11 @@ export class OrderChecks {
 
   /**
    * The checks every order passes when it is set up, and a suspended standing order again when it is
-   * resumed: the amount within the limit, the payee the caller's, a reference, the source account the
-   * caller's, open and in the order's currency, and an internal payee's account open in that currency.
+   * resumed: the payee the caller's, a reference, the source account the caller's, open and in the
+   * order's currency, and an internal payee's account open in that currency. Returns the payee and the
+   * source account's state.
    */
-  async check(ownerId: string, body: OrderBodyDto): Promise<PayeeRow> {
-    assertAmountWithin(body.amount, this.config.maxAmount);
+  async check(ownerId: string, body: OrderBodyDto): Promise<{ payee: PayeeRow; from: LedgerAccountState }> {
     const payee = await this.payees.own(ownerId, body.payee_id, 'payee_id');
     if (body.reference === undefined && payee.reference === null) {
       throw invalid('reference', 'reference is required: this payee has no reference of its own to use');
@@ -154,7 +160,7 @@ export class OrderChecks {
         ]);
       }
     }
-    return payee;
+    return { payee, from };
   }
 }
 

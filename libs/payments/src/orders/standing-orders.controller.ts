@@ -124,7 +124,7 @@ export class StandingOrdersController {
   @ApiConflictResponse({
     type: ErrorResponseDto,
     description:
-      'order_not_suspended (active, cancelled or completed), order_finished (no date left: end_date or count has passed), account_closed',
+      'order_not_suspended (active, cancelled or completed), order_finished (no date left: end_date or count has passed), account_closed, account_frozen',
   })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'payee_account_closed' })
   resume(@CurrentCaller() caller: Caller, @Param() params: OrderIdParams): Promise<StandingOrderDto> {

@@ -189,15 +189,18 @@ export class StandingOrdersService {
    * Monday, when resumed on the Sunday): the dates missed while it was suspended are not paid (each still
    * counts toward `count`), and its failures in a row count from zero again.
    * What a new order is checked for is checked again first (the source account open, the payee and its
-   * account); a payee deleted or an account closed since has cancelled the order, which is then not
-   * suspended (409). With no date left (end_date or count passed meanwhile): 409 order_finished, and
+   * account), and the account must not be frozen (409 account_frozen); a payee deleted or an account
+   * closed since has cancelled the order, which is then not suspended (409). With no date left (end_date or count passed meanwhile): 409 order_finished, and
    * nothing changes. A date of today is paid at once, as a new order's first one is.
    */
   async resume(ownerId: string, id: string): Promise<StandingOrderDto> {
     const order = await this.get(ownerId, id);
     assertSuspended(order.status);
-    // The currency is the order's own, one of ours since it was set up.
-    await this.checks.check(ownerId, { ...order, currency: order.currency as Currency });
+    // The currency is the order's own, one of ours since it was set up. Its amount is not checked against
+    // MAX_AMOUNT again: an active order keeps paying what it was set up with if the limit is lowered.
+    const { from } = await this.checks.check(ownerId, { ...order, currency: order.currency as Currency });
+    // Its payments would fail again at once, and suspend it again after as many.
+    if (from.status === 'frozen') throw AppError.conflict('account_frozen', 'The account is frozen');
     const today = this.checks.today();
     const next = await this.dataSource.transaction(async (m) => {
       const row = await lockSchedule(m, ownerId, id);
