@@ -63,7 +63,8 @@ export class KycController {
   @Get('admin/kyc')
   @Roles('staff', 'admin')
   @ApiOperation({
-    summary: "KYC submissions by status (pending by default), oldest first; never the caller's own",
+    summary:
+      "KYC submissions by status (pending by default), oldest first; never the caller's own, nor, for staff, a colleague's",
   })
   @ApiOkResponse({ type: KycPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })

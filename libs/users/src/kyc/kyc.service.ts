@@ -344,7 +344,7 @@ export class KycService {
     if (!hashed.length) return new Map();
     const found = (await m.query(
       `WITH v(user_id, hash) AS (SELECT * FROM unnest($1::uuid[], $2::bytea[]))
-       SELECT d.*, u.role FROM (
+       SELECT d.*, coalesce(u.role, 'unknown') AS role FROM (
          SELECT v.user_id AS of, o.user_id, o.document_type, o.country, o.status
            FROM v JOIN users.kyc o ON o.document_number_hash = v.hash AND o.status IN ('pending', 'verified')
                                   AND o.user_id <> v.user_id
@@ -354,7 +354,7 @@ export class KycService {
          UNION ALL
          SELECT v.user_id, o.user_id, o.document_type, o.country, 'superseded'
            FROM v JOIN users.superseded_documents o ON o.document_number_hash = v.hash AND o.user_id <> v.user_id
-       ) d JOIN users.users u ON u.id = d.user_id`,
+       ) d LEFT JOIN users.users u ON u.id = d.user_id`,
       [hashed.map((k) => k.user_id), hashed.map((k) => k.document_number_hash)],
     )) as (FoundHolder & { of: string })[];
     const byRow = new Map<string, Map<string, FoundHolder>>();
