@@ -194,7 +194,10 @@ const FAILURE: Record<PaymentFailureReason, string> = {
   currency_mismatch: 'the payment and the accounts are in different currencies',
 };
 
-/** When a suspended order is worth resuming, by the failure that suspended it (a resume is refused while frozen). */
+/**
+ * When a suspended order is worth resuming, by the failure that suspended it (a resume is refused while
+ * the account is frozen).
+ */
 const RESUME_WHEN: Partial<Record<PaymentFailureReason, string>> = {
   insufficient_funds: 'once the money is there',
   account_frozen: 'once your account is unfrozen',
@@ -247,8 +250,8 @@ export function paymentExecutedDraft(e: PaymentExecutedEvent): Draft {
 
 /**
  * "We couldn't pay your standing order of £50.00 to Landlord: not enough money", and what becomes of the
- * order: suspended after repeated failures (until the customer resumes it: POST /standing-orders/{id}/resume),
- * cancelled when an account closed, or still active for its next date.
+ * order: suspended after repeated failures (until the customer resumes it), cancelled when an account
+ * closed, or still active for its next date.
  */
 export function paymentFailedDraft(e: PaymentFailedEvent): Draft {
   const { order, Order, payee, what, data } = paymentParts(e);

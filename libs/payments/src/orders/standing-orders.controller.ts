@@ -117,7 +117,7 @@ export class StandingOrdersController {
   @ApiOperation({
     summary: 'Resume a suspended standing order',
     description:
-      "An order suspended after STANDING_ORDER_MAX_CONSECUTIVE_FAILURES failed dates pays again from its first date whose paying day is today or later (today's is paid at once). Dates missed while it was suspended are not paid, and still count toward count. The account and the payee are checked as for a new order.",
+      "An order suspended after STANDING_ORDER_MAX_CONSECUTIVE_FAILURES failed dates pays again from its first date whose paying day is today or later (today's is paid at once). Dates missed while it was suspended are not paid, and still count toward count. The account and the payee are checked as for a new order, and the account must not be frozen.",
   })
   @ApiOkResponse({ type: StandingOrderDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })

@@ -188,10 +188,12 @@ export class StandingOrdersService {
    * Resumes a suspended order from its first date still to be paid today or later (a Saturday's, paid on
    * Monday, when resumed on the Sunday): the dates missed while it was suspended are not paid (each still
    * counts toward `count`), and its failures in a row count from zero again.
+   *
    * What a new order is checked for is checked again first (the source account open, the payee and its
    * account), and the account must not be frozen (409 account_frozen); a payee deleted or an account
-   * closed since has cancelled the order, which is then not suspended (409). With no date left (end_date or count passed meanwhile): 409 order_finished, and
-   * nothing changes. A date of today is paid at once, as a new order's first one is.
+   * closed since has cancelled the order, which is then not suspended (409). With no date left (end_date
+   * or count passed meanwhile): 409 order_finished, and nothing changes. A date of today is paid at once,
+   * as a new order's first one is.
    */
   async resume(ownerId: string, id: string): Promise<StandingOrderDto> {
     const order = await this.get(ownerId, id);
