@@ -695,6 +695,53 @@ export function paymentsScenarios(get: () => Running) {
         expect(cancelled.body.code).toBe('order_not_suspended');
       });
 
+      it('refuses an order paid today from a frozen account (409 account_frozen, nothing set up, the key not spent); one for a later day is set up', async () => {
+        const fay = await verifiedCustomer(get(), admin, 'payments.fay');
+        const f = await openAccount(get(), fay);
+        await deposit(get(), admin, f, 5000);
+        const p = await payee(fay, {
+          name: 'Florist',
+          sort_code: EXTERNAL_SORT_CODE,
+          account_number: externalNumber(4000004),
+        });
+        await http()
+          .post(`/admin/accounts/${f.id}/freeze`)
+          .set(bearer(admin.token))
+          .send({ reason: 'Suspected account takeover' })
+          .expect(200);
+        const order = {
+          from_account_id: f.id,
+          payee_id: p.id,
+          amount: 700,
+          currency: 'GBP',
+          reference: 'FLOWERS',
+        };
+        const key = randomUUID();
+        const dueToday = [
+          await post(fay, '/standing-orders', { ...order, frequency: 'monthly', start_date: today() }),
+          await post(fay, '/scheduled-payments', { ...order, pay_on: today() }, key),
+        ];
+        expect(dueToday.map((r) => [r.status, r.body.code])).toEqual(Array(2).fill([409, 'account_frozen']));
+        for (const path of ['/standing-orders', '/scheduled-payments'])
+          expect((await http().get(path).set(bearer(fay.token)).expect(200)).body.data).toEqual([]);
+        // A first payment on a later day is set up: the account may be unfrozen by then.
+        const tomorrow = plusDays(today(), 1);
+        await post(fay, '/standing-orders', { ...order, frequency: 'monthly', start_date: tomorrow }).expect(
+          201,
+        );
+        await post(fay, '/scheduled-payments', { ...order, pay_on: tomorrow }).expect(201);
+        // Unfrozen, the refused request's key is still the client's to send again: it is set up now.
+        await http()
+          .post(`/admin/accounts/${f.id}/unfreeze`)
+          .set(bearer(admin.token))
+          .send({ reason: 'Cleared after review' })
+          .expect(200);
+        const retried = await post(fay, '/scheduled-payments', { ...order, pay_on: today() }, key).expect(
+          201,
+        );
+        expect(retried.body).toMatchObject({ pay_on: today(), amount: 700 });
+      });
+
       it("changes an order from its next payment on, cancels it (then 409), and shows staff a customer's orders", async () => {
         const order = await post(alice, '/standing-orders', {
           from_account_id: a.id,

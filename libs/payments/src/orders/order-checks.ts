@@ -66,13 +66,16 @@ export class OrderChecks {
    * Creates an order once per Idempotency-Key. A key used before replays what it created, before any
    * check (createdWithKey). Otherwise `validate` runs (the kind's own rules), then the common checks,
    * then one transaction claims the key, admits the order (cap, payee lock: admitOrder) and `insert`s it
-   * under the id returned.
+   * under the id returned. `firstPayOn` is the day its first payment is made: today, from a frozen
+   * account, it would fail at once, so the order is refused (409 account_frozen); a later one is set up,
+   * the account may be unfrozen by then.
    */
   async createOnce(
     source: PaymentSource,
     ownerId: string,
     key: string,
     body: OrderBodyDto,
+    firstPayOn: string,
     validate: () => void,
     insert: (m: EntityManager, id: string, payee: PayeeRow) => Promise<void>,
   ): Promise<{ id: string; replayed: boolean }> {
@@ -81,7 +84,13 @@ export class OrderChecks {
     if (replayed) return { id: replayed, replayed: true };
     validate();
     assertAmountWithin(body.amount, this.config.maxAmount);
-    const { payee } = await this.check(ownerId, body);
+    const { payee, from } = await this.check(ownerId, body);
+    if (from.status === 'frozen' && firstPayOn <= this.today()) {
+      throw AppError.conflict(
+        'account_frozen',
+        'The account is frozen: a payment due today cannot be made from it',
+      );
+    }
     const id = randomUUID();
     const existing = await this.dataSource.transaction(async (m) => {
       const first = await claimCreationKey(m, ownerId, key, hash, id);

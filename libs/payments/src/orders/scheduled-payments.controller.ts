@@ -51,7 +51,10 @@ export class ScheduledPaymentsController {
     description: 'Invalid body (pay_on in the past or beyond a year), missing Idempotency-Key',
   })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such account of yours, or payee' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_closed' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'account_closed, account_frozen (the first payment due today: it would fail at once)',
+  })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
     description: `currency_mismatch, same_account, payee_account_closed, idempotency_key_reused, too_many_scheduled_payments (at most ${MAX_SCHEDULED_PAYMENTS} waiting)`,

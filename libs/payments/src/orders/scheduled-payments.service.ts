@@ -33,6 +33,7 @@ export class ScheduledPaymentsService {
       ownerId,
       key,
       body,
+      payOn,
       () => this.checks.assertWithinYear('pay_on', body.pay_on),
       async (m, id, payee) => {
         await m.query(

@@ -53,7 +53,10 @@ export class StandingOrdersController {
     description: 'Invalid body (dates, frequency), missing Idempotency-Key',
   })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such account of yours, or payee' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_closed' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'account_closed, account_frozen (the first payment due today: it would fail at once)',
+  })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
     description: `currency_mismatch, same_account, payee_account_closed, idempotency_key_reused, too_many_standing_orders (at most ${MAX_STANDING_ORDERS} active or suspended)`,

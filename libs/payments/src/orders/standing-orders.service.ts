@@ -66,11 +66,13 @@ export class StandingOrdersService {
     body: CreateStandingOrderDto,
     key: string,
   ): Promise<{ view: StandingOrderDto; replayed: boolean }> {
+    const firstPayOn = paymentDay(body.start_date, this.config);
     const { id, replayed } = await this.checks.createOnce(
       'standing_order',
       ownerId,
       key,
       body,
+      firstPayOn,
       () => {
         this.checks.assertWithinYear('start_date', body.start_date);
         if (body.end_date !== undefined && body.end_date < body.start_date) {
@@ -99,7 +101,7 @@ export class StandingOrdersService {
     );
     if (replayed) return { view: await this.get(ownerId, id), replayed: true };
     // Starting today: the first payment is made at once (by a sweep now), not at the next minute's.
-    if (paymentDay(body.start_date, this.config) <= this.checks.today()) await this.sweeps.kick();
+    if (firstPayOn <= this.checks.today()) await this.sweeps.kick();
     return { view: await this.get(ownerId, id), replayed: false };
   }
 
