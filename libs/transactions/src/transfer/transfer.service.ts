@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { ACCOUNTS_API, isValidAccountNumber, type AccountsApi } from '@protobank/contracts';
 import {
   AppError,
@@ -14,7 +13,6 @@ import { HistoryService } from '../history/history.service';
 import { Ledger } from '../ledger/ledger';
 import { refusalError } from '../ledger/posting-outcomes';
 import { LedgerAccountsService } from '../ledger/ledger-accounts.service';
-import { DataSource } from 'typeorm';
 import type { TransferDto } from './transfer.dto';
 
 const invalid = (field: string, message: string) =>
@@ -38,7 +36,6 @@ export class TransferService {
     @Inject(ACCOUNTS_API) private readonly accounts: AccountsApi,
     private readonly ledgerAccounts: LedgerAccountsService,
     private readonly misses: DestinationMisses,
-    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   async transfer(caller: Caller, body: TransferDto, key: string) {
