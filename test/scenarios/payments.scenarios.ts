@@ -420,6 +420,24 @@ export function paymentsScenarios(get: () => Running) {
           })
         ).id;
       });
+      /** A new customer (`tag`) with an empty account and an external payee (`payeeName`, number `serial`). */
+      const customerWithPayee = async (tag: string, payeeName: string, serial: number) => {
+        const who = await verifiedCustomer(get(), admin, tag);
+        const account = await openAccount(get(), who);
+        const p = await payee(who, {
+          name: payeeName,
+          sort_code: EXTERNAL_SORT_CODE,
+          account_number: externalNumber(serial),
+        });
+        return { who, account, payeeId: p.id };
+      };
+      /** Staff freeze (or unfreeze) an account. */
+      const setFrozen = (account: Account, frozen: boolean) =>
+        http()
+          .post(`/admin/accounts/${account.id}/${frozen ? 'freeze' : 'unfreeze'}`)
+          .set(bearer(admin.token))
+          .send({ reason: frozen ? 'Suspected account takeover' : 'Cleared after review' })
+          .expect(200);
       /**
        * A new customer (`tag`) with an empty account, and a standing order from it to an external payee
        * starting today: its first date is refused for funds.
@@ -430,16 +448,10 @@ export function paymentsScenarios(get: () => Running) {
         serial: number,
         order: Record<string, unknown>,
       ) => {
-        const who = await verifiedCustomer(get(), admin, tag);
-        const account = await openAccount(get(), who);
-        const p = await payee(who, {
-          name: payeeName,
-          sort_code: EXTERNAL_SORT_CODE,
-          account_number: externalNumber(serial),
-        });
+        const { who, account, payeeId } = await customerWithPayee(tag, payeeName, serial);
         const created = await post(who, '/standing-orders', {
           from_account_id: account.id,
-          payee_id: p.id,
+          payee_id: payeeId,
           currency: 'GBP',
           start_date: today(),
           ...order,
@@ -648,19 +660,11 @@ export function paymentsScenarios(get: () => Running) {
         expect(stranger.body.code).toBe('not_found');
 
         // Not while its account is frozen: its payments would fail again at once. Nothing changes.
-        await http()
-          .post(`/admin/accounts/${e.id}/freeze`)
-          .set(bearer(admin.token))
-          .send({ reason: 'Suspected account takeover' })
-          .expect(200);
+        await setFrozen(e, true);
         const frozen = await http().post(`${url}/resume`).set(bearer(erin.token)).expect(409);
         expect(frozen.body.code).toBe('account_frozen');
         expect((await http().get(url).set(bearer(erin.token)).expect(200)).body.status).toBe('suspended');
-        await http()
-          .post(`/admin/accounts/${e.id}/unfreeze`)
-          .set(bearer(admin.token))
-          .send({ reason: 'Cleared after review' })
-          .expect(200);
+        await setFrozen(e, false);
         const resumed = await http().post(`${url}/resume`).set(bearer(erin.token)).expect(200);
         // From its next date: today's failed one is not tried again (a resume on a due date pays that day:
         // the sixteen-month schedule test, whose clock moves).
@@ -696,22 +700,12 @@ export function paymentsScenarios(get: () => Running) {
       });
 
       it('refuses an order paid today from a frozen account (409 account_frozen, nothing set up, the key not spent); one for a later day is set up', async () => {
-        const fay = await verifiedCustomer(get(), admin, 'payments.fay');
-        const f = await openAccount(get(), fay);
+        const { who: fay, account: f, payeeId } = await customerWithPayee('payments.fay', 'Florist', 4000004);
         await deposit(get(), admin, f, 5000);
-        const p = await payee(fay, {
-          name: 'Florist',
-          sort_code: EXTERNAL_SORT_CODE,
-          account_number: externalNumber(4000004),
-        });
-        await http()
-          .post(`/admin/accounts/${f.id}/freeze`)
-          .set(bearer(admin.token))
-          .send({ reason: 'Suspected account takeover' })
-          .expect(200);
+        await setFrozen(f, true);
         const order = {
           from_account_id: f.id,
-          payee_id: p.id,
+          payee_id: payeeId,
           amount: 700,
           currency: 'GBP',
           reference: 'FLOWERS',
@@ -731,11 +725,7 @@ export function paymentsScenarios(get: () => Running) {
         );
         await post(fay, '/scheduled-payments', { ...order, pay_on: tomorrow }).expect(201);
         // Unfrozen, the refused request's key is still the client's to send again: it is set up now.
-        await http()
-          .post(`/admin/accounts/${f.id}/unfreeze`)
-          .set(bearer(admin.token))
-          .send({ reason: 'Cleared after review' })
-          .expect(200);
+        await setFrozen(f, false);
         const retried = await post(fay, '/scheduled-payments', { ...order, pay_on: today() }, key).expect(
           201,
         );
