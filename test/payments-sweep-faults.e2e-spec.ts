@@ -6,6 +6,8 @@
  *   make it. It voids the payment at the ledger instead of posting it: `skipped` with no money moved when
  *   the failed call had not posted, `paid` with the one entry when it had. Deleting the payee cancels the
  *   same way;
+ * - a date decided failed whose key was voided, but whose failure was not recorded (the void's reply lost,
+ *   or the recording failed): the next sweep records that failure, once, rather than being refused the key;
  * - a sweep that outlives its lock (its lock connection died) while another claims its payments again:
  *   only the later claim records, so a refusal the first got cannot be recorded over the second's posting.
  */
@@ -57,6 +59,8 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
   const calls: PaymentPosting[] = [];
   /** When set, the next ledger call goes through this instead (it may wait, call the real one, or not). */
   let intercept: ((payment: PaymentPosting, real: LedgerAccountsService) => Promise<unknown>) | null = null;
+  /** When set, a void reaches the ledger and spends the key, then its reply is lost. */
+  let voidReplyLost = false;
 
   const failingLedger = (real: LedgerAccountsService): TransactionsApi =>
     new Proxy(real, {
@@ -70,6 +74,13 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
             if (mode === 'down') throw new LedgerDown('ledger unreachable');
             const result = await target.pay(payment);
             if (mode === 'lost-reply') throw new LedgerDown('reply lost after posting');
+            return result;
+          };
+        }
+        if (prop === 'voidPayment') {
+          return async (payment: { key: string; owner_id: string }) => {
+            const result = await target.voidPayment(payment);
+            if (voidReplyLost) throw new LedgerDown('reply lost after voiding');
             return result;
           };
         }
@@ -124,9 +135,9 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
     return { owner, id, sortCode, number };
   };
 
-  /** A payer with £100.00 and a monthly £25.00 standing order to a landlord's account, due today. */
-  const orderDueToday = async () => {
-    const payer = await account(10_000);
+  /** A payer with `funds` (£100.00) and a monthly £25.00 standing order to a landlord's account, due today. */
+  const orderDueToday = async (funds = 10_000) => {
+    const payer = await account(funds);
     const landlord = await account(0);
     const payee = await app.get(PayeesService).create(payer.owner, {
       name: 'Landlord',
@@ -197,7 +208,7 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
     ]);
     expect(await balances(payer.id, landlord.id)).toEqual([10_000n, 0n]);
     // The call the outage swallowed, arriving now at the ledger, finds its key spent.
-    await expect(ledger().pay(calls.at(-1)!)).rejects.toMatchObject({ code: 'idempotency_key_reused' });
+    await expect(ledger().pay(calls.at(-1)!)).resolves.toEqual({ outcome: 'voided' });
     expect(await balances(payer.id, landlord.id)).toEqual([10_000n, 0n]);
     // Nothing is left for later sweeps.
     await expect(sweep()).resolves.toMatchObject({ paid: 0, skipped: 0, errors: 0 });
@@ -239,6 +250,37 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
     expect(await balances(payer.id, landlord.id)).toEqual([7_500n, 2_500n]);
   });
 
+  it('fails, once, a date whose key was voided for its failure when the recording did not follow (the void reply lost)', async () => {
+    const { payer, landlord, orderId } = await orderDueToday(0);
+    voidReplyLost = true;
+    try {
+      await expect(sweep()).resolves.toMatchObject({ scheduled: 1, paid: 0, failed: 0, errors: 1 });
+    } finally {
+      voidReplyLost = false;
+    }
+    expect(await payment(orderId)).toEqual([
+      expect.objectContaining({ status: 'processing', key_outcome: 'voided', entries: 0 }),
+    ]);
+
+    // The next sweep's call finds the key voided: the date fails for the reason decided before the void,
+    // where it used to be refused as idempotency_key_reused on every sweep, the order stuck behind it.
+    await expect(sweep()).resolves.toMatchObject({ paid: 0, failed: 1, errors: 0 });
+    const { rows } = await db.query(
+      `SELECT p.status, p.attempts, p.failure_reason,
+              (SELECT count(*) FROM payments.outbox o
+                WHERE o.name = 'payment.failed' AND o.payload ->> 'payment_id' = p.id::text)::int AS failed_events
+         FROM payments.payments p WHERE p.order_id = $1`,
+      [orderId],
+    );
+    expect(rows).toEqual([
+      { status: 'failed', attempts: 1, failure_reason: 'insufficient_funds', failed_events: 1 },
+    ]);
+    const order = await app.get(StandingOrdersService).get(payer.owner, orderId);
+    expect(order).toMatchObject({ status: 'active', payments_made: 0, consecutive_failures: 1 });
+    expect(await balances(payer.id, landlord.id)).toEqual([0n, 0n]);
+    await expect(sweep()).resolves.toMatchObject({ paid: 0, failed: 0, errors: 0 });
+  });
+
   it('lets only the latest claim record: a sweep that outlived its lock records nothing over the one that took over', async () => {
     const { payer, landlord, orderId } = await orderDueToday();
     const signal = () => {
@@ -274,8 +316,7 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
     const sweepB = sweep();
     await bPosted.opened;
     // A's refusal would fail the date (no retries here) and tell the customer so, though B's posting took
-    // the money: A no longer holds the claim, and a failure is recorded only once its key is spent at the
-    // ledger, which finds B's posting there.
+    // the money: A no longer holds the claim, so it neither spends the key nor records anything.
     aAnswers.open();
     const a = await sweepA;
     expect((await payment(orderId)).map((p) => p.status)).not.toContain('failed');

@@ -328,7 +328,7 @@ describe('ledger and accounts contracts', () => {
       await expect(voidIt()).resolves.toEqual({ outcome: 'voided' });
       await expect(voidIt()).resolves.toEqual({ outcome: 'voided' });
       // A call of the payment still on its way (one its caller gave up on) finds the key spent.
-      await expect(api().pay(payment)).rejects.toMatchObject({ status: 422, code: 'idempotency_key_reused' });
+      await expect(api().pay(payment)).resolves.toEqual({ outcome: 'voided' });
       expect(await balances(from, to)).toEqual([5000n, 0n]);
       expect(await keyRows(owner)).toEqual([{ key: `payment ${payment.key}` }]);
 
@@ -365,7 +365,7 @@ describe('ledger and accounts contracts', () => {
           expect(paid).toMatchObject({ outcome: 'posted', transaction_id: voided.transaction_id });
           expect(after).toEqual([3500n, 1500n]);
         } else {
-          expect(paid).toMatchObject({ status: 422, code: 'idempotency_key_reused' });
+          expect(paid).toEqual({ outcome: 'voided' });
           expect(after).toEqual([5000n, 0n]);
         }
       }

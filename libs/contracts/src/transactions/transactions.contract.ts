@@ -81,7 +81,13 @@ export interface PaymentPosting {
 
 export type PaymentPostingResult =
   | { outcome: 'posted'; transaction_id: string; created_at: string; replayed: boolean }
-  | { outcome: 'refused'; reason: PaymentFailureReason };
+  | { outcome: 'refused'; reason: PaymentFailureReason }
+  /**
+   * Its key was voided before (voidPayment): nothing was posted and nothing ever will be under it. The
+   * payments module voids a key before it records a date failed, so this answers a retry of a date whose
+   * failure was decided but not recorded (the recording failed, or the void's reply was lost).
+   */
+  | { outcome: 'voided' };
 
 /** What became of a payment's key once voided: the entry it posted before, or nothing, ever. */
 export type PaymentVoidResult =
@@ -258,6 +264,7 @@ export interface TransactionsApi {
   /**
    * Posts one payment (see PaymentPosting) through the ledger's one posting path: funds, status and
    * ownership are checked under the row locks. A refusal is an outcome, not an error; errors are outages.
+   * A key voided before answers `voided`; the same key with another payment is idempotency_key_reused.
    */
   pay(payment: PaymentPosting): Promise<PaymentPostingResult>;
   /**

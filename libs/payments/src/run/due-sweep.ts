@@ -2,6 +2,7 @@ import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/comm
 import { InjectDataSource } from '@nestjs/typeorm';
 import {
   TRANSACTIONS_API,
+  type PaymentFailureReason,
   type PaymentPosting,
   type PaymentPostingResult,
   type StaffActor,
@@ -309,11 +310,15 @@ export class DueSweep implements BeforeApplicationShutdown {
           else voided.push(p);
           return;
         }
-        let d = this.decide(p, await this.ledger.pay(this.posting(p)), now);
-        if (d.kind === 'failed') {
+        const result = await this.ledger.pay(this.posting(p));
+        let d = this.decide(p, result, now);
+        if (d.kind === 'failed' && result.outcome !== 'voided') {
           // A failure is for good, so the key is spent first: a posting of this payment still on its way
           // (another claim's call, from a sweep that outlived its lock, that the ledger runs late) cannot
-          // move the money once the date is recorded failed; one that already did makes it paid.
+          // move the money once the date is recorded failed; one that already did makes it paid. Why it
+          // failed is written before, so that a claim after a void whose recording did not happen
+          // records the same failure (its call answers `voided`), rather than being stuck on the key.
+          if (!(await this.failing(p, d.reason))) return;
           const v = await this.ledger.voidPayment({ key: ledgerKey(p), owner_id: p.owner_id });
           if (v.outcome === 'posted') d = { kind: 'paid', transactionId: v.transaction_id };
         }
@@ -400,10 +405,24 @@ export class DueSweep implements BeforeApplicationShutdown {
   }
 
   private decide(p: ClaimedPayment, result: PaymentPostingResult, now: Date): Decision {
-    return decide(result, p.attempts, now, {
+    const rules = {
       retryAttempts: this.config.paymentRetryAttempts,
       retryIntervalMinutes: this.config.paymentRetryIntervalMinutes,
-    });
+    };
+    return decide(result, p.attempts, now, rules, p.failure_reason);
+  }
+
+  /**
+   * Writes why the payment is about to fail, before its key is spent; false when another claim has taken
+   * it since (a sweep that outlived its lock): that claim's outcome stands, and this one does nothing.
+   */
+  private async failing(p: ClaimedPayment, reason: PaymentFailureReason): Promise<boolean> {
+    const [, written] = (await this.dataSource.query(
+      `UPDATE payments.payments SET failure_reason = $2, updated_at = now()
+        WHERE id = $1 AND status = 'processing' AND claim_id = $3`,
+      [p.id, reason, p.claim_id],
+    )) as [unknown, number];
+    return written > 0;
   }
 
   /**

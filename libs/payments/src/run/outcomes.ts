@@ -26,20 +26,35 @@ const ENDS_ORDER: ReadonlySet<PaymentFailureReason> = new Set([
  * The rules of one attempt: insufficient funds is tried again `retryAttempts` times, `retryIntervalMinutes`
  * apart (`attempts` counts the attempts before this one); any other refusal fails the due date at once
  * (a frozen account fails it with that reason), and a closed or missing account ends the order.
+ *
+ * A voided key means an earlier claim decided the date failed, wrote why (`decided`: the payment's
+ * failure_reason, written before the key is spent) and spent the key, and its recording did not happen
+ * (it failed, or the void's reply was lost): the date fails for that reason now.
  */
 export function decide(
   result: PaymentPostingResult,
   attempts: number,
   now: Date,
   rules: RetryRules,
+  decided: PaymentFailureReason | null,
 ): Decision {
   if (result.outcome === 'posted') return { kind: 'paid', transactionId: result.transaction_id };
+  if (result.outcome === 'voided') {
+    if (decided === null) throw new Error('payment key voided with no failure decided');
+    return failed(decided);
+  }
   const reason = result.reason;
   if (reason === 'insufficient_funds' && attempts < rules.retryAttempts) {
     return { kind: 'retry', reason, at: new Date(now.getTime() + rules.retryIntervalMinutes * 60_000) };
   }
-  return { kind: 'failed', reason, stopsOrder: ENDS_ORDER.has(reason) };
+  return failed(reason);
 }
+
+const failed = (reason: PaymentFailureReason): Decision => ({
+  kind: 'failed',
+  reason,
+  stopsOrder: ENDS_ORDER.has(reason),
+});
 
 /** The standing order's status after a failed due date: the failure limit suspends it. */
 export function statusAfterFailure(

@@ -297,6 +297,9 @@ export class Ledger {
       staff_action: null,
     });
     const outcome = this.decided(req.kind, req.currency, req.amount, result);
+    if (outcome === 'idempotency_key_reused' && (await this.voided(req.owner, req.key))) {
+      return { outcome: 'voided', httpStatus: 0, replayed: false, entryId: null, createdAt: null };
+    }
     return {
       outcome: outcome === 'credit_account_closed' ? 'payee_account_closed' : outcome,
       httpStatus: outcome === 'posted' ? 201 : refusalStatus(outcome),
@@ -329,6 +332,15 @@ export class Ledger {
       return { entryId: row.entry_id, createdAt: row.created_at };
     }
     return null;
+  }
+
+  /** Whether the payment key was voided (voidPayment), rather than used by another payment. */
+  private async voided(owner: string, key: string): Promise<boolean> {
+    const rows = (await this.dataSource.query(
+      `SELECT 1 FROM transactions.idempotency_keys WHERE owner_id = $1 AND key = $2 AND request_hash = 'voided'`,
+      [owner, PAYMENT_KEY_PREFIX + key],
+    )) as unknown[];
+    return rows.length > 0;
   }
 
   /** The fields every posting item has the same way: the accounts, the money, the event headers. */

@@ -42,6 +42,10 @@ describe('paymentResult', () => {
     expect(outcome(code)).toEqual({ outcome: 'refused', reason });
   });
 
+  it('answers a key voided before as voided: the date was decided failed, and nothing will post', () => {
+    expect(outcome('voided')).toEqual({ outcome: 'voided' });
+  });
+
   it.each([
     ['idempotency_key_reused', 422],
     ['same_account', 422],

@@ -57,7 +57,8 @@ export function paymentFingerprint(p: PaymentPosting): string {
 
 /**
  * post_payment's outcome as the contract answers it: posted (now or replayed), a refusal the payments
- * module records against the payment, or, for what it can never ask rightly, an error.
+ * module records against the payment, voided (its key was spent before: see TransactionsApi.pay), or,
+ * for what it can never ask rightly, an error.
  */
 export function paymentResult(posted: PaymentPosted): PaymentPostingResult {
   if (posted.outcome === 'posted') {
@@ -69,6 +70,7 @@ export function paymentResult(posted: PaymentPosted): PaymentPostingResult {
       replayed: posted.replayed,
     };
   }
+  if (posted.outcome === 'voided') return { outcome: 'voided' };
   if (Object.hasOwn(REFUSALS, posted.outcome)) {
     return { outcome: 'refused', reason: REFUSALS[posted.outcome] };
   }
