@@ -38,6 +38,7 @@ import { CardLimitsCountWhatIsTaken1763700000032 } from './1763700000032-CardLim
 import { SupersededDocuments1763700000033 } from './1763700000033-SupersededDocuments';
 import { PaymentClaims1763700000034 } from './1763700000034-PaymentClaims';
 import { CardsCancelledWithAccount1763700000035 } from './1763700000035-CardsCancelledWithAccount';
+import { ReversedCardPaymentsFreeTheLimits1763700000036 } from './1763700000036-ReversedCardPaymentsFreeTheLimits';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -76,4 +77,5 @@ export const MIGRATIONS = [
   SupersededDocuments1763700000033,
   PaymentClaims1763700000034,
   CardsCancelledWithAccount1763700000035,
+  ReversedCardPaymentsFreeTheLimits1763700000036,
 ];

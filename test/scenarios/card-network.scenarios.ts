@@ -750,6 +750,31 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('gives back the room a cleared payment took once staff reverse it (a dispute): the money came back', async () => {
+      const w = await wallet('disputed', 20000);
+      await setLimits(w, w.card, { daily: 5000, monthly: 5000 });
+      const disputed = await approved(w.card, { amount: 4000 });
+      const cleared = await network('clearings', clearing(disputed, 4000)).expect(200);
+      expect(await authorise(w.card, { amount: 1001 })).toEqual({
+        approved: false,
+        decline_reason: 'limit_exceeded',
+      });
+      await http()
+        .post(`/admin/transactions/${cleared.body.transaction_id as string}/reverse`)
+        .set(bearer(admin.token))
+        .set('Idempotency-Key', randomUUID())
+        .send({ reason: 'Disputed: goods never delivered' })
+        .expect(201);
+      expect(await balance(w)).toEqual({ balance: 20000, held_amount: 0, available_balance: 20000 });
+      // Reversed, it took nothing: the day's and the month's 5000 are free again, and no more than that.
+      await approved(w.card, { amount: 5000 });
+      expect(await authorise(w.card, { amount: 1 })).toEqual({
+        approved: false,
+        decline_reason: 'limit_exceeded',
+      });
+      expect((await verify()).ok).toBe(true);
+    });
+
     it('declines for every reason, holding nothing, and tells the reason', async () => {
       const w = await wallet('declines', 5000);
       const cards = {
