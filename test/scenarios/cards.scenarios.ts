@@ -474,7 +474,10 @@ export function cardsScenarios(get: () => Running) {
           fields: expect.arrayContaining([field]),
         });
       }
-      await limits(bob, card.id, {}).expect(400);
+      const empty = await limits(bob, card.id, {}).expect(400);
+      expect(empty.body.details).toEqual([
+        { field: 'body', message: expect.stringContaining('give per_transaction') },
+      ]);
       await limits(bob, card.id, [1, 2]).expect(400);
       await http()
         .patch(`/cards/${card.id}/limits`)

@@ -78,6 +78,13 @@ export function usersScenarios(get: () => Running) {
       expect(future.body.details).toEqual([
         { field: 'date_of_birth', message: 'date_of_birth must not be in the future' },
       ]);
+      const empty = await http().patch('/users/me').set(bearer(c.token)).send({}).expect(400);
+      expect(empty.body).toMatchObject({
+        code: 'validation_failed',
+        details: [
+          { field: 'body', message: 'give at least one of full_name, date_of_birth, phone, address' },
+        ],
+      });
       const me = await http().get('/users/me').set(bearer(c.token)).expect(200);
       expect(me.body).toMatchObject({ phone: null, date_of_birth: null, email: c.email });
     });

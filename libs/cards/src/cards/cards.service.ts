@@ -439,6 +439,7 @@ export class CardsService {
     if (given.length === 0) {
       throw AppError.badRequest('validation_failed', 'Invalid request: give at least one limit to change', [
         {
+          field: 'body',
           message: 'give per_transaction, daily, monthly, online, contactless, atm or blocked_categories',
         },
       ]);

@@ -36,9 +36,10 @@ export class MeController {
       'identity_locked: full_name or date_of_birth is verified (or being verified) by KYC; details name the field. Change it with POST /users/me/kyc.',
   })
   update(@CurrentCaller() caller: Caller, @Body() body: UpdateProfileDto): Promise<ProfileDto> {
-    if (Object.keys(body).length === 0) {
+    // The DTO instance may carry its fields as undefined: a field counts when it was sent (null removes).
+    if (Object.values(body).every((value) => value === undefined)) {
       throw AppError.badRequest('validation_failed', 'Invalid request: nothing to change', [
-        { message: 'give at least one of full_name, date_of_birth, phone, address' },
+        { field: 'body', message: 'give at least one of full_name, date_of_birth, phone, address' },
       ]);
     }
     return this.profiles.updateProfile(caller.user_id, body);
