@@ -57,7 +57,8 @@ export class FailedDeliveriesService {
   /**
    * Back to pending, as a new generation with fresh tries: a job of the old one can no longer act. A staff
    * action on a customer (they are sent the notification again): audited (delivery_retried, through
-   * staff_action.recorded in the same transaction), and never on the actor's own notification.
+   * staff_action.recorded in the same transaction), and never on the actor's own notification. The job is
+   * queued after the commit; if Redis does not take it, the delivery sweep queues the pending row.
    */
   async retry(actor: StaffActor, id: string) {
     const retried = await this.dataSource.transaction(async (m) => {
@@ -91,7 +92,9 @@ export class FailedDeliveriesService {
       });
       return rows[0];
     });
-    await this.queue.enqueue([{ delivery_id: retried.id, generation: retried.generation }]);
+    // Committed: the retry has happened, so a queue that does not take the job now is logged and left to
+    // the delivery sweep (a 503 here told staff it had not, and a second try answered 409).
+    await this.queue.enqueueAfterCommit([{ delivery_id: retried.id, generation: retried.generation }]);
     const [row] = (await this.dataSource.query(`${SELECT} WHERE d.id = $1`, [id])) as FailedRow[];
     return view(row);
   }

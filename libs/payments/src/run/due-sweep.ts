@@ -150,10 +150,13 @@ export class DueSweep implements BeforeApplicationShutdown {
    */
   async runFor(staff: StaffActor): Promise<SweepCounts> {
     let counts: SweepCounts | null = null;
+    let failed: { err: unknown } | null = null;
     try {
       counts = await this.run();
-      return counts;
-    } finally {
+    } catch (err) {
+      failed = { err };
+    }
+    try {
       await this.dataSource.transaction((m) =>
         this.outbox.add(m, 'payments', 'staff_action.recorded', {
           action: 'due_sweep_run',
@@ -167,7 +170,13 @@ export class DueSweep implements BeforeApplicationShutdown {
           reason: null,
         }),
       );
+    } catch (err) {
+      // The sweep's own failure is what the caller must hear; the audit's is logged beside it.
+      if (!failed) throw err;
+      this.logger.error({ err, actor_id: staff.user_id }, 'due_sweep_run not audited after a failed sweep');
     }
+    if (failed) throw failed.err;
+    return counts!;
   }
 
   private async sweep(): Promise<SweepCounts> {

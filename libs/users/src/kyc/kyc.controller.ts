@@ -97,7 +97,8 @@ export class KycController {
     description:
       'A document on file for another user (duplicate_document in the list) is refused with 409 ' +
       'duplicate_document, unless an admin sends override_duplicate with override_reason (audited). The body ' +
-      'is optional.',
+      'names the submission decided on (submitted_at, as the detail showed it: 400 without it, 409 kyc_changed ' +
+      'when the customer has submitted again since).',
   })
   @ApiOkResponse({ type: AdminKycDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
