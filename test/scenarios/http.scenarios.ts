@@ -431,13 +431,17 @@ export function httpScenarios(get: () => Running) {
           details: [{ field: 'body', message: 'the body must be a JSON object' }],
         });
       }
-      // An empty body is still an empty object (clients send Content-Type on bodyless requests).
-      await request(base())
+      // An empty body is still an empty object (clients send Content-Type on bodyless requests): here, as
+      // `{}` is, a change of nothing.
+      const empty = await request(base())
         .patch('/users/me')
         .set(bearer(customer.token))
         .set('Content-Type', 'application/json')
         .send('')
-        .expect(200);
+        .expect(400);
+      expect(empty.body.details).toEqual([
+        { field: 'body', message: 'give at least one of full_name, date_of_birth, phone, address' },
+      ]);
     });
 
     it.each([
