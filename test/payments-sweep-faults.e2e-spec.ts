@@ -281,6 +281,27 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
     await expect(sweep()).resolves.toMatchObject({ paid: 0, failed: 0, errors: 0 });
   });
 
+  it('records once, too, a date an earlier version voided without writing why: the reason read from the accounts now', async () => {
+    const { payer, orderId } = await orderDueToday(0);
+    voidReplyLost = true;
+    try {
+      await expect(sweep()).resolves.toMatchObject({ scheduled: 1, failed: 0, errors: 1 });
+    } finally {
+      voidReplyLost = false;
+    }
+    // As the version before left it: the key voided, no reason written, and the account frozen since.
+    await db.query(`UPDATE payments.payments SET failure_reason = NULL WHERE order_id = $1`, [orderId]);
+    await db.query(`UPDATE transactions.ledger_accounts SET status = 'frozen' WHERE id = $1`, [payer.id]);
+
+    await expect(sweep()).resolves.toMatchObject({ paid: 0, failed: 1, errors: 0 });
+    const { rows } = await db.query(
+      `SELECT status, attempts, failure_reason FROM payments.payments WHERE order_id = $1`,
+      [orderId],
+    );
+    expect(rows).toEqual([{ status: 'failed', attempts: 1, failure_reason: 'account_frozen' }]);
+    await expect(sweep()).resolves.toMatchObject({ paid: 0, failed: 0, errors: 0 });
+  });
+
   it('lets only the latest claim record: a sweep that outlived its lock records nothing over the one that took over', async () => {
     const { payer, landlord, orderId } = await orderDueToday();
     const signal = () => {

@@ -320,13 +320,16 @@ export class DueSweep implements BeforeApplicationShutdown {
           return;
         }
         const result = await this.ledger.pay(this.posting(p));
-        let d = this.decide(p, result, now);
+        const decided = result.outcome === 'voided' ? (p.failure_reason ?? (await this.reasonNow(p))) : null;
+        let d = this.decide(p, result, now, decided);
         if (d.kind === 'failed' && result.outcome !== 'voided') {
           // A failure is for good, so the key is spent first: a posting of this payment still on its way
           // (another claim's call, from a sweep that outlived its lock, that the ledger runs late) cannot
           // move the money once the date is recorded failed; one that already did makes it paid. Why it
           // failed is written before, so that a claim after a void whose recording did not happen
           // records the same failure (its call answers `voided`), rather than being stuck on the key.
+          // (A claim taken meanwhile by a sweep that outlived its lock may retry where this one fails: the
+          // void then ends its retries, moving nothing, and the date fails for the reason written last.)
           if (!(await this.failing(p, d.reason))) return;
           const v = await this.ledger.voidPayment({ key: ledgerKey(p), owner_id: p.owner_id });
           if (v.outcome === 'posted') d = { kind: 'paid', transactionId: v.transaction_id };
@@ -413,12 +416,36 @@ export class DueSweep implements BeforeApplicationShutdown {
     };
   }
 
-  private decide(p: ClaimedPayment, result: PaymentPostingResult, now: Date): Decision {
+  private decide(
+    p: ClaimedPayment,
+    result: PaymentPostingResult,
+    now: Date,
+    decided: PaymentFailureReason | null,
+  ): Decision {
     const rules = {
       retryAttempts: this.config.paymentRetryAttempts,
       retryIntervalMinutes: this.config.paymentRetryIntervalMinutes,
     };
-    return decide(result, p.attempts, now, rules, p.failure_reason);
+    return decide(result, p.attempts, now, rules, decided);
+  }
+
+  /**
+   * Why a date failed whose key a sweep of an earlier version voided without writing the reason first
+   * (and whose recording then failed): read from the accounts as they are now, in the ledger's
+   * order (the payer's account gone or closed, the payee's, a freeze), else the one failure left,
+   * insufficient funds. Such a date was stuck `processing`; this records it once.
+   */
+  private async reasonNow(p: ClaimedPayment): Promise<PaymentFailureReason> {
+    const payee = p.payee_account_id;
+    const states = await this.ledger.getStates(payee ? [p.from_account_id, payee] : [p.from_account_id]);
+    const from = states.find((s) => s.account_id === p.from_account_id);
+    const to = payee ? states.find((s) => s.account_id === payee) : undefined;
+    if (!from) return 'account_not_found';
+    if (from.status === 'closed') return 'account_closed';
+    if (payee && !to) return 'payee_account_not_found';
+    if (to?.status === 'closed') return 'payee_account_closed';
+    if (from.status === 'frozen') return 'account_frozen';
+    return 'insufficient_funds';
   }
 
   /**
