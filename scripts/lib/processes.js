@@ -48,9 +48,18 @@ function portAnswers(port, host = '127.0.0.1', timeoutMs = 500) {
  * Ports handed out below the kernel's ephemeral range (32768-60999 on Linux), which outgoing connections
  * take theirs from: a port of that range, free when asked, could be an outgoing socket's before the app
  * bound it (EADDRINUSE under load). Here only another caller of freePort() can collide, and it picks at
- * random from 12,000.
+ * random from 12,000. Each Jest worker (JEST_WORKER_ID 1-4) has a quarter of the range to itself: a suite
+ * that stops a private Redis or RabbitMQ and starts it again on its port must not find that port handed
+ * to the other worker's suite meanwhile.
  */
-const PORT_RANGE = [20000, 32000];
+const PORT_RANGE = portRange(Number(process.env.JEST_WORKER_ID));
+
+function portRange(worker) {
+  const [low, high] = [20000, 32000];
+  if (!Number.isInteger(worker) || worker < 1 || worker > 4) return [low, high];
+  const size = (high - low) / 4;
+  return [low + (worker - 1) * size, low + worker * size];
+}
 
 /**
  * Every port this process has handed out (or found taken), never handed out again: a port is free when
@@ -113,4 +122,4 @@ function stop(child, graceMs = 10000) {
   });
 }
 
-module.exports = { ROOT, appEntry, spawnApp, runOnce, portAnswers, freePort, waitReady, stop };
+module.exports = { ROOT, appEntry, spawnApp, runOnce, portAnswers, freePort, portRange, waitReady, stop };
