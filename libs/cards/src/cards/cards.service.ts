@@ -12,6 +12,7 @@ import {
 import {
   AppConfig,
   AppError,
+  assertSomethingToChange,
   decodeCursor,
   encodeCursor,
   jsonAmount,
@@ -435,15 +436,11 @@ export class CardsService {
    * daily <= monthly wherever both are set (400 naming the field that breaks it).
    */
   async updateLimits(ownerId: string, id: string, body: UpdateLimitsDto): Promise<CardDto> {
-    const given = Object.keys(body).filter((k) => (body as Record<string, unknown>)[k] !== undefined);
-    if (given.length === 0) {
-      throw AppError.badRequest('validation_failed', 'Invalid request: give at least one limit to change', [
-        {
-          field: 'body',
-          message: 'give per_transaction, daily, monthly, online, contactless, atm or blocked_categories',
-        },
-      ]);
-    }
+    assertSomethingToChange(
+      body,
+      'give at least one limit to change',
+      'give per_transaction, daily, monthly, online, contactless, atm or blocked_categories',
+    );
     return this.dataSource.transaction(async (m) => {
       const card = await this.own(ownerId, id, m, true);
       if (card.status === 'cancelled') throw cancelled();

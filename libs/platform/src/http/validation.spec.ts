@@ -1,7 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsString, Min, ValidateNested } from 'class-validator';
 import { AppError } from '../errors/app-error';
-import { MAX_LISTED_FIELDS, validationPipe } from './validation';
+import { assertSomethingToChange, MAX_LISTED_FIELDS, validationPipe } from './validation';
 
 class Line {
   @IsInt()
@@ -75,5 +75,31 @@ describe('validation errors', () => {
     const err = await run({ name: 2, a: 1 });
     expect(err.message).toBe('Invalid request: name, a');
     expect(err.details.map((d: { field?: string }) => d.field)).toEqual(['name', 'a']);
+  });
+});
+
+describe('assertSomethingToChange', () => {
+  const check = (body: object) => () =>
+    assertSomethingToChange(body, 'nothing to change', 'give at least one of a, b');
+
+  it('refuses a change of nothing, also one whose fields are all undefined, naming body', () => {
+    for (const body of [{}, { a: undefined, b: undefined }]) {
+      expect(check(body)).toThrow(AppError);
+      try {
+        check(body)();
+      } catch (err) {
+        expect(err).toMatchObject({
+          status: 400,
+          code: 'validation_failed',
+          message: 'Invalid request: nothing to change',
+          details: [{ field: 'body', message: 'give at least one of a, b' }],
+        });
+      }
+    }
+  });
+
+  it('lets through a change of one field, null included (it removes a value)', () => {
+    expect(check({ a: undefined, b: null })).not.toThrow();
+    expect(check({ a: 0 })).not.toThrow();
   });
 });

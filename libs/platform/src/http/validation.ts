@@ -43,6 +43,18 @@ export function validationError(details: ErrorDetail[]): AppError {
   );
 }
 
+/**
+ * A change that names nothing to change is 400 validation_failed naming `body`: a PATCH of `{}`, or of
+ * fields all undefined (the validation pipe's DTO instance may carry every declared field, sent or not,
+ * so counting its keys finds none missing). A field sent as null counts: it removes a value.
+ */
+export function assertSomethingToChange(body: object, message: string, detail: string): void {
+  if (Object.values(body).some((value) => value !== undefined)) return;
+  throw AppError.badRequest('validation_failed', `Invalid request: ${message}`, [
+    { field: 'body', message: detail },
+  ]);
+}
+
 /** Global validation: unknown fields are rejected, and failing fields are named in `details`. */
 export function validationPipe(): ValidationPipe {
   return new ValidationPipe({

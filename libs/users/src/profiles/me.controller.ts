@@ -8,7 +8,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { AppError, CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
+import { assertSomethingToChange, CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
 import { ProfileDto, UpdateProfileDto } from './profile.dto';
 import { ProfilesService } from './profiles.service';
 
@@ -36,12 +36,11 @@ export class MeController {
       'identity_locked: full_name or date_of_birth is verified (or being verified) by KYC; details name the field. Change it with POST /users/me/kyc.',
   })
   update(@CurrentCaller() caller: Caller, @Body() body: UpdateProfileDto): Promise<ProfileDto> {
-    // The DTO instance may carry its fields as undefined: a field counts when it was sent (null removes).
-    if (Object.values(body).every((value) => value === undefined)) {
-      throw AppError.badRequest('validation_failed', 'Invalid request: nothing to change', [
-        { field: 'body', message: 'give at least one of full_name, date_of_birth, phone, address' },
-      ]);
-    }
+    assertSomethingToChange(
+      body,
+      'nothing to change',
+      'give at least one of full_name, date_of_birth, phone, address',
+    );
     return this.profiles.updateProfile(caller.user_id, body);
   }
 }
