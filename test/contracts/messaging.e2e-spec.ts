@@ -338,6 +338,25 @@ describe('messaging over RabbitMQ', () => {
     try {
       const channel = await connection.createChannel();
       const exchange = `${env.RABBITMQ_PREFIX}.events`;
+      // The consumer declares, binds and consumes its queue after start-up has returned (the channel's
+      // setup runs on connect): publish once it consumes, else the event may find no queue bound. A
+      // missing queue closes the channel that checks it, so each look has a channel of its own.
+      await eventually(
+        async () => {
+          const probe = await connection.createChannel();
+          probe.on('error', () => undefined);
+          try {
+            const q = await probe.checkQueue(`${env.RABBITMQ_PREFIX}.events.payments`);
+            return q.consumerCount > 0 ? q : undefined;
+          } catch {
+            return undefined;
+          } finally {
+            await probe.close().catch(() => undefined);
+          }
+        },
+        10000,
+        'the consumer on its queue',
+      );
       // Anyone who can publish to the exchange could send this; before, it failed every handler outside
       // their error handling, was never settled, and its rejection was unhandled.
       channel.publish(exchange, 'user.registered', Buffer.from('null'), { contentType: 'application/json' });
