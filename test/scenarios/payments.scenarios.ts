@@ -763,7 +763,14 @@ export function paymentsScenarios(get: () => Running) {
           next_payment_date: plusDays(today(), 2),
           end_date: plusDays(today(), 2),
         });
-        await http().patch(`/standing-orders/${order.body.id}`).set(bearer(alice.token)).send({}).expect(400);
+        const nothing = await http()
+          .patch(`/standing-orders/${order.body.id}`)
+          .set(bearer(alice.token))
+          .send({})
+          .expect(400);
+        expect(nothing.body.details).toEqual([
+          { field: 'body', message: 'give at least one of amount, reference, end_date' },
+        ]);
         await http()
           .patch(`/standing-orders/${order.body.id}`)
           .set(bearer(bob.token))

@@ -5,6 +5,7 @@ import {
   AppConfig,
   AppError,
   assertAmountWithin,
+  assertSomethingToChange,
   decodeCursor,
   encodeCursor,
   pageOf,
@@ -151,9 +152,7 @@ export class StandingOrdersService {
    * scheduled falls after it) before the next date ends the order (completed once nothing is open).
    */
   async update(ownerId: string, id: string, body: UpdateStandingOrderDto): Promise<StandingOrderDto> {
-    if (body.amount === undefined && body.reference === undefined && body.end_date === undefined) {
-      throw invalid('amount', 'give at least one of amount, reference and end_date');
-    }
+    assertSomethingToChange(body, 'nothing to change', 'give at least one of amount, reference, end_date');
     if (body.amount !== undefined) assertAmountWithin(body.amount, this.config.maxAmount);
     await this.dataSource.transaction(async (m) => {
       const row = await lockSchedule(m, ownerId, id);
