@@ -14,6 +14,7 @@ import request from 'supertest';
 import { bearer, firstAdmin, type Actor } from '../support/actors';
 import { deposit, openAccount, transfer, verifiedCustomer, type Account } from '../support/banking';
 import { openStream } from '../support/event-stream';
+import { lockWaiters } from '../support/lock-waits';
 import { eventually, logsThrough, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 import { holdIdOf } from '../../libs/cards/src/network/hold-id';
@@ -906,6 +907,74 @@ export function cardNetworkScenarios(get: () => Running) {
         'limit_exceeded',
         'limit_exceeded',
       ]);
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('declines an authorisation the ledger decides after its card was frozen, cancelled or blocked, and gives the hold back', async () => {
+      // The ledger's account row is held in a connection of our own, so each authorisation waits inside
+      // the ledger (its card checks passed) while the card is stopped through the API; then it goes on.
+      const lock = await get().t.db();
+      const stops: [string, (card: Card, who: Actor) => Promise<unknown>, string][] = [
+        [
+          'frozen by its owner',
+          (card, who) => http().post(`/cards/${card.id}/freeze`).set(bearer(who.token)).expect(200),
+          'card_frozen',
+        ],
+        [
+          'cancelled as stolen',
+          (card, who) =>
+            http()
+              .post(`/cards/${card.id}/cancel`)
+              .set(bearer(who.token))
+              .send({ reason: 'stolen' })
+              .expect(200),
+          'card_cancelled',
+        ],
+        [
+          'blocked by staff',
+          (card) =>
+            http()
+              .post(`/admin/cards/${card.id}/block`)
+              .set(bearer(admin.token))
+              .send({ reason: 'Test: fraud suspected mid-authorisation' })
+              .expect(200),
+          'card_blocked',
+        ],
+      ];
+      for (const [how, stop, reason] of stops) {
+        const w = await wallet(`stopped.${reason}`, 10000);
+        const body = authorisation(w.card);
+        await lock.query('BEGIN');
+        await lock.query(`SELECT 1 FROM transactions.ledger_accounts WHERE id = $1 FOR UPDATE`, [
+          w.account.id,
+        ]);
+        const answer = network('authorisations', body).then((res) => res);
+        try {
+          await lockWaiters(db, 1, '%authorise_card%', `the authorisation waiting in the ledger (${how})`);
+          await stop(w.card, w.who);
+        } finally {
+          await lock.query('COMMIT');
+        }
+        const res = await answer;
+        expect({ how, status: res.status, body: res.body }).toEqual({
+          how,
+          status: 200,
+          body: { approved: false, decline_reason: reason },
+        });
+        expect({ how, holds: await activeHolds(w.card.id) }).toEqual({ how, holds: 0 });
+        expect({ how, balance: await balance(w) }).toEqual({
+          how,
+          balance: { balance: 10000, held_amount: 0, available_balance: 10000 },
+        });
+        // The card's one authorisation, declined.
+        const recorded = await authorisations(w);
+        expect({ how, recorded }).toEqual({
+          how,
+          recorded: [expect.objectContaining({ status: 'declined', decline_reason: reason })],
+        });
+        // The network's retry of the same message is answered as it was.
+        expect(await authorise(w.card, body)).toEqual({ approved: false, decline_reason: reason });
+      }
       expect((await verify()).ok).toBe(true);
     });
 

@@ -166,15 +166,34 @@ export class CardNetworkService {
       decision = result.approved ? { approved: true } : { approved: false, reason: result.decline_reason };
       if (result.replayed) facts = await this.asFirstDecided(holdId, facts);
     }
-    if (!(await this.record(holdId, body, facts, category, decision))) {
-      // Another attempt recorded its decision first: that is the answer, and a hold goes with a decline
-      // (or with a forced clearing that holds this network id: no authorisation of it can be recorded).
-      const first = (await this.authorisation(body.network_transaction_id))!;
-      if (decision.approved && (first.status === 'declined' || first.id !== holdId))
-        await this.release(holdId);
-      return this.firstAnswer(first, holdId);
+    // Whether the ledger holds money for it: given back unless an approval of this hold is recorded.
+    const held = decision.approved;
+    let recorded = await this.record(holdId, body, facts, category, decision);
+    let stopped = false;
+    for (let tries = 1; !recorded; tries++) {
+      const first = await this.authorisation(body.network_transaction_id);
+      if (first) {
+        // Another attempt recorded its decision first: that is the answer, and a hold goes with a decline
+        // (or with a forced clearing that holds this network id: no authorisation of it can be recorded).
+        if (held && (first.status === 'declined' || first.id !== holdId)) await this.release(holdId);
+        return this.firstAnswer(first, holdId);
+      }
+      // An approval is recorded only while its card is still live (record): it was frozen, cancelled or
+      // blocked while the ledger decided, so the card's state declines it and the hold is given back. A
+      // card live again by now (unfrozen at once) is asked again, a few times.
+      const now = await this.directory.byId(facts.card.id);
+      const reason = now ? this.directory.stateDecline(now) : 'card_cancelled';
+      if (reason) {
+        decision = { approved: false, reason };
+        stopped = true;
+      } else if (tries >= 3) {
+        throw new AppError(503, 'card_changing', 'The card is changing state: try again').withHeaders({
+          'Retry-After': '1',
+        });
+      }
+      recorded = await this.record(holdId, body, facts, category, decision);
     }
-    if (local.reason) await this.release(holdId);
+    if (local.reason || stopped) await this.release(holdId);
     this.decisions.inc(
       decision.approved
         ? { outcome: 'approved', reason: 'none' }
@@ -251,8 +270,10 @@ export class CardNetworkService {
   }
 
   /**
-   * Records the decision with its event, in one statement; false when another attempt recorded one first
-   * (nothing changed).
+   * Records the decision with its event, in one statement; false when another attempt recorded one first,
+   * or when the decision is an approval and its card is no longer live (nothing changed). The approval
+   * takes the card's row FOR SHARE, so a freeze, cancellation or staff block either commits first and
+   * stops it, or waits until it is recorded: once one has answered, no approval is recorded after it.
    */
   private async record(
     id: string,
@@ -279,7 +300,10 @@ export class CardNetworkService {
       'cards',
       `INSERT INTO cards.authorisations (id, card_id, owner_id, account_id, network_transaction_id, amount,
                                          currency, merchant, category, channel, status, decline_reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+        WHERE $11 = 'declined'
+           OR EXISTS (SELECT 1 FROM cards.cards c
+                       WHERE c.id = $2 AND c.status = 'active' AND NOT c.blocked_by_staff FOR SHARE)
        ON CONFLICT DO NOTHING RETURNING id`,
       [
         id,
