@@ -270,6 +270,27 @@ export function cardNetworkScenarios(get: () => Running) {
         direction: 'debit',
         balance_after: 7150,
       });
+      // So does its statement, as JSON and as CSV (the merchant the column before the time).
+      const statement = await http()
+        .get(`/accounts/${w.account.id}/statement`)
+        .set(bearer(w.who.token))
+        .expect(200);
+      expect(statement.body.entries.at(-1)).toEqual({
+        transaction_id: transactionId,
+        kind: 'card',
+        reference: null,
+        merchant: 'Starbucks',
+        amount: -2850,
+        balance: 7150,
+        created_at: expect.any(String),
+      });
+      expect(statement.body.entries[0]).toMatchObject({ kind: 'deposit', merchant: null });
+      const statementCsv = await http()
+        .get(`/accounts/${w.account.id}/statement`)
+        .set(bearer(w.who.token))
+        .set('Accept', 'text/csv')
+        .expect(200);
+      expect(statementCsv.text).toContain(`,${transactionId},card,,-28.50,71.50,GBP,"Starbucks",`);
       // transaction.created carries them too, and card.cleared tells the authorised and the final amount.
       const created = await db.query(
         `SELECT payload FROM transactions.outbox WHERE name = 'transaction.created' AND payload->>'transaction_id' = $1`,

@@ -403,8 +403,9 @@ export function ledgerScenarios(get: () => Running) {
             amount: -2550,
             balance: 7450,
             reference: 'Rent, "Nov"',
+            merchant: null,
           }),
-          expect.objectContaining({ kind: 'transfer', amount: 50, balance: 7500 }),
+          expect.objectContaining({ kind: 'transfer', amount: 50, balance: 7500, merchant: null }),
         ],
       });
       const whole = await http().get(`/accounts/${x.id}/statement`).set(bearer(c.token)).expect(200);
@@ -431,7 +432,7 @@ export function ledgerScenarios(get: () => Running) {
         `statement-${x.account_number}-2026-07-01-2026-07-31.csv`,
       );
       const lines = csv.text.trim().split('\r\n');
-      expect(lines[0]).toBe('date,transaction_id,kind,reference,amount,balance,currency,time');
+      expect(lines[0]).toBe('date,transaction_id,kind,reference,amount,balance,currency,merchant,time');
       expect(lines[1]).toContain(',opening_balance,,,100.00,GBP');
       expect(lines[2]).toContain(',transfer,"Rent, ""Nov""",-25.50,74.50,GBP,');
       expect(lines[3]).toContain(',transfer,,0.50,75.00,GBP');

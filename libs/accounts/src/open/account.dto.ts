@@ -94,6 +94,13 @@ export class StatementLineDto {
   @ApiProperty({ format: 'uuid' }) transaction_id: string;
   @ApiProperty({ example: 'transfer' }) kind: string;
   @ApiProperty({ nullable: true, type: String }) reference: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: 'Starbucks',
+    description: 'The merchant of a card payment or refund; null for other kinds',
+  })
+  merchant: string | null;
   @ApiProperty({ type: 'integer', example: -2550, description: 'Signed minor units' }) amount: number;
   @ApiProperty({ type: 'integer', description: 'Running balance after this line' }) balance: number;
   @ApiProperty({ format: 'date-time' }) created_at: string;

@@ -14,6 +14,7 @@ const base: StatementView = {
       transaction_id: 't1',
       kind: 'transfer',
       reference: 'Rent, "Nov"',
+      merchant: null,
       amount: -2550,
       balance: 7450,
       created_at: '2026-11-02T10:00:00.000Z',
@@ -26,10 +27,10 @@ const LONDON = 'Europe/London';
 describe('statement CSV', () => {
   it('writes opening, each line with its running balance, closing, as exact decimals', () => {
     expect(statementCsv(base, LONDON).split('\r\n')).toEqual([
-      'date,transaction_id,kind,reference,amount,balance,currency,time',
-      '2026-11-01,,opening_balance,,,100.00,GBP,2026-11-01T00:00:00.000Z',
-      '2026-11-02,t1,transfer,"Rent, ""Nov""",-25.50,74.50,GBP,2026-11-02T10:00:00.000Z',
-      '2026-11-30,,closing_balance,,,74.50,GBP,2026-12-01T00:00:00.000Z',
+      'date,transaction_id,kind,reference,amount,balance,currency,merchant,time',
+      '2026-11-01,,opening_balance,,,100.00,GBP,,2026-11-01T00:00:00.000Z',
+      '2026-11-02,t1,transfer,"Rent, ""Nov""",-25.50,74.50,GBP,,2026-11-02T10:00:00.000Z',
+      '2026-11-30,,closing_balance,,,74.50,GBP,,2026-12-01T00:00:00.000Z',
       '',
     ]);
   });
@@ -63,5 +64,15 @@ describe('statement CSV', () => {
   it('defuses formulas in references', () => {
     const entries = [{ ...base.entries[0], reference: '=HYPERLINK("x")' }];
     expect(statementCsv({ ...base, entries }, LONDON)).toContain(`"'=HYPERLINK(""x"")"`);
+  });
+
+  it("names a card payment's merchant before the time, quoted and defused as references are", () => {
+    const entries = [
+      { ...base.entries[0], kind: 'card', reference: null, merchant: `Joe's, "Cafe"` },
+      { ...base.entries[0], kind: 'card', reference: null, merchant: '@SUM(A1)' },
+    ];
+    const [, , joe, formula] = statementCsv({ ...base, entries }, LONDON).split('\r\n');
+    expect(joe).toBe(`2026-11-02,t1,card,,-25.50,74.50,GBP,"Joe's, ""Cafe""",2026-11-02T10:00:00.000Z`);
+    expect(formula).toBe(`2026-11-02,t1,card,,-25.50,74.50,GBP,"'@SUM(A1)",2026-11-02T10:00:00.000Z`);
   });
 });

@@ -38,6 +38,8 @@ export class StatementService {
         transaction_id: l.transaction_id,
         kind: l.kind,
         reference: l.reference,
+        // A transactions app from before merchants were on statement lines sends none.
+        merchant: l.merchant ?? null,
         amount: jsonAmount(l.amount),
         balance: jsonAmount(l.balance),
         created_at: l.created_at,

@@ -30,6 +30,8 @@ export interface StatementLine {
   transaction_id: string;
   kind: string;
   reference: string | null;
+  /** The merchant of a card payment (its clearing or refund); null otherwise. */
+  merchant: string | null;
   /** Signed: negative when money left the account. */
   amount: bigint;
   /** The account's balance right after this line. */

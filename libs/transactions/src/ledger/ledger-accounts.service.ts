@@ -172,7 +172,7 @@ export class LedgerAccountsService implements TransactionsApi {
         [accountId, from],
       )) as { balance_after: string }[];
       const lines = (await m.query(
-        `SELECT p.entry_id, e.kind, e.reference, p.amount, p.balance_after, p.created_at
+        `SELECT p.entry_id, e.kind, e.reference, e.merchant, p.amount, p.balance_after, p.created_at
            FROM transactions.postings p JOIN transactions.entries e ON e.id = p.entry_id
           WHERE p.account_id = $1 AND p.created_at >= $2 AND p.created_at < $3
           ORDER BY p.account_version LIMIT ${STATEMENT_MAX_LINES + 1}`,
@@ -181,6 +181,7 @@ export class LedgerAccountsService implements TransactionsApi {
         entry_id: string;
         kind: string;
         reference: string | null;
+        merchant: string | null;
         amount: string;
         balance_after: string;
         created_at: Date;
@@ -201,6 +202,7 @@ export class LedgerAccountsService implements TransactionsApi {
           transaction_id: l.entry_id,
           kind: l.kind,
           reference: l.reference,
+          merchant: l.merchant,
           amount: BigInt(l.amount),
           balance: BigInt(l.balance_after),
           created_at: l.created_at.toISOString(),
