@@ -541,6 +541,16 @@ export function paymentsScenarios(get: () => Running) {
           direction: 'out',
           amount: 50_000,
         });
+        // The statement names who was paid.
+        const statement = await http()
+          .get(`/accounts/${a.id}/statement`)
+          .set(bearer(alice.token))
+          .expect(200);
+        expect(
+          (statement.body.entries as { transaction_id: string }[]).find(
+            (e) => e.transaction_id === payments[0].transaction_id,
+          ),
+        ).toMatchObject({ kind: 'standing_order', reference: 'RENT', merchant: 'Landlord', amount: -50_000 });
         // A sweep now finds nothing more to pay for it.
         await runDue();
         expect(await entriesOf(a, 'RENT')).toBe(1);

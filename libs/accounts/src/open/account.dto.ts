@@ -98,7 +98,8 @@ export class StatementLineDto {
     nullable: true,
     type: String,
     example: 'Starbucks',
-    description: 'The merchant of a card payment or refund; null for other kinds',
+    description:
+      "Who was paid or paid us: a card payment's or refund's merchant, an external payee's name; else null",
   })
   merchant: string | null;
   @ApiProperty({ type: 'integer', example: -2550, description: 'Signed minor units' }) amount: number;

@@ -27,10 +27,10 @@ const LONDON = 'Europe/London';
 describe('statement CSV', () => {
   it('writes opening, each line with its running balance, closing, as exact decimals', () => {
     expect(statementCsv(base, LONDON).split('\r\n')).toEqual([
-      'date,transaction_id,kind,reference,amount,balance,currency,merchant,time',
-      '2026-11-01,,opening_balance,,,100.00,GBP,,2026-11-01T00:00:00.000Z',
-      '2026-11-02,t1,transfer,"Rent, ""Nov""",-25.50,74.50,GBP,,2026-11-02T10:00:00.000Z',
-      '2026-11-30,,closing_balance,,,74.50,GBP,,2026-12-01T00:00:00.000Z',
+      'date,transaction_id,kind,reference,amount,balance,currency,time,merchant',
+      '2026-11-01,,opening_balance,,,100.00,GBP,2026-11-01T00:00:00.000Z,',
+      '2026-11-02,t1,transfer,"Rent, ""Nov""",-25.50,74.50,GBP,2026-11-02T10:00:00.000Z,',
+      '2026-11-30,,closing_balance,,,74.50,GBP,2026-12-01T00:00:00.000Z,',
       '',
     ]);
   });
@@ -43,7 +43,7 @@ describe('statement CSV', () => {
       entries: [{ ...base.entries[0], created_at: '2026-06-30T23:30:00.000Z' }],
     };
     const [, opening, line, closing] = statementCsv(july, LONDON).split('\r\n');
-    const dayAndTime = (l: string) => [l.split(',')[0], l.split(',').at(-1)];
+    const dayAndTime = (l: string) => [l.split(',')[0], l.split(',').at(-2)]; // merchant last, empty
     expect([opening, line, closing].map(dayAndTime)).toEqual([
       ['2026-07-01', '2026-06-30T23:00:00.000Z'],
       ['2026-07-01', '2026-06-30T23:30:00.000Z'],
@@ -66,13 +66,13 @@ describe('statement CSV', () => {
     expect(statementCsv({ ...base, entries }, LONDON)).toContain(`"'=HYPERLINK(""x"")"`);
   });
 
-  it("names a card payment's merchant before the time, quoted and defused as references are", () => {
+  it("names a card payment's merchant last, after the time, quoted and defused as references are", () => {
     const entries = [
       { ...base.entries[0], kind: 'card', reference: null, merchant: `Joe's, "Cafe"` },
       { ...base.entries[0], kind: 'card', reference: null, merchant: '@SUM(A1)' },
     ];
     const [, , joe, formula] = statementCsv({ ...base, entries }, LONDON).split('\r\n');
-    expect(joe).toBe(`2026-11-02,t1,card,,-25.50,74.50,GBP,"Joe's, ""Cafe""",2026-11-02T10:00:00.000Z`);
-    expect(formula).toBe(`2026-11-02,t1,card,,-25.50,74.50,GBP,"'@SUM(A1)",2026-11-02T10:00:00.000Z`);
+    expect(joe).toBe(`2026-11-02,t1,card,,-25.50,74.50,GBP,2026-11-02T10:00:00.000Z,"Joe's, ""Cafe"""`);
+    expect(formula).toBe(`2026-11-02,t1,card,,-25.50,74.50,GBP,2026-11-02T10:00:00.000Z,"'@SUM(A1)"`);
   });
 });

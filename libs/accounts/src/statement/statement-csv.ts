@@ -25,10 +25,10 @@ export interface StatementView {
  * RFC 4180 CSV: an opening-balance line, one line per transaction with the running balance, a
  * closing-balance line. Amounts are exact decimals written from the integer minor units. `date` is the
  * bank day (in `timeZone`, BANK_TIME_ZONE) a line falls on, as the JSON's period reads dates: a payment at
- * 00:30 on 1 July in London is July's, though its UTC instant (`time`, the last column, after the others
- * so that an import reading columns by position still finds them) is 30 June. The opening line is the
- * period's first day and the closing line its last (`to` is exclusive). `merchant` (a card payment's or
- * refund's, else empty) came later and stands before `time`, so the columns before it keep their places.
+ * 00:30 on 1 July in London is July's, though its UTC instant (`time`, after the others so that an import
+ * reading columns by position still finds them) is 30 June. The opening line is the period's first day and
+ * the closing line its last (`to` is exclusive). `merchant`, who was paid or paid us (a card payment's or
+ * refund's merchant, an external payee's name; else empty), came later still and is the last column.
  */
 export function statementCsv(s: StatementView, timeZone: string): string {
   const currency = s.currency as Currency;
@@ -36,8 +36,8 @@ export function statementCsv(s: StatementView, timeZone: string): string {
   const day = (instant: string, offsetMs = 0) =>
     todayIn(timeZone, new Date(new Date(instant).getTime() + offsetMs));
   const lines = [
-    'date,transaction_id,kind,reference,amount,balance,currency,merchant,time',
-    [day(s.from), '', 'opening_balance', '', '', money(s.opening_balance), s.currency, '', s.from].join(','),
+    'date,transaction_id,kind,reference,amount,balance,currency,time,merchant',
+    [day(s.from), '', 'opening_balance', '', '', money(s.opening_balance), s.currency, s.from, ''].join(','),
     ...s.entries.map((e) =>
       [
         day(e.created_at),
@@ -47,11 +47,11 @@ export function statementCsv(s: StatementView, timeZone: string): string {
         money(e.amount),
         money(e.balance),
         s.currency,
-        csvCell(e.merchant ?? '', true),
         e.created_at,
+        csvCell(e.merchant ?? '', true),
       ].join(','),
     ),
-    [day(s.to, -1), '', 'closing_balance', '', '', money(s.closing_balance), s.currency, '', s.to].join(','),
+    [day(s.to, -1), '', 'closing_balance', '', '', money(s.closing_balance), s.currency, s.to, ''].join(','),
   ];
   return csvDocument(lines);
 }

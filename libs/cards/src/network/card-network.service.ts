@@ -173,23 +173,22 @@ export class CardNetworkService {
     for (let tries = 1; !recorded; tries++) {
       const first = await this.authorisation(body.network_transaction_id);
       if (first) {
-        // Another attempt recorded its decision first: that is the answer, and a hold goes with a decline
-        // (or with a forced clearing that holds this network id: no authorisation of it can be recorded).
-        if (held && (first.status === 'declined' || first.id !== holdId)) await this.release(holdId);
+        // Another attempt recorded its decision first: that is the answer. A decline holds nothing, also
+        // when an earlier attempt of ours placed a hold and its release was lost; a hold goes with a
+        // forced clearing that holds this network id too (no authorisation of it can be recorded).
+        if (first.status === 'declined' || (held && first.id !== holdId)) await this.release(holdId);
         return this.firstAnswer(first, holdId);
       }
       // An approval is recorded only while its card is still live (record): it was frozen, cancelled or
       // blocked while the ledger decided, so the card's state declines it and the hold is given back. A
-      // card live again by now (unfrozen at once) is asked again, a few times.
+      // card live again by now (unfrozen at once) is asked again, twice; one that keeps changing under
+      // it is declined card_frozen: it was stopped each time the approval was to be recorded.
       const now = await this.directory.byId(facts.card.id);
-      const reason = now ? this.directory.stateDecline(now) : 'card_cancelled';
+      const reason =
+        (now ? this.directory.stateDecline(now) : 'card_cancelled') ?? (tries >= 3 ? 'card_frozen' : null);
       if (reason) {
         decision = { approved: false, reason };
         stopped = true;
-      } else if (tries >= 3) {
-        throw new AppError(503, 'card_changing', 'The card is changing state: try again').withHeaders({
-          'Retry-After': '1',
-        });
       }
       recorded = await this.record(holdId, body, facts, category, decision);
     }

@@ -30,8 +30,11 @@ export interface StatementLine {
   transaction_id: string;
   kind: string;
   reference: string | null;
-  /** The merchant of a card payment (its clearing or refund); null otherwise. */
-  merchant: string | null;
+  /**
+   * Who was paid or paid us: a card payment's or refund's merchant, an external payee's name; else null.
+   * Absent from a transactions app older than the field.
+   */
+  merchant?: string | null;
   /** Signed: negative when money left the account. */
   amount: bigint;
   /** The account's balance right after this line. */
