@@ -405,7 +405,40 @@ export function paymentsScenarios(get: () => Running) {
           expect(res.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
         }
         await http().post('/scheduled-payments').set(bearer(alice.token)).send(base).expect(400); // no key
+        // An external payee is reached by a sort code and account number, through the UK's domestic
+        // schemes: in GBP only, also from an account in the order's currency.
+        const euros = await openAccount(get(), alice, 'EUR');
+        await deposit(get(), admin, euros, 10_000);
+        const abroad = await payee(alice, {
+          name: 'Sort code payee',
+          sort_code: EXTERNAL_SORT_CODE,
+          account_number: externalNumber(5000001),
+        });
+        for (const path of ['/scheduled-payments', '/standing-orders']) {
+          const order =
+            path === '/scheduled-payments'
+              ? { pay_on: today() }
+              : { frequency: 'monthly', start_date: plusDays(today(), 1) };
+          const res = await post(alice, path, {
+            from_account_id: euros.id,
+            payee_id: abroad.id,
+            amount: 100,
+            currency: 'EUR',
+            reference: 'X',
+            ...order,
+          }).expect(422);
+          expect([res.body.code, res.body.details]).toEqual([
+            'currency_not_supported',
+            [
+              {
+                field: 'currency',
+                message: 'an external payee (sort code and account number) is paid in GBP only',
+              },
+            ],
+          ]);
+        }
         expect(await count()).toBe(before);
+        expect(await balanceOf(get(), alice, euros)).toBe(10_000);
       });
     });
 

@@ -21,6 +21,12 @@ import { cancelOpenOrders } from '../run/order-state';
 import { addMonths, todayIn } from '../schedule/calendar';
 import type { OrderBodyDto } from './order.dto';
 
+/**
+ * The currency an external payee is paid in: one is reached by a sort code and account number, through
+ * the UK's domestic schemes (Faster Payments, Bacs), which carry sterling only.
+ */
+export const EXTERNAL_PAYMENT_CURRENCY = 'GBP';
+
 const invalid = (field: string, message: string) =>
   AppError.badRequest('validation_failed', `Invalid request: ${field}`, [{ field, message }]);
 
@@ -129,8 +135,8 @@ export class OrderChecks {
   /**
    * The checks every order passes when it is set up, and a suspended standing order again when it is
    * resumed: the payee the caller's, a reference, the source account the caller's, open and in the
-   * order's currency, and an internal payee's account open in that currency. Returns the payee and the
-   * source account's state.
+   * order's currency, an internal payee's account open in that currency, and an external payee paid in
+   * EXTERNAL_PAYMENT_CURRENCY. Returns the payee and the source account's state.
    */
   async check(ownerId: string, body: OrderBodyDto): Promise<{ payee: PayeeRow; from: LedgerAccountState }> {
     const payee = await this.payees.own(ownerId, body.payee_id, 'payee_id');
@@ -150,6 +156,18 @@ export class OrderChecks {
       throw AppError.unprocessable('currency_mismatch', 'The currency does not match the account', [
         { field: 'currency', message: `from_account_id holds ${from.currency}` },
       ]);
+    }
+    if (!payee.account_id && body.currency !== EXTERNAL_PAYMENT_CURRENCY) {
+      throw AppError.unprocessable(
+        'currency_not_supported',
+        `An external payee is paid in ${EXTERNAL_PAYMENT_CURRENCY} only`,
+        [
+          {
+            field: 'currency',
+            message: `an external payee (sort code and account number) is paid in ${EXTERNAL_PAYMENT_CURRENCY} only`,
+          },
+        ],
+      );
     }
     if (payee.account_id) {
       if (payee.account_id === body.from_account_id) {
