@@ -39,6 +39,7 @@ import { SupersededDocuments1763700000033 } from './1763700000033-SupersededDocu
 import { PaymentClaims1763700000034 } from './1763700000034-PaymentClaims';
 import { CardsCancelledWithAccount1763700000035 } from './1763700000035-CardsCancelledWithAccount';
 import { ReversedCardPaymentsFreeTheLimits1763700000036 } from './1763700000036-ReversedCardPaymentsFreeTheLimits';
+import { PasswordChanges1763700000037 } from './1763700000037-PasswordChanges';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -78,4 +79,5 @@ export const MIGRATIONS = [
   PaymentClaims1763700000034,
   CardsCancelledWithAccount1763700000035,
   ReversedCardPaymentsFreeTheLimits1763700000036,
+  PasswordChanges1763700000037,
 ];

@@ -552,6 +552,155 @@ export function authScenarios(get: () => Running) {
       await http().post('/auth/refresh').send({ refresh_token: tablet.refresh_token }).expect(401);
     });
   });
+  describe('password change', () => {
+    const NEW_PASSWORD = 'a different long passphrase';
+    const change = (token: string, body: Record<string, unknown>, ip?: string) => {
+      const req = http().post('/auth/password').set('Authorization', `Bearer ${token}`);
+      if (ip) req.set('X-Forwarded-For', ip);
+      return req.send(body);
+    };
+    let ipSeq = randomInt(1 << 20, 1 << 21);
+    const clientIp = () => {
+      const n = ipSeq++;
+      return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+    };
+    const me = (token: string) => http().get('/users/me').set('Authorization', `Bearer ${token}`);
+
+    it('changes the password: every session ends, this one too, the answer is a new session, and only the new password logs in', async () => {
+      const { email } = await newUser('pwchange');
+      const phone = await login(email, 'phone');
+      const laptop = await login(email, 'laptop');
+      const res = await change(laptop.access_token, {
+        current_password: PASSWORD,
+        new_password: NEW_PASSWORD,
+      }).expect(200);
+      expect(res.body).toEqual({
+        access_token: expect.any(String),
+        refresh_token: expect.any(String),
+        token_type: 'Bearer',
+        expires_in: 900,
+        device_token: expect.any(String),
+      });
+      for (const old of [phone, laptop]) {
+        expect((await me(old.access_token).expect(401)).body.code).toBe('session_ended');
+        await http().post('/auth/refresh').send({ refresh_token: old.refresh_token }).expect(401);
+      }
+      await me(res.body.access_token).expect(200);
+      const sessions = await http()
+        .get('/auth/sessions')
+        .set('Authorization', `Bearer ${res.body.access_token}`)
+        .expect(200);
+      expect(sessions.body.data).toEqual([expect.objectContaining({ current: true })]);
+      await http().post('/auth/refresh').send({ refresh_token: res.body.refresh_token }).expect(200);
+      const old = await http().post('/auth/login').send({ email, password: PASSWORD }).expect(401);
+      expect(old.body.code).toBe('invalid_credentials');
+      await http().post('/auth/login').send({ email, password: NEW_PASSWORD }).expect(200);
+    });
+
+    it('refuses a wrong current password (401 naming it), a weak or unchanged new one (400 naming new_password), changing nothing; five wrong ones lock it', async () => {
+      const { email } = await newUser('pwrefuse');
+      const session = await login(email);
+      const ip = clientIp();
+      const wrong = await change(
+        session.access_token,
+        {
+          current_password: 'not the password',
+          new_password: NEW_PASSWORD,
+        },
+        ip,
+      ).expect(401);
+      expect([wrong.body.code, wrong.body.details]).toEqual([
+        'invalid_password',
+        [{ field: 'current_password', message: 'not your current password' }],
+      ]);
+      const refusals: [Record<string, unknown>, string, string][] = [
+        [{ current_password: PASSWORD, new_password: PASSWORD }, 'validation_failed', 'new_password'],
+        [{ current_password: PASSWORD, new_password: '123qweasdzxc' }, 'weak_password', 'new_password'],
+        [{ current_password: PASSWORD, new_password: `${email}!!` }, 'weak_password', 'new_password'],
+        [{ current_password: PASSWORD, new_password: 'short' }, 'validation_failed', 'new_password'],
+        [{ current_password: PASSWORD }, 'validation_failed', 'new_password'],
+        [{ new_password: NEW_PASSWORD }, 'validation_failed', 'current_password'],
+      ];
+      for (const [body, code, field] of refusals) {
+        const res = await change(session.access_token, body, ip).expect(400);
+        expect({
+          body,
+          code: res.body.code,
+          fields: [...new Set(res.body.details.map((d: { field: string }) => d.field))],
+        }).toEqual({
+          body,
+          code,
+          fields: [field],
+        });
+      }
+      // Nothing changed: the session still works and the password is the same.
+      await me(session.access_token).expect(200);
+      await http().post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+      // Five wrong ones in a row lock the change, even with the right password: a stolen access token
+      // cannot be used to guess it.
+      for (let i = 0; i < 5; i++) {
+        await change(
+          session.access_token,
+          { current_password: `wrong ${i}`, new_password: NEW_PASSWORD },
+          ip,
+        ).expect(401);
+      }
+      const locked = await change(
+        session.access_token,
+        {
+          current_password: PASSWORD,
+          new_password: NEW_PASSWORD,
+        },
+        ip,
+      ).expect(429);
+      expect(locked.body.code).toBe('rate_limited');
+      expect(Number(locked.headers['retry-after'])).toBeGreaterThan(800);
+      await http().post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+    });
+
+    it("forgets the devices that knew the old password: their token no longer passes the e-mail's lockout, the new one does", async () => {
+      const { email } = await newUser('pwdevice');
+      const home = clientIp();
+      const before = await http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', home)
+        .send({ email, password: PASSWORD })
+        .expect(200);
+      const changed = await change(before.body.access_token, {
+        current_password: PASSWORD,
+        new_password: NEW_PASSWORD,
+      }).expect(200);
+      // A stranger locks the e-mail.
+      const stranger = clientIp();
+      for (let i = 0; i < 5; i++) {
+        await http()
+          .post('/auth/login')
+          .set('X-Forwarded-For', stranger)
+          .send({ email, password: 'wrong password' })
+          .expect(401);
+      }
+      const withOld = await http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', home)
+        .send({ email, password: NEW_PASSWORD, device_token: before.body.device_token })
+        .expect(429);
+      expect(withOld.body.code).toBe('account_locked');
+      await http()
+        .post('/auth/login')
+        .set('X-Forwarded-For', home)
+        .send({ email, password: NEW_PASSWORD, device_token: changed.body.device_token })
+        .expect(200);
+    });
+
+    it('needs a valid access token', async () => {
+      const res = await http()
+        .post('/auth/password')
+        .send({ current_password: PASSWORD, new_password: NEW_PASSWORD })
+        .expect(401);
+      expect(res.body.code).toBeDefined();
+    });
+  });
+
   describe('a user with very many sessions', () => {
     const redisKey = (key: string) => `${get().t.env.REDIS_KEY_PREFIX}${key}`;
     const userSet = (userId: string) => redisKey(`auth:user-sessions:${userId}`);

@@ -29,4 +29,8 @@ export class CredentialEntity {
 
   @CreateDateColumn({ type: 'timestamptz' })
   created_at: Date;
+
+  /** When its owner last changed the password (POST /auth/password); null until then. */
+  @Column('timestamptz', { nullable: true })
+  password_changed_at: Date | null;
 }

@@ -46,13 +46,19 @@ export class DeviceTokens {
    * an expired one. Looked up whenever a token is presented, whether or not the e-mail exists, so the time
    * taken tells nothing about the account.
    */
-  async knownDevice(token: string | undefined, userId: string | undefined): Promise<string | undefined> {
+  async knownDevice(
+    token: string | undefined,
+    userId: string | undefined,
+    passwordChangedAt: Date | null = null,
+  ): Promise<string | undefined> {
     const parsed = token ? parseOpaqueToken(token) : undefined;
     if (!parsed) return undefined;
-    const stored = await this.redis.client.hmget(deviceKey(parsed.id), 'user_id', 'token');
-    return userId !== undefined && stored[0] === userId && stored[1] === secretDigest(parsed.secret)
-      ? parsed.id
-      : undefined;
+    const stored = await this.redis.client.hmget(deviceKey(parsed.id), 'user_id', 'token', 'created_at');
+    if (userId === undefined || stored[0] !== userId || stored[1] !== secretDigest(parsed.secret))
+      return undefined;
+    // A password change forgets the devices that knew the old one (issued before it): they log in again.
+    if (passwordChangedAt && !(new Date(stored[2] ?? 0) > passwordChangedAt)) return undefined;
+    return parsed.id;
   }
 
   /** A known device logged in again: it stays known for another full lifetime. */

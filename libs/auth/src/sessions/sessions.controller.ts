@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nest
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiConflictResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -22,6 +23,7 @@ import {
 import type { HttpRequest } from '@protobank/platform';
 import { SessionStore, type SessionMeta } from './session.store';
 import {
+  ChangePasswordDto,
   LoginDto,
   LoginResponseDto,
   RefreshDto,
@@ -121,6 +123,44 @@ export class SessionsController {
   @ApiUnauthorizedResponse({ type: ErrorResponseDto })
   async logoutAll(@CurrentCaller() caller: Caller): Promise<void> {
     await this.sessions.revokeAll(caller.user_id);
+  }
+
+  @Post('password')
+  @HttpCode(200)
+  @ApiBearerAuth()
+  @RateLimit({
+    bucket: 'password-change',
+    limit: (c) => c.loginRateLimitPerMinute,
+    windowSeconds: 60,
+    by: 'user',
+  })
+  @ApiOperation({
+    summary: 'Change your password: every session ends, and this answer is a new one',
+    description:
+      'The current password is checked again; LOGIN_MAX_FAILURES wrong ones lock this route for the user ' +
+      'for LOGIN_LOCKOUT_SECONDS (429 rate_limited). The new one follows the registration rules and is not ' +
+      'the current one. Then every session of yours ends, this one too (their access and refresh tokens stop ' +
+      'working at once), and the device tokens issued before forget the account: log in again elsewhere. ' +
+      'Answered as a login: a new token pair and device token.',
+  })
+  @ApiOkResponse({ type: LoginResponseDto })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'validation_failed, or weak_password naming new_password',
+  })
+  @ApiUnauthorizedResponse({
+    type: ErrorResponseDto,
+    description: 'invalid_password naming current_password, or no valid token',
+  })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'password_changed: another change came first' })
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited, see Retry-After' })
+  @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'auth_busy or try_again' })
+  changePassword(
+    @CurrentCaller() caller: Caller,
+    @Body() body: ChangePasswordDto,
+    @Req() req: HttpRequest,
+  ): Promise<LoginResult> {
+    return this.service.changePassword(caller.user_id, body.current_password, body.new_password, metaOf(req));
   }
 
   @Get('sessions')

@@ -92,3 +92,20 @@ export class SessionIdParams {
   @IsUuid()
   id: string;
 }
+
+export class ChangePasswordDto {
+  @ApiProperty({ example: 'correct horse battery staple', description: 'The password now, checked again' })
+  @IsString()
+  @Length(1, 128)
+  current_password: string;
+
+  @ApiProperty({
+    example: 'a different long passphrase',
+    minLength: 12,
+    maxLength: 128,
+    description: "The registration policy's rules, and not the current password",
+  })
+  @IsString()
+  @Length(12, 128)
+  new_password: string;
+}

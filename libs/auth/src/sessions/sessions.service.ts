@@ -4,7 +4,8 @@ import { USERS_API, type UsersApi } from '@protobank/contracts';
 import { AppConfig, AppError, LOGGER, normaliseEmail, RateLimiter } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import { checkPassword } from '../credentials/passwords';
+import { assertPasswordPolicy } from '../credentials/password-policy';
+import { checkPassword, hashPassword } from '../credentials/passwords';
 import { DeviceTokens } from './device-tokens';
 import { SessionStore, type SessionMeta } from './session.store';
 import { TokenIssuer, type TokenPair } from './token-issuer';
@@ -38,6 +39,12 @@ const deviceScope = (deviceId: string): LockScope => ({
   failures: 'login-device-failures',
   key: deviceId,
 });
+
+/** Wrong current passwords at POST /auth/password, per user, and the lock they put on it. */
+const PASSWORD_CHANGE_FAILURES = 'password-change-failures';
+const PASSWORD_CHANGE_LOCK = 'password-change';
+const passwordChangeLocked = (seconds: number) =>
+  AppError.tooManyRequests('rate_limited', 'Too many wrong passwords: try again later', seconds);
 
 /** Sessions created with a stale generation are refused; a login retries this often before giving up. */
 const CREATE_ATTEMPTS = 3;
@@ -74,10 +81,15 @@ export class SessionsService {
     // The one form registration stored (the DTO gives it already; any other caller gets it here too).
     const who = normaliseEmail(email);
     const [credential] = (await this.dataSource.query(
-      `SELECT user_id, password_hash FROM auth.credentials WHERE lower(email) = $1 AND status = 'active'`,
+      `SELECT user_id, password_hash, password_changed_at FROM auth.credentials
+        WHERE lower(email) = $1 AND status = 'active'`,
       [who],
-    )) as { user_id: string; password_hash: string }[];
-    const deviceId = await this.devices.knownDevice(deviceToken, credential?.user_id);
+    )) as { user_id: string; password_hash: string; password_changed_at: Date | null }[];
+    const deviceId = await this.devices.knownDevice(
+      deviceToken,
+      credential?.user_id,
+      credential?.password_changed_at,
+    );
     const scope = deviceId ? deviceScope(deviceId) : emailScope(who);
     const context = {
       ip: meta.ip,
@@ -116,7 +128,7 @@ export class SessionsService {
     }
     await this.limiter.reset(scope.failures, scope.key);
     const userId = credential.user_id;
-    const { sid, refreshToken, role } = await this.openSession(userId, meta);
+    const { sid, refreshToken, role } = await this.openSession(userId, meta, credential.password_hash);
     let device: { deviceId: string; token: string };
     if (deviceId) {
       await this.devices.renew(deviceId);
@@ -133,12 +145,19 @@ export class SessionsService {
 
   /**
    * Reads the profile (disabled? which role?) and opens a session, unless the user's sessions were revoked
-   * in between (disabled, or role changed): then it reads the profile again, so no session outlives a
-   * revocation and none carries a role from before it.
+   * in between (disabled, role or password changed): then it reads the profile again, so no session
+   * outlives a revocation and none carries a role from before it. `checked` is the password hash the login
+   * was checked against: still the user's after the generation is read, or the password changed (and the
+   * sessions were revoked) since, and a login with the old one opens none.
    */
-  private async openSession(userId: string, meta: SessionMeta) {
+  private async openSession(userId: string, meta: SessionMeta, checked: string) {
     for (let attempt = 1; ; attempt++) {
       const generation = await this.sessions.generation(userId);
+      const [current] = (await this.dataSource.query(
+        `SELECT password_hash FROM auth.credentials WHERE user_id = $1 AND status = 'active'`,
+        [userId],
+      )) as { password_hash: string }[];
+      if (current?.password_hash !== checked) throw badCredentials();
       const profile = await this.users.getProfile(userId);
       if (profile.disabled) throw accountDisabled();
       const created = await this.sessions.create(userId, profile.role, meta, generation);
@@ -146,6 +165,88 @@ export class SessionsService {
       if (attempt === CREATE_ATTEMPTS)
         throw new AppError(503, 'try_again', 'The account is being changed; try again');
     }
+  }
+
+  /**
+   * Changes the caller's password. The current one is checked again (401 invalid_password naming
+   * current_password; LOGIN_MAX_FAILURES wrong ones lock the route for the user for LOGIN_LOCKOUT_SECONDS,
+   * 429 rate_limited, so a stolen access token cannot be used to guess it); the new one passes the
+   * registration policy and differs from it (400 naming new_password). Then every session of the user
+   * ends, this one included, and the devices that knew the old password are forgotten (their tokens no
+   * longer exempt a login from the e-mail's lockout); the answer is a new session and device token, as a
+   * login's. A login checked against the old password that has not opened its session yet opens none.
+   */
+  async changePassword(
+    userId: string,
+    currentPassword: string,
+    newPassword: string,
+    meta: SessionMeta,
+  ): Promise<LoginResult> {
+    const [credential] = (await this.dataSource.query(
+      `SELECT email, password_hash FROM auth.credentials WHERE user_id = $1 AND status = 'active'`,
+      [userId],
+    )) as { email: string; password_hash: string }[];
+    if (!credential) throw new AppError(401, 'unauthorized', 'Log in again');
+    const lockedFor = await this.limiter.lockedFor(PASSWORD_CHANGE_LOCK, userId);
+    if (lockedFor > 0) throw passwordChangeLocked(lockedFor);
+    const maxFailures = this.config.loginMaxFailures;
+    const attempt = await this.limiter.hit(
+      PASSWORD_CHANGE_FAILURES,
+      userId,
+      maxFailures,
+      this.config.loginLockoutSeconds,
+    );
+    if (!attempt.allowed) {
+      await this.limiter.release(PASSWORD_CHANGE_FAILURES, userId).catch(() => undefined);
+      throw passwordChangeLocked(1);
+    }
+    let matches: boolean;
+    try {
+      matches = await checkPassword(credential.password_hash, currentPassword);
+    } catch (err) {
+      await this.limiter.release(PASSWORD_CHANGE_FAILURES, userId).catch(() => undefined);
+      throw err;
+    }
+    if (!matches) {
+      this.logger.info(
+        { security_event: 'password_change_failed', user_id: userId, ip: meta.ip },
+        'wrong password',
+      );
+      if (attempt.count >= maxFailures) {
+        await this.limiter.lock(PASSWORD_CHANGE_LOCK, userId, this.config.loginLockoutSeconds);
+        this.logger.warn(
+          { security_event: 'password_change_lockout', user_id: userId, ip: meta.ip },
+          'password change locked after repeated wrong passwords',
+        );
+      }
+      throw new AppError(401, 'invalid_password', 'The current password is not right', [
+        { field: 'current_password', message: 'not your current password' },
+      ]);
+    }
+    await this.limiter.reset(PASSWORD_CHANGE_FAILURES, userId);
+    if (newPassword === currentPassword) {
+      throw AppError.badRequest('validation_failed', 'Invalid request: new_password', [
+        { field: 'new_password', message: 'new_password must differ from the current password' },
+      ]);
+    }
+    assertPasswordPolicy(newPassword, credential.email, 'new_password');
+    const hash = await hashPassword(newPassword);
+    // Only over the hash that was checked: of two changes at once, the second finds it gone.
+    const [, changed] = (await this.dataSource.query(
+      `UPDATE auth.credentials SET password_hash = $3, password_changed_at = $4
+        WHERE user_id = $1 AND password_hash = $2 AND status = 'active'`,
+      [userId, credential.password_hash, hash, new Date()],
+    )) as [unknown, number];
+    if (!changed)
+      throw AppError.conflict('password_changed', 'The password was changed meanwhile: log in again');
+    const ended = await this.sessions.revokeAll(userId);
+    this.logger.warn(
+      { security_event: 'password_changed', user_id: userId, ip: meta.ip, sessions_ended: ended },
+      'password changed: every session ended',
+    );
+    const { sid, refreshToken, role } = await this.openSession(userId, meta, hash);
+    const device = await this.devices.issue(userId);
+    return { ...this.tokens.pair(userId, role, sid, refreshToken), device_token: device.token };
   }
 
   private async lock(scope: LockScope, context: Record<string, unknown>): Promise<number> {
