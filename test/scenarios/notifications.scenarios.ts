@@ -431,6 +431,9 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           [{ transactions: null }, 'transactions'],
           [{ holidays: { email: true } }, 'holidays'],
           [{ transactions: { fax: true } }, 'transactions.fax'],
+          // A change of nothing (it answered 200).
+          [{}, 'body'],
+          [{ security: {} }, 'body'],
         ] as const) {
           const res = await http()
             .put('/notifications/preferences')

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppError } from '@protobank/platform';
+import { AppError, assertSomethingToChange } from '@protobank/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import {
   CATEGORIES,
@@ -57,6 +57,12 @@ export class PreferencesService {
         rows.push({ user_id: userId, category, channel, enabled });
       }
     }
+    // `{}` and a category with no channel (`{"security": {}}`) change nothing: 400, as every change of nothing.
+    assertSomethingToChange(
+      Object.fromEntries(rows.map((r) => [`${r.category}.${r.channel}`, r.enabled])),
+      'nothing to change',
+      'give at least one channel of a category, e.g. {"transactions": {"sms": true}}',
+    );
     if (refused.length) {
       throw AppError.unprocessable(
         'preference_locked',
