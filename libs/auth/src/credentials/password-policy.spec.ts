@@ -38,4 +38,23 @@ describe('password policy', () => {
     // Mathematical bold capital A folds to a capital: lowered after folding.
     expect(problem('my 𝐀lice@example.com pass')).toBe('password must not contain the e-mail');
   });
+
+  it('finds the e-mail with invisible characters inside it (zero-width space and joiner, soft hyphen)', () => {
+    for (const invisible of ['\u200b', '\u200d', '\u00ad', '\u2060']) {
+      expect(problem(`xx a${invisible}lice@exam${invisible}ple.com`)).toBe(
+        'password must not contain the e-mail',
+      );
+    }
+  });
+
+  it('names the field it is given (new_password for a change)', () => {
+    try {
+      assertPasswordPolicy('short1', 'alice@example.com', 'new_password');
+      throw new Error('accepted');
+    } catch (err) {
+      expect((err as AppError).details).toEqual([
+        { field: 'new_password', message: 'new_password must be at least 12 characters' },
+      ]);
+    }
+  });
 });

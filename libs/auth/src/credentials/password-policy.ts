@@ -23,7 +23,10 @@ export function assertPasswordPolicy(password: string, email: string, field = 'p
     throw weak(`password must use at least ${MIN_DISTINCT_CHARACTERS} different characters`, field);
   const lower = password.toLowerCase();
   // Folded first, lowered after: a letter NFKC turns into a capital (mathematical bold 𝐀) is lowered too.
-  if (password.normalize('NFKC').toLowerCase().includes(normaliseEmail(email)))
+  // Invisible characters (zero-width spaces and joiners, soft hyphens: default-ignorable) are left out of
+  // the comparison, so the e-mail with one inside is still the e-mail.
+  const visible = password.replace(/\p{Default_Ignorable_Code_Point}/gu, '');
+  if (visible.normalize('NFKC').toLowerCase().includes(normaliseEmail(email)))
     throw weak('password must not contain the e-mail', field);
   if (isCommonPassword(lower)) throw weak('password is one of the most common passwords', field);
 }

@@ -1,9 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig, RedisService } from '@protobank/platform';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { newSecret, OPAQUE_TOKEN_PATTERN, parseOpaqueToken, secretDigest } from './opaque-token';
 
 const deviceKey = (deviceId: string) => `auth:device:${deviceId}`;
+
+/**
+ * Which password a device knew: a digest of the stored hash the login was checked against (the hash has
+ * its own random salt, so this tells nothing of the password). A password change makes every device issued
+ * before it, or by a login checked against the old password racing it, unknown again.
+ */
+const passwordMark = (passwordHash: string) =>
+  createHash('sha256').update(passwordHash).digest('base64url').slice(0, 22);
 
 /** The form of a device token: `<device id>.<secret>` (an opaque token). */
 export const DEVICE_TOKEN_PATTERN = OPAQUE_TOKEN_PATTERN;
@@ -26,7 +34,8 @@ export class DeviceTokens {
     return this.config.loginDeviceTokenTtlDays * 86400;
   }
 
-  async issue(userId: string): Promise<{ deviceId: string; token: string }> {
+  /** A new device token for `userId`, bound to the password hash its login was checked against. */
+  async issue(userId: string, passwordHash: string): Promise<{ deviceId: string; token: string }> {
     const deviceId = randomUUID();
     const secret = newSecret();
     await this.redis.client
@@ -34,6 +43,7 @@ export class DeviceTokens {
       .hset(deviceKey(deviceId), {
         user_id: userId,
         token: secretDigest(secret),
+        password: passwordMark(passwordHash),
         created_at: new Date().toISOString(),
       })
       .expire(deviceKey(deviceId), this.ttlSeconds)
@@ -42,23 +52,31 @@ export class DeviceTokens {
   }
 
   /**
-   * The device id when `token` was issued to `userId`; undefined for no token, another user's, a forged or
-   * an expired one. Looked up whenever a token is presented, whether or not the e-mail exists, so the time
+   * The device id when `token` was issued to `userId` under its current password (`passwordHash`);
+   * undefined for no token, another user's, a forged or an expired one, or one issued under an earlier
+   * password (one from before devices were bound to a password counts as long as it was never changed:
+   * `passwordChangedAt` null). Looked up whenever a token is presented, whether or not the e-mail exists, so the time
    * taken tells nothing about the account.
    */
   async knownDevice(
     token: string | undefined,
-    userId: string | undefined,
-    passwordChangedAt: Date | null = null,
+    credential: { user_id: string; password_hash: string; password_changed_at: Date | null } | undefined,
   ): Promise<string | undefined> {
     const parsed = token ? parseOpaqueToken(token) : undefined;
     if (!parsed) return undefined;
-    const stored = await this.redis.client.hmget(deviceKey(parsed.id), 'user_id', 'token', 'created_at');
-    if (userId === undefined || stored[0] !== userId || stored[1] !== secretDigest(parsed.secret))
+    const [userId, digest, password] = await this.redis.client.hmget(
+      deviceKey(parsed.id),
+      'user_id',
+      'token',
+      'password',
+    );
+    if (!credential || userId !== credential.user_id || digest !== secretDigest(parsed.secret))
       return undefined;
-    // A password change forgets the devices that knew the old one (issued before it): they log in again.
-    if (passwordChangedAt && !(new Date(stored[2] ?? 0) > passwordChangedAt)) return undefined;
-    return parsed.id;
+    const current =
+      password === null
+        ? credential.password_changed_at === null
+        : password === passwordMark(credential.password_hash);
+    return current ? parsed.id : undefined;
   }
 
   /** A known device logged in again: it stays known for another full lifetime. */

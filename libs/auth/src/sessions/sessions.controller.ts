@@ -153,8 +153,17 @@ export class SessionsController {
     description: 'invalid_password naming current_password, or no valid token',
   })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'password_changed: another change came first' })
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited, see Retry-After' })
-  @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'auth_busy or try_again' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description:
+      'rate_limited (see Retry-After), or password_change_busy: as many changes as may fail are being checked',
+  })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description:
+      'auth_busy (nothing changed); sessions_not_ended (changed, but send POST /auth/logout-all) or ' +
+      'log_in_again (changed and every session ended, no new one opened)',
+  })
   changePassword(
     @CurrentCaller() caller: Caller,
     @Body() body: ChangePasswordDto,

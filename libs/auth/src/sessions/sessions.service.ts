@@ -85,11 +85,7 @@ export class SessionsService {
         WHERE lower(email) = $1 AND status = 'active'`,
       [who],
     )) as { user_id: string; password_hash: string; password_changed_at: Date | null }[];
-    const deviceId = await this.devices.knownDevice(
-      deviceToken,
-      credential?.user_id,
-      credential?.password_changed_at,
-    );
+    const deviceId = await this.devices.knownDevice(deviceToken, credential);
     const scope = deviceId ? deviceScope(deviceId) : emailScope(who);
     const context = {
       ip: meta.ip,
@@ -134,7 +130,7 @@ export class SessionsService {
       await this.devices.renew(deviceId);
       device = { deviceId, token: deviceToken! };
     } else {
-      device = await this.devices.issue(userId);
+      device = await this.devices.issue(userId, credential.password_hash);
     }
     this.logger.info(
       { user_id: userId, session_id: sid, device_id: device.deviceId, known_device: !!deviceId },
@@ -197,8 +193,13 @@ export class SessionsService {
       this.config.loginLockoutSeconds,
     );
     if (!attempt.allowed) {
+      // As many changes as may fail before the lock are being checked at this moment: not this one.
       await this.limiter.release(PASSWORD_CHANGE_FAILURES, userId).catch(() => undefined);
-      throw passwordChangeLocked(1);
+      throw AppError.tooManyRequests(
+        'password_change_busy',
+        'Other changes of your password are being checked',
+        1,
+      );
     }
     let matches: boolean;
     try {
@@ -239,14 +240,42 @@ export class SessionsService {
     )) as [unknown, number];
     if (!changed)
       throw AppError.conflict('password_changed', 'The password was changed meanwhile: log in again');
-    const ended = await this.sessions.revokeAll(userId);
+    // The sessions end after the change (one opened in between, by a login with the old password, ends
+    // too), tried again before the caller is told they may not have.
+    let ended: number | undefined;
+    for (let i = 0; ended === undefined; i++) {
+      try {
+        ended = await this.sessions.revokeAll(userId);
+      } catch (err) {
+        if (i < 2) continue;
+        this.logger.error(
+          { security_event: 'password_changed_sessions_not_ended', user_id: userId, err },
+          'password changed, but its sessions could not be ended',
+        );
+        throw new AppError(
+          503,
+          'sessions_not_ended',
+          'Your password was changed, but your sessions could not all be ended: send POST /auth/logout-all',
+        );
+      }
+    }
     this.logger.warn(
       { security_event: 'password_changed', user_id: userId, ip: meta.ip, sessions_ended: ended },
       'password changed: every session ended',
     );
-    const { sid, refreshToken, role } = await this.openSession(userId, meta, hash);
-    const device = await this.devices.issue(userId);
-    return { ...this.tokens.pair(userId, role, sid, refreshToken), device_token: device.token };
+    try {
+      const { sid, refreshToken, role } = await this.openSession(userId, meta, hash);
+      const device = await this.devices.issue(userId, hash);
+      return { ...this.tokens.pair(userId, role, sid, refreshToken), device_token: device.token };
+    } catch (err) {
+      // Changed, and every session ended: only the new one could not be opened (this is not a failure to
+      // change, which a retry with the old password would then be told).
+      throw new AppError(
+        503,
+        'log_in_again',
+        'Your password was changed and your sessions ended; log in with the new password',
+      ).logged({ user_id: userId, cause: err instanceof AppError ? err.code : 'error' });
+    }
   }
 
   private async lock(scope: LockScope, context: Record<string, unknown>): Promise<number> {
