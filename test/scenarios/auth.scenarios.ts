@@ -591,10 +591,26 @@ export function authScenarios(get: () => Running) {
         .set('Authorization', `Bearer ${res.body.access_token}`)
         .expect(200);
       expect(sessions.body.data).toEqual([expect.objectContaining({ current: true })]);
-      await http().post('/auth/refresh').send({ refresh_token: res.body.refresh_token }).expect(200);
       const old = await http().post('/auth/login').send({ email, password: PASSWORD }).expect(401);
       expect(old.body.code).toBe('invalid_credentials');
-      await http().post('/auth/login').send({ email, password: NEW_PASSWORD }).expect(200);
+      const again = await http().post('/auth/login').send({ email, password: NEW_PASSWORD }).expect(200);
+      // The customer is told, as a security notice, once.
+      const notices = await eventually(
+        async () => {
+          const list = await http()
+            .get('/notifications')
+            .set('Authorization', `Bearer ${again.body.access_token}`)
+            .expect(200);
+          const found = (list.body.data as { type: string }[]).filter(
+            (n) => n.type === 'user.password_changed',
+          );
+          return found.length ? found : undefined;
+        },
+        15_000,
+        'the password-change notice',
+      );
+      expect(notices).toEqual([expect.objectContaining({ category: 'security', title: 'Password changed' })]);
+      await http().post('/auth/refresh').send({ refresh_token: res.body.refresh_token }).expect(200);
     });
 
     it('refuses a wrong current password (401 naming it), a weak or unchanged new one (400 naming new_password), changing nothing; five wrong ones lock it', async () => {

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { AUTH_API } from '@protobank/contracts';
-import { inboxFor } from '@protobank/platform';
+import { inboxFor, outboxFor } from '@protobank/platform';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthApiService } from './auth.api';
 import { CredentialEntity } from './credentials/credential.entity';
@@ -27,6 +27,7 @@ import { TokenIssuer } from './sessions/token-issuer';
   controllers: [RegisterController, SessionsController, JwksController, SessionsEventsController],
   providers: [
     inboxFor('auth'),
+    outboxFor('auth'),
     RegisterService,
     AdminBootstrapService,
     SessionStore,

@@ -22,6 +22,14 @@ export interface UserDisabledEvent extends EventBase {
   actor_id: string;
 }
 
+/**
+ * The user changed their password (POST /auth/password): every session of theirs ended, and the one that
+ * changed it got a new one. Told to them as a security notice, in case it was not them.
+ */
+export interface UserPasswordChangedEvent extends EventBase {
+  user_id: string;
+}
+
 export interface UserRoleChangedEvent extends EventBase {
   user_id: string;
   role: 'customer' | 'staff' | 'admin';
@@ -249,6 +257,7 @@ export interface EventMap {
   'user.registered': UserRegisteredEvent;
   'user.disabled': UserDisabledEvent;
   'user.role_changed': UserRoleChangedEvent;
+  'user.password_changed': UserPasswordChangedEvent;
   'kyc.submitted': KycSubmittedEvent;
   'kyc.verified': KycVerifiedEvent;
   'kyc.rejected': KycRejectedEvent;
@@ -281,6 +290,7 @@ export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName
   payments: ['account.closed'],
   notifications: [
     'user.registered',
+    'user.password_changed',
     'kyc.verified',
     'kyc.rejected',
     'transaction.created',

@@ -29,6 +29,8 @@ describe('SessionsService.login', () => {
       devices as never,
       {} as never,
       limiter as never,
+      {} as never, // outbox
+      {} as never, // relay
       {} as never,
       {} as never,
     );
@@ -63,6 +65,8 @@ describe('SessionsService.login under load', () => {
       { knownDevice: async () => undefined } as never,
       {} as never,
       limiter as never,
+      {} as never, // outbox
+      {} as never, // relay
       { loginMaxFailures: 5, loginLockoutSeconds: 900 } as never,
       { info: () => undefined, warn: () => undefined } as never,
     );
@@ -97,6 +101,8 @@ describe('SessionsService.refresh after a role change', () => {
       {} as never,
       {} as never,
       {} as never,
+      {} as never, // outbox
+      {} as never, // relay
       {} as never,
       { info: () => undefined, warn: () => undefined } as never,
     );

@@ -1,7 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type UsersApi } from '@protobank/contracts';
-import { AppConfig, AppError, LOGGER, normaliseEmail, RateLimiter } from '@protobank/platform';
+import {
+  AppConfig,
+  AppError,
+  LOGGER,
+  normaliseEmail,
+  OutboxRelay,
+  OutboxService,
+  RateLimiter,
+} from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { assertPasswordPolicy } from '../credentials/password-policy';
@@ -58,6 +66,8 @@ export class SessionsService {
     private readonly devices: DeviceTokens,
     private readonly tokens: TokenIssuer,
     private readonly limiter: RateLimiter,
+    private readonly outbox: OutboxService,
+    private readonly relay: OutboxRelay,
     private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -232,14 +242,19 @@ export class SessionsService {
     }
     assertPasswordPolicy(newPassword, credential.email, 'new_password');
     const hash = await hashPassword(newPassword);
-    // Only over the hash that was checked: of two changes at once, the second finds it gone.
-    const [, changed] = (await this.dataSource.query(
-      `UPDATE auth.credentials SET password_hash = $3, password_changed_at = $4
-        WHERE user_id = $1 AND password_hash = $2 AND status = 'active'`,
-      [userId, credential.password_hash, hash, new Date()],
-    )) as [unknown, number];
+    // Only over the hash that was checked (of two changes at once, the second finds it gone), with the
+    // event that tells the customer, in one statement.
+    const changed = await this.outbox.addIfChanged(
+      this.dataSource.manager,
+      'auth',
+      `UPDATE auth.credentials SET password_hash = $3, password_changed_at = now()
+        WHERE user_id = $1 AND password_hash = $2 AND status = 'active' RETURNING user_id`,
+      [userId, credential.password_hash, hash],
+      { name: 'user.password_changed', input: { user_id: userId } },
+    );
     if (!changed)
       throw AppError.conflict('password_changed', 'The password was changed meanwhile: log in again');
+    this.relay.kickSoon();
     // The sessions end after the change (one opened in between, by a login with the old password, ends
     // too), tried again before the caller is told they may not have.
     let ended: number | undefined;

@@ -14,6 +14,7 @@ import {
   cardClearedDrafts,
   cardDeclinedDraft,
   cardFrozenDraft,
+  passwordChangedDraft,
   kycRejectedDraft,
   kycVerifiedDraft,
   paymentExecutedDraft,
@@ -355,6 +356,19 @@ describe('card notices', () => {
     const draft = cardDeclinedDraft(declined({ amount: 1200, merchant_name: 'Amazon' }));
     expect(draft.body).toBe('Card payment of £12.00 at Amazon declined: not enough money');
     expect(draft.data).toMatchObject({ decline_reason: 'insufficient_funds' });
+  });
+
+  it('tells of a password change as a security notice', () => {
+    expect(
+      passwordChangedDraft({ event_id: 'e1', occurred_at: '2026-12-04T21:00:00.000Z', user_id: ALICE }),
+    ).toEqual({
+      user_id: ALICE,
+      category: 'security',
+      type: 'user.password_changed',
+      title: 'Password changed',
+      body: "Your password was changed, and you were logged out on your other devices. If this wasn't you, contact us at once.",
+      data: {},
+    });
   });
 
   it('tells of a card the bank froze after wrong card details as a security notice', () => {

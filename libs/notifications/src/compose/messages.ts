@@ -13,6 +13,7 @@ import type {
   PaymentSource,
   TransactionCreatedEvent,
   TransactionKind,
+  UserPasswordChangedEvent,
   UserRegisteredEvent,
 } from '@protobank/contracts';
 import { displayText } from '@protobank/platform';
@@ -354,6 +355,23 @@ export function cardDeclinedDraft(e: CardDeclinedEvent): Draft {
     title: 'Card payment declined',
     body: `Card payment of ${formatMoney(e.amount, e.currency)} at ${displayText(e.merchant_name)} declined: ${reason}`,
     data: { ...cardData(e), channel: e.channel, decline_reason: e.decline_reason },
+  };
+}
+
+/**
+ * "Your password was changed ...": a security notice (customers cannot turn those off in the app or by
+ * e-mail), since the one who changed it may not be them.
+ */
+export function passwordChangedDraft(e: UserPasswordChangedEvent): Draft {
+  return {
+    user_id: e.user_id,
+    category: 'security',
+    type: 'user.password_changed',
+    title: 'Password changed',
+    body:
+      'Your password was changed, and you were logged out on your other devices. ' +
+      "If this wasn't you, contact us at once.",
+    data: {},
   };
 }
 

@@ -3,14 +3,18 @@ import {
   USERS_API,
   type KycRejectedEvent,
   type KycVerifiedEvent,
+  type UserPasswordChangedEvent,
   type UserRegisteredEvent,
   type UsersApi,
 } from '@protobank/contracts';
 import { InboxService, OnEvent } from '@protobank/platform';
-import { kycRejectedDraft, kycVerifiedDraft, welcomeDraft } from '../compose/messages';
+import { kycRejectedDraft, kycVerifiedDraft, passwordChangedDraft, welcomeDraft } from '../compose/messages';
 import { Notifier } from '../compose/notifier';
 
-/** Notices about the customer's relationship with the bank: welcome, and the outcome of KYC. */
+/**
+ * Notices about the customer's relationship with the bank: welcome, the outcome of KYC, and a password
+ * change (a security notice).
+ */
 @Controller()
 export class AccountNoticesHandler {
   constructor(
@@ -38,6 +42,13 @@ export class AccountNoticesHandler {
   async onKycRejected(event: KycRejectedEvent): Promise<void> {
     await this.notifier.notify('AccountNoticesHandler.onKycRejected', event.event_id, [
       kycRejectedDraft(event),
+    ]);
+  }
+
+  @OnEvent('user.password_changed')
+  async onPasswordChanged(event: UserPasswordChangedEvent): Promise<void> {
+    await this.notifier.notify('AccountNoticesHandler.onPasswordChanged', event.event_id, [
+      passwordChangedDraft(event),
     ]);
   }
 }
