@@ -53,6 +53,20 @@ export function authScenarios(get: () => Running) {
       device_token: string;
     };
   }
+  // Each test speaks for its own client IP (X-Forwarded-For from a trusted proxy: the edge, or the
+  // loopback test client itself), so IP limits of one test do not leak into another.
+  // Distinct by construction: a time-based address once gave two tests the same IP (a flaky 429).
+  let ipSeq = randomInt(0, 1 << 20);
+  const clientIp = () => {
+    const n = ipSeq++;
+    return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+  };
+  /** A login from client `ip`, with a device token when given. */
+  const attempt = (ip: string, email: string, password: string, deviceToken?: string) =>
+    http()
+      .post('/auth/login')
+      .set('X-Forwarded-For', ip)
+      .send({ email, password, ...(deviceToken ? { device_token: deviceToken } : {}) });
   /** The key auth signs with now, read from the suite's key directory as auth reads it. */
   const keysOfSuite = () => {
     const { signing } = keySchedule(readKeysDir(get().t.env.JWT_KEYS_DIR), Date.now(), {
@@ -179,15 +193,6 @@ export function authScenarios(get: () => Running) {
   });
 
   describe('brute force', () => {
-    // Each test speaks for its own client IP (X-Forwarded-For from a trusted proxy: the edge, or the
-    // loopback test client itself), so IP limits of one test do not leak into another.
-    // Distinct by construction: a time-based address once gave two tests the same IP (a flaky 429).
-    let ipSeq = randomInt(0, 1 << 20);
-    const clientIp = () => {
-      const n = ipSeq++;
-      return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
-    };
-
     it('locks an e-mail after 5 failed logins: 429 with Retry-After even with the right password', async () => {
       const { email } = await newUser('lock');
       const ip = clientIp();
@@ -215,11 +220,6 @@ export function authScenarios(get: () => Running) {
         .expect(200);
     });
 
-    const attempt = (ip: string, email: string, password: string, deviceToken?: string) =>
-      http()
-        .post('/auth/login')
-        .set('X-Forwarded-For', ip)
-        .send({ email, password, ...(deviceToken ? { device_token: deviceToken } : {}) });
     const statuses = async (n: number, send: () => request.Test) => {
       const seen: string[] = [];
       for (let i = 0; i < n; i++) {
@@ -559,11 +559,6 @@ export function authScenarios(get: () => Running) {
       if (ip) req.set('X-Forwarded-For', ip);
       return req.send(body);
     };
-    let ipSeq = randomInt(1 << 20, 1 << 21);
-    const clientIp = () => {
-      const n = ipSeq++;
-      return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
-    };
     const me = (token: string) => http().get('/users/me').set('Authorization', `Bearer ${token}`);
 
     it('changes the password: every session ends, this one too, the answer is a new session, and only the new password logs in', async () => {
@@ -677,35 +672,17 @@ export function authScenarios(get: () => Running) {
     it("forgets the devices that knew the old password: their token no longer passes the e-mail's lockout, the new one does", async () => {
       const { email } = await newUser('pwdevice');
       const home = clientIp();
-      const before = await http()
-        .post('/auth/login')
-        .set('X-Forwarded-For', home)
-        .send({ email, password: PASSWORD })
-        .expect(200);
+      const before = await attempt(home, email, PASSWORD).expect(200);
       const changed = await change(before.body.access_token, {
         current_password: PASSWORD,
         new_password: NEW_PASSWORD,
       }).expect(200);
       // A stranger locks the e-mail.
       const stranger = clientIp();
-      for (let i = 0; i < 5; i++) {
-        await http()
-          .post('/auth/login')
-          .set('X-Forwarded-For', stranger)
-          .send({ email, password: 'wrong password' })
-          .expect(401);
-      }
-      const withOld = await http()
-        .post('/auth/login')
-        .set('X-Forwarded-For', home)
-        .send({ email, password: NEW_PASSWORD, device_token: before.body.device_token })
-        .expect(429);
+      for (let i = 0; i < 5; i++) await attempt(stranger, email, 'wrong password').expect(401);
+      const withOld = await attempt(home, email, NEW_PASSWORD, before.body.device_token).expect(429);
       expect(withOld.body.code).toBe('account_locked');
-      await http()
-        .post('/auth/login')
-        .set('X-Forwarded-For', home)
-        .send({ email, password: NEW_PASSWORD, device_token: changed.body.device_token })
-        .expect(200);
+      await attempt(home, email, NEW_PASSWORD, changed.body.device_token).expect(200);
     });
 
     it('needs a valid access token', async () => {

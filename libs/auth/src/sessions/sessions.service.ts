@@ -34,7 +34,8 @@ const attemptsInFlight = () =>
 /**
  * Whose failures a login attempt counts against, and which lock it obeys: a device the account already
  * knows answers for itself; every other client (a stranger, or the owner on a new device) shares the
- * e-mail's. The bucket names of the e-mail scope are those the lockout always had.
+ * e-mail's. The bucket names of the e-mail scope are those the lockout always had. A password change
+ * counts against its user (passwordChangeScope).
  */
 interface LockScope {
   lock: string;
@@ -48,11 +49,12 @@ const deviceScope = (deviceId: string): LockScope => ({
   key: deviceId,
 });
 
-/** Wrong current passwords at POST /auth/password, per user, and the lock they put on it. */
-const PASSWORD_CHANGE_FAILURES = 'password-change-failures';
-const PASSWORD_CHANGE_LOCK = 'password-change';
-const passwordChangeLocked = (seconds: number) =>
-  AppError.tooManyRequests('rate_limited', 'Too many wrong passwords: try again later', seconds);
+/** Wrong current passwords at POST /auth/password count per user, and lock the route for them. */
+const passwordChangeScope = (userId: string): LockScope => ({
+  lock: 'password-change',
+  failures: 'password-change-failures',
+  key: userId,
+});
 
 /** Sessions created with a stale generation are refused; a login retries this often before giving up. */
 const CREATE_ATTEMPTS = 3;
@@ -103,36 +105,24 @@ export class SessionsService {
       device_id: deviceId,
       known_device: !!deviceId,
     };
-    const lockedFor = await this.limiter.lockedFor(scope.lock, scope.key);
-    if (lockedFor > 0) throw accountLocked(lockedFor);
-    const maxFailures = this.config.loginMaxFailures;
-    const lockoutSeconds = this.config.loginLockoutSeconds;
-    // Count the attempt before the slow hash, so guesses sent in parallel cannot all pass the check above
-    // before any of them is counted; a success resets the count. One past the count is not checked and
-    // given back, but locks nothing: the count holds attempts still being checked as well as failures,
-    // and ten right passwords sent at once (an app's retries) locked their owner out for 15 minutes. A
-    // failure that brings the count to the limit locks (below), so no more than LOGIN_MAX_FAILURES
-    // passwords are tried per lock.
-    const attempt = await this.limiter.hit(scope.failures, scope.key, maxFailures, lockoutSeconds);
-    if (!attempt.allowed) {
-      await this.limiter.release(scope.failures, scope.key).catch(() => undefined);
-      throw attemptsInFlight();
-    }
-    let matches: boolean;
-    try {
-      matches = await checkPassword(credential?.password_hash, password);
-    } catch (err) {
-      // Not checked (503 auth_busy while the hashing is saturated, or an outage): not a failure. Counted, a
-      // flood of strangers' logins made the owner's own retries lock their known device.
-      await this.limiter.release(scope.failures, scope.key).catch(() => undefined);
-      throw err;
-    }
-    if (!matches) {
+    const check = await this.checkUnderLockout(scope, credential?.password_hash, password, {
+      locked: accountLocked,
+      busy: attemptsInFlight,
+    });
+    if (!check.matches) {
       this.logger.info({ security_event: 'login_failed', ...context }, 'login failed');
-      if (attempt.count >= maxFailures) await this.lock(scope, context);
+      if (check.locked) {
+        this.logger.warn(
+          {
+            security_event: 'login_lockout',
+            lock_scope: scope.lock === 'login' ? 'email' : 'device',
+            ...context,
+          },
+          'login locked after repeated failures',
+        );
+      }
       throw badCredentials();
     }
-    await this.limiter.reset(scope.failures, scope.key);
     const userId = credential.user_id;
     const { sid, refreshToken, role } = await this.openSession(userId, meta, credential.password_hash);
     let device: { deviceId: string; token: string };
@@ -193,40 +183,27 @@ export class SessionsService {
       [userId],
     )) as { email: string; password_hash: string }[];
     if (!credential) throw new AppError(401, 'unauthorized', 'Log in again');
-    const lockedFor = await this.limiter.lockedFor(PASSWORD_CHANGE_LOCK, userId);
-    if (lockedFor > 0) throw passwordChangeLocked(lockedFor);
-    const maxFailures = this.config.loginMaxFailures;
-    const attempt = await this.limiter.hit(
-      PASSWORD_CHANGE_FAILURES,
-      userId,
-      maxFailures,
-      this.config.loginLockoutSeconds,
+    const check = await this.checkUnderLockout(
+      passwordChangeScope(userId),
+      credential.password_hash,
+      currentPassword,
+      {
+        locked: (seconds) =>
+          AppError.tooManyRequests('rate_limited', 'Too many wrong passwords: try again later', seconds),
+        busy: () =>
+          AppError.tooManyRequests(
+            'password_change_busy',
+            'Other changes of your password are being checked',
+            1,
+          ),
+      },
     );
-    if (!attempt.allowed) {
-      // As many changes as may fail before the lock are being checked at this moment: not this one.
-      await this.limiter.release(PASSWORD_CHANGE_FAILURES, userId).catch(() => undefined);
-      throw AppError.tooManyRequests(
-        'password_change_busy',
-        'Other changes of your password are being checked',
-        1,
-      );
-    }
-    let matches: boolean;
-    try {
-      matches = await checkPassword(credential.password_hash, currentPassword);
-    } catch (err) {
-      await this.limiter.release(PASSWORD_CHANGE_FAILURES, userId).catch(() => undefined);
-      throw err;
-    }
-    if (!matches) {
-      this.logger.info(
-        { security_event: 'password_change_failed', user_id: userId, ip: meta.ip },
-        'wrong password',
-      );
-      if (attempt.count >= maxFailures) {
-        await this.limiter.lock(PASSWORD_CHANGE_LOCK, userId, this.config.loginLockoutSeconds);
+    if (!check.matches) {
+      const context = { user_id: userId, ip: meta.ip };
+      this.logger.info({ security_event: 'password_change_failed', ...context }, 'wrong password');
+      if (check.locked) {
         this.logger.warn(
-          { security_event: 'password_change_lockout', user_id: userId, ip: meta.ip },
+          { security_event: 'password_change_lockout', ...context },
           'password change locked after repeated wrong passwords',
         );
       }
@@ -234,7 +211,6 @@ export class SessionsService {
         { field: 'current_password', message: 'not your current password' },
       ]);
     }
-    await this.limiter.reset(PASSWORD_CHANGE_FAILURES, userId);
     if (newPassword === currentPassword) {
       throw AppError.badRequest('validation_failed', 'Invalid request: new_password', [
         { field: 'new_password', message: 'new_password must differ from the current password' },
@@ -293,18 +269,47 @@ export class SessionsService {
     }
   }
 
-  private async lock(scope: LockScope, context: Record<string, unknown>): Promise<number> {
-    const seconds = this.config.loginLockoutSeconds;
-    await this.limiter.lock(scope.lock, scope.key, seconds);
-    this.logger.warn(
-      {
-        security_event: 'login_lockout',
-        lock_scope: scope.lock === 'login' ? 'email' : 'device',
-        ...context,
-      },
-      'login locked after repeated failures',
-    );
-    return seconds;
+  /**
+   * Checks a password under a scope's lockout (a login's e-mail or device, a user's password changes):
+   * `refuse.locked` while the scope is locked. The attempt is counted before the slow hash, so guesses sent
+   * in parallel cannot all pass the lock check before any of them is counted; a success resets the count.
+   * One past the count is not checked and given back (`refuse.busy`), but locks nothing: the count holds
+   * attempts still being checked as well as failures, and ten right passwords sent at once (an app's
+   * retries) locked their owner out for 15 minutes. A failure that brings the count to LOGIN_MAX_FAILURES
+   * locks the scope for LOGIN_LOCKOUT_SECONDS (`locked` in the answer), so no more passwords than that
+   * are tried per lock.
+   */
+  private async checkUnderLockout(
+    scope: LockScope,
+    storedHash: string | undefined,
+    password: string,
+    refuse: { locked: (seconds: number) => AppError; busy: () => AppError },
+  ): Promise<{ matches: boolean; locked: boolean }> {
+    const lockedFor = await this.limiter.lockedFor(scope.lock, scope.key);
+    if (lockedFor > 0) throw refuse.locked(lockedFor);
+    const maxFailures = this.config.loginMaxFailures;
+    const lockoutSeconds = this.config.loginLockoutSeconds;
+    const attempt = await this.limiter.hit(scope.failures, scope.key, maxFailures, lockoutSeconds);
+    if (!attempt.allowed) {
+      await this.limiter.release(scope.failures, scope.key).catch(() => undefined);
+      throw refuse.busy();
+    }
+    let matches: boolean;
+    try {
+      matches = await checkPassword(storedHash, password);
+    } catch (err) {
+      // Not checked (503 auth_busy while the hashing is saturated, or an outage): not a failure. Counted, a
+      // flood of strangers' logins made the owner's own retries lock their known device.
+      await this.limiter.release(scope.failures, scope.key).catch(() => undefined);
+      throw err;
+    }
+    if (matches) {
+      await this.limiter.reset(scope.failures, scope.key);
+      return { matches, locked: false };
+    }
+    const locked = attempt.count >= maxFailures;
+    if (locked) await this.limiter.lock(scope.lock, scope.key, lockoutSeconds);
+    return { matches, locked };
   }
 
   /**
