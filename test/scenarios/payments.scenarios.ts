@@ -8,8 +8,8 @@ import { accountNumberFor } from '@protobank/contracts';
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
-import { bearer, firstAdmin, type Actor } from '../support/actors';
-import { balanceOf, deposit, openAccount, verifiedCustomer, type Account } from '../support/banking';
+import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
+import { balanceOf, deposit, openAccount, promote, verifiedCustomer, type Account } from '../support/banking';
 import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
@@ -645,9 +645,25 @@ export function paymentsScenarios(get: () => Running) {
         );
         expect(notice.body).toContain('£50.00');
         expect(notice.body).toContain('Landlord');
-        const staff = await http().get('/admin/payments/failed').set(bearer(admin.token)).expect(200);
-        expect(staff.body.data.map((x: { id: string }) => x.id)).toContain(failed.id);
+        const failedIds = async (who: Actor) =>
+          (
+            await http().get('/admin/payments/failed?limit=100').set(bearer(who.token)).expect(200)
+          ).body.data.map((x: { id: string }) => x.id) as string[];
+        const staff = await promote(get(), admin, await newCustomer(get(), 'payments.clerk'));
+        expect(await failedIds(admin)).toContain(failed.id);
+        expect(await failedIds(staff)).toContain(failed.id);
         await http().get('/admin/payments/failed').set(bearer(carol.token)).expect(403);
+        // Once carol is staff herself, a colleague's list leaves her payments out; an admin's and her own
+        // still show them.
+        const colleague = await promote(get(), admin, carol);
+        expect(await failedIds(staff)).not.toContain(failed.id);
+        expect(await failedIds(admin)).toContain(failed.id);
+        expect(await failedIds(colleague)).toContain(failed.id);
+        const refused = await http()
+          .get(`/admin/standing-orders?owner_id=${carol.id}`)
+          .set(bearer(staff.token))
+          .expect(403);
+        expect(refused.body.code).toBe('colleague_account');
       });
 
       it('completes an order whose last date fails, rather than suspending it with nothing left to pay', async () => {

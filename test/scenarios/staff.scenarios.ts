@@ -210,6 +210,61 @@ export function staffScenarios(get: () => Running) {
       expect(frozen).toMatchObject({ target_user_id: staffA.id, reason: 'Staff account under review' });
     });
 
+    it("leaves reading a colleague's accounts, money, cards and orders to an admin (403 colleague_account)", async () => {
+      const card = (
+        await http()
+          .post('/cards')
+          .set(bearer(staffA.token))
+          .send({ account_id: ownA.id, type: 'virtual' })
+          .expect(201)
+      ).body.id as string;
+      const deposit = { account_id: ownA.id, amount: 900, currency: 'GBP', reason: 'Cash paid in at branch' };
+      const paidIn = (await postDeposit(get(), admin, deposit).expect(201)).body.id as string;
+      const paidOut = (
+        await transfer(get(), staffA, {
+          from_account_id: ownA.id,
+          to_account_id: x.id,
+          amount: 300,
+          currency: 'GBP',
+        }).expect(201)
+      ).body.id as string;
+      const reads = [
+        `/accounts/${ownA.id}`,
+        `/accounts/${ownA.id}/balance`,
+        `/accounts/${ownA.id}/statement`,
+        `/admin/accounts?owner_id=${staffA.id}`,
+        `/transactions?account_id=${ownA.id}`,
+        `/transactions/${paidIn}`,
+        `/admin/cards?owner_id=${staffA.id}`,
+        `/admin/cards/${card}`,
+        `/admin/standing-orders?owner_id=${staffA.id}`,
+      ];
+      const read = (who: Actor, path: string) => http().get(path).set(bearer(who.token));
+      const byColleague = await Promise.all(reads.map((path) => read(staffB, path)));
+      expect(byColleague.map((r) => [r.status, r.body.code])).toEqual(
+        Array(reads.length).fill([403, 'colleague_account']),
+      );
+      // Its owner and an admin read every one; the colleague still reads the customer's side of a
+      // payment between them, and the customer's own account.
+      for (const who of [staffA, admin]) {
+        const answers = await Promise.all(reads.map((path) => read(who, path)));
+        expect(answers.map((r) => r.status)).toEqual(Array(reads.length).fill(200));
+      }
+      await read(staffB, `/transactions/${paidOut}`).expect(200);
+      await read(staffB, `/accounts/${x.id}/statement`).expect(200);
+      // A refused read changes nothing and reports no staff action.
+      expect(await reportedBy(staffB.id)).toEqual([]);
+      for (const entry of [paidOut, paidIn]) {
+        await http()
+          .post(`/admin/transactions/${entry}/reverse`)
+          .set(bearer(admin.token))
+          .set('Idempotency-Key', randomUUID())
+          .send({ reason: 'Test money returned' })
+          .expect(201);
+      }
+      expect([await stateOf(ownA), await stateOf(x)]).toMatchObject([{ balance: 0 }, { balance: 0 }]);
+    });
+
     it('replays a deposit decided before its owner joined the staff; a new one takes an admin', async () => {
       const joiner = await verifiedCustomer(get(), admin, 'staff.joiner');
       const account = await openAccount(get(), joiner);

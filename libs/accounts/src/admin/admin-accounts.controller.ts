@@ -63,10 +63,14 @@ export class AdminAccountsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: "A customer's accounts" })
+  @ApiOperation({
+    summary: "A customer's accounts",
+    description: "A colleague's (a staff member's or an admin's) take an admin (403 colleague_account).",
+  })
   @ApiOkResponse({ type: AccountListDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  list(@Query() query: AdminAccountsQuery): Promise<AccountListDto> {
+  async list(@CurrentCaller() caller: Caller, @Query() query: AdminAccountsQuery): Promise<AccountListDto> {
+    await this.accounts.assertMaySee(caller, query.owner_id);
     return this.accounts.list(query.owner_id);
   }
 

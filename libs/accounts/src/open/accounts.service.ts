@@ -16,10 +16,12 @@ import {
 import {
   AppConfig,
   AppError,
+  assertMaySeeOwner,
   isStaff,
   jsonAmount,
   LOGGER,
   RateLimiter,
+  roleOf,
   VersionedCache,
   type Caller,
 } from '@protobank/platform';
@@ -155,12 +157,21 @@ export class AccountsService implements AccountsApi {
     };
   }
 
-  /** The account if the caller may see it (its owner, or staff); 404 otherwise. */
+  /**
+   * The account if the caller may see it (its owner, or staff); 404 otherwise, and 403
+   * colleague_account for a staff member reading a colleague's (assertMaySeeOwner).
+   */
   async visible(caller: Caller, id: string): Promise<AccountEntity> {
     const account = await this.repo.findOneBy({ id });
     if (!account || (account.owner_id !== caller.user_id && !isStaff(caller)))
       throw AppError.notFound('account');
+    await this.assertMaySee(caller, account.owner_id);
     return account;
+  }
+
+  /** 403 colleague_account when a staff member asks for a colleague's accounts (assertMaySeeOwner). */
+  assertMaySee(caller: Caller, ownerId: string): Promise<void> {
+    return assertMaySeeOwner(caller, ownerId, (userId) => roleOf(this.users, userId));
   }
 
   /** The role of an account's owner (customer, staff or admin), as users has it now. */
@@ -218,8 +229,8 @@ export class AccountsService implements AccountsApi {
   }
 
   async close(caller: Caller, id: string) {
-    const account = await this.visible(caller, id);
-    if (account.owner_id !== caller.user_id) throw AppError.notFound('account'); // owners close, not staff
+    const account = await this.repo.findOneBy({ id });
+    if (!account || account.owner_id !== caller.user_id) throw AppError.notFound('account'); // owners close, not staff
     return accountView(account, await this.ledger.close(id));
   }
 

@@ -32,19 +32,27 @@ export class AdminCardsController {
   constructor(private readonly cards: AdminCardsService) {}
 
   @Get()
-  @ApiOperation({ summary: "A customer's cards, newest first (masked)" })
+  @ApiOperation({
+    summary: "A customer's cards, newest first (masked)",
+    description: "A colleague's (a staff member's or an admin's) take an admin (403 colleague_account).",
+  })
   @ApiOkResponse({ type: AdminCardListDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'owner_id missing or not a uuid' })
-  list(@Query() query: AdminCardsQuery): Promise<AdminCardListDto> {
-    return this.cards.list(query.owner_id, query.cursor, query.limit ?? 20);
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff, or colleague_account' })
+  list(@CurrentCaller() caller: Caller, @Query() query: AdminCardsQuery): Promise<AdminCardListDto> {
+    return this.cards.list(caller, query.owner_id, query.cursor, query.limit ?? 20);
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One card (masked)' })
+  @ApiOperation({
+    summary: 'One card (masked)',
+    description: "A colleague's (a staff member's or an admin's) takes an admin (403 colleague_account).",
+  })
   @ApiOkResponse({ type: AdminCardDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  get(@Param() params: CardIdParams): Promise<AdminCardDto> {
-    return this.cards.get(params.id);
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff, or colleague_account' })
+  get(@CurrentCaller() caller: Caller, @Param() params: CardIdParams): Promise<AdminCardDto> {
+    return this.cards.get(caller, params.id);
   }
 
   @Post(':id/block')

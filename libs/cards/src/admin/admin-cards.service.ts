@@ -4,11 +4,14 @@ import { USERS_API, type StaffActor, type UsersApi } from '@protobank/contracts'
 import {
   AppError,
   assertMayActOnOwner,
+  assertMaySeeOwner,
   decodeCursor,
   encodeCursor,
   LOGGER,
   OutboxService,
   pageOf,
+  roleOf,
+  type Caller,
 } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -17,7 +20,7 @@ import { lockCardIssue } from '../cards/cards.service';
 import type { AdminCardDto, AdminCardListDto } from '../cards/card.dto';
 
 /**
- * Staff on cards: read any customer's (masked), block and unblock. A block is a flag beside the customer's
+ * Staff on cards: read any customer's (masked; a colleague's take an admin), block and unblock. A block is a flag beside the customer's
  * own status, so it outranks their unfreeze and survives their freeze and unfreeze; each change is
  * audited as staff_action.recorded from the cards outbox in its own transaction.
  */
@@ -30,7 +33,13 @@ export class AdminCardsService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async list(ownerId: string, cursor: string | undefined, limit: number): Promise<AdminCardListDto> {
+  async list(
+    caller: Caller,
+    ownerId: string,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<AdminCardListDto> {
+    await this.assertMaySee(caller, ownerId);
     const after = cursor ? decodeCursor(cursor) : null;
     const rows = (await this.dataSource.query(
       `SELECT ${CARD_COLUMNS} FROM cards.cards
@@ -41,12 +50,18 @@ export class AdminCardsService {
     return pageOf(rows, limit, adminCardView, (last) => encodeCursor(last));
   }
 
-  async get(id: string): Promise<AdminCardDto> {
+  async get(caller: Caller, id: string): Promise<AdminCardDto> {
     const [row] = (await this.dataSource.query(`SELECT ${CARD_COLUMNS} FROM cards.cards WHERE id = $1`, [
       id,
     ])) as CardRow[];
     if (!row) throw AppError.notFound('card');
+    await this.assertMaySee(caller, row.owner_id);
     return adminCardView(row);
+  }
+
+  /** 403 colleague_account when a staff member reads a colleague's cards (assertMaySeeOwner). */
+  private assertMaySee(caller: Caller, ownerId: string): Promise<void> {
+    return assertMaySeeOwner(caller, ownerId, (userId) => roleOf(this.users, userId));
   }
 
   /** 404 unknown; 403 own_card; 409 card_cancelled, already_blocked. */

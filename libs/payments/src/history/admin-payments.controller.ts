@@ -1,4 +1,5 @@
-import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import { USERS_API, type UsersApi } from '@protobank/contracts';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -9,9 +10,11 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import {
+  assertMaySeeOwner,
   CurrentCaller,
   ErrorResponseDto,
   PageQuery,
+  roleOf,
   Roles,
   staffActor,
   type Caller,
@@ -38,14 +41,19 @@ export class AdminPaymentsController {
     private readonly history: PaymentHistoryService,
     private readonly orders: StandingOrdersService,
     private readonly sweep: DueSweep,
+    @Inject(USERS_API) private readonly users: UsersApi,
   ) {}
 
   @Get('payments/failed')
-  @ApiOperation({ summary: 'Failed payments, newest first' })
+  @ApiOperation({
+    summary: 'Failed payments, newest first',
+    description:
+      "A staff member's list leaves out colleagues' (staff members' and admins') payments, which an admin's shows; a page may then hold fewer than `limit`, and `next_cursor` pages on.",
+  })
   @ApiOkResponse({ type: PaymentListDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  failed(@Query() query: PageQuery): Promise<PaymentListDto> {
-    return this.history.failed(query.cursor, query.limit ?? 20);
+  failed(@CurrentCaller() caller: Caller, @Query() query: PageQuery): Promise<PaymentListDto> {
+    return this.history.failed(caller, query.cursor, query.limit ?? 20);
   }
 
   @Post('payments/run-due')
@@ -61,10 +69,18 @@ export class AdminPaymentsController {
   }
 
   @Get('standing-orders')
-  @ApiOperation({ summary: "A customer's standing orders, newest first" })
+  @ApiOperation({
+    summary: "A customer's standing orders, newest first",
+    description: "A colleague's (a staff member's or an admin's) take an admin (403 colleague_account).",
+  })
   @ApiOkResponse({ type: StandingOrderListDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  standingOrders(@Query() query: AdminStandingOrdersQuery): Promise<StandingOrderListDto> {
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff, or colleague_account' })
+  async standingOrders(
+    @CurrentCaller() caller: Caller,
+    @Query() query: AdminStandingOrdersQuery,
+  ): Promise<StandingOrderListDto> {
+    await assertMaySeeOwner(caller, query.owner_id, (userId) => roleOf(this.users, userId));
     return this.orders.list({ owner_id: query.owner_id }, query.cursor, query.limit ?? 20);
   }
 }

@@ -1,17 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { TRANSACTIONS_API, type TransactionsApi } from '@protobank/contracts';
-import { AppError, decodeCursor, encodeCursor, pageOf } from '@protobank/platform';
+import { TRANSACTIONS_API, USERS_API, type TransactionsApi, type UsersApi } from '@protobank/contracts';
+import { AppError, decodeCursor, encodeCursor, pageOf, roleOf, type Caller } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { paymentView } from '../orders/views';
 import { PAYMENT_COLUMNS, type PaymentRow } from '../run/payment-rows';
 
-/** Payments that have run (paid or failed), newest first: a customer's, or every failed one for staff. */
+/**
+ * Payments that have run (paid or failed), newest first: a customer's, or every failed one for staff
+ * (a colleague's left out for a staff member, as every read of a colleague's money is: assertMaySeeOwner).
+ */
 @Injectable()
 export class PaymentHistoryService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
+    @Inject(USERS_API) private readonly users: UsersApi,
   ) {}
 
   async forCustomer(
@@ -36,16 +40,37 @@ export class PaymentHistoryService {
     );
   }
 
-  failed(cursor: string | undefined, limit: number) {
+  /**
+   * For a staff member, the payments of colleagues (staff and admins other than the caller) are left out
+   * of each page after it is read, so a page may hold fewer than `limit`; `next_cursor` still pages on
+   * from the last one read.
+   */
+  failed(caller: Caller, cursor: string | undefined, limit: number) {
     return this.page(
       `p.status = 'failed' AND $1::uuid IS NULL AND $2::uuid IS NULL`,
       [null, null],
       cursor,
       limit,
+      (rows) => this.withoutColleagues(caller, rows),
     );
   }
 
-  private async page(where: string, params: unknown[], cursor: string | undefined, limit: number) {
+  private async withoutColleagues(caller: Caller, rows: PaymentRow[]): Promise<PaymentRow[]> {
+    if (caller.role !== 'staff') return rows;
+    const others = [...new Set(rows.map((r) => r.owner_id))].filter((o) => o !== caller.user_id);
+    const roles = new Map(
+      await Promise.all(others.map(async (o) => [o, await roleOf(this.users, o)] as const)),
+    );
+    return rows.filter((r) => (roles.get(r.owner_id) ?? 'customer') === 'customer');
+  }
+
+  private async page(
+    where: string,
+    params: unknown[],
+    cursor: string | undefined,
+    limit: number,
+    keep: (rows: PaymentRow[]) => Promise<PaymentRow[]> = async (rows) => rows,
+  ) {
     const after = cursor ? decodeCursor(cursor) : null;
     const n = params.length; // the page's parameters follow the filter's
     const rows = (await this.dataSource.query(
@@ -54,8 +79,12 @@ export class PaymentHistoryService {
         ORDER BY p.settled_at DESC, p.id DESC LIMIT $${n + 3}`,
       [...params, after?.created_at ?? null, after?.id ?? null, limit + 1],
     )) as PaymentRow[];
-    return pageOf(rows, limit, paymentView, (last) =>
-      encodeCursor({ created_at: last.settled_at!, id: last.id }),
+    const page = pageOf(
+      rows,
+      limit,
+      (row) => row,
+      (last) => encodeCursor({ created_at: last.settled_at!, id: last.id }),
     );
+    return { data: (await keep(page.data)).map(paymentView), next_cursor: page.next_cursor };
   }
 }

@@ -1,4 +1,5 @@
-import { acceptRequestId, requestContext } from './request-context';
+import { AppError } from '../errors/app-error';
+import { acceptRequestId, assertMaySeeOwner, requestContext, roleOf } from './request-context';
 
 describe('request context', () => {
   it('accepts only short request ids of safe characters', () => {
@@ -17,5 +18,52 @@ describe('request context', () => {
     });
     expect(seen).toEqual({ requestId: 'r-1', caller: { user_id: 'u', role: 'customer' } });
     expect(requestContext.current()).toBeUndefined();
+  });
+
+  describe("reads of a colleague's resources", () => {
+    const roles: Record<string, string> = { cust: 'customer', colleague: 'staff', boss: 'admin' };
+    const asked: string[] = [];
+    const users = {
+      getProfile: async (id: string) => {
+        asked.push(id);
+        if (!roles[id]) throw AppError.notFound('user');
+        return { role: roles[id] };
+      },
+    };
+    const see = (caller: { user_id: string; role: string }, owner: string) =>
+      assertMaySeeOwner(caller, owner, (id) => roleOf(users, id));
+    const code = (p: Promise<void>) =>
+      p.then(
+        () => 'seen',
+        (err: AppError) => `${err.status} ${err.code}`,
+      );
+
+    beforeEach(() => (asked.length = 0));
+
+    it("refuses a staff member a colleague's or an admin's (403 colleague_account, logged)", async () => {
+      const staff = { user_id: 'me', role: 'staff' };
+      expect(await code(see(staff, 'colleague'))).toBe('403 colleague_account');
+      expect(await code(see(staff, 'boss'))).toBe('403 colleague_account');
+      const refused = await see(staff, 'boss').catch((err: AppError) => err);
+      expect(refused).toMatchObject({
+        securityEvent: { user_id: 'me', actor_role: 'staff', owner_role: 'admin' },
+      });
+    });
+
+    it("lets a staff member see a customer's and their own, and an admin anyone's", async () => {
+      expect(await code(see({ user_id: 'me', role: 'staff' }, 'cust'))).toBe('seen');
+      expect(await code(see({ user_id: 'colleague', role: 'staff' }, 'colleague'))).toBe('seen');
+      expect(await code(see({ user_id: 'me', role: 'admin' }, 'colleague'))).toBe('seen');
+      expect(await code(see({ user_id: 'me', role: 'admin' }, 'boss'))).toBe('seen');
+      // Users is asked only for a staff member reading someone else's.
+      expect(asked).toEqual(['cust']);
+    });
+
+    it('takes an owner users does not know as no colleague, and passes other failures on', async () => {
+      expect(await code(see({ user_id: 'me', role: 'staff' }, 'gone'))).toBe('seen');
+      const broken = { getProfile: () => Promise.reject(new AppError(503, 'users_unavailable', 'down')) };
+      const failed = assertMaySeeOwner({ user_id: 'me', role: 'staff' }, 'cust', (id) => roleOf(broken, id));
+      expect(await code(failed)).toBe('503 users_unavailable');
+    });
   });
 });

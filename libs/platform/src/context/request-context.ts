@@ -28,12 +28,57 @@ export function staffActor(caller: Caller): StaffActor {
  * event (repeated attempts on colleagues are what an insider's probing looks like).
  */
 export function assertMayActOnOwner(actor: StaffActor, ownerRole: string): void {
+  refuseColleague(
+    actor,
+    ownerRole,
+    "Only an admin acts on a staff member's or an admin's accounts, cards, money and identity checks",
+  );
+}
+
+/**
+ * Reads follow the same rule as changes: a staff member sees customers' accounts, balances, statements,
+ * transactions, cards and standing orders, and their own, but a colleague's take an admin (403
+ * colleague_account, logged). A staff member reading an admin's or a colleague's money is the insider
+ * case the rule is for; a customer never gets here (their reads stop at the owner check, 404). The
+ * owner's role is asked only for a staff caller reading someone else's; `roleOf` answers null for an
+ * owner users does not know, which is no colleague.
+ */
+export async function assertMaySeeOwner(
+  caller: Caller,
+  ownerId: string,
+  roleOf: (userId: string) => Promise<string | null>,
+): Promise<void> {
+  if (caller.role !== 'staff' || ownerId === caller.user_id) return;
+  const role = await roleOf(ownerId);
+  if (role !== null) {
+    refuseColleague(
+      caller,
+      role,
+      "Only an admin sees a staff member's or an admin's accounts, cards, money and payments",
+    );
+  }
+}
+
+/** A user's role as users has it now, or null when users knows no such user (for assertMaySeeOwner). */
+export async function roleOf(
+  users: { getProfile(userId: string): Promise<{ role: string }> },
+  userId: string,
+): Promise<string | null> {
+  try {
+    return (await users.getProfile(userId)).role;
+  } catch (err) {
+    if (err instanceof AppError && err.status === 404) return null;
+    throw err;
+  }
+}
+
+function refuseColleague(actor: { user_id: string; role: string }, ownerRole: string, message: string): void {
   if (ownerRole !== 'customer' && actor.role !== 'admin') {
-    throw new AppError(
-      403,
-      'colleague_account',
-      "Only an admin acts on a staff member's or an admin's accounts, cards, money and identity checks",
-    ).logged({ user_id: actor.user_id, actor_role: actor.role, owner_role: ownerRole });
+    throw new AppError(403, 'colleague_account', message).logged({
+      user_id: actor.user_id,
+      actor_role: actor.role,
+      owner_role: ownerRole,
+    });
   }
 }
 

@@ -1,6 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppConfig, AppError, isStaff, jsonAmount, pageOf, period, type Caller } from '@protobank/platform';
+import { USERS_API, type UsersApi } from '@protobank/contracts';
+import {
+  AppConfig,
+  AppError,
+  assertMaySeeOwner,
+  isStaff,
+  jsonAmount,
+  pageOf,
+  period,
+  roleOf,
+  type Caller,
+} from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import type { Posted } from '../ledger/ledger';
 import type { ListTransactionsQuery } from './transaction.dto';
@@ -20,13 +31,17 @@ function decodeVersionCursor(cursor: string): string {
 
 /**
  * Reading the ledger: one transaction, or one account's transactions newest first. A customer sees
- * the transactions of their own accounts only (anything else is 404); staff see any.
+ * the transactions of their own accounts only (anything else is 404); staff see customers' and their
+ * own, an admin any. A staff member asking for a colleague's account's transactions, or for a
+ * transaction that touched only colleagues' accounts, is refused 403 colleague_account
+ * (assertMaySeeOwner); one between a customer and a colleague is the customer's too, and shown.
  */
 @Injectable()
 export class HistoryService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
+    @Inject(USERS_API) private readonly users: UsersApi,
   ) {}
 
   async get(caller: Caller | null, id: string) {
@@ -43,9 +58,10 @@ export class HistoryService {
         WHERE e.id = $1`,
       [id],
     )) as (EntryRow & { debit_owner: string | null; credit_owner: string | null })[];
-    const visible =
-      row && (!caller || isStaff(caller) || [row.debit_owner, row.credit_owner].includes(caller.user_id));
+    const owners = row ? [row.debit_owner, row.credit_owner] : [];
+    const visible = row && (!caller || isStaff(caller) || owners.includes(caller.user_id));
     if (!visible) throw AppError.notFound('transaction');
+    if (caller) await this.assertMaySeeEntry(caller, owners);
     return { view: entryView(row), debitOwner: row.debit_owner, creditOwner: row.credit_owner };
   }
 
@@ -84,6 +100,19 @@ export class HistoryService {
     });
   }
 
+  /**
+   * A staff member who is neither side sees an entry if a customer's account is one of its sides (or
+   * none is a customer account at all: the bank's own); a colleague's on every customer side is 403.
+   */
+  private async assertMaySeeEntry(caller: Caller, owners: (string | null)[]): Promise<void> {
+    if (caller.role !== 'staff' || owners.includes(caller.user_id)) return;
+    const others = [...new Set(owners.filter((o): o is string => o !== null))];
+    const roles = await Promise.all(others.map((o) => roleOf(this.users, o)));
+    if (roles.some((r) => r === 'customer' || r === null)) return;
+    const [first] = others;
+    if (first) await assertMaySeeOwner(caller, first, async () => roles[0]);
+  }
+
   /** The owner of a customer account; null for a system account or none. */
   async ownerOfAccount(id: string): Promise<string | null> {
     const [account] = (await this.dataSource.query(
@@ -100,6 +129,7 @@ export class HistoryService {
         { field: 'account_id', message: 'no such account of yours' },
       ]);
     }
+    await assertMaySeeOwner(caller, owner, (userId) => roleOf(this.users, userId));
     const { from, to } = period(
       q.from,
       q.to,
