@@ -67,6 +67,22 @@ export function authScenarios(get: () => Running) {
       .post('/auth/login')
       .set('X-Forwarded-For', ip)
       .send({ email, password, ...(deviceToken ? { device_token: deviceToken } : {}) });
+  /** The notices of `type` the holder of `accessToken` has, waited for until there are `count`. */
+  const noticesOf = (accessToken: string, type: string, count = 1) =>
+    eventually(
+      async () => {
+        const list = await http()
+          .get('/notifications')
+          .set('Authorization', `Bearer ${accessToken}`)
+          .expect(200);
+        const found = (list.body.data as { type: string; data: Record<string, unknown> }[]).filter(
+          (n) => n.type === type,
+        );
+        return found.length >= count ? found : undefined;
+      },
+      15_000,
+      `the ${type} notice`,
+    );
   /** The key auth signs with now, read from the suite's key directory as auth reads it. */
   const keysOfSuite = () => {
     const { signing } = keySchedule(readKeysDir(get().t.env.JWT_KEYS_DIR), Date.now(), {
@@ -259,6 +275,14 @@ export function authScenarios(get: () => Running) {
       const again = await attempt(home, owner.email, PASSWORD, device).expect(200);
       expect(again.body.device_token).toBe(device);
       await http().get('/users/me').set('Authorization', `Bearer ${again.body.access_token}`).expect(200);
+      // The owner is told, once, as a security notice (the three refusals since locked nothing new).
+      expect(await noticesOf(again.body.access_token, 'user.locked_out')).toEqual([
+        expect.objectContaining({
+          category: 'security',
+          title: 'Sign-in paused',
+          data: { scope: 'login', lock_seconds: 900 },
+        }),
+      ]);
       await attempt(clientIp(), owner.email, PASSWORD, device).expect(200);
       // The limit that remains: the owner on a new device is locked out like the stranger until it runs out.
       expect((await attempt(home, owner.email, PASSWORD).expect(429)).body.code).toBe('account_locked');
@@ -281,8 +305,14 @@ export function authScenarios(get: () => Running) {
       const locked = await attempt(ip, owner.email, PASSWORD, phone).expect(429);
       expect(locked.body.code).toBe('account_locked');
       // The laptop and clients without a token are not locked by the phone's failures.
-      await attempt(clientIp(), owner.email, PASSWORD, laptop).expect(200);
+      const fromLaptop = await attempt(clientIp(), owner.email, PASSWORD, laptop).expect(200);
       await attempt(clientIp(), owner.email, PASSWORD).expect(200);
+      expect(await noticesOf(fromLaptop.body.access_token, 'user.locked_out')).toEqual([
+        expect.objectContaining({
+          title: 'Sign-in paused on a device',
+          data: { scope: 'device', lock_seconds: 900 },
+        }),
+      ]);
     });
 
     it('answers an unknown e-mail exactly like a known one: five failures, then locked, device token or not', async () => {
@@ -511,6 +541,16 @@ export function authScenarios(get: () => Running) {
         .set('Authorization', `Bearer ${second.access_token}`)
         .expect(401);
       expect(ended.body.code).toBe('session_ended');
+      // The owner is told once (the ended session's token, presented again, is only unknown now).
+      await refresh(first.refresh_token).expect(401);
+      const next = await login(email);
+      expect(await noticesOf(next.access_token, 'user.session_ended')).toEqual([
+        expect.objectContaining({
+          category: 'security',
+          title: 'Signed out for your safety',
+          data: { reason: 'refresh_token_reused' },
+        }),
+      ]);
     });
 
     it('refuses a malformed or unknown refresh token with 401 and a missing one with 400', async () => {
@@ -590,20 +630,7 @@ export function authScenarios(get: () => Running) {
       expect(old.body.code).toBe('invalid_credentials');
       const again = await http().post('/auth/login').send({ email, password: NEW_PASSWORD }).expect(200);
       // The customer is told, as a security notice, once.
-      const notices = await eventually(
-        async () => {
-          const list = await http()
-            .get('/notifications')
-            .set('Authorization', `Bearer ${again.body.access_token}`)
-            .expect(200);
-          const found = (list.body.data as { type: string }[]).filter(
-            (n) => n.type === 'user.password_changed',
-          );
-          return found.length ? found : undefined;
-        },
-        15_000,
-        'the password-change notice',
-      );
+      const notices = await noticesOf(again.body.access_token, 'user.password_changed');
       expect(notices).toEqual([expect.objectContaining({ category: 'security', title: 'Password changed' })]);
       await http().post('/auth/refresh').send({ refresh_token: res.body.refresh_token }).expect(200);
     });
@@ -667,6 +694,37 @@ export function authScenarios(get: () => Running) {
       expect(locked.body.code).toBe('rate_limited');
       expect(Number(locked.headers['retry-after'])).toBeGreaterThan(800);
       await http().post('/auth/login').send({ email, password: PASSWORD }).expect(200);
+      expect(await noticesOf(session.access_token, 'user.locked_out')).toEqual([
+        expect.objectContaining({
+          title: 'Password changes paused',
+          data: { scope: 'password_change', lock_seconds: 900 },
+        }),
+      ]);
+    });
+
+    it('tells of lockouts at most once a day per kind: a second device locked tells nothing more, a locked password change does', async () => {
+      const { email } = await newUser('lockednotice');
+      const ip = clientIp();
+      const devices = [
+        (await attempt(clientIp(), email, PASSWORD).expect(200)).body.device_token as string,
+        (await attempt(clientIp(), email, PASSWORD).expect(200)).body.device_token as string,
+      ];
+      for (const device of devices) {
+        for (let i = 0; i < 5; i++) await attempt(ip, email, `wrong ${i}`, device).expect(401);
+        expect((await attempt(ip, email, PASSWORD, device).expect(429)).body.code).toBe('account_locked');
+      }
+      const session = await login(email);
+      for (let i = 0; i < 5; i++) {
+        await change(
+          session.access_token,
+          { current_password: `wrong ${i}`, new_password: NEW_PASSWORD },
+          ip,
+        ).expect(401);
+      }
+      // Auth's events are relayed in the order written: the password change's notice comes after any
+      // the second device's lock would have written.
+      const notices = await noticesOf(session.access_token, 'user.locked_out', 2);
+      expect(notices.map((n) => n.data.scope).sort()).toEqual(['device', 'password_change']);
     });
 
     it("forgets the devices that knew the old password: their token no longer passes the e-mail's lockout, the new one does", async () => {

@@ -30,6 +30,27 @@ export interface UserPasswordChangedEvent extends EventBase {
   user_id: string;
 }
 
+/**
+ * Wrong passwords reached LOGIN_MAX_FAILURES and auth locked a way in for `lock_seconds`: logins by e-mail
+ * from clients the account has no device token of (`login`), one device's logins (`device`), or password
+ * changes from the user's sessions (`password_change`). Told to them as a security notice: the wrong
+ * passwords may be someone else's.
+ */
+export interface UserLockedOutEvent extends EventBase {
+  user_id: string;
+  scope: 'login' | 'device' | 'password_change';
+  lock_seconds: number;
+}
+
+/**
+ * Auth ended one of the user's sessions because a refresh token rotated earlier was presented again: a
+ * copy of it is in someone's hands (or a client that lost its newer one retried). Told as a security notice.
+ */
+export interface UserSessionEndedEvent extends EventBase {
+  user_id: string;
+  reason: 'refresh_token_reused';
+}
+
 export interface UserRoleChangedEvent extends EventBase {
   user_id: string;
   role: 'customer' | 'staff' | 'admin';
@@ -258,6 +279,8 @@ export interface EventMap {
   'user.disabled': UserDisabledEvent;
   'user.role_changed': UserRoleChangedEvent;
   'user.password_changed': UserPasswordChangedEvent;
+  'user.locked_out': UserLockedOutEvent;
+  'user.session_ended': UserSessionEndedEvent;
   'kyc.submitted': KycSubmittedEvent;
   'kyc.verified': KycVerifiedEvent;
   'kyc.rejected': KycRejectedEvent;
@@ -291,6 +314,8 @@ export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName
   notifications: [
     'user.registered',
     'user.password_changed',
+    'user.locked_out',
+    'user.session_ended',
     'kyc.verified',
     'kyc.rejected',
     'transaction.created',

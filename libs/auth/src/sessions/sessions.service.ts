@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { USERS_API, type UsersApi } from '@protobank/contracts';
+import { USERS_API, type UserLockedOutEvent, type UsersApi } from '@protobank/contracts';
 import {
   AppConfig,
   AppError,
@@ -58,6 +58,8 @@ const passwordChangeScope = (userId: string): LockScope => ({
 
 /** Sessions created with a stale generation are refused; a login retries this often before giving up. */
 const CREATE_ATTEMPTS = 3;
+/** A user hears of lockouts of one kind at most once in this long (tellLockedOut). */
+const LOCKED_OUT_NOTICE_SECONDS = 24 * 3600;
 
 @Injectable()
 export class SessionsService {
@@ -120,6 +122,7 @@ export class SessionsService {
           },
           'login locked after repeated failures',
         );
+        if (credential) this.tellLockedOut(credential.user_id, deviceId ? 'device' : 'login');
       }
       throw badCredentials();
     }
@@ -206,6 +209,7 @@ export class SessionsService {
           { security_event: 'password_change_lockout', ...context },
           'password change locked after repeated wrong passwords',
         );
+        this.tellLockedOut(userId, 'password_change');
       }
       throw new AppError(401, 'invalid_password', 'The current password is not right', [
         { field: 'current_password', message: 'not your current password' },
@@ -267,6 +271,29 @@ export class SessionsService {
         'Your password was changed and your sessions ended; log in with the new password',
       ).logged({ user_id: userId, cause: err instanceof AppError ? err.code : 'error' });
     }
+  }
+
+  /**
+   * Writes user.locked_out (a security notice to the user) without waiting for it: the 401 that locked an
+   * e-mail must take as long for an e-mail nobody has (no event) as for a customer's. At most one a day per
+   * user and scope: a stranger guessing all day would otherwise send the customer a message (an SMS among
+   * them) every LOGIN_LOCKOUT_SECONDS. Lost only if Redis or the insert fails, which is logged.
+   */
+  private tellLockedOut(userId: string, scope: UserLockedOutEvent['scope']): void {
+    this.limiter
+      .hit('locked-out-notice', `${scope}:${userId}`, 1, LOCKED_OUT_NOTICE_SECONDS)
+      .then(async (first) => {
+        if (!first.allowed) return;
+        await this.outbox.add(this.dataSource.manager, 'auth', 'user.locked_out', {
+          user_id: userId,
+          scope,
+          lock_seconds: this.config.loginLockoutSeconds,
+        });
+        this.relay.kickSoon();
+      })
+      .catch((err: unknown) =>
+        this.logger.error({ err, user_id: userId, lock_scope: scope }, 'lockout notice not recorded'),
+      );
   }
 
   /**
@@ -336,6 +363,16 @@ export class SessionsService {
     );
     if (outcome.kind === 'reused') {
       await this.sessions.revoke(outcome.userId, outcome.sid);
+      // The owner is told (a security notice): a copy of their token was used, by them or someone else.
+      await this.outbox
+        .add(this.dataSource.manager, 'auth', 'user.session_ended', {
+          user_id: outcome.userId,
+          reason: 'refresh_token_reused',
+        })
+        .then(() => this.relay.kickSoon())
+        .catch((err: unknown) =>
+          this.logger.error({ err, user_id: outcome.userId }, 'session-ended notice not recorded'),
+        );
       this.logger.warn(
         {
           security_event: 'refresh_token_reuse',

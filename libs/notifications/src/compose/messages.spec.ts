@@ -14,7 +14,9 @@ import {
   cardClearedDrafts,
   cardDeclinedDraft,
   cardFrozenDraft,
+  lockedOutDraft,
   passwordChangedDraft,
+  sessionEndedDraft,
   kycRejectedDraft,
   kycVerifiedDraft,
   paymentExecutedDraft,
@@ -368,6 +370,46 @@ describe('card notices', () => {
       title: 'Password changed',
       body: "Your password was changed, and you were logged out on your other devices. If this wasn't you, contact us at once.",
       data: {},
+    });
+  });
+
+  it('tells of a lockout after wrong passwords as a security notice, saying what is paused and for how long', () => {
+    const at = { event_id: 'e1', occurred_at: '2026-12-04T23:00:00.000Z', user_id: ALICE };
+    const login = lockedOutDraft({ ...at, scope: 'login', lock_seconds: 900 });
+    expect(login).toMatchObject({
+      user_id: ALICE,
+      category: 'security',
+      type: 'user.locked_out',
+      title: 'Sign-in paused',
+      data: { scope: 'login', lock_seconds: 900 },
+    });
+    expect(login.body).toBe(
+      "The wrong password was entered for your account several times, so we've paused sign-in from new devices for 15 minutes. Devices you've signed in on before still work. If this wasn't you, change your password.",
+    );
+    expect(lockedOutDraft({ ...at, scope: 'device', lock_seconds: 60 }).body).toContain(
+      'paused sign-in on it for 1 minute.',
+    );
+    expect(lockedOutDraft({ ...at, scope: 'password_change', lock_seconds: 90 })).toMatchObject({
+      title: 'Password changes paused',
+      body: expect.stringContaining('password changes are paused for 2 minutes'),
+    });
+  });
+
+  it('tells of a session ended for a reused refresh token as a security notice', () => {
+    expect(
+      sessionEndedDraft({
+        event_id: 'e1',
+        occurred_at: '2026-12-04T23:00:00.000Z',
+        user_id: ALICE,
+        reason: 'refresh_token_reused',
+      }),
+    ).toEqual({
+      user_id: ALICE,
+      category: 'security',
+      type: 'user.session_ended',
+      title: 'Signed out for your safety',
+      body: "We signed you out on one of your devices because its sign-in was used from two places, which can mean it was copied. If you didn't expect this, change your password.",
+      data: { reason: 'refresh_token_reused' },
     });
   });
 

@@ -13,8 +13,10 @@ import type {
   PaymentSource,
   TransactionCreatedEvent,
   TransactionKind,
+  UserLockedOutEvent,
   UserPasswordChangedEvent,
   UserRegisteredEvent,
+  UserSessionEndedEvent,
 } from '@protobank/contracts';
 import { displayText } from '@protobank/platform';
 import { formatDate } from './date-format';
@@ -372,6 +374,59 @@ export function passwordChangedDraft(e: UserPasswordChangedEvent): Draft {
       'Your password was changed, and you were logged out on your other devices. ' +
       "If this wasn't you, contact us at once.",
     data: {},
+  };
+}
+
+const LOCKED_OUT: Record<UserLockedOutEvent['scope'], { title: string; body: (minutes: string) => string }> =
+  {
+    login: {
+      title: 'Sign-in paused',
+      body: (m) =>
+        `The wrong password was entered for your account several times, so we've paused sign-in from new devices for ${m}. ` +
+        "Devices you've signed in on before still work. If this wasn't you, change your password.",
+    },
+    device: {
+      title: 'Sign-in paused on a device',
+      body: (m) =>
+        `The wrong password was entered several times on one of your devices, so we've paused sign-in on it for ${m}. ` +
+        "If this wasn't you, change your password.",
+    },
+    password_change: {
+      title: 'Password changes paused',
+      body: (m) =>
+        `Your current password was entered wrongly several times while changing it, so password changes are paused for ${m}. ` +
+        "If this wasn't you, log out on all your devices and contact us.",
+    },
+  };
+
+/**
+ * "Sign-in paused ...": a security notice (customers cannot turn those off), since the wrong passwords
+ * may be someone else's.
+ */
+export function lockedOutDraft(e: UserLockedOutEvent): Draft {
+  const minutes = Math.max(1, Math.ceil(e.lock_seconds / 60));
+  const text = LOCKED_OUT[e.scope] ?? LOCKED_OUT.login;
+  return {
+    user_id: e.user_id,
+    category: 'security',
+    type: 'user.locked_out',
+    title: text.title,
+    body: text.body(minutes === 1 ? '1 minute' : `${minutes} minutes`),
+    data: { scope: e.scope, lock_seconds: e.lock_seconds },
+  };
+}
+
+/** "We signed you out on one device ...": a security notice, since a copy of a sign-in token was used. */
+export function sessionEndedDraft(e: UserSessionEndedEvent): Draft {
+  return {
+    user_id: e.user_id,
+    category: 'security',
+    type: 'user.session_ended',
+    title: 'Signed out for your safety',
+    body:
+      'We signed you out on one of your devices because its sign-in was used from two places, which can mean it was copied. ' +
+      "If you didn't expect this, change your password.",
+    data: { reason: e.reason },
   };
 }
 

@@ -3,17 +3,26 @@ import {
   USERS_API,
   type KycRejectedEvent,
   type KycVerifiedEvent,
+  type UserLockedOutEvent,
   type UserPasswordChangedEvent,
   type UserRegisteredEvent,
+  type UserSessionEndedEvent,
   type UsersApi,
 } from '@protobank/contracts';
 import { InboxService, OnEvent } from '@protobank/platform';
-import { kycRejectedDraft, kycVerifiedDraft, passwordChangedDraft, welcomeDraft } from '../compose/messages';
+import {
+  kycRejectedDraft,
+  kycVerifiedDraft,
+  lockedOutDraft,
+  passwordChangedDraft,
+  sessionEndedDraft,
+  welcomeDraft,
+} from '../compose/messages';
 import { Notifier } from '../compose/notifier';
 
 /**
- * Notices about the customer's relationship with the bank: welcome, the outcome of KYC, and a password
- * change (a security notice).
+ * Notices about the customer's relationship with the bank: welcome, the outcome of KYC, and security
+ * notices (a password change, a lockout after wrong passwords, a session ended for a reused token).
  */
 @Controller()
 export class AccountNoticesHandler {
@@ -49,6 +58,18 @@ export class AccountNoticesHandler {
   async onPasswordChanged(event: UserPasswordChangedEvent): Promise<void> {
     await this.notifier.notify('AccountNoticesHandler.onPasswordChanged', event.event_id, [
       passwordChangedDraft(event),
+    ]);
+  }
+
+  @OnEvent('user.locked_out')
+  async onLockedOut(event: UserLockedOutEvent): Promise<void> {
+    await this.notifier.notify('AccountNoticesHandler.onLockedOut', event.event_id, [lockedOutDraft(event)]);
+  }
+
+  @OnEvent('user.session_ended')
+  async onSessionEnded(event: UserSessionEndedEvent): Promise<void> {
+    await this.notifier.notify('AccountNoticesHandler.onSessionEnded', event.event_id, [
+      sessionEndedDraft(event),
     ]);
   }
 }
