@@ -7,10 +7,11 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { MAX_CONTACT_IDS } from '@protobank/contracts';
 import type { Client } from 'pg';
 import request from 'supertest';
-import { asReviewed, bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
+import { asReviewed, bearer, firstAdmin, newCustomer, pageThrough, type Actor } from '../support/actors';
 import {
   deposit,
   openAccount,
+  promote,
   submitKyc,
   transfer,
   verifiedCustomer,
@@ -588,6 +589,26 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           await db.query(`SELECT status FROM notifications.deliveries WHERE id = $1`, [listed.id])
         ).rows;
         expect(still.status).toBe('failed');
+        // Now the admin's, a colleague's to a staff member: left out of their list, page after page (no
+        // cursor points at it either), and their retry refused; the admin's list still has it.
+        const clerk = await promote(get(), admin, await newCustomer(get(), 'notify.clerk'));
+        const { ids: shown, cursors } = await pageThrough(get(), clerk, '/admin/notifications/failed');
+        expect(shown).not.toContain(listed.id);
+        expect(cursors.filter((c) => c.includes(listed.id))).toEqual([]);
+        const all = await http()
+          .get('/admin/notifications/failed?limit=100')
+          .set(bearer(admin.token))
+          .expect(200);
+        expect(all.body.data.map((x: { id: string }) => x.id)).toContain(listed.id);
+        const colleague = await http()
+          .post(`/admin/notifications/failed/${listed.id}/retry`)
+          .set(bearer(clerk.token))
+          .expect(403);
+        expect(colleague.body.code).toBe('colleague_account');
+        const [unchanged] = (
+          await db.query(`SELECT status FROM notifications.deliveries WHERE id = $1`, [listed.id])
+        ).rows;
+        expect(unchanged.status).toBe('failed');
       });
 
       it('fails at once on a permanent refusal (4xx), without retrying, counted as a job failed for good', async () => {

@@ -8,7 +8,7 @@ import { accountNumberFor } from '@protobank/contracts';
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
-import { bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
+import { bearer, firstAdmin, newCustomer, pageThrough, type Actor } from '../support/actors';
 import { balanceOf, deposit, openAccount, promote, verifiedCustomer, type Account } from '../support/banking';
 import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
@@ -656,7 +656,10 @@ export function paymentsScenarios(get: () => Running) {
         // Once carol is staff herself, a colleague's list leaves her payments out; an admin's and her own
         // still show them.
         const colleague = await promote(get(), admin, carol);
-        expect(await failedIds(staff)).not.toContain(failed.id);
+        // Page after page: not shown, and no cursor points at it.
+        const { ids, cursors } = await pageThrough(get(), staff, '/admin/payments/failed');
+        expect(ids).not.toContain(failed.id);
+        expect(cursors.filter((c) => c.includes(failed.id))).toEqual([]);
         expect(await failedIds(admin)).toContain(failed.id);
         expect(await failedIds(colleague)).toContain(failed.id);
         const refused = await http()

@@ -166,3 +166,29 @@ export async function asReviewed(
 
 /** A submitted_at for decisions refused before the submission is looked at. */
 export const UNREAD_SUBMISSION = '2000-01-01T00:00:00.000Z';
+
+/**
+ * Every page of a paged GET as `who`, `limit` rows at a time: the ids shown and each next_cursor as it
+ * decodes (a cursor is the position of a row, so what it names was in effect shown).
+ */
+export async function pageThrough(
+  running: Running,
+  who: Actor,
+  path: string,
+  limit = 1,
+): Promise<{ ids: string[]; cursors: string[] }> {
+  const ids: string[] = [];
+  const cursors: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: request.Response = await request(running.baseUrl)
+      .get(path)
+      .query({ limit, ...(cursor ? { cursor } : {}) })
+      .set(bearer(who.token))
+      .expect(200);
+    ids.push(...page.body.data.map((x: { id: string }) => x.id));
+    cursor = page.body.next_cursor as string | null;
+    if (cursor) cursors.push(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } while (cursor);
+  return { ids, cursors };
+}

@@ -59,11 +59,14 @@ export class FailedDeliveriesController {
   constructor(private readonly failed: FailedDeliveriesService) {}
 
   @Get('failed')
-  @ApiOperation({ summary: 'Deliveries that used up their retries, most recent failure first' })
+  @ApiOperation({
+    summary: 'Deliveries that used up their retries, most recent failure first',
+    description: "A staff member's list leaves out colleagues' (staff members' and admins') deliveries.",
+  })
   @ApiOkResponse({ type: DeliveryListDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  list(@Query() query: PageQuery) {
-    return this.failed.list(query.cursor, query.limit ?? 20);
+  list(@CurrentCaller() caller: Caller, @Query() query: PageQuery) {
+    return this.failed.list(caller, query.cursor, query.limit ?? 20);
   }
 
   @Post('failed/:id/retry')
@@ -74,7 +77,7 @@ export class FailedDeliveriesController {
   @ApiOperation({
     summary: 'Try a failed delivery again, with a fresh set of retries',
     description:
-      "Audited (delivery_retried in GET /admin/audit). Not on the caller's own notification (403 own_notification).",
+      "Audited (delivery_retried in GET /admin/audit). Not on the caller's own notification (403 own_notification); a colleague's (a staff member's or an admin's) takes an admin (403 colleague_account).",
   })
   retry(@CurrentCaller() caller: Caller, @Param() params: DeliveryIdParams) {
     return this.failed.retry(staffActor(caller), params.id);

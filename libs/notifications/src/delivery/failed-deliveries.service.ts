@@ -1,7 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { StaffActor } from '@protobank/contracts';
-import { AppError, decodeCursor, encodeCursor, OutboxService, pageOf } from '@protobank/platform';
+import { USERS_API, type StaffActor, type UsersApi } from '@protobank/contracts';
+import {
+  AppError,
+  assertMayActOnOwner,
+  OutboxService,
+  pageOfKept,
+  roleOf,
+  withoutColleagues,
+  type Caller,
+} from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { DeliveryQueue } from './delivery-queue';
 
@@ -35,23 +43,42 @@ const SELECT = `SELECT d.id, d.notification_id, d.user_id, d.channel, d.status, 
                        d.failed_at, d.created_at, n.title
                   FROM notifications.deliveries d JOIN notifications.notifications n ON n.id = d.notification_id`;
 
-/** Deliveries that used up their tries, for staff: most recent failure first, and a way to try again. */
+/**
+ * Deliveries that used up their tries, for staff: most recent failure first, and a way to try again. A
+ * colleague's (a staff member's or an admin's) are an admin's to see and retry.
+ */
 @Injectable()
 export class FailedDeliveriesService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly queue: DeliveryQueue,
     private readonly outbox: OutboxService,
+    @Inject(USERS_API) private readonly users: UsersApi,
   ) {}
 
-  async list(cursor: string | undefined, limit: number) {
-    const after = cursor ? decodeCursor(cursor) : undefined;
-    const rows = (await this.dataSource.query(
-      `${SELECT} WHERE d.status = 'failed' ${after ? 'AND (d.failed_at, d.id) < ($2, $3)' : ''}
-        ORDER BY d.failed_at DESC, d.id DESC LIMIT $1`,
-      after ? [limit + 1, after.created_at, after.id] : [limit + 1],
-    )) as FailedRow[];
-    return pageOf(rows, limit, view, (last) => encodeCursor({ created_at: last.failed_at!, id: last.id }));
+  /** A staff member's list leaves out colleagues' deliveries (withoutColleagues); an admin's has all. */
+  list(caller: Caller, cursor: string | undefined, limit: number) {
+    return pageOfKept(
+      {
+        cursor,
+        limit,
+        keep: (rows) =>
+          withoutColleagues(
+            caller,
+            rows,
+            (r) => r.user_id,
+            (id) => roleOf(this.users, id),
+          ),
+        position: (row) => ({ created_at: row.failed_at!, id: row.id }),
+        read: async (after, n) =>
+          (await this.dataSource.query(
+            `${SELECT} WHERE d.status = 'failed' ${after ? 'AND (d.failed_at, d.id) < ($2, $3)' : ''}
+              ORDER BY d.failed_at DESC, d.id DESC LIMIT $1`,
+            after ? [n, after.created_at, after.id] : [n],
+          )) as FailedRow[],
+      },
+      view,
+    );
   }
 
   /**
@@ -61,6 +88,15 @@ export class FailedDeliveriesService {
    * queued after the commit; if Redis does not take it, the delivery sweep queues the pending row.
    */
   async retry(actor: StaffActor, id: string) {
+    // A colleague's takes an admin, as every staff action on a colleague does (their owner never changes).
+    const [owner] = (await this.dataSource.query(
+      `SELECT user_id FROM notifications.deliveries WHERE id = $1`,
+      [id],
+    )) as { user_id: string }[];
+    if (owner && owner.user_id !== actor.user_id) {
+      const role = await roleOf(this.users, owner.user_id);
+      if (role !== null) assertMayActOnOwner(actor, role);
+    }
     const retried = await this.dataSource.transaction(async (m) => {
       const [found] = (await m.query(
         `SELECT user_id, status FROM notifications.deliveries WHERE id = $1 FOR UPDATE`,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { TRANSACTIONS_API, USERS_API, type TransactionsApi, type UsersApi } from '@protobank/contracts';
-import { AppError, decodeCursor, encodeCursor, pageOf, roleOf, type Caller } from '@protobank/platform';
+import { AppError, pageOfKept, roleOf, withoutColleagues, type Caller } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { paymentView } from '../orders/views';
 import { PAYMENT_COLUMNS, type PaymentRow } from '../run/payment-rows';
@@ -42,8 +42,7 @@ export class PaymentHistoryService {
 
   /**
    * For a staff member, the payments of colleagues (staff and admins other than the caller) are left out
-   * of each page after it is read, so a page may hold fewer than `limit`; `next_cursor` still pages on
-   * from the last one read.
+   * (pageOfKept: read on until the page is full, the cursor at the last one shown).
    */
   failed(caller: Caller, cursor: string | undefined, limit: number) {
     return this.page(
@@ -51,40 +50,39 @@ export class PaymentHistoryService {
       [null, null],
       cursor,
       limit,
-      (rows) => this.withoutColleagues(caller, rows),
+      (rows) =>
+        withoutColleagues(
+          caller,
+          rows,
+          (r) => r.owner_id,
+          (id) => roleOf(this.users, id),
+        ),
     );
   }
 
-  private async withoutColleagues(caller: Caller, rows: PaymentRow[]): Promise<PaymentRow[]> {
-    if (caller.role !== 'staff') return rows;
-    const others = [...new Set(rows.map((r) => r.owner_id))].filter((o) => o !== caller.user_id);
-    const roles = new Map(
-      await Promise.all(others.map(async (o) => [o, await roleOf(this.users, o)] as const)),
-    );
-    return rows.filter((r) => (roles.get(r.owner_id) ?? 'customer') === 'customer');
-  }
-
-  private async page(
+  private page(
     where: string,
     params: unknown[],
     cursor: string | undefined,
     limit: number,
     keep: (rows: PaymentRow[]) => Promise<PaymentRow[]> = async (rows) => rows,
   ) {
-    const after = cursor ? decodeCursor(cursor) : null;
     const n = params.length; // the page's parameters follow the filter's
-    const rows = (await this.dataSource.query(
-      `SELECT ${PAYMENT_COLUMNS} FROM payments.payments p
-        WHERE ${where} AND ($${n + 1}::timestamptz IS NULL OR (p.settled_at, p.id) < ($${n + 1}, $${n + 2}::uuid))
-        ORDER BY p.settled_at DESC, p.id DESC LIMIT $${n + 3}`,
-      [...params, after?.created_at ?? null, after?.id ?? null, limit + 1],
-    )) as PaymentRow[];
-    const page = pageOf(
-      rows,
-      limit,
-      (row) => row,
-      (last) => encodeCursor({ created_at: last.settled_at!, id: last.id }),
+    return pageOfKept(
+      {
+        cursor,
+        limit,
+        keep,
+        position: (row) => ({ created_at: row.settled_at!, id: row.id }),
+        read: async (after, count) =>
+          (await this.dataSource.query(
+            `SELECT ${PAYMENT_COLUMNS} FROM payments.payments p
+              WHERE ${where} AND ($${n + 1}::timestamptz IS NULL OR (p.settled_at, p.id) < ($${n + 1}, $${n + 2}::uuid))
+              ORDER BY p.settled_at DESC, p.id DESC LIMIT $${n + 3}`,
+            [...params, after?.created_at ?? null, after?.id ?? null, count],
+          )) as PaymentRow[],
+      },
+      paymentView,
     );
-    return { data: (await keep(page.data)).map(paymentView), next_cursor: page.next_cursor };
   }
 }

@@ -1,5 +1,11 @@
 import { AppError } from '../errors/app-error';
-import { acceptRequestId, assertMaySeeOwner, requestContext, roleOf } from './request-context';
+import {
+  acceptRequestId,
+  assertMaySeeOwner,
+  requestContext,
+  roleOf,
+  withoutColleagues,
+} from './request-context';
 
 describe('request context', () => {
   it('accepts only short request ids of safe characters', () => {
@@ -57,6 +63,20 @@ describe('request context', () => {
       expect(await code(see({ user_id: 'me', role: 'admin' }, 'boss'))).toBe('seen');
       // Users is asked only for a staff member reading someone else's.
       expect(asked).toEqual(['cust']);
+    });
+
+    it("leaves a colleague's rows out of a staff member's list, asking once per owner; an admin's has all", async () => {
+      const rows = ['cust', 'colleague', 'me', 'boss', 'gone', 'cust'].map((owner, i) => ({ i, owner }));
+      const list = (caller: { user_id: string; role: string }) =>
+        withoutColleagues(
+          caller,
+          rows,
+          (r) => r.owner,
+          (id) => roleOf(users, id),
+        );
+      expect((await list({ user_id: 'me', role: 'staff' })).map((r) => r.i)).toEqual([0, 2, 4, 5]);
+      expect([...asked].sort()).toEqual(['boss', 'colleague', 'cust', 'gone']);
+      expect(await list({ user_id: 'me', role: 'admin' })).toEqual(rows);
     });
 
     it('takes an owner users does not know as no colleague, and passes other failures on', async () => {

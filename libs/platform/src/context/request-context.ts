@@ -59,6 +59,23 @@ export async function assertMaySeeOwner(
   }
 }
 
+/**
+ * `rows` as a staff caller may list them: without those whose owner is a colleague (assertMaySeeOwner's
+ * rule, for lists; the caller's own and customers' stay). Anyone else gets them all. Users is asked once
+ * per owner.
+ */
+export async function withoutColleagues<R>(
+  caller: Caller,
+  rows: R[],
+  ownerOf: (row: R) => string,
+  roleOf: (userId: string) => Promise<string | null>,
+): Promise<R[]> {
+  if (caller.role !== 'staff') return rows;
+  const others = [...new Set(rows.map(ownerOf))].filter((o) => o !== caller.user_id);
+  const roles = new Map(await Promise.all(others.map(async (o) => [o, await roleOf(o)] as const)));
+  return rows.filter((r) => (roles.get(ownerOf(r)) ?? 'customer') === 'customer');
+}
+
 /** A user's role as users has it now, or null when users knows no such user (for assertMaySeeOwner). */
 export async function roleOf(
   users: { getProfile(userId: string): Promise<{ role: string }> },

@@ -80,3 +80,30 @@ export function pageOf<R, V>(
   const page = more ? rows.slice(0, limit) : rows;
   return { data: page.map(view), next_cursor: more ? cursorOf(page[page.length - 1]) : null };
 }
+
+/**
+ * A page of the rows `keep` lets a reader see: `read(after, n)` reads up to n rows in page order after a
+ * position (null: from the start), and batches are read until `limit + 1` are kept or none are left. The
+ * cursor is the last kept row's position, so neither an empty page nor a cursor points at a row left
+ * out (a page filtered after reading told both: a colleague's failed payment by its cursor).
+ */
+export async function pageOfKept<R, V>(
+  o: {
+    cursor?: string;
+    limit: number;
+    read: (after: Position | null, n: number) => Promise<R[]>;
+    keep: (rows: R[]) => Promise<R[]>;
+    position: (row: R) => Position;
+  },
+  view: (row: R) => V,
+): Promise<{ data: V[]; next_cursor: string | null }> {
+  const kept: R[] = [];
+  let after = o.cursor ? decodeCursor(o.cursor) : null;
+  for (;;) {
+    const batch = await o.read(after, o.limit + 1);
+    kept.push(...(await o.keep(batch)));
+    if (kept.length > o.limit || batch.length <= o.limit) break;
+    after = o.position(batch[batch.length - 1]);
+  }
+  return pageOf(kept, o.limit, view, (last) => encodeCursor(o.position(last)));
+}
