@@ -696,6 +696,56 @@ export function paymentsScenarios(get: () => Running) {
         expect(notice.body).not.toContain('suspended');
       });
 
+      it('ends an order to an external payee in another currency than GBP, set up before that was refused: nothing paid, the customer told', async () => {
+        const {
+          who: yuki,
+          account: pounds,
+          payeeId,
+        } = await customerWithPayee('payments.yuki', 'Tokyo supplier', 4000010);
+        const dollars = await openAccount(get(), yuki, 'USD');
+        await deposit(get(), admin, dollars, 10_000);
+        const created = await post(yuki, '/standing-orders', {
+          from_account_id: pounds.id,
+          payee_id: payeeId,
+          amount: 2_000,
+          currency: 'GBP',
+          reference: 'INVOICE',
+          frequency: 'monthly',
+          start_date: plusDays(today(), 1),
+        }).expect(201);
+        const orderId = created.body.id as string;
+        // As such an order was stored before order-checks refused it: from a USD account, in USD, due today.
+        await db.query(
+          `UPDATE payments.standing_orders
+              SET from_account_id = $2, currency = 'USD', start_date = $3, next_payment_date = $3
+            WHERE id = $1`,
+          [orderId, dollars.id, today()],
+        );
+        await runDue();
+        const [payment] = await orderPayments(yuki, orderId);
+        expect(payment).toMatchObject({
+          status: 'failed',
+          failure_reason: 'currency_not_supported',
+          transaction_id: null,
+        });
+        const order = await http().get(`/standing-orders/${orderId}`).set(bearer(yuki.token)).expect(200);
+        expect(order.body).toMatchObject({ status: 'cancelled', next_payment_date: null });
+        expect(await balanceOf(get(), yuki, dollars)).toBe(10_000);
+        expect(await entriesOf(dollars, 'INVOICE')).toBe(0);
+        const notice = await eventually(
+          async () => {
+            const r = await db.query(
+              `SELECT body FROM notifications.notifications WHERE user_id = $1 AND type = 'payment.failed'`,
+              [yuki.id],
+            );
+            return r.rows[0] as { body: string } | undefined;
+          },
+          15_000,
+          "yuki's notification",
+        );
+        expect(notice.body).toContain('we pay accounts at other banks in GBP only');
+      });
+
       it('resumes a suspended order from its next date (not the failed one); only its owner, only a suspended one', async () => {
         const {
           who: erin,

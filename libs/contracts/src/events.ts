@@ -133,7 +133,12 @@ export type PaymentFailureReason =
   | 'account_not_found'
   | 'payee_account_closed'
   | 'payee_account_not_found'
-  | 'currency_mismatch';
+  | 'currency_mismatch'
+  /**
+   * An external payee (paid out through the UK's domestic schemes) in a currency other than GBP: refused
+   * when an order is set up since 7de9af0; an order set up before fails its dates with this, and ends.
+   */
+  | 'currency_not_supported';
 
 /** One payment (one due date of an order), as the payments module recorded it. */
 interface PaymentEventBase extends EventBase {

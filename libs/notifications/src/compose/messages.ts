@@ -195,6 +195,7 @@ const FAILURE: Record<PaymentFailureReason, string> = {
   payee_account_closed: "the payee's account is closed",
   payee_account_not_found: "we couldn't find the payee's account",
   currency_mismatch: 'the payment and the accounts are in different currencies',
+  currency_not_supported: 'we pay accounts at other banks in GBP only',
 };
 
 /**

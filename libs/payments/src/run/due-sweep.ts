@@ -31,6 +31,7 @@ import {
   withinOrder,
   type Frequency,
 } from '../schedule/calendar';
+import { EXTERNAL_PAYMENT_CURRENCY } from '../orders/order-checks';
 import { PAYMENTS_CLOCK, type Clock } from './clock';
 import { decide, statusAfterFailure, type Decision } from './outcomes';
 import { completeIfDone, lockOrders, skipOpenPayments } from './order-state';
@@ -319,7 +320,12 @@ export class DueSweep implements BeforeApplicationShutdown {
           else voided.push(p);
           return;
         }
-        const result = await this.ledger.pay(this.posting(p));
+        // An external payee is paid in GBP only (order-checks); an order set up before that rule fails
+        // here, through the same steps as a refusal of the ledger's (its key spent, then recorded).
+        const result: PaymentPostingResult =
+          p.payee_type === 'external' && p.currency !== EXTERNAL_PAYMENT_CURRENCY
+            ? { outcome: 'refused', reason: 'currency_not_supported' }
+            : await this.ledger.pay(this.posting(p));
         const decided = result.outcome === 'voided' ? (p.failure_reason ?? (await this.reasonNow(p))) : null;
         let d = this.decide(p, result, now, decided);
         if (d.kind === 'failed' && result.outcome !== 'voided') {

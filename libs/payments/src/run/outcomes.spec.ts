@@ -48,6 +48,7 @@ describe('payment outcomes', () => {
       'account_not_found',
       'payee_account_closed',
       'payee_account_not_found',
+      'currency_not_supported',
     ] as const) {
       expect(decide(refused(reason), 0, now, rules, null)).toEqual({
         kind: 'failed',

@@ -14,12 +14,16 @@ export interface RetryRules {
   retryIntervalMinutes: number;
 }
 
-/** An account that is closed or gone cannot be paid from or into again: the order ends with it. */
+/**
+ * An account that is closed or gone cannot be paid from or into again, nor an external payee in another
+ * currency than the schemes carry: the order ends with it.
+ */
 const ENDS_ORDER: ReadonlySet<PaymentFailureReason> = new Set([
   'account_closed',
   'account_not_found',
   'payee_account_closed',
   'payee_account_not_found',
+  'currency_not_supported',
 ]);
 
 /**
