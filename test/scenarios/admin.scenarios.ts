@@ -115,6 +115,20 @@ export function adminScenarios(get: () => Running) {
       const login = await http().post('/auth/login').send({ email: c.email, password: PASSWORD }).expect(200);
       const staffToken = login.body.access_token as string;
       await http().get(`/admin/users/${c.id}`).set(bearer(staffToken)).expect(200);
+      // A customer's profile, and their own; a colleague's (here an admin's) takes an admin, and staff's
+      // list leaves colleagues out.
+      const other = await customer('promoted.sees');
+      await http().get(`/admin/users/${other.id}`).set(bearer(staffToken)).expect(200);
+      const colleague = await http().get(`/admin/users/${admin.id}`).set(bearer(staffToken)).expect(403);
+      expect(colleague.body.code).toBe('colleague_account');
+      const listed = async (token: string, query: string) =>
+        (
+          await http().get('/admin/users').query({ query, limit: 100 }).set(bearer(token)).expect(200)
+        ).body.data.map((u: { id: string }) => u.id) as string[];
+      expect(await listed(staffToken, admin.email)).toEqual([]);
+      expect(await listed(admin.token, admin.email)).toEqual([admin.id]);
+      expect(await listed(staffToken, c.email)).toEqual([c.id]);
+      expect(await listed(staffToken, other.email)).toEqual([other.id]);
       await http()
         .patch(`/admin/users/${c.id}`)
         .set(bearer(staffToken))

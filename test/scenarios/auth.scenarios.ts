@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomInt, randomUUID } from 'node:crypto';
 import { readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Client } from 'pg';
 import request from 'supertest';
 import { REVOKE_ALL } from '../../libs/auth/src/sessions/session.store';
 import { lockWaiters } from '../support/lock-waits';
@@ -83,6 +84,17 @@ export function authScenarios(get: () => Running) {
       15_000,
       `the ${type} notice`,
     );
+  /** The `name` events auth wrote for `userId` (its outbox), with their scope: an exact count. */
+  let outboxDb: Client | undefined;
+  const authEvents = async (userId: string, name: string) => {
+    outboxDb ??= await get().t.db();
+    const { rows } = await outboxDb.query(
+      `SELECT payload->>'scope' AS scope FROM auth.outbox
+        WHERE name = $1 AND payload->>'user_id' = $2 ORDER BY created_at, id`,
+      [name, userId],
+    );
+    return rows as { scope: string | null }[];
+  };
   /** The key auth signs with now, read from the suite's key directory as auth reads it. */
   const keysOfSuite = () => {
     const { signing } = keySchedule(readKeysDir(get().t.env.JWT_KEYS_DIR), Date.now(), {
@@ -283,6 +295,7 @@ export function authScenarios(get: () => Running) {
           data: { scope: 'login', lock_seconds: 900 },
         }),
       ]);
+      expect(await authEvents(owner.id, 'user.locked_out')).toEqual([{ scope: 'login' }]);
       await attempt(clientIp(), owner.email, PASSWORD, device).expect(200);
       // The limit that remains: the owner on a new device is locked out like the stranger until it runs out.
       expect((await attempt(home, owner.email, PASSWORD).expect(429)).body.code).toBe('account_locked');
@@ -313,6 +326,7 @@ export function authScenarios(get: () => Running) {
           data: { scope: 'device', lock_seconds: 900 },
         }),
       ]);
+      expect(await authEvents(owner.id, 'user.locked_out')).toEqual([{ scope: 'device' }]);
     });
 
     it('answers an unknown e-mail exactly like a known one: five failures, then locked, device token or not', async () => {
@@ -518,7 +532,7 @@ export function authScenarios(get: () => Running) {
 
     it('treats the rotated token as a replay once the grace window is over: 401 refresh_token_reused, the session ends', async () => {
       const graceSeconds = Number(get().t.env.REFRESH_REUSE_GRACE_SECONDS);
-      const { email } = await newUser();
+      const { email, id } = await newUser();
       const first = await login(email);
       const second = (await refresh(first.refresh_token).expect(200)).body;
       // Within the window, the same pair again.
@@ -551,6 +565,7 @@ export function authScenarios(get: () => Running) {
           data: { reason: 'refresh_token_reused' },
         }),
       ]);
+      expect(await authEvents(id, 'user.session_ended')).toHaveLength(1);
     });
 
     it('refuses a malformed or unknown refresh token with 401 and a missing one with 400', async () => {
@@ -636,7 +651,7 @@ export function authScenarios(get: () => Running) {
     });
 
     it('refuses a wrong current password (401 naming it), a weak or unchanged new one (400 naming new_password), changing nothing; five wrong ones lock it', async () => {
-      const { email } = await newUser('pwrefuse');
+      const { email, id } = await newUser('pwrefuse');
       const session = await login(email);
       const ip = clientIp();
       const wrong = await change(
@@ -700,10 +715,11 @@ export function authScenarios(get: () => Running) {
           data: { scope: 'password_change', lock_seconds: 900 },
         }),
       ]);
+      expect(await authEvents(id, 'user.locked_out')).toEqual([{ scope: 'password_change' }]);
     });
 
     it('tells of lockouts at most once a day per kind: a second device locked tells nothing more, a locked password change does', async () => {
-      const { email } = await newUser('lockednotice');
+      const { email, id } = await newUser('lockednotice');
       const ip = clientIp();
       const devices = [
         (await attempt(clientIp(), email, PASSWORD).expect(200)).body.device_token as string,
@@ -721,8 +737,16 @@ export function authScenarios(get: () => Running) {
           ip,
         ).expect(401);
       }
-      // Auth's events are relayed in the order written: the password change's notice comes after any
-      // the second device's lock would have written.
+      // Auth wrote two (the second device's lock none), and the customer got those two.
+      await eventually(
+        async () => ((await authEvents(id, 'user.locked_out')).length >= 2 ? true : undefined),
+        15_000,
+        'the password change lock written',
+      );
+      expect(await authEvents(id, 'user.locked_out')).toEqual([
+        { scope: 'device' },
+        { scope: 'password_change' },
+      ]);
       const notices = await noticesOf(session.access_token, 'user.locked_out', 2);
       expect(notices.map((n) => n.data.scope).sort()).toEqual(['device', 'password_change']);
     });

@@ -609,6 +609,12 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           await db.query(`SELECT status FROM notifications.deliveries WHERE id = $1`, [listed.id])
         ).rows;
         expect(unchanged.status).toBe('failed');
+        // The customer's again, it is on the staff member's pages.
+        await db.query(`UPDATE notifications.deliveries SET user_id = $2 WHERE id = $1`, [
+          listed.id,
+          dave.id,
+        ]);
+        expect((await pageThrough(get(), clerk, '/admin/notifications/failed')).ids).toContain(listed.id);
       });
 
       it('fails at once on a permanent refusal (4xx), without retrying, counted as a job failed for good', async () => {

@@ -16,6 +16,7 @@ import {
 } from '@nestjs/swagger';
 import {
   AppConfig,
+  COLLEAGUE_READ_FORBIDDEN,
   CurrentCaller,
   ErrorResponseDto,
   RateLimit,
@@ -74,9 +75,10 @@ export class AccountsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One account (yours, or any for staff)' })
+  @ApiOperation({ summary: "One account (yours, or for staff a customer's)" })
   @ApiOkResponse({ type: AccountDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: COLLEAGUE_READ_FORBIDDEN })
   get(@CurrentCaller() caller: Caller, @Param() params: AccountIdParams) {
     return this.accounts.get(caller, params.id);
   }
@@ -88,6 +90,7 @@ export class AccountsController {
   })
   @ApiOkResponse({ type: BalanceDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: COLLEAGUE_READ_FORBIDDEN })
   balance(@CurrentCaller() caller: Caller, @Param() params: AccountIdParams) {
     return this.accounts.balance(caller, params.id);
   }
@@ -104,6 +107,7 @@ export class AccountsController {
   @ApiOkResponse({ type: StatementDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: COLLEAGUE_READ_FORBIDDEN })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'statement_too_large' })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,

@@ -272,8 +272,15 @@ export class SessionStore {
     return { kind: 'invalid' };
   }
 
-  async revoke(userId: string, sid: string): Promise<void> {
-    await this.redis.client.multi().del(sessionKey(sid), usedKey(sid)).srem(userKey(userId), sid).exec();
+  /** Ends a session; true when this call ended it (it was there), false when it had ended already. */
+  async revoke(userId: string, sid: string): Promise<boolean> {
+    const results = await this.redis.client
+      .multi()
+      .del(sessionKey(sid))
+      .del(usedKey(sid))
+      .srem(userKey(userId), sid)
+      .exec();
+    return Number(results?.[0]?.[1] ?? 0) > 0;
   }
 
   /** Ends one of the user's sessions; false when they have no such session (someone else's counts as none). */

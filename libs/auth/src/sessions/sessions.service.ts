@@ -284,11 +284,19 @@ export class SessionsService {
       .hit('locked-out-notice', `${scope}:${userId}`, 1, LOCKED_OUT_NOTICE_SECONDS)
       .then(async (first) => {
         if (!first.allowed) return;
-        await this.outbox.add(this.dataSource.manager, 'auth', 'user.locked_out', {
-          user_id: userId,
-          scope,
-          lock_seconds: this.config.loginLockoutSeconds,
-        });
+        try {
+          await this.outbox.add(
+            this.dataSource.manager,
+            'auth',
+            'user.locked_out',
+            { user_id: userId, scope, lock_seconds: this.config.loginLockoutSeconds },
+            { notify: false },
+          );
+        } catch (err) {
+          // Not written: the day's one notice is not spent on it.
+          await this.limiter.release('locked-out-notice', `${scope}:${userId}`).catch(() => undefined);
+          throw err;
+        }
         this.relay.kickSoon();
       })
       .catch((err: unknown) =>
@@ -362,17 +370,22 @@ export class SessionsService {
       this.tokens.pair(userId, profile.role, sid, next),
     );
     if (outcome.kind === 'reused') {
-      await this.sessions.revoke(outcome.userId, outcome.sid);
-      // The owner is told (a security notice): a copy of their token was used, by them or someone else.
-      await this.outbox
-        .add(this.dataSource.manager, 'auth', 'user.session_ended', {
-          user_id: outcome.userId,
-          reason: 'refresh_token_reused',
-        })
-        .then(() => this.relay.kickSoon())
-        .catch((err: unknown) =>
-          this.logger.error({ err, user_id: outcome.userId }, 'session-ended notice not recorded'),
-        );
+      // The owner is told (a security notice) by the one replay that ended the session: a copy of their
+      // token was used, by them or someone else. Copies sent at once each find it reused, not each ends it.
+      if (await this.sessions.revoke(outcome.userId, outcome.sid)) {
+        await this.outbox
+          .add(
+            this.dataSource.manager,
+            'auth',
+            'user.session_ended',
+            { user_id: outcome.userId, reason: 'refresh_token_reused' },
+            { notify: false },
+          )
+          .then(() => this.relay.kickSoon())
+          .catch((err: unknown) =>
+            this.logger.error({ err, user_id: outcome.userId }, 'session-ended notice not recorded'),
+          );
+      }
       this.logger.warn(
         {
           security_event: 'refresh_token_reuse',

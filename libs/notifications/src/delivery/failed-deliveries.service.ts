@@ -7,6 +7,7 @@ import {
   OutboxService,
   pageOfKept,
   roleOf,
+  rolesOf,
   withoutColleagues,
   type Caller,
 } from '@protobank/platform';
@@ -58,17 +59,12 @@ export class FailedDeliveriesService {
 
   /** A staff member's list leaves out colleagues' deliveries (withoutColleagues); an admin's has all. */
   list(caller: Caller, cursor: string | undefined, limit: number) {
+    const roles = rolesOf(this.users);
     return pageOfKept(
       {
         cursor,
         limit,
-        keep: (rows) =>
-          withoutColleagues(
-            caller,
-            rows,
-            (r) => r.user_id,
-            (id) => roleOf(this.users, id),
-          ),
+        keep: (rows) => withoutColleagues(caller, rows, (r) => r.user_id, roles),
         position: (row) => ({ created_at: row.failed_at!, id: row.id }),
         read: async (after, n) =>
           (await this.dataSource.query(
@@ -93,7 +89,7 @@ export class FailedDeliveriesService {
       `SELECT user_id FROM notifications.deliveries WHERE id = $1`,
       [id],
     )) as { user_id: string }[];
-    if (owner && owner.user_id !== actor.user_id) {
+    if (owner && owner.user_id !== actor.user_id && actor.role !== 'admin') {
       const role = await roleOf(this.users, owner.user_id);
       if (role !== null) assertMayActOnOwner(actor, role);
     }

@@ -48,7 +48,7 @@ export class AdminPaymentsController {
   @ApiOperation({
     summary: 'Failed payments, newest first',
     description:
-      "A staff member's list leaves out colleagues' (staff members' and admins') payments, which an admin's shows; a page may then hold fewer than `limit`, and `next_cursor` pages on.",
+      "A staff member's list leaves out colleagues' (staff members' and admins') payments, which an admin's shows.",
   })
   @ApiOkResponse({ type: PaymentListDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })

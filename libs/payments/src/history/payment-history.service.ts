@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { TRANSACTIONS_API, USERS_API, type TransactionsApi, type UsersApi } from '@protobank/contracts';
-import { AppError, pageOfKept, roleOf, withoutColleagues, type Caller } from '@protobank/platform';
+import { AppError, pageOfKept, rolesOf, withoutColleagues, type Caller } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { paymentView } from '../orders/views';
 import { PAYMENT_COLUMNS, type PaymentRow } from '../run/payment-rows';
@@ -42,21 +42,17 @@ export class PaymentHistoryService {
 
   /**
    * For a staff member, the payments of colleagues (staff and admins other than the caller) are left out
-   * (pageOfKept: read on until the page is full, the cursor at the last one shown).
+   * (pageOfKept: read on until the page is full, the cursor at the last one shown; users asked once per
+   * owner).
    */
   failed(caller: Caller, cursor: string | undefined, limit: number) {
+    const roles = rolesOf(this.users);
     return this.page(
       `p.status = 'failed' AND $1::uuid IS NULL AND $2::uuid IS NULL`,
       [null, null],
       cursor,
       limit,
-      (rows) =>
-        withoutColleagues(
-          caller,
-          rows,
-          (r) => r.owner_id,
-          (id) => roleOf(this.users, id),
-        ),
+      (rows) => withoutColleagues(caller, rows, (r) => r.owner_id, roles),
     );
   }
 

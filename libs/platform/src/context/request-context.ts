@@ -51,11 +51,7 @@ export async function assertMaySeeOwner(
   if (caller.role !== 'staff' || ownerId === caller.user_id) return;
   const role = await roleOf(ownerId);
   if (role !== null) {
-    refuseColleague(
-      caller,
-      role,
-      "Only an admin sees a staff member's or an admin's accounts, cards, money and payments",
-    );
+    refuseColleague(caller, role);
   }
 }
 
@@ -89,7 +85,33 @@ export async function roleOf(
   }
 }
 
-function refuseColleague(actor: { user_id: string; role: string }, ownerRole: string, message: string): void {
+/** roleOf for one request that asks about many owners (a list read in batches): each asked once. */
+export function rolesOf(users: {
+  getProfile(userId: string): Promise<{ role: string }>;
+}): (userId: string) => Promise<string | null> {
+  const asked = new Map<string, Promise<string | null>>();
+  return (userId) => {
+    let role = asked.get(userId);
+    if (!role) asked.set(userId, (role = roleOf(users, userId)));
+    return role;
+  };
+}
+
+/** The OpenAPI description of the 403 a staff member's read of a colleague's gets. */
+export const COLLEAGUE_READ_FORBIDDEN =
+  "colleague_account: a colleague's (a staff member's or an admin's), for staff";
+
+const SEE_COLLEAGUE = "Only an admin sees a staff member's or an admin's accounts, cards, money and payments";
+
+/**
+ * 403 colleague_account (logged) for a staff member and an owner who is not a customer; else nothing.
+ * The message is a read's unless given.
+ */
+export function refuseColleague(
+  actor: { user_id: string; role: string },
+  ownerRole: string,
+  message = SEE_COLLEAGUE,
+): void {
   if (ownerRole !== 'customer' && actor.role !== 'admin') {
     throw new AppError(403, 'colleague_account', message).logged({
       user_id: actor.user_id,

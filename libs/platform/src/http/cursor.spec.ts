@@ -29,11 +29,11 @@ describe('cursor', () => {
 });
 
 describe('pageOfKept', () => {
-  // Rows newest first, one a minute; the odd ones are not the reader's to see.
-  const rows = Array.from({ length: 9 }, (_, i) => ({
-    id: `5b0c2b8e-2f64-4a8f-9d1e-1c8b7d6e5a${String(50 - i).padStart(2, '0')}`,
-    at: new Date(Date.UTC(2026, 11, 4, 12, 59 - i)),
-    hidden: i % 2 === 1,
+  // Rows newest first, one a second; rows 1 to 150 are not the reader's to see.
+  const rows = Array.from({ length: 250 }, (_, i) => ({
+    id: `5b0c2b8e-2f64-4a8f-9d1e-${String(999_999_999_999 - i).padStart(12, '0')}`,
+    at: new Date(Date.UTC(2026, 11, 4, 12) - i * 1000),
+    hidden: i >= 1 && i <= 150,
   }));
   type Row = (typeof rows)[number];
   const reads: number[] = [];
@@ -42,41 +42,44 @@ describe('pageOfKept', () => {
     const from = after ? rows.findIndex((r) => r.id === after.id) + 1 : 0;
     return rows.slice(from, from + n);
   };
+  const visible = async (r: Row[]) => r.filter((x) => !x.hidden);
   const page = (
     cursor: string | undefined,
     limit: number,
-    keep = async (r: Row[]) => r.filter((x) => !x.hidden),
-  ) =>
-    pageOfKept({ cursor, limit, read, keep, position: (r) => ({ created_at: r.at, id: r.id }) }, (r) => r.id);
+    keep = visible,
+    position = (r: Row) => ({ created_at: r.at, id: r.id }),
+  ) => pageOfKept({ cursor, limit, read, keep, position }, (r) => r.id);
 
   beforeEach(() => (reads.length = 0));
 
-  it('reads on until a page is full, and its cursor is the last row shown', async () => {
+  it('reads on in batches of 100 until a page is full, and its cursor is the last row shown', async () => {
     const first = await page(undefined, 2);
-    expect(first.data).toEqual([rows[0].id, rows[2].id]);
-    expect(decodeCursor(first.next_cursor!).id).toBe(rows[2].id);
-    expect(reads).toEqual([3, 3]);
-    const rest: string[] = [];
-    const cursors: string[] = [];
+    expect(first.data).toEqual([rows[0].id, rows[151].id]);
+    expect(decodeCursor(first.next_cursor!).id).toBe(rows[151].id);
+    expect(reads).toEqual([100, 100]);
+    const shown = [...first.data];
+    const cursors = [decodeCursor(first.next_cursor!).id];
     for (let c: string | null = first.next_cursor; c;) {
-      cursors.push(decodeCursor(c).id);
-      const next = await page(c, 2);
-      rest.push(...next.data);
+      const next = await page(c, 40);
+      shown.push(...next.data);
       c = next.next_cursor;
+      if (c) cursors.push(decodeCursor(c).id);
     }
-    expect(rest).toEqual([rows[4].id, rows[6].id, rows[8].id]);
-    expect(cursors.every((id) => !rows.find((r) => r.id === id)!.hidden)).toBe(true);
+    expect(shown).toEqual(rows.filter((r) => !r.hidden).map((r) => r.id));
+    expect(cursors.filter((id) => rows.find((r) => r.id === id)!.hidden)).toEqual([]);
   });
 
   it('answers an empty last page with no cursor when only hidden rows are left', async () => {
-    const tail = await page(encodeCursor({ created_at: rows[6].at, id: rows[6].id }), 3, async (r) =>
-      r.filter((x) => !x.hidden && x.id !== rows[8].id),
-    );
-    expect(tail).toEqual({ data: [], next_cursor: null });
+    const after = encodeCursor({ created_at: rows[0].at, id: rows[0].id });
+    const onlyTheFirst = async (r: Row[]) => r.filter((x) => x.id === rows[0].id);
+    expect(await page(after, 3, onlyTheFirst)).toEqual({ data: [], next_cursor: null });
+    expect(reads).toEqual([100, 100, 100]);
   });
 
-  it('reads once when nothing is left out', async () => {
+  it('reads once when nothing is left out, and stops on a position that does not move on', async () => {
     expect((await page(undefined, 4, async (r) => r)).data).toHaveLength(4);
-    expect(reads).toEqual([5]);
+    expect(reads).toEqual([100]);
+    const stuck = () => ({ created_at: rows[0].at, id: rows[0].id });
+    await expect(page(undefined, 1, async () => [], stuck)).rejects.toThrow('did not move the position on');
   });
 });

@@ -98,12 +98,22 @@ export async function pageOfKept<R, V>(
   view: (row: R) => V,
 ): Promise<{ data: V[]; next_cursor: string | null }> {
   const kept: R[] = [];
+  // Batches of at least KEPT_BATCH rows: a reader whose page is behind many rows left out reads them in
+  // a few queries, not one per page's worth.
+  const size = Math.max(o.limit + 1, KEPT_BATCH);
   let after = o.cursor ? decodeCursor(o.cursor) : null;
   for (;;) {
-    const batch = await o.read(after, o.limit + 1);
+    const batch = await o.read(after, size);
     kept.push(...(await o.keep(batch)));
-    if (kept.length > o.limit || batch.length <= o.limit) break;
-    after = o.position(batch[batch.length - 1]);
+    if (kept.length > o.limit || batch.length < size) break;
+    const next = o.position(batch[batch.length - 1]);
+    // A position that does not move on would read the same rows for ever.
+    if (!(next.created_at instanceof Date) || (after && next.id === after.id)) {
+      throw new Error('pageOfKept: a batch did not move the position on');
+    }
+    after = next;
   }
   return pageOf(kept, o.limit, view, (last) => encodeCursor(o.position(last)));
 }
+
+const KEPT_BATCH = 100;

@@ -2,13 +2,14 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
+import { COLLEAGUE_READ_FORBIDDEN, CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
 import { HistoryService } from './history.service';
 import {
   ListTransactionsQuery,
@@ -27,19 +28,24 @@ export class HistoryController {
   @Get()
   @ApiOperation({
     summary: "An account's transactions, newest first, with the balance after each",
-    description: 'Customers list their own accounts; staff any. Cursor-paged.',
+    description:
+      "Customers list their own accounts; staff customers' and their own (a colleague's takes an admin). Cursor-paged.",
   })
   @ApiOkResponse({ type: TransactionPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such account of yours' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: COLLEAGUE_READ_FORBIDDEN })
   list(@CurrentCaller() caller: Caller, @Query() query: ListTransactionsQuery) {
     return this.history.list(caller, query);
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One transaction (yours, or any for staff)' })
+  @ApiOperation({
+    summary: 'One transaction (yours, or for staff one with a customer or themselves on a side)',
+  })
   @ApiOkResponse({ type: TransactionDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: COLLEAGUE_READ_FORBIDDEN })
   get(@CurrentCaller() caller: Caller, @Param() params: TransactionIdParams) {
     return this.history.get(caller, params.id);
   }

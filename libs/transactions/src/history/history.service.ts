@@ -9,6 +9,7 @@ import {
   jsonAmount,
   pageOf,
   period,
+  refuseColleague,
   roleOf,
   type Caller,
 } from '@protobank/platform';
@@ -108,9 +109,9 @@ export class HistoryService {
     if (caller.role !== 'staff' || owners.includes(caller.user_id)) return;
     const others = [...new Set(owners.filter((o): o is string => o !== null))];
     const roles = await Promise.all(others.map((o) => roleOf(this.users, o)));
-    if (roles.some((r) => r === 'customer' || r === null)) return;
-    const [first] = others;
-    if (first) await assertMaySeeOwner(caller, first, async () => roles[0]);
+    if (roles.length > 0 && roles.every((r) => r !== null && r !== 'customer')) {
+      refuseColleague(caller, roles[0]!);
+    }
   }
 
   /** The owner of a customer account; null for a system account or none. */

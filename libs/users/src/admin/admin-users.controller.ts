@@ -33,20 +33,26 @@ export class AdminUsersController {
 
   @Get('users')
   @Roles('staff', 'admin')
-  @ApiOperation({ summary: 'Users, newest first, optionally matching an e-mail or name' })
+  @ApiOperation({
+    summary: 'Users, newest first, optionally matching an e-mail or name',
+    description: "A staff member's list has customers and themselves; an admin's has everyone.",
+  })
   @ApiOkResponse({ type: UserPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  list(@Query() query: ListUsersQuery) {
-    return this.admin.list(query);
+  list(@CurrentCaller() caller: Caller, @Query() query: ListUsersQuery) {
+    return this.admin.list(caller, query);
   }
 
   @Get('users/:id')
   @Roles('staff', 'admin')
-  @ApiOperation({ summary: 'One user' })
+  @ApiOperation({
+    summary: 'One user',
+    description: "A colleague's (a staff member's or an admin's) takes an admin (403 colleague_account).",
+  })
   @ApiOkResponse({ type: AdminUserDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  get(@Param() params: UserIdParams) {
-    return this.admin.get(params.id);
+  get(@CurrentCaller() caller: Caller, @Param() params: UserIdParams) {
+    return this.admin.get(caller, params.id);
   }
 
   @Patch('users/:id')

@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AUTH_API, type AuthApi, type UserView } from '@protobank/contracts';
-import { AppError, keysetPage, LOGGER, OutboxService, type Caller } from '@protobank/platform';
+import {
+  AppError,
+  assertMaySeeOwner,
+  keysetPage,
+  LOGGER,
+  OutboxService,
+  type Caller,
+} from '@protobank/platform';
 import type { Logger } from 'pino';
 import { Brackets, DataSource } from 'typeorm';
 import { toView } from '../profiles/profiles.service';
@@ -27,9 +34,16 @@ export class AdminUsersService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async list(q: ListUsersQuery) {
+  /**
+   * A staff member lists customers and themselves: a colleague's (a staff member's or an admin's) profile
+   * is an admin's to read, as their accounts, money and KYC are (assertMaySeeOwner). An admin lists all.
+   */
+  async list(caller: Caller, q: ListUsersQuery) {
     const limit = q.limit ?? DEFAULT_LIMIT;
     const qb = this.dataSource.getRepository(UserEntity).createQueryBuilder('u');
+    if (caller.role !== 'admin') {
+      qb.andWhere(`(u.role = 'customer' OR u.id = :me)`, { me: caller.user_id });
+    }
     if (q.query) {
       const like = `%${q.query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       qb.andWhere(
@@ -45,9 +59,11 @@ export class AdminUsersService {
     );
   }
 
-  async get(id: string): Promise<UserView> {
+  /** 403 colleague_account for a staff member reading a colleague's profile (see list). */
+  async get(caller: Caller, id: string): Promise<UserView> {
     const user = await this.dataSource.getRepository(UserEntity).findOneBy({ id });
     if (!user) throw AppError.notFound('user');
+    await assertMaySeeOwner(caller, user.id, async () => user.role);
     return toView(user);
   }
 
