@@ -615,6 +615,12 @@ export function authScenarios(get: () => Running) {
       return req.send(body);
     };
     const me = (token: string) => http().get('/users/me').set('Authorization', `Bearer ${token}`);
+    /** Five wrong current passwords in a row from `ip`: the change is then locked. */
+    const fiveWrongChanges = async (token: string, ip: string) => {
+      for (let i = 0; i < 5; i++) {
+        await change(token, { current_password: `wrong ${i}`, new_password: NEW_PASSWORD }, ip).expect(401);
+      }
+    };
 
     it('changes the password: every session ends, this one too, the answer is a new session, and only the new password logs in', async () => {
       const { email } = await newUser('pwchange');
@@ -691,13 +697,7 @@ export function authScenarios(get: () => Running) {
       await http().post('/auth/login').send({ email, password: PASSWORD }).expect(200);
       // Five wrong ones in a row lock the change, even with the right password: a stolen access token
       // cannot be used to guess it.
-      for (let i = 0; i < 5; i++) {
-        await change(
-          session.access_token,
-          { current_password: `wrong ${i}`, new_password: NEW_PASSWORD },
-          ip,
-        ).expect(401);
-      }
+      await fiveWrongChanges(session.access_token, ip);
       const locked = await change(
         session.access_token,
         {
@@ -730,13 +730,7 @@ export function authScenarios(get: () => Running) {
         expect((await attempt(ip, email, PASSWORD, device).expect(429)).body.code).toBe('account_locked');
       }
       const session = await login(email);
-      for (let i = 0; i < 5; i++) {
-        await change(
-          session.access_token,
-          { current_password: `wrong ${i}`, new_password: NEW_PASSWORD },
-          ip,
-        ).expect(401);
-      }
+      await fiveWrongChanges(session.access_token, ip);
       // Auth wrote two (the second device's lock none), and the customer got those two.
       await eventually(
         async () => ((await authEvents(id, 'user.locked_out')).length >= 2 ? true : undefined),

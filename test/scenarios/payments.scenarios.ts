@@ -85,6 +85,19 @@ export function paymentsScenarios(get: () => Running) {
     };
     const scheduledPayment = (who: Actor, id: string) =>
       http().get(`/scheduled-payments/${id}`).set(bearer(who.token)).expect(200);
+    /** The customer's payment.failed notice, once it is stored. */
+    const failedNotice = (who: Actor) =>
+      eventually(
+        async () => {
+          const r = await db.query(
+            `SELECT body FROM notifications.notifications WHERE user_id = $1 AND type = 'payment.failed'`,
+            [who.id],
+          );
+          return r.rows[0] as { body: string } | undefined;
+        },
+        15_000,
+        `${who.email}'s payment.failed notification`,
+      );
     const orderPayments = async (who: Actor, id: string) =>
       (await http().get(`/standing-orders/${id}/payments`).set(bearer(who.token)).expect(200)).body.data as {
         id: string;
@@ -632,17 +645,7 @@ export function paymentsScenarios(get: () => Running) {
           payments_made: 0,
           next_payment_date: plusDays(today(), 7),
         });
-        const notice = await eventually(
-          async () => {
-            const r = await db.query(
-              `SELECT body FROM notifications.notifications WHERE user_id = $1 AND type = 'payment.failed'`,
-              [carol.id],
-            );
-            return r.rows[0] as { body: string } | undefined;
-          },
-          15_000,
-          "carol's notification",
-        );
+        const notice = await failedNotice(carol);
         expect(notice.body).toContain('£50.00');
         expect(notice.body).toContain('Landlord');
         const failedIds = async (who: Actor) =>
@@ -681,17 +684,7 @@ export function paymentsScenarios(get: () => Running) {
         expect((await orderPayments(dora, orderId)).map((x) => x.status)).toEqual(['failed']);
         const after = await http().get(`/standing-orders/${orderId}`).set(bearer(dora.token)).expect(200);
         expect(after.body).toMatchObject({ status: 'completed', next_payment_date: null });
-        const notice = await eventually(
-          async () => {
-            const r = await db.query(
-              `SELECT body FROM notifications.notifications WHERE user_id = $1 AND type = 'payment.failed'`,
-              [dora.id],
-            );
-            return r.rows[0] as { body: string } | undefined;
-          },
-          15_000,
-          "dora's notification",
-        );
+        const notice = await failedNotice(dora);
         expect(notice.body).toContain('has now ended');
         expect(notice.body).not.toContain('suspended');
       });
@@ -732,17 +725,7 @@ export function paymentsScenarios(get: () => Running) {
         expect(order.body).toMatchObject({ status: 'cancelled', next_payment_date: null });
         expect(await balanceOf(get(), yuki, dollars)).toBe(10_000);
         expect(await entriesOf(dollars, 'INVOICE')).toBe(0);
-        const notice = await eventually(
-          async () => {
-            const r = await db.query(
-              `SELECT body FROM notifications.notifications WHERE user_id = $1 AND type = 'payment.failed'`,
-              [yuki.id],
-            );
-            return r.rows[0] as { body: string } | undefined;
-          },
-          15_000,
-          "yuki's notification",
-        );
+        const notice = await failedNotice(yuki);
         expect(notice.body).toContain('we pay accounts at other banks in GBP only');
       });
 

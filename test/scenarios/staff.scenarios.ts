@@ -117,6 +117,32 @@ export function staffScenarios(get: () => Running) {
       x = await openAccount(get(), customer);
     });
 
+    /** staffA's new card on ownA, an admin's deposit into ownA and staffA's payment from it to customer x. */
+    const colleagueMoney = async (paidInAmount: number, paidOutAmount: number) => {
+      const card = (
+        await http()
+          .post('/cards')
+          .set(bearer(staffA.token))
+          .send({ account_id: ownA.id, type: 'virtual' })
+          .expect(201)
+      ).body.id as string;
+      const deposit = {
+        account_id: ownA.id,
+        amount: paidInAmount,
+        currency: 'GBP',
+        reason: 'Cash paid in at branch',
+      };
+      const paidIn = (await postDeposit(get(), admin, deposit).expect(201)).body.id as string;
+      const payment = {
+        from_account_id: ownA.id,
+        to_account_id: x.id,
+        amount: paidOutAmount,
+        currency: 'GBP',
+      };
+      const paidOut = (await transfer(get(), staffA, payment).expect(201)).body.id as string;
+      return { card, paidIn, paidOut };
+    };
+
     it('refuses a staff member their own account: overdraft, freeze, unfreeze, deposit (403 own_account), changing nothing', async () => {
       const limit = await setOverdraft(staffA, ownA, 10_000_000);
       expect([limit.status, limit.body.code]).toEqual([403, 'own_account']);
@@ -140,30 +166,8 @@ export function staffScenarios(get: () => Running) {
     });
 
     it("leaves a colleague's accounts and cards to an admin (403 colleague_account), changing nothing", async () => {
-      const card = (
-        await http()
-          .post('/cards')
-          .set(bearer(staffA.token))
-          .send({ account_id: ownA.id, type: 'virtual' })
-          .expect(201)
-      ).body.id as string;
-      const paidIn = (
-        await postDeposit(get(), admin, {
-          account_id: ownA.id,
-          amount: 700,
-          currency: 'GBP',
-          reason: 'Cash paid in at branch',
-        }).expect(201)
-      ).body.id as string;
       // The colleague pays a customer: reversing it would put money back into the colleague's account.
-      const paidOut = (
-        await transfer(get(), staffA, {
-          from_account_id: ownA.id,
-          to_account_id: x.id,
-          amount: 200,
-          currency: 'GBP',
-        }).expect(201)
-      ).body.id as string;
+      const { card, paidIn, paidOut } = await colleagueMoney(700, 200);
       const reverse = (who: Actor, entry = paidIn) =>
         http()
           .post(`/admin/transactions/${entry}/reverse`)
@@ -211,23 +215,7 @@ export function staffScenarios(get: () => Running) {
     });
 
     it("leaves reading a colleague's accounts, money, cards and orders to an admin (403 colleague_account)", async () => {
-      const card = (
-        await http()
-          .post('/cards')
-          .set(bearer(staffA.token))
-          .send({ account_id: ownA.id, type: 'virtual' })
-          .expect(201)
-      ).body.id as string;
-      const deposit = { account_id: ownA.id, amount: 900, currency: 'GBP', reason: 'Cash paid in at branch' };
-      const paidIn = (await postDeposit(get(), admin, deposit).expect(201)).body.id as string;
-      const paidOut = (
-        await transfer(get(), staffA, {
-          from_account_id: ownA.id,
-          to_account_id: x.id,
-          amount: 300,
-          currency: 'GBP',
-        }).expect(201)
-      ).body.id as string;
+      const { card, paidIn, paidOut } = await colleagueMoney(900, 300);
       const reads = [
         `/accounts/${ownA.id}`,
         `/accounts/${ownA.id}/balance`,
