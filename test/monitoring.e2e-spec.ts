@@ -110,6 +110,9 @@ describe('monitoring configuration (docker/prometheus, docker/alertmanager, dock
         'OutboxLag',
         'PaymentsFailingSpike',
         'ServiceDown',
+        'StaffProbingColleagues',
+        'RefreshTokenReused',
+        'LoginLockoutsSpike',
       ].sort(),
     );
     const runbook = readFileSync(RUNBOOK, 'utf8');

@@ -30,7 +30,7 @@ import {
   type Account,
 } from '../support/banking';
 import { lockedQueries } from '../support/lock-waits';
-import { eventually } from '../support/test-env';
+import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 interface AuditEntry {
@@ -228,10 +228,19 @@ export function staffScenarios(get: () => Running) {
         `/admin/standing-orders?owner_id=${staffA.id}`,
       ];
       const read = (who: Actor, path: string) => http().get(path).set(bearer(who.token));
+      // Counted for the alerts (security_events_total): the accounts app's four refusals at least.
+      const refusalsCounted = async () =>
+        metricValue(
+          await scrapeMetrics(get().t, get().kind === 'split' ? get().services.accounts : get().baseUrl),
+          'security_events_total',
+          { event: 'colleague_account' },
+        );
+      const countedBefore = await refusalsCounted();
       const byColleague = await Promise.all(reads.map((path) => read(staffB, path)));
       expect(byColleague.map((r) => [r.status, r.body.code])).toEqual(
         Array(reads.length).fill([403, 'colleague_account']),
       );
+      expect((await refusalsCounted()) - countedBefore).toBeGreaterThanOrEqual(4);
       // Its owner and an admin read every one; the colleague still reads the customer's side of a
       // payment between them, and the customer's own account.
       for (const who of [staffA, admin]) {

@@ -17,6 +17,7 @@ export * from './errors/app-error';
 export * from './http/error-response.dto';
 export * from './logging/logger';
 export * from './logging/logging.tokens';
+export * from './logging/security-events';
 export * from './messaging/chunks';
 export * from './messaging/codec';
 export * from './messaging/events/event-transport';

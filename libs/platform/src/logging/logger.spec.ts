@@ -2,8 +2,9 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../config/app-config';
 import { requestContext } from '../context/request-context';
 import { createLogger } from './logger';
+import { onSecurityEvent } from './security-events';
 
-function capture() {
+function capture(level?: string) {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -11,10 +12,30 @@ function capture() {
       done();
     },
   });
-  return { lines, logger: createLogger(loadConfig({ LOG_FORMAT: 'json' }), 'users', stream) };
+  const env = level ? { LOG_FORMAT: 'json', LOG_LEVEL: level } : { LOG_FORMAT: 'json' };
+  return { lines, logger: createLogger(loadConfig(env), 'users', stream) };
 }
 
 describe('logger', () => {
+  it('hands each security event it writes to the listeners (the metrics count them), and only those', () => {
+    const seen: string[] = [];
+    const stop = onSecurityEvent((event) => seen.push(event));
+    try {
+      const { lines, logger } = capture('warn');
+      logger.warn({ security_event: 'colleague_account', user_id: 'u1' }, 'refused');
+      logger.warn({ user_id: 'u1' }, 'not a security event');
+      logger.info({ security_event: 'login_failed' }, 'below the level: not written, not counted');
+      logger.warn({ security_event: 'Not A Code!' }, 'not an event name');
+      logger.error('a message alone');
+      expect(seen).toEqual(['colleague_account']);
+      expect(lines).toHaveLength(4);
+    } finally {
+      stop();
+    }
+    capture().logger.warn({ security_event: 'login_lockout' }, 'after the listener stopped');
+    expect(seen).toEqual(['colleague_account']);
+  });
+
   it('writes JSON with the service and the request id of the current context', () => {
     const { lines, logger } = capture();
     requestContext.run({ requestId: 'req-7' }, () => logger.info({ user_id: 'u1' }, 'profile read'));

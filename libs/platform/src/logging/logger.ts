@@ -3,6 +3,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { requestContext } from '../context/request-context';
 import { activeTraceIds } from '../tracing/tracing';
+import { emitSecurityEvent, securityEventOf } from './security-events';
 
 /**
  * Structured logs: one JSON object a line in production (pretty in development), each carrying the
@@ -40,6 +41,15 @@ export function createLogger(config: AppConfig, service: string, destination?: D
       censor: '[redacted]',
     },
     serializers: { err: safeError },
+    hooks: {
+      // Every security event logged is counted (security-events.ts): at its log level, so one logged
+      // at info (login_failed) is counted only with LOG_LEVEL info or lower.
+      logMethod(args, method) {
+        const event = securityEventOf(args[0]);
+        if (event) emitSecurityEvent(event);
+        return method.apply(this, args);
+      },
+    },
   };
   if (destination) return pino(options, destination);
   if (config.logFormat === 'pretty') {

@@ -1,8 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { SERVICE_NAME } from '../app/service.tokens';
 import { assertSchemaName } from '../database/schema-name';
+import { onSecurityEvent, WATCHED_SECURITY_EVENTS } from '../logging/security-events';
 import { OutboxRelay } from '../messaging/events/outbox-relay';
 import { withTimeout } from './bounded';
 
@@ -16,12 +17,13 @@ export interface MoneyCounter<L extends string> {
 
 /** One registry per app (not prom-client's global one), labelled with the service name. */
 @Injectable()
-export class MetricsService {
+export class MetricsService implements OnModuleDestroy {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly inboxEvents: Counter<'consumer' | 'outcome'>;
 
   private readonly counters = new Map<string, Counter<string>>();
+  private readonly stopCountingSecurityEvents: () => void;
 
   /** A domain module's own counter, on this app's registry (one per name, however often asked for). */
   counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
@@ -95,6 +97,14 @@ export class MetricsService {
       labelNames: ['consumer', 'outcome'],
       registers: [this.registry],
     });
+    const securityEvents = new Counter({
+      name: 'security_events_total',
+      help: "Security events logged (security_event: refusals on colleagues' or own resources, lockouts, reused tokens, ...)",
+      labelNames: ['event'],
+      registers: [this.registry],
+    });
+    for (const event of WATCHED_SECURITY_EVENTS) securityEvents.inc({ event }, 0);
+    this.stopCountingSecurityEvents = onSecurityEvent((event) => securityEvents.inc({ event }));
     // One statement for both outbox gauges, shared by their collects (prom-client collects every metric
     // of a scrape at once): each schema's count and oldest age, through its partial index on unpublished
     // rows (outbox_pending_idx), so a scrape never reads the published history.
@@ -128,6 +138,10 @@ export class MetricsService {
       registers: [this.registry],
       collect: collectOutboxes,
     });
+  }
+
+  onModuleDestroy(): void {
+    this.stopCountingSecurityEvents();
   }
 }
 

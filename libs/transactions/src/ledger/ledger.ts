@@ -406,6 +406,9 @@ export class Ledger {
 
   /** A staff member tried to act on their own account: refused, and worth a look (never audited: nothing changed). */
   ownAccountRefused(actorId: string, accountIds: string[]): void {
-    this.logger.warn({ actor_id: actorId, account_ids: accountIds }, 'staff action on own account refused');
+    this.logger.warn(
+      { security_event: 'own_account_refused', actor_id: actorId, account_ids: accountIds },
+      'staff action on own account refused',
+    );
   }
 }
