@@ -123,6 +123,27 @@ export function cardsScenarios(get: () => Running) {
         expiry_year: card.expiry_year,
         cardholder_name: "ALICE O'NEIL-SMITH",
       });
+      // Its owner is told, as a security notice naming the last four digits only.
+      const notices = await eventually(
+        async () => {
+          const all = await http().get('/notifications?limit=100').set(bearer(alice.token)).expect(200);
+          const found = (all.body.data as { type: string; data: { card_id?: string } }[]).filter(
+            (n) => n.type === 'card.revealed' && n.data.card_id === card.id,
+          );
+          return found.length ? found : undefined;
+        },
+        15_000,
+        'the reveal notice',
+      );
+      expect(notices).toEqual([
+        expect.objectContaining({
+          category: 'security',
+          title: 'Card details shown',
+          body: `The full number and security code of your card ending ${card.last4} were shown in the app. If this wasn't you, freeze the card and change your password.`,
+          data: { card_id: card.id, last4: card.last4 },
+        }),
+      ]);
+      expect(JSON.stringify(notices)).not.toContain(card.pan!);
 
       const list = await http().get('/cards').set(bearer(alice.token)).expect(200);
       expect(list.body.data.map((c: Card) => c.id)).toContain(card.id);

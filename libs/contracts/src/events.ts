@@ -258,6 +258,17 @@ export interface CardFrozenEvent extends EventBase {
 }
 
 /**
+ * The owner was shown the card's full number and security code (POST /cards/{id}/reveal, with their
+ * password). Told to them as a security notice: whoever holds their session and password can pay with it.
+ */
+export interface CardRevealedEvent extends EventBase {
+  card_id: string;
+  /** The last four digits only. */
+  last4: string;
+  owner_id: string;
+}
+
+/**
  * Cleared by the network: the ledger posted `amount` (it may differ from the authorised amount) and
  * released the hold in one transaction. `forced`: no authorisation came before it (a forced post).
  */
@@ -298,6 +309,7 @@ export interface EventMap {
   'card.declined': CardDeclinedEvent;
   'card.cleared': CardClearedEvent;
   'card.frozen': CardFrozenEvent;
+  'card.revealed': CardRevealedEvent;
   'account.closed': AccountClosedEvent;
 }
 
@@ -330,6 +342,7 @@ export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName
     'card.declined',
     'card.cleared',
     'card.frozen',
+    'card.revealed',
   ],
   analytics: ['transaction.created'],
 };

@@ -32,6 +32,8 @@ describe('CardsService.reveal under load', () => {
       {} as never,
       {} as never,
       limiter as never,
+      {} as never,
+      {} as never,
       { cardRevealRateLimitPerHour: 5 } as never,
       { warn: () => undefined, info: () => undefined } as never,
     );
@@ -56,6 +58,8 @@ describe('CardsService: the account read again after a card is issued', () => {
         },
       } as never,
       { getStates } as never,
+      {} as never,
+      {} as never,
       {} as never,
       {} as never,
       {} as never,

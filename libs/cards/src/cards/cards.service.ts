@@ -17,6 +17,8 @@ import {
   encodeCursor,
   jsonAmount,
   LOGGER,
+  OutboxRelay,
+  OutboxService,
   pageOf,
   RateLimiter,
   todayIn,
@@ -103,6 +105,8 @@ export class CardsService {
     private readonly keys: CardKeys,
     private readonly directory: CardDirectory,
     private readonly limiter: RateLimiter,
+    private readonly outbox: OutboxService,
+    private readonly relay: OutboxRelay,
     private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -299,17 +303,26 @@ export class CardsService {
       await this.limiter.release('card-reveal', caller.user_id).catch(() => undefined);
       throw err;
     }
-    await this.dataSource.query(
-      `INSERT INTO cards.reveals (id, card_id, owner_id, outcome, ip, request_id) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [
-        randomUUID(),
-        card.id,
-        caller.user_id,
-        valid ? 'revealed' : 'wrong_password',
-        meta.ip ?? null,
-        meta.requestId ?? null,
-      ],
-    );
+    const attempt = `INSERT INTO cards.reveals (id, card_id, owner_id, outcome, ip, request_id)
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`;
+    const params = [
+      randomUUID(),
+      card.id,
+      caller.user_id,
+      valid ? 'revealed' : 'wrong_password',
+      meta.ip ?? null,
+      meta.requestId ?? null,
+    ];
+    if (valid) {
+      // The record and the owner's security notice (card.revealed) in one statement.
+      await this.outbox.addIfChanged(this.dataSource.manager, 'cards', attempt, params, {
+        name: 'card.revealed',
+        input: { card_id: card.id, last4: card.last4, owner_id: caller.user_id },
+      });
+      this.relay.kickSoon();
+    } else {
+      await this.dataSource.query(attempt, params);
+    }
     this.logger.info(
       {
         security_event: valid ? 'card_revealed' : 'card_reveal_wrong_password',

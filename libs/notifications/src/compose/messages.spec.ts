@@ -14,6 +14,7 @@ import {
   cardClearedDrafts,
   cardDeclinedDraft,
   cardFrozenDraft,
+  cardRevealedDraft,
   lockedOutDraft,
   passwordChangedDraft,
   sessionEndedDraft,
@@ -410,6 +411,25 @@ describe('card notices', () => {
       title: 'Signed out for your safety',
       body: "We signed you out on one of your devices because its sign-in was used from two places, which can mean it was copied. If you didn't expect this, change your password.",
       data: { reason: 'refresh_token_reused' },
+    });
+  });
+
+  it("tells of a card's details shown as a security notice, with the last four digits only", () => {
+    expect(
+      cardRevealedDraft({
+        event_id: 'e1',
+        occurred_at: '2026-12-04T23:30:00.000Z',
+        card_id: 'c1',
+        last4: '4242',
+        owner_id: ALICE,
+      }),
+    ).toEqual({
+      user_id: ALICE,
+      category: 'security',
+      type: 'card.revealed',
+      title: 'Card details shown',
+      body: "The full number and security code of your card ending 4242 were shown in the app. If this wasn't you, freeze the card and change your password.",
+      data: { card_id: 'c1', last4: '4242' },
     });
   });
 

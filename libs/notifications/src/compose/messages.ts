@@ -5,6 +5,7 @@ import type {
   CardDeclinedEvent,
   CardDeclineReason,
   CardFrozenEvent,
+  CardRevealedEvent,
   KycRejectedEvent,
   KycVerifiedEvent,
   PaymentExecutedEvent,
@@ -445,6 +446,23 @@ export function cardFrozenDraft(e: CardFrozenEvent): Draft {
       `We've frozen your card ending ${e.last4} after ${e.failures} payments with wrong card details. ` +
       'If they were yours, unfreeze it in the app; if not, keep it frozen and tell us.',
     data: { card_id: e.card_id, last4: e.last4, account_id: e.account_id, reason: e.reason },
+  };
+}
+
+/**
+ * "The details of your card ending 4242 were shown ...": a security notice (customers cannot turn those
+ * off), since whoever holds their session and password can now pay with the card.
+ */
+export function cardRevealedDraft(e: CardRevealedEvent): Draft {
+  return {
+    user_id: e.owner_id,
+    category: 'security',
+    type: 'card.revealed',
+    title: 'Card details shown',
+    body:
+      `The full number and security code of your card ending ${e.last4} were shown in the app. ` +
+      "If this wasn't you, freeze the card and change your password.",
+    data: { card_id: e.card_id, last4: e.last4 },
   };
 }
 

@@ -4,6 +4,7 @@ import type {
   CardClearedEvent,
   CardDeclinedEvent,
   CardFrozenEvent,
+  CardRevealedEvent,
 } from '@protobank/contracts';
 import { OnEvent } from '@protobank/platform';
 import {
@@ -11,6 +12,7 @@ import {
   cardClearedDrafts,
   cardDeclinedDraft,
   cardFrozenDraft,
+  cardRevealedDraft,
 } from '../compose/messages';
 import { Notifier } from '../compose/notifier';
 
@@ -18,12 +20,13 @@ const AUTHORISED = 'CardNoticesHandler.onCardAuthorised';
 const DECLINED = 'CardNoticesHandler.onCardDeclined';
 const CLEARED = 'CardNoticesHandler.onCardCleared';
 const FROZEN = 'CardNoticesHandler.onCardFrozen';
+const REVEALED = 'CardNoticesHandler.onCardRevealed';
 
 /**
  * Tells the cardholder of each card payment as the network asks for it: "£25.50 spent at Starbucks" on
  * an approved authorisation (in the app at once, through the stream), the reason on a decline, and at
- * clearing only what is new (see cardClearedDrafts), and a freeze for wrong card details as a security
- * notice. The events carry all the text needs.
+ * clearing only what is new (see cardClearedDrafts), and a freeze for wrong card details and a reveal
+ * of the card's details as security notices. The events carry all the text needs.
  */
 @Controller()
 export class CardNoticesHandler {
@@ -48,5 +51,11 @@ export class CardNoticesHandler {
   @OnEvent('card.frozen')
   async onCardFrozen(event: CardFrozenEvent): Promise<void> {
     await this.notifier.notify(FROZEN, event.event_id, [cardFrozenDraft(event)]);
+  }
+
+  /** The card's full details were shown to whoever holds the owner's session and password. */
+  @OnEvent('card.revealed')
+  async onCardRevealed(event: CardRevealedEvent): Promise<void> {
+    await this.notifier.notify(REVEALED, event.event_id, [cardRevealedDraft(event)]);
   }
 }
