@@ -403,7 +403,11 @@ export function analyticsScenarios(get: () => Running) {
       await holder.query('LOCK TABLE analytics.movements_rebuild IN ACCESS EXCLUSIVE MODE');
       let id = '';
       try {
-        const started = await http().post('/admin/analytics/rebuild').set(bearer(admin.token)).expect(202);
+        const started = await http()
+          .post('/admin/analytics/rebuild')
+          .set(bearer(admin.token))
+          .send({ reason: 'Rollups checked after the restore' })
+          .expect(202);
         expect(started.body).toMatchObject({ status: 'running', requested_by: admin.id, finished_at: null });
         id = started.body.id;
         const again = await http().post('/admin/analytics/rebuild').set(bearer(admin.token)).expect(409);
@@ -442,6 +446,7 @@ export function analyticsScenarios(get: () => Running) {
           target_user_id: null,
           resource_type: 'analytics_rebuild',
           after: { status: 'running' },
+          reason: 'Rollups checked after the restore',
         }),
       ]);
     });

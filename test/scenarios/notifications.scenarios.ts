@@ -538,6 +538,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         const retried = await http()
           .post(`/admin/notifications/failed/${listed.id}/retry`)
           .set(bearer(admin.token))
+          .send({ reason: 'SMS provider back after its outage' })
           .expect(202);
         expect(retried.body).toMatchObject({ id: listed.id, status: 'pending' });
         await eventually(async () => {
@@ -573,6 +574,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
             resource_type: 'notification_delivery',
             before: { status: 'failed' },
             after: { status: 'pending' },
+            reason: 'SMS provider back after its outage',
           }),
         ]);
         // Never on the actor's own notification (and nothing changes).

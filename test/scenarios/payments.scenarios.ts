@@ -1192,6 +1192,29 @@ export function paymentsScenarios(get: () => Running) {
           after: { scheduled: expect.any(Number), paid: expect.any(Number), errors: 0 },
           reason: null,
         });
+        // A reason, when given, is kept with the entry; one that is no reason is a 400 naming it, and no sweep runs.
+        const bad = await http()
+          .post('/admin/payments/run-due')
+          .set(bearer(admin.token))
+          .send({ reason: 'x' })
+          .expect(400);
+        expect(bad.body.details).toEqual([expect.objectContaining({ field: 'reason' })]);
+        const why = `Payments missed in the outage ${randomUUID()}`;
+        await http()
+          .post('/admin/payments/run-due')
+          .set(bearer(admin.token))
+          .send({ reason: why })
+          .expect(200);
+        const withReason = await eventually(
+          async () => {
+            const audited = await sweepsAudited();
+            return audited.length >= 16 ? audited : undefined;
+          },
+          15_000,
+          'the audit entry with its reason',
+        );
+        expect(withReason.filter((e) => (e as { reason?: string }).reason === why)).toHaveLength(1);
+        expect(withReason).toHaveLength(16);
         await http().post('/admin/payments/run-due').set(bearer(alice.token)).expect(403);
       });
     });

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -11,7 +11,13 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { CurrentCaller, ErrorResponseDto, Roles, type Caller } from '@protobank/platform';
+import {
+  CurrentCaller,
+  ErrorResponseDto,
+  OptionalStaffReasonDto,
+  Roles,
+  type Caller,
+} from '@protobank/platform';
 import { RebuildDto, RebuildIdParams } from './rebuild.dto';
 import { RebuildService } from './rebuild.service';
 
@@ -30,12 +36,13 @@ export class RebuildController {
     summary: 'Rebuild the movements, rollups and cache of analytics from the ledger, in the background',
     description:
       'Answers at once with the running rebuild; follow it with GET /admin/analytics/rebuilds/{id}. ' +
-      'Analytics keeps answering (with the figures from before) and consuming events meanwhile.',
+      'Analytics keeps answering (with the figures from before) and consuming events meanwhile. ' +
+      'Audited (analytics_rebuild_started, with the reason, if given).',
   })
   @ApiAcceptedResponse({ type: RebuildDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'rebuild_running' })
-  start(@CurrentCaller() caller: Caller): Promise<RebuildDto> {
-    return this.rebuilds.start(caller);
+  start(@CurrentCaller() caller: Caller, @Body() body: OptionalStaffReasonDto): Promise<RebuildDto> {
+    return this.rebuilds.start(caller, body.reason ?? null);
   }
 
   @Get('rebuilds/:id')

@@ -65,7 +65,7 @@ export class RebuildService implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
-  async start(caller: Caller): Promise<RebuildDto> {
+  async start(caller: Caller, reason: string | null = null): Promise<RebuildDto> {
     await this.dataSource.query(
       `UPDATE analytics.rebuilds SET status = 'failed', finished_at = now(),
               error = 'abandoned: no progress for ${REBUILD_STALE_SECONDS} s (its process stopped)'
@@ -90,7 +90,7 @@ export class RebuildService implements OnApplicationBootstrap, BeforeApplication
           resource_id: id,
           before: null,
           after: { status: 'running' },
-          reason: null,
+          reason,
         });
       }
       return inserted;

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -16,6 +16,7 @@ import {
   CurrentCaller,
   ErrorResponseDto,
   IsUuid,
+  OptionalStaffReasonDto,
   PageQuery,
   Roles,
   staffActor,
@@ -77,9 +78,13 @@ export class FailedDeliveriesController {
   @ApiOperation({
     summary: 'Try a failed delivery again, with a fresh set of retries',
     description:
-      "Audited (delivery_retried in GET /admin/audit). Not on the caller's own notification (403 own_notification); a colleague's (a staff member's or an admin's) takes an admin (403 colleague_account).",
+      "Audited (delivery_retried in GET /admin/audit, with the reason, if given). Not on the caller's own notification (403 own_notification); a colleague's (a staff member's or an admin's) takes an admin (403 colleague_account).",
   })
-  retry(@CurrentCaller() caller: Caller, @Param() params: DeliveryIdParams) {
-    return this.failed.retry(staffActor(caller), params.id);
+  retry(
+    @CurrentCaller() caller: Caller,
+    @Param() params: DeliveryIdParams,
+    @Body() body: OptionalStaffReasonDto,
+  ) {
+    return this.failed.retry(staffActor(caller), params.id, body.reason ?? null);
   }
 }

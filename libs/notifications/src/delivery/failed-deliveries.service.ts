@@ -83,7 +83,7 @@ export class FailedDeliveriesService {
    * staff_action.recorded in the same transaction), and never on the actor's own notification. The job is
    * queued after the commit; if Redis does not take it, the delivery sweep queues the pending row.
    */
-  async retry(actor: StaffActor, id: string) {
+  async retry(actor: StaffActor, id: string, reason: string | null = null) {
     // A colleague's takes an admin, as every staff action on a colleague does (their owner never changes).
     const [owner] = (await this.dataSource.query(
       `SELECT user_id FROM notifications.deliveries WHERE id = $1`,
@@ -120,7 +120,7 @@ export class FailedDeliveriesService {
         resource_id: id,
         before: { status: 'failed' },
         after: { status: 'pending' },
-        reason: null,
+        reason,
       });
       return rows[0];
     });

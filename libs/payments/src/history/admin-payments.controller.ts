@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
 import { USERS_API, type UsersApi } from '@protobank/contracts';
 import {
   ApiBadRequestResponse,
@@ -13,6 +13,7 @@ import {
   assertMaySeeOwner,
   CurrentCaller,
   ErrorResponseDto,
+  OptionalStaffReasonDto,
   PageQuery,
   roleOf,
   Roles,
@@ -61,11 +62,11 @@ export class AdminPaymentsController {
   @ApiOperation({
     summary: 'Run the due sweep now',
     description:
-      'Pays what is due, as the every-minute scheduler does, and answers with what it did. Safe at any time and repeatedly: sweeps run one at a time (a call waits for a running one), and each payment is posted under its own key. Audited (due_sweep_run, with the counts).',
+      'Pays what is due, as the every-minute scheduler does, and answers with what it did. Safe at any time and repeatedly: sweeps run one at a time (a call waits for a running one), and each payment is posted under its own key. Audited (due_sweep_run, with the counts and the reason, if given).',
   })
   @ApiOkResponse({ type: SweepCountsDto })
-  runDue(@CurrentCaller() caller: Caller): Promise<SweepCountsDto> {
-    return this.sweep.runFor(staffActor(caller));
+  runDue(@CurrentCaller() caller: Caller, @Body() body: OptionalStaffReasonDto): Promise<SweepCountsDto> {
+    return this.sweep.runFor(staffActor(caller), body.reason ?? null);
   }
 
   @Get('standing-orders')

@@ -149,7 +149,7 @@ export class DueSweep implements BeforeApplicationShutdown {
    * staff_action.recorded with what it did; `after` is null when it stopped part way (an error). It pays
    * only what is due, as the scheduler would within the minute, but it is a staff action on payments.
    */
-  async runFor(staff: StaffActor): Promise<SweepCounts> {
+  async runFor(staff: StaffActor, reason: string | null = null): Promise<SweepCounts> {
     let counts: SweepCounts | null = null;
     let failed: { err: unknown } | null = null;
     try {
@@ -168,7 +168,7 @@ export class DueSweep implements BeforeApplicationShutdown {
           resource_id: randomUUID(),
           before: null,
           after: counts && { ...counts },
-          reason: null,
+          reason,
         }),
       );
     } catch (err) {

@@ -1,4 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional } from 'class-validator';
 import { IsPlainText } from './plain-text';
 
 /**
@@ -15,4 +16,20 @@ export class StaffReasonDto {
   })
   @IsPlainText(3, 500)
   reason: string;
+}
+
+/**
+ * The body of a staff action on no one customer (a sweep run, a delivery retried, an analytics rebuild):
+ * the reason is optional, and kept in the audit trail when given. No body is the same as `{}`.
+ */
+export class OptionalStaffReasonDto {
+  @ApiPropertyOptional({
+    minLength: 3,
+    maxLength: 500,
+    example: 'Payments missed during the outage of 3 December',
+    description: 'Why: kept in the audit trail (GET /admin/audit)',
+  })
+  @IsOptional()
+  @IsPlainText(3, 500)
+  reason?: string;
 }
