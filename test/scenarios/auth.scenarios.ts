@@ -533,21 +533,26 @@ export function authScenarios(get: () => Running) {
     it('treats the rotated token as a replay once the grace window is over: 401 refresh_token_reused, the session ends', async () => {
       const graceSeconds = Number(get().t.env.REFRESH_REUSE_GRACE_SECONDS);
       const { email, id } = await newUser();
+      /** Rotates `token`, then presents it again until the grace window ends: the replay's answer. */
+      const rotateAndReplay = async (token: string) => {
+        const rotated = (await refresh(token).expect(200)).body;
+        // Within the window, the same pair again.
+        expect((await refresh(token).expect(200)).body.refresh_token).toBe(rotated.refresh_token);
+        // Presented again until the window ends: the same pair each time, then the replay.
+        const replay = await eventually(
+          async () => {
+            const res = await refresh(token);
+            if (res.status !== 200) return res;
+            expect(res.body.refresh_token).toBe(rotated.refresh_token);
+            return undefined;
+          },
+          graceSeconds * 1000 + 10000,
+          'the grace window to end',
+        );
+        return { second: rotated, replay };
+      };
       const first = await login(email);
-      const second = (await refresh(first.refresh_token).expect(200)).body;
-      // Within the window, the same pair again.
-      expect((await refresh(first.refresh_token).expect(200)).body.refresh_token).toBe(second.refresh_token);
-      // Presented again until the window ends: the same pair each time, then the replay.
-      const replay = await eventually(
-        async () => {
-          const res = await refresh(first.refresh_token);
-          if (res.status !== 200) return res;
-          expect(res.body.refresh_token).toBe(second.refresh_token);
-          return undefined;
-        },
-        graceSeconds * 1000 + 10000,
-        'the grace window to end',
-      );
+      const { second, replay } = await rotateAndReplay(first.refresh_token);
       expect([replay.status, replay.body.code]).toEqual([401, 'refresh_token_reused']);
       expect((await refresh(second.refresh_token).expect(401)).body.code).toBe('invalid_refresh_token');
       const ended = await http()
@@ -565,6 +570,12 @@ export function authScenarios(get: () => Running) {
           data: { reason: 'refresh_token_reused' },
         }),
       ]);
+      expect(await authEvents(id, 'user.session_ended')).toHaveLength(1);
+      // Another session ended the same way that day ends as the first did, and tells nothing more: one
+      // notice a day (someone replaying tokens of an account they made cannot flood its phone).
+      const again = await rotateAndReplay(next.refresh_token);
+      expect([again.replay.status, again.replay.body.code]).toEqual([401, 'refresh_token_reused']);
+      await http().get('/users/me').set('Authorization', `Bearer ${again.second.access_token}`).expect(401);
       expect(await authEvents(id, 'user.session_ended')).toHaveLength(1);
     });
 

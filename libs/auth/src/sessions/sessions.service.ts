@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { USERS_API, type UserLockedOutEvent, type UsersApi } from '@protobank/contracts';
+import { USERS_API, type EventInput, type UserLockedOutEvent, type UsersApi } from '@protobank/contracts';
 import {
   AppConfig,
   AppError,
@@ -58,8 +58,8 @@ const passwordChangeScope = (userId: string): LockScope => ({
 
 /** Sessions created with a stale generation are refused; a login retries this often before giving up. */
 const CREATE_ATTEMPTS = 3;
-/** A user hears of lockouts of one kind at most once in this long (tellLockedOut). */
-const LOCKED_OUT_NOTICE_SECONDS = 24 * 3600;
+/** A user hears of lockouts of one kind, or of sessions ended for reused tokens, at most once in this long. */
+const SECURITY_NOTICE_SECONDS = 24 * 3600;
 
 @Injectable()
 export class SessionsService {
@@ -275,33 +275,40 @@ export class SessionsService {
 
   /**
    * Writes user.locked_out (a security notice to the user) without waiting for it: the 401 that locked an
-   * e-mail must take as long for an e-mail nobody has (no event) as for a customer's. At most one a day per
-   * user and scope: a stranger guessing all day would otherwise send the customer a message (an SMS among
-   * them) every LOGIN_LOCKOUT_SECONDS. Lost only if Redis or the insert fails, which is logged.
+   * e-mail must take as long for an e-mail nobody has (no event) as for a customer's.
    */
   private tellLockedOut(userId: string, scope: UserLockedOutEvent['scope']): void {
-    this.limiter
-      .hit('locked-out-notice', `${scope}:${userId}`, 1, LOCKED_OUT_NOTICE_SECONDS)
-      .then(async (first) => {
-        if (!first.allowed) return;
-        try {
-          await this.outbox.add(
-            this.dataSource.manager,
-            'auth',
-            'user.locked_out',
-            { user_id: userId, scope, lock_seconds: this.config.loginLockoutSeconds },
-            { notify: false },
-          );
-        } catch (err) {
-          // Not written: the day's one notice is not spent on it.
-          await this.limiter.release('locked-out-notice', `${scope}:${userId}`).catch(() => undefined);
-          throw err;
-        }
-        this.relay.kickSoon();
-      })
-      .catch((err: unknown) =>
-        this.logger.error({ err, user_id: userId, lock_scope: scope }, 'lockout notice not recorded'),
-      );
+    void this.noticeOncePerDay(`locked-out:${scope}:${userId}`, 'user.locked_out', {
+      user_id: userId,
+      scope,
+      lock_seconds: this.config.loginLockoutSeconds,
+    });
+  }
+
+  /**
+   * Writes a security notice's event at most once a day per `key` (a user and a kind): a stranger
+   * guessing passwords all day, or replaying rotated refresh tokens of an account they made, would
+   * otherwise send its owner (or the unverified phone or e-mail given to it) a message, SMS among them,
+   * at the rate they can send requests. Never throws: lost only if Redis or the insert fails, which is
+   * logged, and a notice not written does not spend the day's one.
+   */
+  private async noticeOncePerDay<N extends 'user.locked_out' | 'user.session_ended'>(
+    key: string,
+    name: N,
+    input: EventInput<N>,
+  ): Promise<void> {
+    try {
+      if (!(await this.limiter.hit('security-notice', key, 1, SECURITY_NOTICE_SECONDS)).allowed) return;
+      try {
+        await this.outbox.add(this.dataSource.manager, 'auth', name, input, { notify: false });
+      } catch (err) {
+        await this.limiter.release('security-notice', key).catch(() => undefined);
+        throw err;
+      }
+      this.relay.kickSoon();
+    } catch (err) {
+      this.logger.error({ err, notice: name, key }, 'security notice not recorded');
+    }
   }
 
   /**
@@ -373,18 +380,10 @@ export class SessionsService {
       // The owner is told (a security notice) by the one replay that ended the session: a copy of their
       // token was used, by them or someone else. Copies sent at once each find it reused, not each ends it.
       if (await this.sessions.revoke(outcome.userId, outcome.sid)) {
-        await this.outbox
-          .add(
-            this.dataSource.manager,
-            'auth',
-            'user.session_ended',
-            { user_id: outcome.userId, reason: 'refresh_token_reused' },
-            { notify: false },
-          )
-          .then(() => this.relay.kickSoon())
-          .catch((err: unknown) =>
-            this.logger.error({ err, user_id: outcome.userId }, 'session-ended notice not recorded'),
-          );
+        await this.noticeOncePerDay(`session-ended:${outcome.userId}`, 'user.session_ended', {
+          user_id: outcome.userId,
+          reason: 'refresh_token_reused',
+        });
       }
       this.logger.warn(
         {
