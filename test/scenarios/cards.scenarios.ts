@@ -165,6 +165,13 @@ export function cardsScenarios(get: () => Running) {
         card.id,
       ]);
       expect(audit.rows).toEqual([{ outcome: 'revealed', owner_id: alice.id }]);
+      // A wrong password shows nothing and tells nothing: still the one event.
+      await reveal(alice, card.id, 'not the password').expect(401);
+      const events = await db.query(
+        `SELECT count(*)::int AS n FROM cards.outbox WHERE name = 'card.revealed' AND payload->>'card_id' = $1`,
+        [card.id],
+      );
+      expect(events.rows[0].n).toBe(1);
     });
 
     it('takes the name on the card from the profile when none is given', async () => {

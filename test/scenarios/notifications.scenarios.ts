@@ -494,6 +494,13 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           { queue: 'notification-deliveries' },
         );
 
+      const deliveryStatus = async (id: string) =>
+        (
+          (await db.query(`SELECT status FROM notifications.deliveries WHERE id = $1`, [id])).rows[0] as {
+            status: string;
+          }
+        ).status;
+
       it('retries with backoff, then lists the failure for staff, who can retry it', async () => {
         const before = await failedForGood();
         const dave = await namedCustomer('notify.dave', 'Dave Brown', '+447700900999');
@@ -541,10 +548,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           .send({ reason: 'SMS provider back after its outage' })
           .expect(202);
         expect(retried.body).toMatchObject({ id: listed.id, status: 'pending' });
-        await eventually(async () => {
-          const r = await db.query(`SELECT status FROM notifications.deliveries WHERE id = $1`, [listed.id]);
-          return r.rows[0].status === 'sent' ? true : undefined;
-        });
+        await eventually(async () => ((await deliveryStatus(listed.id)) === 'sent' ? true : undefined));
         await http()
           .post(`/admin/notifications/failed/${listed.id}/retry`)
           .set(bearer(admin.token))
@@ -587,10 +591,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           .set(bearer(admin.token))
           .expect(403);
         expect(own.body.code).toBe('own_notification');
-        const [still] = (
-          await db.query(`SELECT status FROM notifications.deliveries WHERE id = $1`, [listed.id])
-        ).rows;
-        expect(still.status).toBe('failed');
+        expect(await deliveryStatus(listed.id)).toBe('failed');
         // Now the admin's, a colleague's to a staff member: left out of their list, page after page (no
         // cursor points at it either), and their retry refused; the admin's list still has it.
         const clerk = await promote(get(), admin, await newCustomer(get(), 'notify.clerk'));
@@ -607,10 +608,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           .set(bearer(clerk.token))
           .expect(403);
         expect(colleague.body.code).toBe('colleague_account');
-        const [unchanged] = (
-          await db.query(`SELECT status FROM notifications.deliveries WHERE id = $1`, [listed.id])
-        ).rows;
-        expect(unchanged.status).toBe('failed');
+        expect(await deliveryStatus(listed.id)).toBe('failed');
         // The customer's again, it is on the staff member's pages.
         await db.query(`UPDATE notifications.deliveries SET user_id = $2 WHERE id = $1`, [
           listed.id,

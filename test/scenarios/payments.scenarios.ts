@@ -1165,22 +1165,25 @@ export function paymentsScenarios(get: () => Running) {
                 .query({ action: 'due_sweep_run', actor_id: admin.id, limit: 100 })
                 .set(bearer(admin.token))
                 .expect(200)
-            ).body.data as { created_at: string }[]
+            ).body.data as { created_at: string; reason: string | null }[]
           ).filter((e) => new Date(e.created_at) >= start);
+        /** Those entries once there are at least `count`. */
+        const sweepsAuditedAtLeast = (count: number) =>
+          eventually(
+            async () => {
+              const audited = await sweepsAudited();
+              return audited.length >= count ? audited : undefined;
+            },
+            15_000,
+            `${count} audit entries of the sweeps`,
+          );
         const runs = await Promise.all(
           Array.from({ length: 15 }, () => http().post('/admin/payments/run-due').set(bearer(admin.token))),
         );
         // Waiting sweeps used to hold a database connection each: the pool ran dry for everyone.
         await http().get('/payees').set(bearer(alice.token)).expect(200);
         expect(runs.map((r) => r.status)).toEqual(runs.map(() => 200));
-        const entries = await eventually(
-          async () => {
-            const audited = await sweepsAudited();
-            return audited.length >= 15 ? audited : undefined;
-          },
-          15_000,
-          'the audit entries of the sweeps',
-        );
+        const entries = await sweepsAuditedAtLeast(15);
         expect(entries).toHaveLength(15);
         expect(entries[0]).toMatchObject({
           actor_id: admin.id,
@@ -1205,15 +1208,8 @@ export function paymentsScenarios(get: () => Running) {
           .set(bearer(admin.token))
           .send({ reason: why })
           .expect(200);
-        const withReason = await eventually(
-          async () => {
-            const audited = await sweepsAudited();
-            return audited.length >= 16 ? audited : undefined;
-          },
-          15_000,
-          'the audit entry with its reason',
-        );
-        expect(withReason.filter((e) => (e as { reason?: string }).reason === why)).toHaveLength(1);
+        const withReason = await sweepsAuditedAtLeast(16);
+        expect(withReason.filter((e) => e.reason === why)).toHaveLength(1);
         expect(withReason).toHaveLength(16);
         await http().post('/admin/payments/run-due').set(bearer(alice.token)).expect(403);
       });
