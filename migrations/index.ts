@@ -40,6 +40,7 @@ import { PaymentClaims1763700000034 } from './1763700000034-PaymentClaims';
 import { CardsCancelledWithAccount1763700000035 } from './1763700000035-CardsCancelledWithAccount';
 import { ReversedCardPaymentsFreeTheLimits1763700000036 } from './1763700000036-ReversedCardPaymentsFreeTheLimits';
 import { PasswordChanges1763700000037 } from './1763700000037-PasswordChanges';
+import { VerifiedPhones1763700000038 } from './1763700000038-VerifiedPhones';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -80,4 +81,5 @@ export const MIGRATIONS = [
   CardsCancelledWithAccount1763700000035,
   ReversedCardPaymentsFreeTheLimits1763700000036,
   PasswordChanges1763700000037,
+  VerifiedPhones1763700000038,
 ];

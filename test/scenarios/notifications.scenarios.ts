@@ -18,6 +18,7 @@ import {
   type Account,
 } from '../support/banking';
 import { openStream, type EventStream } from '../support/event-stream';
+import { codesSentTo, textedCode, verifyPhone } from '../support/phones';
 import { WEBHOOK_SECRET, type Receivers } from '../support/receivers';
 import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
@@ -32,7 +33,10 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
     let a: Account;
     let b: Account;
 
-    /** A KYC-verified customer with this name (and phone): named before KYC, which then locks the name. */
+    /**
+     * A KYC-verified customer with this name (and phone, verified for SMS): named before KYC, which then
+     * locks the name.
+     */
     const namedCustomer = async (tag: string, full_name: string, phone?: string) => {
       const who = await newCustomer(get(), tag);
       await http()
@@ -40,6 +44,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         .set(bearer(who.token))
         .send({ full_name, ...(phone ? { phone } : {}) })
         .expect(200);
+      if (phone) await verifyPhone(get(), receivers(), who, phone);
       await submitKyc(get(), who);
       await http()
         .post(`/admin/kyc/${who.id}/approve`)
@@ -485,6 +490,170 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
       });
     });
 
+    describe('phone verification', () => {
+      const code = (who: Actor) =>
+        http().post('/notifications/phone/verification/confirm').set(bearer(who.token));
+      const sendCode = (who: Actor) =>
+        http().post('/notifications/phone/verification').set(bearer(who.token));
+      const setPhone = (who: Actor, phone: string | null) =>
+        http().patch('/users/me').set(bearer(who.token)).send({ phone }).expect(200);
+      /** A code that is not `right` (six digits). */
+      const wrong = (right: string) => (right === '000000' ? '000001' : '000000');
+      const smsOf = async (transactionId: string, userId: string) =>
+        (await settled(transactionId, 5)).find((r) => r.user_id === userId && r.channel === 'sms');
+      /** The SMS delivery's status and why, once every delivery of the transfer is settled. */
+      const smsReason = async (transactionId: string, userId: string) => {
+        await settled(transactionId, 5);
+        return (
+          await db.query(
+            `SELECT d.status, d.last_error FROM notifications.deliveries d
+               JOIN notifications.notifications n ON n.id = d.notification_id
+              WHERE n.data->>'transaction_id' = $1 AND d.user_id = $2 AND d.channel = 'sms'`,
+            [transactionId, userId],
+          )
+        ).rows[0] as { status: string; last_error: string | null };
+      };
+
+      it('texts nothing to a number until its owner confirms a code sent to it, and nothing after it changes', async () => {
+        const phone = '+447700900311';
+        const frank = await namedCustomer('phone.frank', 'Frank Hill');
+        await setPhone(frank, phone);
+        await http()
+          .put('/notifications/preferences')
+          .set(bearer(frank.token))
+          .send({ transactions: { sms: true } })
+          .expect(200);
+        const f = await openAccount(get(), frank);
+        const pay = async (amount: number) =>
+          (
+            await transfer(get(), alice, {
+              from_account_id: a.id,
+              to_account_number: f.account_number,
+              amount,
+              currency: 'GBP',
+            }).expect(201)
+          ).body.id as string;
+        expect((await http().get('/notifications/phone').set(bearer(frank.token)).expect(200)).body).toEqual({
+          phone,
+          verified: false,
+          verified_at: null,
+        });
+
+        // Unverified: the SMS is skipped, and nothing reaches the number.
+        const first = await pay(101);
+        expect(await smsReason(first, frank.id)).toEqual({
+          status: 'skipped',
+          last_error: 'phone number not verified',
+        });
+        expect(receivers().hooks.filter((h) => h.body.to === phone)).toEqual([]);
+
+        // A code is texted (only its hash is kept), and can be asked for once a minute.
+        const sent = await sendCode(frank).expect(202);
+        expect(sent.body).toEqual({ phone, expires_in: 600, resend_after: 60 });
+        const texted = await eventually(async () => codesSentTo(receivers(), phone)[0]);
+        const again = await sendCode(frank).expect(429);
+        expect(again.body.code).toBe('code_sent_recently');
+        expect(Number(again.headers['retry-after'])).toBeGreaterThan(0);
+        expect(codesSentTo(receivers(), phone)).toEqual([texted]);
+        const stored = await db.query(
+          `SELECT count(*)::int AS n FROM notifications.notifications WHERE body LIKE '%' || $1 || '%'`,
+          [texted],
+        );
+        expect(stored.rows[0].n).toBe(0);
+
+        // Malformed, then wrong: 400 and 422 naming the code; the number stays unverified.
+        for (const bad of ['12345', '1234567', '12a456', 123456, null]) {
+          const res = await code(frank).send({ code: bad }).expect(400);
+          expect(res.body.details.map((d: { field: string }) => d.field)).toEqual(['code']);
+        }
+        const miss = await code(frank)
+          .send({ code: wrong(texted) })
+          .expect(422);
+        expect(miss.body).toMatchObject({
+          code: 'code_invalid',
+          details: [{ field: 'code', message: 'wrong code: 4 tries left' }],
+        });
+        expect((await http().get('/notifications/phone').set(bearer(frank.token))).body.verified).toBe(false);
+
+        // Right: verified; the code is used up.
+        const ok = await code(frank).send({ code: texted }).expect(200);
+        expect(ok.body).toEqual({ phone, verified: true, verified_at: expect.any(String) });
+        expect((await code(frank).send({ code: texted }).expect(422)).body.code).toBe('code_expired');
+        expect((await sendCode(frank).expect(409)).body.code).toBe('phone_already_verified');
+
+        // Now the notice goes to the number.
+        const second = await pay(102);
+        expect(await smsOf(second, frank.id)).toMatchObject({ status: 'sent' });
+        expect(
+          receivers()
+            .hooks.filter((h) => h.body.to === phone)
+            .map((h) => h.body.text as string),
+        ).toEqual([expect.stringContaining(texted), 'You received £1.02 from Alice Jones']);
+
+        // A new number is not verified; back to the old one, which was proved, it is again.
+        await setPhone(frank, '+447700900312');
+        expect((await http().get('/notifications/phone').set(bearer(frank.token))).body).toEqual({
+          phone: '+447700900312',
+          verified: false,
+          verified_at: null,
+        });
+        const third = await pay(103);
+        expect(await smsReason(third, frank.id)).toEqual({
+          status: 'skipped',
+          last_error: 'phone number not verified',
+        });
+        expect(receivers().hooks.filter((h) => h.body.to === '+447700900312')).toEqual([]);
+        await setPhone(frank, phone);
+        expect((await http().get('/notifications/phone').set(bearer(frank.token))).body.verified).toBe(true);
+      });
+
+      it('voids a code after five wrong tries, however many are sent at once', async () => {
+        const phone = '+447700900321';
+        const gina = await newCustomer(get(), 'phone.gina');
+        await setPhone(gina, phone);
+        const right = await textedCode(get(), receivers(), gina, phone);
+        const answers = await Promise.all(
+          Array.from({ length: 12 }, () => code(gina).send({ code: wrong(right) })),
+        );
+        const codes = answers.map((r) => `${r.status} ${r.body.code}`);
+        expect(codes.filter((c) => c === '422 code_invalid')).toHaveLength(5);
+        expect(codes.filter((c) => c === '422 code_expired')).toHaveLength(7);
+        // The right code no longer works: the five tries are spent.
+        expect((await code(gina).send({ code: right }).expect(422)).body.code).toBe('code_expired');
+        expect((await http().get('/notifications/phone').set(bearer(gina.token))).body.verified).toBe(false);
+      });
+
+      it('refuses a code for a number the profile no longer has, and a request with no number', async () => {
+        const hal = await newCustomer(get(), 'phone.hal');
+        const none = await sendCode(hal).expect(409);
+        expect(none.body).toMatchObject({ code: 'no_phone', details: [{ field: 'phone' }] });
+        expect((await http().get('/notifications/phone').set(bearer(hal.token))).body).toEqual({
+          phone: null,
+          verified: false,
+          verified_at: null,
+        });
+        await setPhone(hal, '+447700900331');
+        const right = await textedCode(get(), receivers(), hal, '+447700900331');
+        await setPhone(hal, '+447700900332');
+        expect((await code(hal).send({ code: right }).expect(409)).body.code).toBe('phone_changed');
+        expect((await http().get('/notifications/phone').set(bearer(hal.token))).body.verified).toBe(false);
+      });
+
+      it('texts one number at most five codes a day, however many profiles name it', async () => {
+        const phone = '+447700900341';
+        const askers = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => newCustomer(get(), `phone.asker${i}`)),
+        );
+        const statuses: number[] = [];
+        for (const who of askers) {
+          await setPhone(who, phone);
+          statuses.push((await sendCode(who)).status);
+        }
+        expect(statuses).toEqual([202, 202, 202, 202, 202, 429]);
+        expect(codesSentTo(receivers(), phone).length).toBe(5);
+      });
+    });
+
     describe('failed deliveries', () => {
       /** Delivery jobs failed for good, as the notifications app's /metrics counts them. */
       const failedForGood = async () =>
@@ -526,7 +695,11 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           10000,
           'the failure counted',
         );
-        expect(receivers().hooks.filter((h) => h.body.to === '+447700900999')).toHaveLength(3);
+        // Three attempts of the notice (the code that verified the number went before them).
+        const notices = receivers().hooks.filter(
+          (h) => h.body.to === '+447700900999' && !String(h.body.text).startsWith('Your Protobank code'),
+        );
+        expect(notices).toHaveLength(3);
 
         await http().get('/admin/notifications/failed').set(bearer(dave.token)).expect(403);
         const failed = await http()

@@ -25,6 +25,8 @@ import { AccountNoticesHandler } from './events/account-notices.handler';
 import { CardNoticesHandler } from './events/card-notices.handler';
 import { PaymentNoticesHandler } from './events/payment-notices.handler';
 import { TransactionNoticesHandler } from './events/transaction-notices.handler';
+import { PhoneVerificationController } from './phone/phone-verification.controller';
+import { PhoneVerification } from './phone/phone-verification.service';
 import { PreferencesController } from './preferences/preferences.controller';
 import { PreferencesService } from './preferences/preferences.service';
 import { NotificationEntity } from './store/notification.entity';
@@ -61,6 +63,7 @@ import { StreamHub } from './stream/stream-hub';
   ],
   controllers: [
     PreferencesController,
+    PhoneVerificationController,
     StreamController,
     NotificationsController,
     FailedDeliveriesController,
@@ -76,6 +79,7 @@ import { StreamHub } from './stream/stream-hub';
     outboxFor('notifications'),
     NotificationsService,
     PreferencesService,
+    PhoneVerification,
     Notifier,
     DeliveryQueue,
     InAppNow,

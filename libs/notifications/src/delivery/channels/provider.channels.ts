@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { PhoneVerification } from '../../phone/phone-verification.service';
 import type { DeliveryChannel, Outgoing, SendResult } from './channel';
 import { PUSH_PROVIDER, SMS_PROVIDER, type PushProvider, type SmsProvider } from './providers';
 
@@ -7,14 +8,22 @@ export class SmsChannel implements DeliveryChannel {
   readonly name = 'sms' as const;
   readonly needsContact = true;
 
-  constructor(@Inject(SMS_PROVIDER) private readonly provider: SmsProvider) {}
+  constructor(
+    @Inject(SMS_PROVIDER) private readonly provider: SmsProvider,
+    private readonly phones: PhoneVerification,
+  ) {}
 
   unavailable(): string | undefined {
     return this.provider.configured ? undefined : 'sms is not configured (SMS_WEBHOOK_URL)';
   }
 
-  async send({ delivery_id, notification, contact }: Outgoing): Promise<SendResult> {
+  async send({ delivery_id, user_id, notification, contact }: Outgoing): Promise<SendResult> {
     if (!contact?.phone) return { status: 'skipped', reason: 'no phone number on the profile' };
+    // Only to a number its owner proved they read (POST /notifications/phone/verification): anyone can type
+    // a stranger's number into a profile.
+    if (!(await this.phones.isVerified(user_id, contact.phone))) {
+      return { status: 'skipped', reason: 'phone number not verified' };
+    }
     await this.provider.send({ id: delivery_id, to: contact.phone, text: notification.body });
     return { status: 'sent' };
   }

@@ -1,0 +1,70 @@
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
+import { ConfirmPhoneDto, PhoneCodeSentDto, PhoneStatusDto } from './phone.dto';
+import { PhoneVerification } from './phone-verification.service';
+
+@ApiTags('notifications')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@Controller('notifications/phone')
+export class PhoneVerificationController {
+  constructor(private readonly phones: PhoneVerification) {}
+
+  @Get()
+  @ApiOperation({
+    summary: "Whether the profile's phone number is verified for SMS notices",
+    description: 'SMS notices go only to a number its owner confirmed with a code (a changed number is not).',
+  })
+  @ApiOkResponse({ type: PhoneStatusDto })
+  status(@CurrentCaller() caller: Caller): Promise<PhoneStatusDto> {
+    return this.phones.status(caller.user_id);
+  }
+
+  @Post('verification')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: "Text a six-digit code to the profile's phone number",
+    description:
+      'The code lasts 10 minutes and five tries; a new one replaces it. One code a minute, five a day per user and per number.',
+  })
+  @ApiAcceptedResponse({ type: PhoneCodeSentDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'no_phone, phone_already_verified' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description: 'code_sent_recently, too_many_codes (Retry-After)',
+  })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description: 'sms_unavailable: not configured, or the provider failed',
+  })
+  sendCode(@CurrentCaller() caller: Caller): Promise<PhoneCodeSentDto> {
+    return this.phones.sendCode(caller.user_id);
+  }
+
+  @Post('verification/confirm')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Confirm the code: the number is then verified for SMS notices' })
+  @ApiOkResponse({ type: PhoneStatusDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: 'code_invalid (tries left in details), code_expired (none waiting: ask for a new one)',
+  })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'phone_changed since the code was sent' })
+  confirm(@CurrentCaller() caller: Caller, @Body() body: ConfirmPhoneDto): Promise<PhoneStatusDto> {
+    return this.phones.confirm(caller.user_id, body.code);
+  }
+}

@@ -1,0 +1,195 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { USERS_API, type UsersApi } from '@protobank/contracts';
+import { AppError, LOGGER, RateLimiter, RedisScript, RedisService } from '@protobank/platform';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { SMS_PROVIDER, type SmsProvider } from '../delivery/channels/providers';
+import {
+  codeMatches,
+  codeMessage,
+  newCode,
+  PHONE_CODE_ATTEMPTS,
+  PHONE_CODE_RESEND_SECONDS,
+  PHONE_CODE_SECONDS,
+  PHONE_CODES_PER_DAY,
+  type StoredCode,
+} from './phone-code';
+
+export interface PhoneStatus {
+  phone: string | null;
+  verified: boolean;
+  verified_at: string | null;
+}
+
+const DAY_SECONDS = 86_400;
+
+/**
+ * Counts one try of the code kept at KEYS[1] and returns it (phone, salt, hash) and the tries made, or
+ * nothing when there is no code (never sent, expired, used, or voided by too many tries). Counting and
+ * reading in one step: parallel guesses cannot all be checked before any is counted.
+ */
+const TRY_CODE = new RedisScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+local tries = redis.call('HINCRBY', KEYS[1], 'tries', 1)
+if tries > tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) return nil end
+local kept = redis.call('HMGET', KEYS[1], 'phone', 'salt', 'hash')
+return { kept[1], kept[2], kept[3], tries }
+`);
+
+const noPhone = () =>
+  new AppError(409, 'no_phone', 'There is no phone number on your profile: add one with PATCH /users/me', [
+    { field: 'phone', message: 'add a phone number to your profile first' },
+  ]);
+
+/**
+ * Proves that a user can read texts sent to the phone number on their profile before any notice goes
+ * there by SMS: a number is anyone's to type in, and without this a stranger's phone would get the
+ * account's messages (security notices among them). A six-digit code goes by SMS straight to the
+ * provider (never stored as a notification, never logged); Redis keeps only its salted hash, for ten
+ * minutes and five tries. A right code records the number as verified for the user; the SMS channel sends
+ * only to the number so recorded, so changing the profile's number unverifies it with no message between
+ * users and notifications.
+ */
+@Injectable()
+export class PhoneVerification {
+  constructor(
+    @Inject(USERS_API) private readonly users: UsersApi,
+    @Inject(SMS_PROVIDER) private readonly sms: SmsProvider,
+    private readonly redis: RedisService,
+    private readonly limiter: RateLimiter,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async status(userId: string): Promise<PhoneStatus> {
+    const phone = await this.currentPhone(userId);
+    const verifiedAt = phone === null ? null : await this.verifiedAt(userId, phone);
+    return { phone, verified: verifiedAt !== null, verified_at: verifiedAt?.toISOString() ?? null };
+  }
+
+  /** Whether the user proved they read texts to this number (the SMS channel asks before each send). */
+  async isVerified(userId: string, phone: string): Promise<boolean> {
+    return (await this.verifiedAt(userId, phone)) !== null;
+  }
+
+  /** Sends a new code to the profile's number (an earlier code stops working). */
+  async sendCode(userId: string): Promise<{ phone: string; expires_in: number; resend_after: number }> {
+    if (!this.sms.configured) {
+      throw new AppError(
+        503,
+        'sms_unavailable',
+        'Text messages are not available: no SMS provider is configured',
+      );
+    }
+    const phone = await this.currentPhone(userId);
+    if (phone === null) throw noPhone();
+    if (await this.isVerified(userId, phone)) {
+      throw AppError.conflict('phone_already_verified', 'This phone number is already verified');
+    }
+    const recent = await this.limiter.hit('phone-code', `user:${userId}`, 1, PHONE_CODE_RESEND_SECONDS);
+    if (!recent.allowed) {
+      throw AppError.tooManyRequests(
+        'code_sent_recently',
+        'A code was sent less than a minute ago',
+        recent.retryAfter,
+      );
+    }
+    // Per user, and per number: many accounts naming one stranger's number cannot text it all day.
+    const perDay = [`user:${userId}`, `phone:${createHash('sha256').update(phone).digest('hex')}`];
+    const taken: string[] = [];
+    for (const key of perDay) {
+      const hit = await this.limiter.hit('phone-code-day', key, PHONE_CODES_PER_DAY, DAY_SECONDS);
+      if (!hit.allowed) {
+        await Promise.all(taken.map((k) => this.limiter.release('phone-code-day', k)));
+        throw AppError.tooManyRequests(
+          'too_many_codes',
+          'Too many codes today; try again tomorrow',
+          hit.retryAfter,
+        );
+      }
+      taken.push(key);
+    }
+    const { code, stored } = newCode(userId, phone);
+    const key = codeKey(userId);
+    await this.redis.client
+      .multi()
+      .del(key)
+      .hset(key, { ...stored, tries: 0 })
+      .expire(key, PHONE_CODE_SECONDS)
+      .exec();
+    try {
+      await this.sms.send({ id: randomUUID(), to: phone, text: codeMessage(code) });
+    } catch (err) {
+      await this.redis.client.del(key).catch(() => undefined);
+      await Promise.all(taken.map((k) => this.limiter.release('phone-code-day', k).catch(() => undefined)));
+      // The provider's reply is not logged: it may quote the number.
+      this.logger.warn({ user_id: userId, err: (err as Error).name }, 'phone code not sent');
+      throw new AppError(503, 'sms_unavailable', 'The code could not be sent; try again in a minute');
+    }
+    return { phone, expires_in: PHONE_CODE_SECONDS, resend_after: PHONE_CODE_RESEND_SECONDS };
+  }
+
+  /** Checks a code: right, the number is verified; wrong, one of its five tries is spent. */
+  async confirm(userId: string, code: string): Promise<PhoneStatus> {
+    const key = codeKey(userId);
+    const kept = (await TRY_CODE.run(this.redis.client, [key], [PHONE_CODE_ATTEMPTS])) as
+      [string, string, string, number] | null;
+    if (!kept) {
+      throw AppError.unprocessable('code_expired', 'No code is waiting: ask for a new one', [
+        { field: 'code', message: 'expired, used, or tried too many times: ask for a new code' },
+      ]);
+    }
+    const [phone, salt, hash, tries] = kept;
+    const stored: StoredCode = { phone, salt, hash };
+    if (!codeMatches(stored, userId, phone, code)) {
+      const left = PHONE_CODE_ATTEMPTS - tries;
+      if (left === 0) await this.redis.client.del(key);
+      this.logger.warn(
+        { user_id: userId, security_event: 'phone_code_wrong', tries_left: left },
+        'wrong phone code',
+      );
+      throw AppError.unprocessable('code_invalid', 'Wrong code', [
+        {
+          field: 'code',
+          message:
+            left > 0
+              ? `wrong code: ${left} ${left === 1 ? 'try' : 'tries'} left`
+              : 'wrong code: ask for a new one',
+        },
+      ]);
+    }
+    await this.redis.client.del(key);
+    // The number texted must still be the profile's: one changed since is not the one proved.
+    if ((await this.currentPhone(userId)) !== phone) {
+      throw AppError.conflict(
+        'phone_changed',
+        'The phone number on your profile changed since the code was sent; ask for a new code',
+      );
+    }
+    await this.dataSource.query(
+      `INSERT INTO notifications.verified_phones (user_id, phone, verified_at) VALUES ($1, $2, now())
+       ON CONFLICT (user_id) DO UPDATE SET phone = excluded.phone, verified_at = excluded.verified_at`,
+      [userId, phone],
+    );
+    this.logger.info({ user_id: userId }, 'phone number verified');
+    return this.status(userId);
+  }
+
+  private async currentPhone(userId: string): Promise<string | null> {
+    const [contact] = await this.users.getContacts([userId]);
+    if (!contact) throw AppError.notFound('user');
+    return contact.phone;
+  }
+
+  private async verifiedAt(userId: string, phone: string): Promise<Date | null> {
+    const rows = (await this.dataSource.query(
+      `SELECT verified_at FROM notifications.verified_phones WHERE user_id = $1 AND phone = $2`,
+      [userId, phone],
+    )) as { verified_at: Date }[];
+    return rows[0]?.verified_at ?? null;
+  }
+}
+
+const codeKey = (userId: string) => `phone-code:${userId}`;
