@@ -54,6 +54,46 @@ export function usersScenarios(get: () => Running) {
       expect(me.body).toMatchObject({ full_name: 'Ada Lovelace', phone: '+447700900123' });
     });
 
+    it('tells the owner, as a security notice without the values, when the phone number or address changes', async () => {
+      const c = await newCustomer(get(), 'contact');
+      const patch = (body: object) => http().patch('/users/me').set(bearer(c.token)).send(body).expect(200);
+      const address = { line1: '1 High Street', city: 'London', postcode: 'SW1A 1AA', country: 'GB' };
+      /** users' contact_changed events for c (its outbox): an exact count. */
+      const events = async () =>
+        (
+          await db.query(
+            `SELECT payload->'fields' AS fields FROM users.outbox
+              WHERE name = 'user.contact_changed' AND payload->>'user_id' = $1 ORDER BY created_at, id`,
+            [c.id],
+          )
+        ).rows.map((r: { fields: string[] }) => r.fields);
+      await patch({ full_name: 'Ada Byron' });
+      await patch({ phone: '+447700900155', address });
+      // The same values again (the country in either case) and the name alone change no contact detail.
+      await patch({ phone: '+447700900155', address: { ...address, country: 'gb' } });
+      await patch({ full_name: 'Ada Lovelace' });
+      await patch({ address: null });
+      expect(await events()).toEqual([['phone', 'address'], ['address']]);
+      const notices = await eventually(async () => {
+        const list = await http().get('/notifications').set(bearer(c.token)).expect(200);
+        const found = (list.body.data as { type: string }[]).filter((n) => n.type === 'user.contact_changed');
+        return found.length === 2 ? found : undefined;
+      });
+      // Newest first.
+      expect(notices).toEqual([
+        expect.objectContaining({
+          category: 'security',
+          title: 'Contact details changed',
+          body: "The address was changed on your profile. If this wasn't you, contact us at once.",
+          data: { phone: false, address: true },
+        }),
+        expect.objectContaining({
+          body: "The phone number and address were changed on your profile. If this wasn't you, contact us at once.",
+        }),
+      ]);
+      expect(JSON.stringify(notices)).not.toMatch(/900155|High Street|SW1A/);
+    });
+
     it('names each bad field and changes nothing', async () => {
       const c = await newCustomer(get(), 'badprofile');
       const res = await http()

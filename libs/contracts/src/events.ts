@@ -31,6 +31,16 @@ export interface UserPasswordChangedEvent extends EventBase {
 }
 
 /**
+ * The user changed or removed the phone number or the address on their profile (PATCH /users/me):
+ * `fields` names which, phone first. Told to them as a security notice without the values: whoever takes
+ * over a session changes these first, so that the bank's calls and letters go to them.
+ */
+export interface UserContactChangedEvent extends EventBase {
+  user_id: string;
+  fields: ('phone' | 'address')[];
+}
+
+/**
  * Wrong passwords reached LOGIN_MAX_FAILURES and auth locked a way in for `lock_seconds`: logins by e-mail
  * from clients the account has no device token of (`login`), one device's logins (`device`), or password
  * changes from the user's sessions (`password_change`). Told to them as a security notice: the wrong
@@ -295,6 +305,7 @@ export interface EventMap {
   'user.disabled': UserDisabledEvent;
   'user.role_changed': UserRoleChangedEvent;
   'user.password_changed': UserPasswordChangedEvent;
+  'user.contact_changed': UserContactChangedEvent;
   'user.locked_out': UserLockedOutEvent;
   'user.session_ended': UserSessionEndedEvent;
   'kyc.submitted': KycSubmittedEvent;
@@ -331,6 +342,7 @@ export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName
   notifications: [
     'user.registered',
     'user.password_changed',
+    'user.contact_changed',
     'user.locked_out',
     'user.session_ended',
     'kyc.verified',

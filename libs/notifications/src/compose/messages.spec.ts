@@ -16,6 +16,7 @@ import {
   cardFrozenDraft,
   cardRevealedDraft,
   lockedOutDraft,
+  contactChangedDraft,
   passwordChangedDraft,
   sessionEndedDraft,
   kycRejectedDraft,
@@ -371,6 +372,25 @@ describe('card notices', () => {
       title: 'Password changed',
       body: "Your password was changed, and you were logged out on your other devices. If this wasn't you, contact us at once.",
       data: {},
+    });
+  });
+
+  it('tells of a changed phone number or address as a security notice, without the new values', () => {
+    const at = { event_id: 'e1', occurred_at: '2026-12-05T01:00:00.000Z', user_id: ALICE };
+    expect(contactChangedDraft({ ...at, fields: ['phone'] })).toEqual({
+      user_id: ALICE,
+      category: 'security',
+      type: 'user.contact_changed',
+      title: 'Contact details changed',
+      body: "The phone number was changed on your profile. If this wasn't you, contact us at once.",
+      data: { phone: true, address: false },
+    });
+    expect(contactChangedDraft({ ...at, fields: ['address'] }).body).toBe(
+      "The address was changed on your profile. If this wasn't you, contact us at once.",
+    );
+    expect(contactChangedDraft({ ...at, fields: ['phone', 'address'] })).toMatchObject({
+      body: "The phone number and address were changed on your profile. If this wasn't you, contact us at once.",
+      data: { phone: true, address: true },
     });
   });
 

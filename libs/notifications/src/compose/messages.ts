@@ -15,6 +15,7 @@ import type {
   TransactionCreatedEvent,
   TransactionKind,
   UserLockedOutEvent,
+  UserContactChangedEvent,
   UserPasswordChangedEvent,
   UserRegisteredEvent,
   UserSessionEndedEvent,
@@ -376,6 +377,25 @@ export function passwordChangedDraft(e: UserPasswordChangedEvent): Draft {
       'Your password was changed, and you were logged out on your other devices. ' +
       "If this wasn't you, contact us at once.",
     data: {},
+  };
+}
+
+/**
+ * "Your phone number was changed ...": a security notice (customers cannot turn those off in the app or
+ * by e-mail), without the new values, since whoever took over a session changes these first.
+ */
+export function contactChangedDraft(e: UserContactChangedEvent): Draft {
+  const phone = e.fields.includes('phone');
+  const address = e.fields.includes('address');
+  const what =
+    phone && address ? 'phone number and address were' : phone ? 'phone number was' : 'address was';
+  return {
+    user_id: e.user_id,
+    category: 'security',
+    type: 'user.contact_changed',
+    title: 'Contact details changed',
+    body: `The ${what} changed on your profile. If this wasn't you, contact us at once.`,
+    data: { phone, address },
   };
 }
 

@@ -4,6 +4,7 @@ import {
   type KycRejectedEvent,
   type KycVerifiedEvent,
   type UserLockedOutEvent,
+  type UserContactChangedEvent,
   type UserPasswordChangedEvent,
   type UserRegisteredEvent,
   type UserSessionEndedEvent,
@@ -11,6 +12,7 @@ import {
 } from '@protobank/contracts';
 import { InboxService, OnEvent } from '@protobank/platform';
 import {
+  contactChangedDraft,
   kycRejectedDraft,
   kycVerifiedDraft,
   lockedOutDraft,
@@ -22,7 +24,8 @@ import { Notifier } from '../compose/notifier';
 
 /**
  * Notices about the customer's relationship with the bank: welcome, the outcome of KYC, and security
- * notices (a password change, a lockout after wrong passwords, a session ended for a reused token).
+ * notices (a password change, a changed phone number or address, a lockout after wrong passwords, a
+ * session ended for a reused token).
  */
 @Controller()
 export class AccountNoticesHandler {
@@ -58,6 +61,13 @@ export class AccountNoticesHandler {
   async onPasswordChanged(event: UserPasswordChangedEvent): Promise<void> {
     await this.notifier.notify('AccountNoticesHandler.onPasswordChanged', event.event_id, [
       passwordChangedDraft(event),
+    ]);
+  }
+
+  @OnEvent('user.contact_changed')
+  async onContactChanged(event: UserContactChangedEvent): Promise<void> {
+    await this.notifier.notify('AccountNoticesHandler.onContactChanged', event.event_id, [
+      contactChangedDraft(event),
     ]);
   }
 

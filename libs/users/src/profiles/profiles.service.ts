@@ -24,6 +24,20 @@ export const toView = (u: UserEntity): UserView => ({
   disabled: u.disabled_at !== null,
 });
 
+/** Whether a profile field is given its stored value again (an address compared field by field, country as stored). */
+function sameValue(given: unknown, stored: unknown): boolean {
+  if (given === null || stored === null || typeof given !== 'object') return given === stored;
+  const a = given as Record<string, unknown>;
+  const b = stored as Record<string, unknown>;
+  const norm = (v: Record<string, unknown>) =>
+    JSON.stringify(
+      ['line1', 'line2', 'city', 'postcode', 'country'].map((k) =>
+        k === 'country' && typeof v[k] === 'string' ? (v[k] as string).toUpperCase() : (v[k] ?? null),
+      ),
+    );
+  return norm(a) === norm(b);
+}
+
 /** The users contract, implemented once: the monolith injects it, the users app serves it over RabbitMQ. */
 @Injectable()
 export class ProfilesService implements UsersApi {
@@ -99,6 +113,9 @@ export class ProfilesService implements UsersApi {
           })),
         );
       }
+      const contact = (['phone', 'address'] as const).filter(
+        (field) => change[field] !== undefined && !sameValue(change[field], user[field]),
+      );
       if (change.full_name !== undefined) user.full_name = change.full_name;
       if (change.date_of_birth !== undefined) user.date_of_birth = change.date_of_birth;
       if (change.phone !== undefined) user.phone = change.phone;
@@ -106,6 +123,9 @@ export class ProfilesService implements UsersApi {
       if (change.address !== undefined)
         user.address = change.address && { ...change.address, country: change.address.country.toUpperCase() };
       await repo.save(user);
+      if (contact.length > 0) {
+        await this.outbox.add(m, 'users', 'user.contact_changed', { user_id: userId, fields: contact });
+      }
     });
     return this.profile(userId);
   }
