@@ -41,6 +41,7 @@ import { CardsCancelledWithAccount1763700000035 } from './1763700000035-CardsCan
 import { ReversedCardPaymentsFreeTheLimits1763700000036 } from './1763700000036-ReversedCardPaymentsFreeTheLimits';
 import { PasswordChanges1763700000037 } from './1763700000037-PasswordChanges';
 import { VerifiedPhones1763700000038 } from './1763700000038-VerifiedPhones';
+import { FirstSignIn1763700000039 } from './1763700000039-FirstSignIn';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -82,4 +83,5 @@ export const MIGRATIONS = [
   ReversedCardPaymentsFreeTheLimits1763700000036,
   PasswordChanges1763700000037,
   VerifiedPhones1763700000038,
+  FirstSignIn1763700000039,
 ];

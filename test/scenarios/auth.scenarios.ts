@@ -303,6 +303,41 @@ export function authScenarios(get: () => Running) {
       expect((await attempt(attacker, owner.email, PASSWORD).expect(429)).body.code).toBe('account_locked');
     });
 
+    it('tells the owner of a sign-in from a new device, not of the first sign-in nor of a known device, five a day at most', async () => {
+      const owner = await newUser('newdevice');
+      const first = await attempt(clientIp(), owner.email, PASSWORD).expect(200);
+      const device = first.body.device_token as string;
+      // The first sign-in (the registration's own) and a known device's tell nothing.
+      await attempt(clientIp(), owner.email, PASSWORD, device).expect(200);
+      expect(await authEvents(owner.id, 'user.new_device_sign_in')).toEqual([]);
+      // A client with no token, or another account's, or a wrong password, is a new device only once in.
+      const other = await newUser('otherdevice');
+      const othersDevice = (await attempt(clientIp(), other.email, PASSWORD).expect(200)).body
+        .device_token as string;
+      await attempt(clientIp(), owner.email, 'wrong password').expect(401);
+      expect(await authEvents(owner.id, 'user.new_device_sign_in')).toEqual([]);
+      const fresh = await attempt(clientIp(), owner.email, PASSWORD, othersDevice).expect(200);
+      expect(fresh.body.device_token).not.toBe(othersDevice);
+      const notices = await noticesOf(first.body.access_token, 'user.new_device_sign_in');
+      expect(notices).toEqual([
+        expect.objectContaining({
+          category: 'security',
+          title: 'New sign-in to your account',
+          body: "Your account was signed in to from a device we didn't recognise. If this wasn't you, change your password and log out on all devices at once.",
+        }),
+      ]);
+      expect(await authEvents(owner.id, 'user.new_device_sign_in')).toHaveLength(1);
+      // Six more new devices: the notices stop at five a day (the events are written after the answer).
+      for (let i = 0; i < 6; i++) await attempt(clientIp(), owner.email, PASSWORD).expect(200);
+      await eventually(
+        async () => ((await authEvents(owner.id, 'user.new_device_sign_in')).length >= 5 ? true : undefined),
+        10_000,
+        'five new-device events',
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await authEvents(owner.id, 'user.new_device_sign_in')).toHaveLength(5);
+    });
+
     it("locks a known device's own token after its failures, and nothing else", async () => {
       const owner = await newUser('device');
       const phone = (await attempt(clientIp(), owner.email, PASSWORD).expect(200)).body

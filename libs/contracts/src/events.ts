@@ -61,6 +61,15 @@ export interface UserSessionEndedEvent extends EventBase {
   reason: 'refresh_token_reused';
 }
 
+/**
+ * A login succeeded from a client that showed no device token this account was issued (a new device, a
+ * new browser, or one that forgot it), and not for the account's first sign-in. Told as a security
+ * notice: a password in someone else's hands shows here first.
+ */
+export interface UserNewDeviceSignInEvent extends EventBase {
+  user_id: string;
+}
+
 export interface UserRoleChangedEvent extends EventBase {
   user_id: string;
   role: 'customer' | 'staff' | 'admin';
@@ -308,6 +317,7 @@ export interface EventMap {
   'user.contact_changed': UserContactChangedEvent;
   'user.locked_out': UserLockedOutEvent;
   'user.session_ended': UserSessionEndedEvent;
+  'user.new_device_sign_in': UserNewDeviceSignInEvent;
   'kyc.submitted': KycSubmittedEvent;
   'kyc.verified': KycVerifiedEvent;
   'kyc.rejected': KycRejectedEvent;
@@ -345,6 +355,7 @@ export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName
     'user.contact_changed',
     'user.locked_out',
     'user.session_ended',
+    'user.new_device_sign_in',
     'kyc.verified',
     'kyc.rejected',
     'transaction.created',

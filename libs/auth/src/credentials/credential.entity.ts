@@ -33,4 +33,8 @@ export class CredentialEntity {
   /** When its owner last changed the password (POST /auth/password); null until then. */
   @Column('timestamptz', { nullable: true })
   password_changed_at: Date | null;
+
+  /** The account's first successful sign-in; later sign-ins from new devices are told to the owner. */
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  first_signed_in_at: Date | null;
 }

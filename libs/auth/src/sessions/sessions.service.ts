@@ -60,6 +60,9 @@ const passwordChangeScope = (userId: string): LockScope => ({
 const CREATE_ATTEMPTS = 3;
 /** A user hears of lockouts of one kind, or of sessions ended for reused tokens, at most once in this long. */
 const SECURITY_NOTICE_SECONDS = 24 * 3600;
+/** Sign-ins from new devices told per user in SECURITY_NOTICE_SECONDS. */
+const NEW_DEVICE_NOTICES = 5;
+type SecurityNotice = 'user.locked_out' | 'user.session_ended' | 'user.new_device_sign_in';
 
 @Injectable()
 export class SessionsService {
@@ -134,6 +137,7 @@ export class SessionsService {
       device = { deviceId, token: deviceToken! };
     } else {
       device = await this.devices.issue(userId, credential.password_hash);
+      if (!(await this.firstSignIn(userId))) this.tellNewDevice(userId);
     }
     this.logger.info(
       { user_id: userId, session_id: sid, device_id: device.deviceId, known_device: !!deviceId },
@@ -286,19 +290,53 @@ export class SessionsService {
   }
 
   /**
+   * Records the account's first successful sign-in: true for that one (the registration's own login, which
+   * no one needs telling of), false for every later one.
+   */
+  private async firstSignIn(userId: string): Promise<boolean> {
+    const rows = (await this.dataSource.query(
+      `UPDATE auth.credentials SET first_signed_in_at = now()
+        WHERE user_id = $1 AND first_signed_in_at IS NULL RETURNING user_id`,
+      [userId],
+    )) as unknown[];
+    return rows.length > 0;
+  }
+
+  /**
+   * Writes user.new_device_sign_in without waiting for it. At most NEW_DEVICE_NOTICES a day per user: one
+   * holding the password and logging in without a device token would otherwise text and mail its owner
+   * at the login rate limit's pace; past that the owner has been told several times that day.
+   */
+  private tellNewDevice(userId: string): void {
+    void this.noticeAtMost(NEW_DEVICE_NOTICES, `new-device:${userId}`, 'user.new_device_sign_in', {
+      user_id: userId,
+    });
+  }
+
+  /**
    * Writes a security notice's event at most once a day per `key` (a user and a kind): a stranger
    * guessing passwords all day, or replaying rotated refresh tokens of an account they made, would
    * otherwise send its owner (or the unverified phone or e-mail given to it) a message, SMS among them,
    * at the rate they can send requests. Never throws: lost only if Redis or the insert fails, which is
    * logged, and a notice not written does not spend the day's one.
    */
-  private async noticeOncePerDay<N extends 'user.locked_out' | 'user.session_ended'>(
+  private noticeOncePerDay<N extends SecurityNotice>(
+    key: string,
+    name: N,
+    input: EventInput<N>,
+  ): Promise<void> {
+    return this.noticeAtMost(1, key, name, input);
+  }
+
+  /** noticeOncePerDay, `limit` times a day per `key`. */
+  private async noticeAtMost<N extends SecurityNotice>(
+    limit: number,
     key: string,
     name: N,
     input: EventInput<N>,
   ): Promise<void> {
     try {
-      if (!(await this.limiter.hit('security-notice', key, 1, SECURITY_NOTICE_SECONDS)).allowed) return;
+      if (!(await this.limiter.hit('security-notice', key, limit, SECURITY_NOTICE_SECONDS)).allowed) return;
       try {
         await this.outbox.add(this.dataSource.manager, 'auth', name, input, { notify: false });
       } catch (err) {

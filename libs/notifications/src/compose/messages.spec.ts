@@ -17,6 +17,7 @@ import {
   cardRevealedDraft,
   lockedOutDraft,
   contactChangedDraft,
+  newDeviceSignInDraft,
   passwordChangedDraft,
   sessionEndedDraft,
   kycRejectedDraft,
@@ -391,6 +392,19 @@ describe('card notices', () => {
     expect(contactChangedDraft({ ...at, fields: ['phone', 'address'] })).toMatchObject({
       body: "The phone number and address were changed on your profile. If this wasn't you, contact us at once.",
       data: { phone: true, address: true },
+    });
+  });
+
+  it('tells of a sign-in from a new device as a security notice', () => {
+    expect(
+      newDeviceSignInDraft({ event_id: 'e1', occurred_at: '2026-12-05T01:00:00.000Z', user_id: ALICE }),
+    ).toEqual({
+      user_id: ALICE,
+      category: 'security',
+      type: 'user.new_device_sign_in',
+      title: 'New sign-in to your account',
+      body: "Your account was signed in to from a device we didn't recognise. If this wasn't you, change your password and log out on all devices at once.",
+      data: {},
     });
   });
 

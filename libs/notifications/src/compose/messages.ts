@@ -16,6 +16,7 @@ import type {
   TransactionKind,
   UserLockedOutEvent,
   UserContactChangedEvent,
+  UserNewDeviceSignInEvent,
   UserPasswordChangedEvent,
   UserRegisteredEvent,
   UserSessionEndedEvent,
@@ -449,6 +450,23 @@ export function sessionEndedDraft(e: UserSessionEndedEvent): Draft {
       'We signed you out on one of your devices because its sign-in was used from two places, which can mean it was copied. ' +
       "If you didn't expect this, change your password.",
     data: { reason: e.reason },
+  };
+}
+
+/**
+ * "New sign-in to your account ...": a security notice (customers cannot turn those off), since a password
+ * in someone else's hands shows here first. When it happened is the notification's own time.
+ */
+export function newDeviceSignInDraft(e: UserNewDeviceSignInEvent): Draft {
+  return {
+    user_id: e.user_id,
+    category: 'security',
+    type: 'user.new_device_sign_in',
+    title: 'New sign-in to your account',
+    body:
+      "Your account was signed in to from a device we didn't recognise. " +
+      "If this wasn't you, change your password and log out on all devices at once.",
+    data: {},
   };
 }
 

@@ -5,6 +5,7 @@ import {
   type KycVerifiedEvent,
   type UserLockedOutEvent,
   type UserContactChangedEvent,
+  type UserNewDeviceSignInEvent,
   type UserPasswordChangedEvent,
   type UserRegisteredEvent,
   type UserSessionEndedEvent,
@@ -16,6 +17,7 @@ import {
   kycRejectedDraft,
   kycVerifiedDraft,
   lockedOutDraft,
+  newDeviceSignInDraft,
   passwordChangedDraft,
   sessionEndedDraft,
   welcomeDraft,
@@ -24,8 +26,8 @@ import { Notifier } from '../compose/notifier';
 
 /**
  * Notices about the customer's relationship with the bank: welcome, the outcome of KYC, and security
- * notices (a password change, a changed phone number or address, a lockout after wrong passwords, a
- * session ended for a reused token).
+ * notices (a password change, a changed phone number or address, a sign-in from a new device, a lockout
+ * after wrong passwords, a session ended for a reused token).
  */
 @Controller()
 export class AccountNoticesHandler {
@@ -74,6 +76,13 @@ export class AccountNoticesHandler {
   @OnEvent('user.locked_out')
   async onLockedOut(event: UserLockedOutEvent): Promise<void> {
     await this.notifier.notify('AccountNoticesHandler.onLockedOut', event.event_id, [lockedOutDraft(event)]);
+  }
+
+  @OnEvent('user.new_device_sign_in')
+  async onNewDeviceSignIn(event: UserNewDeviceSignInEvent): Promise<void> {
+    await this.notifier.notify('AccountNoticesHandler.onNewDeviceSignIn', event.event_id, [
+      newDeviceSignInDraft(event),
+    ]);
   }
 
   @OnEvent('user.session_ended')
