@@ -639,6 +639,36 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         expect((await http().get('/notifications/phone').set(bearer(hal.token))).body.verified).toBe(false);
       });
 
+      it('gives a code back when the provider refuses the number, keeps it when the provider may have sent it', async () => {
+        const phone = '+447700900351';
+        const ivan = await newCustomer(get(), 'phone.ivan');
+        await setPhone(ivan, phone);
+        try {
+          receivers().webhookStatus = (h) => (h.body.to === phone ? 400 : 200);
+          const refused = await sendCode(ivan).expect(422);
+          expect(refused.body).toMatchObject({ code: 'phone_rejected', details: [{ field: 'phone' }] });
+          // Nothing was sent: no code waits, and another may be asked for at once.
+          expect((await code(ivan).send({ code: '123456' }).expect(422)).body.code).toBe('code_expired');
+          receivers().webhookStatus = (h) => (h.body.to === phone ? 503 : 200);
+          expect((await sendCode(ivan).expect(503)).body.code).toBe('sms_unavailable');
+        } finally {
+          receivers().webhookStatus = () => 200;
+        }
+        // The provider answered 503 but had the text: its code works.
+        const texted = codesSentTo(receivers(), phone);
+        expect(texted).toHaveLength(2);
+        await code(ivan).send({ code: texted[1] }).expect(200);
+        expect((await http().get('/notifications/phone').set(bearer(ivan.token))).body.verified).toBe(true);
+      });
+
+      it('texts nothing to a profile number that is not E.164 (put there other than by the API)', async () => {
+        const jo = await newCustomer(get(), 'phone.jo');
+        await db.query(`UPDATE users.users SET phone = '+44 7700 900361' WHERE id = $1`, [jo.id]);
+        const res = await sendCode(jo).expect(422);
+        expect(res.body).toMatchObject({ code: 'phone_invalid', details: [{ field: 'phone' }] });
+        expect(codesSentTo(receivers(), '+44 7700 900361')).toEqual([]);
+      });
+
       it('texts one number at most five codes a day, however many profiles name it', async () => {
         const phone = '+447700900341';
         const askers = await Promise.all(

@@ -42,13 +42,19 @@ export class PhoneVerificationController {
   })
   @ApiAcceptedResponse({ type: PhoneCodeSentDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'no_phone, phone_already_verified' })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description:
+      'phone_invalid (the profile holds no E.164 number), phone_rejected (the provider refused the number; nothing was sent or counted); both name phone',
+  })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
     description: 'code_sent_recently, too_many_codes (Retry-After)',
   })
   @ApiServiceUnavailableResponse({
     type: ErrorResponseDto,
-    description: 'sms_unavailable: not configured, or the provider failed',
+    description:
+      'sms_unavailable: no SMS provider configured, or it did not answer in time: the code may still arrive and works if it does',
   })
   sendCode(@CurrentCaller() caller: Caller): Promise<PhoneCodeSentDto> {
     return this.phones.sendCode(caller.user_id);

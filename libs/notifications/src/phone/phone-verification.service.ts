@@ -5,6 +5,7 @@ import { USERS_API, type UsersApi } from '@protobank/contracts';
 import { AppError, LOGGER, RateLimiter, RedisScript, RedisService } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
+import { PermanentDeliveryError } from '../delivery/channels/channel';
 import { SMS_PROVIDER, type SmsProvider } from '../delivery/channels/providers';
 import {
   codeMatches,
@@ -24,6 +25,7 @@ export interface PhoneStatus {
 }
 
 const DAY_SECONDS = 86_400;
+const E164 = /^\+[1-9]\d{6,14}$/;
 
 /**
  * Counts one try of the code kept at KEYS[1] and returns it (phone, salt, hash) and the tries made, or
@@ -85,6 +87,14 @@ export class PhoneVerification {
     }
     const phone = await this.currentPhone(userId);
     if (phone === null) throw noPhone();
+    // The API lets only E.164 onto a profile; a number put there otherwise (an import, a data fix) is not texted.
+    if (!E164.test(phone)) {
+      throw AppError.unprocessable(
+        'phone_invalid',
+        'The phone number on your profile is not an E.164 number',
+        [{ field: 'phone', message: 'set it again with PATCH /users/me, as +447700900123' }],
+      );
+    }
     if (await this.isVerified(userId, phone)) {
       throw AppError.conflict('phone_already_verified', 'This phone number is already verified');
     }
@@ -122,11 +132,28 @@ export class PhoneVerification {
     try {
       await this.sms.send({ id: randomUUID(), to: phone, text: codeMessage(code) });
     } catch (err) {
-      await this.redis.client.del(key).catch(() => undefined);
-      await Promise.all(taken.map((k) => this.limiter.release('phone-code-day', k).catch(() => undefined)));
-      // The provider's reply is not logged: it may quote the number.
-      this.logger.warn({ user_id: userId, err: (err as Error).name }, 'phone code not sent');
-      throw new AppError(503, 'sms_unavailable', 'The code could not be sent; try again in a minute');
+      // The webhook's errors name the status or the failure, never the number or the address.
+      this.logger.warn({ user_id: userId, err: (err as Error).message }, 'phone code not sent');
+      if (err instanceof PermanentDeliveryError) {
+        // Refused: nothing went out, so the code and the day's allowance are given back.
+        await this.redis.client.del(key).catch(() => undefined);
+        await Promise.all([
+          ...taken.map((k) => this.limiter.release('phone-code-day', k).catch(() => undefined)),
+          this.limiter.release('phone-code', `user:${userId}`).catch(() => undefined),
+        ]);
+        throw AppError.unprocessable('phone_rejected', 'The text message provider refused this number', [
+          {
+            field: 'phone',
+            message: 'refused by the text message provider: check the number on your profile',
+          },
+        ]);
+      }
+      // No answer in time, or a 5xx: the text may still arrive, so its code stays usable and counted.
+      throw new AppError(
+        503,
+        'sms_unavailable',
+        'The code may not have been sent; if none arrives, try again in a minute',
+      );
     }
     return { phone, expires_in: PHONE_CODE_SECONDS, resend_after: PHONE_CODE_RESEND_SECONDS };
   }
