@@ -92,6 +92,9 @@ export function usersScenarios(get: () => Running) {
         }),
       ]);
       expect(JSON.stringify(notices)).not.toMatch(/900155|High Street|SW1A/);
+      // Five a day: six more changes tell three more.
+      for (let i = 0; i < 6; i++) await patch({ phone: `+44770090016${i}` });
+      expect(await events()).toHaveLength(5);
     });
 
     it('names each bad field and changes nothing', async () => {

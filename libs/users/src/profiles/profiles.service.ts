@@ -8,7 +8,7 @@ import {
   type UsersApi,
   type UserView,
 } from '@protobank/contracts';
-import { AppConfig, AppError, OutboxService, todayIn } from '@protobank/platform';
+import { AppConfig, AppError, OutboxService, RateLimiter, todayIn } from '@protobank/platform';
 import { isUUID } from 'class-validator';
 import { DataSource, In } from 'typeorm';
 import { assertAdultBirthDate, KycService } from '../kyc/kyc.service';
@@ -23,6 +23,10 @@ export const toView = (u: UserEntity): UserView => ({
   created_at: u.created_at.toISOString(),
   disabled: u.disabled_at !== null,
 });
+
+/** Changes of the phone number or address told to their owner in a day. */
+const CONTACT_NOTICES = 5;
+const DAY_SECONDS = 86_400;
 
 /** Whether a profile field is given its stored value again (an address compared field by field, country as stored). */
 function sameValue(given: unknown, stored: unknown): boolean {
@@ -46,6 +50,7 @@ export class ProfilesService implements UsersApi {
     private readonly outbox: OutboxService,
     private readonly kyc: KycService,
     private readonly config: AppConfig,
+    private readonly limiter: RateLimiter,
   ) {}
 
   async create(input: CreateUserInput): Promise<UserView> {
@@ -123,7 +128,13 @@ export class ProfilesService implements UsersApi {
       if (change.address !== undefined)
         user.address = change.address && { ...change.address, country: change.address.country.toUpperCase() };
       await repo.save(user);
-      if (contact.length > 0) {
+      // At most CONTACT_NOTICES a day: the e-mail address is not verified, so an account made with a
+      // stranger's could otherwise mail them at every PATCH.
+      const tell =
+        contact.length > 0 &&
+        (await this.limiter.hit('security-notice', `contact-changed:${userId}`, CONTACT_NOTICES, DAY_SECONDS))
+          .allowed;
+      if (tell) {
         await this.outbox.add(m, 'users', 'user.contact_changed', { user_id: userId, fields: contact });
       }
     });
