@@ -62,6 +62,8 @@ const CREATE_ATTEMPTS = 3;
 const SECURITY_NOTICE_SECONDS = 24 * 3600;
 /** Sign-ins from new devices told per user in SECURITY_NOTICE_SECONDS. */
 const NEW_DEVICE_NOTICES = 5;
+/** Sign-ins this soon after an account's first count as that first one (not told). */
+const FIRST_SIGN_IN_SECONDS = 60;
 type SecurityNotice = 'user.locked_out' | 'user.session_ended' | 'user.new_device_sign_in';
 
 @Injectable()
@@ -290,27 +292,36 @@ export class SessionsService {
   }
 
   /**
-   * Records the account's first successful sign-in: true for that one (the registration's own login, which
-   * no one needs telling of), false for every later one.
-   */
-  private async firstSignIn(userId: string): Promise<boolean> {
-    const rows = (await this.dataSource.query(
-      `UPDATE auth.credentials SET first_signed_in_at = now()
-        WHERE user_id = $1 AND first_signed_in_at IS NULL RETURNING user_id`,
-      [userId],
-    )) as unknown[];
-    return rows.length > 0;
-  }
-
-  /**
-   * Writes user.new_device_sign_in without waiting for it. At most NEW_DEVICE_NOTICES a day per user: one
-   * holding the password and logging in without a device token would otherwise text and mail its owner
-   * at the login rate limit's pace; past that the owner has been told several times that day.
+   * Tells the owner of a sign-in from a device the account has no token of, without waiting for it: at
+   * most NEW_DEVICE_NOTICES a day, so one holding the password cannot mail and text its owner at the login
+   * rate limit's pace; past that the owner has been told several times that day.
    */
   private tellNewDevice(userId: string): void {
     void this.noticeAtMost(NEW_DEVICE_NOTICES, `new-device:${userId}`, 'user.new_device_sign_in', {
       user_id: userId,
     });
+  }
+
+  /**
+   * Records the account's first sign-in if none is, and answers whether this one counts as it (its
+   * registration's own login, or one within FIRST_SIGN_IN_SECONDS of it: a retry, or a second tab racing
+   * it, which waits on the row and reads the first's time). Never fails the login: the session is open
+   * by now, so a failure here is logged and tells nothing.
+   */
+  private async firstSignIn(userId: string): Promise<boolean> {
+    try {
+      // An UPDATE ... RETURNING comes back from TypeORM as [rows, count].
+      const [rows] = (await this.dataSource.query(
+        `UPDATE auth.credentials SET first_signed_in_at = coalesce(first_signed_in_at, now())
+          WHERE user_id = $1
+          RETURNING first_signed_in_at > now() - make_interval(secs => $2) AS first`,
+        [userId, FIRST_SIGN_IN_SECONDS],
+      )) as [{ first: boolean }[], number];
+      return rows[0]?.first ?? true;
+    } catch (err) {
+      this.logger.error({ err, user_id: userId }, 'first sign-in not recorded; no new-device notice');
+      return true;
+    }
   }
 
   /**
