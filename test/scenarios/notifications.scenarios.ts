@@ -20,7 +20,7 @@ import {
 import { openStream, type EventStream } from '../support/event-stream';
 import { codesSentTo, textedCode, verifyPhone } from '../support/phones';
 import { WEBHOOK_SECRET, type Receivers } from '../support/receivers';
-import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
+import { eventually, logsThrough, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
 export function notificationsScenarios(get: () => Running, receivers: () => Receivers) {
@@ -44,13 +44,13 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         .set(bearer(who.token))
         .send({ full_name, ...(phone ? { phone } : {}) })
         .expect(200);
-      if (phone) await verifyPhone(get(), receivers(), who, phone);
       await submitKyc(get(), who);
       await http()
         .post(`/admin/kyc/${who.id}/approve`)
         .set(bearer(admin.token))
         .send(await asReviewed(http(), admin.token, who.id))
         .expect(200);
+      if (phone) await verifyPhone(get(), receivers(), who, phone);
       return who;
     };
 
@@ -560,6 +560,16 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           [texted],
         );
         expect(stored.rows[0].n).toBe(0);
+        const redis = await get().t.redis();
+        const kept = await redis.hgetall(`${get().t.env.REDIS_KEY_PREFIX}phone-code:${frank.id}`);
+        expect(Object.keys(kept).sort()).toEqual(['hash', 'phone', 'salt', 'tries']);
+        expect(JSON.stringify(kept)).not.toContain(texted);
+        const marker = `phone-logs-${randomUUID()}`;
+        await http().get('/notifications/phone').set(bearer(frank.token)).set('X-Request-Id', marker);
+        const logs = await logsThrough(get().t, marker);
+        expect(logs).toContain('/notifications/phone/verification');
+        expect(logs).not.toContain(phone);
+        expect(logs).not.toContain('Your Protobank code');
 
         // Malformed, then wrong: 400 and 422 naming the code; the number stays unverified.
         for (const bad of ['12345', '1234567', '12a456', 123456, null]) {
@@ -609,9 +619,15 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
 
       it('voids a code after five wrong tries, however many are sent at once', async () => {
         const phone = '+447700900321';
-        const gina = await newCustomer(get(), 'phone.gina');
+        const gina = await verifiedCustomer(get(), admin, 'phone.gina');
         await setPhone(gina, phone);
-        const right = await textedCode(get(), receivers(), gina, phone);
+        // Ten asks at once: one code is texted, the others wait a minute.
+        const asks = await Promise.all(Array.from({ length: 10 }, () => sendCode(gina)));
+        expect(asks.map((r) => `${r.status} ${r.body.code ?? ''}`).sort()).toEqual([
+          '202 ',
+          ...Array(9).fill('429 code_sent_recently'),
+        ]);
+        const right = await eventually(async () => codesSentTo(receivers(), phone)[0]);
         const answers = await Promise.all(
           Array.from({ length: 12 }, () => code(gina).send({ code: wrong(right) })),
         );
@@ -623,8 +639,12 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         expect((await http().get('/notifications/phone').set(bearer(gina.token))).body.verified).toBe(false);
       });
 
-      it('refuses a code for a number the profile no longer has, and a request with no number', async () => {
-        const hal = await newCustomer(get(), 'phone.hal');
+      it('refuses a code before KYC, for a number the profile no longer has, and with no number', async () => {
+        const unverified = await newCustomer(get(), 'phone.nokyc');
+        await setPhone(unverified, '+447700900330');
+        expect((await sendCode(unverified).expect(403)).body.code).toBe('kyc_required');
+        expect(codesSentTo(receivers(), '+447700900330')).toEqual([]);
+        const hal = await verifiedCustomer(get(), admin, 'phone.hal');
         const none = await sendCode(hal).expect(409);
         expect(none.body).toMatchObject({ code: 'no_phone', details: [{ field: 'phone' }] });
         expect((await http().get('/notifications/phone').set(bearer(hal.token))).body).toEqual({
@@ -641,12 +661,18 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
 
       it('gives a code back when the provider refuses the number, keeps it when the provider may have sent it', async () => {
         const phone = '+447700900351';
-        const ivan = await newCustomer(get(), 'phone.ivan');
+        const ivan = await verifiedCustomer(get(), admin, 'phone.ivan');
         await setPhone(ivan, phone);
         try {
           receivers().webhookStatus = (h) => (h.body.to === phone ? 400 : 200);
           const refused = await sendCode(ivan).expect(422);
           expect(refused.body).toMatchObject({ code: 'phone_rejected', details: [{ field: 'phone' }] });
+          // Nothing went out: the day's count for the user is given back (the minute's is not).
+          const redis = await get().t.redis();
+          const day = `${get().t.env.REDIS_KEY_PREFIX}ratelimit:phone-code-day:user:${ivan.id}`;
+          expect(Number(await redis.get(day))).toBe(0);
+          expect((await sendCode(ivan).expect(429)).body.code).toBe('code_sent_recently');
+          await redis.del(`${get().t.env.REDIS_KEY_PREFIX}ratelimit:phone-code:user:${ivan.id}`);
           // Nothing was sent: no code waits, and another may be asked for at once.
           expect((await code(ivan).send({ code: '123456' }).expect(422)).body.code).toBe('code_expired');
           receivers().webhookStatus = (h) => (h.body.to === phone ? 503 : 200);
@@ -662,7 +688,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
       });
 
       it('texts nothing to a profile number that is not E.164 (put there other than by the API)', async () => {
-        const jo = await newCustomer(get(), 'phone.jo');
+        const jo = await verifiedCustomer(get(), admin, 'phone.jo');
         await db.query(`UPDATE users.users SET phone = '+44 7700 900361' WHERE id = $1`, [jo.id]);
         const res = await sendCode(jo).expect(422);
         expect(res.body).toMatchObject({ code: 'phone_invalid', details: [{ field: 'phone' }] });
@@ -672,7 +698,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
       it('texts one number at most five codes a day, however many profiles name it', async () => {
         const phone = '+447700900341';
         const askers = await Promise.all(
-          Array.from({ length: 6 }, (_, i) => newCustomer(get(), `phone.asker${i}`)),
+          Array.from({ length: 6 }, (_, i) => verifiedCustomer(get(), admin, `phone.asker${i}`)),
         );
         const statuses: number[] = [];
         for (const who of askers) {

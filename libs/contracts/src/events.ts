@@ -31,14 +31,16 @@ export interface UserPasswordChangedEvent extends EventBase {
 }
 
 /**
- * The user changed or removed the phone number or the address on their profile (PATCH /users/me):
- * `fields` names which, phone first. Told to them as a security notice without the values: whoever takes
- * over a session changes these first, so that the bank's calls and letters go to them.
+ * The user added, changed or removed the phone number or the address on their profile (PATCH /users/me):
+ * `changes` says which, and how. Told to them as a security notice without the values: whoever takes over
+ * a session changes these first, so that the bank's calls and letters go to them.
  */
 export interface UserContactChangedEvent extends EventBase {
   user_id: string;
-  fields: ('phone' | 'address')[];
+  changes: { phone?: ContactChange; address?: ContactChange };
 }
+
+export type ContactChange = 'added' | 'changed' | 'removed';
 
 /**
  * Wrong passwords reached LOGIN_MAX_FAILURES and auth locked a way in for `lock_seconds`: logins by e-mail

@@ -30,6 +30,9 @@ export interface UserContact {
 
 export type KycStatus = 'not_submitted' | 'pending' | 'verified' | 'rejected';
 
+/** A phone number as profiles hold it: E.164 ("+" and 7 to 15 digits, no leading zero). */
+export const E164_PHONE = /^\+[1-9]\d{6,14}$/;
+
 /** The most user ids one getContacts call takes (a larger call is a 400 too_many_ids). */
 export const MAX_CONTACT_IDS = 100;
 

@@ -376,22 +376,22 @@ describe('card notices', () => {
     });
   });
 
-  it('tells of a changed phone number or address as a security notice, without the new values', () => {
+  it('tells of an added, changed or removed phone number or address as a security notice, without the values', () => {
     const at = { event_id: 'e1', occurred_at: '2026-12-05T01:00:00.000Z', user_id: ALICE };
-    expect(contactChangedDraft({ ...at, fields: ['phone'] })).toEqual({
+    expect(contactChangedDraft({ ...at, changes: { phone: 'changed' } })).toEqual({
       user_id: ALICE,
       category: 'security',
       type: 'user.contact_changed',
       title: 'Contact details changed',
-      body: "The phone number was changed on your profile. If this wasn't you, contact us at once.",
-      data: { phone: true, address: false },
+      body: "On your profile, the phone number was changed. If this wasn't you, contact us at once.",
+      data: { phone: 'changed', address: null },
     });
-    expect(contactChangedDraft({ ...at, fields: ['address'] }).body).toBe(
-      "The address was changed on your profile. If this wasn't you, contact us at once.",
+    expect(contactChangedDraft({ ...at, changes: { address: 'removed' } }).body).toBe(
+      "On your profile, the address was removed. If this wasn't you, contact us at once.",
     );
-    expect(contactChangedDraft({ ...at, fields: ['phone', 'address'] })).toMatchObject({
-      body: "The phone number and address were changed on your profile. If this wasn't you, contact us at once.",
-      data: { phone: true, address: true },
+    expect(contactChangedDraft({ ...at, changes: { phone: 'added', address: 'changed' } })).toMatchObject({
+      body: "On your profile, the phone number was added and the address was changed. If this wasn't you, contact us at once.",
+      data: { phone: 'added', address: 'changed' },
     });
   });
 

@@ -386,17 +386,15 @@ export function passwordChangedDraft(e: UserPasswordChangedEvent): Draft {
  * by e-mail), without the new values, since whoever took over a session changes these first.
  */
 export function contactChangedDraft(e: UserContactChangedEvent): Draft {
-  const phone = e.fields.includes('phone');
-  const address = e.fields.includes('address');
-  const what =
-    phone && address ? 'phone number and address were' : phone ? 'phone number was' : 'address was';
+  const { phone, address } = e.changes;
+  const parts = [phone && `phone number was ${phone}`, address && `address was ${address}`].filter(Boolean);
   return {
     user_id: e.user_id,
     category: 'security',
     type: 'user.contact_changed',
     title: 'Contact details changed',
-    body: `The ${what} changed on your profile. If this wasn't you, contact us at once.`,
-    data: { phone, address },
+    body: `On your profile, the ${parts.join(' and the ')}. If this wasn't you, contact us at once.`,
+    data: { phone: phone ?? null, address: address ?? null },
   };
 }
 

@@ -6,6 +6,8 @@ export const PHONE_CODE_ATTEMPTS = 5;
 /** Codes a user may ask for: one a minute, five a day; and five a day to any one number. */
 export const PHONE_CODE_RESEND_SECONDS = 60;
 export const PHONE_CODES_PER_DAY = 5;
+/** Codes asked for from one client address in an hour (each is a paid text). */
+export const PHONE_CODES_PER_IP_HOUR = 60;
 
 /** A code as it is kept: never the code itself, only a salted hash of it bound to the user and number. */
 export interface StoredCode {

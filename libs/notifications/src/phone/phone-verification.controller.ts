@@ -4,6 +4,7 @@ import {
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
+  ApiForbiddenResponse,
   ApiOkResponse,
   ApiOperation,
   ApiServiceUnavailableResponse,
@@ -12,7 +13,8 @@ import {
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
+import { CurrentCaller, ErrorResponseDto, RateLimit, type Caller } from '@protobank/platform';
+import { PHONE_CODES_PER_IP_HOUR } from './phone-code';
 import { ConfirmPhoneDto, PhoneCodeSentDto, PhoneStatusDto } from './phone.dto';
 import { PhoneVerification } from './phone-verification.service';
 
@@ -35,26 +37,32 @@ export class PhoneVerificationController {
 
   @Post('verification')
   @HttpCode(202)
+  // Each code is a paid text: per client address too, beside the per-user and per-number caps.
+  @RateLimit({ bucket: 'phone-code-ip', limit: PHONE_CODES_PER_IP_HOUR, windowSeconds: 3600, by: 'ip' })
   @ApiOperation({
     summary: "Text a six-digit code to the profile's phone number",
     description:
-      'The code lasts 10 minutes and five tries; a new one replaces it. One code a minute, five a day per user and per number.',
+      'Needs a verified identity (KYC). The code lasts 10 minutes and five tries; a new one replaces it. One code a minute, five a day per user and per number, 60 an hour per client address.',
   })
   @ApiAcceptedResponse({ type: PhoneCodeSentDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'no_phone, phone_already_verified' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'kyc_required' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'no_phone, phone_already_verified, sms_not_offered (no SMS provider is configured)',
+  })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
     description:
-      'phone_invalid (the profile holds no E.164 number), phone_rejected (the provider refused the number; nothing was sent or counted); both name phone',
+      'phone_invalid (the profile holds no E.164 number), phone_rejected (the provider refused the number with 400 or 422; nothing was sent, and the day is not counted); both name phone',
   })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
-    description: 'code_sent_recently, too_many_codes (Retry-After)',
+    description: 'code_sent_recently, too_many_codes, rate_limited (Retry-After)',
   })
   @ApiServiceUnavailableResponse({
     type: ErrorResponseDto,
     description:
-      'sms_unavailable: no SMS provider configured, or it did not answer in time: the code may still arrive and works if it does',
+      'sms_unavailable: the SMS provider did not answer in time, answered 5xx, or refused us: the code may still arrive and works if it does',
   })
   sendCode(@CurrentCaller() caller: Caller): Promise<PhoneCodeSentDto> {
     return this.phones.sendCode(caller.user_id);

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { USERS_API, type UsersApi } from '@protobank/contracts';
+import { E164_PHONE, USERS_API, type UsersApi } from '@protobank/contracts';
 import { AppError, LOGGER, RateLimiter, RedisScript, RedisService } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -25,7 +25,8 @@ export interface PhoneStatus {
 }
 
 const DAY_SECONDS = 86_400;
-const E164 = /^\+[1-9]\d{6,14}$/;
+/** The provider's answers that refuse the number itself (the others are our configuration's). */
+const NUMBER_REFUSED = /^webhook answered (400|422)$/;
 
 /**
  * Counts one try of the code kept at KEYS[1] and returns it (phone, salt, hash) and the tries made, or
@@ -78,17 +79,25 @@ export class PhoneVerification {
 
   /** Sends a new code to the profile's number (an earlier code stops working). */
   async sendCode(userId: string): Promise<{ phone: string; expires_in: number; resend_after: number }> {
+    // A deployment without SMS does not offer it: not a failure (no 5xx for a customer's click).
     if (!this.sms.configured) {
+      throw AppError.conflict(
+        'sms_not_offered',
+        'Text messages are not offered here: no SMS provider is configured',
+      );
+    }
+    const { status: kyc } = await this.users.getKycStatus(userId);
+    if (kyc !== 'verified') {
       throw new AppError(
-        503,
-        'sms_unavailable',
-        'Text messages are not available: no SMS provider is configured',
+        403,
+        'kyc_required',
+        'A phone number can be verified once your identity (KYC) is verified',
       );
     }
     const phone = await this.currentPhone(userId);
     if (phone === null) throw noPhone();
     // The API lets only E.164 onto a profile; a number put there otherwise (an import, a data fix) is not texted.
-    if (!E164.test(phone)) {
+    if (!E164_PHONE.test(phone)) {
       throw AppError.unprocessable(
         'phone_invalid',
         'The phone number on your profile is not an E.164 number',
@@ -134,19 +143,24 @@ export class PhoneVerification {
     } catch (err) {
       // The webhook's errors name the status or the failure, never the number or the address.
       this.logger.warn({ user_id: userId, err: (err as Error).message }, 'phone code not sent');
-      if (err instanceof PermanentDeliveryError) {
-        // Refused: nothing went out, so the code and the day's allowance are given back.
+      if (err instanceof PermanentDeliveryError && NUMBER_REFUSED.test(err.message)) {
+        // The number refused: nothing went out, so the code and the day's allowances are given back (the
+        // minute's is not: a number the provider refuses is not tried at request speed).
         await this.redis.client.del(key).catch(() => undefined);
-        await Promise.all([
-          ...taken.map((k) => this.limiter.release('phone-code-day', k).catch(() => undefined)),
-          this.limiter.release('phone-code', `user:${userId}`).catch(() => undefined),
-        ]);
+        await Promise.all(taken.map((k) => this.limiter.release('phone-code-day', k).catch(() => undefined)));
         throw AppError.unprocessable('phone_rejected', 'The text message provider refused this number', [
           {
             field: 'phone',
             message: 'refused by the text message provider: check the number on your profile',
           },
         ]);
+      }
+      if (err instanceof PermanentDeliveryError) {
+        // Any other refusal (401, 403, 404, a redirect) is our configuration's, not the customer's.
+        this.logger.error(
+          { err: err.message },
+          'the SMS provider refused a phone code: check SMS_WEBHOOK_URL',
+        );
       }
       // No answer in time, or a 5xx: the text may still arrive, so its code stays usable and counted.
       throw new AppError(
@@ -171,8 +185,9 @@ export class PhoneVerification {
     const [phone, salt, hash, tries] = kept;
     const stored: StoredCode = { phone, salt, hash };
     if (!codeMatches(stored, userId, phone, code)) {
+      // The fifth wrong try leaves the code to be voided by the next (the script), not deleted here, which
+      // could delete a new code sent meanwhile.
       const left = PHONE_CODE_ATTEMPTS - tries;
-      if (left === 0) await this.redis.client.del(key);
       this.logger.warn(
         { user_id: userId, security_event: 'phone_code_wrong', tries_left: left },
         'wrong phone code',
@@ -187,9 +202,9 @@ export class PhoneVerification {
         },
       ]);
     }
-    await this.redis.client.del(key);
     // The number texted must still be the profile's: one changed since is not the one proved.
     if ((await this.currentPhone(userId)) !== phone) {
+      await this.redis.client.del(key);
       throw AppError.conflict(
         'phone_changed',
         'The phone number on your profile changed since the code was sent; ask for a new code',
@@ -200,6 +215,8 @@ export class PhoneVerification {
        ON CONFLICT (user_id) DO UPDATE SET phone = excluded.phone, verified_at = excluded.verified_at`,
       [userId, phone],
     );
+    // Used up only once recorded: a failure before (users unreachable) leaves it for another try.
+    await this.redis.client.del(key);
     this.logger.info({ user_id: userId }, 'phone number verified');
     return this.status(userId);
   }

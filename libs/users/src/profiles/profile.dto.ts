@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { IsPlainText, Optional } from '@protobank/platform';
 import { IsISO31661Alpha2, IsObject, Matches, ValidateIf, ValidateNested } from 'class-validator';
 import { DATE_ONLY } from '../kyc/kyc.dto';
-import { UserDto } from '@protobank/contracts';
+import { E164_PHONE, UserDto } from '@protobank/contracts';
 
 export class AddressDto {
   @ApiProperty({ example: '1 High Street', maxLength: 200 })
@@ -59,7 +59,7 @@ export class UpdateProfileDto {
     description: 'E.164; null removes it (no SMS is sent then).',
   })
   @Removable()
-  @Matches(/^\+[1-9]\d{6,14}$/, { message: 'phone must be an E.164 number such as +447700900123' })
+  @Matches(E164_PHONE, { message: 'phone must be an E.164 number such as +447700900123' })
   phone?: string | null;
 
   @ApiPropertyOptional({ type: AddressDto, nullable: true, description: 'null removes it.' })
