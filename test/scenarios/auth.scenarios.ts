@@ -682,6 +682,21 @@ export function authScenarios(get: () => Running) {
       }
     };
 
+    it('tells at most five password changes a day (the e-mail address is not verified)', async () => {
+      const { email, id } = await newUser('pwnotices');
+      let token = (await login(email)).access_token;
+      const passwords = [PASSWORD, NEW_PASSWORD];
+      for (let i = 0; i < 6; i++) {
+        const res = await change(token, {
+          current_password: passwords[i % 2],
+          new_password: passwords[(i + 1) % 2],
+        }).expect(200);
+        token = res.body.access_token as string;
+      }
+      // Each change writes its event in its own statement, before it answers: the count is final.
+      expect(await authEvents(id, 'user.password_changed')).toHaveLength(5);
+    });
+
     it('changes the password: every session ends, this one too, the answer is a new session, and only the new password logs in', async () => {
       const { email } = await newUser('pwchange');
       const phone = await login(email, 'phone');

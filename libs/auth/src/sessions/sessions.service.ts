@@ -60,6 +60,8 @@ const passwordChangeScope = (userId: string): LockScope => ({
 const CREATE_ATTEMPTS = 3;
 /** A user hears of lockouts of one kind, or of sessions ended for reused tokens, at most once in this long. */
 const SECURITY_NOTICE_SECONDS = 24 * 3600;
+/** Password changes told per user in SECURITY_NOTICE_SECONDS. */
+const PASSWORD_CHANGE_NOTICES = 5;
 /** Sign-ins from new devices told per user in SECURITY_NOTICE_SECONDS. */
 const NEW_DEVICE_NOTICES = 5;
 /** Sign-ins this soon after an account's first count as that first one (not told). */
@@ -229,17 +231,30 @@ export class SessionsService {
     assertPasswordPolicy(newPassword, credential.email, 'new_password');
     const hash = await hashPassword(newPassword);
     // Only over the hash that was checked (of two changes at once, the second finds it gone), with the
-    // event that tells the customer, in one statement.
-    const changed = await this.outbox.addIfChanged(
-      this.dataSource.manager,
-      'auth',
-      `UPDATE auth.credentials SET password_hash = $3, password_changed_at = now()
-        WHERE user_id = $1 AND password_hash = $2 AND status = 'active' RETURNING user_id`,
-      [userId, credential.password_hash, hash],
-      { name: 'user.password_changed', input: { user_id: userId } },
-    );
-    if (!changed)
+    // event that tells the customer, in one statement; PASSWORD_CHANGE_NOTICES a day, since the e-mail
+    // address is not verified and an account made with a stranger's could mail them at every change
+    // (without Redis, told: a notice too many rather than a change untold).
+    const noticeKey = `password-changed:${userId}`;
+    const tell = await this.limiter
+      .hit('security-notice', noticeKey, PASSWORD_CHANGE_NOTICES, SECURITY_NOTICE_SECONDS)
+      .then(
+        (hit) => hit.allowed,
+        () => true,
+      );
+    const update = `UPDATE auth.credentials SET password_hash = $3, password_changed_at = now()
+        WHERE user_id = $1 AND password_hash = $2 AND status = 'active' RETURNING user_id`;
+    const params = [userId, credential.password_hash, hash];
+    const changed = tell
+      ? await this.outbox.addIfChanged(this.dataSource.manager, 'auth', update, params, {
+          name: 'user.password_changed',
+          input: { user_id: userId },
+        })
+      : // An UPDATE ... RETURNING comes back from TypeORM as [rows, count].
+        ((await this.dataSource.query(update, params)) as [unknown[], number])[0].length > 0;
+    if (!changed) {
+      if (tell) await this.limiter.release('security-notice', noticeKey).catch(() => undefined);
       throw AppError.conflict('password_changed', 'The password was changed meanwhile: log in again');
+    }
     this.relay.kickSoon();
     // The sessions end after the change (one opened in between, by a login with the old password, ends
     // too), tried again before the caller is told they may not have.
