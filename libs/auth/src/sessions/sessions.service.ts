@@ -102,10 +102,15 @@ export class SessionsService {
     // The one form registration stored (the DTO gives it already; any other caller gets it here too).
     const who = normaliseEmail(email);
     const [credential] = (await this.dataSource.query(
-      `SELECT user_id, password_hash, password_changed_at FROM auth.credentials
+      `SELECT user_id, password_hash, password_changed_at, first_signed_in_at FROM auth.credentials
         WHERE lower(email) = $1 AND status = 'active'`,
       [who],
-    )) as { user_id: string; password_hash: string; password_changed_at: Date | null }[];
+    )) as {
+      user_id: string;
+      password_hash: string;
+      password_changed_at: Date | null;
+      first_signed_in_at: Date | null;
+    }[];
     const deviceId = await this.devices.knownDevice(deviceToken, credential);
     const scope = deviceId ? deviceScope(deviceId) : emailScope(who);
     const context = {
@@ -141,7 +146,7 @@ export class SessionsService {
       device = { deviceId, token: deviceToken! };
     } else {
       device = await this.devices.issue(userId, credential.password_hash);
-      if (!(await this.firstSignIn(userId))) this.tellNewDevice(userId);
+      if (!(await this.firstSignIn(userId, credential.first_signed_in_at))) this.tellNewDevice(userId);
     }
     this.logger.info(
       { user_id: userId, session_id: sid, device_id: device.deviceId, known_device: !!deviceId },
@@ -235,12 +240,12 @@ export class SessionsService {
     // address is not verified and an account made with a stranger's could mail them at every change
     // (without Redis, told: a notice too many rather than a change untold).
     const noticeKey = `password-changed:${userId}`;
-    const tell = await this.limiter
-      .hit('security-notice', noticeKey, PASSWORD_CHANGE_NOTICES, SECURITY_NOTICE_SECONDS)
-      .then(
-        (hit) => hit.allowed,
-        () => true,
-      );
+    const tell = await this.limiter.allowsFailingOpen(
+      'security-notice',
+      noticeKey,
+      PASSWORD_CHANGE_NOTICES,
+      SECURITY_NOTICE_SECONDS,
+    );
     const update = `UPDATE auth.credentials SET password_hash = $3, password_changed_at = now()
         WHERE user_id = $1 AND password_hash = $2 AND status = 'active' RETURNING user_id`;
     const params = [userId, credential.password_hash, hash];
@@ -318,12 +323,14 @@ export class SessionsService {
   }
 
   /**
-   * Records the account's first sign-in if none is, and answers whether this one counts as it (its
-   * registration's own login, or one within FIRST_SIGN_IN_SECONDS of it: a retry, or a second tab racing
-   * it, which waits on the row and reads the first's time). Never fails the login: the session is open
-   * by now, so a failure here is logged and tells nothing.
+   * Whether this sign-in counts as the account's first: its registration's own login, or one within
+   * FIRST_SIGN_IN_SECONDS of it (a retry, or a second tab racing it). `recorded` is the first sign-in as
+   * the login read it; only while there is none is it written, and a second tab racing the first waits on
+   * the row and reads the first's time. Never fails the login: the session is open by now, so a failure
+   * here is logged and tells nothing.
    */
-  private async firstSignIn(userId: string): Promise<boolean> {
+  private async firstSignIn(userId: string, recorded: Date | null): Promise<boolean> {
+    if (recorded) return Date.now() - recorded.getTime() < FIRST_SIGN_IN_SECONDS * 1000;
     try {
       // An UPDATE ... RETURNING comes back from TypeORM as [rows, count].
       const [rows] = (await this.dataSource.query(

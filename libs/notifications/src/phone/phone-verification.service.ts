@@ -26,7 +26,7 @@ export interface PhoneStatus {
 
 const DAY_SECONDS = 86_400;
 /** The provider's answers that refuse the number itself (the others are our configuration's). */
-const NUMBER_REFUSED = /^webhook answered (400|422)$/;
+const NUMBER_REFUSED = new Set([400, 422]);
 
 /**
  * Counts one try of the code kept at KEYS[1] and returns it (phone, salt, hash) and the tries made, or
@@ -143,7 +143,7 @@ export class PhoneVerification {
     } catch (err) {
       // The webhook's errors name the status or the failure, never the number or the address.
       this.logger.warn({ user_id: userId, err: (err as Error).message }, 'phone code not sent');
-      if (err instanceof PermanentDeliveryError && NUMBER_REFUSED.test(err.message)) {
+      if (err instanceof PermanentDeliveryError && NUMBER_REFUSED.has(err.status ?? 0)) {
         // The number refused: nothing went out, so the code and the day's allowances are given back (the
         // minute's is not: a number the provider refuses is not tried at request speed).
         await this.redis.client.del(key).catch(() => undefined);

@@ -47,6 +47,22 @@ export class RateLimiter {
   }
 
   /**
+   * hit(), answering only whether it is allowed, and allowing it when Redis cannot answer: for a cap on
+   * telling someone something (a security notice), where one too many beats one lost.
+   */
+  async allowsFailingOpen(
+    bucket: string,
+    key: string,
+    limit: number,
+    windowSeconds: number,
+  ): Promise<boolean> {
+    return this.hit(bucket, key, limit, windowSeconds).then(
+      (hit) => hit.allowed,
+      () => true,
+    );
+  }
+
+  /**
    * Takes back a hit that turned out not to count: a caller can then hit first (so parallel requests
    * cannot all pass the check before any is counted) and release when the outcome is a harmless one.
    * A release that lands in the next window takes back one of that window's hits instead: at most one

@@ -168,11 +168,8 @@ export class ProfilesService implements UsersApi {
     const told: ContactChanges = {};
     for (const field of Object.keys(changes) as (keyof ContactChanges)[]) {
       const key = `contact-changed:${field}:${userId}`;
-      const allowed = await this.limiter.hit('security-notice', key, CONTACT_NOTICES, DAY_SECONDS).then(
-        (hit) => hit.allowed,
-        () => true,
-      );
-      if (!allowed) continue;
+      if (!(await this.limiter.allowsFailingOpen('security-notice', key, CONTACT_NOTICES, DAY_SECONDS)))
+        continue;
       taken.push(key);
       told[field] = changes[field];
     }

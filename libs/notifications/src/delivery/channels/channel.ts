@@ -24,6 +24,14 @@ export interface DeliveryChannel {
 /** A refusal that will not change on retry (a rejected address, a 4xx from a provider): fail at once. */
 export class PermanentDeliveryError extends Error {
   override name = 'PermanentDeliveryError';
+
+  /** The provider's status (a webhook's HTTP answer, an SMTP reply code), when it gave one. */
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
 }
 
 export const DELIVERY_CHANNELS = Symbol('DELIVERY_CHANNELS');

@@ -48,6 +48,6 @@ export class WebhookClient {
     if (status >= 200 && status < 300) return;
     const message = `webhook answered ${status}`;
     if (status === 408 || status === 429 || status >= 500) throw new Error(message);
-    throw new PermanentDeliveryError(message);
+    throw new PermanentDeliveryError(message, status);
   }
 }
