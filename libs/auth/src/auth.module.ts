@@ -7,6 +7,10 @@ import { CredentialEntity } from './credentials/credential.entity';
 import { AdminBootstrapService } from './register/admin-bootstrap.service';
 import { RegisterController } from './register/register.controller';
 import { RegisterService } from './register/register.service';
+import { PasswordResetController } from './reset/password-reset.controller';
+import { PasswordResetService } from './reset/password-reset.service';
+import { ResetMails } from './reset/reset-mails';
+import { ResetTokens } from './reset/reset-tokens';
 import { JwksController } from './keys/jwks.controller';
 import { SigningKeys } from './keys/signing-keys';
 import { DeviceTokens } from './sessions/device-tokens';
@@ -18,13 +22,19 @@ import { SessionsService } from './sessions/sessions.service';
 import { TokenIssuer } from './sessions/token-issuer';
 
 /**
- * Credentials, sessions and signing keys. Global so that AUTH_API, bound here to the local implementation,
+ * Credentials, sessions, password resets by e-mail and signing keys. Global so that AUTH_API, bound here to the local implementation,
  * is injectable anywhere in the monolith; split apps bind the token to a RabbitMQ client instead.
  */
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([CredentialEntity])],
-  controllers: [RegisterController, SessionsController, JwksController, SessionsEventsController],
+  controllers: [
+    RegisterController,
+    SessionsController,
+    PasswordResetController,
+    JwksController,
+    SessionsEventsController,
+  ],
   providers: [
     inboxFor('auth'),
     outboxFor('auth'),
@@ -36,6 +46,9 @@ import { TokenIssuer } from './sessions/token-issuer';
     TokenIssuer,
     SessionsRevoker,
     DeviceTokens,
+    ResetTokens,
+    ResetMails,
+    PasswordResetService,
     AuthApiService,
     { provide: AUTH_API, useExisting: AuthApiService },
   ],

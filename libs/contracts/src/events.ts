@@ -23,11 +23,14 @@ export interface UserDisabledEvent extends EventBase {
 }
 
 /**
- * The user changed their password (POST /auth/password): every session of theirs ended, and the one that
+ * The user changed their password (POST /auth/password), or reset it with the token a reset e-mail gave
+ * them (POST /auth/password/reset/confirm: `via` 'reset'): every session of theirs ended, and the one that
  * changed it got a new one. Told to them as a security notice, in case it was not them.
  */
 export interface UserPasswordChangedEvent extends EventBase {
   user_id: string;
+  /** Set (to 'reset') when the password was reset by e-mail rather than changed with the current one. */
+  via?: 'reset';
 }
 
 /**

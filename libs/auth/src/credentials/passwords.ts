@@ -1,5 +1,6 @@
 import { hash, verify } from '@node-rs/argon2';
 import { AppError, slots } from '@protobank/platform';
+import { createHash } from 'node:crypto';
 
 // argon2id (algorithm 2) with OWASP's baseline cost: 19 MiB, 2 passes.
 const ARGON2 = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
@@ -42,3 +43,11 @@ export function checkPassword(storedHash: string | undefined, password: string):
     return ok && storedHash !== undefined;
   });
 }
+
+/**
+ * Which password something was issued under (a device token, a reset token): a digest of the stored hash
+ * (which has its own random salt, so this tells nothing of the password). It stops matching once the
+ * password changes.
+ */
+export const passwordMark = (passwordHash: string): string =>
+  createHash('sha256').update(passwordHash).digest('base64url').slice(0, 22);

@@ -1,17 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig, RedisService } from '@protobank/platform';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { passwordMark } from '../credentials/passwords';
 import { newSecret, OPAQUE_TOKEN_PATTERN, parseOpaqueToken, secretDigest } from './opaque-token';
 
 const deviceKey = (deviceId: string) => `auth:device:${deviceId}`;
-
-/**
- * Which password a device knew: a digest of the stored hash the login was checked against (the hash has
- * its own random salt, so this tells nothing of the password). A password change makes every device issued
- * before it, or by a login checked against the old password racing it, unknown again.
- */
-const passwordMark = (passwordHash: string) =>
-  createHash('sha256').update(passwordHash).digest('base64url').slice(0, 22);
 
 /** The form of a device token: `<device id>.<secret>` (an opaque token). */
 export const DEVICE_TOKEN_PATTERN = OPAQUE_TOKEN_PATTERN;
@@ -34,7 +27,11 @@ export class DeviceTokens {
     return this.config.loginDeviceTokenTtlDays * 86400;
   }
 
-  /** A new device token for `userId`, bound to the password hash its login was checked against. */
+  /**
+   * A new device token for `userId`, bound to the password hash its login was checked against (its
+   * passwordMark): a password change makes every device issued before it, or by a login checked against the
+   * old password racing it, unknown again.
+   */
   async issue(userId: string, passwordHash: string): Promise<{ deviceId: string; token: string }> {
     const deviceId = randomUUID();
     const secret = newSecret();

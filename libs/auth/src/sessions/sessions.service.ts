@@ -66,6 +66,8 @@ const PASSWORD_CHANGE_NOTICES = 5;
 const NEW_DEVICE_NOTICES = 5;
 /** Sign-ins this soon after an account's first count as that first one (not told). */
 const FIRST_SIGN_IN_SECONDS = 60;
+/** How a password was changed: with the current one (POST /auth/password), or with a reset e-mail's token. */
+export type PasswordChange = 'password' | 'reset';
 type SecurityNotice = 'user.locked_out' | 'user.session_ended' | 'user.new_device_sign_in';
 
 @Injectable()
@@ -235,10 +237,25 @@ export class SessionsService {
     }
     assertPasswordPolicy(newPassword, credential.email, 'new_password');
     const hash = await hashPassword(newPassword);
-    // Only over the hash that was checked (of two changes at once, the second finds it gone), with the
-    // event that tells the customer, in one statement; PASSWORD_CHANGE_NOTICES a day, since the e-mail
-    // address is not verified and an account made with a stranger's could mail them at every change
-    // (without Redis, told: a notice too many rather than a change untold).
+    if (!(await this.replacePassword(userId, credential.password_hash, hash))) {
+      throw AppError.conflict('password_changed', 'The password was changed meanwhile: log in again');
+    }
+    return this.sessionAfterPasswordChange(userId, hash, meta);
+  }
+
+  /**
+   * Sets the password hash `next` over `checked`, the one the caller checked (of two changes at once, the
+   * second finds it gone: false, nothing changed), with the event that tells the customer, in one
+   * statement. PASSWORD_CHANGE_NOTICES a day, since the e-mail address is not verified and an account made
+   * with a stranger's could mail them at every change (without Redis, told: a notice too many rather than a
+   * change untold). `via` says how the change was made: the owner's current password, or a reset e-mail.
+   */
+  async replacePassword(
+    userId: string,
+    checked: string,
+    next: string,
+    via: PasswordChange = 'password',
+  ): Promise<boolean> {
     const noticeKey = `password-changed:${userId}`;
     const tell = await this.limiter.allowsFailingOpen(
       'security-notice',
@@ -248,21 +265,34 @@ export class SessionsService {
     );
     const update = `UPDATE auth.credentials SET password_hash = $3, password_changed_at = now()
         WHERE user_id = $1 AND password_hash = $2 AND status = 'active' RETURNING user_id`;
-    const params = [userId, credential.password_hash, hash];
+    const params = [userId, checked, next];
     const changed = tell
       ? await this.outbox.addIfChanged(this.dataSource.manager, 'auth', update, params, {
           name: 'user.password_changed',
-          input: { user_id: userId },
+          input: { user_id: userId, ...(via === 'reset' && { via }) },
         })
       : // An UPDATE ... RETURNING comes back from TypeORM as [rows, count].
         ((await this.dataSource.query(update, params)) as [unknown[], number])[0].length > 0;
     if (!changed) {
       if (tell) await this.limiter.release('security-notice', noticeKey).catch(() => undefined);
-      throw AppError.conflict('password_changed', 'The password was changed meanwhile: log in again');
+      return false;
     }
-    this.relay.kickSoon();
-    // The sessions end after the change (one opened in between, by a login with the old password, ends
-    // too), tried again before the caller is told they may not have.
+    if (tell) this.relay.kickSoon();
+    return true;
+  }
+
+  /**
+   * After replacePassword: every session of the user ends (one opened in between, by a login with the old
+   * password, ends too), tried again before the caller is told they may not have; then a new session and
+   * device token are opened for the caller, answered as a login's. The devices that knew the old password
+   * are forgotten already: their tokens were bound to its hash.
+   */
+  async sessionAfterPasswordChange(
+    userId: string,
+    hash: string,
+    meta: SessionMeta,
+    via: PasswordChange = 'password',
+  ): Promise<LoginResult> {
     let ended: number | undefined;
     for (let i = 0; ended === undefined; i++) {
       try {
@@ -270,7 +300,7 @@ export class SessionsService {
       } catch (err) {
         if (i < 2) continue;
         this.logger.error(
-          { security_event: 'password_changed_sessions_not_ended', user_id: userId, err },
+          { security_event: 'password_changed_sessions_not_ended', user_id: userId, via, err },
           'password changed, but its sessions could not be ended',
         );
         throw new AppError(
@@ -281,7 +311,7 @@ export class SessionsService {
       }
     }
     this.logger.warn(
-      { security_event: 'password_changed', user_id: userId, ip: meta.ip, sessions_ended: ended },
+      { security_event: 'password_changed', user_id: userId, via, ip: meta.ip, sessions_ended: ended },
       'password changed: every session ended',
     );
     try {

@@ -376,6 +376,20 @@ describe('card notices', () => {
     });
   });
 
+  it('tells of a password reset by e-mail as such', () => {
+    const draft = passwordChangedDraft({
+      event_id: 'e1',
+      occurred_at: '2026-12-05T04:00:00.000Z',
+      user_id: ALICE,
+      via: 'reset',
+    });
+    expect(draft.category).toBe('security');
+    expect(draft.title).toBe('Password reset');
+    expect(draft.body).toBe(
+      "Your password was reset with the link we e-mailed you, and you were logged out on your other devices. If this wasn't you, contact us at once.",
+    );
+  });
+
   it('tells of an added, changed or removed phone number or address as a security notice, without the values', () => {
     const at = { event_id: 'e1', occurred_at: '2026-12-05T01:00:00.000Z', user_id: ALICE };
     expect(contactChangedDraft({ ...at, changes: { phone: 'changed' } })).toEqual({

@@ -373,9 +373,11 @@ export function passwordChangedDraft(e: UserPasswordChangedEvent): Draft {
     user_id: e.user_id,
     category: 'security',
     type: 'user.password_changed',
-    title: 'Password changed',
+    title: e.via === 'reset' ? 'Password reset' : 'Password changed',
     body:
-      'Your password was changed, and you were logged out on your other devices. ' +
+      (e.via === 'reset'
+        ? 'Your password was reset with the link we e-mailed you, and you were logged out on your other devices. '
+        : 'Your password was changed, and you were logged out on your other devices. ') +
       "If this wasn't you, contact us at once.",
     data: {},
   };

@@ -84,6 +84,8 @@ export class AppConfig {
     password: string | undefined;
     from: string;
   };
+  /** Where password-reset e-mails link to (PASSWORD_RESET_URL); without it they give the token alone. */
+  readonly passwordResetUrl: string | undefined;
   readonly smsWebhookUrl: string | undefined;
   readonly pushWebhookUrl: string | undefined;
   readonly webhookSigningSecret: string | undefined;
@@ -182,6 +184,7 @@ export class AppConfig {
       password: values.SMTP_PASSWORD || undefined,
       from: values.MAIL_FROM!,
     };
+    this.passwordResetUrl = values.PASSWORD_RESET_URL || undefined;
     this.smsWebhookUrl = values.SMS_WEBHOOK_URL;
     this.pushWebhookUrl = values.PUSH_WEBHOOK_URL;
     this.webhookSigningSecret = values.WEBHOOK_SIGNING_SECRET;

@@ -313,7 +313,7 @@ export const CONFIG_SCHEMA = {
   },
   SMTP_HOST: {
     kind: 'string',
-    doc: 'SMTP server for e-mail notifications; without it the email channel is off (deliveries are skipped).',
+    doc: 'SMTP server for e-mail notifications and password-reset e-mails; without it the email channel is off (deliveries are skipped) and password reset is not offered (409).',
   },
   SMTP_PORT: { kind: 'int', min: 1, max: 65535, default: '587', doc: 'Port of the SMTP server.' },
   SMTP_SECURE: {
@@ -327,7 +327,12 @@ export const CONFIG_SCHEMA = {
   MAIL_FROM: {
     kind: 'string',
     default: 'Protobank <no-reply@protobank.example>',
-    doc: 'From address of notification e-mails.',
+    doc: 'From address of notification and password-reset e-mails.',
+  },
+  PASSWORD_RESET_URL: {
+    kind: 'url',
+    protocols: ['https:'],
+    doc: 'The page of your app or site where a customer chooses a new password: the reset e-mail links to it with the token in the fragment (`#token=…`, which browsers send to no server). Without it the e-mail gives the token alone, to paste into the app.',
   },
   SMS_WEBHOOK_URL: {
     kind: 'url',

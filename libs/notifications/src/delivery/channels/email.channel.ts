@@ -1,12 +1,12 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@protobank/platform';
-import { createTransport, type Transporter } from 'nodemailer';
+import { smtpFailure, smtpTransport } from '@protobank/platform/mail';
+import type { Transporter } from 'nodemailer';
 import { PermanentDeliveryError, type DeliveryChannel, type Outgoing, type SendResult } from './channel';
 
 /**
- * E-mail over SMTP (SMTP_HOST, SMTP_PORT, ...), through a small pool of reused connections; TLS is
- * required whenever there is a login (SMTP_USER). The SMTP
- * reply decides what a failure is: 5xx is permanent (a rejected address), anything else is retried.
+ * E-mail over SMTP (SMTP_HOST, SMTP_PORT, ...), through a small pool of reused connections (the
+ * platform's smtpTransport: TLS required whenever there is a login). The SMTP reply decides what a failure is: 5xx is permanent (a rejected address), anything else is retried.
  * The Message-ID is the delivery id, so a message sent twice (a crash between sending and recording it)
  * is recognisably the same message.
  */
@@ -14,27 +14,12 @@ import { PermanentDeliveryError, type DeliveryChannel, type Outgoing, type SendR
 export class EmailChannel implements DeliveryChannel, OnApplicationShutdown {
   readonly name = 'email' as const;
   readonly needsContact = true;
-  private transport?: Transporter;
+  private transport?: Promise<Transporter>;
 
   constructor(private readonly config: AppConfig) {}
 
-  private transporter(): Transporter {
-    const smtp = this.config.smtp;
-    this.transport ??= createTransport({
-      host: smtp.host,
-      port: smtp.port,
-      secure: smtp.secure,
-      auth: smtp.user ? { user: smtp.user, pass: smtp.password } : undefined,
-      // With a login, never in clear: a server (or a man in the middle) that offers no STARTTLS is refused,
-      // rather than sent the password and the customers' mail in plain text.
-      requireTLS: !!smtp.user,
-      tls: { minVersion: 'TLSv1.2' },
-      pool: true,
-      maxConnections: 3,
-      connectionTimeout: 5000,
-      greetingTimeout: 5000,
-      socketTimeout: 10000,
-    });
+  private transporter(): Promise<Transporter> {
+    this.transport ??= smtpTransport(this.config.smtp);
     return this.transport;
   }
 
@@ -45,7 +30,9 @@ export class EmailChannel implements DeliveryChannel, OnApplicationShutdown {
   async send({ delivery_id, notification, contact }: Outgoing): Promise<SendResult> {
     if (!contact) return { status: 'skipped', reason: 'no such user' };
     try {
-      await this.transporter().sendMail({
+      await (
+        await this.transporter()
+      ).sendMail({
         from: this.config.smtp.from,
         to: { name: contact.full_name, address: contact.email },
         subject: notification.title,
@@ -54,15 +41,16 @@ export class EmailChannel implements DeliveryChannel, OnApplicationShutdown {
         headers: { 'X-Protobank-Notification': notification.id },
       });
     } catch (err) {
-      // The server's reply text can quote the recipient's address: keep the codes only (they reach logs and staff).
-      const { responseCode: code, code: kind } = err as { responseCode?: number; code?: string };
-      const message = `smtp ${code ?? 'error'}${kind ? ` ${kind}` : ''}`;
-      throw code && code >= 500 ? new PermanentDeliveryError(message) : new Error(message);
+      // The codes only (they reach logs and staff): the server's reply text can quote the address.
+      const failure = smtpFailure(err);
+      throw failure.permanent
+        ? new PermanentDeliveryError(failure.message, failure.code)
+        : new Error(failure.message);
     }
     return { status: 'sent' };
   }
 
-  onApplicationShutdown(): void {
-    this.transport?.close();
+  async onApplicationShutdown(): Promise<void> {
+    (await this.transport)?.close();
   }
 }

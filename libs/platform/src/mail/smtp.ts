@@ -1,0 +1,39 @@
+import type { Transporter } from 'nodemailer';
+import type { AppConfig } from '../config/app-config';
+
+/**
+ * A pooled SMTP transport for SMTP_HOST, SMTP_PORT, ...: TLS is required whenever there is a login
+ * (SMTP_USER), so that a server (or a man in the middle) offering no STARTTLS is refused rather than sent
+ * the password and the customers' mail in plain text. nodemailer is loaded at the first call, so an app
+ * that never sends (auth, until someone asks for a password reset) does not hold it. Close it at shutdown.
+ */
+export async function smtpTransport(smtp: AppConfig['smtp']): Promise<Transporter> {
+  const { createTransport } = await import('nodemailer');
+  return createTransport({
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure,
+    auth: smtp.user ? { user: smtp.user, pass: smtp.password } : undefined,
+    requireTLS: !!smtp.user,
+    tls: { minVersion: 'TLSv1.2' },
+    pool: true,
+    maxConnections: 3,
+    connectionTimeout: 5000,
+    greetingTimeout: 5000,
+    socketTimeout: 10000,
+  });
+}
+
+/**
+ * What a failed send was, for logs and retries: the SMTP reply code and nodemailer's error kind only,
+ * since the server's reply text can quote the recipient's address. A 5xx reply is permanent (a rejected
+ * address); anything else (a 4xx, a timeout, a refused connection) may pass on a retry.
+ */
+export function smtpFailure(err: unknown): { message: string; code?: number; permanent: boolean } {
+  const { responseCode: code, code: kind } = (err ?? {}) as { responseCode?: number; code?: string };
+  return {
+    message: `smtp ${code ?? 'error'}${kind ? ` ${kind}` : ''}`,
+    code,
+    permanent: !!code && code >= 500,
+  };
+}

@@ -1,0 +1,265 @@
+/**
+ * "Forgot your password", run unchanged against both topologies: the reset e-mail (through the suite's
+ * SMTP receiver), the token working once and only while the password is the one it was issued under,
+ * the same answer for addresses without an account, the caps, and where the token never appears.
+ */
+import { randomInt } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
+import type { Mail, Receivers } from '../support/receivers';
+import { eventually } from '../support/test-env';
+import type { Running } from '../support/topologies';
+
+const NEW_PASSWORD = 'a brand new passphrase, long enough';
+const TOKEN_IN_MAIL = /([0-9a-f-]{36}\.[A-Za-z0-9_-]{43})/;
+
+export function passwordResetScenarios(get: () => Running, receivers: () => Receivers) {
+  describe('password reset by e-mail', () => {
+    const http = () => request(get().baseUrl);
+    // Each test asks from its own client IP, so the per-IP cap of one test does not reach another.
+    let ipSeq = randomInt(0, 1 << 20);
+    const clientIp = () => {
+      const n = ipSeq++;
+      return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+    };
+    const ask = (email: string, ip = clientIp()) =>
+      http().post('/auth/password/reset').set('X-Forwarded-For', ip).send({ email });
+    const confirm = (token: string, new_password = NEW_PASSWORD, ip = clientIp()) =>
+      http().post('/auth/password/reset/confirm').set('X-Forwarded-For', ip).send({ token, new_password });
+    const resetMails = (to: string): Mail[] =>
+      receivers().mails.filter((m) => m.to.includes(to) && m.subject === 'Reset your Protobank password');
+    /** Asks for a reset of `who`'s password (202) and returns the token of the e-mail that came. */
+    const mailedToken = async (who: { email: string }) => {
+      const before = resetMails(who.email).length;
+      const res = await ask(who.email).expect(202);
+      expect(res.body).toEqual({ expires_in: 1800 });
+      const mail = await eventually(async () => resetMails(who.email)[before], 10_000, 'the reset e-mail');
+      return TOKEN_IN_MAIL.exec(mail.text)![1];
+    };
+    const login = (email: string, password: string) =>
+      http().post('/auth/login').set('X-Forwarded-For', clientIp()).send({ email, password });
+    const logs = () =>
+      readdirSync(get().t.logDir)
+        .filter((f) => f.endsWith('.log'))
+        .map((f) => readFileSync(join(get().t.logDir, f), 'utf8'))
+        .join('\n');
+    const noAccountLines = () =>
+      logs()
+        .split('\n')
+        .filter((l) => l.includes('password_reset_no_account'));
+
+    it('e-mails a one-time token; the same 202 for an address with no account, which is sent nothing', async () => {
+      const alice = await newCustomer(get(), 'reset');
+      const nobody = `nobody.${Date.now()}.${randomInt(1e9)}@example.com`;
+      const before = noAccountLines().length;
+      const unknown = await ask(nobody).expect(202);
+      const token = await mailedToken(alice);
+      expect(unknown.body).toEqual({ expires_in: 1800 });
+      expect(token.split('.')[0]).toBe(alice.id);
+      const mail = resetMails(alice.email).at(-1)!;
+      expect(mail.text).toContain('within 30 minutes');
+      expect(mail.text).toContain('If you did not ask for this, ignore this e-mail');
+      // The unknown address's job ran (its line is logged), and nothing went to it.
+      await eventually(
+        async () => (noAccountLines().length > before ? true : undefined),
+        10_000,
+        'the unknown address handled',
+      );
+      expect(receivers().mails.filter((m) => m.to.includes(nobody))).toEqual([]);
+    });
+
+    it('sets the new password with the token: every session ends, only the new password logs in, the answer is a session, the owner is told', async () => {
+      const bob = await newCustomer(get(), 'reset');
+      const other = await login(bob.email, PASSWORD).expect(200);
+      const token = await mailedToken(bob);
+      const res = await confirm(token).expect(200);
+      expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 900 });
+      expect(res.body.device_token).toMatch(/^[0-9a-f-]{36}\./);
+      // The sessions from before end, on every device; the new one works.
+      await http().get('/users/me').set(bearer(bob.token)).expect(401);
+      await http().get('/users/me').set(bearer(other.body.access_token)).expect(401);
+      await http().get('/users/me').set(bearer(res.body.access_token)).expect(200);
+      await login(bob.email, PASSWORD).expect(401);
+      await login(bob.email, NEW_PASSWORD).expect(200);
+      // Once only.
+      const again = await confirm(token, 'yet another long passphrase').expect(422);
+      expect(again.body).toMatchObject({ code: 'token_invalid', details: [{ field: 'token' }] });
+      await login(bob.email, NEW_PASSWORD).expect(200);
+      const notices = await eventually(
+        async () => {
+          const list = await http().get('/notifications').set(bearer(res.body.access_token)).expect(200);
+          const found = (list.body.data as { type: string; title: string; category: string }[]).filter(
+            (n) => n.type === 'user.password_changed',
+          );
+          return found.length ? found : undefined;
+        },
+        15_000,
+        'the password reset notice',
+      );
+      expect(notices).toEqual([expect.objectContaining({ title: 'Password reset', category: 'security' })]);
+    });
+
+    it('refuses a weak new password with 400 naming new_password and leaves the token usable', async () => {
+      const carol = await newCustomer(get(), 'reset');
+      const token = await mailedToken(carol);
+      for (const weak of ['short', carol.email + '-2026', 'aaaaaaaaaaaaaaaa']) {
+        const res = await confirm(token, weak).expect(400);
+        expect(res.body.details).toEqual([expect.objectContaining({ field: 'new_password' })]);
+      }
+      await login(carol.email, PASSWORD).expect(200);
+      await confirm(token).expect(200);
+    });
+
+    it('refuses a malformed token with 400 naming token, and a forged, foreign or stale one with 422 token_invalid', async () => {
+      const dave = await newCustomer(get(), 'reset');
+      for (const token of ['', 'x', `${dave.id}.short`, `${dave.id}.${'A'.repeat(43)}x`]) {
+        const res = await confirm(token).expect(400);
+        expect(res.body.details).toEqual([expect.objectContaining({ field: 'token' })]);
+      }
+      const token = await mailedToken(dave);
+      const [, secret] = token.split('.');
+      const erin = await newCustomer(get(), 'reset');
+      // The right secret for another user, a wrong secret for the right one: neither resets anything.
+      for (const forged of [`${erin.id}.${secret}`, `${dave.id}.${'A'.repeat(43)}`]) {
+        const res = await confirm(forged).expect(422);
+        expect(res.body).toMatchObject({ code: 'token_invalid', details: [{ field: 'token' }] });
+      }
+      // The owner remembers the password and changes it: the token issued under the old one is dead.
+      await http()
+        .post('/auth/password')
+        .set(bearer(dave.token))
+        .send({ current_password: PASSWORD, new_password: 'the remembered new one, long' })
+        .expect(200);
+      await confirm(token).expect(422);
+      await login(dave.email, 'the remembered new one, long').expect(200);
+      await login(erin.email, PASSWORD).expect(200);
+    });
+
+    it('lets exactly one of ten uses of a token at once set a password', async () => {
+      const frank = await newCustomer(get(), 'reset');
+      const token = await mailedToken(frank);
+      const passwords = Array.from({ length: 10 }, (_, i) => `parallel passphrase number ${i}`);
+      const answers = await Promise.all(passwords.map((p) => confirm(token, p)));
+      const won = answers.filter((a) => a.status === 200);
+      expect(won).toHaveLength(1);
+      expect(answers.filter((a) => a.status !== 200).map((a) => a.status)).toEqual(Array(9).fill(422));
+      const winner = passwords[answers.indexOf(won[0])];
+      await login(frank.email, winner).expect(200);
+    });
+
+    it('caps e-mails per address (one a minute), for addresses with and without an account alike', async () => {
+      const gina = await newCustomer(get(), 'reset');
+      const nobody = `nobody.${Date.now()}.${randomInt(1e9)}@example.com`;
+      await mailedToken(gina);
+      await ask(nobody).expect(202);
+      for (const email of [gina.email, nobody, gina.email.toUpperCase()]) {
+        const res = await ask(email).expect(429);
+        expect(res.body.code).toBe('rate_limited');
+        expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      }
+      expect(resetMails(gina.email)).toHaveLength(1);
+    });
+
+    it('replaces the token when asked again: only the newest e-mail works', async () => {
+      const hal = await newCustomer(get(), 'reset');
+      const first = await mailedToken(hal);
+      // The minute's cap, lifted as a minute passing would (the day's cap still counts this one).
+      const t = get().t;
+      const redis = await t.redis();
+      await redis.del(`${t.env.REDIS_KEY_PREFIX}ratelimit:password-reset-email:${hal.email}`);
+      const second = await mailedToken(hal);
+      expect(second).not.toBe(first);
+      await confirm(first).expect(422);
+      await confirm(second).expect(200);
+    });
+
+    it('sends nothing for a disabled account, and its token stops working once it is disabled', async () => {
+      const admin = await firstAdmin(get());
+      const ivy = await newCustomer(get(), 'reset');
+      const token = await mailedToken(ivy);
+      await http()
+        .patch(`/admin/users/${ivy.id}`)
+        .set(bearer(admin.token))
+        .send({ disabled: true, reason: 'Test: reset of a disabled account' })
+        .expect(200);
+      const res = await confirm(token).expect(403);
+      expect(res.body.code).toBe('account_disabled');
+      const t = get().t;
+      await (await t.redis()).del(`${t.env.REDIS_KEY_PREFIX}ratelimit:password-reset-email:${ivy.email}`);
+      const before = logs()
+        .split('\n')
+        .filter((l) => l.includes('password_reset_disabled')).length;
+      await ask(ivy.email).expect(202);
+      await eventually(
+        async () =>
+          logs()
+            .split('\n')
+            .filter((l) => l.includes('password_reset_disabled')).length > before
+            ? true
+            : undefined,
+        10_000,
+        'the disabled account handled',
+      );
+      expect(resetMails(ivy.email)).toHaveLength(1);
+    });
+
+    it('keeps the token out of logs, Redis (its digest only), events and notifications', async () => {
+      const jay: Actor = await newCustomer(get(), 'reset');
+      const token = await mailedToken(jay);
+      const secret = token.split('.')[1];
+      const res = await confirm(token).expect(200);
+      await eventually(
+        async () => {
+          const list = await http().get('/notifications').set(bearer(res.body.access_token)).expect(200);
+          return (list.body.data as unknown[]).length ? true : undefined;
+        },
+        15_000,
+        'the notice',
+      );
+      expect(logs()).toContain(jay.id);
+      expect(logs()).not.toContain(secret);
+      const t = get().t;
+      const redis = await t.redis();
+      const keys = await redis.keys(`${t.env.REDIS_KEY_PREFIX}*`);
+      for (const key of keys) {
+        const type = await redis.type(key);
+        const value =
+          type === 'string'
+            ? await redis.get(key)
+            : type === 'hash'
+              ? JSON.stringify(await redis.hgetall(key))
+              : '';
+        expect(value ?? '').not.toContain(secret);
+      }
+      const db = await t.db();
+      try {
+        for (const schema of ['auth', 'users', 'notifications']) {
+          const { rows } = await db.query(
+            `SELECT count(*)::int AS n FROM ${schema}.outbox WHERE payload::text LIKE $1`,
+            [`%${secret}%`],
+          );
+          expect(rows[0].n).toBe(0);
+        }
+        const { rows } = await db.query(
+          `SELECT count(*)::int AS n FROM notifications.notifications WHERE body LIKE $1 OR data::text LIKE $1`,
+          [`%${secret}%`],
+        );
+        expect(rows[0].n).toBe(0);
+      } finally {
+        await db.end();
+      }
+    });
+
+    it('limits asks per client address: past 30 an hour it is 429', async () => {
+      const ip = clientIp();
+      const answers = [];
+      for (let i = 0; i < 31; i++) {
+        answers.push((await ask(`many.${Date.now()}.${i}.${randomInt(1e9)}@example.com`, ip)).status);
+      }
+      expect(answers.slice(0, 30)).toEqual(Array(30).fill(202));
+      expect(answers[30]).toBe(429);
+    });
+  });
+}
