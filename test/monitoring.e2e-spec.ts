@@ -113,6 +113,7 @@ describe('monitoring configuration (docker/prometheus, docker/alertmanager, dock
         'StaffProbingColleagues',
         'RefreshTokenReused',
         'LoginLockoutsSpike',
+        'PasswordResetMailsFailing',
       ].sort(),
     );
     const runbook = readFileSync(RUNBOOK, 'utf8');

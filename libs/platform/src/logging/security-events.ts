@@ -17,6 +17,7 @@ export const WATCHED_SECURITY_EVENTS = [
   'own_card_refused',
   'refresh_token_reuse',
   'login_lockout',
+  'password_reset_not_sent',
 ] as const;
 
 const listeners = new Set<Listener>();
