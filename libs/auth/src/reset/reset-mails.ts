@@ -48,6 +48,8 @@ export class ResetMails implements BeforeApplicationShutdown {
   private transport?: Promise<Transporter>;
   private readonly inFlight = new Set<Promise<ResetMailOutcome>>();
   private closing = false;
+  /** Aborted at shutdown: the e-mails waiting for their next try give up at once. */
+  private readonly stopRetrying = new AbortController();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -95,7 +97,18 @@ export class ResetMails implements BeforeApplicationShutdown {
           final ? 'password reset e-mail not sent' : 'password reset e-mail not sent; trying again',
         );
         if (final) return 'failed';
-        await sleep(RESET_MAIL_BACKOFF_MS * 2 ** (attempt - 1), undefined, { ref: false });
+        try {
+          await sleep(RESET_MAIL_BACKOFF_MS * 2 ** (attempt - 1), undefined, {
+            ref: false,
+            signal: this.stopRetrying.signal,
+          });
+        } catch {
+          this.logger.error(
+            { security_event: 'password_reset_not_sent', attempt, final: true },
+            'password reset e-mail not sent: the app stopped before its next try',
+          );
+          return 'failed';
+        }
       }
     }
   }
@@ -143,12 +156,18 @@ export class ResetMails implements BeforeApplicationShutdown {
     return 'sent';
   }
 
+  /** Resolves once every e-mail taken so far is sent or given up on. */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
   /** Lets the e-mails being sent finish (for SHUTDOWN_WAIT_MS at most); those waiting for a retry give up. */
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
+    this.stopRetrying.abort();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.inFlight]),
+      this.idle(),
       new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS))),
     ]);
     clearTimeout(timer);
