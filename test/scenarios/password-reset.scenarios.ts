@@ -3,7 +3,7 @@
  * SMTP receiver), the token working once and only while the password is the one it was issued under,
  * the same answer for addresses without an account, the caps, and where the token never appears.
  */
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -14,6 +14,8 @@ import type { Running } from '../support/topologies';
 
 const NEW_PASSWORD = 'a brand new passphrase, long enough';
 const TOKEN_IN_MAIL = /([0-9a-f-]{36}\.[A-Za-z0-9_-]{43})/;
+/** What the reset caps count an address by (its SHA-256: Redis keeps no list of addresses). */
+const addressKey = (email: string) => createHash('sha256').update(email).digest('base64url');
 
 export function passwordResetScenarios(get: () => Running, receivers: () => Receivers) {
   describe('password reset by e-mail', () => {
@@ -45,15 +47,22 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         .filter((f) => f.endsWith('.log'))
         .map((f) => readFileSync(join(get().t.logDir, f), 'utf8'))
         .join('\n');
-    const noAccountLines = () =>
+    /** How many log lines carry `security_event` `event`. */
+    const linesOf = (event: string) =>
       logs()
         .split('\n')
-        .filter((l) => l.includes('password_reset_no_account'));
+        .filter((l) => l.includes(`"security_event":"${event}"`)).length;
+    /** The address's one-a-minute cap lifted, as a minute passing would (the day's cap still counts). */
+    const liftAddressMinute = async (email: string) => {
+      const t = get().t;
+      const key = `${t.env.REDIS_KEY_PREFIX}ratelimit:password-reset-email:${addressKey(email)}`;
+      await (await t.redis()).del(key);
+    };
 
     it('e-mails a one-time token; the same 202 for an address with no account, which is sent nothing', async () => {
       const alice = await newCustomer(get(), 'reset');
       const nobody = `nobody.${Date.now()}.${randomInt(1e9)}@example.com`;
-      const before = noAccountLines().length;
+      const before = linesOf('password_reset_no_account');
       const unknown = await ask(nobody).expect(202);
       const token = await mailedToken(alice);
       expect(unknown.body).toEqual({ expires_in: 1800 });
@@ -63,7 +72,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       expect(mail.text).toContain('If you did not ask for this, ignore this e-mail');
       // The unknown address's job ran (its line is logged), and nothing went to it.
       await eventually(
-        async () => (noAccountLines().length > before ? true : undefined),
+        async () => (linesOf('password_reset_no_account') > before ? true : undefined),
         10_000,
         'the unknown address handled',
       );
@@ -168,41 +177,94 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       // The minute's cap, lifted as a minute passing would (the day's cap still counts this one).
       const t = get().t;
       const redis = await t.redis();
-      await redis.del(`${t.env.REDIS_KEY_PREFIX}ratelimit:password-reset-email:${hal.email}`);
+      await redis.del(`${t.env.REDIS_KEY_PREFIX}ratelimit:password-reset-email:${addressKey(hal.email)}`);
       const second = await mailedToken(hal);
       expect(second).not.toBe(first);
       await confirm(first).expect(422);
       await confirm(second).expect(200);
     });
 
-    it('sends nothing for a disabled account, and its token stops working once it is disabled', async () => {
+    it('ends the token when the account is disabled (422, also once it is enabled again) and sends a disabled account nothing', async () => {
       const admin = await firstAdmin(get());
       const ivy = await newCustomer(get(), 'reset');
       const token = await mailedToken(ivy);
-      await http()
-        .patch(`/admin/users/${ivy.id}`)
-        .set(bearer(admin.token))
-        .send({ disabled: true, reason: 'Test: reset of a disabled account' })
-        .expect(200);
-      const res = await confirm(token).expect(403);
-      expect(res.body.code).toBe('account_disabled');
-      const t = get().t;
-      await (await t.redis()).del(`${t.env.REDIS_KEY_PREFIX}ratelimit:password-reset-email:${ivy.email}`);
-      const before = logs()
-        .split('\n')
-        .filter((l) => l.includes('password_reset_disabled')).length;
+      const setDisabled = (disabled: boolean) =>
+        http()
+          .patch(`/admin/users/${ivy.id}`)
+          .set(bearer(admin.token))
+          .send({ disabled, reason: 'Test: reset of a disabled account' })
+          .expect(200);
+      await setDisabled(true);
+      expect((await confirm(token).expect(422)).body.code).toBe('token_invalid');
+      await liftAddressMinute(ivy.email);
+      const before = linesOf('password_reset_disabled');
       await ask(ivy.email).expect(202);
       await eventually(
-        async () =>
-          logs()
-            .split('\n')
-            .filter((l) => l.includes('password_reset_disabled')).length > before
-            ? true
-            : undefined,
+        async () => (linesOf('password_reset_disabled') > before ? true : undefined),
         10_000,
         'the disabled account handled',
       );
       expect(resetMails(ivy.email)).toHaveLength(1);
+      await setDisabled(false);
+      await confirm(token).expect(422);
+      await login(ivy.email, PASSWORD).expect(200);
+    });
+
+    it('sends a staff or admin account nothing (their passwords are not reset by e-mail)', async () => {
+      const admin = await firstAdmin(get());
+      const kim = await newCustomer(get(), 'reset');
+      await http()
+        .patch(`/admin/users/${kim.id}`)
+        .set(bearer(admin.token))
+        .send({ role: 'staff', reason: 'Test: staff reset' })
+        .expect(200);
+      const before = linesOf('password_reset_staff');
+      for (const email of [kim.email, admin.email]) await ask(email).expect(202);
+      await eventually(
+        async () => (linesOf('password_reset_staff') >= before + 2 ? true : undefined),
+        10_000,
+        'both staff asks handled',
+      );
+      expect(resetMails(kim.email)).toEqual([]);
+      expect(resetMails(admin.email)).toEqual([]);
+    });
+
+    it("lets the owner's own device ask when strangers have used up the address's e-mails of the day", async () => {
+      const lee = await newCustomer(get(), 'reset');
+      const device = (await login(lee.email, PASSWORD).expect(200)).body.device_token as string;
+      // Strangers' ten asks of the day, as the counter holds them.
+      const t = get().t;
+      await (
+        await t.redis()
+      ).set(
+        `${t.env.REDIS_KEY_PREFIX}ratelimit:password-reset-email-day:${addressKey(lee.email)}`,
+        '10',
+        'EX',
+        86400,
+      );
+      expect((await ask(lee.email).expect(429)).body.code).toBe('rate_limited');
+      // Another account's device token is no way round it.
+      const other = await newCustomer(get(), 'reset');
+      const foreign = (await login(other.email, PASSWORD).expect(200)).body.device_token as string;
+      await http()
+        .post('/auth/password/reset')
+        .set('X-Forwarded-For', clientIp())
+        .send({ email: lee.email, device_token: foreign })
+        .expect(429);
+      await http()
+        .post('/auth/password/reset')
+        .set('X-Forwarded-For', clientIp())
+        .send({ email: lee.email, device_token: device })
+        .expect(202);
+      const mail = await eventually(async () => resetMails(lee.email)[0], 10_000, 'the reset e-mail');
+      await confirm(TOKEN_IN_MAIL.exec(mail.text)![1]).expect(200);
+      // A malformed device token is refused, naming it.
+      const malformed = await http()
+        .post('/auth/password/reset')
+        .set('X-Forwarded-For', clientIp())
+        .send({ email: lee.email, device_token: 'not-a-device-token' })
+        .expect(400);
+      expect(malformed.body.details).toEqual([expect.objectContaining({ field: 'device_token' })]);
     });
 
     it('keeps the token out of logs, Redis (its digest only), events and notifications', async () => {

@@ -3,7 +3,6 @@ import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiConflictResponse,
-  ApiForbiddenResponse,
   ApiOkResponse,
   ApiOperation,
   ApiServiceUnavailableResponse,
@@ -31,10 +30,11 @@ export class PasswordResetController {
   @ApiOperation({
     summary: 'Forgot your password: e-mail a one-time reset link to the address',
     description:
-      'The same 202 whether or not an account has the address (only an active, enabled account is sent ' +
-      'anything). The e-mail carries a token that works once, for 30 minutes, and only until the password ' +
-      'changes; asking again replaces it. One e-mail a minute and ten a day per address; 30 asks an hour ' +
-      'per client address.',
+      'The same 202 whether or not an account has the address (only an active, enabled customer account is ' +
+      'sent anything: staff and admin passwords are not reset by e-mail). The e-mail carries a token that ' +
+      'works once, for 30 minutes, and only until the password changes; asking again replaces it. One ' +
+      'e-mail a minute and ten a day per address, or with a device_token of the account one a minute and ' +
+      'five a day per device; 30 asks an hour per client address.',
   })
   @ApiAcceptedResponse({ type: ResetRequestedDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
@@ -43,12 +43,8 @@ export class PasswordResetController {
     description: 'password_reset_not_offered: no SMTP server is configured here',
   })
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited (Retry-After)' })
-  @ApiServiceUnavailableResponse({
-    type: ErrorResponseDto,
-    description: 'reset_busy: too many reset e-mails are being sent (Retry-After); nothing was counted',
-  })
   request(@Body() body: RequestResetDto, @Req() req: HttpRequest): Promise<ResetRequestedDto> {
-    return this.resets.request(body.email, metaOf(req));
+    return this.resets.request(body.email, metaOf(req), body.device_token);
   }
 
   @Post('confirm')
@@ -68,7 +64,6 @@ export class PasswordResetController {
     type: ErrorResponseDto,
     description: 'validation_failed (a malformed token), or weak_password naming new_password',
   })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'account_disabled' })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
     description:

@@ -2,24 +2,47 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type UsersApi } from '@protobank/contracts';
 import { AppConfig, AppError, LOGGER, normaliseEmail, RateLimiter } from '@protobank/platform';
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { assertPasswordPolicy } from '../credentials/password-policy';
 import { hashPassword, passwordMark } from '../credentials/passwords';
+import { DeviceTokens } from '../sessions/device-tokens';
 import type { SessionMeta } from '../sessions/session.store';
 import { SessionsService, type LoginResult } from '../sessions/sessions.service';
 import { ResetMails } from './reset-mails';
 import { RESET_TOKEN_TTL_SECONDS, ResetTokens } from './reset-tokens';
 
+interface Cap {
+  bucket: string;
+  limit: number;
+  windowSeconds: number;
+}
+
 /**
- * Reset e-mails one address may be sent: one a minute, ten a day. Counted for every address asked for,
- * with an account or not, so a 429 tells nothing either; the caps bound what anyone can send to a
- * stranger's mailbox.
+ * Reset e-mails one address may be sent on asks from anyone: one a minute, ten a day. Counted for every
+ * address asked for, with an account or not, so a 429 tells nothing either; the caps bound what anyone
+ * can send to a stranger's mailbox. The counters are keyed by the address's digest: Redis keeps no list of
+ * the addresses asked for.
  */
-const PER_ADDRESS = [
+const PER_ADDRESS: readonly Cap[] = [
   { bucket: 'password-reset-email', limit: 1, windowSeconds: 60 },
   { bucket: 'password-reset-email-day', limit: 10, windowSeconds: 86400 },
-] as const;
+];
+
+/**
+ * Asks from a device the account knows (its device token sent along) count against that device instead:
+ * a stranger who used up the address's ten e-mails of the day does not keep its owner from resetting from
+ * their own phone.
+ */
+const PER_DEVICE: readonly Cap[] = [
+  { bucket: 'password-reset-device', limit: 1, windowSeconds: 60 },
+  { bucket: 'password-reset-device-day', limit: 5, windowSeconds: 86400 },
+];
+
+/** What the reset caps count an address by (see PER_ADDRESS). */
+export const resetAddressKey = (address: string): string =>
+  createHash('sha256').update(address).digest('base64url');
 
 const tokenInvalid = () =>
   AppError.unprocessable('token_invalid', 'This reset link is not valid: it was used, replaced or expired', [
@@ -38,6 +61,7 @@ export class PasswordResetService {
     @Inject(USERS_API) private readonly users: UsersApi,
     private readonly mails: ResetMails,
     private readonly tokens: ResetTokens,
+    private readonly devices: DeviceTokens,
     private readonly sessions: SessionsService,
     private readonly limiter: RateLimiter,
     private readonly config: AppConfig,
@@ -47,9 +71,10 @@ export class PasswordResetService {
   /**
    * Hands a reset e-mail to `email` over to ResetMails, which decides whether to send it: the same 202, at
    * about the same time, whether or not an account has that address. 409 where no SMTP server is
-   * configured; 429 past an address's caps; 503 reset_busy while too many are being sent.
+   * configured; 429 past the caps: the address's (PER_ADDRESS), or with a device token of the account's,
+   * that device's (PER_DEVICE).
    */
-  async request(email: string, meta: SessionMeta): Promise<{ expires_in: number }> {
+  async request(email: string, meta: SessionMeta, deviceToken?: string): Promise<{ expires_in: number }> {
     if (!this.config.smtp.host) {
       throw AppError.conflict(
         'password_reset_not_offered',
@@ -57,8 +82,10 @@ export class PasswordResetService {
       );
     }
     const address = normaliseEmail(email);
-    for (const cap of PER_ADDRESS) {
-      const hit = await this.limiter.hit(cap.bucket, address, cap.limit, cap.windowSeconds);
+    const deviceId = deviceToken ? await this.knownDevice(address, deviceToken) : undefined;
+    const [caps, key] = deviceId ? [PER_DEVICE, deviceId] : [PER_ADDRESS, resetAddressKey(address)];
+    for (const cap of caps) {
+      const hit = await this.limiter.hit(cap.bucket, key, cap.limit, cap.windowSeconds);
       if (!hit.allowed) {
         throw AppError.tooManyRequests(
           'rate_limited',
@@ -67,26 +94,43 @@ export class PasswordResetService {
         );
       }
     }
-    try {
-      this.mails.post(address);
-    } catch (err) {
-      // Not taken (reset_busy): the address's allowance is given back.
-      for (const cap of PER_ADDRESS) await this.limiter.release(cap.bucket, address).catch(() => undefined);
-      throw err;
-    }
-    this.logger.info({ security_event: 'password_reset_requested', ip: meta.ip }, 'password reset asked for');
+    this.mails.post(address);
+    this.logger.info(
+      { security_event: 'password_reset_requested', ip: meta.ip, known_device: !!deviceId },
+      'password reset asked for',
+    );
     return { expires_in: RESET_TOKEN_TTL_SECONDS };
   }
 
   /**
+   * The device id when `deviceToken` was issued to the account of `address` under its current password;
+   * the credential is read whether or not one exists, as a login does, so the time tells nothing.
+   */
+  private async knownDevice(address: string, deviceToken: string): Promise<string | undefined> {
+    const [credential] = (await this.dataSource.query(
+      `SELECT user_id, password_hash, password_changed_at FROM auth.credentials
+        WHERE lower(email) = $1 AND status = 'active'`,
+      [address],
+    )) as { user_id: string; password_hash: string; password_changed_at: Date | null }[];
+    return this.devices.knownDevice(deviceToken, credential);
+  }
+
+  /**
    * Sets a new password with a reset token. 422 token_invalid for a token that is not the user's current
-   * one (used, replaced by a newer e-mail, expired, or issued before the password last changed); 400
-   * weak_password naming new_password (the token stays usable); 403 for a disabled account. The token is
+   * one (used, replaced by a newer e-mail, expired, issued before the password last changed, or the account
+   * disabled or made staff since); 400 weak_password naming new_password (the token stays usable). The token is
    * used up only once the new password is hashed, and of two uses at once only one sets a password.
    */
   async confirm(token: string, newPassword: string, meta: SessionMeta): Promise<LoginResult> {
+    const refused = (reason: string) => {
+      this.logger.info(
+        { security_event: 'password_reset_token_invalid', reason, ip: meta.ip },
+        'password reset refused: not a current token',
+      );
+      return tokenInvalid();
+    };
     const reset = await this.tokens.find(token);
-    if (!reset) throw tokenInvalid();
+    if (!reset) throw refused('unknown');
     const { userId } = reset;
     const [credential] = (await this.dataSource.query(
       `SELECT email, password_hash FROM auth.credentials WHERE user_id = $1 AND status = 'active'`,
@@ -94,17 +138,20 @@ export class PasswordResetService {
     )) as { email: string; password_hash: string }[];
     if (!credential || passwordMark(credential.password_hash) !== reset.password) {
       await this.tokens.discard(userId);
-      throw tokenInvalid();
+      throw refused('password_changed');
     }
-    if ((await this.users.getProfile(userId)).disabled) {
-      throw new AppError(403, 'account_disabled', 'This account has been disabled');
+    // Disabled, or made staff, since the e-mail (those end the token too: SessionsRevoker); never reset.
+    const profile = await this.users.getProfile(userId);
+    if (profile.disabled || profile.role !== 'customer') {
+      await this.tokens.discard(userId);
+      throw refused(profile.disabled ? 'disabled' : 'staff');
     }
     assertPasswordPolicy(newPassword, credential.email, 'new_password');
     const hash = await hashPassword(newPassword);
-    if (!(await this.tokens.consume(reset))) throw tokenInvalid();
+    if (!(await this.tokens.consume(reset))) throw refused('used');
     // Over the hash the token was checked against: a change in between (its owner remembered it) wins.
     if (!(await this.sessions.replacePassword(userId, credential.password_hash, hash, 'reset'))) {
-      throw tokenInvalid();
+      throw refused('password_changed');
     }
     this.logger.warn(
       { security_event: 'password_reset', user_id: userId, ip: meta.ip },

@@ -1,11 +1,11 @@
 import { AppError } from '@protobank/platform';
-import { PasswordResetService } from './password-reset.service';
+import { PasswordResetService, resetAddressKey } from './password-reset.service';
 import { resetMailText } from './reset-mails';
 
 const TOKEN = '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90.Zx9y8w7v6u5t4s3r2q1p0o9n8m7l6k5j4i3h2g1f0e1';
 
 /** The service with only what `request` touches: config, limiter and mailer (each recording its calls). */
-function service(opts: { smtpHost?: string; allowed?: boolean[]; busy?: boolean }) {
+function service(opts: { smtpHost?: string; allowed?: boolean[]; device?: string }) {
   const calls: string[] = [];
   const posted: string[] = [];
   const allowed = [...(opts.allowed ?? [])];
@@ -18,19 +18,24 @@ function service(opts: { smtpHost?: string; allowed?: boolean[]; busy?: boolean 
       calls.push(`release ${bucket} ${key}`);
     },
   };
-  const mails = {
-    post: (email: string) => {
-      if (opts.busy) throw new AppError(503, 'reset_busy', 'busy');
-      posted.push(email);
+  const mails = { post: (email: string) => posted.push(email) };
+  const dataSource = {
+    query: async (_sql: string, params: unknown[]) => {
+      calls.push(`select ${String(params[0])}`);
+      return [];
     },
+  };
+  const devices = {
+    knownDevice: async (token: string) => (token === opts.device ? 'device-1' : undefined),
   };
   const config = { smtp: { host: opts.smtpHost } };
   const logger = { info: () => undefined };
   const resets = new PasswordResetService(
-    {} as never,
+    dataSource as never,
     {} as never,
     mails as never,
     {} as never,
+    devices as never,
     {} as never,
     limiter as never,
     config as never,
@@ -50,14 +55,33 @@ describe('PasswordResetService.request', () => {
     expect(posted).toEqual([]);
   });
 
-  it('hands over the address in the form registration stored, counted against both caps, and answers the token life', async () => {
+  it("hands over the address in the form registration stored, counted by its digest against the address's caps", async () => {
     const { resets, calls, posted } = service({ smtpHost: 'smtp.example' });
     await expect(resets.request(' ＡＬＩＣＥ@Example.COM ', {})).resolves.toEqual({ expires_in: 1800 });
-    expect(calls).toEqual([
-      'hit password-reset-email alice@example.com',
-      'hit password-reset-email-day alice@example.com',
-    ]);
+    const key = resetAddressKey('alice@example.com');
+    expect(key).not.toContain('alice');
+    expect(calls).toEqual([`hit password-reset-email ${key}`, `hit password-reset-email-day ${key}`]);
     expect(posted).toEqual(['alice@example.com']);
+  });
+
+  it('counts an ask with a device token of the account against that device, and one with any other token against the address', async () => {
+    const device = '8a1d4f7e-2b3c-4d5e-9f60-718293a4b5c6.Zx9y8w7v6u5t4s3r2q1p0o9n8m7l6k5j4i3h2g1f0e1';
+    const known = service({ smtpHost: 'smtp.example', device });
+    await known.resets.request('alice@example.com', {}, device);
+    expect(known.calls).toEqual([
+      'select alice@example.com',
+      'hit password-reset-device device-1',
+      'hit password-reset-device-day device-1',
+    ]);
+    const other = service({ smtpHost: 'smtp.example', device });
+    await other.resets.request('alice@example.com', {}, device.replace('Zx9', 'Zx8'));
+    const key = resetAddressKey('alice@example.com');
+    expect(other.calls).toEqual([
+      'select alice@example.com',
+      `hit password-reset-email ${key}`,
+      `hit password-reset-email-day ${key}`,
+    ]);
+    expect([...known.posted, ...other.posted]).toEqual(['alice@example.com', 'alice@example.com']);
   });
 
   it("answers 429 with the cap's Retry-After past either cap, and sends nothing", async () => {
@@ -72,18 +96,6 @@ describe('PasswordResetService.request', () => {
       });
       expect(posted).toEqual([]);
     }
-  });
-
-  it('gives the allowance back when the mailer is too busy to take it (503 reset_busy)', async () => {
-    const { resets, calls } = service({ smtpHost: 'smtp.example', busy: true });
-    await expect(resets.request('alice@example.com', {})).rejects.toMatchObject({
-      status: 503,
-      code: 'reset_busy',
-    });
-    expect(calls.filter((c) => c.startsWith('release'))).toEqual([
-      'release password-reset-email alice@example.com',
-      'release password-reset-email-day alice@example.com',
-    ]);
   });
 });
 

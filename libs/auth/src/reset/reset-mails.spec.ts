@@ -1,6 +1,6 @@
 import { smtpTransport } from '@protobank/platform/mail';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RESET_MAIL_ATTEMPTS, RESET_MAILS_IN_FLIGHT, ResetMails } from './reset-mails';
+import { RESET_MAIL_ATTEMPTS, RESET_MAILS_HELD, ResetMails } from './reset-mails';
 
 jest.mock('@protobank/platform/mail', () => ({
   ...jest.requireActual('@protobank/platform/mail'),
@@ -11,7 +11,7 @@ jest.mock('node:timers/promises', () => ({ setTimeout: jest.fn(async () => undef
 const ALICE = '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90';
 
 /** A mailer over fakes: one account (alice@example.com), and a relay answering with `relay` in turn. */
-function mailer(opts: { relay?: (Error | undefined)[]; disabled?: boolean } = {}) {
+function mailer(opts: { relay?: (Error | undefined)[]; disabled?: boolean; role?: string } = {}) {
   const sent: { to: unknown; text: string }[] = [];
   const issued: string[] = [];
   const lines: { level: string; fields: Record<string, unknown> }[] = [];
@@ -33,6 +33,7 @@ function mailer(opts: { relay?: (Error | undefined)[]; disabled?: boolean } = {}
       full_name: 'Alice Jones',
       email: 'alice@example.com',
       disabled: !!opts.disabled,
+      role: opts.role ?? 'customer',
     }),
   };
   const tokens = {
@@ -61,7 +62,7 @@ const smtpError = (responseCode: number | undefined, code: string) =>
 beforeEach(() => jest.clearAllMocks());
 
 describe('ResetMails', () => {
-  it("e-mails the account's address its token, and nothing to an address with no account or a disabled account", async () => {
+  it("e-mails a customer's address its token, and nothing to an address with no account, a disabled account's or a staff member's", async () => {
     const { mails, sent, issued } = mailer();
     mails.post('alice@example.com');
     mails.post('nobody@example.com');
@@ -72,11 +73,13 @@ describe('ResetMails', () => {
     ]);
     expect(sent[0].text).toContain(issued[0]);
 
-    const off = mailer({ disabled: true });
-    off.mails.post('alice@example.com');
-    await off.mails.idle();
-    expect(off.sent).toEqual([]);
-    expect(off.issued).toEqual([]);
+    for (const account of [{ disabled: true }, { role: 'staff' }, { role: 'admin' }]) {
+      const off = mailer(account);
+      off.mails.post('alice@example.com');
+      await off.mails.idle();
+      expect(off.sent).toEqual([]);
+      expect(off.issued).toEqual([]);
+    }
   });
 
   it('tries again after a passing failure, 2 then 4 s later, with a new token each time', async () => {
@@ -109,22 +112,22 @@ describe('ResetMails', () => {
     expect(down.lines.filter((l) => l.fields.security_event === 'password_reset_not_sent')).toHaveLength(1);
   });
 
-  it('refuses (503 reset_busy) past RESET_MAILS_IN_FLIGHT e-mails being sent, and after shutdown began', async () => {
-    const { mails } = mailer();
+  it('drops, logged as not sent, an e-mail past RESET_MAILS_HELD held or once shutdown began, and never throws', async () => {
+    const { mails, lines } = mailer();
     let release!: () => void;
     (smtpTransport as jest.Mock).mockReturnValue(
-      new Promise(
-        (resolve) => (release = () => resolve({ sendMail: async () => undefined, close: () => undefined })),
-      ),
+      new Promise((resolve) => {
+        release = () => resolve({ sendMail: async () => undefined, close: () => undefined });
+      }),
     );
-    for (let i = 0; i < RESET_MAILS_IN_FLIGHT; i++) mails.post('alice@example.com');
-    expect(() => mails.post('alice@example.com')).toThrow(
-      expect.objectContaining({ status: 503, code: 'reset_busy' }),
-    );
+    for (let i = 0; i < RESET_MAILS_HELD; i++) mails.post('alice@example.com');
+    expect(() => mails.post('alice@example.com')).not.toThrow();
+    const dropped = () => lines.filter((l) => l.fields.reason === 'too_many_held');
+    expect(dropped()).toHaveLength(1);
     release();
     await mails.idle();
-    mails.post('alice@example.com');
     await mails.beforeApplicationShutdown();
-    expect(() => mails.post('alice@example.com')).toThrow(expect.objectContaining({ code: 'reset_busy' }));
+    mails.post('alice@example.com');
+    expect(lines.filter((l) => l.fields.reason === 'stopping')).toHaveLength(1);
   });
 });

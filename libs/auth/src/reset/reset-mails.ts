@@ -1,7 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type UsersApi } from '@protobank/contracts';
-import { AppConfig, AppError, LOGGER } from '@protobank/platform';
+import { AppConfig, LOGGER, slots } from '@protobank/platform';
 import { smtpFailure, smtpTransport } from '@protobank/platform/mail';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,8 +13,17 @@ import { RESET_TOKEN_TTL_SECONDS, ResetTokens } from './reset-tokens';
 /** Tries per e-mail (a 5xx reply ends them at once), 2, 4 and 8 s apart. */
 export const RESET_MAIL_ATTEMPTS = 4;
 const RESET_MAIL_BACKOFF_MS = 2000;
-/** Reset e-mails one auth process works on at once; past it, asks are refused (503) until some are done. */
-export const RESET_MAILS_IN_FLIGHT = 50;
+/** Reset e-mails one auth process sends (or looks up) at once; the others wait their turn. */
+export const RESET_MAILS_AT_ONCE = 4;
+/** A try that has waited this long for its turn fails (and is tried again later, as a relay's timeout). */
+const RESET_MAIL_TURN_WAIT_MS = 60_000;
+/**
+ * Reset e-mails one auth process holds at most (sending, waiting for their turn or for a retry): past it,
+ * an ask is answered as every other (202) but dropped, and logged as not sent. The answer never depends on
+ * how busy the mailer is: a 503 while held e-mails (whose addresses have accounts) were being sent told
+ * an asker which addresses had accounts.
+ */
+export const RESET_MAILS_HELD = 1000;
 /** How long shutdown waits for the e-mails being sent (those waiting for a retry give up at once). */
 const SHUTDOWN_WAIT_MS = 5000;
 
@@ -28,12 +37,13 @@ class SmtpFailed extends Error {
   }
 }
 
-export type ResetMailOutcome = 'sent' | 'no_account' | 'disabled' | 'failed';
+export type ResetMailOutcome = 'sent' | 'no_account' | 'disabled' | 'staff' | 'failed';
 
 /**
  * Sends the reset e-mails asked for at POST /auth/password/reset, in this process, after the route has
  * answered: the route hands every address over alike, so neither its answer nor its time tells whether an
- * account has it. An address with no active account, or a disabled account's, gets nothing. A new token is
+ * account has it. An address with no active account, a disabled account's or a staff member's (staff and
+ * admin passwords are not reset by e-mail) gets nothing. A new token is
  * made at each try (replacing the last try's, which may not have arrived) and goes from here straight to
  * the mail relay: never to the outbox, RabbitMQ, a queue or a log.
  *
@@ -50,6 +60,11 @@ export class ResetMails implements BeforeApplicationShutdown {
   private closing = false;
   /** Aborted at shutdown: the e-mails waiting for their next try give up at once. */
   private readonly stopRetrying = new AbortController();
+  private readonly turn = slots(
+    RESET_MAILS_AT_ONCE,
+    RESET_MAIL_TURN_WAIT_MS,
+    () => new Error('waited too long for its turn'),
+  );
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -60,16 +75,16 @@ export class ResetMails implements BeforeApplicationShutdown {
   ) {}
 
   /**
-   * Takes a reset e-mail to `email` (normalised as at registration) in hand and returns at once; 503
-   * reset_busy while RESET_MAILS_IN_FLIGHT are being worked on.
+   * Takes a reset e-mail to `email` (normalised as at registration) in hand and returns at once, whatever
+   * happens to it (past RESET_MAILS_HELD, or once shutdown has begun, it is dropped and logged).
    */
   post(email: string): void {
-    if (this.inFlight.size >= RESET_MAILS_IN_FLIGHT || this.closing) {
-      throw new AppError(
-        503,
-        'reset_busy',
-        'Too many reset e-mails are being sent; try again shortly',
-      ).withHeaders({ 'Retry-After': '5' });
+    if (this.inFlight.size >= RESET_MAILS_HELD || this.closing) {
+      this.logger.error(
+        { security_event: 'password_reset_not_sent', reason: this.closing ? 'stopping' : 'too_many_held' },
+        'password reset e-mail not sent: the mailer holds too many, or the app is stopping',
+      );
+      return;
     }
     const sending = this.send(email);
     this.inFlight.add(sending);
@@ -80,7 +95,7 @@ export class ResetMails implements BeforeApplicationShutdown {
   private async send(email: string): Promise<ResetMailOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.sendOnce(email);
+        return await this.turn(() => this.sendOnce(email));
       } catch (err) {
         const smtp = err instanceof SmtpFailed;
         const final = (smtp && err.permanent) || attempt >= RESET_MAIL_ATTEMPTS || this.closing;
@@ -133,6 +148,15 @@ export class ResetMails implements BeforeApplicationShutdown {
         'password reset asked for a disabled account: nothing sent',
       );
       return 'disabled';
+    }
+    if (profile.role !== 'customer') {
+      // A staff or admin password is not reset by e-mail: whoever got into the mailbox would hold the
+      // role's powers with no other check.
+      this.logger.warn(
+        { security_event: 'password_reset_staff', user_id: userId, role: profile.role },
+        'password reset asked for a staff account: nothing sent',
+      );
+      return 'staff';
     }
     const token = await this.tokens.issue(userId, credential.password_hash);
     this.transport ??= smtpTransport(this.config.smtp);

@@ -1,6 +1,7 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEmailAddress } from '@protobank/platform';
-import { IsString, Length, Matches } from 'class-validator';
+import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { DEVICE_TOKEN_PATTERN } from '../sessions/device-tokens';
 import { OPAQUE_TOKEN_PATTERN } from '../sessions/opaque-token';
 
 export class RequestResetDto {
@@ -10,6 +11,18 @@ export class RequestResetDto {
   })
   @IsEmailAddress()
   email: string;
+
+  @ApiPropertyOptional({
+    example: '8a1d4f7e-2b3c-4d5e-9f60-718293a4b5c6.Zx9y8w7v6u5t4s3r2q1p0o9n8m7l6k5j4i3h2g1f0e1',
+    description:
+      "The device_token this client's earlier logins to the account returned, if it has one: its asks then " +
+      "count against the device (one a minute, five a day), not against the address's allowance, which " +
+      'anyone can use up.',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(DEVICE_TOKEN_PATTERN, { message: 'device_token must be a device token from an earlier login' })
+  device_token?: string;
 }
 
 export class ResetRequestedDto {

@@ -144,6 +144,13 @@ describe('loadConfig', () => {
       );
     });
 
+    it('requires STARTTLS of a remote SMTP relay (the mail carries reset tokens), not of a loopback one', () => {
+      expect(loadConfig({ ...explicit, SMTP_HOST: 'smtp.relay.example' }).smtp.requireTls).toBe(true);
+      expect(loadConfig({ ...explicit, SMTP_HOST: '127.0.0.1' }).smtp.requireTls).toBe(false);
+      expect(loadConfig({ SMTP_HOST: 'mailpit' }).smtp.requireTls).toBe(false);
+      expect(loadConfig({ SMTP_HOST: 'mailpit', SMTP_USER: 'bank' }).smtp.requireTls).toBe(true);
+    });
+
     it('wants webhooks over https (or to a loopback sidecar) and signed with a secret of 32+ characters', () => {
       const secret = 'a-webhook-signing-secret-of-32-chars';
       expect(

@@ -83,6 +83,11 @@ export class AppConfig {
     user: string | undefined;
     password: string | undefined;
     from: string;
+    /**
+     * STARTTLS required, not only used when offered: with a login (the password must not go in clear), and
+     * in production unless the relay is on this host (the mail carries password-reset tokens).
+     */
+    requireTls: boolean;
   };
   /** Where password-reset e-mails link to (PASSWORD_RESET_URL); without it they give the token alone. */
   readonly passwordResetUrl: string | undefined;
@@ -183,6 +188,9 @@ export class AppConfig {
       user: values.SMTP_USER || undefined,
       password: values.SMTP_PASSWORD || undefined,
       from: values.MAIL_FROM!,
+      requireTls:
+        !!values.SMTP_USER ||
+        (this.nodeEnv === 'production' && !LOOPBACK_HOSTS.test(values.SMTP_HOST ?? 'localhost')),
     };
     this.passwordResetUrl = values.PASSWORD_RESET_URL || undefined;
     this.smsWebhookUrl = values.SMS_WEBHOOK_URL;

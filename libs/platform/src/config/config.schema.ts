@@ -320,7 +320,7 @@ export const CONFIG_SCHEMA = {
     kind: 'enum',
     values: ['true', 'false'],
     default: 'false',
-    doc: 'true for implicit TLS (port 465); with false, STARTTLS is used when the server offers it.',
+    doc: 'true for implicit TLS (port 465); with false, STARTTLS is used when the server offers it, and required with SMTP_USER set or in production unless SMTP_HOST is a loopback address.',
   },
   SMTP_USER: { kind: 'string', doc: 'SMTP user name, when the server wants a login.' },
   SMTP_PASSWORD: { kind: 'string', secret: true, doc: 'SMTP password (or SMTP_PASSWORD_FILE).' },

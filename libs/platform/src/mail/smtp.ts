@@ -3,8 +3,9 @@ import type { AppConfig } from '../config/app-config';
 
 /**
  * A pooled SMTP transport for SMTP_HOST, SMTP_PORT, ...: TLS is required whenever there is a login
- * (SMTP_USER), so that a server (or a man in the middle) offering no STARTTLS is refused rather than sent
- * the password and the customers' mail in plain text. nodemailer is loaded at the first call, so an app
+ * (SMTP_USER), and in production unless the relay is on loopback (`smtp.requireTls`), so that a server (or
+ * a man in the middle) offering no STARTTLS is refused rather than sent the password, the customers' mail
+ * and their reset tokens in plain text. nodemailer is loaded at the first call, so an app
  * that never sends (auth, until someone asks for a password reset) does not hold it. Close it at shutdown.
  */
 export async function smtpTransport(smtp: AppConfig['smtp']): Promise<Transporter> {
@@ -14,7 +15,7 @@ export async function smtpTransport(smtp: AppConfig['smtp']): Promise<Transporte
     port: smtp.port,
     secure: smtp.secure,
     auth: smtp.user ? { user: smtp.user, pass: smtp.password } : undefined,
-    requireTLS: !!smtp.user,
+    requireTLS: smtp.requireTls,
     tls: { minVersion: 'TLSv1.2' },
     pool: true,
     maxConnections: 3,
