@@ -153,7 +153,14 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       const answers = await Promise.all(passwords.map((p) => confirm(token, p)));
       const won = answers.filter((a) => a.status === 200);
       expect(won).toHaveLength(1);
-      expect(answers.filter((a) => a.status !== 200).map((a) => a.status)).toEqual(Array(9).fill(422));
+      // The others: 422 (the token was used), or, on a busy machine, 503 auth_busy (their new password
+      // waited over 5 s for its hash, before the token was touched).
+      const others = answers.filter((a) => a.status !== 200);
+      expect(others).toHaveLength(9);
+      for (const other of others) {
+        expect([422, 503]).toContain(other.status);
+        expect(other.body.code).toBe(other.status === 422 ? 'token_invalid' : 'auth_busy');
+      }
       const winner = passwords[answers.indexOf(won[0])];
       await login(frank.email, winner).expect(200);
     });
@@ -174,17 +181,14 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
     it('replaces the token when asked again: only the newest e-mail works', async () => {
       const hal = await newCustomer(get(), 'reset');
       const first = await mailedToken(hal);
-      // The minute's cap, lifted as a minute passing would (the day's cap still counts this one).
-      const t = get().t;
-      const redis = await t.redis();
-      await redis.del(`${t.env.REDIS_KEY_PREFIX}ratelimit:password-reset-email:${addressKey(hal.email)}`);
+      await liftAddressMinute(hal.email);
       const second = await mailedToken(hal);
       expect(second).not.toBe(first);
       await confirm(first).expect(422);
       await confirm(second).expect(200);
     });
 
-    it('ends the token when the account is disabled (422, also once it is enabled again) and sends a disabled account nothing', async () => {
+    it('ends the token when the account is disabled, also once it is enabled again, and sends a disabled account nothing', async () => {
       const admin = await firstAdmin(get());
       const ivy = await newCustomer(get(), 'reset');
       const token = await mailedToken(ivy);
@@ -194,8 +198,12 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
           .set(bearer(admin.token))
           .send({ disabled, reason: 'Test: reset of a disabled account' })
           .expect(200);
+      // Disabled and enabled again, with no use of the token in between: the disable ended it.
       await setDisabled(true);
+      await setDisabled(false);
       expect((await confirm(token).expect(422)).body.code).toBe('token_invalid');
+      await login(ivy.email, PASSWORD).expect(200);
+      await setDisabled(true);
       await liftAddressMinute(ivy.email);
       const before = linesOf('password_reset_disabled');
       await ask(ivy.email).expect(202);
@@ -205,9 +213,21 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         'the disabled account handled',
       );
       expect(resetMails(ivy.email)).toHaveLength(1);
-      await setDisabled(false);
-      await confirm(token).expect(422);
-      await login(ivy.email, PASSWORD).expect(200);
+    });
+
+    it('ends the token when the role changes, also once it is changed back', async () => {
+      const admin = await firstAdmin(get());
+      const max = await newCustomer(get(), 'reset');
+      const token = await mailedToken(max);
+      for (const role of ['staff', 'customer']) {
+        await http()
+          .patch(`/admin/users/${max.id}`)
+          .set(bearer(admin.token))
+          .send({ role, reason: 'Test: reset across a role change' })
+          .expect(200);
+      }
+      expect((await confirm(token).expect(422)).body.code).toBe('token_invalid');
+      await login(max.email, PASSWORD).expect(200);
     });
 
     it('sends a staff or admin account nothing (their passwords are not reset by e-mail)', async () => {
@@ -271,6 +291,12 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       const jay: Actor = await newCustomer(get(), 'reset');
       const token = await mailedToken(jay);
       const secret = token.split('.')[1];
+      const t = get().t;
+      const redis = await t.redis();
+      // While it waits: its SHA-256, not the token.
+      const stored = await redis.hgetall(`${t.env.REDIS_KEY_PREFIX}auth:password-reset:${jay.id}`);
+      expect(stored.token).toBe(createHash('sha256').update(secret).digest('hex'));
+      expect(JSON.stringify(stored)).not.toContain(secret);
       const res = await confirm(token).expect(200);
       await eventually(
         async () => {
@@ -282,8 +308,6 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       );
       expect(logs()).toContain(jay.id);
       expect(logs()).not.toContain(secret);
-      const t = get().t;
-      const redis = await t.redis();
       const keys = await redis.keys(`${t.env.REDIS_KEY_PREFIX}*`);
       for (const key of keys) {
         const type = await redis.type(key);

@@ -8,6 +8,7 @@ import type {
 } from '@protobank/contracts';
 import { isUUID } from 'class-validator';
 import { DataSource } from 'typeorm';
+import { activeCredentialById } from './credentials/credential-lookup';
 import { checkPassword } from './credentials/passwords';
 import { SigningKeys } from './keys/signing-keys';
 import { SessionsRevoker } from './sessions/sessions-revoker';
@@ -33,12 +34,9 @@ export class AuthApiService implements AuthApi {
   /** An unknown user costs the same argon2id time as a wrong password (checkPassword's dummy hash). */
   async verifyPassword(input: VerifyPasswordInput): Promise<{ valid: boolean }> {
     const password = typeof input.password === 'string' ? input.password : '';
-    const [credential] = isUUID(input.user_id)
-      ? ((await this.dataSource.query(
-          `SELECT password_hash FROM auth.credentials WHERE user_id = $1 AND status = 'active'`,
-          [input.user_id],
-        )) as { password_hash: string }[])
-      : [];
+    const credential = isUUID(input.user_id)
+      ? await activeCredentialById(this.dataSource, input.user_id)
+      : undefined;
     return { valid: await checkPassword(credential?.password_hash, password) };
   }
 }

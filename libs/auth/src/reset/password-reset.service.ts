@@ -6,12 +6,13 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { assertPasswordPolicy } from '../credentials/password-policy';
+import { activeCredentialByEmail, activeCredentialById } from '../credentials/credential-lookup';
 import { hashPassword, passwordMark } from '../credentials/passwords';
 import { DeviceTokens } from '../sessions/device-tokens';
-import type { SessionMeta } from '../sessions/session.store';
+import { SessionStore, type SessionMeta } from '../sessions/session.store';
 import { SessionsService, type LoginResult } from '../sessions/sessions.service';
 import { ResetMails } from './reset-mails';
-import { RESET_TOKEN_TTL_SECONDS, ResetTokens } from './reset-tokens';
+import { notResettable, RESET_TOKEN_TTL_SECONDS, ResetTokens } from './reset-tokens';
 
 interface Cap {
   bucket: string;
@@ -22,8 +23,8 @@ interface Cap {
 /**
  * Reset e-mails one address may be sent on asks from anyone: one a minute, ten a day. Counted for every
  * address asked for, with an account or not, so a 429 tells nothing either; the caps bound what anyone
- * can send to a stranger's mailbox. The counters are keyed by the address's digest: Redis keeps no list of
- * the addresses asked for.
+ * can send to a stranger's mailbox. The counters are keyed by the address's SHA-256, so Redis holds no
+ * readable list of the addresses asked for (though a known address's digest can be matched).
  */
 const PER_ADDRESS: readonly Cap[] = [
   { bucket: 'password-reset-email', limit: 1, windowSeconds: 60 },
@@ -62,6 +63,7 @@ export class PasswordResetService {
     private readonly mails: ResetMails,
     private readonly tokens: ResetTokens,
     private readonly devices: DeviceTokens,
+    private readonly sessionStore: SessionStore,
     private readonly sessions: SessionsService,
     private readonly limiter: RateLimiter,
     private readonly config: AppConfig,
@@ -89,7 +91,9 @@ export class PasswordResetService {
       if (!hit.allowed) {
         throw AppError.tooManyRequests(
           'rate_limited',
-          'A reset e-mail was asked for this address too recently: check the inbox, or try again later',
+          deviceId
+            ? 'A reset e-mail was asked from this device too recently: check the inbox, or try again later'
+            : 'A reset e-mail was asked for this address too recently: check the inbox, or try again later',
           hit.retryAfter,
         );
       }
@@ -107,47 +111,42 @@ export class PasswordResetService {
    * the credential is read whether or not one exists, as a login does, so the time tells nothing.
    */
   private async knownDevice(address: string, deviceToken: string): Promise<string | undefined> {
-    const [credential] = (await this.dataSource.query(
-      `SELECT user_id, password_hash, password_changed_at FROM auth.credentials
-        WHERE lower(email) = $1 AND status = 'active'`,
-      [address],
-    )) as { user_id: string; password_hash: string; password_changed_at: Date | null }[];
-    return this.devices.knownDevice(deviceToken, credential);
+    return this.devices.knownDevice(deviceToken, await activeCredentialByEmail(this.dataSource, address));
   }
 
   /**
    * Sets a new password with a reset token. 422 token_invalid for a token that is not the user's current
-   * one (used, replaced by a newer e-mail, expired, issued before the password last changed, or the account
-   * disabled or made staff since); 400 weak_password naming new_password (the token stays usable). The token is
+   * one (used, replaced by a newer e-mail, expired, issued before the password last changed or before a
+   * revocation of the user's sessions: a disable, a role change, a logout-all); 400 weak_password naming
+   * new_password (the token stays usable). The token is
    * used up only once the new password is hashed, and of two uses at once only one sets a password.
    */
   async confirm(token: string, newPassword: string, meta: SessionMeta): Promise<LoginResult> {
+    const reset = await this.tokens.find(token);
     const refused = (reason: string) => {
       this.logger.info(
-        { security_event: 'password_reset_token_invalid', reason, ip: meta.ip },
+        { security_event: 'password_reset_token_invalid', reason, user_id: reset?.userId, ip: meta.ip },
         'password reset refused: not a current token',
       );
       return tokenInvalid();
     };
-    const reset = await this.tokens.find(token);
     if (!reset) throw refused('unknown');
     const { userId } = reset;
-    const [credential] = (await this.dataSource.query(
-      `SELECT email, password_hash FROM auth.credentials WHERE user_id = $1 AND status = 'active'`,
-      [userId],
-    )) as { email: string; password_hash: string }[];
-    if (!credential || passwordMark(credential.password_hash) !== reset.password) {
+    const credential = await activeCredentialById(this.dataSource, userId);
+    const stale = !credential
+      ? 'no_account'
+      : passwordMark(credential.password_hash) !== reset.password
+        ? 'password_changed'
+        : (await this.sessionStore.generation(userId)) !== reset.generation
+          ? 'sessions_revoked' // disabled, made staff, or logged out everywhere since the e-mail
+          : notResettable(await this.users.getProfile(userId));
+    if (stale || !credential) {
       await this.tokens.discard(userId);
-      throw refused('password_changed');
-    }
-    // Disabled, or made staff, since the e-mail (those end the token too: SessionsRevoker); never reset.
-    const profile = await this.users.getProfile(userId);
-    if (profile.disabled || profile.role !== 'customer') {
-      await this.tokens.discard(userId);
-      throw refused(profile.disabled ? 'disabled' : 'staff');
+      throw refused(stale ?? 'no_account');
     }
     assertPasswordPolicy(newPassword, credential.email, 'new_password');
     const hash = await hashPassword(newPassword);
+    // A failure from here on (the database) spends the token: the customer asks for a new e-mail.
     if (!(await this.tokens.consume(reset))) throw refused('used');
     // Over the hash the token was checked against: a change in between (its owner remembered it) wins.
     if (!(await this.sessions.replacePassword(userId, credential.password_hash, hash, 'reset'))) {

@@ -37,6 +37,7 @@ function service(opts: { smtpHost?: string; allowed?: boolean[]; device?: string
     {} as never,
     devices as never,
     {} as never,
+    {} as never,
     limiter as never,
     config as never,
     logger as never,

@@ -36,13 +36,18 @@ function mailer(opts: { relay?: (Error | undefined)[]; disabled?: boolean; role?
       role: opts.role ?? 'customer',
     }),
   };
+  const withdrawn: string[] = [];
   const tokens = {
-    issue: async (userId: string) => {
+    issue: async (userId: string, _hash: string, generation: string) => {
       const token = `${userId}.${String(issued.length).padStart(43, 'x')}`;
-      issued.push(token);
+      issued.push(`${token} ${generation}`);
       return token;
     },
+    withdraw: async (token: string) => {
+      withdrawn.push(token);
+    },
   };
+  const sessions = { generation: async () => '7' };
   const log = (level: string) => (fields: Record<string, unknown>) => lines.push({ level, fields });
   const logger = { info: log('info'), warn: log('warn'), error: log('error') };
   const config = { smtp: { host: 'smtp.example', from: 'Protobank <no-reply@protobank.example>' } };
@@ -50,10 +55,11 @@ function mailer(opts: { relay?: (Error | undefined)[]; disabled?: boolean; role?
     dataSource as never,
     users as never,
     tokens as never,
+    sessions as never,
     config as never,
     logger as never,
   );
-  return { mails, sent, issued, lines };
+  return { mails, sent, issued, withdrawn, lines };
 }
 
 const smtpError = (responseCode: number | undefined, code: string) =>
@@ -71,7 +77,9 @@ describe('ResetMails', () => {
     expect(sent).toEqual([
       expect.objectContaining({ to: { name: 'Alice Jones', address: 'alice@example.com' } }),
     ]);
-    expect(sent[0].text).toContain(issued[0]);
+    // Bound to the session generation read before the account was checked.
+    expect(issued[0]).toMatch(/ 7$/);
+    expect(sent[0].text).toContain(issued[0].split(' ')[0]);
 
     for (const account of [{ disabled: true }, { role: 'staff' }, { role: 'admin' }]) {
       const off = mailer(account);
@@ -82,23 +90,28 @@ describe('ResetMails', () => {
     }
   });
 
-  it('tries again after a passing failure, 2 then 4 s later, with a new token each time', async () => {
+  it('tries again after a passing failure, 2 then 4 s later, with the same token', async () => {
     const timeout = smtpError(undefined, 'ETIMEDOUT');
-    const { mails, sent, issued, lines } = mailer({ relay: [timeout, smtpError(421, 'EENVELOPE')] });
+    const { mails, sent, issued, withdrawn, lines } = mailer({
+      relay: [timeout, smtpError(421, 'EENVELOPE')],
+    });
     mails.post('alice@example.com');
     await mails.idle();
     expect((sleep as unknown as jest.Mock).mock.calls.map((c) => c[0])).toEqual([2000, 4000]);
-    expect(issued).toHaveLength(3);
+    expect(issued).toHaveLength(1);
     expect(sent).toHaveLength(1);
-    expect(sent[0].text).toContain(issued[2]);
+    expect(sent[0].text).toContain(issued[0].split(' ')[0]);
+    expect(withdrawn).toEqual([]);
     expect(lines.filter((l) => l.fields.security_event === 'password_reset_retry')).toHaveLength(2);
   });
 
-  it("gives up at once on a 5xx, and after RESET_MAIL_ATTEMPTS tries otherwise, logging the relay's codes only", async () => {
+  it("gives up at once on a 5xx, and after RESET_MAIL_ATTEMPTS tries otherwise, withdrawing the token and logging the relay's codes only", async () => {
     const refused = mailer({ relay: [smtpError(550, 'EENVELOPE')] });
     refused.mails.post('alice@example.com');
     await refused.mails.idle();
-    const failed = refused.lines.filter((l) => l.fields.security_event === 'password_reset_not_sent');
+    // Refused for good: its own event (not the alerted one), and the token it carried withdrawn.
+    expect(refused.withdrawn).toEqual([refused.issued[0].split(' ')[0]]);
+    const failed = refused.lines.filter((l) => l.fields.security_event === 'password_reset_refused');
     expect(failed).toEqual([
       { level: 'error', fields: expect.objectContaining({ smtp: 'smtp 550 EENVELOPE', attempt: 1 }) },
     ]);
@@ -108,7 +121,8 @@ describe('ResetMails', () => {
     down.mails.post('alice@example.com');
     await down.mails.idle();
     expect(down.sent).toEqual([]);
-    expect(down.issued).toHaveLength(RESET_MAIL_ATTEMPTS);
+    expect(down.issued).toHaveLength(1);
+    expect(down.withdrawn).toHaveLength(1);
     expect(down.lines.filter((l) => l.fields.security_event === 'password_reset_not_sent')).toHaveLength(1);
   });
 
@@ -128,6 +142,6 @@ describe('ResetMails', () => {
     await mails.idle();
     await mails.beforeApplicationShutdown();
     mails.post('alice@example.com');
-    expect(lines.filter((l) => l.fields.reason === 'stopping')).toHaveLength(1);
+    expect(lines.filter((l) => l.fields.security_event === 'password_reset_abandoned')).toHaveLength(1);
   });
 });

@@ -8,7 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import { RESET_TOKEN_TTL_SECONDS, ResetTokens } from './reset-tokens';
+import { activeCredentialByEmail } from '../credentials/credential-lookup';
+import { SessionStore } from '../sessions/session.store';
+import { notResettable, RESET_TOKEN_TTL_SECONDS, ResetTokens } from './reset-tokens';
 
 /** Tries per e-mail (a 5xx reply ends them at once), 2, 4 and 8 s apart. */
 export const RESET_MAIL_ATTEMPTS = 4;
@@ -24,8 +26,10 @@ const RESET_MAIL_TURN_WAIT_MS = 60_000;
  * an asker which addresses had accounts.
  */
 export const RESET_MAILS_HELD = 1000;
-/** How long shutdown waits for the e-mails being sent (those waiting for a retry give up at once). */
+/** How long shutdown waits for the e-mails being sent (those waiting give up at once). */
 const SHUTDOWN_WAIT_MS = 5000;
+
+export type ResetMailOutcome = 'sent' | 'no_account' | 'disabled' | 'staff' | 'failed';
 
 /** The relay refused or failed: its codes only, and whether a retry can help (not after a 5xx). */
 class SmtpFailed extends Error {
@@ -37,21 +41,34 @@ class SmtpFailed extends Error {
   }
 }
 
-export type ResetMailOutcome = 'sent' | 'no_account' | 'disabled' | 'staff' | 'failed';
+/** One ask's e-mail, once its account is found: the same token and recipient for every try. */
+interface ResetMail {
+  token?: string;
+  to?: { userId: string; name: string; address: string };
+}
+
+/** Shutdown began while the e-mail waited for its turn or its next try. */
+class Stopping extends Error {}
 
 /**
  * Sends the reset e-mails asked for at POST /auth/password/reset, in this process, after the route has
  * answered: the route hands every address over alike, so neither its answer nor its time tells whether an
  * account has it. An address with no active account, a disabled account's or a staff member's (staff and
- * admin passwords are not reset by e-mail) gets nothing. A new token is
- * made at each try (replacing the last try's, which may not have arrived) and goes from here straight to
- * the mail relay: never to the outbox, RabbitMQ, a queue or a log.
+ * admin passwords are not reset by e-mail) gets nothing. The token is made once per ask and goes from here
+ * straight to the mail relay (never to the outbox, RabbitMQ, a queue or a log); the retries send the same
+ * one, and an e-mail given up on withdraws it.
+ *
+ * What is logged, as security events (security_events_total): password_reset_sent, _no_account,
+ * _disabled, _staff; _retry for a try that failed and will be tried again; password_reset_not_sent when
+ * the relay failed every try, or an ask was dropped past RESET_MAILS_HELD (PasswordResetMailsFailing
+ * watches it); password_reset_refused when the relay refused the address for good (a 5xx: an account
+ * registered with a bad address, which anyone can make, so not alerted); password_reset_abandoned when
+ * the app stopped first.
  *
  * Not a BullMQ job, unlike the other modules' background work: BullMQ costs an app about 6–9 MB of memory
  * (bench:memory, one run each: auth idle at 126/75 MB RSS/anonymous with it, 116/66 without, the noise
  * about ±5 MB), and auth is the app with the least to spare in its 128 MB (the seed's limit; argon2id takes
- * 19 MiB per hash). An e-mail lost to a crash or a restart costs its customer one more ask; retries of a
- * relay's passing failure happen here.
+ * 19 MiB per hash). An e-mail lost to a crash or a restart costs its customer one more ask.
  */
 @Injectable()
 export class ResetMails implements BeforeApplicationShutdown {
@@ -70,18 +87,22 @@ export class ResetMails implements BeforeApplicationShutdown {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(USERS_API) private readonly users: UsersApi,
     private readonly tokens: ResetTokens,
+    private readonly sessions: SessionStore,
     private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /**
    * Takes a reset e-mail to `email` (normalised as at registration) in hand and returns at once, whatever
-   * happens to it (past RESET_MAILS_HELD, or once shutdown has begun, it is dropped and logged).
+   * happens to it (past RESET_MAILS_HELD it is dropped and logged; once shutdown began, abandoned).
    */
   post(email: string): void {
     if (this.inFlight.size >= RESET_MAILS_HELD || this.closing) {
       this.logger.error(
-        { security_event: 'password_reset_not_sent', reason: this.closing ? 'stopping' : 'too_many_held' },
+        {
+          security_event: this.closing ? 'password_reset_abandoned' : 'password_reset_not_sent',
+          reason: this.closing ? 'stopping' : 'too_many_held',
+        },
         'password reset e-mail not sent: the mailer holds too many, or the app is stopping',
       );
       return;
@@ -91,83 +112,80 @@ export class ResetMails implements BeforeApplicationShutdown {
     void sending.then(() => this.inFlight.delete(sending));
   }
 
-  /** Tries up to RESET_MAIL_ATTEMPTS times; never throws. */
+  /** Tries up to RESET_MAIL_ATTEMPTS times, with one token; never throws. */
   private async send(email: string): Promise<ResetMailOutcome> {
+    const mail: ResetMail = {};
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.turn(() => this.sendOnce(email));
+        return await this.turn(() => this.sendOnce(email, mail));
       } catch (err) {
-        const smtp = err instanceof SmtpFailed;
-        const final = (smtp && err.permanent) || attempt >= RESET_MAIL_ATTEMPTS || this.closing;
-        // Each outcome is a security event (security_events_total): PasswordResetMailsFailing watches
-        // password_reset_not_sent.
+        const stopping = err instanceof Stopping || this.closing;
+        const refused = err instanceof SmtpFailed && err.permanent;
+        const final = stopping || refused || attempt >= RESET_MAIL_ATTEMPTS;
+        const event = stopping
+          ? 'password_reset_abandoned'
+          : refused
+            ? 'password_reset_refused'
+            : final
+              ? 'password_reset_not_sent'
+              : 'password_reset_retry';
         this.logger[final ? 'error' : 'warn'](
           {
-            security_event: final ? 'password_reset_not_sent' : 'password_reset_retry',
+            security_event: event,
             // The relay's failure by its codes only (its text can quote the address); any other by itself.
-            ...(smtp ? { smtp: err.message } : { err }),
+            ...(err instanceof SmtpFailed ? { smtp: err.message } : stopping ? {} : { err }),
             attempt,
             final,
           },
           final ? 'password reset e-mail not sent' : 'password reset e-mail not sent; trying again',
         );
-        if (final) return 'failed';
-        try {
-          await sleep(RESET_MAIL_BACKOFF_MS * 2 ** (attempt - 1), undefined, {
-            ref: false,
-            signal: this.stopRetrying.signal,
-          });
-        } catch {
-          this.logger.error(
-            { security_event: 'password_reset_not_sent', attempt, final: true },
-            'password reset e-mail not sent: the app stopped before its next try',
-          );
+        if (final) {
+          // A link that never arrived must not work later (a relay that took it after all, then failed).
+          if (mail.token) await this.tokens.withdraw(mail.token).catch(() => undefined);
           return 'failed';
         }
+        await sleep(RESET_MAIL_BACKOFF_MS * 2 ** (attempt - 1), undefined, {
+          ref: false,
+          signal: this.stopRetrying.signal,
+        }).catch(() => undefined); // aborted: the next try finds the app stopping
       }
     }
   }
 
-  private async sendOnce(email: string): Promise<ResetMailOutcome> {
-    const [credential] = (await this.dataSource.query(
-      `SELECT user_id, password_hash FROM auth.credentials WHERE lower(email) = $1 AND status = 'active'`,
-      [email],
-    )) as { user_id: string; password_hash: string }[];
-    if (!credential) {
-      this.logger.info(
-        { security_event: 'password_reset_no_account' },
-        'password reset asked for an address with no account: nothing sent',
-      );
-      return 'no_account';
+  private async sendOnce(email: string, mail: ResetMail): Promise<ResetMailOutcome> {
+    if (this.closing) throw new Stopping();
+    if (!mail.token || !mail.to) {
+      const credential = await activeCredentialByEmail(this.dataSource, email);
+      if (!credential) {
+        this.logger.info(
+          { security_event: 'password_reset_no_account' },
+          'password reset asked for an address with no account: nothing sent',
+        );
+        return 'no_account';
+      }
+      const userId = credential.user_id;
+      // Before the account is checked: a disable or role change after it ends the token.
+      const generation = await this.sessions.generation(userId);
+      const profile = await this.users.getProfile(userId);
+      const refusal = notResettable(profile);
+      if (refusal) {
+        this.logger.warn(
+          { security_event: `password_reset_${refusal}`, user_id: userId, role: profile.role },
+          'password reset asked for an account that is not reset by e-mail: nothing sent',
+        );
+        return refusal;
+      }
+      mail.to = { userId, name: profile.full_name, address: profile.email };
+      mail.token = await this.tokens.issue(userId, credential.password_hash, generation);
     }
-    const userId = credential.user_id;
-    const profile = await this.users.getProfile(userId);
-    if (profile.disabled) {
-      this.logger.warn(
-        { security_event: 'password_reset_disabled', user_id: userId },
-        'password reset asked for a disabled account: nothing sent',
-      );
-      return 'disabled';
-    }
-    if (profile.role !== 'customer') {
-      // A staff or admin password is not reset by e-mail: whoever got into the mailbox would hold the
-      // role's powers with no other check.
-      this.logger.warn(
-        { security_event: 'password_reset_staff', user_id: userId, role: profile.role },
-        'password reset asked for a staff account: nothing sent',
-      );
-      return 'staff';
-    }
-    const token = await this.tokens.issue(userId, credential.password_hash);
-    this.transport ??= smtpTransport(this.config.smtp);
+    const { userId, name, address } = mail.to;
     try {
-      await (
-        await this.transport
-      ).sendMail({
+      const transport = await this.transporter();
+      await transport.sendMail({
         from: this.config.smtp.from,
-        to: { name: profile.full_name, address: profile.email },
+        to: { name, address },
         subject: 'Reset your Protobank password',
-        text: resetMailText(token, this.config.passwordResetUrl),
+        text: resetMailText(mail.token, this.config.passwordResetUrl),
         messageId: `<${randomUUID()}@auth.protobank>`,
       });
     } catch (err) {
@@ -180,12 +198,24 @@ export class ResetMails implements BeforeApplicationShutdown {
     return 'sent';
   }
 
+  /** The relay's transport, made at the first e-mail; made again after a failure to make it. */
+  private transporter(): Promise<Transporter> {
+    this.transport ??= smtpTransport(this.config.smtp).catch((err: unknown) => {
+      this.transport = undefined;
+      throw err;
+    });
+    return this.transport;
+  }
+
   /** Resolves once every e-mail taken so far is sent or given up on. */
   async idle(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Lets the e-mails being sent finish (for SHUTDOWN_WAIT_MS at most); those waiting for a retry give up. */
+  /**
+   * Lets the e-mails being sent finish (for SHUTDOWN_WAIT_MS at most); those waiting for their turn or
+   * their next try give up (logged as abandoned) instead of starting.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
     this.stopRetrying.abort();
@@ -195,7 +225,7 @@ export class ResetMails implements BeforeApplicationShutdown {
       new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS))),
     ]);
     clearTimeout(timer);
-    (await this.transport)?.close();
+    (await this.transport?.catch(() => undefined))?.close();
   }
 }
 

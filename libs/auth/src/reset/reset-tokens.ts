@@ -8,7 +8,7 @@ export const RESET_TOKEN_TTL_SECONDS = 30 * 60;
 
 const resetKey = (userId: string) => `auth:password-reset:${userId}`;
 
-/** Deletes the user's reset token if it is still the one presented: of two uses at once, one gets it. */
+/** Deletes the user's reset token if it is still the one named: of two uses at once, one gets it. */
 const CONSUME = new RedisScript(`
 if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -20,25 +20,41 @@ export interface IssuedReset {
   digest: string;
   /** passwordMark of the hash the token was issued under. */
   password: string;
+  /** The user's session generation when it was issued: every revocation since (a disable, a role change, a logout-all) ends it. */
+  generation: string;
+}
+
+/** Why an account is sent no reset e-mail and takes no reset token, if it is not a customer's in good standing. */
+export function notResettable(profile: {
+  disabled: boolean;
+  role: string;
+}): 'disabled' | 'staff' | undefined {
+  if (profile.disabled) return 'disabled';
+  // Staff and admin passwords are not reset by e-mail: whoever got into the mailbox would hold the role.
+  return profile.role === 'customer' ? undefined : 'staff';
 }
 
 /**
  * Password-reset tokens: `<user id>.<secret>` (an opaque token), one per user at a time (asking again
- * replaces it), working once, for RESET_TOKEN_TTL_SECONDS, and only while the password is the one it was
- * issued under. Redis keeps the secret's SHA-256, never the token: a copy of Redis resets nothing.
+ * replaces it), working once, for RESET_TOKEN_TTL_SECONDS, only while the password is the one it was
+ * issued under and no revocation of the user's sessions came since. Redis keeps the secret's SHA-256,
+ * never the token: a copy of Redis resets nothing.
  */
 @Injectable()
 export class ResetTokens {
   constructor(private readonly redis: RedisService) {}
 
-  /** A new token for `userId`, bound to the password hash it has now; the previous one stops working. */
-  async issue(userId: string, passwordHash: string): Promise<string> {
+  /**
+   * A new token for `userId`, bound to the password hash it has now and to `generation` (read before the
+   * account was checked, so a disable racing the check ends it); the previous one stops working.
+   */
+  async issue(userId: string, passwordHash: string, generation: string): Promise<string> {
     const secret = newSecret();
     const key = resetKey(userId);
     await this.redis.client
       .multi()
       .del(key)
-      .hset(key, { token: secretDigest(secret), password: passwordMark(passwordHash) })
+      .hset(key, { token: secretDigest(secret), password: passwordMark(passwordHash), generation })
       .expire(key, RESET_TOKEN_TTL_SECONDS)
       .exec();
     return `${userId}.${secret}`;
@@ -48,18 +64,29 @@ export class ResetTokens {
   async find(token: string): Promise<IssuedReset | undefined> {
     const parsed = parseOpaqueToken(token);
     if (!parsed) return undefined;
-    const [digest, password] = await this.redis.client.hmget(resetKey(parsed.id), 'token', 'password');
-    const presented = secretDigest(parsed.secret);
-    if (digest === null || password === null || digest !== presented) return undefined;
-    return { userId: parsed.id, digest, password };
+    const [digest, password, generation] = await this.redis.client.hmget(
+      resetKey(parsed.id),
+      'token',
+      'password',
+      'generation',
+    );
+    if (digest === null || password === null || generation === null) return undefined;
+    if (digest !== secretDigest(parsed.secret)) return undefined;
+    return { userId: parsed.id, digest, password, generation };
   }
 
   /** Uses the token up: true for the one caller that did, false when it was used (or replaced) meanwhile. */
-  async consume(reset: IssuedReset): Promise<boolean> {
+  async consume(reset: Pick<IssuedReset, 'userId' | 'digest'>): Promise<boolean> {
     return (await CONSUME.run(this.redis.client, [resetKey(reset.userId)], [reset.digest])) === 1;
   }
 
-  /** Forgets the user's token, if any (their password changed: it would no longer work anyway). */
+  /** Withdraws `token` (an e-mail that could not be sent), unless a newer one replaced it meanwhile. */
+  async withdraw(token: string): Promise<void> {
+    const parsed = parseOpaqueToken(token);
+    if (parsed) await this.consume({ userId: parsed.id, digest: secretDigest(parsed.secret) });
+  }
+
+  /** Forgets the user's token, if any (it no longer works: the password or the account changed). */
   async discard(userId: string): Promise<void> {
     await this.redis.client.del(resetKey(userId));
   }

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { InboxService } from '@protobank/platform';
-import { ResetTokens } from '../reset/reset-tokens';
 import { SessionStore } from './session.store';
 
 /** One inbox consumer for both events and the direct call, so whichever comes first handles an event. */
@@ -13,20 +12,16 @@ const CONSUMER = 'SessionsRevoker.revoke';
  * it answers, so it holds when the admin's request returns; the events are the at-least-once safety net
  * for when that call fails. The call records the events as handled: delivered afterwards, they end
  * nothing, so a session the user opened since (after a re-enable, or with their new role) survives.
- * A password-reset token waiting in the user's mailbox ends too: re-enabled within its half hour, or
- * made staff (whose passwords are not reset by e-mail), it would otherwise still work.
  */
 @Injectable()
 export class SessionsRevoker {
   constructor(
     private readonly inbox: InboxService,
     private readonly sessions: SessionStore,
-    private readonly resets: ResetTokens,
   ) {}
 
   async revokeNow(userId: string, eventIds: string[]): Promise<number> {
     const revoked = await this.sessions.revokeAll(userId);
-    await this.resets.discard(userId);
     // After the revocation: if recording fails, the event still comes and revokes again (harmless).
     for (const eventId of eventIds) await this.inbox.once('auth', CONSUMER, eventId, async () => {});
     return revoked;
@@ -37,7 +32,6 @@ export class SessionsRevoker {
     // Revoking is idempotent, so a retry after a failed commit does no harm.
     await this.inbox.once('auth', CONSUMER, eventId, async () => {
       await this.sessions.revokeAll(userId);
-      await this.resets.discard(userId);
     });
   }
 }

@@ -13,6 +13,7 @@ import {
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { assertPasswordPolicy } from '../credentials/password-policy';
+import { activeCredentialByEmail, activeCredentialById } from '../credentials/credential-lookup';
 import { checkPassword, hashPassword } from '../credentials/passwords';
 import { DeviceTokens } from './device-tokens';
 import { SessionStore, type SessionMeta } from './session.store';
@@ -103,16 +104,7 @@ export class SessionsService {
   ): Promise<LoginResult> {
     // The one form registration stored (the DTO gives it already; any other caller gets it here too).
     const who = normaliseEmail(email);
-    const [credential] = (await this.dataSource.query(
-      `SELECT user_id, password_hash, password_changed_at, first_signed_in_at FROM auth.credentials
-        WHERE lower(email) = $1 AND status = 'active'`,
-      [who],
-    )) as {
-      user_id: string;
-      password_hash: string;
-      password_changed_at: Date | null;
-      first_signed_in_at: Date | null;
-    }[];
+    const credential = await activeCredentialByEmail(this.dataSource, who);
     const deviceId = await this.devices.knownDevice(deviceToken, credential);
     const scope = deviceId ? deviceScope(deviceId) : emailScope(who);
     const context = {
@@ -125,7 +117,8 @@ export class SessionsService {
       locked: accountLocked,
       busy: attemptsInFlight,
     });
-    if (!check.matches) {
+    // A match implies a credential (an unknown e-mail is checked against a dummy hash, never a match).
+    if (!check.matches || !credential) {
       this.logger.info({ security_event: 'login_failed', ...context }, 'login failed');
       if (check.locked) {
         this.logger.warn(
@@ -164,16 +157,15 @@ export class SessionsService {
    * was checked against: still the user's after the generation is read, or the password changed (and the
    * sessions were revoked) since, and a login with the old one opens none.
    */
-  private async openSession(userId: string, meta: SessionMeta, checked: string) {
+  private async openSession(userId: string, meta: SessionMeta, checked: string, customerOnly = false) {
     for (let attempt = 1; ; attempt++) {
       const generation = await this.sessions.generation(userId);
-      const [current] = (await this.dataSource.query(
-        `SELECT password_hash FROM auth.credentials WHERE user_id = $1 AND status = 'active'`,
-        [userId],
-      )) as { password_hash: string }[];
+      const current = await activeCredentialById(this.dataSource, userId);
       if (current?.password_hash !== checked) throw badCredentials();
       const profile = await this.users.getProfile(userId);
       if (profile.disabled) throw accountDisabled();
+      // A reset by e-mail is for customers: one promoted meanwhile gets no session from it.
+      if (customerOnly && profile.role !== 'customer') throw badCredentials();
       const created = await this.sessions.create(userId, profile.role, meta, generation);
       if (created) return { ...created, role: profile.role };
       if (attempt === CREATE_ATTEMPTS)
@@ -196,10 +188,7 @@ export class SessionsService {
     newPassword: string,
     meta: SessionMeta,
   ): Promise<LoginResult> {
-    const [credential] = (await this.dataSource.query(
-      `SELECT email, password_hash FROM auth.credentials WHERE user_id = $1 AND status = 'active'`,
-      [userId],
-    )) as { email: string; password_hash: string }[];
+    const credential = await activeCredentialById(this.dataSource, userId);
     if (!credential) throw new AppError(401, 'unauthorized', 'Log in again');
     const check = await this.checkUnderLockout(
       passwordChangeScope(userId),
@@ -315,7 +304,7 @@ export class SessionsService {
       'password changed: every session ended',
     );
     try {
-      const { sid, refreshToken, role } = await this.openSession(userId, meta, hash);
+      const { sid, refreshToken, role } = await this.openSession(userId, meta, hash, via === 'reset');
       const device = await this.devices.issue(userId, hash);
       return { ...this.tokens.pair(userId, role, sid, refreshToken), device_token: device.token };
     } catch (err) {

@@ -149,6 +149,12 @@ describe('loadConfig', () => {
       expect(loadConfig({ ...explicit, SMTP_HOST: '127.0.0.1' }).smtp.requireTls).toBe(false);
       expect(loadConfig({ SMTP_HOST: 'mailpit' }).smtp.requireTls).toBe(false);
       expect(loadConfig({ SMTP_HOST: 'mailpit', SMTP_USER: 'bank' }).smtp.requireTls).toBe(true);
+      expect(loadConfig({ ...explicit, SMTP_HOST: '::1' }).smtp.requireTls).toBe(false);
+      // An operator's relay on a private network that speaks no TLS, said so explicitly.
+      expect(
+        loadConfig({ ...explicit, SMTP_HOST: 'postfix', SMTP_REQUIRE_TLS: 'false' }).smtp.requireTls,
+      ).toBe(false);
+      expect(loadConfig({ SMTP_HOST: 'mailpit', SMTP_REQUIRE_TLS: 'true' }).smtp.requireTls).toBe(true);
     });
 
     it('wants webhooks over https (or to a loopback sidecar) and signed with a secret of 32+ characters', () => {

@@ -84,8 +84,9 @@ export class AppConfig {
     password: string | undefined;
     from: string;
     /**
-     * STARTTLS required, not only used when offered: with a login (the password must not go in clear), and
-     * in production unless the relay is on this host (the mail carries password-reset tokens).
+     * STARTTLS required, not only used when offered: SMTP_REQUIRE_TLS, or by default with a login (the
+     * password must not go in clear) and in production unless the relay is on this host (the mail carries
+     * password-reset tokens).
      */
     requireTls: boolean;
   };
@@ -188,9 +189,10 @@ export class AppConfig {
       user: values.SMTP_USER || undefined,
       password: values.SMTP_PASSWORD || undefined,
       from: values.MAIL_FROM!,
-      requireTls:
-        !!values.SMTP_USER ||
-        (this.nodeEnv === 'production' && !LOOPBACK_HOSTS.test(values.SMTP_HOST ?? 'localhost')),
+      requireTls: values.SMTP_REQUIRE_TLS
+        ? values.SMTP_REQUIRE_TLS === 'true'
+        : !!values.SMTP_USER ||
+          (this.nodeEnv === 'production' && !LOOPBACK_HOSTS.test(values.SMTP_HOST ?? 'localhost')),
     };
     this.passwordResetUrl = values.PASSWORD_RESET_URL || undefined;
     this.smsWebhookUrl = values.SMS_WEBHOOK_URL;
@@ -287,7 +289,7 @@ function check(name: string, spec: VariableSpec, value: string): string | undefi
   }
 }
 
-const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|::1)$/;
 
 /**
  * Production's rules for the SMS and push webhooks: they carry customers' phone numbers and messages, so

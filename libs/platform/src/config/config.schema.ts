@@ -322,6 +322,11 @@ export const CONFIG_SCHEMA = {
     default: 'false',
     doc: 'true for implicit TLS (port 465); with false, STARTTLS is used when the server offers it, and required with SMTP_USER set or in production unless SMTP_HOST is a loopback address.',
   },
+  SMTP_REQUIRE_TLS: {
+    kind: 'enum',
+    values: ['true', 'false'],
+    doc: 'Whether STARTTLS is required of the relay (one offering none is refused). Unset: required with SMTP_USER set, and in production unless SMTP_HOST is a loopback address; false for a relay on a private network that speaks no TLS.',
+  },
   SMTP_USER: { kind: 'string', doc: 'SMTP user name, when the server wants a login.' },
   SMTP_PASSWORD: { kind: 'string', secret: true, doc: 'SMTP password (or SMTP_PASSWORD_FILE).' },
   MAIL_FROM: {

@@ -9,6 +9,8 @@ import type { AppConfig } from '../config/app-config';
  * that never sends (auth, until someone asks for a password reset) does not hold it. Close it at shutdown.
  */
 export async function smtpTransport(smtp: AppConfig['smtp']): Promise<Transporter> {
+  // A real import() in the built CommonJS (module nodenext), which Node runs; Jest cannot without
+  // --experimental-vm-modules, so unit tests mock this function rather than send.
   const { createTransport } = await import('nodemailer');
   return createTransport({
     host: smtp.host,

@@ -18,8 +18,12 @@ export class EmailChannel implements DeliveryChannel, OnApplicationShutdown {
 
   constructor(private readonly config: AppConfig) {}
 
+  /** Made at the first e-mail; made again after a failure to make it (nodemailer not loading). */
   private transporter(): Promise<Transporter> {
-    this.transport ??= smtpTransport(this.config.smtp);
+    this.transport ??= smtpTransport(this.config.smtp).catch((err: unknown) => {
+      this.transport = undefined;
+      throw err;
+    });
     return this.transport;
   }
 
@@ -51,6 +55,6 @@ export class EmailChannel implements DeliveryChannel, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    (await this.transport)?.close();
+    (await this.transport?.catch(() => undefined))?.close();
   }
 }
