@@ -22,8 +22,9 @@ import { SessionsService } from './sessions/sessions.service';
 import { TokenIssuer } from './sessions/token-issuer';
 
 /**
- * Credentials, sessions, password resets by e-mail and signing keys. Global so that AUTH_API, bound here to the local implementation,
- * is injectable anywhere in the monolith; split apps bind the token to a RabbitMQ client instead.
+ * Credentials, sessions, password resets by e-mail and signing keys. Global so that AUTH_API, bound here
+ * to the local implementation, is injectable anywhere in the monolith; split apps bind the token to a
+ * RabbitMQ client instead.
  */
 @Global()
 @Module({

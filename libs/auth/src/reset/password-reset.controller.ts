@@ -32,7 +32,8 @@ export class PasswordResetController {
     description:
       'The same 202 whether or not an account has the address (only an active, enabled customer account is ' +
       'sent anything: staff and admin passwords are not reset by e-mail). The e-mail carries a token that ' +
-      'works once, for 30 minutes, and only until the password changes; asking again replaces it. One ' +
+      'works once, for 30 minutes, and only until the password changes or all sessions end; asking again ' +
+      'replaces it. One ' +
       'e-mail a minute and ten a day per address, or with a device_token of the account one a minute and ' +
       'five a day per device; 30 asks an hour per client address.',
   })
@@ -67,7 +68,8 @@ export class PasswordResetController {
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
     description:
-      'token_invalid naming token: used, replaced by a newer e-mail, expired, or the password changed since',
+      'token_invalid naming token: used, replaced by a newer e-mail, expired, or since it was sent the ' +
+      "password changed or all the user's sessions ended (a disable, a role change, a logout-all)",
   })
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited (Retry-After)' })
   @ApiServiceUnavailableResponse({

@@ -34,9 +34,8 @@ export class EmailChannel implements DeliveryChannel, OnApplicationShutdown {
   async send({ delivery_id, notification, contact }: Outgoing): Promise<SendResult> {
     if (!contact) return { status: 'skipped', reason: 'no such user' };
     try {
-      await (
-        await this.transporter()
-      ).sendMail({
+      const transport = await this.transporter();
+      await transport.sendMail({
         from: this.config.smtp.from,
         to: { name: contact.full_name, address: contact.email },
         subject: notification.title,
