@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type UsersApi } from '@protobank/contracts';
-import { AppConfig, AppError, LOGGER, normaliseEmail, RateLimiter } from '@protobank/platform';
+import { AppConfig, AppError, LOGGER, normaliseEmail, RateLimiter, type Limit } from '@protobank/platform';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -14,11 +14,7 @@ import { SessionsService, type LoginResult } from '../sessions/sessions.service'
 import { ResetMails } from './reset-mails';
 import { notResettable, RESET_TOKEN_TTL_SECONDS, ResetTokens } from './reset-tokens';
 
-interface Cap {
-  bucket: string;
-  limit: number;
-  windowSeconds: number;
-}
+type Cap = Omit<Limit, 'key'>;
 
 /**
  * Reset e-mails one address may be sent on asks from anyone: one a minute, ten a day. Counted for every
@@ -86,17 +82,15 @@ export class PasswordResetService {
     const address = normaliseEmail(email);
     const deviceId = deviceToken ? await this.knownDevice(address, deviceToken) : undefined;
     const [caps, key] = deviceId ? [PER_DEVICE, deviceId] : [PER_ADDRESS, resetAddressKey(address)];
-    for (const cap of caps) {
-      const hit = await this.limiter.hit(cap.bucket, key, cap.limit, cap.windowSeconds);
-      if (!hit.allowed) {
-        throw AppError.tooManyRequests(
-          'rate_limited',
-          deviceId
-            ? 'A reset e-mail was asked from this device too recently: check the inbox, or try again later'
-            : 'A reset e-mail was asked for this address too recently: check the inbox, or try again later',
-          hit.retryAfter,
-        );
-      }
+    const hit = await this.limiter.hitAll(caps.map((cap) => ({ ...cap, key })));
+    if (!hit.allowed) {
+      throw AppError.tooManyRequests(
+        'rate_limited',
+        deviceId
+          ? 'A reset e-mail was asked from this device too recently: check the inbox, or try again later'
+          : 'A reset e-mail was asked for this address too recently: check the inbox, or try again later',
+        hit.retryAfter,
+      );
     }
     this.mails.post(address);
     this.logger.info(

@@ -1,4 +1,4 @@
-import { AppError } from '@protobank/platform';
+import { AppError, RateLimiter } from '@protobank/platform';
 import { PasswordResetService, resetAddressKey } from './password-reset.service';
 import { resetMailText } from './reset-mails';
 
@@ -17,6 +17,7 @@ function service(opts: { smtpHost?: string; allowed?: boolean[]; device?: string
     release: async (bucket: string, key: string) => {
       calls.push(`release ${bucket} ${key}`);
     },
+    hitAll: RateLimiter.prototype.hitAll,
   };
   const mails = { post: (email: string) => posted.push(email) };
   const dataSource = {

@@ -116,19 +116,16 @@ export class PhoneVerification {
       );
     }
     // Per user, and per number: many accounts naming one stranger's number cannot text it all day.
-    const perDay = [`user:${userId}`, `phone:${createHash('sha256').update(phone).digest('hex')}`];
-    const taken: string[] = [];
-    for (const key of perDay) {
-      const hit = await this.limiter.hit('phone-code-day', key, PHONE_CODES_PER_DAY, DAY_SECONDS);
-      if (!hit.allowed) {
-        await Promise.all(taken.map((k) => this.limiter.release('phone-code-day', k)));
-        throw AppError.tooManyRequests(
-          'too_many_codes',
-          'Too many codes today; try again tomorrow',
-          hit.retryAfter,
-        );
-      }
-      taken.push(key);
+    const perDay = [`user:${userId}`, `phone:${createHash('sha256').update(phone).digest('hex')}`].map(
+      (key) => ({ bucket: 'phone-code-day', key, limit: PHONE_CODES_PER_DAY, windowSeconds: DAY_SECONDS }),
+    );
+    const day = await this.limiter.hitAll(perDay);
+    if (!day.allowed) {
+      throw AppError.tooManyRequests(
+        'too_many_codes',
+        'Too many codes today; try again tomorrow',
+        day.retryAfter,
+      );
     }
     const { code, stored } = newCode(userId, phone);
     const key = codeKey(userId);
@@ -147,7 +144,7 @@ export class PhoneVerification {
         // The number refused: nothing went out, so the code and the day's allowances are given back (the
         // minute's is not: a number the provider refuses is not tried at request speed).
         await this.redis.client.del(key).catch(() => undefined);
-        await Promise.all(taken.map((k) => this.limiter.release('phone-code-day', k).catch(() => undefined)));
+        await this.limiter.releaseAll(day.taken);
         throw AppError.unprocessable('phone_rejected', 'The text message provider refused this number', [
           {
             field: 'phone',

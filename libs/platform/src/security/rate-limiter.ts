@@ -9,6 +9,14 @@ export interface Hit {
   retryAfter: number;
 }
 
+/** One counter a request is counted against: `limit` hits per `windowSeconds` of `bucket` and `key`. */
+export interface Limit {
+  bucket: string;
+  key: string;
+  limit: number;
+  windowSeconds: number;
+}
+
 /** INCR, and start the window's clock on the first hit. Returns {count, ms left}. */
 const HIT = new RedisScript(`
 local n = redis.call('INCR', KEYS[1])
@@ -44,6 +52,30 @@ export class RateLimiter {
       [windowSeconds * 1000],
     )) as [number, number];
     return { allowed: count <= limit, count, retryAfter: Math.max(1, Math.ceil(ttl / 1000)) };
+  }
+
+  /**
+   * Hits each limit in turn, stopping at the first that refuses: its Hit is the answer, and the hits taken
+   * before it are given back (a request refused by one cap spends none of the others). Allowed, the answer
+   * carries `taken`, for a caller that finds afterwards the request should not count after all.
+   */
+  async hitAll(limits: readonly Limit[]): Promise<Hit & { taken: readonly Limit[] }> {
+    const taken: Limit[] = [];
+    let last: Hit = { allowed: true, count: 0, retryAfter: 0 };
+    for (const limit of limits) {
+      last = await this.hit(limit.bucket, limit.key, limit.limit, limit.windowSeconds);
+      if (!last.allowed) {
+        await Promise.all(taken.map((t) => this.release(t.bucket, t.key).catch(() => undefined)));
+        return { ...last, taken: [] };
+      }
+      taken.push(limit);
+    }
+    return { ...last, taken };
+  }
+
+  /** Gives back the hits hitAll took. */
+  async releaseAll(limits: readonly Limit[]): Promise<void> {
+    await Promise.all(limits.map((l) => this.release(l.bucket, l.key).catch(() => undefined)));
   }
 
   /**

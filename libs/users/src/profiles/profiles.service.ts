@@ -14,7 +14,7 @@ import { isUUID } from 'class-validator';
 import { DataSource, In } from 'typeorm';
 import { assertAdultBirthDate, KycService } from '../kyc/kyc.service';
 import type { UpdateProfileDto } from './profile.dto';
-import { UserEntity } from './user.entity';
+import { UserEntity, type Address } from './user.entity';
 
 export const toView = (u: UserEntity): UserView => ({
   id: u.id,
@@ -31,18 +31,16 @@ type ContactChanges = UserContactChangedEvent['changes'];
 const CONTACT_NOTICES = 5;
 const DAY_SECONDS = 86_400;
 
-/** Whether a profile field is given its stored value again (an address compared field by field, country as stored). */
-function sameValue(given: unknown, stored: unknown): boolean {
-  if (given === null || stored === null || typeof given !== 'object') return given === stored;
-  const a = given as Record<string, unknown>;
-  const b = stored as Record<string, unknown>;
-  const norm = (v: Record<string, unknown>) =>
-    JSON.stringify(
-      ['line1', 'line2', 'city', 'postcode', 'country'].map((k) =>
-        k === 'country' && typeof v[k] === 'string' ? (v[k] as string).toUpperCase() : (v[k] ?? null),
-      ),
-    );
-  return norm(a) === norm(b);
+/** An address as it is stored: its country in upper case. */
+const storedAddress = (address: Address | null): Address | null =>
+  address && { ...address, country: address.country.toUpperCase() };
+
+/** Whether a contact field's new stored value is its old one (an address compared field by field). */
+function sameValue(next: string | Address | null, stored: string | Address | null): boolean {
+  if (next === null || stored === null || typeof next === 'string') return next === stored;
+  const fields = (a: Address) =>
+    JSON.stringify((['line1', 'line2', 'city', 'postcode', 'country'] as const).map((k) => a[k] ?? null));
+  return typeof stored !== 'string' && fields(next) === fields(stored);
 }
 
 /** The users contract, implemented once: the monolith injects it, the users app serves it over RabbitMQ. */
@@ -123,21 +121,21 @@ export class ProfilesService implements UsersApi {
             })),
           );
         }
+        // null removes the phone number or the address.
+        const next = {
+          phone: change.phone,
+          address: change.address === undefined ? undefined : storedAddress(change.address),
+        };
         const contact: ContactChanges = {};
         for (const field of ['phone', 'address'] as const) {
-          const given = change[field];
-          if (given === undefined || sameValue(given, user[field])) continue;
-          contact[field] = user[field] === null ? 'added' : given === null ? 'removed' : 'changed';
+          const value = next[field];
+          if (value === undefined || sameValue(value, user[field])) continue;
+          contact[field] = user[field] === null ? 'added' : value === null ? 'removed' : 'changed';
         }
         if (change.full_name !== undefined) user.full_name = change.full_name;
         if (change.date_of_birth !== undefined) user.date_of_birth = change.date_of_birth;
-        if (change.phone !== undefined) user.phone = change.phone;
-        // null removes the phone number or the address.
-        if (change.address !== undefined)
-          user.address = change.address && {
-            ...change.address,
-            country: change.address.country.toUpperCase(),
-          };
+        if (next.phone !== undefined) user.phone = next.phone;
+        if (next.address !== undefined) user.address = next.address;
         await repo.save(user);
         const told = await this.noticesAllowed(userId, contact, taken);
         if (Object.keys(told).length > 0) {
