@@ -42,6 +42,7 @@ import { ReversedCardPaymentsFreeTheLimits1763700000036 } from './1763700000036-
 import { PasswordChanges1763700000037 } from './1763700000037-PasswordChanges';
 import { VerifiedPhones1763700000038 } from './1763700000038-VerifiedPhones';
 import { FirstSignIn1763700000039 } from './1763700000039-FirstSignIn';
+import { PasswordResetHold1763700000040 } from './1763700000040-PasswordResetHold';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -84,4 +85,5 @@ export const MIGRATIONS = [
   PasswordChanges1763700000037,
   VerifiedPhones1763700000038,
   FirstSignIn1763700000039,
+  PasswordResetHold1763700000040,
 ];

@@ -3,11 +3,12 @@
  * SMTP receiver), the token working once and only while the password is the one it was issued under,
  * the same answer for addresses without an account, the caps, and where the token never appears.
  */
-import { createHash, randomInt } from 'node:crypto';
+import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
+import { balanceOf, deposit, openAccount, verifiedCustomer } from '../support/banking';
 import type { Mail, Receivers } from '../support/receivers';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
@@ -336,6 +337,130 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       } finally {
         await db.end();
       }
+    });
+
+    it("holds the account for a day after a reset: no new payee, no transfer to another's account, no card number, no new phone or address; its own accounts and existing payees still work, every later session is held, and the hold ends", async () => {
+      const admin = await firstAdmin(get());
+      const frank = await verifiedCustomer(get(), admin, 'reset.hold');
+      const grace = await verifiedCustomer(get(), admin, 'reset.hold');
+      const [f1, f2, g] = [
+        await openAccount(get(), frank),
+        await openAccount(get(), frank),
+        await openAccount(get(), grace),
+      ];
+      await deposit(get(), admin, f1, 10_000);
+      const sortCode = (await http().get(`/accounts/${g.id}`).set(bearer(grace.token)).expect(200)).body
+        .sort_code as string;
+      const toGrace = { name: 'Grace', sort_code: sortCode, account_number: g.account_number };
+      const landlord = await http().post('/payees').set(bearer(frank.token)).send(toGrace).expect(201);
+      const card = await http()
+        .post('/cards')
+        .set(bearer(frank.token))
+        .send({ account_id: f1.id, type: 'virtual' })
+        .expect(201);
+      // A login before any reset is not held.
+      expect((await login(frank.email, PASSWORD).expect(200)).body.reset_hold_until).toBeUndefined();
+
+      const reset = await confirm(await mailedToken(frank)).expect(200);
+      const until = Date.parse(reset.body.reset_hold_until as string);
+      expect(Math.abs(until - (Date.now() + 24 * 3_600_000))).toBeLessThan(5 * 60_000);
+      const session = reset.body.access_token as string;
+      const held = (res: request.Response, field?: string) => {
+        expect(res.status).toBe(403);
+        expect(res.body).toMatchObject({ code: 'recently_reset' });
+        expect(res.body.message).toContain(reset.body.reset_hold_until);
+        expect(res.body.details).toEqual(field ? [expect.objectContaining({ field })] : []);
+      };
+      const pay = (token: string, to: Record<string, string>, amount = 1_000) =>
+        http()
+          .post('/transactions')
+          .set(bearer(token))
+          .set('Idempotency-Key', randomUUID())
+          .send({ from_account_id: f1.id, amount, currency: 'GBP', ...to });
+
+      held(
+        await http()
+          .post('/payees')
+          .set(bearer(session))
+          .send({ ...toGrace, name: 'Someone new' }),
+      );
+      held(await pay(session, { to_account_id: g.id }), 'to_account_id');
+      held(await pay(session, { to_account_number: g.account_number }), 'to_account_number');
+      held(
+        await http()
+          .post(`/cards/${card.body.id}/reveal`)
+          .set(bearer(session))
+          .send({ password: NEW_PASSWORD }),
+      );
+      const profile = (body: Record<string, unknown>) =>
+        http().patch('/users/me').set(bearer(session)).send(body);
+      held(await profile({ phone: '+447700900123' }), 'phone');
+      held(
+        await profile({
+          address: { line1: '1 Elsewhere Road', city: 'London', postcode: 'E1 6AN', country: 'GB' },
+        }),
+        'address',
+      );
+      expect(await balanceOf(get(), { ...frank, token: session }, f1)).toBe(10_000);
+      expect(await balanceOf(get(), grace, g)).toBe(0);
+      // Between the customer's own accounts money moves, and an order to a payee saved before the reset
+      // is taken.
+      await pay(session, { to_account_id: f2.id }, 2_500).expect(201);
+      await http()
+        .post('/scheduled-payments')
+        .set(bearer(session))
+        .set('Idempotency-Key', randomUUID())
+        .send({
+          from_account_id: f1.id,
+          payee_id: landlord.body.id,
+          amount: 100,
+          currency: 'GBP',
+          reference: 'RENT',
+          pay_on: new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10),
+        })
+        .expect(201);
+      // A refreshed session, and a new login with the new password, are held as well.
+      const refreshed = await http()
+        .post('/auth/refresh')
+        .send({ refresh_token: reset.body.refresh_token })
+        .expect(200);
+      held(await pay(refreshed.body.access_token as string, { to_account_id: g.id }), 'to_account_id');
+      const later = await login(frank.email, NEW_PASSWORD).expect(200);
+      expect(later.body.reset_hold_until).toBe(reset.body.reset_hold_until);
+      held(await pay(later.body.access_token as string, { to_account_id: g.id }), 'to_account_id');
+      // The owner is told what is held, and until when.
+      const notice = await eventually(
+        async () => {
+          const list = await http().get('/notifications').set(bearer(session)).expect(200);
+          return (list.body.data as { type: string; body: string }[]).find(
+            (n) => n.type === 'user.password_changed',
+          );
+        },
+        15_000,
+        'the password reset notice',
+      );
+      expect(notice.body).toContain(
+        "you cannot add payees, send money to accounts other than your own, see your cards' numbers or change your phone number or address",
+      );
+      // A day on (the reset moved back 25 hours), a new login is not held.
+      const db = await get().t.db();
+      try {
+        await db.query(
+          `UPDATE auth.credentials SET password_reset_at = password_reset_at - interval '25 hours' WHERE user_id = $1`,
+          [frank.id],
+        );
+      } finally {
+        await db.end();
+      }
+      const free = await login(frank.email, NEW_PASSWORD).expect(200);
+      expect(free.body.reset_hold_until).toBeUndefined();
+      await http()
+        .patch('/users/me')
+        .set(bearer(free.body.access_token as string))
+        .send({ phone: '+447700900123' })
+        .expect(200);
+      await pay(free.body.access_token as string, { to_account_id: g.id }).expect(201);
+      expect(await balanceOf(get(), grace, g)).toBe(1_000);
     });
 
     it('limits asks per client address: past 30 an hour it is 429', async () => {

@@ -31,6 +31,11 @@ export interface UserPasswordChangedEvent extends EventBase {
   user_id: string;
   /** Set (to 'reset') when the password was reset by e-mail rather than changed with the current one. */
   via?: 'reset';
+  /**
+   * After a reset: until when the sessions after it are held (no new payees, no paying others, no card
+   * numbers, no new phone or address), ISO 8601; absent when PASSWORD_RESET_HOLD_HOURS is 0.
+   */
+  held_until?: string;
 }
 
 /**

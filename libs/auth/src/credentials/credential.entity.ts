@@ -34,6 +34,10 @@ export class CredentialEntity {
   @Column('timestamptz', { nullable: true })
   password_changed_at: Date | null;
 
+  /** When the password was last reset by e-mail: the sessions after it are held (PASSWORD_RESET_HOLD_HOURS). */
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  password_reset_at: Date | null;
+
   /** The account's first successful sign-in; later sign-ins from new devices are told to the owner. */
   @Column({ type: 'timestamptz', precision: 3, nullable: true })
   first_signed_in_at: Date | null;

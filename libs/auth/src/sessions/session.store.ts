@@ -105,12 +105,16 @@ export class SessionStore {
     return (await this.redis.client.get(generationKey(userId))) ?? '';
   }
 
-  /** A new session, or undefined when the user's sessions were revoked after `generation` was read. */
+  /**
+   * A new session, or undefined when the user's sessions were revoked after `generation` was read.
+   * `resetHoldUntil`: the session is held until then (every app's guard puts it on the caller).
+   */
   async create(
     userId: string,
     role: string,
     meta: SessionMeta,
     generation: string,
+    resetHoldUntil?: Date,
   ): Promise<{ sid: string; refreshToken: string } | undefined> {
     const sid = randomUUID();
     const secret = newSecret();
@@ -127,6 +131,7 @@ export class SessionStore {
       expires_at: new Date(now.getTime() + ttl * 1000).toISOString(),
       ip: meta.ip ?? '',
       user_agent: (meta.user_agent ?? '').slice(0, 200),
+      ...(resetHoldUntil && { reset_hold_until: resetHoldUntil.toISOString() }),
     };
     await this.forgetEnded(userId);
     const created = await CREATE.run(

@@ -61,6 +61,15 @@ export class LoginResponseDto extends TokenPairDto {
       'client (the same one comes back while it is valid; a new one otherwise).',
   })
   device_token: string;
+
+  @ApiPropertyOptional({
+    example: '2026-12-06T09:30:00.000Z',
+    description:
+      'Present for PASSWORD_RESET_HOLD_HOURS (24) after a password reset by e-mail: until then this session ' +
+      "may not add payees, transfer to accounts other than the customer's own, reveal card numbers or " +
+      'change the phone number or address (403 recently_reset). The reset proved only the mailbox.',
+  })
+  reset_hold_until?: string;
 }
 
 export class SessionDto {

@@ -9,6 +9,7 @@ import {
   OutboxRelay,
   OutboxService,
   RateLimiter,
+  type Role,
 } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -22,6 +23,8 @@ import { TokenIssuer, type TokenPair } from './token-issuer';
 export interface LoginResult extends TokenPair {
   /** Present it at this client's next logins: they are then not subject to the e-mail's lockout. */
   device_token: string;
+  /** Until when this session is held after a password reset by e-mail (assertNoResetHold). */
+  reset_hold_until?: string;
 }
 
 const badCredentials = () => new AppError(401, 'invalid_credentials', 'Wrong e-mail or password');
@@ -134,7 +137,7 @@ export class SessionsService {
       throw badCredentials();
     }
     const userId = credential.user_id;
-    const { sid, refreshToken, role } = await this.openSession(userId, meta, credential.password_hash);
+    const opened = await this.openSession(userId, meta, credential.password_hash);
     let device: { deviceId: string; token: string };
     if (deviceId) {
       await this.devices.renew(deviceId);
@@ -144,10 +147,10 @@ export class SessionsService {
       if (!(await this.firstSignIn(userId, credential.first_signed_in_at))) this.tellNewDevice(userId);
     }
     this.logger.info(
-      { user_id: userId, session_id: sid, device_id: device.deviceId, known_device: !!deviceId },
+      { user_id: userId, session_id: opened.sid, device_id: device.deviceId, known_device: !!deviceId },
       'login',
     );
-    return { ...this.tokens.pair(userId, role, sid, refreshToken), device_token: device.token };
+    return this.loginAnswer(userId, opened, device.token);
   }
 
   /**
@@ -166,11 +169,31 @@ export class SessionsService {
       if (profile.disabled) throw accountDisabled();
       // A reset by e-mail is for customers: one promoted meanwhile gets no session from it.
       if (customerOnly && profile.role !== 'customer') throw badCredentials();
-      const created = await this.sessions.create(userId, profile.role, meta, generation);
-      if (created) return { ...created, role: profile.role };
+      const holdUntil = this.resetHoldUntil(current.password_reset_at);
+      const created = await this.sessions.create(userId, profile.role, meta, generation, holdUntil);
+      if (created) return { ...created, role: profile.role, holdUntil };
       if (attempt === CREATE_ATTEMPTS)
         throw new AppError(503, 'try_again', 'The account is being changed; try again');
     }
+  }
+
+  private loginAnswer(
+    userId: string,
+    opened: { sid: string; refreshToken: string; role: Role; holdUntil?: Date },
+    deviceToken: string,
+  ): LoginResult {
+    return {
+      ...this.tokens.pair(userId, opened.role, opened.sid, opened.refreshToken),
+      device_token: deviceToken,
+      ...(opened.holdUntil && { reset_hold_until: opened.holdUntil.toISOString() }),
+    };
+  }
+
+  /** Until when a session opened now is held after the password's reset by e-mail at `resetAt`, if it is. */
+  private resetHoldUntil(resetAt: Date | null): Date | undefined {
+    if (!resetAt) return undefined;
+    const until = new Date(resetAt.getTime() + this.config.passwordResetHoldHours * 3_600_000);
+    return until.getTime() > Date.now() ? until : undefined;
   }
 
   /**
@@ -252,13 +275,21 @@ export class SessionsService {
       PASSWORD_CHANGE_NOTICES,
       SECURITY_NOTICE_SECONDS,
     );
+    // A reset by e-mail also starts the hold on the sessions after it (openSession).
     const update = `UPDATE auth.credentials SET password_hash = $3, password_changed_at = now()
+        ${via === 'reset' ? ', password_reset_at = now()' : ''}
         WHERE user_id = $1 AND password_hash = $2 AND status = 'active' RETURNING user_id`;
+    const hours = this.config.passwordResetHoldHours;
     const params = [userId, checked, next];
     const changed = tell
       ? await this.outbox.addIfChanged(this.dataSource.manager, 'auth', update, params, {
           name: 'user.password_changed',
-          input: { user_id: userId, ...(via === 'reset' && { via }) },
+          input: {
+            user_id: userId,
+            ...(via === 'reset' && { via }),
+            ...(via === 'reset' &&
+              hours > 0 && { held_until: new Date(Date.now() + hours * 3_600_000).toISOString() }),
+          },
         })
       : // An UPDATE ... RETURNING comes back from TypeORM as [rows, count].
         ((await this.dataSource.query(update, params)) as [unknown[], number])[0].length > 0;
@@ -304,9 +335,9 @@ export class SessionsService {
       'password changed: every session ended',
     );
     try {
-      const { sid, refreshToken, role } = await this.openSession(userId, meta, hash, via === 'reset');
+      const opened = await this.openSession(userId, meta, hash, via === 'reset');
       const device = await this.devices.issue(userId, hash);
-      return { ...this.tokens.pair(userId, role, sid, refreshToken), device_token: device.token };
+      return this.loginAnswer(userId, opened, device.token);
     } catch (err) {
       // Changed, and every session ended: only the new one could not be opened (this is not a failure to
       // change, which a retry with the old password would then be told).

@@ -4,6 +4,7 @@ import {
   ApiBearerAuth,
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -13,6 +14,7 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import {
+  assertNoResetHold,
   CurrentCaller,
   ErrorResponseDto,
   PageQuery,
@@ -90,11 +92,12 @@ export class CardsController {
   @ApiOperation({
     summary: 'See the full number, expiry and CVC',
     description:
-      'Checks your password again (401 invalid_password when wrong). Limited per customer per hour (CARD_REVEAL_RATE_LIMIT_PER_HOUR, wrong passwords included: then 429 with Retry-After), and every attempt is written to the audit trail.',
+      'Checks your password again (401 invalid_password when wrong). Limited per customer per hour (CARD_REVEAL_RATE_LIMIT_PER_HOUR, wrong passwords included: then 429 with Retry-After), and every attempt is written to the audit trail. Waits PASSWORD_RESET_HOLD_HOURS after a password reset by e-mail (403 recently_reset).',
   })
   @ApiOkResponse({ type: CardDetailsDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'invalid_password, or no valid token' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'recently_reset' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'card_cancelled' })
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited' })
@@ -106,6 +109,7 @@ export class CardsController {
     @Res({ passthrough: true }) res: HttpReply,
   ): Promise<CardDetailsDto> {
     noStore(res);
+    assertNoResetHold(caller, "showing a card's number");
     return this.cards.reveal(caller, params.id, body.password, { ip: req.ip, requestId: req.requestId });
   }
 

@@ -16,3 +16,19 @@ export function formatDate(date: string): string {
   const [y, m, d] = date.split('-').map(Number);
   return format.format(new Date(Date.UTC(y, m - 1, d)));
 }
+
+const moment = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+  timeZone: 'UTC',
+});
+
+/** "6 December 2026, 05:40 UTC": an instant (ISO 8601) as a customer reads it, in UTC, said so. */
+export function formatInstant(iso: string): string {
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? iso : `${moment.format(at).replace(' at ', ', ')} UTC`;
+}

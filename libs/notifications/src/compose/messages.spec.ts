@@ -388,6 +388,16 @@ describe('card notices', () => {
     expect(draft.body).toBe(
       "Your password was reset with the link we e-mailed you, and you were logged out on your other devices. If this wasn't you, contact us at once.",
     );
+    const held = passwordChangedDraft({
+      event_id: 'e1',
+      occurred_at: '2026-12-05T04:00:00.000Z',
+      user_id: ALICE,
+      via: 'reset',
+      held_until: '2026-12-06T04:00:00.000Z',
+    });
+    expect(held.body).toBe(
+      "Your password was reset with the link we e-mailed you, and you were logged out on your other devices. For your safety, until 6 December 2026, 04:00 UTC you cannot add payees, send money to accounts other than your own, see your cards' numbers or change your phone number or address. If this wasn't you, contact us at once.",
+    );
   });
 
   it('tells of an added, changed or removed phone number or address as a security notice, without the values', () => {

@@ -22,7 +22,7 @@ import type {
   UserSessionEndedEvent,
 } from '@protobank/contracts';
 import { displayText } from '@protobank/platform';
-import { formatDate } from './date-format';
+import { formatDate, formatInstant } from './date-format';
 import type { Draft } from './draft';
 import { formatMoney } from './money-format';
 
@@ -378,6 +378,9 @@ export function passwordChangedDraft(e: UserPasswordChangedEvent): Draft {
       (e.via === 'reset'
         ? 'Your password was reset with the link we e-mailed you, and you were logged out on your other devices. '
         : 'Your password was changed, and you were logged out on your other devices. ') +
+      (e.held_until
+        ? `For your safety, until ${formatInstant(e.held_until)} you cannot add payees, send money to accounts other than your own, see your cards' numbers or change your phone number or address. `
+        : '') +
       "If this wasn't you, contact us at once.",
     data: {},
   };

@@ -12,7 +12,14 @@ import {
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { CurrentCaller, ErrorResponseDto, PageQuery, RateLimit, type Caller } from '@protobank/platform';
+import {
+  assertNoResetHold,
+  CurrentCaller,
+  ErrorResponseDto,
+  PageQuery,
+  RateLimit,
+  type Caller,
+} from '@protobank/platform';
 import { CreatePayeeDto, DeletedPayeeDto, PayeeDto, PayeeIdParams, PayeeListDto } from './payee.dto';
 import { payeeView, PayeesService } from './payees.service';
 
@@ -30,17 +37,18 @@ export class PayeesController {
   @ApiOperation({
     summary: 'Save a payee',
     description:
-      'Our sort code makes an internal payee, whose account must exist (422 payee_account_not_found, counted toward TRANSFER_MISS_LIMIT with transfers to missing accounts); any other sort code an external one, paid out through the payment scheme. Needs a verified identity (403 kyc_required).',
+      'Our sort code makes an internal payee, whose account must exist (422 payee_account_not_found, counted toward TRANSFER_MISS_LIMIT with transfers to missing accounts); any other sort code an external one, paid out through the payment scheme. Needs a verified identity (403 kyc_required), and waits PASSWORD_RESET_HOLD_HOURS after a password reset by e-mail (403 recently_reset).',
   })
   @ApiCreatedResponse({ type: PayeeDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'validation_failed (e.g. a check digit)' })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'kyc_required' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'kyc_required, recently_reset' })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
     description: 'payee_account_not_found, too_many_payees',
   })
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto })
   create(@CurrentCaller() caller: Caller, @Body() body: CreatePayeeDto): Promise<PayeeDto> {
+    assertNoResetHold(caller, 'adding a payee');
     return this.payees.create(caller.user_id, body);
   }
 

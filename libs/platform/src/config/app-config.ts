@@ -92,6 +92,8 @@ export class AppConfig {
   };
   /** Where password-reset e-mails link to (PASSWORD_RESET_URL); without it they give the token alone. */
   readonly passwordResetUrl: string | undefined;
+  /** Hours after a reset by e-mail during which its sessions may not send money to others (0: none). */
+  readonly passwordResetHoldHours: number;
   readonly smsWebhookUrl: string | undefined;
   readonly pushWebhookUrl: string | undefined;
   readonly webhookSigningSecret: string | undefined;
@@ -195,6 +197,7 @@ export class AppConfig {
           (this.nodeEnv === 'production' && !LOOPBACK_HOSTS.test(values.SMTP_HOST ?? 'localhost')),
     };
     this.passwordResetUrl = values.PASSWORD_RESET_URL || undefined;
+    this.passwordResetHoldHours = int('PASSWORD_RESET_HOLD_HOURS')!;
     this.smsWebhookUrl = values.SMS_WEBHOOK_URL;
     this.pushWebhookUrl = values.PUSH_WEBHOOK_URL;
     this.webhookSigningSecret = values.WEBHOOK_SIGNING_SECRET;

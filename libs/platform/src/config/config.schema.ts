@@ -339,6 +339,13 @@ export const CONFIG_SCHEMA = {
     protocols: ['https:'],
     doc: 'The page of your app or site where a customer chooses a new password: the reset e-mail links to it with the token in the fragment (`#token=…`, which browsers send to no server). Without it the e-mail gives the token alone, to paste into the app.',
   },
+  PASSWORD_RESET_HOLD_HOURS: {
+    kind: 'int',
+    min: 0,
+    max: 168,
+    default: '24',
+    doc: 'For this long after a password reset by e-mail, its sessions (and every later login) may not add payees, transfer to accounts other than their own, show card numbers or change the phone number or address (403 recently_reset): the reset proved only the mailbox. 0 turns the hold off.',
+  },
   SMS_WEBHOOK_URL: {
     kind: 'url',
     protocols: ['http:', 'https:'],

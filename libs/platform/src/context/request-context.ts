@@ -7,6 +7,12 @@ export interface Caller {
   user_id: string;
   role: string;
   session_id?: string;
+  /**
+   * Set for 24 hours (PASSWORD_RESET_HOLD_HOURS) on the sessions opened after a password reset by e-mail:
+   * until then the caller may not send money to others, see card numbers or change the phone number or
+   * address (assertNoResetHold).
+   */
+  reset_hold_until?: string;
 }
 
 /** Staff and admins may read any customer's resources. */

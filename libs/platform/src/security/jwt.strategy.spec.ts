@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { generateKeyPairSync } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
+import type { Caller } from '../context/request-context';
 import type { AppError } from '../errors/app-error';
 import type { RedisService } from '../redis/redis.module';
 import { signAccessToken, type AccessClaims } from './access-token';
@@ -48,13 +49,12 @@ function setup(meta: Record<symbol, unknown> = {}) {
   // sessions that keep one (`roles`; sessions opened before they did have none).
   const live = new Map([[sessionKey('s1'), 'u1']]);
   const roles = new Map<string, string>();
+  const holds = new Map<string, string>(); // reset_hold_until of sessions opened after a password reset
   const redis = {
     client: {
       hmget: (k: string, ...fields: string[]) =>
         Promise.resolve(
-          fields.map(
-            (f) => (f === 'user_id' ? live.get(k) : f === 'role' ? roles.get(k) : undefined) ?? null,
-          ),
+          fields.map((f) => ({ user_id: live, role: roles, reset_hold_until: holds })[f]?.get(k) ?? null),
         ),
     },
   } as unknown as RedisService;
@@ -79,7 +79,7 @@ function setup(meta: Record<symbol, unknown> = {}) {
     }
   };
   const bearer = (token: string) => call({ authorization: `Bearer ${token}` });
-  return { key, ring, live, roles, lookups, guard, call, bearer };
+  return { key, ring, live, roles, holds, lookups, guard, call, bearer };
 }
 
 describe('JwtStrategy behind the AuthGuard', () => {
@@ -93,6 +93,18 @@ describe('JwtStrategy behind the AuthGuard', () => {
     });
     expect(await bearer(token)).toMatchObject({ ok: true });
     expect(lookups).toEqual([key.kid]); // the second request skipped jsonwebtoken and the key lookup
+  });
+
+  it("puts the session's reset hold on the caller, on every request (none when the session has none)", async () => {
+    const { key, bearer, holds } = setup();
+    const token = signAccessToken(claims, key);
+    const first = await bearer(token);
+    expect(first.ok && (first.req.caller as Caller).reset_hold_until).toBeUndefined();
+    holds.set(sessionKey('s1'), '2026-12-06T05:00:00.000Z');
+    expect(await bearer(token)).toMatchObject({
+      ok: true,
+      req: { caller: { user_id: 'u1', reset_hold_until: '2026-12-06T05:00:00.000Z' } },
+    });
   });
 
   it('answers 401 unauthorized without a token, and takes ?access_token only on @TokenInQuery routes', async () => {

@@ -101,7 +101,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     // The session must exist and be the token's user's, with the token's role: with a signing key leaked,
     // a token naming any user (an admin), or one's own user as an admin, with one's own live session id
     // would otherwise pass. (Sessions opened before sessions kept their role have none to compare.)
-    const [userId, role] = await this.redis.client.hmget(sessionKey(claims.sid), 'user_id', 'role');
+    const [userId, role, resetHoldUntil] = await this.redis.client.hmget(
+      sessionKey(claims.sid),
+      'user_id',
+      'role',
+      'reset_hold_until',
+    );
     if (userId !== claims.sub || (role !== null && role !== claims.role)) {
       if (userId === claims.sub) {
         this.logger.error(
@@ -117,6 +122,11 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       throw new AppError(401, 'session_ended', 'The session of this access token has ended; log in again');
     }
     req.tokenExpiresAt = claims.exp;
-    return { user_id: claims.sub, role: claims.role, session_id: claims.sid };
+    return {
+      user_id: claims.sub,
+      role: claims.role,
+      session_id: claims.sid,
+      ...(resetHoldUntil && { reset_hold_until: resetHoldUntil }),
+    };
   }
 }

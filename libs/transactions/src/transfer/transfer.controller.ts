@@ -4,6 +4,7 @@ import {
   ApiBearerAuth,
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiForbiddenResponse,
   ApiHeader,
   ApiNotFoundResponse,
   ApiOperation,
@@ -37,6 +38,11 @@ export class TransferController {
   @ApiHeader(IDEMPOTENCY_HEADER_DOC)
   @ApiCreatedResponse({ type: TransactionDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid body or missing Idempotency-Key' })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description:
+      "recently_reset: for PASSWORD_RESET_HOLD_HOURS after a password reset by e-mail, only to the customer's own accounts (names the destination field)",
+  })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such account (of yours, for the source)' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_frozen or account_closed' })
   @ApiUnprocessableEntityResponse({

@@ -6,6 +6,7 @@ import {
   DestinationMisses,
   REPLAYED_HEADER,
   assertAmountWithin,
+  assertNoResetHold,
   requestFingerprint,
   type Caller,
 } from '@protobank/platform';
@@ -54,6 +55,7 @@ export class TransferService {
         body.to_account_number!,
         await this.ledger.decidedBefore(caller.user_id, key, fingerprint),
       ));
+    if (caller.reset_hold_until) await this.checkResetHold(caller, body, key, fingerprint, to);
     try {
       return await this.post(caller, body, key, fingerprint, to);
     } catch (err) {
@@ -100,6 +102,27 @@ export class TransferService {
     });
     const view = await this.history.postedView(posted, entry);
     return { view, replayed: posted.replayed };
+  }
+
+  /**
+   * After a password reset by e-mail, money goes only to the caller's own accounts until the session's
+   * hold ends (assertNoResetHold); a transfer decided before, retried with its key, still replays.
+   */
+  private async checkResetHold(
+    caller: Caller,
+    body: TransferDto,
+    key: string,
+    fingerprint: string,
+    to: string,
+  ) {
+    const [destination] = await this.ledgerAccounts.getStates([to]);
+    if (destination?.owner_id === caller.user_id) return;
+    if (await this.ledger.decidedBefore(caller.user_id, key, fingerprint)) return;
+    assertNoResetHold(
+      caller,
+      'a transfer to an account other than your own',
+      body.to_account_id ? 'to_account_id' : 'to_account_number',
+    );
   }
 
   /**

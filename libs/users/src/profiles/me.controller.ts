@@ -3,12 +3,19 @@ import {
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
+  ApiForbiddenResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { assertSomethingToChange, CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
+import {
+  assertNoResetHold,
+  assertSomethingToChange,
+  CurrentCaller,
+  ErrorResponseDto,
+  type Caller,
+} from '@protobank/platform';
 import { ProfileDto, UpdateProfileDto } from './profile.dto';
 import { ProfilesService } from './profiles.service';
 
@@ -30,6 +37,11 @@ export class MeController {
   @ApiOperation({ summary: "Change the caller's name, date of birth, phone or address" })
   @ApiOkResponse({ type: ProfileDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description:
+      'recently_reset: the phone number and the address wait PASSWORD_RESET_HOLD_HOURS after a password reset by e-mail (details name the field)',
+  })
   @ApiConflictResponse({
     type: ErrorResponseDto,
     description:
@@ -41,6 +53,9 @@ export class MeController {
       'nothing to change',
       'give at least one of full_name, date_of_birth, phone, address',
     );
+    // Whoever took an account over changes these first, so that the bank's calls and letters reach them.
+    if (body.phone !== undefined) assertNoResetHold(caller, 'changing the phone number', 'phone');
+    if (body.address !== undefined) assertNoResetHold(caller, 'changing the address', 'address');
     return this.profiles.updateProfile(caller.user_id, body);
   }
 }
