@@ -562,7 +562,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         expect(stored.rows[0].n).toBe(0);
         const redis = await get().t.redis();
         const kept = await redis.hgetall(`${get().t.env.REDIS_KEY_PREFIX}phone-code:${frank.id}`);
-        expect(Object.keys(kept).sort()).toEqual(['hash', 'phone', 'salt', 'tries']);
+        expect(Object.keys(kept).sort()).toEqual(['hash', 'salt', 'target', 'tries']);
         expect(JSON.stringify(kept)).not.toContain(texted);
         const marker = `phone-logs-${randomUUID()}`;
         await http().get('/notifications/phone').set(bearer(frank.token)).set('X-Request-Id', marker);

@@ -45,6 +45,7 @@ export * from './time/calendar-date';
 export * from './http/cursor';
 export * from './http/validation';
 export { DeclaredInputAfterOwnGuard } from './http/declared-input';
+export * from './security/one-time-code';
 export * from './security/reset-hold';
 export * from './security/session-registry';
 export * from './messaging/events/event-retention';

@@ -2,20 +2,26 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { E164_PHONE, USERS_API, type UsersApi } from '@protobank/contracts';
-import { AppError, LOGGER, RateLimiter, RedisScript, RedisService } from '@protobank/platform';
+import {
+  AppError,
+  checkCode,
+  codeRefused,
+  keepCode,
+  LOGGER,
+  newCode,
+  RateLimiter,
+  RedisService,
+} from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { PermanentDeliveryError } from '../delivery/channels/channel';
 import { SMS_PROVIDER, type SmsProvider } from '../delivery/channels/providers';
 import {
-  codeMatches,
   codeMessage,
-  newCode,
   PHONE_CODE_ATTEMPTS,
   PHONE_CODE_RESEND_SECONDS,
   PHONE_CODE_SECONDS,
   PHONE_CODES_PER_DAY,
-  type StoredCode,
 } from './phone-code';
 
 export interface PhoneStatus {
@@ -27,19 +33,6 @@ export interface PhoneStatus {
 const DAY_SECONDS = 86_400;
 /** The provider's answers that refuse the number itself (the others are our configuration's). */
 const NUMBER_REFUSED = new Set([400, 422]);
-
-/**
- * Counts one try of the code kept at KEYS[1] and returns it (phone, salt, hash) and the tries made, or
- * nothing when there is no code (never sent, expired, used, or voided by too many tries). Counting and
- * reading in one step: parallel guesses cannot all be checked before any is counted.
- */
-const TRY_CODE = new RedisScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
-local tries = redis.call('HINCRBY', KEYS[1], 'tries', 1)
-if tries > tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) return nil end
-local kept = redis.call('HMGET', KEYS[1], 'phone', 'salt', 'hash')
-return { kept[1], kept[2], kept[3], tries }
-`);
 
 const noPhone = () =>
   new AppError(409, 'no_phone', 'There is no phone number on your profile: add one with PATCH /users/me', [
@@ -129,12 +122,7 @@ export class PhoneVerification {
     }
     const { code, stored } = newCode(userId, phone);
     const key = codeKey(userId);
-    await this.redis.client
-      .multi()
-      .del(key)
-      .hset(key, { ...stored, tries: 0 })
-      .expire(key, PHONE_CODE_SECONDS)
-      .exec();
+    await keepCode(this.redis.client, key, stored, PHONE_CODE_SECONDS);
     try {
       await this.sms.send({ id: randomUUID(), to: phone, text: codeMessage(code) });
     } catch (err) {
@@ -172,33 +160,17 @@ export class PhoneVerification {
   /** Checks a code: right, the number is verified; wrong, one of its five tries is spent. */
   async confirm(userId: string, code: string): Promise<PhoneStatus> {
     const key = codeKey(userId);
-    const kept = (await TRY_CODE.run(this.redis.client, [key], [PHONE_CODE_ATTEMPTS])) as
-      [string, string, string, number] | null;
-    if (!kept) {
-      throw AppError.unprocessable('code_expired', 'No code is waiting: ask for a new one', [
-        { field: 'code', message: 'expired, used, or tried too many times: ask for a new code' },
-      ]);
+    const check = await checkCode(this.redis.client, key, userId, code, PHONE_CODE_ATTEMPTS);
+    if (check.kind !== 'right') {
+      if (check.kind === 'wrong') {
+        this.logger.warn(
+          { user_id: userId, security_event: 'phone_code_wrong', tries_left: check.triesLeft },
+          'wrong phone code',
+        );
+      }
+      throw codeRefused(check);
     }
-    const [phone, salt, hash, tries] = kept;
-    const stored: StoredCode = { phone, salt, hash };
-    if (!codeMatches(stored, userId, phone, code)) {
-      // The fifth wrong try leaves the code to be voided by the next (the script), not deleted here, which
-      // could delete a new code sent meanwhile.
-      const left = PHONE_CODE_ATTEMPTS - tries;
-      this.logger.warn(
-        { user_id: userId, security_event: 'phone_code_wrong', tries_left: left },
-        'wrong phone code',
-      );
-      throw AppError.unprocessable('code_invalid', 'Wrong code', [
-        {
-          field: 'code',
-          message:
-            left > 0
-              ? `wrong code: ${left} ${left === 1 ? 'try' : 'tries'} left`
-              : 'wrong code: ask for a new one',
-        },
-      ]);
-    }
+    const phone = check.target;
     // The number texted must still be the profile's: one changed since is not the one proved.
     if ((await this.currentPhone(userId)) !== phone) {
       await this.redis.client.del(key);
