@@ -43,6 +43,7 @@ import { PasswordChanges1763700000037 } from './1763700000037-PasswordChanges';
 import { VerifiedPhones1763700000038 } from './1763700000038-VerifiedPhones';
 import { FirstSignIn1763700000039 } from './1763700000039-FirstSignIn';
 import { PasswordResetHold1763700000040 } from './1763700000040-PasswordResetHold';
+import { VerifiedEmails1763700000041 } from './1763700000041-VerifiedEmails';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -86,4 +87,5 @@ export const MIGRATIONS = [
   VerifiedPhones1763700000038,
   FirstSignIn1763700000039,
   PasswordResetHold1763700000040,
+  VerifiedEmails1763700000041,
 ];

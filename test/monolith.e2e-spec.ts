@@ -11,6 +11,7 @@ import { ledgerRaceScenarios } from './scenarios/ledger-races.scenarios';
 import { ledgerModelScenarios } from './scenarios/ledger-model.scenarios';
 import { analyticsScenarios } from './scenarios/analytics.scenarios';
 import { notificationsScenarios } from './scenarios/notifications.scenarios';
+import { emailVerificationScenarios } from './scenarios/email-verification.scenarios';
 import { passwordResetScenarios } from './scenarios/password-reset.scenarios';
 import { HTTP_TEST_ENV, httpScenarios } from './scenarios/http.scenarios';
 import { identityScenarios } from './scenarios/identity.scenarios';
@@ -53,6 +54,10 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
   staffScenarios(() => running);
   analyticsScenarios(() => running);
   notificationsScenarios(
+    () => running,
+    () => receivers,
+  );
+  emailVerificationScenarios(
     () => running,
     () => receivers,
   );

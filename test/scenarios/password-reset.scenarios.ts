@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
 import { balanceOf, deposit, openAccount, verifiedCustomer } from '../support/banking';
+import { verifyEmail } from '../support/email';
 import type { Mail, Receivers } from '../support/receivers';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
@@ -33,6 +34,12 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       http().post('/auth/password/reset/confirm').set('X-Forwarded-For', ip).send({ token, new_password });
     const resetMails = (to: string): Mail[] =>
       receivers().mails.filter((m) => m.to.includes(to) && m.subject === 'Reset your Protobank password');
+    /** A customer who verified their e-mail address (reset e-mails go to verified addresses only). */
+    const customer = async () => {
+      const who = await newCustomer(get(), 'reset');
+      await verifyEmail(get(), () => receivers().mails, who);
+      return who;
+    };
     /** Asks for a reset of `who`'s password (202) and returns the token of the e-mail that came. */
     const mailedToken = async (who: { email: string }) => {
       const before = resetMails(who.email).length;
@@ -61,7 +68,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
     };
 
     it('e-mails a one-time token; the same 202 for an address with no account, which is sent nothing', async () => {
-      const alice = await newCustomer(get(), 'reset');
+      const alice = await customer();
       const nobody = `nobody.${Date.now()}.${randomInt(1e9)}@example.com`;
       const before = linesOf('password_reset_no_account');
       const unknown = await ask(nobody).expect(202);
@@ -80,8 +87,23 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       expect(receivers().mails.filter((m) => m.to.includes(nobody))).toEqual([]);
     });
 
+    it('sends nothing to an address its owner has not verified, and a reset e-mail once it is', async () => {
+      const una = await newCustomer(get(), 'reset');
+      const before = linesOf('password_reset_unverified');
+      await ask(una.email).expect(202);
+      await eventually(
+        async () => (linesOf('password_reset_unverified') > before ? true : undefined),
+        10_000,
+        'the unverified address handled',
+      );
+      expect(resetMails(una.email)).toEqual([]);
+      await verifyEmail(get(), () => receivers().mails, una);
+      await liftAddressMinute(una.email);
+      await confirm(await mailedToken(una)).expect(200);
+    });
+
     it('sets the new password with the token: every session ends, only the new password logs in, the answer is a session, the owner is told', async () => {
-      const bob = await newCustomer(get(), 'reset');
+      const bob = await customer();
       const other = await login(bob.email, PASSWORD).expect(200);
       const token = await mailedToken(bob);
       const res = await confirm(token).expect(200);
@@ -112,7 +134,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
     });
 
     it('refuses a weak new password with 400 naming new_password and leaves the token usable', async () => {
-      const carol = await newCustomer(get(), 'reset');
+      const carol = await customer();
       const token = await mailedToken(carol);
       for (const weak of ['short', carol.email + '-2026', 'aaaaaaaaaaaaaaaa']) {
         const res = await confirm(token, weak).expect(400);
@@ -123,14 +145,14 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
     });
 
     it('refuses a malformed token with 400 naming token, and a forged, foreign or stale one with 422 token_invalid', async () => {
-      const dave = await newCustomer(get(), 'reset');
+      const dave = await customer();
       for (const token of ['', 'x', `${dave.id}.short`, `${dave.id}.${'A'.repeat(43)}x`]) {
         const res = await confirm(token).expect(400);
         expect(res.body.details).toEqual([expect.objectContaining({ field: 'token' })]);
       }
       const token = await mailedToken(dave);
       const [, secret] = token.split('.');
-      const erin = await newCustomer(get(), 'reset');
+      const erin = await customer();
       // The right secret for another user, a wrong secret for the right one: neither resets anything.
       for (const forged of [`${erin.id}.${secret}`, `${dave.id}.${'A'.repeat(43)}`]) {
         const res = await confirm(forged).expect(422);
@@ -148,7 +170,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
     });
 
     it('lets exactly one of ten uses of a token at once set a password', async () => {
-      const frank = await newCustomer(get(), 'reset');
+      const frank = await customer();
       const token = await mailedToken(frank);
       const passwords = Array.from({ length: 10 }, (_, i) => `parallel passphrase number ${i}`);
       const answers = await Promise.all(passwords.map((p) => confirm(token, p)));
@@ -167,7 +189,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
     });
 
     it('caps e-mails per address (one a minute), for addresses with and without an account alike', async () => {
-      const gina = await newCustomer(get(), 'reset');
+      const gina = await customer();
       const nobody = `nobody.${Date.now()}.${randomInt(1e9)}@example.com`;
       await mailedToken(gina);
       await ask(nobody).expect(202);
@@ -180,7 +202,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
     });
 
     it('replaces the token when asked again: only the newest e-mail works', async () => {
-      const hal = await newCustomer(get(), 'reset');
+      const hal = await customer();
       const first = await mailedToken(hal);
       await liftAddressMinute(hal.email);
       const second = await mailedToken(hal);
@@ -191,7 +213,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
 
     it('ends the token when the account is disabled, also once it is enabled again, and sends a disabled account nothing', async () => {
       const admin = await firstAdmin(get());
-      const ivy = await newCustomer(get(), 'reset');
+      const ivy = await customer();
       const token = await mailedToken(ivy);
       const setDisabled = (disabled: boolean) =>
         http()
@@ -218,7 +240,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
 
     it('ends the token when the role changes, also once it is changed back', async () => {
       const admin = await firstAdmin(get());
-      const max = await newCustomer(get(), 'reset');
+      const max = await customer();
       const token = await mailedToken(max);
       for (const role of ['staff', 'customer']) {
         await http()
@@ -233,7 +255,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
 
     it('sends a staff or admin account nothing (their passwords are not reset by e-mail)', async () => {
       const admin = await firstAdmin(get());
-      const kim = await newCustomer(get(), 'reset');
+      const kim = await customer();
       await http()
         .patch(`/admin/users/${kim.id}`)
         .set(bearer(admin.token))
@@ -251,7 +273,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
     });
 
     it("lets the owner's own device ask when strangers have used up the address's e-mails of the day", async () => {
-      const lee = await newCustomer(get(), 'reset');
+      const lee = await customer();
       const device = (await login(lee.email, PASSWORD).expect(200)).body.device_token as string;
       // Strangers' ten asks of the day, as the counter holds them.
       const t = get().t;
@@ -265,7 +287,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       );
       expect((await ask(lee.email).expect(429)).body.code).toBe('rate_limited');
       // Another account's device token is no way round it.
-      const other = await newCustomer(get(), 'reset');
+      const other = await customer();
       const foreign = (await login(other.email, PASSWORD).expect(200)).body.device_token as string;
       await http()
         .post('/auth/password/reset')
@@ -289,7 +311,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
     });
 
     it('keeps the token out of logs, Redis (its digest only), events and notifications', async () => {
-      const jay: Actor = await newCustomer(get(), 'reset');
+      const jay: Actor = await customer();
       const token = await mailedToken(jay);
       const secret = token.split('.')[1];
       const t = get().t;
@@ -342,6 +364,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
     it("holds the account for a day after a reset: no new payee, no transfer to another's account, no card number, no new phone or address; its own accounts and existing payees still work, every later session is held, and the hold ends", async () => {
       const admin = await firstAdmin(get());
       const frank = await verifiedCustomer(get(), admin, 'reset.hold');
+      await verifyEmail(get(), () => receivers().mails, frank);
       const grace = await verifiedCustomer(get(), admin, 'reset.hold');
       const [f1, f2, g] = [
         await openAccount(get(), frank),

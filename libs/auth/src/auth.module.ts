@@ -1,9 +1,12 @@
 import { Global, Module } from '@nestjs/common';
 import { AUTH_API } from '@protobank/contracts';
-import { inboxFor, outboxFor } from '@protobank/platform';
+import { AppConfig, inboxFor, outboxFor } from '@protobank/platform';
+import { SmtpMailer } from '@protobank/platform/mail';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthApiService } from './auth.api';
 import { CredentialEntity } from './credentials/credential.entity';
+import { EmailVerificationController } from './email/email-verification.controller';
+import { EmailVerification } from './email/email-verification.service';
 import { AdminBootstrapService } from './register/admin-bootstrap.service';
 import { RegisterController } from './register/register.controller';
 import { RegisterService } from './register/register.service';
@@ -22,7 +25,7 @@ import { SessionsService } from './sessions/sessions.service';
 import { TokenIssuer } from './sessions/token-issuer';
 
 /**
- * Credentials, sessions, password resets by e-mail and signing keys. Global so that AUTH_API, bound here
+ * Credentials, sessions, e-mail verification, password resets by e-mail and signing keys. Global so that AUTH_API, bound here
  * to the local implementation, is injectable anywhere in the monolith; split apps bind the token to a
  * RabbitMQ client instead.
  */
@@ -33,6 +36,7 @@ import { TokenIssuer } from './sessions/token-issuer';
     RegisterController,
     SessionsController,
     PasswordResetController,
+    EmailVerificationController,
     JwksController,
     SessionsEventsController,
   ],
@@ -49,6 +53,13 @@ import { TokenIssuer } from './sessions/token-issuer';
     DeviceTokens,
     ResetTokens,
     ResetMails,
+    EmailVerification,
+    // One relay for the reset and verification e-mails, closed when the app stops.
+    {
+      provide: SmtpMailer,
+      useFactory: (config: AppConfig) => new SmtpMailer(config.smtp),
+      inject: [AppConfig],
+    },
     PasswordResetService,
     AuthApiService,
     { provide: AUTH_API, useExisting: AuthApiService },

@@ -9,9 +9,11 @@ export interface ActiveCredential {
   password_changed_at: Date | null;
   first_signed_in_at: Date | null;
   password_reset_at: Date | null;
+  email_verified_at: Date | null;
 }
 
-const COLUMNS = 'user_id, email, password_hash, password_changed_at, first_signed_in_at, password_reset_at';
+const COLUMNS =
+  'user_id, email, password_hash, password_changed_at, first_signed_in_at, password_reset_at, email_verified_at';
 
 /** The active credential of `email` (normalised as at registration), if any. */
 export async function activeCredentialByEmail(

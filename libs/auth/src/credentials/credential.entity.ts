@@ -34,6 +34,10 @@ export class CredentialEntity {
   @Column('timestamptz', { nullable: true })
   password_changed_at: Date | null;
 
+  /** When the user confirmed a code e-mailed to `email`; reset e-mails go only to a verified address. */
+  @Column({ type: 'timestamptz', precision: 3, nullable: true })
+  email_verified_at: Date | null;
+
   /** When the password was last reset by e-mail: the sessions after it are held (PASSWORD_RESET_HOLD_HOURS). */
   @Column({ type: 'timestamptz', precision: 3, nullable: true })
   password_reset_at: Date | null;

@@ -1,32 +1,40 @@
-import { smtpTransport } from '@protobank/platform/mail';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RESET_MAIL_ATTEMPTS, RESET_MAILS_HELD, ResetMails } from './reset-mails';
 
-jest.mock('@protobank/platform/mail', () => ({
-  ...jest.requireActual('@protobank/platform/mail'),
-  smtpTransport: jest.fn(),
-}));
 jest.mock('node:timers/promises', () => ({ setTimeout: jest.fn(async () => undefined) }));
 
 const ALICE = '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90';
 
 /** A mailer over fakes: one account (alice@example.com), and a relay answering with `relay` in turn. */
-function mailer(opts: { relay?: (Error | undefined)[]; disabled?: boolean; role?: string } = {}) {
+function mailer(
+  opts: { relay?: (Error | undefined)[]; disabled?: boolean; role?: string; unverified?: boolean } = {},
+) {
   const sent: { to: unknown; text: string }[] = [];
   const issued: string[] = [];
   const lines: { level: string; fields: Record<string, unknown> }[] = [];
   const relay = [...(opts.relay ?? [])];
-  (smtpTransport as jest.Mock).mockResolvedValue({
-    sendMail: async (mail: { to: unknown; text: string }) => {
+  // The relay: `hold` keeps every send waiting until it is resolved (a slow relay).
+  const gate = { hold: Promise.resolve() };
+  const smtp = {
+    send: async (mail: { to: unknown; text: string }) => {
+      await gate.hold;
       const failure = relay.shift();
       if (failure) throw failure;
       sent.push(mail);
     },
-    close: () => undefined,
-  });
+  };
   const dataSource = {
     query: async (_sql: string, [email]: string[]) =>
-      email === 'alice@example.com' ? [{ user_id: ALICE, password_hash: '$argon2id$v=19$…' }] : [],
+      email === 'alice@example.com'
+        ? [
+            {
+              user_id: ALICE,
+              email: 'alice@example.com',
+              password_hash: '$argon2id$v=19$…',
+              email_verified_at: opts.unverified ? null : new Date('2026-12-01T00:00:00Z'),
+            },
+          ]
+        : [],
   };
   const users = {
     getProfile: async () => ({
@@ -56,10 +64,11 @@ function mailer(opts: { relay?: (Error | undefined)[]; disabled?: boolean; role?
     users as never,
     tokens as never,
     sessions as never,
+    smtp as never,
     config as never,
     logger as never,
   );
-  return { mails, sent, issued, withdrawn, lines };
+  return { mails, sent, issued, withdrawn, lines, gate };
 }
 
 const smtpError = (responseCode: number | undefined, code: string) =>
@@ -68,7 +77,7 @@ const smtpError = (responseCode: number | undefined, code: string) =>
 beforeEach(() => jest.clearAllMocks());
 
 describe('ResetMails', () => {
-  it("e-mails a customer's address its token, and nothing to an address with no account, a disabled account's or a staff member's", async () => {
+  it("e-mails a customer's verified address its token, and nothing to an address with no account, an unverified one, a disabled account's or a staff member's", async () => {
     const { mails, sent, issued } = mailer();
     mails.post('alice@example.com');
     mails.post('nobody@example.com');
@@ -81,12 +90,18 @@ describe('ResetMails', () => {
     expect(issued[0]).toMatch(/ 7$/);
     expect(sent[0].text).toContain(issued[0].split(' ')[0]);
 
-    for (const account of [{ disabled: true }, { role: 'staff' }, { role: 'admin' }]) {
+    for (const [account, event] of [
+      [{ unverified: true }, 'password_reset_unverified'],
+      [{ disabled: true }, 'password_reset_disabled'],
+      [{ role: 'staff' }, 'password_reset_staff'],
+      [{ role: 'admin' }, 'password_reset_staff'],
+    ] as const) {
       const off = mailer(account);
       off.mails.post('alice@example.com');
       await off.mails.idle();
       expect(off.sent).toEqual([]);
       expect(off.issued).toEqual([]);
+      expect(off.lines.map((l) => l.fields.security_event)).toEqual([event]);
     }
   });
 
@@ -127,13 +142,9 @@ describe('ResetMails', () => {
   });
 
   it('drops, logged as not sent, an e-mail past RESET_MAILS_HELD held or once shutdown began, and never throws', async () => {
-    const { mails, lines } = mailer();
+    const { mails, lines, gate } = mailer();
     let release!: () => void;
-    (smtpTransport as jest.Mock).mockReturnValue(
-      new Promise((resolve) => {
-        release = () => resolve({ sendMail: async () => undefined, close: () => undefined });
-      }),
-    );
+    gate.hold = new Promise((resolve) => (release = resolve));
     for (let i = 0; i < RESET_MAILS_HELD; i++) mails.post('alice@example.com');
     expect(() => mails.post('alice@example.com')).not.toThrow();
     const dropped = () => lines.filter((l) => l.fields.reason === 'too_many_held');

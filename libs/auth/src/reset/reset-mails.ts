@@ -2,10 +2,9 @@ import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/comm
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type UsersApi } from '@protobank/contracts';
 import { AppConfig, LOGGER, slots } from '@protobank/platform';
-import { smtpFailure, smtpTransport } from '@protobank/platform/mail';
+import { smtpFailure, SmtpMailer } from '@protobank/platform/mail';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { activeCredentialByEmail } from '../credentials/credential-lookup';
@@ -29,7 +28,7 @@ export const RESET_MAILS_HELD = 1000;
 /** How long shutdown waits for the e-mails being sent (those waiting give up at once). */
 const SHUTDOWN_WAIT_MS = 5000;
 
-export type ResetMailOutcome = 'sent' | 'no_account' | 'disabled' | 'staff' | 'failed';
+export type ResetMailOutcome = 'sent' | 'no_account' | 'unverified' | 'disabled' | 'staff' | 'failed';
 
 /** The relay refused or failed: its codes only, and whether a retry can help (not after a 5xx). */
 class SmtpFailed extends Error {
@@ -53,13 +52,13 @@ class Stopping extends Error {}
 /**
  * Sends the reset e-mails asked for at POST /auth/password/reset, in this process, after the route has
  * answered: the route hands every address over alike, so neither its answer nor its time tells whether an
- * account has it. An address with no active account, a disabled account's or a staff member's (staff and
- * admin passwords are not reset by e-mail) gets nothing. The token is made once per ask and goes from here
+ * account has it. An address with no active account, one its owner has not verified, a disabled account's
+ * or a staff member's (staff and admin passwords are not reset by e-mail) gets nothing. The token is made once per ask and goes from here
  * straight to the mail relay (never to the outbox, RabbitMQ, a queue or a log); the retries send the same
  * one, and an e-mail given up on withdraws it.
  *
  * What is logged, as security events (security_events_total): password_reset_sent, _no_account,
- * _disabled, _staff; _retry for a try that failed and will be tried again; password_reset_not_sent when
+ * _unverified, _disabled, _staff; _retry for a try that failed and will be tried again; password_reset_not_sent when
  * the relay failed every try, or an ask was dropped past RESET_MAILS_HELD (PasswordResetMailsFailing
  * watches it); password_reset_refused when the relay refused the address for good (a 5xx: an account
  * registered with a bad address, which anyone can make, so not alerted); password_reset_abandoned when
@@ -72,7 +71,6 @@ class Stopping extends Error {}
  */
 @Injectable()
 export class ResetMails implements BeforeApplicationShutdown {
-  private transport?: Promise<Transporter>;
   private readonly inFlight = new Set<Promise<ResetMailOutcome>>();
   private closing = false;
   /** Aborted at shutdown: the e-mails waiting for their next try give up at once. */
@@ -88,6 +86,7 @@ export class ResetMails implements BeforeApplicationShutdown {
     @Inject(USERS_API) private readonly users: UsersApi,
     private readonly tokens: ResetTokens,
     private readonly sessions: SessionStore,
+    private readonly mailer: SmtpMailer,
     private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -175,14 +174,22 @@ export class ResetMails implements BeforeApplicationShutdown {
         );
         return refusal;
       }
-      mail.to = { userId, name: profile.full_name, address: profile.email };
+      if (credential.email_verified_at === null) {
+        // Anyone can register with a mistyped or a stranger's address: until its owner proves they read it
+        // (POST /auth/email/verification), its mailbox is not trusted with the account.
+        this.logger.info(
+          { security_event: 'password_reset_unverified', user_id: userId },
+          'password reset asked for an address not verified: nothing sent',
+        );
+        return 'unverified';
+      }
+      // The address verified, as the credential holds it.
+      mail.to = { userId, name: profile.full_name, address: credential.email };
       mail.token = await this.tokens.issue(userId, credential.password_hash, generation);
     }
     const { userId, name, address } = mail.to;
     try {
-      const transport = await this.transporter();
-      await transport.sendMail({
-        from: this.config.smtp.from,
+      await this.mailer.send({
         to: { name, address },
         subject: 'Reset your Protobank password',
         text: resetMailText(mail.token, this.config.passwordResetUrl),
@@ -196,15 +203,6 @@ export class ResetMails implements BeforeApplicationShutdown {
       'password reset e-mail sent',
     );
     return 'sent';
-  }
-
-  /** The relay's transport, made at the first e-mail; made again after a failure to make it. */
-  private transporter(): Promise<Transporter> {
-    this.transport ??= smtpTransport(this.config.smtp).catch((err: unknown) => {
-      this.transport = undefined;
-      throw err;
-    });
-    return this.transport;
   }
 
   /** Resolves once every e-mail taken so far is sent or given up on. */
@@ -225,7 +223,6 @@ export class ResetMails implements BeforeApplicationShutdown {
       new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS))),
     ]);
     clearTimeout(timer);
-    (await this.transport?.catch(() => undefined))?.close();
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Transporter } from 'nodemailer';
+import type { SendMailOptions, Transporter } from 'nodemailer';
 import type { AppConfig } from '../config/app-config';
 
 /**
@@ -39,4 +39,38 @@ export function smtpFailure(err: unknown): { message: string; code?: number; per
     code,
     permanent: !!code && code >= 500,
   };
+}
+
+/**
+ * An app's SMTP relay: one pooled transport (smtpTransport), made at the first e-mail and made again after
+ * a failure to make it (nodemailer not loading), closed when the app stops. Shared by the senders of one
+ * app (auth's password-reset and address-verification e-mails; notifications' email channel).
+ */
+export class SmtpMailer {
+  private transport?: Promise<Transporter>;
+
+  constructor(private readonly smtp: AppConfig['smtp']) {}
+
+  /** Whether SMTP_HOST is set: without it nothing can be sent. */
+  get configured(): boolean {
+    return !!this.smtp.host;
+  }
+
+  /** Sends from MAIL_FROM; throws what the relay or nodemailer threw (read it with smtpFailure). */
+  async send(mail: Omit<SendMailOptions, 'from'>): Promise<void> {
+    const transport = await this.transporter();
+    await transport.sendMail({ from: this.smtp.from, ...mail });
+  }
+
+  private transporter(): Promise<Transporter> {
+    this.transport ??= smtpTransport(this.smtp).catch((err: unknown) => {
+      this.transport = undefined;
+      throw err;
+    });
+    return this.transport;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    (await this.transport?.catch(() => undefined))?.close();
+  }
 }

@@ -1,12 +1,11 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@protobank/platform';
-import { smtpFailure, smtpTransport } from '@protobank/platform/mail';
-import type { Transporter } from 'nodemailer';
+import { smtpFailure, SmtpMailer } from '@protobank/platform/mail';
 import { PermanentDeliveryError, type DeliveryChannel, type Outgoing, type SendResult } from './channel';
 
 /**
  * E-mail over SMTP (SMTP_HOST, SMTP_PORT, ...), through a small pool of reused connections (the
- * platform's smtpTransport: TLS required whenever there is a login). The SMTP reply decides what a failure is: 5xx is permanent (a rejected address), anything else is retried.
+ * platform's SmtpMailer: TLS required whenever there is a login). The SMTP reply decides what a failure is: 5xx is permanent (a rejected address), anything else is retried.
  * The Message-ID is the delivery id, so a message sent twice (a crash between sending and recording it)
  * is recognisably the same message.
  */
@@ -14,29 +13,20 @@ import { PermanentDeliveryError, type DeliveryChannel, type Outgoing, type SendR
 export class EmailChannel implements DeliveryChannel, OnApplicationShutdown {
   readonly name = 'email' as const;
   readonly needsContact = true;
-  private transport?: Promise<Transporter>;
+  private readonly mailer: SmtpMailer;
 
-  constructor(private readonly config: AppConfig) {}
-
-  /** Made at the first e-mail; made again after a failure to make it (nodemailer not loading). */
-  private transporter(): Promise<Transporter> {
-    this.transport ??= smtpTransport(this.config.smtp).catch((err: unknown) => {
-      this.transport = undefined;
-      throw err;
-    });
-    return this.transport;
+  constructor(config: AppConfig) {
+    this.mailer = new SmtpMailer(config.smtp);
   }
 
   unavailable(): string | undefined {
-    return this.config.smtp.host ? undefined : 'email is not configured (SMTP_HOST)';
+    return this.mailer.configured ? undefined : 'email is not configured (SMTP_HOST)';
   }
 
   async send({ delivery_id, notification, contact }: Outgoing): Promise<SendResult> {
     if (!contact) return { status: 'skipped', reason: 'no such user' };
     try {
-      const transport = await this.transporter();
-      await transport.sendMail({
-        from: this.config.smtp.from,
+      await this.mailer.send({
         to: { name: contact.full_name, address: contact.email },
         subject: notification.title,
         text: `${notification.body}\n\n— Protobank`,
@@ -54,6 +44,6 @@ export class EmailChannel implements DeliveryChannel, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    (await this.transport?.catch(() => undefined))?.close();
+    await this.mailer.onApplicationShutdown();
   }
 }

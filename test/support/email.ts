@@ -1,0 +1,33 @@
+/** The account's e-mail address verified through the real flow: the code read from the suite's SMTP receiver. */
+import request from 'supertest';
+import { bearer, type Actor } from './actors';
+import type { Mail } from './receivers';
+import { eventually } from './test-env';
+import type { Running } from './topologies';
+
+export const EMAIL_CODE_SUBJECT = 'Your Protobank code';
+const CODE_IN_MAIL = /code is (\d{6})\./;
+
+/** The codes e-mailed to `email`, oldest first. */
+export const emailCodes = (mails: Mail[], email: string): string[] =>
+  mails
+    .filter((m) => m.to.includes(email) && m.subject === EMAIL_CODE_SUBJECT)
+    .map((m) => CODE_IN_MAIL.exec(m.text)![1]);
+
+/** Asks for a code for `who`'s address (202) and returns it once it arrives. */
+export async function mailedEmailCode(running: Running, mails: () => Mail[], who: Actor): Promise<string> {
+  const before = emailCodes(mails(), who.email).length;
+  await request(running.baseUrl).post('/auth/email/verification').set(bearer(who.token)).expect(202);
+  return eventually(async () => emailCodes(mails(), who.email)[before], 10_000, 'the e-mailed code');
+}
+
+/** Verifies `who`'s address with the code it was e-mailed. */
+export async function verifyEmail(running: Running, mails: () => Mail[], who: Actor): Promise<void> {
+  const code = await mailedEmailCode(running, mails, who);
+  const res = await request(running.baseUrl)
+    .post('/auth/email/verification/confirm')
+    .set(bearer(who.token))
+    .send({ code })
+    .expect(200);
+  if (res.body.verified !== true) throw new Error(`e-mail not verified: ${JSON.stringify(res.body)}`);
+}
