@@ -409,6 +409,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       );
       held(await pay(session, { to_account_id: g.id }), 'to_account_id');
       held(await pay(session, { to_account_number: g.account_number }), 'to_account_number');
+      held(await http().post('/cards').set(bearer(session)).send({ account_id: f1.id, type: 'virtual' }));
       held(
         await http()
           .post(`/cards/${card.body.id}/reveal`)
@@ -463,7 +464,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         'the password reset notice',
       );
       expect(notice.body).toContain(
-        "you cannot add payees, send money to accounts other than your own, see your cards' numbers or change your phone number or address",
+        "you cannot add payees, send money to accounts other than your own, get a new card or see your cards' numbers, or change your phone number or address",
       );
       // A day on (the reset moved back 25 hours), a new login is not held.
       const db = await get().t.db();

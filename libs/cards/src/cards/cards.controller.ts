@@ -52,9 +52,10 @@ export class CardsController {
   @ApiOperation({
     summary: 'Issue a debit card on one of your active accounts',
     description:
-      'The answer is the only one, besides a reveal, that carries the full number (pan) and the CVC: keep them safe. Not idempotent by design (a replay would hand out the number again without a password): a retry issues another card, up to 10 cards in all.',
+      'The answer is the only one, besides a reveal, that carries the full number (pan) and the CVC: keep them safe. Not idempotent by design (a replay would hand out the number again without a password): a retry issues another card, up to 10 cards in all. Waits PASSWORD_RESET_HOLD_HOURS after a password reset by e-mail (403 recently_reset).',
   })
   @ApiCreatedResponse({ type: IssuedCardDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'recently_reset' })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'validation_failed, naming each field' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'The account is not yours (names account_id)' })
   @ApiConflictResponse({
@@ -68,6 +69,8 @@ export class CardsController {
     @Res({ passthrough: true }) res: HttpReply,
   ): Promise<IssuedCardDto> {
     noStore(res);
+    // The answer carries the full number: as a reveal, it waits out a reset's hold.
+    assertNoResetHold(caller, 'issuing a card');
     return this.cards.issue(caller, body);
   }
 

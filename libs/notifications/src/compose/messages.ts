@@ -379,7 +379,7 @@ export function passwordChangedDraft(e: UserPasswordChangedEvent): Draft {
         ? 'Your password was reset with the link we e-mailed you, and you were logged out on your other devices. '
         : 'Your password was changed, and you were logged out on your other devices. ') +
       (e.held_until
-        ? `For your safety, until ${formatInstant(e.held_until)} you cannot add payees, send money to accounts other than your own, see your cards' numbers or change your phone number or address. `
+        ? `For your safety, until ${formatInstant(e.held_until)} you cannot add payees, send money to accounts other than your own, get a new card or see your cards' numbers, or change your phone number or address. `
         : '') +
       "If this wasn't you, contact us at once.",
     data: {},

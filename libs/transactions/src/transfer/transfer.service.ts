@@ -7,6 +7,7 @@ import {
   REPLAYED_HEADER,
   assertAmountWithin,
   assertNoResetHold,
+  underResetHold,
   requestFingerprint,
   type Caller,
 } from '@protobank/platform';
@@ -55,7 +56,7 @@ export class TransferService {
         body.to_account_number!,
         await this.ledger.decidedBefore(caller.user_id, key, fingerprint),
       ));
-    if (caller.reset_hold_until) await this.checkResetHold(caller, body, key, fingerprint, to);
+    if (underResetHold(caller)) await this.checkResetHold(caller, body, key, fingerprint, to);
     try {
       return await this.post(caller, body, key, fingerprint, to);
     } catch (err) {
