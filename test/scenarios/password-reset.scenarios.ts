@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
-import { balanceOf, deposit, openAccount, verifiedCustomer } from '../support/banking';
+import { balanceOf, deposit, openAccount, promote, verifiedCustomer } from '../support/banking';
 import { verifyEmail } from '../support/email';
 import type { Mail, Receivers } from '../support/receivers';
 import { eventually } from '../support/test-env';
@@ -269,6 +269,56 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         'both staff asks handled',
       );
       expect(resetMails(kim.email)).toEqual([]);
+      expect(resetMails(admin.email)).toEqual([]);
+    });
+
+    it("lets an admin have a reset e-mail sent to a staff member's verified address: audited, and the staff member keeps the role", async () => {
+      const admin = await firstAdmin(get());
+      const sam = await promote(get(), admin, await customer());
+      const reason = `Test: forgot it, identified on a video call ${randomUUID()}`;
+      const colleagueReset = (who: Actor, id: string, body: Record<string, unknown> = { reason }) =>
+        http().post(`/admin/auth/users/${id}/password-reset`).set(bearer(who.token)).send(body);
+      const sent = await colleagueReset(admin, sam.id).expect(202);
+      expect(sent.body).toEqual({ expires_in: 1800 });
+      const mail = await eventually(async () => resetMails(sam.email)[0], 10_000, 'the reset e-mail');
+      const res = await confirm(TOKEN_IN_MAIL.exec(mail.text)![1]).expect(200);
+      const me = await http().get('/users/me').set(bearer(res.body.access_token)).expect(200);
+      expect(me.body.role).toBe('staff');
+      await login(sam.email, NEW_PASSWORD).expect(200);
+      const audit = await eventually(
+        async () => {
+          const list = await http()
+            .get('/admin/audit')
+            .query({ action: 'password_reset_requested', target_user_id: sam.id })
+            .set(bearer(admin.token))
+            .expect(200);
+          return list.body.data.length ? list.body.data : undefined;
+        },
+        15_000,
+        'the audit entry',
+      );
+      expect(audit).toEqual([
+        expect.objectContaining({
+          actor_id: admin.id,
+          target_user_id: sam.id,
+          reason,
+          resource_type: 'user',
+        }),
+      ]);
+
+      // Never for oneself, for a customer (they reset their own) or on a staff member's request; the
+      // reason is required, and the id a uuid.
+      expect((await colleagueReset(admin, admin.id).expect(403)).body.code).toBe('own_user');
+      const cus = await customer();
+      expect((await colleagueReset(admin, cus.id).expect(409)).body.code).toBe('customer_self_service');
+      const staffToken = { ...sam, token: res.body.access_token as string };
+      expect((await colleagueReset(staffToken, admin.id).expect(403)).body.code).toBe('forbidden');
+      const noReason = await colleagueReset(admin, sam.id, {}).expect(400);
+      expect(new Set(noReason.body.details.map((d: { field: string }) => d.field))).toEqual(
+        new Set(['reason']),
+      );
+      await colleagueReset(admin, 'not-a-uuid').expect(400);
+      expect(resetMails(cus.email)).toEqual([]);
       expect(resetMails(admin.email)).toEqual([]);
     });
 

@@ -10,6 +10,7 @@ import { EmailVerification } from './email/email-verification.service';
 import { AdminBootstrapService } from './register/admin-bootstrap.service';
 import { RegisterController } from './register/register.controller';
 import { RegisterService } from './register/register.service';
+import { ColleagueResetController } from './reset/colleague-reset.controller';
 import { PasswordResetController } from './reset/password-reset.controller';
 import { PasswordResetService } from './reset/password-reset.service';
 import { ResetMails } from './reset/reset-mails';
@@ -36,6 +37,7 @@ import { TokenIssuer } from './sessions/token-issuer';
     RegisterController,
     SessionsController,
     PasswordResetController,
+    ColleagueResetController,
     EmailVerificationController,
     JwksController,
     SessionsEventsController,

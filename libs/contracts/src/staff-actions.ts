@@ -28,6 +28,8 @@ export const STAFF_ACTIONS = [
   'delivery_retried',
   // analytics: reported through staff_action.recorded
   'analytics_rebuild_started',
+  // auth: reported through staff_action.recorded (a reset e-mail sent to a colleague on an admin's request)
+  'password_reset_requested',
 ] as const;
 export type StaffAction = (typeof STAFF_ACTIONS)[number];
 

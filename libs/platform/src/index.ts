@@ -59,6 +59,7 @@ export * from './http/page-query';
 export * from './http/csv';
 export * from './http/plain-text';
 export * from './http/staff-reason.dto';
+export * from './http/user-id-params';
 export * from './http/email';
 export * from './http/raw-body';
 export * from './http/uuid';

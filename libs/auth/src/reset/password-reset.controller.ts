@@ -30,8 +30,9 @@ export class PasswordResetController {
   @ApiOperation({
     summary: 'Forgot your password: e-mail a one-time reset link to the address',
     description:
-      'The same 202 whether or not an account has the address (only an active, enabled customer account is ' +
-      'sent anything: staff and admin passwords are not reset by e-mail). The e-mail carries a token that ' +
+      'The same 202 whether or not an account has the address (only an active, enabled customer account ' +
+      'whose address is verified (POST /auth/email/verification) is sent anything: staff and admin ' +
+      'passwords are reset by e-mail only when an admin has it sent). The e-mail carries a token that ' +
       'works once, for 30 minutes, and only until the password changes or all sessions end; asking again ' +
       'replaces it. One ' +
       'e-mail a minute and ten a day per address, or with a device_token of the account one a minute and ' +

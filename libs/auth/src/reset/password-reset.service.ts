@@ -1,7 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type UsersApi } from '@protobank/contracts';
-import { AppConfig, AppError, LOGGER, normaliseEmail, RateLimiter, type Limit } from '@protobank/platform';
+import {
+  AppConfig,
+  AppError,
+  LOGGER,
+  normaliseEmail,
+  OutboxRelay,
+  OutboxService,
+  RateLimiter,
+  staffActor,
+  type Caller,
+  type Limit,
+} from '@protobank/platform';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -41,6 +52,12 @@ const PER_DEVICE: readonly Cap[] = [
 export const resetAddressKey = (address: string): string =>
   createHash('sha256').update(address).digest('base64url');
 
+const resetNotOffered = () =>
+  AppError.conflict(
+    'password_reset_not_offered',
+    'Password reset by e-mail is not offered here: ask the bank to reset it',
+  );
+
 const tokenInvalid = () =>
   AppError.unprocessable('token_invalid', 'This reset link is not valid: it was used, replaced or expired', [
     { field: 'token', message: 'token is not a current reset token: ask for a new e-mail' },
@@ -62,6 +79,8 @@ export class PasswordResetService {
     private readonly sessionStore: SessionStore,
     private readonly sessions: SessionsService,
     private readonly limiter: RateLimiter,
+    private readonly outbox: OutboxService,
+    private readonly relay: OutboxRelay,
     private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -73,12 +92,7 @@ export class PasswordResetService {
    * that device's (PER_DEVICE).
    */
   async request(email: string, meta: SessionMeta, deviceToken?: string): Promise<{ expires_in: number }> {
-    if (!this.config.smtp.host) {
-      throw AppError.conflict(
-        'password_reset_not_offered',
-        'Password reset by e-mail is not offered here: ask the bank to reset it',
-      );
-    }
+    if (!this.config.smtp.host) throw resetNotOffered();
     const address = normaliseEmail(email);
     const deviceId = deviceToken ? await this.knownDevice(address, deviceToken) : undefined;
     const [caps, key] = deviceId ? [PER_DEVICE, deviceId] : [PER_ADDRESS, resetAddressKey(address)];
@@ -133,7 +147,7 @@ export class PasswordResetService {
         ? 'password_changed'
         : (await this.sessionStore.generation(userId)) !== reset.generation
           ? 'sessions_revoked' // disabled, made staff, or logged out everywhere since the e-mail
-          : notResettable(await this.users.getProfile(userId));
+          : notResettable(await this.users.getProfile(userId), !!reset.sentBy);
     if (stale || !credential) {
       await this.tokens.discard(userId);
       throw refused(stale ?? 'no_account');
@@ -150,6 +164,75 @@ export class PasswordResetService {
       { security_event: 'password_reset', user_id: userId, ip: meta.ip },
       'password reset with an e-mailed token',
     );
-    return this.sessions.sessionAfterPasswordChange(userId, hash, meta, 'reset');
+    return this.sessions.sessionAfterPasswordChange(userId, hash, meta, 'reset', !reset.sentBy);
+  }
+
+  /**
+   * An admin has a reset e-mail sent to a colleague (a staff member or another admin) who forgot their
+   * password and whom the admin has identified by other means: staff do not reset by e-mail on their own
+   * asking, since the mailbox alone would then hold the role. The address must be verified; the e-mail,
+   * its token and its caps are a self-service reset's (the address's one a minute and ten a day), and the
+   * action is audited (password_reset_requested). Never for oneself (403 own_user: POST /auth/password),
+   * nor for a customer (409 customer_self_service), a disabled account (409 user_disabled) or an
+   * unverified address (409 email_not_verified).
+   */
+  async requestForColleague(caller: Caller, userId: string, reason: string): Promise<{ expires_in: number }> {
+    const actor = staffActor(caller);
+    if (!this.config.smtp.host) throw resetNotOffered();
+    if (userId === actor.user_id) {
+      throw new AppError(
+        403,
+        'own_user',
+        'Admins cannot have their own password reset: change it with POST /auth/password',
+      );
+    }
+    // The actor as the users module has them now: a token minted before a demotion or a disable is refused.
+    const me = await this.users.getProfile(actor.user_id);
+    if (me.role !== 'admin' || me.disabled)
+      throw new AppError(403, 'forbidden', 'Your role does not allow this');
+    const credential = await activeCredentialById(this.dataSource, userId);
+    if (!credential) throw AppError.notFound('user');
+    const profile = await this.users.getProfile(userId);
+    if (profile.role === 'customer') {
+      throw AppError.conflict(
+        'customer_self_service',
+        'Customers reset their own password: POST /auth/password/reset from their app',
+      );
+    }
+    if (profile.disabled)
+      throw AppError.conflict('user_disabled', 'The account is disabled: enable it first');
+    if (credential.email_verified_at === null) {
+      throw AppError.conflict(
+        'email_not_verified',
+        'The e-mail address of this account is not verified: its owner verifies it first (POST /auth/email/verification)',
+      );
+    }
+    const key = resetAddressKey(credential.email);
+    const hit = await this.limiter.hitAll(PER_ADDRESS.map((cap) => ({ ...cap, key })));
+    if (!hit.allowed) {
+      throw AppError.tooManyRequests(
+        'rate_limited',
+        'A reset e-mail was sent to this address too recently',
+        hit.retryAfter,
+      );
+    }
+    await this.outbox.add(this.dataSource.manager, 'auth', 'staff_action.recorded', {
+      action: 'password_reset_requested',
+      actor_id: actor.user_id,
+      actor_role: actor.role,
+      target_user_id: userId,
+      resource_type: 'user',
+      resource_id: userId,
+      before: null,
+      after: null,
+      reason,
+    });
+    this.relay.kickSoon();
+    this.mails.post(credential.email, actor.user_id);
+    this.logger.warn(
+      { security_event: 'password_reset_sent_by_admin', actor_id: actor.user_id, user_id: userId },
+      "password reset e-mail to a colleague, on an admin's request",
+    );
+    return { expires_in: RESET_TOKEN_TTL_SECONDS };
   }
 }

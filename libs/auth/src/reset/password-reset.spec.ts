@@ -5,7 +5,20 @@ import { resetMailText } from './reset-mails';
 const TOKEN = '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90.Zx9y8w7v6u5t4s3r2q1p0o9n8m7l6k5j4i3h2g1f0e1';
 
 /** The service with only what `request` touches: config, limiter and mailer (each recording its calls). */
-function service(opts: { smtpHost?: string; allowed?: boolean[]; device?: string }) {
+const ADMIN = '0190f0c2-0000-7000-8000-00000000000a';
+const STAFF = '0190f0c2-0000-7000-8000-00000000000b';
+
+interface Opts {
+  smtpHost?: string;
+  allowed?: boolean[];
+  device?: string;
+  /** The users module's profiles, by id (requestForColleague). */
+  profiles?: Record<string, { role: string; disabled: boolean }>;
+  /** The target's credential as auth reads it (requestForColleague); none when absent. */
+  credential?: { email: string; email_verified_at: Date | null };
+}
+
+function service(opts: Opts) {
   const calls: string[] = [];
   const posted: string[] = [];
   const allowed = [...(opts.allowed ?? [])];
@@ -19,31 +32,49 @@ function service(opts: { smtpHost?: string; allowed?: boolean[]; device?: string
     },
     hitAll: RateLimiter.prototype.hitAll,
   };
-  const mails = { post: (email: string) => posted.push(email) };
+  const mails = {
+    post: (email: string, sentBy?: string) => posted.push(sentBy ? `${email} by ${sentBy}` : email),
+  };
   const dataSource = {
+    manager: {},
     query: async (_sql: string, params: unknown[]) => {
       calls.push(`select ${String(params[0])}`);
-      return [];
+      return opts.credential ? [{ user_id: params[0], ...opts.credential }] : [];
     },
   };
+  const users = {
+    getProfile: async (id: string) => {
+      const profile = opts.profiles?.[id];
+      if (!profile) throw new Error(`no profile ${id}`);
+      return profile;
+    },
+  };
+  const audited: Record<string, unknown>[] = [];
+  const outbox = {
+    add: async (_m: unknown, schema: string, name: string, input: Record<string, unknown>) =>
+      audited.push({ schema, name, ...input }),
+  };
+  const relay = { kickSoon: () => undefined };
   const devices = {
     knownDevice: async (token: string) => (token === opts.device ? 'device-1' : undefined),
   };
   const config = { smtp: { host: opts.smtpHost } };
-  const logger = { info: () => undefined };
+  const logger = { info: () => undefined, warn: () => undefined };
   const resets = new PasswordResetService(
     dataSource as never,
-    {} as never,
+    users as never,
     mails as never,
     {} as never,
     devices as never,
     {} as never,
     {} as never,
     limiter as never,
+    outbox as never,
+    relay as never,
     config as never,
     logger as never,
   );
-  return { resets, calls, posted };
+  return { resets, calls, posted, audited };
 }
 
 describe('PasswordResetService.request', () => {
@@ -113,5 +144,110 @@ describe('resetMailText', () => {
     const text = resetMailText(TOKEN, undefined);
     expect(text).toContain(`enter this reset code in the app within 30 minutes:\n\n${TOKEN}\n`);
     expect(text).not.toContain('http');
+  });
+});
+
+describe('PasswordResetService.requestForColleague', () => {
+  const admin = { user_id: ADMIN, role: 'admin' };
+  const verified = { email: 'sam@example.com', email_verified_at: new Date('2026-12-01T00:00:00Z') };
+  const team = (staff: { role: string; disabled: boolean }) => ({
+    [ADMIN]: { role: 'admin', disabled: false },
+    [STAFF]: staff,
+  });
+  const refusal = async (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('not refused');
+      },
+      (err: AppError) => ({ status: err.status, code: err.code }),
+    );
+
+  it("e-mails a staff member's verified address on an admin's request, audited with the reason", async () => {
+    const { resets, posted, audited } = service({
+      smtpHost: 'smtp.example',
+      profiles: team({ role: 'staff', disabled: false }),
+      credential: verified,
+    });
+    expect(await resets.requestForColleague(admin, STAFF, 'Forgot it: identified by video call')).toEqual({
+      expires_in: 1800,
+    });
+    expect(posted).toEqual([`sam@example.com by ${ADMIN}`]);
+    expect(audited).toEqual([
+      {
+        schema: 'auth',
+        name: 'staff_action.recorded',
+        action: 'password_reset_requested',
+        actor_id: ADMIN,
+        actor_role: 'admin',
+        target_user_id: STAFF,
+        resource_type: 'user',
+        resource_id: STAFF,
+        before: null,
+        after: null,
+        reason: 'Forgot it: identified by video call',
+      },
+    ]);
+  });
+
+  it('refuses oneself, a customer, a disabled account, an unverified address and a demoted admin, sending and auditing nothing', async () => {
+    const cases: [Opts, { user_id: string; role: string }, string, { status: number; code: string }][] = [
+      [
+        { profiles: team({ role: 'staff', disabled: false }), credential: verified },
+        admin,
+        ADMIN,
+        { status: 403, code: 'own_user' },
+      ],
+      [
+        { profiles: team({ role: 'customer', disabled: false }), credential: verified },
+        admin,
+        STAFF,
+        { status: 409, code: 'customer_self_service' },
+      ],
+      [
+        { profiles: team({ role: 'staff', disabled: true }), credential: verified },
+        admin,
+        STAFF,
+        { status: 409, code: 'user_disabled' },
+      ],
+      [
+        {
+          profiles: team({ role: 'staff', disabled: false }),
+          credential: { ...verified, email_verified_at: null },
+        },
+        admin,
+        STAFF,
+        { status: 409, code: 'email_not_verified' },
+      ],
+      [
+        { profiles: team({ role: 'staff', disabled: false }) },
+        admin,
+        STAFF,
+        { status: 404, code: 'not_found' },
+      ],
+      [
+        {
+          profiles: {
+            [ADMIN]: { role: 'staff', disabled: false },
+            [STAFF]: { role: 'staff', disabled: false },
+          },
+          credential: verified,
+        },
+        admin,
+        STAFF,
+        { status: 403, code: 'forbidden' },
+      ],
+      [
+        { profiles: team({ role: 'staff', disabled: false }), credential: verified },
+        { user_id: ADMIN, role: 'customer' },
+        STAFF,
+        { status: 403, code: 'forbidden' },
+      ],
+    ];
+    for (const [opts, actor, target, expected] of cases) {
+      const { resets, posted, audited } = service({ smtpHost: 'smtp.example', ...opts });
+      expect(await refusal(resets.requestForColleague(actor, target, 'Forgot it'))).toEqual(expected);
+      expect(posted).toEqual([]);
+      expect(audited).toEqual([]);
+    }
   });
 });

@@ -94,8 +94,9 @@ export class ResetMails implements BeforeApplicationShutdown {
   /**
    * Takes a reset e-mail to `email` (normalised as at registration) in hand and returns at once, whatever
    * happens to it (past RESET_MAILS_HELD it is dropped and logged; once shutdown began, abandoned).
+   * `sentBy`: the admin who had it sent, which a staff member's or an admin's account needs.
    */
-  post(email: string): void {
+  post(email: string, sentBy?: string): void {
     if (this.inFlight.size >= RESET_MAILS_HELD || this.closing) {
       this.logger.error(
         {
@@ -106,17 +107,17 @@ export class ResetMails implements BeforeApplicationShutdown {
       );
       return;
     }
-    const sending = this.send(email);
+    const sending = this.send(email, sentBy);
     this.inFlight.add(sending);
     void sending.then(() => this.inFlight.delete(sending));
   }
 
   /** Tries up to RESET_MAIL_ATTEMPTS times, with one token; never throws. */
-  private async send(email: string): Promise<ResetMailOutcome> {
+  private async send(email: string, sentBy?: string): Promise<ResetMailOutcome> {
     const mail: ResetMail = {};
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.turn(() => this.sendOnce(email, mail));
+        return await this.turn(() => this.sendOnce(email, mail, sentBy));
       } catch (err) {
         const stopping = err instanceof Stopping || this.closing;
         const refused = err instanceof SmtpFailed && err.permanent;
@@ -151,7 +152,7 @@ export class ResetMails implements BeforeApplicationShutdown {
     }
   }
 
-  private async sendOnce(email: string, mail: ResetMail): Promise<ResetMailOutcome> {
+  private async sendOnce(email: string, mail: ResetMail, sentBy?: string): Promise<ResetMailOutcome> {
     if (this.closing) throw new Stopping();
     if (!mail.token || !mail.to) {
       const credential = await activeCredentialByEmail(this.dataSource, email);
@@ -166,7 +167,7 @@ export class ResetMails implements BeforeApplicationShutdown {
       // Before the account is checked: a disable or role change after it ends the token.
       const generation = await this.sessions.generation(userId);
       const profile = await this.users.getProfile(userId);
-      const refusal = notResettable(profile);
+      const refusal = notResettable(profile, !!sentBy);
       if (refusal) {
         this.logger.warn(
           { security_event: `password_reset_${refusal}`, user_id: userId, role: profile.role },
@@ -185,7 +186,7 @@ export class ResetMails implements BeforeApplicationShutdown {
       }
       // The address verified, as the credential holds it.
       mail.to = { userId, name: profile.full_name, address: credential.email };
-      mail.token = await this.tokens.issue(userId, credential.password_hash, generation);
+      mail.token = await this.tokens.issue(userId, credential.password_hash, generation, sentBy);
     }
     const { userId, name, address } = mail.to;
     try {

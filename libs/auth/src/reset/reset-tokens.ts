@@ -22,16 +22,21 @@ export interface IssuedReset {
   password: string;
   /** The user's session generation when it was issued: every revocation since (a disable, a role change, a logout-all) ends it. */
   generation: string;
+  /** The admin who had it sent (POST /admin/users/{id}/password-reset); absent for a self-service ask. */
+  sentBy?: string;
 }
 
-/** Why an account is sent no reset e-mail and takes no reset token, if it is not a customer's in good standing. */
-export function notResettable(profile: {
-  disabled: boolean;
-  role: string;
-}): 'disabled' | 'staff' | undefined {
+/**
+ * Why an account is sent no reset e-mail and takes no reset token, if it is not a customer's in good
+ * standing. Staff and admin passwords are not reset by e-mail on their own asking (whoever got into the
+ * mailbox would hold the role), only when an admin had it sent (`byAdmin`).
+ */
+export function notResettable(
+  profile: { disabled: boolean; role: string },
+  byAdmin = false,
+): 'disabled' | 'staff' | undefined {
   if (profile.disabled) return 'disabled';
-  // Staff and admin passwords are not reset by e-mail: whoever got into the mailbox would hold the role.
-  return profile.role === 'customer' ? undefined : 'staff';
+  return profile.role === 'customer' || byAdmin ? undefined : 'staff';
 }
 
 /**
@@ -46,15 +51,17 @@ export class ResetTokens {
 
   /**
    * A new token for `userId`, bound to the password hash it has now and to `generation` (read before the
-   * account was checked, so a disable racing the check ends it); the previous one stops working.
+   * account was checked, so a disable racing the check ends it); the previous one stops working. `sentBy`:
+   * the admin who had it sent, for a staff member's or an admin's account.
    */
-  async issue(userId: string, passwordHash: string, generation: string): Promise<string> {
+  async issue(userId: string, passwordHash: string, generation: string, sentBy?: string): Promise<string> {
     const secret = newSecret();
     const key = resetKey(userId);
+    const fields = { token: secretDigest(secret), password: passwordMark(passwordHash), generation };
     await this.redis.client
       .multi()
       .del(key)
-      .hset(key, { token: secretDigest(secret), password: passwordMark(passwordHash), generation })
+      .hset(key, sentBy ? { ...fields, sent_by: sentBy } : fields)
       .expire(key, RESET_TOKEN_TTL_SECONDS)
       .exec();
     return `${userId}.${secret}`;
@@ -64,15 +71,16 @@ export class ResetTokens {
   async find(token: string): Promise<IssuedReset | undefined> {
     const parsed = parseOpaqueToken(token);
     if (!parsed) return undefined;
-    const [digest, password, generation] = await this.redis.client.hmget(
+    const [digest, password, generation, sentBy] = await this.redis.client.hmget(
       resetKey(parsed.id),
       'token',
       'password',
       'generation',
+      'sent_by',
     );
     if (digest === null || password === null || generation === null) return undefined;
     if (digest !== secretDigest(parsed.secret)) return undefined;
-    return { userId: parsed.id, digest, password, generation };
+    return { userId: parsed.id, digest, password, generation, ...(sentBy && { sentBy }) };
   }
 
   /** Uses the token up: true for the one caller that did, false when it was used (or replaced) meanwhile. */

@@ -305,13 +305,15 @@ export class SessionsService {
    * After replacePassword: every session of the user ends (one opened in between, by a login with the old
    * password, ends too), tried again before the caller is told they may not have; then a new session and
    * device token are opened for the caller, answered as a login's. The devices that knew the old password
-   * are forgotten already: their tokens were bound to its hash.
+   * are forgotten already: their tokens were bound to its hash. `customerOnly` (a reset the user asked for
+   * themselves): an account made staff meanwhile gets no session.
    */
   async sessionAfterPasswordChange(
     userId: string,
     hash: string,
     meta: SessionMeta,
     via: PasswordChange = 'password',
+    customerOnly = via === 'reset',
   ): Promise<LoginResult> {
     let ended: number | undefined;
     for (let i = 0; ended === undefined; i++) {
@@ -335,7 +337,7 @@ export class SessionsService {
       'password changed: every session ended',
     );
     try {
-      const opened = await this.openSession(userId, meta, hash, via === 'reset');
+      const opened = await this.openSession(userId, meta, hash, customerOnly);
       const device = await this.devices.issue(userId, hash);
       return this.loginAnswer(userId, opened, device.token);
     } catch (err) {

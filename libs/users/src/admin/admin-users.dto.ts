@@ -1,15 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsPlainText, IsUuid, Optional, PageQuery } from '@protobank/platform';
+import { IsPlainText, IsUuid, Optional, PageQuery, UserIdParams } from '@protobank/platform';
 import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { AUDIT_RESOURCE_TYPES, STAFF_ACTIONS, UserDto, type StaffAction } from '@protobank/contracts';
 
-export class UserIdParams {
-  @ApiProperty({ format: 'uuid', example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' })
-  @IsUuid()
-  id: string;
-}
-
-export { PageQuery };
+export { PageQuery, UserIdParams };
 
 export class ListUsersQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'Part of an e-mail or a name, any case', example: 'alice' })
