@@ -2,11 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import {
   AppError,
-  checkCode,
   codeRefused,
   keepCode,
   LOGGER,
   newCode,
+  provenTarget,
   RateLimiter,
   RedisService,
 } from '@protobank/platform';
@@ -132,21 +132,15 @@ export class EmailVerification {
   /** Checks a code: right, the address is verified; wrong, one of its five tries is spent. */
   async confirm(userId: string, code: string): Promise<EmailStatus> {
     const key = codeKey(userId);
-    const check = await checkCode(this.redis.client, key, userId, code, EMAIL_CODE_ATTEMPTS);
-    if (check.kind !== 'right') {
-      if (check.kind === 'wrong') {
-        this.logger.warn(
-          { user_id: userId, security_event: 'email_code_wrong', tries_left: check.triesLeft },
-          'wrong e-mail code',
-        );
-      }
-      throw codeRefused(check);
-    }
+    const target = await provenTarget(this.redis.client, key, userId, code, EMAIL_CODE_ATTEMPTS, {
+      logger: this.logger,
+      wrongEvent: 'email_code_wrong',
+    });
     // Only the address the code went to, and only while the account is active.
     const rows = (await this.dataSource.query(
       `UPDATE auth.credentials SET email_verified_at = coalesce(email_verified_at, now())
         WHERE user_id = $1 AND email = $2 AND status = 'active' RETURNING user_id`,
-      [userId, check.target],
+      [userId, target],
     )) as [unknown[], number];
     // Used up only once recorded: a failure before leaves it for another try.
     await this.redis.client.del(key);

@@ -4,11 +4,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { E164_PHONE, USERS_API, type UsersApi } from '@protobank/contracts';
 import {
   AppError,
-  checkCode,
-  codeRefused,
   keepCode,
   LOGGER,
   newCode,
+  provenTarget,
   RateLimiter,
   RedisService,
 } from '@protobank/platform';
@@ -160,17 +159,10 @@ export class PhoneVerification {
   /** Checks a code: right, the number is verified; wrong, one of its five tries is spent. */
   async confirm(userId: string, code: string): Promise<PhoneStatus> {
     const key = codeKey(userId);
-    const check = await checkCode(this.redis.client, key, userId, code, PHONE_CODE_ATTEMPTS);
-    if (check.kind !== 'right') {
-      if (check.kind === 'wrong') {
-        this.logger.warn(
-          { user_id: userId, security_event: 'phone_code_wrong', tries_left: check.triesLeft },
-          'wrong phone code',
-        );
-      }
-      throw codeRefused(check);
-    }
-    const phone = check.target;
+    const phone = await provenTarget(this.redis.client, key, userId, code, PHONE_CODE_ATTEMPTS, {
+      logger: this.logger,
+      wrongEvent: 'phone_code_wrong',
+    });
     // The number texted must still be the profile's: one changed since is not the one proved.
     if ((await this.currentPhone(userId)) !== phone) {
       await this.redis.client.del(key);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors/app-error';
 import { RedisScript } from '../redis/redis-script';
@@ -105,4 +106,28 @@ export function codeRefused(check: Exclude<CodeCheck, { kind: 'right' }>): AppEr
           : 'wrong code: ask for a new one',
     },
   ]);
+}
+
+/**
+ * What a code proves: the target it was sent to, once the user typed it right (checkCode; the code is
+ * left for the caller to delete once that is recorded). A wrong code is logged as the security event
+ * `wrongEvent` with the tries left, and refused as a missing one is (codeRefused).
+ */
+export async function provenTarget(
+  redis: Redis,
+  key: string,
+  userId: string,
+  code: string,
+  attempts: number,
+  log: { logger: Logger; wrongEvent: string },
+): Promise<string> {
+  const check = await checkCode(redis, key, userId, code, attempts);
+  if (check.kind === 'right') return check.target;
+  if (check.kind === 'wrong') {
+    log.logger.warn(
+      { user_id: userId, security_event: log.wrongEvent, tries_left: check.triesLeft },
+      'wrong one-time code',
+    );
+  }
+  throw codeRefused(check);
 }
