@@ -411,7 +411,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       }
     });
 
-    it("holds the account for a day after a reset: no new payee, no transfer to another's account, no card number, no new phone or address; its own accounts and existing payees still work, every later session is held, and the hold ends", async () => {
+    it("holds the account for a day after a reset: no new payee, no transfer to another's account, no card number, no new phone or address, no notice switched off; its own accounts and existing payees still work, every later session is held, and the hold ends", async () => {
       const admin = await firstAdmin(get());
       const frank = await verifiedCustomer(get(), admin, 'reset.hold');
       await verifyEmail(get(), () => receivers().mails, frank);
@@ -475,6 +475,11 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         }),
         'address',
       );
+      const prefs = (body: Record<string, unknown>) =>
+        http().put('/notifications/preferences').set(bearer(session)).send(body);
+      held(await prefs({ security: { sms: false } }), 'security.sms');
+      held(await prefs({ transactions: { push: true, sms: false } }), 'transactions.sms');
+      await prefs({ transactions: { push: true } }).expect(200);
       expect(await balanceOf(get(), { ...frank, token: session }, f1)).toBe(10_000);
       expect(await balanceOf(get(), grace, g)).toBe(0);
       // Between the customer's own accounts money moves, and an order to a payee saved before the reset
@@ -514,7 +519,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         'the password reset notice',
       );
       expect(notice.body).toContain(
-        "you cannot add payees, send money to accounts other than your own, get a new card or see your cards' numbers, or change your phone number or address",
+        "you cannot add payees, pay accounts other than your own or your existing payees', get a new card or see your cards' numbers, change your phone number or address, or switch notices off",
       );
       // A day on (the reset moved back 25 hours), a new login is not held.
       const db = await get().t.db();

@@ -66,8 +66,8 @@ export class LoginResponseDto extends TokenPairDto {
     example: '2026-12-06T09:30:00.000Z',
     description:
       'Present for PASSWORD_RESET_HOLD_HOURS (24) after a password reset by e-mail: until then this session ' +
-      "may not add payees, transfer to accounts other than the customer's own, issue or reveal cards, or " +
-      'change the phone number or address (403 recently_reset). The reset proved only the mailbox.',
+      "may not add payees, transfer to accounts other than the customer's own, issue or reveal cards, " +
+      'change the phone number or address or switch notices off (403 recently_reset). The reset proved only the mailbox.',
   })
   reset_hold_until?: string;
 }

@@ -2,13 +2,14 @@ import { Body, Controller, Get, Put } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiForbiddenResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
+import { assertNoResetHold, CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
 import { LOCKED_ON, type Preferences } from './preference-rules';
 import { PreferencesDto, UpdatePreferencesDto } from './preferences.dto';
 import { PreferencesService } from './preferences.service';
@@ -37,8 +38,22 @@ export class PreferencesController {
   })
   @ApiOkResponse({ type: PreferencesDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description:
+      'recently_reset: nothing is switched off for PASSWORD_RESET_HOLD_HOURS after a password reset by e-mail',
+  })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'preference_locked' })
   async update(@CurrentCaller() caller: Caller, @Body() body: UpdatePreferencesDto) {
+    // After a reset by e-mail the mailbox may be a stranger's: the owner's other channels (SMS, push) are
+    // how they hear of it, so a held session switches nothing off.
+    const off = Object.entries(body as Record<string, Record<string, boolean> | undefined>).flatMap(
+      ([category, channels]) =>
+        Object.entries(channels ?? {})
+          .filter(([, on]) => on === false)
+          .map(([channel]) => `${category}.${channel}`),
+    );
+    if (off.length > 0) assertNoResetHold(caller, 'switching notices off', off[0]);
     return view(await this.preferences.update(caller.user_id, body));
   }
 }

@@ -4,11 +4,12 @@ import { AppError } from '../errors/app-error';
 /**
  * A password reset by e-mail proves only the mailbox, which may not be the customer's (an address mistyped
  * at registration, or a mailbox broken into). So the sessions opened for PASSWORD_RESET_HOLD_HOURS after it
- * carry `reset_hold_until`, and what would let the money leave (a new payee, a transfer to another's
- * account, a card's full number, at issue or revealed) or the bank's calls and letters go elsewhere (the profile's phone number
- * and address) waits until then; the customer's own accounts and existing payees do not.
- * 403 recently_reset, naming `field` when one part of the request is what is held; logged as the security
- * event `reset_hold_refused` (tries to move money right after a reset are what a takeover looks like).
+ * carry `reset_hold_until`, and until then what would let the money leave (a new payee, a transfer to
+ * another's account, a card's full number, at issue or revealed) or keep the owner from hearing of it
+ * (the profile's phone number and address, a notice channel switched off) waits; the customer's own
+ * accounts and existing payees do not. 403 recently_reset, naming `field` when one part of the request is
+ * what is held; logged as the security event `reset_hold_refused` (tries to move money right after a reset
+ * are what a takeover looks like).
  */
 export function assertNoResetHold(caller: Caller, what: string, field?: string): void {
   if (!underResetHold(caller)) return;
