@@ -34,6 +34,12 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       http().post('/auth/password/reset/confirm').set('X-Forwarded-For', ip).send({ token, new_password });
     const resetMails = (to: string): Mail[] =>
       receivers().mails.filter((m) => m.to.includes(to) && m.subject === 'Reset your Protobank password');
+    /** POST /admin/auth/users/{id}/password-reset as `who`. */
+    const resetFor = (
+      who: Actor,
+      id: string,
+      body: Record<string, unknown> = { reason: 'Test: identified' },
+    ) => http().post(`/admin/auth/users/${id}/password-reset`).set(bearer(who.token)).send(body);
     /** A customer who verified their e-mail address (reset e-mails go to verified addresses only). */
     const customer = async () => {
       const who = await newCustomer(get(), 'reset');
@@ -276,9 +282,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       const admin = await firstAdmin(get());
       const sam = await promote(get(), admin, await customer());
       const reason = `Test: forgot it, identified on a video call ${randomUUID()}`;
-      const colleagueReset = (who: Actor, id: string, body: Record<string, unknown> = { reason }) =>
-        http().post(`/admin/auth/users/${id}/password-reset`).set(bearer(who.token)).send(body);
-      const sent = await colleagueReset(admin, sam.id).expect(202);
+      const sent = await resetFor(admin, sam.id, { reason }).expect(202);
       expect(sent.body).toEqual({ expires_in: 1800 });
       const mail = await eventually(async () => resetMails(sam.email)[0], 10_000, 'the reset e-mail');
       const res = await confirm(TOKEN_IN_MAIL.exec(mail.text)![1]).expect(200);
@@ -306,20 +310,32 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         }),
       ]);
 
-      // Never for oneself, for a customer (they reset their own) or on a staff member's request; the
-      // reason is required, and the id a uuid.
-      expect((await colleagueReset(admin, admin.id).expect(403)).body.code).toBe('own_user');
-      const cus = await customer();
-      expect((await colleagueReset(admin, cus.id).expect(409)).body.code).toBe('customer_self_service');
-      const staffToken = { ...sam, token: res.body.access_token as string };
-      expect((await colleagueReset(staffToken, admin.id).expect(403)).body.code).toBe('forbidden');
-      const noReason = await colleagueReset(admin, sam.id, {}).expect(400);
+      // Never for oneself, nor a colleague's on a staff member's request; the reason is required, and the
+      // id a uuid.
+      const staffSession = { ...sam, token: res.body.access_token as string };
+      expect((await resetFor(admin, admin.id).expect(403)).body.code).toBe('own_user');
+      expect((await resetFor(staffSession, admin.id).expect(403)).body.code).toBe('colleague_account');
+      const noReason = await resetFor(admin, sam.id, {}).expect(400);
       expect(new Set(noReason.body.details.map((d: { field: string }) => d.field))).toEqual(
         new Set(['reason']),
       );
-      await colleagueReset(admin, 'not-a-uuid').expect(400);
-      expect(resetMails(cus.email)).toEqual([]);
+      await resetFor(admin, 'not-a-uuid').expect(400);
       expect(resetMails(admin.email)).toEqual([]);
+      // A colleague whose address is not verified is sent nothing.
+      const newcomer = await promote(get(), admin, await newCustomer(get(), 'reset'));
+      expect((await resetFor(admin, newcomer.id).expect(409)).body.code).toBe('email_not_verified');
+    });
+
+    it('lets a staff member have a reset e-mail sent to a customer who cannot ask (an unverified address), audited; a customer cannot', async () => {
+      const admin = await firstAdmin(get());
+      const clerk = await promote(get(), admin, await customer());
+      const una = await newCustomer(get(), 'reset');
+      await resetFor(una, clerk.id).expect(403);
+      await resetFor(clerk, una.id, { reason: 'Test: locked out, identified by phone' }).expect(202);
+      const mail = await eventually(async () => resetMails(una.email)[0], 10_000, 'the reset e-mail');
+      const res = await confirm(TOKEN_IN_MAIL.exec(mail.text)![1]).expect(200);
+      expect(res.body.reset_hold_until).toEqual(expect.any(String));
+      await login(una.email, NEW_PASSWORD).expect(200);
     });
 
     it("lets the owner's own device ask when strangers have used up the address's e-mails of the day", async () => {

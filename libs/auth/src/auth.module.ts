@@ -10,11 +10,11 @@ import { EmailVerification } from './email/email-verification.service';
 import { AdminBootstrapService } from './register/admin-bootstrap.service';
 import { RegisterController } from './register/register.controller';
 import { RegisterService } from './register/register.service';
-import { ColleagueResetController } from './reset/colleague-reset.controller';
 import { PasswordResetController } from './reset/password-reset.controller';
 import { PasswordResetService } from './reset/password-reset.service';
 import { ResetMails } from './reset/reset-mails';
 import { ResetTokens } from './reset/reset-tokens';
+import { StaffResetController } from './reset/staff-reset.controller';
 import { JwksController } from './keys/jwks.controller';
 import { SigningKeys } from './keys/signing-keys';
 import { DeviceTokens } from './sessions/device-tokens';
@@ -37,7 +37,7 @@ import { TokenIssuer } from './sessions/token-issuer';
     RegisterController,
     SessionsController,
     PasswordResetController,
-    ColleagueResetController,
+    StaffResetController,
     EmailVerificationController,
     JwksController,
     SessionsEventsController,

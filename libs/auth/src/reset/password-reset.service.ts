@@ -9,6 +9,7 @@ import {
   OutboxRelay,
   OutboxService,
   RateLimiter,
+  assertMayActOnOwner,
   staffActor,
   type Caller,
   type Limit,
@@ -168,43 +169,42 @@ export class PasswordResetService {
   }
 
   /**
-   * An admin has a reset e-mail sent to a colleague (a staff member or another admin) who forgot their
-   * password and whom the admin has identified by other means: staff do not reset by e-mail on their own
-   * asking, since the mailbox alone would then hold the role. The address must be verified; the e-mail,
-   * its token and its caps are a self-service reset's (the address's one a minute and ten a day), and the
-   * action is audited (password_reset_requested). Never for oneself (403 own_user: POST /auth/password),
-   * nor for a customer (409 customer_self_service), a disabled account (409 user_disabled) or an
-   * unverified address (409 email_not_verified).
+   * A staff member or an admin has a reset e-mail sent on a user's behalf, once they have identified them by
+   * other means (a call, a branch): a customer who cannot ask themselves (an address never verified, or an
+   * address's e-mails of the day used up by strangers), or, by an admin only, a colleague (a staff member or
+   * another admin), whose password is never reset by e-mail on their own asking since the mailbox alone
+   * would then hold the role. The e-mail goes to the address the account has (the staff member confirms it
+   * with the customer; a colleague's must be verified); it, its token and the address's caps are a
+   * self-service reset's, and the action is audited (password_reset_requested, with the reason). Never for
+   * oneself (403 own_user: POST /auth/password), never for a colleague by a staff member (403
+   * colleague_account), nor for a disabled account (409 user_disabled).
    */
-  async requestForColleague(caller: Caller, userId: string, reason: string): Promise<{ expires_in: number }> {
+  async requestForUser(caller: Caller, userId: string, reason: string): Promise<{ expires_in: number }> {
     const actor = staffActor(caller);
     if (!this.config.smtp.host) throw resetNotOffered();
     if (userId === actor.user_id) {
       throw new AppError(
         403,
         'own_user',
-        'Admins cannot have their own password reset: change it with POST /auth/password',
+        'Staff cannot have their own password reset: change it with POST /auth/password',
       );
     }
     // The actor as the users module has them now: a token minted before a demotion or a disable is refused.
     const me = await this.users.getProfile(actor.user_id);
-    if (me.role !== 'admin' || me.disabled)
+    if (me.role !== actor.role || me.disabled) {
       throw new AppError(403, 'forbidden', 'Your role does not allow this');
+    }
     const credential = await activeCredentialById(this.dataSource, userId);
     if (!credential) throw AppError.notFound('user');
     const profile = await this.users.getProfile(userId);
-    if (profile.role === 'customer') {
-      throw AppError.conflict(
-        'customer_self_service',
-        'Customers reset their own password: POST /auth/password/reset from their app',
-      );
-    }
-    if (profile.disabled)
+    assertMayActOnOwner(actor, profile.role);
+    if (profile.disabled) {
       throw AppError.conflict('user_disabled', 'The account is disabled: enable it first');
-    if (credential.email_verified_at === null) {
+    }
+    if (profile.role !== 'customer' && credential.email_verified_at === null) {
       throw AppError.conflict(
         'email_not_verified',
-        'The e-mail address of this account is not verified: its owner verifies it first (POST /auth/email/verification)',
+        "A colleague's e-mail address must be verified first (POST /auth/email/verification)",
       );
     }
     const key = resetAddressKey(credential.email);
@@ -230,8 +230,8 @@ export class PasswordResetService {
     this.relay.kickSoon();
     this.mails.post(credential.email, actor.user_id);
     this.logger.warn(
-      { security_event: 'password_reset_sent_by_admin', actor_id: actor.user_id, user_id: userId },
-      "password reset e-mail to a colleague, on an admin's request",
+      { security_event: 'password_reset_sent_by_staff', actor_id: actor.user_id, user_id: userId },
+      "password reset e-mail on a staff member's request",
     );
     return { expires_in: RESET_TOKEN_TTL_SECONDS };
   }

@@ -12,9 +12,9 @@ interface Opts {
   smtpHost?: string;
   allowed?: boolean[];
   device?: string;
-  /** The users module's profiles, by id (requestForColleague). */
+  /** The users module's profiles, by id (requestForUser). */
   profiles?: Record<string, { role: string; disabled: boolean }>;
-  /** The target's credential as auth reads it (requestForColleague); none when absent. */
+  /** The target's credential as auth reads it (requestForUser); none when absent. */
   credential?: { email: string; email_verified_at: Date | null };
 }
 
@@ -147,12 +147,16 @@ describe('resetMailText', () => {
   });
 });
 
-describe('PasswordResetService.requestForColleague', () => {
+describe('PasswordResetService.requestForUser', () => {
   const admin = { user_id: ADMIN, role: 'admin' };
+  const staff = { user_id: STAFF, role: 'staff' };
+  const CUSTOMER = '0190f0c2-0000-7000-8000-00000000000c';
   const verified = { email: 'sam@example.com', email_verified_at: new Date('2026-12-01T00:00:00Z') };
-  const team = (staff: { role: string; disabled: boolean }) => ({
+  const unverified = { ...verified, email_verified_at: null };
+  const team = (target: { role: string; disabled: boolean }, id = STAFF) => ({
     [ADMIN]: { role: 'admin', disabled: false },
-    [STAFF]: staff,
+    [STAFF]: { role: 'staff', disabled: false },
+    [id]: target,
   });
   const refusal = async (p: Promise<unknown>) =>
     p.then(
@@ -168,7 +172,7 @@ describe('PasswordResetService.requestForColleague', () => {
       profiles: team({ role: 'staff', disabled: false }),
       credential: verified,
     });
-    expect(await resets.requestForColleague(admin, STAFF, 'Forgot it: identified by video call')).toEqual({
+    expect(await resets.requestForUser(admin, STAFF, 'Forgot it: identified by video call')).toEqual({
       expires_in: 1800,
     });
     expect(posted).toEqual([`sam@example.com by ${ADMIN}`]);
@@ -189,19 +193,26 @@ describe('PasswordResetService.requestForColleague', () => {
     ]);
   });
 
-  it('refuses oneself, a customer, a disabled account, an unverified address and a demoted admin, sending and auditing nothing', async () => {
+  it("e-mails a customer's address, verified or not, on a staff member's request", async () => {
+    const { resets, posted, audited } = service({
+      smtpHost: 'smtp.example',
+      profiles: team({ role: 'customer', disabled: false }, CUSTOMER),
+      credential: unverified,
+    });
+    await resets.requestForUser(staff, CUSTOMER, 'Locked out: identified by phone');
+    expect(posted).toEqual([`sam@example.com by ${STAFF}`]);
+    expect(audited).toEqual([expect.objectContaining({ actor_id: STAFF, target_user_id: CUSTOMER })]);
+  });
+
+  it("refuses oneself, a colleague's on a staff member's request, a disabled account, a colleague's unverified address and a demoted actor, sending and auditing nothing", async () => {
+    const live = { role: 'staff', disabled: false };
     const cases: [Opts, { user_id: string; role: string }, string, { status: number; code: string }][] = [
+      [{ profiles: team(live), credential: verified }, admin, ADMIN, { status: 403, code: 'own_user' }],
       [
-        { profiles: team({ role: 'staff', disabled: false }), credential: verified },
-        admin,
+        { profiles: team({ role: 'admin', disabled: false }, ADMIN), credential: verified },
+        staff,
         ADMIN,
-        { status: 403, code: 'own_user' },
-      ],
-      [
-        { profiles: team({ role: 'customer', disabled: false }), credential: verified },
-        admin,
-        STAFF,
-        { status: 409, code: 'customer_self_service' },
+        { status: 403, code: 'colleague_account' },
       ],
       [
         { profiles: team({ role: 'staff', disabled: true }), credential: verified },
@@ -210,34 +221,20 @@ describe('PasswordResetService.requestForColleague', () => {
         { status: 409, code: 'user_disabled' },
       ],
       [
-        {
-          profiles: team({ role: 'staff', disabled: false }),
-          credential: { ...verified, email_verified_at: null },
-        },
+        { profiles: team(live), credential: unverified },
         admin,
         STAFF,
         { status: 409, code: 'email_not_verified' },
       ],
+      [{ profiles: team(live) }, admin, STAFF, { status: 404, code: 'not_found' }],
       [
-        { profiles: team({ role: 'staff', disabled: false }) },
-        admin,
-        STAFF,
-        { status: 404, code: 'not_found' },
-      ],
-      [
-        {
-          profiles: {
-            [ADMIN]: { role: 'staff', disabled: false },
-            [STAFF]: { role: 'staff', disabled: false },
-          },
-          credential: verified,
-        },
+        { profiles: { ...team(live), [ADMIN]: { role: 'staff', disabled: false } }, credential: verified },
         admin,
         STAFF,
         { status: 403, code: 'forbidden' },
       ],
       [
-        { profiles: team({ role: 'staff', disabled: false }), credential: verified },
+        { profiles: team(live), credential: verified },
         { user_id: ADMIN, role: 'customer' },
         STAFF,
         { status: 403, code: 'forbidden' },
@@ -245,7 +242,7 @@ describe('PasswordResetService.requestForColleague', () => {
     ];
     for (const [opts, actor, target, expected] of cases) {
       const { resets, posted, audited } = service({ smtpHost: 'smtp.example', ...opts });
-      expect(await refusal(resets.requestForColleague(actor, target, 'Forgot it'))).toEqual(expected);
+      expect(await refusal(resets.requestForUser(actor, target, 'Forgot it'))).toEqual(expected);
       expect(posted).toEqual([]);
       expect(audited).toEqual([]);
     }

@@ -103,6 +103,11 @@ describe('ResetMails', () => {
       expect(off.issued).toEqual([]);
       expect(off.lines.map((l) => l.fields.security_event)).toEqual([event]);
     }
+    // Had sent by a staff member (who identified the customer): an unverified address is sent its token.
+    const asked = mailer({ unverified: true });
+    asked.mails.post('alice@example.com', 'staff-1');
+    await asked.mails.idle();
+    expect(asked.sent).toHaveLength(1);
   });
 
   it('tries again after a passing failure, 2 then 4 s later, with the same token', async () => {

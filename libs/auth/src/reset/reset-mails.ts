@@ -175,9 +175,10 @@ export class ResetMails implements BeforeApplicationShutdown {
         );
         return refusal;
       }
-      if (credential.email_verified_at === null) {
+      if (credential.email_verified_at === null && !sentBy) {
         // Anyone can register with a mistyped or a stranger's address: until its owner proves they read it
-        // (POST /auth/email/verification), its mailbox is not trusted with the account.
+        // (POST /auth/email/verification), its mailbox is not trusted with the account on its own asking
+        // (a staff member who identified the customer may have it sent: requestForUser).
         this.logger.info(
           { security_event: 'password_reset_unverified', user_id: userId },
           'password reset asked for an address not verified: nothing sent',

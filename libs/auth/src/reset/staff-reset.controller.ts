@@ -26,28 +26,33 @@ import { ResetRequestedDto } from './reset.dto';
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ type: ErrorResponseDto })
 @Controller('admin/auth/users')
-export class ColleagueResetController {
+export class StaffResetController {
   constructor(private readonly resets: PasswordResetService) {}
 
   @Post(':id/password-reset')
-  @Roles('admin')
+  @Roles('staff', 'admin')
   @HttpCode(202)
   @ApiOperation({
-    summary: "E-mail a staff member's or another admin's verified address a password-reset link",
+    summary: "E-mail a user's address a password-reset link on their behalf",
     description:
-      'For a colleague who forgot their password, once the admin has identified them by other means: staff ' +
-      'and admin passwords are not reset by e-mail on their own asking. The e-mail and its token are those ' +
-      "of POST /auth/password/reset (once, 30 minutes, the address's one a minute and ten a day), and the " +
-      'request is audited (password_reset_requested, with the reason). Customers reset their own.',
+      'Once the user has been identified by other means (a call, a branch): a customer who cannot ask ' +
+      'themselves (an address never verified, or its e-mails of the day used up by strangers; confirm the ' +
+      'address with them), or, by an admin only, a staff member or another admin, whose passwords are not ' +
+      'reset by e-mail on their own asking (their address must be verified). The e-mail and its token are ' +
+      "those of POST /auth/password/reset (once, 30 minutes, the address's one a minute and ten a day), and " +
+      'the request is audited (password_reset_requested, with the reason).',
   })
   @ApiAcceptedResponse({ type: ResetRequestedDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'validation_failed (id, reason)' })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'forbidden (not an admin), own_user' })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description: 'forbidden (not staff), own_user, colleague_account (a staff member asking for a colleague)',
+  })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({
     type: ErrorResponseDto,
     description:
-      'customer_self_service, user_disabled, email_not_verified, password_reset_not_offered (no SMTP server)',
+      "user_disabled, email_not_verified (a colleague's), password_reset_not_offered (no SMTP server)",
   })
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited (Retry-After)' })
   request(
@@ -55,6 +60,6 @@ export class ColleagueResetController {
     @Param() params: UserIdParams,
     @Body() body: StaffReasonDto,
   ): Promise<ResetRequestedDto> {
-    return this.resets.requestForColleague(caller, params.id, body.reason);
+    return this.resets.requestForUser(caller, params.id, body.reason);
   }
 }
