@@ -324,6 +324,21 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       // A colleague whose address is not verified is sent nothing.
       const newcomer = await promote(get(), admin, await newCustomer(get(), 'reset'));
       expect((await resetFor(admin, newcomer.id).expect(409)).body.code).toBe('email_not_verified');
+
+      // A link whose sender is disabled before it is used no longer works.
+      const rogue = await promote(get(), admin, await customer(), 'admin');
+      const pat = await promote(get(), admin, await customer());
+      await resetFor(rogue, pat.id).expect(202);
+      const patMail = await eventually(async () => resetMails(pat.email)[0], 10_000, "pat's reset e-mail");
+      expect(patMail.text).toMatch(/^Our staff asked us to send you this e-mail/);
+      await http()
+        .patch(`/admin/users/${rogue.id}`)
+        .set(bearer(admin.token))
+        .send({ disabled: true, reason: 'Test: rogue admin stopped' })
+        .expect(200);
+      const dead = await confirm(TOKEN_IN_MAIL.exec(patMail.text)![1]).expect(422);
+      expect(dead.body.code).toBe('token_invalid');
+      await login(pat.email, PASSWORD).expect(200);
     });
 
     it('lets a staff member have a reset e-mail sent to a customer who cannot ask (an unverified address), audited; a customer cannot', async () => {
@@ -331,6 +346,8 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       const clerk = await promote(get(), admin, await customer());
       const una = await newCustomer(get(), 'reset');
       await resetFor(una, clerk.id).expect(403);
+      // Strangers' self-service asks for the address do not hold staff up (their caps are their own).
+      await ask(una.email).expect(202);
       await resetFor(clerk, una.id, { reason: 'Test: locked out, identified by phone' }).expect(202);
       const mail = await eventually(async () => resetMails(una.email)[0], 10_000, 'the reset e-mail');
       const res = await confirm(TOKEN_IN_MAIL.exec(mail.text)![1]).expect(200);

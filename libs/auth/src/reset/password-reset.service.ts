@@ -49,6 +49,15 @@ const PER_DEVICE: readonly Cap[] = [
   { bucket: 'password-reset-device-day', limit: 5, windowSeconds: 86400 },
 ];
 
+/**
+ * Reset e-mails staff may have sent to one user (requestForUser), whoever asks: one a minute, five a day.
+ * Counted apart from the address's self-service asks, which anyone can use up.
+ */
+const PER_USER_BY_STAFF: readonly Cap[] = [
+  { bucket: 'password-reset-by-staff', limit: 1, windowSeconds: 60 },
+  { bucket: 'password-reset-by-staff-day', limit: 5, windowSeconds: 86400 },
+];
+
 /** What the reset caps count an address by (see PER_ADDRESS). */
 export const resetAddressKey = (address: string): string =>
   createHash('sha256').update(address).digest('base64url');
@@ -148,7 +157,7 @@ export class PasswordResetService {
         ? 'password_changed'
         : (await this.sessionStore.generation(userId)) !== reset.generation
           ? 'sessions_revoked' // disabled, made staff, or logged out everywhere since the e-mail
-          : notResettable(await this.users.getProfile(userId), !!reset.sentBy);
+          : await this.notResettableNow(userId, reset.sentBy);
     if (stale || !credential) {
       await this.tokens.discard(userId);
       throw refused(stale ?? 'no_account');
@@ -169,13 +178,35 @@ export class PasswordResetService {
   }
 
   /**
+   * Why the account takes no reset now, if it does not: disabled, or staff on their own asking; and for an
+   * e-mail a staff member had sent, when the sender may no longer ask it (disabled or demoted since, or a
+   * staff member's e-mail to an account made staff since): a rogue sender, once stopped, leaves no working
+   * link behind.
+   */
+  private async notResettableNow(
+    userId: string,
+    sentBy: string | undefined,
+  ): Promise<'disabled' | 'staff' | 'sender_revoked' | undefined> {
+    const profile = await this.users.getProfile(userId);
+    const refusal = notResettable(profile, !!sentBy);
+    if (refusal || !sentBy) return refusal;
+    const sender = await this.users.getProfile(sentBy).catch(() => undefined);
+    const senderMay =
+      !!sender &&
+      !sender.disabled &&
+      (sender.role === 'admin' || (sender.role === 'staff' && profile.role === 'customer'));
+    return senderMay ? undefined : 'sender_revoked';
+  }
+
+  /**
    * A staff member or an admin has a reset e-mail sent on a user's behalf, once they have identified them by
    * other means (a call, a branch): a customer who cannot ask themselves (an address never verified, or an
    * address's e-mails of the day used up by strangers), or, by an admin only, a colleague (a staff member or
    * another admin), whose password is never reset by e-mail on their own asking since the mailbox alone
    * would then hold the role. The e-mail goes to the address the account has (the staff member confirms it
-   * with the customer; a colleague's must be verified); it, its token and the address's caps are a
-   * self-service reset's, and the action is audited (password_reset_requested, with the reason). Never for
+   * with the customer; a colleague's must be verified); it and its token are a self-service reset's (the
+   * link stops working if the sender is disabled or demoted before it is used), its caps are its own
+   * (PER_USER_BY_STAFF), and the action is audited (password_reset_requested, with the reason). Never for
    * oneself (403 own_user: POST /auth/password), never for a colleague by a staff member (403
    * colleague_account), nor for a disabled account (409 user_disabled).
    */
@@ -207,12 +238,12 @@ export class PasswordResetService {
         "A colleague's e-mail address must be verified first (POST /auth/email/verification)",
       );
     }
-    const key = resetAddressKey(credential.email);
-    const hit = await this.limiter.hitAll(PER_ADDRESS.map((cap) => ({ ...cap, key })));
+    // Its own caps, by user: strangers using up the address's self-service asks do not hold staff up.
+    const hit = await this.limiter.hitAll(PER_USER_BY_STAFF.map((cap) => ({ ...cap, key: userId })));
     if (!hit.allowed) {
       throw AppError.tooManyRequests(
         'rate_limited',
-        'A reset e-mail was sent to this address too recently',
+        "Staff asked for this user's reset e-mail too recently: ask them to check their inbox",
         hit.retryAfter,
       );
     }

@@ -140,6 +140,11 @@ describe('resetMailText', () => {
     expect(text).toContain('If you did not ask for this, ignore this e-mail');
   });
 
+  it('says so when staff had it sent', () => {
+    expect(resetMailText(TOKEN, undefined, true)).toMatch(/^Our staff asked us to send you this e-mail/);
+    expect(resetMailText(TOKEN, undefined)).toMatch(/^We were asked to reset/);
+  });
+
   it('gives the token alone without a URL', () => {
     const text = resetMailText(TOKEN, undefined);
     expect(text).toContain(`enter this reset code in the app within 30 minutes:\n\n${TOKEN}\n`);

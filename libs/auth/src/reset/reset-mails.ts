@@ -194,7 +194,7 @@ export class ResetMails implements BeforeApplicationShutdown {
       await this.mailer.send({
         to: { name, address },
         subject: 'Reset your Protobank password',
-        text: resetMailText(mail.token, this.config.passwordResetUrl),
+        text: resetMailText(mail.token, this.config.passwordResetUrl, !!sentBy),
         messageId: `<${randomUUID()}@auth.protobank>`,
       });
     } catch (err) {
@@ -230,9 +230,10 @@ export class ResetMails implements BeforeApplicationShutdown {
 
 /**
  * The reset e-mail's text: a link to PASSWORD_RESET_URL with the token in its fragment (sent to no server,
- * so it reaches no access log or Referer), or the token alone to paste into the app.
+ * so it reaches no access log or Referer), or the token alone to paste into the app; `byStaff` when staff
+ * had it sent (requestForUser).
  */
-export function resetMailText(token: string, url: string | undefined): string {
+export function resetMailText(token: string, url: string | undefined, byStaff = false): string {
   const minutes = RESET_TOKEN_TTL_SECONDS / 60;
   let link: URL | undefined;
   if (url) {
@@ -243,7 +244,9 @@ export function resetMailText(token: string, url: string | undefined): string {
     ? `To choose a new password, open this link within ${minutes} minutes:\n\n${link.href}`
     : `To choose a new password, enter this reset code in the app within ${minutes} minutes:\n\n${token}`;
   return (
-    'We were asked to reset the password of your Protobank account.\n\n' +
+    (byStaff
+      ? 'Our staff asked us to send you this e-mail, to reset the password of your Protobank account.\n\n'
+      : 'We were asked to reset the password of your Protobank account.\n\n') +
     `${how}\n\nIt works once. Choosing a new password logs you out on all your devices.\n\n` +
     'If you did not ask for this, ignore this e-mail: your password stays as it is, and nobody can change it without this message.\n\n' +
     '— Protobank'

@@ -39,8 +39,9 @@ export class StaffResetController {
       'themselves (an address never verified, or its e-mails of the day used up by strangers; confirm the ' +
       'address with them), or, by an admin only, a staff member or another admin, whose passwords are not ' +
       'reset by e-mail on their own asking (their address must be verified). The e-mail and its token are ' +
-      "those of POST /auth/password/reset (once, 30 minutes, the address's one a minute and ten a day), and " +
-      'the request is audited (password_reset_requested, with the reason).',
+      'those of POST /auth/password/reset (once, 30 minutes; the link stops working if its sender is ' +
+      'disabled or demoted first), one a minute and five a day per user, and the request is audited ' +
+      '(password_reset_requested, with the reason).',
   })
   @ApiAcceptedResponse({ type: ResetRequestedDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'validation_failed (id, reason)' })
