@@ -350,6 +350,18 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       await ask(una.email).expect(202);
       await resetFor(clerk, una.id, { reason: 'Test: locked out, identified by phone' }).expect(202);
       const mail = await eventually(async () => resetMails(una.email)[0], 10_000, 'the reset e-mail');
+      // The customer is told at once, outside the mailbox the link went to.
+      const told = await eventually(
+        async () => {
+          const list = await http().get('/notifications').set(bearer(una.token)).expect(200);
+          return (list.body.data as { type: string; category: string }[]).find(
+            (n) => n.type === 'user.password_reset_requested',
+          );
+        },
+        15_000,
+        'the reset-requested notice',
+      );
+      expect(told).toMatchObject({ category: 'security', title: 'Password reset e-mail sent' });
       const res = await confirm(TOKEN_IN_MAIL.exec(mail.text)![1]).expect(200);
       expect(res.body.reset_hold_until).toEqual(expect.any(String));
       await login(una.email, NEW_PASSWORD).expect(200);

@@ -39,6 +39,15 @@ export interface UserPasswordChangedEvent extends EventBase {
 }
 
 /**
+ * Staff had a password-reset e-mail sent on the user's behalf (POST /admin/auth/users/{id}/password-reset).
+ * Told to them at once as a security notice on every channel they have, so that one who did not ask the
+ * bank for it hears of it outside the mailbox the link went to.
+ */
+export interface UserPasswordResetRequestedEvent extends EventBase {
+  user_id: string;
+}
+
+/**
  * The user added, changed or removed the phone number or the address on their profile (PATCH /users/me):
  * `changes` says which, and how. Told to them as a security notice without the values: whoever takes over
  * a session changes these first, so that the bank's calls and letters go to them.
@@ -324,6 +333,7 @@ export interface EventMap {
   'user.disabled': UserDisabledEvent;
   'user.role_changed': UserRoleChangedEvent;
   'user.password_changed': UserPasswordChangedEvent;
+  'user.password_reset_requested': UserPasswordResetRequestedEvent;
   'user.contact_changed': UserContactChangedEvent;
   'user.locked_out': UserLockedOutEvent;
   'user.session_ended': UserSessionEndedEvent;
@@ -362,6 +372,7 @@ export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName
   notifications: [
     'user.registered',
     'user.password_changed',
+    'user.password_reset_requested',
     'user.contact_changed',
     'user.locked_out',
     'user.session_ended',

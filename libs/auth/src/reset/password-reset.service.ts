@@ -247,16 +247,20 @@ export class PasswordResetService {
         hit.retryAfter,
       );
     }
-    await this.outbox.add(this.dataSource.manager, 'auth', 'staff_action.recorded', {
-      action: 'password_reset_requested',
-      actor_id: actor.user_id,
-      actor_role: actor.role,
-      target_user_id: userId,
-      resource_type: 'user',
-      resource_id: userId,
-      before: null,
-      after: null,
-      reason,
+    // The audit entry, and the notice that tells the user at once on every channel they have, together.
+    await this.dataSource.transaction(async (m) => {
+      await this.outbox.add(m, 'auth', 'staff_action.recorded', {
+        action: 'password_reset_requested',
+        actor_id: actor.user_id,
+        actor_role: actor.role,
+        target_user_id: userId,
+        resource_type: 'user',
+        resource_id: userId,
+        before: null,
+        after: null,
+        reason,
+      });
+      await this.outbox.add(m, 'auth', 'user.password_reset_requested', { user_id: userId });
     });
     this.relay.kickSoon();
     this.mails.post(credential.email, actor.user_id);

@@ -37,6 +37,7 @@ function service(opts: Opts) {
   };
   const dataSource = {
     manager: {},
+    transaction: async (work: (m: unknown) => Promise<unknown>) => work({}),
     query: async (_sql: string, params: unknown[]) => {
       calls.push(`select ${String(params[0])}`);
       return opts.credential ? [{ user_id: params[0], ...opts.credential }] : [];
@@ -171,7 +172,7 @@ describe('PasswordResetService.requestForUser', () => {
       (err: AppError) => ({ status: err.status, code: err.code }),
     );
 
-  it("e-mails a staff member's verified address on an admin's request, audited with the reason", async () => {
+  it("e-mails a staff member's verified address on an admin's request, audited with the reason, and tells them", async () => {
     const { resets, posted, audited } = service({
       smtpHost: 'smtp.example',
       profiles: team({ role: 'staff', disabled: false }),
@@ -195,6 +196,7 @@ describe('PasswordResetService.requestForUser', () => {
         after: null,
         reason: 'Forgot it: identified by video call',
       },
+      { schema: 'auth', name: 'user.password_reset_requested', user_id: STAFF },
     ]);
   });
 
@@ -206,7 +208,10 @@ describe('PasswordResetService.requestForUser', () => {
     });
     await resets.requestForUser(staff, CUSTOMER, 'Locked out: identified by phone');
     expect(posted).toEqual([`sam@example.com by ${STAFF}`]);
-    expect(audited).toEqual([expect.objectContaining({ actor_id: STAFF, target_user_id: CUSTOMER })]);
+    expect(audited).toEqual([
+      expect.objectContaining({ actor_id: STAFF, target_user_id: CUSTOMER }),
+      { schema: 'auth', name: 'user.password_reset_requested', user_id: CUSTOMER },
+    ]);
   });
 
   it("refuses oneself, a colleague's on a staff member's request, a disabled account, a colleague's unverified address and a demoted actor, sending and auditing nothing", async () => {

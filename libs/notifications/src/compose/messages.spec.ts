@@ -19,6 +19,7 @@ import {
   contactChangedDraft,
   newDeviceSignInDraft,
   passwordChangedDraft,
+  passwordResetRequestedDraft,
   sessionEndedDraft,
   kycRejectedDraft,
   kycVerifiedDraft,
@@ -398,6 +399,23 @@ describe('card notices', () => {
     expect(held.body).toBe(
       "Your password was reset with the link we e-mailed you, and you were logged out on your other devices. For your safety, until 6 December 2026, 04:00 UTC you cannot add payees, pay accounts other than your own or your existing payees', get a new card or see your cards' numbers, change your phone number or address, or switch notices off. If this wasn't you, contact us at once.",
     );
+  });
+
+  it("tells at once, as a security notice, of a reset e-mail staff sent on the user's behalf", () => {
+    expect(
+      passwordResetRequestedDraft({
+        event_id: 'e1',
+        occurred_at: '2026-12-05T04:00:00.000Z',
+        user_id: ALICE,
+      }),
+    ).toEqual({
+      user_id: ALICE,
+      category: 'security',
+      type: 'user.password_reset_requested',
+      title: 'Password reset e-mail sent',
+      body: 'At your request, our staff sent a link to reset your password to your e-mail address. If you did not ask us for this, contact us at once.',
+      data: {},
+    });
   });
 
   it('tells of an added, changed or removed phone number or address as a security notice, without the values', () => {

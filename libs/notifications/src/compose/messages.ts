@@ -18,6 +18,7 @@ import type {
   UserContactChangedEvent,
   UserNewDeviceSignInEvent,
   UserPasswordChangedEvent,
+  UserPasswordResetRequestedEvent,
   UserRegisteredEvent,
   UserSessionEndedEvent,
 } from '@protobank/contracts';
@@ -382,6 +383,21 @@ export function passwordChangedDraft(e: UserPasswordChangedEvent): Draft {
         ? `For your safety, until ${formatInstant(e.held_until)} you cannot add payees, pay accounts other than your own or your existing payees', get a new card or see your cards' numbers, change your phone number or address, or switch notices off. `
         : '') +
       "If this wasn't you, contact us at once.",
+    data: {},
+  };
+}
+
+/**
+ * "Password reset e-mail sent ...": a security notice (customers cannot turn those off in the app or by
+ * e-mail), at the moment staff send the link, outside the mailbox it goes to.
+ */
+export function passwordResetRequestedDraft(e: UserPasswordResetRequestedEvent): Draft {
+  return {
+    user_id: e.user_id,
+    category: 'security',
+    type: 'user.password_reset_requested',
+    title: 'Password reset e-mail sent',
+    body: 'At your request, our staff sent a link to reset your password to your e-mail address. If you did not ask us for this, contact us at once.',
     data: {},
   };
 }

@@ -7,6 +7,7 @@ import {
   type UserContactChangedEvent,
   type UserNewDeviceSignInEvent,
   type UserPasswordChangedEvent,
+  type UserPasswordResetRequestedEvent,
   type UserRegisteredEvent,
   type UserSessionEndedEvent,
   type UsersApi,
@@ -17,6 +18,7 @@ import {
   kycRejectedDraft,
   kycVerifiedDraft,
   lockedOutDraft,
+  passwordResetRequestedDraft,
   newDeviceSignInDraft,
   passwordChangedDraft,
   sessionEndedDraft,
@@ -63,6 +65,13 @@ export class AccountNoticesHandler {
   async onPasswordChanged(event: UserPasswordChangedEvent): Promise<void> {
     await this.notifier.notify('AccountNoticesHandler.onPasswordChanged', event.event_id, [
       passwordChangedDraft(event),
+    ]);
+  }
+
+  @OnEvent('user.password_reset_requested')
+  async onPasswordResetRequested(event: UserPasswordResetRequestedEvent): Promise<void> {
+    await this.notifier.notify('AccountNoticesHandler.onPasswordResetRequested', event.event_id, [
+      passwordResetRequestedDraft(event),
     ]);
   }
 
