@@ -548,6 +548,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         .post('/auth/refresh')
         .send({ refresh_token: reset.body.refresh_token })
         .expect(200);
+      expect(refreshed.body.reset_hold_until).toBe(reset.body.reset_hold_until);
       held(await pay(refreshed.body.access_token as string, { to_account_id: g.id }), 'to_account_id');
       const later = await login(frank.email, NEW_PASSWORD).expect(200);
       expect(later.body.reset_hold_until).toBe(reset.body.reset_hold_until);

@@ -221,14 +221,23 @@ export class SessionStore {
   }
 
   /**
-   * The session a refresh token names (its id, user, and role: none for one opened before sessions kept
-   * it), without rotating anything; undefined if none.
+   * The session a refresh token names (its id, user, role: none for one opened before sessions kept it,
+   * and reset hold, if any), without rotating anything; undefined if none.
    */
-  async peek(refreshToken: string): Promise<{ sid: string; userId: string; role?: string } | undefined> {
+  async peek(
+    refreshToken: string,
+  ): Promise<{ sid: string; userId: string; role?: string; resetHoldUntil?: string } | undefined> {
     const sid = parseOpaqueToken(refreshToken)?.id;
     if (!sid) return undefined;
-    const [userId, role] = await this.redis.client.hmget(sessionKey(sid), 'user_id', 'role');
-    return userId ? { sid, userId, role: role ?? undefined } : undefined;
+    const [userId, role, hold] = await this.redis.client.hmget(
+      sessionKey(sid),
+      'user_id',
+      'role',
+      'reset_hold_until',
+    );
+    return userId
+      ? { sid, userId, role: role ?? undefined, ...(hold && { resetHoldUntil: hold }) }
+      : undefined;
   }
 
   /**

@@ -32,7 +32,6 @@ import {
   TokenPairDto,
 } from './sessions.dto';
 import { SessionsService, type LoginResult } from './sessions.service';
-import type { TokenPair } from './token-issuer';
 
 const metaOf = (req: HttpRequest): SessionMeta => ({ ip: req.ip, user_agent: req.headers['user-agent'] });
 
@@ -101,7 +100,7 @@ export class SessionsController {
     type: ErrorResponseDto,
     description: 'invalid_refresh_token or refresh_token_reused',
   })
-  refresh(@Body() body: RefreshDto, @Req() req: HttpRequest): Promise<TokenPair> {
+  refresh(@Body() body: RefreshDto, @Req() req: HttpRequest): Promise<TokenPairDto> {
     return this.service.refresh(body.refresh_token, metaOf(req));
   }
 

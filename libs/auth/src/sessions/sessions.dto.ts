@@ -51,6 +51,15 @@ export class TokenPairDto {
   token_type: 'Bearer';
   @ApiProperty({ example: 900, description: 'Seconds until the access token expires' })
   expires_in: number;
+
+  @ApiPropertyOptional({
+    example: '2026-12-06T09:30:00.000Z',
+    description:
+      'Present for PASSWORD_RESET_HOLD_HOURS (24) after a password reset by e-mail: until then this session ' +
+      "may not add payees, transfer to accounts other than the customer's own, issue or reveal cards, " +
+      'change the phone number or address or switch notices off (403 recently_reset). The reset proved only the mailbox.',
+  })
+  reset_hold_until?: string;
 }
 
 export class LoginResponseDto extends TokenPairDto {
@@ -61,15 +70,6 @@ export class LoginResponseDto extends TokenPairDto {
       'client (the same one comes back while it is valid; a new one otherwise).',
   })
   device_token: string;
-
-  @ApiPropertyOptional({
-    example: '2026-12-06T09:30:00.000Z',
-    description:
-      'Present for PASSWORD_RESET_HOLD_HOURS (24) after a password reset by e-mail: until then this session ' +
-      "may not add payees, transfer to accounts other than the customer's own, issue or reveal cards, " +
-      'change the phone number or address or switch notices off (403 recently_reset). The reset proved only the mailbox.',
-  })
-  reset_hold_until?: string;
 }
 
 export class SessionDto {

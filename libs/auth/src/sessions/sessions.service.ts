@@ -483,7 +483,7 @@ export class SessionsService {
    * once). Presenting one rotated earlier, or rotated twice since, means it was copied: the whole session
    * is revoked and a security event logged.
    */
-  async refresh(refreshToken: string, meta: SessionMeta): Promise<TokenPair> {
+  async refresh(refreshToken: string, meta: SessionMeta): Promise<TokenPair & { reset_hold_until?: string }> {
     // Ask users first, rotate last: if the users call fails, the client still holds a working token
     // (rotating first would leave it a rotated one, and its retry would look like theft).
     const session = await this.sessions.peek(refreshToken);
@@ -540,6 +540,8 @@ export class SessionsService {
         'refresh token presented again within the grace window: the same new pair returned',
       );
     }
-    return outcome.pair;
+    // The session's reset hold, for the client to keep showing (the guard enforces it either way).
+    const hold = session.resetHoldUntil;
+    return hold && Date.parse(hold) > Date.now() ? { ...outcome.pair, reset_hold_until: hold } : outcome.pair;
   }
 }
