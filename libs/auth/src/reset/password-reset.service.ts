@@ -190,9 +190,9 @@ export class PasswordResetService {
     const profile = await this.users.getProfile(userId);
     const refusal = notResettable(profile, !!sentBy);
     if (refusal || !sentBy) return refusal;
-    const sender = await this.users.getProfile(sentBy).catch(() => undefined);
+    // A failure to read the sender fails the confirm (the link stays usable), rather than ending the link.
+    const sender = await this.users.getProfile(sentBy);
     const senderMay =
-      !!sender &&
       !sender.disabled &&
       (sender.role === 'admin' || (sender.role === 'staff' && profile.role === 'customer'));
     return senderMay ? undefined : 'sender_revoked';

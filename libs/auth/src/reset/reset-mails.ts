@@ -53,13 +53,14 @@ class Stopping extends Error {}
  * Sends the reset e-mails asked for at POST /auth/password/reset, in this process, after the route has
  * answered: the route hands every address over alike, so neither its answer nor its time tells whether an
  * account has it. An address with no active account, one its owner has not verified, a disabled account's
- * or a staff member's (staff and admin passwords are not reset by e-mail) gets nothing. The token is made once per ask and goes from here
+ * or a staff member's (staff and admin passwords are reset by e-mail only when an admin has it sent:
+ * PasswordResetService.requestForUser) gets nothing. The token is made once per ask and goes from here
  * straight to the mail relay (never to the outbox, RabbitMQ, a queue or a log); the retries send the same
  * one, and an e-mail given up on withdraws it.
  *
  * What is logged, as security events (security_events_total): password_reset_sent, _no_account,
- * _unverified, _disabled, _staff; _retry for a try that failed and will be tried again; password_reset_not_sent when
- * the relay failed every try, or an ask was dropped past RESET_MAILS_HELD (PasswordResetMailsFailing
+ * _unverified, _disabled, _staff; _retry for a try that failed and will be tried again;
+ * password_reset_not_sent when the relay failed every try, or an ask was dropped past RESET_MAILS_HELD (PasswordResetMailsFailing
  * watches it); password_reset_refused when the relay refused the address for good (a 5xx: an account
  * registered with a bad address, which anyone can make, so not alerted); password_reset_abandoned when
  * the app stopped first.
