@@ -325,7 +325,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       const newcomer = await promote(get(), admin, await newCustomer(get(), 'reset'));
       expect((await resetFor(admin, newcomer.id).expect(409)).body.code).toBe('email_not_verified');
 
-      // A link whose sender is disabled before it is used no longer works.
+      // A link whose sender is disabled before it is used no longer works, also once they are enabled again.
       const rogue = await promote(get(), admin, await customer(), 'admin');
       const pat = await promote(get(), admin, await customer());
       await resetFor(rogue, pat.id).expect(202);
@@ -335,6 +335,11 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         .patch(`/admin/users/${rogue.id}`)
         .set(bearer(admin.token))
         .send({ disabled: true, reason: 'Test: rogue admin stopped' })
+        .expect(200);
+      await http()
+        .patch(`/admin/users/${rogue.id}`)
+        .set(bearer(admin.token))
+        .send({ disabled: false, reason: 'Test: rogue admin restored' })
         .expect(200);
       const dead = await confirm(TOKEN_IN_MAIL.exec(patMail.text)![1]).expect(422);
       expect(dead.body.code).toBe('token_invalid');

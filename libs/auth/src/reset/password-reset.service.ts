@@ -24,7 +24,7 @@ import { DeviceTokens } from '../sessions/device-tokens';
 import { SessionStore, type SessionMeta } from '../sessions/session.store';
 import { SessionsService, type LoginResult } from '../sessions/sessions.service';
 import { ResetMails } from './reset-mails';
-import { notResettable, RESET_TOKEN_TTL_SECONDS, ResetTokens } from './reset-tokens';
+import { notResettable, RESET_TOKEN_TTL_SECONDS, ResetTokens, type ResetSender } from './reset-tokens';
 
 type Cap = Omit<Limit, 'key'>;
 
@@ -179,19 +179,21 @@ export class PasswordResetService {
 
   /**
    * Why the account takes no reset now, if it does not: disabled, or staff on their own asking; and for an
-   * e-mail a staff member had sent, when the sender may no longer ask it (disabled or demoted since, or a
-   * staff member's e-mail to an account made staff since): a rogue sender, once stopped, leaves no working
-   * link behind.
+   * e-mail a staff member had sent, when the sender may no longer ask it (disabled, demoted or logged out
+   * everywhere since, even if restored, or a staff member's e-mail to an account made staff since): a rogue
+   * sender, once stopped, leaves no working link behind.
    */
   private async notResettableNow(
     userId: string,
-    sentBy: string | undefined,
+    sentBy: ResetSender | undefined,
   ): Promise<'disabled' | 'staff' | 'sender_revoked' | undefined> {
     const profile = await this.users.getProfile(userId);
     const refusal = notResettable(profile, !!sentBy);
     if (refusal || !sentBy) return refusal;
+    // Any disable, role change or logout-all of the sender since, even undone: a suspension ends the link.
+    if ((await this.sessionStore.generation(sentBy.userId)) !== sentBy.generation) return 'sender_revoked';
     // A failure to read the sender fails the confirm (the link stays usable), rather than ending the link.
-    const sender = await this.users.getProfile(sentBy);
+    const sender = await this.users.getProfile(sentBy.userId);
     const senderMay =
       !sender.disabled &&
       (sender.role === 'admin' || (sender.role === 'staff' && profile.role === 'customer'));
@@ -220,6 +222,8 @@ export class PasswordResetService {
         'Staff cannot have their own password reset: change it with POST /auth/password',
       );
     }
+    // Read before the actor is checked: a disable or demotion of theirs racing this ends the link it sends.
+    const senderGeneration = await this.sessionStore.generation(actor.user_id);
     // The actor as the users module has them now: a token minted before a demotion or a disable is refused.
     const me = await this.users.getProfile(actor.user_id);
     if (me.role !== actor.role || me.disabled) {
@@ -263,7 +267,7 @@ export class PasswordResetService {
       await this.outbox.add(m, 'auth', 'user.password_reset_requested', { user_id: userId });
     });
     this.relay.kickSoon();
-    this.mails.post(credential.email, actor.user_id);
+    this.mails.post(credential.email, { userId: actor.user_id, generation: senderGeneration });
     this.logger.warn(
       { security_event: 'password_reset_sent_by_staff', actor_id: actor.user_id, user_id: userId },
       "password reset e-mail on a staff member's request",

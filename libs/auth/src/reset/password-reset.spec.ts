@@ -33,7 +33,8 @@ function service(opts: Opts) {
     hitAll: RateLimiter.prototype.hitAll,
   };
   const mails = {
-    post: (email: string, sentBy?: string) => posted.push(sentBy ? `${email} by ${sentBy}` : email),
+    post: (email: string, sentBy?: { userId: string; generation: string }) =>
+      posted.push(sentBy ? `${email} by ${sentBy.userId} at ${sentBy.generation}` : email),
   };
   const dataSource = {
     manager: {},
@@ -67,7 +68,7 @@ function service(opts: Opts) {
     mails as never,
     {} as never,
     devices as never,
-    {} as never,
+    { generation: async () => '3' } as never,
     {} as never,
     limiter as never,
     outbox as never,
@@ -181,7 +182,7 @@ describe('PasswordResetService.requestForUser', () => {
     expect(await resets.requestForUser(admin, STAFF, 'Forgot it: identified by video call')).toEqual({
       expires_in: 1800,
     });
-    expect(posted).toEqual([`sam@example.com by ${ADMIN}`]);
+    expect(posted).toEqual([`sam@example.com by ${ADMIN} at 3`]);
     expect(audited).toEqual([
       {
         schema: 'auth',
@@ -207,7 +208,7 @@ describe('PasswordResetService.requestForUser', () => {
       credential: unverified,
     });
     await resets.requestForUser(staff, CUSTOMER, 'Locked out: identified by phone');
-    expect(posted).toEqual([`sam@example.com by ${STAFF}`]);
+    expect(posted).toEqual([`sam@example.com by ${STAFF} at 3`]);
     expect(audited).toEqual([
       expect.objectContaining({ actor_id: STAFF, target_user_id: CUSTOMER }),
       { schema: 'auth', name: 'user.password_reset_requested', user_id: CUSTOMER },

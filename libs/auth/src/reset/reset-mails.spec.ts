@@ -105,7 +105,7 @@ describe('ResetMails', () => {
     }
     // Had sent by a staff member (who identified the customer): an unverified address is sent its token.
     const asked = mailer({ unverified: true });
-    asked.mails.post('alice@example.com', 'staff-1');
+    asked.mails.post('alice@example.com', { userId: 'staff-1', generation: '2' });
     await asked.mails.idle();
     expect(asked.sent).toHaveLength(1);
   });

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { activeCredentialByEmail } from '../credentials/credential-lookup';
 import { SessionStore } from '../sessions/session.store';
-import { notResettable, RESET_TOKEN_TTL_SECONDS, ResetTokens } from './reset-tokens';
+import { notResettable, RESET_TOKEN_TTL_SECONDS, ResetTokens, type ResetSender } from './reset-tokens';
 
 /** Tries per e-mail (a 5xx reply ends them at once), 2, 4 and 8 s apart. */
 export const RESET_MAIL_ATTEMPTS = 4;
@@ -95,9 +95,9 @@ export class ResetMails implements BeforeApplicationShutdown {
   /**
    * Takes a reset e-mail to `email` (normalised as at registration) in hand and returns at once, whatever
    * happens to it (past RESET_MAILS_HELD it is dropped and logged; once shutdown began, abandoned).
-   * `sentBy`: the admin who had it sent, which a staff member's or an admin's account needs.
+   * `sentBy`: the staff member who had it sent, which a colleague's or an unverified address needs.
    */
-  post(email: string, sentBy?: string): void {
+  post(email: string, sentBy?: ResetSender): void {
     if (this.inFlight.size >= RESET_MAILS_HELD || this.closing) {
       this.logger.error(
         {
@@ -114,7 +114,7 @@ export class ResetMails implements BeforeApplicationShutdown {
   }
 
   /** Tries up to RESET_MAIL_ATTEMPTS times, with one token; never throws. */
-  private async send(email: string, sentBy?: string): Promise<ResetMailOutcome> {
+  private async send(email: string, sentBy?: ResetSender): Promise<ResetMailOutcome> {
     const mail: ResetMail = {};
     for (let attempt = 1; ; attempt++) {
       try {
@@ -153,7 +153,7 @@ export class ResetMails implements BeforeApplicationShutdown {
     }
   }
 
-  private async sendOnce(email: string, mail: ResetMail, sentBy?: string): Promise<ResetMailOutcome> {
+  private async sendOnce(email: string, mail: ResetMail, sentBy?: ResetSender): Promise<ResetMailOutcome> {
     if (this.closing) throw new Stopping();
     if (!mail.token || !mail.to) {
       const credential = await activeCredentialByEmail(this.dataSource, email);

@@ -22,8 +22,17 @@ export interface IssuedReset {
   password: string;
   /** The user's session generation when it was issued: every revocation since (a disable, a role change, a logout-all) ends it. */
   generation: string;
-  /** The admin who had it sent (POST /admin/users/{id}/password-reset); absent for a self-service ask. */
-  sentBy?: string;
+  /** The staff member who had it sent (POST /admin/auth/users/{id}/password-reset); absent for a self-service ask. */
+  sentBy?: ResetSender;
+}
+
+/**
+ * Who had a reset e-mail sent, and their own session generation then: a disable, role change or logout-all
+ * of theirs since ends the link, also once undone (a suspended sender restored within the 30 minutes).
+ */
+export interface ResetSender {
+  userId: string;
+  generation: string;
 }
 
 /**
@@ -54,14 +63,22 @@ export class ResetTokens {
    * account was checked, so a disable racing the check ends it); the previous one stops working. `sentBy`:
    * the admin who had it sent, for a staff member's or an admin's account.
    */
-  async issue(userId: string, passwordHash: string, generation: string, sentBy?: string): Promise<string> {
+  async issue(
+    userId: string,
+    passwordHash: string,
+    generation: string,
+    sentBy?: ResetSender,
+  ): Promise<string> {
     const secret = newSecret();
     const key = resetKey(userId);
     const fields = { token: secretDigest(secret), password: passwordMark(passwordHash), generation };
     await this.redis.client
       .multi()
       .del(key)
-      .hset(key, sentBy ? { ...fields, sent_by: sentBy } : fields)
+      .hset(
+        key,
+        sentBy ? { ...fields, sent_by: sentBy.userId, sent_by_generation: sentBy.generation } : fields,
+      )
       .expire(key, RESET_TOKEN_TTL_SECONDS)
       .exec();
     return `${userId}.${secret}`;
@@ -71,16 +88,23 @@ export class ResetTokens {
   async find(token: string): Promise<IssuedReset | undefined> {
     const parsed = parseOpaqueToken(token);
     if (!parsed) return undefined;
-    const [digest, password, generation, sentBy] = await this.redis.client.hmget(
+    const [digest, password, generation, sentBy, sentByGeneration] = await this.redis.client.hmget(
       resetKey(parsed.id),
       'token',
       'password',
       'generation',
       'sent_by',
+      'sent_by_generation',
     );
     if (digest === null || password === null || generation === null) return undefined;
     if (digest !== secretDigest(parsed.secret)) return undefined;
-    return { userId: parsed.id, digest, password, generation, ...(sentBy && { sentBy }) };
+    return {
+      userId: parsed.id,
+      digest,
+      password,
+      generation,
+      ...(sentBy !== null && { sentBy: { userId: sentBy, generation: sentByGeneration ?? '' } }),
+    };
   }
 
   /** Uses the token up: true for the one caller that did, false when it was used (or replaced) meanwhile. */

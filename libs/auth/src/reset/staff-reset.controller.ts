@@ -40,7 +40,8 @@ export class StaffResetController {
       'address with them), or, by an admin only, a staff member or another admin, whose passwords are not ' +
       'reset by e-mail on their own asking (their address must be verified). The e-mail and its token are ' +
       'those of POST /auth/password/reset (once, 30 minutes; the link stops working if its sender is ' +
-      'disabled or demoted first), one a minute and five a day per user, and the request is audited ' +
+      'disabled, demoted or logged out everywhere first, even if that is undone), one a minute and five a ' +
+      'day per user, and the request is audited ' +
       '(password_reset_requested, with the reason).',
   })
   @ApiAcceptedResponse({ type: ResetRequestedDto })
