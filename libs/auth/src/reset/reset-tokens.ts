@@ -38,14 +38,15 @@ export interface ResetSender {
 /**
  * Why an account is sent no reset e-mail and takes no reset token, if it is not a customer's in good
  * standing. Staff and admin passwords are not reset by e-mail on their own asking (whoever got into the
- * mailbox would hold the role), only when an admin had it sent (`byAdmin`).
+ * mailbox would hold the role), only when staff had it sent (`sentByStaff`): for a colleague's account
+ * that is always an admin, checked when it is sent and again when it is used (PasswordResetService).
  */
 export function notResettable(
   profile: { disabled: boolean; role: string },
-  byAdmin = false,
+  sentByStaff = false,
 ): 'disabled' | 'staff' | undefined {
   if (profile.disabled) return 'disabled';
-  return profile.role === 'customer' || byAdmin ? undefined : 'staff';
+  return profile.role === 'customer' || sentByStaff ? undefined : 'staff';
 }
 
 /**

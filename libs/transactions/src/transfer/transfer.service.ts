@@ -49,14 +49,14 @@ export class TransferService {
     // An account id cannot be guessed, so a transfer by id is no probe: it is not held up by the block,
     // and costs no Redis round trip on the hot path. A retry of a transfer by number already decided
     // (the same key and request) is no probe either: it replays, even past the block, and counts nothing.
-    const to =
-      body.to_account_id ??
-      (await this.resolve(
-        caller.user_id,
-        body.to_account_number!,
-        await this.ledger.decidedBefore(caller.user_id, key, fingerprint),
-      ));
-    if (underResetHold(caller)) await this.checkResetHold(caller, body, key, fingerprint, to);
+    // Asked once, where it matters: a transfer by number, or any while a reset's hold lasts (a transfer
+    // decided before, retried with its key, replays past the hold too).
+    const held = underResetHold(caller);
+    const decided =
+      (body.to_account_id === undefined || held) &&
+      (await this.ledger.decidedBefore(caller.user_id, key, fingerprint));
+    const to = body.to_account_id ?? (await this.resolve(caller.user_id, body.to_account_number!, decided));
+    if (held && !decided) await this.checkResetHold(caller, body, to);
     try {
       return await this.post(caller, body, key, fingerprint, to);
     } catch (err) {
@@ -107,18 +107,11 @@ export class TransferService {
 
   /**
    * After a password reset by e-mail, money goes only to the caller's own accounts until the session's
-   * hold ends (assertNoResetHold); a transfer decided before, retried with its key, still replays.
+   * hold ends (assertNoResetHold); the caller skips it for a transfer decided before (a retry replays).
    */
-  private async checkResetHold(
-    caller: Caller,
-    body: TransferDto,
-    key: string,
-    fingerprint: string,
-    to: string,
-  ) {
+  private async checkResetHold(caller: Caller, body: TransferDto, to: string) {
     const [destination] = await this.ledgerAccounts.getStates([to]);
     if (destination?.owner_id === caller.user_id) return;
-    if (await this.ledger.decidedBefore(caller.user_id, key, fingerprint)) return;
     assertNoResetHold(
       caller,
       'a transfer to an account other than your own',
