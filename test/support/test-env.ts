@@ -5,7 +5,7 @@
 import amqp from 'amqplib';
 import Redis from 'ioredis';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -149,6 +149,9 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
         cursor = next;
       } while (cursor !== '0');
       await redis.quit();
+      // The apps' logs and this suite's signing keys go with the rest; PROTOBANK_KEEP_TEST_LOGS=1 keeps
+      // them to read after a failure (a start-up failure prints its log's tail either way).
+      if (!process.env.PROTOBANK_KEEP_TEST_LOGS) rmSync(logDir, { recursive: true, force: true });
     },
   };
 }
