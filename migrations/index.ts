@@ -44,6 +44,7 @@ import { VerifiedPhones1763700000038 } from './1763700000038-VerifiedPhones';
 import { FirstSignIn1763700000039 } from './1763700000039-FirstSignIn';
 import { PasswordResetHold1763700000040 } from './1763700000040-PasswordResetHold';
 import { VerifiedEmails1763700000041 } from './1763700000041-VerifiedEmails';
+import { VerifiedEmailsForNotices1763700000042 } from './1763700000042-VerifiedEmailsForNotices';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -88,4 +89,5 @@ export const MIGRATIONS = [
   FirstSignIn1763700000039,
   PasswordResetHold1763700000040,
   VerifiedEmails1763700000041,
+  VerifiedEmailsForNotices1763700000042,
 ];

@@ -18,6 +18,7 @@ import {
   type Account,
 } from '../support/banking';
 import { openStream, type EventStream } from '../support/event-stream';
+import { verifyEmailForNotices } from '../support/email';
 import { codesSentTo, textedCode, verifyPhone } from '../support/phones';
 import { WEBHOOK_SECRET, type Receivers } from '../support/receivers';
 import { eventually, logsThrough, metricValue, scrapeMetrics } from '../support/test-env';
@@ -26,6 +27,7 @@ import type { Running } from '../support/topologies';
 export function notificationsScenarios(get: () => Running, receivers: () => Receivers) {
   describe('notifications', () => {
     const http = () => request(get().baseUrl);
+    const mails = () => receivers().mails;
     let admin: Actor;
     let db: Client;
     let alice: Actor;
@@ -34,11 +36,12 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
     let b: Account;
 
     /**
-     * A KYC-verified customer with this name (and phone, verified for SMS): named before KYC, which then
-     * locks the name.
+     * A KYC-verified customer with this name, their e-mail address verified (and phone, verified for SMS):
+     * named before KYC, which then locks the name.
      */
     const namedCustomer = async (tag: string, full_name: string, phone?: string) => {
       const who = await newCustomer(get(), tag);
+      await verifyEmailForNotices(get(), mails, who);
       await http()
         .patch('/users/me')
         .set(bearer(who.token))
@@ -306,6 +309,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
     describe('account notices', () => {
       it('tells a customer their identity could not be verified, with the reason, in the app and by e-mail', async () => {
         const gina = await newCustomer(get(), 'notify.gina');
+        await verifyEmailForNotices(get(), mails, gina);
         await submitKyc(get(), gina);
         await http()
           .post(`/admin/kyc/${gina.id}/reject`)
@@ -322,6 +326,52 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           receivers().mails.find((m) => m.to[0] === gina.email && m.subject === 'Identity not verified'),
         );
         expect(mail.text).toContain('Document image unreadable');
+      });
+
+      it('e-mails an unverified address security notices only, and the rest once its owner verifies it', async () => {
+        const hugo = await newCustomer(get(), 'notify.hugo');
+        /** Hugo's notices of `type` by e-mail, oldest first: each delivery's status and reason, once settled. */
+        const emailed = (type: string, count: number) =>
+          eventually(async () => {
+            const { rows } = await db.query(
+              `SELECT d.status, d.last_error FROM notifications.notifications n
+                 JOIN notifications.deliveries d ON d.notification_id = n.id AND d.channel = 'email'
+                WHERE n.user_id = $1 AND n.type = $2 ORDER BY n.created_at`,
+              [hugo.id, type],
+            );
+            const done = rows.length === count && rows.every((r) => r.status !== 'pending');
+            return done ? rows.map((r) => [r.status, r.last_error]) : undefined;
+          });
+        const reject = async () => {
+          await submitKyc(get(), hugo);
+          await http()
+            .post(`/admin/kyc/${hugo.id}/reject`)
+            .set(bearer(admin.token))
+            .send(await asReviewed(http(), admin.token, hugo.id))
+            .send({ reason: 'Document expired' })
+            .expect(200);
+        };
+        const mailed = (subject: string) =>
+          mails().filter((m) => m.to[0] === hugo.email && m.subject === subject);
+
+        // Unverified: the KYC outcome (personal data) stays in the app; a security notice still goes.
+        await reject();
+        expect(await emailed('kyc.rejected', 1)).toEqual([['skipped', 'e-mail address not verified']]);
+        const list = await http().get('/notifications').set(bearer(hugo.token)).expect(200);
+        expect(list.body.data.map((n: { type: string }) => n.type)).toContain('kyc.rejected');
+        await http().patch('/users/me').set(bearer(hugo.token)).send({ phone: '+447700900555' }).expect(200);
+        expect(await emailed('user.contact_changed', 1)).toEqual([['sent', null]]);
+        await eventually(async () => mailed('Contact details changed')[0]);
+
+        // Verified: the next KYC outcome goes by e-mail too, and is the only one that went.
+        await verifyEmailForNotices(get(), mails, hugo);
+        await reject();
+        expect(await emailed('kyc.rejected', 2)).toEqual([
+          ['skipped', 'e-mail address not verified'],
+          ['sent', null],
+        ]);
+        expect(await eventually(async () => mailed('Identity not verified')[0])).toBeDefined();
+        expect(mailed('Identity not verified')).toHaveLength(1);
       });
     });
 

@@ -31,3 +31,26 @@ export async function verifyEmail(running: Running, mails: () => Mail[], who: Ac
     .expect(200);
   if (res.body.verified !== true) throw new Error(`e-mail not verified: ${JSON.stringify(res.body)}`);
 }
+
+/**
+ * verifyEmail(), then waits until notifications have recorded the address (from auth's
+ * `user.email_verified`): from then on `who`'s e-mail notices other than security ones go out.
+ */
+export async function verifyEmailForNotices(
+  running: Running,
+  mails: () => Mail[],
+  who: Actor,
+): Promise<void> {
+  await verifyEmail(running, mails, who);
+  const db = await running.t.db();
+  await eventually(
+    async () => {
+      const { rows } = await db.query(`SELECT 1 FROM notifications.verified_emails WHERE user_id = $1`, [
+        who.id,
+      ]);
+      return rows.length ? true : undefined;
+    },
+    10_000,
+    'the address recorded for notices',
+  );
+}

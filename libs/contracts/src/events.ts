@@ -48,6 +48,16 @@ export interface UserPasswordResetRequestedEvent extends EventBase {
 }
 
 /**
+ * The user proved they read the mailbox their account was registered with (a code e-mailed to it and typed
+ * back in their session: POST /auth/email/verification/confirm). Notifications then send e-mail notices
+ * other than security ones to `email`, and only while the profile's address is still this one.
+ */
+export interface UserEmailVerifiedEvent extends EventBase {
+  user_id: string;
+  email: string;
+}
+
+/**
  * The user added, changed or removed the phone number or the address on their profile (PATCH /users/me):
  * `changes` says which, and how. Told to them as a security notice without the values: whoever takes over
  * a session changes these first, so that the bank's calls and letters go to them.
@@ -334,6 +344,7 @@ export interface EventMap {
   'user.role_changed': UserRoleChangedEvent;
   'user.password_changed': UserPasswordChangedEvent;
   'user.password_reset_requested': UserPasswordResetRequestedEvent;
+  'user.email_verified': UserEmailVerifiedEvent;
   'user.contact_changed': UserContactChangedEvent;
   'user.locked_out': UserLockedOutEvent;
   'user.session_ended': UserSessionEndedEvent;
@@ -373,6 +384,7 @@ export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName
     'user.registered',
     'user.password_changed',
     'user.password_reset_requested',
+    'user.email_verified',
     'user.contact_changed',
     'user.locked_out',
     'user.session_ended',

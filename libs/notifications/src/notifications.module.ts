@@ -23,6 +23,7 @@ import { FailedDeliveriesService } from './delivery/failed-deliveries.service';
 import { NotificationQueues } from './delivery/queues';
 import { AccountNoticesHandler } from './events/account-notices.handler';
 import { CardNoticesHandler } from './events/card-notices.handler';
+import { EmailVerifiedHandler, VerifiedEmails } from './email/verified-emails';
 import { PaymentNoticesHandler } from './events/payment-notices.handler';
 import { TransactionNoticesHandler } from './events/transaction-notices.handler';
 import { PhoneVerificationController } from './phone/phone-verification.controller';
@@ -72,6 +73,7 @@ import { StreamHub } from './stream/stream-hub';
     AccountNoticesHandler,
     PaymentNoticesHandler,
     CardNoticesHandler,
+    EmailVerifiedHandler,
   ],
   providers: [
     inboxFor('notifications'),
@@ -80,6 +82,7 @@ import { StreamHub } from './stream/stream-hub';
     NotificationsService,
     PreferencesService,
     PhoneVerification,
+    VerifiedEmails,
     Notifier,
     DeliveryQueue,
     InAppNow,

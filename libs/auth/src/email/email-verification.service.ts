@@ -6,6 +6,8 @@ import {
   keepCode,
   LOGGER,
   newCode,
+  OutboxRelay,
+  OutboxService,
   provenTarget,
   RateLimiter,
   RedisService,
@@ -60,6 +62,8 @@ export class EmailVerification {
     private readonly redis: RedisService,
     private readonly limiter: RateLimiter,
     private readonly mailer: SmtpMailer,
+    private readonly outbox: OutboxService,
+    private readonly relay: OutboxRelay,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -136,15 +140,22 @@ export class EmailVerification {
       logger: this.logger,
       wrongEvent: 'email_code_wrong',
     });
-    // Only the address the code went to, and only while the account is active.
-    const rows = (await this.dataSource.query(
-      `UPDATE auth.credentials SET email_verified_at = coalesce(email_verified_at, now())
-        WHERE user_id = $1 AND email = $2 AND status = 'active' RETURNING user_id`,
-      [userId, target],
-    )) as [unknown[], number];
+    // Only the address the code went to, and only while the account is active; notifications hear of it
+    // in the same transaction (they send e-mail notices, security ones apart, to verified addresses only).
+    const verified = await this.dataSource.transaction(async (m) => {
+      const rows = (await m.query(
+        `UPDATE auth.credentials SET email_verified_at = coalesce(email_verified_at, now())
+          WHERE user_id = $1 AND email = $2 AND status = 'active' RETURNING email`,
+        [userId, target],
+      )) as [{ email: string }[], number];
+      if (rows[0].length === 0) return false;
+      await this.outbox.add(m, 'auth', 'user.email_verified', { user_id: userId, email: rows[0][0].email });
+      return true;
+    });
     // Used up only once recorded: a failure before leaves it for another try.
     await this.redis.client.del(key);
-    if (rows[0].length === 0) throw codeRefused({ kind: 'none' });
+    if (!verified) throw codeRefused({ kind: 'none' });
+    this.relay.kickSoon();
     this.logger.info({ user_id: userId, security_event: 'email_verified' }, 'e-mail address verified');
     return this.status(userId);
   }

@@ -42,6 +42,8 @@ function service(opts: { smtpHost?: string; verified?: boolean; relay?: Error } 
     redis as never,
     limiter as never,
     mailer as never,
+    {} as never, // the outbox and its relay: confirm only, not used here
+    {} as never,
     logger as never,
   );
   return { emails, kept, deleted, released, sent };
