@@ -31,6 +31,7 @@ function service(opts: Opts) {
       calls.push(`release ${bucket} ${key}`);
     },
     hitAll: RateLimiter.prototype.hitAll,
+    releaseAll: RateLimiter.prototype.releaseAll,
   };
   const mails = {
     post: (email: string, sentBy?: { userId: string; generation: string }) =>
@@ -61,7 +62,11 @@ function service(opts: Opts) {
     knownDevice: async (token: string) => (token === opts.device ? 'device-1' : undefined),
   };
   const config = { smtp: { host: opts.smtpHost } };
-  const logger = { info: () => undefined, warn: () => undefined };
+  const warned: string[] = [];
+  const logger = {
+    info: () => undefined,
+    warn: (fields: { security_event?: string }) => void warned.push(fields.security_event ?? ''),
+  };
   const resets = new PasswordResetService(
     dataSource as never,
     users as never,
@@ -76,7 +81,7 @@ function service(opts: Opts) {
     config as never,
     logger as never,
   );
-  return { resets, calls, posted, audited };
+  return { resets, calls, posted, audited, warned };
 }
 
 describe('PasswordResetService.request', () => {
@@ -213,6 +218,35 @@ describe('PasswordResetService.requestForUser', () => {
       expect.objectContaining({ actor_id: STAFF, target_user_id: CUSTOMER }),
       { schema: 'auth', name: 'user.password_reset_requested', user_id: CUSTOMER },
     ]);
+  });
+
+  it("caps what one staff member sends (twenty an hour, a hundred a day), logged for an alert; a user's own cap gives the sender's hits back", async () => {
+    const opts = {
+      smtpHost: 'smtp.example',
+      profiles: team({ role: 'customer', disabled: false }, CUSTOMER),
+    };
+    const capped = service({ ...opts, credential: unverified, allowed: [false] });
+    expect(await refusal(capped.resets.requestForUser(staff, CUSTOMER, 'Forgot it'))).toEqual({
+      status: 429,
+      code: 'rate_limited',
+    });
+    expect(capped.calls.filter((c) => c.startsWith('hit'))).toEqual([`hit password-reset-sent-by ${STAFF}`]);
+    expect(capped.warned).toEqual(['staff_reset_cap_reached']);
+    expect([capped.posted, capped.audited]).toEqual([[], []]);
+
+    const userCapped = service({ ...opts, credential: unverified, allowed: [true, true, false] });
+    expect(await refusal(userCapped.resets.requestForUser(staff, CUSTOMER, 'Forgot it'))).toEqual({
+      status: 429,
+      code: 'rate_limited',
+    });
+    expect(userCapped.calls.filter((c) => !c.startsWith('select'))).toEqual([
+      `hit password-reset-sent-by ${STAFF}`,
+      `hit password-reset-sent-by-day ${STAFF}`,
+      `hit password-reset-by-staff ${CUSTOMER}`,
+      `release password-reset-sent-by ${STAFF}`,
+      `release password-reset-sent-by-day ${STAFF}`,
+    ]);
+    expect([userCapped.posted, userCapped.audited]).toEqual([[], []]);
   });
 
   it("refuses oneself, a colleague's on a staff member's request, a disabled account, a colleague's unverified address and a demoted actor, sending and auditing nothing", async () => {
