@@ -461,7 +461,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       }
     });
 
-    it("holds the account for a day after a reset: no new payee, no transfer to another's account, no card number, no new phone or address, no notice switched off; its own accounts and existing payees still work, every later session is held, and the hold ends", async () => {
+    it("holds the account for a day after a reset: no new payee, no transfer to another's account, no card number, no new phone or address, no notice switched off; its own accounts, existing payees and a transfer decided before it still work, every later session is held, and the hold ends", async () => {
       const admin = await firstAdmin(get());
       const frank = await verifiedCustomer(get(), admin, 'reset.hold');
       await verifyEmail(get(), () => receivers().mails, frank);
@@ -481,8 +481,21 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         .set(bearer(frank.token))
         .send({ account_id: f1.id, type: 'virtual' })
         .expect(201);
-      // A login before any reset is not held.
+      // A login before any reset is not held; a transfer to Grace decided then, by number.
       expect((await login(frank.email, PASSWORD).expect(200)).body.reset_hold_until).toBeUndefined();
+      const decidedKey = randomUUID();
+      const decidedBody = {
+        from_account_id: f1.id,
+        to_account_number: g.account_number,
+        amount: 500,
+        currency: 'GBP',
+      };
+      const decided = await http()
+        .post('/transactions')
+        .set(bearer(frank.token))
+        .set('Idempotency-Key', decidedKey)
+        .send(decidedBody)
+        .expect(201);
 
       const reset = await confirm(await mailedToken(frank)).expect(200);
       const until = Date.parse(reset.body.reset_hold_until as string);
@@ -509,6 +522,23 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       );
       held(await pay(session, { to_account_id: g.id }), 'to_account_id');
       held(await pay(session, { to_account_number: g.account_number }), 'to_account_number');
+      // The transfer decided before the reset, retried with its key by the held session, replays its
+      // answer (it moves nothing again); the same body under a new key is held.
+      const replayed = await http()
+        .post('/transactions')
+        .set(bearer(session))
+        .set('Idempotency-Key', decidedKey)
+        .send(decidedBody)
+        .expect(201);
+      expect([replayed.body.id, replayed.headers['idempotent-replayed']]).toEqual([decided.body.id, 'true']);
+      held(
+        await http()
+          .post('/transactions')
+          .set(bearer(session))
+          .set('Idempotency-Key', randomUUID())
+          .send(decidedBody),
+        'to_account_number',
+      );
       held(await http().post('/cards').set(bearer(session)).send({ account_id: f1.id, type: 'virtual' }));
       held(
         await http()
@@ -530,8 +560,8 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       held(await prefs({ security: { sms: false } }), 'security.sms');
       held(await prefs({ transactions: { push: true, sms: false } }), 'transactions.sms');
       await prefs({ transactions: { push: true } }).expect(200);
-      expect(await balanceOf(get(), { ...frank, token: session }, f1)).toBe(10_000);
-      expect(await balanceOf(get(), grace, g)).toBe(0);
+      expect(await balanceOf(get(), { ...frank, token: session }, f1)).toBe(9_500);
+      expect(await balanceOf(get(), grace, g)).toBe(500);
       // Between the customer's own accounts money moves, and an order to a payee saved before the reset
       // is taken.
       await pay(session, { to_account_id: f2.id }, 2_500).expect(201);
@@ -590,7 +620,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         .send({ phone: '+447700900123' })
         .expect(200);
       await pay(free.body.access_token as string, { to_account_id: g.id }).expect(201);
-      expect(await balanceOf(get(), grace, g)).toBe(1_000);
+      expect(await balanceOf(get(), grace, g)).toBe(1_500);
     });
 
     it('limits asks per client address: past 30 an hour it is 429', async () => {
