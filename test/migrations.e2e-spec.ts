@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATIONS } from '@protobank/migrations';
+import type { UserEmailVerifiedEvent } from '@protobank/contracts';
 import { DataSource } from 'typeorm';
 import { createTestEnv, type TestEnv } from './support/test-env';
 import { ensureDatabase } from '@protobank/platform';
@@ -236,6 +237,37 @@ describe('migrations', () => {
     ]);
     await ds.runMigrations({ transaction: 'each' });
     expect(await ds.showMigrations()).toBe(false);
+  });
+
+  it("tells notifications of the addresses verified before notices needed it, through auth's own outbox", async () => {
+    while ((await lastMigration()) !== 'VerifiedEmailsForNotices1763700000042')
+      await ds.undoLastMigration({ transaction: 'each' });
+    await ds.undoLastMigration({ transaction: 'each' });
+    const [verified, unverified] = [randomUUID(), randomUUID()];
+    for (const [id, at] of [
+      [verified, '2026-12-05T08:00:00.123Z'],
+      [unverified, null],
+    ]) {
+      await ds.query(
+        `INSERT INTO auth.credentials (user_id, email, password_hash, status, attempt, role, email_verified_at)
+         VALUES ($1, $2, 'x', 'active', $1, 'customer', $3)`,
+        [id, `Mixed.Case.${id}@Example.com`, at],
+      );
+    }
+    await ds.runMigrations({ transaction: 'each' });
+    const events = (await ds.query(
+      `SELECT id, payload FROM auth.outbox WHERE name = 'user.email_verified' AND payload->>'user_id' = ANY($1)`,
+      [[verified, unverified]],
+    )) as { id: string; payload: UserEmailVerifiedEvent }[];
+    const expected: UserEmailVerifiedEvent = {
+      event_id: events[0]?.id,
+      occurred_at: '2026-12-05T08:00:00.123Z',
+      user_id: verified,
+      email: `Mixed.Case.${verified}@Example.com`,
+    };
+    expect(events.map((e) => e.payload)).toEqual([expected]);
+    await ds.query(`DELETE FROM auth.outbox WHERE name = 'user.email_verified'`);
+    await ds.query(`DELETE FROM auth.credentials WHERE user_id = ANY($1)`, [[verified, unverified]]);
   });
 
   it('reverts every migration down to an empty database, then applies them again', async () => {

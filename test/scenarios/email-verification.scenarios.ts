@@ -81,6 +81,21 @@ export function emailVerificationScenarios(get: () => Running, receivers: () => 
       expect((await status(carol.token).expect(200)).body.verified).toBe(false);
     });
 
+    it('verifies once when the right code is sent ten times at once: notifications are told once', async () => {
+      const hal = await newCustomer(get(), 'email');
+      const code = await mailedEmailCode(get(), mails, hal);
+      const answers = await Promise.all(Array.from({ length: 10 }, () => confirm(hal.token, code)));
+      const outcomes = answers.map((a) => (a.status === 200 ? 'verified' : (a.body.code as string)));
+      expect(outcomes).toContain('verified');
+      expect(outcomes.filter((o) => o !== 'verified' && o !== 'code_expired')).toEqual([]);
+      const db = await get().t.db();
+      const { rows } = await db.query(
+        `SELECT count(*)::int AS n FROM auth.outbox WHERE name = 'user.email_verified' AND payload->>'user_id' = $1`,
+        [hal.id],
+      );
+      expect(rows[0].n).toBe(1);
+    });
+
     it("cannot be used without the owner's session: not without a token, not from another account", async () => {
       const dave = await newCustomer(get(), 'email');
       const erin = await newCustomer(get(), 'email');

@@ -142,21 +142,33 @@ export class EmailVerification {
     });
     // Only the address the code went to, and only while the account is active; notifications hear of it
     // in the same transaction (they send e-mail notices, security ones apart, to verified addresses only).
+    // Told once: copies of the right code confirmed at once wait on the row, find it verified, and
+    // answer as the first did without a second event.
     const verified = await this.dataSource.transaction(async (m) => {
       const rows = (await m.query(
-        `UPDATE auth.credentials SET email_verified_at = coalesce(email_verified_at, now())
-          WHERE user_id = $1 AND email = $2 AND status = 'active' RETURNING email`,
+        `UPDATE auth.credentials SET email_verified_at = now()
+          WHERE user_id = $1 AND email = $2 AND status = 'active' AND email_verified_at IS NULL
+          RETURNING email`,
         [userId, target],
       )) as [{ email: string }[], number];
-      if (rows[0].length === 0) return false;
-      await this.outbox.add(m, 'auth', 'user.email_verified', { user_id: userId, email: rows[0][0].email });
-      return true;
+      if (rows[0].length > 0) {
+        await this.outbox.add(m, 'auth', 'user.email_verified', { user_id: userId, email: rows[0][0].email });
+        return true;
+      }
+      const already = (await m.query(
+        `SELECT 1 FROM auth.credentials
+          WHERE user_id = $1 AND email = $2 AND status = 'active' AND email_verified_at IS NOT NULL`,
+        [userId, target],
+      )) as unknown[];
+      return already.length > 0 ? 'already' : false;
     });
     // Used up only once recorded: a failure before leaves it for another try.
     await this.redis.client.del(key);
     if (!verified) throw codeRefused({ kind: 'none' });
-    this.relay.kickSoon();
-    this.logger.info({ user_id: userId, security_event: 'email_verified' }, 'e-mail address verified');
+    if (verified === true) {
+      this.relay.kickSoon();
+      this.logger.info({ user_id: userId, security_event: 'email_verified' }, 'e-mail address verified');
+    }
     return this.status(userId);
   }
 

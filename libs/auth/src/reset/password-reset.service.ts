@@ -252,8 +252,20 @@ export class PasswordResetService {
         "A colleague's e-mail address must be verified first (POST /auth/email/verification)",
       );
     }
+    // Its own caps, by user: strangers using up the address's self-service asks do not hold staff up.
+    // Checked first: copies of one ask (a double click, a retrying client) stop here, before they count
+    // against the sender's own budget.
+    const hit = await this.limiter.hitAll(PER_USER_BY_STAFF.map((cap) => ({ ...cap, key: userId })));
+    if (!hit.allowed) {
+      throw AppError.tooManyRequests(
+        'rate_limited',
+        "Staff asked for this user's reset e-mail too recently: ask them to check their inbox",
+        hit.retryAfter,
+      );
+    }
     const sender = await this.limiter.hitAll(PER_SENDER.map((cap) => ({ ...cap, key: actor.user_id })));
     if (!sender.allowed) {
+      await this.limiter.releaseAll(hit.taken);
       this.logger.warn(
         { security_event: 'staff_reset_cap_reached', actor_id: actor.user_id, user_id: userId },
         'a staff member reached their cap on reset e-mails',
@@ -262,16 +274,6 @@ export class PasswordResetService {
         'rate_limited',
         'You have sent as many reset e-mails as one staff member may for now: ask an admin',
         sender.retryAfter,
-      );
-    }
-    // Its own caps, by user: strangers using up the address's self-service asks do not hold staff up.
-    const hit = await this.limiter.hitAll(PER_USER_BY_STAFF.map((cap) => ({ ...cap, key: userId })));
-    if (!hit.allowed) {
-      await this.limiter.releaseAll(sender.taken);
-      throw AppError.tooManyRequests(
-        'rate_limited',
-        "Staff asked for this user's reset e-mail too recently: ask them to check their inbox",
-        hit.retryAfter,
       );
     }
     // The audit entry, and the notice that tells the user at once on every channel they have, together.
