@@ -667,6 +667,40 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         expect((await http().get('/notifications/phone').set(bearer(frank.token))).body.verified).toBe(true);
       });
 
+      it('texts a security notice to the number last verified when the profile number changes or goes; nothing else goes there', async () => {
+        const old = '+447700900331';
+        const ivy = await namedCustomer('phone.ivy', 'Ivy Lane', old);
+        await http()
+          .put('/notifications/preferences')
+          .set(bearer(ivy.token))
+          .send({ security: { sms: true }, transactions: { sms: true } })
+          .expect(200);
+        const to = (phone: string) => receivers().hooks.filter((h) => h.body.to === phone);
+        const texts = () => to(old).map((h) => h.body.text as string);
+        const told = (change: string) =>
+          eventually(async () =>
+            texts().find((t) => t.startsWith(`On your profile, the phone number was ${change}.`)),
+          );
+
+        await setPhone(ivy, '+447700900332');
+        await told('changed');
+        const i = await openAccount(get(), ivy);
+        const paid = await transfer(get(), alice, {
+          from_account_id: a.id,
+          to_account_number: i.account_number,
+          amount: 104,
+          currency: 'GBP',
+        }).expect(201);
+        expect(await smsReason(paid.body.id as string, ivy.id)).toEqual({
+          status: 'skipped',
+          last_error: 'phone number not verified',
+        });
+        await setPhone(ivy, null);
+        await told('removed');
+        expect(to('+447700900332')).toEqual([]);
+        expect(texts().filter((t) => t.includes('£1.04'))).toEqual([]);
+      });
+
       it('voids a code after five wrong tries, however many are sent at once', async () => {
         const phone = '+447700900321';
         const gina = await verifiedCustomer(get(), admin, 'phone.gina');

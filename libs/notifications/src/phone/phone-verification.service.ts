@@ -69,6 +69,15 @@ export class PhoneVerification {
     return (await this.verifiedAt(userId, phone)) !== null;
   }
 
+  /** The number the user last verified, whether or not their profile still has it; null if none. */
+  async verifiedNumber(userId: string): Promise<string | null> {
+    const rows = (await this.dataSource.query(
+      `SELECT phone FROM notifications.verified_phones WHERE user_id = $1`,
+      [userId],
+    )) as { phone: string }[];
+    return rows[0]?.phone ?? null;
+  }
+
   /** Sends a new code to the profile's number (an earlier code stops working). */
   async sendCode(userId: string): Promise<{ phone: string; expires_in: number; resend_after: number }> {
     // A deployment without SMS does not offer it: not a failure (no 5xx for a customer's click).

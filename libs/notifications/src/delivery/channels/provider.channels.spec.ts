@@ -1,4 +1,5 @@
 import type { PhoneVerification } from '../../phone/phone-verification.service';
+import type { Category } from '../../preferences/preference-rules';
 import type { Outgoing } from './channel';
 import { SmsChannel } from './provider.channels';
 import type { SmsProvider } from './providers';
@@ -14,17 +15,17 @@ function setup(verified: Record<string, string>) {
     },
   };
   const phones = {
-    isVerified: (userId: string, phone: string) => Promise.resolve(verified[userId] === phone),
+    verifiedNumber: (userId: string) => Promise.resolve(verified[userId] ?? null),
   } as unknown as PhoneVerification;
   return { channel: new SmsChannel(provider, phones), sent };
 }
 
-const outgoing = (phone: string | null): Outgoing => ({
+const outgoing = (phone: string | null, category: Category = 'transactions'): Outgoing => ({
   delivery_id: 'delivery-1',
   user_id: 'user-1',
   notification: {
     id: 'notification-1',
-    category: 'transactions',
+    category,
     type: 'transaction.received',
     title: 'Money received',
     body: 'You received £1.00 from Alice Jones',
@@ -51,6 +52,25 @@ describe('SmsChannel', () => {
     const none = setup({});
     await expect(none.channel.send(outgoing('+447700900123'))).resolves.toMatchObject({ status: 'skipped' });
     expect([...sent, ...none.sent]).toEqual([]);
+  });
+
+  it('texts a security notice to the number last verified when the profile has another or none, and nothing else', async () => {
+    const { channel, sent } = setup({ 'user-1': '+447700900123' });
+    for (const now of ['+447700900999', null]) {
+      await expect(channel.send(outgoing(now, 'security'))).resolves.toEqual({ status: 'sent' });
+      await expect(channel.send(outgoing(now))).resolves.toMatchObject({ status: 'skipped' });
+    }
+    expect(sent.map((m) => m.to)).toEqual(['+447700900123', '+447700900123']);
+    const none = setup({});
+    await expect(none.channel.send(outgoing('+447700900999', 'security'))).resolves.toEqual({
+      status: 'skipped',
+      reason: 'phone number not verified',
+    });
+    await expect(channel.send({ ...outgoing(null, 'security'), contact: undefined })).resolves.toEqual({
+      status: 'skipped',
+      reason: 'no such user',
+    });
+    expect(none.sent).toEqual([]);
   });
 
   it('texts nothing without a number', async () => {

@@ -17,14 +17,27 @@ export class SmsChannel implements DeliveryChannel {
     return this.provider.configured ? undefined : 'sms is not configured (SMS_WEBHOOK_URL)';
   }
 
+  /**
+   * Only to a number its owner proved they read (POST /notifications/phone/verification): anyone can type
+   * a stranger's number into a profile. That is the profile's number once verified; a security notice
+   * also goes to the number last verified when the profile's has changed or gone since (a new number
+   * is unverified), because "your phone number was changed" is for the phone the owner still holds: one
+   * who took over the session changes the number first.
+   */
   async send({ delivery_id, user_id, notification, contact }: Outgoing): Promise<SendResult> {
-    if (!contact?.phone) return { status: 'skipped', reason: 'no phone number on the profile' };
-    // Only to a number its owner proved they read (POST /notifications/phone/verification): anyone can type
-    // a stranger's number into a profile.
-    if (!(await this.phones.isVerified(user_id, contact.phone))) {
-      return { status: 'skipped', reason: 'phone number not verified' };
+    if (!contact) return { status: 'skipped', reason: 'no such user' };
+    const verified = await this.phones.verifiedNumber(user_id);
+    const to =
+      contact.phone && contact.phone === verified
+        ? contact.phone
+        : notification.category === 'security'
+          ? verified
+          : null;
+    if (!to) {
+      const reason = contact.phone ? 'phone number not verified' : 'no phone number on the profile';
+      return { status: 'skipped', reason };
     }
-    await this.provider.send({ id: delivery_id, to: contact.phone, text: notification.body });
+    await this.provider.send({ id: delivery_id, to, text: notification.body });
     return { status: 'sent' };
   }
 }
