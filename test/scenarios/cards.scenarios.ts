@@ -376,6 +376,27 @@ export function cardsScenarios(get: () => Running) {
       await staff(admin, randomUUID(), 'block').expect(404);
     });
 
+    it("shows no card's details while staff have frozen its account, and does once the freeze is lifted", async () => {
+      const fay = await verifiedCustomer(get(), admin, 'cards.fay');
+      const account = await openAccount(get(), fay);
+      const card = await issue(fay, account);
+      const why = { reason: 'Suspected account takeover' };
+      await http()
+        .post(`/admin/accounts/${account.id}/freeze`)
+        .set(bearer(admin.token))
+        .send(why)
+        .expect(200);
+      const hidden = await reveal(fay, card.id).expect(409);
+      expect(hidden.body.code).toBe('account_frozen');
+      expect(JSON.stringify(hidden.body)).not.toMatch(/"(pan|cvc)"/);
+      await http()
+        .post(`/admin/accounts/${account.id}/unfreeze`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Cleared after review' })
+        .expect(200);
+      expect((await reveal(fay, card.id).expect(200)).body.pan).toMatch(/^\d{16}$/);
+    });
+
     it("issues no new card while one of the customer's cards is blocked by staff, also once they cancel it", async () => {
       const erin = await verifiedCustomer(get(), admin, 'cards.erin');
       const [first, second] = [await openAccount(get(), erin), await openAccount(get(), erin)];

@@ -24,9 +24,10 @@ describe('CardsService.reveal under load', () => {
         calls.push(`release ${bucket} ${key}`);
       },
     };
+    const ledger = { getStates: async () => [{ id: 'account-1', owner_id: 'user-1', status: 'active' }] };
     const service = new CardsService(
       dataSource as never,
-      {} as never,
+      ledger as never,
       {} as never,
       auth as never,
       {} as never,

@@ -294,6 +294,15 @@ export class CardsService {
         'The bank has blocked this card: its details are not shown until the block is lifted; contact us',
       );
     }
+    // So is a staff freeze of its account (a takeover or a financial-crime hold): no money leaves it, and
+    // no details leave with whoever holds the session, to be used once the freeze is lifted.
+    const [account] = await this.ledger.getStates([card.account_id]);
+    if (account?.status === 'frozen') {
+      throw AppError.conflict(
+        'account_frozen',
+        "The bank has frozen this card's account: its details are not shown until the freeze is lifted; contact us",
+      );
+    }
     let valid: boolean;
     try {
       ({ valid } = await this.auth.verifyPassword({ user_id: caller.user_id, password }));
