@@ -365,11 +365,19 @@ export function staffScenarios(get: () => Running) {
       expect(lifted).toMatchObject({ before: { status: 'frozen', frozen_by: staffB.id }, reason: 'Cleared' });
     });
 
-    it('requires a plain-text reason on freezes, unfreezes, overdraft changes, deposits and reversals', async () => {
+    it('requires a plain-text reason that says something on freezes, unfreezes, overdraft changes, deposits and reversals', async () => {
       const none = await http().post(`/admin/accounts/${x.id}/freeze`).set(bearer(staffA.token)).send({});
       expect([none.status, none.body.details[0].field]).toEqual([400, 'reason']);
       const bidi = await freeze(staffA, x, 'Looks fine \u202Eevil');
       expect([bidi.status, bidi.body.details[0].field]).toEqual([400, 'reason']);
+      // A reason that says nothing when read back: dots, blanks that render as nothing, accents over nothing.
+      for (const blank of ['...', '\u2800\u2800\u2800', '\u0301\u0301\u0301']) {
+        const res = await freeze(staffA, x, blank);
+        expect([res.status, res.body.details[0]]).toEqual([
+          400,
+          { field: 'reason', message: 'reason must say why in at least three letters or digits' },
+        ]);
+      }
       const noReason = await http()
         .patch(`/admin/accounts/${x.id}`)
         .set(bearer(staffA.token))

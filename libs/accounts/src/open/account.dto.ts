@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CURRENCIES, type Currency } from '@protobank/contracts';
-import { IsCurrency, IsDateOrDateTime, IsPlainText, IsUuid, Optional } from '@protobank/platform';
+import { IsCurrency, IsDateOrDateTime, IsPlainText, IsReason, IsUuid, Optional } from '@protobank/platform';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 
 export class OpenAccountDto {
@@ -134,7 +134,7 @@ export class UpdateAccountDto {
   overdraft_limit: number;
 
   @ApiProperty({ ...REASON_DOC, example: 'Arranged overdraft agreed with the customer' })
-  @IsPlainText(3, 500)
+  @IsReason()
   reason: string;
 }
 

@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { displayText, IsPlainText } from './plain-text';
+import { displayText, IsPlainText, IsReason } from './plain-text';
 
 class Named {
   @IsPlainText(1, 20)
@@ -136,6 +136,42 @@ describe('IsPlainText', () => {
       'name must be shorter than or equal to 20 characters',
     ]);
     expect(check(7).errors).toContain('name must be a string');
+  });
+});
+
+class Reasoned {
+  @IsReason()
+  reason: string;
+}
+
+const checkReason = (reason: unknown) =>
+  validateSync(plainToInstance(Reasoned, { reason })).flatMap((e) => Object.values(e.constraints ?? {}));
+
+describe('IsReason', () => {
+  it.each([
+    ['a sentence', 'Suspected account takeover: reported by phone'],
+    ['three digits', '123'],
+    ['a short word in another script', '李小龍'],
+    ['letters among punctuation', '... yes!'],
+  ])('accepts %s', (_what, reason) => {
+    expect(checkReason(reason)).toEqual([]);
+  });
+
+  it.each([
+    ['dots', '...'],
+    ['blanks that are not invisible (U+2800)', '\u2800\u2800\u2800'],
+    ['accents over nothing', '\u0301\u0301\u0301'],
+    ['two letters among punctuation', 'ok!!'],
+    ['symbols', '★★★★'],
+  ])('refuses %s, saying why', (_what, reason) => {
+    expect(checkReason(reason)).toContain('reason must say why in at least three letters or digits');
+  });
+
+  it('still refuses what IsPlainText refuses', () => {
+    expect(checkReason('abc\u202Edef')).toEqual([
+      'reason must not contain control, bidirectional or invisible characters',
+    ]);
+    expect(checkReason('ab')).toEqual([expect.stringContaining('longer than or equal to 3')]);
   });
 });
 

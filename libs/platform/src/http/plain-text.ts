@@ -105,3 +105,29 @@ export const IsPlainText = (min: number, max: number) =>
       },
     }),
   );
+
+/** Letters and digits, of any script. */
+const WORD_CHARACTER = /[\p{L}\p{N}]/gu;
+
+/**
+ * A reason kept in the audit trail (or shown to a customer): IsPlainText(3, 500), and at least three
+ * letters or digits, so that it says something when read back: not "...", nor characters that render as
+ * blanks without being invisible (U+2800 BRAILLE PATTERN BLANK), nor accents over nothing.
+ */
+export const IsReason = () =>
+  applyDecorators(
+    IsPlainText(3, 500),
+    ValidateBy({
+      name: 'isReason',
+      validator: {
+        // Judged only on what IsPlainText passed: one error per field, the first thing wrong with it.
+        validate: (value: unknown) =>
+          typeof value !== 'string' ||
+          value.length < 3 ||
+          value.length > 500 ||
+          !isPlainText(value) ||
+          (value.match(WORD_CHARACTER)?.length ?? 0) >= 3,
+        defaultMessage: () => '$property must say why in at least three letters or digits',
+      },
+    }),
+  );

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
-import { IsPlainText } from './plain-text';
+import { IsReason } from './plain-text';
 
 /**
  * The body of a staff action that needs nothing but its reason (freeze, unfreeze, block, unblock): one
@@ -14,7 +14,7 @@ export class StaffReasonDto {
     example: 'Suspected account takeover: reported by the customer by phone',
     description: 'Why: kept in the audit trail (GET /admin/audit); not shown to the customer',
   })
-  @IsPlainText(3, 500)
+  @IsReason()
   reason: string;
 }
 
@@ -30,6 +30,6 @@ export class OptionalStaffReasonDto {
     description: 'Why: kept in the audit trail (GET /admin/audit)',
   })
   @IsOptional()
-  @IsPlainText(3, 500)
+  @IsReason()
   reason?: string;
 }

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { Currency } from '@protobank/contracts';
-import { IsAmount, IsCurrency, IsPlainText, IsUuid, Optional } from '@protobank/platform';
+import { IsAmount, IsCurrency, IsPlainText, IsReason, IsUuid, Optional } from '@protobank/platform';
 import { IsIn, IsOptional } from 'class-validator';
 import { LEDGER_VERIFY_MODES, type LedgerVerifyMode } from './ledger-verify.service';
 
@@ -21,7 +21,7 @@ export class DepositDto {
     example: 'Cash paid in at the Leeds branch, receipt 20931',
     description: 'Why the money is paid in: kept in the audit trail only, never shown to the customer',
   })
-  @IsPlainText(3, 500)
+  @IsReason()
   reason: string;
 
   @ApiPropertyOptional({
@@ -42,7 +42,7 @@ export class ReverseDto {
     example: 'Payer reported the payment as sent to the wrong account; confirmed by phone',
     description: 'Why: kept in the audit trail only, never shown to either customer',
   })
-  @IsPlainText(3, 500)
+  @IsReason()
   reason: string;
 
   @ApiPropertyOptional({

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsPlainText, IsUuid, Optional, PageQuery, UserIdParams } from '@protobank/platform';
+import { IsReason, IsUuid, Optional, PageQuery, UserIdParams } from '@protobank/platform';
 import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { AUDIT_RESOURCE_TYPES, STAFF_ACTIONS, UserDto, type StaffAction } from '@protobank/contracts';
 
@@ -39,7 +39,7 @@ export class UpdateUserDto {
     example: 'Promoted to the KYC review team',
     description: 'Why: kept in the audit trail, never shown to the user',
   })
-  @IsPlainText(3, 500)
+  @IsReason()
   reason: string;
 }
 

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsPlainText, IsUuid, Optional } from '@protobank/platform';
+import { IsPlainText, IsReason, IsUuid, Optional } from '@protobank/platform';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -82,7 +82,7 @@ export class RejectKycDto extends KycDecisionDto {
     example: 'Document image unreadable',
     description: 'Shown to the customer, and kept in the audit trail',
   })
-  @IsPlainText(3, 500)
+  @IsReason()
   reason: string;
 }
 
@@ -103,7 +103,7 @@ export class ApproveKycDto extends KycDecisionDto {
     example: 'Same person: re-registered after losing access; the old profile is disabled',
   })
   @ValidateIf((o: ApproveKycDto) => o.override_duplicate === true || o.override_reason !== undefined)
-  @IsPlainText(3, 500)
+  @IsReason()
   override_reason?: string;
 }
 
