@@ -288,9 +288,15 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
       20000,
       'the missed notifications',
     );
-    // Dave has not verified his address yet: his welcome is in the app only.
+    // Dave has not verified his address yet: his welcome, which says so, is in the app only.
+    const VERIFY_NUDGE =
+      'Confirm your e-mail address to get your notices by e-mail too; until then they are here, in the app.';
     expect(rows).toEqual([
-      { user_id: res.body.id, body: 'Welcome to Protobank, Dave Brown.', deliveries: ['skipped', 'sent'] },
+      {
+        user_id: res.body.id,
+        body: `Welcome to Protobank, Dave Brown. ${VERIFY_NUDGE}`,
+        deliveries: ['skipped', 'sent'],
+      },
       { user_id: payee.id, body: `You received £12.34 from Cus durable.payer`, deliveries: ['sent', 'sent'] },
       { user_id: payer.id, body: `You sent £12.34 to Cus durable.payee`, deliveries: ['sent', 'sent'] },
     ]);

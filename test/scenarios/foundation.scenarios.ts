@@ -295,7 +295,7 @@ export function foundationScenarios(get: () => Running) {
       expect(notification).toEqual([
         {
           title: 'Welcome to Protobank',
-          body: 'Welcome to Protobank, Alice Jones.',
+          body: 'Welcome to Protobank, Alice Jones. Confirm your e-mail address to get your notices by e-mail too; until then they are here, in the app.',
           source_event_id: outbox.rows[0].payload.event_id,
         },
       ]);

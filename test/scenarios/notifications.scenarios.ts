@@ -227,9 +227,14 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
       });
 
       it('stores the welcome and the KYC outcome too', async () => {
-        const list = await http().get('/notifications?limit=100').set(bearer(bob.token)).expect(200);
-        const types = list.body.data.map((n: { type: string }) => n.type);
-        expect(types).toEqual(expect.arrayContaining(['welcome', 'kyc.verified', 'transaction.received']));
+        // Waited for: run alone (-t), nothing before it has waited for the transfer's notice.
+        const wanted = ['welcome', 'kyc.verified', 'transaction.received'];
+        const types = await eventually(async () => {
+          const list = await http().get('/notifications?limit=100').set(bearer(bob.token)).expect(200);
+          const seen = list.body.data.map((n: { type: string }) => n.type) as string[];
+          return wanted.every((t) => seen.includes(t)) ? seen : undefined;
+        });
+        expect(types).toEqual(expect.arrayContaining(wanted));
       });
 
       it('changes nothing when the same event is delivered again', async () => {

@@ -563,7 +563,11 @@ export function welcomeDraft(e: UserRegisteredEvent, fullName: string): Draft {
     category: 'account',
     type: 'welcome',
     title: 'Welcome to Protobank',
-    body: `Welcome to Protobank, ${displayText(fullName)}.`,
+    // Told here, in the app: a new account's address is not verified yet, so no e-mail but a security
+    // notice goes to it (EmailChannel).
+    body:
+      `Welcome to Protobank, ${displayText(fullName)}. Confirm your e-mail address to get your notices by ` +
+      'e-mail too; until then they are here, in the app.',
     data: {},
   };
 }
