@@ -9,6 +9,9 @@ import type { Running } from './topologies';
 export const EMAIL_CODE_SUBJECT = 'Your Protobank code';
 const CODE_IN_MAIL = /code is (\d{6})\./;
 
+/** The code an e-mail verification mail's text carries. */
+export const codeInMail = (text: string): string | undefined => CODE_IN_MAIL.exec(text)?.[1];
+
 /** The codes e-mailed to `email`, oldest first. */
 export const emailCodes = (mails: Mail[], email: string): string[] =>
   mails
