@@ -56,7 +56,9 @@ export function customerDay(get: () => Running, opts: { mailUrl?: () => string }
     expect(res.body.verified).toBe(true);
   };
 
-  it('registers two customers and verifies them (KYC submitted, approved by the first admin)', async () => {
+  it(`registers two customers and verifies them (KYC submitted, approved by the first admin)${
+    opts.mailUrl ? ", the payee's e-mail address too" : ''
+  }`, async () => {
     day.admin = await firstAdmin(get());
     day.alice = await newCustomer(get(), 'containers.alice');
     day.bob = await newCustomer(get(), 'containers.bob');
