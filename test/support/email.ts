@@ -16,7 +16,7 @@ export const codeInMail = (text: string): string | undefined => CODE_IN_MAIL.exe
 export const emailCodes = (mails: Mail[], email: string): string[] =>
   mails
     .filter((m) => m.to.includes(email) && m.subject === EMAIL_CODE_SUBJECT)
-    .map((m) => CODE_IN_MAIL.exec(m.text)![1]);
+    .map((m) => codeInMail(m.text)!);
 
 // Each customer asks from their own client address (X-Forwarded-For, which the suites' apps trust from
 // loopback), as customers do: a suite verifies more addresses than the 30 codes an hour one address may

@@ -563,8 +563,8 @@ export function welcomeDraft(e: UserRegisteredEvent, fullName: string): Draft {
     category: 'account',
     type: 'welcome',
     title: 'Welcome to Protobank',
-    // Told here, in the app: a new account's address is not verified yet, so no e-mail but a security
-    // notice goes to it (EmailChannel).
+    // Told here, in the app: a new account's address is not verified yet, so only security notices go to
+    // it by e-mail (EmailChannel).
     body:
       `Welcome to Protobank, ${displayText(fullName)}. Confirm your e-mail address to get your notices by ` +
       'e-mail too; until then they are here, in the app.',
