@@ -288,6 +288,29 @@ export function cardsScenarios(get: () => Running) {
       await reveal(alice, (await issue(alice, a)).id).expect(200);
     });
 
+    it("counts a reveal's wrong passwords with the password change's: five in all lock both, and the owner is told", async () => {
+      const dan = await verifiedCustomer(get(), admin, 'cards.dan');
+      const card = await issue(dan, await openAccount(get(), dan));
+      const change = (current: string) =>
+        http()
+          .post('/auth/password')
+          .set(bearer(dan.token))
+          .send({ current_password: current, new_password: 'a brand new passphrase 1' });
+      for (let i = 0; i < 2; i++) await change(`not it at all ${i}`).expect(401);
+      for (let i = 0; i < 3; i++) await reveal(dan, card.id, `wrong guess ${i}`).expect(401);
+      // Locked: the right password neither changes it nor shows the card.
+      expect((await change(PASSWORD).expect(429)).body.code).toBe('rate_limited');
+      const shown = await reveal(dan, card.id).expect(429);
+      expect(shown.body.code).toBe('rate_limited');
+      expect(Number(shown.headers['retry-after'])).toBeGreaterThan(0);
+      expect(shown.text).not.toMatch(/"(pan|cvc)"/);
+      const notice = await eventually(async () => {
+        const list = await http().get('/notifications').set(bearer(dan.token)).expect(200);
+        return (list.body.data as { type: string; body: string }[]).find((n) => n.type === 'user.locked_out');
+      });
+      expect(notice.body).toContain("to see a card's details");
+    });
+
     it('freezes and unfreezes, idempotently', async () => {
       const card = await issue(alice, a);
       expect((await action(alice, card.id, 'freeze').expect(200)).body.status).toBe('frozen');

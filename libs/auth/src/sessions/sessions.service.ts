@@ -53,7 +53,10 @@ const deviceScope = (deviceId: string): LockScope => ({
   key: deviceId,
 });
 
-/** Wrong current passwords at POST /auth/password count per user, and lock the route for them. */
+/**
+ * Wrong passwords a signed-in user re-enters (POST /auth/password, a card reveal) count per user, and lock
+ * both for them (passwordReentered). The names stay those of the password change, which came first.
+ */
 const passwordChangeScope = (userId: string): LockScope => ({
   lock: 'password-change',
   failures: 'password-change-failures',
@@ -213,31 +216,7 @@ export class SessionsService {
   ): Promise<LoginResult> {
     const credential = await activeCredentialById(this.dataSource, userId);
     if (!credential) throw new AppError(401, 'unauthorized', 'Log in again');
-    const check = await this.checkUnderLockout(
-      passwordChangeScope(userId),
-      credential.password_hash,
-      currentPassword,
-      {
-        locked: (seconds) =>
-          AppError.tooManyRequests('rate_limited', 'Too many wrong passwords: try again later', seconds),
-        busy: () =>
-          AppError.tooManyRequests(
-            'password_change_busy',
-            'Other changes of your password are being checked',
-            1,
-          ),
-      },
-    );
-    if (!check.matches) {
-      const context = { user_id: userId, ip: meta.ip };
-      this.logger.info({ security_event: 'password_change_failed', ...context }, 'wrong password');
-      if (check.locked) {
-        this.logger.warn(
-          { security_event: 'password_change_lockout', ...context },
-          'password change locked after repeated wrong passwords',
-        );
-        this.tellLockedOut(userId, 'password_change');
-      }
+    if (!(await this.passwordReentered(userId, credential.password_hash, currentPassword, meta.ip))) {
       throw new AppError(401, 'invalid_password', 'The current password is not right', [
         { field: 'current_password', message: 'not your current password' },
       ]);
@@ -444,6 +423,37 @@ export class SessionsService {
    * locks the scope for LOGIN_LOCKOUT_SECONDS (`locked` in the answer), so no more passwords than that
    * are tried per lock.
    */
+  /**
+   * A signed-in user's password asked for again (to change it, POST /auth/password; to see a card's
+   * details, through AUTH_API.verifyPassword): wrong ones from either count together per user, and five
+   * lock both for LOGIN_LOCKOUT_SECONDS (429 rate_limited), logged and told to the user. So a stolen
+   * session guesses the password no faster through one route than through the other.
+   */
+  async passwordReentered(
+    userId: string,
+    storedHash: string,
+    password: string,
+    ip?: string,
+  ): Promise<boolean> {
+    const check = await this.checkUnderLockout(passwordChangeScope(userId), storedHash, password, {
+      locked: (seconds) =>
+        AppError.tooManyRequests('rate_limited', 'Too many wrong passwords: try again later', seconds),
+      busy: () =>
+        AppError.tooManyRequests('password_change_busy', 'Other checks of your password are under way', 1),
+    });
+    if (check.matches) return true;
+    const context = { user_id: userId, ip };
+    this.logger.info({ security_event: 'password_change_failed', ...context }, 'wrong password');
+    if (check.locked) {
+      this.logger.warn(
+        { security_event: 'password_change_lockout', ...context },
+        'password checks locked after repeated wrong passwords',
+      );
+      this.tellLockedOut(userId, 'password_change');
+    }
+    return false;
+  }
+
   private async checkUnderLockout(
     scope: LockScope,
     storedHash: string | undefined,

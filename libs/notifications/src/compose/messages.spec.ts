@@ -468,7 +468,7 @@ describe('card notices', () => {
     );
     expect(lockedOutDraft({ ...at, scope: 'password_change', lock_seconds: 90 })).toMatchObject({
       title: 'Password changes paused',
-      body: expect.stringContaining('password changes are paused for 2 minutes'),
+      body: expect.stringContaining('password changes and card details are paused for 2 minutes'),
     });
   });
 

@@ -436,7 +436,7 @@ const LOCKED_OUT: Record<UserLockedOutEvent['scope'], { title: string; body: (mi
     password_change: {
       title: 'Password changes paused',
       body: (m) =>
-        `Your current password was entered wrongly several times while changing it, so password changes are paused for ${m}. ` +
+        `Your password was entered wrongly several times when it was asked for again (to change it, or to see a card's details), so password changes and card details are paused for ${m}. ` +
         "If this wasn't you, log out on all your devices and contact us.",
     },
   };
