@@ -130,7 +130,7 @@ describe('auth contract', () => {
       expect(publicJwk(readKeysDir(dir).at(-1)!.publicKey).kid).toBe(added);
     });
 
-    it("checks a user's current password again, false for a wrong one, an unknown user or a pending credential", async () => {
+    it("checks a user's current password again, false for a wrong one, an unknown user or a pending credential; five wrong lock it", async () => {
       const db = await t.db();
       const [active, pending] = [randomUUID(), randomUUID()];
       const hash = await hashPassword('the right passphrase');
@@ -149,6 +149,12 @@ describe('auth contract', () => {
       await expect(check(pending, 'the right passphrase')).resolves.toEqual({ valid: false });
       await expect(check(randomUUID(), 'the right passphrase')).resolves.toEqual({ valid: false });
       await expect(check('not-a-uuid', 'the right passphrase')).resolves.toEqual({ valid: false });
+      // Wrong ones count with the password change's: the fifth locks, and then the right one is 429 too.
+      for (let i = 0; i < 4; i++) await check(active, `wrong again ${i}`);
+      await expect(check(active, 'the right passphrase')).rejects.toMatchObject({
+        status: 429,
+        code: 'rate_limited',
+      });
     });
   });
 });
