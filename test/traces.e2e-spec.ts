@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -274,6 +274,7 @@ describe('traces off: with OTEL_* unset no SDK is loaded', () => {
   });
   afterAll(async () => {
     await running?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('serves a transfer having loaded only @opentelemetry/api', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from './app-config';
@@ -89,6 +89,7 @@ describe('loadConfig', () => {
 
   describe('secrets from files (NAME_FILE)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'protobank-config-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it('reads the secret from the file, without its trailing newline', () => {
       const file = join(dir, 'admin_password');

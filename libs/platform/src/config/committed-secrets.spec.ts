@@ -4,7 +4,7 @@
  * below and its value listed), the dev stack's credentials, and the modules' development fallbacks.
  */
 import { createPrivateKey } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -38,6 +38,7 @@ function problemsOf(env: NodeJS.ProcessEnv): string[] {
 
 /** A file of our own holding `value`, for the NAME_FILE form. */
 const scratch = mkdtempSync(join(tmpdir(), 'protobank-committed-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 let files = 0;
 function fileWith(value: string): string {
   const file = join(scratch, `secret-${files++}`);
