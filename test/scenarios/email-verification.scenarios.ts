@@ -89,11 +89,15 @@ export function emailVerificationScenarios(get: () => Running, receivers: () => 
       expect(outcomes).toContain('verified');
       expect(outcomes.filter((o) => o !== 'verified' && o !== 'code_expired')).toEqual([]);
       const db = await get().t.db();
-      const { rows } = await db.query(
-        `SELECT count(*)::int AS n FROM auth.outbox WHERE name = 'user.email_verified' AND payload->>'user_id' = $1`,
-        [hal.id],
-      );
-      expect(rows[0].n).toBe(1);
+      try {
+        const { rows } = await db.query(
+          `SELECT count(*)::int AS n FROM auth.outbox WHERE name = 'user.email_verified' AND payload->>'user_id' = $1`,
+          [hal.id],
+        );
+        expect(rows[0].n).toBe(1);
+      } finally {
+        await db.end();
+      }
     });
 
     it("cannot be used without the owner's session: not without a token, not from another account", async () => {

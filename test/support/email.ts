@@ -59,15 +59,21 @@ export async function verifyEmailForNotices(
   who: Actor,
 ): Promise<void> {
   await verifyEmail(running, mails, who);
+  // A client of its own, closed after (as logInFirstAdmin's): called per customer, it would otherwise hold
+  // one of PostgreSQL's connections each until the suite ends.
   const db = await running.t.db();
-  await eventually(
-    async () => {
-      const { rows } = await db.query(`SELECT 1 FROM notifications.verified_emails WHERE user_id = $1`, [
-        who.id,
-      ]);
-      return rows.length ? true : undefined;
-    },
-    10_000,
-    'the address recorded for notices',
-  );
+  try {
+    await eventually(
+      async () => {
+        const { rows } = await db.query(`SELECT 1 FROM notifications.verified_emails WHERE user_id = $1`, [
+          who.id,
+        ]);
+        return rows.length ? true : undefined;
+      },
+      10_000,
+      'the address recorded for notices',
+    );
+  } finally {
+    await db.end();
+  }
 }
