@@ -29,7 +29,7 @@ import {
   verifiedCustomer,
   type Account,
 } from '../support/banking';
-import { lockedQueries } from '../support/lock-waits';
+import { lockedQueries, lockWaiters } from '../support/lock-waits';
 import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
@@ -685,6 +685,173 @@ export function staffScenarios(get: () => Running) {
         after: { role: 'staff' },
         details: { from: 'customer', to: 'staff' },
       });
+    });
+  });
+
+  describe('staff actions and changes of their actor or owner, one after the other (StaffGate)', () => {
+    let holder: Client;
+
+    beforeAll(async () => {
+      holder = await get().t.db();
+    });
+
+    /** Holds `account`'s ledger row (the freeze's row lock) until the returned function lets go. */
+    const holdLedgerRow = async (account: Account) => {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM transactions.ledger_accounts WHERE id = $1 FOR UPDATE', [account.id]);
+      return () => holder.query('ROLLBACK');
+    };
+    /** Holds `user`'s row in users (a role change's lock) until the returned function lets go. */
+    const holdUserRow = async (user: Actor) => {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM users.users WHERE id = $1 FOR UPDATE', [user.id]);
+      return () => holder.query('ROLLBACK');
+    };
+    const changeRole = (user: Actor, role: string) =>
+      http()
+        .patch(`/admin/users/${user.id}`)
+        .set(bearer(admin.token))
+        .send({ role, reason: 'Test: moved to another team' });
+    const statusInLedger = async (account: Account) =>
+      (
+        await db.query<{ status: string }>(`SELECT status FROM transactions.ledger_accounts WHERE id = $1`, [
+          account.id,
+        ])
+      ).rows[0].status;
+    const waitingFor = (what: string, like: string) => lockWaiters(db, 1, like, what);
+    /** A customer with an account, and a staff member (promoted for this test). */
+    const cast = async (label: string) => {
+      const customer = await verifiedCustomer(get(), admin, `${label}.c`);
+      const account = await openAccount(get(), customer);
+      const staff = await promote(get(), admin, await newCustomer(get(), `${label}.s`));
+      return { customer, account, staff };
+    };
+
+    it("lets a freeze under way finish before its actor's demotion answers; the demotion waits for it", async () => {
+      const { account, staff } = await cast('gate.first');
+      const release = await holdLedgerRow(account);
+      try {
+        const frozen = freeze(staff, account).then((r) => r);
+        await waitingFor('the freeze to wait on the held row', '%ledger_accounts%FOR UPDATE%');
+        const demoted = changeRole(staff, 'customer').then(async (r) => ({
+          res: r,
+          statusWhenAnswered: await statusInLedger(account),
+        }));
+        await waitingFor('the demotion to wait for the freeze under way', '%pg_advisory_lock($1%');
+        await release();
+        expect((await frozen).status).toBe(200);
+        const { res, statusWhenAnswered } = await demoted;
+        expect(res.status).toBe(200);
+        // The freeze committed before the demotion began: it was already there when the demotion answered.
+        expect(statusWhenAnswered).toBe('frozen');
+      } finally {
+        await release();
+      }
+      const [entry] = await auditOf({ resource_id: account.id, action: 'account_frozen' });
+      expect(entry).toMatchObject({ actor_id: staff.id, actor_role: 'staff' });
+    });
+
+    it('refuses a freeze sent while its actor is being demoted (401 session_ended), freezing nothing', async () => {
+      const { account, staff } = await cast('gate.second');
+      const release = await holdUserRow(staff);
+      try {
+        const demoted = changeRole(staff, 'customer').then((r) => r);
+        await waitingFor('the demotion to wait on the held user row', '%users%');
+        const frozen = freeze(staff, account).then((r) => r);
+        await waitingFor('the freeze to wait for the demotion under way', '%pg_advisory_lock_shared%');
+        await release();
+        expect((await demoted).status).toBe(200);
+        const res = await frozen;
+        expect([res.status, res.body.code]).toEqual([401, 'session_ended']);
+      } finally {
+        await release();
+      }
+      expect(await statusInLedger(account)).toBe('active');
+      expect(await reportedBy(staff.id)).toEqual([]);
+    });
+
+    it("refuses a staff member's freeze of a customer being made staff (403 colleague_account); one under way lands first", async () => {
+      const { account, customer, staff } = await cast('gate.owner');
+      // Made staff while a freeze of theirs waits for the row: the freeze was decided first, and lands first.
+      let release = await holdLedgerRow(account);
+      try {
+        const frozen = freeze(staff, account).then((r) => r);
+        await waitingFor('the freeze to wait on the held row', '%ledger_accounts%FOR UPDATE%');
+        const promoted = changeRole(customer, 'staff').then(async (r) => ({
+          res: r,
+          statusWhenAnswered: await statusInLedger(account),
+        }));
+        await waitingFor(
+          "the promotion to wait for the freeze of the customer's account",
+          '%pg_advisory_lock($1%',
+        );
+        await release();
+        expect((await frozen).status).toBe(200);
+        const { res, statusWhenAnswered } = await promoted;
+        expect(res.status).toBe(200);
+        expect(statusWhenAnswered).toBe('frozen');
+      } finally {
+        await release();
+      }
+      // Back to a customer; an unfreeze sent while they are made staff again waits, then finds a colleague.
+      await changeRole(customer, 'customer').expect(200);
+      release = await holdUserRow(customer);
+      try {
+        const promoted = changeRole(customer, 'staff').then((r) => r);
+        await waitingFor('the promotion to wait on the held user row', '%users%');
+        const lifted = unfreeze(staff, account).then((r) => r);
+        await waitingFor('the unfreeze to wait for the promotion under way', '%pg_advisory_lock_shared%');
+        await release();
+        expect((await promoted).status).toBe(200);
+        const res = await lifted;
+        expect([res.status, res.body.code]).toEqual([403, 'colleague_account']);
+      } finally {
+        await release();
+      }
+      expect(await statusInLedger(account)).toBe('frozen');
+    });
+
+    it("never lets a staff action under way hold off its actor's demotion more than 5 s, and logs it when it goes ahead", async () => {
+      const { customer, account, staff } = await cast('gate.slow');
+      const card = (
+        await http()
+          .post('/cards')
+          .set(bearer(customer.token))
+          .send({ account_id: account.id, type: 'virtual' })
+          .expect(201)
+      ).body.id as string;
+      // A card block waits on its row in the cards app's own transaction (no call with a deadline after it).
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM cards.cards WHERE id = $1 FOR UPDATE', [card]);
+      let blocked: Promise<request.Response> | undefined;
+      try {
+        blocked = http()
+          .post(`/admin/cards/${card}/block`)
+          .set(bearer(staff.token))
+          .send({ reason: 'Reported stolen by phone' })
+          .then((r) => r);
+        await waitingFor('the block to wait on the held card', '%cards.cards%FOR UPDATE%');
+        // The row stays held: the demotion goes ahead once it has waited 5 s, and answers.
+        const demoted = await changeRole(staff, 'customer');
+        expect(demoted.status).toBe(200);
+        const late = await freeze(staff, account);
+        expect([late.status, late.body.code]).toEqual([401, 'session_ended']);
+      } finally {
+        await holder.query('ROLLBACK');
+      }
+      // The one already under way was authorised before the change began and lands (README, Security).
+      expect((await blocked!).status).toBe(200);
+      expect(await statusInLedger(account)).toBe('active');
+      const logged = await eventually(
+        async () =>
+          readdirSync(get().t.logDir)
+            .filter((f) => f.endsWith('.log'))
+            .flatMap((f) => readFileSync(join(get().t.logDir, f), 'utf8').split('\n'))
+            .find((line) => line.includes('"staff_gate_timeout"') && line.includes(staff.id)),
+        15000,
+        'the staff_gate_timeout security event',
+      );
+      expect(JSON.parse(logged)).toMatchObject({ security_event: 'staff_gate_timeout', user_id: staff.id });
     });
   });
 

@@ -48,6 +48,7 @@ export { DeclaredInputAfterOwnGuard } from './http/declared-input';
 export * from './security/one-time-code';
 export * from './security/reset-hold';
 export * from './security/session-registry';
+export * from './security/staff-gate';
 export * from './messaging/events/event-retention';
 export * from './http/idempotency';
 export * from './http/money';

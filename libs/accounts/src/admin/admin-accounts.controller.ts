@@ -26,6 +26,7 @@ import {
   ErrorResponseDto,
   Roles,
   staffActor,
+  StaffGate,
   StaffReasonDto,
   type Caller,
 } from '@protobank/platform';
@@ -60,6 +61,7 @@ export class AdminAccountsController {
     private readonly accounts: AccountsService,
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
     private readonly config: AppConfig,
+    private readonly gate: StaffGate,
   ) {}
 
   @Get()
@@ -166,14 +168,18 @@ export class AdminAccountsController {
     body: { reason: string },
     check?: (account: AccountEntity) => void,
   ): Promise<AccountDto> {
-    const account = await this.accounts.byId(id);
     const actor = staffActor(caller);
-    // One's own account is the ledger's to refuse (own_account, under the row lock, and counted). The
-    // request's own rules come after who may act: a colleague's savings account is 403, not a 422.
-    if (account.owner_id !== actor.user_id) {
-      assertMayActOnOwner(actor, await this.accounts.ownerRole(account.owner_id));
-      check?.(account);
-    }
-    return accountView(account, await apply({ actor, reason: body.reason }));
+    // No change of the actor's or the owner's role or access lands while this runs (StaffGate).
+    return this.gate.act(caller, async (pass) => {
+      const account = await this.accounts.byId(id);
+      // One's own account is the ledger's to refuse (own_account, under the row lock, and counted). The
+      // request's own rules come after who may act: a colleague's savings account is 403, not a 422.
+      if (account.owner_id !== actor.user_id) {
+        await pass.owners([account.owner_id]);
+        assertMayActOnOwner(actor, await this.accounts.ownerRole(account.owner_id));
+        check?.(account);
+      }
+      return accountView(account, await apply({ actor, reason: body.reason }));
+    });
   }
 }

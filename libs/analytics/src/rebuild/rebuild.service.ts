@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppError, LOGGER, OutboxService, staffActor, type Caller } from '@protobank/platform';
+import { AppError, LOGGER, OutboxService, staffActor, StaffGate, type Caller } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -47,6 +47,7 @@ export class RebuildService implements OnApplicationBootstrap, BeforeApplication
     private readonly cache: SummaryCache,
     private readonly outbox: OutboxService,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly gate: StaffGate,
   ) {}
 
   /**
@@ -65,7 +66,13 @@ export class RebuildService implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
-  async start(caller: Caller, reason: string | null = null): Promise<RebuildDto> {
+  /** Holding the actor's gate: no change of their role or access lands while this runs (StaffGate). */
+  start(caller: Caller, reason: string | null = null): Promise<RebuildDto> {
+    staffActor(caller);
+    return this.gate.act(caller, () => this.started(caller, reason));
+  }
+
+  private async started(caller: Caller, reason: string | null): Promise<RebuildDto> {
     await this.dataSource.query(
       `UPDATE analytics.rebuilds SET status = 'failed', finished_at = now(),
               error = 'abandoned: no progress for ${REBUILD_STALE_SECONDS} s (its process stopped)'

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { USERS_API, type UsersApi } from '@protobank/contracts';
+import { USERS_API, type StaffActor, type UsersApi } from '@protobank/contracts';
 import {
   AppConfig,
   AppError,
@@ -11,6 +11,7 @@ import {
   RateLimiter,
   assertMayActOnOwner,
   staffActor,
+  StaffGate,
   type Caller,
   type Limit,
 } from '@protobank/platform';
@@ -103,6 +104,7 @@ export class PasswordResetService {
     private readonly relay: OutboxRelay,
     private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly gate: StaffGate,
   ) {}
 
   /**
@@ -222,8 +224,20 @@ export class PasswordResetService {
    * oneself (403 own_user: POST /auth/password), never for a colleague by a staff member (403
    * colleague_account), nor for a disabled account (409 user_disabled).
    */
-  async requestForUser(caller: Caller, userId: string, reason: string): Promise<{ expires_in: number }> {
+  requestForUser(caller: Caller, userId: string, reason: string): Promise<{ expires_in: number }> {
     const actor = staffActor(caller);
+    // No change of the actor's or the user's role or access lands while this runs (StaffGate).
+    return this.gate.act(caller, async (pass) => {
+      await pass.owners([userId]);
+      return this.sendForUser(actor, userId, reason);
+    });
+  }
+
+  private async sendForUser(
+    actor: StaffActor,
+    userId: string,
+    reason: string,
+  ): Promise<{ expires_in: number }> {
     if (!this.config.smtp.host) throw resetNotOffered();
     if (userId === actor.user_id) {
       throw new AppError(

@@ -10,14 +10,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import {
-  CurrentCaller,
-  ErrorResponseDto,
-  Roles,
-  staffActor,
-  StaffReasonDto,
-  type Caller,
-} from '@protobank/platform';
+import { CurrentCaller, ErrorResponseDto, Roles, StaffReasonDto, type Caller } from '@protobank/platform';
 import { AdminCardDto, AdminCardListDto, AdminCardsQuery, CardIdParams } from '../cards/card.dto';
 import { AdminCardsService } from './admin-cards.service';
 
@@ -75,7 +68,7 @@ export class AdminCardsController {
     @Param() params: CardIdParams,
     @Body() body: StaffReasonDto,
   ): Promise<AdminCardDto> {
-    return this.cards.block(params.id, staffActor(caller), body.reason);
+    return this.cards.block(params.id, caller, body.reason);
   }
 
   @Post(':id/unblock')
@@ -99,6 +92,6 @@ export class AdminCardsController {
     @Param() params: CardIdParams,
     @Body() body: StaffReasonDto,
   ): Promise<AdminCardDto> {
-    return this.cards.unblock(params.id, staffActor(caller), body.reason);
+    return this.cards.unblock(params.id, caller, body.reason);
   }
 }

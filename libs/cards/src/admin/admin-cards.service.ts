@@ -11,6 +11,8 @@ import {
   OutboxService,
   pageOf,
   roleOf,
+  StaffGate,
+  staffActor,
   type Caller,
 } from '@protobank/platform';
 import type { Logger } from 'pino';
@@ -31,6 +33,7 @@ export class AdminCardsService {
     private readonly outbox: OutboxService,
     @Inject(USERS_API) private readonly users: UsersApi,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly gate: StaffGate,
   ) {}
 
   async list(
@@ -65,8 +68,8 @@ export class AdminCardsService {
   }
 
   /** 404 unknown; 403 own_card; 409 card_cancelled, already_blocked. */
-  block(id: string, actor: StaffActor, reason: string): Promise<AdminCardDto> {
-    return this.change(id, actor, reason, (card) => {
+  block(id: string, caller: Caller, reason: string): Promise<AdminCardDto> {
+    return this.change(id, caller, reason, (card) => {
       if (card.status === 'cancelled') throw AppError.conflict('card_cancelled', 'The card is cancelled');
       if (card.blocked_by_staff) throw AppError.conflict('already_blocked', 'The card is already blocked');
       return {
@@ -82,8 +85,8 @@ export class AdminCardsService {
    * lifts a block someone else made, as with account freezes. A cancelled card's block can be lifted too:
    * while any card of theirs is blocked, its owner is issued no new card.
    */
-  unblock(id: string, actor: StaffActor, reason: string): Promise<AdminCardDto> {
-    return this.change(id, actor, reason, (card) => {
+  unblock(id: string, caller: Caller, reason: string): Promise<AdminCardDto> {
+    return this.change(id, caller, reason, (card, actor) => {
       if (!card.blocked_by_staff) throw AppError.conflict('not_blocked', 'The card is not blocked');
       if (actor.role !== 'admin' && card.blocked_by !== actor.user_id) {
         throw new AppError(
@@ -100,30 +103,48 @@ export class AdminCardsService {
     });
   }
 
+  private async change(
+    id: string,
+    caller: Caller,
+    reason: string,
+    decide: (
+      card: CardRow,
+      actor: StaffActor,
+    ) => { action: 'card_blocked' | 'card_unblocked'; set: string; blocked: boolean },
+  ): Promise<AdminCardDto> {
+    const actor = staffActor(caller);
+    // No change of the actor's or the owner's role or access lands while this runs (StaffGate).
+    return this.gate.act(caller, async (pass) => {
+      // A card's owner never changes: read once, outside the transaction (the role is users' to tell).
+      const [owner] = (await this.dataSource.query(`SELECT owner_id FROM cards.cards WHERE id = $1`, [
+        id,
+      ])) as { owner_id: string }[];
+      if (owner && owner.owner_id !== actor.user_id) {
+        await pass.owners([owner.owner_id]);
+        assertMayActOnOwner(actor, (await this.users.getProfile(owner.owner_id)).role);
+      }
+      return this.decided(id, actor, reason, owner?.owner_id, decide);
+    });
+  }
+
   /**
    * Under the card's row lock: refuses the actor's own card (read under that lock) and whatever `decide`
    * refuses; applies the change and writes its audit event in the same transaction.
    */
-  private async change(
+  private async decided(
     id: string,
     actor: StaffActor,
     reason: string,
-    decide: (card: CardRow) => { action: 'card_blocked' | 'card_unblocked'; set: string; blocked: boolean },
+    ownerId: string | undefined,
+    decide: (
+      card: CardRow,
+      actor: StaffActor,
+    ) => { action: 'card_blocked' | 'card_unblocked'; set: string; blocked: boolean },
   ): Promise<AdminCardDto> {
-    if (actor.role !== 'staff' && actor.role !== 'admin') {
-      throw new AppError(403, 'forbidden', 'Your role does not allow this');
-    }
-    // A card's owner never changes: read once, outside the transaction (the role is users' to tell).
-    const [owner] = (await this.dataSource.query(`SELECT owner_id FROM cards.cards WHERE id = $1`, [id])) as {
-      owner_id: string;
-    }[];
-    if (owner && owner.owner_id !== actor.user_id) {
-      assertMayActOnOwner(actor, (await this.users.getProfile(owner.owner_id)).role);
-    }
     return this.dataSource.transaction(async (m) => {
       // A block waits for a card being issued to its owner, and an issue for it (cards.service): no new
       // card slips past a block committing at the same moment.
-      if (owner) await lockCardIssue(m, owner.owner_id);
+      if (ownerId) await lockCardIssue(m, ownerId);
       const [card] = (await m.query(`SELECT ${CARD_COLUMNS} FROM cards.cards WHERE id = $1 FOR UPDATE`, [
         id,
       ])) as CardRow[];
@@ -135,7 +156,7 @@ export class AdminCardsService {
         );
         throw new AppError(403, 'own_card', 'Staff cannot change their own cards');
       }
-      const d = decide(card);
+      const d = decide(card, actor);
       const [rows] = (await m.query(
         `UPDATE cards.cards SET ${d.set}, updated_at = now() WHERE id = $1 RETURNING ${CARD_COLUMNS}`,
         d.blocked ? [id, actor.user_id, reason] : [id],

@@ -20,6 +20,7 @@ import {
   PageQuery,
   Roles,
   staffActor,
+  StaffGate,
   type Caller,
 } from '@protobank/platform';
 
@@ -57,7 +58,10 @@ class DeliveryListDto {
 @Controller('admin/notifications')
 @Roles('staff', 'admin')
 export class FailedDeliveriesController {
-  constructor(private readonly failed: FailedDeliveriesService) {}
+  constructor(
+    private readonly failed: FailedDeliveriesService,
+    private readonly gate: StaffGate,
+  ) {}
 
   @Get('failed')
   @ApiOperation({
@@ -85,6 +89,8 @@ export class FailedDeliveriesController {
     @Param() params: DeliveryIdParams,
     @Body() body: OptionalStaffReasonDto,
   ) {
-    return this.failed.retry(staffActor(caller), params.id, body.reason ?? null);
+    const actor = staffActor(caller);
+    // No change of the actor's or the owner's role or access lands while this runs (StaffGate).
+    return this.gate.act(caller, (pass) => this.failed.retry(actor, pass, params.id, body.reason ?? null));
   }
 }

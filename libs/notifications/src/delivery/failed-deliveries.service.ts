@@ -10,6 +10,7 @@ import {
   rolesOf,
   withoutColleagues,
   type Caller,
+  type StaffPass,
 } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { DeliveryQueue } from './delivery-queue';
@@ -83,13 +84,14 @@ export class FailedDeliveriesService {
    * staff_action.recorded in the same transaction), and never on the actor's own notification. The job is
    * queued after the commit; if Redis does not take it, the delivery sweep queues the pending row.
    */
-  async retry(actor: StaffActor, id: string, reason: string | null = null) {
+  async retry(actor: StaffActor, pass: StaffPass, id: string, reason: string | null = null) {
     // A colleague's takes an admin, as every staff action on a colleague does (their owner never changes).
     const [owner] = (await this.dataSource.query(
       `SELECT user_id FROM notifications.deliveries WHERE id = $1`,
       [id],
     )) as { user_id: string }[];
     if (owner && owner.user_id !== actor.user_id && actor.role !== 'admin') {
+      await pass.owners([owner.user_id]);
       const role = await roleOf(this.users, owner.user_id);
       if (role !== null) assertMayActOnOwner(actor, role);
     }

@@ -18,6 +18,7 @@ import {
   roleOf,
   Roles,
   staffActor,
+  StaffGate,
   type Caller,
 } from '@protobank/platform';
 import {
@@ -43,6 +44,7 @@ export class AdminPaymentsController {
     private readonly orders: StandingOrdersService,
     private readonly sweep: DueSweep,
     @Inject(USERS_API) private readonly users: UsersApi,
+    private readonly gate: StaffGate,
   ) {}
 
   @Get('payments/failed')
@@ -66,7 +68,9 @@ export class AdminPaymentsController {
   })
   @ApiOkResponse({ type: SweepCountsDto })
   runDue(@CurrentCaller() caller: Caller, @Body() body: OptionalStaffReasonDto): Promise<SweepCountsDto> {
-    return this.sweep.runFor(staffActor(caller), body.reason ?? null);
+    const actor = staffActor(caller);
+    // No change of the actor's role or access lands while this runs (StaffGate).
+    return this.gate.act(caller, () => this.sweep.runFor(actor, body.reason ?? null));
   }
 
   @Get('standing-orders')

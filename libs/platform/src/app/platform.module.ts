@@ -14,6 +14,7 @@ import { VersionedCache } from '../redis/versioned-cache';
 import { AuthGuard } from '../security/auth.guard';
 import { RateLimitGuard } from '../security/rate-limit.guard';
 import { RateLimiter } from '../security/rate-limiter';
+import { StaffGate } from '../security/staff-gate';
 import { bootKeys } from '../security/boot-keys';
 import { JwtStrategy } from '../security/jwt.strategy';
 import { KeyRing } from '../security/key-ring';
@@ -55,6 +56,7 @@ export class PlatformModule {
         },
         JwtStrategy,
         RateLimiter,
+        StaffGate,
         VersionedCache,
         // In this order: who is calling, then how often, then what they sent.
         { provide: APP_GUARD, useClass: AuthGuard },
@@ -62,7 +64,16 @@ export class PlatformModule {
         // Then, before the pipes: nothing sent that the route does not read.
         { provide: APP_GUARD, useClass: DeclaredInputGuard },
       ],
-      exports: [AppConfig, SERVICE_NAME, LOGGER, OWNER_LOGIN, KeyRing, RateLimiter, VersionedCache],
+      exports: [
+        AppConfig,
+        SERVICE_NAME,
+        LOGGER,
+        OWNER_LOGIN,
+        KeyRing,
+        RateLimiter,
+        StaffGate,
+        VersionedCache,
+      ],
     };
   }
 }

@@ -10,7 +10,7 @@ import { AppError } from '../errors/app-error';
 import { LOGGER } from '../logging/logging.tokens';
 import { accessClaims, invalidToken, tokenExpired, VerifiedTokens, type AccessClaims } from './access-token';
 import { KeyRing } from './key-ring';
-import { sessionKey } from './session-registry';
+import { sessionAdmits, sessionKey } from './session-registry';
 
 /** The key id a token's header names, for secretOrKeyProvider; ES256 only (no "none", no HMAC). */
 export function tokenKid(token: string): string {
@@ -107,7 +107,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       'role',
       'reset_hold_until',
     );
-    if (userId !== claims.sub || (role !== null && role !== claims.role)) {
+    if (!sessionAdmits({ userId, role }, { user_id: claims.sub, role: claims.role })) {
       if (userId === claims.sub) {
         this.logger.error(
           {

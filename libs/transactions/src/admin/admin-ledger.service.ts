@@ -7,6 +7,8 @@ import {
   assertMayActOnOwner,
   requestFingerprint,
   staffActor,
+  StaffGate,
+  type StaffPass,
   timeOrderedId,
   type Caller,
 } from '@protobank/platform';
@@ -31,6 +33,7 @@ export class AdminLedgerService {
     private readonly history: HistoryService,
     private readonly config: AppConfig,
     @Inject(USERS_API) private readonly users: UsersApi,
+    private readonly gate: StaffGate,
   ) {}
 
   /**
@@ -39,21 +42,40 @@ export class AdminLedgerService {
    */
   private async assertCustomersOnly(
     actor: StaffActor,
+    pass: StaffPass,
     request: { key: string; fingerprint: string },
     owners: () => Promise<(string | null)[]>,
   ): Promise<void> {
     if (actor.role === 'admin') return;
     if (await this.ledger.decidedBefore(actor.user_id, request.key, request.fingerprint)) return;
     const others = [...new Set(await owners())].filter((o): o is string => !!o && o !== actor.user_id);
+    await pass.owners(others);
     const profiles = await Promise.all(others.map((o) => this.users.getProfile(o)));
     for (const profile of profiles) assertMayActOnOwner(actor, profile.role);
   }
 
-  async deposit(staff: Caller, body: DepositDto, key: string) {
+  // Each action runs holding its gates: no change of the actor's or the owners' role or access lands
+  // while it runs (StaffGate).
+  deposit(staff: Caller, body: DepositDto, key: string) {
     assertAmountWithin(body.amount, this.config.maxAmount);
     const actor = staffActor(staff);
+    return this.gate.act(staff, (pass) => this.postDeposit(staff, actor, pass, body, key));
+  }
+
+  reverse(staff: Caller, entryId: string, body: ReverseDto, key: string) {
+    const actor = staffActor(staff);
+    return this.gate.act(staff, (pass) => this.postReversal(staff, actor, pass, entryId, body, key));
+  }
+
+  private async postDeposit(
+    staff: Caller,
+    actor: StaffActor,
+    pass: StaffPass,
+    body: DepositDto,
+    key: string,
+  ) {
     const fingerprint = requestFingerprint('deposit', { ...body });
-    await this.assertCustomersOnly(actor, { key, fingerprint }, async () => [
+    await this.assertCustomersOnly(actor, pass, { key, fingerprint }, async () => [
       await this.history.ownerOfAccount(body.account_id),
     ]);
     const entryId = timeOrderedId();
@@ -93,8 +115,14 @@ export class AdminLedgerService {
     return { view, replayed: posted.replayed };
   }
 
-  async reverse(staff: Caller, entryId: string, body: ReverseDto, key: string) {
-    const actor = staffActor(staff);
+  private async postReversal(
+    staff: Caller,
+    actor: StaffActor,
+    pass: StaffPass,
+    entryId: string,
+    body: ReverseDto,
+    key: string,
+  ) {
     const {
       view: original,
       debitOwner: payer,
@@ -107,7 +135,7 @@ export class AdminLedgerService {
       );
     }
     const fingerprint = requestFingerprint('reverse', { id: entryId, ...body });
-    await this.assertCustomersOnly(actor, { key, fingerprint }, async () => [payer, payee]);
+    await this.assertCustomersOnly(actor, pass, { key, fingerprint }, async () => [payer, payee]);
     const reversal = {
       kind: 'reversal' as const,
       debit: original.to_account_id,

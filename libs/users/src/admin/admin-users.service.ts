@@ -7,6 +7,7 @@ import {
   keysetPage,
   LOGGER,
   OutboxService,
+  StaffGate,
   type Caller,
 } from '@protobank/platform';
 import type { Logger } from 'pino';
@@ -32,6 +33,7 @@ export class AdminUsersService {
     private readonly auditLog: AuditLog,
     @Inject(AUTH_API) private readonly auth: AuthApi,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly gate: StaffGate,
   ) {}
 
   /**
@@ -76,6 +78,12 @@ export class AdminUsersService {
     if (id === actor.user_id && (change.disabled !== undefined || (change.role && change.role !== 'admin'))) {
       throw AppError.unprocessable('self_lockout', 'Admins cannot disable, re-enable or demote themselves');
     }
+    // A staff action of this user's, or on their accounts, that is under way completes first, and none
+    // starts until their sessions have ended (StaffGate): so none completes after this answers.
+    return this.gate.changeUser(id, () => this.apply(actor, id, change));
+  }
+
+  private async apply(actor: Caller, id: string, change: UpdateUserDto): Promise<UserView> {
     // Asking again to disable a disabled user, or to give a user the role they now have, ends their
     // sessions again (revoking is idempotent): the retry after a 503 below, which writes no event, since
     // the first attempt committed the change. An admin naming their own role (the only one they may

@@ -1,0 +1,167 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { Client } from 'pg';
+import type { Logger } from 'pino';
+import { AppConfig } from '../config/app-config';
+import type { Caller } from '../context/request-context';
+import { AppError } from '../errors/app-error';
+import { LOGGER } from '../logging/logging.tokens';
+import { RedisService } from '../redis/redis.module';
+import { sessionAdmits, sessionKey } from './session-registry';
+
+/** What a staff action holds while it runs: the owners it acts on are added once it knows them. */
+export interface StaffPass {
+  /**
+   * Holds the gate of each owner the action acts on (not the actor's own: held already), so that no role
+   * change of theirs lands before the action ends. Call it before reading their roles.
+   */
+  owners(userIds: Iterable<string | null | undefined>): Promise<void>;
+}
+
+/** How long a staff action waits for a change of its actor or owner in progress before answering 503. */
+const ACTION_PATIENCE = '15s';
+
+/** How long a change waits for the staff actions under way before it goes ahead (see StaffGate). */
+export const CHANGE_WAITS_MS = 5_000;
+
+/**
+ * The advisory lock key of a user's gate: 64 bits of SHA-256 over the id, in a namespace of its own (a
+ * collision with another lock only makes one wait for the other).
+ */
+export function staffGateKey(userId: string): string {
+  return createHash('sha256').update(`protobank staff gate:${userId}`).digest().readBigInt64BE(0).toString();
+}
+
+/**
+ * Makes a staff action and a change of its actor's (or its owner's) role or access happen one after the
+ * other, never interleaved. A staff request is authorised when it arrives, by its token and session; one
+ * that then waits (on a row another transaction holds) could otherwise complete after its actor was
+ * disabled or demoted, or its target customer made staff, and the admin who did it was already answered.
+ *
+ * - A staff action (`act`) holds its actor's gate, then its owners' (`StaffPass.owners`), shared, for as
+ *   long as it runs. Holding them, it asks again whether the actor's session still exists with the
+ *   token's role, and reads the owners' roles afresh.
+ * - A role change or a disable (`changeUser`, in users) asks for its user's gate exclusively before its
+ *   transaction, and keeps it (or its place in the queue) until the user's sessions have ended.
+ *
+ * So a change waits for the actions of and on that user that started before it (they complete, and are
+ * answered, first), and an action that starts during a change waits for it, then finds the session ended
+ * (401 session_ended) or the owner a colleague (403 colleague_account). A change never waits more than
+ * CHANGE_WAITS_MS: an insider must not hold off their own disable with slow requests. Past that it goes
+ * ahead with its request still queued (so every action that arrives later still waits for it), and
+ * logs `staff_gate_timeout`: only an action already running 5 s earlier can then land after the change.
+ *
+ * The gates are Postgres session advisory locks: every module shares the database, none reads another's
+ * tables, and a process that dies releases what it held. Each holder has a direct connection of its own
+ * (DATABASE_LISTEN_URL: PgBouncer in transaction mode loses session locks) for the action's length;
+ * staff actions are few. Shared holders never wait for one another, and a change asks for one gate: no
+ * cycle between gates. An action waits at most 15 s for a change (503 staff_gate_busy, nothing done).
+ */
+@Injectable()
+export class StaffGate {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly redis: RedisService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async act<T>(caller: Caller, work: (pass: StaffPass) => Promise<T>): Promise<T> {
+    return this.holding(async (client) => {
+      await lock(client, 'pg_advisory_lock_shared', caller.user_id);
+      if (!(await this.sessionHolds(caller))) {
+        throw new AppError(401, 'session_ended', 'The session of this access token has ended; log in again');
+      }
+      const held = new Set([caller.user_id]);
+      return work({
+        owners: async (userIds) => {
+          // In id order, though shared locks never wait for each other: only for a change in progress.
+          for (const id of [...new Set(userIds)].filter((u): u is string => !!u && !held.has(u)).sort()) {
+            await lock(client, 'pg_advisory_lock_shared', id);
+            held.add(id);
+          }
+        },
+      });
+    }, `SET lock_timeout = '${ACTION_PATIENCE}'`);
+  }
+
+  /**
+   * Runs `work` (a change of `userId`'s role or access, until their sessions are ended) once the actions
+   * of and on them under way have ended, or CHANGE_WAITS_MS have passed.
+   */
+  async changeUser<T>(userId: string, work: () => Promise<T>): Promise<T> {
+    return this.holding(async (client) => {
+      const [{ pid }] = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+      // Without lock_timeout: the request stays queued (holding back later actions) until the client ends.
+      const queued = lock(client, 'pg_advisory_lock', userId).then(
+        () => true,
+        () => false,
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<false>(
+        (resolve) => (timer = setTimeout(() => resolve(false), CHANGE_WAITS_MS)),
+      );
+      const granted = await Promise.race([queued, waited]);
+      clearTimeout(timer);
+      if (granted) return work();
+      this.logger.warn(
+        { security_event: 'staff_gate_timeout', user_id: userId },
+        'a change of a user went ahead while staff actions of or on them were still running',
+      );
+      try {
+        return await work();
+      } finally {
+        // A backend waiting on a lock does not notice its client leave: withdraw the request first.
+        await this.cancel(pid).catch(() => undefined);
+        await queued;
+      }
+    }, 'SET lock_timeout = 0');
+  }
+
+  private async sessionHolds(caller: Caller): Promise<boolean> {
+    if (!caller.session_id) return false;
+    const [userId, role] = await this.redis.client.hmget(sessionKey(caller.session_id), 'user_id', 'role');
+    return sessionAdmits({ userId, role }, { user_id: caller.user_id, role: caller.role });
+  }
+
+  private async cancel(pid: number): Promise<void> {
+    const canceller = new Client({ connectionString: this.config.databaseListenUrl });
+    canceller.on('error', () => undefined);
+    await canceller.connect();
+    try {
+      await canceller.query('SELECT pg_cancel_backend($1)', [pid]);
+    } finally {
+      await canceller.end().catch(() => undefined);
+    }
+  }
+
+  private async holding<T>(work: (client: Client) => Promise<T>, setup: string): Promise<T> {
+    const client = new Client({
+      connectionString: this.config.databaseListenUrl,
+      application_name: 'protobank staff gate',
+    });
+    // A connection lost while `work` runs releases the gate; it must not also crash the process.
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      await client.query(setup);
+      return await work(client);
+    } finally {
+      // Ending the session releases every gate it holds, and withdraws a request still queued.
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
+/** Waits for the gate (past an action's patience, 503 staff_gate_busy). */
+async function lock(client: Client, fn: 'pg_advisory_lock' | 'pg_advisory_lock_shared', userId: string) {
+  try {
+    await client.query(`SELECT ${fn}($1::bigint)`, [staffGateKey(userId)]);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '55P03') throw err;
+    throw new AppError(
+      503,
+      'staff_gate_busy',
+      'A change of this user is under way; nothing was done, try again',
+    ).withHeaders({ 'Retry-After': '1' });
+  }
+}
