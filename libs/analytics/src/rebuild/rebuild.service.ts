@@ -67,7 +67,7 @@ export class RebuildService implements OnApplicationBootstrap, BeforeApplication
   }
 
   /** Holding the actor's gate: no change of their role or access lands while this runs (StaffGate). */
-  start(caller: Caller, reason: string | null = null): Promise<RebuildDto> {
+  async start(caller: Caller, reason: string | null = null): Promise<RebuildDto> {
     staffActor(caller);
     return this.gate.act(caller, () => this.started(caller, reason));
   }

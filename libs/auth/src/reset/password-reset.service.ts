@@ -224,7 +224,7 @@ export class PasswordResetService {
    * oneself (403 own_user: POST /auth/password), never for a colleague by a staff member (403
    * colleague_account), nor for a disabled account (409 user_disabled).
    */
-  requestForUser(caller: Caller, userId: string, reason: string): Promise<{ expires_in: number }> {
+  async requestForUser(caller: Caller, userId: string, reason: string): Promise<{ expires_in: number }> {
     const actor = staffActor(caller);
     // No change of the actor's or the user's role or access lands while this runs (StaffGate).
     return this.gate.act(caller, async (pass) => {

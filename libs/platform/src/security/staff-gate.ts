@@ -155,7 +155,11 @@ export class StaffGate {
 /** Waits for the gate (past an action's patience, 503 staff_gate_busy). */
 async function lock(client: Client, fn: 'pg_advisory_lock' | 'pg_advisory_lock_shared', userId: string) {
   try {
-    await client.query(`SELECT ${fn}($1::bigint)`, [staffGateKey(userId)]);
+    const sql =
+      fn === 'pg_advisory_lock'
+        ? 'SELECT pg_advisory_lock($1::bigint)'
+        : 'SELECT pg_advisory_lock_shared($1::bigint)';
+    await client.query(sql, [staffGateKey(userId)]);
   } catch (err) {
     if ((err as { code?: string }).code !== '55P03') throw err;
     throw new AppError(

@@ -56,13 +56,13 @@ export class AdminLedgerService {
 
   // Each action runs holding its gates: no change of the actor's or the owners' role or access lands
   // while it runs (StaffGate).
-  deposit(staff: Caller, body: DepositDto, key: string) {
+  async deposit(staff: Caller, body: DepositDto, key: string) {
     assertAmountWithin(body.amount, this.config.maxAmount);
     const actor = staffActor(staff);
     return this.gate.act(staff, (pass) => this.postDeposit(staff, actor, pass, body, key));
   }
 
-  reverse(staff: Caller, entryId: string, body: ReverseDto, key: string) {
+  async reverse(staff: Caller, entryId: string, body: ReverseDto, key: string) {
     const actor = staffActor(staff);
     return this.gate.act(staff, (pass) => this.postReversal(staff, actor, pass, entryId, body, key));
   }
