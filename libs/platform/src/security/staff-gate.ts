@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import type { Caller } from '../context/request-context';
+import { slots } from '../concurrency/slots';
 import { AppError } from '../errors/app-error';
 import { LOGGER } from '../logging/logging.tokens';
 import { RedisService } from '../redis/redis.module';
@@ -20,6 +21,16 @@ export interface StaffPass {
 
 /** How long a staff action waits for a change of its actor or owner in progress before answering 503. */
 const ACTION_PATIENCE = '15s';
+
+/**
+ * Staff actions holding a gate connection at once in one process; the others wait (at most 15 s, then
+ * 503). Without a bound, one staff token with a few hundred requests in flight would open as many
+ * Postgres connections and could exhaust max_connections for everyone (helper-101).
+ */
+export const GATE_CONNECTIONS = 8;
+
+/** How long opening a gate's connection may take. */
+const CONNECT_TIMEOUT_MS = 5_000;
 
 /** How long a change waits for the staff actions under way before it goes ahead (see StaffGate). */
 export const CHANGE_WAITS_MS = 5_000;
@@ -54,8 +65,10 @@ export function staffGateKey(userId: string): string {
  * The gates are Postgres session advisory locks: every module shares the database, none reads another's
  * tables, and a process that dies releases what it held. Each holder has a direct connection of its own
  * (DATABASE_LISTEN_URL: PgBouncer in transaction mode loses session locks) for the action's length;
- * staff actions are few. Shared holders never wait for one another, and a change asks for one gate: no
- * cycle between gates. An action waits at most 15 s for a change (503 staff_gate_busy, nothing done).
+ * staff actions are few, and at most GATE_CONNECTIONS of them hold one at once per process (the others
+ * wait their turn). Shared holders never wait for one another, and a change asks for one gate: no cycle
+ * between gates. An action waits at most 15 s for its turn or a change (503 staff_gate_busy, nothing
+ * done); a change that gets no connection for its gate goes ahead without it (logged staff_gate_timeout).
  */
 @Injectable()
 export class StaffGate {
@@ -65,7 +78,13 @@ export class StaffGate {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  private readonly actionSlot = slots(GATE_CONNECTIONS, 15_000, () => busy());
+
   async act<T>(caller: Caller, work: (pass: StaffPass) => Promise<T>): Promise<T> {
+    return this.actionSlot(() => this.acting(caller, work));
+  }
+
+  private async acting<T>(caller: Caller, work: (pass: StaffPass) => Promise<T>): Promise<T> {
     return this.holding(async (client) => {
       await lock(client, 'pg_advisory_lock_shared', caller.user_id);
       if (!(await this.sessionHolds(caller))) {
@@ -89,32 +108,51 @@ export class StaffGate {
    * of and on them under way have ended, or CHANGE_WAITS_MS have passed.
    */
   async changeUser<T>(userId: string, work: () => Promise<T>): Promise<T> {
-    return this.holding(async (client) => {
-      const [{ pid }] = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
-      // Without lock_timeout: the request stays queued (holding back later actions) until the client ends.
-      const queued = lock(client, 'pg_advisory_lock', userId).then(
-        () => true,
-        () => false,
-      );
-      let timer: NodeJS.Timeout | undefined;
-      const waited = new Promise<false>(
-        (resolve) => (timer = setTimeout(() => resolve(false), CHANGE_WAITS_MS)),
-      );
-      const granted = await Promise.race([queued, waited]);
-      clearTimeout(timer);
-      if (granted) return work();
+    let ran = false;
+    const run = () => {
+      ran = true;
+      return work();
+    };
+    try {
+      return await this.holding((client) => this.changing(client, userId, run), 'SET lock_timeout = 0');
+    } catch (err) {
+      if (ran) throw err;
+      // No gate (Postgres refused a connection, or was too slow): the change must not fail for it. It goes
+      // ahead as if it had waited its 5 s, and says so.
       this.logger.warn(
-        { security_event: 'staff_gate_timeout', user_id: userId },
-        'a change of a user went ahead while staff actions of or on them were still running',
+        { security_event: 'staff_gate_timeout', user_id: userId, err },
+        'a change of a user went ahead without its gate: no connection for it',
       );
-      try {
-        return await work();
-      } finally {
-        // A backend waiting on a lock does not notice its client leave: withdraw the request first.
-        await this.cancel(pid).catch(() => undefined);
-        await queued;
-      }
-    }, 'SET lock_timeout = 0');
+      return work();
+    }
+  }
+
+  private async changing<T>(client: Client, userId: string, work: () => Promise<T>): Promise<T> {
+    const [{ pid }] = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+    // Without lock_timeout: the request stays queued (holding back later actions) until the client ends.
+    const queued = lock(client, 'pg_advisory_lock', userId).then(
+      () => true,
+      () => false,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<false>(
+      (resolve) => (timer = setTimeout(() => resolve(false), CHANGE_WAITS_MS)),
+    );
+    const granted = await Promise.race([queued, waited]);
+    clearTimeout(timer);
+    if (granted) return work();
+    this.logger.warn(
+      { security_event: 'staff_gate_timeout', user_id: userId },
+      'a change of a user went ahead while staff actions of or on them were still running',
+    );
+    try {
+      return await work();
+    } finally {
+      // A backend waiting on a lock does not notice its client leave: withdraw the request first (and
+      // end the connection after a second if the cancel did not arrive).
+      await this.cancel(pid).catch(() => undefined);
+      await Promise.race([queued, new Promise((r) => setTimeout(r, 1_000).unref())]);
+    }
   }
 
   private async sessionHolds(caller: Caller): Promise<boolean> {
@@ -124,7 +162,10 @@ export class StaffGate {
   }
 
   private async cancel(pid: number): Promise<void> {
-    const canceller = new Client({ connectionString: this.config.databaseListenUrl });
+    const canceller = new Client({
+      connectionString: this.config.databaseListenUrl,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
     canceller.on('error', () => undefined);
     await canceller.connect();
     try {
@@ -138,10 +179,15 @@ export class StaffGate {
     const client = new Client({
       connectionString: this.config.databaseListenUrl,
       application_name: 'protobank staff gate',
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     });
     // A connection lost while `work` runs releases the gate; it must not also crash the process.
     client.on('error', () => undefined);
-    await client.connect();
+    try {
+      await client.connect();
+    } catch {
+      throw busy();
+    }
     try {
       await client.query(setup);
       return await work(client);
@@ -162,10 +208,15 @@ async function lock(client: Client, fn: 'pg_advisory_lock' | 'pg_advisory_lock_s
     await client.query(sql, [staffGateKey(userId)]);
   } catch (err) {
     if ((err as { code?: string }).code !== '55P03') throw err;
-    throw new AppError(
-      503,
-      'staff_gate_busy',
-      'A change of this user is under way; nothing was done, try again',
-    ).withHeaders({ 'Retry-After': '1' });
+    throw busy();
   }
+}
+
+/** 503 staff_gate_busy: a staff action that waited too long for its gate, with nothing done. */
+function busy(): AppError {
+  return new AppError(
+    503,
+    'staff_gate_busy',
+    'A change of this user, or other staff actions, are under way; nothing was done, try again',
+  ).withHeaders({ 'Retry-After': '1' });
 }
