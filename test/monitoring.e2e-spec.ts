@@ -114,6 +114,7 @@ describe('monitoring configuration (docker/prometheus, docker/alertmanager, dock
         'RefreshTokenReused',
         'LoginLockoutsSpike',
         'PasswordResetMailsFailing',
+        'StaffActionOutlivedChange',
       ].sort(),
     );
     const runbook = readFileSync(RUNBOOK, 'utf8');

@@ -18,6 +18,7 @@ export const WATCHED_SECURITY_EVENTS = [
   'refresh_token_reuse',
   'login_lockout',
   'password_reset_not_sent',
+  'staff_gate_timeout',
 ] as const;
 
 const listeners = new Set<Listener>();
