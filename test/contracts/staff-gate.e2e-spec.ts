@@ -3,7 +3,14 @@
  * (staff.scenarios.ts): what bounds it (helper-101 flooded one staff token's actions, each opening a
  * connection, until a disable failed with a 500 for want of one).
  */
-import { AppError, GATE_CONNECTIONS, sessionKey, StaffGate, type Caller } from '@protobank/platform';
+import {
+  AppError,
+  GATE_CONNECTIONS,
+  GATE_CONNECTIONS_PER_ACTOR,
+  sessionKey,
+  StaffGate,
+  type Caller,
+} from '@protobank/platform';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
@@ -49,12 +56,12 @@ describe('StaffGate on Postgres', () => {
 
   it(`holds at most ${GATE_CONNECTIONS} connections for actions at once, however many are sent; the others wait their turn`, async () => {
     const gate = gateOn(t.databaseUrl);
-    const caller = await staffWithSession();
+    const callers = await Promise.all(Array.from({ length: 10 }, () => staffWithSession()));
     let letGo!: () => void;
     const held = new Promise<void>((resolve) => (letGo = resolve));
     let started = 0;
     const actions = Array.from({ length: 30 }, (_, i) =>
-      gate.act(caller, async () => {
+      gate.act(callers[i % 10], async () => {
         started++;
         await held;
         return i;
@@ -72,6 +79,31 @@ describe('StaffGate on Postgres', () => {
     letGo();
     expect(await Promise.all(actions)).toEqual(Array.from({ length: 30 }, (_, i) => i));
     await eventually(async () => ((await gateConnections()) === 0 ? true : undefined), 5000, 'gates closed');
+  });
+
+  it(`runs at most ${GATE_CONNECTIONS_PER_ACTOR} of one actor's actions at once, leaving the other turns to colleagues`, async () => {
+    const gate = gateOn(t.databaseUrl);
+    const [flooder, colleague] = [await staffWithSession(), await staffWithSession()];
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    let started = 0;
+    const flood = Array.from({ length: 20 }, () =>
+      gate.act(flooder, async () => {
+        started++;
+        await held;
+      }),
+    );
+    await eventually(
+      async () => (started === GATE_CONNECTIONS_PER_ACTOR ? true : undefined),
+      10000,
+      `${GATE_CONNECTIONS_PER_ACTOR} of the flood to start`,
+    );
+    // The colleague's action runs at once, beside the flood.
+    expect(await gate.act(colleague, async () => 'done')).toBe('done');
+    expect(started).toBe(GATE_CONNECTIONS_PER_ACTOR);
+    letGo();
+    await Promise.all(flood);
+    expect(started).toBe(20);
   });
 
   it('refuses an action whose session has ended (401 session_ended), running nothing', async () => {

@@ -29,6 +29,9 @@ const ACTION_PATIENCE = '15s';
  */
 export const GATE_CONNECTIONS = 8;
 
+/** Of those, one actor's at once: one staff member's flood leaves the other slots to their colleagues. */
+export const GATE_CONNECTIONS_PER_ACTOR = 4;
+
 /** How long opening a gate's connection may take. */
 const CONNECT_TIMEOUT_MS = 5_000;
 
@@ -65,8 +68,8 @@ export function staffGateKey(userId: string): string {
  * The gates are Postgres session advisory locks: every module shares the database, none reads another's
  * tables, and a process that dies releases what it held. Each holder has a direct connection of its own
  * (DATABASE_LISTEN_URL: PgBouncer in transaction mode loses session locks) for the action's length;
- * staff actions are few, and at most GATE_CONNECTIONS of them hold one at once per process (the others
- * wait their turn). Shared holders never wait for one another, and a change asks for one gate: no cycle
+ * staff actions are few, and at most GATE_CONNECTIONS of them hold one at once per process, at most
+ * GATE_CONNECTIONS_PER_ACTOR of one actor's (the others wait their turn). Shared holders never wait for one another, and a change asks for one gate: no cycle
  * between gates. An action waits at most 15 s for its turn or a change (503 staff_gate_busy, nothing
  * done); a change that gets no connection for its gate goes ahead without it (logged staff_gate_timeout).
  */
@@ -79,9 +82,21 @@ export class StaffGate {
   ) {}
 
   private readonly actionSlot = slots(GATE_CONNECTIONS, 15_000, () => busy());
+  /** Each actor's turns, while they have an action waiting or running. */
+  private readonly actorSlots = new Map<string, { turn: ReturnType<typeof slots>; actions: number }>();
 
   async act<T>(caller: Caller, work: (pass: StaffPass) => Promise<T>): Promise<T> {
-    return this.actionSlot(() => this.acting(caller, work));
+    let mine = this.actorSlots.get(caller.user_id);
+    if (!mine) {
+      mine = { turn: slots(GATE_CONNECTIONS_PER_ACTOR, 15_000, () => busy()), actions: 0 };
+      this.actorSlots.set(caller.user_id, mine);
+    }
+    mine.actions++;
+    try {
+      return await mine.turn(() => this.actionSlot(() => this.acting(caller, work)));
+    } finally {
+      if (--mine.actions === 0) this.actorSlots.delete(caller.user_id);
+    }
   }
 
   private async acting<T>(caller: Caller, work: (pass: StaffPass) => Promise<T>): Promise<T> {
