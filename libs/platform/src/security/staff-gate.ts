@@ -20,10 +20,16 @@ export interface StaffPass {
 }
 
 /** How long a staff action waits for a change of its actor or owner in progress before answering 503. */
-const ACTION_PATIENCE = '15s';
+const ACTION_PATIENCE = '10s';
 
 /**
- * Staff actions holding a gate connection at once in one process; the others wait (at most 15 s, then
+ * How long an action waits for each of its turns (its actor's, then the process's). With the wait for a
+ * change, at most 20 s in all: under the edge's 30 s read timeout, so the client hears the 503.
+ */
+const TURN_WAIT_MS = 5_000;
+
+/**
+ * Staff actions holding a gate connection at once in one process; the others wait (see TURN_WAIT_MS, then
  * 503). Without a bound, one staff token with a few hundred requests in flight would open as many
  * Postgres connections and could exhaust max_connections for everyone (helper-101).
  */
@@ -70,7 +76,7 @@ export function staffGateKey(userId: string): string {
  * (DATABASE_LISTEN_URL: PgBouncer in transaction mode loses session locks) for the action's length;
  * staff actions are few, and at most GATE_CONNECTIONS of them hold one at once per process, at most
  * GATE_CONNECTIONS_PER_ACTOR of one actor's (the others wait their turn). Shared holders never wait for one another, and a change asks for one gate: no cycle
- * between gates. An action waits at most 15 s for its turn or a change (503 staff_gate_busy, nothing
+ * between gates. An action waits at most 20 s for its turns and a change (503 staff_gate_busy, nothing
  * done); a change that gets no connection for its gate goes ahead without it (logged staff_gate_timeout).
  */
 @Injectable()
@@ -81,14 +87,14 @@ export class StaffGate {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  private readonly actionSlot = slots(GATE_CONNECTIONS, 15_000, () => busy());
+  private readonly actionSlot = slots(GATE_CONNECTIONS, TURN_WAIT_MS, () => busy());
   /** Each actor's turns, while they have an action waiting or running. */
   private readonly actorSlots = new Map<string, { turn: ReturnType<typeof slots>; actions: number }>();
 
   async act<T>(caller: Caller, work: (pass: StaffPass) => Promise<T>): Promise<T> {
     let mine = this.actorSlots.get(caller.user_id);
     if (!mine) {
-      mine = { turn: slots(GATE_CONNECTIONS_PER_ACTOR, 15_000, () => busy()), actions: 0 };
+      mine = { turn: slots(GATE_CONNECTIONS_PER_ACTOR, TURN_WAIT_MS, () => busy()), actions: 0 };
       this.actorSlots.set(caller.user_id, mine);
     }
     mine.actions++;
