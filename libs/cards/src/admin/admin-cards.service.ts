@@ -21,6 +21,12 @@ import { adminCardView, CARD_COLUMNS, type CardRow } from '../cards/card-rows';
 import { lockCardIssue } from '../cards/cards.service';
 import type { AdminCardDto, AdminCardListDto } from '../cards/card.dto';
 
+/** A block's or an unblock's decision on the card under its lock: what to set, and how to audit it. */
+type Decide = (
+  card: CardRow,
+  actor: StaffActor,
+) => { action: 'card_blocked' | 'card_unblocked'; set: string; blocked: boolean };
+
 /**
  * Staff on cards: read any customer's (masked; a colleague's take an admin), block and unblock. A block is a flag beside the customer's
  * own status, so it outranks their unfreeze and survives their freeze and unfreeze; each change is
@@ -103,15 +109,7 @@ export class AdminCardsService {
     });
   }
 
-  private async change(
-    id: string,
-    caller: Caller,
-    reason: string,
-    decide: (
-      card: CardRow,
-      actor: StaffActor,
-    ) => { action: 'card_blocked' | 'card_unblocked'; set: string; blocked: boolean },
-  ): Promise<AdminCardDto> {
+  private async change(id: string, caller: Caller, reason: string, decide: Decide): Promise<AdminCardDto> {
     const actor = staffActor(caller);
     // No change of the actor's or the owner's role or access lands while this runs (StaffGate).
     return this.gate.act(caller, async (pass) => {
@@ -136,10 +134,7 @@ export class AdminCardsService {
     actor: StaffActor,
     reason: string,
     ownerId: string | undefined,
-    decide: (
-      card: CardRow,
-      actor: StaffActor,
-    ) => { action: 'card_blocked' | 'card_unblocked'; set: string; blocked: boolean },
+    decide: Decide,
   ): Promise<AdminCardDto> {
     return this.dataSource.transaction(async (m) => {
       // A block waits for a card being issued to its owner, and an issue for it (cards.service): no new

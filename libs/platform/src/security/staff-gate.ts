@@ -75,9 +75,10 @@ export function staffGateKey(userId: string): string {
  * tables, and a process that dies releases what it held. Each holder has a direct connection of its own
  * (DATABASE_LISTEN_URL: PgBouncer in transaction mode loses session locks) for the action's length;
  * staff actions are few, and at most GATE_CONNECTIONS of them hold one at once per process, at most
- * GATE_CONNECTIONS_PER_ACTOR of one actor's (the others wait their turn). Shared holders never wait for one another, and a change asks for one gate: no cycle
- * between gates. An action waits at most 20 s for its turns and a change (503 staff_gate_busy, nothing
- * done); a change that gets no connection for its gate goes ahead without it (logged staff_gate_timeout).
+ * GATE_CONNECTIONS_PER_ACTOR of one actor's (the others wait their turn). Shared holders never wait for
+ * one another, and a change asks for one gate: no cycle between gates. An action waits at most 20 s for
+ * its turns and a change (503 staff_gate_busy, nothing done); a change that gets no connection for its
+ * gate goes ahead without it (logged staff_gate_timeout).
  */
 @Injectable()
 export class StaffGate {
