@@ -18,7 +18,6 @@ import {
   roleOf,
   Roles,
   staffActor,
-  StaffGate,
   type Caller,
 } from '@protobank/platform';
 import {
@@ -44,7 +43,6 @@ export class AdminPaymentsController {
     private readonly orders: StandingOrdersService,
     private readonly sweep: DueSweep,
     @Inject(USERS_API) private readonly users: UsersApi,
-    private readonly gate: StaffGate,
   ) {}
 
   @Get('payments/failed')
@@ -68,9 +66,7 @@ export class AdminPaymentsController {
   })
   @ApiOkResponse({ type: SweepCountsDto })
   runDue(@CurrentCaller() caller: Caller, @Body() body: OptionalStaffReasonDto): Promise<SweepCountsDto> {
-    const actor = staffActor(caller);
-    // No change of the actor's role or access lands while this runs (StaffGate).
-    return this.gate.act(caller, () => this.sweep.runFor(actor, body.reason ?? null));
+    return this.sweep.runFor(staffActor(caller), body.reason ?? null);
   }
 
   @Get('standing-orders')

@@ -33,10 +33,14 @@ const TURN_WAIT_MS = 5_000;
  * 503). Without a bound, one staff token with a few hundred requests in flight would open as many
  * Postgres connections and could exhaust max_connections for everyone (helper-101).
  */
-export const GATE_CONNECTIONS = 8;
+export const GATE_CONNECTIONS = 4;
 
-/** Of those, one actor's at once: one staff member's flood leaves the other slots to their colleagues. */
-export const GATE_CONNECTIONS_PER_ACTOR = 4;
+/**
+ * Of those, one actor's at once: one staff member's flood leaves the other slots to their colleagues.
+ * Four per process keeps the seven apps that take staff actions in split under 30 direct connections in
+ * all, beside PgBouncer's 25 and the relays' LISTEN, within Postgres's default 100 (helper-102).
+ */
+export const GATE_CONNECTIONS_PER_ACTOR = 2;
 
 /** How long opening a gate's connection may take. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -136,11 +140,13 @@ export class StaffGate {
       return work();
     };
     try {
-      return await this.holding((client) => this.changing(client, userId, run), 'SET lock_timeout = 0');
+      // A long lock_timeout, not none: a request whose cancel did not arrive still withdraws itself.
+      return await this.holding((client) => this.changing(client, userId, run), `SET lock_timeout = '60s'`);
     } catch (err) {
       if (ran) throw err;
       // No gate (Postgres refused a connection, or was too slow): the change must not fail for it. It goes
-      // ahead as if it had waited its 5 s, and says so.
+      // ahead as if it had waited its 5 s, and says so; actions of or on the user that checked before it
+      // may then land after it, as after a timeout (StaffActionOutlivedChange).
       this.logger.warn(
         { security_event: 'staff_gate_timeout', user_id: userId, err },
         'a change of a user went ahead without its gate: no connection for it',
@@ -151,7 +157,7 @@ export class StaffGate {
 
   private async changing<T>(client: Client, userId: string, work: () => Promise<T>): Promise<T> {
     const [{ pid }] = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
-    // Without lock_timeout: the request stays queued (holding back later actions) until the client ends.
+    // The request stays queued (holding back later actions) until it is granted or withdrawn.
     const queued = lock(client, 'pg_advisory_lock', userId).then(
       () => true,
       () => false,
@@ -186,6 +192,7 @@ export class StaffGate {
   private async cancel(pid: number): Promise<void> {
     const canceller = new Client({
       connectionString: this.config.databaseListenUrl,
+      application_name: 'protobank staff gate',
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     });
     canceller.on('error', () => undefined);
