@@ -33,14 +33,15 @@ const TURN_WAIT_MS = 5_000;
  * 503). Without a bound, one staff token with a few hundred requests in flight would open as many
  * Postgres connections and could exhaust max_connections for everyone (helper-101).
  */
-export const GATE_CONNECTIONS = 4;
+export const GATE_CONNECTIONS = 6;
 
 /**
- * Of those, one actor's at once: one staff member's flood leaves the other slots to their colleagues.
- * Four per process keeps the seven apps that take staff actions in split under 30 direct connections in
- * all, beside PgBouncer's 25 and the relays' LISTEN, within Postgres's default 100 (helper-102).
+ * Of those, one actor's at once: one staff member's flood leaves the other slots to their colleagues (an
+ * admin may still reverse three entries at once). Six per process keeps the seven apps that take staff
+ * actions in split at 42 direct connections at most, beside PgBouncer's 25 and the relays' LISTEN,
+ * within Postgres's default 100 (helper-102).
  */
-export const GATE_CONNECTIONS_PER_ACTOR = 2;
+export const GATE_CONNECTIONS_PER_ACTOR = 4;
 
 /** How long opening a gate's connection may take. */
 const CONNECT_TIMEOUT_MS = 5_000;
