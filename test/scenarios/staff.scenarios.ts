@@ -719,6 +719,16 @@ export function staffScenarios(get: () => Running) {
         ])
       ).rows[0].status;
     const waitingFor = (what: string, like: string) => lockWaiters(db, 1, like, what);
+    /** The accounts app's count of staff actions that waited for a change (staff_gate_waits_total). */
+    const gateWaits = async () =>
+      metricValue(
+        await scrapeMetrics(get().t, get().kind === 'split' ? get().services.accounts : get().baseUrl),
+        'staff_gate_waits_total',
+        { reason: 'change' },
+      );
+    /** Until the accounts app counts one more staff action waiting for a change than `before`. */
+    const actionWaiting = (before: number, what: string) =>
+      eventually(async () => ((await gateWaits()) > before ? true : undefined), 15000, what);
     /** A customer with an account, and a staff member (promoted for this test). */
     const cast = async (label: string) => {
       const customer = await verifiedCustomer(get(), admin, `${label}.c`);
@@ -757,8 +767,9 @@ export function staffScenarios(get: () => Running) {
       try {
         const demoted = changeRole(staff, 'customer').then((r) => r);
         await waitingFor('the demotion to wait on the held user row', '%users%');
+        const before = await gateWaits();
         const frozen = freeze(staff, account).then((r) => r);
-        await waitingFor('the freeze to wait for the demotion under way', '%pg_advisory_lock_shared%');
+        await actionWaiting(before, 'the freeze to wait for the demotion under way');
         await release();
         expect((await demoted).status).toBe(200);
         const res = await frozen;
@@ -799,8 +810,9 @@ export function staffScenarios(get: () => Running) {
       try {
         const promoted = changeRole(customer, 'staff').then((r) => r);
         await waitingFor('the promotion to wait on the held user row', '%users%');
+        const before = await gateWaits();
         const lifted = unfreeze(staff, account).then((r) => r);
-        await waitingFor('the unfreeze to wait for the promotion under way', '%pg_advisory_lock_shared%');
+        await actionWaiting(before, 'the unfreeze to wait for the promotion under way');
         await release();
         expect((await promoted).status).toBe(200);
         const res = await lifted;

@@ -179,7 +179,7 @@ export async function rebuildAnalytics(
                 error = 'interrupted: running when the backup was taken' WHERE status = 'running'`,
     );
     const rebuilds = context.get(RebuildService);
-    const { id } = await rebuilds.start(RESTORE_CALLER);
+    const { id } = await rebuilds.startForRestore(RESTORE_CALLER);
     for (;;) {
       const run = await rebuilds.get(id);
       if (run.status !== 'running') return run;
