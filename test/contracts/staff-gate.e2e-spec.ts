@@ -1,19 +1,16 @@
 /**
- * StaffGate on a real Postgres and Redis, beside the scenarios that force its orders through the API
- * (staff.scenarios.ts): two gates stand for two apps (or instances) of one deployment, sharing the
- * database and Redis. What bounds it: helper-101 flooded one staff token's actions, each opening a
- * connection in the first version, until a disable failed with a 500 for want of one.
+ * StaffGate on a real Redis, beside the scenarios that force its orders through the API
+ * (staff.scenarios.ts): two gates stand for two apps (or instances) of one deployment sharing Redis. Its
+ * keys carry this suite's prefix, removed by cleanup().
  */
-import { AppError, GATE_SESSIONS, sessionKey, StaffGate, type Caller } from '@protobank/platform';
+import { activeKey, changingKey, sessionKey, StaffGate, type Caller } from '@protobank/platform';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { processes } from '../support/processes';
 import { createTestEnv, eventually, type TestEnv } from '../support/test-env';
 
-describe('StaffGate on Postgres and Redis', () => {
+describe('StaffGate on Redis', () => {
   let t: TestEnv;
-  let db: Client;
   let redis: Redis;
   const warned: Record<string, unknown>[] = [];
   const logger = { warn: (fields: Record<string, unknown>) => void warned.push(fields) };
@@ -23,29 +20,21 @@ describe('StaffGate on Postgres and Redis', () => {
       inc: ({ reason }: { reason: string }) => void (waits[reason] = (waits[reason] ?? 0) + 1),
     }),
   };
-  const gates: StaffGate[] = [];
-  const gateOn = (url: string) => {
-    const gate = new StaffGate(
-      { databaseListenUrl: url } as never,
-      { client: redis } as never,
-      logger as never,
-      metrics as never,
-    );
-    gates.push(gate);
-    return gate;
+  const gateOn = (client: Redis) => new StaffGate({ client } as never, logger as never, metrics as never);
+  /** A second client on the suite's Redis, as another app has (closed after the suite). */
+  const others: Redis[] = [];
+  const anotherApp = () => {
+    const client = redis.duplicate();
+    others.push(client);
+    return client;
   };
 
   beforeAll(async () => {
     t = await createTestEnv('staffgate');
-    const admin = new Client({ connectionString: t.databaseUrl.replace(/\/[^/]+$/, '/postgres') });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE "pbtest_${t.id}"`);
-    await admin.end();
-    db = await t.db();
     redis = new Redis(t.env.REDIS_URL, { keyPrefix: t.env.REDIS_KEY_PREFIX });
   });
   afterAll(async () => {
-    await Promise.all(gates.map((g) => g.onApplicationShutdown()));
+    for (const client of others) client.disconnect();
     redis?.disconnect();
     await t?.cleanup();
   });
@@ -62,13 +51,6 @@ describe('StaffGate on Postgres and Redis', () => {
     const opened = new Promise<void>((resolve) => (open = resolve));
     return { opened, open };
   };
-  const gateConnections = async () =>
-    (
-      await db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND application_name = 'protobank staff gate'`,
-      )
-    ).rows[0].n;
   const settled = async (p: Promise<unknown>, ms: number) =>
     Promise.race([
       p.then(
@@ -77,38 +59,53 @@ describe('StaffGate on Postgres and Redis', () => {
       ),
       new Promise((r) => setTimeout(() => r(false), ms)),
     ]);
+  /**
+   * Starts `act` with a work that waits for `hold`, and waits until that work runs. The action comes back
+   * in an object: a promise returned from an async function would be waited for.
+   */
+  const running = async (
+    gate: StaffGate,
+    caller: Caller,
+    hold: Promise<void>,
+    owners: string[] = [],
+    then: () => unknown = () => undefined,
+  ) => {
+    let ran = false;
+    const action = gate.act(caller, async (pass) => {
+      await pass.owners(owners);
+      ran = true;
+      await hold;
+      return then();
+    });
+    await eventually(async () => (ran ? true : undefined), 5000, 'the action to run');
+    return { action };
+  };
 
-  it(`holds the gates of any number of actions at once on its ${GATE_SESSIONS} connections`, async () => {
-    const gate = gateOn(t.databaseUrl);
-    const callers = await Promise.all(Array.from({ length: 10 }, () => staffWithSession()));
+  it('records each action under way for its actor and owners, and nothing once they end', async () => {
+    const gate = gateOn(redis);
+    const staff = await staffWithSession();
+    const owner = randomUUID();
     const hold = latch();
-    let started = 0;
-    const actions = Array.from({ length: 60 }, (_, i) =>
-      gate.act(callers[i % 10], async (pass) => {
-        await pass.owners([randomUUID()]);
-        started++;
-        await hold.opened;
-        return i;
-      }),
+    const started = await Promise.all(
+      Array.from({ length: 20 }, () => running(gate, staff, hold.opened, [owner])),
     );
-    await eventually(async () => (started === 60 ? true : undefined), 10000, 'all 60 actions to start');
-    expect(await gateConnections()).toBe(GATE_SESSIONS);
+    const actions = started.map((s) => s.action);
+    expect(await redis.zcard(activeKey(staff.user_id))).toBe(20);
+    expect(await redis.zcard(activeKey(owner))).toBe(20);
     hold.open();
-    expect(await Promise.all(actions)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    await Promise.all(actions);
+    expect(await redis.zcard(activeKey(staff.user_id))).toBe(0);
+    expect(await redis.zcard(activeKey(owner))).toBe(0);
   });
 
   it('makes a change wait for the actions of its user under way, and an action sent meanwhile wait for the change and find its session ended', async () => {
-    const [accounts, users] = [gateOn(t.databaseUrl), gateOn(t.databaseUrl)];
+    const [accounts, users] = [gateOn(redis), gateOn(anotherApp())];
     const staff = await staffWithSession();
     const hold = latch();
     const order: string[] = [];
-    let running = false;
-    const first = accounts.act(staff, async () => {
-      running = true;
-      await hold.opened;
-      order.push('first action');
-    });
-    await eventually(async () => (running ? true : undefined), 5000, 'the first action to run');
+    const { action: first } = await running(accounts, staff, hold.opened, [], () =>
+      order.push('first action'),
+    );
     const change = users.changeUser(staff.user_id, async () => {
       order.push('change');
       await redis.del(sessionKey(staff.session_id!)); // what a demotion's session revocation does
@@ -132,19 +129,12 @@ describe('StaffGate on Postgres and Redis', () => {
   });
 
   it('makes an action on a customer being made staff wait, then read the new role; one under way lands first', async () => {
-    const [cards, users] = [gateOn(t.databaseUrl), gateOn(t.databaseUrl)];
+    const [cards, users] = [gateOn(redis), gateOn(anotherApp())];
     const staff = await staffWithSession();
     const customer = randomUUID();
     let role = 'customer';
     const hold = latch();
-    let running = false;
-    const first = cards.act(staff, async (pass) => {
-      await pass.owners([customer]);
-      running = true;
-      await hold.opened;
-      return role;
-    });
-    await eventually(async () => (running ? true : undefined), 5000, 'the first action to run');
+    const { action: first } = await running(cards, staff, hold.opened, [customer], () => role);
     const promotion = users.changeUser(customer, async () => {
       role = 'staff';
     });
@@ -160,23 +150,36 @@ describe('StaffGate on Postgres and Redis', () => {
     expect(await second).toBe('staff');
   });
 
-  it('lets a change go ahead after 5 s beside an action that outlasts it (logged), then lets the next action in at once', async () => {
-    const gate = gateOn(t.databaseUrl);
+  it("holds nothing while it waits for an owner's change: a change of its actor meanwhile does not wait for it", async () => {
+    const gate = gateOn(redis);
+    const staff = await staffWithSession();
+    const customer = randomUUID();
+    // The customer is being changed, and that change is held open.
+    await redis.set(changingKey(customer), '1', 'PX', 60_000);
+    const waiting = gate.act(staff, async (pass) => {
+      await pass.owners([customer]);
+      return 'acted';
+    });
+    await eventually(async () => ((waits.change ?? 0) > 0 ? true : undefined), 5000, 'the action to wait');
+    // The actor's own change finds nothing of theirs under way: it does not wait its 5 s.
+    const started = Date.now();
+    await gate.changeUser(staff.user_id, async () => redis.del(sessionKey(staff.session_id!)));
+    expect(Date.now() - started).toBeLessThan(2000);
+    await redis.del(changingKey(customer));
+    await expect(waiting).rejects.toMatchObject({ status: 401, code: 'session_ended' });
+  });
+
+  it('lets a change go ahead after 5 s beside an action that outlasts it (logged); the next action enters at once after it', async () => {
+    const gate = gateOn(redis);
     const staff = await staffWithSession();
     const hold = latch();
-    let running = false;
-    const slow = gate.act(staff, async () => {
-      running = true;
-      await hold.opened;
-    });
-    await eventually(async () => (running ? true : undefined), 5000, 'the slow action to run');
+    const { action: slow } = await running(gate, staff, hold.opened);
     const started = Date.now();
     expect(await gate.changeUser(staff.user_id, async () => 'changed')).toBe('changed');
     expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
     expect(warned).toContainEqual(
       expect.objectContaining({ security_event: 'staff_gate_timeout', user_id: staff.user_id }),
     );
-    // The change's request for the gate was withdrawn, not left queued behind the slow action.
     const next = gate.act(staff, async () => 'next');
     expect(await settled(next, 1000)).toBe(true);
     expect(await next).toBe('next');
@@ -184,8 +187,8 @@ describe('StaffGate on Postgres and Redis', () => {
     await slow;
   }, 15000);
 
-  it('refuses an action whose session has ended (401 session_ended), running nothing', async () => {
-    const gate = gateOn(t.databaseUrl);
+  it('refuses an action whose session has ended (401 session_ended), running nothing and leaving no entry', async () => {
+    const gate = gateOn(redis);
     const caller = await staffWithSession();
     await redis.del(sessionKey(caller.session_id!));
     let ran = false;
@@ -194,25 +197,26 @@ describe('StaffGate on Postgres and Redis', () => {
       code: 'session_ended',
     });
     expect(ran).toBe(false);
+    expect(await redis.zcard(activeKey(caller.user_id))).toBe(0);
   });
 
-  it('lets a change go ahead when Postgres gives its gate no connection (logged); an action then answers 503', async () => {
-    // Nothing listens there: as a Postgres refusing connections (max_connections reached) would.
-    const gate = gateOn(`postgres://postgres@127.0.0.1:${await processes.freePort()}/none`);
+  it('lets a change go ahead when Redis does not answer (logged)', async () => {
+    const dead = new Redis(await processes.freePort(), '127.0.0.1', {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
+    dead.on('error', () => undefined);
     const userId = randomUUID();
-    expect(await gate.changeUser(userId, async () => 'changed')).toBe('changed');
+    expect(await gateOn(dead).changeUser(userId, async () => 'changed')).toBe('changed');
     expect(warned).toContainEqual(
       expect.objectContaining({ security_event: 'staff_gate_timeout', user_id: userId }),
     );
-    const refusal = await gate
-      .act(await staffWithSession(), async () => 'acted')
-      .catch((err: unknown) => err);
-    expect(refusal).toBeInstanceOf(AppError);
-    expect(refusal).toMatchObject({ status: 503, code: 'staff_gate_busy' });
+    dead.disconnect();
   });
 
   it('fails a change whose own work fails, without running it twice, and leaves no mark behind', async () => {
-    const gate = gateOn(t.databaseUrl);
+    const gate = gateOn(redis);
     const userId = randomUUID();
     let runs = 0;
     await expect(
@@ -222,8 +226,6 @@ describe('StaffGate on Postgres and Redis', () => {
       }),
     ).rejects.toThrow('the change failed');
     expect(runs).toBe(1);
-    const staff = { ...(await staffWithSession()), user_id: userId };
-    await redis.hset(sessionKey(staff.session_id!), { user_id: userId, role: 'staff' });
-    expect(await gate.act(staff, async () => 'acted')).toBe('acted');
+    expect(await redis.exists(changingKey(userId))).toBe(0);
   });
 });

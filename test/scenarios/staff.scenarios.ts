@@ -7,9 +7,11 @@
  *   and approved only by an admin who gives a reason; the number itself is never shown or logged.
  */
 import type { StaffActionRecordedEvent } from '@protobank/contracts';
+import { activeKey, changingKey } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type Redis from 'ioredis';
 import type { Client } from 'pg';
 import request from 'supertest';
 import {
@@ -690,9 +692,11 @@ export function staffScenarios(get: () => Running) {
 
   describe('staff actions and changes of their actor or owner, one after the other (StaffGate)', () => {
     let holder: Client;
+    let redis: Redis;
 
     beforeAll(async () => {
       holder = await get().t.db();
+      redis = await get().t.redis();
     });
 
     /** Holds `account`'s ledger row (the freeze's row lock) until the returned function lets go. */
@@ -719,6 +723,23 @@ export function staffScenarios(get: () => Running) {
         ])
       ).rows[0].status;
     const waitingFor = (what: string, like: string) => lockWaiters(db, 1, like, what);
+    /**
+     * Until a change of `user` is under way (its mark is in Redis) while a staff action of or on them is
+     * recorded as under way: the change then waits for it (StaffGate).
+     */
+    const changeWaiting = (user: Actor, what: string) =>
+      eventually(
+        async () => {
+          const prefix = get().t.env.REDIS_KEY_PREFIX;
+          const [marked, active] = await Promise.all([
+            redis.exists(prefix + changingKey(user.id)),
+            redis.zcard(prefix + activeKey(user.id)),
+          ]);
+          return marked === 1 && active > 0 ? true : undefined;
+        },
+        15000,
+        what,
+      );
     /** The accounts app's count of staff actions that waited for a change (staff_gate_waits_total). */
     const gateWaits = async () =>
       metricValue(
@@ -747,7 +768,7 @@ export function staffScenarios(get: () => Running) {
           res: r,
           statusWhenAnswered: await statusInLedger(account),
         }));
-        await waitingFor('the demotion to wait for the freeze under way', '%pg_advisory_lock($1%');
+        await changeWaiting(staff, 'the demotion to wait for the freeze under way');
         await release();
         expect((await frozen).status).toBe(200);
         const { res, statusWhenAnswered } = await demoted;
@@ -792,10 +813,7 @@ export function staffScenarios(get: () => Running) {
           res: r,
           statusWhenAnswered: await statusInLedger(account),
         }));
-        await waitingFor(
-          "the promotion to wait for the freeze of the customer's account",
-          '%pg_advisory_lock($1%',
-        );
+        await changeWaiting(customer, "the promotion to wait for the freeze of the customer's account");
         await release();
         expect((await frozen).status).toBe(200);
         const { res, statusWhenAnswered } = await promoted;

@@ -10,7 +10,7 @@ const SESSION_ONLY: { what: string; pattern: RegExp; allowedIn: string[] }[] = [
   {
     what: 'a session advisory lock (use withSessionLock, or pg_advisory_xact_lock in a transaction)',
     pattern: /pg_(try_)?advisory_(un)?lock(_shared)?\s*\(/,
-    allowedIn: ['libs/platform/src/database/session-lock.ts', 'libs/platform/src/security/staff-gate.ts'],
+    allowedIn: ['libs/platform/src/database/session-lock.ts'],
   },
   {
     what: 'LISTEN',
@@ -20,7 +20,7 @@ const SESSION_ONLY: { what: string; pattern: RegExp; allowedIn: string[] }[] = [
   {
     what: 'a session setting (use SET LOCAL or set_config(…, true) inside a transaction)',
     pattern: /[`'"]\s*SET\s+(?!LOCAL\b)(SESSION\s+)?[a-z_]+\s*(=|TO\b)/i,
-    allowedIn: ['libs/platform/src/security/staff-gate.ts'],
+    allowedIn: [],
   },
   {
     what: 'a named prepared statement',

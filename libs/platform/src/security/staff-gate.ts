@@ -1,21 +1,21 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { createHash } from 'node:crypto';
-import { Client } from 'pg';
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import { AppConfig } from '../config/app-config';
 import type { Caller } from '../context/request-context';
 import { AppError } from '../errors/app-error';
 import { LOGGER } from '../logging/logging.tokens';
 import { MetricsService } from '../metrics/metrics.service';
+import { RedisScript } from '../redis/redis-script';
 import { RedisService } from '../redis/redis.module';
 import { sessionAdmits, sessionKey } from './session-registry';
 
 /** What a staff action holds while it runs: the owners it acts on are added once it knows them. */
 export interface StaffPass {
   /**
-   * Holds the gate of each owner the action acts on (not the actor's own: held already), so that no role
-   * change of theirs lands before the action ends. Call it before reading their roles.
+   * Enters the gate of each owner the action acts on, so that no role change of theirs lands before the
+   * action ends (it waits for one under way, then checks the actor's session again). Call it before
+   * reading their roles.
    */
   owners(userIds: Iterable<string | null | undefined>): Promise<void>;
 }
@@ -23,35 +23,39 @@ export interface StaffPass {
 /** How long a staff action waits for a change of its actor or owner in progress before answering 503. */
 export const ACTION_WAITS_MS = 10_000;
 
-/** How often a waiting action looks again. */
-const RETRY_MS = 25;
-
 /** How long a change waits for the staff actions under way before it goes ahead (see StaffGate). */
 export const CHANGE_WAITS_MS = 5_000;
 
-/** How long opening a gate connection may take. */
-const CONNECT_TIMEOUT_MS = 5_000;
-
-/** The direct connections of one process that hold its actions' gates (each action's locks on one). */
-export const GATE_SESSIONS = 2;
+/** How often a waiting action or change looks again. */
+const RETRY_MS = 25;
 
 /**
- * The advisory lock key of a user's gate: 64 bits of SHA-256 over the id, in a namespace of its own (a
- * collision with another lock only makes one wait for the other).
+ * How long an action's entry counts if it is never taken back (its process died): a change then waits
+ * for it no longer than CHANGE_WAITS_MS anyway.
  */
-export function staffGateKey(userId: string): string {
-  return createHash('sha256').update(`protobank staff gate:${userId}`).digest().readBigInt64BE(0).toString();
-}
+const ENTRY_TTL_MS = 60_000;
 
-/** The Redis key that says a change of `userId` is under way (set before it asks for the gate). */
+/** The Redis key that says a change of `userId` is under way (set before it looks for actions). */
 export const changingKey = (userId: string) => `staff-gate:changing:${userId}`;
 
-/** One of the process's gate connections; replaced (its locks gone with it) once it fails. */
-interface GateSession {
-  client: Client;
-  ready: Promise<void>;
-  broken: boolean;
-}
+/** The actions of and on `userId` under way: a sorted set of entries, scored by when they lapse. */
+export const activeKey = (userId: string) => `staff-gate:active:${userId}`;
+
+/**
+ * KEYS: the changing keys of the users, then their active sets, in the same order. ARGV: the entry, the
+ * time it lapses (ms). Enters every user's gate, or none when a change of any is under way (0).
+ */
+const ENTER = new RedisScript(`
+local n = #KEYS / 2
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
+end
+for i = n + 1, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], ${ENTRY_TTL_MS * 2})
+end
+return 1
+`);
 
 /**
  * Makes a staff action and a change of its actor's (or its owner's) role or access happen one after the
@@ -59,39 +63,33 @@ interface GateSession {
  * that then waits (on a row another transaction holds) could otherwise complete after its actor was
  * disabled or demoted, or its target customer made staff, and the admin who did it was already answered.
  *
- * - A change (`changeUser`, in users) marks its user as changing in Redis, then asks for the user's gate
- *   (a Postgres advisory lock) exclusively, on a connection of its own, and keeps both until the user's
- *   sessions have ended.
- * - A staff action (`act`) takes its actor's gate shared, then reads the mark and the actor's session in
- *   one Redis round trip: a change under way makes it let go and wait (at most 10 s, then 503
- *   staff_gate_busy, nothing done); a session ended is 401 session_ended. It then takes each owner's gate
- *   the same way (`StaffPass.owners`), before reading their roles afresh (403 colleague_account for one
- *   made staff), and holds every gate until it has answered.
+ * - A change (`changeUser`, in users) marks its user as changing in Redis, then waits until no action of
+ *   or on that user is under way, and keeps the mark until the user's sessions have ended.
+ * - A staff action (`act`) enters its actor's gate, then its owners' (`StaffPass.owners`): one Lua script
+ *   that refuses while any of them is marked and otherwise records the action as under way for each.
+ *   Refused, it holds nothing and waits (at most 10 s, then 503 staff_gate_busy, nothing done). Entered,
+ *   it reads the actor's session again (401 session_ended once a change ended it), and
+ *   the owners' roles afresh (403 colleague_account for one made staff). It leaves every gate once it has
+ *   answered.
  *
- * An action took its gate before it read no mark, and a change set its mark before it asked for the gate:
- * so the change waits for every action that saw no mark (they land, and answer, first), and every other
- * action waits for the change and then finds its outcome. A change never waits more than CHANGE_WAITS_MS:
- * an insider must not hold off their own disable with slow requests. Past that it goes ahead (its mark
- * still holding back new actions) and logs `staff_gate_timeout`: only an action already running then can
- * land after the change. A change that gets no connection for its gate goes ahead without it, logged the
- * same way.
+ * Redis runs the script and the change's mark one after the other: an action entered before the mark
+ * (the change waits for it: it lands, and answers, first) or finds the mark (it waits for the change,
+ * then finds its outcome). A change never waits more than CHANGE_WAITS_MS: an insider must not hold off
+ * their own disable with slow requests. Past that it goes ahead (its mark still holding back new actions)
+ * and logs `staff_gate_timeout`: only an action already running then can land after the change. An
+ * action that waits holds nothing (it left every gate it had entered), so two changes and the actions
+ * between them cannot wait for each other.
  *
- * Actions take their gates with pg_try_advisory_lock_shared on one of the process's GATE_SESSIONS direct
- * connections (DATABASE_LISTEN_URL: PgBouncer in transaction mode loses session locks), each statement
- * answered at once, never waiting: a connection per action (the first version) cost a Postgres backend per
- * deposit and let one staff member's flood exhaust max_connections (helper-101). A session's locks stack:
- * two actions on one user hold it twice, and each lets go of its own. Every module shares the database,
- * and none reads another's tables; a process that dies, or a gate connection that fails, lets go of what
- * it held (logged).
+ * Redis, not Postgres: the first versions held Postgres session advisory locks, a connection per action
+ * (a Postgres backend per deposit, and a staff member's flood used up max_connections until a disable
+ * failed with a 500: helper-101), then two shared connections (their round trips halved the deposit
+ * rate). Here an action costs one script call, a session read and one ZREM. An entry whose process died lapses after a minute; a change would not wait for it past 5 s.
  */
 @Injectable()
-export class StaffGate implements OnApplicationShutdown {
-  private readonly sessions: (GateSession | undefined)[] = [];
-  private next = 0;
+export class StaffGate {
   private readonly waits: Counter<'reason'>;
 
   constructor(
-    private readonly config: AppConfig,
     private readonly redis: RedisService,
     @Inject(LOGGER) private readonly logger: Logger,
     metrics: MetricsService,
@@ -104,10 +102,34 @@ export class StaffGate implements OnApplicationShutdown {
   }
 
   async act<T>(caller: Caller, work: (pass: StaffPass) => Promise<T>): Promise<T> {
-    const session = await this.session();
-    const held: string[] = [];
+    const entry = randomUUID();
+    let users = [caller.user_id];
     try {
-      await this.enter(session, caller.user_id, held, async () => {
+      await this.enter(caller, entry, users);
+      return await work({
+        owners: async (userIds) => {
+          const fresh = [...new Set(userIds)].filter((u): u is string => !!u && !users.includes(u));
+          if (fresh.length === 0) return;
+          users = [...users, ...fresh];
+          await this.enter(caller, entry, users);
+        },
+      });
+    } finally {
+      await this.leave(entry, users);
+    }
+  }
+
+  /**
+   * Enters every gate of `users` (the actor first) once none is marked, leaving them all while it waits,
+   * then checks the actor's session.
+   */
+  private async enter(caller: Caller, entry: string, users: string[]): Promise<void> {
+    const deadline = Date.now() + ACTION_WAITS_MS;
+    const keys = [...users.map(changingKey), ...users.map(activeKey)];
+    let waited = false;
+    for (;;) {
+      // The session is read after the entry: a change that ended it before has left no mark to find.
+      if ((await ENTER.run(this.redis.client, keys, [entry, Date.now() + ENTRY_TTL_MS])) === 1) {
         if (!(await this.sessionHolds(caller))) {
           throw new AppError(
             401,
@@ -115,49 +137,9 @@ export class StaffGate implements OnApplicationShutdown {
             'The session of this access token has ended; log in again',
           );
         }
-      });
-      return await work({
-        owners: async (userIds) => {
-          const fresh = [...new Set(userIds)].filter((u): u is string => !!u && !held.includes(u)).sort();
-          for (const id of fresh) await this.enter(session, id, held);
-        },
-      });
-    } finally {
-      if (held.length > 0 && !session.broken) {
-        await session.client
-          .query('SELECT pg_advisory_unlock_shared(k) FROM unnest($1::bigint[]) AS k', [
-            held.map(staffGateKey),
-          ])
-          .catch(() => undefined); // a failed connection has let go of them already
+        return;
       }
-    }
-  }
-
-  /**
-   * Takes `userId`'s gate shared on `session` once no change of theirs is under way (checking `also` in
-   * the same Redis round trip), and records it in `held`.
-   */
-  private async enter(
-    session: GateSession,
-    userId: string,
-    held: string[],
-    also?: () => Promise<void>,
-  ): Promise<void> {
-    const key = staffGateKey(userId);
-    const deadline = Date.now() + ACTION_WAITS_MS;
-    let waited = false;
-    for (;;) {
-      const { rows } = await session.client.query<{ locked: boolean }>(
-        'SELECT pg_try_advisory_lock_shared($1::bigint) AS locked',
-        [key],
-      );
-      if (rows[0].locked) {
-        held.push(userId);
-        const [changing] = await Promise.all([this.redis.client.exists(changingKey(userId)), also?.()]);
-        if (!changing) return;
-        held.pop();
-        await session.client.query('SELECT pg_advisory_unlock_shared($1::bigint)', [key]);
-      }
+      await this.leave(entry, users);
       if (!waited) this.waits.inc({ reason: 'change' });
       waited = true;
       if (Date.now() > deadline) {
@@ -172,120 +154,51 @@ export class StaffGate implements OnApplicationShutdown {
     }
   }
 
+  private async leave(entry: string, users: string[]): Promise<void> {
+    const pipeline = this.redis.client.pipeline();
+    for (const user of users) pipeline.zrem(activeKey(user), entry);
+    // Left behind if Redis fails now: the entry lapses, and a change waits 5 s for it at most.
+    await pipeline.exec().catch(() => undefined);
+  }
+
   /**
    * Runs `work` (a change of `userId`'s role or access, until their sessions are ended) once the actions
    * of and on them under way have ended, or CHANGE_WAITS_MS have passed.
    */
   async changeUser<T>(userId: string, work: () => Promise<T>): Promise<T> {
-    // The mark outlives a change that dies (it has a TTL), never a change that ends.
-    await this.redis.client.set(changingKey(userId), '1', 'PX', 60_000);
+    let outcome: 'waited for' | 'went ahead after 5 s' | 'not gated (Redis)' = 'waited for';
     try {
-      return await this.changing(userId, work);
-    } finally {
-      await this.redis.client.del(changingKey(userId)).catch(() => undefined);
-    }
-  }
-
-  private async changing<T>(userId: string, work: () => Promise<T>): Promise<T> {
-    const client = this.newClient();
-    let gate: 'held' | 'waited past its time' | 'unavailable' = 'unavailable';
-    let pid: number | undefined;
-    try {
-      await client.connect();
-      // A long lock_timeout, not none: a request still queued whose cancel is lost withdraws itself.
-      await client.query(`SET lock_timeout = '60s'`);
-      pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-      const queued = client.query('SELECT pg_advisory_lock($1::bigint)', [staffGateKey(userId)]).then(
-        () => true,
-        () => false,
-      );
-      let timer: NodeJS.Timeout | undefined;
-      const waited = new Promise<false>(
-        (resolve) => (timer = setTimeout(() => resolve(false), CHANGE_WAITS_MS)),
-      );
-      gate = (await Promise.race([queued, waited])) ? 'held' : 'waited past its time';
-      clearTimeout(timer);
+      // The mark outlives a change that dies (its TTL), never a change that ends.
+      await this.redis.client.set(changingKey(userId), '1', 'PX', ENTRY_TTL_MS);
+      const deadline = Date.now() + CHANGE_WAITS_MS;
+      while ((await this.redis.client.zcount(activeKey(userId), Date.now(), '+inf')) > 0) {
+        if (Date.now() > deadline) {
+          outcome = 'went ahead after 5 s';
+          break;
+        }
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
     } catch (err) {
-      // No connection for the gate (Postgres refused one, or was too slow): the change must not fail for it.
-      this.logger.warn({ err, user_id: userId }, 'no connection for a staff gate');
+      // The change must not fail for its gate; its sessions' end needs Redis too, and says so if it fails.
+      this.logger.warn({ err, user_id: userId }, 'staff gate unavailable');
+      outcome = 'not gated (Redis)';
     }
     try {
-      if (gate !== 'held') {
+      if (outcome !== 'waited for') {
         this.logger.warn(
-          { security_event: 'staff_gate_timeout', user_id: userId, gate },
+          { security_event: 'staff_gate_timeout', user_id: userId, outcome },
           'a change of a user went ahead while staff actions of or on them may still be running',
         );
       }
       return await work();
     } finally {
-      // A backend waiting on a lock does not notice its client leave: its request would hold back every
-      // action on the user until granted. Cancel it first, from a gate connection already open.
-      if (gate === 'waited past its time' && pid !== undefined) {
-        await this.session()
-          .then((session) => session.client.query('SELECT pg_cancel_backend($1)', [pid]))
-          .catch(() => undefined);
-      }
-      await client.end().catch(() => undefined);
+      await this.redis.client.del(changingKey(userId)).catch(() => undefined);
     }
-  }
-
-  /** One of the process's gate connections, opened (again) if need be. */
-  private async session(): Promise<GateSession> {
-    const slot = this.next++ % GATE_SESSIONS;
-    let session = this.sessions[slot];
-    if (!session || session.broken) {
-      const client = this.newClient();
-      const opened: GateSession = { client, broken: false, ready: Promise.resolve() };
-      const fail = (err?: unknown) => {
-        if (opened.broken) return;
-        opened.broken = true;
-        this.logger.warn({ err }, 'a staff gate connection failed: the actions on it lost their gates');
-      };
-      client.on('error', fail);
-      client.on('end', () => fail());
-      opened.ready = client.connect().then(
-        () => undefined,
-        (err: unknown) => {
-          fail(err);
-          throw err;
-        },
-      );
-      this.sessions[slot] = session = opened;
-    }
-    try {
-      await session.ready;
-    } catch {
-      throw new AppError(
-        503,
-        'staff_gate_busy',
-        'Staff actions are unavailable for a moment; nothing was done, try again',
-      ).withHeaders({
-        'Retry-After': '1',
-      });
-    }
-    return session;
-  }
-
-  private newClient(): Client {
-    const client = new Client({
-      connectionString: this.config.databaseListenUrl,
-      application_name: 'protobank staff gate',
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    });
-    // A connection lost while in use lets go of its gates; it must not also crash the process.
-    client.on('error', () => undefined);
-    return client;
   }
 
   private async sessionHolds(caller: Caller): Promise<boolean> {
     if (!caller.session_id) return false;
     const [userId, role] = await this.redis.client.hmget(sessionKey(caller.session_id), 'user_id', 'role');
     return sessionAdmits({ userId, role }, { user_id: caller.user_id, role: caller.role });
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    const open = this.sessions.filter((s): s is GateSession => !!s && !s.broken);
-    for (const session of open) session.broken = true; // closing, not failing: nothing to log
-    await Promise.all(open.map((s) => s.client.end().catch(() => undefined)));
   }
 }
