@@ -42,19 +42,22 @@ export const changingKey = (userId: string) => `staff-gate:changing:${userId}`;
 export const activeKey = (userId: string) => `staff-gate:active:${userId}`;
 
 /**
- * KEYS: the changing keys of the users, then their active sets, in the same order. ARGV: the entry, the
- * time it lapses (ms). Enters every user's gate, or none when a change of any is under way (0).
+ * KEYS: the changing keys of the users, then their active sets in the same order, then the actor's
+ * session. ARGV: the entry, the time it lapses (ms). Enters every user's gate, or none when a change of
+ * any is under way; answers {entered (1 or 0), the session's user_id, its role}, the session read after
+ * the entry (a change that ended it first has left no mark to find).
  */
 const ENTER = new RedisScript(`
-local n = #KEYS / 2
+local n = (#KEYS - 1) / 2
+local session = redis.call('HMGET', KEYS[#KEYS], 'user_id', 'role')
 for i = 1, n do
-  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
+  if redis.call('EXISTS', KEYS[i]) == 1 then return {0, session[1], session[2]} end
 end
-for i = n + 1, #KEYS do
+for i = n + 1, 2 * n do
   redis.call('ZADD', KEYS[i], ARGV[2], ARGV[1])
   redis.call('PEXPIRE', KEYS[i], ${ENTRY_TTL_MS * 2})
 end
-return 1
+return {1, session[1], session[2]}
 `);
 
 /**
@@ -68,7 +71,7 @@ return 1
  * - A staff action (`act`) enters its actor's gate, then its owners' (`StaffPass.owners`): one Lua script
  *   that refuses while any of them is marked and otherwise records the action as under way for each.
  *   Refused, it holds nothing and waits (at most 10 s, then 503 staff_gate_busy, nothing done). Entered,
- *   it reads the actor's session again (401 session_ended once a change ended it), and
+ *   it has read the actor's session in the same script (401 session_ended once a change ended it), and
  *   the owners' roles afresh (403 colleague_account for one made staff). It leaves every gate once it has
  *   answered.
  *
@@ -83,7 +86,7 @@ return 1
  * Redis, not Postgres: the first versions held Postgres session advisory locks, a connection per action
  * (a Postgres backend per deposit, and a staff member's flood used up max_connections until a disable
  * failed with a 500: helper-101), then two shared connections (their round trips halved the deposit
- * rate). Here an action costs one script call, a session read and one ZREM. An entry whose process died lapses after a minute; a change would not wait for it past 5 s.
+ * rate). Here an action costs one script call (which reads the session too) and one ZREM. An entry whose process died lapses after a minute; a change would not wait for it past 5 s.
  */
 @Injectable()
 export class StaffGate {
@@ -125,12 +128,16 @@ export class StaffGate {
    */
   private async enter(caller: Caller, entry: string, users: string[]): Promise<void> {
     const deadline = Date.now() + ACTION_WAITS_MS;
-    const keys = [...users.map(changingKey), ...users.map(activeKey)];
+    // No session id (never from a route: tokens carry one) reads a key that does not exist: refused.
+    const keys = [...users.map(changingKey), ...users.map(activeKey), sessionKey(caller.session_id ?? '')];
     let waited = false;
     for (;;) {
-      // The session is read after the entry: a change that ended it before has left no mark to find.
-      if ((await ENTER.run(this.redis.client, keys, [entry, Date.now() + ENTRY_TTL_MS])) === 1) {
-        if (!(await this.sessionHolds(caller))) {
+      const [entered, userId, role] = (await ENTER.run(this.redis.client, keys, [
+        entry,
+        Date.now() + ENTRY_TTL_MS,
+      ])) as [number, string | null, string | null];
+      if (entered === 1) {
+        if (!caller.session_id || !sessionAdmits({ userId, role }, caller)) {
           throw new AppError(
             401,
             'session_ended',
@@ -194,11 +201,5 @@ export class StaffGate {
     } finally {
       await this.redis.client.del(changingKey(userId)).catch(() => undefined);
     }
-  }
-
-  private async sessionHolds(caller: Caller): Promise<boolean> {
-    if (!caller.session_id) return false;
-    const [userId, role] = await this.redis.client.hmget(sessionKey(caller.session_id), 'user_id', 'role');
-    return sessionAdmits({ userId, role }, { user_id: caller.user_id, role: caller.role });
   }
 }
