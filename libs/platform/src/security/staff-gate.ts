@@ -118,7 +118,9 @@ export class StaffGate {
         },
       });
     } finally {
-      await this.leave(entry, users);
+      // Not waited for: the answer need not wait for Redis to forget the entry. It goes on the client's one
+      // connection, in order, so a change looking after this sees it gone at most a round trip later.
+      void this.leave(entry, users);
     }
   }
 
