@@ -44,8 +44,8 @@ export const activeKey = (userId: string) => `staff-gate:active:${userId}`;
 /**
  * KEYS: the changing keys of the users, then their active sets in the same order, then the actor's
  * session. ARGV: the entry, the time it lapses (ms). Enters every user's gate, or none when a change of
- * any is under way; answers {entered (1 or 0), the session's user_id, its role}, the session read after
- * the entry (a change that ended it first has left no mark to find).
+ * any is under way; answers {entered (1 or 0), the session's user_id, its role}, read in the same atomic
+ * step as the marks (a change that ended the session before it has left no mark to find).
  */
 const ENTER = new RedisScript(`
 local n = (#KEYS - 1) / 2
@@ -86,7 +86,8 @@ return {1, session[1], session[2]}
  * Redis, not Postgres: the first versions held Postgres session advisory locks, a connection per action
  * (a Postgres backend per deposit, and a staff member's flood used up max_connections until a disable
  * failed with a 500: helper-101), then two shared connections (their round trips halved the deposit
- * rate). Here an action costs one script call (which reads the session too) and one ZREM. An entry whose process died lapses after a minute; a change would not wait for it past 5 s.
+ * rate). Here an action costs one script call (which reads the session too) and one ZREM it does not wait
+ * for. An entry whose process died lapses after a minute; a change would not wait for it past 5 s.
  */
 @Injectable()
 export class StaffGate {
