@@ -150,12 +150,38 @@ describe('StaffGate on Redis', () => {
     expect(await second).toBe('staff');
   });
 
+  it('keeps a change of a user marked while another change of that user ends first (helper-103)', async () => {
+    const [users1, users2, accounts] = [gateOn(redis), gateOn(anotherApp()), gateOn(redis)];
+    const staff = await staffWithSession();
+    const disableHeld = latch();
+    let disabling = false;
+    // A disable whose work (its transaction, then the sessions' end) is held open...
+    const disable = users1.changeUser(staff.user_id, async () => {
+      disabling = true;
+      await disableHeld.opened;
+      await redis.del(sessionKey(staff.session_id!));
+    });
+    await eventually(async () => (disabling ? true : undefined), 5000, 'the disable to start its work');
+    // ...while a change of nothing of the same user runs and ends.
+    await users2.changeUser(staff.user_id, async () => 'nothing changed');
+    let ran = false;
+    const action = accounts.act(staff, async () => {
+      ran = true;
+    });
+    expect(await settled(action, 300)).toBe(false);
+    disableHeld.open();
+    await disable;
+    await expect(action).rejects.toMatchObject({ status: 401, code: 'session_ended' });
+    expect(ran).toBe(false);
+    expect(await redis.exists(changingKey(staff.user_id))).toBe(0);
+  });
+
   it("holds nothing while it waits for an owner's change: a change of its actor meanwhile does not wait for it", async () => {
     const gate = gateOn(redis);
     const staff = await staffWithSession();
     const customer = randomUUID();
     // The customer is being changed, and that change is held open.
-    await redis.set(changingKey(customer), '1', 'PX', 60_000);
+    await redis.sadd(changingKey(customer), 'a change held open');
     const waiting = gate.act(staff, async (pass) => {
       await pass.owners([customer]);
       return 'acted';

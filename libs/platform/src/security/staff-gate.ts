@@ -35,7 +35,11 @@ const RETRY_MS = 25;
  */
 const ENTRY_TTL_MS = 60_000;
 
-/** The Redis key that says a change of `userId` is under way (set before it looks for actions). */
+/**
+ * The Redis key that says a change of `userId` is under way (added to before it looks for actions): a set
+ * of the changes' tokens, so that one change ending leaves the mark of another still running (helper-103:
+ * a plain key deleted by a no-op change let actions in during a disable of the same user).
+ */
 export const changingKey = (userId: string) => `staff-gate:changing:${userId}`;
 
 /** The actions of and on `userId` under way: a sorted set of entries, scored by when they lapse. */
@@ -66,8 +70,9 @@ return {1, session[1], session[2]}
  * that then waits (on a row another transaction holds) could otherwise complete after its actor was
  * disabled or demoted, or its target customer made staff, and the admin who did it was already answered.
  *
- * - A change (`changeUser`, in users) marks its user as changing in Redis, then waits until no action of
- *   or on that user is under way, and keeps the mark until the user's sessions have ended.
+ * - A change (`changeUser`, in users) marks its user as changing in Redis (its token in the user's set),
+ *   then waits until no action of or on that user is under way, and keeps its token there until the
+ *   user's sessions have ended.
  * - A staff action (`act`) enters its actor's gate, then its owners' (`StaffPass.owners`): one Lua script
  *   that refuses while any of them is marked and otherwise records the action as under way for each.
  *   Refused, it holds nothing and waits (at most 10 s, then 503 staff_gate_busy, nothing done). Entered,
@@ -177,9 +182,16 @@ export class StaffGate {
    */
   async changeUser<T>(userId: string, work: () => Promise<T>): Promise<T> {
     let outcome: 'waited for' | 'went ahead after 5 s' | 'not gated (Redis)' = 'waited for';
+    const token = randomUUID();
     try {
       // The mark outlives a change that dies (its TTL), never a change that ends.
-      await this.redis.client.set(changingKey(userId), '1', 'PX', ENTRY_TTL_MS);
+      const marked = await this.redis.client
+        .multi()
+        .sadd(changingKey(userId), token)
+        .pexpire(changingKey(userId), ENTRY_TTL_MS)
+        .exec();
+      const failed = marked?.find(([err]) => err)?.[0];
+      if (!marked || failed) throw failed ?? new Error('the mark was not set');
       const deadline = Date.now() + CHANGE_WAITS_MS;
       while ((await this.redis.client.zcount(activeKey(userId), Date.now(), '+inf')) > 0) {
         if (Date.now() > deadline) {
@@ -202,7 +214,8 @@ export class StaffGate {
       }
       return await work();
     } finally {
-      await this.redis.client.del(changingKey(userId)).catch(() => undefined);
+      // Its own token only: another change of the user still running keeps the mark.
+      await this.redis.client.srem(changingKey(userId), token).catch(() => undefined);
     }
   }
 }
