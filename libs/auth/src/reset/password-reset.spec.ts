@@ -80,7 +80,7 @@ function service(opts: Opts) {
     relay as never,
     config as never,
     logger as never,
-    // The gates are Postgres's (staff-gate e2e tests): here every action passes.
+    // The gate is Redis's (test/contracts/staff-gate.e2e-spec.ts): here every action passes.
     {
       act: (_caller: unknown, work: (pass: unknown) => unknown) => work({ owners: async () => undefined }),
     } as never,

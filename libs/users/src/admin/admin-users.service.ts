@@ -79,7 +79,8 @@ export class AdminUsersService {
       throw AppError.unprocessable('self_lockout', 'Admins cannot disable, re-enable or demote themselves');
     }
     // A staff action of this user's, or on their accounts, that is under way completes first, and none
-    // starts until their sessions have ended (StaffGate): so none completes after this answers.
+    // starts until their sessions have ended (StaffGate): none completes after this answers, but for
+    // one still running after 5 s (logged).
     return this.gate.changeUser(id, () => this.apply(actor, id, change));
   }
 
