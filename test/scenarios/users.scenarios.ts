@@ -70,7 +70,9 @@ export function usersScenarios(get: () => Running) {
       const contactNotices = (count: number) =>
         eventually(async () => {
           const list = await http().get('/notifications').set(bearer(c.token)).expect(200);
-          const found = (list.body.data as { type: string }[]).filter((n) => n.type === 'user.contact_changed');
+          const found = (list.body.data as { type: string }[]).filter(
+            (n) => n.type === 'user.contact_changed',
+          );
           return found.length === count ? found : undefined;
         });
       await patch({ full_name: 'Ada Byron' });
