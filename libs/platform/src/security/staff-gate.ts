@@ -170,10 +170,13 @@ export class StaffGate {
   }
 
   private async leave(entry: string, users: string[]): Promise<void> {
-    const pipeline = this.redis.client.pipeline();
-    for (const user of users) pipeline.zrem(activeKey(user), entry);
+    // Plain commands, not pipeline(): they join the client's auto-pipeline, one socket write with whatever
+    // else this tick sends. An explicit pipeline writes on its own, and that write was most of the gate's
+    // cost (a CPU profile of 32 concurrent deposits: 0.2 ms a deposit, writeUtf8String).
     // Left behind if Redis fails now: the entry lapses, and a change waits 5 s for it at most.
-    await pipeline.exec().catch(() => undefined);
+    await Promise.all(users.map((user) => this.redis.client.zrem(activeKey(user), entry))).catch(
+      () => undefined,
+    );
   }
 
   /**
