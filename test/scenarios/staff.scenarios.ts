@@ -841,6 +841,42 @@ export function staffScenarios(get: () => Running) {
       expect(await statusInLedger(account)).toBe('frozen');
     });
 
+    it('refuses a run-due waiting behind a sweep under way once its actor is demoted (401), sweeping and auditing nothing', async () => {
+      const { staff } = await cast('gate.sweep');
+      const sweepsAudited = async () =>
+        (
+          await db.query(
+            `SELECT count(*)::int AS n FROM payments.outbox
+              WHERE name = 'staff_action.recorded' AND payload->>'actor_id' = $1`,
+            [staff.id],
+          )
+        ).rows[0].n as number;
+      // The sweep's advisory lock, held as a long sweep would hold it: the run-due tries for it every 200 ms,
+      // each try holding its actor's gate (helper-104: it used to wait holding nothing, then run and be
+      // audited after the demotion had answered).
+      await holder.query('SELECT pg_advisory_lock($1)', [0x7061_7973]);
+      try {
+        const run = http()
+          .post('/admin/payments/run-due')
+          .set(bearer(staff.token))
+          .send({})
+          .then((r) => r);
+        const key = get().t.env.REDIS_KEY_PREFIX + activeKey(staff.id);
+        const deadline = Date.now() + 15000;
+        while ((await redis.zcard(key)) === 0) {
+          if (Date.now() > deadline) throw new Error("timed out waiting for the run-due's first try");
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        await changeRole(staff, 'customer').expect(200);
+        // Its next try finds the session ended, the lock still held.
+        const res = await run;
+        expect([res.status, res.body.code]).toEqual([401, 'session_ended']);
+      } finally {
+        await holder.query('SELECT pg_advisory_unlock($1)', [0x7061_7973]);
+      }
+      expect(await sweepsAudited()).toBe(0);
+    });
+
     it("never lets a staff action under way hold off its actor's demotion more than 5 s, and logs it when it goes ahead", async () => {
       const { customer, account, staff } = await cast('gate.slow');
       const card = (

@@ -62,11 +62,11 @@ export class AdminPaymentsController {
   @ApiOperation({
     summary: 'Run the due sweep now',
     description:
-      'Pays what is due, as the every-minute scheduler does, and answers with what it did. Safe at any time and repeatedly: sweeps run one at a time (a call waits for a running one), and each payment is posted under its own key. Audited (due_sweep_run, with the counts and the reason, if given).',
+      'Pays what is due, as the every-minute scheduler does, and answers with what it did. Safe at any time and repeatedly: sweeps run one at a time (a call waits for a running one, up to 30 s: then 503 sweep_busy, nothing done), and each payment is posted under its own key. Audited (due_sweep_run, with the counts and the reason, if given).',
   })
   @ApiOkResponse({ type: SweepCountsDto })
   runDue(@CurrentCaller() caller: Caller, @Body() body: OptionalStaffReasonDto): Promise<SweepCountsDto> {
-    return this.sweep.runFor(staffActor(caller), body.reason ?? null);
+    return this.sweep.runFor(caller, staffActor(caller), body.reason ?? null);
   }
 
   @Get('standing-orders')

@@ -10,6 +10,8 @@ import {
 } from '@protobank/contracts';
 import {
   AppConfig,
+  AppError,
+  type Caller,
   jsonAmount,
   LOGGER,
   MetricsService,
@@ -17,6 +19,7 @@ import {
   OutboxRelay,
   OutboxService,
   type OutboxEntry,
+  StaffGate,
   withSessionLock,
 } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
@@ -61,6 +64,8 @@ export interface SweepCounts {
 const SWEEP_LOCK = 0x7061_7973; // "pays"
 /** How long a sweep asked for while another runs waits before trying for the lock again. */
 const LOCK_RETRY_MS = 200;
+/** How long a staff member's run-due waits for sweeps already running before 503 sweep_busy. */
+export const STAFF_SWEEP_WAITS_MS = 30_000;
 /** Standing orders scheduled per transaction, and payments claimed per round. */
 const BATCH = 200;
 /** Payments posted at once within a round (each is one ledger call). */
@@ -106,6 +111,7 @@ export class DueSweep implements BeforeApplicationShutdown {
     private readonly outbox: OutboxService,
     private readonly relay: OutboxRelay,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly gate: StaffGate,
     metrics: MetricsService,
   ) {
     this.outcomes = metrics.counter(
@@ -148,12 +154,36 @@ export class DueSweep implements BeforeApplicationShutdown {
    * A sweep a staff member asked for (POST /admin/payments/run-due), reported to the audit trail as
    * staff_action.recorded with what it did; `after` is null when it stopped part way (an error). It pays
    * only what is due, as the scheduler would within the minute, but it is a staff action on payments.
+   *
+   * Each try for the sweep's lock holds the actor's StaffGate, the sweep and its audit entry with it: a
+   * disable or demotion of the actor waits for a sweep of theirs under way, and a try after it answers
+   * 401. Waiting for another sweep holds no gate (helper-104: a run-due that waited on the lock held
+   * nothing, and ran and was audited seconds after its actor's disable had answered), and ends after
+   * STAFF_SWEEP_WAITS_MS with 503 sweep_busy, nothing done: no request waits without end behind sweeps.
    */
-  async runFor(staff: StaffActor, reason: string | null = null): Promise<SweepCounts> {
+  async runFor(caller: Caller, staff: StaffActor, reason: string | null = null): Promise<SweepCounts> {
+    const deadline = Date.now() + STAFF_SWEEP_WAITS_MS;
+    for (;;) {
+      const held = await this.gate.act(caller, () =>
+        withSessionLock(this.config.databaseListenUrl, SWEEP_LOCK, () => this.sweepAudited(staff, reason)),
+      );
+      if (held.locked) return held.value;
+      if (Date.now() > deadline) {
+        throw new AppError(
+          503,
+          'sweep_busy',
+          'Other sweeps have been running all this time; nothing was done, try again',
+        ).withHeaders({ 'Retry-After': '5' });
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+    }
+  }
+
+  private async sweepAudited(staff: StaffActor, reason: string | null): Promise<SweepCounts> {
     let counts: SweepCounts | null = null;
     let failed: { err: unknown } | null = null;
     try {
-      counts = await this.run();
+      counts = await this.sweep();
     } catch (err) {
       failed = { err };
     }
