@@ -6,6 +6,7 @@
 import { activeKey, changingKey, sessionKey, StaffGate, type Caller } from '@protobank/platform';
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { processes } from '../support/processes';
 import { createTestEnv, eventually, type TestEnv } from '../support/test-env';
 
@@ -225,6 +226,105 @@ describe('StaffGate on Redis', () => {
     expect(ran).toBe(false);
     expect(await redis.zcard(activeKey(caller.user_id))).toBe(0);
   });
+
+  /**
+   * A TCP proxy to the suite's Redis, and a client through it with the app's options (RedisService): an
+   * outage drops every connection through it and refuses new ones for `ms`.
+   */
+  const throughProxy = async () => {
+    const target = new URL(t.env.REDIS_URL);
+    const sockets = new Set<net.Socket>();
+    let down = false;
+    const server = net.createServer((client) => {
+      if (down) return void client.destroy();
+      const upstream = net.connect(Number(target.port || 6379), target.hostname);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+        sockets.delete(client);
+        sockets.delete(upstream);
+      };
+      sockets.add(client).add(upstream);
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new Redis((server.address() as net.AddressInfo).port, '127.0.0.1', {
+      keyPrefix: t.env.REDIS_KEY_PREFIX,
+      maxRetriesPerRequest: 1,
+      commandTimeout: 2000,
+      enableAutoPipelining: true,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    });
+    client.on('error', () => undefined);
+    await client.ping();
+    return {
+      client,
+      outage: (ms: number) => {
+        down = true;
+        for (const socket of sockets) socket.destroy();
+        setTimeout(() => (down = false), ms);
+      },
+      close: () => {
+        client.disconnect();
+        for (const socket of sockets) socket.destroy();
+        server.close();
+      },
+    };
+  };
+
+  it('keeps a change waiting through a brief Redis outage, for the action under way to land first (helper-104)', async () => {
+    const proxy = await throughProxy();
+    try {
+      const staff = await staffWithSession();
+      const hold = latch();
+      const order: string[] = [];
+      const { action } = await running(gateOn(redis), staff, hold.opened, [], () => order.push('action'));
+      const started = Date.now();
+      const change = gateOn(proxy.client).changeUser(staff.user_id, async () => order.push('change'));
+      await new Promise((r) => setTimeout(r, 200));
+      proxy.outage(1000);
+      // Its first failed command no longer lets it go ahead: it still waits when the action lets go.
+      await new Promise((r) => setTimeout(r, 2300));
+      expect(order).toEqual([]);
+      hold.open();
+      await action;
+      await change;
+      expect(order).toEqual(['action', 'change']);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(warned).not.toContainEqual(expect.objectContaining({ user_id: staff.user_id }));
+    } finally {
+      proxy.close();
+    }
+  }, 15000);
+
+  it('takes back an entry whose leave failed in an outage once Redis is there again, not a minute later (helper-104)', async () => {
+    const proxy = await throughProxy();
+    try {
+      const staff = await staffWithSession();
+      const hold = latch();
+      const { action } = await running(gateOn(proxy.client), staff, hold.opened);
+      expect(await redis.zcard(activeKey(staff.user_id))).toBe(1);
+      proxy.outage(3000);
+      // The action ends once its client knows Redis is gone: its ZREM fails (not resent on reconnection).
+      await new Promise((r) => setTimeout(r, 300));
+      hold.open();
+      await action;
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await redis.zcard(activeKey(staff.user_id))).toBe(1);
+      await eventually(
+        async () => ((await redis.zcard(activeKey(staff.user_id))) === 0 ? true : undefined),
+        8000,
+        'the entry to be taken back after the outage',
+      );
+      const started = Date.now();
+      expect(await gateOn(redis).changeUser(staff.user_id, async () => 'changed')).toBe('changed');
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      proxy.close();
+    }
+  }, 20000);
 
   it('lets a change go ahead when Redis does not answer (logged)', async () => {
     const dead = new Redis(await processes.freePort(), '127.0.0.1', {
