@@ -33,6 +33,9 @@ describe('StaffGate on Redis', () => {
   beforeAll(async () => {
     t = await createTestEnv('staffgate');
     redis = new Redis(t.env.REDIS_URL, { keyPrefix: t.env.REDIS_KEY_PREFIX });
+    // Each gate listens for the client's reconnection (its failed leaves); an app has one gate per client,
+    // this suite a gate per test on the same client.
+    redis.setMaxListeners(32);
   });
   afterAll(async () => {
     for (const client of others) client.disconnect();
