@@ -1,8 +1,17 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readKeysDir } from '../libs/platform/src/security/key-files';
 import { keySchedule } from '../libs/platform/src/security/key-schedule';
+
+/** Scratch directories this file makes, removed after it. */
+const made: string[] = [];
+const scratch = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { rotate } = require('./keys-rotate.js') as {
@@ -17,7 +26,7 @@ const policy = { accessTokenTtlSeconds: 900, refreshSeconds: 30 };
 
 describe('npm run keys:rotate', () => {
   it('adds a key the apps read as the newest, keeps the older one verifying, lists both public keys', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pb-rotate-'));
+    const dir = scratch('pb-rotate-');
     const t0 = new Date('2026-01-01T00:00:00.000Z');
     const first = rotate({ dir, now: t0 });
     const t1 = new Date(t0.getTime() + 3_600_000);
@@ -33,7 +42,7 @@ describe('npm run keys:rotate', () => {
   });
 
   it('deletes the keys whose window has ended, and only those', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pb-rotate-'));
+    const dir = scratch('pb-rotate-');
     const t0 = new Date('2026-01-01T00:00:00.000Z');
     const a = rotate({ dir, now: t0 });
     const b = rotate({ dir, now: new Date(t0.getTime() + 1000) });

@@ -1,8 +1,17 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../libs/platform/src/config/app-config';
+
+/** Scratch directories this file makes, removed after it. */
+const made: string[] = [];
+const scratch = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { secretsInit } = require('./secrets-init.js') as {
@@ -13,7 +22,7 @@ const SECRETS = join(__dirname, '../docker/secrets');
 
 /** A copy of docker/secrets (the examples) to generate into. */
 function copy(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-secrets-init-'));
+  const dir = scratch('pb-secrets-init-');
   cpSync(SECRETS, dir, { recursive: true });
   return dir;
 }

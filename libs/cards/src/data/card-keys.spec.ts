@@ -1,9 +1,18 @@
 import { loadConfig, type AppConfig } from '@protobank/platform';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CardKeys, DEVELOPMENT_NETWORK_SECRET, devDataKey } from './card-keys';
+
+/** Scratch directories this file makes, removed after it. */
+const made: string[] = [];
+const scratch = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 describe('CardKeys', () => {
   const key = randomBytes(32).toString('base64');
@@ -28,7 +37,7 @@ describe('CardKeys', () => {
   });
 
   it('makes one development data key per checkout, private to its owner, and keeps it', () => {
-    const root = mkdtempSync(join(tmpdir(), 'cards-devkey-'));
+    const root = scratch('cards-devkey-');
     const first = devDataKey(root);
     expect(first).toHaveLength(32);
     expect(devDataKey(root).equals(first)).toBe(true);

@@ -1,10 +1,19 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/app-config';
 import { bootKeys, signingKeySource } from './boot-keys';
 import { devKeysDir, keyFileName, publicJwk, readKeysDir } from './key-files';
+
+/** Scratch directories this file makes, removed after it. */
+const made: string[] = [];
+const scratch = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 const p256 = () => {
   const p = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -38,7 +47,7 @@ describe('boot keys', () => {
   });
 
   it('reads a key directory: its keys by creation time, other files ignored, a bad key named (or skipped on a re-read)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pb-keys-'));
+    const dir = scratch('pb-keys-');
     const [a, b] = [p256(), p256()];
     writeFileSync(join(dir, keyFileName(new Date('2026-01-02T00:00:00Z'))), b.priv);
     writeFileSync(join(dir, keyFileName(new Date('2026-01-01T00:00:00Z'))), a.priv);
@@ -64,7 +73,7 @@ describe('boot keys', () => {
   });
 
   it('makes a development key once, replacing the Ed25519 file of earlier releases', () => {
-    const root = mkdtempSync(join(tmpdir(), 'pb-dev-'));
+    const root = scratch('pb-dev-');
     mkdirSync(join(root, '.data', 'jwt'), { recursive: true });
     writeFileSync(join(root, '.data', 'jwt', 'keys.json'), '{"publicKey":"ed25519…"}');
     const dir = devKeysDir(root);
