@@ -20,7 +20,7 @@ import {
   type PaymentPosting,
   type TransactionsApi,
 } from '@protobank/contracts';
-import { AppConfig } from '@protobank/platform';
+import { AppConfig, sessionKey } from '@protobank/platform';
 import { PaymentsModule } from '@protobank/payments';
 import { TransactionsModule } from '@protobank/transactions';
 import { randomUUID } from 'node:crypto';
@@ -61,6 +61,8 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
   let intercept: ((payment: PaymentPosting, real: LedgerAccountsService) => Promise<unknown>) | null = null;
   /** When set, a void reaches the ledger and spends the key, then its reply is lost. */
   let voidReplyLost = false;
+  /** How far the payments clock is ahead of NOW (ms). */
+  let clockAhead = 0;
 
   const failingLedger = (real: LedgerAccountsService): TransactionsApi =>
     new Proxy(real, {
@@ -106,7 +108,7 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
       },
       modules: [VerifiedUsersModule, AccountsModule, TransactionsModule, PaymentsModule],
       overrides: [
-        { provide: PAYMENTS_CLOCK, useValue: { now: () => NOW } },
+        { provide: PAYMENTS_CLOCK, useValue: { now: () => new Date(NOW.getTime() + clockAhead) } },
         { provide: SweepProcessor, useValue: { kick: async () => undefined } },
         { provide: TRANSACTIONS_API, useFactory: failingLedger, inject: [LedgerAccountsService] },
       ],
@@ -357,5 +359,40 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
     );
     expect(failedEvents).toEqual([]);
     expect(await balances(payer.id, landlord.id)).toEqual([7_500n, 2_500n]);
+  });
+
+  it("answers a staff member's run-due with 503 sweep_busy once sweeps have held the lock for 30 s, sweeping and auditing nothing", async () => {
+    const { orderId } = await orderDueToday();
+    // A session as auth keeps it, for the actor's StaffGate (each try for the lock enters it).
+    const staff = { user_id: randomUUID(), role: 'staff' as const, session_id: randomUUID() };
+    const redis = await t.redis();
+    await redis.hset(t.env.REDIS_KEY_PREFIX + sessionKey(staff.session_id), {
+      user_id: staff.user_id,
+      role: 'staff',
+    });
+    // The sweep's lock, held as a long sweep holds it.
+    const holder = await t.db();
+    await holder.query('SELECT pg_advisory_lock($1)', [0x7061_7973]);
+    try {
+      const run = app
+        .get(DueSweep)
+        .runFor(staff, { user_id: staff.user_id, role: 'staff' })
+        .then(
+          (counts) => ({ counts }),
+          (err: unknown) => ({ err }),
+        );
+      await new Promise((r) => setTimeout(r, 500));
+      clockAhead = 30_001;
+      expect(await run).toEqual({ err: expect.objectContaining({ status: 503, code: 'sweep_busy' }) });
+    } finally {
+      clockAhead = 0;
+      await holder.query('SELECT pg_advisory_unlock($1)', [0x7061_7973]);
+    }
+    expect((await payment(orderId)).map((p) => p.status)).toEqual([]);
+    const { rows: audited } = await db.query(
+      `SELECT 1 FROM payments.outbox WHERE name = 'staff_action.recorded' AND payload ->> 'actor_id' = $1`,
+      [staff.user_id],
+    );
+    expect(audited).toEqual([]);
   });
 });

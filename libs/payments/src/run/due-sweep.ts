@@ -162,13 +162,14 @@ export class DueSweep implements BeforeApplicationShutdown {
    * STAFF_SWEEP_WAITS_MS with 503 sweep_busy, nothing done: no request waits without end behind sweeps.
    */
   async runFor(caller: Caller, staff: StaffActor, reason: string | null = null): Promise<SweepCounts> {
-    const deadline = Date.now() + STAFF_SWEEP_WAITS_MS;
+    // The module's clock (tests move it past the limit).
+    const deadline = this.clock.now().getTime() + STAFF_SWEEP_WAITS_MS;
     for (;;) {
       const held = await this.gate.act(caller, () =>
         withSessionLock(this.config.databaseListenUrl, SWEEP_LOCK, () => this.sweepAudited(staff, reason)),
       );
       if (held.locked) return held.value;
-      if (Date.now() > deadline) {
+      if (this.clock.now().getTime() > deadline) {
         throw new AppError(
           503,
           'sweep_busy',
