@@ -1,17 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readKeysDir } from '../libs/platform/src/security/key-files';
 import { keySchedule } from '../libs/platform/src/security/key-schedule';
+import { scratchDirs } from '../test/support/scratch-dirs';
 
-/** Scratch directories this file makes, removed after it. */
-const made: string[] = [];
-const scratch = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-};
-afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const scratch = scratchDirs();
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { rotate } = require('./keys-rotate.js') as {

@@ -1,17 +1,10 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../libs/platform/src/config/app-config';
+import { scratchDirs } from '../test/support/scratch-dirs';
 
-/** Scratch directories this file makes, removed after it. */
-const made: string[] = [];
-const scratch = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-};
-afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const scratch = scratchDirs();
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { secretsInit } = require('./secrets-init.js') as {

@@ -1,18 +1,11 @@
 import { loadConfig, type AppConfig } from '@protobank/platform';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CardKeys, DEVELOPMENT_NETWORK_SECRET, devDataKey } from './card-keys';
+import { scratchDirs } from '../../../../test/support/scratch-dirs';
 
-/** Scratch directories this file makes, removed after it. */
-const made: string[] = [];
-const scratch = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-};
-afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const scratch = scratchDirs();
 
 describe('CardKeys', () => {
   const key = randomBytes(32).toString('base64');

@@ -1,19 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/app-config';
 import { bootKeys, signingKeySource } from './boot-keys';
 import { devKeysDir, keyFileName, publicJwk, readKeysDir } from './key-files';
+import { scratchDirs } from '../../../../test/support/scratch-dirs';
 
-/** Scratch directories this file makes, removed after it. */
-const made: string[] = [];
-const scratch = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-};
-afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const scratch = scratchDirs();
 
 const p256 = () => {
   const p = generateKeyPairSync('ec', { namedCurve: 'P-256' });
