@@ -19,6 +19,7 @@ import {
   OutboxRelay,
   OutboxService,
   type OutboxEntry,
+  type SessionLockResult,
   StaffGate,
   withSessionLock,
 } from '@protobank/platform';
@@ -142,10 +143,28 @@ export class DueSweep implements BeforeApplicationShutdown {
    * blocked in pg_advisory_lock each held a pooled one, and a few staff run-due calls at once emptied
    * the pool the running sweep needed, failing every request of the process until they timed out.
    */
-  async run(): Promise<SweepCounts> {
+  run(): Promise<SweepCounts> {
+    return this.inTurn(() => this.locked(() => this.sweep()));
+  }
+
+  /** `work` under the sweep's lock, if it is free now (on a direct connection: see withSessionLock). */
+  private locked<T>(work: () => Promise<T>): Promise<SessionLockResult<T>> {
+    return withSessionLock(this.config.databaseListenUrl, SWEEP_LOCK, work);
+  }
+
+  /**
+   * Tries `once` every LOCK_RETRY_MS until it got the lock, holding nothing in between; when `givesUp`
+   * says so first, throws what it gives.
+   */
+  private async inTurn<T>(
+    once: () => Promise<SessionLockResult<T>>,
+    givesUp?: () => Error | null,
+  ): Promise<T> {
     for (;;) {
-      const held = await withSessionLock(this.config.databaseListenUrl, SWEEP_LOCK, () => this.sweep());
+      const held = await once();
       if (held.locked) return held.value;
+      const gaveUp = givesUp?.();
+      if (gaveUp) throw gaveUp;
       await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
     }
   }
@@ -164,20 +183,17 @@ export class DueSweep implements BeforeApplicationShutdown {
   async runFor(caller: Caller, staff: StaffActor, reason: string | null = null): Promise<SweepCounts> {
     // The module's clock (tests move it past the limit).
     const deadline = this.clock.now().getTime() + STAFF_SWEEP_WAITS_MS;
-    for (;;) {
-      const held = await this.gate.act(caller, () =>
-        withSessionLock(this.config.databaseListenUrl, SWEEP_LOCK, () => this.sweepAudited(staff, reason)),
-      );
-      if (held.locked) return held.value;
-      if (this.clock.now().getTime() > deadline) {
-        throw new AppError(
-          503,
-          'sweep_busy',
-          'Other sweeps have been running all this time; nothing was done, try again',
-        ).withHeaders({ 'Retry-After': '5' });
-      }
-      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
-    }
+    return this.inTurn(
+      () => this.gate.act(caller, () => this.locked(() => this.sweepAudited(staff, reason))),
+      () =>
+        this.clock.now().getTime() > deadline
+          ? new AppError(
+              503,
+              'sweep_busy',
+              'Other sweeps have been running all this time; nothing was done, try again',
+            ).withHeaders({ 'Retry-After': '5' })
+          : null,
+    );
   }
 
   private async sweepAudited(staff: StaffActor, reason: string | null): Promise<SweepCounts> {

@@ -120,13 +120,14 @@ export class StaffGate {
     const entry = randomUUID();
     let users = [caller.user_id];
     try {
-      await this.enter(caller, entry, users);
+      await this.enter(caller, entry, users, []);
       return await work({
         owners: async (userIds) => {
           const fresh = [...new Set(userIds)].filter((u): u is string => !!u && !users.includes(u));
           if (fresh.length === 0) return;
+          const held = users;
           users = [...users, ...fresh];
-          await this.enter(caller, entry, users);
+          await this.enter(caller, entry, users, held);
         },
       });
     } finally {
@@ -137,10 +138,10 @@ export class StaffGate {
   }
 
   /**
-   * Enters every gate of `users` (the actor first) once none is marked, leaving them all while it waits,
-   * then checks the actor's session.
+   * Enters every gate of `users` (the actor first) once none is marked, leaving those it `held` already
+   * while it waits (a refused script added nothing), then checks the actor's session.
    */
-  private async enter(caller: Caller, entry: string, users: string[]): Promise<void> {
+  private async enter(caller: Caller, entry: string, users: string[], held: string[]): Promise<void> {
     const deadline = Date.now() + ACTION_WAITS_MS;
     // No session id (never from a route: tokens carry one) reads a key that does not exist: refused.
     const keys = [...users.map(changingKey), ...users.map(activeKey), sessionKey(caller.session_id ?? '')];
@@ -160,7 +161,10 @@ export class StaffGate {
         }
         return;
       }
-      await this.leave(entry, users);
+      if (held.length > 0) {
+        await this.leave(entry, held);
+        held = [];
+      }
       if (!waited) this.waits.inc({ reason: 'change' });
       waited = true;
       if (Date.now() > deadline) {
