@@ -361,7 +361,7 @@ export const CONFIG_SCHEMA = {
   WEBHOOK_SIGNING_SECRET: {
     kind: 'string',
     secret: true,
-    doc: 'Signs webhook bodies (X-Protobank-Signature: sha256=HMAC of timestamp.body); unsigned without it, which production refuses while a webhook is set; 32+ characters in production.',
+    doc: 'Signs webhook bodies (X-Protobank-Signature: t=<unix seconds>,sha256=<hex HMAC-SHA-256 of t.body>); unsigned without it, which production refuses while a webhook is set; 32+ characters in production.',
   },
   NOTIFICATION_DELIVERY_ATTEMPTS: {
     kind: 'int',
