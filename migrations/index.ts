@@ -45,6 +45,7 @@ import { FirstSignIn1763700000039 } from './1763700000039-FirstSignIn';
 import { PasswordResetHold1763700000040 } from './1763700000040-PasswordResetHold';
 import { VerifiedEmails1763700000041 } from './1763700000041-VerifiedEmails';
 import { VerifiedEmailsForNotices1763700000042 } from './1763700000042-VerifiedEmailsForNotices';
+import { CardCallsInBatches1763700000043 } from './1763700000043-CardCallsInBatches';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -90,4 +91,5 @@ export const MIGRATIONS = [
   PasswordResetHold1763700000040,
   VerifiedEmails1763700000041,
   VerifiedEmailsForNotices1763700000042,
+  CardCallsInBatches1763700000043,
 ];

@@ -24,7 +24,7 @@ import {
   type TransactionCreatedEvent,
   type TransactionsApi,
 } from '@protobank/contracts';
-import { AppError, IdempotencyRetention } from '@protobank/platform';
+import { AppError, IdempotencyRetention, MetricsService } from '@protobank/platform';
 import { TransactionsModule } from '@protobank/transactions';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -33,7 +33,7 @@ import type Redis from 'ioredis';
 import { LedgerVerifyService } from '../../libs/transactions/src/admin/ledger-verify.service';
 import { createContext } from '../support/contexts';
 import { processes } from '../support/processes';
-import { createTestEnv, type TestEnv } from '../support/test-env';
+import { createTestEnv, metricValue, type TestEnv } from '../support/test-env';
 
 describe('ledger and accounts contracts', () => {
   let t: TestEnv;
@@ -751,6 +751,63 @@ describe('ledger and accounts contracts', () => {
       expect(new Set(same.map(approvedId))).toEqual(new Set([request.hold_id]));
       expect(same.filter((r) => !r.replayed)).toHaveLength(1);
       expect(await state(rich.account)).toMatchObject({ held: 5001n });
+      await expect(verify()).resolves.toMatchObject({ ok: true });
+    });
+
+    it('runs card calls that arrive together as batches, each decided as it would be alone', async () => {
+      // Per account: a clearing below its hold, a full reversal of a second hold, a refund and a new
+      // authorisation, all at once. In any order they leave the same state, so every outcome is exact.
+      const cards = await Promise.all(Array.from({ length: 10 }, () => card(10000)));
+      const prepared = await Promise.all(
+        cards.map(async (c) => ({
+          c,
+          cleared: approvedId(await api().authoriseCard(c.auth(3000n))),
+          reversed: approvedId(await api().authoriseCard(c.auth(1000n))),
+        })),
+      );
+      const batches = async () => {
+        const text = await transactionsApp.get(MetricsService).registry.metrics();
+        return {
+          batches: metricValue(text, 'ledger_card_batches_total', { result: 'committed' }),
+          items: metricValue(text, 'ledger_card_batch_items_total', {}),
+        };
+      };
+      const before = await batches();
+      const answers = await Promise.all(
+        prepared.map(({ c, cleared, reversed }) =>
+          Promise.all([
+            api().clearCard(c.clearing(2000n, cleared)),
+            api().releaseHold({ hold_id: reversed, amount: null, reason: 'reversed' }),
+            api().refundCard({
+              network_transaction_id: `refund-${randomUUID()}`,
+              card_id: c.cardId,
+              account_id: c.account,
+              owner_id: c.owner,
+              amount: 500n,
+              currency: 'GBP',
+              merchant_name: 'Amazon',
+              category: 'shopping',
+            }),
+            api().authoriseCard(c.auth(4000n)),
+          ]),
+        ),
+      );
+      const after = await batches();
+      for (const [i, [clearing, release, refund, authorisation]] of answers.entries()) {
+        expect(clearing).toMatchObject({
+          replayed: false,
+          forced: false,
+          transaction_id: expect.any(String),
+        });
+        expect(release).toEqual({ status: 'reversed', remaining: 0n, released: 1000n });
+        expect(refund).toMatchObject({ replayed: false, transaction_id: expect.any(String) });
+        expect(authorisation).toMatchObject({ approved: true, replayed: false });
+        // 10000 - 2000 + 500; the new hold of 4000 is all that is held.
+        expect(await state(cards[i].account)).toEqual({ balance: 8500n, held: 4000n, available: 4500n });
+      }
+      expect(after.items - before.items).toBe(40);
+      // Bound in-process, the 40 calls are asked in one tick: two batch slots, then the rest queue.
+      if (binding === 'local') expect(after.batches - before.batches).toBeLessThan(40);
       await expect(verify()).resolves.toMatchObject({ ok: true });
     });
 

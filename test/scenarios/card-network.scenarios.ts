@@ -974,7 +974,12 @@ export function cardNetworkScenarios(get: () => Running) {
             w.account.id,
           ]);
           answer = network('authorisations', body).then((res) => res);
-          await lockWaiters(db, 1, '%authorise_card%', `the authorisation waiting in the ledger (${how})`);
+          await lockWaiters(
+            db,
+            1,
+            '%transactions.card_calls%',
+            `the authorisation waiting in the ledger (${how})`,
+          );
           await stop(w.card, w.who);
         } finally {
           await lock.query('ROLLBACK'); // lets the ledger go on

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type {
   CardClearing,
@@ -14,7 +14,8 @@ import type {
   HoldRelease,
   HoldReleaseResult,
 } from '@protobank/contracts';
-import { AppConfig, AppError, MetricsService, timeOrderedId } from '@protobank/platform';
+import { AppConfig, AppError, LOGGER, MetricsService, timeOrderedId } from '@protobank/platform';
+import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import {
@@ -27,6 +28,7 @@ import {
 } from './card-hold-shapes';
 import { eventHeaders, Ledger } from './ledger';
 import type { LedgerAccountRow } from './ledger-rows';
+import { PostingBatcher } from './posting-batcher';
 
 const DECLINES: readonly string[] = [
   'insufficient_funds',
@@ -60,26 +62,49 @@ const keyReused = () =>
 interface CardPostRow {
   outcome: string;
   entry_id: string | null;
-  created_at: Date | null;
+  created_at: string | null;
   forced?: boolean | null;
   replayed: boolean;
   accounts: LedgerAccountRow[] | null;
 }
 
+interface AuthoriseRow {
+  outcome: string;
+  hold_id: string | null;
+  replayed: boolean;
+  accounts: LedgerAccountRow[] | null;
+}
+
+interface ReleaseRow {
+  status: CardHoldStatus | 'key_reused' | null;
+  remaining: string | null;
+  released: string | null;
+  accounts: LedgerAccountRow[] | null;
+}
+
+/** One item of transactions.card_calls: the call and its function's arguments (card_calls_v01.sql). */
+type CardCall = { call: 'authorise' | 'clear' | 'refund' | 'release' } & Record<string, unknown>;
+type CardCallRow = CardPostRow | AuthoriseRow | ReleaseRow;
+
 /**
  * Card holds in the ledger (migration CardHolds): the card network's authorisations, clearings,
- * reversals and refunds, each one call of its SQL function, so the decision and the change are one
- * transaction under the account's row lock. After a commit that changed an account it refreshes the
- * balance cache and wakes the relay, as a posting does.
+ * reversals and refunds, each one call of its SQL function, so the decision and the change happen under
+ * the account's row lock. The calls go as batches (group commit, as postings do: a PostingBatcher of
+ * their own, sized by the same LEDGER_BATCH_* settings): those that arrive while the batch slots are
+ * busy share one transaction and commit, run in arrival order by transactions.card_calls. After a
+ * commit that changed an account each call refreshes the balance cache (and a posting wakes the
+ * relay), as a posting does.
  */
 @Injectable()
 export class CardHolds {
   private readonly decisions: Counter<'call' | 'outcome'>;
+  private readonly batcher: PostingBatcher<LedgerAccountRow, CardCall, CardCallRow>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly ledger: Ledger,
     private readonly config: AppConfig,
+    @Inject(LOGGER) logger: Logger,
     metrics: MetricsService,
   ) {
     this.decisions = metrics.counter(
@@ -87,33 +112,65 @@ export class CardHolds {
       'Card network calls the ledger decided, by call (authorise, clear, release, refund) and outcome',
       ['call', 'outcome'],
     );
+    const batches = metrics.counter(
+      'ledger_card_batches_total',
+      'Batches of card network calls the ledger ran (one transaction and commit each), by result (committed, or failed and retried call by call)',
+      ['result'],
+    );
+    const batchItems = metrics.counter(
+      'ledger_card_batch_items_total',
+      'Card network calls carried by committed batches (divided by ledger_card_batches_total: the mean batch size)',
+      [],
+    );
+    this.batcher = new PostingBatcher<LedgerAccountRow, CardCall, CardCallRow>(
+      {
+        maxItems: config.ledgerBatchMaxItems,
+        inFlight: config.ledgerBatchesInFlight,
+        queueTimeoutMs: config.ledgerQueueTimeoutMs,
+      },
+      {
+        run: async (items) => {
+          const [row] = (await this.dataSource.query(`SELECT transactions.card_calls($1::jsonb) AS result`, [
+            JSON.stringify(items),
+          ])) as { result: { items: CardCallRow[]; accounts: LedgerAccountRow[] } }[];
+          return row.result;
+        },
+        committed: (_accounts, size) => {
+          batches.inc({ result: 'committed' });
+          batchItems.inc(size);
+          return Promise.resolve();
+        },
+        failed: (err, size) => {
+          batches.inc({ result: 'failed' });
+          logger.warn({ err, items: size }, 'card call batch failed; its calls are run one by one');
+        },
+      },
+    );
+    metrics.gauge(
+      'ledger_card_calls_waiting',
+      'Card network calls waiting for a batch',
+      () => this.batcher.waiting,
+    );
   }
 
   async authorise(r: CardHoldRequest): Promise<CardHoldResult> {
     assertHoldRequest(r);
-    const [row] = (await this.dataSource.query(
-      `SELECT * FROM transactions.authorise_card($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-      [
-        r.hold_id,
-        r.network_transaction_id,
-        r.card_id,
-        r.account_id,
-        r.owner_id,
-        r.amount.toString(),
-        r.currency,
-        r.merchant_name,
-        r.category,
-        r.daily_limit?.toString() ?? null,
-        r.monthly_limit?.toString() ?? null,
-        r.expires_at,
-        this.config.bankTimeZone,
-      ],
-    )) as {
-      outcome: string;
-      hold_id: string | null;
-      replayed: boolean;
-      accounts: LedgerAccountRow[] | null;
-    }[];
+    const row = (await this.batcher.post({
+      call: 'authorise',
+      hold_id: r.hold_id,
+      network_transaction_id: r.network_transaction_id,
+      card_id: r.card_id,
+      account: r.account_id,
+      owner: r.owner_id,
+      amount: r.amount.toString(),
+      currency: r.currency,
+      merchant_name: r.merchant_name,
+      category: r.category,
+      daily_limit: r.daily_limit?.toString() ?? null,
+      monthly_limit: r.monthly_limit?.toString() ?? null,
+      expires_at: r.expires_at,
+      time_zone: this.config.bankTimeZone,
+    })) as AuthoriseRow;
     this.decisions.inc({ call: 'authorise', outcome: row.replayed ? 'replayed' : row.outcome });
     if (row.outcome === 'approved') {
       if (row.accounts) await this.ledger.refreshCache(row.accounts);
@@ -134,24 +191,22 @@ export class CardHolds {
 
   async clear(c: CardClearing): Promise<CardClearingResult> {
     assertClearing(c);
-    const [row] = (await this.dataSource.query(
-      `SELECT * FROM transactions.clear_card($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-      [
-        timeOrderedId(),
-        c.network_transaction_id,
-        c.hold_id,
-        c.card_id,
-        c.account_id,
-        c.owner_id,
-        c.amount.toString(),
-        c.currency,
-        c.merchant_name,
-        c.category,
-        await this.ledger.systemAccount('card_settlement', c.currency),
-        cardPostingFingerprint('card-clearing', c),
-        eventHeaders(),
-      ],
-    )) as CardPostRow[];
+    const row = (await this.batcher.post({
+      call: 'clear',
+      entry_id: timeOrderedId(),
+      network_transaction_id: c.network_transaction_id,
+      hold_id: c.hold_id,
+      card_id: c.card_id,
+      account: c.account_id,
+      owner: c.owner_id,
+      amount: c.amount.toString(),
+      currency: c.currency,
+      merchant_name: c.merchant_name,
+      category: c.category,
+      settlement: await this.ledger.systemAccount('card_settlement', c.currency),
+      request_hash: cardPostingFingerprint('card-clearing', c),
+      headers: eventHeaders(),
+    })) as CardPostRow;
     const posted = await this.posted('clear', row, c);
     if (posted) return { ...posted, forced: row.forced === true };
     if (CLEARING_REFUSALS.includes(row.outcome)) {
@@ -166,17 +221,13 @@ export class CardHolds {
 
   async release(r: HoldRelease): Promise<HoldReleaseResult> {
     assertRelease(r);
-    const [row] = (await this.dataSource.query(`SELECT * FROM transactions.release_hold($1, $2, $3, $4)`, [
-      r.hold_id,
-      r.amount?.toString() ?? null,
-      r.reason,
-      r.network_transaction_id ?? null,
-    ])) as {
-      status: CardHoldStatus | 'key_reused' | null;
-      remaining: string | null;
-      released: string | null;
-      accounts: LedgerAccountRow[] | null;
-    }[];
+    const row = (await this.batcher.post({
+      call: 'release',
+      hold_id: r.hold_id,
+      amount: r.amount?.toString() ?? null,
+      reason: r.reason,
+      network_transaction_id: r.network_transaction_id ?? null,
+    })) as ReleaseRow;
     if (row.status === null) throw AppError.notFound('hold');
     if (row.status === 'key_reused') {
       throw AppError.unprocessable(
@@ -192,22 +243,20 @@ export class CardHolds {
 
   async refund(r: CardRefund): Promise<CardRefundResult> {
     assertRefund(r);
-    const [row] = (await this.dataSource.query(
-      `SELECT * FROM transactions.refund_card($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        timeOrderedId(),
-        r.network_transaction_id,
-        r.account_id,
-        r.owner_id,
-        r.amount.toString(),
-        r.currency,
-        r.merchant_name,
-        r.category,
-        await this.ledger.systemAccount('card_settlement', r.currency),
-        cardPostingFingerprint('card-refund', r),
-        eventHeaders(),
-      ],
-    )) as CardPostRow[];
+    const row = (await this.batcher.post({
+      call: 'refund',
+      entry_id: timeOrderedId(),
+      network_transaction_id: r.network_transaction_id,
+      account: r.account_id,
+      owner: r.owner_id,
+      amount: r.amount.toString(),
+      currency: r.currency,
+      merchant_name: r.merchant_name,
+      category: r.category,
+      settlement: await this.ledger.systemAccount('card_settlement', r.currency),
+      request_hash: cardPostingFingerprint('card-refund', r),
+      headers: eventHeaders(),
+    })) as CardPostRow;
     const posted = await this.posted('refund', row, r);
     if (posted) return posted;
     if (
@@ -239,7 +288,7 @@ export class CardHolds {
     }
     return {
       transaction_id: row.entry_id!,
-      created_at: row.created_at!.toISOString(),
+      created_at: new Date(row.created_at!).toISOString(),
       replayed: row.replayed,
     };
   }

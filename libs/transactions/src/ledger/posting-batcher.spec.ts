@@ -192,6 +192,6 @@ describe('PostingBatcher', () => {
     const answer = batcher.post(item('a'));
     await settle();
     db.runs[0].done({ items: [], accounts: [] });
-    await expect(answer).rejects.toThrow('post_entries answered 0 outcomes for 1 items');
+    await expect(answer).rejects.toThrow('the batch answered 0 outcomes for 1 items');
   });
 });

@@ -35,8 +35,8 @@ export interface ItemOutcome {
 }
 
 /** A batch's answer: one outcome per item, in item order, and the rows the batch changed. */
-export interface BatchOutcome<Row> {
-  items: ItemOutcome[];
+export interface BatchOutcome<Row, Outcome = ItemOutcome> {
+  items: Outcome[];
   accounts: Row[];
 }
 
@@ -49,9 +49,9 @@ export interface BatcherOptions {
   queueTimeoutMs: number;
 }
 
-export interface BatcherHooks<Row> {
+export interface BatcherHooks<Row, Item = PostingItem, Outcome = ItemOutcome> {
   /** Posts one batch: one round trip, one transaction. */
-  run(items: PostingItem[]): Promise<BatchOutcome<Row>>;
+  run(items: Item[]): Promise<BatchOutcome<Row, Outcome>>;
   /** After a batch committed, before any of its callers hears (the balance cache, the relay's wake-up). */
   committed(accounts: Row[], batchSize: number): Promise<void>;
   /** A batch failed as a whole, and its items are retried one by one. */
@@ -59,7 +59,7 @@ export interface BatcherHooks<Row> {
 }
 
 /** Refuses a posting that waited too long for a batch: it never reached the database. */
-function busy(w: Waiting): void {
+function busy<Item, Outcome>(w: Waiting<Item, Outcome>): void {
   w.reject(
     new AppError(503, 'ledger_busy', 'The ledger is busy: the posting was not made; try again').withHeaders({
       'Retry-After': '1',
@@ -67,10 +67,10 @@ function busy(w: Waiting): void {
   );
 }
 
-interface Waiting {
-  item: PostingItem;
+interface Waiting<Item, Outcome> {
+  item: Item;
   queuedAt: number;
-  resolve: (o: ItemOutcome) => void;
+  resolve: (o: Outcome) => void;
   reject: (e: unknown) => void;
 }
 
@@ -84,15 +84,18 @@ interface Waiting {
  * item's error is that item's alone. That retry cannot post twice: an item that was committed before the
  * error reached us fails on its entry id (the entries' primary key). An item that waited longer than
  * queueTimeoutMs is refused unposted (503 ledger_busy) without reaching the database.
+ *
+ * Item and Outcome default to post_entries'; the card network's calls (CardHolds) batch through
+ * transactions.card_calls with their own.
  */
-export class PostingBatcher<Row> {
-  private readonly queue: Waiting[] = [];
+export class PostingBatcher<Row, Item = PostingItem, Outcome = ItemOutcome> {
+  private readonly queue: Waiting<Item, Outcome>[] = [];
   private running = 0;
   private sweeper?: NodeJS.Timeout;
 
   constructor(
     private readonly options: BatcherOptions,
-    private readonly hooks: BatcherHooks<Row>,
+    private readonly hooks: BatcherHooks<Row, Item, Outcome>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -106,7 +109,7 @@ export class PostingBatcher<Row> {
     return this.running;
   }
 
-  post(item: PostingItem): Promise<ItemOutcome> {
+  post(item: Item): Promise<Outcome> {
     return new Promise((resolve, reject) => {
       this.queue.push({ item, queuedAt: this.now(), resolve, reject });
       this.pump();
@@ -147,8 +150,8 @@ export class PostingBatcher<Row> {
   }
 
   /** The next batch: up to maxItems in arrival order, after refusing those that waited too long. */
-  private take(): Waiting[] {
-    const batch: Waiting[] = [];
+  private take(): Waiting<Item, Outcome>[] {
+    const batch: Waiting<Item, Outcome>[] = [];
     const oldest = this.now() - this.options.queueTimeoutMs;
     while (batch.length < this.options.maxItems && this.queue.length > 0) {
       const next = this.queue.shift()!;
@@ -161,12 +164,12 @@ export class PostingBatcher<Row> {
     return batch;
   }
 
-  private async send(batch: Waiting[]): Promise<void> {
-    let result: BatchOutcome<Row>;
+  private async send(batch: Waiting<Item, Outcome>[]): Promise<void> {
+    let result: BatchOutcome<Row, Outcome>;
     try {
       result = await this.hooks.run(batch.map((w) => w.item));
       if (result.items.length !== batch.length) {
-        throw new Error(`post_entries answered ${result.items.length} outcomes for ${batch.length} items`);
+        throw new Error(`the batch answered ${result.items.length} outcomes for ${batch.length} items`);
       }
     } catch (err) {
       if (batch.length === 1) {
