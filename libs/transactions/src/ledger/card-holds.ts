@@ -28,7 +28,7 @@ import {
 } from './card-hold-shapes';
 import { eventHeaders, Ledger } from './ledger';
 import type { LedgerAccountRow } from './ledger-rows';
-import { PostingBatcher } from './posting-batcher';
+import { batchCounters, ledgerBatchOptions, PostingBatcher } from './posting-batcher';
 
 const DECLINES: readonly string[] = [
   'insufficient_funds',
@@ -86,6 +86,17 @@ interface ReleaseRow {
 type CardCall = { call: 'authorise' | 'clear' | 'refund' | 'release' } & Record<string, unknown>;
 type CardCallRow = CardPostRow | AuthoriseRow | ReleaseRow;
 
+/** The arguments an authorisation, a clearing and a refund share, as card_calls takes them. */
+const paymentArgs = (p: CardHoldRequest | CardClearing | CardRefund) => ({
+  network_transaction_id: p.network_transaction_id,
+  account: p.account_id,
+  owner: p.owner_id,
+  amount: p.amount.toString(),
+  currency: p.currency,
+  merchant_name: p.merchant_name,
+  category: p.category,
+});
+
 /**
  * Card holds in the ledger (migration CardHolds): the card network's authorisations, clearings,
  * reversals and refunds, each one call of its SQL function, so the decision and the change happen under
@@ -112,40 +123,23 @@ export class CardHolds {
       'Card network calls the ledger decided, by call (authorise, clear, release, refund) and outcome',
       ['call', 'outcome'],
     );
-    const batches = metrics.counter(
-      'ledger_card_batches_total',
-      'Batches of card network calls the ledger ran (one transaction and commit each), by result (committed, or failed and retried call by call)',
-      ['result'],
-    );
-    const batchItems = metrics.counter(
-      'ledger_card_batch_items_total',
-      'Card network calls carried by committed batches (divided by ledger_card_batches_total: the mean batch size)',
-      [],
-    );
-    this.batcher = new PostingBatcher<LedgerAccountRow, CardCall, CardCallRow>(
-      {
-        maxItems: config.ledgerBatchMaxItems,
-        inFlight: config.ledgerBatchesInFlight,
-        queueTimeoutMs: config.ledgerQueueTimeoutMs,
+    const counted = batchCounters(metrics, 'ledger_card', 'Card network calls');
+    this.batcher = new PostingBatcher<LedgerAccountRow, CardCall, CardCallRow>(ledgerBatchOptions(config), {
+      run: async (items) => {
+        const [row] = (await this.dataSource.query(`SELECT transactions.card_calls($1::jsonb) AS result`, [
+          JSON.stringify(items),
+        ])) as { result: { items: CardCallRow[]; accounts: LedgerAccountRow[] } }[];
+        return row.result;
       },
-      {
-        run: async (items) => {
-          const [row] = (await this.dataSource.query(`SELECT transactions.card_calls($1::jsonb) AS result`, [
-            JSON.stringify(items),
-          ])) as { result: { items: CardCallRow[]; accounts: LedgerAccountRow[] } }[];
-          return row.result;
-        },
-        committed: (_accounts, size) => {
-          batches.inc({ result: 'committed' });
-          batchItems.inc(size);
-          return Promise.resolve();
-        },
-        failed: (err, size) => {
-          batches.inc({ result: 'failed' });
-          logger.warn({ err, items: size }, 'card call batch failed; its calls are run one by one');
-        },
+      committed: (_accounts, size) => {
+        counted.committed(size);
+        return Promise.resolve();
       },
-    );
+      failed: (err, size) => {
+        counted.failed();
+        logger.warn({ err, items: size }, 'card call batch failed; its calls are run one by one');
+      },
+    });
     metrics.gauge(
       'ledger_card_calls_waiting',
       'Card network calls waiting for a batch',
@@ -158,14 +152,8 @@ export class CardHolds {
     const row = (await this.batcher.post({
       call: 'authorise',
       hold_id: r.hold_id,
-      network_transaction_id: r.network_transaction_id,
       card_id: r.card_id,
-      account: r.account_id,
-      owner: r.owner_id,
-      amount: r.amount.toString(),
-      currency: r.currency,
-      merchant_name: r.merchant_name,
-      category: r.category,
+      ...paymentArgs(r),
       daily_limit: r.daily_limit?.toString() ?? null,
       monthly_limit: r.monthly_limit?.toString() ?? null,
       expires_at: r.expires_at,
@@ -194,15 +182,9 @@ export class CardHolds {
     const row = (await this.batcher.post({
       call: 'clear',
       entry_id: timeOrderedId(),
-      network_transaction_id: c.network_transaction_id,
       hold_id: c.hold_id,
       card_id: c.card_id,
-      account: c.account_id,
-      owner: c.owner_id,
-      amount: c.amount.toString(),
-      currency: c.currency,
-      merchant_name: c.merchant_name,
-      category: c.category,
+      ...paymentArgs(c),
       settlement: await this.ledger.systemAccount('card_settlement', c.currency),
       request_hash: cardPostingFingerprint('card-clearing', c),
       headers: eventHeaders(),
@@ -246,13 +228,7 @@ export class CardHolds {
     const row = (await this.batcher.post({
       call: 'refund',
       entry_id: timeOrderedId(),
-      network_transaction_id: r.network_transaction_id,
-      account: r.account_id,
-      owner: r.owner_id,
-      amount: r.amount.toString(),
-      currency: r.currency,
-      merchant_name: r.merchant_name,
-      category: r.category,
+      ...paymentArgs(r),
       settlement: await this.ledger.systemAccount('card_settlement', r.currency),
       request_hash: cardPostingFingerprint('card-refund', r),
       headers: eventHeaders(),

@@ -22,7 +22,14 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { BALANCE_CACHE_TTL_SECONDS, toState, type LedgerAccountRow } from './ledger-rows';
-import { PostingBatcher, type BatchOutcome, type ItemOutcome, type PostingItem } from './posting-batcher';
+import {
+  batchCounters,
+  ledgerBatchOptions,
+  PostingBatcher,
+  type BatchOutcome,
+  type ItemOutcome,
+  type PostingItem,
+} from './posting-batcher';
 import { isPostingOutcome, refusalError, refusalStatus, type PostingOutcome } from './posting-outcomes';
 import type { PostedStaffAction } from './staff-actions';
 
@@ -131,40 +138,23 @@ export class Ledger {
       'Money posted by the ledger, in minor units, by entry kind and currency (counted after the commit)',
       ['kind', 'currency'],
     );
-    const batches = metrics.counter(
-      'ledger_batches_total',
-      'Posting batches the ledger ran (one transaction and commit each), by result (committed, or failed and retried item by item)',
-      ['result'],
-    );
-    const batchItems = metrics.counter(
-      'ledger_batch_items_total',
-      'Postings carried by committed batches (divided by ledger_batches_total: the mean batch size)',
-      [],
-    );
-    this.batcher = new PostingBatcher<LedgerAccountRow>(
-      {
-        maxItems: config.ledgerBatchMaxItems,
-        inFlight: config.ledgerBatchesInFlight,
-        queueTimeoutMs: config.ledgerQueueTimeoutMs,
+    const counted = batchCounters(metrics, 'ledger', 'Postings');
+    this.batcher = new PostingBatcher<LedgerAccountRow>(ledgerBatchOptions(config), {
+      run: (items) => this.runBatch(items),
+      committed: async (accounts, size) => {
+        counted.committed(size);
+        if (accounts.length === 0) return;
+        // The batch has committed whatever happens here (refreshCache handles Redis itself): anything
+        // else is logged, and those accounts' cached balances may be stale until their TTL.
+        await this.afterCommit(accounts).catch((err: unknown) =>
+          this.logger.error({ err, items: size }, 'posting batch committed; its after-commit work failed'),
+        );
       },
-      {
-        run: (items) => this.runBatch(items),
-        committed: async (accounts, size) => {
-          batches.inc({ result: 'committed' });
-          batchItems.inc(size);
-          if (accounts.length === 0) return;
-          // The batch has committed whatever happens here (refreshCache handles Redis itself): anything
-          // else is logged, and those accounts' cached balances may be stale until their TTL.
-          await this.afterCommit(accounts).catch((err: unknown) =>
-            this.logger.error({ err, items: size }, 'posting batch committed; its after-commit work failed'),
-          );
-        },
-        failed: (err, size) => {
-          batches.inc({ result: 'failed' });
-          this.logger.warn({ err, items: size }, 'posting batch failed; its items are retried one by one');
-        },
+      failed: (err, size) => {
+        counted.failed();
+        this.logger.warn({ err, items: size }, 'posting batch failed; its items are retried one by one');
       },
-    );
+    });
     metrics.gauge('ledger_postings_waiting', 'Postings waiting for a batch', () => this.batcher.waiting);
   }
 

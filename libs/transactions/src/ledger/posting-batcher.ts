@@ -1,4 +1,4 @@
-import { AppError } from '@protobank/platform';
+import { AppError, type AppConfig, type MetricsService } from '@protobank/platform';
 
 /** One posting as transactions.post_entries takes it (the composite type transactions.posting_item). */
 export interface PostingItem {
@@ -47,6 +47,37 @@ export interface BatcherOptions {
   inFlight: number;
   /** Longest an item waits in the queue before it is refused unposted. */
   queueTimeoutMs: number;
+}
+
+/** The LEDGER_BATCH_* settings, for every batcher of the ledger. */
+export const ledgerBatchOptions = (config: AppConfig): BatcherOptions => ({
+  maxItems: config.ledgerBatchMaxItems,
+  inFlight: config.ledgerBatchesInFlight,
+  queueTimeoutMs: config.ledgerQueueTimeoutMs,
+});
+
+/**
+ * `<prefix>_batches_total{result}` and `<prefix>_batch_items_total`: batches committed or failed, and
+ * the items committed ones carried (their ratio is the mean batch size).
+ */
+export function batchCounters(metrics: MetricsService, prefix: string, items: string) {
+  const batches = metrics.counter(
+    `${prefix}_batches_total`,
+    `Batches of ${items.toLowerCase()} the ledger ran (one transaction and commit each), by result (committed, or failed and retried one by one)`,
+    ['result'],
+  );
+  const carried = metrics.counter(
+    `${prefix}_batch_items_total`,
+    `${items} carried by committed batches (divided by ${prefix}_batches_total: the mean batch size)`,
+    [],
+  );
+  return {
+    committed: (size: number) => {
+      batches.inc({ result: 'committed' });
+      carried.inc(size);
+    },
+    failed: () => batches.inc({ result: 'failed' }),
+  };
 }
 
 export interface BatcherHooks<Row, Item = PostingItem, Outcome = ItemOutcome> {
