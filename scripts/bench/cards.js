@@ -16,8 +16,10 @@
  * first (POST /cards answers its number and CVC once). Then, each `seconds` long from `clients` concurrent
  * keep-alive loops after a 2 s warm-up not counted: the uniform transfer mix of bench:transfers; the
  * authorisation mix, loop i as card i, signed POST /card-network/authorisations of 1 to 100 pence at one
- * of a few merchants (contactless, no CVC: a card-present payment); the transfer mix again. Every approved
- * authorisation holds its amount until the run ends (nothing clears them).
+ * of a few merchants (contactless, no CVC: a card-present payment); the clearing mix, signed POST
+ * /card-network/clearings of the approved authorisations, oldest first, each for the amount authorised
+ * (the loops share one queue of them; an empty queue ends a loop early and is printed); the transfer mix
+ * again.
  */
 const { createHmac, randomBytes, randomInt } = require('node:crypto');
 const { Client } = require('pg');
@@ -106,6 +108,29 @@ function authorisations(api, cards, secret) {
   };
 }
 
+/** The clearing mix: the loops take the next approved authorisation from one queue and clear it in full. */
+function clearings(api, pending, secret) {
+  let n = 0;
+  return async (i) => {
+    const next = pending.shift();
+    if (!next) {
+      // Nothing left to clear: this loop idles (a pause, not a spin) until the mix ends.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return { status: 'queue empty', arrayBuffer: async () => undefined };
+    }
+    const payload = JSON.stringify({
+      network_transaction_id: `bench-${run}-clear-${i}-${n++}`,
+      authorisation_id: next.id,
+      amount: next.amount,
+      currency: next.currency,
+    });
+    return api.request('POST', '/card-network/clearings', {
+      payload,
+      headers: { 'x-card-network-signature': sign(secret, '/card-network/clearings', payload) },
+    });
+  };
+}
+
 async function measure(base, databaseUrl, secret) {
   const api = httpClient(base, { maxSockets: clients + SETUP_CONCURRENCY + 1 });
   const db = new Client({ connectionString: databaseUrl });
@@ -129,16 +154,32 @@ async function measure(base, databaseUrl, secret) {
     ).rows;
     await outboxDrained(db, { schema: 'cards', stopped });
     await outboxDrained(db, { stopped });
+    const pending = (
+      await db.query(
+        `SELECT id, amount::int AS amount, currency FROM cards.authorisations
+          WHERE created_at >= $1 AND status = 'pending' ORDER BY created_at, id`,
+        [started],
+      )
+    ).rows;
+    const cleared = await drive(clearings(api, pending, secret), { ...load, ok: 200 });
+    await outboxDrained(db, { schema: 'cards', stopped });
+    await outboxDrained(db, { stopped });
     const after = await drive(transfers, load);
     const verify = await api.call('GET', '/admin/ledger/verify', { token: admin, what: 'ledger verify' });
-    return { transfers: { before, after, rate: (before.rate + after.rate) / 2 }, auths, decisions, verify };
+    return {
+      transfers: { before, after, rate: (before.rate + after.rate) / 2 },
+      auths,
+      cleared,
+      decisions,
+      verify,
+    };
   } finally {
     await db.end();
     api.agent.destroy();
   }
 }
 
-function report(label, { transfers, auths, decisions, verify }) {
+function report(label, { transfers, auths, cleared, decisions, verify }) {
   const line = (name, r, unit) => {
     const l = r.latencies;
     say(
@@ -149,6 +190,7 @@ function report(label, { transfers, auths, decisions, verify }) {
   say(`\n${label}, ${clients} clients x ${seconds} s each`);
   line('transfers before (POST /transactions)', transfers.before, '');
   line('authorisations (signed, approved)', auths, '');
+  line('clearings (signed, in full)', cleared, '');
   line('transfers after', transfers.after, '');
   say(`  ${'transfers (mean of the two)'.padEnd(34)}${`${transfers.rate.toFixed(1)}/s`.padStart(10)}`);
   say(
@@ -162,6 +204,8 @@ function report(label, { transfers, auths, decisions, verify }) {
   const problems = [];
   const other = Object.keys(auths.statuses).filter((s) => s !== '200');
   if (other.length) problems.push(`authorisations answered ${other.join(', ')}`);
+  const unclear = Object.keys(cleared.statuses).filter((s) => s !== '200' && s !== 'queue empty');
+  if (unclear.length) problems.push(`clearings answered ${unclear.join(', ')}`);
   if (!verify.ok) problems.push('the ledger does not verify');
   return problems;
 }
@@ -211,7 +255,9 @@ async function main() {
   say(
     '\nhow: each mix counts the answers completed in its `seconds` after a 2 s warm-up, from `clients`\n' +
       '  keep-alive loops; latency is request to last byte at the client. An authorisation is the signature\n' +
-      "  check, the card's checks and one ledger call that places the hold under the account's row lock.",
+      "  check, the card's checks and one ledger call that places the hold under the account's row lock;\n" +
+      '  a clearing one ledger call that posts the amount and releases the hold. "queue empty": the\n' +
+      '  clearing loops ran out of authorisations to clear before the end of their mix (its rate is then low).',
   );
   if (problems.length) throw new Stop(problems.join('; '));
 }

@@ -805,6 +805,16 @@ describe('ledger and accounts contracts', () => {
         // 10000 - 2000 + 500; the new hold of 4000 is all that is held.
         expect(await state(cards[i].account)).toEqual({ balance: 8500n, held: 4000n, available: 4500n });
       }
+      // Each posting's event carries its headers as an object, as a transfer's does.
+      const posted = answers.flatMap(([clearing, , refund]) =>
+        [clearing, refund].map((a) => ('transaction_id' in a ? a.transaction_id : a.refused)),
+      );
+      const { rows: headers } = await db.query(
+        `SELECT jsonb_typeof(headers) AS type, count(*)::int AS n FROM transactions.outbox
+          WHERE name = 'transaction.created' AND payload ->> 'transaction_id' = ANY ($1) GROUP BY 1`,
+        [posted],
+      );
+      expect(headers).toEqual([{ type: 'object', n: 20 }]);
       expect(after.items - before.items).toBe(40);
       // Bound in-process, the 40 calls are asked in one tick: two batch slots, then the rest queue.
       if (binding === 'local') expect(after.batches - before.batches).toBeLessThan(40);

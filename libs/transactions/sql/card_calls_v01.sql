@@ -12,12 +12,22 @@
 --   {"call": "release", hold_id, amount, reason, network_transaction_id}           -> release_hold
 -- The rules stay in those functions: this one only orders the locks and runs them in turn.
 --
--- Locks first, in the one order every card call takes them (a hold before its account): the holds the
--- batch clears or releases, in id order, then every ledger row it may change (each item's account and
--- settlement shard, and each locked hold's account), in id order, as post_entries locks. So batches do
--- not deadlock each other or the postings, and each item then finds its rows already locked. Then the
--- items run in arrival order, each seeing what the items before it wrote (limits, funds, a repeated
--- network transaction id replays the earlier item's decision).
+-- Locks first, in one order:
+-- 1. each network transaction id the batch names, as a transaction-level advisory lock (two-int form,
+--    key space 0x636e6964 "cnid", hashtext of the id) in key order: two batches that name the same ids
+--    (a network's retries) take turns instead of each claiming one id (a hold's, a release's, a clearing's
+--    or refund's key) and then waiting for the other's;
+-- 2. the holds the batch clears or releases, in id order;
+-- 3. every ledger row it may change (each item's account and settlement shard, and each locked hold's
+--    account), in id order, as post_entries locks.
+-- A hold before its account is the order every card call takes them, and ledger rows in id order every
+-- posting's, so batches do not deadlock each other or the postings, and each item then finds its rows
+-- already locked. A hold a clearing or release names that was not there to lock in step 2 (its
+-- authorisation committed since) would be locked, with its account, out of that order: a batch of more
+-- than one call stops with SQLSTATE 40001 before that item, and its calls are run one by one (alone, a
+-- call holds nothing else when it locks that hold and its account). Then the items run in arrival
+-- order, each seeing what the items before it wrote (limits, funds, a repeated network transaction id
+-- replays the earlier item's decision).
 --
 -- Returns {"items": [...], "accounts": []}: one result per item, in item order, with the fields its
 -- function returns (bigints and times as text), including the rows that item changed (accounts), which
@@ -28,9 +38,18 @@ DECLARE
   it jsonb;
   v_holds uuid[];
   v_rows uuid[];
+  v_created uuid[] := '{}';
+  v_key integer;
   v_results jsonb := '[]'::jsonb;
   v_result jsonb;
 BEGIN
+  FOR v_key IN
+    SELECT DISTINCT hashtext(i ->> 'network_transaction_id') FROM jsonb_array_elements(p_items) i
+     WHERE i ->> 'network_transaction_id' IS NOT NULL ORDER BY 1
+  LOOP
+    PERFORM pg_advisory_xact_lock(x'636e6964'::integer, v_key);
+  END LOOP;
+
   SELECT array_agg(x.id ORDER BY x.id) INTO v_holds
     FROM (SELECT x.id FROM transactions.holds x
            WHERE x.id IN (SELECT (i ->> 'hold_id')::uuid FROM jsonb_array_elements(p_items) i
@@ -45,6 +64,12 @@ BEGIN
   PERFORM 1 FROM transactions.ledger_accounts x WHERE x.id = ANY (v_rows) ORDER BY x.id FOR UPDATE;
 
   FOR it IN SELECT i FROM jsonb_array_elements(p_items) i LOOP
+    IF jsonb_array_length(p_items) > 1 AND it ->> 'call' IN ('clear', 'release') AND it ->> 'hold_id' IS NOT NULL
+       AND NOT (it ->> 'hold_id')::uuid = ANY (coalesce(v_holds, '{}') || v_created)
+       AND EXISTS (SELECT 1 FROM transactions.holds x WHERE x.id = (it ->> 'hold_id')::uuid) THEN
+      RAISE EXCEPTION 'card_calls: hold % appeared after the batch took its locks', it ->> 'hold_id'
+        USING ERRCODE = 'serialization_failure';
+    END IF;
     CASE it ->> 'call'
     WHEN 'authorise' THEN
       SELECT jsonb_build_object('outcome', c.outcome, 'hold_id', c.hold_id, 'replayed', c.replayed,
@@ -55,6 +80,11 @@ BEGIN
           (it ->> 'account')::uuid, (it ->> 'owner')::uuid, (it ->> 'amount')::bigint, it ->> 'currency',
           it ->> 'merchant_name', it ->> 'category', (it ->> 'daily_limit')::bigint,
           (it ->> 'monthly_limit')::bigint, (it ->> 'expires_at')::timestamptz, it ->> 'time_zone') c;
+      -- Its own hold (new, so locked by this transaction, under its account's lock) may be cleared or
+      -- released by a later item.
+      IF NOT (v_result ->> 'replayed')::boolean AND v_result ->> 'hold_id' IS NOT NULL THEN
+        v_created := v_created || (v_result ->> 'hold_id')::uuid;
+      END IF;
     WHEN 'clear' THEN
       SELECT jsonb_build_object('outcome', c.outcome, 'entry_id', c.entry_id, 'created_at', c.created_at,
                                 'forced', c.forced, 'replayed', c.replayed, 'accounts', c.accounts)

@@ -49,6 +49,10 @@ describe('card hold shapes', () => {
       'network_transaction_id',
     );
     expect(field(() => assertHoldRequest(hold({ expires_at: 'soon' })))).toBe('expires_at');
+    // What JSON cannot carry to Postgres as text (it would fail the whole batch the call travels in).
+    expect(field(() => assertHoldRequest(hold({ merchant_name: 'Star\ud800bucks' })))).toBe('merchant_name');
+    expect(field(() => assertHoldRequest(hold({ category: 'eating\u0000out' })))).toBe('category');
+    expect(field(() => assertHoldRequest(hold({ merchant_name: 'Café 😀' })))).toBeNull();
     expect(
       field(() => assertRelease({ hold_id: randomUUID(), amount: null, reason: 'cleared' as 'reversed' })),
     ).toBe('reason');

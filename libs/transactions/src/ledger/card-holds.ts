@@ -187,7 +187,7 @@ export class CardHolds {
       ...paymentArgs(c),
       settlement: await this.ledger.systemAccount('card_settlement', c.currency),
       request_hash: cardPostingFingerprint('card-clearing', c),
-      headers: eventHeaders(),
+      headers: JSON.parse(eventHeaders()) as Record<string, unknown>,
     })) as CardPostRow;
     const posted = await this.posted('clear', row, c);
     if (posted) return { ...posted, forced: row.forced === true };
@@ -231,7 +231,7 @@ export class CardHolds {
       ...paymentArgs(r),
       settlement: await this.ledger.systemAccount('card_settlement', r.currency),
       request_hash: cardPostingFingerprint('card-refund', r),
-      headers: eventHeaders(),
+      headers: JSON.parse(eventHeaders()) as Record<string, unknown>,
     })) as CardPostRow;
     const posted = await this.posted('refund', row, r);
     if (posted) return posted;
