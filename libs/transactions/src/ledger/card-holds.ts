@@ -86,6 +86,20 @@ interface ReleaseRow {
 type CardCall = { call: 'authorise' | 'clear' | 'refund' | 'release' } & Record<string, unknown>;
 type CardCallRow = CardPostRow | AuthoriseRow | ReleaseRow;
 
+/**
+ * The batch's clearings and refunds of one currency all on the first one's card_settlement shard: each
+ * picked a shard at random, and a batch locks every row it names before it starts, so two batches in flight
+ * would lock most shards each and wait for one another (measured: a third fewer clearings a second).
+ */
+function oneShardEach(items: CardCall[]): CardCall[] {
+  const shards = new Map<unknown, unknown>();
+  return items.map((item) => {
+    if (item.settlement === undefined) return item;
+    if (!shards.has(item.currency)) shards.set(item.currency, item.settlement);
+    return { ...item, settlement: shards.get(item.currency) };
+  });
+}
+
 /** The arguments an authorisation, a clearing and a refund share, as card_calls takes them. */
 const paymentArgs = (p: CardHoldRequest | CardClearing | CardRefund) => ({
   network_transaction_id: p.network_transaction_id,
@@ -127,7 +141,7 @@ export class CardHolds {
     this.batcher = new PostingBatcher<LedgerAccountRow, CardCall, CardCallRow>(ledgerBatchOptions(config), {
       run: async (items) => {
         const [row] = (await this.dataSource.query(`SELECT transactions.card_calls($1::jsonb) AS result`, [
-          JSON.stringify(items),
+          JSON.stringify(oneShardEach(items)),
         ])) as { result: { items: CardCallRow[]; accounts: LedgerAccountRow[] } }[];
         return row.result;
       },
