@@ -89,7 +89,7 @@ type CardCallRow = CardPostRow | AuthoriseRow | ReleaseRow;
 /**
  * The batch's clearings and refunds of one currency all on the first one's card_settlement shard: each
  * picked a shard at random, and a batch locks every row it names before it starts, so two batches in flight
- * would lock most shards each and wait for one another (measured: a third fewer clearings a second).
+ * would lock most shards each and wait for one another (measured: a quarter fewer clearings a second).
  */
 function oneShardEach(items: CardCall[]): CardCall[] {
   const shards = new Map<unknown, unknown>();
