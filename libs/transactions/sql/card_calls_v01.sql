@@ -25,7 +25,8 @@
 -- already locked. A hold a clearing or release names that was not there to lock in step 2 (its
 -- authorisation committed since) would be locked, with its account, out of that order: a batch of more
 -- than one call stops with SQLSTATE 40001 before that item, and its calls are run one by one (alone, a
--- call holds nothing else when it locks that hold and its account). Then the items run in arrival
+-- release holds no row then, and a clearing only its own account and shard, which a concurrent call on
+-- that hold would want after it: a deadlock Postgres would end, not an innocent batch). Then the items run in arrival
 -- order, each seeing what the items before it wrote (limits, funds, a repeated network transaction id
 -- replays the earlier item's decision).
 --
