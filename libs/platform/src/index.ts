@@ -59,6 +59,7 @@ export * from './http/http-types';
 export * from './http/page-query';
 export * from './http/csv';
 export * from './http/plain-text';
+export { textProblem } from './http/json-limits';
 export * from './http/staff-reason.dto';
 export * from './http/user-id-params';
 export * from './http/email';

@@ -58,8 +58,8 @@ export function inspectShape(value: unknown, limits: ShapeLimits): ShapeProblem 
   return walk(value, 1, { values: 0, limits });
 }
 
-/** What is wrong with a string (or key) as text, if anything. */
-function textProblem(text: string): 'nul' | 'surrogate' | undefined {
+/** What is wrong with a string (or key) as text, if anything: what PostgreSQL cannot store or jsonb carry. */
+export function textProblem(text: string): 'nul' | 'surrogate' | undefined {
   if (text.includes('\u0000')) return 'nul';
   return LONE_SURROGATE.test(text) ? 'surrogate' : undefined;
 }

@@ -7,7 +7,7 @@ import {
   type CardRefund,
   type HoldRelease,
 } from '@protobank/contracts';
-import { AppError, requestFingerprint } from '@protobank/platform';
+import { AppError, requestFingerprint, textProblem } from '@protobank/platform';
 import { isUUID } from 'class-validator';
 
 export { MAX_CARD_AMOUNT };
@@ -19,16 +19,13 @@ function uuid(value: unknown, field: string): void {
   if (typeof value !== 'string' || !isUUID(value)) throw invalid(field, `${field} must be a uuid`);
 }
 
-/** A lone surrogate (in u mode a paired one is one code point, not Cs). */
-const LONE_SURROGATE = /\p{Cs}/u;
-
 function text(value: unknown, field: string, max: number): void {
   if (typeof value !== 'string' || value.length === 0 || value.length > max) {
     throw invalid(field, `${field} must be 1 to ${max} characters`);
   }
   // What JSON (jsonb, the batch's transport to Postgres) cannot carry as text: a lone surrogate or a NUL
   // would fail the whole batch it travels in. The API's own checks refuse both long before this.
-  if (LONE_SURROGATE.test(value) || value.includes('\u0000')) {
+  if (textProblem(value)) {
     throw invalid(field, `${field} must be well-formed text without NUL characters`);
   }
 }
