@@ -30,10 +30,10 @@
 -- order, each seeing what the items before it wrote (limits, funds, a repeated network transaction id
 -- replays the earlier item's decision).
 --
--- Returns {"items": [...], "accounts": []}: one result per item, in item order, with the fields its
--- function returns (bigints and times as text), including the rows that item changed (accounts), which
--- the caller writes to the balance cache. An unexpected error fails the whole batch, and the caller
--- then runs each item alone.
+-- Returns {"items": [...], "accounts": [...]}: one result per item, in item order, with the fields its
+-- function returns but the rows it changed (bigints and times as text); and every ledger row the batch
+-- changed, once, as the batch left it, for the caller to write to the balance cache after the commit.
+-- An unexpected error fails the whole batch, and the caller then runs each item alone.
 CREATE FUNCTION transactions.card_calls(p_items jsonb) RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
   it jsonb;
@@ -43,6 +43,7 @@ DECLARE
   v_key integer;
   v_results jsonb := '[]'::jsonb;
   v_result jsonb;
+  v_changed jsonb := '{}'::jsonb; -- ledger row id -> its row as the latest item that changed it left it
 BEGIN
   FOR v_key IN
     SELECT DISTINCT hashtext(i ->> 'network_transaction_id') FROM jsonb_array_elements(p_items) i
@@ -110,8 +111,12 @@ BEGIN
         FROM transactions.release_hold((it ->> 'hold_id')::uuid, (it ->> 'amount')::bigint, it ->> 'reason',
                                        it ->> 'network_transaction_id') c;
     END CASE;
-    v_results := v_results || jsonb_build_array(v_result);
+    v_changed := v_changed || coalesce((SELECT jsonb_object_agg(a ->> 'id', a)
+                                          FROM jsonb_array_elements(coalesce(nullif(v_result -> 'accounts', 'null'),
+                                                                              '[]')) a), '{}'::jsonb);
+    v_results := v_results || jsonb_build_array(v_result - 'accounts');
   END LOOP;
-  RETURN jsonb_build_object('items', v_results, 'accounts', '[]'::jsonb);
+  RETURN jsonb_build_object('items', v_results,
+                            'accounts', (SELECT coalesce(jsonb_agg(value), '[]'::jsonb) FROM jsonb_each(v_changed)));
 END
 $fn$;

@@ -65,40 +65,23 @@ interface CardPostRow {
   created_at: string | null;
   forced?: boolean | null;
   replayed: boolean;
-  accounts: LedgerAccountRow[] | null;
 }
 
 interface AuthoriseRow {
   outcome: string;
   hold_id: string | null;
   replayed: boolean;
-  accounts: LedgerAccountRow[] | null;
 }
 
 interface ReleaseRow {
   status: CardHoldStatus | 'key_reused' | null;
   remaining: string | null;
   released: string | null;
-  accounts: LedgerAccountRow[] | null;
 }
 
 /** One item of transactions.card_calls: the call and its function's arguments (card_calls_v01.sql). */
 type CardCall = { call: 'authorise' | 'clear' | 'refund' | 'release' } & Record<string, unknown>;
 type CardCallRow = CardPostRow | AuthoriseRow | ReleaseRow;
-
-/**
- * The batch's clearings and refunds of one currency all on the first one's card_settlement shard: each
- * picked a shard at random, and a batch locks every row it names before it starts, so two batches in flight
- * would lock most shards each and wait for one another (measured: a quarter fewer clearings a second).
- */
-function oneShardEach(items: CardCall[]): CardCall[] {
-  const shards = new Map<unknown, unknown>();
-  return items.map((item) => {
-    if (item.settlement === undefined) return item;
-    if (!shards.has(item.currency)) shards.set(item.currency, item.settlement);
-    return { ...item, settlement: shards.get(item.currency) };
-  });
-}
 
 /** The arguments an authorisation, a clearing and a refund share, as card_calls takes them. */
 const paymentArgs = (p: CardHoldRequest | CardClearing | CardRefund) => ({
@@ -141,13 +124,14 @@ export class CardHolds {
     this.batcher = new PostingBatcher<LedgerAccountRow, CardCall, CardCallRow>(ledgerBatchOptions(config), {
       run: async (items) => {
         const [row] = (await this.dataSource.query(`SELECT transactions.card_calls($1::jsonb) AS result`, [
-          JSON.stringify(oneShardEach(items)),
+          JSON.stringify(await this.settledOnOneShard(items)),
         ])) as { result: { items: CardCallRow[]; accounts: LedgerAccountRow[] } }[];
         return row.result;
       },
-      committed: (_accounts, size) => {
+      // Before any caller hears: a read after an answer never shows the balance from before it.
+      committed: async (accounts, size) => {
         counted.committed(size);
-        return Promise.resolve();
+        await this.ledger.refreshCache(accounts);
       },
       failed: (err, size) => {
         counted.failed();
@@ -158,6 +142,27 @@ export class CardHolds {
       'ledger_card_calls_waiting',
       'Card network calls waiting for a batch',
       () => this.batcher.waiting,
+    );
+  }
+
+  /**
+   * The batch's clearings and refunds, each on the card_settlement shard of its currency picked once for
+   * the batch: a batch locks every row it names before it starts, so a shard picked per call would have
+   * each batch in flight lock most of them and wait for the other (measured: a quarter fewer clearings a
+   * second).
+   */
+  private async settledOnOneShard(items: CardCall[]): Promise<CardCall[]> {
+    const shards = new Map<Currency, string>();
+    for (const item of items) {
+      const currency = item.currency as Currency;
+      if ((item.call === 'clear' || item.call === 'refund') && !shards.has(currency)) {
+        shards.set(currency, await this.ledger.systemAccount('card_settlement', currency));
+      }
+    }
+    return items.map((item) =>
+      item.call === 'clear' || item.call === 'refund'
+        ? { ...item, settlement: shards.get(item.currency as Currency) }
+        : item,
     );
   }
 
@@ -175,7 +180,6 @@ export class CardHolds {
     })) as AuthoriseRow;
     this.decisions.inc({ call: 'authorise', outcome: row.replayed ? 'replayed' : row.outcome });
     if (row.outcome === 'approved') {
-      if (row.accounts) await this.ledger.refreshCache(row.accounts);
       return { approved: true, hold_id: row.hold_id!, replayed: row.replayed };
     }
     if (DECLINES.includes(row.outcome)) {
@@ -199,7 +203,6 @@ export class CardHolds {
       hold_id: c.hold_id,
       card_id: c.card_id,
       ...paymentArgs(c),
-      settlement: await this.ledger.systemAccount('card_settlement', c.currency),
       request_hash: cardPostingFingerprint('card-clearing', c),
       headers: JSON.parse(eventHeaders()) as Record<string, unknown>,
     })) as CardPostRow;
@@ -232,9 +235,9 @@ export class CardHolds {
         [{ field: 'network_transaction_id', message: 'use a new id for a different request' }],
       );
     }
-    this.decisions.inc({ call: 'release', outcome: row.accounts ? row.status : 'unchanged' });
-    if (row.accounts) await this.ledger.refreshCache(row.accounts);
-    return { status: row.status, remaining: BigInt(row.remaining!), released: BigInt(row.released!) };
+    const released = BigInt(row.released!);
+    this.decisions.inc({ call: 'release', outcome: released > 0n ? row.status : 'unchanged' });
+    return { status: row.status, remaining: BigInt(row.remaining!), released };
   }
 
   async refund(r: CardRefund): Promise<CardRefundResult> {
@@ -243,7 +246,6 @@ export class CardHolds {
       call: 'refund',
       entry_id: timeOrderedId(),
       ...paymentArgs(r),
-      settlement: await this.ledger.systemAccount('card_settlement', r.currency),
       request_hash: cardPostingFingerprint('card-refund', r),
       headers: JSON.parse(eventHeaders()) as Record<string, unknown>,
     })) as CardPostRow;
@@ -261,9 +263,9 @@ export class CardHolds {
   }
 
   /**
-   * Counts a clearing's or refund's outcome and, when it posted, answers the entry (after the commit's
-   * cache refresh and event wake-up, unless it is a replay); null for any other outcome. Both post
-   * entries of kind `card`, and their amounts count as such.
+   * Counts a clearing's or refund's outcome and, when it posted, answers the entry (waking the relay for
+   * its event, unless it is a replay; the batch refreshed the cache); null for any other outcome. Both
+   * post entries of kind `card`, and their amounts count as such.
    */
   private async posted(
     call: 'clear' | 'refund',
@@ -274,7 +276,7 @@ export class CardHolds {
     if (row.outcome !== 'posted') return null;
     if (!row.replayed) {
       this.ledger.countPosted('card', asked.currency, asked.amount);
-      await this.ledger.afterCommit(row.accounts ?? []);
+      this.ledger.eventsCommitted();
     }
     return {
       transaction_id: row.entry_id!,

@@ -388,9 +388,14 @@ export class Ledger {
     }
   }
 
+  /** After a commit that wrote to the outbox: wake this process's relay. */
+  eventsCommitted(): void {
+    this.relay.kickSoon();
+  }
+
   /** After a commit that changed these rows and wrote to the outbox: wake the relay, update the cache. */
   async afterCommit(rows: LedgerAccountRow[]): Promise<void> {
-    this.relay.kickSoon();
+    this.eventsCommitted();
     await this.refreshCache(rows);
   }
 
