@@ -100,8 +100,8 @@ const paymentArgs = (p: CardHoldRequest | CardClearing | CardRefund) => ({
  * the account's row lock. The calls go as batches (group commit, as postings do: a PostingBatcher of
  * their own, sized by the same LEDGER_BATCH_* settings): those that arrive while the batch slots are
  * busy share one transaction and commit, run in arrival order by transactions.card_calls. After a
- * commit that changed an account each call refreshes the balance cache (and a posting wakes the
- * relay), as a posting does.
+ * commit the batch writes the rows it changed to the balance cache before any call answers, and a
+ * new posting wakes the relay, as postings do.
  */
 @Injectable()
 export class CardHolds {
