@@ -1014,6 +1014,87 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('answers the decline when the ledger cannot give the hold back then, and the queue gives it back later', async () => {
+      const w = await wallet('stopped.release-queued', 10000);
+      const body = authorisation(w.card, { amount: 2500 });
+      const holdId = holdIdOf(body.network_transaction_id);
+      // Every release of this one hold fails in the ledger (a trigger of our own) until it is dropped.
+      const trigger = `refuse_release_${holdId.replace(/-/g, '_')}`;
+      await db.query(
+        `CREATE FUNCTION public.${trigger}() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'test: the ledger cannot release this hold now'; END $$`,
+      );
+      await db.query(
+        `CREATE TRIGGER ${trigger} BEFORE UPDATE ON transactions.holds FOR EACH ROW
+           WHEN (OLD.id = '${holdId}') EXECUTE FUNCTION public.${trigger}()`,
+      );
+      const lock = await get().t.db();
+      try {
+        // Frozen while the ledger decides (as above): declined, with the hold to be given back.
+        let answer: Promise<request.Response>;
+        try {
+          await lock.query('BEGIN');
+          await lock.query(`SELECT 1 FROM transactions.ledger_accounts WHERE id = $1 FOR UPDATE`, [
+            w.account.id,
+          ]);
+          answer = network('authorisations', body).then((res) => res);
+          await lockWaiters(db, 1, '%transactions.card_calls%', 'the authorisation waiting in the ledger');
+          await http().post(`/cards/${w.card.id}/freeze`).set(bearer(w.who.token)).expect(200);
+        } finally {
+          await lock.query('ROLLBACK');
+        }
+        // The decline is recorded, so it is the answer, though its hold could not be released.
+        const res = await answer;
+        expect({ status: res.status, body: res.body }).toEqual({
+          status: 200,
+          body: { approved: false, decline_reason: 'card_frozen' },
+        });
+        expect(await activeHolds(w.card.id)).toBe(1);
+        // Its release waits in the hold-expiry queue, tried again and failing while the trigger stands.
+        const redis = await get().t.redis();
+        const job = `${get().t.env.REDIS_KEY_PREFIX}bull:card-hold-expiry:release-${holdId}`;
+        await eventually(
+          async () => (Number(await redis.hget(job, 'atm')) >= 2 ? true : undefined),
+          20000,
+          'the queued release to be tried again',
+        );
+        expect(await activeHolds(w.card.id)).toBe(1);
+        expect(await balance(w)).toEqual({ balance: 10000, held_amount: 2500, available_balance: 7500 });
+      } finally {
+        await lock.end();
+        await db.query(`DROP TRIGGER IF EXISTS ${trigger} ON transactions.holds`);
+        await db.query(`DROP FUNCTION IF EXISTS public.${trigger}()`);
+      }
+      // Once the ledger takes it, the next try gives the hold back, and the job is gone.
+      expect(
+        await eventually(
+          async () => {
+            const b = await balance(w);
+            return b.held_amount === 0 ? b : undefined;
+          },
+          30000,
+          'the queued release to give the hold back',
+        ),
+      ).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
+      expect(await activeHolds(w.card.id)).toBe(0);
+      expect(await authorisations(w)).toEqual([
+        expect.objectContaining({ status: 'declined', decline_reason: 'card_frozen' }),
+      ]);
+      const redis = await get().t.redis();
+      await eventually(
+        async () =>
+          (await redis.exists(`${get().t.env.REDIS_KEY_PREFIX}bull:card-hold-expiry:release-${holdId}`)) === 0
+            ? true
+            : undefined,
+        10000,
+        'the completed job to be removed',
+      );
+      // The network's retry is answered as before, and holds nothing.
+      expect(await authorise(w.card, body)).toEqual({ approved: false, decline_reason: 'card_frozen' });
+      expect(await activeHolds(w.card.id)).toBe(0);
+      expect((await verify()).ok).toBe(true);
+    });
+
     it('answers each retried message once: the same id replays, another body is 422 (the first answer for authorisations)', async () => {
       const w = await wallet('retries', 10000);
       // Authorisations: retries, sequential and raced, get the first answer and hold once.

@@ -13,6 +13,7 @@ import { CardNetworkController } from './network/card-network.controller';
 import { CardNetworkGuard } from './network/card-network.guard';
 import { CardNetworkService } from './network/card-network.service';
 import { HOLD_EXPIRY_QUEUE, HoldExpiry } from './network/hold-expiry';
+import { HoldReleases } from './network/hold-releases';
 
 /**
  * Cards: issuing (numbers from CARD_BIN, stored encrypted, found by keyed hash, CVCs derived), the
@@ -34,6 +35,7 @@ import { HOLD_EXPIRY_QUEUE, HoldExpiry } from './network/hold-expiry';
     CardNetworkGuard,
     CardNetworkService,
     HoldExpiry,
+    HoldReleases,
   ],
   exports: [CardDirectory, CardKeys],
 })

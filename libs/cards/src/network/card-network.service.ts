@@ -26,6 +26,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { CardKeys } from '../data/card-keys';
 import { CardDirectory, type CardRecord } from './card-directory';
 import { holdIdOf } from './hold-id';
+import { HoldReleases } from './hold-releases';
 import type {
   AuthorisationAnswerDto,
   AuthorisationRequestDto,
@@ -96,6 +97,7 @@ export class CardNetworkService {
     private readonly keys: CardKeys,
     private readonly outbox: OutboxService,
     private readonly relay: OutboxRelay,
+    private readonly releases: HoldReleases,
     private readonly config: AppConfig,
     metrics: MetricsService,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -176,7 +178,7 @@ export class CardNetworkService {
         // Another attempt recorded its decision first: that is the answer. A decline holds nothing, also
         // when an earlier attempt of ours placed a hold and its release was lost; a hold goes with a
         // forced clearing that holds this network id too (no authorisation of it can be recorded).
-        if (first.status === 'declined' || (held && first.id !== holdId)) await this.release(holdId);
+        if (first.status === 'declined' || (held && first.id !== holdId)) await this.releases.release(holdId);
         return this.firstAnswer(first, holdId);
       }
       // An approval is recorded only while its card is still live (record): it was frozen, cancelled or
@@ -192,7 +194,7 @@ export class CardNetworkService {
       }
       recorded = await this.record(holdId, body, facts, category, decision);
     }
-    if (local.reason || stopped) await this.release(holdId);
+    if (local.reason || stopped) await this.releases.release(holdId);
     this.decisions.inc(
       decision.approved
         ? { outcome: 'approved', reason: 'none' }
@@ -337,15 +339,6 @@ export class CardNetworkService {
       'This network_transaction_id is a forced clearing’s, not an authorisation’s',
       [{ field: 'network_transaction_id', message: 'already used by a forced clearing' }],
     );
-  }
-
-  /** Gives back whatever a hold still holds (none: nothing happens). */
-  private async release(holdId: string): Promise<void> {
-    try {
-      await this.ledger.releaseHold({ hold_id: holdId, amount: null, reason: 'reversed' });
-    } catch (err) {
-      if (!(err instanceof AppError && err.status === 404)) throw err;
-    }
   }
 
   /**

@@ -8,17 +8,15 @@ import type { Job, Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { CardNetworkService } from './card-network.service';
+import { HOLD_EXPIRY_QUEUE, type HoldExpiryJob } from './hold-expiry-job';
+import { HoldReleases } from './hold-releases';
 
-/** The cards module's BullMQ queue of hold-expiry sweeps. */
-export const HOLD_EXPIRY_QUEUE = 'card-hold-expiry';
+export { HOLD_EXPIRY_QUEUE, type HoldExpiryJob } from './hold-expiry-job';
+
 /** The job scheduler's id: one schedule, however many cards instances upsert it. */
 const SCHEDULER_ID = 'hold-expiry';
 /** Holds asked of the ledger per round. */
 const PAGE = 200;
-
-export interface HoldExpiryJob {
-  reason: 'schedule';
-}
 
 /**
  * Releases the holds the network never cleared or reversed, once CARD_HOLD_EXPIRY_DAYS have passed: the
@@ -31,6 +29,9 @@ export interface HoldExpiryJob {
  * between them left the authorisation pending for good, and the ledger lists only active holds. So each
  * run also asks the ledger about authorisations still pending past a hold's life (reconcile), which also
  * records a clearing whose cards-side step was lost and never retried by the network.
+ *
+ * The same queue carries the releases of declined authorisations' holds that the ledger could not take
+ * when they were declined (HoldReleases), each tried again with backoff.
  */
 @Processor(HOLD_EXPIRY_QUEUE, { concurrency: 1 })
 export class HoldExpiry
@@ -45,6 +46,7 @@ export class HoldExpiry
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
     private readonly network: CardNetworkService,
+    private readonly releases: HoldReleases,
     @InjectQueue(HOLD_EXPIRY_QUEUE) private readonly queue: Queue<HoldExpiryJob>,
     private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -68,7 +70,12 @@ export class HoldExpiry
     this.stopScheduling?.();
   }
 
-  async process(_job: Job<HoldExpiryJob>): Promise<number> {
+  async process(job: Job<HoldExpiryJob>): Promise<number> {
+    // A failure is thrown, so BullMQ tries it again (RELEASE_ATTEMPTS, backing off).
+    if (job.data.reason === 'release') {
+      await this.releases.releaseNow(job.data.hold_id);
+      return 0;
+    }
     const expired = await this.run();
     if (expired > 0) this.logger.info({ expired }, 'card holds expired');
     return expired;
