@@ -7,7 +7,7 @@ import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { HOLD_EXPIRY_QUEUE, type HoldExpiryJob } from './hold-expiry-job';
 
-/** Tries of a release handed to the queue, one second apart and doubling: about 17 minutes in all. */
+/** Tries of a release handed to the queue, the waits from one second, doubling: 511 s in all. */
 export const RELEASE_ATTEMPTS = 10;
 
 /**
