@@ -150,6 +150,81 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       await confirm(token).expect(200);
     });
 
+    it('leaves the token usable when the database fails to set the new password', async () => {
+      const erin = await customer();
+      const token = await mailedToken(erin);
+      const db = await get().t.db();
+      // Every change of erin's password fails in the database (a trigger of our own) until it is dropped.
+      const trigger = `refuse_password_${erin.id.replace(/-/g, '_')}`;
+      await db.query(
+        `CREATE FUNCTION public.${trigger}() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'test: the database cannot set this password now'; END $$`,
+      );
+      try {
+        await db.query(
+          `CREATE TRIGGER ${trigger} BEFORE UPDATE ON auth.credentials FOR EACH ROW
+             WHEN (OLD.user_id = '${erin.id}' AND NEW.password_hash IS DISTINCT FROM OLD.password_hash)
+             EXECUTE FUNCTION public.${trigger}()`,
+        );
+        const failed = await confirm(token);
+        expect({ status: failed.status, code: failed.body.code }).toEqual({
+          status: 500,
+          code: 'internal_error',
+        });
+        await login(erin.email, PASSWORD).expect(200);
+        await http().get('/users/me').set(bearer(erin.token)).expect(200);
+      } finally {
+        await db.query(`DROP TRIGGER IF EXISTS ${trigger} ON auth.credentials`);
+        await db.query(`DROP FUNCTION IF EXISTS public.${trigger}()`);
+      }
+      // The same link, tried again, sets the password once, and only once.
+      await confirm(token).expect(200);
+      await login(erin.email, PASSWORD).expect(401);
+      await login(erin.email, NEW_PASSWORD).expect(200);
+      const again = await confirm(token, 'yet another long passphrase').expect(422);
+      expect(again.body).toMatchObject({ code: 'token_invalid', details: [{ field: 'token' }] });
+      // Used, it leaves nothing behind.
+      const key = `${get().t.env.REDIS_KEY_PREFIX}auth:password-reset:${erin.id}`;
+      expect(await (await get().t.redis()).exists(key)).toBe(0);
+    });
+
+    it('keeps the time a given-back token had left, and never puts it back over a newer one', async () => {
+      const fay = await customer();
+      const first = await mailedToken(fay);
+      const key = `${get().t.env.REDIS_KEY_PREFIX}auth:password-reset:${fay.id}`;
+      const redis = await get().t.redis();
+      await redis.pexpire(key, 120_000); // as if 28 of its 30 minutes had passed
+      const db = await get().t.db();
+      let second = '';
+      const trigger = `refuse_password_${fay.id.replace(/-/g, '_')}`;
+      await db.query(
+        `CREATE FUNCTION public.${trigger}() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'test: the database cannot set this password now'; END $$`,
+      );
+      try {
+        await db.query(
+          `CREATE TRIGGER ${trigger} BEFORE UPDATE ON auth.credentials FOR EACH ROW
+             WHEN (OLD.user_id = '${fay.id}' AND NEW.password_hash IS DISTINCT FROM OLD.password_hash)
+             EXECUTE FUNCTION public.${trigger}()`,
+        );
+        await confirm(first).expect(500);
+        const left = await redis.pttl(key);
+        expect(left).toBeGreaterThan(0);
+        expect(left).toBeLessThanOrEqual(120_000);
+        // A newer e-mail replaces it; a failure of the newer one's use puts the newer one back, not the first.
+        await liftAddressMinute(fay.email);
+        second = await mailedToken(fay);
+        await confirm(second).expect(500);
+        expect(await redis.pttl(key)).toBeGreaterThan(120_000);
+      } finally {
+        await db.query(`DROP TRIGGER IF EXISTS ${trigger} ON auth.credentials`);
+        await db.query(`DROP FUNCTION IF EXISTS public.${trigger}()`);
+      }
+      const stale = await confirm(first).expect(422);
+      expect(stale.body).toMatchObject({ code: 'token_invalid', details: [{ field: 'token' }] });
+      await confirm(second).expect(200);
+    });
+
     it('refuses a malformed token with 400 naming token, and a forged, foreign or stale one with 422 token_invalid', async () => {
       const dave = await customer();
       for (const token of ['', 'x', `${dave.id}.short`, `${dave.id}.${'A'.repeat(43)}x`]) {

@@ -149,7 +149,8 @@ export class PasswordResetService {
    * one (used, replaced by a newer e-mail, expired, issued before the password last changed or before a
    * revocation of the user's sessions: a disable, a role change, a logout-all); 400 weak_password naming
    * new_password (the token stays usable). The token is
-   * used up only once the new password is hashed, and of two uses at once only one sets a password.
+   * used up only once the new password is hashed, and of two uses at once only one sets a password; a
+   * database failure while setting it gives the token back for the time it had left.
    */
   async confirm(token: string, newPassword: string, meta: SessionMeta): Promise<LoginResult> {
     const reset = await this.tokens.find(token);
@@ -176,12 +177,19 @@ export class PasswordResetService {
     }
     assertPasswordPolicy(newPassword, credential.email, 'new_password');
     const hash = await hashPassword(newPassword);
-    // A failure from here on (the database) spends the token: the customer asks for a new e-mail.
-    if (!(await this.tokens.consume(reset))) throw refused('used');
-    // Over the hash the token was checked against: a change in between (its owner remembered it) wins.
-    if (!(await this.sessions.replacePassword(userId, credential.password_hash, hash, 'reset'))) {
-      throw refused('password_changed');
+    const left = await this.tokens.consume(reset);
+    if (!left) throw refused('used');
+    let replaced: boolean;
+    try {
+      // Over the hash the token was checked against: a change in between (its owner remembered it) wins.
+      replaced = await this.sessions.replacePassword(userId, credential.password_hash, hash, 'reset');
+    } catch (err) {
+      // Nothing was set (the database failed), so the link works again. Had the change committed and only
+      // its answer been lost, the token no longer matches the password and is refused as stale.
+      await this.tokens.restore(reset, left).catch(() => undefined);
+      throw err;
     }
+    if (!replaced) throw refused('password_changed');
     this.logger.warn(
       { security_event: 'password_reset', user_id: userId, ip: meta.ip },
       'password reset with an e-mailed token',

@@ -8,10 +8,24 @@ export const RESET_TOKEN_TTL_SECONDS = 30 * 60;
 
 const resetKey = (userId: string) => `auth:password-reset:${userId}`;
 
-/** Deletes the user's reset token if it is still the one named: of two uses at once, one gets it. */
+/**
+ * Deletes the user's reset token if it is still the one named (of two uses at once, one gets it), and
+ * answers the milliseconds it had left (0: not deleted).
+ */
 const CONSUME = new RedisScript(`
-if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+local left = redis.call('PTTL', KEYS[1])
+redis.call('DEL', KEYS[1])
+if left < 1 then return 1 end
+return left
+`);
+
+/** Puts a consumed token back with the time it had left, unless a newer one was issued meanwhile. */
+const RESTORE = new RedisScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
 `);
 
 /** A reset token a client presented, once found to be the user's current one. */
@@ -108,9 +122,33 @@ export class ResetTokens {
     };
   }
 
-  /** Uses the token up: true for the one caller that did, false when it was used (or replaced) meanwhile. */
-  async consume(reset: Pick<IssuedReset, 'userId' | 'digest'>): Promise<boolean> {
-    return (await CONSUME.run(this.redis.client, [resetKey(reset.userId)], [reset.digest])) === 1;
+  /**
+   * Uses the token up: for the one caller that did, the milliseconds it had left (restore takes them);
+   * 0 when it was used (or replaced) meanwhile.
+   */
+  async consume(reset: Pick<IssuedReset, 'userId' | 'digest'>): Promise<number> {
+    return Number(await CONSUME.run(this.redis.client, [resetKey(reset.userId)], [reset.digest]));
+  }
+
+  /**
+   * Gives a consumed token back for the time it had left (`leftMs`, from consume), when the password
+   * could not be set (the database failed): the customer tries the link again instead of asking for a new
+   * e-mail. Not over a newer token; and a token whose password or session generation changed meanwhile
+   * is stale when used, as before.
+   */
+  async restore(reset: IssuedReset, leftMs: number): Promise<void> {
+    const fields = [
+      ['token', reset.digest],
+      ['password', reset.password],
+      ['generation', reset.generation],
+      ...(reset.sentBy
+        ? [
+            ['sent_by', reset.sentBy.userId],
+            ['sent_by_generation', reset.sentBy.generation],
+          ]
+        : []),
+    ].flat();
+    await RESTORE.run(this.redis.client, [resetKey(reset.userId)], [leftMs, ...fields]);
   }
 
   /** Withdraws `token` (an e-mail that could not be sent), unless a newer one replaced it meanwhile. */
