@@ -14,6 +14,7 @@ import request from 'supertest';
 import { bearer, firstAdmin, type Actor } from '../support/actors';
 import { deposit, openAccount, transfer, verifiedCustomer, type Account } from '../support/banking';
 import { openStream } from '../support/event-stream';
+import { failUpdates } from '../support/failing-updates';
 import { lockWaiters } from '../support/lock-waits';
 import { eventually, logsThrough, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
@@ -109,6 +110,47 @@ export function cardNetworkScenarios(get: () => Running) {
       const { balance: b, held_amount, available_balance } = res.body as Balance;
       return { balance: b, held_amount, available_balance };
     };
+    /**
+     * Sends the authorisation `body` while `lock` (a connection of the test's) holds the account's ledger
+     * row, so it waits inside the ledger with its card checks passed; `meanwhile` runs then (a stop of
+     * the card), and the row is let go. Gives the network's answer.
+     */
+    const authoriseWhileLedgerWaits = async (
+      lock: Client,
+      w: Wallet,
+      body: unknown,
+      meanwhile: () => Promise<unknown>,
+      how: string,
+    ) => {
+      let answer: Promise<request.Response>;
+      try {
+        await lock.query('BEGIN');
+        await lock.query(`SELECT 1 FROM transactions.ledger_accounts WHERE id = $1 FOR UPDATE`, [
+          w.account.id,
+        ]);
+        answer = network('authorisations', body).then((res) => res);
+        await lockWaiters(
+          db,
+          1,
+          '%transactions.card_calls%',
+          `the authorisation waiting in the ledger (${how})`,
+        );
+        await meanwhile();
+      } finally {
+        await lock.query('ROLLBACK'); // lets the ledger go on
+      }
+      return answer;
+    };
+    /** Waits until the account's balance shows `held` held, and gives that balance. */
+    const untilHeld = (w: Wallet, held: number, what: string, ms = 10000) =>
+      eventually(
+        async () => {
+          const b = await balance(w);
+          return b.held_amount === held ? b : undefined;
+        },
+        ms,
+        what,
+      );
     const authorisations = async (w: Wallet, status?: string) => {
       const q = status ? `?status=${status}` : '';
       const res = await http()
@@ -639,16 +681,11 @@ export function cardNetworkScenarios(get: () => Running) {
       );
       expect(moved.rowCount).toBe(1);
       await untilExpired(w, id, 'the hold to expire');
-      expect(
-        await eventually(
-          async () => {
-            const b = await balance(w);
-            return b.held_amount === 1000 ? b : undefined;
-          },
-          10000,
-          'the expired hold to leave the balance',
-        ),
-      ).toEqual({ balance: 10000, held_amount: 1000, available_balance: 9000 });
+      expect(await untilHeld(w, 1000, 'the expired hold to leave the balance')).toEqual({
+        balance: 10000,
+        held_amount: 1000,
+        available_balance: 9000,
+      });
       expect(await authorisations(w, 'pending')).toEqual([expect.objectContaining({ id: kept })]);
       // A reversal of the expired hold changes nothing.
       const reversal = await network('reversals', { authorisation_id: id }).expect(200);
@@ -967,24 +1004,7 @@ export function cardNetworkScenarios(get: () => Running) {
       for (const [how, stop, reason] of stops) {
         const w = await wallet(`stopped.${reason}`, 10000);
         const body = authorisation(w.card);
-        let answer: Promise<request.Response>;
-        try {
-          await lock.query('BEGIN');
-          await lock.query(`SELECT 1 FROM transactions.ledger_accounts WHERE id = $1 FOR UPDATE`, [
-            w.account.id,
-          ]);
-          answer = network('authorisations', body).then((res) => res);
-          await lockWaiters(
-            db,
-            1,
-            '%transactions.card_calls%',
-            `the authorisation waiting in the ledger (${how})`,
-          );
-          await stop(w.card, w.who);
-        } finally {
-          await lock.query('ROLLBACK'); // lets the ledger go on
-        }
-        const res = await answer;
+        const res = await authoriseWhileLedgerWaits(lock, w, body, () => stop(w.card, w.who), how);
         expect({ how, status: res.status, body: res.body }).toEqual({
           how,
           status: 200,
@@ -1018,33 +1038,19 @@ export function cardNetworkScenarios(get: () => Running) {
       const w = await wallet('stopped.release-queued', 10000);
       const body = authorisation(w.card, { amount: 2500 });
       const holdId = holdIdOf(body.network_transaction_id);
-      // Every release of this one hold fails in the ledger (a trigger of our own) until it is dropped.
-      const trigger = `refuse_release_${holdId.replace(/-/g, '_')}`;
-      await db.query(
-        `CREATE FUNCTION public.${trigger}() RETURNS trigger LANGUAGE plpgsql AS
-           $$ BEGIN RAISE EXCEPTION 'test: the ledger cannot release this hold now'; END $$`,
-      );
-      await db.query(
-        `CREATE TRIGGER ${trigger} BEFORE UPDATE ON transactions.holds FOR EACH ROW
-           WHEN (OLD.id = '${holdId}') EXECUTE FUNCTION public.${trigger}()`,
-      );
+      // Every release of this one hold fails in the ledger until `recover` drops the fault.
+      const recover = await failUpdates(db, 'transactions.holds', `OLD.id = '${holdId}'`);
       const lock = await get().t.db();
       try {
-        // Frozen while the ledger decides (as above): declined, with the hold to be given back.
-        let answer: Promise<request.Response>;
-        try {
-          await lock.query('BEGIN');
-          await lock.query(`SELECT 1 FROM transactions.ledger_accounts WHERE id = $1 FOR UPDATE`, [
-            w.account.id,
-          ]);
-          answer = network('authorisations', body).then((res) => res);
-          await lockWaiters(db, 1, '%transactions.card_calls%', 'the authorisation waiting in the ledger');
-          await http().post(`/cards/${w.card.id}/freeze`).set(bearer(w.who.token)).expect(200);
-        } finally {
-          await lock.query('ROLLBACK');
-        }
+        // Frozen while the ledger decides (as in the test before): declined, its hold to be given back.
+        const res = await authoriseWhileLedgerWaits(
+          lock,
+          w,
+          body,
+          () => http().post(`/cards/${w.card.id}/freeze`).set(bearer(w.who.token)).expect(200),
+          'frozen',
+        );
         // The decline is recorded, so it is the answer, though its hold could not be released.
-        const res = await answer;
         expect({ status: res.status, body: res.body }).toEqual({
           status: 200,
           body: { approved: false, decline_reason: 'card_frozen' },
@@ -1062,20 +1068,14 @@ export function cardNetworkScenarios(get: () => Running) {
         expect(await balance(w)).toEqual({ balance: 10000, held_amount: 2500, available_balance: 7500 });
       } finally {
         await lock.end();
-        await db.query(`DROP TRIGGER IF EXISTS ${trigger} ON transactions.holds`);
-        await db.query(`DROP FUNCTION IF EXISTS public.${trigger}()`);
+        await recover();
       }
       // Once the ledger takes it, the next try gives the hold back, and the job is gone.
-      expect(
-        await eventually(
-          async () => {
-            const b = await balance(w);
-            return b.held_amount === 0 ? b : undefined;
-          },
-          30000,
-          'the queued release to give the hold back',
-        ),
-      ).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
+      expect(await untilHeld(w, 0, 'the queued release to give the hold back', 30000)).toEqual({
+        balance: 10000,
+        held_amount: 0,
+        available_balance: 10000,
+      });
       expect(await activeHolds(w.card.id)).toBe(0);
       expect(await authorisations(w)).toEqual([
         expect.objectContaining({ status: 'declined', decline_reason: 'card_frozen' }),

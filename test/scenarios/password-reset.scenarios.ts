@@ -10,6 +10,7 @@ import request from 'supertest';
 import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
 import { balanceOf, deposit, openAccount, promote, verifiedCustomer } from '../support/banking';
 import { verifyEmail } from '../support/email';
+import { failUpdates } from '../support/failing-updates';
 import type { Mail, Receivers } from '../support/receivers';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
@@ -150,22 +151,19 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       await confirm(token).expect(200);
     });
 
+    /** Every change of `who`'s password fails in the database until the returned function is called. */
+    const failPasswordChanges = async (who: { id: string }) =>
+      failUpdates(
+        await get().t.db(),
+        'auth.credentials',
+        `OLD.user_id = '${who.id}' AND NEW.password_hash IS DISTINCT FROM OLD.password_hash`,
+      );
+
     it('leaves the token usable when the database fails to set the new password', async () => {
       const erin = await customer();
       const token = await mailedToken(erin);
-      const db = await get().t.db();
-      // Every change of erin's password fails in the database (a trigger of our own) until it is dropped.
-      const trigger = `refuse_password_${erin.id.replace(/-/g, '_')}`;
-      await db.query(
-        `CREATE FUNCTION public.${trigger}() RETURNS trigger LANGUAGE plpgsql AS
-           $$ BEGIN RAISE EXCEPTION 'test: the database cannot set this password now'; END $$`,
-      );
+      const recover = await failPasswordChanges(erin);
       try {
-        await db.query(
-          `CREATE TRIGGER ${trigger} BEFORE UPDATE ON auth.credentials FOR EACH ROW
-             WHEN (OLD.user_id = '${erin.id}' AND NEW.password_hash IS DISTINCT FROM OLD.password_hash)
-             EXECUTE FUNCTION public.${trigger}()`,
-        );
         const failed = await confirm(token);
         expect({ status: failed.status, code: failed.body.code }).toEqual({
           status: 500,
@@ -174,8 +172,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         await login(erin.email, PASSWORD).expect(200);
         await http().get('/users/me').set(bearer(erin.token)).expect(200);
       } finally {
-        await db.query(`DROP TRIGGER IF EXISTS ${trigger} ON auth.credentials`);
-        await db.query(`DROP FUNCTION IF EXISTS public.${trigger}()`);
+        await recover();
       }
       // The same link, tried again, sets the password once, and only once.
       await confirm(token).expect(200);
@@ -194,19 +191,9 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       const key = `${get().t.env.REDIS_KEY_PREFIX}auth:password-reset:${fay.id}`;
       const redis = await get().t.redis();
       await redis.pexpire(key, 120_000); // as if 28 of its 30 minutes had passed
-      const db = await get().t.db();
       let second = '';
-      const trigger = `refuse_password_${fay.id.replace(/-/g, '_')}`;
-      await db.query(
-        `CREATE FUNCTION public.${trigger}() RETURNS trigger LANGUAGE plpgsql AS
-           $$ BEGIN RAISE EXCEPTION 'test: the database cannot set this password now'; END $$`,
-      );
+      const recover = await failPasswordChanges(fay);
       try {
-        await db.query(
-          `CREATE TRIGGER ${trigger} BEFORE UPDATE ON auth.credentials FOR EACH ROW
-             WHEN (OLD.user_id = '${fay.id}' AND NEW.password_hash IS DISTINCT FROM OLD.password_hash)
-             EXECUTE FUNCTION public.${trigger}()`,
-        );
         await confirm(first).expect(500);
         const left = await redis.pttl(key);
         expect(left).toBeGreaterThan(0);
@@ -217,8 +204,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         await confirm(second).expect(500);
         expect(await redis.pttl(key)).toBeGreaterThan(120_000);
       } finally {
-        await db.query(`DROP TRIGGER IF EXISTS ${trigger} ON auth.credentials`);
-        await db.query(`DROP FUNCTION IF EXISTS public.${trigger}()`);
+        await recover();
       }
       const stale = await confirm(first).expect(422);
       expect(stale.body).toMatchObject({ code: 'token_invalid', details: [{ field: 'token' }] });
