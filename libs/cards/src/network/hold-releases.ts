@@ -7,8 +7,12 @@ import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { HOLD_EXPIRY_QUEUE, type HoldExpiryJob } from './hold-expiry-job';
 
-/** Tries of a release handed to the queue, the waits from one second, doubling: 511 s in all. */
-export const RELEASE_ATTEMPTS = 10;
+/**
+ * Tries of a release handed to the queue, the waits from one second, doubling: 16,383 s (about 4.5 hours)
+ * in all, so a ledger app down for a deployment or an outage does not leave a declined payment's money
+ * held until the hold expires.
+ */
+export const RELEASE_ATTEMPTS = 15;
 
 /**
  * Gives back what a declined authorisation's hold still holds: a decline recorded after the ledger
