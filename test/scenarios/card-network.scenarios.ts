@@ -1285,6 +1285,28 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('asks online payments for the CVC: one sent without it is declined invalid_cvc, holding nothing and counting no guess; card-present ones need none', async () => {
+      const w = await wallet('no-cvc', 10000);
+      // Online without the CVC, seven times: declined, and no guess counted (five wrong details would have
+      // frozen the card).
+      for (let i = 0; i < 7; i++) {
+        const answer = await authorise(w.card, { channel: 'online', merchant: AMAZON, cvc: undefined });
+        expect(answer).toEqual({ approved: false, decline_reason: 'invalid_cvc' });
+      }
+      const card = await http().get(`/cards/${w.card.id}`).set(bearer(w.who.token)).expect(200);
+      expect(card.body.status).toBe('active');
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
+      expect((await authorisations(w, 'declined')).map((a) => a.decline_reason)).toEqual(
+        Array(7).fill('invalid_cvc'),
+      );
+      // With it, online pays; card-present channels pay without one.
+      await approved(w.card, { channel: 'online', merchant: AMAZON, amount: 100 });
+      for (const channel of ['chip', 'contactless', 'atm']) {
+        await approved(w.card, { channel, cvc: undefined, amount: 100 });
+      }
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 400, available_balance: 9600 });
+    });
+
     it('freezes a card after five authorisations with wrong card details within a day, and tells its owner', async () => {
       const w = await wallet('guessing', 10000);
       const wrongCvc = (n: number) => String((Number(w.card.cvc) + n) % 1000).padStart(3, '0');

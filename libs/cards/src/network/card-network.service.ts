@@ -219,13 +219,14 @@ export class CardNetworkService {
     return { card: card ?? asked.card, amount: jsonAmount(hold.amount), currency: hold.currency };
   }
 
-  /** The card's own reasons to decline, in the order a card processor checks them. */
   /**
    * The card's own decline, if any (cardDecline), its data checked only when admitted: wrong card details
    * are limited to CARD_DATA_FAILURE_LIMIT a day, the one that reaches it freezing the card (its owner is
    * told, and unfreezes it), and guesses sent in parallel wait their turn (CardDirectory.admitDataCheck).
    * One refused a turn is declined card_frozen (the limit is reached) or, after waiting in a flood of
-   * them, invalid_card; neither is counted, as their data was not looked at.
+   * them, invalid_card; neither is counted, as their data was not looked at. An online (card-not-present)
+   * payment sent without its CVC is declined invalid_cvc before any of that: the CVC is what proves the
+   * payer holds the card when it is not there, and leaving it out is no guess to count.
    */
   private async checkedDecline(
     card: CardRecord,
@@ -235,6 +236,9 @@ export class CardNetworkService {
     // The state first: a frozen, blocked or cancelled card does not tell whether the data sent was right.
     const state = this.directory.stateDecline(card);
     if (state) return { reason: state, froze: false };
+    if (body.channel === 'online' && (body.cvc === undefined || body.cvc === null)) {
+      return { reason: 'invalid_cvc', froze: false };
+    }
     const admission = await this.directory.admitDataCheck(card, body.network_transaction_id);
     if (admission === 'frozen') return { reason: 'card_frozen', froze: false };
     if (admission === 'busy') return { reason: 'invalid_card', froze: false };
@@ -251,6 +255,7 @@ export class CardNetworkService {
     return { reason, froze };
   }
 
+  /** The card's own reasons to decline, in the order a card processor checks them. */
   private cardDecline(
     card: CardRecord,
     body: AuthorisationRequestDto,

@@ -62,7 +62,11 @@ export class AuthorisationRequestDto {
   @Max(2099)
   expiry_year: number;
 
-  @ApiPropertyOptional({ example: '123', description: 'Sent for card-not-present payments' })
+  @ApiPropertyOptional({
+    example: '123',
+    description:
+      'The card security code. Required for online (card-not-present) payments: one sent without it is declined invalid_cvc. Card-present channels (chip, contactless, atm) need none; one sent is checked.',
+  })
   @Optional()
   @Matches(/^\d{3,4}$/, { message: '$property must be 3 or 4 digits' })
   cvc?: string;

@@ -536,7 +536,7 @@ describe('card notices', () => {
     ['card_cancelled', {}, 'your card is cancelled'],
     ['expired', {}, 'your card has expired'],
     ['invalid_card', {}, 'the card details were wrong'],
-    ['invalid_cvc', {}, 'the security code was wrong'],
+    ['invalid_cvc', {}, 'the security code was wrong or missing'],
     ['limit_exceeded', {}, "it's over your card's spending limit"],
     ['category_blocked', {}, "you've blocked payments to this kind of merchant"],
     ['channel_disabled', { channel: 'online' }, 'online payments are turned off for this card'],

@@ -307,7 +307,7 @@ const DECLINE: Record<Exclude<CardDeclineReason, 'channel_disabled'>, string> = 
   card_cancelled: 'your card is cancelled',
   expired: 'your card has expired',
   invalid_card: 'the card details were wrong',
-  invalid_cvc: 'the security code was wrong',
+  invalid_cvc: 'the security code was wrong or missing',
   limit_exceeded: "it's over your card's spending limit",
   category_blocked: "you've blocked payments to this kind of merchant",
   currency_not_supported: "your card can't pay in this currency",
