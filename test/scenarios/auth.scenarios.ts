@@ -168,6 +168,18 @@ export function authScenarios(get: () => Running) {
       const none = await http().get('/users/me').expect(401);
       expect(none.body.code).toBe('unauthorized');
       expect(none.headers['www-authenticate']).toBe('Bearer');
+      // The scheme's name in any case (RFC 9110): the token is what counts.
+      for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+        await http().get('/users/me').set('Authorization', `${scheme} ${tokens.access_token}`).expect(200);
+      }
+      for (const header of [
+        `Basic ${tokens.access_token}`,
+        `Bearer  ${tokens.access_token}`,
+        tokens.access_token,
+      ]) {
+        const refused = await http().get('/users/me').set('Authorization', header).expect(401);
+        expect(refused.body.code).toBe('unauthorized');
+      }
 
       const [h, p, s] = tokens.access_token.split('.');
       const claims = decode(tokens.access_token);

@@ -732,6 +732,7 @@ export function httpScenarios(get: () => Running) {
         await request(url).get('/metrics').set(bearer(customer.token)).expect(401);
         const ok = await request(url).get('/metrics').set('Authorization', `Bearer ${token()}`).expect(200);
         expect(ok.text).toContain('http_request_duration_seconds');
+        await request(url).get('/metrics').set('Authorization', `bearer ${token()}`).expect(200);
         // The token is checked first: without it an undocumented query parameter is still 401, with it 400.
         await request(url).get('/metrics?debug=1').expect(401);
         const queried = await request(url)

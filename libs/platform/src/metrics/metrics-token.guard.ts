@@ -24,7 +24,7 @@ export class MetricsTokenGuard implements CanActivate {
   canActivate(ctx: ExecutionContext): boolean {
     if (!this.expected) return true;
     const header = ctx.switchToHttp().getRequest<HttpRequest>().headers.authorization;
-    const given = typeof header === 'string' ? /^Bearer (\S+)$/.exec(header)?.[1] : undefined;
+    const given = typeof header === 'string' ? /^Bearer (\S+)$/i.exec(header)?.[1] : undefined;
     // Digests of equal length, compared in constant time: neither the token nor its length leaks.
     if (given !== undefined && timingSafeEqual(digest(given), this.expected)) return true;
     throw new AppError(401, 'unauthorized', 'The metrics token is required').withHeaders({

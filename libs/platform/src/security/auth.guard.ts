@@ -39,7 +39,8 @@ export class AuthGuard extends PassportAuthGuard('jwt') {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const req = ctx.switchToHttp().getRequest<HttpRequest>();
     const header = req.headers.authorization;
-    const bearer = typeof header === 'string' ? /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header)?.[1] : undefined;
+    // The scheme's name is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are Bearer.
+    const bearer = typeof header === 'string' ? /^Bearer ([A-Za-z0-9_.-]+)$/i.exec(header)?.[1] : undefined;
     const query = this.reflector.getAllAndOverride<boolean>(TOKEN_IN_QUERY, targets)
       ? (req.query as Record<string, unknown>).access_token
       : undefined;
