@@ -42,7 +42,7 @@ export class ScheduledPaymentsController {
   @ApiOperation({
     summary: 'Schedule a one-off payment to a payee',
     description:
-      "Paid on pay_on (the next working day when that is a weekend or bank holiday), within a minute of the day starting in the bank's time zone; today's is paid at once. Funds are checked when it is paid: without enough, it is tried again PAYMENT_RETRY_ATTEMPTS times that day, then fails.",
+      "Paid on pay_on (the next working day when that is a weekend or bank holiday), within a minute of the day starting in the bank's time zone; today's is paid at once. Funds are checked when it is paid: without enough, it is tried again PAYMENT_RETRY_ATTEMPTS times, PAYMENT_RETRY_INTERVAL_MINUTES apart (one refused late in the evening is tried again after midnight), then fails.",
   })
   @ApiHeader(IDEMPOTENCY_HEADER_DOC)
   @ApiCreatedResponse({ type: ScheduledPaymentDto })

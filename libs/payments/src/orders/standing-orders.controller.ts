@@ -44,7 +44,7 @@ export class StandingOrdersController {
   @ApiOperation({
     summary: 'Set up a standing order',
     description:
-      "Pays every week, month, quarter or year from start_date (today's first payment is made at once), until end_date or count payments. Dates are in the bank's time zone; a weekend or bank holiday pays on the next working day. Without enough money a payment is tried again PAYMENT_RETRY_ATTEMPTS times that day, then fails for its date; STANDING_ORDER_MAX_CONSECUTIVE_FAILURES failures in a row suspend the order.",
+      "Pays every week, month, quarter or year from start_date (today's first payment is made at once), until end_date or count payments. Dates are in the bank's time zone; a weekend or bank holiday pays on the next working day. Without enough money a payment is tried again PAYMENT_RETRY_ATTEMPTS times, PAYMENT_RETRY_INTERVAL_MINUTES apart (one refused late in the evening is tried again after midnight), then fails for its date; STANDING_ORDER_MAX_CONSECUTIVE_FAILURES failures in a row suspend the order.",
   })
   @ApiHeader(IDEMPOTENCY_HEADER_DOC)
   @ApiCreatedResponse({ type: StandingOrderDto })

@@ -14,7 +14,7 @@ export interface PaymentRow {
   amount: string;
   currency: Currency;
   reference: string;
-  /** YYYY-MM-DD (the pg driver is told to keep dates as text). */
+  /** YYYY-MM-DD: every query reading a date column casts it (`::text`), so pg gives no local-midnight Date. */
   due_date: string;
   pay_on: string;
   status: PaymentStatus;
