@@ -46,6 +46,7 @@ import { PasswordResetHold1763700000040 } from './1763700000040-PasswordResetHol
 import { VerifiedEmails1763700000041 } from './1763700000041-VerifiedEmails';
 import { VerifiedEmailsForNotices1763700000042 } from './1763700000042-VerifiedEmailsForNotices';
 import { CardCallsInBatches1763700000043 } from './1763700000043-CardCallsInBatches';
+import { RefundsOfTheirPayment1763700000044 } from './1763700000044-RefundsOfTheirPayment';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -92,4 +93,5 @@ export const MIGRATIONS = [
   VerifiedEmails1763700000041,
   VerifiedEmailsForNotices1763700000042,
   CardCallsInBatches1763700000043,
+  RefundsOfTheirPayment1763700000044,
 ];

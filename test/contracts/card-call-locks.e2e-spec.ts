@@ -1,5 +1,5 @@
 /**
- * transactions.card_calls' lock order (libs/transactions/sql/card_calls_v01.sql), straight in SQL on a
+ * transactions.card_calls' lock order (libs/transactions/sql/card_calls_v02.sql), straight in SQL on a
  * migrated scratch database: two interleavings, each forced with a session of the test's own that holds
  * one batch up mid-way, which deadlocked batches before their locks were taken as they are now.
  * - Two batches naming the same network transaction ids (a network's retries, here for other cards) in

@@ -836,6 +836,73 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it("checks a merchant's refund against the payment it names, and a staff reversal against its refunds: the customer is never paid back twice", async () => {
+      const w = await wallet('refund-checks', 20000);
+      const reverse = (transactionId: string) =>
+        http()
+          .post(`/admin/transactions/${transactionId}/reverse`)
+          .set(bearer(admin.token))
+          .set('Idempotency-Key', randomUUID())
+          .send({ reason: 'Disputed: goods never delivered' });
+      const refund = (authorisationId: string, amount: number) =>
+        network('refunds', {
+          network_transaction_id: ntx(),
+          authorisation_id: authorisationId,
+          amount,
+          currency: 'GBP',
+        });
+      const refused = async (res: request.Response, status: number, code: string) => {
+        expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
+      };
+
+      // A payment cleared for 4000: refunds naming it come to 4000 at most.
+      const paid = await approved(w.card, { amount: 4000 });
+      const cleared = await network('clearings', clearing(paid, 4000)).expect(200);
+      await refund(paid, 1500).expect(200);
+      const tooMuch = await refund(paid, 3000);
+      await refused(tooMuch, 422, 'refund_exceeds_payment');
+      expect(tooMuch.body.details).toEqual([expect.objectContaining({ field: 'amount' })]);
+      await refund(paid, 2500).expect(200);
+      await refused(await refund(paid, 1), 422, 'refund_exceeds_payment');
+      expect(await balance(w)).toEqual({ balance: 20000, held_amount: 0, available_balance: 20000 });
+      // Refunded, the payment is not reversed as well; nor one refunded in part.
+      await refused(await reverse(cleared.body.transaction_id as string), 409, 'already_refunded');
+      const part = await approved(w.card, { amount: 1000 });
+      const partCleared = await network('clearings', clearing(part, 1000)).expect(200);
+      await refund(part, 400).expect(200);
+      await refused(await reverse(partCleared.body.transaction_id as string), 409, 'already_refunded');
+      expect(await balance(w)).toEqual({ balance: 19400, held_amount: 0, available_balance: 19400 });
+
+      // Nothing cleared yet: nothing to refund.
+      const pending = await approved(w.card, { amount: 700 });
+      await refused(await refund(pending, 700), 422, 'refund_exceeds_payment');
+
+      // Reversed by staff, the payment takes no refund.
+      const disputed = await approved(w.card, { amount: 2000 });
+      const disputedCleared = await network('clearings', clearing(disputed, 2000)).expect(200);
+      await reverse(disputedCleared.body.transaction_id as string).expect(201);
+      await refused(await refund(disputed, 2000), 409, 'already_reversed');
+      expect(await balance(w)).toEqual({ balance: 19400, held_amount: 700, available_balance: 18700 });
+
+      // Five refunds of 1000 at once against a payment of 3000: three land, in any order.
+      const racing = await approved(w.card, { amount: 3000 });
+      await network('clearings', clearing(racing, 3000)).expect(200);
+      const answers = await Promise.all(Array.from({ length: 5 }, () => refund(racing, 1000)));
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 422, 422]);
+      expect(await balance(w)).toEqual({ balance: 19400, held_amount: 700, available_balance: 18700 });
+
+      // A refund by card number alone names no payment and is checked against none.
+      await network('refunds', {
+        network_transaction_id: ntx(),
+        pan: w.card.pan,
+        merchant: AMAZON,
+        amount: 500,
+        currency: 'GBP',
+      }).expect(200);
+      expect(await balance(w)).toEqual({ balance: 19900, held_amount: 700, available_balance: 19200 });
+      expect((await verify()).ok).toBe(true);
+    });
+
     it('declines for every reason, holding nothing, and tells the reason', async () => {
       const w = await wallet('declines', 5000);
       const cards = {

@@ -103,15 +103,19 @@ export class CardNetworkController {
   @ApiOperation({
     summary: 'Credit a merchant’s refund to the card’s account',
     description:
-      'Credited even to a frozen account; refused (409) for a closed one. Name the card by authorisation_id (the payment refunded) or pan. Idempotent by network_transaction_id.',
+      'Credited even to a frozen account; refused (409) for a closed one. Name the card by authorisation_id (the payment refunded) or pan. A refund naming its authorisation is checked against that payment: its refunds may not come to more than it cleared (nothing before it clears), and none is taken once the bank reversed the payment (a dispute). Idempotent by network_transaction_id.',
   })
   @ApiOkResponse({ type: RefundAnswerDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such authorisation or card' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_closed, authorisation_declined' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description:
+      'account_closed, authorisation_declined, already_reversed (the bank reversed that payment: a dispute)',
+  })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
     description:
-      'currency_mismatch, card_mismatch (pan is not the authorisation’s card), idempotency_key_reused',
+      'currency_mismatch, card_mismatch (pan is not the authorisation’s card), idempotency_key_reused, refund_exceeds_payment (naming amount: more than the payment cleared, less its earlier refunds)',
   })
   refund(@Body() body: RefundRequestDto): Promise<RefundAnswerDto> {
     return this.network.refund(body);

@@ -646,6 +646,8 @@ export class CardNetworkService {
         currency: body.currency as Currency,
         merchant_name: merchant.name,
         category: this.directory.categoryOf(merchant.category_code),
+        // Checked against the payment it refunds (not more than it cleared, not after staff reversed it).
+        hold_id: body.authorisation_id ?? null,
       });
       if ('refused' in result) throw clearingRefusal(result.refused);
       const answer: RefundAnswerDto = {
@@ -769,9 +771,26 @@ function merchantOf(m: NetworkMerchantDto) {
 }
 
 function clearingRefusal(
-  reason: 'account_closed' | 'account_not_found' | 'currency_mismatch' | 'hold_not_found',
+  reason:
+    | 'account_closed'
+    | 'account_not_found'
+    | 'currency_mismatch'
+    | 'hold_not_found'
+    | 'already_reversed'
+    | 'refund_exceeds_payment',
 ): AppError {
   switch (reason) {
+    case 'already_reversed':
+      return AppError.conflict(
+        'already_reversed',
+        'The bank reversed that payment (a dispute): its customer has the money back',
+      );
+    case 'refund_exceeds_payment':
+      return AppError.unprocessable(
+        'refund_exceeds_payment',
+        'The payment’s refunds would come to more than it cleared',
+        [{ field: 'amount', message: 'at most what the payment cleared, less its earlier refunds' }],
+      );
     case 'account_closed':
       return AppError.conflict('account_closed', 'The card’s account is closed');
     case 'account_not_found':

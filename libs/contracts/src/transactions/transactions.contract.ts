@@ -194,11 +194,25 @@ export interface CardRefund {
   currency: Currency;
   merchant_name: string;
   category: string;
+  /**
+   * The payment refunded (its authorisation's hold), when the network named it: the refund is then
+   * refused once staff reversed that payment (already_reversed), or when the payment's refunds would come
+   * to more than it cleared (refund_exceeds_payment), and a staff reversal of a refunded payment is
+   * refused. Absent: a refund by card number alone, checked against nothing.
+   */
+  hold_id?: string | null;
 }
 
 export type CardRefundResult =
   | { transaction_id: string; created_at: string; replayed: boolean }
-  | { refused: 'account_closed' | 'account_not_found' | 'currency_mismatch' };
+  | {
+      refused:
+        | 'account_closed'
+        | 'account_not_found'
+        | 'currency_mismatch'
+        | 'already_reversed'
+        | 'refund_exceeds_payment';
+    };
 
 /** A hold as the ledger keeps it: whose, how much, and what became of it. */
 export interface CardHold {

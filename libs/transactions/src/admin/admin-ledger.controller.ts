@@ -91,7 +91,11 @@ export class AdminLedgerController {
   @ApiCreatedResponse({ type: TransactionDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: MONEY_FORBIDDEN })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'already_reversed, account_closed' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description:
+      'already_reversed, account_closed, already_refunded (a card payment the merchant refunded, in full or in part)',
+  })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
     description: 'insufficient_funds, not_reversible',

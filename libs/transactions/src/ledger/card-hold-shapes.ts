@@ -66,6 +66,7 @@ export function assertClearing(c: CardClearing): void {
 
 export function assertRefund(r: CardRefund): void {
   payment(r);
+  if (r.hold_id != null) uuid(r.hold_id, 'hold_id');
 }
 
 export function assertRelease(r: HoldRelease): void {
@@ -95,7 +96,8 @@ export function cardPostingFingerprint(
   p: CardClearing | CardRefund,
 ) {
   return requestFingerprint(operation, {
-    hold_id: 'hold_id' in p ? p.hold_id : null,
+    // A refund's payment is not part of it: its fingerprint stays what it was before refunds named one.
+    hold_id: operation === 'card-clearing' && 'hold_id' in p ? p.hold_id : null,
     card_id: p.card_id,
     account_id: p.account_id,
     owner_id: p.owner_id,

@@ -79,7 +79,7 @@ interface ReleaseRow {
   released: string | null;
 }
 
-/** One item of transactions.card_calls: the call and its function's arguments (card_calls_v01.sql). */
+/** One item of transactions.card_calls: the call and its function's arguments (card_calls_v02.sql). */
 type CardCall = { call: 'authorise' | 'clear' | 'refund' | 'release' } & Record<string, unknown>;
 type CardCallRow = CardPostRow | AuthoriseRow | ReleaseRow;
 
@@ -246,6 +246,7 @@ export class CardHolds {
       call: 'refund',
       entry_id: timeOrderedId(),
       ...paymentArgs(r),
+      hold_id: r.hold_id ?? null,
       request_hash: cardPostingFingerprint('card-refund', r),
       headers: JSON.parse(eventHeaders()) as Record<string, unknown>,
     })) as CardPostRow;
@@ -254,7 +255,9 @@ export class CardHolds {
     if (
       row.outcome === 'account_closed' ||
       row.outcome === 'account_not_found' ||
-      row.outcome === 'currency_mismatch'
+      row.outcome === 'currency_mismatch' ||
+      row.outcome === 'already_reversed' ||
+      row.outcome === 'refund_exceeds_payment'
     ) {
       return { refused: row.outcome };
     }
