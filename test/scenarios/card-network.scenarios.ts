@@ -891,6 +891,53 @@ export function cardNetworkScenarios(get: () => Running) {
       expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 422, 422]);
       expect(await balance(w)).toEqual({ balance: 19400, held_amount: 700, available_balance: 18700 });
 
+      // A refund and a reversal sent together, each forced to wait for the other's lock in both orders
+      // (a connection of ours holds the account's ledger row): one pays, the other is refused.
+      const lock = await get().t.db();
+      try {
+        for (const first of ['refund', 'reversal'] as const) {
+          const raced = await approved(w.card, { amount: 1000 });
+          const racedCleared = await network('clearings', clearing(raced, 1000)).expect(200);
+          const before = await balance(w);
+          await lock.query('BEGIN');
+          await lock.query(`SELECT 1 FROM transactions.ledger_accounts WHERE id = $1 FOR UPDATE`, [
+            w.account.id,
+          ]);
+          const send = {
+            refund: () => refund(raced, 1000).then((res) => res),
+            reversal: () => reverse(racedCleared.body.transaction_id as string).then((res) => res),
+          };
+          const second = first === 'refund' ? 'reversal' : 'refund';
+          const answers = { [first]: send[first]() } as Record<string, Promise<request.Response>>;
+          await lockWaiters(db, 1, '%transactions.%', `the ${first} waiting on the account`);
+          answers[second] = send[second]();
+          await lockWaiters(db, 2, '%transactions.%', `the ${second} waiting on the account`);
+          await lock.query('ROLLBACK');
+          const [a, b] = [await answers[first], await answers[second]];
+          expect({ first, statuses: [a.status, b.status] }).toEqual({
+            first,
+            statuses: first === 'refund' ? [200, 409] : [201, 409],
+          });
+          expect(b.body.code).toBe(first === 'refund' ? 'already_refunded' : 'already_reversed');
+          expect(await balance(w)).toEqual({
+            ...before,
+            balance: before.balance + 1000,
+            available_balance: before.available_balance + 1000,
+          });
+        }
+      } finally {
+        await lock.query('ROLLBACK').catch(() => undefined);
+        await lock.end();
+      }
+
+      // A refund staff reversed (the customer paid it back) counts no more: the payment may be refunded
+      // again, or reversed.
+      const undone = await approved(w.card, { amount: 600 });
+      const undoneCleared = await network('clearings', clearing(undone, 600)).expect(200);
+      const undoneRefund = await refund(undone, 600).expect(200);
+      await reverse(undoneRefund.body.transaction_id as string).expect(201);
+      await reverse(undoneCleared.body.transaction_id as string).expect(201);
+
       // A refund by card number alone names no payment and is checked against none.
       await network('refunds', {
         network_transaction_id: ntx(),

@@ -13,9 +13,11 @@
 -- lock (card_calls takes it before any item runs; every refund of the payment and a staff reversal of
 -- its clearing move money on that one account, so they are decided one at a time):
 --   already_reversed        staff reversed the payment's clearing: the customer has the money back;
---   refund_exceeds_payment  the payment's refunds would come to more than it cleared (nothing cleared
---                           yet: nothing to refund; the network reverses an authorisation instead).
--- A posted one is recorded in transactions.card_refunds, which a staff reversal of the clearing reads.
+--   refund_exceeds_payment  the payment's refunds (those staff did not reverse) would come to more
+--                           than it cleared (nothing cleared yet: nothing to refund; the network
+--                           reverses an authorisation instead).
+-- A posted one is recorded in transactions.card_refunds, against which post_entries (version 3) refuses a
+-- staff reversal of the clearing (already_refunded), under the same lock.
 DROP FUNCTION transactions.refund_card(uuid, text, uuid, uuid, bigint, char(3), text, text, uuid, text, jsonb);
 CREATE FUNCTION transactions.refund_card(
   p_entry_id uuid, p_network_transaction_id text, p_account uuid, p_owner uuid, p_amount bigint,
@@ -42,7 +44,10 @@ BEGIN
        AND EXISTS (SELECT 1 FROM transactions.entries r WHERE r.reverses_id = v_cleared.id) THEN
       outcome := 'already_reversed'; replayed := false; RETURN;
     END IF;
-    IF (SELECT coalesce(sum(r.amount), 0) FROM transactions.card_refunds r WHERE r.hold_id = p_hold_id)
+    -- A refund staff reversed since (the customer paid it back) counts no more.
+    IF (SELECT coalesce(sum(r.amount), 0) FROM transactions.card_refunds r
+         WHERE r.hold_id = p_hold_id
+           AND NOT EXISTS (SELECT 1 FROM transactions.entries x WHERE x.reverses_id = r.entry_id))
        + p_amount > coalesce(v_cleared.amount, 0) THEN
       outcome := 'refund_exceeds_payment'; replayed := false; RETURN;
     END IF;

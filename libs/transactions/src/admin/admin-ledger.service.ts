@@ -136,19 +136,6 @@ export class AdminLedgerService {
     }
     const fingerprint = requestFingerprint('reverse', { id: entryId, ...body });
     await this.assertCustomersOnly(actor, pass, { key, fingerprint }, async () => [payer, payee]);
-    if (original.kind === 'card') {
-      // A card payment the merchant refunded (in full or in part) is not reversed as well: the customer
-      // would have it back twice, at the bank's cost (the chargeback fails at the scheme). Read before the
-      // posting: a refund landing in between is the residual race (refund_card checks the other order
-      // under the account's lock).
-      const refunded = await this.history.refundedOf(original.id);
-      if (refunded > 0n) {
-        throw AppError.conflict(
-          'already_refunded',
-          `The merchant has refunded ${refunded} (minor units) of this card payment; reversing it would pay the customer back twice`,
-        );
-      }
-    }
     const reversal = {
       kind: 'reversal' as const,
       debit: original.to_account_id,

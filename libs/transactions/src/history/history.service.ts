@@ -49,18 +49,6 @@ export class HistoryService {
     return (await this.withOwners(caller, id)).view;
   }
 
-  /**
-   * What merchants' refunds naming the card payment whose clearing is `entryId` have given back (0 for
-   * any other entry): transactions.card_refunds, written by refund_card under the account's lock.
-   */
-  async refundedOf(entryId: string): Promise<bigint> {
-    const [row] = (await this.dataSource.query(
-      `SELECT coalesce(sum(amount), 0)::text AS refunded FROM transactions.card_refunds WHERE clearing_id = $1`,
-      [entryId],
-    )) as { refunded: string }[];
-    return BigInt(row.refunded);
-  }
-
   /** As get(), with the owners of the entry's two accounts (null for a system account). */
   async withOwners(caller: Caller | null, id: string) {
     const [row] = (await this.dataSource.query(

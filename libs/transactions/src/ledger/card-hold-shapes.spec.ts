@@ -4,6 +4,7 @@ import {
   assertClearing,
   assertHoldRequest,
   assertRelease,
+  assertRefund,
   cardPostingFingerprint,
   MAX_CARD_AMOUNT,
 } from './card-hold-shapes';
@@ -68,5 +69,14 @@ describe('card hold shapes', () => {
     expect(cardPostingFingerprint('card-clearing', { ...c, amount: 101n })).not.toBe(print);
     expect(cardPostingFingerprint('card-clearing', { ...c, hold_id: randomUUID() })).not.toBe(print);
     expect(cardPostingFingerprint('card-refund', c)).not.toBe(print);
+  });
+
+  it('fingerprints a refund with the payment it names: by card alone and naming the payment are two requests', () => {
+    const { hold_id: _, ...r } = { ...hold(), amount: 100n };
+    const byCard = cardPostingFingerprint('card-refund', r);
+    const byPayment = cardPostingFingerprint('card-refund', { ...r, hold_id: randomUUID() });
+    expect(byPayment).not.toBe(byCard);
+    expect(cardPostingFingerprint('card-refund', { ...r, hold_id: null })).toBe(byCard);
+    expect(field(() => assertRefund({ ...r, hold_id: 'not-a-uuid' }))).toBe('hold_id');
   });
 });

@@ -96,8 +96,9 @@ export function cardPostingFingerprint(
   p: CardClearing | CardRefund,
 ) {
   return requestFingerprint(operation, {
-    // A refund's payment is not part of it: its fingerprint stays what it was before refunds named one.
-    hold_id: operation === 'card-clearing' && 'hold_id' in p ? p.hold_id : null,
+    // A refund's payment is part of it (since refunds are checked against it): the same id naming the
+    // payment and naming only the card are two requests, not a repeat.
+    hold_id: p.hold_id ?? null,
     card_id: p.card_id,
     account_id: p.account_id,
     owner_id: p.owner_id,

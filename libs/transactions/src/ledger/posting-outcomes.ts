@@ -11,6 +11,7 @@ export const POSTING_REFUSALS = [
   'account_frozen',
   'currency_mismatch',
   'already_reversed',
+  'already_refunded',
   'insufficient_funds',
   'idempotency_key_reused',
 ] as const;
@@ -69,6 +70,12 @@ const ANSWERS: Record<PostingRefusal, Answer> = {
     status: 409,
     code: 'already_reversed',
     message: 'The transaction has already been reversed',
+  },
+  already_refunded: {
+    status: 409,
+    code: 'already_refunded',
+    message:
+      'The merchant has refunded this card payment (in full or in part); reversing it would pay the customer back twice',
   },
   insufficient_funds: {
     status: 422,
