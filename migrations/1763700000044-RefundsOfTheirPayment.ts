@@ -4,10 +4,10 @@ import { ledgerSql } from './ledger-sql';
 /**
  * A card refund that names its payment is checked against it and recorded against it
  * (refund_card_v02.sql, card_calls_v02.sql): transactions.card_refunds keeps, per refund entry, the hold
- * (authorisation) it refunds, that payment's clearing entry and how much, so refunds cannot come to more than the payment cleared,
- * none lands after staff reversed the payment, and a staff reversal of a refunded payment is refused
- * (post_entries_v03.sql), each under the account's lock. Down puts the versions before back and drops the
- * table (the links are lost; the entries stay).
+ * (authorisation) it refunds, that payment's clearing entry and how much. So refunds cannot come to more
+ * than the payment cleared, none lands after staff reversed the payment, and a staff reversal of a
+ * refunded payment is refused (post_entries_v03.sql), each under the account's lock. Down puts the
+ * versions before back and drops the table (the links are lost; the entries stay).
  */
 export class RefundsOfTheirPayment1763700000044 implements MigrationInterface {
   name = 'RefundsOfTheirPayment1763700000044';
