@@ -12,7 +12,8 @@ import { CardDirectory } from './network/card-directory';
 import { CardNetworkController } from './network/card-network.controller';
 import { CardNetworkGuard } from './network/card-network.guard';
 import { CardNetworkService } from './network/card-network.service';
-import { HOLD_EXPIRY_QUEUE, HoldExpiry } from './network/hold-expiry';
+import { HoldExpiry } from './network/hold-expiry';
+import { HOLD_EXPIRY_QUEUE } from './network/hold-expiry-job';
 import { HoldReleases } from './network/hold-releases';
 
 /**

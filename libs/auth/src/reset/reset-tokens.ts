@@ -63,6 +63,15 @@ export function notResettable(
   return profile.role === 'customer' || sentByStaff ? undefined : 'staff';
 }
 
+/** The Redis hash a token is kept as (find reads these fields back). */
+function storedFields(
+  reset: Pick<IssuedReset, 'digest' | 'password' | 'generation' | 'sentBy'>,
+): Record<string, string> {
+  const fields = { token: reset.digest, password: reset.password, generation: reset.generation };
+  const { sentBy } = reset;
+  return sentBy ? { ...fields, sent_by: sentBy.userId, sent_by_generation: sentBy.generation } : fields;
+}
+
 /**
  * Password-reset tokens: `<user id>.<secret>` (an opaque token), one per user at a time (asking again
  * replaces it), working once, for RESET_TOKEN_TTL_SECONDS, only while the password is the one it was
@@ -86,16 +95,13 @@ export class ResetTokens {
   ): Promise<string> {
     const secret = newSecret();
     const key = resetKey(userId);
-    const fields = { token: secretDigest(secret), password: passwordMark(passwordHash), generation };
-    await this.redis.client
-      .multi()
-      .del(key)
-      .hset(
-        key,
-        sentBy ? { ...fields, sent_by: sentBy.userId, sent_by_generation: sentBy.generation } : fields,
-      )
-      .expire(key, RESET_TOKEN_TTL_SECONDS)
-      .exec();
+    const fields = storedFields({
+      digest: secretDigest(secret),
+      password: passwordMark(passwordHash),
+      generation,
+      sentBy,
+    });
+    await this.redis.client.multi().del(key).hset(key, fields).expire(key, RESET_TOKEN_TTL_SECONDS).exec();
     return `${userId}.${secret}`;
   }
 
@@ -137,17 +143,7 @@ export class ResetTokens {
    * is stale when used, as before.
    */
   async restore(reset: IssuedReset, leftMs: number): Promise<void> {
-    const fields = [
-      ['token', reset.digest],
-      ['password', reset.password],
-      ['generation', reset.generation],
-      ...(reset.sentBy
-        ? [
-            ['sent_by', reset.sentBy.userId],
-            ['sent_by_generation', reset.sentBy.generation],
-          ]
-        : []),
-    ].flat();
+    const fields = Object.entries(storedFields(reset)).flat();
     await RESTORE.run(this.redis.client, [resetKey(reset.userId)], [leftMs, ...fields]);
   }
 

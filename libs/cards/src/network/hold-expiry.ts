@@ -11,8 +11,6 @@ import { CardNetworkService } from './card-network.service';
 import { HOLD_EXPIRY_QUEUE, type HoldExpiryJob } from './hold-expiry-job';
 import { HoldReleases } from './hold-releases';
 
-export { HOLD_EXPIRY_QUEUE, type HoldExpiryJob } from './hold-expiry-job';
-
 /** The job scheduler's id: one schedule, however many cards instances upsert it. */
 const SCHEDULER_ID = 'hold-expiry';
 /** Holds asked of the ledger per round. */
