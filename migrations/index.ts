@@ -47,6 +47,7 @@ import { VerifiedEmails1763700000041 } from './1763700000041-VerifiedEmails';
 import { VerifiedEmailsForNotices1763700000042 } from './1763700000042-VerifiedEmailsForNotices';
 import { CardCallsInBatches1763700000043 } from './1763700000043-CardCallsInBatches';
 import { RefundsOfTheirPayment1763700000044 } from './1763700000044-RefundsOfTheirPayment';
+import { ReversedPayments1763700000045 } from './1763700000045-ReversedPayments';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -94,4 +95,5 @@ export const MIGRATIONS = [
   VerifiedEmailsForNotices1763700000042,
   CardCallsInBatches1763700000043,
   RefundsOfTheirPayment1763700000044,
+  ReversedPayments1763700000045,
 ];

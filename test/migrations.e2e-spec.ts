@@ -270,6 +270,47 @@ describe('migrations', () => {
     await ds.query(`DELETE FROM auth.credentials WHERE user_id = ANY($1)`, [[verified, unverified]]);
   });
 
+  it('records the payments staff reversed before payments heard of reversals, from the ledger', async () => {
+    while ((await lastMigration()) !== 'ReversedPayments1763700000045')
+      await ds.undoLastMigration({ transaction: 'each' });
+    await ds.undoLastMigration({ transaction: 'each' });
+    const [from, to] = [randomUUID(), randomUUID()];
+    for (const id of [from, to]) {
+      await ds.query(
+        `INSERT INTO transactions.ledger_accounts (id, kind, owner_id, currency, overdraft_limit)
+         VALUES ($1, 'customer', $2, 'GBP', 0)`,
+        [id, randomUUID()],
+      );
+    }
+    const [order, orderReversal, scheduled, transfer, transferReversal] = Array.from({ length: 5 }, () =>
+      randomUUID(),
+    );
+    const entry = (id: string, kind: string, reverses: string | null, at: string) =>
+      ds.query(
+        `INSERT INTO transactions.entries (id, kind, debit_account_id, credit_account_id, amount, currency,
+                                           reverses_id, created_at)
+         VALUES ($1, $2, $3, $4, 100, 'GBP', $5, $6)`,
+        reverses ? [id, kind, to, from, reverses, at] : [id, kind, from, to, null, at],
+      );
+    await entry(order, 'standing_order', null, '2026-12-01T09:00:00.000Z');
+    await entry(orderReversal, 'reversal', order, '2026-12-02T10:30:00.250Z');
+    await entry(scheduled, 'scheduled_payment', null, '2026-12-01T09:00:00.000Z');
+    await entry(transfer, 'transfer', null, '2026-12-01T09:00:00.000Z');
+    await entry(transferReversal, 'reversal', transfer, '2026-12-02T10:30:00.000Z');
+    await ds.runMigrations({ transaction: 'each' });
+    const kept = (await ds.query(
+      `SELECT transaction_id, reversal_id, reversed_at FROM payments.reversals WHERE transaction_id = ANY ($1)`,
+      [[order, scheduled, transfer]],
+    )) as { transaction_id: string; reversal_id: string; reversed_at: Date }[];
+    expect(kept).toEqual([
+      {
+        transaction_id: order,
+        reversal_id: orderReversal,
+        reversed_at: new Date('2026-12-02T10:30:00.250Z'),
+      },
+    ]);
+  });
+
   it('reverts every migration down to an empty database, then applies them again', async () => {
     for (let i = 0; i < MIGRATIONS.length; i++) await ds.undoLastMigration({ transaction: 'each' });
     expect(await schemas()).toEqual(['public']);

@@ -4,7 +4,7 @@
  * working day, so "today" is always a paying day); a later date is brought forward by moving a
  * payment's next attempt in the database, as the passing of time would.
  */
-import { accountNumberFor } from '@protobank/contracts';
+import { accountNumberFor, type TransactionReversedEvent } from '@protobank/contracts';
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
@@ -106,6 +106,7 @@ export function paymentsScenarios(get: () => Running) {
         due_date: string;
         transaction_id: string | null;
         failure_reason: string | null;
+        reversed_by_id: string | null;
       }[];
     /** Ledger entries of payments from this account with this reference (references are unique per test). */
     const entriesOf = async (account: Account, reference: string) =>
@@ -319,6 +320,134 @@ export function paymentsScenarios(get: () => Running) {
           .set(bearer(alice.token))
           .expect(409);
         expect(late.body.code).toBe('payment_already_run');
+      });
+
+      it('shows a scheduled payment and a standing-order payment that staff reversed as reversed, not paid', async () => {
+        const [before, bobBefore] = [await balanceOf(get(), alice, a), await balanceOf(get(), bob, b)];
+        const scheduled = await post(alice, '/scheduled-payments', {
+          from_account_id: a.id,
+          payee_id: toBob,
+          amount: 2100,
+          currency: 'GBP',
+          reference: 'SENT IN ERROR',
+          pay_on: today(),
+        }).expect(201);
+        const standing = await post(alice, '/standing-orders', {
+          from_account_id: a.id,
+          payee_id: toBob,
+          amount: 3300,
+          currency: 'GBP',
+          reference: 'WRONG PAYEE',
+          frequency: 'weekly',
+          start_date: today(),
+        }).expect(201);
+        const paid = await eventually(
+          async () => {
+            const [one, [two]] = [
+              (await scheduledPayment(alice, scheduled.body.id)).body,
+              await orderPayments(alice, standing.body.id),
+            ];
+            return one.status === 'paid' && two?.status === 'paid'
+              ? { scheduled: one.payment.transaction_id as string, standing: two.transaction_id! }
+              : undefined;
+          },
+          60_000,
+          'both payments for today',
+        );
+        const reverse = (transactionId: string) =>
+          http()
+            .post(`/admin/transactions/${transactionId}/reverse`)
+            .set(bearer(admin.token))
+            .set('Idempotency-Key', randomUUID())
+            .send({ reason: 'Customer dispute upheld' })
+            .expect(201);
+        const reversals = {
+          scheduled: (await reverse(paid.scheduled)).body.id as string,
+          standing: (await reverse(paid.standing)).body.id as string,
+        };
+        expect(await balanceOf(get(), alice, a)).toBe(before);
+        expect(await balanceOf(get(), bob, b)).toBe(bobBefore);
+
+        // The event the ledger builds in SQL is exactly a TransactionReversedEvent.
+        const event = await db.query(
+          `SELECT payload FROM transactions.outbox WHERE name = 'transaction.reversed' AND payload->>'transaction_id' = $1`,
+          [paid.scheduled],
+        );
+        const payload = (event.rows[0] as { payload: TransactionReversedEvent }).payload;
+        const expected: TransactionReversedEvent = {
+          event_id: payload.event_id,
+          occurred_at: payload.reversed_at,
+          transaction_id: paid.scheduled,
+          kind: 'scheduled_payment',
+          reversal_id: reversals.scheduled,
+          amount: 2100,
+          currency: 'GBP',
+          reversed_at: payload.reversed_at,
+        };
+        expect(payload).toEqual(expected);
+        expect(Date.parse(payload.reversed_at)).not.toBeNaN();
+
+        const reversedScheduled = await eventually(
+          async () => {
+            const r = await scheduledPayment(alice, scheduled.body.id);
+            return r.body.status === 'reversed' ? r.body : undefined;
+          },
+          15_000,
+          'the scheduled payment to read reversed',
+        );
+        expect(reversedScheduled.payment).toMatchObject({
+          status: 'reversed',
+          transaction_id: paid.scheduled,
+          reversed_by_id: reversals.scheduled,
+          reversed_at: payload.reversed_at,
+        });
+        const byStatus = async (status: string) =>
+          (
+            await http().get(`/scheduled-payments?status=${status}`).set(bearer(alice.token)).expect(200)
+          ).body.data.map((x: { id: string }) => x.id) as string[];
+        expect(await byStatus('reversed')).toContain(scheduled.body.id);
+        expect(await byStatus('paid')).not.toContain(scheduled.body.id);
+
+        const [reversedStanding] = await eventually(
+          async () => {
+            const r = await orderPayments(alice, standing.body.id);
+            return r[0]?.status === 'reversed' ? r : undefined;
+          },
+          15_000,
+          "the standing order's payment to read reversed",
+        );
+        expect(reversedStanding).toMatchObject({
+          transaction_id: paid.standing,
+          reversed_by_id: reversals.standing,
+        });
+        // The order itself goes on (its next date is paid as usual): staff reversed one payment of it.
+        const order = await http()
+          .get(`/standing-orders/${standing.body.id}`)
+          .set(bearer(alice.token))
+          .expect(200);
+        expect(order.body).toMatchObject({ status: 'active', payments_made: 1 });
+
+        const history = (
+          await http().get(`/payments?account_id=${a.id}`).set(bearer(alice.token)).expect(200)
+        ).body.data as { transaction_id: string; status: string; reversed_by_id: string | null }[];
+        expect(
+          history
+            .filter((x) => x.transaction_id === paid.scheduled || x.transaction_id === paid.standing)
+            .map((x) => [x.transaction_id, x.status, x.reversed_by_id])
+            .sort(),
+        ).toEqual(
+          [
+            [paid.scheduled, 'reversed', reversals.scheduled],
+            [paid.standing, 'reversed', reversals.standing],
+          ].sort(),
+        );
+        // Once per entry, as the ledger reversed it once.
+        const kept = await db.query(
+          `SELECT count(*)::int AS n FROM payments.reversals WHERE transaction_id = ANY ($1)`,
+          [[paid.scheduled, paid.standing]],
+        );
+        expect(kept.rows[0].n).toBe(2);
+        await http().post(`/standing-orders/${standing.body.id}/cancel`).set(bearer(alice.token)).expect(200);
       });
 
       it('cancels a payment before it runs (then 409), and replays the same Idempotency-Key', async () => {

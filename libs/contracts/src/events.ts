@@ -149,6 +149,25 @@ export interface TransactionCreatedEvent extends EventBase {
 }
 
 /**
+ * Staff reversed a journal entry: the reversal (its own transaction.created, kind `reversal`) posted. Written
+ * by the ledger in the reversal's transaction (post_entries_v04.sql), once per entry (an entry is reversed at
+ * most once, and a reversal never). For modules whose records point at the entry: payments shows its
+ * standing-order or scheduled payment as reversed.
+ */
+export interface TransactionReversedEvent extends EventBase {
+  /** The entry reversed. */
+  transaction_id: string;
+  /** Its kind (what a consumer filters on). */
+  kind: TransactionKind;
+  /** The reversing entry. */
+  reversal_id: string;
+  /** Minor units, a JSON integer: the whole entry (reversals are never partial). */
+  amount: number;
+  currency: string;
+  reversed_at: string;
+}
+
+/**
  * A staff member acted on money, status or limits in the module that emits this (the ledger: freezes,
  * unfreezes, overdraft limits, deposits, reversals; payments: due sweeps run on demand; cards as it arrives). Written to that
  * module's outbox in the action's own transaction, so it exists if and only if the action committed; the
@@ -353,6 +372,7 @@ export interface EventMap {
   'kyc.verified': KycVerifiedEvent;
   'kyc.rejected': KycRejectedEvent;
   'transaction.created': TransactionCreatedEvent;
+  'transaction.reversed': TransactionReversedEvent;
   'staff_action.recorded': StaffActionRecordedEvent;
   'payment.executed': PaymentExecutedEvent;
   'payment.failed': PaymentFailedEvent;
@@ -379,7 +399,7 @@ export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName
   auth: ['user.disabled', 'user.role_changed'],
   users: ['staff_action.recorded'],
   cards: ['account.closed'],
-  payments: ['account.closed'],
+  payments: ['account.closed', 'transaction.reversed'],
   notifications: [
     'user.registered',
     'user.password_changed',

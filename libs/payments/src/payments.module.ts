@@ -6,6 +6,7 @@ import { AdminPaymentsController } from './history/admin-payments.controller';
 import { OrdersOfClosedAccounts } from './orders/account-closures';
 import { PaymentHistoryService } from './history/payment-history.service';
 import { PaymentsController } from './history/payments.controller';
+import { ReversedPayments } from './history/reversed-payments';
 import { OrderChecks } from './orders/order-checks';
 import { ScheduledPaymentsController } from './orders/scheduled-payments.controller';
 import { ScheduledPaymentsService } from './orders/scheduled-payments.service';
@@ -22,7 +23,7 @@ import { SweepProcessor } from './run/sweep.processor';
  * Payments: payees, one-off scheduled payments and standing orders, and the due sweep that pays them
  * through the ledger (TRANSACTIONS_API.pay), run every minute by a BullMQ job scheduler. Events
  * (payment.executed, payment.failed, payment.sent) leave through the payments outbox; account.closed cancels
- * the closed account's orders.
+ * the closed account's orders; transaction.reversed marks a payment staff reversed.
  */
 @Module({
   imports: [QueuesModule, BullModule.registerQueue({ name: PaymentQueues.sweeps })],
@@ -32,8 +33,10 @@ import { SweepProcessor } from './run/sweep.processor';
     StandingOrdersController,
     PaymentsController,
     AdminPaymentsController,
-    // Handles account.closed: Nest finds @EventPattern (our @OnEvent) on controllers only.
+    // Handle account.closed and transaction.reversed: Nest finds @EventPattern (our @OnEvent) on
+    // controllers only.
     OrdersOfClosedAccounts,
+    ReversedPayments,
   ],
   providers: [
     outboxFor('payments'),

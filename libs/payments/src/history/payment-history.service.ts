@@ -4,7 +4,7 @@ import { TRANSACTIONS_API, USERS_API, type TransactionsApi, type UsersApi } from
 import { AppError, pageOfKept, rolesOf, withoutColleagues, type Caller } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { paymentView } from '../orders/views';
-import { PAYMENT_COLUMNS, type PaymentRow } from '../run/payment-rows';
+import { PAYMENT_READ, type PaymentReadRow } from '../run/payment-rows';
 
 /**
  * Payments that have run (paid or failed), newest first: a customer's, or every failed one for staff
@@ -61,7 +61,7 @@ export class PaymentHistoryService {
     params: unknown[],
     cursor: string | undefined,
     limit: number,
-    keep: (rows: PaymentRow[]) => Promise<PaymentRow[]> = async (rows) => rows,
+    keep: (rows: PaymentReadRow[]) => Promise<PaymentReadRow[]> = async (rows) => rows,
   ) {
     const n = params.length; // the page's parameters follow the filter's
     return pageOfKept(
@@ -72,11 +72,11 @@ export class PaymentHistoryService {
         position: (row) => ({ created_at: row.settled_at!, id: row.id }),
         read: async (after, count) =>
           (await this.dataSource.query(
-            `SELECT ${PAYMENT_COLUMNS} FROM payments.payments p
+            `${PAYMENT_READ}
               WHERE ${where} AND ($${n + 1}::timestamptz IS NULL OR (p.settled_at, p.id) < ($${n + 1}, $${n + 2}::uuid))
               ORDER BY p.settled_at DESC, p.id DESC LIMIT $${n + 3}`,
             [...params, after?.created_at ?? null, after?.id ?? null, count],
-          )) as PaymentRow[],
+          )) as PaymentReadRow[],
       },
       paymentView,
     );

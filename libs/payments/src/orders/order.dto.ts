@@ -111,9 +111,17 @@ export class OrderIdParams {
   id: string;
 }
 
-export const SCHEDULED_STATUSES = ['scheduled', 'paid', 'failed', 'cancelled'] as const;
+export const SCHEDULED_STATUSES = ['scheduled', 'paid', 'failed', 'cancelled', 'reversed'] as const;
 export const STANDING_STATUSES = ['active', 'suspended', 'cancelled', 'completed'] as const;
-export const PAYMENT_STATUSES = ['pending', 'processing', 'retrying', 'paid', 'failed', 'skipped'] as const;
+export const PAYMENT_STATUSES = [
+  'pending',
+  'processing',
+  'retrying',
+  'paid',
+  'failed',
+  'skipped',
+  'reversed',
+] as const;
 
 export class ScheduledPaymentsQuery extends PageQuery {
   @ApiPropertyOptional({ enum: SCHEDULED_STATUSES })
@@ -136,7 +144,7 @@ export class PaymentDto {
   @ApiProperty({
     enum: PAYMENT_STATUSES,
     description:
-      'pending: not tried yet; processing: being paid; retrying: not enough money, tried again PAYMENT_RETRY_INTERVAL_MINUTES later, up to PAYMENT_RETRY_ATTEMPTS times (late in the evening, that can be after midnight); paid; failed (nothing moved); skipped: its order stopped first',
+      'pending: not tried yet; processing: being paid; retrying: not enough money, tried again PAYMENT_RETRY_INTERVAL_MINUTES later, up to PAYMENT_RETRY_ATTEMPTS times (late in the evening, that can be after midnight); paid; failed (nothing moved); skipped: its order stopped first; reversed: paid, then staff reversed it (the money went back)',
   })
   status: string;
   @ApiProperty({ type: 'integer', example: 1 }) attempts: number;
@@ -158,6 +166,15 @@ export class PaymentDto {
     description: 'When it was paid or failed',
   })
   settled_at: string | null;
+  @ApiProperty({
+    format: 'uuid',
+    nullable: true,
+    type: String,
+    description: 'Once staff reversed the payment: the reversing ledger entry (the money went back)',
+  })
+  reversed_by_id: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String, description: 'When staff reversed it' })
+  reversed_at: string | null;
 }
 
 export class PaymentListDto {
@@ -188,7 +205,11 @@ class OrderDto {
 
 export class ScheduledPaymentDto extends OrderDto {
   @ApiProperty({ example: '2026-12-24' }) pay_on: string;
-  @ApiProperty({ enum: SCHEDULED_STATUSES }) status: string;
+  @ApiProperty({
+    enum: SCHEDULED_STATUSES,
+    description: 'reversed: its payment was made, then staff reversed it (the money went back)',
+  })
+  status: string;
   @ApiProperty({
     type: PaymentDto,
     nullable: true,

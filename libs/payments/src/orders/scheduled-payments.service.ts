@@ -7,7 +7,12 @@ import { SweepProcessor } from '../run/sweep.processor';
 import { paymentDay, startOfDay } from '../schedule/calendar';
 import { OrderChecks, orderReference } from './order-checks';
 import type { CreateScheduledPaymentDto, ScheduledPaymentDto, ScheduledPaymentsQuery } from './order.dto';
-import { SCHEDULED_PAYMENT_SELECT, scheduledPaymentView, type ScheduledPaymentRow } from './views';
+import {
+  SCHEDULED_PAYMENT_SELECT,
+  SCHEDULED_STATUS,
+  scheduledPaymentView,
+  type ScheduledPaymentRow,
+} from './views';
 
 /**
  * One-off payments on a date. Setting one up writes its one payment too (pending until its paying day),
@@ -81,7 +86,7 @@ export class ScheduledPaymentsService {
     const after = query.cursor ? decodeCursor(query.cursor) : null;
     const rows = (await this.dataSource.query(
       `${SCHEDULED_PAYMENT_SELECT}
-        WHERE o.owner_id = $1 AND ($2::text IS NULL OR o.status = $2)
+        WHERE o.owner_id = $1 AND ($2::text IS NULL OR ${SCHEDULED_STATUS} = $2)
           AND ($3::timestamptz IS NULL OR (o.created_at, o.id) < ($3, $4::uuid))
         ORDER BY o.created_at DESC, o.id DESC LIMIT $5`,
       [ownerId, query.status ?? null, after?.created_at ?? null, after?.id ?? null, limit + 1],

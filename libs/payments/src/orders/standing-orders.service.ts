@@ -12,7 +12,7 @@ import {
 } from '@protobank/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { completeIfDone, skipOpenPayments } from '../run/order-state';
-import { PAYMENT_COLUMNS, type PaymentRow } from '../run/payment-rows';
+import { PAYMENT_READ, type PaymentReadRow } from '../run/payment-rows';
 import { SweepProcessor } from '../run/sweep.processor';
 import {
   firstOccurrenceFrom,
@@ -135,12 +135,12 @@ export class StandingOrdersService {
     await this.get(ownerId, id);
     const after = cursor ? decodeCursor(cursor) : null;
     const rows = (await this.dataSource.query(
-      `SELECT ${PAYMENT_COLUMNS} FROM payments.payments p
+      `${PAYMENT_READ}
         WHERE p.order_id = $1
           AND ($2::timestamptz IS NULL OR (p.due_date, p.id) < (($2::timestamptz AT TIME ZONE 'UTC')::date, $3::uuid))
         ORDER BY p.due_date DESC, p.id DESC LIMIT $4`,
       [id, after?.created_at ?? null, after?.id ?? null, limit + 1],
-    )) as PaymentRow[];
+    )) as PaymentReadRow[];
     return pageOf(rows, limit, paymentView, (last) =>
       encodeCursor({ created_at: new Date(`${last.due_date}T00:00:00Z`), id: last.id }),
     );

@@ -53,6 +53,20 @@ export const PAYMENT_COLUMNS = `p.id, p.source, p.order_id, p.n, p.owner_id, p.f
   p.attempts, p.next_attempt_at, p.transaction_id, p.failure_reason, p.late, p.settled_at, p.created_at,
   p.updated_at`;
 
+/**
+ * A payment as customers and staff read it: its row and, once staff reversed its ledger entry, that
+ * reversal (payments.reversals, recorded from transaction.reversed). A reversed payment's row still says
+ * `paid` (what the sweep did); it reads `reversed`.
+ */
+export interface PaymentReadRow extends PaymentRow {
+  reversed_by_id: string | null;
+  reversed_at: Date | null;
+}
+
+/** SELECT of PaymentReadRow (payments.payments as `p`); the caller adds WHERE and ORDER BY. */
+export const PAYMENT_READ = `SELECT ${PAYMENT_COLUMNS}, r.reversal_id AS reversed_by_id, r.reversed_at
+  FROM payments.payments p LEFT JOIN payments.reversals r ON r.transaction_id = p.transaction_id`;
+
 /** The payment's one ledger key: derived from (order, due date), so it is the same on every attempt. */
 export const ledgerKey = (p: Pick<PaymentRow, 'order_id' | 'due_date'>) =>
   `payment:${p.order_id}:${p.due_date}`;

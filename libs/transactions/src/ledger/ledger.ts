@@ -108,7 +108,7 @@ const PAYMENT_KEY_PREFIX = 'payment ';
 
 /**
  * The one way money moves: a two-leg journal entry, posted as an item of a batch by
- * transactions.post_entries (libs/transactions/sql/post_entries_v02.sql: the posting rules), through
+ * transactions.post_entries (libs/transactions/sql/post_entries_v04.sql: the posting rules), through
  * this process's PostingBatcher (group commit: the postings that arrive while batches run share the
  * next one's transaction and commit). After a batch commits it writes the new balances to the cache
  * (versioned: never over a newer one) before any caller answers, so a read after a successful transfer

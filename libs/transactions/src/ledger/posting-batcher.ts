@@ -26,7 +26,7 @@ export interface PostingItem {
   staff_action: Record<string, unknown> | null;
 }
 
-/** What transactions.post_entries decided for one item (see libs/transactions/sql/post_entries_v02.sql). */
+/** What transactions.post_entries decided for one item (see libs/transactions/sql/post_entries_v04.sql). */
 export interface ItemOutcome {
   outcome: string;
   replayed: boolean;
