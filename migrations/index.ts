@@ -48,6 +48,7 @@ import { VerifiedEmailsForNotices1763700000042 } from './1763700000042-VerifiedE
 import { CardCallsInBatches1763700000043 } from './1763700000043-CardCallsInBatches';
 import { RefundsOfTheirPayment1763700000044 } from './1763700000044-RefundsOfTheirPayment';
 import { ReversedPayments1763700000045 } from './1763700000045-ReversedPayments';
+import { ReversedCardPayments1763700000046 } from './1763700000046-ReversedCardPayments';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -96,4 +97,5 @@ export const MIGRATIONS = [
   CardCallsInBatches1763700000043,
   RefundsOfTheirPayment1763700000044,
   ReversedPayments1763700000045,
+  ReversedCardPayments1763700000046,
 ];

@@ -270,7 +270,8 @@ describe('migrations', () => {
     await ds.query(`DELETE FROM auth.credentials WHERE user_id = ANY($1)`, [[verified, unverified]]);
   });
 
-  it('records the payments staff reversed before payments heard of reversals, from the ledger', async () => {
+  it('records the payments and card payments staff reversed before reversals were told, from the ledger', async () => {
+    // Back to before both (045 payments', 046 cards').
     while ((await lastMigration()) !== 'ReversedPayments1763700000045')
       await ds.undoLastMigration({ transaction: 'each' });
     await ds.undoLastMigration({ transaction: 'each' });
@@ -282,8 +283,9 @@ describe('migrations', () => {
         [id, randomUUID()],
       );
     }
-    const [order, orderReversal, scheduled, transfer, transferReversal] = Array.from({ length: 5 }, () =>
-      randomUUID(),
+    const [order, orderReversal, scheduled, transfer, transferReversal, card, cardReversal] = Array.from(
+      { length: 7 },
+      () => randomUUID(),
     );
     const entry = (id: string, kind: string, reverses: string | null, at: string) =>
       ds.query(
@@ -297,17 +299,23 @@ describe('migrations', () => {
     await entry(scheduled, 'scheduled_payment', null, '2026-12-01T09:00:00.000Z');
     await entry(transfer, 'transfer', null, '2026-12-01T09:00:00.000Z');
     await entry(transferReversal, 'reversal', transfer, '2026-12-02T10:30:00.000Z');
+    await entry(card, 'card', null, '2026-12-01T12:00:00.000Z');
+    await entry(cardReversal, 'reversal', card, '2026-12-03T08:00:00.000Z');
     await ds.runMigrations({ transaction: 'each' });
-    const kept = (await ds.query(
-      `SELECT transaction_id, reversal_id, reversed_at FROM payments.reversals WHERE transaction_id = ANY ($1)`,
-      [[order, scheduled, transfer]],
-    )) as { transaction_id: string; reversal_id: string; reversed_at: Date }[];
-    expect(kept).toEqual([
+    const kept = async (schema: string) =>
+      (await ds.query(
+        `SELECT transaction_id, reversal_id, reversed_at FROM ${schema}.reversals WHERE transaction_id = ANY ($1)`,
+        [[order, scheduled, transfer, card]],
+      )) as { transaction_id: string; reversal_id: string; reversed_at: Date }[];
+    expect(await kept('payments')).toEqual([
       {
         transaction_id: order,
         reversal_id: orderReversal,
         reversed_at: new Date('2026-12-02T10:30:00.250Z'),
       },
+    ]);
+    expect(await kept('cards')).toEqual([
+      { transaction_id: card, reversal_id: cardReversal, reversed_at: new Date('2026-12-03T08:00:00.000Z') },
     ]);
   });
 

@@ -811,7 +811,7 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
-    it('gives back the room a cleared payment took once staff reverse it (a dispute): the money came back', async () => {
+    it('gives back the room a cleared payment took once staff reverse it (a dispute): the money came back, and the card says so', async () => {
       const w = await wallet('disputed', 20000);
       await setLimits(w, w.card, { daily: 5000, monthly: 5000 });
       const disputed = await approved(w.card, { amount: 4000 });
@@ -820,13 +820,26 @@ export function cardNetworkScenarios(get: () => Running) {
         approved: false,
         decline_reason: 'limit_exceeded',
       });
-      await http()
+      const reversal = await http()
         .post(`/admin/transactions/${cleared.body.transaction_id as string}/reverse`)
         .set(bearer(admin.token))
         .set('Idempotency-Key', randomUUID())
         .send({ reason: 'Disputed: goods never delivered' })
         .expect(201);
       expect(await balance(w)).toEqual({ balance: 20000, held_amount: 0, available_balance: 20000 });
+      // The card's authorisations tell the customer: still cleared (the merchant took it), and reversed since.
+      const shown = await eventually(
+        async () => (await authorisations(w)).find((x) => x.id === disputed && x.reversed_by_id !== null),
+        15_000,
+        "the reversal in the card's authorisations",
+      );
+      expect(shown).toMatchObject({
+        status: 'cleared',
+        cleared_amount: 4000,
+        transaction_id: cleared.body.transaction_id,
+        reversed_by_id: reversal.body.id,
+      });
+      expect(Date.parse(shown.reversed_at as string)).not.toBeNaN();
       // Reversed, it took nothing: the day's and the month's 5000 are free again, and no more than that.
       await approved(w.card, { amount: 5000 });
       expect(await authorise(w.card, { amount: 1 })).toEqual({

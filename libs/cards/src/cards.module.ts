@@ -5,6 +5,7 @@ import { QueuesModule } from '@protobank/platform/queues';
 import { AdminCardsController } from './admin/admin-cards.controller';
 import { AdminCardsService } from './admin/admin-cards.service';
 import { CardsOfClosedAccounts } from './cards/account-closures';
+import { ReversedCardPayments } from './cards/reversed-card-payments';
 import { CardsController } from './cards/cards.controller';
 import { CardsService } from './cards/cards.service';
 import { CardKeys } from './data/card-keys';
@@ -24,8 +25,15 @@ import { HoldReleases } from './network/hold-releases';
  */
 @Module({
   imports: [QueuesModule, BullModule.registerQueue({ name: HOLD_EXPIRY_QUEUE })],
-  // CardsOfClosedAccounts handles account.closed: Nest finds @EventPattern (our @OnEvent) on controllers only.
-  controllers: [CardsController, AdminCardsController, CardNetworkController, CardsOfClosedAccounts],
+  // CardsOfClosedAccounts handles account.closed, ReversedCardPayments transaction.reversed: Nest finds
+  // @EventPattern (our @OnEvent) on controllers only.
+  controllers: [
+    CardsController,
+    AdminCardsController,
+    CardNetworkController,
+    CardsOfClosedAccounts,
+    ReversedCardPayments,
+  ],
   providers: [
     outboxFor('cards'),
     inboxFor('cards'),

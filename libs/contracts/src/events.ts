@@ -152,7 +152,7 @@ export interface TransactionCreatedEvent extends EventBase {
  * Staff reversed a journal entry: the reversal (its own transaction.created, kind `reversal`) posted. Written
  * by the ledger in the reversal's transaction (post_entries_v04.sql), once per entry (an entry is reversed at
  * most once, and a reversal never). For modules whose records point at the entry: payments shows its
- * standing-order or scheduled payment as reversed.
+ * standing-order or scheduled payment as reversed, cards its card payment.
  */
 export interface TransactionReversedEvent extends EventBase {
   /** The entry reversed. */
@@ -398,7 +398,7 @@ export type EventInput<N extends EventName> = Omit<EventMap[N], keyof EventBase>
 export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName[]>> = {
   auth: ['user.disabled', 'user.role_changed'],
   users: ['staff_action.recorded'],
-  cards: ['account.closed'],
+  cards: ['account.closed', 'transaction.reversed'],
   payments: ['account.closed', 'transaction.reversed'],
   notifications: [
     'user.registered',

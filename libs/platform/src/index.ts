@@ -20,6 +20,7 @@ export * from './logging/logging.tokens';
 export * from './logging/security-events';
 export * from './messaging/chunks';
 export * from './messaging/codec';
+export * from './messaging/events/entry-reversals';
 export * from './messaging/events/event-transport';
 export * from './messaging/events/inbox.service';
 export * from './messaging/events/on-event.decorator';

@@ -275,13 +275,36 @@ export class AuthorisationDto {
     description: 'Null for a forced post (cleared with no authorisation)',
   })
   channel: string | null;
-  @ApiProperty({ enum: AUTHORISATION_STATUSES, example: 'pending' }) status: string;
+  @ApiProperty({
+    enum: AUTHORISATION_STATUSES,
+    example: 'pending',
+    description:
+      'pending: held; cleared: the merchant took it; reversed: the network gave the hold back before it cleared (staff reversing a cleared payment shows in reversed_by_id); expired; declined',
+  })
+  status: string;
   @ApiProperty({ nullable: true, type: String, example: null }) decline_reason: string | null;
   @ApiProperty({ type: 'integer', nullable: true, example: null, description: 'What the clearing posted' })
   cleared_amount: number | null;
   @ApiProperty({ format: 'uuid', nullable: true, type: String, description: "The clearing's ledger entry" })
   transaction_id: string | null;
   @ApiProperty({ example: false, description: 'Cleared without a prior authorisation' }) forced: boolean;
+  @ApiProperty({
+    format: 'uuid',
+    nullable: true,
+    type: String,
+    example: null,
+    description:
+      'Once staff reversed the cleared payment (a dispute upheld: the money went back): the reversing ledger entry. The status stays cleared',
+  })
+  reversed_by_id: string | null;
+  @ApiProperty({
+    format: 'date-time',
+    nullable: true,
+    type: String,
+    example: null,
+    description: 'When staff reversed it',
+  })
+  reversed_at: string | null;
   @ApiProperty({ format: 'date-time' }) created_at: string;
   @ApiProperty({ format: 'date-time' }) updated_at: string;
 }

@@ -523,12 +523,13 @@ export class CardsService {
     await this.own(ownerId, id);
     const after = cursor ? decodeCursor(cursor) : null;
     const rows = (await this.dataSource.query(
-      `SELECT id, card_id, amount, currency, merchant, category, channel, status, decline_reason, cleared_amount,
-              transaction_id, forced, created_at, updated_at
-         FROM cards.authorisations
-        WHERE card_id = $1 AND ($2::text IS NULL OR status = $2)
-          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
-        ORDER BY created_at DESC, id DESC LIMIT $5`,
+      `SELECT a.id, a.card_id, a.amount, a.currency, a.merchant, a.category, a.channel, a.status,
+              a.decline_reason, a.cleared_amount, a.transaction_id, a.forced, a.created_at, a.updated_at,
+              r.reversal_id AS reversed_by_id, r.reversed_at
+         FROM cards.authorisations a LEFT JOIN cards.reversals r ON r.transaction_id = a.transaction_id
+        WHERE a.card_id = $1 AND ($2::text IS NULL OR a.status = $2)
+          AND ($3::timestamptz IS NULL OR (a.created_at, a.id) < ($3, $4::uuid))
+        ORDER BY a.created_at DESC, a.id DESC LIMIT $5`,
       [id, status ?? null, after?.created_at ?? null, after?.id ?? null, limit + 1],
     )) as AuthorisationRow[];
     return pageOf(rows, limit, authorisationView, (last) => encodeCursor(last));
@@ -550,6 +551,9 @@ interface AuthorisationRow {
   forced: boolean;
   created_at: Date;
   updated_at: Date;
+  /** Staff's reversal of its clearing (cards.reversals, from transaction.reversed), if any. */
+  reversed_by_id: string | null;
+  reversed_at: Date | null;
 }
 
 const authorisationView = (r: AuthorisationRow): AuthorisationDto => ({
@@ -570,6 +574,8 @@ const authorisationView = (r: AuthorisationRow): AuthorisationDto => ({
   cleared_amount: r.cleared_amount === null ? null : jsonAmount(r.cleared_amount),
   transaction_id: r.transaction_id,
   forced: r.forced,
+  reversed_by_id: r.reversed_by_id,
+  reversed_at: r.reversed_at ? r.reversed_at.toISOString() : null,
   created_at: r.created_at.toISOString(),
   updated_at: r.updated_at.toISOString(),
 });

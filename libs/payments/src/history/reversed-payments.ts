@@ -1,15 +1,15 @@
 import { Controller } from '@nestjs/common';
 import type { TransactionReversedEvent } from '@protobank/contracts';
-import { InboxService, OnEvent } from '@protobank/platform';
+import { InboxService, keepReversal, OnEvent } from '@protobank/platform';
 
-/** The ledger kinds a payment posts as: the reversals payments keeps. */
+/** The ledger kinds a payment posts as. */
 const PAYMENT_KINDS: readonly string[] = ['standing_order', 'scheduled_payment'];
 
 /**
  * A payment staff reversed reads `reversed`: transaction.reversed of a payment's entry is kept in
- * payments.reversals, which every read of a payment joins by its transaction_id. Kept whether or not the
- * sweep has recorded the payment yet (it may record it after the event, having posted it before), so the
- * two may land in either order; once per entry (its primary key, and the inbox for redeliveries).
+ * payments.reversals (keepReversal), which every read of a payment joins by its transaction_id. The sweep
+ * may record the payment after the event arrives (it posted before it recorded), so the join, not an
+ * update of the payment's row, is what reads it.
  */
 @Controller()
 export class ReversedPayments {
@@ -17,13 +17,8 @@ export class ReversedPayments {
 
   @OnEvent('transaction.reversed')
   async onReversed(event: TransactionReversedEvent): Promise<void> {
-    if (!PAYMENT_KINDS.includes(event.kind)) return;
-    await this.inbox.once('payments', 'ReversedPayments.onReversed', event.event_id, async (m) => {
-      await m.query(
-        `INSERT INTO payments.reversals (transaction_id, reversal_id, reversed_at) VALUES ($1, $2, $3)
-           ON CONFLICT (transaction_id) DO NOTHING`,
-        [event.transaction_id, event.reversal_id, event.reversed_at],
-      );
-    });
+    if (PAYMENT_KINDS.includes(event.kind)) {
+      await keepReversal(this.inbox, 'payments', 'ReversedPayments.onReversed', event);
+    }
   }
 }
