@@ -6,9 +6,10 @@ import { ledgerSql } from './ledger-sql';
  * post_entries version 4 (post_entries_v04.sql) writes transaction.reversed with every reversal, and
  * payments records those of its payments' entries in payments.reversals, which its reads join (so the
  * order in which the sweep records a payment and the event arrives does not matter). The reversals posted
- * before this migration are filled in from the ledger here (the INSERT may be run again: it adds only
- * what is missing). Down puts version 3 back and drops the table
- * (the payments read `paid` again; the ledger keeps the reversals).
+ * before this migration are filled in from the ledger here. The INSERT adds only what is missing, and
+ * the README's upgrade note has it run again once the new apps run: the reversals posted between this
+ * commit and then (or in flight, under version 3, while it commits) are kept by no one. Down puts
+ * version 3 back and drops the table (the payments read `paid` again; the ledger keeps the reversals).
  */
 export class ReversedPayments1763700000045 implements MigrationInterface {
   name = 'ReversedPayments1763700000045';

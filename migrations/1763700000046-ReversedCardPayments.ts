@@ -4,8 +4,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * A card payment that staff reversed says so in the card's authorisations (reversed_by_id, reversed_at):
  * cards keeps transaction.reversed of card entries (post_entries version 4, migration 045) in
  * cards.reversals, which that read joins. The reversals posted before this migration are filled in from
- * the ledger here (the INSERT may be run again: it adds only what is missing). Down drops the table (the
- * ledger keeps the reversals).
+ * the ledger here (the INSERT adds only what is missing: the README's upgrade note has it run again once
+ * the new cards app runs). Down drops the table (the ledger keeps the reversals).
  */
 export class ReversedCardPayments1763700000046 implements MigrationInterface {
   name = 'ReversedCardPayments1763700000046';
