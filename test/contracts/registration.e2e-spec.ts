@@ -68,6 +68,11 @@ class FlakyUsers implements UsersApi {
         : [];
     });
   }
+
+  /** Registration reads no one's data as staff: never called here. */
+  recordStaffRead(): Promise<{ role: null }> {
+    return Promise.reject(new Error('registration does not read as staff'));
+  }
 }
 
 const users = new FlakyUsers();

@@ -102,6 +102,88 @@ export function staffScenarios(get: () => Running) {
       .set(bearer(who.token))
       .send({ overdraft_limit: limit, reason });
 
+  describe("staff reads of a customer's data", () => {
+    it("files every read by staff or an admin in the audit trail before showing it (what, whose, which), none of the owner's own, none refused", async () => {
+      const reader = await promote(get(), admin, await newCustomer(get(), 'reads.staff'));
+      const colleague = await promote(get(), admin, await verifiedCustomer(get(), admin, 'reads.colleague'));
+      const customer = await verifiedCustomer(get(), admin, 'reads.customer');
+      const account = await openAccount(get(), customer);
+      const deposited = (
+        await postDeposit(get(), admin, {
+          account_id: account.id,
+          amount: 5000,
+          currency: 'GBP',
+          reason: 'Test: funding',
+        }).expect(201)
+      ).body as { id: string };
+      const card = (
+        await http()
+          .post('/cards')
+          .set(bearer(customer.token))
+          .send({ account_id: account.id, type: 'virtual' })
+          .expect(201)
+      ).body as { id: string };
+      const since = new Date().toISOString();
+      // The customer's own reads are not staff reads.
+      await http().get(`/accounts/${account.id}/statement`).set(bearer(customer.token)).expect(200);
+
+      const reads: [string, string, string, string][] = [
+        // path, resource_type, resource_id, viewed
+        [`/accounts/${account.id}`, 'account', account.id, 'account'],
+        [`/accounts/${account.id}/balance`, 'account', account.id, 'account'],
+        [`/accounts/${account.id}/statement`, 'account', account.id, 'statement'],
+        [`/transactions?account_id=${account.id}`, 'account', account.id, 'transactions'],
+        [`/transactions/${deposited.id}`, 'transaction', deposited.id, 'transaction'],
+        [`/admin/accounts?owner_id=${customer.id}`, 'user', customer.id, 'accounts'],
+        [`/admin/cards?owner_id=${customer.id}`, 'user', customer.id, 'cards'],
+        [`/admin/cards/${card.id}`, 'card', card.id, 'card'],
+        [`/admin/standing-orders?owner_id=${customer.id}`, 'user', customer.id, 'standing_orders'],
+        [`/admin/users/${customer.id}`, 'user', customer.id, 'profile'],
+        [`/admin/kyc/${customer.id}`, 'kyc', customer.id, 'kyc'],
+      ];
+      for (const [path] of reads) await http().get(path).set(bearer(reader.token)).expect(200);
+      // A colleague's data is refused to staff (403), and so not filed.
+      const colleagueAccount = await openAccount(get(), colleague);
+      await http().get(`/accounts/${colleagueAccount.id}`).set(bearer(reader.token)).expect(403);
+      await http().get(`/admin/users/${colleague.id}`).set(bearer(reader.token)).expect(403);
+      // An admin's reads are filed too, a colleague's included.
+      await http().get(`/accounts/${colleagueAccount.id}`).set(bearer(admin.token)).expect(200);
+
+      const filed = await auditOf({ actor_id: reader.id, action: 'customer_data_viewed' }, reads.length);
+      expect(
+        filed
+          .map((e) => [e.target_user_id, e.resource_type, e.resource_id, e.after?.viewed])
+          .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      ).toEqual(
+        reads
+          .map(([, type, id, viewed]) => [customer.id, type, id, viewed])
+          .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      );
+      for (const e of filed) {
+        expect(e).toMatchObject({ actor_role: 'staff', before: null, reason: null });
+        expect(e.created_at >= since).toBe(true);
+      }
+      const byAdmin = await auditOf({
+        actor_id: admin.id,
+        action: 'customer_data_viewed',
+        target_user_id: colleague.id,
+      });
+      // Newest first: this read, and the KYC detail the admin read to approve the colleague's identity.
+      expect(byAdmin.map((e) => [e.actor_role, e.resource_id, e.after?.viewed])).toEqual([
+        ['admin', colleagueAccount.id, 'account'],
+        ['admin', colleague.id, 'kyc'],
+      ]);
+      const ofCustomer = (
+        await http()
+          .get('/admin/audit')
+          .query({ target_user_id: customer.id, action: 'customer_data_viewed', limit: 100 })
+          .set(bearer(admin.token))
+          .expect(200)
+      ).body.data as AuditEntry[];
+      expect(ofCustomer.filter((e) => e.actor_id === customer.id)).toEqual([]);
+    });
+  });
+
   describe('staff controls', () => {
     let staffA: Actor;
     let staffB: Actor;

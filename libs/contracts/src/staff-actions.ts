@@ -30,6 +30,9 @@ export const STAFF_ACTIONS = [
   'analytics_rebuild_started',
   // auth: reported through staff_action.recorded (a reset e-mail sent to a colleague on an admin's request)
   'password_reset_requested',
+  // reads: one user's data read by a staff member or an admin (accounts, statements, transactions, cards,
+  // standing orders, profile, KYC), filed by users when the reading module asks it (recordStaffRead)
+  'customer_data_viewed',
 ] as const;
 export type StaffAction = (typeof STAFF_ACTIONS)[number];
 
@@ -52,6 +55,32 @@ export type StaffRole = 'staff' | 'admin';
 export interface StaffActor {
   user_id: string;
   role: StaffRole;
+}
+
+/** What a staff read shows of one user (customer_data_viewed's `after.viewed`). */
+export const STAFF_READ_VIEWS = [
+  'accounts',
+  'account',
+  'statement',
+  'transactions',
+  'transaction',
+  'cards',
+  'card',
+  'standing_orders',
+  'profile',
+  'kyc',
+] as const;
+export type StaffReadView = (typeof STAFF_READ_VIEWS)[number];
+
+/** A staff member's or an admin's read of one user's data, as the audit trail files it. */
+export interface StaffRead {
+  actor: StaffActor;
+  /** Whose data it is (the entry's target_user_id). */
+  owner_id: string;
+  resource_type: AuditResourceType;
+  /** The resource read: an account, a card, a transaction; the owner's id for a list of theirs. */
+  resource_id: string;
+  viewed: StaffReadView;
 }
 
 /** A staff change through a contract: who asks, and why (a plain-text reason, kept in the audit trail). */

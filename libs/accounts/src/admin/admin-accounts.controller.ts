@@ -72,7 +72,7 @@ export class AdminAccountsController {
   @ApiOkResponse({ type: AccountListDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   async list(@CurrentCaller() caller: Caller, @Query() query: AdminAccountsQuery): Promise<AccountListDto> {
-    await this.accounts.assertMaySee(caller, query.owner_id);
+    await this.accounts.assertMaySeeAccountsOf(caller, query.owner_id);
     return this.accounts.list(query.owner_id);
   }
 

@@ -21,7 +21,6 @@ import {
   jsonAmount,
   LOGGER,
   RateLimiter,
-  roleOf,
   VersionedCache,
   type Caller,
 } from '@protobank/platform';
@@ -159,19 +158,31 @@ export class AccountsService implements AccountsApi {
 
   /**
    * The account if the caller may see it (its owner, or staff); 404 otherwise, and 403
-   * colleague_account for a staff member reading a colleague's (assertMaySeeOwner).
+   * colleague_account for a staff member reading a colleague's. Another's read by staff or an admin is
+   * filed in the audit trail as `viewed` (assertMaySeeOwner).
    */
-  async visible(caller: Caller, id: string): Promise<AccountEntity> {
+  async visible(caller: Caller, id: string, viewed: 'account' | 'statement'): Promise<AccountEntity> {
     const account = await this.repo.findOneBy({ id });
     if (!account || (account.owner_id !== caller.user_id && !isStaff(caller)))
       throw AppError.notFound('account');
-    await this.assertMaySee(caller, account.owner_id);
+    await assertMaySeeOwner(caller, account.owner_id, this.users, {
+      resource_type: 'account',
+      resource_id: id,
+      viewed,
+    });
     return account;
   }
 
-  /** 403 colleague_account when a staff member asks for a colleague's accounts (assertMaySeeOwner). */
-  assertMaySee(caller: Caller, ownerId: string): Promise<void> {
-    return assertMaySeeOwner(caller, ownerId, (userId) => roleOf(this.users, userId));
+  /**
+   * 403 colleague_account when a staff member asks for a colleague's accounts; the read filed in the audit
+   * trail (assertMaySeeOwner).
+   */
+  assertMaySeeAccountsOf(caller: Caller, ownerId: string): Promise<void> {
+    return assertMaySeeOwner(caller, ownerId, this.users, {
+      resource_type: 'user',
+      resource_id: ownerId,
+      viewed: 'accounts',
+    });
   }
 
   /** The role of an account's owner (customer, staff or admin), as users has it now. */
@@ -187,7 +198,7 @@ export class AccountsService implements AccountsApi {
   }
 
   async get(caller: Caller, id: string) {
-    const account = await this.visible(caller, id);
+    const account = await this.visible(caller, id, 'account');
     return accountView(account, await this.state(id));
   }
 
@@ -203,7 +214,7 @@ export class AccountsService implements AccountsApi {
    * so a read after a successful transfer sees its effect.
    */
   async balance(caller: Caller, id: string) {
-    await this.visible(caller, id);
+    await this.visible(caller, id, 'account');
     const key = balanceCacheKey(id);
     let cached: CachedBalance | undefined;
     try {

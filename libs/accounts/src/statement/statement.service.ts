@@ -16,7 +16,7 @@ export class StatementService {
   ) {}
 
   async statement(caller: Caller, id: string, q: StatementQuery): Promise<StatementView> {
-    const account = await this.accounts.visible(caller, id);
+    const account = await this.accounts.visible(caller, id, 'statement');
     const now = new Date();
     const zone = this.config.bankTimeZone;
     // Without `from`, the statement starts on the first of the month of its end (`to`, or today), in the

@@ -10,7 +10,6 @@ import {
   LOGGER,
   OutboxService,
   pageOf,
-  roleOf,
   StaffGate,
   staffActor,
   type Caller,
@@ -48,7 +47,11 @@ export class AdminCardsService {
     cursor: string | undefined,
     limit: number,
   ): Promise<AdminCardListDto> {
-    await this.assertMaySee(caller, ownerId);
+    await assertMaySeeOwner(caller, ownerId, this.users, {
+      resource_type: 'user',
+      resource_id: ownerId,
+      viewed: 'cards',
+    });
     const after = cursor ? decodeCursor(cursor) : null;
     const rows = (await this.dataSource.query(
       `SELECT ${CARD_COLUMNS} FROM cards.cards
@@ -64,13 +67,12 @@ export class AdminCardsService {
       id,
     ])) as CardRow[];
     if (!row) throw AppError.notFound('card');
-    await this.assertMaySee(caller, row.owner_id);
+    await assertMaySeeOwner(caller, row.owner_id, this.users, {
+      resource_type: 'card',
+      resource_id: id,
+      viewed: 'card',
+    });
     return adminCardView(row);
-  }
-
-  /** 403 colleague_account when a staff member reads a colleague's cards (assertMaySeeOwner). */
-  private assertMaySee(caller: Caller, ownerId: string): Promise<void> {
-    return assertMaySeeOwner(caller, ownerId, (userId) => roleOf(this.users, userId));
   }
 
   /** 404 unknown; 403 own_card; 409 card_cancelled, already_blocked. */

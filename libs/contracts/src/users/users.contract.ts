@@ -1,4 +1,5 @@
 import { defineContract } from '../contract';
+import type { StaffRead } from '../staff-actions';
 
 export interface UserView {
   id: string;
@@ -48,6 +49,13 @@ export interface UsersApi {
   getKycStatus(userId: string): Promise<{ status: KycStatus }>;
   /** Contacts of the users that exist among `userIds` (unknown ids are left out), at most MAX_CONTACT_IDS ids. */
   getContacts(userIds: string[]): Promise<UserContact[]>;
+  /**
+   * A staff member's or an admin's read of `owner_id`'s data, asked before the data is shown: files it in
+   * the audit trail (customer_data_viewed) and answers the owner's role, so the reading module applies the
+   * colleague rule with the same call (assertMaySeeOwner). Nothing is filed for a user users does not know
+   * (role null), nor for a staff member's read of a colleague's, which the reader refuses.
+   */
+  recordStaffRead(read: StaffRead): Promise<{ role: UserView['role'] | null }>;
 }
 
 export const USERS_API = Symbol('USERS_API');
@@ -60,5 +68,6 @@ export const UsersContract = defineContract<UsersApi>({
     getProfile: 'users.get-profile',
     getKycStatus: 'users.get-kyc-status',
     getContacts: 'users.get-contacts',
+    recordStaffRead: 'users.record-staff-read',
   },
 });

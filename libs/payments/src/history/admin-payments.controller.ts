@@ -15,7 +15,6 @@ import {
   ErrorResponseDto,
   OptionalStaffReasonDto,
   PageQuery,
-  roleOf,
   Roles,
   staffActor,
   type Caller,
@@ -81,7 +80,11 @@ export class AdminPaymentsController {
     @CurrentCaller() caller: Caller,
     @Query() query: AdminStandingOrdersQuery,
   ): Promise<StandingOrderListDto> {
-    await assertMaySeeOwner(caller, query.owner_id, (userId) => roleOf(this.users, userId));
+    await assertMaySeeOwner(caller, query.owner_id, this.users, {
+      resource_type: 'user',
+      resource_id: query.owner_id,
+      viewed: 'standing_orders',
+    });
     return this.orders.list({ owner_id: query.owner_id }, query.cursor, query.limit ?? 20);
   }
 }

@@ -1,3 +1,4 @@
+import type { StaffRead } from '@protobank/contracts';
 import { AppError } from '../errors/app-error';
 import {
   acceptRequestId,
@@ -27,24 +28,41 @@ describe('request context', () => {
   });
 
   describe("reads of a colleague's resources", () => {
-    const roles: Record<string, string> = { cust: 'customer', colleague: 'staff', boss: 'admin' };
+    const roles: Record<string, 'customer' | 'staff' | 'admin'> = {
+      cust: 'customer',
+      colleague: 'staff',
+      boss: 'admin',
+    };
     const asked: string[] = [];
+    const filed: StaffRead[] = [];
     const users = {
       getProfile: async (id: string) => {
         asked.push(id);
         if (!roles[id]) throw AppError.notFound('user');
         return { role: roles[id] };
       },
+      // As users answers it: the role, and the read filed unless the owner is unknown or a staff
+      // member's colleague.
+      recordStaffRead: async (read: StaffRead) => {
+        asked.push(read.owner_id);
+        const role = roles[read.owner_id] ?? null;
+        if (role && !(read.actor.role === 'staff' && role !== 'customer')) filed.push(read);
+        return { role };
+      },
     };
+    const read = { resource_type: 'account', resource_id: 'acc-1', viewed: 'statement' } as const;
     const see = (caller: { user_id: string; role: string }, owner: string) =>
-      assertMaySeeOwner(caller, owner, (id) => roleOf(users, id));
+      assertMaySeeOwner(caller, owner, users, read);
     const code = (p: Promise<void>) =>
       p.then(
         () => 'seen',
         (err: AppError) => `${err.status} ${err.code}`,
       );
 
-    beforeEach(() => (asked.length = 0));
+    beforeEach(() => {
+      asked.length = 0;
+      filed.length = 0;
+    });
 
     it("refuses a staff member a colleague's or an admin's (403 colleague_account, logged)", async () => {
       const staff = { user_id: 'me', role: 'staff' };
@@ -54,15 +72,22 @@ describe('request context', () => {
       expect(refused).toMatchObject({
         securityEvent: { user_id: 'me', actor_role: 'staff', owner_role: 'admin' },
       });
+      expect(filed).toEqual([]);
     });
 
-    it("lets a staff member see a customer's and their own, and an admin anyone's", async () => {
+    it("lets a staff member see a customer's and their own, and an admin anyone's, each other's read filed", async () => {
       expect(await code(see({ user_id: 'me', role: 'staff' }, 'cust'))).toBe('seen');
       expect(await code(see({ user_id: 'colleague', role: 'staff' }, 'colleague'))).toBe('seen');
       expect(await code(see({ user_id: 'me', role: 'admin' }, 'colleague'))).toBe('seen');
       expect(await code(see({ user_id: 'me', role: 'admin' }, 'boss'))).toBe('seen');
-      // Users is asked only for a staff member reading someone else's.
-      expect(asked).toEqual(['cust']);
+      expect(await code(see({ user_id: 'me', role: 'customer' }, 'me'))).toBe('seen');
+      // Users is asked (and files the read) for a staff member's or an admin's read of someone else's.
+      expect(asked).toEqual(['cust', 'colleague', 'boss']);
+      expect(filed).toEqual([
+        { actor: { user_id: 'me', role: 'staff' }, owner_id: 'cust', ...read },
+        { actor: { user_id: 'me', role: 'admin' }, owner_id: 'colleague', ...read },
+        { actor: { user_id: 'me', role: 'admin' }, owner_id: 'boss', ...read },
+      ]);
     });
 
     it("leaves a colleague's rows out of a staff member's list, asking once per owner; an admin's has all", async () => {
@@ -79,10 +104,12 @@ describe('request context', () => {
       expect(await list({ user_id: 'me', role: 'admin' })).toEqual(rows);
     });
 
-    it('takes an owner users does not know as no colleague, and passes other failures on', async () => {
+    it('takes an owner users does not know as no colleague, and serves no read users could not file', async () => {
       expect(await code(see({ user_id: 'me', role: 'staff' }, 'gone'))).toBe('seen');
-      const broken = { getProfile: () => Promise.reject(new AppError(503, 'users_unavailable', 'down')) };
-      const failed = assertMaySeeOwner({ user_id: 'me', role: 'staff' }, 'cust', (id) => roleOf(broken, id));
+      const broken = {
+        recordStaffRead: () => Promise.reject(new AppError(503, 'users_unavailable', 'down')),
+      };
+      const failed = assertMaySeeOwner({ user_id: 'me', role: 'admin' }, 'cust', broken, read);
       expect(await code(failed)).toBe('503 users_unavailable');
     });
   });

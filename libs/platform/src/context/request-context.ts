@@ -1,4 +1,4 @@
-import type { StaffActor } from '@protobank/contracts';
+import type { StaffActor, StaffRead, UsersApi } from '@protobank/contracts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { AppError } from '../errors/app-error';
 
@@ -45,20 +45,22 @@ export function assertMayActOnOwner(actor: StaffActor, ownerRole: string): void 
  * Reads follow the same rule as changes: a staff member sees customers' accounts, balances, statements,
  * transactions, cards and standing orders, and their own, but a colleague's take an admin (403
  * colleague_account, logged). A staff member reading an admin's or a colleague's money is the insider
- * case the rule is for; a customer never gets here (their reads stop at the owner check, 404). The
- * owner's role is asked only for a staff caller reading someone else's; `roleOf` answers null for an
- * owner users does not know, which is no colleague.
+ * case the rule is for; a customer never gets here (their reads stop at the owner check, 404).
+ *
+ * Every read of another user's data by a staff member or an admin is filed in the audit trail
+ * (customer_data_viewed, with what was read) before it is shown: users files it and answers the owner's
+ * role in one call (UsersApi.recordStaffRead), so a read users cannot file is not served (users down: 503).
+ * A role of null is an owner users does not know, which is no colleague.
  */
 export async function assertMaySeeOwner(
   caller: Caller,
   ownerId: string,
-  roleOf: (userId: string) => Promise<string | null>,
+  users: Pick<UsersApi, 'recordStaffRead'>,
+  read: Omit<StaffRead, 'actor' | 'owner_id'>,
 ): Promise<void> {
-  if (caller.role !== 'staff' || ownerId === caller.user_id) return;
-  const role = await roleOf(ownerId);
-  if (role !== null) {
-    refuseColleague(caller, role);
-  }
+  if (!isStaff(caller) || ownerId === caller.user_id) return;
+  const { role } = await users.recordStaffRead({ actor: staffActor(caller), owner_id: ownerId, ...read });
+  if (role !== null) refuseColleague(caller, role);
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   pageOf,
   period,
   refuseColleague,
-  roleOf,
+  staffActor,
   type Caller,
 } from '@protobank/platform';
 import { DataSource } from 'typeorm';
@@ -62,7 +62,7 @@ export class HistoryService {
     const owners = row ? [row.debit_owner, row.credit_owner] : [];
     const visible = row && (!caller || isStaff(caller) || owners.includes(caller.user_id));
     if (!visible) throw AppError.notFound('transaction');
-    if (caller) await this.assertMaySeeEntry(caller, owners);
+    if (caller) await this.assertMaySeeEntry(caller, id, owners);
     return { view: entryView(row), debitOwner: row.debit_owner, creditOwner: row.credit_owner };
   }
 
@@ -103,12 +103,28 @@ export class HistoryService {
 
   /**
    * A staff member who is neither side sees an entry if a customer's account is one of its sides (or
-   * none is a customer account at all: the bank's own); a colleague's on every customer side is 403.
+   * none is a customer account at all: the bank's own); a colleague's on every customer side is 403. A
+   * read by staff or an admin who is neither side is filed in the audit trail once per owner whose data
+   * it shows (users files none for a staff member's colleague).
    */
-  private async assertMaySeeEntry(caller: Caller, owners: (string | null)[]): Promise<void> {
-    if (caller.role !== 'staff' || owners.includes(caller.user_id)) return;
+  private async assertMaySeeEntry(caller: Caller, id: string, owners: (string | null)[]): Promise<void> {
+    if (!isStaff(caller) || owners.includes(caller.user_id)) return;
+    const actor = staffActor(caller);
     const others = [...new Set(owners.filter((o): o is string => o !== null))];
-    const roles = await Promise.all(others.map((o) => roleOf(this.users, o)));
+    const roles = await Promise.all(
+      others.map(
+        async (o) =>
+          (
+            await this.users.recordStaffRead({
+              actor,
+              owner_id: o,
+              resource_type: 'transaction',
+              resource_id: id,
+              viewed: 'transaction',
+            })
+          ).role,
+      ),
+    );
     if (roles.length > 0 && roles.every((r) => r !== null && r !== 'customer')) {
       refuseColleague(caller, roles[0]!);
     }
@@ -130,7 +146,11 @@ export class HistoryService {
         { field: 'account_id', message: 'no such account of yours' },
       ]);
     }
-    await assertMaySeeOwner(caller, owner, (userId) => roleOf(this.users, userId));
+    await assertMaySeeOwner(caller, owner, this.users, {
+      resource_type: 'account',
+      resource_id: q.account_id,
+      viewed: 'transactions',
+    });
     const { from, to } = period(
       q.from,
       q.to,

@@ -12,7 +12,7 @@ import {
 } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { Brackets, DataSource } from 'typeorm';
-import { toView } from '../profiles/profiles.service';
+import { ProfilesService, toView } from '../profiles/profiles.service';
 import { UserEntity } from '../profiles/user.entity';
 import { AuditEntryEntity } from './audit-entry.entity';
 import { AuditLog } from './audit-log';
@@ -34,6 +34,7 @@ export class AdminUsersService {
     @Inject(AUTH_API) private readonly auth: AuthApi,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly gate: StaffGate,
+    private readonly profiles: ProfilesService,
   ) {}
 
   /**
@@ -61,11 +62,18 @@ export class AdminUsersService {
     );
   }
 
-  /** 403 colleague_account for a staff member reading a colleague's profile (see list). */
+  /**
+   * 403 colleague_account for a staff member reading a colleague's profile (see list); another's read filed
+   * in the audit trail (assertMaySeeOwner).
+   */
   async get(caller: Caller, id: string): Promise<UserView> {
     const user = await this.dataSource.getRepository(UserEntity).findOneBy({ id });
     if (!user) throw AppError.notFound('user');
-    await assertMaySeeOwner(caller, user.id, async () => user.role);
+    await assertMaySeeOwner(caller, user.id, this.profiles, {
+      resource_type: 'user',
+      resource_id: user.id,
+      viewed: 'profile',
+    });
     return toView(user);
   }
 

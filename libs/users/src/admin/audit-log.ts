@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import type { AuditResourceType, AuditState, StaffActionRecordedEvent } from '@protobank/contracts';
-import type { Caller } from '@protobank/platform';
+import type {
+  AuditResourceType,
+  AuditState,
+  StaffActionRecordedEvent,
+  StaffRead,
+  UserView,
+} from '@protobank/contracts';
+import { timeOrderedId, type Caller } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { AuditEntryEntity } from './audit-entry.entity';
@@ -40,6 +46,36 @@ export class AuditLog {
       reason: entry.reason ?? null,
       details: (entry.details ?? {}) as never,
     });
+  }
+
+  /**
+   * A staff member's or an admin's read of a user's data (UsersApi.recordStaffRead): filed as
+   * customer_data_viewed, with what was read as `after.viewed`, unless the reader is a staff member and the
+   * owner a colleague (the reader refuses that read). One statement, which also answers the owner's role
+   * (null, nothing filed: no such user).
+   */
+  async recordRead(m: EntityManager, read: StaffRead): Promise<UserView['role'] | null> {
+    const [owner] = (await m.query(
+      `WITH owner AS (SELECT role FROM users.users WHERE id = $1),
+       filed AS (
+         INSERT INTO users.audit_log (id, actor_id, actor_role, action, target_user_id, resource_type, resource_id,
+                                      before, after, reason, details)
+         SELECT $2, $3, $4, 'customer_data_viewed', $1, $5, $6, NULL, jsonb_build_object('viewed', $7::text),
+                NULL, '{}'
+           FROM owner WHERE $4 <> 'staff' OR owner.role = 'customer'
+       )
+       SELECT role FROM owner`,
+      [
+        read.owner_id,
+        timeOrderedId(),
+        read.actor.user_id,
+        read.actor.role,
+        read.resource_type,
+        read.resource_id,
+        read.viewed,
+      ],
+    )) as { role: UserView['role'] }[];
+    return owner?.role ?? null;
   }
 
   /** An action reported by another module; a second copy of the same event adds nothing. */

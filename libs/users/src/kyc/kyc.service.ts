@@ -305,6 +305,14 @@ export class KycService {
     const duplicates =
       (await this.duplicatesOf(this.dataSource.manager, [kyc], caller)).get(kyc.user_id) ?? [];
     assertNotHeldBy(caller, duplicates);
+    // Shown: filed in the audit trail first (customer_data_viewed), as every staff read of a user's data.
+    await this.auditLog.recordRead(this.dataSource.manager, {
+      actor: staffActor(caller),
+      owner_id: kyc.user_id,
+      resource_type: 'kyc',
+      resource_id: kyc.user_id,
+      viewed: 'kyc',
+    });
     return adminView(kyc, duplicates, caller);
   }
 

@@ -4,6 +4,7 @@ import {
   MAX_CONTACT_IDS,
   type CreateUserInput,
   type KycStatus,
+  type StaffRead,
   type UserContact,
   type UserContactChangedEvent,
   type UsersApi,
@@ -12,6 +13,7 @@ import {
 import { AppConfig, AppError, OutboxService, RateLimiter, todayIn } from '@protobank/platform';
 import { isUUID } from 'class-validator';
 import { DataSource, In } from 'typeorm';
+import { AuditLog } from '../admin/audit-log';
 import { assertAdultBirthDate, KycService } from '../kyc/kyc.service';
 import type { UpdateProfileDto } from './profile.dto';
 import { UserEntity, type Address } from './user.entity';
@@ -52,6 +54,7 @@ export class ProfilesService implements UsersApi {
     private readonly kyc: KycService,
     private readonly config: AppConfig,
     private readonly limiter: RateLimiter,
+    private readonly audit: AuditLog,
   ) {}
 
   async create(input: CreateUserInput): Promise<UserView> {
@@ -188,6 +191,11 @@ export class ProfilesService implements UsersApi {
       phone: u.phone,
       disabled: u.disabled_at !== null,
     }));
+  }
+
+  async recordStaffRead(read: StaffRead): Promise<{ role: UserView['role'] | null }> {
+    if (!isUUID(read.owner_id)) return { role: null };
+    return { role: await this.audit.recordRead(this.dataSource.manager, read) };
   }
 
   async getKycStatus(userId: string): Promise<{ status: KycStatus }> {
