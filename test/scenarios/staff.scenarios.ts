@@ -23,6 +23,7 @@ import {
   type Actor,
 } from '../support/actors';
 import {
+  deposit,
   newPassportNumber,
   openAccount,
   postDeposit,
@@ -108,14 +109,7 @@ export function staffScenarios(get: () => Running) {
       const colleague = await promote(get(), admin, await verifiedCustomer(get(), admin, 'reads.colleague'));
       const customer = await verifiedCustomer(get(), admin, 'reads.customer');
       const account = await openAccount(get(), customer);
-      const deposited = (
-        await postDeposit(get(), admin, {
-          account_id: account.id,
-          amount: 5000,
-          currency: 'GBP',
-          reason: 'Test: funding',
-        }).expect(201)
-      ).body as { id: string };
+      const deposited = await deposit(get(), admin, account, 5000);
       const card = (
         await http()
           .post('/cards')
