@@ -70,7 +70,7 @@ class FlakyUsers implements UsersApi {
   }
 
   /** Registration reads no one's data as staff: never called here. */
-  recordStaffRead(): Promise<{ role: null }> {
+  recordStaffRead(): Promise<{ owners: [] }> {
     return Promise.reject(new Error('registration does not read as staff'));
   }
 }

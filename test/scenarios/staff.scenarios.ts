@@ -104,7 +104,7 @@ export function staffScenarios(get: () => Running) {
       .send({ overdraft_limit: limit, reason });
 
   describe("staff reads of a customer's data", () => {
-    it("files every read by staff or an admin in the audit trail before showing it (what, whose, which), none of the owner's own, none refused", async () => {
+    it("files every read by staff or an admin in the audit trail before showing it (what, whose, which), a search's and a no-op change's answers too, none of the owner's own, none refused", async () => {
       const reader = await promote(get(), admin, await newCustomer(get(), 'reads.staff'));
       const colleague = await promote(get(), admin, await verifiedCustomer(get(), admin, 'reads.colleague'));
       const customer = await verifiedCustomer(get(), admin, 'reads.customer');
@@ -136,14 +136,57 @@ export function staffScenarios(get: () => Running) {
         [`/admin/kyc/${customer.id}`, 'kyc', customer.id, 'kyc'],
       ];
       for (const [path] of reads) await http().get(path).set(bearer(reader.token)).expect(200);
+      // A search shows profiles: each one listed is filed.
+      const found = await http()
+        .get('/admin/users')
+        .query({ query: customer.email })
+        .set(bearer(reader.token))
+        .expect(200);
+      expect(found.body.data.map((u: { id: string }) => u.id)).toEqual([customer.id]);
+      reads.push(['/admin/users?query=', 'user', customer.id, 'profile']);
+      // A change of nothing still answers with the account (its balance): filed as a read of it.
+      await http()
+        .patch(`/admin/accounts/${account.id}`)
+        .set(bearer(reader.token))
+        .send({ overdraft_limit: 0, reason: 'Checking the limit' })
+        .expect(200);
+      reads.push(['PATCH /admin/accounts', 'account', account.id, 'account']);
+      // A request refused for its own input (a bad cursor, dates the wrong way round) files nothing.
+      await http()
+        .get(`/admin/cards?owner_id=${customer.id}&cursor=zzz`)
+        .set(bearer(reader.token))
+        .expect(400);
+      await http()
+        .get(`/accounts/${account.id}/statement?from=2026-12-10&to=2026-12-01`)
+        .set(bearer(reader.token))
+        .expect(400);
       // A colleague's data is refused to staff (403), and so not filed.
       const colleagueAccount = await openAccount(get(), colleague);
       await http().get(`/accounts/${colleagueAccount.id}`).set(bearer(reader.token)).expect(403);
       await http().get(`/admin/users/${colleague.id}`).set(bearer(reader.token)).expect(403);
-      // An admin's reads are filed too, a colleague's included.
+      // A payment between the colleague and the customer is the customer's too, so staff see it: filed for
+      // both of them.
+      await deposit(get(), admin, colleagueAccount, 1000);
+      const paid = await transfer(get(), colleague, {
+        from_account_id: colleagueAccount.id,
+        to_account_number: account.account_number,
+        amount: 700,
+        currency: 'GBP',
+      }).expect(201);
+      await http().get(`/transactions/${paid.body.id}`).set(bearer(reader.token)).expect(200);
+      reads.push(['/transactions/{paid}', 'transaction', paid.body.id, 'transaction']);
+      // An admin's reads are filed too, a colleague's included, and so is the answer to a change of nothing.
       await http().get(`/accounts/${colleagueAccount.id}`).set(bearer(admin.token)).expect(200);
+      await http()
+        .patch(`/admin/users/${customer.id}`)
+        .set(bearer(admin.token))
+        .send({ disabled: false, reason: 'Checking the user' })
+        .expect(200);
 
-      const filed = await auditOf({ actor_id: reader.id, action: 'customer_data_viewed' }, reads.length);
+      const filed = await auditOf(
+        { actor_id: reader.id, action: 'customer_data_viewed', target_user_id: customer.id },
+        reads.length,
+      );
       expect(
         filed
           .map((e) => [e.target_user_id, e.resource_type, e.resource_id, e.after?.viewed])
@@ -153,6 +196,14 @@ export function staffScenarios(get: () => Running) {
           .map(([, type, id, viewed]) => [customer.id, type, id, viewed])
           .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
       );
+      const ofColleague = await auditOf({
+        actor_id: reader.id,
+        action: 'customer_data_viewed',
+        target_user_id: colleague.id,
+      });
+      expect(ofColleague.map((e) => [e.resource_type, e.resource_id, e.after?.viewed])).toEqual([
+        ['transaction', paid.body.id, 'transaction'],
+      ]);
       for (const e of filed) {
         expect(e).toMatchObject({ actor_role: 'staff', before: null, reason: null });
         expect(e.created_at >= since).toBe(true);
@@ -162,10 +213,22 @@ export function staffScenarios(get: () => Running) {
         action: 'customer_data_viewed',
         target_user_id: colleague.id,
       });
-      // Newest first: this read, and the KYC detail the admin read to approve the colleague's identity.
+      // Newest first: this read, the profile the promotion answered with, and the KYC detail the admin read
+      // to approve the colleague's identity.
       expect(byAdmin.map((e) => [e.actor_role, e.resource_id, e.after?.viewed])).toEqual([
         ['admin', colleagueAccount.id, 'account'],
+        ['admin', colleague.id, 'profile'],
         ['admin', colleague.id, 'kyc'],
+      ]);
+      const adminOnCustomer = await auditOf({
+        actor_id: admin.id,
+        action: 'customer_data_viewed',
+        target_user_id: customer.id,
+      });
+      expect(adminOnCustomer.map((e) => [e.resource_type, e.resource_id, e.after?.viewed])).toContainEqual([
+        'user',
+        customer.id,
+        'profile',
       ]);
       const ofCustomer = (
         await http()

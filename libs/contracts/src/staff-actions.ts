@@ -72,14 +72,20 @@ export const STAFF_READ_VIEWS = [
 ] as const;
 export type StaffReadView = (typeof STAFF_READ_VIEWS)[number];
 
-/** A staff member's or an admin's read of one user's data, as the audit trail files it. */
+/**
+ * A staff member's or an admin's read of users' data, as the audit trail files it: one entry per owner
+ * shown (a transaction shows both sides' owners).
+ */
 export interface StaffRead {
   actor: StaffActor;
-  /** Whose data it is (the entry's target_user_id). */
-  owner_id: string;
+  /** Whose data it is (each entry's target_user_id). */
+  owner_ids: string[];
   resource_type: AuditResourceType;
-  /** The resource read: an account, a card, a transaction; the owner's id for a list of theirs. */
-  resource_id: string;
+  /**
+   * The resource read: an account, a card, a transaction; the owner's id for a list of theirs. Left out
+   * for a list of several users' (a search, the KYC queue): each entry then names its own owner.
+   */
+  resource_id?: string;
   viewed: StaffReadView;
 }
 

@@ -178,6 +178,10 @@ export class AdminAccountsController {
         await pass.owners([account.owner_id]);
         assertMayActOnOwner(actor, await this.accounts.ownerRole(account.owner_id));
         check?.(account);
+        // The answer shows the account (its balance too, which no change entry holds): a read, filed
+        // before anything changes, a change of nothing included (helper-113 read balances through a
+        // limit set to the one the account had).
+        await this.accounts.assertMaySeeAccount(caller, account);
       }
       return accountView(account, await apply({ actor, reason: body.reason }));
     });

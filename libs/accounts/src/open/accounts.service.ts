@@ -165,12 +165,21 @@ export class AccountsService implements AccountsApi {
     const account = await this.repo.findOneBy({ id });
     if (!account || (account.owner_id !== caller.user_id && !isStaff(caller)))
       throw AppError.notFound('account');
-    await assertMaySeeOwner(caller, account.owner_id, this.users, {
+    await this.assertMaySeeAccount(caller, account, viewed);
+    return account;
+  }
+
+  /** assertMaySeeOwner for one account: staff and admins' reads of another's filed as `viewed`. */
+  assertMaySeeAccount(
+    caller: Caller,
+    account: Pick<AccountEntity, 'id' | 'owner_id'>,
+    viewed: 'account' | 'statement' = 'account',
+  ): Promise<void> {
+    return assertMaySeeOwner(caller, account.owner_id, this.users, {
       resource_type: 'account',
-      resource_id: id,
+      resource_id: account.id,
       viewed,
     });
-    return account;
   }
 
   /**

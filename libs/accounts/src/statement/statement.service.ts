@@ -16,7 +16,6 @@ export class StatementService {
   ) {}
 
   async statement(caller: Caller, id: string, q: StatementQuery): Promise<StatementView> {
-    const account = await this.accounts.visible(caller, id, 'statement');
     const now = new Date();
     const zone = this.config.bankTimeZone;
     // Without `from`, the statement starts on the first of the month of its end (`to`, or today), in the
@@ -24,6 +23,8 @@ export class StatementService {
     const end = (q.to && dateOf(q.to, zone, { end: true })) || todayIn(zone, now);
     const monthStart = startOfDay(`${end.slice(0, 7)}-01`, zone);
     const { from, to } = period(q.from, q.to, { from: monthStart, to: now }, zone);
+    // After the period is known to be valid (a 400 files no staff read), before the ledger is asked.
+    const account = await this.accounts.visible(caller, id, 'statement');
     const s = await this.ledger.statement(id, from.toISOString(), to.toISOString());
     return {
       account_id: id,

@@ -47,12 +47,12 @@ export class AdminCardsService {
     cursor: string | undefined,
     limit: number,
   ): Promise<AdminCardListDto> {
+    const after = cursor ? decodeCursor(cursor) : null; // a bad cursor (400) files no read
     await assertMaySeeOwner(caller, ownerId, this.users, {
       resource_type: 'user',
       resource_id: ownerId,
       viewed: 'cards',
     });
-    const after = cursor ? decodeCursor(cursor) : null;
     const rows = (await this.dataSource.query(
       `SELECT ${CARD_COLUMNS} FROM cards.cards
         WHERE owner_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))

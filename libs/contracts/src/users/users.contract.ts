@@ -50,12 +50,14 @@ export interface UsersApi {
   /** Contacts of the users that exist among `userIds` (unknown ids are left out), at most MAX_CONTACT_IDS ids. */
   getContacts(userIds: string[]): Promise<UserContact[]>;
   /**
-   * A staff member's or an admin's read of `owner_id`'s data, asked before the data is shown: files it in
-   * the audit trail (customer_data_viewed) and answers the owner's role, so the reading module applies the
-   * colleague rule with the same call (assertMaySeeOwner). Nothing is filed for a user users does not know
-   * (role null), nor for a staff member's read of a colleague's, which the reader refuses.
+   * A staff member's or an admin's read of the data of `owner_ids`, asked before it is shown: files it in
+   * the audit trail (customer_data_viewed, one entry per owner users knows) and answers those owners'
+   * roles, so the reading module applies the colleague rule with the same call (assertMaySeeOwner). The
+   * rule, applied here as the reader applies it: a staff member's read whose owners are all known and all
+   * colleagues (staff or admins) is refused by the reader, and filed for no one; any other read is shown,
+   * and filed for every owner, colleagues too.
    */
-  recordStaffRead(read: StaffRead): Promise<{ role: UserView['role'] | null }>;
+  recordStaffRead(read: StaffRead): Promise<{ owners: { user_id: string; role: UserView['role'] }[] }>;
 }
 
 export const USERS_API = Symbol('USERS_API');

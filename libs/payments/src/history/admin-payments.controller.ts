@@ -80,11 +80,13 @@ export class AdminPaymentsController {
     @CurrentCaller() caller: Caller,
     @Query() query: AdminStandingOrdersQuery,
   ): Promise<StandingOrderListDto> {
+    // Read first (a bad cursor is a 400 that files nothing), filed (or refused) before it is shown.
+    const page = await this.orders.list({ owner_id: query.owner_id }, query.cursor, query.limit ?? 20);
     await assertMaySeeOwner(caller, query.owner_id, this.users, {
       resource_type: 'user',
       resource_id: query.owner_id,
       viewed: 'standing_orders',
     });
-    return this.orders.list({ owner_id: query.owner_id }, query.cursor, query.limit ?? 20);
+    return page;
   }
 }

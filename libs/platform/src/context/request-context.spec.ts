@@ -3,6 +3,7 @@ import { AppError } from '../errors/app-error';
 import {
   acceptRequestId,
   assertMaySeeOwner,
+  assertMaySeeOwners,
   requestContext,
   roleOf,
   withoutColleagues,
@@ -41,13 +42,17 @@ describe('request context', () => {
         if (!roles[id]) throw AppError.notFound('user');
         return { role: roles[id] };
       },
-      // As users answers it: the role, and the read filed unless the owner is unknown or a staff
-      // member's colleague.
+      // As users answers it: the known owners' roles, and the read filed for each of them unless the
+      // reader is staff and every owner a known colleague.
       recordStaffRead: async (read: StaffRead) => {
-        asked.push(read.owner_id);
-        const role = roles[read.owner_id] ?? null;
-        if (role && !(read.actor.role === 'staff' && role !== 'customer')) filed.push(read);
-        return { role };
+        asked.push(...read.owner_ids);
+        const owners = read.owner_ids.flatMap((id) => (roles[id] ? [{ user_id: id, role: roles[id] }] : []));
+        const refused =
+          read.actor.role === 'staff' &&
+          owners.length === read.owner_ids.length &&
+          owners.every((o) => o.role !== 'customer');
+        if (!refused) filed.push(...owners.map((o) => ({ ...read, owner_ids: [o.user_id] })));
+        return { owners };
       },
     };
     const read = { resource_type: 'account', resource_id: 'acc-1', viewed: 'statement' } as const;
@@ -84,10 +89,25 @@ describe('request context', () => {
       // Users is asked (and files the read) for a staff member's or an admin's read of someone else's.
       expect(asked).toEqual(['cust', 'colleague', 'boss']);
       expect(filed).toEqual([
-        { actor: { user_id: 'me', role: 'staff' }, owner_id: 'cust', ...read },
-        { actor: { user_id: 'me', role: 'admin' }, owner_id: 'colleague', ...read },
-        { actor: { user_id: 'me', role: 'admin' }, owner_id: 'boss', ...read },
+        { actor: { user_id: 'me', role: 'staff' }, owner_ids: ['cust'], ...read },
+        { actor: { user_id: 'me', role: 'admin' }, owner_ids: ['colleague'], ...read },
+        { actor: { user_id: 'me', role: 'admin' }, owner_ids: ['boss'], ...read },
       ]);
+    });
+
+    it("shows a staff member what is a customer's too (a transaction with a colleague), filed for both; refuses it when every owner is a colleague", async () => {
+      const staff = { user_id: 'me', role: 'staff' };
+      const entry = (owners: (string | null)[]) => code(assertMaySeeOwners(staff, owners, users, read));
+      expect(await entry(['cust', 'colleague'])).toBe('seen');
+      expect(filed.map((f) => f.owner_ids)).toEqual([['cust'], ['colleague']]);
+      expect(await entry(['colleague', 'boss'])).toBe('403 colleague_account');
+      expect(await entry(['colleague', null])).toBe('403 colleague_account');
+      // The bank's own accounts on both sides, or the reader's own on one: not a read of anyone's data.
+      asked.length = 0;
+      expect(await entry([null, null])).toBe('seen');
+      expect(await entry(['me', 'colleague'])).toBe('seen');
+      expect(asked).toEqual([]);
+      expect(filed).toHaveLength(2);
     });
 
     it("leaves a colleague's rows out of a staff member's list, asking once per owner; an admin's has all", async () => {

@@ -49,18 +49,40 @@ export function assertMayActOnOwner(actor: StaffActor, ownerRole: string): void 
  *
  * Every read of another user's data by a staff member or an admin is filed in the audit trail
  * (customer_data_viewed, with what was read) before it is shown: users files it and answers the owner's
- * role in one call (UsersApi.recordStaffRead), so a read users cannot file is not served (users down: 503).
- * A role of null is an owner users does not know, which is no colleague.
+ * role in one call (UsersApi.recordStaffRead), so a read users cannot file is not served (the call's
+ * error, 503 or 504). A role of null is an owner users does not know, which is no colleague.
  */
-export async function assertMaySeeOwner(
+export function assertMaySeeOwner(
   caller: Caller,
   ownerId: string,
   users: Pick<UsersApi, 'recordStaffRead'>,
-  read: Omit<StaffRead, 'actor' | 'owner_id'>,
+  read: Omit<StaffRead, 'actor' | 'owner_ids'>,
 ): Promise<void> {
-  if (!isStaff(caller) || ownerId === caller.user_id) return;
-  const { role } = await users.recordStaffRead({ actor: staffActor(caller), owner_id: ownerId, ...read });
-  if (role !== null) refuseColleague(caller, role);
+  return assertMaySeeOwners(caller, [ownerId], users, read);
+}
+
+/**
+ * assertMaySeeOwner for data of several owners at once (a transaction: both sides' accounts, null for
+ * the bank's own). Not a staff read when the caller is one of them. A staff member is refused only when
+ * every owner is a colleague (a transaction between a customer and a colleague is the customer's too, and
+ * shown); what is shown is filed for every owner, colleagues included, in one call.
+ */
+export async function assertMaySeeOwners(
+  caller: Caller,
+  owners: (string | null)[],
+  users: Pick<UsersApi, 'recordStaffRead'>,
+  read: Omit<StaffRead, 'actor' | 'owner_ids'>,
+): Promise<void> {
+  if (!isStaff(caller) || owners.includes(caller.user_id)) return;
+  const others = [...new Set(owners.filter((o): o is string => o !== null))];
+  if (others.length === 0) return;
+  const { owners: known } = await users.recordStaffRead({
+    actor: staffActor(caller),
+    owner_ids: others,
+    ...read,
+  });
+  const roles = others.map((o) => known.find((k) => k.user_id === o)?.role ?? null);
+  if (roles.every((r) => r !== null && r !== 'customer')) refuseColleague(caller, roles[0]!);
 }
 
 /**

@@ -5,12 +5,11 @@ import {
   AppConfig,
   AppError,
   assertMaySeeOwner,
+  assertMaySeeOwners,
   isStaff,
   jsonAmount,
   pageOf,
   period,
-  refuseColleague,
-  staffActor,
   type Caller,
 } from '@protobank/platform';
 import { DataSource } from 'typeorm';
@@ -62,7 +61,15 @@ export class HistoryService {
     const owners = row ? [row.debit_owner, row.credit_owner] : [];
     const visible = row && (!caller || isStaff(caller) || owners.includes(caller.user_id));
     if (!visible) throw AppError.notFound('transaction');
-    if (caller) await this.assertMaySeeEntry(caller, id, owners);
+    // A staff member who is neither side sees an entry if a customer's account is one of its sides (or
+    // none is a customer account at all: the bank's own); a colleague's on every customer side is 403.
+    if (caller) {
+      await assertMaySeeOwners(caller, owners, this.users, {
+        resource_type: 'transaction',
+        resource_id: id,
+        viewed: 'transaction',
+      });
+    }
     return { view: entryView(row), debitOwner: row.debit_owner, creditOwner: row.credit_owner };
   }
 
@@ -101,35 +108,6 @@ export class HistoryService {
     });
   }
 
-  /**
-   * A staff member who is neither side sees an entry if a customer's account is one of its sides (or
-   * none is a customer account at all: the bank's own); a colleague's on every customer side is 403. A
-   * read by staff or an admin who is neither side is filed in the audit trail once per owner whose data
-   * it shows (users files none for a staff member's colleague).
-   */
-  private async assertMaySeeEntry(caller: Caller, id: string, owners: (string | null)[]): Promise<void> {
-    if (!isStaff(caller) || owners.includes(caller.user_id)) return;
-    const actor = staffActor(caller);
-    const others = [...new Set(owners.filter((o): o is string => o !== null))];
-    const roles = await Promise.all(
-      others.map(
-        async (o) =>
-          (
-            await this.users.recordStaffRead({
-              actor,
-              owner_id: o,
-              resource_type: 'transaction',
-              resource_id: id,
-              viewed: 'transaction',
-            })
-          ).role,
-      ),
-    );
-    if (roles.length > 0 && roles.every((r) => r !== null && r !== 'customer')) {
-      refuseColleague(caller, roles[0]!);
-    }
-  }
-
   /** The owner of a customer account; null for a system account or none. */
   async ownerOfAccount(id: string): Promise<string | null> {
     const [account] = (await this.dataSource.query(
@@ -146,11 +124,6 @@ export class HistoryService {
         { field: 'account_id', message: 'no such account of yours' },
       ]);
     }
-    await assertMaySeeOwner(caller, owner, this.users, {
-      resource_type: 'account',
-      resource_id: q.account_id,
-      viewed: 'transactions',
-    });
     const { from, to } = period(
       q.from,
       q.to,
@@ -164,6 +137,12 @@ export class HistoryService {
       params.push(decodeVersionCursor(q.cursor));
       after = `AND p.account_version < $5`;
     }
+    // Once the request is known to be valid (its period and cursor), so that a 400 files no read.
+    await assertMaySeeOwner(caller, owner, this.users, {
+      resource_type: 'account',
+      resource_id: q.account_id,
+      viewed: 'transactions',
+    });
     const rows = (await this.dataSource.query(
       `SELECT ${ENTRY_SELECT}, p.account_version, p.amount AS signed_amount, p.balance_after
          FROM transactions.postings p JOIN ${ENTRY_FROM} ON e.id = p.entry_id

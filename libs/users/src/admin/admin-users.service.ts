@@ -8,6 +8,7 @@ import {
   LOGGER,
   OutboxService,
   StaffGate,
+  staffActor,
   type Caller,
 } from '@protobank/platform';
 import type { Logger } from 'pino';
@@ -55,11 +56,19 @@ export class AdminUsersService {
         ),
       );
     }
-    return keysetPage(
+    const page = await keysetPage(
       qb,
       { alias: 'u', at: 'created_at', id: 'id', order: 'DESC', cursor: q.cursor, limit, position: (u) => u },
       toView,
     );
+    // Every profile listed but the caller's own is a read of it, filed before it is shown (one entry each).
+    await this.auditLog.recordRead(this.dataSource.manager, {
+      actor: staffActor(caller),
+      owner_ids: page.data.map((u) => u.id).filter((id) => id !== caller.user_id),
+      resource_type: 'user',
+      viewed: 'profile',
+    });
+    return page;
   }
 
   /**
@@ -161,6 +170,17 @@ export class AdminUsersService {
         });
       }
       await m.getRepository(UserEntity).save(user);
+      // The answer shows the profile (e-mail, name), which no change entry holds: a read of it, filed
+      // with the change, a change of nothing included (helper-113 read profiles through no-op changes).
+      if (id !== actor.user_id) {
+        await this.auditLog.recordRead(m, {
+          actor: staffActor(actor),
+          owner_ids: [id],
+          resource_type: 'user',
+          resource_id: id,
+          viewed: 'profile',
+        });
+      }
       return toView(user);
     });
     if (sessionEvents.length > 0 || endsSessions) await this.endSessions(id, sessionEvents);

@@ -6,7 +6,8 @@ import type {
   StaffRead,
   UserView,
 } from '@protobank/contracts';
-import { timeOrderedId, type Caller } from '@protobank/platform';
+import type { Caller } from '@protobank/platform';
+import { isUUID } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { AuditEntryEntity } from './audit-entry.entity';
@@ -49,33 +50,33 @@ export class AuditLog {
   }
 
   /**
-   * A staff member's or an admin's read of a user's data (UsersApi.recordStaffRead): filed as
-   * customer_data_viewed, with what was read as `after.viewed`, unless the reader is a staff member and the
-   * owner a colleague (the reader refuses that read). One statement, which also answers the owner's role
-   * (null, nothing filed: no such user).
+   * A staff member's or an admin's read of users' data (UsersApi.recordStaffRead): filed as
+   * customer_data_viewed, with what was read as `after.viewed`, once per owner users knows, unless the
+   * reader refuses it (a staff member, and every owner known and a colleague: refuseColleague). One
+   * statement, which also answers the known owners' roles.
    */
-  async recordRead(m: EntityManager, read: StaffRead): Promise<UserView['role'] | null> {
-    const [owner] = (await m.query(
-      `WITH owner AS (SELECT role FROM users.users WHERE id = $1),
+  async recordRead(
+    m: EntityManager,
+    read: StaffRead,
+  ): Promise<{ user_id: string; role: UserView['role'] }[]> {
+    const ids = [...new Set(read.owner_ids)].filter((id) => isUUID(id));
+    if (ids.length === 0) return [];
+    return (await m.query(
+      `WITH owners AS (SELECT id, role FROM users.users WHERE id = ANY ($1::uuid[])),
+       refused AS (
+         SELECT $3 = 'staff' AND (SELECT count(*) FROM owners) = cardinality($1::uuid[])
+                AND NOT EXISTS (SELECT 1 FROM owners WHERE role = 'customer') AS yes
+       ),
        filed AS (
          INSERT INTO users.audit_log (id, actor_id, actor_role, action, target_user_id, resource_type, resource_id,
                                       before, after, reason, details)
-         SELECT $2, $3, $4, 'customer_data_viewed', $1, $5, $6, NULL, jsonb_build_object('viewed', $7::text),
-                NULL, '{}'
-           FROM owner WHERE $4 <> 'staff' OR owner.role = 'customer'
+         SELECT gen_random_uuid(), $2, $3, 'customer_data_viewed', o.id, $4, coalesce($5::uuid, o.id), NULL,
+                jsonb_build_object('viewed', $6::text), NULL, '{}'
+           FROM owners o, refused WHERE NOT refused.yes
        )
-       SELECT role FROM owner`,
-      [
-        read.owner_id,
-        timeOrderedId(),
-        read.actor.user_id,
-        read.actor.role,
-        read.resource_type,
-        read.resource_id,
-        read.viewed,
-      ],
-    )) as { role: UserView['role'] }[];
-    return owner?.role ?? null;
+       SELECT id AS user_id, role FROM owners`,
+      [ids, read.actor.user_id, read.actor.role, read.resource_type, read.resource_id ?? null, read.viewed],
+    )) as { user_id: string; role: UserView['role'] }[];
   }
 
   /** An action reported by another module; a second copy of the same event adds nothing. */

@@ -279,10 +279,9 @@ export class KycService {
         (k) => k,
       );
       const duplicates = await this.duplicatesOf(m, page.data, caller);
-      return {
-        data: page.data.map((k) => adminView(k, duplicates.get(k.user_id) ?? [], caller)),
-        next_cursor: page.next_cursor,
-      };
+      const data = page.data.map((k) => adminView(k, duplicates.get(k.user_id) ?? [], caller));
+      await this.fileRead(m, caller, data);
+      return { data, next_cursor: page.next_cursor };
     });
   }
 
@@ -305,15 +304,27 @@ export class KycService {
     const duplicates =
       (await this.duplicatesOf(this.dataSource.manager, [kyc], caller)).get(kyc.user_id) ?? [];
     assertNotHeldBy(caller, duplicates);
-    // Shown: filed in the audit trail first (customer_data_viewed), as every staff read of a user's data.
-    await this.auditLog.recordRead(this.dataSource.manager, {
+    const shown = adminView(kyc, duplicates, caller);
+    await this.fileRead(this.dataSource.manager, caller, [shown]);
+    return shown;
+  }
+
+  /**
+   * Submissions about to be shown to staff, filed in the audit trail first (customer_data_viewed, as every
+   * staff read of a user's data): one entry per user whose submission is shown, and per holder of the same
+   * document named in its duplicates.
+   */
+  private async fileRead(
+    m: EntityManager,
+    caller: Caller,
+    shown: { user_id: string; duplicate_user_ids: string[] }[],
+  ): Promise<void> {
+    await this.auditLog.recordRead(m, {
       actor: staffActor(caller),
-      owner_id: kyc.user_id,
+      owner_ids: shown.flatMap((k) => [k.user_id, ...k.duplicate_user_ids]),
       resource_type: 'kyc',
-      resource_id: kyc.user_id,
       viewed: 'kyc',
     });
-    return adminView(kyc, duplicates, caller);
   }
 
   /**

@@ -193,9 +193,8 @@ export class ProfilesService implements UsersApi {
     }));
   }
 
-  async recordStaffRead(read: StaffRead): Promise<{ role: UserView['role'] | null }> {
-    if (!isUUID(read.owner_id)) return { role: null };
-    return { role: await this.audit.recordRead(this.dataSource.manager, read) };
+  async recordStaffRead(read: StaffRead): Promise<{ owners: { user_id: string; role: UserView['role'] }[] }> {
+    return { owners: await this.audit.recordRead(this.dataSource.manager, read) };
   }
 
   async getKycStatus(userId: string): Promise<{ status: KycStatus }> {
