@@ -28,6 +28,7 @@ import {
   openAccount,
   postDeposit,
   promote,
+  submitKyc,
   transfer,
   verifiedCustomer,
   type Account,
@@ -151,6 +152,22 @@ export function staffScenarios(get: () => Running) {
         .send({ overdraft_limit: 0, reason: 'Checking the limit' })
         .expect(200);
       reads.push(['PATCH /admin/accounts', 'account', account.id, 'account']);
+      // So does a card's block and its lifting (the card view), and a KYC decision (the submission).
+      for (const change of ['block', 'unblock']) {
+        await http()
+          .post(`/admin/cards/${card.id}/${change}`)
+          .set(bearer(reader.token))
+          .send({ reason: 'Reported lost, then found' })
+          .expect(200);
+        reads.push([`POST /admin/cards/${change}`, 'card', card.id, 'card']);
+      }
+      const applicant = await newCustomer(get(), 'reads.applicant');
+      await submitKyc(get(), applicant);
+      await http()
+        .post(`/admin/kyc/${applicant.id}/approve`)
+        .set(bearer(reader.token))
+        .send(await asReviewed(http(), reader.token, applicant.id))
+        .expect(200);
       // A request refused for its own input (a bad cursor, dates the wrong way round) files nothing.
       await http()
         .get(`/admin/cards?owner_id=${customer.id}&cursor=zzz`)
@@ -196,6 +213,15 @@ export function staffScenarios(get: () => Running) {
           .map(([, type, id, viewed]) => [customer.id, type, id, viewed])
           .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
       );
+      // The detail read to decide, and the decision's answer.
+      const ofApplicant = await auditOf(
+        { actor_id: reader.id, action: 'customer_data_viewed', target_user_id: applicant.id },
+        2,
+      );
+      expect(ofApplicant.map((e) => [e.resource_type, e.resource_id, e.after?.viewed])).toEqual([
+        ['kyc', applicant.id, 'kyc'],
+        ['kyc', applicant.id, 'kyc'],
+      ]);
       const ofColleague = await auditOf({
         actor_id: reader.id,
         action: 'customer_data_viewed',
@@ -213,11 +239,12 @@ export function staffScenarios(get: () => Running) {
         action: 'customer_data_viewed',
         target_user_id: colleague.id,
       });
-      // Newest first: this read, the profile the promotion answered with, and the KYC detail the admin read
-      // to approve the colleague's identity.
+      // Newest first: this read, the profile the promotion answered with, and the approval of the
+      // colleague's identity (its answer, and the KYC detail the admin read to decide).
       expect(byAdmin.map((e) => [e.actor_role, e.resource_id, e.after?.viewed])).toEqual([
         ['admin', colleagueAccount.id, 'account'],
         ['admin', colleague.id, 'profile'],
+        ['admin', colleague.id, 'kyc'],
         ['admin', colleague.id, 'kyc'],
       ]);
       const adminOnCustomer = await auditOf({
@@ -651,6 +678,10 @@ export function staffScenarios(get: () => Running) {
       });
 
       // Filters combine; each answers only what it names.
+      // (The actor's reads, among them the account each freeze answered with, are filed at once; their
+      // actions arrive as events: waited for by name.)
+      await auditOf({ actor_id: staffA.id, action: 'deposit_posted' });
+      await auditOf({ actor_id: staffA.id, action: 'account_unfrozen' });
       const byActor = await auditOf({ actor_id: staffA.id }, 4);
       expect(new Set(byActor.map((e) => e.actor_id))).toEqual(new Set([staffA.id]));
       expect(byActor.map((e) => e.action)).toEqual(

@@ -122,6 +122,12 @@ export class AdminCardsService {
       if (owner && owner.owner_id !== actor.user_id) {
         await pass.owners([owner.owner_id]);
         assertMayActOnOwner(actor, (await this.users.getProfile(owner.owner_id)).role);
+        // The answer shows the card (no change entry holds it): a read, filed before anything changes.
+        await assertMaySeeOwner(caller, owner.owner_id, this.users, {
+          resource_type: 'card',
+          resource_id: id,
+          viewed: 'card',
+        });
       }
       return this.decided(id, actor, reason, owner?.owner_id, decide);
     });

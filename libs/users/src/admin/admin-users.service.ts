@@ -44,31 +44,42 @@ export class AdminUsersService {
    */
   async list(caller: Caller, q: ListUsersQuery) {
     const limit = q.limit ?? DEFAULT_LIMIT;
-    const qb = this.dataSource.getRepository(UserEntity).createQueryBuilder('u');
-    if (caller.role !== 'admin') {
-      qb.andWhere(`(u.role = 'customer' OR u.id = :me)`, { me: caller.user_id });
-    }
-    if (q.query) {
-      const like = `%${q.query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      qb.andWhere(
-        new Brackets((w) =>
-          w.where('u.email ILIKE :like', { like }).orWhere('u.full_name ILIKE :like', { like }),
-        ),
+    // One snapshot for the page and its filing: a user made staff meanwhile is filed as the page shows them.
+    return this.dataSource.transaction('REPEATABLE READ', async (m) => {
+      const qb = m.getRepository(UserEntity).createQueryBuilder('u');
+      if (caller.role !== 'admin') {
+        qb.andWhere(`(u.role = 'customer' OR u.id = :me)`, { me: caller.user_id });
+      }
+      if (q.query) {
+        const like = `%${q.query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        qb.andWhere(
+          new Brackets((w) =>
+            w.where('u.email ILIKE :like', { like }).orWhere('u.full_name ILIKE :like', { like }),
+          ),
+        );
+      }
+      const page = await keysetPage(
+        qb,
+        {
+          alias: 'u',
+          at: 'created_at',
+          id: 'id',
+          order: 'DESC',
+          cursor: q.cursor,
+          limit,
+          position: (u) => u,
+        },
+        toView,
       );
-    }
-    const page = await keysetPage(
-      qb,
-      { alias: 'u', at: 'created_at', id: 'id', order: 'DESC', cursor: q.cursor, limit, position: (u) => u },
-      toView,
-    );
-    // Every profile listed but the caller's own is a read of it, filed before it is shown (one entry each).
-    await this.auditLog.recordRead(this.dataSource.manager, {
-      actor: staffActor(caller),
-      owner_ids: page.data.map((u) => u.id).filter((id) => id !== caller.user_id),
-      resource_type: 'user',
-      viewed: 'profile',
+      // Every profile listed but the caller's own is a read of it, filed before it is shown (one entry each).
+      await this.auditLog.recordRead(m, {
+        actor: staffActor(caller),
+        owner_ids: page.data.map((u) => u.id).filter((id) => id !== caller.user_id),
+        resource_type: 'user',
+        viewed: 'profile',
+      });
+      return page;
     });
-    return page;
   }
 
   /**

@@ -59,12 +59,15 @@ export class AuditLog {
     m: EntityManager,
     read: StaffRead,
   ): Promise<{ user_id: string; role: UserView['role'] }[]> {
-    const ids = [...new Set(read.owner_ids)].filter((id) => isUUID(id));
+    // As the reader judges it (assertMaySeeOwners): an id that names no user (not even a uuid) is an
+    // unknown owner, which is no colleague, so the read is shown and filed for the others.
+    const asked = [...new Set(read.owner_ids.map((id) => id.toLowerCase()))];
+    const ids = asked.filter((id) => isUUID(id));
     if (ids.length === 0) return [];
     return (await m.query(
       `WITH owners AS (SELECT id, role FROM users.users WHERE id = ANY ($1::uuid[])),
        refused AS (
-         SELECT $3 = 'staff' AND (SELECT count(*) FROM owners) = cardinality($1::uuid[])
+         SELECT $3 = 'staff' AND (SELECT count(*) FROM owners) = $7
                 AND NOT EXISTS (SELECT 1 FROM owners WHERE role = 'customer') AS yes
        ),
        filed AS (
@@ -75,7 +78,15 @@ export class AuditLog {
            FROM owners o, refused WHERE NOT refused.yes
        )
        SELECT id AS user_id, role FROM owners`,
-      [ids, read.actor.user_id, read.actor.role, read.resource_type, read.resource_id ?? null, read.viewed],
+      [
+        ids,
+        read.actor.user_id,
+        read.actor.role,
+        read.resource_type,
+        read.resource_id ?? null,
+        read.viewed,
+        asked.length,
+      ],
     )) as { user_id: string; role: UserView['role'] }[];
   }
 

@@ -516,7 +516,10 @@ export class KycService {
         });
       }
       await m.getRepository(KycEntity).save(kyc);
-      return adminView(kyc, duplicates, reviewer);
+      // The answer shows the submission and its duplicates, read afresh: filed with the decision.
+      const shown = adminView(kyc, duplicates, reviewer);
+      await this.fileRead(m, reviewer, [shown]);
+      return shown;
     });
   }
 
