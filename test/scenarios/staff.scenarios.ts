@@ -78,6 +78,12 @@ export function staffScenarios(get: () => Running) {
       `${count} audit entries for ${JSON.stringify(query)}`,
     );
 
+  /** `actorId`'s reads of `targetId`'s data (customer_data_viewed) as [resource_type, resource_id, viewed]. */
+  const readsOf = async (actorId: string, targetId: string, count = 1) =>
+    (
+      await auditOf({ actor_id: actorId, action: 'customer_data_viewed', target_user_id: targetId }, count)
+    ).map((e) => [e.resource_type, e.resource_id, e.after?.viewed]);
+
   /** The ledger's outbox events of staff actions by this actor (written in the action's transaction). */
   const reportedBy = async (actorId: string) =>
     (
@@ -177,6 +183,17 @@ export function staffScenarios(get: () => Running) {
         .get(`/accounts/${account.id}/statement?from=2026-12-10&to=2026-12-01`)
         .set(bearer(reader.token))
         .expect(400);
+      // An owner no one is: nothing shown, no one's data, nothing filed (not even under that id).
+      const nobody = randomUUID();
+      const none = await http()
+        .get(`/admin/standing-orders?owner_id=${nobody}`)
+        .set(bearer(reader.token))
+        .expect(200);
+      expect(none.body.data).toEqual([]);
+      expect(
+        (await db.query(`SELECT count(*)::int AS n FROM users.audit_log WHERE target_user_id = $1`, [nobody]))
+          .rows[0].n,
+      ).toBe(0);
       // A colleague's data is refused to staff (403), and so not filed.
       const colleagueAccount = await openAccount(get(), colleague);
       await http().get(`/accounts/${colleagueAccount.id}`).set(bearer(reader.token)).expect(403);
@@ -214,22 +231,11 @@ export function staffScenarios(get: () => Running) {
           .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
       );
       // The detail read to decide, and the decision's answer.
-      const ofApplicant = await auditOf(
-        { actor_id: reader.id, action: 'customer_data_viewed', target_user_id: applicant.id },
-        2,
-      );
-      expect(ofApplicant.map((e) => [e.resource_type, e.resource_id, e.after?.viewed])).toEqual([
+      expect(await readsOf(reader.id, applicant.id, 2)).toEqual([
         ['kyc', applicant.id, 'kyc'],
         ['kyc', applicant.id, 'kyc'],
       ]);
-      const ofColleague = await auditOf({
-        actor_id: reader.id,
-        action: 'customer_data_viewed',
-        target_user_id: colleague.id,
-      });
-      expect(ofColleague.map((e) => [e.resource_type, e.resource_id, e.after?.viewed])).toEqual([
-        ['transaction', paid.body.id, 'transaction'],
-      ]);
+      expect(await readsOf(reader.id, colleague.id)).toEqual([['transaction', paid.body.id, 'transaction']]);
       for (const e of filed) {
         expect(e).toMatchObject({ actor_role: 'staff', before: null, reason: null });
         expect(e.created_at >= since).toBe(true);
@@ -247,16 +253,7 @@ export function staffScenarios(get: () => Running) {
         ['admin', colleague.id, 'kyc'],
         ['admin', colleague.id, 'kyc'],
       ]);
-      const adminOnCustomer = await auditOf({
-        actor_id: admin.id,
-        action: 'customer_data_viewed',
-        target_user_id: customer.id,
-      });
-      expect(adminOnCustomer.map((e) => [e.resource_type, e.resource_id, e.after?.viewed])).toContainEqual([
-        'user',
-        customer.id,
-        'profile',
-      ]);
+      expect(await readsOf(admin.id, customer.id)).toContainEqual(['user', customer.id, 'profile']);
       const ofCustomer = (
         await http()
           .get('/admin/audit')

@@ -58,19 +58,17 @@ export interface StaffActor {
 }
 
 /** What a staff read shows of one user (customer_data_viewed's `after.viewed`). */
-export const STAFF_READ_VIEWS = [
-  'accounts',
-  'account',
-  'statement',
-  'transactions',
-  'transaction',
-  'cards',
-  'card',
-  'standing_orders',
-  'profile',
-  'kyc',
-] as const;
-export type StaffReadView = (typeof STAFF_READ_VIEWS)[number];
+export type StaffReadView =
+  | 'accounts'
+  | 'account'
+  | 'statement'
+  | 'transactions'
+  | 'transaction'
+  | 'cards'
+  | 'card'
+  | 'standing_orders'
+  | 'profile'
+  | 'kyc';
 
 /**
  * A staff member's or an admin's read of users' data, as the audit trail files it: one entry per owner
