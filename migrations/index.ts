@@ -49,6 +49,7 @@ import { CardCallsInBatches1763700000043 } from './1763700000043-CardCallsInBatc
 import { RefundsOfTheirPayment1763700000044 } from './1763700000044-RefundsOfTheirPayment';
 import { ReversedPayments1763700000045 } from './1763700000045-ReversedPayments';
 import { ReversedCardPayments1763700000046 } from './1763700000046-ReversedCardPayments';
+import { AuditActionsApartFromReads1763700000047 } from './1763700000047-AuditActionsApartFromReads';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -98,4 +99,5 @@ export const MIGRATIONS = [
   RefundsOfTheirPayment1763700000044,
   ReversedPayments1763700000045,
   ReversedCardPayments1763700000046,
+  AuditActionsApartFromReads1763700000047,
 ];

@@ -6,11 +6,12 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { accountNumberFor } from '@protobank/contracts';
-import { bearer, firstAdmin, type Actor } from '../support/actors';
+import { bearer, firstAdmin, newCustomer, readsFiled, type Actor } from '../support/actors';
 import {
   balanceOf,
   deposit,
   openAccount,
+  promote,
   transfer,
   verifiedCustomer,
   type Account,
@@ -461,6 +462,52 @@ export function ledgerScenarios(get: () => Running) {
         .set(bearer(c.token))
         .expect(400);
       expect(future.body.details.map((d: { field: string }) => d.field)).toEqual(['from']);
+    });
+
+    it('refuses a statement of more than 5,000 lines (422 statement_too_large), filing no staff read for it', async () => {
+      const c = await verifiedCustomer(get(), admin, 'statement.long');
+      const x = await openAccount(get(), c);
+      const y = await openAccount(get(), c, 'GBP', 'savings');
+      await deposit(get(), admin, x, 10000);
+      // 5,000 transfers of 1p from x to y, through the posting function in one statement (as the bench's
+      // preload grows the ledger); their events marked published, so no consumer has 10,000 to work
+      // through. The ledger stays one that verifies: every posting is the function's.
+      await db.query('BEGIN');
+      const posted = await db.query(
+        `SELECT count(*)::int AS n
+           FROM jsonb_array_elements(transactions.post_entries((
+                  SELECT jsonb_agg(jsonb_build_object(
+                           'entry_id', gen_random_uuid(), 'kind', 'transfer', 'debit', $1::uuid, 'credit', $2::uuid,
+                           'amount', 1, 'currency', 'GBP', 'initiated_by', $3::uuid, 'debit_owner', $3::uuid,
+                           'idem_owner', $3::uuid, 'idem_key', 'long-statement-' || g, 'request_hash', md5(g::text),
+                           'headers', '{}'::jsonb) ORDER BY g)
+                    FROM generate_series(1, 5000) g)) -> 'items') i
+          WHERE i ->> 'outcome' = 'posted'`,
+        [x.id, y.id, c.id],
+      );
+      // Written in this transaction (created_at = now(), its start): no relay has seen them.
+      await db.query(
+        `UPDATE transactions.outbox SET published_at = clock_timestamp()
+          WHERE published_at IS NULL AND created_at = now() AND payload->>'from_account_id' = $1`,
+        [x.id],
+      );
+      await db.query('COMMIT');
+      expect(posted.rows[0].n).toBe(5000);
+      // With the deposit, 5,001 lines this month: one too many, for the owner and for staff alike.
+      const tooLarge = await http().get(`/accounts/${x.id}/statement`).set(bearer(c.token)).expect(422);
+      expect(tooLarge.body.code).toBe('statement_too_large');
+      const clerk = await promote(get(), admin, await newCustomer(get(), 'statement.clerk'));
+      await http().get(`/accounts/${x.id}/statement`).set(bearer(clerk.token)).expect(422);
+      const statementReads = () =>
+        readsFiled(get(), admin, { actorId: clerk.id, ownerId: c.id, viewed: 'statement' });
+      expect(await statementReads()).toBe(0);
+      // A month with none of them answers, and that read is filed.
+      const july = await http()
+        .get(`/accounts/${x.id}/statement?from=2026-07-01&to=2026-07-31`)
+        .set(bearer(clerk.token))
+        .expect(200);
+      expect(july.body.entries).toEqual([]);
+      expect(await statementReads()).toBe(1);
     });
 
     it('answers at most 60 statements a minute to one customer, then 429 with Retry-After', async () => {

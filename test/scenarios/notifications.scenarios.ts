@@ -7,7 +7,15 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { MAX_CONTACT_IDS } from '@protobank/contracts';
 import type { Client } from 'pg';
 import request from 'supertest';
-import { asReviewed, bearer, firstAdmin, newCustomer, pageThrough, type Actor } from '../support/actors';
+import {
+  asReviewed,
+  bearer,
+  firstAdmin,
+  newCustomer,
+  pageThrough,
+  readsFiled,
+  type Actor,
+} from '../support/actors';
 import {
   deposit,
   openAccount,
@@ -864,6 +872,10 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           attempts: 3,
           last_error: 'webhook answered 503',
         });
+        // The list is filed as a read of dave's failed deliveries, before it was shown.
+        const failedRead = (actor: Actor, owner: Actor) =>
+          readsFiled(get(), admin, { actorId: actor.id, ownerId: owner.id, viewed: 'failed_deliveries' });
+        expect(await failedRead(admin, dave)).toBe(1);
 
         receivers().webhookStatus = () => 200;
         const retried = await http()
@@ -939,6 +951,11 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           dave.id,
         ]);
         expect((await pageThrough(get(), clerk, '/admin/notifications/failed')).ids).toContain(listed.id);
+        // Filed for dave only once his row was on the clerk's pages again; the admin's own pages were no
+        // read of the admin.
+        expect(await failedRead(clerk, dave)).toBe(1);
+        expect(await failedRead(clerk, admin)).toBe(0);
+        expect(await failedRead(admin, admin)).toBe(0);
       });
 
       it('fails at once on a permanent refusal (4xx), without retrying, counted as a job failed for good', async () => {

@@ -8,7 +8,7 @@ import { accountNumberFor, type TransactionReversedEvent } from '@protobank/cont
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
-import { bearer, firstAdmin, newCustomer, pageThrough, type Actor } from '../support/actors';
+import { bearer, firstAdmin, newCustomer, pageThrough, readsFiled, type Actor } from '../support/actors';
 import { balanceOf, deposit, openAccount, promote, verifiedCustomer, type Account } from '../support/banking';
 import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
@@ -784,16 +784,25 @@ export function paymentsScenarios(get: () => Running) {
         const staff = await promote(get(), admin, await newCustomer(get(), 'payments.clerk'));
         expect(await failedIds(admin)).toContain(failed.id);
         expect(await failedIds(staff)).toContain(failed.id);
+        // Each list filed as a read of carol's failed payments, before it was shown.
+        const carolsRead = (who: Actor) =>
+          readsFiled(get(), admin, { actorId: who.id, ownerId: carol.id, viewed: 'failed_payments' });
+        expect(await carolsRead(admin)).toBe(1);
+        expect(await carolsRead(staff)).toBe(1);
         await http().get('/admin/payments/failed').set(bearer(carol.token)).expect(403);
         // Once carol is staff herself, a colleague's list leaves her payments out; an admin's and her own
         // still show them.
         const colleague = await promote(get(), admin, carol);
-        // Page after page: not shown, and no cursor points at it.
+        // Page after page: not shown, no cursor points at it, and nothing more filed for her.
         const { ids, cursors } = await pageThrough(get(), staff, '/admin/payments/failed');
         expect(ids).not.toContain(failed.id);
         expect(cursors.filter((c) => c.includes(failed.id))).toEqual([]);
+        expect(await carolsRead(staff)).toBe(1);
         expect(await failedIds(admin)).toContain(failed.id);
         expect(await failedIds(colleague)).toContain(failed.id);
+        // An admin's read of a colleague's is filed; her own list is not a read of her.
+        expect(await carolsRead(admin)).toBe(2);
+        expect(await carolsRead(colleague)).toBe(0);
         const refused = await http()
           .get(`/admin/standing-orders?owner_id=${carol.id}`)
           .set(bearer(staff.token))

@@ -262,6 +262,22 @@ export function staffScenarios(get: () => Running) {
           .expect(200)
       ).body.data as AuditEntry[];
       expect(ofCustomer.filter((e) => e.actor_id === customer.id)).toEqual([]);
+      // The trail read by kind: what the reader did apart from what they read, and the other way round.
+      const actions = await auditOf({ actor_id: reader.id, kind: 'actions' }, 3);
+      expect(actions.map((e) => e.action).sort()).toEqual(['card_blocked', 'card_unblocked', 'kyc_approved']);
+      const readsOnly = await auditOf({ actor_id: reader.id, kind: 'reads' }, filed.length);
+      expect(new Set(readsOnly.map((e) => e.action))).toEqual(new Set(['customer_data_viewed']));
+      expect(readsOnly.map((e) => e.id).sort()).toEqual(
+        (await auditOf({ actor_id: reader.id, action: 'customer_data_viewed' }, filed.length))
+          .map((e) => e.id)
+          .sort(),
+      );
+      const badKind = await http()
+        .get('/admin/audit')
+        .query({ kind: 'everything' })
+        .set(bearer(admin.token))
+        .expect(400);
+      expect(JSON.stringify(badKind.body)).toContain('kind');
     });
   });
 

@@ -192,3 +192,27 @@ export async function pageThrough(
   } while (cursor);
   return { ids, cursors };
 }
+
+/**
+ * How many times `actorId` read `ownerId`'s `viewed` (their failed payments, …) as the audit trail has it
+ * (customer_data_viewed's `after.viewed`), read by an admin. Reads are filed before they are shown: no
+ * waiting.
+ */
+export async function readsFiled(
+  running: Running,
+  admin: Actor,
+  read: { actorId: string; ownerId: string; viewed: string },
+): Promise<number> {
+  const res = await request(running.baseUrl)
+    .get('/admin/audit')
+    .query({
+      actor_id: read.actorId,
+      target_user_id: read.ownerId,
+      action: 'customer_data_viewed',
+      limit: 100,
+    })
+    .set(bearer(admin.token))
+    .expect(200);
+  return (res.body.data as { after: { viewed: string } }[]).filter((e) => e.after.viewed === read.viewed)
+    .length;
+}

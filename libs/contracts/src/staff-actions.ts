@@ -31,7 +31,8 @@ export const STAFF_ACTIONS = [
   // auth: reported through staff_action.recorded (a reset e-mail sent to a colleague on an admin's request)
   'password_reset_requested',
   // reads: one user's data read by a staff member or an admin (accounts, statements, transactions, cards,
-  // standing orders, profile, KYC), filed by users when the reading module asks it (recordStaffRead)
+  // standing orders, profile, KYC, failed payments and deliveries), filed by users when the reading
+  // module asks it (recordStaffRead)
   'customer_data_viewed',
 ] as const;
 export type StaffAction = (typeof STAFF_ACTIONS)[number];
@@ -68,7 +69,9 @@ export type StaffReadView =
   | 'card'
   | 'standing_orders'
   | 'profile'
-  | 'kyc';
+  | 'kyc'
+  | 'failed_payments'
+  | 'failed_deliveries';
 
 /**
  * A staff member's or an admin's read of users' data, as the audit trail files it: one entry per owner

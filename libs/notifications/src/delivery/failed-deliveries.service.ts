@@ -4,6 +4,7 @@ import { USERS_API, type StaffActor, type UsersApi } from '@protobank/contracts'
 import {
   AppError,
   assertMayActOnOwner,
+  fileListRead,
   OutboxService,
   pageOfKept,
   roleOf,
@@ -58,7 +59,10 @@ export class FailedDeliveriesService {
     @Inject(USERS_API) private readonly users: UsersApi,
   ) {}
 
-  /** A staff member's list leaves out colleagues' deliveries (withoutColleagues); an admin's has all. */
+  /**
+   * A staff member's list leaves out colleagues' deliveries (withoutColleagues); an admin's has all. The
+   * page is filed as a read of each owner's failed deliveries before it is shown (fileListRead).
+   */
   list(caller: Caller, cursor: string | undefined, limit: number) {
     const roles = rolesOf(this.users);
     return pageOfKept(
@@ -66,6 +70,13 @@ export class FailedDeliveriesService {
         cursor,
         limit,
         keep: (rows) => withoutColleagues(caller, rows, (r) => r.user_id, roles),
+        shown: (page) =>
+          fileListRead(
+            caller,
+            page.map((r) => r.user_id),
+            this.users,
+            'failed_deliveries',
+          ),
         position: (row) => ({ created_at: row.failed_at!, id: row.id }),
         read: async (after, n) =>
           (await this.dataSource.query(

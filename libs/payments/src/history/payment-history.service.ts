@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { TRANSACTIONS_API, USERS_API, type TransactionsApi, type UsersApi } from '@protobank/contracts';
-import { AppError, pageOfKept, rolesOf, withoutColleagues, type Caller } from '@protobank/platform';
+import {
+  AppError,
+  fileListRead,
+  pageOfKept,
+  rolesOf,
+  withoutColleagues,
+  type Caller,
+} from '@protobank/platform';
 import { DataSource } from 'typeorm';
 import { paymentView } from '../orders/views';
 import { PAYMENT_READ, type PaymentReadRow } from '../run/payment-rows';
@@ -43,7 +50,7 @@ export class PaymentHistoryService {
   /**
    * For a staff member, the payments of colleagues (staff and admins other than the caller) are left out
    * (pageOfKept: read on until the page is full, the cursor at the last one shown; users asked once per
-   * owner).
+   * owner). The page is filed as a read of each owner's failed payments before it is shown (fileListRead).
    */
   failed(caller: Caller, cursor: string | undefined, limit: number) {
     const roles = rolesOf(this.users);
@@ -53,6 +60,13 @@ export class PaymentHistoryService {
       cursor,
       limit,
       (rows) => withoutColleagues(caller, rows, (r) => r.owner_id, roles),
+      (page) =>
+        fileListRead(
+          caller,
+          page.map((r) => r.owner_id),
+          this.users,
+          'failed_payments',
+        ),
     );
   }
 
@@ -62,6 +76,7 @@ export class PaymentHistoryService {
     cursor: string | undefined,
     limit: number,
     keep: (rows: PaymentReadRow[]) => Promise<PaymentReadRow[]> = async (rows) => rows,
+    shown?: (page: PaymentReadRow[]) => Promise<void>,
   ) {
     const n = params.length; // the page's parameters follow the filter's
     return pageOfKept(
@@ -69,6 +84,7 @@ export class PaymentHistoryService {
         cursor,
         limit,
         keep,
+        shown,
         position: (row) => ({ created_at: row.settled_at!, id: row.id }),
         read: async (after, count) =>
           (await this.dataSource.query(

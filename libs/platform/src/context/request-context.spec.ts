@@ -4,6 +4,7 @@ import {
   acceptRequestId,
   assertMaySeeOwner,
   assertMaySeeOwners,
+  fileListRead,
   requestContext,
   roleOf,
   withoutColleagues,
@@ -108,6 +109,24 @@ describe('request context', () => {
       expect(await entry(['me', 'colleague'])).toBe('seen');
       expect(asked).toEqual([]);
       expect(filed).toHaveLength(2);
+    });
+
+    it("files a staff list's page once per owner but the reader, none of a customer's own, and refuses a page of colleagues only", async () => {
+      const staff = { user_id: 'me', role: 'staff' };
+      const list = (caller: { user_id: string; role: string }, owners: string[]) =>
+        code(fileListRead(caller, owners, users, 'failed_payments'));
+      expect(await list(staff, ['cust', 'me', 'cust', 'gone'])).toBe('seen');
+      expect(filed).toEqual([
+        { actor: staff, owner_ids: ['cust'], resource_type: 'user', viewed: 'failed_payments' },
+      ]);
+      expect(await list(staff, ['me'])).toBe('seen');
+      expect(await list(staff, [])).toBe('seen');
+      expect(await list({ user_id: 'cust', role: 'customer' }, ['cust'])).toBe('seen');
+      expect(filed).toHaveLength(1);
+      // Every owner on the page a colleague by now (made staff since the list left them out): refused.
+      expect(await list(staff, ['colleague', 'me'])).toBe('403 colleague_account');
+      expect(await list({ user_id: 'me', role: 'admin' }, ['colleague', 'me'])).toBe('seen');
+      expect(filed.map((f) => f.owner_ids)).toEqual([['cust'], ['colleague']]);
     });
 
     it("leaves a colleague's rows out of a staff member's list, asking once per owner; an admin's has all", async () => {

@@ -86,6 +86,22 @@ export async function assertMaySeeOwners(
 }
 
 /**
+ * A staff list of several users' rows (failed payments, failed deliveries), filed before it is shown: one
+ * entry per owner on the page, the caller's own rows apart (assertMaySeeOwners would take one of them as
+ * the caller's own read and file nothing). The list was already read without colleagues
+ * (withoutColleagues); a page whose every owner became a colleague since is refused as a read of one.
+ */
+export function fileListRead(
+  caller: Caller,
+  owners: string[],
+  users: Pick<UsersApi, 'recordStaffRead'>,
+  viewed: StaffRead['viewed'],
+): Promise<void> {
+  const others = owners.filter((o) => o !== caller.user_id);
+  return assertMaySeeOwners(caller, others, users, { resource_type: 'user', viewed });
+}
+
+/**
  * `rows` as a staff caller may list them: without those whose owner is a colleague (assertMaySeeOwner's
  * rule, for lists; the caller's own and customers' stay). Anyone else gets them all. Users is asked once
  * per owner.

@@ -82,4 +82,20 @@ describe('pageOfKept', () => {
     const stuck = () => ({ created_at: rows[0].at, id: rows[0].id });
     await expect(page(undefined, 1, async () => [], stuck)).rejects.toThrow('did not move the position on');
   });
+
+  it("hands `shown` the page's rows before answering, not those read past it, and answers nothing if it throws", async () => {
+    const given: string[][] = [];
+    const shown = async (p: Row[]) => void given.push(p.map((r) => r.id));
+    const position = (r: Row) => ({ created_at: r.at, id: r.id });
+    const answer = await pageOfKept({ limit: 2, read, keep: visible, position, shown }, (r) => r.id);
+    expect(given).toEqual([answer.data]);
+    expect(answer.data).toEqual([rows[0].id, rows[151].id]);
+    const refused = new Error('refused');
+    await expect(
+      pageOfKept(
+        { limit: 2, read, keep: visible, position, shown: () => Promise.reject(refused) },
+        (r) => r.id,
+      ),
+    ).rejects.toBe(refused);
+  });
 });

@@ -85,7 +85,9 @@ export function pageOf<R, V>(
  * A page of the rows `keep` lets a reader see: `read(after, n)` reads up to n rows in page order after a
  * position (null: from the start), and batches are read until `limit + 1` are kept or none are left. The
  * cursor is the last kept row's position, so neither an empty page nor a cursor points at a row left
- * out (a page filtered after reading told both: a colleague's failed payment by its cursor).
+ * out (a page filtered after reading told both: a colleague's failed payment by its cursor). `shown` is
+ * given the page's rows before they are shown (a staff read files them: fileListRead), and only those:
+ * not the rows read past the page.
  */
 export async function pageOfKept<R, V>(
   o: {
@@ -94,6 +96,7 @@ export async function pageOfKept<R, V>(
     read: (after: Position | null, n: number) => Promise<R[]>;
     keep: (rows: R[]) => Promise<R[]>;
     position: (row: R) => Position;
+    shown?: (page: R[]) => Promise<void>;
   },
   view: (row: R) => V,
 ): Promise<{ data: V[]; next_cursor: string | null }> {
@@ -113,6 +116,7 @@ export async function pageOfKept<R, V>(
     }
     after = next;
   }
+  await o.shown?.(kept.slice(0, o.limit));
   return pageOf(kept, o.limit, view, (last) => encodeCursor(o.position(last)));
 }
 

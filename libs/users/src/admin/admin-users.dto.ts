@@ -55,6 +55,10 @@ export class UserPageDto {
   next_cursor: string | null;
 }
 
+/** The two kinds of audit entry: what staff did, and what they read (customer_data_viewed). */
+export const AUDIT_KINDS = ['actions', 'reads'] as const;
+export type AuditKind = (typeof AUDIT_KINDS)[number];
+
 export class AuditQuery extends PageQuery {
   @ApiPropertyOptional({ format: 'uuid', description: 'Only the actions of this staff member' })
   @IsOptional()
@@ -70,6 +74,15 @@ export class AuditQuery extends PageQuery {
   @IsOptional()
   @IsIn(STAFF_ACTIONS)
   action?: StaffAction;
+
+  @ApiPropertyOptional({
+    enum: AUDIT_KINDS,
+    description:
+      "actions: only what staff did (every action but customer_data_viewed); reads: only their reads of users' data (customer_data_viewed)",
+  })
+  @IsOptional()
+  @IsIn(AUDIT_KINDS)
+  kind?: AuditKind;
 
   @ApiPropertyOptional({
     format: 'uuid',

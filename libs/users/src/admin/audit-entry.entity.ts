@@ -12,6 +12,8 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm'
 @Index('audit_log_target_user_idx', { synchronize: false })
 @Index('audit_log_action_idx', { synchronize: false })
 @Index('audit_log_resource_idx', { synchronize: false })
+// The actions without the reads (GET /admin/audit?kind=actions; partial, migration 047).
+@Index('audit_log_actions_idx', { synchronize: false })
 export class AuditEntryEntity {
   @PrimaryColumn('uuid')
   id: string;
