@@ -336,7 +336,7 @@ export function identityScenarios(get: () => Running) {
       expect(await balanceOf(get(), v, a)).toBe(100);
     });
 
-    it('refuses line separators, tag characters and Hangul fillers; references in any script or emoji reach the payee as sent', async () => {
+    it('refuses line separators, tag characters, Hangul fillers and misplaced marks; references in any script or emoji reach the payee as sent', async () => {
       const email = `tags.${Date.now()}.${seq++}@example.com`;
       const reg = await http()
         .post('/auth/register')
@@ -354,6 +354,10 @@ export function identityScenarios(get: () => Running) {
         'Rent\u034F',
         'Re\uFE0Fnt',
         'Pro\u200Dtobank',
+        // Marks drawing on what the payee's screen shows before the reference, or over the lines around it.
+        '\u0336Rent',
+        `Rent${'\u0300\u0301\u0302\u0303\u0304\u0305'.repeat(4)}`,
+        'Rent\u00E9\u0301',
       ]) {
         const res = await send(reference);
         expect([reference, res.status, res.body.details]).toEqual([
@@ -364,7 +368,8 @@ export function identityScenarios(get: () => Running) {
       }
       expect(await balanceOf(get(), payer, from)).toBe(100);
 
-      const reference = 'Pizza 🍕 \u2764\uFE0F 👨\u200D👩\u200D👧 क्\u200Dष نمی\u200Cدانم 김민준 Ζωή';
+      const reference =
+        'Pizza 🍕 \u2764\uFE0F 👨\u200D👩\u200D👧 क्\u200Dष نمی\u200Cدانم 김민준 Ζωή ที่นี่ דָּוִד Nguyễn';
       const sent = await send(reference).expect(201);
       const notice = await received(payee, sent.body.id);
       expect(notice).toMatchObject({ data: { reference } });

@@ -23,7 +23,8 @@ const check = (name: unknown) => {
 const checkReference = (reference: string) =>
   validateSync(plainToInstance(Referenced, { reference })).flatMap((e) => Object.values(e.constraints ?? {}));
 
-const REFUSED = 'name must not contain control, bidirectional or invisible characters';
+const REFUSED =
+  'name must not contain control, bidirectional or invisible characters, nor start with or stack combining marks';
 
 describe('IsPlainText', () => {
   it('accepts ordinary names in any script, trimmed and NFC-normalised', () => {
@@ -49,6 +50,12 @@ describe('IsPlainText', () => {
     ['Japanese', 'やまだ タロウ 山田'],
     ['Korean', '김민준'],
     ['Thai', 'สมชาย'],
+    ['Thai with two marks on a letter', 'ที่นี่'],
+    ['Hebrew with points', 'דָּוִד'],
+    ['Tibetan stacks', 'བསྒྲུབས'],
+    ['Hindi conjuncts', 'स्त्री'],
+    ['Vietnamese with two marks decomposed', 'Nguye\u0302\u0303n'],
+    ['four different marks on a letter', 'Bo\u0300\u0301\u0302\u0303b'],
     ['an apostrophe and a hyphen', "O'Brien-Smith"],
   ])('accepts a name in %s', (_what, name) => {
     expect(check(name).errors).toEqual([]);
@@ -116,6 +123,14 @@ describe('IsPlainText', () => {
     ['a ZWJ after a digit', 'Ref 1\u200D2'],
     ['two joiners after an Indic letter', 'क्\u200D\u200Dष'],
     ['a selector after a selector', '\u2764\uFE0F\uFE0F'],
+    ['a combining mark first', '\u0301Bob'],
+    ['a spacing mark first', '\u093EBob'],
+    ['an enclosing mark first', '\u20DDBob'],
+    ['a mark first once trimmed', ' \u0301Bob'],
+    ['the same mark twice', 'Bo\u0301\u0301b'],
+    ['the same mark twice over a precomposed letter', 'B\u00F3\u0301b'],
+    ['five marks on a letter', 'Bo\u0300\u0301\u0302\u0303\u0304b'],
+    ['a stack of marks (Zalgo)', `Bo${'\u0300\u0301\u0302\u0303\u0304\u0305'.repeat(2)}`],
   ])('refuses %s, naming the field', (_what, name) => {
     expect(check(name).errors).toEqual([REFUSED]);
   });
@@ -123,7 +138,7 @@ describe('IsPlainText', () => {
   it("refuses the review's reference and name", () => {
     const reference = 'Rent\u2028\u2028URGENT: Protobank Security: call 0800 123 4567\u{E0041}\u3164';
     expect(checkReference(reference)).toEqual([
-      'reference must not contain control, bidirectional or invisible characters',
+      'reference must not contain control, bidirectional or invisible characters, nor start with or stack combining marks',
     ]);
     expect(check('Pro\u{E0020}tobank\u3164Fraud').errors).toEqual([REFUSED]);
   });
@@ -160,16 +175,22 @@ describe('IsReason', () => {
   it.each([
     ['dots', '...'],
     ['blanks that are not invisible (U+2800)', '\u2800\u2800\u2800'],
-    ['accents over nothing', '\u0301\u0301\u0301'],
+    ['accents over punctuation', '.\u0301.\u0300.\u0302'],
     ['two letters among punctuation', 'ok!!'],
     ['symbols', '★★★★'],
   ])('refuses %s, saying why', (_what, reason) => {
     expect(checkReason(reason)).toContain('reason must say why in at least three letters or digits');
   });
 
+  it('refuses accents over nothing as IsPlainText does (a mark first)', () => {
+    expect(checkReason('\u0301\u0300\u0302')).toEqual([
+      'reason must not contain control, bidirectional or invisible characters, nor start with or stack combining marks',
+    ]);
+  });
+
   it('still refuses what IsPlainText refuses', () => {
     expect(checkReason('abc\u202Edef')).toEqual([
-      'reason must not contain control, bidirectional or invisible characters',
+      'reason must not contain control, bidirectional or invisible characters, nor start with or stack combining marks',
     ]);
     expect(checkReason('ab')).toEqual([expect.stringContaining('longer than or equal to 3')]);
   });
@@ -192,7 +213,15 @@ describe('displayText', () => {
       'Pro\uFFFDtobank \uFFFD\uFFFD\uFFFD\uFFFD\uFFFD',
     );
     expect(displayText('a\uD800b\uDC00')).toBe('a\uFFFDb\uFFFD'); // lone surrogates
-    const fine = 'क्\u200Dष 👨\u200D👩\u200D👧 \u2764\uFE0F 1\uFE0F\u20E3 김민준';
+    const fine = 'क्\u200Dष 👨\u200D👩\u200D👧 \u2764\uFE0F 1\uFE0F\u20E3 김민준 ที่ བསྒྲུབས';
     expect(displayText(fine)).toBe(fine);
+  });
+
+  it('shows a mark that starts the text on a dotted circle, and a stack of marks as four and U+FFFD', () => {
+    expect(displayText('\u0301Rent')).toBe('\u25CC\u0301Rent');
+    expect(displayText(`Rent${'\u0300\u0301\u0302\u0303\u0304\u0305'.repeat(3)} due`)).toBe(
+      'Rent\u0300\u0301\u0302\u0303\uFFFD due',
+    );
+    expect(displayText('Bo\u0300\u0301\u0302\u0303b')).toBe('Bo\u0300\u0301\u0302\u0303b');
   });
 });

@@ -59,27 +59,46 @@ function unsafeAt(text: string, index: number, char: string): boolean {
 }
 
 /**
+ * Combining marks placed where they would draw on something else (as a class of alternatives, for
+ * regular expressions with the `u` flag): a mark that starts the text, which would sit on whatever is
+ * shown before it (the quote or label a payee's screen puts before a reference); and, as Unicode's
+ * security mechanisms (UTS #39, 5.4) advise, the same nonspacing mark twice in a row, or more than four
+ * nonspacing or enclosing marks in a row, which stack over the lines above and below ("Zalgo" text).
+ * Judged on the text decomposed (NFD), as UTS #39 does, so that "a\u0301\u0301", stored as
+ * "\u00E1\u0301", is the doubled mark it shows. No script writes these: Vietnamese, Thai, Hebrew with
+ * points and Tibetan stacks use at most four different marks on a letter.
+ */
+const MISPLACED_MARKS = /^\p{M}|(\p{Mn})\1|[\p{Mn}\p{Me}]{5}/u;
+
+/**
  * The one predicate for text shown to another person (IsPlainText, displayText; e-mail addresses
- * refuse HIDDEN_CHARACTERS outright): true when `text` holds no character unsafeAt refuses.
+ * refuse HIDDEN_CHARACTERS outright): true when `text` holds no character unsafeAt refuses and no
+ * MISPLACED_MARKS.
  */
 export function isPlainText(text: string): boolean {
   for (const match of text.matchAll(HIDDEN_ALL)) {
     if (unsafeAt(text, match.index, match[0])) return false;
   }
-  return true;
+  return !MISPLACED_MARKS.test(text.normalize('NFD'));
 }
+
+/** A run of more than four nonspacing or enclosing marks: the marks from the fifth on. */
+const STACKED_MARKS = /(?<=[\p{Mn}\p{Me}]{4})[\p{Mn}\p{Me}]+/gu;
 
 /**
  * Text written before IsPlainText guarded its field (or by a path that does not validate it), made safe
  * to show another person: every character IsPlainText refuses becomes U+FFFD, so a bidirectional
  * override cannot reorder what follows and an invisible character shows that it was there (dropping it
- * would turn "Pro\u200Btobank" into a clean "Protobank"). Rendering code applies it to names, references
- * and reasons as defence in depth; text that passed IsPlainText comes out unchanged.
+ * would turn "Pro\u200Btobank" into a clean "Protobank"); a mark that starts the text is shown on a
+ * dotted circle (U+25CC, as Unicode shows a mark alone) rather than on what precedes it; a stack of more
+ * than four marks keeps four and shows one U+FFFD for the rest. Rendering code applies it to names,
+ * references and reasons as defence in depth; text that passed IsPlainText comes out unchanged.
  */
 export const displayText = (value: string): string =>
-  value.replace(HIDDEN_ALL, (char: string, index: number) =>
-    unsafeAt(value, index, char) ? '\uFFFD' : char,
-  );
+  value
+    .replace(HIDDEN_ALL, (char: string, index: number) => (unsafeAt(value, index, char) ? '\uFFFD' : char))
+    .replace(/^\p{M}/u, '\u25CC$&')
+    .replace(STACKED_MARKS, '\uFFFD');
 
 /** The text as stored: Unicode NFC (one spelling of each accented letter) and trimmed. */
 export const normaliseText = (value: unknown): unknown =>
@@ -101,7 +120,8 @@ export const IsPlainText = (min: number, max: number) =>
       validator: {
         // A string past `max` is refused by Length already: not scanned, so a megabyte costs nothing here.
         validate: (value: unknown) => typeof value !== 'string' || value.length > max || isPlainText(value),
-        defaultMessage: () => '$property must not contain control, bidirectional or invisible characters',
+        defaultMessage: () =>
+          '$property must not contain control, bidirectional or invisible characters, nor start with or stack combining marks',
       },
     }),
   );
