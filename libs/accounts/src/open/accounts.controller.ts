@@ -63,14 +63,14 @@ export class AccountsController {
     description: 'opening_in_progress: another opening of yours is running',
   })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'too_many_accounts' })
-  open(@CurrentCaller() caller: Caller, @Body() body: OpenAccountDto) {
+  open(@CurrentCaller() caller: Caller, @Body() body: OpenAccountDto): Promise<AccountDto> {
     return this.accounts.open(caller, body);
   }
 
   @Get()
   @ApiOperation({ summary: 'Your accounts, oldest first, with their balances' })
   @ApiOkResponse({ type: AccountListDto })
-  list(@CurrentCaller() caller: Caller) {
+  list(@CurrentCaller() caller: Caller): Promise<AccountListDto> {
     return this.accounts.list(caller.user_id);
   }
 
@@ -79,7 +79,7 @@ export class AccountsController {
   @ApiOkResponse({ type: AccountDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: COLLEAGUE_READ_FORBIDDEN })
-  get(@CurrentCaller() caller: Caller, @Param() params: AccountIdParams) {
+  get(@CurrentCaller() caller: Caller, @Param() params: AccountIdParams): Promise<AccountDto> {
     return this.accounts.get(caller, params.id);
   }
 
@@ -91,7 +91,7 @@ export class AccountsController {
   @ApiOkResponse({ type: BalanceDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: COLLEAGUE_READ_FORBIDDEN })
-  balance(@CurrentCaller() caller: Caller, @Param() params: AccountIdParams) {
+  balance(@CurrentCaller() caller: Caller, @Param() params: AccountIdParams): Promise<BalanceDto> {
     return this.accounts.balance(caller, params.id);
   }
 
@@ -119,7 +119,7 @@ export class AccountsController {
     @Query() query: StatementQuery,
     @Req() req: HttpRequest,
     @Res({ passthrough: true }) res: HttpReply,
-  ) {
+  ): Promise<StatementDto | string> {
     const statement = await this.statements.statement(caller, params.id, query);
     if (!csvWanted(req, res)) return statement;
     // The first and last bank days it covers (`to` is exclusive): a July statement is -07-01-07-31.
@@ -141,7 +141,7 @@ export class AccountsController {
     type: ErrorResponseDto,
     description: 'balance_not_zero, account_frozen, account_closed',
   })
-  close(@CurrentCaller() caller: Caller, @Param() params: AccountIdParams) {
+  close(@CurrentCaller() caller: Caller, @Param() params: AccountIdParams): Promise<AccountDto> {
     return this.accounts.close(caller, params.id);
   }
 }

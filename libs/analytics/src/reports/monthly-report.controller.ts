@@ -42,7 +42,7 @@ export class MonthlyReportController {
     @Query() query: MonthlyReportQuery,
     @Req() req: HttpRequest,
     @Res({ passthrough: true }) res: HttpReply,
-  ) {
+  ): Promise<MonthlyReportDto | string> {
     const report = await this.reports.report(caller.user_id, query);
     if (!csvWanted(req, res)) return report;
     void res.header('Content-Type', 'text/csv; charset=utf-8');

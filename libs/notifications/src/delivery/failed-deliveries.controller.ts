@@ -70,7 +70,7 @@ export class FailedDeliveriesController {
   })
   @ApiOkResponse({ type: DeliveryListDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  list(@CurrentCaller() caller: Caller, @Query() query: PageQuery) {
+  list(@CurrentCaller() caller: Caller, @Query() query: PageQuery): Promise<DeliveryListDto> {
     return this.failed.list(caller, query.cursor, query.limit ?? 20);
   }
 
@@ -88,7 +88,7 @@ export class FailedDeliveriesController {
     @CurrentCaller() caller: Caller,
     @Param() params: DeliveryIdParams,
     @Body() body: OptionalStaffReasonDto,
-  ) {
+  ): Promise<DeliveryDto> {
     const actor = staffActor(caller);
     // No change of the actor's or the owner's role or access lands while this runs (StaffGate).
     return this.gate.act(caller, (pass) => this.failed.retry(actor, pass, params.id, body.reason ?? null));

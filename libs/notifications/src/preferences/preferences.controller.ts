@@ -26,7 +26,7 @@ export class PreferencesController {
   @Get()
   @ApiOperation({ summary: 'Which channels each category of notification goes out on' })
   @ApiOkResponse({ type: PreferencesDto })
-  async get(@CurrentCaller() caller: Caller) {
+  async get(@CurrentCaller() caller: Caller): Promise<PreferencesDto> {
     return view(await this.preferences.get(caller.user_id));
   }
 
@@ -44,7 +44,7 @@ export class PreferencesController {
       'recently_reset: nothing is switched off for PASSWORD_RESET_HOLD_HOURS after a password reset by e-mail',
   })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'preference_locked' })
-  async update(@CurrentCaller() caller: Caller, @Body() body: UpdatePreferencesDto) {
+  async update(@CurrentCaller() caller: Caller, @Body() body: UpdatePreferencesDto): Promise<PreferencesDto> {
     // After a reset by e-mail the mailbox may be a stranger's: the owner's other channels (SMS, push) are
     // how they hear of it, so a held session switches nothing off.
     const off = Object.entries(body as Record<string, Record<string, boolean> | undefined>).flatMap(

@@ -69,5 +69,5 @@ export class PreferencesDto {
     example: { security: ['in_app', 'email'] },
     description: 'Channels that are always on, by category',
   })
-  locked: Record<string, string[]>;
+  locked: Record<string, readonly string[]>;
 }

@@ -30,14 +30,14 @@ export class NotificationsController {
   @ApiOperation({ summary: 'Your notifications, newest first, with the unread count' })
   @ApiOkResponse({ type: NotificationListDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  list(@CurrentCaller() caller: Caller, @Query() query: NotificationListQuery) {
+  list(@CurrentCaller() caller: Caller, @Query() query: NotificationListQuery): Promise<NotificationListDto> {
     return this.notifications.list(caller.user_id, query);
   }
 
   @Get('unread-count')
   @ApiOperation({ summary: 'How many of your notifications are unread' })
   @ApiOkResponse({ type: UnreadCountDto })
-  async unreadCount(@CurrentCaller() caller: Caller) {
+  async unreadCount(@CurrentCaller() caller: Caller): Promise<UnreadCountDto> {
     return { unread_count: await this.notifications.unreadCount(caller.user_id) };
   }
 
@@ -45,7 +45,7 @@ export class NotificationsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Mark all your notifications read' })
   @ApiOkResponse({ type: ReadAllDto })
-  readAll(@CurrentCaller() caller: Caller) {
+  readAll(@CurrentCaller() caller: Caller): Promise<ReadAllDto> {
     return this.notifications.markAllRead(caller.user_id);
   }
 
@@ -53,7 +53,7 @@ export class NotificationsController {
   @ApiOperation({ summary: 'One of your notifications' })
   @ApiOkResponse({ type: NotificationDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  get(@CurrentCaller() caller: Caller, @Param() params: NotificationIdParams) {
+  get(@CurrentCaller() caller: Caller, @Param() params: NotificationIdParams): Promise<NotificationDto> {
     return this.notifications.get(caller.user_id, params.id);
   }
 
@@ -62,7 +62,7 @@ export class NotificationsController {
   @ApiOperation({ summary: 'Mark one notification read (again is fine)' })
   @ApiOkResponse({ type: NotificationDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  read(@CurrentCaller() caller: Caller, @Param() params: NotificationIdParams) {
+  read(@CurrentCaller() caller: Caller, @Param() params: NotificationIdParams): Promise<NotificationDto> {
     return this.notifications.markRead(caller.user_id, params.id);
   }
 }

@@ -12,7 +12,7 @@ import { AppError } from '../errors/app-error';
 import { ErrorResponseDto } from '../http/error-response.dto';
 import { RmqConnection } from '../messaging/rmq-connection';
 import { RedisService } from '../redis/redis.module';
-import { HealthResponseDto } from './health-response.dto';
+import { healthView, HealthResponseDto } from './health-response.dto';
 
 const CHECK_TIMEOUT_MS = 1500;
 
@@ -37,8 +37,8 @@ export class HealthController {
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process is up' })
   @ApiOkResponse({ type: HealthResponseDto })
-  live() {
-    return this.health.check([]);
+  async live(): Promise<HealthResponseDto> {
+    return healthView(await this.health.check([]));
   }
 
   @Get('ready')
@@ -48,7 +48,7 @@ export class HealthController {
     type: ErrorResponseDto,
     description: 'A dependency is down; details name it',
   })
-  ready() {
+  ready(): Promise<HealthResponseDto> {
     return this.readiness();
   }
 
@@ -56,11 +56,11 @@ export class HealthController {
   @ApiOperation({ summary: 'Same as /health/ready' })
   @ApiOkResponse({ type: HealthResponseDto })
   @ApiServiceUnavailableResponse({ type: ErrorResponseDto })
-  root() {
+  root(): Promise<HealthResponseDto> {
     return this.readiness();
   }
 
-  private async readiness() {
+  private async readiness(): Promise<HealthResponseDto> {
     const checks: HealthIndicatorFunction[] = [
       () => this.db.pingCheck('postgres', { timeout: CHECK_TIMEOUT_MS }),
       () =>
@@ -86,7 +86,7 @@ export class HealthController {
       });
     }
     try {
-      return await this.health.check(checks);
+      return healthView(await this.health.check(checks));
     } catch (err) {
       const body = (err as { response?: { error?: Record<string, { message?: string }> } }).response;
       const failing = Object.entries(body?.error ?? {});

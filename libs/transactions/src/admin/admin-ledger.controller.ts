@@ -75,7 +75,7 @@ export class AdminLedgerController {
     @IdempotencyKey() key: string,
     @Body() body: DepositDto,
     @Res({ passthrough: true }) res: HttpReply,
-  ) {
+  ): Promise<TransactionDto> {
     return idempotentResponse(res, await this.admin.deposit(caller, body, key));
   }
 
@@ -106,7 +106,7 @@ export class AdminLedgerController {
     @Param() params: TransactionIdParams,
     @Body() body: ReverseDto,
     @Res({ passthrough: true }) res: HttpReply,
-  ) {
+  ): Promise<TransactionDto> {
     return idempotentResponse(res, await this.admin.reverse(caller, params.id, body, key));
   }
 

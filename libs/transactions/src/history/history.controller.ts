@@ -35,7 +35,7 @@ export class HistoryController {
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such account of yours' })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: COLLEAGUE_READ_FORBIDDEN })
-  list(@CurrentCaller() caller: Caller, @Query() query: ListTransactionsQuery) {
+  list(@CurrentCaller() caller: Caller, @Query() query: ListTransactionsQuery): Promise<TransactionPageDto> {
     return this.history.list(caller, query);
   }
 
@@ -46,7 +46,7 @@ export class HistoryController {
   @ApiOkResponse({ type: TransactionDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: COLLEAGUE_READ_FORBIDDEN })
-  get(@CurrentCaller() caller: Caller, @Param() params: TransactionIdParams) {
+  get(@CurrentCaller() caller: Caller, @Param() params: TransactionIdParams): Promise<TransactionDto> {
     return this.history.get(caller, params.id);
   }
 }

@@ -59,7 +59,7 @@ export class TransferController {
     @IdempotencyKey() key: string,
     @Body() body: TransferDto,
     @Res({ passthrough: true }) res: HttpReply,
-  ) {
+  ): Promise<TransactionDto> {
     return idempotentResponse(res, await this.transfers.transfer(caller, body, key));
   }
 }

@@ -39,7 +39,7 @@ export class AdminUsersController {
   })
   @ApiOkResponse({ type: UserPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  list(@CurrentCaller() caller: Caller, @Query() query: ListUsersQuery) {
+  list(@CurrentCaller() caller: Caller, @Query() query: ListUsersQuery): Promise<UserPageDto> {
     return this.admin.list(caller, query);
   }
 
@@ -51,7 +51,7 @@ export class AdminUsersController {
   })
   @ApiOkResponse({ type: AdminUserDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  get(@CurrentCaller() caller: Caller, @Param() params: UserIdParams) {
+  get(@CurrentCaller() caller: Caller, @Param() params: UserIdParams): Promise<AdminUserDto> {
     return this.admin.get(caller, params.id);
   }
 
@@ -76,7 +76,11 @@ export class AdminUsersController {
       'end when the auth service receives the change. Repeating the same request (the same role, or ' +
       'disabled: true) ends them at once: a request naming a role or disabling always ends the sessions.',
   })
-  update(@CurrentCaller() caller: Caller, @Param() params: UserIdParams, @Body() body: UpdateUserDto) {
+  update(
+    @CurrentCaller() caller: Caller,
+    @Param() params: UserIdParams,
+    @Body() body: UpdateUserDto,
+  ): Promise<AdminUserDto> {
     return this.admin.update(caller, params.id, body);
   }
 
@@ -87,8 +91,10 @@ export class AdminUsersController {
     description:
       "Admins only: it is the oversight of staff, so staff do not read their colleagues' (or their own) entries. " +
       'Every role change, disabling, KYC decision, freeze, unfreeze, overdraft change, deposit and reversal, ' +
-      'with actor, user affected, resource, before, after and reason. Actions of the ledger appear a moment ' +
-      'after they commit (they travel as events), with the time they happened.',
+      "with actor, user affected, resource, before, after and reason; and every read of a user's data by staff or " +
+      'an admin (customer_data_viewed, what was read in after.viewed): kind=actions leaves the reads out, ' +
+      'kind=reads shows only them. Actions of the ledger appear a moment after they commit (they travel as ' +
+      'events), with the time they happened.',
   })
   @ApiOkResponse({ type: AuditPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })

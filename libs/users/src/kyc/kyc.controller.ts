@@ -49,14 +49,14 @@ export class KycController {
       'or document_unreadable (the document that verified the customer cannot be read: support must step in)',
   })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'underage' })
-  submit(@CurrentCaller() caller: Caller, @Body() body: SubmitKycDto) {
+  submit(@CurrentCaller() caller: Caller, @Body() body: SubmitKycDto): Promise<KycDto> {
     return this.kyc.submit(caller.user_id, body);
   }
 
   @Get('users/me/kyc')
   @ApiOperation({ summary: "The caller's KYC status and submission (document number masked)" })
   @ApiOkResponse({ type: KycDto })
-  mine(@CurrentCaller() caller: Caller) {
+  mine(@CurrentCaller() caller: Caller): Promise<KycDto> {
     return this.kyc.get(caller.user_id);
   }
 
