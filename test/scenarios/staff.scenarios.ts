@@ -272,12 +272,26 @@ export function staffScenarios(get: () => Running) {
           .map((e) => e.id)
           .sort(),
       );
-      const badKind = await http()
-        .get('/admin/audit')
-        .query({ kind: 'everything' })
-        .set(bearer(admin.token))
-        .expect(400);
-      expect(JSON.stringify(badKind.body)).toContain('kind');
+      // And by period: everything the reader did happened after `since`, none of it before.
+      const readerIn = async (period: Record<string, string>) =>
+        (
+          await http()
+            .get('/admin/audit')
+            .query({ actor_id: reader.id, limit: 100, ...period })
+            .set(bearer(admin.token))
+            .expect(200)
+        ).body.data as AuditEntry[];
+      const all = await readerIn({});
+      expect((await readerIn({ from: since })).map((e) => e.id)).toEqual(all.map((e) => e.id));
+      expect(await readerIn({ to: since })).toEqual([]);
+      expect(await readerIn({ from: '2026-01-01', to: '2026-01-31' })).toEqual([]);
+      const fields = async (query: Record<string, string>) =>
+        (await http().get('/admin/audit').query(query).set(bearer(admin.token)).expect(400)).body.details.map(
+          (d: { field: string }) => d.field,
+        );
+      expect(await fields({ kind: 'everything' })).toEqual(['kind']);
+      expect(await fields({ from: '2026-02-30' })).toEqual(['from']);
+      expect(await fields({ from: '2026-12-05', to: '2026-12-01' })).toEqual(['to']);
     });
   });
 

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsDateOrDateTime } from './period';
 
 const LIMIT = 'limit must be a whole number from 1 to 100';
 
@@ -22,4 +23,26 @@ export class PageQuery {
   @Min(1, { message: LIMIT })
   @Max(100, { message: LIMIT })
   limit?: number;
+}
+
+/**
+ * A page of a list that can be narrowed to a period (period() makes it one: a date is a bank day, an
+ * instant is taken as it is; ALL_TIME where neither is given).
+ */
+export class PeriodPageQuery extends PageQuery {
+  @ApiPropertyOptional({
+    example: '2026-11-01',
+    description: "From this date (its midnight in the bank's time zone) or instant, inclusive",
+  })
+  @IsOptional()
+  @IsDateOrDateTime()
+  from?: string;
+
+  @ApiPropertyOptional({
+    example: '2026-11-30',
+    description: "To this date (inclusive, its whole day in the bank's time zone) or instant (exclusive)",
+  })
+  @IsOptional()
+  @IsDateOrDateTime()
+  to?: string;
 }

@@ -72,6 +72,9 @@ export function dateOf(value: string, timeZone: string, { end = false } = {}): s
   return Number(day.split('-')[0]) > 9999 ? '9999-12-31' : day;
 }
 
+/** The defaults of a period that narrows a list: everything the list holds. */
+export const ALL_TIME = { from: new Date(0), to: new Date('9999-12-31T00:00:00Z') } as const;
+
 /**
  * A [from, to) period from query values: a date `from` starts at its midnight in `timeZone` (the bank's:
  * a bank day is the same day in statements, history, analytics and payment dates), a date `to` includes

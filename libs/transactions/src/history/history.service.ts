@@ -9,6 +9,7 @@ import {
   isStaff,
   jsonAmount,
   pageOf,
+  ALL_TIME,
   period,
   type Caller,
 } from '@protobank/platform';
@@ -124,12 +125,7 @@ export class HistoryService {
         { field: 'account_id', message: 'no such account of yours' },
       ]);
     }
-    const { from, to } = period(
-      q.from,
-      q.to,
-      { from: new Date(0), to: new Date('9999-12-31T00:00:00Z') },
-      this.config.bankTimeZone,
-    );
+    const { from, to } = period(q.from, q.to, ALL_TIME, this.config.bankTimeZone);
     const limit = q.limit ?? 20;
     const params: unknown[] = [q.account_id, from, to, limit + 1];
     let after = '';

@@ -1,6 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDateOrDateTime, IsUuid, PageQuery } from '@protobank/platform';
-import { IsOptional } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { IsUuid, PeriodPageQuery } from '@protobank/platform';
 
 export class TransactionDto {
   @ApiProperty({ format: 'uuid' }) id: string;
@@ -44,24 +43,8 @@ export class TransactionIdParams {
   id: string;
 }
 
-export class ListTransactionsQuery extends PageQuery {
+export class ListTransactionsQuery extends PeriodPageQuery {
   @ApiProperty({ format: 'uuid', description: 'The account whose transactions to list' })
   @IsUuid()
   account_id: string;
-
-  @ApiPropertyOptional({
-    example: '2026-11-01',
-    description: "From this date (its midnight in the bank's time zone) or instant, inclusive",
-  })
-  @IsOptional()
-  @IsDateOrDateTime()
-  from?: string;
-
-  @ApiPropertyOptional({
-    example: '2026-11-30',
-    description: "To this date (inclusive, its whole day in the bank's time zone) or instant (exclusive)",
-  })
-  @IsOptional()
-  @IsDateOrDateTime()
-  to?: string;
 }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsReason, IsUuid, Optional, PageQuery, UserIdParams } from '@protobank/platform';
+import { IsReason, IsUuid, Optional, PageQuery, PeriodPageQuery, UserIdParams } from '@protobank/platform';
 import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { AUDIT_RESOURCE_TYPES, STAFF_ACTIONS, UserDto, type StaffAction } from '@protobank/contracts';
 
@@ -59,7 +59,8 @@ export class UserPageDto {
 export const AUDIT_KINDS = ['actions', 'reads'] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 
-export class AuditQuery extends PageQuery {
+/** Filters of the audit trail; `from`/`to` the period in which the actions happened (created_at). */
+export class AuditQuery extends PeriodPageQuery {
   @ApiPropertyOptional({ format: 'uuid', description: 'Only the actions of this staff member' })
   @IsOptional()
   @IsUuid()

@@ -2,11 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AUTH_API, type AuthApi, type UserView } from '@protobank/contracts';
 import {
+  ALL_TIME,
+  AppConfig,
   AppError,
   assertMaySeeOwner,
   keysetPage,
   LOGGER,
   OutboxService,
+  period,
   StaffGate,
   staffActor,
   type Caller,
@@ -36,6 +39,7 @@ export class AdminUsersService {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly gate: StaffGate,
     private readonly profiles: ProfilesService,
+    private readonly config: AppConfig,
   ) {}
 
   /**
@@ -232,6 +236,10 @@ export class AdminUsersService {
     // Literals, not parameters: the actions' page walks the partial index of that predicate (migration 047).
     if (q.kind === 'actions') qb.andWhere(`a.action <> 'customer_data_viewed'`);
     if (q.kind === 'reads') qb.andWhere(`a.action = 'customer_data_viewed'`);
+    if (q.from !== undefined || q.to !== undefined) {
+      const { from, to } = period(q.from, q.to, ALL_TIME, this.config.bankTimeZone);
+      qb.andWhere('a.created_at >= :from AND a.created_at < :to', { from, to });
+    }
     return keysetPage(
       qb,
       { alias: 'a', at: 'created_at', id: 'id', order: 'DESC', cursor: q.cursor, limit, position: (a) => a },
