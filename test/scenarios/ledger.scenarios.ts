@@ -508,6 +508,13 @@ export function ledgerScenarios(get: () => Running) {
         .expect(200);
       expect(july.body.entries).toEqual([]);
       expect(await statementReads()).toBe(1);
+      // Once its owner is a colleague, the clerk is refused before the ledger is asked: a 403, not the 422
+      // that would tell them how busy the account was in any period they chose.
+      await promote(get(), admin, c);
+      const refused = await http().get(`/accounts/${x.id}/statement`).set(bearer(clerk.token)).expect(403);
+      expect(refused.body.code).toBe('colleague_account');
+      await http().get(`/accounts/${x.id}/statement`).set(bearer(admin.token)).expect(422);
+      expect(await statementReads()).toBe(1);
     });
 
     it('answers at most 60 statements a minute to one customer, then 429 with Retry-After', async () => {

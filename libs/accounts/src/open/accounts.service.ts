@@ -17,6 +17,7 @@ import {
   AppConfig,
   AppError,
   assertMaySeeOwner,
+  assertNoColleagueRead,
   isStaff,
   jsonAmount,
   LOGGER,
@@ -168,13 +169,16 @@ export class AccountsService implements AccountsApi {
   }
 
   /**
-   * visible without the staff check and filing, for a read that may still fail after it (a statement too
-   * large: 422): the caller then runs assertMaySeeAccount once it has what it will show.
+   * visible without the filing, for a read that may still fail after it (a statement too large: 422): a
+   * staff member reading a colleague's is refused here all the same, before the ledger is asked
+   * (assertNoColleagueRead), and the caller files the read with assertMaySeeAccount once it has what it
+   * will show.
    */
   async found(caller: Caller, id: string): Promise<AccountEntity> {
     const account = await this.repo.findOneBy({ id });
     if (!account || (account.owner_id !== caller.user_id && !isStaff(caller)))
       throw AppError.notFound('account');
+    await assertNoColleagueRead(caller, account.owner_id, this.users);
     return account;
   }
 

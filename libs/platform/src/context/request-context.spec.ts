@@ -4,6 +4,7 @@ import {
   acceptRequestId,
   assertMaySeeOwner,
   assertMaySeeOwners,
+  assertNoColleagueRead,
   fileListRead,
   requestContext,
   roleOf,
@@ -127,6 +128,22 @@ describe('request context', () => {
       expect(await list(staff, ['colleague', 'me'])).toBe('403 colleague_account');
       expect(await list({ user_id: 'me', role: 'admin' }, ['colleague', 'me'])).toBe('seen');
       expect(filed.map((f) => f.owner_ids)).toEqual([['cust'], ['colleague']]);
+    });
+
+    it("refuses a staff member a colleague's before anything is read, filing nothing; lets anyone else by", async () => {
+      const ask = (caller: { user_id: string; role: string }, owner: string) =>
+        code(assertNoColleagueRead(caller, owner, users));
+      const staff = { user_id: 'me', role: 'staff' };
+      expect(await ask(staff, 'colleague')).toBe('403 colleague_account');
+      expect(await ask(staff, 'boss')).toBe('403 colleague_account');
+      expect(await ask(staff, 'cust')).toBe('seen');
+      expect(await ask(staff, 'gone')).toBe('seen');
+      expect(await ask({ user_id: 'colleague', role: 'staff' }, 'colleague')).toBe('seen');
+      expect(await ask({ user_id: 'me', role: 'admin' }, 'boss')).toBe('seen');
+      expect(await ask({ user_id: 'cust', role: 'customer' }, 'cust')).toBe('seen');
+      // Users asked only for a staff member's read of someone else's; nothing filed.
+      expect(asked).toEqual(['colleague', 'boss', 'cust', 'gone']);
+      expect(filed).toEqual([]);
     });
 
     it("leaves a colleague's rows out of a staff member's list, asking once per owner; an admin's has all", async () => {

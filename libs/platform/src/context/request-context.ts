@@ -86,6 +86,23 @@ export async function assertMaySeeOwners(
 }
 
 /**
+ * assertMaySeeOwner's refusal without its filing, for a read asked of another module before there is
+ * anything to file (a statement: the ledger may still answer 422, which files nothing). A staff member
+ * reading a colleague's gets the 403 before that module is asked anything, so no answer of it (not even
+ * a 422) tells them about the account; the read is filed with assertMaySeeOwner once there is something
+ * to show.
+ */
+export async function assertNoColleagueRead(
+  caller: Caller,
+  ownerId: string,
+  users: { getProfile(userId: string): Promise<{ role: string }> },
+): Promise<void> {
+  if (caller.role !== 'staff' || ownerId === caller.user_id) return;
+  const role = await roleOf(users, ownerId);
+  if (role !== null) refuseColleague(caller, role);
+}
+
+/**
  * A staff list of several users' rows (failed payments, failed deliveries), filed before it is shown: one
  * entry per owner on the page, the caller's own rows apart (assertMaySeeOwners would take one of them as
  * the caller's own read and file nothing). The list was already read without colleagues

@@ -55,7 +55,11 @@ describe('IsPlainText', () => {
     ['Tibetan stacks', 'བསྒྲུབས'],
     ['Hindi conjuncts', 'स्त्री'],
     ['Vietnamese with two marks decomposed', 'Nguye\u0302\u0303n'],
-    ['four different marks on a letter', 'Bo\u0300\u0301\u0302\u0303b'],
+    ['six different marks on a letter', 'Bo\u0300\u0301\u0302\u0303\u0304\u0305b'],
+    ['Hebrew with points and a cantillation mark', 'שָּֽׁ֣ם'],
+    ['Burmese medials with vowels and a tone', 'မွှို့'],
+    ['a Tibetan Sanskrit stack', 'ཀྵྨྱཱི'],
+    ['Devanagari with a virama and ZWJ after a vowel sign', 'क्\u200Dषि'],
     ['an apostrophe and a hyphen', "O'Brien-Smith"],
   ])('accepts a name in %s', (_what, name) => {
     expect(check(name).errors).toEqual([]);
@@ -129,7 +133,12 @@ describe('IsPlainText', () => {
     ['a mark first once trimmed', ' \u0301Bob'],
     ['the same mark twice', 'Bo\u0301\u0301b'],
     ['the same mark twice over a precomposed letter', 'B\u00F3\u0301b'],
-    ['five marks on a letter', 'Bo\u0300\u0301\u0302\u0303\u0304b'],
+    ['seven marks on a letter', 'Bo\u0300\u0301\u0302\u0303\u0304\u0305\u0306b'],
+    ['a stack split by joiners', `B${'\u0300\u0301\u0302\u0303\u200D'.repeat(3)}ob`],
+    ['the same mark twice around a joiner', 'Bx\u0301\u200D\u0301b'],
+    ['a ZWJ after an accented Latin letter', 'Prox\u0301\u200Dtob'],
+    ['a ZWNJ after an accented Latin letter', 'Prox\u0301\u200Ctob'],
+    ['an Indic mark on a Latin letter, then ZWJ', 'x\u094D\u200Dy'],
     ['a stack of marks (Zalgo)', `Bo${'\u0300\u0301\u0302\u0303\u0304\u0305'.repeat(2)}`],
   ])('refuses %s, naming the field', (_what, name) => {
     expect(check(name).errors).toEqual([REFUSED]);
@@ -217,11 +226,14 @@ describe('displayText', () => {
     expect(displayText(fine)).toBe(fine);
   });
 
-  it('shows a mark that starts the text on a dotted circle, and a stack of marks as four and U+FFFD', () => {
+  it('shows a mark that starts the text on a dotted circle, and a stack of marks as six and U+FFFD', () => {
     expect(displayText('\u0301Rent')).toBe('\u25CC\u0301Rent');
     expect(displayText(`Rent${'\u0300\u0301\u0302\u0303\u0304\u0305'.repeat(3)} due`)).toBe(
-      'Rent\u0300\u0301\u0302\u0303\uFFFD due',
+      'Rent\u0300\u0301\u0302\u0303\u0304\u0305\uFFFD due',
     );
-    expect(displayText('Bo\u0300\u0301\u0302\u0303b')).toBe('Bo\u0300\u0301\u0302\u0303b');
+    const six = 'Bo\u0300\u0301\u0302\u0303\u0304\u0305b';
+    expect(displayText(six)).toBe(six);
+    // A joiner after a Latin letter's accent shows, and splits nothing it could hide behind.
+    expect(displayText('Prox\u0301\u200Dtob')).toBe('Prox\u0301\uFFFDtob');
   });
 });

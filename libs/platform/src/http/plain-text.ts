@@ -22,7 +22,7 @@ const NO_JOINERS = new RegExp(
     .join('')}]`,
   'u',
 );
-const LETTER_OR_MARK = /[\p{L}\p{M}]/u;
+const LETTER = /\p{L}/u;
 /** What an emoji ZWJ sequence joins (family, "heart on fire"): a pictograph, a skin tone, or U+FE0F. */
 const EMOJI_PART = /[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F]/u;
 const EMOJI = /\p{Emoji}/u;
@@ -38,21 +38,33 @@ function before(text: string, index: number): string {
   return String.fromCodePoint(text.codePointAt(pair ? index - 2 : index - 1)!);
 }
 
+const MARK = /\p{M}/u;
+
+/** The letter (or other base) that the marks just before `index` sit on, or '' when there is none. */
+function baseBefore(text: string, index: number): string {
+  for (let i = index; ;) {
+    const prev = before(text, i);
+    if (!MARK.test(prev)) return prev;
+    i -= prev.length;
+  }
+}
+
 /**
  * Whether the hidden character `char`, found at `index` of `text`, is one a name, reference or reason
  * may not hold. Each is, but for two exceptions that writing systems and emoji need, each only where it
  * does something visible:
- * - ZWNJ and ZWJ (U+200C, U+200D), after a letter or mark of a script other than NO_JOINERS, or
- *   inside an emoji sequence: "مهرداد\u200Cی", "क्\u200Dष" and "👨\u200D👩" pass, "Pro\u200Dtobank"
- *   does not;
+ * - ZWNJ and ZWJ (U+200C, U+200D), after a letter of a script other than NO_JOINERS (or after marks
+ *   on one: the letter they sit on is what counts, so a Latin letter's accent does not open the door),
+ *   or inside an emoji sequence: "مهرداد\u200Cی", "क्\u200Dष" and "👨\u200D👩" pass, "Pro\u200Dtobank"
+ *   and "Prox\u0301\u200Dtobank" do not;
  * - the emoji and text presentation selectors (U+FE0F, U+FE0E: "\u2764\uFE0F", "1\uFE0F\u20E3") right
  *   after an emoji.
  * Tag characters stay refused, so subdivision flags (England, Scotland, Wales) are too.
  */
 function unsafeAt(text: string, index: number, char: string): boolean {
   if (char === '\u200C' || char === '\u200D') {
-    const prev = before(text, index);
-    return !EMOJI_PART.test(prev) && !(LETTER_OR_MARK.test(prev) && !NO_JOINERS.test(prev));
+    const base = baseBefore(text, index);
+    return !EMOJI_PART.test(before(text, index)) && !(LETTER.test(base) && !NO_JOINERS.test(base));
   }
   if (char === '\uFE0E' || char === '\uFE0F') return !EMOJI.test(before(text, index));
   return true;
@@ -62,13 +74,16 @@ function unsafeAt(text: string, index: number, char: string): boolean {
  * Combining marks placed where they would draw on something else (as a class of alternatives, for
  * regular expressions with the `u` flag): a mark that starts the text, which would sit on whatever is
  * shown before it (the quote or label a payee's screen puts before a reference); and, as Unicode's
- * security mechanisms (UTS #39, 5.4) advise, the same nonspacing mark twice in a row, or more than four
- * nonspacing or enclosing marks in a row, which stack over the lines above and below ("Zalgo" text).
- * Judged on the text decomposed (NFD), as UTS #39 does, so that "a\u0301\u0301", stored as
- * "\u00E1\u0301", is the doubled mark it shows. No script writes these: Vietnamese, Thai, Hebrew with
- * points and Tibetan stacks use at most four different marks on a letter.
+ * security mechanisms (UTS #39, 5.4) advise, the same nonspacing mark twice in a row, or a long run of
+ * nonspacing or enclosing marks, which stacks over the lines above and below ("Zalgo" text). UTS #39
+ * draws that line past four marks, for identifiers; names and references need more room (Burmese
+ * medials with vowels and a tone, Hebrew with points and a cantillation mark, Tibetan Sanskrit stacks
+ * take five), so here it is past six. Judged on the text decomposed (NFD), as UTS #39 does, so that
+ * "a\u0301\u0301", stored as "\u00E1\u0301", is the doubled mark it shows, and without ZWJ and ZWNJ,
+ * which may sit between marks (Indic conjuncts) and would otherwise split a run.
  */
-const MISPLACED_MARKS = /^\p{M}|(\p{Mn})\1|[\p{Mn}\p{Me}]{5}/u;
+const MISPLACED_MARKS = /^\p{M}|(\p{Mn})\1|[\p{Mn}\p{Me}]{7}/u;
+const JOINERS = /[\u200C\u200D]/g;
 
 /**
  * The one predicate for text shown to another person (IsPlainText, displayText; e-mail addresses
@@ -79,11 +94,11 @@ export function isPlainText(text: string): boolean {
   for (const match of text.matchAll(HIDDEN_ALL)) {
     if (unsafeAt(text, match.index, match[0])) return false;
   }
-  return !MISPLACED_MARKS.test(text.normalize('NFD'));
+  return !MISPLACED_MARKS.test(text.normalize('NFD').replace(JOINERS, ''));
 }
 
-/** A run of more than four nonspacing or enclosing marks: the marks from the fifth on. */
-const STACKED_MARKS = /(?<=[\p{Mn}\p{Me}]{4})[\p{Mn}\p{Me}]+/gu;
+/** A run of more than six nonspacing or enclosing marks: the marks from the seventh on. */
+const STACKED_MARKS = /(?<=[\p{Mn}\p{Me}]{6})[\p{Mn}\p{Me}]+/gu;
 
 /**
  * Text written before IsPlainText guarded its field (or by a path that does not validate it), made safe
@@ -91,7 +106,7 @@ const STACKED_MARKS = /(?<=[\p{Mn}\p{Me}]{4})[\p{Mn}\p{Me}]+/gu;
  * override cannot reorder what follows and an invisible character shows that it was there (dropping it
  * would turn "Pro\u200Btobank" into a clean "Protobank"); a mark that starts the text is shown on a
  * dotted circle (U+25CC, as Unicode shows a mark alone) rather than on what precedes it; a stack of more
- * than four marks keeps four and shows one U+FFFD for the rest. Rendering code applies it to names,
+ * than six marks keeps six and shows one U+FFFD for the rest. Rendering code applies it to names,
  * references and reasons as defence in depth; text that passed IsPlainText comes out unchanged.
  */
 export const displayText = (value: string): string =>
