@@ -174,11 +174,17 @@ export class AccountsService implements AccountsApi {
    * (assertNoColleagueRead), and the caller files the read with assertMaySeeAccount once it has what it
    * will show.
    */
-  async found(caller: Caller, id: string): Promise<AccountEntity> {
+  async toBeRead(caller: Caller, id: string): Promise<AccountEntity> {
+    const account = await this.found(caller, id);
+    await assertNoColleagueRead(caller, account.owner_id, this.users);
+    return account;
+  }
+
+  /** The account if its owner or staff asks (404 otherwise); nothing checked of staff, nothing filed. */
+  private async found(caller: Caller, id: string): Promise<AccountEntity> {
     const account = await this.repo.findOneBy({ id });
     if (!account || (account.owner_id !== caller.user_id && !isStaff(caller)))
       throw AppError.notFound('account');
-    await assertNoColleagueRead(caller, account.owner_id, this.users);
     return account;
   }
 

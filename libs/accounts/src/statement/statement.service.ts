@@ -24,8 +24,8 @@ export class StatementService {
     const monthStart = startOfDay(`${end.slice(0, 7)}-01`, zone);
     const { from, to } = period(q.from, q.to, { from: monthStart, to: now }, zone);
     // Filed after the period is known to be valid and the ledger has answered: a 400 or a statement too
-    // large (422) files no staff read. A colleague's is refused before the ledger is asked (found).
-    const account = await this.accounts.found(caller, id);
+    // large (422) files no staff read. A colleague's is refused before the ledger is asked (toBeRead).
+    const account = await this.accounts.toBeRead(caller, id);
     const s = await this.ledger.statement(id, from.toISOString(), to.toISOString());
     await this.accounts.assertMaySeeAccount(caller, account, 'statement');
     return {
