@@ -8,7 +8,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
-import { balanceOf, deposit, openAccount, promote, verifiedCustomer } from '../support/banking';
+import {
+  balanceOf,
+  deposit,
+  newPassportNumber,
+  openAccount,
+  promote,
+  verifiedCustomer,
+} from '../support/banking';
 import { verifyEmail } from '../support/email';
 import { failUpdates } from '../support/failing-updates';
 import type { Mail, Receivers } from '../support/receivers';
@@ -522,7 +529,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       }
     });
 
-    it("holds the account for a day after a reset: no new payee, no transfer to another's account, no card number, no new phone or address, no notice switched off; its own accounts, existing payees and a transfer decided before it still work, every later session is held, and the hold ends", async () => {
+    it("holds the account for a day after a reset: no new payee, no transfer to another's account, no card number, no new phone or address, no re-verified name, no notice switched off; its own accounts, existing payees and a transfer decided before it still work, every later session is held, and the hold ends", async () => {
       const admin = await firstAdmin(get());
       const frank = await verifiedCustomer(get(), admin, 'reset.hold');
       await verifyEmail(get(), () => receivers().mails, frank);
@@ -616,6 +623,19 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         }),
         'address',
       );
+      // A new verified name (the one payees see) would be a re-verification: held, nothing submitted.
+      const reverify = (token: string) =>
+        http().post('/users/me/kyc').set(bearer(token)).send({
+          document_type: 'passport',
+          document_number: newPassportNumber(),
+          country: 'GB',
+          date_of_birth: '1990-04-12',
+          full_name: 'Someone Else',
+        });
+      held(await reverify(session));
+      const kyc = await http().get('/users/me/kyc').set(bearer(session)).expect(200);
+      expect(kyc.body).toMatchObject({ status: 'verified' });
+      expect(kyc.body.full_name).not.toBe('Someone Else');
       const prefs = (body: Record<string, unknown>) =>
         http().put('/notifications/preferences').set(bearer(session)).send(body);
       held(await prefs({ security: { sms: false } }), 'security.sms');
@@ -661,7 +681,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         'the password reset notice',
       );
       expect(notice.body).toContain(
-        "you cannot add payees, pay accounts other than your own or your existing payees', get a new card or see your cards' numbers, change your phone number or address, or switch notices off",
+        "you cannot add payees, pay accounts other than your own or your existing payees', get a new card or see your cards' numbers, change your phone number or address or your verified name or date of birth, or switch notices off",
       );
       // A day on (the reset moved back 25 hours), a new login is not held.
       const db = await get().t.db();
@@ -682,6 +702,10 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         .expect(200);
       await pay(free.body.access_token as string, { to_account_id: g.id }).expect(201);
       expect(await balanceOf(get(), grace, g)).toBe(1_500);
+      expect((await reverify(free.body.access_token as string)).body).toMatchObject({
+        status: 'pending',
+        full_name: 'Someone Else',
+      });
     });
 
     it('limits asks per client address: past 30 an hour it is 429', async () => {

@@ -57,7 +57,7 @@ export class TokenPairDto {
     description:
       'Present for PASSWORD_RESET_HOLD_HOURS (24) after a password reset by e-mail: until then this session ' +
       "may not add payees, transfer to accounts other than the customer's own, issue or reveal cards, " +
-      'change the phone number or address or switch notices off (403 recently_reset). The reset proved only the mailbox.',
+      'change the phone number or address, re-verify a verified name or date of birth or switch notices off (403 recently_reset). The reset proved only the mailbox.',
   })
   reset_hold_until?: string;
 }

@@ -397,7 +397,7 @@ describe('card notices', () => {
       held_until: '2026-12-06T04:00:00.000Z',
     });
     expect(held.body).toBe(
-      "Your password was reset with the link we e-mailed you, and you were logged out on your other devices. For your safety, until 6 December 2026, 04:00 UTC you cannot add payees, pay accounts other than your own or your existing payees', get a new card or see your cards' numbers, change your phone number or address, or switch notices off. If this wasn't you, contact us at once.",
+      "Your password was reset with the link we e-mailed you, and you were logged out on your other devices. For your safety, until 6 December 2026, 04:00 UTC you cannot add payees, pay accounts other than your own or your existing payees', get a new card or see your cards' numbers, change your phone number or address or your verified name or date of birth, or switch notices off. If this wasn't you, contact us at once.",
     );
   });
 

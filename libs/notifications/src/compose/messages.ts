@@ -380,7 +380,7 @@ export function passwordChangedDraft(e: UserPasswordChangedEvent): Draft {
         ? 'Your password was reset with the link we e-mailed you, and you were logged out on your other devices. '
         : 'Your password was changed, and you were logged out on your other devices. ') +
       (e.held_until
-        ? `For your safety, until ${formatInstant(e.held_until)} you cannot add payees, pay accounts other than your own or your existing payees', get a new card or see your cards' numbers, change your phone number or address, or switch notices off. `
+        ? `For your safety, until ${formatInstant(e.held_until)} you cannot add payees, pay accounts other than your own or your existing payees', get a new card or see your cards' numbers, change your phone number or address or your verified name or date of birth, or switch notices off. `
         : '') +
       "If this wasn't you, contact us at once.",
     data: {},

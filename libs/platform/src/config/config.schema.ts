@@ -344,7 +344,7 @@ export const CONFIG_SCHEMA = {
     min: 0,
     max: 168,
     default: '24',
-    doc: 'For this long after a password reset by e-mail, its sessions (and every later login) may not add payees, transfer to accounts other than their own, issue or reveal cards, change the phone number or address or switch notices off (403 recently_reset): the reset proved only the mailbox. 0 turns the hold off.',
+    doc: 'For this long after a password reset by e-mail, its sessions (and every later login) may not add payees, transfer to accounts other than their own, issue or reveal cards, change the phone number or address, re-verify a verified name or date of birth (KYC) or switch notices off (403 recently_reset): the reset proved only the mailbox. 0 turns the hold off.',
   },
   SMS_WEBHOOK_URL: {
     kind: 'url',

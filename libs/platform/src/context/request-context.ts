@@ -10,7 +10,7 @@ export interface Caller {
   /**
    * Set for 24 hours (PASSWORD_RESET_HOLD_HOURS) on the sessions opened after a password reset by e-mail:
    * until then the caller may not send money to others, see card numbers, change the phone number or
-   * address or switch notices off (assertNoResetHold).
+   * address, re-verify their identity with KYC or switch notices off (assertNoResetHold).
    */
   reset_hold_until?: string;
 }

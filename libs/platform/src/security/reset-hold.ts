@@ -6,7 +6,8 @@ import { AppError } from '../errors/app-error';
  * at registration, or a mailbox broken into). So the sessions opened for PASSWORD_RESET_HOLD_HOURS after it
  * carry `reset_hold_until`, and until then what would let the money leave (a new payee, a transfer to
  * another's account, a card's full number, at issue or revealed) or keep the owner from hearing of it
- * (the profile's phone number and address, a notice channel switched off) waits; the customer's own
+ * (the profile's phone number and address, a notice channel switched off) or give the account another
+ * verified identity (a KYC re-submission: a new legal name payees would see) waits; the customer's own
  * accounts and existing payees do not. 403 recently_reset, naming `field` when one part of the request is
  * what is held; logged as the security event `reset_hold_refused` (tries to move money right after a reset
  * are what a takeover looks like).

@@ -42,6 +42,11 @@ export class KycController {
   })
   @ApiCreatedResponse({ type: KycDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description:
+      'recently_reset: a verified customer changes their verified details PASSWORD_RESET_HOLD_HOURS after a password reset by e-mail at the earliest',
+  })
   @ApiConflictResponse({
     type: ErrorResponseDto,
     description:
@@ -50,7 +55,7 @@ export class KycController {
   })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'underage' })
   submit(@CurrentCaller() caller: Caller, @Body() body: SubmitKycDto): Promise<KycDto> {
-    return this.kyc.submit(caller.user_id, body);
+    return this.kyc.submit(caller, body);
   }
 
   @Get('users/me/kyc')

@@ -5,6 +5,7 @@ import {
   AppConfig,
   AppError,
   assertMayActOnOwner,
+  assertNoResetHold,
   isCalendarDate,
   keysetPage,
   OutboxService,
@@ -169,7 +170,14 @@ export class KycService {
     private readonly config: AppConfig,
   ) {}
 
-  async submit(userId: string, input: SubmitKycDto) {
+  /**
+   * A verified customer's new submission changes the legal name or date of birth the bank knows them by
+   * (and payees see): it waits out a password reset's hold (assertNoResetHold), since whoever reset
+   * through the mailbox may not be the person verified. A first submission, or one after a rejection
+   * that never verified anyone, is not held: until verified, the account has no money to take.
+   */
+  async submit(caller: Caller, input: SubmitKycDto) {
+    const userId = caller.user_id;
     assertAdultBirthDate(input.date_of_birth, todayIn(this.config.bankTimeZone, new Date()));
     const number = input.document_number; // normalised by the DTO: letters and digits, upper case
     return this.dataSource.transaction(async (m) => {
@@ -183,6 +191,7 @@ export class KycService {
         throw AppError.conflict('kyc_pending', 'A KYC submission is already being reviewed');
       const fullName = input.full_name ?? user.full_name;
       const verifiedAt = current?.verified_at ?? null;
+      if (verifiedAt) assertNoResetHold(caller, 'changing your verified name or date of birth');
       if (verifiedAt && fullName === user.full_name && input.date_of_birth === user.date_of_birth) {
         throw AppError.conflict(
           'kyc_already_verified',
