@@ -17,7 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { bearer, firstAdmin, type Actor } from './support/actors';
-import { deposit, openAccount, transfer, verifiedCustomer } from './support/banking';
+import { deposit, issueCard, openAccount, transfer, verifiedCustomer } from './support/banking';
 import {
   dashboardQueries,
   deriveAlertmanagerConfig,
@@ -71,13 +71,7 @@ async function exercise(running: Running, admin: Actor, round: number): Promise<
   expect(refused.body.code).toBe('insufficient_funds');
 
   // Cards: an approval that clears, and a decline.
-  const card = (
-    await http()
-      .post('/cards')
-      .set(bearer(alice.token))
-      .send({ account_id: a.id, type: 'virtual' })
-      .expect(201)
-  ).body as { pan: string; cvc: string; expiry_month: number; expiry_year: number };
+  const card = await issueCard(running, alice, a);
   const secret = running.t.env.CARD_NETWORK_SECRET;
   const network = (path: string, body: unknown) => {
     const raw = JSON.stringify(body);

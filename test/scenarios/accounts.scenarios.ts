@@ -9,13 +9,14 @@ import request from 'supertest';
 import { isValidAccountNumber } from '@protobank/contracts';
 import { asReviewed, bearer, firstAdmin, newCustomer, type Actor } from '../support/actors';
 import {
+  type Account,
   balanceOf,
   deposit,
+  issueCard,
   openAccount,
   submitKyc,
   transfer,
   verifiedCustomer,
-  type Account,
 } from '../support/banking';
 import { lockWaiters } from '../support/lock-waits';
 import { eventually } from '../support/test-env';
@@ -335,14 +336,7 @@ export function accountsScenarios(get: () => Running) {
       const carol = await verifiedCustomer(get(), admin, 'close.cascade');
       const closing = await openAccount(get(), carol);
       const kept = await openAccount(get(), carol, 'GBP', 'savings');
-      const card = async (account: Account) =>
-        (
-          await http()
-            .post('/cards')
-            .set(bearer(carol.token))
-            .send({ account_id: account.id, type: 'virtual' })
-            .expect(201)
-        ).body.id as string;
+      const card = async (account: Account) => (await issueCard(get(), carol, account)).id;
       const [active, frozen, other] = [await card(closing), await card(closing), await card(kept)];
       await http().post(`/cards/${frozen}/freeze`).set(bearer(carol.token)).expect(200);
       const gym = (

@@ -12,7 +12,14 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { bearer, firstAdmin, type Actor } from '../support/actors';
-import { deposit, openAccount, transfer, verifiedCustomer, type Account } from '../support/banking';
+import {
+  type Account,
+  deposit,
+  issueCard,
+  openAccount,
+  transfer,
+  verifiedCustomer,
+} from '../support/banking';
 import { openStream } from '../support/event-stream';
 import { failUpdates } from '../support/failing-updates';
 import { lockWaiters } from '../support/lock-waits';
@@ -177,12 +184,7 @@ export function cardNetworkScenarios(get: () => Running) {
       (await http().get('/admin/ledger/verify').set(bearer(admin.token)).expect(200)).body;
 
     const issue = async (who: Actor, account: Account): Promise<Card> => {
-      const res = await http()
-        .post('/cards')
-        .set(bearer(who.token))
-        .send({ account_id: account.id, type: 'virtual' })
-        .expect(201);
-      const card = res.body as Card;
+      const card: Card = await issueCard(get(), who, account);
       secrets.pans.add(card.pan);
       secrets.cvcs.add(card.cvc);
       return card;

@@ -15,7 +15,14 @@ import { performance } from 'node:perf_hooks';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { bearer, firstAdmin, type Actor } from '../support/actors';
-import { deposit, ledgerBatcher, openAccount, verifiedCustomer, type Account } from '../support/banking';
+import {
+  type Account,
+  deposit,
+  issueCard,
+  ledgerBatcher,
+  openAccount,
+  verifiedCustomer,
+} from '../support/banking';
 import {
   checkStorm,
   type Answer,
@@ -75,13 +82,7 @@ export function ledgerModelScenarios(get: () => Running) {
 
     /** Places a card hold of `amount` on the account (a card of its own, an approved authorisation). */
     const hold = async (owner: Actor, account: Account, amount: number) => {
-      const card = (
-        await http()
-          .post('/cards')
-          .set(bearer(owner.token))
-          .send({ account_id: account.id, type: 'virtual' })
-          .expect(201)
-      ).body as { pan: string; cvc: string; expiry_month: number; expiry_year: number };
+      const card = await issueCard(get(), owner, account);
       const raw = JSON.stringify({
         network_transaction_id: `NTX-${randomUUID()}`,
         pan: card.pan,

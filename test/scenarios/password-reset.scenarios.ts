@@ -11,6 +11,7 @@ import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../suppor
 import {
   balanceOf,
   deposit,
+  issueCard,
   newPassportNumber,
   openAccount,
   promote,
@@ -544,11 +545,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         .sort_code as string;
       const toGrace = { name: 'Grace', sort_code: sortCode, account_number: g.account_number };
       const landlord = await http().post('/payees').set(bearer(frank.token)).send(toGrace).expect(201);
-      const card = await http()
-        .post('/cards')
-        .set(bearer(frank.token))
-        .send({ account_id: f1.id, type: 'virtual' })
-        .expect(201);
+      const card = await issueCard(get(), frank, f1);
       // A login before any reset is not held; a transfer to Grace decided then, by number.
       expect((await login(frank.email, PASSWORD).expect(200)).body.reset_hold_until).toBeUndefined();
       const decidedKey = randomUUID();
@@ -609,10 +606,7 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       );
       held(await http().post('/cards').set(bearer(session)).send({ account_id: f1.id, type: 'virtual' }));
       held(
-        await http()
-          .post(`/cards/${card.body.id}/reveal`)
-          .set(bearer(session))
-          .send({ password: NEW_PASSWORD }),
+        await http().post(`/cards/${card.id}/reveal`).set(bearer(session)).send({ password: NEW_PASSWORD }),
       );
       const profile = (body: Record<string, unknown>) =>
         http().patch('/users/me').set(bearer(session)).send(body);

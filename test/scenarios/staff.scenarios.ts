@@ -23,7 +23,9 @@ import {
   type Actor,
 } from '../support/actors';
 import {
+  type Account,
   deposit,
+  issueCard,
   newPassportNumber,
   openAccount,
   postDeposit,
@@ -31,7 +33,6 @@ import {
   submitKyc,
   transfer,
   verifiedCustomer,
-  type Account,
 } from '../support/banking';
 import { lockedQueries, lockWaiters } from '../support/lock-waits';
 import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
@@ -117,13 +118,7 @@ export function staffScenarios(get: () => Running) {
       const customer = await verifiedCustomer(get(), admin, 'reads.customer');
       const account = await openAccount(get(), customer);
       const deposited = await deposit(get(), admin, account, 5000);
-      const card = (
-        await http()
-          .post('/cards')
-          .set(bearer(customer.token))
-          .send({ account_id: account.id, type: 'virtual' })
-          .expect(201)
-      ).body as { id: string };
+      const card = await issueCard(get(), customer, account);
       const since = new Date().toISOString();
       // The customer's own reads are not staff reads.
       await http().get(`/accounts/${account.id}/statement`).set(bearer(customer.token)).expect(200);
@@ -314,13 +309,7 @@ export function staffScenarios(get: () => Running) {
 
     /** staffA's new card on ownA, an admin's deposit into ownA and staffA's payment from it to customer x. */
     const colleagueMoney = async (paidInAmount: number, paidOutAmount: number) => {
-      const card = (
-        await http()
-          .post('/cards')
-          .set(bearer(staffA.token))
-          .send({ account_id: ownA.id, type: 'virtual' })
-          .expect(201)
-      ).body.id as string;
+      const card = (await issueCard(get(), staffA, ownA)).id;
       const deposit = {
         account_id: ownA.id,
         amount: paidInAmount,
@@ -1080,13 +1069,7 @@ export function staffScenarios(get: () => Running) {
 
     it("never lets a staff action under way hold off its actor's demotion more than 5 s, and logs it when it goes ahead", async () => {
       const { customer, account, staff } = await cast('gate.slow');
-      const card = (
-        await http()
-          .post('/cards')
-          .set(bearer(customer.token))
-          .send({ account_id: account.id, type: 'virtual' })
-          .expect(201)
-      ).body.id as string;
+      const card = (await issueCard(get(), customer, account)).id;
       // A card block waits on its row in the cards app's own transaction (no call with a deadline after it).
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM cards.cards WHERE id = $1 FOR UPDATE', [card]);

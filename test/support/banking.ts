@@ -65,6 +65,31 @@ export async function deposit(running: Running, admin: Actor, account: Account, 
   return res.body as { id: string };
 }
 
+/** A card as `POST /cards` answers it: the only answer, besides a reveal, with its full number and CVC. */
+export interface IssuedCard {
+  id: string;
+  account_id: string;
+  pan: string;
+  cvc: string;
+  expiry_month: number;
+  expiry_year: number;
+}
+
+/** `owner` issues a virtual card (or the `body`'s) on their own `account`. */
+export async function issueCard(
+  running: Running,
+  owner: Actor,
+  account: Pick<Account, 'id'>,
+  body: Record<string, unknown> = {},
+): Promise<IssuedCard> {
+  const res = await request(running.baseUrl)
+    .post('/cards')
+    .set(bearer(owner.token))
+    .send({ account_id: account.id, type: 'virtual', ...body })
+    .expect(201);
+  return res.body as IssuedCard;
+}
+
 export async function balanceOf(running: Running, owner: Actor, account: Account): Promise<number> {
   const res = await request(running.baseUrl)
     .get(`/accounts/${account.id}/balance`)
