@@ -555,15 +555,30 @@ export function identityScenarios(get: () => Running) {
         const statuses = results.map((r) => r.status);
         expect(statuses.filter((s) => s === 404)).toHaveLength(limit);
         expect(statuses.filter((s) => s === 429)).toHaveLength(limit);
+        // Those misses now block every transfer by number for the window.
+        const after = await transfer(get(), prober, {
+          from_account_id: from.id,
+          to_account_number: (await missing(1))[0],
+          amount: 1,
+          currency: 'GBP',
+        });
+        expect([after.status, after.body.code]).toEqual([429, 'rate_limited']);
+        expect(Number(after.headers['retry-after'])).toBeGreaterThan(60);
       });
 
-      it('leaves no block behind a burst of valid transfers by number (a refused reservation is given back)', async () => {
+      it('leaves no block behind a burst of valid transfers by number (a refused reservation is given back), and tells the excess to retry in a second', async () => {
         // More lookups in flight than the limit: the excess may be refused while they run, but none of
-        // them was a miss, so the customer's next transfer goes through.
+        // them was a miss, so the customer's next transfer goes through. The excess is told so: not
+        // rate_limited with the window's hour, which would stop an obedient client for that long.
         const { payer, from, pay } = await payerAndPayee('burst', 1000);
         const burst = await Promise.all(Array.from({ length: limit * 4 }, () => pay()));
         const statuses = burst.map((r) => r.status);
         expect(statuses.filter((s) => s !== 201 && s !== 429)).toEqual([]);
+        // Forty at once overlap well past the limit (19 and 30 of them refused in the first runs).
+        expect(statuses).toContain(429);
+        for (const refused of burst.filter((r) => r.status === 429)) {
+          expect([refused.body.code, refused.headers['retry-after']]).toEqual(['lookups_busy', '1']);
+        }
         const paid = statuses.filter((s) => s === 201).length;
         const after = await pay();
         expect([after.status, after.body.code]).toEqual([201, undefined]);

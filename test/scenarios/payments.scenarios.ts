@@ -132,7 +132,7 @@ export function paymentsScenarios(get: () => Running) {
     });
 
     describe('payees', () => {
-      it('saves internal and external payees, and refuses a bad check digit (400) or an unknown internal number (422), naming account_number', async () => {
+      it("saves internal and external payees (another bank's number under its own scheme), and refuses a bad check digit of ours (400) or an unknown internal number (422), naming account_number", async () => {
         const internal = await http()
           .post('/payees')
           .set(bearer(alice.token))
@@ -174,6 +174,14 @@ export function paymentsScenarios(get: () => Running) {
           .send({ name: 'Typo', sort_code: sortCode, account_number: typo })
           .expect(400);
         expect(bad.body.details).toEqual([expect.objectContaining({ field: 'account_number' })]);
+        // Another bank's number follows that bank's scheme, not our check digit: saved as it is.
+        const theirs = `${number.slice(0, 7)}${(Number(number[7]) + 1) % 10}`;
+        const elsewhere = await http()
+          .post('/payees')
+          .set(bearer(alice.token))
+          .send({ name: 'Elsewhere', sort_code: EXTERNAL_SORT_CODE, account_number: theirs })
+          .expect(201);
+        expect(elsewhere.body).toMatchObject({ type: 'external', account_number: theirs });
 
         let unknown: string | undefined;
         for (let serial = 9_999_999; !unknown; serial--) unknown = accountNumberFor(sortCode, serial);

@@ -29,7 +29,7 @@ export class CreatePayeeDto {
   @ApiProperty({
     example: '31926803',
     description:
-      '8 digits whose last is a modulus-11 check digit over the sort code and the others (as for transfers)',
+      "8 digits; at our sort code the last is a modulus-11 check digit over the sort code and the others (as for transfers); another bank's number is taken as given (each bank has its own scheme)",
   })
   @Matches(/^\d{8}$/, { message: '$property must be 8 digits' })
   account_number: string;

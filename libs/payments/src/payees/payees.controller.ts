@@ -40,13 +40,20 @@ export class PayeesController {
       'Our sort code makes an internal payee, whose account must exist (422 payee_account_not_found, counted toward TRANSFER_MISS_LIMIT with transfers to missing accounts); any other sort code an external one, paid out through the payment scheme. Needs a verified identity (403 kyc_required), and waits PASSWORD_RESET_HOLD_HOURS after a password reset by e-mail (403 recently_reset).',
   })
   @ApiCreatedResponse({ type: PayeeDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'validation_failed (e.g. a check digit)' })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'validation_failed (e.g. the check digit of a number at our sort code)',
+  })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'kyc_required, recently_reset' })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
     description: 'payee_account_not_found, too_many_payees',
   })
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description:
+      'rate_limited: 30 payees saved this hour, or (an internal payee) TRANSFER_MISS_LIMIT numbers with no account, counted with transfers; lookups_busy: more than TRANSFER_MISS_LIMIT transfers or payees by account number checked at once (retry after 1 s)',
+  })
   create(@CurrentCaller() caller: Caller, @Body() body: CreatePayeeDto): Promise<PayeeDto> {
     assertNoResetHold(caller, 'adding a payee');
     return this.payees.create(caller.user_id, body);

@@ -67,8 +67,14 @@ export class PayeesService {
     private readonly misses: DestinationMisses,
   ) {}
 
+  /**
+   * Only our own numbers are checked for a typo: each bank numbers its accounts under its own scheme
+   * (UK banks' modulus checks differ by sort code range, some have none), so our check digit would refuse
+   * most real numbers at other banks. An external payee's number is 8 digits (the DTO), no more.
+   */
   async create(ownerId: string, body: CreatePayeeDto): Promise<PayeeDto> {
-    if (!isValidAccountNumber(body.sort_code, body.account_number)) {
+    const internal = body.sort_code === this.config.sortCode;
+    if (internal && !isValidAccountNumber(body.sort_code, body.account_number)) {
       throw AppError.badRequest('validation_failed', 'Invalid request: account_number', [
         { field: 'account_number', message: 'account_number fails its check digit: check it for a typo' },
       ]);
@@ -77,7 +83,6 @@ export class PayeesService {
     if (status !== 'verified') {
       throw new AppError(403, 'kyc_required', 'Payees can be saved once your identity (KYC) is verified');
     }
-    const internal = body.sort_code === this.config.sortCode;
     const accountId = internal ? await this.resolve(ownerId, body.account_number) : null;
     // Creations sent in parallel are counted one after another, or they could all pass the cap.
     const row = await this.dataSource.transaction(async (m) => {

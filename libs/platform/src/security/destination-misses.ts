@@ -6,12 +6,25 @@ import { LOGGER } from '../logging/logging.tokens';
 import { RateLimiter, type Hit } from './rate-limiter';
 
 const BUCKET = 'transfer-misses';
+/**
+ * Lookups by number running now, per customer: only to tell the two 429s apart. Its window bounds what a
+ * process that died mid-lookup leaves counted.
+ */
+const IN_FLIGHT = 'transfer-lookups';
+const IN_FLIGHT_SECONDS = 60;
 
 const limited = (seconds: number) =>
   AppError.tooManyRequests(
     'rate_limited',
     'Too many transfers to accounts that do not exist, are closed or hold another currency',
     seconds,
+  );
+
+const busy = () =>
+  AppError.tooManyRequests(
+    'lookups_busy',
+    'Too many transfers or payees by account number are being checked at once',
+    1,
   );
 
 /**
@@ -28,6 +41,11 @@ const limited = (seconds: number) =>
  * because the count is past the limit is given back before its 429 too: only real misses stay counted,
  * so a customer whose misses reached the limit stays blocked until the window ends, while one who only
  * sent more lookups at once than the limit allows gets 429 for the excess in flight and nothing after.
+ * The two 429s differ: past the limit it is `rate_limited` with the window's Retry-After; with only
+ * lookups in flight filling it, `lookups_busy` with Retry-After 1 (told `rate_limited` and an hour, a
+ * client paying many payees by number at once would stop for the hour; helper-117, 2026-12-06). A second
+ * counter of the lookups in flight tells them apart; read beside the first, not atomically with it, so a
+ * lookup racing others may be told the one where the other was due, never let through.
  * Transfers by account id, which no one can guess, are not held up at all (their closed and
  * other-currency refusals still count), so a customer's payments to known accounts never meet the limit.
  */
@@ -62,11 +80,16 @@ export class DestinationMisses {
 
   /** Counts a lookup as a miss until released; 429 (counting nothing) when the customer is past the limit. */
   private async reserve(userId: string): Promise<Hit> {
-    const hit = await this.hit(userId);
+    const [hit, inFlight] = await Promise.all([
+      this.hit(userId),
+      this.limiter.hit(IN_FLIGHT, userId, Number.POSITIVE_INFINITY, IN_FLIGHT_SECONDS),
+    ]);
     if (!hit.allowed) {
       // Not a miss: kept, it would push the count past the limit for the rest of the window even when no
       // lookup ever missed. The misses that filled the limit stay counted, so the block still holds.
       await this.release(userId);
+      // Both counts hold this lookup; what the first holds beyond the lookups in flight are kept misses.
+      if (hit.count - inFlight.count < this.config.transferMissLimit) throw busy();
       throw limited(hit.retryAfter);
     }
     return hit;
@@ -75,7 +98,7 @@ export class DestinationMisses {
   /** The reserved lookup found its account. Best effort: the transfer goes on whatever Redis says. */
   private async release(userId: string): Promise<void> {
     try {
-      await this.limiter.release(BUCKET, userId);
+      await Promise.all([this.limiter.release(BUCKET, userId), this.limiter.release(IN_FLIGHT, userId)]);
     } catch (err) {
       this.logger.warn({ err }, 'transfer miss count not released');
     }
@@ -83,6 +106,9 @@ export class DestinationMisses {
 
   /** A reserved lookup was a miss: it stays counted; the last one allowed is a security event. */
   private kept(userId: string, hit: Hit): void {
+    this.limiter
+      .release(IN_FLIGHT, userId)
+      .catch((err: unknown) => this.logger.warn({ err }, 'transfer lookup not released'));
     if (hit.count !== this.config.transferMissLimit) return;
     this.logger.warn(
       { security_event: 'transfer_misses_limited', user_id: userId, misses: hit.count },

@@ -52,7 +52,7 @@ export class TransferController {
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
     description:
-      'rate_limited: more than TRANSFER_MISS_LIMIT of your transfers were refused in the window because their destination does not exist, is closed or holds another currency; every transfer waits until Retry-After',
+      'rate_limited: more than TRANSFER_MISS_LIMIT of your transfers were refused in the window because their destination does not exist, is closed or holds another currency; every transfer by account number waits until Retry-After. lookups_busy: more than TRANSFER_MISS_LIMIT transfers or payees by account number are being checked at once; retry this one after Retry-After (1 s)',
   })
   async transfer(
     @CurrentCaller() caller: Caller,
