@@ -224,6 +224,7 @@ export function accountsScenarios(get: () => Running) {
         currency: 'GBP',
       });
       expect([out.status, out.body.code]).toEqual([409, 'account_frozen']);
+      expect(out.body.details).toEqual([expect.objectContaining({ field: 'from_account_id' })]);
       await deposit(get(), admin, b, 100);
       // Refusing them would tell the payer the account is frozen (and tip off its holder).
       await transfer(get(), bob, {
@@ -322,6 +323,18 @@ export function accountsScenarios(get: () => Running) {
         currency: 'GBP',
       });
       expect([into.status, into.body.code]).toEqual([409, 'account_closed']);
+      // The answer says which account is closed: the one paid into, here.
+      expect(into.body.details).toEqual([{ field: 'to_account_id', message: 'this account is closed' }]);
+      const outOf = await transfer(get(), alice, {
+        from_account_id: a.id,
+        to_account_id: b.id,
+        amount: 1,
+        currency: 'GBP',
+      });
+      expect([outOf.status, outOf.body.details]).toEqual([
+        409,
+        [{ field: 'from_account_id', message: 'this account is closed' }],
+      ]);
       const freeze = await http()
         .post(`/admin/accounts/${a.id}/freeze`)
         .set(bearer(admin.token))

@@ -451,7 +451,7 @@ export class KycService {
         throw new AppError(
           409,
           'kyc_changed',
-          'The customer has submitted again since this submission was read: open it again and decide on what it holds now',
+          "submitted_at is not the pending submission's: the customer may have submitted again since it was read. Open it again and decide on what it holds now",
           [
             {
               field: 'submitted_at',
