@@ -86,7 +86,7 @@ export class UpdateStandingOrderDto {
   @Optional()
   @IsInt({ message: '$property must be an integer number of minor units' })
   @Min(1, { message: '$property must be above zero' })
-  @Max(Number.MAX_SAFE_INTEGER)
+  @Max(Number.MAX_SAFE_INTEGER, { message: '$property is too large' })
   amount?: number;
 
   @ApiPropertyOptional({ maxLength: 18, example: 'RENT 2027' })

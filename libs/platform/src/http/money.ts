@@ -19,7 +19,8 @@ export const IsAmount = (example = 2550) =>
     }),
     IsInt({ message: '$property must be an integer number of minor units' }),
     IsPositive({ message: '$property must be above zero' }),
-    Max(Number.MAX_SAFE_INTEGER),
+    // Only what a JSON number holds exactly; MAX_AMOUNT, configuration, is checked by assertAmountWithin.
+    Max(Number.MAX_SAFE_INTEGER, { message: '$property is too large' }),
   );
 
 export const IsCurrency = () =>

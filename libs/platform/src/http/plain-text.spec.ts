@@ -153,11 +153,13 @@ describe('IsPlainText', () => {
   });
 
   it('refuses what is empty once trimmed, too long, or not a string', () => {
-    expect(check('   ').errors).toEqual(['name must be longer than or equal to 1 characters']);
+    expect(check('   ').errors).toEqual([
+      'name must be 1 to 20 characters long, not counting spaces around it',
+    ]);
     expect(check('x'.repeat(21)).errors).toHaveLength(1);
     // Too long is all that is said of a string past the limit (it is not scanned: a megabyte costs nothing).
     expect(check(`${'x'.repeat(1e6)}\u202E`).errors).toEqual([
-      'name must be shorter than or equal to 20 characters',
+      'name must be 1 to 20 characters long, not counting spaces around it',
     ]);
     expect(check(7).errors).toContain('name must be a string');
   });
@@ -201,7 +203,7 @@ describe('IsReason', () => {
     expect(checkReason('abc\u202Edef')).toEqual([
       'reason must not contain control, bidirectional or invisible characters, nor start with or stack combining marks',
     ]);
-    expect(checkReason('ab')).toEqual([expect.stringContaining('longer than or equal to 3')]);
+    expect(checkReason('ab')).toEqual([expect.stringContaining('must be 3 to 500 characters long')]);
   });
 });
 

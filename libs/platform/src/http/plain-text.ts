@@ -129,7 +129,10 @@ export const IsPlainText = (min: number, max: number) =>
   applyDecorators(
     Transform(({ value }) => normaliseText(value)),
     IsString(),
-    Length(min, max),
+    Length(min, max, {
+      message:
+        '$property must be $constraint1 to $constraint2 characters long, not counting spaces around it',
+    }),
     ValidateBy({
       name: 'isPlainText',
       validator: {

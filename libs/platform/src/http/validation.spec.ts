@@ -38,6 +38,22 @@ describe('validationPipe', () => {
     );
   });
 
+  it('tells a missing or null field that it is required, and a field of the wrong type only that', async () => {
+    const details = async (value: unknown) => ((await run(value)) as AppError).toBody().details;
+    expect(await details({ lines: [{ amount: null }] })).toEqual([
+      { field: 'name', message: 'name is required' },
+      { field: 'lines.0.amount', message: 'amount must not be null' },
+    ]);
+    // '100.00' fails both IsInt and Min: the type is what is wrong.
+    expect(await details({ name: 'x', lines: [{ amount: '100.00' }] })).toEqual([
+      { field: 'lines.0.amount', message: 'amount must be an integer number' },
+    ]);
+    // Of the right type, every check it fails is named.
+    expect(await details({ name: 'x', lines: [{ amount: 0 }] })).toEqual([
+      { field: 'lines.0.amount', message: 'amount must not be less than 1' },
+    ]);
+  });
+
   it('passes a valid body through, transformed', async () => {
     const ok = await run({ name: 'x', lines: [{ amount: 2 }] });
     expect(ok).toBeInstanceOf(Body);

@@ -8,11 +8,31 @@ export const MAX_LISTED_FIELDS = 10;
 /** A constraint message may repeat a client-chosen name; none needs more than this. */
 const MAX_MESSAGE_LENGTH = 160;
 
+/** Checks of a value's type: when one fails, what the others say (its size, its form) tells nothing more. */
+const TYPE_CHECKS = new Set(['isInt', 'isNumber', 'isString', 'isBoolean', 'isArray', 'isObject', 'isIn']);
+
+/**
+ * What one failing field is told: that it is missing (or null where null means nothing), else what is
+ * wrong with its type, else every check it failed. A missing amount was told three things, one of them a
+ * maximum of 2^53 that is no amount's real limit.
+ */
+function messagesOf(e: ValidationError): string[] {
+  const constraints = e.constraints ?? {};
+  const keys = Object.keys(constraints);
+  if (keys.length === 0) return [];
+  if (constraints.whitelistValidation !== undefined) return [constraints.whitelistValidation];
+  // class-validator leaves `value` out of an error whose value had nested errors: missing is without them.
+  if (e.value === undefined && !e.children?.length) return [`${e.property} is required`];
+  if (e.value === null) return [`${e.property} must not be null`];
+  const types = keys.filter((k) => TYPE_CHECKS.has(k));
+  // A field's constraints may share one message (limit's do): listed once.
+  return [...new Set((types.length > 0 ? types : keys).map((k) => constraints[k]))];
+}
+
 function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
   return errors.flatMap((e) => {
     const field = parent ? `${parent}.${e.property}` : e.property;
-    // A field's constraints may share one message (limit's do): listed once.
-    const own = [...new Set(Object.values(e.constraints ?? {}))].map((message) => ({ field, message }));
+    const own = messagesOf(e).map((message) => ({ field, message }));
     return [...own, ...flatten(e.children ?? [], field)];
   });
 }
