@@ -395,4 +395,72 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
     );
     expect(audited).toEqual([]);
   });
+  it("applies a change of amount and reference to a payment already scheduled and not yet made (a Saturday's, paid on Monday)", async () => {
+    const payer = await account(10_000);
+    const landlord = await account(0);
+    const payee = await app.get(PayeesService).create(payer.owner, {
+      name: 'Landlord',
+      sort_code: landlord.sortCode,
+      account_number: landlord.number,
+    });
+    const orders = app.get(StandingOrdersService);
+    // Due on Saturday 6 March: scheduled that day, paid on Monday 8 March.
+    const { view } = await orders.create(
+      payer.owner,
+      {
+        from_account_id: payer.id,
+        payee_id: payee.id,
+        amount: 2500,
+        currency: 'GBP',
+        reference: 'Rent',
+        frequency: 'monthly',
+        start_date: '2027-03-06',
+      },
+      randomUUID(),
+    );
+    const scheduled = async () =>
+      (
+        await db.query(
+          `SELECT p.status, p.amount::int AS amount, p.reference, p.pay_on::text AS pay_on, e.amount::int AS posted,
+                  e.reference AS posted_reference
+             FROM payments.payments p LEFT JOIN transactions.entries e ON e.id = p.transaction_id
+            WHERE p.order_id = $1`,
+          [view.id],
+        )
+      ).rows;
+    try {
+      clockAhead = 3 * 86_400_000;
+      await sweep();
+      expect(await scheduled()).toEqual([
+        expect.objectContaining({ status: 'pending', amount: 2500, pay_on: '2027-03-08' }),
+      ]);
+      // The order already shows April's date: the change must reach Monday's payment too.
+      const changed = await orders.update(payer.owner, view.id, { amount: 3000, reference: 'Rent March' });
+      expect(changed).toMatchObject({
+        amount: 3000,
+        reference: 'Rent March',
+        next_payment_date: '2027-04-06',
+      });
+      expect(await scheduled()).toEqual([
+        expect.objectContaining({ status: 'pending', amount: 3000, reference: 'Rent March' }),
+      ]);
+      clockAhead = 5 * 86_400_000;
+      await sweep();
+      expect(await scheduled()).toEqual([
+        expect.objectContaining({
+          status: 'paid',
+          amount: 3000,
+          posted: 3000,
+          posted_reference: 'Rent March',
+        }),
+      ]);
+      expect(await balances(payer.id, landlord.id)).toEqual([7_000n, 3_000n]);
+      // A paid one is not changed after the fact.
+      await orders.update(payer.owner, view.id, { amount: 3500 });
+      expect(await scheduled()).toEqual([expect.objectContaining({ status: 'paid', amount: 3000 })]);
+    } finally {
+      clockAhead = 0;
+      await orders.cancel(payer.owner, view.id);
+    }
+  });
 });

@@ -90,8 +90,9 @@ export class StandingOrdersController {
   @ApiOperation({
     summary: 'Change the amount, reference or end date',
     description:
-      'From the next payment on; a payment already due keeps what it was scheduled with. end_date is today ' +
-      'or later (cancel the order to stop a payment already due).',
+      'From the next payment on, including one scheduled and not yet tried (a weekend date waiting for Monday: ' +
+      'pending in /payments, while next_payment_date is already the date after it); one being made or ' +
+      'retried keeps its own. end_date is today or later (cancel the order to stop a payment already due).',
   })
   @ApiOkResponse({ type: StandingOrderDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })

@@ -147,8 +147,13 @@ export class StandingOrdersService {
   }
 
   /**
-   * Changes the amount, reference or end date from the next payment on: payments already scheduled keep
-   * theirs. A new end date (today or later: payments are scheduled on their due date, so none already
+   * Changes the amount, reference or end date from the next payment on. That includes a payment already
+   * scheduled and not yet tried (`pending`: due on a weekend or holiday, paid on the next working day),
+   * which the customer sees nowhere on the order (its next_payment_date is the date after): it would
+   * otherwise leave at the old amount the day after the change. One being posted or retried keeps its
+   * own (the ledger has its key with that amount). The sweep claims payments with SKIP LOCKED, so either
+   * it took the payment first (then this finds it `processing`) or it takes it after this commits.
+   * A new end date (today or later: payments are scheduled on their due date, so none already
    * scheduled falls after it) before the next date ends the order (completed once nothing is open).
    */
   async update(ownerId: string, id: string, body: UpdateStandingOrderDto): Promise<StandingOrderDto> {
@@ -180,6 +185,14 @@ export class StandingOrdersService {
           WHERE id = $1 AND owner_id = $2`,
         [id, ownerId, body.amount ?? null, body.reference ?? null, endDate, nextDate],
       );
+      if (body.amount !== undefined || body.reference !== undefined) {
+        await m.query(
+          `UPDATE payments.payments SET amount = coalesce($2, amount), reference = coalesce($3, reference),
+                  updated_at = now()
+            WHERE order_id = $1 AND source = 'standing_order' AND status = 'pending' AND attempts = 0`,
+          [id, body.amount ?? null, body.reference ?? null],
+        );
+      }
       await completeIfDone(m, id);
     });
     return this.get(ownerId, id);
