@@ -10,7 +10,14 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
 import { asReviewed, bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
-import { balanceOf, deposit, openAccount, transfer, verifiedCustomer } from '../support/banking';
+import {
+  balanceOf,
+  deposit,
+  openAccount,
+  transfer,
+  verifiedCustomer,
+  type Account,
+} from '../support/banking';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
@@ -609,6 +616,51 @@ export function identityScenarios(get: () => Running) {
           );
         }
         const stopped = await send(gbp.account_number);
+        expect([stopped.status, stopped.body.code]).toEqual([429, 'rate_limited']);
+      });
+
+      it("counts orders refused for a saved payee's account (closed, another currency) with them", async () => {
+        const prober = await verifiedCustomer(get(), admin, 'prober.orders');
+        const payee = await verifiedCustomer(get(), admin, 'probed.orders');
+        const from = await openAccount(get(), prober);
+        const euros = await openAccount(get(), payee, 'EUR');
+        const closing = await openAccount(get(), payee, 'GBP', 'savings');
+        const gbp = await openAccount(get(), payee);
+        const save = async (account: Account) =>
+          (
+            await http()
+              .post('/payees')
+              .set(bearer(prober.token))
+              .send({ name: 'Probe', sort_code: '990001', account_number: account.account_number })
+              .expect(201)
+          ).body.id as string;
+        const [toEuros, toClosed] = [await save(euros), await save(closing)];
+        await http().post(`/accounts/${closing.id}/close`).set(bearer(payee.token)).expect(200);
+        const order = (payeeId: string) =>
+          http()
+            .post('/scheduled-payments')
+            .set(bearer(prober.token))
+            .set('Idempotency-Key', randomUUID())
+            .send({
+              from_account_id: from.id,
+              payee_id: payeeId,
+              amount: 100,
+              currency: 'GBP',
+              reference: 'PROBE',
+              pay_on: new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10),
+            });
+        for (let i = 0; i < limit; i++) {
+          const res = await order(i % 2 ? toEuros : toClosed);
+          expect([res.status, res.body.code]).toEqual(
+            i % 2 ? [422, 'currency_mismatch'] : [422, 'payee_account_closed'],
+          );
+        }
+        const stopped = await transfer(get(), prober, {
+          from_account_id: from.id,
+          to_account_number: gbp.account_number,
+          amount: 1,
+          currency: 'GBP',
+        });
         expect([stopped.status, stopped.body.code]).toEqual([429, 'rate_limited']);
       });
     });

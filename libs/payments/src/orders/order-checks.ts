@@ -10,6 +10,7 @@ import {
   AppConfig,
   AppError,
   assertAmountWithin,
+  DestinationMisses,
   IDEMPOTENCY_HEADER,
   requestFingerprint,
 } from '@protobank/platform';
@@ -54,6 +55,7 @@ export class OrderChecks {
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
     private readonly config: AppConfig,
     @Inject(PAYMENTS_CLOCK) private readonly clock: Clock,
+    private readonly misses: DestinationMisses,
   ) {}
 
   /** Today in the bank's time zone. */
@@ -137,6 +139,10 @@ export class OrderChecks {
    * resumed: the payee the caller's, a reference, the source account the caller's, open and in the
    * order's currency, an internal payee's account open in that currency, and an external payee paid in
    * EXTERNAL_PAYMENT_CURRENCY. Returns the payee and the source account's state.
+   *
+   * An internal payee's account refused (closed, another currency) counts toward TRANSFER_MISS_LIMIT, as
+   * a transfer's does: a payee is saved by number, and orders to it would otherwise tell, for nothing,
+   * whether that account is open and what it holds (helper-117, 2026-12-06).
    */
   async check(ownerId: string, body: OrderBodyDto): Promise<{ payee: PayeeRow; from: LedgerAccountState }> {
     const payee = await this.payees.own(ownerId, body.payee_id, 'payee_id');
@@ -176,6 +182,7 @@ export class OrderChecks {
         ]);
       }
       const to = states.find((s) => s.account_id === payee.account_id);
+      if (!to || to.status === 'closed' || to.currency !== body.currency) await this.misses.record(ownerId);
       if (!to || to.status === 'closed') {
         throw AppError.unprocessable('payee_account_closed', "The payee's account is closed", [
           { field: 'payee_id', message: "the payee's account can no longer be paid" },
