@@ -52,6 +52,7 @@ describe('password policy', () => {
       assertPasswordPolicy('short1', 'alice@example.com', 'new_password');
       throw new Error('accepted');
     } catch (err) {
+      expect((err as AppError).message).toBe('new_password must be at least 12 characters');
       expect((err as AppError).details).toEqual([
         { field: 'new_password', message: 'new_password must be at least 12 characters' },
       ]);

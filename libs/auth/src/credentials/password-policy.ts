@@ -3,8 +3,11 @@ import { COMMON_MIN_LENGTH, isCommonPassword } from './common-passwords';
 
 export const MIN_PASSWORD_LENGTH = COMMON_MIN_LENGTH;
 
-const weak = (message: string, field: string) =>
-  AppError.badRequest('weak_password', message, [{ field, message: message.replace(/^password/, field) }]);
+/** The rule broken, said of the field it is about (new_password for a change), in message and details. */
+const weak = (rule: string, field: string) => {
+  const message = rule.replace(/^password/, field);
+  return AppError.badRequest('weak_password', message, [{ field, message }]);
+};
 
 /** Fewest different characters a password may be made of: twelve spaces, or abcabcabcabc, are not one. */
 export const MIN_DISTINCT_CHARACTERS = 5;

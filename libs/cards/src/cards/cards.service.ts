@@ -341,7 +341,11 @@ export class CardsService {
       },
       valid ? 'card details revealed' : 'card reveal refused: wrong password',
     );
-    if (!valid) throw new AppError(401, 'invalid_password', 'The password is not right');
+    if (!valid) {
+      throw new AppError(401, 'invalid_password', 'The password is not right', [
+        { field: 'password', message: 'password is not your current password' },
+      ]);
+    }
     const pan = this.keys.decrypt(card.pan_encrypted, card.id);
     return {
       id: card.id,

@@ -211,7 +211,7 @@ export class RefundRequestDto {
 
   @ApiPropertyOptional({
     type: NetworkMerchantDto,
-    description: 'Who refunds; the authorisation’s merchant by default',
+    description: 'Who refunds: required with pan; the authorisation’s merchant by default',
   })
   @Optional()
   @IsObject()

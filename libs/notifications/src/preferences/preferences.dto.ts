@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Optional } from '@protobank/platform';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsObject, ValidateNested } from 'class-validator';
+import { CHANNELS } from './preference-rules';
 
 export class ChannelChoicesDto {
   @ApiPropertyOptional({ example: true }) @Optional() @IsBoolean() in_app?: boolean;
@@ -66,8 +67,10 @@ export class PreferencesDto {
   @ApiProperty({ type: ChannelsDto, description: 'Off everywhere until the customer opts in' })
   marketing: ChannelsDto;
   @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'array', items: { type: 'string', enum: [...CHANNELS] } },
     example: { security: ['in_app', 'email'] },
-    description: 'Channels that are always on, by category',
+    description: 'Channels that are always on, by category (today security: in_app and email)',
   })
   locked: Record<string, readonly string[]>;
 }

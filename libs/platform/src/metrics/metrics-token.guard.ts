@@ -27,7 +27,11 @@ export class MetricsTokenGuard implements CanActivate {
     const given = typeof header === 'string' ? /^Bearer (\S+)$/i.exec(header)?.[1] : undefined;
     // Digests of equal length, compared in constant time: neither the token nor its length leaks.
     if (given !== undefined && timingSafeEqual(digest(given), this.expected)) return true;
-    throw new AppError(401, 'unauthorized', 'The metrics token is required').withHeaders({
+    throw new AppError(
+      401,
+      'unauthorized',
+      'A valid metrics token is required (Bearer METRICS_TOKEN)',
+    ).withHeaders({
       'WWW-Authenticate': 'Bearer realm="metrics"',
     });
   }
