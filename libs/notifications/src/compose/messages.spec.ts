@@ -26,6 +26,7 @@ import {
   paymentExecutedDraft,
   paymentFailedDraft,
   transactionDrafts,
+  welcomeDraft,
 } from './messages';
 import { formatMoney } from './money-format';
 
@@ -178,6 +179,24 @@ function unpaid(change: Partial<PaymentFailedEvent> = {}): PaymentFailedEvent {
   const { transaction_id: _t, executed_at: _e, ...base } = paid();
   return { ...base, reason: 'insufficient_funds', attempts: 3, order_status: 'active', ...change };
 }
+
+describe('welcomeDraft', () => {
+  const registered = {
+    event_id: 'e1',
+    occurred_at: '2026-12-06T09:00:00.000Z',
+    user_id: 'u1',
+    email: 'a@b.c',
+  };
+
+  it('asks the customer to confirm their e-mail address only where e-mail is offered', () => {
+    expect(welcomeDraft(registered, 'Alice Smith', true).body).toBe(
+      'Welcome to Protobank, Alice Smith. Confirm your e-mail address to get your notices by e-mail too; until then they are here, in the app.',
+    );
+    expect(welcomeDraft(registered, 'Alice Smith', false).body).toBe(
+      'Welcome to Protobank, Alice Smith. Your notices are here, in the app.',
+    );
+  });
+});
 
 describe('paymentExecutedDraft', () => {
   it('tells the payer their standing order was paid, with what a client needs to show it', () => {

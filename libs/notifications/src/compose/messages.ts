@@ -557,7 +557,11 @@ export function cardClearedDrafts(e: CardClearedEvent): Draft[] {
   ];
 }
 
-export function welcomeDraft(e: UserRegisteredEvent, fullName: string): Draft {
+/**
+ * `emailOffered`: a mail relay is configured (SMTP_HOST), so the customer can verify the address (without
+ * one, e-mail verification answers 409 email_verification_not_offered, and the welcome must not ask for it).
+ */
+export function welcomeDraft(e: UserRegisteredEvent, fullName: string, emailOffered: boolean): Draft {
   return {
     user_id: e.user_id,
     category: 'account',
@@ -565,9 +569,10 @@ export function welcomeDraft(e: UserRegisteredEvent, fullName: string): Draft {
     title: 'Welcome to Protobank',
     // Told here, in the app: a new account's address is not verified yet, so only security notices go to
     // it by e-mail (EmailChannel).
-    body:
-      `Welcome to Protobank, ${displayText(fullName)}. Confirm your e-mail address to get your notices by ` +
-      'e-mail too; until then they are here, in the app.',
+    body: emailOffered
+      ? `Welcome to Protobank, ${displayText(fullName)}. Confirm your e-mail address to get your notices by ` +
+        'e-mail too; until then they are here, in the app.'
+      : `Welcome to Protobank, ${displayText(fullName)}. Your notices are here, in the app.`,
     data: {},
   };
 }

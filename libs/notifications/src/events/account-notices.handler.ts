@@ -12,7 +12,7 @@ import {
   type UserSessionEndedEvent,
   type UsersApi,
 } from '@protobank/contracts';
-import { InboxService, OnEvent } from '@protobank/platform';
+import { AppConfig, InboxService, OnEvent } from '@protobank/platform';
 import {
   contactChangedDraft,
   kycRejectedDraft,
@@ -37,6 +37,7 @@ export class AccountNoticesHandler {
     private readonly inbox: InboxService,
     private readonly notifier: Notifier,
     @Inject(USERS_API) private readonly users: UsersApi,
+    private readonly config: AppConfig,
   ) {}
 
   @OnEvent('user.registered')
@@ -44,7 +45,9 @@ export class AccountNoticesHandler {
     const consumer = 'WelcomeHandler.onUserRegistered'; // the name inbox rows already carry
     if (await this.inbox.seen('notifications', consumer, event.event_id)) return;
     const profile = await this.users.getProfile(event.user_id);
-    await this.notifier.notify(consumer, event.event_id, [welcomeDraft(event, profile.full_name)]);
+    await this.notifier.notify(consumer, event.event_id, [
+      welcomeDraft(event, profile.full_name, this.config.smtp.host !== undefined),
+    ]);
   }
 
   @OnEvent('kyc.verified')
