@@ -55,8 +55,9 @@ export class AppError extends Error {
   static badRequest(code: string, message: string, details: ErrorDetail[] = []) {
     return new AppError(400, code, message, details);
   }
+  /** `what` as a noun ('account'): the message reads "Account not found", as the ledger's refusals do. */
   static notFound(what = 'resource') {
-    return new AppError(404, 'not_found', `${what} not found`);
+    return new AppError(404, 'not_found', `${what.charAt(0).toUpperCase()}${what.slice(1)} not found`);
   }
   static conflict(code: string, message: string) {
     return new AppError(409, code, message);
