@@ -164,7 +164,8 @@ export function rolesOf(users: {
 export const COLLEAGUE_READ_FORBIDDEN =
   "colleague_account: a colleague's (a staff member's or an admin's), for staff";
 
-const SEE_COLLEAGUE = "Only an admin sees a staff member's or an admin's accounts, cards, money and payments";
+const SEE_COLLEAGUE =
+  "Only an admin sees a staff member's or an admin's data (profile, accounts, cards, money and payments)";
 
 /**
  * 403 colleague_account (logged) for a staff member and an owner who is not a customer; else nothing.
