@@ -137,8 +137,11 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
     return { owner, id, sortCode, number };
   };
 
-  /** A payer with `funds` (£100.00) and a monthly £25.00 standing order to a landlord's account, due today. */
-  const orderDueToday = async (funds = 10_000) => {
+  /**
+   * A payer with `funds` (£100.00) and a monthly £25.00 standing order to a landlord's account, due today
+   * or from `startDate`.
+   */
+  const orderDueToday = async (funds = 10_000, startDate = TODAY) => {
     const payer = await account(funds);
     const landlord = await account(0);
     const payee = await app.get(PayeesService).create(payer.owner, {
@@ -155,7 +158,7 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
         currency: 'GBP',
         reference: 'Rent',
         frequency: 'monthly',
-        start_date: TODAY,
+        start_date: startDate,
       },
       randomUUID(),
     );
@@ -396,28 +399,9 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
     expect(audited).toEqual([]);
   });
   it("applies a change of amount and reference to a payment already scheduled and not yet made (a Saturday's, paid on Monday)", async () => {
-    const payer = await account(10_000);
-    const landlord = await account(0);
-    const payee = await app.get(PayeesService).create(payer.owner, {
-      name: 'Landlord',
-      sort_code: landlord.sortCode,
-      account_number: landlord.number,
-    });
-    const orders = app.get(StandingOrdersService);
     // Due on Saturday 6 March: scheduled that day, paid on Monday 8 March.
-    const { view } = await orders.create(
-      payer.owner,
-      {
-        from_account_id: payer.id,
-        payee_id: payee.id,
-        amount: 2500,
-        currency: 'GBP',
-        reference: 'Rent',
-        frequency: 'monthly',
-        start_date: '2027-03-06',
-      },
-      randomUUID(),
-    );
+    const { payer, landlord, orderId } = await orderDueToday(10_000, '2027-03-06');
+    const orders = app.get(StandingOrdersService);
     const scheduled = async () =>
       (
         await db.query(
@@ -425,7 +409,7 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
                   e.reference AS posted_reference
              FROM payments.payments p LEFT JOIN transactions.entries e ON e.id = p.transaction_id
             WHERE p.order_id = $1`,
-          [view.id],
+          [orderId],
         )
       ).rows;
     try {
@@ -435,7 +419,7 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
         expect.objectContaining({ status: 'pending', amount: 2500, pay_on: '2027-03-08' }),
       ]);
       // The order already shows April's date: the change must reach Monday's payment too.
-      const changed = await orders.update(payer.owner, view.id, { amount: 3000, reference: 'Rent March' });
+      const changed = await orders.update(payer.owner, orderId, { amount: 3000, reference: 'Rent March' });
       expect(changed).toMatchObject({
         amount: 3000,
         reference: 'Rent March',
@@ -456,11 +440,11 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
       ]);
       expect(await balances(payer.id, landlord.id)).toEqual([7_000n, 3_000n]);
       // A paid one is not changed after the fact.
-      await orders.update(payer.owner, view.id, { amount: 3500 });
+      await orders.update(payer.owner, orderId, { amount: 3500 });
       expect(await scheduled()).toEqual([expect.objectContaining({ status: 'paid', amount: 3000 })]);
     } finally {
       clockAhead = 0;
-      await orders.cancel(payer.owner, view.id);
+      await orders.cancel(payer.owner, orderId);
     }
   });
 });

@@ -16,6 +16,7 @@ import {
   type Account,
   deposit,
   issueCard,
+  type IssuedCard,
   openAccount,
   transfer,
   verifiedCustomer,
@@ -27,14 +28,8 @@ import { eventually, logsThrough, metricValue, scrapeMetrics } from '../support/
 import type { Running } from '../support/topologies';
 import { holdIdOf } from '../../libs/cards/src/network/hold-id';
 
-interface Card {
-  id: string;
-  account_id: string;
-  pan: string;
-  cvc: string;
-  expiry_month: number;
-  expiry_year: number;
-}
+/** A card as issued: its number and CVC are what the network is sent. */
+type Card = IssuedCard;
 
 interface Balance {
   balance: number;
@@ -184,7 +179,7 @@ export function cardNetworkScenarios(get: () => Running) {
       (await http().get('/admin/ledger/verify').set(bearer(admin.token)).expect(200)).body;
 
     const issue = async (who: Actor, account: Account): Promise<Card> => {
-      const card: Card = await issueCard(get(), who, account);
+      const card = await issueCard(get(), who, account);
       secrets.pans.add(card.pan);
       secrets.cvcs.add(card.cvc);
       return card;
