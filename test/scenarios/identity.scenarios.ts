@@ -619,7 +619,7 @@ export function identityScenarios(get: () => Running) {
         expect([stopped.status, stopped.body.code]).toEqual([429, 'rate_limited']);
       });
 
-      it("counts orders refused for a saved payee's account (closed, another currency) with them", async () => {
+      it("counts orders refused for a saved payee's account (closed, another currency) with them, once per key, and refuses them past the limit", async () => {
         const prober = await verifiedCustomer(get(), admin, 'prober.orders');
         const payee = await verifiedCustomer(get(), admin, 'probed.orders');
         const from = await openAccount(get(), prober);
@@ -636,11 +636,11 @@ export function identityScenarios(get: () => Running) {
           ).body.id as string;
         const [toEuros, toClosed] = [await save(euros), await save(closing)];
         await http().post(`/accounts/${closing.id}/close`).set(bearer(payee.token)).expect(200);
-        const order = (payeeId: string) =>
+        const order = (payeeId: string, key = randomUUID()) =>
           http()
             .post('/scheduled-payments')
             .set(bearer(prober.token))
-            .set('Idempotency-Key', randomUUID())
+            .set('Idempotency-Key', key)
             .send({
               from_account_id: from.id,
               payee_id: payeeId,
@@ -649,11 +649,22 @@ export function identityScenarios(get: () => Running) {
               reference: 'PROBE',
               pay_on: new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10),
             });
-        for (let i = 0; i < limit; i++) {
+        // A client's retry under its key is not counted again.
+        const retried = randomUUID();
+        for (let i = 0; i < 3; i++) {
+          const res = await order(toClosed, retried);
+          expect([res.status, res.body.code]).toEqual([422, 'payee_account_closed']);
+        }
+        for (let i = 1; i < limit; i++) {
           const res = await order(i % 2 ? toEuros : toClosed);
           expect([res.status, res.body.code]).toEqual(
             i % 2 ? [422, 'currency_mismatch'] : [422, 'payee_account_closed'],
           );
+        }
+        // Past the limit no new order tells the payee's account (nor does a transfer by number).
+        for (const payeeId of [toClosed, toEuros]) {
+          const res = await order(payeeId);
+          expect([res.status, res.body.code]).toEqual([429, 'rate_limited']);
         }
         const stopped = await transfer(get(), prober, {
           from_account_id: from.id,

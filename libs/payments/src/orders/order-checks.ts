@@ -92,7 +92,7 @@ export class OrderChecks {
     if (replayed) return { id: replayed, replayed: true };
     validate();
     assertAmountWithin(body.amount, this.config.maxAmount);
-    const { payee, from } = await this.check(ownerId, body);
+    const { payee, from } = await this.check(ownerId, body, key);
     if (from.status === 'frozen' && firstPayOn <= this.today()) {
       throw AppError.conflict(
         'account_frozen',
@@ -140,11 +140,17 @@ export class OrderChecks {
    * order's currency, an internal payee's account open in that currency, and an external payee paid in
    * EXTERNAL_PAYMENT_CURRENCY. Returns the payee and the source account's state.
    *
-   * An internal payee's account refused (closed, another currency) counts toward TRANSFER_MISS_LIMIT, as
-   * a transfer's does: a payee is saved by number, and orders to it would otherwise tell, for nothing,
-   * whether that account is open and what it holds (helper-117, 2026-12-06).
+   * A new order (`key`, its Idempotency-Key) refused for an internal payee's account (closed, another
+   * currency) counts toward TRANSFER_MISS_LIMIT, once per key, as a transfer's does, and past the limit is
+   * 429 instead: a payee is saved by number, and orders to it would otherwise tell, for nothing, whether
+   * that account is open and what it holds (helper-117, 2026-12-06). A resume (no key) is the customer's
+   * own order: not counted.
    */
-  async check(ownerId: string, body: OrderBodyDto): Promise<{ payee: PayeeRow; from: LedgerAccountState }> {
+  async check(
+    ownerId: string,
+    body: OrderBodyDto,
+    key?: string,
+  ): Promise<{ payee: PayeeRow; from: LedgerAccountState }> {
     const payee = await this.payees.own(ownerId, body.payee_id, 'payee_id');
     if (body.reference === undefined && payee.reference === null) {
       throw invalid('reference', 'reference is required: this payee has no reference of its own to use');
@@ -182,7 +188,8 @@ export class OrderChecks {
         ]);
       }
       const to = states.find((s) => s.account_id === payee.account_id);
-      if (!to || to.status === 'closed' || to.currency !== body.currency) await this.misses.record(ownerId);
+      const refused = !to || to.status === 'closed' || to.currency !== body.currency;
+      if (refused && key !== undefined) await this.misses.refusedOnce(ownerId, key);
       if (!to || to.status === 'closed') {
         throw AppError.unprocessable('payee_account_closed', "The payee's account is closed", [
           { field: 'payee_id', message: "the payee's account can no longer be paid" },

@@ -9,6 +9,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
@@ -57,7 +58,12 @@ export class ScheduledPaymentsController {
   })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
-    description: `currency_mismatch, same_account, payee_account_closed, idempotency_key_reused, too_many_scheduled_payments (at most ${MAX_SCHEDULED_PAYMENTS} waiting)`,
+    description: `currency_mismatch, same_account, payee_account_closed, idempotency_key_reused, too_many_scheduled_payments (at most ${MAX_SCHEDULED_PAYMENTS} waiting). A refusal for an internal payee's account (closed, another currency) counts toward TRANSFER_MISS_LIMIT, once per Idempotency-Key`,
+  })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description:
+      "rate_limited: past TRANSFER_MISS_LIMIT, an order the internal payee's account would refuse is refused so instead (until Retry-After)",
   })
   async create(
     @CurrentCaller() caller: Caller,

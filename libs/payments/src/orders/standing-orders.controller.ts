@@ -9,6 +9,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
@@ -59,7 +60,12 @@ export class StandingOrdersController {
   })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
-    description: `currency_mismatch, same_account, payee_account_closed, idempotency_key_reused, too_many_standing_orders (at most ${MAX_STANDING_ORDERS} active or suspended)`,
+    description: `currency_mismatch, same_account, payee_account_closed, idempotency_key_reused, too_many_standing_orders (at most ${MAX_STANDING_ORDERS} active or suspended). A refusal for an internal payee's account (closed, another currency) counts toward TRANSFER_MISS_LIMIT, once per Idempotency-Key`,
+  })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description:
+      "rate_limited: past TRANSFER_MISS_LIMIT, an order the internal payee's account would refuse is refused so instead (until Retry-After)",
   })
   async create(
     @CurrentCaller() caller: Caller,

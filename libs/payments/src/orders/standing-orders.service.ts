@@ -186,6 +186,8 @@ export class StandingOrdersService {
         [id, ownerId, body.amount ?? null, body.reference ?? null, endDate, nextDate],
       );
       if (body.amount !== undefined || body.reference !== undefined) {
+        // `pending` is never tried (a claim makes it processing, and nothing puts one back): attempts = 0
+        // is a guard only.
         await m.query(
           `UPDATE payments.payments SET amount = coalesce($2, amount), reference = coalesce($3, reference),
                   updated_at = now()

@@ -302,7 +302,7 @@ export const CONFIG_SCHEMA = {
     min: 1,
     max: 100000,
     default: '10',
-    doc: 'Transfers one customer may have refused per window because the destination does not exist, is closed or holds another currency (internal payees refused for a missing number count too); beyond it every transfer of theirs by account number, and every internal payee, is 429 until the window ends.',
+    doc: "Transfers one customer may have refused per window because the destination does not exist, is closed or holds another currency (internal payees refused for a missing number, and new orders refused for an internal payee's closed or other-currency account, count too); beyond it every transfer of theirs by account number, every internal payee and every such order is 429 rate_limited until the window ends. More lookups by number at once than this are 429 lookups_busy (Retry-After 1) for the excess.",
   },
   TRANSFER_MISS_WINDOW_SECONDS: {
     kind: 'int',

@@ -94,4 +94,43 @@ describe('DestinationMisses', () => {
     // That one missed too: now the limit is reached by misses alone.
     expect((await refusal(misses.lookUp('u', async () => 'account', missing))).code).toBe('rate_limited');
   });
+  it('counts a miss found after the lookup without touching the lookups in flight', async () => {
+    const { limiter, misses } = setUp();
+    const running = Array.from({ length: LIMIT }, () => pending());
+    const answers = running.map((r) => misses.lookUp('u', r.find, missing));
+    await new Promise((resolve) => setImmediate(resolve));
+    await misses.record('u');
+    expect(limiter.counts.get('transfer-lookups:u')).toBe(LIMIT);
+    for (const r of running) r.settle(true);
+    await Promise.all(answers);
+    expect(limiter.counts.get('transfer-lookups:u')).toBe(0);
+    expect(limiter.counts.get('transfer-misses:u')).toBe(1);
+  });
+
+  it('gives back what one counter took when Redis fails the other, and fails as Redis did', async () => {
+    const { limiter, misses } = setUp();
+    const down = new Error('redis down');
+    const hit = limiter.hit.bind(limiter);
+    limiter.hit = async (bucket, key, limit, windowSeconds) =>
+      bucket === 'transfer-lookups' ? Promise.reject(down) : hit(bucket, key, limit, windowSeconds);
+    await expect(misses.lookUp('u', async () => 'account', missing)).rejects.toBe(down);
+    expect(limiter.counts.get('transfer-misses:u')).toBe(0);
+  });
+
+  it("counts an order's refusal once per key, and past the limit refuses it 429 (a retry of a refused key too)", async () => {
+    const { limiter, misses } = setUp();
+    await misses.refusedOnce('u', 'k1');
+    await misses.refusedOnce('u', 'k1');
+    expect(limiter.counts.get('transfer-misses:u')).toBe(1);
+    for (let i = 2; i <= LIMIT; i++) await misses.refusedOnce('u', `k${i}`);
+    expect(await refusal(misses.refusedOnce('u', 'late'))).toEqual({
+      status: 429,
+      code: 'rate_limited',
+      retryAfter: WINDOW,
+    });
+    expect((await refusal(misses.refusedOnce('u', 'late'))).code).toBe('rate_limited');
+    // Counted before the block: answered as before, counting nothing more.
+    await misses.refusedOnce('u', 'k1');
+    expect(limiter.counts.get('transfer-misses:u')).toBe(LIMIT);
+  });
 });

@@ -8,10 +8,13 @@ import { RateLimiter, type Hit } from './rate-limiter';
 const BUCKET = 'transfer-misses';
 /**
  * Lookups by number running now, per customer: only to tell the two 429s apart. Its window bounds what a
- * process that died mid-lookup leaves counted.
+ * process that died mid-lookup leaves counted; it runs from the first lookup and is not renewed, so a
+ * burst spanning its end is under-counted and part of it told `rate_limited` (never let through).
  */
 const IN_FLIGHT = 'transfer-lookups';
 const IN_FLIGHT_SECONDS = 60;
+/** Requests (an order's Idempotency-Key) whose refusal was counted, so that a retry is not counted again. */
+const COUNTED = 'transfer-miss-counted';
 
 const limited = (seconds: number) =>
   AppError.tooManyRequests(
@@ -68,6 +71,9 @@ export class DestinationMisses {
       found = await find();
     } catch (err) {
       if (err instanceof AppError && err.status === 404) {
+        this.limiter
+          .release(IN_FLIGHT, userId)
+          .catch((e: unknown) => this.logger.warn({ err: e }, 'transfer lookup not released'));
         this.kept(userId, hit);
         throw missing();
       }
@@ -80,10 +86,19 @@ export class DestinationMisses {
 
   /** Counts a lookup as a miss until released; 429 (counting nothing) when the customer is past the limit. */
   private async reserve(userId: string): Promise<Hit> {
-    const [hit, inFlight] = await Promise.all([
+    const [counted, running] = await Promise.allSettled([
       this.hit(userId),
       this.limiter.hit(IN_FLIGHT, userId, Number.POSITIVE_INFINITY, IN_FLIGHT_SECONDS),
     ]);
+    if (counted.status === 'rejected' || running.status === 'rejected') {
+      // Redis failed one of the two: what the other took is given back, and the lookup fails as Redis did.
+      await this.release(userId, {
+        miss: counted.status === 'fulfilled',
+        inFlight: running.status === 'fulfilled',
+      });
+      throw counted.status === 'rejected' ? counted.reason : (running as PromiseRejectedResult).reason;
+    }
+    const [hit, inFlight] = [counted.value, running.value];
     if (!hit.allowed) {
       // Not a miss: kept, it would push the count past the limit for the rest of the window even when no
       // lookup ever missed. The misses that filled the limit stay counted, so the block still holds.
@@ -96,19 +111,19 @@ export class DestinationMisses {
   }
 
   /** The reserved lookup found its account. Best effort: the transfer goes on whatever Redis says. */
-  private async release(userId: string): Promise<void> {
+  private async release(userId: string, taken = { miss: true, inFlight: true }): Promise<void> {
     try {
-      await Promise.all([this.limiter.release(BUCKET, userId), this.limiter.release(IN_FLIGHT, userId)]);
+      await Promise.all([
+        taken.miss && this.limiter.release(BUCKET, userId),
+        taken.inFlight && this.limiter.release(IN_FLIGHT, userId),
+      ]);
     } catch (err) {
       this.logger.warn({ err }, 'transfer miss count not released');
     }
   }
 
-  /** A reserved lookup was a miss: it stays counted; the last one allowed is a security event. */
+  /** A miss stays counted; the last one allowed is a security event. */
   private kept(userId: string, hit: Hit): void {
-    this.limiter
-      .release(IN_FLIGHT, userId)
-      .catch((err: unknown) => this.logger.warn({ err }, 'transfer lookup not released'));
     if (hit.count !== this.config.transferMissLimit) return;
     this.logger.warn(
       { security_event: 'transfer_misses_limited', user_id: userId, misses: hit.count },
@@ -126,6 +141,27 @@ export class DestinationMisses {
     } catch (err) {
       this.logger.warn({ err }, 'transfer miss not counted');
     }
+  }
+
+  /**
+   * An order refused for a saved internal payee's account (closed, another currency): the payee was saved
+   * by number, and the refusal tells that account's state as a transfer's would. Counted once per `once`
+   * (the order's Idempotency-Key: a client's retry is not counted again, and is answered as before), and
+   * past the limit refused 429 rate_limited instead, counting nothing: no new order answers it then.
+   */
+  async refusedOnce(userId: string, once: string): Promise<void> {
+    const marker = `${userId}:${once}`;
+    const first = await this.limiter.hit(COUNTED, marker, 1, this.config.transferMissWindowSeconds);
+    if (!first.allowed) return;
+    const hit = await this.hit(userId);
+    if (!hit.allowed) {
+      // Neither counted: a retry under this key is refused as this one, not answered as a counted one.
+      await Promise.all([this.limiter.release(BUCKET, userId), this.limiter.release(COUNTED, marker)]).catch(
+        (err: unknown) => this.logger.warn({ err }, 'transfer miss count not released'),
+      );
+      throw limited(hit.retryAfter);
+    }
+    this.kept(userId, hit);
   }
 
   private hit(userId: string): Promise<Hit> {

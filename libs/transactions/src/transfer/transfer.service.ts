@@ -121,16 +121,19 @@ export class TransferService {
 
   /**
    * Whether the ledger refused for the destination: it does not exist, is closed, or holds another
-   * currency. Closed and currency refusals name no side, so the caller's own (source) account decides:
-   * if it is open and in the transfer's currency, the destination was the problem.
+   * currency. A missing or closed account names its side; a currency refusal names `currency`, so the
+   * caller's own (source) account decides: if it is in the transfer's currency, the destination was the
+   * problem.
    */
   private async isDestinationMiss(err: unknown, body: TransferDto): Promise<boolean> {
     if (!(err instanceof AppError)) return false;
-    if (err.status === 404) return err.details.some((d) => d.field && DESTINATION_FIELDS.has(d.field));
-    if (err.code !== 'account_closed' && err.code !== 'currency_mismatch') return false;
+    if (err.status === 404 || err.code === 'account_closed') {
+      return err.details.some((d) => d.field && DESTINATION_FIELDS.has(d.field));
+    }
+    if (err.code !== 'currency_mismatch') return false;
     const [source] = await this.ledgerAccounts.getStates([body.from_account_id]).catch(() => []);
     if (!source) return true; // cannot tell: count it
-    return err.code === 'account_closed' ? source.status !== 'closed' : source.currency === body.currency;
+    return source.currency === body.currency;
   }
 
   /**
