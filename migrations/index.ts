@@ -50,6 +50,7 @@ import { RefundsOfTheirPayment1763700000044 } from './1763700000044-RefundsOfThe
 import { ReversedPayments1763700000045 } from './1763700000045-ReversedPayments';
 import { ReversedCardPayments1763700000046 } from './1763700000046-ReversedCardPayments';
 import { AuditActionsApartFromReads1763700000047 } from './1763700000047-AuditActionsApartFromReads';
+import { ReversedMovements1763700000048 } from './1763700000048-ReversedMovements';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -100,4 +101,5 @@ export const MIGRATIONS = [
   ReversedPayments1763700000045,
   ReversedCardPayments1763700000046,
   AuditActionsApartFromReads1763700000047,
+  ReversedMovements1763700000048,
 ];

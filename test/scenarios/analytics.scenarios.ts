@@ -313,6 +313,12 @@ export function analyticsScenarios(get: () => Running) {
       expect(gbp.largest_outgoings).toEqual([]);
       expect(gbp.recurring_payees).toEqual([]);
       expect(JSON.stringify(insights)).not.toContain('analytics.alice');
+      // The payer's largest payments out list it, marked reversed (the others not).
+      const payer = (await http().get('/analytics/insights').set(bearer(alice.token)).expect(200)).body;
+      const outs = payer.currencies.find((c: { currency: string }) => c.currency === 'GBP')
+        .largest_outgoings as { transaction_id: string; reversed: boolean }[];
+      expect(outs.filter((o) => o.reversed).map((o) => o.transaction_id)).toEqual([paid.body.id]);
+      expect(outs.length).toBeGreaterThan(1);
     });
 
     it('analytics: shows customers their own figures only, with no way to ask for another', async () => {

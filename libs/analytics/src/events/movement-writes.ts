@@ -5,9 +5,9 @@ type Queryable = Pick<EntityManager, 'query'>;
 
 const RECORD = `jsonb_to_recordset($1::jsonb) AS m(
   transaction_id uuid, user_id uuid, direction text, amount bigint, currency char(3), category text,
-  merchant text, counterparty_id uuid, kind text, occurred_at timestamptz, day date)`;
+  merchant text, counterparty_id uuid, kind text, reverses_id uuid, occurred_at timestamptz, day date)`;
 export const MOVEMENT_COLUMNS = `transaction_id, user_id, direction, amount, currency, category, merchant, counterparty_id, kind,
-  occurred_at, day`;
+  reverses_id, occurred_at, day`;
 
 /** The live tables, or the twins a rebuild fills before they swap names (see RebuildRun). */
 type Tables = { movements: string; rollups: string };

@@ -16,6 +16,8 @@ export interface Movement {
   /** The customer on the other side; null for a system account (cash, card settlement, fees). */
   counterparty_id: string | null;
   kind: TransactionKind;
+  /** For a reversal: the entry it reverses (insights mark that payment reversed). */
+  reverses_id: string | null;
   occurred_at: string;
   /** The bank date of occurred_at (in BANK_TIME_ZONE), YYYY-MM-DD: the day statements put it on too. */
   day: string;
@@ -58,6 +60,7 @@ export function movementsOf(entry: LedgerEntry, timeZone: string): Movement[] {
     category,
     merchant: clean(entry.merchant),
     kind: entry.kind,
+    reverses_id: entry.reverses_id ?? null,
     occurred_at: occurred.toISOString(),
     day: todayIn(timeZone, occurred),
   };

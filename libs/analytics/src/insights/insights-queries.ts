@@ -10,6 +10,8 @@ export interface OutgoingRow {
   counterparty_id: string | null;
   kind: string;
   occurred_at: Date;
+  /** Staff reversed it since (a reversal movement names it): the money came back. */
+  reversed: boolean;
 }
 
 export interface PayeeRow {
@@ -25,7 +27,8 @@ export interface PayeeRow {
 /**
  * The `limit` largest single payments out per currency in [from, to) (instants), own-account transfers
  * and reversals aside (a reversal is the bank taking a payment back, not the customer paying: listing it
- * would name the original payer to the payee).
+ * would name the original payer to the payee). A payment reversed since is listed, marked `reversed`: it
+ * was made, and the customer sees the reversal beside it in their transactions.
  */
 export function largestOutgoings(
   db: DataSource,
@@ -35,7 +38,8 @@ export function largestOutgoings(
   limit: number,
 ): Promise<OutgoingRow[]> {
   return db.query(
-    `SELECT transaction_id, currency, amount::text AS amount, category, merchant, counterparty_id, kind, occurred_at
+    `SELECT transaction_id, currency, amount::text AS amount, category, merchant, counterparty_id, kind, occurred_at,
+            EXISTS (SELECT 1 FROM analytics.movements r WHERE r.reverses_id = ranked.transaction_id) AS reversed
        FROM (SELECT m.*, row_number() OVER (PARTITION BY currency
                                             ORDER BY amount DESC, occurred_at DESC, transaction_id) AS rank
                FROM analytics.movements m

@@ -37,6 +37,8 @@ export class OutgoingDto {
   })
   payee_name: string | null;
   @ApiProperty({ format: 'date-time' }) occurred_at: string;
+  @ApiProperty({ description: 'Reversed by the bank since (the money came back): shown, and marked' })
+  reversed: boolean;
 }
 
 export class RecurringPayeeDto {

@@ -69,6 +69,7 @@ export class InsightsService {
             merchant: r.merchant === null ? null : displayText(r.merchant),
             payee_name: r.counterparty_id ? (names.get(r.counterparty_id) ?? null) : null,
             occurred_at: r.occurred_at.toISOString(),
+            reversed: r.reversed,
           })),
         recurring_payees: payees
           .filter((r) => r.currency === currency)
