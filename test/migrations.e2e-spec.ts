@@ -319,6 +319,52 @@ describe('migrations', () => {
     ]);
   });
 
+  it('marks the analytics movements of reversals made before them with the entry they reverse', async () => {
+    while ((await lastMigration()) !== 'ReversedMovements1763700000048')
+      await ds.undoLastMigration({ transaction: 'each' });
+    await ds.undoLastMigration({ transaction: 'each' });
+    const [from, to, payer, payee] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    for (const [id, owner] of [
+      [from, payer],
+      [to, payee],
+    ]) {
+      await ds.query(
+        `INSERT INTO transactions.ledger_accounts (id, kind, owner_id, currency, overdraft_limit)
+         VALUES ($1, 'customer', $2, 'GBP', 0)`,
+        [id, owner],
+      );
+    }
+    const [paid, reversal] = [randomUUID(), randomUUID()];
+    await ds.query(
+      `INSERT INTO transactions.entries (id, kind, debit_account_id, credit_account_id, amount, currency, reverses_id,
+                                         created_at)
+       VALUES ($1, 'transfer', $3, $4, 100, 'GBP', NULL, now()), ($2, 'reversal', $4, $3, 100, 'GBP', $1, now())`,
+      [paid, reversal, from, to],
+    );
+    const movement = (id: string, user: string, direction: string, kind: string) =>
+      ds.query(
+        `INSERT INTO analytics.movements (transaction_id, user_id, direction, amount, currency, category, kind,
+                                          occurred_at, day)
+         VALUES ($1, $2, $3, 100, 'GBP', 'transfers', $4, now(), current_date)`,
+        [id, user, direction, kind],
+      );
+    await movement(paid, payer, 'out', 'transfer');
+    await movement(reversal, payer, 'in', 'reversal');
+    await ds.runMigrations({ transaction: 'each' });
+    const rows = (await ds.query(
+      `SELECT transaction_id, reverses_id FROM analytics.movements WHERE user_id = $1 ORDER BY kind`,
+      [payer],
+    )) as { transaction_id: string; reverses_id: string | null }[];
+    expect(rows).toEqual([
+      { transaction_id: reversal, reverses_id: paid },
+      { transaction_id: paid, reverses_id: null },
+    ]);
+    const indexes = (await ds.query(
+      `SELECT tablename FROM pg_indexes WHERE schemaname = 'analytics' AND indexname LIKE '%reverses_idx' ORDER BY 1`,
+    )) as { tablename: string }[];
+    expect(indexes.map((i) => i.tablename)).toEqual(['movements', 'movements_rebuild']);
+  });
+
   it('reverts every migration down to an empty database, then applies them again', async () => {
     for (let i = 0; i < MIGRATIONS.length; i++) await ds.undoLastMigration({ transaction: 'each' });
     expect(await schemas()).toEqual(['public']);
