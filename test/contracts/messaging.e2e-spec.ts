@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { RmqConnection } from '../../libs/platform/src/messaging/rmq-connection';
+import { declareEventQueue } from '../../libs/platform/src/messaging/events/event-queues';
 import { createContext } from '../support/contexts';
 import { processes } from '../support/processes';
 import { createTestEnv, eventually, metricValue, type TestEnv } from '../support/test-env';
@@ -311,6 +312,28 @@ describe('messaging over RabbitMQ', () => {
       await expect(
         channel.assertQueue(`${t.env.RABBITMQ_PREFIX}.events.notifications`, { durable: false }),
       ).rejects.toThrow(/PRECONDITION_FAILED/);
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+  });
+
+  it('names EVENT_MAX_DELIVERIES when the queues were declared with another value (RabbitMQ refuses the new one)', async () => {
+    const prefix = t.rabbitPrefix('limit');
+    const rmq = (limit: number) =>
+      ({
+        name: (...parts: string[]) => [prefix, ...parts].join('.'),
+        eventsExchange: `${prefix}.events`,
+        config: { eventMaxDeliveries: limit },
+      }) as unknown as RmqConnection;
+    const connection = await amqp.connect(t.env.RABBITMQ_URL);
+    try {
+      const first = await connection.createChannel();
+      await declareEventQueue(first, rmq(10), 'notifications', ['user.registered']);
+      const second = await connection.createChannel();
+      second.on('error', () => undefined);
+      await expect(declareEventQueue(second, rmq(5), 'notifications', ['user.registered'])).rejects.toThrow(
+        /another EVENT_MAX_DELIVERIES \(5 now\).*x-delivery-limit/s,
+      );
     } finally {
       await connection.close().catch(() => undefined);
     }

@@ -20,15 +20,28 @@ export async function declareEventQueue(
   await ch.assertQueue(deadQueue, { durable: true });
   await ch.bindQueue(deadQueue, dead, service);
   const queue = rmq.name('events', service);
-  await ch.assertQueue(queue, {
-    durable: true,
-    arguments: {
-      'x-queue-type': 'quorum',
-      'x-delivery-limit': rmq.config.eventMaxDeliveries,
-      'x-dead-letter-exchange': dead,
-      'x-dead-letter-routing-key': service,
-    },
-  });
+  await ch
+    .assertQueue(queue, {
+      durable: true,
+      arguments: {
+        'x-queue-type': 'quorum',
+        'x-delivery-limit': rmq.config.eventMaxDeliveries,
+        'x-dead-letter-exchange': dead,
+        'x-dead-letter-routing-key': service,
+      },
+    })
+    .catch((err: unknown) => {
+      // The broker keeps a queue's arguments from its first declaration and refuses any other (406).
+      if (err instanceof Error && /x-delivery-limit/.test(err.message)) {
+        throw new Error(
+          `RabbitMQ refused queue ${queue}: it was declared with another EVENT_MAX_DELIVERIES ` +
+            `(${rmq.config.eventMaxDeliveries} now). Give every app the value the queues have, or drain and ` +
+            `delete the event queues to change it (README, Events). Broker said: ${err.message}`,
+          { cause: err },
+        );
+      }
+      throw err;
+    });
   for (const event of events) await ch.bindQueue(queue, rmq.eventsExchange, event);
   return queue;
 }
