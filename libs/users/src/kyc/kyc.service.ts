@@ -414,6 +414,11 @@ export class KycService {
     decision: { approve: true; override?: DuplicateOverride } | { approve: false; reason: string },
   ) {
     assertNotOwn(reviewer, userId);
+    // An override is an admin's, whether or not the document turns out to be a duplicate: staff sending one
+    // with an ordinary approval put their override_reason in the trail as the approval's (helper-119).
+    if (decision.approve && decision.override && reviewer.role !== 'admin') {
+      throw new AppError(403, 'forbidden', 'Only an admin may approve a document on file for another user');
+    }
     // The duplicate checks must see every document, those stored before lookup hashes existed included:
     // an approval's, and either decision's refusal of a document on file for the reviewer.
     await this.hashes.fillMissing({ wait: true });
@@ -494,7 +499,8 @@ export class KycService {
           ...aboutKyc(userId),
           before: changed ? { status: 'pending', ...before } : { status: 'pending' },
           after: changed ? { status: 'verified', ...after } : { status: 'verified' },
-          reason: decision.override?.reason ?? null,
+          // Only an override of a duplicate has a reason to keep: one sent with a plain approval overrode nothing.
+          reason: duplicates.length ? (decision.override?.reason ?? null) : null,
           details: {
             submission: submissionOf(kyc),
             ...(duplicates.length
