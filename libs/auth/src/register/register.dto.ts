@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsEmailAddress, IsPlainText } from '@protobank/platform';
+import { IsNewEmailAddress, IsPlainText } from '@protobank/platform';
 import { IsString, Length } from 'class-validator';
 
 export class RegisterDto {
@@ -7,9 +7,9 @@ export class RegisterDto {
     example: 'alice@example.com',
     maxLength: 254,
     description:
-      'Stored NFKC-normalised, trimmed and lower-cased (full-width "ａｌｉｃｅ" is "alice"); invisible, control and space characters are refused',
+      'Stored NFKC-normalised, trimmed and lower-cased (full-width "ａｌｉｃｅ" is "alice"); invisible, control and space characters are refused, and so are quoted local parts, % and !',
   })
-  @IsEmailAddress()
+  @IsNewEmailAddress()
   email: string;
 
   @ApiProperty({ example: 'correct horse battery staple', minLength: 12, maxLength: 128 })

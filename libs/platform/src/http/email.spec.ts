@@ -1,9 +1,14 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { IsEmailAddress, normaliseEmail } from './email';
+import { IsEmailAddress, IsNewEmailAddress, normaliseEmail } from './email';
 
 class WithEmail {
   @IsEmailAddress()
+  email: string;
+}
+
+class WithNewEmail {
+  @IsNewEmailAddress()
   email: string;
 }
 
@@ -48,6 +53,16 @@ describe('e-mail addresses', () => {
     ['an emoji selector after an emoji (allowed in names)', '\u2764\uFE0F@example.com'],
   ])('refuses %s, naming the field', (_what, email) => {
     expect(check(email).errors).toContain('email:matches');
+  });
+
+  it('registers only plain addresses: no quoted local part, % or ! (a login still takes them)', () => {
+    const register = (email: string) =>
+      validateSync(plainToInstance(WithNewEmail, { email })).flatMap((e) => Object.keys(e.constraints ?? {}));
+    for (const email of ['"evil@attacker.test"@x1.test', 'evil%attacker.test@x.test', 'host!evil@x.test']) {
+      expect(register(email)).toEqual(['matches']);
+      expect(check(email).errors).toEqual([]);
+    }
+    expect(register("o'brien+bank@example.com")).toEqual([]);
   });
 
   it('refuses what is not an address, or too long', () => {

@@ -43,3 +43,16 @@ export const IsEmailAddress = () =>
     IsEmail(),
     MaxLength(254),
   );
+
+/**
+ * An address a new account is registered under (IsEmailAddress, and more): no quoted local part and no
+ * `%` or `!`. RFC 5321 allows them, but relays refuse quoted ones (the account could then never verify its
+ * address nor reset its password) and route `%` and `!` onwards to another host on some legacy setups, so
+ * mail for the account could reach someone else (helper-119). Logins keep IsEmailAddress alone: an
+ * account registered before this still signs in.
+ */
+export const IsNewEmailAddress = () =>
+  applyDecorators(
+    IsEmailAddress(),
+    Matches(/^[^"%!]*$/, { message: '$property must be a plain address: no quotes, % or !' }),
+  );
