@@ -103,6 +103,13 @@ export function adminScenarios(get: () => Running) {
   describe('roles and disabling', () => {
     it('promotes a customer to staff: their sessions end, the next login carries the role; staff may read but not change users', async () => {
       const c = await customer('promoted');
+      // A change of nothing is named as every route names it.
+      const nothing = await http()
+        .patch(`/admin/users/${c.id}`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Test: staff change' })
+        .expect(400);
+      expect(nothing.body.details).toEqual([{ field: 'body', message: 'give role or disabled' }]);
       const res = await http()
         .patch(`/admin/users/${c.id}`)
         .set(bearer(admin.token))

@@ -6,6 +6,7 @@ import {
   AppConfig,
   AppError,
   assertMaySeeOwner,
+  assertSomethingToChange,
   keysetPage,
   LOGGER,
   OutboxService,
@@ -102,11 +103,12 @@ export class AdminUsersService {
   }
 
   async update(actor: Caller, id: string, change: UpdateUserDto): Promise<UserView> {
-    if (change.role === undefined && change.disabled === undefined) {
-      throw AppError.badRequest('validation_failed', 'Invalid request: role, disabled', [
-        { field: 'role', message: 'give role or disabled' },
-      ]);
-    }
+    // A change of nothing, named as every route names it (400 naming body).
+    assertSomethingToChange(
+      { role: change.role, disabled: change.disabled },
+      'nothing to change',
+      'give role or disabled',
+    );
     if (id === actor.user_id && (change.disabled !== undefined || (change.role && change.role !== 'admin'))) {
       throw AppError.unprocessable('self_lockout', 'Admins cannot disable, re-enable or demote themselves');
     }
