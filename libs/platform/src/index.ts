@@ -33,6 +33,7 @@ export * from './redis/redis-script';
 export * from './topology/topology';
 export * from './metrics/metrics.service';
 export * from './metrics/bounded';
+export * from './security/address-key';
 export * from './security/access-token';
 export * from './security/decorators';
 export * from './security/boot-keys';

@@ -2,20 +2,20 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type StaffActor, type UsersApi } from '@protobank/contracts';
 import {
+  addressKey,
   AppConfig,
   AppError,
+  assertMayActOnOwner,
+  type Caller,
+  type Limit,
   LOGGER,
   normaliseEmail,
   OutboxRelay,
   OutboxService,
   RateLimiter,
-  assertMayActOnOwner,
   staffActor,
   StaffGate,
-  type Caller,
-  type Limit,
 } from '@protobank/platform';
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { assertPasswordPolicy } from '../credentials/password-policy';
@@ -69,10 +69,6 @@ const PER_SENDER: readonly Cap[] = [
   { bucket: 'password-reset-sent-by-day', limit: 100, windowSeconds: 86400 },
 ];
 
-/** What the reset caps count an address by (see PER_ADDRESS). */
-export const resetAddressKey = (address: string): string =>
-  createHash('sha256').update(address).digest('base64url');
-
 const resetNotOffered = () =>
   AppError.conflict(
     'password_reset_not_offered',
@@ -117,7 +113,7 @@ export class PasswordResetService {
     if (!this.config.smtp.host) throw resetNotOffered();
     const address = normaliseEmail(email);
     const deviceId = deviceToken ? await this.knownDevice(address, deviceToken) : undefined;
-    const [caps, key] = deviceId ? [PER_DEVICE, deviceId] : [PER_ADDRESS, resetAddressKey(address)];
+    const [caps, key] = deviceId ? [PER_DEVICE, deviceId] : [PER_ADDRESS, addressKey(address)];
     const hit = await this.limiter.hitAll(caps.map((cap) => ({ ...cap, key })));
     if (!hit.allowed) {
       throw AppError.tooManyRequests(

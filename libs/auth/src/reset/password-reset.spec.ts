@@ -1,5 +1,6 @@
 import { AppError, RateLimiter } from '@protobank/platform';
-import { PasswordResetService, resetAddressKey } from './password-reset.service';
+import { addressKey } from '@protobank/platform';
+import { PasswordResetService } from './password-reset.service';
 import { resetMailText } from './reset-mails';
 
 const TOKEN = '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90.Zx9y8w7v6u5t4s3r2q1p0o9n8m7l6k5j4i3h2g1f0e1';
@@ -102,7 +103,7 @@ describe('PasswordResetService.request', () => {
   it("hands over the address in the form registration stored, counted by its digest against the address's caps", async () => {
     const { resets, calls, posted } = service({ smtpHost: 'smtp.example' });
     await expect(resets.request(' ＡＬＩＣＥ@Example.COM ', {})).resolves.toEqual({ expires_in: 1800 });
-    const key = resetAddressKey('alice@example.com');
+    const key = addressKey('alice@example.com');
     expect(key).not.toContain('alice');
     expect(calls).toEqual([`hit password-reset-email ${key}`, `hit password-reset-email-day ${key}`]);
     expect(posted).toEqual(['alice@example.com']);
@@ -119,7 +120,7 @@ describe('PasswordResetService.request', () => {
     ]);
     const other = service({ smtpHost: 'smtp.example', device });
     await other.resets.request('alice@example.com', {}, device.replace('Zx9', 'Zx8'));
-    const key = resetAddressKey('alice@example.com');
+    const key = addressKey('alice@example.com');
     expect(other.calls).toEqual([
       'select alice@example.com',
       `hit password-reset-email ${key}`,

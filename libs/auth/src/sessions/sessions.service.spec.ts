@@ -1,4 +1,4 @@
-import { AppError } from '@protobank/platform';
+import { addressKey, AppError } from '@protobank/platform';
 import { checkPassword } from '../credentials/passwords';
 import { SessionsService } from './sessions.service';
 
@@ -38,7 +38,8 @@ describe('SessionsService.login', () => {
     await expect(attempt).rejects.toBeInstanceOf(AppError);
     await expect(attempt).rejects.toMatchObject({ code: 'account_locked' });
     expect(queries).toEqual([['alice@example.com']]);
-    expect(locks).toEqual(['alice@example.com']);
+    // The lock is keyed by the normalised address's hash: no address in plain text in Redis.
+    expect(locks).toEqual([addressKey('alice@example.com')]);
   });
 });
 
@@ -74,8 +75,8 @@ describe('SessionsService.login under load', () => {
     // Counted before the hash (so parallel guesses cannot all pass), then given back: the fifth busy
     // answer no longer locks the e-mail.
     expect(calls).toEqual([
-      'hit login-failures alice@example.com',
-      'release login-failures alice@example.com',
+      `hit login-failures ${addressKey('alice@example.com')}`,
+      `release login-failures ${addressKey('alice@example.com')}`,
     ]);
   });
 });

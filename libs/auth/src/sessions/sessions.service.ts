@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type EventInput, type UserLockedOutEvent, type UsersApi } from '@protobank/contracts';
 import {
+  addressKey,
   AppConfig,
   AppError,
   LOGGER,
@@ -46,7 +47,12 @@ interface LockScope {
   failures: string;
   key: string;
 }
-const emailScope = (who: string): LockScope => ({ lock: 'login', failures: 'login-failures', key: who });
+/** The e-mail's lockout, keyed by the address's hash (no address in plain text in Redis). */
+const emailScope = (who: string): LockScope => ({
+  lock: 'login',
+  failures: 'login-failures',
+  key: addressKey(who),
+});
 const deviceScope = (deviceId: string): LockScope => ({
   lock: 'login-device',
   failures: 'login-device-failures',

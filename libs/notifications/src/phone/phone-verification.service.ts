@@ -1,8 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { E164_PHONE, USERS_API, type UsersApi } from '@protobank/contracts';
 import {
+  addressKey,
   AppError,
   keepCode,
   LOGGER,
@@ -117,9 +118,12 @@ export class PhoneVerification {
       );
     }
     // Per user, and per number: many accounts naming one stranger's number cannot text it all day.
-    const perDay = [`user:${userId}`, `phone:${createHash('sha256').update(phone).digest('hex')}`].map(
-      (key) => ({ bucket: 'phone-code-day', key, limit: PHONE_CODES_PER_DAY, windowSeconds: DAY_SECONDS }),
-    );
+    const perDay = [`user:${userId}`, `phone:${addressKey(phone)}`].map((key) => ({
+      bucket: 'phone-code-day',
+      key,
+      limit: PHONE_CODES_PER_DAY,
+      windowSeconds: DAY_SECONDS,
+    }));
     const day = await this.limiter.hitAll(perDay);
     if (!day.allowed) {
       throw AppError.tooManyRequests(
