@@ -3,6 +3,7 @@
  * SMTP receiver), the token working once and only while the password is the one it was issued under,
  * the same answer for addresses without an account, the caps, and where the token never appears.
  */
+import { addressKey } from '@protobank/platform';
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,9 +26,6 @@ import type { Running } from '../support/topologies';
 
 const NEW_PASSWORD = 'a brand new passphrase, long enough';
 const TOKEN_IN_MAIL = /([0-9a-f-]{36}\.[A-Za-z0-9_-]{43})/;
-/** What the reset caps count an address by (its SHA-256: Redis keeps no list of addresses). */
-const addressKey = (email: string) => createHash('sha256').update(email).digest('base64url');
-
 export function passwordResetScenarios(get: () => Running, receivers: () => Receivers) {
   describe('password reset by e-mail', () => {
     const http = () => request(get().baseUrl);

@@ -12,7 +12,7 @@ import {
   type UserSessionEndedEvent,
   type UsersApi,
 } from '@protobank/contracts';
-import { AppConfig, InboxService, OnEvent } from '@protobank/platform';
+import { InboxService, OnEvent } from '@protobank/platform';
 import {
   contactChangedDraft,
   kycRejectedDraft,
@@ -25,6 +25,7 @@ import {
   welcomeDraft,
 } from '../compose/messages';
 import { Notifier } from '../compose/notifier';
+import { EmailChannel } from '../delivery/channels/email.channel';
 
 /**
  * Notices about the customer's relationship with the bank: welcome, the outcome of KYC, and security
@@ -37,7 +38,7 @@ export class AccountNoticesHandler {
     private readonly inbox: InboxService,
     private readonly notifier: Notifier,
     @Inject(USERS_API) private readonly users: UsersApi,
-    private readonly config: AppConfig,
+    private readonly email: EmailChannel,
   ) {}
 
   @OnEvent('user.registered')
@@ -46,7 +47,8 @@ export class AccountNoticesHandler {
     if (await this.inbox.seen('notifications', consumer, event.event_id)) return;
     const profile = await this.users.getProfile(event.user_id);
     await this.notifier.notify(consumer, event.event_id, [
-      welcomeDraft(event, profile.full_name, this.config.smtp.host !== undefined),
+      // The e-mail channel's own rule for whether it can send (SMTP_HOST), as deliveries use it.
+      welcomeDraft(event, profile.full_name, this.email.unavailable() === undefined),
     ]);
   }
 

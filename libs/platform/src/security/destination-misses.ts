@@ -71,9 +71,8 @@ export class DestinationMisses {
       found = await find();
     } catch (err) {
       if (err instanceof AppError && err.status === 404) {
-        this.limiter
-          .release(IN_FLIGHT, userId)
-          .catch((e: unknown) => this.logger.warn({ err: e }, 'transfer lookup not released'));
+        // The miss stays counted; only its place among the lookups in flight is given back.
+        void this.release(userId, { miss: false, inFlight: true });
         this.kept(userId, hit);
         throw missing();
       }
