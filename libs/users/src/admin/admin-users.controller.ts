@@ -62,13 +62,17 @@ export class AdminUsersController {
     description:
       "When this answers 200, the user's sessions have ended in every app: their access and refresh " +
       'tokens are refused from the next request on. Any request naming a role (changed or not) or ' +
-      'disabling ends them, so it is the retry after a 503; an admin naming their own role keeps theirs. ' +
+      'disabling ends them, so it is the retry after a 503. An admin cannot change their own user ' +
+      '(422 self_lockout, whatever the body). ' +
       "Disabling ends online access only: the user's cards, standing orders and scheduled payments go on " +
       '(freeze the accounts and block the cards to stop money), and their notices are not e-mailed or texted.',
   })
   @ApiOkResponse({ type: AdminUserDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'self_lockout' })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: "self_lockout: the id is the caller's own",
+  })
   @ApiServiceUnavailableResponse({
     type: ErrorResponseDto,
     description:

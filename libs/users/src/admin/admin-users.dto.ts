@@ -19,7 +19,7 @@ export class UpdateUserDto {
     example: 'staff',
     description:
       'Ends every session of the user (their tokens carry the role), also when it is the role they have: ' +
-      'repeating a change after a 503 ends them at once. An admin naming their own role keeps theirs.',
+      'repeating a change after a 503 ends them at once. An admin cannot change their own user (422).',
   })
   @Optional()
   @IsIn(['customer', 'staff', 'admin'])

@@ -109,8 +109,13 @@ export class AdminUsersService {
       'nothing to change',
       'give role or disabled',
     );
-    if (id === actor.user_id && (change.disabled !== undefined || (change.role && change.role !== 'admin'))) {
-      throw AppError.unprocessable('self_lockout', 'Admins cannot disable, re-enable or demote themselves');
+    // No staff action on one's own user: naming one's own role (which changes nothing) is refused as
+    // disabling or demoting oneself is, so no change of an admin's own user is answered without audit.
+    if (id === actor.user_id) {
+      throw AppError.unprocessable(
+        'self_lockout',
+        'Admins cannot change their own user (role or disabled): ask another admin',
+      );
     }
     // A staff action of this user's, or on their accounts, that is under way completes first, and none
     // starts until their sessions have ended (StaffGate): none completes after this answers, but for
@@ -121,9 +126,8 @@ export class AdminUsersService {
   private async apply(actor: Caller, id: string, change: UpdateUserDto): Promise<UserView> {
     // Asking again to disable a disabled user, or to give a user the role they now have, ends their
     // sessions again (revoking is idempotent): the retry after a 503 below, which writes no event, since
-    // the first attempt committed the change. An admin naming their own role (the only one they may
-    // give themselves) keeps their sessions: nothing about them changed.
-    const endsSessions = change.disabled === true || (change.role !== undefined && id !== actor.user_id);
+    // the first attempt committed the change.
+    const endsSessions = change.disabled === true || change.role !== undefined;
     const sessionEvents: string[] = [];
     const view = await this.dataSource.transaction(async (m) => {
       sessionEvents.length = 0;
@@ -189,15 +193,13 @@ export class AdminUsersService {
       await m.getRepository(UserEntity).save(user);
       // The answer shows the profile (e-mail, name), which no change entry holds: a read of it, filed
       // with the change, a change of nothing included (helper-113 read profiles through no-op changes).
-      if (id !== actor.user_id) {
-        await this.auditLog.recordRead(m, {
-          actor: staffActor(actor),
-          owner_ids: [id],
-          resource_type: 'user',
-          resource_id: id,
-          viewed: 'profile',
-        });
-      }
+      await this.auditLog.recordRead(m, {
+        actor: staffActor(actor),
+        owner_ids: [id],
+        resource_type: 'user',
+        resource_id: id,
+        viewed: 'profile',
+      });
       return toView(user);
     });
     if (sessionEvents.length > 0 || endsSessions) await this.endSessions(id, sessionEvents);
