@@ -1,7 +1,7 @@
 /**
  * What operators rely on: readiness that names the failing dependency, a config error that stops the
  * process with a message naming the variable, production refusing development secrets, and SIGTERM
- * draining in-flight requests before exit.
+ * draining in-flight requests before exit (after SHUTDOWN_DELAY_MS of serving while not ready).
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -213,6 +213,45 @@ describe('operations', () => {
     req.end(body);
     const res = await response;
     expect(res.status).toBe(201);
+    expect(await exited).toBe(0);
+  });
+
+  it('turns readiness 503 on SIGTERM and serves everything else for SHUTDOWN_DELAY_MS before it drains', async () => {
+    // Long enough for the steps below on a loaded CI machine; the test waits it out once.
+    const { child, url } = await monolith({ SHUTDOWN_DELAY_MS: '6000' }, 'delay');
+    await processes.waitReady(`${url}/health/ready`, { children: [child] });
+    const { port } = new URL(url);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    const ready = await eventually(
+      async () => {
+        const res = await request(url).get('/health/ready');
+        return res.status === 503 ? res : undefined;
+      },
+      5000,
+      'readiness to turn 503',
+    );
+    expect(ready.body).toMatchObject({
+      code: 'not_ready',
+      details: [{ field: 'shutdown', message: expect.stringContaining('SIGTERM') }],
+    });
+    // Still listening, live, and serving new connections: a request that reaches it is answered.
+    await request(url).get('/health/live').expect(200);
+    await request(url)
+      .post('/auth/register')
+      .send({
+        email: `late.${Date.now()}@example.com`,
+        password: 'correct horse battery staple',
+        full_name: 'Lee',
+      })
+      .expect(201);
+    expect(await processes.portAnswers(Number(port))).toBe(true);
+    // Then it drains as without the delay, and exits 0.
+    await eventually(
+      async () => ((await processes.portAnswers(Number(port))) ? undefined : true),
+      15000,
+      'the listener to close after the delay',
+    );
     expect(await exited).toBe(0);
   });
 

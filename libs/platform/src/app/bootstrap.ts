@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
 import { ensureDatabase } from '../database/ensure-database';
 import { setupDocs } from '../docs/swagger';
+import { ShutdownState } from '../health/shutdown-state';
 import {
   clientErrorHandler,
   configureHttp,
@@ -126,6 +127,15 @@ export async function runApp(def: AppDefinition): Promise<void> {
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
+    // Readiness answers 503 from now on. For SHUTDOWN_DELAY_MS everything else is served as before, so a
+    // balancer that routes by readiness has time to stop sending requests here before the listener
+    // closes (connections refused would otherwise be its first news of it).
+    app.get(ShutdownState).begin();
+    const delay = config.shutdownDelayMs;
+    if (delay > 0) logger.info({ signal, delay_ms: delay }, 'stopping: not ready, still serving');
+    setTimeout(() => drain(signal), delay);
+  };
+  const drain = (signal: string) => {
     logger.info({ signal }, 'shutting down: draining requests and consumers');
     setTimeout(() => {
       logger.error('shutdown grace period exceeded; exiting');

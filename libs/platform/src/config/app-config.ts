@@ -46,6 +46,7 @@ export class AppConfig {
   readonly httpHeadersTimeoutMs: number;
   readonly metricsToken: string | undefined;
   readonly shutdownTimeoutMs: number;
+  readonly shutdownDelayMs: number;
   readonly jwtKeysDir: string | undefined;
   readonly jwtKeysRefreshSeconds: number;
   readonly jwtPublicKey: string | undefined;
@@ -152,6 +153,7 @@ export class AppConfig {
     this.httpHeadersTimeoutMs = Math.min(int('HTTP_HEADERS_TIMEOUT_MS')!, this.httpRequestTimeoutMs);
     this.metricsToken = values.METRICS_TOKEN;
     this.shutdownTimeoutMs = int('SHUTDOWN_TIMEOUT_MS')!;
+    this.shutdownDelayMs = int('SHUTDOWN_DELAY_MS')!;
     // PEM in an environment variable may arrive with its newlines escaped as \n.
     const pem = (v: string | undefined) => v?.replace(/\\n/g, '\n');
     this.jwtKeysDir = values.JWT_KEYS_DIR;

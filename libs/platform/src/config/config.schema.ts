@@ -519,6 +519,13 @@ export const CONFIG_SCHEMA = {
     default: '10000',
     doc: 'Grace period to drain requests and consumers on SIGTERM.',
   },
+  SHUTDOWN_DELAY_MS: {
+    kind: 'int',
+    min: 0,
+    max: 60000,
+    default: '0',
+    doc: 'Time between SIGTERM and the drain, during which /health/ready answers 503 and requests are still served, so a balancer that routes by readiness stops sending new ones first (behind Kubernetes: a little over the readiness probe period). The drain then has SHUTDOWN_TIMEOUT_MS.',
+  },
   ADMIN_EMAIL: { kind: 'email', doc: 'E-mail of the first staff admin, created at startup if absent.' },
   ADMIN_PASSWORD: {
     kind: 'string',

@@ -13,13 +13,14 @@ import { ErrorResponseDto } from '../http/error-response.dto';
 import { RmqConnection } from '../messaging/rmq-connection';
 import { RedisService } from '../redis/redis.module';
 import { healthView, HealthResponseDto } from './health-response.dto';
+import { ShutdownState } from './shutdown-state';
 
 const CHECK_TIMEOUT_MS = 1500;
 
 /**
- * live: the process answers (restart me if not). ready: every dependency this app uses answers and no
- * migration is pending (send me traffic). Not ready is 503 in the one error shape, naming each failing
- * dependency in `details`.
+ * live: the process answers (restart me if not). ready: every dependency this app uses answers, no
+ * migration is pending and the app is not stopping (send me traffic). Not ready is 503 in the one error
+ * shape, naming each failing dependency (or `shutdown`) in `details`.
  */
 @ApiTags('health')
 @Controller('health')
@@ -31,6 +32,7 @@ export class HealthController {
     private readonly db: TypeOrmHealthIndicator,
     private readonly dataSource: DataSource,
     private readonly redis: RedisService,
+    private readonly stopping: ShutdownState,
     @Optional() @Inject(RmqConnection) private readonly rmq?: RmqConnection,
   ) {}
 
@@ -46,7 +48,7 @@ export class HealthController {
   @ApiOkResponse({ type: HealthResponseDto })
   @ApiServiceUnavailableResponse({
     type: ErrorResponseDto,
-    description: 'A dependency is down; details name it',
+    description: 'A dependency is down, or the app is stopping (SIGTERM); details name it',
   })
   ready(): Promise<HealthResponseDto> {
     return this.readiness();
@@ -61,6 +63,11 @@ export class HealthController {
   }
 
   private async readiness(): Promise<HealthResponseDto> {
+    if (this.stopping.now) {
+      throw new AppError(503, 'not_ready', 'not ready: stopping', [
+        { field: 'shutdown', message: 'SIGTERM received: finishing what it holds, taking nothing new' },
+      ]);
+    }
     const checks: HealthIndicatorFunction[] = [
       () => this.db.pingCheck('postgres', { timeout: CHECK_TIMEOUT_MS }),
       () =>
