@@ -9,6 +9,7 @@ import type { Client } from 'pg';
 import request from 'supertest';
 import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
 import { openAccount, promote, verifiedCustomer, type Account } from '../support/banking';
+import { lockWaiters } from '../support/lock-waits';
 import { eventually, logsThrough } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
@@ -422,6 +423,57 @@ export function cardsScenarios(get: () => Running) {
         .send({ reason: 'Cleared after review' })
         .expect(200);
       expect((await reveal(fay, card.id).expect(200)).body.pan).toMatch(/^\d{16}$/);
+    });
+
+    it('shows no details when a block commits while the password is checked; a block queued behind a reveal applies after it (forced to overlap)', async () => {
+      const gil = await verifiedCustomer(get(), admin, 'cards.gil');
+      const card = await issue(gil, await openAccount(get(), gil));
+      const holder = await get().t.db();
+      const waiting = (n: number, what: string) => lockWaiters(db, n, '%cards.cards%', what);
+      try {
+        // The reveal passes its first look at the card, checks the password, then reads the card again
+        // and waits on the held row: a block committed meanwhile (as a staff block writes it) refuses it.
+        await holder.query('BEGIN');
+        await holder.query('SELECT 1 FROM cards.cards WHERE id = $1 FOR UPDATE', [card.id]);
+        const late = reveal(gil, card.id).then((r) => r);
+        await waiting(1, 'the reveal to read the card again after the password check');
+        await holder.query(
+          `UPDATE cards.cards SET blocked_by_staff = true, blocked_by = $2, blocked_reason = 'Test: race',
+                  blocked_at = now(), status = 'frozen' WHERE id = $1`,
+          [card.id, admin.id],
+        );
+        await holder.query('COMMIT');
+        const refused = await late;
+        expect([refused.status, refused.body.code]).toEqual([409, 'card_blocked']);
+        expect(JSON.stringify(refused.body)).not.toMatch(/"(pan|cvc)"/);
+        const shown = await db.query(`SELECT count(*)::int AS n FROM cards.reveals WHERE card_id = $1`, [
+          card.id,
+        ]);
+        expect(shown.rows[0].n).toBe(0);
+      } finally {
+        await holder.query('ROLLBACK').catch(() => undefined);
+      }
+      // Lifted; then a block sent while a reveal waits on the row queues behind it.
+      await staff(admin, card.id, 'unblock').expect(200);
+      try {
+        await holder.query('BEGIN');
+        await holder.query('SELECT 1 FROM cards.cards WHERE id = $1 FOR UPDATE', [card.id]);
+        const first = reveal(gil, card.id).then((r) => r);
+        await waiting(1, 'the reveal to wait on the held card');
+        const block = staff(admin, card.id, 'block').then((r) => r);
+        await waiting(2, 'the block to queue behind the reveal');
+        await holder.query('COMMIT');
+        // The reveal, first in the queue, is decided (and recorded) on the unblocked card; the block then
+        // applies, and from it on the details are refused.
+        expect((await first).status).toBe(200);
+        expect((await block).status).toBe(200);
+        const recorded = await db.query(`SELECT outcome FROM cards.reveals WHERE card_id = $1`, [card.id]);
+        expect(recorded.rows).toEqual([{ outcome: 'revealed' }]);
+        expect((await reveal(gil, card.id).expect(409)).body.code).toBe('card_blocked');
+      } finally {
+        await holder.query('ROLLBACK').catch(() => undefined);
+        await staff(admin, card.id, 'unblock');
+      }
     });
 
     it("issues no new card while one of the customer's cards is blocked by staff, also once they cancel it", async () => {

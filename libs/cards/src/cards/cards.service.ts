@@ -255,9 +255,15 @@ export class CardsService {
   }
 
   /** The caller's card; 404 otherwise, another customer's included. */
-  async own(ownerId: string, id: string, m: EntityManager = this.dataSource.manager, lock = false) {
+  async own(
+    ownerId: string,
+    id: string,
+    m: EntityManager = this.dataSource.manager,
+    lock: boolean | 'share' = false,
+  ) {
+    const locking = lock === 'share' ? ' FOR SHARE' : lock ? ' FOR UPDATE' : '';
     const [row] = (await m.query(
-      `SELECT ${CARD_COLUMNS} FROM cards.cards WHERE id = $1 AND owner_id = $2${lock ? ' FOR UPDATE' : ''}`,
+      `SELECT ${CARD_COLUMNS} FROM cards.cards WHERE id = $1 AND owner_id = $2${locking}`,
       [id, ownerId],
     )) as CardRow[];
     if (!row) throw notFound();
@@ -272,7 +278,8 @@ export class CardsService {
    * The card's number, expiry and CVC, after the password is checked again. Every attempt counts against
    * the customer's hourly limit before anything else (so guesses sent in parallel cannot pass it), unless
    * the password could not be checked, and every attempt that reaches the password check is written to
-   * cards.reveals, success or not.
+   * cards.reveals, success or not (but one that a block, cancel or freeze during the check refused:
+   * nothing was shown).
    */
   async reveal(caller: Caller, id: string, password: string, meta: RevealMeta): Promise<CardDetailsDto> {
     const limit = this.config.cardRevealRateLimitPerHour;
@@ -285,24 +292,10 @@ export class CardsService {
       throw AppError.tooManyRequests('rate_limited', 'Too many card reveals', hit.retryAfter);
     }
     const card = await this.own(caller.user_id, id);
-    if (card.status === 'cancelled') throw cancelled();
-    // A staff block is the bank's fraud stop: whoever holds the session and the password (the customer
-    // or someone who took their account over) does not get the details of a card the bank stopped.
-    if (card.blocked_by_staff) {
-      throw AppError.conflict(
-        'card_blocked',
-        'The bank has blocked this card: its details are not shown until the block is lifted; contact us',
-      );
-    }
-    // So is a staff freeze of its account (a takeover or a financial-crime hold): no money leaves it, and
-    // no details leave with whoever holds the session, to be used once the freeze is lifted.
-    const [account] = await this.ledger.getStates([card.account_id]);
-    if (account?.status === 'frozen') {
-      throw AppError.conflict(
-        'account_frozen',
-        "The bank has frozen this card's account: its details are not shown until the freeze is lifted; contact us",
-      );
-    }
+    // Before the password check (none made for a card whose details would not be shown), and again after
+    // it, below: the check takes tens of milliseconds, and a block, freeze or cancel answered within them
+    // must not be followed by the details (helper-121 had them after each).
+    await this.assertRevealable(card);
     let valid: boolean;
     try {
       ({ valid } = await this.auth.verifyPassword({ user_id: caller.user_id, password }));
@@ -323,10 +316,16 @@ export class CardsService {
       meta.requestId ?? null,
     ];
     if (valid) {
-      // The record and the owner's security notice (card.revealed) in one statement.
-      await this.outbox.addIfChanged(this.dataSource.manager, 'cards', attempt, params, {
-        name: 'card.revealed',
-        input: { card_id: card.id, last4: card.last4, owner_id: caller.user_id },
+      await this.dataSource.transaction(async (m) => {
+        // Read again and held (FOR SHARE) until the record commits: a block or cancel committed since the
+        // first read refuses the details; one still to come waits for this commit, so it is answered
+        // after the reveal is decided. A staff freeze is the ledger's: its state is read again too.
+        await this.assertRevealable(await this.own(caller.user_id, id, m, 'share'));
+        // The record and the owner's security notice (card.revealed) in one statement.
+        await this.outbox.addIfChanged(m, 'cards', attempt, params, {
+          name: 'card.revealed',
+          input: { card_id: card.id, last4: card.last4, owner_id: caller.user_id },
+        });
       });
       this.relay.kickSoon();
     } else {
@@ -355,6 +354,30 @@ export class CardsService {
       cvc: this.keys.cvc(pan, card.expiry_month, card.expiry_year),
       cardholder_name: card.cardholder_name,
     };
+  }
+
+  /**
+   * A cancelled card has no details to show. A staff block is the bank's fraud stop: whoever holds the
+   * session and the password (the customer or someone who took their account over) does not get the
+   * details of a card the bank stopped. So is a staff freeze of its account (a takeover or a
+   * financial-crime hold): no money leaves it, and no details leave with whoever holds the session, to be
+   * used once the freeze is lifted.
+   */
+  private async assertRevealable(card: CardRow): Promise<void> {
+    if (card.status === 'cancelled') throw cancelled();
+    if (card.blocked_by_staff) {
+      throw AppError.conflict(
+        'card_blocked',
+        'The bank has blocked this card: its details are not shown until the block is lifted; contact us',
+      );
+    }
+    const [account] = await this.ledger.getStates([card.account_id]);
+    if (account?.status === 'frozen') {
+      throw AppError.conflict(
+        'account_frozen',
+        "The bank has frozen this card's account: its details are not shown until the freeze is lifted; contact us",
+      );
+    }
   }
 
   /** Idempotent: freezing a frozen card answers it as it is. A cancelled card is 409. */
