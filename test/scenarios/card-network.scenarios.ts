@@ -491,6 +491,34 @@ export function cardNetworkScenarios(get: () => Running) {
       expect(reused.status).toBe(422);
       expect(reused.body.code).toBe('idempotency_key_reused');
       expect(await balance(w)).toEqual({ balance: 4500, held_amount: 0, available_balance: 4500 });
+      // Nor the other way round: a forced post under an authorisation's id (approved, held, or declined)
+      // is refused naming the id, nothing debited, the hold left for that authorisation's own clearing.
+      const heldId = ntx();
+      await network(
+        'authorisations',
+        authorisation(w.card, { amount: 1000, network_transaction_id: heldId }),
+      ).expect(200);
+      const declinedId = ntx();
+      const declined = await network(
+        'authorisations',
+        authorisation(w.card, { amount: 900000, network_transaction_id: declinedId }),
+      ).expect(200);
+      expect(declined.body).toMatchObject({ approved: false, decline_reason: 'insufficient_funds' });
+      for (const id of [heldId, declinedId]) {
+        const forcedOver = await network('clearings', {
+          network_transaction_id: id,
+          amount: 1000,
+          currency: 'GBP',
+          pan: w.card.pan,
+          merchant: AMAZON,
+        }).expect(422);
+        expect(forcedOver.body).toMatchObject({
+          code: 'idempotency_key_reused',
+          details: [{ field: 'network_transaction_id', message: 'already used by an authorisation' }],
+        });
+      }
+      expect(await balance(w)).toEqual({ balance: 4500, held_amount: 1000, available_balance: 3500 });
+      expect((await authorisations(w, 'cleared')).length).toBe(1);
       // A forced post for a card that is not ours is 404; without pan and merchant, 400 naming the field.
       const unknown = await network('clearings', {
         network_transaction_id: ntx(),
@@ -507,7 +535,7 @@ export function cardNetworkScenarios(get: () => Running) {
         pan: w.card.pan,
       }).expect(400);
       expect(bare.body.details[0].field).toBe('authorisation_id');
-      expect(await balance(w)).toEqual({ balance: 4500, held_amount: 0, available_balance: 4500 });
+      expect(await balance(w)).toEqual({ balance: 4500, held_amount: 1000, available_balance: 3500 });
     });
 
     it('gives back a partial reversal once when its copies arrive together, or after the ledger released it and the answer was lost', async () => {

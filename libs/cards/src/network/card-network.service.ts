@@ -539,6 +539,16 @@ export class CardNetworkService {
     }
     const card = await this.directory.lookupByPan(body.pan);
     if (!card) throw notFound('pan', 'Card');
+    // The other way round from firstAnswer: a forced post under an authorisation's network id would debit
+    // the account beside that authorisation's hold, and its own row (refused by the id) would leave the
+    // debit off the card's list. A forced post racing the authorisation of its id is not caught here.
+    if (await this.authorisation(body.network_transaction_id)) {
+      throw AppError.unprocessable(
+        'idempotency_key_reused',
+        'This network_transaction_id is an authorisation’s: clear it with its authorisation_id',
+        [{ field: 'network_transaction_id', message: 'already used by an authorisation' }],
+      );
+    }
     return {
       authorisation: null,
       card,
