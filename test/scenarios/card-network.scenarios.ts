@@ -1074,7 +1074,8 @@ export function cardNetworkScenarios(get: () => Running) {
       ).rows as { id: string }[];
       const notClearable = await network('clearings', clearing(declinedRow.id, 100)).expect(409);
       expect(notClearable.body.code).toBe('authorisation_declined');
-      await network('reversals', { authorisation_id: declinedRow.id }).expect(404);
+      const notReversible = await network('reversals', { authorisation_id: declinedRow.id }).expect(409);
+      expect(notReversible.body.code).toBe('authorisation_declined');
       const notRefundable = await network('refunds', {
         network_transaction_id: ntx(),
         authorisation_id: declinedRow.id,

@@ -242,7 +242,6 @@ export class PasswordResetService {
     userId: string,
     reason: string,
   ): Promise<{ expires_in: number }> {
-    if (!this.config.smtp.host) throw resetNotOffered();
     if (userId === actor.user_id) {
       throw new AppError(
         403,
@@ -270,6 +269,9 @@ export class PasswordResetService {
         "A colleague's e-mail address must be verified first (POST /auth/email/verification)",
       );
     }
+    // After who may ask for whom (403, 404): that is the answer whatever the mail setup
+    // (helper-121 was told 409 for their own id and an admin's).
+    if (!this.config.smtp.host) throw resetNotOffered();
     // Its own caps, by user: strangers using up the address's self-service asks do not hold staff up.
     // Checked first: copies of one ask (a double click, a retrying client) stop here, before they count
     // against the sender's own budget.

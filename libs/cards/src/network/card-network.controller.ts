@@ -89,10 +89,11 @@ export class CardNetworkController {
   @ApiOperation({
     summary: 'Release all or part of an authorisation’s hold',
     description:
-      'Without amount, all that is still held. A hold already cleared, reversed or expired is left as it is (released 0). A partial reversal (amount) needs network_transaction_id (400 without), so a retry or a replay gives back once.',
+      'Without amount, all that is still held; an amount above what is still held releases what is (the answer says how much). A hold already cleared, reversed or expired is left as it is (released 0). A partial reversal (amount) needs network_transaction_id (400 without), so a retry or a replay gives back once.',
   })
   @ApiOkResponse({ type: ReversalAnswerDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such approved authorisation' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such authorisation' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'authorisation_declined' })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'idempotency_key_reused' })
   reverse(@Body() body: ReversalRequestDto): Promise<ReversalAnswerDto> {
     return this.network.reverse(body);

@@ -576,8 +576,10 @@ export class CardNetworkService {
     }
     const run = async () => {
       const authorisation = await this.authorisationById(body.authorisation_id);
-      if (!authorisation || authorisation.status === 'declined') {
-        throw notFound('authorisation_id', 'Authorisation');
+      if (!authorisation) throw notFound('authorisation_id', 'Authorisation');
+      // As a clearing or a refund of it is answered: nothing was held.
+      if (authorisation.status === 'declined') {
+        throw AppError.conflict('authorisation_declined', 'That authorisation was declined: nothing is held');
       }
       // The ledger gives back once per network id: two copies of one reversal running at once, or a
       // retry after a crash or a lost reply, both find nothing stored here yet.
