@@ -1,5 +1,6 @@
 import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import request from 'supertest';
 import { join } from 'node:path';
@@ -100,7 +101,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
       await nginx?.stop();
     });
 
-    it('answers /health/ready over every service, as the local edge does', async () => {
+    it('answers /health/ready over every service, as the local edge does, and replaces a request id shaped like a card number', async () => {
       const local = await request(running.baseUrl).get('/health/ready').expect(200);
       for (const path of ['/health/ready', '/health']) {
         const res = await nginx.request().get(path).set('X-Request-Id', 'nginx-ready-1').expect(200);
@@ -108,6 +109,22 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
         expect(res.headers['x-request-id']).toBe('nginx-ready-1');
       }
       expect(Object.keys(local.body.services as object).sort()).toEqual(Object.keys(running.services).sort());
+      // An id shaped like a card number is replaced, not echoed nor written to the access log.
+      const given: string[] = [];
+      for (const id of ['pan-5355221234567891', '5355-2212-3456-7891']) {
+        const res = await nginx.request().get('/health/live').set('X-Request-Id', id).expect(200);
+        expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+        given.push(res.headers['x-request-id'] as string);
+      }
+      const log = await eventually(
+        async () => {
+          const text = readFileSync(nginx.accessLog, 'utf8');
+          return given.every((id) => text.includes(id)) ? text : undefined;
+        },
+        5000,
+        'both requests in the access log',
+      );
+      expect(log).not.toMatch(/5355.?2212.?3456.?7891/);
     });
 
     it('answers 503 in the error shape naming a service that does not answer', async () => {

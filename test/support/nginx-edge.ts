@@ -38,6 +38,8 @@ export interface NginxEdge {
   ca: string;
   /** supertest against baseUrl, trusting `ca`. */
   request(): ReturnType<typeof request.agent>;
+  /** The access log's path (JSON lines, docker/nginx/nginx.conf's `edge` format). */
+  accessLog: string;
   stop(): Promise<void>;
 }
 
@@ -121,6 +123,7 @@ export async function startNginxEdge(upstreams: Record<string, string>, logFile:
     httpUrl: `http://127.0.0.1:${httpPort}`,
     ca: tls.cert,
     request: () => request.agent(baseUrl).ca(tls.cert),
+    accessLog: join(dir, 'access.log'),
     stop,
   };
 }

@@ -1,4 +1,4 @@
-import { isLuhnValid } from './luhn';
+import { isLuhnValid } from '@protobank/platform';
 import { todayIn } from '@protobank/platform';
 import { brandOf, expiryFrom, generatePan, hasExpired, isPanOf } from './pan';
 

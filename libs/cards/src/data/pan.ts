@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { isLuhnValid, luhnCheckDigit } from './luhn';
+import { isLuhnValid, luhnCheckDigit } from '@protobank/platform';
 
 /** Every number we issue has 16 digits: the BIN, random account digits, the Luhn check digit. */
 export const PAN_LENGTH = 16;

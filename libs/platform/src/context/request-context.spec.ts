@@ -15,6 +15,17 @@ describe('request context', () => {
   it('accepts only short request ids of safe characters', () => {
     expect(acceptRequestId('abc-123_x.y:z')).toBe('abc-123_x.y:z');
     expect(acceptRequestId('x'.repeat(129))).toBeUndefined();
+    // Nothing shaped like a card number is logged or echoed: 16 Luhn-valid digits, alone, inside an id or
+    // in groups of four; the same digits failing Luhn, a UUID and a 13-digit timestamp that fails it pass.
+    for (const pan of [
+      '5355221234567891',
+      'req-5355221234567891-x',
+      '5355-2212-3456-7891',
+      '4111.1111.1111.1111',
+    ])
+      expect(acceptRequestId(pan)).toBeUndefined();
+    for (const id of ['5355221234567897', '0e8fa2b4-1d2c-4a6b-9f00-123456789012', 'req-1733456789013'])
+      expect(acceptRequestId(id)).toBe(id);
     expect(acceptRequestId('has space')).toBeUndefined();
     expect(acceptRequestId('line\nbreak')).toBeUndefined();
     expect(acceptRequestId(['a', 'b'])).toBeUndefined();

@@ -1,6 +1,7 @@
 import type { StaffActor, StaffRead, UsersApi } from '@protobank/contracts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { AppError } from '../errors/app-error';
+import { mayHoldCardNumber } from '../security/luhn';
 
 /** Who is calling and under which request id; travels in HTTP headers and in message headers. */
 export interface Caller {
@@ -214,7 +215,12 @@ export const CALLER_HEADER = 'x-caller';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** A client-supplied request id is kept only when it is short and made of safe characters. */
+/**
+ * A client-supplied request id is kept only when it is short, made of safe characters, and holds nothing
+ * shaped like a card number (it is logged and echoed: helper-121 had a PAN written to the log that way).
+ */
 export function acceptRequestId(value: unknown): string | undefined {
-  return typeof value === 'string' && REQUEST_ID_PATTERN.test(value) ? value : undefined;
+  return typeof value === 'string' && REQUEST_ID_PATTERN.test(value) && !mayHoldCardNumber(value)
+    ? value
+    : undefined;
 }

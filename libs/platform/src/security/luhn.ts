@@ -24,3 +24,15 @@ export function isLuhnValid(number: string): boolean {
   if (!/^\d{2,}$/.test(number)) return false;
   return luhnCheckDigit(number.slice(0, -1)) === Number(number.at(-1));
 }
+
+/**
+ * Whether `text` holds what may be a card number: 13 to 19 digits between non-digits (or four-digit groups
+ * joined by one separator) passing the Luhn check, as a PCI scan of logs looks for them. For text a client
+ * chose that we would log or echo (a request id): a card number must not reach a log line, whoever sent it.
+ */
+export function mayHoldCardNumber(text: string): boolean {
+  for (const [digits] of text.matchAll(/(?<!\d)\d{13,19}(?!\d)/g)) if (isLuhnValid(digits)) return true;
+  for (const [grouped] of text.matchAll(/(?<!\d)\d{4}([-_.:])\d{4}\1\d{4}\1\d{1,7}(?!\d)/g))
+    if (isLuhnValid(grouped.replace(/\D/g, ''))) return true;
+  return false;
+}
