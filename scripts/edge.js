@@ -32,10 +32,9 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const streamAgent = new http.Agent({ keepAlive: false });
 const wantsStream = (req) => String(req.headers.accept || '').includes('text/event-stream');
 
-/** Same rule as acceptRequestId() in libs/platform/src/context/request-context.ts (this script is plain JS). */
+/** The client's id if nginx would keep it (edge.mjs: safe characters, nothing like a card number). */
 function requestIdOf(req) {
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+  return shared.acceptedRequestId(req.headers['x-request-id']) || randomUUID();
 }
 
 function sendJson(res, status, body, requestId) {

@@ -24,10 +24,6 @@ const TEMPLATES = 'docker/nginx/templates';
 /** Where the entrypoint writes the rendered templates (NGINX_ENVSUBST_OUTPUT_DIR's default). */
 const RENDERED = '/etc/nginx/conf.d';
 
-// The app's own rule (libs/platform/src/context/request-context.ts): a client's X-Request-Id is kept only
-// when short and safe. Anything else is replaced by nginx's $request_id, which also keeps our JSON valid.
-const REQUEST_ID_PATTERN = '^[A-Za-z0-9._:-]{1,128}$';
-
 // Errors nginx itself produces, rendered in the project's one error shape (codes as in app-error.ts).
 const EDGE_ERRORS = [
   [413, 'payload_too_large', 'Request body exceeds 1mb'],
@@ -218,11 +214,6 @@ function renderNginx(topology) {
     '  sendfile on;',
     '  keepalive_timeout 65s;',
     '',
-    '  map $http_x_request_id $pb_request_id {',
-    `    "~${REQUEST_ID_PATTERN}" $http_x_request_id;`,
-    '    default $request_id;',
-    '  }',
-    '',
     '  # The path only, never the query string: it may carry an access token (the notifications stream).',
     `  log_format edge escape=json '{"time":"$time_iso8601","request_id":"$pb_request_id",'`,
     `    '"method":"$request_method","path":"$uri","status":$status,'`,
@@ -230,6 +221,9 @@ function renderNginx(topology) {
     '  access_log /var/log/nginx/access.log edge;',
     '',
     '  js_import edge from /etc/nginx/edge.mjs;',
+    "  # The client's request id when short, safe and holding nothing shaped like a card number (it is",
+    "  # logged and echoed), else nginx's own as a UUID (edge.mjs requestId; the apps apply the same rule).",
+    '  js_set $pb_request_id edge.requestId;',
     '',
     '  # Request rates per client IP: the zones, their rates and bursts, and the public HTTPS port come',
     `  # from the deployment (docker/nginx/templates, rendered into ${RENDERED} at start). Past a limit: 429`,

@@ -1,5 +1,7 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { acceptRequestId } from '../libs/platform/src/context/request-context';
 import { SECURITY_HEADERS as APP_HEADERS } from '../libs/platform/src/http/configure-http';
 import { parseNginx, type NginxDirective } from '../test/support/nginx-routes';
 
@@ -15,9 +17,13 @@ const gen = require('./gen-nginx.js') as {
   HSTS: string;
   LIMIT_ZONES: { zone: string; variable: string; path?: string }[];
 };
+interface EdgeModule {
+  retryAfterSeconds(rate: string): number;
+  acceptedRequestId(value: unknown): string | null;
+  requestId(r: { headersIn: Record<string, string | undefined>; variables: Record<string, string> }): string;
+}
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const edge = (require('../docker/nginx/edge.mjs') as { default: { retryAfterSeconds(rate: string): number } })
-  .default;
+const edge = (require('../docker/nginx/edge.mjs') as { default: EdgeModule }).default;
 
 const topology = JSON.parse(
   readFileSync(join(__dirname, '../libs/platform/src/topology/services.json'), 'utf8'),
@@ -163,6 +169,48 @@ describe('scripts/gen-nginx.js', () => {
         services: { ...topology.services, auth: { ...topology.services.auth, prefixes: ['/admin/auth'] } },
       };
       expect(() => gen.renderNginx(without)).toThrow(/no service serves \/auth\/login/);
+    });
+  });
+
+  describe('request ids', () => {
+    it('sets $pb_request_id from edge.mjs, after the module is imported', () => {
+      const names = http.map((d) => `${d.name} ${d.args.join(' ')}`);
+      const set = names.indexOf('js_set $pb_request_id edge.requestId');
+      expect(set).toBeGreaterThan(names.indexOf('js_import edge from /etc/nginx/edge.mjs'));
+      expect(find(http, 'map').map((d) => d.args[1])).not.toContain('$pb_request_id');
+    });
+
+    it("keeps a client's safe id, and replaces one shaped like a card number with nginx's own as a UUID", () => {
+      const r = (given?: string) => ({
+        headersIn: { 'X-Request-Id': given },
+        variables: { request_id: '0123456789abcdef0123456789abcdef' },
+      });
+      const ours = '01234567-89ab-cdef-0123-456789abcdef';
+      expect(edge.requestId(r('demo-1'))).toBe('demo-1');
+      expect(edge.requestId(r())).toBe(ours);
+      for (const pan of [
+        '5355221234567891',
+        'pan-5355221234567891',
+        '5355-2212-3456-7891',
+        'x'.repeat(129),
+        'a b',
+      ])
+        expect(edge.requestId(r(pan))).toBe(ours);
+      // The same digits failing Luhn, a 13-digit timestamp failing it, and longer runs are kept.
+      for (const id of ['5355221234567897', 'req-1733456789013', '12345678901234567890'])
+        expect(edge.requestId(r(id))).toBe(id);
+    });
+
+    it('keeps every UUID and formats every id of its own so that the apps keep them too (10,000 random each)', () => {
+      const hex = () => randomBytes(16).toString('hex');
+      for (let i = 0; i < 10000; i++) {
+        const uuid = randomUUID();
+        expect(edge.acceptedRequestId(uuid)).toBe(uuid);
+        const own = edge.requestId({ headersIn: {}, variables: { request_id: hex() } });
+        expect(edge.acceptedRequestId(own)).toBe(own);
+        expect(acceptRequestId(own)).toBe(own);
+        expect(acceptRequestId(uuid)).toBe(uuid);
+      }
     });
   });
 });

@@ -113,7 +113,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
       const given: string[] = [];
       for (const id of ['pan-5355221234567891', '5355-2212-3456-7891']) {
         const res = await nginx.request().get('/health/live').set('X-Request-Id', id).expect(200);
-        expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+        expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/);
         given.push(res.headers['x-request-id'] as string);
       }
       const log = await eventually(

@@ -76,6 +76,53 @@ function retryAfterSeconds(rate) {
   return Math.max(1, Math.ceil((m[2] === 'm' ? 60 : 1) / Number(m[1])));
 }
 
+/** Whether `digits` ends in its Luhn check digit (ISO/IEC 7812-1), as every card number does. */
+function luhnValid(digits) {
+  let sum = 0;
+  for (let i = digits.length - 1, double = false; i >= 0; i--, double = !double) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+// 13 to 19 digits between non-digits; or four-digit groups joined by one separator, between characters
+// that are not letters or digits (so no UUID, whose digit runs stop at 12, ever matches either form).
+// Lookaheads and a capture for the left edge: njs 0.7 has no lookbehind.
+const CARD_RUN = /(?:^|[^0-9])([0-9]{13,19})(?=[^0-9]|$)/g;
+const CARD_GROUPS = /(?:^|[^0-9A-Za-z])([0-9]{4}([-_.:])[0-9]{4}\2[0-9]{4}\2[0-9]{1,7})(?=[^0-9A-Za-z]|$)/g;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Whether `text` holds what may be a card number (either form above, passing Luhn). The apps apply the
+ * same rule (libs/platform/src/security/luhn.ts).
+ */
+function mayHoldCardNumber(text) {
+  const patterns = [CARD_RUN, CARD_GROUPS];
+  for (let p = 0; p < patterns.length; p++) {
+    const re = patterns[p];
+    re.lastIndex = 0;
+    let m;
+    while ((m = re.exec(text)) !== null) {
+      if (luhnValid(m[1].replace(/[^0-9]/g, ''))) return true;
+      re.lastIndex = m.index + m[0].length;
+    }
+  }
+  return false;
+}
+
+/**
+ * A client's X-Request-Id when it is 1-128 safe characters holding nothing shaped like a card number (it
+ * is logged and echoed), else null: the edge makes its own.
+ */
+function acceptedRequestId(value) {
+  return typeof value === 'string' && REQUEST_ID.test(value) && !mayHoldCardNumber(value) ? value : null;
+}
+
 // ---- njs handlers: each service is reached by an internal location per service (see gen-nginx.js) ----
 
 function services(r) {
@@ -131,6 +178,17 @@ async function docs(r) {
   }
 }
 
+/**
+ * js_set $pb_request_id: the client's id (acceptedRequestId), else nginx's own, written as a UUID: its 32
+ * hex digits as they come could hold a run the apps would take for a card number and replace.
+ */
+function requestId(r) {
+  const given = acceptedRequestId(r.headersIn['X-Request-Id']);
+  if (given) return given;
+  const id = r.variables.request_id;
+  return `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
+}
+
 /** js_set $pb_retry_after: from the rate of the zone that limits this path ($pb_limit_rate). */
 function retryAfter(r) {
   return String(retryAfterSeconds(r.variables.pb_limit_rate));
@@ -143,6 +201,9 @@ function docsInit(r) {
 
 export default {
   DOCS_INIT,
+  mayHoldCardNumber,
+  acceptedRequestId,
+  requestId,
   readinessAnswer,
   readinessMessage,
   mergeDocs,

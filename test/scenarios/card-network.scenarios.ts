@@ -519,6 +519,21 @@ export function cardNetworkScenarios(get: () => Running) {
       }
       expect(await balance(w)).toEqual({ balance: 4500, held_amount: 1000, available_balance: 3500 });
       expect((await authorisations(w, 'cleared')).length).toBe(1);
+      // Copies of one forced post arriving together: one debit, every copy answered as the first (a copy
+      // finding the first's row is not refused as if the id were an authorisation's).
+      for (let round = 0; round < 5; round++) {
+        const copy = {
+          network_transaction_id: ntx(),
+          amount: 10,
+          currency: 'GBP',
+          pan: w.card.pan,
+          merchant: AMAZON,
+        };
+        const copies = await Promise.all(Array.from({ length: 6 }, () => network('clearings', copy)));
+        expect(copies.map((r) => r.status)).toEqual(copies.map(() => 200));
+        expect(new Set(copies.map((r) => r.body.transaction_id)).size).toBe(1);
+      }
+      expect(await balance(w)).toEqual({ balance: 4450, held_amount: 1000, available_balance: 3450 });
       // A forced post for a card that is not ours is 404; without pan and merchant, 400 naming the field.
       const unknown = await network('clearings', {
         network_transaction_id: ntx(),
@@ -535,7 +550,7 @@ export function cardNetworkScenarios(get: () => Running) {
         pan: w.card.pan,
       }).expect(400);
       expect(bare.body.details[0].field).toBe('authorisation_id');
-      expect(await balance(w)).toEqual({ balance: 4500, held_amount: 1000, available_balance: 3500 });
+      expect(await balance(w)).toEqual({ balance: 4450, held_amount: 1000, available_balance: 3450 });
     });
 
     it('gives back a partial reversal once when its copies arrive together, or after the ledger released it and the answer was lost', async () => {

@@ -95,6 +95,21 @@ export interface RevealMeta {
  * freeze, cancel (and replace), limits, and the card's authorisations. Every route finds the card by id
  * and owner together, so another customer's card is not found (404), never forbidden.
  */
+/**
+ * A cancelled card has no details to show. A staff block is the bank's fraud stop: whoever holds the
+ * session and the password (the customer or someone who took their account over) does not get the details
+ * of a card the bank stopped.
+ */
+function assertCardRevealable(card: CardRow): void {
+  if (card.status === 'cancelled') throw cancelled();
+  if (card.blocked_by_staff) {
+    throw AppError.conflict(
+      'card_blocked',
+      'The bank has blocked this card: its details are not shown until the block is lifted; contact us',
+    );
+  }
+}
+
 @Injectable()
 export class CardsService {
   constructor(
@@ -279,7 +294,7 @@ export class CardsService {
    * the customer's hourly limit before anything else (so guesses sent in parallel cannot pass it), unless
    * the password could not be checked, and every attempt that reaches the password check is written to
    * cards.reveals, success or not (but one that a block, cancel or freeze during the check refused:
-   * nothing was shown).
+   * nothing was shown; logged as card_reveal_stopped).
    */
   async reveal(caller: Caller, id: string, password: string, meta: RevealMeta): Promise<CardDetailsDto> {
     const limit = this.config.cardRevealRateLimitPerHour;
@@ -295,7 +310,8 @@ export class CardsService {
     // Before the password check (none made for a card whose details would not be shown), and again after
     // it, below: the check takes tens of milliseconds, and a block, freeze or cancel answered within them
     // must not be followed by the details (helper-121 had them after each).
-    await this.assertRevealable(card);
+    assertCardRevealable(card);
+    await this.assertAccountRevealable(card.account_id);
     let valid: boolean;
     try {
       ({ valid } = await this.auth.verifyPassword({ user_id: caller.user_id, password }));
@@ -316,17 +332,35 @@ export class CardsService {
       meta.requestId ?? null,
     ];
     if (valid) {
-      await this.dataSource.transaction(async (m) => {
-        // Read again and held (FOR SHARE) until the record commits: a block or cancel committed since the
-        // first read refuses the details; one still to come waits for this commit, so it is answered
-        // after the reveal is decided. A staff freeze is the ledger's: its state is read again too.
-        await this.assertRevealable(await this.own(caller.user_id, id, m, 'share'));
-        // The record and the owner's security notice (card.revealed) in one statement.
-        await this.outbox.addIfChanged(m, 'cards', attempt, params, {
-          name: 'card.revealed',
-          input: { card_id: card.id, last4: card.last4, owner_id: caller.user_id },
+      try {
+        // A staff freeze is the ledger's: read again, before the transaction (no lock is held across a
+        // call that may cross RabbitMQ).
+        await this.assertAccountRevealable(card.account_id);
+        await this.dataSource.transaction(async (m) => {
+          // Read again and held (FOR SHARE) until the record commits: a block or cancel committed since
+          // the first read refuses the details; one still to come waits for this commit, so it is
+          // answered after the reveal is decided.
+          assertCardRevealable(await this.own(caller.user_id, id, m, 'share'));
+          // The record and the owner's security notice (card.revealed) in one statement.
+          await this.outbox.addIfChanged(m, 'cards', attempt, params, {
+            name: 'card.revealed',
+            input: { card_id: card.id, last4: card.last4, owner_id: caller.user_id },
+          });
         });
-      });
+      } catch (err) {
+        // The right password, and no details: not in cards.reveals (nothing was shown), but logged.
+        this.logger.warn(
+          {
+            security_event: 'card_reveal_stopped',
+            user_id: caller.user_id,
+            card_id: card.id,
+            ip: meta.ip,
+            code: err instanceof AppError ? err.code : 'error',
+          },
+          'card reveal stopped after the password check',
+        );
+        throw err;
+      }
       this.relay.kickSoon();
     } else {
       await this.dataSource.query(attempt, params);
@@ -357,21 +391,11 @@ export class CardsService {
   }
 
   /**
-   * A cancelled card has no details to show. A staff block is the bank's fraud stop: whoever holds the
-   * session and the password (the customer or someone who took their account over) does not get the
-   * details of a card the bank stopped. So is a staff freeze of its account (a takeover or a
-   * financial-crime hold): no money leaves it, and no details leave with whoever holds the session, to be
-   * used once the freeze is lifted.
+   * A staff freeze of the card's account (a takeover or a financial-crime hold) keeps its details in: no
+   * money leaves it, and no details leave with whoever holds the session, to be used once it is lifted.
    */
-  private async assertRevealable(card: CardRow): Promise<void> {
-    if (card.status === 'cancelled') throw cancelled();
-    if (card.blocked_by_staff) {
-      throw AppError.conflict(
-        'card_blocked',
-        'The bank has blocked this card: its details are not shown until the block is lifted; contact us',
-      );
-    }
-    const [account] = await this.ledger.getStates([card.account_id]);
+  private async assertAccountRevealable(accountId: string): Promise<void> {
+    const [account] = await this.ledger.getStates([accountId]);
     if (account?.status === 'frozen') {
       throw AppError.conflict(
         'account_frozen',

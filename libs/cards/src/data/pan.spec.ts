@@ -1,5 +1,4 @@
-import { isLuhnValid } from '@protobank/platform';
-import { todayIn } from '@protobank/platform';
+import { isLuhnValid, todayIn } from '@protobank/platform';
 import { brandOf, expiryFrom, generatePan, hasExpired, isPanOf } from './pan';
 
 describe('card numbers', () => {

@@ -541,8 +541,11 @@ export class CardNetworkService {
     if (!card) throw notFound('pan', 'Card');
     // The other way round from firstAnswer: a forced post under an authorisation's network id would debit
     // the account beside that authorisation's hold, and its own row (refused by the id) would leave the
-    // debit off the card's list. A forced post racing the authorisation of its id is not caught here.
-    if (await this.authorisation(body.network_transaction_id)) {
+    // debit off the card's list. The row of a copy of this forced post (its id is not the hold's) is not
+    // one: that copy's answer is replayed (once). A forced post racing the authorisation of its id is not
+    // caught here.
+    const first = await this.authorisation(body.network_transaction_id);
+    if (first && first.id === holdIdOf(body.network_transaction_id)) {
       throw AppError.unprocessable(
         'idempotency_key_reused',
         'This network_transaction_id is an authorisation’s: clear it with its authorisation_id',

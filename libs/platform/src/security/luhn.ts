@@ -26,13 +26,17 @@ export function isLuhnValid(number: string): boolean {
 }
 
 /**
- * Whether `text` holds what may be a card number: 13 to 19 digits between non-digits (or four-digit groups
- * joined by one separator) passing the Luhn check, as a PCI scan of logs looks for them. For text a client
- * chose that we would log or echo (a request id): a card number must not reach a log line, whoever sent it.
+ * Whether `text` holds what may be a card number, passing the Luhn check: 13 to 19 digits between
+ * non-digits, or four-digit groups joined by one separator between characters that are not letters or
+ * digits (so no UUID, whose digit runs stop at 12, matches either form). For text a client chose that we
+ * would log or echo (a request id): a card number must not reach a log line, whoever sent it. The edges
+ * apply the same rule (docker/nginx/edge.mjs).
  */
 export function mayHoldCardNumber(text: string): boolean {
-  for (const [digits] of text.matchAll(/(?<!\d)\d{13,19}(?!\d)/g)) if (isLuhnValid(digits)) return true;
-  for (const [grouped] of text.matchAll(/(?<!\d)\d{4}([-_.:])\d{4}\1\d{4}\1\d{1,7}(?!\d)/g))
+  for (const [, digits] of text.matchAll(/(?<!\d)(\d{13,19})(?!\d)/g)) if (isLuhnValid(digits)) return true;
+  for (const [, grouped] of text.matchAll(
+    /(?<![0-9A-Za-z])(\d{4}([-_.:])\d{4}\2\d{4}\2\d{1,7})(?![0-9A-Za-z])/g,
+  ))
     if (isLuhnValid(grouped.replace(/\D/g, ''))) return true;
   return false;
 }
