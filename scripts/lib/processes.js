@@ -108,8 +108,12 @@ async function waitReady(url, { timeoutMs = 60000, children = [] } = {}) {
   throw new Error(`${url} not ready after ${timeoutMs} ms: ${last}`);
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
-function stop(child, graceMs = 10000) {
+/**
+ * SIGTERM, then SIGKILL after `graceMs`: by default the app's own SHUTDOWN_DELAY_MS and
+ * SHUTDOWN_TIMEOUT_MS (as this process's environment sets them) and two seconds more, so that the app
+ * drains before it is killed. Resolves with the exit code.
+ */
+function stop(child, graceMs = defaultGraceMs()) {
   if (!child || child.exitCode !== null || child.signalCode !== null)
     return Promise.resolve(child && child.exitCode);
   return new Promise((resolve) => {
@@ -120,6 +124,11 @@ function stop(child, graceMs = 10000) {
     });
     child.kill('SIGTERM');
   });
+}
+
+function defaultGraceMs() {
+  const ms = (name, fallback) => Number(process.env[name] || fallback) || fallback;
+  return ms('SHUTDOWN_DELAY_MS', 0) + ms('SHUTDOWN_TIMEOUT_MS', 10000) + 2000;
 }
 
 module.exports = { ROOT, appEntry, spawnApp, runOnce, portAnswers, freePort, portRange, waitReady, stop };

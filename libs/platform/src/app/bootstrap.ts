@@ -123,19 +123,26 @@ export async function runApp(def: AppDefinition): Promise<void> {
     `${def.service} ready; docs at /docs`,
   );
 
-  let closing = false;
+  let delayed: NodeJS.Timeout | undefined;
+  let draining = false;
   const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
+    if (draining) return;
+    // A second signal during the delay (Ctrl-C twice) drains at once.
+    if (delayed) {
+      clearTimeout(delayed);
+      return drain(signal);
+    }
     // Readiness answers 503 from now on. For SHUTDOWN_DELAY_MS everything else is served as before, so a
     // balancer that routes by readiness has time to stop sending requests here before the listener
     // closes (connections refused would otherwise be its first news of it).
     app.get(ShutdownState).begin();
     const delay = config.shutdownDelayMs;
-    if (delay > 0) logger.info({ signal, delay_ms: delay }, 'stopping: not ready, still serving');
-    setTimeout(() => drain(signal), delay);
+    if (delay === 0) return drain(signal);
+    logger.info({ signal, delay_ms: delay }, 'stopping: not ready, still serving');
+    delayed = setTimeout(() => drain(signal), delay);
   };
   const drain = (signal: string) => {
+    draining = true;
     logger.info({ signal }, 'shutting down: draining requests and consumers');
     setTimeout(() => {
       logger.error('shutdown grace period exceeded; exiting');
