@@ -12,7 +12,10 @@ import {
   outboxFor,
   OutboxService,
   requestContext,
+  decode,
+  encode,
 } from '@protobank/platform';
+import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -54,12 +57,13 @@ class FlakyHandler {
 
 interface SlowApi {
   sleep(ms: number): Promise<string>;
+  mark(id: string): Promise<string>;
 }
 const SLOW_API = Symbol('SLOW_API');
 const SlowContract = defineContract<SlowApi>({
   service: 'cards',
   token: SLOW_API,
-  patterns: { sleep: 'slow.sleep' },
+  patterns: { sleep: 'slow.sleep', mark: 'slow.mark' },
 });
 let started: () => void = () => undefined;
 class Slow implements SlowApi {
@@ -68,7 +72,13 @@ class Slow implements SlowApi {
     await new Promise((r) => setTimeout(r, ms));
     return 'done';
   }
+  async mark(id: string) {
+    marked.push(id);
+    return id;
+  }
 }
+/** The ids the server acted on (Slow.mark). */
+const marked: string[] = [];
 
 describe('transport on @nestjs/microservices', () => {
   let t: TestEnv;
@@ -166,5 +176,68 @@ describe('transport on @nestjs/microservices', () => {
     await closed;
     // Consuming stopped: a new request waits in the queue (declared by the caller) until its deadline.
     await expect(slow.sleep(0)).rejects.toMatchObject({ status: 504, code: 'dependency_timeout' });
+  });
+
+  it('drops a contract call read past its deadline (a paused app), answering nothing, and acts on one in time', async () => {
+    const prefix = t.rabbitPrefix('deadline');
+    const env = { ...t.env, RABBITMQ_PREFIX: prefix, RPC_TIMEOUT_MS: '500' };
+    const server = await createContext({
+      service: 'cards',
+      transport: 'rmq',
+      env,
+      providers: [{ provide: SLOW_API, useClass: Slow }],
+      serves: [SlowContract],
+    });
+    contexts.push(server);
+    // What a caller sends (RmqClient.publish), written here so that one request can reach the server
+    // after its deadline as it would after a pause: SIGSTOP, swapping, a starved CPU.
+    const connection = await amqp.connect(t.env.RABBITMQ_URL);
+    try {
+      const ch = await connection.createChannel();
+      const replies = new Map<string, unknown>();
+      await ch.consume(
+        'amq.rabbitmq.reply-to',
+        (msg) => msg && replies.set(String(msg.properties.correlationId), decode(msg.content)),
+        { noAck: true },
+      );
+      const request = (id: string, deadline: number) =>
+        ch.sendToQueue(`${prefix}.rpc.cards`, encode({ args: [id] }), {
+          correlationId: id,
+          replyTo: 'amq.rabbitmq.reply-to',
+          type: 'slow.mark',
+          headers: { 'x-deadline': String(deadline) },
+          contentType: 'application/json',
+        });
+      request('late', Date.now() - 1);
+      request('in-time', Date.now() + 5000);
+      await eventually(async () => (replies.has('in-time') ? true : undefined), 5000, 'the reply in time');
+      expect(replies.get('in-time')).toEqual({ ok: true, result: 'in-time' });
+      // One queue, in order: the late request was read first, and neither acted on nor answered.
+      expect(marked).not.toContain('late');
+      expect(replies.has('late')).toBe(false);
+
+      // And a caller sends its deadline: read from the queue of a service nobody serves.
+      const unserved = t.rabbitPrefix('deadline-sent');
+      const caller = await createContext({
+        service: 'payments',
+        transport: 'rmq',
+        env: { ...env, RABBITMQ_PREFIX: unserved },
+        calls: [SlowContract],
+      });
+      contexts.push(caller);
+      const sentAt = Date.now();
+      const unanswered = caller.get<SlowApi>(SLOW_API).mark('unserved');
+      const waiting = await eventually(
+        async () => (await ch.get(`${unserved}.rpc.cards`, { noAck: true })) || undefined,
+        5000,
+        'the request in its queue',
+      );
+      const deadline = Number(waiting.properties.headers?.['x-deadline']);
+      expect(deadline).toBeGreaterThanOrEqual(sentAt + 500);
+      expect(deadline).toBeLessThanOrEqual(Date.now() + 500);
+      await expect(unanswered).rejects.toMatchObject({ status: 504 });
+    } finally {
+      await connection.close();
+    }
   });
 });

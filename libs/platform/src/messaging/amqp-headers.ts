@@ -48,3 +48,17 @@ export function fromAmqpHeaders(properties: MessageProperties): {
   }
   return { requestId: acceptRequestId(headers[REQUEST_ID_HEADER]), caller, trace };
 }
+
+/**
+ * A contract call's deadline (epoch ms), set by the caller: RabbitMQ's `expiration` drops a request still
+ * waiting in its queue, but not one already delivered to the server (up to its prefetch ahead, read while
+ * it was paused, swapped out or starved of CPU). The server checks this before it acts. The apps' clocks
+ * are those of their hosts (NTP keeps them within milliseconds of each other).
+ */
+export const DEADLINE_HEADER = 'x-deadline';
+
+/** How long ago the call's deadline passed, in ms; undefined when it has not (or none was given). */
+export function pastDeadline(properties: MessageProperties, now = Date.now()): number | undefined {
+  const deadline = Number(((properties.headers ?? {}) as Record<string, unknown>)[DEADLINE_HEADER]);
+  return Number.isFinite(deadline) && now > deadline ? now - deadline : undefined;
+}

@@ -9,7 +9,7 @@ import type { ContractDef } from '@protobank/contracts';
 import { requestContext } from '../../context/request-context';
 import { AppError } from '../../errors/app-error';
 import { LOGGER } from '../../logging/logging.tokens';
-import { toAmqpHeaders } from '../amqp-headers';
+import { DEADLINE_HEADER, toAmqpHeaders } from '../amqp-headers';
 import { decode, encode } from '../codec';
 import { declareEventQueue } from '../events/event-queues';
 import type { EventEnvelope } from '../events/event-transport';
@@ -25,7 +25,8 @@ const REPLY_TO = 'amq.rabbitmq.reply-to';
  *
  * - `send(pattern, args)`: request-reply. The request goes to the owning service's queue, the reply comes
  *   back on the direct reply-to pseudo-queue. The request id and the caller travel in headers, and the
- *   request expires with the caller's deadline, so a late server does not act on an abandoned call. An
+ *   request expires with the caller's deadline, in its queue and (DEADLINE_HEADER) at the server, so a
+ *   late server does not act on an abandoned call. An
  *   AppError thrown remotely comes back with the same status, code and details.
  * - `emit(name, envelope)`: an event to the topic exchange (the event name is the routing key), on a
  *   confirm channel: it resolves once the broker has the message. That channel first declares every
@@ -194,7 +195,10 @@ export class RmqClient extends ClientProxy implements OnModuleInit, OnApplicatio
         correlationId: id,
         replyTo: REPLY_TO,
         type: pattern,
-        headers: toAmqpHeaders(ctx?.requestId, ctx?.caller, traceHeaders()),
+        headers: {
+          ...toAmqpHeaders(ctx?.requestId, ctx?.caller, traceHeaders()),
+          [DEADLINE_HEADER]: String(Date.now() + ms),
+        },
         expiration: String(ms),
         contentType: 'application/json',
         timeout: ms,

@@ -11,7 +11,7 @@ import { AppError } from '../../errors/app-error';
 import { toErrorBody } from '../../http/error-body';
 import { LOGGER } from '../../logging/logging.tokens';
 import { MetricsService } from '../../metrics/metrics.service';
-import { fromAmqpHeaders } from '../amqp-headers';
+import { fromAmqpHeaders, pastDeadline } from '../amqp-headers';
 import { decode, encode } from '../codec';
 import { declareEventQueue } from '../events/event-queues';
 import { SUBSCRIPTIONS, type Subscriptions } from '../events/subscriptions';
@@ -204,6 +204,18 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
       caller,
       trace,
     } = fromAmqpHeaders(msg.properties);
+    // Its caller has answered 504 already (this app was paused or starved while the request waited in
+    // its prefetch): acting now would do what the client was told failed (helper-122 had an account
+    // frozen, another closed and a card hold placed, each seconds after its 504). No reply: nobody waits.
+    const late = pastDeadline(msg.properties);
+    if (late !== undefined) {
+      this.log.warn(
+        { pattern, request_id: requestId, late_ms: late },
+        'contract call past its deadline: dropped',
+      );
+      settle(ch, msg, 'ack');
+      return;
+    }
     const context = new RmqContext([msg, ch, pattern]);
     const run = () => requestContext.run({ requestId, caller }, () => this.invoke(pattern, msg, context));
     const reply = tracingEnabled() ? await this.traced(pattern, msg, trace, requestId, run) : await run();
