@@ -425,7 +425,7 @@ export function cardsScenarios(get: () => Running) {
       expect((await reveal(fay, card.id).expect(200)).body.pan).toMatch(/^\d{16}$/);
     });
 
-    it('shows no details when a block commits while the password is checked; a block queued behind a reveal applies after it (forced to overlap)', async () => {
+    it('shows no details when a block or a logout-all lands while the password is checked; a block queued behind a reveal applies after it (forced to overlap)', async () => {
       const gil = await verifiedCustomer(get(), admin, 'cards.gil');
       const card = await issue(gil, await openAccount(get(), gil));
       const holder = await get().t.db();
@@ -473,6 +473,29 @@ export function cardsScenarios(get: () => Running) {
       } finally {
         await holder.query('ROLLBACK').catch(() => undefined);
         await staff(admin, card.id, 'unblock');
+      }
+      // A logout-all answered while a reveal waits: its session has ended, so no details either.
+      const other = await http()
+        .post('/auth/login')
+        .send({ email: gil.email, password: PASSWORD })
+        .expect(200);
+      const revealed = async () =>
+        (await db.query(`SELECT count(*)::int AS n FROM cards.reveals WHERE card_id = $1`, [card.id])).rows[0]
+          .n as number;
+      const before = await revealed();
+      try {
+        await holder.query('BEGIN');
+        await holder.query('SELECT 1 FROM cards.cards WHERE id = $1 FOR UPDATE', [card.id]);
+        const waited = reveal(gil, card.id).then((r) => r);
+        await waiting(1, 'the reveal to wait on the held card');
+        await http().post('/auth/logout-all').set(bearer(other.body.access_token)).expect(204);
+        await holder.query('COMMIT');
+        const ended = await waited;
+        expect([ended.status, ended.body.code]).toEqual([401, 'session_ended']);
+        expect(JSON.stringify(ended.body)).not.toMatch(/"(pan|cvc)"/);
+        expect(await revealed()).toBe(before);
+      } finally {
+        await holder.query('ROLLBACK').catch(() => undefined);
       }
     });
 

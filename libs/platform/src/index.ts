@@ -40,6 +40,7 @@ export * from './security/boot-keys';
 export * from './security/key-files';
 export * from './security/key-ring';
 export * from './security/key-schedule';
+export * from './security/live-session';
 export * from './security/luhn';
 export * from './security/rate-limit.guard';
 export * from './security/rate-limiter';

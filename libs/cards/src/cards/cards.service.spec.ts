@@ -36,6 +36,7 @@ describe('CardsService.reveal under load', () => {
       {} as never,
       {} as never,
       { cardRevealRateLimitPerHour: 5 } as never,
+      {} as never,
       { warn: () => undefined, info: () => undefined } as never,
     );
     const reveal = service.reveal({ user_id: 'user-1', role: 'customer' } as never, 'card-1', 'a password', {
@@ -59,6 +60,7 @@ describe('CardsService: the account read again after a card is issued', () => {
         },
       } as never,
       { getStates } as never,
+      {} as never,
       {} as never,
       {} as never,
       {} as never,

@@ -16,6 +16,7 @@ import {
   decodeCursor,
   encodeCursor,
   jsonAmount,
+  LiveSession,
   LOGGER,
   OutboxRelay,
   OutboxService,
@@ -123,6 +124,7 @@ export class CardsService {
     private readonly outbox: OutboxService,
     private readonly relay: OutboxRelay,
     private readonly config: AppConfig,
+    private readonly sessions: LiveSession,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -341,6 +343,9 @@ export class CardsService {
           // the first read refuses the details; one still to come waits for this commit, so it is
           // answered after the reveal is decided.
           assertCardRevealable(await this.own(caller.user_id, id, m, 'share'));
+          // The session too (Redis, one read): a logout-all, a disable or a role change answered during the
+          // check has ended it.
+          await this.sessions.assert(caller);
           // The record and the owner's security notice (card.revealed) in one statement.
           await this.outbox.addIfChanged(m, 'cards', attempt, params, {
             name: 'card.revealed',

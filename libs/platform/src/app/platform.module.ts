@@ -15,6 +15,7 @@ import { AuthGuard } from '../security/auth.guard';
 import { RateLimitGuard } from '../security/rate-limit.guard';
 import { RateLimiter } from '../security/rate-limiter';
 import { StaffGate } from '../security/staff-gate';
+import { LiveSession } from '../security/live-session';
 import { bootKeys } from '../security/boot-keys';
 import { JwtStrategy } from '../security/jwt.strategy';
 import { KeyRing } from '../security/key-ring';
@@ -58,6 +59,7 @@ export class PlatformModule {
         RateLimiter,
         StaffGate,
         VersionedCache,
+        LiveSession,
         // In this order: who is calling, then how often, then what they sent.
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
@@ -73,6 +75,7 @@ export class PlatformModule {
         RateLimiter,
         StaffGate,
         VersionedCache,
+        LiveSession,
       ],
     };
   }

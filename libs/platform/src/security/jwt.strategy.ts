@@ -6,11 +6,11 @@ import { AppConfig } from '../config/app-config';
 import type { Caller } from '../context/request-context';
 import type { HttpRequest } from '../http/http-types';
 import { RedisService } from '../redis/redis.module';
-import { AppError } from '../errors/app-error';
 import { LOGGER } from '../logging/logging.tokens';
 import { accessClaims, invalidToken, tokenExpired, VerifiedTokens, type AccessClaims } from './access-token';
 import { KeyRing } from './key-ring';
 import { sessionAdmits, sessionKey } from './session-registry';
+import { sessionEnded } from './live-session';
 
 /** The key id a token's header names, for secretOrKeyProvider; ES256 only (no "none", no HMAC). */
 export function tokenKid(token: string): string {
@@ -119,7 +119,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
           "an access token's role is not its session's: was a signing key leaked?",
         );
       }
-      throw new AppError(401, 'session_ended', 'The session of this access token has ended; log in again');
+      throw sessionEnded();
     }
     req.tokenExpiresAt = claims.exp;
     return {
