@@ -192,6 +192,22 @@ export function paymentsScenarios(get: () => Running) {
           .expect(422);
         expect(missing.body).toMatchObject({ code: 'payee_account_not_found' });
         expect(missing.body.details).toEqual([expect.objectContaining({ field: 'account_number' })]);
+        // A closed account cannot be paid: not saved, rather than refused at every order to it.
+        const gone = await openAccount(get(), bob);
+        await http().post(`/accounts/${gone.id}/close`).set(bearer(bob.token)).expect(200);
+        const closed = await http()
+          .post('/payees')
+          .set(bearer(alice.token))
+          .send({ name: 'Gone', sort_code: sortCode, account_number: gone.account_number })
+          .expect(422);
+        expect(closed.body).toMatchObject({
+          code: 'payee_account_closed',
+          details: [{ field: 'account_number', message: expect.any(String) }],
+        });
+        const saved = await http().get('/payees').query({ limit: 100 }).set(bearer(alice.token)).expect(200);
+        expect(saved.body.data.map((p: { account_number: string }) => p.account_number)).not.toContain(
+          gone.account_number,
+        );
 
         for (const body of [
           { name: 'X', sort_code: '12345', account_number: number },

@@ -37,7 +37,7 @@ export class PayeesController {
   @ApiOperation({
     summary: 'Save a payee',
     description:
-      'Our sort code makes an internal payee, whose account must exist (422 payee_account_not_found, counted toward TRANSFER_MISS_LIMIT with transfers to missing accounts); any other sort code an external one, paid out through the payment scheme. Needs a verified identity (403 kyc_required), and waits PASSWORD_RESET_HOLD_HOURS after a password reset by e-mail (403 recently_reset).',
+      'Our sort code makes an internal payee, whose account must exist and be open (422 payee_account_not_found or payee_account_closed, counted toward TRANSFER_MISS_LIMIT with transfers to missing or closed accounts); any other sort code an external one, paid out through the payment scheme. Needs a verified identity (403 kyc_required), and waits PASSWORD_RESET_HOLD_HOURS after a password reset by e-mail (403 recently_reset).',
   })
   @ApiCreatedResponse({ type: PayeeDto })
   @ApiBadRequestResponse({
@@ -47,7 +47,7 @@ export class PayeesController {
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'kyc_required, recently_reset' })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
-    description: 'payee_account_not_found, too_many_payees',
+    description: 'payee_account_not_found, payee_account_closed (naming account_number), too_many_payees',
   })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,

@@ -3,8 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import {
   ACCOUNTS_API,
   isValidAccountNumber,
+  TRANSACTIONS_API,
   USERS_API,
   type AccountsApi,
+  type TransactionsApi,
   type UsersApi,
 } from '@protobank/contracts';
 import {
@@ -64,6 +66,7 @@ export class PayeesService {
     private readonly config: AppConfig,
     @Inject(ACCOUNTS_API) private readonly accounts: AccountsApi,
     @Inject(USERS_API) private readonly users: UsersApi,
+    @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
     private readonly misses: DestinationMisses,
   ) {}
 
@@ -114,7 +117,11 @@ export class PayeesService {
     return payeeView(row);
   }
 
-  /** The account with this number, counted as a miss while it is looked up (as a transfer's). */
+  /**
+   * The account with this number, counted as a miss while it is looked up (as a transfer's). A closed one
+   * cannot be paid: refused now rather than at every order to it (helper-122 saved one), and counted as a
+   * miss, as a transfer's refusal for a closed account is.
+   */
   private async resolve(ownerId: string, accountNumber: string): Promise<string> {
     const { account_id } = await this.misses.lookUp(
       ownerId,
@@ -124,6 +131,13 @@ export class PayeesService {
           { field: 'account_number', message: 'no account at our sort code has this number' },
         ]),
     );
+    const [state] = await this.ledger.getStates([account_id]);
+    if (!state || state.status === 'closed') {
+      await this.misses.record(ownerId);
+      throw AppError.unprocessable('payee_account_closed', 'The account with this number is closed', [
+        { field: 'account_number', message: 'this account is closed and can no longer be paid' },
+      ]);
+    }
     return account_id;
   }
 
