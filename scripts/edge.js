@@ -112,7 +112,7 @@ function repeatedHeader(rawHeaders) {
   return undefined;
 }
 
-function proxy(req, res, target, requestId) {
+function proxy(req, res, target, requestId, readTimeoutMs = UPSTREAM_READ_TIMEOUT_MS) {
   const repeated = repeatedHeader(req.rawHeaders);
   if (repeated) {
     req.resume();
@@ -144,8 +144,27 @@ function proxy(req, res, target, requestId) {
       },
     );
     current = upstream;
+    // As nginx's proxy_read_timeout: a service silent for UPSTREAM_READ_TIMEOUT_MS (paused, hung) is a
+    // 504 in the error shape, not a client left waiting as long as it lasts (helper-122). Event streams
+    // send a heartbeat, and are left alone.
+    if (!stream) {
+      upstream.setTimeout(readTimeoutMs, () => {
+        const err = new Error('the service did not answer in time');
+        err.code = 'UPSTREAM_TIMEOUT';
+        upstream.destroy(err);
+      });
+    }
     upstream.on('error', (err) => {
       if (current !== upstream) return;
+      if (err.code === 'UPSTREAM_TIMEOUT' && !res.headersSent) {
+        return sendError(
+          res,
+          504,
+          'dependency_timeout',
+          'The service for this path did not answer in time',
+          requestId,
+        );
+      }
       const stale = attempt === 1 && upstream.reusedSocket && err.code === 'ECONNRESET';
       if (stale && !res.headersSent && sentBytes <= RETRY_BODY_MAX) {
         req.unpipe(upstream);
@@ -172,6 +191,9 @@ function proxy(req, res, target, requestId) {
   req.pipe(send(1));
 }
 
+/** nginx's proxy_read_timeout (scripts/gen-nginx.js): the longest a service may stay silent. */
+const UPSTREAM_READ_TIMEOUT_MS = 30000;
+
 /** Largest request body the edge keeps to send again after a stale pooled connection (the apps' 1 MB). */
 const RETRY_BODY_MAX = 1024 * 1024;
 
@@ -190,7 +212,8 @@ function timeoutsFromEnv(env = process.env) {
 /**
  * Starts the edge. `upstreams` maps each service name to its base URL. A client has `requestTimeoutMs`
  * to send a whole request and `headersTimeoutMs` for its headers, as with the apps: a body trickled
- * through the edge would otherwise hold a socket here and one upstream.
+ * through the edge would otherwise hold a socket here and one upstream. A service silent for
+ * `readTimeoutMs` is a 504.
  */
 function createEdge({
   port = EDGE_PORT,
@@ -199,6 +222,7 @@ function createEdge({
   docsFrom = 'auth',
   requestTimeoutMs = REQUEST_TIMEOUT_MS,
   headersTimeoutMs = HEADERS_TIMEOUT_MS,
+  readTimeoutMs = UPSTREAM_READ_TIMEOUT_MS,
 }) {
   const headersTimeout = Math.min(headersTimeoutMs, requestTimeoutMs);
   const serverOptions = {
@@ -225,10 +249,10 @@ function createEdge({
         return res.end(shared.DOCS_INIT);
       }
       if (path === '/docs' || path.startsWith('/docs/'))
-        return proxy(req, res, upstreams[docsFrom], requestId);
+        return proxy(req, res, upstreams[docsFrom], requestId, readTimeoutMs);
       const service = serviceForPath(path);
       if (!service) return sendError(res, 404, 'not_found', `Cannot ${req.method} ${path}`, requestId);
-      proxy(req, res, upstreams[service], requestId);
+      proxy(req, res, upstreams[service], requestId, readTimeoutMs);
     } catch (err) {
       sendError(res, 502, 'bad_gateway', `edge could not complete the request: ${err.message}`, requestId);
     }
