@@ -281,6 +281,7 @@ export function accountsScenarios(get: () => Running) {
         currency: 'GBP',
       });
       expect([over.status, over.body.code]).toEqual([422, 'insufficient_funds']);
+      expect(over.body.details).toEqual([{ field: 'from_account_id', message: expect.any(String) }]);
       await transfer(get(), alice, {
         from_account_id: a.id,
         to_account_id: b.id,

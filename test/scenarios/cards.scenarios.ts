@@ -224,7 +224,7 @@ export function cardsScenarios(get: () => Running) {
         .set(bearer(bob.token))
         .send({ account_id: b.id, type: 'virtual' })
         .expect(409);
-      expect(frozen.body.code).toBe('account_frozen');
+      expect(frozen.body).toMatchObject({ code: 'account_frozen', details: [{ field: 'account_id' }] });
       await http()
         .post(`/admin/accounts/${b.id}/unfreeze`)
         .set(bearer(admin.token))

@@ -255,8 +255,11 @@ export class CardsService {
         { field: 'account_id', message: 'no such account of yours' },
       ]);
     }
-    if (account.status === 'closed') throw AppError.conflict('account_closed', 'The account is closed');
-    if (account.status === 'frozen') throw AppError.conflict('account_frozen', 'The account is frozen');
+    if (account.status === 'closed' || account.status === 'frozen') {
+      throw new AppError(409, `account_${account.status}`, `The account is ${account.status}`, [
+        { field: 'account_id', message: `this account is ${account.status}: no card is issued on it` },
+      ]);
+    }
     return account;
   }
 

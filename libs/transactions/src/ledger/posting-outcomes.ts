@@ -99,6 +99,8 @@ const ANSWERS: Record<PostingRefusal, Answer> = {
     status: 422,
     code: 'insufficient_funds',
     message: 'Insufficient funds: this would take the balance below its overdraft limit',
+    field: 'debit',
+    fieldMessage: 'this account cannot cover the amount (its balance, holds and overdraft limit)',
   },
   idempotency_key_reused: {
     status: 422,
