@@ -92,11 +92,6 @@ export interface RevealMeta {
 }
 
 /**
- * A customer's cards: issue, read (masked), reveal (password checked again, rate-limited, audited),
- * freeze, cancel (and replace), limits, and the card's authorisations. Every route finds the card by id
- * and owner together, so another customer's card is not found (404), never forbidden.
- */
-/**
  * A cancelled card has no details to show. A staff block is the bank's fraud stop: whoever holds the
  * session and the password (the customer or someone who took their account over) does not get the details
  * of a card the bank stopped.
@@ -111,6 +106,11 @@ function assertCardRevealable(card: CardRow): void {
   }
 }
 
+/**
+ * A customer's cards: issue, read (masked), reveal (password checked again, rate-limited, audited),
+ * freeze, cancel (and replace), limits, and the card's authorisations. Every route finds the card by id
+ * and owner together, so another customer's card is not found (404), never forbidden.
+ */
 @Injectable()
 export class CardsService {
   constructor(
