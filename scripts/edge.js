@@ -137,6 +137,9 @@ function proxy(req, res, target, requestId, readTimeoutMs = UPSTREAM_READ_TIMEOU
       `${target}${req.url}`,
       { method: req.method, headers, agent: stream || attempt > 1 ? streamAgent : agent },
       (up) => {
+        // Answered: from here the pace is the client's (a slow reader pauses the upstream socket), so
+        // the silence timer stops, as nginx's buffering would let it.
+        upstream.setTimeout(0);
         const out = { ...up.headers };
         for (const h of HOP_BY_HOP) delete out[h];
         res.writeHead(up.statusCode, out);

@@ -100,6 +100,7 @@ describe('monitoring configuration (docker/prometheus, docker/alertmanager, dock
       [
         'BackupTooOld',
         'BullMQFailedJobsGrowing',
+        'ContractCallsDropped',
         'DeadLetterQueueNotEmpty',
         'EventsKeptRetrying',
         'HighErrorRatio',

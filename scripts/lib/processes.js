@@ -13,13 +13,15 @@ const appEntry = (app) => path.join(ROOT, 'dist/apps', app, 'src/main.js');
 /** Spawns `node dist/apps/<app>/src/main.js`; output goes to `logFile` when given, else to ours. */
 function spawnApp(app, env, { logFile, nodeArgs = [] } = {}) {
   const out = logFile ? fs.openSync(logFile, 'a') : 'inherit';
+  const childEnv = { ...process.env, ...env };
   const child = spawn(process.execPath, [...nodeArgs, appEntry(app)], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: childEnv,
     stdio: ['ignore', out, out],
   });
   if (logFile) fs.closeSync(out);
   child.app = app;
+  child.env = childEnv;
   return child;
 }
 
@@ -110,10 +112,10 @@ async function waitReady(url, { timeoutMs = 60000, children = [] } = {}) {
 
 /**
  * SIGTERM, then SIGKILL after `graceMs`: by default the app's own SHUTDOWN_DELAY_MS and
- * SHUTDOWN_TIMEOUT_MS (as this process's environment sets them) and two seconds more, so that the app
+ * SHUTDOWN_TIMEOUT_MS (from the environment it was started with) and two seconds more, so that the app
  * drains before it is killed. Resolves with the exit code.
  */
-function stop(child, graceMs = defaultGraceMs()) {
+function stop(child, graceMs = defaultGraceMs((child && child.env) || process.env)) {
   if (!child || child.exitCode !== null || child.signalCode !== null)
     return Promise.resolve(child && child.exitCode);
   return new Promise((resolve) => {
@@ -126,8 +128,8 @@ function stop(child, graceMs = defaultGraceMs()) {
   });
 }
 
-function defaultGraceMs() {
-  const ms = (name, fallback) => Number(process.env[name] || fallback) || fallback;
+function defaultGraceMs(env) {
+  const ms = (name, fallback) => Number(env[name] || fallback) || fallback;
   return ms('SHUTDOWN_DELAY_MS', 0) + ms('SHUTDOWN_TIMEOUT_MS', 10000) + 2000;
 }
 

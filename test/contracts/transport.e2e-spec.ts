@@ -215,6 +215,9 @@ describe('transport on @nestjs/microservices', () => {
       // One queue, in order: the late request was read first, and neither acted on nor answered.
       expect(marked).not.toContain('late');
       expect(replies.has('late')).toBe(false);
+      // And acked, not left to come back: with the server gone, nothing is ready in its queue.
+      await server.close();
+      expect((await ch.checkQueue(`${prefix}.rpc.cards`)).messageCount).toBe(0);
 
       // And a caller sends its deadline: read from the queue of a service nobody serves.
       const unserved = t.rabbitPrefix('deadline-sent');

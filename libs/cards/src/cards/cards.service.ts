@@ -255,9 +255,14 @@ export class CardsService {
         { field: 'account_id', message: 'no such account of yours' },
       ]);
     }
-    if (account.status === 'closed' || account.status === 'frozen') {
-      throw new AppError(409, `account_${account.status}`, `The account is ${account.status}`, [
-        { field: 'account_id', message: `this account is ${account.status}: no card is issued on it` },
+    if (account.status === 'closed') {
+      throw new AppError(409, 'account_closed', 'The account is closed', [
+        { field: 'account_id', message: 'this account is closed: no card is issued on it' },
+      ]);
+    }
+    if (account.status === 'frozen') {
+      throw new AppError(409, 'account_frozen', 'The account is frozen', [
+        { field: 'account_id', message: 'this account is frozen: no card is issued on it' },
       ]);
     }
     return account;

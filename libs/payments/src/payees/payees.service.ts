@@ -132,7 +132,7 @@ export class PayeesService {
         ]),
     );
     const [state] = await this.ledger.getStates([account_id]);
-    if (!state || state.status === 'closed') {
+    if (state?.status === 'closed') {
       await this.misses.record(ownerId);
       throw AppError.unprocessable('payee_account_closed', 'The account with this number is closed', [
         { field: 'account_number', message: 'this account is closed and can no longer be paid' },

@@ -124,14 +124,19 @@ export async function runApp(def: AppDefinition): Promise<void> {
   );
 
   let delayed: NodeJS.Timeout | undefined;
+  let stoppingSince = 0;
   let draining = false;
   const shutdown = (signal: string) => {
     if (draining) return;
-    // A second signal during the delay (Ctrl-C twice) drains at once.
+    // A second signal during the delay (Ctrl-C twice) drains at once; not one within a second of the
+    // first, which is the same stop reaching the app twice (Ctrl-C signals the whole process group, and
+    // npm start's wrapper then sends SIGTERM; systemd's control-group kill does the same).
     if (delayed) {
+      if (Date.now() - stoppingSince < 1000) return;
       clearTimeout(delayed);
       return drain(signal);
     }
+    stoppingSince = Date.now();
     // Readiness answers 503 from now on. For SHUTDOWN_DELAY_MS everything else is served as before, so a
     // balancer that routes by readiness has time to stop sending requests here before the listener
     // closes (connections refused would otherwise be its first news of it).

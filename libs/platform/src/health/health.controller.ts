@@ -65,7 +65,7 @@ export class HealthController {
   private async readiness(): Promise<HealthResponseDto> {
     if (this.stopping.now) {
       throw new AppError(503, 'not_ready', 'not ready: stopping', [
-        { field: 'shutdown', message: 'stopping: serving for SHUTDOWN_DELAY_MS, then draining' },
+        { field: 'shutdown', message: 'stopping: taking no new traffic (SHUTDOWN_DELAY_MS, then the drain)' },
       ]);
     }
     const checks: HealthIndicatorFunction[] = [

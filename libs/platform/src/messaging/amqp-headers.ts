@@ -59,6 +59,7 @@ export const DEADLINE_HEADER = 'x-deadline';
 
 /** How long ago the call's deadline passed, in ms; undefined when it has not (or none was given). */
 export function pastDeadline(properties: MessageProperties, now = Date.now()): number | undefined {
-  const deadline = Number(((properties.headers ?? {}) as Record<string, unknown>)[DEADLINE_HEADER]);
-  return Number.isFinite(deadline) && now > deadline ? now - deadline : undefined;
+  const raw = ((properties.headers ?? {}) as Record<string, unknown>)[DEADLINE_HEADER];
+  const deadline = typeof raw === 'string' && /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  return now > deadline ? now - deadline : undefined;
 }

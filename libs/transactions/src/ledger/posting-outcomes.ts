@@ -100,7 +100,7 @@ const ANSWERS: Record<PostingRefusal, Answer> = {
     code: 'insufficient_funds',
     message: 'Insufficient funds: this would take the balance below its overdraft limit',
     field: 'debit',
-    fieldMessage: 'this account cannot cover the amount (its balance, holds and overdraft limit)',
+    fieldMessage: 'the account the money would leave cannot cover it (balance, holds and overdraft limit)',
   },
   idempotency_key_reused: {
     status: 422,

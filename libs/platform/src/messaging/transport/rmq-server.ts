@@ -81,6 +81,7 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
   private readonly kept = new WeakMap<ConsumeMessage, { attempts: number; since: number }>();
   /** What became of each failed delivery (EventsKeptRetrying alerts on `kept`). */
   private readonly failures: Counter<'event' | 'outcome'>;
+  private readonly dropped: Counter<'pattern'>;
 
   constructor(
     private readonly rmq: RmqConnection,
@@ -92,6 +93,12 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
     metrics: MetricsService,
   ) {
     super();
+    this.dropped = metrics.counter(
+      'contract_calls_dropped_total',
+      'Contract calls this server read past their deadline and dropped unanswered (the caller had answered ' +
+        "504): the app was paused or starved, or its clock is ahead of the callers'",
+      ['pattern'],
+    );
     this.failures = metrics.counter(
       'event_delivery_failures_total',
       'Failed deliveries of events to this consumer, by event and outcome: kept (a dependency was ' +
@@ -213,6 +220,7 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
         { pattern, request_id: requestId, late_ms: late },
         'contract call past its deadline: dropped',
       );
+      this.dropped.inc({ pattern });
       settle(ch, msg, 'ack');
       return;
     }
