@@ -156,18 +156,27 @@ describe('transport on @nestjs/microservices', () => {
     });
   });
 
-  it('answers a contract call in flight when the serving app closes, and takes no more', async () => {
-    const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('drain'), RPC_TIMEOUT_MS: '1500' };
-    const server = await createContext({
+  /** An app serving SlowContract over RabbitMQ (closed by the test that starts it). */
+  const slowServer = (env: Record<string, string>) =>
+    createContext({
       service: 'cards',
       transport: 'rmq',
       env,
       providers: [{ provide: SLOW_API, useClass: Slow }],
       serves: [SlowContract],
     });
+
+  /** An app calling SlowContract over RabbitMQ, closed after the suite. */
+  async function slowCaller(env: Record<string, string>): Promise<INestApplicationContext> {
     const caller = await createContext({ service: 'payments', transport: 'rmq', env, calls: [SlowContract] });
     contexts.push(caller);
-    const slow = caller.get<SlowApi>(SLOW_API);
+    return caller;
+  }
+
+  it('answers a contract call in flight when the serving app closes, and takes no more', async () => {
+    const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('drain'), RPC_TIMEOUT_MS: '1500' };
+    const server = await slowServer(env);
+    const slow = (await slowCaller(env)).get<SlowApi>(SLOW_API);
     const running = new Promise<void>((r) => (started = r));
     const call = slow.sleep(500);
     await running;
@@ -181,13 +190,7 @@ describe('transport on @nestjs/microservices', () => {
   it('drops a contract call read past its deadline (a paused app), answering nothing, and acts on one in time', async () => {
     const prefix = t.rabbitPrefix('deadline');
     const env = { ...t.env, RABBITMQ_PREFIX: prefix, RPC_TIMEOUT_MS: '500' };
-    const server = await createContext({
-      service: 'cards',
-      transport: 'rmq',
-      env,
-      providers: [{ provide: SLOW_API, useClass: Slow }],
-      serves: [SlowContract],
-    });
+    const server = await slowServer(env);
     contexts.push(server);
     // What a caller sends (RmqClient.publish), written here so that one request can reach the server
     // after its deadline as it would after a pause: SIGSTOP, swapping, a starved CPU.
@@ -221,13 +224,7 @@ describe('transport on @nestjs/microservices', () => {
 
       // And a caller sends its deadline: read from the queue of a service nobody serves.
       const unserved = t.rabbitPrefix('deadline-sent');
-      const caller = await createContext({
-        service: 'payments',
-        transport: 'rmq',
-        env: { ...env, RABBITMQ_PREFIX: unserved },
-        calls: [SlowContract],
-      });
-      contexts.push(caller);
+      const caller = await slowCaller({ ...env, RABBITMQ_PREFIX: unserved });
       const sentAt = Date.now();
       const unanswered = caller.get<SlowApi>(SLOW_API).mark('unserved');
       const waiting = await eventually(
