@@ -592,7 +592,7 @@ export function identityScenarios(get: () => Running) {
         expect(await balanceOf(get(), payer, from)).toBe(1000 - paid - 1);
       });
 
-      it("counts closed and other-currency destinations, not the caller's own mistakes", async () => {
+      it("counts closed and other-currency destinations (payees saved for closed accounts too), not the caller's own mistakes", async () => {
         const prober = await verifiedCustomer(get(), admin, 'prober.kinds');
         const payee = await verifiedCustomer(get(), admin, 'probed.kinds');
         const from = await openAccount(get(), prober);
@@ -609,14 +609,26 @@ export function identityScenarios(get: () => Running) {
           const own = await send(gbp.account_number, 'EUR');
           expect([own.status, own.body.code]).toEqual([422, 'currency_mismatch']);
         }
+        const savePayee = (number: string) =>
+          http()
+            .post('/payees')
+            .set(bearer(prober.token))
+            .send({ name: 'Probe', sort_code: '990001', account_number: number });
+        // A transfer to the closed account, one to the other currency, a payee saved for the closed one.
+        const tries = [
+          [() => send(closed.account_number), [409, 'account_closed']],
+          [() => send(euros.account_number), [422, 'currency_mismatch']],
+          [() => savePayee(closed.account_number), [422, 'payee_account_closed']],
+        ] as const;
         for (let i = 0; i < limit; i++) {
-          const res = i % 2 ? await send(euros.account_number) : await send(closed.account_number);
-          expect([res.status, res.body.code]).toEqual(
-            i % 2 ? [422, 'currency_mismatch'] : [409, 'account_closed'],
-          );
+          const [attempt, refused] = tries[i % tries.length];
+          const res = await attempt();
+          expect([res.status, res.body.code]).toEqual(refused);
         }
         const stopped = await send(gbp.account_number);
         expect([stopped.status, stopped.body.code]).toEqual([429, 'rate_limited']);
+        const payee429 = await savePayee(gbp.account_number);
+        expect([payee429.status, payee429.body.code]).toEqual([429, 'rate_limited']);
       });
 
       it("counts orders refused for a saved payee's account (closed, another currency) with them, once per key, and refuses them past the limit", async () => {
