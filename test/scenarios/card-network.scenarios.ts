@@ -1110,7 +1110,8 @@ export function cardNetworkScenarios(get: () => Running) {
         stranger.network_transaction_id,
       ]);
       expect(none.rows).toEqual([]);
-      // A frozen account declines in the ledger (card_blocked), holding nothing.
+      // A frozen account declines in the ledger (account_frozen: the card itself is not blocked), holding
+      // nothing.
       await http()
         .post(`/admin/accounts/${w.account.id}/freeze`)
         .set(bearer(admin.token))
@@ -1118,7 +1119,7 @@ export function cardNetworkScenarios(get: () => Running) {
         .expect(200);
       expect(await authorise(w.card, { amount: 100 })).toEqual({
         approved: false,
-        decline_reason: 'card_blocked',
+        decline_reason: 'account_frozen',
       });
       await http()
         .post(`/admin/accounts/${w.account.id}/unfreeze`)

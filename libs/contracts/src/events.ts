@@ -269,6 +269,7 @@ export type CardDeclineReason =
   | 'insufficient_funds'
   | 'card_frozen'
   | 'card_blocked'
+  | 'account_frozen'
   | 'card_cancelled'
   | 'expired'
   | 'invalid_card'

@@ -98,9 +98,18 @@ export type PaymentPostingResult =
 export type PaymentVoidResult =
   { outcome: 'posted'; transaction_id: string; created_at: string } | { outcome: 'voided' };
 
-/** Why the ledger declines a card authorisation (the rest of issue 13's reasons are the cards module's). */
+/**
+ * Why the ledger declines a card authorisation (the rest of issue 13's reasons are the cards module's).
+ * `card_blocked` is what a frozen account was declined before migration 049 (`account_frozen` since):
+ * a retry of one of those replays it.
+ */
 export type CardHoldDeclineReason =
-  'insufficient_funds' | 'limit_exceeded' | 'card_blocked' | 'card_cancelled' | 'currency_not_supported';
+  | 'insufficient_funds'
+  | 'limit_exceeded'
+  | 'account_frozen'
+  | 'card_blocked'
+  | 'card_cancelled'
+  | 'currency_not_supported';
 
 /** A card authorisation, as the cards module asks the ledger to decide it and hold the money. */
 export interface CardHoldRequest {

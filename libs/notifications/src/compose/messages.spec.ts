@@ -552,6 +552,7 @@ describe('card notices', () => {
   it.each<[CardDeclineReason, Partial<CardDeclinedEvent>, string]>([
     ['card_frozen', {}, 'your card is frozen'],
     ['card_blocked', {}, 'your card is blocked'],
+    ['account_frozen', {}, 'your account is frozen: contact us'],
     ['card_cancelled', {}, 'your card is cancelled'],
     ['expired', {}, 'your card has expired'],
     ['invalid_card', {}, 'the card details were wrong'],

@@ -304,6 +304,7 @@ const DECLINE: Record<Exclude<CardDeclineReason, 'channel_disabled'>, string> = 
   insufficient_funds: 'not enough money',
   card_frozen: 'your card is frozen',
   card_blocked: 'your card is blocked',
+  account_frozen: 'your account is frozen: contact us',
   card_cancelled: 'your card is cancelled',
   expired: 'your card has expired',
   invalid_card: 'the card details were wrong',
