@@ -753,6 +753,19 @@ export function paymentsScenarios(get: () => Running) {
         // A sweep now finds nothing more to pay for it.
         await runDue();
         expect(await entriesOf(a, 'RENT')).toBe(1);
+        // Sent through the scheme, it is not staff's to reverse: the customer would be paid back while the
+        // scheme still settles it. Nothing moves.
+        const reversal = await http()
+          .post(`/admin/transactions/${payments[0].transaction_id}/reverse`)
+          .set(bearer(admin.token))
+          .set('Idempotency-Key', randomUUID())
+          .send({ reason: 'Customer says it was sent in error' });
+        expect([reversal.status, reversal.body.code]).toEqual([409, 'payment_sent_externally']);
+        expect(await balanceOf(get(), alice, a)).toBe(before - 50_000);
+        const reversed = await db.query(`SELECT 1 FROM transactions.entries WHERE reverses_id = $1`, [
+          payments[0].transaction_id,
+        ]);
+        expect(reversed.rows).toEqual([]);
         const verify = await http().get('/admin/ledger/verify').set(bearer(admin.token)).expect(200);
         expect(verify.body).toMatchObject({ ok: true });
       });

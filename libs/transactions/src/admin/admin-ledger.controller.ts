@@ -94,7 +94,7 @@ export class AdminLedgerController {
   @ApiConflictResponse({
     type: ErrorResponseDto,
     description:
-      'already_reversed, account_closed, already_refunded (a card payment the merchant refunded, in full or in part)',
+      'already_reversed, account_closed, already_refunded (a card payment the merchant refunded, in full or in part), payment_sent_externally (a payment to an external payee: the money left through the payment scheme)',
   })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,

@@ -54,6 +54,22 @@ export class AdminLedgerService {
     for (const profile of profiles) assertMayActOnOwner(actor, profile.role);
   }
 
+  /**
+   * 409 payment_sent_externally for a payment to an external payee (credited to outbound_clearing): the
+   * money left the bank through the payment scheme (payment.sent told the adapter to send it), and a
+   * reversal would pay the customer back while the scheme still settles the payment: the bank would pay
+   * twice. Such a payment comes back only through the scheme (a recall the receiving bank agrees to).
+   * A reversal decided before this rule replays.
+   */
+  private async assertNotSentOut(credit: string, staffId: string, key: string, fingerprint: string) {
+    if ((await this.ledger.systemCodeOf(credit)) !== 'outbound_clearing') return;
+    if (await this.ledger.decidedBefore(staffId, key, fingerprint)) return;
+    throw AppError.conflict(
+      'payment_sent_externally',
+      'This payment left the bank through the payment scheme; only a recall through the scheme brings it back',
+    );
+  }
+
   // Each action runs holding its gates: no change of the actor's or the owners' role or access lands
   // while it runs (StaffGate).
   async deposit(staff: Caller, body: DepositDto, key: string) {
@@ -135,6 +151,7 @@ export class AdminLedgerService {
       );
     }
     const fingerprint = requestFingerprint('reverse', { id: entryId, ...body });
+    await this.assertNotSentOut(original.to_account_id, staff.user_id, key, fingerprint);
     await this.assertCustomersOnly(actor, pass, { key, fingerprint }, async () => [payer, payee]);
     const reversal = {
       kind: 'reversal' as const,

@@ -212,6 +212,15 @@ export class Ledger {
     return map;
   }
 
+  /** Which of the bank's own accounts this is (`outbound_clearing`, `cash`…), or null for a customer's. */
+  async systemCodeOf(accountId: string): Promise<SystemAccountCode | null> {
+    const rows = (await this.dataSource.query(
+      `SELECT system_code FROM transactions.ledger_accounts WHERE id = $1 AND kind = 'system'`,
+      [accountId],
+    )) as { system_code: SystemAccountCode }[];
+    return rows[0]?.system_code ?? null;
+  }
+
   /** Whether the ledger holds a decision for this key and this very request (a retry will replay it). */
   async decidedBefore(owner: string, key: string, fingerprint: string): Promise<boolean> {
     const rows = (await this.dataSource.query(
