@@ -226,6 +226,74 @@ export function paymentsScenarios(get: () => Running) {
         await http().delete(`/payees/${internal.body.id}`).set(bearer(bob.token)).expect(404);
       });
 
+      it("keeps an external payee's reference to what the payment schemes carry, on the payee, its orders and their changes; an internal payee's may be any plain text", async () => {
+        const schemeRule = {
+          field: 'reference',
+          message:
+            "an external payee's reference is sent through the payment scheme: letters A-Z, digits, spaces and / - ? : ( ) . , ' + & only",
+        };
+        const refused = (res: request.Response) =>
+          expect([res.status, res.body.details]).toEqual([400, [schemeRule]]);
+        const externalPayee = {
+          name: 'Café Rouge',
+          sort_code: EXTERNAL_SORT_CODE,
+          account_number: externalNumber(4400001),
+        };
+        for (const reference of ['CAFÉ 12', 'RENT 😀', '家賃']) {
+          refused(
+            await http()
+              .post('/payees')
+              .set(bearer(alice.token))
+              .send({ ...externalPayee, reference }),
+          );
+        }
+        const cafe = await payee(alice, { ...externalPayee, reference: "INV/1-A(O'N)+&.,?:" });
+        const internal = await payee(alice, {
+          name: 'Bob',
+          sort_code: sortCode,
+          account_number: b.account_number,
+        });
+        const order = {
+          from_account_id: a.id,
+          amount: 100,
+          currency: 'GBP',
+          frequency: 'monthly',
+          start_date: plusDays(today(), 20),
+        };
+        refused(await post(alice, '/standing-orders', { ...order, payee_id: cafe.id, reference: 'CAFÉ' }));
+        refused(
+          await post(alice, '/scheduled-payments', {
+            from_account_id: a.id,
+            payee_id: cafe.id,
+            amount: 100,
+            currency: 'GBP',
+            reference: 'RENT 😀',
+            pay_on: plusDays(today(), 20),
+          }),
+        );
+        const toCafe = await post(alice, '/standing-orders', { ...order, payee_id: cafe.id }).expect(201);
+        refused(
+          await http()
+            .patch(`/standing-orders/${toCafe.body.id}`)
+            .set(bearer(alice.token))
+            .send({ reference: 'CAFÉ' }),
+        );
+        expect(
+          (await http().get(`/standing-orders/${toCafe.body.id}`).set(bearer(alice.token))).body,
+        ).toMatchObject({
+          reference: "INV/1-A(O'N)+&.,?:",
+        });
+        // Within the bank a reference is any plain text.
+        const toBobCafe = await post(alice, '/standing-orders', {
+          ...order,
+          payee_id: internal.id,
+          reference: 'CAFÉ 😀',
+        }).expect(201);
+        for (const id of [toCafe.body.id, toBobCafe.body.id]) {
+          await http().post(`/standing-orders/${id}/cancel`).set(bearer(alice.token)).expect(200);
+        }
+      });
+
       it("keeps the 200-payee cap when saves race (one after another under the customer's lock)", async () => {
         const carol = await verifiedCustomer(get(), admin, 'payments.carol');
         // 199 saved already (as the API would have saved them, over months).

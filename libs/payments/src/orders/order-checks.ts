@@ -21,6 +21,7 @@ import { PAYMENTS_CLOCK, type Clock } from '../run/clock';
 import { cancelOpenOrders } from '../run/order-state';
 import { addMonths, todayIn } from '../schedule/calendar';
 import type { OrderBodyDto } from './order.dto';
+import { assertSchemeReference } from '../payees/scheme-reference';
 
 /**
  * The currency an external payee is paid in: one is reached by a sort code and account number, through
@@ -169,6 +170,8 @@ export class OrderChecks {
         { field: 'currency', message: `from_account_id holds ${from.currency}` },
       ]);
     }
+    // A reference the payee's own (kept before this rule) or the order's: what the scheme would carry.
+    if (!payee.account_id) assertSchemeReference(orderReference(body, payee));
     if (!payee.account_id && body.currency !== EXTERNAL_PAYMENT_CURRENCY) {
       throw AppError.unprocessable(
         'currency_not_supported',

@@ -11,6 +11,7 @@ import {
 } from '@protobank/platform';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { FREQUENCIES, type Frequency } from '../schedule/calendar';
+import { SCHEME_CHARACTERS } from '../payees/scheme-reference';
 
 /** What every payment order has: from which of your accounts, to which payee, how much. */
 export class OrderBodyDto {
@@ -31,8 +32,7 @@ export class OrderBodyDto {
   @ApiPropertyOptional({
     maxLength: 18,
     example: 'RENT',
-    description:
-      "Shown to the payee (1 to 18 characters, as payment schemes carry); plain text. Default: the payee's reference (400 naming reference when the payee has none)",
+    description: `Shown to the payee (1 to 18 characters, as payment schemes carry); plain text, and to an external payee ${SCHEME_CHARACTERS} only (400). Default: the payee's reference (400 naming reference when the payee has none)`,
   })
   @Optional()
   @IsPlainText(1, 18)
@@ -89,7 +89,11 @@ export class UpdateStandingOrderDto {
   @Max(Number.MAX_SAFE_INTEGER, { message: '$property is too large' })
   amount?: number;
 
-  @ApiPropertyOptional({ maxLength: 18, example: 'RENT 2027' })
+  @ApiPropertyOptional({
+    maxLength: 18,
+    example: 'RENT 2027',
+    description: `Plain text; to an external payee ${SCHEME_CHARACTERS} only (400)`,
+  })
   @Optional()
   @IsPlainText(1, 18)
   reference?: string;

@@ -24,6 +24,7 @@ import {
 import { OrderChecks, orderReference } from './order-checks';
 import type { CreateStandingOrderDto, StandingOrderDto, UpdateStandingOrderDto } from './order.dto';
 import { paymentView, STANDING_ORDER_SELECT, standingOrderView, type StandingOrderRow } from './views';
+import { assertSchemeReference } from '../payees/scheme-reference';
 
 const invalid = (field: string, message: string) =>
   AppError.badRequest('validation_failed', `Invalid request: ${field}`, [{ field, message }]);
@@ -31,10 +32,13 @@ const invalid = (field: string, message: string) =>
 /** The caller's order locked (FOR UPDATE), with its status and schedule; 404 when it is not theirs. */
 async function lockSchedule(m: EntityManager, ownerId: string, id: string) {
   const [row] = (await m.query(
-    `SELECT o.status, o.frequency, o.start_date::text AS start_date, o.end_date::text AS end_date, o.count, o.next_n
-       FROM payments.standing_orders o WHERE o.id = $1 AND o.owner_id = $2 FOR UPDATE`,
+    `SELECT o.status, o.frequency, o.start_date::text AS start_date, o.end_date::text AS end_date, o.count, o.next_n,
+            (SELECT p.type FROM payments.payees p WHERE p.id = o.payee_id) AS payee_type
+       FROM payments.standing_orders o WHERE o.id = $1 AND o.owner_id = $2 FOR UPDATE OF o`,
     [id, ownerId],
-  )) as Pick<StandingOrderRow, 'status' | 'frequency' | 'start_date' | 'end_date' | 'count' | 'next_n'>[];
+  )) as (Pick<StandingOrderRow, 'status' | 'frequency' | 'start_date' | 'end_date' | 'count' | 'next_n'> & {
+    payee_type: 'internal' | 'external';
+  })[];
   if (!row) throw AppError.notFound('standing order');
   return row;
 }
@@ -167,6 +171,7 @@ export class StandingOrdersService {
           `The standing order is ${row.status}: it cannot be changed`,
         );
       }
+      if (row.payee_type === 'external') assertSchemeReference(body.reference);
       const endDate = body.end_date === undefined ? row.end_date : body.end_date;
       // A new end date in the past would be before payments already made, and would leave a payment due
       // since (on a weekend, paid on Monday) to be paid after the order's end: cancelling stops that one.

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsPlainText, IsUuid, Optional } from '@protobank/platform';
 import { Transform } from 'class-transformer';
 import { Matches } from 'class-validator';
+import { SCHEME_CHARACTERS } from './scheme-reference';
 
 /** "99-00-01" and "990001" are the same sort code; it is kept as 6 digits. */
 const SortCode = () =>
@@ -37,7 +38,7 @@ export class CreatePayeeDto {
   @ApiPropertyOptional({
     maxLength: 18,
     example: 'FLAT 2 RENT',
-    description: 'The reference the payee sees when none is given with a payment (1 to 18 characters)',
+    description: `The reference the payee sees when none is given with a payment (1 to 18 characters of plain text; for an external payee ${SCHEME_CHARACTERS} only, 400)`,
   })
   @Optional()
   @IsPlainText(1, 18)
