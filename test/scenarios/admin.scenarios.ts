@@ -15,6 +15,7 @@ import {
 } from '../support/actors';
 import { promote } from '../support/banking';
 import { lockWaiters } from '../support/lock-waits';
+import { securityEventsCounted } from '../support/security-events';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
@@ -292,6 +293,8 @@ export function adminScenarios(get: () => Running) {
             .expect(200)
         ).body.data.length;
       const before = await entries();
+      const counted = () => securityEventsCounted(get(), 'users', 'own_user_refused');
+      const countedBefore = await counted();
       // Also with their id in upper case, which Postgres matches and a string comparison would not; and
       // naming the role they have, which would change nothing but is a staff action on their own user.
       for (const id of [admin.id, admin.id.toUpperCase()])
@@ -316,6 +319,8 @@ export function adminScenarios(get: () => Running) {
       const me = await http().get(`/admin/users/${admin.id}`).set(bearer(admin.token)).expect(200);
       expect(me.body).toMatchObject({ role: 'admin', disabled: false });
       expect(await entries()).toBe(before);
+      // Not audited (nothing changed), but each is a security event the insider alert counts.
+      expect((await counted()) - countedBefore).toBe(10);
       // Their session was not ended by any of it.
       await http().get('/users/me').set(bearer(admin.token)).expect(200);
     });

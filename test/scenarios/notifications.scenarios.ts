@@ -29,6 +29,7 @@ import { openStream, type EventStream } from '../support/event-stream';
 import { verifyEmailForNotices } from '../support/email';
 import { codesSentTo, textedCode, verifyPhone } from '../support/phones';
 import { WEBHOOK_SECRET, type Receivers } from '../support/receivers';
+import { securityEventsCounted } from '../support/security-events';
 import { eventually, logsThrough, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
@@ -922,11 +923,14 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           `UPDATE notifications.deliveries SET status = 'failed', failed_at = now(), user_id = $2 WHERE id = $1`,
           [listed.id, admin.id],
         );
+        const ownRefusals = () => securityEventsCounted(get(), 'notifications', 'own_notification_refused');
+        const ownBefore = await ownRefusals();
         const own = await http()
           .post(`/admin/notifications/failed/${listed.id}/retry`)
           .set(bearer(admin.token))
           .expect(403);
         expect(own.body.code).toBe('own_notification');
+        expect((await ownRefusals()) - ownBefore).toBe(1);
         expect(await deliveryStatus(listed.id)).toBe('failed');
         // Now the admin's, a colleague's to a staff member: left out of their list, page after page (no
         // cursor points at it either), and their retry refused; the admin's list still has it.

@@ -21,6 +21,7 @@ import {
 import { verifyEmail } from '../support/email';
 import { failUpdates } from '../support/failing-updates';
 import type { Mail, Receivers } from '../support/receivers';
+import { securityEventsCounted } from '../support/security-events';
 import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
@@ -380,7 +381,10 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       // Never for oneself, nor a colleague's on a staff member's request; the reason is required, and the
       // id a uuid.
       const staffSession = { ...sam, token: res.body.access_token as string };
+      const ownRefusals = () => securityEventsCounted(get(), 'auth', 'own_user_refused');
+      const ownBefore = await ownRefusals();
       expect((await resetFor(admin, admin.id).expect(403)).body.code).toBe('own_user');
+      expect((await ownRefusals()) - ownBefore).toBe(1);
       expect((await resetFor(staffSession, admin.id).expect(403)).body.code).toBe('colleague_account');
       const noReason = await resetFor(admin, sam.id, {}).expect(400);
       expect(new Set(noReason.body.details.map((d: { field: string }) => d.field))).toEqual(

@@ -35,6 +35,7 @@ import {
   verifiedCustomer,
 } from '../support/banking';
 import { lockedQueries, lockWaiters } from '../support/lock-waits';
+import { securityEventsCounted } from '../support/security-events';
 import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
@@ -413,12 +414,7 @@ export function staffScenarios(get: () => Running) {
       ];
       const read = (who: Actor, path: string) => http().get(path).set(bearer(who.token));
       // Counted for the alerts (security_events_total): the accounts app's four refusals at least.
-      const refusalsCounted = async () =>
-        metricValue(
-          await scrapeMetrics(get().t, get().kind === 'split' ? get().services.accounts : get().baseUrl),
-          'security_events_total',
-          { event: 'colleague_account' },
-        );
+      const refusalsCounted = () => securityEventsCounted(get(), 'accounts', 'colleague_account');
       const countedBefore = await refusalsCounted();
       const byColleague = await Promise.all(reads.map((path) => read(staffB, path)));
       expect(byColleague.map((r) => [r.status, r.body.code])).toEqual(
@@ -1397,6 +1393,8 @@ export function staffScenarios(get: () => Running) {
       // case used to pass the database and slip past them: a staff member approved their own KYC.
       const staff = await promote(get(), admin, await newCustomer(get(), 'own.kyc.staff'));
       await submit(staff, newPassportNumber()).expect(201);
+      const counted = () => securityEventsCounted(get(), 'users', 'own_kyc_refused');
+      const countedBefore = await counted();
       for (const id of [staff.id, staff.id.toUpperCase()]) {
         await refusedAsOwn(staff, [
           [`/admin/kyc/${id}/approve`, { submitted_at: UNREAD_SUBMISSION }],
@@ -1406,6 +1404,8 @@ export function staffScenarios(get: () => Running) {
         const read = await http().get(`/admin/kyc/${id}`).set(bearer(staff.token));
         expect([read.status, read.body.code]).toEqual([403, 'own_kyc']);
       }
+      // Each refusal is a security event the insider alert counts (StaffProbingColleagues).
+      expect((await counted()) - countedBefore).toBe(6);
       expect(await queueOf(staff, 'pending')).not.toContain(staff.id);
       expect((await detail(staff)).duplicate_document).toBe(false);
 

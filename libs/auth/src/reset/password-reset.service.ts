@@ -247,7 +247,7 @@ export class PasswordResetService {
         403,
         'own_user',
         'Staff cannot have their own password reset: change it with POST /auth/password',
-      );
+      ).logged({ security_event: 'own_user_refused', actor_id: actor.user_id });
     }
     // Read before the actor is checked: a disable or demotion of theirs racing this ends the link it sends.
     const senderGeneration = await this.sessionStore.generation(actor.user_id);

@@ -113,7 +113,11 @@ export class FailedDeliveriesService {
       )) as { user_id: string; status: string }[];
       if (!found) throw AppError.notFound('delivery');
       if (found.user_id === actor.user_id) {
-        throw new AppError(403, 'own_notification', 'Staff cannot act on their own notifications');
+        throw new AppError(403, 'own_notification', 'Staff cannot act on their own notifications').logged({
+          security_event: 'own_notification_refused',
+          actor_id: actor.user_id,
+          delivery_id: id,
+        });
       }
       if (found.status !== 'failed') {
         throw AppError.conflict('delivery_not_failed', `This delivery is ${found.status}, not failed`);

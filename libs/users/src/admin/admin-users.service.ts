@@ -115,7 +115,7 @@ export class AdminUsersService {
       throw AppError.unprocessable(
         'self_lockout',
         'Admins cannot change their own user (role or disabled): ask another admin',
-      );
+      ).logged({ security_event: 'own_user_refused', actor_id: actor.user_id });
     }
     // A staff action of this user's, or on their accounts, that is under way completes first, and none
     // starts until their sessions have ended (StaffGate): none completes after this answers, but for

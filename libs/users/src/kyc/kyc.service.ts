@@ -312,7 +312,7 @@ export class KycService {
     assertNotOwn(caller, kyc.user_id);
     const duplicates =
       (await this.duplicatesOf(this.dataSource.manager, [kyc], caller)).get(kyc.user_id) ?? [];
-    assertNotHeldBy(caller, duplicates);
+    assertNotHeldBy(caller, kyc.user_id, duplicates);
     const shown = adminView(kyc, duplicates, caller);
     await this.fileRead(this.dataSource.manager, caller, [shown]);
     return shown;
@@ -450,7 +450,7 @@ export class KycService {
       }
       // Two duplicates approved at once both see the other pending, so neither passes this check.
       const duplicates = (await this.duplicatesOf(m, [kyc], reviewer)).get(kyc.user_id) ?? [];
-      assertNotHeldBy(reviewer, duplicates);
+      assertNotHeldBy(reviewer, kyc.user_id, duplicates);
       // Only what the reviewer may decide on is compared: refusals of who they are come first.
       if (kyc.submitted_at.getTime() !== new Date(submittedAt).getTime()) {
         throw new AppError(
@@ -555,9 +555,18 @@ export class KycService {
   }
 }
 
-/** Staff never see or decide their own submission through the staff routes. */
+/**
+ * Staff never see or decide their own submission through the staff routes. Each refusal is logged as a
+ * security event (own_kyc_refused): approving one's own identity check is the insider's first move.
+ */
 function assertNotOwn(staff: Caller, userId: string): void {
-  if (staff.user_id === userId) throw new AppError(403, 'own_kyc', 'Staff cannot review their own KYC');
+  if (staff.user_id === userId) {
+    throw new AppError(403, 'own_kyc', 'Staff cannot review their own KYC').logged({
+      security_event: 'own_kyc_refused',
+      actor_id: staff.user_id,
+      target_user_id: userId,
+    });
+  }
 }
 
 /**
@@ -574,13 +583,13 @@ const shownTo = (staff: Caller, holder: DuplicateHolder) =>
  * A submission of a document verified as the staff member's is theirs too: its duplicates name them, and
  * they must not decide whether someone else may hold their document.
  */
-function assertNotHeldBy(staff: Caller, duplicates: DuplicateHolder[]): void {
+function assertNotHeldBy(staff: Caller, userId: string, duplicates: DuplicateHolder[]): void {
   if (duplicates.some((d) => d.user_id === staff.user_id)) {
     throw new AppError(
       403,
       'own_kyc',
       'This document is on file for you: another member of staff must decide on it',
-    );
+    ).logged({ security_event: 'own_kyc_refused', actor_id: staff.user_id, target_user_id: userId });
   }
 }
 
