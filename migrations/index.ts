@@ -51,7 +51,6 @@ import { ReversedPayments1763700000045 } from './1763700000045-ReversedPayments'
 import { ReversedCardPayments1763700000046 } from './1763700000046-ReversedCardPayments';
 import { AuditActionsApartFromReads1763700000047 } from './1763700000047-AuditActionsApartFromReads';
 import { ReversedMovements1763700000048 } from './1763700000048-ReversedMovements';
-import { FrozenAccountCardDeclines1763700000049 } from './1763700000049-FrozenAccountCardDeclines';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -103,5 +102,4 @@ export const MIGRATIONS = [
   ReversedCardPayments1763700000046,
   AuditActionsApartFromReads1763700000047,
   ReversedMovements1763700000048,
-  FrozenAccountCardDeclines1763700000049,
 ];

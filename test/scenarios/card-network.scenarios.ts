@@ -1110,17 +1110,30 @@ export function cardNetworkScenarios(get: () => Running) {
         stranger.network_transaction_id,
       ]);
       expect(none.rows).toEqual([]);
-      // A frozen account declines in the ledger (account_frozen: the card itself is not blocked), holding
-      // nothing.
+      // A frozen account declines in the ledger, holding nothing. The network is told the card is blocked
+      // (no third party is told of a freeze); the customer's card, its event and its notice say the
+      // account is frozen (the card itself is not blocked), also to the network's retry.
       await http()
         .post(`/admin/accounts/${w.account.id}/freeze`)
         .set(bearer(admin.token))
         .send({ reason: 'Test: account frozen for cards' })
         .expect(200);
-      expect(await authorise(w.card, { amount: 100 })).toEqual({
-        approved: false,
+      const onFrozen = authorisation(w.card, { amount: 100 });
+      for (let i = 0; i < 2; i++) {
+        expect((await network('authorisations', onFrozen).expect(200)).body).toEqual({
+          approved: false,
+          decline_reason: 'card_blocked',
+        });
+      }
+      const frozenId = holdIdOf(onFrozen.network_transaction_id);
+      expect((await authorisations(w, 'declined')).find((a) => a.id === frozenId)).toMatchObject({
         decline_reason: 'account_frozen',
       });
+      const frozenEvents = await db.query(
+        `SELECT name, payload->>'decline_reason' AS reason FROM cards.outbox WHERE payload->>'authorisation_id' = $1`,
+        [frozenId],
+      );
+      expect(frozenEvents.rows).toEqual([{ name: 'card.declined', reason: 'account_frozen' }]);
       await http()
         .post(`/admin/accounts/${w.account.id}/unfreeze`)
         .set(bearer(admin.token))

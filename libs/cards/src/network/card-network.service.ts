@@ -4,6 +4,7 @@ import {
   TRANSACTIONS_API,
   type CardChannel,
   type CardDeclineReason,
+  type CardHoldDeclineReason,
   type Currency,
   type TransactionsApi,
 } from '@protobank/contracts';
@@ -165,7 +166,9 @@ export class CardNetworkService {
         monthly_limit: card.limits.monthly,
         expires_at: this.directory.holdExpiresAt().toISOString(),
       });
-      decision = result.approved ? { approved: true } : { approved: false, reason: result.decline_reason };
+      decision = result.approved
+        ? { approved: true }
+        : { approved: false, reason: declinedByLedger(result.decline_reason) };
       if (result.replayed) facts = await this.asFirstDecided(holdId, facts);
     }
     // Whether the ledger holds money for it: given back unless an approval of this hold is recorded.
@@ -204,7 +207,7 @@ export class CardNetworkService {
     this.relay.kickSoon();
     return decision.approved
       ? { approved: true, authorisation_id: holdId }
-      : { approved: false, decline_reason: decision.reason };
+      : { approved: false, decline_reason: toNetwork(decision.reason) };
   }
 
   /**
@@ -758,8 +761,26 @@ const cardOf = (a: AuthorisationRow): CardParty => ({
 
 function answerOf(row: AuthorisationRow): AuthorisationAnswerDto {
   return row.status === 'declined'
-    ? { approved: false, decline_reason: row.decline_reason! }
+    ? { approved: false, decline_reason: toNetwork(row.decline_reason!) }
     : { approved: true, authorisation_id: row.id };
+}
+
+/**
+ * The ledger declines a card payment `card_blocked` when staff froze the card's account (its card checks
+ * are ours, and passed): recorded, evented and told to its owner as `account_frozen`, since the card
+ * itself is not blocked (before 2026-12-06 the owner was told "your card is blocked" of a card showing
+ * active, with nothing to unblock).
+ */
+function declinedByLedger(reason: CardHoldDeclineReason): CardDeclineReason {
+  return reason === 'card_blocked' ? 'account_frozen' : reason;
+}
+
+/**
+ * What the card network is told: not that the bank froze the account (a third party is never told of a
+ * freeze, as payments into a frozen account are accepted); the card is blocked to it, as before.
+ */
+function toNetwork(reason: CardDeclineReason): CardDeclineReason {
+  return reason === 'account_frozen' ? 'card_blocked' : reason;
 }
 
 /** What a clearing clears: its authorisation (null for a forced post), card and merchant. */

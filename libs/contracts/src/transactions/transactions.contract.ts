@@ -100,16 +100,11 @@ export type PaymentVoidResult =
 
 /**
  * Why the ledger declines a card authorisation (the rest of issue 13's reasons are the cards module's).
- * `card_blocked` is what a frozen account was declined before migration 049 (`account_frozen` since):
- * a retry of one of those replays it.
+ * The ledger's `card_blocked` is the account's state: staff froze it (the cards module records and tells
+ * it as `account_frozen`).
  */
 export type CardHoldDeclineReason =
-  | 'insufficient_funds'
-  | 'limit_exceeded'
-  | 'account_frozen'
-  | 'card_blocked'
-  | 'card_cancelled'
-  | 'currency_not_supported';
+  'insufficient_funds' | 'limit_exceeded' | 'card_blocked' | 'card_cancelled' | 'currency_not_supported';
 
 /** A card authorisation, as the cards module asks the ledger to decide it and hold the money. */
 export interface CardHoldRequest {

@@ -33,8 +33,6 @@ import { batchCounters, ledgerBatchOptions, PostingBatcher } from './posting-bat
 const DECLINES: readonly string[] = [
   'insufficient_funds',
   'limit_exceeded',
-  'account_frozen',
-  // A frozen account's decline before migration 049, replayed to a retry of it.
   'card_blocked',
   'card_cancelled',
   'currency_not_supported',
