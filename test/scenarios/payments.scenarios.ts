@@ -226,20 +226,32 @@ export function paymentsScenarios(get: () => Running) {
         await http().delete(`/payees/${internal.body.id}`).set(bearer(bob.token)).expect(404);
       });
 
-      it("keeps an external payee's reference to what the payment schemes carry, on the payee, its orders and their changes; an internal payee's may be any plain text", async () => {
-        const schemeRule = {
-          field: 'reference',
-          message:
-            "an external payee's reference is sent through the payment scheme: letters A-Z, digits, spaces and / - ? : ( ) . , ' + & only",
-        };
-        const refused = (res: request.Response) =>
-          expect([res.status, res.body.details]).toEqual([400, [schemeRule]]);
+      it("keeps an external payee's name and reference to what the payment schemes carry, on the payee, its orders and their changes; an internal payee's may be any plain text", async () => {
+        const refused = (res: request.Response, field = 'reference') =>
+          expect([res.status, res.body.details]).toEqual([
+            400,
+            [
+              {
+                field,
+                message: `an external payee's ${field} is sent through the payment scheme: letters A-Z, digits, spaces and / - ? : ( ) . , ' + & only`,
+              },
+            ],
+          ]);
         const externalPayee = {
-          name: 'Café Rouge',
+          name: 'Cafe Rouge',
           sort_code: EXTERNAL_SORT_CODE,
           account_number: externalNumber(4400001),
         };
-        for (const reference of ['CAFÉ 12', 'RENT 😀', '家賃']) {
+        for (const name of ['Café Rouge', 'カフェ', '. - /']) {
+          refused(
+            await http()
+              .post('/payees')
+              .set(bearer(alice.token))
+              .send({ ...externalPayee, name }),
+            'name',
+          );
+        }
+        for (const reference of ['CAFÉ 12', 'RENT 😀', '家賃', '(-)']) {
           refused(
             await http()
               .post('/payees')
@@ -283,6 +295,17 @@ export function paymentsScenarios(get: () => Running) {
         ).toMatchObject({
           reference: "INV/1-A(O'N)+&.,?:",
         });
+        // An order set up before the rule keeps its reference: suspended, it is resumed with it.
+        await db.query(
+          `UPDATE payments.standing_orders SET reference = 'CAFÉ', status = 'suspended',
+                  status_reason = 'consecutive_failures' WHERE id = $1`,
+          [toCafe.body.id],
+        );
+        const resumed = await http()
+          .post(`/standing-orders/${toCafe.body.id}/resume`)
+          .set(bearer(alice.token))
+          .expect(200);
+        expect(resumed.body).toMatchObject({ status: 'active', reference: 'CAFÉ' });
         // Within the bank a reference is any plain text.
         const toBobCafe = await post(alice, '/standing-orders', {
           ...order,

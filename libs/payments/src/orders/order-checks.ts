@@ -21,7 +21,7 @@ import { PAYMENTS_CLOCK, type Clock } from '../run/clock';
 import { cancelOpenOrders } from '../run/order-state';
 import { addMonths, todayIn } from '../schedule/calendar';
 import type { OrderBodyDto } from './order.dto';
-import { assertSchemeReference } from '../payees/scheme-reference';
+import { assertSchemeText } from '../payees/scheme-text';
 
 /**
  * The currency an external payee is paid in: one is reached by a sort code and account number, through
@@ -94,6 +94,9 @@ export class OrderChecks {
     validate();
     assertAmountWithin(body.amount, this.config.maxAmount);
     const { payee, from } = await this.check(ownerId, body, key);
+    // The order's reference or its payee's (one saved before the rule may hold any plain text): what the
+    // scheme will carry. A new order's only: one set up before the rule is resumed with what it has.
+    if (!payee.account_id) assertSchemeText(orderReference(body, payee), 'reference');
     if (from.status === 'frozen' && firstPayOn <= this.today()) {
       throw AppError.conflict(
         'account_frozen',
@@ -170,8 +173,6 @@ export class OrderChecks {
         { field: 'currency', message: `from_account_id holds ${from.currency}` },
       ]);
     }
-    // A reference the payee's own (kept before this rule) or the order's: what the scheme would carry.
-    if (!payee.account_id) assertSchemeReference(orderReference(body, payee));
     if (!payee.account_id && body.currency !== EXTERNAL_PAYMENT_CURRENCY) {
       throw AppError.unprocessable(
         'currency_not_supported',

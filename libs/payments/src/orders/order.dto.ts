@@ -11,7 +11,7 @@ import {
 } from '@protobank/platform';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { FREQUENCIES, type Frequency } from '../schedule/calendar';
-import { SCHEME_CHARACTERS } from '../payees/scheme-reference';
+import { SCHEME_CHARACTERS } from '../payees/scheme-text';
 
 /** What every payment order has: from which of your accounts, to which payee, how much. */
 export class OrderBodyDto {

@@ -24,7 +24,7 @@ import {
 import { OrderChecks, orderReference } from './order-checks';
 import type { CreateStandingOrderDto, StandingOrderDto, UpdateStandingOrderDto } from './order.dto';
 import { paymentView, STANDING_ORDER_SELECT, standingOrderView, type StandingOrderRow } from './views';
-import { assertSchemeReference } from '../payees/scheme-reference';
+import { assertSchemeText } from '../payees/scheme-text';
 
 const invalid = (field: string, message: string) =>
   AppError.badRequest('validation_failed', `Invalid request: ${field}`, [{ field, message }]);
@@ -171,7 +171,7 @@ export class StandingOrdersService {
           `The standing order is ${row.status}: it cannot be changed`,
         );
       }
-      if (row.payee_type === 'external') assertSchemeReference(body.reference);
+      if (row.payee_type === 'external') assertSchemeText(body.reference, 'reference');
       const endDate = body.end_date === undefined ? row.end_date : body.end_date;
       // A new end date in the past would be before payments already made, and would leave a payment due
       // since (on a weekend, paid on Monday) to be paid after the order's end: cancelling stops that one.

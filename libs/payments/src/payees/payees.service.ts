@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { cancelOpenOrders } from '../run/order-state';
 import type { CreatePayeeDto, DeletedPayeeDto, PayeeDto } from './payee.dto';
-import { assertSchemeReference } from './scheme-reference';
+import { assertSchemeText } from './scheme-text';
 
 /** Most payees one customer keeps (deleted ones aside). */
 export const MAX_PAYEES = 200;
@@ -78,7 +78,10 @@ export class PayeesService {
    */
   async create(ownerId: string, body: CreatePayeeDto): Promise<PayeeDto> {
     const internal = body.sort_code === this.config.sortCode;
-    if (!internal) assertSchemeReference(body.reference);
+    if (!internal) {
+      assertSchemeText(body.name, 'name');
+      assertSchemeText(body.reference, 'reference');
+    }
     if (internal && !isValidAccountNumber(body.sort_code, body.account_number)) {
       throw AppError.badRequest('validation_failed', 'Invalid request: account_number', [
         { field: 'account_number', message: 'account_number fails its check digit: check it for a typo' },

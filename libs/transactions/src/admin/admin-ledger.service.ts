@@ -151,8 +151,9 @@ export class AdminLedgerService {
       );
     }
     const fingerprint = requestFingerprint('reverse', { id: entryId, ...body });
-    await this.assertNotSentOut(original.to_account_id, staff.user_id, key, fingerprint);
+    // Who may act first: a colleague's entry is 403 before anything tells what kind of payment it was.
     await this.assertCustomersOnly(actor, pass, { key, fingerprint }, async () => [payer, payee]);
+    await this.assertNotSentOut(original.to_account_id, staff.user_id, key, fingerprint);
     const reversal = {
       kind: 'reversal' as const,
       debit: original.to_account_id,
