@@ -634,9 +634,17 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
       expect(kyc.body.full_name).not.toBe('Someone Else');
       const prefs = (body: Record<string, unknown>) =>
         http().put('/notifications/preferences').set(bearer(session)).send(body);
+      await prefs({ security: { sms: true }, transactions: { sms: true } }).expect(200);
       held(await prefs({ security: { sms: false } }), 'security.sms');
-      held(await prefs({ transactions: { push: true, sms: false } }), 'transactions.sms');
+      held(await prefs({ transactions: { push: true, email: false } }), 'transactions.email');
       await prefs({ transactions: { push: true } }).expect(200);
+      // What is off already may be sent as off (a client saving the whole set): nothing is switched off.
+      await prefs({ marketing: { email: false, sms: false }, account: { sms: false } }).expect(200);
+      const kept = await http().get('/notifications/preferences').set(bearer(session)).expect(200);
+      expect(kept.body).toMatchObject({
+        security: { sms: true },
+        transactions: { email: true, sms: true, push: true },
+      });
       expect(await balanceOf(get(), { ...frank, token: session }, f1)).toBe(9_500);
       expect(await balanceOf(get(), grace, g)).toBe(500);
       // Between the customer's own accounts money moves, and an order to a payee saved before the reset

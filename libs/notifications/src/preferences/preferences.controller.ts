@@ -9,8 +9,14 @@ import {
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { assertNoResetHold, CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
-import { LOCKED_ON, type Preferences } from './preference-rules';
+import {
+  assertNoResetHold,
+  CurrentCaller,
+  ErrorResponseDto,
+  underResetHold,
+  type Caller,
+} from '@protobank/platform';
+import { LOCKED_ON, type Category, type Channel, type Preferences } from './preference-rules';
 import { PreferencesDto, UpdatePreferencesDto } from './preferences.dto';
 import { PreferencesService } from './preferences.service';
 
@@ -46,14 +52,20 @@ export class PreferencesController {
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'preference_locked' })
   async update(@CurrentCaller() caller: Caller, @Body() body: UpdatePreferencesDto): Promise<PreferencesDto> {
     // After a reset by e-mail the mailbox may be a stranger's: the owner's other channels (SMS, push) are
-    // how they hear of it, so a held session switches nothing off.
-    const off = Object.entries(body as Record<string, Record<string, boolean> | undefined>).flatMap(
-      ([category, channels]) =>
-        Object.entries(channels ?? {})
-          .filter(([, on]) => on === false)
-          .map(([channel]) => `${category}.${channel}`),
-    );
-    if (off.length > 0) assertNoResetHold(caller, 'switching notices off', off[0]);
+    // how they hear of it, so a held session switches nothing off. A channel already off may be sent as
+    // off (a client saving the whole set, helper-125): only what is on now counts.
+    if (underResetHold(caller)) {
+      const now = await this.preferences.get(caller.user_id);
+      const off = Object.entries(body as Record<string, Record<string, boolean> | undefined>).flatMap(
+        ([category, channels]) =>
+          Object.entries(channels ?? {})
+            .filter(
+              ([channel, on]) => on === false && now[category as Category]?.[channel as Channel] !== false,
+            )
+            .map(([channel]) => `${category}.${channel}`),
+      );
+      if (off.length > 0) assertNoResetHold(caller, 'switching notices off', off[0]);
+    }
     return view(await this.preferences.update(caller.user_id, body));
   }
 }

@@ -31,6 +31,15 @@ describe('e-mail addresses', () => {
     expect(check('ａｌｉｃｅ@example.com')).toEqual({ value: 'alice@example.com', errors: [] });
   });
 
+  it('reads the ideographic full stops as dots, as mailers do: no second account for one mailbox', () => {
+    expect(normaliseEmail('alice@a\u3002test')).toBe('alice@a.test');
+    expect(normaliseEmail('alice@a\uFF61test')).toBe('alice@a.test'); // half-width, NFKC's U+3002
+    // "a.test。" is sent to "a.test." (the fully qualified name): refused, as "a.test." is.
+    expect(check('alice@a.test\u3002').errors).toEqual(['email:isEmail']);
+    expect(check('alice@a.test.').errors).toEqual(['email:isEmail']);
+    expect(check('dave@a.test\u3002 ').errors).toEqual(['email:isEmail']);
+  });
+
   it.each([
     ['a zero-width space', 'ali\u200Bce@example.com'],
     ['a zero-width joiner', 'ali\u200Dce@example.com'],

@@ -20,10 +20,17 @@ const MAX_NORMALISED_LENGTH = 1024;
 
 /**
  * The one form of an e-mail address that Protobank stores and looks up: Unicode NFKC (full-width
- * "ａｌｉｃｅ" is "alice", a ligature its letters), trimmed, and lower-cased as a whole, as registration
- * always has (mailboxes are case-insensitive in practice, and one account per mailbox is the point).
+ * "ａｌｉｃｅ" is "alice", a ligature its letters), the ideographic full stop as a dot (IDNA reads "。" in
+ * a domain as ".", and mailers send "a.test。" as "a.test.": without it a second account was registered
+ * for a mailbox that had one, helper-125), trimmed, and lower-cased as a whole, as registration always has
+ * (mailboxes are case-insensitive in practice, and one account per mailbox is the point).
  */
-export const normaliseEmail = (value: string): string => value.normalize('NFKC').trim().toLowerCase();
+export const normaliseEmail = (value: string): string =>
+  value
+    .normalize('NFKC')
+    .replace(/\u3002/g, '.')
+    .trim()
+    .toLowerCase();
 
 /**
  * An e-mail field of a request body: normalised as above before it is validated, then refused (400

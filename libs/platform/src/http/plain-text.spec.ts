@@ -96,6 +96,11 @@ describe('IsPlainText', () => {
     ['the cancel tag', 'Rent\u{E007F}'],
     ['an unassigned tag code point', 'Rent\u{E0002}'],
     ['the Hangul filler U+3164', 'Pro\u3164Team'],
+    ['a blank that is not default-ignorable (BRAILLE PATTERN BLANK U+2800)', '\u2800'],
+    ['U+2800 between letters', 'x\u2800\u2800y'],
+    ['the object replacement character U+FFFC', '\uFFFC'],
+    ['an accent over a space', 'Ann \u0301Lee'],
+    ['an accent over an ideographic space', 'Ann\u3000\u0301Lee'],
     ['the half-width Hangul filler U+FFA0', 'Pro\uFFA0Team'],
     ['the Hangul choseong filler U+115F', 'Pro\u115FTeam'],
     ['the Hangul jungseong filler U+1160', 'Pro\u1160Team'],
@@ -185,7 +190,6 @@ describe('IsReason', () => {
 
   it.each([
     ['dots', '...'],
-    ['blanks that are not invisible (U+2800)', '\u2800\u2800\u2800'],
     ['accents over punctuation', '.\u0301.\u0300.\u0302'],
     ['two letters among punctuation', 'ok!!'],
     ['symbols', '★★★★'],

@@ -11,9 +11,12 @@ import { IsString, Length, ValidateBy } from 'class-validator';
  * U+2029; private-use, surrogate and unassigned code points (unassigned ones include the noncharacters
  * and the rest of the tag block); and every other default-ignorable code point, i.e. one that renders as
  * nothing: soft hyphen, combining grapheme joiner U+034F, the Hangul fillers U+115F, U+1160, U+3164,
- * U+FFA0, variation selectors. Two strings that look the same must be the same string.
+ * U+FFA0, variation selectors; and the two symbols that render as a blank or as nothing without being
+ * default-ignorable: BRAILLE PATTERN BLANK U+2800 and OBJECT REPLACEMENT CHARACTER U+FFFC (a name of
+ * "\u2800" looked empty on staff screens and in notices, helper-125). Two strings that look the same must
+ * be the same string.
  */
-export const HIDDEN_CHARACTERS = String.raw`\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}\p{Default_Ignorable_Code_Point}`;
+export const HIDDEN_CHARACTERS = String.raw`\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}\p{Default_Ignorable_Code_Point}\u2800\uFFFC`;
 
 /** Scripts whose writing never needs ZWNJ or ZWJ (as Persian, the Indic scripts and Sinhala do). */
 const NO_JOINERS = new RegExp(
@@ -73,7 +76,8 @@ function unsafeAt(text: string, index: number, char: string): boolean {
 /**
  * Combining marks placed where they would draw on something else (as a class of alternatives, for
  * regular expressions with the `u` flag): a mark that starts the text, which would sit on whatever is
- * shown before it (the quote or label a payee's screen puts before a reference); and, as Unicode's
+ * shown before it (the quote or label a payee's screen puts before a reference), or that follows a space
+ * (an accent over nothing: "Ann \u0301Lee"); and, as Unicode's
  * security mechanisms (UTS #39, 5.4) advise, the same nonspacing mark twice in a row, or a long run of
  * nonspacing or enclosing marks, which stacks over the lines above and below ("Zalgo" text). UTS #39
  * draws that line past four marks, for identifiers; names and references need more room (Burmese
@@ -82,7 +86,7 @@ function unsafeAt(text: string, index: number, char: string): boolean {
  * "a\u0301\u0301", stored as "\u00E1\u0301", is the doubled mark it shows, and without ZWJ and ZWNJ,
  * which may sit between marks (Indic conjuncts) and would otherwise split a run.
  */
-const MISPLACED_MARKS = /^\p{M}|(\p{Mn})\1|[\p{Mn}\p{Me}]{7}/u;
+const MISPLACED_MARKS = /^\p{M}|[\s\p{Z}]\p{M}|(\p{Mn})\1|[\p{Mn}\p{Me}]{7}/u;
 const JOINERS = /[\u200C\u200D]/g;
 
 /**
@@ -149,8 +153,8 @@ const WORD_CHARACTER = /[\p{L}\p{N}]/gu;
 
 /**
  * A reason kept in the audit trail (or shown to a customer): IsPlainText(3, 500), and at least three
- * letters or digits, so that it says something when read back: not "...", nor characters that render as
- * blanks without being invisible (U+2800 BRAILLE PATTERN BLANK), nor accents over nothing.
+ * letters or digits, so that it says something when read back: not "...", nor symbols alone ("★★★"),
+ * nor accents over punctuation.
  */
 export const IsReason = () =>
   applyDecorators(
