@@ -306,13 +306,30 @@ export function paymentsScenarios(get: () => Running) {
           .set(bearer(alice.token))
           .expect(200);
         expect(resumed.body).toMatchObject({ status: 'active', reference: 'CAFÉ' });
+        // A payee saved before it keeps its reference; a new order to it gives one of its own.
+        await db.query(`UPDATE payments.payees SET reference = 'CAFÉ' WHERE id = $1`, [cafe.id]);
+        const fromOldPayee = await post(alice, '/standing-orders', { ...order, payee_id: cafe.id });
+        expect([fromOldPayee.status, fromOldPayee.body.details]).toEqual([
+          400,
+          [
+            {
+              field: 'reference',
+              message: `this payee's saved reference (give a reference of the order's own) is sent through the payment scheme: letters A-Z, digits, spaces and / - ? : ( ) . , ' + & only`,
+            },
+          ],
+        ]);
+        const withOwn = await post(alice, '/standing-orders', {
+          ...order,
+          payee_id: cafe.id,
+          reference: 'CAFE',
+        }).expect(201);
         // Within the bank a reference is any plain text.
         const toBobCafe = await post(alice, '/standing-orders', {
           ...order,
           payee_id: internal.id,
           reference: 'CAFÉ 😀',
         }).expect(201);
-        for (const id of [toCafe.body.id, toBobCafe.body.id]) {
+        for (const id of [toCafe.body.id, toBobCafe.body.id, withOwn.body.id]) {
           await http().post(`/standing-orders/${id}/cancel`).set(bearer(alice.token)).expect(200);
         }
       });

@@ -96,7 +96,14 @@ export class OrderChecks {
     const { payee, from } = await this.check(ownerId, body, key);
     // The order's reference or its payee's (one saved before the rule may hold any plain text): what the
     // scheme will carry. A new order's only: one set up before the rule is resumed with what it has.
-    if (!payee.account_id) assertSchemeText(orderReference(body, payee), 'reference');
+    if (!payee.account_id) {
+      const given = body.reference !== undefined;
+      assertSchemeText(
+        orderReference(body, payee),
+        'reference',
+        given ? undefined : "this payee's saved reference (give a reference of the order's own)",
+      );
+    }
     if (from.status === 'frozen' && firstPayOn <= this.today()) {
       throw AppError.conflict(
         'account_frozen',

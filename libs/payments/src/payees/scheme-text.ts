@@ -18,12 +18,13 @@ export const SCHEME_CHARACTERS = "letters A-Z, digits, spaces and / - ? : ( ) . 
  * 400 naming `field` (`name`, `reference`) when `value`, bound for an external payee through the scheme,
  * holds a character the scheme does not carry. Nothing to check when there is no value.
  */
-export function assertSchemeText(value: string | null | undefined, field: 'name' | 'reference'): void {
+export function assertSchemeText(
+  value: string | null | undefined,
+  field: 'name' | 'reference',
+  whose = `an external payee's ${field}`,
+): void {
   if (value == null || SCHEME_TEXT.test(value)) return;
   throw AppError.badRequest('validation_failed', `Invalid request: ${field}`, [
-    {
-      field,
-      message: `an external payee's ${field} is sent through the payment scheme: ${SCHEME_CHARACTERS} only`,
-    },
+    { field, message: `${whose} is sent through the payment scheme: ${SCHEME_CHARACTERS} only` },
   ]);
 }

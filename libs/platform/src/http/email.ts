@@ -20,17 +20,10 @@ const MAX_NORMALISED_LENGTH = 1024;
 
 /**
  * The one form of an e-mail address that Protobank stores and looks up: Unicode NFKC (full-width
- * "ａｌｉｃｅ" is "alice", a ligature its letters), the ideographic full stop as a dot (IDNA reads "。" in
- * a domain as ".", and mailers send "a.test。" as "a.test.": without it a second account was registered
- * for a mailbox that had one, helper-125), trimmed, and lower-cased as a whole, as registration always has
- * (mailboxes are case-insensitive in practice, and one account per mailbox is the point).
+ * "ａｌｉｃｅ" is "alice", a ligature its letters), trimmed, and lower-cased as a whole, as registration
+ * always has (mailboxes are case-insensitive in practice, and one account per mailbox is the point).
  */
-export const normaliseEmail = (value: string): string =>
-  value
-    .normalize('NFKC')
-    .replace(/\u3002/g, '.')
-    .trim()
-    .toLowerCase();
+export const normaliseEmail = (value: string): string => value.normalize('NFKC').trim().toLowerCase();
 
 /**
  * An e-mail field of a request body: normalised as above before it is validated, then refused (400
@@ -62,4 +55,8 @@ export const IsNewEmailAddress = () =>
   applyDecorators(
     IsEmailAddress(),
     Matches(/^[^"%!]*$/, { message: '$property must be a plain address: no quotes, % or !' }),
+    // The ideographic full stop, which IDNA and mailers read as a dot in a domain: "alice@a.test。" is
+    // sent to "a.test." and would be a second account for a mailbox that has one (helper-125). Refused at
+    // registration only, so an account registered with one before still signs in as it was stored.
+    Matches(/^[^\u3002]*$/, { message: '$property must write its dots as "." (not "。")' }),
   );

@@ -43,6 +43,8 @@ describe('IsPlainText', () => {
     ['Hebrew', 'דוד בן־גוריון'],
     ['Persian with ZWNJ', 'نمی\u200Cدانم'],
     ['Devanagari with a virama and ZWJ', 'क्\u200Dष मोदी'],
+    ['Zawgyi-encoded Burmese (a spacing vowel sign after a space)', 'ကို \u1031အာင္'],
+    ['Tamil typed in visual order (a spacing vowel sign after a space)', 'ராஜா \u0BC6சல்வம்'],
     ['Devanagari with ZWNJ', 'क्\u200Cष'],
     ['Sinhala with ZWJ', 'ශ්\u200Dරී'],
     ['Malayalam with ZWJ', 'ന്\u200D'],

@@ -11,12 +11,16 @@ import { IsString, Length, ValidateBy } from 'class-validator';
  * U+2029; private-use, surrogate and unassigned code points (unassigned ones include the noncharacters
  * and the rest of the tag block); and every other default-ignorable code point, i.e. one that renders as
  * nothing: soft hyphen, combining grapheme joiner U+034F, the Hangul fillers U+115F, U+1160, U+3164,
- * U+FFA0, variation selectors; and the two symbols that render as a blank or as nothing without being
- * default-ignorable: BRAILLE PATTERN BLANK U+2800 and OBJECT REPLACEMENT CHARACTER U+FFFC (a name of
- * "\u2800" looked empty on staff screens and in notices, helper-125). Two strings that look the same must
- * be the same string.
+ * U+FFA0, variation selectors. Two strings that look the same must be the same string. Names, references
+ * and reasons also refuse BLANK_SYMBOLS, the two symbols that render as a blank or as nothing without
+ * being default-ignorable: BRAILLE PATTERN BLANK U+2800 and OBJECT REPLACEMENT CHARACTER U+FFFC (a name
+ * of "\u2800" looked empty on staff screens and in notices, helper-125); e-mail addresses do not (one
+ * registered with them before still signs in).
  */
-export const HIDDEN_CHARACTERS = String.raw`\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}\p{Default_Ignorable_Code_Point}\u2800\uFFFC`;
+export const HIDDEN_CHARACTERS = String.raw`\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}\p{Default_Ignorable_Code_Point}`;
+
+/** Symbols that render as a blank or as nothing without being default-ignorable (see above). */
+const BLANK_SYMBOLS = String.raw`\u2800\uFFFC`;
 
 /** Scripts whose writing never needs ZWNJ or ZWJ (as Persian, the Indic scripts and Sinhala do). */
 const NO_JOINERS = new RegExp(
@@ -31,7 +35,7 @@ const EMOJI_PART = /[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F]/u;
 const EMOJI = /\p{Emoji}/u;
 
 /** Every hidden character: one scan of a plain class (no look-around), fast even over a megabyte. */
-const HIDDEN_ALL = new RegExp(`[${HIDDEN_CHARACTERS}]`, 'gu');
+const HIDDEN_ALL = new RegExp(`[${HIDDEN_CHARACTERS}${BLANK_SYMBOLS}]`, 'gu');
 
 /** The code point that ends just before `index`, or '' at the start. */
 function before(text: string, index: number): string {
@@ -76,8 +80,10 @@ function unsafeAt(text: string, index: number, char: string): boolean {
 /**
  * Combining marks placed where they would draw on something else (as a class of alternatives, for
  * regular expressions with the `u` flag): a mark that starts the text, which would sit on whatever is
- * shown before it (the quote or label a payee's screen puts before a reference), or that follows a space
- * (an accent over nothing: "Ann \u0301Lee"); and, as Unicode's
+ * shown before it (the quote or label a payee's screen puts before a reference), or a nonspacing or
+ * enclosing one that follows a space (an accent over nothing: "Ann \u0301Lee"; a spacing mark there is
+ * how Zawgyi-encoded Burmese and Tamil typed in visual order write a vowel that is shown first, and
+ * passes); and, as Unicode's
  * security mechanisms (UTS #39, 5.4) advise, the same nonspacing mark twice in a row, or a long run of
  * nonspacing or enclosing marks, which stacks over the lines above and below ("Zalgo" text). UTS #39
  * draws that line past four marks, for identifiers; names and references need more room (Burmese
@@ -86,7 +92,7 @@ function unsafeAt(text: string, index: number, char: string): boolean {
  * "a\u0301\u0301", stored as "\u00E1\u0301", is the doubled mark it shows, and without ZWJ and ZWNJ,
  * which may sit between marks (Indic conjuncts) and would otherwise split a run.
  */
-const MISPLACED_MARKS = /^\p{M}|[\s\p{Z}]\p{M}|(\p{Mn})\1|[\p{Mn}\p{Me}]{7}/u;
+const MISPLACED_MARKS = /^\p{M}|[\s\p{Z}][\p{Mn}\p{Me}]|(\p{Mn})\1|[\p{Mn}\p{Me}]{7}/u;
 const JOINERS = /[\u200C\u200D]/g;
 
 /**

@@ -151,9 +151,11 @@ export class AdminLedgerService {
       );
     }
     const fingerprint = requestFingerprint('reverse', { id: entryId, ...body });
-    // Who may act first: a colleague's entry is 403 before anything tells what kind of payment it was.
+    // Who may act first: a colleague's entry is 403 before anything tells what kind of payment it was, and
+    // one's own is left to the ledger's own_account (403, logged own_account_refused), under its lock.
     await this.assertCustomersOnly(actor, pass, { key, fingerprint }, async () => [payer, payee]);
-    await this.assertNotSentOut(original.to_account_id, staff.user_id, key, fingerprint);
+    const own = payer === staff.user_id || payee === staff.user_id;
+    if (!own) await this.assertNotSentOut(original.to_account_id, staff.user_id, key, fingerprint);
     const reversal = {
       kind: 'reversal' as const,
       debit: original.to_account_id,
