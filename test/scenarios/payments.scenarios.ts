@@ -10,6 +10,7 @@ import type { Client } from 'pg';
 import request from 'supertest';
 import { bearer, firstAdmin, newCustomer, pageThrough, readsFiled, type Actor } from '../support/actors';
 import { balanceOf, deposit, openAccount, promote, verifiedCustomer, type Account } from '../support/banking';
+import { securityEventsCounted } from '../support/security-events';
 import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
@@ -876,6 +877,48 @@ export function paymentsScenarios(get: () => Running) {
         expect(reversed.rows).toEqual([]);
         const verify = await http().get('/admin/ledger/verify').set(bearer(admin.token)).expect(200);
         expect(verify.body).toMatchObject({ ok: true });
+      });
+
+      it("refuses staff a reversal of their own external payment as own_account (logged), and a colleague's as colleague_account, before telling what kind of payment it was", async () => {
+        const clerk = await promote(get(), admin, await verifiedCustomer(get(), admin, 'payments.clerk'));
+        const account = await openAccount(get(), clerk);
+        await deposit(get(), admin, account, 1_000);
+        const rent = await payee(clerk, {
+          name: 'Clerk Landlord',
+          sort_code: EXTERNAL_SORT_CODE,
+          account_number: externalNumber(4500001),
+        });
+        const scheduled = await post(clerk, '/scheduled-payments', {
+          from_account_id: account.id,
+          payee_id: rent.id,
+          amount: 100,
+          currency: 'GBP',
+          reference: 'RENT',
+          pay_on: today(),
+        }).expect(201);
+        const transactionId = await eventually(
+          async () => {
+            const r = (await scheduledPayment(clerk, scheduled.body.id)).body;
+            return r.status === 'paid' ? (r.payment.transaction_id as string) : undefined;
+          },
+          60_000,
+          "the clerk's payment",
+        );
+        const reverse = (who: Actor) =>
+          http()
+            .post(`/admin/transactions/${transactionId}/reverse`)
+            .set(bearer(who.token))
+            .set('Idempotency-Key', randomUUID())
+            .send({ reason: 'Sent to the wrong landlord' });
+        const ownRefusals = () => securityEventsCounted(get(), 'transactions', 'own_account_refused');
+        const before = await ownRefusals();
+        const own = await reverse(clerk);
+        expect([own.status, own.body.code]).toEqual([403, 'own_account']);
+        expect((await ownRefusals()) - before).toBe(1);
+        const colleague = await promote(get(), admin, await newCustomer(get(), 'payments.colleague'));
+        const other = await reverse(colleague);
+        expect([other.status, other.body.code]).toEqual([403, 'colleague_account']);
+        expect(await balanceOf(get(), clerk, account)).toBe(900);
       });
 
       it('retries a payment without enough money, then fails it for its date: nothing moves, the customer is told, the order stays active', async () => {
