@@ -32,13 +32,10 @@ const invalid = (field: string, message: string) =>
 /** The caller's order locked (FOR UPDATE), with its status and schedule; 404 when it is not theirs. */
 async function lockSchedule(m: EntityManager, ownerId: string, id: string) {
   const [row] = (await m.query(
-    `SELECT o.status, o.frequency, o.start_date::text AS start_date, o.end_date::text AS end_date, o.count, o.next_n,
-            (SELECT p.type FROM payments.payees p WHERE p.id = o.payee_id) AS payee_type
-       FROM payments.standing_orders o WHERE o.id = $1 AND o.owner_id = $2 FOR UPDATE OF o`,
+    `SELECT o.status, o.frequency, o.start_date::text AS start_date, o.end_date::text AS end_date, o.count, o.next_n
+       FROM payments.standing_orders o WHERE o.id = $1 AND o.owner_id = $2 FOR UPDATE`,
     [id, ownerId],
-  )) as (Pick<StandingOrderRow, 'status' | 'frequency' | 'start_date' | 'end_date' | 'count' | 'next_n'> & {
-    payee_type: 'internal' | 'external';
-  })[];
+  )) as Pick<StandingOrderRow, 'status' | 'frequency' | 'start_date' | 'end_date' | 'count' | 'next_n'>[];
   if (!row) throw AppError.notFound('standing order');
   return row;
 }
@@ -171,7 +168,14 @@ export class StandingOrdersService {
           `The standing order is ${row.status}: it cannot be changed`,
         );
       }
-      if (row.payee_type === 'external') assertSchemeText(body.reference, 'reference');
+      if (body.reference !== undefined) {
+        // A new reference for an external payee is what the scheme will carry.
+        const [payee] = (await m.query(
+          `SELECT p.type FROM payments.standing_orders o JOIN payments.payees p ON p.id = o.payee_id WHERE o.id = $1`,
+          [id],
+        )) as { type: 'internal' | 'external' }[];
+        if (payee?.type === 'external') assertSchemeText(body.reference, 'reference');
+      }
       const endDate = body.end_date === undefined ? row.end_date : body.end_date;
       // A new end date in the past would be before payments already made, and would leave a payment due
       // since (on a weekend, paid on Monday) to be paid after the order's end: cancelling stops that one.
