@@ -1440,12 +1440,19 @@ export function staffScenarios(get: () => Running) {
         const other = await newCustomer(get(), 'own.kyc.other');
         await submit(other, own).expect(201);
         const override = { override_duplicate: true, override_reason: 'Checked the passport in branch' };
+        const insiderBefore = await counted();
+        const documentCounted = () => securityEventsCounted(get(), 'users', 'own_document_refused');
+        const documentBefore = await documentCounted();
         const refused = await http()
           .post(`/admin/kyc/${other.id}/approve`)
           .set(bearer(second.token))
           .send(await asReviewed(http(), second.token, other.id))
           .send(override);
         expect([refused.status, refused.body.code]).toEqual([403, 'own_kyc']);
+        // Logged as its own event, apart from the insider alert's: it is another customer's submission. Two:
+        // the read of it that asReviewed makes, and the approval.
+        expect((await documentCounted()) - documentBefore).toBe(2);
+        expect(await counted()).toBe(insiderBefore);
         expect((await detail(other)).status).toBe('pending');
         await http()
           .post(`/admin/kyc/${other.id}/approve`)
