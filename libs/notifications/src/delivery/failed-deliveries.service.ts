@@ -139,12 +139,14 @@ export class FailedDeliveriesService {
         after: { status: 'pending' },
         reason,
       });
-      return rows[0];
+      // The delivery as the retry left it (pending), read in its transaction: read after the job is
+      // queued, a worker quick enough had already sent it, and the 202 answered `sent`.
+      const [row] = (await m.query(`${SELECT} WHERE d.id = $1`, [id])) as FailedRow[];
+      return { ...rows[0], row };
     });
     // Committed: the retry has happened, so a queue that does not take the job now is logged and left to
     // the delivery sweep (a 503 here told staff it had not, and a second try answered 409).
     await this.queue.enqueueAfterCommit([{ delivery_id: retried.id, generation: retried.generation }]);
-    const [row] = (await this.dataSource.query(`${SELECT} WHERE d.id = $1`, [id])) as FailedRow[];
-    return view(row);
+    return view(retried.row);
   }
 }
