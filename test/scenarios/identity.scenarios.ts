@@ -578,10 +578,15 @@ export function identityScenarios(get: () => Running) {
         // them was a miss, so the customer's next transfer goes through. The excess is told so: not
         // rate_limited with the window's hour, which would stop an obedient client for that long.
         const { payer, from, pay } = await payerAndPayee('burst', 1000);
-        const burst = await Promise.all(Array.from({ length: limit * 4 }, () => pay()));
+        // Forty at once usually overlap well past the limit (27–30 of them refused in six runs), but a
+        // lookup takes a few milliseconds, and on an idle machine one burst in ten stayed under it: another
+        // burst is sent until one does (at most five), so the refusal is always seen and answered.
+        const burst: request.Response[] = [];
+        for (let i = 0; i < 5 && !burst.some((r) => r.status === 429); i++) {
+          burst.push(...(await Promise.all(Array.from({ length: limit * 4 }, () => pay()))));
+        }
         const statuses = burst.map((r) => r.status);
         expect(statuses.filter((s) => s !== 201 && s !== 429)).toEqual([]);
-        // Forty at once overlap well past the limit (19 and 30 of them refused in the first runs).
         expect(statuses).toContain(429);
         for (const refused of burst.filter((r) => r.status === 429)) {
           expect([refused.body.code, refused.headers['retry-after']]).toEqual(['lookups_busy', '1']);
