@@ -1813,6 +1813,44 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('takes a merchant name or city with hidden characters or misplaced marks as shown, never refusing money owed', async () => {
+      const w = await wallet('odd-merchant', 5000);
+      // As a network may relay them: a zero-width space, a right-to-left override, an accent over a space.
+      const odd = { ...STARBUCKS, name: 'STARBUCKS\u200B 12\u202E3', city: 'Lon \u0301don' };
+      const shown = { ...STARBUCKS, name: 'STARBUCKS\uFFFD 12\uFFFD3', city: 'Lon \u25CC\u0301don' };
+      const held = await approved(w.card, { merchant: odd });
+      await network('clearings', clearing(held, 2550)).expect(200);
+      const forced = await network('clearings', {
+        network_transaction_id: ntx(),
+        amount: 400,
+        currency: 'GBP',
+        pan: w.card.pan,
+        merchant: odd,
+      }).expect(200);
+      const refund = {
+        network_transaction_id: ntx(),
+        pan: w.card.pan,
+        amount: 300,
+        currency: 'GBP',
+        merchant: odd,
+      };
+      await network('refunds', refund).expect(200);
+      await network('refunds', refund).expect(200); // a retry of the same bytes replays
+      expect(await balance(w)).toEqual({ balance: 2350, held_amount: 0, available_balance: 2350 });
+      const cleared = await authorisations(w, 'cleared');
+      expect(cleared.map((a) => a.merchant)).toEqual([shown, shown]);
+      const history = await http()
+        .get(`/transactions?account_id=${w.account.id}`)
+        .set(bearer(w.who.token))
+        .expect(200);
+      const merchants = (history.body.data as { kind: string; merchant?: string }[])
+        .filter((t) => t.kind === 'card')
+        .map((t) => t.merchant);
+      expect(merchants).toEqual([shown.name, shown.name, shown.name]);
+      expect(cleared.some((a) => a.transaction_id === forced.body.transaction_id)).toBe(true);
+      expect((await verify()).ok).toBe(true);
+    });
+
     it('tells the customer on the stream: "£25.50 spent at Starbucks", and a decline with its reason', async () => {
       const w = await wallet('stream', 3000);
       const stream = await openStream(`${get().baseUrl}/notifications/stream`, bearer(w.who.token));

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { MAX_CARD_AMOUNT, type CardChannel, type CardDeclineReason } from '@protobank/contracts';
-import { IsAmount, IsPlainText, IsUuid, Optional } from '@protobank/platform';
+import { IsAmount, IsThirdPartyText, IsUuid, Optional } from '@protobank/platform';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO31661Alpha2, IsObject, Matches, Max, Min, ValidateNested } from 'class-validator';
 
@@ -26,7 +26,7 @@ const IsNetworkCurrency = () =>
 
 export class NetworkMerchantDto {
   @ApiProperty({ example: 'Starbucks', maxLength: 100 })
-  @IsPlainText(1, 100)
+  @IsThirdPartyText(1, 100)
   name: string;
 
   @ApiProperty({ example: '5814', description: 'ISO 18245 merchant category code (MCC), four digits' })
@@ -34,7 +34,7 @@ export class NetworkMerchantDto {
   category_code: string;
 
   @ApiProperty({ example: 'London', maxLength: 60 })
-  @IsPlainText(1, 60)
+  @IsThirdPartyText(1, 60)
   city: string;
 
   @ApiProperty({ example: 'GB', description: 'ISO 3166-1 alpha-2' })

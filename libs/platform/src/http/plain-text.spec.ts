@@ -1,6 +1,13 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { displayText, IsPlainText, IsReason } from './plain-text';
+import {
+  displayText,
+  isPlainText,
+  IsPlainText,
+  IsReason,
+  IsThirdPartyText,
+  sanitisedText,
+} from './plain-text';
 
 class Named {
   @IsPlainText(1, 20)
@@ -243,5 +250,59 @@ describe('displayText', () => {
     expect(displayText(six)).toBe(six);
     // A joiner after a Latin letter's accent shows, and splits nothing it could hide behind.
     expect(displayText('Prox\u0301\u200Dtob')).toBe('Prox\u0301\uFFFDtob');
+  });
+});
+
+describe('sanitisedText', () => {
+  const hostile = [
+    'Bob\u202Eevil\u202C',
+    'Pro\u200Btobank',
+    '\u2800',
+    '\u0301Cafe',
+    'Ann \u0301Lee',
+    'Cafe\u0301\u0301',
+    'e\u0301\u0300\u0302\u0303\u0304\u0305\u0306', // seven marks once decomposed, six as stored
+    'TESCO\tSTORES\u0000 3321',
+    'Caf\u00e9 \u{E0041}\u20DD',
+  ];
+
+  it('turns whatever a third party sends into text that passes isPlainText', () => {
+    for (const text of hostile) {
+      expect({ text, plain: isPlainText(text) }).toEqual({ text, plain: false });
+      expect({ text, plain: isPlainText(sanitisedText(text)) }).toEqual({ text, plain: true });
+    }
+  });
+
+  it('leaves plain text unchanged and keeps what it can of the rest', () => {
+    const fine = 'Café Müller, क्\u200Dष, 👨\u200D👩 \u2764\uFE0F, நீ';
+    expect(sanitisedText(fine)).toBe(fine);
+    expect(sanitisedText('Bob\u202Eevil\u202C')).toBe('Bob\uFFFDevil\uFFFD');
+    expect(sanitisedText('Ann \u0301Lee')).toBe('Ann \u25CC\u0301Lee');
+    expect(sanitisedText('Cafe\u0301\u0301')).toBe('Cafe');
+  });
+});
+
+describe('IsThirdPartyText', () => {
+  class Merchant {
+    @IsThirdPartyText(1, 25)
+    name: string;
+  }
+  const take = (name: unknown) => {
+    const value = plainToInstance(Merchant, { name });
+    return {
+      value: value.name,
+      errors: validateSync(value).flatMap((e) => Object.values(e.constraints ?? {})),
+    };
+  };
+
+  it('takes hidden characters and misplaced marks as shown, rather than refusing them', () => {
+    expect(take('  STARBUCKS\u200B 123 ')).toEqual({ value: 'STARBUCKS\uFFFD 123', errors: [] });
+    expect(take('Ann \u0301Lee')).toEqual({ value: 'Ann \u25CC\u0301Lee', errors: [] });
+  });
+
+  it('still refuses what is not a name: no string, empty once trimmed, or too long', () => {
+    expect(take(42).errors).toEqual(expect.arrayContaining([expect.stringContaining('must be a string')]));
+    expect(take('   ').errors).toEqual([expect.stringContaining('must be 1 to 25 characters long')]);
+    expect(take('x'.repeat(26)).errors).toEqual([expect.stringContaining('must be 1 to 25 characters long')]);
   });
 });

@@ -125,6 +125,27 @@ export const displayText = (value: string): string =>
     .replace(/^\p{M}/u, '\u25CC$&')
     .replace(STACKED_MARKS, '\uFFFD');
 
+/** A nonspacing or enclosing mark right after a space: the space, to be followed by a dotted circle. */
+const MARK_AFTER_SPACE = /([\s\p{Z}])(?=[\p{Mn}\p{Me}])/gu;
+const DRAWN_MARKS = /[\p{Mn}\p{Me}]/gu;
+
+/**
+ * Text a third party sends that we must take rather than refuse (a card network's merchant name and
+ * city: a 400 would refuse a clearing or a refund, money owed), made to pass isPlainText: displayText,
+ * then a nonspacing or enclosing mark after a space shown on a dotted circle (as displayText shows one
+ * that starts the text); should the marks still be misplaced (doubled or stacked once decomposed), the
+ * text without its nonspacing and enclosing marks. Text that passes isPlainText comes out unchanged.
+ */
+export function sanitisedText(value: string): string {
+  if (isPlainText(value)) return value;
+  const shown = displayText(value).replace(MARK_AFTER_SPACE, '$1\u25CC');
+  if (isPlainText(shown)) return shown;
+  return displayText(shown.normalize('NFD').replace(DRAWN_MARKS, '').normalize('NFC'));
+}
+
+const LENGTH_MESSAGE =
+  '$property must be $constraint1 to $constraint2 characters long, not counting spaces around it';
+
 /** The text as stored: Unicode NFC (one spelling of each accented letter) and trimmed. */
 export const normaliseText = (value: unknown): unknown =>
   typeof value === 'string' ? value.normalize('NFC').trim() : value;
@@ -139,10 +160,7 @@ export const IsPlainText = (min: number, max: number) =>
   applyDecorators(
     Transform(({ value }) => normaliseText(value)),
     IsString(),
-    Length(min, max, {
-      message:
-        '$property must be $constraint1 to $constraint2 characters long, not counting spaces around it',
-    }),
+    Length(min, max, { message: LENGTH_MESSAGE }),
     ValidateBy({
       name: 'isPlainText',
       validator: {
@@ -152,6 +170,22 @@ export const IsPlainText = (min: number, max: number) =>
           '$property must not contain control, bidirectional or invisible characters, nor start with or stack combining marks',
       },
     }),
+  );
+
+/**
+ * A human-readable string field written by a third party whose message we must take (see
+ * sanitisedText): trimmed, NFC-normalised and made plain rather than refused, then `min`–`max` characters
+ * long. Sanitising can add a dotted circle per misplaced mark, so text at the limit with one is refused
+ * by the length (card networks send merchant names of 22–25 characters).
+ */
+export const IsThirdPartyText = (min: number, max: number) =>
+  applyDecorators(
+    Transform(({ value }) => {
+      const text = normaliseText(value);
+      return typeof text === 'string' ? sanitisedText(text) : text;
+    }),
+    IsString(),
+    Length(min, max, { message: LENGTH_MESSAGE }),
   );
 
 /** Letters and digits, of any script. */
