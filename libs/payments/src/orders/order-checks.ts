@@ -21,7 +21,7 @@ import { PAYMENTS_CLOCK, type Clock } from '../run/clock';
 import { cancelOpenOrders } from '../run/order-state';
 import { addMonths, todayIn } from '../schedule/calendar';
 import type { OrderBodyDto } from './order.dto';
-import { assertSchemeText } from '../payees/scheme-text';
+import { schemeText } from '../payees/scheme-text';
 
 /**
  * The currency an external payee is paid in: one is reached by a sort code and account number, through
@@ -94,11 +94,12 @@ export class OrderChecks {
     validate();
     assertAmountWithin(body.amount, this.config.maxAmount);
     const { payee, from } = await this.check(ownerId, body, key);
-    // The order's reference or its payee's (one saved before the rule may hold any plain text): what the
-    // scheme will carry. A new order's only: one set up before the rule is resumed with what it has.
+    // The order's reference or its payee's (one saved before the rule may hold any plain text), as the
+    // scheme will carry it: set on the body, which `insert` stores through orderReference. A new order's
+    // only: one set up before the rule is resumed with what it has.
     if (!payee.account_id) {
       const given = body.reference !== undefined;
-      assertSchemeText(
+      body.reference = schemeText(
         orderReference(body, payee),
         'reference',
         given ? undefined : "this payee's saved reference (give a reference of the order's own)",

@@ -11,7 +11,7 @@ import {
 } from '@protobank/platform';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { FREQUENCIES, type Frequency } from '../schedule/calendar';
-import { SCHEME_CHARACTERS } from '../payees/scheme-text';
+import { SCHEME_CHARACTERS, SCHEME_MAPPING } from '../payees/scheme-text';
 
 /** What every payment order has: from which of your accounts, to which payee, how much. */
 export class OrderBodyDto {
@@ -32,7 +32,7 @@ export class OrderBodyDto {
   @ApiPropertyOptional({
     maxLength: 18,
     example: 'RENT',
-    description: `Shown to the payee (1 to 18 characters, as payment schemes carry); plain text, and to an external payee ${SCHEME_CHARACTERS} only (400). Default: the payee's reference (400 naming reference when the payee has none)`,
+    description: `Shown to the payee (1 to 18 characters, as payment schemes carry); plain text, and to an external payee ${SCHEME_CHARACTERS} only (400; ${SCHEME_MAPPING}). Default: the payee's reference (400 naming reference when the payee has none)`,
   })
   @Optional()
   @IsPlainText(1, 18)
@@ -92,7 +92,7 @@ export class UpdateStandingOrderDto {
   @ApiPropertyOptional({
     maxLength: 18,
     example: 'RENT 2027',
-    description: `Plain text; to an external payee ${SCHEME_CHARACTERS} only (400)`,
+    description: `Plain text; to an external payee ${SCHEME_CHARACTERS} only (400; ${SCHEME_MAPPING})`,
   })
   @Optional()
   @IsPlainText(1, 18)

@@ -24,7 +24,7 @@ import {
 import { OrderChecks, orderReference } from './order-checks';
 import type { CreateStandingOrderDto, StandingOrderDto, UpdateStandingOrderDto } from './order.dto';
 import { paymentView, STANDING_ORDER_SELECT, standingOrderView, type StandingOrderRow } from './views';
-import { assertSchemeText } from '../payees/scheme-text';
+import { schemeText } from '../payees/scheme-text';
 
 const invalid = (field: string, message: string) =>
   AppError.badRequest('validation_failed', `Invalid request: ${field}`, [{ field, message }]);
@@ -174,7 +174,7 @@ export class StandingOrdersService {
           `SELECT p.type FROM payments.standing_orders o JOIN payments.payees p ON p.id = o.payee_id WHERE o.id = $1`,
           [id],
         )) as { type: 'internal' | 'external' }[];
-        if (payee?.type === 'external') assertSchemeText(body.reference, 'reference');
+        if (payee?.type === 'external') body.reference = schemeText(body.reference, 'reference');
       }
       const endDate = body.end_date === undefined ? row.end_date : body.end_date;
       // A new end date in the past would be before payments already made, and would leave a payment due

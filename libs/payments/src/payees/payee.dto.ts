@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsPlainText, IsUuid, Optional } from '@protobank/platform';
 import { Transform } from 'class-transformer';
 import { Matches } from 'class-validator';
-import { SCHEME_CHARACTERS } from './scheme-text';
+import { SCHEME_CHARACTERS, SCHEME_MAPPING } from './scheme-text';
 
 /** "99-00-01" and "990001" are the same sort code; it is kept as 6 digits. */
 const SortCode = () =>
@@ -14,7 +14,7 @@ export class CreatePayeeDto {
   @ApiProperty({
     maxLength: 70,
     example: 'Landlord',
-    description: `Your name for the payee; no control, bidirectional or invisible characters (trimmed, NFC); for an external payee (sent through the payment scheme) ${SCHEME_CHARACTERS} only (400)`,
+    description: `Your name for the payee; no control, bidirectional or invisible characters (trimmed, NFC); for an external payee (sent through the payment scheme) ${SCHEME_CHARACTERS} only (400; ${SCHEME_MAPPING})`,
   })
   @IsPlainText(1, 70)
   name: string;
@@ -38,7 +38,7 @@ export class CreatePayeeDto {
   @ApiPropertyOptional({
     maxLength: 18,
     example: 'FLAT 2 RENT',
-    description: `The reference the payee sees when none is given with a payment (1 to 18 characters of plain text; for an external payee ${SCHEME_CHARACTERS} only, 400)`,
+    description: `The reference the payee sees when none is given with a payment (1 to 18 characters of plain text; for an external payee ${SCHEME_CHARACTERS} only, 400; ${SCHEME_MAPPING})`,
   })
   @Optional()
   @IsPlainText(1, 18)

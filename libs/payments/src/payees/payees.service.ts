@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { cancelOpenOrders } from '../run/order-state';
 import type { CreatePayeeDto, DeletedPayeeDto, PayeeDto } from './payee.dto';
-import { assertSchemeText } from './scheme-text';
+import { schemeText } from './scheme-text';
 
 /** Most payees one customer keeps (deleted ones aside). */
 export const MAX_PAYEES = 200;
@@ -78,10 +78,9 @@ export class PayeesService {
    */
   async create(ownerId: string, body: CreatePayeeDto): Promise<PayeeDto> {
     const internal = body.sort_code === this.config.sortCode;
-    if (!internal) {
-      assertSchemeText(body.name, 'name');
-      assertSchemeText(body.reference, 'reference');
-    }
+    // An external payee's name and reference are kept as the scheme will carry them (the response shows it).
+    const name = internal ? body.name : schemeText(body.name, 'name');
+    const reference = internal ? body.reference : schemeText(body.reference, 'reference');
     if (internal && !isValidAccountNumber(body.sort_code, body.account_number)) {
       throw AppError.badRequest('validation_failed', 'Invalid request: account_number', [
         { field: 'account_number', message: 'account_number fails its check digit: check it for a typo' },
@@ -103,10 +102,10 @@ export class PayeesService {
         [
           randomUUID(),
           ownerId,
-          body.name,
+          name,
           body.sort_code,
           body.account_number,
-          body.reference ?? null,
+          reference ?? null,
           internal ? 'internal' : 'external',
           accountId,
         ],

@@ -4,26 +4,51 @@ import { AppError } from '@protobank/platform';
  * What Faster Payments carries in a payment's reference and payee name: letters and digits of the Latin
  * alphabet, the space, and / - ? : ( ) . , ' + & (SWIFT's "x" set and the ampersand), with at least one
  * letter or digit. An external payee's name and reference go to the scheme adapter as they are
- * (`payment.sent`), so a value outside this set (an emoji, an accented letter, CJK) is refused when it is
- * set, rather than mangled or rejected by the scheme after the money left the account. (Bacs carries
- * fewer: capitals, digits, . & / - and space; an adapter routing a payment through it converts.) An
- * internal payee's stay in the bank: any plain text (the DTOs' rule) is fine there.
+ * (`payment.sent`), so a value is mapped to this set when it is set (schemeText: what banks map), or
+ * refused when it cannot be (an emoji, CJK), rather than mangled or rejected by the scheme after the
+ * money left the account. (Bacs carries fewer: capitals, digits, . & / - and space; an adapter routing
+ * a payment through it converts.) An internal payee's stay in the bank: any plain text (the DTOs' rule)
+ * is fine there.
  */
 const SCHEME_TEXT = /^(?=.*[A-Za-z0-9])[A-Za-z0-9 /\-?:().,'+&]+$/;
 
 /** The set in words, for the API docs and the refusal. */
 export const SCHEME_CHARACTERS = "letters A-Z, digits, spaces and / - ? : ( ) . , ' + &";
 
+/** What the API docs add: what is mapped into the set rather than refused. */
+export const SCHEME_MAPPING =
+  'accents on Latin letters are dropped and typographic apostrophes, dashes and spaces made ASCII (kept so)';
+
 /**
- * 400 naming `field` (`name`, `reference`) when `value`, bound for an external payee through the scheme,
- * holds a character the scheme does not carry. Nothing to check when there is no value.
+ * What a phone keyboard types that the scheme carries another way: typographic apostrophes and primes
+ * (iOS writes "O’Neill"), hyphens and dashes, and spaces other than U+0020 (no-break, figure, thin).
  */
-export function assertSchemeText(
-  value: string | null | undefined,
+const APOSTROPHES = /[\u2018\u2019\u201A\u201B\u2032\u00B4\u02BC\uFF07]/g;
+const DASHES = /[\u2010-\u2015\u2212\uFE58\uFE63\uFF0D]/g;
+const SPACES = /[^\S\n\r\t\v\f ]/gu;
+/** Accents a Latin letter carries (NFD), which the scheme drops as the letter's plain form ("Zoë" → "Zoe"). */
+const LATIN_ACCENTS = /(?<=[A-Za-z][\u0300-\u036F]*)[\u0300-\u036F]/g;
+
+/**
+ * `value` as the scheme will carry it, with the substitutions every UK bank makes (accents off Latin
+ * letters, typographic apostrophes and dashes as ASCII, every space a space), or a 400 naming `field`
+ * (`name`, `reference`) when a character is still outside SCHEME_CHARACTERS. Only ever shorter or as long
+ * (in characters, NFC), so the field's length bound still holds. Nothing to check when there is no value.
+ */
+export function schemeText<T extends string | null | undefined>(
+  value: T,
   field: 'name' | 'reference',
   whose = `an external payee's ${field}`,
-): void {
-  if (value == null || SCHEME_TEXT.test(value)) return;
+): T {
+  if (value == null || SCHEME_TEXT.test(value)) return value;
+  const carried = value
+    .normalize('NFD')
+    .replace(LATIN_ACCENTS, '')
+    .normalize('NFC')
+    .replace(APOSTROPHES, "'")
+    .replace(DASHES, '-')
+    .replace(SPACES, ' ');
+  if (SCHEME_TEXT.test(carried)) return carried as T;
   throw AppError.badRequest('validation_failed', `Invalid request: ${field}`, [
     { field, message: `${whose} is sent through the payment scheme: ${SCHEME_CHARACTERS} only` },
   ]);

@@ -1,0 +1,45 @@
+import { AppError } from '@protobank/platform';
+import { schemeText } from './scheme-text';
+
+const refusal = (value: string) => {
+  try {
+    schemeText(value, 'name');
+  } catch (e) {
+    const { status, code, details } = e as AppError;
+    return { status, code, details };
+  }
+  return undefined;
+};
+
+describe('schemeText', () => {
+  it('passes what the scheme carries unchanged, and no value as none', () => {
+    expect(schemeText("INV/1-A(O'N)+&.,?:", 'reference')).toBe("INV/1-A(O'N)+&.,?:");
+    expect(schemeText(undefined, 'reference')).toBeUndefined();
+    expect(schemeText(null, 'reference')).toBeNull();
+  });
+
+  it('maps what banks map: accents off Latin letters, typographic apostrophes and dashes, other spaces', () => {
+    expect(schemeText('Zoë O’Neill–Brontë', 'name')).toBe("Zoe O'Neill-Bronte");
+    expect(schemeText('Ångström\u00A0‐ Lukáš', 'name')).toBe('Angstrom - Lukas');
+    expect(schemeText('Déc—12\u202F‘x’', 'reference')).toBe("Dec-12 'x'");
+  });
+
+  it('never lengthens the text, so the field’s length bound still holds', () => {
+    for (const text of ['Zoë', 'Ǖ—ü', 'e\u0301\u0302', 'O’N\u00A0A']) {
+      expect([...schemeText(text, 'name')].length).toBeLessThanOrEqual([...text.normalize('NFC')].length);
+    }
+  });
+
+  it('refuses with a 400 naming the field what cannot be mapped: other scripts, emoji, ß, double quotes', () => {
+    for (const text of ['カフェ', 'Καφέ', 'RENT 😀', 'Straße', 'Bob “B”', '. - /', 'Пётр']) {
+      expect({ text, refusal: refusal(text) }).toEqual({
+        text,
+        refusal: {
+          status: 400,
+          code: 'validation_failed',
+          details: [expect.objectContaining({ field: 'name' })],
+        },
+      });
+    }
+  });
+});
