@@ -645,6 +645,17 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         security: { sms: true },
         transactions: { email: true, sms: true, push: true },
       });
+      // Nor is anything written off: a channel another request switched on since the check stays on.
+      const written = await get().t.db();
+      try {
+        const { rows } = await written.query(
+          `SELECT category, channel FROM notifications.preferences WHERE user_id = $1 AND NOT enabled`,
+          [frank.id],
+        );
+        expect(rows).toEqual([]);
+      } finally {
+        await written.end();
+      }
       expect(await balanceOf(get(), { ...frank, token: session }, f1)).toBe(9_500);
       expect(await balanceOf(get(), grace, g)).toBe(500);
       // Between the customer's own accounts money moves, and an order to a payee saved before the reset

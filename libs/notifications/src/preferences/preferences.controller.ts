@@ -53,8 +53,10 @@ export class PreferencesController {
   async update(@CurrentCaller() caller: Caller, @Body() body: UpdatePreferencesDto): Promise<PreferencesDto> {
     // After a reset by e-mail the mailbox may be a stranger's: the owner's other channels (SMS, push) are
     // how they hear of it, so a held session switches nothing off. A channel already off may be sent as
-    // off (a client saving the whole set, helper-125): only what is on now counts.
-    if (underResetHold(caller)) {
+    // off (a client saving the whole set, helper-125): only what is on now counts, and nothing is written
+    // off, so a channel switched on since this read stays on (helper-128).
+    const held = underResetHold(caller);
+    if (held) {
       const now = await this.preferences.get(caller.user_id);
       const off = Object.entries(body as Record<string, Record<string, boolean> | undefined>).flatMap(
         ([category, channels]) =>
@@ -66,6 +68,6 @@ export class PreferencesController {
       );
       if (off.length > 0) assertNoResetHold(caller, 'switching notices off', off[0]);
     }
-    return view(await this.preferences.update(caller.user_id, body));
+    return view(await this.preferences.update(caller.user_id, body, { offWritten: !held }));
   }
 }

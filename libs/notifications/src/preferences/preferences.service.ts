@@ -39,9 +39,16 @@ export class PreferencesService {
 
   /**
    * Sets the channels given and leaves the others as they are. Turning off a security notice in the app or
-   * by e-mail is refused as a whole (422, naming each such field), so nothing is half-applied.
+   * by e-mail is refused as a whole (422, naming each such field), so nothing is half-applied. With
+   * `offWritten` false (a session under the reset hold, whose caller checked that each channel sent as off
+   * is off already), no channel is written off: one another request switched on since that check stays on.
    */
-  async update(userId: string, change: Partial<Record<Category, Partial<Record<Channel, boolean>>>>) {
+  async update(
+    userId: string,
+    change: Partial<Record<Category, Partial<Record<Channel, boolean>>>>,
+    { offWritten = true } = {},
+  ) {
+    const given: Record<string, boolean> = {};
     const rows: Row[] = [];
     const refused: { field: string; message: string }[] = [];
     for (const category of CATEGORIES) {
@@ -54,12 +61,13 @@ export class PreferencesService {
             message: `${category} notices cannot be switched off for ${channel}`,
           });
         }
-        rows.push({ user_id: userId, category, channel, enabled });
+        given[`${category}.${channel}`] = enabled;
+        if (enabled || offWritten) rows.push({ user_id: userId, category, channel, enabled });
       }
     }
     // `{}` and a category with no channel (`{"security": {}}`) change nothing: 400, as every change of nothing.
     assertSomethingToChange(
-      Object.fromEntries(rows.map((r) => [`${r.category}.${r.channel}`, r.enabled])),
+      given,
       'nothing to change',
       'give at least one channel of a category, e.g. {"transactions": {"sms": true}}',
     );
