@@ -914,6 +914,42 @@ export function paymentsScenarios(get: () => Running) {
           payments[0].transaction_id,
         ]);
         expect(reversed.rows).toEqual([]);
+        // A reversal decided before the rule (here: while the ledger did not know the account as outbound
+        // clearing) is replayed to its retry, not refused; a new one still is.
+        const clearing = (
+          await db.query(`SELECT credit_account_id FROM transactions.entries WHERE id = $1`, [
+            payments[0].transaction_id,
+          ])
+        ).rows[0].credit_account_id as string;
+        const key = randomUUID();
+        const reverse = (k: string) =>
+          http()
+            .post(`/admin/transactions/${payments[0].transaction_id}/reverse`)
+            .set(bearer(admin.token))
+            .set('Idempotency-Key', k)
+            .send({ reason: 'Decided before the rule' });
+        let first: request.Response;
+        await db.query(
+          `UPDATE transactions.ledger_accounts SET system_code = 'before_the_rule' WHERE id = $1`,
+          [clearing],
+        );
+        try {
+          first = await reverse(key).expect(201);
+        } finally {
+          await db.query(
+            `UPDATE transactions.ledger_accounts SET system_code = 'outbound_clearing' WHERE id = $1`,
+            [clearing],
+          );
+        }
+        const retried = await reverse(key).expect(201);
+        expect([retried.body.id, retried.headers['idempotent-replayed']]).toEqual([first.body.id, 'true']);
+        const again = await http()
+          .post(`/admin/transactions/${payments[0].transaction_id}/reverse`)
+          .set(bearer(admin.token))
+          .set('Idempotency-Key', randomUUID())
+          .send({ reason: 'Decided before the rule' });
+        expect([again.status, again.body.code]).toEqual([409, 'payment_sent_externally']);
+        expect(await balanceOf(get(), alice, a)).toBe(before);
         const verify = await http().get('/admin/ledger/verify').set(bearer(admin.token)).expect(200);
         expect(verify.body).toMatchObject({ ok: true });
       });
