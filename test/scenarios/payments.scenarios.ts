@@ -494,6 +494,52 @@ export function paymentsScenarios(get: () => Running) {
         expect(late.body.code).toBe('payment_already_run');
       });
 
+      it('hands the scheme adapter a name and reference saved before the scheme rule as the scheme carries them (payment.sent)', async () => {
+        const old = await payee(alice, {
+          name: 'Old Landlord',
+          sort_code: EXTERNAL_SORT_CODE,
+          account_number: externalNumber(4600001),
+        });
+        const created = await post(alice, '/scheduled-payments', {
+          from_account_id: a.id,
+          payee_id: old.id,
+          amount: 100,
+          currency: 'GBP',
+          reference: 'RENT',
+          pay_on: plusDays(today(), 20),
+        }).expect(201);
+        // As saved before 2026-12-06: any plain text, now due.
+        await db.query(`UPDATE payments.payees SET name = 'Zoë’s ☕ 家 Landlord' WHERE id = $1`, [old.id]);
+        await db.query(
+          `UPDATE payments.payments SET reference = '家賃 ☕', due_date = $2, pay_on = $2, next_attempt_at = now()
+            WHERE order_id = $1`,
+          [created.body.id, today()],
+        );
+        await db.query(
+          `UPDATE payments.scheduled_payments SET reference = '家賃 ☕', pay_on = $2 WHERE id = $1`,
+          [created.body.id, today()],
+        );
+        await runDue();
+        const sent = await eventually(
+          async () =>
+            (
+              await db.query(
+                `SELECT o.payload FROM payments.outbox o JOIN payments.payments p ON p.id::text = o.payload->>'payment_id'
+                  WHERE o.name = 'payment.sent' AND p.order_id = $1`,
+                [created.body.id],
+              )
+            ).rows[0]?.payload as Record<string, unknown> | undefined,
+          30_000,
+          'payment.sent',
+        );
+        expect(sent).toMatchObject({ payee_name: "Zoe's Landlord", reference: 'PAYMENT', amount: 100 });
+        // The customer's own record keeps what they saved.
+        expect((await scheduledPayment(alice, created.body.id)).body).toMatchObject({
+          status: 'paid',
+          reference: '家賃 ☕',
+        });
+      });
+
       it('shows a scheduled payment and a standing-order payment that staff reversed as reversed, not paid', async () => {
         const [before, bobBefore] = [await balanceOf(get(), alice, a), await balanceOf(get(), bob, b)];
         const scheduled = await post(alice, '/scheduled-payments', {

@@ -257,6 +257,7 @@ export interface PaymentSentEvent extends EventBase {
   currency: string;
   /** Ours, for the scheme: the payer's account. */
   from_account_id: string;
+  /** In the scheme's characters (schemeCarried), as `reference`. */
   payee_name: string;
   payee_sort_code: string;
   payee_account_number: string;

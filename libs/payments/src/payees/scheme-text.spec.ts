@@ -1,5 +1,5 @@
 import { AppError } from '@protobank/platform';
-import { schemeText } from './scheme-text';
+import { SCHEME_FALLBACK, schemeCarried, schemeText } from './scheme-text';
 
 const refusal = (value: string) => {
   try {
@@ -41,5 +41,19 @@ describe('schemeText', () => {
         },
       });
     }
+  });
+});
+
+describe('schemeCarried', () => {
+  it('passes text the scheme carries unchanged', () => {
+    expect(schemeCarried("INV/1-A(O'N)+&.,?:", 'X')).toBe("INV/1-A(O'N)+&.,?:");
+  });
+
+  it('maps what it can, drops what it cannot, and falls back when no letter or digit is left', () => {
+    expect(schemeCarried('Zoë’s ☕  Café 家', SCHEME_FALLBACK.name)).toBe("Zoe's Cafe");
+    expect(schemeCarried('RENT 😀 12', SCHEME_FALLBACK.reference)).toBe('RENT 12');
+    expect(schemeCarried('家賃 ☕', SCHEME_FALLBACK.reference)).toBe('PAYMENT');
+    expect(schemeCarried('Καφέ', SCHEME_FALLBACK.name)).toBe('PAYEE');
+    expect(schemeCarried('— . —', SCHEME_FALLBACK.name)).toBe('PAYEE');
   });
 });

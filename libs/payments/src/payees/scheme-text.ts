@@ -29,6 +29,15 @@ const SPACES = /[^\S\n\r\t\v\f ]/gu;
 /** Accents a Latin letter carries (NFD), which the scheme drops as the letter's plain form ("Zoë" → "Zoe"). */
 const LATIN_ACCENTS = /(?<=[A-Za-z][\u0300-\u036F]*)[\u0300-\u036F]/g;
 
+const mapped = (value: string): string =>
+  value
+    .normalize('NFD')
+    .replace(LATIN_ACCENTS, '')
+    .normalize('NFC')
+    .replace(APOSTROPHES, "'")
+    .replace(DASHES, '-')
+    .replace(SPACES, ' ');
+
 /**
  * `value` as the scheme will carry it, with the substitutions every UK bank makes (accents off Latin
  * letters, typographic apostrophes and dashes as ASCII, every space a space), or a 400 naming `field`
@@ -41,15 +50,27 @@ export function schemeText<T extends string | null | undefined>(
   whose = `an external payee's ${field}`,
 ): T {
   if (value == null || SCHEME_TEXT.test(value)) return value;
-  const carried = value
-    .normalize('NFD')
-    .replace(LATIN_ACCENTS, '')
-    .normalize('NFC')
-    .replace(APOSTROPHES, "'")
-    .replace(DASHES, '-')
-    .replace(SPACES, ' ');
+  const carried = mapped(value);
   if (SCHEME_TEXT.test(carried)) return carried as T;
   throw AppError.badRequest('validation_failed', `Invalid request: ${field}`, [
     { field, message: `${whose} is sent through the payment scheme: ${SCHEME_CHARACTERS} only` },
   ]);
+}
+
+/** What payment.sent carries when nothing of a saved name or reference can be (see schemeCarried). */
+export const SCHEME_FALLBACK = { name: 'PAYEE', reference: 'PAYMENT' } as const;
+
+/** A character the scheme does not carry. */
+const NOT_CARRIED = /[^A-Za-z0-9 /\-?:().,'+&]/gu;
+
+/**
+ * What `payment.sent` hands the scheme adapter: text saved before the rule above (2026-12-06) may hold
+ * what the scheme cannot carry, and the money has left the account by then, so it is not refused but
+ * made carriable: mapped as schemeText maps, every character still outside the set dropped, spaces
+ * collapsed; `fallback` when no letter or digit is left ("家賃 ☕"). Text saved since passes unchanged.
+ */
+export function schemeCarried(value: string, fallback: string): string {
+  if (SCHEME_TEXT.test(value)) return value;
+  const carried = mapped(value).replace(NOT_CARRIED, '').replace(/ {2,}/g, ' ').trim();
+  return SCHEME_TEXT.test(carried) ? carried : fallback;
 }

@@ -36,6 +36,7 @@ import {
   type Frequency,
 } from '../schedule/calendar';
 import { EXTERNAL_PAYMENT_CURRENCY } from '../orders/order-checks';
+import { SCHEME_FALLBACK, schemeCarried } from '../payees/scheme-text';
 import { PAYMENTS_CLOCK, type Clock } from './clock';
 import { decide, statusAfterFailure, type Decision } from './outcomes';
 import { completeIfDone, lockOrders, skipOpenPayments } from './order-state';
@@ -575,10 +576,11 @@ export class DueSweep implements BeforeApplicationShutdown {
             amount: jsonAmount(p.amount),
             currency: p.currency,
             from_account_id: p.from_account_id,
-            payee_name: p.payee_name,
+            // As the scheme carries it: an order or payee saved before the rule may hold other text.
+            payee_name: schemeCarried(p.payee_name, SCHEME_FALLBACK.name),
             payee_sort_code: p.payee_sort_code,
             payee_account_number: p.payee_account_number,
-            reference: p.reference,
+            reference: schemeCarried(p.reference, SCHEME_FALLBACK.reference),
             executed_at: executedAt,
           },
         });
