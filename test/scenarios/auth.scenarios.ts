@@ -118,6 +118,18 @@ export function authScenarios(get: () => Running) {
     });
   });
 
+  describe('password spelling', () => {
+    it('takes a password in any Unicode spelling of it (NFKC): registered with "é" as one code point, it logs in typed as e and an accent', async () => {
+      const email = `spelling.${Date.now()}.${seq++}@example.com`;
+      const composed = 'Crème brûlée à 2026';
+      await http().post('/auth/register').send({ email, password: composed, full_name: 'Spel' }).expect(201);
+      for (const typed of [composed, composed.normalize('NFD'), 'Crème brûlée à ２０２６']) {
+        await http().post('/auth/login').send({ email, password: typed }).expect(200);
+      }
+      await http().post('/auth/login').send({ email, password: 'Creme brulee a 2026' }).expect(401);
+    });
+  });
+
   describe('login and access tokens', () => {
     it('logs in with a 15-minute ES256 access token naming its key, carrying sub, role, sid, iss and aud', async () => {
       const user = await newUser();

@@ -30,6 +30,14 @@ describe('password policy', () => {
     expect(problem('🔑🔒🏦💷🪙🧾')).toBe('password must be at least 12 characters');
   });
 
+  it('judges the password as it is hashed (NFKC): an accent typed apart is no extra character', () => {
+    // Twelve code points, eleven characters once the accent joins its e.
+    expect(problem('Crème brûl\u0065\u0301')).toBe('password must be at least 12 characters');
+    expect(problem('Crème brûlée!')).toBe('ok');
+    // A common password in full-width letters is that password.
+    expect(problem('１２３ｑｗｅａｓｄｚｘｃ')).toBe('password is one of the most common passwords');
+  });
+
   it('finds the e-mail in a full-width spelling too', () => {
     const fullWidth = [...'alice@example.com']
       .map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0))

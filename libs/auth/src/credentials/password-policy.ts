@@ -13,18 +13,19 @@ const weak = (rule: string, field: string) => {
 export const MIN_DISTINCT_CHARACTERS = 5;
 
 /**
- * At least 12 characters (counted as characters, not UTF-16 units) of at least 5 different ones, not a
- * common password (common-passwords.ts, loaded on first use, only by the app that hosts auth), not the
- * e-mail in any spelling NFKC folds together: 400 weak_password naming the field (`password`, or
- * the one given).
+ * At least 12 characters (counted as characters of its NFKC form, as it is hashed; not UTF-16 units) of
+ * at least 5 different ones, not a common password (common-passwords.ts, loaded on first use, only by the
+ * app that hosts auth), not the e-mail in any spelling NFKC folds together: 400 weak_password naming the
+ * field (`password`, or the one given).
  */
 export function assertPasswordPolicy(password: string, email: string, field = 'password'): void {
-  const characters = [...password];
+  // Judged as it is hashed (NFKC, passwords.ts): "e" and an accent typed apart are one character.
+  const characters = [...password.normalize('NFKC')];
   if (characters.length < MIN_PASSWORD_LENGTH)
     throw weak(`password must be at least ${MIN_PASSWORD_LENGTH} characters`, field);
   if (new Set(characters).size < MIN_DISTINCT_CHARACTERS)
     throw weak(`password must use at least ${MIN_DISTINCT_CHARACTERS} different characters`, field);
-  const lower = password.toLowerCase();
+  const lower = password.normalize('NFKC').toLowerCase();
   // Folded first, lowered after: a letter NFKC turns into a capital (mathematical bold 𝐀) is lowered too.
   // Invisible characters (zero-width spaces and joiners, soft hyphens: default-ignorable) are left out of
   // the comparison, so the e-mail with one inside is still the e-mail.

@@ -1,4 +1,4 @@
-import { verify } from '@node-rs/argon2';
+import { hash, verify } from '@node-rs/argon2';
 import { checkPassword, hashPassword } from './passwords';
 
 // The real argon2, with verify() observed.
@@ -29,5 +29,30 @@ describe('checkPassword', () => {
     await expect(
       checkPassword(await hashPassword('correct horse battery staple'), 'correct horse battery staple'),
     ).resolves.toBe(true);
+  });
+
+  it('takes a password in any Unicode spelling of it (NFKC): one accent typed apart, full-width digits', async () => {
+    const stored = await hashPassword('Crème brûlée 2026');
+    await expect(checkPassword(stored, 'Cre\u0300me bru\u0302le\u0301e 2026')).resolves.toBe(true);
+    await expect(checkPassword(stored, 'Crème brûlée ２０２６')).resolves.toBe(true);
+    await expect(checkPassword(stored, 'Creme brulee 2026')).resolves.toBe(false);
+  });
+
+  it('still takes a password hashed as typed before passwords were normalised, and only that one', async () => {
+    const typed = 'Cre\u0300me bru\u0302le\u0301e 2026';
+    const legacy = await hash(typed, { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 });
+    await expect(checkPassword(legacy, typed)).resolves.toBe(true);
+    await expect(checkPassword(legacy, 'Cre\u0300me bru\u0302le\u0301e 2027')).resolves.toBe(false);
+  });
+
+  it('does the same work for no user as for a wrong password in a form NFKC changes', async () => {
+    const stored = await hashPassword('correct horse battery staple');
+    const spy = jest.mocked(verify);
+    spy.mockClear();
+    await expect(checkPassword(stored, 'wrong ﬁle password')).resolves.toBe(false);
+    const known = spy.mock.calls.length;
+    spy.mockClear();
+    await expect(checkPassword(undefined, 'wrong ﬁle password')).resolves.toBe(false);
+    expect([known, spy.mock.calls.length]).toEqual([2, 2]);
   });
 });

@@ -21,14 +21,24 @@ const argon2 = slots(ARGON2_AT_ONCE, ARGON2_MAX_WAIT_MS, () =>
   }),
 );
 
-export const hashPassword = (password: string): Promise<string> => argon2(() => hash(password, ARGON2));
+/**
+ * A password as it is hashed: NFKC, as NIST SP 800-63B asks of verifiers, so that "é" typed as one code
+ * point (Windows) or as e and an accent (some Mac and mobile input) is the same password, and so are
+ * full-width and ASCII digits. Hashes made before 2026-12-06 afternoon are of the password as typed:
+ * checkPassword also tries that, so no one is locked out.
+ */
+const normalised = (password: string): string => password.normalize('NFKC');
+
+export const hashPassword = (password: string): Promise<string> =>
+  argon2(() => hash(normalised(password), ARGON2));
 
 let dummy: Promise<string> | undefined;
 
 /**
  * Checks a password against a stored hash, or, when there is no such user, against a dummy hash of the
  * same cost: an unknown e-mail costs the same time as a wrong password, so timing does not reveal which
- * e-mails have accounts. The dummy is made once, in the same slot as the first check that needs it.
+ * e-mails have accounts. The dummy is made once, in the same slot as the first check that needs it. A
+ * password NFKC changes is checked in both forms (see normalised), one with no user as well.
  */
 export function checkPassword(storedHash: string | undefined, password: string): Promise<boolean> {
   return argon2(async () => {
@@ -39,7 +49,10 @@ export function checkPassword(storedHash: string | undefined, password: string):
       });
     }
     const target = storedHash ?? (await dummy)!;
-    const ok = await verify(target, password).catch(() => false);
+    const check = (candidate: string) => verify(target, candidate).catch(() => false);
+    // The form typed is tried second (a hash from before normalising), for no user alike: the same work.
+    const folded = normalised(password);
+    const ok = (await check(folded)) || (folded !== password && (await check(password)));
     return ok && storedHash !== undefined;
   });
 }
