@@ -388,17 +388,26 @@ export function httpScenarios(get: () => Running) {
       const [from, to] = [await openAccount(get(), payer), await openAccount(get(), payee)];
       await deposit(get(), admin, from, 1000);
       const head = `{"from_account_id":"${from.id}","to_account_id":"${to.id}","currency":"GBP",`;
-      for (const [raw, message] of [
+      for (const [raw, message, field = 'amount'] of [
         // 0.99999999999999999 parses as exactly 1: it posted a penny.
         [
           `${head}"amount":0.99999999999999999}`,
-          'amount must be a whole number, written without a fraction or an exponent',
+          'amount is a number written with a fraction or an exponent: every number this API takes is whole (money in minor units)',
         ],
         [
           `${head}"amount":100.0000000000000001}`,
-          'amount must be a whole number, written without a fraction or an exponent',
+          'amount is a number written with a fraction or an exponent: every number this API takes is whole (money in minor units)',
         ],
-        [`${head}"amount":1e2}`, 'amount must be a whole number, written without a fraction or an exponent'],
+        [
+          `${head}"amount":1e2}`,
+          'amount is a number written with a fraction or an exponent: every number this API takes is whole (money in minor units)',
+        ],
+        // Said of what was sent, not of what the field is: a fraction in a text field is no "whole number" ask.
+        [
+          `${head}"amount":100,"reference":1.5}`,
+          'reference is a number written with a fraction or an exponent: every number this API takes is whole (money in minor units)',
+          'reference',
+        ],
         // A proxy reading the first "amount" would have seen 1; JSON.parse keeps the last.
         [`${head}"amount":1,"amount":900}`, 'property amount is given more than once'],
       ]) {
@@ -412,7 +421,7 @@ export function httpScenarios(get: () => Running) {
           raw,
           400,
           'validation_failed',
-          [{ field: 'amount', message }],
+          [{ field, message }],
         ]);
       }
       expect([await balanceOf(get(), payer, from), await balanceOf(get(), payee, to)]).toEqual([1000, 0]);

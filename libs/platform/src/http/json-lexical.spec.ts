@@ -44,7 +44,8 @@ describe('inspectLexical', () => {
       [
         {
           field: 'amount',
-          message: 'amount must be a whole number, written without a fraction or an exponent',
+          message:
+            'amount is a number written with a fraction or an exponent: every number this API takes is whole (money in minor units)',
         },
       ],
     ]);

@@ -132,7 +132,7 @@ export function shapeError(problem: ShapeProblem, limits: ShapeLimits, where: 'b
       nul: `${name} must not contain NUL characters`,
       surrogate: `${name} must be well-formed Unicode (it holds an unpaired surrogate)`,
       reserved_key: `property ${name} should not exist`,
-      fraction: `${name} must be a whole number, written without a fraction or an exponent`,
+      fraction: `${name} is a number written with a fraction or an exponent: every number this API takes is whole (money in minor units)`,
       duplicate_key: `property ${name} is given more than once`,
     }[problem.kind];
     return AppError.badRequest('validation_failed', `Invalid request: ${name}`, [{ field: name, message }]);
