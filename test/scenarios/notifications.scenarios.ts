@@ -1009,6 +1009,14 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
         const viaQuery = await openStream(`${get().baseUrl}/notifications/stream?access_token=${bob.token}`);
         expect(viaQuery.status).toBe(200);
         viaQuery.close();
+        // Given twice, it is a bad request naming it (RFC 6750 §3.1), not a missing token.
+        const twice = await http()
+          .get(`/notifications/stream?access_token=${bob.token}&access_token=${bob.token}`)
+          .expect(400);
+        expect([twice.body.code, twice.body.details]).toEqual([
+          'validation_failed',
+          [{ field: 'access_token', message: 'access_token is given more than once' }],
+        ]);
         // Only the stream takes a token in the query.
         await http().get(`/notifications?access_token=${bob.token}`).expect(401);
       });

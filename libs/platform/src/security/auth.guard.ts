@@ -44,6 +44,12 @@ export class AuthGuard extends PassportAuthGuard('jwt') {
     const query = this.reflector.getAllAndOverride<boolean>(TOKEN_IN_QUERY, targets)
       ? (req.query as Record<string, unknown>).access_token
       : undefined;
+    // RFC 6750 §3.1: a repeated parameter is invalid_request, a 400, not a missing token.
+    if (Array.isArray(query)) {
+      throw AppError.badRequest('validation_failed', 'Invalid request: access_token', [
+        { field: 'access_token', message: 'access_token is given more than once' },
+      ]);
+    }
     req.accessToken = bearer ?? (typeof query === 'string' && TOKEN.test(query) ? query : undefined);
     if (!req.accessToken) {
       const err = new AppError(401, 'unauthorized', 'A bearer access token is required');
