@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import isLength from 'validator/lib/isLength';
 import {
   displayText,
   isPlainText,
@@ -7,6 +8,7 @@ import {
   IsReason,
   IsThirdPartyText,
   sanitisedText,
+  validatedLength,
 } from './plain-text';
 
 class Named {
@@ -262,8 +264,10 @@ describe('sanitisedText', () => {
     'Ann \u0301Lee',
     'Cafe\u0301\u0301',
     'e\u0301\u0300\u0302\u0303\u0304\u0305\u0306', // seven marks once decomposed, six as stored
-    'TESCO\tSTORES\u0000 3321',
+    'TESCO\tSTORES\u0000 3321', // NUL for the function; over HTTP the body check refuses it first
     'Caf\u00e9 \u{E0041}\u20DD',
+    'Ann \u0301Lee Cafe\u0301\u0301',
+    '\u{1FC00}\u200D', // an unassigned code point before a joiner
   ];
 
   it('turns whatever a third party sends into text that passes isPlainText', () => {
@@ -278,7 +282,12 @@ describe('sanitisedText', () => {
     expect(sanitisedText(fine)).toBe(fine);
     expect(sanitisedText('Bob\u202Eevil\u202C')).toBe('Bob\uFFFDevil\uFFFD');
     expect(sanitisedText('Ann \u0301Lee')).toBe('Ann \u25CC\u0301Lee');
-    expect(sanitisedText('Cafe\u0301\u0301')).toBe('Cafe');
+    // A doubled mark is kept once, a run cut to six, and nothing else in the text is touched.
+    expect(sanitisedText('Cafe\u0301\u0301')).toBe('Café');
+    expect(sanitisedText('Ann \u0301Lee Cafe\u0301\u0301 क्षत्रिय')).toBe('Ann \u25CC\u0301Lee Café क्षत्रिय');
+    expect(sanitisedText(`Bar${'\u0300\u0301\u0302\u0303\u0304\u0305\u0306'.repeat(2)}`)).toBe(
+      'Bar\u0300\u0301\u0302\u0303\u0304\u0305\uFFFD',
+    );
   });
 });
 
@@ -300,9 +309,44 @@ describe('IsThirdPartyText', () => {
     expect(take('Ann \u0301Lee')).toEqual({ value: 'Ann \u25CC\u0301Lee', errors: [] });
   });
 
-  it('still refuses what is not a name: no string, empty once trimmed, or too long', () => {
+  it('cuts text to its first max characters, also when sanitising lengthened it, and to at most 2 × max UTF-16 units', () => {
+    expect(take('x'.repeat(26))).toEqual({ value: 'x'.repeat(25), errors: [] });
+    expect(take(`${'X'.repeat(23)} \u0301`)).toEqual({ value: `${'X'.repeat(23)} \u25CC`, errors: [] });
+    const emoji = take('😀\uFE0F'.repeat(100));
+    expect(emoji.errors).toEqual([]);
+    expect(emoji.value.length).toBeLessThanOrEqual(50);
+    expect(take('x'.repeat(1_000_000)).value).toBe('x'.repeat(25));
+  });
+
+  it('still refuses what is not a name: no string, or empty once trimmed', () => {
     expect(take(42).errors).toEqual(expect.arrayContaining([expect.stringContaining('must be a string')]));
     expect(take('   ').errors).toEqual([expect.stringContaining('must be 1 to 25 characters long')]);
-    expect(take('x'.repeat(26)).errors).toEqual([expect.stringContaining('must be 1 to 25 characters long')]);
+  });
+});
+
+describe('validatedLength', () => {
+  it('counts as Length (validator.js isLength) counts: a surrogate pair and a presentation selector are no extra', () => {
+    for (const text of [
+      'abc',
+      '😀',
+      '😀\uFE0F',
+      'a\uFE0F\uFE0F\uFE0F',
+      '\u{E0041}x',
+      '\uD800',
+      'é',
+      '👨\u200D👩',
+    ]) {
+      const n = validatedLength(text);
+      expect({ text, fits: isLength(text, { min: n, max: n }) }).toEqual({ text, fits: true });
+    }
+  });
+
+  it('lets no text of max characters but more UTF-16 units past the hidden-character check', () => {
+    expect(check('Bob\u202E' + '🙂'.repeat(15)).errors).toEqual([REFUSED]);
+    expect(check('Bob' + '\u{E0041}'.repeat(17)).errors).toEqual([REFUSED]);
+    // Nor a reason of symbols alone past the word check.
+    expect(checkReason('🙂'.repeat(251))).toEqual([
+      'reason must say why in at least three letters or digits',
+    ]);
   });
 });

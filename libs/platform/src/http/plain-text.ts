@@ -128,19 +128,72 @@ export const displayText = (value: string): string =>
 /** A nonspacing or enclosing mark right after a space: the space, to be followed by a dotted circle. */
 const MARK_AFTER_SPACE = /([\s\p{Z}])(?=[\p{Mn}\p{Me}])/gu;
 const DRAWN_MARKS = /[\p{Mn}\p{Me}]/gu;
+/** The same nonspacing mark twice or more in a row (decomposed): the first of them. */
+const DOUBLED_MARK = /(\p{Mn})\1+/gu;
+/** A run of nonspacing or enclosing marks (decomposed): its first six. */
+const LONG_RUN = /([\p{Mn}\p{Me}]{6})[\p{Mn}\p{Me}]+/gu;
 
 /**
  * Text a third party sends that we must take rather than refuse (a card network's merchant name and
- * city: a 400 would refuse a clearing or a refund, money owed), made to pass isPlainText: displayText,
- * then a nonspacing or enclosing mark after a space shown on a dotted circle (as displayText shows one
- * that starts the text); should the marks still be misplaced (doubled or stacked once decomposed), the
+ * city: a 400 would refuse a clearing or a refund, money owed), made to pass isPlainText. Each step only
+ * when the one before did not suffice: displayText; then, decomposed, a doubled mark kept once and a run
+ * of marks cut to six, and a nonspacing or enclosing mark after a space shown on a dotted circle (as
+ * displayText shows one that starts the text); last, for what still fails (marks split by a joiner), the
  * text without its nonspacing and enclosing marks. Text that passes isPlainText comes out unchanged.
  */
 export function sanitisedText(value: string): string {
   if (isPlainText(value)) return value;
-  const shown = displayText(value).replace(MARK_AFTER_SPACE, '$1\u25CC');
+  const shown = shownTwice(value);
   if (isPlainText(shown)) return shown;
-  return displayText(shown.normalize('NFD').replace(DRAWN_MARKS, '').normalize('NFC'));
+  const repaired = shown
+    .normalize('NFD')
+    .replace(DOUBLED_MARK, '$1')
+    .replace(LONG_RUN, '$1')
+    .normalize('NFC')
+    .replace(MARK_AFTER_SPACE, '$1\u25CC');
+  if (isPlainText(repaired)) return repaired;
+  return shownTwice(value.normalize('NFD').replace(DRAWN_MARKS, '').normalize('NFC'));
+}
+
+/**
+ * displayText, then again over its own output: a joiner is judged by the character before it, and one
+ * kept after an unassigned pictograph (U+1FC00, Extended_Pictographic though unassigned) is unsafe once
+ * that becomes U+FFFD. The second pass marks it; nothing it marks makes a third necessary (a joiner or
+ * selector after a joiner or selector is marked in the first).
+ */
+const shownTwice = (value: string): string => displayText(displayText(value));
+
+/**
+ * A string's length as class-validator's Length counts it (validator.js isLength: UTF-16 units, less one
+ * per surrogate pair and per presentation selector U+FE0E/U+FE0F after something else), so that a check skipped for text
+ * Length refuses is skipped for exactly that text. Counting UTF-16 units instead let text of `max`
+ * characters but more units (emoji, tag characters) skip the hidden-character scan (helper-129).
+ */
+export function validatedLength(value: string): number {
+  const selector = (unit: number) => unit === 0xfe0e || unit === 0xfe0f;
+  let length = value.length;
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    // isLength's /[^\uFE0F\uFE0E][\uFE0F\uFE0E]/g: a selector counts nothing after anything but a selector.
+    if (selector(unit) && i > 0 && !selector(value.charCodeAt(i - 1))) length--;
+  }
+  // Its /[\uD800-\uDBFF][\uDC00-\uDFFF]/g, scanned apart: each pair is one.
+  for (let i = 0; i < value.length - 1; i++) {
+    const unit = value.charCodeAt(i);
+    const next = value.charCodeAt(i + 1);
+    if (unit >= 0xd800 && unit <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      length--;
+      i++;
+    }
+  }
+  return length;
+}
+
+/** The first `max` code points of `value` (a surrogate pair is never split). */
+function firstCodePoints(value: string, max: number): string {
+  let end = 0;
+  for (let n = 0; n < max && end < value.length; n++) end += value.codePointAt(end)! > 0xffff ? 2 : 1;
+  return value.slice(0, end);
 }
 
 const LENGTH_MESSAGE =
@@ -164,8 +217,9 @@ export const IsPlainText = (min: number, max: number) =>
     ValidateBy({
       name: 'isPlainText',
       validator: {
-        // A string past `max` is refused by Length already: not scanned, so a megabyte costs nothing here.
-        validate: (value: unknown) => typeof value !== 'string' || value.length > max || isPlainText(value),
+        // A string Length refuses is not scanned (counted as Length counts: validatedLength).
+        validate: (value: unknown) =>
+          typeof value !== 'string' || validatedLength(value) > max || isPlainText(value),
         defaultMessage: () =>
           '$property must not contain control, bidirectional or invisible characters, nor start with or stack combining marks',
       },
@@ -174,15 +228,18 @@ export const IsPlainText = (min: number, max: number) =>
 
 /**
  * A human-readable string field written by a third party whose message we must take (see
- * sanitisedText): trimmed, NFC-normalised and made plain rather than refused, then `min`–`max` characters
- * long. Sanitising can add a dotted circle per misplaced mark, so text at the limit with one is refused
- * by the length (card networks send merchant names of 22–25 characters).
+ * sanitisedText): trimmed, NFC-normalised, cut to its first `max` characters (code points) and made plain
+ * rather than refused, then cut again (sanitising may add a dotted circle); only text empty once trimmed,
+ * or no string, is refused. At most `max` code points is at most 2 × `max` UTF-16 units, which the
+ * ledger's own bound on a merchant name (200) allows for 100.
  */
 export const IsThirdPartyText = (min: number, max: number) =>
   applyDecorators(
     Transform(({ value }) => {
       const text = normaliseText(value);
-      return typeof text === 'string' ? sanitisedText(text) : text;
+      return typeof text === 'string'
+        ? firstCodePoints(sanitisedText(firstCodePoints(text, max)), max)
+        : text;
     }),
     IsString(),
     Length(min, max, { message: LENGTH_MESSAGE }),
@@ -205,8 +262,8 @@ export const IsReason = () =>
         // Judged only on what IsPlainText passed: one error per field, the first thing wrong with it.
         validate: (value: unknown) =>
           typeof value !== 'string' ||
-          value.length < 3 ||
-          value.length > 500 ||
+          validatedLength(value) < 3 ||
+          validatedLength(value) > 500 ||
           !isPlainText(value) ||
           (value.match(WORD_CHARACTER)?.length ?? 0) >= 3,
         defaultMessage: () => '$property must say why in at least three letters or digits',
