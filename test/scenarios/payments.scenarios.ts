@@ -217,6 +217,19 @@ export function paymentsScenarios(get: () => Running) {
         ]) {
           await http().post('/payees').set(bearer(alice.token)).send(body).expect(400);
         }
+        // 64 characters but 124 UTF-16 units: still checked for hidden characters (a right-to-left override).
+        const longInUnits = await http()
+          .post('/payees')
+          .set(bearer(alice.token))
+          .send({
+            name: `Bob\u202E${'🙂'.repeat(60)}`,
+            sort_code: sortCode,
+            account_number: b.account_number,
+          })
+          .expect(400);
+        expect(longInUnits.body.details).toEqual([
+          { field: 'name', message: expect.stringContaining('bidirectional') },
+        ]);
 
         const list = await http().get('/payees').set(bearer(alice.token)).expect(200);
         expect(list.body.data.map((p: { id: string }) => p.id)).toEqual(
