@@ -22,6 +22,11 @@ describe('schemeText', () => {
     expect(schemeText('Zoë O’Neill–Brontë', 'name')).toBe("Zoe O'Neill-Bronte");
     expect(schemeText('Ångström\u00A0‐ Lukáš', 'name')).toBe('Angstrom - Lukas');
     expect(schemeText('Déc—12\u202F‘x’', 'reference')).toBe("Dec-12 'x'");
+    expect(schemeText('Søren Łukasz Đorđe Ħal Yılmaz', 'name')).toBe('Soren Lukasz Dorde Hal Yilmaz');
+  });
+
+  it('drops every accent a Latin letter carries, however many', () => {
+    expect(schemeText(`Ze${'\u0301\u0302\u0308'.repeat(3)}n`, 'name')).toBe('Zen');
   });
 
   it('never lengthens the text, so the field’s length bound still holds', () => {
@@ -31,7 +36,19 @@ describe('schemeText', () => {
   });
 
   it('refuses with a 400 naming the field what cannot be mapped: other scripts, emoji, ß, double quotes', () => {
-    for (const text of ['カフェ', 'Καφέ', 'RENT 😀', 'Straße', 'Bob “B”', '. - /', 'Пётр']) {
+    for (const text of [
+      'カフェ',
+      'Καφέ',
+      'RENT 😀',
+      'Straße',
+      'Bob “B”',
+      '. - /',
+      'Пётр',
+      'Æsir',
+      'Œuvre',
+      '£5',
+      'Þór',
+    ]) {
       expect({ text, refusal: refusal(text) }).toEqual({
         text,
         refusal: {

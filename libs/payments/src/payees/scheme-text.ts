@@ -17,7 +17,7 @@ export const SCHEME_CHARACTERS = "letters A-Z, digits, spaces and / - ? : ( ) . 
 
 /** What the API docs add: what is mapped into the set rather than refused. */
 export const SCHEME_MAPPING =
-  'accents on Latin letters are dropped and typographic apostrophes, dashes and spaces made ASCII (kept so)';
+  'accents on Latin letters are dropped, Ø Ł Đ ı and the like made plain letters, and typographic apostrophes, dashes and spaces made ASCII (kept so); Æ, Œ, ß, Þ, other scripts and symbols such as £ are refused';
 
 /**
  * What a phone keyboard types that the scheme carries another way: typographic apostrophes and primes
@@ -26,14 +26,36 @@ export const SCHEME_MAPPING =
 const APOSTROPHES = /[\u2018\u2019\u201A\u201B\u2032\u00B4\u02BC\uFF07]/g;
 const DASHES = /[\u2010-\u2015\u2212\uFE58\uFE63\uFF0D]/g;
 const SPACES = /[^\S\n\r\t\v\f ]/gu;
-/** Accents a Latin letter carries (NFD), which the scheme drops as the letter's plain form ("Zoë" → "Zoe"). */
-const LATIN_ACCENTS = /(?<=[A-Za-z][\u0300-\u036F]*)[\u0300-\u036F]/g;
+/** A Latin letter and the accents it carries (NFD), which the scheme drops ("Zoë" → "Zoe"); linear. */
+const LATIN_ACCENTS = /([A-Za-z])[\u0300-\u036F]+/g;
+/**
+ * Latin letters with a stroke or without a dot, which no decomposition takes apart, mapped one for one as
+ * banks map them ("Søren" → "Soren", "Łukasz" → "Lukasz"). Letters that would map to two (Æ, Œ, ß, Þ)
+ * stay refused: the field's length bound would no longer hold.
+ */
+const ONE_FOR_ONE: Record<string, string> = {
+  Ø: 'O',
+  ø: 'o',
+  Ł: 'L',
+  ł: 'l',
+  Đ: 'D',
+  đ: 'd',
+  Ð: 'D',
+  ð: 'd',
+  Ħ: 'H',
+  ħ: 'h',
+  Ŧ: 'T',
+  ŧ: 't',
+  ı: 'i',
+};
+const STROKED = new RegExp(`[${Object.keys(ONE_FOR_ONE).join('')}]`, 'g');
 
 const mapped = (value: string): string =>
   value
     .normalize('NFD')
-    .replace(LATIN_ACCENTS, '')
+    .replace(LATIN_ACCENTS, '$1')
     .normalize('NFC')
+    .replace(STROKED, (letter) => ONE_FOR_ONE[letter])
     .replace(APOSTROPHES, "'")
     .replace(DASHES, '-')
     .replace(SPACES, ' ');
