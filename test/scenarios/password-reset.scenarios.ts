@@ -645,7 +645,8 @@ export function passwordResetScenarios(get: () => Running, receivers: () => Rece
         security: { sms: true },
         transactions: { email: true, sms: true, push: true },
       });
-      // Nor is anything written off: a channel another request switched on since the check stays on.
+      // Nor is anything written off (no row says off), which is what keeps a channel another request
+      // switches on between the check and the write on: there is no write of it to race.
       const written = await get().t.db();
       try {
         const { rows } = await written.query(
