@@ -786,6 +786,15 @@ export function authScenarios(get: () => Running) {
       ]);
       const refusals: [Record<string, unknown>, string, string][] = [
         [{ current_password: PASSWORD, new_password: PASSWORD }, 'validation_failed', 'new_password'],
+        // The same password in full-width letters is the same password (NFKC, as it is hashed).
+        [
+          {
+            current_password: PASSWORD,
+            new_password: PASSWORD.replace(/[a-z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)),
+          },
+          'validation_failed',
+          'new_password',
+        ],
         [{ current_password: PASSWORD, new_password: '123qweasdzxc' }, 'weak_password', 'new_password'],
         [{ current_password: PASSWORD, new_password: `${email}!!` }, 'weak_password', 'new_password'],
         [{ current_password: PASSWORD, new_password: 'short' }, 'validation_failed', 'new_password'],

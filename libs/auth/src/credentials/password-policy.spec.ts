@@ -36,6 +36,9 @@ describe('password policy', () => {
     expect(problem('Crème brûlée!')).toBe('ok');
     // A common password in full-width letters is that password.
     expect(problem('１２３ｑｗｅａｓｄｚｘｃ')).toBe('password is one of the most common passwords');
+    // One character NFKC spells out as many is still one character, twelve times.
+    expect(problem('\uFDFA'.repeat(12))).toBe('password must use at least 5 different characters');
+    expect(problem('\u3307'.repeat(12))).toBe('password must use at least 5 different characters');
   });
 
   it('finds the e-mail in a full-width spelling too', () => {

@@ -1,5 +1,6 @@
 import { AppError, normaliseEmail } from '@protobank/platform';
 import { COMMON_MIN_LENGTH, isCommonPassword } from './common-passwords';
+import { normalised } from './passwords';
 
 export const MIN_PASSWORD_LENGTH = COMMON_MIN_LENGTH;
 
@@ -19,13 +20,16 @@ export const MIN_DISTINCT_CHARACTERS = 5;
  * field (`password`, or the one given).
  */
 export function assertPasswordPolicy(password: string, email: string, field = 'password'): void {
-  // Judged as it is hashed (NFKC, passwords.ts): "e" and an accent typed apart are one character.
-  const characters = [...password.normalize('NFKC')];
+  // Judged as it is hashed (NFKC, passwords.ts): "e" and an accent typed apart are one character. Its
+  // different characters are counted as typed too: NFKC spells out some single characters as several
+  // ("\uFDFA", "\u3307"), and twelve of one are not five different ones (helper-130).
+  const folded = normalised(password);
+  const characters = [...folded];
   if (characters.length < MIN_PASSWORD_LENGTH)
     throw weak(`password must be at least ${MIN_PASSWORD_LENGTH} characters`, field);
-  if (new Set(characters).size < MIN_DISTINCT_CHARACTERS)
+  if (Math.min(new Set(characters).size, new Set(password).size) < MIN_DISTINCT_CHARACTERS)
     throw weak(`password must use at least ${MIN_DISTINCT_CHARACTERS} different characters`, field);
-  const lower = password.normalize('NFKC').toLowerCase();
+  const lower = folded.toLowerCase();
   // Folded first, lowered after: a letter NFKC turns into a capital (mathematical bold 𝐀) is lowered too.
   // Invisible characters (zero-width spaces and joiners, soft hyphens: default-ignorable) are left out of
   // the comparison, so the e-mail with one inside is still the e-mail.

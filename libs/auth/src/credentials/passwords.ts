@@ -27,7 +27,7 @@ const argon2 = slots(ARGON2_AT_ONCE, ARGON2_MAX_WAIT_MS, () =>
  * full-width and ASCII digits. Hashes made before 2026-12-06 afternoon are of the password as typed:
  * checkPassword also tries that, so no one is locked out.
  */
-const normalised = (password: string): string => password.normalize('NFKC');
+export const normalised = (password: string): string => password.normalize('NFKC');
 
 export const hashPassword = (password: string): Promise<string> =>
   argon2(() => hash(normalised(password), ARGON2));

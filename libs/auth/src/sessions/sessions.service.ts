@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { assertPasswordPolicy } from '../credentials/password-policy';
 import { activeCredentialByEmail, activeCredentialById } from '../credentials/credential-lookup';
-import { checkPassword, hashPassword } from '../credentials/passwords';
+import { checkPassword, hashPassword, normalised } from '../credentials/passwords';
 import { DeviceTokens } from './device-tokens';
 import { SessionStore, type SessionMeta } from './session.store';
 import { TokenIssuer, type TokenPair } from './token-issuer';
@@ -227,7 +227,8 @@ export class SessionsService {
         { field: 'current_password', message: 'not your current password' },
       ]);
     }
-    if (newPassword === currentPassword) {
+    // The same password in another spelling (NFKC, as it is hashed) is the same password.
+    if (normalised(newPassword) === normalised(currentPassword)) {
       throw AppError.badRequest('validation_failed', 'Invalid request: new_password', [
         { field: 'new_password', message: 'new_password must differ from the current password' },
       ]);
