@@ -25,7 +25,11 @@ const IsNetworkCurrency = () =>
   };
 
 export class NetworkMerchantDto {
-  @ApiProperty({ example: 'Starbucks', maxLength: 100 })
+  @ApiProperty({
+    example: 'Starbucks',
+    description:
+      'Up to 100 characters: longer is cut, and control or invisible characters are shown as U+FFFD rather than refused',
+  })
   @IsThirdPartyText(1, 100)
   name: string;
 
@@ -33,7 +37,7 @@ export class NetworkMerchantDto {
   @Matches(/^\d{4}$/, { message: '$property must be four digits' })
   category_code: string;
 
-  @ApiProperty({ example: 'London', maxLength: 60 })
+  @ApiProperty({ example: 'London', description: 'Up to 60 characters, taken as the name is' })
   @IsThirdPartyText(1, 60)
   city: string;
 

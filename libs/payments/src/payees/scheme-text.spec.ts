@@ -23,6 +23,7 @@ describe('schemeText', () => {
     expect(schemeText('Ångström\u00A0‐ Lukáš', 'name')).toBe('Angstrom - Lukas');
     expect(schemeText('Déc—12\u202F‘x’', 'reference')).toBe("Dec-12 'x'");
     expect(schemeText('Søren Łukasz Đorđe Ħal Yılmaz', 'name')).toBe('Soren Lukasz Dorde Hal Yilmaz');
+    expect(schemeText('Ǿrsted Ħ\u0301x', 'name')).toBe('Orsted Hx');
   });
 
   it('drops every accent a Latin letter carries, however many', () => {

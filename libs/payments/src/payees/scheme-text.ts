@@ -53,9 +53,10 @@ const STROKED = new RegExp(`[${Object.keys(ONE_FOR_ONE).join('')}]`, 'g');
 const mapped = (value: string): string =>
   value
     .normalize('NFD')
+    // Before the accents: a stroked letter may carry one too ("Ǿ" is Ø and an acute).
+    .replace(STROKED, (letter) => ONE_FOR_ONE[letter])
     .replace(LATIN_ACCENTS, '$1')
     .normalize('NFC')
-    .replace(STROKED, (letter) => ONE_FOR_ONE[letter])
     .replace(APOSTROPHES, "'")
     .replace(DASHES, '-')
     .replace(SPACES, ' ');

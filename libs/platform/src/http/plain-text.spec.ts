@@ -253,6 +253,15 @@ describe('displayText', () => {
     // A joiner after a Latin letter's accent shows, and splits nothing it could hide behind.
     expect(displayText('Prox\u0301\u200Dtob')).toBe('Prox\u0301\uFFFDtob');
   });
+
+  it('marks a joiner kept only for what came before it, once that is marked (idempotent)', () => {
+    expect(displayText('क\uFE0E\u200D❤')).toBe('क\uFFFD\uFFFD❤');
+    expect(displayText('Pro\uFE0F\u200Dtobank')).toBe('Pro\uFFFD\uFFFDtobank');
+    expect(displayText('\u{1FC00}\u200D')).toBe('\uFFFD\uFFFD');
+    for (const text of ['क\uFE0E\u200D❤', `क${'\u093F\u0947'.repeat(4)}\u200Dष`, '\u0301\u200D']) {
+      expect(displayText(displayText(text))).toBe(displayText(text));
+    }
+  });
 });
 
 describe('sanitisedText', () => {
@@ -311,6 +320,7 @@ describe('IsThirdPartyText', () => {
 
   it('cuts text to its first max characters, also when sanitising lengthened it, and to at most 2 × max UTF-16 units', () => {
     expect(take('x'.repeat(26))).toEqual({ value: 'x'.repeat(25), errors: [] });
+    expect(take(`${'x'.repeat(24)} tail`)).toEqual({ value: 'x'.repeat(24), errors: [] }); // no space left at the end
     expect(take(`${'X'.repeat(23)} \u0301`)).toEqual({ value: `${'X'.repeat(23)} \u25CC`, errors: [] });
     const emoji = take('😀\uFE0F'.repeat(100));
     expect(emoji.errors).toEqual([]);

@@ -41,7 +41,9 @@ const HIDDEN_ALL = new RegExp(`[${HIDDEN_CHARACTERS}${BLANK_SYMBOLS}]`, 'gu');
 function before(text: string, index: number): string {
   if (index === 0) return '';
   const low = text.charCodeAt(index - 1);
-  const pair = index >= 2 && low >= 0xdc00 && low <= 0xdfff;
+  const high = text.charCodeAt(index - 2);
+  // A low surrogate ends a pair only after a high one: a lone one is its own (unassigned) code point.
+  const pair = index >= 2 && low >= 0xdc00 && low <= 0xdfff && high >= 0xd800 && high <= 0xdbff;
   return String.fromCodePoint(text.codePointAt(pair ? index - 2 : index - 1)!);
 }
 
@@ -120,10 +122,28 @@ const STACKED_MARKS = /(?<=[\p{Mn}\p{Me}]{6})[\p{Mn}\p{Me}]+/gu;
  * references and reasons as defence in depth; text that passed IsPlainText comes out unchanged.
  */
 export const displayText = (value: string): string =>
-  value
-    .replace(HIDDEN_ALL, (char: string, index: number) => (unsafeAt(value, index, char) ? '\uFFFD' : char))
-    .replace(/^\p{M}/u, '\u25CC$&')
-    .replace(STACKED_MARKS, '\uFFFD');
+  marked(
+    marked(value)
+      .replace(/^\p{M}/u, '\u25CC$&')
+      .replace(STACKED_MARKS, '\uFFFD'),
+  );
+
+/**
+ * Each character IsPlainText refuses as U+FFFD, until none is left. A joiner or selector is judged by the
+ * character before it, and one kept for what came before (a selector after an emoji, a joiner after a
+ * selector or after a stack's marks) is unsafe once that becomes U+FFFD, so the marking is repeated over
+ * its own output: each pass marks at least one more character or ends, and a chain is at most a selector
+ * and a joiner long (either after a joiner or selector is marked in the first pass).
+ */
+function marked(value: string): string {
+  for (let text = value; ;) {
+    const next = text.replace(HIDDEN_ALL, (char: string, index: number) =>
+      unsafeAt(text, index, char) ? '\uFFFD' : char,
+    );
+    if (next === text) return text;
+    text = next;
+  }
+}
 
 /** A nonspacing or enclosing mark right after a space: the space, to be followed by a dotted circle. */
 const MARK_AFTER_SPACE = /([\s\p{Z}])(?=[\p{Mn}\p{Me}])/gu;
@@ -143,7 +163,7 @@ const LONG_RUN = /([\p{Mn}\p{Me}]{6})[\p{Mn}\p{Me}]+/gu;
  */
 export function sanitisedText(value: string): string {
   if (isPlainText(value)) return value;
-  const shown = shownTwice(value);
+  const shown = displayText(value);
   if (isPlainText(shown)) return shown;
   const repaired = shown
     .normalize('NFD')
@@ -152,16 +172,8 @@ export function sanitisedText(value: string): string {
     .normalize('NFC')
     .replace(MARK_AFTER_SPACE, '$1\u25CC');
   if (isPlainText(repaired)) return repaired;
-  return shownTwice(value.normalize('NFD').replace(DRAWN_MARKS, '').normalize('NFC'));
+  return displayText(value.normalize('NFD').replace(DRAWN_MARKS, '').normalize('NFC'));
 }
-
-/**
- * displayText, then again over its own output: a joiner is judged by the character before it, and one
- * kept after an unassigned pictograph (U+1FC00, Extended_Pictographic though unassigned) is unsafe once
- * that becomes U+FFFD. The second pass marks it; nothing it marks makes a third necessary (a joiner or
- * selector after a joiner or selector is marked in the first).
- */
-const shownTwice = (value: string): string => displayText(displayText(value));
 
 /**
  * A string's length as class-validator's Length counts it (validator.js isLength: UTF-16 units, less one
@@ -229,17 +241,16 @@ export const IsPlainText = (min: number, max: number) =>
 /**
  * A human-readable string field written by a third party whose message we must take (see
  * sanitisedText): trimmed, NFC-normalised, cut to its first `max` characters (code points) and made plain
- * rather than refused, then cut again (sanitising may add a dotted circle); only text empty once trimmed,
- * or no string, is refused. At most `max` code points is at most 2 × `max` UTF-16 units, which the
- * ledger's own bound on a merchant name (200) allows for 100.
+ * rather than refused, then cut again (sanitising may add a dotted circle) and trimmed at its end (a cut
+ * may end on a space); only text empty once trimmed, or no string, is refused. At most `max` code points
+ * is at most 2 × `max` UTF-16 units, which the ledger's own bound on a merchant name (200) allows for 100.
  */
 export const IsThirdPartyText = (min: number, max: number) =>
   applyDecorators(
     Transform(({ value }) => {
       const text = normaliseText(value);
-      return typeof text === 'string'
-        ? firstCodePoints(sanitisedText(firstCodePoints(text, max)), max)
-        : text;
+      if (typeof text !== 'string') return text;
+      return firstCodePoints(sanitisedText(firstCodePoints(text, max)), max).trimEnd();
     }),
     IsString(),
     Length(min, max, { message: LENGTH_MESSAGE }),
