@@ -177,9 +177,10 @@ export function sanitisedText(value: string): string {
 
 /**
  * A string's length as class-validator's Length counts it (validator.js isLength: UTF-16 units, less one
- * per surrogate pair and per presentation selector U+FE0E/U+FE0F after something else), so that a check skipped for text
- * Length refuses is skipped for exactly that text. Counting UTF-16 units instead let text of `max`
- * characters but more units (emoji, tag characters) skip the hidden-character scan (helper-129).
+ * per surrogate pair and per presentation selector U+FE0E/U+FE0F after something else), so that a check
+ * skipped for text Length refuses is skipped for exactly that text. Counting UTF-16 units instead let
+ * text of `max` characters but more units (emoji, tag characters) skip the hidden-character scan
+ * (helper-129).
  */
 export function validatedLength(value: string): number {
   const selector = (unit: number) => unit === 0xfe0e || unit === 0xfe0f;
