@@ -312,12 +312,21 @@ export function cardsScenarios(get: () => Running) {
       expect(notice.body).toContain("to see a card's details");
     });
 
-    it('freezes and unfreezes, idempotently', async () => {
+    it('freezes and unfreezes, idempotently, each answering the card as it left it, also when sent together', async () => {
       const card = await issue(alice, a);
       expect((await action(alice, card.id, 'freeze').expect(200)).body.status).toBe('frozen');
       expect((await action(alice, card.id, 'freeze').expect(200)).body.status).toBe('frozen');
       expect((await action(alice, card.id, 'unfreeze').expect(200)).body.status).toBe('active');
       expect((await action(alice, card.id, 'unfreeze').expect(200)).body.status).toBe('active');
+      // Sent together, each answers the card as it left it: a freeze never says active, an unfreeze
+      // never says frozen (read apart from its change, 2–4 of 20 did; helper-131).
+      const mixed = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? 'unfreeze' : 'freeze')).map(async (what) => ({
+          what,
+          status: (await action(alice, card.id, what).expect(200)).body.status as string,
+        })),
+      );
+      expect(mixed.filter((r) => r.status !== (r.what === 'freeze' ? 'frozen' : 'active'))).toEqual([]);
     });
 
     it("lets a staff block outrank the customer's unfreeze, audits block and unblock, and never acts on staff's own cards", async () => {

@@ -417,11 +417,16 @@ export class CardsService {
     }
   }
 
-  /** Idempotent: freezing a frozen card answers it as it is. A cancelled card is 409. */
+  /**
+   * Idempotent: freezing a frozen card answers it frozen. A cancelled card is 409. One statement that
+   * locks the row whether or not it changes it, so the answer is the card as this call left it: read apart
+   * from the UPDATE, an unfreeze committing between the two made a freeze answer `active` (helper-131).
+   */
   async freeze(ownerId: string, id: string): Promise<CardDto> {
     const [rows] = (await this.dataSource.query(
-      `UPDATE cards.cards SET status = 'frozen', updated_at = now()
-        WHERE id = $1 AND owner_id = $2 AND status = 'active' RETURNING ${CARD_COLUMNS}`,
+      `UPDATE cards.cards
+          SET status = 'frozen', updated_at = CASE WHEN status = 'active' THEN now() ELSE updated_at END
+        WHERE id = $1 AND owner_id = $2 AND status IN ('active', 'frozen') RETURNING ${CARD_COLUMNS}`,
       [id, ownerId],
     )) as [CardRow[], number];
     if (rows.length) return cardView(rows[0]);
@@ -432,19 +437,28 @@ export class CardsService {
 
   /**
    * Idempotent like freeze; 409 card_blocked while staff block the card, whatever its status: the block
-   * outranks the customer. One statement, so a block committing at the same moment is seen (the UPDATE
-   * re-reads the row it waited for).
+   * outranks the customer. The row is locked first and the change made under that lock, so a block
+   * committing at the same moment is seen (the lock waits for it and reads the row it left), and the
+   * answer is the card as this call left it (helper-131; see freeze).
    */
   async unfreeze(ownerId: string, id: string): Promise<CardDto> {
-    const [rows] = (await this.dataSource.query(
-      `UPDATE cards.cards SET status = 'active', updated_at = now()
-        WHERE id = $1 AND owner_id = $2 AND status = 'frozen' AND NOT blocked_by_staff RETURNING ${CARD_COLUMNS}`,
-      [id, ownerId],
-    )) as [CardRow[], number];
-    if (rows.length) {
+    const changed = await this.dataSource.transaction(async (m) => {
+      const [before] = (await m.query(
+        `SELECT status, blocked_by_staff FROM cards.cards WHERE id = $1 AND owner_id = $2 FOR UPDATE`,
+        [id, ownerId],
+      )) as Pick<CardRow, 'status' | 'blocked_by_staff'>[];
+      if (!before || before.status === 'cancelled' || before.blocked_by_staff) return undefined;
+      const [rows] = (await m.query(
+        `UPDATE cards.cards SET status = 'active', updated_at = CASE WHEN status = 'frozen' THEN now() ELSE updated_at END
+          WHERE id = $1 RETURNING ${CARD_COLUMNS}`,
+        [id],
+      )) as [CardRow[], number];
+      return { card: rows[0], was: before.status };
+    });
+    if (changed) {
       // Its owner vouches for the card again: wrong-details declines before now no longer count.
-      await this.directory.forgetDataFailures(id);
-      return cardView(rows[0]);
+      if (changed.was === 'frozen') await this.directory.forgetDataFailures(id);
+      return cardView(changed.card);
     }
     const card = await this.own(ownerId, id);
     if (card.status === 'cancelled') throw cancelled();
