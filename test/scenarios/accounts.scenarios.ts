@@ -148,12 +148,23 @@ export function accountsScenarios(get: () => Running) {
         await verifiedCustomer(get(), admin, 'reader.b'),
       ];
       const acc = await openAccount(get(), alice);
+      // Named as any refusal names its field, and the same whether the account is another's or none.
+      const notFound = {
+        status: 404,
+        code: 'not_found',
+        details: [{ field: 'id', message: 'no such account' }],
+      };
       for (const path of ['', '/balance', '/statement']) {
         const res = await http().get(`/accounts/${acc.id}${path}`).set(bearer(bob.token));
-        expect({ path, status: res.status }).toEqual({ path, status: 404 });
+        expect({ path, ...res.body, request_id: undefined, message: undefined }).toEqual({
+          path,
+          ...notFound,
+        });
       }
-      await http().post(`/accounts/${acc.id}/close`).set(bearer(bob.token)).expect(404);
-      await http().get(`/accounts/${randomUUID()}`).set(bearer(alice.token)).expect(404);
+      const close = await http().post(`/accounts/${acc.id}/close`).set(bearer(bob.token)).expect(404);
+      expect(close.body.details).toEqual(notFound.details);
+      const none = await http().get(`/accounts/${randomUUID()}`).set(bearer(alice.token)).expect(404);
+      expect(none.body.details).toEqual(notFound.details);
       await http().get('/accounts/not-a-uuid').set(bearer(alice.token)).expect(400);
       const staff = await http().get(`/accounts/${acc.id}`).set(bearer(admin.token)).expect(200);
       expect(staff.body.id).toBe(acc.id);

@@ -184,7 +184,7 @@ export class AccountsService implements AccountsApi {
   private async found(caller: Caller, id: string): Promise<AccountEntity> {
     const account = await this.repo.findOneBy({ id });
     if (!account || (account.owner_id !== caller.user_id && !isStaff(caller)))
-      throw AppError.notFound('account');
+      throw AppError.notFound('account', 'id');
     return account;
   }
 
@@ -269,7 +269,7 @@ export class AccountsService implements AccountsApi {
 
   async close(caller: Caller, id: string) {
     const account = await this.repo.findOneBy({ id });
-    if (!account || account.owner_id !== caller.user_id) throw AppError.notFound('account'); // owners close, not staff
+    if (!account || account.owner_id !== caller.user_id) throw AppError.notFound('account', 'id'); // owners close, not staff
     return accountView(account, await this.ledger.close(id));
   }
 

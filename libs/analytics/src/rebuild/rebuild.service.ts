@@ -129,7 +129,7 @@ export class RebuildService implements OnApplicationBootstrap, BeforeApplication
 
   async get(id: string): Promise<RebuildDto> {
     const [row] = (await this.dataSource.query(`${SELECT} WHERE id = $1`, [id])) as RebuildRow[];
-    if (!row) throw AppError.notFound('rebuild');
+    if (!row) throw AppError.notFound('rebuild', 'id');
     return view(row);
   }
 

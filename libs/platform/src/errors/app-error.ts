@@ -55,9 +55,17 @@ export class AppError extends Error {
   static badRequest(code: string, message: string, details: ErrorDetail[] = []) {
     return new AppError(400, code, message, details);
   }
-  /** `what` as a noun ('account'): the message reads "Account not found", as the ledger's refusals do. */
-  static notFound(what = 'resource') {
-    return new AppError(404, 'not_found', `${what.charAt(0).toUpperCase()}${what.slice(1)} not found`);
+  /**
+   * `what` as a noun ('account'): the message reads "Account not found", as the ledger's refusals do. With
+   * `field` (the path parameter or body field that named it), details name it, as for any refusal.
+   */
+  static notFound(what = 'resource', field?: string) {
+    return new AppError(
+      404,
+      'not_found',
+      `${what.charAt(0).toUpperCase()}${what.slice(1)} not found`,
+      field ? [{ field, message: `no such ${what}` }] : [],
+    );
   }
   static conflict(code: string, message: string) {
     return new AppError(409, code, message);
