@@ -274,6 +274,18 @@ export function accountsScenarios(get: () => Running) {
         .set(bearer(admin.token))
         .send({ overdraft_limit: '5', reason: 'Agreed' })
         .expect(400);
+      // Too large is one answer, however large: the configured bound (MAX_OVERDRAFT_LIMIT), not 2^53.
+      for (const overdraft_limit of [10_000_001, Number.MAX_SAFE_INTEGER, 10 ** 16]) {
+        const large = await http()
+          .patch(`/admin/accounts/${a.id}`)
+          .set(bearer(admin.token))
+          .send({ overdraft_limit, reason: 'Agreed' });
+        expect([overdraft_limit, large.status, large.body.details]).toEqual([
+          overdraft_limit,
+          400,
+          [{ field: 'overdraft_limit', message: 'overdraft_limit must not exceed 10000000 minor units' }],
+        ]);
+      }
       await http()
         .patch(`/admin/accounts/${a.id}`)
         .set(bearer(alice.token))

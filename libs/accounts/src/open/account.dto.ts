@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CURRENCIES, type Currency } from '@protobank/contracts';
 import { IsCurrency, IsDateOrDateTime, IsPlainText, IsReason, IsUuid, Optional } from '@protobank/platform';
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Min } from 'class-validator';
 
 export class OpenAccountDto {
   @ApiProperty({ enum: ['current', 'savings'], example: 'current' })
@@ -127,10 +127,17 @@ const REASON_DOC = {
 };
 
 export class UpdateAccountDto {
-  @ApiProperty({ type: 'integer', minimum: 0, example: 50000, description: 'Minor units' })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    example: 50000,
+    description:
+      'Minor units, at most MAX_OVERDRAFT_LIMIT (10,000,000 unless configured): above it, 400 naming it',
+  })
   @IsInt()
   @Min(0)
-  @Max(Number.MAX_SAFE_INTEGER)
+  // No @Max here: the controller checks MAX_OVERDRAFT_LIMIT (at most 10^15 by its schema, below 2^53), so
+  // every limit too large gets that one message (a second bound here told 2^53 of larger ones; helper-131).
   overdraft_limit: number;
 
   @ApiProperty({ ...REASON_DOC, example: 'Arranged overdraft agreed with the customer' })
