@@ -103,6 +103,7 @@ describe('shapeError', () => {
       message: 'Request body too complex: more than 256 values in all (keys and array elements)',
       details: [
         {
+          field: 'body',
           message:
             'at most 256 values in all (object keys and array elements, at any depth) and 10 levels of nesting',
         },
@@ -111,6 +112,7 @@ describe('shapeError', () => {
     expect(bodyOf(shapeError({ kind: 'values', path: [] }, QUERY_LIMITS, 'query'))).toMatchObject({
       code: 'query_too_complex',
       message: 'Query string too complex: more than 100 values in all (keys and array elements)',
+      details: [{ field: 'query' }],
     });
     expect(bodyOf(shapeError({ kind: 'depth', path: ['tags'] }, QUERY_LIMITS, 'query'))).toMatchObject({
       code: 'query_too_complex',

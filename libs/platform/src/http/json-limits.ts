@@ -144,7 +144,9 @@ export function shapeError(problem: ShapeProblem, limits: ShapeLimits, where: 'b
     `${what} too complex: ${cap}${field ? ` (at ${field})` : ''}`,
     [
       {
-        ...(field ? { field } : {}),
+        // A total is nowhere in particular: it is the body's (or the query string's), as a body that
+        // changes nothing is named `body` (helper-131).
+        field: field ?? where,
         message: `at most ${limits.values} values in all (object keys and array elements, at any depth) and ${limits.depth} levels of nesting`,
       },
     ],
