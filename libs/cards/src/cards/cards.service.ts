@@ -449,7 +449,8 @@ export class CardsService {
       )) as Pick<CardRow, 'status' | 'blocked_by_staff'>[];
       if (!before || before.status === 'cancelled' || before.blocked_by_staff) return undefined;
       const [rows] = (await m.query(
-        `UPDATE cards.cards SET status = 'active', updated_at = CASE WHEN status = 'frozen' THEN now() ELSE updated_at END
+        `UPDATE cards.cards
+            SET status = 'active', updated_at = CASE WHEN status = 'frozen' THEN now() ELSE updated_at END
           WHERE id = $1 RETURNING ${CARD_COLUMNS}`,
         [id],
       )) as [CardRow[], number];

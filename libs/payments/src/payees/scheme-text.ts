@@ -1,5 +1,8 @@
 import { AppError } from '@protobank/platform';
 
+/** The set, as a character class body: SCHEME_TEXT and NOT_CARRIED are built from it. */
+const CARRIED = String.raw`A-Za-z0-9 /\-?:().,'+&`;
+
 /**
  * What Faster Payments carries in a payment's reference and payee name: letters and digits of the Latin
  * alphabet, the space, and / - ? : ( ) . , ' + & (SWIFT's "x" set and the ampersand), with at least one
@@ -10,7 +13,7 @@ import { AppError } from '@protobank/platform';
  * a payment through it converts.) An internal payee's stay in the bank: any plain text (the DTOs' rule)
  * is fine there.
  */
-const SCHEME_TEXT = /^(?=.*[A-Za-z0-9])[A-Za-z0-9 /\-?:().,'+&]+$/;
+const SCHEME_TEXT = new RegExp(`^(?=.*[A-Za-z0-9])[${CARRIED}]+$`);
 
 /** The set in words, for the API docs and the refusal. */
 export const SCHEME_CHARACTERS = "letters A-Z, digits, spaces and / - ? : ( ) . , ' + &";
@@ -84,7 +87,7 @@ export function schemeText<T extends string | null | undefined>(
 export const SCHEME_FALLBACK = { name: 'PAYEE', reference: 'PAYMENT' } as const;
 
 /** A character the scheme does not carry. */
-const NOT_CARRIED = /[^A-Za-z0-9 /\-?:().,'+&]/gu;
+const NOT_CARRIED = new RegExp(`[^${CARRIED}]`, 'gu');
 
 /**
  * What `payment.sent` hands the scheme adapter: text saved before the rule above (2026-12-06) may hold

@@ -272,12 +272,16 @@ export const IsReason = () =>
       name: 'isReason',
       validator: {
         // Judged only on what IsPlainText passed: one error per field, the first thing wrong with it.
-        validate: (value: unknown) =>
-          typeof value !== 'string' ||
-          validatedLength(value) < 3 ||
-          validatedLength(value) > 500 ||
-          !isPlainText(value) ||
-          (value.match(WORD_CHARACTER)?.length ?? 0) >= 3,
+        validate: (value: unknown) => {
+          if (typeof value !== 'string') return true;
+          const length = validatedLength(value);
+          return (
+            length < 3 ||
+            length > 500 ||
+            !isPlainText(value) ||
+            (value.match(WORD_CHARACTER)?.length ?? 0) >= 3
+          );
+        },
         defaultMessage: () => '$property must say why in at least three letters or digits',
       },
     }),
