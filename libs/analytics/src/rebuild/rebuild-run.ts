@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { TRANSACTIONS_API, type EntryPosition, type TransactionsApi } from '@protobank/contracts';
-import { AppConfig, LOGGER } from '@protobank/platform';
+import { AppConfig, AppError, LOGGER } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { DataSource, type EntityManager } from 'typeorm';
 import {
@@ -15,6 +15,23 @@ import { movementsOf } from '../events/movements';
 import { SummaryCache } from '../summaries/summary-cache';
 
 export const REBUILD_PAGE = 500;
+
+/** A rebuild ended for a reason of its own (the process stopping, another rebuild taking over): told as is. */
+export class RebuildStopped extends Error {}
+
+/**
+ * What a failed rebuild records for staff to read. Its own reasons, and an AppError (a contract call's
+ * timeout, say: written for clients), are told as they are; anything else only by its SQLSTATE when it
+ * has one, since a database or driver message can quote tables, values or hosts: the whole error is in
+ * the app's log under the rebuild's id.
+ */
+export function failureText(err: unknown, id: string): string {
+  if (err instanceof RebuildStopped) return err.message;
+  if (err instanceof AppError) return `${err.code}: ${err.message}`;
+  const code = (err as { code?: unknown } | null)?.code;
+  const sqlState = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : '';
+  return `unexpected error${sqlState}: the app's log has it under rebuild_id ${id}`;
+}
 
 /**
  * One rebuild of the read model from the ledger. The live tables (movements, daily_rollups) each have a
@@ -58,7 +75,7 @@ export class RebuildRun {
         .query(
           `UPDATE analytics.rebuilds SET status = 'failed', finished_at = now(), error = $2
             WHERE id = $1 AND status = 'running'`,
-          [id, String((err as Error)?.message ?? err).slice(0, 500)],
+          [id, failureText(err, id)],
         )
         .catch((again: unknown) =>
           this.logger.error({ err: again, rebuild_id: id }, 'rebuild not marked failed'),
@@ -80,7 +97,7 @@ export class RebuildRun {
     let after: EntryPosition | null = null;
     let count = 0;
     for (;;) {
-      if (stopping()) throw new Error('interrupted: the process stopped');
+      if (stopping()) throw new RebuildStopped('interrupted: the process stopped');
       const page = await this.ledger.entries(after, REBUILD_PAGE);
       const zone = this.config.bankTimeZone;
       await stageMovements(
@@ -152,6 +169,6 @@ export class RebuildRun {
       `UPDATE analytics.rebuilds SET heartbeat_at = now(), entries = $2 WHERE id = $1 AND status = 'running'`,
       [id, entries],
     )) as [unknown[], number];
-    if (updated !== 1) throw new Error('abandoned: another rebuild took over');
+    if (updated !== 1) throw new RebuildStopped('abandoned: another rebuild took over');
   }
 }
