@@ -126,6 +126,36 @@ export function identityScenarios(get: () => Running) {
       expect(stored.rows).toEqual([]);
     });
 
+    it('refuses to register a look-alike mixing scripts in one part (400 naming email), and creates nothing', async () => {
+      const local = unique();
+      const email = `${local}@example.com`;
+      await http()
+        .post('/auth/register')
+        .send({ email, password: PASSWORD, full_name: 'Alice Jones' })
+        .expect(201);
+      // The Latin "a" of "alice" and of "example" as a Cyrillic "а": each passes for the address above.
+      for (const lookAlike of [`\u0430${local.slice(1)}@example.com`, `${local}@ex\u0430mple.com`]) {
+        const res = await http()
+          .post('/auth/register')
+          .send({ email: lookAlike, password: PASSWORD, full_name: 'Alice Jones' })
+          .expect(400);
+        expect(fields(res)).toEqual(['email']);
+      }
+      const stored = await db.query(`SELECT email FROM users.users WHERE email LIKE $1`, [
+        `%${local.slice(1)}%`,
+      ]);
+      expect(stored.rows).toEqual([{ email }]);
+      // One script throughout is an address like any other.
+      await http()
+        .post('/auth/register')
+        .send({
+          email: `иван.${seq++}.${Date.now()}@пример.рф`,
+          password: PASSWORD,
+          full_name: 'Ivan Petrov',
+        })
+        .expect(201);
+    });
+
     it('logs in with the NFKC-equivalent form of the e-mail, into the same account', async () => {
       const email = `${unique()}@example.com`;
       const reg = await http()

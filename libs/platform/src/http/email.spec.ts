@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { IsEmailAddress, IsNewEmailAddress, normaliseEmail } from './email';
+import { IsEmailAddress, IsNewEmailAddress, mixesScripts, normaliseEmail } from './email';
 
 class WithEmail {
   @IsEmailAddress()
@@ -80,6 +80,42 @@ describe('e-mail addresses', () => {
       expect(check(email).errors).toEqual([]);
     }
     expect(register("o'brien+bank@example.com")).toEqual([]);
+  });
+
+  it('registers no address mixing scripts in one part (a look-alike of another); a login still takes one', () => {
+    const register = (email: string) =>
+      validateSync(plainToInstance(WithNewEmail, { email })).flatMap((e) => Object.keys(e.constraints ?? {}));
+    for (const email of [
+      'p\u0430ypal@example.com', // a Cyrillic "а" among Latin letters
+      'alice@ex\u0430mple.com', // in a domain label
+      '\u03BFlga@example.com', // a Greek omicron
+      'alice@example.c\u043Em', // in the top-level label
+      '\u0561lice@example.com', // an Armenian "ա"
+      'Ꭺlice@example.com', // a Cherokee letter
+      'иван\u0430bc@example.com', // Cyrillic with Latin in a mostly Cyrillic part
+    ]) {
+      expect({ email, refused: register(email) }).toEqual({ email, refused: ['isSingleScript'] });
+      expect(check(email).errors).toEqual([]);
+    }
+    for (const email of [
+      "o'brien+bank@example.com",
+      'иван@пример.рф', // one script in every part
+      'ivan@пример.рф', // the local part and each label judged apart
+      'γιώργος@example.gr', // Greek with its accents (folded into letters by NFKC, or combining marks)
+      '山田たろう@example.jp', // Han and Hiragana, as Japanese is written
+      'tanaka山田@example.jp', // Latin with Han: allowed as in UTS #39's highly restrictive level
+      '김민수2026@example.kr',
+      'zoe\u0308@example.com', // a combining mark belongs to the letter's script
+      'user-1.name_2@sub-domain.example.com',
+    ]) {
+      expect({ email, refused: register(email) }).toEqual({ email, refused: [] });
+    }
+    // Too long to be an address: refused by its length alone, without a look at its scripts.
+    expect(register(`${'p\u0430'.repeat(200_000)}@example.com`)).not.toContain('isSingleScript');
+    expect(mixesScripts('пример')).toBe(false);
+    expect(mixesScripts('p\u0430ypal')).toBe(true);
+    expect(mixesScripts('山田\u0430')).toBe(true); // Cyrillic is in no allowed mix
+    expect(mixesScripts('한국\u3042')).toBe(true); // Hangul with Hiragana: two allowed mixes, neither holds both
   });
 
   it('refuses what is not an address, or too long', () => {

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, Matches, MaxLength } from 'class-validator';
+import { IsEmail, IsString, Matches, MaxLength, ValidateBy } from 'class-validator';
 import { HIDDEN_CHARACTERS } from './plain-text';
 
 /**
@@ -45,6 +45,52 @@ export const IsEmailAddress = () =>
   );
 
 /**
+ * Scripts whose letters are told apart here (Unicode Script property). Latin, Greek, Cyrillic, Armenian
+ * and Cherokee hold most of the letters that pass for one another ("а" Cyrillic for "a" Latin); the rest
+ * are those of the languages people write addresses in. A letter of a script not listed counts as one
+ * script of its own, "other".
+ */
+const SCRIPTS = (
+  'Latin Greek Cyrillic Armenian Cherokee Georgian Hebrew Arabic Syriac Thaana Devanagari Bengali Gurmukhi ' +
+  'Gujarati Oriya Tamil Telugu Kannada Malayalam Sinhala Thai Lao Tibetan Myanmar Khmer Ethiopic Mongolian ' +
+  'Han Hiragana Katakana Bopomofo Hangul'
+)
+  .split(' ')
+  .map((name) => ({ name, re: new RegExp(`\\p{Script=${name}}`, 'u') }));
+const LETTER = /[\p{L}\p{M}\p{N}]/u;
+const SHARED = /[\p{Script=Common}\p{Script=Inherited}]/u;
+
+/**
+ * Scripts that one part may mix, as UTS #39's "highly restrictive" level allows: Latin with the scripts
+ * Japanese, Chinese and Korean are written in together.
+ */
+const MIXES = [
+  ['Latin', 'Han', 'Hiragana', 'Katakana'],
+  ['Latin', 'Han', 'Bopomofo'],
+  ['Latin', 'Han', 'Hangul'],
+];
+
+/**
+ * Whether a part of an address (its local part, or one label of its domain) writes its letters in more
+ * than one script, beyond MIXES: "pаypal" with a Cyrillic "а" looks like "paypal" and is another
+ * address. Digits and punctuation (Common) and combining marks (Inherited) belong to every script.
+ */
+export function mixesScripts(part: string): boolean {
+  const seen = new Set<string>();
+  for (const ch of part) {
+    if (!LETTER.test(ch) || SHARED.test(ch)) continue;
+    seen.add(SCRIPTS.find((s) => s.re.test(ch))?.name ?? 'other');
+  }
+  return seen.size > 1 && !MIXES.some((mix) => [...seen].every((s) => mix.includes(s)));
+}
+
+/** The parts of an address judged apart by mixesScripts: the local part and each label of the domain. */
+const addressParts = (address: string): string[] => {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? [address] : [address.slice(0, at), ...address.slice(at + 1).split('.')];
+};
+
+/**
  * An address a new account is registered under (IsEmailAddress, and more): no quoted local part and no
  * `%` or `!`. RFC 5321 allows them, but relays refuse quoted ones (the account could then never verify its
  * address nor reset its password) and route `%` and `!` onwards to another host on some legacy setups, so
@@ -59,4 +105,16 @@ export const IsNewEmailAddress = () =>
     // sent to "a.test." and would be a second account for a mailbox that has one (helper-125). Refused at
     // registration only, so an account registered with one before still signs in as it was stored.
     Matches(/^[^\u3002]*$/, { message: '$property must write its dots as "." (not "。")' }),
+    // A look-alike of another address (helper-125): one script per part, as browsers judge a domain
+    // before showing it in Unicode. Registration only, as above.
+    ValidateBy({
+      name: 'isSingleScript',
+      validator: {
+        // Not judged when MaxLength refuses it: a megabyte body is not read letter by letter.
+        validate: (value: unknown) =>
+          typeof value !== 'string' || value.length > 254 || !addressParts(value).some(mixesScripts),
+        defaultMessage: () =>
+          '$property must write each part (before the @, and each name between dots after it) in one script: mixed, as a Cyrillic "а" among Latin letters, it passes for another address',
+      },
+    }),
   );
