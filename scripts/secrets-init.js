@@ -81,6 +81,7 @@ const FILES = {
   webhook_signing_secret: () => `${hex(32)}\n`,
   metrics_token: () => `${hex(32)}\n`,
   grafana_admin_password: () => `${hex(24)}\n`,
+  admin_password: () => `${hex(24)}\n`, // the first staff admin's (docker-compose.first-admin.yml)
   tls_cert: (_, s) => s.tls().cert,
   tls_key: (_, s) => s.tls().key,
 };

@@ -36,6 +36,7 @@ interface ComposeService {
 interface ComposeProject {
   services: Record<string, ComposeService>;
   volumes?: Record<string, unknown>;
+  secrets?: Record<string, { file?: string }>;
 }
 
 /** `docker compose` (v2) where installed, else v1's `docker-compose`; none is an error, not a skip. */
@@ -78,7 +79,7 @@ const IMAGE_OF_SERVICE: Record<string, keyof typeof OFFICIAL_IMAGES> = {
  * The resolved project, as `config` prints it, with the compose variables at their defaults (the image
  * variables too) unless `vars` sets them.
  */
-function composeConfig(file: string, vars: Record<string, string> = {}): ComposeProject {
+function composeConfig(file: string | string[], vars: Record<string, string> = {}): ComposeProject {
   const cli = composeCli();
   const env = {
     ...Object.fromEntries(
@@ -88,7 +89,8 @@ function composeConfig(file: string, vars: Record<string, string> = {}): Compose
     ),
     ...vars,
   };
-  const args = [...cli.prefix, '-f', file, 'config', ...(cli.v2 ? ['--format', 'json'] : [])];
+  const files = (Array.isArray(file) ? file : [file]).flatMap((f) => ['-f', f]);
+  const args = [...cli.prefix, ...files, 'config', ...(cli.v2 ? ['--format', 'json'] : [])];
   const out = execFileSync(cli.command, args, {
     cwd: root,
     env,
@@ -243,6 +245,30 @@ describe('docker deployment files', () => {
             });
         }
       }
+    });
+
+    it('adds the first admin with docker-compose.first-admin.yml: ADMIN_EMAIL required, the password a secret of the set', () => {
+      const withAdmin = [SPLIT_FILE, 'docker/docker-compose.first-admin.yml'];
+      const config = composeConfig(withAdmin, { ADMIN_EMAIL: 'ops@bank.example', PROTOBANK_SECRETS: 'prod' });
+      const auth = config.services.auth;
+      expect(auth.environment?.ADMIN_EMAIL).toBe('ops@bank.example');
+      expect(auth.environment?.ADMIN_PASSWORD_FILE).toBe('/run/secrets/admin_password');
+      expect(auth.environment?.ADMIN_PASSWORD).toBeUndefined();
+      const mounted = (auth.secrets ?? []).map((s) => (typeof s === 'string' ? s : s.source));
+      expect(mounted).toEqual(expect.arrayContaining(['admin_password', 'metrics_token', 'jwt_public_key']));
+      // The file secrets:init writes for the set (scripts/secrets-init.js), beside the others.
+      expect(config.secrets?.admin_password?.file).toBe(
+        path.join(root, 'docker/secrets/admin_password.prod'),
+      );
+      for (const [name, service] of Object.entries(config.services)) {
+        if (name !== 'auth')
+          expect({ name, env: service.environment?.ADMIN_EMAIL }).toEqual({ name, env: undefined });
+      }
+      // Without an address the override refuses to resolve, naming what to set, rather than start auth
+      // with a password and no admin.
+      expect(() => composeConfig(withAdmin)).toThrow(/ADMIN_EMAIL/);
+      // The split file alone creates no admin.
+      expect(split.services.auth.environment?.ADMIN_EMAIL).toBeUndefined();
     });
 
     it('migrates once, straight to Postgres as the owner, before anything else, making the apps’ login', () => {

@@ -5,7 +5,7 @@
  * developer's own dev stack on this machine).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
@@ -18,6 +18,10 @@ interface Builder {
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const builder = require('./build.js') as Builder;
+
+/** One secret of a set made by freshSecrets (docker/secrets/<name>.<suffix>), as its file holds it. */
+export const secretOf = (name: string, suffix: string): string =>
+  readFileSync(path.join(root, 'docker/secrets', `${name}.${suffix}`), 'utf8').trim();
 
 /**
  * A fresh set of the split stack's secrets, docker/secrets/<name>.<suffix>, made by `npm run secrets:init`

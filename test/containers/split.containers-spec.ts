@@ -1,7 +1,7 @@
 /**
  * The production-like stack for real: `docker-compose --compatibility -f docker/docker-compose.split.yml
  * up` (v1 applies deploy.resources only with --compatibility) with the images built here, plus the first
- * admin the way the file's comment on auth says to add one (test/containers/split.first-admin.yml). Eight
+ * admin the way an operator adds one (docker/docker-compose.first-admin.yml, its password from secrets:init). Eight
  * app containers within their memory limits, PgBouncer, RabbitMQ and nginx; a customer's day through
  * nginx's published port; afterwards no container has restarted or been OOM-killed. Then 60 s of transfers
  * through nginx (each container's peak memory printed, none OOM-killed), and, with the load still running,
@@ -10,7 +10,7 @@
  * generated for the run; last, the edge itself: TLS, redirects, headers and the default rate limits (edge.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -32,13 +32,12 @@ import {
 import { processes, topology } from '../support/processes';
 import type { Running } from '../support/topologies';
 import { BACKUP_TEST_ENV, backupService } from './backups';
-import { builder, ComposeStack, freshSecrets } from './compose';
+import { builder, ComposeStack, freshSecrets, secretOf } from './compose';
 import { customerDay, runningAt } from './customer-day';
 import { edgeChecks } from './edge';
 import { monitoringInContainers, servicesWithoutGrafana } from './monitoring';
 
 const ADMIN_EMAIL = 'admin@protobank.test';
-const ADMIN_PASSWORD = 'Containers-Test-Root-7x';
 const APPS = topology.SERVICE_NAMES;
 const LOAD_MS = 60_000;
 
@@ -91,10 +90,10 @@ describe('docker-compose.split.yml (one container per service) in containers', (
   beforeAll(async () => {
     const images = await builder.build({ apps: builder.ALL_APPS, backup: true });
     secretDir = mkdtempSync(path.join(os.tmpdir(), 'pb-split-secret-'));
-    const passwordFile = path.join(secretDir, 'admin_password');
-    writeFileSync(passwordFile, `${ADMIN_PASSWORD}\n`, { mode: 0o644 });
-    // Production refuses the committed *.example secrets: a fresh set, as an operator makes one.
+    // Production refuses the committed *.example secrets: a fresh set, as an operator makes one. The
+    // first admin's password is the set's own, as an operator reads it.
     removeSecrets = freshSecrets('containers');
+    const ADMIN_PASSWORD = secretOf('admin_password', 'containers');
     // nginx's TLS certificate, self-signed for this run; this process trusts it (supertest verifies).
     cert = makeTestCertificate(secretDir);
     untrust = trustCertificate(cert.cert);
@@ -114,13 +113,12 @@ describe('docker-compose.split.yml (one container per service) in containers', (
         ...LOAD_EDGE_LIMITS,
         PROTOBANK_TEST_TLS_CERT_FILE: cert.certFile,
         PROTOBANK_TEST_TLS_KEY_FILE: cert.keyFile,
-        PROTOBANK_TEST_ADMIN_EMAIL: ADMIN_EMAIL,
-        PROTOBANK_TEST_ADMIN_PASSWORD_FILE: passwordFile,
+        ADMIN_EMAIL,
         ...BACKUP_TEST_ENV,
       },
       [
         '-f',
-        'test/containers/split.first-admin.yml',
+        'docker/docker-compose.first-admin.yml',
         '-f',
         'test/containers/split.tls.yml',
         '--compatibility',

@@ -82,6 +82,7 @@ const withPassword = (url: string, password: string) => {
  * Postgres, PgBouncer and RabbitMQ read) the URL that carries the same password.
  */
 const EXAMPLES: Record<string, (path: string) => void> = {
+  'admin_password.example': (file) => expectRefused('ADMIN_PASSWORD', { file }),
   'card_data_key.example': (file) => expectRefused('CARD_DATA_KEY', { file }),
   'card_network_secret.example': (file) => expectRefused('CARD_NETWORK_SECRET', { file }),
   'database_url.example': (file) => expectRefused('DATABASE_URL', { file }),

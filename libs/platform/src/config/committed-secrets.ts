@@ -43,6 +43,8 @@ export const COMMITTED_SECRETS: Readonly<Record<string, string>> = {
     'the Postgres password of the dev stack (docker/docker-compose.yml)',
   '429f1ff1a8b04fef4fc074946895c18f527f622c004f5802cef086c17439e135':
     "the dev stack's admin password (docker/docker-compose.yml, docker/.env.example)",
+  '4a1265ec6cfc321070b0a531fb12ac2754e53538a6682f561a68114273bfb801':
+    'the example first-admin password of docker/secrets/admin_password.example',
 };
 
 /** What to run instead, per variable; the rest get random bytes. */
@@ -171,7 +173,7 @@ export function refusal(name: string, env: NodeJS.ProcessEnv, why: string): stri
   const file = env[`${name}_FILE`];
   const from = file ? ` (from ${name}_FILE=${file})` : name === 'JWT_KEYS_DIR' ? ` (${env[name]})` : '';
   const how = HOW_TO_GENERATE[name] ?? 'openssl rand -hex 32';
-  const set = ['SMTP_PASSWORD', 'ADMIN_PASSWORD', 'REDIS_URL'].includes(name)
+  const set = ['SMTP_PASSWORD', 'REDIS_URL'].includes(name)
     ? ''
     : '; `npm run secrets:init -- --suffix <name>` writes a whole set for the split stack (docker/secrets/README.md)';
   return `${name}${from} holds a development value, which production refuses: ${why}. Use ${how}${set}`;
