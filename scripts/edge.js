@@ -13,7 +13,7 @@
  */
 const http = require('node:http');
 const { randomUUID } = require('node:crypto');
-const { EDGE_PORT, SERVICES, SERVICE_NAMES, serviceForPath } = require('./lib/topology');
+const { EDGE_PORT, SERVICES, SERVICE_NAMES, serviceForPath, isStreamPath } = require('./lib/topology');
 // Readiness over every service and the merged OpenAPI document, shared with nginx (njs loads the same file).
 const shared = require('../docker/nginx/edge.mjs').default;
 
@@ -26,11 +26,17 @@ const HOP_BY_HOP = [
   'te',
   'trailer',
 ];
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-// Event streams hold their upstream connection for as long as they last: they get connections of their
-// own, so open streams never queue the ordinary requests behind them.
-const streamAgent = new http.Agent({ keepAlive: false });
-const wantsStream = (req) => String(req.headers.accept || '').includes('text/event-stream');
+/** Upstream connections per service that ordinary requests share (createEdge's `maxSockets`). */
+const MAX_SOCKETS = 256;
+/**
+ * Event streams hold their upstream connection for as long as they last: they get connections of their
+ * own, so open streams never queue the ordinary requests behind them. A stream is known by its path
+ * (services.json `streams`), whatever the client's Accept says: a stream asked for without
+ * `Accept: text/event-stream` is still one (helper-133), and a few dozen of them would otherwise hold
+ * every pooled connection to its service.
+ */
+const isStream = (req, path) =>
+  isStreamPath(path) || String(req.headers.accept || '').includes('text/event-stream');
 
 /** The client's id if nginx would keep it (edge.mjs: safe characters, nothing like a card number). */
 function requestIdOf(req) {
@@ -112,7 +118,11 @@ function repeatedHeader(rawHeaders) {
   return undefined;
 }
 
-function proxy(req, res, target, requestId, readTimeoutMs = UPSTREAM_READ_TIMEOUT_MS) {
+/**
+ * Sends the request to `target` and its answer back. `agents.pooled` is shared by ordinary requests,
+ * `agents.own` gives a connection of its own (streams, and a second try).
+ */
+function proxy(req, res, target, requestId, { readTimeoutMs, agents }) {
   const repeated = repeatedHeader(req.rawHeaders);
   if (repeated) {
     req.resume();
@@ -124,7 +134,7 @@ function proxy(req, res, target, requestId, readTimeoutMs = UPSTREAM_READ_TIMEOU
     .filter(Boolean)
     .join(', ');
   headers['x-forwarded-proto'] = 'http';
-  const stream = wantsStream(req);
+  const stream = isStream(req, new URL(req.url, 'http://edge').pathname);
   // What was sent upstream so far, so that a request that met a pooled socket the service had just closed
   // (its keep-alive ended as the edge reused it: ECONNRESET before any answer) can go again, once, on a
   // fresh connection. Nothing reached the service then; past RETRY_BODY_MAX bytes it is a 502 as before.
@@ -135,7 +145,7 @@ function proxy(req, res, target, requestId, readTimeoutMs = UPSTREAM_READ_TIMEOU
     // req.url is a path (checked by the caller), so the upstream is always `target`, never a host of the client's choosing.
     const upstream = http.request(
       `${target}${req.url}`,
-      { method: req.method, headers, agent: stream || attempt > 1 ? streamAgent : agent },
+      { method: req.method, headers, agent: stream || attempt > 1 ? agents.own : agents.pooled },
       (up) => {
         // Answered: from here the pace is the client's (a slow reader pauses the upstream socket), so
         // the silence timer stops, as nginx's buffering would let it.
@@ -150,24 +160,36 @@ function proxy(req, res, target, requestId, readTimeoutMs = UPSTREAM_READ_TIMEOU
     // As nginx's proxy_read_timeout: a service silent for UPSTREAM_READ_TIMEOUT_MS (paused, hung) is a
     // 504 in the error shape, not a client left waiting as long as it lasts (helper-122). Event streams
     // send a heartbeat, and are left alone.
+    const answerTimeout = () =>
+      sendError(
+        res,
+        504,
+        'dependency_timeout',
+        'The service for this path did not answer in time',
+        requestId,
+      );
+    let gaveUp = false;
     if (!stream) {
       upstream.setTimeout(readTimeoutMs, () => {
         const err = new Error('the service did not answer in time');
         err.code = 'UPSTREAM_TIMEOUT';
         upstream.destroy(err);
       });
+      // That timer starts once the request has a connection. One waiting for a pooled connection (every
+      // one busy) waits as long at most and is then the same 504, rather than queued without end. It is
+      // answered here: a request destroyed in the agent's queue reports nothing until a connection frees
+      // up (which then goes back to the pool).
+      const queued = setTimeout(() => {
+        gaveUp = true;
+        upstream.destroy();
+        if (!res.headersSent) answerTimeout();
+      }, readTimeoutMs);
+      upstream.once('socket', () => clearTimeout(queued));
+      upstream.once('close', () => clearTimeout(queued));
     }
     upstream.on('error', (err) => {
-      if (current !== upstream) return;
-      if (err.code === 'UPSTREAM_TIMEOUT' && !res.headersSent) {
-        return sendError(
-          res,
-          504,
-          'dependency_timeout',
-          'The service for this path did not answer in time',
-          requestId,
-        );
-      }
+      if (current !== upstream || gaveUp) return;
+      if (err.code === 'UPSTREAM_TIMEOUT' && !res.headersSent) return answerTimeout();
       const stale = attempt === 1 && upstream.reusedSocket && err.code === 'ECONNRESET';
       if (stale && !res.headersSent && sentBytes <= RETRY_BODY_MAX) {
         req.unpipe(upstream);
@@ -226,7 +248,13 @@ function createEdge({
   requestTimeoutMs = REQUEST_TIMEOUT_MS,
   headersTimeoutMs = HEADERS_TIMEOUT_MS,
   readTimeoutMs = UPSTREAM_READ_TIMEOUT_MS,
+  maxSockets = MAX_SOCKETS,
 }) {
+  const agents = {
+    pooled: new http.Agent({ keepAlive: true, maxSockets }),
+    own: new http.Agent({ keepAlive: false }),
+  };
+  const upstreamOptions = { readTimeoutMs, agents };
   const headersTimeout = Math.min(headersTimeoutMs, requestTimeoutMs);
   const serverOptions = {
     requestTimeout: requestTimeoutMs,
@@ -252,16 +280,20 @@ function createEdge({
         return res.end(shared.DOCS_INIT);
       }
       if (path === '/docs' || path.startsWith('/docs/'))
-        return proxy(req, res, upstreams[docsFrom], requestId, readTimeoutMs);
+        return proxy(req, res, upstreams[docsFrom], requestId, upstreamOptions);
       const service = serviceForPath(path);
       if (!service) return sendError(res, 404, 'not_found', `Cannot ${req.method} ${path}`, requestId);
-      proxy(req, res, upstreams[service], requestId, readTimeoutMs);
+      proxy(req, res, upstreams[service], requestId, upstreamOptions);
     } catch (err) {
       sendError(res, 502, 'bad_gateway', `edge could not complete the request: ${err.message}`, requestId);
     }
   });
   server.keepAliveTimeout = 5000;
   server.on('clientError', onClientError);
+  server.on('close', () => {
+    agents.pooled.destroy();
+    agents.own.destroy();
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import request from 'supertest';
 import { join } from 'node:path';
-import { serviceForPath } from '@protobank/platform';
+import { SERVICES, serviceForPath } from '@protobank/platform';
 import { adminScenarios } from './scenarios/admin.scenarios';
 import { authScenarios } from './scenarios/auth.scenarios';
 import { foundationScenarios } from './scenarios/foundation.scenarios';
@@ -215,9 +215,19 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
   it('routes every path a service documents to that service (route table = what the controllers serve)', async () => {
     for (const [service, url] of Object.entries(running.services)) {
       const doc = await request(url).get('/docs-json').expect(200);
-      for (const path of Object.keys(doc.body.paths as object).filter((p) => !PLATFORM_PATHS.test(p))) {
+      const paths = doc.body.paths as Record<string, Record<string, { responses?: object }>>;
+      for (const path of Object.keys(paths).filter((p) => !PLATFORM_PATHS.test(p))) {
         expect({ path, service: serviceForPath(path) }).toEqual({ path, service });
       }
+      // The event streams it documents are those the table declares (the edge gives each its own
+      // connection by path, whatever the client's Accept).
+      const streams = Object.entries(paths)
+        .filter(([, ops]) => JSON.stringify(ops.get?.responses ?? {}).includes('"text/event-stream"'))
+        .map(([path]) => path);
+      expect({ service, streams }).toEqual({
+        service,
+        streams: SERVICES[service as keyof typeof SERVICES].streams ?? [],
+      });
     }
   });
 

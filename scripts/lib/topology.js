@@ -17,4 +17,8 @@ function serviceForPath(path) {
   return best && best.service;
 }
 
-module.exports = { EDGE_PORT: topology.edge_port, SERVICES, SERVICE_NAMES, serviceForPath };
+/** Whether `path` is one a service answers with an event stream (its `streams` in services.json). */
+const STREAM_PATHS = new Set(Object.values(SERVICES).flatMap((spec) => spec.streams || []));
+const isStreamPath = (path) => STREAM_PATHS.has(path);
+
+module.exports = { EDGE_PORT: topology.edge_port, SERVICES, SERVICE_NAMES, serviceForPath, isStreamPath };

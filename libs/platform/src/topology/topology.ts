@@ -10,6 +10,11 @@ export interface ServiceTopology {
   port: number;
   memory: string;
   prefixes: string[];
+  /**
+   * Paths the service answers with an event stream (text/event-stream), however the client asks: an edge
+   * gives each its own upstream connection, never one of the pool ordinary requests share.
+   */
+  streams?: string[];
 }
 
 export const EDGE_PORT: number = topology.edge_port;
