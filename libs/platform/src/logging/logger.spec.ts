@@ -108,6 +108,66 @@ describe('logger', () => {
       refresh_token: '[redacted]',
     });
   });
+  it('redacts secrets at any depth, top level included, in arrays, without changing what was logged', () => {
+    const { lines, logger } = capture();
+    const pan = '5355220000000000';
+    const logged = {
+      password: 'top-level-secret',
+      a: { b: { c: { d: { pan, cvc: '987', document_number: 'P1234567' } } } },
+      body: { new_password: 'new-secret-1', current_password: 'old-secret-1', device_token: 'dt-secret' },
+      headers: { authorization: 'Bearer eyJ-secret', 'x-metrics-token': 'mt-secret', cookie: 'sid=s3' },
+      items: [{ card_number: pan }, { webhook_secret: 'wh-secret' }, 'plain'],
+      kept: { span: 'abc', token_type: 'Bearer', reset_held: true, has_token: false, pin_tries: 2 },
+    };
+    const before = JSON.stringify(logged);
+    logger.info(logged, 'oops');
+    const text = JSON.stringify(lines[0]);
+    for (const secret of [
+      pan,
+      '987',
+      'P1234567',
+      'top-level-secret',
+      'new-secret-1',
+      'old-secret-1',
+      'dt-secret',
+      'eyJ-secret',
+      'mt-secret',
+      'sid=s3',
+      'wh-secret',
+    ]) {
+      expect({ secret, logged: text.includes(secret) }).toEqual({ secret, logged: false });
+    }
+    expect(lines[0].password).toBe('[redacted]');
+    expect(lines[0].a).toEqual({
+      b: { c: { d: { pan: '[redacted]', cvc: '[redacted]', document_number: '[redacted]' } } },
+    });
+    expect(lines[0].items).toEqual([
+      { card_number: '[redacted]' },
+      { webhook_secret: '[redacted]' },
+      'plain',
+    ]);
+    // Words that only contain a secret's name, and flags, are written.
+    expect(lines[0].kept).toEqual(logged.kept);
+    expect(JSON.stringify(logged)).toBe(before); // the caller's object is untouched
+  });
+
+  it('redacts secrets an error carries, and logs a cyclic object', () => {
+    const { lines, logger } = capture();
+    const err = Object.assign(new Error('failed'), {
+      config: { headers: { authorization: 'Bearer leaked' } },
+    });
+    const cyclic: Record<string, unknown> = { name: 'loop', token: 'tk-secret' };
+    cyclic.self = cyclic;
+    logger.error({ err, cyclic }, 'oops');
+    const text = JSON.stringify(lines[0]);
+    expect(text).not.toContain('leaked');
+    expect(text).not.toContain('tk-secret');
+    expect(lines[0].err).toMatchObject({
+      message: 'failed',
+      config: { headers: { authorization: '[redacted]' } },
+    });
+  });
+
   it('redacts card numbers and security codes at any depth a log call may put them', () => {
     const { lines, logger } = capture();
     const pan = '5355220000000000';

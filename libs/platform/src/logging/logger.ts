@@ -6,9 +6,56 @@ import { activeTraceIds } from '../tracing/tracing';
 import { emitSecurityEvent, securityEventOf } from './security-events';
 
 /**
+ * Keys whose values are never written, at any depth of a log line (redactSecrets): passwords and
+ * passphrases, secrets, tokens of any kind (access, refresh, device, reset), credentials in headers,
+ * card numbers and security codes, PINs, identity document numbers. Matched on the key's last word, so
+ * `new_password` and `webhook_secret` are covered and `span` or `token_type` are not.
+ */
+const SECRET_KEY =
+  /(^|_|-)(password|passphrase|secret|token|authorization|cookie|pan|cvc|cvv|pin|card_number|document_number)$/i;
+const REDACTED = '[redacted]';
+/** Deeper than any log call nests; past it a value is written as it is. (A flag, true or false, is kept.) */
+const REDACT_DEPTH = 12;
+
+/**
+ * The log line's fields with every value under a SECRET_KEY replaced by `[redacted]`, however deep (up to
+ * REDACT_DEPTH), in objects and arrays; what holds none is returned as it is, and nothing the caller
+ * passed is changed (copies are made on the way to a replaced value). Errors are left to their
+ * serializer (safeError), which redacts its output the same way.
+ */
+export function redactSecrets<T>(value: T, depth = 0, ancestors = new Set<object>()): T {
+  if (depth > REDACT_DEPTH || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error || value instanceof Date || Buffer.isBuffer(value)) return value;
+  // A cycle is written as pino writes one; an object met twice on different branches is redacted twice.
+  if (ancestors.has(value)) return '[Circular]' as T;
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) {
+      let out: unknown[] | undefined;
+      value.forEach((item: unknown, i) => {
+        const safe = redactSecrets(item, depth + 1, ancestors);
+        if (safe !== item) (out ??= [...value])[i] = safe;
+      });
+      return (out ?? value) as T;
+    }
+    let out: Record<string, unknown> | undefined;
+    for (const [key, item] of Object.entries(value)) {
+      const safe =
+        SECRET_KEY.test(key) && item !== undefined && item !== null && typeof item !== 'boolean'
+          ? REDACTED
+          : redactSecrets(item, depth + 1, ancestors);
+      if (safe !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = safe;
+    }
+    return (out ?? value) as T;
+  } finally {
+    ancestors.delete(value);
+  }
+}
+
+/**
  * Structured logs: one JSON object a line in production (pretty in development), each carrying the
  * service name and, inside a request or a message handler, its request id. Secrets, tokens, card and
- * document numbers are never logged; the redact list is the backstop, not the policy.
+ * document numbers are never logged; redactSecrets, over every line, is the backstop, not the policy.
  */
 export function createLogger(config: AppConfig, service: string, destination?: DestinationStream): Logger {
   const options: pino.LoggerOptions = {
@@ -22,24 +69,8 @@ export function createLogger(config: AppConfig, service: string, destination?: D
       if (ids) return requestId ? { request_id: requestId, ...ids } : ids;
       return requestId ? { request_id: requestId } : {};
     },
-    redact: {
-      paths: [
-        '*.password',
-        '*.authorization',
-        '*.refresh_token',
-        '*.access_token',
-        '*.document_number',
-        '*.card_number',
-        // Card numbers and security codes: top level and nested, as any log call may place them.
-        'pan',
-        'cvc',
-        '*.pan',
-        '*.cvc',
-        '*.*.pan',
-        '*.*.cvc',
-      ],
-      censor: '[redacted]',
-    },
+    // Before the serializers: a field logged by mistake, at any depth (pino's redact paths name levels).
+    formatters: { log: (fields) => redactSecrets(fields) },
     serializers: { err: safeError },
     hooks: {
       // Every security event logged is counted (security-events.ts): at its log level, so one logged
@@ -78,7 +109,7 @@ function safeError(err: unknown): unknown {
   delete out.where;
   const command = out.command as { name?: unknown } | undefined;
   if (command && typeof command === 'object') out.command = { name: command.name };
-  return out;
+  return redactSecrets(out);
 }
 
 /** Nest's LoggerService over pino, so framework messages land in the same structured stream. */
