@@ -288,7 +288,10 @@ export function ledgerModelScenarios(get: () => Running) {
         id: res.status === 201 ? (res.body.id as string) : undefined,
         replayed: res.headers['idempotent-replayed'] === 'true',
       });
-      const unavailable = (a: Answer) => a.status === 503 && a.code === 'dependency_unavailable';
+      // Both 503s a transfer may get tell the client to try again: a dependency unavailable (its outcome
+      // unknown) and ledger_busy (refused unposted after LEDGER_QUEUE_TIMEOUT_MS in the batch queue).
+      const unavailable = (a: Answer) =>
+        a.status === 503 && (a.code === 'dependency_unavailable' || a.code === 'ledger_busy');
       const stormAnswers = responses.map(answerOf);
       // A 503 tells the client to try again: its outcome is unknown (the request may have been decided
       // and its answer lost). Each is retried with its key and body, one at a time, after the storm.
@@ -352,7 +355,7 @@ export function ledgerModelScenarios(get: () => Running) {
             .map((k) => `${k} ×${c[k]}`)
             .join(', ') +
           `; ${report.order.length} posted, ${report.tight} of them to exactly the payer's limit; ` +
-          `${stormAnswers.filter(unavailable).length} answered 503 dependency_unavailable in the storm, retried after it; ` +
+          `${stormAnswers.filter(unavailable).length} answered 503 (dependency_unavailable or ledger_busy) in the storm, retried after it; ` +
           `${batchedItems} postings in ${batches} batches (mean ${(batchedItems / batches).toFixed(1)})`,
       );
       // Postings shared commits: some batch held more than one.
