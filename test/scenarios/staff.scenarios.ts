@@ -289,6 +289,52 @@ export function staffScenarios(get: () => Running) {
       expect(await fields({ from: '2026-02-30' })).toEqual(['from']);
       expect(await fields({ from: '2026-12-05', to: '2026-12-01' })).toEqual(['to']);
     });
+
+    it('refuses every read to a staff member disabled or demoted whose token lives on (auth could not end their sessions), filing none', async () => {
+      const reader = await promote(get(), admin, await newCustomer(get(), 'reads.gone'));
+      const customer = await verifiedCustomer(get(), admin, 'reads.gone.customer');
+      const account = await openAccount(get(), customer);
+      const card = await issueCard(get(), customer, account);
+      const reads = [
+        `/accounts/${account.id}`,
+        `/transactions?account_id=${account.id}`,
+        `/admin/accounts?owner_id=${customer.id}`,
+        `/admin/cards/${card.id}`,
+        `/admin/standing-orders?owner_id=${customer.id}`,
+        `/admin/users/${customer.id}`,
+        `/admin/kyc/${customer.id}`,
+        '/admin/kyc?status=verified',
+      ];
+      for (const path of reads) await http().get(path).set(bearer(reader.token)).expect(200);
+      const filedBefore = (await auditOf({ actor_id: reader.id, action: 'customer_data_viewed' })).length;
+      // What a disable or a demotion leaves while auth is unreachable (503 sessions_not_ended): the flag
+      // set in users, the sessions and their tokens alive. Set here directly, so no session ends.
+      for (const change of [`disabled_at = now()`, `role = 'customer'`]) {
+        await db.query(`UPDATE users.users SET ${change} WHERE id = $1`, [reader.id]);
+        try {
+          for (const path of reads) {
+            const res = await http().get(path).set(bearer(reader.token));
+            expect({ change, path, status: res.status, code: res.body.code }).toEqual({
+              change,
+              path,
+              status: 403,
+              code: 'forbidden',
+            });
+          }
+        } finally {
+          await db.query(`UPDATE users.users SET disabled_at = NULL, role = 'staff' WHERE id = $1`, [
+            reader.id,
+          ]);
+        }
+      }
+      // Nothing was filed for the refused reads; the same token reads again once the member is back.
+      const rows = await db.query(
+        `SELECT count(*)::int AS n FROM users.audit_log WHERE actor_id = $1 AND action = 'customer_data_viewed'`,
+        [reader.id],
+      );
+      expect(rows.rows[0].n).toBe(filedBefore);
+      await http().get(`/accounts/${account.id}`).set(bearer(reader.token)).expect(200);
+    });
   });
 
   describe('staff controls', () => {

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type {
   AuditResourceType,
   AuditState,
@@ -6,7 +6,8 @@ import type {
   StaffRead,
   UserView,
 } from '@protobank/contracts';
-import type { Caller } from '@protobank/platform';
+import { AppError, LOGGER, type Caller } from '@protobank/platform';
+import type { Logger } from 'pino';
 import { isUUID } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
@@ -32,6 +33,8 @@ export interface UsersAuditEntry {
  */
 @Injectable()
 export class AuditLog {
+  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+
   record(m: EntityManager, actor: Caller, entry: UsersAuditEntry): Promise<unknown> {
     return m.getRepository(AuditEntryEntity).insert({
       id: randomUUID(),
@@ -54,21 +57,31 @@ export class AuditLog {
    * customer_data_viewed, with what was read as `after.viewed`, once per owner users knows, unless the
    * reader refuses it (a staff member, and every owner known and a colleague: refuseColleague). One
    * statement, which also answers the known owners' roles.
+   *
+   * The reader must still hold the role its token names and not be disabled: while auth cannot end a
+   * disabled or demoted member's sessions (503 sessions_not_ended, up to the token's 15 minutes), their
+   * token still passes every guard, and users, which owns the flag, refuses what they would read (403,
+   * nothing filed nor shown; helper-133).
    */
   async recordRead(
     m: EntityManager,
     read: StaffRead,
   ): Promise<{ user_id: string; role: UserView['role'] }[]> {
     // As the reader judges it (assertMaySeeOwners): an id that names no user (not even a uuid) is an
-    // unknown owner, which is no colleague, so the read is shown and filed for the others.
+    // unknown owner, which is no colleague, so the read is shown and filed for the others. With none
+    // known (an empty list, say) the statement still judges the reader.
     const asked = [...new Set(read.owner_ids.map((id) => id.toLowerCase()))];
     const ids = asked.filter((id) => isUUID(id));
-    if (ids.length === 0) return [];
-    return (await m.query(
-      `WITH owners AS (SELECT id, role FROM users.users WHERE id = ANY ($1::uuid[])),
+    const rows = (await m.query(
+      `WITH reader AS (
+         SELECT EXISTS (SELECT 1 FROM users.users WHERE id = $2 AND role = $3 AND disabled_at IS NULL) AS active
+       ),
+       owners AS (SELECT id, role FROM users.users WHERE id = ANY ($1::uuid[])),
        refused AS (
-         SELECT $3 = 'staff' AND (SELECT count(*) FROM owners) = $7
-                AND NOT EXISTS (SELECT 1 FROM owners WHERE role = 'customer') AS yes
+         SELECT NOT reader.active
+                OR ($3 = 'staff' AND (SELECT count(*) FROM owners) = $7
+                    AND NOT EXISTS (SELECT 1 FROM owners WHERE role = 'customer')) AS yes
+           FROM reader
        ),
        filed AS (
          INSERT INTO users.audit_log (id, actor_id, actor_role, action, target_user_id, resource_type, resource_id,
@@ -77,7 +90,7 @@ export class AuditLog {
                 jsonb_build_object('viewed', $6::text), NULL, '{}'
            FROM owners o, refused WHERE NOT refused.yes
        )
-       SELECT id AS user_id, role FROM owners`,
+       SELECT reader.active, o.id AS user_id, o.role FROM reader LEFT JOIN owners o ON true`,
       [
         ids,
         read.actor.user_id,
@@ -87,7 +100,15 @@ export class AuditLog {
         read.viewed,
         asked.length,
       ],
-    )) as { user_id: string; role: UserView['role'] }[];
+    )) as { active: boolean; user_id: string | null; role: UserView['role'] }[];
+    if (!rows[0].active) {
+      this.logger.warn(
+        { security_event: 'inactive_staff_read_refused', actor_id: read.actor.user_id, viewed: read.viewed },
+        'a read by a staff member now disabled or of another role was refused',
+      );
+      throw new AppError(403, 'forbidden', 'Your role does not allow this');
+    }
+    return rows.flatMap((r) => (r.user_id ? [{ user_id: r.user_id, role: r.role }] : []));
   }
 
   /** An action reported by another module; a second copy of the same event adds nothing. */
