@@ -51,6 +51,7 @@ import { ReversedPayments1763700000045 } from './1763700000045-ReversedPayments'
 import { ReversedCardPayments1763700000046 } from './1763700000046-ReversedCardPayments';
 import { AuditActionsApartFromReads1763700000047 } from './1763700000047-AuditActionsApartFromReads';
 import { ReversedMovements1763700000048 } from './1763700000048-ReversedMovements';
+import { EmailDomainsAsTheyRead1763700000049 } from './1763700000049-EmailDomainsAsTheyRead';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -102,4 +103,5 @@ export const MIGRATIONS = [
   ReversedCardPayments1763700000046,
   AuditActionsApartFromReads1763700000047,
   ReversedMovements1763700000048,
+  EmailDomainsAsTheyRead1763700000049,
 ];

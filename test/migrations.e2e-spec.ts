@@ -365,6 +365,61 @@ describe('migrations', () => {
     expect(indexes.map((i) => i.tablename)).toEqual(['movements', 'movements_rebuild']);
   });
 
+  it('writes addresses registered with an xn-- domain as they read, keeps one whose mailbox is taken, and gives both back on revert', async () => {
+    while ((await lastMigration()) !== 'EmailDomainsAsTheyRead1763700000049')
+      await ds.undoLastMigration({ transaction: 'each' });
+    await ds.undoLastMigration({ transaction: 'each' });
+    const [ascii, unicode, twin, plain] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const addresses: [string, string][] = [
+      [ascii, `ann.${ascii}@xn--bcher-kva.test`], // becomes ann.…@bücher.test
+      [unicode, `bob.${unicode}@bücher.test`], // already as it reads
+      [twin, `bob.${unicode}@xn--bcher-kva.test`], // bob's mailbox, registered a second time
+      [plain, `cy.${plain}@example.com`],
+    ];
+    for (const [id, email] of addresses) {
+      await ds.query(`INSERT INTO users.users (id, email, full_name) VALUES ($1, $2, 'Legacy Customer')`, [
+        id,
+        email,
+      ]);
+      await ds.query(
+        `INSERT INTO auth.credentials (user_id, email, password_hash, status, attempt, role, email_verified_at)
+         VALUES ($1, $2, 'x', 'active', $1, 'customer', now())`,
+        [id, email],
+      );
+      await ds.query(`INSERT INTO notifications.verified_emails (user_id, email) VALUES ($1, $2)`, [
+        id,
+        email,
+      ]);
+    }
+    const stored = async () => {
+      const rows = (await ds.query(
+        `SELECT u.id, u.email AS users, c.email AS auth, v.email AS notifications
+           FROM users.users u JOIN auth.credentials c ON c.user_id = u.id
+           JOIN notifications.verified_emails v ON v.user_id = u.id
+          WHERE u.id = ANY($1)`,
+        [addresses.map(([id]) => id)],
+      )) as { id: string; users: string; auth: string; notifications: string }[];
+      return Object.fromEntries(rows.map((r) => [r.id, [r.users, r.auth, r.notifications]]));
+    };
+    const three = (email: string) => [email, email, email];
+    await ds.runMigrations({ transaction: 'each' });
+    expect(await stored()).toEqual({
+      [ascii]: three(`ann.${ascii}@bücher.test`),
+      [unicode]: three(`bob.${unicode}@bücher.test`),
+      [twin]: three(`bob.${unicode}@xn--bcher-kva.test`), // kept: as it reads, it is bob's
+      [plain]: three(`cy.${plain}@example.com`),
+    });
+    while ((await lastMigration()) !== 'EmailDomainsAsTheyRead1763700000049')
+      await ds.undoLastMigration({ transaction: 'each' });
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await stored()).toEqual(Object.fromEntries(addresses.map(([id, email]) => [id, three(email)])));
+    await ds.runMigrations({ transaction: 'each' });
+    for (const table of ['notifications.verified_emails', 'auth.credentials']) {
+      await ds.query(`DELETE FROM ${table} WHERE user_id = ANY($1)`, [addresses.map(([id]) => id)]);
+    }
+    await ds.query(`DELETE FROM users.users WHERE id = ANY($1)`, [addresses.map(([id]) => id)]);
+  });
+
   it('reverts every migration down to an empty database, then applies them again', async () => {
     for (let i = 0; i < MIGRATIONS.length; i++) await ds.undoLastMigration({ transaction: 'each' });
     expect(await schemas()).toEqual(['public']);

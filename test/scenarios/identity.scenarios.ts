@@ -156,6 +156,25 @@ export function identityScenarios(get: () => Running) {
         .expect(201);
     });
 
+    it('takes an IDNA domain in either spelling (xn--… or as it reads) as one address: stored as it reads, 409 for the other', async () => {
+      const local = unique();
+      const body = { password: PASSWORD, full_name: 'Ann Becker' };
+      const reg = await http()
+        .post('/auth/register')
+        .send({ ...body, email: `${local}@XN--BCHER-KVA.test` })
+        .expect(201);
+      expect(reg.body.email).toBe(`${local}@bücher.test`);
+      const again = await http()
+        .post('/auth/register')
+        .send({ ...body, email: `${local}@bücher.test` });
+      expect([again.status, again.body.code]).toEqual([409, 'email_taken']);
+      for (const form of [`${local}@bücher.test`, `${local}@xn--bcher-kva.test`]) {
+        const login = await http().post('/auth/login').send({ email: form, password: PASSWORD }).expect(200);
+        const profile = await me({ token: login.body.access_token } as Actor);
+        expect({ form, id: profile.id }).toEqual({ form, id: reg.body.id });
+      }
+    });
+
     it('logs in with the NFKC-equivalent form of the e-mail, into the same account', async () => {
       const email = `${unique()}@example.com`;
       const reg = await http()

@@ -7,7 +7,7 @@ export class RegisterDto {
     example: 'alice@example.com',
     maxLength: 254,
     description:
-      'Stored NFKC-normalised, trimmed and lower-cased (full-width "ａｌｉｃｅ" is "alice"); invisible, control and space characters are refused, and so are quoted local parts, % and !, and a part (before the @, or a label between dots) mixing scripts, as a Cyrillic "а" among Latin letters (Latin may go with Han, Kana, Bopomofo or Hangul)',
+      'Stored NFKC-normalised, trimmed and lower-cased (full-width "ａｌｉｃｅ" is "alice"), a domain\'s xn-- labels as they read (xn--bcher-kva is bücher); invisible, control and space characters are refused, and so are quoted local parts, % and !, and a part (before the @, or a label between dots) mixing scripts, as a Cyrillic "а" among Latin letters (Latin may go with Han, Kana, Bopomofo or Hangul)',
   })
   @IsNewEmailAddress()
   email: string;

@@ -31,6 +31,23 @@ describe('e-mail addresses', () => {
     expect(check('ａｌｉｃｅ@example.com')).toEqual({ value: 'alice@example.com', errors: [] });
   });
 
+  it("writes a domain's IDNA labels (xn--…) as they read, so both spellings of a mailbox are one address", () => {
+    expect(normaliseEmail('Ann@XN--BCHER-KVA.test')).toBe('ann@bücher.test');
+    expect(normaliseEmail('ann@mail.xn--bcher-kva.xn--1ca')).toBe('ann@mail.bücher.á');
+    expect(check('ann@xn--bcher-kva.test')).toEqual({ value: 'ann@bücher.test', errors: [] });
+    // The local part is not a domain: its text is kept as typed.
+    expect(normaliseEmail('xn--bcher-kva@example.com')).toBe('xn--bcher-kva@example.com');
+    // A label that is not valid IDNA stays as it came.
+    expect(normaliseEmail('ann@xn--.test')).toBe('ann@xn--.test');
+    for (const email of ['ann@xn--bcher-kva.test', 'Ann@Bücher.test', 'ann@xn--zzz.example']) {
+      expect(normaliseEmail(normaliseEmail(email))).toBe(normaliseEmail(email));
+    }
+    // What the ASCII form hid is judged as it reads: a Cyrillic "а" in "pаypal" (xn--pypal-4ve).
+    const register = (email: string) =>
+      validateSync(plainToInstance(WithNewEmail, { email })).flatMap((e) => Object.keys(e.constraints ?? {}));
+    expect(register('alice@xn--pypal-4ve.com')).toEqual(['isSingleScript']);
+  });
+
   it('registers no address with an ideographic full stop (mailers read it as a dot); one stored before still signs in', () => {
     const register = (email: string) =>
       validateSync(plainToInstance(WithNewEmail, { email })).flatMap((e) =>

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsString, Matches, MaxLength, ValidateBy } from 'class-validator';
+import { domainToUnicode } from 'node:url';
 import { HIDDEN_CHARACTERS } from './plain-text';
 
 /**
@@ -22,8 +23,19 @@ const MAX_NORMALISED_LENGTH = 1024;
  * The one form of an e-mail address that Protobank stores and looks up: Unicode NFKC (full-width
  * "ａｌｉｃｅ" is "alice", a ligature its letters), trimmed, and lower-cased as a whole, as registration
  * always has (mailboxes are case-insensitive in practice, and one account per mailbox is the point).
+ * A domain label in its ASCII form (IDNA's `xn--…`, as mail clients may show it) is written as it reads
+ * (`xn--bcher-kva` is `bücher`): both spellings reach one mailbox, so they are one address (helper-133),
+ * and the rules for what an address may hold judge the letters, not their encoding. A label that is not
+ * valid IDNA stays as it came.
  */
-export const normaliseEmail = (value: string): string => value.normalize('NFKC').trim().toLowerCase();
+export const normaliseEmail = (value: string): string => {
+  const address = value.normalize('NFKC').trim().toLowerCase();
+  const at = address.lastIndexOf('@');
+  if (at < 0 || !address.includes('xn--', at)) return address;
+  const labels = address.slice(at + 1).split('.');
+  const read = labels.map((label) => (label.startsWith('xn--') ? domainToUnicode(label) || label : label));
+  return `${address.slice(0, at + 1)}${read.join('.')}`.normalize('NFKC').toLowerCase();
+};
 
 /**
  * An e-mail field of a request body: normalised as above before it is validated, then refused (400
