@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { domainToUnicode } from 'node:url';
+import { isEmail } from 'class-validator';
+import { domainToASCII, domainToUnicode } from 'node:url';
 
 /** Where `up` keeps each address it rewrites, as it was, for `down` to give back. */
 const KEPT = 'ops.email_spellings_1763700000049';
@@ -14,14 +15,21 @@ const TABLES = [
 /**
  * The address with each `xn--` label of its domain written as it reads, as normaliseEmail now stores and
  * looks up addresses (libs/platform/src/http/email.ts, which this copies so that the migration keeps
- * doing what it did when the rule changes). A label that is not valid IDNA stays as it was.
+ * doing what it did when the rule changes): only a label that encodes letters beyond ASCII and encodes
+ * back to itself, and only if the result is still an address isEmail takes; otherwise as it was.
  */
 function asItReads(address: string): string {
   const at = address.lastIndexOf('@');
   if (at < 0 || !address.includes('xn--', at)) return address;
   const labels = address.slice(at + 1).split('.');
-  const read = labels.map((label) => (label.startsWith('xn--') ? domainToUnicode(label) || label : label));
-  return `${address.slice(0, at + 1)}${read.join('.')}`.normalize('NFKC').toLowerCase();
+  const read = labels.map((label) => {
+    if (!label.startsWith('xn--')) return label;
+    const unicode = domainToUnicode(label);
+    // eslint-disable-next-line no-control-regex
+    return unicode && /[^\x00-\x7F]/.test(unicode) && domainToASCII(unicode) === label ? unicode : label;
+  });
+  const result = `${address.slice(0, at + 1)}${read.join('.')}`.normalize('NFKC').toLowerCase();
+  return result === address || isEmail(result) ? result : address;
 }
 
 /**

@@ -36,7 +36,21 @@ const MAX_SOCKETS = 256;
  * every pooled connection to its service.
  */
 const isStream = (req, path) =>
-  isStreamPath(path) || String(req.headers.accept || '').includes('text/event-stream');
+  isStreamPath(path) ||
+  isStreamPath(decodedPath(path)) ||
+  String(req.headers.accept || '').includes('text/event-stream');
+
+/**
+ * The path as the services' router reads it: percent-decoded (`/notifications/%73tream` is the stream:
+ * helper-135). One that does not decode stays as it is.
+ */
+function decodedPath(path) {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
 
 /** The client's id if nginx would keep it (edge.mjs: safe characters, nothing like a card number). */
 function requestIdOf(req) {

@@ -369,12 +369,14 @@ describe('migrations', () => {
     while ((await lastMigration()) !== 'EmailDomainsAsTheyRead1763700000049')
       await ds.undoLastMigration({ transaction: 'each' });
     await ds.undoLastMigration({ transaction: 'each' });
-    const [ascii, unicode, twin, plain] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const [ascii, unicode, twin, plain, nested, emoji] = [1, 2, 3, 4, 5, 6].map(() => randomUUID());
     const addresses: [string, string][] = [
       [ascii, `ann.${ascii}@xn--bcher-kva.test`], // becomes ann.…@bücher.test
       [unicode, `bob.${unicode}@bücher.test`], // already as it reads
       [twin, `bob.${unicode}@xn--bcher-kva.test`], // bob's mailbox, registered a second time
       [plain, `cy.${plain}@example.com`],
+      [nested, `di.${nested}@xn--xn--bcher-kva-.test`], // not IDNA of letters beyond ASCII: kept
+      [emoji, `ed.${emoji}@example.xn--ls8h`], // as it reads, no longer an address logins take: kept
     ];
     for (const [id, email] of addresses) {
       await ds.query(`INSERT INTO users.users (id, email, full_name) VALUES ($1, $2, 'Legacy Customer')`, [
@@ -408,6 +410,8 @@ describe('migrations', () => {
       [unicode]: three(`bob.${unicode}@bücher.test`),
       [twin]: three(`bob.${unicode}@xn--bcher-kva.test`), // kept: as it reads, it is bob's
       [plain]: three(`cy.${plain}@example.com`),
+      [nested]: three(`di.${nested}@xn--xn--bcher-kva-.test`),
+      [emoji]: three(`ed.${emoji}@example.xn--ls8h`),
     });
     while ((await lastMigration()) !== 'EmailDomainsAsTheyRead1763700000049')
       await ds.undoLastMigration({ transaction: 'each' });

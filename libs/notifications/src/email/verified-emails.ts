@@ -1,7 +1,7 @@
 import { Controller, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { UserEmailVerifiedEvent } from '@protobank/contracts';
-import { InboxService, OnEvent } from '@protobank/platform';
+import { InboxService, normaliseEmail, OnEvent } from '@protobank/platform';
 import { DataSource } from 'typeorm';
 
 /**
@@ -14,12 +14,13 @@ import { DataSource } from 'typeorm';
 export class VerifiedEmails {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** Compared in the one form of an address (normaliseEmail), so a spelling recorded before a rule changed still counts. */
   async isVerified(userId: string, email: string): Promise<boolean> {
     const rows = (await this.dataSource.query(
-      `SELECT 1 FROM notifications.verified_emails WHERE user_id = $1 AND lower(email) = lower($2)`,
-      [userId, email],
-    )) as unknown[];
-    return rows.length > 0;
+      `SELECT email FROM notifications.verified_emails WHERE user_id = $1`,
+      [userId],
+    )) as { email: string }[];
+    return rows.some((r) => normaliseEmail(r.email) === normaliseEmail(email));
   }
 }
 
@@ -35,7 +36,8 @@ export class EmailVerifiedHandler {
         `INSERT INTO notifications.verified_emails (user_id, email, verified_at) VALUES ($1, $2, $3)
          ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, verified_at = excluded.verified_at
           WHERE verified_emails.verified_at <= excluded.verified_at`,
-        [event.user_id, event.email, event.occurred_at],
+        // In its one form: an event sent before migration 1763700000049 may spell a domain as xn--….
+        [event.user_id, normaliseEmail(event.email), event.occurred_at],
       ),
     );
   }

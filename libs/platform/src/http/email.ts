@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, Matches, MaxLength, ValidateBy } from 'class-validator';
-import { domainToUnicode } from 'node:url';
+import { IsEmail, isEmail, IsString, Matches, MaxLength, ValidateBy } from 'class-validator';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { HIDDEN_CHARACTERS } from './plain-text';
 
 /**
@@ -33,9 +33,26 @@ export const normaliseEmail = (value: string): string => {
   const at = address.lastIndexOf('@');
   if (at < 0 || !address.includes('xn--', at)) return address;
   const labels = address.slice(at + 1).split('.');
-  const read = labels.map((label) => (label.startsWith('xn--') ? domainToUnicode(label) || label : label));
-  return `${address.slice(0, at + 1)}${read.join('.')}`.normalize('NFKC').toLowerCase();
+  const read = `${address.slice(0, at + 1)}${labels.map(labelAsItReads).join('.')}`
+    .normalize('NFKC')
+    .toLowerCase();
+  // Only where it is still an address: one that signed in before must not become refused (an emoji or
+  // one-letter top-level label read out is not a domain name isEmail takes).
+  return read === address || isEmail(read) ? read : address;
 };
+
+/**
+ * An `xn--` label as it reads, when it is the IDNA encoding of letters beyond ASCII: the decoded label
+ * must hold one, and encode back to exactly this label. Anything else stays as it came: a label that is
+ * not valid IDNA, or one that decodes to ASCII or to another `xn--` label (`xn--xn--bcher-kva-`), which
+ * would otherwise be read once here and once more when stored, the second reading unjudged (helper-135).
+ */
+function labelAsItReads(label: string): string {
+  if (!label.startsWith('xn--')) return label;
+  const read = domainToUnicode(label);
+  // eslint-disable-next-line no-control-regex
+  return read && /[^\x00-\x7F]/.test(read) && domainToASCII(read) === label ? read : label;
+}
 
 /**
  * An e-mail field of a request body: normalised as above before it is validated, then refused (400

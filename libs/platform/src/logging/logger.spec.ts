@@ -168,6 +168,78 @@ describe('logger', () => {
     });
   });
 
+  it('knows a secret by its name in any case or separator, singular or plural, and a URL by its password', () => {
+    const { lines, logger } = capture();
+    const secrets = {
+      refreshToken: 's1',
+      newPassword: 's2',
+      PrivateKey: 's3',
+      kycEncryptionKey: 's4',
+      webhookSigningSecret: 's5',
+      'x-api-key': 's6',
+      apiKey: 's7',
+      passwords: ['s8'],
+      passwordHash: 's9',
+      otp: 's10',
+      cardNumber: 's11',
+      DOCUMENT_NUMBER: 's12',
+    };
+    logger.info(
+      {
+        ...secrets,
+        database: 'postgres://bank:s13@db:5432/protobank',
+        kept: { span: 'x', tokenType: 'Bearer', pin_tries: 2, idempotency_key: 'k', code: '42P01', keys: 3 },
+      },
+      'oops',
+    );
+    const text = JSON.stringify(lines[0]);
+    for (let i = 1; i <= 13; i++)
+      expect({ i, logged: text.includes(`"s${i}"`) || text.includes(`:s${i}@`) }).toEqual({
+        i,
+        logged: false,
+      });
+    for (const key of Object.keys(secrets))
+      expect({ key, value: lines[0][key] }).toEqual({ key, value: '[redacted]' });
+    expect(lines[0].database).toBe('postgres://bank:[redacted]@db:5432/protobank');
+    expect(lines[0].kept).toEqual({
+      span: 'x',
+      tokenType: 'Bearer',
+      pin_tries: 2,
+      idempotency_key: 'k',
+      code: '42P01',
+      keys: 3,
+    });
+  });
+
+  it("redacts an error under any key, a child logger's bindings, and values given through toJSON; survives a throwing getter", () => {
+    const { lines, logger } = capture();
+    const err = Object.assign(new Error('failed'), {
+      config: { headers: { authorization: 'Bearer Zq1-e1' } },
+      parameters: ['alice@example.com'],
+    });
+    const withJson = { toJSON: () => ({ refresh_token: 'Zq2-e2', id: 7 }) };
+    logger
+      .child({ password: 'Zq3-e3' })
+      .info({ failure: err, cause: { err }, withJson, bytes: new Uint8Array([1, 2]) }, 'oops');
+    const text = JSON.stringify(lines[0]);
+    for (const secret of ['Zq1-e1', 'Zq2-e2', 'Zq3-e3', 'alice@example.com'])
+      expect({ secret, logged: text.includes(secret) }).toEqual({ secret, logged: false });
+    expect(lines[0].failure).toMatchObject({
+      message: 'failed',
+      config: { headers: { authorization: '[redacted]' } },
+    });
+    expect(lines[0].withJson).toEqual({ refresh_token: '[redacted]', id: 7 });
+    expect(lines[0].password).toBe('[redacted]');
+    const throwing = Object.defineProperty({}, 'boom', {
+      enumerable: true,
+      get() {
+        throw new Error('no');
+      },
+    });
+    expect(() => logger.info({ throwing }, 'unreadable')).not.toThrow();
+    expect(lines[1]).toMatchObject({ log_fields_unreadable: true, msg: 'unreadable' });
+  });
+
   it('redacts card numbers and security codes at any depth a log call may put them', () => {
     const { lines, logger } = capture();
     const pan = '5355220000000000';

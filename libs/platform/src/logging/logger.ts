@@ -6,26 +6,50 @@ import { activeTraceIds } from '../tracing/tracing';
 import { emitSecurityEvent, securityEventOf } from './security-events';
 
 /**
- * Keys whose values are never written, at any depth of a log line (redactSecrets): passwords and
- * passphrases, secrets, tokens of any kind (access, refresh, device, reset), credentials in headers,
- * card numbers and security codes, PINs, identity document numbers. Matched on the key's last word, so
- * `new_password` and `webhook_secret` are covered and `span` or `token_type` are not.
+ * What a field named as a secret is called, whatever its case or separator (redactSecrets): passwords
+ * and their hashes, passphrases, secrets, tokens of any kind (access, refresh, device, reset), one-time
+ * codes, credentials in headers, keys (API, private, signing, encryption, data), card numbers and
+ * security codes, PINs, identity document numbers. Matched on the key's last words, singular or plural:
+ * `new_password`, `newPassword`, `x-api-key`, `webhook_secret`, `passwords`, but not `span`, `token_type`
+ * or `pin_tries`.
  */
-const SECRET_KEY =
-  /(^|_|-)(password|passphrase|secret|token|authorization|cookie|pan|cvc|cvv|pin|card_number|document_number)$/i;
+const SECRET_WORDS = (
+  'password password_hash passphrase secret token otp authorization cookie api_key private_key secret_key ' +
+  'signing_key encryption_key data_key pan cvc cvv pin card_number document_number'
+).split(' ');
+const pascal = (word: string) => word.replace(/(^|_)([a-z])/g, (_m, _s, c: string) => c.toUpperCase());
+/** snake_case and kebab-case (compared with `-` as `_`), any letter case. */
+const SECRET_SNAKE = new RegExp(`(^|_)(${SECRET_WORDS.join('|')})s?$`, 'i');
+/** camelCase and PascalCase: the words capitalised after a lower-case letter or digit, or the whole key. */
+const SECRET_CAMEL = new RegExp(
+  `(^|[a-z0-9])(${SECRET_WORDS.map(pascal).join('|')})s?$|^(${SECRET_WORDS.map((w) => pascal(w).replace(/^./, (c) => c.toLowerCase())).join('|')})s?$`,
+);
+const isSecretKey = (key: string) => SECRET_SNAKE.test(key.replace(/-/g, '_')) || SECRET_CAMEL.test(key);
+/** A URL's password (`postgres://user:…@host`), in any string: the rest of the URL stays. */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:)[^/\s@]+@/gi;
 const REDACTED = '[redacted]';
-/** Deeper than any log call nests; past it a value is written as it is. (A flag, true or false, is kept.) */
+/** Deeper than any log call nests; past it a value is written as it is. */
 const REDACT_DEPTH = 12;
 
 /**
- * The log line's fields with every value under a SECRET_KEY replaced by `[redacted]`, however deep (up to
- * REDACT_DEPTH), in objects and arrays; what holds none is returned as it is, and nothing the caller
- * passed is changed (copies are made on the way to a replaced value). Errors are left to their
- * serializer (safeError), which redacts its output the same way.
+ * The log line's fields with every value under a secret's name (isSecretKey) replaced by `[redacted]`
+ * (a flag, true or false, is kept), however deep (up to REDACT_DEPTH), in objects and arrays, and every
+ * URL's password in a string. An error, under any key, is written as safeError writes it (which redacts
+ * it the same way); a value with `toJSON` as that gives it, as JSON would; typed arrays as they are.
+ * What holds nothing to hide is returned as it is, and nothing the caller passed is changed (copies are
+ * made on the way to a replaced value).
  */
 export function redactSecrets<T>(value: T, depth = 0, ancestors = new Set<object>()): T {
+  if (typeof value === 'string')
+    return (value.includes('://') ? value.replace(URL_PASSWORD, `$1${REDACTED}@`) : value) as T;
   if (depth > REDACT_DEPTH || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error || value instanceof Date || Buffer.isBuffer(value)) return value;
+  if (value instanceof Error) return safeError(value) as T;
+  if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return value;
+  const withJson = value as { toJSON?: () => unknown };
+  if (typeof withJson.toJSON === 'function') {
+    const json = withJson.toJSON();
+    return (json === value ? value : redactSecrets(json, depth, ancestors)) as T;
+  }
   // A cycle is written as pino writes one; an object met twice on different branches is redacted twice.
   if (ancestors.has(value)) return '[Circular]' as T;
   ancestors.add(value);
@@ -41,7 +65,7 @@ export function redactSecrets<T>(value: T, depth = 0, ancestors = new Set<object
     let out: Record<string, unknown> | undefined;
     for (const [key, item] of Object.entries(value)) {
       const safe =
-        SECRET_KEY.test(key) && item !== undefined && item !== null && typeof item !== 'boolean'
+        isSecretKey(key) && item !== undefined && item !== null && typeof item !== 'boolean'
           ? REDACTED
           : redactSecrets(item, depth + 1, ancestors);
       if (safe !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = safe;
@@ -49,6 +73,15 @@ export function redactSecrets<T>(value: T, depth = 0, ancestors = new Set<object
     return (out ?? value) as T;
   } finally {
     ancestors.delete(value);
+  }
+}
+
+/** redactSecrets for a whole log line: one it cannot read (a getter that throws) is not written as it is. */
+function safeFields<T extends object>(fields: T): T | { log_fields_unreadable: true } {
+  try {
+    return redactSecrets(fields);
+  } catch {
+    return { log_fields_unreadable: true };
   }
 }
 
@@ -69,8 +102,9 @@ export function createLogger(config: AppConfig, service: string, destination?: D
       if (ids) return requestId ? { request_id: requestId, ...ids } : ids;
       return requestId ? { request_id: requestId } : {};
     },
-    // Before the serializers: a field logged by mistake, at any depth (pino's redact paths name levels).
-    formatters: { log: (fields) => redactSecrets(fields) },
+    // Before the serializers: a field logged by mistake, at any depth (pino's redact paths name levels);
+    // a child logger's bindings: withRedactedChildren.
+    formatters: { log: safeFields },
     serializers: { err: safeError },
     hooks: {
       // Every security event logged is counted (security-events.ts): at its log level, so one logged
@@ -82,14 +116,29 @@ export function createLogger(config: AppConfig, service: string, destination?: D
       },
     },
   };
-  if (destination) return pino(options, destination);
+  if (destination) return withRedactedChildren(pino(options, destination));
   if (config.logFormat === 'pretty') {
     options.transport = {
       target: 'pino-pretty',
       options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
     };
   }
-  return pino(options);
+  return withRedactedChildren(pino(options));
+}
+
+/**
+ * A child logger's bindings pass redactSecrets too: pino gives children no bindings formatter, so the
+ * root's `child` is wrapped, and every child (made from the root by prototype) inherits the wrapper.
+ */
+function withRedactedChildren(root: Logger): Logger {
+  // pino's child() is generic in its custom levels, which this wrapper passes through untouched.
+  type Child = (this: Logger, bindings: pino.Bindings, options?: unknown) => Logger;
+  const child = root.child as unknown as Child;
+  const redacting: Child = function (bindings, options) {
+    return child.call(this, safeFields(bindings), options);
+  };
+  root.child = redacting as unknown as Logger['child'];
+  return root;
 }
 
 /**
