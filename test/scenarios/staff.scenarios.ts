@@ -290,7 +290,7 @@ export function staffScenarios(get: () => Running) {
       expect(await fields({ from: '2026-12-05', to: '2026-12-01' })).toEqual(['to']);
     });
 
-    it('refuses every read to a staff member disabled or demoted whose token lives on (auth could not end their sessions), filing none', async () => {
+    it("refuses a staff member's or admin's reads of customers' data and of the audit trail once disabled or demoted while their token lives on (auth could not end their sessions), filing none", async () => {
       const reader = await promote(get(), admin, await newCustomer(get(), 'reads.gone'));
       const customer = await verifiedCustomer(get(), admin, 'reads.gone.customer');
       const account = await openAccount(get(), customer);
@@ -334,6 +334,28 @@ export function staffScenarios(get: () => Running) {
       );
       expect(rows.rows[0].n).toBe(filedBefore);
       await http().get(`/accounts/${account.id}`).set(bearer(reader.token)).expect(200);
+
+      // An admin's read of the audit trail (which files nothing) likewise.
+      const overseer = await promote(get(), admin, await newCustomer(get(), 'reads.gone.admin'), 'admin');
+      await http().get('/admin/audit').query({ actor_id: reader.id }).set(bearer(overseer.token)).expect(200);
+      for (const change of [`disabled_at = now()`, `role = 'staff'`]) {
+        await db.query(`UPDATE users.users SET ${change} WHERE id = $1`, [overseer.id]);
+        try {
+          const res = await http()
+            .get('/admin/audit')
+            .query({ actor_id: reader.id })
+            .set(bearer(overseer.token));
+          expect({ change, status: res.status, code: res.body.code }).toEqual({
+            change,
+            status: 403,
+            code: 'forbidden',
+          });
+        } finally {
+          await db.query(`UPDATE users.users SET disabled_at = NULL, role = 'admin' WHERE id = $1`, [
+            overseer.id,
+          ]);
+        }
+      }
     });
   });
 

@@ -37,6 +37,7 @@ describe('failureText (what staff read of a failed rebuild)', () => {
       'a string',
       null,
       { code: 'ECONNRESET' },
+      Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }), // five letters, but Node's, not a SQLSTATE
     ]) {
       const text = failureText(err, ID);
       expect(text).toBe(`unexpected error: the app's log has it under rebuild_id ${ID}`);

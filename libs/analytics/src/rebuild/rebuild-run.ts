@@ -29,7 +29,9 @@ export function failureText(err: unknown, id: string): string {
   if (err instanceof RebuildStopped) return err.message;
   if (err instanceof AppError) return `${err.code}: ${err.message}`;
   const code = (err as { code?: unknown } | null)?.code;
-  const sqlState = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : '';
+  // No SQLSTATE class starts with E, where Node's own codes (EPIPE, EBUSY) do (helper-135).
+  const sqlState =
+    typeof code === 'string' && /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code) ? ` (SQLSTATE ${code})` : '';
   return `unexpected error${sqlState}: the app's log has it under rebuild_id ${id}`;
 }
 

@@ -102,7 +102,7 @@ export class AdminUsersController {
   })
   @ApiOkResponse({ type: AuditPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  audit(@Query() query: AuditQuery): Promise<AuditPageDto> {
-    return this.admin.auditTrail(query);
+  audit(@CurrentCaller() caller: Caller, @Query() query: AuditQuery): Promise<AuditPageDto> {
+    return this.admin.auditTrail(caller, query);
   }
 }

@@ -231,7 +231,8 @@ export class AdminUsersService {
    * its index). Entries reported by other modules arrive a moment after their action, with its time, so
    * one may land behind a page already read.
    */
-  async auditTrail(q: AuditQuery) {
+  async auditTrail(actor: Caller, q: AuditQuery) {
+    await this.auditLog.assertActiveReader(this.dataSource.manager, actor, 'audit_trail');
     const limit = q.limit ?? DEFAULT_LIMIT;
     const qb = this.dataSource.getRepository(AuditEntryEntity).createQueryBuilder('a');
     for (const field of ['actor_id', 'target_user_id', 'action', 'resource_id'] as const) {

@@ -101,14 +101,28 @@ export class AuditLog {
         asked.length,
       ],
     )) as { active: boolean; user_id: string | null; role: UserView['role'] }[];
-    if (!rows[0].active) {
-      this.logger.warn(
-        { security_event: 'inactive_staff_read_refused', actor_id: read.actor.user_id, viewed: read.viewed },
-        'a read by a staff member now disabled or of another role was refused',
-      );
-      throw new AppError(403, 'forbidden', 'Your role does not allow this');
-    }
+    if (!rows[0].active) throw this.inactiveReader(read.actor, read.viewed);
     return rows.flatMap((r) => (r.user_id ? [{ user_id: r.user_id, role: r.role }] : []));
+  }
+
+  /**
+   * For a staff read that files nothing (the audit trail itself): the reader must still hold the role its
+   * token names and not be disabled, as recordRead requires.
+   */
+  async assertActiveReader(m: EntityManager, actor: Caller, viewed: string): Promise<void> {
+    const rows = (await m.query(
+      `SELECT 1 FROM users.users WHERE id = $1 AND role = $2 AND disabled_at IS NULL`,
+      [actor.user_id, actor.role],
+    )) as unknown[];
+    if (rows.length === 0) throw this.inactiveReader(actor, viewed);
+  }
+
+  private inactiveReader(actor: Caller, viewed: string): AppError {
+    this.logger.warn(
+      { security_event: 'inactive_staff_read_refused', actor_id: actor.user_id, viewed },
+      'a read by a staff member now disabled or of another role was refused',
+    );
+    return new AppError(403, 'forbidden', 'Your role does not allow this');
   }
 
   /** An action reported by another module; a second copy of the same event adds nothing. */
