@@ -421,8 +421,10 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
         .send({ disabled: true, reason: 'Test: staff change' })
         .expect(200);
 
-      // Until then, the demoted admin's token still carries the admin role.
-      await request(running.baseUrl).get('/admin/audit').set(bearer(demoted.token)).expect(200);
+      // Until then, the demoted admin's token still carries the admin role and passes the guards, but
+      // users, which owns the role, refuses what it would read (the audit trail: 403, nothing shown).
+      const refused = await request(running.baseUrl).get('/admin/audit').set(bearer(demoted.token));
+      expect([refused.status, refused.body.code]).toEqual([403, 'forbidden']);
       // Repeating the role change (no change to write, no new event) ends the sessions before it answers.
       await request(running.baseUrl)
         .patch(`/admin/users/${demoted.id}`)
