@@ -36,9 +36,7 @@ const MAX_SOCKETS = 256;
  * every pooled connection to its service.
  */
 const isStream = (req, path) =>
-  isStreamPath(path) ||
-  isStreamPath(decodedPath(path)) ||
-  String(req.headers.accept || '').includes('text/event-stream');
+  isStreamPath(decodedPath(path)) || String(req.headers.accept || '').includes('text/event-stream');
 
 /**
  * The path as the services' router reads it: percent-decoded (`/notifications/%73tream` is the stream:
@@ -134,9 +132,10 @@ function repeatedHeader(rawHeaders) {
 
 /**
  * Sends the request to `target` and its answer back. `agents.pooled` is shared by ordinary requests,
- * `agents.own` gives a connection of its own (streams, and a second try).
+ * `agents.own` gives a connection of its own (streams, and a second try). `stream`: isStream's answer,
+ * from the path the caller already parsed.
  */
-function proxy(req, res, target, requestId, { readTimeoutMs, agents }) {
+function proxy(req, res, target, requestId, { readTimeoutMs, agents }, stream) {
   const repeated = repeatedHeader(req.rawHeaders);
   if (repeated) {
     req.resume();
@@ -148,7 +147,6 @@ function proxy(req, res, target, requestId, { readTimeoutMs, agents }) {
     .filter(Boolean)
     .join(', ');
   headers['x-forwarded-proto'] = 'http';
-  const stream = isStream(req, new URL(req.url, 'http://edge').pathname);
   // What was sent upstream so far, so that a request that met a pooled socket the service had just closed
   // (its keep-alive ended as the edge reused it: ECONNRESET before any answer) can go again, once, on a
   // fresh connection. Nothing reached the service then; past RETRY_BODY_MAX bytes it is a 502 as before.
@@ -294,10 +292,10 @@ function createEdge({
         return res.end(shared.DOCS_INIT);
       }
       if (path === '/docs' || path.startsWith('/docs/'))
-        return proxy(req, res, upstreams[docsFrom], requestId, upstreamOptions);
+        return proxy(req, res, upstreams[docsFrom], requestId, upstreamOptions, false);
       const service = serviceForPath(path);
       if (!service) return sendError(res, 404, 'not_found', `Cannot ${req.method} ${path}`, requestId);
-      proxy(req, res, upstreams[service], requestId, upstreamOptions);
+      proxy(req, res, upstreams[service], requestId, upstreamOptions, isStream(req, path));
     } catch (err) {
       sendError(res, 502, 'bad_gateway', `edge could not complete the request: ${err.message}`, requestId);
     }

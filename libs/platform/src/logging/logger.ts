@@ -102,10 +102,10 @@ export function createLogger(config: AppConfig, service: string, destination?: D
       if (ids) return requestId ? { request_id: requestId, ...ids } : ids;
       return requestId ? { request_id: requestId } : {};
     },
-    // Before the serializers: a field logged by mistake, at any depth (pino's redact paths name levels);
-    // a child logger's bindings: withRedactedChildren.
+    // A field logged by mistake, at any depth (pino's redact paths name levels), and every error, under
+    // `err` (pino puts one logged alone there) or any other key, through safeError; a child logger's
+    // bindings: withRedactedChildren.
     formatters: { log: safeFields },
-    serializers: { err: safeError },
     hooks: {
       // Every security event logged is counted (security-events.ts): at its log level, so one logged
       // at info (login_failed) is counted only with LOG_LEVEL info or lower.

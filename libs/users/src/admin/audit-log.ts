@@ -12,6 +12,7 @@ import { isUUID } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { AuditEntryEntity } from './audit-entry.entity';
+import { assertActiveRole } from './staff-checks';
 
 /** A staff action of the users module itself. */
 export interface UsersAuditEntry {
@@ -107,14 +108,14 @@ export class AuditLog {
 
   /**
    * For a staff read that files nothing (the audit trail itself): the reader must still hold the role its
-   * token names and not be disabled, as recordRead requires.
+   * token names and not be disabled (assertActiveRole, unlocked), as recordRead requires.
    */
   async assertActiveReader(m: EntityManager, actor: Caller, viewed: string): Promise<void> {
-    const rows = (await m.query(
-      `SELECT 1 FROM users.users WHERE id = $1 AND role = $2 AND disabled_at IS NULL`,
-      [actor.user_id, actor.role],
-    )) as unknown[];
-    if (rows.length === 0) throw this.inactiveReader(actor, viewed);
+    try {
+      await assertActiveRole(m, actor, [actor.role as UserView['role']], { lock: false });
+    } catch (err) {
+      throw err instanceof AppError ? this.inactiveReader(actor, viewed) : err;
+    }
   }
 
   private inactiveReader(actor: Caller, viewed: string): AppError {

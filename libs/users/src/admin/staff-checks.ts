@@ -4,16 +4,19 @@ import { UserEntity } from '../profiles/user.entity';
 
 /**
  * A staff action is checked against the actor's row, locked, inside the action's transaction: an access
- * token minted before a demotion or a disabling carries a role the user no longer has.
+ * token minted before a demotion or a disabling carries a role the user no longer has. A read, which
+ * changes nothing, checks it without the lock (`lock: false`: no transaction needed).
  */
 export async function assertActiveRole(
   m: EntityManager,
   actor: Caller,
   roles: UserEntity['role'][],
+  { lock = true }: { lock?: boolean } = {},
 ): Promise<void> {
-  const row = await m
-    .getRepository(UserEntity)
-    .findOne({ where: { id: actor.user_id }, lock: { mode: 'pessimistic_read' } });
+  const row = await m.getRepository(UserEntity).findOne({
+    where: { id: actor.user_id },
+    ...(lock ? { lock: { mode: 'pessimistic_read' as const } } : {}),
+  });
   if (!row || row.disabled_at !== null || !roles.includes(row.role)) {
     throw new AppError(403, 'forbidden', 'Your role does not allow this');
   }
