@@ -339,7 +339,7 @@ describe('messaging over RabbitMQ', () => {
     }
   });
 
-  it('dead-letters at once an event that is JSON but no object (null), and goes on consuming', async () => {
+  it('dead-letters at once an event that is JSON but no object (null), or one no handler here takes, and goes on consuming', async () => {
     const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('notobj'), EVENT_MAX_DELIVERIES: '5' };
     const seen: string[] = [];
     @Controller()
@@ -383,15 +383,23 @@ describe('messaging over RabbitMQ', () => {
       // Anyone who can publish to the exchange could send this; before, it failed every handler outside
       // their error handling, was never settled, and its rejection was unhandled.
       channel.publish(exchange, 'user.registered', Buffer.from('null'), { contentType: 'application/json' });
+      // An event this app has no handler for, sent to its queue (a publisher that knows of a subscription
+      // this version lacks, or a hand-made replay): kept for an operator, where it was acknowledged and lost.
+      const unhandled = { event_id: randomUUID(), occurred_at: new Date().toISOString() };
+      channel.sendToQueue(`${env.RABBITMQ_PREFIX}.events.payments`, Buffer.from(JSON.stringify(unhandled)), {
+        contentType: 'application/json',
+        type: 'card.frozen',
+        messageId: unhandled.event_id,
+      });
       const dead = await eventually(
         async () => {
           const q = await channel.checkQueue(`${env.RABBITMQ_PREFIX}.dead.events.payments`);
-          return q.messageCount === 1 ? q : undefined;
+          return q.messageCount === 2 ? q : undefined;
         },
         10000,
-        'the event in the dead-letter queue',
+        'both events in the dead-letter queue',
       );
-      expect(dead.messageCount).toBe(1);
+      expect(dead.messageCount).toBe(2);
       const event = {
         event_id: randomUUID(),
         occurred_at: new Date().toISOString(),
@@ -409,15 +417,18 @@ describe('messaging over RabbitMQ', () => {
     }
   });
 
-  it('dead-letters an event its consumer keeps failing on, after EVENT_MAX_DELIVERIES attempts', async () => {
+  it('dead-letters an event its consumer keeps failing on, after EVENT_MAX_DELIVERIES attempts, and handles it once moved back as the runbook does', async () => {
     const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('dlq'), EVENT_MAX_DELIVERIES: '2' };
     let attempts = 0;
+    let fixed = false;
+    const handled: string[] = [];
     @Controller()
     class Broken {
       @OnEvent('user.registered')
-      async on(): Promise<void> {
+      async on(event: UserRegisteredEvent): Promise<void> {
         attempts++;
-        throw new Error('consumer bug');
+        if (!fixed) throw new Error('consumer bug');
+        handled.push(event.email);
       }
     }
     // The cards outbox, which no other context of this suite relays.
@@ -443,6 +454,17 @@ describe('messaging over RabbitMQ', () => {
         ['requeued', 3],
         ['redelivered', 0],
       ]);
+      // The fix deployed, the runbook's shovel moves the event back: it publishes each message, properties
+      // kept, to the consumer's queue by name (the default exchange), so its routing key is the queue's.
+      fixed = true;
+      const message = await channel.get(`${env.RABBITMQ_PREFIX}.dead.events.payments`);
+      if (!message) throw new Error('no message in the dead-letter queue');
+      expect(message.fields.routingKey).toBe('payments'); // what dead-lettering left of the event's name
+      channel.sendToQueue(`${env.RABBITMQ_PREFIX}.events.payments`, message.content, message.properties);
+      channel.ack(message);
+      await eventually(async () => (handled.length ? handled : undefined), 10000, 'the event handled');
+      expect(handled).toEqual(['d@example.com']);
+      expect(attempts).toBe(4);
     } finally {
       await connection.close();
     }

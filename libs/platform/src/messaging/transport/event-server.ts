@@ -85,6 +85,11 @@ export abstract class EventServer extends Server implements CustomTransportStrat
     return [...this.subscribers.keys()];
   }
 
+  /** Whether this app has a handler for the event `name`. */
+  protected handles(name: string): boolean {
+    return this.subscribers.has(name);
+  }
+
   /**
    * Runs every handler of `name` under the request id and caller that produced the event; rejects if
    * any failed (after all were tried). An event nobody here handles is done.

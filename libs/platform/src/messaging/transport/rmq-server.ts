@@ -42,6 +42,16 @@ const retryDelayMs = (deliveries: number) => Math.min(500 * 2 ** Math.max(0, del
  * session revocations', the notifications'), which the runbook would then have to shovel back by hand.
  */
 const isTransient = (err: unknown) => [503, 504].includes(toErrorBody(err).status);
+
+/**
+ * An event's name: the `type` the relay gives every event, else its routing key. A dead-lettered event
+ * carries the service's name as its routing key, and one moved back to its queue (the runbook's shovel
+ * publishes it to that queue by name) the queue's, while its `type` stays the event's.
+ */
+const eventName = (msg: ConsumeMessage): string =>
+  typeof msg.properties.type === 'string' && msg.properties.type !== ''
+    ? msg.properties.type
+    : msg.fields.routingKey;
 /**
  * How long an event is kept through such failures before it goes back to the queue after all (where the
  * delivery limit applies): well within RabbitMQ's consumer_timeout (30 min by default), past which the
@@ -347,7 +357,7 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
   private async takeBatch(batch: { ch: Channel; msg: ConsumeMessage }[]): Promise<void> {
     const taken: { ch: Channel; msg: ConsumeMessage; delivery: Delivery }[] = [];
     for (const { ch, msg } of batch) {
-      const name = msg.fields.routingKey;
+      const name = eventName(msg);
       let payload: EventBase;
       try {
         payload = decode<EventBase>(msg.content);
@@ -360,6 +370,16 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
         this.log.error(
           { err, event: name, message_id: msg.properties.messageId },
           'undecodable event dead-lettered',
+        );
+        settle(ch, msg, 'reject');
+        continue;
+      }
+      if (!this.handles(name)) {
+        // Bound here by a publisher that knows of a subscription this version of the app lacks, or moved
+        // here by hand: kept for an operator (DeadLetterQueueNotEmpty) rather than acknowledged and lost.
+        this.log.error(
+          { event: name, message_id: msg.properties.messageId },
+          'event with no handler here dead-lettered',
         );
         settle(ch, msg, 'reject');
         continue;
@@ -383,7 +403,7 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
     for (const { msg, err } of failed) {
       const kept = isTransient(err);
       this.log.warn(
-        { err, event: msg.fields.routingKey, attempts: attempts(msg) },
+        { err, event: eventName(msg), attempts: attempts(msg) },
         kept
           ? 'event delivery failed (a dependency is unavailable); kept and tried again'
           : 'event delivery failed; requeued',
@@ -399,7 +419,7 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
         if (!this.draining) await this.pause(retryDelayMs(Math.min(...failed.map((f) => attempts(f.msg)))));
         for (const { ch, msg, err } of failed) {
           const kept = this.kept.get(msg) ?? { attempts: 0, since: Date.now() };
-          const event = msg.fields.routingKey;
+          const event = eventName(msg);
           if (channelClosed(ch)) {
             // The broker delivers it again, on the channel that replaced it.
             this.failures.inc({ event, outcome: 'redelivered' });
