@@ -17,23 +17,56 @@ function capture(level?: string) {
 }
 
 describe('logger', () => {
-  it('hands each security event it writes to the listeners (the metrics count them), and only those', () => {
+  it('hands each security event it logs to the listeners (the metrics count them), and only those', () => {
     const seen: string[] = [];
     const stop = onSecurityEvent((event) => seen.push(event));
     try {
       const { lines, logger } = capture('warn');
       logger.warn({ security_event: 'colleague_account', user_id: 'u1' }, 'refused');
       logger.warn({ user_id: 'u1' }, 'not a security event');
-      logger.info({ security_event: 'login_failed' }, 'below the level: not written, not counted');
+      logger.info({ security_event: 'login_failed' }, 'below the level: counted, not written');
       logger.warn({ security_event: 'Not A Code!' }, 'not an event name');
       logger.error('a message alone');
-      expect(seen).toEqual(['colleague_account']);
-      expect(lines).toHaveLength(4);
+      expect(seen).toEqual(['colleague_account', 'login_failed']);
+      expect(lines.map((l) => l.msg)).toEqual([
+        'refused',
+        'not a security event',
+        'not an event name',
+        'a message alone',
+      ]);
     } finally {
       stop();
     }
     capture().logger.warn({ security_event: 'login_lockout' }, 'after the listener stopped');
-    expect(seen).toEqual(['colleague_account']);
+    expect(seen).toEqual(['colleague_account', 'login_failed']);
+  });
+
+  it.each(['error', 'fatal', 'silent'])(
+    'counts security events with LOG_LEVEL %s, which writes none of them, and writes what the level allows',
+    (level) => {
+      const seen: string[] = [];
+      const stop = onSecurityEvent((event) => seen.push(event));
+      try {
+        const { lines, logger } = capture(level);
+        logger.warn({ security_event: 'colleague_account' }, 'refused');
+        logger.info({ security_event: 'login_failed' }, 'failed');
+        logger.debug({ user_id: 'u1' }, 'debug');
+        logger.error('an error');
+        logger.fatal('a fatal error');
+        expect(seen).toEqual(['colleague_account', 'login_failed']);
+        const expected = { error: ['an error', 'a fatal error'], fatal: ['a fatal error'], silent: [] };
+        expect(lines.map((l) => l.msg)).toEqual(expected[level as keyof typeof expected]);
+      } finally {
+        stop();
+      }
+    },
+  );
+
+  it('writes debug lines with LOG_LEVEL debug', () => {
+    const { lines, logger } = capture('debug');
+    logger.debug('details');
+    logger.trace('more details');
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([[20, 'details']]);
   });
 
   it('writes JSON with the service and the request id of the current context', () => {

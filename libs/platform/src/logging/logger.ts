@@ -91,8 +91,12 @@ function safeFields<T extends object>(fields: T): T | { log_fields_unreadable: t
  * document numbers are never logged; redactSecrets, over every line, is the backstop, not the policy.
  */
 export function createLogger(config: AppConfig, service: string, destination?: DestinationStream): Logger {
+  // Lines below LOG_LEVEL are not written, but a security event among them is still counted: the alerts
+  // watch the count (security-events.ts), and a quieter log must not silence them. So pino runs at info
+  // at most (login_failed, the lowest event, is logged at info) and the hook drops what LOG_LEVEL hides.
+  const written = pino.levels.values[config.logLevel] ?? Infinity; // silent: nothing
   const options: pino.LoggerOptions = {
-    level: config.logLevel,
+    level: written < pino.levels.values.info ? config.logLevel : 'info',
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     mixin() {
@@ -107,11 +111,11 @@ export function createLogger(config: AppConfig, service: string, destination?: D
     // bindings: withRedactedChildren.
     formatters: { log: safeFields },
     hooks: {
-      // Every security event logged is counted (security-events.ts): at its log level, so one logged
-      // at info (login_failed) is counted only with LOG_LEVEL info or lower.
-      logMethod(args, method) {
+      // Every security event logged is counted (security-events.ts), whatever LOG_LEVEL writes.
+      logMethod(args, method, level) {
         const event = securityEventOf(args[0]);
         if (event) emitSecurityEvent(event);
+        if (level < written) return;
         return method.apply(this, args);
       },
     },
