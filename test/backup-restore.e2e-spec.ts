@@ -34,6 +34,9 @@ describe('restore drill (split)', () => {
   let running: Running;
   let backupDir: string;
   let restoredUrl: string;
+  let backupFile: string | undefined;
+  let newLoginUrl: string | undefined;
+  let newLogin: string | undefined;
   const clients: Client[] = [];
   let restoredApp: AppProcess | undefined;
 
@@ -55,13 +58,15 @@ describe('restore drill (split)', () => {
   afterAll(async () => {
     await processes.stop(restoredApp);
     await Promise.allSettled(clients.map((c) => c.end()));
-    if (restoredUrl) {
-      const admin = new URL(restoredUrl);
+    for (const url of [restoredUrl, newLoginUrl]) {
+      if (!url) continue;
+      const admin = new URL(url);
       const name = admin.pathname.slice(1);
       admin.pathname = '/postgres';
       const client = new Client({ connectionString: admin.toString() });
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      if (url === newLoginUrl && newLogin) await client.query(`DROP ROLE IF EXISTS ${newLogin}`);
       await client.end();
     }
     if (backupDir) rmSync(backupDir, { recursive: true, force: true });
@@ -102,6 +107,7 @@ describe('restore drill (split)', () => {
     expect(written).not.toBeNull();
     const backupSeconds = (Date.now() - backupStarted) / 1000;
     const file = written![1];
+    backupFile = file;
     expect(statSync(file).size).toBe(Number(written![2]));
     // Only the finished file is left: no temporary name.
     expect(readdirSync(backupDir)).toEqual([file.slice(backupDir.length + 1)]);
@@ -303,4 +309,67 @@ describe('restore drill (split)', () => {
         `the source's as of the backup; ledger verified\n`,
     );
   }, 300_000);
+
+  it("creates the apps' login on a server that lacks it, as migrate does, and refuses before restoring anything where it cannot", async () => {
+    if (!backupFile) throw new Error('the drill above wrote no backup');
+    const file = backupFile;
+    newLogin = `${running.t.env.DATABASE_RUNTIME_USER}_new`;
+    const url = new URL(running.t.databaseUrl);
+    url.pathname = `${url.pathname}_newlogin`;
+    newLoginUrl = url.toString();
+    const restoreWith = (env: Record<string, string>) =>
+      run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          ...running.env,
+          DATABASE_URL: newLoginUrl!,
+          DATABASE_LISTEN_URL: newLoginUrl!,
+          REDIS_KEY_PREFIX: `${running.env.REDIS_KEY_PREFIX}newlogin:`,
+          DATABASE_RUNTIME_USER: newLogin!,
+          ...env,
+        },
+      });
+    // In production, a login to create needs the apps' password: refused before pg_restore, and the
+    // database is left empty for the retry (before, it failed after the restore and refused every retry).
+    const refused = await restoreWith({
+      NODE_ENV: 'production',
+      RABBITMQ_URL: 'amqp://restore:unused-by-the-restore@127.0.0.1:5672',
+      ADMIN_EMAIL: '',
+      ADMIN_PASSWORD: '',
+      DATABASE_RUNTIME_PASSWORD: '',
+    }).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr).toContain(`DATABASE_RUNTIME_USER "${newLogin}" is no login on this server`);
+    expect(refused?.stderr).toContain('nothing was restored');
+    const db = await connect(newLoginUrl);
+    const tables = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`,
+    );
+    expect(tables.rows).toEqual([{ n: 0 }]);
+
+    // With the password, the same restore creates the login in the group, with its SCRAM verifier, and
+    // lets it (and no PUBLIC) connect: the apps read the restored rows as it.
+    const restore = await restoreWith({ DATABASE_RUNTIME_PASSWORD: 'restore-drill-app-password-1' });
+    expect(restore.stdout).toMatch(/^restored .+ and rebuilt analytics from \d+ ledger entries/m);
+    const login = await db.query(
+      `SELECT r.rolcanlogin AS login, a.rolpassword LIKE 'SCRAM-SHA-256$%' AS scram,
+              pg_has_role(r.oid, 'protobank_runtime', 'MEMBER') AS in_group,
+              has_database_privilege(r.rolname, current_database(), 'CONNECT') AS connect,
+              has_database_privilege('public', current_database(), 'CONNECT') AS public_connect
+         FROM pg_roles r JOIN pg_authid a ON a.oid = r.oid WHERE r.rolname = $1`,
+      [newLogin],
+    );
+    expect(login.rows).toEqual([
+      { login: true, scram: true, in_group: true, connect: true, public_connect: false },
+    ]);
+    const asApp = new URL(newLoginUrl);
+    asApp.username = newLogin;
+    const app = await connect(asApp.toString());
+    const entries = await app.query<{ n: number }>('SELECT count(*)::int AS n FROM transactions.entries');
+    expect(entries.rows[0].n).toBeGreaterThan(0);
+  }, 120_000);
 });

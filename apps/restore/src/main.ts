@@ -10,13 +10,14 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import {
   assertRedisAnswers,
-  connectOnlyAsApps,
+  assertRuntimeLoginReady,
   clearBalanceCache,
   emptyDatabase,
   forgetLedgerCheckpoints,
   migrate,
   pgRestore,
   rebuildAnalytics,
+  readyRuntimeLogin,
   recordRestoredBackup,
   RestoreError,
 } from './restore';
@@ -47,39 +48,50 @@ async function main(): Promise<void> {
   const started = Date.now();
   await assertRedisAnswers(config);
   const database = await emptyDatabase(url);
+  await assertRuntimeLoginReady(url, config);
   logger.info({ file, database }, 'restoring');
   pgRestore(file, url);
-  const applied = await migrate(config, url);
-  await forgetLedgerCheckpoints(url);
-  await recordRestoredBackup(url, file, statSync(file).size);
-  if (config.databaseRuntimeUser) await connectOnlyAsApps(url, config.databaseRuntimeUser);
-  else
-    logger.warn(
-      "DATABASE_RUNTIME_USER is not set: every login on this server may connect to the restored database; set it to the apps' login (protobank_app in the split stack) and restore again, or revoke CONNECT from PUBLIC by hand",
+  try {
+    const applied = await migrate(config, url);
+    await forgetLedgerCheckpoints(url);
+    await recordRestoredBackup(url, file, statSync(file).size);
+    if (config.databaseRuntimeUser)
+      await readyRuntimeLogin(url, config.databaseRuntimeUser, config.databaseRuntimePassword);
+    else
+      logger.warn(
+        "DATABASE_RUNTIME_USER is not set: every login on this server may connect to the restored database; set it to the apps' login (protobank_app in the split stack) and restore again, or revoke CONNECT from PUBLIC by hand",
+      );
+    logger.info(
+      { migrations: applied, seconds: (Date.now() - started) / 1000 },
+      'restored; rebuilding analytics',
     );
-  logger.info(
-    { migrations: applied, seconds: (Date.now() - started) / 1000 },
-    'restored; rebuilding analytics',
-  );
-  const rebuild = await rebuildAnalytics(config, logger);
-  logger.info({ keys: await clearBalanceCache(config) }, 'balance cache cleared');
-  if (rebuild.status !== 'completed')
-    throw new RestoreError(`analytics rebuild ${rebuild.status}: ${rebuild.error}`);
-  process.stdout.write(
-    `restored ${file} and rebuilt analytics from ${rebuild.entries} ledger entries in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
-  );
+    const rebuild = await rebuildAnalytics(config, logger);
+    logger.info({ keys: await clearBalanceCache(config) }, 'balance cache cleared');
+    if (rebuild.status !== 'completed')
+      throw new RestoreError(`analytics rebuild ${rebuild.status}: ${rebuild.error}`);
+    process.stdout.write(
+      `restored ${file} and rebuilt analytics from ${rebuild.entries} ledger entries in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+  } catch (err) {
+    // The backup is in the database now, and a second run refuses a database that is not empty.
+    const name = decodeURIComponent(new URL(url).pathname.slice(1));
+    throw new RestoreError(
+      `${messageOf(err)}\nThe backup was restored into database "${name}" before this failed: to try again, drop it first`,
+      { cause: err },
+    );
+  }
+}
+
+/** What the operator reads: our own errors' messages, anything else with its stack. */
+function messageOf(err: unknown): string {
+  if (err instanceof ConfigError || err instanceof RestoreError) return err.message;
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
 main().then(
   () => setTimeout(() => process.exit(0), 50),
   (err: unknown) => {
-    const message =
-      err instanceof ConfigError || err instanceof RestoreError
-        ? err.message
-        : err instanceof Error
-          ? (err.stack ?? err.message)
-          : String(err);
-    process.stderr.write(`restore failed: ${message}\n`);
+    process.stderr.write(`restore failed: ${messageOf(err)}\n`);
     process.exit(1);
   },
 );

@@ -4,9 +4,11 @@ import { AnalyticsModule, RebuildService } from '@protobank/analytics';
 import { AccountsContract, balanceCacheKey, UsersContract, type ContractDef } from '@protobank/contracts';
 import {
   dataSourceOptions,
-  connectOnlyAs,
   ensureDatabase,
   ensureRuntimeGroup,
+  ensureRuntimeLogin,
+  RUNTIME_ROLE,
+  RUNTIME_USER_PATTERN,
   PinoNestLogger,
   PlatformModule,
   type AppConfig,
@@ -125,14 +127,61 @@ export function pgRestore(file: string, url: string): void {
 }
 
 /**
- * The restored database takes connections from its owner and the apps' login only, as migrate left the
- * source (a dump holds no database grants, so PUBLIC has CONNECT back).
+ * Before anything is restored: the apps' login (DATABASE_RUNTIME_USER) can be made ready at the end. It
+ * exists on this server, or the restore may create it as migrate does (with DATABASE_RUNTIME_PASSWORD in
+ * production, and a restoring role that may create roles); otherwise the restore stops here, leaving the
+ * database empty for a retry, rather than after pg_restore and the migrations.
  */
-export async function connectOnlyAsApps(url: string, user: string): Promise<void> {
+export async function assertRuntimeLoginReady(url: string, config: AppConfig): Promise<void> {
+  const user = config.databaseRuntimeUser;
+  if (!user) return;
+  if (!RUNTIME_USER_PATTERN.test(user) || user === RUNTIME_ROLE) {
+    throw new RestoreError(
+      `DATABASE_RUNTIME_USER "${user}" is not a plain role name other than ${RUNTIME_ROLE}; nothing was restored`,
+    );
+  }
   const client = new Client({ connectionString: url }).on('error', () => undefined); // the query rejects
   await client.connect();
   try {
-    await connectOnlyAs(client, user);
+    const { rows } = await client.query<{ found: boolean; may_create: boolean; me: string }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS found, current_user AS me,
+              (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) AS may_create`,
+      [user],
+    );
+    const { found, may_create: mayCreate, me } = rows[0];
+    if (found) return;
+    if (config.nodeEnv === 'production' && !config.databaseRuntimePassword) {
+      throw new RestoreError(
+        `DATABASE_RUNTIME_USER "${user}" is no login on this server: give DATABASE_RUNTIME_PASSWORD (or ` +
+          `DATABASE_RUNTIME_PASSWORD_FILE), the password the apps use, and the restore creates it as migrate ` +
+          `does; nothing was restored`,
+      );
+    }
+    if (!mayCreate) {
+      throw new RestoreError(
+        `DATABASE_RUNTIME_USER "${user}" is no login on this server, and "${me}" may not create one: ` +
+          `restore as the role migrate runs as (it has CREATEROLE), or create the login first; nothing was restored`,
+      );
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The apps' login, ready as migrate leaves it (ensureRuntimeLogin): created when this server lacks it, in
+ * the group, and the only login besides the owner that may connect to the restored database (a dump holds
+ * no database grants, so PUBLIC has CONNECT back).
+ */
+export async function readyRuntimeLogin(
+  url: string,
+  user: string,
+  password: string | undefined,
+): Promise<void> {
+  const client = new Client({ connectionString: url }).on('error', () => undefined); // the query rejects
+  await client.connect();
+  try {
+    await ensureRuntimeLogin(client, user, password);
   } finally {
     await client.end();
   }
