@@ -218,6 +218,28 @@ describe('docker deployment files', () => {
       expectImageVariables(SPLIT_FILE);
     });
 
+    // traces.md tells operators to set these on the stack; compose passes only what an app's environment
+    // names (OTEL_SERVICE_NAME excepted: one value would name every app alike).
+    it('passes every OTEL_* variable docs/operations/traces.md documents to every app', () => {
+      const documented = new Set(
+        [...readFileSync(path.join(root, 'docs/operations/traces.md'), 'utf8').matchAll(/`(OTEL_[A-Z_]+)`/g)]
+          .map((m) => m[1])
+          .filter((name) => name !== 'OTEL_SERVICE_NAME'),
+      );
+      expect(documented.size).toBeGreaterThan(8);
+      const given = { OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer x', OTEL_BSP_SCHEDULE_DELAY: '200' };
+      const withValues = composeConfig(SPLIT_FILE, given);
+      for (const name of SERVICE_NAMES) {
+        const environment = withValues.services[name].environment ?? {};
+        expect({ app: name, missing: [...documented].filter((v) => !(v in environment)) }).toEqual({
+          app: name,
+          missing: [],
+        });
+        expect(environment.OTEL_EXPORTER_OTLP_HEADERS).toBe(given.OTEL_EXPORTER_OTLP_HEADERS);
+        expect(environment.OTEL_BSP_SCHEDULE_DELAY).toBe(given.OTEL_BSP_SCHEDULE_DELAY);
+      }
+    });
+
     it('keeps passwords out of every environment (they travel as secret files)', () => {
       for (const [name, service] of Object.entries(split.services)) {
         for (const [key, value] of Object.entries(service.environment ?? {})) {
