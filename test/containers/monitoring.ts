@@ -85,6 +85,28 @@ export function monitoringInContainers(get: () => ComposeStack, apps: string[]):
     expect(managers.activeAlertmanagers.map((m) => m.url)).toEqual([
       'http://alertmanager:9093/api/v2/alerts',
     ]);
+    // ...and sends it alerts: Watchdog, always firing, is at Alertmanager (v2 answers a bare array).
+    const watchdogDeadline = Date.now() + 120_000;
+    for (;;) {
+      const active = JSON.parse(
+        execFileSync(
+          'docker',
+          [
+            'exec',
+            stack.state('prometheus')!.id,
+            'wget',
+            '-q',
+            '-O',
+            '-',
+            'http://alertmanager:9093/api/v2/alerts',
+          ],
+          { encoding: 'utf8', timeout: 30_000 },
+        ),
+      ) as { labels: Record<string, string> }[];
+      if (active.some((a) => a.labels.alertname === 'Watchdog')) break;
+      if (Date.now() > watchdogDeadline) throw new Error('Watchdog never reached Alertmanager');
+      await new Promise((r) => setTimeout(r, 2000));
+    }
     process.stdout.write(
       `[containers] prometheus: ${targets.length} targets up, ${alerts.length} alert rules loaded\n`,
     );
