@@ -56,12 +56,14 @@ function requestIdOf(req) {
 }
 
 function sendJson(res, status, body, requestId) {
+  const json = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
     'x-request-id': requestId,
     'cache-control': 'no-store',
   });
-  res.end(JSON.stringify(body));
+  res.end(json);
 }
 
 /**
@@ -269,6 +271,8 @@ function createEdge({
   const upstreamOptions = { readTimeoutMs, agents };
   const headersTimeout = Math.min(headersTimeoutMs, requestTimeoutMs);
   const serverOptions = {
+    // A request without Host gets the one error shape below, not Node's empty 400.
+    requireHostHeader: false,
     requestTimeout: requestTimeoutMs,
     headersTimeout,
     // Node looks for late requests every 30 s by default: too coarse for timeouts of seconds.
@@ -280,6 +284,11 @@ function createEdge({
     // the edge an open proxy to any host.
     if (!req.url.startsWith('/') || req.url.startsWith('//')) {
       return sendError(res, 400, 'bad_request', 'The request target must be a path', requestId);
+    }
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+      return sendError(res, 400, 'validation_failed', 'Invalid request: Host', requestId, [
+        { field: 'Host', message: 'an HTTP/1.1 request must carry a Host header' },
+      ]);
     }
     const path = new URL(req.url, 'http://edge').pathname;
     try {
@@ -302,6 +311,12 @@ function createEdge({
   });
   server.keepAliveTimeout = 5000;
   server.on('clientError', onClientError);
+  // An Expect other than 100-continue: 417 in the one error shape, where Node would answer it empty.
+  server.on('checkExpectation', (req, res) =>
+    sendError(res, 417, 'expectation_failed', 'Only Expect: 100-continue is supported', requestIdOf(req), [
+      { field: 'Expect', message: 'only 100-continue is supported' },
+    ]),
+  );
   server.on('close', () => {
     agents.pooled.destroy();
     agents.own.destroy();

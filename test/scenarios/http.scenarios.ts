@@ -665,6 +665,60 @@ export function httpScenarios(get: () => Running) {
     });
   });
 
+  describe('protocol refusals Node would answer itself', () => {
+    const answer = (text: string) => ({
+      head: text.slice(0, text.indexOf('\r\n\r\n')).toLowerCase(),
+      body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>,
+    });
+
+    it('answers an HTTP/1.1 request without Host with 400 in the one error shape, naming Host', async () => {
+      const res = await slowClient(
+        base(),
+        [[0, 'GET /health/live HTTP/1.1\r\nX-Request-Id: no-host-1\r\nConnection: close\r\n\r\n']],
+        5000,
+      );
+      expect(res.text).toMatch(/^HTTP\/1\.1 400 /);
+      const { head, body } = answer(res.text);
+      expect(Object.keys(body).sort()).toEqual(ERROR_KEYS);
+      expect(body).toMatchObject({
+        status: 400,
+        code: 'validation_failed',
+        details: [{ field: 'Host' }],
+        request_id: 'no-host-1',
+      });
+      expect(head).toContain('x-request-id: no-host-1');
+      // HTTP/1.0 has no Host: still served.
+      const old = await slowClient(base(), [[0, 'GET /health/live HTTP/1.0\r\n\r\n']], 5000);
+      expect(old.text).toMatch(/^HTTP\/1\.[01] 200 /);
+    });
+
+    it('answers an Expect other than 100-continue with 417 in the one error shape, naming Expect', async () => {
+      const body = JSON.stringify({ email: customer.email, password: PASSWORD });
+      const res = await slowClient(
+        base(),
+        [
+          [
+            0,
+            `POST /auth/login HTTP/1.1\r\nHost: bank\r\nContent-Type: application/json\r\n` +
+              `Content-Length: ${Buffer.byteLength(body)}\r\nExpect: teapot\r\nX-Request-Id: expect-1\r\n` +
+              `Connection: close\r\n\r\n${body}`,
+          ],
+        ],
+        5000,
+      );
+      expect(res.text).toMatch(/^HTTP\/1\.1 417 /);
+      const answered = answer(res.text);
+      expect(Object.keys(answered.body).sort()).toEqual(ERROR_KEYS);
+      expect(answered.head).toContain('x-request-id: expect-1');
+      expect(answered.body).toMatchObject({
+        status: 417,
+        code: 'expectation_failed',
+        details: [{ field: 'Expect' }],
+        request_id: 'expect-1',
+      });
+    });
+  });
+
   describe('slow clients', () => {
     const LOGIN_HEAD = (length: number, requestId: string) =>
       `POST /auth/login HTTP/1.1\r\nHost: bank\r\nContent-Type: application/json\r\n` +

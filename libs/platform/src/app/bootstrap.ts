@@ -76,6 +76,9 @@ export async function createApp(
     // http.createServer. Only receiving the request is timed: a long response (the SSE stream) is not.
     requestTimeout: config.httpRequestTimeoutMs,
     http: {
+      // Node would answer an HTTP/1.1 request without Host itself, with an empty 400: configureHttp
+      // refuses it in the one error shape instead.
+      requireHostHeader: false,
       requestTimeout: config.httpRequestTimeoutMs,
       headersTimeout: config.httpHeadersTimeoutMs,
       connectionsCheckingInterval: connectionsCheckingInterval(config.httpHeadersTimeoutMs),

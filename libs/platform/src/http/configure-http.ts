@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
@@ -116,6 +116,25 @@ export function connectionsCheckingInterval(headersTimeoutMs: number): number {
   return Math.max(25, Math.min(1000, Math.floor(headersTimeoutMs / 4)));
 }
 
+/** An error in the one shape, with the headers every answer carries, for what is written below Fastify. */
+function rawError(
+  status: number,
+  code: string,
+  message: string,
+  requestId: string,
+  details: { field: string; message: string }[] = [],
+): { headers: [string, string][]; body: string } {
+  const body = JSON.stringify({ status, code, message, details, request_id: requestId });
+  const headers: [string, string][] = [
+    ['Content-Type', 'application/json; charset=utf-8'],
+    ['Content-Length', String(Buffer.byteLength(body))],
+    ['X-Request-Id', requestId],
+    ['Cache-Control', 'no-store'],
+    ...SECURITY_HEADERS,
+  ];
+  return { headers, body };
+}
+
 const CLIENT_ERRORS: Record<string, [number, string, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'The request was not received in time'],
   HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'The request headers are too large'],
@@ -147,21 +166,49 @@ export function clientErrorHandler(logger: Logger) {
       status === 408 ? 'request timed out' : 'malformed request',
     );
     if (socket.writable && !inFlight?.headersSent) {
-      const body = JSON.stringify({ status, code, message, details: [], request_id: requestId });
-      const headers = [
-        ['Content-Type', 'application/json; charset=utf-8'],
-        ['Content-Length', String(Buffer.byteLength(body))],
-        ['X-Request-Id', requestId],
-        ['Cache-Control', 'no-store'],
-        ['Connection', 'close'],
-        ...SECURITY_HEADERS,
-      ];
+      const { headers, body } = rawError(status, code, message, requestId);
+      headers.push(['Connection', 'close']);
       socket.write(
         `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n${body}`,
       );
     }
     socket.destroy();
   };
+}
+
+/**
+ * Protocol refusals Node's server would otherwise answer itself with an empty body: an HTTP/1.1 request
+ * without Host (400; the server is made with requireHostHeader off), and an Expect other than
+ * 100-continue (417, Node's `checkExpectation`). Both in the one error shape, naming the header.
+ */
+function protocolRefusals(fastify: FastifyInstance, logger: Logger): void {
+  fastify.addHook('onRequest', (req, reply, done) => {
+    if (req.raw.httpVersion !== '1.1' || req.headers.host !== undefined) return done();
+    sendError(
+      reply,
+      AppError.badRequest('validation_failed', 'Invalid request: Host', [
+        { field: 'Host', message: 'an HTTP/1.1 request must carry a Host header' },
+      ]),
+      logger,
+      req as HttpRequest,
+    );
+  });
+  fastify.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = acceptRequestId(req.headers[REQUEST_ID_HEADER]) ?? randomUUID();
+    logger.info(
+      { request_id: requestId, method: req.method, path: req.url?.split('?')[0], status: 417 },
+      'expectation refused',
+    );
+    const { headers, body } = rawError(
+      417,
+      'expectation_failed',
+      'Only Expect: 100-continue is supported',
+      requestId,
+      [{ field: 'Expect', message: 'only 100-continue is supported' }],
+    );
+    res.writeHead(417, headers.flat());
+    res.end(body);
+  });
 }
 
 /**
@@ -172,6 +219,7 @@ export function clientErrorHandler(logger: Logger) {
 export function configureHttp(app: INestApplication, config: AppConfig, logger: Logger): void {
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
   requestHooks(fastify, logger, app.get(MetricsService), SECURITY_HEADERS);
+  protocolRefusals(fastify, logger);
   // With no allowed origin there is nothing for CORS to say: no handler at all.
   if (config.corsOrigins.length) {
     app.enableCors({
