@@ -40,6 +40,13 @@ describe('restore drill (split)', () => {
   const clients: Client[] = [];
   let restoredApp: AppProcess | undefined;
 
+  /** `npm run restore` of `file` into the database at `url`, the suite's environment with `env` over it. */
+  const runRestore = (file: string, url: string, env: Record<string, string>) =>
+    run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
+      cwd: ROOT,
+      env: { ...process.env, ...running.env, DATABASE_URL: url, DATABASE_LISTEN_URL: url, ...env },
+    });
+
   const connect = async (url: string) => {
     const client = new Client({ connectionString: url });
     await client.connect();
@@ -139,17 +146,7 @@ describe('restore drill (split)', () => {
     const staleBalance = `${restoredPrefix}balance:${load.payerAccounts[0]}`;
     await redis.set(staleBalance, JSON.stringify({ version: '999999999', balance: '1' }), 'EX', 600);
     /** `npm run restore` of the backup into the restored database, with these settings besides. */
-    const restoreWith = (env: Record<string, string>) =>
-      run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          ...running.env,
-          DATABASE_URL: restoredUrl,
-          DATABASE_LISTEN_URL: restoredUrl,
-          ...env,
-        },
-      });
+    const restoreWith = (env: Record<string, string>) => runRestore(file, restoredUrl, env);
     const refused = (env: Record<string, string> = {}) =>
       restoreWith(env).then(
         () => undefined,
@@ -318,17 +315,10 @@ describe('restore drill (split)', () => {
     url.pathname = `${url.pathname}_newlogin`;
     newLoginUrl = url.toString();
     const restoreWith = (env: Record<string, string>) =>
-      run('node', [join(ROOT, 'dist/apps/restore/src/main.js'), file], {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          ...running.env,
-          DATABASE_URL: newLoginUrl!,
-          DATABASE_LISTEN_URL: newLoginUrl!,
-          REDIS_KEY_PREFIX: `${running.env.REDIS_KEY_PREFIX}newlogin:`,
-          DATABASE_RUNTIME_USER: newLogin!,
-          ...env,
-        },
+      runRestore(file, newLoginUrl!, {
+        REDIS_KEY_PREFIX: `${running.env.REDIS_KEY_PREFIX}newlogin:`,
+        DATABASE_RUNTIME_USER: newLogin!,
+        ...env,
       });
     // In production, a login to create needs the apps' password: refused before pg_restore, and the
     // database is left empty for the retry (before, it failed after the restore and refused every retry).
