@@ -602,6 +602,30 @@ export function httpScenarios(get: () => Running) {
     });
   });
 
+  describe('unknown ids', () => {
+    it('answers a read or delete of an id that does not exist with 404 naming the path parameter', async () => {
+      const problems: Record<string, unknown>[] = [];
+      let answered404 = 0;
+      const byId = (await operations(base())).filter(
+        (o) => (o.method === 'get' || o.method === 'delete') && /\{[^}]+\}/.test(o.path),
+      );
+      for (const { method, path } of byId) {
+        const res = await timed(`${base()}${concrete(path)}`, {
+          method: method.toUpperCase(),
+          headers: bearer(tokenFor(path)),
+        });
+        if (res.status !== 404) continue;
+        answered404++;
+        const body = JSON.parse(res.text) as { details: { field?: string }[] };
+        const params = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+        if (!params.includes(body.details[0]?.field ?? ''))
+          problems.push({ route: `${method.toUpperCase()} ${path}`, details: body.details });
+      }
+      expect(answered404).toBeGreaterThan(12);
+      expect(problems).toEqual([]);
+    });
+  });
+
   describe('caching', () => {
     it('marks every response no-store, errors included, but the JWKS keeps its max-age', async () => {
       const problems: Record<string, unknown>[] = [];

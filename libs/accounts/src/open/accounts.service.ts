@@ -218,10 +218,10 @@ export class AccountsService implements AccountsApi {
     return (await this.users.getProfile(ownerId)).role;
   }
 
-  /** Any account, for staff routes; 404 when there is none. */
+  /** Any account, for staff routes (the path's `id`); 404 naming it when there is none. */
   async byId(id: string): Promise<AccountEntity> {
     const account = await this.repo.findOneBy({ id });
-    if (!account) throw AppError.notFound('account');
+    if (!account) throw AppError.notFound('account', 'id');
     return account;
   }
 

@@ -257,7 +257,7 @@ export class PasswordResetService {
       throw new AppError(403, 'forbidden', 'Your role does not allow this');
     }
     const credential = await activeCredentialById(this.dataSource, userId);
-    if (!credential) throw AppError.notFound('user');
+    if (!credential) throw AppError.notFound('user', 'id');
     const profile = await this.users.getProfile(userId);
     assertMayActOnOwner(actor, profile.role);
     if (profile.disabled) {

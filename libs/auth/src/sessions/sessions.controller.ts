@@ -189,6 +189,6 @@ export class SessionsController {
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such session of the caller' })
   @ApiUnauthorizedResponse({ type: ErrorResponseDto })
   async end(@CurrentCaller() caller: Caller, @Param() params: SessionIdParams): Promise<void> {
-    if (!(await this.sessions.revokeOwn(caller.user_id, params.id))) throw AppError.notFound('session');
+    if (!(await this.sessions.revokeOwn(caller.user_id, params.id))) throw AppError.notFound('session', 'id');
   }
 }

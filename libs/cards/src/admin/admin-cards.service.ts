@@ -66,7 +66,7 @@ export class AdminCardsService {
     const [row] = (await this.dataSource.query(`SELECT ${CARD_COLUMNS} FROM cards.cards WHERE id = $1`, [
       id,
     ])) as CardRow[];
-    if (!row) throw AppError.notFound('card');
+    if (!row) throw AppError.notFound('card', 'id');
     await assertMaySeeOwner(caller, row.owner_id, this.users, {
       resource_type: 'card',
       resource_id: id,
@@ -151,7 +151,7 @@ export class AdminCardsService {
       const [card] = (await m.query(`SELECT ${CARD_COLUMNS} FROM cards.cards WHERE id = $1 FOR UPDATE`, [
         id,
       ])) as CardRow[];
-      if (!card) throw AppError.notFound('card');
+      if (!card) throw AppError.notFound('card', 'id');
       if (card.owner_id === actor.user_id) {
         this.logger.warn(
           { security_event: 'own_card_refused', user_id: actor.user_id, card_id: id },

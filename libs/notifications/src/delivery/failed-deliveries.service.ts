@@ -111,7 +111,7 @@ export class FailedDeliveriesService {
         `SELECT user_id, status FROM notifications.deliveries WHERE id = $1 FOR UPDATE`,
         [id],
       )) as { user_id: string; status: string }[];
-      if (!found) throw AppError.notFound('delivery');
+      if (!found) throw AppError.notFound('delivery', 'id');
       if (found.user_id === actor.user_id) {
         throw new AppError(403, 'own_notification', 'Staff cannot act on their own notifications').logged({
           security_event: 'own_notification_refused',

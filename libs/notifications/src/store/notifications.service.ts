@@ -57,7 +57,7 @@ export class NotificationsService {
 
   async get(userId: string, id: string): Promise<NotificationView> {
     const n = await this.repo.findOneBy({ id, user_id: userId });
-    if (!n) throw AppError.notFound('notification');
+    if (!n) throw AppError.notFound('notification', 'id');
     return notificationView(n);
   }
 

@@ -99,7 +99,7 @@ export class ScheduledPaymentsService {
       `${SCHEDULED_PAYMENT_SELECT} WHERE o.id = $1 AND o.owner_id = $2`,
       [id, ownerId],
     )) as ScheduledPaymentRow[];
-    if (!row) throw AppError.notFound('scheduled payment');
+    if (!row) throw AppError.notFound('scheduled payment', 'id');
     return scheduledPaymentView(row);
   }
 
@@ -110,7 +110,7 @@ export class ScheduledPaymentsService {
         `SELECT status FROM payments.scheduled_payments WHERE id = $1 AND owner_id = $2 FOR UPDATE`,
         [id, ownerId],
       )) as { status: string }[];
-      if (!order) throw AppError.notFound('scheduled payment');
+      if (!order) throw AppError.notFound('scheduled payment', 'id');
       if (order.status === 'cancelled')
         throw AppError.conflict('already_cancelled', 'The payment is already cancelled');
       if (order.status !== 'scheduled') {

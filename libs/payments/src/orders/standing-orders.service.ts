@@ -36,7 +36,7 @@ async function lockSchedule(m: EntityManager, ownerId: string, id: string) {
        FROM payments.standing_orders o WHERE o.id = $1 AND o.owner_id = $2 FOR UPDATE`,
     [id, ownerId],
   )) as Pick<StandingOrderRow, 'status' | 'frequency' | 'start_date' | 'end_date' | 'count' | 'next_n'>[];
-  if (!row) throw AppError.notFound('standing order');
+  if (!row) throw AppError.notFound('standing order', 'id');
   return row;
 }
 
@@ -123,7 +123,7 @@ export class StandingOrdersService {
       `${STANDING_ORDER_SELECT} WHERE o.id = $1 AND o.owner_id = $2`,
       [id, ownerId],
     )) as StandingOrderRow[];
-    if (!row) throw AppError.notFound('standing order');
+    if (!row) throw AppError.notFound('standing order', 'id');
     return standingOrderView(row);
   }
 
@@ -269,7 +269,7 @@ export class StandingOrdersService {
         `SELECT status FROM payments.standing_orders WHERE id = $1 AND owner_id = $2 FOR UPDATE`,
         [id, ownerId],
       )) as { status: string }[];
-      if (!row) throw AppError.notFound('standing order');
+      if (!row) throw AppError.notFound('standing order', 'id');
       if (row.status === 'cancelled')
         throw AppError.conflict('already_cancelled', 'The standing order is already cancelled');
       if (row.status === 'completed')

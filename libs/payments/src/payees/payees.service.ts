@@ -178,7 +178,7 @@ export class PayeesService {
           WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL RETURNING id`,
         [id, ownerId],
       )) as [{ id: string }[], number];
-      if (!deleted.length) throw AppError.notFound('payee');
+      if (!deleted.length) throw AppError.notFound('payee', 'id');
       const cancelled = await cancelOpenOrders(m, { payee_id: id }, 'payee_deleted');
       return {
         id,

@@ -78,7 +78,7 @@ export class LedgerVerificationJobs implements OnApplicationBootstrap {
     // batch attack suite, once in the full runs of 2026-12-02).
     const state = await this.queue.getJobState(id);
     const job = await this.queue.getJob(id);
-    if (!job) throw AppError.notFound('verification');
+    if (!job) throw AppError.notFound('verification', 'id');
     const status = state === 'completed' ? 'completed' : state === 'failed' ? 'failed' : 'running';
     return {
       id,

@@ -61,7 +61,7 @@ export class HistoryService {
     )) as (EntryRow & { debit_owner: string | null; credit_owner: string | null })[];
     const owners = row ? [row.debit_owner, row.credit_owner] : [];
     const visible = row && (!caller || isStaff(caller) || owners.includes(caller.user_id));
-    if (!visible) throw AppError.notFound('transaction');
+    if (!visible) throw AppError.notFound('transaction', 'id');
     // A staff member who is neither side sees an entry if a customer's account is one of its sides (or
     // none is a customer account at all: the bank's own); a colleague's on every customer side is 403.
     if (caller) {

@@ -93,7 +93,7 @@ export class AdminUsersService {
    */
   async get(caller: Caller, id: string): Promise<UserView> {
     const user = await this.dataSource.getRepository(UserEntity).findOneBy({ id });
-    if (!user) throw AppError.notFound('user');
+    if (!user) throw AppError.notFound('user', 'id');
     await assertMaySeeOwner(caller, user.id, this.profiles, {
       resource_type: 'user',
       resource_id: user.id,
@@ -137,7 +137,7 @@ export class AdminUsersService {
       // demotion: the locked rows decide.
       await lockForAdminChange(m, actor, id);
       const user = await m.getRepository(UserEntity).findOneBy({ id });
-      if (!user) throw AppError.notFound('user');
+      if (!user) throw AppError.notFound('user', 'id');
       const losesAdmin =
         user.role === 'admin' &&
         ((change.role !== undefined && change.role !== 'admin') || change.disabled === true);

@@ -308,7 +308,7 @@ export class KycService {
     ])) as { role: string }[];
     if (subject) assertMayActOnOwner(staffActor(caller), subject.role);
     const kyc = await this.dataSource.getRepository(KycEntity).findOneBy({ user_id: userId });
-    if (!kyc) throw AppError.notFound('KYC submission');
+    if (!kyc) throw AppError.notFound('KYC submission', 'user_id');
     assertNotOwn(caller, kyc.user_id);
     const duplicates =
       (await this.duplicatesOf(this.dataSource.manager, [kyc], caller)).get(kyc.user_id) ?? [];
@@ -433,7 +433,7 @@ export class KycService {
       const kyc = await m
         .getRepository(KycEntity)
         .findOne({ where: { user_id: userId }, lock: { mode: 'pessimistic_write' } });
-      if (!kyc) throw AppError.notFound('KYC submission');
+      if (!kyc) throw AppError.notFound('KYC submission', 'user_id');
       // The row's id, as Postgres spells it: the checks and lookups below compare strings.
       assertNotOwn(reviewer, kyc.user_id);
       if (kyc.status !== 'pending')
@@ -484,7 +484,7 @@ export class KycService {
         // The verified details become the profile's: the name payees see is the name staff checked.
         const users = m.getRepository(UserEntity);
         const user = await users.findOneBy({ id: userId }); // locked above
-        if (!user) throw AppError.notFound('user');
+        if (!user) throw AppError.notFound('user', 'user_id');
         const before = { full_name: user.full_name, date_of_birth: user.date_of_birth };
         const after = { full_name: kyc.full_name, date_of_birth: kyc.date_of_birth };
         await users.update({ id: userId }, after);
