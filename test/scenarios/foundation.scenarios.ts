@@ -54,7 +54,7 @@ export function foundationScenarios(get: () => Running) {
       expect(res.body.components.schemas.ErrorResponseDto).toBeDefined();
     });
 
-    it('documents every operation with a summary, a success response and the error shape', async () => {
+    it('documents every operation with a summary, a success response, the error shape, the refusals any route can give and the headers every answer carries', async () => {
       const res = await http().get('/docs-json').expect(200);
       const problems: string[] = [];
       for (const [path, item] of Object.entries(
@@ -63,14 +63,33 @@ export function foundationScenarios(get: () => Running) {
         for (const [method, op] of Object.entries(item)) {
           const documented = (op.responses ?? {}) as Record<
             string,
-            { content?: Record<string, { schema?: { $ref?: string } }> }
+            {
+              content?: Record<string, { schema?: { $ref?: string } }>;
+              headers?: Record<string, unknown>;
+            }
           >;
           const responses = Object.keys(documented);
           for (const [code, response] of Object.entries(documented)) {
             const ref = response.content?.['application/json']?.schema?.$ref;
             if (/^[45]/.test(code) && ref !== '#/components/schemas/ErrorResponseDto')
               problems.push(`${method} ${path}: ${code} not in the error shape`);
+            const headers = Object.keys(response.headers ?? {});
+            for (const [status, name] of [
+              ['', 'X-Request-Id'],
+              ['429', 'Retry-After'],
+              ['401', 'WWW-Authenticate'],
+            ])
+              if ((status === '' || status === code) && !headers.includes(name))
+                problems.push(`${method} ${path}: ${code} without the ${name} header`);
           }
+          // What the platform refuses on any route (validation, undocumented input, body caps).
+          const needed = [
+            '400',
+            ...(path.includes('{') ? ['404'] : []),
+            ...(op.requestBody ? ['413', '415'] : []),
+          ];
+          for (const code of needed)
+            if (!responses.includes(code)) problems.push(`${method} ${path}: no ${code}`);
           if (!op.summary) problems.push(`${method} ${path}: no summary`);
           if (!responses.some((code) => code.startsWith('2')))
             problems.push(`${method} ${path}: no 2xx response`);

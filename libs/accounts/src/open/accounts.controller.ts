@@ -104,7 +104,15 @@ export class AccountsController {
       "JSON by default; CSV with `Accept: text/csv`. Dates are bank days (BANK_TIME_ZONE); a date `to` includes its day, a date-time `to` is exclusive. In CSV each line's `date` is its bank day and `time` (the last column) its UTC instant; JSON lines carry the instant (`created_at`).",
   })
   @ApiProduces('application/json', 'text/csv')
-  @ApiOkResponse({ type: StatementDto })
+  @ApiOkResponse({
+    type: StatementDto,
+    headers: {
+      'Content-Disposition': {
+        description: 'CSV only: attachment, with a file name of the account and the period',
+        schema: { type: 'string' },
+      },
+    },
+  })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: COLLEAGUE_READ_FORBIDDEN })

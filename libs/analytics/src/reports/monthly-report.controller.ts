@@ -35,7 +35,15 @@ export class MonthlyReportController {
       "Always the caller's own accounts.",
   })
   @ApiProduces('application/json', 'text/csv')
-  @ApiOkResponse({ type: MonthlyReportDto })
+  @ApiOkResponse({
+    type: MonthlyReportDto,
+    headers: {
+      'Content-Disposition': {
+        description: 'CSV only: attachment; filename="analytics-<month>.csv"',
+        schema: { type: 'string' },
+      },
+    },
+  })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'validation_failed (month)' })
   async monthly(
     @CurrentCaller() caller: Caller,

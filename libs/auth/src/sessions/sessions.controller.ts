@@ -3,6 +3,7 @@ import {
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
+  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -61,6 +62,10 @@ export class SessionsController {
   @ApiUnauthorizedResponse({
     type: ErrorResponseDto,
     description: 'invalid_credentials (same for unknown e-mail)',
+  })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description: 'account_disabled: the right password of an account staff disabled',
   })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,

@@ -81,9 +81,9 @@ export class SessionDto {
   last_used_at: string;
   @ApiProperty({ example: '2026-11-28T09:30:00.000Z' })
   expires_at: string;
-  @ApiProperty({ example: '203.0.113.7', nullable: true })
+  @ApiProperty({ type: String, example: '203.0.113.7', nullable: true })
   ip: string | null;
-  @ApiProperty({ example: 'Mozilla/5.0', nullable: true })
+  @ApiProperty({ type: String, example: 'Mozilla/5.0', nullable: true })
   user_agent: string | null;
   @ApiProperty({ example: true, description: 'The session of the token making this request' })
   current: boolean;

@@ -102,7 +102,10 @@ export class CardsController {
   @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'invalid_password, or no valid token' })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'recently_reset' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'card_cancelled' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: "card_cancelled; card_blocked (by staff); account_frozen (the card's account, by staff)",
+  })
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited' })
   reveal(
     @CurrentCaller() caller: Caller,

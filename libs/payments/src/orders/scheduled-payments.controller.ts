@@ -58,7 +58,7 @@ export class ScheduledPaymentsController {
   })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
-    description: `currency_mismatch, same_account, payee_account_closed, idempotency_key_reused, too_many_scheduled_payments (at most ${MAX_SCHEDULED_PAYMENTS} waiting). A refusal for an internal payee's account (closed, another currency) counts toward TRANSFER_MISS_LIMIT, once per Idempotency-Key`,
+    description: `currency_mismatch, currency_not_supported, same_account, payee_account_closed, idempotency_key_reused, too_many_scheduled_payments (at most ${MAX_SCHEDULED_PAYMENTS} waiting). A refusal for an internal payee's account (closed, another currency) counts toward TRANSFER_MISS_LIMIT, once per Idempotency-Key`,
   })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,

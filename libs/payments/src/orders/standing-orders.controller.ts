@@ -60,7 +60,7 @@ export class StandingOrdersController {
   })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
-    description: `currency_mismatch, same_account, payee_account_closed, idempotency_key_reused, too_many_standing_orders (at most ${MAX_STANDING_ORDERS} active or suspended). A refusal for an internal payee's account (closed, another currency) counts toward TRANSFER_MISS_LIMIT, once per Idempotency-Key`,
+    description: `currency_mismatch, currency_not_supported, same_account, payee_account_closed, idempotency_key_reused, too_many_standing_orders (at most ${MAX_STANDING_ORDERS} active or suspended). A refusal for an internal payee's account (closed, another currency) counts toward TRANSFER_MISS_LIMIT, once per Idempotency-Key`,
   })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,

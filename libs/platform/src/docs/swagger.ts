@@ -1,5 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { ErrorResponseDto } from '../http/error-response.dto';
+import { addCommonResponses } from './common-responses';
 
 /** Swagger UI at /docs and the OpenAPI document at /docs-json, in every app. */
 export function setupDocs(app: INestApplication, service: string): void {
@@ -17,6 +19,8 @@ export function setupDocs(app: INestApplication, service: string): void {
       // /metrics: the scraper's METRICS_TOKEN, not an access token.
       .addSecurity('metrics', { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' })
       .build(),
+    { extraModels: [ErrorResponseDto] },
   );
+  addCommonResponses(document);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', customSiteTitle: title });
 }

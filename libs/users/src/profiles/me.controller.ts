@@ -8,6 +8,7 @@ import {
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import {
   assertNoResetHold,
@@ -46,6 +47,10 @@ export class MeController {
     type: ErrorResponseDto,
     description:
       'identity_locked: full_name or date_of_birth is verified (or being verified) by KYC; details name the field. Change it with POST /users/me/kyc.',
+  })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: 'underage: a date_of_birth under 18 years ago (details name it)',
   })
   update(@CurrentCaller() caller: Caller, @Body() body: UpdateProfileDto): Promise<ProfileDto> {
     assertSomethingToChange(
