@@ -17,9 +17,13 @@ export class EmailStatusDto {
 export class EmailCodeSentDto {
   @ApiProperty({ example: 'alice@example.com', description: 'Where the code went' })
   email: string;
-  @ApiProperty({ example: 1800, description: 'Seconds the code can be used for (five tries)' })
+  @ApiProperty({
+    type: 'integer',
+    example: 1800,
+    description: 'Seconds the code can be used for (five tries)',
+  })
   expires_in: number;
-  @ApiProperty({ example: 60, description: 'Seconds before another code can be asked for' })
+  @ApiProperty({ type: 'integer', example: 60, description: 'Seconds before another code can be asked for' })
   resend_after: number;
 }
 

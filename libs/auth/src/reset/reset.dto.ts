@@ -27,6 +27,7 @@ export class RequestResetDto {
 
 export class ResetRequestedDto {
   @ApiProperty({
+    type: 'integer',
     example: 1800,
     description:
       'Seconds the e-mailed token will work for. The same answer whether or not an account has the address.',

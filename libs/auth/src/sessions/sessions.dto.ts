@@ -49,7 +49,7 @@ export class TokenPairDto {
   refresh_token: string;
   @ApiProperty({ example: 'Bearer' })
   token_type: 'Bearer';
-  @ApiProperty({ example: 900, description: 'Seconds until the access token expires' })
+  @ApiProperty({ type: 'integer', example: 900, description: 'Seconds until the access token expires' })
   expires_in: number;
 
   @ApiPropertyOptional({

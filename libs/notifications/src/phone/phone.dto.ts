@@ -21,9 +21,13 @@ export class PhoneStatusDto {
 export class PhoneCodeSentDto {
   @ApiProperty({ example: '+447700900123', description: 'Where the code went' })
   phone: string;
-  @ApiProperty({ example: 600, description: 'Seconds the code can be used for (five tries)' })
+  @ApiProperty({
+    type: 'integer',
+    example: 600,
+    description: 'Seconds the code can be used for (five tries)',
+  })
   expires_in: number;
-  @ApiProperty({ example: 60, description: 'Seconds before another code can be asked for' })
+  @ApiProperty({ type: 'integer', example: 60, description: 'Seconds before another code can be asked for' })
   resend_after: number;
 }
 

@@ -10,7 +10,7 @@ export class ErrorDetailDto {
 
 /** The one error shape of every Protobank error response. */
 export class ErrorResponseDto {
-  @ApiProperty({ example: 400 })
+  @ApiProperty({ type: 'integer', example: 400 })
   status: number;
 
   @ApiProperty({ example: 'validation_failed' })

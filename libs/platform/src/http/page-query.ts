@@ -13,7 +13,7 @@ export class PageQuery {
   @MaxLength(200)
   cursor?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
   // Plain decimal digits only: Number() also read 0x10, 1e1, " 5" and 0b1, and 1_0 got three messages.
   @Transform(({ value }: { value: unknown }) =>
