@@ -73,7 +73,7 @@ export class LoginResponseDto extends TokenPairDto {
 }
 
 export class SessionDto {
-  @ApiProperty({ example: '3f0b5a9e-6a7c-4d0e-9b8a-1c2d3e4f5a6b' })
+  @ApiProperty({ format: 'uuid', example: '3f0b5a9e-6a7c-4d0e-9b8a-1c2d3e4f5a6b' })
   id: string;
   @ApiProperty({ example: '2026-11-21T09:30:00.000Z' })
   created_at: string;

@@ -2,7 +2,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 
 export class UserDto {
-  @ApiProperty({ example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' })
+  @ApiProperty({ format: 'uuid', example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' })
   id: string;
   @ApiProperty({ example: 'alice@example.com' })
   email: string;

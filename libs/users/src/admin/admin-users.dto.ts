@@ -95,8 +95,8 @@ export class AuditQuery extends PeriodPageQuery {
 }
 
 export class AuditEntryDto {
-  @ApiProperty({ example: '5d7c1b2a-3e4f-4a5b-8c6d-7e8f9a0b1c2d' }) id: string;
-  @ApiProperty({ example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' }) actor_id: string;
+  @ApiProperty({ format: 'uuid', example: '5d7c1b2a-3e4f-4a5b-8c6d-7e8f9a0b1c2d' }) id: string;
+  @ApiProperty({ format: 'uuid', example: '0b6f1c3e-8d4a-4c1e-9f7a-2d5e6b7c8a90' }) actor_id: string;
   @ApiProperty({
     nullable: true,
     type: String,
@@ -110,6 +110,7 @@ export class AuditEntryDto {
   @ApiProperty({
     nullable: true,
     type: String,
+    format: 'uuid',
     example: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
     description: 'The user affected (the owner of the account, the user changed); null when none',
   })

@@ -187,6 +187,7 @@ export class AdminKycDto extends KycDto {
 
   @ApiProperty({
     type: [String],
+    format: 'uuid',
     example: [],
     description:
       'Those other users, whose submissions a reviewer can open with GET /admin/kyc/{user_id}. To staff, customers only: a colleague (staff or admin) holding the number makes duplicate_document true but is named to admins only',
