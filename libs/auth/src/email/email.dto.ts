@@ -10,7 +10,7 @@ export class EmailStatusDto {
       'Whether its owner confirmed a code sent to it: password-reset e-mails go only to a verified address',
   })
   verified: boolean;
-  @ApiProperty({ example: '2026-12-05T10:00:00.000Z', nullable: true, type: String })
+  @ApiProperty({ example: '2026-12-05T10:00:00.000Z', nullable: true, type: String, format: 'date-time' })
   verified_at: string | null;
 }
 

@@ -53,6 +53,7 @@ export class TokenPairDto {
   expires_in: number;
 
   @ApiPropertyOptional({
+    format: 'date-time',
     example: '2026-12-06T09:30:00.000Z',
     description:
       'Present for PASSWORD_RESET_HOLD_HOURS (24) after a password reset by e-mail: until then this session ' +
@@ -75,11 +76,11 @@ export class LoginResponseDto extends TokenPairDto {
 export class SessionDto {
   @ApiProperty({ format: 'uuid', example: '3f0b5a9e-6a7c-4d0e-9b8a-1c2d3e4f5a6b' })
   id: string;
-  @ApiProperty({ example: '2026-11-21T09:30:00.000Z' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-21T09:30:00.000Z' })
   created_at: string;
-  @ApiProperty({ example: '2026-11-21T09:45:00.000Z' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-21T09:45:00.000Z' })
   last_used_at: string;
-  @ApiProperty({ example: '2026-11-28T09:30:00.000Z' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-28T09:30:00.000Z' })
   expires_at: string;
   @ApiProperty({ type: String, example: '203.0.113.7', nullable: true })
   ip: string | null;

@@ -10,6 +10,6 @@ export class UserDto {
   full_name: string;
   @ApiProperty({ example: 'customer', enum: ['customer', 'staff', 'admin'] })
   role: string;
-  @ApiProperty({ example: '2026-11-21T09:30:00.000Z' })
+  @ApiProperty({ format: 'date-time', example: '2026-11-21T09:30:00.000Z' })
   created_at: string;
 }

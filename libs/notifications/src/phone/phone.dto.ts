@@ -14,7 +14,7 @@ export class PhoneStatusDto {
     description: 'Whether its owner confirmed a code sent to it: SMS notices go only to a verified number',
   })
   verified: boolean;
-  @ApiProperty({ example: '2026-12-05T10:00:00.000Z', nullable: true, type: String })
+  @ApiProperty({ example: '2026-12-05T10:00:00.000Z', nullable: true, type: String, format: 'date-time' })
   verified_at: string | null;
 }
 

@@ -129,7 +129,11 @@ export class AuditEntryDto {
       'Further context: a role change also as from/to; an approved duplicate document, the other users',
   })
   details: Record<string, unknown>;
-  @ApiProperty({ example: '2026-11-21T09:30:00.000Z', description: 'When the action happened' })
+  @ApiProperty({
+    format: 'date-time',
+    example: '2026-11-21T09:30:00.000Z',
+    description: 'When the action happened',
+  })
   created_at: string;
 }
 

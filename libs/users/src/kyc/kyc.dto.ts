@@ -137,9 +137,9 @@ export class KycDto {
   country?: string;
   @ApiPropertyOptional({ example: '1990-04-12' })
   date_of_birth?: string;
-  @ApiPropertyOptional({ example: '2026-11-21T09:30:00.000Z' })
+  @ApiPropertyOptional({ format: 'date-time', example: '2026-11-21T09:30:00.000Z' })
   submitted_at?: string;
-  @ApiPropertyOptional({ example: null, nullable: true, type: String })
+  @ApiPropertyOptional({ example: null, nullable: true, type: String, format: 'date-time' })
   reviewed_at?: string | null;
   @ApiPropertyOptional({ example: null, nullable: true, type: String })
   rejection_reason?: string | null;
@@ -147,6 +147,7 @@ export class KycDto {
     example: '2026-11-21T10:02:00.000Z',
     nullable: true,
     type: String,
+    format: 'date-time',
     description:
       'When the identity was last verified. Set while a later submission (a change of legal name or date of birth) is pending or after it was rejected: the customer stays verified under the details approved then.',
   })
