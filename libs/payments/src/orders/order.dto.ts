@@ -41,6 +41,7 @@ export class OrderBodyDto {
 
 export class CreateScheduledPaymentDto extends OrderBodyDto {
   @ApiProperty({
+    format: 'date',
     example: '2026-12-24',
     description:
       "The date to pay, in the bank's time zone: today (paid at once) up to a year ahead. A weekend or bank holiday pays on the next working day",
@@ -55,6 +56,7 @@ export class CreateStandingOrderDto extends OrderBodyDto {
   frequency: Frequency;
 
   @ApiProperty({
+    format: 'date',
     example: '2026-12-01',
     description:
       "The first payment's date, today (paid at once) up to a year ahead. Later dates count from it: monthly from the 31st pays on the last day of shorter months",
@@ -62,7 +64,11 @@ export class CreateStandingOrderDto extends OrderBodyDto {
   @IsCalendarDate()
   start_date: string;
 
-  @ApiPropertyOptional({ example: '2027-11-30', description: 'The last date that may be paid (inclusive)' })
+  @ApiPropertyOptional({
+    format: 'date',
+    example: '2027-11-30',
+    description: 'The last date that may be paid (inclusive)',
+  })
   @Optional()
   @IsCalendarDate()
   end_date?: string;
@@ -101,6 +107,7 @@ export class UpdateStandingOrderDto {
   @ApiPropertyOptional({
     nullable: true,
     type: String,
+    format: 'date',
     example: '2027-06-30',
     description: 'The new last date (inclusive); null removes it',
   })
@@ -143,8 +150,10 @@ export class PaymentDto {
   @ApiProperty({ type: 'integer', example: 5000 }) amount: number;
   @ApiProperty({ enum: CURRENCIES }) currency: string;
   @ApiProperty({ example: 'RENT' }) reference: string;
-  @ApiProperty({ example: '2026-11-29', description: 'The date it was due' }) due_date: string;
-  @ApiProperty({ example: '2026-11-30', description: 'The working day it is paid on' }) pay_on: string;
+  @ApiProperty({ format: 'date', example: '2026-11-29', description: 'The date it was due' })
+  due_date: string;
+  @ApiProperty({ format: 'date', example: '2026-11-30', description: 'The working day it is paid on' })
+  pay_on: string;
   @ApiProperty({
     enum: PAYMENT_STATUSES,
     description:
@@ -208,7 +217,7 @@ class OrderDto {
 }
 
 export class ScheduledPaymentDto extends OrderDto {
-  @ApiProperty({ example: '2026-12-24' }) pay_on: string;
+  @ApiProperty({ format: 'date', example: '2026-12-24' }) pay_on: string;
   @ApiProperty({
     enum: SCHEDULED_STATUSES,
     description: 'reversed: its payment was made, then staff reversed it (the money went back)',
@@ -229,13 +238,14 @@ export class ScheduledPaymentListDto {
 
 export class StandingOrderDto extends OrderDto {
   @ApiProperty({ enum: FREQUENCIES }) frequency: string;
-  @ApiProperty({ example: '2026-12-01' }) start_date: string;
-  @ApiProperty({ nullable: true, type: String, example: null }) end_date: string | null;
+  @ApiProperty({ format: 'date', example: '2026-12-01' }) start_date: string;
+  @ApiProperty({ nullable: true, type: String, format: 'date', example: null }) end_date: string | null;
   @ApiProperty({ nullable: true, type: 'integer', example: 12 }) count: number | null;
   @ApiProperty({ enum: STANDING_STATUSES, example: 'active' }) status: string;
   @ApiProperty({
     nullable: true,
     type: String,
+    format: 'date',
     example: '2027-01-01',
     description: 'The due date of the next payment not yet scheduled; null when none is left',
   })

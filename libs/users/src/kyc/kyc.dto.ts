@@ -60,7 +60,11 @@ export class SubmitKycDto {
   @IsISO31661Alpha2()
   country: string;
 
-  @ApiProperty({ example: '1990-04-12', description: 'YYYY-MM-DD; applicants must be 18 or older' })
+  @ApiProperty({
+    format: 'date',
+    example: '1990-04-12',
+    description: 'YYYY-MM-DD; applicants must be 18 or older',
+  })
   @Matches(DATE_ONLY, { message: 'date_of_birth must be a date as YYYY-MM-DD' })
   date_of_birth: string;
 
@@ -135,7 +139,7 @@ export class KycDto {
   document_number_masked?: string;
   @ApiPropertyOptional({ example: 'GB' })
   country?: string;
-  @ApiPropertyOptional({ example: '1990-04-12' })
+  @ApiPropertyOptional({ format: 'date', example: '1990-04-12' })
   date_of_birth?: string;
   @ApiPropertyOptional({ format: 'date-time', example: '2026-11-21T09:30:00.000Z' })
   submitted_at?: string;

@@ -44,6 +44,7 @@ export class UpdateProfileDto {
   full_name?: string;
 
   @ApiPropertyOptional({
+    format: 'date',
     example: '1990-04-12',
     description:
       'Locked like full_name: KYC checks it. Checked as KYC checks it: 400 when not a real date, in the future or more than 130 years ago, 422 underage under 18.',
@@ -76,7 +77,7 @@ export class ProfileDto extends UserDto {
     description: 'Disabled by staff (such a user cannot sign in, so false here)',
   })
   disabled: boolean;
-  @ApiProperty({ example: '1990-04-12', nullable: true, type: String })
+  @ApiProperty({ example: '1990-04-12', nullable: true, type: String, format: 'date' })
   date_of_birth: string | null;
   @ApiProperty({ example: '+447700900123', nullable: true, type: String })
   phone: string | null;
