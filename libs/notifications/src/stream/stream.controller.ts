@@ -55,14 +55,25 @@ export class StreamController {
       'token as `access_token`.',
   })
   @ApiProduces('text/event-stream')
-  @ApiQuery({ name: 'access_token', required: false, description: 'Instead of the Authorization header' })
+  @ApiQuery({
+    name: 'access_token',
+    required: false,
+    type: String,
+    description:
+      'The access token (access_token of POST /auth/login or /auth/refresh), for clients that cannot set the ' +
+      'Authorization header (EventSource). Read only when no Bearer Authorization header is sent (the header ' +
+      'wins); given more than once: 400.',
+  })
   @ApiHeader({
     name: 'Last-Event-ID',
     required: false,
     description: 'The id of the last notification received',
   })
   @ApiOkResponse({ description: 'The event stream', content: { 'text/event-stream': {} } })
-  @ApiBadRequestResponse({ ...JSON_ERROR, description: 'Last-Event-ID is not a notification id' })
+  @ApiBadRequestResponse({
+    ...JSON_ERROR,
+    description: 'Last-Event-ID is not a notification id, or access_token is given more than once',
+  })
   async stream(
     @CurrentCaller() caller: Caller,
     @Req() req: HttpRequest,
