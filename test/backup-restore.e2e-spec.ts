@@ -36,6 +36,7 @@ describe('restore drill (split)', () => {
   let restoredUrl: string;
   let backupFile: string | undefined;
   let newLoginUrl: string | undefined;
+  let secondUrl: string | undefined;
   let newLogin: string | undefined;
   const clients: Client[] = [];
   let restoredApp: AppProcess | undefined;
@@ -65,7 +66,7 @@ describe('restore drill (split)', () => {
   afterAll(async () => {
     await processes.stop(restoredApp);
     await Promise.allSettled(clients.map((c) => c.end()));
-    for (const url of [restoredUrl, newLoginUrl]) {
+    for (const url of [restoredUrl, secondUrl, newLoginUrl]) {
       if (!url) continue;
       const admin = new URL(url);
       const name = admin.pathname.slice(1);
@@ -307,7 +308,7 @@ describe('restore drill (split)', () => {
     );
   }, 300_000);
 
-  it("creates the apps' login on a server that lacks it, as migrate does, and refuses before restoring anything where it cannot", async () => {
+  it("creates the apps' login on a server that lacks it, as migrate does, refuses before restoring anything where it cannot, and leaves an existing login's password alone", async () => {
     if (!backupFile) throw new Error('the drill above wrote no backup');
     const file = backupFile;
     newLogin = `${running.t.env.DATABASE_RUNTIME_USER}_new`;
@@ -361,5 +362,29 @@ describe('restore drill (split)', () => {
     const app = await connect(asApp.toString());
     const entries = await app.query<{ n: number }>('SELECT count(*)::int AS n FROM transactions.entries');
     expect(entries.rows[0].n).toBeGreaterThan(0);
+
+    // A login is the server's: a second restore (a drill beside the live database) given another password
+    // leaves the existing login's password as it is, and lets it connect to the new database too.
+    const verifier = async () =>
+      (await db.query<{ p: string }>('SELECT rolpassword AS p FROM pg_authid WHERE rolname = $1', [newLogin]))
+        .rows[0].p;
+    const before = await verifier();
+    const second = new URL(running.t.databaseUrl);
+    second.pathname = `${second.pathname}_second`;
+    secondUrl = second.toString();
+    const again = await runRestore(file, secondUrl, {
+      REDIS_KEY_PREFIX: `${running.env.REDIS_KEY_PREFIX}second:`,
+      DATABASE_RUNTIME_USER: newLogin,
+      DATABASE_RUNTIME_PASSWORD: 'another-password-2',
+    });
+    expect(again.stdout).toMatch(/^restored /m);
+    expect(await verifier()).toBe(before);
+    const secondDb = await connect(secondUrl);
+    const connectable = await secondDb.query(
+      `SELECT has_database_privilege($1, current_database(), 'CONNECT') AS app,
+              has_database_privilege('public', current_database(), 'CONNECT') AS public`,
+      [newLogin],
+    );
+    expect(connectable.rows).toEqual([{ app: true, public: false }]);
   }, 120_000);
 });

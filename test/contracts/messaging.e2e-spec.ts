@@ -339,7 +339,7 @@ describe('messaging over RabbitMQ', () => {
     }
   });
 
-  it('dead-letters at once an event that is JSON but no object (null), or one no handler here takes, and goes on consuming', async () => {
+  it('dead-letters at once an event that is JSON but no object (null), and goes on consuming', async () => {
     const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('notobj'), EVENT_MAX_DELIVERIES: '5' };
     const seen: string[] = [];
     @Controller()
@@ -383,23 +383,15 @@ describe('messaging over RabbitMQ', () => {
       // Anyone who can publish to the exchange could send this; before, it failed every handler outside
       // their error handling, was never settled, and its rejection was unhandled.
       channel.publish(exchange, 'user.registered', Buffer.from('null'), { contentType: 'application/json' });
-      // An event this app has no handler for, sent to its queue (a publisher that knows of a subscription
-      // this version lacks, or a hand-made replay): kept for an operator, where it was acknowledged and lost.
-      const unhandled = { event_id: randomUUID(), occurred_at: new Date().toISOString() };
-      channel.sendToQueue(`${env.RABBITMQ_PREFIX}.events.payments`, Buffer.from(JSON.stringify(unhandled)), {
-        contentType: 'application/json',
-        type: 'card.frozen',
-        messageId: unhandled.event_id,
-      });
       const dead = await eventually(
         async () => {
           const q = await channel.checkQueue(`${env.RABBITMQ_PREFIX}.dead.events.payments`);
-          return q.messageCount === 2 ? q : undefined;
+          return q.messageCount === 1 ? q : undefined;
         },
         10000,
-        'both events in the dead-letter queue',
+        'the event in the dead-letter queue',
       );
-      expect(dead.messageCount).toBe(2);
+      expect(dead.messageCount).toBe(1);
       const event = {
         event_id: randomUUID(),
         occurred_at: new Date().toISOString(),
@@ -465,6 +457,103 @@ describe('messaging over RabbitMQ', () => {
       await eventually(async () => (handled.length ? handled : undefined), 10000, 'the event handled');
       expect(handled).toEqual(['d@example.com']);
       expect(attempts).toBe(4);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('puts an event no handler here takes back on its queue (a newer instance may take it), and dead-letters it after EVENT_MAX_DELIVERIES', async () => {
+    const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('nohandler'), EVENT_MAX_DELIVERIES: '2' };
+    @Controller()
+    class OlderListener {
+      @OnEvent('user.registered')
+      async on(): Promise<void> {}
+    }
+    const consumer = await createContext({
+      subscriptions: { payments: ['user.registered'] },
+      service: 'payments',
+      transport: 'rmq',
+      env,
+      controllers: [OlderListener],
+    });
+    contexts.push(consumer);
+    const connection = await amqp.connect(t.env.RABBITMQ_URL);
+    try {
+      const channel = await connection.createChannel();
+      await eventually(
+        async () => {
+          const probe = await connection.createChannel();
+          probe.on('error', () => undefined);
+          try {
+            const q = await probe.checkQueue(`${env.RABBITMQ_PREFIX}.events.payments`);
+            return q.consumerCount > 0 ? q : undefined;
+          } catch {
+            return undefined;
+          } finally {
+            await probe.close().catch(() => undefined);
+          }
+        },
+        10000,
+        'the consumer on its queue',
+      );
+      // What a newer publisher routes here once it binds this queue to an event this version lacks.
+      const unhandled = { event_id: randomUUID(), occurred_at: new Date().toISOString() };
+      channel.sendToQueue(`${env.RABBITMQ_PREFIX}.events.payments`, Buffer.from(JSON.stringify(unhandled)), {
+        contentType: 'application/json',
+        type: 'card.frozen',
+        messageId: unhandled.event_id,
+      });
+      const dead = await eventually(
+        async () => {
+          const q = await channel.checkQueue(`${env.RABBITMQ_PREFIX}.dead.events.payments`);
+          return q.messageCount === 1 ? q : undefined;
+        },
+        20000, // pauses of 0.5 s and 1 s before the limit
+        'the event in the dead-letter queue',
+      );
+      expect(dead.messageCount).toBe(1);
+      // Back on the queue twice, then the limit: counted as requeued, under a label of its own (a `type`
+      // is any publisher's to choose, so it never names a series).
+      const failures = await consumer
+        .get(MetricsService)
+        .registry.getSingleMetric('event_delivery_failures_total')!
+        .get();
+      expect(
+        failures.values.filter((v) => v.value > 0).map((v) => [v.labels.event, v.labels.outcome, v.value]),
+      ).toEqual([['unhandled', 'requeued', 3]]);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('unbinds a subscription dropped for good (RETIRED_EVENT_SUBSCRIPTIONS) from its queue, and keeps the others', async () => {
+    const prefix = t.rabbitPrefix('retired');
+    const rmq = {
+      name: (...parts: string[]) => [prefix, ...parts].join('.'),
+      eventsExchange: `${prefix}.events`,
+      config: { eventMaxDeliveries: 10 },
+    } as unknown as RmqConnection;
+    const connection = await amqp.connect(t.env.RABBITMQ_URL);
+    try {
+      const channel = await connection.createChannel();
+      const queue = await declareEventQueue(channel, rmq, 'payments', ['account.closed', 'card.frozen']);
+      // The next version no longer takes card.frozen; one never bound is retired too (no error).
+      await declareEventQueue(channel, rmq, 'payments', ['account.closed'], ['card.frozen', 'kyc.verified']);
+      for (const event of ['card.frozen', 'account.closed'])
+        channel.publish(rmq.eventsExchange, event, Buffer.from('{}'), { type: event });
+      const arrived = await eventually(
+        async () => {
+          const q = await channel.checkQueue(queue);
+          return q.messageCount >= 1 ? q : undefined;
+        },
+        5000,
+        'the message in the queue',
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await channel.checkQueue(queue)).messageCount).toBe(arrived.messageCount);
+      const got = await channel.get(queue, { noAck: true });
+      expect(got && got.properties.type).toBe('account.closed');
+      expect((await channel.checkQueue(queue)).messageCount).toBe(0);
     } finally {
       await connection.close();
     }

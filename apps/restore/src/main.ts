@@ -55,9 +55,14 @@ async function main(): Promise<void> {
     const applied = await migrate(config, url);
     await forgetLedgerCheckpoints(url);
     await recordRestoredBackup(url, file, statSync(file).size);
-    if (config.databaseRuntimeUser)
-      await readyRuntimeLogin(url, config.databaseRuntimeUser, config.databaseRuntimePassword);
-    else
+    if (config.databaseRuntimeUser) {
+      const login = await readyRuntimeLogin(url, config.databaseRuntimeUser, config.databaseRuntimePassword);
+      if (login === 'existing' && config.databaseRuntimePassword)
+        logger.info(
+          { user: config.databaseRuntimeUser },
+          "the apps' login exists on this server: its password is left as it is (migrate sets it)",
+        );
+    } else
       logger.warn(
         "DATABASE_RUNTIME_USER is not set: every login on this server may connect to the restored database; set it to the apps' login (protobank_app in the split stack) and restore again, or revoke CONNECT from PUBLIC by hand",
       );

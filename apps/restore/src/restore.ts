@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { AnalyticsModule, RebuildService } from '@protobank/analytics';
 import { AccountsContract, balanceCacheKey, UsersContract, type ContractDef } from '@protobank/contracts';
 import {
+  connectOnlyAs,
   dataSourceOptions,
   ensureDatabase,
   ensureRuntimeGroup,
@@ -169,19 +170,27 @@ export async function assertRuntimeLoginReady(url: string, config: AppConfig): P
 }
 
 /**
- * The apps' login, ready as migrate leaves it (ensureRuntimeLogin): created when this server lacks it, in
- * the group, and the only login besides the owner that may connect to the restored database (a dump holds
- * no database grants, so PUBLIC has CONNECT back).
+ * The apps' login and the only one besides the owner that may connect to the restored database (a dump
+ * holds no database grants, so PUBLIC has CONNECT back). A login this server lacks is created as migrate
+ * creates it (ensureRuntimeLogin: in the group, with the password). One that exists is left as it is: a
+ * login is the server's, not the database's, so a drill restored beside the live database must not change
+ * the live apps' password, nor enable a login an operator disabled.
  */
 export async function readyRuntimeLogin(
   url: string,
   user: string,
   password: string | undefined,
-): Promise<void> {
+): Promise<'created' | 'existing'> {
   const client = new Client({ connectionString: url }).on('error', () => undefined); // the query rejects
   await client.connect();
   try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
+    if (rowCount) {
+      await connectOnlyAs(client, user);
+      return 'existing';
+    }
     await ensureRuntimeLogin(client, user, password);
+    return 'created';
   } finally {
     await client.end();
   }

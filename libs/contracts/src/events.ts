@@ -424,3 +424,13 @@ export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName
   ],
   analytics: ['transaction.created'],
 };
+
+/**
+ * Events a service consumed once and no longer does, unbound from its queue by every app that declares
+ * it (the consumer and each publisher, as they declare the queue). Nothing else removes a binding, and an
+ * event that reaches a consumer with no handler for it goes back to the queue until it is dead-lettered:
+ * to drop a subscription, move it here from EVENT_SUBSCRIPTIONS. Older publishers still running bind it
+ * again when they reconnect, until they are replaced; what they route meanwhile ends in the dead-letter
+ * queue, where it can be purged (docs/runbook.md, DeadLetterQueueNotEmpty).
+ */
+export const RETIRED_EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly string[]>> = {};

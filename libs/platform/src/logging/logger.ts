@@ -94,6 +94,8 @@ export function createLogger(config: AppConfig, service: string, destination?: D
   // Lines below LOG_LEVEL are not written, but a security event among them is still counted: the alerts
   // watch the count (security-events.ts), and a quieter log must not silence them. So pino runs at info
   // at most (login_failed, the lowest event, is logged at info) and the hook drops what LOG_LEVEL hides.
+  // Hence no child logger may be given a level of its own, nor `logger.level` set at runtime: pino would
+  // make the levels below it no-ops again, the hook included.
   const written = pino.levels.values[config.logLevel] ?? Infinity; // silent: nothing
   const options: pino.LoggerOptions = {
     level: written < pino.levels.values.info ? config.logLevel : 'info',

@@ -12,6 +12,7 @@ export async function declareEventQueue(
   rmq: RmqConnection,
   service: string,
   events: readonly string[],
+  retired: readonly string[] = [],
 ): Promise<string> {
   const dead = rmq.name('dead');
   await ch.assertExchange(rmq.eventsExchange, 'topic', { durable: true });
@@ -43,5 +44,10 @@ export async function declareEventQueue(
       throw err;
     });
   for (const event of events) await ch.bindQueue(queue, rmq.eventsExchange, event);
+  // A subscription dropped for good (RETIRED_EVENT_SUBSCRIPTIONS): unbinding one that is not there is no
+  // error.
+  for (const event of retired) {
+    if (!events.includes(event)) await ch.unbindQueue(queue, rmq.eventsExchange, event);
+  }
   return queue;
 }

@@ -5,7 +5,7 @@ import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { lastValueFrom, throwError, timeout } from 'rxjs';
-import type { ContractDef } from '@protobank/contracts';
+import { RETIRED_EVENT_SUBSCRIPTIONS, type ContractDef, type ServiceName } from '@protobank/contracts';
 import { requestContext } from '../../context/request-context';
 import { AppError } from '../../errors/app-error';
 import { LOGGER } from '../../logging/logging.tokens';
@@ -78,7 +78,8 @@ export class RmqClient extends ClientProxy implements OnModuleInit, OnApplicatio
     );
     this.events = this.rmq.channel('event-publisher', async (ch) => {
       for (const [service, events] of Object.entries(this.subscriptions)) {
-        await declareEventQueue(ch, this.rmq, service, events ?? []);
+        const retired = RETIRED_EVENT_SUBSCRIPTIONS[service as ServiceName];
+        await declareEventQueue(ch, this.rmq, service, events ?? [], retired);
       }
     });
   }

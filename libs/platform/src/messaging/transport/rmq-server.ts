@@ -4,7 +4,12 @@ import { RmqContext } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import type { ContractDef, EventBase, ServiceName } from '@protobank/contracts';
+import {
+  RETIRED_EVENT_SUBSCRIPTIONS,
+  type ContractDef,
+  type EventBase,
+  type ServiceName,
+} from '@protobank/contracts';
 import { SERVICE_NAME } from '../../app/service.tokens';
 import { requestContext } from '../../context/request-context';
 import { AppError } from '../../errors/app-error';
@@ -320,7 +325,14 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
       this.rmq.consume('event-consumer', {
         queues: [this.rmq.name('events', this.service)],
         prefetch: EVENT_BATCH_MAX * this.rmq.config.eventBatchesInFlight,
-        declare: (ch) => declareEventQueue(ch, this.rmq, this.service, subscribed),
+        declare: (ch) =>
+          declareEventQueue(
+            ch,
+            this.rmq,
+            this.service,
+            subscribed,
+            RETIRED_EVENT_SUBSCRIPTIONS[this.service as ServiceName],
+          ),
         onMessage: (ch, msg) => this.collect(ch, msg),
       }),
     );
@@ -356,6 +368,7 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
   /** Decodes, delivers and settles a batch: each message is acked once its event's handlers committed. */
   private async takeBatch(batch: { ch: Channel; msg: ConsumeMessage }[]): Promise<void> {
     const taken: { ch: Channel; msg: ConsumeMessage; delivery: Delivery }[] = [];
+    const unhandled: { ch: Channel; msg: ConsumeMessage; err: Error }[] = [];
     for (const { ch, msg } of batch) {
       const name = eventName(msg);
       let payload: EventBase;
@@ -375,13 +388,12 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
         continue;
       }
       if (!this.handles(name)) {
-        // Bound here by a publisher that knows of a subscription this version of the app lacks, or moved
-        // here by hand: kept for an operator (DeadLetterQueueNotEmpty) rather than acknowledged and lost.
-        this.log.error(
-          { event: name, message_id: msg.properties.messageId },
-          'event with no handler here dead-lettered',
-        );
-        settle(ch, msg, 'reject');
+        // Bound here by a publisher that knows of a subscription this version of the app lacks (a rolling
+        // deploy: a newer instance on this queue takes it), or moved here by hand: failed like an event
+        // whose handler failed, so it goes back to the queue and, past EVENT_MAX_DELIVERIES, to the
+        // dead-letter queue for an operator, rather than being acknowledged and lost. (A subscription
+        // removed for good is unbound: RETIRED_EVENT_SUBSCRIPTIONS.)
+        unhandled.push({ ch, msg, err: new Error(`no handler here for the event ${name}`) });
         continue;
       }
       const { requestId, caller, trace } = fromAmqpHeaders(msg.properties);
@@ -392,7 +404,10 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
       taken.map((t) => t.delivery),
       EVENT_BATCH_MAX,
     );
-    const failed = taken.map((t, i) => ({ ...t, err: outcomes[i] })).filter((t) => t.err !== undefined);
+    const failed = [
+      ...taken.map((t, i) => ({ ...t, err: outcomes[i] })).filter((t) => t.err !== undefined),
+      ...unhandled,
+    ];
     taken.forEach((t, i) => outcomes[i] === undefined && settle(t.ch, t.msg, 'ack'));
     if (failed.length === 0) return;
     // Attempts so far: the broker's deliveries, and those made here while the event was kept.
@@ -400,6 +415,8 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
       Number((msg.properties.headers ?? {})['x-delivery-count'] ?? 0) +
       (this.kept.get(msg)?.attempts ?? 0) +
       1;
+    // Metrics carry the names of events handled here only: a `type` no handler takes is any publisher's.
+    const label = (msg: ConsumeMessage) => (this.handles(eventName(msg)) ? eventName(msg) : 'unhandled');
     for (const { msg, err } of failed) {
       const kept = isTransient(err);
       this.log.warn(
@@ -419,7 +436,7 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
         if (!this.draining) await this.pause(retryDelayMs(Math.min(...failed.map((f) => attempts(f.msg)))));
         for (const { ch, msg, err } of failed) {
           const kept = this.kept.get(msg) ?? { attempts: 0, since: Date.now() };
-          const event = eventName(msg);
+          const event = label(msg);
           if (channelClosed(ch)) {
             // The broker delivers it again, on the channel that replaced it.
             this.failures.inc({ event, outcome: 'redelivered' });
