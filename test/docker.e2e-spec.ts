@@ -240,6 +240,12 @@ describe('docker deployment files', () => {
       }
     });
 
+    it("sizes PgBouncer's server pool from PGBOUNCER_POOL_SIZE, 25 by default", () => {
+      expect(split.services.pgbouncer.environment?.DEFAULT_POOL_SIZE).toBe('25');
+      const sized = composeConfig(SPLIT_FILE, { PGBOUNCER_POOL_SIZE: '40' });
+      expect(sized.services.pgbouncer.environment?.DEFAULT_POOL_SIZE).toBe('40');
+    });
+
     it('keeps passwords out of every environment (they travel as secret files)', () => {
       for (const [name, service] of Object.entries(split.services)) {
         for (const [key, value] of Object.entries(service.environment ?? {})) {
