@@ -140,6 +140,30 @@ describe('messaging over RabbitMQ', () => {
    * which one user.registered for `email` is written (each test relays its own outbox: one relay per
    * outbox in this suite).
    */
+  /**
+   * Waits until `queue` has a consumer. An app declares, binds and consumes its queue after start-up has
+   * returned (the channel's setup runs on connect): publish once it consumes, else the event may find no
+   * queue bound. A missing queue closes the channel that checks it, so each look has a channel of its own.
+   */
+  async function consuming(connection: amqp.ChannelModel, queue: string): Promise<void> {
+    await eventually(
+      async () => {
+        const probe = await connection.createChannel();
+        probe.on('error', () => undefined);
+        try {
+          const q = await probe.checkQueue(queue);
+          return q.consumerCount > 0 ? q : undefined;
+        } catch {
+          return undefined;
+        } finally {
+          await probe.close().catch(() => undefined);
+        }
+      },
+      10000,
+      'the consumer on its queue',
+    );
+  }
+
   async function toPayments(
     env: Record<string, string>,
     consumer: new (...args: never[]) => unknown,
@@ -361,25 +385,7 @@ describe('messaging over RabbitMQ', () => {
     try {
       const channel = await connection.createChannel();
       const exchange = `${env.RABBITMQ_PREFIX}.events`;
-      // The consumer declares, binds and consumes its queue after start-up has returned (the channel's
-      // setup runs on connect): publish once it consumes, else the event may find no queue bound. A
-      // missing queue closes the channel that checks it, so each look has a channel of its own.
-      await eventually(
-        async () => {
-          const probe = await connection.createChannel();
-          probe.on('error', () => undefined);
-          try {
-            const q = await probe.checkQueue(`${env.RABBITMQ_PREFIX}.events.payments`);
-            return q.consumerCount > 0 ? q : undefined;
-          } catch {
-            return undefined;
-          } finally {
-            await probe.close().catch(() => undefined);
-          }
-        },
-        10000,
-        'the consumer on its queue',
-      );
+      await consuming(connection, `${env.RABBITMQ_PREFIX}.events.payments`);
       // Anyone who can publish to the exchange could send this; before, it failed every handler outside
       // their error handling, was never settled, and its rejection was unhandled.
       channel.publish(exchange, 'user.registered', Buffer.from('null'), { contentType: 'application/json' });
@@ -480,22 +486,7 @@ describe('messaging over RabbitMQ', () => {
     const connection = await amqp.connect(t.env.RABBITMQ_URL);
     try {
       const channel = await connection.createChannel();
-      await eventually(
-        async () => {
-          const probe = await connection.createChannel();
-          probe.on('error', () => undefined);
-          try {
-            const q = await probe.checkQueue(`${env.RABBITMQ_PREFIX}.events.payments`);
-            return q.consumerCount > 0 ? q : undefined;
-          } catch {
-            return undefined;
-          } finally {
-            await probe.close().catch(() => undefined);
-          }
-        },
-        10000,
-        'the consumer on its queue',
-      );
+      await consuming(connection, `${env.RABBITMQ_PREFIX}.events.payments`);
       // What a newer publisher routes here once it binds this queue to an event this version lacks.
       const unhandled = { event_id: randomUUID(), occurred_at: new Date().toISOString() };
       channel.sendToQueue(`${env.RABBITMQ_PREFIX}.events.payments`, Buffer.from(JSON.stringify(unhandled)), {
