@@ -68,6 +68,12 @@ describe('card_calls lock order', () => {
     expect(rows[0].outcome).toBe('posted');
     return a;
   };
+  /** `n` such accounts, made one after the other (one session runs one query at a time). */
+  const accounts = async (n: number): Promise<Account[]> => {
+    const made: Account[] = [];
+    for (let i = 0; i < n; i++) made.push(await account());
+    return made;
+  };
   const auth = (a: Account, networkId: string, amount: number, holdId = randomUUID()): Item => ({
     call: 'authorise',
     hold_id: holdId,
@@ -103,7 +109,7 @@ describe('card_calls lock order', () => {
   };
 
   it('lets two batches naming the same network ids in crossed order take turns, not deadlock', async () => {
-    const [x, y, z, w, k1, k2] = await Promise.all(Array.from({ length: 6 }, account));
+    const [x, y, z, w, k1, k2] = await accounts(6);
     const [h1, h2] = [await approved(k1, 100), await approved(k2, 100)];
     // Holds each batch up at its second item: a partial release whose network id this session claimed.
     const holder = await session();
@@ -129,8 +135,7 @@ describe('card_calls lock order', () => {
   });
 
   it('stops a batch whose hold appeared after it took its locks, so no other batch deadlocks on it', async () => {
-    const accounts = await Promise.all(Array.from({ length: 2 }, account));
-    const [x, y] = accounts.sort((a, b) => (a.id < b.id ? -1 : 1));
+    const [x, y] = (await accounts(2)).sort((a, b) => (a.id < b.id ? -1 : 1));
     const k = await account();
     // An authorisation on x, decided and not yet committed.
     const late = await session();
