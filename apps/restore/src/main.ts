@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   await assertRedisAnswers(config);
   const database = await emptyDatabase(url);
-  await assertRuntimeLoginReady(url, config);
+  const loginExists = await assertRuntimeLoginReady(url, config);
   logger.info({ file, database }, 'restoring');
   pgRestore(file, url);
   try {
@@ -56,10 +56,11 @@ async function main(): Promise<void> {
     await forgetLedgerCheckpoints(url);
     await recordRestoredBackup(url, file, statSync(file).size);
     if (config.databaseRuntimeUser) {
-      const login = await readyRuntimeLogin(url, config.databaseRuntimeUser, config.databaseRuntimePassword);
-      if (login === 'existing' && config.databaseRuntimePassword)
+      const { databaseRuntimeUser: user, databaseRuntimePassword: password } = config;
+      await readyRuntimeLogin(url, user, password, loginExists);
+      if (loginExists && password)
         logger.info(
-          { user: config.databaseRuntimeUser },
+          { user },
           "the apps' login exists on this server: its password is left as it is (migrate sets it)",
         );
     } else

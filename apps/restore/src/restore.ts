@@ -7,9 +7,8 @@ import {
   dataSourceOptions,
   ensureDatabase,
   ensureRuntimeGroup,
+  assertRuntimeUserName,
   ensureRuntimeLogin,
-  RUNTIME_ROLE,
-  RUNTIME_USER_PATTERN,
   PinoNestLogger,
   PlatformModule,
   type AppConfig,
@@ -131,15 +130,16 @@ export function pgRestore(file: string, url: string): void {
  * Before anything is restored: the apps' login (DATABASE_RUNTIME_USER) can be made ready at the end. It
  * exists on this server, or the restore may create it as migrate does (with DATABASE_RUNTIME_PASSWORD in
  * production, and a restoring role that may create roles); otherwise the restore stops here, leaving the
- * database empty for a retry, rather than after pg_restore and the migrations.
+ * database empty for a retry, rather than after pg_restore and the migrations. Resolves to whether the
+ * login exists (readyRuntimeLogin's question: nothing the restore does creates a role in between).
  */
-export async function assertRuntimeLoginReady(url: string, config: AppConfig): Promise<void> {
+export async function assertRuntimeLoginReady(url: string, config: AppConfig): Promise<boolean> {
   const user = config.databaseRuntimeUser;
-  if (!user) return;
-  if (!RUNTIME_USER_PATTERN.test(user) || user === RUNTIME_ROLE) {
-    throw new RestoreError(
-      `DATABASE_RUNTIME_USER "${user}" is not a plain role name other than ${RUNTIME_ROLE}; nothing was restored`,
-    );
+  if (!user) return false;
+  try {
+    assertRuntimeUserName(user);
+  } catch (err) {
+    throw new RestoreError(`${(err as Error).message}; nothing was restored`);
   }
   const client = new Client({ connectionString: url }).on('error', () => undefined); // the query rejects
   await client.connect();
@@ -150,7 +150,7 @@ export async function assertRuntimeLoginReady(url: string, config: AppConfig): P
       [user],
     );
     const { found, may_create: mayCreate, me } = rows[0];
-    if (found) return;
+    if (found) return true;
     if (config.nodeEnv === 'production' && !config.databaseRuntimePassword) {
       throw new RestoreError(
         `DATABASE_RUNTIME_USER "${user}" is no login on this server: give DATABASE_RUNTIME_PASSWORD (or ` +
@@ -164,6 +164,7 @@ export async function assertRuntimeLoginReady(url: string, config: AppConfig): P
           `restore as the role migrate runs as (it has CREATEROLE), or create the login first; nothing was restored`,
       );
     }
+    return false;
   } finally {
     await client.end();
   }
@@ -180,17 +181,13 @@ export async function readyRuntimeLogin(
   url: string,
   user: string,
   password: string | undefined,
-): Promise<'created' | 'existing'> {
+  exists: boolean,
+): Promise<void> {
   const client = new Client({ connectionString: url }).on('error', () => undefined); // the query rejects
   await client.connect();
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
-    if (rowCount) {
-      await connectOnlyAs(client, user);
-      return 'existing';
-    }
-    await ensureRuntimeLogin(client, user, password);
-    return 'created';
+    if (exists) await connectOnlyAs(client, user);
+    else await ensureRuntimeLogin(client, user, password);
   } finally {
     await client.end();
   }

@@ -26,6 +26,13 @@ export async function ensureRuntimeGroup(db: Queryable): Promise<void> {
     END $$`);
 }
 
+/** DATABASE_RUNTIME_USER is a plain role name (no quoting needed) other than the group's. */
+export function assertRuntimeUserName(user: string): void {
+  if (!RUNTIME_USER_PATTERN.test(user) || user === RUNTIME_ROLE) {
+    throw new Error(`DATABASE_RUNTIME_USER "${user}" is not a plain role name other than ${RUNTIME_ROLE}`);
+  }
+}
+
 /**
  * Makes `user` a login in RUNTIME_ROLE, creating it when missing, so the apps connect with the rows'
  * privileges rather than the owner's (run by `migrate` after the migrations, as the owner, which needs
@@ -45,9 +52,7 @@ export async function ensureRuntimeLogin(
   user: string,
   password: string | undefined,
 ): Promise<void> {
-  if (!RUNTIME_USER_PATTERN.test(user) || user === RUNTIME_ROLE) {
-    throw new Error(`DATABASE_RUNTIME_USER "${user}" is not a plain role name other than ${RUNTIME_ROLE}`);
-  }
+  assertRuntimeUserName(user);
   // Postgres normalises a non-ASCII password (SASLprep) before hashing it; this verifier does not.
   if (password !== undefined && !/^[\x21-\x7e]{1,1024}$/.test(password)) {
     throw new Error(

@@ -1,15 +1,10 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { getSchemaPath } from '@nestjs/swagger';
-import { ErrorResponseDto } from '../http/error-response.dto';
+import { JSON_ERROR } from '../http/error-response.dto';
 
 type Operation = OpenAPIObject['paths'][string]['get'] & object;
 type Response = { description: string; headers?: Record<string, unknown>; content?: unknown };
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
-
-const ERROR_CONTENT = () => ({
-  'application/json': { schema: { $ref: getSchemaPath(ErrorResponseDto) } },
-});
 
 const header = (description: string, schema: Record<string, unknown> = { type: 'string' }) => ({
   description,
@@ -31,7 +26,7 @@ export function addCommonResponses(document: OpenAPIObject): OpenAPIObject {
       if (!op) continue;
       const responses = (op.responses ??= {}) as Record<string, Response>;
       const add = (status: string, description: string) => {
-        responses[status] ??= { description, content: ERROR_CONTENT() };
+        responses[status] ??= { description, ...JSON_ERROR };
       };
       add(
         '400',

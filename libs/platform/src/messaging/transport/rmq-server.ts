@@ -416,7 +416,10 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
       (this.kept.get(msg)?.attempts ?? 0) +
       1;
     // Metrics carry the names of events handled here only: a `type` no handler takes is any publisher's.
-    const label = (msg: ConsumeMessage) => (this.handles(eventName(msg)) ? eventName(msg) : 'unhandled');
+    const label = (msg: ConsumeMessage) => {
+      const name = eventName(msg);
+      return this.handles(name) ? name : 'unhandled';
+    };
     for (const { msg, err } of failed) {
       const kept = isTransient(err);
       this.log.warn(
