@@ -93,6 +93,15 @@ function sendError(res, status, code, message, requestId, details = []) {
   sendJson(res, status, { status, code, message, details, request_id: requestId }, requestId);
 }
 
+/** The paths the edge answers itself, not a service. */
+const OWN_PATHS = new Set([
+  '/health/live',
+  '/health',
+  '/health/ready',
+  '/docs-json',
+  '/docs/swagger-ui-init.js',
+]);
+
 async function getJson(url, timeoutMs = 3000) {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   return { status: res.status, body: await res.json().catch(() => null) };
@@ -291,6 +300,18 @@ function createEdge({
       ]);
     }
     const path = new URL(req.url, 'http://edge').pathname;
+    // The edge's own paths take GET and HEAD (as nginx's locations for them do).
+    if (OWN_PATHS.has(path) && req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return sendError(
+        res,
+        405,
+        'method_not_allowed',
+        `${req.method} is not allowed on this path`,
+        requestId,
+        [{ field: 'method', message: 'this path takes GET, HEAD' }],
+      );
+    }
     try {
       if (path === '/health/live')
         return sendJson(res, 200, { status: 'ok', info: {}, error: {}, details: {} }, requestId);

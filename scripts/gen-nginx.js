@@ -26,12 +26,24 @@ const RENDERED = '/etc/nginx/conf.d';
 
 // Errors nginx itself produces, rendered in the project's one error shape (codes as in app-error.ts).
 const EDGE_ERRORS = [
+  // nginx refuses TRACE itself; the edge's own paths take GET and HEAD only (Allow from $pb_allow).
+  [405, 'method_not_allowed', '$request_method is not allowed on this path', 'method'],
   [413, 'payload_too_large', 'Request body exceeds 1mb'],
   [429, 'rate_limited', 'Too many requests'],
   [502, 'bad_gateway', 'The service for this path is not reachable'],
   [503, 'service_unavailable', 'The service for this path is unavailable'],
   [504, 'dependency_timeout', 'The service for this path did not answer in time'],
 ];
+
+/** Headers some of the edge's own errors add (an empty value sends none). */
+const EDGE_ERROR_HEADERS = {
+  405: ['add_header Allow $pb_allow always;'],
+  429: ['add_header Retry-After $pb_retry_after always;'],
+};
+
+/** The paths the edge answers itself (as scripts/edge.js does): GET and HEAD only, else 405. */
+const EDGE_OWN_PATHS = ['/health/live', '/health', '/health/ready', '/docs/swagger-ui-init.js', '/docs-json'];
+const GET_ONLY = '      if ($request_method !~ ^(GET|HEAD)$) { return 405; }';
 
 /**
  * Request rates per client IP (limit_req, leaky bucket): every request counts against `general`; the
@@ -140,8 +152,9 @@ function renderTemplates() {
   return files;
 }
 
-function errorBody(status, code, message) {
-  const body = `{"status":${status},"code":"${code}","message":"${message}","details":[],"request_id":"$pb_request_id"}`;
+function errorBody(status, code, message, field) {
+  const details = field ? `[{"field":"${field}","message":"not allowed on this path"}]` : '[]';
+  const body = `{"status":${status},"code":"${code}","message":"${message}","details":${details},"request_id":"$pb_request_id"}`;
   return `'${body}'`;
 }
 
@@ -238,6 +251,12 @@ function renderNginx(topology) {
     `    https "${HSTS}";`,
     '    default "";',
     '  }',
+    '  # The Allow of a 405 from the edge: its own paths take GET and HEAD; for a TRACE elsewhere (refused',
+    '  # by nginx before any location) it does not know the methods, and sends none.',
+    '  map $uri $pb_allow {',
+    ...EDGE_OWN_PATHS.map((path) => `    "${path}" "GET, HEAD";`),
+    '    default "";',
+    '  }',
     "  # Plain HTTP is redirected to HTTPS, except health checks (load balancers, Docker's healthcheck).",
     '  map $scheme$uri $pb_to_https {',
     '    "~^http/health(/|$)" 0;',
@@ -300,33 +319,38 @@ function renderNginx(topology) {
     '    proxy_read_timeout 30s;',
     '',
     ...EDGE_ERRORS.map(([status]) => `    error_page ${status} @edge_${status};`),
-    ...EDGE_ERRORS.flatMap(([status, code, message]) => [
+    ...EDGE_ERRORS.flatMap(([status, code, message, field]) => [
       `    location @edge_${status} {`,
-      ...headerLines('      ', status === 429 ? ['add_header Retry-After $pb_retry_after always;'] : []),
-      `      return ${status} ${errorBody(status, code, message)};`,
+      ...headerLines('      ', EDGE_ERROR_HEADERS[status]),
+      `      return ${status} ${errorBody(status, code, message, field)};`,
       '    }',
     ]),
     '',
     "    # Liveness of the edge itself; readiness is every service's (edge.ready asks each one, as the",
     '    # local edge does). /metrics stays internal: scrape each service, never through the edge.',
     '    location = /health/live {',
+    GET_ONLY,
     ...headerLines('      '),
     `      return 200 '{"status":"ok","info":{},"error":{},"details":{}}';`,
     '    }',
     `    set $pb_services "${services.map(([service]) => service).join(' ')}";`,
     '    location = /health {',
+    GET_ONLY,
     '      js_content edge.ready;',
     '    }',
     '    location = /health/ready {',
+    GET_ONLY,
     '      js_content edge.ready;',
     '    }',
     '',
     "    # One OpenAPI document merged from every service's, under Swagger UI served by auth (edge.docs).",
     ...prefixLocations('/docs', 'auth', '    '),
     '    location = /docs/swagger-ui-init.js {',
+    GET_ONLY,
     '      js_content edge.docsInit;',
     '    }',
     '    location = /docs-json {',
+    GET_ONLY,
     '      js_content edge.docs;',
     '    }',
     '    # What edge.ready and edge.docs ask each service (subrequests only).',

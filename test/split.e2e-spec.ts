@@ -167,6 +167,50 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
       expect(init.text).toContain("url: '/docs-json'");
     });
 
+    it('answers a method a path does not take with 405 in the error shape, as the local edge does', async () => {
+      // Its own paths take GET and HEAD.
+      for (const path of [
+        '/health/live',
+        '/health/ready',
+        '/health',
+        '/docs-json',
+        '/docs/swagger-ui-init.js',
+      ]) {
+        const res = await nginx.request().post(path).set('X-Request-Id', 'nginx-405-1').expect(405);
+        expect({ path, allow: res.headers.allow, body: res.body }).toEqual({
+          path,
+          allow: 'GET, HEAD',
+          body: {
+            status: 405,
+            code: 'method_not_allowed',
+            message: 'POST is not allowed on this path',
+            details: [{ field: 'method', message: 'not allowed on this path' }],
+            request_id: 'nginx-405-1',
+          },
+        });
+        const local = await request(running.baseUrl).post(path).expect(405);
+        expect({ path, allow: local.headers.allow, code: local.body.code }).toEqual({
+          path,
+          allow: 'GET, HEAD',
+          code: 'method_not_allowed',
+        });
+      }
+      // A service's path: the service's own 405, with the methods its routes take.
+      const proxied = await nginx.request().put('/accounts').expect(405);
+      expect({ allow: proxied.headers.allow, code: proxied.body.code }).toEqual({
+        allow: 'GET, HEAD, POST',
+        code: 'method_not_allowed',
+      });
+      // TRACE, which nginx refuses itself wherever it is sent: the error shape, with no Allow it cannot know.
+      const trace = await nginx.request().trace('/accounts').expect(405);
+      expect(trace.headers.allow).toBeUndefined();
+      expect(trace.body).toMatchObject({
+        status: 405,
+        code: 'method_not_allowed',
+        details: [{ field: 'method' }],
+      });
+    });
+
     it('routes an API call to its service', async () => {
       const admin = await firstAdmin(running);
       const res = await nginx.request().get('/users/me').set(bearer(admin.token)).expect(200);

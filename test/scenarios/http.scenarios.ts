@@ -626,6 +626,48 @@ export function httpScenarios(get: () => Running) {
     });
   });
 
+  describe('methods a path does not take', () => {
+    const ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+    // supertest, since fetch refuses to send TRACE.
+    const send = (method: string, path: string) =>
+      (request(base()) as unknown as Record<string, (url: string) => request.Test>)[method.toLowerCase()](
+        path,
+      );
+
+    it('answers them with 405 in the error shape and an Allow header listing exactly what the document lists for the path', async () => {
+      const documented = new Map<string, string[]>();
+      for (const { method, path } of await operations(base()))
+        documented.set(path, [...(documented.get(path) ?? []), method.toUpperCase()]);
+      expect(documented.size).toBeGreaterThan(50);
+      const problems: Record<string, unknown>[] = [];
+      const template = (path: string) => new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+      for (const path of documented.keys()) {
+        const url = concrete(path);
+        // Every documented route this URL reaches: /notifications/read-all is also /notifications/{id}.
+        const methods = [...documented].flatMap(([other, m]) => (template(other).test(url) ? m : []));
+        const allow = ORDER.filter((m) => methods.includes(m) || (m === 'HEAD' && methods.includes('GET')));
+        // TRACE, which no route takes, and one everyday method this path lacks (a PUT for a PATCH).
+        const probes = ['TRACE', ...ORDER.filter((m) => !allow.includes(m)).slice(0, 1)];
+        for (const method of probes) {
+          const res = await send(method, url);
+          const body = errorShapeOf(res.text);
+          const field = res.status === 405 ? JSON.parse(res.text).details[0]?.field : undefined;
+          const got = { status: res.status, allow: res.headers.allow, code: body.code, field };
+          const want = { status: 405, allow: allow.join(', '), code: 'method_not_allowed', field: 'method' };
+          if (JSON.stringify(got) !== JSON.stringify(want) || body.keys.join() !== ERROR_KEYS.join())
+            problems.push({ request: `${method} ${path}`, ...got });
+        }
+      }
+      expect(problems).toEqual([]);
+      // A path no route takes is still 404, whatever the method.
+      const unknown = await send('TRACE', '/no/such/route');
+      expect({ status: unknown.status, code: errorShapeOf(unknown.text).code }).toEqual({
+        status: 404,
+        code: 'not_found',
+      });
+    });
+  });
+
   describe('caching', () => {
     it('marks every response no-store, errors included, but the JWKS keeps its max-age', async () => {
       const problems: Record<string, unknown>[] = [];

@@ -14,9 +14,9 @@ import {
   connectionsCheckingInterval,
   frameworkErrorHandler,
   parseBytes,
+  ROUTER_OPTIONS,
   trustProxyOption,
 } from '../http/configure-http';
-import { MAX_PATH_PARAM_LENGTH } from '../http/error-body';
 import { createLogger, PinoNestLogger } from '../logging/logger';
 import type { Transport } from '../messaging/messaging.module';
 import { connectTransport } from '../messaging/transport/connect-transport';
@@ -63,9 +63,7 @@ export async function createApp(
     // proxy. A hop count becomes a function: Fastify 5 ignores a plain number (it fails closed).
     trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: parseBytes(config.bodyLimit),
-    // Long enough for any id a route takes (up to it, a bad id reaches validation: 400 naming it); a
-    // longer segment is 414 uri_too_long.
-    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    routerOptions: ROUTER_OPTIONS,
     // While draining, requests on open connections are still served (and told Connection: close).
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler(logger),

@@ -11,12 +11,20 @@ import { AppError } from '../errors/app-error';
 import './raw-body';
 import { MetricsService } from '../metrics/metrics.service';
 import { acceptRequestId, REQUEST_ID_HEADER } from '../context/request-context';
+import { AllowedMethods } from './allowed-methods';
+import { MAX_PATH_PARAM_LENGTH } from './error-body';
 import { HttpErrorFilter, sendError } from './http-exception.filter';
 import type { HttpRequest } from './http-types';
 import { inspectShape, JSON_BODY_LIMITS, QUERY_LIMITS, shapeError } from './json-limits';
 import { inspectLexical } from './json-lexical';
 import { requestHooks } from './request-hooks';
 import { validationPipe } from './validation';
+
+/**
+ * The router's options, for Fastify and for AllowedMethods. maxParamLength is long enough for any id a
+ * route takes (up to it, a bad id reaches validation: 400 naming it); a longer segment is 414 uri_too_long.
+ */
+export const ROUTER_OPTIONS = { maxParamLength: MAX_PATH_PARAM_LENGTH };
 
 /** UTF-8 that refuses invalid bytes, and keeps a byte-order mark as it came. */
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -219,13 +227,15 @@ function protocolRefusals(fastify: FastifyInstance, logger: Logger): void {
 export function configureHttp(app: INestApplication, config: AppConfig, logger: Logger): void {
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
   requestHooks(fastify, logger, app.get(MetricsService), SECURITY_HEADERS);
+  // Before any route is registered (Nest registers them at init), so that it sees every one.
+  const allowedMethods = new AllowedMethods(fastify, ROUTER_OPTIONS);
   protocolRefusals(fastify, logger);
   // With no allowed origin there is nothing for CORS to say: no handler at all.
   if (config.corsOrigins.length) {
     app.enableCors({
       origin: config.corsOrigins,
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      // An OPTIONS request that is not a CORS preflight is answered like any other (404), not refused.
+      // An OPTIONS request that is not a CORS preflight gets CORS's empty 204, not its text/plain 400.
       strictPreflight: false,
       credentials: false,
       exposedHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed'],
@@ -322,6 +332,6 @@ export function configureHttp(app: INestApplication, config: AppConfig, logger: 
   });
   // Errors raised before a route's handler (parsing, 413, 415, the hooks above) go through the error
   // handler Nest's adapter installs, which hands them to this filter like any other.
-  app.useGlobalFilters(new HttpErrorFilter(logger));
+  app.useGlobalFilters(new HttpErrorFilter(logger, allowedMethods));
   app.useGlobalPipes(validationPipe());
 }

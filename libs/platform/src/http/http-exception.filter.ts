@@ -1,17 +1,26 @@
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error';
+import type { AllowedMethods } from './allowed-methods';
 import { toErrorBody } from './error-body';
 import type { HttpReply, HttpRequest } from './http-types';
 
-/** Renders every error of every route (including unknown routes) in the one error shape. */
+/**
+ * Renders every error of every route (including unknown routes) in the one error shape. A request no
+ * route took whose path takes other methods is 405 with Allow, not Fastify's 404.
+ */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly allowedMethods?: AllowedMethods,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    sendError(http.getResponse<HttpReply>(), exception, this.logger, http.getRequest<HttpRequest>());
+    const req = http.getRequest<HttpRequest>();
+    const refusal = req.is404 ? this.allowedMethods?.refusal(req.method, req.url) : undefined;
+    sendError(http.getResponse<HttpReply>(), refusal ?? exception, this.logger, req);
   }
 }
 
