@@ -8,6 +8,7 @@ import amqp from 'amqplib';
 import {
   MetricsService,
   AppError,
+  enableTracingForTests,
   InboxService,
   OnEvent,
   inboxFor,
@@ -129,6 +130,8 @@ describe('messaging over RabbitMQ', () => {
     contexts.push(caller);
     echo = caller.get<EchoApi>(ECHO_API);
   });
+
+  afterEach(() => enableTracingForTests(false));
 
   afterAll(async () => {
     for (const ctx of contexts.reverse()) await ctx.close();
@@ -550,43 +553,53 @@ describe('messaging over RabbitMQ', () => {
     }
   });
 
-  it('keeps an event failed by an outage (503) past EVENT_MAX_DELIVERIES attempts, and handles it once the dependency is back', async () => {
-    const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix('outage'), EVENT_MAX_DELIVERIES: '2' };
-    let attempts = 0;
-    const handled: string[] = [];
-    @Controller()
-    class Flaky {
-      @OnEvent('user.registered')
-      async on(event: UserRegisteredEvent): Promise<void> {
-        attempts++;
-        // Down for the first four attempts, as Postgres or another app would answer during an outage.
-        if (attempts <= 4) throw new AppError(503, 'dependency_unavailable', 'unavailable');
-        handled.push(event.email);
+  // Traced, every event is delivered on its own (EventServer.deliver): it must fail with the handler's 503.
+  it.each([
+    ['untraced', false],
+    ['traced', true],
+  ])(
+    'keeps an event failed by an outage (503) past EVENT_MAX_DELIVERIES attempts, and handles it once the dependency is back (%s)',
+    async (name, traced) => {
+      enableTracingForTests(traced);
+      const env = { ...t.env, RABBITMQ_PREFIX: t.rabbitPrefix(`outage-${name}`), EVENT_MAX_DELIVERIES: '2' };
+      let attempts = 0;
+      const handled: string[] = [];
+      @Controller()
+      class Flaky {
+        @OnEvent('user.registered')
+        async on(event: UserRegisteredEvent): Promise<void> {
+          attempts++;
+          // Down for the first four attempts, as Postgres or another app would answer during an outage.
+          if (attempts <= 4) throw new AppError(503, 'dependency_unavailable', 'unavailable');
+          handled.push(event.email);
+        }
       }
-    }
-    // The accounts outbox: the dead-letter test's producer, still running, relays the cards one.
-    await toPayments(env, Flaky, 'accounts', 'outage@example.com');
-    // Pauses of 0.5, 1, 2 and 4 s between the attempts.
-    await eventually(async () => (handled.length ? handled : undefined), 30000, 'the event handled');
-    expect(handled).toEqual(['outage@example.com']);
-    expect(attempts).toBe(5);
-    // Each failure counted as kept (what EventsKeptRetrying watches), none as requeued.
-    const consumer = contexts[contexts.length - 2].get(MetricsService);
-    const failures = await consumer.registry.getSingleMetric('event_delivery_failures_total')!.get();
-    expect(failures.values.map((v) => [v.labels.event, v.labels.outcome, v.value])).toEqual([
-      ['user.registered', 'kept', 4],
-      ['user.registered', 'requeued', 0],
-      ['user.registered', 'redelivered', 0],
-    ]);
-    const connection = await amqp.connect(t.env.RABBITMQ_URL);
-    try {
-      const channel = await connection.createChannel();
-      const dead = await channel.checkQueue(`${env.RABBITMQ_PREFIX}.dead.events.payments`);
-      expect(dead.messageCount).toBe(0);
-    } finally {
-      await connection.close();
-    }
-  });
+      // The accounts outbox: the dead-letter test's producer, still running, relays the cards one.
+      await toPayments(env, Flaky, 'accounts', 'outage@example.com');
+      // Pauses of 0.5, 1, 2 and 4 s between the attempts.
+      await eventually(async () => (handled.length ? handled : undefined), 30000, 'the event handled');
+      expect(handled).toEqual(['outage@example.com']);
+      expect(attempts).toBe(5);
+      // Each failure counted as kept (what EventsKeptRetrying watches), none as requeued.
+      const consumer = contexts[contexts.length - 2].get(MetricsService);
+      const failures = await consumer.registry.getSingleMetric('event_delivery_failures_total')!.get();
+      expect(failures.values.map((v) => [v.labels.event, v.labels.outcome, v.value])).toEqual([
+        ['user.registered', 'kept', 4],
+        ['user.registered', 'requeued', 0],
+        ['user.registered', 'redelivered', 0],
+      ]);
+      const connection = await amqp.connect(t.env.RABBITMQ_URL);
+      try {
+        const channel = await connection.createChannel();
+        const dead = await channel.checkQueue(`${env.RABBITMQ_PREFIX}.dead.events.payments`);
+        expect(dead.messageCount).toBe(0);
+      } finally {
+        await connection.close();
+      }
+      // Its relay would otherwise take the next run's event from the same outbox, to its own prefix.
+      for (const ctx of contexts.splice(-2)) await ctx.close();
+    },
+  );
 
   it('serves again after the broker cancels its consumer (the RPC queue deleted under it), not ready meanwhile', async () => {
     expect(await echo.double(2n)).toBe(4n);

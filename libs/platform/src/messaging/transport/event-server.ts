@@ -91,8 +91,8 @@ export abstract class EventServer extends Server implements CustomTransportStrat
   }
 
   /**
-   * Runs every handler of `name` under the request id and caller that produced the event; rejects if
-   * any failed (after all were tried). An event nobody here handles is done.
+   * Runs every handler of `name` under the request id and caller that produced the event; rejects with
+   * the first failure's error if any failed (after all were tried). An event nobody here handles is done.
    */
   protected deliver(
     name: string,
@@ -232,7 +232,9 @@ export abstract class EventServer extends Server implements CustomTransportStrat
     payload: EventBase,
     ctx: BaseRpcContext,
   ): Promise<void> {
-    let failed = 0;
+    // The first failure's own error, as deliverMany's grouped path returns it: its status says whether
+    // the event is kept through an outage (503/504) or requeued towards the dead letters.
+    let failure: { err: unknown } | undefined;
     for (const { consumer, handler, batch } of all) {
       const run = async () => {
         await this.call(handler, batch ? [payload] : payload, ctx);
@@ -248,11 +250,11 @@ export abstract class EventServer extends Server implements CustomTransportStrat
           );
         } else await run();
       } catch (err) {
-        failed++;
+        failure ??= { err: err ?? new Error(`a handler of ${event} failed`) };
         this.log.error({ err, event, event_id: payload.event_id, consumer }, 'event handler failed');
       }
     }
-    if (failed) throw new Error(`${failed} handler(s) of ${event} failed`);
+    if (failure) throw failure.err;
   }
 }
 

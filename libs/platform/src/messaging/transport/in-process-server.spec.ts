@@ -5,6 +5,9 @@ import type { EventBase, UserRegisteredEvent } from '@protobank/contracts';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { AppConfig } from '../../config/app-config';
+import { AppError } from '../../errors/app-error';
+import { toErrorBody } from '../../http/error-body';
+import { enableTracingForTests } from '../../tracing/tracing';
 import { requestContext } from '../../context/request-context';
 import { LOGGER } from '../../logging/logging.tokens';
 import { OnEvent, OnEventBatch } from '../events/on-event.decorator';
@@ -13,13 +16,14 @@ import { InProcessServer } from './in-process-server';
 
 const seen: { handler: string; event_id: string; request_id?: string }[] = [];
 let failFirst = true;
+let firstError: Error = new Error('first fails');
 
 @Controller()
 class First {
   @OnEvent('user.registered')
   async on(event: UserRegisteredEvent): Promise<void> {
     seen.push({ handler: 'first', event_id: event.event_id, request_id: requestContext.requestId() });
-    if (failFirst) throw new Error('first fails');
+    if (failFirst) throw firstError;
   }
 }
 
@@ -111,7 +115,7 @@ describe('the in-process transport strategy, as Nest registers @OnEvent handlers
     failFirst = true;
     const e = event();
     await expect(server.publish({ name: 'user.registered', payload: e, headers: {} })).rejects.toThrow(
-      '1 handler(s) of user.registered failed',
+      'first fails',
     );
     expect(seen.map((s) => s.handler)).toEqual(['first', 'second']);
     // Without a request id, the event id stands in for it.
@@ -120,6 +124,26 @@ describe('the in-process transport strategy, as Nest registers @OnEvent handlers
     expect(errors).toEqual([
       expect.objectContaining({ consumer: 'First.on', event_id: e.event_id, err: new Error('first fails') }),
     ]);
+  });
+
+  it("fails a delivery with the failing handler's own error, traced or not, so an outage (503) is told from a bug", async () => {
+    failFirst = true;
+    firstError = new AppError(503, 'dependency_unavailable', 'the database is unavailable');
+    try {
+      for (const traced of [false, true]) {
+        enableTracingForTests(traced);
+        const outcomes = await server.publishMany([
+          { name: 'user.registered', payload: event(), headers: {} },
+        ]);
+        expect({ traced, status: toErrorBody(outcomes[0]).status }).toEqual({ traced, status: 503 });
+        await expect(server.publish({ name: 'user.registered', payload: event(), headers: {} })).rejects.toBe(
+          firstError,
+        );
+      }
+    } finally {
+      enableTracingForTests(false);
+      firstError = new Error('first fails');
+    }
   });
 
   it('hands a window to a batch handler in one call, runs one-event handlers per event, and gives one outcome per event', async () => {
