@@ -119,6 +119,38 @@ describe('operations', () => {
     }
   });
 
+  it('gives back its connection when the migrations check fails (a pool of 2 outlasts many probes)', async () => {
+    const broken = await createTestEnv('migrations-unreadable');
+    try {
+      await processes.runOnce('migrate', broken.env, { logFile: join(broken.logDir, 'migrate.log') });
+      const port = await processes.freePort();
+      const child = processes.spawnApp(
+        'monolith',
+        { ...broken.env, PORT: String(port), DATABASE_POOL_SIZE: '2' },
+        { logFile: join(broken.logDir, 'app.log') },
+      );
+      try {
+        const url = `http://127.0.0.1:${port}`;
+        await processes.waitReady(`${url}/health/ready`, { children: [child] });
+        // The check's query now fails (a query error, not a lost connection): TypeORM kept the
+        // connection of each failed check, and two probes exhausted the pool.
+        const db = await broken.db();
+        await db.query('ALTER TABLE public.migrations RENAME COLUMN id TO id_hidden');
+        for (let probe = 0; probe < 5; probe++) {
+          const res = await request(url).get('/health/ready').expect(503);
+          expect(res.body.details.map((d: { field: string }) => d.field)).toEqual(['migrations']);
+        }
+        await db.query('ALTER TABLE public.migrations RENAME COLUMN id_hidden TO id');
+        await db.end();
+        await request(url).get('/health/ready').expect(200);
+      } finally {
+        await processes.stop(child);
+      }
+    } finally {
+      await broken.cleanup();
+    }
+  });
+
   it('ignores X-Forwarded-For from a client that is not a trusted proxy (no rate-limit bypass)', async () => {
     // Only 10.9.9.9 is a trusted proxy here: the loopback client's forwarded addresses are not believed,
     // so every attempt counts against 127.0.0.1 whatever the header says.

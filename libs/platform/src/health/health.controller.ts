@@ -7,7 +7,7 @@ import {
   TypeOrmHealthIndicator,
   type HealthIndicatorFunction,
 } from '@nestjs/terminus';
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationExecutor } from 'typeorm';
 import { AppError } from '../errors/app-error';
 import { ErrorResponseDto } from '../http/error-response.dto';
 import { RmqConnection } from '../messaging/rmq-connection';
@@ -62,6 +62,20 @@ export class HealthController {
     return this.readiness();
   }
 
+  /**
+   * DataSource.showMigrations() on a query runner of our own, released whatever happens: TypeORM's own
+   * releases the one it makes only when every query succeeded, so a query that failed (cancelled, refused)
+   * would keep a pool connection for good, one per probe.
+   */
+  private async pendingMigrations(): Promise<boolean> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      return await new MigrationExecutor(this.dataSource, runner).showMigrations();
+    } finally {
+      await runner.release();
+    }
+  }
+
   private async readiness(): Promise<HealthResponseDto> {
     if (this.stopping.now) {
       throw new AppError(503, 'not_ready', 'not ready: stopping', [
@@ -79,7 +93,7 @@ export class HealthController {
         this.indicators
           .check('migrations')
           .attempt(async () => {
-            if (await this.dataSource.showMigrations())
+            if (await this.pendingMigrations())
               throw new Error('pending migrations: run npm run migration:run');
           })
           .withTimeout(CHECK_TIMEOUT_MS),
