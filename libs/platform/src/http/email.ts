@@ -11,7 +11,6 @@ import { HIDDEN_CHARACTERS } from './plain-text';
  * space inside). Two addresses that look the same must be the same address.
  */
 const UNSAFE_IN_EMAIL = String.raw`${HIDDEN_CHARACTERS}\p{Z}`;
-export const UNSAFE_EMAIL = new RegExp(`[${UNSAFE_IN_EMAIL}]`, 'u');
 
 /**
  * Longest string normalised as an address: an address has at most 254 characters, and NFKC can make a

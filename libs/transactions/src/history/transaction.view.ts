@@ -38,5 +38,3 @@ export function entryView(e: EntryRow) {
     created_at: e.created_at.toISOString(),
   };
 }
-
-export type TransactionView = ReturnType<typeof entryView>;

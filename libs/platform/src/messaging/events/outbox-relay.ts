@@ -254,6 +254,12 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     try {
       await client.connect();
       await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      // Stopped while connecting: shutdown's end() saw no listener, so this one is ended here, or its
+      // socket would keep the process alive.
+      if (this.stopped) {
+        await client.end().catch(() => undefined);
+        return;
+      }
       this.listener = client;
     } catch (err) {
       this.logger.warn(
