@@ -672,6 +672,71 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('gives back the hold of an authorisation the network reverses by its own id, answered or not (a timeout reversal)', async () => {
+      const w = await wallet('reverse.unanswered', 10000);
+      const body = authorisation(w.card, { amount: 4321 });
+      const id = holdIdOf(body.network_transaction_id);
+      const split = get().kind === 'split';
+      const lock = await get().t.db();
+      let answer: request.Response;
+      try {
+        // Split: the cards app gives up on the ledger's reply (RPC_TIMEOUT_MS) and answers 504; the
+        // ledger, let go after, places the hold all the same, and no decision is recorded for it.
+        // Monolith: the call waits and the approval is recorded; the network reverses it by its id.
+        const rpcTimeoutMs = Number(get().env.RPC_TIMEOUT_MS ?? 5000);
+        answer = await authoriseWhileLedgerWaits(
+          lock,
+          w,
+          body,
+          () => (split ? new Promise((r) => setTimeout(r, rpcTimeoutMs + 1000)) : Promise.resolve()),
+          'the network timing out',
+        );
+      } finally {
+        await lock.end();
+      }
+      if (split) {
+        expect({ status: answer.status, code: answer.body.code }).toEqual({
+          status: 504,
+          code: 'dependency_timeout',
+        });
+        await untilHeld(w, 4321, 'the hold placed after the call was given up');
+        expect(await authorisations(w)).toEqual([]);
+      } else {
+        expect(answer.body).toEqual({ approved: true, authorisation_id: id });
+      }
+      const reversal = await network('reversals', {
+        original_network_transaction_id: body.network_transaction_id,
+      }).expect(200);
+      expect(reversal.body).toEqual({
+        authorisation_id: id,
+        status: 'reversed',
+        released: 4321,
+        remaining: 0,
+      });
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
+      expect(await activeHolds(w.card.id)).toBe(0);
+      const repeat = await network('reversals', {
+        original_network_transaction_id: body.network_transaction_id,
+      }).expect(200);
+      expect(repeat.body).toEqual({ authorisation_id: id, status: 'reversed', released: 0, remaining: 0 });
+
+      // An id no authorisation had: 404 naming it. Neither way of naming one, or both: 400.
+      const unknown = await network('reversals', { original_network_transaction_id: ntx() }).expect(404);
+      expect(unknown.body.details).toEqual([
+        { field: 'original_network_transaction_id', message: expect.any(String) },
+      ]);
+      const neither = await network('reversals', {}).expect(400);
+      expect(neither.body.details).toEqual([{ field: 'authorisation_id', message: expect.any(String) }]);
+      const both = await network('reversals', {
+        authorisation_id: id,
+        original_network_transaction_id: body.network_transaction_id,
+      }).expect(400);
+      expect(both.body.details).toEqual([
+        { field: 'original_network_transaction_id', message: expect.any(String) },
+      ]);
+      expect((await verify()).ok).toBe(true);
+    });
+
     it('answers a reversal of a hold the ledger has cleared while the clearing is not yet recorded', async () => {
       const w = await wallet('reverse.cleared', 10000);
       const id = await approved(w.card, { amount: 3000 });
@@ -1776,6 +1841,9 @@ export function cardNetworkScenarios(get: () => Running) {
         [{ authorisation_id: id, network_transaction_id: '' }, 400],
         // A partial reversal without its id would give back again on every retry or replay.
         [{ authorisation_id: id, amount: 100 }, 400],
+        [{ original_network_transaction_id: '' }, 400],
+        [{ original_network_transaction_id: 'x'.repeat(65) }, 400],
+        [{ original_network_transaction_id: ntx(), authorisation_id: id }, 400],
       ];
       const refundCases: [unknown, number][] = [
         [{ network_transaction_id: ntx(), amount: 10, currency: 'GBP' }, 400],

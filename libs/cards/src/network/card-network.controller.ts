@@ -89,10 +89,13 @@ export class CardNetworkController {
   @ApiOperation({
     summary: 'Release all or part of an authorisation’s hold',
     description:
-      'Without amount, all that is still held; an amount above what is still held releases what is (the answer says how much). A hold already cleared, reversed or expired is left as it is (released 0). A partial reversal (amount) needs network_transaction_id (400 without), so a retry or a replay gives back once.',
+      'Name the authorisation by authorisation_id, or by original_network_transaction_id (the network’s id of the authorisation): a timeout reversal of one the network never got an answer to gives back any hold placed for it all the same. Without amount, all that is still held; an amount above what is still held releases what is (the answer says how much). A hold already cleared, reversed or expired is left as it is (released 0). A partial reversal (amount) needs network_transaction_id (400 without), so a retry or a replay gives back once.',
   })
   @ApiOkResponse({ type: ReversalAnswerDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such authorisation' })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'No such authorisation (naming authorisation_id or original_network_transaction_id)',
+  })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'authorisation_declined' })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'idempotency_key_reused' })
   reverse(@Body() body: ReversalRequestDto): Promise<ReversalAnswerDto> {

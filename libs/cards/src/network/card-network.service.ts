@@ -571,6 +571,13 @@ export class CardNetworkService {
    * would give back the amount again, until nothing was held for the clearing still to come.
    */
   async reverse(body: ReversalRequestDto): Promise<ReversalAnswerDto> {
+    if ((body.authorisation_id === undefined) === (body.original_network_transaction_id === undefined)) {
+      const field =
+        body.authorisation_id === undefined ? 'authorisation_id' : 'original_network_transaction_id';
+      throw AppError.badRequest('validation_failed', `Invalid request: ${field}`, [
+        { field, message: 'give authorisation_id or original_network_transaction_id, one of them' },
+      ]);
+    }
     if (body.amount !== undefined && body.network_transaction_id === undefined) {
       throw AppError.badRequest('validation_failed', 'Invalid request: network_transaction_id', [
         {
@@ -581,8 +588,13 @@ export class CardNetworkService {
       ]);
     }
     const run = async () => {
-      const authorisation = await this.authorisationById(body.authorisation_id);
-      if (!authorisation) throw notFound('authorisation_id', 'Authorisation');
+      const original = body.original_network_transaction_id;
+      const holdId = original === undefined ? body.authorisation_id! : holdIdOf(original);
+      const authorisation = await this.authorisationById(holdId);
+      if (!authorisation) {
+        if (original === undefined) throw notFound('authorisation_id', 'Authorisation');
+        return this.reverseUnanswered(holdId, body);
+      }
       // As a clearing or a refund of it is answered: nothing was held.
       if (authorisation.status === 'declined') {
         throw AppError.conflict('authorisation_declined', 'That authorisation was declined: nothing is held');
@@ -622,6 +634,45 @@ export class CardNetworkService {
     const { answer, record } = await run();
     await this.dataSource.transaction(record);
     return answer;
+  }
+
+  /**
+   * A reversal of an authorisation no decision was recorded for: the network timed out on it (in split
+   * mode the ledger may have placed its hold after this app gave up on the call) and reverses it by its
+   * own id. Whatever the ledger holds under it is given back; with nothing recorded here there is no
+   * row to mark, and the customer sees no payment. A ledger with no such hold: 404, nothing was held.
+   */
+  private async reverseUnanswered(
+    holdId: string,
+    body: ReversalRequestDto,
+  ): Promise<{ answer: ReversalAnswerDto; record: (m: EntityManager) => Promise<void> }> {
+    let result;
+    try {
+      result = await this.ledger.releaseHold({
+        hold_id: holdId,
+        amount: body.amount === undefined ? null : BigInt(body.amount),
+        reason: 'reversed',
+        network_transaction_id: body.network_transaction_id ?? null,
+      });
+    } catch (err) {
+      if (err instanceof AppError && err.status === 404) {
+        throw notFound('original_network_transaction_id', 'Authorisation');
+      }
+      throw err;
+    }
+    this.logger.warn(
+      { authorisation_id: holdId, released: jsonAmount(result.released) },
+      'card hold of an unanswered authorisation reversed by the network',
+    );
+    return {
+      answer: {
+        authorisation_id: holdId,
+        status: result.status === 'active' ? 'pending' : result.status,
+        released: jsonAmount(result.released),
+        remaining: jsonAmount(result.remaining),
+      },
+      record: async () => undefined,
+    };
   }
 
   /** Credits a merchant's refund to the card's account; one credit per network id. */

@@ -153,9 +153,23 @@ export class ClearingAnswerDto {
 }
 
 export class ReversalRequestDto {
-  @ApiProperty({ format: 'uuid' })
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'The authorisation as answered; or give original_network_transaction_id',
+  })
+  @Optional()
   @IsUuid()
-  authorisation_id: string;
+  authorisation_id?: string;
+
+  @ApiPropertyOptional({
+    example: 'NTX-20261201-000042',
+    maxLength: 64,
+    description:
+      'The network’s id of the authorisation reversed, instead of authorisation_id: how the network reverses one it never got an answer to (it timed out), whose hold the ledger may have placed all the same',
+  })
+  @Optional()
+  @Matches(/^[\x21-\x7e]{1,64}$/, { message: '$property must be 1 to 64 visible ASCII characters' })
+  original_network_transaction_id?: string;
 
   @ApiPropertyOptional({
     type: 'integer',
