@@ -39,7 +39,7 @@ import { DueSweep, type SweepCounts } from '../libs/payments/src/run/due-sweep';
 import { SweepProcessor } from '../libs/payments/src/run/sweep.processor';
 import type { Frequency } from '../libs/payments/src/schedule/calendar';
 import { LedgerVerifyService } from '../libs/transactions/src/admin/ledger-verify.service';
-import { LedgerAccountsService } from '../libs/transactions/src/ledger/ledger-accounts.service';
+import { TransactionsApiService } from '../libs/transactions/src/transactions.api';
 import { createContext } from './support/contexts';
 import { depositFromCash } from './support/ledger-fixtures';
 import { processes } from './support/processes';
@@ -570,7 +570,7 @@ describe('payments across sixteen months, with crashes between posting and recor
   let lastSweep = 0;
 
   /** The ledger as the payments module sees it: the real one, dying after a posting when told to. */
-  const crashingLedger = (real: LedgerAccountsService): TransactionsApi => {
+  const crashingLedger = (real: TransactionsApiService): TransactionsApi => {
     const pay = async (payment: PaymentPosting): Promise<PaymentPostingResult> => {
       const result = await real.pay(payment);
       const history = calls.get(payment.key) ?? [];
@@ -612,7 +612,7 @@ describe('payments across sixteen months, with crashes between posting and recor
         { provide: PAYMENTS_CLOCK, useValue: clock },
         // No BullMQ job scheduler: this test is the scheduler.
         { provide: SweepProcessor, useValue: { kick: async () => undefined } },
-        { provide: TRANSACTIONS_API, useFactory: crashingLedger, inject: [LedgerAccountsService] },
+        { provide: TRANSACTIONS_API, useFactory: crashingLedger, inject: [TransactionsApiService] },
       ],
     });
   const restart = async () => {

@@ -31,7 +31,7 @@ import { StandingOrdersService } from '../libs/payments/src/orders/standing-orde
 import { PAYMENTS_CLOCK } from '../libs/payments/src/run/clock';
 import { DueSweep } from '../libs/payments/src/run/due-sweep';
 import { SweepProcessor } from '../libs/payments/src/run/sweep.processor';
-import { LedgerAccountsService } from '../libs/transactions/src/ledger/ledger-accounts.service';
+import { TransactionsApiService } from '../libs/transactions/src/transactions.api';
 import { createContext } from './support/contexts';
 import { depositFromCash } from './support/ledger-fixtures';
 import { processes } from './support/processes';
@@ -58,13 +58,13 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
   let mode: 'up' | 'down' | 'lost-reply' = 'up';
   const calls: PaymentPosting[] = [];
   /** When set, the next ledger call goes through this instead (it may wait, call the real one, or not). */
-  let intercept: ((payment: PaymentPosting, real: LedgerAccountsService) => Promise<unknown>) | null = null;
+  let intercept: ((payment: PaymentPosting, real: TransactionsApiService) => Promise<unknown>) | null = null;
   /** When set, a void reaches the ledger and spends the key, then its reply is lost. */
   let voidReplyLost = false;
   /** How far the payments clock is ahead of NOW (ms). */
   let clockAhead = 0;
 
-  const failingLedger = (real: LedgerAccountsService): TransactionsApi =>
+  const failingLedger = (real: TransactionsApiService): TransactionsApi =>
     new Proxy(real, {
       get(target, prop) {
         if (prop === 'pay') {
@@ -110,7 +110,7 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
       overrides: [
         { provide: PAYMENTS_CLOCK, useValue: { now: () => new Date(NOW.getTime() + clockAhead) } },
         { provide: SweepProcessor, useValue: { kick: async () => undefined } },
-        { provide: TRANSACTIONS_API, useFactory: failingLedger, inject: [LedgerAccountsService] },
+        { provide: TRANSACTIONS_API, useFactory: failingLedger, inject: [TransactionsApiService] },
       ],
     });
   });
@@ -119,7 +119,7 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
     await t?.cleanup();
   });
 
-  const ledger = () => app.get(LedgerAccountsService);
+  const ledger = () => app.get(TransactionsApiService);
   let serial = 100;
   const account = async (funds: number) => {
     const owner = randomUUID();

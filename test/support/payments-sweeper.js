@@ -21,7 +21,7 @@ const { TRANSACTIONS_API, USERS_API } = dist('contracts/src/index.js');
 const { connectTransport, createLogger, loadConfig, PlatformModule } = dist('platform/src/index.js');
 const { AccountsModule } = dist('accounts/src/index.js');
 const { TransactionsModule } = dist('transactions/src/index.js');
-const { LedgerAccountsService } = dist('transactions/src/ledger/ledger-accounts.service.js');
+const { TransactionsApiService } = dist('transactions/src/transactions.api.js');
 const { PaymentsModule } = dist('payments/src/index.js');
 const { PAYMENTS_CLOCK } = dist('payments/src/run/clock.js');
 const { DueSweep } = dist('payments/src/run/due-sweep.js');
@@ -75,7 +75,7 @@ async function main() {
   builder.overrideProvider(SweepProcessor).useValue({ kick: async () => undefined });
   builder
     .overrideProvider(TRANSACTIONS_API)
-    .useFactory({ factory: dyingLedger, inject: [LedgerAccountsService] });
+    .useFactory({ factory: dyingLedger, inject: [TransactionsApiService] });
   const app = (await builder.compile()).createNestApplication(new FastifyAdapter(), { logger: false });
   connectTransport(app);
   await app.init();

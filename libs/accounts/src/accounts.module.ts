@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ACCOUNTS_API } from '@protobank/contracts';
+import { AccountsApiService } from './accounts.api';
 import { AdminAccountsController } from './admin/admin-accounts.controller';
 import { AccountEntity } from './open/account.entity';
 import { AccountsController } from './open/accounts.controller';
@@ -16,7 +17,12 @@ import { StatementService } from './statement/statement.service';
 @Module({
   imports: [TypeOrmModule.forFeature([AccountEntity])],
   controllers: [AccountsController, AdminAccountsController],
-  providers: [AccountsService, StatementService, { provide: ACCOUNTS_API, useExisting: AccountsService }],
+  providers: [
+    AccountsService,
+    StatementService,
+    AccountsApiService,
+    { provide: ACCOUNTS_API, useExisting: AccountsApiService },
+  ],
   exports: [ACCOUNTS_API],
 })
 export class AccountsModule {}

@@ -1,6 +1,6 @@
 -- The available-balance rule, its one home. Every decision that spends money reads it here
 -- (post_entries' funds rule, authorise_card's), and every balance the API shows carries the figure it
--- computes (account_json for the cache, the ledger-row reads of LedgerAccountsService), so TypeScript
+-- computes (account_json for the cache, the ledger-row reads of the module's facade), so TypeScript
 -- never computes it.
 
 -- What the account may still spend: balance - held + overdraft limit. Held money (card authorisations not

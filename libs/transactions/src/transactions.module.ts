@@ -17,7 +17,7 @@ import { HistoryController } from './history/history.controller';
 import { HistoryService } from './history/history.service';
 import { CardHolds } from './ledger/card-holds';
 import { Ledger } from './ledger/ledger';
-import { LedgerAccountsService } from './ledger/ledger-accounts.service';
+import { TransactionsApiService } from './transactions.api';
 import { TransferController } from './transfer/transfer.controller';
 import { TransferService } from './transfer/transfer.service';
 
@@ -33,7 +33,7 @@ import { TransferService } from './transfer/transfer.service';
   providers: [
     Ledger,
     CardHolds,
-    LedgerAccountsService,
+    TransactionsApiService,
     HistoryService,
     TransferService,
     DestinationMisses,
@@ -49,7 +49,7 @@ import { TransferService } from './transfer/transfer.service';
     idempotencyKeysIn('transactions', {
       prunable: `key NOT LIKE 'payment %' AND key NOT LIKE 'card-clearing %' AND key NOT LIKE 'card-refund %'`,
     }),
-    { provide: TRANSACTIONS_API, useExisting: LedgerAccountsService },
+    { provide: TRANSACTIONS_API, useExisting: TransactionsApiService },
     outboxFor('transactions'),
   ],
   exports: [TRANSACTIONS_API],

@@ -14,6 +14,7 @@ import { KycEntity } from './kyc/kyc.entity';
 import { KycService } from './kyc/kyc.service';
 import { MeController } from './profiles/me.controller';
 import { ProfilesService } from './profiles/profiles.service';
+import { UsersApiService } from './users.api';
 import { UserEntity } from './profiles/user.entity';
 
 /**
@@ -32,7 +33,8 @@ import { UserEntity } from './profiles/user.entity';
     DocumentCipher,
     DocumentHashes,
     KycService,
-    { provide: USERS_API, useExisting: ProfilesService },
+    UsersApiService,
+    { provide: USERS_API, useExisting: UsersApiService },
     outboxFor('users'),
     inboxFor('users'),
   ],

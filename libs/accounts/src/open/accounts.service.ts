@@ -7,7 +7,6 @@ import {
   formatSortCode,
   TRANSACTIONS_API,
   USERS_API,
-  type AccountsApi,
   type CachedBalance,
   type LedgerAccountState,
   type TransactionsApi,
@@ -62,7 +61,7 @@ export function accountView(a: AccountEntity, s: LedgerAccountState) {
  * owns the account and how it is numbered and named.
  */
 @Injectable()
-export class AccountsService implements AccountsApi {
+export class AccountsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(USERS_API) private readonly users: UsersApi,

@@ -14,7 +14,7 @@ import {
 import { HistoryService } from '../history/history.service';
 import { Ledger } from '../ledger/ledger';
 import { refusalError } from '../ledger/posting-outcomes';
-import { LedgerAccountsService } from '../ledger/ledger-accounts.service';
+import { TransactionsApiService } from '../transactions.api';
 import type { TransferDto } from './transfer.dto';
 
 const invalid = (field: string, message: string) =>
@@ -36,7 +36,7 @@ export class TransferService {
     private readonly history: HistoryService,
     private readonly config: AppConfig,
     @Inject(ACCOUNTS_API) private readonly accounts: AccountsApi,
-    private readonly ledgerAccounts: LedgerAccountsService,
+    private readonly ledgerAccounts: TransactionsApiService,
     private readonly misses: DestinationMisses,
   ) {}
 

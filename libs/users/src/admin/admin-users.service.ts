@@ -17,7 +17,8 @@ import {
 } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { Brackets, DataSource } from 'typeorm';
-import { ProfilesService, toView } from '../profiles/profiles.service';
+import { toView } from '../profiles/profiles.service';
+import { UsersApiService } from '../users.api';
 import { UserEntity } from '../profiles/user.entity';
 import { AuditEntryEntity } from './audit-entry.entity';
 import { AuditLog } from './audit-log';
@@ -39,7 +40,7 @@ export class AdminUsersService {
     @Inject(AUTH_API) private readonly auth: AuthApi,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly gate: StaffGate,
-    private readonly profiles: ProfilesService,
+    private readonly users: UsersApiService,
     private readonly config: AppConfig,
   ) {}
 
@@ -94,7 +95,7 @@ export class AdminUsersService {
   async get(caller: Caller, id: string): Promise<UserView> {
     const user = await this.dataSource.getRepository(UserEntity).findOneBy({ id });
     if (!user) throw AppError.notFound('user', 'id');
-    await assertMaySeeOwner(caller, user.id, this.profiles, {
+    await assertMaySeeOwner(caller, user.id, this.users, {
       resource_type: 'user',
       resource_id: user.id,
       viewed: 'profile',

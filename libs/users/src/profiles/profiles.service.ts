@@ -1,19 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import {
-  MAX_CONTACT_IDS,
-  type CreateUserInput,
-  type KycStatus,
-  type StaffRead,
-  type UserContact,
-  type UserContactChangedEvent,
-  type UsersApi,
-  type UserView,
-} from '@protobank/contracts';
+import { type CreateUserInput, type UserContactChangedEvent, type UserView } from '@protobank/contracts';
 import { AppConfig, AppError, OutboxService, RateLimiter, todayIn } from '@protobank/platform';
-import { isUUID } from 'class-validator';
-import { DataSource, In } from 'typeorm';
-import { AuditLog } from '../admin/audit-log';
+import { DataSource } from 'typeorm';
 import { assertAdultBirthDate, KycService } from '../kyc/kyc.service';
 import type { UpdateProfileDto } from './profile.dto';
 import { UserEntity, type Address } from './user.entity';
@@ -45,16 +34,15 @@ function sameValue(next: string | Address | null, stored: string | Address | nul
   return typeof stored !== 'string' && fields(next) === fields(stored);
 }
 
-/** The users contract, implemented once: the monolith injects it, the users app serves it over RabbitMQ. */
+/** Profiles: their creation (for auth, through the facade), reading and changing (the customer's own). */
 @Injectable()
-export class ProfilesService implements UsersApi {
+export class ProfilesService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly outbox: OutboxService,
     private readonly kyc: KycService,
     private readonly config: AppConfig,
     private readonly limiter: RateLimiter,
-    private readonly audit: AuditLog,
   ) {}
 
   async create(input: CreateUserInput): Promise<UserView> {
@@ -175,31 +163,6 @@ export class ProfilesService implements UsersApi {
       told[field] = changes[field];
     }
     return told;
-  }
-
-  async getContacts(userIds: string[]): Promise<UserContact[]> {
-    const ids = [...new Set(userIds)].filter((id) => isUUID(id));
-    if (ids.length > MAX_CONTACT_IDS) {
-      throw AppError.badRequest('too_many_ids', `At most ${MAX_CONTACT_IDS} user ids per call`);
-    }
-    if (ids.length === 0) return [];
-    const users = await this.dataSource.getRepository(UserEntity).findBy({ id: In(ids) });
-    return users.map((u) => ({
-      user_id: u.id,
-      full_name: u.full_name,
-      email: u.email,
-      phone: u.phone,
-      disabled: u.disabled_at !== null,
-    }));
-  }
-
-  async recordStaffRead(read: StaffRead): Promise<{ owners: { user_id: string; role: UserView['role'] }[] }> {
-    return { owners: await this.audit.recordRead(this.dataSource.manager, read) };
-  }
-
-  async getKycStatus(userId: string): Promise<{ status: KycStatus }> {
-    await this.getProfile(userId); // 404 for an unknown user
-    return this.kyc.status(userId);
   }
 
   async getProfile(userId: string): Promise<UserView> {

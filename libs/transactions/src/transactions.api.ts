@@ -23,12 +23,12 @@ import type {
 } from '@protobank/contracts';
 import { AppConfig, AppError, jsonAmount, timeOrderedId } from '@protobank/platform';
 import { DataSource } from 'typeorm';
-import { CardHolds } from './card-holds';
-import { Ledger } from './ledger';
-import { readEntries } from './ledger-entries';
-import { freezeAuthor, toState, type LedgerAccountRow } from './ledger-rows';
-import { assertPaymentShape, paymentFingerprint, paymentResult } from './payment-outcomes';
-import { writeLedgerEvent, writeStaffAction, type StaffActionDraft } from './staff-actions';
+import { CardHolds } from './ledger/card-holds';
+import { Ledger } from './ledger/ledger';
+import { readEntries } from './ledger/ledger-entries';
+import { freezeAuthor, toState, type LedgerAccountRow } from './ledger/ledger-rows';
+import { assertPaymentShape, paymentFingerprint, paymentResult } from './ledger/payment-outcomes';
+import { writeLedgerEvent, writeStaffAction, type StaffActionDraft } from './ledger/staff-actions';
 
 /** Most lines one statement carries; a longer period is asked for in parts. */
 export const STATEMENT_MAX_LINES = 5000;
@@ -56,14 +56,15 @@ const LATE_CLEARING_POSSIBLE = `h.account_id = $1 AND h.status = 'expired' AND h
   AND h.expires_at > clock_timestamp() - make_interval(days => $2::int)`;
 
 /**
- * The ledger side of customer accounts, served to the accounts module through TRANSACTIONS_API:
+ * The transactions module's facade: what other modules may call (TRANSACTIONS_API), in-process or over
+ * RabbitMQ. The ledger side of customer accounts, for the accounts module:
  * opening, status and overdraft changes, closing, and states for display; payments' postings, and the
  * card network's holds, clearings and refunds for the cards module (CardHolds). Every change takes the
  * ledger row's lock (an UPDATE), so it is ordered with transfers: once a freeze has returned, no
  * transfer that has not already committed can move money on the account.
  */
 @Injectable()
-export class LedgerAccountsService implements TransactionsApi {
+export class TransactionsApiService implements TransactionsApi {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly ledger: Ledger,
