@@ -535,8 +535,14 @@ describe('docker deployment files', () => {
           upstream: undefined,
         });
       }
-      expect(text).toMatch(/location = \/health\/ready \{\s*js_content edge\.ready;/);
-      expect(text).toMatch(/location = \/docs-json \{\s*js_content edge\.docs;/);
+      // Each takes GET and HEAD only (else 405, in the error shape, with Allow), then answers with njs.
+      const GET_ONLY = String.raw`if \(\$request_method !~ \^\(GET\|HEAD\)\$\) \{ return 405; \}`;
+      expect(text).toMatch(
+        new RegExp(String.raw`location = /health/ready \{\s*${GET_ONLY}\s*js_content edge\.ready;`),
+      );
+      expect(text).toMatch(
+        new RegExp(String.raw`location = /docs-json \{\s*${GET_ONLY}\s*js_content edge\.docs;`),
+      );
       expect(matchNginxLocation(locations, '/docs')?.upstream).toBe('auth');
       expect(matchNginxLocation(locations, '/docs/swagger-ui.css')?.upstream).toBe('auth');
       // The edge's subrequests to each service are internal: no client reaches /_edge/...
