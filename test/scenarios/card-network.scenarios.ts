@@ -553,7 +553,7 @@ export function cardNetworkScenarios(get: () => Running) {
       expect(await balance(w)).toEqual({ balance: 4450, held_amount: 1000, available_balance: 3450 });
     });
 
-    it('gives back a partial reversal once when its copies arrive together, or after the ledger released it and the answer was lost', async () => {
+    it('gives back a partial reversal once when its copies arrive together, or after the ledger released it and the answer was lost; a full one so lost still reads all released', async () => {
       // Before anything is stored in cards, every copy reached the ledger, which gave the amount back
       // once per copy: ten copies of 100 released 1,000 of a 1,000 hold.
       const w = await wallet('reverse.race', 10000);
@@ -601,6 +601,16 @@ export function cardNetworkScenarios(get: () => Running) {
         await db.query(`SELECT released_amount::int FROM cards.authorisations WHERE id = $1`, [id])
       ).rows;
       expect(row.released_amount).toBe(both[0].status === 200 ? 450 : 400);
+
+      // A full reversal (no id) whose reply was lost: the retry releases nothing more, and the row still
+      // records all of the hold as released, not only what this answer gave back.
+      await db.query(`SELECT * FROM transactions.release_hold($1, NULL, 'reversed')`, [id]);
+      const full = await network('reversals', { authorisation_id: id }).expect(200);
+      expect(full.body).toEqual({ authorisation_id: id, status: 'reversed', released: 0, remaining: 0 });
+      const [after] = (
+        await db.query(`SELECT status, released_amount::int FROM cards.authorisations WHERE id = $1`, [id])
+      ).rows;
+      expect(after).toEqual({ status: 'reversed', released_amount: 1000 });
     });
 
     it('reverses part then all of a hold; a retried partial reversal gives back once', async () => {

@@ -6,6 +6,7 @@ import {
   type CardDeclineReason,
   type CardHoldDeclineReason,
   type Currency,
+  type HoldReleaseResult,
   type TransactionsApi,
 } from '@protobank/contracts';
 import {
@@ -591,39 +592,59 @@ export class CardNetworkService {
       const original = body.original_network_transaction_id;
       const holdId = original === undefined ? body.authorisation_id! : holdIdOf(original);
       const authorisation = await this.authorisationById(holdId);
-      if (!authorisation) {
-        if (original === undefined) throw notFound('authorisation_id', 'Authorisation');
-        return this.reverseUnanswered(holdId, body);
-      }
+      if (!authorisation && original === undefined) throw notFound('authorisation_id', 'Authorisation');
       // As a clearing or a refund of it is answered: nothing was held.
-      if (authorisation.status === 'declined') {
+      if (authorisation?.status === 'declined') {
         throw AppError.conflict('authorisation_declined', 'That authorisation was declined: nothing is held');
       }
       // The ledger gives back once per network id: two copies of one reversal running at once, or a
       // retry after a crash or a lost reply, both find nothing stored here yet.
-      const result = await this.ledger.releaseHold({
-        hold_id: authorisation.id,
-        amount: body.amount === undefined ? null : BigInt(body.amount),
-        reason: 'reversed',
-        network_transaction_id: body.network_transaction_id ?? null,
-      });
+      let result: HoldReleaseResult;
+      try {
+        result = await this.ledger.releaseHold({
+          hold_id: holdId,
+          amount: body.amount === undefined ? null : BigInt(body.amount),
+          reason: 'reversed',
+          network_transaction_id: body.network_transaction_id ?? null,
+        });
+      } catch (err) {
+        // Nothing recorded here and no hold in the ledger: no authorisation had that id.
+        if (!authorisation && err instanceof AppError && err.status === 404) {
+          throw notFound('original_network_transaction_id', 'Authorisation');
+        }
+        throw err;
+      }
       const status = result.status === 'active' ? 'pending' : result.status;
       const answer: ReversalAnswerDto = {
-        authorisation_id: authorisation.id,
+        authorisation_id: holdId,
         status,
         released: jsonAmount(result.released),
         remaining: jsonAmount(result.remaining),
       };
+      if (!authorisation) {
+        // An authorisation no decision was recorded for: the network timed out on it (in split mode the
+        // ledger may place its hold after this app gave up on the call) and reverses it by its own id.
+        // Its hold is given back; there is no row to mark, and the customer sees no payment.
+        this.logger.warn(
+          { authorisation_id: holdId, released: answer.released },
+          'card hold of an unanswered authorisation reversed by the network',
+        );
+        return { answer, record: async () => undefined };
+      }
       return {
         answer,
         record: async (m: EntityManager) => {
           // A hold the ledger says is cleared is marked so by its clearing, with the entry (one may be
-          // in flight, or crashed before recording it and due to be retried): not from here.
+          // in flight, or crashed before recording it and due to be retried by the network): not from here.
+          // One reversed in full released all of it, also when this answer gave back nothing (a retry
+          // after the first reversal's reply was lost).
           await m.query(
             `UPDATE cards.authorisations
                 SET status = CASE WHEN status = 'pending' AND $2 <> 'cleared' THEN $2 ELSE status END,
-                    released_amount = released_amount + $3, updated_at = now() WHERE id = $1`,
-            [authorisation.id, status, result.released.toString()],
+                    released_amount = CASE WHEN $2 = 'reversed' AND status IN ('pending', 'reversed')
+                                           THEN amount ELSE released_amount + $3 END,
+                    updated_at = now() WHERE id = $1`,
+            [holdId, status, result.released.toString()],
           );
         },
       };
@@ -634,45 +655,6 @@ export class CardNetworkService {
     const { answer, record } = await run();
     await this.dataSource.transaction(record);
     return answer;
-  }
-
-  /**
-   * A reversal of an authorisation no decision was recorded for: the network timed out on it (in split
-   * mode the ledger may have placed its hold after this app gave up on the call) and reverses it by its
-   * own id. Whatever the ledger holds under it is given back; with nothing recorded here there is no
-   * row to mark, and the customer sees no payment. A ledger with no such hold: 404, nothing was held.
-   */
-  private async reverseUnanswered(
-    holdId: string,
-    body: ReversalRequestDto,
-  ): Promise<{ answer: ReversalAnswerDto; record: (m: EntityManager) => Promise<void> }> {
-    let result;
-    try {
-      result = await this.ledger.releaseHold({
-        hold_id: holdId,
-        amount: body.amount === undefined ? null : BigInt(body.amount),
-        reason: 'reversed',
-        network_transaction_id: body.network_transaction_id ?? null,
-      });
-    } catch (err) {
-      if (err instanceof AppError && err.status === 404) {
-        throw notFound('original_network_transaction_id', 'Authorisation');
-      }
-      throw err;
-    }
-    this.logger.warn(
-      { authorisation_id: holdId, released: jsonAmount(result.released) },
-      'card hold of an unanswered authorisation reversed by the network',
-    );
-    return {
-      answer: {
-        authorisation_id: holdId,
-        status: result.status === 'active' ? 'pending' : result.status,
-        released: jsonAmount(result.released),
-        remaining: jsonAmount(result.remaining),
-      },
-      record: async () => undefined,
-    };
   }
 
   /** Credits a merchant's refund to the card's account; one credit per network id. */
