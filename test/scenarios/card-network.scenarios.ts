@@ -1291,6 +1291,57 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('applies limits changed while the ledger decides: declined under the new ones, hold given back; daily and monthly stand as the ledger decided', async () => {
+      const lock = await get().t.db();
+      const changes: [string, Record<string, unknown>, Record<string, unknown>][] = [
+        [
+          'a lower per-transaction limit',
+          { per_transaction: 100 },
+          { approved: false, decline_reason: 'limit_exceeded' },
+        ],
+        [
+          'contactless turned off',
+          { contactless: false },
+          { approved: false, decline_reason: 'channel_disabled' },
+        ],
+        [
+          'a higher per-transaction limit',
+          { per_transaction: 900000 },
+          { approved: true, authorisation_id: expect.any(String) },
+        ],
+        [
+          'a lower daily limit (the ledger counted)',
+          { daily: 100 },
+          { approved: true, authorisation_id: expect.any(String) },
+        ],
+      ];
+      try {
+        for (const [how, limits, expected] of changes) {
+          const w = await wallet(
+            `limits.${Object.keys(limits)[0]}.${changes.findIndex((c) => c[0] === how)}`,
+            10000,
+          );
+          const res = await authoriseWhileLedgerWaits(
+            lock,
+            w,
+            authorisation(w.card),
+            () => setLimits(w, w.card, limits),
+            how,
+          );
+          expect({ how, body: res.body }).toEqual({ how, body: expected });
+          const held = expected.approved ? 2550 : 0;
+          expect({ how, held: (await balance(w)).held_amount }).toEqual({ how, held });
+          expect({ how, recorded: await authorisations(w) }).toEqual({
+            how,
+            recorded: [expect.objectContaining({ status: expected.approved ? 'pending' : 'declined' })],
+          });
+        }
+      } finally {
+        await lock.end();
+      }
+      expect((await verify()).ok).toBe(true);
+    });
+
     it('answers the decline when the ledger cannot give the hold back then, and the queue gives it back later', async () => {
       const w = await wallet('stopped.release-queued', 10000);
       const body = authorisation(w.card, { amount: 2500 });

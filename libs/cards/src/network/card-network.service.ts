@@ -185,17 +185,22 @@ export class CardNetworkService {
         if (first.status === 'declined' || (held && first.id !== holdId)) await this.releases.release(holdId);
         return this.firstAnswer(first, holdId);
       }
-      // An approval is recorded only while its card is still live (record): it was frozen, cancelled or
-      // blocked while the ledger decided, so the card's state declines it and the hold is given back. A
-      // card live again by now (unfrozen at once) is asked again, twice; one that keeps changing under
-      // it is declined card_frozen: it was stopped each time the approval was to be recorded.
+      // An approval is recorded only while its card is still live and its limits are the ones it was
+      // decided under (record): it was frozen, cancelled or blocked while the ledger decided, so the card's
+      // state declines it and the hold is given back; or its owner changed its limits, and the limits in
+      // force now are applied to it (a lower per-transaction limit, a channel or category turned off:
+      // declined; the daily and monthly limits are the ledger's to count, and stand as it decided). A card
+      // live again by now (unfrozen at once) is asked again, twice; one that keeps changing under it is
+      // declined card_frozen: it was stopped each time the approval was to be recorded.
       const now = await this.directory.byId(facts.card.id);
       const reason =
-        (now ? this.directory.stateDecline(now) : 'card_cancelled') ?? (tries >= 3 ? 'card_frozen' : null);
+        (now
+          ? (this.directory.stateDecline(now) ?? this.usageDecline(now, body, category))
+          : 'card_cancelled') ?? (tries >= 3 ? 'card_frozen' : null);
       if (reason) {
         decision = { approved: false, reason };
         stopped = true;
-      }
+      } else facts = { ...facts, card: now! };
       recorded = await this.record(holdId, body, facts, category, decision);
     }
     if (local.reason || stopped) await this.releases.release(holdId);
@@ -270,6 +275,15 @@ export class CardNetworkService {
     if (state) return state;
     const data = this.directory.checkCardData(card, body.pan, body);
     if (data) return data;
+    return this.usageDecline(card, body, category);
+  }
+
+  /** What the card's own settings decline this payment for: its channel, category, currency, amount. */
+  private usageDecline(
+    card: CardRecord,
+    body: AuthorisationRequestDto,
+    category: string,
+  ): CardDeclineReason | null {
     if (!CHANNEL_ALLOWED[body.channel](card.limits)) return 'channel_disabled';
     if ((card.limits.blocked_categories as string[]).includes(category)) return 'category_blocked';
     if (body.currency !== card.currency) return 'currency_not_supported';
@@ -281,9 +295,10 @@ export class CardNetworkService {
 
   /**
    * Records the decision with its event, in one statement; false when another attempt recorded one first,
-   * or when the decision is an approval and its card is no longer live (nothing changed). The approval
-   * takes the card's row FOR SHARE, so a freeze, cancellation or staff block either commits first and
-   * stops it, or waits until it is recorded: once one has answered, no approval is recorded after it.
+   * or when the decision is an approval and its card is no longer live or no longer has the limits it was
+   * decided under (nothing changed). The approval takes the card's row FOR SHARE, so a freeze,
+   * cancellation, staff block or change of limits either commits first and stops it, or waits until it is
+   * recorded: once one has answered, no approval is recorded after it under what it changed.
    */
   private async record(
     id: string,
@@ -313,7 +328,11 @@ export class CardNetworkService {
        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
         WHERE $11 = 'declined'
            OR EXISTS (SELECT 1 FROM cards.cards c
-                       WHERE c.id = $2 AND c.status = 'active' AND NOT c.blocked_by_staff FOR SHARE)
+                       WHERE c.id = $2 AND c.status = 'active' AND NOT c.blocked_by_staff
+                         AND c.limit_per_transaction IS NOT DISTINCT FROM $13
+                         AND c.limit_daily IS NOT DISTINCT FROM $14 AND c.limit_monthly IS NOT DISTINCT FROM $15
+                         AND c.online_allowed = $16 AND c.contactless_allowed = $17 AND c.atm_allowed = $18
+                         AND c.blocked_categories = $19::text[] FOR SHARE)
        ON CONFLICT DO NOTHING RETURNING id`,
       [
         id,
@@ -329,6 +348,13 @@ export class CardNetworkService {
         body.channel,
         decision.approved ? 'pending' : 'declined',
         decision.approved ? null : decision.reason,
+        card.limits.per_transaction?.toString() ?? null,
+        card.limits.daily?.toString() ?? null,
+        card.limits.monthly?.toString() ?? null,
+        card.limits.online,
+        card.limits.contactless,
+        card.limits.atm,
+        card.limits.blocked_categories,
       ],
       decision.approved
         ? { name: 'card.authorised', input: event }
