@@ -167,7 +167,8 @@ export class PaymentDto {
     nullable: true,
     type: String,
     example: null,
-    description: 'insufficient_funds, account_frozen, …',
+    description:
+      'Why its last attempt was refused (insufficient_funds, account_frozen, …); kept when a payment refused and waiting to be retried is then skipped, so the attempts made still say why they failed',
   })
   failure_reason: string | null;
   @ApiProperty({ description: 'Paid after its paying day, when the scheduler caught up after downtime' })
