@@ -13,7 +13,14 @@
  */
 const http = require('node:http');
 const { randomUUID } = require('node:crypto');
-const { EDGE_PORT, SERVICES, SERVICE_NAMES, serviceForPath, isStreamPath } = require('./lib/topology');
+const {
+  EDGE_OWN_PATHS,
+  EDGE_PORT,
+  SERVICES,
+  SERVICE_NAMES,
+  serviceForPath,
+  isStreamPath,
+} = require('./lib/topology');
 // Readiness over every service and the merged OpenAPI document, shared with nginx (njs loads the same file).
 const shared = require('../docker/nginx/edge.mjs').default;
 
@@ -93,14 +100,7 @@ function sendError(res, status, code, message, requestId, details = []) {
   sendJson(res, status, { status, code, message, details, request_id: requestId }, requestId);
 }
 
-/** The paths the edge answers itself, not a service. */
-const OWN_PATHS = new Set([
-  '/health/live',
-  '/health',
-  '/health/ready',
-  '/docs-json',
-  '/docs/swagger-ui-init.js',
-]);
+const OWN_PATHS = new Set(EDGE_OWN_PATHS);
 
 async function getJson(url, timeoutMs = 3000) {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });

@@ -16,6 +16,7 @@
  */
 const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
+const { EDGE_OWN_PATHS } = require('./lib/topology');
 
 const root = path.resolve(__dirname, '..');
 const SOURCE = 'libs/platform/src/topology/services.json';
@@ -41,8 +42,6 @@ const EDGE_ERROR_HEADERS = {
   429: ['add_header Retry-After $pb_retry_after always;'],
 };
 
-/** The paths the edge answers itself (as scripts/edge.js does): GET and HEAD only, else 405. */
-const EDGE_OWN_PATHS = ['/health/live', '/health', '/health/ready', '/docs/swagger-ui-init.js', '/docs-json'];
 const GET_ONLY = '      if ($request_method !~ ^(GET|HEAD)$) { return 405; }';
 
 /**

@@ -21,4 +21,14 @@ function serviceForPath(path) {
 const STREAM_PATHS = new Set(Object.values(SERVICES).flatMap((spec) => spec.streams || []));
 const isStreamPath = (path) => STREAM_PATHS.has(path);
 
-module.exports = { EDGE_PORT: topology.edge_port, SERVICES, SERVICE_NAMES, serviceForPath, isStreamPath };
+/** The paths both edges answer themselves, not a service: GET and HEAD only (else 405 with Allow). */
+const EDGE_OWN_PATHS = ['/health/live', '/health', '/health/ready', '/docs-json', '/docs/swagger-ui-init.js'];
+
+module.exports = {
+  EDGE_PORT: topology.edge_port,
+  EDGE_OWN_PATHS,
+  SERVICES,
+  SERVICE_NAMES,
+  serviceForPath,
+  isStreamPath,
+};

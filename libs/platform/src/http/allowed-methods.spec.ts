@@ -16,7 +16,7 @@ async function appWith(routes: [method: string | string[], url: string][]) {
 }
 
 describe('AllowedMethods', () => {
-  it("lists the methods a path's routes take, HEAD with GET, in RFC 9110's order", async () => {
+  it("lists the methods a path's routes take, HEAD with GET, safe methods first", async () => {
     const { app, allowed } = await appWith([
       ['DELETE', '/accounts/:id'],
       ['GET', '/accounts/:id'],

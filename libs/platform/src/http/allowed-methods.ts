@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import Router from 'find-my-way';
 import { AppError } from '../errors/app-error';
 
-/** RFC 9110's order, so an Allow header reads the same on every route. */
+/** One order (the safe methods first), so an Allow header reads the same on every route. */
 const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 /**
@@ -31,7 +31,7 @@ export class AllowedMethods {
     });
   }
 
-  /** The methods `path` (no query string) has routes for, in RFC 9110's order; none for an unknown path. */
+  /** The methods `path` (no query string) has routes for, in METHOD_ORDER; none for an unknown path. */
   of(path: string): string[] {
     return [...this.methods]
       .filter((method) => this.router.find(method as never, path) !== null)
