@@ -210,6 +210,10 @@ export function foundationScenarios(get: () => Running) {
     it('answers a malformed URL with 400 in the error shape, with its request id and headers', async () => {
       const res = await http().get('/auth/nope%E0%A4%A').set('X-Request-Id', 'bad-url-1').expect(400);
       expectErrorShape(res.body, 400, 'bad_request');
+      // The path is what is wrong: named, as every refusal names what it refuses.
+      expect(res.body.details).toEqual([{ field: 'path', message: expect.any(String) }]);
+      const ff = await http().get('/accounts/%FF').expect(400);
+      expect(ff.body.details).toEqual([{ field: 'path', message: expect.any(String) }]);
       expect([res.body.request_id, res.headers['x-request-id']]).toEqual(['bad-url-1', 'bad-url-1']);
       expect(res.headers['x-content-type-options']).toBe('nosniff');
     });

@@ -112,7 +112,11 @@ export function frameworkErrorHandler(logger: Logger) {
     const badUrl = (error as { code?: string }).code === 'FST_ERR_BAD_URL';
     sendError(
       reply,
-      badUrl ? AppError.badRequest('bad_request', 'Malformed URL') : error,
+      badUrl
+        ? AppError.badRequest('bad_request', 'Malformed URL', [
+            { field: 'path', message: 'the path is not valid percent-encoded UTF-8' },
+          ])
+        : error,
       logger,
       req as HttpRequest,
     );
