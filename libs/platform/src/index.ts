@@ -5,6 +5,7 @@ export * from './concurrency/slots';
 export * from './config/app-config';
 export * from './config/config.schema';
 export * from './context/request-context';
+export * from './database/advisory-locks';
 export * from './database/data-source-options';
 export * from './database/ensure-database';
 export * from './database/idempotency-retention';

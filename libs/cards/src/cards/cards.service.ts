@@ -24,6 +24,7 @@ import {
   RateLimiter,
   todayIn,
   type Caller,
+  ADVISORY_LOCKS,
 } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
@@ -51,7 +52,7 @@ import {
 export const MAX_CARDS_PER_CUSTOMER = 10;
 
 /** Key space (pg_advisory_xact_lock's two-int form) of card issuing, per customer. */
-const ISSUE_LOCK = 0x63_61_72_64; // "card"
+const ISSUE_LOCK = ADVISORY_LOCKS.cardIssue;
 
 /** Takes the owner's issue lock (one new card at a time per customer; a staff block takes it too). */
 export async function lockCardIssue(m: EntityManager, ownerId: string): Promise<void> {

@@ -13,6 +13,7 @@ import {
   DestinationMisses,
   IDEMPOTENCY_HEADER,
   requestFingerprint,
+  ADVISORY_LOCKS,
 } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -287,7 +288,7 @@ const OPEN_ORDERS: Record<PaymentSource, { table: string; open: string; max: num
 };
 
 /** Key space (pg_advisory_xact_lock's two-int form, apart from the sweep's bigint) of order creations. */
-const CREATION_LOCK = 0x6f72_6473; // "ords"
+const CREATION_LOCK = ADVISORY_LOCKS.orderCreation;
 
 /**
  * In the transaction that creates an order, before its insert:

@@ -16,6 +16,7 @@ import {
   encodeCursor,
   decodeCursor,
   pageOf,
+  ADVISORY_LOCKS,
 } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -27,7 +28,7 @@ import { schemeText } from './scheme-text';
 export const MAX_PAYEES = 200;
 
 /** Key space (pg_advisory_xact_lock's two-int form) of a customer's payee creations. */
-const PAYEE_LOCK = 0x7061_7965; // "paye"
+const PAYEE_LOCK = ADVISORY_LOCKS.payeeCreation;
 
 export interface PayeeRow {
   id: string;

@@ -22,6 +22,7 @@ import {
   type SessionLockResult,
   StaffGate,
   withSessionLock,
+  ADVISORY_LOCKS,
 } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -63,7 +64,7 @@ export interface SweepCounts {
  * Session advisory lock of the sweep: one sweep at a time across every payments instance (on a direct
  * connection, see withSessionLock: behind PgBouncer a pooled one would leak it).
  */
-const SWEEP_LOCK = 0x7061_7973; // "pays"
+const SWEEP_LOCK = ADVISORY_LOCKS.paymentSweep;
 /** How long a sweep asked for while another runs waits before trying for the lock again. */
 const LOCK_RETRY_MS = 200;
 /** How long a staff member's run-due waits for sweeps already running before 503 sweep_busy. */

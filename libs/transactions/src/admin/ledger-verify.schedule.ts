@@ -4,7 +4,7 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { AppConfig, LOGGER, MetricsService, withSessionLock } from '@protobank/platform';
+import { AppConfig, LOGGER, MetricsService, withSessionLock, ADVISORY_LOCKS } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { LedgerVerifyService } from './ledger-verify.service';
 
@@ -12,7 +12,7 @@ import { LedgerVerifyService } from './ledger-verify.service';
  * Session advisory lock of the periodic verification: one replica verifies at a time (on a direct
  * connection, see withSessionLock: behind PgBouncer a pooled one would leak it).
  */
-const VERIFY_LOCK = 0x6c65_6467; // "ledg"
+const VERIFY_LOCK = ADVISORY_LOCKS.ledgerVerification;
 /** After a run that could not complete (the database away, migrations pending), try again this soon. */
 const RETRY_MS = 60_000;
 /** Shutdown waits this long at most for a cancelled run to give its connection back. */
