@@ -4,7 +4,10 @@ import type { Logger } from 'pino';
 import { LedgerVerifySchedule } from './ledger-verify.schedule';
 import type { LedgerVerification, LedgerVerifyService } from './ledger-verify.service';
 
-jest.mock('@protobank/platform', () => ({ withSessionLock: jest.fn() }));
+jest.mock('@protobank/platform', () => ({
+  withSessionLock: jest.fn(),
+  ADVISORY_LOCKS: { ledgerVerification: 0x6c65_6467 },
+}));
 const lock = jest.mocked(withSessionLock);
 
 const CLEAN: LedgerVerification = {
@@ -45,7 +48,7 @@ describe('LedgerVerifySchedule', () => {
     s.onApplicationBootstrap();
     await jest.advanceTimersByTimeAsync(0);
     expect(verifier.verify).toHaveBeenCalledTimes(1);
-    expect(lock).toHaveBeenCalledWith('postgres://x', expect.any(Number), expect.any(Function));
+    expect(lock).toHaveBeenCalledWith('postgres://x', 0x6c65_6467, expect.any(Function));
     await jest.advanceTimersByTimeAsync(59 * 60_000);
     expect(verifier.verify).toHaveBeenCalledTimes(1);
     await jest.advanceTimersByTimeAsync(60_000);
