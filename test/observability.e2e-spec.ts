@@ -304,18 +304,6 @@ describe('monitoring of the split topology (Prometheus, Alertmanager, dashboards
     process.stdout.write(`[observability] the overview's main queries over this run: ${file}\n`);
   }, 300_000);
 
-  it("sends Watchdog, always firing, to the dead man's switch receiver and to it alone", async () => {
-    type Hook = { path: string; body: { receiver?: string; alerts?: { labels: Record<string, string> }[] } };
-    const watchdog = (h: Hook) => (h.body.alerts ?? []).some((a) => a.labels.alertname === 'Watchdog');
-    const hook = await eventually(
-      async () => (receivers.hooks as Hook[]).find(watchdog),
-      90_000,
-      "Watchdog at the dead man's switch",
-    );
-    expect(hook.body).toMatchObject({ receiver: 'deadmansswitch', status: 'firing' });
-    expect((receivers.hooks as Hook[]).filter(watchdog).map((h) => h.body.receiver)).not.toContain('webhook');
-  }, 120_000);
-
   it('drill: a service stops, and ServiceDown for it reaches the webhook receiver, firing', async () => {
     const victim = 'analytics';
     const child = running.children.find((c) => c.app === victim)!;
@@ -348,4 +336,16 @@ describe('monitoring of the split topology (Prometheus, Alertmanager, dashboards
       `[observability] ServiceDown for ${victim} at the webhook ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s after it stopped (for: 1m, group_wait 30s, scrape and evaluation every ${INTERVAL})\n`,
     );
   }, 240_000);
+
+  it("sends Watchdog, always firing, to the dead man's switch receiver and to it alone", async () => {
+    type Hook = { path: string; body: { receiver?: string; alerts?: { labels: Record<string, string> }[] } };
+    const watchdog = (h: Hook) => (h.body.alerts ?? []).some((a) => a.labels.alertname === 'Watchdog');
+    const hook = await eventually(
+      async () => (receivers.hooks as Hook[]).find(watchdog),
+      90_000,
+      "Watchdog at the dead man's switch",
+    );
+    expect(hook.body).toMatchObject({ receiver: 'deadmansswitch', status: 'firing' });
+    expect((receivers.hooks as Hook[]).filter(watchdog).map((h) => h.body.receiver)).not.toContain('webhook');
+  }, 120_000);
 });
