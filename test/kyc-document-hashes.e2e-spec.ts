@@ -4,9 +4,9 @@
  * as it was (and saying so) without stopping.
  */
 import type { INestApplicationContext } from '@nestjs/common';
-import { loadConfig } from '@protobank/platform';
+import { ConfigSource } from '@protobank/platform';
 import { AuthContract } from '@protobank/contracts';
-import { UsersModule } from '@protobank/users';
+import { UsersConfig, UsersModule } from '@protobank/users';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Client } from 'pg';
@@ -32,7 +32,7 @@ describe('KYC document lookup hashes of older submissions', () => {
   });
 
   it('are filled in at start-up, in batches, skipping a row that does not decrypt', async () => {
-    const cipher = new DocumentCipher(loadConfig(t.env));
+    const cipher = new DocumentCipher(new ConfigSource(t.env).load(UsersConfig));
     // More rows than one batch, as the migration leaves them: ciphertext, no hash.
     const rows = Array.from({ length: 450 }, (_, i) => {
       const userId = randomUUID();

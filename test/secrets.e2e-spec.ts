@@ -16,8 +16,15 @@ const example = (name: string) => join(SECRETS, `${name}.example`);
 function productionEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
   const password = () => randomBytes(12).toString('hex');
+  // What the users and cards modules require in production, unless the case gives it as a file.
+  const modules = Object.entries({
+    KYC_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    CARD_DATA_KEY: randomBytes(32).toString('hex'),
+    CARD_NETWORK_SECRET: randomBytes(24).toString('hex'),
+  }).filter(([name]) => !(`${name}_FILE` in extra));
   return {
     ...env,
+    ...Object.fromEntries(modules),
     NODE_ENV: 'production',
     DATABASE_URL: `postgres://bank:${password()}@127.0.0.1:5432/protobank_never`,
     REDIS_URL: 'redis://127.0.0.1:6379',
@@ -68,9 +75,10 @@ const CASES: { app: string; env: Record<string, string>; refused: string[]; file
       METRICS_TOKEN: '',
       METRICS_TOKEN_FILE: example('metrics_token'),
     },
+    // The platform's variables first, then the module's (runApp checks them together).
     refused: [
-      'WEBHOOK_SIGNING_SECRET (from WEBHOOK_SIGNING_SECRET_FILE=',
       'METRICS_TOKEN (from METRICS_TOKEN_FILE=',
+      'WEBHOOK_SIGNING_SECRET (from WEBHOOK_SIGNING_SECRET_FILE=',
     ],
     files: [example('webhook_signing_secret'), example('metrics_token')],
   },
@@ -119,5 +127,26 @@ describe('production boot with a committed secret', () => {
     const output = `${res.stdout}\n${res.stderr}`;
     for (const part of files.flatMap(secretParts))
       expect({ app, leaked: output.includes(part) }).toEqual({ app, leaked: false });
+  });
+});
+
+describe("each app checks the configuration of the modules it hosts, and no other's", () => {
+  const bad = { CARD_BIN: '12345', NOTIFICATION_DELIVERY_ATTEMPTS: 'many', RPC_TIMEOUT_MS: '5' };
+  it.each([
+    { app: 'cards', named: ['RPC_TIMEOUT_MS', 'CARD_BIN'] },
+    { app: 'notifications', named: ['RPC_TIMEOUT_MS', 'NOTIFICATION_DELIVERY_ATTEMPTS'] },
+    { app: 'analytics', named: ['RPC_TIMEOUT_MS'] },
+    { app: 'monolith', named: ['RPC_TIMEOUT_MS', 'CARD_BIN', 'NOTIFICATION_DELIVERY_ATTEMPTS'] },
+  ])('$app exits 1 naming $named, the platform first', ({ app, named }) => {
+    const main = join(__dirname, `../dist/apps/${app}/src/main.js`);
+    const res = spawnSync(process.execPath, [main], {
+      env: { PATH: process.env.PATH, NODE_ENV: 'test', ...bad },
+      encoding: 'utf8',
+      timeout: 30000,
+    });
+    expect({ app, status: res.status, signal: res.signal }).toEqual({ app, status: 1, signal: null });
+    expect(res.stderr).toContain(`${app}: Invalid configuration:`);
+    const problems = res.stderr.split('\n').filter((l) => l.startsWith('  - '));
+    expect(problems.map((l) => l.slice(4).split(' ')[0])).toEqual(named);
   });
 });

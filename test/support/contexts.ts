@@ -20,6 +20,7 @@ import {
   connectTransport,
   createLogger,
   loadConfig,
+  ConfigSource,
   PlatformModule,
   type MessagingOptions,
   type Transport,
@@ -52,13 +53,15 @@ export type ProviderOverride =
 class TestRootModule {}
 
 export async function createContext(o: ContextOptions): Promise<INestApplicationContext> {
-  const config = loadConfig({ ...o.env, LOG_LEVEL: 'fatal' });
+  const env = { ...o.env, LOG_LEVEL: 'fatal' };
+  const config = loadConfig(env);
   const logger = createLogger(config, o.service);
   const metadata: ModuleMetadata = {
     imports: [
       PlatformModule.forRoot({
         service: o.service,
         config,
+        configSource: new ConfigSource(env),
         logger,
         transport: o.transport,
         serves: o.serves,

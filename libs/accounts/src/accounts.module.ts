@@ -7,6 +7,7 @@ import { AccountEntity } from './open/account.entity';
 import { AccountsController } from './open/accounts.controller';
 import { AccountsService } from './open/accounts.service';
 import { StatementService } from './statement/statement.service';
+import { accountsConfigProvider } from './accounts.config';
 
 /**
  * Customer accounts: opening, numbers, reading, balances (cached), statements, closing, and staff
@@ -18,6 +19,7 @@ import { StatementService } from './statement/statement.service';
   imports: [TypeOrmModule.forFeature([AccountEntity])],
   controllers: [AccountsController, AdminAccountsController],
   providers: [
+    accountsConfigProvider,
     AccountsService,
     StatementService,
     AccountsApiService,

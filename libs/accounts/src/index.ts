@@ -1,1 +1,2 @@
 export { AccountsModule } from './accounts.module';
+export { AccountsConfig, ACCOUNTS_VARIABLES } from './accounts.config';

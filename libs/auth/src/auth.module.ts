@@ -24,6 +24,7 @@ import { SessionsController } from './sessions/sessions.controller';
 import { SessionsEventsController } from './sessions/sessions-events.controller';
 import { SessionsService } from './sessions/sessions.service';
 import { TokenIssuer } from './sessions/token-issuer';
+import { authConfigProvider } from './auth.config';
 
 /**
  * Credentials, sessions, e-mail verification, password resets by e-mail and signing keys. Global so that AUTH_API, bound here
@@ -43,6 +44,7 @@ import { TokenIssuer } from './sessions/token-issuer';
     SessionsEventsController,
   ],
   providers: [
+    authConfigProvider,
     inboxFor('auth'),
     outboxFor('auth'),
     RegisterService,

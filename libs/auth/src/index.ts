@@ -1,1 +1,2 @@
 export { AuthModule } from './auth.module';
+export { AuthConfig, AUTH_VARIABLES } from './auth.config';

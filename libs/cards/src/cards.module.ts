@@ -16,6 +16,7 @@ import { CardNetworkService } from './network/card-network.service';
 import { HoldExpiry } from './network/hold-expiry';
 import { HOLD_EXPIRY_QUEUE } from './network/hold-expiry-job';
 import { HoldReleases } from './network/hold-releases';
+import { cardsConfigProvider } from './cards.config';
 
 /**
  * Cards: issuing (numbers from CARD_BIN, stored encrypted, found by keyed hash, CVCs derived), the
@@ -35,6 +36,7 @@ import { HoldReleases } from './network/hold-releases';
     ReversedCardPayments,
   ],
   providers: [
+    cardsConfigProvider,
     outboxFor('cards'),
     inboxFor('cards'),
     CardKeys,

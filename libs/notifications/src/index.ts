@@ -1,1 +1,2 @@
 export { NotificationsModule } from './notifications.module';
+export { NotificationsConfig, NOTIFICATIONS_VARIABLES } from './notifications.config';

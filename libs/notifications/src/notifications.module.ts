@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AppConfig, inboxFor, outboxFor } from '@protobank/platform';
+import { inboxFor, outboxFor } from '@protobank/platform';
 import { QueuesModule } from '@protobank/platform/queues';
 import { Notifier } from './compose/notifier';
 import { DELIVERY_CHANNELS, type DeliveryChannel } from './delivery/channels/channel';
@@ -35,6 +35,7 @@ import { NotificationsController } from './store/notifications.controller';
 import { NotificationsService } from './store/notifications.service';
 import { StreamController } from './stream/stream.controller';
 import { StreamHub } from './stream/stream-hub';
+import { NotificationsConfig, NotificationsConfigModule } from './notifications.config';
 
 /**
  * Notifications: events in (transactions, payments, registration, KYC), stored notifications and preferences, and
@@ -46,12 +47,14 @@ import { StreamHub } from './stream/stream-hub';
   imports: [
     QueuesModule,
     TypeOrmModule.forFeature([NotificationEntity]),
+    NotificationsConfigModule,
     BullModule.registerQueueAsync({
       name: NotificationQueues.deliveries,
-      inject: [AppConfig],
+      imports: [NotificationsConfigModule],
+      inject: [NotificationsConfig],
       // Retries back off exponentially: NOTIFICATION_RETRY_DELAY_MS, then twice that, and so on,
       // NOTIFICATION_DELIVERY_ATTEMPTS tries in all.
-      useFactory: (config: AppConfig) => ({
+      useFactory: (config: NotificationsConfig) => ({
         defaultJobOptions: {
           attempts: config.notificationDeliveryAttempts,
           backoff: { type: 'exponential', delay: config.notificationRetryDelayMs },

@@ -18,6 +18,7 @@ import { PAYMENTS_CLOCK, systemClock } from './run/clock';
 import { DueSweep } from './run/due-sweep';
 import { PaymentQueues } from './run/queues';
 import { SweepProcessor } from './run/sweep.processor';
+import { paymentsConfigProvider } from './payments.config';
 
 /**
  * Payments: payees, one-off scheduled payments and standing orders, and the due sweep that pays them
@@ -39,6 +40,7 @@ import { SweepProcessor } from './run/sweep.processor';
     ReversedPayments,
   ],
   providers: [
+    paymentsConfigProvider,
     outboxFor('payments'),
     inboxFor('payments'),
     idempotencyKeysIn('payments'),

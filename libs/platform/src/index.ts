@@ -4,6 +4,8 @@ export * from './app/service.tokens';
 export * from './concurrency/slots';
 export * from './config/app-config';
 export * from './config/config.schema';
+export * from './config/config-section';
+export * from './config/variables';
 export * from './context/request-context';
 export * from './database/advisory-locks';
 export * from './database/data-source-options';

@@ -1,1 +1,2 @@
 export { TransactionsModule } from './transactions.module';
+export { TransactionsConfig, TRANSACTIONS_VARIABLES } from './transactions.config';

@@ -29,6 +29,7 @@ import { readEntries } from './ledger/ledger-entries';
 import { freezeAuthor, toState, type LedgerAccountRow } from './ledger/ledger-rows';
 import { assertPaymentShape, paymentFingerprint, paymentResult } from './ledger/payment-outcomes';
 import { writeLedgerEvent, writeStaffAction, type StaffActionDraft } from './ledger/staff-actions';
+import { TransactionsConfig } from './transactions.config';
 
 /** Most lines one statement carries; a longer period is asked for in parts. */
 export const STATEMENT_MAX_LINES = 5000;
@@ -70,6 +71,7 @@ export class TransactionsApiService implements TransactionsApi {
     private readonly ledger: Ledger,
     private readonly cards: CardHolds,
     private readonly config: AppConfig,
+    private readonly ledgerConfig: TransactionsConfig,
   ) {}
 
   async openAccount(input: { account_id: string; owner_id: string; currency: Currency }) {
@@ -336,7 +338,7 @@ export class TransactionsApiService implements TransactionsApi {
         `UPDATE transactions.ledger_accounts
             SET status = 'closed', version = version + 1, updated_at = clock_timestamp()
           WHERE id = $1 AND kind = 'customer' AND ${allowed} RETURNING ${COLUMNS}`,
-        [accountId, this.config.cardLateClearingDays],
+        [accountId, this.ledgerConfig.cardLateClearingDays],
       )) as [LedgerAccountRow[], number];
       if (closed.length) {
         await writeLedgerEvent(m, 'account.closed', {
@@ -368,7 +370,7 @@ export class TransactionsApiService implements TransactionsApi {
     const [late] = (await this.dataSource.query(
       `SELECT ((max(h.expires_at) + make_interval(days => $2::int)) AT TIME ZONE $3)::date::text AS until
          FROM transactions.holds h WHERE ${LATE_CLEARING_POSSIBLE}`,
-      [accountId, this.config.cardLateClearingDays, this.config.bankTimeZone],
+      [accountId, this.ledgerConfig.cardLateClearingDays, this.config.bankTimeZone],
     )) as { until: string | null }[];
     if (late?.until) {
       throw AppError.conflict(

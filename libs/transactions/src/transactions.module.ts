@@ -20,6 +20,7 @@ import { Ledger } from './ledger/ledger';
 import { TransactionsApiService } from './transactions.api';
 import { TransferController } from './transfer/transfer.controller';
 import { TransferService } from './transfer/transfer.service';
+import { transactionsConfigProvider } from './transactions.config';
 
 /**
  * The ledger: journal entries, postings, balances, idempotency, and the transfers, deposits, reversals
@@ -31,6 +32,7 @@ import { TransferService } from './transfer/transfer.service';
   imports: [QueuesModule, BullModule.registerQueue({ name: LEDGER_VERIFICATION_QUEUE })],
   controllers: [TransferController, HistoryController, AdminLedgerController],
   providers: [
+    transactionsConfigProvider,
     Ledger,
     CardHolds,
     TransactionsApiService,

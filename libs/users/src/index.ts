@@ -1,1 +1,2 @@
 export { UsersModule } from './users.module';
+export { UsersConfig, USERS_VARIABLES } from './users.config';

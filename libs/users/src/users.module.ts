@@ -16,6 +16,7 @@ import { MeController } from './profiles/me.controller';
 import { ProfilesService } from './profiles/profiles.service';
 import { UsersApiService } from './users.api';
 import { UserEntity } from './profiles/user.entity';
+import { usersConfigProvider } from './users.config';
 
 /**
  * Profiles (and, with its issue, KYC). Global so that USERS_API, bound here to the local implementation,
@@ -27,6 +28,7 @@ import { UserEntity } from './profiles/user.entity';
   // StaffActionsAudit handles events: Nest finds @EventPattern (our @OnEvent) on controllers only.
   controllers: [MeController, AdminUsersController, KycController, StaffActionsAudit],
   providers: [
+    usersConfigProvider,
     ProfilesService,
     AdminUsersService,
     AuditLog,

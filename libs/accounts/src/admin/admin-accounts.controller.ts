@@ -18,7 +18,6 @@ import {
   type TransactionsApi,
 } from '@protobank/contracts';
 import {
-  AppConfig,
   AppError,
   assertAmountWithin,
   assertMayActOnOwner,
@@ -39,6 +38,7 @@ import {
 } from '../open/account.dto';
 import type { AccountEntity } from '../open/account.entity';
 import { AccountsService, accountView } from '../open/accounts.service';
+import { AccountsConfig } from '../accounts.config';
 
 /**
  * Staff controls on accounts. The ledger decides each change under its row lock: never on the actor's own
@@ -60,7 +60,7 @@ export class AdminAccountsController {
   constructor(
     private readonly accounts: AccountsService,
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
-    private readonly config: AppConfig,
+    private readonly config: AccountsConfig,
     private readonly gate: StaffGate,
   ) {}
 

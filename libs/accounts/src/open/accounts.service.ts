@@ -30,6 +30,7 @@ import { DataSource } from 'typeorm';
 import type { OpenAccountDto } from './account.dto';
 import { randomAccountNumber, withFreshNumber } from './account-numbers';
 import { AccountEntity } from './account.entity';
+import { AccountsConfig } from '../accounts.config';
 
 const DEFAULT_NAMES = { current: 'Current account', savings: 'Savings account' };
 
@@ -68,6 +69,7 @@ export class AccountsService {
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
     private readonly cache: VersionedCache,
     private readonly config: AppConfig,
+    private readonly accountsConfig: AccountsConfig,
     private readonly limiter: RateLimiter,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -108,10 +110,10 @@ export class AccountsService {
   private async openClaimed(caller: Caller, body: OpenAccountDto) {
     const mine = await this.repo.findBy({ owner_id: caller.user_id });
     const open = (await this.ledger.getStates(mine.map((a) => a.id))).filter((s) => s.status !== 'closed');
-    if (open.length >= this.config.maxAccountsPerCustomer) {
+    if (open.length >= this.accountsConfig.maxAccountsPerCustomer) {
       throw AppError.unprocessable(
         'too_many_accounts',
-        `A customer may hold at most ${this.config.maxAccountsPerCustomer} open accounts`,
+        `A customer may hold at most ${this.accountsConfig.maxAccountsPerCustomer} open accounts`,
       );
     }
     const id = randomUUID();

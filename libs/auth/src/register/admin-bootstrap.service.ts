@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { AppConfig, LOGGER } from '@protobank/platform';
+import { LOGGER } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { RegisterService } from './register.service';
+import { AuthConfig } from '../auth.config';
 
 const ATTEMPTS = 30;
 
@@ -12,7 +13,7 @@ const ATTEMPTS = 30;
 @Injectable()
 export class AdminBootstrapService implements OnApplicationBootstrap {
   constructor(
-    private readonly config: AppConfig,
+    private readonly config: AuthConfig,
     private readonly registration: RegisterService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}

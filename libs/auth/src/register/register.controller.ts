@@ -7,10 +7,11 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { ErrorResponseDto, Public, RateLimit } from '@protobank/platform';
+import { configuredLimit, ErrorResponseDto, Public, RateLimit } from '@protobank/platform';
 import { UserDto } from '@protobank/contracts';
 import { RegisterDto } from './register.dto';
 import { RegisterService } from './register.service';
+import { AuthConfig } from '../auth.config';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -21,7 +22,7 @@ export class RegisterController {
   @Public()
   @RateLimit({
     bucket: 'register-ip',
-    limit: (c) => c.registerRateLimitPerMinute,
+    limit: configuredLimit(AuthConfig, (c) => c.registerRateLimitPerMinute),
     windowSeconds: 60,
     by: 'ip',
   })

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type UsersApi } from '@protobank/contracts';
-import { AppConfig, LOGGER, slots } from '@protobank/platform';
+import { LOGGER, slots } from '@protobank/platform';
 import { smtpFailure, SmtpMailer } from '@protobank/platform/mail';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +10,7 @@ import { DataSource } from 'typeorm';
 import { activeCredentialByEmail } from '../credentials/credential-lookup';
 import { SessionStore } from '../sessions/session.store';
 import { notResettable, RESET_TOKEN_TTL_SECONDS, ResetTokens, type ResetSender } from './reset-tokens';
+import { AuthConfig } from '../auth.config';
 
 /** Tries per e-mail (a 5xx reply ends them at once), 2, 4 and 8 s apart. */
 export const RESET_MAIL_ATTEMPTS = 4;
@@ -88,7 +89,7 @@ export class ResetMails implements BeforeApplicationShutdown {
     private readonly tokens: ResetTokens,
     private readonly sessions: SessionStore,
     private readonly mailer: SmtpMailer,
-    private readonly config: AppConfig,
+    private readonly config: AuthConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig, RedisService } from '@protobank/platform';
+import { RedisService } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { passwordMark } from '../credentials/passwords';
 import { newSecret, OPAQUE_TOKEN_PATTERN, parseOpaqueToken, secretDigest } from './opaque-token';
+import { AuthConfig } from '../auth.config';
 
 const deviceKey = (deviceId: string) => `auth:device:${deviceId}`;
 
@@ -20,7 +21,7 @@ export const DEVICE_TOKEN_PATTERN = OPAQUE_TOKEN_PATTERN;
 export class DeviceTokens {
   constructor(
     private readonly redis: RedisService,
-    private readonly config: AppConfig,
+    private readonly config: AuthConfig,
   ) {}
 
   private get ttlSeconds(): number {

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig, chunksOf, RedisScript, RedisService, sessionKey, type Role } from '@protobank/platform';
+import { chunksOf, RedisScript, RedisService, sessionKey, type Role } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { openGraceBox, sealGraceBox } from './grace-box';
 import { newSecret, parseOpaqueToken, secretDigest } from './opaque-token';
 import type { TokenPair } from './token-issuer';
+import { AuthConfig } from '../auth.config';
 
 export interface SessionMeta {
   ip?: string;
@@ -97,7 +98,7 @@ return redis.call('SMEMBERS', KEYS[2])
 export class SessionStore {
   constructor(
     private readonly redis: RedisService,
-    private readonly config: AppConfig,
+    private readonly config: AuthConfig,
   ) {}
 
   /** Read before deciding a login (its profile): `create` refuses if a revokeAll happened since. */

@@ -20,6 +20,7 @@ import {
   Public,
   RateLimit,
   type Caller,
+  configuredLimit,
 } from '@protobank/platform';
 import type { HttpRequest } from '@protobank/platform';
 import { SessionStore, type SessionMeta } from './session.store';
@@ -33,6 +34,10 @@ import {
   TokenPairDto,
 } from './sessions.dto';
 import { SessionsService, type LoginResult } from './sessions.service';
+import { AuthConfig } from '../auth.config';
+
+/** LOGIN_RATE_LIMIT_PER_MINUTE: logins per IP, and password changes per user. */
+const loginsPerMinute = configuredLimit(AuthConfig, (c) => c.loginRateLimitPerMinute);
 
 const metaOf = (req: HttpRequest): SessionMeta => ({ ip: req.ip, user_agent: req.headers['user-agent'] });
 
@@ -46,7 +51,7 @@ export class SessionsController {
 
   @Post('login')
   @Public()
-  @RateLimit({ bucket: 'login-ip', limit: (c) => c.loginRateLimitPerMinute, windowSeconds: 60, by: 'ip' })
+  @RateLimit({ bucket: 'login-ip', limit: loginsPerMinute, windowSeconds: 60, by: 'ip' })
   @HttpCode(200)
   @ApiOperation({
     summary: 'Log in: a 15-minute access token and a refresh token for a new session',
@@ -88,7 +93,7 @@ export class SessionsController {
   @Public()
   @RateLimit({
     bucket: 'refresh-ip',
-    limit: (c) => c.loginRateLimitPerMinute * 4,
+    limit: configuredLimit(AuthConfig, (c) => c.loginRateLimitPerMinute * 4),
     windowSeconds: 60,
     by: 'ip',
   })
@@ -134,7 +139,7 @@ export class SessionsController {
   @ApiBearerAuth()
   @RateLimit({
     bucket: 'password-change',
-    limit: (c) => c.loginRateLimitPerMinute,
+    limit: loginsPerMinute,
     windowSeconds: 60,
     by: 'user',
   })

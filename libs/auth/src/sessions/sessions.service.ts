@@ -3,7 +3,6 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { USERS_API, type EventInput, type UserLockedOutEvent, type UsersApi } from '@protobank/contracts';
 import {
   addressKey,
-  AppConfig,
   AppError,
   LOGGER,
   normaliseEmail,
@@ -20,6 +19,7 @@ import { checkPassword, hashPassword, normalised } from '../credentials/password
 import { DeviceTokens } from './device-tokens';
 import { SessionStore, type SessionMeta } from './session.store';
 import { TokenIssuer, type TokenPair } from './token-issuer';
+import { AuthConfig } from '../auth.config';
 
 export interface LoginResult extends TokenPair {
   /** Present it at this client's next logins: they are then not subject to the e-mail's lockout. */
@@ -94,7 +94,7 @@ export class SessionsService {
     private readonly limiter: RateLimiter,
     private readonly outbox: OutboxService,
     private readonly relay: OutboxRelay,
-    private readonly config: AppConfig,
+    private readonly config: AuthConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 

@@ -47,6 +47,7 @@ import {
   type IssuedCardDto,
   type UpdateLimitsDto,
 } from './card.dto';
+import { CardsConfig } from '../cards.config';
 
 /** Cards one customer may hold that are not cancelled: each is a number that can be spent with. */
 export const MAX_CARDS_PER_CUSTOMER = 10;
@@ -125,6 +126,7 @@ export class CardsService {
     private readonly outbox: OutboxService,
     private readonly relay: OutboxRelay,
     private readonly config: AppConfig,
+    private readonly cardsConfig: CardsConfig,
     private readonly sessions: LiveSession,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -199,7 +201,7 @@ export class CardsService {
       replaces: CardRow | null;
     },
   ): Promise<IssuedCardDto> {
-    const bin = this.config.cardBin;
+    const bin = this.cardsConfig.cardBin;
     const expiry = expiryFrom(todayIn(this.config.bankTimeZone, new Date()));
     const limits = c.replaces;
     for (let attempt = 1; attempt <= PAN_ATTEMPTS; attempt++) {
@@ -308,7 +310,7 @@ export class CardsService {
    * nothing was shown; logged as card_reveal_stopped).
    */
   async reveal(caller: Caller, id: string, password: string, meta: RevealMeta): Promise<CardDetailsDto> {
-    const limit = this.config.cardRevealRateLimitPerHour;
+    const limit = this.cardsConfig.cardRevealRateLimitPerHour;
     const hit = await this.limiter.hit('card-reveal', caller.user_id, limit, 3600);
     if (!hit.allowed) {
       this.logger.warn(

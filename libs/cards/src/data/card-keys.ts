@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '@protobank/platform';
 import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import {
   parseDataKey,
   type CardKeySet,
 } from './card-crypto';
+import { CardsConfig } from '../cards.config';
 
 /** Used only outside production when CARD_NETWORK_SECRET is unset: it protects nothing. */
 export const DEVELOPMENT_NETWORK_SECRET = 'dev-only-card-network-secret-protects-nothing';
@@ -48,11 +48,8 @@ export class CardKeys {
   /** Every accepted network signing secret, newest configuration first as given (rotation). */
   readonly networkSecrets: readonly string[];
 
-  constructor(config: AppConfig) {
-    if (config.isProduction && !config.cardDataKey)
-      throw new Error('CARD_DATA_KEY (or CARD_DATA_KEY_FILE) must be set in production');
-    if (config.isProduction && config.cardNetworkSecrets.length === 0)
-      throw new Error('CARD_NETWORK_SECRET (or CARD_NETWORK_SECRET_FILE) must be set in production');
+  /** Production always has both (CardsConfig refuses to boot without them). */
+  constructor(config: CardsConfig) {
     this.keys = deriveCardKeys(config.cardDataKey ? parseDataKey(config.cardDataKey) : devDataKey());
     this.networkSecrets = config.cardNetworkSecrets.length
       ? [...config.cardNetworkSecrets]

@@ -7,6 +7,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { CardKeys } from '../data/card-keys';
 import { categoryOf, type CategoryGroup } from '../data/categories';
 import { hasExpired, PAN_LENGTH } from '../data/pan';
+import { CardsConfig } from '../cards.config';
 
 /** A card as the card network's side needs it: never the number, the CVC or the ciphertext. */
 export interface CardRecord {
@@ -109,6 +110,7 @@ export class CardDirectory {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly keys: CardKeys,
     private readonly config: AppConfig,
+    private readonly cardsConfig: CardsConfig,
     private readonly redis: RedisService,
     private readonly outbox: OutboxService,
   ) {}
@@ -274,6 +276,6 @@ export class CardDirectory {
 
   /** When a hold placed now lapses (CARD_HOLD_EXPIRY_DAYS). */
   holdExpiresAt(now = new Date()): Date {
-    return new Date(now.getTime() + this.config.cardHoldExpiryDays * 86_400_000);
+    return new Date(now.getTime() + this.cardsConfig.cardHoldExpiryDays * 86_400_000);
   }
 }

@@ -2,7 +2,7 @@ import { InjectQueue, Processor } from '@nestjs/bullmq';
 import { Inject, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { TRANSACTIONS_API, type TransactionsApi } from '@protobank/contracts';
-import { AppConfig, jsonAmount, LOGGER } from '@protobank/platform';
+import { jsonAmount, LOGGER } from '@protobank/platform';
 import { keepJobScheduler, QueueWorker } from '@protobank/platform/queues';
 import type { Job, Queue } from 'bullmq';
 import type { Logger } from 'pino';
@@ -10,6 +10,7 @@ import { DataSource } from 'typeorm';
 import { CardNetworkService } from './card-network.service';
 import { HOLD_EXPIRY_QUEUE, type HoldExpiryJob } from './hold-expiry-job';
 import { HoldReleases } from './hold-releases';
+import { CardsConfig } from '../cards.config';
 
 /** The job scheduler's id: one schedule, however many cards instances upsert it. */
 const SCHEDULER_ID = 'hold-expiry';
@@ -46,7 +47,7 @@ export class HoldExpiry
     private readonly network: CardNetworkService,
     private readonly releases: HoldReleases,
     @InjectQueue(HOLD_EXPIRY_QUEUE) private readonly queue: Queue<HoldExpiryJob>,
-    private readonly config: AppConfig,
+    private readonly config: CardsConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     super();

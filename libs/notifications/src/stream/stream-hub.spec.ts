@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { NotificationView } from '../store/notifications.service';
 import { StreamHub } from './stream-hub';
+import type { NotificationsConfig } from '../notifications.config';
 
 /**
  * A response that records what is written, and closes like a socket would. Like Node's, a write or an
@@ -48,7 +49,8 @@ const redis = {
 
 const hubWith = (perUser: number) =>
   new StreamHub(
-    { redisKeyPrefix: 't:', notificationStreamsPerUser: perUser } as AppConfig,
+    { redisKeyPrefix: 't:' } as AppConfig,
+    { notificationStreamsPerUser: perUser } as NotificationsConfig,
     redis,
     { debug: () => undefined, warn: () => undefined } as unknown as Logger,
     { gauge: () => undefined } as unknown as MetricsService,

@@ -9,6 +9,7 @@ import Redis from 'ioredis';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { NotificationView } from '../store/notifications.service';
+import { NotificationsConfig } from '../notifications.config';
 
 export interface StreamClient {
   userId: string;
@@ -56,6 +57,7 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
 
   constructor(
     private readonly config: AppConfig,
+    private readonly notificationsConfig: NotificationsConfig,
     private readonly redis: RedisService,
     @Inject(LOGGER) private readonly logger: Logger,
     metrics: MetricsService,
@@ -75,7 +77,10 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
       this.logger.warn({ err }, 'stream subscription failed');
     });
     this.subscriber = subscriber;
-    this.heartbeat = setInterval(() => void this.beat(), this.config.notificationStreamHeartbeatMs);
+    this.heartbeat = setInterval(
+      () => void this.beat(),
+      this.notificationsConfig.notificationStreamHeartbeatMs,
+    );
     this.heartbeat.unref();
   }
 
@@ -111,7 +116,7 @@ export class StreamHub implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     // Oldest first (a Set keeps insertion order), to make room for this one.
     const open = [...(this.byUser.get(userId) ?? [])];
-    const excess = open.length + 1 - this.config.notificationStreamsPerUser;
+    const excess = open.length + 1 - this.notificationsConfig.notificationStreamsPerUser;
     for (const old of open.slice(0, Math.max(0, excess))) this.close(old, 'too_many_streams');
     // Looked up after the evictions: closing the last one removes the user's set.
     const clients = this.byUser.get(userId) ?? new Set<StreamClient>();

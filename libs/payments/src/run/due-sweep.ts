@@ -42,6 +42,7 @@ import { PAYMENTS_CLOCK, type Clock } from './clock';
 import { decide, statusAfterFailure, type Decision } from './outcomes';
 import { completeIfDone, lockOrders, skipOpenPayments } from './order-state';
 import { ledgerKey, PAYMENT_COLUMNS, type ClaimedPayment } from './payment-rows';
+import { PaymentsConfig } from '../payments.config';
 
 /** What one sweep did. */
 export interface SweepCounts {
@@ -109,6 +110,7 @@ export class DueSweep implements BeforeApplicationShutdown {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
+    private readonly paymentsConfig: PaymentsConfig,
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
     @Inject(PAYMENTS_CLOCK) private readonly clock: Clock,
     private readonly outbox: OutboxService,
@@ -478,8 +480,8 @@ export class DueSweep implements BeforeApplicationShutdown {
     decided: PaymentFailureReason | null,
   ): Decision {
     const rules = {
-      retryAttempts: this.config.paymentRetryAttempts,
-      retryIntervalMinutes: this.config.paymentRetryIntervalMinutes,
+      retryAttempts: this.paymentsConfig.paymentRetryAttempts,
+      retryIntervalMinutes: this.paymentsConfig.paymentRetryIntervalMinutes,
     };
     return decide(result, p.attempts, now, rules, decided);
   }
@@ -701,7 +703,7 @@ export class DueSweep implements BeforeApplicationShutdown {
     const status = statusAfterFailure(
       rows[0].consecutive_failures,
       stopsOrder,
-      this.config.standingOrderMaxConsecutiveFailures,
+      this.paymentsConfig.standingOrderMaxConsecutiveFailures,
     );
     // The last date failing ends the order (completed), rather than suspending one with nothing left to pay.
     if (status === 'suspended' && (await completeIfDone(m, p.order_id)) > 0) return 'completed';

@@ -4,7 +4,9 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { Server, ServerResponse } from 'node:http';
 import type { ContractDef } from '@protobank/contracts';
 import type { Logger } from 'pino';
-import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
+import { AppConfig, loadConfig } from '../config/app-config';
+import { ConfigSource, sectionsOf } from '../config/config-section';
+import { ConfigError } from '../config/variables';
 import { ensureDatabase } from '../database/ensure-database';
 import { setupDocs } from '../docs/swagger';
 import { ShutdownState } from '../health/shutdown-state';
@@ -40,6 +42,7 @@ export async function createApp(
   def: AppDefinition,
   config: AppConfig,
   logger: Logger,
+  configSource: ConfigSource,
 ): Promise<INestApplication> {
   // Never in production: there the database is made by its operator or `migrate --create-database`.
   if (await ensureDatabase(config.databaseUrl, { create: config.nodeEnv !== 'production' }))
@@ -50,6 +53,7 @@ export async function createApp(
       PlatformModule.forRoot({
         service: def.service,
         config,
+        configSource,
         logger,
         transport: def.transport,
         serves: def.serves,
@@ -86,6 +90,9 @@ export async function createApp(
   const app = await NestFactory.create(root, adapter, {
     bodyParser: false,
     logger: new PinoNestLogger(logger),
+    // A provider that cannot be built is thrown to runApp, which logs it and exits 1, instead of Nest
+    // aborting the process.
+    abortOnError: false,
   });
   configureHttp(app, config, logger);
   setupDocs(app, def.service);
@@ -93,11 +100,31 @@ export async function createApp(
   return app;
 }
 
+/**
+ * The platform's configuration and that of every module the app hosts, checked together before anything
+ * connects: the configuration, or ConfigError naming every bad variable.
+ */
+function configure(def: AppDefinition, env: NodeJS.ProcessEnv): { config: AppConfig; source: ConfigSource } {
+  const source = new ConfigSource(env);
+  let config: AppConfig | undefined;
+  const problems: string[] = [];
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  problems.push(...source.problems(sectionsOf(def.modules)));
+  if (problems.length) throw new ConfigError(problems);
+  return { config: config!, source };
+}
+
 /** The main() of every app: validated config or a clear exit, then serve until SIGTERM, then drain. */
 export async function runApp(def: AppDefinition): Promise<void> {
   let config: AppConfig;
+  let source: ConfigSource;
   try {
-    config = loadConfig();
+    ({ config, source } = configure(def, process.env));
   } catch (err) {
     process.stderr.write(`${def.service}: ${err instanceof ConfigError ? err.message : String(err)}\n`);
     process.exit(1);
@@ -109,7 +136,7 @@ export async function runApp(def: AppDefinition): Promise<void> {
     // Before the app is built, so the first request is traced; a no-op unless OTEL_* ask for traces.
     stopTracing = await startTracing(def.service);
     if (stopTracing) logger.info('tracing on: spans exported over OTLP');
-    app = await createApp(def, config, logger);
+    app = await createApp(def, config, logger, source);
     // Modules initialised (clients, channels) before the transport takes messages, and both before HTTP.
     await app.init();
     await app.startAllMicroservices();

@@ -2,6 +2,7 @@ import { type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, ModuleRef } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
+import { ConfigSource } from '../config/config-section';
 import { DatabaseModule } from '../database/database.module';
 import { OWNER_LOGIN } from '../database/runtime-role-check';
 import { HealthModule } from '../health/health.module';
@@ -24,6 +25,8 @@ import { SERVICE_NAME } from './service.tokens';
 export interface PlatformOptions extends MessagingOptions {
   service: string;
   config: AppConfig;
+  /** Where each module reads its own configuration: process.env unless given. */
+  configSource?: ConfigSource;
   logger: Logger;
   /** Runs as the schema's owner on purpose (the restore); production apps otherwise refuse to. */
   ownerLogin?: boolean;
@@ -41,6 +44,7 @@ export class PlatformModule {
       imports: [DatabaseModule, RedisModule, MessagingModule.forRoot(options), HealthModule, MetricsModule],
       providers: [
         { provide: AppConfig, useValue: options.config },
+        { provide: ConfigSource, useValue: options.configSource ?? new ConfigSource(process.env) },
         { provide: SERVICE_NAME, useValue: options.service },
         { provide: LOGGER, useValue: options.logger },
         { provide: OWNER_LOGIN, useValue: options.ownerLogin ?? false },
@@ -68,6 +72,7 @@ export class PlatformModule {
       ],
       exports: [
         AppConfig,
+        ConfigSource,
         SERVICE_NAME,
         LOGGER,
         OWNER_LOGIN,

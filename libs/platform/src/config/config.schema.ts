@@ -1,6 +1,7 @@
 /**
- * Every configuration variable Protobank reads, with its default and meaning. README's configuration
- * table is written from this list; keep them in step.
+ * The platform's configuration variables (AppConfig), with their defaults and meaning: what every app
+ * reads. Each domain module lists its own next to it (libs/<module>/src/<module>.config.ts). README's
+ * configuration table is written from these lists; keep them in step (apps/monolith's config spec checks).
  */
 export type VariableKind = 'string' | 'int' | 'url' | 'enum' | 'list' | 'email' | 'time_zone' | 'date_list';
 
@@ -168,71 +169,10 @@ export const CONFIG_SCHEMA = {
     default: '900',
     doc: 'Lifetime of an access token.',
   },
-  REFRESH_TOKEN_TTL_SECONDS: {
-    kind: 'int',
-    min: 300,
-    max: 7776000,
-    default: '604800',
-    doc: 'Lifetime of a refresh session (one per login), renewed by nothing: a session ends at the latest this long after login.',
-  },
-  SESSIONS_PER_USER_MAX: {
-    kind: 'int',
-    min: 1,
-    max: 1000,
-    default: '50',
-    doc: 'Most refresh sessions (logins) one user keeps: a login beyond it ends the least recently used one, whose tokens stop working at once.',
-  },
-  REFRESH_REUSE_GRACE_SECONDS: {
-    kind: 'int',
-    min: 0,
-    max: 60,
-    default: '10',
-    doc: 'For this long after a refresh token is rotated, presenting it again returns the same new pair (two tabs refreshing at once); after it, or once the new token is rotated, it is a replay that ends the session. 0 turns the grace off.',
-  },
-  KYC_ENCRYPTION_KEY: {
-    kind: 'string',
-    secret: true,
-    doc: 'AES-256-GCM key (32 bytes, base64) for KYC document numbers, and (through HKDF) the key of their lookup hashes; needed by the users app. It cannot be rotated yet: stored numbers are encrypted under it. Development: a fixed development key when unset; production refuses to start without it.',
-  },
   TRUST_PROXY: {
     kind: 'string',
     default: 'loopback',
     doc: "Which proxies' X-Forwarded-For to believe for the client IP (Fastify `trustProxy`, as proxy-addr reads it: loopback, uniquelocal, CIDRs, or a hop count).",
-  },
-  LOGIN_RATE_LIMIT_PER_MINUTE: {
-    kind: 'int',
-    min: 1,
-    max: 100000,
-    default: '30',
-    doc: 'Login attempts per client IP per minute (then 429).',
-  },
-  REGISTER_RATE_LIMIT_PER_MINUTE: {
-    kind: 'int',
-    min: 1,
-    max: 100000,
-    default: '20',
-    doc: 'Registrations per client IP per minute (each costs an argon2id hash), then 429.',
-  },
-  LOGIN_MAX_FAILURES: {
-    kind: 'int',
-    min: 1,
-    max: 1000,
-    default: '5',
-    doc: 'Failed logins for one e-mail (from clients without a device token of the account), or for one device token, before it locks.',
-  },
-  LOGIN_LOCKOUT_SECONDS: {
-    kind: 'int',
-    min: 1,
-    max: 86400,
-    default: '900',
-    doc: "How long a lock lasts once LOGIN_MAX_FAILURES failures are counted (within a window of the same length): the e-mail's lock, which clients without a device token of the account obey, or one device token's own lock. A locked login gets 429 account_locked with Retry-After, whatever the password.",
-  },
-  LOGIN_DEVICE_TOKEN_TTL_DAYS: {
-    kind: 'int',
-    min: 1,
-    max: 3650,
-    default: '90',
-    doc: "Lifetime of a device token (issued at a successful login, renewed by each login with it); a login presenting a valid one is not subject to the e-mail's lockout, only to the token's own.",
   },
   SORT_CODE: {
     kind: 'string',
@@ -248,54 +188,12 @@ export const CONFIG_SCHEMA = {
     default: '100000000',
     doc: 'Largest amount one transfer or deposit may move, in minor units of its currency (at most 10^15).',
   },
-  MAX_OVERDRAFT_LIMIT: {
-    kind: 'int',
-    min: 0,
-    max: 1000000000000000,
-    default: '10000000',
-    doc: 'Largest overdraft limit staff may set on an account, in minor units.',
-  },
-  LEDGER_VERIFY_INTERVAL_MINUTES: {
-    kind: 'int',
-    min: 0,
-    max: 10080,
-    default: '60',
-    doc: "Minutes between the transactions app's ledger verifications (one replica at a time; also once after boot), reported as ledger_verification_* metrics; 0 turns them off.",
-  },
-  LEDGER_BATCH_MAX_ITEMS: {
-    kind: 'int',
-    min: 1,
-    max: 5000,
-    default: '256',
-    doc: 'Most postings one ledger batch carries (one transaction, one commit); postings waiting beyond it go in the next batch.',
-  },
-  LEDGER_BATCHES_IN_FLIGHT: {
-    kind: 'int',
-    min: 1,
-    max: 32,
-    default: '2',
-    doc: 'Ledger batches one process has running at once (each on its own database connection); postings arriving while all are running queue for the next.',
-  },
-  LEDGER_QUEUE_TIMEOUT_MS: {
-    kind: 'int',
-    min: 10,
-    max: 600000,
-    default: '5000',
-    doc: 'Longest a posting waits for a place in a ledger batch; then it is refused unposted (503 ledger_busy, safe to retry).',
-  },
   IDEMPOTENCY_RETENTION_HOURS: {
     kind: 'int',
     min: 24,
     max: 8760,
     default: '48',
     doc: 'How long an Idempotency-Key and its outcome are kept (replays within it move no money).',
-  },
-  MAX_ACCOUNTS_PER_CUSTOMER: {
-    kind: 'int',
-    min: 1,
-    max: 1000,
-    default: '10',
-    doc: 'Open accounts one customer may hold.',
   },
   TRANSFER_MISS_LIMIT: {
     kind: 'int',
@@ -334,64 +232,6 @@ export const CONFIG_SCHEMA = {
     default: 'Protobank <no-reply@protobank.example>',
     doc: 'From address of notification and password-reset e-mails.',
   },
-  PASSWORD_RESET_URL: {
-    kind: 'url',
-    protocols: ['https:'],
-    doc: 'The page of your app or site where a customer chooses a new password: the reset e-mail links to it with the token in the fragment (`#token=…`, which browsers send to no server). Without it the e-mail gives the token alone, to paste into the app.',
-  },
-  PASSWORD_RESET_HOLD_HOURS: {
-    kind: 'int',
-    min: 0,
-    max: 168,
-    default: '24',
-    doc: 'For this long after a password reset by e-mail, its sessions (and every later login) may not add payees, transfer to accounts other than their own, issue or reveal cards, change the phone number or address, re-verify a verified name or date of birth (KYC) or switch notices off (403 recently_reset): the reset proved only the mailbox. 0 turns the hold off.',
-  },
-  SMS_WEBHOOK_URL: {
-    kind: 'url',
-    protocols: ['http:', 'https:'],
-    secret: true,
-    doc: 'SMS provider webhook (POST JSON); without it the sms channel is off. Production wants https: (http: only to a loopback host) and WEBHOOK_SIGNING_SECRET.',
-  },
-  PUSH_WEBHOOK_URL: {
-    kind: 'url',
-    protocols: ['http:', 'https:'],
-    secret: true,
-    doc: 'Push provider webhook (POST JSON); without it the push channel is off. Production wants https: (http: only to a loopback host) and WEBHOOK_SIGNING_SECRET.',
-  },
-  WEBHOOK_SIGNING_SECRET: {
-    kind: 'string',
-    secret: true,
-    doc: 'Signs webhook bodies (X-Protobank-Signature: t=<unix seconds>,sha256=<hex HMAC-SHA-256 of t.body>); unsigned without it, which production refuses while a webhook is set; 32+ characters in production.',
-  },
-  NOTIFICATION_DELIVERY_ATTEMPTS: {
-    kind: 'int',
-    min: 1,
-    max: 50,
-    default: '6',
-    doc: 'Tries per notification delivery before it is marked failed and listed for staff.',
-  },
-  NOTIFICATION_RETRY_DELAY_MS: {
-    kind: 'int',
-    min: 1,
-    max: 3600000,
-    default: '2000',
-    doc: 'First retry delay of a failed delivery; it doubles on each further try.',
-  },
-  NOTIFICATION_STREAMS_PER_USER: {
-    kind: 'int',
-    min: 1,
-    max: 100,
-    default: '5',
-    doc: 'Open /notifications/stream connections one user may hold; the oldest is closed beyond it.',
-  },
-  NOTIFICATION_STREAM_HEARTBEAT_MS: {
-    kind: 'int',
-    min: 100,
-    // Below nginx's proxy_read_timeout (30 s), or it would cut idle streams.
-    max: 25000,
-    default: '15000',
-    doc: 'How often an open stream gets a keep-alive comment and its session is checked (ended ones close).',
-  },
   BANK_TIME_ZONE: {
     kind: 'time_zone',
     default: 'Europe/London',
@@ -407,73 +247,6 @@ export const CONFIG_SCHEMA = {
     values: ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday', 'none'],
     default: 'saturday,sunday',
     doc: 'Comma-separated weekdays that are not working days (`friday,saturday` in some countries); `none` makes every day one that is not a holiday.',
-  },
-  PAYMENT_RETRY_ATTEMPTS: {
-    kind: 'int',
-    min: 0,
-    max: 10,
-    default: '3',
-    doc: 'Retries of a scheduled payment or standing-order occurrence refused for insufficient funds, PAYMENT_RETRY_INTERVAL_MINUTES apart, before it fails for that date (one refused late in the evening is retried after midnight).',
-  },
-  PAYMENT_RETRY_INTERVAL_MINUTES: {
-    kind: 'int',
-    min: 1,
-    max: 720,
-    default: '60',
-    doc: 'Minutes between those retries.',
-  },
-  STANDING_ORDER_MAX_CONSECUTIVE_FAILURES: {
-    kind: 'int',
-    min: 1,
-    max: 100,
-    default: '3',
-    doc: 'Failed occurrences in a row after which a standing order is suspended (and its owner told).',
-  },
-  CARD_BIN: {
-    kind: 'string',
-    default: '535522',
-    pattern: /^[245]\d{5,7}$/,
-    doc: 'The issuer BIN (6 to 8 digits) every card number starts with: 4 makes Visa cards, 2 or 5 Mastercard.',
-  },
-  CARD_DATA_KEY: {
-    kind: 'string',
-    secret: true,
-    pattern: /^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/,
-    doc: 'The card-data key (32 bytes, hex or base64; use CARD_DATA_KEY_FILE): HKDF-SHA-256 derives from it the AES-256-GCM key of stored card numbers, the key of their lookup hashes and the CVC key. Needed by the app hosting cards; it cannot be rotated yet (stored numbers and every CVC depend on it). Development: a random key made once in .data/cards/data-key; production refuses to start cards without it.',
-  },
-  CARD_NETWORK_SECRET: {
-    kind: 'string',
-    secret: true,
-    pattern: /^[\x21-\x2b\x2d-\x7e]{32,}(?:\s*,\s*[\x21-\x2b\x2d-\x7e]{32,})*$/,
-    doc: 'HMAC-SHA-256 secret(s) of the card network API signatures (32 or more visible ASCII characters; use CARD_NETWORK_SECRET_FILE). Several, comma-separated, are all accepted: add the new one, move the network over, then remove the old. Development: a fixed development secret; production refuses to start cards without it.',
-  },
-  CARD_HOLD_EXPIRY_DAYS: {
-    kind: 'int',
-    min: 1,
-    max: 31,
-    default: '7',
-    doc: 'Days an authorisation hold lasts uncleared before it expires and its money is available again.',
-  },
-  CARD_LATE_CLEARING_DAYS: {
-    kind: 'int',
-    min: 1,
-    max: 180,
-    default: '30',
-    doc: 'Days after a hold expired unclaimed during which its clearing may still come (merchants such as hotels present late): until then its account cannot be closed (409 holds_pending), so the late clearing still has an account to post to.',
-  },
-  CARD_HOLD_EXPIRY_SWEEP_SECONDS: {
-    kind: 'int',
-    min: 1,
-    max: 3600,
-    default: '60',
-    doc: 'How often the cards module releases the holds past their expiry (a BullMQ job scheduler).',
-  },
-  CARD_REVEAL_RATE_LIMIT_PER_HOUR: {
-    kind: 'int',
-    min: 1,
-    max: 1000,
-    default: '5',
-    doc: 'Card-detail reveals (POST /cards/{id}/reveal, each checking the password) one customer may attempt per hour, then 429.',
   },
   LOG_LEVEL: {
     kind: 'enum',
@@ -525,13 +298,6 @@ export const CONFIG_SCHEMA = {
     max: 60000,
     default: '0',
     doc: 'Time between SIGTERM and the drain, during which /health/ready answers 503 and requests are still served, so a balancer that routes by readiness stops sending new ones first (behind Kubernetes: a little over the readiness probe period). The drain then has SHUTDOWN_TIMEOUT_MS.',
-  },
-  ADMIN_EMAIL: { kind: 'email', doc: 'E-mail of the first staff admin, created at startup if absent.' },
-  ADMIN_PASSWORD: {
-    kind: 'string',
-    secret: true,
-    devValues: ['change-me', 'admin', 'password'],
-    doc: 'Password of that admin (or ADMIN_PASSWORD_FILE).',
   },
 } as const satisfies Record<string, VariableSpec>;
 

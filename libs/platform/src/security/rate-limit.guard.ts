@@ -1,19 +1,30 @@
 import { Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { ModuleRef, Reflector } from '@nestjs/core';
 import type { HttpRequest } from '../http/http-types';
-import { AppConfig } from '../config/app-config';
+import type { SectionClass } from '../config/config-section';
 import { AppError } from '../errors/app-error';
 import { RateLimiter } from './rate-limiter';
 
 export interface RateLimitOptions {
   /** Counter name, e.g. "login-ip". */
   bucket: string;
-  /** Requests allowed per window; a function reads it from config. */
-  limit: number | ((config: AppConfig) => number);
+  /** Requests allowed per window, or read from the route's module's configuration (configuredLimit). */
+  limit: number | ConfiguredLimit<unknown>;
   windowSeconds: number;
   /** Count per client IP, or per signed-in user (falls back to the IP on public routes). */
   by: 'ip' | 'user';
 }
+
+export interface ConfiguredLimit<T> {
+  section: SectionClass<T>;
+  read: (config: T) => number;
+}
+
+/** A limit read from a module's configuration class (a ConfigSection its module provides). */
+export const configuredLimit = <T>(
+  section: SectionClass<T>,
+  read: (config: T) => number,
+): ConfiguredLimit<unknown> => ({ section, read: read as (config: unknown) => number });
 
 export const RATE_LIMIT = Symbol('RATE_LIMIT');
 
@@ -25,7 +36,7 @@ export class RateLimitGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly limiter: RateLimiter,
-    private readonly config: AppConfig,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -38,7 +49,10 @@ export class RateLimitGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<HttpRequest>();
     const key =
       options.by === 'user' && req.caller ? `user:${req.caller.user_id}` : `ip:${req.ip ?? 'unknown'}`;
-    const limit = typeof options.limit === 'function' ? options.limit(this.config) : options.limit;
+    const limit =
+      typeof options.limit === 'number'
+        ? options.limit
+        : options.limit.read(this.moduleRef.get(options.limit.section, { strict: false }));
     const hit = await this.limiter.hit(options.bucket, key, limit, options.windowSeconds);
     if (!hit.allowed) throw AppError.tooManyRequests('rate_limited', 'Too many requests', hit.retryAfter);
     return true;

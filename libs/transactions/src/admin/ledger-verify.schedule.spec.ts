@@ -3,10 +3,12 @@ import { withSessionLock } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { LedgerVerifySchedule } from './ledger-verify.schedule';
 import type { LedgerVerification, LedgerVerifyService } from './ledger-verify.service';
+import type { TransactionsConfig } from '../transactions.config';
 
+// Only the lock is replaced: the rest of the platform (its lock keys, configProvider) is the real one.
 jest.mock('@protobank/platform', () => ({
+  ...jest.requireActual<object>('@protobank/platform'),
   withSessionLock: jest.fn(),
-  ADVISORY_LOCKS: { ledgerVerification: 0x6c65_6467 },
 }));
 const lock = jest.mocked(withSessionLock);
 
@@ -24,11 +26,13 @@ const logger = { debug: jest.fn(), warn: jest.fn(), error: jest.fn() } as unknow
 
 function schedule(minutes: number, verify: (signal?: AbortSignal) => Promise<LedgerVerification>) {
   const verifier = { verify: jest.fn(verify) };
-  const config = { ledgerVerifyIntervalMinutes: minutes, databaseListenUrl: 'postgres://x' } as AppConfig;
+  const config = { databaseListenUrl: 'postgres://x' } as AppConfig;
+  const ledgerConfig = { ledgerVerifyIntervalMinutes: minutes } as TransactionsConfig;
   const metrics = { gauge: jest.fn() };
   const s = new LedgerVerifySchedule(
     verifier as unknown as LedgerVerifyService,
     config,
+    ledgerConfig,
     logger,
     metrics as unknown as MetricsService,
   );

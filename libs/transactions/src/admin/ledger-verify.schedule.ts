@@ -7,6 +7,7 @@ import {
 import { AppConfig, LOGGER, MetricsService, withSessionLock, ADVISORY_LOCKS } from '@protobank/platform';
 import type { Logger } from 'pino';
 import { LedgerVerifyService } from './ledger-verify.service';
+import { TransactionsConfig } from '../transactions.config';
 
 /**
  * Session advisory lock of the periodic verification: one replica verifies at a time (on a direct
@@ -33,12 +34,13 @@ export class LedgerVerifySchedule implements OnApplicationBootstrap, BeforeAppli
   constructor(
     private readonly verifier: LedgerVerifyService,
     private readonly config: AppConfig,
+    private readonly ledgerConfig: TransactionsConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
-    const minutes = this.config.ledgerVerifyIntervalMinutes;
+    const minutes = this.ledgerConfig.ledgerVerifyIntervalMinutes;
     // What LedgerVerificationStale compares the last run's age with (0: no periodic verification here).
     this.metrics.gauge(
       'ledger_verification_interval_seconds',
@@ -73,7 +75,7 @@ export class LedgerVerifySchedule implements OnApplicationBootstrap, BeforeAppli
 
   /** One turn; answers when the next one is due. */
   private async run(): Promise<number> {
-    const interval = this.config.ledgerVerifyIntervalMinutes * 60_000;
+    const interval = this.ledgerConfig.ledgerVerifyIntervalMinutes * 60_000;
     try {
       const held = await withSessionLock(this.config.databaseListenUrl, VERIFY_LOCK, () =>
         this.verifier.verify(this.stop.signal),

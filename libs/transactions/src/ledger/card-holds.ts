@@ -29,6 +29,7 @@ import {
 import { eventHeaders, Ledger } from './ledger';
 import type { LedgerAccountRow } from './ledger-rows';
 import { batchCounters, ledgerBatchOptions, PostingBatcher } from './posting-batcher';
+import { TransactionsConfig } from '../transactions.config';
 
 const DECLINES: readonly string[] = [
   'insufficient_funds',
@@ -114,6 +115,7 @@ export class CardHolds {
     private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
     metrics: MetricsService,
+    ledgerConfig: TransactionsConfig,
   ) {
     this.decisions = metrics.counter(
       'ledger_card_calls_total',
@@ -121,23 +123,26 @@ export class CardHolds {
       ['call', 'outcome'],
     );
     const counted = batchCounters(metrics, 'ledger_card', 'Card network calls');
-    this.batcher = new PostingBatcher<LedgerAccountRow, CardCall, CardCallRow>(ledgerBatchOptions(config), {
-      run: async (items) => {
-        const [row] = (await this.dataSource.query(`SELECT transactions.card_calls($1::jsonb) AS result`, [
-          JSON.stringify(await this.settledOnOneShard(items)),
-        ])) as { result: { items: CardCallRow[]; accounts: LedgerAccountRow[] } }[];
-        return row.result;
+    this.batcher = new PostingBatcher<LedgerAccountRow, CardCall, CardCallRow>(
+      ledgerBatchOptions(ledgerConfig),
+      {
+        run: async (items) => {
+          const [row] = (await this.dataSource.query(`SELECT transactions.card_calls($1::jsonb) AS result`, [
+            JSON.stringify(await this.settledOnOneShard(items)),
+          ])) as { result: { items: CardCallRow[]; accounts: LedgerAccountRow[] } }[];
+          return row.result;
+        },
+        // Before any caller hears: a read after an answer never shows the balance from before it.
+        committed: async (accounts, size) => {
+          counted.committed(size);
+          await this.ledger.refreshCache(accounts);
+        },
+        failed: (err, size) => {
+          counted.failed();
+          logger.warn({ err, items: size }, 'card call batch failed; its calls are run one by one');
+        },
       },
-      // Before any caller hears: a read after an answer never shows the balance from before it.
-      committed: async (accounts, size) => {
-        counted.committed(size);
-        await this.ledger.refreshCache(accounts);
-      },
-      failed: (err, size) => {
-        counted.failed();
-        logger.warn({ err, items: size }, 'card call batch failed; its calls are run one by one');
-      },
-    });
+    );
     metrics.gauge(
       'ledger_card_calls_waiting',
       'Card network calls waiting for a batch',

@@ -7,7 +7,6 @@ import {
   type TransactionKind,
 } from '@protobank/contracts';
 import {
-  AppConfig,
   LOGGER,
   MetricsService,
   type MoneyCounter,
@@ -32,6 +31,7 @@ import {
 } from './posting-batcher';
 import { isPostingOutcome, refusalError, refusalStatus, type PostingOutcome } from './posting-outcomes';
 import type { PostedStaffAction } from './staff-actions';
+import { TransactionsConfig } from '../transactions.config';
 
 export interface PostRequest {
   kind: TransactionKind;
@@ -126,7 +126,7 @@ export class Ledger {
     private readonly relay: OutboxRelay,
     @Inject(LOGGER) private readonly logger: Logger,
     metrics: MetricsService,
-    config: AppConfig,
+    config: TransactionsConfig,
   ) {
     this.entries = metrics.counter(
       'ledger_entries_total',

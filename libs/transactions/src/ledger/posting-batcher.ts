@@ -1,4 +1,5 @@
-import { AppError, type AppConfig, type MetricsService } from '@protobank/platform';
+import { AppError, type MetricsService } from '@protobank/platform';
+import type { TransactionsConfig } from '../transactions.config';
 
 /** One posting as transactions.post_entries takes it (the composite type transactions.posting_item). */
 export interface PostingItem {
@@ -50,7 +51,7 @@ export interface BatcherOptions {
 }
 
 /** The LEDGER_BATCH_* settings, for every batcher of the ledger. */
-export const ledgerBatchOptions = (config: AppConfig): BatcherOptions => ({
+export const ledgerBatchOptions = (config: TransactionsConfig): BatcherOptions => ({
   maxItems: config.ledgerBatchMaxItems,
   inFlight: config.ledgerBatchesInFlight,
   queueTimeoutMs: config.ledgerQueueTimeoutMs,

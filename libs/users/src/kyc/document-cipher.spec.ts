@@ -1,9 +1,9 @@
-import type { AppConfig } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
+import type { UsersConfig } from '../users.config';
 import { DocumentCipher } from './document-cipher';
 
 describe('DocumentCipher', () => {
-  const cipher = new DocumentCipher({ isProduction: false, kycEncryptionKey: undefined } as AppConfig);
+  const cipher = new DocumentCipher({ kycEncryptionKey: undefined } as UsersConfig);
   const userId = randomUUID();
 
   it('hashes a stored number as its normalised spelling', () => {

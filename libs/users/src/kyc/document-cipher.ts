@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '@protobank/platform';
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { normaliseDocumentNumber } from './document-number';
+import { UsersConfig } from '../users.config';
 
 /**
  * AES-256-GCM for identity-document numbers. Each value gets a fresh 96-bit IV; the user id is bound in
@@ -24,9 +24,8 @@ export class DocumentCipher {
   private readonly key: Buffer;
   private readonly lookupKey: Buffer;
 
-  constructor(config: AppConfig) {
-    if (!config.kycEncryptionKey && config.isProduction)
-      throw new Error('KYC_ENCRYPTION_KEY must be set in production');
+  /** Production always has KYC_ENCRYPTION_KEY (UsersConfig refuses to boot without it). */
+  constructor(config: UsersConfig) {
     this.key = Buffer.from(config.kycEncryptionKey ?? DEVELOPMENT_KEY, 'base64');
     if (this.key.length !== 32) throw new Error('KYC_ENCRYPTION_KEY must be 32 bytes, base64-encoded');
     this.lookupKey = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), LOOKUP_KEY_LABEL, 32));

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '@protobank/platform';
 import { WebhookClient } from './webhook';
+import { NotificationsConfig } from '../../notifications.config';
 
 /** Sends a text message. Implementations: the webhook adapter below; a vendor SDK would be another. */
 export interface SmsProvider {
@@ -26,7 +26,7 @@ export const PUSH_PROVIDER = Symbol('PUSH_PROVIDER');
 @Injectable()
 export class WebhookSmsProvider implements SmsProvider {
   constructor(
-    private readonly config: AppConfig,
+    private readonly config: NotificationsConfig,
     private readonly webhook: WebhookClient,
   ) {}
 
@@ -42,7 +42,7 @@ export class WebhookSmsProvider implements SmsProvider {
 @Injectable()
 export class WebhookPushProvider implements PushProvider {
   constructor(
-    private readonly config: AppConfig,
+    private readonly config: NotificationsConfig,
     private readonly webhook: WebhookClient,
   ) {}
 

@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AppConfig } from '@protobank/platform';
 import { PermanentDeliveryError } from './channel';
 import { WebhookClient } from './webhook';
+import type { NotificationsConfig } from '../../notifications.config';
 
 describe('WebhookClient', () => {
   let server: Server;
@@ -29,7 +29,8 @@ describe('WebhookClient', () => {
     status = 200;
   });
 
-  const client = (secret?: string) => new WebhookClient({ webhookSigningSecret: secret } as AppConfig);
+  const client = (secret?: string) =>
+    new WebhookClient({ webhookSigningSecret: secret } as NotificationsConfig);
 
   it('posts the JSON with the delivery id as Idempotency-Key and an HMAC over timestamp and body', async () => {
     await client('s3cret').post(url, 'delivery-1', { to: '+447700900123', text: '£25.50' });

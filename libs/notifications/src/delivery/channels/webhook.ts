@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '@protobank/platform';
 import { createHmac } from 'node:crypto';
 import { PermanentDeliveryError } from './channel';
+import { NotificationsConfig } from '../../notifications.config';
 
 const TIMEOUT_MS = 5000;
 
@@ -15,7 +15,7 @@ const TIMEOUT_MS = 5000;
  */
 @Injectable()
 export class WebhookClient {
-  constructor(private readonly config: AppConfig) {}
+  constructor(private readonly config: NotificationsConfig) {}
 
   async post(url: string, deliveryId: string, payload: object): Promise<void> {
     const body = JSON.stringify(payload);

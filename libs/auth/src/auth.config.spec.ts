@@ -1,0 +1,63 @@
+import { ConfigError, ConfigSource } from '@protobank/platform';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuthConfig } from './auth.config';
+
+const load = (env: NodeJS.ProcessEnv) => new ConfigSource(env).load(AuthConfig);
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    load(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('AuthConfig', () => {
+  it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
+    expect(problemsOf({ ADMIN_EMAIL: 'a@bank.example' })).toEqual([
+      'ADMIN_EMAIL and ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) must be set together',
+    ]);
+    expect(load({}).adminEmail).toBeUndefined();
+  });
+
+  it('reads the admin password from ADMIN_PASSWORD_FILE, and keeps the e-mail in lower case', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'protobank-auth-config-'));
+    try {
+      const file = join(dir, 'admin_password');
+      writeFileSync(file, 'a-long-and-real-secret\n');
+      const config = load({ ADMIN_EMAIL: 'Admin@Bank.example', ADMIN_PASSWORD_FILE: file });
+      expect([config.adminEmail, config.adminPassword]).toEqual([
+        'admin@bank.example',
+        'a-long-and-real-secret',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a well-known admin password in production, without repeating it', () => {
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      ADMIN_EMAIL: 'a@bank.example',
+      ADMIN_PASSWORD: 'change-me',
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^ADMIN_PASSWORD holds a development value, which production refuses: /),
+    ]);
+    expect(problems[0]).not.toContain('change-me');
+  });
+
+  it('defaults the session and login settings', () => {
+    const config = load({});
+    expect({
+      refresh: config.refreshTokenTtlSeconds,
+      sessions: config.sessionsPerUserMax,
+      failures: config.loginMaxFailures,
+      resetUrl: config.passwordResetUrl,
+    }).toEqual({ refresh: 604800, sessions: 50, failures: 5, resetUrl: undefined });
+  });
+});
