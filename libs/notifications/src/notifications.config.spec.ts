@@ -1,15 +1,7 @@
-import { ConfigError, ConfigSource } from '@protobank/platform';
+import { ConfigSource } from '@protobank/platform';
 import { NotificationsConfig } from './notifications.config';
 
-function problemsOf(env: NodeJS.ProcessEnv): string[] {
-  try {
-    new ConfigSource(env).load(NotificationsConfig);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problemsOf = (env: NodeJS.ProcessEnv) => new ConfigSource(env).problems([NotificationsConfig]);
 
 describe('NotificationsConfig in production', () => {
   const explicit = { NODE_ENV: 'production' };
