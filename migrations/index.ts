@@ -52,6 +52,7 @@ import { ReversedCardPayments1763700000046 } from './1763700000046-ReversedCardP
 import { AuditActionsApartFromReads1763700000047 } from './1763700000047-AuditActionsApartFromReads';
 import { ReversedMovements1763700000048 } from './1763700000048-ReversedMovements';
 import { EmailDomainsAsTheyRead1763700000049 } from './1763700000049-EmailDomainsAsTheyRead';
+import { ReversalsBeforeTheirAuthorisation1763700000050 } from './1763700000050-ReversalsBeforeTheirAuthorisation';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -104,4 +105,5 @@ export const MIGRATIONS = [
   AuditActionsApartFromReads1763700000047,
   ReversedMovements1763700000048,
   EmailDomainsAsTheyRead1763700000049,
+  ReversalsBeforeTheirAuthorisation1763700000050,
 ];

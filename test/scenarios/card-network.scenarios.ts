@@ -747,6 +747,82 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('gives back the hold of an authorisation the network reversed by its own id while it was decided, and shows it reversed', async () => {
+      const w = await wallet('reverse.early', 10000);
+      const body = authorisation(w.card, { amount: 2345 });
+      const id = holdIdOf(body.network_transaction_id);
+      const lock = await get().t.db();
+      let reversal: Promise<request.Response> | undefined;
+      let answer: request.Response;
+      try {
+        // The network reverses the authorisation by its id while the ledger is still deciding it (its
+        // account row held here): no decision is recorded and no hold placed yet. The reversal is not
+        // waited for: it may wait in the ledger behind the authorisation too.
+        answer = await authoriseWhileLedgerWaits(
+          lock,
+          w,
+          body,
+          async () => {
+            reversal = network('reversals', {
+              original_network_transaction_id: body.network_transaction_id,
+            }).then((res) => res);
+            await eventually(
+              async () =>
+                (
+                  await db.query(`SELECT 1 FROM cards.early_reversals WHERE network_transaction_id = $1`, [
+                    body.network_transaction_id,
+                  ])
+                ).rowCount
+                  ? true
+                  : undefined,
+              10000,
+              'the reversal written down',
+            );
+          },
+          'a reversal arriving first',
+        );
+      } finally {
+        await lock.end();
+      }
+      // Answered before its hold was placed (404: nothing held yet) or after, once the ledger went on
+      // (the hold given back); either way the approval recorded after it gives its hold back.
+      const reversed = await reversal!;
+      expect([404, 200]).toContain(reversed.status);
+      expect(answer.body).toEqual({ approved: true, authorisation_id: id });
+      expect(await untilHeld(w, 0, 'the hold given back')).toEqual({
+        balance: 10000,
+        held_amount: 0,
+        available_balance: 10000,
+      });
+      expect(await activeHolds(w.card.id)).toBe(0);
+      expect(await authorisations(w)).toEqual([
+        expect.objectContaining({ id, status: 'reversed', amount: 2345 }),
+      ]);
+      const [row] = (
+        await db.query(`SELECT released_amount::int FROM cards.authorisations WHERE id = $1`, [id])
+      ).rows;
+      expect(row.released_amount).toBe(2345);
+      expect((await verify()).ok).toBe(true);
+
+      // Kept as long as a hold: the hold expiry sweep (every second here) deletes it once older.
+      await db.query(
+        `UPDATE cards.early_reversals SET created_at = now() - interval '8 days' WHERE network_transaction_id = $1`,
+        [body.network_transaction_id],
+      );
+      await eventually(
+        async () =>
+          (
+            await db.query(`SELECT 1 FROM cards.early_reversals WHERE network_transaction_id = $1`, [
+              body.network_transaction_id,
+            ])
+          ).rowCount === 0
+            ? true
+            : undefined,
+        20000,
+        'the written-down reversal deleted',
+      );
+    });
+
     it('answers a reversal of a hold the ledger has cleared while the clearing is not yet recorded', async () => {
       const w = await wallet('reverse.cleared', 10000);
       const id = await approved(w.card, { amount: 3000 });

@@ -204,6 +204,14 @@ export class CardNetworkService {
       recorded = await this.record(holdId, body, facts, category, decision);
     }
     if (local.reason || stopped) await this.releases.release(holdId);
+    // A network may reverse an authorisation by its own id while we decide it, or before it reaches us.
+    // That reversal writes the id to early_reversals before it releases anything and looks for this row
+    // after; this looks for the id after the row is written: one of the two sees the other, and the hold
+    // is given back and the row marked reversed whichever comes first.
+    if (decision.approved && (await this.reversedEarly(body.network_transaction_id))) {
+      await this.releases.release(holdId);
+      await this.markedReversed(holdId);
+    }
     this.decisions.inc(
       decision.approved
         ? { outcome: 'approved', reason: 'none' }
@@ -214,6 +222,24 @@ export class CardNetworkService {
     return decision.approved
       ? { approved: true, authorisation_id: holdId }
       : { approved: false, decline_reason: toNetwork(decision.reason) };
+  }
+
+  /** Whether the network reversed this id in full by its own id before a decision of it was recorded. */
+  private async reversedEarly(networkId: string): Promise<boolean> {
+    const rows = (await this.dataSource.query(
+      `SELECT 1 FROM cards.early_reversals WHERE network_transaction_id = $1`,
+      [networkId],
+    )) as unknown[];
+    return rows.length > 0;
+  }
+
+  /** A pending authorisation whose hold was reversed in full: marked so, all of it released. */
+  private async markedReversed(id: string, m: EntityManager = this.dataSource.manager): Promise<void> {
+    await m.query(
+      `UPDATE cards.authorisations SET status = 'reversed', released_amount = amount, updated_at = now()
+        WHERE id = $1 AND status = 'pending'`,
+      [id],
+    );
   }
 
   /**
@@ -619,6 +645,16 @@ export class CardNetworkService {
       const holdId = original === undefined ? body.authorisation_id! : holdIdOf(original);
       const authorisation = await this.authorisationById(holdId);
       if (!authorisation && original === undefined) throw notFound('authorisation_id', 'Authorisation');
+      // In full, by the network's id, of an authorisation with no decision recorded (being decided now,
+      // or not arrived yet): the id is written down first, so that an approval recorded after this
+      // gives its hold back (authorise), and the row is looked for after the release, below.
+      const early = !authorisation && body.amount === undefined;
+      if (early) {
+        await this.dataSource.query(
+          `INSERT INTO cards.early_reversals (network_transaction_id) VALUES ($1) ON CONFLICT DO NOTHING`,
+          [original],
+        );
+      }
       // As a clearing or a refund of it is answered: nothing was held.
       if (authorisation?.status === 'declined') {
         throw AppError.conflict('authorisation_declined', 'That authorisation was declined: nothing is held');
@@ -648,14 +684,18 @@ export class CardNetworkService {
         remaining: jsonAmount(result.remaining),
       };
       if (!authorisation) {
-        // An authorisation no decision was recorded for: the network timed out on it (in split mode the
-        // ledger may place its hold after this app gave up on the call) and reverses it by its own id.
-        // Its hold is given back; there is no row to mark, and the customer sees no payment.
+        // An authorisation no decision was recorded for when this began: the network timed out on it (in
+        // split mode the ledger may place its hold after this app gave up on the call), or its approval
+        // is being recorded now. Its hold is given back; an approval recorded by now is marked reversed
+        // (one recorded later finds the id in early_reversals). Otherwise the customer sees no payment.
         this.logger.warn(
           { authorisation_id: holdId, released: answer.released },
-          'card hold of an unanswered authorisation reversed by the network',
+          'card hold of an authorisation with no recorded answer reversed by the network',
         );
-        return { answer, record: async () => undefined };
+        return {
+          answer,
+          record: async (m: EntityManager) => (early ? this.markedReversed(holdId, m) : undefined),
+        };
       }
       return {
         answer,

@@ -97,6 +97,11 @@ export class HoldExpiry
       }
       if (due.length < PAGE) break;
     }
+    // Reversals that came before their authorisation's decision matter while it can still be recorded:
+    // seconds, kept as long as a hold.
+    await this.dataSource.query(`DELETE FROM cards.early_reversals WHERE created_at < $1`, [
+      new Date(now.getTime() - this.config.cardHoldExpiryDays * 86_400_000).toISOString(),
+    ]);
     return expired + (await this.reconcile(now));
   }
 
