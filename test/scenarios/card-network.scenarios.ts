@@ -823,6 +823,40 @@ export function cardNetworkScenarios(get: () => Running) {
       );
     });
 
+    it("marks reversed an approval recorded after a partial reversal by the network's id gave back all of its hold", async () => {
+      const w = await wallet('reverse.partial.early', 10000);
+      const body = authorisation(w.card, { amount: 3000 });
+      const id = holdIdOf(body.network_transaction_id);
+      // The ledger places the hold; recording the approval waits on the card's row, held here.
+      const lock = await get().t.db();
+      let answer: Promise<request.Response> | undefined;
+      let reversal: request.Response;
+      try {
+        await lock.query('BEGIN');
+        await lock.query(`SELECT 1 FROM cards.cards WHERE id = $1 FOR UPDATE`, [w.card.id]);
+        answer = network('authorisations', body).then((res) => res);
+        await untilHeld(w, 3000, 'the hold placed, its approval not yet recorded');
+        reversal = await network('reversals', {
+          original_network_transaction_id: body.network_transaction_id,
+          amount: 3000,
+          network_transaction_id: ntx(),
+        }).expect(200);
+      } finally {
+        await lock.query('ROLLBACK');
+        await lock.end();
+      }
+      expect(reversal.body).toEqual({
+        authorisation_id: id,
+        status: 'reversed',
+        released: 3000,
+        remaining: 0,
+      });
+      expect((await answer!).body).toEqual({ approved: true, authorisation_id: id });
+      expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
+      expect((await verify()).ok).toBe(true);
+    });
+
     it('answers a reversal of a hold the ledger has cleared while the clearing is not yet recorded', async () => {
       const w = await wallet('reverse.cleared', 10000);
       const id = await approved(w.card, { amount: 3000 });

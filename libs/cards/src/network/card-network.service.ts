@@ -233,6 +233,17 @@ export class CardNetworkService {
     return rows.length > 0;
   }
 
+  /**
+   * The network reversed all of this id's hold by its own id before a decision of it was recorded: written
+   * down (committed, before the reversal looks for the row) for the approval recorded after to find.
+   */
+  private async reversedBeforeAnswer(networkId: string): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO cards.early_reversals (network_transaction_id) VALUES ($1) ON CONFLICT DO NOTHING`,
+      [networkId],
+    );
+  }
+
   /** A pending authorisation whose hold was reversed in full: marked so, all of it released. */
   private async markedReversed(id: string, m: EntityManager = this.dataSource.manager): Promise<void> {
     await m.query(
@@ -649,12 +660,7 @@ export class CardNetworkService {
       // or not arrived yet): the id is written down first, so that an approval recorded after this
       // gives its hold back (authorise), and the row is looked for after the release, below.
       const early = !authorisation && body.amount === undefined;
-      if (early) {
-        await this.dataSource.query(
-          `INSERT INTO cards.early_reversals (network_transaction_id) VALUES ($1) ON CONFLICT DO NOTHING`,
-          [original],
-        );
-      }
+      if (early) await this.reversedBeforeAnswer(original!);
       // As a clearing or a refund of it is answered: nothing was held.
       if (authorisation?.status === 'declined') {
         throw AppError.conflict('authorisation_declined', 'That authorisation was declined: nothing is held');
@@ -676,6 +682,10 @@ export class CardNetworkService {
         }
         throw err;
       }
+      // A partial reversal by the network's id that gave back all that was held is written down too, now
+      // (before the row is looked for, below), as a full one was before.
+      if (!authorisation && !early && result.status === 'reversed')
+        await this.reversedBeforeAnswer(original!);
       const status = result.status === 'active' ? 'pending' : result.status;
       const answer: ReversalAnswerDto = {
         authorisation_id: holdId,
@@ -694,7 +704,17 @@ export class CardNetworkService {
         );
         return {
           answer,
-          record: async (m: EntityManager) => (early ? this.markedReversed(holdId, m) : undefined),
+          record: async (m: EntityManager) => {
+            if (result.status === 'reversed') await this.markedReversed(holdId, m);
+            // Part given back, of an approval recorded by now: counted on its row. One recorded later
+            // reads pending with all of it held until its hold ends (its released_amount is the row's).
+            else
+              await m.query(
+                `UPDATE cards.authorisations SET released_amount = released_amount + $2, updated_at = now()
+                  WHERE id = $1 AND status = 'pending'`,
+                [holdId, result.released.toString()],
+              );
+          },
         };
       }
       return {
