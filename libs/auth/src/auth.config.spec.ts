@@ -53,3 +53,16 @@ describe('AuthConfig', () => {
     }).toEqual({ refresh: 604800, sessions: 50, failures: 5, resetUrl: undefined });
   });
 });
+
+describe('AuthConfig: the first admin password', () => {
+  it('passes the password policy at boot, naming ADMIN_PASSWORD and never the password', () => {
+    for (const password of ['Short-1x', 'aaaaaaaaaaaaaaaa', 'admin@bank.example!!']) {
+      const problems = new ConfigSource({
+        ADMIN_EMAIL: 'admin@bank.example',
+        ADMIN_PASSWORD: password,
+      }).problems([AuthConfig]);
+      expect(problems).toEqual([expect.stringMatching(/^ADMIN_PASSWORD must /)]);
+      expect(problems[0]).not.toContain(password);
+    }
+  });
+});

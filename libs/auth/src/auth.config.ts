@@ -1,4 +1,5 @@
-import { type ConfigSchema, type ConfigValues, configProvider } from '@protobank/platform';
+import { AppError, type ConfigSchema, type ConfigValues, configProvider } from '@protobank/platform';
+import { assertPasswordPolicy } from './credentials/password-policy';
 
 /** The variables the auth module reads, with their defaults and meaning (README's configuration table). */
 export const AUTH_VARIABLES = {
@@ -75,7 +76,7 @@ export const AUTH_VARIABLES = {
     kind: 'string',
     secret: true,
     devValues: ['change-me', 'admin', 'password'],
-    doc: 'Password of that admin (or ADMIN_PASSWORD_FILE).',
+    doc: 'Password of that admin (or ADMIN_PASSWORD_FILE); checked at boot against the password policy (12 characters or more, 5 different, not a common one, not the e-mail).',
   },
 } as const satisfies ConfigSchema;
 
@@ -117,10 +118,22 @@ export class AuthConfig {
     this.adminPassword = v.ADMIN_PASSWORD;
   }
 
+  /**
+   * The first admin's e-mail and password go together, and the password passes the policy every
+   * password does (assertPasswordPolicy): a weak one would otherwise boot, and the admin never be made.
+   */
   static problems(v: ConfigValues<typeof AUTH_VARIABLES>): string[] {
-    return (v.ADMIN_EMAIL === undefined) !== (v.ADMIN_PASSWORD === undefined)
-      ? ['ADMIN_EMAIL and ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) must be set together']
-      : [];
+    if ((v.ADMIN_EMAIL === undefined) !== (v.ADMIN_PASSWORD === undefined))
+      return ['ADMIN_EMAIL and ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) must be set together'];
+    if (v.ADMIN_EMAIL === undefined || v.ADMIN_PASSWORD === undefined) return [];
+    try {
+      assertPasswordPolicy(v.ADMIN_PASSWORD, v.ADMIN_EMAIL, 'ADMIN_PASSWORD');
+      return [];
+    } catch (err) {
+      // The rule broken, said of ADMIN_PASSWORD; never the password.
+      if (err instanceof AppError) return [err.message];
+      throw err;
+    }
   }
 }
 

@@ -20,10 +20,13 @@ export class UsersConfig {
     this.kycEncryptionKey = v.KYC_ENCRYPTION_KEY;
   }
 
+  /** A key of 32 bytes (base64), and in production one of its own (the development key protects nothing). */
   static problems(v: ConfigValues<typeof USERS_VARIABLES>, production: boolean): string[] {
-    return production && v.KYC_ENCRYPTION_KEY === undefined
-      ? ['KYC_ENCRYPTION_KEY (or KYC_ENCRYPTION_KEY_FILE) must be set in production']
-      : [];
+    const key = v.KYC_ENCRYPTION_KEY;
+    if (key === undefined)
+      return production ? ['KYC_ENCRYPTION_KEY (or KYC_ENCRYPTION_KEY_FILE) must be set in production'] : [];
+    const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(key) ? Buffer.from(key, 'base64').length : 0;
+    return bytes === 32 ? [] : ['KYC_ENCRYPTION_KEY must be 32 bytes, base64-encoded'];
   }
 }
 
