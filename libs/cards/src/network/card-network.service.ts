@@ -245,8 +245,8 @@ export class CardNetworkService {
   }
 
   /** A pending authorisation whose hold was reversed in full: marked so, all of it released. */
-  private async markedReversed(id: string, m: EntityManager = this.dataSource.manager): Promise<void> {
-    await m.query(
+  private async markedReversed(id: string): Promise<void> {
+    await this.dataSource.query(
       `UPDATE cards.authorisations SET status = 'reversed', released_amount = amount, updated_at = now()
         WHERE id = $1 AND status = 'pending'`,
       [id],
@@ -696,26 +696,14 @@ export class CardNetworkService {
       if (!authorisation) {
         // An authorisation no decision was recorded for when this began: the network timed out on it (in
         // split mode the ledger may place its hold after this app gave up on the call), or its approval
-        // is being recorded now. Its hold is given back; an approval recorded by now is marked reversed
-        // (one recorded later finds the id in early_reversals). Otherwise the customer sees no payment.
+        // is being recorded now. Its hold is given back. An approval recorded by now is marked below as
+        // any other (one recorded later finds the id in early_reversals when all was given back; after a
+        // part, it reads pending with all of it held until its hold ends); with none, the customer sees
+        // no payment.
         this.logger.warn(
           { authorisation_id: holdId, released: answer.released },
           'card hold of an authorisation with no recorded answer reversed by the network',
         );
-        return {
-          answer,
-          record: async (m: EntityManager) => {
-            if (result.status === 'reversed') await this.markedReversed(holdId, m);
-            // Part given back, of an approval recorded by now: counted on its row. One recorded later
-            // reads pending with all of it held until its hold ends (its released_amount is the row's).
-            else
-              await m.query(
-                `UPDATE cards.authorisations SET released_amount = released_amount + $2, updated_at = now()
-                  WHERE id = $1 AND status = 'pending'`,
-                [holdId, result.released.toString()],
-              );
-          },
-        };
       }
       return {
         answer,

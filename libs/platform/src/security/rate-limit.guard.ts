@@ -1,7 +1,7 @@
 import { Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { ModuleRef, Reflector } from '@nestjs/core';
+import { Reflector } from '@nestjs/core';
 import type { HttpRequest } from '../http/http-types';
-import type { SectionClass } from '../config/config-section';
+import { ConfigSource, type ConfigSection, type SectionClass } from '../config/config-section';
 import { AppError } from '../errors/app-error';
 import { RateLimiter } from './rate-limiter';
 
@@ -36,7 +36,7 @@ export class RateLimitGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly limiter: RateLimiter,
-    private readonly moduleRef: ModuleRef,
+    private readonly configs: ConfigSource,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -52,7 +52,8 @@ export class RateLimitGuard implements CanActivate {
     const limit =
       typeof options.limit === 'number'
         ? options.limit
-        : options.limit.read(this.moduleRef.get(options.limit.section, { strict: false }));
+        : // The section the module provides, read once (at boot) by the app's ConfigSource.
+          options.limit.read(this.configs.load(options.limit.section as ConfigSection<unknown>));
     const hit = await this.limiter.hit(options.bucket, key, limit, options.windowSeconds);
     if (!hit.allowed) throw AppError.tooManyRequests('rate_limited', 'Too many requests', hit.retryAfter);
     return true;

@@ -24,10 +24,9 @@ export class DocumentCipher {
   private readonly key: Buffer;
   private readonly lookupKey: Buffer;
 
-  /** Production always has KYC_ENCRYPTION_KEY (UsersConfig refuses to boot without it). */
+  /** UsersConfig has checked the key: 32 bytes (base64), and set in production. */
   constructor(config: UsersConfig) {
     this.key = Buffer.from(config.kycEncryptionKey ?? DEVELOPMENT_KEY, 'base64');
-    if (this.key.length !== 32) throw new Error('KYC_ENCRYPTION_KEY must be 32 bytes, base64-encoded');
     this.lookupKey = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), LOOKUP_KEY_LABEL, 32));
   }
 
