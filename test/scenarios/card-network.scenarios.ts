@@ -823,6 +823,48 @@ export function cardNetworkScenarios(get: () => Running) {
       );
     });
 
+    it('gives back a hold the ledger placed after the reversal by its id found none (an authorisation call given up on)', async () => {
+      const w = await wallet('reverse.late.hold', 10000);
+      const body = authorisation(w.card, { amount: 1500 });
+      const id = holdIdOf(body.network_transaction_id);
+      const heldInLedger = async () =>
+        (
+          await db.query(`SELECT held::int AS held FROM transactions.ledger_accounts WHERE id = $1`, [
+            w.account.id,
+          ])
+        ).rows[0].held as number;
+      // The network's timeout reversal comes while nothing is held yet: 404, and the id is written down.
+      await network('reversals', { original_network_transaction_id: body.network_transaction_id }).expect(
+        404,
+      );
+      // Then the ledger places the hold, as a call the cards app gave up on (504 in split mode) does when
+      // the ledger decides it late: straight through its function here, with nothing recorded in cards.
+      const [decided] = (
+        await db.query(
+          `SELECT outcome FROM transactions.authorise_card($1, $2, $3, $4, $5, 1500, 'GBP', 'Starbucks',
+                  'eating_out', NULL, NULL, now() + interval '7 days', 'Europe/London')`,
+          [id, body.network_transaction_id, w.card.id, w.account.id, w.who.id],
+        )
+      ).rows;
+      expect(decided.outcome).toBe('approved');
+      expect(await heldInLedger()).toBe(1500);
+      // The hold expiry sweep (every second here) gives it back: no authorisation, nothing held.
+      await eventually(
+        async () => ((await heldInLedger()) === 0 ? true : undefined),
+        20000,
+        'the late hold given back',
+      );
+      const [hold] = (await db.query(`SELECT status FROM transactions.holds WHERE id = $1`, [id])).rows;
+      expect(hold.status).toBe('reversed');
+      expect(await authorisations(w)).toEqual([]);
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
+      // A retry of the authorisation by the network after that holds nothing, and reads reversed.
+      expect(await authorise(w.card, body)).toEqual({ approved: true, authorisation_id: id });
+      expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
+      expect(await heldInLedger()).toBe(0);
+      expect((await verify()).ok).toBe(true);
+    });
+
     it("marks reversed an approval recorded after a partial reversal by the network's id gave back all of its hold", async () => {
       const w = await wallet('reverse.partial.early', 10000);
       const body = authorisation(w.card, { amount: 3000 });

@@ -695,7 +695,8 @@ export class CardNetworkService {
       };
       if (!authorisation) {
         // An authorisation no decision was recorded for when this began: the network timed out on it (in
-        // split mode the ledger may place its hold after this app gave up on the call), or its approval
+        // split mode the ledger may place its hold after this app gave up on the call, and after this found
+        // none: HoldExpiry.releaseLateHolds gives that one back), or its approval
         // is being recorded now. Its hold is given back. An approval recorded by now is marked below as
         // any other (one recorded later finds the id in early_reversals when all was given back; after a
         // part, it reads pending with all of it held until its hold ends); with none, the customer sees

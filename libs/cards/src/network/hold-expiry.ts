@@ -1,14 +1,15 @@
 import { InjectQueue, Processor } from '@nestjs/bullmq';
 import { Inject, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { TRANSACTIONS_API, type TransactionsApi } from '@protobank/contracts';
-import { jsonAmount, LOGGER } from '@protobank/platform';
+import { TRANSACTIONS_API, type HoldReleaseResult, type TransactionsApi } from '@protobank/contracts';
+import { AppError, jsonAmount, LOGGER } from '@protobank/platform';
 import { keepJobScheduler, QueueWorker } from '@protobank/platform/queues';
 import type { Job, Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { CardNetworkService } from './card-network.service';
 import { HOLD_EXPIRY_QUEUE, type HoldExpiryJob } from './hold-expiry-job';
+import { holdIdOf } from './hold-id';
 import { HoldReleases } from './hold-releases';
 import { CardsConfig } from '../cards.config';
 
@@ -16,6 +17,12 @@ import { CardsConfig } from '../cards.config';
 const SCHEDULER_ID = 'hold-expiry';
 /** Holds asked of the ledger per round. */
 const PAGE = 200;
+/**
+ * How long after a reversal found no hold the ledger may still place it: an authorisation call the cards
+ * app gave up on (RPC_TIMEOUT_MS, answered 504) that the ledger read before its deadline and decided after,
+ * having waited for its account's row. Minutes at most; a call that waits longer leaves its hold to expire.
+ */
+const LATE_HOLD_WINDOW_MS = 15 * 60_000;
 
 /**
  * Releases the holds the network never cleared or reversed, once CARD_HOLD_EXPIRY_DAYS have passed: the
@@ -102,7 +109,45 @@ export class HoldExpiry
     await this.dataSource.query(`DELETE FROM cards.early_reversals WHERE created_at < $1`, [
       new Date(now.getTime() - this.config.cardHoldExpiryDays * 86_400_000).toISOString(),
     ]);
+    await this.releaseLateHolds(now);
     return expired + (await this.reconcile(now));
+  }
+
+  /**
+   * Gives back the holds the ledger placed after their reversal found none. A reversal by the network's
+   * id of an authorisation with no decision recorded writes the id down (CardNetworkService.reverse); an
+   * approval recorded after it finds the id and gives its hold back. But an authorisation this app gave up
+   * on (its ledger call timed out: 504) records nothing, and the ledger, let go after the reversal's call
+   * found no hold (404), places the hold all the same: nothing here would run again for it unless the
+   * network retried, and the customer's money stayed held until the hold expired. So, for the ids written
+   * down in the last LATE_HOLD_WINDOW_MS with no authorisation recorded, the hold derived from the id is
+   * released in full (a ledger call each, answered 404 while there is none; releasing twice gives back
+   * nothing more).
+   */
+  private async releaseLateHolds(now: Date): Promise<void> {
+    const ids = (await this.dataSource.query(
+      `SELECT e.network_transaction_id AS id FROM cards.early_reversals e
+        WHERE e.created_at > $1
+          AND NOT EXISTS (SELECT 1 FROM cards.authorisations a WHERE a.network_transaction_id = e.network_transaction_id)
+        ORDER BY e.created_at LIMIT $2`,
+      [new Date(now.getTime() - LATE_HOLD_WINDOW_MS).toISOString(), PAGE],
+    )) as { id: string }[];
+    for (const { id } of ids) {
+      const holdId = holdIdOf(id);
+      let result: HoldReleaseResult;
+      try {
+        result = await this.ledger.releaseHold({ hold_id: holdId, amount: null, reason: 'reversed' });
+      } catch (err) {
+        if (err instanceof AppError && err.status === 404) continue; // not placed (yet)
+        throw err;
+      }
+      if (result.released > 0n) {
+        this.logger.warn(
+          { authorisation_id: holdId, released: jsonAmount(result.released) },
+          'card hold placed after the network reversed its authorisation: given back',
+        );
+      }
+    }
   }
 
   /**
