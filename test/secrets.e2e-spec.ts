@@ -5,7 +5,7 @@
  * .spec.ts proves every committed value refused; this is the boot itself, as the split stack does it.)
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -16,12 +16,19 @@ const example = (name: string) => join(SECRETS, `${name}.example`);
 function productionEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
   const password = () => randomBytes(12).toString('hex');
-  // What the users and cards modules require in production, unless the case gives it as a file.
+  // What the users and cards modules require in production, and an access-token key (every app), unless
+  // the case gives its own.
   const modules = Object.entries({
     KYC_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     CARD_DATA_KEY: randomBytes(32).toString('hex'),
     CARD_NETWORK_SECRET: randomBytes(24).toString('hex'),
-  }).filter(([name]) => !(`${name}_FILE` in extra));
+    JWT_PRIVATE_KEY: signingPem(),
+  }).filter(
+    ([name]) =>
+      !(`${name}_FILE` in extra) &&
+      !(name in extra) &&
+      !(name === 'JWT_PRIVATE_KEY' && ('JWT_KEYS_DIR' in extra || 'JWT_PUBLIC_KEY' in extra)),
+  );
   return {
     ...env,
     ...Object.fromEntries(modules),
@@ -33,6 +40,12 @@ function productionEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     ...extra,
   };
 }
+
+/** A fresh EC P-256 private key, PEM: the key one app signs access tokens with. */
+const signingPem = () =>
+  generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
 
 /** Every line of a committed file that could give the secret away (a key's base64 lines, a password). */
 function secretParts(path: string): string[] {
@@ -128,6 +141,42 @@ describe('production boot with a committed secret', () => {
     for (const part of files.flatMap(secretParts))
       expect({ app, leaked: output.includes(part) }).toEqual({ app, leaked: false });
   });
+});
+
+describe('production boot without usable access-token keys', () => {
+  const publicPem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .publicKey.export({ type: 'spki', format: 'pem' })
+    .toString();
+  const garbled = signingPem().replace(/\n(.{8})/, '\n$1!');
+  it.each<{ app: string; env: Record<string, string>; named: string[] }>([
+    // Every app verifies tokens: a key variable that holds no P-256 key, or no key at all, stops it.
+    { app: 'users', env: { JWT_PUBLIC_KEY: 'not a key' }, named: ['JWT_PUBLIC_KEY'] },
+    { app: 'accounts', env: { JWT_PRIVATE_KEY: garbled }, named: ['JWT_PRIVATE_KEY'] },
+    { app: 'analytics', env: { JWT_PRIVATE_KEY: '' }, named: ['JWT_KEYS_DIR'] },
+    { app: 'monolith', env: { JWT_KEYS_DIR: '/nonexistent/jwt_keys' }, named: ['JWT_KEYS_DIR'] },
+    // The app hosting auth signs them: a public key alone is not enough there (elsewhere it is).
+    { app: 'auth', env: { JWT_PUBLIC_KEY: publicPem }, named: ['JWT_KEYS_DIR'] },
+    { app: 'transactions', env: { JWT_PUBLIC_KEY: publicPem }, named: [] },
+  ])(
+    '$app refuses $named before connecting (none: it boots, and fails to connect), printing no key',
+    ({ app, env, named }) => {
+      const main = join(__dirname, `../dist/apps/${app}/src/main.js`);
+      // Unreachable on purpose: an app that passes its checks fails to connect, and says so otherwise.
+      const res = spawnSync(process.execPath, [main], {
+        env: { ...productionEnv(env), DATABASE_URL: 'postgres://bank:x@127.0.0.1:1/protobank_never' },
+        encoding: 'utf8',
+        timeout: 30000,
+      });
+      expect({ app, status: res.status, signal: res.signal }).toEqual({ app, status: 1, signal: null });
+      const problems = res.stderr.split('\n').filter((l) => l.startsWith('  - '));
+      expect(problems.map((l) => l.slice(4).split(' ')[0])).toEqual(named);
+      if (named.length) expect(res.stderr).toContain(`${app}: Invalid configuration:`);
+      else expect(res.stderr).not.toContain('Invalid configuration');
+      const output = `${res.stdout}\n${res.stderr}`;
+      expect(output).not.toContain('PRIVATE KEY-----');
+      expect(output).not.toContain(publicPem.split('\n')[1]);
+    },
+  );
 });
 
 describe("each app checks the configuration of the modules it hosts, and no other's", () => {

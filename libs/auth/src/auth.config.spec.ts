@@ -1,4 +1,5 @@
-import { ConfigSource } from '@protobank/platform';
+import { ConfigSource, loadConfig } from '@protobank/platform';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,31 @@ describe('AuthConfig', () => {
       expect.stringMatching(/^ADMIN_PASSWORD holds a development value, which production refuses: /),
     ]);
     expect(problems[0]).not.toContain('change-me');
+  });
+
+  it('wants a signing key where auth runs, judged on the platform configuration given', () => {
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://u:p@db/x',
+      REDIS_URL: 'redis://r:6379',
+      RABBITMQ_URL: 'amqp://u:p@mq:5672',
+    };
+    const pub = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
+    // Only the public key, as the other apps have: auth could verify tokens but sign none.
+    const verifyOnly = { ...production, JWT_PUBLIC_KEY: pub };
+    expect(new ConfigSource(verifyOnly, loadConfig(verifyOnly)).problems([AuthConfig])).toEqual([
+      'JWT_KEYS_DIR (or JWT_PRIVATE_KEY_FILE) must be set where auth runs: it signs the access tokens',
+    ]);
+    const development = { JWT_PUBLIC_KEY: pub };
+    expect(new ConfigSource(development, loadConfig(development)).problems([AuthConfig])).toHaveLength(1);
+    // The development keys are made when nothing is set; a key directory is the production way.
+    expect(new ConfigSource({}, loadConfig({})).problems([AuthConfig])).toEqual([]);
+    const withDir = { ...production, JWT_KEYS_DIR: '/run/secrets/jwt_keys' };
+    expect(new ConfigSource(withDir, loadConfig(withDir)).problems([AuthConfig])).toEqual([]);
+    // Without the platform's configuration (it did not load), the rule is not judged.
+    expect(problemsOf(verifyOnly)).toEqual([]);
   });
 
   it('defaults the session and login settings', () => {

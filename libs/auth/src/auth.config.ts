@@ -1,4 +1,11 @@
-import { AppError, type ConfigSchema, type ConfigValues, configProvider } from '@protobank/platform';
+import {
+  AppError,
+  type AppConfig,
+  type ConfigSchema,
+  type ConfigValues,
+  configProvider,
+  signingKeyConfigured,
+} from '@protobank/platform';
 import { assertPasswordPolicy } from './credentials/password-policy';
 
 /** The variables the auth module reads, with their defaults and meaning (README's configuration table). */
@@ -122,18 +129,32 @@ export class AuthConfig {
    * The first admin's e-mail and password go together, and the password passes the policy every
    * password does (assertPasswordPolicy): a weak one would otherwise boot, and the admin never be made.
    */
-  static problems(v: ConfigValues<typeof AUTH_VARIABLES>): string[] {
-    if ((v.ADMIN_EMAIL === undefined) !== (v.ADMIN_PASSWORD === undefined))
-      return ['ADMIN_EMAIL and ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) must be set together'];
-    if (v.ADMIN_EMAIL === undefined || v.ADMIN_PASSWORD === undefined) return [];
-    try {
-      assertPasswordPolicy(v.ADMIN_PASSWORD, v.ADMIN_EMAIL, 'ADMIN_PASSWORD');
-      return [];
-    } catch (err) {
-      // The rule broken, said of ADMIN_PASSWORD; never the password.
-      if (err instanceof AppError) return [err.message];
-      throw err;
-    }
+  static problems(
+    v: ConfigValues<typeof AUTH_VARIABLES>,
+    _production: boolean,
+    platform: AppConfig | undefined,
+  ): string[] {
+    // The app hosting auth signs the access tokens: otherwise found by SigningKeys, after connecting.
+    const keys =
+      platform && !signingKeyConfigured(platform)
+        ? ['JWT_KEYS_DIR (or JWT_PRIVATE_KEY_FILE) must be set where auth runs: it signs the access tokens']
+        : [];
+    return [...keys, ...adminProblems(v)];
+  }
+}
+
+/** The first admin's settings: both or neither, and a password the policy accepts. */
+function adminProblems(v: ConfigValues<typeof AUTH_VARIABLES>): string[] {
+  if ((v.ADMIN_EMAIL === undefined) !== (v.ADMIN_PASSWORD === undefined))
+    return ['ADMIN_EMAIL and ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) must be set together'];
+  if (v.ADMIN_EMAIL === undefined || v.ADMIN_PASSWORD === undefined) return [];
+  try {
+    assertPasswordPolicy(v.ADMIN_PASSWORD, v.ADMIN_EMAIL, 'ADMIN_PASSWORD');
+    return [];
+  } catch (err) {
+    // The rule broken, said of ADMIN_PASSWORD; never the password.
+    if (err instanceof AppError) return [err.message];
+    throw err;
   }
 }
 

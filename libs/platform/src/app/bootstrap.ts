@@ -5,7 +5,7 @@ import type { Server, ServerResponse } from 'node:http';
 import type { ContractDef } from '@protobank/contracts';
 import type { Logger } from 'pino';
 import { AppConfig, loadConfig } from '../config/app-config';
-import { ConfigSource, sectionsOf } from '../config/config-section';
+import { ConfigSource, sectionsOf, withoutNamed } from '../config/config-section';
 import { ConfigError } from '../config/variables';
 import { ensureDatabase } from '../database/ensure-database';
 import { setupDocs } from '../docs/swagger';
@@ -23,6 +23,7 @@ import { createLogger, PinoNestLogger } from '../logging/logger';
 import type { Transport } from '../messaging/messaging.module';
 import { connectTransport } from '../messaging/transport/connect-transport';
 import { startTracing } from '../tracing/tracing';
+import { keyProblems } from '../security/boot-keys';
 import { PlatformModule } from './platform.module';
 
 /** One deployable: which modules it hosts, how it reaches the rest, where it listens by default. */
@@ -105,16 +106,18 @@ export async function createApp(
  * connects: the configuration, or ConfigError naming every bad variable.
  */
 function configure(def: AppDefinition, env: NodeJS.ProcessEnv): { config: AppConfig; source: ConfigSource } {
-  const source = new ConfigSource(env);
   let config: AppConfig | undefined;
   const problems: string[] = [];
   try {
     config = loadConfig(env);
+    // The access-token keys too: otherwise found while Nest builds the app, after it connected.
+    problems.push(...keyProblems(config));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);
   }
-  problems.push(...source.problems(sectionsOf(def.modules)));
+  const source = new ConfigSource(env, config);
+  problems.push(...withoutNamed(source.problems(sectionsOf(def.modules)), problems));
   if (problems.length) throw new ConfigError(problems);
   return { config: config!, source };
 }

@@ -44,7 +44,10 @@ export class PlatformModule {
       imports: [DatabaseModule, RedisModule, MessagingModule.forRoot(options), HealthModule, MetricsModule],
       providers: [
         { provide: AppConfig, useValue: options.config },
-        { provide: ConfigSource, useValue: options.configSource ?? new ConfigSource(process.env) },
+        {
+          provide: ConfigSource,
+          useValue: options.configSource ?? new ConfigSource(process.env, options.config),
+        },
         { provide: SERVICE_NAME, useValue: options.service },
         { provide: LOGGER, useValue: options.logger },
         { provide: OWNER_LOGIN, useValue: options.ownerLogin ?? false },

@@ -1,5 +1,6 @@
 import type { DynamicModule, FactoryProvider } from '@nestjs/common';
 import { MODULE_METADATA } from '@nestjs/common/constants';
+import type { AppConfig } from './app-config';
 import { ConfigError, readVariables, type ConfigSchema, type ConfigValues } from './variables';
 
 /**
@@ -12,8 +13,11 @@ import { ConfigError, readVariables, type ConfigSchema, type ConfigValues } from
 export interface ConfigSection<T, S extends ConfigSchema = ConfigSchema> {
   readonly variables: S;
   new (values: ConfigValues<S>, production: boolean): T;
-  /** Rules over several variables at once (two that go together, one production requires). */
-  problems?(values: ConfigValues<S>, production: boolean): string[];
+  /**
+   * Rules over several variables at once (two that go together, one production requires); `platform` is
+   * the platform's configuration, for a rule over its variables too (undefined when it did not load).
+   */
+  problems?(values: ConfigValues<S>, production: boolean, platform: AppConfig | undefined): string[];
 }
 
 /** Any module's configuration class, whatever its variables: for what only looks the instance up. */
@@ -34,10 +38,13 @@ export function withoutNamed(more: string[], found: string[]): string[] {
  */
 export class ConfigSource {
   readonly #env: NodeJS.ProcessEnv;
+  readonly #platform: AppConfig | undefined;
   readonly #loaded = new Map<object, unknown>();
 
-  constructor(env: NodeJS.ProcessEnv) {
+  /** `platform`: the platform's configuration read from the same environment, for the sections' rules. */
+  constructor(env: NodeJS.ProcessEnv, platform?: AppConfig) {
     this.#env = env;
+    this.#platform = platform;
   }
 
   get production(): boolean {
@@ -48,7 +55,9 @@ export class ConfigSource {
   load<T, S extends ConfigSchema>(section: ConfigSection<T, S>): T {
     if (this.#loaded.has(section)) return this.#loaded.get(section) as T;
     const { values, problems } = readVariables(section.variables, this.#env);
-    problems.push(...withoutNamed(section.problems?.(values, this.production) ?? [], problems));
+    problems.push(
+      ...withoutNamed(section.problems?.(values, this.production, this.#platform) ?? [], problems),
+    );
     if (problems.length) throw new ConfigError(problems);
     const config = new section(values, this.production);
     this.#loaded.set(section, config);

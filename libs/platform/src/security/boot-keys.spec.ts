@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/app-config';
-import { bootKeys, signingKeySource } from './boot-keys';
+import { bootKeys, keyProblems, signingKeySource } from './boot-keys';
 import { devKeysDir, keyFileName, publicJwk, readKeysDir } from './key-files';
 import { scratchDirs } from '../../../../test/support/scratch-dirs';
 
@@ -63,6 +63,47 @@ describe('boot keys', () => {
     );
     expect(() => bootKeys(loadConfig(production))).toThrow(/production needs the access-token keys/);
     expect(signingKeySource(loadConfig(production))).toBeUndefined();
+  });
+
+  it('finds before connecting what would stop bootKeys, naming the variable and never a key', () => {
+    const a = p256();
+    const ed = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const garbled = a.priv.replace(/\n(.{8})/, '\n$1!');
+    expect(keyProblems(loadConfig({ JWT_PUBLIC_KEY: 'not a key' }))).toEqual([
+      'JWT_PUBLIC_KEY holds no PEM public key',
+    ]);
+    expect(keyProblems(loadConfig({ JWT_PUBLIC_KEY: a.pub, JWT_PRIVATE_KEY: garbled }))).toEqual([
+      'JWT_PRIVATE_KEY is not a PEM private key',
+    ]);
+    expect(keyProblems(loadConfig({ JWT_PRIVATE_KEY: ed }))).toEqual([
+      'JWT_PRIVATE_KEY must be an EC P-256 key (ES256)',
+    ]);
+    const empty = scratch('pb-keys-empty-');
+    expect(keyProblems(loadConfig({ JWT_KEYS_DIR: empty }))).toEqual([
+      `JWT_KEYS_DIR (${empty}) holds no key: run npm run keys:rotate`,
+    ]);
+    const missing = join(empty, 'nowhere');
+    expect(keyProblems(loadConfig({ JWT_KEYS_DIR: missing }))).toEqual([
+      `JWT_KEYS_DIR (${missing}) does not read (ENOENT)`,
+    ]);
+    const broken = scratch('pb-keys-broken-');
+    writeFileSync(join(broken, keyFileName(new Date('2026-01-01T00:00:00Z'))), ed);
+    expect(keyProblems(loadConfig({ JWT_KEYS_DIR: broken }))).toEqual([
+      expect.stringMatching(/^JWT_KEYS_DIR \(.+\): .+ must be an EC P-256 key \(ES256\)$/),
+    ]);
+    expect(keyProblems(loadConfig(production))).toEqual([
+      expect.stringMatching(/^JWT_KEYS_DIR .+production needs the access-token keys$/),
+    ]);
+    // Every problem above bootKeys throws too; and what boots, boots.
+    expect(() => bootKeys(loadConfig({ JWT_KEYS_DIR: empty }))).toThrow(/holds no key/);
+    expect(keyProblems(loadConfig({ ...production, JWT_PUBLIC_KEY: a.pub }))).toEqual([]);
+    expect(keyProblems(loadConfig({ JWT_PRIVATE_KEY: a.priv }))).toEqual([]);
+    const messages = [
+      ...keyProblems(loadConfig({ JWT_PRIVATE_KEY: garbled })),
+      ...keyProblems(loadConfig({ JWT_PUBLIC_KEY: a.priv })),
+    ].join('\n');
+    for (const line of a.priv.split('\n').filter((l) => l && !l.startsWith('-----')))
+      expect(messages).not.toContain(line);
   });
 
   it('makes a development key once, replacing the Ed25519 file of earlier releases', () => {

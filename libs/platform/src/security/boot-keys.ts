@@ -4,6 +4,20 @@ import { devKeysDir, isP256, publicJwk, readKeysDir, signingKey, type SigningKey
 import type { RingKey } from './key-ring';
 import { keySchedule } from './key-schedule';
 
+/** What an app of a production deployment configured with no access-token key at all is told. */
+const NO_KEYS =
+  'JWT_KEYS_DIR (or JWT_PRIVATE_KEY_FILE) where auth runs, JWT_PUBLIC_KEY_FILE elsewhere: production needs the access-token keys';
+const noKeyIn = (dir: string) => `JWT_KEYS_DIR (${dir}) holds no key: run npm run keys:rotate`;
+
+/**
+ * Whether an app can sign access tokens, as the app hosting auth must: JWT_KEYS_DIR or JWT_PRIVATE_KEY
+ * is set, or in development neither they nor JWT_PUBLIC_KEY is (the development keys are then made).
+ */
+export function signingKeyConfigured(config: AppConfig): boolean {
+  if (config.jwtKeysDir || config.jwtPrivateKey) return true;
+  return !config.isProduction && !config.jwtPublicKey;
+}
+
 /**
  * Where the signing keys are: JWT_KEYS_DIR (rotatable without a restart), JWT_PRIVATE_KEY (one key, the
  * form of earlier releases), or in development, when neither is set, .data/jwt/keys (made on first use).
@@ -12,8 +26,41 @@ import { keySchedule } from './key-schedule';
 export function signingKeySource(config: AppConfig): { dir: string } | { key: SigningKey } | undefined {
   if (config.jwtKeysDir) return { dir: config.jwtKeysDir };
   if (config.jwtPrivateKey) return { key: signingKey(config.jwtPrivateKey, 0, 'JWT_PRIVATE_KEY') };
-  if (config.isProduction || config.jwtPublicKey) return undefined;
+  if (!signingKeyConfigured(config)) return undefined;
   return { dir: devKeysDir() };
+}
+
+/**
+ * What would stop bootKeys, found before anything connects (runApp): a key variable that does not hold a
+ * P-256 key, a key directory that does not read or holds none, or no key at all in production. Each
+ * problem names its variable, never a key. Makes nothing: the development keys are left to bootKeys.
+ */
+export function keyProblems(config: AppConfig): string[] {
+  const problems: string[] = [];
+  const check = (what: () => unknown) => {
+    try {
+      what();
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  };
+  if (config.jwtPublicKey) check(() => configuredPublicKeys(config.jwtPublicKey!));
+  if (config.jwtPrivateKey) check(() => signingKey(config.jwtPrivateKey!, 0, 'JWT_PRIVATE_KEY'));
+  const dir = config.jwtKeysDir;
+  if (dir) {
+    try {
+      if (readKeysDir(dir).length === 0) problems.push(noKeyIn(dir));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      problems.push(
+        code
+          ? `JWT_KEYS_DIR (${dir}) does not read (${code})`
+          : `JWT_KEYS_DIR (${dir}): ${(err as Error).message}`,
+      );
+    }
+  }
+  if (config.isProduction && !config.jwtPublicKey && !config.jwtPrivateKey && !dir) problems.push(NO_KEYS);
+  return problems;
 }
 
 /** The PEM public keys of JWT_PUBLIC_KEY: one or several blocks, each P-256. */
@@ -48,8 +95,7 @@ export function bootKeys(config: AppConfig, nowMs = Date.now()): RingKey[] {
     found.push({ key: source.key.publicKey, jwk: source.key.jwk, verifyUntil: null });
   } else if (source) {
     const keys = readKeysDir(source.dir);
-    if (keys.length === 0)
-      throw new Error(`JWT_KEYS_DIR (${source.dir}) holds no key: run npm run keys:rotate`);
+    if (keys.length === 0) throw new Error(noKeyIn(source.dir));
     const policy = {
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       refreshSeconds: config.jwtKeysRefreshSeconds,
@@ -58,10 +104,6 @@ export function bootKeys(config: AppConfig, nowMs = Date.now()): RingKey[] {
       found.push({ key: key.publicKey, jwk: key.jwk, verifyUntil });
     }
   }
-  if (found.length === 0) {
-    throw new Error(
-      'production needs the access-token keys: JWT_KEYS_DIR (or JWT_PRIVATE_KEY_FILE) where auth runs, JWT_PUBLIC_KEY_FILE elsewhere',
-    );
-  }
+  if (found.length === 0) throw new Error(NO_KEYS);
   return found;
 }
