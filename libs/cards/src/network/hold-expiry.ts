@@ -125,28 +125,37 @@ export class HoldExpiry
    * nothing more).
    */
   private async releaseLateHolds(now: Date): Promise<void> {
-    const ids = (await this.dataSource.query(
-      `SELECT e.network_transaction_id AS id FROM cards.early_reversals e
-        WHERE e.created_at > $1
-          AND NOT EXISTS (SELECT 1 FROM cards.authorisations a WHERE a.network_transaction_id = e.network_transaction_id)
-        ORDER BY e.created_at LIMIT $2`,
-      [new Date(now.getTime() - LATE_HOLD_WINDOW_MS).toISOString(), PAGE],
-    )) as { id: string }[];
-    for (const { id } of ids) {
-      const holdId = holdIdOf(id);
-      let result: HoldReleaseResult;
-      try {
-        result = await this.ledger.releaseHold({ hold_id: holdId, amount: null, reason: 'reversed' });
-      } catch (err) {
-        if (err instanceof AppError && err.status === 404) continue; // not placed (yet)
-        throw err;
-      }
-      if (result.released > 0n) {
-        this.logger.warn(
-          { authorisation_id: holdId, released: jsonAmount(result.released) },
-          'card hold placed after the network reversed its authorisation: given back',
-        );
-      }
+    const since = new Date(now.getTime() - LATE_HOLD_WINDOW_MS).toISOString();
+    // All of them, PAGE at a time: a flood of reversals of unknown ids must not hide a real one.
+    let after: { created_at: Date; id: string } | null = null;
+    for (;;) {
+      const page = (await this.dataSource.query(
+        `SELECT e.network_transaction_id AS id, e.created_at FROM cards.early_reversals e
+          WHERE e.created_at > $1 AND ($2::timestamptz IS NULL OR (e.created_at, e.network_transaction_id) > ($2, $3))
+            AND NOT EXISTS (SELECT 1 FROM cards.authorisations a
+                             WHERE a.network_transaction_id = e.network_transaction_id)
+          ORDER BY e.created_at, e.network_transaction_id LIMIT $4`,
+        [since, after?.created_at ?? null, after?.id ?? null, PAGE],
+      )) as { id: string; created_at: Date }[];
+      for (const { id } of page) await this.releaseLateHold(holdIdOf(id));
+      if (page.length < PAGE) return;
+      after = page[page.length - 1];
+    }
+  }
+
+  private async releaseLateHold(holdId: string): Promise<void> {
+    let result: HoldReleaseResult;
+    try {
+      result = await this.ledger.releaseHold({ hold_id: holdId, amount: null, reason: 'reversed' });
+    } catch (err) {
+      if (err instanceof AppError && err.status === 404) return; // not placed (yet)
+      throw err;
+    }
+    if (result.released > 0n) {
+      this.logger.warn(
+        { authorisation_id: holdId, released: jsonAmount(result.released) },
+        'card hold placed after the network reversed its authorisation: given back',
+      );
     }
   }
 
