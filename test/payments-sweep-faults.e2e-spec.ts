@@ -30,6 +30,7 @@ import { PayeesService } from '../libs/payments/src/payees/payees.service';
 import { StandingOrdersService } from '../libs/payments/src/orders/standing-orders.service';
 import { PAYMENTS_CLOCK } from '../libs/payments/src/run/clock';
 import { DueSweep } from '../libs/payments/src/run/due-sweep';
+import { SweepKicks } from '../libs/payments/src/run/sweep-kicks';
 import { SweepProcessor } from '../libs/payments/src/run/sweep.processor';
 import { TransactionsApiService } from '../libs/transactions/src/transactions.api';
 import { createContext } from './support/contexts';
@@ -109,7 +110,9 @@ describe('the due sweep when the ledger fails or a sweep loses its lock', () => 
       modules: [VerifiedUsersModule, AccountsModule, TransactionsModule, PaymentsModule],
       overrides: [
         { provide: PAYMENTS_CLOCK, useValue: { now: () => new Date(NOW.getTime() + clockAhead) } },
-        { provide: SweepProcessor, useValue: { kick: async () => undefined } },
+        // No worker and no kicks: the test runs each sweep itself.
+        { provide: SweepProcessor, useValue: {} },
+        { provide: SweepKicks, useValue: { kick: async () => undefined } },
         { provide: TRANSACTIONS_API, useFactory: failingLedger, inject: [TransactionsApiService] },
       ],
     });

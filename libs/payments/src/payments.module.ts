@@ -17,6 +17,7 @@ import { PayeesService } from './payees/payees.service';
 import { PAYMENTS_CLOCK, systemClock } from './run/clock';
 import { DueSweep } from './run/due-sweep';
 import { PaymentQueues } from './run/queues';
+import { SweepKicks } from './run/sweep-kicks';
 import { SweepProcessor } from './run/sweep.processor';
 import { paymentsConfigProvider } from './payments.config';
 
@@ -52,6 +53,7 @@ import { paymentsConfigProvider } from './payments.config';
     StandingOrdersService,
     PaymentHistoryService,
     DueSweep,
+    SweepKicks,
     SweepProcessor,
   ],
 })

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { AppConfig, AppError, decodeCursor, encodeCursor, pageOf } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { SweepProcessor } from '../run/sweep.processor';
+import { SweepKicks } from '../run/sweep-kicks';
 import { paymentDay, startOfDay } from '../schedule/calendar';
 import { OrderChecks, orderReference } from './order-checks';
 import type { CreateScheduledPaymentDto, ScheduledPaymentDto, ScheduledPaymentsQuery } from './order.dto';
@@ -24,7 +24,7 @@ export class ScheduledPaymentsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly checks: OrderChecks,
     private readonly config: AppConfig,
-    private readonly sweeps: SweepProcessor,
+    private readonly sweeps: SweepKicks,
   ) {}
 
   async create(

@@ -13,7 +13,7 @@ import {
 import { DataSource, type EntityManager } from 'typeorm';
 import { completeIfDone, skipOpenPayments } from '../run/order-state';
 import { PAYMENT_READ, type PaymentReadRow } from '../run/payment-rows';
-import { SweepProcessor } from '../run/sweep.processor';
+import { SweepKicks } from '../run/sweep-kicks';
 import {
   firstOccurrenceFrom,
   occurrence,
@@ -60,7 +60,7 @@ export class StandingOrdersService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly checks: OrderChecks,
     private readonly config: AppConfig,
-    private readonly sweeps: SweepProcessor,
+    private readonly sweeps: SweepKicks,
   ) {}
 
   async create(

@@ -1,7 +1,7 @@
 import { Processor } from '@nestjs/bullmq';
 import { Inject, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { LOGGER } from '@protobank/platform';
-import { addJobs, keepJobScheduler, QueueWorker } from '@protobank/platform/queues';
+import { keepJobScheduler, QueueWorker } from '@protobank/platform/queues';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { DueSweep, type SweepCounts } from './due-sweep';
@@ -13,7 +13,7 @@ const EVERY_MS = 60_000;
 
 /**
  * Runs the due sweep as BullMQ jobs: a job scheduler (`upsertJobScheduler`, one per queue whatever the
- * number of instances) adds one every minute, and an order set up for today adds one at once (a kick).
+ * number of instances) adds one every minute, and an order set up for today adds one at once (SweepKicks).
  * A worker takes one job at a time, and DueSweep's lock keeps sweeps of several instances apart.
  */
 @Processor(PaymentQueues.sweeps, { concurrency: 1 })
@@ -46,29 +46,6 @@ export class SweepProcessor
 
   onApplicationShutdown(): void {
     this.stopScheduling?.();
-  }
-
-  /**
-   * Asks for a sweep now (an order due today was just set up). Kicks are deduplicated: one waits while
-   * another is waiting, and one made while a sweep runs follows it (keepLastIfActive), so none is lost.
-   * Best effort: the order is saved either way, and without Redis the sweep runs once it is back.
-   */
-  async kick(): Promise<void> {
-    try {
-      await addJobs(this.queue, [
-        {
-          name: 'sweep',
-          data: { reason: 'kick' },
-          opts: {
-            deduplication: { id: 'kick', keepLastIfActive: true },
-            removeOnComplete: true,
-            removeOnFail: 100,
-          },
-        },
-      ]);
-    } catch (err) {
-      this.logger.warn({ err }, 'payments sweep not kicked: the scheduler will run it');
-    }
   }
 
   async process(job: Job<SweepJob>): Promise<SweepCounts> {
