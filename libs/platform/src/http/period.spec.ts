@@ -60,6 +60,18 @@ describe('period', () => {
 
   it('keeps to the range every layer represents: before 1970 is refused, after 9999 clamped', () => {
     expect(fieldOf(() => period('0000-01-01', undefined, defaults, UTC))).toEqual([400, 'from']);
+    // A real date of years 0 to 99 (which Date.UTC reads as 1900 to 1999) is told it is too early.
+    for (const from of ['0001-01-01', '0099-12-31T00:00:00Z']) {
+      try {
+        period(from, undefined, defaults, UTC);
+        throw new Error('no error');
+      } catch (err) {
+        expect((err as AppError).details).toEqual([
+          { field: 'from', message: 'from must not be before 1970-01-01' },
+        ]);
+      }
+    }
+    expect(dateOf('0001-02-29', UTC)).toBeUndefined();
     expect(fieldOf(() => period('1969-12-31T23:59:59Z', undefined, defaults, UTC))).toEqual([400, 'from']);
     // 1970-01-01 began at 23:00 UTC the day before in London (British Standard Time): clamped, not refused.
     expect(period('1970-01-01', undefined, defaults, LONDON).from).toEqual(new Date('1970-01-01T00:00:00Z'));

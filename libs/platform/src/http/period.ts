@@ -27,11 +27,12 @@ function invalid(field: string, message: string) {
   return AppError.badRequest('validation_failed', `Invalid request: ${field}`, [{ field, message }]);
 }
 
-/** The calendar date part must exist (no 30 February, in a date or a date-time). */
+/**
+ * The calendar date part must exist (no 30 February, in a date or a date-time). Not through Date.UTC,
+ * which reads years 0 to 99 as 1900 to 1999: 0001-01-01 is a real date, only too early.
+ */
 function realDate(value: string): boolean {
-  const [y, m, d] = value.slice(0, 10).split('-').map(Number);
-  const date = new Date(Date.UTC(y, m - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+  return isCalendarDate(value.slice(0, 10));
 }
 
 /** The day after a real date (UTC arithmetic on the date alone: no zone involved). */
