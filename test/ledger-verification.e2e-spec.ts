@@ -2,8 +2,8 @@
  * The periodic ledger verification (LEDGER_VERIFY_INTERVAL_MINUTES) of the app hosting the ledger: it
  * runs after boot, reports ledger_verification_* on /metrics, turns ledger_verification_ok to 0 when a
  * balance no longer matches its postings (changed here in SQL, behind the ledger's back) and logs that
- * as an error; it never holds up a shutdown. (0 turning it off, the lock and the cancellation at
- * shutdown: ledger-verify.schedule.spec.ts.)
+ * as an error; it never holds up a shutdown. (The schedule, 0 turning it off: ledger-verification-jobs
+ * .spec.ts; a run at every boot, the schedule kept: job-scheduler.spec.ts.)
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -7,7 +7,7 @@ export const TRANSACTIONS_VARIABLES = {
     min: 0,
     max: 10080,
     default: '60',
-    doc: "Minutes between the transactions app's ledger verifications (one replica at a time; also once after boot), reported as ledger_verification_* metrics; 0 turns them off.",
+    doc: "Minutes between the transactions app's ledger verifications (a BullMQ job scheduler: each run taken by one instance; also once at every boot), reported as ledger_verification_* metrics; 0 turns them off.",
   },
   LEDGER_BATCH_MAX_ITEMS: {
     kind: 'int',

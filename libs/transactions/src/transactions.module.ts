@@ -11,7 +11,6 @@ import {
   LedgerVerificationJobs,
   LedgerVerificationWorker,
 } from './admin/ledger-verification-jobs';
-import { LedgerVerifySchedule } from './admin/ledger-verify.schedule';
 import { LedgerVerifyService } from './admin/ledger-verify.service';
 import { HistoryController } from './history/history.controller';
 import { HistoryService } from './history/history.service';
@@ -41,7 +40,6 @@ import { transactionsConfigProvider } from './transactions.config';
     DestinationMisses,
     AdminLedgerService,
     LedgerVerifyService,
-    LedgerVerifySchedule,
     LedgerVerificationJobs,
     LedgerVerificationWorker,
     BackupMetrics,

@@ -8,8 +8,6 @@
  * SQL still says the same.
  */
 export const ADVISORY_LOCKS = {
-  /** Session: one periodic ledger verification at a time across replicas. */
-  ledgerVerification: 0x6c65_6467, // "ledg"
   /** Session: one due-payments sweep at a time across payments instances. */
   paymentSweep: 0x7061_7973, // "pays"
   /** Per customer: card issuing (the cap on cards held). */

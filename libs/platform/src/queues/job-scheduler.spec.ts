@@ -41,6 +41,32 @@ describe('keepJobScheduler', () => {
     expect(upsert).toHaveBeenCalledTimes(3);
   });
 
+  it('with runNow, adds a job now when the scheduler was already there, once however many retries', async () => {
+    const queue = {
+      getJobScheduler: jest.fn().mockResolvedValue({ key: 'verify' }),
+      upsertJobScheduler: jest.fn().mockResolvedValue({}),
+      add: jest.fn().mockRejectedValueOnce(new Error('Connection is closed')).mockResolvedValue({}),
+    };
+    const template = { name: 'verify', data: { a: 1 }, opts: { attempts: 3 } };
+    keepJobScheduler(queue as unknown as Queue, 'v', { every: 1000 }, template, logger(), { runNow: true });
+    await flush();
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(queue.add).toHaveBeenCalledTimes(2);
+    expect(queue.add).toHaveBeenLastCalledWith(
+      'verify',
+      { a: 1 },
+      { attempts: 3, deduplication: { id: 'v:now' } },
+    );
+    await jest.advanceTimersByTimeAsync(600_000);
+    expect(queue.add).toHaveBeenCalledTimes(2);
+    // A new scheduler (none there before) makes its first job itself.
+    const fresh = { ...queue, getJobScheduler: jest.fn().mockResolvedValue(undefined), add: jest.fn() };
+    keepJobScheduler(fresh as unknown as Queue, 'v', { every: 1000 }, template, logger(), { runNow: true });
+    await flush();
+    expect(fresh.upsertJobScheduler).toHaveBeenCalled();
+    expect(fresh.add).not.toHaveBeenCalled();
+  });
+
   it('stops retrying when stopped (shutdown)', async () => {
     const upsert = jest.fn().mockRejectedValue(new Error('Connection is closed'));
     const stop = keepJobScheduler(

@@ -13,6 +13,10 @@ type Upsert<Q extends AnyQueue> = Parameters<Q['upsertJobScheduler']>;
  * Redis takes it: a scheduler that failed once at boot (Redis away, or a command timing out under load)
  * would otherwise leave its sweep unscheduled until the next restart. Retries back off from 2 s to a
  * minute; the returned function stops them (call it at shutdown). Timers are unref'd.
+ *
+ * `runNow`: a job now too, at every boot. A new `every` scheduler makes its first job at once, but one
+ * that exists (an app restarted) keeps its next time, up to an interval away; so when it existed, one job
+ * from the template is added now (deduplicated, so instances booting together add one).
  */
 export function keepJobScheduler<Q extends AnyQueue>(
   queue: Q,
@@ -20,12 +24,20 @@ export function keepJobScheduler<Q extends AnyQueue>(
   repeat: Upsert<Q>[1],
   template: Upsert<Q>[2],
   logger: Logger,
+  options: { runNow?: boolean } = {},
 ): () => void {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const attempt = async (delayMs: number): Promise<void> => {
     try {
+      const existed = options.runNow && (await queue.getJobScheduler(id)) !== undefined;
       await queue.upsertJobScheduler(id, repeat, template);
+      if (existed) {
+        await queue.add(template?.name ?? id, template?.data, {
+          ...template?.opts,
+          deduplication: { id: `${id}:now` },
+        });
+      }
       if (delayMs > FIRST_RETRY_MS) logger.info({ scheduler: id }, 'job scheduler set up');
     } catch (err) {
       if (stopped) return;

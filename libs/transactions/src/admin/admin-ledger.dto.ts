@@ -141,7 +141,13 @@ export class LedgerVerificationJobDto {
     description: 'completed: the verification ran to its end (result.ok says whether the ledger is clean)',
   })
   status: 'running' | 'completed' | 'failed';
-  @ApiProperty({ format: 'uuid', description: 'The staff member who asked for it' }) requested_by: string;
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'The staff member who asked for it; null for the periodic verification',
+  })
+  requested_by: string | null;
   @ApiProperty({ format: 'date-time' }) started_at: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) finished_at: string | null;
   @ApiProperty({

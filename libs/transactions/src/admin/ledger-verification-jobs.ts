@@ -1,29 +1,35 @@
 import { InjectQueue, Processor } from '@nestjs/bullmq';
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { AppError, LOGGER, type Caller } from '@protobank/platform';
-import { QueueWorker } from '@protobank/platform/queues';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { AppError, LOGGER, MetricsService, type Caller } from '@protobank/platform';
+import { keepJobScheduler, QueueWorker } from '@protobank/platform/queues';
 import type { Job, Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { TransactionsConfig } from '../transactions.config';
 import { LedgerVerifyService, type LedgerVerification, type LedgerVerifyMode } from './ledger-verify.service';
 
-/** The transactions module's BullMQ queue of staff's background verifications. */
+/** The transactions module's BullMQ queue of ledger verifications: the periodic ones and staff's. */
 export const LEDGER_VERIFICATION_QUEUE = 'ledger-verifications';
-/** One at a time: while one is waiting or running, another asked for is that one (BullMQ deduplication). */
+/** Staff's, one at a time: while one waits or runs, another asked for is that one (BullMQ deduplication). */
 const ONE_AT_A_TIME = 'ledger-verification';
+/** The periodic verification's job scheduler: one schedule, however many transactions instances upsert it. */
+const SCHEDULER_ID = 'ledger-verification-periodic';
+/** A periodic run that could not complete (the database away, migrations pending) is tried again this soon. */
+const RETRY_MS = 60_000;
 /** How long a finished verification can still be read by its id. */
 const KEPT_SECONDS = 7 * 24 * 3600;
 
 export interface LedgerVerificationJobData {
   mode: LedgerVerifyMode;
-  requested_by: string;
+  /** The staff member who asked for it; null for the periodic verification. */
+  requested_by: string | null;
 }
 
 export interface LedgerVerificationJob {
   id: string;
   mode: LedgerVerifyMode;
   status: 'running' | 'completed' | 'failed';
-  requested_by: string;
+  requested_by: string | null;
   started_at: string;
   finished_at: string | null;
   result: LedgerVerification | null;
@@ -31,22 +37,68 @@ export interface LedgerVerificationJob {
 }
 
 /**
- * Staff's verifications in the background (POST /admin/ledger/verifications): a full run at a million
- * entries outlasts the edge's read timeout, so it answers 202 at once and is followed by its id. A BullMQ
- * job: one at a time by deduplication (a second asked for while one waits or runs is 409, naming it), run
- * by LedgerVerificationWorker with concurrency 1, its result kept as the job's return value for
- * KEPT_SECONDS. A run whose process died is BullMQ's stalled job: taken up again by the next worker, then
- * failed.
+ * The ledger's verifications as BullMQ jobs, run by LedgerVerificationWorker (concurrency 1):
+ *
+ * - Periodic: a job scheduler adds an incremental run every LEDGER_VERIFY_INTERVAL_MINUTES (0: none, and
+ *   a schedule left by an earlier configuration is removed), and each boot adds one, so a fresh app
+ *   reports ledger_verification_* without waiting an interval. One that could not complete is tried again
+ *   a minute later, twice. Several instances share the schedule: each run is taken by one of them.
+ * - Staff's in the background (POST /admin/ledger/verifications): a full run at a million entries outlasts
+ *   the edge's read timeout, so it answers 202 at once and is followed by its id; one at a time by
+ *   deduplication (a second asked for while one waits or runs is 409, naming it).
+ *
+ * Results are kept as the jobs' return values for KEPT_SECONDS. A run whose process died is BullMQ's
+ * stalled job: taken up again by the next worker, then failed.
  */
 @Injectable()
-export class LedgerVerificationJobs implements OnApplicationBootstrap {
+export class LedgerVerificationJobs implements OnApplicationBootstrap, OnApplicationShutdown {
+  private stopScheduling?: () => void;
+
   constructor(
     @InjectQueue(LEDGER_VERIFICATION_QUEUE) private readonly queue: Queue<LedgerVerificationJobData>,
+    private readonly config: TransactionsConfig,
+    private readonly metrics: MetricsService,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   onApplicationBootstrap(): void {
     // Without a listener BullMQ prints every failed connection attempt; readiness reports Redis.
     this.queue.on('error', () => undefined);
+    const minutes = this.config.ledgerVerifyIntervalMinutes;
+    // What LedgerVerificationStale compares the last run's age with (0: no periodic verification here).
+    this.metrics.gauge(
+      'ledger_verification_interval_seconds',
+      'LEDGER_VERIFY_INTERVAL_MINUTES in seconds: how often this app verifies the ledger (0: never)',
+      () => minutes * 60,
+    );
+    if (minutes === 0) {
+      void this.queue
+        .removeJobScheduler(SCHEDULER_ID)
+        .catch((err: unknown) => this.logger.warn({ err }, 'periodic ledger verification not unscheduled'));
+      return;
+    }
+    // Not awaited, and retried until Redis takes it: Redis may be down at boot.
+    this.stopScheduling = keepJobScheduler(
+      this.queue,
+      SCHEDULER_ID,
+      { every: minutes * 60_000 },
+      {
+        name: 'verify',
+        data: { mode: 'incremental', requested_by: null },
+        opts: {
+          attempts: 3,
+          backoff: { type: 'fixed', delay: RETRY_MS },
+          removeOnComplete: { age: KEPT_SECONDS },
+          removeOnFail: { age: KEPT_SECONDS },
+        },
+      },
+      this.logger,
+      { runNow: true },
+    );
+  }
+
+  onApplicationShutdown(): void {
+    this.stopScheduling?.();
   }
 
   async start(caller: Caller, mode: LedgerVerifyMode): Promise<LedgerVerificationJob> {
@@ -110,7 +162,7 @@ export class LedgerVerificationWorker extends QueueWorker<LedgerVerificationJobD
       return await this.verifier.verify(this.stop.signal, job.data.mode);
     } catch (err) {
       this.logger.warn(
-        { err, verification: job.id },
+        { err, verification: job.id, periodic: job.data.requested_by === null },
         'ledger verification in the background did not complete',
       );
       throw this.stop.signal.aborted ? new Error('interrupted: the app stopped') : err;

@@ -21,7 +21,7 @@ const MAX_REPORTED = 100;
  * currency totals) and the active holds. A full run (mode 'full', or the first) reads everything; one
  * asked for only reads (the first records the checkpoint).
  *
- * Every verification that completes (staff's, or the periodic one of LedgerVerifySchedule) sets the
+ * Every verification that completes (staff's, or the periodic one: LedgerVerificationJobs) sets the
  * ledger_verification_* gauges, and a mismatch is logged at error level. They appear with the first
  * result: a gauge reading 0 before any verification ran would look like a mismatch.
  */
