@@ -118,9 +118,10 @@ function renderTemplates() {
   const zone = (z) => `${z.zone}:10m`;
   const http = [
     ...header,
-    '# One 10 MB zone per limit holds ~160k client IPs (64 bytes each); the least recently used go first.',
+    '# One 10 MB zone per limit holds ~80k clients (an IPv4 address, or an IPv6 /64: $pb_client_key, edge.mjs',
+    '# rateLimitKey); the least recently used go first.',
     ...LIMIT_ZONES.map(
-      (z) => `limit_req_zone $binary_remote_addr zone=${zone(z)} rate=\${EDGE_RATE_${z.variable}};`,
+      (z) => `limit_req_zone $pb_client_key zone=${zone(z)} rate=\${EDGE_RATE_${z.variable}};`,
     ),
     '# Every request, unless its location sets its own limits (then those include this one again).',
     'limit_req zone=general burst=${EDGE_BURST_GENERAL} nodelay;',
@@ -240,6 +241,8 @@ function renderNginx(topology) {
     '  # Request rates per client IP: the zones, their rates and bursts, and the public HTTPS port come',
     `  # from the deployment (docker/nginx/templates, rendered into ${RENDERED} at start). Past a limit: 429`,
     '  # in the error shape (@edge_429) with Retry-After, the time until the zone admits the next request.',
+    '  # Counted per client: an IPv4 address, or an IPv6 /64 (a customer holds one whole; edge.mjs clientKey).',
+    '  js_set $pb_client_key edge.clientKey;',
     `  include ${RENDERED}/edge-limits.conf;`,
     '  limit_req_status 429;',
     '  limit_req_log_level warn;',

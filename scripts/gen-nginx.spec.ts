@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acceptRequestId } from '../libs/platform/src/context/request-context';
 import { SECURITY_HEADERS as APP_HEADERS } from '../libs/platform/src/http/configure-http';
+import { rateLimitAddress } from '../libs/platform/src/security/client-address';
 import { parseNginx, type NginxDirective } from '../test/support/nginx-routes';
 
 interface Topology {
@@ -21,6 +22,7 @@ interface EdgeModule {
   retryAfterSeconds(rate: string): number;
   acceptedRequestId(value: unknown): string | null;
   requestId(r: { headersIn: Record<string, string | undefined>; variables: Record<string, string> }): string;
+  rateLimitKey(address: string): string;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const edge = (require('../docker/nginx/edge.mjs') as { default: EdgeModule }).default;
@@ -120,11 +122,42 @@ describe('scripts/gen-nginx.js', () => {
       const limits = templates['edge-limits.conf.template'];
       for (const z of gen.LIMIT_ZONES)
         expect(limits).toContain(
-          `limit_req_zone $binary_remote_addr zone=${z.zone}:10m rate=\${EDGE_RATE_${z.variable}};`,
+          `limit_req_zone $pb_client_key zone=${z.zone}:10m rate=\${EDGE_RATE_${z.variable}};`,
         );
       expect(limits).toContain('limit_req zone=general burst=${EDGE_BURST_GENERAL} nodelay;');
       expect(args(http, 'include')).toEqual(['/etc/nginx/conf.d/edge-limits.conf']);
       expect(args(http, 'limit_req_status')).toEqual(['429']);
+    });
+
+    it('counts a client by its IPv4 address or its IPv6 /64, set before the zones are included', () => {
+      const names = http.map((d) => `${d.name} ${d.args.join(' ')}`);
+      const set = names.indexOf('js_set $pb_client_key edge.clientKey');
+      expect(set).toBeGreaterThan(names.indexOf('js_import edge from /etc/nginx/edge.mjs'));
+      expect(set).toBeLessThan(names.indexOf('include /etc/nginx/conf.d/edge-limits.conf'));
+      // One key for every address of a /64, however written; IPv4 also when IPv4-mapped; the apps' rule.
+      const sameNetwork = [
+        '2001:db8:77:1::1',
+        '2001:DB8:77:1:ffff:ffff:ffff:ffff',
+        '2001:0db8:0077:0001:0000:0000:dead:beef',
+        '2001:db8:77:1:a:b:c:d%eth0',
+        '2001:db8:77:1::10.1.2.3',
+      ];
+      for (const address of sameNetwork) {
+        expect(edge.rateLimitKey(address)).toBe('2001:db8:77:1::/64');
+        expect(edge.rateLimitKey(address)).toBe(rateLimitAddress(address, 64));
+      }
+      for (const [address, key] of [
+        ['2001:db8:77:2::1', '2001:db8:77:2::/64'],
+        ['::1', '0:0:0:0::/64'],
+        ['10.9.8.8', '10.9.8.8'],
+        ['::ffff:10.9.8.8', '10.9.8.8'],
+        ['::FFFF:0a09:0808', '10.9.8.8'],
+        ['unix:', 'unix:'],
+        ['1::2::3', '1::2::3'],
+        ['1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7:8:9'],
+      ]) {
+        expect({ address, key: edge.rateLimitKey(address) }).toEqual({ address, key });
+      }
     });
 
     it('limits /auth/login and /auth/register by their own zone as well as the general one, and still proxies them to auth', () => {

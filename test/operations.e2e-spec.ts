@@ -174,6 +174,27 @@ describe('operations', () => {
     expect(res.body.code).toBe('rate_limited');
   });
 
+  it('counts an IPv6 client by its /64 and an IPv4-mapped one by its IPv4 address (no rate-limit bypass)', async () => {
+    // The loopback client is a trusted proxy here (the default): its X-Forwarded-For is the client.
+    const { child, url } = await monolith({ LOGIN_RATE_LIMIT_PER_MINUTE: '3' }, 'ipv6-limits');
+    await processes.waitReady(`${url}/health/ready`, { children: [child] });
+    const login = (from: string, i: number) =>
+      request(url)
+        .post('/auth/login')
+        .set('X-Forwarded-For', from)
+        .send({ email: `v6.${i}@example.com`, password: 'correct horse battery staple' });
+    // A fresh address of one /64 for every attempt: the fourth is over the limit all the same.
+    for (let i = 1; i <= 3; i++) await login(`2001:db8:77:1::${i}`, i).expect(401);
+    expect((await login('2001:db8:77:1:ffff::4', 4).expect(429)).body.code).toBe('rate_limited');
+    // Another /64 is another client.
+    await login('2001:db8:77:2::1', 5).expect(401);
+    // The same IPv4 client written both ways is one client.
+    await login('10.9.8.8', 6).expect(401);
+    await login('::ffff:10.9.8.8', 7).expect(401);
+    await login('10.9.8.8', 8).expect(401);
+    expect((await login('::ffff:10.9.8.8', 9).expect(429)).body.code).toBe('rate_limited');
+  });
+
   it('refuses to start on a malformed variable, naming it', () => {
     const res = spawnSync(process.execPath, [MAIN], {
       env: { ...process.env, ...t.env, DATABASE_URL: 'mysql://nope', RPC_TIMEOUT_MS: 'soon' },

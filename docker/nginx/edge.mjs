@@ -189,6 +189,44 @@ function requestId(r) {
   return `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
 }
 
+/**
+ * What the edge's rate limits count a client by (the apps' rule, libs/platform/src/security/
+ * client-address.ts, at their default): an IPv4 address as it is, also written IPv4-mapped
+ * (`::ffff:a.b.c.d`); an IPv6 address by its /64, which one customer of an ISP or a cloud holds whole, to
+ * take a fresh address from for every request. Written out here (njs has no ipaddr.js): every group of
+ * the address, `::` filled in and a dotted IPv4 tail as two groups. Anything else is counted as written.
+ */
+function rateLimitKey(address) {
+  let text = String(address).toLowerCase();
+  if (text.indexOf(':') < 0) return text;
+  const zone = text.indexOf('%');
+  if (zone >= 0) text = text.slice(0, zone);
+  const dotted = /^(.*:)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (dotted) {
+    const hex = (a, b) => ((Number(a) << 8) | Number(b)).toString(16);
+    text = `${dotted[1]}${hex(dotted[2], dotted[3])}:${hex(dotted[4], dotted[5])}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return text;
+  const head = halves[0] ? halves[0].split(':') : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
+  const missing = 8 - head.length - tail.length;
+  if (missing < 0 || (halves.length === 1 && missing !== 0)) return text;
+  const groups = head.concat(new Array(missing).fill('0'), tail).map((g) => parseInt(g, 16));
+  if (groups.some((g) => !(g >= 0 && g <= 0xffff))) return text;
+  const mapped = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
+  if (mapped) return [groups[6] >> 8, groups[6] & 255, groups[7] >> 8, groups[7] & 255].join('.');
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
+}
+
+/** js_set $pb_client_key: the key of the edge's rate limits (rateLimitKey of the client's address). */
+function clientKey(r) {
+  return rateLimitKey(r.variables.remote_addr);
+}
+
 /** js_set $pb_retry_after: from the rate of the zone that limits this path ($pb_limit_rate). */
 function retryAfter(r) {
   return String(retryAfterSeconds(r.variables.pb_limit_rate));
@@ -212,4 +250,6 @@ export default {
   docs,
   docsInit,
   retryAfter,
+  rateLimitKey,
+  clientKey,
 };

@@ -52,6 +52,8 @@ export class AppConfig {
   readonly jwtAudience: string;
   readonly accessTokenTtlSeconds: number;
   readonly trustProxy: string | number;
+  /** RATE_LIMIT_IPV6_PREFIX: the bits of an IPv6 address a per-IP rate limit counts a client by. */
+  readonly rateLimitIpv6Prefix: number;
   readonly sortCode: string;
   readonly maxAmount: number;
   readonly idempotencyRetentionHours: number;
@@ -120,6 +122,7 @@ export class AppConfig {
     this.jwtAudience = values.JWT_AUDIENCE!;
     this.accessTokenTtlSeconds = int('ACCESS_TOKEN_TTL_SECONDS')!;
     this.trustProxy = /^\d+$/.test(values.TRUST_PROXY!) ? Number(values.TRUST_PROXY) : values.TRUST_PROXY!;
+    this.rateLimitIpv6Prefix = Number(values.RATE_LIMIT_IPV6_PREFIX);
     this.sortCode = values.SORT_CODE!;
     this.maxAmount = int('MAX_AMOUNT')!;
     this.idempotencyRetentionHours = int('IDEMPOTENCY_RETENTION_HOURS')!;

@@ -174,6 +174,13 @@ export const CONFIG_SCHEMA = {
     default: 'loopback',
     doc: "Which proxies' X-Forwarded-For to believe for the client IP (Fastify `trustProxy`, as proxy-addr reads it: loopback, uniquelocal, CIDRs, or a hop count).",
   },
+  RATE_LIMIT_IPV6_PREFIX: {
+    kind: 'int',
+    min: 32,
+    max: 128,
+    default: '64',
+    doc: 'The per-IP rate limits count an IPv6 client by its network of this many bits (a customer of an ISP or a cloud has a /64 at least, and takes a fresh address from it at will; some get a /56 or a /48); IPv4 by its address, also when written IPv4-mapped.',
+  },
   SORT_CODE: {
     kind: 'string',
     default: '990001',

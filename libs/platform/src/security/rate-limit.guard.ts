@@ -1,8 +1,10 @@
 import { Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { HttpRequest } from '../http/http-types';
+import { AppConfig } from '../config/app-config';
 import { ConfigSource, type ConfigSection, type SectionClass } from '../config/config-section';
 import { AppError } from '../errors/app-error';
+import { rateLimitAddress } from './client-address';
 import { RateLimiter } from './rate-limiter';
 
 export interface RateLimitOptions {
@@ -37,6 +39,7 @@ export class RateLimitGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly limiter: RateLimiter,
     private readonly configs: ConfigSource,
+    private readonly config: AppConfig,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -48,7 +51,9 @@ export class RateLimitGuard implements CanActivate {
     if (!options) return true;
     const req = ctx.switchToHttp().getRequest<HttpRequest>();
     const key =
-      options.by === 'user' && req.caller ? `user:${req.caller.user_id}` : `ip:${req.ip ?? 'unknown'}`;
+      options.by === 'user' && req.caller
+        ? `user:${req.caller.user_id}`
+        : `ip:${rateLimitAddress(req.ip, this.config.rateLimitIpv6Prefix)}`;
     const limit =
       typeof options.limit === 'number'
         ? options.limit
