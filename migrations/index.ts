@@ -53,6 +53,7 @@ import { AuditActionsApartFromReads1763700000047 } from './1763700000047-AuditAc
 import { ReversedMovements1763700000048 } from './1763700000048-ReversedMovements';
 import { EmailDomainsAsTheyRead1763700000049 } from './1763700000049-EmailDomainsAsTheyRead';
 import { ReversalsBeforeTheirAuthorisation1763700000050 } from './1763700000050-ReversalsBeforeTheirAuthorisation';
+import { LateHoldChecks1763700000051 } from './1763700000051-LateHoldChecks';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -106,4 +107,5 @@ export const MIGRATIONS = [
   ReversedMovements1763700000048,
   EmailDomainsAsTheyRead1763700000049,
   ReversalsBeforeTheirAuthorisation1763700000050,
+  LateHoldChecks1763700000051,
 ];

@@ -833,31 +833,63 @@ export function cardNetworkScenarios(get: () => Running) {
             w.account.id,
           ])
         ).rows[0].held as number;
+      const nextCheck = async (networkId: string) =>
+        (
+          await db.query(
+            `SELECT next_check_at FROM cards.early_reversals WHERE network_transaction_id = $1`,
+            [networkId],
+          )
+        ).rows[0].next_check_at as Date | null;
+      // The ledger places a hold, as a call the cards app gave up on (504 in split mode) does when the
+      // ledger decides it late: straight through its function here, with nothing recorded in cards.
+      const placeLate = async (networkId: string, amount: number) => {
+        const [decided] = (
+          await db.query(
+            `SELECT outcome FROM transactions.authorise_card($1, $2, $3, $4, $5, $6, 'GBP', 'Starbucks',
+                    'eating_out', NULL, NULL, now() + interval '7 days', 'Europe/London')`,
+            [holdIdOf(networkId), networkId, w.card.id, w.account.id, w.who.id, amount],
+          )
+        ).rows;
+        expect(decided.outcome).toBe('approved');
+      };
+      const timeoutReversal = (networkId: string) =>
+        network('reversals', { original_network_transaction_id: networkId }).expect(404);
       // The network's timeout reversal comes while nothing is held yet: 404, and the id is written down.
-      await network('reversals', { original_network_transaction_id: body.network_transaction_id }).expect(
-        404,
-      );
-      // Then the ledger places the hold, as a call the cards app gave up on (504 in split mode) does when
-      // the ledger decides it late: straight through its function here, with nothing recorded in cards.
-      const [decided] = (
+      await timeoutReversal(body.network_transaction_id);
+      // Another came 16 minutes ago, and no sweep has run since its first check (the app or Redis away);
+      // a third never has a hold.
+      const [overdue, never] = [ntx(), ntx()];
+      for (const networkId of [overdue, never]) {
+        await timeoutReversal(networkId);
         await db.query(
-          `SELECT outcome FROM transactions.authorise_card($1, $2, $3, $4, $5, 1500, 'GBP', 'Starbucks',
-                  'eating_out', NULL, NULL, now() + interval '7 days', 'Europe/London')`,
-          [id, body.network_transaction_id, w.card.id, w.account.id, w.who.id],
-        )
-      ).rows;
-      expect(decided.outcome).toBe('approved');
-      expect(await heldInLedger()).toBe(1500);
-      // The hold expiry sweep (every second here) gives it back: no authorisation, nothing held.
+          `UPDATE cards.early_reversals SET created_at = now() - interval '16 minutes',
+                  next_check_at = now() - interval '10 minutes' WHERE network_transaction_id = $1`,
+          [networkId],
+        );
+      }
+      await placeLate(body.network_transaction_id, 1500);
+      await placeLate(overdue, 700);
+      expect(await heldInLedger()).toBe(2200);
+      // The hold expiry sweep (every second here) gives both back: no authorisation, nothing held.
       await eventually(
         async () => ((await heldInLedger()) === 0 ? true : undefined),
         20000,
-        'the late hold given back',
+        'the late holds given back',
       );
-      const [hold] = (await db.query(`SELECT status FROM transactions.holds WHERE id = $1`, [id])).rows;
-      expect(hold.status).toBe('reversed');
+      const holds = await db.query(`SELECT status FROM transactions.holds WHERE id = ANY($1::uuid[])`, [
+        [id, holdIdOf(overdue)],
+      ]);
+      expect(holds.rows).toEqual([{ status: 'reversed' }, { status: 'reversed' }]);
       expect(await authorisations(w)).toEqual([]);
       expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
+      // Each is asked about no more: its hold was found, or it was asked past the 15 minutes.
+      await eventually(
+        async () => ((await nextCheck(never)) === null ? true : undefined),
+        20000,
+        'the id with no hold asked about past its window, then no more',
+      );
+      expect(await nextCheck(body.network_transaction_id)).toBeNull();
+      expect(await nextCheck(overdue)).toBeNull();
       // A retry of the authorisation by the network after that holds nothing, and reads reversed.
       expect(await authorise(w.card, body)).toEqual({ approved: true, authorisation_id: id });
       expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);

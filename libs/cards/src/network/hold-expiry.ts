@@ -23,6 +23,10 @@ const PAGE = 200;
  * having waited for its account's row. Minutes at most; a call that waits longer leaves its hold to expire.
  */
 const LATE_HOLD_WINDOW_MS = 15 * 60_000;
+/** Early reversals whose hold is asked about per run: a flood of them must not hold up the rest. */
+const LATE_CHECKS_PER_RUN = 500;
+/** An id whose hold is not there yet is asked again after its age, kept within these bounds (backoff). */
+const LATE_RECHECK_MS = { min: 5_000, max: 5 * 60_000 };
 
 /**
  * Releases the holds the network never cleared or reversed, once CARD_HOLD_EXPIRY_DAYS have passed: the
@@ -119,44 +123,63 @@ export class HoldExpiry
    * approval recorded after it finds the id and gives its hold back. But an authorisation this app gave up
    * on (its ledger call timed out: 504) records nothing, and the ledger, let go after the reversal's call
    * found no hold (404), places the hold all the same: nothing here would run again for it unless the
-   * network retried, and the customer's money stayed held until the hold expired. So, for the ids written
-   * down in the last LATE_HOLD_WINDOW_MS with no authorisation recorded, the hold derived from the id is
-   * released in full (a ledger call each, answered 404 while there is none; releasing twice gives back
-   * nothing more).
+   * network retried, and the customer's money stayed held until the hold expired.
+   *
+   * So each id written down is asked about (its derived hold released in full) when its next_check_at
+   * comes (5 s after the reversal), then again with backoff (after its age, 5 s to 5 min) until it has
+   * been asked LATE_HOLD_WINDOW_MS after the reversal; a hold found (given back now, or ended) or an
+   * authorisation recorded meanwhile ends it sooner. Ids overdue while no sweep ran (the app or Redis
+   * away) are asked when one runs again. At most LATE_CHECKS_PER_RUN a run, the most overdue first; a
+   * failure other than 404 (the ledger away) ends this pass until the next run, and the rest still runs.
    */
   private async releaseLateHolds(now: Date): Promise<void> {
-    const since = new Date(now.getTime() - LATE_HOLD_WINDOW_MS).toISOString();
-    // All of them, PAGE at a time: a flood of reversals of unknown ids must not hide a real one.
-    let after: { created_at: Date; id: string } | null = null;
-    for (;;) {
-      const page = (await this.dataSource.query(
-        `SELECT e.network_transaction_id AS id, e.created_at FROM cards.early_reversals e
-          WHERE e.created_at > $1 AND ($2::timestamptz IS NULL OR (e.created_at, e.network_transaction_id) > ($2, $3))
-            AND NOT EXISTS (SELECT 1 FROM cards.authorisations a
-                             WHERE a.network_transaction_id = e.network_transaction_id)
-          ORDER BY e.created_at, e.network_transaction_id LIMIT $4`,
-        [since, after?.created_at ?? null, after?.id ?? null, PAGE],
-      )) as { id: string; created_at: Date }[];
-      for (const { id } of page) await this.releaseLateHold(holdIdOf(id));
-      if (page.length < PAGE) return;
-      after = page[page.length - 1];
+    const due = (await this.dataSource.query(
+      `SELECT e.network_transaction_id AS id, e.created_at,
+              EXISTS (SELECT 1 FROM cards.authorisations a
+                       WHERE a.network_transaction_id = e.network_transaction_id) AS recorded
+         FROM cards.early_reversals e
+        WHERE e.next_check_at IS NOT NULL AND e.next_check_at <= $1
+        ORDER BY e.next_check_at LIMIT $2`,
+      [now.toISOString(), LATE_CHECKS_PER_RUN],
+    )) as { id: string; created_at: Date; recorded: boolean }[];
+    for (const { id, created_at, recorded } of due) {
+      let settled = recorded;
+      if (!settled) {
+        try {
+          settled = await this.releaseLateHold(holdIdOf(id));
+        } catch (err) {
+          this.logger.warn({ err }, 'late card holds not asked about: trying again at the next sweep');
+          return;
+        }
+      }
+      const age = now.getTime() - created_at.getTime();
+      const next =
+        settled || age >= LATE_HOLD_WINDOW_MS
+          ? null
+          : new Date(now.getTime() + Math.min(Math.max(age, LATE_RECHECK_MS.min), LATE_RECHECK_MS.max));
+      await this.dataSource.query(
+        `UPDATE cards.early_reversals SET next_check_at = $2 WHERE network_transaction_id = $1`,
+        [id, next?.toISOString() ?? null],
+      );
     }
   }
 
-  private async releaseLateHold(holdId: string): Promise<void> {
+  /** Releases what the hold of an early-reversed id holds; whether there was a hold (404: not placed yet). */
+  private async releaseLateHold(holdId: string): Promise<boolean> {
     let result: HoldReleaseResult;
     try {
       result = await this.ledger.releaseHold({ hold_id: holdId, amount: null, reason: 'reversed' });
     } catch (err) {
-      if (err instanceof AppError && err.status === 404) return; // not placed (yet)
+      if (err instanceof AppError && err.status === 404) return false;
       throw err;
     }
     if (result.released > 0n) {
       this.logger.warn(
-        { authorisation_id: holdId, released: jsonAmount(result.released) },
+        { hold_id: holdId, released: jsonAmount(result.released) },
         'card hold placed after the network reversed its authorisation: given back',
       );
     }
+    return true;
   }
 
   /**

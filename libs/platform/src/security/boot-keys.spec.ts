@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/app-config';
 import { bootKeys, keyProblems, signingKeySource } from './boot-keys';
@@ -85,6 +85,12 @@ describe('boot keys', () => {
     const missing = join(empty, 'nowhere');
     expect(keyProblems(loadConfig({ JWT_KEYS_DIR: missing }))).toEqual([
       `JWT_KEYS_DIR (${missing}) does not read (ENOENT)`,
+    ]);
+    const dangling = scratch('pb-keys-dangling-');
+    const link = join(dangling, keyFileName(new Date('2026-01-01T00:00:00Z')));
+    symlinkSync(join(dangling, 'gone.pem'), link);
+    expect(keyProblems(loadConfig({ JWT_KEYS_DIR: dangling }))).toEqual([
+      `JWT_KEYS_DIR (${dangling}): ${link} does not read (ENOENT)`,
     ]);
     const broken = scratch('pb-keys-broken-');
     writeFileSync(join(broken, keyFileName(new Date('2026-01-01T00:00:00Z'))), ed);

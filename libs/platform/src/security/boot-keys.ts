@@ -51,11 +51,14 @@ export function keyProblems(config: AppConfig): string[] {
     try {
       if (readKeysDir(dir).length === 0) problems.push(noKeyIn(dir));
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      // The directory, or one key file in it (its owner or mode, a dangling link), named as it is.
+      const { code, path } = err as NodeJS.ErrnoException;
       problems.push(
-        code
-          ? `JWT_KEYS_DIR (${dir}) does not read (${code})`
-          : `JWT_KEYS_DIR (${dir}): ${(err as Error).message}`,
+        !code
+          ? `JWT_KEYS_DIR (${dir}): ${(err as Error).message}`
+          : path && path !== dir
+            ? `JWT_KEYS_DIR (${dir}): ${path} does not read (${code})`
+            : `JWT_KEYS_DIR (${dir}) does not read (${code})`,
       );
     }
   }

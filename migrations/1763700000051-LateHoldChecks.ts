@@ -1,0 +1,28 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * When the cards module next asks the ledger about the hold of an early reversal's id (HoldExpiry's late
+ * pass): an authorisation call the cards app gave up on may have its hold placed by the ledger after the
+ * reversal found none. Asked again with backoff until it has been asked at least 15 minutes after the
+ * reversal, or the hold was found (and given back): then NULL, and no longer asked. Rows written before
+ * this migration are not asked (NULL). Down drops the column and its index.
+ */
+export class LateHoldChecks1763700000051 implements MigrationInterface {
+  name = 'LateHoldChecks1763700000051';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE cards.early_reversals ADD COLUMN next_check_at timestamptz(3)`);
+    await q.query(
+      `ALTER TABLE cards.early_reversals ALTER COLUMN next_check_at SET DEFAULT now() + interval '5 seconds'`,
+    );
+    await q.query(
+      `CREATE INDEX early_reversals_next_check_idx ON cards.early_reversals (next_check_at)
+        WHERE next_check_at IS NOT NULL`,
+    );
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP INDEX cards.early_reversals_next_check_idx');
+    await q.query('ALTER TABLE cards.early_reversals DROP COLUMN next_check_at');
+  }
+}
