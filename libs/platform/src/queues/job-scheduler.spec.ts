@@ -36,7 +36,7 @@ describe('keepJobScheduler', () => {
     expect(upsert).toHaveBeenCalledTimes(3);
     expect(upsert).toHaveBeenLastCalledWith('sweep', { every: 1000 }, { name: 'x' });
     expect(log.warn).toHaveBeenCalledTimes(2);
-    expect(log.info).toHaveBeenCalledWith({ scheduler: 'sweep' }, 'job scheduler set up');
+    expect(log.info).toHaveBeenCalledWith({ what: 'job scheduler sweep' }, 'job scheduler sweep: done');
     await jest.advanceTimersByTimeAsync(600_000);
     expect(upsert).toHaveBeenCalledTimes(3);
   });

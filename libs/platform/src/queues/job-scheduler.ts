@@ -9,10 +9,36 @@ type AnyQueue = Queue<any, any, string>;
 type Upsert<Q extends AnyQueue> = Parameters<Q['upsertJobScheduler']>;
 
 /**
- * Sets up a BullMQ job scheduler (one per id, however many instances upsert it) and keeps trying until
- * Redis takes it: a scheduler that failed once at boot (Redis away, or a command timing out under load)
- * would otherwise leave its sweep unscheduled until the next restart. Retries back off from 2 s to a
- * minute; the returned function stops them (call it at shutdown). Timers are unref'd.
+ * Runs `step` until it succeeds, backing off from 2 s to a minute between tries and logging each failure
+ * under `what`: a queue setting made at boot (Redis away, or a command timing out under load) would
+ * otherwise be left unmade until the next restart. The returned function stops the tries (call it at
+ * shutdown). Timers are unref'd.
+ */
+export function keepTrying(what: string, step: () => Promise<unknown>, logger: Logger): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const attempt = async (delayMs: number): Promise<void> => {
+    try {
+      await step();
+      if (delayMs > FIRST_RETRY_MS) logger.info({ what }, `${what}: done`);
+    } catch (err) {
+      if (stopped) return;
+      logger.warn({ err, what, retry_in_ms: delayMs }, `${what}: not yet`);
+      timer = setTimeout(() => void attempt(Math.min(delayMs * 2, MAX_RETRY_MS)), delayMs);
+      timer.unref();
+    }
+  };
+  void attempt(FIRST_RETRY_MS);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+/**
+ * Sets up a BullMQ job scheduler (one per id, however many instances upsert it), trying until Redis takes
+ * it (keepTrying): a scheduler that failed once at boot would otherwise leave its sweep unscheduled until
+ * the next restart.
  *
  * `runNow`: a job now too, at every boot. A new `every` scheduler makes its first job at once, but one
  * that exists (an app restarted) keeps its next time, up to an interval away; so when it existed, one job
@@ -26,10 +52,9 @@ export function keepJobScheduler<Q extends AnyQueue>(
   logger: Logger,
   options: { runNow?: boolean } = {},
 ): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const attempt = async (delayMs: number): Promise<void> => {
-    try {
+  return keepTrying(
+    `job scheduler ${id}`,
+    async () => {
       const existed = options.runNow && (await queue.getJobScheduler(id)) !== undefined;
       await queue.upsertJobScheduler(id, repeat, template);
       if (existed) {
@@ -38,17 +63,7 @@ export function keepJobScheduler<Q extends AnyQueue>(
           deduplication: { id: `${id}:now` },
         });
       }
-      if (delayMs > FIRST_RETRY_MS) logger.info({ scheduler: id }, 'job scheduler set up');
-    } catch (err) {
-      if (stopped) return;
-      logger.warn({ err, scheduler: id, retry_in_ms: delayMs }, 'job scheduler not set up yet');
-      timer = setTimeout(() => void attempt(Math.min(delayMs * 2, MAX_RETRY_MS)), delayMs);
-      timer.unref();
-    }
-  };
-  void attempt(FIRST_RETRY_MS);
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+    },
+    logger,
+  );
 }

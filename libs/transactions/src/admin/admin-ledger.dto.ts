@@ -138,16 +138,11 @@ export class LedgerVerificationJobDto {
   @ApiProperty({
     enum: ['running', 'completed', 'failed'],
     example: 'running',
-    description: 'completed: the verification ran to its end (result.ok says whether the ledger is clean)',
+    description:
+      'running: not ended (also while it waits for a verification ahead of it, one at a time); completed: it ran to its end (result.ok says whether the ledger is clean)',
   })
   status: 'running' | 'completed' | 'failed';
-  @ApiProperty({
-    type: String,
-    format: 'uuid',
-    nullable: true,
-    description: 'The staff member who asked for it; null for the periodic verification',
-  })
-  requested_by: string | null;
+  @ApiProperty({ format: 'uuid', description: 'The staff member who asked for it' }) requested_by: string;
   @ApiProperty({ format: 'date-time' }) started_at: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) finished_at: string | null;
   @ApiProperty({

@@ -19,6 +19,7 @@ const schedulingQueue = (existing: boolean) => ({
   getJobScheduler: jest.fn(async () => (existing ? { key: 'ledger-verification-periodic' } : undefined)),
   upsertJobScheduler: jest.fn(async () => ({})),
   removeJobScheduler: jest.fn(async () => true),
+  setGlobalConcurrency: jest.fn(async () => 1),
   add: jest.fn(async () => ({})),
 });
 const flush = () =>
@@ -87,11 +88,17 @@ describe('LedgerVerificationJobs: the periodic verification', () => {
       expect.objectContaining({
         name: 'verify',
         data: { mode: 'incremental', requested_by: null },
-        opts: expect.objectContaining({ attempts: 3, backoff: { type: 'fixed', delay: 60_000 } }),
+        opts: expect.objectContaining({
+          attempts: 3,
+          backoff: { type: 'fixed', delay: 60_000 },
+          removeOnComplete: { age: 7 * 24 * 3600, count: 100 },
+        }),
       }),
     );
     // A new schedule makes its first run at once: no other is added.
     expect(queue.add).not.toHaveBeenCalled();
+    // One run at a time across every instance, periodic or staff's.
+    expect(queue.setGlobalConcurrency).toHaveBeenCalledWith(1);
     // What LedgerVerificationStale compares the last run's age with.
     const [[name, , read]] = gauges.gauge.mock.calls as [string, string, () => number][];
     expect([name, read()]).toEqual(['ledger_verification_interval_seconds', 1800]);
@@ -112,15 +119,32 @@ describe('LedgerVerificationJobs: the periodic verification', () => {
     periodic.onApplicationShutdown();
   });
 
-  it('never verifies when the interval is 0, and removes a schedule an earlier configuration left', async () => {
+  it('never verifies when the interval is 0, and removes a schedule an earlier configuration left (tried until Redis takes it)', async () => {
     const queue = schedulingQueue(true);
+    queue.removeJobScheduler.mockRejectedValueOnce(new Error('Connection is closed'));
+    jest.useFakeTimers();
     const gauges = metrics();
-    jobs(queue, 0, gauges).onApplicationBootstrap();
+    const off = jobs(queue, 0, gauges);
+    off.onApplicationBootstrap();
     await flush();
+    await jest.advanceTimersByTimeAsync(2_000);
+    jest.useRealTimers();
+    expect(queue.removeJobScheduler).toHaveBeenCalledTimes(2);
     expect(queue.removeJobScheduler).toHaveBeenCalledWith('ledger-verification-periodic');
+    off.onApplicationShutdown();
     expect(queue.upsertJobScheduler).not.toHaveBeenCalled();
     expect(queue.add).not.toHaveBeenCalled();
     const [[, , read]] = gauges.gauge.mock.calls as [string, string, () => number][];
     expect(read()).toBe(0);
+  });
+});
+
+describe('LedgerVerificationJobs.get: staff read their own', () => {
+  it("answers 404 for a periodic run's job, which no staff member asked for", async () => {
+    const queue = {
+      getJobState: async () => 'completed',
+      getJob: async () => ({ id: '6', data: { mode: 'incremental', requested_by: null }, timestamp: 1 }),
+    };
+    await expect(jobs(queue).get('6')).rejects.toMatchObject({ status: 404 });
   });
 });

@@ -1,7 +1,7 @@
 import { InjectQueue, Processor } from '@nestjs/bullmq';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AppError, LOGGER, MetricsService, type Caller } from '@protobank/platform';
-import { keepJobScheduler, QueueWorker } from '@protobank/platform/queues';
+import { keepJobScheduler, keepTrying, QueueWorker } from '@protobank/platform/queues';
 import type { Job, Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -18,6 +18,8 @@ const SCHEDULER_ID = 'ledger-verification-periodic';
 const RETRY_MS = 60_000;
 /** How long a finished verification can still be read by its id. */
 const KEPT_SECONDS = 7 * 24 * 3600;
+/** Finished periodic runs kept in Redis (every minute for a week would be ten thousand). */
+const PERIODIC_KEPT = 100;
 
 export interface LedgerVerificationJobData {
   mode: LedgerVerifyMode;
@@ -25,11 +27,12 @@ export interface LedgerVerificationJobData {
   requested_by: string | null;
 }
 
+/** One of staff's verifications, as GET /admin/ledger/verifications/{id} shows it. */
 export interface LedgerVerificationJob {
   id: string;
   mode: LedgerVerifyMode;
   status: 'running' | 'completed' | 'failed';
-  requested_by: string | null;
+  requested_by: string;
   started_at: string;
   finished_at: string | null;
   result: LedgerVerification | null;
@@ -37,22 +40,25 @@ export interface LedgerVerificationJob {
 }
 
 /**
- * The ledger's verifications as BullMQ jobs, run by LedgerVerificationWorker (concurrency 1):
+ * The ledger's verifications as BullMQ jobs, run by LedgerVerificationWorker, one at a time across every
+ * instance (the queue's global concurrency is 1: runs neither overlap nor hold connections waiting for
+ * each other's checkpoint lock; staff's wait behind a periodic one):
  *
  * - Periodic: a job scheduler adds an incremental run every LEDGER_VERIFY_INTERVAL_MINUTES (0: none, and
- *   a schedule left by an earlier configuration is removed), and each boot adds one, so a fresh app
- *   reports ledger_verification_* without waiting an interval. One that could not complete is tried again
- *   a minute later, twice. Several instances share the schedule: each run is taken by one of them.
+ *   a schedule left by an earlier configuration is removed; the setting is the deployment's, every
+ *   transactions instance alike), and each boot adds one, so a fresh app reports ledger_verification_*
+ *   without waiting an interval. One that could not complete is tried again a minute later, twice.
  * - Staff's in the background (POST /admin/ledger/verifications): a full run at a million entries outlasts
- *   the edge's read timeout, so it answers 202 at once and is followed by its id; one at a time by
- *   deduplication (a second asked for while one waits or runs is 409, naming it).
+ *   the edge's read timeout, so it answers 202 at once and is followed by its id (running until it ends,
+ *   also while it waits its turn); one at a time by deduplication (a second asked for while one waits or
+ *   runs is 409, naming it). Only these are read by id: a periodic run reports through the metrics.
  *
- * Results are kept as the jobs' return values for KEPT_SECONDS. A run whose process died is BullMQ's
- * stalled job: taken up again by the next worker, then failed.
+ * Results are kept as the jobs' return values for KEPT_SECONDS (the periodic ones' last PERIODIC_KEPT).
+ * A run whose process died is BullMQ's stalled job: taken up again by the next worker, then failed.
  */
 @Injectable()
 export class LedgerVerificationJobs implements OnApplicationBootstrap, OnApplicationShutdown {
-  private stopScheduling?: () => void;
+  private readonly stops: (() => void)[] = [];
 
   constructor(
     @InjectQueue(LEDGER_VERIFICATION_QUEUE) private readonly queue: Queue<LedgerVerificationJobData>,
@@ -71,14 +77,22 @@ export class LedgerVerificationJobs implements OnApplicationBootstrap, OnApplica
       'LEDGER_VERIFY_INTERVAL_MINUTES in seconds: how often this app verifies the ledger (0: never)',
       () => minutes * 60,
     );
+    // Each not awaited, and tried until Redis takes it: Redis may be down at boot.
+    this.stops.push(
+      keepTrying('ledger verifications one at a time', () => this.queue.setGlobalConcurrency(1), this.logger),
+    );
     if (minutes === 0) {
-      void this.queue
-        .removeJobScheduler(SCHEDULER_ID)
-        .catch((err: unknown) => this.logger.warn({ err }, 'periodic ledger verification not unscheduled'));
+      this.stops.push(
+        keepTrying(
+          'periodic ledger verification unscheduled',
+          () => this.queue.removeJobScheduler(SCHEDULER_ID),
+          this.logger,
+        ),
+      );
       return;
     }
-    // Not awaited, and retried until Redis takes it: Redis may be down at boot.
-    this.stopScheduling = keepJobScheduler(
+    const kept = { age: KEPT_SECONDS, count: PERIODIC_KEPT };
+    const scheduling = keepJobScheduler(
       this.queue,
       SCHEDULER_ID,
       { every: minutes * 60_000 },
@@ -88,17 +102,18 @@ export class LedgerVerificationJobs implements OnApplicationBootstrap, OnApplica
         opts: {
           attempts: 3,
           backoff: { type: 'fixed', delay: RETRY_MS },
-          removeOnComplete: { age: KEPT_SECONDS },
-          removeOnFail: { age: KEPT_SECONDS },
+          removeOnComplete: kept,
+          removeOnFail: kept,
         },
       },
       this.logger,
       { runNow: true },
     );
+    this.stops.push(scheduling);
   }
 
   onApplicationShutdown(): void {
-    this.stopScheduling?.();
+    for (const stop of this.stops) stop();
   }
 
   async start(caller: Caller, mode: LedgerVerifyMode): Promise<LedgerVerificationJob> {
@@ -130,7 +145,8 @@ export class LedgerVerificationJobs implements OnApplicationBootstrap, OnApplica
     // batch attack suite, once in the full runs of 2026-12-02).
     const state = await this.queue.getJobState(id);
     const job = await this.queue.getJob(id);
-    if (!job) throw AppError.notFound('verification', 'id');
+    // A periodic run (its id is the scheduler's, not a UUID, but a boot's could be read) is not staff's.
+    if (!job || job.data.requested_by === null) throw AppError.notFound('verification', 'id');
     const status = state === 'completed' ? 'completed' : state === 'failed' ? 'failed' : 'running';
     return {
       id,
