@@ -142,6 +142,13 @@ describe('scripts/gen-nginx.js', () => {
         '2001:db8:77:1:a:b:c:d%eth0',
         '2001:db8:77:1::10.1.2.3',
       ];
+      for (const address of [
+        '64:ff9b::1.2.3.4',
+        '2002:0102:0304::1',
+        '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+        '::ffff:10.9.8.8',
+      ])
+        expect(edge.rateLimitKey(address)).toBe(rateLimitAddress(address, 64));
       for (const address of sameNetwork) {
         expect(edge.rateLimitKey(address)).toBe('2001:db8:77:1::/64');
         expect(edge.rateLimitKey(address)).toBe(rateLimitAddress(address, 64));
@@ -152,6 +159,10 @@ describe('scripts/gen-nginx.js', () => {
         ['10.9.8.8', '10.9.8.8'],
         ['::ffff:10.9.8.8', '10.9.8.8'],
         ['::FFFF:0a09:0808', '10.9.8.8'],
+        ['64:ff9b::1.2.3.4', '1.2.3.4'],
+        ['2002:0102:0304::1', '1.2.3.4'],
+        ['2001:0:4136:e378:8000:63bf:3fff:fdd2', '192.0.2.45'],
+        ['64:ff9b:1::1', '64:ff9b:1:0::/64'],
         ['unix:', 'unix:'],
         ['1::2::3', '1::2::3'],
         ['1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7:8:9'],

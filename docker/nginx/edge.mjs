@@ -192,9 +192,10 @@ function requestId(r) {
 /**
  * What the edge's rate limits count a client by (the apps' rule, libs/platform/src/security/
  * client-address.ts, at their default): an IPv4 address as it is, also written IPv4-mapped
- * (`::ffff:a.b.c.d`); an IPv6 address by its /64, which one customer of an ISP or a cloud holds whole, to
- * take a fresh address from for every request. Written out here (njs has no ipaddr.js): every group of
- * the address, `::` filled in and a dotted IPv4 tail as two groups. Anything else is counted as written.
+ * (`::ffff:a.b.c.d`); the IPv4 client a NAT64 (`64:ff9b::/96`), 6to4 or Teredo address carries; any other
+ * IPv6 address by its /64, which one customer of an ISP or a cloud holds whole, to take a fresh address
+ * from for every request. Written out here (njs has no ipaddr.js): every group of the address, `::`
+ * filled in and a dotted IPv4 tail as two groups. Anything else ($remote_addr never is) as written.
  */
 function rateLimitKey(address) {
   let text = String(address).toLowerCase();
@@ -214,8 +215,13 @@ function rateLimitKey(address) {
   if (missing < 0 || (halves.length === 1 && missing !== 0)) return text;
   const groups = head.concat(new Array(missing).fill('0'), tail).map((g) => parseInt(g, 16));
   if (groups.some((g) => !(g >= 0 && g <= 0xffff))) return text;
-  const mapped = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
-  if (mapped) return [groups[6] >> 8, groups[6] & 255, groups[7] >> 8, groups[7] & 255].join('.');
+  const v4 = (hi, lo) => [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+  const zero = (from, to) => groups.slice(from, to).every((g) => g === 0);
+  // IPv4-mapped; NAT64's well-known prefix; a 6to4 site; Teredo (the client's address, obfuscated).
+  if (zero(0, 5) && groups[5] === 0xffff) return v4(groups[6], groups[7]);
+  if (groups[0] === 0x64 && groups[1] === 0xff9b && zero(2, 6)) return v4(groups[6], groups[7]);
+  if (groups[0] === 0x2002) return v4(groups[1], groups[2]);
+  if (groups[0] === 0x2001 && groups[1] === 0) return v4(groups[6] ^ 0xffff, groups[7] ^ 0xffff);
   return `${groups
     .slice(0, 4)
     .map((g) => g.toString(16))

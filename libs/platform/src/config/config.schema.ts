@@ -179,7 +179,7 @@ export const CONFIG_SCHEMA = {
     min: 32,
     max: 128,
     default: '64',
-    doc: 'The per-IP rate limits count an IPv6 client by its network of this many bits (a customer of an ISP or a cloud has a /64 at least, and takes a fresh address from it at will; some get a /56 or a /48); IPv4 by its address, also when written IPv4-mapped.',
+    doc: 'The per-IP rate limits count an IPv6 client by its network of this many bits (a customer of an ISP or a cloud has a /64 at least, and takes a fresh address from it at will; some get a /56 or a /48); IPv4 by its address, also when written IPv4-mapped or carried by a NAT64, 6to4 or Teredo address.',
   },
   SORT_CODE: {
     kind: 'string',

@@ -24,8 +24,19 @@ describe('rateLimitAddress', () => {
     expect(rateLimitAddress('::FFFF:0a09:0808', 64)).toBe('10.9.8.8');
   });
 
-  it('counts what it cannot read as written, and a missing address as unknown', () => {
-    expect(rateLimitAddress('not-an-ip', 64)).toBe('not-an-ip');
+  it('counts an IPv6 address that carries one IPv4 client as that client: NAT64, 6to4, Teredo', () => {
+    expect(rateLimitAddress('64:ff9b::1.2.3.4', 64)).toBe('1.2.3.4');
+    expect(rateLimitAddress('64:ff9b::102:305', 64)).toBe('1.2.3.5');
+    expect(rateLimitAddress('2002:0102:0304::1', 64)).toBe('1.2.3.4');
+    expect(rateLimitAddress('2002:102:304:ffff::1', 64)).toBe('1.2.3.4');
+    expect(rateLimitAddress('2001:0:4136:e378:8000:63bf:3fff:fdd2', 64)).toBe('192.0.2.45');
+    // A local-use NAT64 prefix places the IPv4 address elsewhere: counted as any IPv6 network.
+    expect(rateLimitAddress('64:ff9b:1::1', 64)).toBe('64:ff9b:1::/64');
+  });
+
+  it('counts whatever it cannot read as one client, and a missing address as unknown', () => {
+    expect(rateLimitAddress('not-an-ip', 64)).toBe('invalid');
+    expect(rateLimitAddress('x'.repeat(3000), 64)).toBe('invalid');
     expect(rateLimitAddress(undefined, 64)).toBe('unknown');
   });
 });
