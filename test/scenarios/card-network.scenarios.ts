@@ -894,6 +894,25 @@ export function cardNetworkScenarios(get: () => Running) {
       expect(await authorise(w.card, body)).toEqual({ approved: true, authorisation_id: id });
       expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
       expect(await heldInLedger()).toBe(0);
+      // An approval recorded while its reversal was written down, whose app stopped before it looked for
+      // it (as if): the pass gives its hold back and marks it reversed.
+      const stopped = ntx();
+      const stoppedId = await approved(w.card, { amount: 400, network_transaction_id: stopped });
+      expect(await heldInLedger()).toBe(400);
+      await db.query(
+        `INSERT INTO cards.early_reversals (network_transaction_id, next_check_at) VALUES ($1, now())`,
+        [stopped],
+      );
+      await eventually(
+        async () => ((await heldInLedger()) === 0 ? true : undefined),
+        20000,
+        'the approval recorded before its reversal was looked for given back',
+      );
+      expect(await authorisations(w)).toEqual([
+        expect.objectContaining({ id: stoppedId, status: 'reversed' }),
+        expect.objectContaining({ id, status: 'reversed' }),
+      ]);
+      expect(await nextCheck(stopped)).toBeNull();
       expect((await verify()).ok).toBe(true);
     });
 

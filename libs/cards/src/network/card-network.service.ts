@@ -209,8 +209,7 @@ export class CardNetworkService {
     // after; this looks for the id after the row is written: one of the two sees the other, and the hold
     // is given back and the row marked reversed whichever comes first.
     if (decision.approved && (await this.reversedEarly(body.network_transaction_id))) {
-      await this.releases.release(holdId);
-      await this.markedReversed(holdId);
+      await this.giveBackReversedEarly(holdId);
     }
     this.decisions.inc(
       decision.approved
@@ -242,6 +241,15 @@ export class CardNetworkService {
       `INSERT INTO cards.early_reversals (network_transaction_id) VALUES ($1) ON CONFLICT DO NOTHING`,
       [networkId],
     );
+  }
+
+  /**
+   * An approval of an authorisation the network reversed in full before its decision was recorded: its
+   * hold given back, and marked reversed (also HoldExpiry's late pass, for one whose app stopped between).
+   */
+  async giveBackReversedEarly(holdId: string): Promise<void> {
+    await this.releases.release(holdId);
+    await this.markedReversed(holdId);
   }
 
   /** A pending authorisation whose hold was reversed in full: marked so, all of it released. */

@@ -23,8 +23,10 @@ const PAGE = 200;
  * having waited for its account's row. Minutes at most; a call that waits longer leaves its hold to expire.
  */
 const LATE_HOLD_WINDOW_MS = 15 * 60_000;
-/** Early reversals whose hold is asked about per run: a flood of them must not hold up the rest. */
-const LATE_CHECKS_PER_RUN = 500;
+/** Early reversals asked about per page, pages a run while LATE_PASS_MS lasts: a flood of them must not
+ * hold up the rest of the sweep. */
+const LATE_CHECKS_PAGE = 500;
+const LATE_PASS_MS = 10_000;
 /** An id whose hold is not there yet is asked again after its age, kept within these bounds (backoff). */
 const LATE_RECHECK_MS = { min: 5_000, max: 5 * 60_000 };
 
@@ -127,40 +129,54 @@ export class HoldExpiry
    *
    * So each id written down is asked about (its derived hold released in full) when its next_check_at
    * comes (5 s after the reversal), then again with backoff (after its age, 5 s to 5 min) until it has
-   * been asked LATE_HOLD_WINDOW_MS after the reversal; a hold found (given back now, or ended) or an
-   * authorisation recorded meanwhile ends it sooner. Ids overdue while no sweep ran (the app or Redis
-   * away) are asked when one runs again. At most LATE_CHECKS_PER_RUN a run, the most overdue first; a
-   * failure other than 404 (the ledger away) ends this pass until the next run, and the rest still runs.
+   * been asked LATE_HOLD_WINDOW_MS after the reversal; a hold found (given back now, or ended) ends it
+   * sooner. An approval of it recorded meanwhile is given back and marked reversed as authorise does (done
+   * there already, unless its app stopped in between); any other decision recorded ends it. Ids overdue
+   * while no sweep ran (the app or Redis away) are asked when one runs again. Pages of LATE_CHECKS_PAGE,
+   * the most overdue first, while LATE_PASS_MS lasts; a failure other than 404 (the ledger away) ends the
+   * pass until the next run, and the rest of the sweep still runs.
    */
   private async releaseLateHolds(now: Date): Promise<void> {
-    const due = (await this.dataSource.query(
-      `SELECT e.network_transaction_id AS id, e.created_at,
-              EXISTS (SELECT 1 FROM cards.authorisations a
-                       WHERE a.network_transaction_id = e.network_transaction_id) AS recorded
-         FROM cards.early_reversals e
-        WHERE e.next_check_at IS NOT NULL AND e.next_check_at <= $1
-        ORDER BY e.next_check_at LIMIT $2`,
-      [now.toISOString(), LATE_CHECKS_PER_RUN],
-    )) as { id: string; created_at: Date; recorded: boolean }[];
-    for (const { id, created_at, recorded } of due) {
-      let settled = recorded;
-      if (!settled) {
+    const until = Date.now() + LATE_PASS_MS;
+    while (Date.now() < until) {
+      const due = (await this.dataSource.query(
+        `SELECT network_transaction_id AS id, created_at FROM cards.early_reversals
+          WHERE next_check_at IS NOT NULL AND next_check_at <= $1
+          ORDER BY next_check_at LIMIT $2`,
+        [now.toISOString(), LATE_CHECKS_PAGE],
+      )) as { id: string; created_at: Date }[];
+      if (due.length === 0) return;
+      // Decisions recorded under each hold id (a forced post under the same network id is not one).
+      const recorded = new Map(
+        (
+          (await this.dataSource.query(
+            `SELECT id, status FROM cards.authorisations WHERE id = ANY($1::uuid[])`,
+            [due.map(({ id }) => holdIdOf(id))],
+          )) as { id: string; status: string }[]
+        ).map((a) => [a.id, a.status]),
+      );
+      for (const { id, created_at } of due) {
+        const holdId = holdIdOf(id);
+        const status = recorded.get(holdId);
+        let settled = status !== undefined;
         try {
-          settled = await this.releaseLateHold(holdIdOf(id));
+          if (status === 'pending') await this.network.giveBackReversedEarly(holdId);
+          else if (!settled) settled = await this.releaseLateHold(holdId);
         } catch (err) {
           this.logger.warn({ err }, 'late card holds not asked about: trying again at the next sweep');
           return;
         }
+        const age = now.getTime() - created_at.getTime();
+        const next =
+          settled || age >= LATE_HOLD_WINDOW_MS
+            ? null
+            : new Date(now.getTime() + Math.min(Math.max(age, LATE_RECHECK_MS.min), LATE_RECHECK_MS.max));
+        await this.dataSource.query(
+          `UPDATE cards.early_reversals SET next_check_at = $2 WHERE network_transaction_id = $1`,
+          [id, next?.toISOString() ?? null],
+        );
       }
-      const age = now.getTime() - created_at.getTime();
-      const next =
-        settled || age >= LATE_HOLD_WINDOW_MS
-          ? null
-          : new Date(now.getTime() + Math.min(Math.max(age, LATE_RECHECK_MS.min), LATE_RECHECK_MS.max));
-      await this.dataSource.query(
-        `UPDATE cards.early_reversals SET next_check_at = $2 WHERE network_transaction_id = $1`,
-        [id, next?.toISOString() ?? null],
-      );
+      if (due.length < LATE_CHECKS_PAGE) return;
     }
   }
 
