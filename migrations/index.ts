@@ -54,6 +54,7 @@ import { ReversedMovements1763700000048 } from './1763700000048-ReversedMovement
 import { EmailDomainsAsTheyRead1763700000049 } from './1763700000049-EmailDomainsAsTheyRead';
 import { ReversalsBeforeTheirAuthorisation1763700000050 } from './1763700000050-ReversalsBeforeTheirAuthorisation';
 import { LateHoldChecks1763700000051 } from './1763700000051-LateHoldChecks';
+import { ReversalsInFlight1763700000052 } from './1763700000052-ReversalsInFlight';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -108,4 +109,5 @@ export const MIGRATIONS = [
   EmailDomainsAsTheyRead1763700000049,
   ReversalsBeforeTheirAuthorisation1763700000050,
   LateHoldChecks1763700000051,
+  ReversalsInFlight1763700000052,
 ];

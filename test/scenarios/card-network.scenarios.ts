@@ -916,6 +916,72 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('brings in line an authorisation whose reversal the ledger made but whose answer was lost (a timeout, the app stopped)', async () => {
+      const w = await wallet('reverse.lost', 10000);
+      const id = await approved(w.card, { amount: 1200 });
+      const inFlight = async (authorisationId: string) =>
+        (
+          await db.query(
+            `SELECT count(*)::int AS n FROM cards.reversals_in_flight WHERE authorisation_id = $1`,
+            [authorisationId],
+          )
+        ).rows[0].n as number;
+      // As a reversal writes before its ledger call (due now here, not in 30 s); the ledger releases the
+      // hold, and then the call's answer is lost: nothing more runs in cards, and the network does not
+      // send the reversal again.
+      await db.query(
+        `INSERT INTO cards.reversals_in_flight (authorisation_id, next_check_at) VALUES ($1, now())`,
+        [id],
+      );
+      await db.query(`SELECT 1 FROM transactions.release_hold($1, NULL, 'reversed')`, [id]);
+      // The hold expiry sweep (every second here) marks it as its hold reads, and strikes the entry off.
+      await eventually(
+        async () => ((await authorisations(w, 'reversed')).some((a) => a.id === id) ? true : undefined),
+        20000,
+        'the authorisation brought in line with its released hold',
+      );
+      const [row] = (
+        await db.query(`SELECT released_amount::int FROM cards.authorisations WHERE id = $1`, [id])
+      ).rows;
+      expect(row.released_amount).toBe(1200);
+      expect(await inFlight(id)).toBe(0);
+      // A reversal that is answered leaves nothing behind; one whose ledger call did nothing leaves the
+      // authorisation pending (its hold still held, for the network to reverse again).
+      const answered = await approved(w.card, { amount: 300 });
+      const lock = await get().t.db();
+      try {
+        // Written down while its ledger call waits (the account's row held here), struck off once answered.
+        await lock.query('BEGIN');
+        await lock.query(`SELECT 1 FROM transactions.ledger_accounts WHERE id = $1 FOR UPDATE`, [
+          w.account.id,
+        ]);
+        const reversal = network('reversals', { authorisation_id: answered }).then((res) => res);
+        await eventually(
+          async () => ((await inFlight(answered)) === 1 ? true : undefined),
+          10000,
+          'the reversal written down while under way',
+        );
+        await lock.query('ROLLBACK');
+        expect((await reversal).status).toBe(200);
+      } finally {
+        await lock.end();
+      }
+      expect(await inFlight(answered)).toBe(0);
+      const untouched = await approved(w.card, { amount: 200 });
+      await db.query(
+        `INSERT INTO cards.reversals_in_flight (authorisation_id, next_check_at) VALUES ($1, now())`,
+        [untouched],
+      );
+      await eventually(
+        async () => ((await inFlight(untouched)) === 0 ? true : undefined),
+        20000,
+        'the entry of a reversal that released nothing looked at',
+      );
+      expect(await authorisations(w, 'pending')).toEqual([expect.objectContaining({ id: untouched })]);
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 200, available_balance: 9800 });
+      expect((await verify()).ok).toBe(true);
+    });
+
     it("marks reversed an approval recorded after a partial reversal by the network's id gave back all of its hold", async () => {
       const w = await wallet('reverse.partial.early', 10000);
       const body = authorisation(w.card, { amount: 3000 });

@@ -673,6 +673,16 @@ export class CardNetworkService {
       if (authorisation?.status === 'declined') {
         throw AppError.conflict('authorisation_declined', 'That authorisation was declined: nothing is held');
       }
+      // A pending one's release is written down while under way, and struck off with this reversal's record
+      // (below): one that timed out or whose app stopped meanwhile is brought in line by the hold expiry
+      // sweep if the ledger released, instead of reading pending for a hold's life.
+      if (authorisation?.status === 'pending') {
+        await this.dataSource.query(
+          `INSERT INTO cards.reversals_in_flight (authorisation_id) VALUES ($1)
+           ON CONFLICT (authorisation_id) DO UPDATE SET next_check_at = EXCLUDED.next_check_at`,
+          [holdId],
+        );
+      }
       // The ledger gives back once per network id: two copies of one reversal running at once, or a
       // retry after a crash or a lost reply, both find nothing stored here yet.
       let result: HoldReleaseResult;
@@ -717,6 +727,7 @@ export class CardNetworkService {
       return {
         answer,
         record: async (m: EntityManager) => {
+          await m.query(`DELETE FROM cards.reversals_in_flight WHERE authorisation_id = $1`, [holdId]);
           // A hold the ledger says is cleared is marked so by its clearing, with the entry (one may be
           // in flight, or crashed before recording it and due to be retried by the network): not from here.
           // One reversed in full released all of it, also when this answer gave back nothing (a retry

@@ -116,6 +116,7 @@ export class HoldExpiry
       new Date(now.getTime() - this.config.cardHoldExpiryDays * 86_400_000).toISOString(),
     ]);
     await this.releaseLateHolds(now);
+    await this.checkReversalsInFlight(now);
     return expired + (await this.reconcile(now));
   }
 
@@ -219,28 +220,64 @@ export class HoldExpiry
     )) as { id: string; created_at: Date }[];
     this.reconcileAfter = stale.length < PAGE ? null : stale[stale.length - 1];
     let settled = 0;
-    for (const { id } of stale) {
-      const hold = await this.ledger.getHold(id);
-      if (hold?.transaction_id && hold.cleared_amount !== null) {
-        const recorded = await this.network.recordLostClearing(id, {
-          transaction_id: hold.transaction_id,
-          amount: jsonAmount(hold.cleared_amount),
-          // Forced when the hold had ended (expired or reversed) before its clearing came.
-          forced: hold.status !== 'cleared',
-        });
-        if (recorded) settled++;
-        continue;
-      }
-      if (hold?.status !== 'expired' && hold?.status !== 'reversed') continue;
-      await this.dataSource.query(
-        `UPDATE cards.authorisations SET status = $2, released_amount = $3, updated_at = now()
-          WHERE id = $1 AND status = 'pending'`,
-        [id, hold.status, jsonAmount(hold.amount)],
-      );
-      settled++;
-    }
+    for (const { id } of stale) if (await this.bringInLine(id)) settled++;
     if (settled > 0)
       this.logger.warn({ settled }, 'card authorisations brought in line with their holds in the ledger');
     return settled;
+  }
+
+  /**
+   * A pending authorisation brought in line with its hold: one the ledger released in full (expired, or
+   * reversed) is marked so, with all of it released; one it cleared (a clearing posted, whose record here
+   * was lost) is recorded as its clearing would have been. Whether it was; a hold still active is left.
+   */
+  private async bringInLine(id: string): Promise<boolean> {
+    const hold = await this.ledger.getHold(id);
+    if (hold?.transaction_id && hold.cleared_amount !== null) {
+      return this.network.recordLostClearing(id, {
+        transaction_id: hold.transaction_id,
+        amount: jsonAmount(hold.cleared_amount),
+        // Forced when the hold had ended (expired or reversed) before its clearing came.
+        forced: hold.status !== 'cleared',
+      });
+    }
+    if (hold?.status !== 'expired' && hold?.status !== 'reversed') return false;
+    await this.dataSource.query(
+      `UPDATE cards.authorisations SET status = $2, released_amount = $3, updated_at = now()
+        WHERE id = $1 AND status = 'pending'`,
+      [id, hold.status, jsonAmount(hold.amount)],
+    );
+    return true;
+  }
+
+  /**
+   * Reversals of a pending authorisation whose ledger call timed out, or whose app stopped during it, and
+   * that the network did not send again (cards.reversals_in_flight, written before the call and struck
+   * off with the answer's record): 30 s on, the authorisation is brought in line with its hold, then the
+   * entry goes. PAGE a run; the ledger away ends the pass until the next run.
+   */
+  private async checkReversalsInFlight(now: Date): Promise<void> {
+    const due = (await this.dataSource.query(
+      `SELECT authorisation_id AS id FROM cards.reversals_in_flight WHERE next_check_at <= $1
+        ORDER BY next_check_at LIMIT $2`,
+      [now.toISOString(), PAGE],
+    )) as { id: string }[];
+    for (const { id } of due) {
+      try {
+        if (await this.bringInLine(id)) {
+          this.logger.warn(
+            { authorisation_id: id },
+            'card reversal left unanswered: authorisation brought in line',
+          );
+        }
+      } catch (err) {
+        this.logger.warn(
+          { err },
+          'card reversals left unanswered not looked at: trying again at the next sweep',
+        );
+        return;
+      }
+      await this.dataSource.query(`DELETE FROM cards.reversals_in_flight WHERE authorisation_id = $1`, [id]);
+    }
   }
 }
