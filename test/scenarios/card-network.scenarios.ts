@@ -168,6 +168,13 @@ export function cardNetworkScenarios(get: () => Running) {
         20000,
         what,
       );
+    /** What the ledger holds on the wallet's account, read from its row (the balance cache left aside). */
+    const heldByLedger = async (w: Wallet) =>
+      (
+        await db.query(`SELECT held::int AS held FROM transactions.ledger_accounts WHERE id = $1`, [
+          w.account.id,
+        ])
+      ).rows[0].held as number;
     const activeHolds = async (cardId: string) =>
       (
         await db.query(
@@ -827,12 +834,7 @@ export function cardNetworkScenarios(get: () => Running) {
       const w = await wallet('reverse.late.hold', 10000);
       const body = authorisation(w.card, { amount: 1500 });
       const id = holdIdOf(body.network_transaction_id);
-      const heldInLedger = async () =>
-        (
-          await db.query(`SELECT held::int AS held FROM transactions.ledger_accounts WHERE id = $1`, [
-            w.account.id,
-          ])
-        ).rows[0].held as number;
+      const heldInLedger = () => heldByLedger(w);
       const nextCheck = async (networkId: string) =>
         (
           await db.query(
@@ -1816,12 +1818,7 @@ export function cardNetworkScenarios(get: () => Running) {
 
       // An attempt the ledger decided and that died before recording it (and answering): the ledger
       // holds the money under the hold id derived from the network id, and no authorisation is recorded.
-      const heldInLedger = async () =>
-        (
-          await db.query(`SELECT held::int AS held FROM transactions.ledger_accounts WHERE id = $1`, [
-            w.account.id,
-          ])
-        ).rows[0].held as number;
+      const heldInLedger = () => heldByLedger(w);
       const crashed = async (amount: number) => {
         const body = authorisation(w.card, { amount });
         const id = holdIdOf(body.network_transaction_id);

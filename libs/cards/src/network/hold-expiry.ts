@@ -1,8 +1,8 @@
 import { InjectQueue, Processor } from '@nestjs/bullmq';
 import { Inject, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { TRANSACTIONS_API, type HoldReleaseResult, type TransactionsApi } from '@protobank/contracts';
-import { AppError, jsonAmount, LOGGER } from '@protobank/platform';
+import { TRANSACTIONS_API, type TransactionsApi } from '@protobank/contracts';
+import { jsonAmount, LOGGER } from '@protobank/platform';
 import { keepJobScheduler, QueueWorker } from '@protobank/platform/queues';
 import type { Job, Queue } from 'bullmq';
 import type { Logger } from 'pino';
@@ -183,13 +183,8 @@ export class HoldExpiry
 
   /** Releases what the hold of an early-reversed id holds; whether there was a hold (404: not placed yet). */
   private async releaseLateHold(holdId: string): Promise<boolean> {
-    let result: HoldReleaseResult;
-    try {
-      result = await this.ledger.releaseHold({ hold_id: holdId, amount: null, reason: 'reversed' });
-    } catch (err) {
-      if (err instanceof AppError && err.status === 404) return false;
-      throw err;
-    }
+    const result = await this.releases.releaseNow(holdId);
+    if (!result) return false;
     if (result.released > 0n) {
       this.logger.warn(
         { hold_id: holdId, released: jsonAmount(result.released) },

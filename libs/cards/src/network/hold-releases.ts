@@ -1,6 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
-import { TRANSACTIONS_API, type TransactionsApi } from '@protobank/contracts';
+import { TRANSACTIONS_API, type HoldReleaseResult, type TransactionsApi } from '@protobank/contracts';
 import { AppError, LOGGER } from '@protobank/platform';
 import { addJobs } from '@protobank/platform/queues';
 import type { Queue } from 'bullmq';
@@ -59,12 +59,16 @@ export class HoldReleases {
     }
   }
 
-  /** Releases all that remains of the hold (reason reversed); 404 (no such hold) is not an error. */
-  async releaseNow(holdId: string): Promise<void> {
+  /**
+   * Releases all that remains of the hold (reason reversed): the ledger's answer, or null for a hold it
+   * does not know (404), which is not an error.
+   */
+  async releaseNow(holdId: string): Promise<HoldReleaseResult | null> {
     try {
-      await this.ledger.releaseHold({ hold_id: holdId, amount: null, reason: 'reversed' });
+      return await this.ledger.releaseHold({ hold_id: holdId, amount: null, reason: 'reversed' });
     } catch (err) {
-      if (!(err instanceof AppError && err.status === 404)) throw err;
+      if (err instanceof AppError && err.status === 404) return null;
+      throw err;
     }
   }
 }
