@@ -736,6 +736,13 @@ export function cardNetworkScenarios(get: () => Running) {
         original_network_transaction_id: body.network_transaction_id,
       }).expect(200);
       expect(repeat.body).toEqual({ authorisation_id: id, status: 'reversed', released: 0, remaining: 0 });
+      // The network's repeat of the authorisation after its reversal, answered or not: declined
+      // `reversed`, nothing held again, nothing more recorded (split: nothing at all; monolith: the
+      // approval, reversed).
+      const listed = await authorisations(w);
+      expect(await authorise(w.card, body)).toEqual({ approved: false, decline_reason: 'reversed' });
+      expect(await heldByLedger(w)).toBe(0);
+      expect(await authorisations(w)).toEqual(listed);
 
       // An id no authorisation had: 404 naming it. Neither way of naming one, or both: 400.
       const unknown = await network('reversals', { original_network_transaction_id: ntx() }).expect(404);
@@ -751,6 +758,49 @@ export function cardNetworkScenarios(get: () => Running) {
       expect(both.body.details).toEqual([
         { field: 'original_network_transaction_id', message: expect.any(String) },
       ]);
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('declines `reversed` an authorisation the network reversed in full before it came, or since, holding and recording nothing', async () => {
+      const w = await wallet('reverse.first', 10000);
+      const cards = () => get().services.cards ?? get().baseUrl;
+      const declinedReversed = async () =>
+        metricValue(await scrapeMetrics(get().t, cards()), 'card_authorisations_total', {
+          outcome: 'declined',
+          reason: 'reversed',
+        });
+      const before = await declinedReversed();
+      // The network's timeout reversal overtakes its authorisation: nothing is held yet (404, written down).
+      const body = authorisation(w.card, { amount: 1500 });
+      await network('reversals', { original_network_transaction_id: body.network_transaction_id }).expect(
+        404,
+      );
+      // The authorisation, and its retry: declined, without a hold placed (the ledger has none under its id)
+      // or anything recorded for the card (no decline in its list, nothing told to its owner).
+      for (let i = 0; i < 2; i++) {
+        expect(await authorise(w.card, body)).toEqual({ approved: false, decline_reason: 'reversed' });
+      }
+      const holds = await db.query(`SELECT 1 FROM transactions.holds WHERE id = $1`, [
+        holdIdOf(body.network_transaction_id),
+      ]);
+      expect(holds.rowCount).toBe(0);
+      expect(await authorisations(w)).toEqual([]);
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
+      expect((await declinedReversed()) - before).toBe(2);
+
+      // One approved and reversed since: a retry of it is declined `reversed` too, while after a part is
+      // reversed it is still approved (part of it is held).
+      const later = authorisation(w.card, { amount: 1000 });
+      const id = holdIdOf(later.network_transaction_id);
+      expect(await authorise(w.card, later)).toEqual({ approved: true, authorisation_id: id });
+      await network('reversals', { authorisation_id: id, amount: 400, network_transaction_id: ntx() }).expect(
+        200,
+      );
+      expect(await authorise(w.card, later)).toEqual({ approved: true, authorisation_id: id });
+      await network('reversals', { authorisation_id: id }).expect(200);
+      expect(await authorise(w.card, later)).toEqual({ approved: false, decline_reason: 'reversed' });
+      expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
+      expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
       expect((await verify()).ok).toBe(true);
     });
 
@@ -795,7 +845,8 @@ export function cardNetworkScenarios(get: () => Running) {
       // (the hold given back); either way the approval recorded after it gives its hold back.
       const reversed = await reversal!;
       expect([404, 200]).toContain(reversed.status);
-      expect(answer.body).toEqual({ approved: true, authorisation_id: id });
+      // The network is told so: nothing is held for it (before 2026-12-07, approved).
+      expect(answer.body).toEqual({ approved: false, decline_reason: 'reversed' });
       expect(await untilHeld(w, 0, 'the hold given back')).toEqual({
         balance: 10000,
         held_amount: 0,
@@ -892,9 +943,10 @@ export function cardNetworkScenarios(get: () => Running) {
       );
       expect(await nextCheck(body.network_transaction_id)).toBeNull();
       expect(await nextCheck(overdue)).toBeNull();
-      // A retry of the authorisation by the network after that holds nothing, and reads reversed.
-      expect(await authorise(w.card, body)).toEqual({ approved: true, authorisation_id: id });
-      expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
+      // A retry of the authorisation by the network after that is declined `reversed`: nothing is held
+      // or recorded for it (before 2026-12-07: approved, with nothing held, and recorded reversed).
+      expect(await authorise(w.card, body)).toEqual({ approved: false, decline_reason: 'reversed' });
+      expect(await authorisations(w)).toEqual([]);
       expect(await heldInLedger()).toBe(0);
       // An approval recorded while its reversal was written down, whose app stopped before it looked for
       // it (as if): the pass gives its hold back and marks it reversed.
@@ -912,8 +964,12 @@ export function cardNetworkScenarios(get: () => Running) {
       );
       expect(await authorisations(w)).toEqual([
         expect.objectContaining({ id: stoppedId, status: 'reversed' }),
-        expect.objectContaining({ id, status: 'reversed' }),
       ]);
+      // A retry of it after that is declined `reversed` too: nothing is held for it.
+      expect(await authorise(w.card, { amount: 400, network_transaction_id: stopped })).toEqual({
+        approved: false,
+        decline_reason: 'reversed',
+      });
       expect(await nextCheck(stopped)).toBeNull();
       expect((await verify()).ok).toBe(true);
     });
@@ -1012,7 +1068,7 @@ export function cardNetworkScenarios(get: () => Running) {
         released: 3000,
         remaining: 0,
       });
-      expect((await answer!).body).toEqual({ approved: true, authorisation_id: id });
+      expect((await answer!).body).toEqual({ approved: false, decline_reason: 'reversed' });
       expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
       expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
       expect((await verify()).ok).toBe(true);

@@ -34,6 +34,7 @@ import type {
   AuthorisationRequestDto,
   ClearingAnswerDto,
   ClearingRequestDto,
+  NetworkDeclineReason,
   NetworkMerchantDto,
   RefundAnswerDto,
   RefundRequestDto,
@@ -128,6 +129,10 @@ export class CardNetworkService {
    * card check releases a hold a crashed earlier attempt may have placed.
    */
   async authorise(body: AuthorisationRequestDto): Promise<AuthorisationAnswerDto> {
+    // The network reversed this id in full before a decision of it was recorded: its timeout reversal
+    // overtook it, or this is a repeat sent after that reversal. Nothing is held for it, and nothing is
+    // placed, recorded or told now: approving it would tell the merchant money is held when none is.
+    if (await this.reversedUndecided(body.network_transaction_id)) return this.declinedReversed();
     // A retry is not looked up first: it runs as the first attempt did, the ledger replays that attempt's
     // hold, and its recording finds the first decision (one query fewer for every authorisation).
     const card = await this.directory.lookupByPan(body.pan);
@@ -207,9 +212,11 @@ export class CardNetworkService {
     // A network may reverse an authorisation by its own id while we decide it, or before it reaches us.
     // That reversal writes the id to early_reversals before it releases anything and looks for this row
     // after; this looks for the id after the row is written: one of the two sees the other, and the hold
-    // is given back and the row marked reversed whichever comes first.
+    // is given back and the row marked reversed whichever comes first, and the network told so.
     if (decision.approved && (await this.reversedEarly(body.network_transaction_id))) {
       await this.giveBackReversedEarly(holdId);
+      this.relay.kickSoon();
+      return this.declinedReversed();
     }
     this.decisions.inc(
       decision.approved
@@ -221,6 +228,25 @@ export class CardNetworkService {
     return decision.approved
       ? { approved: true, authorisation_id: holdId }
       : { approved: false, decline_reason: toNetwork(decision.reason) };
+  }
+
+  /**
+   * Whether the network reversed this id in full by its own id and no decision of it is recorded: the
+   * reversal came first (a recorded one runs as any retry, and its first answer stands).
+   */
+  private async reversedUndecided(networkId: string): Promise<boolean> {
+    const rows = (await this.dataSource.query(
+      `SELECT 1 FROM cards.early_reversals e WHERE e.network_transaction_id = $1
+          AND NOT EXISTS (SELECT 1 FROM cards.authorisations a WHERE a.network_transaction_id = $1)`,
+      [networkId],
+    )) as unknown[];
+    return rows.length > 0;
+  }
+
+  /** The answer to an authorisation its network reversed in full: nothing is held for it. */
+  private declinedReversed(): AuthorisationAnswerDto {
+    this.decisions.inc({ outcome: 'declined', reason: 'reversed' });
+    return { approved: false, decline_reason: 'reversed' };
   }
 
   /** Whether the network reversed this id in full by its own id before a decision of it was recorded. */
@@ -886,10 +912,14 @@ const cardOf = (a: AuthorisationRow): CardParty => ({
   account_id: a.account_id,
 });
 
+/**
+ * A recorded authorisation's answer to a retry: its decision, unless the network has reversed all of it
+ * since: declined `reversed`, as nothing is held for it (a clearing that still comes is posted, as ever).
+ */
 function answerOf(row: AuthorisationRow): AuthorisationAnswerDto {
-  return row.status === 'declined'
-    ? { approved: false, decline_reason: toNetwork(row.decline_reason!) }
-    : { approved: true, authorisation_id: row.id };
+  if (row.status === 'declined') return { approved: false, decline_reason: toNetwork(row.decline_reason!) };
+  if (row.status === 'reversed') return { approved: false, decline_reason: 'reversed' };
+  return { approved: true, authorisation_id: row.id };
 }
 
 /**
@@ -906,7 +936,7 @@ function declinedByLedger(reason: CardHoldDeclineReason): CardDeclineReason {
  * What the card network is told: not that the bank froze the account (a third party is never told of a
  * freeze, as payments into a frozen account are accepted); the card is blocked to it, as before.
  */
-function toNetwork(reason: CardDeclineReason): CardDeclineReason {
+function toNetwork(reason: CardDeclineReason): NetworkDeclineReason {
   return reason === 'account_frozen' ? 'card_blocked' : reason;
 }
 

@@ -92,6 +92,28 @@ export class AuthorisationRequestDto {
   channel: CardChannel;
 }
 
+/**
+ * What the network is told of a decline: a card's decline reason (never `account_frozen`, which it is
+ * told as `card_blocked`), or `reversed` for an id it reversed in full itself (recorded as no decline).
+ */
+export type NetworkDeclineReason = Exclude<CardDeclineReason, 'account_frozen'> | 'reversed';
+
+/** Every one of them, for the API's description (a record, so that the compiler checks it has all). */
+const NETWORK_DECLINE_REASONS = Object.keys({
+  insufficient_funds: true,
+  card_frozen: true,
+  card_blocked: true,
+  card_cancelled: true,
+  expired: true,
+  invalid_card: true,
+  invalid_cvc: true,
+  limit_exceeded: true,
+  category_blocked: true,
+  channel_disabled: true,
+  currency_not_supported: true,
+  reversed: true,
+} satisfies Record<NetworkDeclineReason, true>);
+
 export class AuthorisationAnswerDto {
   @ApiProperty({ example: true })
   approved: boolean;
@@ -102,8 +124,13 @@ export class AuthorisationAnswerDto {
   })
   authorisation_id?: string;
 
-  @ApiPropertyOptional({ example: 'insufficient_funds', description: 'When declined' })
-  decline_reason?: CardDeclineReason;
+  @ApiPropertyOptional({
+    enum: NETWORK_DECLINE_REASONS,
+    example: 'insufficient_funds',
+    description:
+      'When declined. `reversed`: the network reversed this id in full (before it came, or since): nothing is held',
+  })
+  decline_reason?: NetworkDeclineReason;
 }
 
 export class ClearingRequestDto {
