@@ -1003,6 +1003,24 @@ export function cardNetworkScenarios(get: () => Running) {
       ).rows;
       expect(row.released_amount).toBe(1200);
       expect(await inFlight(id)).toBe(0);
+      // A partial reversal lost the same way: still pending, with the part its hold gave back recorded as
+      // released (before 2026-12-07 it stayed at 0).
+      const part = await approved(w.card, { amount: 500 });
+      await db.query(
+        `INSERT INTO cards.reversals_in_flight (authorisation_id, next_check_at) VALUES ($1, now())`,
+        [part],
+      );
+      await db.query(`SELECT 1 FROM transactions.release_hold($1, 150, 'reversed', $2)`, [part, ntx()]);
+      await eventually(
+        async () => ((await inFlight(part)) === 0 ? true : undefined),
+        20000,
+        'the entry of a partial reversal looked at',
+      );
+      const [partRow] = (
+        await db.query(`SELECT status, released_amount::int FROM cards.authorisations WHERE id = $1`, [part])
+      ).rows;
+      expect(partRow).toEqual({ status: 'pending', released_amount: 150 });
+      await network('reversals', { authorisation_id: part }).expect(200);
       // A reversal that is answered leaves nothing behind; one whose ledger call did nothing leaves the
       // authorisation pending (its hold still held, for the network to reverse again).
       const answered = await approved(w.card, { amount: 300 });

@@ -1,7 +1,7 @@
 import { InjectQueue, Processor } from '@nestjs/bullmq';
 import { Inject, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { TRANSACTIONS_API, type TransactionsApi } from '@protobank/contracts';
+import { TRANSACTIONS_API, type CardHold, type TransactionsApi } from '@protobank/contracts';
 import { jsonAmount, LOGGER } from '@protobank/platform';
 import { keepJobScheduler, QueueWorker } from '@protobank/platform/queues';
 import type { Job, Queue } from 'bullmq';
@@ -215,7 +215,7 @@ export class HoldExpiry
     )) as { id: string; created_at: Date }[];
     this.reconcileAfter = stale.length < PAGE ? null : stale[stale.length - 1];
     let settled = 0;
-    for (const { id } of stale) if (await this.bringInLine(id)) settled++;
+    for (const { id } of stale) if (await this.bringInLine(id, await this.ledger.getHold(id))) settled++;
     if (settled > 0)
       this.logger.warn({ settled }, 'card authorisations brought in line with their holds in the ledger');
     return settled;
@@ -226,8 +226,7 @@ export class HoldExpiry
    * reversed) is marked so, with all of it released; one it cleared (a clearing posted, whose record here
    * was lost) is recorded as its clearing would have been. Whether it was; a hold still active is left.
    */
-  private async bringInLine(id: string): Promise<boolean> {
-    const hold = await this.ledger.getHold(id);
+  private async bringInLine(id: string, hold: CardHold | null): Promise<boolean> {
     if (hold?.transaction_id && hold.cleared_amount !== null) {
       return this.network.recordLostClearing(id, {
         transaction_id: hold.transaction_id,
@@ -259,7 +258,8 @@ export class HoldExpiry
     )) as { id: string }[];
     for (const { id } of due) {
       try {
-        if (await this.bringInLine(id)) {
+        const hold = await this.ledger.getHold(id);
+        if ((await this.bringInLine(id, hold)) || (await this.partReleasedInLine(id, hold, now))) {
           this.logger.warn(
             { authorisation_id: id },
             'card reversal left unanswered: authorisation brought in line',
@@ -272,7 +272,30 @@ export class HoldExpiry
         );
         return;
       }
-      await this.dataSource.query(`DELETE FROM cards.reversals_in_flight WHERE authorisation_id = $1`, [id]);
+      // Unless a reversal of it began again meanwhile (its entry no longer due): that one strikes it off.
+      await this.dataSource.query(
+        `DELETE FROM cards.reversals_in_flight WHERE authorisation_id = $1 AND next_check_at <= $2`,
+        [id, now.toISOString()],
+      );
     }
+  }
+
+  /**
+   * A partial reversal left unanswered, its hold still active: what the hold has given back is recorded as
+   * released (before 2026-12-07 the part stayed off released_amount). Only while its entry is still due:
+   * a reversal begun again pushes it on before its ledger call and adds its own part when it records, so
+   * a hold read after that call never lands here. Whether it changed anything.
+   */
+  private async partReleasedInLine(id: string, hold: CardHold | null, now: Date): Promise<boolean> {
+    if (hold?.status !== 'active') return false;
+    const released = (hold.amount - hold.remaining).toString();
+    const [, changed] = (await this.dataSource.query(
+      `UPDATE cards.authorisations a SET released_amount = $2, updated_at = now()
+        WHERE a.id = $1 AND a.status = 'pending' AND a.released_amount < $2
+          AND EXISTS (SELECT 1 FROM cards.reversals_in_flight f
+                       WHERE f.authorisation_id = $1 AND f.next_check_at <= $3)`,
+      [id, released, now.toISOString()],
+    )) as [unknown[], number];
+    return changed > 0;
   }
 }
