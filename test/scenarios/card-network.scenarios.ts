@@ -437,6 +437,18 @@ export function cardNetworkScenarios(get: () => Running) {
         forced: true,
       });
       expect(await balance(w)).toEqual({ balance: -500, held_amount: 0, available_balance: 0 });
+      // The network's retry with its fields in another order, the merchant's too, is the same message:
+      // replayed, nothing debited again (the body's fields are fingerprinted sorted, a nested object's in
+      // its class's order, whatever order they were sent in).
+      const reordered = await network('clearings', {
+        merchant: { country: 'GB', city: 'London', category_code: '5999', name: 'Amazon' },
+        pan: w.card.pan,
+        currency: 'GBP',
+        amount: 1500,
+        network_transaction_id: forcedId,
+      }).expect(200);
+      expect(reordered.body).toEqual(res.body);
+      expect(await balance(w)).toEqual({ balance: -500, held_amount: 0, available_balance: 0 });
       const event = await db.query(
         `SELECT payload FROM cards.outbox WHERE name = 'card.cleared' AND payload->>'transaction_id' = $1`,
         [res.body.transaction_id],

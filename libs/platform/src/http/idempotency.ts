@@ -37,7 +37,13 @@ export const IdempotencyKey = createParamDecorator((_data: unknown, ctx: Executi
   return value;
 });
 
-/** Fingerprint of what a key was first used for: the operation and its body, fields in a fixed order. */
+/**
+ * Fingerprint of what a key was first used for: the operation and its body, fields in a fixed order: the
+ * body's sorted, a nested object's (a card network's merchant) in its DTO class's declaration order, as
+ * the validation pipe builds it (class fields are defined at construction, ES2022 and later), whatever
+ * order a client sends. Fingerprints are stored with their keys: reordering a nested DTO's fields, or
+ * sorting them here, changes them, and a retry across that deploy would be 422.
+ */
 export function requestFingerprint(operation: string, body: Record<string, unknown>): string {
   const canonical = JSON.stringify([
     operation,
