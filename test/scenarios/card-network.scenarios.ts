@@ -812,6 +812,24 @@ export function cardNetworkScenarios(get: () => Running) {
       await network('reversals', { authorisation_id: id }).expect(200);
       expect(await authorise(w.card, later)).toEqual({ approved: false, decline_reason: 'reversed' });
       expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
+
+      // An approval recorded while its full reversal by the network's id was being written down, whose
+      // attempt has not looked for that yet (or stopped first; the sweep's look is put off here): a repeat
+      // gives its hold back and is declined `reversed` too, never approved with nothing held.
+      const raced = authorisation(w.card, { amount: 700 });
+      const racedId = holdIdOf(raced.network_transaction_id);
+      expect(await authorise(w.card, raced)).toEqual({ approved: true, authorisation_id: racedId });
+      await db.query(
+        `INSERT INTO cards.early_reversals (network_transaction_id, next_check_at)
+         VALUES ($1, now() + interval '1 hour')`,
+        [raced.network_transaction_id],
+      );
+      expect(await authorise(w.card, raced)).toEqual({ approved: false, decline_reason: 'reversed' });
+      expect(await heldByLedger(w)).toBe(0);
+      expect(await authorisations(w)).toEqual([
+        expect.objectContaining({ id: racedId, status: 'reversed' }),
+        expect.objectContaining({ id, status: 'reversed' }),
+      ]);
       expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
       expect((await verify()).ok).toBe(true);
     });
@@ -1022,7 +1040,8 @@ export function cardNetworkScenarios(get: () => Running) {
         `INSERT INTO cards.reversals_in_flight (authorisation_id, next_check_at) VALUES ($1, now())`,
         [part],
       );
-      await db.query(`SELECT 1 FROM transactions.release_hold($1, 150, 'reversed', $2)`, [part, ntx()]);
+      const lost = ntx();
+      await db.query(`SELECT 1 FROM transactions.release_hold($1, 150, 'reversed', $2)`, [part, lost]);
       await eventually(
         async () => ((await inFlight(part)) === 0 ? true : undefined),
         20000,
@@ -1032,6 +1051,22 @@ export function cardNetworkScenarios(get: () => Running) {
         await db.query(`SELECT status, released_amount::int FROM cards.authorisations WHERE id = $1`, [part])
       ).rows;
       expect(partRow).toEqual({ status: 'pending', released_amount: 150 });
+      // The network sends it again after all: the ledger replays the part, which is not counted twice.
+      const resent = await network('reversals', {
+        authorisation_id: part,
+        amount: 150,
+        network_transaction_id: lost,
+      }).expect(200);
+      expect(resent.body).toEqual({
+        authorisation_id: part,
+        status: 'pending',
+        released: 150,
+        remaining: 350,
+      });
+      const [resentRow] = (
+        await db.query(`SELECT released_amount::int FROM cards.authorisations WHERE id = $1`, [part])
+      ).rows;
+      expect(resentRow.released_amount).toBe(150);
       await network('reversals', { authorisation_id: part }).expect(200);
       // A reversal that is answered leaves nothing behind; one whose ledger call did nothing leaves the
       // authorisation pending (its hold still held, for the network to reverse again).

@@ -140,7 +140,7 @@ export class CardNetworkService {
       // No card of ours: nothing to record and no one to tell, unless the network id was decided before
       // (a retry whose number got garbled on the way): its first answer stands.
       const first = await this.authorisation(body.network_transaction_id);
-      if (first) return this.firstAnswer(first, holdIdOf(body.network_transaction_id));
+      if (first) return this.repeatAnswer(first, holdIdOf(body.network_transaction_id));
       this.decisions.inc({ outcome: 'declined', reason: 'invalid_card' });
       return { approved: false, decline_reason: 'invalid_card' };
     }
@@ -188,7 +188,7 @@ export class CardNetworkService {
         // when an earlier attempt of ours placed a hold and its release was lost; a hold goes with a
         // forced clearing that holds this network id too (no authorisation of it can be recorded).
         if (first.status === 'declined' || (held && first.id !== holdId)) await this.releases.release(holdId);
-        return this.firstAnswer(first, holdId);
+        return this.repeatAnswer(first, holdId);
       }
       // An approval is recorded only while its card is still live and its limits are the ones it was
       // decided under (record): it was frozen, cancelled or blocked while the ledger decided, so the card's
@@ -438,6 +438,25 @@ export class CardNetworkService {
    * that id), or 422 when the id is a forced clearing's, which would otherwise have been answered as an
    * approval of that clearing's row, its hold left held and unreachable by any reversal.
    */
+  /**
+   * The answer to a repeat of a recorded authorisation (a retry, or a copy that lost the race to record):
+   * its first answer, unless the network reversed it in full before that approval was recorded and it
+   * still reads pending (the reversal looked for the row before it was there, and the attempt that
+   * recorded it has yet to look for the reversal, or stopped first): its hold is given back and it is
+   * declined `reversed` here too, as that attempt answers, never approved with nothing held.
+   */
+  private async repeatAnswer(first: AuthorisationRow, holdId: string): Promise<AuthorisationAnswerDto> {
+    if (
+      first.id === holdId &&
+      first.status === 'pending' &&
+      (await this.reversedEarly(first.network_transaction_id))
+    ) {
+      await this.giveBackReversedEarly(holdId);
+      return this.declinedReversed();
+    }
+    return this.firstAnswer(first, holdId);
+  }
+
   private firstAnswer(first: AuthorisationRow, holdId: string): AuthorisationAnswerDto {
     if (first.id === holdId) return answerOf(first);
     throw AppError.unprocessable(
@@ -757,14 +776,18 @@ export class CardNetworkService {
           // A hold the ledger says is cleared is marked so by its clearing, with the entry (one may be
           // in flight, or crashed before recording it and due to be retried by the network): not from here.
           // One reversed in full released all of it, also when this answer gave back nothing (a retry
-          // after the first reversal's reply was lost).
+          // after the first reversal's reply was lost). One still held in part has released what its hold
+          // has given back in all, not this answer's part added: the ledger replays a part to a retry after
+          // the hold expiry sweep recorded it (a reply lost), and two parts may record out of order.
           await m.query(
             `UPDATE cards.authorisations
                 SET status = CASE WHEN status = 'pending' AND $2 <> 'cleared' THEN $2 ELSE status END,
-                    released_amount = CASE WHEN $2 = 'reversed' AND status IN ('pending', 'reversed')
-                                           THEN amount ELSE released_amount + $3 END,
+                    released_amount = CASE
+                      WHEN $2 = 'reversed' AND status IN ('pending', 'reversed') THEN amount
+                      WHEN $2 = 'pending' THEN GREATEST(released_amount, amount - $4)
+                      ELSE released_amount + $3 END,
                     updated_at = now() WHERE id = $1`,
-            [holdId, status, result.released.toString()],
+            [holdId, status, result.released.toString(), result.remaining.toString()],
           );
         },
       };
