@@ -131,7 +131,8 @@ export class CardNetworkService {
   async authorise(body: AuthorisationRequestDto): Promise<AuthorisationAnswerDto> {
     // The network reversed this id in full before a decision of it was recorded: its timeout reversal
     // overtook it, or this is a repeat sent after that reversal. Nothing is held for it, and nothing is
-    // placed, recorded or told now: approving it would tell the merchant money is held when none is.
+    // placed, recorded or told now: approving it would tell the merchant money is held when none is. (One
+    // query on two unique indexes for every authorisation.)
     if (await this.reversedUndecided(body.network_transaction_id)) return this.declinedReversed();
     // A retry is not looked up first: it runs as the first attempt did, the ledger replays that attempt's
     // hold, and its recording finds the first decision (one query fewer for every authorisation).
