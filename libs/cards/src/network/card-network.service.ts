@@ -435,11 +435,6 @@ export class CardNetworkService {
   }
 
   /**
-   * The answer recorded under a network id: an authorisation's (its row's id is the hold's, derived from
-   * that id), or 422 when the id is a forced clearing's, which would otherwise have been answered as an
-   * approval of that clearing's row, its hold left held and unreachable by any reversal.
-   */
-  /**
    * The answer to a repeat of a recorded authorisation (a retry, or a copy that lost the race to record):
    * its first answer, unless the network reversed it in full before that approval was recorded and it
    * still reads pending (the reversal looked for the row before it was there, and the attempt that
@@ -458,6 +453,11 @@ export class CardNetworkService {
     return this.firstAnswer(first, holdId);
   }
 
+  /**
+   * The answer recorded under a network id: an authorisation's (its row's id is the hold's, derived from
+   * that id), or 422 when the id is a forced clearing's, which would otherwise have been answered as an
+   * approval of that clearing's row, its hold left held and unreachable by any reversal.
+   */
   private firstAnswer(first: AuthorisationRow, holdId: string): AuthorisationAnswerDto {
     if (first.id === holdId) return answerOf(first);
     throw AppError.unprocessable(
