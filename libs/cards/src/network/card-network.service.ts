@@ -939,6 +939,8 @@ const cardOf = (a: AuthorisationRow): CardParty => ({
 /**
  * A recorded authorisation's answer to a retry: its decision, unless the network has reversed all of it
  * since: declined `reversed`, as nothing is held for it (a clearing that still comes is posted, as ever).
+ * One whose hold expired stays approved: the network voided nothing, and its clearing, however late, is
+ * owed and posted.
  */
 function answerOf(row: AuthorisationRow): AuthorisationAnswerDto {
   if (row.status === 'declined') return { approved: false, decline_reason: toNetwork(row.decline_reason!) };
