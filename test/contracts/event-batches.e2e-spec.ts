@@ -41,9 +41,9 @@ describe('event batches', () => {
 
   afterEach(async () => {
     for (const ctx of contexts.splice(0).reverse()) await ctx.close();
-    // Each test's events are its own: a row a closed context's relay sent but had not yet marked sent
-    // (at least once, by design) would otherwise be sent again by the next test's relay, to its consumer
-    // (seen once: an earlier test's event handed to the in-flight test's, 2026-12-07).
+    // Each test's events are its own: the tests share this database's cards outbox, and an event left
+    // pending there (the poison test's, due for a retry) would be relayed by the next test's relay to its
+    // consumer (seen once under load, 2026-12-07: the in-flight test's consumer got it).
     await db.query('DELETE FROM cards.outbox');
   });
 
