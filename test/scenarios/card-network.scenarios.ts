@@ -1068,6 +1068,28 @@ export function cardNetworkScenarios(get: () => Running) {
       ).rows;
       expect(resentRow.released_amount).toBe(150);
       await network('reversals', { authorisation_id: part }).expect(200);
+      // One whose hold expires before the network sends it again: all of it released, the part not lost.
+      const expiring = await approved(w.card, { amount: 500 });
+      const lostAgain = ntx();
+      await db.query(`SELECT 1 FROM transactions.release_hold($1, 150, 'reversed', $2)`, [
+        expiring,
+        lostAgain,
+      ]);
+      await db.query(`UPDATE transactions.holds SET expires_at = now() - interval '1 minute' WHERE id = $1`, [
+        expiring,
+      ]);
+      await untilExpired(w, expiring, 'the partly reversed authorisation expired');
+      await network('reversals', {
+        authorisation_id: expiring,
+        amount: 150,
+        network_transaction_id: lostAgain,
+      }).expect(200);
+      const [expiredRow] = (
+        await db.query(`SELECT status, released_amount::int FROM cards.authorisations WHERE id = $1`, [
+          expiring,
+        ])
+      ).rows;
+      expect(expiredRow).toEqual({ status: 'expired', released_amount: 500 });
       // A reversal that is answered leaves nothing behind; one whose ledger call did nothing leaves the
       // authorisation pending (its hold still held, for the network to reverse again).
       const answered = await approved(w.card, { amount: 300 });

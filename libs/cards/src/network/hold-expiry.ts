@@ -102,10 +102,13 @@ export class HoldExpiry
         const result = await this.ledger.releaseHold({ hold_id, amount: null, reason: 'expired' });
         if (result.status !== 'expired') continue;
         expired++;
+        // An expired hold gave back all of it (nothing was cleared): set, not added, as a partial reversal
+        // recorded after this sets what its hold has given back in all, and one recorded before it added
+        // its part (helper-153: with this added, a part recorded after the expiry was lost).
         await this.dataSource.query(
-          `UPDATE cards.authorisations SET status = 'expired', released_amount = released_amount + $2,
-                  updated_at = now() WHERE id = $1 AND status = 'pending'`,
-          [hold_id, jsonAmount(result.released)],
+          `UPDATE cards.authorisations SET status = 'expired', released_amount = amount, updated_at = now()
+            WHERE id = $1 AND status = 'pending'`,
+          [hold_id],
         );
       }
       if (due.length < PAGE) break;
