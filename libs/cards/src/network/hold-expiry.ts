@@ -102,9 +102,9 @@ export class HoldExpiry
         const result = await this.ledger.releaseHold({ hold_id, amount: null, reason: 'expired' });
         if (result.status !== 'expired') continue;
         expired++;
-        // An expired hold gave back all of it (nothing was cleared): set, not added, as a partial reversal
-        // recorded after this sets what its hold has given back in all, and one recorded before it added
-        // its part (helper-153: with this added, a part recorded after the expiry was lost).
+        // An expired hold gave back all of it (nothing was cleared): set so, not added, whatever partial
+        // reversals record before or after it (helper-153: added, the part of one recorded after the
+        // expiry was lost, as a partial reversal records what its hold has given back in all).
         await this.dataSource.query(
           `UPDATE cards.authorisations SET status = 'expired', released_amount = amount, updated_at = now()
             WHERE id = $1 AND status = 'pending'`,
