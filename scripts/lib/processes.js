@@ -53,14 +53,29 @@ function portAnswers(port, host = '127.0.0.1', timeoutMs = 500) {
  * random from 12,000. Each Jest worker (JEST_WORKER_ID 1-4) has a quarter of the range to itself: a suite
  * that stops a private Redis or RabbitMQ and starts it again on its port must not find that port handed
  * to the other worker's suite meanwhile.
+ *
+ * A second Jest run on the same machine (a colleague's clone) has the same workers and quarters: one of
+ * its apps could bind a port ours had checked and not yet bound, and our readiness poll then reached its
+ * stack (its first admin, locked by our failed logins). TEST_PORTS=low-high gives a run a range of its
+ * own, split among its workers the same way.
  */
-const PORT_RANGE = portRange(Number(process.env.JEST_WORKER_ID));
+const PORT_RANGE = portRange(Number(process.env.JEST_WORKER_ID), process.env.TEST_PORTS);
 
-function portRange(worker) {
-  const [low, high] = [20000, 32000];
+function portRange(worker, span) {
+  const [low, high] = span === undefined || span === '' ? [20000, 32000] : parseSpan(span);
   if (!Number.isInteger(worker) || worker < 1 || worker > 4) return [low, high];
-  const size = (high - low) / 4;
+  const size = Math.floor((high - low) / 4);
   return [low + (worker - 1) * size, low + worker * size];
+}
+
+/** TEST_PORTS: `low-high`, at least 400 ports, within 1024-32768 (below the ephemeral range). */
+function parseSpan(span) {
+  const m = /^([0-9]{4,5})-([0-9]{4,5})$/.exec(span);
+  const [low, high] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(low >= 1024 && high <= 32768 && high - low >= 400)) {
+    throw new Error(`TEST_PORTS must be low-high, at least 400 ports within 1024-32768, not "${span}"`);
+  }
+  return [low, high];
 }
 
 /**
