@@ -350,6 +350,8 @@ export function ledgerScenarios(get: () => Running) {
         '',
         'account_id=nope',
         `account_id=${x.id}&cursor=garbage`,
+        // a version cursor with an element more than the API writes
+        `account_id=${x.id}&cursor=${Buffer.from('["5",1]').toString('base64url')}`,
         `account_id=${x.id}&from=2026-02-30`,
         `account_id=${x.id}&from=2026-12-02&to=2026-12-01`,
         `account_id=${x.id}&limit=1000`,

@@ -14,6 +14,17 @@ describe('cursor', () => {
     ['a year before anything Postgres stores', forged('-010000-01-01T00:00:00.000Z')],
     ['a year beyond 9999', forged('+020000-01-01T00:00:00.000Z')],
     ['no date', forged('yesterday')],
+    ['an impossible date (30 February)', forged('2026-02-30T00:00:00.000Z')],
+    ['a date written in another form', forged('2026-11-21T09:30:00Z')],
+    ['a date that is not a string', Buffer.from(JSON.stringify([1764000000000, ID])).toString('base64url')],
+    [
+      'an extra element',
+      Buffer.from(JSON.stringify(['2026-11-21T09:30:00.000Z', ID, 1])).toString('base64url'),
+    ],
+    [
+      'an object, not a pair',
+      Buffer.from(JSON.stringify({ 0: '2026-11-21T09:30:00.000Z', 1: ID })).toString('base64url'),
+    ],
     ['no uuid', forged('2026-11-21T09:30:00.000Z', 'x')],
     ['not JSON', 'bm90IGpzb24'],
   ])('refuses %s as a 400 naming cursor', (_what, cursor) => {

@@ -18,13 +18,16 @@ export function encodeCursor(p: Position): string {
 
 export function decodeCursor(cursor: string): Position {
   try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const created_at = new Date(at);
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (!Array.isArray(parsed) || parsed.length !== 2) throw new Error('bad cursor');
+    const [at, id] = parsed as unknown[];
+    // Exactly what encodeCursor writes: Date also reads other forms, and rolls 2026-02-30 on to March.
+    const created_at = new Date(typeof at === 'string' ? at : NaN);
+    if (Number.isNaN(created_at.getTime()) || created_at.toISOString() !== at) throw new Error('bad cursor');
     // A forged date beyond what Postgres stores (before 4713 BC) would fail the query: only the years a
     // row of ours can have.
     const year = created_at.getUTCFullYear();
-    if (Number.isNaN(year) || year < 1970 || year > 9999 || typeof id !== 'string' || !isUUID(id))
-      throw new Error('bad cursor');
+    if (year < 1970 || year > 9999 || typeof id !== 'string' || !isUUID(id)) throw new Error('bad cursor');
     return { created_at, id };
   } catch {
     throw AppError.badRequest('validation_failed', 'Invalid request: cursor', [

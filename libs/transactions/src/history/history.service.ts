@@ -20,7 +20,8 @@ import { ENTRY_FROM, ENTRY_SELECT, entryView, type EntryRow } from './transactio
 
 function decodeVersionCursor(cursor: string): string {
   try {
-    const [v] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string];
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const [v] = Array.isArray(parsed) && parsed.length === 1 ? (parsed as unknown[]) : [];
     if (typeof v === 'string' && /^\d{1,18}$/.test(v)) return v;
   } catch {
     /* falls through */
