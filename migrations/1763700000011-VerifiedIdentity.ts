@@ -11,7 +11,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * could change it after approval). The values this replaces are kept in users.dob_before_verified_identity
  * for `down`, which puts each back unless the profile has changed since (an approved re-verification).
  * A name changed after verification cannot be told from the original (nothing recorded it): see the
- * README's security section.
+ * security notes (docs/security.md).
  *
  * Account numbers are now drawn at random (accounts.service); the old serial sequence is kept, unused.
  * Reverting is not harmless for them: the previous release takes the next serial with no retry, so once

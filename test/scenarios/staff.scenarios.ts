@@ -1154,7 +1154,7 @@ export function staffScenarios(get: () => Running) {
       } finally {
         await holder.query('ROLLBACK');
       }
-      // The one already under way was authorised before the change began and lands (README, Security).
+      // The one already under way was authorised before the change began and lands (docs/security.md).
       expect((await blocked!).status).toBe(200);
       expect(await statusInLedger(account)).toBe('active');
       const logged = await eventually(

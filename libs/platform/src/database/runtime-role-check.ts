@@ -50,7 +50,7 @@ export async function runtimeRoleProblem(db: Queryable): Promise<string | undefi
      WHERE r.rolname = current_user AND n.nspname = 'transactions'`,
   );
   if (!row) return 'the ledger schema (transactions) is missing: run the migrations first';
-  const fix = `connect as DATABASE_RUNTIME_USER, the login migrate creates in ${RUNTIME_ROLE} (README "Security")`;
+  const fix = `connect as DATABASE_RUNTIME_USER, the login migrate creates in ${RUNTIME_ROLE} (docs/security.md, "The database login")`;
   if (row.superuser) return `the database login "${row.login}" is a superuser: ${fix}`;
   if (row.owner) return `the database login "${row.login}" owns the schema: ${fix}`;
   if (!row.runtime) return `the database login "${row.login}" is not a member of ${RUNTIME_ROLE}: ${fix}`;

@@ -37,7 +37,7 @@ export async function declareEventQueue(
         throw new Error(
           `RabbitMQ refused queue ${queue}: it was declared with another EVENT_MAX_DELIVERIES ` +
             `(${rmq.config.eventMaxDeliveries} now). Give every app the value the queues have, or drain and ` +
-            `delete the event queues to change it (README, Events). Broker said: ${err.message}`,
+            `delete the event queues to change it (docs/architecture.md, Events). Broker said: ${err.message}`,
           { cause: err },
         );
       }

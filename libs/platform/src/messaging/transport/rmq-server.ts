@@ -346,7 +346,7 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
    * consumers are idempotent and order-free, and take their row locks in id order (InboxService).
    * Several in flight, because a batch mostly waits (a contract call over the broker, its transaction's
    * round trips and commit): one at a time, the notifications app used an eighth of a core and fell
-   * behind the ledger (README, "Events in batches").
+   * behind the ledger (docs/architecture.md, "Events in batches").
    */
   private collect(ch: Channel, msg: ConsumeMessage): void {
     this.waiting.push({ ch, msg });
