@@ -54,7 +54,7 @@ export function foundationScenarios(get: () => Running) {
       expect(res.body.components.schemas.ErrorResponseDto).toBeDefined();
     });
 
-    it('documents every operation with a summary, a success response, the error shape, the refusals any route can give and the headers every answer carries', async () => {
+    it('documents every operation with a summary, a success response, the error shape, the refusals any route can give, a description for each answer and the headers every answer carries', async () => {
       const res = await http().get('/docs-json').expect(200);
       const problems: string[] = [];
       for (const [path, item] of Object.entries(
@@ -64,6 +64,7 @@ export function foundationScenarios(get: () => Running) {
           const documented = (op.responses ?? {}) as Record<
             string,
             {
+              description?: string;
               content?: Record<string, { schema?: { $ref?: string } }>;
               headers?: Record<string, unknown>;
             }
@@ -73,6 +74,7 @@ export function foundationScenarios(get: () => Running) {
             const ref = response.content?.['application/json']?.schema?.$ref;
             if (/^[45]/.test(code) && ref !== '#/components/schemas/ErrorResponseDto')
               problems.push(`${method} ${path}: ${code} not in the error shape`);
+            if (!response.description) problems.push(`${method} ${path}: ${code} without a description`);
             const headers = Object.keys(response.headers ?? {});
             for (const [status, name] of [
               ['', 'X-Request-Id'],
@@ -85,8 +87,10 @@ export function foundationScenarios(get: () => Running) {
           // What the platform refuses on any route (validation, undocumented input, body caps).
           const needed = [
             '400',
-            ...(path.includes('{') ? ['404'] : []),
+            '500',
+            ...(path.includes('{') ? ['404', '414'] : []),
             ...(op.requestBody ? ['413', '415'] : []),
+            ...(op['x-no-dependencies'] ? [] : ['503']),
           ];
           for (const code of needed)
             if (!responses.includes(code)) problems.push(`${method} ${path}: no ${code}`);

@@ -18,6 +18,7 @@ export * from './database/session-lock';
 export * from './database/time-ordered-id';
 export * from './errors/app-error';
 export * from './http/error-response.dto';
+export { NoDependencies } from './docs/common-responses';
 export * from './logging/logger';
 export * from './logging/logging.tokens';
 export * from './logging/security-events';

@@ -1,6 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Public, type PublicJwk } from '@protobank/platform';
+import { NoDependencies, Public, type PublicJwk } from '@protobank/platform';
 import { SigningKeys } from './signing-keys';
 
 @ApiTags('auth')
@@ -10,6 +10,7 @@ export class JwksController {
 
   @Get('jwks.json')
   @Public()
+  @NoDependencies() // the keys it reads are in memory
   @Header('Cache-Control', 'public, max-age=300')
   @ApiOperation({
     summary: 'Every public key access tokens may be signed with (JWKS)',

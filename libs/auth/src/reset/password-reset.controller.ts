@@ -3,6 +3,7 @@ import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiConflictResponse,
+  ApiInternalServerErrorResponse,
   ApiOkResponse,
   ApiOperation,
   ApiServiceUnavailableResponse,
@@ -76,6 +77,12 @@ export class PasswordResetController {
   @ApiServiceUnavailableResponse({
     type: ErrorResponseDto,
     description: 'auth_busy (nothing changed), or sessions_not_ended / log_in_again as for a password change',
+  })
+  @ApiInternalServerErrorResponse({
+    type: ErrorResponseDto,
+    description:
+      'internal_error: the new password could not be set (a database failure); the token works again for ' +
+      'the time it had left, unless a newer e-mail replaced it: try the link again',
   })
   confirm(@Body() body: ConfirmResetDto, @Req() req: HttpRequest): Promise<LoginResult> {
     return this.resets.confirm(body.token, body.new_password, metaOf(req));

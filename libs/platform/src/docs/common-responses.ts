@@ -1,4 +1,4 @@
-import type { OpenAPIObject } from '@nestjs/swagger';
+import { ApiExtension, type OpenAPIObject } from '@nestjs/swagger';
 import { JSON_ERROR } from '../http/error-response.dto';
 
 type Operation = OpenAPIObject['paths'][string]['get'] & object;
@@ -12,39 +12,89 @@ const header = (description: string, schema: Record<string, unknown> = { type: '
 });
 
 /**
- * What the platform answers for every route, whatever its controller documents (helper-141 found a client
- * could get each of these undocumented): 400 (the validation pipe, DeclaredInputGuard's undocumented query
- * parameter or body, malformed JSON), 404 naming the path parameter on a route that has one, 413 and 415 on
- * a route that takes a body; and the headers every answer carries: `X-Request-Id` on all, `Retry-After` on
- * a 429, `WWW-Authenticate` on a 401, `Idempotent-Replayed` on the success of a route keyed by
- * `Idempotency-Key`. A status a controller documents keeps its own description.
+ * The OpenAPI extension marking an operation that calls no database, cache or other service, or answers
+ * their failure itself (readiness): the platform documents no 503 or 504 for it.
+ */
+export const NO_DEPENDENCIES = 'x-no-dependencies';
+
+/** Marks a handler, or every handler of a controller, NO_DEPENDENCIES. */
+export const NoDependencies = () => ApiExtension(NO_DEPENDENCIES, true);
+
+const REASONS: Record<string, string> = {
+  '200': 'OK',
+  '201': 'Created',
+  '202': 'Accepted',
+  '204': 'No Content',
+};
+
+/**
+ * What the platform answers for every route, whatever its controller documents (helper-141 and helper-154
+ * found a client could get each of these undocumented): 400 (the validation pipe, DeclaredInputGuard's
+ * undocumented query parameter or body, malformed JSON); 401 on a route that needs a token; 404 naming the
+ * path parameter and 414 for one over the router's 500 characters, on a route that has one; 413 and 415 on
+ * a route that takes a body; 500, a bug, on all; 503 and 504 on all but those marked NO_DEPENDENCIES. And
+ * the headers every answer carries: `X-Request-Id` on all, `Retry-After` on a 429, `WWW-Authenticate` on a
+ * 401, `Idempotent-Replayed` on the success of a route keyed by `Idempotency-Key`. A status a controller
+ * documents keeps its own description; one it left empty (a bare `@ApiUnauthorizedResponse()`) gets the
+ * platform's, and a success the reason phrase.
  */
 export function addCommonResponses(document: OpenAPIObject): OpenAPIObject {
   for (const item of Object.values(document.paths)) {
     for (const method of METHODS) {
-      const op = item[method] as Operation | undefined;
+      const op = item[method] as (Operation & { [NO_DEPENDENCIES]?: boolean }) | undefined;
       if (!op) continue;
       const responses = (op.responses ??= {}) as Record<string, Response>;
       const add = (status: string, description: string) => {
-        responses[status] ??= { description, ...JSON_ERROR };
+        const documented = responses[status];
+        if (!documented) responses[status] = { description, ...JSON_ERROR };
+        else if (!documented.description) documented.description = description;
       };
       add(
         '400',
         'Invalid request: validation_failed naming each field (a body or query parameter the route does not ' +
           'document included), malformed_body, body_too_complex, query_too_complex, bad_request',
       );
+      if (Array.isArray(op.security) && op.security.length > 0)
+        add(
+          '401',
+          'unauthorized: no bearer token; invalid_token; token_expired: refresh it (POST /auth/refresh); ' +
+            'session_ended: the session is over, log in again',
+        );
+      if (responses['403'] && !responses['403'].description)
+        responses['403'].description = 'forbidden: your role does not allow this';
       const pathParams = (op.parameters ?? []).filter((p) => 'in' in p && p.in === 'path') as {
         name: string;
       }[];
-      if (pathParams.length)
+      if (pathParams.length) {
         add(
           '404',
           `not_found: no such resource of yours, naming the path parameter (${pathParams.map((p) => p.name).join(', ')})`,
         );
+        add('414', 'uri_too_long: a path parameter over 500 characters');
+      }
       if (op.requestBody) {
         add('413', `payload_too_large: a body over BODY_LIMIT`);
         add('415', 'unsupported_media_type: a body that is not JSON in UTF-8');
       }
+      add(
+        '500',
+        'internal_error: an unexpected failure, a bug; the answer says nothing more, its request_id finds it ' +
+          'in the logs',
+      );
+      if (!op[NO_DEPENDENCIES]) {
+        add(
+          '503',
+          'dependency_unavailable: PostgreSQL or Redis (split topology: RabbitMQ) is not answering; nothing ' +
+            'changed, try again shortly',
+        );
+        add(
+          '504',
+          'dependency_timeout (split topology): a service this request needs did not answer in time; the ' +
+            'change may still be made, so retry with the same Idempotency-Key where the route takes one',
+        );
+      }
+      for (const [status, response] of Object.entries(responses))
+        if (!response.description && REASONS[status]) response.description = REASONS[status];
       const keyed = (op.parameters ?? []).some(
         (p) => 'in' in p && p.in === 'header' && p.name.toLowerCase() === 'idempotency-key',
       );

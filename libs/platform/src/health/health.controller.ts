@@ -12,10 +12,12 @@ import { AppError } from '../errors/app-error';
 import { ErrorResponseDto } from '../http/error-response.dto';
 import { RmqConnection } from '../messaging/rmq-connection';
 import { RedisService } from '../redis/redis.module';
+import { NoDependencies } from '../docs/common-responses';
 import { healthView, HealthResponseDto } from './health-response.dto';
 import { ShutdownState } from './shutdown-state';
 
 const CHECK_TIMEOUT_MS = 1500;
+const NOT_READY = 'A dependency is down, or the app is stopping (SIGTERM); details name it';
 
 /**
  * live: the process answers (restart me if not). ready: every dependency this app uses answers, no
@@ -25,6 +27,8 @@ const CHECK_TIMEOUT_MS = 1500;
 @ApiTags('health')
 @Controller('health')
 @Public()
+// Readiness documents its own 503 (naming what is not ready); liveness needs nothing.
+@NoDependencies()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
@@ -48,7 +52,7 @@ export class HealthController {
   @ApiOkResponse({ type: HealthResponseDto })
   @ApiServiceUnavailableResponse({
     type: ErrorResponseDto,
-    description: 'A dependency is down, or the app is stopping (SIGTERM); details name it',
+    description: NOT_READY,
   })
   ready(): Promise<HealthResponseDto> {
     return this.readiness();
@@ -57,7 +61,7 @@ export class HealthController {
   @Get()
   @ApiOperation({ summary: 'Same as /health/ready' })
   @ApiOkResponse({ type: HealthResponseDto })
-  @ApiServiceUnavailableResponse({ type: ErrorResponseDto })
+  @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: NOT_READY })
   root(): Promise<HealthResponseDto> {
     return this.readiness();
   }

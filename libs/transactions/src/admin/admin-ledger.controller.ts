@@ -64,7 +64,7 @@ export class AdminLedgerController {
   @ApiCreatedResponse({ type: TransactionDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: MONEY_FORBIDDEN })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'not_found: no such account (account_id)' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_frozen or account_closed' })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
