@@ -265,7 +265,15 @@ export class AuthorisationDto {
     description: 'Authorised, in minor units (a forced post: what was posted)',
   })
   amount: number;
-  @ApiProperty({ enum: CURRENCIES, example: 'GBP' }) currency: Currency;
+  @ApiProperty({
+    type: String,
+    pattern: '^[A-Z]{3}$',
+    example: 'GBP',
+    description:
+      "ISO 4217, as the network sent it: the card's currency, or on a decline currency_not_supported one the " +
+      'bank does not hold',
+  })
+  currency: string;
   @ApiProperty({ type: MerchantDto }) merchant: MerchantDto;
   @ApiProperty({ example: 'eating_out', enum: CATEGORY_GROUPS }) category: string;
   @ApiProperty({
