@@ -898,7 +898,8 @@ export function authScenarios(get: () => Running) {
     type Times = { created_at: string; last_used_at: string };
     const both = (at: string): Times => ({ created_at: at, last_used_at: at });
     /**
-     * Sessions written as auth writes them (a hash, then the id in the user's set), in bounded pipelines;
+     * Sessions written as auth writes them (a hash with the fields GET /auth/sessions lists, then the id in
+     * the user's set), in bounded pipelines;
      * `times` undefined: an id whose session has ended (no hash).
      */
     const seed = async (userId: string, sids: string[], times: (i: number) => Times | undefined) => {
@@ -907,7 +908,12 @@ export function authScenarios(get: () => Running) {
         const p = redis.pipeline();
         sids.slice(i, i + 1000).forEach((sid, j) => {
           const t = times(i + j);
-          if (t) p.hset(sessionHash(sid), { user_id: userId, ...t }).expire(sessionHash(sid), 3600);
+          if (t)
+            p.hset(sessionHash(sid), {
+              user_id: userId,
+              ...t,
+              expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+            }).expire(sessionHash(sid), 3600);
           p.sadd(userSet(userId), sid);
         });
         await p.exec();
