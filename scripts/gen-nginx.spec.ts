@@ -1,3 +1,4 @@
+import Ajv from 'ajv';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,11 +19,26 @@ const gen = require('./gen-nginx.js') as {
   HSTS: string;
   LIMIT_ZONES: { zone: string; variable: string; path?: string }[];
 };
+type Responses = Record<string, { description?: string; content?: unknown; headers?: unknown }>;
+interface OpenApi {
+  paths: Record<string, Record<string, { summary?: string; responses: Responses }>>;
+  components?: { schemas?: Record<string, unknown> };
+}
+
 interface EdgeModule {
   retryAfterSeconds(rate: string): number;
   acceptedRequestId(value: unknown): string | null;
   requestId(r: { headersIn: Record<string, string | undefined>; variables: Record<string, string> }): string;
   rateLimitKey(address: string): string;
+  readinessAnswer(
+    results: { service: string; ok: boolean; message?: string }[],
+    requestId: string,
+  ): { status: number; body: unknown };
+  mergeDocs(
+    docs: OpenApi[],
+    services: string[],
+    owner?: (path: string) => string,
+  ): OpenApi & { components: { schemas: Record<string, unknown> } };
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const edge = (require('../docker/nginx/edge.mjs') as { default: EdgeModule }).default;
@@ -255,6 +271,60 @@ describe('scripts/gen-nginx.js', () => {
         expect(acceptRequestId(own)).toBe(own);
         expect(acceptRequestId(uuid)).toBe(uuid);
       }
+    });
+  });
+
+  describe('the merged OpenAPI document (edge.mjs mergeDocs)', () => {
+    const health = (service: string): OpenApi => ({
+      paths: {
+        '/health/ready': {
+          get: {
+            summary: 'Readiness',
+            responses: {
+              '200': { description: 'ok', content: { 'application/json': { schema: { $ref: 'x' } } } },
+              '503': { description: 'down', headers: { 'X-Request-Id': {} } },
+              '500': { description: 'a bug' },
+            },
+          },
+        },
+        '/health': { get: { responses: { '200': { description: 'ok' } } } },
+        [`/${service}`]: { get: { responses: { '200': { description: service } } } },
+        '/metrics': { get: { responses: { '200': { description: 'metrics' } } } },
+      },
+      components: { schemas: { [`${service}Dto`]: { type: 'object' } } },
+    });
+
+    it("documents /health and /health/ready as the edge answers them over every service, keeping the services' other answers", () => {
+      const merged = edge.mergeDocs([health('auth'), health('users')], ['auth', 'users']);
+      expect(Object.keys(merged.paths).sort()).toEqual(['/auth', '/health', '/health/ready', '/users']);
+      for (const path of ['/health', '/health/ready']) {
+        const responses = merged.paths[path].get.responses;
+        expect(responses['200'].content).toEqual({
+          'application/json': { schema: { $ref: '#/components/schemas/EdgeReadinessDto' } },
+        });
+        expect(responses['503'].description).toMatch(/^not_ready: /);
+      }
+      const ready = merged.paths['/health/ready'].get.responses;
+      expect(ready['503'].headers).toEqual({ 'X-Request-Id': {} });
+      expect(ready['500']).toEqual({ description: 'a bug' });
+      expect(Object.keys(merged.components.schemas).sort()).toEqual([
+        'EdgeReadinessDto',
+        'authDto',
+        'usersDto',
+      ]);
+      // The edge's 200 is what the schema says (the split suite checks the real edge's answers too).
+      const ajv = new Ajv({ strict: false });
+      const valid = ajv.compile(merged.components.schemas.EdgeReadinessDto as object);
+      const answer = edge.readinessAnswer(
+        [
+          { service: 'auth', ok: true },
+          { service: 'users', ok: true },
+        ],
+        'req-1',
+      );
+      expect(answer.status).toBe(200);
+      expect(valid(answer.body)).toBe(true);
+      expect(valid({ status: 'ok', services: { auth: 'down' } })).toBe(false);
     });
   });
 });

@@ -43,10 +43,45 @@ function readinessMessage(text) {
   return (body && body.message) || undefined;
 }
 
+/** The edge's readiness answer (readinessAnswer), as the merged document gives it. */
+const EDGE_READINESS_SCHEMA = {
+  type: 'object',
+  required: ['status', 'services'],
+  properties: {
+    status: { type: 'string', enum: ['ok'], example: 'ok' },
+    services: {
+      type: 'object',
+      description: 'Every service of the topology, each up',
+      additionalProperties: { type: 'string', enum: ['up'] },
+      example: { auth: 'up', users: 'up' },
+    },
+  },
+};
+
+/**
+ * A service's readiness operation as the edge answers it over every service: 200 naming each service up,
+ * 503 `not_ready` naming each that is not (in `details`). The other answers stay the service's.
+ */
+function edgeReadiness(op) {
+  const responses = Object.assign({}, op.responses);
+  responses['200'] = Object.assign({}, responses['200'], {
+    description: 'Every service of the topology is ready',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/EdgeReadinessDto' } } },
+  });
+  responses['503'] = Object.assign({}, responses['503'], {
+    description: 'not_ready: a service is not ready or does not answer; details name each one',
+  });
+  return Object.assign({}, op, {
+    summary: 'Readiness of every service behind the edge',
+    responses: responses,
+  });
+}
+
 /**
  * One document from the services' (given in `services` order): every path from the service that
  * serves it (`owner(path)`, when known), else from the first that documents it (health and docs exist in
  * every service); /metrics is left out (scraped per service, never through the edge); schemas from all.
+ * /health and /health/ready are the edge's own answers, over every service (edgeReadiness).
  */
 function mergeDocs(docs, services, owner) {
   const first = docs[0];
@@ -63,6 +98,10 @@ function mergeDocs(docs, services, owner) {
     });
     Object.assign(merged.components.schemas, (doc.components && doc.components.schemas) || {});
   });
+  ['/health', '/health/ready'].forEach((p) => {
+    if (merged.paths[p] && merged.paths[p].get) merged.paths[p] = { get: edgeReadiness(merged.paths[p].get) };
+  });
+  merged.components.schemas.EdgeReadinessDto = EDGE_READINESS_SCHEMA;
   return merged;
 }
 
