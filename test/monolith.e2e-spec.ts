@@ -20,6 +20,7 @@ import { PAYMENTS_TEST_ENV, paymentsScenarios } from './scenarios/payments.scena
 import { cardsScenarios } from './scenarios/cards.scenarios';
 import { cardNetworkScenarios } from './scenarios/card-network.scenarios';
 import { operationsMetricsScenarios } from './scenarios/operations-metrics.scenarios';
+import { openApiConformanceScenarios } from './scenarios/openapi.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { eventually } from './support/test-env';
 import { startTopology, type Running } from './support/topologies';
@@ -152,4 +153,7 @@ describe('monolith (every module in one process, no RabbitMQ)', () => {
     );
     expect(text).not.toContain('correct horse battery staple');
   });
+
+  // Last: its one test checks every answer of the tests above against the OpenAPI document.
+  openApiConformanceScenarios(() => running);
 });

@@ -24,6 +24,7 @@ import { PAYMENTS_TEST_ENV, paymentsScenarios } from './scenarios/payments.scena
 import { cardsScenarios } from './scenarios/cards.scenarios';
 import { cardNetworkScenarios } from './scenarios/card-network.scenarios';
 import { operationsMetricsScenarios } from './scenarios/operations-metrics.scenarios';
+import { openApiConformanceScenarios } from './scenarios/openapi.scenarios';
 import { startReceivers, type Receivers } from './support/receivers';
 import { processes, type AppProcess } from './support/processes';
 import { eventually } from './support/test-env';
@@ -518,4 +519,7 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
     }
     expect(seen).toEqual(Object.fromEntries(Object.keys(probes).map((service) => [service, 'admitted'])));
   });
+
+  // Last: its one test checks every answer of the tests above against the OpenAPI document.
+  openApiConformanceScenarios(() => running);
 });
