@@ -111,6 +111,12 @@ export class AdminAccountsController {
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_closed, not_frozen' })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description:
+      "Not staff; own_account; colleague_account (a staff member's or an admin's account, for staff); " +
+      'frozen_by_other: a freeze another staff member made takes them or an admin',
+  })
   unfreeze(
     @CurrentCaller() caller: Caller,
     @Param() params: AccountIdParams,

@@ -1,7 +1,22 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { NoDependencies, Public, type PublicJwk } from '@protobank/platform';
 import { SigningKeys } from './signing-keys';
+
+/** A public signing key as RFC 7517 writes it: an EC key on P-256, named by its RFC 7638 thumbprint. */
+class JwkDto implements PublicJwk {
+  @ApiProperty({ enum: ['EC'] }) kty: 'EC';
+  @ApiProperty({ enum: ['P-256'] }) crv: 'P-256';
+  @ApiProperty({ example: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU' }) x: string;
+  @ApiProperty({ example: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }) y: string;
+  @ApiProperty({ description: 'RFC 7638 thumbprint (SHA-256, base64url)' }) kid: string;
+  @ApiProperty({ enum: ['ES256'] }) alg: 'ES256';
+  @ApiProperty({ enum: ['sig'] }) use: 'sig';
+}
+
+class JwksDto {
+  @ApiProperty({ type: [JwkDto] }) keys: JwkDto[];
+}
 
 @ApiTags('auth')
 @Controller('auth/.well-known')
@@ -19,24 +34,8 @@ export class JwksController {
       'listed until every token they signed has expired. A verifier caching this should fetch it again ' +
       'when a token names a `kid` it does not know.',
   })
-  @ApiOkResponse({
-    schema: {
-      example: {
-        keys: [
-          {
-            kty: 'EC',
-            crv: 'P-256',
-            x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
-            y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
-            kid: '…',
-            alg: 'ES256',
-            use: 'sig',
-          },
-        ],
-      },
-    },
-  })
-  jwks(): { keys: PublicJwk[] } {
+  @ApiOkResponse({ type: JwksDto })
+  jwks(): JwksDto {
     // eslint-disable-next-line @typescript-eslint/no-unused-vars
     return { keys: this.keys.verificationKeys().keys.map(({ verify_until, ...jwk }) => jwk) };
   }

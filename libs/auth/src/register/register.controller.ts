@@ -31,7 +31,10 @@ export class RegisterController {
   @ApiCreatedResponse({ type: UserDto })
   @ApiBadRequestResponse({
     type: ErrorResponseDto,
-    description: 'A field is missing or invalid; details name it',
+    description:
+      'validation_failed: a field is missing or invalid, details name it; weak_password naming password ' +
+      '(under 12 characters once normalised (NFKC), under 5 different ones, containing the e-mail, or a ' +
+      'common password)',
   })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'email_taken' })
   @ApiServiceUnavailableResponse({

@@ -79,6 +79,11 @@ export class FailedDeliveriesController {
   @ApiAcceptedResponse({ type: DeliveryDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'delivery_not_failed' })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description:
+      "forbidden: not staff; own_notification: the caller's own; colleague_account: a colleague's takes an admin",
+  })
   @ApiOperation({
     summary: 'Try a failed delivery again, with a fresh set of retries',
     description:

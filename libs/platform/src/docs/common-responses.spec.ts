@@ -14,7 +14,7 @@ describe('addCommonResponses', () => {
         '/payees/{id}': {
           get: {
             parameters: [{ in: 'path', name: 'id', required: true, schema: { type: 'string' } }],
-            responses: { '200': { description: 'the payee' }, '404': { description: 'mine' } },
+            responses: { '200': { description: 'the payee' }, '404': { description: 'not_found: mine' } },
           },
         },
         '/transactions': {
@@ -36,11 +36,22 @@ describe('addCommonResponses', () => {
       string,
       { description: string; headers?: object }
     >;
-    expect(Object.keys(get).sort()).toEqual(['200', '400', '404', '414', '500', '503', '504']);
-    expect(get['404'].description).toBe('mine');
+    expect(Object.keys(get).sort()).toEqual(['200', '400', '404', '413', '414', '500', '503', '504']);
+    expect(get['404'].description).toBe('not_found: mine');
     expect(Object.keys(get['200'].headers!)).toEqual(['X-Request-Id']);
     const post = out.paths['/transactions'].post!.responses as Record<string, { headers?: object }>;
-    expect(Object.keys(post).sort()).toEqual(['201', '400', '401', '413', '415', '429', '500', '503', '504']);
+    expect(Object.keys(post).sort()).toEqual([
+      '201',
+      '400',
+      '401',
+      '409',
+      '413',
+      '415',
+      '429',
+      '500',
+      '503',
+      '504',
+    ]);
     expect(Object.keys(post['201'].headers!)).toEqual(['X-Request-Id', 'Idempotent-Replayed']);
     expect(Object.keys(post['401'].headers!)).toEqual(['X-Request-Id', 'WWW-Authenticate']);
     expect(Object.keys(post['429'].headers!)).toEqual(['X-Request-Id', 'Retry-After']);
@@ -82,19 +93,61 @@ describe('addCommonResponses', () => {
         },
       }),
     );
-    expect(Object.keys(out.paths['/health/live'].get!.responses).sort()).toEqual(['200', '400', '500']);
+    expect(Object.keys(out.paths['/health/live'].get!.responses).sort()).toEqual([
+      '200',
+      '400',
+      '413',
+      '500',
+    ]);
   });
 
-  it('documents no 404 or 414 on a route without a path parameter, nor 413 and 415 on one without a body', () => {
+  it('documents no 404 or 414 on a route without a path parameter, and no 415 or 409 on a GET', () => {
     const out = addCommonResponses(
       doc({ '/accounts': { get: { responses: { '200': { description: 'ok' } } } } }),
     );
     expect(Object.keys(out.paths['/accounts'].get!.responses).sort()).toEqual([
       '200',
       '400',
+      '413',
       '500',
       '503',
       '504',
     ]);
+  });
+
+  it("adds the platform's codes to a controller's description that leaves one of them out, and leaves one that names them all", () => {
+    const out = addCommonResponses(
+      doc({
+        '/cards/{id}/reveal': {
+          post: {
+            security: [{ bearer: [] }],
+            parameters: [{ in: 'path', name: 'id', required: true, schema: { type: 'string' } }],
+            responses: {
+              '200': { description: 'the card' },
+              '400': {
+                description:
+                  'validation_failed, malformed_body, body_too_complex, query_too_complex, bad_request',
+              },
+              '404': { description: 'No such card' },
+              '401': { description: 'invalid_password' },
+              '403': { description: 'card_blocked' },
+              '409': { description: 'card_cancelled' },
+              '503': { description: 'try_again' },
+            },
+          },
+        },
+      }),
+    );
+    const post = out.paths['/cards/{id}/reveal'].post!.responses as Record<string, { description: string }>;
+    expect(post['400'].description).toBe(
+      'validation_failed, malformed_body, body_too_complex, query_too_complex, bad_request',
+    );
+    expect(post['404'].description).toMatch(/^No such card; not_found: /);
+    expect(post['401'].description).toMatch(
+      /^invalid_password; unauthorized: .*token_expired.*session_ended/,
+    );
+    expect(post['403'].description).toBe('card_blocked; forbidden: your role does not allow this');
+    expect(post['409'].description).toMatch(/^card_cancelled; concurrent_update: /);
+    expect(post['503'].description).toMatch(/^try_again; dependency_unavailable: /);
   });
 });

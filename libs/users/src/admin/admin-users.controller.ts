@@ -51,6 +51,10 @@ export class AdminUsersController {
   })
   @ApiOkResponse({ type: AdminUserDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description: "forbidden: not staff; colleague_account: a colleague's user takes an admin",
+  })
   get(@CurrentCaller() caller: Caller, @Param() params: UserIdParams): Promise<AdminUserDto> {
     return this.admin.get(caller, params.id);
   }
