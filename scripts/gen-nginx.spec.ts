@@ -294,7 +294,7 @@ describe('scripts/gen-nginx.js', () => {
       components: { schemas: { [`${service}Dto`]: { type: 'object' } } },
     });
 
-    it("documents /health and /health/ready as the edge answers them over every service, keeping the services' other answers", () => {
+    it("documents /health and /health/ready as the edge answers them over every service, and the edge's own errors on every operation, keeping the services' answers", () => {
       const merged = edge.mergeDocs([health('auth'), health('users')], ['auth', 'users']);
       expect(Object.keys(merged.paths).sort()).toEqual(['/auth', '/health', '/health/ready', '/users']);
       for (const path of ['/health', '/health/ready']) {
@@ -312,6 +312,12 @@ describe('scripts/gen-nginx.js', () => {
         'authDto',
         'usersDto',
       ]);
+      // Every operation lists what the edge itself answers, beside the service's own answers.
+      const auth = merged.paths['/auth'].get.responses;
+      expect(Object.keys(auth).sort()).toEqual(['200', '429', '502', '503', '504']);
+      expect(auth['502'].description).toMatch(/^bad_gateway \(the edge\)/);
+      expect(Object.keys(auth['429'].headers as object)).toEqual(['X-Request-Id', 'Retry-After']);
+      expect(ready['503'].description).toMatch(/^not_ready: .*; service_unavailable \(the edge\)/);
       // The edge's 200 is what the schema says (the split suite checks the real edge's answers too).
       const ajv = new Ajv({ strict: false });
       const valid = ajv.compile(merged.components.schemas.EdgeReadinessDto as object);

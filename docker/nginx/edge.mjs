@@ -78,10 +78,50 @@ function edgeReadiness(op) {
 }
 
 /**
+ * What the edge itself answers on any path, in the error shape: nginx's (scripts/gen-nginx.js EDGE_ERRORS,
+ * and its per-client limits in the containers) and the local edge's (scripts/edge.js: 502 and 504).
+ */
+const EDGE_ERRORS = [
+  ['429', 'rate_limited', 'rate_limited (the edge in the containers): too many requests from this client'],
+  ['502', 'bad_gateway', 'bad_gateway (the edge): the service for this path is not reachable'],
+  ['503', 'service_unavailable', 'service_unavailable (the edge): the service for this path is unavailable'],
+  [
+    '504',
+    'dependency_timeout',
+    'dependency_timeout (the edge): the service for this path did not answer in time',
+  ],
+];
+
+/** An operation with the edge's own errors documented beside (or added to) the service's. */
+function withEdgeErrors(op) {
+  const responses = Object.assign({}, op.responses);
+  EDGE_ERRORS.forEach((e) => {
+    const status = e[0];
+    const documented = responses[status];
+    if (documented && new RegExp('\\b' + e[1] + '\\b').test(documented.description || '')) return;
+    const headers = { 'X-Request-Id': { description: "The request's id", schema: { type: 'string' } } };
+    if (status === '429')
+      headers['Retry-After'] = {
+        description: 'Seconds to wait before trying again',
+        schema: { type: 'integer' },
+      };
+    responses[status] = documented
+      ? Object.assign({}, documented, { description: documented.description + '; ' + e[2] })
+      : {
+          description: e[2],
+          headers: headers,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } } },
+        };
+  });
+  return Object.assign({}, op, { responses: responses });
+}
+
+/**
  * One document from the services' (given in `services` order): every path from the service that
  * serves it (`owner(path)`, when known), else from the first that documents it (health and docs exist in
  * every service); /metrics is left out (scraped per service, never through the edge); schemas from all.
- * /health and /health/ready are the edge's own answers, over every service (edgeReadiness).
+ * /health and /health/ready are the edge's own answers, over every service (edgeReadiness), and every
+ * operation also lists the errors the edge itself may answer (withEdgeErrors).
  */
 function mergeDocs(docs, services, owner) {
   const first = docs[0];
@@ -100,6 +140,13 @@ function mergeDocs(docs, services, owner) {
   });
   ['/health', '/health/ready'].forEach((p) => {
     if (merged.paths[p] && merged.paths[p].get) merged.paths[p] = { get: edgeReadiness(merged.paths[p].get) };
+  });
+  Object.keys(merged.paths).forEach((p) => {
+    const item = Object.assign({}, merged.paths[p]);
+    Object.keys(item).forEach((method) => {
+      if (item[method] && item[method].responses) item[method] = withEdgeErrors(item[method]);
+    });
+    merged.paths[p] = item;
   });
   merged.components.schemas.EdgeReadinessDto = EDGE_READINESS_SCHEMA;
   return merged;
