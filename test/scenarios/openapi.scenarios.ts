@@ -10,7 +10,7 @@ export function openApiConformanceScenarios(get: () => Running) {
   const responses = recordResponses();
 
   describe('the OpenAPI document, against every answer of this suite', () => {
-    it('documents each answer the suite got (status, content type, a JSON body valid against its schema with no field left out) and every operation was called', async () => {
+    it('documents each answer the suite got through supertest (status, content type, a JSON body valid against its schema with no field left out, an error code its description names) and every operation was called', async () => {
       const origin = new URL(get().baseUrl).origin;
       // The document as the suite first read it (the split suite's last tests leave auth stopped, and the
       // edge's merged document then answers 502), else read now.

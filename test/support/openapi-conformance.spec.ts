@@ -3,7 +3,18 @@ import { conformanceProblems, type OpenApiDocument, type Recorded } from './open
 const json = { 'application/json': { schema: { $ref: '#/components/schemas/Card' } } };
 const doc: OpenApiDocument = {
   paths: {
-    '/cards/{id}': { get: { responses: { '200': { content: json }, '404': {} } } },
+    '/cards/{id}': {
+      get: {
+        responses: {
+          '200': { content: json },
+          '404': {},
+          '409': {
+            description: 'card_cancelled, or card_blocked',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
+      },
+    },
     '/cards/mine': { get: { responses: { '200': { content: json } } } },
     '/cards/{id}/statement': {
       get: { responses: { '200': { content: { 'text/csv': { schema: { type: 'string' } } } } } },
@@ -70,13 +81,13 @@ describe('conformanceProblems', () => {
 
   it('names an undocumented status, another content type, a body where none is documented and none where one is', () => {
     const { problems } = check(
-      answer({ status: 409 }),
+      answer({ status: 422 }),
       answer({ contentType: 'text/html' }),
       answer({ status: 404, body: { code: 'not_found' } }),
       answer({ body: undefined, length: 0 }),
     );
     expect(problems.map((p) => p.replace(/ \(1×.*$/, ''))).toEqual([
-      'GET /cards/{id} 409: status not documented',
+      'GET /cards/{id} 422: status not documented',
       'GET /cards/{id} 200: text/html where application/json is documented',
       'GET /cards/{id} 404: a application/json body where none is documented',
       'GET /cards/{id} 200: no body where application/json is documented',
@@ -95,5 +106,15 @@ describe('conformanceProblems', () => {
       checked: 0,
       unexercised: ['get /cards/{id}', 'get /cards/mine', 'get /cards/{id}/statement', 'get /metrics'],
     });
+  });
+
+  it("names an error code its status's description does not, and not one it does", () => {
+    const error = (code: string) => answer({ status: 409, body: { code }, length: 20 });
+    expect(
+      check(error('card_blocked'), error('card_cancelled'), error('card'), error('already_frozen')).problems,
+    ).toEqual([
+      'GET /cards/{id} 409: code card is not in its description (1×, first in "a test")',
+      'GET /cards/{id} 409: code already_frozen is not in its description (1×, first in "a test")',
+    ]);
   });
 });

@@ -5,8 +5,9 @@ import supertest from 'supertest';
 /**
  * Do the API's answers say what its OpenAPI document says? Every response a suite's supertest requests
  * receive is recorded (recordResponses), then checked against the document the app serves at /docs-json
- * (conformanceProblems): its path, method and status documented, its content type, and a JSON body valid
- * against the documented schema, with no field the schema leaves out. Generated clients decode by that
+ * (conformanceProblems): its path, method and status documented, its content type, a JSON body valid
+ * against the documented schema with no field the schema leaves out, and an error's code named in its
+ * status's description. Not seen: answers read with `fetch` or raw sockets, and event streams' bodies. Generated clients decode by that
  * document: an undocumented enum value or a missing required field fails a whole page in them (helper-154
  * found a card authorisation's currency outside its documented enum).
  */
@@ -59,7 +60,7 @@ export function recordResponses(): readonly Recorded[] {
 
 type Schema = Record<string, unknown>;
 interface Operation {
-  responses?: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+  responses?: Record<string, { description?: string; content?: Record<string, { schema?: Schema }> }>;
 }
 export interface OpenApiDocument {
   paths: Record<string, Record<string, Operation>>;
@@ -154,8 +155,11 @@ export function conformanceProblems(
   for (const r of responses) {
     const url = new URL(r.url);
     if (url.origin !== origin || /^\/(docs|metrics)(\/|-json|$)/.test(url.pathname)) continue;
-    const template = patterns.find((p) => p.pattern.test(url.pathname))?.template;
     const method = r.method.toLowerCase();
+    // The router's choice: the most literal path that has this method (GET /notifications/read-all is
+    // /notifications/{id}'s, read-all taking POST only).
+    const matching = patterns.filter((p) => p.pattern.test(url.pathname));
+    const template = (matching.find((p) => doc.paths[p.template][method]) ?? matching[0])?.template;
     const operation = template ? doc.paths[template][method] : undefined;
     if (!template || !operation) continue;
     checked++;
@@ -188,6 +192,10 @@ export function conformanceProblems(
     }
     const schema = content[type].schema;
     if (!/json/.test(type) || !schema) continue;
+    // An error's code is what a client switches on: the answer's description must name it.
+    const code = r.status >= 400 ? (r.body as { code?: unknown } | undefined)?.code : undefined;
+    if (typeof code === 'string' && !new RegExp(`\\b${code}\\b`).test(documented.description ?? ''))
+      note(`code ${code} is not in its description`);
     for (const closed of [false, true]) {
       const validate = validator(schema, closed);
       if (validate(r.body)) continue;
