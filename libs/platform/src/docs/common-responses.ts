@@ -34,11 +34,12 @@ const REASONS: Record<string, string> = {
  * token, and 403 `forbidden` by role where the route has a 403; 404 naming the path parameter and 414 for
  * one over the router's 500 characters, on a route that has one; 413 on all (Content-Length), 415 where a
  * body is parsed; 500, a bug, on all; 409 `concurrent_update` on all but GETs, 503 and 504 on all, except
- * on those marked NO_DEPENDENCIES. A controller's own description of one of these statuses is kept, with the platform's
- * added where it leaves out one of the platform's codes (the topology suites check that every code answered is
- * named: test/support/openapi-conformance.ts); an empty one is replaced, and a success's is its reason
- * phrase. And the headers every answer carries: `X-Request-Id` on all, `Retry-After` on a 429,
- * `WWW-Authenticate` on a 401, `Idempotent-Replayed` on the success of a route keyed by `Idempotency-Key`.
+ * on those marked NO_DEPENDENCIES. A controller's own description of one of these statuses is kept, with
+ * the platform's added where it leaves out one of the platform's codes (the topology suites check that
+ * every code answered is named: test/support/openapi-conformance.ts); an empty one is replaced, and a
+ * success's is its reason phrase. And the headers every answer carries: `X-Request-Id` on all,
+ * `Retry-After` on a 429, `WWW-Authenticate` on a 401, `Idempotent-Replayed` on the success of a route
+ * keyed by `Idempotency-Key`.
  */
 export function addCommonResponses(document: OpenAPIObject): OpenAPIObject {
   for (const item of Object.values(document.paths)) {
