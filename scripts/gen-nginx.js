@@ -448,4 +448,12 @@ function main(argv) {
 
 if (require.main === module) process.exit(main(process.argv.slice(2)));
 
-module.exports = { renderNginx, renderTemplates, renderAll, SECURITY_HEADERS, HSTS, LIMIT_ZONES };
+module.exports = {
+  renderNginx,
+  renderTemplates,
+  renderAll,
+  SECURITY_HEADERS,
+  HSTS,
+  LIMIT_ZONES,
+  EDGE_ERRORS,
+};

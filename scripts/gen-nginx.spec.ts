@@ -18,6 +18,7 @@ const gen = require('./gen-nginx.js') as {
   SECURITY_HEADERS: [string, string][];
   HSTS: string;
   LIMIT_ZONES: { zone: string; variable: string; path?: string }[];
+  EDGE_ERRORS: [number, string, string, string?][];
 };
 type Responses = Record<string, { description?: string; content?: unknown; headers?: unknown }>;
 interface OpenApi {
@@ -318,6 +319,16 @@ describe('scripts/gen-nginx.js', () => {
       expect(auth['502'].description).toMatch(/^bad_gateway \(the edge\)/);
       expect(Object.keys(auth['429'].headers as object)).toEqual(['X-Request-Id', 'Retry-After']);
       expect(ready['503'].description).toMatch(/^not_ready: .*; service_unavailable \(the edge\)/);
+      // Each error nginx renders itself (gen-nginx.js EDGE_ERRORS) is named where the merged document
+      // lists its status; 405 answers methods the document has no operation for, and 413
+      // (payload_too_large) every app documents itself on every operation (addCommonResponses).
+      for (const [status, code] of gen.EDGE_ERRORS.filter(([status]) => status !== 405 && status !== 413)) {
+        const documented = auth[String(status)] ?? { description: '' };
+        expect({ status, description: documented.description }).toEqual({
+          status,
+          description: expect.stringMatching(new RegExp(`\\b${code}\\b`)),
+        });
+      }
       // The edge's 200 is what the schema says (the split suite checks the real edge's answers too).
       const ajv = new Ajv({ strict: false });
       const valid = ajv.compile(merged.components.schemas.EdgeReadinessDto as object);

@@ -119,12 +119,11 @@ export function addCommonResponses(document: OpenAPIObject): OpenAPIObject {
             'change may still be made, so retry with the same Idempotency-Key where the route takes one',
         );
       }
-      for (const [status, response] of Object.entries(responses))
-        if (!response.description && REASONS[status]) response.description = REASONS[status];
       const keyed = (op.parameters ?? []).some(
         (p) => 'in' in p && p.in === 'header' && p.name.toLowerCase() === 'idempotency-key',
       );
       for (const [status, response] of Object.entries(responses)) {
+        if (!response.description && REASONS[status]) response.description = REASONS[status];
         const headers = (response.headers ??= {});
         headers['X-Request-Id'] ??= header(
           "The request's id: the client's X-Request-Id when acceptable, else generated",
