@@ -87,6 +87,9 @@ export function foundationScenarios(get: () => Running) {
           // What the platform refuses on any route (validation, undocumented input, body caps).
           const needed = [
             '400',
+            '408',
+            '417',
+            '431',
             '500',
             ...(path.includes('{') ? ['404', '414'] : []),
             ...(op.requestBody ? ['413', '415'] : []),

@@ -16,9 +16,10 @@
  * - One key, one decision: requests sharing a caller's key and body get one answer (all but one marked
  *   replayed), another body under a decided key gets 422 idempotency_key_reused, and a key posts at most
  *   once.
- * - A request answered 503 (a dependency unavailable: its outcome unknown to the client) is retried by
- *   the caller with its key and body, as the answer says to, and the retry's answer is the one checked:
- *   a replay when the first attempt was decided after all, a decision of its own otherwise.
+ * - A request answered 503 (a dependency unavailable: its outcome unknown to the client) or 408 (not
+ *   read in time) is retried by the caller with its key and body, as the answer says to, and the retry's
+ *   answer is the one checked: a replay when the first attempt was decided after all, a decision of its
+ *   own otherwise.
  */
 
 export type AccountStatus = 'active' | 'frozen' | 'closed';
@@ -58,8 +59,9 @@ export interface Answer {
   id?: string;
   replayed: boolean;
   /**
-   * The request was first answered 503 (outcome unknown: it may have been decided, its answer lost) and
-   * this is the answer of its retry, sent with the same key and body after the storm.
+   * The request was first answered 503 (outcome unknown: it may have been decided, its answer lost) or
+   * 408 (not read in time) and this is the answer of its retry, sent with the same key and body after
+   * the storm.
    */
   retried?: boolean;
 }

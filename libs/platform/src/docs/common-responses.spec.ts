@@ -36,7 +36,19 @@ describe('addCommonResponses', () => {
       string,
       { description: string; headers?: object }
     >;
-    expect(Object.keys(get).sort()).toEqual(['200', '400', '404', '413', '414', '500', '503', '504']);
+    expect(Object.keys(get).sort()).toEqual([
+      '200',
+      '400',
+      '404',
+      '408',
+      '413',
+      '414',
+      '417',
+      '431',
+      '500',
+      '503',
+      '504',
+    ]);
     expect(get['404'].description).toBe('not_found: mine');
     expect(Object.keys(get['200'].headers!)).toEqual(['X-Request-Id']);
     const post = out.paths['/transactions'].post!.responses as Record<string, { headers?: object }>;
@@ -44,10 +56,13 @@ describe('addCommonResponses', () => {
       '201',
       '400',
       '401',
+      '408',
       '409',
       '413',
       '415',
+      '417',
       '429',
+      '431',
       '500',
       '503',
       '504',
@@ -96,7 +111,10 @@ describe('addCommonResponses', () => {
     expect(Object.keys(out.paths['/health/live'].get!.responses).sort()).toEqual([
       '200',
       '400',
+      '408',
       '413',
+      '417',
+      '431',
       '500',
     ]);
   });
@@ -108,7 +126,10 @@ describe('addCommonResponses', () => {
     expect(Object.keys(out.paths['/accounts'].get!.responses).sort()).toEqual([
       '200',
       '400',
+      '408',
       '413',
+      '417',
+      '431',
       '500',
       '503',
       '504',

@@ -33,7 +33,7 @@ const REASONS: Record<string, string> = {
  * DeclaredInputGuard's undocumented query parameter or body, malformed JSON); 401 on a route that needs a
  * token, and 403 `forbidden` by role where the route has a 403; 404 naming the path parameter and 414 for
  * one over the router's 500 characters, on a route that has one; 413 on all (Content-Length), 415 where a
- * body is parsed; 500, a bug, on all; 409 `concurrent_update` on all but GETs, 503 and 504 on all, except
+ * body is parsed; 408, 417 and 431, which Node's server answers before any route, on all; 500, a bug, on all; 409 `concurrent_update` on all but GETs, 503 and 504 on all, except
  * on those marked NO_DEPENDENCIES. A controller's own description of one of these statuses is kept, with
  * the platform's added where it leaves out one of the platform's codes (the topology suites check that
  * every code answered is named: test/support/openapi-conformance.ts); an empty one is replaced, and a
@@ -90,6 +90,22 @@ export function addCommonResponses(document: OpenAPIObject): OpenAPIObject {
       }
       // Every request's Content-Length is checked against BODY_LIMIT; a body is parsed on any method.
       add('413', ['payload_too_large'], 'payload_too_large: a body over BODY_LIMIT');
+      // What Node's HTTP server refuses before any route (configure-http.ts: clientErrorHandler and
+      // protocolRefusals), in the one error shape, on every operation.
+      add(
+        '408',
+        ['request_timeout'],
+        'request_timeout: the request was not received in time (its headers within ' +
+          'HTTP_HEADERS_TIMEOUT_MS, all of it within HTTP_REQUEST_TIMEOUT_MS, both counted from the ' +
+          'connection, so an app too busy to read it answers this too); nothing was done and the ' +
+          'connection is closed: send it again (with the same Idempotency-Key where the route takes one)',
+      );
+      add('417', ['expectation_failed'], 'expectation_failed: an Expect header other than 100-continue');
+      add(
+        '431',
+        ['headers_too_large'],
+        "headers_too_large: the request's headers are over 16 KiB (Node's limit)",
+      );
       if (op.requestBody || method === 'delete')
         add('415', ['unsupported_media_type'], 'unsupported_media_type: a body that is not JSON in UTF-8');
       add(
