@@ -118,8 +118,8 @@ function renderTemplates() {
   const zone = (z) => `${z.zone}:10m`;
   const http = [
     ...header,
-    '# One 10 MB zone per limit holds ~80k clients (an IPv4 address, or an IPv6 /64: $pb_client_key, edge.mjs',
-    '# rateLimitKey); the least recently used go first.',
+    '# One 10 MB zone per limit holds ~80k clients (an IPv4 address, or an IPv6 network: $pb_client_key,',
+    '# edge.mjs rateLimitKey); the least recently used go first.',
     ...LIMIT_ZONES.map(
       (z) => `limit_req_zone $pb_client_key zone=${zone(z)} rate=\${EDGE_RATE_${z.variable}};`,
     ),
@@ -131,6 +131,10 @@ function renderTemplates() {
       (z) => `  "~^${z.path.replace(/[.]/g, '\\.')}" "\${EDGE_RATE_${z.variable}}";`,
     ),
     '  default "${EDGE_RATE_GENERAL}";',
+    '}',
+    "# The bits of an IPv6 address a client is counted by (32-128; the apps' RATE_LIMIT_IPV6_PREFIX).",
+    'map "" $pb_ipv6_prefix {',
+    '  default "${EDGE_IPV6_PREFIX}";',
     '}',
     '# Where plain HTTP redirects to: the HTTPS port clients reach (443 is left out of the URL).',
     'map "${EDGE_HTTPS_PORT}" $pb_https_port {',
@@ -241,7 +245,8 @@ function renderNginx(topology) {
     '  # Request rates per client IP: the zones, their rates and bursts, and the public HTTPS port come',
     `  # from the deployment (docker/nginx/templates, rendered into ${RENDERED} at start). Past a limit: 429`,
     '  # in the error shape (@edge_429) with Retry-After, the time until the zone admits the next request.',
-    '  # Counted per client: an IPv4 address, or an IPv6 /64 (a customer holds one whole; edge.mjs clientKey).',
+    '  # Counted per client: an IPv4 address, or an IPv6 network (a /64 by default: a customer holds one whole;',
+    '  # EDGE_IPV6_PREFIX, edge.mjs clientKey).',
     '  js_set $pb_client_key edge.clientKey;',
     `  include ${RENDERED}/edge-limits.conf;`,
     '  limit_req_status 429;',

@@ -30,7 +30,9 @@ interface EdgeModule {
   retryAfterSeconds(rate: string): number;
   acceptedRequestId(value: unknown): string | null;
   requestId(r: { headersIn: Record<string, string | undefined>; variables: Record<string, string> }): string;
-  rateLimitKey(address: string): string;
+  rateLimitKey(address: string, prefixBits?: number): string;
+  validPrefix(text: string | undefined): number | undefined;
+  clientKey(r: { variables: Record<string, string | undefined>; error(message: string): void }): string;
   readinessAnswer(
     results: { service: string; ok: boolean; message?: string }[],
     requestId: string,
@@ -186,6 +188,74 @@ describe('scripts/gen-nginx.js', () => {
       ]) {
         expect({ address, key: edge.rateLimitKey(address) }).toEqual({ address, key });
       }
+    });
+
+    it("counts an IPv6 client by the network of EDGE_IPV6_PREFIX's bits, putting two addresses together exactly when the apps do", () => {
+      expect(templates['edge-limits.conf.template']).toContain(
+        'map "" $pb_ipv6_prefix {\n  default "${EDGE_IPV6_PREFIX}";\n}',
+      );
+      const addresses = [
+        '2001:db8:77:1::1',
+        '2001:db8:77:1:8000::1',
+        '2001:db8:77:1:7fff:ffff:ffff:ffff',
+        '2001:db8:77:2::1',
+        '2001:db8:77:ff::1',
+        '2001:db8:77:100::1',
+        '2001:db8:78::1',
+        '2001:db9::1',
+        '2001:db8:77:1::10.1.2.3',
+        '2001:db8:77:1::10.1.2.4',
+        '::1',
+        '::2',
+        '::ffff:10.9.8.8',
+        '10.9.8.8',
+      ];
+      for (const bits of [32, 48, 56, 60, 63, 64, 65, 100, 127, 128]) {
+        const edgeKeys = addresses.map((a) => edge.rateLimitKey(a, bits));
+        const appKeys = addresses.map((a) => rateLimitAddress(a, bits));
+        const pairs = addresses.flatMap((a, i) =>
+          addresses.slice(i + 1).map((b, k) => ({
+            bits,
+            a,
+            b,
+            edge: edgeKeys[i] === edgeKeys[i + 1 + k],
+            app: appKeys[i] === appKeys[i + 1 + k],
+          })),
+        );
+        for (const pair of pairs) expect(pair).toEqual({ ...pair, edge: pair.app });
+      }
+      for (const [address, bits, key] of [
+        ['2001:db8:77:1ab::1', 56, '2001:db8:77:100::/56'],
+        ['2001:db8:77:1ab::1', 48, '2001:db8:77::/48'],
+        ['2001:db8:77:1ab::1', 128, '2001:db8:77:1ab:0:0:0:1/128'],
+        ['2001:db8:77:1ab::1', 127, '2001:db8:77:1ab:0:0:0:0/127'],
+        ['2001:db8:77:1ab::1', 64, '2001:db8:77:1ab::/64'],
+      ] as const)
+        expect({ address, bits, key: edge.rateLimitKey(address, bits) }).toEqual({ address, bits, key });
+      // The prefix comes from $pb_ipv6_prefix; one outside the apps' 32-128 is logged and /64 used.
+      for (const [text, bits] of [
+        ['64', 64],
+        ['32', 32],
+        ['128', 128],
+        ['31', undefined],
+        ['129', undefined],
+        ['', undefined],
+        [undefined, undefined],
+        ['64 ', undefined],
+        ['6.4e1', undefined],
+      ] as const)
+        expect({ text, bits: edge.validPrefix(text) }).toEqual({ text, bits });
+      const errors: string[] = [];
+      const request = (prefix: string) => ({
+        variables: { remote_addr: '2001:db8:77:1ab::1', pb_ipv6_prefix: prefix },
+        error: (message: string) => errors.push(message),
+      });
+      expect(edge.clientKey(request('56'))).toBe('2001:db8:77:100::/56');
+      expect(errors).toEqual([]);
+      expect(edge.clientKey(request('${EDGE_IPV6_PREFIX}'))).toBe('2001:db8:77:1ab::/64');
+      expect(errors).toEqual([
+        'EDGE_IPV6_PREFIX "${EDGE_IPV6_PREFIX}" is not a prefix length of 32-128: counting by /64',
+      ]);
     });
 
     it('limits /auth/login and /auth/register by their own zone as well as the general one, and still proxies them to auth', () => {

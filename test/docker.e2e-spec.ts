@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 // The topology module itself rather than the whole @protobank/platform barrel: same function, no Nest.
 import { SERVICES, serviceForPath } from '../libs/platform/src/topology/topology';
+import { ALL_VARIABLES } from './support/configuration';
 import { matchNginxLocation, nginxLocations, nginxUpstreams, parseNginxRoutes } from './support/nginx-routes';
 
 const root = path.resolve(__dirname, '..');
@@ -363,6 +364,29 @@ describe('docker deployment files', () => {
       expect(module).toContain('nginx/edge.mjs');
       const templates = mounts.find((m) => m.includes(':/etc/nginx/templates'));
       expect(templates).toContain('nginx/templates');
+    });
+
+    // An operator sets the split stack through compose's variables: a setting the apps read but no app's
+    // environment names cannot be set at all (RATE_LIMIT_IPV6_PREFIX was not, until 2026-12-07).
+    it("names every setting of the apps' configuration in an app's environment (a secret by its _FILE)", () => {
+      // With the first admin's overlay, which gives auth ADMIN_EMAIL and ADMIN_PASSWORD_FILE.
+      const stack = composeConfig([SPLIT_FILE, 'docker/docker-compose.first-admin.yml'], {
+        ADMIN_EMAIL: 'ops@bank.example',
+      });
+      const named = new Set(
+        [...SERVICE_NAMES, 'migrate'].flatMap((name) => Object.keys(stack.services[name].environment ?? {})),
+      );
+      // HOST: every app listens on all interfaces in its container, the default. JWT_PRIVATE_KEY: auth reads
+      // its signing keys from JWT_KEYS_DIR (a mounted directory) instead.
+      const elsewhere = new Set(['HOST', 'JWT_PRIVATE_KEY']);
+      const missing = Object.entries(ALL_VARIABLES)
+        .filter(([name]) => !elsewhere.has(name))
+        .filter(([name, spec]) => {
+          const names = spec.secret ? [name, `${name}_FILE`] : [name];
+          return !names.some((n) => named.has(n));
+        })
+        .map(([name]) => name);
+      expect(missing).toEqual([]);
     });
 
     // The image's entrypoint leaves a variable it has no value for as it is, and nginx would refuse

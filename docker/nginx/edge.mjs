@@ -277,13 +277,16 @@ function requestId(r) {
 
 /**
  * What the edge's rate limits count a client by (the apps' rule, libs/platform/src/security/
- * client-address.ts, at their default): an IPv4 address as it is, also written IPv4-mapped
- * (`::ffff:a.b.c.d`); the IPv4 client a NAT64 (`64:ff9b::/96`), 6to4 or Teredo address carries; any other
- * IPv6 address by its /64, which one customer of an ISP or a cloud holds whole, to take a fresh address
- * from for every request. Written out here (njs has no ipaddr.js): every group of the address, `::`
- * filled in and a dotted IPv4 tail as two groups. Anything else ($remote_addr never is) as written.
+ * client-address.ts): an IPv4 address as it is, also written IPv4-mapped (`::ffff:a.b.c.d`); the IPv4
+ * client a NAT64 (`64:ff9b::/96`), 6to4 or Teredo address carries; any other IPv6 address by its network
+ * of `prefixBits` (32-128, 64 when not given), which one customer of an ISP or a cloud holds whole, to
+ * take a fresh address from for every request. Written out here (njs has no ipaddr.js): every group of
+ * the address, `::` filled in and a dotted IPv4 tail as two groups; the key is the network's groups that
+ * hold prefix bits, then `::` when groups follow, then `/prefixBits`. Anything else ($remote_addr never
+ * is) as written.
  */
-function rateLimitKey(address) {
+function rateLimitKey(address, prefixBits) {
+  const bits = prefixBits === undefined ? 64 : prefixBits;
   let text = String(address).toLowerCase();
   if (text.indexOf(':') < 0) return text;
   const zone = text.indexOf('%');
@@ -308,15 +311,35 @@ function rateLimitKey(address) {
   if (groups[0] === 0x64 && groups[1] === 0xff9b && zero(2, 6)) return v4(groups[6], groups[7]);
   if (groups[0] === 0x2002) return v4(groups[1], groups[2]);
   if (groups[0] === 0x2001 && groups[1] === 0) return v4(groups[6] ^ 0xffff, groups[7] ^ 0xffff);
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.toString(16))
-    .join(':')}::/64`;
+  const held = Math.ceil(bits / 16);
+  const network = groups.slice(0, held).map((g, i) => {
+    const kept = Math.min(16, bits - 16 * i);
+    return (g & ((0xffff << (16 - kept)) & 0xffff)).toString(16);
+  });
+  return `${network.join(':')}${held < 8 ? '::' : ''}/${bits}`;
 }
 
-/** js_set $pb_client_key: the key of the edge's rate limits (rateLimitKey of the client's address). */
+/** A prefix length the edge accepts (the apps' RATE_LIMIT_IPV6_PREFIX: 32-128). */
+function validPrefix(text) {
+  const bits = Number(text);
+  return /^\d{2,3}$/.test(String(text)) && bits >= 32 && bits <= 128 ? bits : undefined;
+}
+
+/**
+ * js_set $pb_client_key: the key of the edge's rate limits, rateLimitKey of the client's address with the
+ * prefix $pb_ipv6_prefix (EDGE_IPV6_PREFIX, which the split stack sets to RATE_LIMIT_IPV6_PREFIX). One
+ * outside 32-128 is logged as an error on each request and /64 is used (the apps refuse to start with it).
+ */
 function clientKey(r) {
-  return rateLimitKey(r.variables.remote_addr);
+  const configured = r.variables.pb_ipv6_prefix;
+  let bits = validPrefix(configured);
+  if (bits === undefined) {
+    r.error(
+      `EDGE_IPV6_PREFIX ${JSON.stringify(configured)} is not a prefix length of 32-128: counting by /64`,
+    );
+    bits = 64;
+  }
+  return rateLimitKey(r.variables.remote_addr, bits);
 }
 
 /** js_set $pb_retry_after: from the rate of the zone that limits this path ($pb_limit_rate). */
@@ -343,5 +366,6 @@ export default {
   docsInit,
   retryAfter,
   rateLimitKey,
+  validPrefix,
   clientKey,
 };
