@@ -1,6 +1,6 @@
 import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import request from 'supertest';
 import { join } from 'node:path';
@@ -254,6 +254,14 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
           });
         expect(res.headers['strict-transport-security']).toBe('max-age=63072000; includeSubDomains');
       }
+    });
+
+    // Every request above went through the limits' key (edge.clientKey), which reads the prefix the
+    // templates set ($pb_ipv6_prefix from EDGE_IPV6_PREFIX) and logs an error when it is missing or wrong.
+    it('keys its rate limits with the prefix the templates set, without an njs error', async () => {
+      await nginx.request().get('/health/ready').expect(200);
+      const log = existsSync(nginx.errorLog) ? readFileSync(nginx.errorLog, 'utf8') : '';
+      expect(log.split('\n').filter((line) => /\bjs\b|njs|EDGE_IPV6_PREFIX/.test(line))).toEqual([]);
     });
   });
 

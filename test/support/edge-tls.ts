@@ -64,7 +64,7 @@ export const LOAD_EDGE_LIMITS = {
 
 /** The nginx image's templates feature (envsubst of docker/nginx/templates/*.template), for a host nginx. */
 export function renderEdgeTemplate(text: string, env: Record<string, string>): string {
-  const out = text.replace(/\$\{(EDGE_[A-Z_]+)\}/g, (whole, name: string) => {
+  const out = text.replace(/\$\{(EDGE_[A-Z0-9_]+)\}/g, (whole, name: string) => {
     if (env[name] === undefined) throw new Error(`no value for ${name}`);
     return env[name];
   });

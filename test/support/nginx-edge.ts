@@ -40,6 +40,8 @@ export interface NginxEdge {
   request(): ReturnType<typeof request.agent>;
   /** The access log's path (JSON lines, docker/nginx/nginx.conf's `edge` format). */
   accessLog: string;
+  /** The error log's path (warn and above: njs exceptions and edge.clientKey's errors among them). */
+  errorLog: string;
   stop(): Promise<void>;
 }
 
@@ -65,6 +67,8 @@ export async function startNginxEdge(upstreams: Record<string, string>, logFile:
       renderEdgeTemplate(readFileSync(join(templates, name), 'utf8'), {
         ...LOAD_EDGE_LIMITS,
         EDGE_HTTPS_PORT: String(port),
+        // Not the default /64, so the client key (edge.clientKey, on every request) reads a set prefix.
+        EDGE_IPV6_PREFIX: '56',
       }),
     );
   let conf = readFileSync(join(ROOT, 'docker/nginx/nginx.conf'), 'utf8');
@@ -124,6 +128,7 @@ export async function startNginxEdge(upstreams: Record<string, string>, logFile:
     ca: tls.cert,
     request: () => request.agent(baseUrl).ca(tls.cert),
     accessLog: join(dir, 'access.log'),
+    errorLog,
     stop,
   };
 }
