@@ -25,8 +25,14 @@ const TEMPLATES = 'docker/nginx/templates';
 /** Where the entrypoint writes the rendered templates (NGINX_ENVSUBST_OUTPUT_DIR's default). */
 const RENDERED = '/etc/nginx/conf.d';
 
-// Errors nginx itself produces, rendered in the project's one error shape (codes as in app-error.ts).
+// Errors nginx itself produces, rendered in the project's one error shape (codes as in app-error.ts); a
+// fifth element is the status nginx raises when it is not the one answered.
 const EDGE_ERRORS = [
+  // A request nginx cannot parse, or HTTP/1.1 without Host (it would answer in HTML).
+  [400, 'bad_request', 'Malformed HTTP request'],
+  // A header line over large_client_header_buffers' 8k: nginx's internal 494, which it answers as an
+  // HTML 400; the apps answer 431 past Node's 16 KiB in all.
+  [431, 'headers_too_large', 'The request headers are too large', undefined, 494],
   // nginx refuses TRACE itself; the edge's own paths take GET and HEAD only (Allow from $pb_allow).
   [405, 'method_not_allowed', '$request_method is not allowed on this path', 'method'],
   [413, 'payload_too_large', 'Request body exceeds 1mb'],
@@ -325,7 +331,13 @@ function renderNginx(topology) {
     '    proxy_connect_timeout 5s;',
     '    proxy_read_timeout 30s;',
     '',
-    ...EDGE_ERRORS.map(([status]) => `    error_page ${status} @edge_${status};`),
+    // A status nginx raises under another number is answered as the one listed (`=`: nginx would
+    // otherwise keep its own, e.g. 400 for its 494).
+    ...EDGE_ERRORS.map(([status, , , , raised]) =>
+      raised
+        ? `    error_page ${raised} =${status} @edge_${status};`
+        : `    error_page ${status} @edge_${status};`,
+    ),
     ...EDGE_ERRORS.flatMap(([status, code, message, field]) => [
       `    location @edge_${status} {`,
       ...headerLines('      ', EDGE_ERROR_HEADERS[status]),

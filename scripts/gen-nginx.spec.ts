@@ -18,7 +18,7 @@ const gen = require('./gen-nginx.js') as {
   SECURITY_HEADERS: [string, string][];
   HSTS: string;
   LIMIT_ZONES: { zone: string; variable: string; path?: string }[];
-  EDGE_ERRORS: [number, string, string, string?][];
+  EDGE_ERRORS: [number, string, string, string?, number?][];
 };
 type Responses = Record<string, { description?: string; content?: unknown; headers?: unknown }>;
 interface OpenApi {
@@ -243,6 +243,8 @@ describe('scripts/gen-nginx.js', () => {
         [undefined, undefined],
         ['64 ', undefined],
         ['6.4e1', undefined],
+        ['056', 56],
+        ['0056', 56],
       ] as const)
         expect({ text, bits: edge.validPrefix(text) }).toEqual({ text, bits });
       const errors: string[] = [];
@@ -252,10 +254,12 @@ describe('scripts/gen-nginx.js', () => {
       });
       expect(edge.clientKey(request('56'))).toBe('2001:db8:77:100::/56');
       expect(errors).toEqual([]);
-      expect(edge.clientKey(request('${EDGE_IPV6_PREFIX}'))).toBe('2001:db8:77:1ab::/64');
-      expect(errors).toEqual([
-        'EDGE_IPV6_PREFIX "${EDGE_IPV6_PREFIX}" is not a prefix length of 32-128: counting by /64',
-      ]);
+      expect(edge.clientKey(request('abc'))).toBe('2001:db8:77:1ab::/64');
+      expect(errors).toEqual(['EDGE_IPV6_PREFIX "abc" is not a prefix length of 32-128: counting by /64']);
+      // An IPv4 client is counted by its address, whatever the prefix says.
+      const v4 = { variables: { remote_addr: '10.9.8.8', pb_ipv6_prefix: 'abc' }, error: request('').error };
+      expect(edge.clientKey(v4)).toBe('10.9.8.8');
+      expect(errors).toHaveLength(1);
     });
 
     it('limits /auth/login and /auth/register by their own zone as well as the general one, and still proxies them to auth', () => {
@@ -390,9 +394,12 @@ describe('scripts/gen-nginx.js', () => {
       expect(Object.keys(auth['429'].headers as object)).toEqual(['X-Request-Id', 'Retry-After']);
       expect(ready['503'].description).toMatch(/^not_ready: .*; service_unavailable \(the edge\)/);
       // Each error nginx renders itself (gen-nginx.js EDGE_ERRORS) is named where the merged document
-      // lists its status; 405 answers methods the document has no operation for, and 413
-      // (payload_too_large) every app documents itself on every operation (addCommonResponses).
-      for (const [status, code] of gen.EDGE_ERRORS.filter(([status]) => status !== 405 && status !== 413)) {
+      // lists its status; 405 answers methods the document has no operation for, and 400 (bad_request),
+      // 413 (payload_too_large) and 431 (headers_too_large) every app documents itself on every operation
+      // (addCommonResponses).
+      for (const [status, code] of gen.EDGE_ERRORS.filter(
+        ([status]) => ![400, 405, 413, 431].includes(status),
+      )) {
         const documented = auth[String(status)] ?? { description: '' };
         expect({ status, description: documented.description }).toEqual({
           status,

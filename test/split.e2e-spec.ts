@@ -2,6 +2,7 @@ import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import request from 'supertest';
 import { join } from 'node:path';
 import { SERVICES, serviceForPath } from '@protobank/platform';
@@ -256,9 +257,40 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
       }
     });
 
+    // nginx's own refusals of what it cannot read, which it would answer in HTML: in the one error shape.
+    it('answers a header line over 8 KB with 431 headers_too_large and a request without Host with 400, in the error shape', async () => {
+      const big = await nginx
+        .request()
+        .get('/users/me')
+        .set('X-Request-Id', 'nginx-big-1')
+        .set('X-Big', 'a'.repeat(9000))
+        .expect(431);
+      expect(big.headers['content-type']).toMatch(/^application\/json/);
+      expect(big.body).toMatchObject({ status: 431, code: 'headers_too_large', details: [] });
+      expect(big.headers['x-request-id']).toBe(big.body.request_id);
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = tlsConnect(
+          {
+            host: '127.0.0.1',
+            port: Number(new URL(nginx.baseUrl).port),
+            ca: nginx.ca,
+            servername: 'localhost',
+          },
+          () => socket.end('GET /health/live HTTP/1.1\r\nConnection: close\r\n\r\n'),
+        );
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+      const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+      expect(body).toMatchObject({ status: 400, code: 'bad_request', details: [] });
+    });
+
     // Every request above went through the limits' key (edge.clientKey), which reads the prefix the
-    // templates set ($pb_ipv6_prefix from EDGE_IPV6_PREFIX) and logs an error when it is missing or wrong.
-    it('keys its rate limits with the prefix the templates set, without an njs error', async () => {
+    // templates set ($pb_ipv6_prefix from EDGE_IPV6_PREFIX) and logs an error when it is not 32-128.
+    it('reads the prefix the templates set for its rate limits on every request, without an njs error', async () => {
       await nginx.request().get('/health/ready').expect(200);
       const log = existsSync(nginx.errorLog) ? readFileSync(nginx.errorLog, 'utf8') : '';
       expect(log.split('\n').filter((line) => /\bjs\b|njs|EDGE_IPV6_PREFIX/.test(line))).toEqual([]);

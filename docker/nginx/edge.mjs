@@ -322,15 +322,17 @@ function rateLimitKey(address, prefixBits) {
 /** A prefix length the edge accepts (the apps' RATE_LIMIT_IPV6_PREFIX: 32-128). */
 function validPrefix(text) {
   const bits = Number(text);
-  return /^\d{2,3}$/.test(String(text)) && bits >= 32 && bits <= 128 ? bits : undefined;
+  return /^\d+$/.test(String(text)) && bits >= 32 && bits <= 128 ? bits : undefined;
 }
 
 /**
  * js_set $pb_client_key: the key of the edge's rate limits, rateLimitKey of the client's address with the
- * prefix $pb_ipv6_prefix (EDGE_IPV6_PREFIX, which the split stack sets to RATE_LIMIT_IPV6_PREFIX). One
- * outside 32-128 is logged as an error on each request and /64 is used (the apps refuse to start with it).
+ * prefix $pb_ipv6_prefix (EDGE_IPV6_PREFIX, which the split stack sets to RATE_LIMIT_IPV6_PREFIX). For an
+ * IPv6 client, one outside 32-128 is logged as an error and /64 is used (the apps refuse to start with it).
  */
 function clientKey(r) {
+  const address = r.variables.remote_addr;
+  if (String(address).indexOf(':') < 0) return rateLimitKey(address);
   const configured = r.variables.pb_ipv6_prefix;
   let bits = validPrefix(configured);
   if (bits === undefined) {
@@ -339,7 +341,7 @@ function clientKey(r) {
     );
     bits = 64;
   }
-  return rateLimitKey(r.variables.remote_addr, bits);
+  return rateLimitKey(address, bits);
 }
 
 /** js_set $pb_retry_after: from the rate of the zone that limits this path ($pb_limit_rate). */

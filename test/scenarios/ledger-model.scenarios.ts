@@ -361,13 +361,22 @@ export function ledgerModelScenarios(get: () => Running) {
             .map((k) => `${k} ×${c[k]}`)
             .join(', ') +
           `; ${report.order.length} posted, ${report.tight} of them to exactly the payer's limit; ` +
-          `${stormAnswers.filter(unavailable).length} answered 503 (dependency_unavailable or ledger_busy) or 408 in the storm, retried after it; ` +
+          `${stormAnswers.filter((a) => a.status === 503).length} answered 503 (dependency_unavailable or ledger_busy) and ` +
+          `${stormAnswers.filter((a) => a.status === 408).length} 408 in the storm, retried after it; ` +
           `${batchedItems} postings in ${batches} batches (mean ${(batchedItems / batches).toFixed(1)})`,
       );
       // Postings shared commits: some batch held more than one.
       expect({ batches, moreItemsThanBatches: batchedItems > batches }).toEqual({
         batches,
         moreItemsThanBatches: true,
+      });
+      // The storm itself decided most of it (the retries after it go one at a time, and check no
+      // concurrency): a loaded machine's 408s (CI stop 62: 642 with a 2 s headers timeout) must not turn it
+      // into a sequential test that passes anyway.
+      const decidedInStorm = stormAnswers.filter((a) => !unavailable(a)).length;
+      expect({ decidedInStorm, atLeastHalf: decidedInStorm >= STORM / 2 }).toEqual({
+        decidedInStorm,
+        atLeastHalf: true,
       });
       expect({ seed, problems: report.problems.slice(0, 25), total: report.problems.length }).toEqual({
         seed,

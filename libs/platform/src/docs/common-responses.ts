@@ -31,15 +31,15 @@ const REASONS: Record<string, string> = {
  * What the platform answers for every route, whatever its controller documents (helper-141, helper-154 and
  * helper-155 found a client could get each of these undocumented): 400 (the validation pipe,
  * DeclaredInputGuard's undocumented query parameter or body, malformed JSON); 401 on a route that needs a
- * token, and 403 `forbidden` by role where the route has a 403; 404 naming the path parameter and 414 for
- * one over the router's 500 characters, on a route that has one; 413 on all (Content-Length), 415 where a
- * body is parsed; 408, 417 and 431, which Node's server answers before any route, on all; 500, a bug, on all; 409 `concurrent_update` on all but GETs, 503 and 504 on all, except
- * on those marked NO_DEPENDENCIES. A controller's own description of one of these statuses is kept, with
- * the platform's added where it leaves out one of the platform's codes (the topology suites check that
- * every code answered is named: test/support/openapi-conformance.ts); an empty one is replaced, and a
- * success's is its reason phrase. And the headers every answer carries: `X-Request-Id` on all,
- * `Retry-After` on a 429, `WWW-Authenticate` on a 401, `Idempotent-Replayed` on the success of a route
- * keyed by `Idempotency-Key`.
+ * token, and 403 `forbidden` by role where the route has a 403; 404 naming the path parameter and 414 for one
+ * over the router's 500 characters, on a route that has one; 413 on all (Content-Length), 415 where a body is
+ * parsed; 408, 417 and 431, which Node's server answers before any route, on all; 500, a bug, on all; 409
+ * `concurrent_update` on all but GETs, 503 and 504 on all, except on those marked NO_DEPENDENCIES. A
+ * controller's own description of one of these statuses is kept, with the platform's added where it leaves
+ * out one of the platform's codes (the topology suites check that every code answered is named:
+ * test/support/openapi-conformance.ts); an empty one is replaced, and a success's is its reason phrase. And
+ * the headers every answer carries: `X-Request-Id` on all, `Retry-After` on a 429, `WWW-Authenticate` on a
+ * 401, `Idempotent-Replayed` on the success of a route keyed by `Idempotency-Key`.
  */
 export function addCommonResponses(document: OpenAPIObject): OpenAPIObject {
   for (const item of Object.values(document.paths)) {
@@ -96,15 +96,22 @@ export function addCommonResponses(document: OpenAPIObject): OpenAPIObject {
         '408',
         ['request_timeout'],
         'request_timeout: the request was not received in time (its headers within ' +
-          'HTTP_HEADERS_TIMEOUT_MS, all of it within HTTP_REQUEST_TIMEOUT_MS, both counted from the ' +
-          'connection, so an app too busy to read it answers this too); nothing was done and the ' +
-          'connection is closed: send it again (with the same Idempotency-Key where the route takes one)',
+          "HTTP_HEADERS_TIMEOUT_MS, all of it within HTTP_REQUEST_TIMEOUT_MS, for a connection's first " +
+          'request both counted from its accept, so an app too busy to read it answers this too); nothing ' +
+          'was done and the connection is closed: send it again (with the same Idempotency-Key where the ' +
+          'route takes one)',
       );
-      add('417', ['expectation_failed'], 'expectation_failed: an Expect header other than 100-continue');
+      add(
+        '417',
+        ['expectation_failed'],
+        "expectation_failed: an Expect header other than 100-continue (the split stack's nginx does not " +
+          'pass Expect on: there, such a request is served)',
+      );
       add(
         '431',
         ['headers_too_large'],
-        "headers_too_large: the request's headers are over 16 KiB (Node's limit)",
+        "headers_too_large: the request's headers are over 16 KiB (Node's limit; at the split stack's " +
+          'nginx, one header line over 8 KB)',
       );
       if (op.requestBody || method === 'delete')
         add('415', ['unsupported_media_type'], 'unsupported_media_type: a body that is not JSON in UTF-8');
