@@ -291,7 +291,7 @@ export function ledgerModelScenarios(get: () => Running) {
       // The answers that tell the client to send the request again: both 503s a transfer may get, a
       // dependency unavailable (its outcome unknown) and ledger_busy (refused unposted after
       // LEDGER_QUEUE_TIMEOUT_MS in the batch queue), and 408 request_timeout: the app did not read the
-      // request within the suite's headers timeout (HTTP_TEST_ENV), which Node counts from the
+      // request within the suite's headers timeout (HTTP_TEST_ENV), which Node counts from a new
       // connection's accept, so an app busy with the rest of the storm on a loaded machine answers it
       // although the client sent in time (CI stop 62: 642 of the 1,000 with a 2 s timeout, the split
       // suite running beside it).
