@@ -67,7 +67,8 @@ export async function startNginxEdge(upstreams: Record<string, string>, logFile:
       renderEdgeTemplate(readFileSync(join(templates, name), 'utf8'), {
         ...LOAD_EDGE_LIMITS,
         EDGE_HTTPS_PORT: String(port),
-        // Not the default /64, so the client key (edge.clientKey, on every request) reads a set prefix.
+        // A value other than the default /64, as an operator's may be (these clients are IPv4, counted by
+        // their address: the prefix's effect is gen-nginx.spec.ts's).
         EDGE_IPV6_PREFIX: '56',
       }),
     );
