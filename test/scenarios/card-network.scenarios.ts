@@ -184,6 +184,17 @@ export function cardNetworkScenarios(get: () => Running) {
       ).rows[0].n as number;
     const verify = async () =>
       (await http().get('/admin/ledger/verify').set(bearer(admin.token)).expect(200)).body;
+    /** The card.released events written for an authorisation, oldest first: what its owner is told came back. */
+    const releasedEvents = async (id: string) =>
+      (
+        await db.query(
+          `SELECT (payload->>'released')::int AS released, (payload->>'remaining')::int AS remaining,
+                  payload->>'reason' AS reason
+             FROM cards.outbox WHERE name = 'card.released' AND payload->>'authorisation_id' = $1
+            ORDER BY created_at, id`,
+          [id],
+        )
+      ).rows as { released: number; remaining: number; reason: string }[];
 
     const issue = async (who: Actor, account: Account): Promise<Card> => {
       const card = await issueCard(get(), who, account);
@@ -653,6 +664,8 @@ export function cardNetworkScenarios(get: () => Running) {
       );
       for (const r of raced) expect(r.body).toEqual(first.body);
       expect(await balance(w)).toEqual({ balance: 10000, held_amount: 3000, available_balance: 7000 });
+      // Its owner is told of the part once, however often the network sent it.
+      expect(await releasedEvents(id)).toEqual([{ released: 2000, remaining: 3000, reason: 'reversed' }]);
       // The same id with another reversal is refused.
       const reused = await network('reversals', { ...partial, amount: 1000 }).expect(422);
       expect(reused.body.code).toBe('idempotency_key_reused');
@@ -679,10 +692,26 @@ export function cardNetworkScenarios(get: () => Running) {
       expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
       expect(await authorisations(w, 'reversed')).toEqual([expect.objectContaining({ id })]);
       expect(await activeHolds(w.card.id)).toBe(0);
+      expect(await releasedEvents(id)).toEqual([
+        { released: 2000, remaining: 3000, reason: 'reversed' },
+        { released: 3000, remaining: 0, reason: 'reversed' },
+      ]);
 
-      // A clearing after the reversal is owed all the same: posted, as forced (nothing was held).
+      // A clearing after the reversal is owed all the same: posted, as forced (nothing was held). Its
+      // event says all of it had been given back, so its owner is told the money was taken after all.
       const late = await network('clearings', clearing(id, 4000)).expect(200);
       expect(late.body).toMatchObject({ authorisation_id: id, forced: true });
+      const [lateEvent] = (
+        await db.query(
+          `SELECT payload FROM cards.outbox WHERE name = 'card.cleared' AND payload->>'authorisation_id' = $1`,
+          [id],
+        )
+      ).rows;
+      expect(lateEvent.payload).toMatchObject({
+        amount: 4000,
+        authorised_amount: 5000,
+        released_amount: 5000,
+      });
       expect(await balance(w)).toEqual({ balance: 6000, held_amount: 0, available_balance: 6000 });
       expect(await authorisations(w, 'cleared')).toEqual([
         expect.objectContaining({ id, cleared_amount: 4000, forced: true }),
@@ -1033,6 +1062,8 @@ export function cardNetworkScenarios(get: () => Running) {
       ).rows;
       expect(row.released_amount).toBe(1200);
       expect(await inFlight(id)).toBe(0);
+      // Told by the sweep, as the reversal's own record would have told it.
+      expect(await releasedEvents(id)).toEqual([{ released: 1200, remaining: 0, reason: 'reversed' }]);
       // A partial reversal lost the same way: still pending, with the part its hold gave back recorded as
       // released (before 2026-12-07 it stayed at 0).
       const part = await approved(w.card, { amount: 500 });
@@ -1068,6 +1099,11 @@ export function cardNetworkScenarios(get: () => Running) {
       ).rows;
       expect(resentRow.released_amount).toBe(150);
       await network('reversals', { authorisation_id: part }).expect(200);
+      // The part told once (by the sweep, not again by the network's copy), then the rest.
+      expect(await releasedEvents(part)).toEqual([
+        { released: 150, remaining: 350, reason: 'reversed' },
+        { released: 350, remaining: 0, reason: 'reversed' },
+      ]);
       // One whose hold expires before the network sends it again: all of it released, the part not lost.
       const expiring = await approved(w.card, { amount: 500 });
       const lostAgain = ntx();
@@ -1090,6 +1126,8 @@ export function cardNetworkScenarios(get: () => Running) {
         ])
       ).rows;
       expect(expiredRow).toEqual({ status: 'expired', released_amount: 500 });
+      // Its part was never recorded here: the expiry tells all of it once, and the late copy nothing.
+      expect(await releasedEvents(expiring)).toEqual([{ released: 500, remaining: 0, reason: 'expired' }]);
       // A reversal that is answered leaves nothing behind; one whose ledger call did nothing leaves the
       // authorisation pending (its hold still held, for the network to reverse again).
       const answered = await approved(w.card, { amount: 300 });
@@ -1216,10 +1254,13 @@ export function cardNetworkScenarios(get: () => Running) {
         available_balance: 9000,
       });
       expect(await authorisations(w, 'pending')).toEqual([expect.objectContaining({ id: kept })]);
-      // A reversal of the expired hold changes nothing.
+      expect(await releasedEvents(id)).toEqual([{ released: 4000, remaining: 0, reason: 'expired' }]);
+      // A reversal of the expired hold changes nothing, and tells nothing.
       const reversal = await network('reversals', { authorisation_id: id }).expect(200);
       expect(reversal.body).toEqual({ authorisation_id: id, status: 'expired', released: 0, remaining: 0 });
       expect(await balance(w)).toEqual({ balance: 10000, held_amount: 1000, available_balance: 9000 });
+      expect(await releasedEvents(id)).toHaveLength(1);
+      expect(await releasedEvents(kept)).toEqual([]);
       expect((await verify()).ok).toBe(true);
     });
 
@@ -2418,6 +2459,67 @@ export function cardNetworkScenarios(get: () => Running) {
         expect(declined.data).toMatchObject({
           body: 'Card payment of £12.00 at Amazon declined: not enough money',
         });
+        expect(JSON.stringify(stream.events)).not.toContain(w.card.pan);
+      } finally {
+        stream.close();
+      }
+    });
+
+    it("tells the customer on the stream when a card payment's money comes back: in part, cancelled, or not taken", async () => {
+      const w = await wallet('stream.released', 10000);
+      const stream = await openStream(`${get().baseUrl}/notifications/stream`, bearer(w.who.token));
+      const told = async (type: string) =>
+        (await stream.next((e) => e.event === 'notification' && e.data.type === type, 15000)).data;
+      try {
+        expect(stream.status).toBe(200);
+        const id = await approved(w.card);
+        await network('reversals', {
+          authorisation_id: id,
+          amount: 500,
+          network_transaction_id: ntx(),
+        }).expect(200);
+        const part = await told('card.part_returned');
+        expect(part).toMatchObject({
+          category: 'transactions',
+          title: 'Card payment reduced',
+          body: '£5.00 of your £25.50 card payment at Starbucks is back in your account',
+        });
+        expect(part.data).toMatchObject({
+          authorisation_id: id,
+          card_id: w.card.id,
+          last4: w.card.pan.slice(-4),
+          amount: 2550,
+          released: 500,
+          remaining: 2050,
+          reason: 'reversed',
+        });
+        const cancelled = await approved(w.card, { amount: 1200, merchant: AMAZON, channel: 'online' });
+        await network('reversals', { authorisation_id: cancelled }).expect(200);
+        expect((await told('card.cancelled')).body).toBe(
+          'Your £12.00 card payment at Amazon was cancelled: the money is back in your account',
+        );
+        // Its hold expires (as if CARD_HOLD_EXPIRY_DAYS had passed): the rest of the first one comes back.
+        await db.query(
+          `UPDATE transactions.holds SET expires_at = now() - interval '1 minute' WHERE id = $1`,
+          [id],
+        );
+        expect((await told('card.expired')).body).toBe(
+          'Starbucks did not take the £20.50 held for your card payment: it is back in your account',
+        );
+        expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
+        // The same three in the customer's list, each once.
+        const listed = await eventually(
+          async () => {
+            const res = await http().get('/notifications?limit=100').set(bearer(w.who.token)).expect(200);
+            const types = (res.body.data as { type: string }[])
+              .map((n) => n.type)
+              .filter((t) => t.startsWith('card.') && t !== 'card.spent');
+            return types.length >= 3 ? types : undefined;
+          },
+          15000,
+          'the notices in the list',
+        );
+        expect(listed.sort()).toEqual(['card.cancelled', 'card.expired', 'card.part_returned']);
         expect(JSON.stringify(stream.events)).not.toContain(w.card.pan);
       } finally {
         stream.close();

@@ -16,6 +16,7 @@ import { CardNetworkService } from './network/card-network.service';
 import { HoldExpiry } from './network/hold-expiry';
 import { HOLD_EXPIRY_QUEUE } from './network/hold-expiry-job';
 import { HoldReleases } from './network/hold-releases';
+import { ReleaseNotices } from './network/release-notices';
 import { cardsConfigProvider } from './cards.config';
 
 /**
@@ -47,6 +48,7 @@ import { cardsConfigProvider } from './cards.config';
     CardNetworkService,
     HoldExpiry,
     HoldReleases,
+    ReleaseNotices,
   ],
   exports: [CardDirectory, CardKeys],
 })

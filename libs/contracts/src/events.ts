@@ -338,6 +338,20 @@ export interface CardRevealedEvent extends EventBase {
 }
 
 /**
+ * Money an approved authorisation held is the customer's again without a clearing: the network reversed
+ * all or part of it (the merchant cancelled, or the network timed out on our answer), or its hold expired
+ * (CARD_HOLD_EXPIRY_DAYS and no clearing). Once per change of what the authorisation has given back, so
+ * a retried reversal tells nothing again. `amount` is what was authorised.
+ */
+export interface CardReleasedEvent extends CardEventBase {
+  /** Given back by this release, minor units (> 0). */
+  released: number;
+  /** Still held after it (0: the hold has ended). */
+  remaining: number;
+  reason: 'reversed' | 'expired';
+}
+
+/**
  * Cleared by the network: the ledger posted `amount` (it may differ from the authorised amount) and
  * released the hold in one transaction. `forced`: no authorisation came before it (a forced post).
  */
@@ -346,6 +360,11 @@ export interface CardClearedEvent extends Omit<CardEventBase, 'authorisation_id'
   authorisation_id: string | null;
   /** What was authorised (and held); null for a forced post. */
   authorised_amount: number | null;
+  /**
+   * What reversals or the hold's expiry had given back of `authorised_amount` before this clearing (told
+   * then, card.released); null for a forced post. Absent from events written before 2026-12-07: read 0.
+   */
+  released_amount: number | null;
   transaction_id: string;
   forced: boolean;
 }
@@ -382,6 +401,7 @@ export interface EventMap {
   'card.authorised': CardAuthorisedEvent;
   'card.declined': CardDeclinedEvent;
   'card.cleared': CardClearedEvent;
+  'card.released': CardReleasedEvent;
   'card.frozen': CardFrozenEvent;
   'card.revealed': CardRevealedEvent;
   'account.closed': AccountClosedEvent;
@@ -419,6 +439,7 @@ export const EVENT_SUBSCRIPTIONS: Partial<Record<ServiceName, readonly EventName
     'card.authorised',
     'card.declined',
     'card.cleared',
+    'card.released',
     'card.frozen',
     'card.revealed',
   ],

@@ -29,6 +29,7 @@ import { CardKeys } from '../data/card-keys';
 import { CardDirectory, type CardRecord } from './card-directory';
 import { holdIdOf } from './hold-id';
 import { HoldReleases } from './hold-releases';
+import { ReleaseNotices } from './release-notices';
 import type {
   AuthorisationAnswerDto,
   AuthorisationRequestDto,
@@ -101,6 +102,7 @@ export class CardNetworkService {
     private readonly outbox: OutboxService,
     private readonly relay: OutboxRelay,
     private readonly releases: HoldReleases,
+    private readonly notices: ReleaseNotices,
     private readonly config: AppConfig,
     metrics: MetricsService,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -279,12 +281,13 @@ export class CardNetworkService {
     await this.markedReversed(holdId);
   }
 
-  /** A pending authorisation whose hold was reversed in full: marked so, all of it released. */
+  /** A pending authorisation whose hold was reversed in full: marked so, all of it released (told). */
   private async markedReversed(id: string): Promise<void> {
-    await this.dataSource.query(
+    await this.notices.record(
+      id,
       `UPDATE cards.authorisations SET status = 'reversed', released_amount = amount, updated_at = now()
-        WHERE id = $1 AND status = 'pending'`,
-      [id],
+        WHERE id = $1 AND status = 'pending' RETURNING status, released_amount`,
+      [],
     );
   }
 
@@ -532,15 +535,15 @@ export class CardNetworkService {
       forced: boolean;
     },
   ): Promise<boolean> {
-    let changed: unknown[];
+    let changed: { released_amount: string | null }[];
     if (target.authorisation) {
       // An UPDATE answers [rows, count] through TypeORM.
       [changed] = (await m.query(
         `UPDATE cards.authorisations SET status = 'cleared', cleared_amount = $2, transaction_id = $3,
                 forced = $4, updated_at = now()
-          WHERE id = $1 AND transaction_id IS DISTINCT FROM $3 RETURNING id`,
+          WHERE id = $1 AND transaction_id IS DISTINCT FROM $3 RETURNING released_amount`,
         [target.authorisation.id, c.amount, c.transaction_id, c.forced],
-      )) as [unknown[], number];
+      )) as [{ released_amount: string }[], number];
     } else {
       // A forced post is on the card's list too, as what it is: cleared, forced, no channel (nothing
       // was authorised), under the clearing's network id.
@@ -549,7 +552,7 @@ export class CardNetworkService {
                                            currency, merchant, category, channel, status, cleared_amount,
                                            transaction_id, forced)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, 'cleared', $6, $10, true)
-         ON CONFLICT DO NOTHING RETURNING id`,
+         ON CONFLICT DO NOTHING RETURNING NULL AS released_amount`,
         [
           randomUUID(),
           target.card.id,
@@ -562,7 +565,7 @@ export class CardNetworkService {
           target.category,
           c.transaction_id,
         ],
-      )) as unknown[];
+      )) as { released_amount: null }[];
     }
     // An authorisation already marked with this clearing was told of it. A forced post's row may be refused
     // (its network id is an authorisation's too) while the money moved all the same: it is told anyway,
@@ -575,6 +578,8 @@ export class CardNetworkService {
       {
         authorisation_id: target.authorisation?.id ?? null,
         authorised_amount: target.authorisation ? jsonAmount(target.authorisation.amount) : null,
+        // What its owner was told came back before (card.released), for the clearing's notice to start from.
+        released_amount: target.authorisation ? jsonAmount(changed[0].released_amount ?? 0) : null,
         card_id: target.card.id,
         last4: target.last4,
         owner_id: target.card.owner_id,
@@ -780,15 +785,18 @@ export class CardNetworkService {
           // after the first reversal's reply was lost). One still held in part has released what its hold
           // has given back in all, not this answer's part added: the ledger replays a part to a retry after
           // the hold expiry sweep recorded it (a reply lost), and two parts may record out of order.
-          await m.query(
+          // Its owner is told of what this gave back that no other path told before (ReleaseNotices).
+          await this.notices.record(
+            holdId,
             `UPDATE cards.authorisations
                 SET status = CASE WHEN status = 'pending' AND $2 <> 'cleared' THEN $2 ELSE status END,
                     released_amount = CASE
                       WHEN $2 = 'reversed' AND status IN ('pending', 'reversed') THEN amount
                       WHEN $2 = 'pending' THEN GREATEST(released_amount, amount - $4)
                       ELSE released_amount + $3 END,
-                    updated_at = now() WHERE id = $1`,
-            [holdId, status, result.released.toString(), result.remaining.toString()],
+                    updated_at = now() WHERE id = $1 RETURNING status, released_amount`,
+            [status, result.released.toString(), result.remaining.toString()],
+            m,
           );
         },
       };

@@ -11,6 +11,7 @@ import { CardNetworkService } from './card-network.service';
 import { HOLD_EXPIRY_QUEUE, type HoldExpiryJob } from './hold-expiry-job';
 import { holdIdOf } from './hold-id';
 import { HoldReleases } from './hold-releases';
+import { ReleaseNotices } from './release-notices';
 import { CardsConfig } from '../cards.config';
 
 /** The job scheduler's id: one schedule, however many cards instances upsert it. */
@@ -59,6 +60,7 @@ export class HoldExpiry
     @Inject(TRANSACTIONS_API) private readonly ledger: TransactionsApi,
     private readonly network: CardNetworkService,
     private readonly releases: HoldReleases,
+    private readonly notices: ReleaseNotices,
     @InjectQueue(HOLD_EXPIRY_QUEUE) private readonly queue: Queue<HoldExpiryJob>,
     private readonly config: CardsConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -105,10 +107,11 @@ export class HoldExpiry
         // An expired hold gave back all of it (nothing was cleared): set so, not added, whatever partial
         // reversals record before or after it (helper-153: added, the part of one recorded after the
         // expiry was lost, as a partial reversal records what its hold has given back in all).
-        await this.dataSource.query(
+        await this.notices.record(
+          hold_id,
           `UPDATE cards.authorisations SET status = 'expired', released_amount = amount, updated_at = now()
-            WHERE id = $1 AND status = 'pending'`,
-          [hold_id],
+            WHERE id = $1 AND status = 'pending' RETURNING status, released_amount`,
+          [],
         );
       }
       if (due.length < PAGE) break;
@@ -239,10 +242,11 @@ export class HoldExpiry
       });
     }
     if (hold?.status !== 'expired' && hold?.status !== 'reversed') return false;
-    await this.dataSource.query(
+    await this.notices.record(
+      id,
       `UPDATE cards.authorisations SET status = $2, released_amount = $3, updated_at = now()
-        WHERE id = $1 AND status = 'pending'`,
-      [id, hold.status, jsonAmount(hold.amount)],
+        WHERE id = $1 AND status = 'pending' RETURNING status, released_amount`,
+      [hold.status, jsonAmount(hold.amount)],
     );
     return true;
   }
@@ -292,13 +296,14 @@ export class HoldExpiry
   private async partReleasedInLine(id: string, hold: CardHold | null, now: Date): Promise<boolean> {
     if (hold?.status !== 'active') return false;
     const released = (hold.amount - hold.remaining).toString();
-    const [, changed] = (await this.dataSource.query(
+    return this.notices.record(
+      id,
       `UPDATE cards.authorisations a SET released_amount = $2, updated_at = now()
         WHERE a.id = $1 AND a.status = 'pending' AND a.released_amount < $2
           AND EXISTS (SELECT 1 FROM cards.reversals_in_flight f
-                       WHERE f.authorisation_id = $1 AND f.next_check_at <= $3)`,
-      [id, released, now.toISOString()],
-    )) as [unknown[], number];
-    return changed > 0;
+                       WHERE f.authorisation_id = $1 AND f.next_check_at <= $3)
+        RETURNING status, released_amount`,
+      [released, now.toISOString()],
+    );
   }
 }

@@ -3,6 +3,7 @@ import type {
   CardClearedEvent,
   CardDeclinedEvent,
   CardDeclineReason,
+  CardReleasedEvent,
   PaymentExecutedEvent,
   PaymentFailedEvent,
   PaymentFailureReason,
@@ -11,6 +12,7 @@ import type {
 import { formatDate } from './date-format';
 import {
   cardAuthorisedDraft,
+  cardReleasedDraft,
   cardClearedDrafts,
   cardDeclinedDraft,
   cardFrozenDraft,
@@ -356,8 +358,22 @@ const declined = (change: Partial<CardDeclinedEvent>): CardDeclinedEvent => ({
 });
 const cleared = (change: Partial<CardClearedEvent>): CardClearedEvent => {
   const { channel: _channel, ...base } = CARD_BASE;
-  return { ...base, transaction_id: 't-card', authorised_amount: 2550, forced: false, ...change };
+  return {
+    ...base,
+    transaction_id: 't-card',
+    authorised_amount: 2550,
+    released_amount: 0,
+    forced: false,
+    ...change,
+  };
 };
+const released = (change: Partial<CardReleasedEvent>): CardReleasedEvent => ({
+  ...CARD_BASE,
+  released: 2550,
+  remaining: 0,
+  reason: 'reversed',
+  ...change,
+});
 
 describe('card notices', () => {
   it('reads an approved authorisation as "£25.50 spent at Starbucks", with no more of the card than last4', () => {
@@ -577,6 +593,72 @@ describe('card notices', () => {
         (d) => [d.type, d.body],
       ),
     ).toEqual([['card.spent', '£25.50 spent at Starbucks']]);
+  });
+
+  it('tells money a card payment held given back: cancelled in full, a part, or the hold expired', () => {
+    const told = (e: CardReleasedEvent) => {
+      const d = cardReleasedDraft(e);
+      return [d.type, d.title, d.body];
+    };
+    expect(told(released({}))).toEqual([
+      'card.cancelled',
+      'Card payment cancelled',
+      'Your £25.50 card payment at Starbucks was cancelled: the money is back in your account',
+    ]);
+    expect(told(released({ released: 500, remaining: 2050 }))).toEqual([
+      'card.part_returned',
+      'Card payment reduced',
+      '£5.00 of your £25.50 card payment at Starbucks is back in your account',
+    ]);
+    // The rest, after a part: a part of the payment too, not the whole of it cancelled.
+    expect(told(released({ released: 2050, remaining: 0 }))[2]).toBe(
+      '£20.50 of your £25.50 card payment at Starbucks is back in your account',
+    );
+    expect(told(released({ reason: 'expired' }))).toEqual([
+      'card.expired',
+      'Card payment not taken',
+      'Starbucks did not take the £25.50 held for your card payment: it is back in your account',
+    ]);
+    expect(told(released({ reason: 'expired', released: 2050 }))[2]).toBe(
+      'Starbucks did not take the £20.50 held for your card payment: it is back in your account',
+    );
+    const draft = cardReleasedDraft(
+      released({ released: 500, remaining: 2050, merchant_name: 'Evil\u202eCorp' }),
+    );
+    expect(draft).toMatchObject({ user_id: ALICE, category: 'transactions' });
+    expect(draft.body).toContain('Evil\ufffdCorp');
+    expect(draft.data).toEqual({
+      authorisation_id: 'auth-1',
+      card_id: 'card-1',
+      last4: '4242',
+      account_id: 'a-alice',
+      amount: 2550,
+      currency: 'GBP',
+      merchant: 'Evil\ufffdCorp',
+      category: 'eating_out',
+      released: 500,
+      remaining: 2050,
+      reason: 'reversed',
+    });
+  });
+
+  it('tells a clearing against what is still held once part was given back, and a payment taken after its hold was', () => {
+    const changes = (change: Partial<CardClearedEvent>) =>
+      cardClearedDrafts(cleared(change)).map((d) => [d.type, d.body]);
+    // £5.00 came back (told then); the clearing takes the £20.50 still held: nothing new to tell.
+    expect(changes({ amount: 2050, released_amount: 500 })).toEqual([]);
+    expect(changes({ amount: 2200, released_amount: 500 })).toEqual([
+      ['card.amount_changed', 'Your card payment at Starbucks came to £22.00, not the £20.50 still held'],
+    ]);
+    // All of it came back (cancelled, or the hold expired), and the merchant took it after all.
+    expect(changes({ amount: 2550, released_amount: 2550, forced: true })).toEqual([
+      ['card.spent', '£25.50 spent at Starbucks'],
+    ]);
+    // An event written before released_amount existed reads as nothing given back.
+    const { released_amount: _gone, ...older } = cleared({ amount: 3000 });
+    expect(cardClearedDrafts(older as CardClearedEvent).map((d) => d.body)).toEqual([
+      'Your card payment at Starbucks came to £30.00, not the £25.50 first taken',
+    ]);
   });
 
   it('shows a merchant name the network sent safely', () => {

@@ -5,6 +5,7 @@ import type {
   CardDeclinedEvent,
   CardDeclineReason,
   CardFrozenEvent,
+  CardReleasedEvent,
   CardRevealedEvent,
   KycRejectedEvent,
   KycVerifiedEvent,
@@ -322,7 +323,7 @@ const CHANNEL: Record<CardChannel, string> = {
   atm: 'cash withdrawals are',
 };
 
-type CardEvent = CardAuthorisedEvent | CardDeclinedEvent | CardClearedEvent;
+type CardEvent = CardAuthorisedEvent | CardDeclinedEvent | CardClearedEvent | CardReleasedEvent;
 
 /** What every card notice carries: never more of the card number than its last four digits. */
 function cardData(e: CardEvent) {
@@ -525,15 +526,57 @@ export function cardRevealedDraft(e: CardRevealedEvent): Draft {
 }
 
 /**
+ * Money a card payment held is the customer's again: "Your £25.50 card payment at Starbucks was cancelled:
+ * the money is back in your account" when the network reversed all of it at once, "£5.00 of your £25.50
+ * card payment at Starbucks is back in your account" for a part (or the rest after one), and "Starbucks
+ * did not take the £25.50 held for your card payment: it is back in your account" when the hold expired.
+ */
+export function cardReleasedDraft(e: CardReleasedEvent): Draft {
+  const merchant = displayText(e.merchant_name);
+  const released = formatMoney(e.released, e.currency);
+  const whole = e.released === e.amount;
+  const [type, title, body] =
+    e.reason === 'expired'
+      ? [
+          'card.expired',
+          'Card payment not taken',
+          `${merchant} did not take the ${released} held for your card payment: it is back in your account`,
+        ]
+      : whole
+        ? [
+            'card.cancelled',
+            'Card payment cancelled',
+            `Your ${released} card payment at ${merchant} was cancelled: the money is back in your account`,
+          ]
+        : [
+            'card.part_returned',
+            'Card payment reduced',
+            `${released} of your ${formatMoney(e.amount, e.currency)} card payment at ${merchant} is back in your account`,
+          ];
+  return {
+    user_id: e.owner_id,
+    category: 'transactions',
+    type,
+    title,
+    body,
+    data: { ...cardData(e), released: e.released, remaining: e.remaining, reason: e.reason },
+  };
+}
+
+/**
  * A clearing tells the customer only what they have not heard yet: a forced post (no authorisation came
- * first, so nothing was told), or a final amount other than the one authorised (a tip, a partial
- * shipment). A clearing of the authorised amount was told at authorisation: no notice.
+ * first, so nothing was told), a payment taken after all once its hold had been given back (told then:
+ * card.released), or a final amount other than the one still held (a tip, a partial shipment; "still
+ * held" after part was given back). A clearing of what was held was told at authorisation: no notice.
  */
 export function cardClearedDrafts(e: CardClearedEvent): Draft[] {
   const money = formatMoney(e.amount, e.currency);
   const merchant = displayText(e.merchant_name);
   const data = { ...cardData(e), transaction_id: e.transaction_id, forced: e.forced };
-  if (e.authorised_amount === null) {
+  // Events written before card.released existed carry no released_amount: nothing was told given back.
+  const released = e.released_amount ?? 0;
+  const held = e.authorised_amount === null ? 0 : e.authorised_amount - released;
+  if (held <= 0) {
     return [
       {
         user_id: e.owner_id,
@@ -545,15 +588,16 @@ export function cardClearedDrafts(e: CardClearedEvent): Draft[] {
       },
     ];
   }
-  if (e.authorised_amount === e.amount) return [];
+  if (held === e.amount) return [];
+  const before = formatMoney(held, e.currency);
   return [
     {
       user_id: e.owner_id,
       category: 'transactions',
       type: 'card.amount_changed',
       title: 'Card payment updated',
-      body: `Your card payment at ${merchant} came to ${money}, not the ${formatMoney(e.authorised_amount, e.currency)} first taken`,
-      data: { ...data, authorised_amount: e.authorised_amount },
+      body: `Your card payment at ${merchant} came to ${money}, not the ${before} ${released > 0 ? 'still held' : 'first taken'}`,
+      data: { ...data, authorised_amount: e.authorised_amount, released_amount: released },
     },
   ];
 }

@@ -4,6 +4,7 @@ import type {
   CardClearedEvent,
   CardDeclinedEvent,
   CardFrozenEvent,
+  CardReleasedEvent,
   CardRevealedEvent,
 } from '@protobank/contracts';
 import { OnEvent } from '@protobank/platform';
@@ -12,6 +13,7 @@ import {
   cardClearedDrafts,
   cardDeclinedDraft,
   cardFrozenDraft,
+  cardReleasedDraft,
   cardRevealedDraft,
 } from '../compose/messages';
 import { Notifier } from '../compose/notifier';
@@ -19,13 +21,14 @@ import { Notifier } from '../compose/notifier';
 const AUTHORISED = 'CardNoticesHandler.onCardAuthorised';
 const DECLINED = 'CardNoticesHandler.onCardDeclined';
 const CLEARED = 'CardNoticesHandler.onCardCleared';
+const RELEASED = 'CardNoticesHandler.onCardReleased';
 const FROZEN = 'CardNoticesHandler.onCardFrozen';
 const REVEALED = 'CardNoticesHandler.onCardRevealed';
 
 /**
  * Tells the cardholder of each card payment as the network asks for it: "£25.50 spent at Starbucks" on
  * an approved authorisation (in the app at once, through the stream), the reason on a decline, and at
- * clearing only what is new (see cardClearedDrafts), and a freeze for wrong card details and a reveal
+ * clearing only what is new (see cardClearedDrafts), money given back (a reversal, an expired hold), and a freeze for wrong card details and a reveal
  * of the card's details as security notices. The events carry all the text needs.
  */
 @Controller()
@@ -45,6 +48,12 @@ export class CardNoticesHandler {
   @OnEvent('card.cleared')
   async onCardCleared(event: CardClearedEvent): Promise<void> {
     await this.notifier.notify(CLEARED, event.event_id, cardClearedDrafts(event));
+  }
+
+  /** Money a card payment held is back: the network reversed it (all or part), or its hold expired. */
+  @OnEvent('card.released')
+  async onCardReleased(event: CardReleasedEvent): Promise<void> {
+    await this.notifier.notify(RELEASED, event.event_id, [cardReleasedDraft(event)]);
   }
 
   /** The bank froze the card (wrong card details, again and again): a security notice. */

@@ -1,0 +1,82 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { CardChannel } from '@protobank/contracts';
+import { jsonAmount, OutboxService } from '@protobank/platform';
+import { DataSource, type EntityManager } from 'typeorm';
+
+/** What an authorisation's row holds that its owner is told of a release with. */
+interface Before {
+  card_id: string;
+  last4: string;
+  owner_id: string;
+  account_id: string;
+  amount: string;
+  currency: string;
+  merchant: { name: string; category_code: string };
+  category: string;
+  channel: CardChannel;
+  released_amount: string;
+}
+
+/** The statuses in which what an authorisation gave back is the customer's again (not a clearing's). */
+const RELEASED = { pending: 'reversed', reversed: 'reversed', expired: 'expired' } as const;
+
+/**
+ * Every change of what an approved authorisation has given back (its released_amount): a reversal's
+ * record, an approval given back for its early reversal, the hold expiry sweep's expiries and its passes
+ * that bring a row in line with its hold. Each runs its UPDATE here, the row locked first, and its owner
+ * is told of what came back (card.released) in the same transaction, by how much the row's
+ * released_amount rose: once per change, so a retry or a pass that finds the row already in line tells
+ * nothing, and the one event says the part that is new whichever path records it first.
+ */
+@Injectable()
+export class ReleaseNotices {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  /**
+   * Runs `update`, an UPDATE of authorisation `id` ($1; `params` are $2 on) that returns its `status` and
+   * `released_amount`, in `m`'s transaction (or one of its own), and writes card.released when it gave
+   * back more while the authorisation is pending, reversed or expired. Whether it changed the row.
+   */
+  async record(id: string, update: string, params: readonly unknown[], m?: EntityManager): Promise<boolean> {
+    if (!m) return this.dataSource.transaction((t) => this.record(id, update, params, t));
+    const [before] = (await m.query(
+      `SELECT a.card_id, c.last4, a.owner_id, a.account_id, a.amount, a.currency, a.merchant, a.category,
+              a.channel, a.released_amount
+         FROM cards.authorisations a JOIN cards.cards c ON c.id = a.card_id
+        WHERE a.id = $1 FOR UPDATE OF a`,
+      [id],
+    )) as Before[];
+    if (!before) return false;
+    // An UPDATE answers [rows, count] through TypeORM.
+    const [[after]] = (await m.query(update, [id, ...params])) as [
+      { status: string; released_amount: string }[],
+      number,
+    ];
+    if (!after) return false;
+    const released = BigInt(after.released_amount) - BigInt(before.released_amount);
+    const reason = RELEASED[after.status as keyof typeof RELEASED];
+    if (released > 0n && reason && before.channel !== null) {
+      await this.outbox.add(m, 'cards', 'card.released', {
+        authorisation_id: id,
+        card_id: before.card_id,
+        last4: before.last4,
+        owner_id: before.owner_id,
+        account_id: before.account_id,
+        amount: jsonAmount(before.amount),
+        currency: before.currency,
+        merchant_name: before.merchant.name,
+        merchant_category_code: before.merchant.category_code,
+        category: before.category,
+        channel: before.channel,
+        released: jsonAmount(released),
+        remaining: jsonAmount(BigInt(before.amount) - BigInt(after.released_amount)),
+        reason,
+      });
+    }
+    return true;
+  }
+}
