@@ -1264,6 +1264,67 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('records and tells a reversal that comes after the ledger expired its hold but before the sweep marked it', async () => {
+      const w = await wallet('expiry.reversed', 10000);
+      const full = await approved(w.card, { amount: 4000 });
+      const part = await approved(w.card, { amount: 1000 });
+      // The sweep's first step done (the ledger expired both holds), its mark here not yet made.
+      for (const id of [full, part]) {
+        await db.query(`SELECT transactions.release_hold($1, NULL, 'expired')`, [id]);
+      }
+      const answered = await network('reversals', { authorisation_id: full }).expect(200);
+      expect(answered.body).toEqual({ authorisation_id: full, status: 'expired', released: 0, remaining: 0 });
+      await network('reversals', {
+        authorisation_id: part,
+        amount: 300,
+        network_transaction_id: ntx(),
+      }).expect(200);
+      // All of each was given back by the expiry, and told once as such (helper-157: before, both rows
+      // read expired with nothing released, and their owner was never told).
+      const rows = (
+        await db.query(
+          `SELECT id, status, released_amount::int FROM cards.authorisations WHERE id = ANY($1) ORDER BY amount`,
+          [[full, part]],
+        )
+      ).rows;
+      expect(rows).toEqual([
+        { id: part, status: 'expired', released_amount: 1000 },
+        { id: full, status: 'expired', released_amount: 4000 },
+      ]);
+      expect(await releasedEvents(full)).toEqual([{ released: 4000, remaining: 0, reason: 'expired' }]);
+      expect(await releasedEvents(part)).toEqual([{ released: 1000, remaining: 0, reason: 'expired' }]);
+    });
+
+    it('tells what came back once in all when partial reversals of one payment record at once', async () => {
+      const w = await wallet('reverse.parts', 20000);
+      const ids: string[] = [];
+      for (let i = 0; i < 10; i++) ids.push(await approved(w.card, { amount: 1000 }));
+      // Three parts of each payment, each under its own network id, all thirty sent together: their
+      // records race for the row, and each tells only what the row's released_amount rose by.
+      const answers = await Promise.all(
+        ids.flatMap((authorisation_id) =>
+          [100, 200, 300].map((amount) =>
+            network('reversals', { authorisation_id, amount, network_transaction_id: ntx() }),
+          ),
+        ),
+      );
+      expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
+      for (const id of ids) {
+        const told = await releasedEvents(id);
+        expect({ id, told: told.reduce((sum, e) => sum + e.released, 0) }).toEqual({ id, told: 600 });
+        expect(told.every((e) => e.released > 0 && e.reason === 'reversed')).toBe(true);
+        expect(Math.min(...told.map((e) => e.remaining))).toBe(400);
+      }
+      const rows = (
+        await db.query(`SELECT DISTINCT released_amount::int FROM cards.authorisations WHERE id = ANY($1)`, [
+          ids,
+        ])
+      ).rows;
+      expect(rows).toEqual([{ released_amount: 600 }]);
+      expect(await balance(w)).toEqual({ balance: 20000, held_amount: 4000, available_balance: 16000 });
+      expect((await verify()).ok).toBe(true);
+    });
+
     it('records a clearing whose cards-side step was lost, once, past a page of authorisations it cannot settle', async () => {
       const w = await wallet('lost-clearing', 10000);
       const id = await approved(w.card, { amount: 3000 });
@@ -2478,11 +2539,11 @@ export function cardNetworkScenarios(get: () => Running) {
           amount: 500,
           network_transaction_id: ntx(),
         }).expect(200);
-        const part = await told('card.part_returned');
+        const part = await told('card.payment_reduced');
         expect(part).toMatchObject({
           category: 'transactions',
           title: 'Card payment reduced',
-          body: '£5.00 of your £25.50 card payment at Starbucks is back in your account',
+          body: 'Your £25.50 card payment at Starbucks was reduced by £5.00: that is available to spend again',
         });
         expect(part.data).toMatchObject({
           authorisation_id: id,
@@ -2495,16 +2556,17 @@ export function cardNetworkScenarios(get: () => Running) {
         });
         const cancelled = await approved(w.card, { amount: 1200, merchant: AMAZON, channel: 'online' });
         await network('reversals', { authorisation_id: cancelled }).expect(200);
-        expect((await told('card.cancelled')).body).toBe(
-          'Your £12.00 card payment at Amazon was cancelled: the money is back in your account',
+        expect((await told('card.payment_cancelled')).body).toBe(
+          'Your £12.00 card payment at Amazon was cancelled: the money is available to spend again',
         );
         // Its hold expires (as if CARD_HOLD_EXPIRY_DAYS had passed): the rest of the first one comes back.
         await db.query(
           `UPDATE transactions.holds SET expires_at = now() - interval '1 minute' WHERE id = $1`,
           [id],
         );
-        expect((await told('card.expired')).body).toBe(
-          'Starbucks did not take the £20.50 held for your card payment: it is back in your account',
+        expect((await told('card.hold_released')).body).toBe(
+          'The £20.50 held for your card payment at Starbucks is available to spend again. ' +
+            'If Starbucks still takes the payment, it will show in your transactions',
         );
         expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
         // The same three in the customer's list, each once.
@@ -2519,7 +2581,11 @@ export function cardNetworkScenarios(get: () => Running) {
           15000,
           'the notices in the list',
         );
-        expect(listed.sort()).toEqual(['card.cancelled', 'card.expired', 'card.part_returned']);
+        expect(listed.sort()).toEqual([
+          'card.hold_released',
+          'card.payment_cancelled',
+          'card.payment_reduced',
+        ]);
         expect(JSON.stringify(stream.events)).not.toContain(w.card.pan);
       } finally {
         stream.close();

@@ -362,7 +362,8 @@ export interface CardClearedEvent extends Omit<CardEventBase, 'authorisation_id'
   authorised_amount: number | null;
   /**
    * What reversals or the hold's expiry had given back of `authorised_amount` before this clearing (told
-   * then, card.released); null for a forced post. Absent from events written before 2026-12-07: read 0.
+   * then, card.released, for what was given back from 2026-12-07 on); null for a forced post. Absent from
+   * events written before that: read 0.
    */
   released_amount: number | null;
   transaction_id: string;

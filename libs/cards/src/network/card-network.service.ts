@@ -782,7 +782,8 @@ export class CardNetworkService {
           // A hold the ledger says is cleared is marked so by its clearing, with the entry (one may be
           // in flight, or crashed before recording it and due to be retried by the network): not from here.
           // One reversed in full released all of it, also when this answer gave back nothing (a retry
-          // after the first reversal's reply was lost). One still held in part has released what its hold
+          // after the first reversal's reply was lost); so did one the ledger had expired before this came
+          // (the sweep's mark here not yet made: it marks pending rows only, helper-157). One still held in part has released what its hold
           // has given back in all, not this answer's part added: the ledger replays a part to a retry after
           // the hold expiry sweep recorded it (a reply lost), and two parts may record out of order.
           // Its owner is told of what this gave back that no other path told before (ReleaseNotices).
@@ -791,7 +792,7 @@ export class CardNetworkService {
             `UPDATE cards.authorisations
                 SET status = CASE WHEN status = 'pending' AND $2 <> 'cleared' THEN $2 ELSE status END,
                     released_amount = CASE
-                      WHEN $2 = 'reversed' AND status IN ('pending', 'reversed') THEN amount
+                      WHEN $2 IN ('reversed', 'expired') AND status IN ('pending', $2) THEN amount
                       WHEN $2 = 'pending' THEN GREATEST(released_amount, amount - $4)
                       ELSE released_amount + $3 END,
                     updated_at = now() WHERE id = $1 RETURNING status, released_amount`,

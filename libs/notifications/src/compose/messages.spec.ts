@@ -595,33 +595,34 @@ describe('card notices', () => {
     ).toEqual([['card.spent', '£25.50 spent at Starbucks']]);
   });
 
-  it('tells money a card payment held given back: cancelled in full, a part, or the hold expired', () => {
+  it('tells money a card payment held given back: cancelled, reduced, the rest cancelled, or the hold released', () => {
     const told = (e: CardReleasedEvent) => {
       const d = cardReleasedDraft(e);
       return [d.type, d.title, d.body];
     };
     expect(told(released({}))).toEqual([
-      'card.cancelled',
+      'card.payment_cancelled',
       'Card payment cancelled',
-      'Your £25.50 card payment at Starbucks was cancelled: the money is back in your account',
+      'Your £25.50 card payment at Starbucks was cancelled: the money is available to spend again',
     ]);
     expect(told(released({ released: 500, remaining: 2050 }))).toEqual([
-      'card.part_returned',
+      'card.payment_reduced',
       'Card payment reduced',
-      '£5.00 of your £25.50 card payment at Starbucks is back in your account',
+      'Your £25.50 card payment at Starbucks was reduced by £5.00: that is available to spend again',
     ]);
-    // The rest, after a part: a part of the payment too, not the whole of it cancelled.
-    expect(told(released({ released: 2050, remaining: 0 }))[2]).toBe(
-      '£20.50 of your £25.50 card payment at Starbucks is back in your account',
-    );
-    expect(told(released({ reason: 'expired' }))).toEqual([
-      'card.expired',
-      'Card payment not taken',
-      'Starbucks did not take the £25.50 held for your card payment: it is back in your account',
+    // The rest, after a part: the payment is cancelled now, but not all of it came back at once.
+    expect(told(released({ released: 2050, remaining: 0 }))).toEqual([
+      'card.payment_cancelled',
+      'Card payment cancelled',
+      'The rest of your £25.50 card payment at Starbucks was cancelled: £20.50 is available to spend again',
     ]);
-    expect(told(released({ reason: 'expired', released: 2050 }))[2]).toBe(
-      'Starbucks did not take the £20.50 held for your card payment: it is back in your account',
-    );
+    // Expired: released, never "not taken" (a late clearing is still posted).
+    expect(told(released({ reason: 'expired', released: 2050 }))).toEqual([
+      'card.hold_released',
+      'Card payment hold released',
+      'The £20.50 held for your card payment at Starbucks is available to spend again. ' +
+        'If Starbucks still takes the payment, it will show in your transactions',
+    ]);
     const draft = cardReleasedDraft(
       released({ released: 500, remaining: 2050, merchant_name: 'Evil\u202eCorp' }),
     );

@@ -526,33 +526,42 @@ export function cardRevealedDraft(e: CardRevealedEvent): Draft {
 }
 
 /**
- * Money a card payment held is the customer's again: "Your £25.50 card payment at Starbucks was cancelled:
- * the money is back in your account" when the network reversed all of it at once, "£5.00 of your £25.50
- * card payment at Starbucks is back in your account" for a part (or the rest after one), and "Starbucks
- * did not take the £25.50 held for your card payment: it is back in your account" when the hold expired.
+ * Money a card payment held is the customer's to spend again (held money never left the account): "Your
+ * £12.00 card payment at Amazon was cancelled: the money is available to spend again" when the network
+ * reversed all of it, "Your £25.50 card payment at Starbucks was reduced by £5.00: that is available to
+ * spend again" for a part, "The rest of your £25.50 card payment at Starbucks was cancelled: £20.50 is
+ * available to spend again" for what was left after one, and for an expired hold that it was released,
+ * which does not say the merchant will not take it (a late clearing is still posted).
  */
 export function cardReleasedDraft(e: CardReleasedEvent): Draft {
   const merchant = displayText(e.merchant_name);
   const released = formatMoney(e.released, e.currency);
-  const whole = e.released === e.amount;
+  const payment = `${formatMoney(e.amount, e.currency)} card payment at ${merchant}`;
   const [type, title, body] =
     e.reason === 'expired'
       ? [
-          'card.expired',
-          'Card payment not taken',
-          `${merchant} did not take the ${released} held for your card payment: it is back in your account`,
+          'card.hold_released',
+          'Card payment hold released',
+          `The ${released} held for your card payment at ${merchant} is available to spend again. ` +
+            `If ${merchant} still takes the payment, it will show in your transactions`,
         ]
-      : whole
+      : e.remaining > 0
         ? [
-            'card.cancelled',
-            'Card payment cancelled',
-            `Your ${released} card payment at ${merchant} was cancelled: the money is back in your account`,
-          ]
-        : [
-            'card.part_returned',
+            'card.payment_reduced',
             'Card payment reduced',
-            `${released} of your ${formatMoney(e.amount, e.currency)} card payment at ${merchant} is back in your account`,
-          ];
+            `Your ${payment} was reduced by ${released}: that is available to spend again`,
+          ]
+        : e.released === e.amount
+          ? [
+              'card.payment_cancelled',
+              'Card payment cancelled',
+              `Your ${payment} was cancelled: the money is available to spend again`,
+            ]
+          : [
+              'card.payment_cancelled',
+              'Card payment cancelled',
+              `The rest of your ${payment} was cancelled: ${released} is available to spend again`,
+            ];
   return {
     user_id: e.owner_id,
     category: 'transactions',
