@@ -1264,6 +1264,75 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('tells an early-reversed approval cancelled only once its queued release gives the money back', async () => {
+      const w = await wallet('reverse.early.queued', 10000);
+      const body = authorisation(w.card, { amount: 1500 });
+      const id = await approved(w.card, body);
+      // As an approval recorded while the network's full reversal by its id was written down, whose app
+      // stopped before it looked: the sweep's late pass gives its hold back. The ledger cannot release it
+      // now, so the release waits in the queue.
+      const recover = await failUpdates(db, 'transactions.holds', `OLD.id = '${id}'`);
+      try {
+        await db.query(
+          `INSERT INTO cards.early_reversals (network_transaction_id, next_check_at) VALUES ($1, now())`,
+          [body.network_transaction_id],
+        );
+        await eventually(
+          async () => ((await authorisations(w, 'reversed')).some((a) => a.id === id) ? true : undefined),
+          20000,
+          'the approval marked reversed',
+        );
+        // Marked reversed, but the money is still held: nothing released, its owner not told (helper-157:
+        // before, told "available to spend again" at once).
+        const [row] = (
+          await db.query(`SELECT released_amount::int FROM cards.authorisations WHERE id = $1`, [id])
+        ).rows;
+        expect(row.released_amount).toBe(0);
+        expect(await activeHolds(w.card.id)).toBe(1);
+        expect(await releasedEvents(id)).toEqual([]);
+      } finally {
+        await recover();
+      }
+      // The queue's next try gives it back: released, and told once.
+      expect(await untilHeld(w, 0, 'the queued release to give the hold back', 30000)).toEqual({
+        balance: 10000,
+        held_amount: 0,
+        available_balance: 10000,
+      });
+      await eventually(
+        async () => ((await releasedEvents(id)).length > 0 ? true : undefined),
+        10000,
+        'the owner told',
+      );
+      expect(await releasedEvents(id)).toEqual([{ released: 1500, remaining: 0, reason: 'reversed' }]);
+      const [after] = (
+        await db.query(`SELECT status, released_amount::int FROM cards.authorisations WHERE id = $1`, [id])
+      ).rows;
+      expect(after).toEqual({ status: 'reversed', released_amount: 1500 });
+
+      // One whose queued release used up its tries (marked reversed, still held, the job gone): its hold's
+      // expiry gives it back, and its owner is told then.
+      const stuck = await approved(w.card, { amount: 700 });
+      await db.query(`UPDATE cards.authorisations SET status = 'reversed' WHERE id = $1`, [stuck]);
+      await db.query(`UPDATE transactions.holds SET expires_at = now() - interval '1 minute' WHERE id = $1`, [
+        stuck,
+      ]);
+      await eventually(
+        async () => ((await releasedEvents(stuck)).length > 0 ? true : undefined),
+        20000,
+        'the expired hold of a reversed approval told',
+      );
+      expect(await releasedEvents(stuck)).toEqual([{ released: 700, remaining: 0, reason: 'reversed' }]);
+      const [stuckRow] = (
+        await db.query(`SELECT status, released_amount::int FROM cards.authorisations WHERE id = $1`, [stuck])
+      ).rows;
+      expect(stuckRow).toEqual({ status: 'reversed', released_amount: 700 });
+      expect(await untilHeld(w, 0, 'the expired hold to leave the balance')).toMatchObject({
+        held_amount: 0,
+      });
+      expect((await verify()).ok).toBe(true);
+    });
+
     it('records and tells a reversal that comes after the ledger expired its hold but before the sweep marked it', async () => {
       const w = await wallet('expiry.reversed', 10000);
       const full = await approved(w.card, { amount: 4000 });

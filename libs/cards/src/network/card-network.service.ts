@@ -277,17 +277,23 @@ export class CardNetworkService {
    * hold given back, and marked reversed (also HoldExpiry's late pass, for one whose app stopped between).
    */
   async giveBackReversedEarly(holdId: string): Promise<void> {
-    await this.releases.release(holdId);
-    await this.markedReversed(holdId);
+    await this.markedReversed(holdId, await this.releases.release(holdId));
   }
 
-  /** A pending authorisation whose hold was reversed in full: marked so, all of it released (told). */
-  private async markedReversed(id: string): Promise<void> {
+  /**
+   * A pending authorisation whose hold was reversed in full: marked so, and, when its hold was given back
+   * (`released`), all of it released and its owner told. One whose release waits in the queue (the ledger
+   * could not take it then) stays at what it had released, still held, until the queue gives it back
+   * (HoldExpiry.process) or its hold expires: the owner is not told the money is free while it is held.
+   */
+  private async markedReversed(id: string, released: boolean): Promise<void> {
     await this.notices.record(
       id,
-      `UPDATE cards.authorisations SET status = 'reversed', released_amount = amount, updated_at = now()
+      `UPDATE cards.authorisations
+          SET status = 'reversed', released_amount = CASE WHEN $2 THEN amount ELSE released_amount END,
+              updated_at = now()
         WHERE id = $1 AND status = 'pending' RETURNING status, released_amount`,
-      [],
+      [released],
     );
   }
 

@@ -88,6 +88,14 @@ export class HoldExpiry
     // A failure is thrown, so BullMQ tries it again (RELEASE_ATTEMPTS, backing off).
     if (job.data.reason === 'release') {
       await this.releases.releaseNow(job.data.hold_id);
+      // An approval reversed early whose release waited here: all of it released now, and its owner told
+      // (markedReversed). A decline's release changes no row.
+      await this.notices.record(
+        job.data.hold_id,
+        `UPDATE cards.authorisations SET released_amount = amount, updated_at = now()
+          WHERE id = $1 AND status = 'reversed' AND released_amount < amount RETURNING status, released_amount`,
+        [],
+      );
       return 0;
     }
     const expired = await this.run();
@@ -107,10 +115,15 @@ export class HoldExpiry
         // An expired hold gave back all of it (nothing was cleared): set so, not added, whatever partial
         // reversals record before or after it (helper-153: added, the part of one recorded after the
         // expiry was lost, as a partial reversal records what its hold has given back in all).
+        // One reversed early whose queued release never got through (its tries used up) is given back
+        // by its expiry: all released, and its owner told it was cancelled.
         await this.notices.record(
           hold_id,
-          `UPDATE cards.authorisations SET status = 'expired', released_amount = amount, updated_at = now()
-            WHERE id = $1 AND status = 'pending' RETURNING status, released_amount`,
+          `UPDATE cards.authorisations
+              SET status = CASE WHEN status = 'pending' THEN 'expired' ELSE status END,
+                  released_amount = amount, updated_at = now()
+            WHERE id = $1 AND (status = 'pending' OR (status = 'reversed' AND released_amount < amount))
+            RETURNING status, released_amount`,
           [],
         );
       }

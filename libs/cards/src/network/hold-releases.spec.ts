@@ -18,21 +18,22 @@ function releasesWith(
 describe('HoldReleases', () => {
   it('releases all that remains of the hold at once, queueing nothing', async () => {
     const { releases, ledger, queue } = releasesWith(async () => ({ status: 'reversed' }));
-    await releases.release('hold-1');
+    await expect(releases.release('hold-1')).resolves.toBe(true);
     expect(ledger.releaseHold).toHaveBeenCalledWith({ hold_id: 'hold-1', amount: null, reason: 'reversed' });
     expect(queue.addBulk).not.toHaveBeenCalled();
   });
 
   it('takes a hold the ledger does not know (404) as nothing to release', async () => {
     const { releases, queue } = releasesWith(() => Promise.reject(unknownHold));
-    await expect(releases.release('hold-1')).resolves.toBeUndefined();
+    await expect(releases.release('hold-1')).resolves.toBe(true);
     await expect(releases.releaseNow('hold-1')).resolves.toBeNull();
     expect(queue.addBulk).not.toHaveBeenCalled();
   });
 
   it('queues the release, one job per hold tried again with backoff, when the ledger cannot take it now', async () => {
     const { releases, queue, logger } = releasesWith(() => Promise.reject(busy));
-    await expect(releases.release('hold-1')).resolves.toBeUndefined();
+    // False: the money is still held (an early-reversed approval's owner is told once the queue gives it back).
+    await expect(releases.release('hold-1')).resolves.toBe(false);
     expect(queue.addBulk).toHaveBeenCalledWith([
       {
         name: 'release',

@@ -32,10 +32,14 @@ export class HoldReleases {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Releases the hold now, or queues its release; a hold the ledger does not know is nothing to do. */
-  async release(holdId: string): Promise<void> {
+  /**
+   * Releases the hold now, or queues its release; a hold the ledger does not know is nothing to do. True
+   * when nothing is held any more; false when the release waits in the queue (the money still held).
+   */
+  async release(holdId: string): Promise<boolean> {
     try {
       await this.releaseNow(holdId);
+      return true;
     } catch (err) {
       try {
         await addJobs(this.queue, [
@@ -56,6 +60,7 @@ export class HoldReleases {
         throw err;
       }
       this.logger.warn({ err, hold_id: holdId }, 'card hold release failed; queued to be tried again');
+      return false;
     }
   }
 
