@@ -161,13 +161,14 @@ export function cardNetworkScenarios(get: () => Running) {
         .expect(200);
       return res.body.data as Record<string, unknown>[];
     };
-    /** Waits (up to 20 s: the sweep runs every second here) until the authorisation reads expired. */
-    const untilExpired = (w: Wallet, id: string, what: string) =>
+    /** Waits (up to 20 s by default: the sweep runs every second here) until the authorisation reads `status`. */
+    const untilStatus = (w: Wallet, id: string, status: string, what: string, ms = 20000) =>
       eventually(
-        async () => ((await authorisations(w, 'expired')).some((a) => a.id === id) ? true : undefined),
-        20000,
+        async () => ((await authorisations(w, status)).some((a) => a.id === id) ? true : undefined),
+        ms,
         what,
       );
+    const untilExpired = (w: Wallet, id: string, what: string) => untilStatus(w, id, 'expired', what);
     /** What the ledger holds on the wallet's account, read from its row (the balance cache left aside). */
     const heldByLedger = async (w: Wallet) =>
       (
@@ -1052,11 +1053,7 @@ export function cardNetworkScenarios(get: () => Running) {
       );
       await db.query(`SELECT 1 FROM transactions.release_hold($1, NULL, 'reversed')`, [id]);
       // The hold expiry sweep (every second here) marks it as its hold reads, and strikes the entry off.
-      await eventually(
-        async () => ((await authorisations(w, 'reversed')).some((a) => a.id === id) ? true : undefined),
-        20000,
-        'the authorisation brought in line with its released hold',
-      );
+      await untilStatus(w, id, 'reversed', 'the authorisation brought in line with its released hold');
       const [row] = (
         await db.query(`SELECT released_amount::int FROM cards.authorisations WHERE id = $1`, [id])
       ).rows;
@@ -1277,11 +1274,7 @@ export function cardNetworkScenarios(get: () => Running) {
           `INSERT INTO cards.early_reversals (network_transaction_id, next_check_at) VALUES ($1, now())`,
           [body.network_transaction_id],
         );
-        await eventually(
-          async () => ((await authorisations(w, 'reversed')).some((a) => a.id === id) ? true : undefined),
-          20000,
-          'the approval marked reversed',
-        );
+        await untilStatus(w, id, 'reversed', 'the approval marked reversed');
         // Marked reversed, but the money is still held: nothing released, its owner not told (helper-157:
         // before, told "available to spend again" at once).
         const [row] = (
@@ -1299,16 +1292,24 @@ export function cardNetworkScenarios(get: () => Running) {
         held_amount: 0,
         available_balance: 10000,
       });
-      await eventually(
-        async () => ((await releasedEvents(id)).length > 0 ? true : undefined),
-        10000,
-        'the owner told',
-      );
-      expect(await releasedEvents(id)).toEqual([{ released: 1500, remaining: 0, reason: 'reversed' }]);
-      const [after] = (
-        await db.query(`SELECT status, released_amount::int FROM cards.authorisations WHERE id = $1`, [id])
-      ).rows;
-      expect(after).toEqual({ status: 'reversed', released_amount: 1500 });
+      // Told once, when the row records all of it released.
+      const toldOnce = async (authorisationId: string, amount: number, what: string) => {
+        await eventually(
+          async () => ((await releasedEvents(authorisationId)).length > 0 ? true : undefined),
+          20000,
+          what,
+        );
+        expect(await releasedEvents(authorisationId)).toEqual([
+          { released: amount, remaining: 0, reason: 'reversed' },
+        ]);
+        const [after] = (
+          await db.query(`SELECT status, released_amount::int FROM cards.authorisations WHERE id = $1`, [
+            authorisationId,
+          ])
+        ).rows;
+        expect(after).toEqual({ status: 'reversed', released_amount: amount });
+      };
+      await toldOnce(id, 1500, 'the owner told');
 
       // One whose queued release used up its tries (marked reversed, still held, the job gone): its hold's
       // expiry gives it back, and its owner is told then.
@@ -1317,16 +1318,7 @@ export function cardNetworkScenarios(get: () => Running) {
       await db.query(`UPDATE transactions.holds SET expires_at = now() - interval '1 minute' WHERE id = $1`, [
         stuck,
       ]);
-      await eventually(
-        async () => ((await releasedEvents(stuck)).length > 0 ? true : undefined),
-        20000,
-        'the expired hold of a reversed approval told',
-      );
-      expect(await releasedEvents(stuck)).toEqual([{ released: 700, remaining: 0, reason: 'reversed' }]);
-      const [stuckRow] = (
-        await db.query(`SELECT status, released_amount::int FROM cards.authorisations WHERE id = $1`, [stuck])
-      ).rows;
-      expect(stuckRow).toEqual({ status: 'reversed', released_amount: 700 });
+      await toldOnce(stuck, 700, 'the expired hold of a reversed approval told');
       expect(await untilHeld(w, 0, 'the expired hold to leave the balance')).toMatchObject({
         held_amount: 0,
       });
@@ -1428,11 +1420,7 @@ export function cardNetworkScenarios(get: () => Running) {
         )
       ).rows.map((r: { id: string }) => r.id);
       try {
-        await eventually(
-          async () => ((await authorisations(w, 'cleared')).some((a) => a.id === id) ? true : undefined),
-          30000,
-          'the lost clearing to be recorded',
-        );
+        await untilStatus(w, id, 'cleared', 'the lost clearing to be recorded', 30000);
         const events = async () =>
           (
             await db.query(
