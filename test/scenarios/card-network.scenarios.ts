@@ -161,7 +161,7 @@ export function cardNetworkScenarios(get: () => Running) {
         .expect(200);
       return res.body.data as Record<string, unknown>[];
     };
-    /** Waits (up to 20 s by default: the sweep runs every second here) until the authorisation reads `status`. */
+    /** Waits (20 s by default: the sweep runs every second here) until the authorisation reads `status`. */
     const untilStatus = (w: Wallet, id: string, status: string, what: string, ms = 20000) =>
       eventually(
         async () => ((await authorisations(w, status)).some((a) => a.id === id) ? true : undefined),
@@ -185,7 +185,7 @@ export function cardNetworkScenarios(get: () => Running) {
       ).rows[0].n as number;
     const verify = async () =>
       (await http().get('/admin/ledger/verify').set(bearer(admin.token)).expect(200)).body;
-    /** The card.released events written for an authorisation, oldest first: what its owner is told came back. */
+    /** The card.released events written for an authorisation, oldest first: what its owner is told. */
     const releasedEvents = async (id: string) =>
       (
         await db.query(

@@ -789,10 +789,11 @@ export class CardNetworkService {
           // in flight, or crashed before recording it and due to be retried by the network): not from here.
           // One reversed in full released all of it, also when this answer gave back nothing (a retry
           // after the first reversal's reply was lost); so did one the ledger had expired before this came
-          // (the sweep's mark here not yet made: it marks pending rows only, helper-157). One still held in part has released what its hold
-          // has given back in all, not this answer's part added: the ledger replays a part to a retry after
-          // the hold expiry sweep recorded it (a reply lost), and two parts may record out of order.
-          // Its owner is told of what this gave back that no other path told before (ReleaseNotices).
+          // (the sweep's mark here not yet made: it marks pending rows only; helper-157). One still held in
+          // part has released what its hold has given back in all, not this answer's part added: the ledger
+          // replays a part to a retry after the hold expiry sweep recorded it (a reply lost), and two parts
+          // may record out of order. Its owner is told what this gave back that no other path told before
+          // (ReleaseNotices).
           await this.notices.record(
             holdId,
             `UPDATE cards.authorisations

@@ -93,7 +93,8 @@ export class HoldExpiry
       await this.notices.record(
         job.data.hold_id,
         `UPDATE cards.authorisations SET released_amount = amount, updated_at = now()
-          WHERE id = $1 AND status = 'reversed' AND released_amount < amount RETURNING status, released_amount`,
+          WHERE id = $1 AND status = 'reversed' AND released_amount < amount
+          RETURNING status, released_amount`,
         [],
       );
       return 0;

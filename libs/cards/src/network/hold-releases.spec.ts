@@ -32,7 +32,8 @@ describe('HoldReleases', () => {
 
   it('queues the release, one job per hold tried again with backoff, when the ledger cannot take it now', async () => {
     const { releases, queue, logger } = releasesWith(() => Promise.reject(busy));
-    // False: the money is still held (an early-reversed approval's owner is told once the queue gives it back).
+    // False: the money is still held (an early-reversed approval's owner is told once the queue gives it
+    // back).
     await expect(releases.release('hold-1')).resolves.toBe(false);
     expect(queue.addBulk).toHaveBeenCalledWith([
       {

@@ -14,7 +14,8 @@ interface Before {
   currency: string;
   merchant: { name: string; category_code: string };
   category: string;
-  channel: CardChannel;
+  /** Null for a forced post's row (nothing was authorised, so nothing is released). */
+  channel: CardChannel | null;
   released_amount: string;
 }
 
@@ -23,11 +24,12 @@ const RELEASED = { pending: 'reversed', reversed: 'reversed', expired: 'expired'
 
 /**
  * Every change of what an approved authorisation has given back (its released_amount): a reversal's
- * record, an approval given back for its early reversal, the hold expiry sweep's expiries and its passes
- * that bring a row in line with its hold. Each runs its UPDATE here, the row locked first, and its owner
- * is told of what came back (card.released) in the same transaction, by how much the row's
- * released_amount rose: once per change, so a retry or a pass that finds the row already in line tells
- * nothing, and the one event says the part that is new whichever path records it first.
+ * record, an approval given back for its early reversal, the queued release of one, the hold expiry
+ * sweep's expiries and its passes that bring a row in line with its hold. Each runs its UPDATE here, the
+ * row locked first, and its owner is told of what came back (card.released) in the same transaction, by
+ * how much the row's released_amount rose: once per change, so a retry or a pass that finds the row
+ * already in line tells nothing, and the one event says the part that is new whichever path records it
+ * first.
  */
 @Injectable()
 export class ReleaseNotices {

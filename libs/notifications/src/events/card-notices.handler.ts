@@ -27,9 +27,10 @@ const REVEALED = 'CardNoticesHandler.onCardRevealed';
 
 /**
  * Tells the cardholder of each card payment as the network asks for it: "£25.50 spent at Starbucks" on
- * an approved authorisation (in the app at once, through the stream), the reason on a decline, and at
- * clearing only what is new (see cardClearedDrafts), money given back (a reversal, an expired hold), and a freeze for wrong card details and a reveal
- * of the card's details as security notices. The events carry all the text needs.
+ * an approved authorisation (in the app at once, through the stream), the reason on a decline, at
+ * clearing only what is new (see cardClearedDrafts), and money held that is theirs to spend again (a
+ * reversal, an expired hold); and a freeze for wrong card details and a reveal of the card's details as
+ * security notices. The events carry all the text needs.
  */
 @Controller()
 export class CardNoticesHandler {
@@ -50,7 +51,7 @@ export class CardNoticesHandler {
     await this.notifier.notify(CLEARED, event.event_id, cardClearedDrafts(event));
   }
 
-  /** Money a card payment held is back: the network reversed it (all or part), or its hold expired. */
+  /** Money a card payment held is free again: the network reversed it (all or part), or its hold expired. */
   @OnEvent('card.released')
   async onCardReleased(event: CardReleasedEvent): Promise<void> {
     await this.notifier.notify(RELEASED, event.event_id, [cardReleasedDraft(event)]);
