@@ -26,6 +26,7 @@ import type { Counter } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CardKeys } from '../data/card-keys';
+import { AUTHORISATION_COLUMNS, AUTHORISATIONS, type AuthorisationRow } from './authorisation-row';
 import { CardDirectory, type CardRecord } from './card-directory';
 import { holdIdOf } from './hold-id';
 import { HoldReleases } from './hold-releases';
@@ -42,27 +43,6 @@ import type {
   ReversalAnswerDto,
   ReversalRequestDto,
 } from './network.dto';
-
-/** A row of cards.authorisations with its card's last four digits. */
-interface AuthorisationRow {
-  id: string;
-  card_id: string;
-  last4: string;
-  owner_id: string;
-  account_id: string;
-  network_transaction_id: string;
-  amount: string;
-  currency: Currency;
-  merchant: { name: string; category_code: string; city: string; country: string };
-  category: string;
-  /** Null for a forced post (nothing was authorised). */
-  channel: CardChannel | null;
-  status: 'pending' | 'cleared' | 'reversed' | 'expired' | 'declined';
-  decline_reason: CardDeclineReason | null;
-}
-
-const AUTHORISATION_COLUMNS = `a.id, a.card_id, c.last4, a.owner_id, a.account_id, a.network_transaction_id,
-  a.amount, a.currency, a.merchant, a.category, a.channel, a.status, a.decline_reason`;
 
 /** What an authorisation is recorded as: the card, the amount and the currency it was decided on. */
 interface Facts {
@@ -814,6 +794,7 @@ export class CardNetworkService {
     }
     const { answer, record } = await run();
     await this.dataSource.transaction(record);
+    this.relay.kickSoon(); // a card.released it wrote (once() kicks for a reversal with an id)
     return answer;
   }
 
@@ -935,8 +916,7 @@ export class CardNetworkService {
 
   private async authorisationWhere(where: string, value: string): Promise<AuthorisationRow | undefined> {
     const [row] = (await this.dataSource.query(
-      `SELECT ${AUTHORISATION_COLUMNS} FROM cards.authorisations a JOIN cards.cards c ON c.id = a.card_id
-        WHERE ${where}`,
+      `SELECT ${AUTHORISATION_COLUMNS} FROM ${AUTHORISATIONS} WHERE ${where}`,
       [value],
     )) as AuthorisationRow[];
     return row;

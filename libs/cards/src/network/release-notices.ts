@@ -1,23 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { CardChannel } from '@protobank/contracts';
-import { jsonAmount, OutboxService } from '@protobank/platform';
+import { jsonAmount, OutboxRelay, OutboxService } from '@protobank/platform';
 import { DataSource, type EntityManager } from 'typeorm';
-
-/** What an authorisation's row holds that its owner is told of a release with. */
-interface Before {
-  card_id: string;
-  last4: string;
-  owner_id: string;
-  account_id: string;
-  amount: string;
-  currency: string;
-  merchant: { name: string; category_code: string };
-  category: string;
-  /** Null for a forced post's row (nothing was authorised, so nothing is released). */
-  channel: CardChannel | null;
-  released_amount: string;
-}
+import { AUTHORISATION_COLUMNS, AUTHORISATIONS, type AuthorisationRow } from './authorisation-row';
 
 /** The statuses in which what an authorisation gave back is the customer's again (not a clearing's). */
 const RELEASED = { pending: 'reversed', reversed: 'reversed', expired: 'expired' } as const;
@@ -36,6 +21,7 @@ export class ReleaseNotices {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly outbox: OutboxService,
+    private readonly relay: OutboxRelay,
   ) {}
 
   /**
@@ -44,14 +30,18 @@ export class ReleaseNotices {
    * back more while the authorisation is pending, reversed or expired. Whether it changed the row.
    */
   async record(id: string, update: string, params: readonly unknown[], m?: EntityManager): Promise<boolean> {
-    if (!m) return this.dataSource.transaction((t) => this.record(id, update, params, t));
+    if (!m) {
+      const changed = await this.dataSource.transaction((t) => this.record(id, update, params, t));
+      // After the commit, as every writer of cards' outbox wakes its relay (a NOTIFY per event would
+      // serialise committing transactions); with `m`, the caller does once its transaction commits.
+      if (changed) this.relay.kickSoon();
+      return changed;
+    }
     const [before] = (await m.query(
-      `SELECT a.card_id, c.last4, a.owner_id, a.account_id, a.amount, a.currency, a.merchant, a.category,
-              a.channel, a.released_amount
-         FROM cards.authorisations a JOIN cards.cards c ON c.id = a.card_id
+      `SELECT ${AUTHORISATION_COLUMNS}, a.released_amount FROM ${AUTHORISATIONS}
         WHERE a.id = $1 FOR UPDATE OF a`,
       [id],
-    )) as Before[];
+    )) as (AuthorisationRow & { released_amount: string })[];
     if (!before) return false;
     // An UPDATE answers [rows, count] through TypeORM.
     const [[after]] = (await m.query(update, [id, ...params])) as [
@@ -62,22 +52,28 @@ export class ReleaseNotices {
     const released = BigInt(after.released_amount) - BigInt(before.released_amount);
     const reason = RELEASED[after.status as keyof typeof RELEASED];
     if (released > 0n && reason && before.channel !== null) {
-      await this.outbox.add(m, 'cards', 'card.released', {
-        authorisation_id: id,
-        card_id: before.card_id,
-        last4: before.last4,
-        owner_id: before.owner_id,
-        account_id: before.account_id,
-        amount: jsonAmount(before.amount),
-        currency: before.currency,
-        merchant_name: before.merchant.name,
-        merchant_category_code: before.merchant.category_code,
-        category: before.category,
-        channel: before.channel,
-        released: jsonAmount(released),
-        remaining: jsonAmount(BigInt(before.amount) - BigInt(after.released_amount)),
-        reason,
-      });
+      await this.outbox.add(
+        m,
+        'cards',
+        'card.released',
+        {
+          authorisation_id: id,
+          card_id: before.card_id,
+          last4: before.last4,
+          owner_id: before.owner_id,
+          account_id: before.account_id,
+          amount: jsonAmount(before.amount),
+          currency: before.currency,
+          merchant_name: before.merchant.name,
+          merchant_category_code: before.merchant.category_code,
+          category: before.category,
+          channel: before.channel,
+          released: jsonAmount(released),
+          remaining: jsonAmount(BigInt(before.amount) - BigInt(after.released_amount)),
+          reason,
+        },
+        { notify: false },
+      );
     }
     return true;
   }
