@@ -14,7 +14,12 @@ import { securityEventsCounted } from '../support/security-events';
 import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 
-export const PAYMENTS_TEST_ENV = { BANK_WEEKEND: 'none', BANK_TIME_ZONE: 'Europe/London' };
+export const PAYMENTS_TEST_ENV = {
+  BANK_WEEKEND: 'none',
+  BANK_TIME_ZONE: 'Europe/London',
+  // Set-ups a customer may make in 24 hours: reached by the caps test, past its 100 open ones.
+  PAYMENT_ORDERS_PER_DAY: '120',
+};
 
 /** Today in the bank's time zone (PAYMENTS_TEST_ENV's). */
 export const today = (at = new Date()) =>
@@ -1493,7 +1498,7 @@ export function paymentsScenarios(get: () => Running) {
         }
       });
 
-      it('caps the standing orders and scheduled payments a customer keeps open, also when created in parallel', async () => {
+      it('caps the standing orders and scheduled payments a customer keeps open, and sets up in a day, also when created in parallel', async () => {
         const { who, account } = await fresh('capped');
         const p = await externalPayee(who, 6_100_000);
         const bodies: [string, Record<string, unknown>, string][] = [
@@ -1522,8 +1527,28 @@ export function paymentsScenarios(get: () => Running) {
           }
           // A cancelled one no longer counts.
           await http().post(`${path}/${created[0].body.id}/cancel`).set(bearer(who.token)).expect(200);
-          await post(who, path, body).expect(201);
+          const last = randomUUID();
+          const again = await post(who, path, body, last).expect(201);
           expect((await post(who, path, body).expect(422)).body.code).toBe(code);
+          // Setting up and cancelling in a loop: PAYMENT_ORDERS_PER_DAY (120 here) set up in 24 hours,
+          // cancelled ones too. 101 are set up so far; with all of them cancelled, 19 more are taken.
+          for (const id of [...created.slice(1).map((r) => r.body.id as string), again.body.id as string]) {
+            await http().post(`${path}/${id}/cancel`).set(bearer(who.token)).expect(200);
+          }
+          const more = await Promise.all(Array.from({ length: 25 }, () => post(who, path, body)));
+          expect(more.filter((r) => r.status === 201)).toHaveLength(19);
+          for (const r of more.filter((x) => x.status !== 201)) {
+            expect(r.status).toBe(429);
+            expect(r.body.code).toBe('rate_limited');
+            // Until the first of them, set up moments ago, is a day old.
+            const retryAfter = Number(r.headers['retry-after']);
+            expect(retryAfter).toBeGreaterThan(86_000);
+            expect(retryAfter).toBeLessThanOrEqual(86_400);
+          }
+          // A retry with a key already used is answered as before, not refused: it sets nothing up.
+          const replay = await post(who, path, body, last).expect(201);
+          expect(replay.headers['idempotent-replayed']).toBe('true');
+          expect(replay.body.id).toBe(again.body.id);
         }
       });
 

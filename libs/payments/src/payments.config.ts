@@ -23,6 +23,13 @@ export const PAYMENTS_VARIABLES = {
     default: '3',
     doc: 'Failed occurrences in a row after which a standing order is suspended (and its owner told).',
   },
+  PAYMENT_ORDERS_PER_DAY: {
+    kind: 'int',
+    min: 1,
+    max: 10000,
+    default: '200',
+    doc: 'Standing orders, and apart from them scheduled payments, one customer may set up in any 24 hours, cancelled ones included (the caps on open ones do not stop a loop of setting up and cancelling): past it, 429 rate_limited until the oldest of them is 24 hours old (Retry-After).',
+  },
 } as const satisfies ConfigSchema;
 
 /** The payments module's configuration. Read once when an app hosting the module boots (configProvider). */
@@ -32,11 +39,13 @@ export class PaymentsConfig {
   readonly paymentRetryAttempts: number;
   readonly paymentRetryIntervalMinutes: number;
   readonly standingOrderMaxConsecutiveFailures: number;
+  readonly paymentOrdersPerDay: number;
 
   constructor(v: ConfigValues<typeof PAYMENTS_VARIABLES>) {
     this.paymentRetryAttempts = Number(v.PAYMENT_RETRY_ATTEMPTS);
     this.paymentRetryIntervalMinutes = Number(v.PAYMENT_RETRY_INTERVAL_MINUTES);
     this.standingOrderMaxConsecutiveFailures = Number(v.STANDING_ORDER_MAX_CONSECUTIVE_FAILURES);
+    this.paymentOrdersPerDay = Number(v.PAYMENT_ORDERS_PER_DAY);
   }
 }
 

@@ -18,6 +18,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { PayeesService, type PayeeRow } from '../payees/payees.service';
+import { PaymentsConfig } from '../payments.config';
 import { PAYMENTS_CLOCK, type Clock } from '../run/clock';
 import { cancelOpenOrders } from '../run/order-state';
 import { addMonths, todayIn } from '../schedule/calendar';
@@ -58,6 +59,7 @@ export class OrderChecks {
     private readonly config: AppConfig,
     @Inject(PAYMENTS_CLOCK) private readonly clock: Clock,
     private readonly misses: DestinationMisses,
+    private readonly paymentsConfig: PaymentsConfig,
   ) {}
 
   /** Today in the bank's time zone. */
@@ -75,7 +77,7 @@ export class OrderChecks {
   /**
    * Creates an order once per Idempotency-Key. A key used before replays what it created, before any
    * check (createdWithKey). Otherwise `validate` runs (the kind's own rules), then the common checks,
-   * then one transaction claims the key, admits the order (cap, payee lock: admitOrder) and `insert`s it
+   * then one transaction claims the key, admits the order (caps, payee lock: admitOrder) and `insert`s it
    * under the id returned. `firstPayOn` is the day its first payment is made: today, from a frozen
    * account, it would fail at once, so the order is refused (409 account_frozen); a later one is set up,
    * the account may be unfrozen by then.
@@ -116,7 +118,7 @@ export class OrderChecks {
     const existing = await this.dataSource.transaction(async (m) => {
       const first = await claimCreationKey(m, ownerId, key, hash, id);
       if (first) return first;
-      await admitOrder(m, ownerId, payee.id, source);
+      await admitOrder(m, ownerId, payee.id, source, this.paymentsConfig.paymentOrdersPerDay);
       await insert(m, id, payee);
       return null;
     });
@@ -272,18 +274,23 @@ export const MAX_STANDING_ORDERS = 100;
 /** Most scheduled payments one customer has waiting to be paid. */
 export const MAX_SCHEDULED_PAYMENTS = 100;
 
-const OPEN_ORDERS: Record<PaymentSource, { table: string; open: string; max: number; what: string }> = {
+const OPEN_ORDERS: Record<
+  PaymentSource,
+  { table: string; open: string; max: number; what: string; kind: string }
+> = {
   standing_order: {
     table: 'payments.standing_orders',
     open: `status IN ('active', 'suspended')`,
     max: MAX_STANDING_ORDERS,
     what: 'standing orders',
+    kind: 'standing orders',
   },
   scheduled_payment: {
     table: 'payments.scheduled_payments',
     open: `status = 'scheduled'`,
     max: MAX_SCHEDULED_PAYMENTS,
     what: 'scheduled payments waiting to be paid',
+    kind: 'scheduled payments',
   },
 };
 
@@ -293,7 +300,12 @@ const CREATION_LOCK = ADVISORY_LOCKS.orderCreation;
 /**
  * In the transaction that creates an order, before its insert:
  * - takes the customer's creation lock, so creations sent in parallel are counted one after another and
- *   cannot all pass the cap (too_many_standing_orders, too_many_scheduled_payments: 422);
+ *   cannot all pass the caps;
+ * - counts the orders of the kind set up in the last 24 hours, cancelled ones too: past `perDay`, 429
+ *   rate_limited until the oldest is a day old. The cap on open ones alone let a loop of setting up and
+ *   cancelling write rows without end. Counted here, a replay (answered before this) and a refused
+ *   request (rolled back) do not count;
+ * - counts the open ones: at the cap, 422 too_many_standing_orders or too_many_scheduled_payments;
  * - locks the payee row (FOR SHARE) and checks again that it is not deleted: a deletion of the payee
  *   either committed first (404 naming payee_id) or waits for this order and cancels it with the rest.
  *   Without it, an order created while its payee was being deleted stayed active, and was paid.
@@ -303,6 +315,7 @@ async function admitOrder(
   ownerId: string,
   payeeId: string,
   source: PaymentSource,
+  perDay: number,
 ): Promise<void> {
   await m.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [CREATION_LOCK, ownerId]);
   const payee = (await m.query(
@@ -315,6 +328,19 @@ async function admitOrder(
     ]);
   }
   const o = OPEN_ORDERS[source];
+  const [day] = (await m.query(
+    `SELECT count(*)::int AS n,
+            greatest(1, ceil(extract(epoch FROM min(created_at) + interval '24 hours' - now())))::int AS retry_after
+       FROM ${o.table} WHERE owner_id = $1 AND created_at > now() - interval '24 hours'`,
+    [ownerId],
+  )) as { n: number; retry_after: number | null }[];
+  if (day.n >= perDay) {
+    throw AppError.tooManyRequests(
+      'rate_limited',
+      `You can set up at most ${perDay} ${o.kind} in 24 hours`,
+      day.retry_after ?? 1,
+    );
+  }
   const [{ n }] = (await m.query(
     `SELECT count(*)::int AS n FROM ${o.table} WHERE owner_id = $1 AND ${o.open}`,
     [ownerId],

@@ -65,7 +65,7 @@ export class StandingOrdersController {
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
     description:
-      "rate_limited: past TRANSFER_MISS_LIMIT, an order the internal payee's account would refuse is refused so instead (until Retry-After)",
+      "rate_limited: PAYMENT_ORDERS_PER_DAY of them set up in the last 24 hours (cancelled ones too); or, past TRANSFER_MISS_LIMIT, an order the internal payee's account would refuse is refused so instead (until Retry-After)",
   })
   async create(
     @CurrentCaller() caller: Caller,
