@@ -156,6 +156,54 @@ export function identityScenarios(get: () => Running) {
         .expect(201);
     });
 
+    it('refuses a name mixing scripts in one word at registration, on the profile and in KYC (400 naming full_name), and stores styled letters as plain ones', async () => {
+      const local = unique();
+      // "Ivan Petrov" with a Cyrillic "а", "е" and "о": another customer's notice would read "Ivan Petrov".
+      const spoof = 'Iv\u0430n P\u0435tr\u043ev';
+      const refused = await http()
+        .post('/auth/register')
+        .send({ email: `${local}@example.com`, password: PASSWORD, full_name: spoof })
+        .expect(400);
+      expect(fields(refused)).toEqual(['full_name']);
+      await http()
+        .post('/auth/login')
+        .send({ email: `${local}@example.com`, password: PASSWORD })
+        .expect(401);
+      // Mathematical bold and full-width letters are the same name drawn otherwise: stored as the letters.
+      const surname = `Doe${Date.now()
+        .toString(36)
+        .replace(/\d/g, (d) => 'abcdefghij'[Number(d)])}`;
+      const styled = await http()
+        .post('/auth/register')
+        .send({
+          email: `${local}@example.com`,
+          password: PASSWORD,
+          full_name: `\u{1D409}ane ${fullWidth(surname)}`,
+        })
+        .expect(201);
+      expect(styled.body.full_name).toBe(`Jane ${surname}`);
+      const found = await http()
+        .get(`/admin/users?query=${encodeURIComponent(`jane ${surname.toLowerCase()}`)}`)
+        .set(bearer(admin.token))
+        .expect(200);
+      expect(found.body.data.map((u: { id: string }) => u.id)).toContain(styled.body.id);
+
+      const c = await newCustomer(get(), 'mixed.name');
+      const renamed = await http().patch('/users/me').set(bearer(c.token)).send({ full_name: spoof });
+      expect([renamed.status, fields(renamed)]).toEqual([400, ['full_name']]);
+      const kyc = await http()
+        .post('/users/me/kyc')
+        .set(bearer(c.token))
+        .send(passport('1990-04-12', { full_name: spoof }));
+      expect([kyc.status, fields(kyc)]).toEqual([400, ['full_name']]);
+      expect((await me(c)).full_name).toBe('Cus mixed.name');
+      // One script a word, whichever: names written in Cyrillic, or in two scripts word by word, are names.
+      for (const full_name of ['Иван Петров', 'Anna Иванова']) {
+        const res = await http().patch('/users/me').set(bearer(c.token)).send({ full_name }).expect(200);
+        expect(res.body.full_name).toBe(full_name);
+      }
+    });
+
     it('takes an IDNA domain in either spelling (xn--… or as it reads) as one address: stored as it reads, 409 for the other', async () => {
       const local = unique();
       const body = { password: PASSWORD, full_name: 'Ann Becker' };

@@ -71,6 +71,7 @@ export { textProblem } from './http/json-limits';
 export * from './http/staff-reason.dto';
 export * from './http/user-id-params';
 export * from './http/email';
+export * from './http/person-name';
 export * from './http/raw-body';
 export * from './http/uuid';
 export * from './tracing/tracing';

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsNewEmailAddress, IsPlainText } from '@protobank/platform';
+import { IsNewEmailAddress, IsPersonName } from '@protobank/platform';
 import { IsString, Length } from 'class-validator';
 
 export class RegisterDto {
@@ -21,8 +21,8 @@ export class RegisterDto {
     example: 'Alice Jones',
     maxLength: 200,
     description:
-      'Legal name, as KYC will verify it; no control, bidirectional or invisible characters (trimmed, NFC)',
+      'Legal name, as KYC will verify it; no control, bidirectional or invisible characters, each word in one script (trimmed, NFKC: styled and full-width letters stored as the plain ones)',
   })
-  @IsPlainText(1, 200)
+  @IsPersonName(200)
   full_name: string;
 }

@@ -218,13 +218,13 @@ export const normaliseText = (value: unknown): unknown =>
 
 /**
  * A human-readable string field (a name, a reference, a reason): a string of `min`–`max` characters once
- * trimmed and NFC-normalised, refusing control, bidirectional-override and invisible characters
- * (isPlainText) with a 400 that names the field. Other parties see these strings (a payee reads the
- * payer's name), so none may be made to display something other than what it holds.
+ * trimmed and NFC-normalised (or as `normalise` stores it), refusing control, bidirectional-override and
+ * invisible characters (isPlainText) with a 400 that names the field. Other parties see these strings (a
+ * payee reads the payer's name), so none may be made to display something other than what it holds.
  */
-export const IsPlainText = (min: number, max: number) =>
+export const IsPlainText = (min: number, max: number, normalise = normaliseText) =>
   applyDecorators(
-    Transform(({ value }) => normaliseText(value)),
+    Transform(({ value }) => normalise(value)),
     IsString(),
     Length(min, max, { message: LENGTH_MESSAGE }),
     ValidateBy({
@@ -256,6 +256,13 @@ export const IsThirdPartyText = (min: number, max: number) =>
     IsString(),
     Length(min, max, { message: LENGTH_MESSAGE }),
   );
+
+/**
+ * The first `max` characters (code points, as Length counts them here: validatedLength) are plain text:
+ * what IsPlainText passes, for a rule added after it to judge only that (one error per field).
+ */
+export const passedPlainText = (value: string, max: number): boolean =>
+  validatedLength(value) <= max && isPlainText(value);
 
 /** Letters and digits, of any script. */
 const WORD_CHARACTER = /[\p{L}\p{N}]/gu;

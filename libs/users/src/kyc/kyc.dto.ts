@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsPlainText, IsReason, IsUuid, Optional } from '@protobank/platform';
+import { IsPersonName, IsReason, IsUuid, Optional } from '@protobank/platform';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -72,10 +72,10 @@ export class SubmitKycDto {
     example: 'Alice Jones',
     maxLength: 200,
     description:
-      "The legal name as the document shows it; defaults to the profile's name. Approval makes it the profile's name, which payees see. A verified customer changes their legal name (or date of birth) only by submitting again with the new one: until staff approve it, the verified name stays.",
+      "The legal name as the document shows it (each word in one script; stored NFKC); defaults to the profile's name. Approval makes it the profile's name, which payees see. A verified customer changes their legal name (or date of birth) only by submitting again with the new one: until staff approve it, the verified name stays.",
   })
   @Optional()
-  @IsPlainText(1, 200)
+  @IsPersonName(200)
   full_name?: string;
 }
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsPlainText, Optional } from '@protobank/platform';
+import { IsPlainText, IsPersonName, Optional } from '@protobank/platform';
 import { IsISO31661Alpha2, IsObject, Matches, ValidateIf, ValidateNested } from 'class-validator';
 import { DATE_ONLY } from '../kyc/kyc.dto';
 import { E164_PHONE, UserDto } from '@protobank/contracts';
@@ -37,10 +37,10 @@ export class UpdateProfileDto {
     example: 'Alice Jones',
     maxLength: 200,
     description:
-      'Legal name. Locked while a KYC submission is reviewed and once verified (409 identity_locked): then it changes only through a new KYC submission carrying it.',
+      'Legal name, as at registration (each word in one script; stored NFKC). Locked while a KYC submission is reviewed and once verified (409 identity_locked): then it changes only through a new KYC submission carrying it.',
   })
   @Optional()
-  @IsPlainText(1, 200)
+  @IsPersonName(200)
   full_name?: string;
 
   @ApiPropertyOptional({
