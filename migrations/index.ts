@@ -55,6 +55,7 @@ import { EmailDomainsAsTheyRead1763700000049 } from './1763700000049-EmailDomain
 import { ReversalsBeforeTheirAuthorisation1763700000050 } from './1763700000050-ReversalsBeforeTheirAuthorisation';
 import { LateHoldChecks1763700000051 } from './1763700000051-LateHoldChecks';
 import { ReversalsInFlight1763700000052 } from './1763700000052-ReversalsInFlight';
+import { KycRejectionCodes1763700000053 } from './1763700000053-KycRejectionCodes';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -110,4 +111,5 @@ export const MIGRATIONS = [
   ReversalsBeforeTheirAuthorisation1763700000050,
   LateHoldChecks1763700000051,
   ReversalsInFlight1763700000052,
+  KycRejectionCodes1763700000053,
 ];

@@ -62,7 +62,7 @@ export function accountsScenarios(get: () => Running) {
         .post(`/admin/kyc/${c.id}/reject`)
         .set(bearer(admin.token))
         .send(await asReviewed(http(), admin.token, c.id))
-        .send({ reason: 'Document image unreadable' })
+        .send({ reason_code: 'document_unreadable', reason: 'Document image unreadable' })
         .expect(200);
       await refused('rejected');
       await http().get('/accounts').set(bearer(c.token)).expect(200, { data: [], next_cursor: null });

@@ -353,7 +353,7 @@ export function identityScenarios(get: () => Running) {
         .post(`/admin/kyc/${c.id}/reject`)
         .set(bearer(admin.token))
         .send(await asReviewed(http(), admin.token, c.id))
-        .send({ reason: 'Name does not match the document' })
+        .send({ reason_code: 'details_mismatch', reason: 'Name does not match the document' })
         .expect(200);
       expect((await me(c)).full_name).toBe('Cus rejected.change');
       const kyc = await http().get('/users/me/kyc').set(bearer(c.token)).expect(200);

@@ -327,7 +327,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
     });
 
     describe('account notices', () => {
-      it('tells a customer their identity could not be verified, with the reason, in the app and by e-mail', async () => {
+      it("tells a customer their identity could not be verified, with the bank's wording of the reason (not the reviewer's note), in the app and by e-mail", async () => {
         const gina = await newCustomer(get(), 'notify.gina');
         await verifyEmailForNotices(get(), mails, gina);
         await submitKyc(get(), gina);
@@ -335,17 +335,22 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           .post(`/admin/kyc/${gina.id}/reject`)
           .set(bearer(admin.token))
           .send(await asReviewed(http(), admin.token, gina.id))
-          .send({ reason: 'Document image unreadable' })
+          // The reviewer's note is the audit trail's: the customer is told the bank's wording for the code,
+          // so no member of staff can send a customer a message (a link, a number to call) as the bank.
+          .send({ reason_code: 'document_unreadable', reason: 'Glare, see https://kyc.example/verify' })
           .expect(200);
         const notice = await eventually(async () => {
           const list = await http().get('/notifications').set(bearer(gina.token)).expect(200);
           return (list.body.data as { type: string; body: string }[]).find((n) => n.type === 'kyc.rejected');
         });
-        expect(notice.body).toContain('Document image unreadable');
+        expect(notice.body).toBe(
+          'We could not verify your identity (the photo of your document could not be read). You can send new documents from the app.',
+        );
         const mail = await eventually(async () =>
           receivers().mails.find((m) => m.to[0] === gina.email && m.subject === 'Identity not verified'),
         );
-        expect(mail.text).toContain('Document image unreadable');
+        expect(mail.text).toContain('the photo of your document could not be read');
+        expect(mail.text).not.toContain('kyc.example');
       });
 
       it('e-mails an unverified address security notices only, and the rest once its owner verifies it', async () => {
@@ -368,7 +373,7 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
             .post(`/admin/kyc/${hugo.id}/reject`)
             .set(bearer(admin.token))
             .send(await asReviewed(http(), admin.token, hugo.id))
-            .send({ reason: 'Document expired' })
+            .send({ reason_code: 'document_expired', reason: 'Document expired' })
             .expect(200);
         };
         const mailed = (subject: string) =>

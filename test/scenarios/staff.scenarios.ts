@@ -1325,7 +1325,7 @@ export function staffScenarios(get: () => Running) {
         .post(`/admin/kyc/${c3.id}/reject`)
         .set(bearer(staff.token))
         .send(await asReviewed(http(), staff.token, c3.id))
-        .send({ reason: 'Document belongs to someone else' })
+        .send({ reason_code: 'not_verified', reason: 'Document belongs to someone else' })
         .expect(200);
       expect((await detail(c1)).duplicate_user_ids).toEqual([c2.id]);
       const approved = await http()
@@ -1417,10 +1417,11 @@ export function staffScenarios(get: () => Running) {
           .post(`/admin/kyc/${colleague.id}/approve`)
           .set(bearer(reviewer.token))
           .send({ submitted_at: UNREAD_SUBMISSION }),
-        await http()
-          .post(`/admin/kyc/${colleague.id}/reject`)
-          .set(bearer(reviewer.token))
-          .send({ submitted_at: UNREAD_SUBMISSION, reason: 'Photo unreadable' }),
+        await http().post(`/admin/kyc/${colleague.id}/reject`).set(bearer(reviewer.token)).send({
+          submitted_at: UNREAD_SUBMISSION,
+          reason_code: 'document_unreadable',
+          reason: 'Photo unreadable',
+        }),
       ];
       expect(refused.map((r) => [r.status, r.body.code])).toEqual(Array(4).fill([403, 'colleague_account']));
       expect((await detail(colleague)).status).toBe('pending');
@@ -1467,7 +1468,14 @@ export function staffScenarios(get: () => Running) {
       for (const id of [staff.id, staff.id.toUpperCase()]) {
         await refusedAsOwn(staff, [
           [`/admin/kyc/${id}/approve`, { submitted_at: UNREAD_SUBMISSION }],
-          [`/admin/kyc/${id}/reject`, { submitted_at: UNREAD_SUBMISSION, reason: 'Not my best photo' }],
+          [
+            `/admin/kyc/${id}/reject`,
+            {
+              submitted_at: UNREAD_SUBMISSION,
+              reason_code: 'document_unreadable',
+              reason: 'Not my best photo',
+            },
+          ],
         ]);
         // Nor read it: its duplicates would say who else holds a number they typed in.
         const read = await http().get(`/admin/kyc/${id}`).set(bearer(staff.token));
@@ -1606,7 +1614,11 @@ export function staffScenarios(get: () => Running) {
         [`/admin/kyc/${pending.id}/approve`, { submitted_at: UNREAD_SUBMISSION }],
         [
           `/admin/kyc/${pending.id.toUpperCase()}/reject`,
-          { submitted_at: UNREAD_SUBMISSION, reason: 'Document belongs to someone else' },
+          {
+            submitted_at: UNREAD_SUBMISSION,
+            reason_code: 'not_verified',
+            reason: 'Document belongs to someone else',
+          },
         ],
       ]);
       expect(await detail(pending)).toMatchObject({ status: 'pending', duplicate_user_ids: [staff.id] });
@@ -1836,7 +1848,7 @@ export function staffScenarios(get: () => Running) {
         .post(`/admin/kyc/${holder.id}/reject`)
         .set(bearer(admin.token))
         .send(await asReviewed(http(), admin.token, holder.id))
-        .send({ reason: 'Name change not evidenced' })
+        .send({ reason_code: 'details_mismatch', reason: 'Name change not evidenced' })
         .expect(200);
       await reverify('Holder Othername');
       expect((await detail(other)).duplicate_user_ids).toEqual([holder.id]);
@@ -1927,7 +1939,7 @@ export function staffScenarios(get: () => Running) {
         .post(`/admin/kyc/${pending.id}/reject`)
         .set(bearer(admin.token))
         .send(await asReviewed(http(), admin.token, pending.id))
-        .send({ reason: 'Document unreadable, please submit it again' })
+        .send({ reason_code: 'document_unreadable', reason: 'Document unreadable, please submit it again' })
         .expect(200);
       await submit(pending, newPassportNumber()).expect(201);
       await http()
@@ -1965,7 +1977,7 @@ export function staffScenarios(get: () => Running) {
         .post(`/admin/kyc/${c.id}/reject`)
         .set(bearer(admin.token))
         .send(await asReviewed(http(), admin.token, c.id))
-        .send({ reason: 'Unreadable\u202E' })
+        .send({ reason_code: 'document_unreadable', reason: 'Unreadable\u202E' })
         .expect(400);
       expect(res.body.details[0].field).toBe('reason');
       expect((await detail(c)).duplicate_document).toBe(false);

@@ -364,19 +364,45 @@ export function usersScenarios(get: () => Running) {
         .send(await asReviewed(http(), admin.token, c.id))
         .send({})
         .expect(400);
-      expect(noReason.body.details[0].field).toBe('reason');
+      expect(noReason.body.details.map((d: { field: string }) => d.field).sort()).toEqual([
+        'reason',
+        'reason_code',
+      ]);
+      const freeText = await http()
+        .post(`/admin/kyc/${c.id}/reject`)
+        .set(bearer(admin.token))
+        .send(await asReviewed(http(), admin.token, c.id))
+        .send({ reason_code: 'call us on 0800 000 000', reason: 'Document image unreadable' })
+        .expect(400);
+      expect(freeText.body.details.map((d: { field: string }) => d.field)).toEqual(['reason_code']);
       const rejected = await http()
         .post(`/admin/kyc/${c.id}/reject`)
         .set(bearer(admin.token))
         .send(await asReviewed(http(), admin.token, c.id))
-        .send({ reason: 'Document image unreadable' })
+        .send({ reason_code: 'document_unreadable', reason: 'Corner of the photo page cut off' })
         .expect(200);
-      expect(rejected.body).toMatchObject({
+      // Customer and staff read what the customer was told; the reviewer's note is in the audit trail.
+      const told = {
         status: 'rejected',
-        rejection_reason: 'Document image unreadable',
-      });
+        rejection_code: 'document_unreadable',
+        rejection_reason: 'the photo of your document could not be read',
+      };
+      expect(rejected.body).toMatchObject(told);
       const mine = await http().get('/users/me/kyc').set(bearer(c.token)).expect(200);
-      expect(mine.body).toMatchObject({ status: 'rejected', rejection_reason: 'Document image unreadable' });
+      expect(mine.body).toMatchObject(told);
+      const trail = await http()
+        .get(`/admin/audit?resource_id=${c.id}&action=kyc_rejected`)
+        .set(bearer(admin.token))
+        .expect(200);
+      expect(trail.body.data).toEqual([
+        expect.objectContaining({
+          reason: 'Corner of the photo page cut off',
+          details: expect.objectContaining({
+            reason_code: 'document_unreadable',
+            told: 'the photo of your document could not be read',
+          }),
+        }),
+      ]);
       await http().post('/users/me/kyc').set(bearer(c.token)).send(passport('P999888777')).expect(201);
       await http()
         .post(`/admin/kyc/6f1c1c1e-3a55-4e0b-9a1e-2b8f4d0c9a10/approve`)
@@ -399,7 +425,7 @@ export function usersScenarios(get: () => Running) {
       await http()
         .post(`/admin/kyc/${c.id}/reject`)
         .set(bearer(admin.token))
-        .send({ ...first, reason: 'Document image unreadable' })
+        .send({ ...first, reason_code: 'document_unreadable', reason: 'Document image unreadable' })
         .expect(200);
       await http()
         .post('/users/me/kyc')
@@ -409,7 +435,7 @@ export function usersScenarios(get: () => Running) {
       // The first reviewer, still on the first submission, approves it: refused, nothing changes.
       for (const [decision, body] of [
         ['approve', first],
-        ['reject', { ...first, reason: 'Looked wrong' }],
+        ['reject', { ...first, reason_code: 'not_verified', reason: 'Looked wrong' }],
       ] as const) {
         const stale = await http()
           .post(`/admin/kyc/${c.id}/${decision}`)

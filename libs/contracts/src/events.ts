@@ -1,5 +1,6 @@
 import type { ServiceName } from './contract';
 import type { AuditResourceType, AuditState, StaffAction, StaffRole } from './staff-actions';
+import type { KycRejectionCode } from './users/kyc-rejections';
 
 /**
  * Every integration event, by name. Names are `<aggregate>.<past-tense>`. Payloads are versioned by
@@ -120,7 +121,12 @@ export interface KycVerifiedEvent extends EventBase {
 export interface KycRejectedEvent extends EventBase {
   user_id: string;
   reviewer_id: string;
+  /**
+   * What the customer is told: KYC_REJECTION_REASONS' wording for `reason_code`. Events written before
+   * 2026-12-07 carry the reviewer's own text here and no code.
+   */
   reason: string;
+  reason_code?: KycRejectionCode;
   /** True when the change of an already verified customer was refused: they stay verified as before. */
   reverification?: boolean;
 }

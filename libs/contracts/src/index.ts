@@ -4,6 +4,7 @@ export * from './events';
 export * from './staff-actions';
 export * from './users/users.contract';
 export * from './users/user.dto';
+export * from './users/kyc-rejections';
 export * from './money';
 export * from './accounts/accounts.contract';
 export * from './accounts/balance-cache';

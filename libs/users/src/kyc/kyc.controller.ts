@@ -154,7 +154,8 @@ export class KycController {
   ): Promise<AdminKycDto> {
     return this.kyc.review(caller, params.user_id, body.submitted_at, {
       approve: false,
-      reason: body.reason,
+      reason_code: body.reason_code,
+      note: body.reason,
     });
   }
 }

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsPersonName, IsReason, IsUuid, Optional } from '@protobank/platform';
+import { KYC_REJECTION_CODES, type KycRejectionCode } from '@protobank/contracts';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -81,10 +82,20 @@ export class SubmitKycDto {
 
 export class RejectKycDto extends KycDecisionDto {
   @ApiProperty({
+    enum: KYC_REJECTION_CODES,
+    example: 'document_unreadable',
+    description:
+      "Why, as the customer is told it: the notice and the customer's view carry the bank's wording for the code (rejection_reason), never the reviewer's text",
+  })
+  @IsIn(KYC_REJECTION_CODES)
+  reason_code: KycRejectionCode;
+
+  @ApiProperty({
     minLength: 3,
     maxLength: 500,
-    example: 'Document image unreadable',
-    description: 'Shown to the customer, and kept in the audit trail',
+    example: 'Corner of the passport photo cut off',
+    description:
+      "The reviewer's note: kept in the audit trail (staff read it there), not shown to the customer",
   })
   @IsReason()
   reason: string;
@@ -145,8 +156,16 @@ export class KycDto {
   submitted_at?: string;
   @ApiPropertyOptional({ example: null, nullable: true, type: String, format: 'date-time' })
   reviewed_at?: string | null;
-  @ApiPropertyOptional({ example: null, nullable: true, type: String })
+  @ApiPropertyOptional({
+    example: null,
+    nullable: true,
+    type: String,
+    description:
+      "What the customer is told of a rejection: the bank's wording for rejection_code (one decided before 2026-12-07, with no code, shows the reviewer's text as it was then)",
+  })
   rejection_reason?: string | null;
+  @ApiPropertyOptional({ example: null, nullable: true, enum: KYC_REJECTION_CODES })
+  rejection_code?: KycRejectionCode | null;
   @ApiPropertyOptional({
     example: '2026-11-21T10:02:00.000Z',
     nullable: true,

@@ -1,3 +1,4 @@
+import type { KycRejectionCode } from '@protobank/contracts';
 import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export type KycStatus = 'pending' | 'verified' | 'rejected';
@@ -61,8 +62,13 @@ export class KycEntity {
   @Column('uuid', { nullable: true })
   reviewer_id: string | null;
 
+  /** What the customer was told: KYC_REJECTION_REASONS' wording (before 2026-12-07, the reviewer's text). */
   @Column('text', { nullable: true })
   rejection_reason: string | null;
+
+  /** Why, by code (null for a rejection decided before 2026-12-07, and while not rejected). */
+  @Column('text', { nullable: true })
+  rejection_code: KycRejectionCode | null;
 
   /** When staff last approved this user's identity; null while they never have. */
   @Column({ type: 'timestamptz', precision: 3, nullable: true })

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { KycStatus } from '@protobank/contracts';
+import { KYC_REJECTION_REASONS, type KycRejectionCode, type KycStatus } from '@protobank/contracts';
 import {
   AppConfig,
   AppError,
@@ -100,6 +100,7 @@ const view = (k: KycEntity) => ({
   submitted_at: k.submitted_at.toISOString(),
   reviewed_at: k.reviewed_at?.toISOString() ?? null,
   rejection_reason: k.rejection_reason,
+  rejection_code: k.rejection_code,
   verified_at: k.verified_at?.toISOString() ?? null,
 });
 
@@ -214,6 +215,7 @@ export class KycService {
         reviewed_at: null,
         reviewer_id: null,
         rejection_reason: null,
+        rejection_code: null,
         verified_at: verifiedAt,
         verified_document_type: onFile?.type ?? null,
         verified_country: onFile?.country ?? null,
@@ -411,7 +413,9 @@ export class KycService {
     reviewer: Caller,
     userId: string,
     submittedAt: string,
-    decision: { approve: true; override?: DuplicateOverride } | { approve: false; reason: string },
+    decision:
+      | { approve: true; override?: DuplicateOverride }
+      | { approve: false; reason_code: KycRejectionCode; note: string },
   ) {
     assertNotOwn(reviewer, userId);
     // An override is an admin's, whether or not the document turns out to be a duplicate: staff sending one
@@ -513,12 +517,16 @@ export class KycService {
           },
         });
       } else {
+        // The customer is told the bank's wording for the code; the reviewer's note is the audit trail's.
+        const told = KYC_REJECTION_REASONS[decision.reason_code];
         kyc.status = 'rejected';
-        kyc.rejection_reason = decision.reason;
+        kyc.rejection_reason = told;
+        kyc.rejection_code = decision.reason_code;
         await this.outbox.add(m, 'users', 'kyc.rejected', {
           user_id: userId,
           reviewer_id: reviewer.user_id,
-          reason: decision.reason,
+          reason: told,
+          reason_code: decision.reason_code,
           reverification,
         });
         await this.auditLog.record(m, reviewer, {
@@ -526,8 +534,8 @@ export class KycService {
           ...aboutKyc(userId),
           before: { status: 'pending' },
           after: { status: 'rejected' },
-          reason: decision.reason,
-          details: { reason: decision.reason, submission: submissionOf(kyc) },
+          reason: decision.note,
+          details: { reason_code: decision.reason_code, told, submission: submissionOf(kyc) },
         });
       }
       await m.getRepository(KycEntity).save(kyc);
