@@ -197,6 +197,14 @@ export function identityScenarios(get: () => Running) {
         .send(passport('1990-04-12', { full_name: spoof }));
       expect([kyc.status, fields(kyc)]).toEqual([400, ['full_name']]);
       expect((await me(c)).full_name).toBe('Cus mixed.name');
+      // Symbols drawn as letters are no more a name than letters of two scripts.
+      const symbols = await http().patch('/users/me').set(bearer(c.token)).send({ full_name: 'Iv∧n P℮tr○v' });
+      expect([symbols.status, fields(symbols)]).toEqual([400, ['full_name']]);
+      // A name stored before these rules is not verified as it is when KYC leaves full_name out.
+      await db.query(`UPDATE users.users SET full_name = $2 WHERE id = $1`, [c.id, spoof]);
+      const fromProfile = await http().post('/users/me/kyc').set(bearer(c.token)).send(passport());
+      expect([fromProfile.status, fields(fromProfile)]).toEqual([400, ['full_name']]);
+      await http().patch('/users/me').set(bearer(c.token)).send({ full_name: 'Cus mixed.name' }).expect(200);
       // One script a word, whichever: names written in Cyrillic, or in two scripts word by word, are names.
       for (const full_name of ['Иван Петров', 'Anna Иванова']) {
         const res = await http().patch('/users/me').set(bearer(c.token)).send({ full_name }).expect(200);

@@ -21,7 +21,7 @@ export class RegisterDto {
     example: 'Alice Jones',
     maxLength: 200,
     description:
-      'Legal name, as KYC will verify it; no control, bidirectional or invisible characters, each word in one script (trimmed, NFKC: styled and full-width letters stored as the plain ones)',
+      'Legal name, as KYC will verify it: letters, digits, spaces and the punctuation names use, each word in one script (trimmed, NFC; styled and full-width letters stored as the plain ones)',
   })
   @IsPersonName(200)
   full_name: string;

@@ -104,12 +104,21 @@ const MIXES = [
  * address. Digits and punctuation (Common) and combining marks (Inherited) belong to every script.
  */
 export function mixesScripts(part: string): boolean {
+  const seen = scriptsOf(part);
+  return seen.size > 1 && !MIXES.some((mix) => [...seen].every((s) => mix.includes(s)));
+}
+
+/**
+ * The scripts `text`'s letters are written in: SCRIPTS' names, and `other` for any script not among them.
+ * Digits and punctuation (Common) and combining marks (Inherited) belong to every script.
+ */
+export function scriptsOf(text: string): Set<string> {
   const seen = new Set<string>();
-  for (const ch of part) {
+  for (const ch of text) {
     if (!LETTER.test(ch) || SHARED.test(ch)) continue;
     seen.add(SCRIPTS.find((s) => s.re.test(ch))?.name ?? 'other');
   }
-  return seen.size > 1 && !MIXES.some((mix) => [...seen].every((s) => mix.includes(s)));
+  return seen;
 }
 
 /** The parts of an address judged apart by mixesScripts: the local part and each label of the domain. */

@@ -8,6 +8,8 @@ import {
   assertNoResetHold,
   isCalendarDate,
   keysetPage,
+  nameProblem,
+  normaliseName,
   OutboxService,
   staffActor,
   todayIn,
@@ -80,6 +82,26 @@ export function assertAdultBirthDate(dateOfBirth: string, today: string): void {
 /** An approval of a document on file for another user: only by an admin, with a reason (audited). */
 export interface DuplicateOverride {
   reason: string;
+}
+
+/**
+ * The profile's name, for a first submission that leaves full_name out: as IsPersonName takes a name
+ * sent, so that a name stored before its rules (2026-12-07: mixed scripts, symbols, styled letters) is not
+ * verified as it is. 400 naming full_name when it would be refused. (A verified customer's name, verified
+ * before, is kept as it is.)
+ */
+function profileNameForKyc(stored: string): string {
+  const name = normaliseName(stored) as string;
+  const problem = nameProblem(name);
+  if (problem) {
+    throw AppError.badRequest('validation_failed', 'Invalid request: full_name', [
+      {
+        field: 'full_name',
+        message: `your profile's name ${problem}: send full_name as your document shows it`,
+      },
+    ]);
+  }
+  return name;
 }
 
 /** Which submission a decision was about, for its audit entry: never the document number, its last 3 only. */
@@ -190,8 +212,8 @@ export class KycService {
       const current = await m.getRepository(KycEntity).findOneBy({ user_id: userId });
       if (current?.status === 'pending')
         throw AppError.conflict('kyc_pending', 'A KYC submission is already being reviewed');
-      const fullName = input.full_name ?? user.full_name;
       const verifiedAt = current?.verified_at ?? null;
+      const fullName = input.full_name ?? (verifiedAt ? user.full_name : profileNameForKyc(user.full_name));
       if (verifiedAt) assertNoResetHold(caller, 'changing your verified name or date of birth');
       if (verifiedAt && fullName === user.full_name && input.date_of_birth === user.date_of_birth) {
         throw AppError.conflict(

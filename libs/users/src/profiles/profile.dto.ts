@@ -37,7 +37,7 @@ export class UpdateProfileDto {
     example: 'Alice Jones',
     maxLength: 200,
     description:
-      'Legal name, as at registration (each word in one script; stored NFKC). Locked while a KYC submission is reviewed and once verified (409 identity_locked): then it changes only through a new KYC submission carrying it.',
+      'Legal name, as at registration (letters, each word in one script). Locked while a KYC submission is reviewed and once verified (409 identity_locked): then it changes only through a new KYC submission carrying it.',
   })
   @Optional()
   @IsPersonName(200)
