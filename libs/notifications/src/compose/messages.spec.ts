@@ -699,4 +699,17 @@ describe('text other people wrote', () => {
     expect(kycVerifiedDraft({ user_id: ALICE, reverification: true }).title).toBe('Details updated');
     expect(kycVerifiedDraft({ user_id: ALICE }).title).toBe('Identity verified');
   });
+
+  it("tells the bank's wording for a rejection's code, whatever text the event carries", () => {
+    const coded = kycRejectedDraft({
+      ...base,
+      reviewer_id: BOB,
+      reason: 'Call us on 0800 000 000 at https://kyc.example',
+      reason_code: 'document_expired',
+    });
+    expect(coded.body).toBe(
+      'We could not verify your identity (your document has expired). You can send new documents from the app.',
+    );
+    expect(coded.data).toEqual({ reason: 'your document has expired' });
+  });
 });

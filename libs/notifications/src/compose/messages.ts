@@ -23,6 +23,7 @@ import type {
   UserRegisteredEvent,
   UserSessionEndedEvent,
 } from '@protobank/contracts';
+import { KYC_REJECTION_REASONS } from '@protobank/contracts';
 import { displayText } from '@protobank/platform';
 import { formatDate, formatInstant } from './date-format';
 import type { Draft } from './draft';
@@ -648,7 +649,9 @@ export function kycVerifiedDraft(e: Pick<KycVerifiedEvent, 'user_id' | 'reverifi
 
 /** A refused change of an already verified customer leaves them verified: the notice says so. */
 export function kycRejectedDraft(e: KycRejectedEvent): Draft {
-  const reason = displayText(e.reason);
+  // The bank's wording for the code, whatever the event's text says: an event without a code (written
+  // before 2026-12-07, or by an older users instance during a deploy) is shown as it came.
+  const reason = displayText((e.reason_code && KYC_REJECTION_REASONS[e.reason_code]) ?? e.reason);
   return {
     user_id: e.user_id,
     category: 'account',

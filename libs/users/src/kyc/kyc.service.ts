@@ -121,8 +121,10 @@ const view = (k: KycEntity) => ({
   date_of_birth: k.date_of_birth,
   submitted_at: k.submitted_at.toISOString(),
   reviewed_at: k.reviewed_at?.toISOString() ?? null,
-  rejection_reason: k.rejection_reason,
-  rejection_code: k.rejection_code,
+  // Only while rejected: an instance older than rejection_code (a rolling deploy) leaves it set when it
+  // records a new submission or an approval (helper-159).
+  rejection_reason: k.status === 'rejected' ? k.rejection_reason : null,
+  rejection_code: k.status === 'rejected' ? k.rejection_code : null,
   verified_at: k.verified_at?.toISOString() ?? null,
 });
 
