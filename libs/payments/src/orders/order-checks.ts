@@ -328,17 +328,23 @@ async function admitOrder(
     ]);
   }
   const o = OPEN_ORDERS[source];
-  const [day] = (await m.query(
-    `SELECT count(*)::int AS n,
-            greatest(1, ceil(extract(epoch FROM min(created_at) + interval '24 hours' - now())))::int AS retry_after
-       FROM ${o.table} WHERE owner_id = $1 AND created_at > now() - interval '24 hours'`,
-    [ownerId],
-  )) as { n: number; retry_after: number | null }[];
+  const within = `owner_id = $1 AND created_at > now() - interval '24 hours'`;
+  const [day] = (await m.query(`SELECT count(*)::int AS n FROM ${o.table} WHERE ${within}`, [ownerId])) as {
+    n: number;
+  }[];
   if (day.n >= perDay) {
+    // Until one more may be set up: when the (n - perDay + 1)th oldest is a day old. The oldest alone is
+    // too soon when more than perDay fall in the day (the limit lowered since, or an older instance that
+    // did not count them: helper-159).
+    const [next] = (await m.query(
+      `SELECT greatest(1, ceil(extract(epoch FROM created_at + interval '24 hours' - now())))::int AS retry_after
+         FROM ${o.table} WHERE ${within} ORDER BY created_at, id OFFSET $2 LIMIT 1`,
+      [ownerId, day.n - perDay],
+    )) as { retry_after: number }[];
     throw AppError.tooManyRequests(
       'rate_limited',
       `You can set up at most ${perDay} ${o.kind} in 24 hours`,
-      day.retry_after ?? 1,
+      next?.retry_after ?? 1,
     );
   }
   const [{ n }] = (await m.query(
