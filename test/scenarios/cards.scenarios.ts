@@ -403,6 +403,21 @@ export function cardsScenarios(get: () => Running) {
       const danaStaff = await promote(get(), admin, dana);
       const ownRefused = await staff(danaStaff, own.id, 'block').expect(403);
       expect(ownRefused.body.code).toBe('own_card');
+      // Nor read it through the staff routes: the staff view tells who blocked a card and why, which its
+      // owner must not read when they are the one investigated. Their own cards are at GET /cards.
+      await staff(admin, own.id, 'block', 'Test: internal investigation').expect(200);
+      for (const path of [`/admin/cards/${own.id}`, `/admin/cards?owner_id=${dana.id}`]) {
+        const read = await http().get(path).set(bearer(danaStaff.token)).expect(403);
+        expect([path, read.body.code, JSON.stringify(read.body)]).toEqual([
+          path,
+          'own_card',
+          expect.not.stringContaining('investigation'),
+        ]);
+      }
+      const mine = await http().get(`/cards/${own.id}`).set(bearer(danaStaff.token)).expect(200);
+      expect(mine.body).toMatchObject({ blocked: true });
+      expect(mine.body).not.toHaveProperty('blocked_reason');
+      await staff(admin, own.id, 'unblock', 'Test: cleared').expect(200);
       // A staff member lifts only their own blocks; an admin any.
       await staff(danaStaff, card.id, 'block').expect(200);
       await staff(danaStaff, card.id, 'unblock').expect(200);

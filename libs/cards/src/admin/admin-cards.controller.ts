@@ -27,11 +27,12 @@ export class AdminCardsController {
   @Get()
   @ApiOperation({
     summary: "A customer's cards, newest first (masked)",
-    description: "A colleague's (a staff member's or an admin's) take an admin (403 colleague_account).",
+    description:
+      "A colleague's (a staff member's or an admin's) take an admin (403 colleague_account). Not your own (403 own_card: GET /cards shows them).",
   })
   @ApiOkResponse({ type: AdminCardListDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'owner_id missing or not a uuid' })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff, or colleague_account' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff, own_card, or colleague_account' })
   list(@CurrentCaller() caller: Caller, @Query() query: AdminCardsQuery): Promise<AdminCardListDto> {
     return this.cards.list(caller, query.owner_id, query.cursor, query.limit ?? 20);
   }
@@ -39,11 +40,12 @@ export class AdminCardsController {
   @Get(':id')
   @ApiOperation({
     summary: 'One card (masked)',
-    description: "A colleague's (a staff member's or an admin's) takes an admin (403 colleague_account).",
+    description:
+      "A colleague's (a staff member's or an admin's) takes an admin (403 colleague_account). Not your own (403 own_card: GET /cards/{id} shows it).",
   })
   @ApiOkResponse({ type: AdminCardDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff, or colleague_account' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Not staff, own_card, or colleague_account' })
   get(@CurrentCaller() caller: Caller, @Param() params: CardIdParams): Promise<AdminCardDto> {
     return this.cards.get(caller, params.id);
   }

@@ -48,6 +48,7 @@ export class AdminCardsService {
     limit: number,
   ): Promise<AdminCardListDto> {
     const after = cursor ? decodeCursor(cursor) : null; // a bad cursor (400) files no read
+    this.refuseOwn(caller.user_id, ownerId, null, 'read');
     await assertMaySeeOwner(caller, ownerId, this.users, {
       resource_type: 'user',
       resource_id: ownerId,
@@ -67,12 +68,34 @@ export class AdminCardsService {
       id,
     ])) as CardRow[];
     if (!row) throw AppError.notFound('card', 'id');
+    this.refuseOwn(caller.user_id, row.owner_id, id, 'read');
     await assertMaySeeOwner(caller, row.owner_id, this.users, {
       resource_type: 'card',
       resource_id: id,
       viewed: 'card',
     });
     return adminCardView(row);
+  }
+
+  /**
+   * Staff never use these routes on their own cards (403 own_card, logged): not to change them, nor to read
+   * them. The staff view carries the bank's notes on a card (who blocked it and why: "fraud
+   * investigation"), which its owner must not read when the owner is the one investigated (helper-160);
+   * their own cards are at GET /cards, as any customer's.
+   */
+  private refuseOwn(userId: string, ownerId: string, cardId: string | null, what: 'read' | 'change'): void {
+    if (ownerId !== userId) return;
+    this.logger.warn(
+      { security_event: 'own_card_refused', user_id: userId, card_id: cardId },
+      `staff ${what} of own card refused`,
+    );
+    throw new AppError(
+      403,
+      'own_card',
+      what === 'read'
+        ? 'Staff do not read their own cards through the staff routes: use GET /cards'
+        : 'Staff cannot change their own cards',
+    );
   }
 
   /** 404 unknown; 403 own_card; 409 card_cancelled, already_blocked. */
@@ -152,13 +175,7 @@ export class AdminCardsService {
         id,
       ])) as CardRow[];
       if (!card) throw AppError.notFound('card', 'id');
-      if (card.owner_id === actor.user_id) {
-        this.logger.warn(
-          { security_event: 'own_card_refused', user_id: actor.user_id, card_id: id },
-          'staff action on own card refused',
-        );
-        throw new AppError(403, 'own_card', 'Staff cannot change their own cards');
-      }
+      this.refuseOwn(actor.user_id, card.owner_id, id, 'change');
       const d = decide(card, actor);
       const [rows] = (await m.query(
         `UPDATE cards.cards SET ${d.set}, updated_at = now() WHERE id = $1 RETURNING ${CARD_COLUMNS}`,

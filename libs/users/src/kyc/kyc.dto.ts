@@ -73,7 +73,7 @@ export class SubmitKycDto {
     example: 'Alice Jones',
     maxLength: 200,
     description:
-      "The legal name as the document shows it (each word in one script; stored NFKC); defaults to the profile's name. Approval makes it the profile's name, which payees see. A verified customer changes their legal name (or date of birth) only by submitting again with the new one: until staff approve it, the verified name stays.",
+      "The legal name as the document shows it (letters, each word in one script, as at registration); defaults to the profile's name. Approval makes it the profile's name, which payees see. A verified customer changes their legal name (or date of birth) only by submitting again with the new one: until staff approve it, the verified name stays.",
   })
   @Optional()
   @IsPersonName(200)
