@@ -742,6 +742,50 @@ export function cardsScenarios(get: () => Running) {
       for (const r of issued) if (r.status === 201) secrets.pans.add(r.body.pan);
       expect(issued.map((r) => r.status).sort()).toEqual([...Array(10).fill(201), 422, 422]);
       expect(issued.find((r) => r.status === 422)!.body.code).toBe('too_many_cards');
+
+      // Issuing and cancelling in a loop: CARD_ISSUES_PER_DAY (20) in 24 hours, cancelled ones included.
+      const cancelAll = (ids: string[]) =>
+        Promise.all(
+          ids.map((id) =>
+            http().post(`/cards/${id}/cancel`).set(bearer(erin.token)).send({ reason: 'lost' }).expect(200),
+          ),
+        );
+      const issueMany = async (n: number) => {
+        const res = await Promise.all(
+          Array.from({ length: n }, () =>
+            http().post('/cards').set(bearer(erin.token)).send({ account_id: account.id, type: 'physical' }),
+          ),
+        );
+        for (const r of res) if (r.status === 201) secrets.pans.add(r.body.pan);
+        return res;
+      };
+      const first = issued.filter((r) => r.status === 201).map((r) => r.body.id as string);
+      await cancelAll(first);
+      // The first of them issued an hour ago: refused, one more may be issued when it is a day old.
+      await db.query(`UPDATE cards.cards SET created_at = created_at - interval '1 hour' WHERE id = $1`, [
+        first[0],
+      ]);
+      const second = await issueMany(5);
+      expect(second.map((r) => r.status)).toEqual(Array(5).fill(201));
+      await cancelAll(second.slice(1).map((r) => r.body.id as string));
+      const third = await issueMany(8);
+      expect(third.map((r) => r.status).sort()).toEqual([...Array(5).fill(201), 429, 429, 429]);
+      for (const r of third.filter((x) => x.status === 429)) {
+        expect(r.body.code).toBe('rate_limited');
+        expect(Number(r.headers['retry-after'])).toBeGreaterThan(23 * 3600 - 600);
+        expect(Number(r.headers['retry-after'])).toBeLessThanOrEqual(23 * 3600);
+      }
+      // A replacement is an issue too: refused, and the card it would replace stays as it was.
+      const kept = second[0].body.id as string;
+      const replace = await http()
+        .post(`/cards/${kept}/cancel`)
+        .set(bearer(erin.token))
+        .send({ reason: 'lost', replace: true })
+        .expect(429);
+      expect(replace.body.code).toBe('rate_limited');
+      expect((await http().get(`/cards/${kept}`).set(bearer(erin.token)).expect(200)).body.status).toBe(
+        'active',
+      );
     });
 
     it('writes no card number or CVC to any log or event', async () => {

@@ -41,6 +41,13 @@ export const CARDS_VARIABLES = {
     default: '5',
     doc: 'Card-detail reveals (POST /cards/{id}/reveal, each checking the password) one customer may attempt per hour, then 429.',
   },
+  CARD_ISSUES_PER_DAY: {
+    kind: 'int',
+    min: 1,
+    max: 1000,
+    default: '20',
+    doc: 'Cards one customer may be issued in any 24 hours, replacements and cancelled ones included (the cap on cards held does not stop a loop of issuing and cancelling, and a physical card is made and posted): past it, 429 rate_limited until the oldest of them is 24 hours old (Retry-After).',
+  },
 } as const satisfies ConfigSchema;
 
 /** The cards module's configuration. Read once when an app hosting the module boots (configProvider). */
@@ -55,6 +62,7 @@ export class CardsConfig {
   readonly cardHoldExpiryDays: number;
   readonly cardHoldExpirySweepSeconds: number;
   readonly cardRevealRateLimitPerHour: number;
+  readonly cardIssuesPerDay: number;
 
   constructor(v: ConfigValues<typeof CARDS_VARIABLES>) {
     this.cardBin = v.CARD_BIN!;
@@ -63,6 +71,7 @@ export class CardsConfig {
     this.cardHoldExpiryDays = Number(v.CARD_HOLD_EXPIRY_DAYS);
     this.cardHoldExpirySweepSeconds = Number(v.CARD_HOLD_EXPIRY_SWEEP_SECONDS);
     this.cardRevealRateLimitPerHour = Number(v.CARD_REVEAL_RATE_LIMIT_PER_HOUR);
+    this.cardIssuesPerDay = Number(v.CARD_ISSUES_PER_DAY);
   }
 
   /** Production runs on its own keys: the development ones protect nothing. */

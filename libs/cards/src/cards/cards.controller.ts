@@ -52,7 +52,7 @@ export class CardsController {
   @ApiOperation({
     summary: 'Issue a debit card on one of your active accounts',
     description:
-      'The answer is the only one, besides a reveal, that carries the full number (pan) and the CVC: keep them safe. Not idempotent by design (a replay would hand out the number again without a password): a retry issues another card, up to 10 cards in all. Waits PASSWORD_RESET_HOLD_HOURS after a password reset by e-mail (403 recently_reset).',
+      'The answer is the only one, besides a reveal, that carries the full number (pan) and the CVC: keep them safe. Not idempotent by design (a replay would hand out the number again without a password): a retry issues another card, up to 10 cards held and CARD_ISSUES_PER_DAY issued in 24 hours. Waits PASSWORD_RESET_HOLD_HOURS after a password reset by e-mail (403 recently_reset).',
   })
   @ApiCreatedResponse({ type: IssuedCardDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'recently_reset' })
@@ -63,6 +63,11 @@ export class CardsController {
     description: 'account_frozen, account_closed, card_blocked (a card of yours is blocked by the bank)',
   })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'too_many_cards' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description:
+      'rate_limited: CARD_ISSUES_PER_DAY cards issued to you in the last 24 hours, replacements and cancelled ones included (until Retry-After)',
+  })
   issue(
     @CurrentCaller() caller: Caller,
     @Body() body: IssueCardDto,
@@ -155,6 +160,11 @@ export class CardsController {
   @ApiConflictResponse({
     type: ErrorResponseDto,
     description: 'card_cancelled; with replace: card_blocked, account_frozen, account_closed',
+  })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description:
+      'rate_limited, with replace: CARD_ISSUES_PER_DAY cards issued to you in the last 24 hours (nothing changes; until Retry-After)',
   })
   cancel(
     @CurrentCaller() caller: Caller,

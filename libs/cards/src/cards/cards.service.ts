@@ -61,6 +61,32 @@ export async function lockCardIssue(m: EntityManager, ownerId: string): Promise<
 }
 
 /**
+ * Under the owner's issue lock: at most `perDay` cards issued to the owner in the last 24 hours,
+ * replacements and cancelled ones included (429 rate_limited, Retry-After when one more may be: the
+ * (n - perDay + 1)th oldest a day old). MAX_CARDS_PER_CUSTOMER counts the cards held only, so a loop of
+ * issuing and cancelling made cards without end, physical ones made and posted (helper-160).
+ */
+async function assertIssuesWithinDay(m: EntityManager, ownerId: string, perDay: number): Promise<void> {
+  const within = `owner_id = $1 AND created_at > now() - interval '24 hours'`;
+  const [{ n }] = (await m.query(`SELECT count(*)::int AS n FROM cards.cards WHERE ${within}`, [
+    ownerId,
+  ])) as {
+    n: number;
+  }[];
+  if (n < perDay) return;
+  const [next] = (await m.query(
+    `SELECT greatest(1, ceil(extract(epoch FROM created_at + interval '24 hours' - now())))::int AS retry_after
+       FROM cards.cards WHERE ${within} ORDER BY created_at, id OFFSET $2 LIMIT 1`,
+    [ownerId, n - perDay],
+  )) as { retry_after: number }[];
+  throw AppError.tooManyRequests(
+    'rate_limited',
+    `You can be issued at most ${perDay} cards in 24 hours`,
+    next?.retry_after ?? 1,
+  );
+}
+
+/**
  * Under the owner's issue lock: a staff block holds the customer, not only the card. A new card (on any
  * account, also after cancelling the blocked one, also as another card's replacement) would escape it.
  * Staff lift it (unblock also works on a cancelled card).
@@ -148,6 +174,7 @@ export class CardsService {
         );
       }
       await assertNoCardBlocked(m, caller.user_id);
+      await assertIssuesWithinDay(m, caller.user_id, this.cardsConfig.cardIssuesPerDay);
       return this.insertCard(m, {
         owner_id: caller.user_id,
         account,
@@ -490,7 +517,10 @@ export class CardsService {
           'The bank has blocked this card: it can be cancelled, but not replaced; contact us',
         );
       }
-      if (account) await assertNoCardBlocked(m, ownerId);
+      if (account) {
+        await assertNoCardBlocked(m, ownerId);
+        await assertIssuesWithinDay(m, ownerId, this.cardsConfig.cardIssuesPerDay);
+      }
       const replacement = account
         ? await this.insertCard(m, {
             owner_id: ownerId,
