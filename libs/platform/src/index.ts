@@ -41,6 +41,7 @@ export * from './security/address-key';
 export * from './security/access-token';
 export * from './security/decorators';
 export * from './security/boot-keys';
+export * from './security/daily-creations';
 export * from './security/key-files';
 export * from './security/key-ring';
 export * from './security/key-schedule';

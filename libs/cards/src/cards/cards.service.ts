@@ -12,6 +12,7 @@ import {
 import {
   AppConfig,
   AppError,
+  assertCreatedWithinDay,
   assertSomethingToChange,
   decodeCursor,
   encodeCursor,
@@ -58,32 +59,6 @@ const ISSUE_LOCK = ADVISORY_LOCKS.cardIssue;
 /** Takes the owner's issue lock (one new card at a time per customer; a staff block takes it too). */
 export async function lockCardIssue(m: EntityManager, ownerId: string): Promise<void> {
   await m.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [ISSUE_LOCK, ownerId]);
-}
-
-/**
- * Under the owner's issue lock: at most `perDay` cards issued to the owner in the last 24 hours,
- * replacements and cancelled ones included (429 rate_limited, Retry-After when one more may be: the
- * (n - perDay + 1)th oldest a day old). MAX_CARDS_PER_CUSTOMER counts the cards held only, so a loop of
- * issuing and cancelling made cards without end, physical ones made and posted (helper-160).
- */
-async function assertIssuesWithinDay(m: EntityManager, ownerId: string, perDay: number): Promise<void> {
-  const within = `owner_id = $1 AND created_at > now() - interval '24 hours'`;
-  const [{ n }] = (await m.query(`SELECT count(*)::int AS n FROM cards.cards WHERE ${within}`, [
-    ownerId,
-  ])) as {
-    n: number;
-  }[];
-  if (n < perDay) return;
-  const [next] = (await m.query(
-    `SELECT greatest(1, ceil(extract(epoch FROM created_at + interval '24 hours' - now())))::int AS retry_after
-       FROM cards.cards WHERE ${within} ORDER BY created_at, id OFFSET $2 LIMIT 1`,
-    [ownerId, n - perDay],
-  )) as { retry_after: number }[];
-  throw AppError.tooManyRequests(
-    'rate_limited',
-    `You can be issued at most ${perDay} cards in 24 hours`,
-    next?.retry_after ?? 1,
-  );
 }
 
 /**
@@ -174,7 +149,7 @@ export class CardsService {
         );
       }
       await assertNoCardBlocked(m, caller.user_id);
-      await assertIssuesWithinDay(m, caller.user_id, this.cardsConfig.cardIssuesPerDay);
+      await this.assertIssuesWithinDay(m, caller.user_id);
       return this.insertCard(m, {
         owner_id: caller.user_id,
         account,
@@ -187,6 +162,20 @@ export class CardsService {
       throw AppError.conflict('account_closed', 'The account is closed');
     }
     return issued;
+  }
+
+  /**
+   * Under the owner's issue lock: at most CARD_ISSUES_PER_DAY cards issued to the owner in the last 24
+   * hours, replacements and cancelled ones included (429 rate_limited): the cap on cards held let a loop of
+   * issuing and cancelling make cards without end, physical ones made and posted (helper-160).
+   */
+  private assertIssuesWithinDay(m: EntityManager, ownerId: string): Promise<void> {
+    return assertCreatedWithinDay(m, {
+      table: 'cards.cards',
+      ownerId,
+      perDay: this.cardsConfig.cardIssuesPerDay,
+      what: 'cards issued to you',
+    });
   }
 
   /**
@@ -519,7 +508,7 @@ export class CardsService {
       }
       if (account) {
         await assertNoCardBlocked(m, ownerId);
-        await assertIssuesWithinDay(m, ownerId, this.cardsConfig.cardIssuesPerDay);
+        await this.assertIssuesWithinDay(m, ownerId);
       }
       const replacement = account
         ? await this.insertCard(m, {

@@ -14,6 +14,7 @@ import {
   IDEMPOTENCY_HEADER,
   requestFingerprint,
   ADVISORY_LOCKS,
+  assertCreatedWithinDay,
 } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -301,10 +302,9 @@ const CREATION_LOCK = ADVISORY_LOCKS.orderCreation;
  * In the transaction that creates an order, before its insert:
  * - takes the customer's creation lock, so creations sent in parallel are counted one after another and
  *   cannot all pass the caps;
- * - counts the orders of the kind set up in the last 24 hours, cancelled ones too: past `perDay`, 429
- *   rate_limited until the oldest is a day old. The cap on open ones alone let a loop of setting up and
- *   cancelling write rows without end. Counted here, a replay (answered before this) and a refused
- *   request (rolled back) do not count;
+ * - counts the orders of the kind set up in the last 24 hours, cancelled ones too (assertCreatedWithinDay:
+ *   past `perDay`, 429 rate_limited). The cap on open ones alone let a loop of setting up and cancelling
+ *   write rows without end (helper-158);
  * - counts the open ones: at the cap, 422 too_many_standing_orders or too_many_scheduled_payments;
  * - locks the payee row (FOR SHARE) and checks again that it is not deleted: a deletion of the payee
  *   either committed first (404 naming payee_id) or waits for this order and cancels it with the rest.
@@ -328,25 +328,7 @@ async function admitOrder(
     ]);
   }
   const o = OPEN_ORDERS[source];
-  const within = `owner_id = $1 AND created_at > now() - interval '24 hours'`;
-  const [day] = (await m.query(`SELECT count(*)::int AS n FROM ${o.table} WHERE ${within}`, [ownerId])) as {
-    n: number;
-  }[];
-  if (day.n >= perDay) {
-    // Until one more may be set up: when the (n - perDay + 1)th oldest is a day old. The oldest alone is
-    // too soon when more than perDay fall in the day (the limit lowered since, or an older instance that
-    // did not count them: helper-159).
-    const [next] = (await m.query(
-      `SELECT greatest(1, ceil(extract(epoch FROM created_at + interval '24 hours' - now())))::int AS retry_after
-         FROM ${o.table} WHERE ${within} ORDER BY created_at, id OFFSET $2 LIMIT 1`,
-      [ownerId, day.n - perDay],
-    )) as { retry_after: number }[];
-    throw AppError.tooManyRequests(
-      'rate_limited',
-      `You can set up at most ${perDay} ${o.kind} in 24 hours`,
-      next?.retry_after ?? 1,
-    );
-  }
+  await assertCreatedWithinDay(m, { table: o.table, ownerId, perDay, what: `${o.kind} set up` });
   const [{ n }] = (await m.query(
     `SELECT count(*)::int AS n FROM ${o.table} WHERE owner_id = $1 AND ${o.open}`,
     [ownerId],
