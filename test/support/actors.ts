@@ -69,7 +69,8 @@ export async function newCustomer(running: Running, tag: string): Promise<Actor>
   const http = request(running.baseUrl);
   const reg = await http
     .post('/auth/register')
-    .send({ email, password: PASSWORD, full_name: `Cus ${tag}` })
+    // A name holds letters, digits, spaces and ' - . only: the tag's other characters (card_frozen) as "-".
+    .send({ email, password: PASSWORD, full_name: `Cus ${tag.replace(/[^\p{L}\p{M}\p{Nd}' .-]/gu, '-')}` })
     .expect(201);
   const login = await request(running.baseUrl)
     .post('/auth/login')
