@@ -17,8 +17,8 @@ const APOSTROPHES = /[\u00B4\u0060\u2032]/gu;
 /**
  * A person's name as stored: NFC, styled letters as the letters they are drawn from ("𝐉ones" and "Ｊｏｎｅｓ"
  * as "Jones"), an accent or prime typed for an apostrophe as one ("O´Brien" as "O'Brien"), every run of
- * spaces of any kind as one space, trimmed. A styled name is the same name drawn
- * otherwise: staff search for it, and payees read it.
+ * spaces of any kind as one space, trimmed. A styled name is the same name drawn otherwise: staff search
+ * for it, and payees read it.
  */
 export const normaliseName = (value: unknown): unknown =>
   typeof value === 'string'
