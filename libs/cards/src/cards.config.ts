@@ -46,7 +46,7 @@ export const CARDS_VARIABLES = {
     min: 1,
     max: 1000,
     default: '20',
-    doc: 'Cards one customer may be issued in any 24 hours, replacements and cancelled ones included (the cap on cards held does not stop a loop of issuing and cancelling, and a physical card is made and posted): past it, 429 rate_limited until the oldest of them is 24 hours old (Retry-After).',
+    doc: 'Cards one customer may be issued in any 24 hours, replacements and cancelled ones included (the cap on cards held does not stop a loop of issuing and cancelling, and a physical card is made and posted): past it, 429 rate_limited, with Retry-After the time until one more may be.',
   },
 } as const satisfies ConfigSchema;
 

@@ -28,7 +28,7 @@ export const PAYMENTS_VARIABLES = {
     min: 1,
     max: 10000,
     default: '200',
-    doc: 'Standing orders, and apart from them scheduled payments, one customer may set up in any 24 hours, cancelled ones included (the caps on open ones do not stop a loop of setting up and cancelling): past it, 429 rate_limited until the oldest of them is 24 hours old (Retry-After).',
+    doc: 'Standing orders, and apart from them scheduled payments, one customer may set up in any 24 hours, cancelled ones included (the caps on open ones do not stop a loop of setting up and cancelling): past it, 429 rate_limited, with Retry-After the time until one more may be.',
   },
 } as const satisfies ConfigSchema;
 

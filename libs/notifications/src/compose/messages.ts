@@ -651,7 +651,8 @@ export function kycVerifiedDraft(e: Pick<KycVerifiedEvent, 'user_id' | 'reverifi
 export function kycRejectedDraft(e: KycRejectedEvent): Draft {
   // The bank's wording for the code, whatever the event's text says: an event without a code (written
   // before 2026-12-07, or by an older users instance during a deploy) is shown as it came.
-  const reason = displayText((e.reason_code && KYC_REJECTION_REASONS[e.reason_code]) ?? e.reason);
+  const coded = e.reason_code && Object.hasOwn(KYC_REJECTION_REASONS, e.reason_code);
+  const reason = displayText(coded ? KYC_REJECTION_REASONS[e.reason_code!] : e.reason);
   return {
     user_id: e.user_id,
     category: 'account',

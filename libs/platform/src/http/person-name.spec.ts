@@ -63,6 +63,26 @@ describe('person names', () => {
     expect(check("O'Neill-Brontë Jr.")).toEqual({ value: "O'Neill-Brontë Jr.", errors: [] });
   });
 
+  it('takes the joiners Persian, Indic and Sinhala names need, the en dash and the Hebrew geresh', () => {
+    for (const name of ['علی\u200Cرضا', 'ශ්\u200Dරී', 'Smith–Jones', 'ג׳ורג׳']) {
+      expect(check(name)).toEqual({ value: name, errors: [] });
+    }
+  });
+
+  it('folds the letterlike symbols and half-width kana, and composes accents after a folded letter', () => {
+    expect(check('\u{1D43D}\u{1D45C}\u210E\u{1D45B}')).toEqual({ value: 'John', errors: [] });
+    expect(check('Petr\u2134v')).toEqual({ value: 'Petrov', errors: [] });
+    expect(check('Ｊｏｓｅ\u0301')).toEqual({ value: 'José', errors: [] });
+    expect(check('ﾔﾏﾀﾞ･ﾀﾛｳ')).toEqual({ value: 'ヤマダ・タロウ', errors: [] });
+  });
+
+  it('refuses marks that draw symbols over letters, and a name with no letter', () => {
+    expect(nameProblem('Petr\u20DDv')).toContain('letters (with their accents)');
+    expect(nameProblem('Iv\u0338an')).toContain('letters (with their accents)');
+    expect(nameProblem('12345')).toBe('must hold at least one letter');
+    expect(nameProblem('...')).toBe('must hold at least one letter');
+  });
+
   it('reports the first thing wrong only: hidden characters and length before the name rules', () => {
     expect(check('Iv\u0430n\u200b').errors).toEqual(['isPlainText']);
     expect(check('Iv\u0430n'.repeat(6)).errors).toEqual(['isLength']);

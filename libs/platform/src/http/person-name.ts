@@ -4,12 +4,13 @@ import { mixesScripts, scriptsOf } from './email';
 import { IsPlainText, passedPlainText } from './plain-text';
 
 /**
- * Styled letters: the Mathematical Alphanumeric Symbols (bold, italic, script, …) and the full-width
- * forms of ASCII. Only these are folded (NFKC, one character at a time): NFKC of the whole name also
+ * Styled letters: the Mathematical Alphanumeric Symbols (bold, italic, script, …), the Letterlike Symbols
+ * that hold the letters those alphabets leave out (ℎ, ℯ, ℴ: helper-161), the full-width forms of ASCII and
+ * half-width Katakana. Only these are folded (NFKC, one character at a time): NFKC of the whole name also
  * changes letters names are written with (Thai "ำ" taken apart, "Ĳ" as "IJ", "ª" as "a", "´" as a space
  * and a combining accent: helper-159).
  */
-const STYLED = /[\u{1D400}-\u{1D7FF}\uFF01-\uFF5E]/gu;
+const STYLED = /[\u{1D400}-\u{1D7FF}\u2100-\u214F\uFF01-\uFF5E\uFF61-\uFF9F]/gu;
 const SPACES = /\p{Zs}+/gu;
 /** What keyboards give for an apostrophe in "O´Brien": the acute accent, the grave and the prime. */
 const APOSTROPHES = /[\u00B4\u0060\u2032]/gu;
@@ -25,6 +26,8 @@ export const normaliseName = (value: unknown): unknown =>
     ? value
         .normalize('NFC')
         .replace(STYLED, (c) => c.normalize('NFKC'))
+        // Composed again: a folded letter may take an accent that follows it ("Ｊｏｓｅ\u0301" is "José").
+        .normalize('NFC')
         .replace(APOSTROPHES, "'")
         .replace(SPACES, ' ')
         .trim()
@@ -32,10 +35,18 @@ export const normaliseName = (value: unknown): unknown =>
 
 /**
  * What a name is written with: letters with their marks, digits, spaces and the punctuation names use
- * (apostrophes, hyphens, full stop, comma, middle dots). Symbols are not: "Iv∧n P℮tr○v" reads as "Ivan
- * Petrov" and no search finds it (helper-159).
+ * (apostrophes, hyphens and the en dash, full stop, comma, middle dots, the kana sound marks, Hebrew geresh
+ * and gershayim), and ZWNJ and ZWJ, which Persian, Indic and Sinhala names need (علی‌رضا, ශ්‍රී; plain text
+ * already judges where they stand: helper-161). Symbols are not: "Iv∧n P℮tr○v" reads as "Ivan Petrov" and
+ * no search finds it (helper-159).
  */
-const NAME_CHARACTERS = /^[\p{L}\p{M}\p{Nd} '\u2018\u2019\-\u2010\u2011.,\u00B7\u30FB\u309B\u309C]*$/u;
+const NAME_CHARACTERS =
+  /^[\p{L}\p{M}\p{Nd} '\u2018\u2019\-\u2010\u2011\u2013.,\u00B7\u30FB\u309B\u309C\u05F3\u05F4\u200C\u200D]*$/u;
+/**
+ * Marks that draw a symbol over or around a letter (enclosing marks, overlays: "Petr⃝v", "Iv̸an"), which
+ * NAME_CHARACTERS' \p{M} would let back in (helper-161).
+ */
+const DRAWING_MARKS = /[\p{Me}\u0334-\u0338\u20D0-\u20FF]/u;
 
 /**
  * Why `name` (as normaliseName stores it) is not a name we take, or null. Each word (between spaces) is
@@ -46,9 +57,10 @@ const NAME_CHARACTERS = /^[\p{L}\p{M}\p{Nd} '\u2018\u2019\-\u2010\u2011.,\u00B7\
  * Cyrillic "Аре") is left to KYC, whose staff compare it with the document.
  */
 export function nameProblem(name: string): string | null {
-  if (!NAME_CHARACTERS.test(name)) {
+  if (!NAME_CHARACTERS.test(name) || DRAWING_MARKS.test(name)) {
     return "must hold letters (with their accents), digits, spaces and the punctuation names use (' ’ - . , ·) only";
   }
+  if (!/\p{L}/u.test(name)) return 'must hold at least one letter';
   const words = name.split(' ');
   if (words.some((word) => scriptsOf(word).has('other'))) {
     return 'must be written in a script identity documents are written in (Latin, Greek, Cyrillic, Arabic, Hebrew, the Indic scripts, Thai, Chinese, Japanese, Korean, …)';

@@ -7,6 +7,7 @@ import {
   assertMayActOnOwner,
   assertNoResetHold,
   isCalendarDate,
+  isPlainText,
   keysetPage,
   nameProblem,
   normaliseName,
@@ -92,7 +93,7 @@ export interface DuplicateOverride {
  */
 function profileNameForKyc(stored: string): string {
   const name = normaliseName(stored) as string;
-  const problem = nameProblem(name);
+  const problem = isPlainText(name) ? nameProblem(name) : 'holds control, invisible or misplaced characters';
   if (problem) {
     throw AppError.badRequest('validation_failed', 'Invalid request: full_name', [
       {
