@@ -86,5 +86,6 @@ describe('person names', () => {
   it('reports the first thing wrong only: hidden characters and length before the name rules', () => {
     expect(check('Iv\u0430n\u200b').errors).toEqual(['isPlainText']);
     expect(check('Iv\u0430n'.repeat(6)).errors).toEqual(['isLength']);
+    expect(check('  ').errors).toEqual(['isLength']);
   });
 });

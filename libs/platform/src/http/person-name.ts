@@ -84,7 +84,7 @@ export const IsPersonName = (max: number) =>
       validator: {
         // Judged only on what IsPlainText passed: one error per field, the first thing wrong with it.
         validate: (value: unknown) =>
-          typeof value !== 'string' || !passedPlainText(value, max) || nameProblem(value) === null,
+          typeof value !== 'string' || !passedPlainText(value, 1, max) || nameProblem(value) === null,
         defaultMessage: (args) => `$property ${nameProblem(String(args?.value)) ?? 'is not a name'}`,
       },
     }),

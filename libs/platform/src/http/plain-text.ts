@@ -258,11 +258,13 @@ export const IsThirdPartyText = (min: number, max: number) =>
   );
 
 /**
- * The first `max` characters (code points, as Length counts them here: validatedLength) are plain text:
- * what IsPlainText passes, for a rule added after it to judge only that (one error per field).
+ * `min`–`max` characters (code points, as Length counts them here: validatedLength) of plain text: what
+ * IsPlainText(min, max) passes, for a rule added after it to judge only that (one error per field).
  */
-export const passedPlainText = (value: string, max: number): boolean =>
-  validatedLength(value) <= max && isPlainText(value);
+export const passedPlainText = (value: string, min: number, max: number): boolean => {
+  const length = validatedLength(value);
+  return length >= min && length <= max && isPlainText(value);
+};
 
 /** Letters and digits, of any script. */
 const WORD_CHARACTER = /[\p{L}\p{N}]/gu;
@@ -279,16 +281,10 @@ export const IsReason = () =>
       name: 'isReason',
       validator: {
         // Judged only on what IsPlainText passed: one error per field, the first thing wrong with it.
-        validate: (value: unknown) => {
-          if (typeof value !== 'string') return true;
-          const length = validatedLength(value);
-          return (
-            length < 3 ||
-            length > 500 ||
-            !isPlainText(value) ||
-            (value.match(WORD_CHARACTER)?.length ?? 0) >= 3
-          );
-        },
+        validate: (value: unknown) =>
+          typeof value !== 'string' ||
+          !passedPlainText(value, 3, 500) ||
+          (value.match(WORD_CHARACTER)?.length ?? 0) >= 3,
         defaultMessage: () => '$property must say why in at least three letters or digits',
       },
     }),
