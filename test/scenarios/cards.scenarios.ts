@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
-import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
-import { openAccount, promote, verifiedCustomer, type Account } from '../support/banking';
+import { asReviewed, bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
+import { newPassportNumber, openAccount, promote, verifiedCustomer, type Account } from '../support/banking';
 import { lockWaiters } from '../support/lock-waits';
 import { eventually, logsThrough } from '../support/test-env';
 import type { Running } from '../support/topologies';
@@ -32,6 +32,7 @@ interface Card {
   expiry_year: number;
   replaced_by: string | null;
   replaces: string | null;
+  cardholder_name: string;
   limits: Record<string, unknown>;
   pan?: string;
   cvc?: string;
@@ -85,14 +86,15 @@ export function cardsScenarios(get: () => Running) {
     });
 
     it('issues a card whose number and CVC appear once, reveals them after the password, and lists it masked', async () => {
-      const card = await issue(alice, a, { cardholder_name: 'alice  o’neil-smith'.replace('’', "'") });
+      // A form of her verified name ("Cus cards.alice"), upper-cased and its spaces collapsed.
+      const card = await issue(alice, a, { cardholder_name: 'c  cards.alice' });
       expect(card).toMatchObject({
         account_id: a.id,
         type: 'virtual',
         brand: 'mastercard',
         status: 'active',
         blocked: false,
-        cardholder_name: "ALICE O'NEIL-SMITH",
+        cardholder_name: 'C CARDS.ALICE',
         currency: 'GBP',
         limits: {
           per_transaction: null,
@@ -122,7 +124,7 @@ export function cardsScenarios(get: () => Running) {
         cvc: card.cvc,
         expiry_month: card.expiry_month,
         expiry_year: card.expiry_year,
-        cardholder_name: "ALICE O'NEIL-SMITH",
+        cardholder_name: 'C CARDS.ALICE',
       });
       // Its owner is told, as a security notice naming the last four digits only.
       const notices = await eventually(
@@ -178,6 +180,69 @@ export function cardsScenarios(get: () => Running) {
     it('takes the name on the card from the profile when none is given', async () => {
       const card = await issue(alice, a, { type: 'physical' });
       expect(card).toMatchObject({ type: 'physical', cardholder_name: 'CUS CARDS.ALICE' });
+    });
+
+    it("embosses only the holder's own verified name, in Latin letters, whole or with initials", async () => {
+      const verifiedAs = async (tag: string, fullName: string) => {
+        const c = await newCustomer(get(), tag);
+        await http()
+          .post('/users/me/kyc')
+          .set(bearer(c.token))
+          .send({
+            document_type: 'passport',
+            document_number: newPassportNumber(),
+            country: 'GB',
+            date_of_birth: '1990-04-12',
+            full_name: fullName,
+          })
+          .expect(201);
+        await http()
+          .post(`/admin/kyc/${c.id}/approve`)
+          .set(bearer(admin.token))
+          .send(await asReviewed(http(), admin.token, c.id))
+          .expect(200);
+        return c;
+      };
+      const zoe = await verifiedAs('cards.zoe', 'Zoë O’Neil-Smith');
+      const zoes = await openAccount(get(), zoe);
+      const cardsOf = async (who: Actor) =>
+        (
+          await db.query(`SELECT cardholder_name FROM cards.cards WHERE owner_id = $1 ORDER BY created_at`, [
+            who.id,
+          ])
+        ).rows.map((r: { cardholder_name: string }) => r.cardholder_name);
+
+      for (const name of ['ELON MUSK', 'ALICE SMITH', 'ZOE', 'SMITH ZOE', "ZOE O'NEIL-SMITH JONES", 'Z O']) {
+        const res = await http()
+          .post('/cards')
+          .set(bearer(zoe.token))
+          .send({ account_id: zoes.id, type: 'physical', cardholder_name: name })
+          .expect(422);
+        expect(res.body.code).toBe('cardholder_name_not_yours');
+        expect(res.body.details).toEqual([{ field: 'cardholder_name', message: expect.any(String) }]);
+        expect(res.body.details[0].message).toContain(`"ZOE O'NEIL-SMITH"`);
+      }
+      expect(await cardsOf(zoe)).toEqual([]);
+
+      expect((await issue(zoe, zoes)).cardholder_name).toBe("ZOE O'NEIL-SMITH");
+      expect((await issue(zoe, zoes, { cardholder_name: 'z. oneil-smith' })).cardholder_name).toBe(
+        'Z. ONEIL-SMITH',
+      );
+      expect(await cardsOf(zoe)).toEqual(["ZOE O'NEIL-SMITH", 'Z. ONEIL-SMITH']);
+
+      // A Cyrillic name, spelt as passports spell it: ICAO's spelling by default, an older one on request.
+      const yulia = await verifiedAs('cards.yulia', 'Юлия Щербакова');
+      const yulias = await openAccount(get(), yulia);
+      expect((await issue(yulia, yulias)).cardholder_name).toBe('IULIIA SHCHERBAKOVA');
+      expect((await issue(yulia, yulias, { cardholder_name: 'YULIYA SHCHERBAKOVA' })).cardholder_name).toBe(
+        'YULIYA SHCHERBAKOVA',
+      );
+      await http()
+        .post('/cards')
+        .set(bearer(yulia.token))
+        .send({ account_id: yulias.id, type: 'virtual', cardholder_name: 'IVAN PETROV' })
+        .expect(422);
+      expect(await cardsOf(yulia)).toEqual(['IULIIA SHCHERBAKOVA', 'YULIYA SHCHERBAKOVA']);
     });
 
     it('issues only on your own active account, refusing hostile bodies with 4xx naming the field', async () => {

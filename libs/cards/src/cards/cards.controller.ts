@@ -62,7 +62,11 @@ export class CardsController {
     type: ErrorResponseDto,
     description: 'account_frozen, account_closed, card_blocked (a card of yours is blocked by the bank)',
   })
-  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'too_many_cards' })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description:
+      'too_many_cards; cardholder_name_not_yours (names cardholder_name: not a form of your verified name)',
+  })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
     description:

@@ -31,7 +31,7 @@ import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CardKeys } from '../data/card-keys';
-import { embossable } from '../data/cardholder-name';
+import { cardNameProblem, embossable } from '../data/cardholder-name';
 import { brandOf, expiryFrom, generatePan } from '../data/pan';
 import { CardDirectory } from '../network/card-directory';
 import { CARD_COLUMNS, cardView, type CardRow } from './card-rows';
@@ -110,6 +110,21 @@ function assertCardRevealable(card: CardRow): void {
 }
 
 /**
+ * The name a new card carries: the one asked for, when it is a form of the holder's verified name (else 422
+ * naming cardholder_name, before anything is written), or that name as embossed by default.
+ */
+function cardholderName(asked: string | undefined, fullName: string): string {
+  if (asked === undefined) return embossable(fullName);
+  const problem = cardNameProblem(asked, fullName);
+  if (problem) {
+    throw AppError.unprocessable('cardholder_name_not_yours', 'The name on a card must be your own', [
+      { field: 'cardholder_name', message: problem },
+    ]);
+  }
+  return asked;
+}
+
+/**
  * A customer's cards: issue, read (masked), reveal (password checked again, rate-limited, audited),
  * freeze, cancel (and replace), limits, and the card's authorisations. Every route finds the card by id
  * and owner together, so another customer's card is not found (404), never forbidden.
@@ -134,7 +149,10 @@ export class CardsService {
 
   async issue(caller: Caller, body: IssueCardDto): Promise<IssuedCardDto> {
     const account = await this.activeAccount(caller.user_id, body.account_id);
-    const name = body.cardholder_name ?? embossable((await this.users.getProfile(caller.user_id)).full_name);
+    const name = cardholderName(
+      body.cardholder_name,
+      (await this.users.getProfile(caller.user_id)).full_name,
+    );
     const issued = await this.dataSource.transaction(async (m) => {
       // One issue at a time per customer, so parallel requests cannot all pass the cap.
       await lockCardIssue(m, caller.user_id);

@@ -1,18 +1,80 @@
-import { CARDHOLDER_NAME, embossable } from './cardholder-name';
+import { CARDHOLDER_NAME, cardNameProblem, embossable } from './cardholder-name';
 
 describe('cardholder name', () => {
   it.each([
     ['Alice Smith', 'ALICE SMITH'],
     ['  Zoë   Brontë-Nuñez ', 'ZOE BRONTE-NUNEZ'],
     ["Seán O'Brien", "SEAN O'BRIEN"],
+    ['Seán O’Brien', "SEAN O'BRIEN"],
     ['Dr. J. R. Tolkien', 'DR. J. R. TOLKIEN'],
     ['-Leading Hyphen', 'LEADING HYPHEN'],
-    ['Bartholomew Maximilian Featherstonehaugh', 'BARTHOLOMEW MAXIMILIAN FEA'],
+    ['Łukasz Żółć', 'LUKASZ ZOLC'],
+    ['Jürgen Groß', 'JURGEN GROSS'],
+    ['Søren Ærø', 'SOREN AERO'],
+    ['Юлия Щербакова', 'IULIIA SHCHERBAKOVA'],
+    ['Алексей Ёлкин', 'ALEKSEI ELKIN'],
+    ['Γιώργος Παπαδόπουλος', 'GIORGOS PAPADOPOULOS'],
+    ['Ευάγγελος Μαΐστρος', 'EVAGGELOS MAISTROS'],
+    ['Bartholomew Maximilian Featherstonehaugh', 'B M FEATHERSTONEHAUGH'],
+    ['Maximiliana Featherstonehaugh-Cholmondeley', 'M FEATHERSTONEHAUGH-CHOLMO'],
+    ['Ivan 李', 'IVAN'],
     ['李小龍', 'CARDHOLDER'],
+    ['علی‌رضا', 'CARDHOLDER'],
     ['Ann\u202eSmith', 'ANN SMITH'],
     ['', 'CARDHOLDER'],
   ])('embosses %j as %j', (name, embossed) => {
     expect(embossable(name)).toBe(embossed);
     expect(embossed).toMatch(CARDHOLDER_NAME);
+  });
+
+  it.each([
+    ['ALICE SMITH', 'Alice Smith'],
+    ['A SMITH', 'Alice Smith'],
+    ['A. SMITH', 'Alice Smith'],
+    ['ALICE S', 'Alice Smith'],
+    ['ALICE J SMITH', 'Alice Jane Smith'],
+    ['ALICE SMITH', 'Alice Jane Smith'],
+    ["ZOE O'NEIL-SMITH", 'Zoë O’Neil-Smith'],
+    ['ZOE ONEIL-SMITH', 'Zoë O’Neil-Smith'],
+    ['Z O NEIL-SMITH', 'Zoë O’Neil-Smith'.replace('’', ' ')],
+    ['JURGEN MUELLER', 'Jürgen Müller'],
+    ['JUERGEN MULLER', 'Jürgen Müller'],
+    ['YULIYA SHCHERBAKOVA', 'Юлия Щербакова'],
+    ['JULIJA SCHERBAKOVA', 'Юлия Щербакова'],
+    ['IULIIA SHCHERBAKOVA', 'Юлия Щербакова'],
+    ['Y SHCHERBAKOVA', 'Юлия Щербакова'],
+    ['DR J R TOLKIEN', 'Dr. J. R. Tolkien'],
+    ['GEORGIOS PAPADOPOULOS', 'Γεώργιος Παπαδόπουλος'],
+    ['EFAGGELOS MAISTROS', 'Ευάγγελος Μαΐστρος'],
+    ['IVAN', 'Ivan 李'],
+    ['ALICE SMITH', 'Alicé Smith'],
+    ['CARDHOLDER', '李小龍'],
+  ])('takes %j for %j', (card, name) => {
+    expect(card).toMatch(CARDHOLDER_NAME);
+    expect(cardNameProblem(card, name)).toBeUndefined();
+  });
+
+  it.each([
+    ['ELON MUSK', 'Alice Smith', 'words in order'],
+    ['ALICE SMITHS', 'Alice Smith', 'words in order'],
+    ['SMITH ALICE', 'Alice Smith', 'words in order'],
+    ['ALICE', 'Alice Smith', 'at least two words'],
+    ['SMITH', 'Alice Smith', 'at least two words'],
+    ['A S', 'Alice Smith', 'in full'],
+    ['ALICE SMITH JONES', 'Alice Smith', 'words in order'],
+    ['MR ALICE SMITH', 'Alice Smith', 'words in order'],
+    ['ALICE - SMITH', 'Alice Smith', 'words in order'],
+    ['ALICIA SMITH', 'Alice Smith', 'words in order'],
+    ['ZOE ONEIL SMITH', 'Zoë O’Neil-Smith', 'words in order'],
+    ['IVAN PETROV', '李小龍', 'no Latin letters'],
+    ['CARDHOLDER', 'Alice Smith', 'words in order'],
+  ])('refuses %j for %j', (card, name, why) => {
+    expect(cardNameProblem(card, name)).toContain(why);
+  });
+
+  it('tells the customer the name as the bank verified it', () => {
+    expect(cardNameProblem('ELON MUSK', 'Zoë O’Neil-Smith')).toBe(
+      `must be your name as the bank verified it, "ZOE O'NEIL-SMITH", its words in order, whole or as initials`,
+    );
   });
 });
