@@ -1,7 +1,8 @@
 /**
  * Analytics, both topologies: figures equal the ledger's, a redelivered event changes nothing, Redis is
  * only a copy (deleting it changes no answer), customers see only their own, staff rebuild from the
- * ledger, monthly reports in JSON and CSV, and bad input is a 400 naming the field.
+ * ledger, monthly reports in JSON and CSV, bad input is a 400 naming the field, and one customer's reports
+ * are limited per minute.
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
@@ -397,6 +398,33 @@ export function analyticsScenarios(get: () => Running) {
           },
         );
       }
+    });
+
+    it('analytics: answers at most 120 reports a minute to one customer, the three kinds together, then 429', async () => {
+      const c = await verifiedCustomer(get(), admin, 'analytics.limit');
+      const urls = [
+        '/analytics/spending?period=week',
+        '/analytics/insights',
+        `/analytics/reports/monthly?month=${month}`,
+      ];
+      const statuses: number[] = [];
+      for (let i = 0; i < 120; i++) {
+        statuses.push(
+          (
+            await http()
+              .get(urls[i % 3])
+              .set(bearer(c.token))
+          ).status,
+        );
+      }
+      expect(new Set(statuses)).toEqual(new Set([200]));
+      for (const url of urls) {
+        const limited = await http().get(url).set(bearer(c.token)).expect(429);
+        expect(limited.body.code).toBe('rate_limited');
+        expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      }
+      // Another customer is not held back by it.
+      await http().get(urls[1]).set(bearer(alice.token)).expect(200);
     });
 
     it('analytics: rebuilds from the ledger (staff only, one at a time) leaving every figure as it was', async () => {

@@ -9,6 +9,7 @@ import {
 import { CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
 import { InsightsDto } from './insights.dto';
 import { InsightsService } from './insights.service';
+import { AnalyticsReadLimit } from '../read-limit';
 
 @ApiTags('analytics')
 @ApiBearerAuth()
@@ -18,6 +19,7 @@ export class InsightsController {
   constructor(private readonly insights: InsightsService) {}
 
   @Get('insights')
+  @AnalyticsReadLimit()
   @ApiOperation({
     summary: 'This month against last by category, your largest payments out, payees you pay regularly',
     description:

@@ -19,6 +19,7 @@ import {
 import { monthlyReportCsv } from './monthly-report-csv';
 import { MonthlyReportDto, MonthlyReportQuery } from './monthly-report.dto';
 import { MonthlyReportService } from './monthly-report.service';
+import { AnalyticsReadLimit } from '../read-limit';
 
 @ApiTags('analytics')
 @ApiBearerAuth()
@@ -28,6 +29,7 @@ export class MonthlyReportController {
   constructor(private readonly reports: MonthlyReportService) {}
 
   @Get('monthly')
+  @AnalyticsReadLimit()
   @ApiOperation({
     summary: 'Your month: totals, by category, by merchant and day by day, per currency',
     description:

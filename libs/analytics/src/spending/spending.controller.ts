@@ -10,6 +10,7 @@ import {
 import { CurrentCaller, ErrorResponseDto, type Caller } from '@protobank/platform';
 import { SpendingDto, SpendingQuery } from './spending.dto';
 import { SpendingService } from './spending.service';
+import { AnalyticsReadLimit } from '../read-limit';
 
 @ApiTags('analytics')
 @ApiBearerAuth()
@@ -19,6 +20,7 @@ export class SpendingController {
   constructor(private readonly spending: SpendingService) {}
 
   @Get('spending')
+  @AnalyticsReadLimit()
   @ApiOperation({
     summary: 'Your money in and out over a range: totals, by category, by merchant, top merchants, a series',
     description:
