@@ -56,6 +56,7 @@ import { ReversalsBeforeTheirAuthorisation1763700000050 } from './1763700000050-
 import { LateHoldChecks1763700000051 } from './1763700000051-LateHoldChecks';
 import { ReversalsInFlight1763700000052 } from './1763700000052-ReversalsInFlight';
 import { KycRejectionCodes1763700000053 } from './1763700000053-KycRejectionCodes';
+import { NamesSearchedAsTyped1763700000054 } from './1763700000054-NamesSearchedAsTyped';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -112,4 +113,5 @@ export const MIGRATIONS = [
   LateHoldChecks1763700000051,
   ReversalsInFlight1763700000052,
   KycRejectionCodes1763700000053,
+  NamesSearchedAsTyped1763700000054,
 ];

@@ -212,6 +212,27 @@ export function identityScenarios(get: () => Running) {
       }
     });
 
+    it('finds a name in staff search as typed, accents and typographic apostrophes aside', async () => {
+      const tag = Date.now()
+        .toString(36)
+        .replace(/\d/g, (d) => 'abcdefghij'[Number(d)]);
+      const zoe = await http()
+        .post('/auth/register')
+        .send({ email: `zoe.${unique()}@example.com`, password: PASSWORD, full_name: `Zoë O’Néil-${tag}` })
+        .expect(201);
+      const search = async (query: string) =>
+        (
+          await http()
+            .get(`/admin/users?query=${encodeURIComponent(query)}`)
+            .set(bearer(admin.token))
+            .expect(200)
+        ).body.data.map((u: { id: string }) => u.id);
+      for (const query of [`zoe o'neil-${tag}`, `ZOË O’NÉIL-${tag}`, `o'neil-${tag}`, `O‘Neil-${tag}`]) {
+        expect({ query, found: await search(query) }).toEqual({ query, found: [zoe.body.id] });
+      }
+      expect(await search(`zoe o'neal-${tag}`)).toEqual([]);
+    });
+
     it('takes an IDNA domain in either spelling (xn--… or as it reads) as one address: stored as it reads, 409 for the other', async () => {
       const local = unique();
       const body = { password: PASSWORD, full_name: 'Ann Becker' };

@@ -6,7 +6,11 @@ import { AUDIT_RESOURCE_TYPES, STAFF_ACTIONS, UserDto, type StaffAction } from '
 export { PageQuery, UserIdParams };
 
 export class ListUsersQuery extends PageQuery {
-  @ApiPropertyOptional({ description: 'Part of an e-mail or a name, any case', example: 'alice' })
+  @ApiPropertyOptional({
+    description:
+      "Part of an e-mail or a name, any case; in names accents and typographic apostrophes aside (zoe o'neil finds Zoë O’Neil)",
+    example: 'alice',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(100)

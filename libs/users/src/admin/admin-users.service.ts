@@ -60,7 +60,10 @@ export class AdminUsersService {
         const like = `%${q.query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
         qb.andWhere(
           new Brackets((w) =>
-            w.where('u.email ILIKE :like', { like }).orWhere('u.full_name ILIKE :like', { like }),
+            w
+              .where('u.email ILIKE :like', { like })
+              // Accents and typographic apostrophes aside: "zoe o'neil" finds Zoë O’Neil (users.folded).
+              .orWhere('users.folded(u.full_name) ILIKE users.folded(:like)', { like }),
           ),
         );
       }

@@ -1,0 +1,43 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/** Said on users.folded when this migration created the unaccent extension, for `down` to drop it then only. */
+const CREATED = 'folds text with the unaccent extension, which its migration created';
+const FOUND = 'folds text with the unaccent extension, which was there before its migration';
+
+/**
+ * `users.folded(text)`: text with its accents and typographic apostrophes taken off, as PostgreSQL's
+ * unaccent extension does (`Zoë O’Neil` is `Zoe O'Neil`), for staff search: a name registered from a
+ * phone often carries `’`, and staff type `'`, or no accents. The extension's one-argument function finds
+ * its dictionary through search_path and is only STABLE, so this wrapper names the dictionary in the
+ * schema the extension is in and is IMMUTABLE, as PostgreSQL's documentation of unaccent suggests (an
+ * index on it stays possible). unaccent is a trusted extension: the database's owner may create it.
+ * Down drops the wrapper, and the extension only if this migration created it.
+ */
+export class NamesSearchedAsTyped1763700000054 implements MigrationInterface {
+  name = 'NamesSearchedAsTyped1763700000054';
+
+  async up(q: QueryRunner): Promise<void> {
+    const [{ existed }] = (await q.query(
+      `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'unaccent') AS existed`,
+    )) as { existed: boolean }[];
+    if (!existed) await q.query(`CREATE EXTENSION unaccent`);
+    const [{ schema }] = (await q.query(
+      `SELECT quote_ident(n.nspname) AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+        WHERE e.extname = 'unaccent'`,
+    )) as { schema: string }[];
+    await q.query(
+      `CREATE FUNCTION users.folded(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+         RETURN ${schema}.unaccent('${schema}.unaccent'::regdictionary, $1)`,
+    );
+    await q.query(`COMMENT ON FUNCTION users.folded(text) IS '${existed ? FOUND : CREATED}'`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    const [{ created }] = (await q.query(
+      `SELECT obj_description('users.folded(text)'::regprocedure, 'pg_proc') = $1 AS created`,
+      [CREATED],
+    )) as { created: boolean }[];
+    await q.query(`DROP FUNCTION users.folded(text)`);
+    if (created) await q.query(`DROP EXTENSION IF EXISTS unaccent`);
+  }
+}
