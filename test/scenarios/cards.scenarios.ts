@@ -514,6 +514,52 @@ export function cardsScenarios(get: () => Running) {
       expect((await reveal(fay, card.id).expect(200)).body.pan).toMatch(/^\d{16}$/);
     });
 
+    it("shows no new card's details when staff freeze its account while it is issued (forced to overlap)", async () => {
+      const hal = await verifiedCustomer(get(), admin, 'cards.hal');
+      const account = await openAccount(get(), hal);
+      const holder = await get().t.db();
+      let issuing: Promise<request.Response>;
+      try {
+        // The issue reads the account active, then waits on the owner's issue lock (held here) while staff
+        // freeze the account; it makes the card once let go.
+        await holder.query('BEGIN');
+        await holder.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [0x63_61_72_64, hal.id]);
+        issuing = http()
+          .post('/cards')
+          .set(bearer(hal.token))
+          .send({ account_id: account.id, type: 'virtual' })
+          .then((res) => res);
+        await lockWaiters(db, 1, '%pg_advisory_xact_lock%', 'the card issue to wait');
+        await http()
+          .post(`/admin/accounts/${account.id}/freeze`)
+          .set(bearer(admin.token))
+          .send({ reason: 'Suspected account takeover' })
+          .expect(200);
+      } finally {
+        await holder.query('ROLLBACK');
+        await holder.end();
+      }
+      const refused = await issuing!;
+      expect([refused.status, refused.body.code]).toEqual([409, 'account_frozen']);
+      expect(JSON.stringify(refused.body)).not.toMatch(/"(pan|cvc)"|\d{16}/);
+      // The card stands, masked; its details wait for the freeze to be lifted.
+      const [card] = (await http().get('/cards').set(bearer(hal.token)).expect(200)).body.data as Card[];
+      expect(card).toMatchObject({ account_id: account.id, status: 'active' });
+      expect(refused.body.details).toEqual([
+        { field: 'account_id', message: expect.stringContaining(card.id) },
+      ]);
+      expect((await reveal(hal, card.id).expect(409)).body.code).toBe('account_frozen');
+      await http()
+        .post(`/admin/accounts/${account.id}/unfreeze`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Cleared after review' })
+        .expect(200);
+      const shown = (await reveal(hal, card.id).expect(200)).body as Card;
+      secrets.pans.add(shown.pan!);
+      secrets.cvcs.add(shown.cvc!);
+      expect(shown.pan!.slice(-4)).toBe(card.last4);
+    });
+
     it('shows no details when a block or a logout-all lands while the password is checked; a block queued behind a reveal applies after it (forced to overlap)', async () => {
       const gil = await verifiedCustomer(get(), admin, 'cards.gil');
       const card = await issue(gil, await openAccount(get(), gil));

@@ -176,8 +176,23 @@ export class CardsService {
         replaces: null,
       });
     });
-    if (await this.closedMeanwhile(caller.user_id, account.account_id)) {
-      throw AppError.conflict('account_closed', 'The account is closed');
+    const now = await this.accountMeanwhile(caller.user_id, account.account_id);
+    if (now === 'closed') throw AppError.conflict('account_closed', 'The account is closed');
+    if (now === 'frozen') {
+      // Staff froze the account while the card was made: its number and CVC are kept in, as a reveal keeps
+      // them in while the freeze lasts (helper-160 #2). The card stands, masked in GET /cards, and its
+      // details can be revealed once the freeze is lifted.
+      throw new AppError(
+        409,
+        'account_frozen',
+        'The bank froze the account as the card was issued: its details are not shown until the freeze is lifted; contact us',
+        [
+          {
+            field: 'account_id',
+            message: `frozen as card ${issued.id} was issued: reveal it once it is lifted`,
+          },
+        ],
+      );
     }
     return issued;
   }
@@ -197,15 +212,19 @@ export class CardsService {
   }
 
   /**
-   * The account was read active before the card's transaction; if it closed meanwhile, its account.closed
-   * handler may have cancelled its cards before this one was committed. Read again after the commit:
-   * closed now, its cards are cancelled here (true); still open, a closing comes later and its handler
-   * sees the new card. No lock spans the read, which may cross RabbitMQ. If the read fails the card
-   * stands (false, logged) and its number is answered: the ledger declines a closed account's card
-   * anyway (card_cancelled), whereas failing here would leave a live card whose issue answered an error
-   * (and a retry issuing another).
+   * The account was read active before the card's transaction; read again after the commit, what it is
+   * now. If it closed meanwhile, its account.closed handler may have cancelled its cards before this one
+   * was committed: closed now, its cards are cancelled here ('closed'); still open, a closing comes later
+   * and its handler sees the new card. Frozen meanwhile ('frozen'), the caller keeps the new card's
+   * details in. No lock spans the read, which may cross RabbitMQ. If the read fails the card stands
+   * ('unread', logged) and its number is answered: the ledger declines a closed or frozen account's card
+   * anyway, whereas failing here would leave a live card whose issue answered an error (and a retry
+   * issuing another).
    */
-  private async closedMeanwhile(ownerId: string, accountId: string): Promise<boolean> {
+  private async accountMeanwhile(
+    ownerId: string,
+    accountId: string,
+  ): Promise<'closed' | 'frozen' | 'active' | 'unread'> {
     let now: LedgerAccountState | undefined;
     try {
       [now] = await this.ledger.getStates([accountId]);
@@ -214,11 +233,12 @@ export class CardsService {
         { err: (err as Error).message, account_id: accountId },
         'could not read the account again after issuing a card; the card stands',
       );
-      return false;
+      return 'unread';
     }
-    if (now?.status !== 'closed') return false;
+    if (now?.status === 'frozen') return 'frozen';
+    if (now?.status !== 'closed') return 'active';
     await this.dataSource.transaction((m) => cancelCardsOfClosedAccount(m, ownerId, accountId));
-    return true;
+    return 'closed';
   }
 
   /**
@@ -553,7 +573,10 @@ export class CardsService {
       return { card: cardView(rows[0]), replacement: masked };
     });
     // The card is cancelled as asked; a replacement on an account closed meanwhile is cancelled with it.
-    if (done.replacement && (await this.closedMeanwhile(ownerId, done.replacement.account_id))) {
+    if (
+      done.replacement &&
+      (await this.accountMeanwhile(ownerId, done.replacement.account_id)) === 'closed'
+    ) {
       return { ...done, replacement: cardView(await this.own(ownerId, done.replacement.id)) };
     }
     return done;
