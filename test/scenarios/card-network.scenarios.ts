@@ -27,6 +27,7 @@ import { lockWaiters } from '../support/lock-waits';
 import { eventually, logsThrough, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
 import { holdIdOf } from '../../libs/cards/src/network/hold-id';
+import { OUTBOX_CLAIM_LOCK } from '../../migrations/1763700000024-OutboxClaimOnOnePage';
 
 /** A card as issued: its number and CVC are what the network is sent. */
 type Card = IssuedCard;
@@ -861,6 +862,76 @@ export function cardNetworkScenarios(get: () => Running) {
         expect.objectContaining({ id, status: 'reversed' }),
       ]);
       expect(await balance(w)).toEqual({ balance: 10000, held_amount: 0, available_balance: 10000 });
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('tells its owner nothing of an approval the network reversed before the answer, while no relay had it', async () => {
+      const w = await wallet('reverse.untold', 10000);
+      const body = authorisation(w.card, { amount: 1999 });
+      const id = holdIdOf(body.network_transaction_id);
+      const lock = await get().t.db();
+      const relayHeld = await get().t.db();
+      let answer: request.Response;
+      let reversal: Promise<request.Response> | undefined;
+      const events = async () =>
+        (
+          await db.query(
+            `SELECT name FROM cards.outbox WHERE payload->>'authorisation_id' = $1 ORDER BY created_at`,
+            [id],
+          )
+        ).rows.map((r: { name: string }) => r.name);
+      try {
+        // Cards' relays wait for their turn to claim (held here), so the approval's card.authorised is
+        // still unclaimed when the approval finds the network's reversal written down.
+        await relayHeld.query('BEGIN');
+        await relayHeld.query(`SELECT pg_advisory_xact_lock($1, hashtext('cards'))`, [OUTBOX_CLAIM_LOCK]);
+        answer = await authoriseWhileLedgerWaits(
+          lock,
+          w,
+          body,
+          async () => {
+            reversal = network('reversals', {
+              original_network_transaction_id: body.network_transaction_id,
+            }).then((res) => res);
+            await eventually(
+              async () =>
+                (
+                  await db.query(`SELECT 1 FROM cards.early_reversals WHERE network_transaction_id = $1`, [
+                    body.network_transaction_id,
+                  ])
+                ).rowCount
+                  ? true
+                  : undefined,
+              10000,
+              'the reversal written down',
+            );
+          },
+          'a reversal arriving first, no relay claiming',
+        );
+        expect([404, 200]).toContain((await reversal!).status);
+        expect(answer.body).toEqual({ approved: false, decline_reason: 'reversed' });
+        // Neither "spent" nor "cancelled": its card.authorised was taken back, and nothing released told.
+        expect(await events()).toEqual([]);
+      } finally {
+        await relayHeld.query('ROLLBACK');
+        await relayHeld.end();
+        await lock.end();
+      }
+      expect(await untilHeld(w, 0, 'the hold given back')).toMatchObject({ held_amount: 0 });
+      expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
+      // A later card event of the same card is relayed and told, and by then nothing of this one was.
+      const later = await approved(w.card, { amount: 100 });
+      await eventually(
+        async () => {
+          const res = await http().get('/notifications?limit=100').set(bearer(w.who.token)).expect(200);
+          const card = (res.body.data as { type: string; data: { authorisation_id?: string } }[]).filter(
+            (n) => n.type.startsWith('card.'),
+          );
+          return card.some((n) => n.data.authorisation_id === later) ? card : undefined;
+        },
+        15000,
+        'the later payment told',
+      ).then((card) => expect(card.filter((n) => n.data.authorisation_id === id)).toEqual([]));
       expect((await verify()).ok).toBe(true);
     });
 

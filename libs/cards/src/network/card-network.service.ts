@@ -274,7 +274,26 @@ export class CardNetworkService {
               updated_at = now()
         WHERE id = $1 AND status = 'pending' RETURNING status, released_amount`,
       [released],
+      undefined,
+      (m) => this.untoldApprovalWithdrawn(m, id),
     );
+  }
+
+  /**
+   * Takes back the card.authorised of an approval its network reversed before our answer, if no relay
+   * has it yet: its row still unpublished and due, never leased (a claim re-checks both under its own
+   * lock, so a row deleted here is never relayed, and one claimed first is not deleted). Its owner then
+   * hears of neither the spending nor its cancellation, as the network heard the authorisation declined;
+   * once relayed, "spent" is followed by "cancelled". Whether it was taken back.
+   */
+  private async untoldApprovalWithdrawn(m: EntityManager, id: string): Promise<boolean> {
+    const [, deleted] = (await m.query(
+      `DELETE FROM cards.outbox
+        WHERE published_at IS NULL AND next_attempt_at <= clock_timestamp()
+          AND name = 'card.authorised' AND payload->>'authorisation_id' = $1`,
+      [id],
+    )) as [unknown, number];
+    return deleted > 0;
   }
 
   /**

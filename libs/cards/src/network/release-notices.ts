@@ -27,11 +27,19 @@ export class ReleaseNotices {
   /**
    * Runs `update`, an UPDATE of authorisation `id` ($1; `params` are $2 on) that returns its `status` and
    * `released_amount`, in `m`'s transaction (or one of its own), and writes card.released when it gave
-   * back more while the authorisation is pending, reversed or expired. Whether it changed the row.
+   * back more while the authorisation is pending, reversed or expired, unless `withdrawn` (asked then, in
+   * the same transaction) takes back its approval's card.authorised before anyone was told of it: then
+   * nothing was spent as far as its owner knows, and nothing is told. Whether it changed the row.
    */
-  async record(id: string, update: string, params: readonly unknown[], m?: EntityManager): Promise<boolean> {
+  async record(
+    id: string,
+    update: string,
+    params: readonly unknown[],
+    m?: EntityManager,
+    withdrawn?: (m: EntityManager) => Promise<boolean>,
+  ): Promise<boolean> {
     if (!m) {
-      const changed = await this.dataSource.transaction((t) => this.record(id, update, params, t));
+      const changed = await this.dataSource.transaction((t) => this.record(id, update, params, t, withdrawn));
       // After the commit, as every writer of cards' outbox wakes its relay (a NOTIFY per event would
       // serialise committing transactions); with `m`, the caller does once its transaction commits.
       if (changed) this.relay.kickSoon();
@@ -51,7 +59,7 @@ export class ReleaseNotices {
     if (!after) return false;
     const released = BigInt(after.released_amount) - BigInt(before.released_amount);
     const reason = RELEASED[after.status as keyof typeof RELEASED];
-    if (released > 0n && reason && before.channel !== null) {
+    if (released > 0n && reason && before.channel !== null && !(await withdrawn?.(m))) {
       await this.outbox.add(
         m,
         'cards',
