@@ -9,9 +9,13 @@ const FOUND = 'folds text with the unaccent extension, which was there before it
  * unaccent extension does (`Zoë O’Neil` is `Zoe O'Neil`), for staff search: a name registered from a
  * phone often carries `’`, and staff type `'`, or no accents. The extension's one-argument function finds
  * its dictionary through search_path and is only STABLE, so this wrapper names the dictionary in the
- * schema the extension is in and is IMMUTABLE, as PostgreSQL's documentation of unaccent suggests (an
- * index on it stays possible). unaccent is a trusted extension: the database's owner may create it.
- * Down drops the wrapper, and the extension only if this migration created it.
+ * schema the extension is in (public, unless it was there before elsewhere) and is IMMUTABLE, so that an
+ * index on it stays possible (common practice, as the dictionary does not change under a running bank).
+ * unaccent is a trusted extension: the database's owner may create it. The SQL-standard body (PostgreSQL
+ * 14 and later) binds the function and dictionary when created, so search_path never changes what it
+ * calls, and the extension cannot be dropped under it. Down drops the wrapper, and the extension only if
+ * this migration created it (as the wrapper's comment says: a database restored into one that had
+ * unaccent before keeps the comment of the one dumped).
  */
 export class NamesSearchedAsTyped1763700000054 implements MigrationInterface {
   name = 'NamesSearchedAsTyped1763700000054';
@@ -20,7 +24,7 @@ export class NamesSearchedAsTyped1763700000054 implements MigrationInterface {
     const [{ existed }] = (await q.query(
       `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'unaccent') AS existed`,
     )) as { existed: boolean }[];
-    if (!existed) await q.query(`CREATE EXTENSION unaccent`);
+    if (!existed) await q.query(`CREATE EXTENSION unaccent SCHEMA public`);
     const [{ schema }] = (await q.query(
       `SELECT quote_ident(n.nspname) AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
         WHERE e.extname = 'unaccent'`,

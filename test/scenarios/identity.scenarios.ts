@@ -231,6 +231,10 @@ export function identityScenarios(get: () => Running) {
         expect({ query, found: await search(query) }).toEqual({ query, found: [zoe.body.id] });
       }
       expect(await search(`zoe o'neal-${tag}`)).toEqual([]);
+      // Full-width ％ ＿ ＼ fold to % _ \, and are then searched for as themselves, not as wildcards.
+      for (const query of ['％', '＿', `zoe＿o'neil-${tag}`, `zoe％${tag}`]) {
+        expect({ query, found: await search(query) }).toEqual({ query, found: [] });
+      }
     });
 
     it('takes an IDNA domain in either spelling (xn--… or as it reads) as one address: stored as it reads, 409 for the other', async () => {

@@ -115,13 +115,14 @@ function assertCardRevealable(card: CardRow): void {
  */
 function cardholderName(asked: string | undefined, fullName: string): string {
   if (asked === undefined) return embossable(fullName);
-  const problem = cardNameProblem(asked, fullName);
+  const name = asked.split(' ').filter(Boolean).join(' ');
+  const problem = cardNameProblem(name, fullName);
   if (problem) {
     throw AppError.unprocessable('cardholder_name_not_yours', 'The name on a card must be your own', [
       { field: 'cardholder_name', message: problem },
     ]);
   }
-  return asked;
+  return name;
 }
 
 /**

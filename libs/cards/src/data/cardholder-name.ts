@@ -7,11 +7,13 @@ export const NO_NAME = 'CARDHOLDER';
 const MAX = 26;
 
 /**
- * Latin spellings of the upper-case letters that taking accents off (NFD) leaves outside A–Z, the first
- * being the one embossed. Latin letters of their own (Ł, Ø, Æ, Þ…) and the German and Nordic letters whose
- * passports may spell them either way (Ä as A or AE: ICAO Doc 9303, part 3), then Cyrillic and Greek by
- * Doc 9303's table with the spellings older and national passports use (Ю as IU, YU or JU; Х as KH, H or X).
- * Other scripts have no spelling here: their words are not embossed.
+ * Latin spellings of upper-case letters, the first being the one embossed: the German and Nordic letters
+ * that passports may spell either way (Ä as A or AE: ICAO Doc 9303, part 3), Latin letters that taking
+ * accents off leaves outside A–Z (Ł, Ø, Æ, Þ…), then Cyrillic by Doc 9303's table with the spellings older
+ * and national passports use (Ю as IU, YU or JU; Х as KH, H or X; Serbian Ч as C; Kazakh Қ as K or Q),
+ * and Greek as Greek passports spell it (ELOT 743; its pairs of letters in `inContext`). Other letters are
+ * spelt by taking their accents off (NFKD, so Ĳ is IJ); scripts with no spelling here (Han, Arabic…)
+ * are not embossed.
  */
 // prettier-ignore
 const SPELLINGS: Record<string, string[]> = {
@@ -23,148 +25,208 @@ const SPELLINGS: Record<string, string[]> = {
   Е: ['E', 'YE', 'JE'], Ё: ['E', 'YO', 'JO'], Є: ['IE', 'YE', 'JE'], Ж: ['ZH', 'J', 'Z'], З: ['Z'],
   Ѕ: ['DZ'], И: ['I', 'Y'], І: ['I'], Ї: ['I', 'YI', 'JI'], Й: ['I', 'Y', 'J'], Ј: ['J'], К: ['K'], Л: ['L'],
   Љ: ['LJ'], М: ['M'], Н: ['N'], Њ: ['NJ'], О: ['O'], П: ['P'], Р: ['R'], С: ['S'], Т: ['T'], Ќ: ['K', 'KJ'],
-  Ћ: ['C', 'CH'], У: ['U'], Ў: ['U'], Ф: ['F'], Х: ['KH', 'H', 'X'], Ц: ['TS', 'C', 'TZ'], Ч: ['CH'],
-  Џ: ['DZ', 'DZH'], Ш: ['SH'], Щ: ['SHCH', 'SCH', 'SHT'], Ъ: ['IE', 'A', ''], Ы: ['Y', 'I'], Ь: ['', "'"],
-  Э: ['E'], Ю: ['IU', 'YU', 'JU'], Я: ['IA', 'YA', 'JA'],
+  Ћ: ['C', 'CH'], У: ['U'], Ў: ['U'], Ф: ['F'], Х: ['KH', 'H', 'X'], Ц: ['TS', 'C', 'TZ'], Ч: ['CH', 'C'],
+  Џ: ['DZ', 'DZH'], Ш: ['SH', 'S'], Щ: ['SHCH', 'SCH', 'SHT'], Ъ: ['IE', 'A', ''], Ы: ['Y', 'I'],
+  Ь: ['', "'"], Э: ['E'], Ю: ['IU', 'YU', 'JU'], Я: ['IA', 'YA', 'JA'],
+  Ә: ['A', 'AE', 'E'], Ғ: ['G', 'GH'], Қ: ['K', 'Q'], Ң: ['N', 'NG'], Ө: ['O', 'OE'], Ұ: ['U'],
+  Ү: ['U', 'UE', 'Y'], Һ: ['H'], Җ: ['ZH', 'J'], Ҳ: ['H', 'KH'], Ӣ: ['I'], Ӯ: ['U'], Ҷ: ['J', 'DZH'],
+  Ҹ: ['J', 'C'],
   // Greek
   Α: ['A'], Β: ['V', 'B'], Γ: ['G', 'GH', 'Y'], Δ: ['D', 'DH'], Ε: ['E'], Ζ: ['Z'], Η: ['I', 'E'],
   Θ: ['TH'], Ι: ['I'], Κ: ['K'], Λ: ['L'], Μ: ['M'], Ν: ['N'], Ξ: ['X', 'KS'], Ο: ['O'], Π: ['P'],
   Ρ: ['R'], Σ: ['S'], Τ: ['T'], Υ: ['Y', 'I', 'U'], Φ: ['F'], Χ: ['CH', 'KH', 'H'], Ψ: ['PS'], Ω: ['O'],
 };
 
-/** Punctuation a name may hold (IsPersonName), as a card can carry it: ' and . may be left out. */
+/** Punctuation and apostrophe-like letters a name may hold, as a card can carry them: ' and . may go. */
+const APOSTROPHE = ["'", ''];
 const PUNCTUATION: Record<string, string[]> = {
-  "'": ["'", ''],
-  '’': ["'", ''],
-  '‘': ["'", ''],
-  '-': ['-'],
-  '‐': ['-'],
-  '‑': ['-'],
-  '–': ['-'],
+  "'": APOSTROPHE,
+  '’': APOSTROPHE,
+  '‘': APOSTROPHE,
+  // The modifier letter apostrophe (Ukrainian Марʼяна), the ʻokina and the ʿayn and hamza of
+  // transliterated Arabic.
+  ʼ: APOSTROPHE,
+  ʻ: APOSTROPHE,
+  ʿ: APOSTROPHE,
+  ʾ: APOSTROPHE,
   '.': ['.', ''],
 };
 /** Marks of other scripts a name may hold, which a Latin spelling leaves out (as it does accents). */
-const SILENT = /^[,·・゛゜׳״\u200c\u200d]$/u;
+const SILENT = /^[,·・゛゜׳״\u200c\u200d\p{M}]$/u;
+/** What joins the parts of a compound name (Jean-Pierre). */
+const HYPHENS = /[-‐‑–]/;
 
-/** One word of a holder's name as a card can spell it: each character's spellings, the first embossed. */
-interface Word {
-  chars: string[][];
-  /** The whole word, as a pattern of its spellings. */
-  whole: RegExp;
-  /** The letters it may be shortened to (its first letter's spellings). */
-  initials: Set<string>;
+const base = (ch: string) => ch.normalize('NFD').replace(/\p{M}/gu, '');
+
+/**
+ * A Greek letter's spellings next to the letters around it (ELOT 743): ΟΥ is OU, ΑΥ, ΕΥ and ΗΥ are AV or
+ * AF; ΓΓ, ΓΚ, ΓΞ and ΓΧ begin with N within a word (Αγγελική is ANGELIKI); ΜΠ may be B and ΝΤ D. The
+ * letter-by-letter spellings stay allowed. Υ with a dialytika (Ϋ) is a vowel of its own.
+ */
+function inContext(before: string, ch: string, after: string): string[] | undefined {
+  const [b, c, a] = [base(before), base(ch), base(after)];
+  if (c === 'Υ' && !ch.normalize('NFD').includes('\u0308')) {
+    if (b === 'Ο') return ['U', 'Y'];
+    if (b === 'Α' || b === 'Ε' || b === 'Η') return ['V', 'F', 'Y', 'U'];
+  }
+  if (c === 'Γ' && a !== '' && 'ΓΚΞΧ'.includes(a)) return b === '' ? ['G', 'N'] : ['N', 'G'];
+  if (c === 'Μ' && a === 'Π') return ['M', 'B'];
+  if (c === 'Π' && b === 'Μ') return ['P', ''];
+  if (c === 'Ν' && a === 'Τ') return ['N', 'D'];
+  if (c === 'Τ' && b === 'Ν') return ['T', ''];
+  return undefined;
 }
-
-const escape = (s: string) => s.replace(/[.'-]/g, (c) => `\\${c}`);
 
 /** A character's Latin spellings (upper case), or undefined when it has none. */
 function spellingsOf(ch: string): string[] | undefined {
   if (PUNCTUATION[ch]) return PUNCTUATION[ch];
-  if (SILENT.test(ch) || /^\p{M}$/u.test(ch)) return [''];
+  if (SILENT.test(ch)) return [''];
   if (SPELLINGS[ch]) return SPELLINGS[ch];
-  const plain = ch.normalize('NFD').replace(/\p{M}/gu, '');
+  const plain = ch.normalize('NFKD').replace(/\p{M}/gu, '').toUpperCase();
   if (/^[A-Z]+$/.test(plain)) return [plain];
-  if (plain !== ch && plain.length === 1) return spellingsOf(plain);
+  const letter = base(ch);
+  if (letter !== ch && letter.length === 1) return spellingsOf(letter);
   return undefined;
 }
 
-/**
- * Greek Υ after a vowel it forms a sound with: ΟΥ is OU, ΑΥ and ΕΥ are AV or AF (ICAO Doc 9303, with the
- * letter-by-letter Y also taken). Υ with a dialytika (Ϋ) is a vowel of its own, spelt as Υ alone.
- */
-function greekDigraph(before: string, ch: string): string[] | undefined {
-  const base = (c: string) => c.normalize('NFD').replace(/\p{M}/gu, '');
-  if (base(ch) !== 'Υ' || ch.normalize('NFD').includes('\u0308')) return undefined;
-  if (base(before) === 'Ο') return ['U', 'Y'];
-  if (base(before) === 'Α' || base(before) === 'Ε' || base(before) === 'Η') return ['V', 'F', 'Y', 'U'];
-  return undefined;
+/** One part of a holder's name (a word, or one side of a hyphen), each character's spellings in order. */
+interface Part {
+  chars: string[][];
+  /** The letters it may be shortened to (its first letter's spellings). */
+  initials: Set<string>;
+}
+
+/** Whether `chars` spell `text` exactly, choosing one spelling per character (memoised: linear, no regex). */
+function spells(chars: string[][], text: string): boolean {
+  const known = new Map<number, boolean>();
+  const from = (i: number, at: number): boolean => {
+    if (i === chars.length) return at === text.length;
+    const key = i * (text.length + 1) + at;
+    let result = known.get(key);
+    if (result === undefined) {
+      result = chars[i].some((s) => text.startsWith(s, at) && from(i + 1, at + s.length));
+      known.set(key, result);
+    }
+    return result;
+  };
+  return from(0, 0);
+}
+
+/** How a token of a card's name stands for a part: spelt whole, as its initial, or not at all. */
+function asPart(token: string, part: Part): 'whole' | 'initial' | undefined {
+  if (spells(part.chars, token)) return 'whole';
+  const bare = token.replace(/\.$/, '');
+  return bare.length === 1 && part.initials.has(bare) ? 'initial' : undefined;
+}
+
+/** A part's characters without what cannot begin or end a name on a card; undefined with no letter left. */
+function trimmed(chars: string[][]): Part | undefined {
+  let start = 0;
+  let end = chars.length;
+  while (start < end && chars[start].every((o) => !/^[A-Z]/.test(o))) start++;
+  while (end > start && chars[end - 1].every((o) => o === '' || o === "'")) end--;
+  const kept = chars.slice(start, end);
+  const first = kept.find((o) => o.some((s) => s !== ''));
+  if (!first) return undefined;
+  return { chars: kept, initials: new Set(first.filter((s) => /^[A-Z]/.test(s)).map((s) => s[0])) };
 }
 
 /**
- * The words of a holder's name that a card can carry, in order, each with its Latin spellings. A word
- * with a letter that has none (Han, Arabic…) is left out; punctuation at a word's ends is dropped.
+ * The words of a holder's name that a card can carry, in order, each as its parts (split at hyphens)
+ * with their Latin spellings. A word with a letter that has none (Han, Arabic…) is left out.
  */
-function wordsOf(fullName: string): Word[] {
-  const words: Word[] = [];
-  for (const raw of fullName
-    .normalize('NFC')
-    .toUpperCase()
-    .split(/(?:\s|(?![\u200c\u200d])\p{Cf})+/u)) {
-    if (raw.replace(/[\u200c\u200d]/g, '') === '') continue;
-    const chars: string[][] = [];
+function wordsOf(fullName: string): Part[][] {
+  const words: Part[][] = [];
+  const upper = fullName.normalize('NFC').toUpperCase();
+  for (const raw of upper.split(/(?:\s|(?![\u200c\u200d])\p{Cf})+/u)) {
+    const letters = [...raw];
+    const parts: Part[] = [];
+    let chars: string[][] = [];
     let spellable = true;
-    let before = '';
-    for (const ch of raw) {
-      const options = greekDigraph(before, ch) ?? spellingsOf(ch);
-      if (!options) {
-        spellable = false;
-        break;
-      }
-      chars.push(options);
-      before = ch;
-    }
-    if (!spellable) continue;
-    // Punctuation at the ends is not part of a name a card carries ("-Ann" is ANN, "Dr." may be DR).
-    while (chars.length && chars[0].every((o) => !/^[A-Z]/.test(o))) chars.shift();
-    while (chars.length && chars[chars.length - 1].every((o) => o === '' || o === '-' || o === "'")) {
-      chars.pop();
-    }
-    const first = chars.find((o) => o.some((s) => s !== ''));
-    if (!first) continue;
-    const pattern = chars
-      .map((o) => (o.length === 1 ? escape(o[0]) : `(?:${o.map(escape).join('|')})`))
-      .join('');
-    words.push({
-      chars,
-      whole: new RegExp(`^${pattern}$`),
-      initials: new Set(first.filter((s) => /^[A-Z]/.test(s)).map((s) => s[0])),
+    const close = () => {
+      const part = trimmed(chars);
+      if (part) parts.push(part);
+      chars = [];
+    };
+    letters.forEach((ch, i) => {
+      if (HYPHENS.test(ch)) return close();
+      const options = inContext(letters[i - 1] ?? '', ch, letters[i + 1] ?? '') ?? spellingsOf(ch);
+      if (!options) spellable = false;
+      else chars.push(options);
     });
+    close();
+    if (spellable && parts.length) words.push(parts);
   }
   return words;
 }
 
-const spelt = (w: Word) => w.chars.map((o) => o[0]).join('');
-const initial = (w: Word) => [...w.initials][0];
+const spelt = (part: Part) => part.chars.map((o) => o[0]).join('');
+const initial = (part: Part) => [...part.initials][0];
 
 /**
  * The name a card carries by default: the holder's name in Latin letters (spelt as above), upper-cased.
- * When it is longer than 26, names before the last are shortened to initials from the first on, then the
- * last is cut. A name with nothing to emboss gives CARDHOLDER.
+ * When it is longer than 26, names before the last are shortened to initials from the first on (Jean-Pierre
+ * to J-P), then the last is cut. A name with nothing to emboss gives CARDHOLDER.
  */
 export function embossable(fullName: string): string {
   const words = wordsOf(fullName);
-  if (!words.length) return NO_NAME;
-  const parts = words.map(spelt);
-  for (let i = 0; i < parts.length - 1 && parts.join(' ').length > MAX; i++) parts[i] = initial(words[i]);
-  return parts.join(' ').slice(0, MAX).trim();
+  const names = words.map((parts) => parts.map(spelt).join('-'));
+  for (let i = 0; i < names.length - 1 && names.join(' ').length > MAX; i++) {
+    names[i] = words[i].map(initial).join('-');
+  }
+  const name = names
+    .join(' ')
+    .slice(0, MAX)
+    .replace(/[ .'-]+$/, '');
+  return CARDHOLDER_NAME.test(name) ? name : NO_NAME;
 }
 
 /**
  * Why `cardName` (as CARDHOLDER_NAME takes it) is not a form of the holder's name, or undefined when it is.
- * A card carries the name the bank verified (KYC), in its Latin spelling: its words in order, each whole
- * or as its initial (with or without a dot), words left out but at least one whole, and at least two
- * words when the name has two. Apostrophes and dots may be left out. A name with nothing to emboss allows
- * only CARDHOLDER. So a customer cannot have a card made out to someone else (helper-160 #3).
+ * A card carries the name the bank verified (KYC), in its Latin spelling: its default (embossable), or its
+ * words in order, each whole or as its initial (with or without a dot), a compound one whole (JEAN-PIERRE,
+ * J-P) or by its parts (JEAN PIERRE, PIERRE); words and parts left out, but at least one whole, and at
+ * least two when the name has two. Apostrophes and dots may be left out. A name with nothing to emboss
+ * allows only CARDHOLDER. So a customer cannot have a card made out to someone else (helper-160 #3).
  */
 export function cardNameProblem(cardName: string, fullName: string): string | undefined {
+  const byDefault = embossable(fullName);
+  if (cardName === byDefault) return undefined;
   const words = wordsOf(fullName);
-  const told = `your name as the bank verified it, ${JSON.stringify(embossable(fullName))}`;
+  const told = `your name as the bank verified it, ${JSON.stringify(byDefault)}`;
   if (!words.length) {
-    return cardName === NO_NAME
-      ? undefined
-      : `your verified name has no Latin letters to emboss: leave cardholder_name out (the card carries ${NO_NAME})`;
+    return `your verified name has no Latin letters to emboss: leave cardholder_name out (the card carries ${NO_NAME})`;
   }
   const tokens = cardName.split(' ').filter(Boolean);
-  let at = 0;
+  // Where the next token may start: word w, its part p on.
+  let [w, p] = [0, 0];
   let whole = 0;
   for (const token of tokens) {
-    const bare = token.replace(/\.$/, '');
-    const found = words.findIndex(
-      (w, i) => i >= at && (w.whole.test(token) || (bare.length === 1 && w.initials.has(bare))),
-    );
-    if (found < 0) return `must be ${told}, its words in order, whole or as initials`;
-    if (words[found].whole.test(token)) whole++;
-    at = found + 1;
+    const pieces = token.split('-');
+    let found = false;
+    if (pieces.length > 1) {
+      // A compound as one token: a later word with as many parts, each whole or an initial.
+      for (let i = p === 0 ? w : w + 1; i < words.length && !found; i++) {
+        const ways = words[i].length === pieces.length ? pieces.map((s, k) => asPart(s, words[i][k])) : [];
+        if (ways.length && ways.every(Boolean)) {
+          found = true;
+          if (ways.includes('whole')) whole++;
+          [w, p] = [i + 1, 0];
+        }
+      }
+    } else {
+      for (let i = w; i < words.length && !found; i++) {
+        for (let k = i === w ? p : 0; k < words[i].length && !found; k++) {
+          const way = asPart(token, words[i][k]);
+          if (way) {
+            found = true;
+            if (way === 'whole') whole++;
+            [w, p] = k + 1 < words[i].length ? [i, k + 1] : [i + 1, 0];
+          }
+        }
+      }
+    }
+    if (!found) return `must be ${told}, its words in order, whole or as initials`;
   }
   if (!whole) return `must hold at least one word of ${told} in full`;
   if (tokens.length < Math.min(2, words.length)) return `must hold at least two words of ${told}`;

@@ -62,8 +62,13 @@ export class AdminUsersService {
           new Brackets((w) =>
             w
               .where('u.email ILIKE :like', { like })
-              // Accents and typographic apostrophes aside: "zoe o'neil" finds Zoë O’Neil (users.folded).
-              .orWhere('users.folded(u.full_name) ILIKE users.folded(:like)', { like }),
+              // Accents and typographic apostrophes aside: "zoe o'neil" finds Zoë O’Neil (users.folded). The
+              // query is folded before its \ % _ are escaped: folding turns the full-width ＼ ％ ＿ into them.
+              .orWhere(
+                `users.folded(u.full_name) ILIKE
+                   '%' || regexp_replace(users.folded(:query), '([\\\\%_])', '\\\\\\1', 'g') || '%'`,
+                { query: q.query },
+              ),
           ),
         );
       }
