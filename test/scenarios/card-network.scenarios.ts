@@ -865,27 +865,15 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
-    it('tells its owner nothing of an approval the network reversed before the answer, while no relay had it', async () => {
-      const w = await wallet('reverse.untold', 10000);
-      const body = authorisation(w.card, { amount: 1999 });
-      const id = holdIdOf(body.network_transaction_id);
+    /**
+     * An authorisation the network reverses by its own id while the ledger decides it (its account row
+     * held): the approval, recorded after, finds the reversal written down. The network's answer.
+     */
+    const reversedWhileDecided = async (w: Wallet, body: { network_transaction_id: string }) => {
       const lock = await get().t.db();
-      const relayHeld = await get().t.db();
-      let answer: request.Response;
       let reversal: Promise<request.Response> | undefined;
-      const events = async () =>
-        (
-          await db.query(
-            `SELECT name FROM cards.outbox WHERE payload->>'authorisation_id' = $1 ORDER BY created_at`,
-            [id],
-          )
-        ).rows.map((r: { name: string }) => r.name);
       try {
-        // Cards' relays wait for their turn to claim (held here), so the approval's card.authorised is
-        // still unclaimed when the approval finds the network's reversal written down.
-        await relayHeld.query('BEGIN');
-        await relayHeld.query(`SELECT pg_advisory_xact_lock($1, hashtext('cards'))`, [OUTBOX_CLAIM_LOCK]);
-        answer = await authoriseWhileLedgerWaits(
+        const answer = await authoriseWhileLedgerWaits(
           lock,
           w,
           body,
@@ -906,32 +894,99 @@ export function cardNetworkScenarios(get: () => Running) {
               'the reversal written down',
             );
           },
-          'a reversal arriving first, no relay claiming',
+          'a reversal arriving first',
         );
         expect([404, 200]).toContain((await reversal!).status);
-        expect(answer.body).toEqual({ approved: false, decline_reason: 'reversed' });
-        // Neither "spent" nor "cancelled": its card.authorised was taken back, and nothing released told.
-        expect(await events()).toEqual([]);
+        return answer;
       } finally {
-        await relayHeld.query('ROLLBACK');
-        await relayHeld.end();
         await lock.end();
       }
-      expect(await untilHeld(w, 0, 'the hold given back')).toMatchObject({ held_amount: 0 });
-      expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
-      // A later card event of the same card is relayed and told, and by then nothing of this one was.
-      const later = await approved(w.card, { amount: 100 });
-      await eventually(
+    };
+    /** The events cards wrote of an authorisation, oldest first. */
+    const cardEvents = async (id: string) =>
+      (
+        await db.query(
+          `SELECT name FROM cards.outbox WHERE payload->>'authorisation_id' = $1 ORDER BY created_at, name`,
+          [id],
+        )
+      ).rows.map((r: { name: string }) => r.name);
+    /** The card notices of `w`'s owner, once one of `until` is there. */
+    const cardNotices = (w: Wallet, until: string) =>
+      eventually(
         async () => {
           const res = await http().get('/notifications?limit=100').set(bearer(w.who.token)).expect(200);
           const card = (res.body.data as { type: string; data: { authorisation_id?: string } }[]).filter(
             (n) => n.type.startsWith('card.'),
           );
-          return card.some((n) => n.data.authorisation_id === later) ? card : undefined;
+          return card.some((n) => n.data.authorisation_id === until) ? card : undefined;
         },
         15000,
-        'the later payment told',
-      ).then((card) => expect(card.filter((n) => n.data.authorisation_id === id)).toEqual([]));
+        'the card notices',
+      );
+
+    it('tells its owner nothing of an approval the network reversed before the answer, while no relay had it', async () => {
+      const w = await wallet('reverse.untold', 10000);
+      const body = authorisation(w.card, { amount: 1999 });
+      const id = holdIdOf(body.network_transaction_id);
+      const relayHeld = await get().t.db();
+      try {
+        // Cards' relays wait for their turn to claim (held here), so the approval's card.authorised is
+        // still unclaimed when the approval finds the network's reversal written down.
+        await relayHeld.query('BEGIN');
+        await relayHeld.query(`SELECT pg_advisory_xact_lock($1, hashtext('cards'))`, [OUTBOX_CLAIM_LOCK]);
+        const answer = await reversedWhileDecided(w, body);
+        expect(answer.body).toEqual({ approved: false, decline_reason: 'reversed' });
+        // Neither "spent" nor "cancelled": its card.authorised was taken back, and nothing released told.
+        expect(await cardEvents(id)).toEqual([]);
+      } finally {
+        await relayHeld.query('ROLLBACK');
+        await relayHeld.end();
+      }
+      expect(await untilHeld(w, 0, 'the hold given back')).toMatchObject({ held_amount: 0 });
+      expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
+      // A later card event of the same card is relayed and told, and by then nothing of this one was.
+      const later = await approved(w.card, { amount: 100 });
+      const told = await cardNotices(w, later);
+      expect(told.filter((n) => n.data.authorisation_id === id)).toEqual([]);
+      expect((await verify()).ok).toBe(true);
+    });
+
+    it('tells both "spent" and "cancelled" of such an approval when a relay had delivered its "spent" first', async () => {
+      const w = await wallet('reverse.claimed', 10000);
+      const body = authorisation(w.card, { amount: 1888 });
+      const id = holdIdOf(body.network_transaction_id);
+      // Just before the approval is marked reversed, its card.authorised as a relay leaves one it claimed
+      // and delivered but did not mark published (it stopped, or the broker's confirm was lost): due again
+      // and unpublished, but delivered, so no longer to be taken back (helper-163).
+      const trigger = `test_claimed_${id.replace(/-/g, '')}`;
+      await db.query(
+        `CREATE FUNCTION public.${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           UPDATE cards.outbox SET next_attempt_at = clock_timestamp() - interval '1 millisecond'
+            WHERE name = 'card.authorised' AND payload->>'authorisation_id' = OLD.id::text;
+           RETURN NEW;
+         END $$`,
+      );
+      await db.query(
+        `CREATE TRIGGER ${trigger} BEFORE UPDATE ON cards.authorisations FOR EACH ROW
+           WHEN (OLD.id = '${id}' AND NEW.status = 'reversed') EXECUTE FUNCTION public.${trigger}()`,
+      );
+      try {
+        const answer = await reversedWhileDecided(w, body);
+        expect(answer.body).toEqual({ approved: false, decline_reason: 'reversed' });
+      } finally {
+        await db.query(`DROP TRIGGER IF EXISTS ${trigger} ON cards.authorisations`);
+        await db.query(`DROP FUNCTION IF EXISTS public.${trigger}()`);
+      }
+      expect(await cardEvents(id)).toEqual(['card.authorised', 'card.released']);
+      const types = await eventually(
+        async () => {
+          const mine = (await cardNotices(w, id)).filter((n) => n.data.authorisation_id === id);
+          return mine.length >= 2 ? mine.map((n) => n.type).sort() : undefined;
+        },
+        15000,
+        'both notices',
+      );
+      expect(types).toEqual(['card.payment_cancelled', 'card.spent']);
       expect((await verify()).ok).toBe(true);
     });
 

@@ -540,7 +540,7 @@ export function cardsScenarios(get: () => Running) {
         await holder.end();
       }
       const refused = await issuing!;
-      expect([refused.status, refused.body.code]).toEqual([409, 'account_frozen']);
+      expect([refused.status, refused.body.code]).toEqual([409, 'issued_while_frozen']);
       expect(JSON.stringify(refused.body)).not.toMatch(/"(pan|cvc)"|\d{16}/);
       // The card stands, masked; its details wait for the freeze to be lifted.
       const [card] = (await http().get('/cards').set(bearer(hal.token)).expect(200)).body.data as Card[];

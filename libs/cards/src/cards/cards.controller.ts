@@ -60,7 +60,8 @@ export class CardsController {
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'The account is not yours (names account_id)' })
   @ApiConflictResponse({
     type: ErrorResponseDto,
-    description: 'account_frozen, account_closed, card_blocked (a card of yours is blocked by the bank)',
+    description:
+      'account_frozen, account_closed, card_blocked (a card of yours is blocked by the bank); issued_while_frozen (the bank froze the account as the card was made: the card is issued, names it in details, and its number is shown by a reveal once the freeze is lifted)',
   })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,

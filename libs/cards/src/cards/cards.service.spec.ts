@@ -73,23 +73,29 @@ describe('CardsService: the account read again after a card is issued', () => {
       {} as never,
       { warn: (o: object, msg: string) => calls.push(`warn ${msg}`), info: () => undefined } as never,
     );
-    const closedMeanwhile = (
-      service as unknown as { closedMeanwhile(owner: string, account: string): Promise<boolean> }
-    ).closedMeanwhile.bind(service);
-    return { calls, closedMeanwhile };
+    const accountMeanwhile = (
+      service as unknown as { accountMeanwhile(owner: string, account: string): Promise<string> }
+    ).accountMeanwhile.bind(service);
+    return { calls, accountMeanwhile };
   };
 
   it('cancels the cards when the account closed meanwhile', async () => {
-    const { calls, closedMeanwhile } = build(async () => [{ account_id: 'a', status: 'closed' }]);
-    await expect(closedMeanwhile('u', 'a')).resolves.toBe(true);
+    const { calls, accountMeanwhile } = build(async () => [{ account_id: 'a', status: 'closed' }]);
+    await expect(accountMeanwhile('u', 'a')).resolves.toBe('closed');
     expect(calls).toEqual(['cancelled its cards']);
   });
 
+  it('says so when the account was frozen meanwhile, and cancels nothing', async () => {
+    const { calls, accountMeanwhile } = build(async () => [{ account_id: 'a', status: 'frozen' }]);
+    await expect(accountMeanwhile('u', 'a')).resolves.toBe('frozen');
+    expect(calls).toEqual([]);
+  });
+
   it('lets the issued card stand, logged, when the account cannot be read (its issue answers, not an error)', async () => {
-    const { calls, closedMeanwhile } = build(async () => {
+    const { calls, accountMeanwhile } = build(async () => {
       throw new AppError(504, 'dependency_timeout', 'transactions did not answer');
     });
-    await expect(closedMeanwhile('u', 'a')).resolves.toBe(false);
+    await expect(accountMeanwhile('u', 'a')).resolves.toBe('unread');
     expect(calls).toEqual(['warn could not read the account again after issuing a card; the card stands']);
   });
 });

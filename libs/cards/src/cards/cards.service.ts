@@ -182,10 +182,11 @@ export class CardsService {
     if (now === 'frozen') {
       // Staff froze the account while the card was made: its number and CVC are kept in, as a reveal keeps
       // them in while the freeze lasts (helper-160 #2). The card stands, masked in GET /cards, and its
-      // details can be revealed once the freeze is lifted.
+      // details can be revealed once the freeze is lifted; a code of its own, as account_frozen says that
+      // nothing was issued (helper-163).
       throw new AppError(
         409,
-        'account_frozen',
+        'issued_while_frozen',
         'The bank froze the account as the card was issued: its details are not shown until the freeze is lifted; contact us',
         [
           {

@@ -59,21 +59,29 @@ const HYPHENS = /[-‐‑–]/;
 const base = (ch: string) => ch.normalize('NFD').replace(/\p{M}/gu, '');
 
 /**
- * A Greek letter's spellings next to the letters around it (ELOT 743): ΟΥ is OU, ΑΥ, ΕΥ and ΗΥ are AV or
- * AF; ΓΓ, ΓΚ, ΓΞ and ΓΧ begin with N within a word (Αγγελική is ANGELIKI); ΜΠ may be B and ΝΤ D. The
- * letter-by-letter spellings stay allowed. Υ with a dialytika (Ϋ) is a vowel of its own.
+ * Greek letters spelt by the letters around them (ELOT 743), the letter-by-letter spelling also taken: a
+ * pair spelt as one (`pair`: ΜΠ as B or MB, ΝΤ as D or ND, ΓΓ as NG, ΓΚ as NG or GK within a word and G
+ * at its start, ΓΞ as NX, ΓΧ as NCH, so that no spelling drops one of the two: helper-163 saw STAMOULIS taken for Σταμπούλης),
+ * and Υ after a vowel it sounds with (ΟΥ is OU; ΑΥ, ΕΥ and ΗΥ are AV or AF). Υ with a dialytika (Ϋ) is a
+ * vowel of its own.
  */
-function inContext(before: string, ch: string, after: string): string[] | undefined {
+function inContext(
+  before: string,
+  ch: string,
+  after: string,
+): { options: string[]; pair: boolean } | undefined {
   const [b, c, a] = [base(before), base(ch), base(after)];
+  const pair = (options: string[]) => ({ options, pair: true });
+  if (c === 'Μ' && a === 'Π') return pair(['MP', 'B', 'MB']);
+  if (c === 'Ν' && a === 'Τ') return pair(['NT', 'D', 'ND']);
+  if (c === 'Γ' && a === 'Γ') return pair(['NG', 'GG']);
+  if (c === 'Γ' && a === 'Κ') return pair(b === '' ? ['GK', 'G'] : ['NG', 'GK', 'NK']);
+  if (c === 'Γ' && a === 'Ξ') return pair(['NX', 'GX', 'NKS']);
+  if (c === 'Γ' && a === 'Χ') return pair(['NCH', 'GCH', 'NKH']);
   if (c === 'Υ' && !ch.normalize('NFD').includes('\u0308')) {
-    if (b === 'Ο') return ['U', 'Y'];
-    if (b === 'Α' || b === 'Ε' || b === 'Η') return ['V', 'F', 'Y', 'U'];
+    if (b === 'Ο') return { options: ['U', 'Y'], pair: false };
+    if (b === 'Α' || b === 'Ε' || b === 'Η') return { options: ['V', 'F', 'Y', 'U'], pair: false };
   }
-  if (c === 'Γ' && a !== '' && 'ΓΚΞΧ'.includes(a)) return b === '' ? ['G', 'N'] : ['N', 'G'];
-  if (c === 'Μ' && a === 'Π') return ['M', 'B'];
-  if (c === 'Π' && b === 'Μ') return ['P', ''];
-  if (c === 'Ν' && a === 'Τ') return ['N', 'D'];
-  if (c === 'Τ' && b === 'Ν') return ['T', ''];
   return undefined;
 }
 
@@ -148,12 +156,18 @@ function wordsOf(fullName: string): Part[][] {
       if (part) parts.push(part);
       chars = [];
     };
-    letters.forEach((ch, i) => {
-      if (HYPHENS.test(ch)) return close();
-      const options = inContext(letters[i - 1] ?? '', ch, letters[i + 1] ?? '') ?? spellingsOf(ch);
+    for (let i = 0; i < letters.length; i++) {
+      const ch = letters[i];
+      if (HYPHENS.test(ch)) {
+        close();
+        continue;
+      }
+      const near = inContext(letters[i - 1] ?? '', ch, letters[i + 1] ?? '');
+      if (near?.pair) i++;
+      const options = near?.options ?? spellingsOf(ch);
       if (!options) spellable = false;
       else chars.push(options);
-    });
+    }
     close();
     if (spellable && parts.length) words.push(parts);
   }
@@ -185,8 +199,8 @@ export function embossable(fullName: string): string {
  * Why `cardName` (as CARDHOLDER_NAME takes it) is not a form of the holder's name, or undefined when it is.
  * A card carries the name the bank verified (KYC), in its Latin spelling: its default (embossable), or its
  * words in order, each whole or as its initial (with or without a dot), a compound one whole (JEAN-PIERRE,
- * J-P) or by its parts (JEAN PIERRE, PIERRE); words and parts left out, but at least one whole, and at
- * least two when the name has two. Apostrophes and dots may be left out. A name with nothing to emboss
+ * J-P) or by its parts (JEAN PIERRE DUPONT); words and parts left out, but at least one whole, and at
+ * least two words when the name has two. Apostrophes and dots may be left out. A name with nothing to emboss
  * allows only CARDHOLDER. So a customer cannot have a card made out to someone else (helper-160 #3).
  */
 export function cardNameProblem(cardName: string, fullName: string): string | undefined {
@@ -198,9 +212,10 @@ export function cardNameProblem(cardName: string, fullName: string): string | un
     return `your verified name has no Latin letters to emboss: leave cardholder_name out (the card carries ${NO_NAME})`;
   }
   const tokens = cardName.split(' ').filter(Boolean);
-  // Where the next token may start: word w, its part p on.
+  // Where the next token may start: word w, its part p on; and the words the tokens stood for.
   let [w, p] = [0, 0];
   let whole = 0;
+  const used = new Set<number>();
   for (const token of tokens) {
     const pieces = token.split('-');
     let found = false;
@@ -211,6 +226,7 @@ export function cardNameProblem(cardName: string, fullName: string): string | un
         if (ways.length && ways.every(Boolean)) {
           found = true;
           if (ways.includes('whole')) whole++;
+          used.add(i);
           [w, p] = [i + 1, 0];
         }
       }
@@ -221,6 +237,7 @@ export function cardNameProblem(cardName: string, fullName: string): string | un
           if (way) {
             found = true;
             if (way === 'whole') whole++;
+            used.add(i);
             [w, p] = k + 1 < words[i].length ? [i, k + 1] : [i + 1, 0];
           }
         }
@@ -229,6 +246,7 @@ export function cardNameProblem(cardName: string, fullName: string): string | un
     if (!found) return `must be ${told}, its words in order, whole or as initials`;
   }
   if (!whole) return `must hold at least one word of ${told} in full`;
-  if (tokens.length < Math.min(2, words.length)) return `must hold at least two words of ${told}`;
+  // Words, not tokens: JEAN PIERRE is one word of Jean-Pierre Dupont.
+  if (used.size < Math.min(2, words.length)) return `must hold at least two words of ${told}`;
   return undefined;
 }

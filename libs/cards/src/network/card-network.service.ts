@@ -281,16 +281,21 @@ export class CardNetworkService {
 
   /**
    * Takes back the card.authorised of an approval its network reversed before our answer, if no relay
-   * has it yet: its row still unpublished and due, never leased (a claim re-checks both under its own
-   * lock, so a row deleted here is never relayed, and one claimed first is not deleted). Its owner then
+   * ever claimed it: still as written (attempts 0, next_attempt_at its created_at), which a lease, a failed
+   * or unconfirmed publish and a crash after a publish all change (helper-163: "unpublished and due" alone
+   * also matched a row delivered but not yet marked published). A claim re-checks the row under its own
+   * lock, so a row deleted here is never relayed, and one claimed first is not deleted. Its owner then
    * hears of neither the spending nor its cancellation, as the network heard the authorisation declined;
-   * once relayed, "spent" is followed by "cancelled". Whether it was taken back.
+   * once claimed, "spent" is followed by "cancelled". Found through the pending index by its time (written
+   * in the authorisation's statement, so at its created_at, which keeps milliseconds). Whether it was.
    */
   private async untoldApprovalWithdrawn(m: EntityManager, id: string): Promise<boolean> {
     const [, deleted] = (await m.query(
-      `DELETE FROM cards.outbox
-        WHERE published_at IS NULL AND next_attempt_at <= clock_timestamp()
-          AND name = 'card.authorised' AND payload->>'authorisation_id' = $1`,
+      `DELETE FROM cards.outbox o USING cards.authorisations a
+        WHERE a.id = $1::uuid AND o.published_at IS NULL
+          AND o.created_at BETWEEN a.created_at - interval '1 millisecond' AND a.created_at + interval '1 millisecond'
+          AND o.attempts = 0 AND o.next_attempt_at = o.created_at
+          AND o.name = 'card.authorised' AND o.payload->>'authorisation_id' = $1::text`,
       [id],
     )) as [unknown, number];
     return deleted > 0;
