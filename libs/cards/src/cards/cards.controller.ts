@@ -11,6 +11,7 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
+  ApiServiceUnavailableResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import {
@@ -62,6 +63,11 @@ export class CardsController {
     type: ErrorResponseDto,
     description:
       'account_frozen, account_closed, card_blocked (a card of yours is blocked by the bank); issued_while_frozen (the bank froze the account as the card was made: the card is issued, names it in details, and its number is shown by a reveal once the freeze is lifted)',
+  })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description:
+      'issued_unchecked: the card is issued (details name it) but its account could not be read again, so its number is not shown: reveal it in a moment',
   })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,

@@ -91,11 +91,13 @@ describe('CardsService: the account read again after a card is issued', () => {
     expect(calls).toEqual([]);
   });
 
-  it('lets the issued card stand, logged, when the account cannot be read (its issue answers, not an error)', async () => {
+  it('lets the issued card stand, logged, when the account cannot be read (its details kept in by the caller)', async () => {
     const { calls, accountMeanwhile } = build(async () => {
       throw new AppError(504, 'dependency_timeout', 'transactions did not answer');
     });
     await expect(accountMeanwhile('u', 'a')).resolves.toBe('unread');
-    expect(calls).toEqual(['warn could not read the account again after issuing a card; the card stands']);
+    expect(calls).toEqual([
+      'warn could not read the account again after issuing a card; the card stands, its details kept in',
+    ]);
   });
 });

@@ -125,6 +125,10 @@ function cardholderName(asked: string | undefined, fullName: string): string {
   return name;
 }
 
+/** The answer to an issue whose card stands but whose details are kept in; details name the card. */
+const keptIn = (status: number, code: string, message: string, detail: string) =>
+  new AppError(status, code, message, [{ field: 'account_id', message: detail }]);
+
 /**
  * A customer's cards: issue, read (masked), reveal (password checked again, rate-limited, audited),
  * freeze, cancel (and replace), limits, and the card's authorisations. Every route finds the card by id
@@ -169,6 +173,9 @@ export class CardsService {
       }
       await assertNoCardBlocked(m, caller.user_id);
       await this.assertIssuesWithinDay(m, caller.user_id);
+      // The session too, as a reveal reads it (Redis, one read): a logout-all, a disable or a role change
+      // answered while the issue waited has ended it, and no number goes to it (helper-163).
+      await this.sessions.assert(caller);
       return this.insertCard(m, {
         owner_id: caller.user_id,
         account,
@@ -179,21 +186,24 @@ export class CardsService {
     });
     const now = await this.accountMeanwhile(caller.user_id, account.account_id);
     if (now === 'closed') throw AppError.conflict('account_closed', 'The account is closed');
+    // Staff froze the account while the card was made, or it could not be read again: its number and CVC
+    // are kept in, as a reveal keeps them in while a freeze lasts or the account cannot be read (helper-160
+    // #2, helper-163). The card stands, masked in GET /cards, and a reveal shows its details once the
+    // account is readable and not frozen; codes of their own, as account_frozen says nothing was issued.
     if (now === 'frozen') {
-      // Staff froze the account while the card was made: its number and CVC are kept in, as a reveal keeps
-      // them in while the freeze lasts (helper-160 #2). The card stands, masked in GET /cards, and its
-      // details can be revealed once the freeze is lifted; a code of its own, as account_frozen says that
-      // nothing was issued (helper-163).
-      throw new AppError(
+      throw keptIn(
         409,
         'issued_while_frozen',
         'The bank froze the account as the card was issued: its details are not shown until the freeze is lifted; contact us',
-        [
-          {
-            field: 'account_id',
-            message: `frozen as card ${issued.id} was issued: reveal it once it is lifted`,
-          },
-        ],
+        `frozen as card ${issued.id} was issued: reveal it once the freeze is lifted`,
+      );
+    }
+    if (now === 'unread') {
+      throw keptIn(
+        503,
+        'issued_unchecked',
+        'The card was issued, but its account could not be checked: reveal its details in a moment',
+        `not readable as card ${issued.id} was issued: reveal it in a moment`,
       );
     }
     return issued;
@@ -217,11 +227,8 @@ export class CardsService {
    * The account was read active before the card's transaction; read again after the commit, what it is
    * now. If it closed meanwhile, its account.closed handler may have cancelled its cards before this one
    * was committed: closed now, its cards are cancelled here ('closed'); still open, a closing comes later
-   * and its handler sees the new card. Frozen meanwhile ('frozen'), the caller keeps the new card's
-   * details in. No lock spans the read, which may cross RabbitMQ. If the read fails the card stands
-   * ('unread', logged) and its number is answered: the ledger declines a closed or frozen account's card
-   * anyway, whereas failing here would leave a live card whose issue answered an error (and a retry
-   * issuing another).
+   * and its handler sees the new card. Frozen meanwhile ('frozen') or not read ('unread', logged), the
+   * card stands and the caller keeps its details in. No lock spans the read, which may cross RabbitMQ.
    */
   private async accountMeanwhile(
     ownerId: string,
@@ -233,7 +240,7 @@ export class CardsService {
     } catch (err) {
       this.logger.warn(
         { err: (err as Error).message, account_id: accountId },
-        'could not read the account again after issuing a card; the card stands',
+        'could not read the account again after issuing a card; the card stands, its details kept in',
       );
       return 'unread';
     }
