@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import request from 'supertest';
-import { asReviewed, bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
-import { newPassportNumber, openAccount, promote, verifiedCustomer, type Account } from '../support/banking';
+import { bearer, firstAdmin, newCustomer, PASSWORD, type Actor } from '../support/actors';
+import { openAccount, promote, verifiedCustomer, type Account } from '../support/banking';
 import { lockWaiters } from '../support/lock-waits';
 import { eventually, logsThrough } from '../support/test-env';
 import type { Running } from '../support/topologies';
@@ -183,26 +183,7 @@ export function cardsScenarios(get: () => Running) {
     });
 
     it("embosses only the holder's own verified name, in Latin letters, whole or with initials", async () => {
-      const verifiedAs = async (tag: string, fullName: string) => {
-        const c = await newCustomer(get(), tag);
-        await http()
-          .post('/users/me/kyc')
-          .set(bearer(c.token))
-          .send({
-            document_type: 'passport',
-            document_number: newPassportNumber(),
-            country: 'GB',
-            date_of_birth: '1990-04-12',
-            full_name: fullName,
-          })
-          .expect(201);
-        await http()
-          .post(`/admin/kyc/${c.id}/approve`)
-          .set(bearer(admin.token))
-          .send(await asReviewed(http(), admin.token, c.id))
-          .expect(200);
-        return c;
-      };
+      const verifiedAs = (tag: string, fullName: string) => verifiedCustomer(get(), admin, tag, fullName);
       const zoe = await verifiedAs('cards.zoe', 'Zoë O’Neil-Smith');
       const zoes = await openAccount(get(), zoe);
       const cardsOf = async (who: Actor) =>

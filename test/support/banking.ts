@@ -14,8 +14,11 @@ export interface Account {
 /** A passport number of its own: one document verifies one customer. */
 export const newPassportNumber = () => `P${String(randomInt(1e9)).padStart(9, '0')}`;
 
-/** The customer sends a (valid) passport of their own for KYC; it waits for staff review. */
-export async function submitKyc(running: Running, c: Actor): Promise<void> {
+/**
+ * The customer sends a (valid) passport of their own for KYC, under `fullName` (default: the profile's
+ * name); it waits for staff review.
+ */
+export async function submitKyc(running: Running, c: Actor, fullName?: string): Promise<void> {
   await request(running.baseUrl)
     .post('/users/me/kyc')
     .set(bearer(c.token))
@@ -24,14 +27,20 @@ export async function submitKyc(running: Running, c: Actor): Promise<void> {
       document_number: newPassportNumber(),
       country: 'GB',
       date_of_birth: '1990-04-12',
+      ...(fullName === undefined ? {} : { full_name: fullName }),
     })
     .expect(201);
 }
 
-/** A customer whose KYC the admin has approved. */
-export async function verifiedCustomer(running: Running, admin: Actor, tag: string): Promise<Actor> {
+/** A customer whose KYC the admin has approved (under `fullName`, when given, as their legal name). */
+export async function verifiedCustomer(
+  running: Running,
+  admin: Actor,
+  tag: string,
+  fullName?: string,
+): Promise<Actor> {
   const c = await newCustomer(running, tag);
-  await submitKyc(running, c);
+  await submitKyc(running, c, fullName);
   await request(running.baseUrl)
     .post(`/admin/kyc/${c.id}/approve`)
     .set(bearer(admin.token))
