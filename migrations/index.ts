@@ -57,6 +57,7 @@ import { LateHoldChecks1763700000051 } from './1763700000051-LateHoldChecks';
 import { ReversalsInFlight1763700000052 } from './1763700000052-ReversalsInFlight';
 import { KycRejectionCodes1763700000053 } from './1763700000053-KycRejectionCodes';
 import { NamesSearchedAsTyped1763700000054 } from './1763700000054-NamesSearchedAsTyped';
+import { StaffSearchIndexes1763700000055 } from './1763700000055-StaffSearchIndexes';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -114,4 +115,5 @@ export const MIGRATIONS = [
   ReversalsInFlight1763700000052,
   KycRejectionCodes1763700000053,
   NamesSearchedAsTyped1763700000054,
+  StaffSearchIndexes1763700000055,
 ];

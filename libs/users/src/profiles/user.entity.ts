@@ -13,6 +13,9 @@ export interface Address {
 // Unique on lower(email): an expression index TypeORM cannot describe, so it is left to the migration.
 @Index('users_email_key', { synchronize: false })
 @Index('users_created_idx', { synchronize: false })
+// Trigram indexes of staff search (e-mail, and the name as users.folded folds it): migration 1763700000055.
+@Index('users_email_trgm_idx', { synchronize: false })
+@Index('users_name_trgm_idx', { synchronize: false })
 export class UserEntity {
   @PrimaryColumn('uuid')
   id: string;
