@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** Said on users.folded when this migration created the unaccent extension, for `down` to drop it then only. */
+/** Said on users.folded when this migration created unaccent, so that `down` drops it then only. */
 const CREATED = 'folds text with the unaccent extension, which its migration created';
 const FOUND = 'folds text with the unaccent extension, which was there before its migration';
 

@@ -61,9 +61,9 @@ const base = (ch: string) => ch.normalize('NFD').replace(/\p{M}/gu, '');
 /**
  * Greek letters spelt by the letters around them (ELOT 743), the letter-by-letter spelling also taken: a
  * pair spelt as one (`pair`: ΜΠ as B or MB, ΝΤ as D or ND, ΓΓ as NG, ΓΚ as NG or GK within a word and G
- * at its start, ΓΞ as NX, ΓΧ as NCH, so that no spelling drops one of the two: helper-163 saw STAMOULIS taken for Σταμπούλης),
- * and Υ after a vowel it sounds with (ΟΥ is OU; ΑΥ, ΕΥ and ΗΥ are AV or AF). Υ with a dialytika (Ϋ) is a
- * vowel of its own.
+ * at its start, ΓΞ as NX, ΓΧ as NCH), so that no spelling drops one of the two (helper-163 saw STAMOULIS
+ * taken for Σταμπούλης); and Υ after a vowel it sounds with (ΟΥ is OU; ΑΥ, ΕΥ and ΗΥ are AV or AF). Υ with
+ * a dialytika (Ϋ) is a vowel of its own.
  */
 function inContext(
   before: string,
