@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { ensureExtension } from './extensions';
 
 /** Said on users.folded when this migration created unaccent, so that `down` drops it then only. */
 const CREATED = 'folds text with the unaccent extension, which its migration created';
@@ -21,14 +22,7 @@ export class NamesSearchedAsTyped1763700000054 implements MigrationInterface {
   name = 'NamesSearchedAsTyped1763700000054';
 
   async up(q: QueryRunner): Promise<void> {
-    const [{ existed }] = (await q.query(
-      `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'unaccent') AS existed`,
-    )) as { existed: boolean }[];
-    if (!existed) await q.query(`CREATE EXTENSION unaccent SCHEMA public`);
-    const [{ schema }] = (await q.query(
-      `SELECT quote_ident(n.nspname) AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-        WHERE e.extname = 'unaccent'`,
-    )) as { schema: string }[];
+    const { existed, schema } = await ensureExtension(q, 'unaccent');
     await q.query(
       `CREATE FUNCTION users.folded(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
          RETURN ${schema}.unaccent('${schema}.unaccent'::regdictionary, $1)`,

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { ensureExtension } from './extensions';
 import { createIndexConcurrently } from './concurrent-index';
 
 /** Said on the name index when this migration created pg_trgm, for `down` to drop it then only. */
@@ -18,14 +19,7 @@ export class StaffSearchIndexes1763700000055 implements MigrationInterface {
   transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
-    const [{ existed }] = (await q.query(
-      `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') AS existed`,
-    )) as { existed: boolean }[];
-    if (!existed) await q.query(`CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public`);
-    const [{ schema }] = (await q.query(
-      `SELECT quote_ident(n.nspname) AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-        WHERE e.extname = 'pg_trgm'`,
-    )) as { schema: string }[];
+    const { existed, schema } = await ensureExtension(q, 'pg_trgm');
     await createIndexConcurrently(
       q,
       'users',

@@ -912,19 +912,19 @@ export function cardNetworkScenarios(get: () => Running) {
           [id],
         )
       ).rows.map((r: { name: string }) => r.name);
-    /** The card notices of `w`'s owner, once one of `until` is there. */
-    const cardNotices = (w: Wallet, until: string) =>
+    type CardNotice = { type: string; data: { authorisation_id?: string } };
+    /** The card notices of `w`'s owner, once `done` says they are all there. */
+    const cardNotices = (w: Wallet, done: (notices: CardNotice[]) => boolean) =>
       eventually(
         async () => {
           const res = await http().get('/notifications?limit=100').set(bearer(w.who.token)).expect(200);
-          const card = (res.body.data as { type: string; data: { authorisation_id?: string } }[]).filter(
-            (n) => n.type.startsWith('card.'),
-          );
-          return card.some((n) => n.data.authorisation_id === until) ? card : undefined;
+          const card = (res.body.data as CardNotice[]).filter((n) => n.type.startsWith('card.'));
+          return done(card) ? card : undefined;
         },
         15000,
         'the card notices',
       );
+    const of = (id: string) => (n: CardNotice) => n.data.authorisation_id === id;
 
     it('tells its owner nothing of an approval the network reversed before the answer, while no relay had it', async () => {
       const w = await wallet('reverse.untold', 10000);
@@ -948,8 +948,8 @@ export function cardNetworkScenarios(get: () => Running) {
       expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
       // A later card event of the same card is relayed and told, and by then nothing of this one was.
       const later = await approved(w.card, { amount: 100 });
-      const told = await cardNotices(w, later);
-      expect(told.filter((n) => n.data.authorisation_id === id)).toEqual([]);
+      const told = await cardNotices(w, (notices) => notices.some(of(later)));
+      expect(told.filter(of(id))).toEqual([]);
       expect((await verify()).ok).toBe(true);
     });
 
@@ -980,15 +980,13 @@ export function cardNetworkScenarios(get: () => Running) {
         await db.query(`DROP FUNCTION IF EXISTS public.${trigger}()`);
       }
       expect(await cardEvents(id)).toEqual(['card.authorised', 'card.released']);
-      const types = await eventually(
-        async () => {
-          const mine = (await cardNotices(w, id)).filter((n) => n.data.authorisation_id === id);
-          return mine.length >= 2 ? mine.map((n) => n.type).sort() : undefined;
-        },
-        15000,
-        'both notices',
-      );
-      expect(types).toEqual(['card.payment_cancelled', 'card.spent']);
+      const told = await cardNotices(w, (notices) => notices.filter(of(id)).length >= 2);
+      expect(
+        told
+          .filter(of(id))
+          .map((n) => n.type)
+          .sort(),
+      ).toEqual(['card.payment_cancelled', 'card.spent']);
       expect((await verify()).ok).toBe(true);
     });
 

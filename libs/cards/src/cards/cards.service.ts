@@ -115,14 +115,14 @@ function assertCardRevealable(card: CardRow): void {
  */
 function cardholderName(asked: string | undefined, fullName: string): string {
   if (asked === undefined) return embossable(fullName);
-  const name = asked.split(' ').filter(Boolean).join(' ');
-  const problem = cardNameProblem(name, fullName);
+  // As IssueCardDto gives it: trimmed, upper-cased, its spaces collapsed.
+  const problem = cardNameProblem(asked, fullName);
   if (problem) {
     throw AppError.unprocessable('cardholder_name_not_yours', 'The name on a card must be your own', [
       { field: 'cardholder_name', message: problem },
     ]);
   }
-  return name;
+  return asked;
 }
 
 /** The answer to an issue whose card stands but whose details are kept in; details name the card. */

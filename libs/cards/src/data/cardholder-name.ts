@@ -183,7 +183,10 @@ const initial = (part: Part) => [...part.initials][0];
  * to J-P), then the last is cut. A name with nothing to emboss gives CARDHOLDER.
  */
 export function embossable(fullName: string): string {
-  const words = wordsOf(fullName);
+  return embossedFrom(wordsOf(fullName));
+}
+
+function embossedFrom(words: Part[][]): string {
   const names = words.map((parts) => parts.map(spelt).join('-'));
   for (let i = 0; i < names.length - 1 && names.join(' ').length > MAX; i++) {
     names[i] = words[i].map(initial).join('-');
@@ -204,9 +207,9 @@ export function embossable(fullName: string): string {
  * allows only CARDHOLDER. So a customer cannot have a card made out to someone else (helper-160 #3).
  */
 export function cardNameProblem(cardName: string, fullName: string): string | undefined {
-  const byDefault = embossable(fullName);
-  if (cardName === byDefault) return undefined;
   const words = wordsOf(fullName);
+  const byDefault = embossedFrom(words);
+  if (cardName === byDefault) return undefined;
   const told = `your name as the bank verified it, ${JSON.stringify(byDefault)}`;
   if (!words.length) {
     return `your verified name has no Latin letters to emboss: leave cardholder_name out (the card carries ${NO_NAME})`;
@@ -214,7 +217,7 @@ export function cardNameProblem(cardName: string, fullName: string): string | un
   const tokens = cardName.split(' ').filter(Boolean);
   // Where the next token may start: word w, its part p on; and the words the tokens stood for.
   let [w, p] = [0, 0];
-  let whole = 0;
+  let anyWhole = false;
   const used = new Set<number>();
   for (const token of tokens) {
     const pieces = token.split('-');
@@ -225,7 +228,7 @@ export function cardNameProblem(cardName: string, fullName: string): string | un
         const ways = words[i].length === pieces.length ? pieces.map((s, k) => asPart(s, words[i][k])) : [];
         if (ways.length && ways.every(Boolean)) {
           found = true;
-          if (ways.includes('whole')) whole++;
+          if (ways.includes('whole')) anyWhole = true;
           used.add(i);
           [w, p] = [i + 1, 0];
         }
@@ -236,7 +239,7 @@ export function cardNameProblem(cardName: string, fullName: string): string | un
           const way = asPart(token, words[i][k]);
           if (way) {
             found = true;
-            if (way === 'whole') whole++;
+            if (way === 'whole') anyWhole = true;
             used.add(i);
             [w, p] = k + 1 < words[i].length ? [i, k + 1] : [i + 1, 0];
           }
@@ -245,7 +248,7 @@ export function cardNameProblem(cardName: string, fullName: string): string | un
     }
     if (!found) return `must be ${told}, its words in order, whole or as initials`;
   }
-  if (!whole) return `must hold at least one word of ${told} in full`;
+  if (!anyWhole) return `must hold at least one word of ${told} in full`;
   // Words, not tokens: JEAN PIERRE is one word of Jean-Pierre Dupont.
   if (used.size < Math.min(2, words.length)) return `must hold at least two words of ${told}`;
   return undefined;
