@@ -77,6 +77,18 @@ describe('cardholder name', () => {
     ['IVAN', 'Ivan 李'],
     ['ALICE SMITH', 'Alicé Smith'],
     ['CARDHOLDER', '李小龍'],
+    // Passport and card spellings helper-162 and helper-163 saw refused.
+    ['SEAN O BRIEN', "Seán O'Brien"],
+    ['D ARCY O NEIL-SMITH', "D'Arcy O'Neil-Smith"],
+    ["D'ARCY O NEIL SMITH", "D'Arcy O'Neil-Smith"],
+    ['MARYJANE SMITH', 'Mary-Jane Smith'],
+    ['ST. JOHN SMITH', 'St John Smith'],
+    ['ST JOHN SMITH', 'St. John Smith'],
+    ['YANNIS PAPAS', 'Γιάννης Παπάς'],
+    ['YIANNIS PAPAS', 'Γιάννης Παπάς'],
+    ['GIANNIS PAPAS', 'Γιάννης Παπάς'],
+    ['YORGOS PAPAS', 'Γιώργος Παπάς'],
+    ['YIDAKIS PAPAS', 'Γιδάκης Παπάς'],
   ])('takes %j for %j', (card, name) => {
     expect(card).toMatch(CARDHOLDER_NAME);
     expect(cardNameProblem(card, name)).toBeUndefined();
@@ -104,6 +116,13 @@ describe('cardholder name', () => {
     ['KONOS GIORGOS', 'Κόντος Γιώργος', 'words in order'],
     ['IVAN PETROV', '李小龍', 'no Latin letters'],
     ['CARDHOLDER', 'Alice Smith', 'words in order'],
+    ['SEAN BRIEN', "Seán O'Brien", 'words in order'],
+    ['O BRIEN', "Seán O'Brien", 'words in order'],
+    ['ALICE O BRIEN', 'Alice Obrien', 'words in order'],
+    ['MJ SMITH', 'Mary-Jane Smith', 'words in order'],
+    ['MARYJANE', 'Mary-Jane Smith', 'at least two words'],
+    ['YANIS PAPAS', 'Γιάννης Παπάς', 'words in order'],
+    ['YDAKIS PAPAS', 'Γιδάκης Παπάς', 'words in order'],
   ])('refuses %j for %j', (card, name, why) => {
     expect(cardNameProblem(card, name)).toContain(why);
   });
@@ -131,6 +150,10 @@ describe('cardholder name', () => {
     expect(cardNameProblem("A''''''''''X", `A${"'".repeat(40)}B Smith`)).toContain('words in order');
     expect(cardNameProblem('A SMITH', `Ъ${'Ъ'.repeat(60)}А Smith`)).toBeUndefined();
     expect(cardNameProblem('IEIEIEIEIEIEIEIEIEIEIE X', `${'Ъ'.repeat(100)} Smith`)).toContain(
+      'words in order',
+    );
+    // Spaces tried as apostrophes: 78 variants of 13 tokens against 66 words.
+    expect(cardNameProblem('A B C D E F G H I J K L M', Array(66).fill("A'B").join(' '))).toContain(
       'words in order',
     );
   });

@@ -57,18 +57,21 @@ const SILENT = /^[,·・゛゜׳״\u200c\u200d\p{M}]$/u;
 const HYPHENS = /[-‐‑–]/;
 
 const base = (ch: string) => ch.normalize('NFD').replace(/\p{M}/gu, '');
+const GREEK_VOWELS = ['Α', 'Ε', 'Η', 'Ι', 'Ο', 'Υ', 'Ω'];
 
 /**
  * Greek letters spelt by the letters around them (ELOT 743), the letter-by-letter spelling also taken: a
  * pair spelt as one (`pair`: ΜΠ as B or MB, ΝΤ as D or ND, ΓΓ as NG, ΓΚ as NG or GK within a word and G
  * at its start, ΓΞ as NX, ΓΧ as NCH), so that no spelling drops one of the two (helper-163 saw STAMOULIS
- * taken for Σταμπούλης); and Υ after a vowel it sounds with (ΟΥ is OU; ΑΥ, ΕΥ and ΗΥ are AV or AF). Υ with
- * a dialytika (Ϋ) is a vowel of its own.
+ * taken for Σταμπούλης), and ΓΙ before a vowel as GI, YI or Y (Γιάννης as GIANNIS, YIANNIS or YANNIS); and Υ
+ * after a vowel it sounds with (ΟΥ is OU; ΑΥ, ΕΥ and ΗΥ are AV or AF). Υ with a dialytika (Ϋ) is a vowel of
+ * its own.
  */
 function inContext(
   before: string,
   ch: string,
   after: string,
+  then: string,
 ): { options: string[]; pair: boolean } | undefined {
   const [b, c, a] = [base(before), base(ch), base(after)];
   const pair = (options: string[]) => ({ options, pair: true });
@@ -78,6 +81,7 @@ function inContext(
   if (c === 'Γ' && a === 'Κ') return pair(b === '' ? ['GK', 'G'] : ['NG', 'GK', 'NK']);
   if (c === 'Γ' && a === 'Ξ') return pair(['NX', 'GX', 'NKS']);
   if (c === 'Γ' && a === 'Χ') return pair(['NCH', 'GCH', 'NKH']);
+  if (c === 'Γ' && after === 'Ι' && GREEK_VOWELS.includes(base(then))) return pair(['GI', 'YI', 'Y']);
   if (c === 'Υ' && !ch.normalize('NFD').includes('\u0308')) {
     if (b === 'Ο') return { options: ['U', 'Y'], pair: false };
     if (b === 'Α' || b === 'Ε' || b === 'Η') return { options: ['V', 'F', 'Y', 'U'], pair: false };
@@ -120,12 +124,21 @@ function spells(chars: string[][], text: string): boolean {
   return from(0, 0);
 }
 
-/** How a token of a card's name stands for a part: spelt whole, as its initial, or not at all. */
+/**
+ * How a token of a card's name stands for a part: spelt whole (a dot after it allowed, as in ST. for St), as
+ * its initial, or not at all.
+ */
 function asPart(token: string, part: Part): 'whole' | 'initial' | undefined {
-  if (spells(part.chars, token)) return 'whole';
   const bare = token.replace(/\.$/, '');
+  if (spells(part.chars, token) || spells(part.chars, bare)) return 'whole';
   return bare.length === 1 && part.initials.has(bare) ? 'initial' : undefined;
 }
+
+/** A compound word's parts as one (Mary-Jane as MARYJANE), for a token that spells it whole. */
+const joined = (parts: Part[]): Part => ({
+  chars: parts.flatMap((part) => part.chars),
+  initials: parts[0].initials,
+});
 
 /** A part's characters without what cannot begin or end a name on a card; undefined with no letter left. */
 function trimmed(chars: string[][]): Part | undefined {
@@ -162,7 +175,7 @@ function wordsOf(fullName: string): Part[][] {
         close();
         continue;
       }
-      const near = inContext(letters[i - 1] ?? '', ch, letters[i + 1] ?? '');
+      const near = inContext(letters[i - 1] ?? '', ch, letters[i + 1] ?? '', letters[i + 2] ?? '');
       if (near?.pair) i++;
       const options = near?.options ?? spellingsOf(ch);
       if (!options) spellable = false;
@@ -202,9 +215,10 @@ function embossedFrom(words: Part[][]): string {
  * Why `cardName` (as CARDHOLDER_NAME takes it) is not a form of the holder's name, or undefined when it is.
  * A card carries the name the bank verified (KYC), in its Latin spelling: its default (embossable), or its
  * words in order, each whole or as its initial (with or without a dot), a compound one whole (JEAN-PIERRE,
- * J-P) or by its parts (JEAN PIERRE DUPONT); words and parts left out, but at least one whole, and at
- * least two words when the name has two. Apostrophes and dots may be left out. A name with nothing to emboss
- * allows only CARDHOLDER. So a customer cannot have a card made out to someone else (helper-160 #3).
+ * MARYJANE), by its initials (J-P) or by its parts (JEAN PIERRE DUPONT); words and parts left out, but at
+ * least one whole, and at least two words when the name has two. Apostrophes and dots may be left out, an
+ * apostrophe may be a space (O BRIEN) and a whole word may take a dot (ST. for St). A name with nothing to
+ * emboss allows only CARDHOLDER. So a customer cannot have a card made out to someone else (helper-160 #3).
  */
 export function cardNameProblem(cardName: string, fullName: string): string | undefined {
   const words = wordsOf(fullName);
@@ -215,6 +229,32 @@ export function cardNameProblem(cardName: string, fullName: string): string | un
     return `your verified name has no Latin letters to emboss: leave cardholder_name out (the card carries ${NO_NAME})`;
   }
   const tokens = cardName.split(' ').filter(Boolean);
+  const problem = formProblem(tokens, words, told);
+  if (!problem) return undefined;
+  // A space where the name has an apostrophe: as many of the spaces between tokens as the name has
+  // apostrophes (two at most: 78 tries), tried as apostrophes.
+  const apostrophes = words.flat().flatMap((part) => part.chars.filter((o) => o.includes("'"))).length;
+  for (const at of subsets(tokens.length - 1, Math.min(2, apostrophes))) {
+    const variant: string[] = [];
+    tokens.forEach((token, i) =>
+      at.has(i - 1) ? (variant[variant.length - 1] += `'${token}`) : variant.push(token),
+    );
+    if (!formProblem(variant, words, told)) return undefined;
+  }
+  return problem;
+}
+
+/** The non-empty sets of at most `most` of the numbers 0 … n − 1. */
+function* subsets(n: number, most: number, from = 0, taken: number[] = []): Generator<Set<number>> {
+  for (let i = from; i < n && taken.length < most; i++) {
+    const next = [...taken, i];
+    yield new Set(next);
+    yield* subsets(n, most, i + 1, next);
+  }
+}
+
+/** Why the tokens of a card's name are not a form of the holder's `words` (cardNameProblem's rules). */
+function formProblem(tokens: string[], words: Part[][], told: string): string | undefined {
   // Where the next token may start: word w, its part p on; and the words the tokens stood for.
   let [w, p] = [0, 0];
   let anyWhole = false;
@@ -236,12 +276,14 @@ export function cardNameProblem(cardName: string, fullName: string): string | un
     } else {
       for (let i = w; i < words.length && !found; i++) {
         for (let k = i === w ? p : 0; k < words[i].length && !found; k++) {
-          const way = asPart(token, words[i][k]);
+          // A compound spelt as one word (MARYJANE) stands for all its parts.
+          const all = k === 0 && words[i].length > 1 && asPart(token, joined(words[i])) === 'whole';
+          const way = all ? 'whole' : asPart(token, words[i][k]);
           if (way) {
             found = true;
             if (way === 'whole') anyWhole = true;
             used.add(i);
-            [w, p] = k + 1 < words[i].length ? [i, k + 1] : [i + 1, 0];
+            [w, p] = !all && k + 1 < words[i].length ? [i, k + 1] : [i + 1, 0];
           }
         }
       }
