@@ -990,6 +990,76 @@ export function cardNetworkScenarios(get: () => Running) {
       expect((await verify()).ok).toBe(true);
     });
 
+    it('tells its owner nothing of such an approval when the reversal marks it reversed before the approval does', async () => {
+      const w = await wallet('reverse.marks', 10000);
+      const body = authorisation(w.card, { amount: 1777 });
+      const id = holdIdOf(body.network_transaction_id);
+      const [gate, relayHeld, inFlight, earlyTable] = await Promise.all([1, 2, 3, 4].map(() => get().t.db()));
+      // The approval's record waits at a gate (an advisory lock the test holds, taken by a trigger) after
+      // the ledger placed its hold, so that the reversal finds no decision recorded but a hold to give back.
+      const trigger = `test_gate_${id.replace(/-/g, '')}`;
+      await db.query(
+        `CREATE FUNCTION public.${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           PERFORM pg_advisory_xact_lock(hashtext('${id}')); RETURN NEW;
+         END $$`,
+      );
+      await db.query(
+        `CREATE TRIGGER ${trigger} BEFORE INSERT ON cards.authorisations FOR EACH ROW
+           WHEN (NEW.id = '${id}') EXECUTE FUNCTION public.${trigger}()`,
+      );
+      try {
+        await relayHeld.query('BEGIN'); // the approval's card.authorised stays unclaimed
+        await relayHeld.query(`SELECT pg_advisory_xact_lock($1, hashtext('cards'))`, [OUTBOX_CLAIM_LOCK]);
+        await gate.query(`SELECT pg_advisory_lock(hashtext($1))`, [id]);
+        const approval = network('authorisations', body).then((res) => res);
+        await lockWaiters(db, 1, '%INSERT INTO cards.authorisations%', 'the approval held at the gate');
+        // Written down as the reversal would, with the sweep's look at it put off.
+        await db.query(
+          `INSERT INTO cards.early_reversals (network_transaction_id, next_check_at)
+           VALUES ($1, now() + interval '1 hour')`,
+          [body.network_transaction_id],
+        );
+        // The reversal gives the hold back, and its record waits (below) until the approval is recorded.
+        await inFlight.query('BEGIN');
+        await inFlight.query('LOCK TABLE cards.reversals_in_flight IN ACCESS EXCLUSIVE MODE');
+        const reversal = network('reversals', {
+          original_network_transaction_id: body.network_transaction_id,
+        }).then((res) => res);
+        await lockWaiters(db, 1, '%DELETE FROM cards.reversals_in_flight%', "the reversal's record waiting");
+        // The approval is recorded, and waits before it looks for the reversal.
+        await earlyTable.query('BEGIN');
+        await earlyTable.query('LOCK TABLE cards.early_reversals IN ACCESS EXCLUSIVE MODE');
+        await gate.query(`SELECT pg_advisory_unlock(hashtext($1))`, [id]);
+        await lockWaiters(db, 1, '%FROM cards.early_reversals%', 'the approval looking for the reversal');
+        expect((await db.query(`SELECT status FROM cards.authorisations WHERE id = $1`, [id])).rows).toEqual([
+          { status: 'pending' },
+        ]);
+        // The reversal's record marks it reversed first, then the approval finds the reversal.
+        await inFlight.query('COMMIT');
+        expect((await reversal).body).toMatchObject({
+          authorisation_id: id,
+          status: 'reversed',
+          released: 1777,
+        });
+        await earlyTable.query('COMMIT');
+        expect((await approval).body).toEqual({ approved: false, decline_reason: 'reversed' });
+        // Neither "spent" nor "cancelled" (before, both: helper-163 L2).
+        expect(await cardEvents(id)).toEqual([]);
+      } finally {
+        await Promise.all([relayHeld, inFlight, earlyTable].map((c) => c.query('ROLLBACK')));
+        await gate.query(`SELECT pg_advisory_unlock_all()`);
+        await Promise.all([gate, relayHeld, inFlight, earlyTable].map((c) => c.end()));
+        await db.query(`DROP TRIGGER IF EXISTS ${trigger} ON cards.authorisations`);
+        await db.query(`DROP FUNCTION IF EXISTS public.${trigger}()`);
+      }
+      expect(await untilHeld(w, 0, 'the hold given back')).toMatchObject({ held_amount: 0 });
+      expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
+      const later = await approved(w.card, { amount: 100 });
+      const told = await cardNotices(w, (notices) => notices.some(of(later)));
+      expect(told.filter(of(id))).toEqual([]);
+      expect((await verify()).ok).toBe(true);
+    });
+
     it('gives back the hold of an authorisation the network reversed by its own id while it was decided, and shows it reversed', async () => {
       const w = await wallet('reverse.early', 10000);
       const body = authorisation(w.card, { amount: 2345 });

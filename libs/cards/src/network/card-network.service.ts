@@ -287,7 +287,9 @@ export class CardNetworkService {
    * lock, so a row deleted here is never relayed, and one claimed first is not deleted. Its owner then
    * hears of neither the spending nor its cancellation, as the network heard the authorisation declined;
    * once claimed, "spent" is followed by "cancelled". Found through the pending index by its time (written
-   * in the authorisation's statement, so at its created_at, which keeps milliseconds). Whether it was.
+   * in the authorisation's statement, so at its created_at, which keeps milliseconds). Asked by whichever
+   * marks the row reversed first: the approval's own attempt (markedReversed) or the reversal's record
+   * (reverse). Whether it was.
    */
   private async untoldApprovalWithdrawn(m: EntityManager, id: string): Promise<boolean> {
     const [, deleted] = (await m.query(
@@ -797,7 +799,10 @@ export class CardNetworkService {
           // part has released what its hold has given back in all, not this answer's part added: the ledger
           // replays a part to a retry after the hold expiry sweep recorded it (a reply lost), and two parts
           // may record out of order. Its owner is told what this gave back that no other path told before
-          // (ReleaseNotices).
+          // (ReleaseNotices). An approval recorded after this began (none was when it looked), which this
+          // marks reversed before the approval's own attempt does (giveBackReversedEarly), is taken back
+          // untold as that attempt would have (helper-163 L2): the network reversed it before our answer.
+          const untold = !authorisation && status === 'reversed';
           await this.notices.record(
             holdId,
             `UPDATE cards.authorisations
@@ -809,6 +814,7 @@ export class CardNetworkService {
                     updated_at = now() WHERE id = $1 RETURNING status, released_amount`,
             [status, result.released.toString(), result.remaining.toString()],
             m,
+            untold ? (t) => this.untoldApprovalWithdrawn(t, holdId) : undefined,
           );
         },
       };
