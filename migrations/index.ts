@@ -58,6 +58,7 @@ import { ReversalsInFlight1763700000052 } from './1763700000052-ReversalsInFligh
 import { KycRejectionCodes1763700000053 } from './1763700000053-KycRejectionCodes';
 import { NamesSearchedAsTyped1763700000054 } from './1763700000054-NamesSearchedAsTyped';
 import { StaffSearchIndexes1763700000055 } from './1763700000055-StaffSearchIndexes';
+import { LatinNames1763700000056 } from './1763700000056-LatinNames';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -116,4 +117,5 @@ export const MIGRATIONS = [
   KycRejectionCodes1763700000053,
   NamesSearchedAsTyped1763700000054,
   StaffSearchIndexes1763700000055,
+  LatinNames1763700000056,
 ];

@@ -37,6 +37,7 @@ class FlakyUsers implements UsersApi {
       id: input.id,
       email: input.email,
       full_name: input.full_name,
+      latin_name: null,
       role: 'customer' as const,
       disabled: false,
       created_at: new Date().toISOString(),

@@ -224,6 +224,21 @@ export function cardsScenarios(get: () => Running) {
         .send({ account_id: yulias.id, type: 'virtual', cardholder_name: 'IVAN PETROV' })
         .expect(422);
       expect(await cardsOf(yulia)).toEqual(['IULIIA SHCHERBAKOVA', 'YULIYA SHCHERBAKOVA']);
+
+      // A name in a script cards cannot carry: its Latin spelling, verified with it, by default.
+      const li = await verifiedCustomer(get(), admin, 'cards.li', '李小龍', 'Li Xiaolong');
+      const lis = await openAccount(get(), li);
+      expect((await issue(li, lis)).cardholder_name).toBe('LI XIAOLONG');
+      expect((await issue(li, lis, { cardholder_name: 'L XIAOLONG' })).cardholder_name).toBe('L XIAOLONG');
+      for (const name of ['BRUCE LEE', 'XIAOLONG LI']) {
+        const res = await http()
+          .post('/cards')
+          .set(bearer(li.token))
+          .send({ account_id: lis.id, type: 'virtual', cardholder_name: name })
+          .expect(422);
+        expect(res.body.details[0].message).toContain('"LI XIAOLONG"');
+      }
+      expect(await cardsOf(li)).toEqual(['LI XIAOLONG', 'L XIAOLONG']);
     });
 
     it('issues only on your own active account, refusing hostile bodies with 4xx naming the field', async () => {

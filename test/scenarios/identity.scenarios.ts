@@ -367,9 +367,94 @@ export function identityScenarios(get: () => Running) {
         expect.objectContaining({
           action: 'kyc_approved',
           target_user_id: payer.id,
-          before: { status: 'pending', full_name: 'Cus reverify.payer', date_of_birth: '1990-04-12' },
-          after: { status: 'verified', full_name: 'Alice Newname', date_of_birth: '1990-04-12' },
+          before: {
+            status: 'pending',
+            full_name: 'Cus reverify.payer',
+            latin_name: null,
+            date_of_birth: '1990-04-12',
+          },
+          after: {
+            status: 'verified',
+            full_name: 'Alice Newname',
+            latin_name: null,
+            date_of_birth: '1990-04-12',
+          },
         }),
+      );
+    });
+
+    it('verifies a Latin spelling of the name with it: in Latin letters only (400 naming latin_name), shown to staff, kept while the name stays', async () => {
+      const c = await newCustomer(get(), 'latin.name');
+      const submit = (details: Record<string, unknown>) =>
+        http()
+          .post('/users/me/kyc')
+          .set(bearer(c.token))
+          .send({ ...passport(), ...details });
+      for (const latin_name of [
+        'Ли Сяолун',
+        "'LI",
+        'LI--',
+        'LI XIAOLONG\u202e',
+        'Ł',
+        'X'.repeat(201),
+        42,
+        '',
+      ]) {
+        const res = await submit({ full_name: '李小龍', latin_name });
+        expect({ latin_name, status: res.status, fields: fields(res) }).toEqual({
+          latin_name,
+          status: 400,
+          fields: ['latin_name'],
+        });
+      }
+      expect((await http().get('/users/me/kyc').set(bearer(c.token)).expect(200)).body).toEqual({
+        status: 'not_submitted',
+      });
+      const submitted = await submit({ full_name: '李小龍', latin_name: ' li   xiaolong ' }).expect(201);
+      expect(submitted.body).toMatchObject({ full_name: '李小龍', latin_name: 'LI XIAOLONG' });
+      const shown = await http().get(`/admin/kyc/${c.id}`).set(bearer(admin.token)).expect(200);
+      expect(shown.body).toMatchObject({ full_name: '李小龍', latin_name: 'LI XIAOLONG' });
+      await approve(c);
+      expect(await me(c)).toMatchObject({ full_name: '李小龍', latin_name: 'LI XIAOLONG' });
+
+      // The same details again (the spelling left out is the one verified): nothing to verify.
+      const same = await submit({ full_name: '李小龍' });
+      expect([same.status, same.body.code]).toEqual([409, 'kyc_already_verified']);
+      // Another spelling of the same name is a change staff verify; a new name leaves the old spelling.
+      expect(
+        (await submit({ full_name: '李小龍', latin_name: 'LEE SIU-LOONG' }).expect(201)).body,
+      ).toMatchObject({ latin_name: 'LEE SIU-LOONG' });
+      expect((await me(c)).latin_name).toBe('LI XIAOLONG');
+      await approve(c);
+      expect((await me(c)).latin_name).toBe('LEE SIU-LOONG');
+      expect((await submit({ full_name: 'Bruce Lee' }).expect(201)).body).toMatchObject({ latin_name: null });
+      await approve(c);
+      expect(await me(c)).toMatchObject({ full_name: 'Bruce Lee', latin_name: null });
+      const audit = await http()
+        .get('/admin/audit')
+        .query({ limit: 100, action: 'kyc_approved', target_user_id: c.id })
+        .set(bearer(admin.token))
+        .expect(200);
+      const mine = (audit.body.data as { target_user_id: string; before: unknown; after: unknown }[]).filter(
+        (e) => e.target_user_id === c.id,
+      );
+      expect(mine.map((e) => [e.before, e.after])).toEqual(
+        expect.arrayContaining([
+          [
+            {
+              status: 'pending',
+              full_name: '李小龍',
+              latin_name: 'LI XIAOLONG',
+              date_of_birth: '1990-04-12',
+            },
+            {
+              status: 'verified',
+              full_name: '李小龍',
+              latin_name: 'LEE SIU-LOONG',
+              date_of_birth: '1990-04-12',
+            },
+          ],
+        ]),
       );
     });
 

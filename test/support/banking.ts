@@ -18,7 +18,12 @@ export const newPassportNumber = () => `P${String(randomInt(1e9)).padStart(9, '0
  * The customer sends a (valid) passport of their own for KYC, under `fullName` (default: the profile's
  * name); it waits for staff review.
  */
-export async function submitKyc(running: Running, c: Actor, fullName?: string): Promise<void> {
+export async function submitKyc(
+  running: Running,
+  c: Actor,
+  fullName?: string,
+  latinName?: string,
+): Promise<void> {
   await request(running.baseUrl)
     .post('/users/me/kyc')
     .set(bearer(c.token))
@@ -28,19 +33,24 @@ export async function submitKyc(running: Running, c: Actor, fullName?: string): 
       country: 'GB',
       date_of_birth: '1990-04-12',
       ...(fullName === undefined ? {} : { full_name: fullName }),
+      ...(latinName === undefined ? {} : { latin_name: latinName }),
     })
     .expect(201);
 }
 
-/** A customer whose KYC the admin has approved (under `fullName`, when given, as their legal name). */
+/**
+ * A customer whose KYC the admin has approved (under `fullName`, when given, as their legal name, and
+ * `latinName` as its Latin spelling).
+ */
 export async function verifiedCustomer(
   running: Running,
   admin: Actor,
   tag: string,
   fullName?: string,
+  latinName?: string,
 ): Promise<Actor> {
   const c = await newCustomer(running, tag);
-  await submitKyc(running, c, fullName);
+  await submitKyc(running, c, fullName, latinName);
   await request(running.baseUrl)
     .post(`/admin/kyc/${c.id}/approve`)
     .set(bearer(admin.token))

@@ -8,6 +8,7 @@ import {
   type LedgerAccountState,
   type TransactionsApi,
   type UsersApi,
+  type UserView,
 } from '@protobank/contracts';
 import {
   AppConfig,
@@ -110,16 +111,22 @@ function assertCardRevealable(card: CardRow): void {
 }
 
 /**
- * The name a new card carries: the one asked for, when it is a form of the holder's verified name (else 422
- * naming cardholder_name, before anything is written), or that name as embossed by default.
+ * The name a new card carries: the one asked for, when it is a form of the holder's verified name or of its
+ * verified Latin spelling (else 422 naming cardholder_name, before anything is written), or by default that
+ * Latin spelling, as the document has it, or else the name, as embossed. A users app older than the Latin
+ * spelling (a rolling deploy) sends none.
  */
-function cardholderName(asked: string | undefined, fullName: string): string {
-  if (asked === undefined) return embossable(fullName);
+function cardholderName(
+  asked: string | undefined,
+  holder: Pick<UserView, 'full_name' | 'latin_name'>,
+): string {
+  const names = holder.latin_name ? [holder.latin_name, holder.full_name] : [holder.full_name];
+  if (asked === undefined) return embossable(names[0]);
   // As IssueCardDto gives it: trimmed, upper-cased, its spaces collapsed.
-  const problem = cardNameProblem(asked, fullName);
-  if (problem) {
+  const problems = names.map((name) => cardNameProblem(asked, name));
+  if (problems.every(Boolean)) {
     throw AppError.unprocessable('cardholder_name_not_yours', 'The name on a card must be your own', [
-      { field: 'cardholder_name', message: problem },
+      { field: 'cardholder_name', message: problems[0]! },
     ]);
   }
   return asked;
@@ -154,10 +161,7 @@ export class CardsService {
 
   async issue(caller: Caller, body: IssueCardDto): Promise<IssuedCardDto> {
     const account = await this.activeAccount(caller.user_id, body.account_id);
-    const name = cardholderName(
-      body.cardholder_name,
-      (await this.users.getProfile(caller.user_id)).full_name,
-    );
+    const name = cardholderName(body.cardholder_name, await this.users.getProfile(caller.user_id));
     const issued = await this.dataSource.transaction(async (m) => {
       // One issue at a time per customer, so parallel requests cannot all pass the cap.
       await lockCardIssue(m, caller.user_id);

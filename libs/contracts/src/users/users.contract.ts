@@ -5,6 +5,11 @@ export interface UserView {
   id: string;
   email: string;
   full_name: string;
+  /**
+   * The verified name in Latin letters as the identity document spells it (given with KYC, for a legal
+   * name in a script with no Latin spelling); null when none was given.
+   */
+  latin_name: string | null;
   role: 'customer' | 'staff' | 'admin';
   created_at: string;
   /** A disabled user cannot log in and has no sessions. */

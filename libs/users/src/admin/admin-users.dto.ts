@@ -48,6 +48,14 @@ export class UpdateUserDto {
 }
 
 export class AdminUserDto extends UserDto {
+  @ApiProperty({
+    example: null,
+    nullable: true,
+    type: String,
+    description:
+      'The verified name in Latin letters as the identity document spells it (KYC); null when none was given',
+  })
+  latin_name: string | null;
   @ApiProperty({ example: false })
   disabled: boolean;
 }

@@ -38,7 +38,7 @@ export class KycController {
     summary:
       'Submit an identity document for KYC: again after a rejection, or, once verified, to change the legal name or date of birth',
     description:
-      "The submission carries the legal name (full_name, default the profile's) and date of birth to verify. Approval makes them the profile's. A verified customer who submits again stays verified under the details approved before until staff approve the new ones; a rejected change leaves them as they were.",
+      "The submission carries the legal name (full_name, default the profile's), optionally its Latin spelling (latin_name), and date of birth to verify. Approval makes them the profile's. A verified customer who submits again stays verified under the details approved before until staff approve the new ones; a rejected change leaves them as they were.",
   })
   @ApiCreatedResponse({ type: KycDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
@@ -50,7 +50,7 @@ export class KycController {
   @ApiConflictResponse({
     type: ErrorResponseDto,
     description:
-      'kyc_pending, or kyc_already_verified (a verified customer submits again only with a different full_name or date_of_birth), ' +
+      'kyc_pending, or kyc_already_verified (a verified customer submits again only with a different full_name, latin_name or date_of_birth), ' +
       'or document_unreadable (the document that verified the customer cannot be read: support must step in)',
   })
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'underage' })

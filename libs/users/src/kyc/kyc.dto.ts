@@ -10,11 +10,14 @@ import {
   IsOptional,
   IsString,
   Matches,
+  MaxLength,
   ValidateIf,
 } from 'class-validator';
 import { PageQuery } from '../admin/admin-users.dto';
 import { DOCUMENT_NUMBER, normaliseDocumentNumber } from './document-number';
 
+/** A name as Latin letters spell it on a document: words of A-Z, joined by spaces, ' or -, a dot after one. */
+export const LATIN_NAME = /^[A-Z]+(?:[ '.-]{1,2}[A-Z]+)*\.?$/;
 export const DATE_ONLY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 /** An instant as the API writes it (toISOString), or with an offset: what a reviewer echoes back. */
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
@@ -78,6 +81,23 @@ export class SubmitKycDto {
   @Optional()
   @IsPersonName(200)
   full_name?: string;
+
+  @ApiPropertyOptional({
+    example: 'LI XIAOLONG',
+    maxLength: 200,
+    description:
+      "The legal name in Latin letters as the document spells it (a passport's machine-readable zone or its Latin line): letters A-Z, spaces and ' - ., upper-cased. Give it when your name is in a script cards cannot carry (Han, Arabic…): approved with the rest, your cards carry it. Left out: a re-submission with the same full_name keeps the one verified before, one with a new full_name has none.",
+  })
+  @Optional()
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.trim().replace(/\s+/g, ' ').toUpperCase() : value,
+  )
+  @IsString()
+  @MaxLength(200)
+  @Matches(LATIN_NAME, {
+    message: '$property must be Latin letters A-Z, with spaces, apostrophes, hyphens or dots between words',
+  })
+  latin_name?: string;
 }
 
 export class RejectKycDto extends KycDecisionDto {
@@ -144,6 +164,13 @@ export class KycDto {
   status: string;
   @ApiPropertyOptional({ example: 'Alice Jones', description: 'The legal name this submission verifies' })
   full_name?: string;
+  @ApiPropertyOptional({
+    example: null,
+    nullable: true,
+    type: String,
+    description: 'That name in Latin letters as the document spells it, when given (cards carry it)',
+  })
+  latin_name?: string | null;
   @ApiPropertyOptional({ example: 'passport' })
   document_type?: string;
   @ApiPropertyOptional({ example: '******326' })

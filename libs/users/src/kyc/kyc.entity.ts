@@ -50,6 +50,10 @@ export class KycEntity {
   @Column('text')
   full_name: string;
 
+  /** That name in Latin letters as the document spells it (its machine-readable zone), when given. */
+  @Column('text', { nullable: true })
+  latin_name: string | null;
+
   @Column('date')
   date_of_birth: string;
 

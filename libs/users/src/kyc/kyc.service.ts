@@ -116,6 +116,7 @@ const submissionOf = (k: KycEntity) => ({
 const view = (k: KycEntity) => ({
   status: k.status,
   full_name: k.full_name,
+  latin_name: k.latin_name,
   document_type: k.document_type,
   document_number_masked: maskDocumentNumber(k.document_number_last3),
   country: k.country,
@@ -217,11 +218,18 @@ export class KycService {
         throw AppError.conflict('kyc_pending', 'A KYC submission is already being reviewed');
       const verifiedAt = current?.verified_at ?? null;
       const fullName = input.full_name ?? (verifiedAt ? user.full_name : profileNameForKyc(user.full_name));
+      // The Latin spelling verified before goes with the name it spells: kept while the name stays.
+      const latinName = input.latin_name ?? (fullName === user.full_name ? user.latin_name : null);
       if (verifiedAt) assertNoResetHold(caller, 'changing your verified name or date of birth');
-      if (verifiedAt && fullName === user.full_name && input.date_of_birth === user.date_of_birth) {
+      if (
+        verifiedAt &&
+        fullName === user.full_name &&
+        latinName === user.latin_name &&
+        input.date_of_birth === user.date_of_birth
+      ) {
         throw AppError.conflict(
           'kyc_already_verified',
-          'KYC is already verified; submit again only to change your legal name or date of birth',
+          'KYC is already verified; submit again only to change your legal name, its Latin spelling or your date of birth',
         );
       }
       // A re-verification replaces the document on this row: the verified one stays on file beside it.
@@ -235,6 +243,7 @@ export class KycService {
         document_number_hash: this.cipher.lookupHash(number),
         country: input.country.toUpperCase(),
         full_name: fullName,
+        latin_name: latinName,
         date_of_birth: input.date_of_birth,
         submitted_at: new Date(),
         reviewed_at: null,
@@ -514,15 +523,23 @@ export class KycService {
         const users = m.getRepository(UserEntity);
         const user = await users.findOneBy({ id: userId }); // locked above
         if (!user) throw AppError.notFound('user', 'user_id');
-        const before = { full_name: user.full_name, date_of_birth: user.date_of_birth };
-        const after = { full_name: kyc.full_name, date_of_birth: kyc.date_of_birth };
+        const before = {
+          full_name: user.full_name,
+          latin_name: user.latin_name,
+          date_of_birth: user.date_of_birth,
+        };
+        const after = {
+          full_name: kyc.full_name,
+          latin_name: kyc.latin_name,
+          date_of_birth: kyc.date_of_birth,
+        };
         await users.update({ id: userId }, after);
         await this.outbox.add(m, 'users', 'kyc.verified', {
           user_id: userId,
           reviewer_id: reviewer.user_id,
           reverification,
         });
-        const changed = before.full_name !== after.full_name || before.date_of_birth !== after.date_of_birth;
+        const changed = (Object.keys(after) as (keyof typeof after)[]).some((k) => before[k] !== after[k]);
         await this.auditLog.record(m, reviewer, {
           action: 'kyc_approved',
           ...aboutKyc(userId),

@@ -73,6 +73,14 @@ export class UpdateProfileDto {
 
 export class ProfileDto extends UserDto {
   @ApiProperty({
+    example: null,
+    nullable: true,
+    type: String,
+    description:
+      'Your verified name in Latin letters as your identity document spells it (given with KYC: POST /users/me/kyc latin_name); null when none was given. Your cards carry it.',
+  })
+  latin_name: string | null;
+  @ApiProperty({
     example: false,
     description: 'Disabled by staff (such a user cannot sign in, so false here)',
   })

@@ -11,6 +11,7 @@ export const toView = (u: UserEntity): UserView => ({
   id: u.id,
   email: u.email,
   full_name: u.full_name,
+  latin_name: u.latin_name,
   role: u.role,
   created_at: u.created_at.toISOString(),
   disabled: u.disabled_at !== null,

@@ -26,6 +26,10 @@ export class UserEntity {
   @Column('text')
   full_name: string;
 
+  /** The verified name in Latin letters as the identity document spells it (KYC), if one was given. */
+  @Column('text', { nullable: true })
+  latin_name: string | null;
+
   @Column('text', { default: 'customer' })
   role: 'customer' | 'staff' | 'admin';
 
