@@ -59,6 +59,7 @@ import { KycRejectionCodes1763700000053 } from './1763700000053-KycRejectionCode
 import { NamesSearchedAsTyped1763700000054 } from './1763700000054-NamesSearchedAsTyped';
 import { StaffSearchIndexes1763700000055 } from './1763700000055-StaffSearchIndexes';
 import { LatinNames1763700000056 } from './1763700000056-LatinNames';
+import { LatinNameSearch1763700000057 } from './1763700000057-LatinNameSearch';
 
 export const MIGRATIONS = [
   Foundation1763700000000,
@@ -118,4 +119,5 @@ export const MIGRATIONS = [
   NamesSearchedAsTyped1763700000054,
   StaffSearchIndexes1763700000055,
   LatinNames1763700000056,
+  LatinNameSearch1763700000057,
 ];

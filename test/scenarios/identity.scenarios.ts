@@ -385,6 +385,17 @@ export function identityScenarios(get: () => Running) {
 
     it('verifies a Latin spelling of the name with it: in Latin letters only (400 naming latin_name), shown to staff, kept while the name stays', async () => {
       const c = await newCustomer(get(), 'latin.name');
+      const tag = Date.now()
+        .toString(36)
+        .replace(/\d/g, (d) => 'abcdefghij'[Number(d)])
+        .toUpperCase();
+      const found = async (query: string) =>
+        (
+          await http()
+            .get(`/admin/users?query=${encodeURIComponent(query)}`)
+            .set(bearer(admin.token))
+            .expect(200)
+        ).body.data.map((u: { id: string }) => u.id);
       const submit = (details: Record<string, unknown>) =>
         http()
           .post('/users/me/kyc')
@@ -410,12 +421,20 @@ export function identityScenarios(get: () => Running) {
       expect((await http().get('/users/me/kyc').set(bearer(c.token)).expect(200)).body).toEqual({
         status: 'not_submitted',
       });
-      const submitted = await submit({ full_name: '李小龍', latin_name: ' li   xiaolong ' }).expect(201);
-      expect(submitted.body).toMatchObject({ full_name: '李小龍', latin_name: 'LI XIAOLONG' });
+      const submitted = await submit({
+        full_name: '李小龍',
+        latin_name: ` li   xiaolong-${tag.toLowerCase()} `,
+      });
+      expect(submitted.status).toBe(201);
+      const latin = `LI XIAOLONG-${tag}`;
+      expect(submitted.body).toMatchObject({ full_name: '李小龍', latin_name: latin });
       const shown = await http().get(`/admin/kyc/${c.id}`).set(bearer(admin.token)).expect(200);
-      expect(shown.body).toMatchObject({ full_name: '李小龍', latin_name: 'LI XIAOLONG' });
+      expect(shown.body).toMatchObject({ full_name: '李小龍', latin_name: latin });
+      expect(await found(`xiaolong-${tag}`)).toEqual([]); // not the profile's until approved
       await approve(c);
-      expect(await me(c)).toMatchObject({ full_name: '李小龍', latin_name: 'LI XIAOLONG' });
+      expect(await me(c)).toMatchObject({ full_name: '李小龍', latin_name: latin });
+      // Staff find the customer by it, as they would hear it spelt.
+      expect(await found(`li xiaolong-${tag.toLowerCase()}`)).toEqual([c.id]);
 
       // The same details again (the spelling left out is the one verified): nothing to verify.
       const same = await submit({ full_name: '李小龍' });
@@ -424,12 +443,13 @@ export function identityScenarios(get: () => Running) {
       expect(
         (await submit({ full_name: '李小龍', latin_name: 'LEE SIU-LOONG' }).expect(201)).body,
       ).toMatchObject({ latin_name: 'LEE SIU-LOONG' });
-      expect((await me(c)).latin_name).toBe('LI XIAOLONG');
+      expect((await me(c)).latin_name).toBe(latin);
       await approve(c);
       expect((await me(c)).latin_name).toBe('LEE SIU-LOONG');
       expect((await submit({ full_name: 'Bruce Lee' }).expect(201)).body).toMatchObject({ latin_name: null });
       await approve(c);
       expect(await me(c)).toMatchObject({ full_name: 'Bruce Lee', latin_name: null });
+      expect(await found(`xiaolong-${tag}`)).toEqual([]);
       const audit = await http()
         .get('/admin/audit')
         .query({ limit: 100, action: 'kyc_approved', target_user_id: c.id })
@@ -444,7 +464,7 @@ export function identityScenarios(get: () => Running) {
             {
               status: 'pending',
               full_name: '李小龍',
-              latin_name: 'LI XIAOLONG',
+              latin_name: latin,
               date_of_birth: '1990-04-12',
             },
             {

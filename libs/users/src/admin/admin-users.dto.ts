@@ -8,7 +8,7 @@ export { PageQuery, UserIdParams };
 export class ListUsersQuery extends PageQuery {
   @ApiPropertyOptional({
     description:
-      "Part of an e-mail or a name, any case; in names accents and typographic apostrophes aside (zoe o'neil finds Zoë O’Neil)",
+      "Part of an e-mail, a name or its Latin spelling verified with KYC (li xiaolong finds 李小龍), any case; in names accents and typographic apostrophes aside (zoe o'neil finds Zoë O’Neil)",
     example: 'alice',
   })
   @IsOptional()

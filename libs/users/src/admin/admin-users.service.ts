@@ -62,6 +62,8 @@ export class AdminUsersService {
           new Brackets((w) =>
             w
               .where('u.email ILIKE :like', { like })
+              // The Latin spelling verified with KYC (李小龍 found as "li xiaolong").
+              .orWhere('u.latin_name ILIKE :like', { like })
               // Accents and typographic apostrophes aside: "zoe o'neil" finds Zoë O’Neil (users.folded). The
               // query is folded before its \ % _ are escaped: folding turns the full-width ＼ ％ ＿ into them.
               .orWhere(

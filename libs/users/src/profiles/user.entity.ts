@@ -13,9 +13,11 @@ export interface Address {
 // Unique on lower(email): an expression index TypeORM cannot describe, so it is left to the migration.
 @Index('users_email_key', { synchronize: false })
 @Index('users_created_idx', { synchronize: false })
-// Trigram indexes of staff search (e-mail, and the name as users.folded folds it): migration 1763700000055.
+// Trigram indexes of staff search (e-mail, and the name as users.folded folds it): migration 1763700000055;
+// the Latin spelling of the name: 1763700000057.
 @Index('users_email_trgm_idx', { synchronize: false })
 @Index('users_name_trgm_idx', { synchronize: false })
+@Index('users_latin_name_trgm_idx', { synchronize: false })
 export class UserEntity {
   @PrimaryColumn('uuid')
   id: string;
