@@ -33,7 +33,8 @@ export interface TestEnv {
   redis(): Promise<Redis>;
   /** A further RabbitMQ prefix for this suite (e.g. a second deployment); removed by cleanup() too. */
   rabbitPrefix(suffix: string): string;
-  cleanup(): Promise<void>;
+  /** Removes what the suite made; `keepLogs` leaves logDir (a topology that did not start names it). */
+  cleanup(opts?: { keepLogs?: boolean }): Promise<void>;
 }
 
 export async function createTestEnv(label: string): Promise<TestEnv> {
@@ -119,7 +120,7 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
       redisClients.push(client);
       return client;
     },
-    async cleanup() {
+    async cleanup({ keepLogs = false } = {}) {
       await Promise.allSettled(clients.map((c) => c.end()));
       await Promise.allSettled(redisClients.map((c) => c.quit()));
       const admin = new Client({ connectionString: PG_BASE });
@@ -150,8 +151,9 @@ export async function createTestEnv(label: string): Promise<TestEnv> {
       } while (cursor !== '0');
       await redis.quit();
       // The apps' logs and this suite's signing keys go with the rest; PROTOBANK_KEEP_TEST_LOGS=1 keeps
-      // them to read after a failure (a start-up failure prints its log's tail either way).
-      if (!process.env.PROTOBANK_KEEP_TEST_LOGS) rmSync(logDir, { recursive: true, force: true });
+      // them to read after a failure (a topology that did not start keeps them and quotes its errors).
+      if (!keepLogs && !process.env.PROTOBANK_KEEP_TEST_LOGS)
+        rmSync(logDir, { recursive: true, force: true });
     },
   };
 }

@@ -5,7 +5,7 @@
 import { processes, startSplit, topology, type AppProcess } from './processes';
 import { startPgBouncer, type PgBouncer } from './pgbouncer';
 import { createTestEnv, type TestEnv } from './test-env';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -21,6 +21,21 @@ function reportCrash(child: AppProcess, logDir: string): void {
       `\n${child.app} exited with ${code} during the tests; the end of its log:\n${tail}\n`,
     );
   });
+}
+
+/**
+ * The error and fatal lines of the apps' logs (an app that could not start logs why, e.g. EADDRINUSE, and
+ * exits 1; waitReady sees only the exit code), the last few, for the message of a start-up failure.
+ */
+function startupErrors(logDir: string, last = 6): string {
+  const lines: string[] = [];
+  for (const file of existsSync(logDir) ? readdirSync(logDir).filter((f) => f.endsWith('.log')) : []) {
+    for (const line of readFileSync(join(logDir, file), 'utf8').split('\n')) {
+      if (/"level":(50|60)\b/.test(line) || /^[a-z-]+(: | failed: )/.test(line))
+        lines.push(`${file}: ${line.slice(0, 400)}`);
+    }
+  }
+  return lines.length ? `\n${lines.slice(-last).join('\n')}` : '';
 }
 
 export type TopologyKind = 'monolith' | 'split';
@@ -116,7 +131,11 @@ export async function startTopology(
     };
   } catch (err) {
     await pgbouncer?.stop();
-    await t.cleanup();
-    throw new Error(`${kind} did not start (logs in ${t.logDir}): ${(err as Error).message}`);
+    // The logs stay (the database, queues and Redis keys go): a failure seen once in twenty runs is read
+    // from them or not at all.
+    await t.cleanup({ keepLogs: true });
+    throw new Error(
+      `${kind} did not start (logs kept in ${t.logDir}): ${(err as Error).message}${startupErrors(t.logDir)}`,
+    );
   }
 }
