@@ -925,6 +925,18 @@ export function cardNetworkScenarios(get: () => Running) {
         'the card notices',
       );
     const of = (id: string) => (n: CardNotice) => n.data.authorisation_id === id;
+    /**
+     * Authorisation `id` of `w` reads reversed, its hold given back, and its owner was told nothing of it:
+     * a later card event of the same card is relayed and told, and by then nothing of this one was.
+     */
+    const expectUntold = async (w: Wallet, id: string) => {
+      expect(await untilHeld(w, 0, 'the hold given back')).toMatchObject({ held_amount: 0 });
+      expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
+      const later = await approved(w.card, { amount: 100 });
+      const told = await cardNotices(w, (notices) => notices.some(of(later)));
+      expect(told.filter(of(id))).toEqual([]);
+      expect((await verify()).ok).toBe(true);
+    };
 
     it('tells its owner nothing of an approval the network reversed before the answer, while no relay had it', async () => {
       const w = await wallet('reverse.untold', 10000);
@@ -944,13 +956,7 @@ export function cardNetworkScenarios(get: () => Running) {
         await relayHeld.query('ROLLBACK');
         await relayHeld.end();
       }
-      expect(await untilHeld(w, 0, 'the hold given back')).toMatchObject({ held_amount: 0 });
-      expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
-      // A later card event of the same card is relayed and told, and by then nothing of this one was.
-      const later = await approved(w.card, { amount: 100 });
-      const told = await cardNotices(w, (notices) => notices.some(of(later)));
-      expect(told.filter(of(id))).toEqual([]);
-      expect((await verify()).ok).toBe(true);
+      await expectUntold(w, id);
     });
 
     it('tells both "spent" and "cancelled" of such an approval when a relay had delivered its "spent" first', async () => {
@@ -1052,12 +1058,7 @@ export function cardNetworkScenarios(get: () => Running) {
         await db.query(`DROP TRIGGER IF EXISTS ${trigger} ON cards.authorisations`);
         await db.query(`DROP FUNCTION IF EXISTS public.${trigger}()`);
       }
-      expect(await untilHeld(w, 0, 'the hold given back')).toMatchObject({ held_amount: 0 });
-      expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
-      const later = await approved(w.card, { amount: 100 });
-      const told = await cardNotices(w, (notices) => notices.some(of(later)));
-      expect(told.filter(of(id))).toEqual([]);
-      expect((await verify()).ok).toBe(true);
+      await expectUntold(w, id);
     });
 
     it('gives back the hold of an authorisation the network reversed by its own id while it was decided, and shows it reversed', async () => {

@@ -37,6 +37,12 @@ const passport = (date_of_birth = '1990-04-12', extra: Record<string, string> = 
   ...extra,
 });
 
+/** Letters only (a name takes no digits), different for each run: the time in base 36, its digits as letters. */
+const letterTag = () =>
+  Date.now()
+    .toString(36)
+    .replace(/\d/g, (d) => 'abcdefghij'[Number(d)]);
+
 const fields = (res: request.Response) => (res.body.details as { field: string }[]).map((d) => d.field);
 
 export function identityScenarios(get: () => Running) {
@@ -50,6 +56,14 @@ export function identityScenarios(get: () => Running) {
   });
 
   const me = async (c: Actor) => (await http().get('/users/me').set(bearer(c.token)).expect(200)).body;
+  /** The ids staff search (GET /admin/users?query=) finds for `query`, as the admin. */
+  const search = async (query: string) =>
+    (
+      await http()
+        .get(`/admin/users?query=${encodeURIComponent(query)}`)
+        .set(bearer(admin.token))
+        .expect(200)
+    ).body.data.map((u: { id: string }) => u.id);
   /**
    * Two verified customers `<tag>.payer` and `<tag>.payee`, a GBP account each, `funds` on the payer's,
    * and `pay(extra)`: a 1p transfer between them by account number.
@@ -213,20 +227,11 @@ export function identityScenarios(get: () => Running) {
     });
 
     it('finds a name in staff search as typed, accents and typographic apostrophes aside', async () => {
-      const tag = Date.now()
-        .toString(36)
-        .replace(/\d/g, (d) => 'abcdefghij'[Number(d)]);
+      const tag = letterTag();
       const zoe = await http()
         .post('/auth/register')
         .send({ email: `zoe.${unique()}@example.com`, password: PASSWORD, full_name: `Zoë O’Néil-${tag}` })
         .expect(201);
-      const search = async (query: string) =>
-        (
-          await http()
-            .get(`/admin/users?query=${encodeURIComponent(query)}`)
-            .set(bearer(admin.token))
-            .expect(200)
-        ).body.data.map((u: { id: string }) => u.id);
       for (const query of [`zoe o'neil-${tag}`, `ZOË O’NÉIL-${tag}`, `o'neil-${tag}`, `O‘Neil-${tag}`]) {
         expect({ query, found: await search(query) }).toEqual({ query, found: [zoe.body.id] });
       }
@@ -385,17 +390,7 @@ export function identityScenarios(get: () => Running) {
 
     it('verifies a Latin spelling of the name with it: in Latin letters only (400 naming latin_name), shown to staff, kept while the name stays', async () => {
       const c = await newCustomer(get(), 'latin.name');
-      const tag = Date.now()
-        .toString(36)
-        .replace(/\d/g, (d) => 'abcdefghij'[Number(d)])
-        .toUpperCase();
-      const found = async (query: string) =>
-        (
-          await http()
-            .get(`/admin/users?query=${encodeURIComponent(query)}`)
-            .set(bearer(admin.token))
-            .expect(200)
-        ).body.data.map((u: { id: string }) => u.id);
+      const tag = letterTag().toUpperCase();
       const submit = (details: Record<string, unknown>) =>
         http()
           .post('/users/me/kyc')
@@ -430,11 +425,11 @@ export function identityScenarios(get: () => Running) {
       expect(submitted.body).toMatchObject({ full_name: '李小龍', latin_name: latin });
       const shown = await http().get(`/admin/kyc/${c.id}`).set(bearer(admin.token)).expect(200);
       expect(shown.body).toMatchObject({ full_name: '李小龍', latin_name: latin });
-      expect(await found(`xiaolong-${tag}`)).toEqual([]); // not the profile's until approved
+      expect(await search(`xiaolong-${tag}`)).toEqual([]); // not the profile's until approved
       await approve(c);
       expect(await me(c)).toMatchObject({ full_name: '李小龍', latin_name: latin });
       // Staff find the customer by it, as they would hear it spelt.
-      expect(await found(`li xiaolong-${tag.toLowerCase()}`)).toEqual([c.id]);
+      expect(await search(`li xiaolong-${tag.toLowerCase()}`)).toEqual([c.id]);
 
       // The same details again (the spelling left out is the one verified): nothing to verify.
       const same = await submit({ full_name: '李小龍' });
@@ -449,7 +444,7 @@ export function identityScenarios(get: () => Running) {
       expect((await submit({ full_name: 'Bruce Lee' }).expect(201)).body).toMatchObject({ latin_name: null });
       await approve(c);
       expect(await me(c)).toMatchObject({ full_name: 'Bruce Lee', latin_name: null });
-      expect(await found(`xiaolong-${tag}`)).toEqual([]);
+      expect(await search(`xiaolong-${tag}`)).toEqual([]);
       const audit = await http()
         .get('/admin/audit')
         .query({ limit: 100, action: 'kyc_approved', target_user_id: c.id })
