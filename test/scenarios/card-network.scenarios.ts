@@ -929,6 +929,38 @@ export function cardNetworkScenarios(get: () => Running) {
      * Authorisation `id` of `w` reads reversed, its hold given back, and its owner was told nothing of it:
      * a later card event of the same card is relayed and told, and by then nothing of this one was.
      */
+    /**
+     * Authorisation `id`'s record (its row's INSERT) held at a gate, after the ledger placed its hold: a
+     * trigger on the INSERT waits for an advisory lock the gate's own connection holds until `open`. And
+     * cards' relays held from claiming (`relayHeld`, until its ROLLBACK), so that every event could still
+     * be taken back. `close` lets go of both and drops the trigger.
+     */
+    const gateRecording = async (id: string) => {
+      const [gate, relayHeld] = await Promise.all([get().t.db(), get().t.db()]);
+      const trigger = `test_gate_${id.replace(/-/g, '')}`;
+      await db.query(
+        `CREATE FUNCTION public.${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           PERFORM pg_advisory_xact_lock(hashtext('${id}')); RETURN NEW;
+         END $$`,
+      );
+      await db.query(
+        `CREATE TRIGGER ${trigger} BEFORE INSERT ON cards.authorisations FOR EACH ROW
+           WHEN (NEW.id = '${id}') EXECUTE FUNCTION public.${trigger}()`,
+      );
+      await relayHeld.query('BEGIN');
+      await relayHeld.query(`SELECT pg_advisory_xact_lock($1, hashtext('cards'))`, [OUTBOX_CLAIM_LOCK]);
+      await gate.query(`SELECT pg_advisory_lock(hashtext($1))`, [id]);
+      return {
+        open: () => gate.query(`SELECT pg_advisory_unlock(hashtext($1))`, [id]),
+        close: async () => {
+          await relayHeld.query('ROLLBACK');
+          await gate.query(`SELECT pg_advisory_unlock_all()`);
+          await Promise.all([gate.end(), relayHeld.end()]);
+          await db.query(`DROP TRIGGER IF EXISTS ${trigger} ON cards.authorisations`);
+          await db.query(`DROP FUNCTION IF EXISTS public.${trigger}()`);
+        },
+      };
+    };
     const expectUntold = async (w: Wallet, id: string) => {
       expect(await untilHeld(w, 0, 'the hold given back')).toMatchObject({ held_amount: 0 });
       expect(await authorisations(w)).toEqual([expect.objectContaining({ id, status: 'reversed' })]);
@@ -1000,23 +1032,11 @@ export function cardNetworkScenarios(get: () => Running) {
       const w = await wallet('reverse.marks', 10000);
       const body = authorisation(w.card, { amount: 1777 });
       const id = holdIdOf(body.network_transaction_id);
-      const [gate, relayHeld, inFlight, earlyTable] = await Promise.all([1, 2, 3, 4].map(() => get().t.db()));
-      // The approval's record waits at a gate (an advisory lock the test holds, taken by a trigger) after
-      // the ledger placed its hold, so that the reversal finds no decision recorded but a hold to give back.
-      const trigger = `test_gate_${id.replace(/-/g, '')}`;
-      await db.query(
-        `CREATE FUNCTION public.${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-           PERFORM pg_advisory_xact_lock(hashtext('${id}')); RETURN NEW;
-         END $$`,
-      );
-      await db.query(
-        `CREATE TRIGGER ${trigger} BEFORE INSERT ON cards.authorisations FOR EACH ROW
-           WHEN (NEW.id = '${id}') EXECUTE FUNCTION public.${trigger}()`,
-      );
+      const [inFlight, earlyTable] = await Promise.all([get().t.db(), get().t.db()]);
+      // The approval's record waits at the gate, so that the reversal finds no decision recorded but a hold
+      // to give back; its card.authorised stays unclaimed.
+      const gate = await gateRecording(id);
       try {
-        await relayHeld.query('BEGIN'); // the approval's card.authorised stays unclaimed
-        await relayHeld.query(`SELECT pg_advisory_xact_lock($1, hashtext('cards'))`, [OUTBOX_CLAIM_LOCK]);
-        await gate.query(`SELECT pg_advisory_lock(hashtext($1))`, [id]);
         const approval = network('authorisations', body).then((res) => res);
         await lockWaiters(db, 1, '%INSERT INTO cards.authorisations%', 'the approval held at the gate');
         // Written down as the reversal would, with the sweep's look at it put off.
@@ -1035,7 +1055,7 @@ export function cardNetworkScenarios(get: () => Running) {
         // The approval is recorded, and waits before it looks for the reversal.
         await earlyTable.query('BEGIN');
         await earlyTable.query('LOCK TABLE cards.early_reversals IN ACCESS EXCLUSIVE MODE');
-        await gate.query(`SELECT pg_advisory_unlock(hashtext($1))`, [id]);
+        await gate.open();
         await lockWaiters(db, 1, '%FROM cards.early_reversals%', 'the approval looking for the reversal');
         expect((await db.query(`SELECT status FROM cards.authorisations WHERE id = $1`, [id])).rows).toEqual([
           { status: 'pending' },
@@ -1052,13 +1072,67 @@ export function cardNetworkScenarios(get: () => Running) {
         // Neither "spent" nor "cancelled" (before, both: helper-163 L2).
         expect(await cardEvents(id)).toEqual([]);
       } finally {
-        await Promise.all([relayHeld, inFlight, earlyTable].map((c) => c.query('ROLLBACK')));
-        await gate.query(`SELECT pg_advisory_unlock_all()`);
-        await Promise.all([gate, relayHeld, inFlight, earlyTable].map((c) => c.end()));
-        await db.query(`DROP TRIGGER IF EXISTS ${trigger} ON cards.authorisations`);
-        await db.query(`DROP FUNCTION IF EXISTS public.${trigger}()`);
+        await Promise.all([inFlight, earlyTable].map((c) => c.query('ROLLBACK')));
+        await Promise.all([inFlight, earlyTable].map((c) => c.end()));
+        await gate.close();
       }
       await expectUntold(w, id);
+    });
+
+    it('tells "spent" and each part given back when two partial reversals straddle the approval, the first told before the second gives back the rest', async () => {
+      const w = await wallet('reverse.parts', 10000);
+      const body = authorisation(w.card, { amount: 1777 });
+      const id = holdIdOf(body.network_transaction_id);
+      const [inFlight, holdLock] = await Promise.all([get().t.db(), get().t.db()]);
+      const part = (amount: number) =>
+        network('reversals', {
+          original_network_transaction_id: body.network_transaction_id,
+          network_transaction_id: ntx(),
+          amount,
+        }).then((res) => res);
+      const gate = await gateRecording(id);
+      try {
+        const approval = network('authorisations', body).then((res) => res);
+        await lockWaiters(db, 1, '%INSERT INTO cards.authorisations%', 'the approval held at the gate');
+        // A part, begun before any decision is recorded: it gives back 500, and its record waits.
+        await inFlight.query('BEGIN');
+        await inFlight.query('LOCK TABLE cards.reversals_in_flight IN ACCESS EXCLUSIVE MODE');
+        const first = part(500);
+        await lockWaiters(
+          db,
+          1,
+          '%DELETE FROM cards.reversals_in_flight%',
+          "the first part's record waiting",
+        );
+        // The rest, begun before any decision is recorded too, waits in the ledger for the hold.
+        await holdLock.query('BEGIN');
+        await holdLock.query(`SELECT 1 FROM transactions.holds WHERE id = $1 FOR UPDATE`, [id]);
+        const rest = part(1277);
+        await lockWaiters(db, 1, '%card_calls%', 'the rest waiting in the ledger');
+        await gate.open();
+        expect((await approval).body).toEqual({ approved: true, authorisation_id: id });
+        await inFlight.query('COMMIT');
+        expect((await first).body).toMatchObject({ status: 'pending', released: 500, remaining: 1277 });
+        await holdLock.query('COMMIT');
+        expect((await rest).body).toMatchObject({ status: 'reversed', released: 1277, remaining: 0 });
+        // "Spent" stays once a part was told given back (before, only "£5.00 back" was left: helper-165 L1).
+        const told = await db.query(
+          `SELECT name, payload->>'released' AS released FROM cards.outbox
+            WHERE payload->>'authorisation_id' = $1 ORDER BY created_at, name`,
+          [id],
+        );
+        expect(told.rows).toEqual([
+          { name: 'card.authorised', released: null },
+          { name: 'card.released', released: '500' },
+          { name: 'card.released', released: '1277' },
+        ]);
+      } finally {
+        await Promise.all([inFlight, holdLock].map((c) => c.query('ROLLBACK')));
+        await Promise.all([inFlight, holdLock].map((c) => c.end()));
+        await gate.close();
+      }
+      expect(await untilHeld(w, 0, 'the hold given back')).toMatchObject({ held_amount: 0 });
+      expect((await verify()).ok).toBe(true);
     });
 
     it('gives back the hold of an authorisation the network reversed by its own id while it was decided, and shows it reversed', async () => {

@@ -239,6 +239,18 @@ export function cardsScenarios(get: () => Running) {
         expect(res.body.details[0].message).toContain('"LI XIAOLONG"');
       }
       expect(await cardsOf(li)).toEqual(['LI XIAOLONG', 'L XIAOLONG']);
+
+      // A name spelt whole in Latin letters is what cards carry, whatever else was approved as its Latin
+      // spelling (helper-165: staff approved BARACK OBAMA for a Latin name, and cards carried it).
+      const ann = await verifiedCustomer(get(), admin, 'cards.ann', 'Ann Smith', 'Barack Obama');
+      const anns = await openAccount(get(), ann);
+      expect((await issue(ann, anns)).cardholder_name).toBe('ANN SMITH');
+      await http()
+        .post('/cards')
+        .set(bearer(ann.token))
+        .send({ account_id: anns.id, type: 'virtual', cardholder_name: 'BARACK OBAMA' })
+        .expect(422);
+      expect(await cardsOf(ann)).toEqual(['ANN SMITH']);
     });
 
     it('issues only on your own active account, refusing hostile bodies with 4xx naming the field', async () => {

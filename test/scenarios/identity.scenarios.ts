@@ -405,6 +405,9 @@ export function identityScenarios(get: () => Running) {
         'X'.repeat(201),
         42,
         '',
+        'lı',
+        'ſmith',
+        'ﬀ',
       ]) {
         const res = await submit({ full_name: '李小龍', latin_name });
         expect({ latin_name, status: res.status, fields: fields(res) }).toEqual({

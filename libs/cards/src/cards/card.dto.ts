@@ -47,7 +47,7 @@ export class IssueCardDto {
     example: 'ALICE SMITH',
     maxLength: 26,
     description:
-      "The name on the card: Latin letters, spaces and . ' -, up to 26 (upper-cased). It must be your name as the bank verified it (KYC), spelt in Latin letters: its words in order, each whole or as an initial (an apostrophe kept, left out or as a space: O'BRIEN, OBRIEN, O BRIEN), at least one whole and at least two when your name has two (e.g. ALICE J SMITH, A SMITH for Alice Jane Smith). Defaults to that name, names before the last shortened to initials when it is longer than 26",
+      "The name on the card: Latin letters, spaces and . ' -, up to 26 (upper-cased). It must be your name as the bank verified it (KYC), spelt in Latin letters (a name with a word in a script cards cannot carry: as the Latin spelling verified with it, latin_name): its words in order, each whole or as an initial (an apostrophe kept, left out or as a space: O'BRIEN, OBRIEN, O BRIEN), at least one whole and at least two when your name has two (e.g. ALICE J SMITH, A SMITH for Alice Jane Smith). Defaults to that name, names before the last shortened to initials when it is longer than 26",
   })
   @Optional()
   @UpperCaseTrimmed()

@@ -32,7 +32,7 @@ import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CardKeys } from '../data/card-keys';
-import { cardNameProblem, embossable } from '../data/cardholder-name';
+import { cardNameProblem, embossable, spelledWhole } from '../data/cardholder-name';
 import { brandOf, expiryFrom, generatePan } from '../data/pan';
 import { CardDirectory } from '../network/card-directory';
 import { CARD_COLUMNS, cardView, type CardRow } from './card-rows';
@@ -111,16 +111,21 @@ function assertCardRevealable(card: CardRow): void {
 }
 
 /**
- * The name a new card carries: the one asked for, when it is a form of the holder's verified name or of its
- * verified Latin spelling (else 422 naming cardholder_name, before anything is written), or by default that
- * Latin spelling, as the document has it, or else the name, as embossed. A users app older than the Latin
- * spelling (a rolling deploy) sends none.
+ * The name a new card carries: the one asked for, when it is a form of the holder's verified name (else 422
+ * naming cardholder_name, before anything is written), or that name as embossed by default. A name with a
+ * word that has no Latin spelling here (Han, Arabic…) is spelt as the Latin spelling verified with it (KYC
+ * latin_name), when there is one: a name spelt whole never is, so a latin_name that is not the name (staff
+ * approved "BARACK OBAMA" for Alice Smith: helper-165 M1) puts nothing on her cards. A users app older than
+ * the Latin spelling (a rolling deploy) sends none.
  */
 function cardholderName(
   asked: string | undefined,
   holder: Pick<UserView, 'full_name' | 'latin_name'>,
 ): string {
-  const names = holder.latin_name ? [holder.latin_name, holder.full_name] : [holder.full_name];
+  const names =
+    holder.latin_name && !spelledWhole(holder.full_name)
+      ? [holder.latin_name, holder.full_name]
+      : [holder.full_name];
   if (asked === undefined) return embossable(names[0]);
   // As IssueCardDto gives it: trimmed, upper-cased, its spaces collapsed.
   const problems = names.map((name) => cardNameProblem(asked, name));

@@ -37,8 +37,13 @@ const SPELLINGS: Record<string, string[]> = {
   Ρ: ['R'], Σ: ['S'], Τ: ['T'], Υ: ['Y', 'I', 'U'], Φ: ['F'], Χ: ['CH', 'KH', 'H'], Ψ: ['PS'], Ω: ['O'],
 };
 
-/** Punctuation and apostrophe-like letters a name may hold, as a card can carry them: ' and . may go. */
-const APOSTROPHE = ["'", ''];
+/** Joins two tokens of a card's name where a space stands for an apostrophe: only an apostrophe spells it. */
+const AS_SPACE = '\u0001';
+/**
+ * Punctuation and apostrophe-like letters a name may hold, as a card can carry them: ' and . may go, and an
+ * apostrophe may be a space (AS_SPACE).
+ */
+const APOSTROPHE = ["'", '', AS_SPACE];
 const PUNCTUATION: Record<string, string[]> = {
   "'": APOSTROPHE,
   '’': APOSTROPHE,
@@ -145,7 +150,7 @@ function trimmed(chars: string[][]): Part | undefined {
   let start = 0;
   let end = chars.length;
   while (start < end && chars[start].every((o) => !/^[A-Z]/.test(o))) start++;
-  while (end > start && chars[end - 1].every((o) => o === '' || o === "'")) end--;
+  while (end > start && chars[end - 1].every((o) => o === '' || o === "'" || o === AS_SPACE)) end--;
   const kept = chars.slice(start, end);
   const first = kept.find((o) => o.some((s) => s !== ''));
   if (!first) return undefined;
@@ -157,7 +162,22 @@ function trimmed(chars: string[][]): Part | undefined {
  * with their Latin spellings. A word with a letter that has none (Han, Arabic…) is left out.
  */
 function wordsOf(fullName: string): Part[][] {
+  return spelling(fullName).words;
+}
+
+/**
+ * Whether every word of a holder's name has a Latin spelling here (so a card can carry all of it): then
+ * it is what cards carry, whatever other spelling was verified (the KYC latin_name is for names without).
+ */
+export function spelledWhole(fullName: string): boolean {
+  const { words, whole } = spelling(fullName);
+  return whole && words.length > 0;
+}
+
+/** wordsOf's words, and whether no word was left out. */
+function spelling(fullName: string): { words: Part[][]; whole: boolean } {
   const words: Part[][] = [];
+  let whole = true;
   const upper = fullName.normalize('NFC').toUpperCase();
   for (const raw of upper.split(/(?:\s|(?![\u200c\u200d])\p{Cf})+/u)) {
     const letters = [...raw];
@@ -182,9 +202,10 @@ function wordsOf(fullName: string): Part[][] {
       else chars.push(options);
     }
     close();
-    if (spellable && parts.length) words.push(parts);
+    if (!spellable) whole = false;
+    else if (parts.length) words.push(parts);
   }
-  return words;
+  return { words, whole };
 }
 
 const spelt = (part: Part) => part.chars.map((o) => o[0]).join('');
@@ -233,11 +254,13 @@ export function cardNameProblem(cardName: string, fullName: string): string | un
   if (!problem) return undefined;
   // A space where the name has an apostrophe: as many of the spaces between tokens as the name has
   // apostrophes (two at most: 78 tries), tried as apostrophes.
-  const apostrophes = words.flat().flatMap((part) => part.chars.filter((o) => o.includes("'"))).length;
+  // Apostrophes only: a Cyrillic soft sign, spelt ' or not at all, is no space (IL YA for Илья): the tokens
+  // are joined by a mark only an apostrophe spells.
+  const apostrophes = words.flat().flatMap((part) => part.chars.filter((o) => o === APOSTROPHE)).length;
   for (const at of subsets(tokens.length - 1, Math.min(2, apostrophes))) {
     const variant: string[] = [];
     tokens.forEach((token, i) =>
-      at.has(i - 1) ? (variant[variant.length - 1] += `'${token}`) : variant.push(token),
+      at.has(i - 1) ? (variant[variant.length - 1] += `${AS_SPACE}${token}`) : variant.push(token),
     );
     if (!formProblem(variant, words, told)) return undefined;
   }

@@ -28,8 +28,9 @@ export class ReleaseNotices {
    * Runs `update`, an UPDATE of authorisation `id` ($1; `params` are $2 on) that returns its `status` and
    * `released_amount`, in `m`'s transaction (or one of its own), and writes card.released when it gave
    * back more while the authorisation is pending, reversed or expired, unless `withdrawn` (asked then, in
-   * the same transaction) takes back its approval's card.authorised before anyone was told of it: then
-   * nothing was spent as far as its owner knows, and nothing is told. Whether it changed the row.
+   * the same transaction, if nothing was released of it before) takes back its approval's card.authorised
+   * before anyone was told of it: then nothing was spent as far as its owner knows, and nothing is told.
+   * Whether it changed the row.
    */
   async record(
     id: string,
@@ -59,7 +60,16 @@ export class ReleaseNotices {
     if (!after) return false;
     const released = BigInt(after.released_amount) - BigInt(before.released_amount);
     const reason = RELEASED[after.status as keyof typeof RELEASED];
-    if (released > 0n && reason && before.channel !== null && !(await withdrawn?.(m))) {
+    // Taken back only while nothing was told released of it: two partial reversals that both began before
+    // the approval was recorded tell their first part, and the second then may not take back "spent"
+    // (helper-165 L1).
+    const noneReleasedBefore = BigInt(before.released_amount) === 0n;
+    if (
+      released > 0n &&
+      reason &&
+      before.channel !== null &&
+      !(noneReleasedBefore && (await withdrawn?.(m)))
+    ) {
       await this.outbox.add(
         m,
         'cards',

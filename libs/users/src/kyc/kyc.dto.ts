@@ -18,6 +18,7 @@ import { DOCUMENT_NUMBER, normaliseDocumentNumber } from './document-number';
 
 /** A name as Latin letters spell it on a document: words of A-Z, joined by spaces, ' or -, a dot after one. */
 export const LATIN_NAME = /^[A-Z]+(?:[ '.-]{1,2}[A-Z]+)*\.?$/;
+const asciiUpper = (s: string) => (/^[\x20-\x7e]*$/.test(s) ? s.toUpperCase() : s);
 export const DATE_ONLY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 /** An instant as the API writes it (toISOString), or with an offset: what a reviewer echoes back. */
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
@@ -86,11 +87,12 @@ export class SubmitKycDto {
     example: 'LI XIAOLONG',
     maxLength: 200,
     description:
-      "The legal name in Latin letters as the document spells it (a passport's machine-readable zone or its Latin line): letters A-Z, spaces and ' - ., upper-cased. Give it when your name is in a script cards cannot carry (Han, Arabic…): approved with the rest, your cards carry it. Left out: a re-submission with the same full_name keeps the one verified before, one with a new full_name has none.",
+      "The legal name in Latin letters as the document spells it (a passport's machine-readable zone or its Latin line): letters A-Z, spaces and ' - ., upper-cased. Give it when your name is in a script cards cannot carry (Han, Arabic…): approved with the rest, your cards carry it (a name every word of which has a Latin spelling is carried as it is, whatever this says). Left out: a re-submission with the same full_name keeps the one verified before, one with a new full_name has none.",
   })
   @Optional()
+  // Upper-cased only when ASCII: ı, ſ or ﬀ would become I, S or FF, letters the document does not have.
   @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' ? value.trim().replace(/\s+/g, ' ').toUpperCase() : value,
+    typeof value === 'string' ? asciiUpper(value.trim().replace(/\s+/g, ' ')) : value,
   )
   @IsString()
   @MaxLength(200)
