@@ -56,6 +56,7 @@ describe('users contract', () => {
         id,
         email: `${binding}.${id}@example.com`,
         full_name: 'Erin Moss',
+        latin_name: null, // none until KYC verifies one
         role: 'customer',
         created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
         disabled: false,
