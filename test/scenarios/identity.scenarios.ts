@@ -444,6 +444,14 @@ export function identityScenarios(get: () => Running) {
       expect((await me(c)).latin_name).toBe(latin);
       await approve(c);
       expect((await me(c)).latin_name).toBe('LEE SIU-LOONG');
+      // null removes it, a change staff verify too (helper-165 L2); then there is none to keep.
+      expect((await submit({ full_name: '李小龍', latin_name: null }).expect(201)).body).toMatchObject({
+        latin_name: null,
+      });
+      await approve(c);
+      expect((await me(c)).latin_name).toBe(null);
+      const unchanged = await submit({ full_name: '李小龍' });
+      expect([unchanged.status, unchanged.body.code]).toEqual([409, 'kyc_already_verified']);
       expect((await submit({ full_name: 'Bruce Lee' }).expect(201)).body).toMatchObject({ latin_name: null });
       await approve(c);
       expect(await me(c)).toMatchObject({ full_name: 'Bruce Lee', latin_name: null });

@@ -128,13 +128,16 @@ function cardholderName(
       : [holder.full_name];
   if (asked === undefined) return embossable(names[0]);
   // As IssueCardDto gives it: trimmed, upper-cased, its spaces collapsed.
-  const problems = names.map((name) => cardNameProblem(asked, name));
-  if (problems.every(Boolean)) {
-    throw AppError.unprocessable('cardholder_name_not_yours', 'The name on a card must be your own', [
-      { field: 'cardholder_name', message: problems[0]! },
-    ]);
+  // The first that takes it: a name's check costs up to about 15 ms of CPU (helper-165 I5).
+  let problem: string | undefined;
+  for (const name of names) {
+    const found = cardNameProblem(asked, name);
+    if (!found) return asked;
+    problem ??= found;
   }
-  return asked;
+  throw AppError.unprocessable('cardholder_name_not_yours', 'The name on a card must be your own', [
+    { field: 'cardholder_name', message: problem! },
+  ]);
 }
 
 /** The answer to an issue whose card stands but whose details are kept in; details name the card. */

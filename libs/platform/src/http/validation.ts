@@ -92,3 +92,7 @@ export function validationPipe(): ValidationPipe {
  * validated, so an explicit null fails (class-validator's @IsOptional would let null through).
  */
 export const Optional = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
+
+/** A field that may be left out (unchanged) or sent as null (removed); any other value is validated. */
+export const Removable = () =>
+  ValidateIf((_object: object, value: unknown) => value !== undefined && value !== null);

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsPersonName, IsReason, IsUuid, Optional } from '@protobank/platform';
+import { IsPersonName, IsReason, IsUuid, Optional, Removable } from '@protobank/platform';
 import { KYC_REJECTION_CODES, type KycRejectionCode } from '@protobank/contracts';
 import { Transform } from 'class-transformer';
 import {
@@ -87,9 +87,11 @@ export class SubmitKycDto {
     example: 'LI XIAOLONG',
     maxLength: 200,
     description:
-      "The legal name in Latin letters as the document spells it (a passport's machine-readable zone or its Latin line): letters A-Z, spaces and ' - ., upper-cased. Give it when your name is in a script cards cannot carry (Han, Arabic…): approved with the rest, your cards carry it (a name every word of which has a Latin spelling is carried as it is, whatever this says). Left out: a re-submission with the same full_name keeps the one verified before, one with a new full_name has none.",
+      "The legal name in Latin letters as the document spells it (a passport's machine-readable zone or its Latin line): letters A-Z, spaces and ' - ., upper-cased. Give it when your name is in a script cards cannot carry (Han, Arabic…): approved with the rest, your cards carry it (a name every word of which has a Latin spelling is carried as it is, whatever this says). Left out: a re-submission with the same full_name keeps the one verified before, one with a new full_name has none; null: none (a change staff review like any other).",
+    nullable: true,
+    type: String,
   })
-  @Optional()
+  @Removable()
   // Upper-cased only when ASCII: ı, ſ or ﬀ would become I, S or FF, letters the document does not have.
   @Transform(({ value }: { value: unknown }) =>
     typeof value === 'string' ? asciiUpper(value.trim().replace(/\s+/g, ' ')) : value,
@@ -99,7 +101,7 @@ export class SubmitKycDto {
   @Matches(LATIN_NAME, {
     message: '$property must be Latin letters A-Z, with spaces, apostrophes, hyphens or dots between words',
   })
-  latin_name?: string;
+  latin_name?: string | null;
 }
 
 export class RejectKycDto extends KycDecisionDto {

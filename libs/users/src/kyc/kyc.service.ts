@@ -218,8 +218,14 @@ export class KycService {
         throw AppError.conflict('kyc_pending', 'A KYC submission is already being reviewed');
       const verifiedAt = current?.verified_at ?? null;
       const fullName = input.full_name ?? (verifiedAt ? user.full_name : profileNameForKyc(user.full_name));
-      // The Latin spelling verified before goes with the name it spells: kept while the name stays.
-      const latinName = input.latin_name ?? (fullName === user.full_name ? user.latin_name : null);
+      // The Latin spelling verified before goes with the name it spells: kept while the name stays, unless
+      // the submission removes it (null; helper-165 L2).
+      const latinName =
+        input.latin_name !== undefined
+          ? input.latin_name
+          : fullName === user.full_name
+            ? user.latin_name
+            : null;
       if (verifiedAt) assertNoResetHold(caller, 'changing your verified name or date of birth');
       if (
         verifiedAt &&

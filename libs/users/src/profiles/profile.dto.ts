@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsPlainText, IsPersonName, Optional } from '@protobank/platform';
-import { IsISO31661Alpha2, IsObject, Matches, ValidateIf, ValidateNested } from 'class-validator';
+import { IsPlainText, IsPersonName, Optional, Removable } from '@protobank/platform';
+import { IsISO31661Alpha2, IsObject, Matches, ValidateNested } from 'class-validator';
 import { DATE_ONLY } from '../kyc/kyc.dto';
 import { E164_PHONE, UserDto } from '@protobank/contracts';
 
@@ -27,10 +27,6 @@ export class AddressDto {
   @IsISO31661Alpha2()
   country: string;
 }
-
-/** A field that may be left out (unchanged) or sent as null (removed); any other value is validated. */
-const Removable = () =>
-  ValidateIf((_object: object, value: unknown) => value !== undefined && value !== null);
 
 export class UpdateProfileDto {
   @ApiPropertyOptional({
