@@ -16,7 +16,7 @@ export const newPassportNumber = () => `P${String(randomInt(1e9)).padStart(9, '0
 
 /**
  * The customer sends a (valid) passport of their own for KYC, under `fullName` (default: the profile's
- * name); it waits for staff review.
+ * name) and, when given, `latinName` as its Latin spelling; it waits for staff review.
  */
 export async function submitKyc(
   running: Running,

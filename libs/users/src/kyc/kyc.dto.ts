@@ -172,7 +172,8 @@ export class KycDto {
     example: null,
     nullable: true,
     type: String,
-    description: 'That name in Latin letters as the document spells it, when given (cards carry it)',
+    description:
+      'That name in Latin letters as the document spells it, when given (cards carry it when the name has a word in a script they cannot carry)',
   })
   latin_name?: string | null;
   @ApiPropertyOptional({ example: 'passport' })
