@@ -184,9 +184,7 @@ export function identityScenarios(get: () => Running) {
         .send({ email: `${local}@example.com`, password: PASSWORD })
         .expect(401);
       // Mathematical bold and full-width letters are the same name drawn otherwise: stored as the letters.
-      const surname = `Doe${Date.now()
-        .toString(36)
-        .replace(/\d/g, (d) => 'abcdefghij'[Number(d)])}`;
+      const surname = `Doe${letterTag()}`;
       const styled = await http()
         .post('/auth/register')
         .send({

@@ -135,7 +135,7 @@ function spells(chars: string[][], text: string): boolean {
  */
 function asPart(token: string, part: Part): 'whole' | 'initial' | undefined {
   const bare = token.replace(/\.$/, '');
-  if (spells(part.chars, token) || spells(part.chars, bare)) return 'whole';
+  if (spells(part.chars, token) || (bare !== token && spells(part.chars, bare))) return 'whole';
   return bare.length === 1 && part.initials.has(bare) ? 'initial' : undefined;
 }
 
@@ -150,7 +150,7 @@ function trimmed(chars: string[][]): Part | undefined {
   let start = 0;
   let end = chars.length;
   while (start < end && chars[start].every((o) => !/^[A-Z]/.test(o))) start++;
-  while (end > start && chars[end - 1].every((o) => o === '' || o === "'" || o === AS_SPACE)) end--;
+  while (end > start && chars[end - 1].every((o) => APOSTROPHE.includes(o))) end--;
   const kept = chars.slice(start, end);
   const first = kept.find((o) => o.some((s) => s !== ''));
   if (!first) return undefined;
@@ -253,9 +253,8 @@ export function cardNameProblem(cardName: string, fullName: string): string | un
   const problem = formProblem(tokens, words, told);
   if (!problem) return undefined;
   // A space where the name has an apostrophe: as many of the spaces between tokens as the name has
-  // apostrophes (two at most: 78 tries), tried as apostrophes.
-  // Apostrophes only: a Cyrillic soft sign, spelt ' or not at all, is no space (IL YA for Илья): the tokens
-  // are joined by a mark only an apostrophe spells.
+  // apostrophes (two at most: 78 tries), the tokens joined by a mark only an apostrophe spells (a Cyrillic
+  // soft sign, spelt ' or not at all, is no space: IL YA for Илья).
   const apostrophes = words.flat().flatMap((part) => part.chars.filter((o) => o === APOSTROPHE)).length;
   for (const at of subsets(tokens.length - 1, Math.min(2, apostrophes))) {
     const variant: string[] = [];
