@@ -2,6 +2,7 @@
  * The two ways Protobank runs, behind one interface: tests get a base URL and do not care whether one
  * process or nine answer it.
  */
+import { tracked } from './abandoned-starts';
 import { processes, startSplit, topology, type AppProcess } from './processes';
 import { startPgBouncer, type PgBouncer } from './pgbouncer';
 import { createTestEnv, type TestEnv } from './test-env';
@@ -27,7 +28,7 @@ function reportCrash(child: AppProcess, logDir: string): void {
  * The error and fatal lines of the apps' logs (an app that could not start logs why, e.g. EADDRINUSE, and
  * exits 1; waitReady sees only the exit code), the last few, for the message of a start-up failure.
  */
-function startupErrors(logDir: string, last = 6): string {
+export function startupErrors(logDir: string, last = 6): string {
   const lines: string[] = [];
   for (const file of existsSync(logDir) ? readdirSync(logDir).filter((f) => f.endsWith('.log')) : []) {
     for (const line of readFileSync(join(logDir, file), 'utf8').split('\n')) {
@@ -50,13 +51,25 @@ export interface Running {
   services: Record<string, string>;
   /** The app processes; a test may replace one, and stop() stops whatever is in this list. */
   children: AppProcess[];
-  stop(): Promise<void>;
+  /** Stops the apps and removes what the suite made (but its logs, with keepLogs); once, however often called. */
+  stop(opts?: { keepLogs?: boolean }): Promise<void>;
 }
 
-export async function startTopology(
-  kind: TopologyKind,
-  extraEnv: Record<string, string> = {},
-): Promise<Running> {
+/** Once, whoever asks first: the suite's afterAll and the abandoned-start sweep may both ask. */
+function once(stop: (keepLogs: boolean) => Promise<void>): Running['stop'] {
+  let stopping: Promise<void> | undefined;
+  return ({ keepLogs = false } = {}) => (stopping ??= stop(keepLogs));
+}
+
+/**
+ * A topology on its own database, queues and key prefix. One that is still starting when its suite ends
+ * (its beforeAll timed out) is stopped once started (abandoned-starts).
+ */
+export function startTopology(kind: TopologyKind, extraEnv: Record<string, string> = {}): Promise<Running> {
+  return tracked(start(kind, extraEnv));
+}
+
+async function start(kind: TopologyKind, extraEnv: Record<string, string>): Promise<Running> {
   const t = await createTestEnv(kind);
   const env = { ...t.env, ...extraEnv };
   let pgbouncer: PgBouncer | undefined;
@@ -79,17 +92,18 @@ export async function startTopology(
         await processes.stop(child);
         throw err;
       }
+      const children = [child];
       return {
         kind,
         baseUrl,
         t,
         env: appEnv,
         services: {},
-        children: [child],
-        async stop() {
-          await processes.stop(child);
-          await t.cleanup();
-        },
+        children,
+        stop: once(async (keepLogs) => {
+          await Promise.all(children.map((c) => processes.stop(c)));
+          await t.cleanup({ keepLogs });
+        }),
       };
     }
     const ports: Record<string, number> = {};
@@ -123,11 +137,11 @@ export async function startTopology(
       env: appEnv,
       services: split.upstreams,
       children: split.children,
-      async stop() {
+      stop: once(async (keepLogs) => {
         await split.stop();
         await bouncer.stop();
-        await t.cleanup();
-      },
+        await t.cleanup({ keepLogs });
+      }),
     };
   } catch (err) {
     await pgbouncer?.stop();
