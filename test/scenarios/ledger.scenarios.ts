@@ -519,9 +519,16 @@ export function ledgerScenarios(get: () => Running) {
       expect(await statementReads()).toBe(1);
     });
 
-    it('answers at most 60 statements a minute to one customer, then 429 with Retry-After', async () => {
+    it('answers at most 60 statements a minute to one customer, then 429 with Retry-After; a malformed request (400) does not count', async () => {
       const c = await verifiedCustomer(get(), admin, 'statements.limit');
       const x = await openAccount(get(), c);
+      // An impossible date (the pipes), an unknown parameter (refused before them), a period ending before it starts.
+      for (const query of ['from=2026-02-30', 'colour=red', 'from=2026-06-01&to=2026-05-01']) {
+        for (let i = 0; i < 10; i++) {
+          const bad = await http().get(`/accounts/${x.id}/statement?${query}`).set(bearer(c.token));
+          expect([query, bad.status]).toEqual([query, 400]);
+        }
+      }
       const statuses: number[] = [];
       for (let i = 0; i < 60; i++) {
         statuses.push((await http().get(`/accounts/${x.id}/statement`).set(bearer(c.token))).status);

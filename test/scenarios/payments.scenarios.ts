@@ -392,6 +392,48 @@ export function paymentsScenarios(get: () => Running) {
         }
       });
 
+      it('saves 30 payees an hour, then 429 with Retry-After; a malformed request (400) does not count, a refused lookup (422) does', async () => {
+        const dora = await verifiedCustomer(get(), admin, 'payments.dora');
+        const save = (body: object) => http().post('/payees').set(bearer(dora.token)).send(body);
+        // Malformed: no account_number, an unknown field (refused before the pipes), a bad check digit of ours.
+        const typo = `${b.account_number.slice(0, 7)}${(Number(b.account_number[7]) + 1) % 10}`;
+        for (const body of [
+          ...Array.from({ length: 30 }, () => ({ name: 'Landlord', sort_code: EXTERNAL_SORT_CODE })),
+          { name: 'Landlord', sort_code: EXTERNAL_SORT_CODE, account_number: externalNumber(4000001), x: 1 },
+          { name: 'Typo', sort_code: sortCode, account_number: typo },
+        ]) {
+          expect((await save(body)).status).toBe(400);
+        }
+        let unknown: string | undefined;
+        for (let serial = 9_999_998; !unknown; serial--) unknown = accountNumberFor(sortCode, serial);
+        const missing = await save({ name: 'Nobody', sort_code: sortCode, account_number: unknown });
+        expect([missing.status, missing.body.code]).toEqual([422, 'payee_account_not_found']);
+        const saved: number[] = [];
+        for (let i = 0; i < 29; i++) {
+          const r = await save({
+            name: `Payee ${i}`,
+            sort_code: EXTERNAL_SORT_CODE,
+            account_number: externalNumber(4000002 + i),
+          });
+          saved.push(r.status);
+        }
+        expect(new Set(saved)).toEqual(new Set([201]));
+        const limited = await save({
+          name: 'One more',
+          sort_code: EXTERNAL_SORT_CODE,
+          account_number: externalNumber(4000100),
+        });
+        expect([limited.status, limited.body.code]).toEqual([429, 'rate_limited']);
+        expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+        // Past the limit a malformed request is refused as any other, before it is read.
+        expect((await save({ name: 'Landlord', sort_code: EXTERNAL_SORT_CODE })).status).toBe(429);
+        const kept = await db.query(
+          `SELECT count(*)::int AS n FROM payments.payees WHERE owner_id = $1 AND deleted_at IS NULL`,
+          [dora.id],
+        );
+        expect(kept.rows[0].n).toBe(29);
+      });
+
       it("keeps the 200-payee cap when saves race (one after another under the customer's lock)", async () => {
         const carol = await verifiedCustomer(get(), admin, 'payments.carol');
         // 199 saved already (as the API would have saved them, over months).

@@ -97,7 +97,14 @@ export class AccountsController {
 
   @Get(':id/statement')
   // Up to 5,000 lines read and formatted each: 80 at once from one customer held /health/live for 0.4 s.
-  @RateLimit({ bucket: 'statement', limit: STATEMENTS_PER_MINUTE, windowSeconds: 60, by: 'user' })
+  // A 400 (a bad period) reads nothing, and does not count.
+  @RateLimit({
+    bucket: 'statement',
+    limit: STATEMENTS_PER_MINUTE,
+    windowSeconds: 60,
+    by: 'user',
+    countMalformed: false,
+  })
   @ApiOperation({
     summary: 'Statement for a period: opening balance, transactions with running balance, closing balance',
     description:
@@ -119,7 +126,7 @@ export class AccountsController {
   @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'statement_too_large' })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
-    description: `rate_limited: more than ${STATEMENTS_PER_MINUTE} statements a minute; see Retry-After`,
+    description: `rate_limited: more than ${STATEMENTS_PER_MINUTE} statements a minute (a 400 does not count); see Retry-After`,
   })
   async statement(
     @CurrentCaller() caller: Caller,

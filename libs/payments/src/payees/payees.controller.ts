@@ -32,8 +32,8 @@ export class PayeesController {
 
   @Post()
   // Saving an internal payee says whether an account number exists: limited, as transfers by number are
-  // (and its misses counted with theirs: PayeesService).
-  @RateLimit({ bucket: 'payee-create', limit: 30, windowSeconds: 3600, by: 'user' })
+  // (and its misses counted with theirs: PayeesService). A 400 looks nothing up, and does not count.
+  @RateLimit({ bucket: 'payee-create', limit: 30, windowSeconds: 3600, by: 'user', countMalformed: false })
   @ApiOperation({
     summary: 'Save a payee',
     description:
@@ -52,7 +52,7 @@ export class PayeesController {
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
     description:
-      'rate_limited: 30 payees saved this hour, or (an internal payee) TRANSFER_MISS_LIMIT numbers with no account, counted with transfers; lookups_busy: more than TRANSFER_MISS_LIMIT transfers or payees by account number checked at once (retry after 1 s)',
+      'rate_limited: 30 payees saved or refused this hour (a 400 does not count), or (an internal payee) TRANSFER_MISS_LIMIT numbers with no account, counted with transfers; lookups_busy: more than TRANSFER_MISS_LIMIT transfers or payees by account number checked at once (retry after 1 s)',
   })
   create(@CurrentCaller() caller: Caller, @Body() body: CreatePayeeDto): Promise<PayeeDto> {
     assertNoResetHold(caller, 'adding a payee');

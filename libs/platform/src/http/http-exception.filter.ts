@@ -34,6 +34,8 @@ export function sendError(reply: HttpReply, exception: unknown, logger: Logger, 
       { security_event: body.code, ...exception.securityEvent, method: req?.method, path },
       `refused: ${body.message}`,
     );
+  // A route that counts only well-formed requests against its limit gives this one back (RateLimitGuard).
+  if (body.status === 400) void req?.onMalformed?.();
   if (reply.sent) return;
   if (exception instanceof AppError)
     for (const [name, value] of Object.entries(exception.headers)) void reply.header(name, value);

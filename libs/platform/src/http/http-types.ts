@@ -15,6 +15,8 @@ export type HttpRequest = FastifyRequest & {
   contextScope?: AsyncResource;
   /** The request's server span (tracing on only), ended with the response. */
   span?: Span;
+  /** Gives back the rate-limit hit of a route that counts only well-formed requests, when this one is a 400. */
+  onMalformed?: () => Promise<void>;
 };
 export type HttpReply = FastifyReply;
 

@@ -15,6 +15,13 @@ export interface RateLimitOptions {
   windowSeconds: number;
   /** Count per client IP, or per signed-in user (falls back to the IP on public routes). */
   by: 'ip' | 'user';
+  /**
+   * false: a request refused as malformed (any 400) is given back, so that the limit counts what the
+   * route does (payees saved, statements made), not a client's mistakes. Only where a 400 looks nothing
+   * up; left out (counted) where every attempt must count (logins, codes, resets: guesses are what they
+   * limit).
+   */
+  countMalformed?: false;
 }
 
 export interface ConfiguredLimit<T> {
@@ -61,6 +68,8 @@ export class RateLimitGuard implements CanActivate {
           options.limit.read(this.configs.load(options.limit.section as ConfigSection<unknown>));
     const hit = await this.limiter.hit(options.bucket, key, limit, options.windowSeconds);
     if (!hit.allowed) throw AppError.tooManyRequests('rate_limited', 'Too many requests', hit.retryAfter);
+    if (options.countMalformed === false)
+      req.onMalformed = () => this.limiter.release(options.bucket, key).catch(() => undefined);
     return true;
   }
 }
