@@ -464,7 +464,7 @@ export function accountsScenarios(get: () => Running) {
       expect([issued.status, issued.body.code]).toEqual([409, 'account_closed']);
     });
 
-    it('cancels a card or standing order whose creation read the account open just before it closed (409 account_closed)', async () => {
+    it('refuses a card, standing order or scheduled payment whose creation read the account open just before it closed (409 account_closed): the card is kept cancelled and named, an order leaves nothing', async () => {
       const dave = await verifiedCustomer(get(), admin, 'close.race');
       const closing = await openAccount(get(), dave);
       const gym = (
@@ -486,6 +486,7 @@ export function accountsScenarios(get: () => Running) {
       await holder.query('BEGIN');
       let card: Promise<request.Response>;
       let order: Promise<request.Response>;
+      let scheduled: Promise<request.Response>;
       const orderKey = randomUUID();
       const orderBody = {
         from_account_id: closing.id,
@@ -512,6 +513,19 @@ export function accountsScenarios(get: () => Running) {
         await lockWaiters(db, 1, '%pg_advisory_xact_lock%', 'the card issue to wait');
         order = createOrder().then((res) => res);
         await lockWaiters(db, 2, '%pg_advisory_xact_lock%', 'the order creation to wait');
+        scheduled = http()
+          .post('/scheduled-payments')
+          .set(bearer(dave.token))
+          .set('Idempotency-Key', randomUUID())
+          .send({
+            from_account_id: closing.id,
+            payee_id: gym,
+            amount: 900,
+            currency: 'GBP',
+            pay_on: plusDays(today(), 3),
+          })
+          .then((res) => res);
+        await lockWaiters(db, 3, '%pg_advisory_xact_lock%', 'the scheduled payment to wait');
         await http().post(`/accounts/${closing.id}/close`).set(bearer(dave.token)).expect(200);
         await eventually(
           async () => {
@@ -530,22 +544,38 @@ export function accountsScenarios(get: () => Running) {
       } finally {
         await holder.query('ROLLBACK');
       }
-      const [issued, created] = await Promise.all([card!, order!]);
+      const [issued, created, once] = await Promise.all([card!, order!, scheduled!]);
       expect([issued.status, issued.body.code]).toEqual([409, 'account_closed']);
       expect([created.status, created.body.code]).toEqual([409, 'account_closed']);
+      expect([once.status, once.body.code]).toEqual([409, 'account_closed']);
       // A retry with the same key answers as the first request did, not with the cancelled order.
       const retried = await createOrder();
       expect([retried.status, retried.body.code]).toEqual([409, 'account_closed']);
+      // The card was made, so it is kept, cancelled, and the refusal names it.
       const cards = (await http().get('/cards').set(bearer(dave.token)).expect(200)).body.data as {
+        id: string;
         status: string;
         cancel_reason: string;
       }[];
       expect(cards.map((c) => [c.status, c.cancel_reason])).toEqual([['cancelled', 'account_closed']]);
-      const orders = (await http().get('/standing-orders').set(bearer(dave.token)).expect(200)).body.data as {
-        status: string;
-        status_reason: string;
-      }[];
-      expect(orders.map((o) => [o.status, o.status_reason])).toEqual([['cancelled', 'account_closed']]);
+      expect(issued.body.details).toEqual([
+        { field: 'account_id', message: `closed as card ${cards[0].id} was issued: cancelled` },
+      ]);
+      // The orders are gone, with their payments and Idempotency-Keys: not listed, not counted toward the
+      // day's orders.
+      const orders = (await http().get('/standing-orders').set(bearer(dave.token)).expect(200)).body.data;
+      expect(orders).toEqual([]);
+      const payments = (await http().get('/scheduled-payments').set(bearer(dave.token)).expect(200)).body
+        .data;
+      expect(payments).toEqual([]);
+      const left = await db.query(
+        `SELECT (SELECT count(*) FROM payments.standing_orders WHERE owner_id = $1)::int
+              + (SELECT count(*) FROM payments.scheduled_payments WHERE owner_id = $1)::int
+              + (SELECT count(*) FROM payments.payments WHERE owner_id = $1)::int
+              + (SELECT count(*) FROM payments.idempotency_keys WHERE owner_id = $1)::int AS n`,
+        [dave.id],
+      );
+      expect(left.rows[0].n).toBe(0);
     });
   });
 }

@@ -197,7 +197,17 @@ export class CardsService {
       });
     });
     const now = await this.accountMeanwhile(caller.user_id, account.account_id);
-    if (now === 'closed') throw AppError.conflict('account_closed', 'The account is closed');
+    // Closed meanwhile: the card was made (logged as issued) and is cancelled with the account's others.
+    // Kept, as every card the bank made is, and named here, so the cancelled card GET /cards then lists
+    // is explained (an order refused so leaves nothing: it made no number).
+    if (now === 'closed') {
+      throw keptIn(
+        409,
+        'account_closed',
+        'The account was closed as the card was issued: the card is cancelled',
+        `closed as card ${issued.id} was issued: cancelled`,
+      );
+    }
     // Staff froze the account while the card was made, or it could not be read again: its number and CVC
     // are kept in, as a reveal keeps them in while a freeze lasts or the account cannot be read (helper-160
     // #2, helper-163). The card stands, masked in GET /cards, and a reveal shows its details once the

@@ -124,24 +124,46 @@ export class OrderChecks {
       return null;
     });
     if (existing) return { id: existing, replayed: true };
-    await this.refuseIfClosedMeanwhile(ownerId, body.from_account_id, key, id);
+    await this.refuseIfClosedMeanwhile(source, ownerId, body.from_account_id, key, id);
     return { id, replayed: false };
   }
 
   /**
    * The account was read open before the order's transaction; if it closed meanwhile, its account.closed
    * handler may have cancelled its orders before this one was committed. Read again after the commit:
-   * closed now, the order is cancelled here (409 account_closed) and its Idempotency-Key forgotten, so
-   * that a retry is checked afresh and refused as this request was, not replayed as a creation; still
-   * open, a closing comes later and its handler sees this order. No lock spans the read, which may cross
-   * RabbitMQ. If the read fails the order stands (the client's retry replays it): its first payment
-   * finds the account closed and ends it.
+   * closed now, the request is refused (409 account_closed) and leaves nothing (helper-166 F2): the
+   * account's other open orders are cancelled as the handler would, and this one is removed with its
+   * payments and its Idempotency-Key, so that it is neither listed nor counted toward
+   * PAYMENT_ORDERS_PER_DAY, and a retry is checked afresh and refused as this request was. One a payment
+   * of which a sweep has tried meanwhile is history: it stays, cancelled. Still open, a closing comes later
+   * and its handler sees this order. No lock spans the read, which may cross RabbitMQ. If the read fails
+   * the order stands (the client's retry replays it): its first payment finds the account closed and
+   * ends it.
    */
-  private async refuseIfClosedMeanwhile(ownerId: string, accountId: string, key: string, id: string) {
+  private async refuseIfClosedMeanwhile(
+    source: PaymentSource,
+    ownerId: string,
+    accountId: string,
+    key: string,
+    id: string,
+  ) {
     const [now] = await this.ledger.getStates([accountId]);
     if (now?.status !== 'closed') return;
     await this.dataSource.transaction(async (m) => {
       await cancelOpenOrders(m, { owner_id: ownerId, from_account_id: accountId }, 'account_closed');
+      // Cancelled above (or by the handler), so no sweep claims its payments now: those never tried go.
+      await m.query(
+        `DELETE FROM payments.payments
+          WHERE order_id = $1
+            AND NOT EXISTS (SELECT 1 FROM payments.payments
+                             WHERE order_id = $1 AND (status <> 'skipped' OR attempts > 0))`,
+        [id],
+      );
+      await m.query(
+        `DELETE FROM ${OPEN_ORDERS[source].table}
+          WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM payments.payments WHERE order_id = $1)`,
+        [id],
+      );
       await m.query(
         `DELETE FROM payments.idempotency_keys WHERE owner_id = $1 AND key = $2 AND resource_id = $3`,
         [ownerId, key, id],
