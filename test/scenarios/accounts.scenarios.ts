@@ -464,7 +464,7 @@ export function accountsScenarios(get: () => Running) {
       expect([issued.status, issued.body.code]).toEqual([409, 'account_closed']);
     });
 
-    it('refuses a card, standing order or scheduled payment whose creation read the account open just before it closed (409 account_closed): the card is kept cancelled and named, an order leaves nothing', async () => {
+    it('refuses a card, standing order or scheduled payment whose creation read the account open just before it closed (409 account_closed): each kept cancelled and named', async () => {
       const dave = await verifiedCustomer(get(), admin, 'close.race');
       const closing = await openAccount(get(), dave);
       const gym = (
@@ -561,21 +561,28 @@ export function accountsScenarios(get: () => Running) {
       expect(issued.body.details).toEqual([
         { field: 'account_id', message: `closed as card ${cards[0].id} was issued: cancelled` },
       ]);
-      // The orders are gone, with their payments and Idempotency-Keys: not listed, not counted toward the
-      // day's orders.
-      const orders = (await http().get('/standing-orders').set(bearer(dave.token)).expect(200)).body.data;
-      expect(orders).toEqual([]);
+      // The orders were made too: kept, cancelled, and each refusal names its own.
+      const orders = (await http().get('/standing-orders').set(bearer(dave.token)).expect(200)).body.data as {
+        id: string;
+        status: string;
+        status_reason: string;
+      }[];
+      expect(orders.map((o) => [o.status, o.status_reason])).toEqual([['cancelled', 'account_closed']]);
+      expect(created.body.details).toEqual([
+        {
+          field: 'from_account_id',
+          message: `closed as standing order ${orders[0].id} was set up: cancelled`,
+        },
+      ]);
       const payments = (await http().get('/scheduled-payments').set(bearer(dave.token)).expect(200)).body
-        .data;
-      expect(payments).toEqual([]);
-      const left = await db.query(
-        `SELECT (SELECT count(*) FROM payments.standing_orders WHERE owner_id = $1)::int
-              + (SELECT count(*) FROM payments.scheduled_payments WHERE owner_id = $1)::int
-              + (SELECT count(*) FROM payments.payments WHERE owner_id = $1)::int
-              + (SELECT count(*) FROM payments.idempotency_keys WHERE owner_id = $1)::int AS n`,
-        [dave.id],
-      );
-      expect(left.rows[0].n).toBe(0);
+        .data as { id: string; status: string; status_reason: string }[];
+      expect(payments.map((p) => [p.status, p.status_reason])).toEqual([['cancelled', 'account_closed']]);
+      expect(once.body.details).toEqual([
+        {
+          field: 'from_account_id',
+          message: `closed as scheduled payment ${payments[0].id} was set up: cancelled`,
+        },
+      ]);
     });
   });
 }

@@ -199,7 +199,7 @@ export class CardsService {
     const now = await this.accountMeanwhile(caller.user_id, account.account_id);
     // Closed meanwhile: the card was made (logged as issued) and is cancelled with the account's others.
     // Kept, as every card the bank made is, and named here, so the cancelled card GET /cards then lists
-    // is explained (an order refused so leaves nothing: it made no number).
+    // is explained (helper-166 F2; an order refused so is named alike: OrderChecks).
     if (now === 'closed') {
       throw keptIn(
         409,

@@ -131,14 +131,14 @@ export class OrderChecks {
   /**
    * The account was read open before the order's transaction; if it closed meanwhile, its account.closed
    * handler may have cancelled its orders before this one was committed. Read again after the commit:
-   * closed now, the request is refused (409 account_closed) and leaves nothing (helper-166 F2): the
-   * account's other open orders are cancelled as the handler would, and this one is removed with its
-   * payments and its Idempotency-Key, so that it is neither listed nor counted toward
-   * PAYMENT_ORDERS_PER_DAY, and a retry is checked afresh and refused as this request was. One a payment
-   * of which a sweep has tried meanwhile is history: it stays, cancelled. Still open, a closing comes later
-   * and its handler sees this order. No lock spans the read, which may cross RabbitMQ. If the read fails
-   * the order stands (the client's retry replays it): its first payment finds the account closed and
-   * ends it.
+   * closed now, the order is cancelled here with the account's others and its Idempotency-Key forgotten,
+   * so that a retry is checked afresh and refused as this request was (409 account_closed). The order
+   * was made, so it stays, cancelled, as every order does: the 409 names it, which explains the
+   * cancelled order the customer then sees listed (helper-166 F2). Removing it instead let a replay of
+   * the key that came between the commit and this read answer 201 with an order then gone (helper-167).
+   * Still open, a closing comes later and its handler sees this order. No lock spans the read, which may
+   * cross RabbitMQ. If the read fails the order stands (the client's retry replays it): its first payment
+   * finds the account closed and ends it.
    */
   private async refuseIfClosedMeanwhile(
     source: PaymentSource,
@@ -151,25 +151,18 @@ export class OrderChecks {
     if (now?.status !== 'closed') return;
     await this.dataSource.transaction(async (m) => {
       await cancelOpenOrders(m, { owner_id: ownerId, from_account_id: accountId }, 'account_closed');
-      // Cancelled above (or by the handler), so no sweep claims its payments now: those never tried go.
-      await m.query(
-        `DELETE FROM payments.payments
-          WHERE order_id = $1
-            AND NOT EXISTS (SELECT 1 FROM payments.payments
-                             WHERE order_id = $1 AND (status <> 'skipped' OR attempts > 0))`,
-        [id],
-      );
-      await m.query(
-        `DELETE FROM ${OPEN_ORDERS[source].table}
-          WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM payments.payments WHERE order_id = $1)`,
-        [id],
-      );
       await m.query(
         `DELETE FROM payments.idempotency_keys WHERE owner_id = $1 AND key = $2 AND resource_id = $3`,
         [ownerId, key, id],
       );
     });
-    throw AppError.conflict('account_closed', 'The account is closed');
+    const what = source === 'standing_order' ? 'standing order' : 'scheduled payment';
+    throw new AppError(
+      409,
+      'account_closed',
+      `The account was closed as the ${what} was set up: the ${what} is cancelled`,
+      [{ field: 'from_account_id', message: `closed as ${what} ${id} was set up: cancelled` }],
+    );
   }
 
   /**
