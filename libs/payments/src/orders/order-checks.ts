@@ -156,7 +156,7 @@ export class OrderChecks {
         [ownerId, key, id],
       );
     });
-    const what = source === 'standing_order' ? 'standing order' : 'scheduled payment';
+    const what = OPEN_ORDERS[source].one;
     throw new AppError(
       409,
       'account_closed',
@@ -292,7 +292,7 @@ export const MAX_SCHEDULED_PAYMENTS = 100;
 
 const OPEN_ORDERS: Record<
   PaymentSource,
-  { table: string; open: string; max: number; what: string; kind: string }
+  { table: string; open: string; max: number; what: string; kind: string; one: string }
 > = {
   standing_order: {
     table: 'payments.standing_orders',
@@ -300,6 +300,7 @@ const OPEN_ORDERS: Record<
     max: MAX_STANDING_ORDERS,
     what: 'standing orders',
     kind: 'standing orders',
+    one: 'standing order',
   },
   scheduled_payment: {
     table: 'payments.scheduled_payments',
@@ -307,6 +308,7 @@ const OPEN_ORDERS: Record<
     max: MAX_SCHEDULED_PAYMENTS,
     what: 'scheduled payments waiting to be paid',
     kind: 'scheduled payments',
+    one: 'scheduled payment',
   },
 };
 
