@@ -177,6 +177,97 @@ export function accountsScenarios(get: () => Running) {
     });
   });
 
+  describe('renaming', () => {
+    const rename = (who: Actor, id: string, body: unknown) =>
+      http()
+        .patch(`/accounts/${id}`)
+        .set(bearer(who.token))
+        .send(body as object);
+    const nameOf = async (who: Actor, id: string) =>
+      (await http().get(`/accounts/${id}`).set(bearer(who.token)).expect(200)).body.name;
+
+    it("renames its owner's account (trimmed, NFC), shown wherever the account is read", async () => {
+      const alice = await verifiedCustomer(get(), admin, 'rename.a');
+      const acc = await openAccount(get(), alice);
+      await deposit(get(), admin, acc, 500);
+      const res = await rename(alice, acc.id, { name: '  Cafe\u0301 fund ' }).expect(200);
+      expect(res.body).toEqual({ ...acc, name: 'Café fund', balance: 500, available_balance: 500 });
+      expect(await nameOf(alice, acc.id)).toBe('Café fund');
+      const list = await http().get('/accounts').set(bearer(alice.token)).expect(200);
+      expect(list.body.data.map((a: { name: string }) => a.name)).toEqual(['Café fund']);
+      // Staff read it too; the same name again changes nothing and answers the account.
+      expect(await nameOf(admin, acc.id)).toBe('Café fund');
+      await rename(alice, acc.id, { name: 'Café fund' }).expect(200);
+      expect(await nameOf(alice, acc.id)).toBe('Café fund');
+    });
+
+    it('names the bad field and renames nothing', async () => {
+      const alice = await verifiedCustomer(get(), admin, 'rename.bad');
+      const acc = await openAccount(get(), alice);
+      const bad: Array<[string, unknown, string]> = [
+        ['no name', {}, 'name'],
+        ['an empty one', { name: '   ' }, 'name'],
+        ['61 characters', { name: 'x'.repeat(61) }, 'name'],
+        ['a right-to-left override', { name: 'Bills\u202Egpj.exe' }, 'name'],
+        ['a number', { name: 42 }, 'name'],
+        ['null', { name: null }, 'name'],
+        ['an unknown field', { name: 'Ok', owner_id: randomUUID() }, 'owner_id'],
+      ];
+      for (const [what, body, field] of bad) {
+        const res = await rename(alice, acc.id, body);
+        expect({
+          what,
+          status: res.status,
+          fields: res.body.details?.map((d: { field: string }) => d.field),
+        }).toEqual({ what, status: 400, fields: [field] });
+      }
+      const badId = await rename(alice, 'not-a-uuid', { name: 'Ok' });
+      expect([badId.status, badId.body.details?.[0]?.field]).toEqual([400, 'id']);
+      expect(await nameOf(alice, acc.id)).toBe('Current account');
+    });
+
+    it("answers 404 to anyone but the owner, staff too, for another's account as for none", async () => {
+      const [alice, bob] = [
+        await verifiedCustomer(get(), admin, 'rename.owner'),
+        await verifiedCustomer(get(), admin, 'rename.other'),
+      ];
+      const acc = await openAccount(get(), alice);
+      for (const [who, id] of [
+        [bob, acc.id],
+        [admin, acc.id],
+        [alice, randomUUID()],
+      ] as Array<[Actor, string]>) {
+        const res = await rename(who, id, { name: 'Mine now' });
+        expect([res.status, res.body.code, res.body.details]).toEqual([
+          404,
+          'not_found',
+          [{ field: 'id', message: 'no such account' }],
+        ]);
+      }
+      expect(await nameOf(alice, acc.id)).toBe('Current account');
+    });
+
+    it('renames a frozen account, and keeps a closed one as it closed (409 account_closed naming id)', async () => {
+      const alice = await verifiedCustomer(get(), admin, 'rename.state');
+      const [frozen, closing] = [await openAccount(get(), alice), await openAccount(get(), alice)];
+      await http()
+        .post(`/admin/accounts/${frozen.id}/freeze`)
+        .set(bearer(admin.token))
+        .send({ reason: 'Test: checking a payment' })
+        .expect(200);
+      const res = await rename(alice, frozen.id, { name: 'Frozen for now' }).expect(200);
+      expect(res.body).toMatchObject({ name: 'Frozen for now', status: 'frozen' });
+      await http().post(`/accounts/${closing.id}/close`).set(bearer(alice.token)).expect(200);
+      const closed = await rename(alice, closing.id, { name: 'Old' });
+      expect([closed.status, closed.body.code, closed.body.details]).toEqual([
+        409,
+        'account_closed',
+        [{ field: 'id', message: 'this account is closed' }],
+      ]);
+      expect(await nameOf(alice, closing.id)).toBe('Current account');
+    });
+  });
+
   describe('balance cache', () => {
     it('caches the balance for 60 s and never serves the old one after a posting', async () => {
       const alice = await verifiedCustomer(get(), admin, 'cache.a');

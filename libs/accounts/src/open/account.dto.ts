@@ -22,6 +22,16 @@ export class OpenAccountDto {
   name?: string;
 }
 
+export class RenameAccountDto {
+  @ApiProperty({
+    maxLength: 60,
+    example: 'Holiday fund',
+    description: 'No control, bidirectional or invisible characters (trimmed, NFC)',
+  })
+  @IsPlainText(1, 60)
+  name: string;
+}
+
 export class AccountIdParams {
   @ApiProperty({ format: 'uuid' })
   @IsUuid()

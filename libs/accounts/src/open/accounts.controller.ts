@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -34,6 +34,7 @@ import {
   AccountListDto,
   BalanceDto,
   OpenAccountDto,
+  RenameAccountDto,
   StatementDto,
   StatementQuery,
 } from './account.dto';
@@ -145,6 +146,23 @@ export class AccountsController {
     void res.header('Content-Type', 'text/csv; charset=utf-8');
     void res.header('Content-Disposition', `attachment; filename="${name}"`);
     return statementCsv(statement, zone);
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    summary: 'Rename your account',
+    description: 'Not a closed account (409 account_closed). Only the owner renames: 404 for anyone else.',
+  })
+  @ApiOkResponse({ type: AccountDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'account_closed' })
+  rename(
+    @CurrentCaller() caller: Caller,
+    @Param() params: AccountIdParams,
+    @Body() body: RenameAccountDto,
+  ): Promise<AccountDto> {
+    return this.accounts.rename(caller, params.id, body.name);
   }
 
   @Post(':id/close')

@@ -274,6 +274,29 @@ export class AccountsService {
     return accountView(account, await this.ledger.close(id));
   }
 
+  /**
+   * Renames the caller's account: owners rename, not staff (404 otherwise, as for closing). A closed
+   * account keeps the name it was closed under (409 account_closed, naming `id`). The status is the
+   * ledger's, in another module, so a close that commits between the check and the write lets that write
+   * land: the closed account then shows the name its owner gave it as it closed, which moves no money and
+   * hides nothing.
+   */
+  async rename(caller: Caller, id: string, name: string) {
+    const account = await this.repo.findOneBy({ id });
+    if (!account || account.owner_id !== caller.user_id) throw AppError.notFound('account', 'id');
+    const state = await this.state(id);
+    if (state.status === 'closed') {
+      throw new AppError(409, 'account_closed', 'The account is closed', [
+        { field: 'id', message: 'this account is closed' },
+      ]);
+    }
+    if (account.name !== name) {
+      await this.repo.update({ id, owner_id: caller.user_id }, { name });
+      account.name = name;
+    }
+    return accountView(account, state);
+  }
+
   async resolveNumber(accountNumber: string) {
     const account = await this.repo.findOneBy({
       sort_code: this.config.sortCode,
