@@ -494,6 +494,89 @@ export function paymentsScenarios(get: () => Running) {
         expect(after.body).toMatchObject({ status: 'cancelled', status_reason: 'payee_deleted' });
         await http().get(`/payees/${p.id}`).set(bearer(alice.token)).expect(404);
       });
+
+      it("changes a payee's name and reference (an external payee's as the scheme carries them), never where it pays; its orders show the new name and keep their reference", async () => {
+        const carol = await verifiedCustomer(get(), admin, 'payee.edit');
+        const from = await openAccount(get(), carol);
+        const edit = (who: Actor, id: string, body: unknown) =>
+          http()
+            .patch(`/payees/${id}`)
+            .set(bearer(who.token))
+            .send(body as object);
+        const read = async (id: string) =>
+          (await http().get(`/payees/${id}`).set(bearer(carol.token)).expect(200)).body;
+        const gym = await payee(carol, {
+          name: 'Gym',
+          sort_code: EXTERNAL_SORT_CODE,
+          account_number: externalNumber(7300001),
+          reference: 'GYM 1',
+        });
+        const saved = await read(gym.id);
+        // Set up without a reference of its own: it takes the payee's, as it is now.
+        const order = await post(carol, '/standing-orders', {
+          from_account_id: from.id,
+          payee_id: gym.id,
+          amount: 3000,
+          currency: 'GBP',
+          frequency: 'monthly',
+          start_date: plusDays(today(), 3),
+        }).expect(201);
+        expect(order.body).toMatchObject({ payee_name: 'Gym', reference: 'GYM 1' });
+
+        const res = await edit(carol, gym.id, { name: 'Zoë’s Gym', reference: 'GYM–2' }).expect(200);
+        expect(res.body).toEqual({ ...saved, name: "Zoe's Gym", reference: 'GYM-2' });
+        expect(await read(gym.id)).toEqual(res.body);
+        const after = await http()
+          .get(`/standing-orders/${order.body.id}`)
+          .set(bearer(carol.token))
+          .expect(200);
+        expect(after.body).toMatchObject({ payee_name: "Zoe's Gym", reference: 'GYM 1', status: 'active' });
+        // null removes the reference; a field left out is left as it is.
+        await edit(carol, gym.id, { reference: null }).expect(200);
+        expect(await read(gym.id)).toEqual({ ...saved, name: "Zoe's Gym", reference: null });
+
+        const refusals: Array<[string, unknown, string, string?]> = [
+          ['nothing to change', {}, 'body'],
+          ['a name the scheme cannot carry', { name: 'カフェ' }, 'name', 'scheme'],
+          ['an empty name', { name: '  ' }, 'name'],
+          ['a null name', { name: null }, 'name'],
+          ['a reference too long', { reference: 'R'.repeat(19) }, 'reference'],
+          ['a new sort code', { sort_code: '300000' }, 'sort_code'],
+          ['a new account number', { account_number: externalNumber(7300002) }, 'account_number'],
+        ];
+        for (const [what, body, field, scheme] of refusals) {
+          const refused = await edit(carol, gym.id, body);
+          expect({
+            what,
+            status: refused.status,
+            fields: refused.body.details?.map((d: { field: string }) => d.field),
+          }).toEqual({ what, status: 400, fields: [field] });
+          if (scheme) expect(refused.body.details[0].message).toContain('sent through the payment scheme');
+        }
+        expect(await read(gym.id)).toEqual({ ...saved, name: "Zoe's Gym", reference: null });
+
+        // An internal payee's stay in the bank: any plain text.
+        const internal = await payee(carol, {
+          name: 'Bob',
+          sort_code: sortCode,
+          account_number: b.account_number,
+        });
+        const home = await edit(carol, internal.id, { name: 'Bob 🏠', reference: 'Rent – May' }).expect(200);
+        expect(home.body).toMatchObject({ name: 'Bob 🏠', reference: 'Rent – May', type: 'internal' });
+
+        // Another customer's payee, one that does not exist and one deleted: 404, nothing changed.
+        await http().delete(`/payees/${internal.id}`).set(bearer(carol.token)).expect(200);
+        for (const [who, id] of [
+          [bob, gym.id],
+          [admin, gym.id],
+          [carol, randomUUID()],
+          [carol, internal.id],
+        ] as Array<[Actor, string]>) {
+          const res = await edit(who, id, { name: 'Taken' });
+          expect([res.status, res.body.details]).toEqual([404, [{ field: 'id', message: 'no such payee' }]]);
+        }
+        expect((await read(gym.id)).name).toBe("Zoe's Gym");
+      });
     });
 
     describe('scheduled payments', () => {

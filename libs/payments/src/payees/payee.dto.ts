@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsPlainText, IsUuid, Optional } from '@protobank/platform';
+import { IsPlainText, IsUuid, Optional, Removable } from '@protobank/platform';
 import { Transform } from 'class-transformer';
 import { Matches } from 'class-validator';
 import { SCHEME_CHARACTERS, SCHEME_MAPPING } from './scheme-text';
@@ -43,6 +43,29 @@ export class CreatePayeeDto {
   @Optional()
   @IsPlainText(1, 18)
   reference?: string;
+}
+
+export class UpdatePayeeDto {
+  @ApiPropertyOptional({
+    maxLength: 70,
+    example: 'Landlord (flat 2)',
+    description: `As when saved: plain text; for an external payee ${SCHEME_CHARACTERS} only (400; ${SCHEME_MAPPING})`,
+  })
+  @Optional()
+  @IsPlainText(1, 70)
+  name?: string;
+
+  @ApiPropertyOptional({
+    maxLength: 18,
+    nullable: true,
+    type: String,
+    example: 'FLAT 2 RENT',
+    description:
+      'As when saved, or null to remove it. Orders already set up keep the reference they were set up with; an order set up later without a reference of its own takes this one (400 naming reference when there is none)',
+  })
+  @Removable()
+  @IsPlainText(1, 18)
+  reference?: string | null;
 }
 
 export class PayeeIdParams {

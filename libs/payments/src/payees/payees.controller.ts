@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -20,7 +20,14 @@ import {
   RateLimit,
   type Caller,
 } from '@protobank/platform';
-import { CreatePayeeDto, DeletedPayeeDto, PayeeDto, PayeeIdParams, PayeeListDto } from './payee.dto';
+import {
+  CreatePayeeDto,
+  DeletedPayeeDto,
+  PayeeDto,
+  PayeeIdParams,
+  PayeeListDto,
+  UpdatePayeeDto,
+} from './payee.dto';
 import { payeeView, PayeesService } from './payees.service';
 
 @ApiTags('payments')
@@ -72,6 +79,26 @@ export class PayeesController {
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   async get(@CurrentCaller() caller: Caller, @Param() params: PayeeIdParams): Promise<PayeeDto> {
     return payeeView(await this.payees.own(caller.user_id, params.id));
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    summary: "Change a payee's name or reference",
+    description:
+      'Not its sort code or account number: save a new payee for another account. Orders already set up keep their reference; they show the new name, and an external payee’s next payments carry it.',
+  })
+  @ApiOkResponse({ type: PayeeDto })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'validation_failed (e.g. nothing to change, or a character the scheme does not carry)',
+  })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  update(
+    @CurrentCaller() caller: Caller,
+    @Param() params: PayeeIdParams,
+    @Body() body: UpdatePayeeDto,
+  ): Promise<PayeeDto> {
+    return this.payees.update(caller.user_id, params.id, body);
   }
 
   @Delete(':id')

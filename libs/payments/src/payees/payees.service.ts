@@ -12,6 +12,7 @@ import {
 import {
   AppConfig,
   AppError,
+  assertSomethingToChange,
   DestinationMisses,
   encodeCursor,
   decodeCursor,
@@ -21,7 +22,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { cancelOpenOrders } from '../run/order-state';
-import type { CreatePayeeDto, DeletedPayeeDto, PayeeDto } from './payee.dto';
+import type { CreatePayeeDto, DeletedPayeeDto, PayeeDto, UpdatePayeeDto } from './payee.dto';
 import { schemeText } from './scheme-text';
 
 /** Most payees one customer keeps (deleted ones aside). */
@@ -166,6 +167,31 @@ export class PayeesService {
     )) as PayeeRow[];
     if (!row) throw new AppError(404, 'not_found', 'Payee not found', [{ field, message: 'no such payee' }]);
     return row;
+  }
+
+  /**
+   * Changes a payee's name or default reference, kept as when saved (an external payee's mapped to what the
+   * scheme carries). Never where the money goes: a new sort code or number is a new payee, saved as one
+   * (its account looked up and counted, and held after a password reset). The payee's orders show the new
+   * name, and an external payee's next payments carry it; orders keep the reference they were set up with.
+   */
+  async update(ownerId: string, id: string, change: UpdatePayeeDto): Promise<PayeeDto> {
+    assertSomethingToChange(change, 'nothing to change', 'give name or reference');
+    const { type } = await this.own(ownerId, id);
+    const carried = <T extends string | null | undefined>(value: T, field: 'name' | 'reference'): T =>
+      type === 'internal' ? value : schemeText(value, field);
+    const name = carried(change.name, 'name');
+    const reference = carried(change.reference, 'reference');
+    const [[row]] = (await this.dataSource.query(
+      `UPDATE payments.payees
+          SET name = COALESCE($3, name), reference = CASE WHEN $4 THEN $5 ELSE reference END
+        WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL
+        RETURNING ${COLUMNS}`,
+      [id, ownerId, name ?? null, reference !== undefined, reference ?? null],
+    )) as [PayeeRow[], number];
+    // Deleted since it was read.
+    if (!row) throw AppError.notFound('payee', 'id');
+    return payeeView(row);
   }
 
   /**
