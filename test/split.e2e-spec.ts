@@ -167,6 +167,8 @@ describe('split (eight service processes over RabbitMQ, behind the edge)', () =>
       expect(html.text).toContain('swagger-ui');
       const init = await nginx.request().get('/docs/swagger-ui-init.js').expect(200);
       expect(init.text).toContain("url: '/docs-json'");
+      // The page is auth's Swagger UI, titled after auth: the merged one names the whole API (helper-168 N2).
+      expect(init.text).toContain("document.title = 'Protobank API'");
     });
 
     it('answers a method a path does not take with 405 in the error shape, as the local edge does', async () => {

@@ -5,6 +5,7 @@
 
 /** Swagger UI at /docs, over the merged document instead of the serving service's own. */
 const DOCS_INIT = `window.onload = function () {
+  document.title = 'Protobank API';
   window.ui = SwaggerUIBundle({ url: '/docs-json', dom_id: '#swagger-ui', deepLinking: true,
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], plugins: [SwaggerUIBundle.plugins.DownloadUrl],
     layout: 'StandaloneLayout' });
