@@ -266,6 +266,58 @@ export function accountsScenarios(get: () => Running) {
       ]);
       expect(await nameOf(alice, closing.id)).toBe('Current account');
     });
+
+    it('takes turns with a close of the same account: a rename the close waited for stands, one that waited for the close is 409', async () => {
+      const alice = await verifiedCustomer(get(), admin, 'rename.race');
+      const [renamedFirst, closedFirst] = [await openAccount(get(), alice), await openAccount(get(), alice)];
+      const holder = await get().t.db();
+      const close = (id: string) =>
+        http()
+          .post(`/accounts/${id}/close`)
+          .set(bearer(alice.token))
+          .then((res) => res);
+      const renameTo = (id: string, name: string) => () => rename(alice, id, { name }).then((res) => res);
+      // Both hold the account's row while they read the ledger's status and write; the test holds it
+      // first, sends one and then the other, each seen waiting for it (in the order sent), then lets go.
+      const inTurn = async (
+        id: string,
+        first: () => Promise<request.Response>,
+        then: () => Promise<request.Response>,
+      ) => {
+        const waiting = '%"accounts"."accounts"%FOR NO KEY UPDATE%';
+        await holder.query('BEGIN');
+        try {
+          await holder.query('SELECT 1 FROM accounts.accounts WHERE id = $1 FOR UPDATE', [id]);
+          const one = first();
+          await lockWaiters(db, 1, waiting, 'the first request to wait for the account row');
+          const two = then();
+          await lockWaiters(db, 2, waiting, 'the second request to wait for the account row');
+          await holder.query('COMMIT');
+          return await Promise.all([one, two]);
+        } finally {
+          await holder.query('ROLLBACK');
+        }
+      };
+      // Before, a rename read the status, a close committed, and the rename landed on the closed account,
+      // answered as active (helper-169).
+      const [renamed, closed] = await inTurn(renamedFirst.id, renameTo(renamedFirst.id, 'Renamed'), () =>
+        close(renamedFirst.id),
+      );
+      expect([renamed.status, renamed.body.name, renamed.body.status]).toEqual([200, 'Renamed', 'active']);
+      expect([closed.status, closed.body.name, closed.body.status]).toEqual([200, 'Renamed', 'closed']);
+      const [closedNow, refused] = await inTurn(
+        closedFirst.id,
+        () => close(closedFirst.id),
+        renameTo(closedFirst.id, 'Too late'),
+      );
+      expect([closedNow.status, closedNow.body.status]).toEqual([200, 'closed']);
+      expect([refused.status, refused.body.code, refused.body.details]).toEqual([
+        409,
+        'account_closed',
+        [{ field: 'id', message: 'this account is closed' }],
+      ]);
+      expect(await nameOf(alice, closedFirst.id)).toBe('Current account');
+    });
   });
 
   describe('balance cache', () => {

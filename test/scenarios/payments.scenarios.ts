@@ -535,9 +535,17 @@ export function paymentsScenarios(get: () => Running) {
         await edit(carol, gym.id, { reference: null }).expect(200);
         expect(await read(gym.id)).toEqual({ ...saved, name: "Zoe's Gym", reference: null });
 
-        const refusals: Array<[string, unknown, string, string?]> = [
+        const refusals: Array<[string, unknown, string | string[], string?]> = [
           ['nothing to change', {}, 'body'],
           ['a name the scheme cannot carry', { name: 'カフェ' }, 'name', 'scheme'],
+          // Each named at once, the good one not saved.
+          [
+            'both, the scheme carrying neither',
+            { name: 'A £', reference: 'B £' },
+            ['name', 'reference'],
+            'scheme',
+          ],
+          ['a good name and a bad reference', { name: 'Fine', reference: 'B £' }, 'reference', 'scheme'],
           ['an empty name', { name: '  ' }, 'name'],
           ['a null name', { name: null }, 'name'],
           ['a reference too long', { reference: 'R'.repeat(19) }, 'reference'],
@@ -550,7 +558,7 @@ export function paymentsScenarios(get: () => Running) {
             what,
             status: refused.status,
             fields: refused.body.details?.map((d: { field: string }) => d.field),
-          }).toEqual({ what, status: 400, fields: [field] });
+          }).toEqual({ what, status: 400, fields: [field].flat() });
           if (scheme) expect(refused.body.details[0].message).toContain('sent through the payment scheme');
         }
         expect(await read(gym.id)).toEqual({ ...saved, name: "Zoe's Gym", reference: null });

@@ -26,7 +26,7 @@ import {
 } from '@protobank/platform';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { OpenAccountDto } from './account.dto';
 import { randomAccountNumber, withFreshNumber } from './account-numbers';
 import { AccountEntity } from './account.entity';
@@ -268,33 +268,52 @@ export class AccountsService {
     };
   }
 
+  /** Closes the caller's account in the ledger (owners close, not staff), holding its row as rename does. */
   async close(caller: Caller, id: string) {
-    const account = await this.repo.findOneBy({ id });
-    if (!account || account.owner_id !== caller.user_id) throw AppError.notFound('account', 'id'); // owners close, not staff
-    return accountView(account, await this.ledger.close(id));
+    return this.ownedAndLocked(caller, id, async (account) =>
+      accountView(account, await this.ledger.close(id)),
+    );
   }
 
   /**
    * Renames the caller's account: owners rename, not staff (404 otherwise, as for closing). A closed
    * account keeps the name it was closed under (409 account_closed, naming `id`). The status is the
-   * ledger's, in another module, so a close that commits between the check and the write lets that write
-   * land: the closed account then shows the name its owner gave it as it closed, which moves no money and
-   * hides nothing.
+   * ledger's, in another module, so rename and close each hold the account's row here while they read or
+   * change it: one waits for the other, and a rename never lands on an account closed after it looked
+   * (helper-169 renamed one so, and was answered that it was active).
    */
   async rename(caller: Caller, id: string, name: string) {
-    const account = await this.repo.findOneBy({ id });
-    if (!account || account.owner_id !== caller.user_id) throw AppError.notFound('account', 'id');
-    const state = await this.state(id);
-    if (state.status === 'closed') {
-      throw new AppError(409, 'account_closed', 'The account is closed', [
-        { field: 'id', message: 'this account is closed' },
-      ]);
-    }
-    if (account.name !== name) {
-      await this.repo.update({ id, owner_id: caller.user_id }, { name });
-      account.name = name;
-    }
-    return accountView(account, state);
+    return this.ownedAndLocked(caller, id, async (account, m) => {
+      const state = await this.state(id);
+      if (state.status === 'closed') {
+        throw new AppError(409, 'account_closed', 'The account is closed', [
+          { field: 'id', message: 'this account is closed' },
+        ]);
+      }
+      if (account.name !== name) {
+        await m.update(AccountEntity, { id }, { name });
+        account.name = name;
+      }
+      return accountView(account, state);
+    });
+  }
+
+  /**
+   * Runs `fn` on the caller's own account with its row held (FOR NO KEY UPDATE) until `fn` ends; 404
+   * naming `id` for an account that is not theirs, staff's included.
+   */
+  private ownedAndLocked<T>(
+    caller: Caller,
+    id: string,
+    fn: (account: AccountEntity, m: EntityManager) => Promise<T>,
+  ): Promise<T> {
+    return this.dataSource.transaction(async (m) => {
+      const account = await m
+        .getRepository(AccountEntity)
+        .findOne({ where: { id }, lock: { mode: 'for_no_key_update' } });
+      if (!account || account.owner_id !== caller.user_id) throw AppError.notFound('account', 'id');
+      return fn(account, m);
+    });
   }
 
   async resolveNumber(accountNumber: string) {

@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { cancelOpenOrders } from '../run/order-state';
 import type { CreatePayeeDto, DeletedPayeeDto, PayeeDto, UpdatePayeeDto } from './payee.dto';
-import { schemeText } from './scheme-text';
+import { schemeFields } from './scheme-text';
 
 /** Most payees one customer keeps (deleted ones aside). */
 export const MAX_PAYEES = 200;
@@ -81,8 +81,9 @@ export class PayeesService {
   async create(ownerId: string, body: CreatePayeeDto): Promise<PayeeDto> {
     const internal = body.sort_code === this.config.sortCode;
     // An external payee's name and reference are kept as the scheme will carry them (the response shows it).
-    const name = internal ? body.name : schemeText(body.name, 'name');
-    const reference = internal ? body.reference : schemeText(body.reference, 'reference');
+    const { name, reference } = internal
+      ? { name: body.name, reference: body.reference }
+      : schemeFields(body.name, body.reference);
     if (internal && !isValidAccountNumber(body.sort_code, body.account_number)) {
       throw AppError.badRequest('validation_failed', 'Invalid request: account_number', [
         { field: 'account_number', message: 'account_number fails its check digit: check it for a typo' },
@@ -178,10 +179,7 @@ export class PayeesService {
   async update(ownerId: string, id: string, change: UpdatePayeeDto): Promise<PayeeDto> {
     assertSomethingToChange(change, 'nothing to change', 'give name or reference');
     const { type } = await this.own(ownerId, id);
-    const carried = <T extends string | null | undefined>(value: T, field: 'name' | 'reference'): T =>
-      type === 'internal' ? value : schemeText(value, field);
-    const name = carried(change.name, 'name');
-    const reference = carried(change.reference, 'reference');
+    const { name, reference } = type === 'internal' ? change : schemeFields(change.name, change.reference);
     const [[row]] = (await this.dataSource.query(
       `UPDATE payments.payees
           SET name = COALESCE($3, name), reference = CASE WHEN $4 THEN $5 ELSE reference END

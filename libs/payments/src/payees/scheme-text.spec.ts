@@ -1,5 +1,5 @@
 import { AppError } from '@protobank/platform';
-import { SCHEME_FALLBACK, schemeCarried, schemeText } from './scheme-text';
+import { SCHEME_FALLBACK, schemeCarried, schemeFields, schemeText } from './scheme-text';
 
 const refusal = (value: string) => {
   try {
@@ -73,5 +73,39 @@ describe('schemeCarried', () => {
     expect(schemeCarried('家賃 ☕', SCHEME_FALLBACK.reference)).toBe('PAYMENT');
     expect(schemeCarried('Καφέ', SCHEME_FALLBACK.name)).toBe('PAYEE');
     expect(schemeCarried('— . —', SCHEME_FALLBACK.name)).toBe('PAYEE');
+  });
+});
+
+describe('schemeFields', () => {
+  const refused = (name: string | undefined, reference: string | null | undefined) => {
+    try {
+      schemeFields(name, reference);
+    } catch (e) {
+      const { status, code, message, details } = e as AppError;
+      return { status, code, message, fields: details.map((d) => d.field) };
+    }
+    return undefined;
+  };
+
+  it('maps both fields, leaving one not given as it is', () => {
+    expect(schemeFields('Zoë', 'RENT–MAY')).toEqual({ name: 'Zoe', reference: 'RENT-MAY' });
+    expect(schemeFields(undefined, null)).toEqual({ name: undefined, reference: null });
+  });
+
+  it('names every field the scheme cannot carry in one 400, and one alone as schemeText does', () => {
+    expect(refused('A £', 'B £')).toEqual({
+      status: 400,
+      code: 'validation_failed',
+      message: 'Invalid request: name, reference',
+      fields: ['name', 'reference'],
+    });
+    expect(refused('Cafe', '家賃')).toMatchObject({
+      message: 'Invalid request: reference',
+      fields: ['reference'],
+    });
+    expect(refused('カフェ', undefined)).toMatchObject({
+      message: 'Invalid request: name',
+      fields: ['name'],
+    });
   });
 });
