@@ -21,4 +21,48 @@ describe('sendError', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(body).toMatchObject({ status: 404, code: 'not_found' });
   });
+
+  it('logs a 503 or 504 the code chose at warn with its code, and any other 5xx at error with the error', async () => {
+    const logged: { level: string; fields: Record<string, unknown>; message: string }[] = [];
+    const logger = Object.fromEntries(
+      ['error', 'warn'].map((level) => [
+        level,
+        (fields: Record<string, unknown>, message: string) => logged.push({ level, fields, message }),
+      ]),
+    ) as never;
+    const app = Fastify();
+    app.setErrorHandler((err, req, reply) => sendError(reply, err, logger, req));
+    app.get('/timeout', async () => {
+      throw new AppError(504, 'dependency_timeout', 'A service this request needs did not answer in time');
+    });
+    app.get('/busy', async () => {
+      throw new AppError(503, 'ledger_busy', 'The ledger is busy');
+    });
+    app.get('/bug', async () => {
+      throw new TypeError('x is undefined');
+    });
+    app.get('/not-here', async () => {
+      throw new AppError(501, 'unknown_pattern', 'This operation is not available here');
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as { port: number };
+    const statuses = [];
+    for (const path of ['/timeout', '/busy', '/bug', '/not-here?access_token=secret'])
+      statuses.push((await fetch(`http://127.0.0.1:${port}${path}`)).status);
+    await app.close();
+    expect(statuses).toEqual([504, 503, 500, 501]);
+    expect(logged.map((l) => [l.level, l.fields.code ?? (l.fields.err as Error).name])).toEqual([
+      ['warn', 'dependency_timeout'],
+      ['warn', 'ledger_busy'],
+      ['error', 'TypeError'],
+      ['error', 'AppError'],
+    ]);
+    expect(logged[0]).toEqual({
+      level: 'warn',
+      fields: { status: 504, code: 'dependency_timeout', method: 'GET', path: '/timeout' },
+      message: 'unavailable: A service this request needs did not answer in time',
+    });
+    // The path without its query: a query string may carry an access token.
+    expect(logged[3].fields.path).toBe('/not-here');
+  });
 });
