@@ -787,6 +787,71 @@ export function staffScenarios(get: () => Running) {
       await http().get('/admin/audit').set(bearer(staffA.token)).expect(403);
     });
 
+    it('files deposits made at once in the audit trail in batches, each once, and a redelivered batch adds nothing', async () => {
+      const n = 30;
+      const deposits = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          postDeposit(get(), staffA, {
+            account_id: x.id,
+            amount: 100 + i,
+            currency: 'GBP',
+            reason: `Cash paid in at branch, receipt ${i}`,
+          }).expect(201),
+        ),
+      );
+      const ids = deposits.map((d) => d.body.id as string);
+      const filed = async () =>
+        (
+          await db.query(
+            `SELECT resource_id, after->>'amount' AS amount, reason, xmin::text AS tx
+               FROM users.audit_log WHERE action = 'deposit_posted' AND resource_id = ANY($1::uuid[])`,
+            [ids],
+          )
+        ).rows as { resource_id: string; amount: string; reason: string; tx: string }[];
+      const rows = await eventually(
+        async () => {
+          const r = await filed();
+          return r.length === n ? r : undefined;
+        },
+        15000,
+        `${n} deposits filed`,
+      );
+      const entry = (r: { resource_id: string; amount: string; reason: string }) => [
+        r.resource_id,
+        Number(r.amount),
+        r.reason,
+      ];
+      expect(rows.map(entry).sort()).toEqual(
+        deposits.map((d, i) => [d.body.id, 100 + i, `Cash paid in at branch, receipt ${i}`]).sort(),
+      );
+      // Events that arrived together were filed together: one transaction (one insert) for several
+      // entries, where one at a time gave each its own.
+      expect(new Set(rows.map((r) => r.tx)).size).toBeLessThan(n);
+
+      // The same events (same ids and payloads) in new outbox rows, as a relay that crashed between
+      // publishing and marking them sent would send them again: counted as duplicates, nothing filed.
+      const metricsUrl = get().services.users ?? get().baseUrl;
+      const duplicates = async () =>
+        metricValue(await scrapeMetrics(get().t, metricsUrl), 'inbox_events_total', {
+          consumer: 'StaffActionsAudit.onRecorded',
+          outcome: 'duplicate',
+        });
+      const seen = await duplicates();
+      const copies = await db.query(
+        `INSERT INTO transactions.outbox (id, name, payload, headers)
+         SELECT gen_random_uuid(), name, payload, headers FROM transactions.outbox
+          WHERE name = 'staff_action.recorded' AND payload->>'resource_id' = ANY($1::text[])`,
+        [ids],
+      );
+      expect(copies.rowCount).toBe(n);
+      await eventually(
+        async () => ((await duplicates()) >= seen + n ? true : undefined),
+        15000,
+        'the copies to reach the audit trail',
+      );
+      expect((await filed()).map(entry).sort()).toEqual(rows.map(entry).sort());
+    });
+
     it("keeps a deposit's and a reversal's reason in the audit trail only: customers read the reference", async () => {
       // Staff write why they act (an investigation, say) where only the audit trail keeps it; what the
       // customers read (history, statement, notifications) is the reference, or a neutral default.

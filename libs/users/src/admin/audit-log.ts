@@ -126,25 +126,35 @@ export class AuditLog {
     return new AppError(403, 'forbidden', 'Your role does not allow this');
   }
 
-  /** An action reported by another module; a second copy of the same event adds nothing. */
-  async recordReported(m: EntityManager, event: StaffActionRecordedEvent): Promise<void> {
+  /**
+   * Actions reported by other modules, in one statement; a second copy of the same event adds nothing
+   * (the entry's id is the event's).
+   */
+  async recordReported(m: EntityManager, events: StaffActionRecordedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const json = (state: AuditState | null) => (state === null ? null : JSON.stringify(state));
     await m.query(
       `INSERT INTO users.audit_log (id, actor_id, actor_role, action, target_user_id, resource_type, resource_id,
                                     before, after, reason, details, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '{}', $11)
+       SELECT id, actor_id, actor_role, action, target_user_id, resource_type, resource_id,
+              before, after, reason, '{}', created_at
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::uuid[],
+                     $8::jsonb[], $9::jsonb[], $10::text[], $11::timestamptz[])
+           AS t(id, actor_id, actor_role, action, target_user_id, resource_type, resource_id,
+                before, after, reason, created_at)
        ON CONFLICT (id) DO NOTHING`,
       [
-        event.event_id,
-        event.actor_id,
-        event.actor_role,
-        event.action,
-        event.target_user_id,
-        event.resource_type,
-        event.resource_id,
-        event.before === null ? null : JSON.stringify(event.before),
-        event.after === null ? null : JSON.stringify(event.after),
-        event.reason,
-        event.occurred_at,
+        events.map((e) => e.event_id),
+        events.map((e) => e.actor_id),
+        events.map((e) => e.actor_role),
+        events.map((e) => e.action),
+        events.map((e) => e.target_user_id),
+        events.map((e) => e.resource_type),
+        events.map((e) => e.resource_id),
+        events.map((e) => json(e.before)),
+        events.map((e) => json(e.after)),
+        events.map((e) => e.reason),
+        events.map((e) => e.occurred_at),
       ],
     );
   }
