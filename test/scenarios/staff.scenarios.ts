@@ -849,6 +849,8 @@ export function staffScenarios(get: () => Running) {
         15000,
         'the copies to reach the audit trail',
       );
+      // Each copy was found in the inbox (the entries' ids alone would also keep them out of the trail).
+      expect(await duplicates()).toBe(seen + n);
       expect((await filed()).map(entry).sort()).toEqual(rows.map(entry).sort());
     });
 

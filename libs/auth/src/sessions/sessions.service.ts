@@ -329,6 +329,10 @@ export class SessionsService {
     } catch (err) {
       // Changed, and every session ended: only the new one could not be opened (this is not a failure to
       // change, which a retry with the old password would then be told).
+      this.logger.error(
+        { err, user_id: userId },
+        'password changed, but the new session could not be opened',
+      );
       throw new AppError(
         503,
         'log_in_again',

@@ -332,6 +332,8 @@ export class CardsService {
         return { ...cardView(rows[0]), pan, cvc: this.keys.cvc(pan, expiry.month, expiry.year) };
       }
     }
+    // Each of PAN_ATTEMPTS random numbers was taken: the BIN's range is close to full (or the generator broke).
+    this.logger.error({ owner_id: c.owner_id, attempts: PAN_ATTEMPTS }, 'no card number could be allocated');
     throw new AppError(503, 'try_again', 'No card number could be allocated; try again');
   }
 

@@ -80,6 +80,17 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * A 503 or 504 the code chose (a dependency that did not answer, a busy ledger or password check, an app
+ * stopping): the client is told to try again, and an outage gives one per request. Logged at warn with its
+ * code and details, not at error with a stack: the stack shows only where the refusal was thrown, and what
+ * failed is logged where it was seen (e.g. the contract call that timed out). Any other 5xx is a bug or a
+ * fault, logged at error with its stack.
+ */
+export function isChosenUnavailable(err: unknown): err is AppError {
+  return err instanceof AppError && (err.status === 503 || err.status === 504);
+}
+
 /** Conventional codes for statuses raised by the framework rather than by domain code. */
 export const STATUS_CODES: Record<number, string> = {
   400: 'bad_request',

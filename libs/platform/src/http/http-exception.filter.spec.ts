@@ -22,7 +22,7 @@ describe('sendError', () => {
     expect(body).toMatchObject({ status: 404, code: 'not_found' });
   });
 
-  it('logs a 503 or 504 the code chose at warn with its code, and any other 5xx at error with the error', async () => {
+  it('logs a 503 or 504 the code chose at warn with its code and details, and any other 5xx at error with the error', async () => {
     const logged: { level: string; fields: Record<string, unknown>; message: string }[] = [];
     const logger = Object.fromEntries(
       ['error', 'warn'].map((level) => [
@@ -38,6 +38,11 @@ describe('sendError', () => {
     app.get('/busy', async () => {
       throw new AppError(503, 'ledger_busy', 'The ledger is busy');
     });
+    app.get('/not-ready', async () => {
+      throw new AppError(503, 'not_ready', 'not ready: postgres', [
+        { field: 'postgres', message: 'timeout of 3000ms exceeded' },
+      ]).logged({ user_id: 'u1' });
+    });
     app.get('/bug', async () => {
       throw new TypeError('x is undefined');
     });
@@ -47,13 +52,14 @@ describe('sendError', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as { port: number };
     const statuses = [];
-    for (const path of ['/timeout', '/busy', '/bug', '/not-here?access_token=secret'])
+    for (const path of ['/timeout', '/busy', '/not-ready', '/bug', '/not-here?access_token=secret'])
       statuses.push((await fetch(`http://127.0.0.1:${port}${path}`)).status);
     await app.close();
-    expect(statuses).toEqual([504, 503, 500, 501]);
+    expect(statuses).toEqual([504, 503, 503, 500, 501]);
     expect(logged.map((l) => [l.level, l.fields.code ?? (l.fields.err as Error).name])).toEqual([
       ['warn', 'dependency_timeout'],
       ['warn', 'ledger_busy'],
+      ['warn', 'not_ready'],
       ['error', 'TypeError'],
       ['error', 'AppError'],
     ]);
@@ -62,7 +68,16 @@ describe('sendError', () => {
       fields: { status: 504, code: 'dependency_timeout', method: 'GET', path: '/timeout' },
       message: 'unavailable: A service this request needs did not answer in time',
     });
+    // What failed (readiness names it in details only) and the fields its thrower marked.
+    expect(logged[2].fields).toEqual({
+      status: 503,
+      code: 'not_ready',
+      details: [{ field: 'postgres', message: 'timeout of 3000ms exceeded' }],
+      user_id: 'u1',
+      method: 'GET',
+      path: '/not-ready',
+    });
     // The path without its query: a query string may carry an access token.
-    expect(logged[3].fields.path).toBe('/not-here');
+    expect(logged[4].fields.path).toBe('/not-here');
   });
 });

@@ -1,6 +1,6 @@
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { AppError } from '../errors/app-error';
+import { AppError, isChosenUnavailable } from '../errors/app-error';
 import type { AllowedMethods } from './allowed-methods';
 import { toErrorBody } from './error-body';
 import type { HttpReply, HttpRequest } from './http-types';
@@ -28,9 +28,17 @@ export function sendError(reply: HttpReply, exception: unknown, logger: Logger, 
   const body = toErrorBody(exception);
   // The path only: a query string may carry an access token (the notifications stream).
   const path = req?.url.split('?')[0];
-  if (body.status >= 500 && isExpectedUnavailable(exception))
+  if (isChosenUnavailable(exception))
     logger.warn(
-      { status: body.status, code: body.code, method: req?.method, path },
+      {
+        status: body.status,
+        code: body.code,
+        ...(body.details.length > 0 && { details: body.details }),
+        // Fields the thrower marked (e.g. whose password change could not open a session).
+        ...exception.securityEvent,
+        method: req?.method,
+        path,
+      },
       `unavailable: ${body.message}`,
     );
   else if (body.status >= 500) logger.error({ err: exception, method: req?.method, path }, 'request failed');
@@ -53,14 +61,4 @@ export function sendError(reply: HttpReply, exception: unknown, logger: Logger, 
     .header('Cache-Control', 'no-store')
     .type('application/json; charset=utf-8')
     .send({ ...body, request_id: requestId });
-}
-
-/**
- * A 503 or 504 the code chose (a dependency that did not answer, a busy ledger or password check, an app
- * stopping): the client is told to try again, and an outage gives one per request. Logged at warn with its
- * code, not at error with a stack: the stack shows only where the refusal was thrown, and what failed is
- * logged where it was seen (e.g. the contract call that timed out). Any other 5xx is a bug or a fault.
- */
-function isExpectedUnavailable(exception: unknown): boolean {
-  return exception instanceof AppError && (exception.status === 503 || exception.status === 504);
 }

@@ -12,7 +12,7 @@ import {
 } from '@protobank/contracts';
 import { SERVICE_NAME } from '../../app/service.tokens';
 import { requestContext } from '../../context/request-context';
-import { AppError } from '../../errors/app-error';
+import { AppError, isChosenUnavailable } from '../../errors/app-error';
 import { toErrorBody } from '../../http/error-body';
 import { LOGGER } from '../../logging/logging.tokens';
 import { MetricsService } from '../../metrics/metrics.service';
@@ -300,7 +300,12 @@ export class RmqServer extends EventServer implements BeforeApplicationShutdown 
       // The same mapping as over HTTP, so both topologies answer alike: a deadlock is a 409, a database
       // or Redis outage a 503, anything unknown a 500 that reveals nothing (and is logged here).
       const error = toErrorBody(err);
-      if (error.status >= 500) this.log.error({ err, pattern }, 'contract handler failed');
+      if (isChosenUnavailable(err))
+        this.log.warn(
+          { status: error.status, code: error.code, details: error.details, pattern },
+          `contract call unavailable: ${error.message}`,
+        );
+      else if (error.status >= 500) this.log.error({ err, pattern }, 'contract handler failed');
       const headers = err instanceof AppError && Object.keys(err.headers).length ? err.headers : undefined;
       return { ok: false, error, ...(headers && { headers }) };
     }
