@@ -10,8 +10,9 @@ import request from 'supertest';
 import { formatMinorUnits } from '@protobank/contracts';
 import { bearer, firstAdmin, type Actor } from '../support/actors';
 import { deposit, openAccount, transfer, verifiedCustomer, type Account } from '../support/banking';
-import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
+import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
+import { inboxDuplicates } from '../support/inbox-metrics';
 
 const CONSUMER = 'TransactionCreatedHandler.onTransactionCreated';
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
@@ -193,12 +194,7 @@ export function analyticsScenarios(get: () => Running) {
       ).rows as { day: string }[];
       const current = JSON.parse((await redis.hget(key, day.day))!) as { g: number; v: number; r: unknown[] };
       await redis.hset(key, day.day, JSON.stringify({ ...current, v: current.v - 1, r: [] }));
-      const metricsUrl = get().services.analytics ?? get().baseUrl;
-      const duplicates = async () =>
-        metricValue(await scrapeMetrics(get().t, metricsUrl), 'inbox_events_total', {
-          consumer: CONSUMER,
-          outcome: 'duplicate',
-        });
+      const duplicates = () => inboxDuplicates(get(), 'analytics', CONSUMER);
       const seen = await duplicates();
       // The same event (same event_id and payload) in a new outbox row, as a relay that crashed between
       // publishing and marking it sent would send it again.

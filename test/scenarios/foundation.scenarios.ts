@@ -6,8 +6,9 @@
  */
 import request from 'supertest';
 import type { Client } from 'pg';
-import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
+import { eventually } from '../support/test-env';
 import type { Running } from '../support/topologies';
+import { inboxDuplicates } from '../support/inbox-metrics';
 
 const ERROR_KEYS = ['code', 'details', 'message', 'request_id', 'status'];
 
@@ -385,13 +386,7 @@ export function foundationScenarios(get: () => Running) {
         ).rows[0].n as number;
       await eventually(async () => ((await count()) === 1 ? true : undefined), 15000, 'the first delivery');
 
-      // Where the consumer runs: its own app in split mode, the one process otherwise.
-      const metricsUrl = get().services.notifications ?? get().baseUrl;
-      const duplicates = async () =>
-        metricValue(await scrapeMetrics(get().t, metricsUrl), 'inbox_events_total', {
-          consumer: 'WelcomeHandler.onUserRegistered',
-          outcome: 'duplicate',
-        });
+      const duplicates = () => inboxDuplicates(get(), 'notifications', 'WelcomeHandler.onUserRegistered');
       const before = await duplicates();
 
       // Make the relay send the same event again, as after a crash between publish and mark-sent.

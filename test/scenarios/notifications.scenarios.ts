@@ -32,6 +32,7 @@ import { WEBHOOK_SECRET, type Receivers } from '../support/receivers';
 import { securityEventsCounted } from '../support/security-events';
 import { eventually, logsThrough, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
+import { inboxDuplicates } from '../support/inbox-metrics';
 
 export function notificationsScenarios(get: () => Running, receivers: () => Receivers) {
   describe('notifications', () => {
@@ -262,12 +263,8 @@ export function notificationsScenarios(get: () => Running, receivers: () => Rece
           ).rows[0];
         const before = await countRows();
         const mailsBefore = receivers().mails.length;
-        const metricsUrl = get().kind === 'split' ? get().services.notifications : get().baseUrl;
-        const duplicates = async () =>
-          metricValue(await scrapeMetrics(get().t, metricsUrl), 'inbox_events_total', {
-            consumer: 'TransactionNoticesHandler.onTransactionCreated',
-            outcome: 'duplicate',
-          });
+        const duplicates = () =>
+          inboxDuplicates(get(), 'notifications', 'TransactionNoticesHandler.onTransactionCreated');
         const seen = await duplicates();
         // The same event, queued for publishing a second time (as after a relay crash before marking it sent).
         await db.query(

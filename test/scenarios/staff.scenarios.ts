@@ -38,6 +38,7 @@ import { lockedQueries, lockWaiters } from '../support/lock-waits';
 import { securityEventsCounted } from '../support/security-events';
 import { eventually, metricValue, scrapeMetrics } from '../support/test-env';
 import type { Running } from '../support/topologies';
+import { inboxDuplicates } from '../support/inbox-metrics';
 
 interface AuditEntry {
   id: string;
@@ -830,12 +831,7 @@ export function staffScenarios(get: () => Running) {
 
       // The same events (same ids and payloads) in new outbox rows, as a relay that crashed between
       // publishing and marking them sent would send them again: counted as duplicates, nothing filed.
-      const metricsUrl = get().services.users ?? get().baseUrl;
-      const duplicates = async () =>
-        metricValue(await scrapeMetrics(get().t, metricsUrl), 'inbox_events_total', {
-          consumer: 'StaffActionsAudit.onRecorded',
-          outcome: 'duplicate',
-        });
+      const duplicates = () => inboxDuplicates(get(), 'users', 'StaffActionsAudit.onRecorded');
       const seen = await duplicates();
       const copies = await db.query(
         `INSERT INTO transactions.outbox (id, name, payload, headers)
